@@ -1,0 +1,10 @@
+"""Sluiceway: event-driven data pipelines that run the same code locally and on AWS."""
+
+from __future__ import annotations
+
+import logging
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

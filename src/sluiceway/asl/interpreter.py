@@ -1,0 +1,1302 @@
+"""The pure ASL interpreter: (machine, execution state, event, now) -> Step.
+
+An execution is a tree of *paths*: the root path walks the top-level states;
+a Parallel state starts one child path per branch, a Map state one per item.
+A path runs until it waits on something outside: a task result, a timer, or
+its children. :func:`step` feeds one outside event in, runs every path that
+can move, and returns the new state, the commands for the runtime to carry out
+(:class:`InvokeTask`, :class:`StartTimer`) and the history events produced, in
+AWS's shapes.
+
+The execution state is a plain JSON object so that the runtime can persist it
+after every step and resume after a crash. :func:`step` takes ownership of the
+state it is given (it is updated in place and returned): callers keep only the
+returned one. Task failures never raise: they are events and become data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..errors import StatesError
+from ..types import JSON
+from . import jsonata as jsonata_lang
+from . import paths
+from .choice import evaluate as evaluate_choice
+from .model import UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
+from .parser import JsonataChoice
+
+__all__ = [
+    "Command",
+    "Event",
+    "InvokeTask",
+    "StartTimer",
+    "Step",
+    "TaskFailed",
+    "TaskSucceeded",
+    "TimerFired",
+    "StopExecution",
+    "error_matches",
+    "start",
+    "step",
+]
+
+DEFAULT_MAX_PAYLOAD = 256 * 1024
+_LAMBDA_ARN_PREFIX = "arn:aws:lambda:"
+
+
+# ----------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class InvokeTask:
+    """Run a Task state's resource; answer with :class:`TaskSucceeded` or :class:`TaskFailed`."""
+
+    token: str
+    resource: str
+    payload: JSON
+    state_name: str
+    timeout_s: float | None = None
+    heartbeat_s: float | None = None
+    wait_for_token: bool = False
+    """``.waitForTaskToken``: the call's own result is ignored; SendTaskSuccess/Failure answers."""
+    credentials: JSON = None
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    """Answer with :class:`TimerFired` at ``due`` (durable: it must survive a restart)."""
+
+    token: str
+    due: datetime
+
+
+Command = InvokeTask | StartTimer
+
+
+# ------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class TaskSucceeded:
+    token: str
+    output: JSON
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    token: str
+    error: str
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    token: str
+
+
+@dataclass(frozen=True)
+class StopExecution:
+    error: str | None = None
+    cause: str | None = None
+
+
+Event = TaskSucceeded | TaskFailed | TimerFired | StopExecution
+
+
+@dataclass
+class Step:
+    """The result of :func:`start` or :func:`step`."""
+
+    state: dict[str, Any]
+    commands: list[Command] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.state["status"])
+
+
+# --------------------------------------------------------------- public API
+
+
+def start(
+    machine: StateMachine,
+    input: JSON,
+    *,
+    execution_arn: str,
+    execution_name: str,
+    state_machine_arn: str,
+    state_machine_name: str,
+    now: datetime,
+    role_arn: str = "arn:aws:iam::111111111111:role/sluiceway",
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD,
+    redrive_count: int = 0,
+) -> Step:
+    """Begin an execution: ExecutionStarted, then run until every path waits."""
+    start_time = _iso(now)
+    state: dict[str, Any] = {
+        "status": "RUNNING",
+        "event_id": 0,
+        "seq": 0,
+        "max_payload": max_payload_bytes,
+        "context": {
+            "Execution": {
+                "Id": execution_arn,
+                "Input": input,
+                "Name": execution_name,
+                "RoleArn": role_arn,
+                "StartTime": start_time,
+                "RedriveCount": redrive_count,
+            },
+            "StateMachine": {"Id": state_machine_arn, "Name": state_machine_name},
+        },
+        "paths": {},
+        "tasks": {},
+        "timers": {},
+        "output": None,
+        "error": None,
+        "cause": None,
+    }
+    run = _Run(machine, state, now)
+    run.emit(
+        None,
+        "ExecutionStarted",
+        "executionStartedEventDetails",
+        {
+            "input": _text(input),
+            "inputDetails": {"truncated": False},
+            "roleArn": role_arn,
+            "stateMachineArn": state_machine_arn,
+        },
+    )
+    if _size(input) > max_payload_bytes:
+        run.fail_execution(
+            "States.DataLimitExceeded",
+            f"The state/task input of size {_size(input)} bytes exceeds the maximum of {max_payload_bytes} bytes",
+        )
+        return run.result()
+    root = run.new_path(parent=None, slot=None, machine_path=[], state_name=machine.start_at, input=input)
+    state["root"] = root
+    if machine.timeout_s:
+        token = run.token("execution-timeout")
+        state["timers"][token] = {"pid": None, "kind": "execution-timeout"}
+        run.commands.append(StartTimer(token, now + timedelta(seconds=machine.timeout_s)))
+    run.drain()
+    return run.result()
+
+
+def step(machine: StateMachine, state: dict[str, Any], event: Event, now: datetime) -> Step:
+    """Feed one event into a running execution and run until every path waits.
+
+    Events for tokens the execution no longer waits on (a cancelled branch, a
+    task that timed out) are ignored, so redelivery after a crash is harmless.
+    """
+    run = _Run(machine, state, now)
+    if state["status"] != "RUNNING":
+        return run.result()
+    if isinstance(event, StopExecution):
+        run.abort(event.error, event.cause)
+    elif isinstance(event, TaskSucceeded):
+        run.on_task_succeeded(event)
+    elif isinstance(event, TaskFailed):
+        run.on_task_failed(event)
+    elif isinstance(event, TimerFired):
+        run.on_timer(event)
+    run.drain()
+    return run.result()
+
+
+def pending_commands(machine: StateMachine, state: Mapping[str, Any]) -> list[Command]:
+    """The commands a restarted runtime must re-issue: in-flight tasks and armed timers."""
+    commands: list[Command] = []
+    for token, info in state.get("timers", {}).items():
+        commands.append(StartTimer(token, datetime.fromisoformat(info["due"])))
+    for token, info in state.get("tasks", {}).items():
+        commands.append(
+            InvokeTask(
+                token=token,
+                resource=info["resource"],
+                payload=info["payload"],
+                state_name=info["state"],
+                timeout_s=info.get("timeout"),
+                heartbeat_s=info.get("heartbeat"),
+                wait_for_token=info.get("wait_for_token", False),
+            )
+        )
+    return commands
+
+
+def error_matches(patterns: tuple[str, ...], error: str) -> bool:
+    """Whether a Retry/Catch ``ErrorEquals`` list matches ``error``, with AWS's wildcards."""
+    for pattern in patterns:
+        if pattern == error:
+            return True
+        if pattern == "States.ALL" and error not in UNCATCHABLE_BY_ALL:
+            return True
+        # AWS: States.TaskFailed matches any error a task can raise except States.Timeout.
+        if pattern == "States.TaskFailed" and error not in UNCATCHABLE_BY_ALL and error != "States.Timeout":
+            return True
+    return False
+
+
+# ------------------------------------------------------------ the run itself
+
+
+class _Failure(Exception):
+    """A state failed: carries the ASL error and cause up to Retry/Catch handling."""
+
+    def __init__(self, error: str, cause: str | None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.cause = cause
+
+
+class _Run:
+    """One call of start/step: the mutable working set around the state dict."""
+
+    def __init__(self, machine: StateMachine, state: dict[str, Any], now: datetime) -> None:
+        self.machine = machine
+        self.state = state
+        self.now = now
+        self.commands: list[Command] = []
+        self.history: list[dict[str, Any]] = []
+        self.ready: list[str] = []
+
+    def result(self) -> Step:
+        return Step(self.state, self.commands, self.history)
+
+    # -- bookkeeping --------------------------------------------------------
+
+    def token(self, kind: str) -> str:
+        self.state["seq"] += 1
+        return f"{kind}-{self.state['seq']}"
+
+    def rng(self) -> random.Random:
+        seed = f"{self.state['context']['Execution']['Id']}:{self.state['event_id']}:{self.state['seq']}"
+        self.state["seq"] += 1
+        return random.Random(hashlib.sha256(seed.encode()).digest())
+
+    def emit(self, pid: str | None, type_: str, details_key: str | None, details: Mapping[str, Any] | None) -> int:
+        self.state["event_id"] += 1
+        event_id = int(self.state["event_id"])
+        path = self.state["paths"].get(pid) if pid else None
+        previous = path["last_event"] if path else event_id - 1
+        event: dict[str, Any] = {
+            "id": event_id,
+            "previousEventId": previous,
+            "timestamp": _iso(self.now),
+            "type": type_,
+        }
+        if details_key is not None and details is not None:
+            event[details_key] = dict(details)
+        self.history.append(event)
+        if path is not None:
+            path["last_event"] = event_id
+        return event_id
+
+    def new_path(
+        self,
+        *,
+        parent: str | None,
+        slot: int | None,
+        machine_path: list[Any],
+        state_name: str,
+        input: JSON,
+        context_extra: Mapping[str, Any] | None = None,
+        last_event: int | None = None,
+    ) -> str:
+        pid = self.token("path")
+        self.state["paths"][pid] = {
+            "pid": pid,
+            "parent": parent,
+            "slot": slot,
+            "machine": machine_path,
+            "state": state_name,
+            "input": input,
+            "vars": {},
+            "phase": "enter",
+            "retries": {},
+            "retry_count": 0,
+            "context_extra": dict(context_extra or {}),
+            "last_event": last_event if last_event is not None else self.state["event_id"],
+        }
+        self.ready.append(pid)
+        return pid
+
+    def path_machine(self, path: Mapping[str, Any]) -> StateMachine:
+        machine = self.machine
+        for state_name, branch in path["machine"]:
+            machine = machine.states[state_name].branches[branch]
+        return machine
+
+    def current(self, path: Mapping[str, Any]) -> State:
+        return self.path_machine(path).states[path["state"]]
+
+    def variables(self, path: Mapping[str, Any]) -> dict[str, JSON]:
+        """Variables visible to ``path``: its own over its ancestors' (inner scope wins)."""
+        chain = []
+        node: Mapping[str, Any] | None = path
+        while node is not None:
+            chain.append(node["vars"])
+            node = self.state["paths"].get(node["parent"]) if node["parent"] else None
+        merged: dict[str, JSON] = {}
+        for scope in reversed(chain):
+            merged.update(scope)
+        return merged
+
+    def context(self, path: Mapping[str, Any], state: State) -> dict[str, Any]:
+        ctx = dict(self.state["context"])
+        ctx["State"] = {"EnteredTime": path.get("entered", _iso(self.now)), "Name": state.name, "RetryCount": path["retry_count"]}
+        ctx.update(path.get("context_extra", {}))
+        if path.get("task_token"):
+            ctx["Task"] = {"Token": path["task_token"]}
+        return ctx
+
+    def scope(self, path: Mapping[str, Any], state: State, data: JSON) -> paths.Scope:
+        return paths.Scope(input=data, context=self.context(path, state), variables=self.variables(path))
+
+    def bindings(self, path: Mapping[str, Any], state: State, **states: JSON) -> dict[str, JSON]:
+        values = self.variables(path)
+        states_var = {"context": self.context(path, state)}
+        states_var.update(states)
+        values["states"] = states_var
+        return values
+
+    # -- driving ------------------------------------------------------------
+
+    def drain(self) -> None:
+        while self.ready and self.state["status"] == "RUNNING":
+            pid = self.ready.pop(0)
+            path = self.state["paths"].get(pid)
+            if path is None or path["phase"] != "enter":
+                continue
+            self.enter(path)
+
+    def enter(self, path: dict[str, Any]) -> None:
+        state = self.current(path)
+        path["entered"] = _iso(self.now)
+        path["retry_count"] = 0
+        path["retries"] = {}
+        path["phase"] = "running"
+        self.emit(
+            path["pid"],
+            f"{state.type}StateEntered",
+            "stateEnteredEventDetails",
+            {"name": state.name, "input": _text(path["input"]), "inputDetails": {"truncated": False}},
+        )
+        self.execute(path, state)
+
+    def execute(self, path: dict[str, Any], state: State) -> None:
+        try:
+            handler = getattr(self, f"_state_{state.type.lower()}")
+            handler(path, state)
+        except _Failure as failure:
+            self.state_failed(path, state, failure.error, failure.cause)
+        except StatesError as exc:
+            self.state_failed(path, state, exc.error, self._runtime_cause(path, state, exc))
+
+    def _runtime_cause(self, path: Mapping[str, Any], state: State, exc: StatesError) -> str:
+        entered = self._entered_event_id(path)
+        return f"An error occurred while executing the state '{state.name}' (entered at the event id #{entered}). {exc.cause}"
+
+    def _entered_event_id(self, path: Mapping[str, Any]) -> int:
+        return int(path.get("entered_event", path["last_event"]))
+
+    # -- state types --------------------------------------------------------
+
+    def _effective_input(self, path: Mapping[str, Any], state: State) -> JSON:
+        if state.query_language == "JSONata":
+            return path["input"]
+        if state.input_path is None:
+            return {}
+        return paths.select(state.input_path, self.scope(path, state, path["input"]), field="InputPath")
+
+    def _state_pass(self, path: dict[str, Any], state: State) -> None:
+        path["entered_event"] = path["last_event"]
+        if state.query_language == "JSONata":
+            output = self._jsonata_output(path, state, state.output, state.has_output, default=path["input"])
+            self._assign_jsonata(path, state, state.assign)
+            self.exit_state(path, state, output)
+            return
+        effective = self._effective_input(path, state)
+        if "Result" in state.spec:
+            result = state.spec["Result"]
+        elif state.has_parameters:
+            result = paths.resolve(state.parameters, self.scope(path, state, effective), field="Parameters")
+        else:
+            result = effective
+        self._assign_jsonpath(path, state, result)
+        output = paths.put(path["input"], state.result_path, result)
+        self.exit_state(path, state, self._output_path(path, state, output))
+
+    def _state_succeed(self, path: dict[str, Any], state: State) -> None:
+        path["entered_event"] = path["last_event"]
+        if state.query_language == "JSONata":
+            output = self._jsonata_output(path, state, state.output, state.has_output, default=path["input"])
+        else:
+            output = self._output_path(path, state, self._effective_input(path, state))
+        self.exit_state(path, state, output, end=True)
+
+    def _state_fail(self, path: dict[str, Any], state: State) -> None:
+        path["entered_event"] = path["last_event"]
+        spec = state.spec
+        error: JSON = spec.get("Error")
+        cause: JSON = spec.get("Cause")
+        if state.query_language == "JSONata":
+            bindings = self.bindings(path, state, input=path["input"])
+            if isinstance(error, str) and jsonata_lang.is_expression(error):
+                error = jsonata_lang.evaluate(_inner(error), bindings, self.rng(), field="Error")
+            if isinstance(cause, str) and jsonata_lang.is_expression(cause):
+                cause = jsonata_lang.evaluate(_inner(cause), bindings, self.rng(), field="Cause")
+        else:
+            scope = self.scope(path, state, path["input"])
+            if "ErrorPath" in spec:
+                error = self._fail_field(spec["ErrorPath"], scope, "ErrorPath")
+            if "CausePath" in spec:
+                cause = self._fail_field(spec["CausePath"], scope, "CausePath")
+        self.fail_path(path, None if error is None else str(error), None if cause is None else str(cause))
+
+    def _fail_field(self, expression: str, scope: paths.Scope, field_name: str) -> JSON:
+        if paths.is_intrinsic(expression):
+            from . import intrinsics
+
+            return intrinsics.evaluate(expression, scope, self.rng())
+        return paths.select(expression, scope, field=field_name)
+
+    def _state_choice(self, path: dict[str, Any], state: State) -> None:
+        path["entered_event"] = path["last_event"]
+        if state.query_language == "JSONata":
+            bindings = self.bindings(path, state, input=path["input"])
+            for rule in state.choices:
+                assert isinstance(rule, JsonataChoice)
+                matched = self._condition(rule.condition, bindings)
+                if matched:
+                    output = self._jsonata_output(path, state, rule.output, rule.has_output, default=path["input"])
+                    self._assign_jsonata(path, state, rule.assign)
+                    self.exit_state(path, state, output, next_state=rule.next)
+                    return
+            default = state.spec.get("Default")
+            if default is None:
+                raise _Failure("States.NoChoiceMatched", "No Matches!")
+            output = self._jsonata_output(path, state, state.output, state.has_output, default=path["input"])
+            self._assign_jsonata(path, state, state.assign)
+            self.exit_state(path, state, output, next_state=default)
+            return
+        effective = self._effective_input(path, state)
+        scope = self.scope(path, state, effective)
+        for rule in state.choices:
+            if evaluate_choice(rule, scope):
+                assign = getattr(rule, "assign", None)
+                if assign:
+                    self._assign_values(path, paths.resolve(assign, scope, field="Assign"))
+                self.exit_state(path, state, self._output_path(path, state, effective), next_state=rule.next)
+                return
+        default = state.spec.get("Default")
+        if default is None:
+            raise _Failure("States.NoChoiceMatched", "No Matches!")
+        self._assign_jsonpath(path, state, effective)
+        self.exit_state(path, state, self._output_path(path, state, effective), next_state=default)
+
+    def _condition(self, condition: JSON, bindings: Mapping[str, JSON]) -> bool:
+        value = condition
+        if isinstance(condition, str) and jsonata_lang.is_expression(condition):
+            value = jsonata_lang.evaluate(_inner(condition), bindings, self.rng(), field="Condition")
+        if not isinstance(value, bool):
+            raise StatesError(
+                "States.QueryEvaluationError",
+                f"The JSONata expression in the field 'Condition' must return a boolean, got {_text(value)}",
+            )
+        return value
+
+    def _state_wait(self, path: dict[str, Any], state: State) -> None:
+        path["entered_event"] = path["last_event"]
+        spec = state.spec
+        if path.get("waited"):
+            return
+        due = self._wait_due(path, state, spec)
+        token = self.token("wait")
+        path["phase"] = "waiting"
+        path["timer"] = token
+        self.state["timers"][token] = {"pid": path["pid"], "kind": "wait", "due": _iso(due)}
+        self.commands.append(StartTimer(token, due))
+
+    def _wait_due(self, path: Mapping[str, Any], state: State, spec: Mapping[str, Any]) -> datetime:
+        if state.query_language == "JSONata":
+            bindings = self.bindings(path, state, input=path["input"])
+            if "Seconds" in spec:
+                seconds = _jsonata_value(spec["Seconds"], bindings, self.rng(), "Seconds")
+                return self.now + timedelta(seconds=_wait_seconds(seconds, "Seconds", None))
+            stamp = _jsonata_value(spec["Timestamp"], bindings, self.rng(), "Timestamp")
+            return _wait_timestamp(stamp, "Timestamp", None)
+        effective = self._effective_input(path, state)
+        scope = self.scope(path, state, effective)
+        if "Seconds" in spec:
+            return self.now + timedelta(seconds=_wait_seconds(spec["Seconds"], "Seconds", None))
+        if "SecondsPath" in spec:
+            value = _select_param(spec["SecondsPath"], scope, "SecondsPath")
+            return self.now + timedelta(seconds=_wait_seconds(value, "SecondsPath", spec["SecondsPath"]))
+        if "Timestamp" in spec:
+            return _wait_timestamp(spec["Timestamp"], "Timestamp", None)
+        value = _select_param(spec["TimestampPath"], scope, "TimestampPath")
+        return _wait_timestamp(value, "TimestampPath", spec["TimestampPath"])
+
+    def _finish_wait(self, path: dict[str, Any]) -> None:
+        state = self.current(path)
+        path["phase"] = "running"
+        path.pop("timer", None)
+        try:
+            if state.query_language == "JSONata":
+                output = self._jsonata_output(path, state, state.output, state.has_output, default=path["input"])
+                self._assign_jsonata(path, state, state.assign)
+            else:
+                effective = self._effective_input(path, state)
+                self._assign_jsonpath(path, state, effective)
+                output = self._output_path(path, state, effective)
+            self.exit_state(path, state, output)
+        except StatesError as exc:
+            self.state_failed(path, state, exc.error, self._runtime_cause(path, state, exc))
+
+    # Task -----------------------------------------------------------------
+
+    def _state_task(self, path: dict[str, Any], state: State) -> None:
+        path["entered_event"] = path["last_event"]
+        self._schedule_task(path, state)
+
+    def _schedule_task(self, path: dict[str, Any], state: State) -> None:
+        spec = state.spec
+        resource = str(spec["Resource"])
+        wait_for_token = resource.endswith(".waitForTaskToken")
+        if wait_for_token:
+            path["task_token"] = self.token("tasktoken") + "-" + hashlib.sha256(
+                f"{self.state['context']['Execution']['Id']}:{self.state['seq']}".encode()
+            ).hexdigest()[:24]
+        if state.query_language == "JSONata":
+            bindings = self.bindings(path, state, input=path["input"])
+            payload = (
+                jsonata_lang.resolve(state.arguments, bindings, self.rng(), field="Arguments")
+                if state.has_arguments
+                else path["input"]
+            )
+            timeout = _number_field(spec, "TimeoutSeconds", bindings, self.rng())
+            heartbeat = _number_field(spec, "HeartbeatSeconds", bindings, self.rng())
+        else:
+            effective = self._effective_input(path, state)
+            scope = self.scope(path, state, effective)
+            payload = paths.resolve(state.parameters, scope, field="Parameters") if state.has_parameters else effective
+            timeout = _path_number(spec, "TimeoutSeconds", scope)
+            heartbeat = _path_number(spec, "HeartbeatSeconds", scope)
+        token = self.token("task")
+        resource_type, resource_name = _resource_parts(resource)
+        if resource.startswith(_LAMBDA_ARN_PREFIX):
+            details: dict[str, Any] = {"resource": resource, "input": _text(payload), "inputDetails": {"truncated": False}}
+            if timeout is not None:
+                details["timeoutInSeconds"] = int(timeout)
+            self.emit(path["pid"], "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", details)
+            self.emit(path["pid"], "LambdaFunctionStarted", None, None)
+        else:
+            details = {
+                "resourceType": resource_type,
+                "resource": resource_name,
+                "region": _region(self.state),
+                "parameters": _text(payload),
+            }
+            if timeout is not None:
+                details["timeoutInSeconds"] = int(timeout)
+            if heartbeat is not None:
+                details["heartbeatInSeconds"] = int(heartbeat)
+            self.emit(path["pid"], "TaskScheduled", "taskScheduledEventDetails", details)
+            self.emit(path["pid"], "TaskStarted", "taskStartedEventDetails", {"resourceType": resource_type, "resource": resource_name})
+        path["phase"] = "task"
+        path["task"] = token
+        self.state["tasks"][token] = {
+            "pid": path["pid"],
+            "resource": resource,
+            "payload": payload,
+            "state": state.name,
+            "timeout": timeout,
+            "heartbeat": heartbeat,
+            "wait_for_token": wait_for_token,
+            "task_token": path.get("task_token"),
+        }
+        self.commands.append(
+            InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, spec.get("Credentials"))
+        )
+        if timeout is not None:
+            timer = self.token("timeout")
+            due = self.now + timedelta(seconds=timeout)
+            self.state["timers"][timer] = {"pid": path["pid"], "kind": "task-timeout", "task": token, "due": _iso(due)}
+            path["timeout_timer"] = timer
+            self.commands.append(StartTimer(timer, due))
+
+    def on_task_succeeded(self, event: TaskSucceeded) -> None:
+        info = self.state["tasks"].pop(event.token, None)
+        if info is None:
+            return
+        path = self.state["paths"].get(info["pid"])
+        if path is None:
+            return
+        self._disarm_task_timer(path)
+        state = self.current(path)
+        resource = info["resource"]
+        resource_type, resource_name = _resource_parts(resource)
+        if resource.startswith(_LAMBDA_ARN_PREFIX):
+            self.emit(
+                path["pid"],
+                "LambdaFunctionSucceeded",
+                "lambdaFunctionSucceededEventDetails",
+                {"output": _text(event.output), "outputDetails": {"truncated": False}},
+            )
+        else:
+            self.emit(
+                path["pid"],
+                "TaskSucceeded",
+                "taskSucceededEventDetails",
+                {"resourceType": resource_type, "resource": resource_name, "output": _text(event.output), "outputDetails": {"truncated": False}},
+            )
+        path["phase"] = "running"
+        path.pop("task", None)
+        path.pop("task_token", None)
+        try:
+            if _size(event.output) > self.state["max_payload"]:
+                raise _Failure(
+                    "States.DataLimitExceeded",
+                    f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                )
+            self._task_result(path, state, event.output)
+        except _Failure as failure:
+            self.state_failed(path, state, failure.error, failure.cause)
+        except StatesError as exc:
+            self.state_failed(path, state, exc.error, self._runtime_cause(path, state, exc))
+
+    def _task_result(self, path: dict[str, Any], state: State, result: JSON) -> None:
+        """Apply the result-processing fields of a Task/Map/Parallel state and move on."""
+        if state.query_language == "JSONata":
+            output = self._jsonata_output(path, state, state.output, state.has_output, default=result, result=result)
+            self._assign_jsonata(path, state, state.assign, result=result)
+            self.exit_state(path, state, output)
+            return
+        if state.has_result_selector:
+            result = paths.resolve(state.result_selector, self.scope(path, state, result), field="ResultSelector")
+        self._assign_jsonpath(path, state, result)
+        output = paths.put(path["input"], state.result_path, result)
+        self.exit_state(path, state, self._output_path(path, state, output))
+
+    def on_task_failed(self, event: TaskFailed) -> None:
+        info = self.state["tasks"].pop(event.token, None)
+        if info is None:
+            return
+        path = self.state["paths"].get(info["pid"])
+        if path is None:
+            return
+        self._disarm_task_timer(path)
+        self._task_failed(path, info, event.error, event.cause)
+
+    def _task_failed(self, path: dict[str, Any], info: Mapping[str, Any], error: str, cause: str | None) -> None:
+        state = self.current(path)
+        resource = info["resource"]
+        resource_type, resource_name = _resource_parts(resource)
+        details: dict[str, Any] = {"error": error}
+        if cause is not None:
+            details["cause"] = cause
+        if resource.startswith(_LAMBDA_ARN_PREFIX) and error != "States.Timeout":
+            self.emit(path["pid"], "LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", details)
+        elif error == "States.Timeout":
+            self.emit(
+                path["pid"],
+                "TaskTimedOut" if not resource.startswith(_LAMBDA_ARN_PREFIX) else "LambdaFunctionTimedOut",
+                "taskTimedOutEventDetails" if not resource.startswith(_LAMBDA_ARN_PREFIX) else "lambdaFunctionTimedOutEventDetails",
+                ({"resourceType": resource_type, "resource": resource_name} if not resource.startswith(_LAMBDA_ARN_PREFIX) else {})
+                | details,
+            )
+        else:
+            self.emit(
+                path["pid"],
+                "TaskFailed",
+                "taskFailedEventDetails",
+                {"resourceType": resource_type, "resource": resource_name} | details,
+            )
+        path["phase"] = "running"
+        path.pop("task", None)
+        path.pop("task_token", None)
+        self.state_failed(path, state, error, cause)
+
+    def _disarm_task_timer(self, path: dict[str, Any]) -> None:
+        timer = path.pop("timeout_timer", None)
+        if timer:
+            self.state["timers"].pop(timer, None)
+
+    # Parallel and Map -----------------------------------------------------
+
+    def _state_parallel(self, path: dict[str, Any], state: State) -> None:
+        path["entered_event"] = path["last_event"]
+        if state.query_language == "JSONata":
+            bindings = self.bindings(path, state, input=path["input"])
+            branch_input = (
+                jsonata_lang.resolve(state.arguments, bindings, self.rng(), field="Arguments")
+                if state.has_arguments
+                else path["input"]
+            )
+        else:
+            effective = self._effective_input(path, state)
+            branch_input = (
+                paths.resolve(state.parameters, self.scope(path, state, effective), field="Parameters")
+                if state.has_parameters
+                else effective
+            )
+        self.emit(path["pid"], "ParallelStateStarted", None, None)
+        path["phase"] = "children"
+        path["children"] = {"kind": "parallel", "results": [None] * len(state.branches), "open": [], "done": 0, "total": len(state.branches)}
+        for index, branch in enumerate(state.branches):
+            child = self.new_path(
+                parent=path["pid"],
+                slot=index,
+                machine_path=[*path["machine"], [state.name, index]],
+                state_name=branch.start_at,
+                input=branch_input,
+                last_event=path["last_event"],
+            )
+            path["children"]["open"].append(child)
+
+    def _state_map(self, path: dict[str, Any], state: State) -> None:
+        path["entered_event"] = path["last_event"]
+        spec = state.spec
+        if state.query_language == "JSONata":
+            bindings = self.bindings(path, state, input=path["input"])
+            if "Items" in spec:
+                items = _jsonata_value(spec["Items"], bindings, self.rng(), "Items")
+            else:
+                items = path["input"]
+            if not isinstance(items, list):
+                raise StatesError(
+                    "States.QueryEvaluationError",
+                    f"The Items field must evaluate to a JSON array, got {_text(items)}",
+                )
+            scope_input = path["input"]
+        else:
+            scope_input = self._effective_input(path, state)
+            items_path = spec.get("ItemsPath", "$")
+            items = paths.select(items_path, self.scope(path, state, scope_input), field="ItemsPath")
+            if not isinstance(items, list):
+                raise StatesError(
+                    "States.Runtime",
+                    f"Item path {items_path} in state {state.name} does not reference an array: {_text(items)}",
+                )
+        scope = self.scope(path, state, scope_input)
+        max_concurrency = self._map_int(spec, "MaxConcurrency", scope, path, state, default=0)
+        tolerated_count = self._map_int(spec, "ToleratedFailureCount", scope, path, state, default=None)
+        tolerated_pct = self._map_number(spec, "ToleratedFailurePercentage", scope, path, state)
+        if tolerated_count is not None and tolerated_count < 0:
+            raise StatesError("States.Runtime", "ToleratedFailureCount cannot be negative.")
+        if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
+            raise StatesError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
+        selector_field = "ItemSelector" if "ItemSelector" in spec else ("Parameters" if "Parameters" in spec else None)
+        self.emit(path["pid"], "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
+        path["phase"] = "children"
+        path["children"] = {
+            "kind": "map",
+            "items": items,
+            "selector": selector_field,
+            "results": [None] * len(items),
+            "next": 0,
+            "open": [],
+            "done": 0,
+            "failed": 0,
+            "total": len(items),
+            "max": max_concurrency or 0,
+            "tolerated_count": tolerated_count,
+            "tolerated_pct": tolerated_pct,
+        }
+        if not items:
+            self._children_done(path, state)
+            return
+        self._spawn_map_items(path, state)
+
+    def _map_int(
+        self, spec: Mapping[str, Any], name: str, scope: paths.Scope, path: Mapping[str, Any], state: State, *, default: int | None
+    ) -> int | None:
+        if state.query_language == "JSONata" and isinstance(spec.get(name), str):
+            value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name)
+        elif name in spec:
+            value = spec[name]
+        elif f"{name}Path" in spec:
+            value = paths.select(spec[f"{name}Path"], scope, field=f"{name}Path")
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise StatesError(
+                    "States.Runtime",
+                    f"The {name}Path field refers to value \"{_text(value)}\" which is not a valid integer: {spec[name + 'Path']}",
+                )
+        else:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise StatesError("States.Runtime", f"{name} must be an integer, got {_text(value)}")
+        return value
+
+    def _map_number(self, spec: Mapping[str, Any], name: str, scope: paths.Scope, path: Mapping[str, Any], state: State) -> float | None:
+        if state.query_language == "JSONata" and isinstance(spec.get(name), str):
+            value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name)
+        elif name in spec:
+            value = spec[name]
+        elif f"{name}Path" in spec:
+            value = paths.select(spec[f"{name}Path"], scope, field=f"{name}Path")
+        else:
+            return None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise StatesError("States.Runtime", f"{name} must be a number, got {_text(value)}")
+        return float(value)
+
+    def _spawn_map_items(self, path: dict[str, Any], state: State) -> None:
+        children = path["children"]
+        processor = state.branches[0]
+        while children["next"] < children["total"] and (children["max"] == 0 or len(children["open"]) < children["max"]):
+            index = children["next"]
+            children["next"] += 1
+            item = children["items"][index]
+            item_context = {"Map": {"Item": {"Index": index, "Value": item}}}
+            if children["selector"]:
+                template = state.spec[children["selector"]]
+                ctx_path = dict(path)
+                ctx_path["context_extra"] = {**path.get("context_extra", {}), **item_context}
+                if state.query_language == "JSONata":
+                    bindings = self.bindings(ctx_path, state, input=path["input"])
+                    item_input = jsonata_lang.resolve(template, bindings, self.rng(), field="ItemSelector")
+                else:
+                    item_input = paths.resolve(
+                        template, self.scope(ctx_path, state, self._effective_input(path, state)), field=children["selector"]
+                    )
+            else:
+                item_input = item
+            self.emit(
+                path["pid"],
+                "MapIterationStarted",
+                "mapIterationStartedEventDetails",
+                {"name": state.name, "index": index},
+            )
+            child = self.new_path(
+                parent=path["pid"],
+                slot=index,
+                machine_path=[*path["machine"], [state.name, 0]],
+                state_name=processor.start_at,
+                input=item_input,
+                context_extra=item_context,
+                last_event=path["last_event"],
+            )
+            children["open"].append(child)
+
+    def child_finished(self, child: Mapping[str, Any], output: JSON) -> None:
+        parent = self.state["paths"].get(child["parent"])
+        if parent is None or parent.get("phase") != "children":
+            return
+        state = self.current(parent)
+        children = parent["children"]
+        children["results"][child["slot"]] = output
+        children["done"] += 1
+        if child["pid"] in children["open"]:
+            children["open"].remove(child["pid"])
+        if children["kind"] == "map":
+            self.emit(parent["pid"], "MapIterationSucceeded", "mapIterationSucceededEventDetails", {"name": state.name, "index": child["slot"]})
+            self._spawn_map_items(parent, state)
+        if children["done"] >= children["total"]:
+            self._children_done(parent, state)
+
+    def child_failed(self, child: Mapping[str, Any], error: str | None, cause: str | None) -> None:
+        parent = self.state["paths"].get(child["parent"])
+        if parent is None or parent.get("phase") != "children":
+            return
+        state = self.current(parent)
+        children = parent["children"]
+        if child["pid"] in children["open"]:
+            children["open"].remove(child["pid"])
+        if children["kind"] == "map":
+            self.emit(parent["pid"], "MapIterationFailed", "mapIterationFailedEventDetails", {"name": state.name, "index": child["slot"]})
+            children["failed"] += 1
+            children["done"] += 1
+            if self._within_tolerance(children):
+                children["results"][child["slot"]] = {"Error": error, "Cause": cause}
+                self._spawn_map_items(parent, state)
+                if children["done"] >= children["total"]:
+                    self._children_done(parent, state)
+                return
+            if children["tolerated_count"] is not None or children["tolerated_pct"] is not None:
+                error, cause = (
+                    "States.ExceedToleratedFailureThreshold",
+                    "The specified tolerated failure threshold was exceeded",
+                )
+            self.emit(parent["pid"], "MapStateFailed", None, None)
+        else:
+            self.emit(parent["pid"], "ParallelStateFailed", None, None)
+        self.cancel_children(parent)
+        parent["phase"] = "running"
+        self.state_failed(parent, state, error or "States.BranchFailed", cause, from_children=True)
+
+    def _within_tolerance(self, children: Mapping[str, Any]) -> bool:
+        count, pct = children["tolerated_count"], children["tolerated_pct"]
+        if count is None and pct is None:
+            return False
+        if count is not None and children["failed"] <= count:
+            return True
+        if pct is not None and children["total"] and children["failed"] * 100.0 / children["total"] <= pct:
+            return True
+        return False
+
+    def cancel_children(self, parent: dict[str, Any]) -> None:
+        for pid in list(parent.get("children", {}).get("open", [])):
+            self._drop_path(pid)
+        if "children" in parent:
+            parent["children"]["open"] = []
+
+    def _drop_path(self, pid: str) -> None:
+        path = self.state["paths"].pop(pid, None)
+        if path is None:
+            return
+        for token, info in list(self.state["tasks"].items()):
+            if info["pid"] == pid:
+                del self.state["tasks"][token]
+        for token, info in list(self.state["timers"].items()):
+            if info.get("pid") == pid:
+                del self.state["timers"][token]
+        for child in path.get("children", {}).get("open", []):
+            self._drop_path(child)
+
+    def _children_done(self, path: dict[str, Any], state: State) -> None:
+        children = path.pop("children")
+        path["phase"] = "running"
+        if children["kind"] == "map":
+            self.emit(path["pid"], "MapStateSucceeded", None, None)
+        else:
+            self.emit(path["pid"], "ParallelStateSucceeded", None, None)
+        try:
+            self._task_result(path, state, children["results"])
+        except _Failure as failure:
+            self.state_failed(path, state, failure.error, failure.cause)
+        except StatesError as exc:
+            self.state_failed(path, state, exc.error, self._runtime_cause(path, state, exc))
+
+    # -- transitions --------------------------------------------------------
+
+    def _output_path(self, path: Mapping[str, Any], state: State, output: JSON) -> JSON:
+        if state.output_path is None:
+            return {}
+        return paths.select(state.output_path, self.scope(path, state, output), field="OutputPath")
+
+    def _jsonata_output(
+        self, path: Mapping[str, Any], state: State, template: JSON, present: bool, *, default: JSON, result: JSON = None
+    ) -> JSON:
+        if not present:
+            return default
+        extra: dict[str, JSON] = {"input": path["input"]}
+        if result is not None or state.type in ("Task", "Map", "Parallel"):
+            extra["result"] = result
+        if "error_output" in path:
+            extra["errorOutput"] = path["error_output"]
+        bindings = self.bindings(path, state, **extra)
+        value = jsonata_lang.resolve(template, bindings, self.rng(), field="Output")
+        return None if value is jsonata_lang.UNDEFINED else value
+
+    def _assign_jsonata(self, path: dict[str, Any], state: State, assign: Mapping[str, JSON] | None, *, result: JSON = None) -> None:
+        if not assign:
+            return
+        extra: dict[str, JSON] = {"input": path["input"]}
+        if result is not None or state.type in ("Task", "Map", "Parallel"):
+            extra["result"] = result
+        if "error_output" in path:
+            extra["errorOutput"] = path["error_output"]
+        bindings = self.bindings(path, state, **extra)
+        values = jsonata_lang.resolve(dict(assign), bindings, self.rng(), field="Assign")
+        self._assign_values(path, values)
+
+    def _assign_jsonpath(self, path: dict[str, Any], state: State, result: JSON) -> None:
+        if not state.assign:
+            return
+        values = paths.resolve(dict(state.assign), self.scope(path, state, result), field="Assign")
+        self._assign_values(path, values)
+
+    def _assign_values(self, path: dict[str, Any], values: JSON) -> None:
+        if isinstance(values, Mapping):
+            path.setdefault("pending_assign", {}).update(values)
+
+    def exit_state(
+        self, path: dict[str, Any], state: State, output: JSON, *, next_state: str | None = None, end: bool = False
+    ) -> None:
+        # Assign takes effect after the state's own Output was computed (AWS order).
+        assigned = path.pop("pending_assign", None)
+        if assigned:
+            path["vars"].update(assigned)
+        path.pop("error_output", None)
+        if _size(output) > self.state["max_payload"]:
+            self.state_failed(
+                path,
+                state,
+                "States.DataLimitExceeded",
+                f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit.",
+            )
+            return
+        details: dict[str, Any] = {"name": state.name, "output": _text(output), "outputDetails": {"truncated": False}}
+        if assigned:
+            details["assignedVariables"] = {k: _text(v) for k, v in assigned.items()}
+            details["assignedVariablesDetails"] = {"truncated": False}
+        if state.type != "Fail":
+            self.emit(path["pid"], f"{state.type}StateExited", "stateExitedEventDetails", details)
+        target = next_state or (None if end or state.end else state.next)
+        if state.type == "Choice" and next_state is None:
+            target = None
+        if target is None:
+            self.finish_path(path, output)
+            return
+        path["state"] = target
+        path["input"] = output
+        path["phase"] = "enter"
+        self.ready.append(path["pid"])
+
+    def finish_path(self, path: dict[str, Any], output: JSON) -> None:
+        path["phase"] = "done"
+        if path["parent"] is None:
+            self.state["status"] = "SUCCEEDED"
+            self.state["output"] = output
+            self.emit(
+                None,
+                "ExecutionSucceeded",
+                "executionSucceededEventDetails",
+                {"output": _text(output), "outputDetails": {"truncated": False}},
+            )
+            self.state["paths"].clear()
+            self.state["tasks"].clear()
+            self.state["timers"].clear()
+            return
+        self.state["paths"].pop(path["pid"], None)
+        self.child_finished(path, output)
+
+    def fail_path(self, path: dict[str, Any], error: str | None, cause: str | None) -> None:
+        """A path ended in failure that no Retry or Catch of its state handled."""
+        path["phase"] = "done"
+        if path["parent"] is None:
+            self.fail_execution(error, cause)
+            return
+        self.state["paths"].pop(path["pid"], None)
+        self.child_failed(path, error, cause)
+
+    def fail_execution(self, error: str | None, cause: str | None, *, status: str = "FAILED") -> None:
+        self.state["status"] = status
+        self.state["error"] = error
+        self.state["cause"] = cause
+        details: dict[str, Any] = {}
+        if error is not None:
+            details["error"] = error
+        if cause is not None:
+            details["cause"] = cause
+        kind = {"FAILED": "ExecutionFailed", "TIMED_OUT": "ExecutionTimedOut", "ABORTED": "ExecutionAborted"}[status]
+        key = {"FAILED": "executionFailedEventDetails", "TIMED_OUT": "executionTimedOutEventDetails", "ABORTED": "executionAbortedEventDetails"}[status]
+        self.emit(None, kind, key, details)
+        self.state["paths"].clear()
+        self.state["tasks"].clear()
+        self.state["timers"].clear()
+
+    def abort(self, error: str | None, cause: str | None) -> None:
+        self.fail_execution(error, cause, status="ABORTED")
+
+    # -- errors: Retry, then Catch ------------------------------------------
+
+    def state_failed(
+        self, path: dict[str, Any], state: State, error: str, cause: str | None, *, from_children: bool = False
+    ) -> None:
+        path.pop("pending_assign", None)
+        if state.type in ("Task", "Parallel", "Map"):
+            delay = self._retry_delay(path, state, error)
+            if delay is not None:
+                path["retry_count"] += 1
+                token = self.token("retry")
+                due = self.now + timedelta(seconds=delay)
+                path["phase"] = "retrying"
+                path["timer"] = token
+                self.state["timers"][token] = {"pid": path["pid"], "kind": "retry", "due": _iso(due)}
+                self.commands.append(StartTimer(token, due))
+                return
+            catcher = next((c for c in state.catch if error_matches(c.error_equals, error)), None)
+            if catcher is not None:
+                self._catch(path, state, catcher, error, cause)
+                return
+        self.fail_path(path, error, cause)
+
+    def _retry_delay(self, path: dict[str, Any], state: State, error: str) -> float | None:
+        for index, retrier in enumerate(state.retry):
+            if not error_matches(retrier.error_equals, error):
+                continue
+            attempts = path["retries"].get(str(index), 0)
+            if attempts >= retrier.max_attempts:
+                return None
+            path["retries"][str(index)] = attempts + 1
+            delay = retrier.interval_s * (retrier.backoff_rate**attempts)
+            if retrier.max_delay_s is not None:
+                delay = min(delay, retrier.max_delay_s)
+            if retrier.jitter == "FULL":
+                delay = self.rng().uniform(0, delay)
+            return delay
+        return None
+
+    def _catch(self, path: dict[str, Any], state: State, catcher: Catcher, error: str, cause: str | None) -> None:
+        error_output: dict[str, JSON] = {"Error": error}
+        if cause is not None:
+            error_output["Cause"] = cause
+        try:
+            if state.query_language == "JSONata":
+                path["error_output"] = error_output
+                output: JSON = (
+                    self._jsonata_output(path, state, catcher.output, True, default=error_output)
+                    if catcher.has_output
+                    else error_output
+                )
+                self._assign_jsonata(path, state, catcher.assign)
+            else:
+                if catcher.assign:
+                    values = paths.resolve(dict(catcher.assign), self.scope(path, state, error_output), field="Assign")
+                    self._assign_values(path, values)
+                output = paths.put(path["input"], catcher.result_path, error_output)
+        except StatesError as exc:
+            self.fail_path(path, exc.error, self._runtime_cause(path, state, exc))
+            return
+        assigned = path.pop("pending_assign", None)
+        if assigned:
+            path["vars"].update(assigned)
+        path.pop("error_output", None)
+        path["state"] = catcher.next
+        path["input"] = output
+        path["phase"] = "enter"
+        self.ready.append(path["pid"])
+
+    # -- timers ---------------------------------------------------------------
+
+    def on_timer(self, event: TimerFired) -> None:
+        info = self.state["timers"].pop(event.token, None)
+        if info is None:
+            return
+        kind = info["kind"]
+        if kind == "execution-timeout":
+            self.fail_execution("States.Timeout", "The execution timed out", status="TIMED_OUT")
+            return
+        path = self.state["paths"].get(info["pid"])
+        if path is None:
+            return
+        if kind == "wait":
+            self._finish_wait(path)
+        elif kind == "retry":
+            path.pop("timer", None)
+            path["phase"] = "running"
+            state = self.current(path)
+            self.execute(path, state) if state.type != "Task" else self._retry_task(path, state)
+        elif kind == "task-timeout":
+            task = self.state["tasks"].pop(info["task"], None)
+            path.pop("timeout_timer", None)
+            if task is not None:
+                self._task_failed(path, task, "States.Timeout", None)
+
+    def _retry_task(self, path: dict[str, Any], state: State) -> None:
+        try:
+            self._schedule_task(path, state)
+        except _Failure as failure:
+            self.state_failed(path, state, failure.error, failure.cause)
+        except StatesError as exc:
+            self.state_failed(path, state, exc.error, self._runtime_cause(path, state, exc))
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _inner(expression: str) -> str:
+    text = expression.strip()
+    return text[2:-2].strip()
+
+
+def _jsonata_value(value: JSON, bindings: Mapping[str, JSON], rng: random.Random, field_name: str) -> JSON:
+    if isinstance(value, str) and jsonata_lang.is_expression(value):
+        return jsonata_lang.evaluate(_inner(value), bindings, rng, field=field_name)
+    return value
+
+
+def _number_field(spec: Mapping[str, Any], name: str, bindings: Mapping[str, JSON], rng: random.Random) -> float | None:
+    if name not in spec:
+        return None
+    value = _jsonata_value(spec[name], bindings, rng, name)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise StatesError("States.QueryEvaluationError", f"The field '{name}' must be a positive number, got {_text(value)}")
+    return float(value)
+
+
+def _path_number(spec: Mapping[str, Any], name: str, scope: paths.Scope) -> float | None:
+    if name in spec:
+        return float(spec[name])
+    path_field = f"{name}Path"
+    if path_field not in spec:
+        return None
+    value = paths.select(spec[path_field], scope, field=path_field)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise StatesError("States.Runtime", f"The {path_field} parameter does not reference a positive number: {spec[path_field]}")
+    return float(value)
+
+
+def _select_param(expression: str, scope: paths.Scope, field_name: str) -> JSON:
+    try:
+        return paths.select(expression, scope, field=field_name)
+    except StatesError:
+        raise StatesError("States.Runtime", f"The {field_name} parameter does not reference an input value: {expression}") from None
+
+
+def _wait_seconds(value: JSON, field_name: str, expression: str | None) -> float:
+    where = f": {expression} == {_text(value)}" if expression else ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StatesError("States.Runtime", f"The {field_name} parameter cannot be parsed as a long value{where}")
+    if isinstance(value, float) and not value.is_integer():
+        raise StatesError("States.Runtime", f"The {field_name} parameter cannot be parsed as a long value{where}")
+    if value < 0:
+        raise StatesError("States.Runtime", f"The {field_name} parameter references a negative value{where}")
+    return float(value)
+
+
+def _wait_timestamp(value: JSON, field_name: str, expression: str | None) -> datetime:
+    if isinstance(value, str):
+        try:
+            text = value.replace("Z", "+00:00").replace("z", "+00:00")
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is not None and "T" in value:
+                return parsed
+        except ValueError:
+            pass
+    where = f": {expression} == {_text(value)}" if expression else ""
+    raise StatesError("States.Runtime", f"The {field_name} parameter does not reference a valid ISO-8601 extended offset date-time format string{where}")
+
+
+def _resource_parts(resource: str) -> tuple[str, str]:
+    """AWS's (resourceType, resource) for TaskScheduled: ``arn:aws:states:::sns:publish`` -> (sns, publish)."""
+    if resource.startswith("arn:aws:states:::"):
+        rest = resource[len("arn:aws:states:::") :]
+        if rest.startswith("aws-sdk:"):
+            _, service, action = rest.split(":", 2)
+            return service, action
+        service, _, action = rest.partition(":")
+        return service, action
+    if resource.startswith(_LAMBDA_ARN_PREFIX):
+        return "lambda", resource.rsplit(":", 1)[-1]
+    return "activity" if ":activity:" in resource else "lambda", resource
+
+
+def _region(state: Mapping[str, Any]) -> str:
+    arn = str(state["context"]["Execution"]["Id"])
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else "us-east-1"
+
+
+def _text(value: JSON) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _size(value: JSON) -> int:
+    return len(_text(value).encode("utf-8"))
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,394 @@
+"""Parse and validate an ASL definition into frozen :mod:`~sluiceway.asl.model` objects.
+
+Validation collects every problem with its JSON location (like Step Functions'
+ValidateStateMachineDefinition) and raises one :class:`DefinitionError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DefinitionError
+from . import choice as choice_rules
+from .model import Catcher, QueryLanguage, Retrier, State, StateMachine
+
+__all__ = ["Diagnostic", "parse", "parse_text", "substitute", "validate"]
+
+STATE_TYPES = frozenset({"Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
+_COMMON = {"Type", "Comment", "QueryLanguage"}
+_JSONPATH_ONLY = {"InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath"}
+_JSONATA_ONLY = {"Arguments", "Output"}
+_FIELDS: dict[str, set[str]] = {
+    "Pass": {"Next", "End", "Result", "Assign"} | _JSONPATH_ONLY - {"ResultSelector"} | {"Output"},
+    "Task": {
+        "Next", "End", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath",
+        "Retry", "Catch", "Credentials", "Assign",
+    } | _JSONPATH_ONLY | _JSONATA_ONLY,
+    "Choice": {"Choices", "Default", "InputPath", "OutputPath", "Assign", "Output"},
+    "Wait": {"Next", "End", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "InputPath", "OutputPath", "Assign", "Output"},
+    "Succeed": {"InputPath", "OutputPath", "Output"},
+    "Fail": {"Error", "ErrorPath", "Cause", "CausePath"},
+    "Parallel": {"Next", "End", "Branches", "Retry", "Catch", "Assign", "Arguments"} | _JSONPATH_ONLY | {"Output"},
+    "Map": {
+        "Next", "End", "Iterator", "ItemProcessor", "ItemsPath", "Items", "ItemSelector", "MaxConcurrency",
+        "MaxConcurrencyPath", "ToleratedFailureCount", "ToleratedFailureCountPath", "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath", "Label", "ItemReader", "ItemBatcher", "ResultWriter", "Retry", "Catch",
+        "Assign",
+    } | _JSONPATH_ONLY | _JSONATA_ONLY,
+}
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One validation finding, in ValidateStateMachineDefinition's shape."""
+
+    code: str
+    location: str
+    message: str
+    severity: str = "ERROR"
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "location": self.location, "message": self.message, "severity": self.severity}
+
+
+def substitute(text: str, substitutions: Mapping[str, str]) -> str:
+    """Replace ``${Name}`` placeholders as SAM's DefinitionSubstitutions do.
+
+    Raises:
+        DefinitionError: a placeholder has no substitution.
+    """
+    missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in substitutions})
+    if missing:
+        raise DefinitionError([f"/: no substitution for placeholder ${{{name}}}" for name in missing])
+    return _PLACEHOLDER.sub(lambda m: substitutions[m.group(1)], text)
+
+
+def parse_text(text: str, substitutions: Mapping[str, str] | None = None) -> StateMachine:
+    """Parse definition JSON text (after substituting placeholders)."""
+    if substitutions is not None:
+        text = substitute(text, substitutions)
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise DefinitionError([f"/: the definition is not valid JSON: {exc}"]) from exc
+    return parse(doc)
+
+
+def validate(doc: Any) -> list[Diagnostic]:
+    """Return every problem with ``doc`` (empty when it is valid)."""
+    diagnostics: list[Diagnostic] = []
+    if not isinstance(doc, Mapping):
+        return [Diagnostic("SCHEMA_VALIDATION_FAILED", "/", "The definition must be a JSON object")]
+    _Parser(diagnostics).machine(doc, "", None, top=True)
+    return diagnostics
+
+
+def parse(doc: Any) -> StateMachine:
+    """Parse a definition object into a frozen :class:`StateMachine`.
+
+    Raises:
+        DefinitionError: listing every problem found, each with its JSON location.
+    """
+    diagnostics: list[Diagnostic] = []
+    if not isinstance(doc, Mapping):
+        raise DefinitionError(["/: The definition must be a JSON object"])
+    machine = _Parser(diagnostics).machine(doc, "", None, top=True)
+    if diagnostics or machine is None:
+        error = DefinitionError([str(d) for d in diagnostics])
+        error.diagnostics = diagnostics  # type: ignore[attr-defined]
+        raise error
+    return machine
+
+
+class _Parser:
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+
+    def problem(self, location: str, message: str, code: str = "SCHEMA_VALIDATION_FAILED") -> None:
+        self.diagnostics.append(Diagnostic(code, location or "/", message))
+
+    def machine(
+        self, doc: Mapping[str, Any], where: str, inherited: QueryLanguage | None, *, top: bool = False
+    ) -> StateMachine | None:
+        required = [f for f in ("States", "StartAt") if f not in doc]
+        if required:
+            self.problem(where or "/", f"These fields are required: [{', '.join(required)}]")
+            return None
+        language: QueryLanguage = inherited or "JSONPath"
+        if "QueryLanguage" in doc:
+            if doc["QueryLanguage"] not in ("JSONPath", "JSONata"):
+                self.problem(f"{where}/QueryLanguage", f"Unknown QueryLanguage {doc['QueryLanguage']!r}")
+            else:
+                language = doc["QueryLanguage"]
+        states_doc = doc["States"]
+        start_at = doc["StartAt"]
+        if not isinstance(states_doc, Mapping) or not states_doc:
+            self.problem(f"{where}/States", "States must be a non-empty object")
+            return None
+        if not isinstance(start_at, str) or start_at not in states_doc:
+            self.problem(f"{where}/StartAt", f"StartAt {start_at!r} does not name a state", "MISSING_TRANSITION_TARGET")
+        timeout = doc.get("TimeoutSeconds")
+        if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0):
+            self.problem(f"{where}/TimeoutSeconds", "TimeoutSeconds must be a positive integer")
+        states: dict[str, State] = {}
+        for name, state_doc in states_doc.items():
+            state = self.state(str(name), state_doc, f"{where}/States/{name}", language, top_language=language if top else None)
+            if state is not None:
+                states[str(name)] = state
+        self._check_transitions(states, start_at, where)
+        return StateMachine(
+            start_at=str(start_at),
+            states=states,
+            query_language=language,
+            comment=doc.get("Comment"),
+            timeout_s=float(timeout) if isinstance(timeout, int) and not isinstance(timeout, bool) else None,
+            definition=doc,
+        )
+
+    def _check_transitions(self, states: Mapping[str, State], start_at: Any, where: str) -> None:
+        for state in states.values():
+            targets = [(state.next, "Next")] if state.next is not None else []
+            targets += [(c.next, "Catch") for c in state.catch]
+            if state.type == "Choice":
+                targets += [(getattr(r, "next", None), "Choices") for r in state.choices]
+                if "Default" in state.spec:
+                    targets.append((state.spec["Default"], "Default"))
+            for target, field in targets:
+                if target is not None and target not in states:
+                    self.problem(
+                        f"{where}/States/{state.name}/{field}",
+                        f"Missing 'Next' target: {target}",
+                        "MISSING_TRANSITION_TARGET",
+                    )
+        # Reachability from StartAt.
+        seen: set[str] = set()
+        todo = [start_at] if isinstance(start_at, str) else []
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in states:
+                continue
+            seen.add(name)
+            state = states[name]
+            if state.next:
+                todo.append(state.next)
+            todo.extend(c.next for c in state.catch)
+            if state.type == "Choice":
+                todo.extend(getattr(r, "next", None) for r in state.choices if getattr(r, "next", None))
+                if isinstance(state.spec.get("Default"), str):
+                    todo.append(state.spec["Default"])
+        for name in states:
+            if name not in seen and isinstance(start_at, str) and start_at in states:
+                self.problem(f"{where}/States/{name}", f"State {name!r} is not reachable", "UNREACHABLE_STATE")
+
+    def state(
+        self, name: str, doc: Any, where: str, inherited: QueryLanguage, *, top_language: QueryLanguage | None
+    ) -> State | None:
+        if not isinstance(doc, Mapping):
+            self.problem(where, "A state must be a JSON object")
+            return None
+        if len(name) > 80:
+            self.problem(where, "State names must be at most 80 characters")
+        kind = doc.get("Type")
+        if kind not in STATE_TYPES:
+            self.problem(f"{where}/Type", f"Unknown state type {kind!r}")
+            return None
+        language: QueryLanguage = inherited
+        if "QueryLanguage" in doc:
+            declared = doc["QueryLanguage"]
+            if declared not in ("JSONPath", "JSONata"):
+                self.problem(f"{where}/QueryLanguage", f"Unknown QueryLanguage {declared!r}")
+            elif declared == "JSONPath" and inherited == "JSONata" and top_language == "JSONata":
+                self.problem(where, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine")
+            else:
+                language = declared
+        allowed = _FIELDS[kind] | _COMMON
+        for field in doc:
+            if field not in allowed:
+                self.problem(where, f"Field {field!r} is not supported for state type {kind}")
+            elif language == "JSONata" and field in _JSONPATH_ONLY | {"ItemsPath", "ItemSelector", "Iterator"}:
+                if not (field == "ItemSelector" and kind == "Map"):
+                    self.problem(where, f"The field {field!r} is not supported when QueryLanguage is JSONata")
+            elif language == "JSONPath" and field in _JSONATA_ONLY | {"Items"}:
+                self.problem(where, f"The field {field!r} is not supported when QueryLanguage is JSONPath")
+        terminal = kind in ("Succeed", "Fail", "Choice")
+        has_next, has_end = "Next" in doc, doc.get("End") is True
+        if not terminal:
+            if has_next and has_end:
+                self.problem(where, "A state cannot have both 'Next' and 'End'")
+            elif not has_next and not has_end:
+                self.problem(where, "A non-terminal state must have 'Next' or 'End': true")
+        for path_field in ("InputPath", "OutputPath", "ResultPath", "ItemsPath"):
+            value = doc.get(path_field, "$")
+            if value is not None and (not isinstance(value, str) or not value.startswith("$")):
+                self.problem(f"{where}/{path_field}", f"{path_field} must be a JSONPath starting with '$' or null")
+        retry = self._retry(doc.get("Retry", []), f"{where}/Retry") if kind in ("Task", "Parallel", "Map") else ()
+        catch = self._catch(doc.get("Catch", []), f"{where}/Catch") if kind in ("Task", "Parallel", "Map") else ()
+        branches: tuple[StateMachine, ...] = ()
+        if kind == "Parallel":
+            docs = doc.get("Branches")
+            if not isinstance(docs, list) or not docs:
+                self.problem(f"{where}/Branches", "Parallel needs a non-empty Branches list")
+            else:
+                parsed = [self.machine(b, f"{where}/Branches/{i}", language) for i, b in enumerate(docs)]
+                branches = tuple(p for p in parsed if p is not None)
+        elif kind == "Map":
+            processor = doc.get("ItemProcessor", doc.get("Iterator"))
+            if not isinstance(processor, Mapping):
+                self.problem(where, "Map needs an ItemProcessor")
+            else:
+                field = "ItemProcessor" if "ItemProcessor" in doc else "Iterator"
+                parsed_one = self.machine(processor, f"{where}/{field}", language)
+                branches = (parsed_one,) if parsed_one is not None else ()
+        elif kind == "Task" and not isinstance(doc.get("Resource"), str):
+            self.problem(f"{where}/Resource", "Task needs a Resource string")
+        choices: tuple[Any, ...] = ()
+        if kind == "Choice":
+            choices = self._choices(doc.get("Choices"), f"{where}/Choices", language)
+        return State(
+            name=name,
+            type=kind,
+            query_language=language,
+            next=doc.get("Next"),
+            end=has_end,
+            comment=doc.get("Comment"),
+            input_path=doc.get("InputPath", "$"),
+            output_path=doc.get("OutputPath", "$"),
+            parameters=doc.get("Parameters"),
+            has_parameters="Parameters" in doc,
+            result_selector=doc.get("ResultSelector"),
+            has_result_selector="ResultSelector" in doc,
+            result_path=doc.get("ResultPath", "$"),
+            arguments=doc.get("Arguments"),
+            has_arguments="Arguments" in doc,
+            output=doc.get("Output"),
+            has_output="Output" in doc,
+            assign=doc.get("Assign"),
+            retry=retry,
+            catch=catch,
+            spec=doc,
+            branches=branches,
+            choices=choices,
+        )
+
+    def _choices(self, docs: Any, where: str, language: QueryLanguage) -> tuple[Any, ...]:
+        if not isinstance(docs, list) or not docs:
+            self.problem(where, "Choice needs a non-empty Choices list")
+            return ()
+        rules: list[Any] = []
+        for i, rule in enumerate(docs):
+            loc = f"{where}/{i}"
+            if not isinstance(rule, Mapping) or "Next" not in rule:
+                self.problem(loc, "A choice rule must be an object with 'Next'")
+                continue
+            if language == "JSONata":
+                if "Condition" not in rule:
+                    self.problem(loc, "A JSONata choice rule needs 'Condition'")
+                    continue
+                rules.append(JsonataChoice(rule["Condition"], rule["Next"], rule.get("Assign"), rule.get("Output"), "Output" in rule))
+                continue
+            try:
+                rules.append(choice_rules.parse_rule(rule, location=loc))
+            except DefinitionError as exc:
+                for issue in exc.issues:
+                    self.problem(loc, issue)
+        return tuple(rules)
+
+    def _retry(self, docs: Any, where: str) -> tuple[Retrier, ...]:
+        if not isinstance(docs, list):
+            self.problem(where, "Retry must be a list")
+            return ()
+        out: list[Retrier] = []
+        for i, r in enumerate(docs):
+            loc = f"{where}/{i}"
+            errors = self._error_equals(r, loc, last=i == len(docs) - 1)
+            if errors is None:
+                continue
+            max_attempts = r.get("MaxAttempts", 3)
+            interval = r.get("IntervalSeconds", 1)
+            backoff = r.get("BackoffRate", 2.0)
+            if not _int(max_attempts) or max_attempts < 0:
+                self.problem(f"{loc}/MaxAttempts", "MaxAttempts must be a non-negative integer")
+                continue
+            if not _int(interval) or interval < 1:
+                self.problem(f"{loc}/IntervalSeconds", "IntervalSeconds must be a positive integer")
+                continue
+            if not isinstance(backoff, int | float) or isinstance(backoff, bool) or backoff < 1:
+                self.problem(f"{loc}/BackoffRate", "BackoffRate must be a number >= 1.0")
+                continue
+            jitter = r.get("JitterStrategy", "NONE")
+            if jitter not in ("FULL", "NONE"):
+                self.problem(f"{loc}/JitterStrategy", "JitterStrategy must be FULL or NONE")
+                continue
+            max_delay = r.get("MaxDelaySeconds")
+            out.append(
+                Retrier(
+                    error_equals=errors,
+                    interval_s=float(interval),
+                    max_attempts=int(max_attempts),
+                    backoff_rate=float(backoff),
+                    max_delay_s=float(max_delay) if max_delay is not None else None,
+                    jitter=jitter,
+                )
+            )
+        return tuple(out)
+
+    def _catch(self, docs: Any, where: str) -> tuple[Catcher, ...]:
+        if not isinstance(docs, list):
+            self.problem(where, "Catch must be a list")
+            return ()
+        out: list[Catcher] = []
+        for i, c in enumerate(docs):
+            loc = f"{where}/{i}"
+            errors = self._error_equals(c, loc, last=i == len(docs) - 1)
+            if errors is None:
+                continue
+            if not isinstance(c.get("Next"), str):
+                self.problem(f"{loc}/Next", "A catcher needs 'Next'")
+                continue
+            out.append(
+                Catcher(
+                    error_equals=errors,
+                    next=c["Next"],
+                    result_path=c.get("ResultPath", "$"),
+                    output=c.get("Output"),
+                    has_output="Output" in c,
+                    assign=c.get("Assign"),
+                )
+            )
+        return tuple(out)
+
+    def _error_equals(self, doc: Any, where: str, *, last: bool) -> tuple[str, ...] | None:
+        if not isinstance(doc, Mapping):
+            self.problem(where, "Retry and Catch entries must be objects")
+            return None
+        errors = doc.get("ErrorEquals")
+        if not isinstance(errors, list) or not errors or not all(isinstance(e, str) for e in errors):
+            self.problem(f"{where}/ErrorEquals", "ErrorEquals must be a non-empty list of strings")
+            return None
+        if "States.ALL" in errors and (len(errors) > 1 or not last):
+            self.problem(f"{where}/ErrorEquals", "States.ALL must appear alone, in the last retrier or catcher")
+            return None
+        return tuple(errors)
+
+
+@dataclass(frozen=True)
+class JsonataChoice:
+    """A Choice rule in JSONata mode: ``Condition`` decides, ``Next`` follows."""
+
+    condition: Any
+    next: str
+    assign: Mapping[str, Any] | None
+    output: Any
+    has_output: bool
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,1 @@
+"""Backends behind the ports: ``local`` (folders, SQLite) and ``aws`` (boto3)."""

@@ -1,0 +1,1 @@
+"""Local backends: buckets are folders; tables, topics and executions live in SQLite."""

@@ -1,0 +1,90 @@
+"""Runtime settings: ``SLUICEWAY_*`` environment variables, a config file, defaults.
+
+Precedence: explicit argument > environment > config file > default. Settings
+are read once at the edge (CLI, API, Lambda entrypoint) and passed down; nothing
+below this module reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "ENV_PREFIX"]
+
+ENV_PREFIX = "SLUICEWAY_"
+
+
+class Settings(BaseSettings):
+    """Where data lives and which backends serve the ports."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    backend: Literal["local", "aws"] = "local"
+    """``local``: folders and SQLite under ``data_dir``. ``aws``: boto3 clients."""
+    data_dir: Path = Path(".sluiceway")
+    """Root of everything the local backends keep (buckets, SQLite databases, outbox)."""
+    pipeline_config: Path | None = None
+    """The pipeline config YAML; the packaged sample pipeline when unset."""
+    input_bucket: str = "sluiceway-input"
+    output_bucket: str = "sluiceway-output"
+    table_name: str = "ProcessingMetadata"
+    topic_name: str = "PipelineNotifications"
+    state_machine_name: str = "DataProcessingWorkflow"
+    region: str = "us-east-1"
+    account_id: str = "111111111111"
+    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
+    """Worker processes running functions locally."""
+    function_timeout_s: float = Field(default=900.0, gt=0)
+    function_memory_mb: int = Field(default=1024, ge=128)
+    max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
+    """ASL payload limit per state input/output (AWS: 256 KiB)."""
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+    log_payloads: bool = False
+    """Log state inputs and outputs (opt-in: they may hold user data)."""
+
+    @field_validator("input_bucket", "output_bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        from .names import check_bucket
+
+        return check_bucket(value)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "sluiceway.db"
+
+    @property
+    def buckets_dir(self) -> Path:
+        return self.data_dir / "buckets"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.jsonl"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.data_dir / "scratch"
+
+    def arn(self, service: str, resource: str) -> str:
+        """An ARN in this stack's partition, region and account."""
+        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``SLUICEWAY_*`` variables (handed to worker processes)."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            env[f"{ENV_PREFIX}{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Settings from the environment with explicit ``overrides`` on top (None means unset)."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
