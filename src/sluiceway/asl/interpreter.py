@@ -353,7 +353,9 @@ class _Run:
 
     def context(self, path: Mapping[str, Any], state: State) -> dict[str, Any]:
         ctx = dict(self.state["context"])
-        ctx["State"] = {"EnteredTime": path.get("entered", _iso(self.now)), "Name": state.name, "RetryCount": path["retry_count"]}
+        ctx["State"] = {"EnteredTime": path.get("entered", _iso(self.now)), "Name": state.name}
+        if state.type in ("Task", "Parallel", "Map"):
+            ctx["State"]["RetryCount"] = path["retry_count"]
         ctx.update(path.get("context_extra", {}))
         if path.get("task_token"):
             ctx["Task"] = {"Token": path["task_token"]}
@@ -416,7 +418,7 @@ class _Run:
             return path["input"]
         if state.input_path is None:
             return {}
-        return paths.select(state.input_path, self.scope(path, state, path["input"]), field="InputPath")
+        return paths.select(state.input_path, self.scope(path, state, path["input"]), field=None)
 
     def _state_pass(self, path: dict[str, Any], state: State) -> None:
         path["entered_event"] = path["last_event"]
@@ -429,7 +431,7 @@ class _Run:
         if "Result" in state.spec:
             result = state.spec["Result"]
         elif state.has_parameters:
-            result = paths.resolve(state.parameters, self.scope(path, state, effective), field="Parameters")
+            result = paths.resolve(state.parameters, self.scope(path, state, effective), field="Parameters", rng=self.rng())
         else:
             result = effective
         self._assign_jsonpath(path, state, result)
@@ -467,7 +469,7 @@ class _Run:
         if paths.is_intrinsic(expression):
             from . import intrinsics
 
-            return intrinsics.evaluate(expression, scope, self.rng())
+            return intrinsics.evaluate(expression, scope, self.rng(), field=field_name)
         return paths.select(expression, scope, field=field_name)
 
     def _state_choice(self, path: dict[str, Any], state: State) -> None:
@@ -495,7 +497,7 @@ class _Run:
             if evaluate_choice(rule, scope):
                 assign = getattr(rule, "assign", None)
                 if assign:
-                    self._assign_values(path, paths.resolve(assign, scope, field="Assign"))
+                    self._assign_values(path, paths.resolve(assign, scope, field="Assign", rng=self.rng()))
                 self.exit_state(path, state, self._output_path(path, state, effective), next_state=rule.next)
                 return
         default = state.spec.get("Default")
@@ -589,7 +591,7 @@ class _Run:
         else:
             effective = self._effective_input(path, state)
             scope = self.scope(path, state, effective)
-            payload = paths.resolve(state.parameters, scope, field="Parameters") if state.has_parameters else effective
+            payload = paths.resolve(state.parameters, scope, field="Parameters", rng=self.rng()) if state.has_parameters else effective
             timeout = _path_number(spec, "TimeoutSeconds", scope)
             heartbeat = _path_number(spec, "HeartbeatSeconds", scope)
         token = self.token("task")
@@ -683,7 +685,7 @@ class _Run:
             self.exit_state(path, state, output)
             return
         if state.has_result_selector:
-            result = paths.resolve(state.result_selector, self.scope(path, state, result), field="ResultSelector")
+            result = paths.resolve(state.result_selector, self.scope(path, state, result), field="ResultSelector", rng=self.rng())
         self._assign_jsonpath(path, state, result)
         output = paths.put(path["input"], state.result_path, result)
         self.exit_state(path, state, self._output_path(path, state, output))
@@ -700,6 +702,10 @@ class _Run:
 
     def _task_failed(self, path: dict[str, Any], info: Mapping[str, Any], error: str, cause: str | None) -> None:
         state = self.current(path)
+        if error == "States.Timeout" and cause is None:
+            cause = ""  # AWS reports a timed-out task with an empty Cause, not a missing one
+        if info["resource"].startswith(_LAMBDA_ARN_PREFIX):
+            cause = _lambda_cause(cause)
         resource = info["resource"]
         resource_type, resource_name = _resource_parts(resource)
         details: dict[str, Any] = {"error": error}
@@ -746,7 +752,7 @@ class _Run:
         else:
             effective = self._effective_input(path, state)
             branch_input = (
-                paths.resolve(state.parameters, self.scope(path, state, effective), field="Parameters")
+                paths.resolve(state.parameters, self.scope(path, state, effective), field="Parameters", rng=self.rng())
                 if state.has_parameters
                 else effective
             )
@@ -771,18 +777,22 @@ class _Run:
             bindings = self.bindings(path, state, input=path["input"])
             if "Items" in spec:
                 items = _jsonata_value(spec["Items"], bindings, self.rng(), "Items")
+                if not isinstance(items, list):
+                    expression = _inner(spec["Items"]) if isinstance(spec["Items"], str) else _text(spec["Items"])
+                    raise StatesError(
+                        "States.QueryEvaluationError",
+                        f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
+                        f"result type. Expected 'array', but was '{_json_type(items)}' for value: {_text(items)}",
+                    )
             else:
                 items = path["input"]
-            if not isinstance(items, list):
-                raise StatesError(
-                    "States.QueryEvaluationError",
-                    f"The Items field must evaluate to a JSON array, got {_text(items)}",
-                )
+                if not isinstance(items, list):
+                    raise StatesError("States.QueryEvaluationError", f"Map state input must be an array but was: {_text(items)}")
             scope_input = path["input"]
         else:
             scope_input = self._effective_input(path, state)
             items_path = spec.get("ItemsPath", "$")
-            items = paths.select(items_path, self.scope(path, state, scope_input), field="ItemsPath")
+            items = paths.select(items_path, self.scope(path, state, scope_input), field=None)
             if not isinstance(items, list):
                 raise StatesError(
                     "States.Runtime",
@@ -826,11 +836,12 @@ class _Run:
         elif name in spec:
             value = spec[name]
         elif f"{name}Path" in spec:
-            value = paths.select(spec[f"{name}Path"], scope, field=f"{name}Path")
-            if not isinstance(value, int) or isinstance(value, bool):
+            raw = paths.select(spec[f"{name}Path"], scope, field=None)
+            value = self._path_int(raw)
+            if value is None:
                 raise StatesError(
                     "States.Runtime",
-                    f"The {name}Path field refers to value \"{_text(value)}\" which is not a valid integer: {spec[name + 'Path']}",
+                    f"The {name}Path field refers to value \"{_text(raw)}\" which is not a valid integer: {spec[name + 'Path']}",
                 )
         else:
             return default
@@ -838,13 +849,26 @@ class _Run:
             raise StatesError("States.Runtime", f"{name} must be an integer, got {_text(value)}")
         return value
 
+    def _path_int(self, value: JSON) -> int | None:
+        """An integer from a ``*Path`` field; AWS also accepts a string holding one."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value.strip())
+        return None
+
     def _map_number(self, spec: Mapping[str, Any], name: str, scope: paths.Scope, path: Mapping[str, Any], state: State) -> float | None:
         if state.query_language == "JSONata" and isinstance(spec.get(name), str):
             value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name)
         elif name in spec:
             value = spec[name]
         elif f"{name}Path" in spec:
-            value = paths.select(spec[f"{name}Path"], scope, field=f"{name}Path")
+            value = paths.select(spec[f"{name}Path"], scope, field=None)
+            if isinstance(value, str):  # AWS accepts a number held in a string here
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
         else:
             return None
         if not isinstance(value, int | float) or isinstance(value, bool):
@@ -868,7 +892,10 @@ class _Run:
                     item_input = jsonata_lang.resolve(template, bindings, self.rng(), field="ItemSelector")
                 else:
                     item_input = paths.resolve(
-                        template, self.scope(ctx_path, state, self._effective_input(path, state)), field=children["selector"]
+                        template,
+                        self.scope(ctx_path, state, self._effective_input(path, state)),
+                        field=children["selector"],
+                        rng=self.rng(),
                     )
             else:
                 item_input = item
@@ -933,7 +960,7 @@ class _Run:
             self.emit(parent["pid"], "ParallelStateFailed", None, None)
         self.cancel_children(parent)
         parent["phase"] = "running"
-        self.state_failed(parent, state, error or "States.BranchFailed", cause, from_children=True)
+        self.state_failed(parent, state, error, cause, from_children=True)
 
     def _within_tolerance(self, children: Mapping[str, Any]) -> bool:
         count, pct = children["tolerated_count"], children["tolerated_pct"]
@@ -983,7 +1010,7 @@ class _Run:
     def _output_path(self, path: Mapping[str, Any], state: State, output: JSON) -> JSON:
         if state.output_path is None:
             return {}
-        return paths.select(state.output_path, self.scope(path, state, output), field="OutputPath")
+        return paths.select(state.output_path, self.scope(path, state, output), field=None)
 
     def _jsonata_output(
         self, path: Mapping[str, Any], state: State, template: JSON, present: bool, *, default: JSON, result: JSON = None
@@ -1014,7 +1041,7 @@ class _Run:
     def _assign_jsonpath(self, path: dict[str, Any], state: State, result: JSON) -> None:
         if not state.assign:
             return
-        values = paths.resolve(dict(state.assign), self.scope(path, state, result), field="Assign")
+        values = paths.resolve(dict(state.assign), self.scope(path, state, result), field="Assign", rng=self.rng())
         self._assign_values(path, values)
 
     def _assign_values(self, path: dict[str, Any], values: JSON) -> None:
@@ -1106,7 +1133,9 @@ class _Run:
         self, path: dict[str, Any], state: State, error: str, cause: str | None, *, from_children: bool = False
     ) -> None:
         path.pop("pending_assign", None)
-        if state.type in ("Task", "Parallel", "Map"):
+        # AWS: States.Runtime is never retried and never caught, not even when a
+        # catcher names it explicitly (the recordings show the execution failing).
+        if state.type in ("Task", "Parallel", "Map") and error != "States.Runtime":
             delay = self._retry_delay(path, state, error)
             if delay is not None:
                 path["retry_count"] += 1
@@ -1154,7 +1183,7 @@ class _Run:
                 self._assign_jsonata(path, state, catcher.assign)
             else:
                 if catcher.assign:
-                    values = paths.resolve(dict(catcher.assign), self.scope(path, state, error_output), field="Assign")
+                    values = paths.resolve(dict(catcher.assign), self.scope(path, state, error_output), field="Assign", rng=self.rng())
                     self._assign_values(path, values)
                 output = paths.put(path["input"], catcher.result_path, error_output)
         except StatesError as exc:
@@ -1207,6 +1236,35 @@ class _Run:
 # ------------------------------------------------------------------ helpers
 
 
+def _lambda_cause(cause: str | None) -> str | None:
+    """A Lambda function's error payload as Step Functions passes it on for function ARNs.
+
+    The recordings show the cause of a failed ``arn:aws:lambda:...:function:``
+    task in the form AWS Lambda's Python runtime writes (``json.dumps`` with its
+    default ``", "``/``": "`` separators), while ``lambda:invoke`` keeps the
+    compact text; a cause given compact is re-rendered the Lambda way.
+    """
+    if not cause or not cause.startswith("{"):
+        return cause
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return json.dumps(parsed, ensure_ascii=False) if isinstance(parsed, dict) else cause
+
+
+def _json_type(value: JSON) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
 def _inner(expression: str) -> str:
     text = expression.strip()
     return text[2:-2].strip()
@@ -1233,7 +1291,7 @@ def _path_number(spec: Mapping[str, Any], name: str, scope: paths.Scope) -> floa
     path_field = f"{name}Path"
     if path_field not in spec:
         return None
-    value = paths.select(spec[path_field], scope, field=path_field)
+    value = paths.select(spec[path_field], scope, field=None)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise StatesError("States.Runtime", f"The {path_field} parameter does not reference a positive number: {spec[path_field]}")
     return float(value)

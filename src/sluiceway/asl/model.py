@@ -10,8 +10,9 @@ from ..types import JSON
 
 QueryLanguage = Literal["JSONPath", "JSONata"]
 
-#: Errors that ``States.ALL`` does not match (AWS: terminal, never retried or caught by the wildcard).
-UNCATCHABLE_BY_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+#: Errors that ``States.ALL`` does not match. AWS documents States.DataLimitExceeded as
+#: terminal too, but the recordings show ``States.ALL`` catching it when a task raises it.
+UNCATCHABLE_BY_ALL = frozenset({"States.Runtime"})
 
 
 @dataclass(frozen=True)

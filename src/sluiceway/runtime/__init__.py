@@ -1,0 +1,1 @@
+"""The local runtime: composition root, orchestrator, function workers, event routing."""

@@ -1,0 +1,346 @@
+"""The local orchestrator: runs ASL executions durably on an ExecutionStore.
+
+One dispatcher thread owns every running execution: it feeds events to the pure
+interpreter, commits the new state and its history events in one transaction,
+and only then carries out the commands (tasks on a thread pool, timers on a
+heap). After a crash, :meth:`LocalOrchestrator.recover` reloads every RUNNING
+execution and re-issues what it was waiting on: timers are re-armed at their
+original due time, and a task that was in flight is run again (at-least-once;
+handlers must be idempotent, as on AWS Lambda with retries).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from ..asl import interpreter
+from ..asl.interpreter import Command, Event, InvokeTask, StartTimer, StopExecution, TaskFailed, TaskSucceeded, TimerFired
+from ..asl.model import StateMachine
+from ..errors import ExecutionNotFoundError, InvalidNameError
+from ..ports import Clock, ExecutionRecord, ExecutionStore
+from ..types import JSON
+from .clock import FakeClock
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LocalOrchestrator"]
+
+_EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_.\-:@+=]{1,80}$")
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+@dataclass
+class _Live:
+    machine: StateMachine
+    record: ExecutionRecord
+    in_flight: int = 0
+
+
+class LocalOrchestrator:
+    """Start, describe, stop and wait for executions of registered state machines.
+
+    Args:
+        store: where state and history are committed.
+        run_task: carries out one Task command and returns its outcome event;
+            it is called on a thread pool and must never raise.
+        clock: wall time; with a :class:`FakeClock` and ``skip_waits`` the
+            orchestrator fast-forwards to the next timer whenever nothing else
+            can happen (Wait states, retry intervals and timeouts take no time).
+    """
+
+    def __init__(
+        self,
+        store: ExecutionStore,
+        run_task: Callable[[InvokeTask], TaskSucceeded | TaskFailed],
+        clock: Clock,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "111111111111",
+        max_payload_bytes: int = interpreter.DEFAULT_MAX_PAYLOAD,
+        skip_waits: bool = False,
+        task_threads: int = 64,
+    ) -> None:
+        self.store = store
+        self.run_task = run_task
+        self.clock = clock
+        self.region = region
+        self.account_id = account_id
+        self.max_payload_bytes = max_payload_bytes
+        self.skip_waits = skip_waits
+        if skip_waits and not isinstance(clock, FakeClock):
+            raise ValueError("skip_waits needs a FakeClock")
+        self._machines: dict[str, StateMachine] = {}
+        self._live: dict[str, _Live] = {}
+        self._events: queue.Queue[tuple[str, Event] | None] = queue.Queue()
+        self._timers: list[tuple[datetime, int, str, str]] = []
+        self._timer_seq = itertools.count()
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._pool = ThreadPoolExecutor(max_workers=task_threads, thread_name_prefix="sluiceway-task")
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._listeners: list[Callable[[ExecutionRecord], None]] = []
+
+    # -- registry -----------------------------------------------------------
+
+    def register(self, name: str, machine: StateMachine) -> str:
+        """Register (or replace) a state machine under ``name``; return its ARN."""
+        self._machines[name] = machine
+        return self.state_machine_arn(name)
+
+    def state_machine_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account_id}:stateMachine:{name}"
+
+    def execution_arn(self, state_machine: str, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account_id}:execution:{state_machine}:{name}"
+
+    def on_change(self, listener: Callable[[ExecutionRecord], None]) -> None:
+        """Call ``listener`` (on the dispatcher thread) whenever an execution ends."""
+        self._listeners.append(listener)
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the dispatcher thread and resume executions left RUNNING."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="sluiceway-orchestrator", daemon=True)
+        self._thread.start()
+        self.recover()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._events.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> LocalOrchestrator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def recover(self) -> int:
+        """Resume every RUNNING execution found in the store; return how many."""
+        resumed = 0
+        for record in self.store.list(status="RUNNING", limit=100_000):
+            if record.arn in self._live:
+                continue
+            machine = self._machines.get(record.state_machine)
+            if machine is None or record.state is None:
+                logger.warning("cannot resume execution", extra={"execution": record.arn, "reason": "state machine not registered"})
+                continue
+            with self._lock:
+                self._live[record.arn] = _Live(machine, record)
+            logger.warning("execution resumed after restart", extra={"execution": record.arn})
+            self._dispatch(record.arn, interpreter.pending_commands(machine, record.state))
+            resumed += 1
+        return resumed
+
+    # -- API ------------------------------------------------------------------
+
+    def start_execution(self, state_machine: str, input: JSON, *, name: str | None = None) -> ExecutionRecord:
+        """StartExecution: idempotent by name (same name and input → the same execution).
+
+        Raises:
+            ExecutionAlreadyExistsError: the name exists with a different input.
+            NotFoundError-like KeyError: no such state machine.
+        """
+        machine = self._machines.get(state_machine)
+        if machine is None:
+            raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(state_machine)}'")
+        name = name or str(uuid.uuid4())
+        if not _EXECUTION_NAME.match(name):
+            raise InvalidNameError(f"Invalid Name: '{name}'")
+        arn = self.execution_arn(state_machine, name)
+        with self._lock:
+            live = self._live.get(arn)
+            if live is not None:
+                if live.record.input == input:
+                    return live.record
+            now = self.clock.now()
+            step = interpreter.start(
+                machine,
+                input,
+                execution_arn=arn,
+                execution_name=name,
+                state_machine_arn=self.state_machine_arn(state_machine),
+                state_machine_name=state_machine,
+                now=now,
+                max_payload_bytes=self.max_payload_bytes,
+            )
+            record = self._record_from(
+                ExecutionRecord(arn=arn, name=name, state_machine=state_machine, status="RUNNING", input=input, started_at=now),
+                step.state,
+            )
+            stored = self.store.create(record, step.history)
+            if stored is not record:
+                return stored  # an earlier StartExecution with the same name and input
+            logger.info("execution started", extra={"execution": arn, "state_machine": state_machine})
+            if record.status == "RUNNING":
+                self._live[arn] = _Live(machine, record)
+            else:
+                self._finished(record)
+        self._dispatch(arn, step.commands)
+        return record
+
+    def describe(self, arn: str) -> ExecutionRecord:
+        with self._lock:
+            live = self._live.get(arn)
+            if live is not None:
+                return live.record
+        return self.store.get(arn)
+
+    def stop_execution(self, arn: str, *, error: str | None = None, cause: str | None = None) -> None:
+        self._events.put((self.store.get(arn).arn, StopExecution(error, cause)))
+
+    def send(self, arn: str, event: Event) -> None:
+        """Feed an outside event (task token answers, heartbeats) to an execution."""
+        self._events.put((arn, event))
+
+    def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord:
+        """Block until the execution ends (or ``timeout`` seconds pass); return its record."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.describe(arn).status in TERMINAL, timeout=timeout)
+            return self.describe(arn)
+
+    def wait_all(self, timeout: float | None = None) -> bool:
+        """Block until no execution is running; True if that happened before ``timeout``."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._live, timeout=timeout)
+
+    def running(self) -> int:
+        with self._lock:
+            return len(self._live)
+
+    # -- the dispatcher -------------------------------------------------------------
+
+    def _dispatch(self, arn: str, commands: list[Command]) -> None:
+        for command in commands:
+            if isinstance(command, StartTimer):
+                with self._lock:
+                    heapq.heappush(self._timers, (command.due, next(self._timer_seq), arn, command.token))
+                self._events.put(("", TimerFired("")))  # wake the loop to re-plan its sleep
+            else:
+                with self._lock:
+                    live = self._live.get(arn)
+                    if live is not None:
+                        live.in_flight += 1
+                self._pool.submit(self._run_task, arn, command)
+
+    def _run_task(self, arn: str, command: InvokeTask) -> None:
+        outcome = self.run_task(command)
+        if command.wait_for_token and isinstance(outcome, TaskSucceeded):
+            # The call went out; the answer comes through SendTaskSuccess/Failure.
+            with self._lock:
+                live = self._live.get(arn)
+                if live is not None:
+                    live.in_flight -= 1
+            self._events.put(("", TimerFired("")))
+            return
+        self._events.put((arn, outcome))
+
+    def _loop(self) -> None:
+        while True:
+            timeout = self._next_wait()
+            try:
+                item = self._events.get(timeout=timeout)
+            except queue.Empty:
+                item = ("", TimerFired(""))
+            if item is None:
+                return
+            arn, event = item
+            try:
+                if arn:
+                    self._step(arn, event)
+                self._fire_due_timers()
+            except Exception:
+                logger.exception("orchestrator step failed", extra={"execution": arn})
+
+    def _next_wait(self) -> float | None:
+        with self._lock:
+            if not self._timers:
+                return None
+            if self.skip_waits:
+                idle = self._events.empty() and all(live.in_flight == 0 for live in self._live.values())
+                return 0.0 if idle else 0.05
+            delay = (self._timers[0][0] - self.clock.now()).total_seconds()
+            return max(0.0, min(delay, 1.0))
+
+    def _fire_due_timers(self) -> None:
+        while True:
+            with self._lock:
+                if not self._timers:
+                    return
+                due, _, arn, token = self._timers[0]
+                if self.skip_waits:
+                    idle = self._events.empty() and all(live.in_flight == 0 for live in self._live.values())
+                    if due > self.clock.now():
+                        if not idle:
+                            return
+                        assert isinstance(self.clock, FakeClock)
+                        self.clock.set(due)
+                elif due > self.clock.now():
+                    return
+                heapq.heappop(self._timers)
+            self._step(arn, TimerFired(token))
+
+    def _step(self, arn: str, event: Event) -> None:
+        with self._lock:
+            live = self._live.get(arn)
+            if live is None:
+                return
+            if isinstance(event, TaskSucceeded | TaskFailed):
+                live.in_flight = max(0, live.in_flight - 1)
+            state = live.record.state
+            step = interpreter.step(live.machine, state, event, self.clock.now())
+            if not step.history and not step.commands:
+                return
+            record = self._record_from(live.record, step.state)
+            self.store.advance(record, step.history)
+            live.record = record
+            if record.status != "RUNNING":
+                del self._live[arn]
+                self._finished(record)
+        self._dispatch(arn, step.commands)
+
+    def _record_from(self, record: ExecutionRecord, state: dict[str, Any]) -> ExecutionRecord:
+        status = str(state["status"])
+        done = status != "RUNNING"
+        return replace(
+            record,
+            status=status,
+            output=state.get("output") if status == "SUCCEEDED" else None,
+            error=state.get("error"),
+            cause=state.get("cause"),
+            stopped_at=self.clock.now() if done else None,
+            state=state,
+        )
+
+    def _finished(self, record: ExecutionRecord) -> None:
+        log = logger.info if record.status == "SUCCEEDED" else logger.warning
+        log(
+            "execution ended",
+            extra={"execution": record.arn, "status": record.status, "error": record.error},
+        )
+        for listener in self._listeners:
+            try:
+                listener(record)
+            except Exception:
+                logger.exception("execution listener failed")
+        self._changed.notify_all()

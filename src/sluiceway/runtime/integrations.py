@@ -1,0 +1,163 @@
+"""Carry out a Task state's resource on the ports: functions and service integrations.
+
+``TaskRunner.run(command)`` never raises: whatever happens becomes a
+:class:`~sluiceway.asl.interpreter.TaskSucceeded` or ``TaskFailed`` event with
+the error names Step Functions uses, so Retry and Catch see what they would see
+on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from ..errors import SluicewayError
+from ..ports import FunctionInvoker, Invocation, Topic
+from ..types import JSON
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TaskRunner", "lambda_function_name"]
+
+_SERVICE_PREFIX = "arn:aws:states:::"
+Handler = Callable[[InvokeTask, Mapping[str, Any]], JSON]
+
+
+def lambda_function_name(resource: str) -> str:
+    """The function name in a Lambda ARN, a partial ARN or a bare name (qualifier dropped)."""
+    if resource.startswith("arn:"):
+        parts = resource.split(":")
+        # arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+        if len(parts) >= 7 and parts[5] == "function":
+            return parts[6]
+        return parts[-1]
+    if resource.startswith("function:"):
+        return resource.split(":")[1]
+    return resource.split(":")[0]
+
+
+class TaskRunner:
+    """Runs Task resources against local (or AWS) ports.
+
+    Args:
+        invoker: runs Lambda-style functions.
+        topic: publishes ``sns:publish`` messages.
+        extra: more ``service:action`` handlers (e.g. ``sqs:sendMessage``) keyed
+            by the part after ``arn:aws:states:::``; each takes the command and
+            its parameters and returns the service's response.
+    """
+
+    def __init__(
+        self,
+        invoker: FunctionInvoker,
+        topic: Topic,
+        *,
+        default_timeout_s: float = 900.0,
+        extra: Mapping[str, Handler] | None = None,
+    ) -> None:
+        self.invoker = invoker
+        self.topic = topic
+        self.default_timeout_s = default_timeout_s
+        self.handlers: dict[str, Handler] = {
+            "lambda:invoke": self._lambda_invoke,
+            "sns:publish": self._sns_publish,
+        }
+        self.handlers.update(extra or {})
+
+    def run(self, command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        resource = command.resource
+        try:
+            if resource.startswith(_SERVICE_PREFIX):
+                service = resource[len(_SERVICE_PREFIX) :]
+                for suffix in (".waitForTaskToken", ".sync:2", ".sync"):
+                    service = service.removesuffix(suffix)
+                handler = self.handlers.get(service)
+                if handler is None:
+                    return TaskFailed(
+                        command.token,
+                        "States.Runtime",
+                        f"The resource '{resource}' is not supported by this Sluiceway backend",
+                    )
+                params = command.payload if isinstance(command.payload, Mapping) else {}
+                return TaskSucceeded(command.token, handler(command, params))
+            return self._lambda(command, lambda_function_name(resource), command.payload, wrap=False)
+        except _TaskError as exc:
+            return TaskFailed(command.token, exc.error, exc.cause)
+        except SluicewayError as exc:
+            return TaskFailed(command.token, type(exc).__name__, str(exc))
+        except Exception as exc:  # a bug in an integration must fail the task, not the runtime
+            logger.exception("task integration crashed", extra={"resource": resource})
+            return TaskFailed(command.token, "States.TaskFailed", f"{type(exc).__name__}: {exc}")
+
+    # -- Lambda -----------------------------------------------------------------
+
+    def _lambda(self, command: InvokeTask, name: str, payload: JSON, *, wrap: bool) -> TaskSucceeded | TaskFailed:
+        if not self.invoker.knows(name):
+            return TaskFailed(
+                command.token,
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: {command.resource}",
+            )
+        timeout = min(command.timeout_s or self.default_timeout_s, self.default_timeout_s)
+        request_id = str(uuid.uuid4())
+        result = self.invoker.invoke(Invocation(name, payload, request_id, timeout_s=timeout))
+        if not result.ok:
+            cause = json.dumps(
+                {"errorMessage": result.error_message, "errorType": result.error_type, "requestId": request_id, "stackTrace": []}
+            )
+            return TaskFailed(command.token, str(result.error_type), cause)
+        if not wrap:
+            return TaskSucceeded(command.token, result.payload)
+        return TaskSucceeded(
+            command.token,
+            {
+                "ExecutedVersion": "$LATEST",
+                "Payload": result.payload,
+                "SdkHttpMetadata": {"HttpStatusCode": 200},
+                "SdkResponseMetadata": {"RequestId": request_id},
+                "StatusCode": 200,
+            },
+        )
+
+    def _lambda_invoke(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        name = params.get("FunctionName")
+        if not isinstance(name, str):
+            raise _TaskError("States.Runtime", "lambda:invoke needs a FunctionName parameter")
+        outcome = self._lambda(command, lambda_function_name(name), params.get("Payload"), wrap=True)
+        if isinstance(outcome, TaskFailed):
+            raise _TaskError(outcome.error, outcome.cause)
+        return outcome.output
+
+    # -- SNS --------------------------------------------------------------------
+
+    def _sns_publish(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        topic = params.get("TopicArn") or params.get("TargetArn")
+        if not isinstance(topic, str):
+            raise _TaskError("SNS.InvalidParameterException", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
+        message = params.get("Message")
+        if message is None:
+            raise _TaskError("SNS.InvalidParameterException", "Invalid parameter: Message Reason: no value for required parameter")
+        text = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
+        attributes: dict[str, str] = {}
+        for key, value in (params.get("MessageAttributes") or {}).items():
+            if isinstance(value, Mapping):
+                attributes[key] = str(value.get("StringValue", value.get("BinaryValue", "")))
+        subject = params.get("Subject")
+        message_id = self.topic.publish(topic, text, subject=subject if isinstance(subject, str) else None, attributes=attributes)
+        request_id = str(uuid.uuid4())
+        return {
+            "MessageId": message_id,
+            "SdkHttpMetadata": {"HttpStatusCode": 200},
+            "SdkResponseMetadata": {"RequestId": request_id},
+        }
+
+
+class _TaskError(Exception):
+    def __init__(self, error: str, cause: str | None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.cause = cause

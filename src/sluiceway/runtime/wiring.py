@@ -1,0 +1,242 @@
+"""The composition root: the only place that picks backends from settings.
+
+:func:`build_services` gives the ports a function needs (in a worker process or
+a Lambda); :func:`build_stack` adds what runs the pipeline locally: the function
+worker pool, the orchestrator, the event bus and its router.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..asl import parser
+from ..asl.model import StateMachine
+from ..events.envelope import execution_name_for
+from ..events.patterns import compile_pattern
+from ..ports import Clock, MetadataTable, ObjectStore, Topic
+from ..settings import Settings
+from .clock import FakeClock, SystemClock
+from .eventing import EventingObjectStore
+from .executor import LocalOrchestrator
+from .integrations import TaskRunner
+from .invoker import FunctionSpec, LocalFunctionInvoker
+from .router import EventRouter, Rule
+
+if TYPE_CHECKING:
+    from ..backends.local._sqlite import Database
+    from ..config import PipelineConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FUNCTIONS", "Services", "Stack", "build_services", "build_stack", "get_services", "workflow_definition"]
+
+#: The pipeline's functions: name -> handler (the same names become Lambda functions on AWS).
+FUNCTIONS: Mapping[str, str] = {
+    "ValidateData": "sluiceway.functions.validate.handler",
+    "ProcessChunk": "sluiceway.functions.process_chunk.handler",
+    "AggregateData": "sluiceway.functions.aggregate.handler",
+    "StoreResults": "sluiceway.functions.store_results.handler",
+    "ErrorHandler": "sluiceway.functions.error_handler.handler",
+}
+
+WORKFLOW_FILE = "data_processing.asl.json"
+
+
+@dataclass(frozen=True)
+class Services:
+    """The ports and configuration a function (or any caller) works with."""
+
+    settings: Settings
+    objects: ObjectStore
+    table: MetadataTable
+    topic: Topic
+    clock: Clock
+    pipeline: PipelineConfig
+    db: Database | None = None
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    """Wire the ports from ``settings`` (local: folders and SQLite under ``data_dir``)."""
+    from ..config import load_config, packaged_config_path
+
+    clock = clock or SystemClock()
+    pipeline = load_config(settings.pipeline_config or packaged_config_path())
+    if settings.backend == "aws":
+        from ..backends.aws import build as build_aws  # boto3 stays out of local installs
+
+        objects, table, topic = build_aws(settings)
+        return Services(settings, objects, table, topic, clock, pipeline)
+    from ..backends.local._sqlite import Database
+    from ..backends.local.objects import FileObjectStore
+    from ..backends.local.tables import SqliteTable
+    from ..backends.local.topics import SqliteTopic
+
+    db = Database(settings.db_path)
+    store = FileObjectStore(settings.buckets_dir)
+    for bucket in (settings.input_bucket, settings.output_bucket):
+        store.ensure_bucket(bucket)
+    return Services(
+        settings=settings,
+        objects=store,
+        table=SqliteTable(db, settings.table_name),
+        topic=SqliteTopic(db, settings.outbox_path, clock),
+        clock=clock,
+        pipeline=pipeline,
+        db=db,
+    )
+
+
+_services_lock = threading.Lock()
+
+
+@functools.cache
+def _cached_services() -> Services:
+    return build_services(Settings())
+
+
+def get_services() -> Services:
+    """The process's services, built once from the environment (worker processes, Lambda)."""
+    with _services_lock:
+        return _cached_services()
+
+
+def workflow_definition() -> str:
+    """The text of the packaged DataProcessingWorkflow ASL file (with ``${...}`` placeholders)."""
+    return resources.files("sluiceway.workflows").joinpath(WORKFLOW_FILE).read_text(encoding="utf-8")
+
+
+def substitutions(settings: Settings) -> dict[str, str]:
+    """DefinitionSubstitutions for the workflow, as the SAM template passes them on AWS."""
+    values = {f"{name}FunctionArn": settings.arn("lambda", f"function:{name}") for name in FUNCTIONS}
+    values["NotificationTopicArn"] = settings.arn("sns", settings.topic_name)
+    return values
+
+
+def load_workflow(settings: Settings) -> StateMachine:
+    return parser.parse_text(workflow_definition(), substitutions(settings))
+
+
+@dataclass
+class Stack:
+    """Everything the local pipeline runs on, started and stopped together."""
+
+    settings: Settings
+    services: Services
+    objects: EventingObjectStore
+    invoker: LocalFunctionInvoker
+    orchestrator: LocalOrchestrator
+    router: EventRouter
+    bus: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.orchestrator.start()
+        self.router.start()
+        self.router.notify()
+
+    def close(self) -> None:
+        watcher = self.extra.pop("watcher", None)
+        if watcher is not None:
+            watcher.stop()
+        self.router.close()
+        self.orchestrator.close()
+        self.invoker.close()
+        if self.services.db is not None:
+            self.services.db.close()
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upload(self, path: str | Path, key: str | None = None) -> str:
+        """Put a local file into the input bucket (emitting its Object Created event); return the key."""
+        source = Path(path)
+        target_key = key or source.name
+        self.objects.put_file(self.settings.input_bucket, target_key, str(source), content_type="text/csv")
+        return target_key
+
+    def watch(self) -> None:
+        """Notice files dropped into the input bucket's folder by other programs."""
+        from .watcher import BucketWatcher
+
+        watcher = BucketWatcher(self.services.objects, self.settings.input_bucket, self.objects.emit_created)
+        watcher.start()
+        self.extra["watcher"] = watcher
+
+
+def build_stack(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    skip_waits: bool = False,
+    invoker_mode: str = "process",
+) -> Stack:
+    """Wire the local pipeline: ports, worker pool, orchestrator, bus and the pipeline's rule."""
+    settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+    if skip_waits and clock is None:
+        clock = FakeClock(SystemClock().now())
+    clock = clock or SystemClock()
+    services = build_services(settings, clock=clock)
+    from ..backends.local.events import SqliteEventBus
+    from ..backends.local.executions import SqliteExecutionStore
+
+    assert services.db is not None, "the local stack needs the local backends"
+    bus = SqliteEventBus(services.db, clock)
+    router = EventRouter(bus)
+    objects = EventingObjectStore(services.objects, bus, clock, region=settings.region, account=settings.account_id, on_event=router.notify)
+    invoker = LocalFunctionInvoker(
+        [
+            FunctionSpec(name, handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)
+            for name, handler in FUNCTIONS.items()
+        ],
+        workers=settings.workers,
+        env=settings.to_env(),
+        mode="process" if invoker_mode == "process" else "thread",
+        region=settings.region,
+        account_id=settings.account_id,
+    )
+    runner = TaskRunner(invoker, services.topic, default_timeout_s=settings.function_timeout_s)
+    orchestrator = LocalOrchestrator(
+        SqliteExecutionStore(services.db),
+        runner.run,
+        clock,
+        region=settings.region,
+        account_id=settings.account_id,
+        max_payload_bytes=settings.max_payload_bytes,
+        skip_waits=skip_waits,
+    )
+    orchestrator.register(settings.state_machine_name, load_workflow(settings))
+
+    pipeline = services.pipeline
+    pattern = compile_pattern(_trigger_pattern(pipeline.trigger_pattern(), settings.input_bucket))
+
+    def start_workflow(event: Mapping[str, Any]) -> None:
+        orchestrator.start_execution(settings.state_machine_name, dict(event), name=execution_name_for(event))
+
+    router.add_rule(Rule(f"{pipeline.name}-trigger", pattern, (start_workflow,)))
+    return Stack(settings, services, objects, invoker, orchestrator, router, bus)
+
+
+def _trigger_pattern(pattern: Mapping[str, Any], input_bucket: str) -> dict[str, Any]:
+    """The pipeline's pattern, scoped to the input bucket unless it names buckets itself."""
+    scoped = dict(pattern)
+    detail = dict(scoped.get("detail") or {})
+    if "bucket" not in detail:
+        detail["bucket"] = {"name": [input_bucket]}
+    scoped["detail"] = detail
+    return scoped
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
