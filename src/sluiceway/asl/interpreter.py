@@ -454,9 +454,9 @@ class _Run:
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             if isinstance(error, str) and jsonata_lang.is_expression(error):
-                error = jsonata_lang.evaluate(_inner(error), bindings, self.rng(), field="Error")
+                error = jsonata_lang.evaluate(_inner(error), bindings, self.rng(), field="Error", now=self.now)
             if isinstance(cause, str) and jsonata_lang.is_expression(cause):
-                cause = jsonata_lang.evaluate(_inner(cause), bindings, self.rng(), field="Cause")
+                cause = jsonata_lang.evaluate(_inner(cause), bindings, self.rng(), field="Cause", now=self.now)
         else:
             scope = self.scope(path, state, path["input"])
             if "ErrorPath" in spec:
@@ -509,7 +509,7 @@ class _Run:
     def _condition(self, condition: JSON, bindings: Mapping[str, JSON]) -> bool:
         value = condition
         if isinstance(condition, str) and jsonata_lang.is_expression(condition):
-            value = jsonata_lang.evaluate(_inner(condition), bindings, self.rng(), field="Condition")
+            value = jsonata_lang.evaluate(_inner(condition), bindings, self.rng(), field="Condition", now=self.now)
         if not isinstance(value, bool):
             raise StatesError(
                 "States.QueryEvaluationError",
@@ -533,9 +533,9 @@ class _Run:
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             if "Seconds" in spec:
-                seconds = _jsonata_value(spec["Seconds"], bindings, self.rng(), "Seconds")
+                seconds = _jsonata_value(spec["Seconds"], bindings, self.rng(), "Seconds", self.now)
                 return self.now + timedelta(seconds=_wait_seconds(seconds, "Seconds", None))
-            stamp = _jsonata_value(spec["Timestamp"], bindings, self.rng(), "Timestamp")
+            stamp = _jsonata_value(spec["Timestamp"], bindings, self.rng(), "Timestamp", self.now)
             return _wait_timestamp(stamp, "Timestamp", None)
         effective = self._effective_input(path, state)
         scope = self.scope(path, state, effective)
@@ -582,12 +582,12 @@ class _Run:
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             payload = (
-                jsonata_lang.resolve(state.arguments, bindings, self.rng(), field="Arguments")
+                jsonata_lang.resolve(state.arguments, bindings, self.rng(), field="Arguments", now=self.now)
                 if state.has_arguments
                 else path["input"]
             )
-            timeout = _number_field(spec, "TimeoutSeconds", bindings, self.rng())
-            heartbeat = _number_field(spec, "HeartbeatSeconds", bindings, self.rng())
+            timeout = _number_field(spec, "TimeoutSeconds", bindings, self.rng(), self.now)
+            heartbeat = _number_field(spec, "HeartbeatSeconds", bindings, self.rng(), self.now)
         else:
             effective = self._effective_input(path, state)
             scope = self.scope(path, state, effective)
@@ -745,7 +745,7 @@ class _Run:
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             branch_input = (
-                jsonata_lang.resolve(state.arguments, bindings, self.rng(), field="Arguments")
+                jsonata_lang.resolve(state.arguments, bindings, self.rng(), field="Arguments", now=self.now)
                 if state.has_arguments
                 else path["input"]
             )
@@ -776,7 +776,7 @@ class _Run:
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             if "Items" in spec:
-                items = _jsonata_value(spec["Items"], bindings, self.rng(), "Items")
+                items = _jsonata_value(spec["Items"], bindings, self.rng(), "Items", self.now)
                 if not isinstance(items, list):
                     expression = _inner(spec["Items"]) if isinstance(spec["Items"], str) else _text(spec["Items"])
                     raise StatesError(
@@ -832,7 +832,7 @@ class _Run:
         self, spec: Mapping[str, Any], name: str, scope: paths.Scope, path: Mapping[str, Any], state: State, *, default: int | None
     ) -> int | None:
         if state.query_language == "JSONata" and isinstance(spec.get(name), str):
-            value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name)
+            value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name, self.now)
         elif name in spec:
             value = spec[name]
         elif f"{name}Path" in spec:
@@ -859,7 +859,7 @@ class _Run:
 
     def _map_number(self, spec: Mapping[str, Any], name: str, scope: paths.Scope, path: Mapping[str, Any], state: State) -> float | None:
         if state.query_language == "JSONata" and isinstance(spec.get(name), str):
-            value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name)
+            value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name, self.now)
         elif name in spec:
             value = spec[name]
         elif f"{name}Path" in spec:
@@ -889,7 +889,7 @@ class _Run:
                 ctx_path["context_extra"] = {**path.get("context_extra", {}), **item_context}
                 if state.query_language == "JSONata":
                     bindings = self.bindings(ctx_path, state, input=path["input"])
-                    item_input = jsonata_lang.resolve(template, bindings, self.rng(), field="ItemSelector")
+                    item_input = jsonata_lang.resolve(template, bindings, self.rng(), field="ItemSelector", now=self.now)
                 else:
                     item_input = paths.resolve(
                         template,
@@ -1023,7 +1023,7 @@ class _Run:
         if "error_output" in path:
             extra["errorOutput"] = path["error_output"]
         bindings = self.bindings(path, state, **extra)
-        value = jsonata_lang.resolve(template, bindings, self.rng(), field="Output")
+        value = jsonata_lang.resolve(template, bindings, self.rng(), field="Output", now=self.now)
         return None if value is jsonata_lang.UNDEFINED else value
 
     def _assign_jsonata(self, path: dict[str, Any], state: State, assign: Mapping[str, JSON] | None, *, result: JSON = None) -> None:
@@ -1035,7 +1035,7 @@ class _Run:
         if "error_output" in path:
             extra["errorOutput"] = path["error_output"]
         bindings = self.bindings(path, state, **extra)
-        values = jsonata_lang.resolve(dict(assign), bindings, self.rng(), field="Assign")
+        values = jsonata_lang.resolve(dict(assign), bindings, self.rng(), field="Assign", now=self.now)
         self._assign_values(path, values)
 
     def _assign_jsonpath(self, path: dict[str, Any], state: State, result: JSON) -> None:
@@ -1270,16 +1270,16 @@ def _inner(expression: str) -> str:
     return text[2:-2].strip()
 
 
-def _jsonata_value(value: JSON, bindings: Mapping[str, JSON], rng: random.Random, field_name: str) -> JSON:
+def _jsonata_value(value: JSON, bindings: Mapping[str, JSON], rng: random.Random, field_name: str, now: datetime | None = None) -> JSON:
     if isinstance(value, str) and jsonata_lang.is_expression(value):
-        return jsonata_lang.evaluate(_inner(value), bindings, rng, field=field_name)
+        return jsonata_lang.evaluate(_inner(value), bindings, rng, field=field_name, now=now)
     return value
 
 
-def _number_field(spec: Mapping[str, Any], name: str, bindings: Mapping[str, JSON], rng: random.Random) -> float | None:
+def _number_field(spec: Mapping[str, Any], name: str, bindings: Mapping[str, JSON], rng: random.Random, now: datetime | None = None) -> float | None:
     if name not in spec:
         return None
-    value = _jsonata_value(spec[name], bindings, rng, name)
+    value = _jsonata_value(spec[name], bindings, rng, name, now)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise StatesError("States.QueryEvaluationError", f"The field '{name}' must be a positive number, got {_text(value)}")
     return float(value)

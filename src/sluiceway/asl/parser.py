@@ -297,8 +297,9 @@ class _Parser:
             try:
                 rules.append(choice_rules.parse_rule(rule, location=loc))
             except DefinitionError as exc:
-                for issue in exc.issues:
-                    self.problem(loc, issue)
+                for issue in exc.issues:  # already "<location>: <problem>"
+                    where, sep, message = issue.partition(": ")
+                    self.problem(where if sep else loc, message if sep else issue)
         return tuple(rules)
 
     def _retry(self, docs: Any, where: str) -> tuple[Retrier, ...]:
