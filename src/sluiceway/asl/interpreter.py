@@ -103,8 +103,11 @@ class TimerFired:
 
 @dataclass(frozen=True)
 class StopExecution:
+    """StopExecution (``ABORTED``), or the runtime ending an execution it cannot continue (``FAILED``)."""
+
     error: str | None = None
     cause: str | None = None
+    status: str = "ABORTED"
 
 
 Event = TaskSucceeded | TaskFailed | TimerFired | StopExecution
@@ -202,7 +205,7 @@ def step(machine: StateMachine, state: dict[str, Any], event: Event, now: dateti
     if state["status"] != "RUNNING":
         return run.result()
     if isinstance(event, StopExecution):
-        run.abort(event.error, event.cause)
+        run.fail_execution(event.error, event.cause, status=event.status)
     elif isinstance(event, TaskSucceeded):
         run.on_task_succeeded(event)
     elif isinstance(event, TaskFailed):

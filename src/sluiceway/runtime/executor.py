@@ -308,7 +308,13 @@ class LocalOrchestrator:
             if isinstance(event, TaskSucceeded | TaskFailed):
                 live.in_flight = max(0, live.in_flight - 1)
             state = live.record.state
-            step = interpreter.step(live.machine, state, event, self.clock.now())
+            try:
+                step = interpreter.step(live.machine, state, event, self.clock.now())
+            except Exception as exc:
+                # A bug must end the execution visibly, never leave it RUNNING forever.
+                logger.exception("interpreter failed; failing the execution", extra={"execution": arn})
+                stop = StopExecution("States.Runtime", f"Sluiceway internal error: {type(exc).__name__}: {exc}", "FAILED")
+                step = interpreter.step(live.machine, state, stop, self.clock.now())
             if not step.history and not step.commands:
                 return
             record = self._record_from(live.record, step.state)

@@ -106,5 +106,18 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _statements(script: str) -> list[str]:
-    """Split a migration into statements (our migrations hold no semicolons in literals)."""
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a migration into statements; ``--`` comment lines are dropped first."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in script.splitlines():
+        if line.lstrip().startswith("--"):
+            continue
+        current.append(line)
+        text = "\n".join(current).strip()
+        if text and sqlite3.complete_statement(text):
+            statements.append(text)
+            current = []
+    rest = "\n".join(current).strip()
+    if rest:
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {rest[:80]!r}")
+    return statements
