@@ -11,17 +11,18 @@ import functools
 import logging
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..asl import parser
+from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
 from ..events.envelope import execution_name_for
 from ..events.patterns import compile_pattern
-from ..ports import Clock, MetadataTable, ObjectStore, Topic
+from ..ports import Clock, ExecutionStore, MetadataTable, ObjectStore, Topic
 from ..settings import Settings
 from .clock import FakeClock, SystemClock
 from .eventing import EventingObjectStore
@@ -240,3 +241,87 @@ def _trigger_pattern(pattern: Mapping[str, Any], input_bucket: str) -> dict[str,
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+@dataclass
+class SfnRuntime:
+    """An orchestrator for ad-hoc state machines (``sluiceway sfn run``)."""
+
+    orchestrator: LocalOrchestrator
+    invoker: LocalFunctionInvoker
+    db: Database
+
+    def close(self) -> None:
+        self.orchestrator.close()
+        self.invoker.close()
+        self.db.close()
+
+
+def build_sfn_runtime(
+    settings: Settings,
+    *,
+    skip_waits: bool = False,
+    answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
+) -> SfnRuntime:
+    """Wire an orchestrator on the local store; ``answer`` may mock tasks (None = run for real)."""
+    from ..backends.local._sqlite import Database
+    from ..backends.local.executions import SqliteExecutionStore
+    from ..backends.local.topics import SqliteTopic
+
+    settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+    clock: Clock = FakeClock(SystemClock().now()) if skip_waits else SystemClock()
+    db = Database(settings.db_path)
+    invoker = LocalFunctionInvoker(
+        [FunctionSpec(name, handler, timeout_s=settings.function_timeout_s) for name, handler in FUNCTIONS.items()],
+        workers=settings.workers,
+        env=settings.to_env(),
+        mode="thread",
+        region=settings.region,
+        account_id=settings.account_id,
+    )
+    runner = TaskRunner(invoker, SqliteTopic(db, settings.outbox_path, clock), default_timeout_s=settings.function_timeout_s)
+
+    def run_task(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        if answer is not None:
+            mocked = answer(command)
+            if mocked is not None:
+                return mocked
+        return runner.run(command)
+
+    orchestrator = LocalOrchestrator(
+        SqliteExecutionStore(db),
+        run_task,
+        clock,
+        region=settings.region,
+        account_id=settings.account_id,
+        max_payload_bytes=settings.max_payload_bytes,
+        skip_waits=skip_waits,
+    )
+    return SfnRuntime(orchestrator, invoker, db)
+
+
+def open_execution_store(settings: Settings) -> tuple[ExecutionStore, Callable[[], None]]:
+    """The local execution store (read side for the CLI), and how to close it."""
+    from ..backends.local._sqlite import Database
+    from ..backends.local.executions import SqliteExecutionStore
+
+    db = Database(settings.data_dir / "sluiceway.db")
+    return SqliteExecutionStore(db), db.close
+
+
+@dataclass
+class LocalReader:
+    """Read access to local executions and the metadata table (for the CLI and the API)."""
+
+    executions: ExecutionStore
+    table: MetadataTable
+    close: Callable[[], None]
+
+
+def open_local_read(settings: Settings) -> LocalReader:
+    from ..backends.local._sqlite import Database
+    from ..backends.local.executions import SqliteExecutionStore
+    from ..backends.local.tables import SqliteTable
+
+    db = Database(settings.data_dir / "sluiceway.db")
+    return LocalReader(SqliteExecutionStore(db), SqliteTable(db, settings.table_name), db.close)

@@ -1,0 +1,1 @@
+"""The ``sluiceway`` command line (Typer + Rich): thin; parses, calls the runtime, renders."""

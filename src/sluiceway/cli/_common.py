@@ -1,0 +1,63 @@
+"""Helpers shared by the command modules: settings from options, JSON-or-@file arguments, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from ..errors import ConfigError, DefinitionError, SluicewayError
+from ..logs import configure
+from ..settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+#: Exit codes: 0 ok, 1 the job ran and something ended unexpectedly, 2 bad input or definition.
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DataDirOption = typer.Option(None, "--data-dir", help="Where local state lives [env SLUICEWAY_DATA_DIR; default .sluiceway]")
+ConfigOption = typer.Option(None, "--config", "-c", help="Pipeline config YAML [env SLUICEWAY_PIPELINE_CONFIG]")
+
+
+def settings_from(data_dir: Path | None = None, config: Path | None = None, **extra: Any) -> Settings:
+    try:
+        settings = Settings.load(data_dir=data_dir, pipeline_config=config, **extra)
+    except SluicewayError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(f"invalid settings: {exc}")
+    configure(settings.log_level if settings.log_level != "INFO" else "WARNING", settings.log_format)
+    return settings
+
+
+def json_argument(value: str, what: str) -> Any:
+    """Parse a JSON argument given inline or as ``@path``."""
+    source = what
+    text = value
+    if value.startswith("@"):
+        path = Path(value[1:])
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot read {what} file {path}: {exc.strerror}")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        fail(f"{source}: not valid JSON: {exc}")
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def report_error(exc: SluicewayError) -> NoReturn:
+    if isinstance(exc, DefinitionError | ConfigError):
+        fail(str(exc), EXIT_USAGE)
+    fail(str(exc), EXIT_FAILED)
