@@ -1,0 +1,324 @@
+"""The local Lambda: runs registered functions by name with Lambda's contract.
+
+``LocalFunctionInvoker`` implements :class:`~sluiceway.ports.FunctionInvoker`.
+Functions run in worker processes (the default) or threads (see
+:mod:`sluiceway.runtime.workers`); either way an invocation behaves as Lambda's
+synchronous ``Invoke`` does:
+
+* the event and the result cross as JSON; a result JSON cannot carry fails with
+  ``Runtime.MarshalError``, one over 6 MB with ``Function.ResponseSizeTooLarge``;
+* a handler exception becomes ``errorType`` (the class name, or
+  ``HandlerError.error_type``) and ``errorMessage`` (``str(exc)``); its stack
+  trace goes to the log;
+* a call running past its timeout is killed: ``Sandbox.Timedout``;
+* a worker that dies (``os._exit``, a segfault, the OOM killer) gives
+  ``Runtime.ExitError``; the pool replaces it and other calls carry on;
+* an unknown function gives ``ResourceNotFoundException`` and a malformed name
+  ``ValidationException``; a payload over 6 MB ``RequestEntityTooLargeException``
+  (these are the Invoke API's error codes: Step Functions reports them with a
+  ``Lambda.`` prefix).
+
+Limits: the timeout of a call is the smaller of the function's ``timeout_s`` and
+the invocation's, because a caller (a Task state's ``TimeoutSeconds``) may only
+shorten it. Memory is the function's ``memory_mb``, reported to the handler but
+not enforced. Thread mode reports timeouts but cannot stop the handler.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal
+
+from ..ports import Invocation, InvocationResult
+from .context import function_arn
+from .workers import Call, Outcome, ProcessRunner, Runner, ThreadRunner
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MAX_REQUEST_BYTES", "FunctionSpec", "LocalFunctionInvoker"]
+
+MAX_REQUEST_BYTES = 6_291_456
+"""Lambda's limit for a synchronous invocation's payload."""
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_QUALIFIER = r"(?::(?P<qualifier>\$LATEST|[A-Za-z0-9_-]{1,128}))?"
+_FUNCTION = re.compile(
+    r"^(?:arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
+    r"|(?P<partial_account>\d{12}):function:"
+    r"|function:)?"
+    r"(?P<name>[A-Za-z0-9_.-]{1,140})" + _QUALIFIER + "$"
+)
+# The pattern Lambda quotes when it rejects a FunctionName.
+_FUNCTION_NAME_PATTERN = (
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?"
+    r"([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function's configuration, as Lambda keeps it."""
+
+    name: str
+    """The function name, e.g. ``ValidateData`` (letters, digits, ``-`` and ``_``; at most 64)."""
+    handler: str
+    """``package.module.function``, e.g. ``sluiceway.functions.validate.handler``."""
+    timeout_s: float = 60.0
+    """How long one invocation may run before it is killed."""
+    memory_mb: int = 512
+    """Reported to the handler as ``context.memory_limit_in_mb``; not enforced locally."""
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(
+                f"invalid function name {self.name!r}: use 1-64 letters, digits, '-' and '_'"
+            )
+        if "." not in self.handler.strip("."):
+            raise ValueError(
+                f"invalid handler {self.handler!r} for {self.name}: use 'package.module.function'"
+            )
+        if not self.timeout_s > 0:
+            raise ValueError(f"the timeout of {self.name} must be positive, not {self.timeout_s}")
+        if self.memory_mb < 1:
+            raise ValueError(f"the memory of {self.name} must be positive, not {self.memory_mb}")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A parsed function reference: the function's name and how the caller named it."""
+
+    name: str
+    qualifier: str | None
+    region: str
+    account_id: str
+
+    @property
+    def arn(self) -> str:
+        return function_arn(self.region, self.account_id, self.name, self.qualifier)
+
+
+class LocalFunctionInvoker:
+    """Runs registered Lambda-style functions in worker processes (or threads).
+
+    Thread-safe: many threads may call :meth:`invoke` at once; calls queue while
+    every worker is busy. Close it (or use it as a context manager) to stop the
+    workers.
+
+    Args:
+        functions: the functions it can run; names must be unique.
+        workers: how many functions run at once (worker processes or threads);
+            the number of CPUs by default. Processes start on first use.
+        env: environment variables for the functions (e.g. ``SLUICEWAY_*``
+            settings), set before any handler module is imported. In thread mode
+            they are written into this process's environment until ``close()``.
+        mode: ``"process"`` isolates every call in a worker process and enforces
+            timeouts; ``"thread"`` runs handlers in this process, for tests and
+            tiny functions, and can only report timeouts.
+        region: the region in the functions' ARNs.
+        account_id: the account in the functions' ARNs.
+
+    Raises:
+        ValueError: a duplicate function name, no workers, or an unknown mode.
+        TypeError: an ``env`` key or value that is not a string.
+    """
+
+    def __init__(
+        self,
+        functions: Iterable[FunctionSpec],
+        *,
+        workers: int | None = None,
+        env: Mapping[str, str] | None = None,
+        mode: Literal["process", "thread"] = "process",
+        region: str = "us-east-1",
+        account_id: str = "111111111111",
+    ) -> None:
+        self._functions: dict[str, FunctionSpec] = {}
+        for spec in functions:
+            if spec.name in self._functions:
+                raise ValueError(f"function {spec.name} is registered twice")
+            self._functions[spec.name] = spec
+        self.region = region
+        self.account_id = account_id
+        env = dict(env or {})
+        bad = [
+            key
+            for key, value in env.items()
+            if not (isinstance(key, str) and isinstance(value, str))
+        ]
+        if bad:
+            raise TypeError(f"environment variables must be strings: {', '.join(map(repr, bad))}")
+        size = workers if workers is not None else max(1, os.cpu_count() or 1)
+        runner: Runner
+        if mode == "process":
+            runner = ProcessRunner(size, env={**os.environ, **env}, sys_path=sys.path)
+        elif mode == "thread":
+            runner = ThreadRunner(size, env=env)
+        else:
+            raise ValueError(f"unknown mode {mode!r}: use 'process' or 'thread'")
+        self.mode = mode
+        self._runner = runner
+        # Workers stop even if close() is forgotten: at the latest when the interpreter exits.
+        self._finalizer = weakref.finalize(self, runner.close)
+
+    # -- FunctionInvoker ---------------------------------------------------------
+
+    def invoke(self, invocation: Invocation) -> InvocationResult:
+        """Run the function to completion; return its result or its error (never raised).
+
+        Raises:
+            RuntimeError: the invoker is closed.
+        """
+        if not self._finalizer.alive:
+            raise RuntimeError("the function invoker is closed")
+        target = self._parse(invocation.function_name)
+        if target is None:
+            return self._refuse(
+                invocation,
+                "ValidationException",
+                f"1 validation error detected: Value '{invocation.function_name}' at 'functionName'"
+                " failed to satisfy constraint: Member must satisfy regular expression pattern:"
+                f" {_FUNCTION_NAME_PATTERN}",
+            )
+        spec = self._spec(target)
+        if spec is None:
+            return self._refuse(
+                invocation, "ResourceNotFoundException", f"Function not found: {target.arn}"
+            )
+        try:
+            payload = json.dumps(invocation.payload).encode()
+        except (TypeError, ValueError) as exc:
+            return self._refuse(
+                invocation,
+                "InvalidRequestContentException",
+                f"Could not parse request body into json: {exc}",
+            )
+        if len(payload) > MAX_REQUEST_BYTES:
+            return self._refuse(
+                invocation,
+                "RequestEntityTooLargeException",
+                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes"
+                " for the InvokeFunction operation",
+            )
+        call = Call(
+            request_id=invocation.request_id,
+            function_name=spec.name,
+            handler=spec.handler,
+            invoked_arn=target.arn,
+            memory_mb=spec.memory_mb,
+            timeout_s=min(spec.timeout_s, invocation.timeout_s),
+            payload=payload,
+        )
+        outcome = self._runner.call(call)
+        return self._result(spec.name, invocation.request_id, outcome)
+
+    def knows(self, function_name: str) -> bool:
+        """Whether ``function_name`` (a name, ``name:qualifier``, an ARN) is registered."""
+        return self.resolve(function_name) is not None
+
+    # -- the rest ----------------------------------------------------------------
+
+    def resolve(self, resource: str) -> str | None:
+        """The registered function's name for a reference Lambda's ``Invoke`` accepts, or None.
+
+        Accepts a name (``ValidateData``), a name with a qualifier
+        (``ValidateData:live``, ``ValidateData:$LATEST``), a partial ARN
+        (``111111111111:function:ValidateData``) and a full ARN
+        (``arn:aws:lambda:us-east-1:111111111111:function:ValidateData[:qualifier]``).
+        An ARN in another region or account names another function: None. Any
+        qualifier resolves to the one local version.
+        """
+        target = self._parse(resource)
+        spec = self._spec(target) if target is not None else None
+        return spec.name if spec is not None else None
+
+    @property
+    def functions(self) -> Mapping[str, FunctionSpec]:
+        """The registered functions by name."""
+        return dict(self._functions)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the worker processes started so far (empty in thread mode)."""
+        return self._runner.pids() if isinstance(self._runner, ProcessRunner) else []
+
+    def close(self) -> None:
+        """Stop the workers (a call still running is killed); idempotent."""
+        self._finalizer()
+
+    def __enter__(self) -> LocalFunctionInvoker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _parse(self, resource: str) -> _Target | None:
+        match = _FUNCTION.match(resource)
+        if match is None:
+            return None
+        region = match["region"] or self.region
+        account = match["account"] or match["partial_account"] or self.account_id
+        return _Target(match["name"], match["qualifier"], region, account)
+
+    def _spec(self, target: _Target) -> FunctionSpec | None:
+        if target.region != self.region or target.account_id != self.account_id:
+            return None
+        return self._functions.get(target.name)
+
+    def _refuse(self, invocation: Invocation, error_type: str, message: str) -> InvocationResult:
+        logger.warning(
+            "function invocation refused",
+            extra={
+                "function": invocation.function_name,
+                "request_id": invocation.request_id,
+                "error_type": error_type,
+                "error_message": message,
+            },
+        )
+        return InvocationResult(invocation.request_id, error_type=error_type, error_message=message)
+
+    def _result(self, function: str, request_id: str, outcome: Outcome) -> InvocationResult:
+        duration_ms = outcome.duration_s * 1000.0
+        if outcome.result is not None:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "function invoked",
+                    extra={
+                        "function": function,
+                        "request_id": request_id,
+                        "duration_ms": round(duration_ms, 3),
+                    },
+                )
+            return InvocationResult(
+                request_id, payload=json.loads(outcome.result), duration_ms=duration_ms
+            )
+        logger.warning(
+            "function failed",
+            extra={
+                "function": function,
+                "request_id": request_id,
+                "duration_ms": round(duration_ms, 3),
+                "error_type": outcome.error_type,
+                "error_message": outcome.error_message,
+                "stack_trace": list(outcome.stack_trace),
+            },
+        )
+        return InvocationResult(
+            request_id,
+            error_type=outcome.error_type,
+            error_message=outcome.error_message,
+            duration_ms=duration_ms,
+        )
