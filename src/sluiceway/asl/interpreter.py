@@ -16,6 +16,7 @@ returned one. Task failures never raise: they are events and become data.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
@@ -39,6 +40,7 @@ __all__ = [
     "StartTimer",
     "Step",
     "TaskFailed",
+    "TaskHeartbeat",
     "TaskSucceeded",
     "TimerFired",
     "StopExecution",
@@ -102,6 +104,13 @@ class TimerFired:
 
 
 @dataclass(frozen=True)
+class TaskHeartbeat:
+    """SendTaskHeartbeat for a ``.waitForTaskToken`` task: the heartbeat timer starts again."""
+
+    token: str
+
+
+@dataclass(frozen=True)
 class StopExecution:
     """StopExecution (``ABORTED``), or the runtime ending an execution it cannot continue (``FAILED``)."""
 
@@ -110,7 +119,7 @@ class StopExecution:
     status: str = "ABORTED"
 
 
-Event = TaskSucceeded | TaskFailed | TimerFired | StopExecution
+Event = TaskSucceeded | TaskFailed | TimerFired | TaskHeartbeat | StopExecution
 
 
 @dataclass
@@ -189,8 +198,9 @@ def start(
     state["root"] = root
     if machine.timeout_s:
         token = run.token("execution-timeout")
-        state["timers"][token] = {"pid": None, "kind": "execution-timeout"}
-        run.commands.append(StartTimer(token, now + timedelta(seconds=machine.timeout_s)))
+        due = now + timedelta(seconds=machine.timeout_s)
+        state["timers"][token] = {"pid": None, "kind": "execution-timeout", "due": due.isoformat()}
+        run.commands.append(StartTimer(token, due))
     run.drain()
     return run.result()
 
@@ -212,6 +222,8 @@ def step(machine: StateMachine, state: dict[str, Any], event: Event, now: dateti
         run.on_task_failed(event)
     elif isinstance(event, TimerFired):
         run.on_timer(event)
+    elif isinstance(event, TaskHeartbeat):
+        run.on_heartbeat(event)
     run.drain()
     return run.result()
 
@@ -234,6 +246,29 @@ def pending_commands(machine: StateMachine, state: Mapping[str, Any]) -> list[Co
             )
         )
     return commands
+
+
+def make_task_token(execution_arn: str, task: str) -> str:
+    """A ``$$.Task.Token``: names its execution and task, plus a digest so it can't be guessed from them."""
+    digest = hashlib.sha256(f"{execution_arn}|{task}|sluiceway".encode()).hexdigest()[:20]
+    arn = base64.urlsafe_b64encode(execution_arn.encode()).decode().rstrip("=")
+    return f"{arn}.{task}.{digest}"
+
+
+def parse_task_token(task_token: str) -> tuple[str, str]:
+    """``(execution_arn, task)`` named by a task token.
+
+    Raises:
+        ValueError: the token is malformed or was not made by :func:`make_task_token`.
+    """
+    try:
+        arn_part, task, digest = task_token.split(".")
+        arn = base64.urlsafe_b64decode(arn_part + "=" * (-len(arn_part) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("Invalid Token: malformed task token") from None
+    if make_task_token(arn, task) != task_token:
+        raise ValueError("Invalid Token: the task token does not match")
+    return arn, task
 
 
 def error_matches(patterns: tuple[str, ...], error: str) -> bool:
@@ -529,7 +564,7 @@ class _Run:
         token = self.token("wait")
         path["phase"] = "waiting"
         path["timer"] = token
-        self.state["timers"][token] = {"pid": path["pid"], "kind": "wait", "due": _iso(due)}
+        self.state["timers"][token] = {"pid": path["pid"], "kind": "wait", "due": due.isoformat()}
         self.commands.append(StartTimer(token, due))
 
     def _wait_due(self, path: Mapping[str, Any], state: State, spec: Mapping[str, Any]) -> datetime:
@@ -578,10 +613,9 @@ class _Run:
         spec = state.spec
         resource = str(spec["Resource"])
         wait_for_token = resource.endswith(".waitForTaskToken")
+        token = self.token("task")
         if wait_for_token:
-            path["task_token"] = self.token("tasktoken") + "-" + hashlib.sha256(
-                f"{self.state['context']['Execution']['Id']}:{self.state['seq']}".encode()
-            ).hexdigest()[:24]
+            path["task_token"] = make_task_token(self.state["context"]["Execution"]["Id"], token)
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             payload = (
@@ -597,7 +631,6 @@ class _Run:
             payload = paths.resolve(state.parameters, scope, field="Parameters", rng=self.rng()) if state.has_parameters else effective
             timeout = _path_number(spec, "TimeoutSeconds", scope)
             heartbeat = _path_number(spec, "HeartbeatSeconds", scope)
-        token = self.token("task")
         resource_type, resource_name = _resource_parts(resource)
         if resource.startswith(_LAMBDA_ARN_PREFIX):
             details: dict[str, Any] = {"resource": resource, "input": _text(payload), "inputDetails": {"truncated": False}}
@@ -636,9 +669,29 @@ class _Run:
         if timeout is not None:
             timer = self.token("timeout")
             due = self.now + timedelta(seconds=timeout)
-            self.state["timers"][timer] = {"pid": path["pid"], "kind": "task-timeout", "task": token, "due": _iso(due)}
+            self.state["timers"][timer] = {"pid": path["pid"], "kind": "task-timeout", "task": token, "due": due.isoformat()}
             path["timeout_timer"] = timer
             self.commands.append(StartTimer(timer, due))
+        if heartbeat is not None:
+            self._arm_heartbeat(path, token, heartbeat)
+
+    def _arm_heartbeat(self, path: dict[str, Any], task: str, seconds: float) -> None:
+        old = path.pop("heartbeat_timer", None)
+        if old:
+            self.state["timers"].pop(old, None)
+        timer = self.token("heartbeat")
+        due = self.now + timedelta(seconds=seconds)
+        self.state["timers"][timer] = {"pid": path["pid"], "kind": "heartbeat", "task": task, "due": due.isoformat()}
+        path["heartbeat_timer"] = timer
+        self.commands.append(StartTimer(timer, due))
+
+    def on_heartbeat(self, event: TaskHeartbeat) -> None:
+        info = self.state["tasks"].get(event.token)
+        if info is None or info.get("heartbeat") is None:
+            return
+        path = self.state["paths"].get(info["pid"])
+        if path is not None:
+            self._arm_heartbeat(path, event.token, info["heartbeat"])
 
     def on_task_succeeded(self, event: TaskSucceeded) -> None:
         info = self.state["tasks"].pop(event.token, None)
@@ -737,9 +790,10 @@ class _Run:
         self.state_failed(path, state, error, cause)
 
     def _disarm_task_timer(self, path: dict[str, Any]) -> None:
-        timer = path.pop("timeout_timer", None)
-        if timer:
-            self.state["timers"].pop(timer, None)
+        for key in ("timeout_timer", "heartbeat_timer"):
+            timer = path.pop(key, None)
+            if timer:
+                self.state["timers"].pop(timer, None)
 
     # Parallel and Map -----------------------------------------------------
 
@@ -1146,7 +1200,7 @@ class _Run:
                 due = self.now + timedelta(seconds=delay)
                 path["phase"] = "retrying"
                 path["timer"] = token
-                self.state["timers"][token] = {"pid": path["pid"], "kind": "retry", "due": _iso(due)}
+                self.state["timers"][token] = {"pid": path["pid"], "kind": "retry", "due": due.isoformat()}
                 self.commands.append(StartTimer(token, due))
                 return
             catcher = next((c for c in state.catch if error_matches(c.error_equals, error)), None)
@@ -1221,11 +1275,13 @@ class _Run:
             path["phase"] = "running"
             state = self.current(path)
             self.execute(path, state) if state.type != "Task" else self._retry_task(path, state)
-        elif kind == "task-timeout":
+        elif kind in ("task-timeout", "heartbeat"):
             task = self.state["tasks"].pop(info["task"], None)
-            path.pop("timeout_timer", None)
+            path.pop("timeout_timer" if kind == "task-timeout" else "heartbeat_timer", None)
+            self._disarm_task_timer(path)
             if task is not None:
-                self._task_failed(path, task, "States.Timeout", None)
+                error = "States.Timeout" if kind == "task-timeout" else "States.HeartbeatTimeout"
+                self._task_failed(path, task, error, None)
 
     def _retry_task(self, path: dict[str, Any], state: State) -> None:
         try:

@@ -25,19 +25,33 @@ from datetime import datetime
 from typing import Any
 
 from ..asl import interpreter
-from ..asl.interpreter import Command, Event, InvokeTask, StartTimer, StopExecution, TaskFailed, TaskSucceeded, TimerFired
+from ..asl.interpreter import (
+    Command,
+    Event,
+    InvokeTask,
+    StartTimer,
+    StopExecution,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskSucceeded,
+    TimerFired,
+)
 from ..asl.model import StateMachine
-from ..errors import ExecutionNotFoundError, InvalidNameError
+from ..errors import ExecutionError, ExecutionNotFoundError, InvalidNameError
 from ..ports import Clock, ExecutionRecord, ExecutionStore
 from ..types import JSON
 from .clock import FakeClock
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LocalOrchestrator"]
+__all__ = ["LocalOrchestrator", "TaskTokenError"]
 
 _EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_.\-:@+=]{1,80}$")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+class TaskTokenError(ExecutionError):
+    """SendTask* with a token that is invalid or whose task no longer waits (AWS: InvalidToken/TaskTimedOut)."""
 
 
 @dataclass
@@ -208,6 +222,37 @@ class LocalOrchestrator:
 
     def stop_execution(self, arn: str, *, error: str | None = None, cause: str | None = None) -> None:
         self._events.put((self.store.get(arn).arn, StopExecution(error, cause)))
+
+    def send_task_success(self, task_token: str, output: JSON) -> None:
+        """SendTaskSuccess for a ``.waitForTaskToken`` task.
+
+        Raises:
+            TaskTokenError: the token is invalid, or its task is no longer waiting.
+        """
+        arn, task = self._task_of(task_token)
+        self._events.put((arn, TaskSucceeded(task, output)))
+
+    def send_task_failure(self, task_token: str, *, error: str | None = None, cause: str | None = None) -> None:
+        """SendTaskFailure: the task fails with ``error`` (default ``States.TaskFailed``)."""
+        arn, task = self._task_of(task_token)
+        self._events.put((arn, TaskFailed(task, error or "States.TaskFailed", cause)))
+
+    def send_task_heartbeat(self, task_token: str) -> None:
+        """SendTaskHeartbeat: the task's HeartbeatSeconds start again."""
+        arn, task = self._task_of(task_token)
+        self._events.put((arn, TaskHeartbeat(task)))
+
+    def _task_of(self, task_token: str) -> tuple[str, str]:
+        try:
+            arn, task = interpreter.parse_task_token(task_token)
+        except ValueError as exc:
+            raise TaskTokenError(str(exc)) from None
+        with self._lock:
+            live = self._live.get(arn)
+            waiting = live is not None and task in (live.record.state or {}).get("tasks", {})
+        if not waiting:
+            raise TaskTokenError("Task Timed Out: the task is not waiting for this token any more")
+        return arn, task
 
     def send(self, arn: str, event: Event) -> None:
         """Feed an outside event (task token answers, heartbeats) to an execution."""

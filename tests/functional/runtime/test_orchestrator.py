@@ -199,3 +199,60 @@ def test_real_clock_wait_honoured_after_restart(tmp_path: Path) -> None:
         assert done.stopped_at is not None and (done.stopped_at - done.started_at).total_seconds() >= 1
     finally:
         db.close()
+
+
+CALLBACK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+            "Parameters": {"TopicArn": "t", "Message.$": "$$.Task.Token"},
+            "HeartbeatSeconds": 60,
+            "End": True,
+        }
+    },
+}
+
+
+def test_wait_for_task_token_success_failure_and_heartbeat(db: Database) -> None:
+    from sluiceway.runtime.executor import TaskTokenError
+
+    tokens: list[str] = []
+
+    def publish(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        tokens.append(command.payload["Message"])
+        return TaskSucceeded(command.token, {"MessageId": "m"})
+
+    clock = FakeClock()
+    orch = LocalOrchestrator(SqliteExecutionStore(db), publish, clock, skip_waits=False)
+    orch.register("Callback", parser.parse(CALLBACK))
+    with orch:
+        ok = orch.start_execution("Callback", {}, name="ok")
+        _until(lambda: len(tokens) == 1)
+        orch.send_task_heartbeat(tokens[0])
+        orch.send_task_success(tokens[0], {"approved": True})
+        assert orch.wait(ok.arn, timeout=10).output == {"approved": True}
+        with pytest.raises(TaskTokenError):
+            orch.send_task_success(tokens[0], {})  # already answered
+        with pytest.raises(TaskTokenError):
+            orch.send_task_success(tokens[0][:-1] + "x", {})  # forged
+
+        no = orch.start_execution("Callback", {}, name="no")
+        _until(lambda: len(tokens) == 2)
+        orch.send_task_failure(tokens[1], error="Rejected", cause="nope")
+        done = orch.wait(no.arn, timeout=10)
+        assert (done.status, done.error, done.cause) == ("FAILED", "Rejected", "nope")
+
+        silent = orch.start_execution("Callback", {}, name="silent")
+        _until(lambda: len(tokens) == 3)
+        clock.advance(61)  # no heartbeat within HeartbeatSeconds
+        done = orch.wait(silent.arn, timeout=10)
+        assert (done.status, done.error) == ("FAILED", "States.HeartbeatTimeout")
+
+
+def _until(condition: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
