@@ -12,11 +12,11 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
-from ..errors import SluicewayError
-from ..ports import FunctionInvoker, Invocation, Topic
+from ..errors import NotFoundError, SluicewayError
+from ..ports import EventPublisher, ExecutionRecord, FunctionInvoker, Invocation, ObjectStore, Topic
 from ..types import JSON
 
 logger = logging.getLogger(__name__)
@@ -56,15 +56,27 @@ class TaskRunner:
         invoker: FunctionInvoker,
         topic: Topic,
         *,
+        objects: ObjectStore | None = None,
+        events: EventPublisher | None = None,
+        executions: ChildExecutions | None = None,
         default_timeout_s: float = 900.0,
         extra: Mapping[str, Handler] | None = None,
     ) -> None:
         self.invoker = invoker
         self.topic = topic
+        self.objects = objects
+        self.events = events
+        self.executions = executions
         self.default_timeout_s = default_timeout_s
         self.handlers: dict[str, Handler] = {
             "lambda:invoke": self._lambda_invoke,
             "sns:publish": self._sns_publish,
+            "events:putEvents": self._put_events,
+            "aws-sdk:s3:getObject": self._s3_get_object,
+            "aws-sdk:s3:putObject": self._s3_put_object,
+            "s3:getObject": self._s3_get_object,
+            "s3:putObject": self._s3_put_object,
+            "states:startExecution": self._start_execution,
         }
         self.handlers.update(extra or {})
 
@@ -154,6 +166,122 @@ class TaskRunner:
             "SdkHttpMetadata": {"HttpStatusCode": 200},
             "SdkResponseMetadata": {"RequestId": request_id},
         }
+
+
+    # -- EventBridge ----------------------------------------------------------
+
+    def _put_events(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        if self.events is None:
+            raise _TaskError("States.Runtime", "no event bus is wired for events:putEvents")
+        entries = params.get("Entries")
+        if not isinstance(entries, list) or not entries:
+            raise _TaskError("EventBridge.ValidationException", "Entries must be a non-empty list")
+        events = []
+        for entry in entries:
+            detail = entry.get("Detail", {})
+            if isinstance(detail, str):
+                try:
+                    detail = json.loads(detail)
+                except ValueError:
+                    raise _TaskError("EventBridge.ValidationException", "Detail is not valid JSON") from None
+            events.append(
+                {
+                    "version": "0",
+                    "id": str(uuid.uuid4()),
+                    "detail-type": entry.get("DetailType", ""),
+                    "source": entry.get("Source", ""),
+                    "account": "",
+                    "time": "",
+                    "region": "",
+                    "resources": list(entry.get("Resources", [])),
+                    "detail": detail,
+                }
+            )
+        ids = self.events.put_events(events)
+        return {"Entries": [{"EventId": i} for i in ids], "FailedEntryCount": 0}
+
+    # -- S3 -------------------------------------------------------------------
+
+    def _s3_get_object(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        objects = self._objects()
+        bucket, key = _bucket_key(params)
+        try:
+            info = objects.head(bucket, key)
+            body = objects.get(bucket, key)
+        except NotFoundError:
+            raise _TaskError("S3.NoSuchKeyException", "The specified key does not exist.") from None
+        return {
+            "Body": body.decode("utf-8", "replace"),
+            "ContentLength": info.size,
+            "ContentType": info.content_type,
+            "ETag": f'"{info.etag}"',
+            "LastModified": info.last_modified.isoformat(),
+            "Metadata": dict(info.metadata),
+        }
+
+    def _s3_put_object(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        objects = self._objects()
+        bucket, key = _bucket_key(params)
+        body = params.get("Body", "")
+        data = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        info = objects.put(bucket, key, data.encode("utf-8"), content_type=str(params.get("ContentType", "application/octet-stream")))
+        return {"ETag": f'"{info.etag}"'}
+
+    def _objects(self) -> ObjectStore:
+        if self.objects is None:
+            raise _TaskError("States.Runtime", "no object store is wired for S3 tasks")
+        return self.objects
+
+    # -- Step Functions ---------------------------------------------------------
+
+    def _start_execution(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        if self.executions is None:
+            raise _TaskError("States.Runtime", "no orchestrator is wired for states:startExecution")
+        arn = params.get("StateMachineArn")
+        if not isinstance(arn, str):
+            raise _TaskError("StepFunctions.InvalidArnException", "StateMachineArn is required")
+        payload = params.get("Input", {})
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                raise _TaskError("StepFunctions.InvalidExecutionInputException", "Input is not valid JSON") from None
+        name = params.get("Name")
+        record = self.executions.start_execution(arn.rsplit(":", 1)[-1], payload, name=name if isinstance(name, str) else None)
+        started = record.started_at.isoformat()
+        if not command.resource.endswith((".sync", ".sync:2")):
+            return {"ExecutionArn": record.arn, "StartDate": started}
+        done = self.executions.wait(record.arn, None)
+        result: dict[str, Any] = {
+            "ExecutionArn": done.arn,
+            "Input": done.input if command.resource.endswith(":2") else json.dumps(done.input),
+            "Name": done.name,
+            "StartDate": started,
+            "StateMachineArn": arn,
+            "Status": done.status,
+            "StopDate": done.stopped_at.isoformat() if done.stopped_at else None,
+        }
+        if done.status == "SUCCEEDED":
+            result["Output"] = done.output if command.resource.endswith(":2") else json.dumps(done.output)
+            return result
+        result["Error"] = done.error
+        result["Cause"] = done.cause
+        raise _TaskError("States.TaskFailed", json.dumps(result))
+
+
+class ChildExecutions(Protocol):
+    """What ``states:startExecution`` needs from the orchestrator."""
+
+    def start_execution(self, state_machine: str, input: JSON, *, name: str | None = None) -> ExecutionRecord: ...
+
+    def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord: ...
+
+
+def _bucket_key(params: Mapping[str, Any]) -> tuple[str, str]:
+    bucket, key = params.get("Bucket"), params.get("Key")
+    if not isinstance(bucket, str) or not isinstance(key, str):
+        raise _TaskError("S3.InvalidRequest", "Bucket and Key are required")
+    return bucket, key
 
 
 class _TaskError(Exception):

@@ -207,7 +207,7 @@ def build_stack(
         region=settings.region,
         account_id=settings.account_id,
     )
-    runner = TaskRunner(invoker, services.topic, default_timeout_s=settings.function_timeout_s)
+    runner = TaskRunner(invoker, services.topic, objects=objects, events=bus, default_timeout_s=settings.function_timeout_s)
     orchestrator = LocalOrchestrator(
         SqliteExecutionStore(services.db),
         runner.run,
@@ -217,6 +217,7 @@ def build_stack(
         max_payload_bytes=settings.max_payload_bytes,
         skip_waits=skip_waits,
     )
+    runner.executions = orchestrator
     orchestrator.register(settings.state_machine_name, load_workflow(settings))
 
     pipeline = services.pipeline
@@ -279,7 +280,16 @@ def build_sfn_runtime(
         region=settings.region,
         account_id=settings.account_id,
     )
-    runner = TaskRunner(invoker, SqliteTopic(db, settings.outbox_path, clock), default_timeout_s=settings.function_timeout_s)
+    from ..backends.local.events import SqliteEventBus
+    from ..backends.local.objects import FileObjectStore
+
+    runner = TaskRunner(
+        invoker,
+        SqliteTopic(db, settings.outbox_path, clock),
+        objects=FileObjectStore(settings.buckets_dir),
+        events=SqliteEventBus(db, clock),
+        default_timeout_s=settings.function_timeout_s,
+    )
 
     def run_task(command: InvokeTask) -> TaskSucceeded | TaskFailed:
         if answer is not None:
@@ -297,6 +307,7 @@ def build_sfn_runtime(
         max_payload_bytes=settings.max_payload_bytes,
         skip_waits=skip_waits,
     )
+    runner.executions = orchestrator
     return SfnRuntime(orchestrator, invoker, db)
 
 

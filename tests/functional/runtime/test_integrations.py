@@ -1,0 +1,113 @@
+"""Service integrations of Task states on the local backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sluiceway.asl import parser
+from sluiceway.backends.local._sqlite import Database
+from sluiceway.backends.local.events import SqliteEventBus
+from sluiceway.backends.local.executions import SqliteExecutionStore
+from sluiceway.backends.local.objects import FileObjectStore
+from sluiceway.backends.local.topics import SqliteTopic
+from sluiceway.runtime.clock import FakeClock
+from sluiceway.runtime.executor import LocalOrchestrator
+from sluiceway.runtime.integrations import TaskRunner
+from sluiceway.runtime.invoker import FunctionSpec, LocalFunctionInvoker
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Any:
+    db = Database(tmp_path / "s.db")
+    clock = FakeClock()
+    objects = FileObjectStore(tmp_path / "buckets")
+    objects.ensure_bucket("data-bucket")
+    topic = SqliteTopic(db, tmp_path / "outbox.jsonl", clock)
+    bus = SqliteEventBus(db, clock)
+    invoker = LocalFunctionInvoker([FunctionSpec("Echo", "json.loads")], mode="thread")
+    runner = TaskRunner(invoker, topic, objects=objects, events=bus)
+    orch = LocalOrchestrator(SqliteExecutionStore(db), runner.run, clock, skip_waits=True)
+    runner.executions = orch
+    orch.start()
+    yield orch, objects, topic, bus
+    orch.close()
+    invoker.close()
+    db.close()
+
+
+def run(orch: LocalOrchestrator, name: str, definition: dict[str, Any], payload: Any) -> Any:
+    orch.register(name, parser.parse(definition))
+    record = orch.start_execution(name, payload)
+    return orch.wait(record.arn, timeout=20)
+
+
+def task(resource: str, parameters: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True, **more}}}
+
+
+def test_sns_publish_reaches_the_outbox(world: Any) -> None:
+    orch, _, topic, _ = world
+    done = run(orch, "Sns", task("arn:aws:states:::sns:publish", {"TopicArn": "arn:aws:sns:us-east-1:1:alerts", "Message.$": "$.m", "Subject": "S"}), {"m": {"a": 1}})
+    assert done.status == "SUCCEEDED" and "MessageId" in done.output
+    [message] = topic.messages()
+    assert (message.topic, message.subject, json.loads(message.message)) == ("arn:aws:sns:us-east-1:1:alerts", "S", {"a": 1})
+
+
+def test_s3_put_then_get_object(world: Any) -> None:
+    orch, objects, _, _ = world
+    definition = {
+        "StartAt": "Put",
+        "States": {
+            "Put": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:putObject", "Parameters": {"Bucket": "data-bucket", "Key": "a/b.json", "Body.$": "$"}, "ResultPath": "$.put", "Next": "Get"},
+            "Get": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject", "Parameters": {"Bucket": "data-bucket", "Key": "a/b.json"}, "ResultSelector": {"body.$": "States.StringToJson($.Body)"}, "End": True},
+        },
+    }
+    done = run(orch, "S3", definition, {"x": [1, 2]})
+    assert done.status == "SUCCEEDED", done.cause
+    assert done.output == {"body": {"x": [1, 2]}}
+    assert json.loads(objects.get("data-bucket", "a/b.json")) == {"x": [1, 2]}
+
+
+def test_s3_missing_key_is_catchable(world: Any) -> None:
+    orch, _, _, _ = world
+    definition = task("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "data-bucket", "Key": "nope"})
+    definition["States"]["T"]["Catch"] = [{"ErrorEquals": ["S3.NoSuchKeyException"], "Next": "Missing"}]
+    definition["States"]["Missing"] = {"Type": "Pass", "Result": "missing", "End": True}
+    done = run(orch, "S3Missing", definition, {})
+    assert (done.status, done.output) == ("SUCCEEDED", "missing")
+
+
+def test_events_put_events_commits_to_the_bus(world: Any) -> None:
+    orch, _, _, bus = world
+    entries = [{"Source": "my.app", "DetailType": "Thing Happened", "Detail.$": "$"}]
+    done = run(orch, "Events", task("arn:aws:states:::events:putEvents", {"Entries": entries}), {"k": "v"})
+    assert done.status == "SUCCEEDED"
+    assert done.output["FailedEntryCount"] == 0
+    [(_, event)] = bus.pending()
+    assert (event["source"], event["detail-type"], event["detail"]) == ("my.app", "Thing Happened", {"k": "v"})
+
+
+def test_start_execution_sync_2_waits_for_the_child(world: Any) -> None:
+    orch, _, _, _ = world
+    orch.register("Child", parser.parse({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"got.$": "$.n"}, "End": True}}}))
+    parent = task(
+        "arn:aws:states:::states:startExecution.sync:2",
+        {"StateMachineArn": "arn:aws:states:us-east-1:111111111111:stateMachine:Child", "Input": {"n.$": "$.n"}},
+    )
+    done = run(orch, "Parent", parent, {"n": 7})
+    assert done.status == "SUCCEEDED", done.cause
+    assert done.output["Status"] == "SUCCEEDED"
+    assert done.output["Output"] == {"got": 7}
+    fire_and_forget = run(orch, "Parent2", task("arn:aws:states:::states:startExecution", {"StateMachineArn": "arn:aws:states:us-east-1:111111111111:stateMachine:Child", "Input": {"n": 1}}), {})
+    assert set(fire_and_forget.output) == {"ExecutionArn", "StartDate"}
+
+
+def test_unsupported_resource_fails_clearly(world: Any) -> None:
+    orch, _, _, _ = world
+    done = run(orch, "Nope", task("arn:aws:states:::glue:startJobRun", {}), {})
+    assert done.status == "FAILED"
+    assert "not supported" in (done.cause or "")
