@@ -8,7 +8,11 @@ purpose because users test rules locally and expect the same answer on AWS:
   array of alternatives: exact values (strings, numbers by value, ``true``,
   ``false``, ``null``) or one-key objects (``prefix``, ``suffix``,
   ``equals-ignore-case``, ``wildcard``, ``anything-but``, ``numeric``,
-  ``exists``, ``cidr``). ``$or`` takes an array of at least two objects.
+  ``exists``, ``cidr``). ``$or`` takes an array of at least two objects; a
+  pattern whose ``$or`` AWS's parser refuses is read again with ``$or`` as a
+  plain field name, as AWS does, and that reading gives the verdict.
+* A repeated key keeps its last value; a string that is an IP address matches
+  that address however the event spells it.
 * Keys are joined with ``.`` into paths, in the pattern and in the event, so
   ``{"a.b": [...]}`` and ``{"a": {"b": [...]}}`` are the same pattern and both
   see ``{"a": {"b": 1}}`` and ``{"a.b": 1}``.
@@ -59,6 +63,9 @@ _TOO_COMPLEX: Final = (
 )
 
 _OR: Final = "$or"
+# A guard against ``$or`` arrays multiplying into too many branches. AWS has a
+# limit of the same size; its wording for it is not in our recordings.
+_MAX_BRANCHES: Final = 1000
 # Field names event-ruler reserves inside ``$or`` (its Constants.java).
 _RESERVED_IN_OR: Final = frozenset(
     {
@@ -71,7 +78,16 @@ _RESERVED_IN_OR: Final = frozenset(
 
 
 class _Invalid(Exception):
-    """A pattern problem; the message is AWS's reason text."""
+    """A pattern problem; the message is AWS's reason text.
+
+    ``parse_error`` is false for the few checks AWS makes outside its JSON
+    rule parser (CIDR blocks, a lone anything-but number, limits): those are
+    final, where a parser error sends AWS back to read ``$or`` as a field name.
+    """
+
+    def __init__(self, reason: str, *, parse_error: bool = True) -> None:
+        super().__init__(reason)
+        self.parse_error = parse_error
 
 
 def _barf(reason: str) -> _Invalid:
@@ -578,8 +594,11 @@ def _wildcard_regex(parsed: tuple[str | None, ...]) -> re.Pattern[str]:
 
 
 class _Compiler:
-    def __init__(self, tokens: _TextTokens | _ValueTokens) -> None:
+    def __init__(self, tokens: _TextTokens | _ValueTokens, *, with_or: bool = True) -> None:
         self._tokens = tokens
+        self._with_or = with_or
+        self.saw_or = False
+        """Whether a ``$or`` key was read (so that a retry without ``$or`` could differ)."""
 
     def _next(self) -> _Token:
         return self._tokens.next()
@@ -601,8 +620,10 @@ class _Compiler:
             fields_present = True
             name: str = token.value
             if name == _OR:
-                self._or(branches, path)
-                continue
+                self.saw_or = True
+                if self._with_or:
+                    self._or(branches, path)
+                    continue
             if in_or and name in _RESERVED_IN_OR:
                 raise _barf(f"{name} is Ruler reserved fieldName which cannot be used inside $or.")
             token = self._next()
@@ -630,6 +651,11 @@ class _Compiler:
             alternative = [dict(b) for b in before] or [{}]
             self._object(alternative, path, in_or=True)
             branches.extend(alternative)
+            if len(branches) > _MAX_BRANCHES:
+                raise _Invalid(
+                    f"Event pattern contains more than {_MAX_BRANCHES} rule combinations",
+                    parse_error=False,
+                )
         if count < 2:
             raise _barf("There must have at least 2 Objects in $or relationship.")
 
@@ -703,7 +729,10 @@ class _Compiler:
             if token.kind != _STRING:
                 # Sic: AWS names the wrong operator here.
                 raise _barf("prefix match pattern must be a string")
-            spec = _cidr(token.value)
+            try:
+                spec = _cidr(token.value)
+            except _Invalid as exc:
+                raise _Invalid(str(exc), parse_error=False) from None
             self._end()
             return spec
         if op == "equals-ignore-case":
@@ -802,7 +831,10 @@ class _Compiler:
         if token.kind == _STRING:
             strings.add(token.value)
         elif token.kind in _NUMERIC_KINDS:
-            numbers.add(_comparable(token.text))
+            try:
+                numbers.add(_comparable(token.text))
+            except _Invalid as exc:
+                raise _Invalid(str(exc), parse_error=False) from None
         else:
             while (token := self._next()).kind != _END_ARRAY:
                 if token.kind == _STRING:
@@ -1365,17 +1397,20 @@ def compile_pattern(pattern: str | Mapping[str, Any]) -> Pattern:
             ``Event pattern is not valid. Reason: ...``.
         TypeError: a mapping holds something that is not a JSON value.
     """
+    tokens: Callable[[], _TextTokens | _ValueTokens]
     if isinstance(pattern, str):
-        tokens: _TextTokens | _ValueTokens = _TextTokens(pattern)
+        text = pattern
+        tokens = lambda: _TextTokens(text)  # noqa: E731
         source = pattern
     elif isinstance(pattern, Mapping):
-        tokens = _ValueTokens(pattern)
+        value = pattern
+        tokens = lambda: _ValueTokens(value)  # noqa: E731
         source = ""
     else:
         kind = type(pattern).__name__
         raise TypeError(f"event pattern must be JSON text or a mapping, got {kind}")
     try:
-        branches = _Compiler(tokens).compile()
+        branches = _compile_branches(tokens)
         _check_wildcard_complexity(branches)
     except _Invalid as exc:
         raise EventPatternError(_PREFIX + str(exc)) from None
@@ -1388,6 +1423,21 @@ def compile_pattern(pattern: str | Mapping[str, Any]) -> Pattern:
         compiled.append(_CompiledBranch(fields, {p: tuple(s) for p, s in branch.items()}))
     prefixes = _prefixes_of([p for branch in branches for p in branch])
     return Pattern(source, tuple(compiled), prefixes)
+
+
+def _compile_branches(tokens: Callable[[], _TextTokens | _ValueTokens]) -> list[_Branch]:
+    compiler = _Compiler(tokens())
+    try:
+        return compiler.compile()
+    except _Invalid as exc:
+        if not (exc.parse_error and compiler.saw_or):
+            raise
+    # AWS compiles a rule that its $or-aware parser refuses once more with its
+    # older parser, to which "$or" is an ordinary field name; what that one
+    # says, success or error, is the answer. So {"$or": {"a": ["1"]}} is a
+    # pattern on the path "$or.a", and a one-object "$or" list fails with the
+    # older parser's complaint about its contents.
+    return _Compiler(tokens(), with_or=False).compile()
 
 
 def _check_wildcard_complexity(branches: list[_Branch]) -> None:
@@ -1460,6 +1510,9 @@ class RuleIndex:
     ``detail-type``) when there is another. An event then evaluates only the
     branches found under its own values, plus the few with no such field, and
     each distinct field once, however many rules share it.
+
+    Matching never changes the rules, but ``add`` and ``remove`` do: callers
+    that share an index between threads serialise those against ``match``.
     """
 
     def __init__(self) -> None:
@@ -1573,7 +1626,10 @@ class RuleIndex:
         self._prefixes = None
 
     def match(self, event: Mapping[str, Any]) -> list[str]:
-        """Ids of the rules ``event`` matches, in the order they were added."""
+        """Ids of the rules ``event`` matches, in the order they were added.
+
+        A rule replaced by ``add`` counts as added when it was replaced.
+        """
         if not isinstance(event, Mapping) or not self._patterns:
             return []
         prefixes = self._prefixes

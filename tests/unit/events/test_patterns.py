@@ -541,26 +541,44 @@ def test_nested_and_parallel_or() -> None:
     )
 
 
+# AWS compiles a pattern its $or-aware parser refuses once more with its older
+# parser, to which "$or" is a plain field name, and answers with that one's verdict.
 @pytest.mark.parametrize(
     ("pattern", "message"),
     [
-        ({"$or": [{"a": ["1"]}]}, "There must have at least 2 Objects in $or relationship."),
-        ({"$or": []}, "There must have at least 2 Objects in $or relationship."),
-        ({"$or": {"a": ["1"]}}, "It must be an Array followed with $or."),
-        ({"$or": [{"a": ["1"]}, "b"]}, "Only JSON object is allowed in array of $or relationship."),
-        (
-            {"$or": [{"numeric": ["1"]}, {"a": ["1"]}]},
-            "numeric is Ruler reserved fieldName which cannot be used inside $or.",
-        ),
-        (
-            {"$or": [{"a": {"prefix": ["x"]}}, {"b": ["1"]}]},
-            "prefix is Ruler reserved fieldName which cannot be used inside $or.",
-        ),
-        ({"$or": [{"a": ["1"]}, {}]}, "Empty objects are not allowed"),
+        ({"$or": [{"a": ["1"]}]}, "Unrecognized match type a"),
+        ({"$or": []}, "Empty arrays are not allowed"),
+        ({"$or": [{"a": ["1"]}, "b"]}, "Unrecognized match type a"),
+        ({"$or": [{"a": ["1"]}, {}]}, "Unrecognized match type a"),
+        ({"$or": [{"a": ["1"]}, {"b": ["2"]}], "c": []}, "Unrecognized match type a"),
+        ({"$or": [{"numeric": ["1"]}, {"a": ["1"]}]}, "Unrecognized numeric range operator: 1"),
+        ({"x": [{"prefix": 1}], "$or": [{"a": ["1"]}]}, "prefix match pattern must be a string"),
     ],
 )
-def test_or_errors(pattern: dict[str, Any], message: str) -> None:
+def test_or_errors_are_the_older_parsers(pattern: dict[str, Any], message: str) -> None:
     assert reason(pattern) == message
+
+
+def test_a_broken_or_can_still_be_a_field_name() -> None:
+    assert matches({"$or": {"a": ["1"]}}, {"$or": {"a": "1"}})
+    assert not matches({"$or": {"a": ["1"]}}, {"a": "1"})
+    reserved = {"$or": [{"numeric": [">", 1]}, {"prefix": "x"}]}
+    assert matches(reserved, {"$or": 2})
+    assert matches(reserved, {"$or": "xyz"})
+    assert not matches(reserved, {"$or": "abc"})
+
+
+def test_or_errors_outside_the_parser_are_final() -> None:
+    pattern = {"$or": [{"ip": [{"cidr": "bad"}]}, {"b": ["2"]}]}
+    assert reason(pattern) == "Malformed CIDR, one '/' required"
+
+
+def test_or_combinations_are_limited() -> None:
+    eleven = [{f"f{i}": ["x"]} for i in range(11)]
+    assert reason({"$or": eleven, "d": {"$or": eleven, "e": {"$or": eleven}}}) == (
+        "Event pattern contains more than 1000 rule combinations"
+    )
+    assert len(compile_pattern({"$or": eleven, "d": {"$or": eleven}})._branches) == 121
 
 
 def test_reserved_names_are_fine_outside_or() -> None:
