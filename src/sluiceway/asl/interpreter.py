@@ -30,6 +30,7 @@ from ..types import JSON
 from . import jsonata as jsonata_lang
 from . import paths
 from .choice import evaluate as evaluate_choice
+from .items import batch_items
 from .model import UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
 from .parser import JsonataChoice
 
@@ -37,7 +38,9 @@ __all__ = [
     "Command",
     "Event",
     "InvokeTask",
+    "ReadItems",
     "StartTimer",
+    "WriteResults",
     "Step",
     "TaskFailed",
     "TaskHeartbeat",
@@ -79,7 +82,31 @@ class StartTimer:
     due: datetime
 
 
-Command = InvokeTask | StartTimer
+@dataclass(frozen=True)
+class ReadItems:
+    """Distributed Map ItemReader: fetch and parse items; answer with TaskSucceeded(items) or TaskFailed."""
+
+    token: str
+    resource: str
+    parameters: JSON
+    reader_config: JSON
+    state_name: str
+
+
+@dataclass(frozen=True)
+class WriteResults:
+    """Distributed Map ResultWriter: store the child runs' records; answer with the ResultWriterDetails."""
+
+    token: str
+    resource: str
+    parameters: JSON
+    writer_config: JSON
+    records: list[dict[str, Any]]
+    map_run_arn: str
+    state_name: str
+
+
+Command = InvokeTask | StartTimer | ReadItems | WriteResults
 
 
 # ------------------------------------------------------------------- events
@@ -234,6 +261,9 @@ def pending_commands(machine: StateMachine, state: Mapping[str, Any]) -> list[Co
     for token, info in state.get("timers", {}).items():
         commands.append(StartTimer(token, datetime.fromisoformat(info["due"])))
     for token, info in state.get("tasks", {}).items():
+        if info.get("kind") in ("reader", "writer"):
+            commands.append(_map_io_command(token, info))
+            continue
         commands.append(
             InvokeTask(
                 token=token,
@@ -269,6 +299,12 @@ def parse_task_token(task_token: str) -> tuple[str, str]:
     if make_task_token(arn, task) != task_token:
         raise ValueError("Invalid Token: the task token does not match")
     return arn, task
+
+
+def _map_io_command(token: str, info: Mapping[str, Any]) -> ReadItems | WriteResults:
+    if info["kind"] == "reader":
+        return ReadItems(token, info["resource"], info["parameters"], info["config"], info["state"])
+    return WriteResults(token, info["resource"], info["parameters"], info["config"], info["records"], info["map_run"], info["state"])
 
 
 def error_matches(patterns: tuple[str, ...], error: str) -> bool:
@@ -700,6 +736,9 @@ class _Run:
         path = self.state["paths"].get(info["pid"])
         if path is None:
             return
+        if info.get("kind") in ("reader", "writer"):
+            self._map_io_done(path, info, event.output)
+            return
         self._disarm_task_timer(path)
         state = self.current(path)
         resource = info["resource"]
@@ -752,6 +791,11 @@ class _Run:
             return
         path = self.state["paths"].get(info["pid"])
         if path is None:
+            return
+        if info.get("kind") in ("reader", "writer"):
+            path["phase"] = "running"
+            error = "States.ItemReaderFailed" if info["kind"] == "reader" else "States.ResultWriterFailed"
+            self.state_failed(path, self.current(path), error, event.cause or event.error)
             return
         self._disarm_task_timer(path)
         self._task_failed(path, info, event.error, event.cause)
@@ -830,7 +874,13 @@ class _Run:
     def _state_map(self, path: dict[str, Any], state: State) -> None:
         path["entered_event"] = path["last_event"]
         spec = state.spec
-        if state.query_language == "JSONata":
+        if "ItemReader" in spec and "reader_items" not in path:
+            self._schedule_map_io(path, state, "reader", spec["ItemReader"], None)
+            return
+        if "reader_items" in path:
+            items = path.pop("reader_items")
+            scope_input = path["input"] if state.query_language == "JSONata" else self._effective_input(path, state)
+        elif state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             if "Items" in spec:
                 items = _jsonata_value(spec["Items"], bindings, self.rng(), "Items", self.now)
@@ -856,6 +906,26 @@ class _Run:
                     f"Item path {items_path} in state {state.name} does not reference an array: {_text(items)}",
                 )
         scope = self.scope(path, state, scope_input)
+        if "ItemReader" in spec:
+            reader_config = spec["ItemReader"].get("ReaderConfig") or {}
+            max_items = self._map_int(reader_config, "MaxItems", scope, path, state, default=None)
+            if max_items is not None:
+                items = items[:max_items]
+        if "ItemBatcher" in spec:
+            batcher = spec["ItemBatcher"]
+            batch_input = batcher.get("BatchInput")
+            if batch_input is not None:
+                batch_input = (
+                    jsonata_lang.resolve(batch_input, self.bindings(path, state, input=path["input"]), self.rng(), field="BatchInput", now=self.now)
+                    if state.query_language == "JSONata"
+                    else paths.resolve(batch_input, scope, field="BatchInput", rng=self.rng())
+                )
+            items = batch_items(
+                items,
+                max_items=self._map_int(batcher, "MaxItemsPerBatch", scope, path, state, default=None),
+                max_bytes=self._map_int(batcher, "MaxInputBytesPerBatch", scope, path, state, default=None),
+                batch_input=batch_input,
+            )
         max_concurrency = self._map_int(spec, "MaxConcurrency", scope, path, state, default=0)
         tolerated_count = self._map_int(spec, "ToleratedFailureCount", scope, path, state, default=None)
         tolerated_pct = self._map_number(spec, "ToleratedFailurePercentage", scope, path, state)
@@ -879,11 +949,54 @@ class _Run:
             "max": max_concurrency or 0,
             "tolerated_count": tolerated_count,
             "tolerated_pct": tolerated_pct,
+            "records": [None] * len(items) if "ResultWriter" in spec else None,
         }
         if not items:
             self._children_done(path, state)
             return
         self._spawn_map_items(path, state)
+
+    def _schedule_map_io(
+        self, path: dict[str, Any], state: State, kind: str, spec: Mapping[str, Any], records: list[Any] | None
+    ) -> None:
+        """Ask the runtime to read items (ItemReader) or write results (ResultWriter)."""
+        if state.query_language == "JSONata":
+            bindings = self.bindings(path, state, input=path["input"])
+            parameters = jsonata_lang.resolve(spec.get("Arguments", {}), bindings, self.rng(), field="Arguments", now=self.now)
+        else:
+            scope = self.scope(path, state, self._effective_input(path, state))
+            parameters = paths.resolve(spec.get("Parameters", {}), scope, field="Parameters", rng=self.rng())
+        token = self.token(kind)
+        resource = str(spec.get("Resource", ""))
+        info: dict[str, Any] = {"pid": path["pid"], "kind": kind, "resource": resource, "state": state.name, "parameters": parameters}
+        self.state["tasks"][token] = info
+        path["phase"] = "task"
+        path["task"] = token
+        if kind == "reader":
+            info["config"] = spec.get("ReaderConfig") or {}
+        else:
+            info["config"] = spec.get("WriterConfig") or {}
+            info["records"] = [r for r in records or [] if r]
+            info["map_run"] = (
+                f"{self.state['context']['StateMachine']['Id'].replace(':stateMachine:', ':mapRun:')}/{state.name}:"
+                f"{hashlib.sha256((self.state['context']['Execution']['Id'] + token).encode()).hexdigest()[:12]}"
+            )
+            path["map_run_arn"] = info["map_run"]
+        self.commands.append(_map_io_command(token, info))
+
+    def _map_io_done(self, path: dict[str, Any], info: Mapping[str, Any], output: JSON) -> None:
+        state = self.current(path)
+        path["phase"] = "running"
+        path.pop("task", None)
+        if info["kind"] == "reader":
+            if not isinstance(output, list):
+                self.state_failed(path, state, "States.ItemReaderFailed", "The item reader did not return a list of items")
+                return
+            path["reader_items"] = output
+            self.execute(path, state)
+            return
+        result = {"MapRunArn": path.pop("map_run_arn", None), "ResultWriterDetails": output}
+        self._map_or_parallel_done(path, state, "map", result)
 
     def _map_int(
         self, spec: Mapping[str, Any], name: str, scope: paths.Scope, path: Mapping[str, Any], state: State, *, default: int | None
@@ -962,6 +1075,8 @@ class _Run:
                 "mapIterationStartedEventDetails",
                 {"name": state.name, "index": index},
             )
+            if children.get("records") is not None:
+                children["records"][index] = {"Index": index, "Input": item_input, "Status": "RUNNING"}
             child = self.new_path(
                 parent=path["pid"],
                 slot=index,
@@ -980,6 +1095,8 @@ class _Run:
         state = self.current(parent)
         children = parent["children"]
         children["results"][child["slot"]] = output
+        if children.get("records") is not None:
+            children["records"][child["slot"]].update({"Status": "SUCCEEDED", "Output": output})
         children["done"] += 1
         if child["pid"] in children["open"]:
             children["open"].remove(child["pid"])
@@ -1001,6 +1118,8 @@ class _Run:
             self.emit(parent["pid"], "MapIterationFailed", "mapIterationFailedEventDetails", {"name": state.name, "index": child["slot"]})
             children["failed"] += 1
             children["done"] += 1
+            if children.get("records") is not None:
+                children["records"][child["slot"]].update({"Status": "FAILED", "Error": error, "Cause": cause})
             if self._within_tolerance(children):
                 children["results"][child["slot"]] = {"Error": error, "Cause": cause}
                 self._spawn_map_items(parent, state)
@@ -1051,12 +1170,21 @@ class _Run:
     def _children_done(self, path: dict[str, Any], state: State) -> None:
         children = path.pop("children")
         path["phase"] = "running"
-        if children["kind"] == "map":
+        if children["kind"] == "map" and "ResultWriter" in state.spec:
+            try:
+                self._schedule_map_io(path, state, "writer", state.spec["ResultWriter"], children["records"])
+            except StatesError as exc:
+                self.state_failed(path, state, exc.error, self._runtime_cause(path, state, exc))
+            return
+        self._map_or_parallel_done(path, state, children["kind"], children["results"])
+
+    def _map_or_parallel_done(self, path: dict[str, Any], state: State, kind: str, results: JSON) -> None:
+        if kind == "map":
             self.emit(path["pid"], "MapStateSucceeded", None, None)
         else:
             self.emit(path["pid"], "ParallelStateSucceeded", None, None)
         try:
-            self._task_result(path, state, children["results"])
+            self._task_result(path, state, results)
         except _Failure as failure:
             self.state_failed(path, state, failure.error, failure.cause)
         except StatesError as exc:

@@ -29,12 +29,14 @@ from ..asl.interpreter import (
     Command,
     Event,
     InvokeTask,
+    ReadItems,
     StartTimer,
     StopExecution,
     TaskFailed,
     TaskHeartbeat,
     TaskSucceeded,
     TimerFired,
+    WriteResults,
 )
 from ..asl.model import StateMachine
 from ..errors import ExecutionError, ExecutionNotFoundError, InvalidNameError
@@ -76,7 +78,7 @@ class LocalOrchestrator:
     def __init__(
         self,
         store: ExecutionStore,
-        run_task: Callable[[InvokeTask], TaskSucceeded | TaskFailed],
+        run_task: Callable[[Any], TaskSucceeded | TaskFailed],
         clock: Clock,
         *,
         region: str = "us-east-1",
@@ -288,9 +290,9 @@ class LocalOrchestrator:
                         live.in_flight += 1
                 self._pool.submit(self._run_task, arn, command)
 
-    def _run_task(self, arn: str, command: InvokeTask) -> None:
+    def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults) -> None:
         outcome = self.run_task(command)
-        if command.wait_for_token and isinstance(outcome, TaskSucceeded):
+        if getattr(command, "wait_for_token", False) and isinstance(outcome, TaskSucceeded):
             # The call went out; the answer comes through SendTaskSuccess/Failure.
             with self._lock:
                 live = self._live.get(arn)

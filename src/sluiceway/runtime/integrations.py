@@ -8,14 +8,18 @@ on AWS.
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
-from ..errors import NotFoundError, SluicewayError
+from ..asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
+from ..asl.items import parse_items, result_files
+from ..errors import NotFoundError, SluicewayError, StatesError
 from ..ports import EventPublisher, ExecutionRecord, FunctionInvoker, Invocation, ObjectStore, Topic
 from ..types import JSON
 
@@ -80,9 +84,13 @@ class TaskRunner:
         }
         self.handlers.update(extra or {})
 
-    def run(self, command: InvokeTask) -> TaskSucceeded | TaskFailed:
+    def run(self, command: InvokeTask | ReadItems | WriteResults) -> TaskSucceeded | TaskFailed:
         resource = command.resource
         try:
+            if isinstance(command, ReadItems):
+                return TaskSucceeded(command.token, self._read_items(command))
+            if isinstance(command, WriteResults):
+                return TaskSucceeded(command.token, self._write_results(command))
             if resource.startswith(_SERVICE_PREFIX):
                 service = resource[len(_SERVICE_PREFIX) :]
                 for suffix in (".waitForTaskToken", ".sync:2", ".sync"):
@@ -267,6 +275,71 @@ class TaskRunner:
         result["Error"] = done.error
         result["Cause"] = done.cause
         raise _TaskError("States.TaskFailed", json.dumps(result))
+
+
+    # -- Distributed Map --------------------------------------------------------
+
+    def _read_items(self, command: ReadItems) -> list[JSON]:
+        objects = self._objects()
+        params = command.parameters if isinstance(command.parameters, Mapping) else {}
+        config = command.reader_config if isinstance(command.reader_config, Mapping) else {}
+        action = command.resource.removeprefix(_SERVICE_PREFIX)
+        if action in ("s3:listObjectsV2", "aws-sdk:s3:listObjectsV2"):
+            bucket = params.get("Bucket")
+            if not isinstance(bucket, str):
+                raise _TaskError("States.ItemReaderFailed", "Bucket is required")
+            return [
+                {"Etag": f'"{o.etag}"', "Key": o.key, "LastModified": o.last_modified.isoformat(), "Size": o.size, "StorageClass": "STANDARD"}
+                for o in objects.list(bucket, str(params.get("Prefix", "")))
+            ]
+        bucket, key = _bucket_key(params)
+        try:
+            data = objects.get(bucket, key)
+        except NotFoundError:
+            raise _TaskError("States.ItemReaderFailed", f"The object s3://{bucket}/{key} does not exist") from None
+        if str(config.get("InputType", "")).upper() == "MANIFEST":
+            return self._manifest_items(bucket, data)
+        try:
+            return parse_items(data, config)
+        except StatesError as exc:
+            raise _TaskError(exc.error, exc.cause) from None
+
+    def _manifest_items(self, bucket: str, data: bytes) -> list[JSON]:
+        """An S3 Inventory manifest: items are the Bucket/Key rows of its CSV data files."""
+        objects = self._objects()
+        try:
+            manifest = json.loads(data)
+            files = [f["key"] for f in manifest["files"]]
+        except (ValueError, KeyError, TypeError):
+            raise _TaskError("States.ItemReaderFailed", "The manifest is not an S3 Inventory manifest.json") from None
+        items: list[JSON] = []
+        for key in files:
+            content = objects.get(bucket, key)
+            if key.endswith(".gz"):
+                content = gzip.decompress(content)
+            for row in csv.reader(io.StringIO(content.decode("utf-8"))):
+                if len(row) >= 2:
+                    items.append({"Bucket": row[0], "Key": row[1]})
+        return items
+
+    def _write_results(self, command: WriteResults) -> JSON:
+        objects = self._objects()
+        params = command.parameters if isinstance(command.parameters, Mapping) else {}
+        bucket = params.get("Bucket")
+        if not isinstance(bucket, str):
+            raise _TaskError("States.ResultWriterFailed", "ResultWriter needs a Bucket")
+        run_id = command.map_run_arn.rsplit(":", 1)[-1]
+        prefix = str(params.get("Prefix", "")).strip("/")
+        folder = f"{prefix}/{run_id}" if prefix else run_id
+        written: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+        config = command.writer_config if isinstance(command.writer_config, Mapping) else {}
+        for name, content in result_files(command.records, config).items():
+            data = content.encode("utf-8")
+            objects.put(bucket, f"{folder}/{name}", data, content_type="application/json")
+            written[name.split("_", 1)[0]].append({"Key": f"{folder}/{name}", "Size": len(data)})
+        manifest = {"DestinationBucket": bucket, "MapRunArn": command.map_run_arn, "ResultFiles": written}
+        objects.put(bucket, f"{folder}/manifest.json", json.dumps(manifest).encode(), content_type="application/json")
+        return {"Bucket": bucket, "Key": f"{folder}/manifest.json"}
 
 
 class ChildExecutions(Protocol):

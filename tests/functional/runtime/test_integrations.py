@@ -111,3 +111,78 @@ def test_unsupported_resource_fails_clearly(world: Any) -> None:
     done = run(orch, "Nope", task("arn:aws:states:::glue:startJobRun", {}), {})
     assert done.status == "FAILED"
     assert "not supported" in (done.cause or "")
+
+
+def distributed(reader: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Echo",
+            "States": {"Echo": {"Type": "Pass", "End": True}},
+        },
+        "End": True,
+        **more,
+    }
+    if reader is not None:
+        state["ItemReader"] = reader
+    return {"StartAt": "M", "States": {"M": state}}
+
+
+def test_item_reader_csv_with_header_row_and_max_items(world: Any) -> None:
+    orch, objects, _, _ = world
+    objects.put("data-bucket", "in/people.csv", b"name;age\nada;36\n\"lin; y\";7\nbo;1\n")
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "CSVDelimiter": "SEMICOLON", "MaxItems": 2},
+        "Parameters": {"Bucket": "data-bucket", "Key.$": "$.key"},
+    }
+    done = run(orch, "CsvReader", distributed(reader), {"key": "in/people.csv"})
+    assert done.status == "SUCCEEDED", done.cause
+    assert done.output == [{"name": "ada", "age": "36"}, {"name": "lin; y", "age": "7"}]
+
+
+def test_item_reader_jsonl_with_batcher(world: Any) -> None:
+    orch, objects, _, _ = world
+    objects.put("data-bucket", "in/n.jsonl", b"".join(f'{{"n": {i}}}\n'.encode() for i in range(5)))
+    reader = {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "data-bucket", "Key": "in/n.jsonl"}}
+    batcher = {"MaxItemsPerBatch": 2, "BatchInput": {"run.$": "$.run"}}
+    done = run(orch, "Batches", distributed(reader, ItemBatcher=batcher), {"run": "r1"})
+    assert done.status == "SUCCEEDED", done.cause
+    assert [len(b["Items"]) for b in done.output] == [2, 2, 1]
+    assert done.output[0] == {"Items": [{"n": 0}, {"n": 1}], "BatchInput": {"run": "r1"}}
+
+
+def test_item_reader_list_objects(world: Any) -> None:
+    orch, objects, _, _ = world
+    for name in ("a", "b"):
+        objects.put("data-bucket", f"listed/{name}.txt", name.encode())
+    reader = {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "data-bucket", "Prefix": "listed/"}}
+    done = run(orch, "Listing", distributed(reader, ItemSelector={"key.$": "$$.Map.Item.Value.Key"}), {})
+    assert done.status == "SUCCEEDED", done.cause
+    assert done.output == [{"key": "listed/a.txt"}, {"key": "listed/b.txt"}]
+
+
+def test_item_reader_missing_object_fails_with_item_reader_failed(world: Any) -> None:
+    orch, _, _, _ = world
+    reader = {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"}, "Parameters": {"Bucket": "data-bucket", "Key": "gone.json"}}
+    done = run(orch, "Gone", distributed(reader), {})
+    assert (done.status, done.error) == ("FAILED", "States.ItemReaderFailed")
+
+
+def test_result_writer_writes_manifest_and_results(world: Any) -> None:
+    orch, objects, _, _ = world
+    writer = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "data-bucket", "Prefix": "out"},
+        "WriterConfig": {"OutputType": "JSONL", "Transformation": "COMPACT"},
+    }
+    definition = distributed(None, ItemsPath="$.items", ResultWriter=writer)
+    done = run(orch, "Writer", definition, {"items": [{"a": 1}, {"a": 2}]})
+    assert done.status == "SUCCEEDED", done.cause
+    details = done.output["ResultWriterDetails"]
+    assert done.output["MapRunArn"].startswith("arn:aws:states:us-east-1:111111111111:mapRun:Writer/M:")
+    manifest = json.loads(objects.get("data-bucket", details["Key"]))
+    [succeeded] = manifest["ResultFiles"]["SUCCEEDED"]
+    lines = objects.get("data-bucket", succeeded["Key"]).decode().splitlines()
+    assert [json.loads(line) for line in lines] == [{"a": 1}, {"a": 2}]
