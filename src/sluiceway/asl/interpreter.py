@@ -48,6 +48,7 @@ __all__ = [
     "TimerFired",
     "StopExecution",
     "error_matches",
+    "redrive",
     "start",
     "step",
 ]
@@ -251,6 +252,33 @@ def step(machine: StateMachine, state: dict[str, Any], event: Event, now: dateti
         run.on_timer(event)
     elif isinstance(event, TaskHeartbeat):
         run.on_heartbeat(event)
+    run.drain()
+    return run.result()
+
+
+def redrive(machine: StateMachine, state: dict[str, Any], now: datetime) -> Step:
+    """RedriveExecution: run a failed, timed-out or aborted execution again from the state that failed.
+
+    The failed top-level state is entered again with the input it had, and the
+    variables assigned before it; states that had succeeded are not run again.
+    A Map or Parallel state that failed runs again as a whole.
+
+    Raises:
+        ValueError: the execution is running, succeeded, or never entered a state.
+    """
+    if state["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        raise ValueError(f"Execution is {state['status']}: only failed, timed-out or aborted executions can be redriven")
+    point = state.get("redrive")
+    if point is None:
+        raise ValueError("Execution has no state to redrive from")
+    run = _Run(machine, state, now)
+    execution = state["context"]["Execution"]
+    execution["RedriveCount"] = int(execution.get("RedriveCount", 0)) + 1
+    state.update({"status": "RUNNING", "output": None, "error": None, "cause": None})
+    run.emit(None, "ExecutionRedriven", "executionRedrivenEventDetails", {"redriveCount": execution["RedriveCount"]})
+    root = run.new_path(parent=None, slot=None, machine_path=[], state_name=point["state"], input=point["input"])
+    state["paths"][root]["vars"] = dict(point.get("vars") or {})
+    state["root"] = root
     run.drain()
     return run.result()
 
@@ -1288,6 +1316,8 @@ class _Run:
         """A path ended in failure that no Retry or Catch of its state handled."""
         path["phase"] = "done"
         if path["parent"] is None:
+            # Where a redrive starts again: the failed top-level state, its input and the variables.
+            self.state["redrive"] = {"state": path["state"], "input": path["input"], "vars": path["vars"]}
             self.fail_execution(error, cause)
             return
         self.state["paths"].pop(path["pid"], None)

@@ -215,6 +215,33 @@ class LocalOrchestrator:
         self._dispatch(arn, step.commands)
         return record
 
+    def redrive_execution(self, arn: str) -> ExecutionRecord:
+        """RedriveExecution: continue a failed execution from the state that failed.
+
+        Raises:
+            ExecutionError: the execution is not failed/timed out/aborted, or its state machine is not registered.
+        """
+        with self._lock:
+            record = self.store.get(arn)
+            machine = self._machines.get(record.state_machine)
+            if machine is None:
+                raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(record.state_machine)}'")
+            if record.arn in self._live or record.state is None:
+                raise ExecutionError(f"Execution '{record.arn}' cannot be redriven now")
+            try:
+                step = interpreter.redrive(machine, record.state, self.clock.now())
+            except ValueError as exc:
+                raise ExecutionError(str(exc)) from None
+            record = self._record_from(record, step.state)
+            self.store.advance(record, step.history)
+            logger.warning("execution redriven", extra={"execution": record.arn})
+            if record.status == "RUNNING":
+                self._live[record.arn] = _Live(machine, record)
+            else:
+                self._finished(record)
+        self._dispatch(record.arn, step.commands)
+        return record
+
     def describe(self, arn: str) -> ExecutionRecord:
         with self._lock:
             live = self._live.get(arn)

@@ -256,3 +256,39 @@ def _until(condition: Any, timeout: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.01)
+
+
+def test_redrive_resumes_from_the_failed_state(db: Database) -> None:
+    from sluiceway.errors import ExecutionError
+
+    definition = {
+        "StartAt": "Count",
+        "States": {
+            "Count": {"Type": "Pass", "Assign": {"seen": 1}, "Next": "Flaky"},
+            "Flaky": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:flaky", "Parameters": {"seen.$": "$seen"}, "End": True},
+        },
+    }
+    broken = {"on": True}
+    calls: list[str] = []
+
+    def flaky(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        calls.append(command.state_name)
+        if broken["on"]:
+            return TaskFailed(command.token, "Boom", "down")
+        return TaskSucceeded(command.token, command.payload)
+
+    with LocalOrchestrator(SqliteExecutionStore(db), flaky, FakeClock(), skip_waits=True) as orch:
+        orch.register("Redrivable", parser.parse(definition))
+        record = orch.start_execution("Redrivable", {}, name="r")
+        assert orch.wait(record.arn, timeout=10).status == "FAILED"
+        broken["on"] = False
+        orch.redrive_execution(record.arn)
+        done = orch.wait(record.arn, timeout=10)
+        assert done.status == "SUCCEEDED"
+        assert done.output == {"seen": 1}  # the variable assigned before the failure survived
+        assert calls == ["Flaky", "Flaky"]  # Count did not run again
+        assert done.state["context"]["Execution"]["RedriveCount"] == 1
+        with pytest.raises(ExecutionError):
+            orch.redrive_execution(record.arn)
+    types = [e["type"] for e in SqliteExecutionStore(db).history(record.arn)]
+    assert types.count("ExecutionRedriven") == 1 and types[-1] == "ExecutionSucceeded"
