@@ -221,7 +221,7 @@ def build_stack(
     orchestrator.register(settings.state_machine_name, load_workflow(settings))
 
     pipeline = services.pipeline
-    pattern = compile_pattern(_trigger_pattern(pipeline.trigger_pattern(), settings.input_bucket))
+    pattern = compile_pattern(_trigger_pattern(pipeline.trigger, settings.input_bucket))
 
     def start_workflow(event: Mapping[str, Any]) -> None:
         orchestrator.start_execution(settings.state_machine_name, dict(event), name=execution_name_for(event))
