@@ -14,6 +14,8 @@ from typing import Any
 
 from ..errors import DefinitionError
 from . import choice as choice_rules
+from . import jsonata as jsonata_lang
+from . import paths
 from .model import Catcher, QueryLanguage, Retrier, State, StateMachine
 
 __all__ = ["Diagnostic", "parse", "parse_text", "substitute", "validate"]
@@ -229,6 +231,20 @@ class _Parser:
             value = doc.get(path_field, "$")
             if value is not None and (not isinstance(value, str) or not value.startswith("$")):
                 self.problem(f"{where}/{path_field}", f"{path_field} must be a JSONPath starting with '$' or null")
+            elif value is not None and path_field in doc:
+                for issue in paths.validate_path(value, reference=path_field == "ResultPath"):
+                    self.problem(f"{where}/{path_field}", issue)
+        if language == "JSONPath":
+            for template_field in ("Parameters", "ResultSelector", "ItemSelector", "Assign"):
+                if template_field in doc:
+                    for issue in paths.validate_template(doc[template_field], f"{where}/{template_field}"):
+                        at, sep, message = issue.partition(": ")
+                        self.problem(at if sep else f"{where}/{template_field}", message if sep else issue)
+        else:
+            for at, expression in _jsonata_strings(doc, where):
+                problem = jsonata_lang.syntax_error(jsonata_lang.expression_text(expression))
+                if problem:
+                    self.problem(at, f"The JSONata expression is not valid: {problem}")
         retry = self._retry(doc.get("Retry", []), f"{where}/Retry") if kind in ("Task", "Parallel", "Map") else ()
         catch = self._catch(doc.get("Catch", []), f"{where}/Catch") if kind in ("Task", "Parallel", "Map") else ()
         branches: tuple[StateMachine, ...] = ()
@@ -389,6 +405,26 @@ class JsonataChoice:
     assign: Mapping[str, Any] | None
     output: Any
     has_output: bool
+
+
+def _jsonata_strings(doc: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
+    """Every ``{% %}`` string in a JSONata state's own fields (not in nested state machines)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(value: Any, at: str) -> None:
+        if isinstance(value, str) and jsonata_lang.is_expression(value):
+            found.append((at, value))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{at}/{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{at}/{index}")
+
+    for key, value in doc.items():
+        if key not in ("ItemProcessor", "Iterator", "Branches"):
+            walk(value, f"{where}/{key}")
+    return found
 
 
 def _int(value: Any) -> bool:

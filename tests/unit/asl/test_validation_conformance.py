@@ -39,3 +39,15 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "/States/A/Catch/0/ErrorEquals" in locations
     assert "/States/B" in locations  # unreachable, and Arguments in JSONPath mode
     assert "/States/C/Type" in locations
+
+
+def test_bad_paths_templates_and_jsonata_are_located() -> None:
+    doc = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "InputPath": "$.a[", "Parameters": {"x.$": "not a path"}, "ResultPath": "$.a[*]", "Next": "B"},
+            "B": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input. %}", "End": True},
+        },
+    }
+    locations = {d.location for d in parser.validate(doc)}
+    assert {"/States/A/InputPath", "/States/A/Parameters/x.$", "/States/A/ResultPath", "/States/B/Output"} <= locations
