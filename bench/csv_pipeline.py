@@ -1,0 +1,160 @@
+"""The whole CSV workflow on a big sales file vs one plain DuckDB query on the same file.
+
+Generates (and caches) a sales CSV of the given size, runs the local stack on
+it end to end — event, ValidateData, ProcessChunks in worker processes,
+AggregateData, StoreResults, NotifySuccess — and, in the same run, one DuckDB
+query computing the same aggregates. Prints both times, the ratio (DuckDB time
+/ pipeline time: 1.0 means as fast as DuckDB) and the peak RSS of the pipeline
+(this process plus its worker processes).
+
+    .venv/bin/python bench/csv_pipeline.py --size-mb 1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import psutil
+
+from sluiceway.settings import Settings
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+BYTES_PER_ROW = 78  # measured on the generator's output
+
+
+def generate(path: Path, size_mb: int) -> None:
+    """A deterministic sales CSV of about ``size_mb`` MB (quotes, commas in fields, a few bad rows)."""
+    rows = size_mb * 1024 * 1024 // BYTES_PER_ROW
+    tmp = path.with_suffix(".tmp")
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        COPY (
+          WITH r AS (SELECT i, ((i + 17) * 2654435761) % 4294967291 AS h FROM range({rows}) t(i))
+          SELECT 100000 + i AS order_id,
+                 DATE '2024-01-01' + CAST(h % 366 AS INTEGER) AS order_date,
+                 ['north', 'south', 'east', 'west', 'central'][(h // 366) % 5 + 1] AS region,
+                 ['Widget', 'Gadget', 'Cable, USB-C', 'Lamp', 'Desk "Pro"', 'Chair', 'Mug', 'Pen'][(h // 1830) % 8 + 1] AS product,
+                 CASE WHEN i % 100003 = 7 THEN 0 ELSE 1 + (h // 14640) % 20 END AS quantity,
+                 round(1 + ((h // 292800) % 50000) / 100.0, 2) AS unit_price,
+                 'customer' || ((h // 7) % 50000) || '@example.com' AS customer_email
+          FROM r
+        ) TO '{tmp}' (HEADER, DELIMITER ',')
+        """
+    )
+    con.close()
+    tmp.rename(path)
+
+
+def duckdb_query(path: Path) -> tuple[float, list[tuple[object, ...]]]:
+    con = duckdb.connect()
+    started = time.perf_counter()
+    rows = con.execute(
+        f"""
+        SELECT region, count(*) AS orders, sum(quantity * unit_price) AS revenue, avg(quantity * unit_price) AS mean_revenue,
+               sum(quantity) AS quantity, min(unit_price) AS min_price, max(unit_price) AS max_price,
+               count(DISTINCT customer_email) AS customers, count(DISTINCT product) AS products
+        FROM read_csv('{path}', header = true)
+        WHERE quantity >= 1
+        GROUP BY region ORDER BY region
+        """
+    ).fetchall()
+    took = time.perf_counter() - started
+    con.close()
+    return took, rows
+
+
+class PeakRss:
+    """Samples the RSS of this process and its children every 50 ms."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.05):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_pipeline(path: Path, data_dir: Path, workers: int) -> tuple[float, float, dict[str, object]]:
+    from sluiceway.runtime.wiring import build_stack
+
+    settings = Settings.load(data_dir=data_dir, workers=workers)
+    stack = build_stack(settings)
+    try:
+        stack.start()
+        # Warm the worker pool so the figure is the pipeline, not interpreter start-up.
+        stack.services.objects.put_file(settings.input_bucket, "bench/sales.csv", str(path), content_type="text/csv")
+        with PeakRss() as rss:
+            started = time.perf_counter()
+            stack.objects.emit_created(stack.services.objects.head(settings.input_bucket, "bench/sales.csv"))
+            stack.router.deliver_pending()
+            if not stack.orchestrator.wait_all(timeout=3600):
+                raise SystemExit("the pipeline did not finish within an hour")
+            took = time.perf_counter() - started
+        [record] = stack.orchestrator.store.list(limit=1)
+        if record.status != "SUCCEEDED":
+            raise SystemExit(f"the pipeline run ended {record.status}: {record.error} {record.cause}")
+        item = stack.services.table.get({"ExecutionId": record.arn}) or {}
+        return took, rss.peak / 2**20, item
+    finally:
+        stack.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mb", type=int, default=1024, help="size of the generated CSV (default 1024)")
+    parser.add_argument("--workers", type=int, default=2, help="function worker processes (default 2)")
+    args = parser.parse_args()
+
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"sales-{args.size_mb}mb.csv"
+    if not path.exists():
+        print(f"generating {path} ...", file=sys.stderr)
+        generate(path, args.size_mb)
+    size = path.stat().st_size
+    print(f"file: {path} ({size / 2**20:.0f} MiB)")
+
+    duck_s, duck_rows = duckdb_query(path)
+    data_dir = Path(tempfile.mkdtemp(prefix="sluiceway-bench-"))
+    try:
+        pipe_s, peak_mb, record = run_pipeline(path, data_dir, args.workers)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(f"duckdb query:     {duck_s:8.2f} s  ({size / 2**20 / duck_s:7.1f} MiB/s)")
+    print(f"sluiceway run:    {pipe_s:8.2f} s  ({size / 2**20 / pipe_s:7.1f} MiB/s)")
+    print(f"ratio (duckdb time / pipeline time): {duck_s / pipe_s:.2f}x  (target >= 0.5x)")
+    print(f"pipeline peak RSS (process + workers): {peak_mb:.0f} MiB")
+    print(f"rows read/valid/rejected: {record.get('RowsRead')}/{record.get('RowsValid')}/{record.get('RowsRejected')}")
+    print(f"stage durations (ms): {json.dumps(record.get('Durations'))}")
+    duck_orders = sum(int(r[1]) for r in duck_rows)  # type: ignore[call-overload]
+    if record.get("RowsValid") != duck_orders:
+        print(f"WARNING: the pipeline kept {record.get('RowsValid')} valid rows, DuckDB counted {duck_orders}")
+
+
+if __name__ == "__main__":
+    main()
