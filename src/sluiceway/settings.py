@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     table_name: str = "ProcessingMetadata"
     topic_name: str = "PipelineNotifications"
     state_machine_name: str = "DataProcessingWorkflow"
+    aws_endpoint_url: str | None = None
+    """Talk to this endpoint instead of AWS (moto server, LocalStack); ``aws`` backend only."""
+    event_bus_name: str = "default"
     region: str = "us-east-1"
     account_id: str = "111111111111"
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)

@@ -183,9 +183,5 @@ def test_sort_key_addresses_items_within_a_partition(sorted_table: TableCase) ->
 def test_a_key_without_its_sort_key_is_refused(
     sorted_table: TableCase, request: pytest.FixtureRequest
 ) -> None:
-    if sorted_table.backend == "local":
-        request.applymarker(
-            pytest.mark.xfail(reason="SqliteTable reads a missing sort key as ''", strict=True)
-        )
     with pytest.raises(ValueError):
         sorted_table.table.get({"PipelineId": "sales"})

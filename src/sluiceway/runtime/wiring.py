@@ -73,7 +73,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     if settings.backend == "aws":
         from ..backends.aws import build as build_aws  # boto3 stays out of local installs
 
-        objects, table, topic = build_aws(settings)
+        objects, table, topic = build_aws(settings, endpoint_url=settings.aws_endpoint_url)
         return Services(settings, objects, table, topic, clock, pipeline)
     from ..backends.local._sqlite import Database
     from ..backends.local.objects import FileObjectStore

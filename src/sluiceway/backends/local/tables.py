@@ -32,8 +32,12 @@ class SqliteTable:
             pk = item[self.partition_key]
         except KeyError:
             raise ValueError(f"item has no partition key attribute {self.partition_key!r}") from None
-        sk = item.get(self.sort_key, "") if self.sort_key else ""
-        return str(pk), str(sk)
+        if self.sort_key is None:
+            return str(pk), ""
+        if self.sort_key not in item:
+            # DynamoDB refuses a key without its sort key attribute; so do we.
+            raise ValueError(f"item has no sort key attribute {self.sort_key!r}")
+        return str(pk), str(item[self.sort_key])
 
     def put(self, item: Mapping[str, JSON], *, if_absent: bool = False) -> None:
         pk, sk = self._key(item)
