@@ -1,0 +1,942 @@
+"""Queues on SQLite with SQS semantics: visibility timeouts, delays, FIFO groups,
+deduplication, dead-letter queues and redrive, long polling.
+
+Every call that changes a queue is one ``BEGIN IMMEDIATE`` transaction, committed
+before it returns; in WAL mode with ``synchronous=NORMAL`` a committed send or
+delete survives the process being killed. Messages are rows of
+``queue_messages``; a receive picks visible rows through the
+``(queue_id, visible_at)`` index and hides them by moving ``visible_at`` forward.
+
+A receipt handle names the queue, the message row and a random token that a
+later receive replaces, so an old receipt can neither delete nor hide a message
+received again since (NotFoundError, SQS's ReceiptHandleIsInvalid). A receipt of
+a message that no longer exists deletes nothing and succeeds, as SQS's
+DeleteMessage does for an already deleted message.
+
+Long polls wait on a condition that sends in this process notify, and re-check
+the table every ``poll_interval_s`` (default :data:`POLL_INTERVAL_S`) for sends
+from other processes and for messages whose delay or visibility timeout runs out.
+A wait ends after ``wait_s`` of the injected clock or of real time, whichever
+comes first, so a FakeClock that nobody advances cannot hang a caller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ...errors import ConflictError, NotFoundError
+from ...messaging import fifo as fifo_rules
+from ...messaging import limits
+from ...messaging.batch import (
+    BatchFailure,
+    BatchResult,
+    BatchSuccess,
+    ReceiptEntry,
+    SendEntry,
+    VisibilityEntry,
+    check_batch,
+)
+from ...messaging.errors import InvalidMessageError
+from ...messaging.queue import QueueAttributes, QueueConfig, StoredMessage
+from ...messaging.redrive import RedrivePolicy, check_same_type, queue_arn, queue_name
+from ...ports import Clock, QueueMessage
+from ._sqlite import Database
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["POLL_INTERVAL_S", "SqliteQueueService"]
+
+POLL_INTERVAL_S = 0.1
+"""How often a long poll re-checks the table for what no notification announces."""
+_MOVE_CHUNK = 500
+"""Messages a move task moves per transaction, so that writers are not held up for long."""
+_DEDUP_SWEEP_S = 60.0
+
+_QUEUE_SQL = (
+    "SELECT id, name, fifo, content_based_dedup, visibility_timeout_s, retention_s, delay_s,"
+    " receive_wait_s, dead_letter_queue, max_receive_count, created_at FROM queues WHERE name = ?"
+)
+_MESSAGE_COLUMNS = (
+    "m.seq, m.message_id, m.body, m.attributes, m.group_id, m.sent_at, m.enqueued_at,"
+    " m.receive_count"
+)
+_STANDARD_CANDIDATES = (
+    f"SELECT {_MESSAGE_COLUMNS} FROM queue_messages AS m"
+    " WHERE m.queue_id = ? AND m.visible_at <= ? ORDER BY m.visible_at LIMIT ?"
+)
+# A FIFO group is gated by its invisible messages: closed while one is in flight
+# (received, so receive_count > 0), and open only below a delayed one otherwise.
+_FIFO_CANDIDATES = (
+    "WITH gates AS ("
+    " SELECT group_id, CASE WHEN max(receive_count) > 0 THEN -1 ELSE min(seq) END AS gate"
+    " FROM queue_messages WHERE queue_id = :q AND visible_at > :now GROUP BY group_id)"
+    f" SELECT {_MESSAGE_COLUMNS} FROM queue_messages AS m"
+    " LEFT JOIN gates AS g ON g.group_id = m.group_id"
+    " WHERE m.queue_id = :q AND m.group_id IS NOT NULL AND m.visible_at <= :now"
+    " AND (g.gate IS NULL OR m.seq < g.gate) ORDER BY m.seq LIMIT :n"
+)
+_INSERT_MESSAGE = (
+    "INSERT INTO queue_messages (queue_id, message_id, body, attributes, group_id, dedup_id,"
+    " sent_at, enqueued_at, arrived_at, visible_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True)
+class _Queue:
+    id: int
+    config: QueueConfig
+    created_at: float
+
+
+def _invalid_receipt(receipt: str) -> NotFoundError:
+    return NotFoundError(f'The input receipt handle "{receipt}" is not a valid receipt handle.')
+
+
+def _parse_receipt(receipt: str) -> tuple[int, int, str] | None:
+    parts = receipt.split(".") if isinstance(receipt, str) else []
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+        return None
+    return int(parts[0]), int(parts[1]), parts[2]
+
+
+def _sequence_number(seq: int) -> str:
+    return f"{seq:020d}"
+
+
+def _datetime(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class SqliteQueueService:
+    """The :class:`~sluiceway.ports.Queue` port on SQLite, with SQS's queue management around it.
+
+    Thread-safe: every thread uses its own connection from ``db``. Queues are
+    named by their name (ARNs and URLs are accepted where SQS takes them, in
+    redrive policies and move tasks).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+        poll_interval_s: float = POLL_INTERVAL_S,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.region = region
+        self.account_id = account_id
+        self.poll_interval_s = poll_interval_s
+        self._cond = threading.Condition()
+        self._generation = 0
+        self._waiting: Counter[str] = Counter()
+        self._queues: dict[tuple[Any, ...], _Queue] = {}
+        self._next_dedup_sweep = 0.0
+
+    # ------------------------------------------------------------------ queues
+
+    def create_queue(
+        self,
+        name: str,
+        *,
+        visibility_timeout_s: int = 30,
+        retention_s: int = 345_600,
+        delay_s: int = 0,
+        receive_wait_s: int = 0,
+        redrive_policy: Mapping[str, Any] | str | RedrivePolicy | None = None,
+        fifo: bool = False,
+        content_based_dedup: bool = False,
+    ) -> QueueConfig:
+        """Create a queue, or return the existing one if it has exactly these attributes.
+
+        Args:
+            name: 1-80 alphanumerics, ``-`` or ``_``; a FIFO queue's ends in ``.fifo``.
+            redrive_policy: SQS's ``{"deadLetterTargetArn": arn-or-name, "maxReceiveCount": n}``
+                (``deadLetterQueue`` may name the DLQ instead), its JSON, or a RedrivePolicy.
+
+        Returns:
+            The queue's configuration.
+
+        Raises:
+            ConflictError: the queue exists with other attributes (SQS's QueueAlreadyExists).
+            NotFoundError: the redrive policy's dead-letter queue does not exist.
+            InvalidNameError: the name is not valid for the queue type.
+            ValueError: an attribute out of SQS's range, or a DLQ of the other queue type.
+        """
+        policy = (
+            redrive_policy
+            if isinstance(redrive_policy, RedrivePolicy | None)
+            else RedrivePolicy.from_aws(redrive_policy)
+        )
+        config = QueueConfig(
+            name=name,
+            fifo=fifo,
+            content_based_dedup=content_based_dedup,
+            visibility_timeout_s=visibility_timeout_s,
+            retention_s=retention_s,
+            delay_s=delay_s,
+            receive_wait_s=receive_wait_s,
+            redrive_policy=policy,
+        )
+        config.check()
+        with self.db.transaction() as conn:
+            existing = self._find_queue(conn, name)
+            if existing is not None:
+                if existing.config == config:
+                    return existing.config
+                raise ConflictError(
+                    "A queue already exists with the same name and a different value for an "
+                    f"attribute: {name}"
+                )
+            if policy is not None:
+                dlq = self._find_queue(conn, policy.dead_letter_queue)
+                if dlq is None:
+                    raise NotFoundError(
+                        "Value for parameter RedrivePolicy is invalid."
+                        f" Reason: Dead letter target does not exist: {policy.dead_letter_queue}"
+                    )
+                check_same_type(name, fifo, dlq.config.name, dlq.config.fifo)
+            conn.execute(
+                "INSERT INTO queues (name, fifo, content_based_dedup, visibility_timeout_s,"
+                " retention_s, delay_s, receive_wait_s, dead_letter_queue, max_receive_count,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    int(fifo),
+                    int(content_based_dedup),
+                    visibility_timeout_s,
+                    retention_s,
+                    delay_s,
+                    receive_wait_s,
+                    policy.dead_letter_queue if policy else None,
+                    policy.max_receive_count if policy else None,
+                    self._now(),
+                ),
+            )
+        logger.info("queue created", extra={"queue": name})
+        return config
+
+    def delete_queue(self, queue: str) -> None:
+        """Delete a queue and its messages.
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        with self.db.transaction() as conn:
+            if conn.execute("DELETE FROM queues WHERE name = ?", (queue,)).rowcount == 0:
+                raise NotFoundError(f"The specified queue does not exist: {queue}")
+        self._changed()
+        logger.info("queue deleted", extra={"queue": queue})
+
+    def list_queues(self, prefix: str = "") -> list[str]:
+        """Names of the queues whose name starts with ``prefix``, sorted."""
+        rows = self.db.connection().execute("SELECT name FROM queues ORDER BY name").fetchall()
+        return [row[0] for row in rows if row[0].startswith(prefix)]
+
+    def queue_arn(self, queue: str) -> str:
+        """The ARN SQS would give ``queue`` in this service's region and account."""
+        return queue_arn(queue, region=self.region, account_id=self.account_id)
+
+    def queue_attributes(self, queue: str) -> QueueAttributes:
+        """Counts and settings of ``queue`` (GetQueueAttributes), after dropping expired messages.
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            now = self._now()
+            conn.execute(
+                "DELETE FROM queue_messages WHERE queue_id = ? AND enqueued_at <= ?",
+                (q.id, now - q.config.retention_s),
+            )
+            available, in_flight, delayed, oldest = conn.execute(
+                "SELECT coalesce(sum(visible_at <= :now), 0),"
+                " coalesce(sum(visible_at > :now AND receive_count > 0), 0),"
+                " coalesce(sum(visible_at > :now AND receive_count = 0), 0), min(arrived_at)"
+                " FROM queue_messages WHERE queue_id = :q",
+                {"now": now, "q": q.id},
+            ).fetchone()
+        return QueueAttributes(
+            config=q.config,
+            arn=self.queue_arn(queue),
+            created_at=_datetime(q.created_at),
+            available=available,
+            in_flight=in_flight,
+            delayed=delayed,
+            oldest_age_s=None if oldest is None else max(0.0, now - oldest),
+        )
+
+    def purge(self, queue: str) -> None:
+        """Delete every message of ``queue``, in flight or not (PurgeQueue).
+
+        FIFO deduplication ids stay remembered for their five minutes, as in SQS.
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            count = conn.execute("DELETE FROM queue_messages WHERE queue_id = ?", (q.id,)).rowcount
+        logger.info("queue purged", extra={"queue": queue, "count": count})
+
+    def peek(self, queue: str, *, limit: int = 100) -> list[StoredMessage]:
+        """Up to ``limit`` messages of ``queue`` in send order, without receiving them.
+
+        For people and tests (a DLQ's content, what is in flight); the receive
+        count and visibility are left as they are.
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        conn = self.db.connection()
+        q = self._must_queue(conn, queue)
+        now = self._now()
+        rows = conn.execute(
+            "SELECT message_id, body, attributes, group_id, dedup_id, sent_at, visible_at,"
+            " receive_count, dead_letter_source"
+            " FROM queue_messages WHERE queue_id = ? AND enqueued_at > ? ORDER BY seq LIMIT ?",
+            (q.id, now - q.config.retention_s, limit),
+        ).fetchall()
+        return [
+            StoredMessage(
+                message_id=r[0],
+                body=r[1],
+                state="available" if r[6] <= now else ("in_flight" if r[7] > 0 else "delayed"),
+                receive_count=r[7],
+                sent_at=_datetime(r[5]),
+                visible_at=_datetime(r[6]),
+                attributes=json.loads(r[2]) if r[2] else {},
+                group_id=r[3],
+                dedup_id=r[4],
+                dead_letter_source=r[8],
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------- sends
+
+    def send(
+        self,
+        queue: str,
+        body: str,
+        *,
+        delay_s: int | None = None,
+        attributes: Mapping[str, str] | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
+        """Send a message and return its id; it is committed when this returns.
+
+        Args:
+            delay_s: seconds before the message can be received (0-900); None takes
+                the queue's delay. FIFO queues refuse a per-message delay.
+            attributes: up to ten string message attributes.
+            group_id: required on FIFO queues (ordering group); optional elsewhere.
+            dedup_id: FIFO only; required unless the queue has content-based
+                deduplication. A duplicate within five minutes is accepted and returns
+                the first message's id, but is not enqueued again.
+
+        Raises:
+            NotFoundError: no such queue.
+            InvalidMessageError: a message SQS would refuse (a ValueError with SQS's code).
+        """
+        entry = SendEntry(
+            id="0",
+            body=body,
+            delay_s=delay_s,
+            attributes=attributes,
+            group_id=group_id,
+            dedup_id=dedup_id,
+        )
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            now = self._now()
+            self._sweep_dedup(conn, q)
+            sent = self._insert(conn, q, entry, now)
+        self._changed()
+        assert sent.message_id is not None
+        return sent.message_id
+
+    def send_batch(self, queue: str, entries: Sequence[SendEntry]) -> BatchResult:
+        """Send up to ten messages in one transaction; each entry succeeds or fails on its own.
+
+        Raises:
+            NotFoundError: no such queue.
+            InvalidMessageError: the request itself is invalid (no entries, more than
+                ten, repeated or malformed entry ids, over 1 MiB in total); nothing is sent.
+        """
+        check_batch(e.id for e in entries)
+        total = sum(
+            limits.message_size(e.body, e.attributes) for e in entries if isinstance(e.body, str)
+        )
+        if total > limits.MAX_BATCH_BYTES:
+            raise InvalidMessageError(
+                "BatchRequestTooLong",
+                f"Batch requests cannot be longer than {limits.MAX_BATCH_BYTES} bytes. You have "
+                f"sent {total} bytes.",
+            )
+        successful: list[BatchSuccess] = []
+        failed: list[BatchFailure] = []
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            now = self._now()
+            self._sweep_dedup(conn, q)
+            for entry in entries:
+                try:
+                    successful.append(self._insert(conn, q, entry, now))
+                except InvalidMessageError as exc:
+                    failed.append(BatchFailure(id=entry.id, code=exc.code, message=str(exc)))
+        if successful:
+            self._changed()
+        return BatchResult(successful=tuple(successful), failed=tuple(failed))
+
+    def _insert(
+        self, conn: sqlite3.Connection, q: _Queue, entry: SendEntry, now: float
+    ) -> BatchSuccess:
+        """Validate and insert one message, uncommitted; a FIFO duplicate returns the first one."""
+        cfg = q.config
+        limits.check_body(entry.body)
+        limits.check_attributes(entry.attributes)
+        limits.check_size(entry.body, entry.attributes)
+        ids = fifo_rules.resolve_send_ids(
+            fifo=cfg.fifo,
+            content_based_dedup=cfg.content_based_dedup,
+            body=entry.body,
+            group_id=entry.group_id,
+            dedup_id=entry.dedup_id,
+            delay_s=entry.delay_s,
+        )
+        if entry.delay_s is None or cfg.fifo:
+            delay = cfg.delay_s
+        else:
+            try:
+                limits.check_range("DelaySeconds", entry.delay_s, 0, limits.MAX_DELAY_S)
+            except ValueError as exc:
+                raise InvalidMessageError("InvalidParameterValue", str(exc)) from None
+            delay = entry.delay_s
+        if ids.dedup_id is not None:
+            first = conn.execute(
+                "SELECT message_id, seq, expires_at FROM queue_dedup"
+                " WHERE queue_id = ? AND dedup_id = ?",
+                (q.id, ids.dedup_id),
+            ).fetchone()
+            if first is not None and first[2] > now:
+                return BatchSuccess(
+                    id=entry.id, message_id=first[0], sequence_number=_sequence_number(first[1])
+                )
+        message_id = str(uuid.uuid4())
+        cursor = conn.execute(
+            _INSERT_MESSAGE,
+            (
+                q.id,
+                message_id,
+                entry.body,
+                json.dumps(dict(entry.attributes)) if entry.attributes else None,
+                ids.group_id,
+                ids.dedup_id,
+                now,
+                now,
+                now,
+                now + delay,
+            ),
+        )
+        seq = cursor.lastrowid
+        assert seq is not None
+        if ids.dedup_id is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO queue_dedup (queue_id, dedup_id, message_id, seq,"
+                " expires_at) VALUES (?, ?, ?, ?, ?)",
+                (q.id, ids.dedup_id, message_id, seq, fifo_rules.dedup_expires_at(now)),
+            )
+        return BatchSuccess(
+            id=entry.id,
+            message_id=message_id,
+            sequence_number=_sequence_number(seq) if cfg.fifo else None,
+        )
+
+    def _sweep_dedup(self, conn: sqlite3.Connection, q: _Queue) -> None:
+        # Expired deduplication ids are ignored when read; this only keeps the table small.
+        if not q.config.fifo or self.clock.monotonic() < self._next_dedup_sweep:
+            return
+        self._next_dedup_sweep = self.clock.monotonic() + _DEDUP_SWEEP_S
+        conn.execute("DELETE FROM queue_dedup WHERE expires_at <= ?", (self._now(),))
+
+    # ---------------------------------------------------------------- receives
+
+    def receive(
+        self,
+        queue: str,
+        *,
+        max_messages: int = 1,
+        visibility_s: int | None = None,
+        wait_s: float | None = None,
+    ) -> list[QueueMessage]:
+        """Receive up to ``max_messages`` visible messages and hide them for the visibility timeout.
+
+        Each receive increments the message's ApproximateReceiveCount and gives it a
+        new receipt handle. A message whose receive count has reached the queue's
+        ``maxReceiveCount`` moves to the dead-letter queue instead of being
+        received; one past the queue's retention period is dropped. On a FIFO
+        queue, messages of a group come in send order and a group with a message in
+        flight gives nothing.
+
+        Args:
+            max_messages: 1 to 10.
+            visibility_s: 0 to 43200; None takes the queue's visibility timeout.
+            wait_s: long-poll up to this many seconds (0 to 20) for a message to
+                arrive; None takes the queue's ReceiveMessageWaitTimeSeconds.
+
+        Raises:
+            NotFoundError: no such queue.
+            ValueError: a parameter out of range.
+        """
+        limits.check_range("MaxNumberOfMessages", max_messages, 1, limits.MAX_RECEIVE_MESSAGES)
+        if visibility_s is not None:
+            limits.check_range("VisibilityTimeout", visibility_s, 0, limits.MAX_VISIBILITY_S)
+        if wait_s is not None:
+            limits.check_range("WaitTimeSeconds", wait_s, 0, limits.MAX_WAIT_S)
+        generation = self._generation
+        messages, default_wait = self._receive_once(queue, max_messages, visibility_s)
+        wait = default_wait if wait_s is None else wait_s
+        if messages or wait <= 0:
+            return messages
+        return self._long_poll(queue, max_messages, visibility_s, wait, generation)
+
+    def _long_poll(
+        self, queue: str, max_messages: int, visibility_s: int | None, wait: float, generation: int
+    ) -> list[QueueMessage]:
+        real_deadline = time.monotonic() + wait
+        clock_deadline = self.clock.monotonic() + wait
+        with self._cond:
+            self._waiting[queue] += 1
+            self._cond.notify_all()
+        try:
+            while True:
+                with self._cond:
+                    # A send since the last look bumped the generation: look again first.
+                    if self._generation == generation:
+                        self._cond.wait(
+                            max(0.0, min(real_deadline - time.monotonic(), self.poll_interval_s))
+                        )
+                    generation = self._generation
+                if self._probe(queue):
+                    messages, _ = self._receive_once(queue, max_messages, visibility_s)
+                    if messages:
+                        return messages
+                if time.monotonic() >= real_deadline or self.clock.monotonic() >= clock_deadline:
+                    return []
+        finally:
+            with self._cond:
+                self._waiting[queue] -= 1
+                if not self._waiting[queue]:
+                    del self._waiting[queue]
+
+    def _probe(self, queue: str) -> bool:
+        """Whether ``queue`` may have a visible message, read without taking the write lock."""
+        conn = self.db.connection()
+        q = self._must_queue(conn, queue)
+        return (
+            conn.execute(
+                "SELECT 1 FROM queue_messages WHERE queue_id = ? AND visible_at <= ? LIMIT 1",
+                (q.id, self._now()),
+            ).fetchone()
+            is not None
+        )
+
+    def _receive_once(
+        self, queue: str, max_messages: int, visibility_s: int | None
+    ) -> tuple[list[QueueMessage], int]:
+        """One receive transaction; returns the messages and the queue's default wait."""
+        out: list[QueueMessage] = []
+        moved_any = False
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            cfg = q.config
+            now = self._now()
+            hidden_until = now + (
+                cfg.visibility_timeout_s if visibility_s is None else visibility_s
+            )
+            expired_before = now - cfg.retention_s
+            policy = cfg.redrive_policy
+            dlq: _Queue | None = None
+            dlq_looked_up = False
+            # Rows handled in this call: with a visibility timeout of 0 they are still visible.
+            seen: set[int] = set()
+            while len(out) < max_messages:
+                limit = max_messages - len(out) + len(seen)
+                if cfg.fifo:
+                    rows = conn.execute(
+                        _FIFO_CANDIDATES, {"q": q.id, "now": now, "n": limit}
+                    ).fetchall()
+                else:
+                    rows = conn.execute(_STANDARD_CANDIDATES, (q.id, now, limit)).fetchall()
+                expired: list[tuple[int]] = []
+                to_dlq: list[int] = []
+                hide: list[tuple[str, float, float, int]] = []
+                for row in rows:
+                    seq, message_id, body, attributes, group_id, sent_at, enqueued_at, count = row
+                    if seq in seen or len(out) >= max_messages:
+                        continue
+                    seen.add(seq)
+                    if enqueued_at <= expired_before:
+                        expired.append((seq,))
+                        continue
+                    if policy is not None and policy.exhausted(count):
+                        if not dlq_looked_up:
+                            dlq, dlq_looked_up = self._dead_letter_queue(conn, q, policy), True
+                        if dlq is not None:
+                            to_dlq.append(seq)
+                            continue
+                    token = secrets.token_hex(8)
+                    hide.append((token, hidden_until, now, seq))
+                    out.append(
+                        QueueMessage(
+                            message_id=message_id,
+                            receipt_handle=f"{q.id}.{seq}.{token}",
+                            body=body,
+                            attributes=json.loads(attributes) if attributes else {},
+                            receive_count=count + 1,
+                            sent_at=_datetime(sent_at),
+                            group_id=group_id,
+                        )
+                    )
+                if expired:
+                    conn.executemany("DELETE FROM queue_messages WHERE seq = ?", expired)
+                if to_dlq and dlq is not None:
+                    self._move_to_dead_letter_queue(conn, q, dlq, to_dlq, now)
+                    moved_any = True
+                if hide:
+                    conn.executemany(
+                        "UPDATE queue_messages SET receipt = ?, visible_at = ?, received_at = ?,"
+                        " receive_count = receive_count + 1 WHERE seq = ?",
+                        hide,
+                    )
+                if len(rows) < limit or not (expired or to_dlq):
+                    # Nothing left, or nothing removed that would let another row through.
+                    break
+        if moved_any:
+            self._changed()
+        return out, cfg.receive_wait_s
+
+    def _dead_letter_queue(
+        self, conn: sqlite3.Connection, q: _Queue, policy: RedrivePolicy
+    ) -> _Queue | None:
+        dlq = self._find_queue(conn, policy.dead_letter_queue)
+        if dlq is None or dlq.config.fifo != q.config.fifo:
+            # SQS lets a DLQ be deleted under its sources: deliver rather than lose messages.
+            logger.warning(
+                "dead-letter queue missing; delivering instead",
+                extra={"queue": q.config.name, "dead_letter_queue": policy.dead_letter_queue},
+            )
+            return None
+        return dlq
+
+    def _move_to_dead_letter_queue(
+        self, conn: sqlite3.Connection, q: _Queue, dlq: _Queue, seqs: list[int], now: float
+    ) -> None:
+        # Body, attributes, id and receive count stay. A standard queue keeps the
+        # enqueue time (retention counts from the first send); a FIFO queue resets it
+        # and, as SQS does, takes the message id as the deduplication id.
+        fifo = int(q.config.fifo)
+        conn.executemany(
+            "UPDATE queue_messages SET queue_id = ?, visible_at = ?, arrived_at = ?,"
+            " receipt = NULL, received_at = NULL,"
+            " dead_letter_source = ?, enqueued_at = CASE WHEN ? THEN ? ELSE enqueued_at END,"
+            " dedup_id = CASE WHEN ? THEN message_id ELSE dedup_id END WHERE seq = ?",
+            [(dlq.id, now, now, q.config.name, fifo, now, fifo, seq) for seq in seqs],
+        )
+        logger.warning(
+            "messages moved to dead-letter queue",
+            extra={
+                "queue": q.config.name,
+                "dead_letter_queue": dlq.config.name,
+                "count": len(seqs),
+            },
+        )
+
+    # ------------------------------------------------------- deletes, visibility
+
+    def delete(self, queue: str, receipt_handle: str) -> None:
+        """Delete a received message.
+
+        A receipt of a message that is already gone (deleted, purged, expired)
+        succeeds and deletes nothing, as in SQS.
+
+        Raises:
+            NotFoundError: no such queue, a malformed receipt, a receipt of another
+                queue, or a stale receipt: the message was received again since, or
+                moved to its dead-letter queue (SQS's ReceiptHandleIsInvalid).
+        """
+        with self.db.transaction() as conn:
+            self._delete_one(conn, self._must_queue(conn, queue), receipt_handle)
+
+    def delete_batch(self, queue: str, entries: Sequence[ReceiptEntry]) -> BatchResult:
+        """Delete up to ten received messages in one transaction; a bad receipt fails its entry.
+
+        Raises:
+            NotFoundError: no such queue.
+            InvalidMessageError: the request itself is invalid (entry count or ids).
+        """
+        check_batch(e.id for e in entries)
+        successful: list[BatchSuccess] = []
+        failed: list[BatchFailure] = []
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            for entry in entries:
+                try:
+                    self._delete_one(conn, q, entry.receipt_handle)
+                except NotFoundError as exc:
+                    failed.append(
+                        BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc))
+                    )
+                else:
+                    successful.append(BatchSuccess(id=entry.id))
+        return BatchResult(successful=tuple(successful), failed=tuple(failed))
+
+    def _delete_one(self, conn: sqlite3.Connection, q: _Queue, receipt: str) -> None:
+        parsed = _parse_receipt(receipt)
+        if parsed is None or parsed[0] != q.id:
+            raise _invalid_receipt(receipt)
+        _, seq, token = parsed
+        if conn.execute(
+            "DELETE FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt = ?",
+            (seq, q.id, token),
+        ).rowcount:
+            return
+        if (
+            conn.execute("SELECT 1 FROM queue_messages WHERE seq = ?", (seq,)).fetchone()
+            is not None
+        ):
+            raise _invalid_receipt(receipt)
+
+    def change_visibility(self, queue: str, receipt_handle: str, visibility_s: int) -> None:
+        """Hide a received message for ``visibility_s`` seconds from now (0: visible at once).
+
+        Raises:
+            NotFoundError: no such queue, or a receipt that is malformed, stale, or of
+                a message that is gone.
+            ValueError: ``visibility_s`` out of 0-43200, or the message would stay
+                hidden more than 12 hours after its receive (InvalidMessageError).
+        """
+        limits.check_range("VisibilityTimeout", visibility_s, 0, limits.MAX_VISIBILITY_S)
+        with self.db.transaction() as conn:
+            self._change_one(conn, self._must_queue(conn, queue), receipt_handle, visibility_s)
+        self._changed()
+
+    def change_visibility_batch(
+        self, queue: str, entries: Sequence[VisibilityEntry]
+    ) -> BatchResult:
+        """Change the visibility of up to ten received messages in one transaction, entry by entry.
+
+        Raises:
+            NotFoundError: no such queue.
+            InvalidMessageError: the request itself is invalid (entry count or ids).
+        """
+        check_batch(e.id for e in entries)
+        successful: list[BatchSuccess] = []
+        failed: list[BatchFailure] = []
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            for entry in entries:
+                try:
+                    limits.check_range(
+                        "VisibilityTimeout", entry.visibility_s, 0, limits.MAX_VISIBILITY_S
+                    )
+                    self._change_one(conn, q, entry.receipt_handle, entry.visibility_s)
+                except NotFoundError as exc:
+                    failed.append(
+                        BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc))
+                    )
+                except ValueError as exc:
+                    failed.append(
+                        BatchFailure(id=entry.id, code="InvalidParameterValue", message=str(exc))
+                    )
+                else:
+                    successful.append(BatchSuccess(id=entry.id))
+        if successful:
+            self._changed()
+        return BatchResult(successful=tuple(successful), failed=tuple(failed))
+
+    def _change_one(
+        self, conn: sqlite3.Connection, q: _Queue, receipt: str, visibility_s: int
+    ) -> None:
+        parsed = _parse_receipt(receipt)
+        if parsed is None or parsed[0] != q.id:
+            raise _invalid_receipt(receipt)
+        _, seq, token = parsed
+        row = conn.execute(
+            "SELECT received_at FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt = ?",
+            (seq, q.id, token),
+        ).fetchone()
+        if row is None:
+            raise _invalid_receipt(receipt)
+        now = self._now()
+        if now + visibility_s > row[0] + limits.MAX_VISIBILITY_S:
+            raise InvalidMessageError(
+                "InvalidParameterValue",
+                f"Value {visibility_s} for parameter VisibilityTimeout is invalid. Reason:"
+                " Total VisibilityTimeout for the message is beyond the limit"
+                f" [{limits.MAX_VISIBILITY_S} seconds]",
+            )
+        conn.execute(
+            "UPDATE queue_messages SET visible_at = ? WHERE seq = ?", (now + visibility_s, seq)
+        )
+
+    # ------------------------------------------------------------------ redrive
+
+    def start_message_move_task(self, source: str, destination: str | None = None) -> int:
+        """Move a dead-letter queue's messages back to their source queues, or to ``destination``.
+
+        StartMessageMoveTask's semantics, run synchronously: the visible messages of
+        ``source`` move oldest first, each as a new message (new id, new enqueue
+        time, receive count 0; body, attributes and group id kept; the destination's
+        delay applies). Messages in flight stay, as do messages whose source queue
+        is gone or was never recorded (sent straight to the DLQ) when no
+        ``destination`` is given. Moves commit in chunks of 500.
+
+        Args:
+            source: the dead-letter queue (name or ARN).
+            destination: a queue (name or ARN) of the same type; None sends each
+                message back to the queue it was dead-lettered from.
+
+        Returns:
+            How many messages moved.
+
+        Raises:
+            NotFoundError: ``source`` or ``destination`` does not exist.
+            ValueError: ``source`` is no queue's dead-letter queue, or ``destination``
+                is of the other queue type.
+        """
+        source_name = queue_name(source)
+        destination_name = queue_name(destination) if destination is not None else None
+        moved = 0
+        after = 0
+        while True:
+            with self.db.transaction() as conn:
+                src = self._must_queue(conn, source_name)
+                if (
+                    conn.execute(
+                        "SELECT 1 FROM queues WHERE dead_letter_queue = ? LIMIT 1", (source_name,)
+                    ).fetchone()
+                    is None
+                ):
+                    raise ValueError(
+                        f"Source queue must be configured as a Dead Letter Queue: {source_name}"
+                    )
+                dest = None
+                if destination_name is not None:
+                    dest = self._must_queue(conn, destination_name)
+                    check_same_type(
+                        source_name, src.config.fifo, destination_name, dest.config.fifo
+                    )
+                now = self._now()
+                rows = conn.execute(
+                    "SELECT seq, body, attributes, group_id, dead_letter_source FROM queue_messages"
+                    " WHERE queue_id = ? AND visible_at <= ? AND seq > ? AND enqueued_at > ? ORDER "
+                    "BY seq LIMIT ?",
+                    (src.id, now, after, now - src.config.retention_s, _MOVE_CHUNK),
+                ).fetchall()
+                targets: dict[str, _Queue | None] = {}
+                chunk_moved = 0
+                for seq, body, attributes, group_id, dead_letter_source in rows:
+                    after = seq
+                    target = dest
+                    if target is None and dead_letter_source is not None:
+                        if dead_letter_source not in targets:
+                            found = self._find_queue(conn, dead_letter_source)
+                            targets[dead_letter_source] = (
+                                found if found and found.config.fifo == src.config.fifo else None
+                            )
+                        target = targets[dead_letter_source]
+                    if target is None:
+                        continue
+                    conn.execute(
+                        _INSERT_MESSAGE,
+                        (
+                            target.id,
+                            str(uuid.uuid4()),
+                            body,
+                            attributes,
+                            group_id,
+                            None,
+                            now,
+                            now,
+                            now,
+                            now + target.config.delay_s,
+                        ),
+                    )
+                    conn.execute("DELETE FROM queue_messages WHERE seq = ?", (seq,))
+                    chunk_moved += 1
+            moved += chunk_moved
+            if chunk_moved:
+                self._changed()
+            if len(rows) < _MOVE_CHUNK:
+                break
+        logger.warning(
+            "dead-letter messages moved back",
+            extra={"queue": source_name, "destination": destination_name, "count": moved},
+        )
+        return moved
+
+    # -------------------------------------------------------------- long polls
+
+    def wait_for_receivers(self, queue: str, count: int = 1, timeout: float | None = None) -> bool:
+        """Block until ``count`` receivers in this process long-poll ``queue``; False on timeout.
+
+        For tests and orderly shutdown: it tells when consumers are idle and waiting.
+        """
+        with self._cond:
+            return self._cond.wait_for(lambda: self._waiting[queue] >= count, timeout)
+
+    def _changed(self) -> None:
+        """Wake long polls: something became receivable (or a queue went away)."""
+        with self._cond:
+            self._generation += 1
+            if self._waiting:
+                self._cond.notify_all()
+
+    # ----------------------------------------------------------------- helpers
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _find_queue(self, conn: sqlite3.Connection, name: str) -> _Queue | None:
+        row = conn.execute(_QUEUE_SQL, (name,)).fetchone()
+        if row is None:
+            return None
+        key = tuple(row)
+        cached = self._queues.get(key)
+        if cached is None:
+            policy = RedrivePolicy(row[8], row[9]) if row[8] is not None else None
+            config = QueueConfig(
+                name=row[1],
+                fifo=bool(row[2]),
+                content_based_dedup=bool(row[3]),
+                visibility_timeout_s=row[4],
+                retention_s=row[5],
+                delay_s=row[6],
+                receive_wait_s=row[7],
+                redrive_policy=policy,
+            )
+            cached = self._queues[key] = _Queue(id=row[0], config=config, created_at=row[10])
+        return cached
+
+    def _must_queue(self, conn: sqlite3.Connection, name: str) -> _Queue:
+        q = self._find_queue(conn, name)
+        if q is None:
+            raise NotFoundError(f"The specified queue does not exist: {name}")
+        return q
