@@ -1,92 +1,357 @@
-"""Deliver committed events to the targets of matching rules (at least once).
+"""Deliver committed events to the targets of matching rules, as EventBridge does.
 
-The router reads undelivered events from the bus in order, matches each
-against every rule's pattern, calls the targets and marks the event delivered
-only when every target accepted it. A target that fails is tried again on the
-next pass; state machine targets are idempotent (the execution name comes from
-the event), so a redelivered event never starts a second execution.
+Delivery happens in two durable steps, both driven by :meth:`EventRouter.deliver_pending`
+(on demand, or from the router's thread):
+
+1. **Routing.** Each new event is matched against the enabled rules of its bus
+   (one :class:`~sluiceway.events.patterns.RuleIndex` per bus) and one delivery
+   row per (event, rule, target) is committed with the event marked routed.
+2. **Attempts.** Each due delivery is tried once. A target that took the event
+   is never tried again for it, whatever happens to the other targets. A failed
+   attempt is retried after an exponential backoff with jitter, following the
+   target's :class:`~sluiceway.events.rules.RetryPolicy`; the attempt count and
+   the next attempt time are in SQLite, so a new router on the same database
+   carries on where a stopped one left. When retries or the event's age run out,
+   the event goes to the target's dead-letter queue with EventBridge's message
+   attributes, or is dropped with a WARNING when there is none. A target that
+   does not exist (``NotFoundError``) goes there at once, as on AWS.
+
+Rules come from two places: stored rules (every process sees them; their targets
+are ARNs a :class:`TargetResolver` turns into callables) and rules added with
+:meth:`EventRouter.add_rule` in this process, whose targets may also be plain
+callables taking the event. Process rules must be added before the first pass.
+
+Archived events can be replayed (:meth:`EventRouter.replay`): they are sent again
+with a ``replay-name`` field, to every rule of their bus or to one.
+
+Delivery is at least once: a process that dies during an attempt tries it again
+once the attempt's lease runs out. State machine targets make that harmless: the
+resolver starts executions named :attr:`~sluiceway.events.rules.Delivery.execution_name`
+(:func:`~sluiceway.events.envelope.execution_name_for` the event), and a second
+start with the same name and input returns the first execution.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import random
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal, Protocol
 
-from ..events.patterns import Pattern
+from ..errors import NotFoundError
+from ..events.patterns import RuleIndex
+from ..events.rules import (
+    DEFAULT_BUS,
+    Delivery,
+    DeliveryRecord,
+    DeliveryStatus,
+    EventBusInfo,
+    NewDelivery,
+    ReplayRecord,
+    RetryPolicy,
+    Rule,
+    StoredEvent,
+    Target,
+    TargetCallable,
+)
+from ..ports import Clock
+from ..types import JSON, EventDict
 
 logger = logging.getLogger(__name__)
 
-Target = Callable[[Mapping[str, Any]], None]
+__all__ = [
+    "DeadLetterSender",
+    "Deliver",
+    "EventLog",
+    "EventRouter",
+    "EventStore",
+    "Rule",
+    "Target",
+    "TargetResolver",
+]
+
+Deliver = Callable[[Delivery], None]
+"""Hands one delivery to a target; raises if the target did not take it."""
+DeadLetterSender = Callable[[str, Mapping[str, str]], None]
+"""Sends (message body, message attributes) to a dead-letter queue; raises on failure."""
+
+#: How long an attempt may take before another router may try the same delivery.
+DEFAULT_LEASE: Final = timedelta(minutes=5)
+#: How often, in clock time, the archive is pruned.
+_PRUNE_EVERY: Final = timedelta(hours=1)
+_BATCH: Final = 100
 
 
 class EventLog(Protocol):
-    """The durable side of a bus: undelivered events in order."""
+    """The durable side of a bus as the first router saw it: undelivered events in order."""
 
     def pending(self, limit: int = 100) -> list[tuple[int, dict[str, Any]]]: ...
 
     def mark_delivered(self, seq: int) -> None: ...
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A rule on the bus: a compiled pattern and the targets that get matching events."""
+class EventStore(EventLog, Protocol):
+    """What the router needs of a bus's durable side (SqliteEventBus locally)."""
 
-    name: str
-    pattern: Pattern
-    targets: tuple[Target, ...]
+    clock: Clock
+
+    def put_events(self, entries: Sequence[EventDict], *, bus: str = DEFAULT_BUS) -> list[str]:
+        """Commit events to ``bus``; return their ids. Raises NotFoundError for an unknown bus."""
+        ...
+
+    def create_bus(self, name: str) -> EventBusInfo:
+        """Create a named bus. Raises ConflictError if it exists."""
+        ...
+
+    def delete_bus(self, name: str) -> None:
+        """Delete a named bus. Raises NotFoundError, or ConflictError while it has rules."""
+        ...
+
+    def list_buses(self) -> list[EventBusInfo]:
+        """Every bus, ``default`` first."""
+        ...
+
+    def put_rule(self, rule: Rule) -> None:
+        """Create or replace a stored rule. Raises NotFoundError for an unknown bus."""
+        ...
+
+    def get_rule(self, name: str, bus: str = DEFAULT_BUS) -> Rule:
+        """A stored rule. Raises NotFoundError."""
+        ...
+
+    def list_rules(self, bus: str | None = None) -> list[Rule]:
+        """Stored rules of one bus or all."""
+        ...
+
+    def delete_rule(self, name: str, bus: str = DEFAULT_BUS, *, force: bool = False) -> None:
+        """Delete a stored rule. Raises NotFoundError, or ConflictError if it has targets."""
+        ...
+
+    def rules_version(self) -> int:
+        """Changes whenever a stored rule does."""
+        ...
+
+    def unrouted(self, limit: int = 100) -> list[StoredEvent]:
+        """Events not yet routed, oldest first."""
+        ...
+
+    def route(self, seq: int, deliveries: Sequence[NewDelivery]) -> None:
+        """Record an event's deliveries and mark it routed, atomically."""
+        ...
+
+    def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[DeliveryRecord]:
+        """Pending deliveries due at ``now``, in routing order, after ``after_id``."""
+        ...
+
+    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        """Take a due delivery until ``until``; False if it is no longer due."""
+        ...
+
+    def record(
+        self,
+        delivery_id: int,
+        *,
+        status: DeliveryStatus,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store an attempt's outcome."""
+        ...
+
+    def event(self, seq: int) -> StoredEvent:
+        """A stored event. Raises NotFoundError once pruned."""
+        ...
+
+    def start_replay(
+        self,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        bus: str = DEFAULT_BUS,
+        rule: str | None = None,
+        name: str | None = None,
+    ) -> ReplayRecord:
+        """Record a replay of archived events."""
+        ...
+
+    def replays(self, *, running: bool = False) -> list[ReplayRecord]:
+        """Replays in start order."""
+        ...
+
+    def replay_batch(self, replay: ReplayRecord, limit: int = 100) -> list[StoredEvent]:
+        """The next events of a replay after its cursor."""
+        ...
+
+    def advance_replay(
+        self,
+        name: str,
+        fanout: Sequence[tuple[int, Sequence[NewDelivery]]],
+        *,
+        cursor: int,
+        done: bool,
+    ) -> None:
+        """Record a replay batch's deliveries and move its cursor, atomically."""
+        ...
+
+    def prune(self) -> int:
+        """Delete events past the retention; return how many."""
+        ...
+
+
+class TargetResolver(Protocol):
+    """Turns target ARNs into callables (the composition root's: the router imports no backend).
+
+    Contract for state machine targets: start the execution named
+    ``delivery.execution_name`` with ``delivery.input``, so that an event
+    delivered twice (after a crash) starts one execution.
+    """
+
+    def resolve(self, arn: str) -> Deliver:
+        """The callable that delivers to ``arn``.
+
+        Raises:
+            NotFoundError: nothing has that ARN (the event goes to the DLQ without retries).
+        """
+        ...
+
+    def dead_letter(self, arn: str) -> DeadLetterSender:
+        """The callable that sends to the SQS queue ``arn``.
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        ...
 
 
 class EventRouter:
-    """Polls the bus and delivers; :meth:`deliver_pending` also runs on demand."""
+    """Routes committed events to rule targets with retries; polls the bus from its own thread.
 
-    def __init__(self, bus: EventLog, *, poll_s: float = 0.2) -> None:
+    Args:
+        bus: the bus's durable side.
+        resolver: turns stored targets' ARNs into callables; without one, deliveries to
+            stored targets wait for a router that has one.
+        clock: the time; the bus's clock when None.
+        region: for rule ARNs (EventBridge's predefined variables, DLQ attributes).
+        account: likewise.
+        poll_s: how often the thread looks for work without being notified.
+        rng: random numbers in [0, 1) for the backoff jitter.
+        lease: how long an attempt may run before another router may repeat it.
+    """
+
+    def __init__(
+        self,
+        bus: EventStore,
+        *,
+        resolver: TargetResolver | None = None,
+        clock: Clock | None = None,
+        region: str = "us-east-1",
+        account: str = "111111111111",
+        poll_s: float = 0.2,
+        rng: Callable[[], float] | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
         self.bus = bus
-        self.rules: dict[str, Rule] = {}
+        self.resolver = resolver
+        self.clock: Clock = clock or bus.clock
+        self.region = region
+        self.account = account
         self.poll_s = poll_s
+        self.rng = rng or random.Random().random
+        self.lease = lease
+        self._process_rules: dict[tuple[str, str], Rule] = {}
+        self._stored_rules: dict[tuple[str, str], Rule] = {}
+        self._stored_version: int | None = None
+        self._indexes: dict[str, RuleIndex] = {}
+        self._indexes_stale = True
+        self._last_prune: datetime | None = None
+        self._rules_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._deliver_lock = threading.Lock()
 
+    # -- rules ----------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> dict[str, Rule]:
+        """The rules added in this process, by name."""
+        with self._rules_lock:
+            return {name: rule for (_, name), rule in self._process_rules.items()}
+
     def add_rule(self, rule: Rule) -> None:
-        self.rules[rule.name] = rule
+        """Add (or replace) a rule in this process only; its targets may be callables.
+
+        A stored rule with the same bus and name is hidden while this one exists.
+        """
+        with self._rules_lock:
+            self._process_rules[(rule.bus, rule.name)] = rule
+            self._indexes_stale = True
+
+    def remove_rule(self, name: str, bus: str = DEFAULT_BUS) -> None:
+        """Remove a rule added with :meth:`add_rule`; unknown names are ignored."""
+        with self._rules_lock:
+            self._process_rules.pop((bus, name), None)
+            self._indexes_stale = True
+
+    def _refresh_rules(self) -> None:
+        version = self.bus.rules_version()
+        with self._rules_lock:
+            if version != self._stored_version:
+                self._stored_rules = {(r.bus, r.name): r for r in self.bus.list_rules()}
+                self._stored_version = version
+                self._indexes_stale = True
+            if not self._indexes_stale:
+                return
+            indexes: dict[str, RuleIndex] = {}
+            for (bus, name), rule in self._all_rules().items():
+                if rule.enabled:
+                    indexes.setdefault(bus, RuleIndex()).add(name, rule.pattern)
+            self._indexes = indexes
+            self._indexes_stale = False
+
+    def known_rules(self, bus: str | None = None) -> list[Rule]:
+        """Every rule this router matches against (stored and this process's), of a bus or all."""
+        self._refresh_rules()
+        with self._rules_lock:
+            rules = list(self._all_rules().values())
+        return [r for r in rules if bus is None or r.bus == bus]
+
+    def _all_rules(self) -> dict[tuple[str, str], Rule]:
+        return {**self._stored_rules, **self._process_rules}
+
+    def _rule(self, bus: str, name: str, origin: str) -> Rule | None:
+        with self._rules_lock:
+            table = self._process_rules if origin == "process" else self._stored_rules
+            return table.get((bus, name))
+
+    def _fanout(self, event: StoredEvent, only_rule: str | None = None) -> list[NewDelivery]:
+        with self._rules_lock:
+            index = self._indexes.get(event.bus)
+            names = index.match(event.event) if index is not None else []
+            out: list[NewDelivery] = []
+            for name in names:
+                if only_rule is not None and name != only_rule:
+                    continue
+                key = (event.bus, name)
+                rule = self._process_rules.get(key) or self._stored_rules.get(key)
+                if rule is None:
+                    continue  # removed since the index was built; the next pass rebuilds it
+                origin: Literal["stored", "process"] = (
+                    "process" if key in self._process_rules else "stored"
+                )
+                out.extend(NewDelivery(name, tid, origin) for tid in rule.target_ids)
+            return out
+
+    # -- control --------------------------------------------------------------------------
 
     def notify(self) -> None:
         """Tell the router that new events were committed."""
         self._wake.set()
-
-    def deliver_pending(self) -> int:
-        """Deliver every undelivered event once; return how many were fully delivered."""
-        delivered = 0
-        with self._deliver_lock:
-            while True:
-                batch = self.bus.pending(100)
-                if not batch:
-                    return delivered
-                progressed = False
-                for seq, event in batch:
-                    if self._deliver(event):
-                        self.bus.mark_delivered(seq)
-                        delivered += 1
-                        progressed = True
-                if not progressed:
-                    return delivered
-
-    def _deliver(self, event: Mapping[str, Any]) -> bool:
-        ok = True
-        for rule in list(self.rules.values()):
-            if not rule.pattern.matches(event):
-                continue
-            for target in rule.targets:
-                try:
-                    target(event)
-                except Exception:
-                    ok = False
-                    logger.warning("event target failed; will retry", extra={"rule": rule.name, "event": event.get("id")}, exc_info=True)
-        return ok
 
     def start(self) -> None:
         if self._thread is None:
@@ -107,3 +372,253 @@ class EventRouter:
                 logger.exception("event delivery pass failed")
             self._wake.wait(self.poll_s)
             self._wake.clear()
+
+    # -- replay ---------------------------------------------------------------------------
+
+    def replay(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        rule: str | None = None,
+        *,
+        bus: str = DEFAULT_BUS,
+        name: str | None = None,
+    ) -> str:
+        """Send the archived events of ``bus`` that arrived in [since, until) again.
+
+        The events carry ``replay-name``; only ``rule`` gets them when given. The
+        replay is recorded at once and fanned out by the next delivery pass.
+
+        Returns:
+            The replay's name.
+
+        Raises:
+            NotFoundError: no such bus, or ``rule`` is neither stored on it nor added here.
+            RuleValidationError: the time window is empty or ends in the future.
+            ConflictError: a replay named ``name`` exists.
+        """
+        if rule is not None:
+            self._refresh_rules()
+            with self._rules_lock:
+                known = (bus, rule) in self._all_rules()
+            if not known:
+                raise NotFoundError(f"Rule {rule} does not exist on EventBus {bus}.")
+        record = self.bus.start_replay(since=since, until=until, bus=bus, rule=rule, name=name)
+        self.notify()
+        return record.name
+
+    # -- delivery -------------------------------------------------------------------------
+
+    def deliver_pending(self) -> int:
+        """Route new events and replays, then try every due delivery once.
+
+        Returns:
+            How many deliveries reached their target in this pass.
+        """
+        with self._deliver_lock:
+            self._refresh_rules()
+            self._prune_if_due()
+            self._route_new()
+            self._advance_replays()
+            return self._attempt_due()
+
+    def _prune_if_due(self) -> None:
+        now = self.clock.now()
+        if self._last_prune is None or now - self._last_prune >= _PRUNE_EVERY:
+            self._last_prune = now
+            self.bus.prune()
+
+    def _route_new(self) -> None:
+        while batch := self.bus.unrouted(_BATCH):
+            for stored in batch:
+                self.bus.route(stored.seq, self._fanout(stored))
+
+    def _advance_replays(self) -> None:
+        for replay in self.bus.replays(running=True):
+            current = replay
+            while True:
+                batch = self.bus.replay_batch(current, _BATCH)
+                if not batch:
+                    self.bus.advance_replay(current.name, (), cursor=current.cursor, done=True)
+                    logger.info("replay completed", extra={"replay": current.name})
+                    break
+                fanout = [(e.seq, self._fanout(e, current.rule)) for e in batch]
+                cursor = batch[-1].seq
+                self.bus.advance_replay(current.name, fanout, cursor=cursor, done=False)
+                current = replace(current, cursor=cursor)
+
+    def _attempt_due(self) -> int:
+        delivered = 0
+        after = 0
+        # One sweep in routing order: a failed attempt is due again only after its backoff.
+        while rows := self.bus.due(self.clock.now(), after_id=after, limit=_BATCH):
+            for row in rows:
+                after = row.id
+                if self._attempt(row):
+                    delivered += 1
+        return delivered
+
+    def _attempt(self, row: DeliveryRecord) -> bool:
+        rule = self._rule(row.bus, row.rule, row.origin)
+        if rule is None:
+            if row.origin == "process":
+                return False  # the process that added this rule delivers it
+            self._cancel(row, f"rule {row.rule} no longer exists")
+            return False
+        target = rule.target(row.target)
+        if target is None:
+            self._cancel(row, f"target {row.target} no longer exists")
+            return False
+        if isinstance(target, Target) and self.resolver is None:
+            return False  # a router wired with a resolver delivers it
+        now = self.clock.now()
+        policy = target.retry_policy if isinstance(target, Target) else RetryPolicy()
+        if (
+            condition := policy.exhausted(row.attempts, (now - row.age_from).total_seconds())
+        ) is not None:
+            # Too old before this attempt (the router was down): no attempt is made.
+            self._give_up(row, rule, target, condition, "EVENT_EXPIRED", row.last_error or "")
+            return False
+        if not self.bus.claim(row.id, now, now + self.lease):
+            return False
+        try:
+            stored = self.bus.event(row.seq)
+        except NotFoundError:
+            self._cancel(row, "the event was pruned")
+            return False
+        event = dict(stored.event)
+        if row.replay:
+            event["replay-name"] = row.replay
+        try:
+            self._call(target, rule, row, event, stored)
+        except NotFoundError as exc:
+            # A target that does not exist fails every retry: straight to the DLQ, as on AWS.
+            self._give_up(row, rule, target, None, "RESOURCE_NOT_FOUND", str(exc), row.attempts + 1)
+            return False
+        except Exception as exc:
+            self._failed(row, rule, target, policy, exc)
+            return False
+        self.bus.record(row.id, status="delivered", attempts=row.attempts)
+        logger.debug(
+            "event delivered",
+            extra={"event": event.get("id"), "rule": row.rule, "target": row.target},
+        )
+        return True
+
+    def _call(
+        self,
+        target: Target | TargetCallable,
+        rule: Rule,
+        row: DeliveryRecord,
+        event: EventDict,
+        stored: StoredEvent,
+    ) -> None:
+        if not isinstance(target, Target):
+            target(event)
+            return
+        assert self.resolver is not None
+        arn = rule.arn(region=self.region, account=self.account)
+        payload: JSON = target.render(
+            event,
+            rule_name=rule.name,
+            rule_arn=arn,
+            ingestion_time=stored.ingested_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        deliver = self.resolver.resolve(target.arn)
+        deliver(Delivery(payload, event, rule.name, arn, target.id, target.arn, row.attempts + 1))
+
+    def _failed(
+        self,
+        row: DeliveryRecord,
+        rule: Rule,
+        target: Target | TargetCallable,
+        policy: RetryPolicy,
+        exc: Exception,
+    ) -> None:
+        failures = row.attempts + 1
+        error = f"{type(exc).__name__}: {exc}"
+        now = self.clock.now()
+        delay = timedelta(seconds=policy.backoff_s(failures, self.rng()))
+        age = (now + delay - row.age_from).total_seconds()
+        condition = policy.exhausted(failures, age)
+        if condition is not None:
+            self._give_up(row, rule, target, condition, "SDK_CLIENT_ERROR", error, failures)
+            return
+        self.bus.record(
+            row.id, status="pending", attempts=failures, next_attempt_at=now + delay, error=error
+        )
+        logger.warning(
+            "event target failed; will retry",
+            extra={
+                "rule": row.rule,
+                "target": row.target,
+                "seq": row.seq,
+                "attempt": failures,
+                "retry_in_s": round(delay.total_seconds(), 3),
+                "error": error,
+            },
+        )
+
+    def _give_up(
+        self,
+        row: DeliveryRecord,
+        rule: Rule,
+        target: Target | TargetCallable,
+        condition: str | None,
+        code: str,
+        error: str,
+        failures: int | None = None,
+    ) -> None:
+        attempts = row.attempts if failures is None else failures
+        arn = rule.arn(region=self.region, account=self.account)
+        where = {"rule": row.rule, "target": row.target, "seq": row.seq, "attempts": attempts}
+        if (
+            not isinstance(target, Target)
+            or target.dead_letter_arn is None
+            or self.resolver is None
+        ):
+            self.bus.record(row.id, status="dropped", attempts=attempts, error=error)
+            logger.warning(
+                "event dropped after its retries; the target has no dead-letter queue",
+                extra={**where, "condition": condition, "error": error},
+            )
+            return
+        dead_letter = target.dead_letter_arn
+        attributes = {
+            "ERROR_CODE": code,
+            "ERROR_MESSAGE": error,
+            "RULE_ARN": arn,
+            "TARGET_ARN": target.arn,
+            "RETRY_ATTEMPTS": str(max(attempts - 1, 0)),
+        }
+        if condition is not None:
+            attributes["EXHAUSTED_RETRY_CONDITION"] = condition
+        try:
+            stored = self.bus.event(row.seq)
+            body = dict(stored.event)
+            if row.replay:
+                body["replay-name"] = row.replay
+            self.resolver.dead_letter(dead_letter)(
+                json.dumps(body, separators=(",", ":")), attributes
+            )
+        except Exception:
+            # EventBridge counts these as InvocationsFailedToBeSentToDLQ and drops the event.
+            self.bus.record(row.id, status="dropped", attempts=attempts, error=error)
+            logger.error(
+                "event could not be sent to its dead-letter queue; dropped",
+                extra={**where, "dead_letter": dead_letter},
+                exc_info=True,
+            )
+            return
+        self.bus.record(row.id, status="dead-lettered", attempts=attempts, error=error)
+        logger.warning(
+            "event sent to the dead-letter queue",
+            extra={**where, "dead_letter": dead_letter, "condition": condition, "error": error},
+        )
+
+    def _cancel(self, row: DeliveryRecord, why: str) -> None:
+        self.bus.record(row.id, status="cancelled", attempts=row.attempts, error=why)
+        logger.warning(
+            "event delivery cancelled",
+            extra={"rule": row.rule, "target": row.target, "seq": row.seq, "reason": why},
+        )

@@ -1,68 +1,627 @@
-"""The local event bus's durable side: events committed to SQLite before they are acknowledged."""
+"""The local event bus's durable side: events committed to SQLite before they are acknowledged.
+
+Besides the events themselves (the bus's log and its archive), the database keeps
+what EventBridge keeps for a bus: named buses, rules with their targets, one
+delivery row per (event, rule, target) with its attempts and next attempt time,
+and replays. The behaviour on top of it (matching, retries, dead-letter queues)
+is :class:`~sluiceway.runtime.router.EventRouter`'s; this module only stores.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
+from ...errors import ConflictError, NotFoundError
 from ...events.envelope import object_event_key
+from ...events.patterns import Pattern, compile_pattern
+from ...events.rules import (
+    DEFAULT_BUS,
+    DeliveryRecord,
+    DeliveryStatus,
+    EventBusInfo,
+    NewDelivery,
+    ReplayRecord,
+    Rule,
+    RuleValidationError,
+    StoredEvent,
+    Target,
+    check_bus_name,
+)
 from ...ports import Clock
 from ...types import EventDict
 from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["DEFAULT_RETENTION", "SqliteEventBus"]
+
+#: How long events stay in the archive (EventBridge archives default to keeping events forever;
+#: a laptop keeps a week unless told otherwise).
+DEFAULT_RETENTION: Final = timedelta(days=7)
+
+
+def _iso(when: datetime) -> str:
+    # Always with microseconds, so stored times compare as text in time order.
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _epoch(when: datetime) -> float:
+    return when.timestamp()
+
+
+def _from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _dedupe_key(event: EventDict, bus: str) -> str | None:
+    key = object_event_key(event)
+    if key is None or bus == DEFAULT_BUS:
+        return key
+    # The same write may be put on another bus on purpose; it is a duplicate only on one bus.
+    return f"{bus}\x1f{key}"
+
 
 class SqliteEventBus:
     """An :class:`~sluiceway.ports.EventPublisher` whose events wait in SQLite for delivery.
 
-    An S3 object event is recorded once per write (its identity comes from
+    An S3 object event is recorded once per write and bus (its identity comes from
     :func:`~sluiceway.events.envelope.object_event_key`): the same write reported
-    twice, by the writer and by the folder watcher, is stored once.
+    twice, by the writer and by the folder watcher, is stored once. An event put
+    again with an id the bus already has is not stored twice either.
     """
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, *, retention: timedelta = DEFAULT_RETENTION
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.retention = retention
+        # Rules are read again whenever one changes; unchanged patterns are not compiled again.
+        self._patterns: dict[str, Pattern] = {}
 
-    def put_events(self, entries: Sequence[EventDict]) -> list[str]:
+    # -- publishing -----------------------------------------------------------------------
+
+    def put_events(self, entries: Sequence[EventDict], *, bus: str = DEFAULT_BUS) -> list[str]:
+        """Commit events to ``bus`` and return their ids (given ones are kept).
+
+        Raises:
+            NotFoundError: no such bus.
+        """
         ids: list[str] = []
-        now = self.clock.now().isoformat()
+        now = _iso(self.clock.now())
         with self.db.transaction() as conn:
+            self._must_bus(conn, bus)
             for entry in entries:
                 event = dict(entry)
                 event.setdefault("id", str(uuid.uuid4()))
-                dedupe = object_event_key(event)
+                dedupe = _dedupe_key(event, bus)
                 if dedupe is not None:
-                    row = conn.execute("SELECT event_id FROM events WHERE dedupe_key=?", (dedupe,)).fetchone()
+                    row = conn.execute(
+                        "SELECT event_id FROM events WHERE dedupe_key=?", (dedupe,)
+                    ).fetchone()
                     if row is not None:
                         ids.append(row["event_id"])
                         continue
+                if conn.execute("SELECT 1 FROM events WHERE event_id=?", (event["id"],)).fetchone():
+                    ids.append(event["id"])
+                    continue
                 conn.execute(
-                    "INSERT INTO events (event_id, dedupe_key, body, created_at) VALUES (?, ?, ?, ?)",
-                    (event["id"], dedupe, json.dumps(event, separators=(",", ":")), now),
+                    "INSERT INTO events (event_id, dedupe_key, body, created_at, bus)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (event["id"], dedupe, json.dumps(event, separators=(",", ":")), now, bus),
                 )
                 ids.append(event["id"])
         return ids
 
-    def seen(self, event: EventDict) -> bool:
-        """Whether this object event (same write) was already recorded."""
-        dedupe = object_event_key(event)
+    def seen(self, event: EventDict, *, bus: str = DEFAULT_BUS) -> bool:
+        """Whether this object event (same write) was already recorded on ``bus``."""
+        dedupe = _dedupe_key(event, bus)
         if dedupe is None:
             return False
-        row = self.db.connection().execute("SELECT 1 FROM events WHERE dedupe_key=?", (dedupe,)).fetchone()
+        row = (
+            self.db.connection()
+            .execute("SELECT 1 FROM events WHERE dedupe_key=?", (dedupe,))
+            .fetchone()
+        )
         return row is not None
 
     def pending(self, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
-        """Events not yet delivered, oldest first."""
-        rows = self.db.connection().execute(
-            "SELECT seq, body FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?", (limit,)
-        )
-        return [(int(r["seq"]), json.loads(r["body"])) for r in rows]
+        """Events not yet routed to their targets, oldest first (any bus)."""
+        return [(e.seq, e.event) for e in self.unrouted(limit)]
 
     def mark_delivered(self, seq: int) -> None:
+        """Mark an event routed without creating deliveries for it."""
+        self.route(seq, ())
+
+    # -- buses ----------------------------------------------------------------------------
+
+    def create_bus(self, name: str) -> EventBusInfo:
+        """Create a named event bus.
+
+        Raises:
+            RuleValidationError: the name is not valid, or is ``default``.
+            ConflictError: a bus with that name exists.
+        """
+        check_bus_name(name)
+        if name == DEFAULT_BUS:
+            raise RuleValidationError("The default event bus always exists and cannot be created.")
+        now = self.clock.now()
         with self.db.transaction() as conn:
-            conn.execute("UPDATE events SET delivered_at=? WHERE seq=?", (self.clock.now().isoformat(), seq))
+            try:
+                conn.execute(
+                    "INSERT INTO event_buses (name, created_at) VALUES (?, ?)", (name, _iso(now))
+                )
+            except sqlite3.IntegrityError:
+                raise ConflictError(f"Event bus {name} already exists.") from None
+        return EventBusInfo(name, now)
+
+    def delete_bus(self, name: str) -> None:
+        """Delete a named event bus; its archived events stay until they expire.
+
+        Raises:
+            RuleValidationError: ``name`` is the default bus.
+            NotFoundError: no such bus.
+            ConflictError: rules remain on the bus (delete them first, as EventBridge asks).
+        """
+        if name == DEFAULT_BUS:
+            raise RuleValidationError("Cannot delete event bus default.")
+        with self.db.transaction() as conn:
+            self._must_bus(conn, name)
+            count = conn.execute("SELECT count(*) FROM rules WHERE bus=?", (name,)).fetchone()[0]
+            if count:
+                raise ConflictError(
+                    f"Event bus {name} still has {count} rule(s); delete them first."
+                )
+            conn.execute("DELETE FROM event_buses WHERE name=?", (name,))
+
+    def list_buses(self) -> list[EventBusInfo]:
+        """Every bus, ``default`` first, then by name."""
+        rows = self.db.connection().execute(
+            "SELECT name, created_at FROM event_buses ORDER BY name != 'default', name"
+        )
+        return [EventBusInfo(r["name"], _parse(r["created_at"])) for r in rows]
+
+    def _must_bus(self, conn: sqlite3.Connection, name: str) -> None:
+        if conn.execute("SELECT 1 FROM event_buses WHERE name=?", (name,)).fetchone() is None:
+            raise NotFoundError(f"Event bus {name} does not exist.")
+
+    # -- rules ----------------------------------------------------------------------------
+
+    def put_rule(self, rule: Rule) -> None:
+        """Create or replace a rule (pattern, state, description and targets) on its bus.
+
+        Raises:
+            RuleValidationError: a name is invalid, or a target is an in-process callable.
+            NotFoundError: the rule's bus does not exist.
+        """
+        rule.check()
+        targets = json.dumps([t.to_json() for t in rule.targets if isinstance(t, Target)])
+        now = _iso(self.clock.now())
+        with self.db.transaction() as conn:
+            self._must_bus(conn, rule.bus)
+            conn.execute(
+                "INSERT INTO rules (bus, name, pattern, state, description, targets,"
+                " created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (bus, name) DO UPDATE SET pattern=excluded.pattern,"
+                " state=excluded.state, description=excluded.description,"
+                " targets=excluded.targets, updated_at=excluded.updated_at",
+                (
+                    rule.bus,
+                    rule.name,
+                    rule.pattern.source,
+                    rule.state,
+                    rule.description,
+                    targets,
+                    now,
+                    now,
+                ),
+            )
+            self._bump(conn)
+
+    def get_rule(self, name: str, bus: str = DEFAULT_BUS) -> Rule:
+        """The stored rule ``name`` on ``bus``.
+
+        Raises:
+            NotFoundError: no such rule.
+        """
+        row = (
+            self.db.connection()
+            .execute("SELECT * FROM rules WHERE bus=? AND name=?", (bus, name))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFoundError(f"Rule {name} does not exist on EventBus {bus}.")
+        return self._rule(row)
+
+    def list_rules(self, bus: str | None = None) -> list[Rule]:
+        """Stored rules, of one bus or of all, by bus then name."""
+        conn = self.db.connection()
+        if bus is None:
+            rows = conn.execute("SELECT * FROM rules ORDER BY bus != 'default', bus, name")
+        else:
+            rows = conn.execute("SELECT * FROM rules WHERE bus=? ORDER BY name", (bus,))
+        return [self._rule(r) for r in rows]
+
+    def delete_rule(self, name: str, bus: str = DEFAULT_BUS, *, force: bool = False) -> None:
+        """Delete a stored rule; its pending deliveries are cancelled when next due.
+
+        Args:
+            name: the rule.
+            bus: its bus.
+            force: delete it with its targets (EventBridge wants targets removed first).
+
+        Raises:
+            NotFoundError: no such rule.
+            ConflictError: the rule still has targets and ``force`` is false.
+        """
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT targets FROM rules WHERE bus=? AND name=?", (bus, name)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"Rule {name} does not exist on EventBus {bus}.")
+            if json.loads(row["targets"]) and not force:
+                raise ConflictError("Rule can't be deleted since it has targets.")
+            conn.execute("DELETE FROM rules WHERE bus=? AND name=?", (bus, name))
+            self._bump(conn)
+
+    def put_targets(self, rule: str, targets: Sequence[Target], bus: str = DEFAULT_BUS) -> None:
+        """Add targets to a stored rule, replacing those with the same ids (PutTargets).
+
+        Raises:
+            NotFoundError: no such rule.
+            RuleValidationError: the rule would have more than five targets.
+        """
+        current = self.get_rule(rule, bus)
+        kept = [
+            t
+            for t in current.targets
+            if isinstance(t, Target) and t.id not in {n.id for n in targets}
+        ]
+        self.put_rule(
+            Rule(
+                current.name,
+                current.pattern,
+                (*kept, *targets),
+                bus,
+                current.state,
+                current.description,
+            )
+        )
+
+    def remove_targets(self, rule: str, ids: Iterable[str], bus: str = DEFAULT_BUS) -> None:
+        """Remove targets from a stored rule by id (RemoveTargets); unknown ids are ignored.
+
+        Raises:
+            NotFoundError: no such rule.
+        """
+        current = self.get_rule(rule, bus)
+        gone = set(ids)
+        kept = tuple(t for t in current.targets if isinstance(t, Target) and t.id not in gone)
+        self.put_rule(
+            Rule(current.name, current.pattern, kept, bus, current.state, current.description)
+        )
+
+    def rules_version(self) -> int:
+        """A number that changes whenever a stored rule does."""
+        row = self.db.connection().execute("SELECT rules_version FROM event_bus_state").fetchone()
+        return int(row[0])
+
+    def _bump(self, conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE event_bus_state SET rules_version = rules_version + 1")
+
+    def _rule(self, row: sqlite3.Row) -> Rule:
+        source = row["pattern"]
+        pattern = self._patterns.get(source)
+        if pattern is None:
+            if len(self._patterns) > 10_000:
+                self._patterns.clear()
+            pattern = self._patterns[source] = compile_pattern(source)
+        return Rule(
+            name=row["name"],
+            pattern=pattern,
+            targets=tuple(Target.from_json(t) for t in json.loads(row["targets"])),
+            bus=row["bus"],
+            state=row["state"],
+            description=row["description"],
+        )
+
+    # -- routing and deliveries -----------------------------------------------------------
+
+    def unrouted(self, limit: int = 100) -> list[StoredEvent]:
+        """Events not yet matched against their bus's rules, oldest first."""
+        rows = self.db.connection().execute(
+            "SELECT seq, body, bus, created_at FROM events WHERE delivered_at IS NULL"
+            " ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [self._stored(r) for r in rows]
+
+    def route(self, seq: int, deliveries: Sequence[NewDelivery]) -> None:
+        """Record the targets event ``seq`` must reach and mark it routed, in one transaction.
+
+        The deliveries are due at once; their age counts from the event's arrival.
+        """
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT bus, created_at, delivered_at FROM events WHERE seq=?", (seq,)
+            ).fetchone()
+            if row is None or row["delivered_at"] is not None:
+                return  # routed already (by another router on this database)
+            self._insert(conn, seq, "", row["bus"], deliveries, _parse(row["created_at"]), now)
+            conn.execute("UPDATE events SET delivered_at=? WHERE seq=?", (_iso(now), seq))
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        seq: int,
+        replay: str,
+        bus: str,
+        deliveries: Sequence[NewDelivery],
+        age_from: datetime,
+        now: datetime,
+    ) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (seq, replay, bus, rule, target, origin, status,"
+            " age_from, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            [
+                (
+                    seq,
+                    replay,
+                    bus,
+                    d.rule,
+                    d.target,
+                    d.origin,
+                    _epoch(age_from),
+                    _epoch(now),
+                    _iso(now),
+                )
+                for d in deliveries
+            ],
+        )
+
+    def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[DeliveryRecord]:
+        """Pending deliveries whose next attempt is due, in routing order, after ``after_id``."""
+        rows = self.db.connection().execute(
+            "SELECT * FROM deliveries WHERE status='pending' AND next_attempt_at <= ? AND id > ?"
+            " ORDER BY id LIMIT ?",
+            (_epoch(now), after_id, limit),
+        )
+        return [self._delivery(r) for r in rows]
+
+    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        """Take a due delivery for an attempt: it is not due again before ``until``.
+
+        Returns:
+            False if it is no longer due (another router took it, or it was finished).
+        """
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE deliveries SET next_attempt_at=?, updated_at=?"
+                " WHERE id=? AND status='pending'"
+                " AND next_attempt_at <= ?",
+                (_epoch(until), _iso(now), delivery_id, _epoch(now)),
+            )
+            return cursor.rowcount == 1
+
+    def record(
+        self,
+        delivery_id: int,
+        *,
+        status: DeliveryStatus,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store the outcome of an attempt: its status, failed attempts, next attempt, error."""
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET status=?, attempts=?, next_attempt_at=?, last_error=?,"
+                " updated_at=?"
+                " WHERE id=?",
+                (status, attempts, _epoch(next_attempt_at or now), error, _iso(now), delivery_id),
+            )
+
+    def deliveries(self, seq: int | None = None) -> list[DeliveryRecord]:
+        """Delivery rows, of one event or all, in routing order."""
+        conn = self.db.connection()
+        if seq is None:
+            rows = conn.execute("SELECT * FROM deliveries ORDER BY id")
+        else:
+            rows = conn.execute("SELECT * FROM deliveries WHERE seq=? ORDER BY id", (seq,))
+        return [self._delivery(r) for r in rows]
+
+    def event(self, seq: int) -> StoredEvent:
+        """The stored event ``seq``.
+
+        Raises:
+            NotFoundError: it was pruned or never existed.
+        """
+        row = (
+            self.db.connection()
+            .execute("SELECT seq, body, bus, created_at FROM events WHERE seq=?", (seq,))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFoundError(f"no event {seq} on the bus")
+        return self._stored(row)
+
+    # -- archive and replay ---------------------------------------------------------------
+
+    def archived(
+        self, since: datetime, until: datetime | None = None, *, bus: str = DEFAULT_BUS
+    ) -> list[StoredEvent]:
+        """Archived events of ``bus`` that arrived in [since, until) (no end: since), in order."""
+        query = "SELECT seq, body, bus, created_at FROM events WHERE bus=? AND created_at >= ?"
+        params: list[Any] = [bus, _iso(since)]
+        if until is not None:
+            query += " AND created_at < ?"
+            params.append(_iso(until))
+        rows = self.db.connection().execute(query + " ORDER BY seq", params)
+        return [self._stored(r) for r in rows]
+
+    def start_replay(
+        self,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        bus: str = DEFAULT_BUS,
+        rule: str | None = None,
+        name: str | None = None,
+    ) -> ReplayRecord:
+        """Record a replay of the events of ``bus`` that arrived in [since, until); routers run it.
+
+        Args:
+            since: first arrival time included.
+            until: arrival times up to (excluding) this; when None, every event
+                that arrived before the replay starts.
+            bus: the bus whose archive is replayed.
+            rule: only this rule gets the events (it must be a stored rule of ``bus``
+                unless it is a rule of a router's own process, which the store cannot know).
+            name: the replay's name; one is made up when None.
+
+        Raises:
+            RuleValidationError: ``since`` is not before ``until``, or ``until`` is in the future.
+            NotFoundError: no such bus.
+            ConflictError: a replay named ``name`` exists.
+        """
+        now = self.clock.now()
+        if since >= (until or now):
+            raise RuleValidationError("The replay's start time must be before its end time.")
+        if until is not None and until > now:
+            raise RuleValidationError("The replay's end time cannot be in the future.")
+        with self.db.transaction() as conn:
+            self._must_bus(conn, bus)
+            if name is None:
+                base = f"{bus.replace('/', '-')}-{now:%Y%m%dT%H%M%S}"
+                name, n = base, 1
+                while conn.execute("SELECT 1 FROM replays WHERE name=?", (name,)).fetchone():
+                    n += 1
+                    name = f"{base}-{n}"
+            last_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            try:
+                conn.execute(
+                    "INSERT INTO replays"
+                    " (name, bus, rule, since, until, last_seq, state, started_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?)",
+                    (
+                        name,
+                        bus,
+                        rule,
+                        _iso(since),
+                        _iso(until) if until else None,
+                        last_seq,
+                        _iso(now),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise ConflictError(f"Replay {name} already exists.") from None
+        return ReplayRecord(name, bus, rule, since, until, last_seq, 0, "RUNNING", now)
+
+    def replays(self, *, running: bool = False) -> list[ReplayRecord]:
+        """Replays in the order they started (only those still running if ``running``)."""
+        query = "SELECT * FROM replays" + (" WHERE state='RUNNING'" if running else "")
+        rows = self.db.connection().execute(query + " ORDER BY started_at, rowid")
+        return [
+            ReplayRecord(
+                r["name"], r["bus"], r["rule"], _parse(r["since"]),
+                _parse(r["until"]) if r["until"] else None,
+                r["last_seq"], r["cursor"], r["state"], _parse(r["started_at"]),
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def replay_batch(self, replay: ReplayRecord, limit: int = 100) -> list[StoredEvent]:
+        """The next archived events of ``replay`` after its cursor."""
+        query = (
+            "SELECT seq, body, bus, created_at FROM events WHERE bus=? AND seq > ? AND seq <= ?"
+            " AND created_at >= ?"
+        )
+        params: list[Any] = [replay.bus, replay.cursor, replay.last_seq, _iso(replay.since)]
+        if replay.until is not None:
+            query += " AND created_at < ?"
+            params.append(_iso(replay.until))
+        rows = self.db.connection().execute(query + " ORDER BY seq LIMIT ?", (*params, limit))
+        return [self._stored(r) for r in rows]
+
+    def advance_replay(
+        self,
+        name: str,
+        fanout: Sequence[tuple[int, Sequence[NewDelivery]]],
+        *,
+        cursor: int,
+        done: bool,
+    ) -> None:
+        """Record the deliveries of a batch of a replay and move its cursor, in one transaction.
+
+        Args:
+            name: the replay.
+            fanout: (event seq, the targets it must reach) for each event of the batch.
+            cursor: the last event of the batch.
+            done: no events are left: the replay is complete.
+        """
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT bus, started_at, cursor FROM replays WHERE name=?", (name,)
+            ).fetchone()
+            if row is None or row["cursor"] >= cursor and not done:
+                return  # another router moved it on already
+            started = _parse(row["started_at"])
+            for seq, deliveries in fanout:
+                self._insert(conn, seq, name, row["bus"], deliveries, started, now)
+            conn.execute(
+                "UPDATE replays SET cursor=max(cursor, ?), state=?, ended_at=? WHERE name=?",
+                (cursor, "COMPLETED" if done else "RUNNING", _iso(now) if done else None, name),
+            )
+
+    def prune(self) -> int:
+        """Delete events past the retention with nothing left to deliver; return how many."""
+        cutoff = _iso(self.clock.now() - self.retention)
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM events WHERE created_at < ? AND delivered_at IS NOT NULL"
+                " AND NOT EXISTS"
+                " (SELECT 1 FROM deliveries d WHERE d.seq = events.seq AND d.status = 'pending')",
+                (cutoff,),
+            )
+            count = cursor.rowcount
+        if count:
+            logger.info("archived events pruned", extra={"events": count, "before": cutoff})
+        return int(count)
+
+    # -- rows -----------------------------------------------------------------------------
+
+    def _stored(self, row: sqlite3.Row) -> StoredEvent:
+        return StoredEvent(
+            int(row["seq"]), json.loads(row["body"]), row["bus"], _parse(row["created_at"])
+        )
+
+    def _delivery(self, row: sqlite3.Row) -> DeliveryRecord:
+        return DeliveryRecord(
+            id=int(row["id"]),
+            seq=int(row["seq"]),
+            replay=row["replay"],
+            bus=row["bus"],
+            rule=row["rule"],
+            target=row["target"],
+            origin=row["origin"],
+            status=row["status"],
+            attempts=int(row["attempts"]),
+            age_from=_from_epoch(row["age_from"]),
+            next_attempt_at=_from_epoch(row["next_attempt_at"]),
+            last_error=row["last_error"],
+        )

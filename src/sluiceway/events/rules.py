@@ -1,0 +1,570 @@
+"""EventBridge rules as values: buses, rules, targets, retry policies, deliveries.
+
+A rule belongs to one event bus, has an event pattern (compiled once, see
+:mod:`sluiceway.events.patterns`), a state (``ENABLED`` or ``DISABLED``) and up
+to five targets. A target is an id, an ARN (a state machine, a function, a
+queue or a topic), what it receives (the event, ``Input``, ``InputPath`` or an
+``InputTransformer``, see :mod:`sluiceway.events.transform`), a
+:class:`RetryPolicy` and an optional dead-letter queue. The limits and names
+are EventBridge's, and so are the messages where we know them.
+
+The module is pure: times, ids and random numbers come from callers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal, TypeAlias
+
+from ..errors import ConfigError
+from ..types import JSON
+from .envelope import execution_name_for
+from .patterns import Pattern, compile_pattern
+from .transform import input_path_problems, select_input_path, transform, transformer_problems
+
+__all__ = [
+    "DEFAULT_BUS",
+    "MAX_TARGETS",
+    "Delivery",
+    "DeliveryRecord",
+    "DeliveryStatus",
+    "EventBusInfo",
+    "InputTransformer",
+    "NewDelivery",
+    "ReplayRecord",
+    "RetryPolicy",
+    "Rule",
+    "RuleState",
+    "RuleValidationError",
+    "StoredEvent",
+    "Target",
+    "TargetCallable",
+    "TargetKind",
+    "bus_arn",
+    "check_bus_name",
+    "check_rule_name",
+    "rule_arn",
+    "target_kind",
+]
+
+DEFAULT_BUS: Final = "default"
+#: EventBridge allows five targets per rule.
+MAX_TARGETS: Final = 5
+
+RuleState: TypeAlias = Literal["ENABLED", "DISABLED"]
+TargetKind: TypeAlias = Literal["state-machine", "function", "queue", "topic"]
+TargetCallable: TypeAlias = Callable[[Mapping[str, Any]], None]
+"""An in-process target: called with the event (the composition root's own rules)."""
+DeliveryStatus: TypeAlias = Literal["pending", "delivered", "dead-lettered", "dropped", "cancelled"]
+"""``pending`` until the target took the event (``delivered``) or retries ran out: then
+``dead-lettered`` (sent to the DLQ) or ``dropped`` (no DLQ, or the DLQ failed too);
+``cancelled`` when its stored rule or target was deleted first."""
+
+_RULE_NAME: Final = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+_BUS_NAME: Final = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
+_TARGET_ID: Final = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+_ARN: Final = re.compile(
+    r"^arn:[^:]+:(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$"
+)
+_MAX_DESCRIPTION: Final = 512
+
+# Backoff between attempts: exponential from one second, capped at ten minutes, with
+# "equal jitter" (half fixed, half random). EventBridge does not publish its schedule;
+# this one spends 185 retries in roughly the 24 hours EventBridge's defaults allow.
+_BACKOFF_BASE_S: Final = 1.0
+_BACKOFF_CAP_S: Final = 600.0
+
+
+class RuleValidationError(ConfigError):
+    """A bus, rule or target EventBridge would refuse (its ``ValidationException``)."""
+
+
+def check_rule_name(name: str) -> str:
+    """Return ``name`` if EventBridge accepts it as a rule name (1-64 of ``. - _ A-Z a-z 0-9``).
+
+    Raises:
+        RuleValidationError: it does not.
+    """
+    if not isinstance(name, str) or not _RULE_NAME.match(name):
+        raise RuleValidationError(
+            f"Rule name '{name}' is not valid: use 1-64 letters, digits, '.', '-' and '_'."
+        )
+    return name
+
+
+def check_bus_name(name: str) -> str:
+    """Return ``name`` if EventBridge accepts it as a bus name (1-256 of ``/ . - _ A-Z a-z 0-9``).
+
+    Raises:
+        RuleValidationError: it does not.
+    """
+    if not isinstance(name, str) or not _BUS_NAME.match(name):
+        raise RuleValidationError(
+            f"Event bus name '{name}' is not valid: "
+            "use 1-256 letters, digits, '/', '.', '-' and '_'."
+        )
+    return name
+
+
+def rule_arn(name: str, *, bus: str = DEFAULT_BUS, region: str, account: str) -> str:
+    """A rule's ARN: ``rule/NAME`` on the default bus, ``rule/BUS/NAME`` on others (as AWS)."""
+    resource = f"rule/{name}" if bus == DEFAULT_BUS else f"rule/{bus}/{name}"
+    return f"arn:aws:events:{region}:{account}:{resource}"
+
+
+def bus_arn(name: str, *, region: str, account: str) -> str:
+    """An event bus's ARN."""
+    return f"arn:aws:events:{region}:{account}:event-bus/{name}"
+
+
+def target_kind(arn: str) -> TargetKind:
+    """What an ARN names: a state machine, a function, a queue or a topic.
+
+    Raises:
+        RuleValidationError: the ARN is none of those.
+    """
+    match = _ARN.match(arn) if isinstance(arn, str) else None
+    if match is not None:
+        service, resource = match["service"], match["resource"]
+        if service == "states" and resource.startswith("stateMachine:"):
+            return "state-machine"
+        if service == "lambda" and resource.startswith("function:"):
+            return "function"
+        if service == "sqs" and ":" not in resource:
+            return "queue"
+        if service == "sns" and ":" not in resource:
+            return "topic"
+    raise RuleValidationError(
+        f"Target ARN '{arn}' is not supported: use a state machine, Lambda function, "
+        "SQS queue or SNS topic ARN."
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often EventBridge keeps trying a target (its ``RetryPolicy``)."""
+
+    maximum_retry_attempts: int = 185
+    """Retries after the first attempt, 0-185."""
+    maximum_event_age_s: int = 86_400
+    """Give up on an event this many seconds after it arrived, 60-86400."""
+
+    def __post_init__(self) -> None:
+        for name, value, low, high in (
+            ("MaximumRetryAttempts", self.maximum_retry_attempts, 0, 185),
+            ("MaximumEventAgeInSeconds", self.maximum_event_age_s, 60, 86_400),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise RuleValidationError(
+                    f"RetryPolicy {name} must be a whole number from {low} to {high}, "
+                    f"got {value!r}."
+                )
+
+    def backoff_s(self, failures: int, jitter: float) -> float:
+        """Seconds to wait after the ``failures``-th failed attempt before the next one.
+
+        Args:
+            failures: failed attempts so far (1 after the first failure).
+            jitter: a random number in [0, 1) from the caller.
+        """
+        ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2.0 ** min(max(failures, 1) - 1, 30))
+        return ceiling / 2 + ceiling / 2 * min(max(jitter, 0.0), 1.0)
+
+    def exhausted(self, failures: int, age_s: float) -> str | None:
+        """Why no attempt may follow, as DLQ's EXHAUSTED_RETRY_CONDITION; None while retries remain.
+
+        Args:
+            failures: failed attempts so far.
+            age_s: seconds since the event arrived, at the time of the next attempt.
+        """
+        if failures > self.maximum_retry_attempts:
+            return "MaximumRetryAttempts"
+        if age_s > self.maximum_event_age_s:
+            return "MaximumEventAgeInSeconds"
+        return None
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "MaximumRetryAttempts": self.maximum_retry_attempts,
+            "MaximumEventAgeInSeconds": self.maximum_event_age_s,
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> RetryPolicy:
+        """Read AWS's shape (``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds``)."""
+        return cls(
+            maximum_retry_attempts=value.get("MaximumRetryAttempts", 185),
+            maximum_event_age_s=value.get("MaximumEventAgeInSeconds", 86_400),
+        )
+
+
+@dataclass(frozen=True)
+class InputTransformer:
+    """A target's ``InputTransformer``: named paths into the event and a template using them."""
+
+    input_template: str
+    input_paths_map: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"InputTemplate": self.input_template}
+        if self.input_paths_map:
+            out["InputPathsMap"] = dict(self.input_paths_map)
+        return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a rule sends matching events (EventBridge's ``Target``)."""
+
+    id: str
+    arn: str
+    input: str | None = None
+    """Constant JSON text sent instead of the event."""
+    input_path: str | None = None
+    """JSONPath selecting the part of the event to send."""
+    input_transformer: InputTransformer | None = None
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    dead_letter_arn: str | None = None
+    """An SQS queue (standard, not FIFO) for events that could not be delivered."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not _TARGET_ID.match(self.id):
+            raise RuleValidationError(
+                f"Target id '{self.id}' is not valid: use 1-64 letters, digits, '.', '-' and '_'."
+            )
+        target_kind(self.arn)
+        given = [x for x in (self.input, self.input_path, self.input_transformer) if x is not None]
+        if len(given) > 1:
+            raise RuleValidationError(
+                "Only one of Input, InputPath, or InputTransformer must be provided "
+                f"for target {self.id}."
+            )
+        if self.input is not None:
+            try:
+                json.loads(self.input)
+            except (TypeError, ValueError):
+                raise RuleValidationError(
+                    f"Input for target {self.id} is not valid JSON."
+                ) from None
+        if self.input_path is not None:
+            for issue in input_path_problems(self.input_path):
+                raise RuleValidationError(f"InputPath for target {self.id}: {issue}")
+        if self.input_transformer is not None:
+            transformer = self.input_transformer
+            for issue in transformer_problems(
+                transformer.input_paths_map, transformer.input_template, target_id=self.id
+            ):
+                raise RuleValidationError(issue)
+        if self.dead_letter_arn is not None:
+            if _kind_or_none(self.dead_letter_arn) != "queue":
+                raise RuleValidationError(
+                    f"DeadLetterConfig of target {self.id} must be an SQS queue ARN, "
+                    f"got '{self.dead_letter_arn}'."
+                )
+            if self.dead_letter_arn.endswith(".fifo"):
+                raise RuleValidationError(
+                    f"DeadLetterConfig of target {self.id}: "
+                    "a FIFO queue cannot be a dead-letter queue."
+                )
+
+    @property
+    def kind(self) -> TargetKind:
+        return target_kind(self.arn)
+
+    def render(
+        self, event: Mapping[str, Any], *, rule_name: str, rule_arn: str, ingestion_time: str
+    ) -> JSON:
+        """What this target receives for ``event``.
+
+        Args:
+            event: the event as delivered (with ``replay-name`` when replayed).
+            rule_name: the rule that matched.
+            rule_arn: its ARN.
+            ingestion_time: when the bus received the event (ISO 8601, UTC).
+        """
+        if self.input is not None:
+            return json.loads(self.input)
+        if self.input_path is not None:
+            return select_input_path(event, self.input_path)
+        if self.input_transformer is not None:
+            return transform(
+                event,
+                input_paths_map=self.input_transformer.input_paths_map,
+                input_template=self.input_transformer.input_template,
+                rule_name=rule_name,
+                rule_arn=rule_arn,
+                ingestion_time=ingestion_time,
+            )
+        return dict(event)
+
+    def to_json(self) -> dict[str, Any]:
+        """AWS's PutTargets shape."""
+        out: dict[str, Any] = {"Id": self.id, "Arn": self.arn}
+        if self.input is not None:
+            out["Input"] = self.input
+        if self.input_path is not None:
+            out["InputPath"] = self.input_path
+        if self.input_transformer is not None:
+            out["InputTransformer"] = self.input_transformer.to_json()
+        out["RetryPolicy"] = self.retry_policy.to_json()
+        if self.dead_letter_arn is not None:
+            out["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
+        return out
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Target:
+        """Read AWS's PutTargets shape.
+
+        Raises:
+            RuleValidationError: a field is missing or not valid.
+        """
+        if not isinstance(value, Mapping) or "Id" not in value or "Arn" not in value:
+            raise RuleValidationError("A target needs an Id and an Arn.")
+        transformer = value.get("InputTransformer")
+        if transformer is not None:
+            if not isinstance(transformer, Mapping) or "InputTemplate" not in transformer:
+                raise RuleValidationError(
+                    f"InputTransformer of target {value['Id']} needs an InputTemplate."
+                )
+            paths = transformer.get("InputPathsMap", {})
+            if not isinstance(paths, Mapping):
+                raise RuleValidationError(
+                    f"InputPathsMap of target {value['Id']} must be an object."
+                )
+        retry = value.get("RetryPolicy") or {}
+        dead_letter = value.get("DeadLetterConfig") or {}
+        if not isinstance(retry, Mapping) or not isinstance(dead_letter, Mapping):
+            raise RuleValidationError(
+                f"RetryPolicy and DeadLetterConfig of target {value['Id']} must be objects."
+            )
+        return cls(
+            id=value["Id"],
+            arn=value["Arn"],
+            input=value.get("Input"),
+            input_path=value.get("InputPath"),
+            input_transformer=(
+                InputTransformer(
+                    transformer["InputTemplate"], dict(transformer.get("InputPathsMap") or {})
+                )
+                if transformer is not None
+                else None
+            ),
+            retry_policy=RetryPolicy.from_json(retry),
+            dead_letter_arn=dead_letter.get("Arn"),
+        )
+
+
+def _kind_or_none(arn: str) -> TargetKind | None:
+    try:
+        return target_kind(arn)
+    except RuleValidationError:
+        return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule on an event bus.
+
+    ``targets`` holds :class:`Target` values (delivered through a target
+    resolver, with retries and dead-letter queues) and, for rules the
+    composition root adds in its own process, plain callables that get the event.
+    Only rules whose targets are all :class:`Target` values can be stored.
+    """
+
+    name: str
+    pattern: Pattern
+    targets: tuple[Target | TargetCallable, ...] = ()
+    bus: str = DEFAULT_BUS
+    state: RuleState = "ENABLED"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pattern, Pattern):
+            raise TypeError("Rule.pattern must be a compiled Pattern (use compile_pattern)")
+        if self.state not in ("ENABLED", "DISABLED"):
+            raise RuleValidationError(
+                f"Rule state must be ENABLED or DISABLED, got '{self.state}'."
+            )
+        if len(self.targets) > MAX_TARGETS:
+            raise RuleValidationError(
+                f"Rule {self.name} has {len(self.targets)} targets; "
+                f"a rule can have at most {MAX_TARGETS}."
+            )
+        ids = self.target_ids
+        if len(set(ids)) != len(ids):
+            raise RuleValidationError(f"Rule {self.name} has two targets with the same Id.")
+        if len(self.description) > _MAX_DESCRIPTION:
+            raise RuleValidationError(
+                f"Rule description is longer than {_MAX_DESCRIPTION} characters."
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == "ENABLED"
+
+    @property
+    def target_ids(self) -> tuple[str, ...]:
+        """Each target's id; an in-process callable is known by its position."""
+        return tuple(t.id if isinstance(t, Target) else str(i) for i, t in enumerate(self.targets))
+
+    @property
+    def storable(self) -> bool:
+        """Whether every target is a :class:`Target` (callables live only in their process)."""
+        return all(isinstance(t, Target) for t in self.targets)
+
+    def target(self, target_id: str) -> Target | TargetCallable | None:
+        """The target with ``target_id``, or None."""
+        for tid, target in zip(self.target_ids, self.targets, strict=True):
+            if tid == target_id:
+                return target
+        return None
+
+    def arn(self, *, region: str, account: str) -> str:
+        return rule_arn(self.name, bus=self.bus, region=region, account=account)
+
+    def check(self) -> Rule:
+        """Return the rule if EventBridge would accept its names and it can be stored.
+
+        Raises:
+            RuleValidationError: a name is invalid or a target is an in-process callable.
+        """
+        check_rule_name(self.name)
+        check_bus_name(self.bus)
+        if not self.storable:
+            raise RuleValidationError(
+                f"Rule {self.name} has in-process targets; only ARN targets can be stored."
+            )
+        return self
+
+    @classmethod
+    def from_definition(
+        cls,
+        name: str,
+        pattern: str | Mapping[str, Any],
+        *,
+        bus: str = DEFAULT_BUS,
+        state: RuleState = "ENABLED",
+        description: str = "",
+        targets: tuple[Target, ...] = (),
+    ) -> Rule:
+        """Build and check a rule from its pattern as JSON text or a mapping.
+
+        Raises:
+            EventPatternError: the pattern is invalid (AWS's message).
+            RuleValidationError: anything else EventBridge would refuse.
+        """
+        return cls(name, compile_pattern(pattern), targets, bus, state, description).check()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to hand an event to a target: what a target resolver's callable receives."""
+
+    input: JSON
+    """What the target gets (after Input, InputPath or InputTransformer)."""
+    event: Mapping[str, Any]
+    """The event as delivered, ``replay-name`` included when replayed."""
+    rule: str
+    rule_arn: str
+    target_id: str
+    target_arn: str
+    attempt: int = 1
+    """1 for the first attempt, 2 for the first retry..."""
+
+    @property
+    def replay_name(self) -> str | None:
+        value = self.event.get("replay-name")
+        return str(value) if value is not None else None
+
+    @property
+    def execution_name(self) -> str:
+        """The execution name a state machine target starts with, so redelivery starts nothing new.
+
+        :func:`~sluiceway.events.envelope.execution_name_for` the event; a
+        replayed event adds a short hash of its replay's name, so a replay runs
+        the state machine again, once.
+        """
+        name = execution_name_for(self.event)
+        replay = self.replay_name
+        if replay is None:
+            return name
+        return f"{name}-{hashlib.sha256(replay.encode()).hexdigest()[:8]}"
+
+
+# --------------------------------------------------------------------------------------
+# Records of a bus's durable side (what an event store keeps and a router reads).
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventBusInfo:
+    """An event bus."""
+
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the bus keeps it."""
+
+    seq: int
+    """Its place in the bus's log (ingestion order)."""
+    event: dict[str, Any]
+    bus: str
+    ingested_at: datetime
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A target an event must reach, found by matching the event against a bus's rules."""
+
+    rule: str
+    target: str
+    origin: Literal["stored", "process"]
+    """``stored``: a rule in the event store; ``process``: one added in a router's process."""
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One (event, replay, rule, target) and how its delivery stands."""
+
+    id: int
+    seq: int
+    replay: str
+    """The replay's name; empty for the event's own delivery."""
+    bus: str
+    rule: str
+    target: str
+    origin: Literal["stored", "process"]
+    status: DeliveryStatus
+    attempts: int
+    """Failed attempts so far."""
+    age_from: datetime
+    """When the event arrived (or the replay started): MaximumEventAgeInSeconds counts from here."""
+    next_attempt_at: datetime
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplayRecord:
+    """A replay of archived events (EventBridge's StartReplay)."""
+
+    name: str
+    bus: str
+    rule: str | None
+    """Only this rule gets the events; every rule of the bus when None."""
+    since: datetime
+    until: datetime | None
+    """Events that arrived before this; None: every event up to ``last_seq``."""
+    last_seq: int
+    """Events after this one arrived after the replay started and are not part of it."""
+    cursor: int
+    """The last event fanned out so far."""
+    state: Literal["RUNNING", "COMPLETED"]
+    started_at: datetime
