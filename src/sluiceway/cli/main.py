@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(sfn.app, name="sfn")
 app.add_typer(runs.app, name="runs")
 app.add_typer(events.app, name="events")
+app.add_typer(events.rules_app, name="rules")
 
 
 @app.command()

@@ -8,6 +8,7 @@ worker pool, the orchestrator, the event bus and its router.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import uuid
@@ -20,16 +21,17 @@ from typing import TYPE_CHECKING, Any
 from ..asl import parser
 from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
-from ..events.envelope import execution_name_for
+from ..errors import ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
-from ..ports import Clock, ExecutionStore, MetadataTable, ObjectStore, Topic
+from ..events.rules import Delivery, Target, target_kind
+from ..ports import Clock, ExecutionStore, Invocation, MetadataTable, ObjectStore, Queue, Topic
 from ..settings import Settings
 from .clock import FakeClock, SystemClock
 from .eventing import EventingObjectStore
 from .executor import LocalOrchestrator
 from .integrations import TaskRunner
 from .invoker import FunctionSpec, LocalFunctionInvoker
-from .router import EventRouter, Rule
+from .router import DeadLetterSender, Deliver, EventRouter, EventStore, Rule
 
 if TYPE_CHECKING:
     from ..backends.local._sqlite import Database
@@ -37,7 +39,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FUNCTIONS", "Services", "Stack", "build_services", "build_stack", "get_services", "workflow_definition"]
+__all__ = [
+    "FUNCTIONS",
+    "Services",
+    "Stack",
+    "build_services",
+    "build_stack",
+    "get_services",
+    "open_event_bus",
+    "open_local_read",
+    "workflow_definition",
+]
 
 #: The pipeline's functions: name -> handler (the same names become Lambda functions on AWS).
 FUNCTIONS: Mapping[str, str] = {
@@ -193,8 +205,12 @@ def build_stack(
     from ..backends.local.executions import SqliteExecutionStore
 
     assert services.db is not None, "the local stack needs the local backends"
+    from ..backends.local.queues import SqliteQueueService
+
     bus = SqliteEventBus(services.db, clock)
-    router = EventRouter(bus)
+    queues = SqliteQueueService(services.db, clock, region=settings.region, account_id=settings.account_id)
+    targets = LocalTargets(topic=services.topic, queues=queues)
+    router = EventRouter(bus, resolver=targets, clock=clock, region=settings.region, account=settings.account_id)
     objects = EventingObjectStore(services.objects, bus, clock, region=settings.region, account=settings.account_id, on_event=router.notify)
     invoker = LocalFunctionInvoker(
         [
@@ -220,14 +236,96 @@ def build_stack(
     runner.executions = orchestrator
     orchestrator.register(settings.state_machine_name, load_workflow(settings))
 
+    targets.orchestrator, targets.invoker = orchestrator, invoker
+
+    # The pipeline's rule is stored, so `sluiceway rules` and `events replay --rule` see it;
+    # a state the user gave it (DISABLED) is kept across restarts.
     pipeline = services.pipeline
     pattern = compile_pattern(_trigger_pattern(pipeline.trigger, settings.input_bucket))
+    rule_name = f"{pipeline.name}-trigger"[:64]
+    try:
+        state = bus.get_rule(rule_name).state
+    except NotFoundError:
+        state = "ENABLED"
+    workflow = Target("workflow", orchestrator.state_machine_arn(settings.state_machine_name))
+    bus.put_rule(Rule(rule_name, pattern, (workflow,), state=state, description=f"Runs {settings.state_machine_name}"))
+    stack = Stack(settings, services, objects, invoker, orchestrator, router, bus)
+    stack.extra["queues"] = queues
+    return stack
 
-    def start_workflow(event: Mapping[str, Any]) -> None:
-        orchestrator.start_execution(settings.state_machine_name, dict(event), name=execution_name_for(event))
 
-    router.add_rule(Rule(f"{pipeline.name}-trigger", pattern, (start_workflow,)))
-    return Stack(settings, services, objects, invoker, orchestrator, router, bus)
+@dataclass
+class LocalTargets:
+    """Stored rules' target ARNs -> the local stack (the router's TargetResolver).
+
+    State machines start executions named ``delivery.execution_name`` (a redelivered
+    event starts nothing new); functions are invoked asynchronously, as EventBridge
+    invokes Lambda; topics and queues get the target input as JSON text.
+    """
+
+    topic: Topic
+    orchestrator: LocalOrchestrator | None = None
+    invoker: LocalFunctionInvoker | None = None
+    queues: Queue | None = None
+
+    def resolve(self, arn: str) -> Deliver:
+        kind = target_kind(arn)
+        name = arn.rsplit(":", 1)[-1]
+        if kind == "state-machine" and self.orchestrator is not None:
+            orchestrator = self.orchestrator
+
+            def start(delivery: Delivery) -> None:
+                try:
+                    orchestrator.start_execution(name, delivery.input, name=delivery.execution_name)
+                except ExecutionNotFoundError as exc:
+                    raise NotFoundError(str(exc)) from exc
+
+            return start
+        if kind == "function" and self.invoker is not None and self.invoker.knows(name):
+            invoker = self.invoker
+
+            def invoke(delivery: Delivery) -> None:
+                call = Invocation(name, delivery.input, new_request_id())
+                threading.Thread(target=_invoke_logged, args=(invoker, call), daemon=True).start()
+
+            return invoke
+        if kind == "topic":
+            return lambda delivery: self._publish(arn, delivery)
+        if kind == "queue" and self.queues is not None:
+            queues = self.queues
+            return lambda delivery: _send(queues, name, json.dumps(delivery.input))
+        raise NotFoundError(f"no local {kind} {arn}")
+
+    def dead_letter(self, arn: str) -> DeadLetterSender:
+        if self.queues is None:
+            raise NotFoundError(f"no local queue {arn}")
+        queues, name = self.queues, arn.rsplit(":", 1)[-1]
+        return lambda body, attributes: _send(queues, name, body, attributes)
+
+    def _publish(self, arn: str, delivery: Delivery) -> None:
+        self.topic.publish(arn, json.dumps(delivery.input))
+
+
+def _send(queues: Queue, name: str, body: str, attributes: Mapping[str, str] | None = None) -> None:
+    queues.send(name, body, attributes=attributes)
+
+
+def _invoke_logged(invoker: LocalFunctionInvoker, call: Invocation) -> None:
+    result = invoker.invoke(call)
+    if not result.ok:
+        logger.warning(
+            "function invoked by an event rule failed",
+            extra={"function": call.function_name, "error": result.error_type, "cause": result.error_message},
+        )
+
+
+def open_event_bus(settings: Settings) -> tuple[EventStore, Callable[[], None]]:
+    """The local event bus (buses, rules, archive) for the CLI, and how to close it."""
+    from ..backends.local._sqlite import Database
+    from ..backends.local.events import SqliteEventBus
+
+    db = Database(settings.data_dir / "sluiceway.db")
+    return SqliteEventBus(db, SystemClock()), db.close
 
 
 def _trigger_pattern(pattern: Mapping[str, Any], input_bucket: str) -> dict[str, Any]:

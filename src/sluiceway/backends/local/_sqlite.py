@@ -81,15 +81,15 @@ class Database:
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply the numbered ``migrations/NNNN_*.sql`` files not yet applied; return the version."""
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-    current = row[0] or 0
+    applied = {int(r[0]) for r in conn.execute("SELECT version FROM schema_version")}
+    current = max(applied, default=0)
     scripts = sorted(
         (p for p in resources.files(__package__).joinpath("migrations").iterdir() if p.name.endswith(".sql")),
         key=lambda p: p.name,
     )
     for script in scripts:
         version = int(script.name.split("_", 1)[0])
-        if version <= current:
+        if version in applied:
             continue
         logger.info("applying migration", extra={"migration": script.name})
         conn.execute("BEGIN IMMEDIATE")
@@ -101,7 +101,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        current = version
+        applied.add(version)
+        current = max(current, version)
     return int(current)
 
 
