@@ -31,7 +31,7 @@ def run_rows(records: list[ExecutionRecord], metadata: dict[str, dict[str, Any]]
             duration = f"{(record.stopped_at - record.started_at).total_seconds():.2f} s"
         status = record.status
         style = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "yellow"}.get(status, "magenta")
-        outcome = item.get("OutputLocation") or item.get("Reason") or item.get("Cause") or record.error or ""
+        outcome = item.get("OutputLocation") or item.get("Message") or item.get("Cause") or record.error or ""
         table.add_row(
             record.name,
             str(key),
