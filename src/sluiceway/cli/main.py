@@ -62,7 +62,10 @@ def upload(
     except SluicewayError as exc:
         report_error(exc)
     try:
-        target = stack.upload(file, key)
+        try:
+            target = stack.upload(file, key)
+        except SluicewayError as exc:
+            report_error(exc)
         console.print(f"uploaded [bold]s3://{settings.input_bucket}/{target}[/bold]")
         if not run:
             console.print("its Object Created event is committed; `sluiceway up` processes it")
