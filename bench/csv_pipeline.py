@@ -12,14 +12,18 @@ query computing the same aggregates. Prints both times, the ratio (DuckDB time
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/queue.py would shadow the standard library's queue module for scripts run from here.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 import duckdb
 import psutil
