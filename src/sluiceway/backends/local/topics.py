@@ -1,33 +1,505 @@
-"""Topics on SQLite: every published message is committed to the outbox table,
-then appended to a JSON-lines file (one message per line) and logged.
+"""Topics on SQLite with SNS semantics: topics, subscriptions, filter policies, and
+durable fan-out.
 
-The SQLite row is the durable record; the JSON-lines file is a convenience for
-people and tools (``tail -f outbox.jsonl``) and can be rebuilt from the table.
+Publishing is one ``BEGIN IMMEDIATE`` transaction (the outbox pattern): the
+message goes to ``topic_messages`` and one row per subscription whose filter
+policy matches goes to ``topic_deliveries``; when :meth:`SqliteTopic.publish`
+returns, every delivery is committed. A deliverer
+(:class:`~sluiceway.runtime.delivery.TopicDeliverer`) then takes due rows
+(:meth:`SqliteTopic.due`, :meth:`SqliteTopic.claim`), hands them to the
+subscriber and records the outcome (:meth:`SqliteTopic.record`): at least once,
+with the subscription's delivery policy between attempts.
+
+The ``outbox`` subscription is Sluiceway's own: the message goes to the
+``outbox`` table (in the publish transaction, so it is there when ``publish``
+returns), then to ``outbox.jsonl`` (one JSON object per line, for
+``tail -f``) and to the log. A topic created without saying otherwise has one,
+and publishing to a topic that does not exist creates it with one (unless
+``auto_create`` is off, when SNS's NotFound is raised), so code that publishes
+to a named topic keeps working without setup.
+
+Topic ARNs are ``arn:aws:sns:REGION:ACCOUNT:NAME``; ``publish`` and the other
+calls take a name or an ARN. Locally the ARN's name picks the topic, whatever
+its region and account. Subscriptions are confirmed at once (SNS asks email and
+HTTP/S subscribers to confirm first).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
+import sqlite3
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+from ...errors import NotFoundError
+from ...messaging.filter_policy import FilterPolicy, compile_filter_policy
+from ...messaging.redrive import queue_arn, queue_name
+from ...messaging.sns import (
+    PROTOCOLS,
+    RAW_PROTOCOLS,
+    SCOPES,
+    DeliveryPolicy,
+    DeliveryRecord,
+    InvalidParameterError,
+    MessageAttribute,
+    PublishedMessage,
+    Subscription,
+    TopicInfo,
+    check_message,
+    check_topic_name,
+    message_attributes,
+    subscription_arn,
+    topic_arn,
+    topic_name,
+)
 from ...ports import Clock, TopicMessage
 from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["DEFAULT_LEASE_S", "OUTBOX_ENDPOINT", "SqliteTopic"]
+
+OUTBOX_ENDPOINT = "outbox"
+DEFAULT_LEASE_S = 300.0
+"""How long a claimed delivery stays with its deliverer before another may try it."""
+
+_SUBSCRIPTION_COLUMNS = (
+    "s.id, s.topic, s.protocol, s.endpoint, s.raw_message_delivery, s.filter_policy,"
+    " s.filter_policy_scope, s.delivery_policy, s.dead_letter_queue, s.secret, s.created_at"
+)
+_MESSAGE_COLUMNS = (
+    "m.seq, m.message_id, m.topic, m.published_as, m.subject, m.message, m.attributes, m.created_at"
+)
+_DELIVERY_SQL = (
+    "SELECT d.id, d.status, d.attempts, d.next_attempt_at, d.last_error, d.updated_at,"
+    f" {_MESSAGE_COLUMNS}, {_SUBSCRIPTION_COLUMNS}"
+    " FROM topic_deliveries AS d JOIN topic_messages AS m ON m.seq = d.message_seq"
+    " JOIN subscriptions AS s ON s.id = d.subscription"
+)
+
+
+def _ts(when: datetime) -> float:
+    return when.timestamp()
+
 
 class SqliteTopic:
-    """A :class:`~sluiceway.ports.Topic` whose only subscriber, for now, is the outbox."""
+    """The :class:`~sluiceway.ports.Topic` port on SQLite, with SNS's topic and subscription management.
 
-    def __init__(self, db: Database, outbox_path: str | Path, clock: Clock) -> None:
+    Thread-safe: every thread uses its own connection from ``db``.
+
+    Args:
+        db: the database (migrated).
+        outbox_path: the JSON-lines file the outbox subscription appends to.
+        clock: the time.
+        region: for ARNs.
+        account_id: for ARNs.
+        auto_create: publishing to an unknown topic creates it (with the outbox
+            subscription) instead of raising NotFoundError.
+        on_publish: called after each publish commits (a deliverer's ``notify``).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        outbox_path: str | Path,
+        clock: Clock,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "111111111111",
+        auto_create: bool = True,
+        on_publish: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.outbox_path = Path(outbox_path)
         self.clock = clock
+        self.region = region
+        self.account_id = account_id
+        self.auto_create = auto_create
+        self.on_publish = on_publish
         self._lock = threading.Lock()
+        self._policies: dict[tuple[str, str, str], FilterPolicy] = {}
+
+    # ------------------------------------------------------------------ topics
+
+    def topic_arn(self, topic: str) -> str:
+        """The ARN of ``topic`` (a name or an ARN) in this store's region and account."""
+        return topic_arn(topic_name(topic), region=self.region, account_id=self.account_id)
+
+    def create_topic(self, name: str, *, outbox: bool = True) -> TopicInfo:
+        """Create a topic, or return the existing one (CreateTopic is idempotent).
+
+        Args:
+            name: the topic's name (an ARN is read for its name).
+            outbox: subscribe the outbox to a new topic.
+
+        Raises:
+            InvalidParameterError: an invalid name.
+        """
+        name = check_topic_name(topic_name(name))
+        with self.db.transaction() as conn:
+            self._create(conn, name, outbox=outbox)
+        return self._must_topic_info(name)
+
+    def _create(self, conn: sqlite3.Connection, name: str, *, outbox: bool) -> bool:
+        now = self.clock.now().isoformat()
+        if (
+            conn.execute(
+                "INSERT OR IGNORE INTO topics (name, created_at) VALUES (?, ?)", (name, now)
+            ).rowcount
+            == 0
+        ):
+            return False
+        if outbox:
+            conn.execute(
+                "INSERT INTO subscriptions (id, topic, protocol, endpoint, created_at) VALUES (?, ?, 'outbox', ?, ?)",
+                (str(uuid.uuid4()), name, OUTBOX_ENDPOINT, now),
+            )
+        logger.info("topic created", extra={"topic": name})
+        return True
+
+    def delete_topic(self, topic: str) -> None:
+        """Delete a topic and its subscriptions; deliveries not yet made are cancelled.
+
+        Deleting a topic that does not exist is not an error (SNS's DeleteTopic).
+        """
+        name = topic_name(topic)
+        with self.db.transaction() as conn:
+            ids = [
+                r[0] for r in conn.execute("SELECT id FROM subscriptions WHERE topic = ?", (name,))
+            ]
+            self._cancel_pending(conn, ids, "the topic was deleted")
+            if conn.execute("DELETE FROM topics WHERE name = ?", (name,)).rowcount:
+                logger.info("topic deleted", extra={"topic": name})
+
+    def list_topics(self) -> list[TopicInfo]:
+        """Every topic with its number of subscriptions, by name."""
+        rows = self.db.connection().execute(
+            "SELECT t.name, t.created_at, count(s.id) FROM topics AS t"
+            " LEFT JOIN subscriptions AS s ON s.topic = t.name GROUP BY t.name ORDER BY t.name"
+        )
+        return [self._topic_info(r[0], r[1], r[2]) for r in rows]
+
+    def _topic_info(self, name: str, created_at: str, count: int) -> TopicInfo:
+        return TopicInfo(name, self.topic_arn(name), datetime.fromisoformat(created_at), count)
+
+    def _must_topic_info(self, name: str) -> TopicInfo:
+        for info in self.list_topics():
+            if info.name == name:
+                return info
+        raise NotFoundError("Topic does not exist")
+
+    # ----------------------------------------------------------- subscriptions
+
+    def subscribe(
+        self,
+        topic: str,
+        protocol: str,
+        endpoint: str = "",
+        *,
+        raw_message_delivery: bool = False,
+        filter_policy: str | Mapping[str, Any] | None = None,
+        filter_policy_scope: str | None = None,
+        delivery_policy: DeliveryPolicy | Mapping[str, Any] | str | None = None,
+        dead_letter_queue: str | None = None,
+        secret: str | None = None,
+    ) -> Subscription:
+        """Subscribe an endpoint to a topic (confirmed at once), or return the same existing subscription.
+
+        Args:
+            topic: the topic's name or ARN.
+            protocol: ``sqs`` (a queue name, ARN or URL), ``lambda`` (a function name or
+                ARN), ``email`` / ``email-json`` (an address), ``http`` / ``https`` (a URL
+                of that scheme), or ``outbox``.
+            raw_message_delivery: send the message itself instead of the envelope
+                (sqs, http and https only).
+            filter_policy: SNS's FilterPolicy (JSON text or object).
+            filter_policy_scope: ``MessageAttributes`` (the default) or ``MessageBody``.
+            delivery_policy: SNS's DeliveryPolicy for http/https (SNS fixes the others').
+            dead_letter_queue: an SQS queue (name or ARN) for messages whose delivery
+                policy runs out (the subscription's RedrivePolicy).
+            secret: the key webhook deliveries are signed with; one is made for
+                http/https subscriptions when omitted.
+
+        Raises:
+            NotFoundError: no such topic.
+            InvalidParameterError: what SNS refuses (SNS's messages), including the same
+                protocol and endpoint subscribed with different attributes.
+        """
+        name = topic_name(topic)
+        if protocol not in PROTOCOLS:
+            raise InvalidParameterError(
+                f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}"
+            )
+        endpoint = self._endpoint(protocol, endpoint)
+        if raw_message_delivery and protocol not in RAW_PROTOCOLS:
+            raise InvalidParameterError(
+                f"Invalid parameter: Attributes Reason: Delivery protocol [{protocol}] does not support raw message delivery."
+            )
+        scope = filter_policy_scope or "MessageAttributes"
+        if scope not in SCOPES:
+            raise InvalidParameterError(
+                f"Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value [{scope}]."
+                " Please use either MessageBody or MessageAttributes"
+            )
+        policy_text: str | None = None
+        if filter_policy is not None and filter_policy != "":
+            policy_text = (
+                filter_policy if isinstance(filter_policy, str) else json.dumps(filter_policy)
+            )
+            compile_filter_policy(policy_text, scope)
+        delivery = self._delivery_policy(protocol, delivery_policy)
+        dead_letter = self._dead_letter_arn(dead_letter_queue)
+        if secret is not None and protocol not in ("http", "https"):
+            raise InvalidParameterError(
+                "Invalid parameter: a signing secret is for http and https subscriptions"
+            )
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM topics WHERE name = ?", (name,)).fetchone() is None:
+                raise NotFoundError("Topic does not exist")
+            row = conn.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s WHERE s.topic = ? AND s.protocol = ? AND s.endpoint = ?",
+                (name, protocol, endpoint),
+            ).fetchone()
+            if row is not None:
+                existing = self._subscription(row)
+                wanted = (
+                    raw_message_delivery,
+                    policy_text,
+                    scope if policy_text else None,
+                    delivery,
+                    dead_letter,
+                )
+                have = (
+                    existing.raw_message_delivery,
+                    existing.filter_policy,
+                    existing.filter_policy_scope if existing.filter_policy else None,
+                    existing.delivery_policy,
+                    existing.dead_letter_queue,
+                )
+                if wanted != have or (secret is not None and secret != existing.secret):
+                    raise InvalidParameterError(
+                        "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
+                    )
+                return existing
+            sub_id = str(uuid.uuid4())
+            if protocol in ("http", "https") and secret is None:
+                secret = secrets.token_hex(32)
+            conn.execute(
+                "INSERT INTO subscriptions (id, topic, protocol, endpoint, raw_message_delivery, filter_policy,"
+                " filter_policy_scope, delivery_policy, dead_letter_queue, secret, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sub_id,
+                    name,
+                    protocol,
+                    endpoint,
+                    int(raw_message_delivery),
+                    policy_text,
+                    scope,
+                    json.dumps(delivery.to_aws()) if delivery else None,
+                    dead_letter,
+                    secret,
+                    now.isoformat(),
+                ),
+            )
+        logger.info(
+            "topic subscribed", extra={"topic": name, "protocol": protocol, "endpoint": endpoint}
+        )
+        return self.get_subscription(subscription_arn(self.topic_arn(name), sub_id))
+
+    def _endpoint(self, protocol: str, endpoint: str) -> str:
+        if protocol == "outbox":
+            return OUTBOX_ENDPOINT
+        if not isinstance(endpoint, str) or not endpoint:
+            raise InvalidParameterError("Invalid parameter: Endpoint")
+        if protocol == "sqs":
+            if endpoint.startswith("arn:") and ":sqs:" not in endpoint:
+                raise InvalidParameterError("Invalid parameter: SQS endpoint ARN")
+            return queue_arn(queue_name(endpoint), region=self.region, account_id=self.account_id)
+        if protocol == "lambda":
+            function = endpoint
+            if ":function:" in endpoint:
+                function = endpoint.split(":function:", 1)[1].split(":", 1)[0]
+            elif endpoint.startswith("arn:"):
+                raise InvalidParameterError("Invalid parameter: Lambda endpoint ARN")
+            return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{function}"
+        if protocol in ("email", "email-json"):
+            at = endpoint.find("@")
+            if at < 1 or at == len(endpoint) - 1 or any(c.isspace() for c in endpoint):
+                raise InvalidParameterError("Invalid parameter: Email address")
+            return endpoint
+        parts = urlsplit(endpoint)
+        if parts.scheme != protocol or not parts.hostname:
+            raise InvalidParameterError(
+                "Invalid parameter: Endpoint must match the specified protocol"
+            )
+        return endpoint
+
+    @staticmethod
+    def _delivery_policy(
+        protocol: str, value: DeliveryPolicy | Mapping[str, Any] | str | None
+    ) -> DeliveryPolicy | None:
+        if value is None or value == "":
+            return None
+        if protocol not in ("http", "https"):
+            raise InvalidParameterError(
+                "Invalid parameter: Attributes Reason: DeliveryPolicy: only HTTP/S subscriptions support custom delivery policies"
+            )
+        return value if isinstance(value, DeliveryPolicy) else DeliveryPolicy.from_aws(value)
+
+    def _dead_letter_arn(self, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and value.startswith("{"):
+            try:
+                value = json.loads(value).get("deadLetterTargetArn")
+            except (ValueError, AttributeError):
+                value = None
+        if not isinstance(value, str) or (value.startswith("arn:") and ":sqs:" not in value):
+            raise InvalidParameterError(
+                "Invalid parameter: RedrivePolicy: deadLetterTargetArn is an invalid arn"
+            )
+        return queue_arn(queue_name(value), region=self.region, account_id=self.account_id)
+
+    def unsubscribe(self, subscription: str) -> None:
+        """Delete a subscription (by ARN); its deliveries not yet made are cancelled.
+
+        Raises:
+            NotFoundError: no such subscription.
+        """
+        sub_id = subscription.rsplit(":", 1)[-1]
+        with self.db.transaction() as conn:
+            if conn.execute("DELETE FROM subscriptions WHERE id = ?", (sub_id,)).rowcount == 0:
+                raise NotFoundError("Subscription does not exist")
+            self._cancel_pending(conn, [sub_id], "the subscription was deleted")
+        logger.info("topic unsubscribed", extra={"subscription": subscription})
+
+    def set_subscription_attribute(self, subscription: str, name: str, value: str) -> Subscription:
+        """SetSubscriptionAttributes: ``RawMessageDelivery``, ``FilterPolicy``, ``FilterPolicyScope``,
+        ``DeliveryPolicy`` or ``RedrivePolicy`` (an empty value removes a policy).
+
+        Raises:
+            NotFoundError: no such subscription.
+            InvalidParameterError: an unknown attribute or a value SNS refuses.
+        """
+        current = self.get_subscription(subscription)
+        column: str
+        stored: Any
+        if name == "RawMessageDelivery":
+            if value not in ("true", "false"):
+                raise InvalidParameterError(
+                    f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{value}]. Must be true or false."
+                )
+            if value == "true" and current.protocol not in RAW_PROTOCOLS:
+                raise InvalidParameterError(
+                    f"Invalid parameter: Attributes Reason: Delivery protocol [{current.protocol}] does not support raw message delivery."
+                )
+            column, stored = "raw_message_delivery", int(value == "true")
+        elif name == "FilterPolicy":
+            if value:
+                compile_filter_policy(value, current.filter_policy_scope, subscribe=False)
+            column, stored = "filter_policy", value or None
+        elif name == "FilterPolicyScope":
+            if value not in SCOPES:
+                raise InvalidParameterError(
+                    f"Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value [{value}]."
+                    " Please use either MessageBody or MessageAttributes"
+                )
+            if current.filter_policy:
+                compile_filter_policy(current.filter_policy, value, subscribe=False)
+            column, stored = "filter_policy_scope", value
+        elif name == "DeliveryPolicy":
+            policy = self._delivery_policy(current.protocol, value)
+            column, stored = "delivery_policy", json.dumps(policy.to_aws()) if policy else None
+        elif name == "RedrivePolicy":
+            column, stored = "dead_letter_queue", self._dead_letter_arn(value)
+        else:
+            raise InvalidParameterError("Invalid parameter: AttributeName")
+        with self.db.transaction() as conn:
+            if (
+                conn.execute(
+                    f"UPDATE subscriptions SET {column} = ? WHERE id = ?", (stored, current.id)
+                ).rowcount
+                == 0
+            ):
+                raise NotFoundError("Subscription does not exist")
+        return self.get_subscription(subscription)
+
+    def get_subscription(self, subscription: str) -> Subscription:
+        """The subscription with this ARN (or id).
+
+        Raises:
+            NotFoundError: no such subscription.
+        """
+        sub_id = subscription.rsplit(":", 1)[-1]
+        row = (
+            self.db.connection()
+            .execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s WHERE s.id = ?", (sub_id,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise NotFoundError("Subscription does not exist")
+        return self._subscription(row)
+
+    def list_subscriptions(self, topic: str | None = None) -> list[Subscription]:
+        """Subscriptions of one topic or all, oldest first."""
+        sql = f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
+        params: tuple[Any, ...] = ()
+        if topic is not None:
+            sql += " WHERE s.topic = ?"
+            params = (topic_name(topic),)
+        sql += " ORDER BY s.topic, s.created_at, s.id"
+        return [self._subscription(r) for r in self.db.connection().execute(sql, params)]
+
+    def _subscription(self, row: sqlite3.Row | tuple[Any, ...]) -> Subscription:
+        (
+            sub_id,
+            topic,
+            protocol,
+            endpoint,
+            raw,
+            policy,
+            scope,
+            delivery,
+            dead_letter,
+            secret,
+            created_at,
+        ) = tuple(row)
+        arn = self.topic_arn(topic)
+        return Subscription(
+            arn=subscription_arn(arn, sub_id),
+            topic=topic,
+            topic_arn=arn,
+            protocol=protocol,
+            endpoint=endpoint,
+            created_at=datetime.fromisoformat(created_at),
+            raw_message_delivery=bool(raw),
+            filter_policy=policy,
+            filter_policy_scope=scope,
+            delivery_policy=DeliveryPolicy.from_aws(delivery) if delivery else None,
+            dead_letter_queue=dead_letter,
+            secret=secret,
+        )
+
+    def _cancel_pending(self, conn: sqlite3.Connection, ids: list[str], why: str) -> None:
+        now = self.clock.now().isoformat()
+        conn.executemany(
+            "UPDATE topic_deliveries SET status = 'cancelled', last_error = ?, updated_at = ?"
+            " WHERE subscription = ? AND status = 'pending'",
+            [(why, now, sub_id) for sub_id in ids],
+        )
+
+    # ------------------------------------------------------------------ publish
 
     def publish(
         self,
@@ -35,37 +507,173 @@ class SqliteTopic:
         message: str,
         *,
         subject: str | None = None,
-        attributes: Mapping[str, str] | None = None,
+        attributes: Mapping[str, str | int | float | list[Any] | MessageAttribute] | None = None,
     ) -> str:
-        if not isinstance(message, str):
-            raise TypeError("message must be a string")
+        """Publish a message; it and its deliveries are committed when this returns.
+
+        Args:
+            topic: a name or an ARN.
+            message: the message (non-empty; 256 KiB with subject and attributes).
+            subject: for email subscribers and envelopes (at most 100 characters, no line breaks).
+            attributes: message attributes: strings are ``String``, numbers ``Number``,
+                lists ``String.Array``; :class:`~sluiceway.messaging.sns.MessageAttribute`
+                gives the type explicitly. Filter policies match on them.
+
+        Returns:
+            The message id.
+
+        Raises:
+            NotFoundError: no such topic and ``auto_create`` is off.
+            InvalidParameterError: a message SNS refuses.
+            TypeError: ``message`` is not a string.
+        """
+        typed = message_attributes(attributes)
+        check_message(message, subject, typed)
+        name = topic_name(topic)
+        check_topic_name(name)
         message_id = str(uuid.uuid4())
-        now = self.clock.now().isoformat()
-        attrs = dict(attributes or {})
+        now = self.clock.now()
+        stamp = now.isoformat()
+        published = PublishedMessage(
+            message_id=message_id,
+            topic=name,
+            topic_arn=self.topic_arn(name),
+            message=message,
+            timestamp=now,
+            subject=subject,
+            attributes=typed,
+            published_as=topic,
+        )
+        outbox: list[DeliveryRecord] = []
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO outbox (message_id, topic, subject, message, attributes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (message_id, topic, subject, message, json.dumps(attrs), now),
+            if conn.execute("SELECT 1 FROM topics WHERE name = ?", (name,)).fetchone() is None:
+                if not self.auto_create:
+                    raise NotFoundError("Topic does not exist")
+                self._create(conn, name, outbox=True)
+            cursor = conn.execute(
+                "INSERT INTO topic_messages (message_id, topic, published_as, subject, message, attributes, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message_id,
+                    name,
+                    topic,
+                    subject,
+                    message,
+                    json.dumps({k: a.to_json() for k, a in typed.items()}),
+                    stamp,
+                ),
             )
+            seq = cursor.lastrowid
+            rows = conn.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s WHERE s.topic = ? ORDER BY s.created_at, s.id",
+                (name,),
+            ).fetchall()
+            lease_until = now + timedelta(seconds=DEFAULT_LEASE_S)
+            for row in rows:
+                sub = self._subscription(row)
+                if not self._accepts(sub, message, typed):
+                    continue
+                # The publisher delivers to the outbox itself right after the commit; the
+                # lease keeps deliverers off it unless this process dies first.
+                due = lease_until if sub.protocol == "outbox" else now
+                delivery_id = conn.execute(
+                    "INSERT INTO topic_deliveries (message_seq, subscription, status, next_attempt_at, updated_at)"
+                    " VALUES (?, ?, 'pending', ?, ?)",
+                    (seq, sub.id, _ts(due), stamp),
+                ).lastrowid
+                assert delivery_id is not None
+                if sub.protocol == "outbox":
+                    self._insert_outbox(conn, published)
+                    outbox.append(DeliveryRecord(delivery_id, published, sub, "pending", 0, due))
+        logger.debug(
+            "message published",
+            extra={"topic": name, "message_id": message_id, "subscriptions": len(rows)},
+        )
+        for record in outbox:
+            try:
+                self.deliver_outbox(record)
+            except Exception as exc:  # the deliverer tries it again once the lease runs out
+                logger.warning(
+                    "outbox delivery failed; will retry",
+                    extra={"message_id": message_id, "error": f"{type(exc).__name__}: {exc}"},
+                )
+            else:
+                self.record(record.id, status="delivered", attempts=1)
+        if self.on_publish is not None:
+            self.on_publish()
+        return message_id
+
+    def _accepts(
+        self, sub: Subscription, message: str, attributes: Mapping[str, MessageAttribute]
+    ) -> bool:
+        if not sub.filter_policy:
+            return True
+        key = (sub.id, sub.filter_policy, sub.filter_policy_scope)
+        policy = self._policies.get(key)
+        if policy is None:
+            policy = self._policies[key] = compile_filter_policy(
+                sub.filter_policy, sub.filter_policy_scope
+            )
+        return policy.matches(message, attributes)
+
+    @staticmethod
+    def _insert_outbox(conn: sqlite3.Connection, message: PublishedMessage) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO outbox (message_id, topic, subject, message, attributes, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                message.message_id,
+                message.published_as or message.topic,
+                message.subject,
+                message.message,
+                json.dumps({k: a.value for k, a in message.attributes.items()}),
+                message.timestamp.isoformat(),
+            ),
+        )
+
+    def deliver_outbox(self, record: DeliveryRecord) -> None:
+        """The outbox subscriber: the ``outbox`` table (idempotent), ``outbox.jsonl`` and the log."""
+        message = record.message
+        with self.db.transaction() as conn:
+            self._insert_outbox(conn, message)
         line = json.dumps(
-            {"message_id": message_id, "timestamp": now, "topic": topic, "subject": subject, "body": message, "attributes": attrs}
+            {
+                "message_id": message.message_id,
+                "timestamp": message.timestamp.isoformat(),
+                "topic": message.published_as or message.topic,
+                "subject": message.subject,
+                "body": message.message,
+                "attributes": {k: a.value for k, a in message.attributes.items()},
+            }
         )
         with self._lock:
             self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.outbox_path, "a", encoding="utf-8") as out:
                 out.write(line + "\n")
-        logger.info("notification published", extra={"topic": topic, "subject": subject, "message_id": message_id, "body": message})
-        return message_id
+        logger.info(
+            "notification published",
+            extra={
+                "topic": message.published_as or message.topic,
+                "subject": message.subject,
+                "message_id": message.message_id,
+                "body": message.message,
+            },
+        )
+
+    # ------------------------------------------------------------------- reads
 
     def messages(self, topic: str | None = None, *, limit: int = 1000) -> list[TopicMessage]:
-        """Published messages, oldest first (for the CLI, the API and tests)."""
-        from datetime import datetime
+        """Messages the outbox got, oldest first (for the CLI, the API and tests).
 
+        ``topic`` (a name or an ARN) selects the messages published to that topic by
+        its name or by any ARN ending in it.
+        """
         sql = "SELECT * FROM outbox"
         params: tuple[object, ...] = ()
         if topic is not None:
-            sql += " WHERE topic = ?"
-            params = (topic,)
+            name = topic_name(topic)
+            sql += " WHERE topic = ? OR topic = ? OR (topic LIKE 'arn:%' AND substr(topic, -length(?) - 1) = ?)"
+            params = (topic, name, name, ":" + name)
         sql += " ORDER BY seq LIMIT ?"
         params += (limit,)
         return [
@@ -79,3 +687,117 @@ class SqliteTopic:
             )
             for r in self.db.connection().execute(sql, params)
         ]
+
+    def published(self, topic: str | None = None, *, limit: int = 1000) -> list[PublishedMessage]:
+        """Every published message (whatever its subscribers), oldest first."""
+        sql = f"SELECT {_MESSAGE_COLUMNS} FROM topic_messages AS m"
+        params: tuple[object, ...] = ()
+        if topic is not None:
+            sql += " WHERE m.topic = ?"
+            params = (topic_name(topic),)
+        sql += " ORDER BY m.seq LIMIT ?"
+        params += (limit,)
+        return [self._message(tuple(r)) for r in self.db.connection().execute(sql, params)]
+
+    def _message(self, row: tuple[Any, ...]) -> PublishedMessage:
+        _, message_id, topic, published_as, subject, message, attributes, created_at = row
+        return PublishedMessage(
+            message_id=message_id,
+            topic=topic,
+            topic_arn=self.topic_arn(topic),
+            message=message,
+            timestamp=datetime.fromisoformat(created_at),
+            subject=subject,
+            attributes={
+                k: MessageAttribute(v["Type"], v["Value"])
+                for k, v in json.loads(attributes).items()
+            },
+            published_as=published_as,
+        )
+
+    def deliveries(
+        self,
+        *,
+        message_id: str | None = None,
+        subscription: str | None = None,
+        status: str | None = None,
+        limit: int = 1000,
+    ) -> list[DeliveryRecord]:
+        """Deliveries and their status, oldest first, optionally of one message, subscription or status."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if message_id is not None:
+            clauses.append("m.message_id = ?")
+            params.append(message_id)
+        if subscription is not None:
+            clauses.append("d.subscription = ?")
+            params.append(subscription.rsplit(":", 1)[-1])
+        if status is not None:
+            clauses.append("d.status = ?")
+            params.append(status)
+        sql = (
+            _DELIVERY_SQL
+            + (" WHERE " + " AND ".join(clauses) if clauses else "")
+            + " ORDER BY d.id LIMIT ?"
+        )
+        params.append(limit)
+        return [self._delivery(r) for r in self.db.connection().execute(sql, params)]
+
+    def _delivery(self, row: sqlite3.Row) -> DeliveryRecord:
+        values = tuple(row)
+        delivery_id, status, attempts, next_attempt_at, last_error, updated_at = values[:6]
+        return DeliveryRecord(
+            id=delivery_id,
+            message=self._message(values[6:14]),
+            subscription=self._subscription(values[14:]),
+            status=status,
+            attempts=attempts,
+            next_attempt_at=datetime.fromtimestamp(next_attempt_at, UTC),
+            last_error=last_error,
+            updated_at=datetime.fromisoformat(updated_at),
+        )
+
+    # -------------------------------------------------------------- deliverer side
+
+    def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[DeliveryRecord]:
+        """Pending deliveries due at ``now`` with an id above ``after_id``, in publish order."""
+        rows = self.db.connection().execute(
+            _DELIVERY_SQL
+            + " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id > ? ORDER BY d.id LIMIT ?",
+            (_ts(now), after_id, limit),
+        )
+        return [self._delivery(r) for r in rows]
+
+    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        """Take a due delivery until ``until``; False if it is no longer due (another deliverer has it)."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE topic_deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
+                (_ts(until), delivery_id, _ts(now)),
+            )
+            return cursor.rowcount == 1
+
+    def record(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store an attempt's outcome: a final status, or ``pending`` with the next attempt's time."""
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE topic_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,"
+                " updated_at = ? WHERE id = ?",
+                (
+                    status,
+                    attempts,
+                    _ts(next_attempt_at or now),
+                    error,
+                    now.isoformat(),
+                    delivery_id,
+                ),
+            )

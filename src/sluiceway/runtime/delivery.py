@@ -1,0 +1,575 @@
+"""Deliver committed topic messages to their subscribers, as SNS does.
+
+A topic store (``SqliteTopic`` locally) commits a message and one delivery row per
+matching subscription in the publish transaction. :class:`TopicDeliverer` takes
+the due rows, hands each to the sender of its protocol, and records the outcome:
+
+* the sender returned: ``delivered``;
+* it raised :class:`PermanentDeliveryError` (an HTTP 4xx, a queue or function
+  that does not exist, a mail server refusing the recipient): SNS does not retry
+  these, so the message goes to the subscription's dead-letter queue, or the row
+  ends ``rejected``;
+* it raised anything else: the row stays ``pending`` until the next attempt of
+  the subscription's delivery policy (:class:`~sluiceway.messaging.sns.DeliveryPolicy`,
+  with SNS's jitter); when the policy runs out, the dead-letter queue or ``failed``.
+
+Attempts, their count and the next attempt's time are in the store, so a new
+deliverer on the same database carries on where a stopped one left. Delivery is
+at least once: a process that dies during an attempt tries it again after the
+attempt's lease.
+
+Senders (each is a callable taking a :class:`~sluiceway.messaging.sns.DeliveryRecord`):
+
+* :class:`SmtpSender`: email through a real SMTP server (STARTTLS, login);
+* :class:`WebhookSender`: ``POST`` to HTTP/S endpoints with SNS's headers and
+  ``X-Sluiceway-Signature: sha256=<hex>``, an HMAC-SHA256 of the body with the
+  subscription's secret (receivers check it with :func:`verify_signature`);
+* :class:`QueueSender`: SQS subscribers, through the ``Queue`` port;
+* :class:`FunctionSender`: Lambda subscribers, through the ``FunctionInvoker`` port.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import random
+import secrets
+import smtplib
+import ssl
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Final, Protocol
+from urllib.parse import urlsplit
+
+from ..errors import NotFoundError
+from ..messaging.redrive import queue_name
+from ..messaging.sns import (
+    DEFAULT_SUBJECT,
+    DeliveryRecord,
+    delivery_body,
+    http_headers,
+    lambda_event,
+    notification,
+    string_to_sign,
+)
+from ..ports import Clock, FunctionInvoker, Invocation, Queue
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "DeadLetterSender",
+    "DeliveryError",
+    "DeliveryStore",
+    "FunctionSender",
+    "PermanentDeliveryError",
+    "QueueSender",
+    "Sender",
+    "SmtpConfig",
+    "SmtpSender",
+    "TopicDeliverer",
+    "WebhookSender",
+    "sign",
+    "verify_signature",
+]
+
+SIGNATURE_HEADER: Final = "X-Sluiceway-Signature"
+DEFAULT_LEASE: Final = timedelta(minutes=5)
+_BATCH: Final = 100
+_MAX_ERROR_CHARS: Final = 1000
+# Lambda's Invoke errors that no retry can fix (the function or the request is wrong).
+_PERMANENT_FUNCTION_ERRORS: Final = frozenset(
+    {
+        "ResourceNotFoundException",
+        "ValidationException",
+        "InvalidRequestContentException",
+        "RequestEntityTooLargeException",
+    }
+)
+
+Sender = Callable[[DeliveryRecord], None]
+"""Hands one message to one subscriber; returns when the subscriber took it, raises otherwise."""
+DeadLetterSender = Callable[[str, str, Mapping[str, str]], None]
+"""Sends (queue ARN or name, body, message attributes) to a dead-letter queue; raises on failure."""
+
+
+class DeliveryError(Exception):
+    """A delivery attempt failed; the delivery policy decides whether another follows."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The subscriber refused the message for good; SNS does not retry these."""
+
+
+class DeliveryStore(Protocol):
+    """What the deliverer needs of a topic store (``SqliteTopic`` locally)."""
+
+    def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[DeliveryRecord]:
+        """Pending deliveries due at ``now`` with an id above ``after_id``, in publish order."""
+        ...
+
+    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        """Take a due delivery until ``until``; False if another deliverer has it."""
+        ...
+
+    def record(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store an attempt's outcome."""
+        ...
+
+
+# ------------------------------------------------------------------ signatures
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``X-Sluiceway-Signature`` value for ``body``: ``sha256=`` and the HMAC-SHA256 in hex."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether ``header`` is the signature of ``body`` with ``secret`` (compared in constant time)."""
+    return header is not None and hmac.compare_digest(sign(secret, body), header)
+
+
+def _envelope_signature(key: str, record: DeliveryRecord) -> str:
+    """The envelope's ``Signature``: an HMAC of SNS's string-to-sign (not one AWS's certificates verify)."""
+    text = string_to_sign(notification(record.message, record.subscription))
+    digest = hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+# ---------------------------------------------------------------------- email
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """How to reach the SMTP server that sends email notifications."""
+
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    """Upgrade the connection with STARTTLS before logging in (port 587 servers want it)."""
+    username: str | None = None
+    """Log in with these credentials when set."""
+    password: str | None = field(default=None, repr=False)
+    sender: str = "sluiceway@localhost"
+    """The From address."""
+    use_ssl: bool = False
+    """Implicit TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS."""
+    ca_file: str | None = None
+    """Trust the certificates in this PEM file (a private CA or a self-signed server) instead of the system's."""
+    timeout_s: float = 30.0
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
+
+
+class SmtpSender:
+    """Sends ``email`` (the message as the body) and ``email-json`` (the envelope) notifications.
+
+    SMTP replies in the 5xx range for the recipient or the message are permanent
+    (no retry); connection problems, 4xx replies and failed logins are retried.
+    """
+
+    def __init__(self, config: SmtpConfig, *, signing_key: str | None = None) -> None:
+        self.config = config
+        self.signing_key = signing_key or secrets.token_hex(32)
+
+    def build(self, record: DeliveryRecord) -> EmailMessage:
+        """The email for one delivery."""
+        message, sub = record.message, record.subscription
+        mail = EmailMessage()
+        mail["From"] = self.config.sender
+        mail["To"] = sub.endpoint
+        mail["Subject"] = message.subject or DEFAULT_SUBJECT
+        mail["Date"] = formatdate(message.timestamp.timestamp(), usegmt=True)
+        mail["Message-ID"] = make_msgid(idstring=message.message_id.replace("-", ""))
+        mail["X-Sluiceway-Topic-Arn"] = message.topic_arn
+        mail["X-Sluiceway-Subscription-Arn"] = sub.arn
+        if sub.protocol == "email-json":
+            body = json.dumps(
+                notification(message, sub, signature=_envelope_signature(self.signing_key, record)),
+                ensure_ascii=False,
+            )
+            mail.set_content(body, subtype="plain", charset="utf-8")
+        else:
+            mail.set_content(message.message, subtype="plain", charset="utf-8")
+        return mail
+
+    def __call__(self, record: DeliveryRecord) -> None:
+        cfg = self.config
+        mail = self.build(record)
+        try:
+            smtp: smtplib.SMTP
+            if cfg.use_ssl:
+                smtp = smtplib.SMTP_SSL(
+                    cfg.host, cfg.port, timeout=cfg.timeout_s, context=cfg.ssl_context()
+                )
+            else:
+                smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
+            with smtp:
+                smtp.ehlo()
+                if cfg.starttls and not cfg.use_ssl:
+                    smtp.starttls(context=cfg.ssl_context())
+                    smtp.ehlo()
+                if cfg.username is not None:
+                    smtp.login(cfg.username, cfg.password or "")
+                smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(
+                    f"the mail server refused {record.subscription.endpoint}: {exc.recipients}"
+                ) from exc
+            raise DeliveryError(
+                f"the mail server deferred {record.subscription.endpoint}: {exc.recipients}"
+            ) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login failed: {exc.smtp_code} {exc.smtp_error!r}") from exc
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500:
+                raise PermanentDeliveryError(
+                    f"the mail server refused the message: {exc.smtp_code} {exc.smtp_error!r}"
+                ) from exc
+            raise DeliveryError(
+                f"the mail server deferred the message: {exc.smtp_code} {exc.smtp_error!r}"
+            ) from exc
+
+
+# -------------------------------------------------------------------- webhooks
+
+
+class WebhookSender:
+    """POSTs notifications to ``http``/``https`` subscribers, signed with the subscription's secret.
+
+    2xx is delivered. Like SNS, other replies below 500 are not retried (the
+    endpoint refused the message); 5xx, timeouts and connection errors are.
+    Redirects are not followed.
+
+    Args:
+        timeout_s: per request (SNS gives up after about 15 seconds).
+        ssl_context: for https endpoints; the system's trust store by default.
+    """
+
+    def __init__(
+        self, *, timeout_s: float = 15.0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.ssl_context = ssl_context
+
+    def __call__(self, record: DeliveryRecord) -> None:
+        sub = record.subscription
+        secret = sub.secret or ""
+        body = delivery_body(
+            record.message, sub, signature=_envelope_signature(secret, record)
+        ).encode("utf-8")
+        headers = http_headers(record.message, sub)
+        headers[SIGNATURE_HEADER] = sign(secret, body)
+        headers["Content-Length"] = str(len(body))
+        url = urlsplit(sub.endpoint)
+        host = url.hostname or ""
+        conn: http.client.HTTPConnection
+        if url.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                host,
+                url.port,
+                timeout=self.timeout_s,
+                context=self.ssl_context or ssl.create_default_context(),
+            )
+        else:
+            conn = http.client.HTTPConnection(host, url.port, timeout=self.timeout_s)
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        try:
+            conn.request("POST", target, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException) as exc:
+            raise DeliveryError(f"POST {sub.endpoint} failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            conn.close()
+        if 200 <= status < 300:
+            return
+        if status < 500:
+            raise PermanentDeliveryError(f"POST {sub.endpoint} answered HTTP {status}")
+        raise DeliveryError(f"POST {sub.endpoint} answered HTTP {status}")
+
+
+# ----------------------------------------------------------- queues, functions
+
+
+class QueueSender:
+    """Sends notifications to ``sqs`` subscribers: the envelope, or with raw delivery the
+    message with its attributes as SQS message attributes."""
+
+    def __init__(self, queues: Queue, *, signing_key: str | None = None) -> None:
+        self.queues = queues
+        self.signing_key = signing_key or secrets.token_hex(32)
+
+    def __call__(self, record: DeliveryRecord) -> None:
+        sub, message = record.subscription, record.message
+        body = delivery_body(message, sub, signature=_envelope_signature(self.signing_key, record))
+        attributes = None
+        if sub.raw_message_delivery and message.attributes:
+            attributes = {
+                k: a.value for k, a in message.attributes.items() if a.base_type != "Binary"
+            }
+        try:
+            self.queues.send(queue_name(sub.endpoint), body, attributes=attributes)
+        except NotFoundError as exc:
+            raise PermanentDeliveryError(f"queue {sub.endpoint} does not exist") from exc
+        except ValueError as exc:  # SQS refuses the message itself (size, characters, FIFO rules)
+            raise PermanentDeliveryError(
+                f"queue {sub.endpoint} refused the message: {exc}"
+            ) from exc
+
+
+class FunctionSender:
+    """Invokes ``lambda`` subscribers with SNS's event; a failing function is retried by the
+    subscription's policy (Lambda's asynchronous retries), a missing one is not."""
+
+    def __init__(
+        self,
+        invoker: FunctionInvoker,
+        *,
+        request_ids: Callable[[], str] | None = None,
+        signing_key: str | None = None,
+        timeout_s: float = 900.0,
+    ) -> None:
+        self.invoker = invoker
+        self.request_ids = request_ids or (lambda: str(uuid.uuid4()))
+        self.signing_key = signing_key or secrets.token_hex(32)
+        self.timeout_s = timeout_s
+
+    def __call__(self, record: DeliveryRecord) -> None:
+        event = lambda_event(
+            record.message,
+            record.subscription,
+            signature=_envelope_signature(self.signing_key, record),
+        )
+        result = self.invoker.invoke(
+            Invocation(
+                record.subscription.endpoint, event, self.request_ids(), timeout_s=self.timeout_s
+            )
+        )
+        if result.ok:
+            return
+        error = f"{result.error_type}: {result.error_message}"
+        if result.error_type in _PERMANENT_FUNCTION_ERRORS:
+            raise PermanentDeliveryError(error)
+        raise DeliveryError(error)
+
+
+# ------------------------------------------------------------------- deliverer
+
+
+class TopicDeliverer:
+    """Delivers committed topic messages with retries; polls the store from its own thread.
+
+    Args:
+        store: the topic store's delivery side.
+        senders: one sender per protocol (``sqs``, ``lambda``, ``email``, ``email-json``,
+            ``http``, ``https``, ``outbox``); a delivery whose protocol has no sender here
+            waits for a deliverer that has one.
+        clock: the time.
+        dead_letter: sends to subscriptions' dead-letter queues.
+        rng: random numbers in [0, 1) for the jitter (SNS jitters its delays): a delay
+            ``d`` becomes ``d/2 + d/2 * rng()``.
+        poll_s: how often the thread looks for due deliveries without being notified.
+        lease: how long an attempt may run before another deliverer may repeat it.
+        signing_key: signs envelopes of subscriptions without a secret of their own.
+    """
+
+    def __init__(
+        self,
+        store: DeliveryStore,
+        senders: Mapping[str, Sender],
+        *,
+        clock: Clock,
+        dead_letter: DeadLetterSender | None = None,
+        rng: Callable[[], float] | None = None,
+        poll_s: float = 0.5,
+        lease: timedelta = DEFAULT_LEASE,
+        signing_key: str | None = None,
+    ) -> None:
+        self.store = store
+        self.senders = dict(senders)
+        self.clock = clock
+        self.dead_letter = dead_letter
+        self.rng = rng or random.Random().random
+        self.poll_s = poll_s
+        self.lease = lease
+        self.signing_key = signing_key or secrets.token_hex(32)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- control --------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Tell the deliverer that messages were published."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name="sluiceway-topic-deliverer", daemon=True
+            )
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def __enter__(self) -> TopicDeliverer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.deliver_pending()
+            except Exception:
+                logger.exception("topic delivery pass failed")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    # -- delivery -------------------------------------------------------------
+
+    def deliver_pending(self) -> int:
+        """Try every due delivery once, in publish order.
+
+        Returns:
+            How many reached their subscriber in this pass.
+        """
+        delivered = 0
+        after = 0
+        with self._lock:
+            # One sweep: a failed attempt is due again only after its delay, so a
+            # subscriber that keeps failing at once cannot hold the pass.
+            while rows := self.store.due(self.clock.now(), after_id=after, limit=_BATCH):
+                for row in rows:
+                    after = row.id
+                    if self._attempt(row):
+                        delivered += 1
+        return delivered
+
+    def _attempt(self, row: DeliveryRecord) -> bool:
+        sender = self.senders.get(row.subscription.protocol)
+        if sender is None:
+            return False
+        now = self.clock.now()
+        if not self.store.claim(row.id, now, now + self.lease):
+            return False
+        attempts = row.attempts + 1
+        try:
+            sender(row)
+        except PermanentDeliveryError as exc:
+            self._give_up(row, attempts, "rejected", _error(exc))
+            return False
+        except Exception as exc:
+            self._failed(row, attempts, _error(exc))
+            return False
+        self.store.record(row.id, status="delivered", attempts=attempts)
+        logger.debug(
+            "topic message delivered",
+            extra={
+                "message_id": row.message.message_id,
+                "subscription": row.subscription.arn,
+                "attempt": attempts,
+            },
+        )
+        return True
+
+    def _failed(self, row: DeliveryRecord, attempts: int, error: str) -> None:
+        policy = row.subscription.effective_delivery_policy
+        delay = policy.delay_s(attempts)
+        if delay is None:
+            self._give_up(row, attempts, "failed", error)
+            return
+        jittered = delay / 2 + delay / 2 * min(max(self.rng(), 0.0), 1.0)
+        next_attempt = self.clock.now() + timedelta(seconds=jittered)
+        self.store.record(
+            row.id, status="pending", attempts=attempts, next_attempt_at=next_attempt, error=error
+        )
+        logger.warning(
+            "topic delivery failed; will retry",
+            extra={
+                "message_id": row.message.message_id,
+                "subscription": row.subscription.arn,
+                "protocol": row.subscription.protocol,
+                "attempt": attempts,
+                "retry_in_s": round(jittered, 3),
+                "error": error,
+            },
+        )
+
+    def _give_up(self, row: DeliveryRecord, attempts: int, status: str, error: str) -> None:
+        sub = row.subscription
+        where = {
+            "message_id": row.message.message_id,
+            "subscription": sub.arn,
+            "protocol": sub.protocol,
+            "attempts": attempts,
+        }
+        if sub.dead_letter_queue is not None and self.dead_letter is not None:
+            body = delivery_body(
+                row.message, sub, signature=_envelope_signature(sub.secret or self.signing_key, row)
+            )
+            attributes = {
+                "ErrorCode": "DeliveryFailed" if status == "failed" else "DeliveryRejected",
+                "ErrorMessage": error,
+            }
+            try:
+                self.dead_letter(sub.dead_letter_queue, body, attributes)
+            except Exception:
+                logger.error(
+                    "topic message could not be sent to the dead-letter queue",
+                    extra={**where, "dead_letter": sub.dead_letter_queue},
+                    exc_info=True,
+                )
+            else:
+                self.store.record(row.id, status="dead-lettered", attempts=attempts, error=error)
+                logger.warning(
+                    "topic message sent to the dead-letter queue",
+                    extra={**where, "dead_letter": sub.dead_letter_queue, "error": error},
+                )
+                return
+        self.store.record(row.id, status=status, attempts=attempts, error=error)
+        if status == "failed":
+            logger.warning(
+                "topic delivery failed; no attempts left", extra={**where, "error": error}
+            )
+        else:
+            logger.warning(
+                "topic delivery rejected by the subscriber", extra={**where, "error": error}
+            )
+
+
+def _error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
