@@ -79,9 +79,10 @@ _MESSAGE_COLUMNS = (
 )
 _DELIVERY_SQL = (
     "SELECT d.id, d.status, d.attempts, d.next_attempt_at, d.last_error, d.updated_at,"
+    " d.subscription, d.protocol, d.endpoint,"
     f" {_MESSAGE_COLUMNS}, {_SUBSCRIPTION_COLUMNS}"
     " FROM topic_deliveries AS d JOIN topic_messages AS m ON m.seq = d.message_seq"
-    " JOIN subscriptions AS s ON s.id = d.subscription"
+    " LEFT JOIN subscriptions AS s ON s.id = d.subscription"
 )
 
 
@@ -577,9 +578,9 @@ class SqliteTopic:
                 # lease keeps deliverers off it unless this process dies first.
                 due = lease_until if sub.protocol == "outbox" else now
                 delivery_id = conn.execute(
-                    "INSERT INTO topic_deliveries (message_seq, subscription, status, next_attempt_at, updated_at)"
-                    " VALUES (?, ?, 'pending', ?, ?)",
-                    (seq, sub.id, _ts(due), stamp),
+                    "INSERT INTO topic_deliveries (message_seq, subscription, protocol, endpoint, status,"
+                    " next_attempt_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                    (seq, sub.id, sub.protocol, sub.endpoint, _ts(due), stamp),
                 ).lastrowid
                 assert delivery_id is not None
                 if sub.protocol == "outbox":
@@ -746,10 +747,23 @@ class SqliteTopic:
     def _delivery(self, row: sqlite3.Row) -> DeliveryRecord:
         values = tuple(row)
         delivery_id, status, attempts, next_attempt_at, last_error, updated_at = values[:6]
+        sub_id, protocol, endpoint = values[6:9]
+        message = self._message(values[9:17])
+        if values[17] is not None:
+            subscription = self._subscription(values[17:])
+        else:  # deleted since: what the delivery row remembers of it
+            subscription = Subscription(
+                arn=subscription_arn(message.topic_arn, sub_id),
+                topic=message.topic,
+                topic_arn=message.topic_arn,
+                protocol=protocol,
+                endpoint=endpoint,
+                created_at=message.timestamp,
+            )
         return DeliveryRecord(
             id=delivery_id,
-            message=self._message(values[6:14]),
-            subscription=self._subscription(values[14:]),
+            message=message,
+            subscription=subscription,
             status=status,
             attempts=attempts,
             next_attempt_at=datetime.fromtimestamp(next_attempt_at, UTC),
@@ -763,7 +777,8 @@ class SqliteTopic:
         """Pending deliveries due at ``now`` with an id above ``after_id``, in publish order."""
         rows = self.db.connection().execute(
             _DELIVERY_SQL
-            + " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id > ? ORDER BY d.id LIMIT ?",
+            + " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id > ? AND s.id IS NOT NULL"
+            " ORDER BY d.id LIMIT ?",
             (_ts(now), after_id, limit),
         )
         return [self._delivery(r) for r in rows]

@@ -38,11 +38,14 @@ CREATE INDEX topic_messages_topic ON topic_messages (topic, seq);
 
 -- One row per (message, subscription): the attempts and the next attempt survive
 -- restarts; a subscription that took the message is never tried again for it.
+-- Protocol and endpoint are copied so that the history outlives the subscription.
 -- `next_attempt_at` is epoch seconds (REAL) so that due rows come from the index.
 CREATE TABLE topic_deliveries (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     message_seq      INTEGER NOT NULL REFERENCES topic_messages (seq) ON DELETE CASCADE,
     subscription     TEXT NOT NULL,
+    protocol         TEXT NOT NULL,
+    endpoint         TEXT NOT NULL,
     status           TEXT NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  REAL NOT NULL,
