@@ -459,7 +459,7 @@ class SqliteTopic:
         if topic is not None:
             sql += " WHERE s.topic = ?"
             params = (topic_name(topic),)
-        sql += " ORDER BY s.topic, s.created_at, s.id"
+        sql += " ORDER BY s.topic, s.rowid"
         return [self._subscription(r) for r in self.db.connection().execute(sql, params)]
 
     def _subscription(self, row: sqlite3.Row | tuple[Any, ...]) -> Subscription:
@@ -566,7 +566,7 @@ class SqliteTopic:
             )
             seq = cursor.lastrowid
             rows = conn.execute(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s WHERE s.topic = ? ORDER BY s.created_at, s.id",
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s WHERE s.topic = ? ORDER BY s.rowid",
                 (name,),
             ).fetchall()
             lease_until = now + timedelta(seconds=DEFAULT_LEASE_S)
@@ -770,6 +770,17 @@ class SqliteTopic:
             last_error=last_error,
             updated_at=datetime.fromisoformat(updated_at),
         )
+
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        """Deliveries per subscription ARN and status (for the CLI and dashboards)."""
+        rows = self.db.connection().execute(
+            "SELECT s.id, s.topic, d.status, count(*) FROM topic_deliveries AS d"
+            " JOIN subscriptions AS s ON s.id = d.subscription GROUP BY s.id, d.status"
+        )
+        out: dict[str, dict[str, int]] = {}
+        for sub_id, topic, status, count in rows:
+            out.setdefault(subscription_arn(self.topic_arn(topic), sub_id), {})[status] = count
+        return out
 
     # -------------------------------------------------------------- deliverer side
 
