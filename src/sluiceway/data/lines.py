@@ -1,0 +1,167 @@
+"""Physical line numbers for the rows DuckDB parsed from a chunk.
+
+DuckDB numbers the rows it returns (``WITH ORDINALITY``) and reports the byte
+offset of each record it rejects, but not the line a returned row started on.
+Rejected rows need real line numbers, so a chunk's ordinals are mapped to lines:
+
+* Fast path: when the chunk has exactly as many lines as parsed rows plus
+  rejected records, every record is one line and there are no blank lines, so
+  ordinal ``k`` is the ``k``-th line not taken by a rejected record.
+* Otherwise (quoted line breaks, blank lines), the chunk's records are walked
+  with the same quote-parity rule the chunk planner uses, skipping blank lines
+  and the records DuckDB rejected. If that walk disagrees with DuckDB's row
+  count, the fast-path numbering is used and the map is marked inexact.
+
+Lines here are 0-based within the chunk; the aggregate stage adds the chunk's
+first line.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["LineMap", "build_line_map", "count_lines"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LineMap:
+    """Maps 1-based row ordinals to 0-based lines, piecewise: ``line = lines[i] + (ordinal - starts[i])``."""
+
+    starts: tuple[int, ...]
+    """Ordinals where a segment begins, ascending; the first is 1."""
+    lines: tuple[int, ...]
+    """The line of each segment's first ordinal."""
+    exact: bool = True
+    """False when the record walk disagreed with DuckDB (line numbers are then best effort)."""
+
+    def line_of(self, ordinal: int) -> int:
+        i = max(0, bisect.bisect_right(self.starts, ordinal) - 1)
+        return self.lines[i] + (ordinal - self.starts[i])
+
+    @property
+    def trivial(self) -> bool:
+        """Whether ``line = ordinal - 1`` for every row."""
+        return len(self.starts) == 1 and self.lines[0] == 0
+
+
+def count_lines(data: bytes, term: bytes) -> int:
+    """Physical lines in ``data``: terminators, plus one for a last unterminated line."""
+    if not data:
+        return 0
+    return data.count(term) + (0 if data.endswith(term) else 1)
+
+
+def build_line_map(
+    data: bytes,
+    *,
+    term: bytes,
+    parsed: int,
+    rejected_offsets: Iterable[int],
+    quote: bytes,
+    escape: bytes = b"",
+    columns: int = 2,
+) -> tuple[LineMap, dict[int, int]]:
+    """Map the chunk's parsed rows to lines.
+
+    Args:
+        data: the chunk's bytes, as DuckDB read them.
+        term: the line-terminator byte.
+        parsed: how many rows DuckDB returned.
+        rejected_offsets: byte offsets where DuckDB's rejected records start.
+        quote, escape: the dialect's quote and (if different) escape bytes.
+        columns: the schema's width (a blank line is a row only for one column).
+
+    Returns:
+        The map, and the 0-based line of each rejected record's offset.
+    """
+    offsets = sorted(set(rejected_offsets))
+    reject_lines = _lines_at(data, term, offsets)
+    total = count_lines(data, term)
+    if total == parsed + len(offsets):
+        return _fast(reject_lines.values(), parsed), reject_lines
+    starts = _record_starts(data, term, quote, escape, columns)
+    rejected = set(offsets)
+    kept = [s for s in starts if s not in rejected]
+    if len(kept) != parsed:
+        logger.warning(
+            "line numbers are approximate",
+            extra={"parsed": parsed, "records": len(kept), "lines": total},
+        )
+        fast = _fast(reject_lines.values(), parsed)
+        return LineMap(fast.starts, fast.lines, exact=False), reject_lines
+    seg_starts: list[int] = []
+    seg_lines: list[int] = []
+    line = 0
+    previous = 0
+    for ordinal, offset in enumerate(kept, start=1):
+        line += data.count(term, previous, offset)
+        previous = offset
+        if not seg_starts or seg_lines[-1] + (ordinal - seg_starts[-1]) != line:
+            seg_starts.append(ordinal)
+            seg_lines.append(line)
+    if not seg_starts:
+        return LineMap((1,), (0,)), reject_lines
+    return LineMap(tuple(seg_starts), tuple(seg_lines)), reject_lines
+
+
+def _lines_at(data: bytes, term: bytes, offsets: Sequence[int]) -> dict[int, int]:
+    result: dict[int, int] = {}
+    line = 0
+    previous = 0
+    for offset in offsets:
+        line += data.count(term, previous, offset)
+        previous = offset
+        result[offset] = line
+    return result
+
+
+def _fast(reject_lines: Iterable[int], parsed: int) -> LineMap:
+    """Every record is one line; rows fill the lines that rejected records leave."""
+    starts = [1]
+    lines = [0]
+    for j, line in enumerate(sorted(reject_lines)):
+        before = line - j  # parsed rows before this rejected record
+        ordinal = before + 1
+        new_line = line + 1
+        if ordinal == starts[-1]:
+            lines[-1] = new_line
+        else:
+            starts.append(ordinal)
+            lines.append(new_line)
+    return LineMap(tuple(starts), tuple(lines))
+
+
+def _record_starts(
+    data: bytes, term: bytes, quote: bytes, escape: bytes, columns: int
+) -> list[int]:
+    """Byte offsets of the records in ``data`` (blank lines skipped unless one column)."""
+    starts: list[int] = []
+    n = len(data)
+    pos = 0
+    cr = ord("\r")
+    while pos < n:
+        end = data.find(term, pos)
+        if end == -1:
+            end = n
+        if quote:
+            count = data.count(quote, pos, end) - (
+                data.count(escape + quote, pos, end) if escape else 0
+            )
+            while count % 2 and end < n:
+                nxt = data.find(term, end + 1)
+                if nxt == -1:
+                    nxt = n
+                count += data.count(quote, end + 1, nxt) - (
+                    data.count(escape + quote, end + 1, nxt) if escape else 0
+                )
+                end = nxt
+        blank = end == pos or (end == pos + 1 and data[pos] == cr)
+        if columns == 1 or not blank:
+            starts.append(pos)
+        pos = end + 1
+    return starts

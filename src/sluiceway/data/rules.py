@@ -1,0 +1,332 @@
+"""The schema compiled to DuckDB SQL: typed values, one validity flag, per-column reasons.
+
+Every rule of every column becomes part of one boolean expression evaluated in
+the same pass that parses the chunk, so checking costs one scan. Reasons are a
+second expression per column, evaluated only for the rows that failed.
+
+Relations built here read from a source with one VARCHAR column per schema
+column, named ``__sw_r<j>`` (``j`` = the column's index in the schema), plus the
+row's ordinal ``__sw_ord``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._duck import ident, literal
+
+if TYPE_CHECKING:
+    from ..config import ColumnSpec, PipelineConfig
+
+__all__ = [
+    "OK",
+    "ORD",
+    "check_sql",
+    "derived_relation",
+    "logical_type",
+    "raw_name",
+    "reasons_relation",
+    "sql_type",
+    "typed_relation",
+]
+
+logger = logging.getLogger(__name__)
+
+ORD = "__sw_ord"
+OK = "__sw_ok"
+_MAX_LISTED = 10
+
+
+def raw_name(index: int) -> str:
+    """The raw VARCHAR column of schema column ``index``."""
+    return f"__sw_r{index}"
+
+
+def sql_type(column: ColumnSpec) -> str:
+    """The DuckDB type of a column's typed value."""
+    if column.type == "decimal":
+        return f"DECIMAL({column.decimal_precision},{column.decimal_scale})"
+    return {
+        "string": "VARCHAR",
+        "integer": "BIGINT",
+        "float": "DOUBLE",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP",
+    }[column.type]
+
+
+def _typed(column: ColumnSpec, raw: str) -> str:
+    if column.type == "string":
+        return f"NULLIF({raw}, '')"
+    if column.format and column.type in ("date", "timestamp"):
+        parsed = f"TRY_STRPTIME({raw}, {literal(column.format)})"
+        return f"CAST({parsed} AS DATE)" if column.type == "date" else parsed
+    return f"TRY_CAST({raw} AS {sql_type(column)})"
+
+
+def _value(column: ColumnSpec, value: Any) -> str:
+    """A rule value as a SQL literal of the column's type."""
+    if column.type == "string":
+        return literal(str(value))
+    if column.type == "boolean":
+        return "TRUE" if value else "FALSE"
+    if column.type == "integer":
+        return str(int(value))
+    if column.type == "float":
+        return f"CAST({float(value)!r} AS DOUBLE)"
+    return f"CAST({literal(str(value))} AS {sql_type(column)})"
+
+
+def _type_problem(column: ColumnSpec, raw: str, typed: str) -> str:
+    """SQL that is true when a present raw value does not convert."""
+    if column.type == "string":
+        return "FALSE"
+    if column.type == "integer":
+        # TRY_CAST rounds '1.5' to 2; an integer column takes only integral numbers.
+        return f"({typed} IS NULL OR {typed} <> TRY_CAST({raw} AS DOUBLE))"
+    return f"{typed} IS NULL"
+
+
+def _type_reason(column: ColumnSpec) -> str:
+    if column.type in ("date", "timestamp"):
+        expected = column.format or (
+            "YYYY-MM-DD" if column.type == "date" else "YYYY-MM-DD HH:MM:SS"
+        )
+        return f"not a valid {column.type} (expected {expected})"
+    if column.type == "decimal":
+        return f"not a valid decimal({column.decimal_precision},{column.decimal_scale})"
+    return f"not a valid {column.type}"
+
+
+def _rule_checks(column: ColumnSpec, raw: str, typed: str) -> list[tuple[str, str, str]]:
+    """(SQL true when the rule holds, SQL true when it is broken, reason) per declared rule, in reporting order."""
+    checks: list[tuple[str, str, str]] = []
+    if column.min is not None:
+        low = _value(column, column.min)
+        checks.append(
+            (f"{typed} >= {low}", f"{typed} < {low}", f"less than the minimum {column.min}")
+        )
+    if column.max is not None:
+        high = _value(column, column.max)
+        checks.append(
+            (f"{typed} <= {high}", f"{typed} > {high}", f"greater than the maximum {column.max}")
+        )
+    if column.regex is not None:
+        match = f"regexp_full_match({raw}, {literal(column.regex)})"
+        checks.append((match, f"NOT {match}", f"does not match the pattern {column.regex}"))
+    if column.allowed is not None:
+        values = ", ".join(_value(column, v) for v in column.allowed)
+        shown = ", ".join(str(v) for v in column.allowed[:_MAX_LISTED])
+        if len(column.allowed) > _MAX_LISTED:
+            shown += f", ... ({len(column.allowed)} values)"
+        checks.append(
+            (
+                f"{typed} IN ({values})",
+                f"{typed} NOT IN ({values})",
+                f"not one of the allowed values: {shown}",
+            )
+        )
+    return checks
+
+
+def _missing(raw: str) -> str:
+    return f"({raw} IS NULL OR {raw} = '')"
+
+
+def _valid(column: ColumnSpec, raw: str, typed: str) -> str:
+    """SQL true when the column's value passes every rule; FALSE or NULL when one is broken.
+
+    The shape keeps DuckDB's work small: a present typed value implies a present
+    raw value, so required columns need no separate emptiness test.
+    """
+    present = [f"{typed} IS NOT NULL"]
+    if column.type == "integer":
+        present.append(f"{typed} = TRY_CAST({raw} AS DOUBLE)")
+    present.extend(holds for holds, _, _ in _rule_checks(column, raw, typed))
+    conjunction = " AND ".join(present)
+    if column.required:
+        return conjunction
+    if column.type == "string":
+        return f"({typed} IS NULL OR ({conjunction}))"
+    return f"({_missing(raw)} OR ({conjunction}))"
+
+
+def _reason(column: ColumnSpec, raw: str, typed: str) -> str:
+    """SQL giving the first broken rule's reason, or NULL."""
+    branches = [
+        f"WHEN {_missing(raw)} THEN {literal('required value is missing') if column.required else 'NULL'}"
+    ]
+    branches.append(
+        f"WHEN {_type_problem(column, raw, typed)} THEN {literal(_type_reason(column))}"
+    )
+    branches.extend(
+        f"WHEN {broken} THEN {literal(reason)}"
+        for _, broken, reason in _rule_checks(column, raw, typed)
+    )
+    return "CASE " + " ".join(branches) + " END"
+
+
+def typed_relation(config: PipelineConfig, source: str, *, exclude: str | None = None) -> str:
+    """``SELECT`` of the ordinal, the raw columns, the typed schema columns and ``__sw_ok``.
+
+    Args:
+        config: the pipeline.
+        source: a relation with ``__sw_ord`` and ``__sw_r<j>`` columns.
+        exclude: a table with an ``ord`` column; those rows are not valid (duplicates).
+    """
+    columns = config.columns
+    typed = [f"{_typed(c, raw_name(j))} AS {ident(c.name)}" for j, c in enumerate(columns)]
+    raws = [raw_name(j) for j in range(len(columns))]
+    valid = " AND ".join(_valid(c, raw_name(j), ident(c.name)) for j, c in enumerate(columns))
+    if exclude:
+        valid = f"{valid} AND {ORD} NOT IN (SELECT ord FROM {exclude})"
+    valid = f"coalesce({valid}, FALSE)"
+    inner = f"SELECT {ORD}, {', '.join(raws)}, {', '.join(typed)} FROM {source}"
+    return f"SELECT *, {valid} AS {OK} FROM ({inner})"
+
+
+def derived_relation(config: PipelineConfig, relation: str) -> str:
+    """``relation`` plus the derived columns, computed for valid rows only (NULL otherwise)."""
+    derived = config.processing.derived
+    if not derived:
+        return relation
+    items = [f"CASE WHEN {OK} THEN ({expr}) END AS {ident(name)}" for name, expr in derived.items()]
+    return f"SELECT *, {', '.join(items)} FROM ({relation})"
+
+
+def reasons_relation(config: PipelineConfig, bad_rows: str) -> str:
+    """One row per broken rule of each row in ``bad_rows``: ordinal, position, column, value, reason."""
+    parts = []
+    for j, column in enumerate(config.columns):
+        raw = raw_name(j)
+        reason = _reason(column, raw, ident(column.name))
+        parts.append(
+            f"SELECT {ORD} AS ord, {j} AS pos, {literal(column.name)} AS column_name, {raw} AS value, reason "
+            f"FROM (SELECT {ORD}, {raw}, {reason} AS reason FROM {bad_rows}) WHERE reason IS NOT NULL"
+        )
+    return " UNION ALL ".join(parts)
+
+
+# ----------------------------------------------------------------- checking
+
+
+_LOGICAL = (
+    (
+        re.compile(
+            r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$"
+        ),
+        "integer",
+    ),
+    (re.compile(r"^(FLOAT|DOUBLE|REAL)$"), "float"),
+    (re.compile(r"^DECIMAL"), "decimal"),
+    (re.compile(r"^BOOLEAN$"), "boolean"),
+    (re.compile(r"^DATE$"), "date"),
+    (re.compile(r"^TIMESTAMP"), "timestamp"),
+    (re.compile(r"^VARCHAR$"), "string"),
+)
+
+
+def logical_type(duck_type: str) -> str:
+    """Sluiceway's name for a DuckDB type (``other`` for lists, structs, intervals...)."""
+    for pattern, name in _LOGICAL:
+        if pattern.match(duck_type):
+            return name
+    return "other"
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
+def check_sql(config: PipelineConfig) -> tuple[dict[str, str], list[tuple[tuple[Any, ...], str]]]:
+    """Compile the config's SQL against an empty table of its schema.
+
+    Returns:
+        The logical type of every schema and derived column, and the problems
+        found as (config location, message).
+    """
+    import duckdb
+
+    from ._duck import connect
+
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    types: dict[str, str] = {c.name: str(c.type) for c in config.columns}
+    con = connect(threads=1)
+    try:
+        cols = ", ".join(f"{ident(c.name)} {sql_type(c)}" for c in config.columns)
+        con.execute(f"CREATE TEMP TABLE valid_rows ({cols})")
+        for j, column in enumerate(config.columns):
+            if column.regex is not None:
+                try:
+                    con.execute(f"SELECT regexp_full_match('', {literal(column.regex)})").fetchall()
+                except duckdb.Error as exc:
+                    problems.append(
+                        (
+                            ("schema", "columns", j, "regex"),
+                            f"not a valid RE2 pattern: {_first_line(str(exc))}",
+                        )
+                    )
+            if column.format is not None:
+                try:
+                    con.execute(f"SELECT TRY_STRPTIME('', {literal(column.format)})").fetchall()
+                except duckdb.Error as exc:
+                    problems.append(
+                        (
+                            ("schema", "columns", j, "format"),
+                            f"not a valid format: {_first_line(str(exc))}",
+                        )
+                    )
+        processing = config.processing
+        relation = "SELECT * FROM valid_rows"
+        width = len(config.columns)
+        for name, expr in processing.derived.items():
+            loc = ("processing", "derived", name)
+            if re.search(r"\bover\s*\(", expr, re.IGNORECASE) or ";" in expr:
+                problems.append(
+                    (loc, "must be one expression over the row (no window functions, no ';')")
+                )
+                continue
+            candidate = f"SELECT *, ({expr}) AS {ident(name)} FROM ({relation})"
+            try:
+                described = con.execute(f"DESCRIBE {candidate}").fetchall()
+            except duckdb.Error as exc:
+                problems.append(
+                    (loc, f"not a valid expression over the row: {_first_line(str(exc))}")
+                )
+                continue
+            if len(described) != width + 1:
+                problems.append((loc, "must be exactly one expression"))
+                continue
+            relation, width = candidate, width + 1
+            types[name] = logical_type(str(described[-1][1]))
+        if processing.sql is not None:
+            problems.extend(_check_query(con, processing.sql))
+    finally:
+        con.close()
+    return types, problems
+
+
+def _check_query(con: Any, sql: str) -> list[tuple[tuple[Any, ...], str]]:
+    import duckdb
+
+    loc = ("processing", "sql")
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        return [(loc, f"not valid SQL: {_first_line(str(exc))}")]
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        return [(loc, "must be exactly one SELECT query over valid_rows")]
+    try:
+        con.execute(f"DESCRIBE {sql}").fetchall()
+    except duckdb.Error as exc:
+        return [(loc, f"does not compile against valid_rows: {_first_line(str(exc))}")]
+    return []
+
+
+def schema_columns_sql(config: PipelineConfig, names: Sequence[str] | None = None) -> str:
+    """``"a", "b"``: the schema's typed columns (or ``names``) as a select list."""
+    return ", ".join(ident(n) for n in (names if names is not None else config.column_names))

@@ -1,0 +1,613 @@
+"""One chunk through DuckDB: parse, validate every row, and keep what the aggregate stage needs.
+
+A chunk is a local file holding a line-aligned byte range of the input. DuckDB
+reads it once with every column as VARCHAR in the declared dialect
+(``store_rejects`` records structurally broken records -- wrong field count,
+unterminated quotes, bad encoding -- with their byte offsets). The same pass
+types the values, evaluates every rule into one validity flag and, depending
+on the processing mode, produces:
+
+* ``aggregations``: GROUP BY partials over the valid rows (counts, sums,
+  min/max, distinct-value lists), plus the values of unique columns;
+* ``sql``: the valid rows themselves (typed, with their line numbers).
+
+Only when something was rejected does a second pass compute per-column reasons
+for the failing rows. Files written to ``out_dir``:
+
+``partial.parquet``   aggregations mode: one row per group (valid rows only)
+``keys-<j>.parquet``  aggregations mode: values of unique schema column ``j``
+``rows.parquet``      sql mode: valid rows with ``__sw_line`` (0-based, chunk-relative)
+``rejects.parquet``   line (0-based, chunk-relative), pos, column, value, reason
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from ..errors import DataError
+from . import aggregate as agg
+from . import rules
+from ._duck import connect, ident, literal, path_literal
+from .lines import LineMap, build_line_map, count_lines
+from .scan import terminator
+
+if TYPE_CHECKING:
+    from ..config import PipelineConfig
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "MAX_VALUE_CHARS",
+    "ChunkFormat",
+    "ChunkOutcome",
+    "Exclusion",
+    "KeyStats",
+    "check_chunk",
+    "locate_values",
+    "normalize_chunk",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 32 * 1024 * 1024
+"""Longest record DuckDB accepts; longer ones are rejected."""
+MAX_VALUE_CHARS = 4096
+"""Reject values longer than this are cut (with a trailing ``…``) in rejects.csv."""
+
+# DuckDB's explicit '\r\n' mode misreads files (one giant line); its detection handles CRLF.
+_NEW_LINE = {"lf": "\\n", "crlf": None, "cr": "\\r"}
+_COUNT_MESSAGE = re.compile(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)")
+
+
+@dataclass(frozen=True)
+class ChunkFormat:
+    """How a chunk's bytes are laid out."""
+
+    columns: tuple[str, ...]
+    """Column names in file order."""
+    newline: str
+    """``lf``, ``crlf`` or ``cr``."""
+    encoding: str = "utf-8"
+    """``utf-8`` or ``latin-1`` (DuckDB reads these natively)."""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A row that passed its rules but is rejected anyway (a duplicate of a unique column)."""
+
+    ordinal: int
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class KeyStats:
+    """The values of one unique column among a chunk's valid rows."""
+
+    count: int
+    distinct: int
+    low: Any = None
+    """Smallest value as JSON (None if not comparable across chunks)."""
+    high: Any = None
+
+    def to_event(self) -> dict[str, Any]:
+        return {"count": self.count, "distinct": self.distinct, "min": self.low, "max": self.high}
+
+    @classmethod
+    def from_event(cls, data: Mapping[str, Any]) -> KeyStats:
+        return cls(int(data["count"]), int(data["distinct"]), data.get("min"), data.get("max"))
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """What checking one chunk produced."""
+
+    rows_read: int
+    rows_valid: int
+    rows_rejected: int
+    lines: int
+    """Physical lines in the chunk."""
+    exact_lines: bool = True
+    files: Mapping[str, Path] = field(default_factory=dict)
+    """name (``partial``, ``rejects``, ``rows``, ``keys-<j>``) -> local file."""
+    keys: Mapping[str, KeyStats] = field(default_factory=dict)
+    """unique column name -> its statistics (aggregations mode)."""
+
+
+def normalize_chunk(data: bytes, *, encoding: str) -> tuple[bytes, str]:
+    """A chunk's bytes as DuckDB can read them, and their encoding.
+
+    UTF-8 and latin-1 are left alone. Other single-byte encodings (cp1252) are
+    transcoded to UTF-8; undecodable bytes are kept as they are, so DuckDB rejects
+    those rows as invalid UTF-8 instead of the whole chunk failing.
+    """
+    if encoding in ("utf-8", "utf-8-sig", "ascii"):
+        return data, "utf-8"
+    if encoding == "latin-1":
+        return data, "latin-1"
+    return data.decode(encoding, "surrogateescape").encode("utf-8", "surrogateescape"), "utf-8"
+
+
+def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejects: bool) -> str:
+    dialect = config.csv
+    position = {name: j for j, name in enumerate(config.column_names)}
+    names = [rules.raw_name(position[c]) for c in fmt.columns]
+    columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
+    escape = dialect.escape if dialect.quote else ""
+    options = [
+        "header = false",
+        "auto_detect = false",
+        f"delim = {literal(dialect.delimiter)}",
+        f"quote = {literal(dialect.quote)}",
+        f"escape = {literal(escape)}",
+        f"encoding = {literal(fmt.encoding)}",
+        f"columns = {columns}",
+        f"max_line_size = {MAX_LINE_BYTES}",
+        "strict_mode = true",
+        "null_padding = false",
+        "store_rejects = true" if store_rejects else "ignore_errors = true",
+    ]
+    new_line = _NEW_LINE[fmt.newline]
+    if new_line is not None:
+        options.append(f"new_line = {literal(new_line)}")
+    alias = ", ".join([*names, rules.ORD])
+    return (
+        f"read_csv({path_literal(path)}, {', '.join(options)}) WITH ORDINALITY AS __sw_t({alias})"
+    )
+
+
+def _describe_types(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> dict[str, str]:
+    """DuckDB type of every schema and derived column."""
+    width = len(config.columns)
+    empty = (
+        "(SELECT "
+        + ", ".join(
+            [
+                *(f"NULL::VARCHAR AS {rules.raw_name(j)}" for j in range(width)),
+                f"0::BIGINT AS {rules.ORD}",
+            ]
+        )
+        + " WHERE FALSE)"
+    )
+    relation = rules.derived_relation(config, rules.typed_relation(config, empty))
+    return {
+        str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {relation}").fetchall()
+    }
+
+
+def check_chunk(
+    path: Path,
+    *,
+    config: PipelineConfig,
+    fmt: ChunkFormat,
+    out_dir: Path,
+    where: str,
+    exclude: Sequence[Exclusion] = (),
+    memory_limit_mb: int | None = None,
+    temp_dir: Path | None = None,
+    data: bytes | None = None,
+) -> ChunkOutcome:
+    """Validate and reduce one chunk file.
+
+    Args:
+        path: the chunk's bytes (UTF-8 or latin-1, see :func:`normalize_chunk`).
+        data: the same bytes, when the caller has them in memory already.
+        config: the pipeline.
+        fmt: columns in file order, line terminator, encoding.
+        out_dir: where the output files go (created).
+        where: names the chunk in messages (``s3://b/k bytes 0-1000``).
+        exclude: rows to reject as duplicates (a re-run by the aggregate stage).
+        memory_limit_mb: DuckDB's memory limit.
+        temp_dir: where DuckDB may spill.
+
+    Raises:
+        DataError: DuckDB cannot parse the chunk at all, or a derived expression
+            fails on a valid row.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    try:
+        return _check(con, path, config, fmt, out_dir, where, exclude, data)
+    finally:
+        con.close()
+
+
+def _check(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    config: PipelineConfig,
+    fmt: ChunkFormat,
+    out_dir: Path,
+    where: str,
+    exclude: Sequence[Exclusion],
+    data: bytes | None,
+) -> ChunkOutcome:
+    mode = config.processing.mode
+    types = _describe_types(con, config)
+    unique = (
+        [(j, c.name) for j, c in enumerate(config.columns) if c.unique]
+        if mode == "aggregations"
+        else []
+    )
+    exclude_table = None
+    if exclude:
+        con.execute("CREATE TEMP TABLE __sw_excl (ord BIGINT)")
+        con.executemany("INSERT INTO __sw_excl VALUES (?)", [(e.ordinal,) for e in exclude])
+        exclude_table = "__sw_excl"
+
+    def phase_one(fmt: ChunkFormat) -> None:
+        typed = rules.typed_relation(
+            config, _reader(path, config, fmt, store_rejects=True), exclude=exclude_table
+        )
+        if mode == "aggregations":
+            relation = rules.derived_relation(config, typed)
+            items = [
+                f"CASE WHEN {rules.OK} THEN {ident(g)} END AS {ident(g)}"
+                for g in config.processing.group_by
+            ]
+            items += [rules.OK, "count(*) AS __sw_n", *agg.chunk_partials(config, types)]
+            items += [
+                f"list({ident(name)}) FILTER (WHERE {ident(name)} IS NOT NULL) AS __sw_k{j}"
+                for j, name in unique
+            ]
+            con.execute(
+                f"CREATE TEMP TABLE __sw_partial AS SELECT {', '.join(items)} FROM ({relation}) GROUP BY ALL"
+            )
+        else:
+            names = rules.schema_columns_sql(config)
+            con.execute(
+                f"CREATE TEMP TABLE __sw_rows AS SELECT {rules.ORD}, {rules.OK}, {names} FROM ({typed})"
+            )
+
+    read_as = fmt
+    fmt = _run_reader(con, path, fmt, where, phase_one)
+    if data is None or fmt != read_as:  # normalised line endings rewrote the file
+        data = path.read_bytes()
+
+    if mode == "aggregations":
+        parsed, bad = con.execute(
+            f"SELECT coalesce(sum(__sw_n), 0), coalesce(sum(__sw_n) FILTER (WHERE NOT {rules.OK}), 0) FROM __sw_partial"
+        ).fetchone() or (0, 0)
+    else:
+        parsed, bad = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE NOT {rules.OK}) FROM __sw_rows"
+        ).fetchone() or (0, 0)
+    parsed, bad = int(parsed), int(bad)
+    reader_rejects = _reader_rejects(con, config, fmt, data)
+    term = terminator(fmt.newline)
+    lines = count_lines(data, term)
+    line_map = LineMap((1,), (0,))
+    reject_lines: dict[int, int] = {}
+    if bad or reader_rejects or mode == "sql":
+        quote = config.csv.quote.encode(fmt.encoding) if config.csv.quote else b""
+        escape = (
+            config.csv.escape.encode(fmt.encoding)
+            if config.csv.escape and config.csv.escape != config.csv.quote
+            else b""
+        )
+        line_map, reject_lines = build_line_map(
+            data,
+            term=term,
+            parsed=parsed,
+            rejected_offsets=list(reader_rejects),
+            quote=quote,
+            escape=escape,
+            columns=len(config.columns),
+        )
+    del data
+    _load_line_map(con, line_map)
+
+    con.execute(
+        "CREATE TEMP TABLE __sw_rejects (line BIGINT, pos INTEGER, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
+    )
+    if reader_rejects:
+        con.executemany(
+            "INSERT INTO __sw_rejects VALUES (?, ?, ?, ?, ?)",
+            [(reject_lines[offset], *entry) for offset, entry in reader_rejects.items()],
+        )
+    if bad:
+        typed = rules.typed_relation(
+            config, _reader(path, config, fmt, store_rejects=False), exclude=exclude_table
+        )
+        con.execute(f"CREATE TEMP TABLE __sw_bad AS SELECT * FROM ({typed}) WHERE NOT {rules.OK}")
+        reasons = rules.reasons_relation(config, "__sw_bad")
+        value = f"CASE WHEN length(value) > {MAX_VALUE_CHARS} THEN left(value, {MAX_VALUE_CHARS}) || '…' ELSE value END"
+        con.execute(
+            f"INSERT INTO __sw_rejects SELECT {_line_expr('r.ord')}, pos, column_name, {value}, reason "
+            f"FROM ({reasons}) r ASOF JOIN __sw_lines m ON r.ord >= m.ord_start"
+        )
+    if exclude:
+        position = {name: j for j, name in enumerate(config.column_names)}
+        con.executemany(
+            "INSERT INTO __sw_rejects VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    line_map.line_of(e.ordinal),
+                    position.get(e.column, -1),
+                    e.column,
+                    _cut(e.value),
+                    e.reason,
+                )
+                for e in exclude
+            ],
+        )
+
+    files: dict[str, Path] = {}
+    keys: dict[str, KeyStats] = {}
+    files["rejects"] = out_dir / "rejects.parquet"
+    _copy(con, "SELECT * FROM __sw_rejects ORDER BY line, pos", files["rejects"])
+    if mode == "aggregations":
+        key_columns = ", ".join(f"__sw_k{j}" for j, _ in unique)
+        exclude_keys = f" EXCLUDE ({key_columns})" if unique else ""
+        files["partial"] = out_dir / "partial.parquet"
+        _copy(con, f"SELECT *{exclude_keys} FROM __sw_partial WHERE {rules.OK}", files["partial"])
+        for j, name in unique:
+            table = f"__sw_keys{j}"
+            con.execute(
+                f"CREATE TEMP TABLE {table} AS SELECT unnest(__sw_k{j}) AS k FROM __sw_partial WHERE {rules.OK}"
+            )
+            count, low, high = con.execute(
+                f"SELECT count(k), min(k), max(k) FROM {table}"
+            ).fetchone() or (0, None, None)
+            files[f"keys-{j}"] = out_dir / f"keys-{j}.parquet"
+            _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])
+            distinct = _distinct(con, table, int(count), low, high)
+            keys[name] = KeyStats(int(count), distinct, _comparable(low), _comparable(high))
+    else:
+        files["rows"] = out_dir / "rows.parquet"
+        names = rules.schema_columns_sql(config)
+        _copy(
+            con,
+            f"SELECT {_line_expr('r.' + rules.ORD)} AS __sw_line, {', '.join('r.' + ident(n) for n in config.column_names)} "
+            f"FROM __sw_rows r ASOF JOIN __sw_lines m ON r.{rules.ORD} >= m.ord_start WHERE r.{rules.OK} ORDER BY r.{rules.ORD}"
+            if not line_map.trivial
+            else f"SELECT {rules.ORD} - 1 AS __sw_line, {names} FROM __sw_rows WHERE {rules.OK} ORDER BY {rules.ORD}",
+            files["rows"],
+        )
+    rows_read = parsed + len(reader_rejects)
+    rejected = bad + len(reader_rejects)
+    return ChunkOutcome(
+        rows_read=rows_read,
+        rows_valid=parsed - bad,
+        rows_rejected=rejected,
+        lines=lines,
+        exact_lines=line_map.exact,
+        files=files,
+        keys=keys,
+    )
+
+
+def _run_reader(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: ChunkFormat, where: str, phase: Any
+) -> ChunkFormat:
+    """Run the first pass; if DuckDB's strict parser trips over carriage returns, normalise and retry.
+
+    DuckDB refuses chunks that mix CRLF and LF (Excel writes LF inside quoted cells
+    and CRLF between rows; concatenated exports mix both). Such chunks are
+    rewritten with CRLF turned into LF, then, if that is not enough, with every CR
+    removed; line numbers are unaffected, CRs inside values are lost.
+    """
+    attempts: list[bytes | None] = [None] if fmt.newline == "cr" else [None, b"\r\n", b"\r"]
+    last = ""
+    for attempt in attempts:
+        if attempt is not None:
+            logger.info("normalising line endings", extra={"chunk": where})
+            data = path.read_bytes()
+            path.write_bytes(data.replace(attempt, b"\n" if attempt == b"\r\n" else b""))
+            del data
+            fmt = ChunkFormat(fmt.columns, "lf", fmt.encoding)
+            for table in ("__sw_partial", "__sw_rows"):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+        try:
+            phase(fmt)
+            return fmt
+        except duckdb.InvalidInputException as exc:
+            last = _first_line(str(exc))
+            if "invalid state" not in last:
+                break
+        except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
+            raise DataError(
+                f"{where}: a derived column failed on a valid row: {_first_line(str(exc))}"
+            ) from None
+    raise DataError(f"{where}: cannot be parsed as CSV: {last}")
+
+
+def _reader_rejects(
+    con: duckdb.DuckDBPyConnection, config: PipelineConfig, fmt: ChunkFormat, data: bytes
+) -> dict[int, tuple[int, str, str, str]]:
+    """Records DuckDB refused, by the byte offset where they start: (pos, column, value, reason)."""
+    try:
+        found = con.execute(
+            "SELECT scan_id, line_byte_position, column_name, error_type, csv_line, error_message "
+            "FROM reject_errors ORDER BY scan_id DESC, line_byte_position, column_idx"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    if not found:
+        return {}
+    latest = found[0][0]
+    names = config.column_names
+    result: dict[int, tuple[int, str, str, str]] = {}
+    for scan_id, position, column, kind, line, message in found:
+        offset = _record_start(data, int(position))
+        if scan_id != latest or offset in result:
+            continue
+        pos, name = -1, ""
+        if isinstance(column, str) and column.startswith("__sw_r"):
+            pos = int(column[len("__sw_r") :])
+            name = names[pos]
+        kind = str(kind)
+        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            match = _COUNT_MESSAGE.search(str(message))
+            reason = (
+                f"expected {match.group(1)} fields, found {match.group(2)}"
+                if match
+                else _first_line(str(message))
+            )
+            pos, name = -1, ""
+        elif kind == "UNQUOTED VALUE":
+            reason = "unterminated or misplaced quote"
+        elif kind in ("INVALID ENCODING", "INVALID UNICODE"):
+            reason = f"not valid {fmt.encoding} text"
+        elif kind == "LINE SIZE OVER MAXIMUM":
+            reason = f"record longer than {MAX_LINE_BYTES} bytes"
+            pos, name = -1, ""
+        else:
+            reason = _first_line(str(message))
+        text = str(line or "").strip("\r\n")
+        result[offset] = (pos, name, _cut(text), reason)
+    return result
+
+
+def _record_start(data: bytes, position: int) -> int:
+    """The offset of a rejected record from DuckDB's ``line_byte_position``.
+
+    DuckDB reports one past the end of the previous record, which may still be a
+    line break (the LF of a CRLF, blank lines); the record starts after those.
+    """
+    offset = max(0, position - 1)
+    n = len(data)
+    while offset < n and data[offset] in (10, 13):
+        offset += 1
+    return offset
+
+
+def _load_line_map(con: duckdb.DuckDBPyConnection, line_map: LineMap) -> None:
+    con.execute("CREATE TEMP TABLE __sw_lines (ord_start BIGINT, line_start BIGINT)")
+    con.executemany(
+        "INSERT INTO __sw_lines VALUES (?, ?)",
+        list(zip(line_map.starts, line_map.lines, strict=True)),
+    )
+
+
+def _line_expr(ordinal: str) -> str:
+    return f"m.line_start + ({ordinal} - m.ord_start)"
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+    con.execute(f"COPY ({query}) TO {path_literal(target)} (FORMAT parquet)")
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
+
+
+def _first_line(message: str) -> str:
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if lines else message
+
+
+_BITMAP_LIMIT = 1 << 26
+
+
+def _distinct(con: duckdb.DuckDBPyConnection, table: str, count: int, low: Any, high: Any) -> int:
+    """How many distinct values ``table.k`` holds.
+
+    Dense integer keys (ids) are counted with a bitmap, much cheaper than hashing them.
+    """
+    if count == 0:
+        return 0
+    if (
+        isinstance(low, int)
+        and isinstance(high, int)
+        and not isinstance(low, bool)
+        and 0 <= high - low < _BITMAP_LIMIT
+    ):
+        found = con.execute(
+            f"SELECT bit_count(bitstring_agg(k, {low}, {high})) FROM {table}"
+        ).fetchone()
+    else:
+        found = con.execute(f"SELECT count(DISTINCT k) FROM {table}").fetchone()
+    return int(found[0]) if found else 0
+
+
+def _comparable(value: Any) -> Any:
+    """A key bound as JSON that compares like the original, or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value if len(value) <= 256 else None
+    return None
+
+
+# ------------------------------------------------------------------ locating
+
+
+def locate_values(
+    path: Path,
+    *,
+    config: PipelineConfig,
+    fmt: ChunkFormat,
+    column: str,
+    values_file: Path,
+    where: str,
+    memory_limit_mb: int | None = None,
+    temp_dir: Path | None = None,
+) -> list[tuple[int, int, str, str]]:
+    """Find the valid rows of a chunk whose ``column`` holds one of the values in ``values_file``.
+
+    Args:
+        values_file: a Parquet file with one column ``k`` of the column's type.
+
+    Returns:
+        (ordinal, 0-based chunk line, raw text, the typed value as text) of each such row, in file order.
+    """
+    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    try:
+        j = config.column_names.index(column)
+        result: list[Any] = []
+
+        def phase(fmt: ChunkFormat) -> None:
+            typed = rules.typed_relation(config, _reader(path, config, fmt, store_rejects=True))
+            result[:] = con.execute(
+                f"SELECT {rules.ORD}, {rules.raw_name(j)}, CAST({ident(column)} AS VARCHAR) FROM ({typed}) "
+                f"WHERE {rules.OK} AND {ident(column)} IN (SELECT k FROM read_parquet({path_literal(values_file)})) "
+                f"ORDER BY {rules.ORD}"
+            ).fetchall()
+
+        fmt = _run_reader(con, path, fmt, where, phase)
+        parsed = int(
+            (
+                con.execute(
+                    f"SELECT count(*) FROM {_reader(path, config, fmt, store_rejects=False)}"
+                ).fetchone()
+                or (0,)
+            )[0]
+        )
+        data = path.read_bytes()
+        rejected = _reader_rejects(con, config, fmt, data)
+        quote = config.csv.quote.encode(fmt.encoding) if config.csv.quote else b""
+        escape = (
+            config.csv.escape.encode(fmt.encoding)
+            if config.csv.escape and config.csv.escape != config.csv.quote
+            else b""
+        )
+        line_map, _ = build_line_map(
+            data,
+            term=terminator(fmt.newline),
+            parsed=parsed,
+            rejected_offsets=list(rejected),
+            quote=quote,
+            escape=escape,
+            columns=len(config.columns),
+        )
+        return [
+            (int(o), line_map.line_of(int(o)), str(raw), str(value)) for o, raw, value in result
+        ]
+    finally:
+        con.close()

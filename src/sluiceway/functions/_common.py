@@ -1,0 +1,206 @@
+"""Values shared by the pipeline's stage functions: the file and chunk references, the workspace.
+
+Output layout in the output bucket (``<prefix>`` is the pipeline's ``output.prefix``)::
+
+    <prefix>/<input key>/<execution name>/result.json   results, counts, input, execution (StoreResults)
+    <prefix>/<input key>/<execution name>/results.csv   the result table (AggregateData)
+    <prefix>/<input key>/<execution name>/rejects.csv   line,column,value,reason (AggregateData; only if any)
+    _work/<execution name>/source.csv                   UTF-8 copy of a UTF-16 input (ValidateData)
+    _work/<execution name>/chunk-00000/*.parquet        a chunk's partials and rejects (ProcessChunk)
+    _work/<execution name>/results.json                 the result rows for StoreResults (AggregateData)
+
+``_work/<execution name>/`` is deleted by StoreResults (or the ErrorHandler) at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..names import check_name
+
+__all__ = ["ChunkRef", "FileRef", "Workspace", "s3_uri", "scratch", "split_uri"]
+
+WORK_ROOT = "_work"
+
+
+def s3_uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> (bucket, key). Raises ValueError."""
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"not an s3:// object URI: {uri!r}")
+    bucket, key = uri[5:].split("/", 1)
+    return bucket, key
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a stage keeps data: the output bucket and local scratch space."""
+
+    output_bucket: str
+    scratch_dir: Path
+    memory_limit_mb: int | None = None
+    """DuckDB's memory limit in one invocation."""
+    max_chunks: int = 400
+    """At most this many chunks, so the Map's collected results stay under the payload limit."""
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Workspace:
+        """From :class:`~sluiceway.settings.Settings` (memory: 3/4 of the function's)."""
+        return cls(
+            output_bucket=settings.output_bucket,
+            scratch_dir=Path(settings.scratch_dir),
+            memory_limit_mb=max(128, int(settings.function_memory_mb) * 3 // 4),
+            max_chunks=max(1, min(1000, int(settings.max_payload_bytes) // 640)),
+        )
+
+
+@contextmanager
+def scratch(workspace: Workspace, name: str) -> Iterator[Path]:
+    """A fresh local folder for one invocation, removed afterwards."""
+    folder = workspace.scratch_dir / f"{name}-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """The input file as ValidateData found it; every later stage receives it."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    execution_id: str
+    execution_name: str
+    started_at: str
+    pipeline: str
+    """The pipeline's name."""
+    config_digest: str
+    """Fingerprint of the pipeline config the run started with."""
+    columns: tuple[str, ...]
+    """Column names in file order."""
+    encoding: str
+    """Encoding of the bytes the chunks read."""
+    newline: str
+    """``lf``, ``crlf`` or ``cr``."""
+    data_first_line: int
+    """1-based line number of the first data line."""
+    source_bucket: str
+    source_key: str
+    """The object the chunks read: the input, or its UTF-8 copy under ``_work/``."""
+    output_bucket: str
+    output_prefix: str
+    """``<prefix>/<input key>/<execution name>``: where results and rejects go."""
+    work_prefix: str
+    """``_work/<execution name>``: intermediate files of this run."""
+
+    @property
+    def uri(self) -> str:
+        return s3_uri(self.bucket, self.key)
+
+    def output_key(self, name: str) -> str:
+        return f"{self.output_prefix}/{name}"
+
+    def work_key(self, name: str) -> str:
+        return f"{self.work_prefix}/{name}"
+
+    def chunk_key(self, index: int, name: str) -> str:
+        return self.work_key(f"chunk-{index:05d}/{name}")
+
+    def check_config(self, digest: str) -> None:
+        """Raise ConfigError if the pipeline config changed since ValidateData."""
+        if digest != self.config_digest:
+            raise ConfigError(
+                f"{self.uri}: the pipeline config changed during the run (started with {self.config_digest}, "
+                f"now {digest}); upload the file again"
+            )
+
+    @classmethod
+    def layout(cls, *, output_prefix: str, key: str, execution_name: str) -> tuple[str, str]:
+        """(output prefix, work prefix) for one run."""
+        name = check_name(execution_name, what="execution name")
+        return f"{output_prefix}/{key}/{name}", f"{WORK_ROOT}/{name}"
+
+    def to_event(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "etag": self.etag,
+            "size": self.size,
+            "execution_id": self.execution_id,
+            "execution_name": self.execution_name,
+            "started_at": self.started_at,
+            "pipeline": self.pipeline,
+            "config_digest": self.config_digest,
+            "columns": list(self.columns),
+            "encoding": self.encoding,
+            "newline": self.newline,
+            "data_first_line": self.data_first_line,
+            "source": {"bucket": self.source_bucket, "key": self.source_key},
+            "output": {
+                "bucket": self.output_bucket,
+                "prefix": self.output_prefix,
+                "work": self.work_prefix,
+            },
+        }
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> FileRef:
+        try:
+            source = event["source"]
+            output = event["output"]
+            return cls(
+                bucket=str(event["bucket"]),
+                key=str(event["key"]),
+                etag=str(event.get("etag") or ""),
+                size=int(event["size"]),
+                execution_id=str(event.get("execution_id") or ""),
+                execution_name=str(event["execution_name"]),
+                started_at=str(event.get("started_at") or ""),
+                pipeline=str(event["pipeline"]),
+                config_digest=str(event["config_digest"]),
+                columns=tuple(str(c) for c in event["columns"]),
+                encoding=str(event["encoding"]),
+                newline=str(event["newline"]),
+                data_first_line=int(event["data_first_line"]),
+                source_bucket=str(source["bucket"]),
+                source_key=str(source["key"]),
+                output_bucket=str(output["bucket"]),
+                output_prefix=str(output["prefix"]),
+                work_prefix=str(output["work"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed file reference in the event: {exc!r}") from None
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """One byte range ``[start, end)`` of the source object."""
+
+    index: int
+    start: int
+    end: int
+
+    def to_event(self) -> dict[str, Any]:
+        return {"index": self.index, "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> ChunkRef:
+        try:
+            return cls(int(event["index"]), int(event["start"]), int(event["end"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed chunk reference in the event: {exc!r}") from None

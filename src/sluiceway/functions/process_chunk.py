@@ -1,0 +1,166 @@
+"""ProcessChunk: one line-aligned byte range through DuckDB.
+
+The range is downloaded to a local scratch file (a byte-range GET), checked
+row by row, and reduced to small Parquet files under
+``_work/<execution name>/chunk-<index>/`` in the output bucket. The result that
+goes back through the state machine holds only counts, key statistics and the
+duration; a retried chunk overwrites its own files, so retries are harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..data.validate import ChunkFormat, KeyStats, check_chunk, normalize_chunk
+from ..ports import Clock, ObjectStore
+from ..types import EventDict
+from ._common import ChunkRef, FileRef, Workspace, scratch
+
+if TYPE_CHECKING:
+    from ..config import PipelineConfig
+
+__all__ = ["ChunkRequest", "ChunkResult", "handler", "process_chunk"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChunkRequest:
+    """One Map item: the file and the chunk."""
+
+    file: FileRef
+    chunk: ChunkRef
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> ChunkRequest:
+        return cls(FileRef.from_event(event["file"]), ChunkRef.from_event(event["chunk"]))
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What one chunk produced (its files are at :meth:`FileRef.chunk_key`)."""
+
+    chunk: ChunkRef
+    lines: int
+    rows_read: int
+    rows_valid: int
+    rows_rejected: int
+    duration_ms: float
+    exact_lines: bool = True
+    files: tuple[str, ...] = ()
+    """Names of the Parquet files written (``partial``, ``rejects``, ``rows``, ``keys-<j>``)."""
+    keys: Mapping[str, KeyStats] = field(default_factory=dict)
+
+    def to_event(self) -> EventDict:
+        event: EventDict = {
+            **self.chunk.to_event(),
+            "lines": self.lines,
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid,
+            "rows_rejected": self.rows_rejected,
+            "files": list(self.files),
+            "duration_ms": self.duration_ms,
+        }
+        if not self.exact_lines:
+            event["exact_lines"] = False
+        if self.keys:
+            event["keys"] = {name: stats.to_event() for name, stats in self.keys.items()}
+        return event
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> ChunkResult:
+        try:
+            return cls(
+                chunk=ChunkRef.from_event(event),
+                lines=int(event["lines"]),
+                rows_read=int(event["rows_read"]),
+                rows_valid=int(event["rows_valid"]),
+                rows_rejected=int(event["rows_rejected"]),
+                duration_ms=float(event.get("duration_ms") or 0.0),
+                exact_lines=bool(event.get("exact_lines", True)),
+                files=tuple(str(f) for f in event.get("files") or ()),
+                keys={str(k): KeyStats.from_event(v) for k, v in (event.get("keys") or {}).items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed ProcessChunk result: {exc!r}") from None
+
+
+def process_chunk(
+    request: ChunkRequest,
+    *,
+    objects: ObjectStore,
+    pipeline: PipelineConfig,
+    workspace: Workspace,
+    clock: Clock,
+) -> ChunkResult:
+    """Validate and reduce one chunk, leaving its partial results in the output bucket.
+
+    Raises:
+        ConfigError: the pipeline config changed since ValidateData.
+        DataError: DuckDB cannot parse the chunk at all.
+    """
+    started = clock.monotonic()
+    file, chunk = request.file, request.chunk
+    file.check_config(pipeline.digest())
+    where = f"{file.uri} (bytes {chunk.start}-{chunk.end})"
+    with scratch(workspace, f"{file.execution_name}-chunk-{chunk.index:05d}") as folder:
+        path = folder / "chunk.csv"
+        # A ranged GET into memory: the engine needs the bytes (line numbers) and DuckDB a file.
+        data, encoding = normalize_chunk(
+            objects.get(file.source_bucket, file.source_key, start=chunk.start, end=chunk.end),
+            encoding=file.encoding,
+        )
+        path.write_bytes(data)
+        outcome = check_chunk(
+            path,
+            config=pipeline,
+            fmt=ChunkFormat(file.columns, file.newline, encoding),
+            out_dir=folder / "out",
+            where=where,
+            memory_limit_mb=workspace.memory_limit_mb,
+            temp_dir=folder,
+            data=data,
+        )
+        del data
+        for name, local in outcome.files.items():
+            objects.put_file(
+                file.output_bucket, file.chunk_key(chunk.index, f"{name}.parquet"), str(local)
+            )
+    duration = round((clock.monotonic() - started) * 1000, 3)
+    logger.info(
+        "chunk processed",
+        extra={
+            "file": file.uri,
+            "chunk": chunk.index,
+            "rows": outcome.rows_read,
+            "duration_ms": duration,
+        },
+    )
+    return ChunkResult(
+        chunk=chunk,
+        lines=outcome.lines,
+        rows_read=outcome.rows_read,
+        rows_valid=outcome.rows_valid,
+        rows_rejected=outcome.rows_rejected,
+        duration_ms=duration,
+        exact_lines=outcome.exact_lines,
+        files=tuple(sorted(outcome.files)),
+        keys=dict(outcome.keys),
+    )
+
+
+def handler(event: EventDict, context: Any) -> EventDict:
+    """Lambda entrypoint for ProcessChunk."""
+    from ..runtime.wiring import get_services
+
+    services = get_services()
+    return process_chunk(
+        ChunkRequest.from_event(event),
+        objects=services.objects,
+        pipeline=services.pipeline,
+        workspace=Workspace.from_settings(services.settings),
+        clock=services.clock,
+    ).to_event()

@@ -1,0 +1,245 @@
+"""One chunk through DuckDB: counts, rejects with lines and reasons, partials, keys, rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from sluiceway.config import PipelineConfig, parse_config
+from sluiceway.data.validate import (
+    MAX_VALUE_CHARS,
+    ChunkFormat,
+    ChunkOutcome,
+    Exclusion,
+    check_chunk,
+    locate_values,
+    normalize_chunk,
+)
+from sluiceway.errors import DataError
+
+CONFIG = """\
+name: t
+schema:
+  columns:
+    - {name: id, type: integer, required: true, unique: true}
+    - {name: region, type: string, required: true, allowed: [n, s]}
+    - {name: qty, type: integer, min: 1}
+processing:
+  derived: {double: qty * 2}
+  group_by: [region]
+  aggregations:
+    rows: {op: count}
+    units: {op: sum, column: qty}
+    doubled: {op: max, column: double}
+    ids: {op: count_distinct, column: id}
+"""
+COLUMNS = ("id", "region", "qty")
+
+
+def run(
+    tmp_path: Path,
+    data: bytes,
+    *,
+    config: PipelineConfig | None = None,
+    newline: str = "lf",
+    **kw: Any,
+) -> ChunkOutcome:
+    path = tmp_path / "chunk.csv"
+    path.write_bytes(data)
+    return check_chunk(
+        path,
+        config=config or parse_config(CONFIG),
+        fmt=ChunkFormat(kw.pop("columns", COLUMNS), newline, kw.pop("encoding", "utf-8")),
+        out_dir=tmp_path / "out",
+        where="s3://in/f.csv",
+        **kw,
+    )
+
+
+def read(path: Path) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in duckdb.sql(f"SELECT * FROM read_parquet('{path}')").fetchall()]
+
+
+def rejects(outcome: ChunkOutcome) -> list[tuple[Any, ...]]:
+    return read(outcome.files["rejects"])
+
+
+def test_a_clean_chunk(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b"1,n,2\n2,s,3\n3,n,4\n")
+    assert (outcome.rows_read, outcome.rows_valid, outcome.rows_rejected, outcome.lines) == (
+        3,
+        3,
+        0,
+        3,
+    )
+    assert rejects(outcome) == []
+    partial = duckdb.sql(
+        f"SELECT region, __sw_n, __sw_a1_s, __sw_a2_max, __sw_a3_d FROM read_parquet('{outcome.files['partial']}') ORDER BY region"
+    ).fetchall()
+    assert [(r[0], r[1], int(r[2]), r[3], sorted(r[4])) for r in partial] == [
+        ("n", 2, 6, 8, [1, 3]),
+        ("s", 1, 3, 6, [2]),
+    ]
+    stats = outcome.keys["id"]
+    assert (stats.count, stats.distinct, stats.low, stats.high) == (3, 3, 1, 3)
+    assert sorted(k for (k,) in read(outcome.files["keys-0"])) == [1, 2, 3]
+
+
+def test_every_broken_rule_is_a_reject_with_its_line(tmp_path: Path) -> None:
+    data = b'1,n,2\n2,x,0\nz,n,1\n4,s\n5,"n",1,9\n6,n,\n'
+    outcome = run(tmp_path, data)
+    assert (outcome.rows_read, outcome.rows_valid, outcome.rows_rejected) == (6, 2, 4)
+    assert rejects(outcome) == [
+        (1, 1, "region", "x", "not one of the allowed values: n, s"),
+        (1, 2, "qty", "0", "less than the minimum 1"),
+        (2, 0, "id", "z", "not a valid integer"),
+        (3, -1, "", "4,s", "expected 3 fields, found 2"),
+        (4, -1, "", '5,"n",1,9', "expected 3 fields, found 4"),
+    ]
+    assert outcome.keys["id"].count == 2  # only valid rows count for uniqueness
+
+
+def test_an_unterminated_quote_is_one_reject(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b'1,n,2\n2,"s,3\n3,n,4\n')
+    assert (outcome.rows_read, outcome.rows_rejected) == (2, 1)
+    assert (
+        rejects(outcome)[0][:3] == (1, 1, "region")
+        and rejects(outcome)[0][4] == "unterminated or misplaced quote"
+    )
+
+
+def test_lines_count_quoted_line_breaks_and_blank_lines(tmp_path: Path) -> None:
+    data = b'1,n,2\n\n2,"s\n",0\n3,n,1\n\n4,x,1\n'
+    outcome = run(tmp_path, data)
+    assert outcome.exact_lines and outcome.lines == 7
+    assert [r[:3] for r in rejects(outcome)] == [(2, 1, "region"), (2, 2, "qty"), (6, 1, "region")]
+
+
+def test_crlf_and_mixed_line_endings(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b"1,n,2\r\n2,x,3\r\n", newline="crlf")
+    assert (outcome.rows_read, outcome.rows_rejected) == (2, 1) and rejects(outcome)[0][0] == 1
+    # Excel: CRLF between rows, LF inside a quoted cell
+    mixed = b'1,"n",2\r\n2,"s",3\r\n3,"n\nx",1\r\n4,s,0\r\n'
+    outcome = run(tmp_path, mixed, newline="crlf")
+    assert (outcome.rows_read, outcome.rows_valid) == (4, 2)
+    assert [(r[0], r[2]) for r in rejects(outcome)] == [(2, "region"), (4, "qty")]
+
+
+def test_latin1_and_undecodable_rows(tmp_path: Path) -> None:
+    config = parse_config(CONFIG.replace("allowed: [n, s]", "allowed: [n, s, 'é']"))
+    outcome = run(tmp_path, "1,é,2\n".encode("latin-1"), config=config, encoding="latin-1")
+    assert outcome.rows_valid == 1
+    outcome = run(tmp_path, b"1,n,2\n2,\xff\xfe,3\n3,s,1\n", config=config)
+    assert (outcome.rows_read, outcome.rows_rejected) == (3, 1)
+    assert rejects(outcome)[0][0] == 1 and rejects(outcome)[0][4] == "not valid utf-8 text"
+
+
+def test_cp1252_chunks_are_transcoded() -> None:
+    data, encoding = normalize_chunk("1,€,2\n".encode("cp1252") + b"\x81", encoding="cp1252")
+    assert encoding == "utf-8"
+    assert data.startswith("1,€,2\n".encode()) and data.endswith(
+        b"\x81"
+    )  # undecodable bytes stay, DuckDB rejects them
+    assert normalize_chunk(b"x", encoding="latin-1") == (b"x", "latin-1")
+
+
+def test_a_one_megabyte_field(tmp_path: Path) -> None:
+    config = parse_config(CONFIG.replace("allowed: [n, s]", "regex: 'x+'"))
+    big = b"x" * (1024 * 1024)
+    outcome = run(tmp_path, b"1," + big + b",2\n2,y,3\n", config=config)
+    assert (outcome.rows_read, outcome.rows_valid) == (2, 1)
+    found = rejects(outcome)
+    assert found[0][:3] == (1, 1, "region")
+
+
+def test_long_reject_values_are_cut(tmp_path: Path) -> None:
+    config = parse_config(CONFIG.replace("allowed: [n, s]", "regex: 'x'"))
+    outcome = run(tmp_path, b"1," + b"y" * 10000 + b",2\n", config=config)
+    value = rejects(outcome)[0][3]
+    assert len(value) == MAX_VALUE_CHARS + 1 and value.endswith("…")
+
+
+def test_columns_in_another_order(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b"2,n,1\n0,s,2\n", columns=("qty", "region", "id"))
+    assert [r[:4] for r in rejects(outcome)] == [(1, 2, "qty", "0")]
+
+
+def test_exclusions_reject_rows_that_passed(tmp_path: Path) -> None:
+    outcome = run(
+        tmp_path,
+        b"1,n,2\n2,s,3\n",
+        exclude=[Exclusion(2, "id", "2", "duplicate value of unique column id (first on line 9)")],
+    )
+    assert (outcome.rows_valid, outcome.rows_rejected) == (1, 1)
+    assert rejects(outcome) == [
+        (1, 0, "id", "2", "duplicate value of unique column id (first on line 9)")
+    ]
+    assert outcome.keys["id"].count == 1
+
+
+def test_internal_duplicates_show_in_the_key_stats(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b"5,n,2\n9,s,3\n5,n,1\n")
+    assert (outcome.keys["id"].count, outcome.keys["id"].distinct) == (3, 2)
+
+
+def test_sparse_and_text_keys_are_counted_exactly(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b"1,n,2\n9000000000000,s,3\n1,n,1\n")
+    assert (outcome.keys["id"].count, outcome.keys["id"].distinct) == (3, 2)
+    config = parse_config(CONFIG.replace("{name: id, type: integer", "{name: id, type: string"))
+    outcome = run(tmp_path, b"a,n,2\nb,s,3\na,n,1\n", config=config)
+    assert (outcome.keys["id"].distinct, outcome.keys["id"].low, outcome.keys["id"].high) == (
+        2,
+        "a",
+        "b",
+    )
+
+
+def test_locate_values(tmp_path: Path) -> None:
+    path = tmp_path / "chunk.csv"
+    path.write_bytes(b'1,n,2\n2,"s\n",1\n07,n,1\n7,x,1\n')
+    values = tmp_path / "v.parquet"
+    duckdb.sql(f"COPY (SELECT 7::BIGINT AS k UNION ALL SELECT 2) TO '{values}'")
+    found = locate_values(
+        path,
+        config=parse_config(CONFIG),
+        fmt=ChunkFormat(COLUMNS, "lf"),
+        column="id",
+        values_file=values,
+        where="x",
+    )
+    # rows 2 (region "s\n") and 4 (region "x") are invalid, so they are no occurrences
+    assert found == [(3, 3, "07", "7")]
+
+
+def test_sql_mode_keeps_valid_rows_with_lines(tmp_path: Path) -> None:
+    config = parse_config(
+        CONFIG.split("processing:")[0]
+        + "processing:\n  sql: SELECT region, sum(qty) AS q FROM valid_rows GROUP BY region\n"
+    )
+    outcome = run(tmp_path, b'1,n,2\n2,"s\n",0\n3,n,1\n', config=config)
+    assert read(outcome.files["rows"]) == [(0, 1, "n", 2), (3, 3, "n", 1)]
+    assert "partial" not in outcome.files and outcome.keys == {}
+
+
+def test_an_empty_chunk(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b"")
+    assert (outcome.rows_read, outcome.lines) == (0, 0)
+    assert read(outcome.files["partial"]) == []
+
+
+def test_a_derived_column_that_fails_on_a_valid_row(tmp_path: Path) -> None:
+    config = parse_config(
+        CONFIG.replace("double: qty * 2", "double: CAST(region AS INTEGER)").replace(
+            "{op: max, column: double}", "{op: count, column: double}"
+        )
+    )
+    with pytest.raises(DataError, match=r"s3://in/f\.csv: a derived column failed on a valid row"):
+        run(tmp_path, b"1,n,2\n", config=config)
+
+
+def test_a_chunk_duckdb_cannot_parse(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"s3://in/f\.csv: cannot be parsed as CSV"):
+        run(tmp_path, b"1,n,2\r3,s\n4\r", newline="cr")

@@ -1,0 +1,75 @@
+"""Mapping DuckDB's row ordinals to physical lines."""
+
+from __future__ import annotations
+
+from sluiceway.data.lines import LineMap, build_line_map, count_lines
+
+
+def test_count_lines() -> None:
+    assert count_lines(b"", b"\n") == 0
+    assert count_lines(b"a\nb\n", b"\n") == 2
+    assert count_lines(b"a\nb", b"\n") == 2
+    assert count_lines(b"a\rb\r", b"\r") == 2
+
+
+def test_one_line_per_record_is_trivial() -> None:
+    line_map, rejects = build_line_map(
+        b"1,a\n2,b\n3,c\n", term=b"\n", parsed=3, rejected_offsets=[], quote=b'"'
+    )
+    assert line_map.trivial and line_map.exact and rejects == {}
+    assert [line_map.line_of(o) for o in (1, 2, 3)] == [0, 1, 2]
+
+
+def test_rejected_records_take_their_lines() -> None:
+    data = b"1,a\nbad\n2,b\nbad\nbad\n3,c\n"
+    line_map, rejects = build_line_map(
+        data, term=b"\n", parsed=3, rejected_offsets=[4, 12, 16, 12], quote=b'"'
+    )
+    assert rejects == {4: 1, 12: 3, 16: 4}
+    assert [line_map.line_of(o) for o in (1, 2, 3)] == [0, 2, 5]
+    assert line_map.exact and not line_map.trivial
+
+
+def test_quoted_line_breaks_and_blank_lines_are_walked() -> None:
+    data = b'1,"a\nb"\n\n2,c\nbad\n3,"x\n\ny"\n4,d'
+    offsets = [data.index(b"bad")]
+    line_map, rejects = build_line_map(
+        data, term=b"\n", parsed=4, rejected_offsets=offsets, quote=b'"'
+    )
+    assert line_map.exact
+    assert rejects == {offsets[0]: 4}
+    assert [line_map.line_of(o) for o in (1, 2, 3, 4)] == [0, 3, 5, 8]
+
+
+def test_crlf_blank_lines() -> None:
+    data = b"1,a\r\n\r\n2,b\r\n"
+    line_map, _ = build_line_map(data, term=b"\n", parsed=2, rejected_offsets=[], quote=b'"')
+    assert [line_map.line_of(o) for o in (1, 2)] == [0, 2]
+
+
+def test_one_column_blank_lines_are_rows() -> None:
+    data = b'x\n\n"a\nb"\n'
+    line_map, _ = build_line_map(
+        data, term=b"\n", parsed=3, rejected_offsets=[], quote=b'"', columns=1
+    )
+    assert [line_map.line_of(o) for o in (1, 2, 3)] == [0, 1, 2]
+
+
+def test_backslash_escaped_quotes() -> None:
+    data = b'1,"a\\"\nb"\n2,c\n'
+    line_map, _ = build_line_map(
+        data, term=b"\n", parsed=2, rejected_offsets=[], quote=b'"', escape=b"\\"
+    )
+    assert [line_map.line_of(o) for o in (1, 2)] == [0, 2]
+
+
+def test_a_disagreement_is_flagged_not_fatal() -> None:
+    data = b'1,a"b\n2,c\n\n3,d\n'  # a stray quote: DuckDB keeps it literal, the walk sees an open quote
+    line_map, _ = build_line_map(data, term=b"\n", parsed=3, rejected_offsets=[], quote=b'"')
+    assert not line_map.exact
+    assert line_map.line_of(1) == 0
+
+
+def test_line_map_segments() -> None:
+    line_map = LineMap((1, 4, 10), (0, 5, 20))
+    assert [line_map.line_of(o) for o in (1, 3, 4, 9, 10, 12)] == [0, 2, 5, 10, 20, 22]
