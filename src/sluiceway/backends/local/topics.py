@@ -812,11 +812,16 @@ class SqliteTopic:
         next_attempt_at: datetime | None = None,
         error: str | None = None,
     ) -> None:
-        """Store an attempt's outcome: a final status, or ``pending`` with the next attempt's time."""
+        """Store an attempt's outcome: a final status, or ``pending`` with the next attempt's time.
+
+        Without ``error`` the last one recorded stays (a delivery that succeeded on a
+        retry still tells why the earlier attempts failed).
+        """
         now = self.clock.now()
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE topic_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,"
+                "UPDATE topic_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
+                " last_error = coalesce(?, last_error),"
                 " updated_at = ? WHERE id = ?",
                 (
                     status,
