@@ -83,7 +83,9 @@ class SmtpPeer:
 def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
     ok = auth_data.login == b"pipeline" and auth_data.password == b"s3cret"
     # handled=False: the server answers 535 itself.
-    return aiosmtpd_smtp.AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
+    return aiosmtpd_smtp.AuthResult(
+        success=ok, handled=False, auth_data=auth_data.login if ok else None
+    )
 
 
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
@@ -104,14 +106,21 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     return cert_path, key_path
 
@@ -171,8 +180,12 @@ class WebhookPeer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with peer.arrived:  # recorded before the answer, so the sender sees it once it returns
-                    peer.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                with (
+                    peer.arrived
+                ):  # recorded before the answer, so the sender sees it once it returns
+                    peer.requests.append(
+                        Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    )
                     peer.arrived.notify_all()
                 status = peer.plan.pop(0) if peer.plan else 200
                 self.send_response(status)
@@ -223,8 +236,13 @@ def topics(tmp_path: Path, clock: FakeClock) -> Iterator[SqliteTopic]:
     db.close()
 
 
-def deliverer(topics: SqliteTopic, clock: FakeClock, smtp: SmtpConfig | None = None) -> TopicDeliverer:
-    senders: dict[str, Any] = {"http": WebhookSender(timeout_s=5), "https": WebhookSender(timeout_s=5)}
+def deliverer(
+    topics: SqliteTopic, clock: FakeClock, smtp: SmtpConfig | None = None
+) -> TopicDeliverer:
+    senders: dict[str, Any] = {
+        "http": WebhookSender(timeout_s=5),
+        "https": WebhookSender(timeout_s=5),
+    }
     if smtp is not None:
         senders["email"] = senders["email-json"] = SmtpSender(smtp)
     return TopicDeliverer(topics, senders, clock=clock, rng=lambda: 1.0)
@@ -233,16 +251,26 @@ def deliverer(topics: SqliteTopic, clock: FakeClock, smtp: SmtpConfig | None = N
 # ----------------------------------------------------------------------- email
 
 
-def test_email_reaches_a_real_smtp_server(topics: SqliteTopic, clock: FakeClock, smtp_peer: SmtpPeer) -> None:
+def test_email_reaches_a_real_smtp_server(
+    topics: SqliteTopic, clock: FakeClock, smtp_peer: SmtpPeer
+) -> None:
     topics.subscribe("alerts", "email", "ops@example.test")
-    message_id = topics.publish("alerts", "Run 42 failed: 3 rows rejected.\nSee the report.", subject="Pipeline failed")
+    message_id = topics.publish(
+        "alerts", "Run 42 failed: 3 rows rejected.\nSee the report.", subject="Pipeline failed"
+    )
     config = SmtpConfig(host="127.0.0.1", port=smtp_peer.port, sender="sluiceway@example.test")
     assert deliverer(topics, clock, config).deliver_pending() == 1
     [mail] = smtp_peer.mails
     assert (mail.mail_from, mail.rcpt_tos) == ("sluiceway@example.test", ["ops@example.test"])
     assert mail.message["Subject"] == "Pipeline failed"
-    assert (mail.message["From"], mail.message["To"]) == ("sluiceway@example.test", "ops@example.test")
-    assert mail.message.get_content().replace("\r\n", "\n").rstrip("\n") == "Run 42 failed: 3 rows rejected.\nSee the report."
+    assert (mail.message["From"], mail.message["To"]) == (
+        "sluiceway@example.test",
+        "ops@example.test",
+    )
+    assert (
+        mail.message.get_content().replace("\r\n", "\n").rstrip("\n")
+        == "Run 42 failed: 3 rows rejected.\nSee the report."
+    )
     assert mail.message["X-Sluiceway-Topic-Arn"] == "arn:aws:sns:us-east-1:111111111111:alerts"
     [row] = topics.deliveries(message_id=message_id)
     assert (row.status, row.attempts) == ("delivered", 1)
@@ -257,7 +285,11 @@ def test_email_json_carries_the_envelope_and_a_default_subject(
     [mail] = smtp_peer.mails
     assert mail.message["Subject"] == "AWS Notification Message"
     envelope = json.loads(mail.message.get_content())
-    assert (envelope["Type"], envelope["MessageId"], envelope["Message"]) == ("Notification", message_id, "ünïcode ✓")
+    assert (envelope["Type"], envelope["MessageId"], envelope["Message"]) == (
+        "Notification",
+        message_id,
+        "ünïcode ✓",
+    )
     assert envelope["MessageAttributes"] == {"severity": {"Type": "String", "Value": "high"}}
 
 
@@ -268,7 +300,12 @@ def test_email_over_starttls_with_a_login(
     topics.subscribe("alerts", "email", "ops@example.test")
     topics.publish("alerts", "secure hello", subject="TLS")
     config = SmtpConfig(
-        host="127.0.0.1", port=peer.port, starttls=True, username="pipeline", password="s3cret", ca_file=str(cert)
+        host="127.0.0.1",
+        port=peer.port,
+        starttls=True,
+        username="pipeline",
+        password="s3cret",
+        ca_file=str(cert),
     )
     assert deliverer(topics, clock, config).deliver_pending() == 1
     [mail] = peer.mails
@@ -281,16 +318,28 @@ def test_a_wrong_password_is_retried_on_the_smtp_policy(
     peer, cert = tls_smtp_peer
     topics.subscribe("alerts", "email", "ops@example.test")
     message_id = topics.publish("alerts", "x")
-    config = SmtpConfig(host="127.0.0.1", port=peer.port, starttls=True, username="pipeline", password="wrong", ca_file=str(cert), timeout_s=5)
+    config = SmtpConfig(
+        host="127.0.0.1",
+        port=peer.port,
+        starttls=True,
+        username="pipeline",
+        password="wrong",
+        ca_file=str(cert),
+        timeout_s=5,
+    )
     assert deliverer(topics, clock, config).deliver_pending() == 0
     [row] = topics.deliveries(message_id=message_id)
     assert (row.status, row.attempts) == ("pending", 1)
     assert "SMTP login failed: 535" in (row.last_error or "")
-    assert row.next_attempt_at == clock.now() + dt.timedelta(seconds=10)  # SNS's SMTP policy: 10 s first
+    assert row.next_attempt_at == clock.now() + dt.timedelta(
+        seconds=10
+    )  # SNS's SMTP policy: 10 s first
     assert peer.mails == []
 
 
-def test_an_unreachable_smtp_server_is_retried(topics: SqliteTopic, clock: FakeClock, smtp_peer: SmtpPeer) -> None:
+def test_an_unreachable_smtp_server_is_retried(
+    topics: SqliteTopic, clock: FakeClock, smtp_peer: SmtpPeer
+) -> None:
     topics.subscribe("alerts", "email", "ops@example.test")
     message_id = topics.publish("alerts", "x")
     run = deliverer(topics, clock, SmtpConfig(host="127.0.0.1", port=free_port(), timeout_s=2))
@@ -307,10 +356,14 @@ def test_an_unreachable_smtp_server_is_retried(topics: SqliteTopic, clock: FakeC
 # -------------------------------------------------------------------- webhooks
 
 
-def test_webhook_retries_until_the_endpoint_recovers(topics: SqliteTopic, clock: FakeClock, webhook: WebhookPeer) -> None:
+def test_webhook_retries_until_the_endpoint_recovers(
+    topics: SqliteTopic, clock: FakeClock, webhook: WebhookPeer
+) -> None:
     sub = topics.subscribe("alerts", "http", f"{webhook.url}/hooks/sns?source=sluiceway")
     webhook.fail(2)
-    message_id = topics.publish("alerts", '{"run": 42}', subject="Done", attributes={"status": "SUCCEEDED"})
+    message_id = topics.publish(
+        "alerts", '{"run": 42}', subject="Done", attributes={"status": "SUCCEEDED"}
+    )
     run = deliverer(topics, clock)
 
     assert run.deliver_pending() == 0
@@ -331,7 +384,10 @@ def test_webhook_retries_until_the_endpoint_recovers(topics: SqliteTopic, clock:
     assert last.headers["x-amz-sns-subscription-arn"] == sub.arn
     assert last.headers["content-type"] == "text/plain; charset=UTF-8"
     envelope = json.loads(last.body)
-    assert {k: envelope[k] for k in ("Type", "MessageId", "TopicArn", "Subject", "Message", "SignatureVersion")} == {
+    assert {
+        k: envelope[k]
+        for k in ("Type", "MessageId", "TopicArn", "Subject", "Message", "SignatureVersion")
+    } == {
         "Type": "Notification",
         "MessageId": message_id,
         "TopicArn": "arn:aws:sns:us-east-1:111111111111:alerts",
@@ -345,7 +401,11 @@ def test_webhook_retries_until_the_endpoint_recovers(topics: SqliteTopic, clock:
     assert len({r.body for r in webhook.requests}) == 1
     [row] = topics.deliveries(message_id=message_id)
     # Delivered on the third attempt; the last failure stays on record.
-    assert (row.status, row.attempts, row.last_error) == ("delivered", 3, f"DeliveryError: POST {sub.endpoint} answered HTTP 500")
+    assert (row.status, row.attempts, row.last_error) == (
+        "delivered",
+        3,
+        f"DeliveryError: POST {sub.endpoint} answered HTTP 500",
+    )
 
 
 def test_webhook_gives_up_after_the_policy_and_records_failed(
@@ -355,7 +415,12 @@ def test_webhook_gives_up_after_the_policy_and_records_failed(
         "alerts",
         "http",
         webhook.url,
-        delivery_policy=DeliveryPolicy(num_retries=2, min_delay_target_s=1, max_delay_target_s=4, backoff_function="exponential"),
+        delivery_policy=DeliveryPolicy(
+            num_retries=2,
+            min_delay_target_s=1,
+            max_delay_target_s=4,
+            backoff_function="exponential",
+        ),
     )
     webhook.fail(10, status=503)
     message_id = topics.publish("alerts", "x")
@@ -366,7 +431,9 @@ def test_webhook_gives_up_after_the_policy_and_records_failed(
     clock.advance(1)
     run.deliver_pending()
     [row] = topics.deliveries(message_id=message_id)
-    assert row.next_attempt_at == clock.now() + dt.timedelta(seconds=4)  # exponential: 1 s, then 4 s
+    assert row.next_attempt_at == clock.now() + dt.timedelta(
+        seconds=4
+    )  # exponential: 1 s, then 4 s
     clock.advance(4)
     run.deliver_pending()
     [row] = topics.deliveries(message_id=message_id)
@@ -375,7 +442,9 @@ def test_webhook_gives_up_after_the_policy_and_records_failed(
     assert run.deliver_pending() == 0 and len(webhook.requests) == 3
 
 
-def test_a_client_error_is_not_retried(topics: SqliteTopic, clock: FakeClock, webhook: WebhookPeer) -> None:
+def test_a_client_error_is_not_retried(
+    topics: SqliteTopic, clock: FakeClock, webhook: WebhookPeer
+) -> None:
     topics.subscribe("alerts", "http", webhook.url)
     webhook.fail(1, status=403)
     message_id = topics.publish("alerts", "x")
@@ -389,15 +458,21 @@ def test_a_client_error_is_not_retried(topics: SqliteTopic, clock: FakeClock, we
     assert len(webhook.requests) == 1
 
 
-def test_raw_webhook_delivery_posts_the_message_itself(topics: SqliteTopic, clock: FakeClock, webhook: WebhookPeer) -> None:
-    sub = topics.subscribe("alerts", "http", webhook.url, raw_message_delivery=True, secret="shared-secret")
+def test_raw_webhook_delivery_posts_the_message_itself(
+    topics: SqliteTopic, clock: FakeClock, webhook: WebhookPeer
+) -> None:
+    sub = topics.subscribe(
+        "alerts", "http", webhook.url, raw_message_delivery=True, secret="shared-secret"
+    )
     topics.publish("alerts", "just the text")
     deliverer(topics, clock).deliver_pending()
     [request] = webhook.requests
     assert request.body == b"just the text"
     assert request.headers["x-amz-sns-rawdelivery"] == "true"
     assert sub.secret == "shared-secret"
-    assert verify_signature("shared-secret", request.body, request.headers[SIGNATURE_HEADER.lower()])
+    assert verify_signature(
+        "shared-secret", request.body, request.headers[SIGNATURE_HEADER.lower()]
+    )
 
 
 def test_the_deliverer_thread_posts_when_a_message_is_published(

@@ -108,8 +108,13 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
         except SluicewayError as exc:
             report_error(exc)
 
-    queues_app = typer.Typer(help="Local queues: depth, in-flight, dead-letter queues, redrive.", invoke_without_command=True)
-    topics_app = typer.Typer(help="Local topics and their subscriptions.", invoke_without_command=True)
+    queues_app = typer.Typer(
+        help="Local queues: depth, in-flight, dead-letter queues, redrive.",
+        invoke_without_command=True,
+    )
+    topics_app = typer.Typer(
+        help="Local topics and their subscriptions.", invoke_without_command=True
+    )
 
     @queues_app.callback()
     def queues(ctx: typer.Context, data_dir: Path | None = DataDirOption) -> None:
@@ -124,8 +129,16 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
 
     @queues_app.command("redrive")
     def redrive(
-        name: Annotated[str, typer.Argument(help="A dead-letter queue, or a queue whose dead-letter queue to empty back into it")],
-        to: Annotated[str | None, typer.Option("--to", help="Move to this queue instead of each message's source")] = None,
+        name: Annotated[
+            str,
+            typer.Argument(
+                help="A dead-letter queue, or a queue whose dead-letter queue to empty back into it"
+            ),
+        ],
+        to: Annotated[
+            str | None,
+            typer.Option("--to", help="Move to this queue instead of each message's source"),
+        ] = None,
         data_dir: Path | None = DataDirOption,
     ) -> None:
         """Move a dead-letter queue's messages back (SQS's StartMessageMoveTask)."""
@@ -143,7 +156,9 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
             fail(str(exc), EXIT_USAGE)
         finally:
             h.close()
-        console.print(f"moved {moved} message{'s' if moved != 1 else ''} from [bold]{source}[/bold]")
+        console.print(
+            f"moved {moved} message{'s' if moved != 1 else ''} from [bold]{source}[/bold]"
+        )
 
     @topics_app.callback()
     def topics(ctx: typer.Context, data_dir: Path | None = DataDirOption) -> None:
@@ -159,7 +174,9 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
     @topics_app.command("create")
     def create(
         name: str,
-        outbox: Annotated[bool, typer.Option("--outbox/--no-outbox", help="Subscribe the outbox")] = True,
+        outbox: Annotated[
+            bool, typer.Option("--outbox/--no-outbox", help="Subscribe the outbox")
+        ] = True,
         data_dir: Path | None = DataDirOption,
     ) -> None:
         """Create a topic (idempotent) and print its ARN."""
@@ -186,12 +203,22 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
     @topics_app.command("subscribe")
     def subscribe(
         topic: str,
-        protocol: Annotated[str, typer.Argument(help="sqs, lambda, email, email-json, http, https or outbox")],
+        protocol: Annotated[
+            str, typer.Argument(help="sqs, lambda, email, email-json, http, https or outbox")
+        ],
         endpoint: Annotated[str, typer.Argument(help="Queue, function, address or URL")] = "",
-        raw: Annotated[bool, typer.Option("--raw", help="RawMessageDelivery (sqs, http, https)")] = False,
-        filter_policy: Annotated[str | None, typer.Option("--filter-policy", help="FilterPolicy JSON, or @FILE")] = None,
-        scope: Annotated[str | None, typer.Option("--scope", help="MessageAttributes (default) or MessageBody")] = None,
-        dead_letter_queue: Annotated[str | None, typer.Option("--dead-letter-queue", help="Queue for undeliverable messages")] = None,
+        raw: Annotated[
+            bool, typer.Option("--raw", help="RawMessageDelivery (sqs, http, https)")
+        ] = False,
+        filter_policy: Annotated[
+            str | None, typer.Option("--filter-policy", help="FilterPolicy JSON, or @FILE")
+        ] = None,
+        scope: Annotated[
+            str | None, typer.Option("--scope", help="MessageAttributes (default) or MessageBody")
+        ] = None,
+        dead_letter_queue: Annotated[
+            str | None, typer.Option("--dead-letter-queue", help="Queue for undeliverable messages")
+        ] = None,
         data_dir: Path | None = DataDirOption,
     ) -> None:
         """Subscribe an endpoint and print the subscription's ARN (and a webhook's signing secret)."""
@@ -215,7 +242,9 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
             h.close()
         typer.echo(sub.arn)
         if sub.secret is not None:
-            typer.echo(f"signing secret (X-Sluiceway-Signature: sha256=HMAC-SHA256 of the body): {sub.secret}")
+            typer.echo(
+                f"signing secret (X-Sluiceway-Signature: sha256=HMAC-SHA256 of the body): {sub.secret}"
+            )
 
     @topics_app.command("unsubscribe")
     def unsubscribe(subscription: str, data_dir: Path | None = DataDirOption) -> None:
@@ -231,7 +260,9 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
     def publish(
         topic: Annotated[str, typer.Argument(help="Topic name or ARN")],
         message: Annotated[str, typer.Argument(help="The message, or @FILE to read it")],
-        subject: Annotated[str | None, typer.Option("--subject", help="Subject (email subscribers see it)")] = None,
+        subject: Annotated[
+            str | None, typer.Option("--subject", help="Subject (email subscribers see it)")
+        ] = None,
         attribute: Annotated[
             list[str] | None,
             typer.Option(
@@ -241,7 +272,11 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
             ),
         ] = None,
         deliver: Annotated[
-            bool, typer.Option("--deliver", help="Deliver now, in this process, instead of leaving it to `sluiceway up`")
+            bool,
+            typer.Option(
+                "--deliver",
+                help="Deliver now, in this process, instead of leaving it to `sluiceway up`",
+            ),
         ] = False,
         data_dir: Path | None = DataDirOption,
     ) -> None:
@@ -260,7 +295,9 @@ def register(app: typer.Typer, opener: Opener | None = None) -> None:
             h.close()
         typer.echo(message_id)
         if delivered is not None:
-            console.print(f"{delivered} deliver{'ies' if delivered != 1 else 'y'} made", style="dim")
+            console.print(
+                f"{delivered} deliver{'ies' if delivered != 1 else 'y'} made", style="dim"
+            )
 
     app.add_typer(queues_app, name="queues")
     app.add_typer(topics_app, name="topics")
@@ -303,18 +340,38 @@ def _queue_table(queues: QueueAdmin) -> Table:
         dlq_depth = "-"
         if dlq is not None:
             dlq_attributes = attributes.get(dlq)
-            dlq_depth = str(dlq_attributes.available + dlq_attributes.in_flight) if dlq_attributes else "missing"
+            dlq_depth = (
+                str(dlq_attributes.available + dlq_attributes.in_flight)
+                if dlq_attributes
+                else "missing"
+            )
             if dlq_attributes is not None and dlq_attributes.available:
                 dlq_depth = f"[red]{dlq_depth}[/red]"
         table.add_row(
-            name, str(a.available), str(a.in_flight), str(a.delayed), dlq or "-", dlq_depth, _age(a.oldest_age_s)
+            name,
+            str(a.available),
+            str(a.in_flight),
+            str(a.delayed),
+            dlq or "-",
+            dlq_depth,
+            _age(a.oldest_age_s),
         )
     return table
 
 
 def _topic_table(topics: TopicAdmin) -> Table:
     table = Table(title="Topics")
-    for column in ("topic", "protocol", "endpoint", "filter", "raw", "delivered", "pending", "failed", "subscription"):
+    for column in (
+        "topic",
+        "protocol",
+        "endpoint",
+        "filter",
+        "raw",
+        "delivered",
+        "pending",
+        "failed",
+        "subscription",
+    ):
         table.add_column(column, overflow="fold")
     counts = topics.delivery_counts()
     subscriptions: dict[str, list[Subscription]] = {}
@@ -368,4 +425,3 @@ def _attributes(values: list[str]) -> dict[str, MessageAttribute]:
         name, _, data_type = key.partition(":")
         out[name] = MessageAttribute(data_type or "String", value)
     return out
-

@@ -57,6 +57,8 @@ def invoker() -> Iterator[LocalFunctionInvoker]:
             "Slow": "slow",
         }.items()
     ]
-    with LocalFunctionInvoker(specs, workers=4, mode="thread", region=REGION, account_id=ACCOUNT) as pool:
+    with LocalFunctionInvoker(
+        specs, workers=4, mode="thread", region=REGION, account_id=ACCOUNT
+    ) as pool:
         yield pool
     messaging_handlers.RELEASE.set()

@@ -39,7 +39,9 @@ def handles(tmp_path: Path) -> Iterator[Handles]:
     clock = FakeClock()
     queues = SqliteQueueService(db, clock)
     topics = SqliteTopic(db, tmp_path / "outbox.jsonl", clock)
-    deliverer = TopicDeliverer(topics, {"outbox": topics.deliver_outbox, "sqs": QueueSender(queues)}, clock=clock)
+    deliverer = TopicDeliverer(
+        topics, {"outbox": topics.deliver_outbox, "sqs": QueueSender(queues)}, clock=clock
+    )
     yield Handles(queues, topics, deliverer)
     db.close()
 
@@ -112,20 +114,38 @@ def test_redrive_of_a_plain_queue_is_refused(app: typer.Typer, handles: Handles)
     assert "must be configured as a Dead Letter Queue" in err
 
 
-def test_publish_with_attributes_and_delivery(app: typer.Typer, handles: Handles, tmp_path: Path) -> None:
+def test_publish_with_attributes_and_delivery(
+    app: typer.Typer, handles: Handles, tmp_path: Path
+) -> None:
     handles.queues.create_queue("big")
     handles.topics.create_topic("orders")
-    handles.topics.subscribe("orders", "sqs", "big", filter_policy={"total": [{"numeric": [">", 100]}]})
+    handles.topics.subscribe(
+        "orders", "sqs", "big", filter_policy={"total": [{"numeric": [">", 100]}]}
+    )
     body = tmp_path / "order.json"
     body.write_text('{"id": 1}', encoding="utf-8")
     code, out, _ = run(
-        app, "publish", "orders", f"@{body}", "--subject", "New", "-a", "total:Number=150", "-a", "kind=retail", "--deliver"
+        app,
+        "publish",
+        "orders",
+        f"@{body}",
+        "--subject",
+        "New",
+        "-a",
+        "total:Number=150",
+        "-a",
+        "kind=retail",
+        "--deliver",
     )
     assert code == 0
     message_id = out.splitlines()[0]
     [received] = handles.queues.receive("big")
     envelope = json.loads(received.body)
-    assert (envelope["MessageId"], envelope["Message"], envelope["Subject"]) == (message_id, '{"id": 1}', "New")
+    assert (envelope["MessageId"], envelope["Message"], envelope["Subject"]) == (
+        message_id,
+        '{"id": 1}',
+        "New",
+    )
     assert envelope["MessageAttributes"]["total"] == {"Type": "Number", "Value": "150"}
     code, out, _ = run(app, "publish", "orders", "small", "-a", "total:Number=5", "--deliver")
     assert code == 0 and handles.queues.receive("big") == []
@@ -138,10 +158,21 @@ def test_publish_reports_what_sns_refuses(app: typer.Typer) -> None:
     assert code == 2 and "NAME=VALUE" in err
 
 
-def test_topics_lists_subscriptions_with_delivery_counts(app: typer.Typer, handles: Handles) -> None:
+def test_topics_lists_subscriptions_with_delivery_counts(
+    app: typer.Typer, handles: Handles
+) -> None:
     code, out, _ = run(app, "topics", "create", "orders")
     assert (code, out.strip()) == (0, "arn:aws:sns:us-east-1:111111111111:orders")
-    code, out, _ = run(app, "topics", "subscribe", "orders", "sqs", "missing-queue", "--filter-policy", '{"kind": ["a"]}')
+    code, out, _ = run(
+        app,
+        "topics",
+        "subscribe",
+        "orders",
+        "sqs",
+        "missing-queue",
+        "--filter-policy",
+        '{"kind": ["a"]}',
+    )
     assert code == 0 and out.startswith("arn:aws:sns:us-east-1:111111111111:orders:")
     code, out, _ = run(app, "topics", "subscribe", "orders", "https", "https://example.test/hook")
     assert code == 0 and "signing secret" in out
@@ -158,7 +189,9 @@ def test_topics_lists_subscriptions_with_delivery_counts(app: typer.Typer, handl
 
 def test_subscribe_reports_sns_errors(app: typer.Typer) -> None:
     run(app, "topics", "create", "orders")
-    code, _, err = run(app, "topics", "subscribe", "orders", "sqs", "q", "--filter-policy", '{"a": []}')
+    code, _, err = run(
+        app, "topics", "subscribe", "orders", "sqs", "q", "--filter-policy", '{"a": []}'
+    )
     assert code == 2
     assert "FilterPolicy: Empty arrays are not allowed" in err
     code, _, err = run(app, "topics", "subscribe", "nope", "sqs", "q")

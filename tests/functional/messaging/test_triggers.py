@@ -21,7 +21,9 @@ from sluiceway.runtime.triggers import (
 QUEUE_ARN = "arn:aws:sqs:us-east-1:111111111111:work"
 
 
-def poller(queues: SqliteQueueService, invoker: LocalFunctionInvoker, clock: FakeClock, **kwargs: Any) -> QueuePoller:
+def poller(
+    queues: SqliteQueueService, invoker: LocalFunctionInvoker, clock: FakeClock, **kwargs: Any
+) -> QueuePoller:
     function = kwargs.pop("function", "Record")
     return QueuePoller(
         EventSourceMapping("work", function, **kwargs),
@@ -52,16 +54,25 @@ def test_a_batch_gets_lambdas_sqs_event_and_is_deleted(
     assert record["md5OfBody"] == hashlib.md5(b"one").hexdigest()
     assert record["receiptHandle"]
     assert record["messageAttributes"] == {
-        "kind": {"stringValue": "a", "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+        "kind": {
+            "stringValue": "a",
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "String",
+        }
     }
     attributes = record["attributes"]
     assert attributes["ApproximateReceiveCount"] == "1"
     assert attributes["SentTimestamp"] == str(int(clock.now().timestamp() * 1000))
     assert {"SenderId", "ApproximateFirstReceiveTimestamp"} <= set(attributes)
-    assert queues.queue_attributes("work").available + queues.queue_attributes("work").in_flight == 0
+    assert (
+        queues.queue_attributes("work").available + queues.queue_attributes("work").in_flight == 0
+    )
 
 
-def test_batch_size_limits_a_batch(queues: SqliteQueueService, invoker: LocalFunctionInvoker, clock: FakeClock) -> None:
+def test_batch_size_limits_a_batch(
+    queues: SqliteQueueService, invoker: LocalFunctionInvoker, clock: FakeClock
+) -> None:
     queues.create_queue("work")
     for n in range(5):
         queues.send("work", str(n))
@@ -70,7 +81,9 @@ def test_batch_size_limits_a_batch(queues: SqliteQueueService, invoker: LocalFun
     assert queues.queue_attributes("work").available == 3
 
 
-def test_an_empty_queue_invokes_nothing(queues: SqliteQueueService, invoker: LocalFunctionInvoker, clock: FakeClock) -> None:
+def test_an_empty_queue_invokes_nothing(
+    queues: SqliteQueueService, invoker: LocalFunctionInvoker, clock: FakeClock
+) -> None:
     queues.create_queue("work")
     assert poller(queues, invoker, clock).poll_once() is None
     assert handlers.EVENTS == []
@@ -87,7 +100,10 @@ def test_a_failed_batch_returns_after_the_visibility_timeout(
     assert run.poll_once() is None  # hidden while the visibility timeout runs
     clock.advance(30)
     again = run.poll_once()
-    assert again is not None and handlers.EVENTS[-1]["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
+    assert (
+        again is not None
+        and handlers.EVENTS[-1]["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
+    )
     assert run.stats()["failed_batches"] == 2
 
 
@@ -98,8 +114,14 @@ def test_reported_item_failures_return_only_those_messages(
     queues.send("work", "good")
     bad = queues.send("work", "bad")
     queues.send("work", "good")
-    outcome = poller(queues, invoker, clock, function="Partial", report_batch_item_failures=True).poll_once()
-    assert outcome is not None and (outcome.deleted, outcome.failed_ids, outcome.error) == (2, (bad,), None)
+    outcome = poller(
+        queues, invoker, clock, function="Partial", report_batch_item_failures=True
+    ).poll_once()
+    assert outcome is not None and (outcome.deleted, outcome.failed_ids, outcome.error) == (
+        2,
+        (bad,),
+        None,
+    )
     clock.advance(10)
     [back] = queues.receive("work")
     assert (back.message_id, back.receive_count) == (bad, 2)
@@ -120,7 +142,9 @@ def test_a_malformed_batch_response_fails_the_whole_batch(
     queues.create_queue("work", visibility_timeout_s=10)
     queues.send("work", "a")
     queues.send("work", "b")
-    outcome = poller(queues, invoker, clock, function="Malformed", report_batch_item_failures=True).poll_once()
+    outcome = poller(
+        queues, invoker, clock, function="Malformed", report_batch_item_failures=True
+    ).poll_once()
     assert outcome is not None and outcome.deleted == 0 and outcome.error is not None
     assert "malformed" in outcome.error
     clock.advance(10)
@@ -145,7 +169,9 @@ def test_a_malformed_batch_response_fails_the_whole_batch(
         ({"batchItemFailures": [{"itemIdentifier": "m9"}]}, None),
     ],
 )
-def test_batch_item_failure_responses_follow_lambdas_rules(response: Any, expected: set[str] | None) -> None:
+def test_batch_item_failure_responses_follow_lambdas_rules(
+    response: Any, expected: set[str] | None
+) -> None:
     assert batch_item_failures(response, ["m1", "m2"]) == expected
 
 
@@ -154,7 +180,9 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_with_its_receive_count(
 ) -> None:
     queues.create_queue("work-dlq")
     queues.create_queue(
-        "work", visibility_timeout_s=30, redrive_policy={"deadLetterTargetArn": "work-dlq", "maxReceiveCount": 3}
+        "work",
+        visibility_timeout_s=30,
+        redrive_policy={"deadLetterTargetArn": "work-dlq", "maxReceiveCount": 3},
     )
     poison = queues.send("work", "poison")
     run = poller(queues, invoker, clock, function="Fail")
@@ -164,7 +192,12 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_with_its_receive_count(
         clock.advance(30)
     assert run.poll_once() is None  # the fourth receive moved it
     [dead] = queues.peek("work-dlq")
-    assert (dead.message_id, dead.body, dead.receive_count, dead.dead_letter_source) == (poison, "poison", 3, "work")
+    assert (dead.message_id, dead.body, dead.receive_count, dead.dead_letter_source) == (
+        poison,
+        "poison",
+        3,
+        "work",
+    )
     assert queues.peek("work") == []
     assert len(handlers.EVENTS) == 3
 
@@ -174,11 +207,15 @@ def test_a_poison_message_reaches_the_dead_letter_queue_with_the_poller_thread(
 ) -> None:
     queues.create_queue("work-dlq")
     queues.create_queue(
-        "work", visibility_timeout_s=0, redrive_policy={"deadLetterTargetArn": "work-dlq", "maxReceiveCount": 3}
+        "work",
+        visibility_timeout_s=0,
+        redrive_policy={"deadLetterTargetArn": "work-dlq", "maxReceiveCount": 3},
     )
     queues.send("work", "poison")
     queues.send("work", "fine")
-    mappings = EventSourceMappings(queues, invoker, clock=clock, poll_wait_s=0.05, backoff_s=(0.01, 0.02))
+    mappings = EventSourceMappings(
+        queues, invoker, clock=clock, poll_wait_s=0.05, backoff_s=(0.01, 0.02)
+    )
     run = mappings.add(EventSourceMapping("work", "Fail", batch_size=1))
     with mappings:
         assert run.wait_for_batches(6, timeout=10)
@@ -246,11 +283,17 @@ def test_one_queue_triggers_a_function_once() -> None:
     ("kwargs", "message"),
     [
         ({"batch_size": 0}, "BatchSize must be between 1 and 10000"),
-        ({"batch_size": 10_001, "max_batching_window_s": 1}, "BatchSize must be between 1 and 10000"),
+        (
+            {"batch_size": 10_001, "max_batching_window_s": 1},
+            "BatchSize must be between 1 and 10000",
+        ),
         ({"batch_size": 11}, "greater than 0 if maximum batch size is greater than 10"),
         ({"max_batching_window_s": 301}, "MaximumBatchingWindowInSeconds"),
         ({"max_concurrency": 1}, "MaximumConcurrency must be between 2 and 1000"),
-        ({"queue": "jobs.fifo", "batch_size": 11, "max_batching_window_s": 1}, "between 1 and 10 for FIFO"),
+        (
+            {"queue": "jobs.fifo", "batch_size": 11, "max_batching_window_s": 1},
+            "between 1 and 10 for FIFO",
+        ),
     ],
 )
 def test_mappings_lambda_refuses(kwargs: dict[str, Any], message: str) -> None:

@@ -224,7 +224,10 @@ def test_exists_in_bodies_sees_leaves_only() -> None:
 
 
 def test_or_matches_when_one_branch_matches() -> None:
-    policy = {"source": ["aws.cloudwatch"], "$or": [{"metricName": ["CPUUtilization"]}, {"namespace": ["AWS/EC2"]}]}
+    policy = {
+        "source": ["aws.cloudwatch"],
+        "$or": [{"metricName": ["CPUUtilization"]}, {"namespace": ["AWS/EC2"]}],
+    }
     assert on_attributes(policy, source="aws.cloudwatch", metricName="CPUUtilization")
     assert on_attributes(policy, source="aws.cloudwatch", namespace="AWS/EC2")
     assert not on_attributes(policy, source="aws.cloudwatch", namespace="AWS/S3")
@@ -248,7 +251,9 @@ def test_an_or_with_one_branch_is_a_property_named_or() -> None:
 
 def test_body_policies_nest() -> None:
     policy = {"store": ["example_corp"], "customer": {"interests": ["rugby"]}}
-    assert on_body(policy, {"store": "example_corp", "customer": {"interests": ["baseball", "rugby"]}})
+    assert on_body(
+        policy, {"store": "example_corp", "customer": {"interests": ["baseball", "rugby"]}}
+    )
     assert not on_body(policy, {"store": "example_corp", "customer": {"interests": ["baseball"]}})
     assert not on_body(policy, {"store": "example_corp", "customer": "rugby"})
 
@@ -293,11 +298,20 @@ P = "Invalid parameter: Attributes Reason: FilterPolicy: "
         ({"a": [{"prefixx": "x"}]}, P + "Unrecognized match type prefixx"),
         ({"a": [{"prefix": 1}]}, P + "prefix match pattern must be a string"),
         ({"a": [{"suffix": None}]}, P + "suffix match pattern must be a string"),
-        ({"a": [{"equals-ignore-case": ["x"]}]}, P + "equals-ignore-case match pattern must be a string"),
+        (
+            {"a": [{"equals-ignore-case": ["x"]}]},
+            P + "equals-ignore-case match pattern must be a string",
+        ),
         ({"a": [{"exists": "true"}]}, P + "exists match pattern must be either true or false."),
-        ({"a": [{"anything-but": {"suffix": "x"}}]}, P + "Unsupported anything-but pattern: suffix"),
+        (
+            {"a": [{"anything-but": {"suffix": "x"}}]},
+            P + "Unsupported anything-but pattern: suffix",
+        ),
         ({"a": [{"anything-but": {"prefix": 1}}]}, P + "prefix match pattern must be a string"),
-        ({"a": [{"anything-but": [{"prefix": "x"}]}]}, P + "Match value must be String, number, true, false, or null"),
+        (
+            {"a": [{"anything-but": [{"prefix": "x"}]}]},
+            P + "Match value must be String, number, true, false, or null",
+        ),
         ({"a": [{"numeric": []}]}, P + "Invalid member in numeric match: ]"),
         ({"a": [{"numeric": [1, 2]}]}, P + "Invalid member in numeric match: 1"),
         ({"a": [{"numeric": ["!=", 2]}]}, P + "Unrecognized numeric range operator: !="),
@@ -308,7 +322,10 @@ P = "Invalid parameter: Attributes Reason: FilterPolicy: "
         ({"a": [{"numeric": [">", 0, ">", 1]}]}, P + "Bad numeric range operator: >"),
         ({"a": [{"numeric": [">", 0, "<", "1"]}]}, P + "Value of < must be numeric"),
         ({"a": [{"numeric": [">", 5, "<", 5]}]}, P + "Bottom must be less than top"),
-        ({"a": [{"numeric": [">", 0, "<", 5, 1]}]}, P + "Too many terms in numeric range expression"),
+        (
+            {"a": [{"numeric": [">", 0, "<", 5, 1]}]},
+            P + "Too many terms in numeric range expression",
+        ),
         ({"a": [{"cidr": "10.0.0.0"}]}, P + "Malformed CIDR, one '/' required"),
         ({"a": [{"cidr": "10.0.0.0/x"}]}, P + "Malformed CIDR, mask bits must be an integer"),
         ({"a": [{"cidr": "10.0.0.300/8"}]}, P + "Nonstandard IP address: 10.0.0.300"),
@@ -341,7 +358,9 @@ def test_nested_values_count_once_per_level_of_depth() -> None:
     # SNS's documented example: 4 values three levels deep, 3 values two levels deep: 72.
     compile_filter_policy({"a": {"b": {"c": ["1", "2", "3", "4"]}}, "d": {"e": ["1", "2", "3"]}}, B)
     with pytest.raises(InvalidParameterError, match="too complex"):
-        compile_filter_policy({"a": {"b": {"c": [str(i) for i in range(8)]}}, "d": {"e": ["1", "2", "3", "4"]}}, B)
+        compile_filter_policy(
+            {"a": {"b": {"c": [str(i) for i in range(8)]}}, "d": {"e": ["1", "2", "3", "4"]}}, B
+        )
 
 
 def test_or_branches_add_their_combinations() -> None:

@@ -63,7 +63,9 @@ def test_timestamps_are_utc_with_milliseconds() -> None:
 
 
 def test_the_notification_envelope() -> None:
-    envelope = notification(message(status=MessageAttribute("String", "OK")), subscription(), signature="c2ln")
+    envelope = notification(
+        message(status=MessageAttribute("String", "OK")), subscription(), signature="c2ln"
+    )
     assert envelope == {
         "Type": "Notification",
         "MessageId": "0f8f2a5c-1111-4222-8333-444455556666",
@@ -105,11 +107,15 @@ def test_http_headers() -> None:
     assert headers["x-amz-sns-topic-arn"] == ARN
     assert headers["x-amz-sns-subscription-arn"] == f"{ARN}:9d2c"
     assert "x-amz-sns-rawdelivery" not in headers
-    assert http_headers(message(), subscription("https", raw=True))["x-amz-sns-rawdelivery"] == "true"
+    assert (
+        http_headers(message(), subscription("https", raw=True))["x-amz-sns-rawdelivery"] == "true"
+    )
 
 
 def test_the_lambda_event() -> None:
-    event = lambda_event(message(subject=None, n=MessageAttribute("Number", "5")), subscription("lambda"))
+    event = lambda_event(
+        message(subject=None, n=MessageAttribute("Number", "5")), subscription("lambda")
+    )
     [record] = event["Records"]
     assert record["EventSource"] == "aws:sns"
     assert record["EventVersion"] == "1.0"
@@ -136,7 +142,9 @@ def test_topic_names_and_arns() -> None:
 
 
 def test_message_attributes_are_typed_and_checked() -> None:
-    typed = message_attributes({"s": "x", "n": 1.5, "a": ["x", 1, None], "b": MessageAttribute("Binary", "AAE=")})
+    typed = message_attributes(
+        {"s": "x", "n": 1.5, "a": ["x", 1, None], "b": MessageAttribute("Binary", "AAE=")}
+    )
     assert typed["s"] == MessageAttribute("String", "x")
     assert typed["n"] == MessageAttribute("Number", "1.5")
     assert typed["a"] == MessageAttribute("String.Array", '["x", 1, null]')
@@ -147,7 +155,10 @@ def test_message_attributes_are_typed_and_checked() -> None:
 @pytest.mark.parametrize(
     ("attributes", "match"),
     [
-        ({"n": MessageAttribute("Number", "one")}, "Could not cast message attribute 'n' value to number."),
+        (
+            {"n": MessageAttribute("Number", "one")},
+            "Could not cast message attribute 'n' value to number.",
+        ),
         ({"x": MessageAttribute("Date", "2026")}, "invalid message attribute type"),
         ({"x": ""}, "must contain non-empty message attribute value"),
         ({"x": MessageAttribute("String.Array", '{"a": 1}')}, "String.Array"),
@@ -203,7 +214,14 @@ def test_the_http_default_is_three_retries_twenty_seconds_apart() -> None:
 
 def test_exponential_backoff_in_a_custom_policy() -> None:
     policy = DeliveryPolicy.from_aws(
-        {"healthyRetryPolicy": {"numRetries": 5, "minDelayTarget": 1, "maxDelayTarget": 16, "backoffFunction": "exponential"}}
+        {
+            "healthyRetryPolicy": {
+                "numRetries": 5,
+                "minDelayTarget": 1,
+                "maxDelayTarget": 16,
+                "backoffFunction": "exponential",
+            }
+        }
     )
     assert [policy.delay_s(n) for n in range(1, 6)] == pytest.approx([1, 2, 4, 8, 16])
     assert DeliveryPolicy.from_aws(json.dumps(policy.to_aws())) == policy
@@ -215,7 +233,9 @@ def test_invalid_delivery_policies() -> None:
     with pytest.raises(InvalidParameterError, match="unknown keys"):
         DeliveryPolicy.from_aws({"healthyRetryPolicy": {"numRetrys": 3}})
     with pytest.raises(InvalidParameterError, match="3600"):
-        DeliveryPolicy.from_aws({"healthyRetryPolicy": {"numRetries": 100, "minDelayTarget": 60, "maxDelayTarget": 60}})
+        DeliveryPolicy.from_aws(
+            {"healthyRetryPolicy": {"numRetries": 100, "minDelayTarget": 60, "maxDelayTarget": 60}}
+        )
     with pytest.raises(InvalidParameterError, match="minDelayTarget"):
         DeliveryPolicy(min_delay_target_s=30, max_delay_target_s=20)
     with pytest.raises(InvalidParameterError, match="must not exceed numRetries"):

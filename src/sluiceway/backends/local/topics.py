@@ -592,7 +592,7 @@ class SqliteTopic:
         )
         for record in outbox:
             try:
-                self.deliver_outbox(record)
+                self.deliver_outbox(record, stored=True)
             except Exception as exc:  # the deliverer tries it again once the lease runs out
                 logger.warning(
                     "outbox delivery failed; will retry",
@@ -632,11 +632,17 @@ class SqliteTopic:
             ),
         )
 
-    def deliver_outbox(self, record: DeliveryRecord) -> None:
-        """The outbox subscriber: the ``outbox`` table (idempotent), ``outbox.jsonl`` and the log."""
+    def deliver_outbox(self, record: DeliveryRecord, *, stored: bool = False) -> None:
+        """The outbox subscriber: the ``outbox`` table (idempotent), ``outbox.jsonl`` and the log.
+
+        Args:
+            record: the delivery.
+            stored: the table row is already committed (the publisher's own call).
+        """
         message = record.message
-        with self.db.transaction() as conn:
-            self._insert_outbox(conn, message)
+        if not stored:
+            with self.db.transaction() as conn:
+                self._insert_outbox(conn, message)
         line = json.dumps(
             {
                 "message_id": message.message_id,
