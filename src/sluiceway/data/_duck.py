@@ -37,20 +37,21 @@ def connect(
 
 
 _lock = threading.Lock()
-_shared: duckdb.DuckDBPyConnection | None = None
+_shared: tuple[int, duckdb.DuckDBPyConnection] | None = None
 
 
 def _database() -> duckdb.DuckDBPyConnection:
     """The process's in-memory database; each invocation works in its own connection (cursor).
 
     Opening a database costs ~30 ms, a connection to an open one under 1 ms; a
-    connection's temporary tables (and reject tables) are its own.
+    connection's temporary tables (and reject tables) are its own. A forked child
+    opens its own database (DuckDB's threads do not survive a fork).
     """
     global _shared
     with _lock:
-        if _shared is None:
-            _shared = duckdb.connect(":memory:")
-        return _shared
+        if _shared is None or _shared[0] != os.getpid():
+            _shared = (os.getpid(), duckdb.connect(":memory:"))
+        return _shared[1]
 
 
 def default_threads() -> int:

@@ -22,8 +22,18 @@ import bisect
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["LineMap", "build_line_map", "count_lines"]
+__all__ = [
+    "LineMap",
+    "build_line_map",
+    "count_lines",
+    "count_lines_in",
+    "fast_line_map",
+    "lines_at",
+]
+
+BLOCK = 8 * 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +64,46 @@ def count_lines(data: bytes, term: bytes) -> int:
     if not data:
         return 0
     return data.count(term) + (0 if data.endswith(term) else 1)
+
+
+def count_lines_in(path: Path, term: bytes) -> int:
+    """:func:`count_lines` of a file, read in blocks."""
+    total = 0
+    last = b""
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK):
+            total += block.count(term)
+            last = block[-1:]
+    return total + (1 if last and last != term else 0)
+
+
+def lines_at(path: Path, term: bytes, offsets: Sequence[int]) -> dict[int, int]:
+    """The 0-based line of each (sorted) byte offset in a file, read in blocks."""
+    result: dict[int, int] = {}
+    if not offsets:
+        return result
+    line = 0
+    position = 0
+    pending = list(offsets)
+    index = 0
+    with open(path, "rb") as f:
+        while index < len(pending):
+            block = f.read(BLOCK)
+            end = position + len(block)
+            while index < len(pending) and (pending[index] < end or not block):
+                offset = pending[index]
+                result[offset] = line + block.count(term, 0, max(0, offset - position))
+                index += 1
+            if not block:
+                break
+            line += block.count(term)
+            position = end
+    return result
+
+
+def fast_line_map(reject_lines: Iterable[int]) -> LineMap:
+    """The map when every record is one line: rows fill the lines rejected records leave."""
+    return _fast(reject_lines, 0)
 
 
 def build_line_map(

@@ -37,7 +37,7 @@ from ..errors import DataError
 from . import aggregate as agg
 from . import rules
 from ._duck import connect, ident, literal, path_literal
-from .lines import LineMap, build_line_map, count_lines
+from .lines import LineMap, build_line_map, count_lines_in, fast_line_map, lines_at
 from .scan import terminator
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ MAX_VALUE_CHARS = 4096
 """Reject values longer than this are cut (with a trailing ``…``) in rejects.csv."""
 
 # DuckDB's explicit '\r\n' mode misreads files (one giant line); its detection handles CRLF.
+BLOCK = 8 * 1024 * 1024
 _NEW_LINE = {"lf": "\\n", "crlf": None, "cr": "\\r"}
 _COUNT_MESSAGE = re.compile(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)")
 
@@ -123,18 +124,23 @@ class ChunkOutcome:
     """unique column name -> its statistics (aggregations mode)."""
 
 
-def normalize_chunk(data: bytes, *, encoding: str) -> tuple[bytes, str]:
-    """A chunk's bytes as DuckDB can read them, and their encoding.
+def normalize_chunk(path: Path, *, encoding: str) -> str:
+    """Make a chunk file readable by DuckDB; return the encoding it is now in.
 
     UTF-8 and latin-1 are left alone. Other single-byte encodings (cp1252) are
-    transcoded to UTF-8; undecodable bytes are kept as they are, so DuckDB rejects
-    those rows as invalid UTF-8 instead of the whole chunk failing.
+    transcoded to UTF-8 block by block; undecodable bytes are kept as they are, so
+    DuckDB rejects those rows as invalid UTF-8 instead of the whole chunk failing.
     """
     if encoding in ("utf-8", "utf-8-sig", "ascii"):
-        return data, "utf-8"
+        return "utf-8"
     if encoding == "latin-1":
-        return data, "latin-1"
-    return data.decode(encoding, "surrogateescape").encode("utf-8", "surrogateescape"), "utf-8"
+        return "latin-1"
+    target = path.with_suffix(".utf8")
+    with open(path, "rb") as src, open(target, "wb") as out:
+        while block := src.read(BLOCK):
+            out.write(block.decode(encoding, "surrogateescape").encode("utf-8", "surrogateescape"))
+    target.replace(path)
+    return "utf-8"
 
 
 def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejects: bool) -> str:
@@ -194,13 +200,11 @@ def check_chunk(
     exclude: Sequence[Exclusion] = (),
     memory_limit_mb: int | None = None,
     temp_dir: Path | None = None,
-    data: bytes | None = None,
 ) -> ChunkOutcome:
     """Validate and reduce one chunk file.
 
     Args:
         path: the chunk's bytes (UTF-8 or latin-1, see :func:`normalize_chunk`).
-        data: the same bytes, when the caller has them in memory already.
         config: the pipeline.
         fmt: columns in file order, line terminator, encoding.
         out_dir: where the output files go (created).
@@ -216,7 +220,7 @@ def check_chunk(
     out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
-        return _check(con, path, config, fmt, out_dir, where, exclude, data)
+        return _check(con, path, config, fmt, out_dir, where, exclude)
     finally:
         con.close()
 
@@ -229,7 +233,6 @@ def _check(
     out_dir: Path,
     where: str,
     exclude: Sequence[Exclusion],
-    data: bytes | None,
 ) -> ChunkOutcome:
     mode = config.processing.mode
     types = _describe_types(con, config)
@@ -268,10 +271,7 @@ def _check(
                 f"CREATE TEMP TABLE __sw_rows AS SELECT {rules.ORD}, {rules.OK}, {names} FROM ({typed})"
             )
 
-    read_as = fmt
     fmt = _run_reader(con, path, fmt, where, phase_one)
-    if data is None or fmt != read_as:  # normalised line endings rewrote the file
-        data = path.read_bytes()
 
     if mode == "aggregations":
         parsed, bad = con.execute(
@@ -282,28 +282,13 @@ def _check(
             f"SELECT count(*), count(*) FILTER (WHERE NOT {rules.OK}) FROM __sw_rows"
         ).fetchone() or (0, 0)
     parsed, bad = int(parsed), int(bad)
-    reader_rejects = _reader_rejects(con, config, fmt, data)
+    reader_rejects = _reader_rejects(con, config, fmt, path)
     term = terminator(fmt.newline)
-    lines = count_lines(data, term)
+    lines = count_lines_in(path, term)
     line_map = LineMap((1,), (0,))
     reject_lines: dict[int, int] = {}
     if bad or reader_rejects or mode == "sql":
-        quote = config.csv.quote.encode(fmt.encoding) if config.csv.quote else b""
-        escape = (
-            config.csv.escape.encode(fmt.encoding)
-            if config.csv.escape and config.csv.escape != config.csv.quote
-            else b""
-        )
-        line_map, reject_lines = build_line_map(
-            data,
-            term=term,
-            parsed=parsed,
-            rejected_offsets=list(reader_rejects),
-            quote=quote,
-            escape=escape,
-            columns=len(config.columns),
-        )
-    del data
+        line_map, reject_lines = _line_map(path, config, fmt, parsed, sorted(reader_rejects), lines)
     _load_line_map(con, line_map)
 
     con.execute(
@@ -386,6 +371,37 @@ def _check(
     )
 
 
+def _line_map(
+    path: Path,
+    config: PipelineConfig,
+    fmt: ChunkFormat,
+    parsed: int,
+    offsets: Sequence[int],
+    lines: int,
+) -> tuple[LineMap, dict[int, int]]:
+    """Ordinals to lines: from the reject offsets alone when every record is one line, else by walking."""
+    term = terminator(fmt.newline)
+    if lines == parsed + len(offsets):
+        reject_lines = lines_at(path, term, offsets)
+        return fast_line_map(reject_lines.values()), reject_lines
+    dialect = config.csv
+    quote = dialect.quote.encode(fmt.encoding) if dialect.quote else b""
+    escape = (
+        dialect.escape.encode(fmt.encoding)
+        if dialect.escape and dialect.escape != dialect.quote
+        else b""
+    )
+    return build_line_map(
+        path.read_bytes(),
+        term=term,
+        parsed=parsed,
+        rejected_offsets=offsets,
+        quote=quote,
+        escape=escape,
+        columns=len(config.columns),
+    )
+
+
 def _run_reader(
     con: duckdb.DuckDBPyConnection, path: Path, fmt: ChunkFormat, where: str, phase: Any
 ) -> ChunkFormat:
@@ -422,7 +438,7 @@ def _run_reader(
 
 
 def _reader_rejects(
-    con: duckdb.DuckDBPyConnection, config: PipelineConfig, fmt: ChunkFormat, data: bytes
+    con: duckdb.DuckDBPyConnection, config: PipelineConfig, fmt: ChunkFormat, path: Path
 ) -> dict[int, tuple[int, str, str, str]]:
     """Records DuckDB refused, by the byte offset where they start: (pos, column, value, reason)."""
     try:
@@ -437,10 +453,12 @@ def _reader_rejects(
     latest = found[0][0]
     names = config.column_names
     result: dict[int, tuple[int, str, str, str]] = {}
+    with open(path, "rb") as handle:
+        starts = {int(p): _record_start(handle, int(p)) for scan, p, *_ in found if scan == latest}
     for scan_id, position, column, kind, line, message in found:
-        offset = _record_start(data, int(position))
-        if scan_id != latest or offset in result:
+        if scan_id != latest or starts[int(position)] in result:
             continue
+        offset = starts[int(position)]
         pos, name = -1, ""
         if isinstance(column, str) and column.startswith("__sw_r"):
             pos = int(column[len("__sw_r") :])
@@ -468,17 +486,22 @@ def _reader_rejects(
     return result
 
 
-def _record_start(data: bytes, position: int) -> int:
+def _record_start(handle: Any, position: int) -> int:
     """The offset of a rejected record from DuckDB's ``line_byte_position``.
 
     DuckDB reports one past the end of the previous record, which may still be a
     line break (the LF of a CRLF, blank lines); the record starts after those.
     """
     offset = max(0, position - 1)
-    n = len(data)
-    while offset < n and data[offset] in (10, 13):
-        offset += 1
-    return offset
+    handle.seek(offset)
+    while True:
+        window = handle.read(256)
+        if not window:
+            return offset
+        skipped = len(window) - len(window.lstrip(b"\r\n"))
+        offset += skipped
+        if skipped < len(window):
+            return offset
 
 
 def _load_line_map(con: duckdb.DuckDBPyConnection, line_map: LineMap) -> None:
@@ -589,23 +612,9 @@ def locate_values(
                 or (0,)
             )[0]
         )
-        data = path.read_bytes()
-        rejected = _reader_rejects(con, config, fmt, data)
-        quote = config.csv.quote.encode(fmt.encoding) if config.csv.quote else b""
-        escape = (
-            config.csv.escape.encode(fmt.encoding)
-            if config.csv.escape and config.csv.escape != config.csv.quote
-            else b""
-        )
-        line_map, _ = build_line_map(
-            data,
-            term=terminator(fmt.newline),
-            parsed=parsed,
-            rejected_offsets=list(rejected),
-            quote=quote,
-            escape=escape,
-            columns=len(config.columns),
-        )
+        rejected = _reader_rejects(con, config, fmt, path)
+        lines = count_lines_in(path, terminator(fmt.newline))
+        line_map, _ = _line_map(path, config, fmt, parsed, sorted(rejected), lines)
         return [
             (int(o), line_map.line_of(int(o)), str(raw), str(value)) for o, raw, value in result
         ]

@@ -250,6 +250,12 @@ def _load(
     return chunks
 
 
+def _fetch_file(objects: ObjectStore, file: FileRef, index: int, name: str, folder: Path) -> Path:
+    local = folder / f"{index:05d}-{name}.parquet"
+    objects.download(file.output_bucket, file.chunk_key(index, f"{name}.parquet"), str(local))
+    return local
+
+
 # ---------------------------------------------------------------- duplicates
 
 
@@ -288,7 +294,16 @@ def _resolve_duplicates(
     for j, column in enumerate(pipeline.columns):
         if not column.unique or not _needs_comparison(chunks, column.name):
             continue
-        keyed = [(n, c) for n, c in enumerate(chunks) if f"keys-{j}" in c.files]
+        keyed = [
+            (n, c)
+            for n, c in enumerate(chunks)
+            if f"keys-{j}" in c.result.files or f"keys-{j}" in c.files
+        ]
+        for _, chunk in keyed:
+            if f"keys-{j}" not in chunk.files:
+                chunk.files[f"keys-{j}"] = _fetch_file(
+                    objects, file, chunk.result.chunk.index, f"keys-{j}", folder
+                )
         dup_file = folder / f"duplicates-{j}.parquet"
         if (
             not keyed
@@ -358,11 +373,8 @@ def _encoding(file: FileRef) -> str:
 def _fetch_chunk(objects: ObjectStore, file: FileRef, chunk: _Chunk, folder: Path) -> Path:
     ref = chunk.result.chunk
     path = folder / f"chunk-{ref.index:05d}.csv"
-    data, _ = normalize_chunk(
-        objects.get(file.source_bucket, file.source_key, start=ref.start, end=ref.end),
-        encoding=file.encoding,
-    )
-    path.write_bytes(data)
+    objects.download(file.source_bucket, file.source_key, str(path), start=ref.start, end=ref.end)
+    normalize_chunk(path, encoding=file.encoding)
     return path
 
 

@@ -108,12 +108,12 @@ def process_chunk(
     where = f"{file.uri} (bytes {chunk.start}-{chunk.end})"
     with scratch(workspace, f"{file.execution_name}-chunk-{chunk.index:05d}") as folder:
         path = folder / "chunk.csv"
-        # A ranged GET into memory: the engine needs the bytes (line numbers) and DuckDB a file.
-        data, encoding = normalize_chunk(
-            objects.get(file.source_bucket, file.source_key, start=chunk.start, end=chunk.end),
-            encoding=file.encoding,
+        # A ranged GET straight to a local file: DuckDB reads files fastest, and the
+        # chunk never has to fit in memory.
+        objects.download(
+            file.source_bucket, file.source_key, str(path), start=chunk.start, end=chunk.end
         )
-        path.write_bytes(data)
+        encoding = normalize_chunk(path, encoding=file.encoding)
         outcome = check_chunk(
             path,
             config=pipeline,
@@ -122,9 +122,7 @@ def process_chunk(
             where=where,
             memory_limit_mb=workspace.memory_limit_mb,
             temp_dir=folder,
-            data=data,
         )
-        del data
         for name, local in outcome.files.items():
             objects.put_file(
                 file.output_bucket, file.chunk_key(chunk.index, f"{name}.parquet"), str(local)

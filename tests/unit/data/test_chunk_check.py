@@ -137,13 +137,14 @@ def test_latin1_and_undecodable_rows(tmp_path: Path) -> None:
     assert rejects(outcome)[0][0] == 1 and rejects(outcome)[0][4] == "not valid utf-8 text"
 
 
-def test_cp1252_chunks_are_transcoded() -> None:
-    data, encoding = normalize_chunk("1,€,2\n".encode("cp1252") + b"\x81", encoding="cp1252")
-    assert encoding == "utf-8"
-    assert data.startswith("1,€,2\n".encode()) and data.endswith(
-        b"\x81"
-    )  # undecodable bytes stay, DuckDB rejects them
-    assert normalize_chunk(b"x", encoding="latin-1") == (b"x", "latin-1")
+def test_cp1252_chunks_are_transcoded(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes("1,€,2\n".encode("cp1252") + b"\x81")
+    assert normalize_chunk(path, encoding="cp1252") == "utf-8"
+    data = path.read_bytes()
+    # undecodable bytes stay as they are, so DuckDB rejects their rows
+    assert data.startswith("1,€,2\n".encode()) and data.endswith(b"\x81")
+    assert normalize_chunk(path, encoding="latin-1") == "latin-1" and path.read_bytes() == data
 
 
 def test_a_one_megabyte_field(tmp_path: Path) -> None:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sluiceway.data.lines import LineMap, build_line_map, count_lines
+from pathlib import Path
+
+from sluiceway.data.lines import (
+    BLOCK,
+    LineMap,
+    build_line_map,
+    count_lines,
+    count_lines_in,
+    fast_line_map,
+    lines_at,
+)
 
 
 def test_count_lines() -> None:
@@ -73,3 +83,23 @@ def test_a_disagreement_is_flagged_not_fatal() -> None:
 def test_line_map_segments() -> None:
     line_map = LineMap((1, 4, 10), (0, 5, 20))
     assert [line_map.line_of(o) for o in (1, 3, 4, 9, 10, 12)] == [0, 2, 5, 10, 20, 22]
+
+
+def test_counting_lines_in_files_across_blocks(tmp_path: Path) -> None:
+    line = b"x" * 99 + b"\n"
+    data = line * 90_000  # 9 MB: more than one read block
+    path = tmp_path / "big.csv"
+    path.write_bytes(data + b"tail")
+    assert count_lines_in(path, b"\n") == count_lines(data + b"tail", b"\n") == 90_001
+    offsets = [0, 100, BLOCK - 1, BLOCK, BLOCK + 100, len(data), len(data) + 4]
+    assert lines_at(path, b"\n", offsets) == {
+        o: data[:o].count(b"\n") if o <= len(data) else 90_000 for o in offsets
+    }
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert count_lines_in(empty, b"\n") == 0 and lines_at(empty, b"\n", []) == {}
+
+
+def test_fast_line_map() -> None:
+    line_map = fast_line_map([1, 3, 4])
+    assert [line_map.line_of(o) for o in (1, 2, 3)] == [0, 2, 5]
