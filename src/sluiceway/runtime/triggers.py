@@ -331,13 +331,10 @@ class QueuePoller:
         while not self._stop.is_set():
             if not self._slots.acquire(timeout=0.1):
                 continue
-            if self._function_slots is not None and not self._function_slots.acquire(timeout=0.1):
-                self._slots.release()
-                continue
             try:
                 messages = self._gather(self.poll_wait_s)
             except Exception as exc:
-                self._release()
+                self._slots.release()
                 logger.warning(
                     "queue poll failed",
                     extra={
@@ -350,8 +347,15 @@ class QueuePoller:
                 )
                 continue
             if not messages:
-                self._release()
+                self._slots.release()
                 continue
+            # The function's own limit is taken only with a batch in hand: holding it
+            # through long polls of an empty queue would starve the function's other
+            # mappings. A batch waiting here stays in flight (its visibility timeout runs).
+            if not self._take_function_slot():
+                self._slots.release()
+                self._hand_back(messages)  # stopping: the batch is visible again at once
+                break
             assert self._executor is not None
             future = self._executor.submit(self._run, messages)
             future.add_done_callback(self._done)
@@ -360,6 +364,22 @@ class QueuePoller:
             if failures:
                 first, largest = self.backoff_s
                 self._stop.wait(min(largest, first * 2 ** min(failures - 1, 30)))
+
+    def _hand_back(self, messages: list[QueueMessage]) -> None:
+        for message in messages:
+            try:
+                self.queues.change_visibility(self.mapping.queue_name, message.receipt_handle, 0)
+            except NotFoundError:
+                pass  # gone or received again: nothing to hand back
+
+    def _take_function_slot(self) -> bool:
+        """Wait for the function's concurrency limit; False if the poller stops first."""
+        if self._function_slots is None:
+            return True
+        while not self._stop.is_set():
+            if self._function_slots.acquire(timeout=0.1):
+                return True
+        return False
 
     def _done(self, future: Future[BatchOutcome]) -> None:
         self._release()
