@@ -5,6 +5,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
+# checkov pins an older boto3 than ours, so it gets a virtualenv of its own;
+# tests/functional/deploy/test_offline_checks.py runs it from there.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -16,7 +21,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/sluiceway demo
 
-test: $(STAMP)
+$(CHECKOV):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==3.3.30'
+
+test: $(STAMP) $(CHECKOV)
 	$(BIN)/python -m pytest -q tests
 
 lint: $(STAMP)
@@ -27,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/csv_pipeline.py --size-mb 200
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build *.egg-info .aws-sam

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .. import __version__
-from ..runtime.wiring import FUNCTIONS, WORKFLOW_FILE, _trigger_pattern, substitutions
+from ..runtime.wiring import FUNCTIONS, WORKFLOW_FILE, trigger_pattern, substitutions
 from ..settings import ENV_PREFIX, Settings
 
 if TYPE_CHECKING:
@@ -444,7 +444,7 @@ def build_template(
     """
     options = options or TemplateOptions()
     definition_uri = options.definition_uri or _relative(definition_path(), template_dir)
-    pattern = _trigger_pattern(pipeline.trigger, settings.input_bucket)
+    pattern = trigger_pattern(pipeline.trigger, settings.input_bucket)
     trigger_rule = rule_name(pipeline)
     fn_ids = {name: function_logical_id(name) for name in FUNCTIONS}
 

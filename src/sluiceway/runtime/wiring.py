@@ -241,7 +241,7 @@ def build_stack(
     # The pipeline's rule is stored, so `sluiceway rules` and `events replay --rule` see it;
     # a state the user gave it (DISABLED) is kept across restarts.
     pipeline = services.pipeline
-    pattern = compile_pattern(_trigger_pattern(pipeline.trigger, settings.input_bucket))
+    pattern = compile_pattern(trigger_pattern(pipeline.trigger, settings.input_bucket))
     rule_name = f"{pipeline.name}-trigger"[:64]
     try:
         state = bus.get_rule(rule_name).state
@@ -328,7 +328,7 @@ def open_event_bus(settings: Settings) -> tuple[EventStore, Callable[[], None]]:
     return SqliteEventBus(db, SystemClock()), db.close
 
 
-def _trigger_pattern(pattern: Mapping[str, Any], input_bucket: str) -> dict[str, Any]:
+def trigger_pattern(pattern: Mapping[str, Any], input_bucket: str) -> dict[str, Any]:
     """The pipeline's pattern, scoped to the input bucket unless it names buckets itself."""
     scoped = dict(pattern)
     detail = dict(scoped.get("detail") or {})

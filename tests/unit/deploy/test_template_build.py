@@ -22,7 +22,7 @@ from sluiceway.deploy.template import (
     dump_template,
     function_logical_id,
 )
-from sluiceway.runtime.wiring import FUNCTIONS, _trigger_pattern, substitutions, workflow_definition
+from sluiceway.runtime.wiring import FUNCTIONS, trigger_pattern, substitutions, workflow_definition
 from sluiceway.settings import ENV_PREFIX, Settings
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -89,7 +89,7 @@ def test_the_rule_matches_what_the_local_router_matches(
 ) -> None:
     event = template["Resources"]["DataProcessingWorkflow"]["Properties"]["Events"]["ObjectCreated"]
     assert event["Type"] == "EventBridgeRule"
-    assert event["Properties"]["Pattern"] == _trigger_pattern(
+    assert event["Properties"]["Pattern"] == trigger_pattern(
         pipeline.trigger, settings.input_bucket
     )
     assert event["Properties"]["Pattern"]["detail"]["bucket"] == {"name": ["acme-sales-input"]}
