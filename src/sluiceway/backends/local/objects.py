@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ...errors import NotFoundError
+from ...errors import InvalidNameError, NotFoundError
 from ...names import check_bucket, check_key
 from ...ports import ObjectInfo
 
@@ -210,8 +210,11 @@ class FileObjectStore:
         for key in sorted(keys):
             try:
                 yield self.head(bucket, key)
-            except (NotFoundError, ValueError):
-                continue
+            except InvalidNameError as exc:
+                # A file another program named in a way no object key may be: left alone, never served.
+                logger.warning("skipping file with an invalid object key", extra={"bucket": bucket, "reason": str(exc)})
+            except NotFoundError:
+                continue  # deleted while listing
 
 
 def _md5_file(path: Path) -> str:
