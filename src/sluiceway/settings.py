@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "ENV_PREFIX"]
@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     function_memory_mb: int = Field(default=1024, ge=128)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
     """ASL payload limit per state input/output (AWS: 256 KiB)."""
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "sluiceway@localhost"
+    smtp_ssl: bool = False
+    """Implicit TLS (SMTPS, port 465) instead of STARTTLS."""
+    smtp_ca_file: Path | None = None
+    """Trust this PEM (a private CA or a self-signed server)."""
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     log_payloads: bool = False

@@ -11,7 +11,7 @@ import typer
 from .. import __version__
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
-from . import aws, events, runs, sfn
+from . import aws, events, messaging, runs, sfn
 from ._common import ConfigOption, DataDirOption, console, fail, report_error, settings_from
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(events.rules_app, name="rules")
 for _command in (aws.template, aws.package, aws.deploy, aws.cost):
     app.command()(_command)
+messaging.register(app)
 
 
 @app.command()

@@ -24,30 +24,38 @@ from ..asl.model import StateMachine
 from ..errors import ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
 from ..events.rules import Delivery, Target, target_kind
-from ..ports import Clock, ExecutionStore, Invocation, MetadataTable, ObjectStore, Queue, Topic
+from ..ports import Clock, ExecutionStore, FunctionInvoker, Invocation, MetadataTable, ObjectStore, Queue, Topic
 from ..settings import Settings
 from .clock import FakeClock, SystemClock
+from .delivery import FunctionSender, QueueSender, Sender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
 from .eventing import EventingObjectStore
 from .executor import LocalOrchestrator
 from .integrations import TaskRunner
 from .invoker import FunctionSpec, LocalFunctionInvoker
 from .router import DeadLetterSender, Deliver, EventRouter, EventStore, Rule
+from .triggers import EventSourceMappings
 
 if TYPE_CHECKING:
     from ..backends.local._sqlite import Database
+    from ..backends.local.queues import SqliteQueueService
+    from ..backends.local.topics import SqliteTopic
     from ..config import PipelineConfig
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "FUNCTIONS",
+    "Messaging",
     "Services",
     "Stack",
+    "build_messaging",
     "build_services",
     "build_stack",
     "get_services",
     "open_event_bus",
     "open_local_read",
+    "open_messaging",
+    "smtp_config",
     "workflow_definition",
 ]
 
@@ -100,7 +108,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         settings=settings,
         objects=store,
         table=SqliteTable(db, settings.table_name),
-        topic=SqliteTopic(db, settings.outbox_path, clock),
+        topic=SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id),
         clock=clock,
         pipeline=pipeline,
         db=db,
@@ -148,18 +156,23 @@ class Stack:
     orchestrator: LocalOrchestrator
     router: EventRouter
     bus: Any
+    messaging: Messaging | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> None:
         self.orchestrator.start()
         self.router.start()
         self.router.notify()
+        if self.messaging is not None:
+            self.messaging.start()
 
     def close(self) -> None:
         watcher = self.extra.pop("watcher", None)
         if watcher is not None:
             watcher.stop()
         self.router.close()
+        if self.messaging is not None:
+            self.messaging.close()  # before the invoker: pollers call functions
         self.orchestrator.close()
         self.invoker.close()
         if self.services.db is not None:
@@ -205,11 +218,8 @@ def build_stack(
     from ..backends.local.executions import SqliteExecutionStore
 
     assert services.db is not None, "the local stack needs the local backends"
-    from ..backends.local.queues import SqliteQueueService
-
     bus = SqliteEventBus(services.db, clock)
-    queues = SqliteQueueService(services.db, clock, region=settings.region, account_id=settings.account_id)
-    targets = LocalTargets(topic=services.topic, queues=queues)
+    targets = LocalTargets(topic=services.topic)
     router = EventRouter(bus, resolver=targets, clock=clock, region=settings.region, account=settings.account_id)
     objects = EventingObjectStore(services.objects, bus, clock, region=settings.region, account=settings.account_id, on_event=router.notify)
     invoker = LocalFunctionInvoker(
@@ -223,6 +233,11 @@ def build_stack(
         region=settings.region,
         account_id=settings.account_id,
     )
+    from ..backends.local.topics import SqliteTopic
+
+    assert isinstance(services.topic, SqliteTopic)
+    messaging = build_messaging(settings, services.db, clock, topics=services.topic, invoker=invoker)
+    targets.queues = messaging.queues
     runner = TaskRunner(invoker, services.topic, objects=objects, events=bus, default_timeout_s=settings.function_timeout_s)
     orchestrator = LocalOrchestrator(
         SqliteExecutionStore(services.db),
@@ -249,9 +264,7 @@ def build_stack(
         state = "ENABLED"
     workflow = Target("workflow", orchestrator.state_machine_arn(settings.state_machine_name))
     bus.put_rule(Rule(rule_name, pattern, (workflow,), state=state, description=f"Runs {settings.state_machine_name}"))
-    stack = Stack(settings, services, objects, invoker, orchestrator, router, bus)
-    stack.extra["queues"] = queues
-    return stack
+    return Stack(settings, services, objects, invoker, orchestrator, router, bus, messaging)
 
 
 @dataclass
@@ -383,7 +396,7 @@ def build_sfn_runtime(
 
     runner = TaskRunner(
         invoker,
-        SqliteTopic(db, settings.outbox_path, clock),
+        SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id),
         objects=FileObjectStore(settings.buckets_dir),
         events=SqliteEventBus(db, clock),
         default_timeout_s=settings.function_timeout_s,
@@ -434,3 +447,89 @@ def open_local_read(settings: Settings) -> LocalReader:
 
     db = Database(settings.data_dir / "sluiceway.db")
     return LocalReader(SqliteExecutionStore(db), SqliteTable(db, settings.table_name), db.close)
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    password = settings.smtp_password
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=password.get_secret_value() if password is not None else None,
+        sender=settings.smtp_from,
+        use_ssl=settings.smtp_ssl,
+        ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file is not None else None,
+    )
+
+
+@dataclass
+class Messaging:
+    """Local queues and topics, the topic deliverer and the queue -> function triggers."""
+
+    queues: SqliteQueueService
+    topics: SqliteTopic
+    deliverer: TopicDeliverer
+    triggers: EventSourceMappings | None
+    _owned_db: Database | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.deliverer.start()
+        if self.triggers is not None:
+            self.triggers.start()
+
+    def close(self) -> None:
+        if self.triggers is not None:
+            self.triggers.close()
+        self.deliverer.close()
+        if self._owned_db is not None:
+            self._owned_db.close()
+
+
+def build_messaging(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    *,
+    topics: SqliteTopic | None = None,
+    invoker: FunctionInvoker | None = None,
+) -> Messaging:
+    from ..backends.local.queues import SqliteQueueService
+    from ..backends.local.topics import SqliteTopic
+
+    queues = SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id)
+    topics = topics or SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id)
+    email, webhook = SmtpSender(smtp_config(settings)), WebhookSender()
+    senders: dict[str, Sender] = {
+        "outbox": topics.deliver_outbox,
+        "sqs": QueueSender(queues),
+        "email": email,
+        "email-json": email,
+        "http": webhook,
+        "https": webhook,
+    }
+    if invoker is not None:
+        senders["lambda"] = FunctionSender(invoker)
+
+    def dead_letter(queue: str, body: str, attributes: Any) -> None:
+        queues.send(queue.rsplit(":", 1)[-1], body, attributes=attributes)
+
+    deliverer = TopicDeliverer(topics, senders, clock=clock, dead_letter=dead_letter)
+    topics.on_publish = deliverer.notify
+    triggers = (
+        EventSourceMappings(queues, invoker, clock=clock, region=settings.region, account_id=settings.account_id)
+        if invoker is not None
+        else None
+    )
+    return Messaging(queues, topics, deliverer, triggers)
+
+
+def open_messaging(settings: Settings, *, clock: Clock | None = None) -> Messaging:
+    """For the CLI (no functions: Lambda deliveries wait for `sluiceway up`)."""
+    from ..backends.local._sqlite import Database
+
+    settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+    db = Database(settings.db_path)
+    messaging = build_messaging(settings, db, clock or SystemClock())
+    messaging._owned_db = db
+    return messaging
