@@ -107,3 +107,121 @@ def _wait(stack: Any, keys: set[str], started: datetime, timeout: float) -> dict
                 break
             time.sleep(0.2)
     return found
+
+
+def run_preset_demo(settings: Settings, preset: str, *, timeout: float = 120.0) -> int:
+    """Run one of the source documents' other pipelines end to end; 0 if everything ended as expected."""
+    from ..runtime.wiring import build_stack
+
+    logging.getLogger("sluiceway").setLevel(logging.ERROR)
+    settings = settings.model_copy(update={"data_dir": settings.data_dir / "presets" / preset})
+    try:
+        stack = build_stack(settings, preset=preset)
+    except (SluicewayError, ValueError) as exc:
+        if isinstance(exc, SluicewayError):
+            report_error(exc)
+        from ._common import fail
+
+        fail(str(exc))
+    try:
+        stack.start()
+        demo = _csv_fanout_demo if preset == "csv-fanout" else _json_records_demo
+        checks = demo(stack, settings, timeout)
+    finally:
+        stack.close()
+    table = Table(title=f"Demo: {preset}")
+    for column in ("check", "expected", "found", "ok"):
+        table.add_column(column, overflow="fold")
+    for name, expected, found in checks:
+        table.add_row(name, str(expected), str(found), "[green]yes[/green]" if expected == found else "[red]NO[/red]")
+    console.print(table)
+    console.print(f"data: {settings.data_dir}")
+    if all(expected == found for _, expected, found in checks):
+        console.print("[green]everything ended as expected[/green]")
+        return 0
+    console.print("[red]something did not end as expected[/red]")
+    return EXIT_FAILED
+
+
+def _until(condition: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.2)
+
+
+def _csv_fanout_demo(stack: Any, settings: Settings, timeout: float) -> list[tuple[str, Any, Any]]:
+    import json
+
+    from ..data.samples import write_samples
+    from ..runtime.presets import SUMMARIES_DLQ, SUMMARIES_QUEUE
+
+    samples = {s.name: s for s in write_samples(settings.data_dir / "demo-data", scale=0.5)}
+    chosen = [samples["sales-small.csv"], samples["sales-medium.csv"], samples["sales-broken.csv"]]
+    for sample in chosen:
+        stack.upload(sample.path, f"fanout/{sample.name}")
+        console.print(f"  uploaded fanout/{sample.name}  ({sample.description})")
+    queues = stack.messaging.queues
+    queues.purge(SUMMARIES_DLQ)  # the demo counts its own poison message only
+    queues.send(SUMMARIES_QUEUE, "a poison message: not a CSV summary")
+    console.print(f"  sent a poison message to {SUMMARIES_QUEUE}")
+    objects, bucket = stack.services.objects, settings.output_bucket
+
+    def summaries() -> dict[str, Any]:
+        return {o.key: json.loads(objects.get(bucket, o.key)) for o in objects.list(bucket, "summaries/")}
+
+    def dead() -> list[Any]:
+        return queues.peek(SUMMARIES_DLQ)
+
+    with console.status("waiting for summaries and the dead-letter queue"):
+        _until(lambda: len(summaries()) == len(chosen) and len(dead()) == 1, timeout)
+    found = summaries()
+    checks: list[tuple[str, Any, Any]] = []
+    for sample in chosen:
+        summary = found.get(f"summaries/fanout/{sample.name}.summary.json", {})
+        expected = ("SUCCEEDED", sample.rows) if sample.expect == "SUCCEEDED" else ("FAILED", 0)
+        checks.append((f"summary of {sample.name} (status, rows)", expected, (summary.get("status"), summary.get("rows"))))
+    letters = dead()
+    checks.append(("poison messages in the dead-letter queue", 1, len(letters)))
+    checks.append(("its receive count", 3, letters[0].receive_count if letters else None))
+    checks.append((f"messages left in {SUMMARIES_QUEUE}", 0, queues.queue_attributes(SUMMARIES_QUEUE).available))
+    return checks
+
+
+def _json_records_demo(stack: Any, settings: Settings, timeout: float) -> list[tuple[str, Any, Any]]:
+    import json
+
+    folder = settings.data_dir / "demo-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "incoming/order-1001.json": json.dumps({"id": "order-1001", "customer": "ada", "total": 42.5}),
+        "incoming/2024/no-id.json": json.dumps({"customer": "lin", "total": 7}),
+        "incoming/broken.json": '{"id": "broken", "total": ',
+        "other/ignored.json": json.dumps({"id": "ignored"}),
+        "incoming/notes.txt": "not JSON and not .json",
+    }
+    for key, text in files.items():
+        path = folder / key.replace("/", "__")
+        path.write_text(text)
+        stack.upload(path, key)
+        console.print(f"  uploaded {key}")
+    table = stack.services.table_named("events", "pk")
+    topic = stack.services.topic
+
+    def notes() -> list[str]:
+        return [m.message for m in topic.messages("events-notify")]
+
+    with console.status("waiting for records and notifications"):
+        _until(lambda: len(table.scan()) == 3 and len(notes()) == 3, timeout)
+        # The same document delivered again (a second upload of the same bytes): nothing new may happen.
+        again = folder / "order-1001-again.json"
+        again.write_text(files["incoming/order-1001.json"])
+        stack.upload(again, "incoming/order-1001.json")
+        time.sleep(3)
+    items = {str(i["pk"]): i for i in table.scan()}
+    return [
+        ("records", ["incoming/2024/no-id.json", "incoming/broken.json", "order-1001"], sorted(items)),
+        ("status of incoming/broken.json", "FAILED", items.get("incoming/broken.json", {}).get("Status")),
+        ("record of order-1001 (total)", 42.5, (items.get("order-1001", {}).get("payload") or {}).get("total")),
+        ("notifications", 3, len(notes())),
+        ("'New file processed' notifications", 2, sum(1 for n in notes() if n.startswith("New file processed: "))),
+    ]

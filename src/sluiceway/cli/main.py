@@ -99,6 +99,7 @@ def _key_of(record: ExecutionRecord) -> str | None:
 
 @app.command()
 def up(
+    preset: str | None = typer.Option(None, "--preset", help="csv-fanout or json-records instead of the CSV workflow"),
     data_dir: Path | None = DataDirOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -107,9 +108,11 @@ def up(
 
     settings = settings_from(data_dir, config)
     try:
-        stack = build_stack(settings)
+        stack = build_stack(settings, preset=preset)
     except SluicewayError as exc:
         report_error(exc)
+    except ValueError as exc:
+        fail(str(exc))
     stop = threading.Event()
 
     def ended(record: ExecutionRecord) -> None:
@@ -134,13 +137,16 @@ def up(
 
 @app.command()
 def demo(
+    preset: str | None = typer.Option(None, "--preset", help="csv-fanout or json-records instead of the CSV workflow"),
     data_dir: Path | None = DataDirOption,
     timeout: float = typer.Option(600.0, "--timeout", help="Give up after this many seconds"),
 ) -> None:
     """Create a sample dataset, run every file through the pipeline, print the runs; exit 0 if all ended as expected."""
-    from .demo import run_demo
+    from .demo import run_demo, run_preset_demo
 
     settings = settings_from(data_dir)
+    if preset is not None:
+        raise typer.Exit(run_preset_demo(settings, preset, timeout=min(timeout, 300.0)))
     raise typer.Exit(run_demo(settings, timeout=timeout))
 
 

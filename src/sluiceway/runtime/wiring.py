@@ -68,6 +68,13 @@ FUNCTIONS: Mapping[str, str] = {
     "ErrorHandler": "sluiceway.functions.error_handler.handler",
 }
 
+#: The presets' functions (the "csv-fanout" and "json-records" pipelines), run locally beside the workflow's.
+PRESET_FUNCTIONS: Mapping[str, str] = {
+    "CsvProcessor": "sluiceway.functions.csv_processor.handler",
+    "SqsConsumer": "sluiceway.functions.sqs_consumer.handler",
+    "JsonRecords": "sluiceway.functions.json_records.handler",
+}
+
 WORKFLOW_FILE = "data_processing.asl.json"
 
 
@@ -82,6 +89,13 @@ class Services:
     clock: Clock
     pipeline: PipelineConfig
     db: Database | None = None
+    tables: Callable[[str, str], MetadataTable] | None = None
+    """Open another table by name and partition key (the presets' tables)."""
+
+    def table_named(self, name: str, partition_key: str) -> MetadataTable:
+        if self.tables is None:
+            raise ValueError("this backend cannot open other tables")
+        return self.tables(name, partition_key)
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -93,8 +107,14 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     if settings.backend == "aws":
         from ..backends.aws import build as build_aws  # boto3 stays out of local installs
 
+        from ..backends.aws.tables import DynamoTable
+
         objects, table, topic = build_aws(settings, endpoint_url=settings.aws_endpoint_url)
-        return Services(settings, objects, table, topic, clock, pipeline)
+        client = getattr(table, "client", None)
+        return Services(
+            settings, objects, table, topic, clock, pipeline,
+            tables=lambda name, key: DynamoTable(name, client, partition_key=key),
+        )
     from ..backends.local._sqlite import Database
     from ..backends.local.objects import FileObjectStore
     from ..backends.local.tables import SqliteTable
@@ -112,6 +132,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         clock=clock,
         pipeline=pipeline,
         db=db,
+        tables=lambda name, key: SqliteTable(db, name, partition_key=key),
     )
 
 
@@ -207,8 +228,13 @@ def build_stack(
     clock: Clock | None = None,
     skip_waits: bool = False,
     invoker_mode: str = "process",
+    preset: str | None = None,
 ) -> Stack:
-    """Wire the local pipeline: ports, worker pool, orchestrator, bus and the pipeline's rule."""
+    """Wire the local pipeline: ports, worker pool, orchestrator, bus and the pipeline's rule.
+
+    With ``preset`` (``csv-fanout`` or ``json-records``) the stack runs that pipeline
+    instead of the CSV workflow (see :mod:`sluiceway.runtime.presets`).
+    """
     settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
     if skip_waits and clock is None:
         clock = FakeClock(SystemClock().now())
@@ -225,7 +251,7 @@ def build_stack(
     invoker = LocalFunctionInvoker(
         [
             FunctionSpec(name, handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)
-            for name, handler in FUNCTIONS.items()
+            for name, handler in {**FUNCTIONS, **PRESET_FUNCTIONS}.items()
         ],
         workers=settings.workers,
         env=settings.to_env(),
@@ -252,6 +278,13 @@ def build_stack(
     orchestrator.register(settings.state_machine_name, load_workflow(settings))
 
     targets.orchestrator, targets.invoker = orchestrator, invoker
+
+    if preset is not None:
+        from .presets import apply_preset
+
+        stack = Stack(settings, services, objects, invoker, orchestrator, router, bus, messaging)
+        apply_preset(stack, preset)
+        return stack
 
     # The pipeline's rule is stored, so `sluiceway rules` and `events replay --rule` see it;
     # a state the user gave it (DISABLED) is kept across restarts.
