@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .. import __version__
+from ..ports import STATUS_TIME_INDEX
 from ..runtime.wiring import FUNCTIONS, WORKFLOW_FILE, trigger_pattern, substitutions
 from ..settings import ENV_PREFIX, Settings
 
@@ -552,8 +553,24 @@ def build_template(
             "Properties": {
                 "TableName": settings.table_name,
                 "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": "ExecutionId", "AttributeType": "S"}],
+                "AttributeDefinitions": [
+                    {"AttributeName": name, "AttributeType": "S"}
+                    for name in ("ExecutionId", *STATUS_TIME_INDEX.key_attributes)
+                ],
                 "KeySchema": [{"AttributeName": "ExecutionId", "KeyType": "HASH"}],
+                # Runs by status in time order (DynamoTable.query_index). On-demand
+                # billing covers the index too; it is sparse, so records without a
+                # Status or Timestamp cost nothing there.
+                "GlobalSecondaryIndexes": [
+                    {
+                        "IndexName": STATUS_TIME_INDEX.name,
+                        "KeySchema": [
+                            {"AttributeName": STATUS_TIME_INDEX.partition_key, "KeyType": "HASH"},
+                            {"AttributeName": STATUS_TIME_INDEX.sort_key, "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                ],
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                 "SSESpecification": {"SSEEnabled": True},
             },

@@ -199,6 +199,27 @@ def test_buckets_are_encrypted_private_tls_only_and_notify_eventbridge(
         }
 
 
+def test_the_table_lists_runs_by_status_and_time_through_a_sparse_index(
+    template: dict[str, Any],
+) -> None:
+    table = template["Resources"]["MetadataTable"]["Properties"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index == {
+        "IndexName": "StatusTimeIndex",
+        "KeySchema": [
+            {"AttributeName": "Status", "KeyType": "HASH"},
+            {"AttributeName": "Timestamp", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    # On demand: an index has no throughput of its own to provision.
+    assert "ProvisionedThroughput" not in index and table["BillingMode"] == "PAY_PER_REQUEST"
+    # Every key attribute of the table and the index is declared, as a string, once.
+    assert sorted(
+        (d["AttributeName"], d["AttributeType"]) for d in table["AttributeDefinitions"]
+    ) == [("ExecutionId", "S"), ("Status", "S"), ("Timestamp", "S")]
+
+
 def test_table_topic_queue_and_alarms(template: dict[str, Any]) -> None:
     table = template["Resources"]["MetadataTable"]["Properties"]
     assert table["TableName"] == "ProcessingMetadata"
