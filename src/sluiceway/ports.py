@@ -8,6 +8,7 @@ are plain values, never backend types.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -549,6 +550,6 @@ class ExecutionStore(Protocol):
         """Executions, newest first."""
         ...
 
-    def history(self, arn: str) -> list[dict[str, Any]]:
+    def history(self, arn: str) -> builtins.list[dict[str, Any]]:
         """The execution's history events in order (AWS's event shapes)."""
         ...

@@ -1345,13 +1345,16 @@ class _Run:
     # -- errors: Retry, then Catch ------------------------------------------
 
     def state_failed(
-        self, path: dict[str, Any], state: State, error: str, cause: str | None, *, from_children: bool = False
+        self, path: dict[str, Any], state: State, error: str | None, cause: str | None, *, from_children: bool = False
     ) -> None:
         path.pop("pending_assign", None)
         # AWS: States.Runtime is never retried and never caught, not even when a
         # catcher names it explicitly (the recordings show the execution failing).
         if state.type in ("Task", "Parallel", "Map") and error != "States.Runtime":
-            delay = self._retry_delay(path, state, error)
+            # A branch that ended in a Fail state without an Error still fails its
+            # Parallel/Map: only the wildcards (States.ALL, States.TaskFailed) match it.
+            name = error if error is not None else ""
+            delay = self._retry_delay(path, state, name)
             if delay is not None:
                 path["retry_count"] += 1
                 token = self.token("retry")
@@ -1361,7 +1364,7 @@ class _Run:
                 self.state["timers"][token] = {"pid": path["pid"], "kind": "retry", "due": due.isoformat()}
                 self.commands.append(StartTimer(token, due))
                 return
-            catcher = next((c for c in state.catch if error_matches(c.error_equals, error)), None)
+            catcher = next((c for c in state.catch if error_matches(c.error_equals, name)), None)
             if catcher is not None:
                 self._catch(path, state, catcher, error, cause)
                 return
@@ -1380,10 +1383,10 @@ class _Run:
                 delay = min(delay, retrier.max_delay_s)
             if retrier.jitter == "FULL":
                 delay = self.rng().uniform(0, delay)
-            return delay
+            return float(delay)
         return None
 
-    def _catch(self, path: dict[str, Any], state: State, catcher: Catcher, error: str, cause: str | None) -> None:
+    def _catch(self, path: dict[str, Any], state: State, catcher: Catcher, error: str | None, cause: str | None) -> None:
         error_output: dict[str, JSON] = {"Error": error}
         if cause is not None:
             error_output["Cause"] = cause

@@ -157,7 +157,7 @@ class _Parser:
 
     def _check_transitions(self, states: Mapping[str, State], start_at: Any, where: str) -> None:
         for state in states.values():
-            targets = [(state.next, "Next")] if state.next is not None else []
+            targets: list[tuple[str | None, str]] = [(state.next, "Next")] if state.next is not None else []
             targets += [(c.next, "Catch") for c in state.catch]
             if state.type == "Choice":
                 targets += [(getattr(r, "next", None), "Choices") for r in state.choices]
@@ -172,7 +172,7 @@ class _Parser:
                     )
         # Reachability from StartAt.
         seen: set[str] = set()
-        todo = [start_at] if isinstance(start_at, str) else []
+        todo: list[str] = [start_at] if isinstance(start_at, str) else []
         while todo:
             name = todo.pop()
             if name in seen or name not in states:
@@ -183,7 +183,7 @@ class _Parser:
                 todo.append(state.next)
             todo.extend(c.next for c in state.catch)
             if state.type == "Choice":
-                todo.extend(getattr(r, "next", None) for r in state.choices if getattr(r, "next", None))
+                todo.extend(str(r.next) for r in state.choices if getattr(r, "next", None))
                 if isinstance(state.spec.get("Default"), str):
                     todo.append(state.spec["Default"])
         for name in states:

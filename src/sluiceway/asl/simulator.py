@@ -19,12 +19,12 @@ from typing import Any
 
 from ..types import JSON
 from . import interpreter
-from .interpreter import InvokeTask, StartTimer, TaskFailed, TaskSucceeded, TimerFired
+from .interpreter import InvokeTask, ReadItems, StartTimer, TaskFailed, TaskSucceeded, TimerFired, WriteResults
 from .model import StateMachine
 
 __all__ = ["Simulation", "simulate"]
 
-TaskAnswer = Callable[[InvokeTask], TaskSucceeded | TaskFailed]
+TaskAnswer = Callable[[InvokeTask | ReadItems | WriteResults], TaskSucceeded | TaskFailed]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Simulation:
     error: str | None
     cause: str | None
     history: list[dict[str, Any]]
-    tasks: list[InvokeTask]
+    tasks: list[InvokeTask | ReadItems | WriteResults]
     """Every task command, in the order it was carried out."""
 
 
@@ -68,10 +68,10 @@ def simulate(
     now = start
     state = step.state
     history = list(step.history)
-    tasks: deque[InvokeTask] = deque()
+    tasks: deque[InvokeTask | ReadItems | WriteResults] = deque()
     timers: list[tuple[datetime, int, str]] = []
     order = itertools.count()
-    done: list[InvokeTask] = []
+    done: list[InvokeTask | ReadItems | WriteResults] = []
 
     def take(commands: list[interpreter.Command]) -> None:
         for command in commands:

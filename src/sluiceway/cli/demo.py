@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,13 +20,28 @@ from ._common import EXIT_FAILED, console, report_error
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Expected failures (the broken sample files) are reported in the table, not as log warnings."""
+    root = logging.getLogger("sluiceway")
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def run_demo(settings: Settings, *, timeout: float = 600.0, scale: float = 1.0) -> int:
     """Generate the sample dataset, run it through the local stack, print the runs; 0 if all ended as expected."""
+    with _quiet():
+        return _run_demo(settings, timeout=timeout, scale=scale)
+
+
+def _run_demo(settings: Settings, *, timeout: float, scale: float) -> int:
     from ..data.samples import write_samples
     from ..runtime.wiring import build_stack
 
-    # Expected failures (the broken files) are reported in the table, not as log warnings.
-    logging.getLogger("sluiceway").setLevel(logging.ERROR)
     folder = settings.data_dir / "demo-data"
     console.print(f"[bold]Sluiceway demo[/bold]: writing sample CSVs to {folder}")
     samples = write_samples(folder, scale=scale)
@@ -111,9 +128,13 @@ def _wait(stack: Any, keys: set[str], started: datetime, timeout: float) -> dict
 
 def run_preset_demo(settings: Settings, preset: str, *, timeout: float = 120.0) -> int:
     """Run one of the source documents' other pipelines end to end; 0 if everything ended as expected."""
+    with _quiet():
+        return _run_preset_demo(settings, preset, timeout)
+
+
+def _run_preset_demo(settings: Settings, preset: str, timeout: float) -> int:
     from ..runtime.wiring import build_stack
 
-    logging.getLogger("sluiceway").setLevel(logging.ERROR)
     settings = settings.model_copy(update={"data_dir": settings.data_dir / "presets" / preset})
     try:
         stack = build_stack(settings, preset=preset)
@@ -170,7 +191,7 @@ def _csv_fanout_demo(stack: Any, settings: Settings, timeout: float) -> list[tup
         return {o.key: json.loads(objects.get(bucket, o.key)) for o in objects.list(bucket, "summaries/")}
 
     def dead() -> list[Any]:
-        return queues.peek(SUMMARIES_DLQ)
+        return list(queues.peek(SUMMARIES_DLQ))
 
     with console.status("waiting for summaries and the dead-letter queue"):
         _until(lambda: len(summaries()) == len(chosen) and len(dead()) == 1, timeout)

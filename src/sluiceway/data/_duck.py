@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
 
 import duckdb
@@ -25,7 +24,10 @@ def connect(
         memory_limit_mb: DuckDB's memory limit (spills to ``temp_dir`` beyond it).
         temp_dir: where DuckDB may spill.
     """
-    con = _database().cursor()
+    # A database per invocation (~30 ms to open): a database kept open across
+    # invocations would leave DuckDB's threads in a process that may fork, and a
+    # forked child's DuckDB deadlocks.
+    con = duckdb.connect(":memory:")
     con.execute(f"SET threads = {max(1, threads)}")
     con.execute("SET enable_progress_bar = false")
     if memory_limit_mb:
@@ -34,24 +36,6 @@ def connect(
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {path_literal(temp_dir / 'duckdb')}")
     return con
-
-
-_lock = threading.Lock()
-_shared: tuple[int, duckdb.DuckDBPyConnection] | None = None
-
-
-def _database() -> duckdb.DuckDBPyConnection:
-    """The process's in-memory database; each invocation works in its own connection (cursor).
-
-    Opening a database costs ~30 ms, a connection to an open one under 1 ms; a
-    connection's temporary tables (and reject tables) are its own. A forked child
-    opens its own database (DuckDB's threads do not survive a fork).
-    """
-    global _shared
-    with _lock:
-        if _shared is None or _shared[0] != os.getpid():
-            _shared = (os.getpid(), duckdb.connect(":memory:"))
-        return _shared[1]
 
 
 def default_threads() -> int:

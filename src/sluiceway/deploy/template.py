@@ -32,7 +32,7 @@ import yaml
 
 from .. import __version__
 from ..ports import STATUS_TIME_INDEX
-from ..runtime.wiring import FUNCTIONS, WORKFLOW_FILE, trigger_pattern, substitutions
+from ..runtime.wiring import FUNCTIONS, WORKFLOW_FILE, substitutions, trigger_pattern
 from ..settings import ENV_PREFIX, Settings
 
 if TYPE_CHECKING:

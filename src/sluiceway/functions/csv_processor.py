@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ports import ObjectStore, Topic
-from ..types import EventDict, JSON
+from ..types import JSON, EventDict
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import ConflictError, NotFoundError
 from ..ports import MetadataTable, ObjectStore, Topic
-from ..types import EventDict, JSON
+from ..types import JSON, EventDict
 
 logger = logging.getLogger(__name__)
 

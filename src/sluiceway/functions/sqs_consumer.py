@@ -15,7 +15,7 @@ from typing import Any
 
 from ..names import check_key
 from ..ports import ObjectStore
-from ..types import EventDict, JSON
+from ..types import JSON, EventDict
 
 logger = logging.getLogger(__name__)
 

@@ -106,7 +106,6 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     pipeline = load_config(settings.pipeline_config or packaged_config_path())
     if settings.backend == "aws":
         from ..backends.aws import build as build_aws  # boto3 stays out of local installs
-
         from ..backends.aws.tables import DynamoTable
 
         objects, table, topic = build_aws(settings, endpoint_url=settings.aws_endpoint_url)

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from deploy_fakes import FIXED_MS, FakePip, Run, record
 from typer.testing import CliRunner
 
 from sluiceway.cli.aws import app
 from sluiceway.deploy.cost import measure_local
 from sluiceway.deploy.package import build_bundle
 from sluiceway.settings import Settings
-
-from deploy_fakes import FIXED_MS, FakePip, Run, record
 
 runner = CliRunner()
 

@@ -244,3 +244,26 @@ def test_a_derived_column_that_fails_on_a_valid_row(tmp_path: Path) -> None:
 def test_a_chunk_duckdb_cannot_parse(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"s3://in/f\.csv: cannot be parsed as CSV"):
         run(tmp_path, b"1,n,2\r3,s\n4\r", newline="cr")
+
+
+def _check_in_child(path: str, out: str) -> None:
+    outcome = check_chunk(
+        Path(path), config=parse_config(CONFIG), fmt=ChunkFormat(COLUMNS, "lf"), out_dir=Path(out), where="x"
+    )
+    raise SystemExit(0 if outcome.rows_valid == 1 else 1)
+
+
+def test_a_process_that_loaded_a_config_can_fork_workers(tmp_path: Path) -> None:
+    import multiprocessing
+
+    parse_config(CONFIG)  # compiles SQL with DuckDB in this process
+    run(tmp_path, b"1,n,2\n")  # and checks a chunk here too
+    child = multiprocessing.get_context("fork").Process(
+        target=_check_in_child, args=(str(tmp_path / "chunk.csv"), str(tmp_path / "child"))
+    )
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    assert child.exitcode == 0  # a DuckDB left open in the parent would deadlock the child

@@ -22,7 +22,7 @@ from sluiceway.deploy.template import (
     dump_template,
     function_logical_id,
 )
-from sluiceway.runtime.wiring import FUNCTIONS, trigger_pattern, substitutions, workflow_definition
+from sluiceway.runtime.wiring import FUNCTIONS, substitutions, trigger_pattern, workflow_definition
 from sluiceway.settings import ENV_PREFIX, Settings
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")

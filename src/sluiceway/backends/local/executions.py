@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import sqlite3
@@ -92,7 +93,7 @@ class SqliteExecutionStore:
             )
         return [_record(r) for r in rows]
 
-    def history(self, arn: str) -> list[dict[str, Any]]:
+    def history(self, arn: str) -> builtins.list[dict[str, Any]]:
         record = self.get(arn)
         rows = self.db.connection().execute(
             "SELECT body FROM history WHERE execution_arn=? ORDER BY event_id", (record.arn,)

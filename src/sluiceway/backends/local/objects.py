@@ -155,7 +155,7 @@ class FileObjectStore:
             etag=str(meta["etag"]),
             last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
             content_type=str(meta.get("content_type") or "application/octet-stream"),
-            metadata=dict(meta.get("metadata") or {}),
+            metadata={str(k): str(v) for k, v in dict(meta.get("metadata") or {}).items()},  # type: ignore[call-overload]
         )
 
     def _read_meta(self, bucket: str, key: str) -> dict[str, object] | None:
