@@ -13,9 +13,7 @@ __all__ = ["connect", "ident", "literal", "path_literal"]
 logger = logging.getLogger(__name__)
 
 
-def connect(
-    *, threads: int = 1, memory_limit_mb: int | None = None, temp_dir: Path | None = None
-) -> duckdb.DuckDBPyConnection:
+def connect(*, threads: int = 1, memory_limit_mb: int | None = None, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection for one stage invocation.
 
     Args:

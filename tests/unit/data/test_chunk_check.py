@@ -105,10 +105,7 @@ def test_every_broken_rule_is_a_reject_with_its_line(tmp_path: Path) -> None:
 def test_an_unterminated_quote_is_one_reject(tmp_path: Path) -> None:
     outcome = run(tmp_path, b'1,n,2\n2,"s,3\n3,n,4\n')
     assert (outcome.rows_read, outcome.rows_rejected) == (2, 1)
-    assert (
-        rejects(outcome)[0][:3] == (1, 1, "region")
-        and rejects(outcome)[0][4] == "unterminated or misplaced quote"
-    )
+    assert rejects(outcome)[0][:3] == (1, 1, "region") and rejects(outcome)[0][4] == "unterminated or misplaced quote"
 
 
 def test_lines_count_quoted_line_breaks_and_blank_lines(tmp_path: Path) -> None:
@@ -175,9 +172,7 @@ def test_exclusions_reject_rows_that_passed(tmp_path: Path) -> None:
         exclude=[Exclusion(2, "id", "2", "duplicate value of unique column id (first on line 9)")],
     )
     assert (outcome.rows_valid, outcome.rows_rejected) == (1, 1)
-    assert rejects(outcome) == [
-        (1, 0, "id", "2", "duplicate value of unique column id (first on line 9)")
-    ]
+    assert rejects(outcome) == [(1, 0, "id", "2", "duplicate value of unique column id (first on line 9)")]
     assert outcome.keys["id"].count == 1
 
 
@@ -217,8 +212,7 @@ def test_locate_values(tmp_path: Path) -> None:
 
 def test_sql_mode_keeps_valid_rows_with_lines(tmp_path: Path) -> None:
     config = parse_config(
-        CONFIG.split("processing:")[0]
-        + "processing:\n  sql: SELECT region, sum(qty) AS q FROM valid_rows GROUP BY region\n"
+        CONFIG.split("processing:")[0] + "processing:\n  sql: SELECT region, sum(qty) AS q FROM valid_rows GROUP BY region\n"
     )
     outcome = run(tmp_path, b'1,n,2\n2,"s\n",0\n3,n,1\n', config=config)
     assert read(outcome.files["rows"]) == [(0, 1, "n", 2), (3, 3, "n", 1)]
@@ -247,9 +241,7 @@ def test_a_chunk_duckdb_cannot_parse(tmp_path: Path) -> None:
 
 
 def _check_in_child(path: str, out: str) -> None:
-    outcome = check_chunk(
-        Path(path), config=parse_config(CONFIG), fmt=ChunkFormat(COLUMNS, "lf"), out_dir=Path(out), where="x"
-    )
+    outcome = check_chunk(Path(path), config=parse_config(CONFIG), fmt=ChunkFormat(COLUMNS, "lf"), out_dir=Path(out), where="x")
     raise SystemExit(0 if outcome.rows_valid == 1 else 1)
 
 
@@ -258,9 +250,7 @@ def test_a_process_that_loaded_a_config_can_fork_workers(tmp_path: Path) -> None
 
     parse_config(CONFIG)  # compiles SQL with DuckDB in this process
     run(tmp_path, b"1,n,2\n")  # and checks a chunk here too
-    child = multiprocessing.get_context("fork").Process(
-        target=_check_in_child, args=(str(tmp_path / "chunk.csv"), str(tmp_path / "child"))
-    )
+    child = multiprocessing.get_context("fork").Process(target=_check_in_child, args=(str(tmp_path / "chunk.csv"), str(tmp_path / "child")))
     child.start()
     child.join(timeout=60)
     if child.is_alive():

@@ -23,18 +23,14 @@ def test_count_lines() -> None:
 
 
 def test_one_line_per_record_is_trivial() -> None:
-    line_map, rejects = build_line_map(
-        b"1,a\n2,b\n3,c\n", term=b"\n", parsed=3, rejected_offsets=[], quote=b'"'
-    )
+    line_map, rejects = build_line_map(b"1,a\n2,b\n3,c\n", term=b"\n", parsed=3, rejected_offsets=[], quote=b'"')
     assert line_map.trivial and line_map.exact and rejects == {}
     assert [line_map.line_of(o) for o in (1, 2, 3)] == [0, 1, 2]
 
 
 def test_rejected_records_take_their_lines() -> None:
     data = b"1,a\nbad\n2,b\nbad\nbad\n3,c\n"
-    line_map, rejects = build_line_map(
-        data, term=b"\n", parsed=3, rejected_offsets=[4, 12, 16, 12], quote=b'"'
-    )
+    line_map, rejects = build_line_map(data, term=b"\n", parsed=3, rejected_offsets=[4, 12, 16, 12], quote=b'"')
     assert rejects == {4: 1, 12: 3, 16: 4}
     assert [line_map.line_of(o) for o in (1, 2, 3)] == [0, 2, 5]
     assert line_map.exact and not line_map.trivial
@@ -43,9 +39,7 @@ def test_rejected_records_take_their_lines() -> None:
 def test_quoted_line_breaks_and_blank_lines_are_walked() -> None:
     data = b'1,"a\nb"\n\n2,c\nbad\n3,"x\n\ny"\n4,d'
     offsets = [data.index(b"bad")]
-    line_map, rejects = build_line_map(
-        data, term=b"\n", parsed=4, rejected_offsets=offsets, quote=b'"'
-    )
+    line_map, rejects = build_line_map(data, term=b"\n", parsed=4, rejected_offsets=offsets, quote=b'"')
     assert line_map.exact
     assert rejects == {offsets[0]: 4}
     assert [line_map.line_of(o) for o in (1, 2, 3, 4)] == [0, 3, 5, 8]
@@ -59,17 +53,13 @@ def test_crlf_blank_lines() -> None:
 
 def test_one_column_blank_lines_are_rows() -> None:
     data = b'x\n\n"a\nb"\n'
-    line_map, _ = build_line_map(
-        data, term=b"\n", parsed=3, rejected_offsets=[], quote=b'"', columns=1
-    )
+    line_map, _ = build_line_map(data, term=b"\n", parsed=3, rejected_offsets=[], quote=b'"', columns=1)
     assert [line_map.line_of(o) for o in (1, 2, 3)] == [0, 1, 2]
 
 
 def test_backslash_escaped_quotes() -> None:
     data = b'1,"a\\"\nb"\n2,c\n'
-    line_map, _ = build_line_map(
-        data, term=b"\n", parsed=2, rejected_offsets=[], quote=b'"', escape=b"\\"
-    )
+    line_map, _ = build_line_map(data, term=b"\n", parsed=2, rejected_offsets=[], quote=b'"', escape=b"\\")
     assert [line_map.line_of(o) for o in (1, 2)] == [0, 2]
 
 
@@ -92,9 +82,7 @@ def test_counting_lines_in_files_across_blocks(tmp_path: Path) -> None:
     path.write_bytes(data + b"tail")
     assert count_lines_in(path, b"\n") == count_lines(data + b"tail", b"\n") == 90_001
     offsets = [0, 100, BLOCK - 1, BLOCK, BLOCK + 100, len(data), len(data) + 4]
-    assert lines_at(path, b"\n", offsets) == {
-        o: data[:o].count(b"\n") if o <= len(data) else 90_000 for o in offsets
-    }
+    assert lines_at(path, b"\n", offsets) == {o: data[:o].count(b"\n") if o <= len(data) else 90_000 for o in offsets}
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert count_lines_in(empty, b"\n") == 0 and lines_at(empty, b"\n", []) == {}
