@@ -19,6 +19,7 @@ from .types import JSON, EventDict
 __all__ = [
     "STATUS_TIME_INDEX",
     "Clock",
+    "check_query",
     "Condition",
     "EventPublisher",
     "ExecutionRecord",
@@ -357,6 +358,30 @@ class MetadataTable(Protocol):
         read, so prefer :meth:`query_index` to list runs by status.
         """
         ...
+
+
+def check_query(
+    partition_value: str,
+    sort_from: str | None,
+    sort_to: str | None,
+    limit: int | None,
+    sort_key: str | None,
+    what: str,
+) -> None:
+    """Refuse the query arguments DynamoDB refuses, the same way on every backend.
+
+    Raises:
+        ValueError: an empty partition value, a sort range without a sort key, an
+            inverted range, or a limit below 1.
+    """
+    if not isinstance(partition_value, str) or not partition_value:
+        raise ValueError(f"query of {what}: the partition value must be a non-empty string")
+    if sort_key is None and (sort_from is not None or sort_to is not None):
+        raise ValueError(f"query of {what}: a sort range needs a sort key, and there is none")
+    if sort_from is not None and sort_to is not None and sort_from > sort_to:
+        raise ValueError(f"query of {what}: sort_from {sort_from!r} is after sort_to {sort_to!r}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"query of {what}: limit must be at least 1, not {limit}")
 
 
 # ------------------------------------------------------------------------ topics

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
-from ...ports import STATUS_TIME_INDEX, Condition, SecondaryIndex
+from ...ports import STATUS_TIME_INDEX, Condition, SecondaryIndex, check_query
 from ...types import JSON
 from ._errors import translated
 
@@ -194,7 +194,7 @@ class DynamoTable:
         limit: int | None = None,
     ) -> list[dict[str, JSON]]:
         """Items of one partition in sort key order (strongly consistent; every page read)."""
-        _check_query(
+        check_query(
             partition_value, sort_from, sort_to, limit, self.sort_key, f"table {self.name}"
         )
         request = _key_condition(
@@ -218,7 +218,7 @@ class DynamoTable:
         if spec is None:
             known = ", ".join(sorted(self.indexes)) or "none"
             raise ValueError(f"table {self.name} has no index {index!r}; known indexes: {known}")
-        _check_query(partition_value, sort_from, sort_to, limit, spec.sort_key, f"index {index}")
+        check_query(partition_value, sort_from, sort_to, limit, spec.sort_key, f"index {index}")
         request = _key_condition(
             spec.partition_key, spec.sort_key, partition_value, sort_from, sort_to
         )
@@ -340,23 +340,6 @@ def _key_condition(
     }
 
 
-def _check_query(
-    partition_value: str,
-    sort_from: str | None,
-    sort_to: str | None,
-    limit: int | None,
-    sort_key: str | None,
-    what: str,
-) -> None:
-    # The same checks as the SQLite table's, so both backends refuse the same calls.
-    if not isinstance(partition_value, str) or not partition_value:
-        raise ValueError(f"query of {what}: the partition value must be a non-empty string")
-    if sort_key is None and (sort_from is not None or sort_to is not None):
-        raise ValueError(f"query of {what}: a sort range needs a sort key, and there is none")
-    if sort_from is not None and sort_to is not None and sort_from > sort_to:
-        raise ValueError(f"query of {what}: sort_from {sort_from!r} is after sort_to {sort_to!r}")
-    if limit is not None and limit < 1:
-        raise ValueError(f"query of {what}: limit must be at least 1, not {limit}")
 
 
 def to_dynamo(value: JSON) -> dict[str, Any]:

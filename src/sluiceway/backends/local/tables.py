@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...errors import ConflictError
-from ...ports import STATUS_TIME_INDEX, Condition, SecondaryIndex
+from ...ports import STATUS_TIME_INDEX, Condition, SecondaryIndex, check_query
 from ...types import JSON
 from ._sqlite import Database
 
@@ -164,7 +164,7 @@ class SqliteTable:
         limit: int | None = None,
     ) -> list[dict[str, JSON]]:
         """Items of one partition in sort key order; see :meth:`MetadataTable.query`."""
-        _check_query(
+        check_query(
             partition_value, sort_from, sort_to, limit, self.sort_key, f"table {self.name}"
         )
         return self._select(
@@ -186,7 +186,7 @@ class SqliteTable:
             known = ", ".join(sorted(_INDEX_COLUMNS))
             raise ValueError(f"table {self.name} has no index {index!r}; known indexes: {known}")
         spec, partition_column, sort_column = _INDEX_COLUMNS[index]
-        _check_query(partition_value, sort_from, sort_to, limit, spec.sort_key, f"index {index}")
+        check_query(partition_value, sort_from, sort_to, limit, spec.sort_key, f"index {index}")
         return self._select(
             partition_column,
             sort_column,
@@ -238,22 +238,6 @@ class SqliteTable:
         return [dict(json.loads(r["body"])) for r in self.db.connection().execute(sql, params)]
 
 
-def _check_query(
-    partition_value: str,
-    sort_from: str | None,
-    sort_to: str | None,
-    limit: int | None,
-    sort_key: str | None,
-    what: str,
-) -> None:
-    if not isinstance(partition_value, str) or not partition_value:
-        raise ValueError(f"query of {what}: the partition value must be a non-empty string")
-    if sort_key is None and (sort_from is not None or sort_to is not None):
-        raise ValueError(f"query of {what}: a sort range needs a sort key, and there is none")
-    if sort_from is not None and sort_to is not None and sort_from > sort_to:
-        raise ValueError(f"query of {what}: sort_from {sort_from!r} is after sort_to {sort_to!r}")
-    if limit is not None and limit < 1:
-        raise ValueError(f"query of {what}: limit must be at least 1, not {limit}")
 
 
 def _holds(condition: Condition, item: Mapping[str, JSON] | None) -> bool:
