@@ -171,9 +171,7 @@ class CsvDialect(_Model):
     def _encoding(cls, value: str) -> str:
         canonical = _ENCODINGS.get(value.strip().lower().replace("_", "-"))
         if canonical is None:
-            raise ValueError(
-                f"unsupported encoding {value!r}; use one of: {', '.join(sorted(set(_ENCODINGS.values())))}"
-            )
+            raise ValueError(f"unsupported encoding {value!r}; use one of: {', '.join(sorted(set(_ENCODINGS.values())))}")
         return canonical
 
     @model_validator(mode="after")
@@ -225,9 +223,7 @@ class ColumnSpec(_Model):
             return None
         kind = info.data.get("type", "string")
         if kind not in ORDERED_TYPES:
-            raise ValueError(
-                f"min/max apply to integer, float, decimal, date and timestamp columns, not {kind}"
-            )
+            raise ValueError(f"min/max apply to integer, float, decimal, date and timestamp columns, not {kind}")
         return _coerce(value, kind)
 
     @field_validator("allowed")
@@ -259,14 +255,8 @@ class ColumnSpec(_Model):
     @model_validator(mode="after")
     def _scale_fits(self) -> ColumnSpec:
         if self.type == "decimal" and self.decimal_scale > self.decimal_precision:
-            raise ValueError(
-                f"scale {self.decimal_scale} exceeds precision {self.decimal_precision}"
-            )
-        if (
-            self.min is not None
-            and self.max is not None
-            and _compare_key(self.min) > _compare_key(self.max)
-        ):
+            raise ValueError(f"scale {self.decimal_scale} exceeds precision {self.decimal_precision}")
+        if self.min is not None and self.max is not None and _compare_key(self.min) > _compare_key(self.max):
             raise ValueError(f"min {self.min} is greater than max {self.max}")
         return self
 
@@ -346,9 +336,7 @@ class OutputSpec(_Model):
         if not value:
             raise ValueError("must not be empty")
         if value.startswith("_work") or any(part in ("", ".", "..") for part in value.split("/")):
-            raise ValueError(
-                "must be a relative key prefix without '.', '..' or empty segments and not under _work/"
-            )
+            raise ValueError("must be a relative key prefix without '.', '..' or empty segments and not under _work/")
         return value
 
 
@@ -372,9 +360,7 @@ class PipelineConfig(_Model):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError(
-                "use 1-64 letters, digits, '_', '.' and '-', starting with a letter or digit"
-            )
+            raise ValueError("use 1-64 letters, digits, '_', '.' and '-', starting with a letter or digit")
         return value
 
     @field_validator("trigger")
@@ -411,9 +397,7 @@ class PipelineConfig(_Model):
 
     def digest(self) -> str:
         """A stable fingerprint: the stages of one run must see the same config."""
-        canonical = json.dumps(
-            self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
-        )
+        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -457,17 +441,13 @@ def parse_config(text: str, *, source: str = "<config>") -> PipelineConfig:
     problems.extend(f"{source}:{line}: {msg}" for line, msg in _duplicate_keys(root))
     if not isinstance(data, dict):
         line = root.start_mark.line + 1 if root is not None else 1
-        raise ConfigError(
-            f"{source}:{line}: the pipeline config must be a mapping (name:, schema:, processing: ...)"
-        )
+        raise ConfigError(f"{source}:{line}: the pipeline config must be a mapping (name:, schema:, processing: ...)")
     try:
         config = PipelineConfig.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
-            problems.append(
-                f"{source}:{_line_of(root, loc)}: {_dotted(loc) or '(top level)'}: {_message(error)}"
-            )
+            problems.append(f"{source}:{_line_of(root, loc)}: {_dotted(loc) or '(top level)'}: {_message(error)}")
         raise ConfigError(_summary(source, problems)) from None
     for loc, message in _semantic_problems(config):
         problems.append(f"{source}:{_line_of(root, loc)}: {_dotted(loc)}: {message}")
@@ -489,16 +469,10 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
-    ]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
@@ -515,9 +489,7 @@ def _load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         context = ""
         if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
             context = f" ({exc.context} on line {exc.context_mark.line + 1})"
-        raise ConfigError(
-            f"{source}:{line}: not valid YAML: {exc.problem or exc.context}{context}"
-        ) from None
+        raise ConfigError(f"{source}:{line}: not valid YAML: {exc.problem or exc.context}{context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from None
     return root, data
@@ -558,16 +530,8 @@ def _line_of(root: yaml.Node | None, loc: Sequence[Any]) -> int:
             else:
                 return line
             if not isinstance(node, yaml.ScalarNode):
-                line = (
-                    max(line, node.start_mark.line + 1)
-                    if isinstance(node, yaml.SequenceNode)
-                    else line
-                )
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
+                line = max(line, node.start_mark.line + 1) if isinstance(node, yaml.SequenceNode) else line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
@@ -716,9 +680,7 @@ def _semantic_problems(config: PipelineConfig) -> list[tuple[tuple[Any, ...], st
     known = ", ".join([*config.column_names, *processing.derived]) or "(none)"
     for index, name in enumerate(processing.group_by):
         if name not in types:
-            problems.append(
-                (("processing", "group_by", index), f"unknown column {name!r} (known: {known})")
-            )
+            problems.append((("processing", "group_by", index), f"unknown column {name!r} (known: {known})"))
     if len(set(processing.group_by)) != len(processing.group_by):
         problems.append((("processing", "group_by"), "a column is listed twice"))
     for name in processing.aggregations:

@@ -101,9 +101,7 @@ processing:
 """
     found = problems(text)
     assert "p.yaml:2: max_concurrency: Input should be greater than or equal to 1" in found
-    assert any(
-        p.startswith("p.yaml:6: schema.columns[0].type: Input should be 'string'") for p in found
-    )
+    assert any(p.startswith("p.yaml:6: schema.columns[0].type: Input should be 'string'") for p in found)
     assert "p.yaml:7: schema.columns[1].name: required key is missing" in found
     assert any(p.startswith("p.yaml:10: processing.aggregations.rows.op:") for p in found)
     assert len(found) == 4
@@ -134,19 +132,13 @@ def test_duplicate_keys_are_refused() -> None:
 
 
 def test_sql_and_aggregations_are_exclusive() -> None:
-    found = problems(
-        MINIMAL.replace("processing:\n", "processing:\n  sql: SELECT * FROM valid_rows\n")
-    )
-    assert found == [
-        "p.yaml:7: processing: use either sql or derived/group_by/aggregations, not both"
-    ]
+    found = problems(MINIMAL.replace("processing:\n", "processing:\n  sql: SELECT * FROM valid_rows\n"))
+    assert found == ["p.yaml:7: processing: use either sql or derived/group_by/aggregations, not both"]
 
 
 def test_processing_needs_something() -> None:
     found = problems(MINIMAL.split("processing:")[0] + "processing: {}\n")
-    assert found == [
-        "p.yaml:7: processing: declare aggregations (with optional derived and group_by) or sql"
-    ]
+    assert found == ["p.yaml:7: processing: declare aggregations (with optional derived and group_by) or sql"]
 
 
 def test_references_and_types_are_checked() -> None:
@@ -155,18 +147,9 @@ def test_references_and_types_are_checked() -> None:
         "    total: {op: sum, column: region}\n    worst: {op: max, column: nope}",
     ).replace("group_by: [region]", "group_by: [region, missing]")
     found = problems(text)
-    assert (
-        "p.yaml:8: processing.group_by[1]: unknown column 'missing' (known: id, region, amount)"
-        in found
-    )
-    assert (
-        "p.yaml:11: processing.aggregations.total.column: sum needs a numeric column; 'region' is string"
-        in found
-    )
-    assert any(
-        p.startswith("p.yaml:12: processing.aggregations.worst.column: unknown column 'nope'")
-        for p in found
-    )
+    assert "p.yaml:8: processing.group_by[1]: unknown column 'missing' (known: id, region, amount)" in found
+    assert "p.yaml:11: processing.aggregations.total.column: sum needs a numeric column; 'region' is string" in found
+    assert any(p.startswith("p.yaml:12: processing.aggregations.worst.column: unknown column 'nope'") for p in found)
 
 
 def test_derived_expressions_compile_against_the_schema() -> None:
@@ -175,14 +158,8 @@ def test_derived_expressions_compile_against_the_schema() -> None:
         "processing:\n  derived:\n    cents: amount * 100\n    bad: amount +* 2\n    odd: nosuch + 1\n",
     ).replace("column: amount}", "column: cents}")
     found = problems(text)
-    assert any(
-        p.startswith("p.yaml:10: processing.derived.bad: not a valid expression over the row")
-        for p in found
-    )
-    assert any(
-        p.startswith("p.yaml:11: processing.derived.odd: not a valid expression over the row")
-        for p in found
-    )
+    assert any(p.startswith("p.yaml:10: processing.derived.bad: not a valid expression over the row") for p in found)
+    assert any(p.startswith("p.yaml:11: processing.derived.odd: not a valid expression over the row") for p in found)
     assert len(found) == 2  # cents compiled and is numeric, so the sum over it is fine
 
 
@@ -192,22 +169,15 @@ def test_derived_may_use_earlier_derived_columns_and_window_functions_are_refuse
         "processing:\n  derived:\n    cents: amount * 100\n    euros: cents / 100\n    ranked: rank() OVER (ORDER BY id)\n",
     )
     found = problems(text)
-    assert found == [
-        "p.yaml:11: processing.derived.ranked: must be one expression over the row (no window functions, no ';')"
-    ]
+    assert found == ["p.yaml:11: processing.derived.ranked: must be one expression over the row (no window functions, no ';')"]
 
 
 def test_sql_mode_compiles_the_query() -> None:
     base = MINIMAL.split("processing:")[0]
-    config = parse_config(
-        base
-        + "processing:\n  sql: SELECT region, sum(amount) AS total FROM valid_rows GROUP BY region\n"
-    )
+    config = parse_config(base + "processing:\n  sql: SELECT region, sum(amount) AS total FROM valid_rows GROUP BY region\n")
     assert config.processing.mode == "sql"
     found = problems(base + "processing:\n  sql: SELECT nope FROM valid_rows\n")
-    assert len(found) == 1 and found[0].startswith(
-        "p.yaml:8: processing.sql: does not compile against valid_rows"
-    )
+    assert len(found) == 1 and found[0].startswith("p.yaml:8: processing.sql: does not compile against valid_rows")
     found = problems(base + "processing:\n  sql: DELETE FROM valid_rows\n")
     assert found == ["p.yaml:8: processing.sql: must be exactly one SELECT query over valid_rows"]
 
@@ -246,36 +216,19 @@ processing:
   aggregations: {rows: {op: count}}
 """
     found = problems(text)
-    assert any(
-        p.startswith("p.yaml:4: schema.columns[0].min: '2024-13-01' is not a date") for p in found
-    )
+    assert any(p.startswith("p.yaml:4: schema.columns[0].min: '2024-13-01' is not a date") for p in found)
     assert any(p.startswith("p.yaml:5: schema.columns[1].min: min/max apply to") for p in found)
     assert any(p.startswith("p.yaml:6: schema.columns[2].allowed:") for p in found)
-    assert any(
-        p.startswith("p.yaml:7: schema.columns[3].format: format applies to date and timestamp")
-        for p in found
-    )
-    assert any(
-        p.startswith("p.yaml:9: schema.columns[5]: min 5 is greater than max 1") for p in found
-    )
+    assert any(p.startswith("p.yaml:7: schema.columns[3].format: format applies to date and timestamp") for p in found)
+    assert any(p.startswith("p.yaml:9: schema.columns[5]: min 5 is greater than max 1") for p in found)
     # the regex is checked by DuckDB once the rest is valid
-    found = problems(
-        text.replace("    - {name: day, type: date, min: 2024-13-01}\n", "")
-        .replace(
-            '    - {name: s, type: string, min: 3}\n    - {name: n, type: integer, allowed: [1.5]}\n    - {name: b, type: boolean, format: "%Y"}\n',
-            "",
-        )
-        .replace("    - {name: lo, type: integer, min: 5, max: 1}\n", "")
-    )
-    assert len(found) == 1 and found[0].startswith(
-        "p.yaml:4: schema.columns[0].regex: not a valid RE2 pattern"
-    )
+    only_regex = "\n".join(line for line in text.splitlines() if "name: e," in line or not line.startswith("    - "))
+    found = problems(only_regex + "\n")
+    assert len(found) == 1 and found[0].startswith("p.yaml:4: schema.columns[0].regex: not a valid RE2 pattern")
 
 
 def test_column_names_must_be_unique_and_not_reserved() -> None:
-    found = problems(
-        MINIMAL.replace("- {name: region, type: string}", "- {name: id, type: string}")
-    )
+    found = problems(MINIMAL.replace("- {name: region, type: string}", "- {name: id, type: string}"))
     assert found == ["p.yaml:2: schema: column 'id' is declared twice"]
     found = problems(MINIMAL.replace("- {name: region, type: string}", "- {name: __sw_x}"))
     assert found == ["p.yaml:5: schema.columns[1].name: names starting with '__sw_' are reserved"]
@@ -298,32 +251,24 @@ def test_encodings_are_normalised(written: str, canonical: str) -> None:
 
 def test_dialect_problems() -> None:
     found = problems(MINIMAL + "csv: {encoding: ebcdic, delimiter: ';;', quote: ';'}\n")
-    assert any(
-        p.startswith("p.yaml:12: csv.encoding: unsupported encoding 'ebcdic'") for p in found
-    )
+    assert any(p.startswith("p.yaml:12: csv.encoding: unsupported encoding 'ebcdic'") for p in found)
     assert "p.yaml:12: csv.delimiter: must be exactly one character" in found
 
 
 def test_output_prefix_may_not_escape() -> None:
     found = problems(MINIMAL + "output: {prefix: ../elsewhere}\n")
-    assert len(found) == 1 and found[0].startswith(
-        "p.yaml:12: output.prefix: must be a relative key prefix"
-    )
+    assert len(found) == 1 and found[0].startswith("p.yaml:12: output.prefix: must be a relative key prefix")
 
 
 def test_load_config_reports_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(
-        ConfigError, match=re.escape(f"{tmp_path / 'nope.yaml'}: no such pipeline config file")
-    ):
+    with pytest.raises(ConfigError, match=re.escape(f"{tmp_path / 'nope.yaml'}: no such pipeline config file")):
         load_config(tmp_path / "nope.yaml")
 
 
 def test_load_config_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "pipe.yaml"
     path.write_text(MINIMAL.replace("min: 0", "min: zero"), encoding="utf-8")
-    with pytest.raises(
-        ConfigError, match=re.escape(f"{path}:6: schema.columns[2].min: 'zero' is not a number")
-    ):
+    with pytest.raises(ConfigError, match=re.escape(f"{path}:6: schema.columns[2].min: 'zero' is not a number")):
         load_config(path)
 
 

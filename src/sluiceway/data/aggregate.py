@@ -77,15 +77,11 @@ def chunk_partials(config: PipelineConfig, types: Mapping[str, str]) -> list[str
         elif spec.op in ("min", "max"):
             items.append(f"{spec.op}({column}) AS {_partial_name(i, spec.op)}")
         elif spec.op == "count_distinct":
-            items.append(
-                f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL) AS {_partial_name(i, 'd')}"
-            )
+            items.append(f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL) AS {_partial_name(i, 'd')}")
     return items
 
 
-def merge_partials(
-    con: duckdb.DuckDBPyConnection, config: PipelineConfig, partials: Sequence[Path]
-) -> None:
+def merge_partials(con: duckdb.DuckDBPyConnection, config: PipelineConfig, partials: Sequence[Path]) -> None:
     """Merge the chunks' ``partial.parquet`` files into the table :data:`RESULT_TABLE`.
 
     Groups are ordered by their keys (NULLs last). Without ``group_by`` the
@@ -94,9 +90,7 @@ def merge_partials(
     de-duplicating concatenated lists).
     """
     if not partials:
-        raise ValueError(
-            "merge_partials needs at least one partial file (an empty chunk writes one)"
-        )
+        raise ValueError("merge_partials needs at least one partial file (an empty chunk writes one)")
     files = "[" + ", ".join(path_literal(p) for p in partials) + "]"
     groups = [ident(g) for g in config.processing.group_by]
     group_list = ", ".join(groups)
@@ -122,16 +116,11 @@ def merge_partials(
         select.append(f"m.{ident(name)}")
     ctes = [f"__sw_p AS (SELECT * FROM read_parquet({files}))"]
     by = f" GROUP BY {group_list}" if groups else ""
-    ctes.append(
-        f"m AS (SELECT {', '.join([*groups, *merged]) or 'count(*) AS __sw_rows'} FROM __sw_p{by})"
-    )
+    ctes.append(f"m AS (SELECT {', '.join([*groups, *merged]) or 'count(*) AS __sw_rows'} FROM __sw_p{by})")
     joins = ""
     for cte, column in distinct:
         keys = f"{group_list}, " if groups else ""
-        ctes.append(
-            f"{cte} AS (SELECT {keys}count(DISTINCT __sw_v) AS n "
-            f"FROM (SELECT {keys}unnest({column}) AS __sw_v FROM __sw_p){by})"
-        )
+        ctes.append(f"{cte} AS (SELECT {keys}count(DISTINCT __sw_v) AS n FROM (SELECT {keys}unnest({column}) AS __sw_v FROM __sw_p){by})")
         condition = " AND ".join(f"m.{g} IS NOT DISTINCT FROM {cte}.{g}" for g in groups) or "TRUE"
         joins += f" LEFT JOIN {cte} ON {condition}"
     query = f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM m{joins}"
@@ -140,14 +129,10 @@ def merge_partials(
     con.execute(f"CREATE TEMP TABLE {RESULT_TABLE} AS {query}")
 
 
-def duplicate_values(
-    con: duckdb.DuckDBPyConnection, key_files: Sequence[Path], target: Path
-) -> int:
+def duplicate_values(con: duckdb.DuckDBPyConnection, key_files: Sequence[Path], target: Path) -> int:
     """Write the values that occur more than once across ``key_files`` to ``target``; return how many."""
     files = "[" + ", ".join(path_literal(p) for p in key_files) + "]"
-    con.execute(
-        f"COPY (SELECT k FROM read_parquet({files}) GROUP BY k HAVING count(*) > 1) TO {path_literal(target)} (FORMAT parquet)"
-    )
+    con.execute(f"COPY (SELECT k FROM read_parquet({files}) GROUP BY k HAVING count(*) > 1) TO {path_literal(target)} (FORMAT parquet)")
     found = con.execute(f"SELECT count(*) FROM read_parquet({path_literal(target)})").fetchone()
     return int(found[0]) if found else 0
 
@@ -168,8 +153,7 @@ def run_sql(
     """
     names = ", ".join(ident(n) for n in config.column_names)
     union = " UNION ALL ".join(
-        f"SELECT __sw_line + {int(first)} AS __sw_line, {names} FROM read_parquet({path_literal(path)})"
-        for path, first in rows
+        f"SELECT __sw_line + {int(first)} AS __sw_line, {names} FROM read_parquet({path_literal(path)})" for path, first in rows
     )
     con.execute(f"CREATE TEMP TABLE __sw_all AS {union}")
     duplicates: list[tuple[int, int, str, str, str]] = []
@@ -194,13 +178,8 @@ def run_sql(
         )
     if duplicates:
         con.execute("CREATE TEMP TABLE __sw_dup_lines (line BIGINT)")
-        con.executemany(
-            "INSERT INTO __sw_dup_lines VALUES (?)", sorted({(d[0],) for d in duplicates})
-        )
-        con.execute(
-            f"CREATE TEMP VIEW valid_rows AS SELECT {names} FROM __sw_all "
-            f"WHERE __sw_line NOT IN (SELECT line FROM __sw_dup_lines)"
-        )
+        con.executemany("INSERT INTO __sw_dup_lines VALUES (?)", sorted({(d[0],) for d in duplicates}))
+        con.execute(f"CREATE TEMP VIEW valid_rows AS SELECT {names} FROM __sw_all WHERE __sw_line NOT IN (SELECT line FROM __sw_dup_lines)")
     else:
         con.execute(f"CREATE TEMP VIEW valid_rows AS SELECT {names} FROM __sw_all")
     sql = config.processing.sql or ""
@@ -208,19 +187,14 @@ def run_sql(
     return duplicates
 
 
-def result_rows(
-    con: duckdb.DuckDBPyConnection, *, limit: int | None = None
-) -> tuple[list[str], list[dict[str, Any]], int]:
+def result_rows(con: duckdb.DuckDBPyConnection, *, limit: int | None = None) -> tuple[list[str], list[dict[str, Any]], int]:
     """The result table as JSON-ready rows: (columns, rows, total row count)."""
     total_row = con.execute(f"SELECT count(*) FROM {RESULT_TABLE}").fetchone()
     total = int(total_row[0]) if total_row else 0
     query = f"SELECT * FROM {RESULT_TABLE}" + (f" LIMIT {int(limit)}" if limit is not None else "")
     cursor = con.execute(query)
     columns = [str(d[0]) for d in cursor.description or []]
-    rows = [
-        {name: json_value(value) for name, value in zip(columns, row, strict=True)}
-        for row in cursor.fetchall()
-    ]
+    rows = [{name: json_value(value) for name, value in zip(columns, row, strict=True)} for row in cursor.fetchall()]
     return columns, rows, total
 
 

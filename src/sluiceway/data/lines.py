@@ -186,9 +186,7 @@ def _fast(reject_lines: Iterable[int], parsed: int) -> LineMap:
     return LineMap(tuple(starts), tuple(lines))
 
 
-def _record_starts(
-    data: bytes, term: bytes, quote: bytes, escape: bytes, columns: int
-) -> list[int]:
+def _record_starts(data: bytes, term: bytes, quote: bytes, escape: bytes, columns: int) -> list[int]:
     """Byte offsets of the records in ``data`` (blank lines skipped unless one column)."""
     starts: list[int] = []
     n = len(data)
@@ -199,16 +197,12 @@ def _record_starts(
         if end == -1:
             end = n
         if quote:
-            count = data.count(quote, pos, end) - (
-                data.count(escape + quote, pos, end) if escape else 0
-            )
+            count = data.count(quote, pos, end) - (data.count(escape + quote, pos, end) if escape else 0)
             while count % 2 and end < n:
                 nxt = data.find(term, end + 1)
                 if nxt == -1:
                     nxt = n
-                count += data.count(quote, end + 1, nxt) - (
-                    data.count(escape + quote, end + 1, nxt) if escape else 0
-                )
+                count += data.count(quote, end + 1, nxt) - (data.count(escape + quote, end + 1, nxt) if escape else 0)
                 end = nxt
         blank = end == pos or (end == pos + 1 and data[pos] == cr)
         if columns == 1 or not blank:

@@ -93,9 +93,7 @@ def _type_problem(column: ColumnSpec, raw: str, typed: str) -> str:
 
 def _type_reason(column: ColumnSpec) -> str:
     if column.type in ("date", "timestamp"):
-        expected = column.format or (
-            "YYYY-MM-DD" if column.type == "date" else "YYYY-MM-DD HH:MM:SS"
-        )
+        expected = column.format or ("YYYY-MM-DD" if column.type == "date" else "YYYY-MM-DD HH:MM:SS")
         return f"not a valid {column.type} (expected {expected})"
     if column.type == "decimal":
         return f"not a valid decimal({column.decimal_precision},{column.decimal_scale})"
@@ -107,14 +105,10 @@ def _rule_checks(column: ColumnSpec, raw: str, typed: str) -> list[tuple[str, st
     checks: list[tuple[str, str, str]] = []
     if column.min is not None:
         low = _value(column, column.min)
-        checks.append(
-            (f"{typed} >= {low}", f"{typed} < {low}", f"less than the minimum {column.min}")
-        )
+        checks.append((f"{typed} >= {low}", f"{typed} < {low}", f"less than the minimum {column.min}"))
     if column.max is not None:
         high = _value(column, column.max)
-        checks.append(
-            (f"{typed} <= {high}", f"{typed} > {high}", f"greater than the maximum {column.max}")
-        )
+        checks.append((f"{typed} <= {high}", f"{typed} > {high}", f"greater than the maximum {column.max}"))
     if column.regex is not None:
         match = f"regexp_full_match({raw}, {literal(column.regex)})"
         checks.append((match, f"NOT {match}", f"does not match the pattern {column.regex}"))
@@ -157,16 +151,9 @@ def _valid(column: ColumnSpec, raw: str, typed: str) -> str:
 
 def _reason(column: ColumnSpec, raw: str, typed: str) -> str:
     """SQL giving the first broken rule's reason, or NULL."""
-    branches = [
-        f"WHEN {_missing(raw)} THEN {literal('required value is missing') if column.required else 'NULL'}"
-    ]
-    branches.append(
-        f"WHEN {_type_problem(column, raw, typed)} THEN {literal(_type_reason(column))}"
-    )
-    branches.extend(
-        f"WHEN {broken} THEN {literal(reason)}"
-        for _, broken, reason in _rule_checks(column, raw, typed)
-    )
+    branches = [f"WHEN {_missing(raw)} THEN {literal('required value is missing') if column.required else 'NULL'}"]
+    branches.append(f"WHEN {_type_problem(column, raw, typed)} THEN {literal(_type_reason(column))}")
+    branches.extend(f"WHEN {broken} THEN {literal(reason)}" for _, broken, reason in _rule_checks(column, raw, typed))
     return "CASE " + " ".join(branches) + " END"
 
 
@@ -216,9 +203,7 @@ def reasons_relation(config: PipelineConfig, bad_rows: str) -> str:
 
 _LOGICAL = (
     (
-        re.compile(
-            r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$"
-        ),
+        re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$"),
         "integer",
     ),
     (re.compile(r"^(FLOAT|DOUBLE|REAL)$"), "float"),
@@ -286,17 +271,13 @@ def check_sql(config: PipelineConfig) -> tuple[dict[str, str], list[tuple[tuple[
         for name, expr in processing.derived.items():
             loc = ("processing", "derived", name)
             if re.search(r"\bover\s*\(", expr, re.IGNORECASE) or ";" in expr:
-                problems.append(
-                    (loc, "must be one expression over the row (no window functions, no ';')")
-                )
+                problems.append((loc, "must be one expression over the row (no window functions, no ';')"))
                 continue
             candidate = f"SELECT *, ({expr}) AS {ident(name)} FROM ({relation})"
             try:
                 described = con.execute(f"DESCRIBE {candidate}").fetchall()
             except duckdb.Error as exc:
-                problems.append(
-                    (loc, f"not a valid expression over the row: {_first_line(str(exc))}")
-                )
+                problems.append((loc, f"not a valid expression over the row: {_first_line(str(exc))}"))
                 continue
             if len(described) != width + 1:
                 problems.append((loc, "must be exactly one expression"))

@@ -179,10 +179,7 @@ def _bad_rows_file(path: Path, *, seed: int, rows: int) -> tuple[int, int]:
     for i, row in enumerate(good):
         if i in inserts:
             template = inserts[i]
-            fields = [
-                f.replace("{id}", str(next_id)).replace("{dup}", str(good[i // 2][0]))
-                for f in template
-            ]
+            fields = [f.replace("{id}", str(next_id)).replace("{dup}", str(good[i // 2][0])) for f in template]
             next_id += 1
             writer.writerow(fields)
             written += 1
@@ -235,7 +232,5 @@ def write_samples(directory: str | Path, *, seed: int = 0, scale: float = 1.0) -
     write_sales_csv(path, rows=100, seed=seed + 1, header=False)
     body = path.read_bytes()
     path.write_bytes(b"id,date,area,item,qty,price,email\n" + body)
-    samples.append(
-        SampleFile(path.name, path, 100, 0, "FAILED", "the header does not match the schema")
-    )
+    samples.append(SampleFile(path.name, path, 100, 0, "FAILED", "the header does not match the schema"))
     return samples

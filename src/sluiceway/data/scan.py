@@ -122,17 +122,13 @@ def sniff(
     bom = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
     if bom and encoding not in ("utf-8", "utf-8-sig", "ascii"):
         raise DataError(
-            f"{where}: line 1: starts with a UTF-8 byte order mark but the pipeline declares {encoding}; "
-            "set csv.encoding: utf-8"
+            f"{where}: line 1: starts with a UTF-8 byte order mark but the pipeline declares {encoding}; set csv.encoding: utf-8"
         )
     _check_decodes(head, where=where, encoding=encoding, final=len(head) == size)
-    if not head[bom:].strip(b" \t\r\n"):
-        if size <= len(head):
-            raise DataError(
-                f"{where} has no header and no rows (only blank lines)"
-                if header
-                else f"{where} has no rows (only blank lines)"
-            )
+    if not head[bom:].strip(b" \t\r\n") and size <= len(head):
+        raise DataError(
+            f"{where} has no header and no rows (only blank lines)" if header else f"{where} has no rows (only blank lines)"
+        )
     resolved = _newline(head[bom:], newline)
     term = terminator(resolved)
     qbyte = quote.encode(encoding) if quote else b""
@@ -141,9 +137,7 @@ def sniff(
     # The first record: the header, or the first data row without one (its width is checked).
     first_end = _record_end(read, head, bom, size, term, qbyte, ebyte)
     if first_end is None:
-        raise DataError(
-            f"{where}: line 1: the first line is longer than {MAX_HEADER_BYTES} bytes; is this a CSV file?"
-        )
+        raise DataError(f"{where}: line 1: the first line is longer than {MAX_HEADER_BYTES} bytes; is this a CSV file?")
     record = read(bom, first_end) if first_end > len(head) else head[bom:first_end]
     text = record.decode(encoding, errors="replace").rstrip("\r\n")
     fields = _parse_record(text, delimiter=delimiter, quote=quote, escape=escape)
@@ -157,9 +151,7 @@ def sniff(
     names = tuple(f.strip() for f in fields)
     _check_header(names, schema, where=where)
     data_start = min(size, first_end + 1)
-    data_first_line = (
-        1 + (record + read(first_end, data_start)).count(term) if first_end < size else 2
-    )
+    data_first_line = 1 + (record + read(first_end, data_start)).count(term) if first_end < size else 2
     return FileLayout(names, data_start, data_first_line, resolved, encoding)
 
 
@@ -169,8 +161,7 @@ def _check_not_binary(head: bytes, *, where: str, encoding: str) -> None:
             raise DataError(f"{where} is not a CSV text file: it is {what}")
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") and not encoding.startswith("utf-16"):
         raise DataError(
-            f"{where}: line 1: starts with a UTF-16 byte order mark but the pipeline declares {encoding}; "
-            "set csv.encoding: utf-16"
+            f"{where}: line 1: starts with a UTF-16 byte order mark but the pipeline declares {encoding}; set csv.encoding: utf-16"
         )
     nul = head.find(b"\x00")
     if nul != -1:
@@ -179,9 +170,7 @@ def _check_not_binary(head: bytes, *, where: str, encoding: str) -> None:
         if sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4:
             hint = " (it looks like UTF-16 text: set csv.encoding: utf-16)"
         line = head.count(b"\n", 0, nul) + 1
-        raise DataError(
-            f"{where}: line {line}: not a CSV text file: binary content (NUL byte at offset {nul}){hint}"
-        )
+        raise DataError(f"{where}: line {line}: not a CSV text file: binary content (NUL byte at offset {nul}){hint}")
 
 
 def _check_decodes(head: bytes, *, where: str, encoding: str, final: bool) -> None:
@@ -199,9 +188,7 @@ def _check_decodes(head: bytes, *, where: str, encoding: str, final: bool) -> No
                 hint = "; is it latin-1 or cp1252? set csv.encoding"
             except UnicodeDecodeError:
                 hint = ""
-        raise DataError(
-            f"{where}: line {line}: not valid {encoding} text (byte 0x{byte} at offset {exc.start}){hint}"
-        ) from None
+        raise DataError(f"{where}: line {line}: not valid {encoding} text (byte 0x{byte} at offset {exc.start}){hint}") from None
 
 
 def _newline(head: bytes, declared: str) -> str:
@@ -214,9 +201,7 @@ def _newline(head: bytes, declared: str) -> str:
     return "lf"
 
 
-def _record_end(
-    read: Reader, head: bytes, start: int, size: int, term: bytes, quote: bytes, escape: bytes
-) -> int | None:
+def _record_end(read: Reader, head: bytes, start: int, size: int, term: bytes, quote: bytes, escape: bytes) -> int | None:
     """Offset of the terminator ending the record that starts at ``start`` (``size`` if none)."""
     data = head
     limit = min(size, MAX_HEADER_BYTES)
@@ -267,9 +252,7 @@ def _check_header(names: Sequence[str], schema: Sequence[str], *, where: str) ->
     seen: set[str] = set()
     twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
     if twice:
-        raise DataError(
-            f"{where}: line 1: the header names column(s) {', '.join(sorted(set(twice)))} more than once"
-        )
+        raise DataError(f"{where}: line 1: the header names column(s) {', '.join(sorted(set(twice)))} more than once")
     present, declared = set(names), set(schema)
     missing = [n for n in schema if n not in present]
     unexpected = [n for n in names if n not in declared]
@@ -281,18 +264,14 @@ def _check_header(names: Sequence[str], schema: Sequence[str], *, where: str) ->
     if unexpected:
         shown = [n if n else '""' for n in unexpected[:20]]
         more = f" and {len(unexpected) - 20} more" if len(unexpected) > 20 else ""
-        parts.append(
-            f"unexpected column{'s' if len(unexpected) > 1 else ''} {', '.join(shown)}{more}"
-        )
+        parts.append(f"unexpected column{'s' if len(unexpected) > 1 else ''} {', '.join(shown)}{more}")
     hint = ""
     lowered = {n.lower(): n for n in schema}
     if any(n.lower() in lowered and n not in declared for n in names):
         hint = " (column names are case-sensitive)"
     elif not present & declared:
         hint = " (is the header line missing? set csv.header: false for files without one)"
-    raise DataError(
-        f"{where}: line 1: the header does not match the schema: {'; '.join(parts)}{hint}"
-    )
+    raise DataError(f"{where}: line 1: the header does not match the schema: {'; '.join(parts)}{hint}")
 
 
 # -------------------------------------------------------------------- chunks
@@ -343,9 +322,7 @@ def plan_chunks(
             break
         nul = block.find(b"\x00")
         if nul != -1:
-            raise DataError(
-                f"{where}: not a CSV text file: binary content (NUL byte at offset {pos + nul})"
-            )
+            raise DataError(f"{where}: not a CSV text file: binary content (NUL byte at offset {pos + nul})")
         if pending_escape and quote and block[:1] == quote:
             parity ^= 1  # the quote after a split escape pair was counted but is escaped
         pending_escape = bool(escape) and block.endswith(escape)
@@ -413,15 +390,11 @@ def transcode_to_utf8(
                 text = decoder.decode(block, final)
             except UnicodeDecodeError as exc:
                 line = lines + block[: exc.start].decode(encoding, errors="ignore").count("\n")
-                raise DataError(
-                    f"{where}: line {line}: not valid {encoding} text (offset {pos + exc.start})"
-                ) from None
+                raise DataError(f"{where}: line {line}: not valid {encoding} text (offset {pos + exc.start})") from None
             nul = text.find("\x00")
             if nul != -1:
                 line = lines + text.count("\n", 0, nul)
-                raise DataError(
-                    f"{where}: line {line}: not a CSV text file: binary content (NUL character)"
-                )
+                raise DataError(f"{where}: line {line}: not a CSV text file: binary content (NUL character)")
             lines += text.count("\n")
             data = text.encode("utf-8")
             out.write(data)

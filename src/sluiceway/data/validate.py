@@ -166,9 +166,7 @@ def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejec
     if new_line is not None:
         options.append(f"new_line = {literal(new_line)}")
     alias = ", ".join([*names, rules.ORD])
-    return (
-        f"read_csv({path_literal(path)}, {', '.join(options)}) WITH ORDINALITY AS __sw_t({alias})"
-    )
+    return f"read_csv({path_literal(path)}, {', '.join(options)}) WITH ORDINALITY AS __sw_t({alias})"
 
 
 def _describe_types(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> dict[str, str]:
@@ -185,9 +183,7 @@ def _describe_types(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> d
         + " WHERE FALSE)"
     )
     relation = rules.derived_relation(config, rules.typed_relation(config, empty))
-    return {
-        str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {relation}").fetchall()
-    }
+    return {str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {relation}").fetchall()}
 
 
 def check_chunk(
@@ -236,11 +232,7 @@ def _check(
 ) -> ChunkOutcome:
     mode = config.processing.mode
     types = _describe_types(con, config)
-    unique = (
-        [(j, c.name) for j, c in enumerate(config.columns) if c.unique]
-        if mode == "aggregations"
-        else []
-    )
+    unique = [(j, c.name) for j, c in enumerate(config.columns) if c.unique] if mode == "aggregations" else []
     exclude_table = None
     if exclude:
         con.execute("CREATE TEMP TABLE __sw_excl (ord BIGINT)")
@@ -248,28 +240,16 @@ def _check(
         exclude_table = "__sw_excl"
 
     def phase_one(fmt: ChunkFormat) -> None:
-        typed = rules.typed_relation(
-            config, _reader(path, config, fmt, store_rejects=True), exclude=exclude_table
-        )
+        typed = rules.typed_relation(config, _reader(path, config, fmt, store_rejects=True), exclude=exclude_table)
         if mode == "aggregations":
             relation = rules.derived_relation(config, typed)
-            items = [
-                f"CASE WHEN {rules.OK} THEN {ident(g)} END AS {ident(g)}"
-                for g in config.processing.group_by
-            ]
+            items = [f"CASE WHEN {rules.OK} THEN {ident(g)} END AS {ident(g)}" for g in config.processing.group_by]
             items += [rules.OK, "count(*) AS __sw_n", *agg.chunk_partials(config, types)]
-            items += [
-                f"list({ident(name)}) FILTER (WHERE {ident(name)} IS NOT NULL) AS __sw_k{j}"
-                for j, name in unique
-            ]
-            con.execute(
-                f"CREATE TEMP TABLE __sw_partial AS SELECT {', '.join(items)} FROM ({relation}) GROUP BY ALL"
-            )
+            items += [f"list({ident(name)}) FILTER (WHERE {ident(name)} IS NOT NULL) AS __sw_k{j}" for j, name in unique]
+            con.execute(f"CREATE TEMP TABLE __sw_partial AS SELECT {', '.join(items)} FROM ({relation}) GROUP BY ALL")
         else:
             names = rules.schema_columns_sql(config)
-            con.execute(
-                f"CREATE TEMP TABLE __sw_rows AS SELECT {rules.ORD}, {rules.OK}, {names} FROM ({typed})"
-            )
+            con.execute(f"CREATE TEMP TABLE __sw_rows AS SELECT {rules.ORD}, {rules.OK}, {names} FROM ({typed})")
 
     fmt = _run_reader(con, path, fmt, where, phase_one)
 
@@ -278,9 +258,7 @@ def _check(
             f"SELECT coalesce(sum(__sw_n), 0), coalesce(sum(__sw_n) FILTER (WHERE NOT {rules.OK}), 0) FROM __sw_partial"
         ).fetchone() or (0, 0)
     else:
-        parsed, bad = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE NOT {rules.OK}) FROM __sw_rows"
-        ).fetchone() or (0, 0)
+        parsed, bad = con.execute(f"SELECT count(*), count(*) FILTER (WHERE NOT {rules.OK}) FROM __sw_rows").fetchone() or (0, 0)
     parsed, bad = int(parsed), int(bad)
     reader_rejects = _reader_rejects(con, config, fmt, path)
     term = terminator(fmt.newline)
@@ -291,18 +269,14 @@ def _check(
         line_map, reject_lines = _line_map(path, config, fmt, parsed, sorted(reader_rejects), lines)
     _load_line_map(con, line_map)
 
-    con.execute(
-        "CREATE TEMP TABLE __sw_rejects (line BIGINT, pos INTEGER, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
-    )
+    con.execute("CREATE TEMP TABLE __sw_rejects (line BIGINT, pos INTEGER, column_name VARCHAR, value VARCHAR, reason VARCHAR)")
     if reader_rejects:
         con.executemany(
             "INSERT INTO __sw_rejects VALUES (?, ?, ?, ?, ?)",
             [(reject_lines[offset], *entry) for offset, entry in reader_rejects.items()],
         )
     if bad:
-        typed = rules.typed_relation(
-            config, _reader(path, config, fmt, store_rejects=False), exclude=exclude_table
-        )
+        typed = rules.typed_relation(config, _reader(path, config, fmt, store_rejects=False), exclude=exclude_table)
         con.execute(f"CREATE TEMP TABLE __sw_bad AS SELECT * FROM ({typed}) WHERE NOT {rules.OK}")
         reasons = rules.reasons_relation(config, "__sw_bad")
         value = f"CASE WHEN length(value) > {MAX_VALUE_CHARS} THEN left(value, {MAX_VALUE_CHARS}) || '…' ELSE value END"
@@ -337,12 +311,8 @@ def _check(
         _copy(con, f"SELECT *{exclude_keys} FROM __sw_partial WHERE {rules.OK}", files["partial"])
         for j, name in unique:
             table = f"__sw_keys{j}"
-            con.execute(
-                f"CREATE TEMP TABLE {table} AS SELECT unnest(__sw_k{j}) AS k FROM __sw_partial WHERE {rules.OK}"
-            )
-            count, low, high = con.execute(
-                f"SELECT count(k), min(k), max(k) FROM {table}"
-            ).fetchone() or (0, None, None)
+            con.execute(f"CREATE TEMP TABLE {table} AS SELECT unnest(__sw_k{j}) AS k FROM __sw_partial WHERE {rules.OK}")
+            count, low, high = con.execute(f"SELECT count(k), min(k), max(k) FROM {table}").fetchone() or (0, None, None)
             files[f"keys-{j}"] = out_dir / f"keys-{j}.parquet"
             _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])
             distinct = _distinct(con, table, int(count), low, high)
@@ -386,11 +356,7 @@ def _line_map(
         return fast_line_map(reject_lines.values()), reject_lines
     dialect = config.csv
     quote = dialect.quote.encode(fmt.encoding) if dialect.quote else b""
-    escape = (
-        dialect.escape.encode(fmt.encoding)
-        if dialect.escape and dialect.escape != dialect.quote
-        else b""
-    )
+    escape = dialect.escape.encode(fmt.encoding) if dialect.escape and dialect.escape != dialect.quote else b""
     return build_line_map(
         path.read_bytes(),
         term=term,
@@ -402,9 +368,7 @@ def _line_map(
     )
 
 
-def _run_reader(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: ChunkFormat, where: str, phase: Any
-) -> ChunkFormat:
+def _run_reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: ChunkFormat, where: str, phase: Any) -> ChunkFormat:
     """Run the first pass; if DuckDB's strict parser trips over carriage returns, normalise and retry.
 
     DuckDB refuses chunks that mix CRLF and LF (Excel writes LF inside quoted cells
@@ -431,9 +395,7 @@ def _run_reader(
             if "invalid state" not in last:
                 break
         except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
-            raise DataError(
-                f"{where}: a derived column failed on a valid row: {_first_line(str(exc))}"
-            ) from None
+            raise DataError(f"{where}: a derived column failed on a valid row: {_first_line(str(exc))}") from None
     raise DataError(f"{where}: cannot be parsed as CSV: {last}")
 
 
@@ -466,11 +428,7 @@ def _reader_rejects(
         kind = str(kind)
         if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
             match = _COUNT_MESSAGE.search(str(message))
-            reason = (
-                f"expected {match.group(1)} fields, found {match.group(2)}"
-                if match
-                else _first_line(str(message))
-            )
+            reason = f"expected {match.group(1)} fields, found {match.group(2)}" if match else _first_line(str(message))
             pos, name = -1, ""
         elif kind == "UNQUOTED VALUE":
             reason = "unterminated or misplaced quote"
@@ -539,15 +497,8 @@ def _distinct(con: duckdb.DuckDBPyConnection, table: str, count: int, low: Any, 
     """
     if count == 0:
         return 0
-    if (
-        isinstance(low, int)
-        and isinstance(high, int)
-        and not isinstance(low, bool)
-        and 0 <= high - low < _BITMAP_LIMIT
-    ):
-        found = con.execute(
-            f"SELECT bit_count(bitstring_agg(k, {low}, {high})) FROM {table}"
-        ).fetchone()
+    if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool) and 0 <= high - low < _BITMAP_LIMIT:
+        found = con.execute(f"SELECT bit_count(bitstring_agg(k, {low}, {high})) FROM {table}").fetchone()
     else:
         found = con.execute(f"SELECT count(DISTINCT k) FROM {table}").fetchone()
     return int(found[0]) if found else 0
@@ -604,19 +555,10 @@ def locate_values(
             ).fetchall()
 
         fmt = _run_reader(con, path, fmt, where, phase)
-        parsed = int(
-            (
-                con.execute(
-                    f"SELECT count(*) FROM {_reader(path, config, fmt, store_rejects=False)}"
-                ).fetchone()
-                or (0,)
-            )[0]
-        )
+        parsed = int((con.execute(f"SELECT count(*) FROM {_reader(path, config, fmt, store_rejects=False)}").fetchone() or (0,))[0])
         rejected = _reader_rejects(con, config, fmt, path)
         lines = count_lines_in(path, terminator(fmt.newline))
         line_map, _ = _line_map(path, config, fmt, parsed, sorted(rejected), lines)
-        return [
-            (int(o), line_map.line_of(int(o)), str(raw), str(value)) for o, raw, value in result
-        ]
+        return [(int(o), line_map.line_of(int(o)), str(raw), str(value)) for o, raw, value in result]
     finally:
         con.close()

@@ -128,34 +128,24 @@ def aggregate(
     file.check_config(pipeline.digest())
     results = sorted(request.chunks, key=lambda c: c.chunk.index)
     with scratch(workspace, f"{file.execution_name}-aggregate") as folder:
-        con = connect(
-            threads=default_threads(), memory_limit_mb=workspace.memory_limit_mb, temp_dir=folder
-        )
+        con = connect(threads=default_threads(), memory_limit_mb=workspace.memory_limit_mb, temp_dir=folder)
         try:
             chunks = _load(objects, file, pipeline, results, folder, workspace)
             duplicates = 0
             extra_rejects: list[tuple[int, int, str, str, str]] = []
             if pipeline.processing.mode == "aggregations":
-                duplicates = _resolve_duplicates(
-                    con, objects, file, pipeline, chunks, folder, workspace
-                )
+                duplicates = _resolve_duplicates(con, objects, file, pipeline, chunks, folder, workspace)
                 engine.merge_partials(con, pipeline, [c.files["partial"] for c in chunks])
             else:
-                extra_rejects = engine.run_sql(
-                    con, pipeline, [(c.files["rows"], c.first_line) for c in chunks]
-                )
+                extra_rejects = engine.run_sql(con, pipeline, [(c.files["rows"], c.first_line) for c in chunks])
                 duplicates = len({line for line, *_ in extra_rejects})
 
             rows_read = sum(c.outcome.rows_read for c in chunks)
-            rows_rejected = sum(c.outcome.rows_rejected for c in chunks) + (
-                duplicates if pipeline.processing.mode == "sql" else 0
-            )
+            rows_rejected = sum(c.outcome.rows_rejected for c in chunks) + (duplicates if pipeline.processing.mode == "sql" else 0)
             rejects_uri = _write_rejects(con, objects, file, chunks, extra_rejects, folder)
 
             results_csv = folder / RESULTS_CSV
-            con.execute(
-                f"COPY {engine.RESULT_TABLE} TO {path_literal(results_csv)} (FORMAT csv, HEADER)"
-            )
+            con.execute(f"COPY {engine.RESULT_TABLE} TO {path_literal(results_csv)} (FORMAT csv, HEADER)")
             objects.put_file(
                 file.output_bucket,
                 file.output_key(RESULTS_CSV),
@@ -243,9 +233,7 @@ def _load(
             memory_limit_mb=workspace.memory_limit_mb,
             temp_dir=folder,
         )
-        stand_in = ChunkResult(
-            ChunkRef(-1, 0, 0), lines=0, rows_read=0, rows_valid=0, rows_rejected=0, duration_ms=0.0
-        )
+        stand_in = ChunkResult(ChunkRef(-1, 0, 0), lines=0, rows_read=0, rows_valid=0, rows_rejected=0, duration_ms=0.0)
         chunks.append(_Chunk(stand_in, line, outcome, dict(outcome.files)))
     return chunks
 
@@ -294,21 +282,12 @@ def _resolve_duplicates(
     for j, column in enumerate(pipeline.columns):
         if not column.unique or not _needs_comparison(chunks, column.name):
             continue
-        keyed = [
-            (n, c)
-            for n, c in enumerate(chunks)
-            if f"keys-{j}" in c.result.files or f"keys-{j}" in c.files
-        ]
+        keyed = [(n, c) for n, c in enumerate(chunks) if f"keys-{j}" in c.result.files or f"keys-{j}" in c.files]
         for _, chunk in keyed:
             if f"keys-{j}" not in chunk.files:
-                chunk.files[f"keys-{j}"] = _fetch_file(
-                    objects, file, chunk.result.chunk.index, f"keys-{j}", folder
-                )
+                chunk.files[f"keys-{j}"] = _fetch_file(objects, file, chunk.result.chunk.index, f"keys-{j}", folder)
         dup_file = folder / f"duplicates-{j}.parquet"
-        if (
-            not keyed
-            or engine.duplicate_values(con, [c.files[f"keys-{j}"] for _, c in keyed], dup_file) == 0
-        ):
+        if not keyed or engine.duplicate_values(con, [c.files[f"keys-{j}"] for _, c in keyed], dup_file) == 0:
             continue
         occurrences: dict[str, list[tuple[int, int, int, str]]] = defaultdict(list)
         for n, chunk in keyed:
@@ -391,14 +370,11 @@ def _write_rejects(
 ) -> str | None:
     """Write rejects.csv (absolute lines, in line order) beside the results; None when nothing was rejected."""
     parts = [
-        f"SELECT line + {int(c.first_line)} AS line, pos, column_name, value, reason "
-        f"FROM read_parquet({path_literal(c.files['rejects'])})"
+        f"SELECT line + {int(c.first_line)} AS line, pos, column_name, value, reason FROM read_parquet({path_literal(c.files['rejects'])})"
         for c in chunks
         if "rejects" in c.files
     ]
-    con.execute(
-        "CREATE TEMP TABLE __sw_all_rejects (line BIGINT, pos INTEGER, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
-    )
+    con.execute("CREATE TEMP TABLE __sw_all_rejects (line BIGINT, pos INTEGER, column_name VARCHAR, value VARCHAR, reason VARCHAR)")
     if parts:
         con.execute(f"INSERT INTO __sw_all_rejects {' UNION ALL '.join(parts)}")
     if extra:

@@ -34,9 +34,7 @@ _STAGES = {
     "aggregate": "AggregateData",
     "store_results": "StoreResults",
 }
-_FRAME = re.compile(
-    r"sluiceway[/\\]functions[/\\](validate|process_chunk|aggregate|store_results)\.py"
-)
+_FRAME = re.compile(r"sluiceway[/\\]functions[/\\](validate|process_chunk|aggregate|store_results)\.py")
 
 
 @dataclass(frozen=True)
@@ -56,9 +54,7 @@ class ErrorRequest:
         detail = event.get("detail")
         return cls(
             detail=detail if isinstance(detail, Mapping) else {},
-            error=str(error.get("Error") or "States.Runtime")
-            if isinstance(error, Mapping)
-            else str(error),
+            error=str(error.get("Error") or "States.Runtime") if isinstance(error, Mapping) else str(error),
             cause=str(error.get("Cause") or "") if isinstance(error, Mapping) else "",
             execution_id=str(event.get("execution_id") or ""),
             execution_name=str(event.get("execution_name") or ""),
@@ -143,11 +139,7 @@ def handle_error(
     uri = s3_uri(request.bucket, key) if request.bucket and key else ""
     stage, kind, reason = describe_failure(request.error, request.cause, uri or "s3://")
     record_id = request.execution_id or request.execution_name or f"unknown:{uri or request.error}"
-    subject = (
-        f"file {uri}"
-        if uri
-        else (f"run {request.execution_name}" if request.execution_name else "a run")
-    )
+    subject = f"file {uri}" if uri else (f"run {request.execution_name}" if request.execution_name else "a run")
     message = f"{subject} failed" + (f" in {stage}" if stage else "") + f": {reason}"
     item: dict[str, Any] = {
         "ExecutionId": record_id,
@@ -175,12 +167,8 @@ def handle_error(
                 extra={"execution": request.execution_name},
                 exc_info=True,
             )
-    logger.info(
-        "failure recorded", extra={"execution": record_id, "error": request.error, "stage": stage}
-    )
-    return ErrorReport(
-        message=message, record=record_id, error=request.error, stage=stage, reason=reason
-    )
+    logger.info("failure recorded", extra={"execution": record_id, "error": request.error, "stage": stage})
+    return ErrorReport(message=message, record=record_id, error=request.error, stage=stage, reason=reason)
 
 
 def handler(event: EventDict, context: Any) -> EventDict:

@@ -110,9 +110,7 @@ def process_chunk(
         path = folder / "chunk.csv"
         # A ranged GET straight to a local file: DuckDB reads files fastest, and the
         # chunk never has to fit in memory.
-        objects.download(
-            file.source_bucket, file.source_key, str(path), start=chunk.start, end=chunk.end
-        )
+        objects.download(file.source_bucket, file.source_key, str(path), start=chunk.start, end=chunk.end)
         encoding = normalize_chunk(path, encoding=file.encoding)
         outcome = check_chunk(
             path,
@@ -124,9 +122,7 @@ def process_chunk(
             temp_dir=folder,
         )
         for name, local in outcome.files.items():
-            objects.put_file(
-                file.output_bucket, file.chunk_key(chunk.index, f"{name}.parquet"), str(local)
-            )
+            objects.put_file(file.output_bucket, file.chunk_key(chunk.index, f"{name}.parquet"), str(local))
     duration = round((clock.monotonic() - started) * 1000, 3)
     logger.info(
         "chunk processed",

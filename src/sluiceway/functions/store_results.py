@@ -49,10 +49,7 @@ RESULT_JSON = "result.json"
 
 def iso_timestamp(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``: sorts as text, as the run list does."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{moment.astimezone(UTC).microsecond // 1000:03d}Z"
-    )
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.astimezone(UTC).microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True)
@@ -164,12 +161,8 @@ def store_results(
     )
     clean_work(objects, file.output_bucket, file.work_prefix)
     duration = round((clock.monotonic() - started) * 1000, 3)
-    logger.info(
-        "results stored", extra={"file": file.uri, "output": output, "duration_ms": duration}
-    )
-    return StoreResult(
-        output=output, rejects=agg.get("rejects"), record=record_id, duration_ms=duration
-    )
+    logger.info("results stored", extra={"file": file.uri, "output": output, "duration_ms": duration})
+    return StoreResult(output=output, rejects=agg.get("rejects"), record=record_id, duration_ms=duration)
 
 
 def clean_work(objects: ObjectStore, bucket: str, prefix: str) -> int:

@@ -101,8 +101,7 @@ def validate(
         raise DataError(f"{where} does not exist (deleted after the event?)") from None
     if request.etag and _unquote(info.etag) and _unquote(request.etag) != _unquote(info.etag):
         raise DataError(
-            f"{where} changed after the event (ETag {_unquote(request.etag)}, now {_unquote(info.etag)}); "
-            "the new version has its own event"
+            f"{where} changed after the event (ETag {_unquote(request.etag)}, now {_unquote(info.etag)}); the new version has its own event"
         )
     output_prefix, work_prefix = FileRef.layout(
         output_prefix=pipeline.output.prefix, key=request.key, execution_name=request.execution_name
@@ -156,9 +155,7 @@ def validate(
                 size=size,
                 chunk_size=pipeline.chunk_size_bytes,
                 quote=dialect.quote.encode(codec) if dialect.quote else b"",
-                escape=dialect.escape.encode(codec)
-                if dialect.escape and dialect.escape != dialect.quote
-                else b"",
+                escape=dialect.escape.encode(codec) if dialect.escape and dialect.escape != dialect.quote else b"",
                 term=scan.terminator(layout.newline),
                 max_concurrency=pipeline.max_concurrency,
                 max_chunks=workspace.max_chunks,

@@ -66,18 +66,14 @@ class Harness:
         self.config = self.config.model_copy(update=changes)
         return self.config
 
-    def run(
-        self, key: str, data: bytes | None = None, *, config: PipelineConfig | None = None
-    ) -> Run:
+    def run(self, key: str, data: bytes | None = None, *, config: PipelineConfig | None = None) -> Run:
         config = config or self.config
         if data is not None:
             self.store.put(INPUT, key, data)
         info = self.store.head(INPUT, key)
         self.runs += 1
         name = f"run-{self.runs}"
-        execution_id = (
-            f"arn:aws:states:us-east-1:111111111111:execution:DataProcessingWorkflow:{name}"
-        )
+        execution_id = f"arn:aws:states:us-east-1:111111111111:execution:DataProcessingWorkflow:{name}"
         run = Run(key)
         services = {
             "objects": self.store,
@@ -86,15 +82,11 @@ class Harness:
             "clock": self.clock,
         }
         try:
-            request = ValidateRequest(
-                INPUT, key, info.etag, execution_id, name, "2026-01-01T00:00:00Z"
-            )
+            request = ValidateRequest(INPUT, key, info.etag, execution_id, name, "2026-01-01T00:00:00Z")
             run.validation = validate(request, **services).to_event()  # type: ignore[arg-type]
             for chunk in run.validation["chunks"]:
                 item = {"file": run.validation["file"], "chunk": chunk}
-                run.chunks.append(
-                    process_chunk(ChunkRequest.from_event(item), **services).to_event()
-                )  # type: ignore[arg-type]
+                run.chunks.append(process_chunk(ChunkRequest.from_event(item), **services).to_event())  # type: ignore[arg-type]
             run.aggregate = aggregate(
                 AggregateRequest.from_event({"file": run.validation["file"], "chunks": run.chunks}),
                 **services,  # type: ignore[arg-type]

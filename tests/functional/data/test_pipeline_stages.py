@@ -21,9 +21,7 @@ Harness = Any  # the ``harness`` fixture from conftest.py
 HEADER = b"order_id,order_date,region,product,quantity,unit_price,customer_email\n"
 
 
-def sales(
-    tmp_path: Path, rows: int, *, seed: int = 0, start_id: int = 1, header: bool = True
-) -> bytes:
+def sales(tmp_path: Path, rows: int, *, seed: int = 0, start_id: int = 1, header: bool = True) -> bytes:
     path = tmp_path / f"gen-{rows}-{seed}-{start_id}.csv"
     write_sales_csv(path, rows=rows, seed=seed, start_id=start_id, header=header)
     return path.read_bytes()
@@ -109,11 +107,7 @@ def test_a_good_file_matches_plain_duckdb(harness: Harness, tmp_path: Path) -> N
 
 
 def test_bad_rows_are_rejected_with_their_lines(harness: Harness, tmp_path: Path) -> None:
-    sample = next(
-        s
-        for s in write_samples(tmp_path / "samples", seed=5, scale=0.001)
-        if s.name == "sales-with-bad-rows.csv"
-    )
+    sample = next(s for s in write_samples(tmp_path / "samples", seed=5, scale=0.001) if s.name == "sales-with-bad-rows.csv")
     harness.with_config(chunk_size_mb=0.03)
     run = harness.run(sample.name, sample.path.read_bytes())
     assert run.succeeded and run.aggregate is not None
@@ -160,23 +154,15 @@ def test_bad_rows_are_rejected_with_their_lines(harness: Harness, tmp_path: Path
         ),
     ],
 )
-def test_unusable_files_fail_with_a_clear_message(
-    harness: Harness, name: str, data: bytes, reason: str
-) -> None:
+def test_unusable_files_fail_with_a_clear_message(harness: Harness, name: str, data: bytes, reason: str) -> None:
     run = harness.run(name, data)
     assert isinstance(run.error, DataError)
     assert run.failure is not None
-    assert run.failure["message"].startswith(
-        f"file s3://{INPUT}/{name} failed in ValidateData: {reason}"
-    )
+    assert run.failure["message"].startswith(f"file s3://{INPUT}/{name} failed in ValidateData: {reason}")
     assert run.failure["stage"] == "ValidateData"
     record = run.record
     assert record is not None and record["Status"] == "FAILED"
-    assert (
-        record["Error"] == "DataError"
-        and record["InputKey"] == name
-        and record["FailedStage"] == "ValidateData"
-    )
+    assert record["Error"] == "DataError" and record["InputKey"] == name and record["FailedStage"] == "ValidateData"
     assert "errorMessage" in record["Cause"]
     assert list(harness.store.list(OUTPUT, "results/")) == []
 
@@ -184,11 +170,7 @@ def test_unusable_files_fail_with_a_clear_message(
 def test_a_header_only_file_has_no_rows(harness: Harness) -> None:
     run = harness.run("empty-day.csv", HEADER)
     assert run.succeeded and run.validation is not None and run.validation["chunks"] == []
-    assert (
-        run.aggregate is not None
-        and run.aggregate["rows_read"] == 0
-        and run.aggregate["result"]["rows"] == 0
-    )
+    assert run.aggregate is not None and run.aggregate["rows_read"] == 0 and run.aggregate["result"]["rows"] == 0
     assert run.record is not None and run.record["RowsRead"] == 0
 
 
@@ -208,9 +190,7 @@ def test_a_quoted_line_break_across_a_chunk_boundary(harness: Harness) -> None:
 
 
 def test_byte_order_mark_crlf_and_a_bad_row(harness: Harness) -> None:
-    data = b"\xef\xbb\xbf" + (HEADER + row(1) + row(2, region="mars") + row(3)).replace(
-        b"\n", b"\r\n"
-    )
+    data = b"\xef\xbb\xbf" + (HEADER + row(1) + row(2, region="mars") + row(3)).replace(b"\n", b"\r\n")
     run = harness.run("bom.csv", data)
     assert run.succeeded and run.aggregate is not None
     assert run.aggregate["rows_rejected"] == 1
@@ -236,15 +216,8 @@ def test_latin1(harness: Harness) -> None:
 
 
 def test_utf16_is_transcoded_and_chunked(harness: Harness) -> None:
-    config = harness.with_config(
-        csv=harness.config.csv.model_copy(update={"encoding": "utf-16"}), chunk_size_mb=0.002
-    )
-    text = (
-        HEADER
-        + b"".join(
-            row(i, product="Caf\xc3\xa9".decode() if False else "Café") for i in range(1, 100)
-        )
-    ).decode()
+    config = harness.with_config(csv=harness.config.csv.model_copy(update={"encoding": "utf-16"}), chunk_size_mb=0.002)
+    text = (HEADER + b"".join(row(i, product="Caf\xc3\xa9".decode() if False else "Café") for i in range(1, 100))).decode()
     run = harness.run("wide.csv", text.encode("utf-16"), config=config)
     assert run.succeeded and run.validation is not None and run.aggregate is not None
     assert run.validation["file"]["source"]["key"] == "_work/run-1/source.csv"
@@ -273,9 +246,7 @@ def test_duplicate_ids_across_and_within_chunks(harness: Harness) -> None:
     ]
     result = harness.json(run.stored["output"]) if run.stored else {}
     assert sum(r["orders"] for r in result["results"]) == 60
-    assert all(
-        r["region"] != "south" for r in result["results"]
-    )  # the duplicate's region never counted
+    assert all(r["region"] != "south" for r in result["results"])  # the duplicate's region never counted
 
 
 def test_shuffled_unique_ids_without_duplicates(harness: Harness) -> None:
@@ -292,9 +263,7 @@ def test_sql_processing_with_duplicates(harness: Harness) -> None:
     base["processing"] = {
         "sql": "SELECT region, count(*) AS orders, sum(quantity) AS units FROM valid_rows GROUP BY region ORDER BY region"
     }
-    config = harness.with_config(
-        processing=parse_config(_yaml(base)).processing, chunk_size_mb=0.001
-    )
+    config = harness.with_config(processing=parse_config(_yaml(base)).processing, chunk_size_mb=0.001)
     body = b"".join(row(i) for i in range(1, 30)) + row(3, region="south") + row(31, quantity="x")
     run = harness.run("sql.csv", HEADER + body, config=config)
     assert run.succeeded and run.aggregate is not None and run.stored is not None
@@ -303,9 +272,7 @@ def test_sql_processing_with_duplicates(harness: Harness) -> None:
         run.aggregate["rows_valid"],
         run.aggregate["rows_rejected"],
     ) == (31, 29, 2)
-    assert harness.json(run.stored["output"])["results"] == [
-        {"region": "north", "orders": 29, "units": 58}
-    ]
+    assert harness.json(run.stored["output"])["results"] == [{"region": "north", "orders": 29, "units": 58}]
     assert [r[:2] for r in harness.csv(run.aggregate["rejects"])[1:]] == [
         ["31", "order_id"],
         ["32", "quantity"],
@@ -330,20 +297,11 @@ def test_a_retried_chunk_changes_nothing(harness: Harness) -> None:
         "workspace": harness.workspace,
         "clock": harness.clock,
     }
-    first = process_chunk(
-        ChunkRequest.from_event({"file": file, "chunk": chunk}), **services
-    ).to_event()  # type: ignore[arg-type]
-    again = process_chunk(
-        ChunkRequest.from_event({"file": file, "chunk": chunk}), **services
-    ).to_event()  # type: ignore[arg-type]
+    first = process_chunk(ChunkRequest.from_event({"file": file, "chunk": chunk}), **services).to_event()  # type: ignore[arg-type]
+    again = process_chunk(ChunkRequest.from_event({"file": file, "chunk": chunk}), **services).to_event()  # type: ignore[arg-type]
     assert first == again
-    chunks = [
-        process_chunk(ChunkRequest.from_event({"file": file, "chunk": c}), **services).to_event()
-        for c in run.validation["chunks"]
-    ]  # type: ignore[arg-type]
-    merged = aggregate(
-        AggregateRequest.from_event({"file": file, "chunks": chunks}), **services
-    ).to_event()  # type: ignore[arg-type]
+    chunks = [process_chunk(ChunkRequest.from_event({"file": file, "chunk": c}), **services).to_event() for c in run.validation["chunks"]]  # type: ignore[arg-type]
+    merged = aggregate(AggregateRequest.from_event({"file": file, "chunks": chunks}), **services).to_event()  # type: ignore[arg-type]
     assert run.aggregate is not None
     assert merged["rows_rejected"] == run.aggregate["rows_rejected"] == 1
 
@@ -354,9 +312,7 @@ def test_a_config_change_mid_run_is_refused(harness: Harness) -> None:
     changed = harness.config.model_copy(update={"max_concurrency": 9})
     with pytest.raises(ConfigError, match="the pipeline config changed during the run"):
         process_chunk(
-            ChunkRequest.from_event(
-                {"file": run.validation["file"], "chunk": {"index": 0, "start": 0, "end": 1}}
-            ),
+            ChunkRequest.from_event({"file": run.validation["file"], "chunk": {"index": 0, "start": 0, "end": 1}}),
             objects=harness.store,
             pipeline=changed,
             workspace=harness.workspace,

@@ -99,16 +99,10 @@ def test_merged_partials_equal_one_query(tmp_path: Path, con: duckdb.DuckDBPyCon
         assert got[6:] == want[6:]
 
 
-def test_without_group_by_one_row_even_when_nothing_is_valid(
-    tmp_path: Path, con: duckdb.DuckDBPyConnection
-) -> None:
-    text = SCHEMA.replace(
-        "{name: q, type: integer}", "{name: q, type: integer, min: 100}"
-    ) + AGGREGATIONS.replace("  group_by: [g]\n", "")
+def test_without_group_by_one_row_even_when_nothing_is_valid(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    text = SCHEMA.replace("{name: q, type: integer}", "{name: q, type: integer, min: 100}") + AGGREGATIONS.replace("  group_by: [g]\n", "")
     engine.merge_partials(con, parse_config(text), partials(tmp_path, text, rows(20), 3))
-    assert con.execute(f"SELECT * FROM {engine.RESULT_TABLE}").fetchall() == [
-        (0, 0, None, None, None, None, None, 0)
-    ]
+    assert con.execute(f"SELECT * FROM {engine.RESULT_TABLE}").fetchall() == [(0, 0, None, None, None, None, None, 0)]
 
 
 def test_result_rows_are_json(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -132,9 +126,9 @@ def test_result_rows_are_json(tmp_path: Path, con: duckdb.DuckDBPyConnection) ->
 
 
 def test_sql_mode_drops_later_duplicates(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
-    text = SCHEMA.replace(
-        "{name: id, type: integer}", "{name: id, type: integer, unique: true}"
-    ) + ("processing:\n  sql: SELECT count(*) AS n, sum(q) AS q FROM valid_rows\n")
+    text = SCHEMA.replace("{name: id, type: integer}", "{name: id, type: integer, unique: true}") + (
+        "processing:\n  sql: SELECT count(*) AS n, sum(q) AS q FROM valid_rows\n"
+    )
     config = parse_config(text)
     files = []
     for n, body in enumerate(["1,a,1,,,\n2,a,2,,,\n", "3,a,4,,,\n1,b,8,,,\n2,b,16,,,\n"]):

@@ -55,6 +55,4 @@ def test_the_demo_dataset(tmp_path: Path) -> None:
     assert b"\x00" in samples[4].path.read_bytes()
     assert samples[5].path.read_text().startswith("id,date,area")
     again = write_samples(tmp_path / "again", seed=0, scale=0.01)
-    assert all(
-        a.path.read_bytes() == b.path.read_bytes() for a, b in zip(samples, again, strict=True)
-    )
+    assert all(a.path.read_bytes() == b.path.read_bytes() for a, b in zip(samples, again, strict=True))

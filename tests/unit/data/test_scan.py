@@ -63,9 +63,7 @@ def test_header_only_without_a_final_newline() -> None:
     assert layout.data_start == 14 and layout.data_first_line == 2
 
 
-@pytest.mark.parametrize(
-    ("head", "newline"), [(b"a\nb", "lf"), (b"a\r\nb", "crlf"), (b"a\rb\r", "cr"), (b"a", "lf")]
-)
+@pytest.mark.parametrize(("head", "newline"), [(b"a\nb", "lf"), (b"a\r\nb", "crlf"), (b"a\rb\r", "cr"), (b"a", "lf")])
 def test_newline_detection(head: bytes, newline: str) -> None:
     layout = sniff_bytes(head, header=False, schema=["a"])
     assert layout.newline == newline
@@ -132,9 +130,7 @@ def test_header_problems_name_the_columns(header: bytes, message: str) -> None:
 
 def test_without_a_header_the_first_row_must_have_the_schema_width() -> None:
     layout = sniff_bytes(b"1,a,2\n3,b,4\n", header=False)
-    assert (
-        layout.columns == tuple(SCHEMA) and layout.data_start == 0 and layout.data_first_line == 1
-    )
+    assert layout.columns == tuple(SCHEMA) and layout.data_start == 0 and layout.data_first_line == 1
     with pytest.raises(DataError, match=r"line 1: has 2 fields but the schema declares 3 columns"):
         sniff_bytes(b"1,a\n", header=False)
 
@@ -212,9 +208,7 @@ def test_the_chunk_count_is_capped() -> None:
 
 
 def test_boundaries_are_found_across_read_blocks() -> None:
-    data = (
-        b"1," + b'"' + b"y\n" * 5000 + b'"' + b"\n" + b"".join(b"%d,z\n" % i for i in range(3000))
-    )
+    data = b"1," + b'"' + b"y\n" * 5000 + b'"' + b"\n" + b"".join(b"%d,z\n" % i for i in range(3000))
     ranges = plan(data, 4000, block_size=1024)
     starts = records(data)
     assert all(a in starts for a, _ in ranges) and ranges[-1][1] == len(data)
@@ -223,9 +217,7 @@ def test_boundaries_are_found_across_read_blocks() -> None:
 
 def test_a_nul_byte_anywhere_refuses_the_file() -> None:
     data = b"a,b\n" * 10000 + b"\x00" + b"a,b\n"
-    with pytest.raises(
-        DataError, match=r"s3://x: not a CSV text file: binary content \(NUL byte at offset 40000\)"
-    ):
+    with pytest.raises(DataError, match=r"s3://x: not a CSV text file: binary content \(NUL byte at offset 40000\)"):
         plan(data, 1 << 20, where="s3://x", block_size=4096)
 
 
@@ -251,9 +243,7 @@ alphabet = st.sampled_from(["a", "b", ",", "\n", '"', " ", "é"])
 
 @settings(max_examples=60, deadline=None)
 @given(
-    rows=st.lists(
-        st.lists(st.text(alphabet, max_size=12), min_size=2, max_size=2), min_size=1, max_size=40
-    ),
+    rows=st.lists(st.lists(st.text(alphabet, max_size=12), min_size=2, max_size=2), min_size=1, max_size=40),
     chunk=st.integers(min_value=1, max_value=60),
 )
 def test_boundaries_are_always_record_starts(rows: list[list[str]], chunk: int) -> None:
@@ -273,9 +263,7 @@ def test_utf16_is_transcoded_to_utf8(tmp_path: Path) -> None:
     text = "id,name\n1,café ☕\n2,b\n"
     data = text.encode("utf-16")
     target = tmp_path / "out.csv"
-    size = transcode_to_utf8(
-        reader(data), size=len(data), encoding="utf-16", target=target, where="s3://x", block_size=7
-    )
+    size = transcode_to_utf8(reader(data), size=len(data), encoding="utf-16", target=target, where="s3://x", block_size=7)
     assert target.read_bytes() == text.encode() and size == len(text.encode())
 
 

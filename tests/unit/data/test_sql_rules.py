@@ -13,9 +13,7 @@ from sluiceway.data import rules
 
 
 def config_for(column: str, extra: str = "") -> Any:
-    return parse_config(
-        f"name: t\nschema:\n  columns:\n    - {column}\n{extra}processing:\n  aggregations: {{n: {{op: count}}}}\n"
-    )
+    return parse_config(f"name: t\nschema:\n  columns:\n    - {column}\n{extra}processing:\n  aggregations: {{n: {{op: count}}}}\n")
 
 
 @pytest.fixture
@@ -25,25 +23,15 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     connection.close()
 
 
-def check(
-    con: duckdb.DuckDBPyConnection, column: str, values: list[str | None]
-) -> list[tuple[bool, str | None]]:
+def check(con: duckdb.DuckDBPyConnection, column: str, values: list[str | None]) -> list[tuple[bool, str | None]]:
     """(valid, reason) for each raw value of a one-column schema."""
     config = config_for(column)
-    rows = ", ".join(
-        f"({i + 1}, {'NULL' if v is None else rules.literal(v)})" for i, v in enumerate(values)
-    )
+    rows = ", ".join(f"({i + 1}, {'NULL' if v is None else rules.literal(v)})" for i, v in enumerate(values))
     con.execute("DROP TABLE IF EXISTS src")
-    con.execute(
-        f"CREATE TABLE src AS SELECT * FROM (VALUES {rows}) t({rules.ORD}, {rules.raw_name(0)})"
-    )
+    con.execute(f"CREATE TABLE src AS SELECT * FROM (VALUES {rows}) t({rules.ORD}, {rules.raw_name(0)})")
     con.execute(f"CREATE OR REPLACE TABLE typed AS {rules.typed_relation(config, 'src')}")
     valid = dict(con.execute(f"SELECT {rules.ORD}, {rules.OK} FROM typed").fetchall())
-    reasons = dict(
-        con.execute(
-            f"SELECT ord, reason FROM ({rules.reasons_relation(config, 'typed')})"
-        ).fetchall()
-    )
+    reasons = dict(con.execute(f"SELECT ord, reason FROM ({rules.reasons_relation(config, 'typed')})").fetchall())
     return [(valid[i + 1], reasons.get(i + 1)) for i in range(len(values))]
 
 
@@ -74,14 +62,10 @@ def test_floats_decimals_booleans(con: duckdb.DuckDBPyConnection) -> None:
         False,
         True,
     ]
-    found = check(
-        con, "{name: d, type: decimal, precision: 5, scale: 2}", ["123.45", "1234.5", "x"]
-    )
+    found = check(con, "{name: d, type: decimal, precision: 5, scale: 2}", ["123.45", "1234.5", "x"])
     assert [v for v, _ in found] == [True, False, False]
     assert found[2][1] == "not a valid decimal(5,2)"
-    assert [
-        v for v, _ in check(con, "{name: b, type: boolean}", ["true", "FALSE", "yes", "maybe"])
-    ] == [True, True, True, False]
+    assert [v for v, _ in check(con, "{name: b, type: boolean}", ["true", "FALSE", "yes", "maybe"])] == [True, True, True, False]
 
 
 def test_dates_and_timestamps(con: duckdb.DuckDBPyConnection) -> None:
@@ -93,12 +77,11 @@ def test_dates_and_timestamps(con: duckdb.DuckDBPyConnection) -> None:
     ]
     found = check(con, "{name: d, type: date, format: '%d/%m/%Y'}", ["29/02/2024", "2024-02-29"])
     assert found == [(True, None), (False, "not a valid date (expected %d/%m/%Y)")]
-    assert [
-        v
-        for v, _ in check(
-            con, "{name: t, type: timestamp}", ["2024-01-01 10:00:00", "2024-01-01T10:00", "noon"]
-        )
-    ] == [True, True, False]
+    assert [v for v, _ in check(con, "{name: t, type: timestamp}", ["2024-01-01 10:00:00", "2024-01-01T10:00", "noon"])] == [
+        True,
+        True,
+        False,
+    ]
 
 
 def test_bounds(con: duckdb.DuckDBPyConnection) -> None:
@@ -114,9 +97,7 @@ def test_bounds(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_regex_matches_the_whole_value(con: duckdb.DuckDBPyConnection) -> None:
-    found = check(
-        con, "{name: e, type: string, regex: '[a-z]+@[a-z]+'}", ["a@b", "a@b.c", "xa@b", ""]
-    )
+    found = check(con, "{name: e, type: string, regex: '[a-z]+@[a-z]+'}", ["a@b", "a@b.c", "xa@b", ""])
     assert found == [
         (True, None),
         (False, "does not match the pattern [a-z]+@[a-z]+"),
@@ -126,9 +107,7 @@ def test_regex_matches_the_whole_value(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_allowed_values(con: duckdb.DuckDBPyConnection) -> None:
-    found = check(
-        con, "{name: r, type: string, allowed: [north, south]}", ["north", "North", "east"]
-    )
+    found = check(con, "{name: r, type: string, allowed: [north, south]}", ["north", "North", "east"])
     assert found[0] == (True, None)
     assert found[1] == (False, "not one of the allowed values: north, south")
     found = check(con, "{name: n, type: integer, allowed: [1, 2]}", ["2", "3"])

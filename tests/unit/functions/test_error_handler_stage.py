@@ -39,9 +39,7 @@ def lambda_cause(message: str, kind: str = "DataError", stage_file: str = "valid
 
 
 def test_lambda_errors_give_their_message_and_stage() -> None:
-    stage, kind, reason = describe_failure(
-        "DataError", lambda_cause(f"{URI}: line 1: the header does not match"), URI
-    )
+    stage, kind, reason = describe_failure("DataError", lambda_cause(f"{URI}: line 1: the header does not match"), URI)
     assert (stage, kind, reason) == (
         "ValidateData",
         "DataError",
@@ -49,17 +47,15 @@ def test_lambda_errors_give_their_message_and_stage() -> None:
     )
     stage, _, reason = describe_failure("DataError", lambda_cause(f"{URI} is empty (0 bytes)"), URI)
     assert reason == "the file is empty (0 bytes)"
-    stage, _, _ = describe_failure(
-        "States.TaskFailed", lambda_cause("boom", "KeyError", "process_chunk"), URI
-    )
+    stage, _, _ = describe_failure("States.TaskFailed", lambda_cause("boom", "KeyError", "process_chunk"), URI)
     assert stage == "ProcessChunk"
 
 
 def test_states_errors_without_a_cause() -> None:
     assert describe_failure("States.Timeout", "", URI) == (None, "States.Timeout", "it timed out")
-    assert describe_failure("States.Runtime", "An error occurred while executing the state", URI)[
-        2
-    ] == ("An error occurred while executing the state")
+    assert describe_failure("States.Runtime", "An error occurred while executing the state", URI)[2] == (
+        "An error occurred while executing the state"
+    )
     assert describe_failure("Custom", "{not json", URI)[2] == "{not json"
 
 
@@ -103,11 +99,7 @@ def test_a_failed_record_and_the_work_files_cleaned(tmp_path: Path) -> None:
         "daily/sales.csv",
         "e1",
     )
-    assert (
-        item["Error"] == "DataError"
-        and item["ErrorType"] == "DataError"
-        and item["Pipeline"] == "sales"
-    )
+    assert item["Error"] == "DataError" and item["ErrorType"] == "DataError" and item["Pipeline"] == "sales"
     assert json.loads(item["Cause"])["errorMessage"].endswith("not a CSV text file")
     assert [i.key for i in store.list("out", "_work/")] == ["_work/run-10/keep.parquet"]
 

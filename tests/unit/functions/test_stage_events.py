@@ -88,17 +88,11 @@ def test_validate_shapes() -> None:
         {"index": 0, "start": 2, "end": 5},
         {"index": 1, "start": 5, "end": 10},
     ]
-    assert (
-        result["max_concurrency"] == 2
-        and result["duration_ms"] == 1.5
-        and result["file"]["columns"] == ["x", "y"]
-    )
+    assert result["max_concurrency"] == 2 and result["duration_ms"] == 1.5 and result["file"]["columns"] == ["x", "y"]
 
 
 def test_chunk_shapes_are_small() -> None:
-    item = ChunkRequest.from_event(
-        {"file": FILE.to_event(), "chunk": {"index": 7, "start": 1, "end": 9}}
-    )
+    item = ChunkRequest.from_event({"file": FILE.to_event(), "chunk": {"index": 7, "start": 1, "end": 9}})
     assert item.chunk == ChunkRef(7, 1, 9)
     result = ChunkResult(
         ChunkRef(7, 1, 9),
@@ -124,9 +118,7 @@ def test_chunk_shapes_are_small() -> None:
         "keys": {"id": {"count": 3, "distinct": 3, "min": 1, "max": 9}},
     }
     assert ChunkResult.from_event(event) == result
-    assert (
-        len(json.dumps(event)) < 400
-    )  # a thousand of them fit in the 256 KiB state limit with room to spare... almost
+    assert len(json.dumps(event)) < 400  # a thousand of them fit in the 256 KiB state limit with room to spare... almost
     assert ChunkResult.from_event({**event, "exact_lines": False}).exact_lines is False
 
 
@@ -152,9 +144,7 @@ def test_aggregate_and_store_shapes() -> None:
         "process_ms",
         "duration_ms",
     } <= set(result)
-    store = StoreRequest.from_event(
-        {"file": FILE.to_event(), "validation_ms": 3, "aggregate": result}
-    )
+    store = StoreRequest.from_event({"file": FILE.to_event(), "validation_ms": 3, "aggregate": result})
     assert store.validation_ms == 3.0 and store.aggregate["rows_valid"] == 9
 
 
@@ -168,14 +158,8 @@ def test_uris() -> None:
 def test_iso_timestamps_sort_as_text() -> None:
     from datetime import UTC, datetime, timedelta, timezone
 
-    assert (
-        iso_timestamp(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
-        == "2026-01-02T03:04:05.678Z"
-    )
-    assert (
-        iso_timestamp(datetime(2026, 1, 2, 5, 0, tzinfo=timezone(timedelta(hours=2))))
-        == "2026-01-02T03:00:00.000Z"
-    )
+    assert iso_timestamp(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)) == "2026-01-02T03:04:05.678Z"
+    assert iso_timestamp(datetime(2026, 1, 2, 5, 0, tzinfo=timezone(timedelta(hours=2)))) == "2026-01-02T03:00:00.000Z"
 
 
 def test_workspace_from_settings(tmp_path: Path) -> None:

@@ -43,9 +43,7 @@ class Table:
 
 
 def aggregate_event(store: FileObjectStore, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    store.put(
-        "out", "_work/run-1/results.json", json.dumps({"columns": ["x"], "rows": rows}).encode()
-    )
+    store.put("out", "_work/run-1/results.json", json.dumps({"columns": ["x"], "rows": rows}).encode())
     store.put("out", "_work/run-1/chunk-00000/partial.parquet", b"p")
     return {
         "rows_read": 5,
@@ -86,9 +84,7 @@ def test_result_json_record_and_cleanup(tmp_path: Path) -> None:
         "aggregate_ms": 2.0,
         "store_ms": 0.0,
     }
-    assert (
-        item["RejectsLocation"] == result["rejects"] and item["OutputLocation"] == result["output"]
-    )
+    assert item["RejectsLocation"] == result["rejects"] and item["OutputLocation"] == result["output"]
     assert list(store.list("out", "_work/")) == []
 
 
