@@ -118,7 +118,7 @@ def test_chunk_shapes_are_small() -> None:
         "keys": {"id": {"count": 3, "distinct": 3, "min": 1, "max": 9}},
     }
     assert ChunkResult.from_event(event) == result
-    assert len(json.dumps(event)) < 400  # a thousand of them fit in the 256 KiB state limit with room to spare... almost
+    assert len(json.dumps(event)) < 400  # Workspace.max_chunks (payload // 640) results fit in the Map state's payload limit
     assert ChunkResult.from_event({**event, "exact_lines": False}).exact_lines is False
 
 
