@@ -504,6 +504,8 @@ class InvocationResult:
     """Lambda's ``errorType``; None when the call succeeded."""
     error_message: str | None = None
     duration_ms: float = 0.0
+    stack_trace: tuple[str, ...] = ()
+    """Lambda's ``stackTrace``: the handler's frames, outermost first (failures only)."""
 
     @property
     def ok(self) -> bool:

@@ -127,7 +127,12 @@ class TaskRunner:
         result = self.invoker.invoke(Invocation(name, payload, request_id, timeout_s=timeout))
         if not result.ok:
             cause = json.dumps(
-                {"errorMessage": result.error_message, "errorType": result.error_type, "requestId": request_id, "stackTrace": []}
+                {
+                    "errorMessage": result.error_message,
+                    "errorType": result.error_type,
+                    "requestId": request_id,
+                    "stackTrace": list(result.stack_trace),
+                }
             )
             return TaskFailed(command.token, str(result.error_type), cause)
         if not wrap:

@@ -321,4 +321,5 @@ class LocalFunctionInvoker:
             error_type=outcome.error_type,
             error_message=outcome.error_message,
             duration_ms=duration_ms,
+            stack_trace=tuple(outcome.stack_trace),
         )
