@@ -368,6 +368,13 @@ class PipelineConfig(_Model):
     def _trigger(cls, value: dict[str, Any]) -> dict[str, Any]:
         if not value:
             raise ValueError("an empty pattern would match every event")
+        from .errors import EventPatternError
+        from .events.patterns import compile_pattern
+
+        try:
+            compile_pattern(value)
+        except (EventPatternError, TypeError) as exc:
+            raise ValueError(f"not a valid EventBridge pattern: {exc}") from None
         return value
 
     # -- derived views ------------------------------------------------------

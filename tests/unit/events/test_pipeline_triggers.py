@@ -49,3 +49,13 @@ def test_seed_rules_from_a_pipeline_config(trigger: str, matching: list[str], no
     for key in not_matching:
         assert not pattern.matches(s3_event(key)), key
     assert not pattern.matches(s3_event(matching[0], bucket="someone-else")), "scoped to the input bucket"
+
+
+def test_an_invalid_trigger_is_refused_at_load_with_its_line() -> None:
+    from sluiceway.errors import ConfigError
+
+    text = config_with_trigger("trigger:\n  detail:\n    object:\n      key: [{suffix: 5}]\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source="pipeline.yaml")
+    message = str(caught.value)
+    assert "pipeline.yaml:" in message and "trigger" in message and "EventBridge pattern" in message
