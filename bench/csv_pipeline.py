@@ -111,16 +111,25 @@ def run_pipeline(path: Path, data_dir: Path, workers: int) -> tuple[float, float
     stack = build_stack(settings)
     try:
         stack.start()
-        # Warm the worker pool so the figure is the pipeline, not interpreter start-up.
-        stack.services.objects.put_file(settings.input_bucket, "bench/sales.csv", str(path), content_type="text/csv")
+        # Warm the worker pool (interpreter start-up, imports) with a small file first, as a
+        # long-running stack is: the figure is the pipeline, not process start-up.
+        warm = data_dir / "warm.csv"
+        with open(path, "rb") as source:
+            warm.write_bytes(b"".join(source.readline() for _ in range(2000)))
+        for attempt in range(2 * workers):
+            stack.upload(warm, f"warm/{attempt}.csv")
+        stack.router.deliver_pending()
+        stack.orchestrator.wait_all(timeout=600)
+        # Copied without its event, so that the timing below starts at the event, not the copy.
+        stack.objects.inner.put_file(settings.input_bucket, "bench/sales.csv", str(path), content_type="text/csv")
         with PeakRss() as rss:
             started = time.perf_counter()
-            stack.objects.emit_created(stack.services.objects.head(settings.input_bucket, "bench/sales.csv"))
+            stack.objects.emit_created(stack.objects.head(settings.input_bucket, "bench/sales.csv"))
             stack.router.deliver_pending()
             if not stack.orchestrator.wait_all(timeout=3600):
                 raise SystemExit("the pipeline did not finish within an hour")
             took = time.perf_counter() - started
-        [record] = stack.orchestrator.store.list(limit=1)
+        record = next(r for r in stack.orchestrator.store.list(limit=50) if r.input["detail"]["object"]["key"] == "bench/sales.csv")
         if record.status != "SUCCEEDED":
             raise SystemExit(f"the pipeline run ended {record.status}: {record.error} {record.cause}")
         item = stack.services.table.get({"ExecutionId": record.arn}) or {}

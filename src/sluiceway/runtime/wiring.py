@@ -119,13 +119,19 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     from ..backends.local.tables import SqliteTable
     from ..backends.local.topics import SqliteTopic
 
+    from ..backends.local.events import SqliteEventBus
+
     db = Database(settings.db_path)
     store = FileObjectStore(settings.buckets_dir)
     for bucket in (settings.input_bucket, settings.output_bucket):
         store.ensure_bucket(bucket)
+    # Every write through Sluiceway (CLI, functions in worker processes) commits its S3 event
+    # to the shared SQLite bus, as S3 does with EventBridge notifications on; the router of
+    # the running stack picks them up.
+    local_objects = EventingObjectStore(store, SqliteEventBus(db, clock), clock, region=settings.region, account=settings.account_id)
     return Services(
         settings=settings,
-        objects=store,
+        objects=local_objects,
         table=SqliteTable(db, settings.table_name),
         topic=SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id),
         clock=clock,
@@ -216,7 +222,7 @@ class Stack:
         """Notice files dropped into the input bucket's folder by other programs."""
         from .watcher import BucketWatcher
 
-        watcher = BucketWatcher(self.services.objects, self.settings.input_bucket, self.objects.emit_created)
+        watcher = BucketWatcher(self.objects.inner, self.settings.input_bucket, self.objects.emit_created)
         watcher.start()
         self.extra["watcher"] = watcher
 
@@ -246,7 +252,9 @@ def build_stack(
     bus = SqliteEventBus(services.db, clock)
     targets = LocalTargets(topic=services.topic)
     router = EventRouter(bus, resolver=targets, clock=clock, region=settings.region, account=settings.account_id)
-    objects = EventingObjectStore(services.objects, bus, clock, region=settings.region, account=settings.account_id, on_event=router.notify)
+    objects = services.objects
+    assert isinstance(objects, EventingObjectStore)
+    objects.on_event = router.notify
     invoker = LocalFunctionInvoker(
         [
             FunctionSpec(name, handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)

@@ -13,6 +13,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,12 @@ def test_good_file_end_to_end(stack: Stack, tmp_path: Path) -> None:
     assert groups["north"]["customers"] == len({i % 7 for i in range(2, 301, 2)})
     assert groups["north"]["mean_order_value"] == pytest.approx(groups["north"]["revenue"] / 150)
     assert output["rows_valid"] == 300
+    # The functions' own writes (in worker processes) emitted S3 events too, as S3 would.
+    from datetime import datetime, timedelta
+
+    since = datetime.now(UTC) - timedelta(hours=1)
+    written = {e.event["detail"]["object"]["key"] for e in stack.bus.archived(since) if e.event["detail"]["bucket"]["name"] == stack.settings.output_bucket}
+    assert item["OutputLocation"].split("/", 3)[3] in written
     [note] = notifications(stack, "t/good.csv")
     assert note.subject == "Sluiceway: file processed" and "300 valid" in note.message
 
