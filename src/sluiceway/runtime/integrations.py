@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import logging
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 from ..asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
 from ..asl.items import parse_items, result_files
 from ..errors import NotFoundError, SluicewayError, StatesError
-from ..ports import EventPublisher, ExecutionRecord, FunctionInvoker, Invocation, ObjectStore, Topic
+from ..ports import EventPublisher, ExecutionRecord, FunctionInvoker, Invocation, ObjectStore, Queue, Topic
 from ..types import JSON
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class TaskRunner:
         *,
         objects: ObjectStore | None = None,
         events: EventPublisher | None = None,
+        queues: Queue | None = None,
         executions: ChildExecutions | None = None,
         default_timeout_s: float = 900.0,
         extra: Mapping[str, Handler] | None = None,
@@ -70,6 +72,7 @@ class TaskRunner:
         self.topic = topic
         self.objects = objects
         self.events = events
+        self.queues = queues
         self.executions = executions
         self.default_timeout_s = default_timeout_s
         self.handlers: dict[str, Handler] = {
@@ -81,6 +84,7 @@ class TaskRunner:
             "s3:getObject": self._s3_get_object,
             "s3:putObject": self._s3_put_object,
             "states:startExecution": self._start_execution,
+            "sqs:sendMessage": self._sqs_send_message,
         }
         self.handlers.update(extra or {})
 
@@ -105,7 +109,7 @@ class TaskRunner:
                 params = command.payload if isinstance(command.payload, Mapping) else {}
                 return TaskSucceeded(command.token, handler(command, params))
             return self._lambda(command, lambda_function_name(resource), command.payload, wrap=False)
-        except _TaskError as exc:
+        except TaskError as exc:
             return TaskFailed(command.token, exc.error, exc.cause)
         except SluicewayError as exc:
             return TaskFailed(command.token, type(exc).__name__, str(exc))
@@ -151,10 +155,10 @@ class TaskRunner:
     def _lambda_invoke(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
         name = params.get("FunctionName")
         if not isinstance(name, str):
-            raise _TaskError("States.Runtime", "lambda:invoke needs a FunctionName parameter")
+            raise TaskError("States.Runtime", "lambda:invoke needs a FunctionName parameter")
         outcome = self._lambda(command, lambda_function_name(name), params.get("Payload"), wrap=True)
         if isinstance(outcome, TaskFailed):
-            raise _TaskError(outcome.error, outcome.cause)
+            raise TaskError(outcome.error, outcome.cause)
         return outcome.output
 
     # -- SNS --------------------------------------------------------------------
@@ -162,10 +166,10 @@ class TaskRunner:
     def _sns_publish(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
         topic = params.get("TopicArn") or params.get("TargetArn")
         if not isinstance(topic, str):
-            raise _TaskError("SNS.InvalidParameterException", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
+            raise TaskError("SNS.InvalidParameterException", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
         message = params.get("Message")
         if message is None:
-            raise _TaskError("SNS.InvalidParameterException", "Invalid parameter: Message Reason: no value for required parameter")
+            raise TaskError("SNS.InvalidParameterException", "Invalid parameter: Message Reason: no value for required parameter")
         text = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
         attributes: dict[str, str] = {}
         for key, value in (params.get("MessageAttributes") or {}).items():
@@ -181,14 +185,51 @@ class TaskRunner:
         }
 
 
+    # -- SQS ------------------------------------------------------------------
+
+    def _sqs_send_message(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        if self.queues is None:
+            raise TaskError("States.Runtime", "no queues are wired for sqs:sendMessage")
+        url = params.get("QueueUrl")
+        if not isinstance(url, str) or not url:
+            raise TaskError("SQS.MissingParameterException", "The request must contain the parameter QueueUrl.")
+        body = params.get("MessageBody")
+        if body is None:
+            raise TaskError("SQS.MissingParameterException", "The request must contain the parameter MessageBody.")
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        attributes = {
+            str(name): str(value.get("StringValue", ""))
+            for name, value in (params.get("MessageAttributes") or {}).items()
+            if isinstance(value, Mapping)
+        }
+        try:
+            message_id = self.queues.send(
+                url.rstrip("/").rsplit("/", 1)[-1],
+                text,
+                delay_s=int(params.get("DelaySeconds", 0)),
+                attributes=attributes,
+                group_id=params.get("MessageGroupId"),
+                dedup_id=params.get("MessageDeduplicationId"),
+            )
+        except NotFoundError:
+            raise TaskError("SQS.QueueDoesNotExistException", "The specified queue does not exist.") from None
+        except ValueError as exc:
+            raise TaskError("SQS.InvalidParameterValueException", str(exc)) from None
+        return {
+            "MD5OfMessageBody": hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
+            "MessageId": message_id,
+            "SdkHttpMetadata": {"HttpStatusCode": 200},
+            "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
+        }
+
     # -- EventBridge ----------------------------------------------------------
 
     def _put_events(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
         if self.events is None:
-            raise _TaskError("States.Runtime", "no event bus is wired for events:putEvents")
+            raise TaskError("States.Runtime", "no event bus is wired for events:putEvents")
         entries = params.get("Entries")
         if not isinstance(entries, list) or not entries:
-            raise _TaskError("EventBridge.ValidationException", "Entries must be a non-empty list")
+            raise TaskError("EventBridge.ValidationException", "Entries must be a non-empty list")
         events = []
         for entry in entries:
             detail = entry.get("Detail", {})
@@ -196,7 +237,7 @@ class TaskRunner:
                 try:
                     detail = json.loads(detail)
                 except ValueError:
-                    raise _TaskError("EventBridge.ValidationException", "Detail is not valid JSON") from None
+                    raise TaskError("EventBridge.ValidationException", "Detail is not valid JSON") from None
             events.append(
                 {
                     "version": "0",
@@ -222,7 +263,7 @@ class TaskRunner:
             info = objects.head(bucket, key)
             body = objects.get(bucket, key)
         except NotFoundError:
-            raise _TaskError("S3.NoSuchKeyException", "The specified key does not exist.") from None
+            raise TaskError("S3.NoSuchKeyException", "The specified key does not exist.") from None
         return {
             "Body": body.decode("utf-8", "replace"),
             "ContentLength": info.size,
@@ -242,23 +283,23 @@ class TaskRunner:
 
     def _objects(self) -> ObjectStore:
         if self.objects is None:
-            raise _TaskError("States.Runtime", "no object store is wired for S3 tasks")
+            raise TaskError("States.Runtime", "no object store is wired for S3 tasks")
         return self.objects
 
     # -- Step Functions ---------------------------------------------------------
 
     def _start_execution(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
         if self.executions is None:
-            raise _TaskError("States.Runtime", "no orchestrator is wired for states:startExecution")
+            raise TaskError("States.Runtime", "no orchestrator is wired for states:startExecution")
         arn = params.get("StateMachineArn")
         if not isinstance(arn, str):
-            raise _TaskError("StepFunctions.InvalidArnException", "StateMachineArn is required")
+            raise TaskError("StepFunctions.InvalidArnException", "StateMachineArn is required")
         payload = params.get("Input", {})
         if isinstance(payload, str):
             try:
                 payload = json.loads(payload)
             except ValueError:
-                raise _TaskError("StepFunctions.InvalidExecutionInputException", "Input is not valid JSON") from None
+                raise TaskError("StepFunctions.InvalidExecutionInputException", "Input is not valid JSON") from None
         name = params.get("Name")
         record = self.executions.start_execution(arn.rsplit(":", 1)[-1], payload, name=name if isinstance(name, str) else None)
         started = record.started_at.isoformat()
@@ -279,7 +320,7 @@ class TaskRunner:
             return result
         result["Error"] = done.error
         result["Cause"] = done.cause
-        raise _TaskError("States.TaskFailed", json.dumps(result))
+        raise TaskError("States.TaskFailed", json.dumps(result))
 
 
     # -- Distributed Map --------------------------------------------------------
@@ -292,7 +333,7 @@ class TaskRunner:
         if action in ("s3:listObjectsV2", "aws-sdk:s3:listObjectsV2"):
             bucket = params.get("Bucket")
             if not isinstance(bucket, str):
-                raise _TaskError("States.ItemReaderFailed", "Bucket is required")
+                raise TaskError("States.ItemReaderFailed", "Bucket is required")
             return [
                 {"Etag": f'"{o.etag}"', "Key": o.key, "LastModified": o.last_modified.isoformat(), "Size": o.size, "StorageClass": "STANDARD"}
                 for o in objects.list(bucket, str(params.get("Prefix", "")))
@@ -301,13 +342,13 @@ class TaskRunner:
         try:
             data = objects.get(bucket, key)
         except NotFoundError:
-            raise _TaskError("States.ItemReaderFailed", f"The object s3://{bucket}/{key} does not exist") from None
+            raise TaskError("States.ItemReaderFailed", f"The object s3://{bucket}/{key} does not exist") from None
         if str(config.get("InputType", "")).upper() == "MANIFEST":
             return self._manifest_items(bucket, data)
         try:
             return parse_items(data, config)
         except StatesError as exc:
-            raise _TaskError(exc.error, exc.cause) from None
+            raise TaskError(exc.error, exc.cause) from None
 
     def _manifest_items(self, bucket: str, data: bytes) -> list[JSON]:
         """An S3 Inventory manifest: items are the Bucket/Key rows of its CSV data files."""
@@ -316,7 +357,7 @@ class TaskRunner:
             manifest = json.loads(data)
             files = [f["key"] for f in manifest["files"]]
         except (ValueError, KeyError, TypeError):
-            raise _TaskError("States.ItemReaderFailed", "The manifest is not an S3 Inventory manifest.json") from None
+            raise TaskError("States.ItemReaderFailed", "The manifest is not an S3 Inventory manifest.json") from None
         items: list[JSON] = []
         for key in files:
             content = objects.get(bucket, key)
@@ -332,7 +373,7 @@ class TaskRunner:
         params = command.parameters if isinstance(command.parameters, Mapping) else {}
         bucket = params.get("Bucket")
         if not isinstance(bucket, str):
-            raise _TaskError("States.ResultWriterFailed", "ResultWriter needs a Bucket")
+            raise TaskError("States.ResultWriterFailed", "ResultWriter needs a Bucket")
         run_id = command.map_run_arn.rsplit(":", 1)[-1]
         prefix = str(params.get("Prefix", "")).strip("/")
         folder = f"{prefix}/{run_id}" if prefix else run_id
@@ -358,11 +399,13 @@ class ChildExecutions(Protocol):
 def _bucket_key(params: Mapping[str, Any]) -> tuple[str, str]:
     bucket, key = params.get("Bucket"), params.get("Key")
     if not isinstance(bucket, str) or not isinstance(key, str):
-        raise _TaskError("S3.InvalidRequest", "Bucket and Key are required")
+        raise TaskError("S3.InvalidRequest", "Bucket and Key are required")
     return bucket, key
 
 
-class _TaskError(Exception):
+class TaskError(Exception):
+    """A service integration's failure, with the error name Step Functions reports (e.g. ``SQS.QueueDoesNotExistException``)."""
+
     def __init__(self, error: str, cause: str | None) -> None:
         super().__init__(error)
         self.error = error

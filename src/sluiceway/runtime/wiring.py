@@ -27,6 +27,7 @@ from ..events.rules import Delivery, Target, target_kind
 from ..ports import Clock, ExecutionStore, FunctionInvoker, Invocation, MetadataTable, ObjectStore, Queue, Topic
 from ..settings import Settings
 from .clock import FakeClock, SystemClock
+from .dynamodb_integration import DynamoDbTasks
 from .delivery import FunctionSender, QueueSender, Sender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
 from .eventing import EventingObjectStore
 from .executor import LocalOrchestrator
@@ -155,6 +156,11 @@ def get_services() -> Services:
         return _cached_services()
 
 
+def table_keys(settings: Settings) -> dict[str, str]:
+    """The tables the local stack knows, with their partition keys (for the dynamodb:* task integrations)."""
+    return {settings.table_name: "ExecutionId", "events": "pk"}
+
+
 def workflow_definition() -> str:
     """The text of the packaged DataProcessingWorkflow ASL file (with ``${...}`` placeholders)."""
     return resources.files("sluiceway.workflows").joinpath(WORKFLOW_FILE).read_text(encoding="utf-8")
@@ -271,7 +277,15 @@ def build_stack(
     assert isinstance(services.topic, SqliteTopic)
     messaging = build_messaging(settings, services.db, clock, topics=services.topic, invoker=invoker)
     targets.queues = messaging.queues
-    runner = TaskRunner(invoker, services.topic, objects=objects, events=bus, default_timeout_s=settings.function_timeout_s)
+    runner = TaskRunner(
+        invoker,
+        services.topic,
+        objects=objects,
+        events=bus,
+        queues=messaging.queues,
+        default_timeout_s=settings.function_timeout_s,
+        extra=DynamoDbTasks(lambda name: services.table_named(name, table_keys(settings)[name])).handlers(),
+    )
     orchestrator = LocalOrchestrator(
         SqliteExecutionStore(services.db),
         runner.run,
@@ -434,12 +448,18 @@ def build_sfn_runtime(
     from ..backends.local.events import SqliteEventBus
     from ..backends.local.objects import FileObjectStore
 
+    from ..backends.local.queues import SqliteQueueService
+    from ..backends.local.tables import SqliteTable
+
+    keys = table_keys(settings)
     runner = TaskRunner(
         invoker,
         SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id),
         objects=FileObjectStore(settings.buckets_dir),
         events=SqliteEventBus(db, clock),
+        queues=SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id),
         default_timeout_s=settings.function_timeout_s,
+        extra=DynamoDbTasks(lambda name: SqliteTable(db, name, partition_key=keys[name])).handlers(),
     )
 
     def run_task(command: InvokeTask) -> TaskSucceeded | TaskFailed:

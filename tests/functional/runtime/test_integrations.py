@@ -13,7 +13,10 @@ from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.executions import SqliteExecutionStore
 from sluiceway.backends.local.objects import FileObjectStore
+from sluiceway.backends.local.queues import SqliteQueueService
+from sluiceway.backends.local.tables import SqliteTable
 from sluiceway.backends.local.topics import SqliteTopic
+from sluiceway.runtime.dynamodb_integration import DynamoDbTasks, from_attribute, to_attribute
 from sluiceway.runtime.clock import FakeClock
 from sluiceway.runtime.executor import LocalOrchestrator
 from sluiceway.runtime.integrations import TaskRunner
@@ -28,11 +31,15 @@ def world(tmp_path: Path) -> Any:
     objects.ensure_bucket("data-bucket")
     topic = SqliteTopic(db, tmp_path / "outbox.jsonl", clock)
     bus = SqliteEventBus(db, clock)
+    queues = SqliteQueueService(db, clock)
+    queues.create_queue("jobs")
     invoker = LocalFunctionInvoker([FunctionSpec("Echo", "json.loads")], mode="thread")
-    runner = TaskRunner(invoker, topic, objects=objects, events=bus)
+    tables = DynamoDbTasks(lambda name: {"Orders": SqliteTable(db, "Orders", partition_key="id")}[name])
+    runner = TaskRunner(invoker, topic, objects=objects, events=bus, queues=queues, extra=tables.handlers())
     orch = LocalOrchestrator(SqliteExecutionStore(db), runner.run, clock, skip_waits=True)
     runner.executions = orch
     orch.start()
+    orch.queues = queues  # type: ignore[attr-defined]
     yield orch, objects, topic, bus
     orch.close()
     invoker.close()
@@ -186,3 +193,58 @@ def test_result_writer_writes_manifest_and_results(world: Any) -> None:
     [succeeded] = manifest["ResultFiles"]["SUCCEEDED"]
     lines = objects.get("data-bucket", succeeded["Key"]).decode().splitlines()
     assert [json.loads(line) for line in lines] == [{"a": 1}, {"a": 2}]
+
+
+def test_sqs_send_message_by_queue_url(world: Any) -> None:
+    orch, _, _, _ = world
+    params = {
+        "QueueUrl": "https://sqs.us-east-1.amazonaws.com/111111111111/jobs",
+        "MessageBody.$": "$",
+        "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "job"}},
+    }
+    done = run(orch, "Sqs", task("arn:aws:states:::sqs:sendMessage", params), {"n": 1})
+    assert done.status == "SUCCEEDED", done.cause
+    [message] = orch.queues.receive("jobs")
+    assert json.loads(message.body) == {"n": 1} and message.attributes == {"kind": "job"}
+    assert done.output["MessageId"] == message.message_id
+    missing = run(orch, "SqsMissing", task("arn:aws:states:::sqs:sendMessage", {"QueueUrl": "https://x/1/nope", "MessageBody": "x"}), {})
+    assert (missing.status, missing.error) == ("FAILED", "SQS.QueueDoesNotExistException")
+
+
+def test_dynamodb_put_get_update_delete_with_conditions(world: Any) -> None:
+    orch, _, _, _ = world
+    definition = {
+        "StartAt": "Put",
+        "States": {
+            "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": None, "Next": "PutAgain",
+                    "Parameters": {"TableName": "Orders", "Item": {"id": {"S.$": "$.id"}, "total": {"N": "10.5"}, "tags": {"L": [{"S": "a"}]}},
+                                   "ConditionExpression": "attribute_not_exists(id)"}},
+            "PutAgain": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": "$.again", "Next": "Update",
+                         "Parameters": {"TableName": "Orders", "Item": {"id": {"S.$": "$.id"}}, "ConditionExpression": "attribute_not_exists(id)"},
+                         "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.again", "Next": "Update"}]},
+            "Update": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "ResultPath": "$.updated", "Next": "Get",
+                       "Parameters": {"TableName": "Orders", "Key": {"id": {"S.$": "$.id"}}, "UpdateExpression": "SET #s = :s REMOVE tags",
+                                      "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": {"S": "PAID"}},
+                                      "ReturnValues": "ALL_NEW"}},
+            "Get": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem", "ResultSelector": {"item.$": "$.Item"}, "ResultPath": "$.got", "Next": "Delete",
+                    "Parameters": {"TableName": "Orders", "Key": {"id": {"S.$": "$.id"}}}},
+            "Delete": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem", "ResultPath": None, "End": True,
+                       "Parameters": {"TableName": "Orders", "Key": {"id": {"S.$": "$.id"}}, "ConditionExpression": "#s = :paid",
+                                      "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":paid": {"S": "PAID"}}}},
+        },
+    }
+    done = run(orch, "Dynamo", definition, {"id": "o-1"})
+    assert done.status == "SUCCEEDED", done.cause
+    assert done.output["again"]["Error"] == "DynamoDB.ConditionalCheckFailedException"
+    assert done.output["got"]["item"] == {"id": {"S": "o-1"}, "total": {"N": "10.5"}, "status": {"S": "PAID"}}
+    assert done.output["updated"]["Attributes"]["status"] == {"S": "PAID"}
+    gone = run(orch, "DynamoGone", task("arn:aws:states:::dynamodb:getItem", {"TableName": "Orders", "Key": {"id": {"S": "o-1"}}}), {})
+    assert "Item" not in gone.output
+    unknown = run(orch, "DynamoUnknown", task("arn:aws:states:::dynamodb:getItem", {"TableName": "Nope", "Key": {"id": {"S": "x"}}}), {})
+    assert unknown.error == "DynamoDB.ResourceNotFoundException"
+
+
+def test_attribute_values_round_trip() -> None:
+    value = {"s": "x", "n": 3, "f": 2.5, "b": True, "z": None, "l": [1, "a"], "m": {"k": [False]}}
+    assert from_attribute(to_attribute(value)) == value
+    assert from_attribute({"SS": ["b", "a"]}) == ["a", "b"]

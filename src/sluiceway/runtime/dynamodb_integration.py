@@ -1,0 +1,216 @@
+"""The ``dynamodb:putItem/getItem/updateItem/deleteItem`` task integrations on a MetadataTable port.
+
+Requests and responses use DynamoDB's JSON (``{"S": "x"}``, ``{"N": "1"}``, ...)
+exactly as the Step Functions integration does; items are stored as plain JSON
+behind the port. Expressions cover what state machines usually send:
+``SET`` and ``REMOVE`` updates, ``attribute_exists``/``attribute_not_exists``
+and ``=`` conditions (joined with AND), with ``#name``/``:value`` placeholders.
+Anything else is refused with DynamoDB's ValidationException, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from ..errors import ConflictError
+from ..ports import Condition, MetadataTable
+from ..types import JSON
+from .integrations import TaskError
+
+__all__ = ["DynamoDbTasks", "from_attribute", "to_attribute"]
+
+
+DynamoDbTaskError = TaskError
+
+
+def to_attribute(value: JSON) -> dict[str, Any]:
+    """A JSON value as a DynamoDB AttributeValue."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(Decimal(str(value)).normalize()) if isinstance(value, float) else str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list):
+        return {"L": [to_attribute(v) for v in value]}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_attribute(v) for k, v in value.items()}}
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def from_attribute(value: Mapping[str, Any]) -> JSON:
+    """A DynamoDB AttributeValue as a JSON value (sets become sorted lists)."""
+    if len(value) != 1:
+        raise DynamoDbTaskError("DynamoDB.ValidationException", f"Supplied AttributeValue has {len(value)} types: {sorted(value)}")
+    [(kind, item)] = value.items()
+    if kind == "S":
+        return str(item)
+    if kind == "N":
+        number = Decimal(str(item))
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "BOOL":
+        return bool(item)
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [from_attribute(v) for v in item]
+    if kind == "M":
+        return {k: from_attribute(v) for k, v in item.items()}
+    if kind == "SS":
+        return sorted(str(v) for v in item)
+    if kind == "NS":
+        return sorted(from_attribute({"N": v}) for v in item)
+    raise DynamoDbTaskError("DynamoDB.ValidationException", f"Unsupported AttributeValue type {kind}")
+
+
+def _item(attributes: Any, what: str) -> dict[str, JSON]:
+    if not isinstance(attributes, Mapping):
+        raise DynamoDbTaskError("DynamoDB.ValidationException", f"{what} must be a map of AttributeValues")
+    return {str(k): from_attribute(v) for k, v in attributes.items()}
+
+
+_NAME = r"(#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*)"
+_EXISTS = re.compile(rf"^(attribute_exists|attribute_not_exists)\s*\(\s*{_NAME}\s*\)$")
+_EQUALS = re.compile(rf"^{_NAME}\s*=\s*(:[A-Za-z0-9_]+)$")
+_SET = re.compile(rf"^{_NAME}\s*=\s*(:[A-Za-z0-9_]+)$")
+
+
+class DynamoDbTasks:
+    """Handlers for the four item actions, given a way to open a table by name."""
+
+    def __init__(self, open_table: Callable[[str], MetadataTable]) -> None:
+        self.open_table = open_table
+
+    def handlers(self) -> dict[str, Callable[[Any, Mapping[str, Any]], JSON]]:
+        return {
+            "dynamodb:putItem": lambda _c, p: self.put_item(p),
+            "dynamodb:getItem": lambda _c, p: self.get_item(p),
+            "dynamodb:updateItem": lambda _c, p: self.update_item(p),
+            "dynamodb:deleteItem": lambda _c, p: self.delete_item(p),
+        }
+
+    def put_item(self, params: Mapping[str, Any]) -> JSON:
+        table = self._table(params)
+        item = _item(params.get("Item"), "Item")
+        self._write(lambda: table.put(item, condition=self._condition(params)))
+        return _metadata({})
+
+    def get_item(self, params: Mapping[str, Any]) -> JSON:
+        table = self._table(params)
+        item = table.get(_item(params.get("Key"), "Key"))
+        return _metadata({} if item is None else {"Item": {k: to_attribute(v) for k, v in item.items()}})
+
+    def update_item(self, params: Mapping[str, Any]) -> JSON:
+        table = self._table(params)
+        key = _item(params.get("Key"), "Key")
+        sets, removes = self._update(params)
+        if removes:
+            existing = table.get(key) or dict(key)
+            for name in removes:
+                existing.pop(name, None)
+            existing.update(sets)
+            self._write(lambda: table.put(existing, condition=self._condition(params)))
+            updated: Mapping[str, JSON] = existing
+        else:
+            result: dict[str, Any] = {}
+            self._write(lambda: result.update(table.update(key, sets, condition=self._condition(params))))
+            updated = result
+        response: dict[str, Any] = {}
+        if params.get("ReturnValues") in ("ALL_NEW", "UPDATED_NEW"):
+            chosen = updated if params["ReturnValues"] == "ALL_NEW" else {k: v for k, v in updated.items() if k in sets}
+            response["Attributes"] = {k: to_attribute(v) for k, v in chosen.items()}
+        return _metadata(response)
+
+    def delete_item(self, params: Mapping[str, Any]) -> JSON:
+        table = self._table(params)
+        key = _item(params.get("Key"), "Key")
+        self._write(lambda: table.delete(key, condition=self._condition(params)))
+        return _metadata({})
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _table(self, params: Mapping[str, Any]) -> MetadataTable:
+        name = params.get("TableName")
+        if not isinstance(name, str) or not name:
+            raise DynamoDbTaskError("DynamoDB.ValidationException", "TableName is required")
+        try:
+            return self.open_table(name)
+        except KeyError:
+            raise DynamoDbTaskError("DynamoDB.ResourceNotFoundException", f"Requested resource not found: Table: {name} not found") from None
+
+    @staticmethod
+    def _write(action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except ConflictError:
+            raise DynamoDbTaskError("DynamoDB.ConditionalCheckFailedException", "The conditional request failed") from None
+        except ValueError as exc:
+            raise DynamoDbTaskError("DynamoDB.ValidationException", str(exc)) from None
+
+    def _names_values(self, params: Mapping[str, Any]) -> tuple[Mapping[str, str], Mapping[str, JSON]]:
+        names = params.get("ExpressionAttributeNames") or {}
+        values = {k: from_attribute(v) for k, v in (params.get("ExpressionAttributeValues") or {}).items()}
+        return names, values
+
+    def _name(self, token: str, names: Mapping[str, str]) -> str:
+        if token.startswith("#"):
+            if token not in names:
+                raise DynamoDbTaskError("DynamoDB.ValidationException", f"An expression attribute name used in the document path is not defined; attribute name: {token}")
+            return names[token]
+        return token
+
+    def _value(self, token: str, values: Mapping[str, JSON]) -> JSON:
+        if token not in values:
+            raise DynamoDbTaskError("DynamoDB.ValidationException", f"An expression attribute value used in expression is not defined; attribute value: {token}")
+        return values[token]
+
+    def _condition(self, params: Mapping[str, Any]) -> Condition | None:
+        text = params.get("ConditionExpression")
+        if not text:
+            return None
+        names, values = self._names_values(params)
+        exists: list[str] = []
+        not_exists: list[str] = []
+        equals: dict[str, JSON] = {}
+        for part in re.split(r"\s+AND\s+", str(text).strip(), flags=re.IGNORECASE):
+            part = part.strip().strip("()").strip() if part.count("(") != part.count(")") else part.strip()
+            if match := _EXISTS.match(part):
+                (exists if match.group(1) == "attribute_exists" else not_exists).append(self._name(match.group(2), names))
+            elif match := _EQUALS.match(part):
+                equals[self._name(match.group(1), names)] = self._value(match.group(2), values)
+            else:
+                raise DynamoDbTaskError("DynamoDB.ValidationException", f"Unsupported ConditionExpression part: {part!r}")
+        return Condition(exists=tuple(exists), not_exists=tuple(not_exists), equals=equals)
+
+    def _update(self, params: Mapping[str, Any]) -> tuple[dict[str, JSON], list[str]]:
+        text = str(params.get("UpdateExpression") or "").strip()
+        if not text:
+            raise DynamoDbTaskError("DynamoDB.ValidationException", "UpdateExpression is required")
+        names, values = self._names_values(params)
+        sets: dict[str, JSON] = {}
+        removes: list[str] = []
+        for clause in re.split(r"(?=\b(?:SET|REMOVE)\b)", text, flags=re.IGNORECASE):
+            clause = clause.strip()
+            if not clause:
+                continue
+            verb, _, body = clause.partition(" ")
+            for part in (p.strip() for p in body.split(",") if p.strip()):
+                if verb.upper() == "SET" and (match := _SET.match(part)):
+                    sets[self._name(match.group(1), names)] = self._value(match.group(2), values)
+                elif verb.upper() == "REMOVE" and re.fullmatch(_NAME, part):
+                    removes.append(self._name(part, names))
+                else:
+                    raise DynamoDbTaskError("DynamoDB.ValidationException", f"Unsupported UpdateExpression part: {verb} {part}")
+        return sets, removes
+
+
+def _metadata(response: dict[str, Any]) -> dict[str, Any]:
+    response.setdefault("SdkHttpMetadata", {"HttpStatusCode": 200})
+    response.setdefault("SdkResponseMetadata", {"RequestId": str(uuid.uuid4())})
+    return response
