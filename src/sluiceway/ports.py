@@ -30,6 +30,7 @@ __all__ = [
     "MetadataTable",
     "ObjectInfo",
     "ObjectStore",
+    "Orchestrator",
     "Queue",
     "QueueMessage",
     "SecondaryIndex",
@@ -549,6 +550,55 @@ class ExecutionRecord:
     stopped_at: datetime | None = None
     state: JSON = None
     """The interpreter's serialised execution state (opaque to the store)."""
+
+
+class Orchestrator(Protocol):
+    """Starts, describes and stops state machine executions (Step Functions semantics).
+
+    State machines are named by name (an ARN is accepted where the backend can use
+    it); executions by the ARN ``start_execution`` returns.
+    """
+
+    def start_execution(self, state_machine: str, input: JSON, *, name: str | None = None) -> ExecutionRecord:
+        """Start an execution of ``state_machine`` with ``input``; return its record.
+
+        Idempotent by name, as StartExecution is: starting again with the name and
+        input of an existing execution returns that execution (same ARN) and starts
+        nothing. The record's status is RUNNING, or a terminal status when the
+        execution has already ended.
+
+        Args:
+            state_machine: the state machine's name.
+            input: the execution's input, any JSON value.
+            name: the execution's name, unique per state machine; one is made up
+                when omitted.
+
+        Raises:
+            ExecutionAlreadyExistsError: an execution with that name exists with
+                another input.
+            ExecutionNotFoundError: no such state machine.
+            InvalidNameError: ``name`` is not a valid execution name.
+        """
+        ...
+
+    def describe(self, arn: str) -> ExecutionRecord:
+        """The execution's current record: status, input, output, error and cause, dates.
+
+        Raises:
+            ExecutionNotFoundError: no execution has that ARN.
+        """
+        ...
+
+    def stop_execution(self, arn: str, *, error: str | None = None, cause: str | None = None) -> None:
+        """Stop a running execution; it ends ABORTED with ``error`` and ``cause``.
+
+        The stop may take effect after this returns (the local orchestrator's
+        dispatcher applies it); :meth:`describe` shows ABORTED once it has.
+
+        Raises:
+            ExecutionNotFoundError: no execution has that ARN.
+        """
+        ...
 
 
 class ExecutionStore(Protocol):

@@ -1,11 +1,12 @@
 """Contract fixtures: each port once on the local backend and once on AWS (a moto server).
 
-A test asks for a port fixture (``objects``, ``table``, ``topic``, ``events``) and
+A test asks for a port fixture (``objects``, ``table``, ``topic``, ``events``,
+``queues``, ``orchestrator``) and
 runs twice, ``[local]`` and ``[aws]``, with the same assertions. The AWS side
 talks HTTP to one moto server per session on 127.0.0.1 and a free port; its
 state is reset before every test that uses it, and the resources the test needs
-(bucket, table, topic with a subscribed queue, rule targeting a queue) are
-created in the fixture.
+(bucket, table, topic with a subscribed queue, rule targeting a queue, state
+machine) are created in the fixture.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from typing import Any
 import pytest
 
 from sluiceway.backends.local._sqlite import Database
-from sluiceway.ports import EventPublisher, MetadataTable, ObjectStore, Topic, TopicMessage
+from sluiceway.ports import (
+    EventPublisher,
+    ExecutionRecord,
+    MetadataTable,
+    ObjectStore,
+    Orchestrator,
+    Topic,
+    TopicMessage,
+)
 from sluiceway.runtime.clock import FakeClock
 from sluiceway.types import EventDict
 
@@ -297,3 +306,79 @@ def events(request: pytest.FixtureRequest) -> EventsCase:
         return [json.loads(body) for body in _drain(sqs, queue_url)]
 
     return EventsCase(EventBridgePublisher(eventbridge), delivered, "aws")
+
+
+# ------------------------------------------------------------------------ queues
+
+
+@dataclass(frozen=True)
+class QueuesCase:
+    service: Any
+    """The Queue port plus queue management (``create_queue``, ``queue_attributes``):
+    a SqliteQueueService or an SqsQueue. No queue exists yet."""
+    backend: str
+
+
+@pytest.fixture(params=BACKENDS)
+def queues(request: pytest.FixtureRequest) -> QueuesCase:
+    """A queue service with no queues, locally on a FakeClock that nobody advances."""
+    if request.param == "local":
+        from sluiceway.backends.local.queues import SqliteQueueService
+
+        db: Database = request.getfixturevalue("database")
+        return QueuesCase(SqliteQueueService(db, request.getfixturevalue("clock")), "local")
+    from sluiceway.backends.aws.queues import SqsQueue
+
+    moto: Moto = request.getfixturevalue("moto")
+    return QueuesCase(SqsQueue(moto.client("sqs")), "aws")
+
+
+# ------------------------------------------------------------------ orchestrator
+
+STATE_MACHINE = "ContractMachine"
+#: One Wait state of an hour: locally it keeps the execution RUNNING (the clock is
+#: fake and never skips ahead); moto does not run states and keeps it RUNNING too.
+WAITING_DEFINITION: dict[str, Any] = {
+    "StartAt": "Hold",
+    "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}},
+}
+ROLE_ARN = "arn:aws:iam::123456789012:role/sluiceway-contract"
+
+
+@dataclass(frozen=True)
+class OrchestratorCase:
+    orchestrator: Orchestrator
+    state_machine: str
+    """A registered state machine whose executions stay RUNNING until stopped."""
+    settled: Callable[[str], ExecutionRecord]
+    """The execution's record once a stop has taken effect (local stops are applied
+    by the dispatcher thread, Step Functions' at once)."""
+    backend: str
+
+
+@pytest.fixture(params=BACKENDS)
+def orchestrator(request: pytest.FixtureRequest) -> Iterator[OrchestratorCase]:
+    """The orchestrator with ``STATE_MACHINE`` registered."""
+    if request.param == "local":
+        from sluiceway.asl.parser import parse
+        from sluiceway.backends.local.executions import SqliteExecutionStore
+        from sluiceway.runtime.executor import LocalOrchestrator
+
+        def no_tasks(command: Any) -> Any:
+            raise AssertionError(f"the contract machine has no Task state: {command!r}")
+
+        db: Database = request.getfixturevalue("database")
+        local = LocalOrchestrator(SqliteExecutionStore(db), no_tasks, request.getfixturevalue("clock"))
+        local.register(STATE_MACHINE, parse(WAITING_DEFINITION))
+        local.start()
+        try:
+            yield OrchestratorCase(local, STATE_MACHINE, lambda arn: local.wait(arn, timeout=10), "local")
+        finally:
+            local.close()
+        return
+    from sluiceway.backends.aws.orchestrator import StepFunctionsOrchestrator
+
+    moto: Moto = request.getfixturevalue("moto")
+    remote = StepFunctionsOrchestrator(moto.client("stepfunctions"))
+    remote.create_state_machine(STATE_MACHINE, WAITING_DEFINITION, ROLE_ARN)
+    yield OrchestratorCase(remote, STATE_MACHINE, remote.describe, "aws")
