@@ -11,8 +11,9 @@ on the processing mode, produces:
   min/max, distinct-value lists), plus the values of unique columns;
 * ``sql``: the valid rows themselves (typed, with their line numbers).
 
-Only when something was rejected does a second pass compute per-column reasons
-for the failing rows. Files written to ``out_dir``:
+Only when something was rejected are per-column reasons computed, for the
+failing rows alone: the first pass keeps the raw values of up to
+:data:`BAD_ROWS_KEPT` of them, so only a chunk with more is read a second time. Files written to ``out_dir``:
 
 ``partial.parquet``   aggregations mode: one row per group (valid rows only)
 ``keys-<j>.parquet``  aggregations mode: values of unique schema column ``j``
@@ -65,6 +66,10 @@ MAX_VALUE_CHARS = 4096
 # DuckDB's explicit '\r\n' mode misreads files (one giant line); its detection handles CRLF.
 BLOCK = 8 * 1024 * 1024
 _NEW_LINE = {"lf": "\\n", "crlf": None, "cr": "\\r"}
+BAD_ROWS_KEPT = 65536
+"""Failing rows whose raw values the first pass keeps; a chunk with more is read a second time for reasons."""
+_KEYS = "__sw_k"
+_BAD = "__sw_badrows"
 _COUNT_MESSAGE = re.compile(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)")
 
 
@@ -169,6 +174,16 @@ def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejec
     return f"read_csv({path_literal(path)}, {', '.join(options)}) WITH ORDINALITY AS __sw_t({alias})"
 
 
+def _raw_names(config: PipelineConfig) -> list[str]:
+    return [rules.raw_name(j) for j in range(len(config.columns))]
+
+
+def _raw_struct(config: PipelineConfig) -> str:
+    """A row's ordinal and raw values as a struct whose fields are named like the columns."""
+    fields = [rules.ORD, *_raw_names(config)]
+    return "{" + ", ".join(f"{literal(f)}: {f}" for f in fields) + "}"
+
+
 def _describe_types(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> dict[str, str]:
     """DuckDB type of every schema and derived column."""
     width = len(config.columns)
@@ -196,6 +211,7 @@ def check_chunk(
     exclude: Sequence[Exclusion] = (),
     memory_limit_mb: int | None = None,
     temp_dir: Path | None = None,
+    bad_rows_kept: int = BAD_ROWS_KEPT,
 ) -> ChunkOutcome:
     """Validate and reduce one chunk file.
 
@@ -208,6 +224,8 @@ def check_chunk(
         exclude: rows to reject as duplicates (a re-run by the aggregate stage).
         memory_limit_mb: DuckDB's memory limit.
         temp_dir: where DuckDB may spill.
+        bad_rows_kept: aggregations mode: how many failing rows the first pass
+            keeps for their reasons; with more, the chunk is read again.
 
     Raises:
         DataError: DuckDB cannot parse the chunk at all, or a derived expression
@@ -216,7 +234,7 @@ def check_chunk(
     out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
-        return _check(con, path, config, fmt, out_dir, where, exclude)
+        return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept)
     finally:
         con.close()
 
@@ -229,8 +247,10 @@ def _check(
     out_dir: Path,
     where: str,
     exclude: Sequence[Exclusion],
+    bad_rows_kept: int,
 ) -> ChunkOutcome:
     mode = config.processing.mode
+    kept = max(1, bad_rows_kept)
     types = _describe_types(con, config)
     unique = [(j, c.name) for j, c in enumerate(config.columns) if c.unique] if mode == "aggregations" else []
     exclude_table = None
@@ -245,11 +265,15 @@ def _check(
             relation = rules.derived_relation(config, typed)
             items = [f"CASE WHEN {rules.OK} THEN {ident(g)} END AS {ident(g)}" for g in config.processing.group_by]
             items += [rules.OK, "count(*) AS __sw_n", *agg.chunk_partials(config, types)]
-            items += [f"list({ident(name)}) FILTER (WHERE {ident(name)} IS NOT NULL) AS __sw_k{j}" for j, name in unique]
+            items += [f"list({ident(name)}) FILTER (WHERE {ident(name)} IS NOT NULL) AS {_KEYS}{j}" for j, name in unique]
+            # The first failing rows' raw values, so that their reasons need no second read of the chunk.
+            items.append(f"min_by({_raw_struct(config)}, {rules.ORD}, {kept}) FILTER (WHERE NOT {rules.OK}) AS {_BAD}")
             con.execute(f"CREATE TEMP TABLE __sw_partial AS SELECT {', '.join(items)} FROM ({relation}) GROUP BY ALL")
         else:
             names = rules.schema_columns_sql(config)
-            con.execute(f"CREATE TEMP TABLE __sw_rows AS SELECT {rules.ORD}, {rules.OK}, {names} FROM ({typed})")
+            # Raw values of failing rows only (NULL elsewhere): their reasons need them.
+            raws = ", ".join(f"CASE WHEN NOT {rules.OK} THEN {r} END AS {r}" for r in _raw_names(config))
+            con.execute(f"CREATE TEMP TABLE __sw_rows AS SELECT {rules.ORD}, {rules.OK}, {names}, {raws} FROM ({typed})")
 
     fmt = _run_reader(con, path, fmt, where, phase_one)
 
@@ -276,7 +300,14 @@ def _check(
             [(reject_lines[offset], *entry) for offset, entry in reader_rejects.items()],
         )
     if bad:
-        typed = rules.typed_relation(config, _reader(path, config, fmt, store_rejects=False), exclude=exclude_table)
+        raw_list = f"{rules.ORD}, {', '.join(_raw_names(config))}"
+        if mode == "sql":
+            source = f"(SELECT {raw_list} FROM __sw_rows WHERE NOT {rules.OK})"
+        elif bad <= kept:
+            source = f"(SELECT unnest({_BAD}, recursive := true) FROM __sw_partial WHERE NOT {rules.OK})"
+        else:
+            source = _reader(path, config, fmt, store_rejects=False)
+        typed = rules.typed_relation(config, source, exclude=exclude_table)
         con.execute(f"CREATE TEMP TABLE __sw_bad AS SELECT * FROM ({typed}) WHERE NOT {rules.OK}")
         reasons = rules.reasons_relation(config, "__sw_bad")
         value = f"CASE WHEN length(value) > {MAX_VALUE_CHARS} THEN left(value, {MAX_VALUE_CHARS}) || '…' ELSE value END"
@@ -305,13 +336,12 @@ def _check(
     files["rejects"] = out_dir / "rejects.parquet"
     _copy(con, "SELECT * FROM __sw_rejects ORDER BY line, pos", files["rejects"])
     if mode == "aggregations":
-        key_columns = ", ".join(f"__sw_k{j}" for j, _ in unique)
-        exclude_keys = f" EXCLUDE ({key_columns})" if unique else ""
+        internal = ", ".join([*(f"{_KEYS}{j}" for j, _ in unique), _BAD])
         files["partial"] = out_dir / "partial.parquet"
-        _copy(con, f"SELECT *{exclude_keys} FROM __sw_partial WHERE {rules.OK}", files["partial"])
+        _copy(con, f"SELECT * EXCLUDE ({internal}) FROM __sw_partial WHERE {rules.OK}", files["partial"])
         for j, name in unique:
             table = f"__sw_keys{j}"
-            con.execute(f"CREATE TEMP TABLE {table} AS SELECT unnest(__sw_k{j}) AS k FROM __sw_partial WHERE {rules.OK}")
+            con.execute(f"CREATE TEMP TABLE {table} AS SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK}")
             count, low, high = con.execute(f"SELECT count(k), min(k), max(k) FROM {table}").fetchone() or (0, None, None)
             files[f"keys-{j}"] = out_dir / f"keys-{j}.parquet"
             _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])

@@ -102,6 +102,19 @@ def test_every_broken_rule_is_a_reject_with_its_line(tmp_path: Path) -> None:
     assert outcome.keys["id"].count == 2  # only valid rows count for uniqueness
 
 
+def test_reasons_are_the_same_when_the_failing_rows_are_read_again(tmp_path: Path) -> None:
+    data = b'1,n,2\n2,x,0\nz,n,1\n4,s\n"5",n,\n6,s,-3\n"7\n",n,1\n8,n,1\n'
+    excluded = [Exclusion(7, "id", "8", "duplicate value of unique column id (first on line 1)")]
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "again").mkdir()
+    kept = run(tmp_path / "kept", data, exclude=excluded)
+    again = run(tmp_path / "again", data, exclude=excluded, bad_rows_kept=2)
+    assert (kept.rows_valid, kept.rows_rejected) == (again.rows_valid, again.rows_rejected) == (3, 5)
+    assert rejects(kept) == rejects(again)
+    assert [r[0] for r in rejects(kept)] == [1, 1, 2, 3, 5, 8]
+    assert read(kept.files["partial"]) == read(again.files["partial"])
+
+
 def test_an_unterminated_quote_is_one_reject(tmp_path: Path) -> None:
     outcome = run(tmp_path, b'1,n,2\n2,"s,3\n3,n,4\n')
     assert (outcome.rows_read, outcome.rows_rejected) == (2, 1)
@@ -216,6 +229,7 @@ def test_sql_mode_keeps_valid_rows_with_lines(tmp_path: Path) -> None:
     )
     outcome = run(tmp_path, b'1,n,2\n2,"s\n",0\n3,n,1\n', config=config)
     assert read(outcome.files["rows"]) == [(0, 1, "n", 2), (3, 3, "n", 1)]
+    assert [r[:4] for r in rejects(outcome)] == [(1, 1, "region", "s\n"), (1, 2, "qty", "0")]
     assert "partial" not in outcome.files and outcome.keys == {}
 
 
