@@ -7,11 +7,18 @@ assertions hold for both without a clock moving.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import boto3
 import pytest
 
+from sluiceway.backends.aws import build_orchestrator
+from sluiceway.backends.aws.orchestrator import StepFunctionsOrchestrator
 from sluiceway.errors import ExecutionAlreadyExistsError, ExecutionNotFoundError
+from sluiceway.settings import Settings
 
-from .conftest import OrchestratorCase
+from .conftest import REGION, ROLE_ARN, STATE_MACHINE, WAITING_DEFINITION, Moto, OrchestratorCase
 
 INPUT = {"bucket": "in", "key": "data/sales.csv", "sizes": [1, 2.5], "ok": True, "none": None}
 
@@ -104,3 +111,27 @@ def test_a_stopped_execution_name_cannot_start_another_input(orchestrator: Orche
 
     with pytest.raises(ExecutionAlreadyExistsError):
         orch.start_execution(orchestrator.state_machine, {"other": 1}, name="ended")
+
+
+def test_build_orchestrator_makes_arns_from_the_account_without_a_lookup(moto: Moto, tmp_path: Path) -> None:
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    settings = Settings(region=REGION, data_dir=tmp_path)
+    # moto's account; the ARN is made from it, so a wrong account would not be found.
+    orch = build_orchestrator(settings, account_id="123456789012", endpoint_url=moto.endpoint, session=session)
+    wrong = build_orchestrator(settings, account_id="999999999999", endpoint_url=moto.endpoint, session=session)
+    arn = orch.create_state_machine(STATE_MACHINE, WAITING_DEFINITION, ROLE_ARN)
+
+    assert orch.state_machine_arn(STATE_MACHINE) == arn
+    assert orch.start_execution(STATE_MACHINE, {"a": 1}, name="by-account").status == "RUNNING"
+    with pytest.raises(ExecutionNotFoundError):
+        wrong.start_execution(STATE_MACHINE, {"a": 1}, name="by-account")
+
+
+def test_create_state_machine_again_updates_it(moto: Moto) -> None:
+    orch = StepFunctionsOrchestrator(moto.client("stepfunctions"))
+    first = orch.create_state_machine(STATE_MACHINE, WAITING_DEFINITION, ROLE_ARN)
+    passing = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+
+    assert orch.create_state_machine(STATE_MACHINE, json.dumps(passing), ROLE_ARN) == first
+    described = moto.client("stepfunctions").describe_state_machine(stateMachineArn=first)
+    assert json.loads(described["definition"]) == passing

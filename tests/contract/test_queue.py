@@ -7,12 +7,16 @@ Only what needs no clock to move on is tested here: visibility is driven with
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
+import boto3
 import pytest
 
+from sluiceway.backends.aws import build_queue
 from sluiceway.errors import ConflictError, NotFoundError
+from sluiceway.settings import Settings
 
-from .conftest import QueuesCase
+from .conftest import REGION, Moto, QueuesCase
 
 QUEUE = "work"
 
@@ -202,3 +206,14 @@ def test_out_of_range_parameters_are_value_errors(work: QueuesCase) -> None:
         work.service.receive(QUEUE, wait_s=21)
     with pytest.raises(ValueError):
         work.service.send(QUEUE, "x", delay_s=901)
+
+
+def test_build_queue_talks_to_the_configured_endpoint(moto: Moto, tmp_path: Path) -> None:
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    queue = build_queue(Settings(region=REGION, data_dir=tmp_path), endpoint_url=moto.endpoint, session=session)
+    queue.create_queue(QUEUE)
+
+    queue.send(QUEUE, "via build_queue")
+
+    assert [m.body for m in queue.receive(QUEUE)] == ["via build_queue"]
+    assert queue.queue_url(QUEUE).startswith(moto.endpoint)

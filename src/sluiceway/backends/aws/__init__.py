@@ -1,4 +1,4 @@
-"""AWS backends: S3, DynamoDB, SNS and EventBridge through boto3.
+"""AWS backends: S3, DynamoDB, SNS, SQS, EventBridge and Step Functions through boto3.
 
 Only this package imports boto3. :func:`build` is what the composition root
 (``runtime/wiring.py``) calls when ``settings.backend == "aws"``; the adapters
@@ -16,6 +16,8 @@ from botocore.config import Config
 from ...settings import Settings
 from .events import EventBridgePublisher
 from .objects import S3ObjectStore
+from .orchestrator import StepFunctionsOrchestrator
+from .queues import SqsQueue
 from .tables import DynamoTable
 from .topics import SnsTopic
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +36,12 @@ __all__ = [
     "EventBridgePublisher",
     "S3ObjectStore",
     "SnsTopic",
+    "SqsQueue",
+    "StepFunctionsOrchestrator",
     "build",
     "build_event_publisher",
+    "build_orchestrator",
+    "build_queue",
     "client_config",
 ]
 
@@ -98,3 +106,38 @@ def build_event_publisher(
     session, config, extra = _clients(settings, endpoint_url, session)
     events: EventBridgeClient = session.client("events", config=config, **extra)
     return EventBridgePublisher(events, bus_name=bus_name)
+
+
+def build_queue(
+    settings: Settings,
+    *,
+    endpoint_url: str | None = None,
+    session: boto3.session.Session | None = None,
+) -> SqsQueue:
+    """The SQS queue adapter, configured like :func:`build`'s clients."""
+    session, config, extra = _clients(settings, endpoint_url, session)
+    sqs: SQSClient = session.client("sqs", config=config, **extra)
+    return SqsQueue(sqs)
+
+
+def build_orchestrator(
+    settings: Settings,
+    *,
+    account_id: str | None = None,
+    endpoint_url: str | None = None,
+    session: boto3.session.Session | None = None,
+) -> StepFunctionsOrchestrator:
+    """The Step Functions orchestrator, configured like :func:`build`'s clients.
+
+    Args:
+        settings: the region is read from it.
+        account_id: the state machines' account, to make their ARNs from names
+            without a call; when omitted, names are looked up (ListStateMachines,
+            once per name). ``settings.account_id`` is not used: its default is
+            the local backend's made-up account.
+        endpoint_url: send every request to this URL instead of AWS (moto, LocalStack).
+        session: the boto3 session to build clients from; a new one when omitted.
+    """
+    session, config, extra = _clients(settings, endpoint_url, session)
+    sfn: SFNClient = session.client("stepfunctions", config=config, **extra)
+    return StepFunctionsOrchestrator(sfn, region=settings.region, account_id=account_id)

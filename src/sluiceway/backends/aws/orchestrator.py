@@ -146,10 +146,15 @@ class StepFunctionsOrchestrator:
         with _sfn_translated(f"create state machine {name}"):
             try:
                 arn = self.client.create_state_machine(name=name, definition=text, roleArn=role_arn)["stateMachineArn"]
+                # Some Step Functions emulators answer an existing name with the old
+                # machine instead of StateMachineAlreadyExists: check what is deployed.
+                current = self.client.describe_state_machine(stateMachineArn=arn)
+                stale = current["definition"] != text or current["roleArn"] != role_arn
             except ClientError as exc:
                 if error_code(exc) != "StateMachineAlreadyExists":
                     raise
-                arn = self.state_machine_arn(name)
+                arn, stale = self.state_machine_arn(name), True
+            if stale:
                 self.client.update_state_machine(stateMachineArn=arn, definition=text, roleArn=role_arn)
         with self._lock:
             self._arns[name] = arn
