@@ -91,6 +91,14 @@ def test_delete_with_an_unknown_receipt_is_not_found(work: QueuesCase) -> None:
     assert len(work.service.receive(QUEUE)) == 1
 
 
+def test_change_visibility_with_an_unknown_receipt_is_not_found(work: QueuesCase) -> None:
+    work.service.send(QUEUE, "stays")
+
+    with pytest.raises(NotFoundError):
+        work.service.change_visibility(QUEUE, "not-a-receipt-handle", 0)
+    assert len(work.service.receive(QUEUE)) == 1
+
+
 def test_deleting_an_already_deleted_message_succeeds(work: QueuesCase) -> None:
     work.service.send(QUEUE, "gone")
     [message] = work.service.receive(QUEUE)
