@@ -607,11 +607,11 @@ class ExecutionStore(Protocol):
     def create(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]]) -> ExecutionRecord:
         """Insert a new execution with its first history events, in one transaction.
 
-        Returns the stored record; if an execution with the same name exists with the
-        same input, returns that one instead (StartExecution is idempotent by name).
+        Returns the stored record; if a *running* execution with the same name exists
+        with the same input, returns that one instead (StartExecution is idempotent by name).
 
         Raises:
-            ExecutionAlreadyExistsError: the name exists with another input.
+            ExecutionAlreadyExistsError: the name exists with another input, or its execution has ended.
         """
         ...
 

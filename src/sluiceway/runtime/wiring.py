@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..asl import parser
 from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
-from ..errors import ExecutionNotFoundError, NotFoundError
+from ..errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
 from ..events.rules import Delivery, Target, target_kind
 from ..ports import Clock, ExecutionStore, FunctionInvoker, Invocation, MetadataTable, ObjectStore, Queue, Topic
@@ -344,6 +344,9 @@ class LocalTargets:
             def start(delivery: Delivery) -> None:
                 try:
                     orchestrator.start_execution(name, delivery.input, name=delivery.execution_name)
+                except ExecutionAlreadyExistsError:
+                    # A redelivered event whose execution already ran: exactly-once effect, nothing to do.
+                    logger.info("execution for this event exists already", extra={"execution": delivery.execution_name})
                 except ExecutionNotFoundError as exc:
                     raise NotFoundError(str(exc)) from exc
 

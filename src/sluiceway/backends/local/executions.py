@@ -30,10 +30,14 @@ class SqliteExecutionStore:
             ).fetchone()
             if row is not None:
                 existing = _record(row)
+                # Step Functions: the same name and input as a *running* execution returns it;
+                # a closed execution or another input is ExecutionAlreadyExists.
                 if existing.input != record.input:
                     raise ExecutionAlreadyExistsError(
                         f"Execution Already Exists: '{existing.arn}' (started with a different input)"
                     )
+                if existing.status != "RUNNING":
+                    raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{existing.arn}' ({existing.status})")
                 return existing
             conn.execute(
                 "INSERT INTO executions (arn, name, state_machine, status, input, output, error, cause, started_at, stopped_at, state)"
