@@ -17,10 +17,15 @@ The two must agree on the sample; disagreements are listed.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/queue.py would shadow the standard library's queue module (moto needs it) for scripts run from here.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import json
 import random
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
