@@ -16,7 +16,8 @@ failing rows alone: the first pass keeps the raw values of up to
 :data:`BAD_ROWS_KEPT` of them, so only a chunk with more is read a second time. Files written to ``out_dir``:
 
 ``partial.parquet``   aggregations mode: one row per group (valid rows only)
-``keys-<j>.parquet``  aggregations mode: values of unique schema column ``j``
+``keys-<j>.parquet``  aggregations mode: values of unique schema column ``j``, only if they
+                      hold a duplicate or have no comparable bounds (:func:`write_keys` otherwise)
 ``rows.parquet``      sql mode: valid rows with ``__sw_line`` (0-based, chunk-relative)
 ``rejects.parquet``   line (0-based, chunk-relative), pos, column, value, reason
 """
@@ -54,6 +55,7 @@ __all__ = [
     "check_chunk",
     "locate_values",
     "normalize_chunk",
+    "write_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -340,13 +342,16 @@ def _check(
         files["partial"] = out_dir / "partial.parquet"
         _copy(con, f"SELECT * EXCLUDE ({internal}) FROM __sw_partial WHERE {rules.OK}", files["partial"])
         for j, name in unique:
-            table = f"__sw_keys{j}"
-            con.execute(f"CREATE TEMP TABLE {table} AS SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK}")
+            table = f"(SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK})"
             count, low, high = con.execute(f"SELECT count(k), min(k), max(k) FROM {table}").fetchone() or (0, None, None)
-            files[f"keys-{j}"] = out_dir / f"keys-{j}.parquet"
-            _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])
             distinct = _distinct(con, table, int(count), low, high)
             keys[name] = KeyStats(int(count), distinct, _comparable(low), _comparable(high))
+            # Without an internal duplicate and with comparable bounds, the aggregate stage
+            # compares the values only if the chunks' ranges overlap; it then reads them
+            # from the chunk itself (write_keys), which is rarer than writing them here.
+            if distinct < count or keys[name].low is None or keys[name].high is None:
+                files[f"keys-{j}"] = out_dir / f"keys-{j}.parquet"
+                _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])
     else:
         files["rows"] = out_dir / "rows.parquet"
         names = rules.schema_columns_sql(config)
@@ -550,6 +555,35 @@ def _comparable(value: Any) -> Any:
 
 
 # ------------------------------------------------------------------ locating
+
+
+def write_keys(
+    path: Path,
+    *,
+    config: PipelineConfig,
+    fmt: ChunkFormat,
+    column: str,
+    target: Path,
+    where: str,
+    memory_limit_mb: int | None = None,
+    temp_dir: Path | None = None,
+) -> None:
+    """Write the values of ``column`` among the chunk's valid rows to ``target`` (Parquet, one column ``k``).
+
+    The same values :func:`check_chunk` keeps for a unique column; for chunks that
+    did not write them.
+    """
+    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    try:
+
+        def phase(fmt: ChunkFormat) -> None:
+            typed = rules.typed_relation(config, _reader(path, config, fmt, store_rejects=True))
+            name = ident(column)
+            _copy(con, f"SELECT {name} AS k FROM ({typed}) WHERE {rules.OK} AND {name} IS NOT NULL", target)
+
+        _run_reader(con, path, fmt, where, phase)
+    finally:
+        con.close()
 
 
 def locate_values(

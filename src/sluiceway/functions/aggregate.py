@@ -7,7 +7,8 @@ Unique columns are a whole-file property. In ``aggregations`` mode every chunk
 reports count, distinct count, min and max of each unique column's values; when
 no chunk has an internal duplicate and the chunks' value ranges do not overlap
 (ascending ids, the common case), nothing more is needed. Otherwise the values
-of all chunks are compared, the chunks holding duplicates are scanned again to
+of all chunks are compared (a chunk without an internal duplicate wrote only its
+statistics, so its values are read from the chunk again), the chunks holding duplicates are scanned again to
 find their lines, and the chunks holding later occurrences are processed again
 with those rows rejected ("duplicate value of unique column X (first on line
 N)"). In ``sql`` mode the chunks kept their valid rows, so duplicates are
@@ -35,6 +36,7 @@ from ..data.validate import (
     check_chunk,
     locate_values,
     normalize_chunk,
+    write_keys,
 )
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
@@ -282,10 +284,33 @@ def _resolve_duplicates(
     for j, column in enumerate(pipeline.columns):
         if not column.unique or not _needs_comparison(chunks, column.name):
             continue
-        keyed = [(n, c) for n, c in enumerate(chunks) if f"keys-{j}" in c.result.files or f"keys-{j}" in c.files]
-        for _, chunk in keyed:
-            if f"keys-{j}" not in chunk.files:
-                chunk.files[f"keys-{j}"] = _fetch_file(objects, file, chunk.result.chunk.index, f"keys-{j}", folder)
+        keyed: list[tuple[int, _Chunk]] = []
+        for n, chunk in enumerate(chunks):
+            name = f"keys-{j}"
+            stats = chunk.outcome.keys.get(column.name)
+            if name in chunk.files:
+                pass
+            elif name in chunk.result.files:
+                chunk.files[name] = _fetch_file(objects, file, chunk.result.chunk.index, name, folder)
+            elif stats is not None and stats.count == 0:
+                continue
+            else:
+                # The chunk kept only statistics (no internal duplicate): read its values from the chunk.
+                source = sources.get(n) or _fetch_chunk(objects, file, chunk, folder)
+                sources[n] = source
+                local = folder / f"{chunk.result.chunk.index:05d}-{name}.parquet"
+                write_keys(
+                    source,
+                    config=pipeline,
+                    fmt=ChunkFormat(file.columns, file.newline, _encoding(file)),
+                    column=column.name,
+                    target=local,
+                    where=file.uri,
+                    memory_limit_mb=workspace.memory_limit_mb,
+                    temp_dir=folder,
+                )
+                chunk.files[name] = local
+            keyed.append((n, chunk))
         dup_file = folder / f"duplicates-{j}.parquet"
         if not keyed or engine.duplicate_values(con, [c.files[f"keys-{j}"] for _, c in keyed], dup_file) == 0:
             continue

@@ -17,6 +17,7 @@ from sluiceway.data.validate import (
     check_chunk,
     locate_values,
     normalize_chunk,
+    write_keys,
 )
 from sluiceway.errors import DataError
 
@@ -85,7 +86,16 @@ def test_a_clean_chunk(tmp_path: Path) -> None:
     ]
     stats = outcome.keys["id"]
     assert (stats.count, stats.distinct, stats.low, stats.high) == (3, 3, 1, 3)
-    assert sorted(k for (k,) in read(outcome.files["keys-0"])) == [1, 2, 3]
+    # distinct values with bounds: the statistics are enough unless another chunk's range overlaps
+    assert "keys-0" not in outcome.files
+
+
+def test_write_keys_reads_the_valid_values_of_a_unique_column(tmp_path: Path) -> None:
+    path = tmp_path / "chunk.csv"
+    path.write_bytes(b'3,n,2\n1,x,3\n"2\n",s,4\nz,n,1\n3,s,1\n')
+    target = tmp_path / "keys.parquet"
+    write_keys(path, config=parse_config(CONFIG), fmt=ChunkFormat(COLUMNS, "lf"), column="id", target=target, where="x")
+    assert [k for (k,) in read(target)] == [3, 2, 3]  # row 2 (region x) and row 4 (id z) are not valid
 
 
 def test_every_broken_rule_is_a_reject_with_its_line(tmp_path: Path) -> None:
@@ -192,6 +202,7 @@ def test_exclusions_reject_rows_that_passed(tmp_path: Path) -> None:
 def test_internal_duplicates_show_in_the_key_stats(tmp_path: Path) -> None:
     outcome = run(tmp_path, b"5,n,2\n9,s,3\n5,n,1\n")
     assert (outcome.keys["id"].count, outcome.keys["id"].distinct) == (3, 2)
+    assert sorted(k for (k,) in read(outcome.files["keys-0"])) == [5, 5, 9]
 
 
 def test_sparse_and_text_keys_are_counted_exactly(tmp_path: Path) -> None:
