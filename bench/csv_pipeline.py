@@ -31,7 +31,7 @@ import psutil
 from sluiceway.settings import Settings
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-BYTES_PER_ROW = 78  # measured on the generator's output
+BYTES_PER_ROW = 68  # measured on the generator's output (887 MiB for 13.77M rows)
 
 
 def generate(path: Path, size_mb: int) -> None:
