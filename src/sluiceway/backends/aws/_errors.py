@@ -15,7 +15,7 @@ original exception kept as ``__cause__``:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from boto3.exceptions import Boto3Error, RetriesExceededError
@@ -33,8 +33,12 @@ from ...errors import (
     BackendError,
     BackendUnavailableError,
     ConflictError,
+    DefinitionError,
+    ExecutionAlreadyExistsError,
+    ExecutionNotFoundError,
     InvalidNameError,
     NotFoundError,
+    SluicewayError,
 )
 
 logger = logging.getLogger(__name__)
@@ -97,6 +101,28 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+#: Service codes that mean exactly what a local backend raises for the same thing
+#: (checked before the generic classes below).
+SPECIFIC_CODES: Mapping[str, type[SluicewayError]] = {
+    # SQS
+    "ReceiptHandleIsInvalid": NotFoundError,
+    "AWS.SimpleQueueService.ReceiptHandleIsInvalid": NotFoundError,
+    "InvalidReceiptHandle": NotFoundError,
+    "QueueAlreadyExists": ConflictError,
+    "QueueNameExists": ConflictError,
+    "AWS.SimpleQueueService.QueueNameExists": ConflictError,
+    # Step Functions
+    "ExecutionAlreadyExists": ExecutionAlreadyExistsError,
+    "ExecutionDoesNotExist": ExecutionNotFoundError,
+    # The local orchestrator says "State Machine Does Not Exist" with this class too.
+    "StateMachineDoesNotExist": ExecutionNotFoundError,
+    # A malformed ARN names no execution; locally any unknown string is not found.
+    "InvalidArn": ExecutionNotFoundError,
+    "InvalidName": InvalidNameError,
+    "ExecutionLimitExceeded": BackendUnavailableError,
+}
+
+
 def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
@@ -115,6 +141,11 @@ def translate(exc: BaseException, what: str) -> Exception:
         message = exc.response.get("Error", {}).get("Message") or code
         text = f"{what}: {code}: {message}" if message != code else f"{what}: {code}"
         status = _status(exc)
+        if code == "InvalidDefinition":
+            return DefinitionError([text])
+        specific = SPECIFIC_CODES.get(code)
+        if specific is not None:
+            return specific(text)
         if code in NOT_FOUND_CODES or status == 404:
             return NotFoundError(text)
         if code in CONFLICT_CODES:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +13,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ...errors import (
-    BackendUnavailableError,
-    DefinitionError,
-    ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
-    InvalidNameError,
 )
 from ...ports import ExecutionRecord
 from ...types import JSON
@@ -31,36 +26,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["StepFunctionsOrchestrator"]
 
-# Step Functions codes that _errors.translate would leave as a plain BackendError
-# (or call NotFoundError), but that the local orchestrator raises as these.
-_SFN_CODES: Mapping[str, type[Exception]] = {
-    "ExecutionAlreadyExists": ExecutionAlreadyExistsError,
-    "ExecutionDoesNotExist": ExecutionNotFoundError,
-    # The local orchestrator says "State Machine Does Not Exist" with this class too.
-    "StateMachineDoesNotExist": ExecutionNotFoundError,
-    # A malformed ARN names no execution; locally any unknown string is not found.
-    "InvalidArn": ExecutionNotFoundError,
-    "InvalidName": InvalidNameError,
-    "ExecutionLimitExceeded": BackendUnavailableError,
-}
 
 
-@contextmanager
-def _sfn_translated(what: str) -> Iterator[None]:
-    """:func:`._errors.translated`, with Step Functions' execution codes mapped first."""
-    try:
-        with translated(what):
-            yield
-    except Exception as error:
-        cause = error.__cause__
-        if isinstance(cause, ClientError):
-            code = error_code(cause)
-            if code == "InvalidDefinition":
-                raise DefinitionError([str(error)]) from cause
-            mapped = _SFN_CODES.get(code)
-            if mapped is not None and not isinstance(error, mapped):
-                raise mapped(str(error)) from cause
-        raise
 
 
 def _json(text: str | None) -> JSON:
@@ -122,7 +89,7 @@ class StepFunctionsOrchestrator:
         return arn
 
     def _look_up(self, name: str) -> str:
-        with _sfn_translated(f"look up state machine {name}"):
+        with translated(f"look up state machine {name}"):
             for page in self.client.get_paginator("list_state_machines").paginate():
                 for machine in page["stateMachines"]:
                     if machine["name"] == name:
@@ -143,7 +110,7 @@ class StepFunctionsOrchestrator:
             DefinitionError: Step Functions refused the definition.
         """
         text = definition if isinstance(definition, str) else json.dumps(definition)
-        with _sfn_translated(f"create state machine {name}"):
+        with translated(f"create state machine {name}"):
             try:
                 arn = self.client.create_state_machine(name=name, definition=text, roleArn=role_arn)["stateMachineArn"]
                 # Some Step Functions emulators answer an existing name with the old
@@ -182,7 +149,7 @@ class StepFunctionsOrchestrator:
         """
         arn = self.state_machine_arn(state_machine)
         kwargs: dict[str, Any] = {"name": name} if name is not None else {}
-        with _sfn_translated(f"start an execution of {state_machine}"):
+        with translated(f"start an execution of {state_machine}"):
             response = self.client.start_execution(stateMachineArn=arn, input=json.dumps(input), **kwargs)
         execution_arn = response["executionArn"]
         logger.info("execution started", extra={"execution": execution_arn, "state_machine": state_machine})
@@ -201,7 +168,7 @@ class StepFunctionsOrchestrator:
         Raises:
             ExecutionNotFoundError: no execution has that ARN (or it is no execution ARN).
         """
-        with _sfn_translated(f"describe execution {arn}"):
+        with translated(f"describe execution {arn}"):
             response = self.client.describe_execution(executionArn=arn)
         stopped: datetime | None = response.get("stopDate")
         return ExecutionRecord(
@@ -228,6 +195,6 @@ class StepFunctionsOrchestrator:
             kwargs["error"] = error
         if cause is not None:
             kwargs["cause"] = cause
-        with _sfn_translated(f"stop execution {arn}"):
+        with translated(f"stop execution {arn}"):
             self.client.stop_execution(executionArn=arn, **kwargs)
         logger.info("execution stopped", extra={"execution": arn})

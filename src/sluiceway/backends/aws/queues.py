@@ -6,20 +6,17 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import ClientError
 
-from ...errors import ConflictError, NotFoundError
 from ...messaging import limits
 from ...messaging.queue import QueueAttributes, QueueConfig
 from ...messaging.redrive import RedrivePolicy, check_same_type, queue_name
 from ...ports import QueueMessage
-from ._errors import error_code, translated
+from ._errors import translated
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -28,31 +25,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SqsQueue"]
 
-# SQS codes that _errors.translate would leave as a plain BackendError, but that
-# mean what the local queue raises for the same mistake.
-_SQS_CODES: Mapping[str, type[Exception]] = {
-    "ReceiptHandleIsInvalid": NotFoundError,
-    "AWS.SimpleQueueService.ReceiptHandleIsInvalid": NotFoundError,
-    "InvalidReceiptHandle": NotFoundError,
-    "QueueAlreadyExists": ConflictError,
-    "QueueNameExists": ConflictError,
-    "AWS.SimpleQueueService.QueueNameExists": ConflictError,
-}
 
 
-@contextmanager
-def _sqs_translated(what: str) -> Iterator[None]:
-    """:func:`._errors.translated`, with SQS's receipt and queue-exists codes mapped first."""
-    try:
-        with translated(what):
-            yield
-    except Exception as error:
-        cause = error.__cause__
-        if isinstance(cause, ClientError):
-            mapped = _SQS_CODES.get(error_code(cause))
-            if mapped is not None and not isinstance(error, mapped):
-                raise mapped(str(error)) from cause
-        raise
 
 
 def _timestamp_ms(value: str | None) -> datetime | None:
@@ -93,7 +67,7 @@ class SqsQueue:
             cached = self._urls.get(queue)
         if cached is not None:
             return cached
-        with _sqs_translated(f"resolve queue {queue}"):
+        with translated(f"resolve queue {queue}"):
             url = self.client.get_queue_url(QueueName=queue)["QueueUrl"]
         with self._lock:
             self._urls[queue] = url
@@ -106,7 +80,7 @@ class SqsQueue:
             NotFoundError: no such queue.
         """
         url = self.queue_url(queue)
-        with _sqs_translated(f"get the ARN of queue {queue}"):
+        with translated(f"get the ARN of queue {queue}"):
             attributes = self.client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
         return attributes["QueueArn"]
 
@@ -163,11 +137,11 @@ class SqsQueue:
             # SQS takes the DLQ by ARN and, unlike a name, an ARN of a missing queue
             # is not refused everywhere: resolving it first fails the same way locally.
             dlq_url = self.queue_url(policy.dead_letter_queue)
-            with _sqs_translated(f"read dead-letter queue {policy.dead_letter_queue}"):
+            with translated(f"read dead-letter queue {policy.dead_letter_queue}"):
                 dlq = self.client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn", "FifoQueue"])["Attributes"]
             check_same_type(name, fifo, policy.dead_letter_queue, dlq.get("FifoQueue") == "true")
             attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq["QueueArn"], "maxReceiveCount": policy.max_receive_count})
-        with _sqs_translated(f"create queue {name}"):
+        with translated(f"create queue {name}"):
             url = self.client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
         with self._lock:
             self._urls[name] = url
@@ -181,7 +155,7 @@ class SqsQueue:
             NotFoundError: no such queue.
         """
         url = self.queue_url(queue)
-        with _sqs_translated(f"delete queue {queue}"):
+        with translated(f"delete queue {queue}"):
             self.client.delete_queue(QueueUrl=url)
         with self._lock:
             self._urls.pop(queue, None)
@@ -196,7 +170,7 @@ class SqsQueue:
             NotFoundError: no such queue.
         """
         url = self.queue_url(queue)
-        with _sqs_translated(f"get attributes of queue {queue}"):
+        with translated(f"get attributes of queue {queue}"):
             attributes = self.client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         policy = RedrivePolicy.from_aws(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else None
         config = QueueConfig(
@@ -254,7 +228,7 @@ class SqsQueue:
             kwargs["MessageGroupId"] = group_id
         if dedup_id is not None:
             kwargs["MessageDeduplicationId"] = dedup_id
-        with _sqs_translated(f"send to queue {queue}"):
+        with translated(f"send to queue {queue}"):
             response = self.client.send_message(QueueUrl=url, MessageBody=body, **kwargs)
         return response["MessageId"]
 
@@ -288,7 +262,7 @@ class SqsQueue:
         if wait_s is not None:
             limits.check_range("WaitTimeSeconds", wait_s, 0, limits.MAX_WAIT_S)
             kwargs["WaitTimeSeconds"] = math.ceil(wait_s)
-        with _sqs_translated(f"receive from queue {queue}"):
+        with translated(f"receive from queue {queue}"):
             response = self.client.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=max_messages,
@@ -307,7 +281,7 @@ class SqsQueue:
                 without deleting it; only a malformed or unknown receipt is refused.
         """
         url = self.queue_url(queue)
-        with _sqs_translated(f"delete a message from queue {queue}"):
+        with translated(f"delete a message from queue {queue}"):
             self.client.delete_message(QueueUrl=url, ReceiptHandle=receipt_handle)
 
     def change_visibility(self, queue: str, receipt_handle: str, visibility_s: int) -> None:
@@ -319,7 +293,7 @@ class SqsQueue:
         """
         limits.check_range("VisibilityTimeout", visibility_s, 0, limits.MAX_VISIBILITY_S)
         url = self.queue_url(queue)
-        with _sqs_translated(f"change visibility in queue {queue}"):
+        with translated(f"change visibility in queue {queue}"):
             self.client.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=visibility_s)
 
 
