@@ -84,27 +84,12 @@ def credential_source(
         use_botocore: ask botocore when it is importable.
     """
     if use_botocore and importlib.util.find_spec("botocore") is not None:
-        return _botocore_source(env)
+        from ..runtime.wiring import aws_credential_source
+
+        return aws_credential_source(env)
     return _file_source(env, home)
 
 
-def _botocore_source(env: Mapping[str, str]) -> str | None:
-    # botocore is optional here (it is not a dependency of Sluiceway's core) and only asked
-    # where credentials would come from on this machine; nothing talks to an AWS API.
-    session_module: Any = importlib.import_module("botocore.session")
-    session = session_module.Session()
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        if env.get(name):
-            session.set_config_variable("profile", env[name])
-            break
-    try:
-        credentials = session.get_credentials()
-    except Exception as exc:  # noqa: BLE001 - any failure to resolve means "no usable credentials", with the reason
-        logger.debug("credential resolution failed", extra={"error": str(exc)})
-        return None
-    if credentials is None:
-        return None
-    return str(getattr(credentials, "method", "") or "botocore")
 
 
 def _file_source(env: Mapping[str, str], home: Path) -> str | None:

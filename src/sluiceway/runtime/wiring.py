@@ -596,3 +596,10 @@ def open_messaging(settings: Settings, *, clock: Clock | None = None) -> Messagi
     messaging = build_messaging(settings, db, clock or SystemClock())
     messaging._owned_db = db
     return messaging
+
+
+def aws_credential_source(env: Mapping[str, str]) -> str | None:
+    """Where botocore would find AWS credentials (for ``sluiceway deploy``'s checks), or None."""
+    from ..backends.aws.credentials import credential_source
+
+    return credential_source(env)
