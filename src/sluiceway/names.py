@@ -26,9 +26,7 @@ def check_bucket(bucket: str) -> str:
         InvalidNameError: with the reason.
     """
     if not _BUCKET.match(bucket) or ".." in bucket:
-        raise InvalidNameError(
-            f"invalid bucket name {bucket!r}: use 3-63 lowercase letters, digits, dots and hyphens"
-        )
+        raise InvalidNameError(f"invalid bucket name {bucket!r}: use 3-63 lowercase letters, digits, dots and hyphens")
     return bucket
 
 
@@ -70,7 +68,5 @@ def check_name(name: str, *, what: str = "name") -> str:
         InvalidNameError: with the reason.
     """
     if not _NAME.match(name):
-        raise InvalidNameError(
-            f"invalid {what} {name!r}: use 1-80 letters, digits and _ . : @ + = -"
-        )
+        raise InvalidNameError(f"invalid {what} {name!r}: use 1-80 letters, digits and _ . : @ + = -")
     return name

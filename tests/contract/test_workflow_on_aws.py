@@ -62,7 +62,9 @@ def test_the_csv_workflow_on_aws_backends(moto: Moto, tmp_path: Path) -> None:
         os.environ.setdefault(name, value)
     services = build_services(settings)
     rows = "\n".join(f"{i},2024-02-0{1 + i % 9},{['north', 'east'][i % 2]},Lamp,{1 + i % 4},2.50,c{i}@example.com" for i in range(1, 501))
-    info = services.objects.put(settings.input_bucket, "in/orders.csv", (HEADER + "\n" + rows + "\n2,2024-02-01,north,Lamp,1,2.50,dup@example.com\n").encode())
+    info = services.objects.put(
+        settings.input_bucket, "in/orders.csv", (HEADER + "\n" + rows + "\n2,2024-02-01,north,Lamp,1,2.50,dup@example.com\n").encode()
+    )
 
     db = Database(tmp_path / "state.db")
     invoker = LocalFunctionInvoker(
@@ -76,8 +78,16 @@ def test_the_csv_workflow_on_aws_backends(moto: Moto, tmp_path: Path) -> None:
     try:
         orchestrator.start()
         event = object_created(
-            bucket=info.bucket, key=info.key, size=info.size, etag=info.etag, sequencer="0001", event_id="e-1",
-            request_id="r-1", time=datetime.now(UTC), region=settings.region, account=settings.account_id,
+            bucket=info.bucket,
+            key=info.key,
+            size=info.size,
+            etag=info.etag,
+            sequencer="0001",
+            event_id="e-1",
+            request_id="r-1",
+            time=datetime.now(UTC),
+            region=settings.region,
+            account=settings.account_id,
         )
         record = orchestrator.start_execution(settings.state_machine_name, event, name="on-aws")
         done = orchestrator.wait(record.arn, timeout=120)

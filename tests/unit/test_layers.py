@@ -69,7 +69,9 @@ def layer_violations(path: Path) -> list[str]:
         )
         problems.extend(f"{name} calls {call}: callers pass time and ids in" for call in impure_calls(path))
     if name.startswith("sluiceway.functions"):
-        forbid(("sluiceway.backends", "sluiceway.cli", "sluiceway.api", "typer", "fastapi", "rich"), "functions see ports only and stay small")
+        forbid(
+            ("sluiceway.backends", "sluiceway.cli", "sluiceway.api", "typer", "fastapi", "rich"), "functions see ports only and stay small"
+        )
         # The Lambda entrypoint shim may reach the composition root, nothing else in runtime.
         for imported in names:
             if imported.startswith("sluiceway.runtime") and not imported.startswith("sluiceway.runtime.wiring"):
@@ -80,7 +82,15 @@ def layer_violations(path: Path) -> list[str]:
         forbid(("sluiceway.backends",), "backends are wired only by runtime/wiring.py")
     if name.startswith(("sluiceway.errors", "sluiceway.types", "sluiceway.settings", "sluiceway.logs", "sluiceway.ports")):
         forbid(
-            ("sluiceway.asl", "sluiceway.events", "sluiceway.runtime", "sluiceway.backends", "sluiceway.cli", "sluiceway.api", "sluiceway.functions"),
+            (
+                "sluiceway.asl",
+                "sluiceway.events",
+                "sluiceway.runtime",
+                "sluiceway.backends",
+                "sluiceway.cli",
+                "sluiceway.api",
+                "sluiceway.functions",
+            ),
             "the base layer depends on nothing above it",
         )
     if name.startswith(("sluiceway.runtime", "sluiceway.asl", "sluiceway.events", "sluiceway.backends", "sluiceway.functions")):

@@ -727,9 +727,7 @@ class _Run:
             "wait_for_token": wait_for_token,
             "task_token": path.get("task_token"),
         }
-        self.commands.append(
-            InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, spec.get("Credentials"))
-        )
+        self.commands.append(InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, spec.get("Credentials")))
         if timeout is not None:
             timer = self.token("timeout")
             due = self.now + timedelta(seconds=timeout)
@@ -783,7 +781,12 @@ class _Run:
                 path["pid"],
                 "TaskSucceeded",
                 "taskSucceededEventDetails",
-                {"resourceType": resource_type, "resource": resource_name, "output": _text(event.output), "outputDetails": {"truncated": False}},
+                {
+                    "resourceType": resource_type,
+                    "resource": resource_name,
+                    "output": _text(event.output),
+                    "outputDetails": {"truncated": False},
+                },
             )
         path["phase"] = "running"
         path.pop("task", None)
@@ -887,7 +890,13 @@ class _Run:
             )
         self.emit(path["pid"], "ParallelStateStarted", None, None)
         path["phase"] = "children"
-        path["children"] = {"kind": "parallel", "results": [None] * len(state.branches), "open": [], "done": 0, "total": len(state.branches)}
+        path["children"] = {
+            "kind": "parallel",
+            "results": [None] * len(state.branches),
+            "open": [],
+            "done": 0,
+            "total": len(state.branches),
+        }
         for index, branch in enumerate(state.branches):
             child = self.new_path(
                 parent=path["pid"],
@@ -944,7 +953,9 @@ class _Run:
             batch_input = batcher.get("BatchInput")
             if batch_input is not None:
                 batch_input = (
-                    jsonata_lang.resolve(batch_input, self.bindings(path, state, input=path["input"]), self.rng(), field="BatchInput", now=self.now)
+                    jsonata_lang.resolve(
+                        batch_input, self.bindings(path, state, input=path["input"]), self.rng(), field="BatchInput", now=self.now
+                    )
                     if state.query_language == "JSONata"
                     else paths.resolve(batch_input, scope, field="BatchInput", rng=self.rng())
                 )
@@ -984,9 +995,7 @@ class _Run:
             return
         self._spawn_map_items(path, state)
 
-    def _schedule_map_io(
-        self, path: dict[str, Any], state: State, kind: str, spec: Mapping[str, Any], records: list[Any] | None
-    ) -> None:
+    def _schedule_map_io(self, path: dict[str, Any], state: State, kind: str, spec: Mapping[str, Any], records: list[Any] | None) -> None:
         """Ask the runtime to read items (ItemReader) or write results (ResultWriter)."""
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
@@ -1039,7 +1048,7 @@ class _Run:
             if value is None:
                 raise StatesError(
                     "States.Runtime",
-                    f"The {name}Path field refers to value \"{_text(raw)}\" which is not a valid integer: {spec[name + 'Path']}",
+                    f'The {name}Path field refers to value "{_text(raw)}" which is not a valid integer: {spec[name + "Path"]}',
                 )
         else:
             return default
@@ -1129,7 +1138,9 @@ class _Run:
         if child["pid"] in children["open"]:
             children["open"].remove(child["pid"])
         if children["kind"] == "map":
-            self.emit(parent["pid"], "MapIterationSucceeded", "mapIterationSucceededEventDetails", {"name": state.name, "index": child["slot"]})
+            self.emit(
+                parent["pid"], "MapIterationSucceeded", "mapIterationSucceededEventDetails", {"name": state.name, "index": child["slot"]}
+            )
             self._spawn_map_items(parent, state)
         if children["done"] >= children["total"]:
             self._children_done(parent, state)
@@ -1261,9 +1272,7 @@ class _Run:
         if isinstance(values, Mapping):
             path.setdefault("pending_assign", {}).update(values)
 
-    def exit_state(
-        self, path: dict[str, Any], state: State, output: JSON, *, next_state: str | None = None, end: bool = False
-    ) -> None:
+    def exit_state(self, path: dict[str, Any], state: State, output: JSON, *, next_state: str | None = None, end: bool = False) -> None:
         # Assign takes effect after the state's own Output was computed (AWS order).
         assigned = path.pop("pending_assign", None)
         if assigned:
@@ -1333,7 +1342,11 @@ class _Run:
         if cause is not None:
             details["cause"] = cause
         kind = {"FAILED": "ExecutionFailed", "TIMED_OUT": "ExecutionTimedOut", "ABORTED": "ExecutionAborted"}[status]
-        key = {"FAILED": "executionFailedEventDetails", "TIMED_OUT": "executionTimedOutEventDetails", "ABORTED": "executionAbortedEventDetails"}[status]
+        key = {
+            "FAILED": "executionFailedEventDetails",
+            "TIMED_OUT": "executionTimedOutEventDetails",
+            "ABORTED": "executionAbortedEventDetails",
+        }[status]
         self.emit(None, kind, key, details)
         self.state["paths"].clear()
         self.state["tasks"].clear()
@@ -1394,9 +1407,7 @@ class _Run:
             if state.query_language == "JSONata":
                 path["error_output"] = error_output
                 output: JSON = (
-                    self._jsonata_output(path, state, catcher.output, True, default=error_output)
-                    if catcher.has_output
-                    else error_output
+                    self._jsonata_output(path, state, catcher.output, True, default=error_output) if catcher.has_output else error_output
                 )
                 self._assign_jsonata(path, state, catcher.assign)
             else:
@@ -1496,7 +1507,9 @@ def _jsonata_value(value: JSON, bindings: Mapping[str, JSON], rng: random.Random
     return value
 
 
-def _number_field(spec: Mapping[str, Any], name: str, bindings: Mapping[str, JSON], rng: random.Random, now: datetime | None = None) -> float | None:
+def _number_field(
+    spec: Mapping[str, Any], name: str, bindings: Mapping[str, JSON], rng: random.Random, now: datetime | None = None
+) -> float | None:
     if name not in spec:
         return None
     value = _jsonata_value(spec[name], bindings, rng, name, now)
@@ -1545,7 +1558,9 @@ def _wait_timestamp(value: JSON, field_name: str, expression: str | None) -> dat
         except ValueError:
             pass
     where = f": {expression} == {_text(value)}" if expression else ""
-    raise StatesError("States.Runtime", f"The {field_name} parameter does not reference a valid ISO-8601 extended offset date-time format string{where}")
+    raise StatesError(
+        "States.Runtime", f"The {field_name} parameter does not reference a valid ISO-8601 extended offset date-time format string{where}"
+    )
 
 
 def _resource_parts(resource: str) -> tuple[str, str]:

@@ -91,9 +91,7 @@ def batch_items(items: Sequence[JSON], *, max_items: int | None, max_bytes: int 
     size = 0
     for item in items:
         item_size = len(json.dumps(item, separators=(",", ":")).encode())
-        full = (max_items is not None and len(current) >= max_items) or (
-            max_bytes is not None and current and size + item_size > max_bytes
-        )
+        full = (max_items is not None and len(current) >= max_items) or (max_bytes is not None and current and size + item_size > max_bytes)
         if full:
             batches.append(_batch(current, batch_input))
             current, size = [], 0
@@ -127,7 +125,9 @@ def result_files(records: Sequence[Mapping[str, Any]], writer_config: Mapping[st
         if not chosen:
             continue
         if transformation == "COMPACT":
-            values: list[JSON] = [r.get("Output") if status == "SUCCEEDED" else {"Error": r.get("Error"), "Cause": r.get("Cause")} for r in chosen]
+            values: list[JSON] = [
+                r.get("Output") if status == "SUCCEEDED" else {"Error": r.get("Error"), "Cause": r.get("Cause")} for r in chosen
+            ]
         elif transformation == "FLATTEN":
             values = []
             for r in chosen:

@@ -93,9 +93,7 @@ class MockConfig:
                     continue
                 for state, response in states.items():
                     if response not in self._responses:
-                        problems.append(
-                            f"StateMachines.{machine}.TestCases.{case}.{state}: no mocked response named {response!r}"
-                        )
+                        problems.append(f"StateMachines.{machine}.TestCases.{case}.{state}: no mocked response named {response!r}")
                 self._cases.setdefault(machine, {})[case] = dict(states)
         if problems:
             raise ConfigError(f"{source}: " + "; ".join(problems))

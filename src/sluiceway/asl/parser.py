@@ -27,20 +27,49 @@ _JSONATA_ONLY = {"Arguments", "Output"}
 _FIELDS: dict[str, set[str]] = {
     "Pass": {"Next", "End", "Result", "Assign"} | _JSONPATH_ONLY - {"ResultSelector"} | {"Output"},
     "Task": {
-        "Next", "End", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath",
-        "Retry", "Catch", "Credentials", "Assign",
-    } | _JSONPATH_ONLY | _JSONATA_ONLY,
+        "Next",
+        "End",
+        "Resource",
+        "TimeoutSeconds",
+        "TimeoutSecondsPath",
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
+        "Retry",
+        "Catch",
+        "Credentials",
+        "Assign",
+    }
+    | _JSONPATH_ONLY
+    | _JSONATA_ONLY,
     "Choice": {"Choices", "Default", "InputPath", "OutputPath", "Assign", "Output"},
     "Wait": {"Next", "End", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "InputPath", "OutputPath", "Assign", "Output"},
     "Succeed": {"InputPath", "OutputPath", "Output"},
     "Fail": {"Error", "ErrorPath", "Cause", "CausePath"},
     "Parallel": {"Next", "End", "Branches", "Retry", "Catch", "Assign", "Arguments"} | _JSONPATH_ONLY | {"Output"},
     "Map": {
-        "Next", "End", "Iterator", "ItemProcessor", "ItemsPath", "Items", "ItemSelector", "MaxConcurrency",
-        "MaxConcurrencyPath", "ToleratedFailureCount", "ToleratedFailureCountPath", "ToleratedFailurePercentage",
-        "ToleratedFailurePercentagePath", "Label", "ItemReader", "ItemBatcher", "ResultWriter", "Retry", "Catch",
+        "Next",
+        "End",
+        "Iterator",
+        "ItemProcessor",
+        "ItemsPath",
+        "Items",
+        "ItemSelector",
+        "MaxConcurrency",
+        "MaxConcurrencyPath",
+        "ToleratedFailureCount",
+        "ToleratedFailureCountPath",
+        "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath",
+        "Label",
+        "ItemReader",
+        "ItemBatcher",
+        "ResultWriter",
+        "Retry",
+        "Catch",
         "Assign",
-    } | _JSONPATH_ONLY | _JSONATA_ONLY,
+    }
+    | _JSONPATH_ONLY
+    | _JSONATA_ONLY,
 }
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -117,9 +146,7 @@ class _Parser:
     def problem(self, location: str, message: str, code: str = "SCHEMA_VALIDATION_FAILED") -> None:
         self.diagnostics.append(Diagnostic(code, location or "/", message))
 
-    def machine(
-        self, doc: Mapping[str, Any], where: str, inherited: QueryLanguage | None, *, top: bool = False
-    ) -> StateMachine | None:
+    def machine(self, doc: Mapping[str, Any], where: str, inherited: QueryLanguage | None, *, top: bool = False) -> StateMachine | None:
         required = [f for f in ("States", "StartAt") if f not in doc]
         if required:
             self.problem(where or "/", f"These fields are required: [{', '.join(required)}]")
@@ -190,9 +217,7 @@ class _Parser:
             if name not in seen and isinstance(start_at, str) and start_at in states:
                 self.problem(f"{where}/States/{name}", f"State {name!r} is not reachable", "UNREACHABLE_STATE")
 
-    def state(
-        self, name: str, doc: Any, where: str, inherited: QueryLanguage, *, top_language: QueryLanguage | None
-    ) -> State | None:
+    def state(self, name: str, doc: Any, where: str, inherited: QueryLanguage, *, top_language: QueryLanguage | None) -> State | None:
         if not isinstance(doc, Mapping):
             self.problem(where, "A state must be a JSON object")
             return None

@@ -75,7 +75,11 @@ def _run_demo(settings: Settings, *, timeout: float, scale: float) -> int:
             ok = item.get("RowsRejected") == sample.bad_rows and item.get("RowsValid") == sample.rows - sample.bad_rows
         all_ok &= ok
         duration = f"{(record.stopped_at - record.started_at).total_seconds():.2f} s" if record and record.stopped_at else ""
-        reason = item.get("OutputLocation") if status == "SUCCEEDED" else (item.get("Message") or item.get("Cause") or (record.cause if record else ""))
+        reason = (
+            item.get("OutputLocation")
+            if status == "SUCCEEDED"
+            else (item.get("Message") or item.get("Cause") or (record.cause if record else ""))
+        )
         style = "green" if status == "SUCCEEDED" else "red" if status in TERMINAL else "yellow"
         table.add_row(
             sample.name,
@@ -110,7 +114,9 @@ def _wait(stack: Any, keys: set[str], started: datetime, timeout: float) -> dict
     """The newest run of each key started by this demo, once all have ended (or at the timeout)."""
     deadline = time.monotonic() + timeout
     found: dict[str, ExecutionRecord] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("processing", total=len(keys))
         while time.monotonic() < deadline:
             found = {}

@@ -117,7 +117,9 @@ def up(
 
     def ended(record: ExecutionRecord) -> None:
         style = "green" if record.status == "SUCCEEDED" else "red"
-        console.print(f"[{style}]{record.status}[/{style}] {_key_of(record)} ({record.name})" + (f": {record.error}" if record.error else ""))
+        console.print(
+            f"[{style}]{record.status}[/{style}] {_key_of(record)} ({record.name})" + (f": {record.error}" if record.error else "")
+        )
 
     stack.orchestrator.on_change(ended)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

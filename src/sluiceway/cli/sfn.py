@@ -68,9 +68,7 @@ def run(
         if test_case is None:
             fail("--mock-config needs --test-case")
         try:
-            mocks = MockConfig(json_argument(f"@{mock_config}", "mock config"), source=str(mock_config)).test_case(
-                machine_name, test_case
-            )
+            mocks = MockConfig(json_argument(f"@{mock_config}", "mock config"), source=str(mock_config)).test_case(machine_name, test_case)
         except SluicewayError as exc:
             report_error(exc)
     settings = settings_from(data_dir, config)

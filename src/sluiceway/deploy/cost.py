@@ -75,12 +75,8 @@ LAMBDA_LOG_BYTES_PER_INVOCATION = 1024
 EXPRESS_MEMORY_STEP = 64 * 1024 * 1024
 EXPRESS_MAX_MS = 5 * 60 * 1000
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
-_LAMBDA_DONE = frozenset(
-    {"LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionTimedOut"}
-)
-_EXECUTION_DONE = frozenset(
-    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
-)
+_LAMBDA_DONE = frozenset({"LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionTimedOut"})
+_EXECUTION_DONE = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {
     "": 1,
@@ -203,10 +199,7 @@ def load_prices(path: Path | None = None) -> PriceTable:
     try:
         return PriceTable.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors()
-        ]
+        problems = [f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
         raise ConfigError(f"{path}: invalid price table:\n" + "\n".join(problems)) from None
 
 
@@ -342,10 +335,7 @@ def measure_run(
                 inner_entered += 1
                 if kind == "TaskStateEntered":
                     inner_task_entered += 1
-        elif (
-            kind.endswith("StateExited")
-            and str((event.get("stateExitedEventDetails") or {}).get("name", "")) in inner
-        ):
+        elif kind.endswith("StateExited") and str((event.get("stateExitedEventDetails") or {}).get("name", "")) in inner:
             map_events += 1
         elif kind.startswith("MapIteration"):
             map_events += 1
@@ -353,26 +343,20 @@ def measure_run(
                 chunks += 1
         elif kind == "LambdaFunctionScheduled":
             scheduled += 1
-            function = _function_of(
-                str((event.get("lambdaFunctionScheduledEventDetails") or {}).get("resource", ""))
-            )
+            function = _function_of(str((event.get("lambdaFunctionScheduledEventDetails") or {}).get("resource", "")))
             invocations[function] += 1
             if function in inner_functions:
                 inner_lambda_events += 3  # scheduled, started, and how it ended
         elif kind == "TaskScheduled":
             scheduled += 1
             details = event.get("taskScheduledEventDetails") or {}
-            if details.get("resourceType") == "sns" and str(details.get("resource", "")).startswith(
-                "publish"
-            ):
+            if details.get("resourceType") == "sns" and str(details.get("resource", "")).startswith("publish"):
                 sns += 1
         elif kind in _LAMBDA_DONE:
             started = by_id.get(int(event.get("previousEventId", -1)))
             if started is not None and started.get("type") == "LambdaFunctionStarted":
                 scheduled_event = by_id.get(int(started.get("previousEventId", -1)))
-                resource = (
-                    (scheduled_event or {}).get("lambdaFunctionScheduledEventDetails") or {}
-                ).get("resource", "")
+                resource = ((scheduled_event or {}).get("lambdaFunctionScheduledEventDetails") or {}).get("resource", "")
                 elapsed = (_timestamp(event) - _timestamp(started)).total_seconds() * 1000
                 function = _function_of(str(resource))
                 billed[function] += max(1, math.ceil(elapsed))
@@ -381,16 +365,10 @@ def measure_run(
     retries = max(0, scheduled - task_entered)
     inner_invocations = sum(invocations[f] for f in inner_functions)
     inner_retries = max(0, inner_invocations - inner_task_entered)
-    duration = (
-        (end - start).total_seconds() * 1000 if start is not None and end is not None else 0.0
-    )
+    duration = (end - start).total_seconds() * 1000 if start is not None and end is not None else 0.0
     detail = record.input.get("detail", {}) if isinstance(record.input, Mapping) else {}
     size = (detail.get("object") or {}).get("size") if isinstance(detail, Mapping) else None
-    item_bytes = (
-        len(json.dumps(metadata_item, separators=(",", ":"), default=str).encode())
-        if metadata_item
-        else None
-    )
+    item_bytes = len(json.dumps(metadata_item, separators=(",", ":"), default=str).encode()) if metadata_item else None
     return RunUsage(
         name=record.name,
         status=record.status,
@@ -425,15 +403,10 @@ def measure_local(settings: Any, *, limit: int = 1000) -> list[RunUsage]:
     try:
         runs = []
         for record in reader.executions.list(limit=limit):
-            if (
-                record.state_machine != settings.state_machine_name
-                or record.status not in _TERMINAL
-            ):
+            if record.state_machine != settings.state_machine_name or record.status not in _TERMINAL:
                 continue
             item = reader.table.get({"ExecutionId": record.arn})
-            runs.append(
-                measure_run(record, reader.executions.history(record.arn), metadata_item=item)
-            )
+            runs.append(measure_run(record, reader.executions.history(record.arn), metadata_item=item))
         return runs
     finally:
         reader.close()
@@ -622,26 +595,14 @@ def _profile(runs: Sequence[RunUsage], workload: Workload, target: float | None)
         else:
             chunks = float(run.chunks)
         chunk_ratio = chunks / run.chunks if run.chunks else 0.0
-        invocations = {
-            f: n * (chunk_ratio if f in inner_functions else 1.0)
-            for f, n in run.invocations.items()
-        }
+        invocations = {f: n * (chunk_ratio if f in inner_functions else 1.0) for f, n in run.invocations.items()}
         billed: dict[str, float] = {f: float(ms) for f, ms in run.billed_ms.items()}
         if scaled and target is not None:
-            billed = {
-                f: models[f].at(invocations[f], target)
-                if f in models
-                else float(run.billed_ms.get(f, 0))
-                for f in invocations
-            }
+            billed = {f: models[f].at(invocations[f], target) if f in models else float(run.billed_ms.get(f, 0)) for f in invocations}
         # Wall time: what the functions add to it changes; Map chunks run side by side.
         after_parallel = max(1.0, min(chunks, workload.max_concurrency))
-        before = run.map_wall_ms + sum(
-            ms for f, ms in run.billed_ms.items() if f not in inner_functions
-        )
-        after = sum(
-            ms / (after_parallel if f in inner_functions else 1) for f, ms in billed.items()
-        )
+        before = run.map_wall_ms + sum(ms for f, ms in run.billed_ms.items() if f not in inner_functions)
+        after = sum(ms / (after_parallel if f in inner_functions else 1) for f, ms in billed.items())
         duration = max(0.0, run.duration_ms - before) + after
         size = target if target is not None else run.input_bytes
         s3_get = s3_put = 0.0
@@ -656,9 +617,7 @@ def _profile(runs: Sequence[RunUsage], workload: Workload, target: float | None)
         per_run.append(
             {
                 "chunks": chunks,
-                "transitions": run.transitions
-                - run.chunk_transitions
-                + run.chunk_transitions * chunk_ratio,
+                "transitions": run.transitions - run.chunk_transitions + run.chunk_transitions * chunk_ratio,
                 "events": run.history_events - run.chunk_events + run.chunk_events * chunk_ratio,
                 "invocations": invocations,
                 "billed": billed,
@@ -712,9 +671,7 @@ def estimate(runs: Sequence[RunUsage], workload: Workload, prices: PriceTable) -
     target = float(workload.avg_size_bytes) if workload.avg_size_bytes else measured_avg
     assumptions: list[str] = []
     if workload.avg_size_bytes and not sizes:
-        assumptions.append(
-            "the recorded runs carry no input sizes: durations and chunks are not scaled to --avg-size"
-        )
+        assumptions.append("the recorded runs carry no input sizes: durations and chunks are not scaled to --avg-size")
         target = None
     profile = _profile(runs, workload, target)
     reads_input = {name for name, access in FUNCTION_ACCESS.items() if "input" in access}
@@ -725,26 +682,18 @@ def estimate(runs: Sequence[RunUsage], workload: Workload, prices: PriceTable) -
             "record runs of two or more sizes to separate fixed and per-byte time"
         )
     if profile.duration_ms > EXPRESS_MAX_MS:
-        assumptions.append(
-            "a run takes longer than 5 minutes: Express workflows cannot run it (priced anyway)"
-        )
+        assumptions.append("a run takes longer than 5 minutes: Express workflows cannot run it (priced anyway)")
     files = workload.files_per_day * DAYS_PER_MONTH
     p = prices
 
     transitions = profile.transitions * files
     sfn_standard = transitions / 1000 * p.stepfunctions.standard_per_1000_transitions
     express_gbs = files * profile.express_billed_ms / 1000 * profile.express_memory_mb / 1024
-    sfn_express = (
-        files / 1e6 * p.stepfunctions.express_per_million_requests
-        + express_gbs * p.stepfunctions.express_per_gb_second
-    )
+    sfn_express = files / 1e6 * p.stepfunctions.express_per_million_requests + express_gbs * p.stepfunctions.express_per_gb_second
 
     invocations = sum(profile.invocations.values()) * files
     lambda_gbs = sum(profile.billed_ms.values()) * files / 1000 * workload.memory_mb / 1024
-    lambda_cost = (
-        invocations / 1e6 * p.lambda_.per_million_requests
-        + lambda_gbs * p.lambda_.per_gb_second_x86
-    )
+    lambda_cost = invocations / 1e6 * p.lambda_.per_million_requests + lambda_gbs * p.lambda_.per_gb_second_x86
 
     gets, puts = profile.s3_get * files, profile.s3_put * files
     s3_requests = puts / 1000 * p.s3.put_per_1000 + gets / 1000 * p.s3.get_per_1000
@@ -759,16 +708,11 @@ def estimate(runs: Sequence[RunUsage], workload: Workload, prices: PriceTable) -
     events = files
     eventbridge = events / 1e6 * p.eventbridge.aws_service_events_per_million
     log_gb = (
-        (
-            profile.history_events * SFN_LOG_BYTES_PER_EVENT
-            + sum(profile.invocations.values()) * LAMBDA_LOG_BYTES_PER_INVOCATION
-        )
+        (profile.history_events * SFN_LOG_BYTES_PER_EVENT + sum(profile.invocations.values()) * LAMBDA_LOG_BYTES_PER_INVOCATION)
         * files
         / 2**30
     )
-    cloudwatch = (
-        workload.alarms * p.cloudwatch.alarm_per_month + log_gb * p.cloudwatch.logs_ingestion_per_gb
-    )
+    cloudwatch = workload.alarms * p.cloudwatch.alarm_per_month + log_gb * p.cloudwatch.logs_ingestion_per_gb
     xray = files / 1e6 * p.xray.per_million_traces_recorded
     kms = workload.kms_keys * p.kms.key_per_month
 
@@ -785,9 +729,7 @@ def estimate(runs: Sequence[RunUsage], workload: Workload, prices: PriceTable) -
             lambda_cost,
             lambda_cost,
         ),
-        CostLine(
-            "S3 requests", f"{_count(puts)} PUT, {_count(gets)} GET", s3_requests, s3_requests
-        ),
+        CostLine("S3 requests", f"{_count(puts)} PUT, {_count(gets)} GET", s3_requests, s3_requests),
         CostLine(
             "S3 storage",
             f"{stored_gb:.3g} GB of inputs added per month (versioned, kept)",
@@ -795,12 +737,8 @@ def estimate(runs: Sequence[RunUsage], workload: Workload, prices: PriceTable) -
             s3_storage,
         ),
         CostLine("DynamoDB", f"{_count(wru)} write request units (on-demand)", dynamodb, dynamodb),
-        CostLine(
-            "SNS", f"{_count(publishes)} publishes, {_count(emails)} email deliveries", sns, sns
-        ),
-        CostLine(
-            "SQS", "0 requests (the dead-letter queue only holds failed deliveries)", 0.0, 0.0
-        ),
+        CostLine("SNS", f"{_count(publishes)} publishes, {_count(emails)} email deliveries", sns, sns),
+        CostLine("SQS", "0 requests (the dead-letter queue only holds failed deliveries)", 0.0, 0.0),
         CostLine(
             "EventBridge",
             f"{_count(events)} S3 events (AWS service events on the default bus)",
@@ -822,6 +760,4 @@ def estimate(runs: Sequence[RunUsage], workload: Workload, prices: PriceTable) -
         "local durations stand in for Lambda's; list prices before free tiers and discounts",
     ]
     failed = sum(1 for r in runs if r.status != "SUCCEEDED")
-    return Estimate(
-        lines, files, profile, len(runs), failed, measured_avg, tuple(assumptions), prices
-    )
+    return Estimate(lines, files, profile, len(runs), failed, measured_avg, tuple(assumptions), prices)

@@ -145,9 +145,7 @@ def _pinned(name: str, spec: str, version_of: Callable[[str], str | None]) -> st
     return f"{name}=={version}" if version else spec
 
 
-def pip_command(
-    target: Path, requirements: Sequence[str], *, index_url: str | None = None
-) -> list[str]:
+def pip_command(target: Path, requirements: Sequence[str], *, index_url: str | None = None) -> list[str]:
     """The pip invocation that installs ``requirements`` into ``target`` for Lambda."""
     command = [
         sys.executable,
@@ -220,17 +218,11 @@ def build_bundle(
 
     config_path = settings.pipeline_config or packaged_config_path()
     pipeline = load_config(config_path)
-    wanted = (
-        list(requirements)
-        if requirements is not None
-        else runtime_requirements(with_boto3=with_boto3)
-    )
+    wanted = list(requirements) if requirements is not None else runtime_requirements(with_boto3=with_boto3)
     out = Path(out)
     if out.exists():
         if not (out / MANIFEST_NAME).exists() and any(out.iterdir()):
-            raise DeployError(
-                f"{out} exists and is not a Sluiceway bundle; choose another --out or remove it"
-            )
+            raise DeployError(f"{out} exists and is not a Sluiceway bundle; choose another --out or remove it")
         shutil.rmtree(out)
     out.mkdir(parents=True)
 
@@ -281,11 +273,7 @@ def build_bundle(
 
 def _pip_failure(result: subprocess.CompletedProcess[str], index_url: str | None) -> str:
     output = "\n".join(part for part in (result.stdout, result.stderr) if part)
-    lines = [
-        line
-        for line in output.splitlines()
-        if line.strip() and not line.startswith("WARNING: Location")
-    ]
+    lines = [line for line in output.splitlines() if line.strip() and not line.startswith("WARNING: Location")]
     tail = "\n".join(f"  {line}" for line in lines[-8:])
     where = index_url or "PyPI"
     if any(hint in output for hint in _NETWORK_HINTS):
@@ -298,9 +286,7 @@ def _pip_failure(result: subprocess.CompletedProcess[str], index_url: str | None
             f"pip found no Lambda-compatible wheel (CPython {LAMBDA_PYTHON}, manylinux x86_64) on {where} "
             f"for a requirement (or could not reach {where}); every dependency must publish such a wheel.\n" + tail
         )
-    return (
-        f"pip failed (exit {result.returncode}) while installing the Lambda dependencies:\n" + tail
-    )
+    return f"pip failed (exit {result.returncode}) while installing the Lambda dependencies:\n" + tail
 
 
 def _copy_package(target: Path) -> None:

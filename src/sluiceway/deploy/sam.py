@@ -90,16 +90,12 @@ def credential_source(
     return _file_source(env, home)
 
 
-
-
 def _file_source(env: Mapping[str, str], home: Path) -> str | None:
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         return "env"
     if env.get("AWS_WEB_IDENTITY_TOKEN_FILE") and env.get("AWS_ROLE_ARN"):
         return "assume-role-with-web-identity"
-    if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or env.get(
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-    ):
+    if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
         return "container-role"
     profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
     credentials_file = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials")
@@ -156,22 +152,16 @@ def preflight(
     template = Path(template)
     meta: dict[str, Any] = {}
     if not template.is_file():
-        problems.append(
-            f"no template at {template}: run `sluiceway template --out {template}` first"
-        )
+        problems.append(f"no template at {template}: run `sluiceway template --out {template}` first")
     else:
         meta = template_metadata(template)
         if not meta:
-            problems.append(
-                f"{template} was not written by `sluiceway template` (no Metadata.Sluiceway); generate it again"
-            )
+            problems.append(f"{template} was not written by `sluiceway template` (no Metadata.Sluiceway); generate it again")
     if meta:
         code = template.parent / str(meta.get("CodeUri", ""))
         manifest = read_manifest(code)
         if manifest is None:
-            problems.append(
-                f"no Lambda bundle at {code}: run `sluiceway package --out {code}` first"
-            )
+            problems.append(f"no Lambda bundle at {code}: run `sluiceway package --out {code}` first")
         elif manifest.get("pipeline_digest") != meta.get("PipelineDigest"):
             problems.append(
                 f"the bundle at {code} was built for another pipeline config than the template "
@@ -180,9 +170,7 @@ def preflight(
             )
         definition = template.parent / str(meta.get("DefinitionUri", ""))
         if not definition.is_file():
-            problems.append(
-                f"the workflow definition {definition} named by the template does not exist: generate the template again"
-            )
+            problems.append(f"the workflow definition {definition} named by the template does not exist: generate the template again")
     sam = which("sam")
     if sam is None:
         problems.append(
@@ -192,9 +180,7 @@ def preflight(
     if build and sam is not None:
         if use_container:
             if which("docker") is None:
-                problems.append(
-                    "`sam build --use-container` needs Docker, which is not on PATH; install it or drop --use-container"
-                )
+                problems.append("`sam build --use-container` needs Docker, which is not on PATH; install it or drop --use-container")
         elif which("python3.12") is None:
             problems.append(
                 "`sam build` for the python3.12 runtime needs `python3.12` on PATH. The bundle is already built for Lambda, "
@@ -234,15 +220,8 @@ def deploy_commands(
     Raises:
         ValueError: ``stack_name`` is not a valid CloudFormation stack name.
     """
-    if (
-        not stack_name
-        or not stack_name[0].isalpha()
-        or len(stack_name) > 128
-        or set(stack_name) - _STACK_NAME_CHARS
-    ):
-        raise ValueError(
-            f"invalid stack name {stack_name!r}: letters, digits and hyphens, starting with a letter"
-        )
+    if not stack_name or not stack_name[0].isalpha() or len(stack_name) > 128 or set(stack_name) - _STACK_NAME_CHARS:
+        raise ValueError(f"invalid stack name {stack_name!r}: letters, digits and hyphens, starting with a letter")
     template = Path(template)
     commands: list[tuple[str, ...]] = []
     deployed = template

@@ -161,9 +161,7 @@ def _deny_insecure_transport(resources_: list[Any]) -> dict[str, Any]:
     }
 
 
-def _bucket(
-    name: str, *, versioned: bool, lifecycle: list[dict[str, Any]], skips: list[tuple[str, str]]
-) -> dict[str, Any]:
+def _bucket(name: str, *, versioned: bool, lifecycle: list[dict[str, Any]], skips: list[tuple[str, str]]) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "BucketName": name,
         "BucketEncryption": {
@@ -205,11 +203,7 @@ def _bucket_policy(bucket_id: str) -> dict[str, Any]:
             "Bucket": _ref(bucket_id),
             "PolicyDocument": {
                 "Version": "2012-10-17",
-                "Statement": [
-                    _deny_insecure_transport(
-                        [_getatt(bucket_id, "Arn"), _sub(f"${{{bucket_id}.Arn}}/*")]
-                    )
-                ],
+                "Statement": [_deny_insecure_transport([_getatt(bucket_id, "Arn"), _sub(f"${{{bucket_id}.Arn}}/*")])],
             },
         },
     }
@@ -261,9 +255,7 @@ def _key_policy() -> dict[str, Any]:
     }
 
 
-def _function_policies(
-    name: str, input_id: str, output_id: str, table_id: str
-) -> list[dict[str, Any]]:
+def _function_policies(name: str, input_id: str, output_id: str, table_id: str) -> list[dict[str, Any]]:
     access = FUNCTION_ACCESS.get(name, {})
     policies: list[dict[str, Any]] = []
     for role, bucket_id in (("input", input_id), ("output", output_id)):
@@ -315,9 +307,7 @@ def _reserved(name: str, pipeline: PipelineConfig, options: TemplateOptions) -> 
     return per_run * options.concurrent_runs
 
 
-def _function(
-    name: str, handler: str, settings: Settings, pipeline: PipelineConfig, options: TemplateOptions
-) -> dict[str, Any]:
+def _function(name: str, handler: str, settings: Settings, pipeline: PipelineConfig, options: TemplateOptions) -> dict[str, Any]:
     skips = [
         (
             "CKV_AWS_117",
@@ -356,9 +346,7 @@ def _function(
     }
     reserved = _reserved(name, pipeline, options)
     if reserved is None:
-        skips.append(
-            ("CKV_AWS_115", "Concurrency is not reserved (generated with concurrent runs unset).")
-        )
+        skips.append(("CKV_AWS_115", "Concurrency is not reserved (generated with concurrent runs unset)."))
     else:
         properties["ReservedConcurrentExecutions"] = reserved
     return {
@@ -378,15 +366,11 @@ def _log_group(name: Any, options: TemplateOptions) -> dict[str, Any]:
         },
     }
     if options.log_retention_days < 365:
-        resource["Metadata"] = _skips(
-            [("CKV_AWS_338", f"Retention chosen at generation: {options.log_retention_days} days.")]
-        )
+        resource["Metadata"] = _skips([("CKV_AWS_338", f"Retention chosen at generation: {options.log_retention_days} days.")])
     return resource
 
 
-def _alarm(
-    description: str, namespace: str, metric: str, dimensions: list[dict[str, Any]], statistic: str
-) -> dict[str, Any]:
+def _alarm(description: str, namespace: str, metric: str, dimensions: list[dict[str, Any]], statistic: str) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
@@ -411,9 +395,7 @@ def _definition_substitutions(settings: Settings, fn_ids: Mapping[str, str]) -> 
     Built from the local names so that a placeholder added for the local run
     cannot be forgotten here: an unknown one stops generation.
     """
-    by_name: dict[str, Any] = {
-        f"{name}FunctionArn": _getatt(logical_id, "Arn") for name, logical_id in fn_ids.items()
-    }
+    by_name: dict[str, Any] = {f"{name}FunctionArn": _getatt(logical_id, "Arn") for name, logical_id in fn_ids.items()}
     by_name["NotificationTopicArn"] = _ref("NotificationTopic")
     values: dict[str, Any] = {}
     for placeholder in substitutions(settings):
@@ -451,12 +433,8 @@ def build_template(
 
     substitutions = _definition_substitutions(settings, fn_ids)
 
-    state_machine_policies: list[Any] = [
-        {"LambdaInvokePolicy": {"FunctionName": _ref(fn_ids[name])}} for name in FUNCTIONS
-    ]
-    state_machine_policies.append(
-        {"SNSPublishMessagePolicy": {"TopicName": _getatt("NotificationTopic", "TopicName")}}
-    )
+    state_machine_policies: list[Any] = [{"LambdaInvokePolicy": {"FunctionName": _ref(fn_ids[name])}} for name in FUNCTIONS]
+    state_machine_policies.append({"SNSPublishMessagePolicy": {"TopicName": _getatt("NotificationTopic", "TopicName")}})
     state_machine_policies.append(
         {
             "Version": "2012-10-17",
@@ -554,8 +532,7 @@ def build_template(
                 "TableName": settings.table_name,
                 "BillingMode": "PAY_PER_REQUEST",
                 "AttributeDefinitions": [
-                    {"AttributeName": name, "AttributeType": "S"}
-                    for name in ("ExecutionId", *STATUS_TIME_INDEX.key_attributes)
+                    {"AttributeName": name, "AttributeType": "S"} for name in ("ExecutionId", *STATUS_TIME_INDEX.key_attributes)
                 ],
                 "KeySchema": [{"AttributeName": "ExecutionId", "KeyType": "HASH"}],
                 # Runs by status in time order (DynamoTable.query_index). On-demand
@@ -671,13 +648,7 @@ def build_template(
                 # ALL event types without their payloads: the history is in the logs, user data is not.
                 "Level": "ALL",
                 "IncludeExecutionData": False,
-                "Destinations": [
-                    {
-                        "CloudWatchLogsLogGroup": {
-                            "LogGroupArn": _getatt("StateMachineLogGroup", "Arn")
-                        }
-                    }
-                ],
+                "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": _getatt("StateMachineLogGroup", "Arn")}}],
             },
             "Tracing": {"Enabled": True},
             "Policies": state_machine_policies,
@@ -723,9 +694,7 @@ def build_template(
 
     for logical_id, items in options.extra_skips.items():
         resource = resources_[logical_id]
-        existing = (
-            resource.setdefault("Metadata", {}).setdefault("checkov", {}).setdefault("skip", [])
-        )
+        existing = resource.setdefault("Metadata", {}).setdefault("checkov", {}).setdefault("skip", [])
         existing.extend({"id": check, "comment": reason} for check, reason in items)
 
     return {
@@ -789,11 +758,7 @@ def dump_template(template: Mapping[str, Any]) -> str:
         f"(config digest {meta.get('PipelineDigest', '?')}).\n"
         "# Change the pipeline config or the SLUICEWAY_* settings and generate it again rather than editing it.\n"
     )
-    body = str(
-        yaml.safe_dump(
-            json.loads(json.dumps(template)), sort_keys=False, width=1000, allow_unicode=True
-        )
-    )
+    body = str(yaml.safe_dump(json.loads(json.dumps(template)), sort_keys=False, width=1000, allow_unicode=True))
     return header + body
 
 
@@ -824,7 +789,5 @@ def write_template(
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(dump_template(template), encoding="utf-8")
-    logger.info(
-        "template written", extra={"path": str(out), "resources": len(template["Resources"])}
-    )
+    logger.info("template written", extra={"path": str(out), "resources": len(template["Resources"])})
     return WrittenTemplate(out, len(template["Resources"]), template)

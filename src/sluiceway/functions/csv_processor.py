@@ -39,8 +39,14 @@ class CsvSummary:
     def to_message(self) -> str:
         return json.dumps(
             {
-                "bucket": self.bucket, "key": self.key, "etag": self.etag, "status": self.status, "rows": self.rows,
-                "columns": list(self.columns[:_MAX_COLUMNS_REPORTED]), "empty_cells": self.empty_cells, "error": self.error,
+                "bucket": self.bucket,
+                "key": self.key,
+                "etag": self.etag,
+                "status": self.status,
+                "rows": self.rows,
+                "columns": list(self.columns[:_MAX_COLUMNS_REPORTED]),
+                "empty_cells": self.empty_cells,
+                "error": self.error,
             },
             separators=(",", ":"),
         )
@@ -68,7 +74,12 @@ def summarize_csv(bucket: str, key: str, etag: str | None, data: bytes) -> CsvSu
                 continue
             if len(row) != len(header):
                 return CsvSummary(
-                    bucket, key, etag, "FAILED", rows=rows, columns=tuple(header),
+                    bucket,
+                    key,
+                    etag,
+                    "FAILED",
+                    rows=rows,
+                    columns=tuple(header),
                     error=f"line {reader.line_num}: {len(row)} fields where the header has {len(header)}",
                 )
             rows += 1

@@ -97,8 +97,15 @@ def _failed(request: RecordRequest, reason: str, table: MetadataTable, topic: To
     message = f"Failed to process s3://{request.bucket}/{request.key}: {reason}"
     try:
         table.put(
-            {PARTITION_KEY: request.key, "Status": "FAILED", "Reason": reason, "SourceBucket": request.bucket,
-             "SourceKey": request.key, "SourceEtag": request.etag, "Timestamp": stamp},
+            {
+                PARTITION_KEY: request.key,
+                "Status": "FAILED",
+                "Reason": reason,
+                "SourceBucket": request.bucket,
+                "SourceKey": request.key,
+                "SourceEtag": request.etag,
+                "Timestamp": stamp,
+            },
             if_absent=True,
         )
     except ConflictError:

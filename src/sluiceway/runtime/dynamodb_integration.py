@@ -142,7 +142,9 @@ class DynamoDbTasks:
         try:
             return self.open_table(name)
         except KeyError:
-            raise DynamoDbTaskError("DynamoDB.ResourceNotFoundException", f"Requested resource not found: Table: {name} not found") from None
+            raise DynamoDbTaskError(
+                "DynamoDB.ResourceNotFoundException", f"Requested resource not found: Table: {name} not found"
+            ) from None
 
     @staticmethod
     def _write(action: Callable[[], Any]) -> None:
@@ -161,13 +163,18 @@ class DynamoDbTasks:
     def _name(self, token: str, names: Mapping[str, str]) -> str:
         if token.startswith("#"):
             if token not in names:
-                raise DynamoDbTaskError("DynamoDB.ValidationException", f"An expression attribute name used in the document path is not defined; attribute name: {token}")
+                raise DynamoDbTaskError(
+                    "DynamoDB.ValidationException",
+                    f"An expression attribute name used in the document path is not defined; attribute name: {token}",
+                )
             return names[token]
         return token
 
     def _value(self, token: str, values: Mapping[str, JSON]) -> JSON:
         if token not in values:
-            raise DynamoDbTaskError("DynamoDB.ValidationException", f"An expression attribute value used in expression is not defined; attribute value: {token}")
+            raise DynamoDbTaskError(
+                "DynamoDB.ValidationException", f"An expression attribute value used in expression is not defined; attribute value: {token}"
+            )
         return values[token]
 
     def _condition(self, params: Mapping[str, Any]) -> Condition | None:

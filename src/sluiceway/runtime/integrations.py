@@ -166,7 +166,9 @@ class TaskRunner:
     def _sns_publish(self, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
         topic = params.get("TopicArn") or params.get("TargetArn")
         if not isinstance(topic, str):
-            raise TaskError("SNS.InvalidParameterException", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
+            raise TaskError(
+                "SNS.InvalidParameterException", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter"
+            )
         message = params.get("Message")
         if message is None:
             raise TaskError("SNS.InvalidParameterException", "Invalid parameter: Message Reason: no value for required parameter")
@@ -183,7 +185,6 @@ class TaskRunner:
             "SdkHttpMetadata": {"HttpStatusCode": 200},
             "SdkResponseMetadata": {"RequestId": request_id},
         }
-
 
     # -- SQS ------------------------------------------------------------------
 
@@ -322,7 +323,6 @@ class TaskRunner:
         result["Cause"] = done.cause
         raise TaskError("States.TaskFailed", json.dumps(result))
 
-
     # -- Distributed Map --------------------------------------------------------
 
     def _read_items(self, command: ReadItems) -> list[JSON]:
@@ -335,7 +335,13 @@ class TaskRunner:
             if not isinstance(bucket, str):
                 raise TaskError("States.ItemReaderFailed", "Bucket is required")
             return [
-                {"Etag": f'"{o.etag}"', "Key": o.key, "LastModified": o.last_modified.isoformat(), "Size": o.size, "StorageClass": "STANDARD"}
+                {
+                    "Etag": f'"{o.etag}"',
+                    "Key": o.key,
+                    "LastModified": o.last_modified.isoformat(),
+                    "Size": o.size,
+                    "StorageClass": "STANDARD",
+                }
                 for o in objects.list(bucket, str(params.get("Prefix", "")))
             ]
         bucket, key = _bucket_key(params)

@@ -65,7 +65,9 @@ def _csv_fanout(stack: Stack) -> None:
     )
     messaging.topics.subscribe("csv-processed", "sqs", SUMMARIES_QUEUE)
     pattern = compile_pattern(_object_created(stack.settings.input_bucket, [{"suffix": ".csv"}]))
-    stack.bus.put_rule(Rule("csv-fanout-trigger", pattern, (_function_target(stack, "processor", "CsvProcessor"),), description="CSV → CsvProcessor"))
+    stack.bus.put_rule(
+        Rule("csv-fanout-trigger", pattern, (_function_target(stack, "processor", "CsvProcessor"),), description="CSV → CsvProcessor")
+    )
     messaging.triggers.add(EventSourceMapping(SUMMARIES_QUEUE, "SqsConsumer", batch_size=10, report_batch_item_failures=True))
 
 
@@ -75,7 +77,14 @@ def _json_records(stack: Stack) -> None:
     messaging.topics.create_topic("events-notify")
     # The seed's S3 notification filter (prefix incoming/, suffix .json) as one EventBridge pattern.
     pattern = compile_pattern(_object_created(stack.settings.input_bucket, [{"wildcard": "incoming/*.json"}]))
-    stack.bus.put_rule(Rule("json-records-trigger", pattern, (_function_target(stack, "recorder", "JsonRecords"),), description="incoming/*.json → JsonRecords"))
+    stack.bus.put_rule(
+        Rule(
+            "json-records-trigger",
+            pattern,
+            (_function_target(stack, "recorder", "JsonRecords"),),
+            description="incoming/*.json → JsonRecords",
+        )
+    )
 
 
 PRESETS: dict[str, Preset] = {

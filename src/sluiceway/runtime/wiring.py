@@ -27,8 +27,8 @@ from ..events.rules import Delivery, Target, target_kind
 from ..ports import Clock, ExecutionStore, FunctionInvoker, Invocation, MetadataTable, ObjectStore, Queue, Topic
 from ..settings import Settings
 from .clock import FakeClock, SystemClock
-from .dynamodb_integration import DynamoDbTasks
 from .delivery import FunctionSender, QueueSender, Sender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
+from .dynamodb_integration import DynamoDbTasks
 from .eventing import EventingObjectStore
 from .executor import LocalOrchestrator
 from .integrations import TaskRunner
@@ -112,15 +112,19 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         objects, table, topic = build_aws(settings, endpoint_url=settings.aws_endpoint_url)
         client = getattr(table, "client", None)
         return Services(
-            settings, objects, table, topic, clock, pipeline,
+            settings,
+            objects,
+            table,
+            topic,
+            clock,
+            pipeline,
             tables=lambda name, key: DynamoTable(name, client, partition_key=key),
         )
     from ..backends.local._sqlite import Database
+    from ..backends.local.events import SqliteEventBus
     from ..backends.local.objects import FileObjectStore
     from ..backends.local.tables import SqliteTable
     from ..backends.local.topics import SqliteTopic
-
-    from ..backends.local.events import SqliteEventBus
 
     db = Database(settings.db_path)
     store = FileObjectStore(settings.buckets_dir)
@@ -450,7 +454,6 @@ def build_sfn_runtime(
     )
     from ..backends.local.events import SqliteEventBus
     from ..backends.local.objects import FileObjectStore
-
     from ..backends.local.queues import SqliteQueueService
     from ..backends.local.tables import SqliteTable
 

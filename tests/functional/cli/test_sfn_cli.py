@@ -55,8 +55,20 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_run_with_mock_retries_and_skipped_waits(tmp_path: Path) -> None:
     definition, mocks = write(tmp_path)
     code, out, err = invoke(
-        "sfn", "run", str(definition), "--input", '{"id": 1}', "--mock-config", str(mocks), "--test-case", "FlakyThenOk",
-        "--skip-waits", "--name", "flaky-1", "--data-dir", str(tmp_path / "data"),
+        "sfn",
+        "run",
+        str(definition),
+        "--input",
+        '{"id": 1}',
+        "--mock-config",
+        str(mocks),
+        "--test-case",
+        "FlakyThenOk",
+        "--skip-waits",
+        "--name",
+        "flaky-1",
+        "--data-dir",
+        str(tmp_path / "data"),
     )
     assert code == 0, err
     result = json.loads(out)
@@ -74,8 +86,16 @@ def test_run_with_mock_retries_and_skipped_waits(tmp_path: Path) -> None:
 def test_run_reports_failure_but_exits_zero(tmp_path: Path) -> None:
     definition, mocks = write(tmp_path)
     code, out, err = invoke(
-        "sfn", "run", str(definition), "--mock-config", str(mocks), "--test-case", "AlwaysBroken", "--skip-waits",
-        "--data-dir", str(tmp_path / "data"),
+        "sfn",
+        "run",
+        str(definition),
+        "--mock-config",
+        str(mocks),
+        "--test-case",
+        "AlwaysBroken",
+        "--skip-waits",
+        "--data-dir",
+        str(tmp_path / "data"),
     )
     assert code == 0, err
     result = json.loads(out)

@@ -35,6 +35,4 @@ def settings(tmp_path: Path, pipeline_file: Path) -> Settings:
 def written(tmp_path: Path, settings: Settings) -> WrittenTemplate:
     from sluiceway.config import load_config
 
-    return write_template(
-        settings, load_config(settings.pipeline_config or ""), tmp_path / "stack" / "template.yaml"
-    )
+    return write_template(settings, load_config(settings.pipeline_config or ""), tmp_path / "stack" / "template.yaml")

@@ -56,12 +56,8 @@ def record(settings: Settings, runs: list[Run]) -> list[str]:
         clock.advance((FIXED_MS[function] + PER_MIB_MS.get(function, 0) * mib) / 1000)
         if function == "ValidateData":
             if run.fail:
-                return TaskFailed(
-                    command.token, "DataError", "the header does not match the schema"
-                )
-            chunks = [
-                {"start": s, "end": min(run.size, s + CHUNK)} for s in range(0, run.size, CHUNK)
-            ]
+                return TaskFailed(command.token, "DataError", "the header does not match the schema")
+            chunks = [{"start": s, "end": min(run.size, s + CHUNK)} for s in range(0, run.size, CHUNK)]
             file = {"bucket": settings.input_bucket, "key": run.key}
             return TaskSucceeded(
                 command.token,
@@ -70,13 +66,9 @@ def record(settings: Settings, runs: list[Run]) -> list[str]:
         if function == "ProcessChunk":
             return TaskSucceeded(command.token, {"partial": "ok"})
         if function == "AggregateData":
-            return TaskSucceeded(
-                command.token, {"rows_read": 10, "rows_valid": 9, "rows_rejected": 1}
-            )
+            return TaskSucceeded(command.token, {"rows_read": 10, "rows_valid": 9, "rows_rejected": 1})
         if function == "StoreResults":
-            return TaskSucceeded(
-                command.token, {"output": f"s3://{settings.output_bucket}/results/{run.key}"}
-            )
+            return TaskSucceeded(command.token, {"output": f"s3://{settings.output_bucket}/results/{run.key}"})
         return TaskSucceeded(command.token, {"message": f"{run.key} failed"})
 
     runtime = build_sfn_runtime(settings, skip_waits=True, answer=answer)
@@ -100,9 +92,7 @@ def record(settings: Settings, runs: list[Run]) -> list[str]:
                 region=settings.region,
                 account=settings.account_id,
             )
-            started = runtime.orchestrator.start_execution(
-                settings.state_machine_name, event, name=f"run-{index}"
-            )
+            started = runtime.orchestrator.start_execution(settings.state_machine_name, event, name=f"run-{index}")
             done = runtime.orchestrator.wait(started.arn, timeout=30)
             assert done.status in ("SUCCEEDED", "FAILED"), done
             arns.append(started.arn)
@@ -125,9 +115,7 @@ class FakePip:
         self.stderr = stderr
         self.commands: list[list[str]] = []
 
-    def __call__(
-        self, command: Sequence[str], env: Mapping[str, str] | None
-    ) -> subprocess.CompletedProcess[str]:
+    def __call__(self, command: Sequence[str], env: Mapping[str, str] | None) -> subprocess.CompletedProcess[str]:
         self.commands.append(list(command))
         target = Path(command[command.index("--target") + 1])
         if self.returncode == 0:

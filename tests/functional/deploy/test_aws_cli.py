@@ -33,7 +33,9 @@ def buckets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_template_writes_the_sam_template(tmp_path: Path, pipeline_file: Path, buckets: None) -> None:
     out = tmp_path / "stack" / "template.yaml"
-    code, stdout, stderr = invoke("template", "--out", str(out), "--bundle", str(tmp_path / "build" / "lambda"), "--config", str(pipeline_file))
+    code, stdout, stderr = invoke(
+        "template", "--out", str(out), "--bundle", str(tmp_path / "build" / "lambda"), "--config", str(pipeline_file)
+    )
     assert code == 0, stderr
     assert "28 resources" in stdout and "sluiceway package" in stdout
     doc = yaml.safe_load(out.read_text())
@@ -48,7 +50,9 @@ def test_template_warns_about_the_default_bucket_names(tmp_path: Path, pipeline_
     code, _, stderr = invoke("template", "--out", str(tmp_path / "t.yaml"), "--config", str(pipeline_file), "--concurrent-runs", "0")
     assert code == 0
     assert "bucket names are global" in stderr
-    functions = [r for r in yaml.safe_load((tmp_path / "t.yaml").read_text())["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    functions = [
+        r for r in yaml.safe_load((tmp_path / "t.yaml").read_text())["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+    ]
     assert functions and not [f for f in functions if "ReservedConcurrentExecutions" in f["Properties"]]
 
 
@@ -61,9 +65,17 @@ def test_template_with_an_invalid_config_exits_2(tmp_path: Path) -> None:
 
 
 def test_package_without_a_network_says_so(tmp_path: Path, pipeline_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "", "PIP_RETRIES": "1", "PIP_TIMEOUT": "2"}.items():
+    for name, value in {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_FIND_LINKS": "",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_RETRIES": "1",
+        "PIP_TIMEOUT": "2",
+    }.items():
         monkeypatch.setenv(name, value)
-    code, _, stderr = invoke("package", "--out", str(tmp_path / "lambda"), "--config", str(pipeline_file), "--index-url", "http://127.0.0.1:9/simple")
+    code, _, stderr = invoke(
+        "package", "--out", str(tmp_path / "lambda"), "--config", str(pipeline_file), "--index-url", "http://127.0.0.1:9/simple"
+    )
     assert code == 1
     assert "not reachable" in stderr
 
@@ -82,7 +94,15 @@ def fake_tool(folder: Path, name: str, exit_code: int = 0) -> Path:
 def deploy_env(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A generated template, its bundle, fake `sam` and `python3.12` on PATH, and credentials in the environment."""
     build_bundle(tmp_path / "build" / "lambda", settings, requirements=["tinydep"], run=FakePip())
-    code, _, stderr = invoke("template", "--out", str(tmp_path / "template.yaml"), "--bundle", str(tmp_path / "build" / "lambda"), "--config", str(settings.pipeline_config))
+    code, _, stderr = invoke(
+        "template",
+        "--out",
+        str(tmp_path / "template.yaml"),
+        "--bundle",
+        str(tmp_path / "build" / "lambda"),
+        "--config",
+        str(settings.pipeline_config),
+    )
     assert code == 0, stderr
     bin_dir = tmp_path / "bin"
     fake_tool(bin_dir, "python3.12")
@@ -103,7 +123,9 @@ def test_deploy_without_the_sam_cli_lists_what_is_missing(tmp_path: Path, deploy
 
 def test_deploy_runs_sam_build_then_sam_deploy(tmp_path: Path, deploy_env: Path) -> None:
     calls = fake_tool(deploy_env, "sam")
-    code, stdout, stderr = invoke("deploy", "--template", str(tmp_path / "template.yaml"), "--email", "ops@example.com", "--region", "eu-west-1")
+    code, stdout, stderr = invoke(
+        "deploy", "--template", str(tmp_path / "template.yaml"), "--email", "ops@example.com", "--region", "eu-west-1"
+    )
     assert code == 0, stderr
     build, deploy = calls.read_text().splitlines()
     assert build.startswith("build --template-file") and "--build-dir" in build
@@ -130,7 +152,9 @@ def test_a_failing_sam_command_fails_the_deploy(tmp_path: Path, deploy_env: Path
 
 
 def test_cost_without_recorded_runs_exits_2(tmp_path: Path, settings: Settings) -> None:
-    code, _, stderr = invoke("cost", "--files-per-day", "100", "--data-dir", str(settings.data_dir), "--config", str(settings.pipeline_config))
+    code, _, stderr = invoke(
+        "cost", "--files-per-day", "100", "--data-dir", str(settings.data_dir), "--config", str(settings.pipeline_config)
+    )
     assert code == 2
     assert "no recorded runs" in stderr
 
@@ -149,8 +173,15 @@ def test_cost_measures_the_recorded_runs(settings: Settings) -> None:
     assert failed.billed_ms["ErrorHandler"] == FIXED_MS["ErrorHandler"]
 
     code, stdout, stderr = invoke(
-        "cost", "--files-per-day", "1000", "--avg-size", "10MiB",
-        "--data-dir", str(settings.data_dir), "--config", str(settings.pipeline_config),
+        "cost",
+        "--files-per-day",
+        "1000",
+        "--avg-size",
+        "10MiB",
+        "--data-dir",
+        str(settings.data_dir),
+        "--config",
+        str(settings.pipeline_config),
     )
     assert code == 0, stderr
     for service in ("Step Functions", "Lambda", "S3 requests", "DynamoDB", "SNS", "SQS", "EventBridge", "CloudWatch", "Total"):
@@ -168,11 +199,31 @@ def test_cost_reads_another_price_table(tmp_path: Path, settings: Settings) -> N
     prices["kms"]["key_per_month"] = 1234.0
     path = tmp_path / "prices.json"
     path.write_text(json.dumps(prices))
-    code, stdout, _ = invoke("cost", "--files-per-day", "1", "--prices", str(path), "--data-dir", str(settings.data_dir), "--config", str(settings.pipeline_config))
+    code, stdout, _ = invoke(
+        "cost",
+        "--files-per-day",
+        "1",
+        "--prices",
+        str(path),
+        "--data-dir",
+        str(settings.data_dir),
+        "--config",
+        str(settings.pipeline_config),
+    )
     assert code == 0
     assert "eu-west-1" in stdout and "$1,234.00" in stdout
     del prices["lambda"]["per_gb_second_x86"]
     path.write_text(json.dumps(prices))
-    code, _, stderr = invoke("cost", "--files-per-day", "1", "--prices", str(path), "--data-dir", str(settings.data_dir), "--config", str(settings.pipeline_config))
+    code, _, stderr = invoke(
+        "cost",
+        "--files-per-day",
+        "1",
+        "--prices",
+        str(path),
+        "--data-dir",
+        str(settings.data_dir),
+        "--config",
+        str(settings.pipeline_config),
+    )
     assert code == 2
     assert "lambda.per_gb_second_x86" in stderr

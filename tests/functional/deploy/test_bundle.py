@@ -17,9 +17,7 @@ from sluiceway.deploy.template import BUNDLE_CONFIG_NAME
 from sluiceway.settings import Settings
 
 
-def test_the_bundle_holds_the_package_the_config_and_a_manifest(
-    tmp_path: Path, settings: Settings
-) -> None:
+def test_the_bundle_holds_the_package_the_config_and_a_manifest(tmp_path: Path, settings: Settings) -> None:
     pip = FakePip()
     bundle = build_bundle(tmp_path / "lambda", settings, requirements=["tinydep==1.0"], run=pip)
     root = bundle.path
@@ -27,19 +25,11 @@ def test_the_bundle_holds_the_package_the_config_and_a_manifest(
     assert not (root / "bin").exists(), "console scripts are dropped"
     assert (root / "sluiceway" / "runtime" / "wiring.py").exists()
     assert (root / "sluiceway" / "workflows" / "data_processing.asl.json").exists()
-    assert (
-        not (root / "sluiceway" / "cli").exists() and not (root / "sluiceway" / "deploy").exists()
-    )
+    assert not (root / "sluiceway" / "cli").exists() and not (root / "sluiceway" / "deploy").exists()
     assert not list(root.rglob("__pycache__"))
-    assert (root / BUNDLE_CONFIG_NAME).read_bytes() == Path(
-        str(settings.pipeline_config)
-    ).read_bytes()
+    assert (root / BUNDLE_CONFIG_NAME).read_bytes() == Path(str(settings.pipeline_config)).read_bytes()
     manifest = read_manifest(root)
-    assert (
-        manifest is not None
-        and manifest["pipeline"] == "my-pipeline"
-        and manifest["requirements"] == ["tinydep==1.0"]
-    )
+    assert manifest is not None and manifest["pipeline"] == "my-pipeline" and manifest["requirements"] == ["tinydep==1.0"]
     assert manifest["pipeline_digest"] == bundle.pipeline_digest
     assert bundle.files == sum(1 for p in root.rglob("*") if p.is_file())
     assert bundle.size_bytes == sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
@@ -47,12 +37,8 @@ def test_the_bundle_holds_the_package_the_config_and_a_manifest(
 
 
 def test_the_zip_is_the_same_bytes_every_time(tmp_path: Path, settings: Settings) -> None:
-    first = build_bundle(
-        tmp_path / "a" / "lambda", settings, requirements=["tinydep"], run=FakePip(), make_zip=True
-    )
-    second = build_bundle(
-        tmp_path / "b" / "lambda", settings, requirements=["tinydep"], run=FakePip(), make_zip=True
-    )
+    first = build_bundle(tmp_path / "a" / "lambda", settings, requirements=["tinydep"], run=FakePip(), make_zip=True)
+    second = build_bundle(tmp_path / "b" / "lambda", settings, requirements=["tinydep"], run=FakePip(), make_zip=True)
     assert first.zip_path == tmp_path / "a" / "lambda.zip"
     assert first.zip_path is not None and second.zip_path is not None
     assert digest_of(first.zip_path) == digest_of(second.zip_path)
@@ -63,9 +49,7 @@ def test_the_zip_is_the_same_bytes_every_time(tmp_path: Path, settings: Settings
         assert archive.getinfo("sluiceway/__init__.py").external_attr >> 16 == 0o644
 
 
-def test_rebuilding_replaces_the_old_bundle_but_never_a_foreign_folder(
-    tmp_path: Path, settings: Settings
-) -> None:
+def test_rebuilding_replaces_the_old_bundle_but_never_a_foreign_folder(tmp_path: Path, settings: Settings) -> None:
     out = tmp_path / "lambda"
     build_bundle(out, settings, requirements=["tinydep"], run=FakePip())
     (out / "stale.txt").write_text("old")
@@ -138,11 +122,7 @@ def test_a_real_bundle_fits_lambda_and_leaves_the_cli_out(
 ) -> None:
     root, size, zipped = real_bundle
     assert (root / "duckdb").is_dir() and (root / "pydantic_core").is_dir()
-    assert (
-        not list(root.glob("typer*"))
-        and not list(root.glob("rich*"))
-        and not list(root.glob("watchdog*"))
-    )
+    assert not list(root.glob("typer*")) and not list(root.glob("rich*")) and not list(root.glob("watchdog*"))
     (extension,) = root.glob("pydantic_core/_pydantic_core*.so")
     assert "cpython-312-x86_64-linux-gnu" in extension.name
     assert size < 200 * 2**20 and zipped < size
@@ -166,9 +146,7 @@ def python312() -> str | None:
 def test_the_bundle_imports_under_python_3_12(real_bundle: tuple[Path, int, int]) -> None:
     interpreter = python312()
     if interpreter is None:
-        pytest.skip(
-            "needs a working CPython 3.12 (python3.12 on PATH) to import the bundle as Lambda would"
-        )
+        pytest.skip("needs a working CPython 3.12 (python3.12 on PATH) to import the bundle as Lambda would")
     root, _, _ = real_bundle
     script = (
         "import importlib.util, duckdb, sluiceway, sluiceway.runtime.wiring, sluiceway.config as c;"

@@ -48,9 +48,7 @@ class FakeManagedPolicyLoader:
 
 
 def lint_text(text: str) -> list[str]:
-    return [
-        f"{m.rule.id} {m.message}" for m in lint(text, config=ManualArgs(regions=["us-east-1"]))
-    ]
+    return [f"{m.rule.id} {m.message}" for m in lint(text, config=ManualArgs(regions=["us-east-1"]))]
 
 
 def packaged(template: dict[str, Any]) -> dict[str, Any]:
@@ -71,9 +69,7 @@ def test_cfn_lint_passes(written: WrittenTemplate) -> None:
 
 def test_cfn_lint_would_catch_a_broken_template(written: WrittenTemplate) -> None:
     broken = copy.deepcopy(written.template)
-    broken["Resources"]["ExecutionsFailedAlarm"]["Properties"]["AlarmActions"] = [
-        {"Ref": "NoSuchTopic"}
-    ]
+    broken["Resources"]["ExecutionsFailedAlarm"]["Properties"]["AlarmActions"] = [{"Ref": "NoSuchTopic"}]
     broken["Resources"]["MetadataTable"]["Properties"]["BillingMode"] = "FREE"
     problems = lint_text(dump_template(broken))
     assert any("NoSuchTopic" in p for p in problems), problems
@@ -91,31 +87,21 @@ def translated(written: WrittenTemplate, monkeypatch: pytest.MonkeyPatch) -> dic
     return out
 
 
-def test_the_sam_translator_transforms_it(
-    translated: dict[str, Any], written: WrittenTemplate
-) -> None:
+def test_the_sam_translator_transforms_it(translated: dict[str, Any], written: WrittenTemplate) -> None:
     types = [r["Type"] for r in translated["Resources"].values()]
     assert types.count("AWS::Lambda::Function") == len(FUNCTIONS)
     assert types.count("AWS::StepFunctions::StateMachine") == 1
     assert types.count("AWS::Events::Rule") == 1
     assert not [t for t in types if t.startswith("AWS::Serverless::")]
-    machine = next(
-        r
-        for r in translated["Resources"].values()
-        if r["Type"] == "AWS::StepFunctions::StateMachine"
-    )["Properties"]
+    machine = next(r for r in translated["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")["Properties"]
     assert machine["DefinitionS3Location"] == {
         "Bucket": "artifacts-bucket",
         "Key": "data_processing.asl.json",
     }
     assert machine["TracingConfiguration"] == {"Enabled": True}
     assert machine["LoggingConfiguration"]["Level"] == "ALL"
-    rule = next(r for r in translated["Resources"].values() if r["Type"] == "AWS::Events::Rule")[
-        "Properties"
-    ]
-    source = written.template["Resources"]["DataProcessingWorkflow"]["Properties"]["Events"][
-        "ObjectCreated"
-    ]["Properties"]
+    rule = next(r for r in translated["Resources"].values() if r["Type"] == "AWS::Events::Rule")["Properties"]
+    source = written.template["Resources"]["DataProcessingWorkflow"]["Properties"]["Events"]["ObjectCreated"]["Properties"]
     assert rule["EventPattern"] == source["Pattern"]
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Ref": "DataProcessingWorkflow"}
@@ -133,33 +119,21 @@ def _statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_roles_are_least_privilege(translated: dict[str, Any]) -> None:
-    roles = {
-        name: r for name, r in translated["Resources"].items() if r["Type"] == "AWS::IAM::Role"
-    }
+    roles = {name: r for name, r in translated["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
     assert len(roles) == len(FUNCTIONS) + 2  # one per function, the state machine's, the rule's
     for name, role in roles.items():
         assert set(role["Properties"].get("ManagedPolicyArns", [])) <= EXPECTED_MANAGED, name
         for statement in _statements(role):
             if statement["Effect"] != "Allow":
                 continue
-            actions = (
-                statement["Action"]
-                if isinstance(statement["Action"], list)
-                else [statement["Action"]]
-            )
-            resources = (
-                statement["Resource"]
-                if isinstance(statement["Resource"], list)
-                else [statement["Resource"]]
-            )
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             assert not [a for a in actions if "*" in a], f"{name}: wildcard action in {statement}"
             if "*" in resources:
                 assert set(actions) <= ALLOWED_WILDCARD_ACTIONS, f"{name}: {actions} on *"
     rule_role = next(r for n, r in roles.items() if n.endswith("ObjectCreatedRole"))
     (start,) = _statements(rule_role)
-    assert start["Action"] == "states:StartExecution" and start["Resource"] == {
-        "Ref": "DataProcessingWorkflow"
-    }
+    assert start["Action"] == "states:StartExecution" and start["Resource"] == {"Ref": "DataProcessingWorkflow"}
 
 
 def test_definition_uri_ships_the_local_definition(written: WrittenTemplate) -> None:
@@ -198,9 +172,7 @@ def run_checkov(path: Path) -> dict[str, Any]:
 )
 def test_checkov_reports_no_failed_check(written: WrittenTemplate, tmp_path: Path) -> None:
     report = run_checkov(written.path)
-    assert report["summary"]["failed"] == 0, [
-        (c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]
-    ]
+    assert report["summary"]["failed"] == 0, [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert report["summary"]["passed"] > 30
     # The skips are what keeps it green: without the queue's, its check fails.
     bare = copy.deepcopy(written.template)

@@ -38,17 +38,13 @@ def deployable(tmp_path: Path, settings: Settings) -> Path:
 
 
 def test_everything_in_place_means_no_problems(deployable: Path, tmp_path: Path) -> None:
-    check = preflight(
-        deployable, env=KEYS, home=tmp_path, which=which_of("sam", "python3.12"), use_botocore=False
-    )
+    check = preflight(deployable, env=KEYS, home=tmp_path, which=which_of("sam", "python3.12"), use_botocore=False)
     assert check.ok, check.problems
     assert check.sam == "/fake/bin/sam" and check.credentials == "env"
 
 
 def test_every_missing_piece_is_named_with_its_remedy(tmp_path: Path) -> None:
-    check = preflight(
-        tmp_path / "template.yaml", env={}, home=tmp_path, which=which_of(), use_botocore=False
-    )
+    check = preflight(tmp_path / "template.yaml", env={}, home=tmp_path, which=which_of(), use_botocore=False)
     text = "\n".join(check.problems)
     assert not check.ok and len(check.problems) == 3
     assert "run `sluiceway template" in text
@@ -56,12 +52,8 @@ def test_every_missing_piece_is_named_with_its_remedy(tmp_path: Path) -> None:
     assert "no AWS credentials found" in text and "AWS_PROFILE" in text
 
 
-def test_a_missing_bundle_and_python_3_12_are_reported(
-    written: WrittenTemplate, tmp_path: Path
-) -> None:
-    check = preflight(
-        written.path, env=KEYS, home=tmp_path, which=which_of("sam"), use_botocore=False
-    )
+def test_a_missing_bundle_and_python_3_12_are_reported(written: WrittenTemplate, tmp_path: Path) -> None:
+    check = preflight(written.path, env=KEYS, home=tmp_path, which=which_of("sam"), use_botocore=False)
     text = "\n".join(check.problems)
     assert "no Lambda bundle" in text and "sluiceway package --out" in text
     assert "needs `python3.12` on PATH" in text and "--skip-build" in text
@@ -85,33 +77,23 @@ def test_a_missing_bundle_and_python_3_12_are_reported(
     assert any("needs Docker" in p for p in container.problems)
 
 
-def test_a_bundle_built_for_another_pipeline_config_is_refused(
-    deployable: Path, tmp_path: Path, settings: Settings
-) -> None:
+def test_a_bundle_built_for_another_pipeline_config_is_refused(deployable: Path, tmp_path: Path, settings: Settings) -> None:
     other = tmp_path / "other.yaml"
-    other.write_text(
-        Path(str(settings.pipeline_config))
-        .read_text()
-        .replace("max_concurrency: 4", "max_concurrency: 8")
-    )
+    other.write_text(Path(str(settings.pipeline_config)).read_text().replace("max_concurrency: 4", "max_concurrency: 8"))
     build_bundle(
         tmp_path / "build" / "lambda",
         settings.model_copy(update={"pipeline_config": other}),
         requirements=["tinydep"],
         run=FakePip(),
     )
-    check = preflight(
-        deployable, env=KEYS, home=tmp_path, which=which_of("sam", "python3.12"), use_botocore=False
-    )
+    check = preflight(deployable, env=KEYS, home=tmp_path, which=which_of("sam", "python3.12"), use_botocore=False)
     assert any("another pipeline config" in p for p in check.problems)
 
 
 def test_a_hand_written_template_is_not_taken_for_ours(tmp_path: Path) -> None:
     template = tmp_path / "template.yaml"
     template.write_text("Resources: {}\n")
-    check = preflight(
-        template, env=KEYS, home=tmp_path, which=which_of("sam", "python3.12"), use_botocore=False
-    )
+    check = preflight(template, env=KEYS, home=tmp_path, which=which_of("sam", "python3.12"), use_botocore=False)
     assert any("not written by `sluiceway template`" in p for p in check.problems)
 
 
@@ -119,18 +101,14 @@ def test_credentials_from_the_aws_files(tmp_path: Path) -> None:
     aws = tmp_path / ".aws"
     aws.mkdir()
     assert credential_source({}, home=tmp_path, use_botocore=False) is None
-    (aws / "credentials").write_text(
-        "[default]\naws_access_key_id = AKIA\naws_secret_access_key = s\n"
-    )
+    (aws / "credentials").write_text("[default]\naws_access_key_id = AKIA\naws_secret_access_key = s\n")
     assert credential_source({}, home=tmp_path, use_botocore=False) == "shared-credentials-file"
     assert credential_source({"AWS_PROFILE": "work"}, home=tmp_path, use_botocore=False) is None
     (aws / "config").write_text(
         "[profile work]\nsso_session = corp\n[profile ci]\nrole_arn = arn:aws:iam::1:role/ci\nsource_profile = default\n"
     )
     assert credential_source({"AWS_PROFILE": "work"}, home=tmp_path, use_botocore=False) == "sso"
-    assert (
-        credential_source({"AWS_PROFILE": "ci"}, home=tmp_path, use_botocore=False) == "assume-role"
-    )
+    assert credential_source({"AWS_PROFILE": "ci"}, home=tmp_path, use_botocore=False) == "assume-role"
     assert (
         credential_source(
             {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds"},

@@ -27,7 +27,9 @@ from sluiceway.settings import Settings
 HEADER = "order_id,order_date,region,product,quantity,unit_price,customer_email"
 
 
-def row(i: int, *, region: str = "north", product: str = "Widget", quantity: str = "2", price: str = "3.50", email: str | None = None) -> str:
+def row(
+    i: int, *, region: str = "north", product: str = "Widget", quantity: str = "2", price: str = "3.50", email: str | None = None
+) -> str:
     return f"{i},2024-03-01,{region},{product},{quantity},{price},{email or f'c{i % 7}@example.com'}"
 
 
@@ -51,7 +53,9 @@ def run_file(stack: Stack, tmp_path: Path, key: str, content: bytes, timeout: fl
     stack.upload(path, key)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = [r for r in stack.orchestrator.store.list(limit=500) if (r.input or {}).get("detail", {}).get("object", {}).get("key") == key]
+        runs = [
+            r for r in stack.orchestrator.store.list(limit=500) if (r.input or {}).get("detail", {}).get("object", {}).get("key") == key
+        ]
         if runs and runs[0].status != "RUNNING":
             record = runs[0]
             item = stack.services.table.get({"ExecutionId": record.arn}) or {}
@@ -99,14 +103,27 @@ def test_good_file_end_to_end(stack: Stack, tmp_path: Path) -> None:
     from datetime import datetime, timedelta
 
     since = datetime.now(UTC) - timedelta(hours=1)
-    written = {e.event["detail"]["object"]["key"] for e in stack.bus.archived(since) if e.event["detail"]["bucket"]["name"] == stack.settings.output_bucket}
+    written = {
+        e.event["detail"]["object"]["key"]
+        for e in stack.bus.archived(since)
+        if e.event["detail"]["bucket"]["name"] == stack.settings.output_bucket
+    }
     assert item["OutputLocation"].split("/", 3)[3] in written
     [note] = notifications(stack, "t/good.csv")
     assert note.subject == "Sluiceway: file processed" and "300 valid" in note.message
 
 
 def test_bad_rows_go_to_rejects_with_line_column_reason(stack: Stack, tmp_path: Path) -> None:
-    lines = [HEADER, row(1), row(2, quantity="0"), row(3, region="mars"), row(4, email="not-an-email"), row(5, quantity="two"), "6,2024-03-01,north", row(7)]
+    lines = [
+        HEADER,
+        row(1),
+        row(2, quantity="0"),
+        row(3, region="mars"),
+        row(4, email="not-an-email"),
+        row(5, quantity="two"),
+        "6,2024-03-01,north",
+        row(7),
+    ]
     record, item = run_file(stack, tmp_path, "t/bad-rows.csv", ("\n".join(lines) + "\n").encode())
     assert record.status == "SUCCEEDED", record.cause
     assert (item["RowsRead"], item["RowsValid"], item["RowsRejected"]) == (7, 2, 5)

@@ -16,8 +16,8 @@ from sluiceway.backends.local.objects import FileObjectStore
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.tables import SqliteTable
 from sluiceway.backends.local.topics import SqliteTopic
-from sluiceway.runtime.dynamodb_integration import DynamoDbTasks, from_attribute, to_attribute
 from sluiceway.runtime.clock import FakeClock
+from sluiceway.runtime.dynamodb_integration import DynamoDbTasks, from_attribute, to_attribute
 from sluiceway.runtime.executor import LocalOrchestrator
 from sluiceway.runtime.integrations import TaskRunner
 from sluiceway.runtime.invoker import FunctionSpec, LocalFunctionInvoker
@@ -58,7 +58,12 @@ def task(resource: str, parameters: dict[str, Any], **more: Any) -> dict[str, An
 
 def test_sns_publish_reaches_the_outbox(world: Any) -> None:
     orch, _, topic, _ = world
-    done = run(orch, "Sns", task("arn:aws:states:::sns:publish", {"TopicArn": "arn:aws:sns:us-east-1:1:alerts", "Message.$": "$.m", "Subject": "S"}), {"m": {"a": 1}})
+    done = run(
+        orch,
+        "Sns",
+        task("arn:aws:states:::sns:publish", {"TopicArn": "arn:aws:sns:us-east-1:1:alerts", "Message.$": "$.m", "Subject": "S"}),
+        {"m": {"a": 1}},
+    )
     assert done.status == "SUCCEEDED" and "MessageId" in done.output
     [message] = topic.messages()
     assert (message.topic, message.subject, json.loads(message.message)) == ("arn:aws:sns:us-east-1:1:alerts", "S", {"a": 1})
@@ -69,8 +74,20 @@ def test_s3_put_then_get_object(world: Any) -> None:
     definition = {
         "StartAt": "Put",
         "States": {
-            "Put": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:putObject", "Parameters": {"Bucket": "data-bucket", "Key": "a/b.json", "Body.$": "$"}, "ResultPath": "$.put", "Next": "Get"},
-            "Get": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject", "Parameters": {"Bucket": "data-bucket", "Key": "a/b.json"}, "ResultSelector": {"body.$": "States.StringToJson($.Body)"}, "End": True},
+            "Put": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                "Parameters": {"Bucket": "data-bucket", "Key": "a/b.json", "Body.$": "$"},
+                "ResultPath": "$.put",
+                "Next": "Get",
+            },
+            "Get": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Parameters": {"Bucket": "data-bucket", "Key": "a/b.json"},
+                "ResultSelector": {"body.$": "States.StringToJson($.Body)"},
+                "End": True,
+            },
         },
     }
     done = run(orch, "S3", definition, {"x": [1, 2]})
@@ -109,7 +126,15 @@ def test_start_execution_sync_2_waits_for_the_child(world: Any) -> None:
     assert done.status == "SUCCEEDED", done.cause
     assert done.output["Status"] == "SUCCEEDED"
     assert done.output["Output"] == {"got": 7}
-    fire_and_forget = run(orch, "Parent2", task("arn:aws:states:::states:startExecution", {"StateMachineArn": "arn:aws:states:us-east-1:111111111111:stateMachine:Child", "Input": {"n": 1}}), {})
+    fire_and_forget = run(
+        orch,
+        "Parent2",
+        task(
+            "arn:aws:states:::states:startExecution",
+            {"StateMachineArn": "arn:aws:states:us-east-1:111111111111:stateMachine:Child", "Input": {"n": 1}},
+        ),
+        {},
+    )
     assert set(fire_and_forget.output) == {"ExecutionArn", "StartDate"}
 
 
@@ -138,7 +163,7 @@ def distributed(reader: dict[str, Any] | None = None, **more: Any) -> dict[str, 
 
 def test_item_reader_csv_with_header_row_and_max_items(world: Any) -> None:
     orch, objects, _, _ = world
-    objects.put("data-bucket", "in/people.csv", b"name;age\nada;36\n\"lin; y\";7\nbo;1\n")
+    objects.put("data-bucket", "in/people.csv", b'name;age\nada;36\n"lin; y";7\nbo;1\n')
     reader = {
         "Resource": "arn:aws:states:::s3:getObject",
         "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "CSVDelimiter": "SEMICOLON", "MaxItems": 2},
@@ -152,7 +177,11 @@ def test_item_reader_csv_with_header_row_and_max_items(world: Any) -> None:
 def test_item_reader_jsonl_with_batcher(world: Any) -> None:
     orch, objects, _, _ = world
     objects.put("data-bucket", "in/n.jsonl", b"".join(f'{{"n": {i}}}\n'.encode() for i in range(5)))
-    reader = {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "data-bucket", "Key": "in/n.jsonl"}}
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSONL"},
+        "Parameters": {"Bucket": "data-bucket", "Key": "in/n.jsonl"},
+    }
     batcher = {"MaxItemsPerBatch": 2, "BatchInput": {"run.$": "$.run"}}
     done = run(orch, "Batches", distributed(reader, ItemBatcher=batcher), {"run": "r1"})
     assert done.status == "SUCCEEDED", done.cause
@@ -172,7 +201,11 @@ def test_item_reader_list_objects(world: Any) -> None:
 
 def test_item_reader_missing_object_fails_with_item_reader_failed(world: Any) -> None:
     orch, _, _, _ = world
-    reader = {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"}, "Parameters": {"Bucket": "data-bucket", "Key": "gone.json"}}
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "data-bucket", "Key": "gone.json"},
+    }
     done = run(orch, "Gone", distributed(reader), {})
     assert (done.status, done.error) == ("FAILED", "States.ItemReaderFailed")
 
@@ -216,21 +249,60 @@ def test_dynamodb_put_get_update_delete_with_conditions(world: Any) -> None:
     definition = {
         "StartAt": "Put",
         "States": {
-            "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": None, "Next": "PutAgain",
-                    "Parameters": {"TableName": "Orders", "Item": {"id": {"S.$": "$.id"}, "total": {"N": "10.5"}, "tags": {"L": [{"S": "a"}]}},
-                                   "ConditionExpression": "attribute_not_exists(id)"}},
-            "PutAgain": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": "$.again", "Next": "Update",
-                         "Parameters": {"TableName": "Orders", "Item": {"id": {"S.$": "$.id"}}, "ConditionExpression": "attribute_not_exists(id)"},
-                         "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.again", "Next": "Update"}]},
-            "Update": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "ResultPath": "$.updated", "Next": "Get",
-                       "Parameters": {"TableName": "Orders", "Key": {"id": {"S.$": "$.id"}}, "UpdateExpression": "SET #s = :s REMOVE tags",
-                                      "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": {"S": "PAID"}},
-                                      "ReturnValues": "ALL_NEW"}},
-            "Get": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem", "ResultSelector": {"item.$": "$.Item"}, "ResultPath": "$.got", "Next": "Delete",
-                    "Parameters": {"TableName": "Orders", "Key": {"id": {"S.$": "$.id"}}}},
-            "Delete": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem", "ResultPath": None, "End": True,
-                       "Parameters": {"TableName": "Orders", "Key": {"id": {"S.$": "$.id"}}, "ConditionExpression": "#s = :paid",
-                                      "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":paid": {"S": "PAID"}}}},
+            "Put": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
+                "ResultPath": None,
+                "Next": "PutAgain",
+                "Parameters": {
+                    "TableName": "Orders",
+                    "Item": {"id": {"S.$": "$.id"}, "total": {"N": "10.5"}, "tags": {"L": [{"S": "a"}]}},
+                    "ConditionExpression": "attribute_not_exists(id)",
+                },
+            },
+            "PutAgain": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
+                "ResultPath": "$.again",
+                "Next": "Update",
+                "Parameters": {"TableName": "Orders", "Item": {"id": {"S.$": "$.id"}}, "ConditionExpression": "attribute_not_exists(id)"},
+                "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.again", "Next": "Update"}],
+            },
+            "Update": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "ResultPath": "$.updated",
+                "Next": "Get",
+                "Parameters": {
+                    "TableName": "Orders",
+                    "Key": {"id": {"S.$": "$.id"}},
+                    "UpdateExpression": "SET #s = :s REMOVE tags",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":s": {"S": "PAID"}},
+                    "ReturnValues": "ALL_NEW",
+                },
+            },
+            "Get": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "ResultSelector": {"item.$": "$.Item"},
+                "ResultPath": "$.got",
+                "Next": "Delete",
+                "Parameters": {"TableName": "Orders", "Key": {"id": {"S.$": "$.id"}}},
+            },
+            "Delete": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:deleteItem",
+                "ResultPath": None,
+                "End": True,
+                "Parameters": {
+                    "TableName": "Orders",
+                    "Key": {"id": {"S.$": "$.id"}},
+                    "ConditionExpression": "#s = :paid",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":paid": {"S": "PAID"}},
+                },
+            },
         },
     }
     done = run(orch, "Dynamo", definition, {"id": "o-1"})

@@ -25,13 +25,21 @@ from sluiceway.runtime.executor import LocalOrchestrator
 MACHINE = {
     "StartAt": "Double",
     "States": {
-        "Double": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:double", "ResultPath": "$.doubled", "Next": "Pause"},
+        "Double": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:111111111111:function:double",
+            "ResultPath": "$.doubled",
+            "Next": "Pause",
+        },
         "Pause": {"Type": "Wait", "Seconds": 3600, "Next": "Fan"},
         "Fan": {
             "Type": "Map",
             "ItemsPath": "$.items",
             "MaxConcurrency": 2,
-            "ItemProcessor": {"StartAt": "Each", "States": {"Each": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:double", "End": True}}},
+            "ItemProcessor": {
+                "StartAt": "Each",
+                "States": {"Each": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:double", "End": True}},
+            },
             "ResultPath": "$.each",
             "End": True,
         },
@@ -265,7 +273,12 @@ def test_redrive_resumes_from_the_failed_state(db: Database) -> None:
         "StartAt": "Count",
         "States": {
             "Count": {"Type": "Pass", "Assign": {"seen": 1}, "Next": "Flaky"},
-            "Flaky": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:flaky", "Parameters": {"seen.$": "$seen"}, "End": True},
+            "Flaky": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:111111111111:function:flaky",
+                "Parameters": {"seen.$": "$seen"},
+                "End": True,
+            },
         },
     }
     broken = {"on": True}

@@ -88,8 +88,16 @@ class MockAnswers:
 
 #: Bare-word placeholders the README lists; they replace whole values wherever they occur.
 BARE_WORDS = {
-    "date", "timestamp", "RequestId", "x-amzn-RequestId", "X-Amzn-Trace-Id", "start-time",
-    "entered-time", "snf_role_arn", "RandomNumberGenerated", "generated-uuid",
+    "date",
+    "timestamp",
+    "RequestId",
+    "x-amzn-RequestId",
+    "X-Amzn-Trace-Id",
+    "start-time",
+    "entered-time",
+    "snf_role_arn",
+    "RandomNumberGenerated",
+    "generated-uuid",
 }
 
 
@@ -139,7 +147,9 @@ def test_asl_conformance_pass_rate() -> None:
     assert rate >= REQUIRED_PASS_RATE, f"ASL conformance {passed}/{len(cases)} = {rate:.1%}; failing:\n{report}"
 
 
-@pytest.mark.parametrize("case_id", ["tests/aws/services/stepfunctions/v2/scenarios/test_base_scenarios.py::TestBaseScenarios::test_catch_states_runtime"])
+@pytest.mark.parametrize(
+    "case_id", ["tests/aws/services/stepfunctions/v2/scenarios/test_base_scenarios.py::TestBaseScenarios::test_catch_states_runtime"]
+)
 def test_known_case_runs(case_id: str) -> None:
     case = next((c for c in load_cases() if c["id"] == case_id), None)
     assert case is not None

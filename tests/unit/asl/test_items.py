@@ -11,7 +11,9 @@ from sluiceway.errors import StatesError
 
 
 def test_csv_given_headers_and_tab_delimiter() -> None:
-    items = parse_items(b"1\tx\n2\ty\n", {"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["id", "v"], "CSVDelimiter": "TAB"})
+    items = parse_items(
+        b"1\tx\n2\ty\n", {"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["id", "v"], "CSVDelimiter": "TAB"}
+    )
     assert items == [{"id": "1", "v": "x"}, {"id": "2", "v": "y"}]
 
 

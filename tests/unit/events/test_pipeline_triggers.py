@@ -14,8 +14,16 @@ from sluiceway.runtime.wiring import trigger_pattern
 
 def s3_event(key: str, bucket: str = "sluiceway-input") -> dict[str, object]:
     return object_created(
-        bucket=bucket, key=key, size=10, etag="e", sequencer="01", event_id="id", request_id="r",
-        time=datetime(2026, 1, 1, tzinfo=UTC), region="us-east-1", account="111111111111",
+        bucket=bucket,
+        key=key,
+        size=10,
+        etag="e",
+        sequencer="01",
+        event_id="id",
+        request_id="r",
+        time=datetime(2026, 1, 1, tzinfo=UTC),
+        region="us-east-1",
+        account="111111111111",
     )
 
 

@@ -25,17 +25,13 @@ class SqliteExecutionStore:
 
     def create(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]]) -> ExecutionRecord:
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT * FROM executions WHERE state_machine=? AND name=?", (record.state_machine, record.name)
-            ).fetchone()
+            row = conn.execute("SELECT * FROM executions WHERE state_machine=? AND name=?", (record.state_machine, record.name)).fetchone()
             if row is not None:
                 existing = _record(row)
                 # Step Functions: the same name and input as a *running* execution returns it;
                 # a closed execution or another input is ExecutionAlreadyExists.
                 if existing.input != record.input:
-                    raise ExecutionAlreadyExistsError(
-                        f"Execution Already Exists: '{existing.arn}' (started with a different input)"
-                    )
+                    raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{existing.arn}' (started with a different input)")
                 if existing.status != "RUNNING":
                     raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{existing.arn}' ({existing.status})")
                 return existing
@@ -80,9 +76,7 @@ class SqliteExecutionStore:
     def get(self, arn: str) -> ExecutionRecord:
         row = self.db.connection().execute("SELECT * FROM executions WHERE arn=?", (arn,)).fetchone()
         if row is None:
-            row = self.db.connection().execute(
-                "SELECT * FROM executions WHERE name=? ORDER BY started_at DESC LIMIT 1", (arn,)
-            ).fetchone()
+            row = self.db.connection().execute("SELECT * FROM executions WHERE name=? ORDER BY started_at DESC LIMIT 1", (arn,)).fetchone()
         if row is None:
             raise ExecutionNotFoundError(f"Execution Does Not Exist: '{arn}'")
         return _record(row)
@@ -92,16 +86,12 @@ class SqliteExecutionStore:
         if status is None:
             rows = conn.execute("SELECT * FROM executions ORDER BY started_at DESC LIMIT ?", (limit,))
         else:
-            rows = conn.execute(
-                "SELECT * FROM executions WHERE status=? ORDER BY started_at DESC LIMIT ?", (status, limit)
-            )
+            rows = conn.execute("SELECT * FROM executions WHERE status=? ORDER BY started_at DESC LIMIT ?", (status, limit))
         return [_record(r) for r in rows]
 
     def history(self, arn: str) -> builtins.list[dict[str, Any]]:
         record = self.get(arn)
-        rows = self.db.connection().execute(
-            "SELECT body FROM history WHERE execution_arn=? ORDER BY event_id", (record.arn,)
-        )
+        rows = self.db.connection().execute("SELECT body FROM history WHERE execution_arn=? ORDER BY event_id", (record.arn,))
         return [json.loads(r["body"]) for r in rows]
 
 

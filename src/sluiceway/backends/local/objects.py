@@ -75,9 +75,7 @@ class FileObjectStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def put_file(
-        self, bucket: str, key: str, path: str, *, content_type: str = "application/octet-stream"
-    ) -> ObjectInfo:
+    def put_file(self, bucket: str, key: str, path: str, *, content_type: str = "application/octet-stream") -> ObjectInfo:
         target = self.path(bucket, key)
         md5 = hashlib.md5(usedforsecurity=False)
         size = 0
