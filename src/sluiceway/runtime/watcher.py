@@ -1,10 +1,14 @@
 """Notice objects that other programs drop into a bucket's folder.
 
-A file is announced only once it is completely written: its size and
-modification time must stay the same for ``settle_s`` seconds and it must open
-for reading. At start-up a reconciliation pass announces every object already
-in the folder; the bus stores each write once (same key, ETag and sequencer),
-so objects seen before are not announced twice.
+A file is announced only once it is completely written. Where the platform
+reports closes (inotify on Linux), that means its writer closed it (or it was
+renamed into place) and its size and modification time then stayed the same
+for ``settle_s`` seconds: a writer that pauses longer than that with the file
+still open is waited for. Elsewhere only the settle time applies. At start-up
+a reconciliation pass announces every object already in the folder that has
+not changed for ``settle_s``; younger ones are left to the watch. The bus
+stores each write once (same key, ETag and sequencer), so objects seen before
+are not announced twice.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -23,6 +28,26 @@ from ..errors import InvalidNameError, NotFoundError
 from ..ports import ObjectInfo
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A file seen changing: its last size and mtime, since when they held, and whether its writer closed it."""
+
+    size: int
+    mtime: int
+    since: float
+    closed: bool | None
+    """True: its writer closed it; False: open for writing; None: no writer seen (renamed in, or no close events)."""
+
+
+def _reports_closes(observer: object) -> bool:
+    """Whether the platform's observer reports file closes (inotify does; polling and others do not)."""
+    try:
+        from watchdog.observers.inotify import InotifyObserver
+    except ImportError:  # not Linux
+        return False
+    return isinstance(observer, InotifyObserver)
 
 
 class BucketWatcher(FileSystemEventHandler):
@@ -41,10 +66,11 @@ class BucketWatcher(FileSystemEventHandler):
         self.announce = announce
         self.settle_s = settle_s
         self.root = Path(objects.bucket_path(bucket))  # type: ignore[attr-defined]
-        self._pending: dict[str, tuple[int, int, float]] = {}
+        self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._observer = Observer()
+        self._closes_reported = _reports_closes(self._observer)
         self._thread = threading.Thread(target=self._settle_loop, name="sluiceway-watcher", daemon=True)
 
     def start(self) -> None:
@@ -61,54 +87,74 @@ class BucketWatcher(FileSystemEventHandler):
         self._thread.join(timeout=5)
 
     def reconcile(self) -> int:
-        """Announce every object present now (those already recorded are ignored by the bus)."""
+        """Announce every settled object present now (those already recorded are ignored by the bus)."""
         count = 0
+        now = time.time()
         for info in self.objects.list(self.bucket):  # type: ignore[attr-defined]
+            if now - info.last_modified.timestamp() < self.settle_s:
+                # Possibly still being written: the watch decides (a close, or the settle time).
+                with self._lock:
+                    self._pending.setdefault(info.key, _Pending(-1, -1, time.monotonic(), closed=True))
+                continue
             self.announce(info)
             count += 1
         return count
 
     # watchdog callbacks ----------------------------------------------------------
 
+    # A file written in place is created, opened, modified and closed; one renamed in
+    # from elsewhere is only "created" (inotify's IN_MOVED_TO) and is complete at once.
+
     def on_created(self, event: FileSystemEvent) -> None:
-        self._touch(event.src_path, event.is_directory)
+        self._touch(event.src_path, event.is_directory, closed=None)
+
+    def on_opened(self, event: FileSystemEvent) -> None:
+        self._touch(event.src_path, event.is_directory, closed=False, create=False)
 
     def on_modified(self, event: FileSystemEvent) -> None:
-        self._touch(event.src_path, event.is_directory)
+        self._touch(event.src_path, event.is_directory, closed=False)
 
     def on_closed(self, event: FileSystemEvent) -> None:
-        self._touch(event.src_path, event.is_directory)
+        self._touch(event.src_path, event.is_directory, closed=True)
 
     def on_moved(self, event: FileSystemEvent) -> None:
-        self._touch(event.dest_path, event.is_directory)
+        # A rename into the folder is how careful writers publish a complete file.
+        self._touch(event.dest_path, event.is_directory, closed=True)
 
-    def _touch(self, path: str | bytes, is_directory: bool) -> None:
+    def _touch(self, path: str | bytes, is_directory: bool, *, closed: bool | None, create: bool = True) -> None:
         if is_directory:
             return
         text = os.fsdecode(path)
         rel = os.path.relpath(text, self.root).replace(os.sep, "/")
         if rel.startswith("..") or ".sluiceway" in rel.split("/"):
             return
+        if not self._closes_reported:
+            closed = None  # no close events here: the settle time alone decides
         with self._lock:
-            self._pending[rel] = (-1, -1, time.monotonic())
+            current = self._pending.get(rel)
+            if current is None and not create:
+                return  # a reader opening a file nobody is writing (our own reads included)
+            self._pending[rel] = _Pending(-1, -1, time.monotonic(), closed=closed)
 
     def _settle_loop(self) -> None:
         while not self._stop.wait(0.2):
             now = time.monotonic()
             with self._lock:
                 items = list(self._pending.items())
-            for key, (size, mtime, since) in items:
+            for key, pending in items:
                 try:
                     stat = (self.root / key).stat()
                 except FileNotFoundError:
                     with self._lock:
                         self._pending.pop(key, None)
                     continue
-                if (stat.st_size, stat.st_mtime_ns) != (size, mtime):
+                if (stat.st_size, stat.st_mtime_ns) != (pending.size, pending.mtime):
                     with self._lock:
-                        self._pending[key] = (stat.st_size, stat.st_mtime_ns, now)
+                        current = self._pending.get(key)
+                        if current is not None:
+                            self._pending[key] = _Pending(stat.st_size, stat.st_mtime_ns, now, closed=current.closed)
                     continue
-                if now - since < self.settle_s:
+                if pending.closed is False or now - pending.since < self.settle_s:
                     continue
                 with self._lock:
                     self._pending.pop(key, None)

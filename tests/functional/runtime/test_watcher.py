@@ -30,7 +30,7 @@ def test_reconciles_existing_objects_and_waits_for_writes_to_settle(tmp_path: Pa
     watcher = BucketWatcher(store, "in-bucket", seen.append, settle_s=0.3)
     watcher.start()
     try:
-        assert [i.key for i in seen] == ["before.csv"]  # found at start-up
+        assert wait_for(lambda: [i.key for i in seen] == ["before.csv"])  # found at start-up
 
         folder = tmp_path / "in-bucket" / "drop"
         folder.mkdir()
@@ -48,5 +48,34 @@ def test_reconciles_existing_objects_and_waits_for_writes_to_settle(tmp_path: Pa
         (tmp_path / "in-bucket" / "bad\x01name.csv").write_bytes(b"x")  # refused by name validation, never announced
         time.sleep(0.8)
         assert [i.key for i in seen] == ["before.csv", "drop/slow.csv"]
+    finally:
+        watcher.stop()
+
+
+def test_a_writer_pausing_with_the_file_open_is_waited_for(tmp_path: Path) -> None:
+    store = FileObjectStore(tmp_path)
+    store.ensure_bucket("in-bucket")
+    seen: list[ObjectInfo] = []
+    watcher = BucketWatcher(store, "in-bucket", seen.append, settle_s=0.2)
+    watcher.start()
+    try:
+        target = tmp_path / "in-bucket" / "paused.csv"
+        with open(target, "wb") as out:
+            out.write(b"a,b\n" * 100)
+            out.flush()
+            time.sleep(0.8)  # four settle periods without a change, the file still open
+            if watcher._closes_reported:  # where closes are reported, nothing is announced yet
+                assert seen == []
+            out.write(b"c,d\n" * 100)
+        assert wait_for(lambda: any(i.size == 800 for i in seen))
+        assert [i.size for i in seen if i.key == "paused.csv"][-1] == 800
+        if watcher._closes_reported:
+            assert [i.size for i in seen] == [800]  # announced once, complete
+
+        # A file renamed into place is complete at once.
+        staging = tmp_path / "staging.csv"
+        staging.write_bytes(b"x,y\n")
+        os.replace(staging, tmp_path / "in-bucket" / "renamed.csv")
+        assert wait_for(lambda: any(i.key == "renamed.csv" for i in seen))
     finally:
         watcher.stop()
