@@ -46,8 +46,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 rules_app = typer.Typer(
-    help="EventBridge rules stored on the local bus: list, put, enable, disable, delete.",
-    no_args_is_help=True,
+    help="EventBridge rules stored on the local bus: list (the default), put, enable, disable, delete.",
+    invoke_without_command=True,
 )
 
 BusOption = typer.Option("--bus", help="The event bus.")
@@ -61,8 +61,14 @@ def events() -> None:
 
 
 @rules_app.callback()
-def rules() -> None:
-    """EventBridge rules stored on the local bus: list, put, enable, disable, delete."""
+def rules(
+    ctx: typer.Context,
+    data_dir: Path | None = DataDirOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """EventBridge rules stored on the local bus: list (the default), put, enable, disable, delete."""
+    if ctx.invoked_subcommand is None:  # `sluiceway rules` alone lists them
+        list_rules(ctx, bus=None, as_json=False, data_dir=data_dir, config=config)
 
 
 def _text(value: str, what: str) -> str:

@@ -73,3 +73,13 @@ def test_demo_runs_every_sample_as_expected(tmp_path: Path) -> None:
     assert "every run ended as expected" in result.stdout
     for name in ("sales-small.csv", "sales-with-bad-rows.csv", "sales-broken.csv", "sales-wrong-header.csv"):
         assert name in result.stdout
+
+
+def test_rules_alone_lists_the_pipeline_rule(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    csv = tmp_path / "x.csv"
+    csv.write_text(HEADER + "\n")
+    assert runner.invoke(app, ["upload", str(csv), "--data-dir", str(data)]).exit_code == 0
+    result = runner.invoke(app, ["rules", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.stderr
+    assert "sales-trigger" in result.stdout and "stateMachine:DataProcessingWorkflow" in result.stdout
