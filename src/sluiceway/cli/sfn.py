@@ -22,6 +22,14 @@ def _read_definition(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"cannot read definition {path}: {exc.strerror}")
+    if "${" in text:
+        # SAM-style DefinitionSubstitutions: the stack's own function and topic ARNs.
+        from ..runtime.wiring import substitutions
+
+        try:
+            text = parser.substitute(text, substitutions(settings_from()))
+        except DefinitionError as exc:
+            fail(f"{path}: {exc}")
     try:
         doc = json.loads(text)
     except ValueError as exc:
