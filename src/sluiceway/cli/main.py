@@ -19,13 +19,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(sfn.app, name="sfn")
-app.add_typer(runs.app, name="runs")
-app.add_typer(events.app, name="events")
-app.add_typer(events.rules_app, name="rules")
-for _command in (aws.template, aws.package, aws.deploy, aws.cost):
-    app.command()(_command)
-messaging.register(app)
 
 
 @app.command()
@@ -150,6 +143,16 @@ def demo(
     if preset is not None:
         raise typer.Exit(run_preset_demo(settings, preset, timeout=min(timeout, 300.0)))
     raise typer.Exit(run_demo(settings, timeout=timeout))
+
+
+# Command groups and the AWS commands come after the everyday ones in --help.
+app.add_typer(sfn.app, name="sfn")
+app.add_typer(runs.app, name="runs")
+app.add_typer(events.app, name="events")
+app.add_typer(events.rules_app, name="rules")
+for _command in (aws.template, aws.package, aws.deploy, aws.cost):
+    app.command()(_command)
+messaging.register(app)
 
 
 def main() -> None:
