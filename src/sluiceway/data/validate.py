@@ -8,7 +8,9 @@ types the values, evaluates every rule into one validity flag and, depending
 on the processing mode, produces:
 
 * ``aggregations``: GROUP BY partials over the valid rows (counts, sums,
-  min/max, distinct-value lists), plus the values of unique columns;
+  min/max, distinct-value lists), plus the count and bounds of integer unique
+  columns (the values of other unique columns); integer values are read again
+  only if their count and bounds do not prove them distinct;
 * ``sql``: the valid rows themselves (typed, with their line numbers).
 
 Only when something was rejected are per-column reasons computed, for the
@@ -255,6 +257,8 @@ def _check(
     kept = max(1, bad_rows_kept)
     types = _describe_types(con, config)
     unique = [(j, c.name) for j, c in enumerate(config.columns) if c.unique] if mode == "aggregations" else []
+    # Integer keys are summarised by count and bounds instead of collecting every value.
+    counted = {j for j, _ in unique if config.columns[j].type == "integer"}
     exclude_table = None
     if exclude:
         con.execute("CREATE TEMP TABLE __sw_excl (ord BIGINT)")
@@ -267,7 +271,13 @@ def _check(
             relation = rules.derived_relation(config, typed)
             items = [f"CASE WHEN {rules.OK} THEN {ident(g)} END AS {ident(g)}" for g in config.processing.group_by]
             items += [rules.OK, "count(*) AS __sw_n", *agg.chunk_partials(config, types)]
-            items += [f"list({ident(name)}) FILTER (WHERE {ident(name)} IS NOT NULL) AS {_KEYS}{j}" for j, name in unique]
+            for j, name in unique:
+                col = ident(name)
+                if j in counted:
+                    # Count and bounds only: they often prove the values distinct (see _key_stats).
+                    items += [f"count({col}) AS {_KEYS}n{j}", f"min({col}) AS {_KEYS}lo{j}", f"max({col}) AS {_KEYS}hi{j}"]
+                else:
+                    items.append(f"list({col}) FILTER (WHERE {col} IS NOT NULL) AS {_KEYS}{j}")
             # The first failing rows' raw values, so that their reasons need no second read of the chunk.
             items.append(f"min_by({_raw_struct(config)}, {rules.ORD}, {kept}) FILTER (WHERE NOT {rules.OK}) AS {_BAD}")
             con.execute(f"CREATE TEMP TABLE __sw_partial AS SELECT {', '.join(items)} FROM ({relation}) GROUP BY ALL")
@@ -338,11 +348,25 @@ def _check(
     files["rejects"] = out_dir / "rejects.parquet"
     _copy(con, "SELECT * FROM __sw_rejects ORDER BY line, pos", files["rejects"])
     if mode == "aggregations":
-        internal = ", ".join([*(f"{_KEYS}{j}" for j, _ in unique), _BAD])
+        internal = [_BAD]
+        for j, _ in unique:
+            internal += [f"{_KEYS}{kind}{j}" for kind in ("n", "lo", "hi")] if j in counted else [f"{_KEYS}{j}"]
         files["partial"] = out_dir / "partial.parquet"
-        _copy(con, f"SELECT * EXCLUDE ({internal}) FROM __sw_partial WHERE {rules.OK}", files["partial"])
+        _copy(con, f"SELECT * EXCLUDE ({', '.join(internal)}) FROM __sw_partial WHERE {rules.OK}", files["partial"])
         for j, name in unique:
-            table = f"(SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK})"
+            if j in counted:
+                proven = _key_stats(con, j)
+                if proven is not None:
+                    count, distinct, low, high = proven
+                    keys[name] = KeyStats(count, distinct, _comparable(low), _comparable(high))
+                    continue
+                # Not provably distinct: read the chunk's values again (rarer than collecting them always).
+                keys_file = out_dir / f"keys-{j}.parquet"
+                typed = rules.typed_relation(config, _reader(path, config, fmt, store_rejects=False), exclude=exclude_table)
+                _copy(con, f"SELECT {ident(name)} AS k FROM ({typed}) WHERE {rules.OK} AND {ident(name)} IS NOT NULL", keys_file)
+                table = f"read_parquet({path_literal(keys_file)})"
+            else:
+                table = f"(SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK})"
             count, low, high = con.execute(f"SELECT count(k), min(k), max(k) FROM {table}").fetchone() or (0, None, None)
             distinct = _distinct(con, table, int(count), low, high)
             keys[name] = KeyStats(int(count), distinct, _comparable(low), _comparable(high))
@@ -351,7 +375,10 @@ def _check(
             # from the chunk itself (write_keys), which is rarer than writing them here.
             if distinct < count or keys[name].low is None or keys[name].high is None:
                 files[f"keys-{j}"] = out_dir / f"keys-{j}.parquet"
-                _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])
+                if j not in counted:
+                    _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])
+            elif j in counted:
+                (out_dir / f"keys-{j}.parquet").unlink()
     else:
         files["rows"] = out_dir / "rows.parquet"
         names = rules.schema_columns_sql(config)
@@ -537,6 +564,29 @@ def _distinct(con: duckdb.DuckDBPyConnection, table: str, count: int, low: Any, 
     else:
         found = con.execute(f"SELECT count(DISTINCT k) FROM {table}").fetchone()
     return int(found[0]) if found else 0
+
+
+def _key_stats(con: duckdb.DuckDBPyConnection, j: int) -> tuple[int, int, Any, Any] | None:
+    """(count, distinct, min, max) of integer key ``j`` among the valid rows, if its counts prove it distinct.
+
+    ``n`` integers between ``low`` and ``high`` with ``high - low + 1 == n`` are all
+    different (pigeonhole). This holds for the valid rows when it holds for them or
+    for all rows whose key parsed (rejected rows often leave gaps in an id sequence).
+    """
+    n, lo, hi = f"{_KEYS}n{j}", f"{_KEYS}lo{j}", f"{_KEYS}hi{j}"
+    found = con.execute(
+        f"SELECT coalesce(sum({n}) FILTER (WHERE {rules.OK}), 0), min({lo}) FILTER (WHERE {rules.OK}), "
+        f"max({hi}) FILTER (WHERE {rules.OK}), coalesce(sum({n}), 0), min({lo}), max({hi}) FROM __sw_partial"
+    ).fetchone()
+    if found is None:
+        return 0, 0, None, None
+    count, low, high, count_all, low_all, high_all = found
+    count, count_all = int(count), int(count_all)
+    if count == 0:
+        return 0, 0, None, None
+    if high - low + 1 == count or high_all - low_all + 1 == count_all:
+        return count, count, low, high
+    return None
 
 
 def _comparable(value: Any) -> Any:

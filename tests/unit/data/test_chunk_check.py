@@ -205,6 +205,29 @@ def test_internal_duplicates_show_in_the_key_stats(tmp_path: Path) -> None:
     assert sorted(k for (k,) in read(outcome.files["keys-0"])) == [5, 5, 9]
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"1,n,2\n2,x,3\n3,n,1\n", (2, 2, 1, 3)),  # a rejected row leaves a gap: all parsed ids are 1..3
+        (b"1,n,2\n2,s,3\n2,x,1\n3,n,1\n", (3, 3, 1, 3)),  # the duplicate is in a rejected row
+    ],
+)
+def test_dense_integer_keys_are_distinct_without_their_values(tmp_path: Path, data: bytes, expected: tuple[int, ...]) -> None:
+    outcome = run(tmp_path, data)
+    stats = outcome.keys["id"]
+    assert (stats.count, stats.distinct, stats.low, stats.high) == expected
+    assert "keys-0" not in outcome.files
+    assert not (tmp_path / "out" / "keys-0.parquet").exists()
+
+
+def test_sparse_distinct_integer_keys_keep_only_statistics(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b"1,n,2\n7,s,3\n4,n,1\n4,x,1\n")
+    stats = outcome.keys["id"]
+    assert (stats.count, stats.distinct, stats.low, stats.high) == (3, 3, 1, 7)
+    assert "keys-0" not in outcome.files
+    assert not (tmp_path / "out" / "keys-0.parquet").exists()
+
+
 def test_sparse_and_text_keys_are_counted_exactly(tmp_path: Path) -> None:
     outcome = run(tmp_path, b"1,n,2\n9000000000000,s,3\n1,n,1\n")
     assert (outcome.keys["id"].count, outcome.keys["id"].distinct) == (3, 2)
