@@ -8,9 +8,9 @@ types the values, evaluates every rule into one validity flag and, depending
 on the processing mode, produces:
 
 * ``aggregations``: GROUP BY partials over the valid rows (counts, sums,
-  min/max, distinct-value lists), plus the count and bounds of integer unique
-  columns (the values of other unique columns); integer values are read again
-  only if their count and bounds do not prove them distinct;
+  min/max, distinct-value lists), plus the values of unique columns (and, for
+  integer ones, their count and bounds, which usually prove them distinct
+  without a look at the values);
 * ``sql``: the valid rows themselves (typed, with their line numbers).
 
 Only when something was rejected are per-column reasons computed, for the
@@ -257,7 +257,7 @@ def _check(
     kept = max(1, bad_rows_kept)
     types = _describe_types(con, config)
     unique = [(j, c.name) for j, c in enumerate(config.columns) if c.unique] if mode == "aggregations" else []
-    # Integer keys are summarised by count and bounds instead of collecting every value.
+    # Integer keys also get their count and bounds, which usually settle their distinctness.
     counted = {j for j, _ in unique if config.columns[j].type == "integer"}
     exclude_table = None
     if exclude:
@@ -273,11 +273,10 @@ def _check(
             items += [rules.OK, "count(*) AS __sw_n", *agg.chunk_partials(config, types)]
             for j, name in unique:
                 col = ident(name)
+                items.append(f"list({col}) FILTER (WHERE {col} IS NOT NULL) AS {_KEYS}{j}")
                 if j in counted:
-                    # Count and bounds only: they often prove the values distinct (see _key_stats).
+                    # Count and bounds often prove the values distinct without looking at them (see _key_stats).
                     items += [f"count({col}) AS {_KEYS}n{j}", f"min({col}) AS {_KEYS}lo{j}", f"max({col}) AS {_KEYS}hi{j}"]
-                else:
-                    items.append(f"list({col}) FILTER (WHERE {col} IS NOT NULL) AS {_KEYS}{j}")
             # The first failing rows' raw values, so that their reasons need no second read of the chunk.
             items.append(f"min_by({_raw_struct(config)}, {rules.ORD}, {kept}) FILTER (WHERE NOT {rules.OK}) AS {_BAD}")
             con.execute(f"CREATE TEMP TABLE __sw_partial AS SELECT {', '.join(items)} FROM ({relation}) GROUP BY ALL")
@@ -350,23 +349,16 @@ def _check(
     if mode == "aggregations":
         internal = [_BAD]
         for j, _ in unique:
-            internal += [f"{_KEYS}{kind}{j}" for kind in ("n", "lo", "hi")] if j in counted else [f"{_KEYS}{j}"]
+            internal += [f"{_KEYS}{kind}{j}" for kind in ("", "n", "lo", "hi")] if j in counted else [f"{_KEYS}{j}"]
         files["partial"] = out_dir / "partial.parquet"
         _copy(con, f"SELECT * EXCLUDE ({', '.join(internal)}) FROM __sw_partial WHERE {rules.OK}", files["partial"])
         for j, name in unique:
-            if j in counted:
-                proven = _key_stats(con, j)
-                if proven is not None:
-                    count, distinct, low, high = proven
-                    keys[name] = KeyStats(count, distinct, _comparable(low), _comparable(high))
-                    continue
-                # Not provably distinct: read the chunk's values again (rarer than collecting them always).
-                keys_file = out_dir / f"keys-{j}.parquet"
-                typed = rules.typed_relation(config, _reader(path, config, fmt, store_rejects=False), exclude=exclude_table)
-                _copy(con, f"SELECT {ident(name)} AS k FROM ({typed}) WHERE {rules.OK} AND {ident(name)} IS NOT NULL", keys_file)
-                table = f"read_parquet({path_literal(keys_file)})"
-            else:
-                table = f"(SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK})"
+            proven = _key_stats(con, j) if j in counted else None
+            if proven is not None:
+                count, distinct, low, high = proven
+                keys[name] = KeyStats(count, distinct, _comparable(low), _comparable(high))
+                continue
+            table = f"(SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK})"
             count, low, high = con.execute(f"SELECT count(k), min(k), max(k) FROM {table}").fetchone() or (0, None, None)
             distinct = _distinct(con, table, int(count), low, high)
             keys[name] = KeyStats(int(count), distinct, _comparable(low), _comparable(high))
@@ -375,10 +367,7 @@ def _check(
             # from the chunk itself (write_keys), which is rarer than writing them here.
             if distinct < count or keys[name].low is None or keys[name].high is None:
                 files[f"keys-{j}"] = out_dir / f"keys-{j}.parquet"
-                if j not in counted:
-                    _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])
-            elif j in counted:
-                (out_dir / f"keys-{j}.parquet").unlink()
+                _copy(con, f"SELECT k FROM {table}", files[f"keys-{j}"])
     else:
         files["rows"] = out_dir / "rows.parquet"
         names = rules.schema_columns_sql(config)
@@ -567,7 +556,7 @@ def _distinct(con: duckdb.DuckDBPyConnection, table: str, count: int, low: Any, 
 
 
 def _key_stats(con: duckdb.DuckDBPyConnection, j: int) -> tuple[int, int, Any, Any] | None:
-    """(count, distinct, min, max) of integer key ``j`` among the valid rows, if its counts prove it distinct.
+    """(count, distinct, min, max) of integer key ``j`` among the valid rows, if count and bounds prove it distinct.
 
     ``n`` integers between ``low`` and ``high`` with ``high - low + 1 == n`` are all
     different (pigeonhole). This holds for the valid rows when it holds for them or
@@ -578,12 +567,10 @@ def _key_stats(con: duckdb.DuckDBPyConnection, j: int) -> tuple[int, int, Any, A
         f"SELECT coalesce(sum({n}) FILTER (WHERE {rules.OK}), 0), min({lo}) FILTER (WHERE {rules.OK}), "
         f"max({hi}) FILTER (WHERE {rules.OK}), coalesce(sum({n}), 0), min({lo}), max({hi}) FROM __sw_partial"
     ).fetchone()
-    if found is None:
-        return 0, 0, None, None
+    if found is None or not found[0]:
+        return None
     count, low, high, count_all, low_all, high_all = found
     count, count_all = int(count), int(count_all)
-    if count == 0:
-        return 0, 0, None, None
     if high - low + 1 == count or high_all - low_all + 1 == count_all:
         return count, count, low, high
     return None
