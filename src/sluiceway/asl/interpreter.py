@@ -1175,7 +1175,7 @@ class _Run:
             self.emit(parent["pid"], "ParallelStateFailed", None, None)
         self.cancel_children(parent)
         parent["phase"] = "running"
-        self.state_failed(parent, state, error, cause, from_children=True)
+        self.state_failed(parent, state, error, cause)
 
     def _within_tolerance(self, children: Mapping[str, Any]) -> bool:
         count, pct = children["tolerated_count"], children["tolerated_pct"]
@@ -1357,9 +1357,7 @@ class _Run:
 
     # -- errors: Retry, then Catch ------------------------------------------
 
-    def state_failed(
-        self, path: dict[str, Any], state: State, error: str | None, cause: str | None, *, from_children: bool = False
-    ) -> None:
+    def state_failed(self, path: dict[str, Any], state: State, error: str | None, cause: str | None) -> None:
         path.pop("pending_assign", None)
         # AWS: States.Runtime is never retried and never caught, not even when a
         # catcher names it explicitly (the recordings show the execution failing).
