@@ -31,7 +31,7 @@ from . import jsonata as jsonata_lang
 from . import paths
 from .choice import evaluate as evaluate_choice
 from .items import batch_items
-from .model import UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
+from .model import NEVER_RETRIED, UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
 from .parser import JsonataChoice
 
 __all__ = [
@@ -1382,6 +1382,8 @@ class _Run:
         self.fail_path(path, error, cause)
 
     def _retry_delay(self, path: dict[str, Any], state: State, error: str) -> float | None:
+        if error in NEVER_RETRIED:
+            return None
         for index, retrier in enumerate(state.retry):
             if not error_matches(retrier.error_equals, error):
                 continue

@@ -14,6 +14,9 @@ QueryLanguage = Literal["JSONPath", "JSONata"]
 #: terminal too, but the recordings show ``States.ALL`` catching it when a task raises it.
 UNCATCHABLE_BY_ALL = frozenset({"States.Runtime"})
 
+#: Errors no retrier retries, whatever its ErrorEquals (AWS: both are terminal for Retry).
+NEVER_RETRIED = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+
 
 @dataclass(frozen=True)
 class Retrier:

@@ -305,3 +305,31 @@ def test_redrive_resumes_from_the_failed_state(db: Database) -> None:
             orch.redrive_execution(record.arn)
     types = [e["type"] for e in SqliteExecutionStore(db).history(record.arn)]
     assert types.count("ExecutionRedriven") == 1 and types[-1] == "ExecutionSucceeded"
+
+
+def test_data_limit_exceeded_is_never_retried_but_can_be_caught(db: Database) -> None:
+    definition = {
+        "StartAt": "Big",
+        "States": {
+            "Big": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:111111111111:function:big",
+                "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 5}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    calls: list[str] = []
+
+    def big(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        calls.append(command.state_name)
+        return TaskSucceeded(command.token, "x" * 300_000)  # over the 256 KiB payload limit
+
+    with LocalOrchestrator(SqliteExecutionStore(db), big, FakeClock(), skip_waits=True) as orch:
+        orch.register("Big", parser.parse(definition))
+        record = orch.start_execution("Big", {}, name="big")
+        done = orch.wait(record.arn, timeout=10)
+    assert calls == ["Big"]  # not retried
+    assert done.status == "SUCCEEDED" and done.output["Error"] == "States.DataLimitExceeded"
