@@ -138,6 +138,18 @@ _ESCAPES: Final = {
 }  # fmt: skip
 
 
+def _required_digits(s: str, i: int, reason: str) -> int:
+    """Skip one or more digits from ``i`` (a fraction or an exponent); refuse none, as Jackson does."""
+    n = len(s)
+    if i >= n:
+        raise _barf("Unexpected end-of-input in a Number value")
+    if not "0" <= s[i] <= "9":
+        raise _barf(f"Unexpected character ({_char_desc(s[i])}) in numeric value: {reason}")
+    while i < n and "0" <= s[i] <= "9":
+        i += 1
+    return i
+
+
 def _char_desc(ch: str) -> str:
     code = ord(ch)
     if code < 32:
@@ -320,30 +332,13 @@ class _TextTokens:
         is_float = False
         if i < n and s[i] == ".":
             is_float = True
-            i += 1
-            if i >= n or not "0" <= s[i] <= "9":
-                if i >= n:
-                    raise _barf("Unexpected end-of-input in a Number value")
-                raise _barf(
-                    f"Unexpected character ({_char_desc(s[i])}) in numeric value: "
-                    "Decimal point not followed by a digit"
-                )
-            while i < n and "0" <= s[i] <= "9":
-                i += 1
+            i = _required_digits(s, i + 1, "Decimal point not followed by a digit")
         if i < n and s[i] in "eE":
             is_float = True
             i += 1
             if i < n and s[i] in "+-":
                 i += 1
-            if i >= n or not "0" <= s[i] <= "9":
-                if i >= n:
-                    raise _barf("Unexpected end-of-input in a Number value")
-                raise _barf(
-                    f"Unexpected character ({_char_desc(s[i])}) in numeric value: "
-                    "Exponent indicator not followed by a digit"
-                )
-            while i < n and "0" <= s[i] <= "9":
-                i += 1
+            i = _required_digits(s, i, "Exponent indicator not followed by a digit")
         text = s[start:i]
         self._i = i
         if is_float:

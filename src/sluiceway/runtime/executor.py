@@ -15,7 +15,6 @@ import heapq
 import itertools
 import logging
 import queue
-import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -39,7 +38,8 @@ from ..asl.interpreter import (
     WriteResults,
 )
 from ..asl.model import StateMachine
-from ..errors import ExecutionError, ExecutionNotFoundError, InvalidNameError
+from ..errors import ExecutionError, ExecutionNotFoundError
+from ..names import check_name
 from ..ports import Clock, ExecutionRecord, ExecutionStore
 from ..types import JSON
 from .clock import FakeClock
@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["LocalOrchestrator", "TaskTokenError"]
 
-_EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_.\-:@+=]{1,80}$")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 
@@ -181,8 +180,7 @@ class LocalOrchestrator:
         if machine is None:
             raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(state_machine)}'")
         name = name or str(uuid.uuid4())
-        if not _EXECUTION_NAME.match(name):
-            raise InvalidNameError(f"Invalid Name: '{name}'")
+        check_name(name, what="execution name")
         arn = self.execution_arn(state_machine, name)
         with self._lock:
             live = self._live.get(arn)
