@@ -99,6 +99,35 @@ def test_merged_partials_equal_one_query(tmp_path: Path, con: duckdb.DuckDBPyCon
         assert got[6:] == want[6:]
 
 
+def test_distinct_counts_merge_exactly_for_every_kind_of_value(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    text = SCHEMA + """\
+processing:
+  derived: {half: q / 2, tag: "g || chr(0) || who"}
+  group_by: [g]
+  aggregations:
+    people: {op: count_distinct, column: who}
+    ids: {op: count_distinct, column: id}
+    days: {op: count_distinct, column: day}
+    prices: {op: count_distinct, column: p}
+    halves: {op: count_distinct, column: half}
+    tags: {op: count_distinct, column: tag}
+"""
+    lines = rows(300) + rows(300)  # every value twice, in different chunks
+    files = partials(tmp_path, text, lines, 5)
+    engine.merge_partials(con, parse_config(text), files)
+    merged = con.execute(f"SELECT * FROM {engine.RESULT_TABLE}").fetchall()
+
+    whole = tmp_path / "whole.csv"
+    whole.write_text("id,g,q,p,day,who\n" + "\n".join(lines) + "\n")
+    expected = con.execute(
+        f"""SELECT NULLIF(g, '') AS g, count(DISTINCT NULLIF(who, '')), count(DISTINCT id), count(DISTINCT day), count(DISTINCT p),
+               count(DISTINCT q / 2), count(DISTINCT NULLIF(g, '') || chr(0) || NULLIF(who, ''))
+        FROM read_csv('{whole}', types={{'g': 'VARCHAR', 'p': 'DECIMAL(12,2)', 'day': 'DATE', 'q': 'BIGINT'}})
+        GROUP BY NULLIF(g, '') ORDER BY 1 NULLS LAST"""
+    ).fetchall()
+    assert merged == expected
+
+
 def test_without_group_by_one_row_even_when_nothing_is_valid(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     text = SCHEMA.replace("{name: q, type: integer}", "{name: q, type: integer, min: 100}") + AGGREGATIONS.replace("  group_by: [g]\n", "")
     engine.merge_partials(con, parse_config(text), partials(tmp_path, text, rows(20), 3))
