@@ -54,7 +54,7 @@ def test_the_packaged_sales_pipeline_loads() -> None:
     ]
     assert config.column("region").allowed == ["north", "south", "east", "west", "central"]
     assert config.processing.group_by == ["region"]
-    assert config.chunk_size_mb == 64 and config.max_concurrency == 4
+    assert config.chunk_size_mb == 128 and config.max_concurrency == 4
     assert config.trigger == DEFAULT_TRIGGER
 
 
@@ -68,7 +68,7 @@ def test_defaults() -> None:
     config = parse_config(MINIMAL)
     assert config.csv.delimiter == "," and config.csv.header and config.csv.encoding == "utf-8"
     assert config.csv.newline == "auto"
-    assert config.chunk_size_mb == 64 and config.chunk_size_bytes == 64 * 1024 * 1024
+    assert config.chunk_size_mb == 128 and config.chunk_size_bytes == 128 * 1024 * 1024
     assert config.max_concurrency == 4
     assert config.output.prefix == "results"
     assert config.trigger == DEFAULT_TRIGGER

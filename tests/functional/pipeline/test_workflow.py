@@ -37,7 +37,7 @@ def row(
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("pipeline")
     config = root / "pipeline.yaml"
-    text = packaged_config_path().read_text(encoding="utf-8").replace("chunk_size_mb: 64", "chunk_size_mb: 0.002")
+    text = packaged_config_path().read_text(encoding="utf-8").replace("chunk_size_mb: 128", "chunk_size_mb: 0.002")
     assert "chunk_size_mb: 0.002" in text
     config.write_text(text, encoding="utf-8")
     settings = Settings.load(data_dir=root / "data", pipeline_config=config, workers=2)
