@@ -6,8 +6,8 @@ schema. :func:`plan_chunks` then streams the whole file once, in big blocks,
 to place chunk boundaries: a boundary is always just after a line terminator
 that lies outside quotes. Whether a terminator is inside quotes follows from
 RFC 4180 quote parity -- the number of quote characters since the start of the
-data is even outside quoted fields -- which ``bytes.count`` gives at memory
-speed. The same pass refuses files with NUL bytes (binary content).
+data is even outside quoted fields -- which NumPy counts at memory speed
+(:mod:`._bytes`). The same pass refuses files with NUL bytes (binary content).
 
 A stray quote inside an unquoted field (``5"``) flips the parity; boundaries
 then move to a later terminator that has even parity, which is still a record
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+from . import _bytes
 
 __all__ = [
     "HEAD_BYTES",
@@ -226,9 +227,9 @@ def _record_end(read: Reader, head: bytes, start: int, size: int, term: bytes, q
 def _quotes(data: bytes, start: int, end: int, quote: bytes, escape: bytes) -> int:
     if not quote:
         return 0
-    count = data.count(quote, start, end)
+    count = _bytes.count(data, quote, start, end)
     if escape and count:
-        count -= data.count(escape + quote, start, end)
+        count -= _bytes.count_pairs(data, escape, quote, start, end)
     return count
 
 
