@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RESULT_TABLE",
     "chunk_partials",
+    "distinct_partial_name",
     "duplicate_values",
     "json_value",
     "merge_partials",
@@ -52,6 +53,11 @@ RESULT_TABLE = "__sw_result"
 
 def _partial_name(index: int, kind: str) -> str:
     return f"__sw_a{index}_{kind}"
+
+
+def distinct_partial_name(index: int) -> str:
+    """The partial column holding the distinct values of aggregation ``index`` (a ``count_distinct``)."""
+    return _partial_name(index, "d")
 
 
 def chunk_partials(config: PipelineConfig, types: Mapping[str, str]) -> list[str]:
@@ -77,7 +83,7 @@ def chunk_partials(config: PipelineConfig, types: Mapping[str, str]) -> list[str
         elif spec.op in ("min", "max"):
             items.append(f"{spec.op}({column}) AS {_partial_name(i, spec.op)}")
         elif spec.op == "count_distinct":
-            items.append(f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL) AS {_partial_name(i, 'd')}")
+            items.append(f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL) AS {distinct_partial_name(i)}")
     return items
 
 
@@ -109,7 +115,7 @@ def merge_partials(con: duckdb.DuckDBPyConnection, config: PipelineConfig, parti
             expr = f"CAST(sum({_partial_name(i, 's')}) AS DOUBLE) / NULLIF(sum({_partial_name(i, 'n')}), 0)"
         else:
             cte = f"__sw_d{i}"
-            distinct.append((cte, _partial_name(i, "d")))
+            distinct.append((cte, distinct_partial_name(i)))
             select.append(f"CAST(coalesce({cte}.n, 0) AS BIGINT) AS {ident(name)}")
             continue
         merged.append(f"{expr} AS {ident(name)}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._duck import ident, literal
@@ -25,7 +25,9 @@ __all__ = [
     "OK",
     "ORD",
     "check_sql",
+    "deferrable_columns",
     "derived_relation",
+    "failing_values_sql",
     "logical_type",
     "raw_name",
     "reasons_relation",
@@ -100,8 +102,12 @@ def _type_reason(column: ColumnSpec) -> str:
     return f"not a valid {column.type}"
 
 
-def _rule_checks(column: ColumnSpec, raw: str, typed: str) -> list[tuple[str, str, str]]:
-    """(SQL true when the rule holds, SQL true when it is broken, reason) per declared rule, in reporting order."""
+def _rule_checks(column: ColumnSpec, raw: str, typed: str, *, pattern: bool = True) -> list[tuple[str, str, str]]:
+    """(SQL true when the rule holds, SQL true when it is broken, reason) per declared rule, in reporting order.
+
+    Args:
+        pattern: include the ``regex`` rule.
+    """
     checks: list[tuple[str, str, str]] = []
     if column.min is not None:
         low = _value(column, column.min)
@@ -109,7 +115,7 @@ def _rule_checks(column: ColumnSpec, raw: str, typed: str) -> list[tuple[str, st
     if column.max is not None:
         high = _value(column, column.max)
         checks.append((f"{typed} <= {high}", f"{typed} > {high}", f"greater than the maximum {column.max}"))
-    if column.regex is not None:
+    if column.regex is not None and pattern:
         match = f"regexp_full_match({raw}, {literal(column.regex)})"
         checks.append((match, f"NOT {match}", f"does not match the pattern {column.regex}"))
     if column.allowed is not None:
@@ -131,16 +137,24 @@ def _missing(raw: str) -> str:
     return f"({raw} IS NULL OR {raw} = '')"
 
 
-def _valid(column: ColumnSpec, raw: str, typed: str) -> str:
+def _valid(column: ColumnSpec, raw: str, typed: str, *, regex: str = "row") -> str:
     """SQL true when the column's value passes every rule; FALSE or NULL when one is broken.
 
     The shape keeps DuckDB's work small: a present typed value implies a present
     raw value, so required columns need no separate emptiness test.
+
+    Args:
+        regex: how the column's pattern is checked: ``row`` (on every row),
+            ``deferred`` (not here: on the distinct values afterwards, see
+            :func:`deferrable_columns`), or the name of a table whose column ``v``
+            lists the values known to break it.
     """
     present = [f"{typed} IS NOT NULL"]
     if column.type == "integer":
         present.append(f"{typed} = TRY_CAST({raw} AS DOUBLE)")
-    present.extend(holds for holds, _, _ in _rule_checks(column, raw, typed))
+    present.extend(holds for holds, _, _ in _rule_checks(column, raw, typed, pattern=regex == "row"))
+    if column.regex is not None and regex not in ("row", "deferred"):
+        present.append(f"{typed} NOT IN (SELECT v FROM {regex})")
     conjunction = " AND ".join(present)
     if column.required:
         return conjunction
@@ -157,18 +171,68 @@ def _reason(column: ColumnSpec, raw: str, typed: str) -> str:
     return "CASE " + " ".join(branches) + " END"
 
 
-def typed_relation(config: PipelineConfig, source: str, *, exclude: str | None = None) -> str:
+def deferrable_columns(config: PipelineConfig) -> dict[int, str]:
+    """Schema columns whose pattern a chunk may check on distinct values: index -> the partial holding them.
+
+    A pattern costs about as much per row as parsing a short field (every call
+    to the regex engine has a fixed cost), but the values a column's
+    ``count_distinct`` keeps are usually far fewer than its rows. For a string
+    column (whose typed value is its text), checking the pattern on those values
+    afterwards decides the same rows -- provided every value passes. When one
+    does not, the chunk is computed again with the failing values named
+    (:func:`typed_relation` ``failing``), so the outcome never depends on the
+    shortcut.
+    """
+    from .aggregate import distinct_partial_name
+
+    found: dict[int, str] = {}
+    for j, column in enumerate(config.columns):
+        if column.type != "string" or column.regex is None or config.processing.mode != "aggregations":
+            continue
+        for i, spec in enumerate(config.processing.aggregations.values()):
+            if spec.op == "count_distinct" and spec.column == column.name:
+                found[j] = distinct_partial_name(i)
+                break
+    return found
+
+
+def failing_values_sql(config: PipelineConfig, j: int, partial: str, table: str) -> str:
+    """SQL listing (as ``v``) the distinct values of column ``j`` in ``table``'s valid rows that break its pattern."""
+    column = config.columns[j]
+    return (
+        f"SELECT DISTINCT v FROM (SELECT unnest({partial}) AS v FROM {table} WHERE {OK}) "
+        f"WHERE NOT regexp_full_match(v, {literal(column.regex or '')})"
+    )
+
+
+def typed_relation(
+    config: PipelineConfig,
+    source: str,
+    *,
+    exclude: str | None = None,
+    deferred: Sequence[int] = (),
+    failing: Mapping[int, str] | None = None,
+) -> str:
     """``SELECT`` of the ordinal, the raw columns, the typed schema columns and ``__sw_ok``.
 
     Args:
         config: the pipeline.
         source: a relation with ``__sw_ord`` and ``__sw_r<j>`` columns.
         exclude: a table with an ``ord`` column; those rows are not valid (duplicates).
+        deferred: columns whose pattern ``__sw_ok`` leaves out (checked later on
+            the distinct values, see :func:`deferrable_columns`).
+        failing: column -> a table whose column ``v`` holds the values that break
+            the column's pattern; these replace the pattern in ``__sw_ok``.
     """
     columns = config.columns
     typed = [f"{_typed(c, raw_name(j))} AS {ident(c.name)}" for j, c in enumerate(columns)]
     raws = [raw_name(j) for j in range(len(columns))]
-    valid = " AND ".join(_valid(c, raw_name(j), ident(c.name)) for j, c in enumerate(columns))
+    failing = failing or {}
+
+    def how(j: int) -> str:
+        return failing[j] if j in failing else "deferred" if j in deferred else "row"
+
+    valid = " AND ".join(_valid(c, raw_name(j), ident(c.name), regex=how(j)) for j, c in enumerate(columns))
     if exclude:
         valid = f"{valid} AND {ORD} NOT IN (SELECT ord FROM {exclude})"
     valid = f"coalesce({valid}, FALSE)"

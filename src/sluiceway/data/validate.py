@@ -265,8 +265,18 @@ def _check(
         con.executemany("INSERT INTO __sw_excl VALUES (?)", [(e.ordinal,) for e in exclude])
         exclude_table = "__sw_excl"
 
+    # Patterns of columns whose distinct values the partials keep are checked on those values.
+    deferred = rules.deferrable_columns(config) if mode == "aggregations" else {}
+    failing: dict[int, str] = {}
+
     def phase_one(fmt: ChunkFormat) -> None:
-        typed = rules.typed_relation(config, _reader(path, config, fmt, store_rejects=True), exclude=exclude_table)
+        typed = rules.typed_relation(
+            config,
+            _reader(path, config, fmt, store_rejects=True),
+            exclude=exclude_table,
+            deferred=tuple(deferred),
+            failing=failing,
+        )
         if mode == "aggregations":
             relation = rules.derived_relation(config, typed)
             items = [f"CASE WHEN {rules.OK} THEN {ident(g)} END AS {ident(g)}" for g in config.processing.group_by]
@@ -287,6 +297,17 @@ def _check(
             con.execute(f"CREATE TEMP TABLE __sw_rows AS SELECT {rules.ORD}, {rules.OK}, {names}, {raws} FROM ({typed})")
 
     fmt = _run_reader(con, path, fmt, where, phase_one)
+    for j, partial in deferred.items():
+        table = f"__sw_fail{j}"
+        con.execute(f"CREATE TEMP TABLE {table} AS {rules.failing_values_sql(config, j, partial, '__sw_partial')}")
+        if (con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,))[0]:
+            failing[j] = table
+    if failing:
+        # Some valid-looking rows hold values that break a pattern: the partials counted them,
+        # so the chunk is computed again with those values named (cheaper than the patterns).
+        logger.info("values break a pattern; computing the chunk again", extra={"chunk": where})
+        con.execute("DROP TABLE __sw_partial")
+        fmt = _run_reader(con, path, fmt, where, phase_one)
 
     if mode == "aggregations":
         parsed, bad = con.execute(

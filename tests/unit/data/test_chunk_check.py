@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from sluiceway.config import PipelineConfig, parse_config
+from sluiceway.data import rules
 from sluiceway.data.validate import (
     MAX_VALUE_CHARS,
     ChunkFormat,
@@ -305,3 +306,59 @@ def test_a_process_that_loaded_a_config_can_fork_workers(tmp_path: Path) -> None
         child.kill()
         child.join()
     assert child.exitcode == 0  # a DuckDB left open in the parent would deadlock the child
+
+
+PATTERN_CONFIG = """\
+name: t
+schema:
+  columns:
+    - {name: id, type: integer, required: true}
+    - {name: region, type: string, required: true}
+    - {name: email, type: string, required: REQUIRED, regex: '[a-z]+@[a-z]+[.]com'}
+    - {name: qty, type: integer, min: 1}
+processing:
+  group_by: [region]
+  aggregations:
+    rows: {op: count}
+    units: {op: sum, column: qty}
+    smallest: {op: min, column: qty}
+    people: {op: count_distinct, column: email}
+    regions: {op: count_distinct, column: region}
+"""
+PATTERN_COLUMNS = ("id", "region", "email", "qty")
+
+
+def _outcome_rows(outcome: ChunkOutcome) -> tuple[Any, ...]:
+    partial = duckdb.sql(
+        f"SELECT region, __sw_n, __sw_a1_s, __sw_a2_min, list_sort(__sw_a3_d), list_sort(__sw_a4_d) "
+        f"FROM read_parquet('{outcome.files['partial']}') ORDER BY region"
+    ).fetchall()
+    return (outcome.rows_read, outcome.rows_valid, outcome.rows_rejected, partial, rejects(outcome))
+
+
+@pytest.mark.parametrize("required", ["true", "false"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"1,n,ann@x.com,2\n2,s,bob@y.com,3\n3,n,ann@x.com,1\n",  # every value passes: one pass
+        b"1,n,ann@x.com,2\n2,s,BAD,3\n3,n,ann@x.com,1\n4,n,BAD,5\n5,s,BAD,0\n6,s,,2\n7,n,bob@y.com,4\n",
+        b"1,n,x@y.org,2\n2,n,x@y.org,2\n",  # nothing passes
+    ],
+)
+def test_patterns_checked_on_distinct_values_decide_what_every_row_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, data: bytes, required: str
+) -> None:
+    config = parse_config(PATTERN_CONFIG.replace("REQUIRED", required))
+    assert rules.deferrable_columns(config) == {2: "__sw_a3_d"}  # email only: region has no pattern
+
+    (tmp_path / "deferred").mkdir()
+    with caplog.at_level("INFO", logger="sluiceway.data.validate"):
+        deferred = run(tmp_path / "deferred", data, config=config, columns=PATTERN_COLUMNS)
+    again = any("computing the chunk again" in r.getMessage() for r in caplog.records)
+    assert again == (b"BAD" in data or b"org" in data)
+
+    monkeypatch.setattr(rules, "deferrable_columns", lambda config: {})
+    (tmp_path / "per-row").mkdir()
+    per_row = run(tmp_path / "per-row", data, config=config, columns=PATTERN_COLUMNS)
+    assert _outcome_rows(deferred) == _outcome_rows(per_row)
+    assert all(not any(v in ("BAD", "x@y.org") for v in (row[4] or [])) for row in _outcome_rows(deferred)[3])
