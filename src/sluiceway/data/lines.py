@@ -77,7 +77,7 @@ def count_lines_in(path: Path, term: bytes) -> int:
     with open(path, "rb", buffering=0) as f:
         while size := f.readinto(buffer):
             total += _bytes.count(buffer, term, 0, size)
-            last = buffer[size - 1 : size]
+            last = bytes(buffer[size - 1 : size])
     return total + (1 if last and last != term else 0)
 
 
