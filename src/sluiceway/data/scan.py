@@ -47,7 +47,8 @@ Reader = Callable[[int, int], bytes]
 
 HEAD_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 1024 * 1024
-BLOCK_BYTES = 16 * 1024 * 1024
+BLOCK_BYTES = 4 * 1024 * 1024
+"""How much of the file the planner reads at a time (bigger blocks measured slower: they leave the CPU cache)."""
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAGIC = (
