@@ -199,8 +199,9 @@ def deferrable_columns(config: PipelineConfig) -> dict[int, str]:
 def failing_values_sql(config: PipelineConfig, j: int, partial: str, table: str) -> str:
     """SQL listing (as ``v``) the distinct values of column ``j`` in ``table``'s valid rows that break its pattern."""
     column = config.columns[j]
+    # The same value is kept once per group: de-duplicated first, each is matched once.
     return (
-        f"SELECT DISTINCT v FROM (SELECT unnest({partial}) AS v FROM {table} WHERE {OK}) "
+        f"SELECT v FROM (SELECT DISTINCT unnest({partial}) AS v FROM {table} WHERE {OK}) "
         f"WHERE NOT regexp_full_match(v, {literal(column.regex or '')})"
     )
 
