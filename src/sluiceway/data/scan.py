@@ -23,6 +23,7 @@ import io
 import logging
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Reader = Callable[[int, int], bytes]
-"""``read(start, end)``: the bytes ``[start, end)`` of the file."""
+"""``read(start, end)``: the bytes ``[start, end)`` of the file (may be called from several threads)."""
 
 HEAD_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 1024 * 1024
@@ -292,12 +293,15 @@ def plan_chunks(
     max_chunks: int = 400,
     where: str = "file",
     block_size: int = BLOCK_BYTES,
+    threads: int = 2,
 ) -> list[tuple[int, int]]:
     """Cut ``[start, size)`` into line-aligned, quote-aware byte ranges.
 
     The number of chunks is ``ceil(bytes / chunk_size)``, rounded up to a multiple of
     ``max_concurrency`` so parallel workers finish together, and at most
     ``max_chunks`` (bigger chunks beyond that, to keep the Map's payload small).
+
+    ``read`` is called from ``threads`` threads at once (positional reads only).
 
     Raises:
         DataError: a NUL byte (binary content) is found.
@@ -312,6 +316,10 @@ def plan_chunks(
     step = math.ceil(total / count)
     targets = [start + step * k for k in range(1, count)]
 
+    # Whole blocks first, in parallel: NUL bytes and quote parity. The walk below then reads
+    # only the blocks where it looks for a boundary.
+    summaries = _summarize_blocks(read, start, size, block_size, quote, escape, where, threads)
+
     boundaries: list[int] = [start]
     target_index = 0
     seeking = False
@@ -319,6 +327,14 @@ def plan_chunks(
     pending_escape = False  # an escape byte ended the previous block
     pos = start
     while pos < size:
+        summary = summaries.get(pos)
+        if summary is not None and not seeking and (target_index >= len(targets) or targets[target_index] >= pos + summary.length):
+            if pending_escape and quote and summary.head[:1] == quote:
+                parity ^= 1
+            pending_escape = bool(escape) and summary.tail.endswith(escape)
+            parity ^= summary.parity
+            pos += summary.length
+            continue
         block = read(pos, min(size, pos + block_size))
         if not block:
             break
@@ -357,6 +373,40 @@ def plan_chunks(
         pos += n
     boundaries.append(size)
     return [(a, b) for a, b in zip(boundaries, boundaries[1:], strict=False) if b > a]
+
+
+@dataclass(frozen=True)
+class _Block:
+    """What the walk needs of a block it does not search: its length, quote parity and edges."""
+
+    length: int
+    parity: int
+    head: bytes
+    tail: bytes
+
+
+def _summarize_blocks(
+    read: Reader, start: int, size: int, block_size: int, quote: bytes, escape: bytes, where: str, threads: int
+) -> dict[int, _Block]:
+    """Every block's :class:`_Block` by offset, read by ``threads`` threads (NumPy and reads release the GIL).
+
+    Raises:
+        DataError: a block holds a NUL byte (the first such block is reported).
+    """
+
+    def summarize(pos: int) -> _Block:
+        block = read(pos, min(size, pos + block_size))
+        nul = block.find(b"\x00")
+        if nul != -1:
+            raise DataError(f"{where}: not a CSV text file: binary content (NUL byte at offset {pos + nul})")
+        return _Block(len(block), _quotes(block, 0, len(block), quote, escape) & 1, block[:8], block[-8:])
+
+    offsets = range(start, size, block_size)
+    if threads <= 1 or len(offsets) < 4:
+        return {pos: summarize(pos) for pos in offsets}
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sluiceway-plan") as pool:
+        # map() yields in order, so the first block with a NUL byte is the one reported.
+        return dict(zip(offsets, pool.map(summarize, offsets), strict=True))
 
 
 # ------------------------------------------------------------- transcoding

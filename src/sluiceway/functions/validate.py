@@ -10,6 +10,7 @@ rows with problems are the chunks' business, not this stage's.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,8 +128,7 @@ def validate(
             handle = open(local, "rb")  # noqa: SIM115 -- closed below, read by offset
 
             def read(a: int, b: int) -> bytes:
-                handle.seek(a)
-                return handle.read(b - a)
+                return os.pread(handle.fileno(), b - a, a)  # positional: safe from the planner's threads
         else:
             handle = None
 

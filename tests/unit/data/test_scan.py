@@ -256,6 +256,21 @@ def test_boundaries_are_always_record_starts(rows: list[list[str]], chunk: int) 
     assert b"".join(data[a:b] for a, b in ranges) == data
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    text=st.text(st.sampled_from(["a", ",", "\n", '"', "\\"]), max_size=400),
+    chunk=st.integers(min_value=1, max_value=80),
+    block=st.integers(min_value=1, max_value=40),
+    escape=st.sampled_from([b"", b"\\"]),
+)
+def test_blocks_summarised_in_parallel_give_the_plan_of_one_walk(text: str, chunk: int, block: int, escape: bytes) -> None:
+    # Escapes and quotes fall on every possible block edge; the parallel summaries must agree.
+    data = text.encode()
+    one_walk = plan(data, chunk, escape=escape, block_size=len(data) + 1, threads=1)
+    assert plan(data, chunk, escape=escape, block_size=block, threads=2) == one_walk
+    assert plan(data, chunk, escape=escape, block_size=block, threads=1) == one_walk
+
+
 # -------------------------------------------------------------- transcoding
 
 
