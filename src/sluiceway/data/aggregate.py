@@ -120,13 +120,14 @@ def merge_partials(con: duckdb.DuckDBPyConnection, config: PipelineConfig, parti
             continue
         merged.append(f"{expr} AS {ident(name)}")
         select.append(f"m.{ident(name)}")
-    ctes = [f"__sw_p AS (SELECT * FROM read_parquet({files}))"]
+    # Each part reads the files itself: a CTE shared by all would be materialized, lists and all.
+    source = f"read_parquet({files})"
     by = f" GROUP BY {group_list}" if groups else ""
-    ctes.append(f"m AS (SELECT {', '.join([*groups, *merged]) or 'count(*) AS __sw_rows'} FROM __sw_p{by})")
+    ctes = [f"m AS (SELECT {', '.join([*groups, *merged]) or 'count(*) AS __sw_rows'} FROM {source}{by})"]
     joins = ""
     for cte, column in distinct:
         keys = f"{group_list}, " if groups else ""
-        ctes.append(f"{cte} AS (SELECT {keys}count(DISTINCT __sw_v) AS n FROM (SELECT {keys}unnest({column}) AS __sw_v FROM __sw_p){by})")
+        ctes.append(f"{cte} AS (SELECT {keys}count(DISTINCT __sw_v) AS n FROM (SELECT {keys}unnest({column}) AS __sw_v FROM {source}){by})")
         condition = " AND ".join(f"m.{g} IS NOT DISTINCT FROM {cte}.{g}" for g in groups) or "TRUE"
         joins += f" LEFT JOIN {cte} ON {condition}"
     query = f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM m{joins}"
