@@ -34,8 +34,13 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 BYTES_PER_ROW = 68  # measured on the generator's output (887 MiB for 13.77M rows)
 
 
-def generate(path: Path, size_mb: int) -> None:
-    """A deterministic sales CSV of about ``size_mb`` MB (quotes, commas in fields, a few bad rows)."""
+def generate(path: Path, size_mb: int, bad_email_every: int = 0) -> None:
+    """A deterministic sales CSV of about ``size_mb`` MB (quotes, commas in fields, a few bad rows).
+
+    With ``bad_email_every`` N, every N-th row's e-mail breaks the pipeline's pattern
+    (``customerN-at-example.com``): the case where checking the pattern on distinct
+    values does not hold and chunks are computed again.
+    """
     rows = size_mb * 1024 * 1024 // BYTES_PER_ROW
     tmp = path.with_suffix(".tmp")
     con = duckdb.connect()
@@ -49,7 +54,8 @@ def generate(path: Path, size_mb: int) -> None:
                  ['Widget', 'Gadget', 'Cable, USB-C', 'Lamp', 'Desk "Pro"', 'Chair', 'Mug', 'Pen'][(h // 1830) % 8 + 1] AS product,
                  CASE WHEN i % 100003 = 7 THEN 0 ELSE 1 + (h // 14640) % 20 END AS quantity,
                  round(1 + ((h // 292800) % 50000) / 100.0, 2) AS unit_price,
-                 'customer' || ((h // 7) % 50000) || '@example.com' AS customer_email
+                 CASE WHEN {bad_email_every} > 0 AND i % {max(1, bad_email_every)} = 11 THEN 'customer' || i || '-at-example.com'
+                      ELSE 'customer' || ((h // 7) % 50000) || '@example.com' END AS customer_email
           FROM r
         ) TO '{tmp}' (HEADER, DELIMITER ',')
         """
@@ -151,13 +157,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=1024, help="size of the generated CSV (default 1024)")
     parser.add_argument("--workers", type=int, default=2, help="function worker processes (default 2)")
+    parser.add_argument(
+        "--bad-email-every", type=int, default=0, metavar="N", help="break the e-mail pattern on every N-th row (default: never)"
+    )
     args = parser.parse_args()
 
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"sales-{args.size_mb}mb.csv"
+    suffix = f"-bad{args.bad_email_every}" if args.bad_email_every else ""
+    path = CACHE / f"sales-{args.size_mb}mb{suffix}.csv"
     if not path.exists():
         print(f"generating {path} ...", file=sys.stderr)
-        generate(path, args.size_mb)
+        generate(path, args.size_mb, args.bad_email_every)
     size = path.stat().st_size
     print(f"file: {path} ({size / 2**20:.0f} MiB)")
 
@@ -174,7 +184,9 @@ def main() -> None:
     print(f"rows read/valid/rejected: {record.get('RowsRead')}/{record.get('RowsValid')}/{record.get('RowsRejected')}")
     print(f"stage durations (ms): {json.dumps(record.get('Durations'))}")
     duck_orders = sum(int(r[1]) for r in duck_rows)  # type: ignore[call-overload]
-    if record.get("RowsValid") != duck_orders:
+    if args.bad_email_every:
+        print("(the DuckDB query does not check e-mails: it keeps the rows the pipeline rejects for them)")
+    elif record.get("RowsValid") != duck_orders:
         print(f"WARNING: the pipeline kept {record.get('RowsValid')} valid rows, DuckDB counted {duck_orders}")
 
 

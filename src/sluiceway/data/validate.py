@@ -30,7 +30,7 @@ import datetime as dt
 import decimal
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,6 +131,8 @@ class ChunkOutcome:
     """name (``partial``, ``rejects``, ``rows``, ``keys-<j>``) -> local file."""
     keys: Mapping[str, KeyStats] = field(default_factory=dict)
     """unique column name -> its statistics (aggregations mode)."""
+    pattern_failures: tuple[str, ...] = ()
+    """Columns whose pattern some row's value broke (found on the distinct values, or among the rejects)."""
 
 
 def normalize_chunk(path: Path, *, encoding: str) -> str:
@@ -216,6 +218,7 @@ def check_chunk(
     memory_limit_mb: int | None = None,
     temp_dir: Path | None = None,
     bad_rows_kept: int = BAD_ROWS_KEPT,
+    per_row_patterns: Collection[str] = (),
 ) -> ChunkOutcome:
     """Validate and reduce one chunk file.
 
@@ -230,6 +233,8 @@ def check_chunk(
         temp_dir: where DuckDB may spill.
         bad_rows_kept: aggregations mode: how many failing rows the first pass
             keeps for their reasons; with more, the chunk is read again.
+        per_row_patterns: columns whose pattern is checked on every row even where
+            the distinct values would do (see :func:`rules.deferrable_columns`).
 
     Raises:
         DataError: DuckDB cannot parse the chunk at all, or a derived expression
@@ -238,7 +243,7 @@ def check_chunk(
     out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
-        return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept)
+        return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept, per_row_patterns)
     finally:
         con.close()
 
@@ -252,6 +257,7 @@ def _check(
     where: str,
     exclude: Sequence[Exclusion],
     bad_rows_kept: int,
+    per_row_patterns: Collection[str],
 ) -> ChunkOutcome:
     mode = config.processing.mode
     kept = max(1, bad_rows_kept)
@@ -267,6 +273,7 @@ def _check(
 
     # Patterns of columns whose distinct values the partials keep are checked on those values.
     deferred = rules.deferrable_columns(config) if mode == "aggregations" else {}
+    deferred = {j: partial for j, partial in deferred.items() if config.columns[j].name not in per_row_patterns}
     failing: dict[int, str] = {}
 
     def phase_one(fmt: ChunkFormat) -> None:
@@ -400,6 +407,14 @@ def _check(
             else f"SELECT {rules.ORD} - 1 AS __sw_line, {names} FROM __sw_rows WHERE {rules.OK} ORDER BY {rules.ORD}",
             files["rows"],
         )
+    # Which patterns valid-looking values broke: the next run checks those per row.
+    broken = {config.columns[j].name for j in failing}
+    patterned = [c.name for c in config.columns if c.regex is not None and c.name not in broken]
+    if bad and patterned:
+        found = con.execute(
+            "SELECT DISTINCT column_name FROM __sw_rejects WHERE starts_with(reason, 'does not match the pattern ')"
+        ).fetchall()
+        broken.update(str(name) for (name,) in found)
     rows_read = parsed + len(reader_rejects)
     rejected = bad + len(reader_rejects)
     return ChunkOutcome(
@@ -410,6 +425,7 @@ def _check(
         exact_lines=line_map.exact,
         files=files,
         keys=keys,
+        pattern_failures=tuple(sorted(broken)),
     )
 
 

@@ -8,26 +8,50 @@ Output layout in the output bucket (``<prefix>`` is the pipeline's ``output.pref
     _work/<execution name>/source.csv                   UTF-8 copy of a UTF-16 input (ValidateData)
     _work/<execution name>/chunk-00000/*.parquet        a chunk's partials and rejects (ProcessChunk)
     _work/<execution name>/results.json                 the result rows for StoreResults (AggregateData)
+    _sluiceway/pipelines/<name>/per-row-patterns.json   patterns that failed in the last run (AggregateData)
 
 ``_work/<execution name>/`` is deleted by StoreResults (or the ErrorHandler) at the end of the run.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NotFoundError
 from ..names import check_name
+from ..ports import ObjectStore
 
-__all__ = ["ChunkRef", "FileRef", "Workspace", "s3_uri", "scratch", "split_uri"]
+__all__ = [
+    "PATTERNS_KEY",
+    "ChunkRef",
+    "FileRef",
+    "Workspace",
+    "read_per_row_patterns",
+    "s3_uri",
+    "scratch",
+    "split_uri",
+    "write_per_row_patterns",
+]
+
+logger = logging.getLogger(__name__)
 
 WORK_ROOT = "_work"
+PATTERNS_KEY = "_sluiceway/pipelines/{pipeline}/per-row-patterns.json"
+"""Output-bucket object naming the columns whose pattern failed in the pipeline's last run.
+
+Patterns are checked on distinct values when the partials keep them, which is
+cheaper than per row -- unless a value fails, and the chunk is computed again.
+AggregateData records the columns where that happened; ValidateData reads the
+record, and the next run checks those columns per row until a run finds them
+clean. A lost or unreadable record only costs speed."""
 
 
 def s3_uri(bucket: str, key: str) -> str:
@@ -76,6 +100,28 @@ def scratch(workspace: Workspace, name: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def read_per_row_patterns(objects: ObjectStore, bucket: str, pipeline: str) -> tuple[str, ...]:
+    """The columns :data:`PATTERNS_KEY` names for ``pipeline`` (none if it is missing or unreadable)."""
+    key = PATTERNS_KEY.format(pipeline=pipeline)
+    try:
+        data = json.loads(objects.get(bucket, key))
+        columns = data["columns"]
+        if not isinstance(columns, list):
+            raise TypeError("columns is not a list")
+        return tuple(sorted(str(c) for c in columns))
+    except NotFoundError:
+        return ()
+    except (ValueError, KeyError, TypeError) as exc:
+        logger.warning("ignoring an unreadable pattern record", extra={"key": key, "reason": str(exc)})
+        return ()
+
+
+def write_per_row_patterns(objects: ObjectStore, bucket: str, pipeline: str, columns: Collection[str]) -> None:
+    """Record the columns whose pattern the next run of ``pipeline`` checks per row."""
+    body = json.dumps({"columns": sorted(columns)}, separators=(",", ":")).encode()
+    objects.put(bucket, PATTERNS_KEY.format(pipeline=pipeline), body, content_type="application/json")
+
+
 @dataclass(frozen=True)
 class FileRef:
     """The input file as ValidateData found it; every later stage receives it."""
@@ -107,6 +153,9 @@ class FileRef:
     """``<prefix>/<input key>/<execution name>``: where results and rejects go."""
     work_prefix: str
     """``_work/<execution name>``: intermediate files of this run."""
+    per_row_patterns: tuple[str, ...] = ()
+    """Columns whose pattern the chunks check on every row: it failed in the pipeline's last run
+    (:data:`PATTERNS_KEY`); other patterns are checked on the distinct values where possible."""
 
     @property
     def uri(self) -> str:
@@ -156,6 +205,7 @@ class FileRef:
                 "prefix": self.output_prefix,
                 "work": self.work_prefix,
             },
+            "per_row_patterns": list(self.per_row_patterns),
         }
 
     @classmethod
@@ -182,6 +232,7 @@ class FileRef:
                 output_bucket=str(output["bucket"]),
                 output_prefix=str(output["prefix"]),
                 work_prefix=str(output["work"]),
+                per_row_patterns=tuple(str(c) for c in event.get("per_row_patterns") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed file reference in the event: {exc!r}") from None

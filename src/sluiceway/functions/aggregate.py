@@ -29,6 +29,7 @@ import duckdb
 
 from ..data import aggregate as engine
 from ..data._duck import connect, default_threads, path_literal
+from ..data.rules import deferrable_columns
 from ..data.validate import (
     ChunkFormat,
     ChunkOutcome,
@@ -40,7 +41,7 @@ from ..data.validate import (
 )
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
-from ._common import ChunkRef, FileRef, Workspace, s3_uri, scratch
+from ._common import ChunkRef, FileRef, Workspace, s3_uri, scratch, write_per_row_patterns
 from .process_chunk import ChunkResult
 
 if TYPE_CHECKING:
@@ -163,6 +164,7 @@ def aggregate(
             )
         finally:
             con.close()
+    _remember_patterns(objects, file, pipeline, results)
     duration = round((clock.monotonic() - started) * 1000, 3)
     logger.info(
         "file aggregated",
@@ -190,6 +192,15 @@ def aggregate(
         duplicates=duplicates,
         exact_lines=all(c.outcome.exact_lines for c in chunks),
     )
+
+
+def _remember_patterns(objects: ObjectStore, file: FileRef, pipeline: PipelineConfig, results: Sequence[ChunkResult]) -> None:
+    """Record which patterns the next run checks per row: those a value broke in this one (see :data:`PATTERNS_KEY`)."""
+    deferrable = {pipeline.columns[j].name for j in deferrable_columns(pipeline)}
+    broken = sorted({name for r in results for name in r.pattern_failures} & deferrable)
+    if broken != sorted(file.per_row_patterns):
+        logger.info("patterns checked per row from the next run", extra={"pipeline": pipeline.name, "columns": broken})
+        write_per_row_patterns(objects, file.output_bucket, pipeline.name, broken)
 
 
 def _load(

@@ -53,6 +53,8 @@ class ChunkResult:
     files: tuple[str, ...] = ()
     """Names of the Parquet files written (``partial``, ``rejects``, ``rows``, ``keys-<j>``)."""
     keys: Mapping[str, KeyStats] = field(default_factory=dict)
+    pattern_failures: tuple[str, ...] = ()
+    """Columns whose pattern a value broke (:attr:`ChunkOutcome.pattern_failures`)."""
 
     def to_event(self) -> EventDict:
         event: EventDict = {
@@ -68,6 +70,8 @@ class ChunkResult:
             event["exact_lines"] = False
         if self.keys:
             event["keys"] = {name: stats.to_event() for name, stats in self.keys.items()}
+        if self.pattern_failures:
+            event["pattern_failures"] = list(self.pattern_failures)
         return event
 
     @classmethod
@@ -83,6 +87,7 @@ class ChunkResult:
                 exact_lines=bool(event.get("exact_lines", True)),
                 files=tuple(str(f) for f in event.get("files") or ()),
                 keys={str(k): KeyStats.from_event(v) for k, v in (event.get("keys") or {}).items()},
+                pattern_failures=tuple(str(c) for c in event.get("pattern_failures") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed ProcessChunk result: {exc!r}") from None
@@ -120,6 +125,7 @@ def process_chunk(
             where=where,
             memory_limit_mb=workspace.memory_limit_mb,
             temp_dir=folder,
+            per_row_patterns=file.per_row_patterns,
         )
         for name, local in outcome.files.items():
             objects.put_file(file.output_bucket, file.chunk_key(chunk.index, f"{name}.parquet"), str(local))
@@ -143,6 +149,7 @@ def process_chunk(
         exact_lines=outcome.exact_lines,
         files=tuple(sorted(outcome.files)),
         keys=dict(outcome.keys),
+        pattern_failures=outcome.pattern_failures,
     )
 
 

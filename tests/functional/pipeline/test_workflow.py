@@ -206,3 +206,37 @@ def test_same_write_seen_twice_runs_once(stack: Stack, tmp_path: Path) -> None:
     stack.router.deliver_pending()
     runs = [r for r in stack.orchestrator.store.list(limit=500) if r.input.get("detail", {}).get("object", {}).get("key") == "t/once.csv"]
     assert [r.arn for r in runs] == [record.arn]
+
+
+def _validated_file(stack: Stack, record: ExecutionRecord) -> dict[str, Any]:
+    """The file reference ValidateData returned in a run (the first function output in the history)."""
+    for event in stack.orchestrator.store.history(record.arn):
+        if event["type"] == "LambdaFunctionSucceeded":
+            file: dict[str, Any] = json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])["file"]
+            return file
+    raise AssertionError("no ValidateData output in the history")
+
+
+def test_a_pattern_that_failed_is_checked_per_row_in_the_next_run(stack: Stack, tmp_path: Path) -> None:
+    from sluiceway.functions._common import read_per_row_patterns
+
+    def recorded() -> tuple[str, ...]:
+        return read_per_row_patterns(stack.services.objects, stack.settings.output_bucket, "sales")
+
+    good = [HEADER] + [row(i) for i in range(1, 201)]
+    dirty = [*good[:50], row(50, email="not-an-email"), *good[50:]]
+    first, item = run_file(stack, tmp_path, "t/patterns-1.csv", ("\n".join(dirty) + "\n").encode())
+    assert first.status == "SUCCEEDED", first.cause
+    assert item["RowsRejected"] == 1 and rejects(stack, item)[0]["column"] == "customer_email"
+    assert recorded() == ("customer_email",)
+
+    # The next run checks that pattern on every row, finds it clean and forgets it again.
+    second, item = run_file(stack, tmp_path, "t/patterns-2.csv", ("\n".join(good) + "\n").encode())
+    assert second.status == "SUCCEEDED", second.cause
+    assert _validated_file(stack, second)["per_row_patterns"] == ["customer_email"]
+    assert item["RowsRejected"] == 0 and recorded() == ()
+
+    # Per row or on distinct values, the same rows are rejected.
+    third, item = run_file(stack, tmp_path, "t/patterns-3.csv", ("\n".join(dirty) + "\n").encode())
+    assert _validated_file(stack, third)["per_row_patterns"] == []
+    assert item["RowsRejected"] == 1 and recorded() == ("customer_email",)

@@ -357,6 +357,17 @@ def test_patterns_checked_on_distinct_values_decide_what_every_row_would(
     again = any("computing the chunk again" in r.getMessage() for r in caplog.records)
     assert again == (b"BAD" in data or b"org" in data)
 
+    broken = ("email",) if again else ()
+    assert deferred.pattern_failures == broken
+
+    # Asked to check the pattern per row (it failed last time): one pass, the same outcome.
+    (tmp_path / "asked").mkdir()
+    caplog.clear()
+    with caplog.at_level("INFO", logger="sluiceway.data.validate"):
+        asked = run(tmp_path / "asked", data, config=config, columns=PATTERN_COLUMNS, per_row_patterns=("email",))
+    assert not any("computing the chunk again" in r.getMessage() for r in caplog.records)
+    assert _outcome_rows(asked) == _outcome_rows(deferred) and asked.pattern_failures == broken
+
     monkeypatch.setattr(rules, "deferrable_columns", lambda config: {})
     (tmp_path / "per-row").mkdir()
     per_row = run(tmp_path / "per-row", data, config=config, columns=PATTERN_COLUMNS)
