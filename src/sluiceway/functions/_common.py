@@ -49,9 +49,11 @@ PATTERNS_KEY = "_sluiceway/pipelines/{pipeline}/per-row-patterns.json"
 
 Patterns are checked on distinct values when the partials keep them, which is
 cheaper than per row -- unless a value fails, and the chunk is computed again.
-AggregateData records the columns where that happened; ValidateData reads the
-record, and the next run checks those columns per row until a run finds them
-clean. A lost or unreadable record only costs speed."""
+The first chunk where that happens records the column, so chunks that start
+later in the same run check it per row; AggregateData then records the
+columns that failed anywhere in the run, and ValidateData hands them to the
+next run, until a run finds them clean. A lost or unreadable record only
+costs speed."""
 
 
 def s3_uri(bucket: str, key: str) -> str:

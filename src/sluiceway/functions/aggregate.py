@@ -41,7 +41,7 @@ from ..data.validate import (
 )
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
-from ._common import ChunkRef, FileRef, Workspace, s3_uri, scratch, write_per_row_patterns
+from ._common import ChunkRef, FileRef, Workspace, read_per_row_patterns, s3_uri, scratch, write_per_row_patterns
 from .process_chunk import ChunkResult
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ def _remember_patterns(objects: ObjectStore, file: FileRef, pipeline: PipelineCo
     """Record which patterns the next run checks per row: those a value broke in this one (see :data:`PATTERNS_KEY`)."""
     deferrable = {pipeline.columns[j].name for j in deferrable_columns(pipeline)}
     broken = sorted({name for r in results for name in r.pattern_failures} & deferrable)
-    if broken != sorted(file.per_row_patterns):
+    if broken != sorted(read_per_row_patterns(objects, file.output_bucket, pipeline.name)):
         logger.info("patterns checked per row from the next run", extra={"pipeline": pipeline.name, "columns": broken})
         write_per_row_patterns(objects, file.output_bucket, pipeline.name, broken)
 

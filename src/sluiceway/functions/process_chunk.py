@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..data.rules import deferrable_columns
 from ..data.validate import ChunkFormat, KeyStats, check_chunk, normalize_chunk
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
-from ._common import ChunkRef, FileRef, Workspace, scratch
+from ._common import ChunkRef, FileRef, Workspace, read_per_row_patterns, scratch, write_per_row_patterns
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
@@ -117,6 +118,8 @@ def process_chunk(
         # chunk never has to fit in memory.
         objects.download(file.source_bucket, file.source_key, str(path), start=chunk.start, end=chunk.end)
         encoding = normalize_chunk(path, encoding=file.encoding)
+        # Patterns a chunk of this run already found broken are checked per row here too.
+        recorded = read_per_row_patterns(objects, file.output_bucket, pipeline.name)
         outcome = check_chunk(
             path,
             config=pipeline,
@@ -125,10 +128,13 @@ def process_chunk(
             where=where,
             memory_limit_mb=workspace.memory_limit_mb,
             temp_dir=folder,
-            per_row_patterns=file.per_row_patterns,
+            per_row_patterns={*file.per_row_patterns, *recorded},
         )
         for name, local in outcome.files.items():
             objects.put_file(file.output_bucket, file.chunk_key(chunk.index, f"{name}.parquet"), str(local))
+    deferrable = {pipeline.columns[j].name for j in deferrable_columns(pipeline)}
+    if not deferrable.intersection(outcome.pattern_failures) <= set(recorded):
+        write_per_row_patterns(objects, file.output_bucket, pipeline.name, {*recorded, *outcome.pattern_failures} & deferrable)
     duration = round((clock.monotonic() - started) * 1000, 3)
     logger.info(
         "chunk processed",

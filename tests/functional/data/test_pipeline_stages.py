@@ -356,3 +356,27 @@ def test_the_demo_dataset_ends_as_expected(harness: Harness, tmp_path: Path) -> 
             assert run.aggregate is not None
             assert run.aggregate["rows_read"] == sample.rows
             assert run.aggregate["rows_rejected"] == sample.bad_rows
+
+
+def test_a_broken_pattern_is_checked_per_row_by_the_chunks_after_the_first(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sluiceway.functions._common import read_per_row_patterns
+
+    rows = [row(i) for i in range(1, 2001)]
+    rows[3] = rows[3].replace(b"@example.com", b"-at-example.com")  # in the first chunk
+    rows[1500] = rows[1500].replace(b"@example.com", b"-at-example.com")  # and in a later one
+    harness.with_config(chunk_size_mb=0.02)
+    with caplog.at_level("INFO", logger="sluiceway.data.validate"):
+        run = harness.run("patterns.csv", HEADER + b"".join(rows))
+    assert run.succeeded and run.aggregate is not None and len(run.chunks) > 3
+    assert run.aggregate["rows_rejected"] == 2
+    assert [r[1] for r in harness.csv(run.aggregate["rejects"])[1:]] == ["customer_email", "customer_email"]
+    # Only the first chunk found out the hard way; it recorded the column for the chunks after it.
+    assert sum("computing the chunk again" in r.getMessage() for r in caplog.records) == 1
+    assert read_per_row_patterns(harness.store, OUTPUT, harness.config.name) == ("customer_email",)
+
+    clean = harness.run("clean.csv", HEADER + b"".join(row(i) for i in range(1, 2001)))
+    assert clean.succeeded and clean.validation is not None
+    assert clean.validation["file"]["per_row_patterns"] == ["customer_email"]
+    assert read_per_row_patterns(harness.store, OUTPUT, harness.config.name) == ()
