@@ -137,12 +137,12 @@ def run_pipeline(path: Path, data_dir: Path, workers: int, runs: int = 1) -> lis
             stack.upload(warm, f"warm/{attempt}.csv")
         stack.router.deliver_pending()
         stack.orchestrator.wait_all(timeout=600)
-        # The first timed run starts without the warm-up's record of failed patterns.
+        # The first timed run starts without what the warm-up learnt of the data.
         from sluiceway.errors import NotFoundError
-        from sluiceway.functions._common import PATTERNS_KEY
+        from sluiceway.functions._common import HINTS_KEY
 
         try:
-            stack.objects.delete(settings.output_bucket, PATTERNS_KEY.format(pipeline=stack.services.pipeline.name))
+            stack.objects.delete(settings.output_bucket, HINTS_KEY.format(pipeline=stack.services.pipeline.name))
         except NotFoundError:
             pass
         for run in range(runs):

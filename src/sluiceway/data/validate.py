@@ -133,6 +133,8 @@ class ChunkOutcome:
     """unique column name -> its statistics (aggregations mode)."""
     pattern_failures: tuple[str, ...] = ()
     """Columns whose pattern some row's value broke (found on the distinct values, or among the rejects)."""
+    unproven_keys: tuple[str, ...] = ()
+    """Integer unique columns whose count and bounds did not prove their values distinct."""
 
 
 def normalize_chunk(path: Path, *, encoding: str) -> str:
@@ -219,6 +221,7 @@ def check_chunk(
     temp_dir: Path | None = None,
     bad_rows_kept: int = BAD_ROWS_KEPT,
     per_row_patterns: Collection[str] = (),
+    listed_keys: Collection[str] | None = None,
 ) -> ChunkOutcome:
     """Validate and reduce one chunk file.
 
@@ -235,6 +238,9 @@ def check_chunk(
             keeps for their reasons; with more, the chunk is read again.
         per_row_patterns: columns whose pattern is checked on every row even where
             the distinct values would do (see :func:`rules.deferrable_columns`).
+        listed_keys: integer unique columns whose values the pass collects in case
+            their count and bounds prove nothing (``None``: all of them). The
+            others are read again from the chunk when that happens.
 
     Raises:
         DataError: DuckDB cannot parse the chunk at all, or a derived expression
@@ -243,7 +249,7 @@ def check_chunk(
     out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
-        return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept, per_row_patterns)
+        return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept, per_row_patterns, listed_keys)
     finally:
         con.close()
 
@@ -258,6 +264,7 @@ def _check(
     exclude: Sequence[Exclusion],
     bad_rows_kept: int,
     per_row_patterns: Collection[str],
+    listed_keys: Collection[str] | None,
 ) -> ChunkOutcome:
     mode = config.processing.mode
     kept = max(1, bad_rows_kept)
@@ -265,6 +272,8 @@ def _check(
     unique = [(j, c.name) for j, c in enumerate(config.columns) if c.unique] if mode == "aggregations" else []
     # Integer keys also get their count and bounds, which usually settle their distinctness.
     counted = {j for j, _ in unique if config.columns[j].type == "integer"}
+    # Their values are collected too, unless the caller expects the bounds to settle it.
+    listed = {j for j, name in unique if j not in counted or listed_keys is None or name in listed_keys}
     exclude_table = None
     if exclude:
         con.execute("CREATE TEMP TABLE __sw_excl (ord BIGINT)")
@@ -290,7 +299,8 @@ def _check(
             items += [rules.OK, "count(*) AS __sw_n", *agg.chunk_partials(config, types)]
             for j, name in unique:
                 col = ident(name)
-                items.append(f"list({col}) FILTER (WHERE {col} IS NOT NULL) AS {_KEYS}{j}")
+                if j in listed:
+                    items.append(f"list({col}) FILTER (WHERE {col} IS NOT NULL) AS {_KEYS}{j}")
                 if j in counted:
                     # Count and bounds often prove the values distinct without looking at them (see _key_stats).
                     items += [f"count({col}) AS {_KEYS}n{j}", f"min({col}) AS {_KEYS}lo{j}", f"max({col}) AS {_KEYS}hi{j}"]
@@ -372,12 +382,13 @@ def _check(
 
     files: dict[str, Path] = {}
     keys: dict[str, KeyStats] = {}
+    unproven: list[str] = []
     files["rejects"] = out_dir / "rejects.parquet"
     _copy(con, "SELECT * FROM __sw_rejects ORDER BY line, pos", files["rejects"])
     if mode == "aggregations":
         internal = [_BAD]
         for j, _ in unique:
-            internal += [f"{_KEYS}{kind}{j}" for kind in ("", "n", "lo", "hi")] if j in counted else [f"{_KEYS}{j}"]
+            internal += [f"{_KEYS}{kind}{j}" for kind in ("", "n", "lo", "hi") if kind or j in listed] if j in counted else [f"{_KEYS}{j}"]
         files["partial"] = out_dir / "partial.parquet"
         _copy(con, f"SELECT * EXCLUDE ({', '.join(internal)}) FROM __sw_partial WHERE {rules.OK}", files["partial"])
         for j, name in unique:
@@ -386,7 +397,21 @@ def _check(
                 count, distinct, low, high = proven
                 keys[name] = KeyStats(count, distinct, _comparable(low), _comparable(high))
                 continue
-            table = f"(SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK})"
+            unproven.append(name)
+            if j in listed:
+                table = f"(SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK})"
+            else:
+                # The bounds were expected to settle it and did not: the values, read again.
+                table = f"__sw_keys{j}"
+                typed = rules.typed_relation(
+                    config,
+                    _reader(path, config, fmt, store_rejects=False),
+                    exclude=exclude_table,
+                    deferred=tuple(deferred),
+                    failing=failing,
+                )
+                col = ident(name)
+                con.execute(f"CREATE TEMP TABLE {table} AS SELECT {col} AS k FROM ({typed}) WHERE {rules.OK} AND {col} IS NOT NULL")
             count, low, high = con.execute(f"SELECT count(k), min(k), max(k) FROM {table}").fetchone() or (0, None, None)
             distinct = _distinct(con, table, int(count), low, high)
             keys[name] = KeyStats(int(count), distinct, _comparable(low), _comparable(high))
@@ -426,6 +451,7 @@ def _check(
         files=files,
         keys=keys,
         pattern_failures=tuple(sorted(broken)),
+        unproven_keys=tuple(name for name in unproven if config.column(name).type == "integer"),
     )
 
 

@@ -8,7 +8,7 @@ Output layout in the output bucket (``<prefix>`` is the pipeline's ``output.pref
     _work/<execution name>/source.csv                   UTF-8 copy of a UTF-16 input (ValidateData)
     _work/<execution name>/chunk-00000/*.parquet        a chunk's partials and rejects (ProcessChunk)
     _work/<execution name>/results.json                 the result rows for StoreResults (AggregateData)
-    _sluiceway/pipelines/<name>/per-row-patterns.json   patterns that failed in the last run (AggregateData)
+    _sluiceway/pipelines/<name>/hints.json              what the last run learnt of the data (Hints)
 
 ``_work/<execution name>/`` is deleted by StoreResults (or the ErrorHandler) at the end of the run.
 """
@@ -30,30 +30,23 @@ from ..names import check_name
 from ..ports import ObjectStore
 
 __all__ = [
-    "PATTERNS_KEY",
+    "HINTS_KEY",
     "ChunkRef",
     "FileRef",
+    "Hints",
     "Workspace",
-    "read_per_row_patterns",
+    "read_hints",
     "s3_uri",
     "scratch",
     "split_uri",
-    "write_per_row_patterns",
+    "write_hints",
 ]
 
 logger = logging.getLogger(__name__)
 
 WORK_ROOT = "_work"
-PATTERNS_KEY = "_sluiceway/pipelines/{pipeline}/per-row-patterns.json"
-"""Output-bucket object naming the columns whose pattern failed in the pipeline's last run.
-
-Patterns are checked on distinct values when the partials keep them, which is
-cheaper than per row -- unless a value fails, and the chunk is computed again.
-The first chunk where that happens records the column, so chunks that start
-later in the same run check it per row; AggregateData then records the
-columns that failed anywhere in the run, and ValidateData hands them to the
-next run, until a run finds them clean. A lost or unreadable record only
-costs speed."""
+HINTS_KEY = "_sluiceway/pipelines/{pipeline}/hints.json"
+"""Output-bucket object with what the pipeline's runs learnt about its data (:class:`Hints`)."""
 
 
 def s3_uri(bucket: str, key: str) -> str:
@@ -102,26 +95,63 @@ def scratch(workspace: Workspace, name: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def read_per_row_patterns(objects: ObjectStore, bucket: str, pipeline: str) -> tuple[str, ...]:
-    """The columns :data:`PATTERNS_KEY` names for ``pipeline`` (none if it is missing or unreadable)."""
-    key = PATTERNS_KEY.format(pipeline=pipeline)
+@dataclass(frozen=True)
+class Hints:
+    """What earlier runs of a pipeline found out about its data, so that the next one plans for it.
+
+    Two shortcuts make a chunk cheaper when the data is clean and sorted, and cost a
+    second look when it is not: a pattern checked on the distinct values the
+    partials keep (the chunk is computed again when a value fails), and integer
+    keys that count and bounds prove distinct (their values are read again when
+    they do not). The first chunk that pays for a shortcut records it at once, so
+    chunks that start later in the run do the work in their first pass; AggregateData
+    records what the whole run found; ValidateData hands it to the next run, which
+    tries the shortcut again once the data allows. A lost or unreadable record
+    only costs speed, never a different result.
+    """
+
+    per_row_patterns: tuple[str, ...] = ()
+    """Columns whose pattern a value broke: checked on every row."""
+    listed_keys: tuple[str, ...] = ()
+    """Integer unique columns whose count and bounds proved nothing: their values are collected in the pass."""
+
+    def __or__(self, other: Hints) -> Hints:
+        return Hints(
+            tuple(sorted({*self.per_row_patterns, *other.per_row_patterns})),
+            tuple(sorted({*self.listed_keys, *other.listed_keys})),
+        )
+
+    def to_event(self) -> dict[str, Any]:
+        return {"per_row_patterns": list(self.per_row_patterns), "listed_keys": list(self.listed_keys)}
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any] | None) -> Hints:
+        event = event or {}
+        for name in ("per_row_patterns", "listed_keys"):
+            if not isinstance(event.get(name) or [], list):
+                raise TypeError(f"{name} is not a list")
+        return cls(
+            tuple(sorted(str(c) for c in event.get("per_row_patterns") or ())),
+            tuple(sorted(str(c) for c in event.get("listed_keys") or ())),
+        )
+
+
+def read_hints(objects: ObjectStore, bucket: str, pipeline: str) -> Hints:
+    """The pipeline's :class:`Hints` (none if the record is missing or unreadable)."""
+    key = HINTS_KEY.format(pipeline=pipeline)
     try:
-        data = json.loads(objects.get(bucket, key))
-        columns = data["columns"]
-        if not isinstance(columns, list):
-            raise TypeError("columns is not a list")
-        return tuple(sorted(str(c) for c in columns))
+        return Hints.from_event(json.loads(objects.get(bucket, key)))
     except NotFoundError:
-        return ()
-    except (ValueError, KeyError, TypeError) as exc:
-        logger.warning("ignoring an unreadable pattern record", extra={"key": key, "reason": str(exc)})
-        return ()
+        return Hints()
+    except (ValueError, TypeError, AttributeError) as exc:
+        logger.warning("ignoring an unreadable hints record", extra={"key": key, "reason": str(exc)})
+        return Hints()
 
 
-def write_per_row_patterns(objects: ObjectStore, bucket: str, pipeline: str, columns: Collection[str]) -> None:
-    """Record the columns whose pattern the next run of ``pipeline`` checks per row."""
-    body = json.dumps({"columns": sorted(columns)}, separators=(",", ":")).encode()
-    objects.put(bucket, PATTERNS_KEY.format(pipeline=pipeline), body, content_type="application/json")
+def write_hints(objects: ObjectStore, bucket: str, pipeline: str, hints: Hints) -> None:
+    """Record ``hints`` for the pipeline's next chunks and runs."""
+    body = json.dumps(hints.to_event(), separators=(",", ":")).encode()
+    objects.put(bucket, HINTS_KEY.format(pipeline=pipeline), body, content_type="application/json")
 
 
 @dataclass(frozen=True)
@@ -155,9 +185,8 @@ class FileRef:
     """``<prefix>/<input key>/<execution name>``: where results and rejects go."""
     work_prefix: str
     """``_work/<execution name>``: intermediate files of this run."""
-    per_row_patterns: tuple[str, ...] = ()
-    """Columns whose pattern the chunks check on every row: it failed in the pipeline's last run
-    (:data:`PATTERNS_KEY`); other patterns are checked on the distinct values where possible."""
+    hints: Hints = Hints()
+    """What the pipeline's last run found out about its data (:data:`HINTS_KEY`)."""
 
     @property
     def uri(self) -> str:
@@ -207,7 +236,7 @@ class FileRef:
                 "prefix": self.output_prefix,
                 "work": self.work_prefix,
             },
-            "per_row_patterns": list(self.per_row_patterns),
+            "hints": self.hints.to_event(),
         }
 
     @classmethod
@@ -234,7 +263,7 @@ class FileRef:
                 output_bucket=str(output["bucket"]),
                 output_prefix=str(output["prefix"]),
                 work_prefix=str(output["work"]),
-                per_row_patterns=tuple(str(c) for c in event.get("per_row_patterns") or ()),
+                hints=Hints.from_event(event.get("hints")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed file reference in the event: {exc!r}") from None

@@ -29,7 +29,6 @@ import duckdb
 
 from ..data import aggregate as engine
 from ..data._duck import connect, default_threads, path_literal
-from ..data.rules import deferrable_columns
 from ..data.validate import (
     ChunkFormat,
     ChunkOutcome,
@@ -41,8 +40,8 @@ from ..data.validate import (
 )
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
-from ._common import ChunkRef, FileRef, Workspace, read_per_row_patterns, s3_uri, scratch, write_per_row_patterns
-from .process_chunk import ChunkResult
+from ._common import ChunkRef, FileRef, Workspace, read_hints, s3_uri, scratch, write_hints
+from .process_chunk import ChunkResult, learnt
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
@@ -164,7 +163,7 @@ def aggregate(
             )
         finally:
             con.close()
-    _remember_patterns(objects, file, pipeline, results)
+    _remember(objects, file, pipeline, results)
     duration = round((clock.monotonic() - started) * 1000, 3)
     logger.info(
         "file aggregated",
@@ -194,13 +193,16 @@ def aggregate(
     )
 
 
-def _remember_patterns(objects: ObjectStore, file: FileRef, pipeline: PipelineConfig, results: Sequence[ChunkResult]) -> None:
-    """Record which patterns the next run checks per row: those a value broke in this one (see :data:`PATTERNS_KEY`)."""
-    deferrable = {pipeline.columns[j].name for j in deferrable_columns(pipeline)}
-    broken = sorted({name for r in results for name in r.pattern_failures} & deferrable)
-    if broken != sorted(read_per_row_patterns(objects, file.output_bucket, pipeline.name)):
-        logger.info("patterns checked per row from the next run", extra={"pipeline": pipeline.name, "columns": broken})
-        write_per_row_patterns(objects, file.output_bucket, pipeline.name, broken)
+def _remember(objects: ObjectStore, file: FileRef, pipeline: PipelineConfig, results: Sequence[ChunkResult]) -> None:
+    """Record what this run found out about the data for the next one (see :class:`Hints`)."""
+    found = learnt(
+        pipeline,
+        [name for r in results for name in r.pattern_failures],
+        [name for r in results for name in r.unproven_keys],
+    )
+    if found != read_hints(objects, file.output_bucket, pipeline.name):
+        logger.info("hints for the next run", extra={"pipeline": pipeline.name, **found.to_event()})
+        write_hints(objects, file.output_bucket, pipeline.name, found)
 
 
 def _load(

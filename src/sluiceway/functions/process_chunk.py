@@ -10,7 +10,7 @@ duration; a retried chunk overwrites its own files, so retries are harmless.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +18,12 @@ from ..data.rules import deferrable_columns
 from ..data.validate import ChunkFormat, KeyStats, check_chunk, normalize_chunk
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
-from ._common import ChunkRef, FileRef, Workspace, read_per_row_patterns, scratch, write_per_row_patterns
+from ._common import ChunkRef, FileRef, Hints, Workspace, read_hints, scratch, write_hints
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
 
-__all__ = ["ChunkRequest", "ChunkResult", "handler", "process_chunk"]
+__all__ = ["ChunkRequest", "ChunkResult", "handler", "learnt", "process_chunk"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ class ChunkResult:
     keys: Mapping[str, KeyStats] = field(default_factory=dict)
     pattern_failures: tuple[str, ...] = ()
     """Columns whose pattern a value broke (:attr:`ChunkOutcome.pattern_failures`)."""
+    unproven_keys: tuple[str, ...] = ()
+    """Integer keys their bounds did not prove distinct (:attr:`ChunkOutcome.unproven_keys`)."""
 
     def to_event(self) -> EventDict:
         event: EventDict = {
@@ -73,6 +75,8 @@ class ChunkResult:
             event["keys"] = {name: stats.to_event() for name, stats in self.keys.items()}
         if self.pattern_failures:
             event["pattern_failures"] = list(self.pattern_failures)
+        if self.unproven_keys:
+            event["unproven_keys"] = list(self.unproven_keys)
         return event
 
     @classmethod
@@ -89,6 +93,7 @@ class ChunkResult:
                 files=tuple(str(f) for f in event.get("files") or ()),
                 keys={str(k): KeyStats.from_event(v) for k, v in (event.get("keys") or {}).items()},
                 pattern_failures=tuple(str(c) for c in event.get("pattern_failures") or ()),
+                unproven_keys=tuple(str(c) for c in event.get("unproven_keys") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed ProcessChunk result: {exc!r}") from None
@@ -118,8 +123,9 @@ def process_chunk(
         # chunk never has to fit in memory.
         objects.download(file.source_bucket, file.source_key, str(path), start=chunk.start, end=chunk.end)
         encoding = normalize_chunk(path, encoding=file.encoding)
-        # Patterns a chunk of this run already found broken are checked per row here too.
-        recorded = read_per_row_patterns(objects, file.output_bucket, pipeline.name)
+        # What a chunk of this run already found out counts here too.
+        recorded = read_hints(objects, file.output_bucket, pipeline.name)
+        hints = file.hints | recorded
         outcome = check_chunk(
             path,
             config=pipeline,
@@ -128,13 +134,14 @@ def process_chunk(
             where=where,
             memory_limit_mb=workspace.memory_limit_mb,
             temp_dir=folder,
-            per_row_patterns={*file.per_row_patterns, *recorded},
+            per_row_patterns=hints.per_row_patterns,
+            listed_keys=hints.listed_keys,
         )
         for name, local in outcome.files.items():
             objects.put_file(file.output_bucket, file.chunk_key(chunk.index, f"{name}.parquet"), str(local))
-    deferrable = {pipeline.columns[j].name for j in deferrable_columns(pipeline)}
-    if not deferrable.intersection(outcome.pattern_failures) <= set(recorded):
-        write_per_row_patterns(objects, file.output_bucket, pipeline.name, {*recorded, *outcome.pattern_failures} & deferrable)
+    found = learnt(pipeline, outcome.pattern_failures, outcome.unproven_keys)
+    if (recorded | found) != recorded:
+        write_hints(objects, file.output_bucket, pipeline.name, recorded | found)
     duration = round((clock.monotonic() - started) * 1000, 3)
     logger.info(
         "chunk processed",
@@ -156,7 +163,14 @@ def process_chunk(
         files=tuple(sorted(outcome.files)),
         keys=dict(outcome.keys),
         pattern_failures=outcome.pattern_failures,
+        unproven_keys=outcome.unproven_keys,
     )
+
+
+def learnt(pipeline: PipelineConfig, pattern_failures: Iterable[str], unproven_keys: Iterable[str]) -> Hints:
+    """The :class:`Hints` a chunk's (or a run's) findings amount to."""
+    deferrable = {pipeline.columns[j].name for j in deferrable_columns(pipeline)}
+    return Hints(tuple(sorted(deferrable.intersection(pattern_failures))), tuple(sorted(set(unproven_keys))))
 
 
 def handler(event: EventDict, context: Any) -> EventDict:

@@ -20,7 +20,7 @@ from ..data import scan
 from ..errors import DataError, NotFoundError
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
-from ._common import ChunkRef, FileRef, Workspace, read_per_row_patterns, s3_uri, scratch
+from ._common import ChunkRef, FileRef, Workspace, read_hints, s3_uri, scratch
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
@@ -186,7 +186,7 @@ def validate(
         output_bucket=workspace.output_bucket,
         output_prefix=output_prefix,
         work_prefix=work_prefix,
-        per_row_patterns=read_per_row_patterns(objects, workspace.output_bucket, pipeline.name),
+        hints=read_hints(objects, workspace.output_bucket, pipeline.name),
     )
     chunks = tuple(ChunkRef(i, a, b) for i, (a, b) in enumerate(ranges))
     duration = round((clock.monotonic() - started) * 1000, 3)

@@ -361,7 +361,7 @@ def test_the_demo_dataset_ends_as_expected(harness: Harness, tmp_path: Path) -> 
 def test_a_broken_pattern_is_checked_per_row_by_the_chunks_after_the_first(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from sluiceway.functions._common import read_per_row_patterns
+    from sluiceway.functions._common import read_hints
 
     rows = [row(i) for i in range(1, 2001)]
     rows[3] = rows[3].replace(b"@example.com", b"-at-example.com")  # in the first chunk
@@ -374,9 +374,25 @@ def test_a_broken_pattern_is_checked_per_row_by_the_chunks_after_the_first(
     assert [r[1] for r in harness.csv(run.aggregate["rejects"])[1:]] == ["customer_email", "customer_email"]
     # Only the first chunk found out the hard way; it recorded the column for the chunks after it.
     assert sum("computing the chunk again" in r.getMessage() for r in caplog.records) == 1
-    assert read_per_row_patterns(harness.store, OUTPUT, harness.config.name) == ("customer_email",)
+    assert read_hints(harness.store, OUTPUT, harness.config.name).per_row_patterns == ("customer_email",)
 
     clean = harness.run("clean.csv", HEADER + b"".join(row(i) for i in range(1, 2001)))
     assert clean.succeeded and clean.validation is not None
-    assert clean.validation["file"]["per_row_patterns"] == ["customer_email"]
-    assert read_per_row_patterns(harness.store, OUTPUT, harness.config.name) == ()
+    assert clean.validation["file"]["hints"]["per_row_patterns"] == ["customer_email"]
+    assert read_hints(harness.store, OUTPUT, harness.config.name).per_row_patterns == ()
+
+
+def test_sparse_ids_are_collected_in_the_pass_once_a_chunk_found_them_sparse(harness: Harness) -> None:
+    from sluiceway.functions._common import read_hints
+
+    harness.with_config(chunk_size_mb=0.02)
+    sparse = harness.run("sparse.csv", HEADER + b"".join(row(3 * i) for i in range(1, 2001)))
+    assert sparse.succeeded and sparse.aggregate is not None and len(sparse.chunks) > 3
+    assert sparse.aggregate["rows_rejected"] == 0
+    assert read_hints(harness.store, OUTPUT, harness.config.name).listed_keys == ("order_id",)
+    assert all(c["unproven_keys"] == ["order_id"] for c in sparse.chunks)
+
+    dense = harness.run("dense.csv", HEADER + b"".join(row(i) for i in range(1, 2001)))
+    assert dense.succeeded and dense.validation is not None
+    assert dense.validation["file"]["hints"]["listed_keys"] == ["order_id"]  # collected this time
+    assert read_hints(harness.store, OUTPUT, harness.config.name).listed_keys == ()  # and not needed

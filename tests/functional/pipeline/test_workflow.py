@@ -218,10 +218,10 @@ def _validated_file(stack: Stack, record: ExecutionRecord) -> dict[str, Any]:
 
 
 def test_a_pattern_that_failed_is_checked_per_row_in_the_next_run(stack: Stack, tmp_path: Path) -> None:
-    from sluiceway.functions._common import read_per_row_patterns
+    from sluiceway.functions._common import read_hints
 
     def recorded() -> tuple[str, ...]:
-        return read_per_row_patterns(stack.services.objects, stack.settings.output_bucket, "sales")
+        return read_hints(stack.services.objects, stack.settings.output_bucket, "sales").per_row_patterns
 
     good = [HEADER] + [row(i) for i in range(1, 201)]
     dirty = [*good[:50], row(50, email="not-an-email"), *good[50:]]
@@ -233,10 +233,10 @@ def test_a_pattern_that_failed_is_checked_per_row_in_the_next_run(stack: Stack, 
     # The next run checks that pattern on every row, finds it clean and forgets it again.
     second, item = run_file(stack, tmp_path, "t/patterns-2.csv", ("\n".join(good) + "\n").encode())
     assert second.status == "SUCCEEDED", second.cause
-    assert _validated_file(stack, second)["per_row_patterns"] == ["customer_email"]
+    assert _validated_file(stack, second)["hints"]["per_row_patterns"] == ["customer_email"]
     assert item["RowsRejected"] == 0 and recorded() == ()
 
     # Per row or on distinct values, the same rows are rejected.
     third, item = run_file(stack, tmp_path, "t/patterns-3.csv", ("\n".join(dirty) + "\n").encode())
-    assert _validated_file(stack, third)["per_row_patterns"] == []
+    assert _validated_file(stack, third)["hints"]["per_row_patterns"] == []
     assert item["RowsRejected"] == 1 and recorded() == ("customer_email",)

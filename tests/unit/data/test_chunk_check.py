@@ -373,3 +373,28 @@ def test_patterns_checked_on_distinct_values_decide_what_every_row_would(
     per_row = run(tmp_path / "per-row", data, config=config, columns=PATTERN_COLUMNS)
     assert _outcome_rows(deferred) == _outcome_rows(per_row)
     assert all(not any(v in ("BAD", "x@y.org") for v in (row[4] or [])) for row in _outcome_rows(deferred)[3])
+
+
+@pytest.mark.parametrize(
+    ("data", "unproven"),
+    [
+        (b"1,n,2\n2,x,3\n3,n,1\n", ()),  # dense: the bounds settle it, nothing is read again
+        (b"1,n,2\n7,s,3\n4,n,1\n4,x,1\n", ("id",)),  # sparse: read again
+        (b"5,n,2\n9,s,3\n5,n,1\n", ("id",)),  # a duplicate: read again, and its values written
+        (b"1,n,2\n9000000000000,s,3\n1,n,1\n", ("id",)),
+        (b"1,n,2\nz,s,3\n3,n,1\n4,n,x\n", ("id",)),  # ids 1, 3, 4 parsed: a gap the bounds cannot explain
+    ],
+)
+def test_unlisted_integer_keys_are_read_again_only_when_their_bounds_prove_nothing(
+    tmp_path: Path, data: bytes, unproven: tuple[str, ...]
+) -> None:
+    (tmp_path / "listed").mkdir()
+    (tmp_path / "unlisted").mkdir()
+    listed = run(tmp_path / "listed", data)
+    unlisted = run(tmp_path / "unlisted", data, listed_keys=())
+    assert unlisted.keys == listed.keys
+    assert unlisted.unproven_keys == listed.unproven_keys == unproven
+    assert set(unlisted.files) == set(listed.files)
+    if "keys-0" in listed.files:
+        assert sorted(read(unlisted.files["keys-0"])) == sorted(read(listed.files["keys-0"]))
+    assert rejects(unlisted) == rejects(listed)
