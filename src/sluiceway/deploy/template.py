@@ -66,11 +66,13 @@ RUNTIME = "python3.12"
 #: Which resources each function touches, and how (read from the functions' code). Least privilege
 #: is decided here, once: ``read``/``crud`` per bucket role ("input"/"output"), ``crud`` on the table.
 FUNCTION_ACCESS: Mapping[str, Mapping[str, str]] = {
-    # HEAD and ranged reads of the input; a file in another encoding is transcoded into the work area.
+    # HEAD and ranged reads of the input; a file in another encoding is transcoded into the work area;
+    # the pipeline's hints (_sluiceway/pipelines/<name>/hints.json) read.
     "ValidateData": {"input": "read", "output": "crud"},
-    # Its byte range of the input (or of the transcoded copy); partial results into the work area.
+    # Its byte range of the input (or of the transcoded copy); partial results into the work area;
+    # hints read and, when the chunk learns something, written.
     "ProcessChunk": {"input": "read", "output": "crud"},
-    # Chunks again for whole-file checks (unique columns); partials in, results and rejects out.
+    # Chunks again for whole-file checks (unique columns); partials in, results, rejects and hints out.
     "AggregateData": {"input": "read", "output": "crud"},
     # result.json, the metadata record, then the run's work files deleted.
     "StoreResults": {"output": "crud", "table": "crud"},

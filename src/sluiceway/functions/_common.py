@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, NotFoundError
+from ..errors import BackendError, ConfigError, NotFoundError
 from ..names import check_name
 from ..ports import ObjectStore
 
@@ -126,7 +126,10 @@ class Hints:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any] | None) -> Hints:
-        event = event or {}
+        if event is None:
+            return cls()
+        if not isinstance(event, Mapping):
+            raise TypeError("hints are not an object")
         for name in ("per_row_patterns", "listed_keys"):
             if not isinstance(event.get(name) or [], list):
                 raise TypeError(f"{name} is not a list")
@@ -143,15 +146,19 @@ def read_hints(objects: ObjectStore, bucket: str, pipeline: str) -> Hints:
         return Hints.from_event(json.loads(objects.get(bucket, key)))
     except NotFoundError:
         return Hints()
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (BackendError, ValueError, TypeError, AttributeError) as exc:
         logger.warning("ignoring an unreadable hints record", extra={"key": key, "reason": str(exc)})
         return Hints()
 
 
 def write_hints(objects: ObjectStore, bucket: str, pipeline: str, hints: Hints) -> None:
-    """Record ``hints`` for the pipeline's next chunks and runs."""
+    """Record ``hints`` for the pipeline's next chunks and runs (a failure is logged: hints only save time)."""
+    key = HINTS_KEY.format(pipeline=pipeline)
     body = json.dumps(hints.to_event(), separators=(",", ":")).encode()
-    objects.put(bucket, HINTS_KEY.format(pipeline=pipeline), body, content_type="application/json")
+    try:
+        objects.put(bucket, key, body, content_type="application/json")
+    except BackendError as exc:
+        logger.warning("could not record hints", extra={"key": key, "reason": str(exc)})
 
 
 @dataclass(frozen=True)
