@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
+import contextlib
 import json
 import shutil
 import tempfile
@@ -141,10 +142,8 @@ def run_pipeline(path: Path, data_dir: Path, workers: int, runs: int = 1) -> lis
         from sluiceway.errors import NotFoundError
         from sluiceway.functions._common import HINTS_KEY
 
-        try:
+        with contextlib.suppress(NotFoundError):
             stack.objects.delete(settings.output_bucket, HINTS_KEY.format(pipeline=stack.services.pipeline.name))
-        except NotFoundError:
-            pass
         for run in range(runs):
             key = f"bench/{run}/sales.csv"
             # Copied without its event, so that the timing below starts at the event, not the copy.

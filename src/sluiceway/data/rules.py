@@ -231,7 +231,7 @@ def typed_relation(
     failing = failing or {}
 
     def how(j: int) -> str:
-        return failing[j] if j in failing else "deferred" if j in deferred else "row"
+        return failing.get(j, "deferred" if j in deferred else "row")
 
     valid = " AND ".join(_valid(c, raw_name(j), ident(c.name), regex=how(j)) for j, c in enumerate(columns))
     if exclude:

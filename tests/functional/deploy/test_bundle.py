@@ -121,7 +121,7 @@ def test_a_real_bundle_fits_lambda_and_leaves_the_cli_out(
     real_bundle: tuple[Path, int, int],
 ) -> None:
     root, size, zipped = real_bundle
-    assert (root / "duckdb").is_dir() and (root / "pydantic_core").is_dir() and (root / "numpy").is_dir()
+    assert all((root / package).is_dir() for package in ("duckdb", "numpy", "pydantic_core"))
     assert not list(root.glob("typer*")) and not list(root.glob("rich*")) and not list(root.glob("watchdog*"))
     (extension,) = root.glob("pydantic_core/_pydantic_core*.so")
     assert "cpython-312-x86_64-linux-gnu" in extension.name
