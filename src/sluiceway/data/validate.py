@@ -285,14 +285,13 @@ def _check(
     deferred = {j: partial for j, partial in deferred.items() if config.columns[j].name not in per_row_patterns}
     failing: dict[int, str] = {}
 
+    def typed_rows(fmt: ChunkFormat, *, store_rejects: bool) -> str:
+        """The chunk's rows, typed and judged as this check judges them (patterns deferred or named)."""
+        source = _reader(path, config, fmt, store_rejects=store_rejects)
+        return rules.typed_relation(config, source, exclude=exclude_table, deferred=tuple(deferred), failing=failing)
+
     def phase_one(fmt: ChunkFormat) -> None:
-        typed = rules.typed_relation(
-            config,
-            _reader(path, config, fmt, store_rejects=True),
-            exclude=exclude_table,
-            deferred=tuple(deferred),
-            failing=failing,
-        )
+        typed = typed_rows(fmt, store_rejects=True)
         if mode == "aggregations":
             relation = rules.derived_relation(config, typed)
             items = [f"CASE WHEN {rules.OK} THEN {ident(g)} END AS {ident(g)}" for g in config.processing.group_by]
@@ -403,14 +402,8 @@ def _check(
             else:
                 # The bounds were expected to settle it and did not: the values, read again.
                 table = f"__sw_keys{j}"
-                typed = rules.typed_relation(
-                    config,
-                    _reader(path, config, fmt, store_rejects=False),
-                    exclude=exclude_table,
-                    deferred=tuple(deferred),
-                    failing=failing,
-                )
                 col = ident(name)
+                typed = typed_rows(fmt, store_rejects=False)
                 con.execute(f"CREATE TEMP TABLE {table} AS SELECT {col} AS k FROM ({typed}) WHERE {rules.OK} AND {col} IS NOT NULL")
             count, low, high = con.execute(f"SELECT count(k), min(k), max(k) FROM {table}").fetchone() or (0, None, None)
             distinct = _distinct(con, table, int(count), low, high)
