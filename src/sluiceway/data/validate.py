@@ -312,7 +312,16 @@ def _check(
             raws = ", ".join(f"CASE WHEN NOT {rules.OK} THEN {r} END AS {r}" for r in _raw_names(config))
             con.execute(f"CREATE TEMP TABLE __sw_rows AS SELECT {rules.ORD}, {rules.OK}, {names}, {raws} FROM ({typed})")
 
-    fmt = _run_reader(con, path, fmt, where, phase_one)
+    try:
+        fmt = _run_reader(con, path, fmt, where, phase_one)
+    except DataError:
+        if not deferred:
+            raise
+        # A derived column failed on a row whose only fault may be a deferred pattern
+        # (a valid row's failure stays an error): decided again with every pattern per row.
+        deferred.clear()
+        con.execute("DROP TABLE IF EXISTS __sw_partial")
+        fmt = _run_reader(con, path, fmt, where, phase_one)
     for j, partial in deferred.items():
         table = f"__sw_fail{j}"
         con.execute(f"CREATE TEMP TABLE {table} AS {rules.failing_values_sql(config, j, partial, '__sw_partial')}")

@@ -398,3 +398,15 @@ def test_unlisted_integer_keys_are_read_again_only_when_their_bounds_prove_nothi
     if "keys-0" in listed.files:
         assert sorted(read(unlisted.files["keys-0"])) == sorted(read(listed.files["keys-0"]))
     assert rejects(unlisted) == rejects(listed)
+
+
+def test_a_derived_column_failing_on_a_row_with_a_broken_pattern_only_rejects_the_row(tmp_path: Path) -> None:
+    text = PATTERN_CONFIG.replace("REQUIRED", "true").replace("regex: '[a-z]+@[a-z]+[.]com'", "regex: '[0-9]+'")
+    text = text.replace("processing:\n", 'processing:\n  derived: {code: "CAST(email AS INTEGER)"}\n')
+    config = parse_config(text + "    top: {op: max, column: code}\n")
+    # "x1" breaks the pattern, and casting it to an integer fails: as per row, the row is rejected.
+    outcome = run(tmp_path, b"1,n,12,2\n2,s,x1,3\n3,n,7,1\n", config=config, columns=PATTERN_COLUMNS)
+    assert (outcome.rows_valid, outcome.rows_rejected) == (2, 1)
+    assert rejects(outcome) == [(1, 2, "email", "x1", "does not match the pattern [0-9]+")]
+    with pytest.raises(DataError, match="a derived column failed on a valid row"):
+        run(tmp_path, b"1,n,99999999999,2\n", config=config, columns=PATTERN_COLUMNS)
