@@ -328,7 +328,10 @@ def plan_chunks(
     pos = start
     while pos < size:
         summary = summaries.get(pos)
-        if summary is not None and not seeking and (target_index >= len(targets) or targets[target_index] >= pos + summary.length):
+        # A block without a boundary to place is passed by its summary (an empty one, read
+        # from an object that shrank since HEAD, ends the walk below instead).
+        no_target = summary is not None and (target_index >= len(targets) or targets[target_index] >= pos + summary.length)
+        if summary is not None and summary.length > 0 and not seeking and no_target:
             if pending_escape and quote and summary.head[:1] == quote:
                 parity ^= 1
             pending_escape = bool(escape) and summary.tail.endswith(escape)
@@ -404,9 +407,14 @@ def _summarize_blocks(
     offsets = range(start, size, block_size)
     if threads <= 1 or len(offsets) < 4:
         return {pos: summarize(pos) for pos in offsets}
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sluiceway-plan") as pool:
-        # map() yields in order, so the first block with a NUL byte is the one reported.
-        return dict(zip(offsets, pool.map(summarize, offsets), strict=True))
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sluiceway-plan")
+    try:
+        futures = [pool.submit(summarize, pos) for pos in offsets]
+        # In order, so the first block with a NUL byte is the one reported.
+        return {pos: future.result() for pos, future in zip(offsets, futures, strict=True)}
+    finally:
+        # After a NUL byte, the blocks not yet read never will be.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------- transcoding

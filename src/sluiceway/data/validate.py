@@ -314,11 +314,12 @@ def _check(
 
     try:
         fmt = _run_reader(con, path, fmt, where, phase_one)
-    except DataError:
+    except (DataError, duckdb.Error):
         if not deferred:
             raise
-        # A derived column failed on a row whose only fault may be a deferred pattern
-        # (a valid row's failure stays an error): decided again with every pattern per row.
+        # A derived column failed (with whatever error DuckDB gives) on a row whose only fault
+        # may be a deferred pattern: decided again with every pattern per row, where a failure
+        # on a valid row stays an error.
         deferred.clear()
         con.execute("DROP TABLE IF EXISTS __sw_partial")
         fmt = _run_reader(con, path, fmt, where, phase_one)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendError, ConfigError, NotFoundError
+from ..errors import ConfigError, NotFoundError
 from ..names import check_name
 from ..ports import ObjectStore
 
@@ -146,8 +146,8 @@ def read_hints(objects: ObjectStore, bucket: str, pipeline: str) -> Hints:
         return Hints.from_event(json.loads(objects.get(bucket, key)))
     except NotFoundError:
         return Hints()
-    except (BackendError, ValueError, TypeError, AttributeError) as exc:
-        logger.warning("ignoring an unreadable hints record", extra={"key": key, "reason": str(exc)})
+    except Exception as exc:  # noqa: BLE001 -- hints only save time: nothing about them may fail a run
+        logger.warning("ignoring an unreadable hints record", extra={"key": key, "reason": repr(exc)})
         return Hints()
 
 
@@ -157,8 +157,8 @@ def write_hints(objects: ObjectStore, bucket: str, pipeline: str, hints: Hints) 
     body = json.dumps(hints.to_event(), separators=(",", ":")).encode()
     try:
         objects.put(bucket, key, body, content_type="application/json")
-    except BackendError as exc:
-        logger.warning("could not record hints", extra={"key": key, "reason": str(exc)})
+    except Exception as exc:  # noqa: BLE001 -- as above
+        logger.warning("could not record hints", extra={"key": key, "reason": repr(exc)})
 
 
 @dataclass(frozen=True)

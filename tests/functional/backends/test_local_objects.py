@@ -50,3 +50,38 @@ def test_a_kernel_copy_cut_short_is_finished_through_user_space(tmp_path: Path, 
     target = tmp_path / "part"
     store.download("input", "blob", str(target), start=10, end=200_000)
     assert target.read_bytes() == DATA[10:200_000]
+
+
+def test_a_kernel_copy_that_copies_nothing_is_finished_through_user_space(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FileObjectStore(tmp_path / "data")
+    store.ensure_bucket("input")
+    store.put("input", "blob", DATA)
+    monkeypatch.setattr(os, "copy_file_range", lambda *args: 0)  # some file systems do this
+    target = tmp_path / "part"
+    store.download("input", "blob", str(target), start=5, end=300_000)
+    assert target.read_bytes() == DATA[5:300_000]
+
+
+def test_concurrent_writes_of_one_key_leave_one_of_them_whole(tmp_path: Path) -> None:
+    import threading
+
+    store = FileObjectStore(tmp_path / "data")
+    store.ensure_bucket("output")
+    bodies = [bytes([65 + i]) * (100 + i) for i in range(4)]
+    errors: list[BaseException] = []
+
+    def write(body: bytes) -> None:
+        try:
+            for _ in range(50):
+                store.put("output", "hints.json", body)
+        except BaseException as exc:  # noqa: BLE001 -- collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    info = store.head("output", "hints.json")
+    assert store.get("output", "hints.json") in bodies and info.size == len(store.get("output", "hints.json"))

@@ -410,3 +410,18 @@ def test_a_derived_column_failing_on_a_row_with_a_broken_pattern_only_rejects_th
     assert rejects(outcome) == [(1, 2, "email", "x1", "does not match the pattern [0-9]+")]
     with pytest.raises(DataError, match="a derived column failed on a valid row"):
         run(tmp_path, b"1,n,99999999999,2\n", config=config, columns=PATTERN_COLUMNS)
+
+
+def test_a_derived_column_raising_any_duckdb_error_on_a_row_with_a_broken_pattern_only_rejects_the_row(tmp_path: Path) -> None:
+    config = parse_config(
+        "name: t\nschema:\n  columns:\n"
+        "    - {name: id, type: integer, required: true}\n"
+        "    - {name: tz, type: string, required: true, regex: '[A-Z][a-z]+/[A-Za-z_]+'}\n"
+        "processing:\n"
+        "  derived: {local: \"timezone(tz, TIMESTAMPTZ '2020-01-01 00:00:00+00')\"}\n"
+        "  aggregations:\n    zones: {op: count_distinct, column: tz}\n    latest: {op: max, column: local}\n"
+    )
+    # DuckDB raises NotImplementedException for an unknown time zone, not a conversion error.
+    outcome = run(tmp_path, b"1,Europe/Paris\n2,utc+1\n", config=config, columns=("id", "tz"))
+    assert (outcome.rows_valid, outcome.rows_rejected) == (1, 1)
+    assert rejects(outcome)[0][2:4] == ("tz", "utc+1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -269,6 +270,33 @@ def test_blocks_summarised_in_parallel_give_the_plan_of_one_walk(text: str, chun
     one_walk = plan(data, chunk, escape=escape, block_size=len(data) + 1, threads=1)
     assert plan(data, chunk, escape=escape, block_size=block, threads=2) == one_walk
     assert plan(data, chunk, escape=escape, block_size=block, threads=1) == one_walk
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_object_that_shrank_after_its_head_ends_the_plan(threads: int) -> None:
+    data = b"a,b\n" * 4000  # 16 000 bytes according to HEAD
+    real = data[:4096]  # what is there now: one block
+
+    def read(a: int, b: int) -> bytes:
+        return real[a:b]
+
+    ranges = plan_chunks(read, start=0, size=len(data), chunk_size=1 << 20, quote=b'"', escape=b"", term=b"\n", block_size=4096, threads=threads)
+    assert ranges == [(0, len(data))]  # not a loop: the chunk's own read finds the object short
+
+
+def test_a_nul_byte_leaves_the_blocks_after_it_unread() -> None:
+    data = b"a,b\n" * 1024 + b"\x00" + b"a,b\n" * 100_000
+    read_at: list[int] = []
+
+    def read(a: int, b: int) -> bytes:
+        read_at.append(a)
+        if a > 4096:
+            time.sleep(0.005)  # a real read takes a while: the NUL byte is seen long before the end
+        return data[a:b]
+
+    with pytest.raises(DataError, match="NUL byte at offset 4096"):
+        plan_chunks(read, start=0, size=len(data), chunk_size=1 << 20, quote=b'"', escape=b"", term=b"\n", block_size=4096, threads=2)
+    assert len(read_at) < len(data) // 4096 // 2
 
 
 # -------------------------------------------------------------- transcoding

@@ -9,6 +9,7 @@ object or the new one, never half of one, and a crash leaves no torn object.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -16,6 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -117,12 +119,19 @@ class FileObjectStore:
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         # The sidecar is written first and checked against the file's size on read,
         # so a crash between the two renames is detected and the ETag recomputed.
-        meta_tmp = meta_path.with_suffix(".tmp")
-        meta_tmp.write_text(json.dumps(meta))
-        os.replace(meta_tmp, meta_path)
-        os.replace(tmp, target)
+        # Writers, in any process, commit one at a time: the last one's sidecar and
+        # file win together, as the last PUT does on S3.
+        with self._commit_lock(bucket):
+            _replace_json(meta_path, meta)
+            os.replace(tmp, target)
         _fsync_dir(target.parent)
         return self.head(bucket, key)
+
+    @contextmanager
+    def _commit_lock(self, bucket: str) -> Iterator[None]:
+        with open(self.bucket_path(bucket) / _META / "commit.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def delete(self, bucket: str, key: str) -> None:
         self.path(bucket, key).unlink(missing_ok=True)
@@ -140,13 +149,16 @@ class FileObjectStore:
             raise NotFoundError(f"no object s3://{bucket}/{key}")
         meta = self._read_meta(bucket, key)
         if meta is None or meta.get("size") != stat.st_size:
-            # Written by another program (or a torn sidecar): compute and remember.
-            meta = {"etag": _md5_file(target), "size": stat.st_size, "content_type": _guess_type(key), "metadata": {}}
+            # Written by another program (or a torn sidecar): compute and remember, unless
+            # a writer of this key commits in between (then its sidecar is the one to keep).
             meta_path = self._meta_path(bucket, key)
             meta_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = meta_path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(meta))
-            os.replace(tmp, meta_path)
+            with self._commit_lock(bucket):
+                stat = target.stat()
+                meta = self._read_meta(bucket, key)
+                if meta is None or meta.get("size") != stat.st_size:
+                    meta = {"etag": _md5_file(target), "size": stat.st_size, "content_type": _guess_type(key), "metadata": {}}
+                    _replace_json(meta_path, meta)
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -211,6 +223,18 @@ class FileObjectStore:
                 continue  # deleted while listing
 
 
+def _replace_json(path: Path, value: object) -> None:
+    """Write ``value`` as JSON to ``path`` atomically, through a temporary file of its own."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(value))
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
 def _copy_range(src: BinaryIO, out: BinaryIO, offset: int, length: int) -> None:
     """Copy ``length`` bytes of ``src`` from ``offset`` to ``out``: in the kernel where it can (no copy through Python)."""
     copy_file_range = getattr(os, "copy_file_range", None)
@@ -219,13 +243,15 @@ def _copy_range(src: BinaryIO, out: BinaryIO, offset: int, length: int) -> None:
             while length > 0:
                 copied = copy_file_range(src.fileno(), out.fileno(), min(length, 1 << 30), offset)
                 if copied == 0:
-                    return  # the file shrank under us
+                    break  # some file systems copy nothing instead of failing: user space decides
                 offset += copied
                 length -= copied
-            return
         except OSError:
-            # Not on this file system or kernel: copy what is left through user space.
-            out.seek(0, os.SEEK_END)
+            pass  # not on this file system or kernel
+        if length <= 0:
+            return
+        # What is left goes through user space, until the source really ends.
+        out.seek(0, os.SEEK_END)
     src.seek(offset)
     while length > 0:
         block = src.read(min(_BLOCK, length))
