@@ -280,7 +280,8 @@ def test_an_object_that_shrank_after_its_head_ends_the_plan(threads: int) -> Non
     def read(a: int, b: int) -> bytes:
         return real[a:b]
 
-    ranges = plan_chunks(read, start=0, size=len(data), chunk_size=1 << 20, quote=b'"', escape=b"", term=b"\n", block_size=4096, threads=threads)
+    options: dict[str, Any] = {"chunk_size": 1 << 20, "quote": b'"', "escape": b"", "term": b"\n", "block_size": 4096}
+    ranges = plan_chunks(read, start=0, size=len(data), threads=threads, **options)
     assert ranges == [(0, len(data))]  # not a loop: the chunk's own read finds the object short
 
 
