@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import StatesError
-from ..types import JSON
+from ..types import JSON, json_type
 from . import jsonata as jsonata_lang
 from . import paths
 from .choice import evaluate as evaluate_choice
@@ -926,7 +926,7 @@ class _Run:
                     raise StatesError(
                         "States.QueryEvaluationError",
                         f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
-                        f"result type. Expected 'array', but was '{_json_type(items)}' for value: {_text(items)}",
+                        f"result type. Expected 'array', but was '{json_type(items)}' for value: {_text(items)}",
                     )
             else:
                 items = path["input"]
@@ -1483,17 +1483,6 @@ def _lambda_cause(cause: str | None) -> str | None:
         return cause
     return json.dumps(parsed, ensure_ascii=False) if isinstance(parsed, dict) else cause
 
-
-def _json_type(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def _inner(expression: str) -> str:

@@ -37,7 +37,7 @@ from sluiceway.asl.paths import (
     validate_path,
 )
 from sluiceway.errors import StatesError
-from sluiceway.types import JSON
+from sluiceway.types import JSON, json_type
 
 __all__ = ["FUNCTIONS", "evaluate", "parse", "validate"]
 
@@ -321,25 +321,12 @@ def _fail(call: Call, why: str) -> StatesError:
     return StatesError(_INTRINSIC_FAILURE, f"Invalid arguments in {call.text}: {why}")
 
 
-def _type_name(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
 
 def _expect(call: Call, value: JSON, kind: str, which: str) -> None:
-    if _type_name(value) != kind:
+    if json_type(value) != kind:
         raise _fail(
             call,
-            f"the {which} argument must be a {kind}, but was {_type_name(value)}: "
+            f"the {which} argument must be a {kind}, but was {json_type(value)}: "
             f"{json_text(value)}",
         )
 

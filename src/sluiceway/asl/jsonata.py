@@ -58,7 +58,7 @@ from jsonata.parser import Parser  # type: ignore[import-untyped]
 from jsonata.utils import Utils  # type: ignore[import-untyped]
 
 from sluiceway.errors import StatesError
-from sluiceway.types import JSON
+from sluiceway.types import JSON, json_type
 
 __all__ = [
     "QUERY_EVALUATION_ERROR",
@@ -261,7 +261,7 @@ def resolve(
     scope = _Scope(bindings, _Call(rng, now))
     value = _resolve(template, field, scope)
     if expected is not None and is_expression(template):
-        actual = _json_type(value)
+        actual = json_type(value)
         if actual != expected:
             raise StatesError(
                 QUERY_EVALUATION_ERROR,
@@ -454,19 +454,6 @@ def _from_jsonata(value: Any, *, top: bool) -> Any:
     # A function or regex: JSON has no form for it.
     return UNDEFINED if top else None
 
-
-def _json_type(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _compact(value: JSON) -> str:
