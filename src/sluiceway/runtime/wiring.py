@@ -256,7 +256,6 @@ def build_stack(
     clock = clock or SystemClock()
     services = build_services(settings, clock=clock)
     from ..backends.local.events import SqliteEventBus
-    from ..backends.local.executions import SqliteExecutionStore
 
     assert services.db is not None, "the local stack needs the local backends"
     bus = SqliteEventBus(services.db, clock)
@@ -290,16 +289,7 @@ def build_stack(
         default_timeout_s=settings.function_timeout_s,
         extra=DynamoDbTasks(lambda name: services.table_named(name, table_keys(settings)[name])).handlers(),
     )
-    orchestrator = LocalOrchestrator(
-        SqliteExecutionStore(services.db),
-        runner.run,
-        clock,
-        region=settings.region,
-        account_id=settings.account_id,
-        max_payload_bytes=settings.max_payload_bytes,
-        skip_waits=skip_waits,
-    )
-    runner.executions = orchestrator
+    orchestrator = _orchestrator(settings, services.db, runner, runner.run, clock, skip_waits=skip_waits)
     orchestrator.register(settings.state_machine_name, load_workflow(settings))
 
     targets.orchestrator, targets.invoker = orchestrator, invoker
@@ -380,6 +370,31 @@ class LocalTargets:
         self.topic.publish(arn, json.dumps(delivery.input))
 
 
+def _orchestrator(
+    settings: Settings,
+    db: Database,
+    runner: TaskRunner,
+    run: Callable[[InvokeTask], TaskSucceeded | TaskFailed],
+    clock: Clock,
+    *,
+    skip_waits: bool,
+) -> LocalOrchestrator:
+    """The local orchestrator on ``db``, running tasks with ``run``; ``runner`` starts child executions through it."""
+    from ..backends.local.executions import SqliteExecutionStore
+
+    orchestrator = LocalOrchestrator(
+        SqliteExecutionStore(db),
+        run,
+        clock,
+        region=settings.region,
+        account_id=settings.account_id,
+        max_payload_bytes=settings.max_payload_bytes,
+        skip_waits=skip_waits,
+    )
+    runner.executions = orchestrator
+    return orchestrator
+
+
 def _send(queues: Queue, name: str, body: str, attributes: Mapping[str, str] | None = None) -> None:
     queues.send(name, body, attributes=attributes)
 
@@ -438,7 +453,6 @@ def build_sfn_runtime(
 ) -> SfnRuntime:
     """Wire an orchestrator on the local store; ``answer`` may mock tasks (None = run for real)."""
     from ..backends.local._sqlite import Database
-    from ..backends.local.executions import SqliteExecutionStore
     from ..backends.local.topics import SqliteTopic
 
     settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
@@ -475,16 +489,7 @@ def build_sfn_runtime(
                 return mocked
         return runner.run(command)
 
-    orchestrator = LocalOrchestrator(
-        SqliteExecutionStore(db),
-        run_task,
-        clock,
-        region=settings.region,
-        account_id=settings.account_id,
-        max_payload_bytes=settings.max_payload_bytes,
-        skip_waits=skip_waits,
-    )
-    runner.executions = orchestrator
+    orchestrator = _orchestrator(settings, db, runner, run_task, clock, skip_waits=skip_waits)
     return SfnRuntime(orchestrator, invoker, db)
 
 
