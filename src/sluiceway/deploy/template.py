@@ -163,6 +163,15 @@ def _deny_insecure_transport(resources_: list[Any]) -> dict[str, Any]:
     }
 
 
+#: Every bucket's last lifecycle rule: parts of uploads that never completed are not kept.
+_ABORT_UPLOADS = {"Id": "AbortIncompleteUploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}
+#: Every bucket's first checkov skip.
+_NO_ACCESS_LOGS = (
+    "CKV_AWS_18",
+    "Server access logs would need a log bucket of their own; use CloudTrail data events if object access must be audited.",
+)
+
+
 def _bucket(name: str, *, versioned: bool, lifecycle: list[dict[str, Any]], skips: list[tuple[str, str]]) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "BucketName": name,
@@ -184,7 +193,7 @@ def _bucket(name: str, *, versioned: bool, lifecycle: list[dict[str, Any]], skip
         },
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
         "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
-        "LifecycleConfiguration": {"Rules": lifecycle},
+        "LifecycleConfiguration": {"Rules": [*lifecycle, _ABORT_UPLOADS]},
     }
     if versioned:
         properties["VersioningConfiguration"] = {"Status": "Enabled"}
@@ -193,7 +202,7 @@ def _bucket(name: str, *, versioned: bool, lifecycle: list[dict[str, Any]], skip
         # Data outlives the stack: deleting the stack keeps the buckets and their objects.
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
-        "Metadata": _skips(skips),
+        "Metadata": _skips([_NO_ACCESS_LOGS, *skips]),
         "Properties": properties,
     }
 
@@ -476,18 +485,8 @@ def build_template(
                     "Status": "Enabled",
                     "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
                 },
-                {
-                    "Id": "AbortIncompleteUploads",
-                    "Status": "Enabled",
-                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                },
             ],
-            skips=[
-                (
-                    "CKV_AWS_18",
-                    "Server access logs would need a log bucket of their own; use CloudTrail data events if object access must be audited.",
-                )
-            ],
+            skips=[],
         ),
         "InputBucketPolicy": _bucket_policy("InputBucket"),
         "OutputBucket": _bucket(
@@ -500,17 +499,8 @@ def build_template(
                     "Prefix": "_work/",
                     "ExpirationInDays": 7,
                 },
-                {
-                    "Id": "AbortIncompleteUploads",
-                    "Status": "Enabled",
-                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                },
             ],
             skips=[
-                (
-                    "CKV_AWS_18",
-                    "Server access logs would need a log bucket of their own; use CloudTrail data events if object access must be audited.",
-                ),
                 (
                     "CKV_AWS_21",
                     "Results are derived data: any run can be repeated from the (versioned) input object.",
