@@ -19,15 +19,19 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..data.rules import deferrable_columns
 from ..errors import ConfigError, NotFoundError
 from ..names import check_name
 from ..ports import ObjectStore
+
+if TYPE_CHECKING:
+    from ..config import PipelineConfig
 
 __all__ = [
     "HINTS_KEY",
@@ -114,6 +118,12 @@ class Hints:
     """Columns whose pattern a value broke: checked on every row."""
     listed_keys: tuple[str, ...] = ()
     """Integer unique columns whose count and bounds proved nothing: their values are collected in the pass."""
+
+    @classmethod
+    def found(cls, pipeline: PipelineConfig, pattern_failures: Iterable[str], unproven_keys: Iterable[str]) -> Hints:
+        """What a chunk's (or a run's) findings amount to: only patterns the chunks may defer count."""
+        deferrable = {pipeline.columns[j].name for j in deferrable_columns(pipeline)}
+        return cls(tuple(sorted(deferrable.intersection(pattern_failures))), tuple(sorted(set(unproven_keys))))
 
     def __or__(self, other: Hints) -> Hints:
         return Hints(

@@ -40,8 +40,8 @@ from ..data.validate import (
 )
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
-from ._common import ChunkRef, FileRef, Workspace, read_hints, s3_uri, scratch, write_hints
-from .process_chunk import ChunkResult, learnt
+from ._common import ChunkRef, FileRef, Hints, Workspace, read_hints, s3_uri, scratch, write_hints
+from .process_chunk import ChunkResult
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
@@ -195,7 +195,7 @@ def aggregate(
 
 def _remember(objects: ObjectStore, file: FileRef, pipeline: PipelineConfig, results: Sequence[ChunkResult]) -> None:
     """Record what this run found out about the data for the next one (see :class:`Hints`)."""
-    found = learnt(
+    found = Hints.found(
         pipeline,
         [name for r in results for name in r.pattern_failures],
         [name for r in results for name in r.unproven_keys],

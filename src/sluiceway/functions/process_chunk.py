@@ -10,11 +10,10 @@ duration; a retried chunk overwrites its own files, so retries are harmless.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..data.rules import deferrable_columns
 from ..data.validate import ChunkFormat, KeyStats, check_chunk, normalize_chunk
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
@@ -23,7 +22,7 @@ from ._common import ChunkRef, FileRef, Hints, Workspace, read_hints, scratch, w
 if TYPE_CHECKING:
     from ..config import PipelineConfig
 
-__all__ = ["ChunkRequest", "ChunkResult", "handler", "learnt", "process_chunk"]
+__all__ = ["ChunkRequest", "ChunkResult", "handler", "process_chunk"]
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ def process_chunk(
         )
         for name, local in outcome.files.items():
             objects.put_file(file.output_bucket, file.chunk_key(chunk.index, f"{name}.parquet"), str(local))
-    found = learnt(pipeline, outcome.pattern_failures, outcome.unproven_keys)
+    found = Hints.found(pipeline, outcome.pattern_failures, outcome.unproven_keys)
     if (recorded | found) != recorded:
         write_hints(objects, file.output_bucket, pipeline.name, recorded | found)
     duration = round((clock.monotonic() - started) * 1000, 3)
@@ -165,12 +164,6 @@ def process_chunk(
         pattern_failures=outcome.pattern_failures,
         unproven_keys=outcome.unproven_keys,
     )
-
-
-def learnt(pipeline: PipelineConfig, pattern_failures: Iterable[str], unproven_keys: Iterable[str]) -> Hints:
-    """The :class:`Hints` a chunk's (or a run's) findings amount to."""
-    deferrable = {pipeline.columns[j].name for j in deferrable_columns(pipeline)}
-    return Hints(tuple(sorted(deferrable.intersection(pattern_failures))), tuple(sorted(set(unproven_keys))))
 
 
 def handler(event: EventDict, context: Any) -> EventDict:
