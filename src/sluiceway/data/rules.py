@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OK",
     "ORD",
+    "PATTERN_REASON",
     "check_sql",
     "deferrable_columns",
     "derived_relation",
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 ORD = "__sw_ord"
 OK = "__sw_ok"
+PATTERN_REASON = "does not match the pattern "
+"""How the reason for a broken ``regex`` rule starts (the pattern follows)."""
 _MAX_LISTED = 10
 
 
@@ -117,7 +120,7 @@ def _rule_checks(column: ColumnSpec, raw: str, typed: str, *, pattern: bool = Tr
         checks.append((f"{typed} <= {high}", f"{typed} > {high}", f"greater than the maximum {column.max}"))
     if column.regex is not None and pattern:
         match = f"regexp_full_match({raw}, {literal(column.regex)})"
-        checks.append((match, f"NOT {match}", f"does not match the pattern {column.regex}"))
+        checks.append((match, f"NOT {match}", f"{PATTERN_REASON}{column.regex}"))
     if column.allowed is not None:
         values = ", ".join(_value(column, v) for v in column.allowed)
         shown = ", ".join(str(v) for v in column.allowed[:_MAX_LISTED])

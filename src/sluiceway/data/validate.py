@@ -397,7 +397,8 @@ def _check(
     if mode == "aggregations":
         internal = [_BAD]
         for j, _ in unique:
-            internal += [f"{_KEYS}{kind}{j}" for kind in ("", "n", "lo", "hi") if kind or j in listed] if j in counted else [f"{_KEYS}{j}"]
+            kinds = ([""] if j in listed else []) + (["n", "lo", "hi"] if j in counted else [])
+            internal += [f"{_KEYS}{kind}{j}" for kind in kinds]
         files["partial"] = out_dir / "partial.parquet"
         _copy(con, f"SELECT * EXCLUDE ({', '.join(internal)}) FROM __sw_partial WHERE {rules.OK}", files["partial"])
         for j, name in unique:
@@ -406,7 +407,8 @@ def _check(
                 count, distinct, low, high = proven
                 keys[name] = KeyStats(count, distinct, _comparable(low), _comparable(high))
                 continue
-            unproven.append(name)
+            if j in counted:
+                unproven.append(name)
             if j in listed:
                 table = f"(SELECT unnest({_KEYS}{j}) AS k FROM __sw_partial WHERE {rules.OK})"
             else:
@@ -440,7 +442,7 @@ def _check(
     patterned = [c.name for c in config.columns if c.regex is not None and c.name not in broken]
     if bad and patterned:
         found = con.execute(
-            "SELECT DISTINCT column_name FROM __sw_rejects WHERE starts_with(reason, 'does not match the pattern ')"
+            f"SELECT DISTINCT column_name FROM __sw_rejects WHERE starts_with(reason, {literal(rules.PATTERN_REASON)})"
         ).fetchall()
         broken.update(str(name) for (name,) in found)
     rows_read = parsed + len(reader_rejects)
@@ -454,7 +456,7 @@ def _check(
         files=files,
         keys=keys,
         pattern_failures=tuple(sorted(broken)),
-        unproven_keys=tuple(name for name in unproven if config.column(name).type == "integer"),
+        unproven_keys=tuple(unproven),
     )
 
 
