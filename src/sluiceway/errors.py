@@ -15,6 +15,8 @@
     └── BackendError                original kept as __cause__
         ├── NotFoundError
         ├── ConflictError
+        │   ├── PreconditionFailedError   an object is not the version the caller read (S3's 412)
+        │   └── StackRunningError         another stack runs on the data dir
         ├── InvalidNameError        an outside name (key, id, path) that may not reach storage
         └── BackendUnavailableError (retryable)
 
@@ -39,7 +41,9 @@ __all__ = [
     "HandlerError",
     "InvalidNameError",
     "NotFoundError",
+    "PreconditionFailedError",
     "SluicewayError",
+    "StackRunningError",
     "StatesError",
 ]
 
@@ -118,6 +122,14 @@ class NotFoundError(BackendError):
 
 class ConflictError(BackendError):
     """A write lost to a condition: the key exists, a version moved on."""
+
+
+class PreconditionFailedError(ConflictError):
+    """A read or write conditioned on an object's ETag (``If-Match``) met another version."""
+
+
+class StackRunningError(ConflictError):
+    """Another local stack runs on the data dir (one at a time: they would run the same work twice)."""
 
 
 class InvalidNameError(BackendError):

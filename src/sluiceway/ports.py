@@ -9,7 +9,7 @@ are plain values, never backend types.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -34,6 +34,7 @@ __all__ = [
     "Queue",
     "QueueMessage",
     "SecondaryIndex",
+    "TaskJournal",
     "Topic",
     "TopicMessage",
 ]
@@ -71,6 +72,9 @@ class ObjectInfo:
     content_type: str = "application/octet-stream"
     metadata: Mapping[str, str] = field(default_factory=dict)
     version_id: str | None = None
+    sequencer: str | None = None
+    """What identifies the write (S3's event ``sequencer``: later writes of a key sort after
+    earlier ones), when the backend knows it; a rewrite of the same bytes has a new one."""
 
 
 class ObjectStore(Protocol):
@@ -96,11 +100,17 @@ class ObjectStore(Protocol):
         """Store the content of a local file (streamed, any size) under ``key`` atomically."""
         ...
 
-    def get(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> bytes:
+    def get(
+        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None, if_match: str | None = None
+    ) -> bytes:
         """Return the object's bytes, or the byte range ``[start, end)`` of it.
+
+        With ``if_match`` (an ETag), only from that version of the object (S3's ``If-Match``):
+        a run reads the write that triggered it, or fails.
 
         Raises:
             NotFoundError: no such bucket or key.
+            PreconditionFailedError: the object is another version than ``if_match``.
         """
         ...
 
@@ -116,10 +126,23 @@ class ObjectStore(Protocol):
         """Delete the object; deleting a missing key is not an error (S3 semantics)."""
         ...
 
-    def download(self, bucket: str, key: str, path: str, *, start: int | None = None, end: int | None = None) -> None:
+    def download(
+        self,
+        bucket: str,
+        key: str,
+        path: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> None:
         """Write the object (or the byte range ``[start, end)``) to the local file ``path``.
 
         Data engines read local files fastest; a backend may hard-link or copy.
+
+        Raises:
+            NotFoundError: no such bucket or key.
+            PreconditionFailedError: the object is another version than ``if_match`` (see :meth:`get`).
         """
         ...
 
@@ -629,4 +652,20 @@ class ExecutionStore(Protocol):
 
     def history(self, arn: str) -> builtins.list[dict[str, Any]]:
         """The execution's history events in order (AWS's event shapes)."""
+        ...
+
+
+class TaskJournal(Protocol):
+    """What Task states did, by task: a task run again after a crash has its effect once (local runtime only)."""
+
+    def once(self, key: str, action: Callable[[], JSON], *, atomic: bool = True) -> JSON:
+        """Run ``action`` unless a task with ``key`` already did; return its outcome either way.
+
+        Args:
+            key: the task's identity (its execution and task token).
+            action: does the task's effect and returns its outcome; raising records nothing.
+            atomic: the action writes only to the journal's own database, so it runs inside
+                the transaction that records it (exactly once); otherwise it runs first and is
+                recorded after (a crash in between repeats it).
+        """
         ...

@@ -31,6 +31,7 @@ from sluiceway.errors import (
     ConflictError,
     InvalidNameError,
     NotFoundError,
+    PreconditionFailedError,
 )
 from sluiceway.settings import Settings
 
@@ -59,7 +60,7 @@ def client_error(code: str, status: int = 400, message: str = "boom") -> ClientE
         ("ResourceNotFoundException", 400, NotFoundError),
         ("NotFound", 404, NotFoundError),
         ("ConditionalCheckFailedException", 400, ConflictError),
-        ("PreconditionFailed", 412, ConflictError),
+        ("PreconditionFailed", 412, PreconditionFailedError),
         ("ThrottlingException", 400, BackendUnavailableError),
         ("ProvisionedThroughputExceededException", 400, BackendUnavailableError),
         ("SlowDown", 503, BackendUnavailableError),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sluiceway.errors import InvalidNameError, NotFoundError
+from sluiceway.errors import InvalidNameError, NotFoundError, PreconditionFailedError
 
 from .conftest import ObjectsCase
 
@@ -242,3 +242,26 @@ def test_keys_with_unicode_and_spaces_round_trip(objects: ObjectsCase) -> None:
 
     assert objects.store.get(objects.bucket, key) == DATA
     assert [i.key for i in objects.store.list(objects.bucket, "reports/")] == [key]
+
+
+def test_a_read_pinned_to_an_etag_reads_that_version_or_fails(objects: ObjectsCase, tmp_path: Path) -> None:
+    first = objects.store.put(objects.bucket, "in/data.csv", DATA)
+    assert objects.store.get(objects.bucket, "in/data.csv", start=2, end=5, if_match=first.etag) == b"234"
+    objects.store.download(objects.bucket, "in/data.csv", str(tmp_path / "whole"), if_match=f'"{first.etag}"')
+    assert (tmp_path / "whole").read_bytes() == DATA
+
+    objects.store.put(objects.bucket, "in/data.csv", b"another version")
+    with pytest.raises(PreconditionFailedError):
+        objects.store.get(objects.bucket, "in/data.csv", if_match=first.etag)
+    with pytest.raises(PreconditionFailedError):
+        objects.store.download(objects.bucket, "in/data.csv", str(tmp_path / "part"), start=0, end=4, if_match=first.etag)
+    with pytest.raises(PreconditionFailedError):
+        objects.store.download(objects.bucket, "in/data.csv", str(tmp_path / "all"), if_match=first.etag)
+    with pytest.raises(PreconditionFailedError):
+        objects.store.get(objects.bucket, "in/data.csv", start=3, end=3, if_match=first.etag)  # an empty range too
+
+
+@pytest.mark.parametrize("key", ["in/" + "y" * 256 + ".csv", "\udc80.csv"])
+def test_keys_a_folder_cannot_hold_are_refused_on_every_backend(objects: ObjectsCase, key: str) -> None:
+    with pytest.raises(InvalidNameError):
+        objects.store.put(objects.bucket, key, DATA)

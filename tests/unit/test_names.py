@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from sluiceway.errors import InvalidNameError
-from sluiceway.names import check_bucket, check_key, check_name
+from sluiceway.names import check_bucket, check_key, check_name, name_from
 
 
 @pytest.mark.parametrize(
     "key",
-    ["data.csv", "incoming/2024/01/sales.csv", "a b/ü €.csv", "x" * 1000, "dir/.hidden", "weird'name\"$.csv"],
+    ["data.csv", "incoming/2024/01/sales.csv", "a b/ü €.csv", "/".join(["x" * 255] * 3), "dir/.hidden", "weird'name\"$.csv"],
 )
 def test_ordinary_keys_pass(key: str) -> None:
     assert check_key(key) == key
@@ -30,8 +30,11 @@ def test_ordinary_keys_pass(key: str) -> None:
         ("del\x7f", "control"),
         ("a//b", "empty path segment"),
         ("folder/", "ends with '/'"),
-        ("x" * 1025, "longer than"),
+        ("x/" * 512 + "x", "longer than"),
         (".sluiceway/meta/x", "reserved"),
+        # S3 allows these; a folder cannot hold them, so no backend takes them (never an OS error).
+        ("a/" + "y" * 300 + ".csv", "at most 255 bytes"),
+        ("\udc80.csv", "not valid UTF-8"),
     ],
 )
 def test_dangerous_keys_are_refused_with_a_reason(key: str, reason: str) -> None:
@@ -48,7 +51,18 @@ def test_bad_buckets(bucket: str) -> None:
 
 def test_good_bucket_and_names() -> None:
     assert check_bucket("sluiceway-input.v2") == "sluiceway-input.v2"
-    assert check_name("run-2024_01:x") == "run-2024_01:x"
-    for bad in ("", "has space", "slash/no", "x" * 81):
+    # Step Functions names: any character but a few, Unicode letters included.
+    for good in ("run-2024_01.x", "Müller.csv-0a1b", "销售-1", "a@b+c=d!'()", "x" * 80):
+        assert check_name(good) == good
+    for bad in ("", "has space", "slash/no", "colon:no", "tab\tno", "x" * 81, "a[b]", "q?", "50%", "bell\x07", "c1\x85"):
         with pytest.raises(InvalidNameError):
             check_name(bad)
+
+
+@pytest.mark.parametrize(
+    "key", ["Müller.csv", "销售.csv", "données.csv", "e\u0301te\u0301.csv", "a b:c;d.csv", "😀.csv", "\udc80x.csv", "...", ""]
+)
+def test_a_valid_name_is_made_from_any_key(key: str) -> None:
+    name = name_from(key) + "-0123456789abcdef"
+    assert check_name(name) == name
+    assert len(name) <= 80

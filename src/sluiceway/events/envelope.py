@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ..names import name_from
 from ..types import EventDict
 
 __all__ = ["envelope", "execution_name_for", "object_created", "object_deleted", "object_event_key"]
@@ -140,6 +141,4 @@ def execution_name_for(event: Mapping[str, Any]) -> str:
     identity = object_event_key(event) or hashlib.sha256(str(event.get("id", "")).encode()).hexdigest()
     detail = event.get("detail") or {}
     key = str((detail.get("object") or {}).get("key", "event"))
-    stem = key.rsplit("/", 1)[-1]
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)[:50].strip("-.") or "object"
-    return f"{safe}-{identity[:16]}"
+    return f"{name_from(key.rsplit('/', 1)[-1])}-{identity[:16]}"

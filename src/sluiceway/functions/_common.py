@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..data.rules import deferrable_columns
-from ..errors import ConfigError, NotFoundError
+from ..errors import ConfigError, DataError, NotFoundError, PreconditionFailedError
 from ..names import check_name
 from ..ports import ObjectStore
 
@@ -149,6 +149,13 @@ class Hints:
         )
 
 
+def changed_error(uri: str, etag: str) -> DataError:
+    """The failure of a run whose input was replaced while it read it."""
+    return DataError(
+        f"{uri} changed while this run read it (it started on ETag {etag}); this run stops, the new version has its own run"
+    )
+
+
 def read_hints(objects: ObjectStore, bucket: str, pipeline: str) -> Hints:
     """The pipeline's :class:`Hints` (none if the record is missing or unreadable)."""
     key = HINTS_KEY.format(pipeline=pipeline)
@@ -217,6 +224,22 @@ class FileRef:
 
     def chunk_key(self, index: int, name: str) -> str:
         return self.work_key(f"chunk-{index:05d}/{name}")
+
+    def download_source(self, objects: ObjectStore, path: str, *, start: int, end: int) -> None:
+        """Copy ``[start, end)`` of the object the chunks read to the local file ``path``.
+
+        The run reads the version of the input that triggered it, as S3 serves it by ETag
+        (``If-Match``): a file replaced meanwhile fails the run cleanly instead of mixing
+        two versions; the new version has its own event and its own run.
+
+        Raises:
+            DataError: the input changed since ValidateData read it.
+        """
+        pinned = self.etag if (self.source_bucket, self.source_key) == (self.bucket, self.key) and self.etag else None
+        try:
+            objects.download(self.source_bucket, self.source_key, path, start=start, end=end, if_match=pinned)
+        except PreconditionFailedError:
+            raise changed_error(self.uri, self.etag) from None
 
     def check_config(self, digest: str) -> None:
         """Raise ConfigError if the pipeline config changed since ValidateData."""

@@ -390,7 +390,7 @@ def _encoding(file: FileRef) -> str:
 def _fetch_chunk(objects: ObjectStore, file: FileRef, chunk: _Chunk, folder: Path) -> Path:
     ref = chunk.result.chunk
     path = folder / f"chunk-{ref.index:05d}.csv"
-    objects.download(file.source_bucket, file.source_key, str(path), start=ref.start, end=ref.end)
+    file.download_source(objects, str(path), start=ref.start, end=ref.end)
     normalize_chunk(path, encoding=file.encoding)
     return path
 

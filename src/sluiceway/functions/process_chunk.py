@@ -120,7 +120,7 @@ def process_chunk(
         path = folder / "chunk.csv"
         # A ranged GET straight to a local file: DuckDB reads files fastest, and the
         # chunk never has to fit in memory.
-        objects.download(file.source_bucket, file.source_key, str(path), start=chunk.start, end=chunk.end)
+        file.download_source(objects, str(path), start=chunk.start, end=chunk.end)
         encoding = normalize_chunk(path, encoding=file.encoding)
         # What a chunk of this run already found out counts here too.
         recorded = read_hints(objects, file.output_bucket, pipeline.name)

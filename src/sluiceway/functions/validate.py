@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..data import scan
-from ..errors import DataError, NotFoundError
+from ..errors import DataError, NotFoundError, PreconditionFailedError
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
-from ._common import ChunkRef, FileRef, Workspace, read_hints, s3_uri, scratch
+from ._common import ChunkRef, FileRef, Workspace, changed_error, read_hints, s3_uri, scratch
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
@@ -108,6 +108,14 @@ def validate(
         output_prefix=pipeline.output.prefix, key=request.key, execution_name=request.execution_name
     )
     dialect = pipeline.csv
+
+    def fetch(a: int, b: int) -> bytes:
+        # The version the event announced, or a clean failure: never half of each.
+        try:
+            return objects.get(request.bucket, request.key, start=a, end=b, if_match=info.etag)
+        except PreconditionFailedError:
+            raise changed_error(where, _unquote(info.etag)) from None
+
     with scratch(workspace, f"{request.execution_name}-validate") as folder:
         source_bucket, source_key, size = request.bucket, request.key, info.size
         encoding = dialect.encoding
@@ -115,7 +123,7 @@ def validate(
         if encoding in _TRANSCODED and size > 0:
             local = folder / "source.csv"
             size = scan.transcode_to_utf8(
-                lambda a, b: objects.get(request.bucket, request.key, start=a, end=b),
+                fetch,
                 size=info.size,
                 encoding=encoding,
                 target=local,
@@ -131,9 +139,7 @@ def validate(
                 return os.pread(handle.fileno(), b - a, a)  # positional: safe from the planner's threads
         else:
             handle = None
-
-            def read(a: int, b: int) -> bytes:
-                return objects.get(request.bucket, request.key, start=a, end=b)
+            read = fetch
 
         try:
             codec = "utf-8" if encoding == "utf-8-sig" else encoding

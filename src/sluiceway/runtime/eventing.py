@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator, Mapping
 
 from ..events.envelope import object_created, object_deleted
 from ..ports import Clock, EventPublisher, ObjectInfo, ObjectStore
+from ..types import EventDict
 
 logger = logging.getLogger(__name__)
 
 
 def sequencer_for(info: ObjectInfo) -> str:
-    """S3's sequencer orders writes to one key; the modification time does that here."""
-    return f"{int(info.last_modified.timestamp() * 1_000_000):016X}"
+    """S3's sequencer identifies and orders the writes of a key: the backend's, else the modification time."""
+    return info.sequencer or f"{int(info.last_modified.timestamp() * 1_000_000):016X}"
 
 
 class EventingObjectStore:
@@ -41,7 +42,7 @@ class EventingObjectStore:
         self.account = account
         self.on_event = on_event
 
-    def emit_created(self, info: ObjectInfo, reason: str = "PutObject") -> None:
+    def emit_created(self, info: ObjectInfo, reason: str = "PutObject") -> EventDict:
         event = object_created(
             bucket=info.bucket,
             key=info.key,
@@ -59,6 +60,7 @@ class EventingObjectStore:
         self.publisher.put_events([event])
         if self.on_event is not None:
             self.on_event()
+        return event
 
     def put(
         self,
@@ -94,8 +96,10 @@ class EventingObjectStore:
         if self.on_event is not None:
             self.on_event()
 
-    def get(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> bytes:
-        return self.inner.get(bucket, key, start=start, end=end)
+    def get(
+        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None, if_match: str | None = None
+    ) -> bytes:
+        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         return self.inner.head(bucket, key)
@@ -103,5 +107,14 @@ class EventingObjectStore:
     def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         return self.inner.list(bucket, prefix)
 
-    def download(self, bucket: str, key: str, path: str, *, start: int | None = None, end: int | None = None) -> None:
-        self.inner.download(bucket, key, path, start=start, end=end)
+    def download(
+        self,
+        bucket: str,
+        key: str,
+        path: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> None:
+        self.inner.download(bucket, key, path, start=start, end=end, if_match=if_match)

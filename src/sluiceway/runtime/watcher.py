@@ -39,6 +39,9 @@ class _Pending:
     since: float
     closed: bool | None
     """True: its writer closed it; False: open for writing; None: no writer seen (renamed in, or no close events)."""
+    wrote: bool = False
+    """Bytes were written (or the file was moved in) since it was last announced: a new write, even of the
+    same bytes. A close alone says nothing: ``touch`` opens for writing, writes nothing and closes."""
 
 
 def _reports_closes(observer: object) -> bool:
@@ -57,7 +60,7 @@ class BucketWatcher(FileSystemEventHandler):
         self,
         objects: object,
         bucket: str,
-        announce: Callable[[ObjectInfo], None],
+        announce: Callable[[ObjectInfo], object],
         *,
         settle_s: float = 1.0,
     ) -> None:
@@ -94,7 +97,7 @@ class BucketWatcher(FileSystemEventHandler):
             if now - info.last_modified.timestamp() < self.settle_s:
                 # Possibly still being written: the watch decides (a close, or the settle time).
                 with self._lock:
-                    self._pending.setdefault(info.key, _Pending(-1, -1, time.monotonic(), closed=True))
+                    self._pending.setdefault(info.key, _Pending(-1, -1, time.monotonic(), closed=True, wrote=False))
                 continue
             self.announce(info)
             count += 1
@@ -104,24 +107,24 @@ class BucketWatcher(FileSystemEventHandler):
 
     # A file written in place is created, opened, modified and closed; one renamed in
     # from elsewhere is only "created" (inotify's IN_MOVED_TO) and is complete at once.
+    # Opening a file says nothing (readers open files too: the pipeline's own reads of
+    # a file must not make it look half-written), and neither does a change of its
+    # times or mode (``touch``, ``chmod``: no write, so no new object).
 
     def on_created(self, event: FileSystemEvent) -> None:
-        self._touch(event.src_path, event.is_directory, closed=None)
-
-    def on_opened(self, event: FileSystemEvent) -> None:
-        self._touch(event.src_path, event.is_directory, closed=False, create=False)
+        self._touch(event.src_path, event.is_directory, closed=None, wrote=True)
 
     def on_modified(self, event: FileSystemEvent) -> None:
-        self._touch(event.src_path, event.is_directory, closed=False)
+        self._touch(event.src_path, event.is_directory, closed=False, wrote=True)
 
     def on_closed(self, event: FileSystemEvent) -> None:
-        self._touch(event.src_path, event.is_directory, closed=True)
+        self._touch(event.src_path, event.is_directory, closed=True, wrote=False)
 
     def on_moved(self, event: FileSystemEvent) -> None:
         # A rename into the folder is how careful writers publish a complete file.
-        self._touch(event.dest_path, event.is_directory, closed=True)
+        self._touch(event.dest_path, event.is_directory, closed=True, wrote=True)
 
-    def _touch(self, path: str | bytes, is_directory: bool, *, closed: bool | None, create: bool = True) -> None:
+    def _touch(self, path: str | bytes, is_directory: bool, *, closed: bool | None, wrote: bool) -> None:
         if is_directory:
             return
         text = os.fsdecode(path)
@@ -132,9 +135,8 @@ class BucketWatcher(FileSystemEventHandler):
             closed = None  # no close events here: the settle time alone decides
         with self._lock:
             current = self._pending.get(rel)
-            if current is None and not create:
-                return  # a reader opening a file nobody is writing (our own reads included)
-            self._pending[rel] = _Pending(-1, -1, time.monotonic(), closed=closed)
+            wrote = wrote or (current is not None and current.wrote)
+            self._pending[rel] = _Pending(-1, -1, time.monotonic(), closed=closed, wrote=wrote)
 
     def _settle_loop(self) -> None:
         while not self._stop.wait(0.2):
@@ -152,14 +154,15 @@ class BucketWatcher(FileSystemEventHandler):
                     with self._lock:
                         current = self._pending.get(key)
                         if current is not None:
-                            self._pending[key] = _Pending(stat.st_size, stat.st_mtime_ns, now, closed=current.closed)
+                            self._pending[key] = _Pending(stat.st_size, stat.st_mtime_ns, now, closed=current.closed, wrote=current.wrote)
                     continue
                 if pending.closed is False or now - pending.since < self.settle_s:
                     continue
                 with self._lock:
                     self._pending.pop(key, None)
                 try:
-                    info = self.objects.head(self.bucket, key)  # type: ignore[attr-defined]
+                    # Written to, or moved in: a new write, even of the same bytes.
+                    info = self.objects.observe(self.bucket, key, written=pending.wrote)  # type: ignore[attr-defined]
                 except (InvalidNameError, NotFoundError) as exc:
                     logger.warning("ignoring file in bucket folder", extra={"key": key, "reason": str(exc)})
                     continue

@@ -1,4 +1,4 @@
-"""Folder-backed buckets: what the contract suite cannot reach (the kernel copy's fallback)."""
+"""Folder-backed buckets: what the contract suite cannot reach (the kernel copy's fallback, links, files from outside)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sluiceway.backends.local.objects import FileObjectStore
+from sluiceway.errors import InvalidNameError, NotFoundError, PreconditionFailedError
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 
@@ -85,3 +86,135 @@ def test_concurrent_writes_of_one_key_leave_one_of_them_whole(tmp_path: Path) ->
     assert errors == []
     info = store.head("output", "hints.json")
     assert store.get("output", "hints.json") in bodies and info.size == len(store.get("output", "hints.json"))
+
+
+# -- a bucket folder from outside: links, odd entries, keys a folder cannot hold ----------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FileObjectStore:
+    store = FileObjectStore(tmp_path / "data")
+    store.ensure_bucket("input")
+    return store
+
+
+def test_a_link_to_a_file_outside_the_bucket_is_never_read(store: FileObjectStore, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    os.symlink(secret, store.bucket_path("input") / "x.csv")
+    for read in (
+        lambda: store.head("input", "x.csv"),
+        lambda: store.get("input", "x.csv"),
+        lambda: store.download("input", "x.csv", str(tmp_path / "copy")),
+    ):
+        with pytest.raises(InvalidNameError, match="symbolic link"):
+            read()
+    assert [i.key for i in store.list("input")] == []
+    assert not (tmp_path / "copy").exists() or (tmp_path / "copy").read_bytes() == b""
+
+
+def test_a_linked_folder_inside_the_bucket_is_neither_read_nor_written_through(store: FileObjectStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "data.csv").write_text("a,b\n")
+    os.symlink(outside, store.bucket_path("input") / "sub")
+    with pytest.raises(InvalidNameError, match="symbolic link"):
+        store.get("input", "sub/data.csv")
+    with pytest.raises(InvalidNameError, match="symbolic link"):
+        store.put("input", "sub/new.csv", b"x")
+    assert sorted(p.name for p in outside.iterdir()) == ["data.csv"]
+    assert [i.key for i in store.list("input")] == []
+
+
+def test_a_fifo_in_a_bucket_is_refused_without_waiting_for_a_writer(store: FileObjectStore) -> None:
+    os.mkfifo(store.bucket_path("input") / "pipe.csv")
+    with pytest.raises(InvalidNameError, match="not a regular file"):
+        store.head("input", "pipe.csv")
+    assert [i.key for i in store.list("input")] == []
+
+
+def test_an_object_and_a_folder_of_one_name_are_refused_clearly(store: FileObjectStore) -> None:
+    store.put("input", "a.csv", b"1")
+    with pytest.raises(InvalidNameError, match="a.csv is an object"):
+        store.put("input", "a.csv/b.csv", b"2")
+    store.put("input", "d/e.csv", b"3")
+    with pytest.raises(InvalidNameError, match="objects under d/ exist"):
+        store.put("input", "d", b"4")
+    assert store.get("input", "a.csv") == b"1" and store.get("input", "d/e.csv") == b"3"
+    with pytest.raises(NotFoundError):
+        store.get("input", "a.csv/b.csv")
+
+
+def test_deleting_the_last_object_of_a_folder_removes_the_folder(store: FileObjectStore) -> None:
+    store.put("input", "_work/run-1/chunk-00000/part.parquet", b"p")
+    store.put("input", "_work/run-1/results.json", b"r")
+    store.put("input", "_work/keep.txt", b"k")
+    for key in ("_work/run-1/chunk-00000/part.parquet", "_work/run-1/results.json"):
+        store.delete("input", key)
+    root = store.bucket_path("input")
+    assert not (root / "_work" / "run-1").exists()
+    assert (root / "_work" / "keep.txt").exists()
+    store.delete("input", "_work/keep.txt")
+    assert not (root / "_work").exists() and root.is_dir()
+
+
+# -- writes and their identity ----------------------------------------------------------------
+
+
+def test_every_write_has_its_own_sequencer_even_with_the_same_bytes(store: FileObjectStore) -> None:
+    first = store.put("input", "k.csv", b"same")
+    second = store.put("input", "k.csv", b"same")
+    assert first.etag == second.etag
+    assert first.sequencer and second.sequencer and second.sequencer > first.sequencer
+    assert store.head("input", "k.csv").sequencer == second.sequencer
+
+
+def test_touching_a_file_is_no_new_write(store: FileObjectStore) -> None:
+    before = store.put("input", "k.csv", b"a,b\n1,2\n")
+    path = store.bucket_path("input") / "k.csv"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000_000))
+    after = store.head("input", "k.csv")
+    assert (after.etag, after.sequencer) == (before.etag, before.sequencer)
+
+
+def test_the_same_bytes_written_again_by_another_program_are_a_new_write(store: FileObjectStore) -> None:
+    before = store.put("input", "k.csv", b"a,b\n1,2\n")
+    path = store.bucket_path("input") / "k.csv"
+    path.write_bytes(b"a,b\n1,2\n")  # in place: same inode, same bytes
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    # The watcher saw it closed after a write: that is a write, as a PUT of the same bytes is on S3.
+    again = store.observe("input", "k.csv", written=True)
+    assert again.etag == before.etag and again.sequencer != before.sequencer
+    # Renamed into place (a new inode) it is a new write whoever notices it.
+    staged = path.with_name("staged")
+    staged.write_bytes(b"a,b\n1,2\n")
+    os.replace(staged, path)
+    third = store.head("input", "k.csv")
+    assert third.etag == before.etag and third.sequencer not in (before.sequencer, again.sequencer)
+
+
+def test_a_file_rewritten_in_place_with_the_same_size_gets_its_new_etag(store: FileObjectStore) -> None:
+    before = store.put("input", "k.csv", b"a,b\n1,2\n")
+    path = store.bucket_path("input") / "k.csv"
+    with open(path, "r+b") as f:
+        f.write(b"a,b\n3,4\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))  # a coarse clock would not move
+    after = store.head("input", "k.csv")
+    assert after.etag != before.etag and after.sequencer != before.sequencer
+
+
+def test_a_read_pinned_to_an_etag_fails_once_the_object_was_replaced(store: FileObjectStore, tmp_path: Path) -> None:
+    first = store.put("input", "k.csv", b"a,b\n1,2\n")
+    assert store.get("input", "k.csv", start=0, end=3, if_match=first.etag) == b"a,b"
+    store.put("input", "k.csv", b"a,b\n9,9\n9,9\n")
+    with pytest.raises(PreconditionFailedError):
+        store.get("input", "k.csv", if_match=first.etag)
+    with pytest.raises(PreconditionFailedError):
+        store.download("input", "k.csv", str(tmp_path / "part"), start=4, end=8, if_match=f'"{first.etag}"')
+    # Replaced by another program (same size, new bytes): detected too.
+    now = store.head("input", "k.csv")
+    path = store.bucket_path("input") / "k.csv"
+    path.write_bytes(b"a,b\n7,7\n7,7\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    with pytest.raises(PreconditionFailedError):
+        store.get("input", "k.csv", if_match=now.etag)

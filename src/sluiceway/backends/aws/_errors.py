@@ -5,7 +5,7 @@ ports only ever see the :class:`~sluiceway.errors.BackendError` tree, with the
 original exception kept as ``__cause__``:
 
 - ``NoSuchKey``, ``NoSuchBucket``, HTTP 404, ``ResourceNotFoundException``: NotFoundError
-- ``ConditionalCheckFailedException``, ``PreconditionFailed``: ConflictError
+- ``ConditionalCheckFailedException``: ConflictError; S3's ``PreconditionFailed`` (412): PreconditionFailedError
 - throttling, HTTP 5xx, timeouts, refused or dropped connections: BackendUnavailableError
 - ``InvalidBucketName``, ``KeyTooLongError``: InvalidNameError
 - botocore's parameter validation (a programmer mistake): ValueError
@@ -38,6 +38,7 @@ from ...errors import (
     ExecutionNotFoundError,
     InvalidNameError,
     NotFoundError,
+    PreconditionFailedError,
     SluicewayError,
 )
 
@@ -63,8 +64,6 @@ CONFLICT_CODES = frozenset(
     {
         "ConditionalCheckFailedException",
         "TransactionConflictException",
-        "PreconditionFailed",
-        "412",
         "ConditionalRequestConflict",
     }
 )
@@ -120,6 +119,9 @@ SPECIFIC_CODES: Mapping[str, type[SluicewayError]] = {
     "InvalidArn": ExecutionNotFoundError,
     "InvalidName": InvalidNameError,
     "ExecutionLimitExceeded": BackendUnavailableError,
+    # S3: a GET or PUT conditioned on an ETag met another version of the object.
+    "PreconditionFailed": PreconditionFailedError,
+    "412": PreconditionFailedError,
 }
 
 

@@ -12,7 +12,7 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from ...errors import InvalidNameError
+from ...errors import InvalidNameError, PreconditionFailedError
 from ...names import check_bucket, check_key
 from ...ports import ObjectInfo
 from ._errors import error_code, translated
@@ -131,8 +131,19 @@ class S3ObjectStore:
             version_id=_version(response.get("VersionId")),
         )
 
+    def _head_matching(self, bucket: str, key: str, if_match: str | None) -> None:
+        info = self.head(bucket, key)
+        if if_match is not None and info.etag != _etag(if_match):
+            raise PreconditionFailedError(f"s3://{bucket}/{key}: PreconditionFailed: the ETag is {info.etag}, not {_etag(if_match)}")
+
     def get(
-        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        if_match: str | None = None,
     ) -> bytes:
         """The object's bytes, or ``[start, end)`` of them (one ranged GET).
 
@@ -140,15 +151,18 @@ class S3ObjectStore:
 
         Raises:
             NotFoundError: no such bucket or key.
+            PreconditionFailedError: ``if_match`` is not the object's ETag.
         """
         _check(bucket, key)
         if _empty(start, end):
             # HTTP cannot ask for no bytes (S3 would send the whole object), but a
             # missing object must still be reported.
-            self.head(bucket, key)
+            self._head_matching(bucket, key, if_match)
             return b""
         byte_range = _range(start, end)
         kwargs: dict[str, Any] = {"Range": byte_range} if byte_range else {}
+        if if_match is not None:
+            kwargs["IfMatch"] = _quoted(if_match)
         what = f"get s3://{bucket}/{key}"
         with translated(what):
             try:
@@ -165,7 +179,14 @@ class S3ObjectStore:
                 body.close()
 
     def download(
-        self, bucket: str, key: str, path: str, *, start: int | None = None, end: int | None = None
+        self,
+        bucket: str,
+        key: str,
+        path: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        if_match: str | None = None,
     ) -> None:
         """Write the object, or ``[start, end)`` of it, to ``path``.
 
@@ -175,17 +196,20 @@ class S3ObjectStore:
         _check(bucket, key)
         what = f"download s3://{bucket}/{key}"
         if _empty(start, end):
-            self.head(bucket, key)
+            self._head_matching(bucket, key, if_match)
             open(path, "wb").close()
             return
+        condition: dict[str, Any] = {"IfMatch": _quoted(if_match)} if if_match is not None else {}
         byte_range = _range(start, end)
-        if byte_range is None:
+        if byte_range is None and not condition:
             with translated(what):
                 self.client.download_file(bucket, key, path, Config=self.transfer_config)
             return
+        # One GET: the transfer manager's parallel parts cannot carry If-Match.
+        ranged: dict[str, Any] = {"Range": byte_range} if byte_range else {}
         with translated(what):
             try:
-                response = self.client.get_object(Bucket=bucket, Key=key, Range=byte_range)
+                response = self.client.get_object(Bucket=bucket, Key=key, **ranged, **condition)
             except ClientError as exc:
                 if error_code(exc) != "InvalidRange":
                     raise
@@ -230,6 +254,10 @@ class S3ObjectStore:
     @property
     def _pages(self) -> PaginatorConfigTypeDef:
         return {"PageSize": self.list_page_size} if self.list_page_size else {}
+
+
+def _quoted(etag: str) -> str:
+    return f'"{_etag(etag)}"'
 
 
 def _check(bucket: str, key: str) -> None:
