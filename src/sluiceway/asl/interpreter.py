@@ -73,6 +73,9 @@ class InvokeTask:
     wait_for_token: bool = False
     """``.waitForTaskToken``: the call's own result is ignored; SendTaskSuccess/Failure answers."""
     credentials: JSON = None
+    idempotency_key: str = ""
+    """The task's identity across runs of it (execution and token), set by the runtime: a
+    task run again after a crash uses it to have its effect once."""
 
 
 @dataclass(frozen=True)

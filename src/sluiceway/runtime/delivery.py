@@ -41,6 +41,7 @@ import secrets
 import smtplib
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,6 +86,8 @@ __all__ = [
 SIGNATURE_HEADER: Final = "X-Sluiceway-Signature"
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 _BATCH: Final = 100
+#: How often, in seconds, claims of processes that are gone are looked for.
+_ORPHAN_SWEEP_S: Final = 5.0
 _MAX_ERROR_CHARS: Final = 1000
 # Lambda's Invoke errors that no retry can fix (the function or the request is wrong).
 _PERMANENT_FUNCTION_ERRORS: Final = frozenset(
@@ -119,6 +122,10 @@ class DeliveryStore(Protocol):
 
     def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
         """Take a due delivery until ``until``; False if another deliverer has it."""
+        ...
+
+    def release_orphans(self) -> int:
+        """Make deliveries claimed by processes that are gone due at once; return how many."""
         ...
 
     def record(
@@ -450,8 +457,13 @@ class TopicDeliverer:
         self.close()
 
     def _loop(self) -> None:
+        next_sweep = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:
+                    # A process that died holding a claim (kill -9) does not hold up its messages.
+                    self.store.release_orphans()
+                    next_sweep = time.monotonic() + _ORPHAN_SWEEP_S
                 self.deliver_pending()
             except Exception:
                 logger.exception("topic delivery pass failed")

@@ -134,13 +134,26 @@ class LocalOrchestrator:
         self._thread.start()
         self.recover()
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 0.0) -> None:
+        """Stop: dispatch nothing more, commit what finishes within ``grace_s``, then stop committing.
+
+        A stop never commits a failure that the stop itself caused: once the dispatcher
+        has stopped, outcomes of tasks still running are dropped (the functions that ran
+        them are stopped next), and those tasks run again at the next start, as after a
+        crash. Tasks that finish within ``grace_s`` commit as usual, so little is repeated.
+        """
         if self._closed:
             return
-        self._closed = True
+        with self._changed:
+            self._closed = True
+            self._changed.wait_for(lambda: all(live.in_flight == 0 for live in self._live.values()), timeout=grace_s)
         self._events.put(None)
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def join_tasks(self) -> None:
+        """Wait for the task threads left by :meth:`close` (once whatever they call has been stopped)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> LocalOrchestrator:
@@ -303,6 +316,8 @@ class LocalOrchestrator:
     # -- the dispatcher -------------------------------------------------------------
 
     def _dispatch(self, arn: str, commands: list[Command]) -> None:
+        if self._closed:
+            return  # committed as pending: the next start issues them (pending_commands)
         for command in commands:
             if isinstance(command, StartTimer):
                 with self._lock:
@@ -316,6 +331,8 @@ class LocalOrchestrator:
                 self._pool.submit(self._run_task, arn, command)
 
     def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults) -> None:
+        if isinstance(command, InvokeTask):
+            command = replace(command, idempotency_key=f"{arn}#{command.token}")
         outcome = self.run_task(command)
         if getattr(command, "wait_for_token", False) and isinstance(outcome, TaskSucceeded):
             # The call went out; the answer comes through SendTaskSuccess/Failure.
@@ -323,6 +340,7 @@ class LocalOrchestrator:
                 live = self._live.get(arn)
                 if live is not None:
                     live.in_flight -= 1
+                self._changed.notify_all()
             self._events.put(("", TimerFired("")))
             return
         self._events.put((arn, outcome))
@@ -357,7 +375,7 @@ class LocalOrchestrator:
     def _fire_due_timers(self) -> None:
         while True:
             with self._lock:
-                if not self._timers:
+                if not self._timers or self._closed:
                     return
                 due, _, arn, token = self._timers[0]
                 if self.skip_waits:
@@ -379,6 +397,7 @@ class LocalOrchestrator:
                 return
             if isinstance(event, TaskSucceeded | TaskFailed):
                 live.in_flight = max(0, live.in_flight - 1)
+                self._changed.notify_all()
             state = live.record.state
             try:
                 step = interpreter.step(live.machine, state, event, self.clock.now())

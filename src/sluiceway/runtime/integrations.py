@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from ..asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
 from ..asl.items import parse_items, result_files
 from ..errors import NotFoundError, SluicewayError, StatesError
-from ..ports import EventPublisher, ExecutionRecord, FunctionInvoker, Invocation, ObjectStore, Queue, Topic
+from ..ports import EventPublisher, ExecutionRecord, FunctionInvoker, Invocation, ObjectStore, Queue, TaskJournal, Topic
 from ..types import JSON
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["TaskRunner", "lambda_function_name"]
 
 _SERVICE_PREFIX = "arn:aws:states:::"
+# Services whose effects are rows in the journal's own database locally (topics, queues, the
+# event bus, tables): their tasks have their effect exactly once, in the journal's transaction.
+# Objects are files and child executions dispatch work, so theirs are recorded after the fact.
+_IN_DATABASE = ("sns:", "sqs:", "events:", "dynamodb:")
 Handler = Callable[[InvokeTask, Mapping[str, Any]], JSON]
 
 
@@ -67,6 +71,7 @@ class TaskRunner:
         executions: ChildExecutions | None = None,
         default_timeout_s: float = 900.0,
         extra: Mapping[str, Handler] | None = None,
+        journal: TaskJournal | None = None,
     ) -> None:
         self.invoker = invoker
         self.topic = topic
@@ -74,6 +79,7 @@ class TaskRunner:
         self.events = events
         self.queues = queues
         self.executions = executions
+        self.journal = journal
         self.default_timeout_s = default_timeout_s
         self.handlers: dict[str, Handler] = {
             "lambda:invoke": self._lambda_invoke,
@@ -107,8 +113,10 @@ class TaskRunner:
                         f"The resource '{resource}' is not supported by this Sluiceway backend",
                     )
                 params = command.payload if isinstance(command.payload, Mapping) else {}
-                return TaskSucceeded(command.token, handler(command, params))
-            return self._lambda(command, lambda_function_name(resource), command.payload, wrap=False)
+                output = self._once(command, lambda: handler(command, params), atomic=service.startswith(_IN_DATABASE))
+                return TaskSucceeded(command.token, output)
+            name = lambda_function_name(resource)
+            return TaskSucceeded(command.token, self._once(command, lambda: self._function(command, name), atomic=False))
         except TaskError as exc:
             return TaskFailed(command.token, exc.error, exc.cause)
         except SluicewayError as exc:
@@ -117,7 +125,19 @@ class TaskRunner:
             logger.exception("task integration crashed", extra={"resource": resource})
             return TaskFailed(command.token, "States.TaskFailed", f"{type(exc).__name__}: {exc}")
 
+    def _once(self, command: InvokeTask, action: Callable[[], JSON], *, atomic: bool) -> JSON:
+        """The task's effect, once per task even when it runs again after a crash (see TaskJournal)."""
+        if self.journal is None or not command.idempotency_key:
+            return action()
+        return self.journal.once(command.idempotency_key, action, atomic=atomic)
+
     # -- Lambda -----------------------------------------------------------------
+
+    def _function(self, command: InvokeTask, name: str) -> JSON:
+        outcome = self._lambda(command, name, command.payload, wrap=False)
+        if isinstance(outcome, TaskFailed):
+            raise TaskError(outcome.error, outcome.cause)  # failures are not recorded: a retry runs it again
+        return outcome.output
 
     def _lambda(self, command: InvokeTask, name: str, payload: JSON, *, wrap: bool) -> TaskSucceeded | TaskFailed:
         if not self.invoker.knows(name):

@@ -88,6 +88,7 @@ _LOADED = b"L"
 _RESULT = b"R"
 _ERROR = b"E"
 _STOP_GRACE_S = 5.0
+_PARENT_CHECK_S = 0.5
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -364,14 +365,19 @@ def _timeout_error(call: Call, duration_s: float, *, worker_lost: bool) -> Outco
 # ---------------------------------------------------------------- worker side
 
 
-def serve(fd: int) -> None:
+def serve(fd: int, parent: int | None = None) -> None:
     """The worker process's main loop: answer calls on connection ``fd`` until the parent hangs up.
 
     Args:
         fd: this end of the socket pair shared with the parent.
+        parent: the parent's process id: the worker dies with it.
     """
-    # Ctrl-C reaches the whole process group; the parent decides when workers stop.
+    # Ctrl-C (and a SIGTERM to the process group) reaches every process of the group; the
+    # parent decides when workers stop, so that a stop never fails the calls they are making.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if parent is not None:
+        _die_with(parent)
     # A native crash prints the Python stack to stderr before the worker dies.
     faulthandler.enable()
     if isinstance(sys.stdout, io.TextIOWrapper):
@@ -404,6 +410,22 @@ def serve(fd: int) -> None:
         conn.send_bytes((_RESULT if ok else _ERROR) + body)
 
 
+def _die_with(parent: int) -> None:
+    """End this worker soon after its parent dies, so that a killed stack leaves no worker writing behind it.
+
+    Between calls a worker sees its parent's end of the connection close; during a call
+    only this watch notices. (Linux's PR_SET_PDEATHSIG would be sooner but follows the
+    *thread* that started the worker, and task threads come and go.)
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sluiceway-parent-watch", daemon=True).start()
+
+
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a handler closed its own stream
@@ -413,7 +435,7 @@ def _flush() -> None:
 # The worker's entry point. sys.path is the parent's, so the worker imports what the parent can.
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from sluiceway.runtime.workers import serve; serve(int(sys.argv[2]))"
+    "from sluiceway.runtime.workers import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
 )
 
 
@@ -456,6 +478,7 @@ class _WorkerProcess:
                         _BOOT,
                         json.dumps(list(self._sys_path)),
                         str(child.fileno()),
+                        str(os.getpid()),
                     ],
                     pass_fds=(child.fileno(),),
                     stdin=subprocess.DEVNULL,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -92,11 +93,18 @@ def _ts(text: str) -> float:
 
 
 def test_start_is_idempotent_by_name(db: Database) -> None:
-    with orchestrator(db, FakeClock()) as orch:
+    release = threading.Event()
+
+    def held(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        release.wait(30)  # the first execution is still running when the second start comes
+        return double(command)
+
+    with orchestrator(db, FakeClock(), held) as orch:
         one = orch.start_execution("Machine", {"items": []}, name="same")
         two = orch.start_execution("Machine", {"items": []}, name="same")
-        assert one.arn == two.arn
-        orch.wait(one.arn, timeout=10)
+        assert one.arn == two.arn and orch.describe(one.arn).status == "RUNNING"
+        release.set()
+        orch.wait(one.arn, timeout=30)
         with pytest.raises(ExecutionAlreadyExistsError):  # Step Functions: a closed execution's name is taken
             orch.start_execution("Machine", {"items": []}, name="same")
         with pytest.raises(ExecutionAlreadyExistsError):

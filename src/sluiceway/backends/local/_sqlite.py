@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -37,7 +41,11 @@ class Database:
 
     A connection is kept per thread; write transactions go through
     :meth:`transaction`, which uses ``BEGIN IMMEDIATE`` so that two writers never
-    deadlock on a lock upgrade.
+    deadlock on a lock upgrade. A transaction opened inside another one on the same
+    thread is a savepoint of it: both commit together, which is how an effect and
+    the record that it happened become one (see :class:`~.journal.SqliteTaskJournal`).
+    Work outside the database that must follow a commit is queued with
+    :meth:`after_commit`.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -45,7 +53,16 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._owner: ProcessOwner | None = None
         migrate(self.connection())
+
+    @property
+    def owner(self) -> ProcessOwner:
+        """This process's identity for claims on work in this database (see :class:`ProcessOwner`)."""
+        with self._lock:
+            if self._owner is None:
+                self._owner = ProcessOwner(self.path.parent / "owners")
+            return self._owner
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -59,7 +76,26 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.connection()
+        depth: int = getattr(self._local, "depth", 0)
+        if depth:
+            # Nested: a savepoint, committed with the outer transaction.
+            name = f"nested_{depth}"
+            conn.execute(f"SAVEPOINT {name}")
+            self._local.depth = depth + 1
+            try:
+                yield conn
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE {name}")
+            finally:
+                self._local.depth = depth
+            return
         conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
+        self._local.after = []
         try:
             yield conn
         except BaseException:
@@ -67,13 +103,80 @@ class Database:
             raise
         else:
             conn.execute("COMMIT")
+            after, self._local.after, self._local.depth = self._local.after, [], 0
+            for action in after:
+                action()
+        finally:
+            self._local.depth = 0
+            self._local.after = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this thread's transaction commits (at once outside one; never on rollback)."""
+        if getattr(self._local, "depth", 0):
+            self._local.after.append(action)
+        else:
+            action()
 
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
                 conn.close()
             self._all.clear()
+            if self._owner is not None:
+                self._owner.close()
+                self._owner = None
         self._local = threading.local()
+
+
+class ProcessOwner:
+    """Who holds a claim on shared work (an event delivery, a notification), and whether it still lives.
+
+    Work is claimed for a while (a lease) so that two processes never do it at once;
+    a process that dies holding a claim would leave the work waiting for the lease to
+    run out. Each process that claims therefore holds an exclusive ``flock`` on a file
+    named after its owner id for as long as it lives: the kernel drops the lock when
+    the process dies, however it dies, so any process can tell at once that the
+    claims of an owner whose lock it can take are orphans.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._fd: int | None = os.open(self._path(self.id), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def _path(self, owner: str) -> Path:
+        if not owner or "/" in owner or owner.startswith("."):
+            raise ValueError(f"not an owner id: {owner!r}")
+        return self.folder / f"{owner}.lock"
+
+    def alive(self, owner: str) -> bool:
+        """Whether the process that claimed work as ``owner`` still runs."""
+        if owner == self.id:
+            return self._fd is not None
+        try:
+            fd = os.open(self._path(owner), os.O_RDWR | os.O_CLOEXEC)
+        except (FileNotFoundError, ValueError):
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        else:
+            # Ours now: its process is gone. The file goes too (unlinked while we hold the lock).
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path(owner))
+            return False
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path(self.id))
+            os.close(self._fd)
+            self._fd = None
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -135,6 +135,22 @@ class SqliteEventBus:
         )
         return row is not None
 
+    def find(self, event: EventDict, *, bus: str = DEFAULT_BUS) -> StoredEvent | None:
+        """The stored event for ``event``: the same write's (object events) or the same id's; None if not stored."""
+        conn = self.db.connection()
+        dedupe = _dedupe_key(event, bus)
+        row = None
+        if dedupe is not None:
+            row = conn.execute("SELECT seq, body, bus, created_at FROM events WHERE dedupe_key=?", (dedupe,)).fetchone()
+        if row is None and event.get("id"):
+            row = conn.execute("SELECT seq, body, bus, created_at FROM events WHERE event_id=?", (event["id"],)).fetchone()
+        return self._stored(row) if row is not None else None
+
+    def routed(self, seq: int) -> bool:
+        """Whether event ``seq`` was matched against its bus's rules (its deliveries exist)."""
+        row = self.db.connection().execute("SELECT delivered_at FROM events WHERE seq=?", (seq,)).fetchone()
+        return row is not None and row["delivered_at"] is not None
+
     def pending(self, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
         """Events not yet routed to their targets, oldest first (any bus)."""
         return [(e.seq, e.event) for e in self.unrouted(limit)]
@@ -409,12 +425,41 @@ class SqliteEventBus:
         """
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "UPDATE deliveries SET next_attempt_at=?, updated_at=?"
+                "UPDATE deliveries SET next_attempt_at=?, updated_at=?, claimed_by=?"
                 " WHERE id=? AND status='pending'"
                 " AND next_attempt_at <= ?",
-                (_epoch(until), _iso(now), delivery_id, _epoch(now)),
+                (_epoch(until), _iso(now), self.db.owner.id, delivery_id, _epoch(now)),
             )
             return cursor.rowcount == 1
+
+    def release_orphans(self) -> int:
+        """Make deliveries claimed by processes that are gone due at once; return how many.
+
+        Without this an event a killed process had claimed would wait for its lease.
+        """
+        now = self.clock.now()
+        conn = self.db.connection()
+        owners = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT claimed_by FROM deliveries WHERE status='pending'"
+                " AND claimed_by IS NOT NULL AND next_attempt_at > ?",
+                (_epoch(now),),
+            )
+        ]
+        released = 0
+        for owner in owners:
+            if self.db.owner.alive(owner):
+                continue
+            with self.db.transaction() as tx:
+                released += tx.execute(
+                    "UPDATE deliveries SET next_attempt_at=?, claimed_by=NULL"
+                    " WHERE status='pending' AND claimed_by=?",
+                    (_epoch(now), owner),
+                ).rowcount
+        if released:
+            logger.warning("deliveries claimed by a stopped process released", extra={"deliveries": released})
+        return released
 
     def record(
         self,
@@ -430,7 +475,7 @@ class SqliteEventBus:
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE deliveries SET status=?, attempts=?, next_attempt_at=?, last_error=?,"
-                " updated_at=?"
+                " updated_at=?, claimed_by=NULL"
                 " WHERE id=?",
                 (status, attempts, _epoch(next_attempt_at or now), error, _iso(now), delivery_id),
             )

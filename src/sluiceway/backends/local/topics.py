@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -579,21 +580,27 @@ class SqliteTopic:
                 due = lease_until if sub.protocol == "outbox" else now
                 delivery_id = conn.execute(
                     "INSERT INTO topic_deliveries (message_seq, subscription, protocol, endpoint, status,"
-                    " next_attempt_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                    (seq, sub.id, sub.protocol, sub.endpoint, _ts(due), stamp),
+                    " next_attempt_at, updated_at, claimed_by) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+                    (seq, sub.id, sub.protocol, sub.endpoint, _ts(due), stamp, self.db.owner.id if sub.protocol == "outbox" else None),
                 ).lastrowid
                 assert delivery_id is not None
                 if sub.protocol == "outbox":
                     self._insert_outbox(conn, published)
                     outbox.append(DeliveryRecord(delivery_id, published, sub, "pending", 0, due))
+            # What happens outside the database waits for the commit: inside a caller's
+            # transaction (a Task state's exactly-once publish) a rollback must leave no trace.
+            self.db.after_commit(lambda: self._published(message_id, outbox))
         logger.debug(
             "message published",
             extra={"topic": name, "message_id": message_id, "subscriptions": len(rows)},
         )
+        return message_id
+
+    def _published(self, message_id: str, outbox: Sequence[DeliveryRecord]) -> None:
         for record in outbox:
             try:
                 self.deliver_outbox(record, stored=True)
-            except Exception as exc:  # the deliverer tries it again once the lease runs out
+            except Exception as exc:  # the deliverer tries it again once the claim is released
                 logger.warning(
                     "outbox delivery failed; will retry",
                     extra={"message_id": message_id, "error": f"{type(exc).__name__}: {exc}"},
@@ -602,7 +609,6 @@ class SqliteTopic:
                 self.record(record.id, status="delivered", attempts=1)
         if self.on_publish is not None:
             self.on_publish()
-        return message_id
 
     def _accepts(
         self, sub: Subscription, message: str, attributes: Mapping[str, MessageAttribute]
@@ -655,6 +661,10 @@ class SqliteTopic:
         )
         with self._lock:
             self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
+            # A delivery made again (its process died before recording it) may have written
+            # its line already: the file gets each message once.
+            if not stored and _written_lately(self.outbox_path, message.message_id):
+                return
             with open(self.outbox_path, "a", encoding="utf-8") as out:
                 out.write(line + "\n")
         logger.info(
@@ -804,10 +814,36 @@ class SqliteTopic:
         """Take a due delivery until ``until``; False if it is no longer due (another deliverer has it)."""
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "UPDATE topic_deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-                (_ts(until), delivery_id, _ts(now)),
+                "UPDATE topic_deliveries SET next_attempt_at = ?, claimed_by = ?"
+                " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
+                (_ts(until), self.db.owner.id, delivery_id, _ts(now)),
             )
             return cursor.rowcount == 1
+
+    def release_orphans(self) -> int:
+        """Make deliveries claimed by processes that are gone due at once; return how many."""
+        now = self.clock.now()
+        owners = [
+            r[0]
+            for r in self.db.connection().execute(
+                "SELECT DISTINCT claimed_by FROM topic_deliveries WHERE status = 'pending'"
+                " AND claimed_by IS NOT NULL AND next_attempt_at > ?",
+                (_ts(now),),
+            )
+        ]
+        released = 0
+        for owner in owners:
+            if self.db.owner.alive(owner):
+                continue
+            with self.db.transaction() as conn:
+                released += conn.execute(
+                    "UPDATE topic_deliveries SET next_attempt_at = ?, claimed_by = NULL"
+                    " WHERE status = 'pending' AND claimed_by = ?",
+                    (_ts(now), owner),
+                ).rowcount
+        if released:
+            logger.warning("notifications claimed by a stopped process released", extra={"deliveries": released})
+        return released
 
     def record(
         self,
@@ -828,7 +864,7 @@ class SqliteTopic:
             conn.execute(
                 "UPDATE topic_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
                 " last_error = coalesce(?, last_error),"
-                " updated_at = ? WHERE id = ?",
+                " updated_at = ?, claimed_by = NULL WHERE id = ?",
                 (
                     status,
                     attempts,
@@ -838,3 +874,23 @@ class SqliteTopic:
                     delivery_id,
                 ),
             )
+
+
+_TAIL_BYTES = 4 * 1024 * 1024
+
+
+def _written_lately(path: Path, message_id: str) -> bool:
+    """Whether the last few MiB of the outbox file hold a line for ``message_id``.
+
+    A delivery is made again only when its process died between writing the line and
+    recording the delivery, moments before: its line, if any, is near the end.
+    """
+    needle = f'"message_id": "{message_id}"'.encode()
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - _TAIL_BYTES))
+            return needle in f.read()
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,12 @@
+-- Effects of Task states that ran, by execution and task token: a task run again after a
+-- crash (its outcome was not committed) gets the recorded outcome instead of a second effect.
+CREATE TABLE task_effects (
+    task_key    TEXT PRIMARY KEY,
+    outcome     TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+-- Who holds a claimed delivery (a process owner id, see ProcessOwner): when that process is
+-- gone its claims are released at once instead of after the lease.
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE topic_deliveries ADD COLUMN claimed_by TEXT;
