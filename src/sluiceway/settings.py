@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     table_name: str = "ProcessingMetadata"
     topic_name: str = "PipelineNotifications"
     state_machine_name: str = "DataProcessingWorkflow"
+    dead_letter_queue: str = "sluiceway-dead-letters"
+    """Where events that could not start a run go (the trigger rule's DeadLetterConfig)."""
     aws_endpoint_url: str | None = None
     """Talk to this endpoint instead of AWS (moto server, LocalStack); ``aws`` backend only."""
     event_bus_name: str = "default"

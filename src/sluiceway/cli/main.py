@@ -7,12 +7,13 @@ import threading
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from .. import __version__
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
 from . import aws, events, messaging, runs, sfn
-from ._common import ConfigOption, DataDirOption, console, fail, report_error, settings_from
+from ._common import EXIT_FAILED, ConfigOption, DataDirOption, console, err_console, fail, report_error, settings_from
 
 app = typer.Typer(
     help="Sluiceway: event-driven data pipelines that run the same code on a laptop and on AWS.",
@@ -45,43 +46,50 @@ def init(
 def upload(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The file to upload"),
     key: str | None = typer.Option(None, "--key", "-k", help="Object key [default: the file name]"),
-    run: bool = typer.Option(False, "--run", help="Process it now, in this process, and wait for the run"),
+    run: bool = typer.Option(False, "--run", help="Process it now and wait for its run (beside a running `up` too)"),
     data_dir: Path | None = DataDirOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Put a file into the input bucket. Its event is committed; `sluiceway up` (or --run) processes it."""
-    from ..runtime.wiring import build_stack
+    from ..runtime.uploads import follow
+    from ..runtime.uploads import upload as put
+    from ..runtime.wiring import running_stack
 
     settings = settings_from(data_dir, config)
     try:
-        stack = build_stack(settings)
+        uploaded = put(settings, file, key, run=run)
     except SluicewayError as exc:
         report_error(exc)
     try:
-        try:
-            target = stack.upload(file, key)
-        except SluicewayError as exc:
-            report_error(exc)
-        console.print(f"uploaded [bold]s3://{settings.input_bucket}/{target}[/bold]")
+        console.print(f"uploaded [bold]{escape(f's3://{settings.input_bucket}/{uploaded.key}')}[/bold]")
         if not run:
             console.print("its Object Created event is committed; `sluiceway up` processes it")
             return
-        stack.start()
-        stack.router.deliver_pending()
-        stack.orchestrator.wait_all(timeout=None)
+        if uploaded.stack is None:
+            console.print(f"{escape(uploaded.runner)} processes it; waiting for its run")
+        followed = follow(settings, uploaded.event, still_running=lambda: uploaded.stack is not None or running_stack(settings) is not None)
         from ..runtime.wiring import open_local_read
 
-        reader = open_local_read(stack.settings)
+        reader = open_local_read(settings)
         try:
-            recent = [r for r in reader.executions.list(limit=20) if _key_of(r) == target][:1]
-            metadata = {str(i.get("ExecutionId")): i for i in reader.table.scan(limit=200)}
+            metadata = {r.arn: reader.table.get({"ExecutionId": r.arn}) or {} for r in followed.runs}
         finally:
             reader.close()
-        console.print(runs.run_rows(recent, metadata))
-        if recent and recent[0].status != "SUCCEEDED":
-            raise typer.Exit(1)
+        if followed.runs:
+            console.print(runs.run_rows(followed.runs, metadata))
+        for delivery in followed.undelivered:
+            err_console.print(
+                f"[red]not run:[/red] the event of {escape(uploaded.key)} could not be delivered to rule {escape(delivery.rule)}:"
+                f" {escape(delivery.last_error or delivery.status)}"
+                + (f" (it is in the dead-letter queue {escape(settings.dead_letter_queue)})" if delivery.status == "dead-lettered" else ""),
+                highlight=False,
+            )
+        if not followed.matched:
+            console.print("no rule matched its event: nothing runs for it")
+        if not followed.ok or (followed.matched and not followed.runs and not followed.undelivered):
+            raise typer.Exit(EXIT_FAILED)
     finally:
-        stack.close()
+        uploaded.close()
 
 
 def _key_of(record: ExecutionRecord) -> str | None:
@@ -97,6 +105,7 @@ def up(
     config: Path | None = ConfigOption,
 ) -> None:
     """Run the local stack until interrupted; files dropped into the input folder are processed."""
+    from ..runtime.router import Undelivered
     from ..runtime.wiring import build_stack
 
     settings = settings_from(data_dir, config)
@@ -111,16 +120,31 @@ def up(
     def ended(record: ExecutionRecord) -> None:
         style = "green" if record.status == "SUCCEEDED" else "red"
         console.print(
-            f"[{style}]{record.status}[/{style}] {_key_of(record)} ({record.name})" + (f": {record.error}" if record.error else "")
+            f"[{style}]{record.status}[/{style}] {escape(str(_key_of(record)))} ({escape(record.name)})"
+            + (f": {escape(record.error)}" if record.error else ""),
+            highlight=False,
+        )
+
+    def undelivered(failure: Undelivered) -> None:
+        where = f" (in the dead-letter queue {failure.dead_letter.rsplit(':', 1)[-1]})" if failure.dead_letter else ""
+        console.print(
+            f"[red]NOT RUN[/red] an event for rule {escape(failure.delivery.rule)} could not be delivered:"
+            f" {escape(failure.error)}{escape(where)}",
+            highlight=False,
         )
 
     stack.orchestrator.on_change(ended)
+    stack.router.on_undelivered(undelivered)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stack.start()
+        stack.start("sluiceway up")
+    except SluicewayError as exc:
+        stack.close()
+        report_error(exc)
+    try:
         stack.watch()
         folder = stack.settings.buckets_dir / stack.settings.input_bucket
-        console.print(f"Sluiceway is up. Drop files into [bold]{folder}[/bold] (or `sluiceway upload FILE`). Ctrl-C stops.")
+        console.print(f"Sluiceway is up. Drop files into [bold]{escape(str(folder))}[/bold] (or `sluiceway upload FILE`). Ctrl-C stops.")
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -37,12 +37,13 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, Protocol
 
-from ..errors import NotFoundError
+from ..errors import InvalidNameError, NotFoundError
 from ..events.patterns import RuleIndex
 from ..events.rules import (
     DEFAULT_BUS,
@@ -69,9 +70,11 @@ __all__ = [
     "EventLog",
     "EventRouter",
     "EventStore",
+    "EventTrail",
     "Rule",
     "Target",
     "TargetResolver",
+    "Undelivered",
 ]
 
 Deliver = Callable[[Delivery], None]
@@ -83,7 +86,19 @@ DeadLetterSender = Callable[[str, Mapping[str, str]], None]
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 #: How often, in clock time, the archive is pruned.
 _PRUNE_EVERY: Final = timedelta(hours=1)
+#: How often, in seconds, claims of processes that are gone are looked for.
+_ORPHAN_SWEEP_S: Final = 5.0
 _BATCH: Final = 100
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A delivery given up on: sent to the target's dead-letter queue, or dropped."""
+
+    delivery: DeliveryRecord
+    error: str
+    dead_letter: str | None
+    """The dead-letter queue's ARN; None when the event was dropped."""
 
 
 class EventLog(Protocol):
@@ -151,6 +166,10 @@ class EventStore(EventLog, Protocol):
         """Take a due delivery until ``until``; False if it is no longer due."""
         ...
 
+    def release_orphans(self) -> int:
+        """Make deliveries claimed by processes that are gone due at once; return how many."""
+        ...
+
     def record(
         self,
         delivery_id: int,
@@ -201,6 +220,18 @@ class EventStore(EventLog, Protocol):
     def prune(self) -> int:
         """Delete events past the retention; return how many."""
         ...
+
+
+class EventTrail(Protocol):
+    """What following one event to its deliveries needs of a bus (``upload --run``)."""
+
+    def find(self, event: EventDict) -> StoredEvent | None: ...
+
+    def routed(self, seq: int) -> bool: ...
+
+    def deliveries(self, seq: int | None = None) -> list[DeliveryRecord]: ...
+
+    def get_rule(self, name: str, bus: str = DEFAULT_BUS) -> Rule: ...
 
 
 class TargetResolver(Protocol):
@@ -274,6 +305,7 @@ class EventRouter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._deliver_lock = threading.Lock()
+        self._undelivered: list[Callable[[Undelivered], None]] = []
 
     # -- rules ----------------------------------------------------------------------------
 
@@ -365,8 +397,13 @@ class EventRouter:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
+        next_sweep = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:
+                    # Claims of a process that died (kill -9) are free at once, not after the lease.
+                    self.bus.release_orphans()
+                    next_sweep = time.monotonic() + _ORPHAN_SWEEP_S
                 self.deliver_pending()
             except Exception:
                 logger.exception("event delivery pass failed")
@@ -495,6 +532,11 @@ class EventRouter:
             # A target that does not exist fails every retry: straight to the DLQ, as on AWS.
             self._give_up(row, rule, target, None, "RESOURCE_NOT_FOUND", str(exc), row.attempts + 1)
             return False
+        except InvalidNameError as exc:
+            # The target refused the request itself (AWS: a 4xx other than 429), which no retry
+            # changes: EventBridge retries only throttling and server errors.
+            self._give_up(row, rule, target, None, "INVALID_PARAMETER", str(exc), row.attempts + 1)
+            return False
         except Exception as exc:
             self._failed(row, rule, target, policy, exc)
             return False
@@ -582,6 +624,7 @@ class EventRouter:
                 "event dropped after its retries; the target has no dead-letter queue",
                 extra={**where, "condition": condition, "error": error},
             )
+            self._tell(Undelivered(row, error, None))
             return
         dead_letter = target.dead_letter_arn
         attributes = {
@@ -609,12 +652,25 @@ class EventRouter:
                 extra={**where, "dead_letter": dead_letter},
                 exc_info=True,
             )
+            self._tell(Undelivered(row, error, None))
             return
         self.bus.record(row.id, status="dead-lettered", attempts=attempts, error=error)
         logger.warning(
             "event sent to the dead-letter queue",
             extra={**where, "dead_letter": dead_letter, "condition": condition, "error": error},
         )
+        self._tell(Undelivered(row, error, dead_letter))
+
+    def on_undelivered(self, listener: Callable[[Undelivered], None]) -> None:
+        """Call ``listener`` (on the delivering thread) for each delivery given up on: a failure to show."""
+        self._undelivered.append(listener)
+
+    def _tell(self, undelivered: Undelivered) -> None:
+        for listener in self._undelivered:
+            try:
+                listener(undelivered)
+            except Exception:
+                logger.exception("undelivered-event listener failed")
 
     def _cancel(self, row: DeliveryRecord, why: str) -> None:
         self.bus.record(row.id, status="cancelled", attempts=row.attempts, error=why)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import shutil
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 from ..asl import parser
 from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
+from ..backends.local.journal import SqliteTaskJournal
+from ..backends.local.stacklock import StackLock
 from ..errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
-from ..events.rules import Delivery, Target, target_kind
+from ..events.rules import Delivery, RetryPolicy, Target, target_kind
 from ..ports import Clock, ExecutionStore, FunctionInvoker, Invocation, MetadataTable, ObjectStore, Queue, Topic
 from ..settings import Settings
 from .clock import FakeClock, SystemClock
@@ -33,7 +36,7 @@ from .eventing import EventingObjectStore
 from .executor import LocalOrchestrator
 from .integrations import TaskRunner
 from .invoker import FunctionSpec, LocalFunctionInvoker
-from .router import DeadLetterSender, Deliver, EventRouter, EventStore, Rule
+from .router import DeadLetterSender, Deliver, EventRouter, EventStore, EventTrail, Rule
 from .triggers import EventSourceMappings
 
 if TYPE_CHECKING:
@@ -77,6 +80,8 @@ PRESET_FUNCTIONS: Mapping[str, str] = {
 }
 
 WORKFLOW_FILE = "data_processing.asl.json"
+STOP_GRACE_S = 5.0
+"""How long a stop lets tasks in flight finish (and commit) before it stops committing."""
 
 
 @dataclass(frozen=True)
@@ -194,25 +199,45 @@ class Stack:
     bus: Any
     messaging: Messaging | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    lock: StackLock = field(init=False)
 
-    def start(self) -> None:
-        self.orchestrator.start()
-        self.router.start()
-        self.router.notify()
-        if self.messaging is not None:
-            self.messaging.start()
+    def __post_init__(self) -> None:
+        self.lock = StackLock(self.settings.data_dir)
 
-    def close(self) -> None:
+    def start(self, command: str = "sluiceway") -> None:
+        """Take the data dir (one stack at a time: StackRunningError otherwise) and start running.
+
+        Args:
+            command: what runs, for the message a second stack on this data dir gets.
+        """
+        self.lock.acquire(command)
+        try:
+            # Only the stack's own functions use scratch space, and none runs yet: what is
+            # there was left by a process that was killed.
+            clear_folder(self.settings.scratch_dir)
+            self.orchestrator.start()
+            self.router.start()
+            self.router.notify()
+            if self.messaging is not None:
+                self.messaging.start()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def close(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop; tasks still running after ``grace_s`` run again at the next start (see LocalOrchestrator.close)."""
         watcher = self.extra.pop("watcher", None)
         if watcher is not None:
             watcher.stop()
         self.router.close()
         if self.messaging is not None:
             self.messaging.close()  # before the invoker: pollers call functions
-        self.orchestrator.close()
+        self.orchestrator.close(grace_s)
         self.invoker.close()
+        self.orchestrator.join_tasks()
         if self.services.db is not None:
             self.services.db.close()
+        self.lock.release()
 
     def __enter__(self) -> Stack:
         self.start()
@@ -288,6 +313,7 @@ def build_stack(
         queues=messaging.queues,
         default_timeout_s=settings.function_timeout_s,
         extra=DynamoDbTasks(lambda name: services.table_named(name, table_keys(settings)[name])).handlers(),
+        journal=SqliteTaskJournal(services.db),
     )
     orchestrator = _orchestrator(settings, services.db, runner, runner.run, clock, skip_waits=skip_waits)
     orchestrator.register(settings.state_machine_name, load_workflow(settings))
@@ -310,7 +336,14 @@ def build_stack(
         state = bus.get_rule(rule_name).state
     except NotFoundError:
         state = "ENABLED"
-    workflow = Target("workflow", orchestrator.state_machine_arn(settings.state_machine_name))
+    # As the SAM template has it on AWS: a day of retries, then the trigger's dead-letter queue.
+    messaging.queues.create_queue(settings.dead_letter_queue)
+    workflow = Target(
+        "workflow",
+        orchestrator.state_machine_arn(settings.state_machine_name),
+        retry_policy=RetryPolicy(maximum_retry_attempts=185, maximum_event_age_s=86_400),
+        dead_letter_arn=messaging.queues.queue_arn(settings.dead_letter_queue),
+    )
     bus.put_rule(Rule(rule_name, pattern, (workflow,), state=state, description=f"Runs {settings.state_machine_name}"))
     return Stack(settings, services, objects, invoker, orchestrator, router, bus, messaging)
 
@@ -408,6 +441,42 @@ def _invoke_logged(invoker: LocalFunctionInvoker, call: Invocation) -> None:
         )
 
 
+def running_stack(settings: Settings) -> str | None:
+    """Who runs a stack on the data dir, for people (`` (pid 12, `sluiceway up`, since ...)``); None when none does."""
+    from ..backends.local.stacklock import StackLock, describe
+
+    holder = StackLock(settings.data_dir).holder()
+    return None if holder is None else describe(holder)
+
+
+@dataclass
+class EventFollower:
+    """Read access to the event bus's deliveries and the executions (``upload --run`` follows its event)."""
+
+    bus: EventTrail
+    executions: ExecutionStore
+    close: Callable[[], None]
+
+
+def open_event_follower(settings: Settings) -> EventFollower:
+    from ..backends.local._sqlite import Database
+    from ..backends.local.events import SqliteEventBus
+    from ..backends.local.executions import SqliteExecutionStore
+
+    db = Database(settings.db_path)
+    return EventFollower(SqliteEventBus(db, SystemClock()), SqliteExecutionStore(db), db.close)
+
+
+def clear_folder(folder: Path) -> None:
+    """Empty ``folder`` (created if missing), never following a link out of it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 def open_event_bus(settings: Settings) -> tuple[EventStore, Callable[[], None]]:
     """The local event bus (buses, rules, archive) for the CLI, and how to close it."""
     from ..backends.local._sqlite import Database
@@ -480,6 +549,7 @@ def build_sfn_runtime(
         queues=SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id),
         default_timeout_s=settings.function_timeout_s,
         extra=DynamoDbTasks(lambda name: SqliteTable(db, name, partition_key=keys[name])).handlers(),
+        journal=SqliteTaskJournal(db),
     )
 
     def run_task(command: InvokeTask) -> TaskSucceeded | TaskFailed:

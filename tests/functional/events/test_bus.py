@@ -19,7 +19,7 @@ import pytest
 
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
-from sluiceway.errors import ConflictError, NotFoundError
+from sluiceway.errors import ConflictError, InvalidNameError, NotFoundError
 from sluiceway.events.envelope import execution_name_for, object_created
 from sluiceway.events.patterns import compile_pattern
 from sluiceway.events.rules import (
@@ -31,7 +31,7 @@ from sluiceway.events.rules import (
     Target,
 )
 from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.router import DeadLetterSender, Deliver, EventRouter
+from sluiceway.runtime.router import DeadLetterSender, Deliver, EventRouter, Undelivered
 
 ACCOUNT, REGION = "111111111111", "us-east-1"
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:DataProcessingWorkflow"
@@ -309,6 +309,26 @@ def test_a_target_that_does_not_exist_goes_to_the_dlq_without_retries(world: Wor
     assert attributes["RETRY_ATTEMPTS"] == "0"
     assert "EXHAUSTED_RETRY_CONDITION" not in attributes
     assert statuses(world) == [("orders", "run", "dead-lettered")]
+
+
+def test_a_target_that_refuses_the_request_goes_to_the_dlq_without_retries_and_is_reported(world: World) -> None:
+    class Refusing(Targets):
+        def resolve(self, arn: str) -> Deliver:
+            def deliver(delivery: Delivery) -> None:
+                raise InvalidNameError(f"invalid execution name {delivery.execution_name!r}")
+
+            return deliver
+
+    router = world.new_router(resolver=Refusing())
+    reported: list[Undelivered] = []
+    router.on_undelivered(reported.append)
+    world.bus.put_rule(Rule("orders", APP, (Target("run", MACHINE, dead_letter_arn=DLQ),)))
+    world.put(event(1))
+    router.deliver_pending()
+    assert statuses(world) == [("orders", "run", "dead-lettered")]  # at once: no retry changes a 4xx
+    [undelivered] = reported
+    assert undelivered.dead_letter == DLQ and "invalid execution name" in undelivered.error
+    assert undelivered.delivery.rule == "orders"
 
 
 def test_a_dead_letter_queue_that_fails_drops_the_event(

@@ -36,13 +36,13 @@ from sluiceway.backends.local.tables import SqliteTable
 from sluiceway.backends.local.topics import SqliteTopic
 from sluiceway.config import PipelineConfig, load_config, packaged_config_path
 from sluiceway.data.samples import write_sales_csv
+from sluiceway.errors import ExecutionAlreadyExistsError
 from sluiceway.functions._common import Workspace
 from sluiceway.functions.aggregate import AggregateRequest, aggregate
 from sluiceway.functions.error_handler import ErrorRequest, handle_error
 from sluiceway.functions.process_chunk import ChunkRequest, process_chunk
 from sluiceway.functions.store_results import StoreRequest, store_results
 from sluiceway.functions.validate import ValidateRequest, validate
-from sluiceway.errors import ExecutionAlreadyExistsError
 from sluiceway.ports import ExecutionRecord, Invocation, InvocationResult
 from sluiceway.runtime.clock import FakeClock
 from sluiceway.runtime.delivery import TopicDeliverer
@@ -197,7 +197,8 @@ def upload(root: Path, data: bytes, clock: FakeClock) -> dict[str, Any]:
     settings = Settings.load(data_dir=root)
     db = Database(settings.db_path)
     try:
-        store = EventingObjectStore(FileObjectStore(settings.buckets_dir), SqliteEventBus(db, clock), clock, region="us-east-1", account="1")
+        bus = SqliteEventBus(db, clock)
+        store = EventingObjectStore(FileObjectStore(settings.buckets_dir), bus, clock, region="us-east-1", account="1")
         return store.emit_created(store.inner.put(settings.input_bucket, KEY, data, content_type="text/csv"))
     finally:
         db.close()
@@ -234,10 +235,10 @@ def run(root: Path, data: bytes, crash_after: int | None) -> Outcome:
         second = process(root, World(), clock)
         second.orchestrator.start()  # resumes what was RUNNING
         try:
-            try:  # the rule's delivery is retried until it is taken (a crash may have come before the start committed)
+            # The rule's delivery is retried until it is taken (a crash may have come before the start
+            # committed); an execution that ended during recovery makes it a no-op, as the router treats it.
+            with contextlib.suppress(ExecutionAlreadyExistsError):
                 second.orchestrator.start_execution(MACHINE, event, name=NAME)
-            except ExecutionAlreadyExistsError:
-                pass  # it ended during recovery: the retried delivery is a no-op, as the router treats it
             assert second.orchestrator.wait_all(timeout=60)
             # The notification the dead process committed but did not write out: its claim is released now.
             second.topic.release_orphans()

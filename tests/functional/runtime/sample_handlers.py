@@ -130,3 +130,12 @@ def huge(event: Any, context: Any) -> str:
 
 def noop(event: Any, context: Any) -> Any:
     return event
+
+
+def hold(event: Any, context: Any) -> int:
+    """Write this worker's pid to ``event["pid_file"]``, then wait for ``event["release"]`` to exist."""
+    Path(event["pid_file"]).write_text(str(os.getpid()))
+    deadline = time.monotonic() + 30
+    while not Path(event["release"]).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.getpid()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ FUNCTIONS = [
     spec("Decimals", "decimals"),
     spec("Huge", "huge"),
     spec("Noop", "noop"),
+    spec("Hold", "hold", timeout_s=60.0),
     FunctionSpec("NoModule", "no_such_module_anywhere.handler"),
     FunctionSpec("NoHandler", f"{HANDLERS}.no_such_handler"),
     FunctionSpec("Broken", f"{BROKEN}.handler"),
@@ -454,3 +456,21 @@ def test_thread_mode_sets_env_until_closed() -> None:
     assert "SLUICEWAY_THREAD_MARKER" not in os.environ
     with pytest.raises(RuntimeError, match="closed"):
         call(invoker, "Environment", {"name": "X"})
+
+
+def test_a_stop_signal_to_the_process_group_does_not_kill_a_call_in_flight(single: LocalFunctionInvoker, tmp_path: Path) -> None:
+    # Ctrl-C (SIGINT) and a service manager's SIGTERM reach every process of the group; the
+    # parent stops its workers itself, so a stop never turns a call into a crash.
+    event = {"pid_file": str(tmp_path / "pid"), "release": str(tmp_path / "release")}
+    with ThreadPoolExecutor(1) as threads:
+        pending = threads.submit(call, single, "Hold", event)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "pid").exists():
+            assert time.monotonic() < deadline and not pending.done(), "the call never started"
+            time.sleep(0.01)
+        worker = int((tmp_path / "pid").read_text())
+        os.kill(worker, signal.SIGTERM)
+        os.kill(worker, signal.SIGINT)
+        (tmp_path / "release").touch()
+        result = pending.result(timeout=30)
+    assert result.ok and result.payload == worker

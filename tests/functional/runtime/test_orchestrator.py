@@ -341,3 +341,45 @@ def test_data_limit_exceeded_is_never_retried_but_can_be_caught(db: Database) ->
         done = orch.wait(record.arn, timeout=10)
     assert calls == ["Big"]  # not retried
     assert done.status == "SUCCEEDED" and done.output["Error"] == "States.DataLimitExceeded"
+
+
+def test_a_stop_commits_no_outcome_of_the_tasks_it_stops(db: Database) -> None:
+    started, stopped = threading.Event(), threading.Event()
+
+    def killed_by_the_stop(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        started.set()
+        stopped.wait(30)
+        # What a worker that the stop killed reports: a crash, which Retry/Catch would act on.
+        return TaskFailed(command.token, "Runtime.ExitError", '{"errorMessage": "signal: killed"}')
+
+    orch = orchestrator(db, FakeClock(), killed_by_the_stop)
+    orch.start()
+    record = orch.start_execution("Machine", {"items": [1]}, name="stopped")
+    assert started.wait(30)
+    orch.close(grace_s=0)  # the dispatcher stops before the task reports
+    stopped.set()
+    orch.join_tasks()
+    stored = SqliteExecutionStore(db).get(record.arn)
+    assert stored.status == "RUNNING" and "Runtime.ExitError" not in json.dumps(SqliteExecutionStore(db).history(record.arn))
+    with orchestrator(db, FakeClock()) as again:  # the next start runs the task again, to success
+        assert again.wait(record.arn, timeout=30).status == "SUCCEEDED"
+
+
+def test_a_stop_lets_tasks_that_finish_within_the_grace_commit(db: Database) -> None:
+    release = threading.Event()
+
+    def slow(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        release.wait(30)
+        return double(command)
+
+    orch = orchestrator(db, SystemClock(), slow, skip_waits=False)  # then waits an hour in Pause, whatever the order below
+    orch.start()
+    record = orch.start_execution("Machine", {"items": [1]}, name="graceful")
+    closing = threading.Thread(target=orch.close, kwargs={"grace_s": 30})
+    closing.start()
+    release.set()
+    closing.join()
+    orch.join_tasks()
+    history = [e["type"] for e in SqliteExecutionStore(db).history(record.arn)]
+    assert "LambdaFunctionSucceeded" in history  # committed within the grace; nothing new was dispatched
+    assert SqliteExecutionStore(db).get(record.arn).status == "RUNNING"

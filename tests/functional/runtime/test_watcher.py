@@ -79,3 +79,64 @@ def test_a_writer_pausing_with_the_file_open_is_waited_for(tmp_path: Path) -> No
         assert wait_for(lambda: any(i.key == "renamed.csv" for i in seen))
     finally:
         watcher.stop()
+
+
+def test_a_file_replaced_while_a_reader_holds_it_open_is_announced(tmp_path: Path) -> None:
+    # The pipeline reads the files it runs on: a reader's open must not make a file look half-written.
+    store = FileObjectStore(tmp_path)
+    store.ensure_bucket("in-bucket")
+    target = tmp_path / "in-bucket" / "data.csv"
+    target.write_bytes(b"a,b\n1,2\n")
+    seen: list[ObjectInfo] = []
+    watcher = BucketWatcher(store, "in-bucket", seen.append, settle_s=0.1)
+    watcher.start()
+    try:
+        assert wait_for(lambda: len(seen) == 1)
+        with open(target, "rb") as reader:
+            staged = tmp_path / "staged.csv"
+            staged.write_bytes(b"a,b\n3,4\n5,6\n")
+            os.replace(staged, target)  # a new version while the old one is being read
+            reader.read()
+            assert wait_for(lambda: len(seen) == 2)
+        assert seen[1].size == 12 and seen[1].sequencer != seen[0].sequencer
+    finally:
+        watcher.stop()
+
+
+def test_touch_is_no_new_write_and_the_same_bytes_written_again_are(tmp_path: Path) -> None:
+    store = FileObjectStore(tmp_path)
+    store.ensure_bucket("in-bucket")
+    seen: list[ObjectInfo] = []
+    watcher = BucketWatcher(store, "in-bucket", seen.append, settle_s=0.1)
+    watcher.start()
+    try:
+        target = tmp_path / "in-bucket" / "data.csv"
+        target.write_bytes(b"a,b\n1,2\n")
+        assert wait_for(lambda: len(seen) == 1)
+        first = seen[0]
+        with open(target, "ab"):  # what touch does: open for writing, write nothing, close
+            pass
+        os.utime(target)
+        target.write_bytes(b"a,b\n1,2\n")  # the same bytes again: a new write, as a PUT is
+        assert wait_for(lambda: len(seen) >= 2)
+        identities = {(i.etag, i.sequencer) for i in seen}
+        assert len(identities) == 2 and all(i.etag == first.etag for i in seen)
+    finally:
+        watcher.stop()
+
+
+def test_a_link_dropped_into_the_folder_is_never_announced(tmp_path: Path) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    store = FileObjectStore(tmp_path / "buckets")
+    store.ensure_bucket("in-bucket")
+    seen: list[ObjectInfo] = []
+    watcher = BucketWatcher(store, "in-bucket", seen.append, settle_s=0.1)
+    watcher.start()
+    try:
+        os.symlink(secret, tmp_path / "buckets" / "in-bucket" / "x.csv")
+        (tmp_path / "buckets" / "in-bucket" / "y.csv").write_text("a,b\n")
+        assert wait_for(lambda: [i.key for i in seen] == ["y.csv"])
+        assert [i.key for i in seen] == ["y.csv"]
+    finally:
+        watcher.stop()

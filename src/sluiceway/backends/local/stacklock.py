@@ -1,0 +1,111 @@
+"""One running stack per data dir: the lock, and who holds it.
+
+Two stacks on one data dir would both resume the same executions and both
+deliver the same events. The stack that runs holds an exclusive ``flock`` on
+``DATA_DIR/stack.lock`` for as long as it lives (the kernel drops it when the
+process dies, ``kill -9`` included, so a crash never leaves a stale lock), and
+writes who it is into the file so that a second one can say whom it met.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ...errors import StackRunningError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["StackLock", "describe"]
+
+LOCK_FILE = "stack.lock"
+
+
+class StackLock:
+    """The data dir's stack lock (see the module docstring)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self, command: str) -> None:
+        """Take the lock for this process, recording ``command`` as what runs.
+
+        Raises:
+            StackRunningError: another process holds it; the message names the data dir and that process.
+        """
+        if self._fd is not None:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read(fd)
+            os.close(fd)
+            raise StackRunningError(
+                f"another Sluiceway stack is running on {self.data_dir}{describe(holder)}; "
+                "stop it first, or give this one another --data-dir"
+            ) from None
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": command,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
+        self._fd = fd
+
+    def holder(self) -> dict[str, Any] | None:
+        """Who holds the lock (pid, host, command, started_at), or None when no stack runs."""
+        if self._fd is not None:
+            return _read(self._fd)
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _read(fd)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)
+            self._fd = None
+
+
+def describe(holder: dict[str, Any] | None) -> str:
+    """`` (pid 123, `sluiceway up`, since ...)`` for a lock holder, or nothing when it did not say."""
+    if not holder:
+        return ""
+    parts = [f"pid {holder.get('pid')}" + (f" on {holder['host']}" if holder.get("host") != socket.gethostname() else "")]
+    if holder.get("command"):
+        parts.append(f"`{holder['command']}`")
+    if holder.get("started_at"):
+        parts.append(f"since {holder['started_at']}")
+    return " (" + ", ".join(parts) + ")"
+
+
+def _read(fd: int) -> dict[str, Any] | None:
+    try:
+        data = json.loads(os.pread(fd, 4096, 0) or b"null")
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
