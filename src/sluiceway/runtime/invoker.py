@@ -32,7 +32,7 @@ import os
 import re
 import sys
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -124,6 +124,7 @@ class LocalFunctionInvoker:
             tiny functions, and can only report timeouts.
         region: the region in the functions' ARNs.
         account_id: the account in the functions' ARNs.
+        keep_fds: file descriptors every worker process holds open while it lives (process mode).
 
     Raises:
         ValueError: a duplicate function name, no workers, or an unknown mode.
@@ -139,6 +140,7 @@ class LocalFunctionInvoker:
         mode: Literal["process", "thread"] = "process",
         region: str = "us-east-1",
         account_id: str = "111111111111",
+        keep_fds: Callable[[], Sequence[int]] = tuple,
     ) -> None:
         self._functions: dict[str, FunctionSpec] = {}
         for spec in functions:
@@ -158,7 +160,7 @@ class LocalFunctionInvoker:
         size = workers if workers is not None else max(1, os.cpu_count() or 1)
         runner: Runner
         if mode == "process":
-            runner = ProcessRunner(size, env={**os.environ, **env}, sys_path=sys.path)
+            runner = ProcessRunner(size, env={**os.environ, **env}, sys_path=sys.path, keep_fds=keep_fds)
         elif mode == "thread":
             runner = ThreadRunner(size, env=env)
         else:

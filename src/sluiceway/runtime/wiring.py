@@ -197,12 +197,10 @@ class Stack:
     orchestrator: LocalOrchestrator
     router: EventRouter
     bus: Any
+    lock: StackLock
+    """The data dir's: taken by :meth:`start`; the stack's worker processes hold it too."""
     messaging: Messaging | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    lock: StackLock = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.lock = StackLock(self.settings.data_dir)
 
     def start(self, command: str = "sluiceway") -> None:
         """Take the data dir (one stack at a time: StackRunningError otherwise) and start running.
@@ -289,6 +287,7 @@ def build_stack(
     objects = services.objects
     assert isinstance(objects, EventingObjectStore)
     objects.on_event = router.notify
+    lock = StackLock(settings.data_dir)
     invoker = LocalFunctionInvoker(
         [
             FunctionSpec(name, handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)
@@ -299,6 +298,7 @@ def build_stack(
         mode="process" if invoker_mode == "process" else "thread",
         region=settings.region,
         account_id=settings.account_id,
+        keep_fds=lambda: () if lock.fd is None else (lock.fd,),
     )
     from ..backends.local.topics import SqliteTopic
 
@@ -323,7 +323,7 @@ def build_stack(
     if preset is not None:
         from .presets import apply_preset
 
-        stack = Stack(settings, services, objects, invoker, orchestrator, router, bus, messaging)
+        stack = Stack(settings, services, objects, invoker, orchestrator, router, bus, lock, messaging)
         apply_preset(stack, preset)
         return stack
 
@@ -345,7 +345,7 @@ def build_stack(
         dead_letter_arn=messaging.queues.queue_arn(settings.dead_letter_queue),
     )
     bus.put_rule(Rule(rule_name, pattern, (workflow,), state=state, description=f"Runs {settings.state_machine_name}"))
-    return Stack(settings, services, objects, invoker, orchestrator, router, bus, messaging)
+    return Stack(settings, services, objects, invoker, orchestrator, router, bus, lock, messaging)
 
 
 @dataclass

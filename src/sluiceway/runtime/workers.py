@@ -449,9 +449,10 @@ class _Cancelled(Exception):
 class _WorkerProcess:
     """The parent's handle on one worker process. Used by one caller at a time."""
 
-    def __init__(self, env: Mapping[str, str], sys_path: Sequence[str]) -> None:
+    def __init__(self, env: Mapping[str, str], sys_path: Sequence[str], keep_fds: Callable[[], Sequence[int]]) -> None:
         self._env = env
         self._sys_path = sys_path
+        self._keep_fds = keep_fds
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._poller = select.poll()  # kept: a selector per wait would cost ~20 µs a call
@@ -480,7 +481,7 @@ class _WorkerProcess:
                         str(child.fileno()),
                         str(os.getpid()),
                     ],
-                    pass_fds=(child.fileno(),),
+                    pass_fds=(child.fileno(), *self._keep_fds()),
                     stdin=subprocess.DEVNULL,
                     stdout=2,  # handler prints go to our stderr, never into our stdout
                     env=dict(self._env),
@@ -584,20 +585,25 @@ class ProcessRunner:
         size: how many worker processes at most.
         env: the environment of every worker (the whole environment, not additions).
         sys_path: the workers' ``sys.path``.
+        keep_fds: file descriptors each new worker holds open for as long as it lives
+            (the stack's lock: a worker that outlives its parent keeps the data dir taken).
     """
 
-    def __init__(self, size: int, *, env: Mapping[str, str], sys_path: Sequence[str]) -> None:
+    def __init__(
+        self, size: int, *, env: Mapping[str, str], sys_path: Sequence[str], keep_fds: Callable[[], Sequence[int]] = tuple
+    ) -> None:
         if size < 1:
             raise ValueError(f"a worker pool needs at least one worker, not {size}")
         self._env = dict(env)
         self._sys_path = list(sys_path)
+        self._keep_fds = keep_fds
         self._cond = threading.Condition()
         self._idle: list[_WorkerProcess] = [self._new_worker() for _ in range(size)]
         self._busy: set[_WorkerProcess] = set()
         self._closed = False
 
     def _new_worker(self) -> _WorkerProcess:
-        return _WorkerProcess(self._env, self._sys_path)
+        return _WorkerProcess(self._env, self._sys_path, self._keep_fds)
 
     def pids(self) -> list[int]:
         """The process ids of the workers started so far (for diagnostics and tests)."""

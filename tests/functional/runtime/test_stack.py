@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
+from sluiceway.backends.local.stacklock import StackLock
 from sluiceway.errors import StackRunningError
 from sluiceway.runtime.wiring import build_stack, running_stack
 from sluiceway.settings import Settings
@@ -44,3 +50,56 @@ def test_scratch_left_by_a_killed_process_is_cleared_at_start(tmp_path: Path) ->
         assert (outside / "keep").read_text() == "mine"  # a link is removed, never followed
     finally:
         stack.close()
+
+
+ORPHANING_STACK = textwrap.dedent(
+    """
+    import sys, threading, uuid
+    from pathlib import Path
+    from sluiceway.backends.local.stacklock import StackLock
+    from sluiceway.ports import Invocation
+    from sluiceway.runtime.invoker import FunctionSpec, LocalFunctionInvoker
+
+    lock = StackLock(Path(sys.argv[1]))
+    lock.acquire("a stack about to be killed")
+    invoker = LocalFunctionInvoker([FunctionSpec("Hold", sys.argv[2], timeout_s=60)], workers=1, keep_fds=lambda: (lock.fd,))
+    event = {"pid_file": sys.argv[3], "release": sys.argv[3] + ".never"}
+    threading.Thread(target=invoker.invoke, args=(Invocation("Hold", event, str(uuid.uuid4())),), daemon=True).start()
+    while not Path(sys.argv[3]).exists():
+        pass
+    print("ready", flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def test_a_new_stack_waits_for_the_workers_of_a_killed_one(tmp_path: Path) -> None:
+    handlers = (__name__.rpartition(".")[0] + "." if "." in __name__ else "") + "sample_handlers.hold"
+    data = tmp_path / "data"
+    pid_file = tmp_path / "worker.pid"
+    child = subprocess.Popen(
+        [sys.executable, "-c", ORPHANING_STACK, str(data), handlers, str(pid_file)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    worker = int(pid_file.read_text())
+    child.send_signal(signal.SIGKILL)  # the stack's process dies; its worker is in the middle of a call
+    child.communicate()
+    lock = StackLock(data)
+    lock.acquire("the next stack")  # waits for the orphan to notice its parent is gone and end
+    try:
+        assert ended(worker)
+    finally:
+        lock.release()
+
+
+def ended(pid: int) -> bool:
+    """Whether the process has exited (a zombie nobody reaped yet has: its files are closed)."""
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return status.rsplit(")", 1)[1].split()[0] in ("Z", "X")
