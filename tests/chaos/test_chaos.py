@@ -11,7 +11,6 @@ import random
 from pathlib import Path
 
 import pytest
-
 from chaos_harness import Chaos
 
 pytestmark = pytest.mark.slow

@@ -108,6 +108,8 @@ def up(
     from ..runtime.router import Undelivered
     from ..runtime.wiring import build_stack
 
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # from here on a stop is orderly
     settings = settings_from(data_dir, config)
     try:
         stack = build_stack(settings, preset=preset)
@@ -115,7 +117,6 @@ def up(
         report_error(exc)
     except ValueError as exc:
         fail(str(exc))
-    stop = threading.Event()
 
     def ended(record: ExecutionRecord) -> None:
         style = "green" if record.status == "SUCCEEDED" else "red"
@@ -135,7 +136,6 @@ def up(
 
     stack.orchestrator.on_change(ended)
     stack.router.on_undelivered(undelivered)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stack.start("sluiceway up")
     except SluicewayError as exc:
