@@ -118,3 +118,21 @@ def test_a_journaled_publish_happens_once_whatever_runs_it_again(tmp_path: Path)
     assert journal.once("arn:exec#task-8", lambda: topic.publish("alerts", "second try")) is not None
     assert [m.message for m in topic.messages()] == ["once", "second try"]
     db.close()
+
+
+def test_an_executions_journal_goes_when_it_ends(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from sluiceway.backends.local.executions import SqliteExecutionStore
+    from sluiceway.ports import ExecutionRecord
+
+    db = Database(tmp_path / "state.db")
+    store, journal = SqliteExecutionStore(db), SqliteTaskJournal(db)
+    record = ExecutionRecord("arn:x:exec:one", "one", "M", "RUNNING", {}, started_at=FakeClock().now(), state={})
+    store.create(record, [])
+    journal.once("arn:x:exec:one#task-1", lambda: {"n": 1})
+    journal.once("arn:x:exec:two#task-1", lambda: {"n": 2})
+    store.advance(replace(record, status="SUCCEEDED"), [])
+    rows = [r[0] for r in db.connection().execute("SELECT task_key FROM task_effects")]
+    assert rows == ["arn:x:exec:two#task-1"]
+    db.close()

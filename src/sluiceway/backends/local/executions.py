@@ -72,6 +72,9 @@ class SqliteExecutionStore:
             if cur.rowcount == 0:
                 raise ExecutionNotFoundError(f"Execution Does Not Exist: '{record.arn}'")
             _append(conn, record.arn, history)
+            if record.status != "RUNNING":
+                # No task of an ended execution runs again: what the task journal kept for it goes.
+                conn.execute("DELETE FROM task_effects WHERE execution_arn=?", (record.arn,))
 
     def get(self, arn: str) -> ExecutionRecord:
         row = self.db.connection().execute("SELECT * FROM executions WHERE arn=?", (arn,)).fetchone()

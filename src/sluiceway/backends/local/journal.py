@@ -33,6 +33,9 @@ class SqliteTaskJournal:
     def once(self, key: str, action: Callable[[], JSON], *, atomic: bool = True) -> JSON:
         """Run ``action`` unless a task with ``key`` already did; return its outcome either way.
 
+        ``key`` is ``<execution ARN>#<task token>``: the execution's records are deleted
+        when it ends (:class:`~.executions.SqliteExecutionStore`).
+
         With ``atomic``, ``action`` runs inside the transaction that records it: its writes
         to this database commit with the record or not at all, and raising rolls both back.
         Otherwise (an effect elsewhere, or one that must not hold the write lock) it runs
@@ -65,6 +68,6 @@ class SqliteTaskJournal:
     @staticmethod
     def _record(conn: sqlite3.Connection, key: str, outcome: JSON) -> None:
         conn.execute(
-            "INSERT OR IGNORE INTO task_effects (task_key, outcome, created_at) VALUES (?, ?, ?)",
-            (key, json.dumps(outcome, separators=(",", ":")), datetime.now(UTC).isoformat()),
+            "INSERT OR IGNORE INTO task_effects (task_key, execution_arn, outcome, created_at) VALUES (?, ?, ?, ?)",
+            (key, key.rsplit("#", 1)[0], json.dumps(outcome, separators=(",", ":")), datetime.now(UTC).isoformat()),
         )

@@ -244,6 +244,8 @@ class FileObjectStore:
 
     def delete(self, bucket: str, key: str) -> None:
         parts = check_key(key).split("/")
+        if not self.bucket_path(bucket).is_dir():
+            return  # nothing is stored there (the lock would create the bucket's folder)
         with self._commit_lock(bucket):
             try:
                 with self._folder(bucket, parts[:-1]) as fds:
