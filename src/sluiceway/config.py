@@ -488,14 +488,28 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
+MAX_YAML_NODES = 100_000
+"""Most values (scalars, lists, mappings) a config may hold once its aliases are expanded.
+
+A YAML alias stands for a whole node, so a few lines of nested anchors and aliases
+(a "billion laughs") describe billions of values. PyYAML builds them as shared
+objects, cheaply, but every walk over the config (validation, the digest) then
+expands them. A real pipeline config holds a few hundred values.
+"""
+
+
 def _load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     try:
         loader = _Loader(text)
         try:
             root = loader.get_single_node()
+            if root is not None:
+                _check_expansion(root, source)
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
+    except RecursionError:
+        raise ConfigError(f"{source}: not a usable pipeline config: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -506,6 +520,44 @@ def _load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from None
     return root, data
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse a node tree whose aliases expand it beyond :data:`MAX_YAML_NODES` values, or into itself.
+
+    Each node's expanded size is computed once (aliases share node objects), so the
+    check costs one walk over the text's own nodes.
+
+    Raises:
+        ConfigError: naming the line of the (innermost) node that grows too big.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            line = node.start_mark.line + 1
+            raise ConfigError(f"{source}:{line}: an alias refers to a node that contains it (a recursive YAML structure)")
+        total = 1
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            open_nodes.add(key)
+            children = node.value if isinstance(node, yaml.SequenceNode) else [part for pair in node.value for part in pair]
+            for child in children:
+                total += size(child)
+                if total > MAX_YAML_NODES:
+                    line = node.start_mark.line + 1
+                    raise ConfigError(
+                        f"{source}:{line}: anchors and aliases expand the config to more than {MAX_YAML_NODES} values "
+                        "(nested aliases, a \"billion laughs\"?); write the values out"
+                    )
+            open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def _duplicate_keys(node: yaml.Node | None) -> Iterator[tuple[int, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,47 @@ def test_config_is_frozen() -> None:
     with pytest.raises(Exception):  # noqa: B017 -- pydantic's frozen-instance error
         config.name = "other"  # type: ignore[misc]
     assert isinstance(config, PipelineConfig)
+
+
+def billion_laughs(levels: int) -> str:
+    """A config whose trigger nests ``levels`` anchors, each aliasing the one before nine times."""
+    lines = ["name: bomb", "trigger:", "  source: [aws.s3]", "  detail:", '    l0: &l0 ["lol"]']
+    lines += [f"    l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "\n".join([*lines, MINIMAL.removeprefix("name: demo\n")])
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once() -> None:
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            parse_config(billion_laughs(9), source="p.yaml")  # 9^9 values once expanded
+        except BaseException as exc:  # noqa: BLE001 -- handed to the test's thread
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert outcome, "loading an alias bomb did not finish"
+    assert isinstance(outcome[0], ConfigError)
+    # The innermost node past the limit: l5 (line 10) holds 9^5 lists of one value each.
+    assert str(outcome[0]) == (
+        'p.yaml:10: anchors and aliases expand the config to more than 100000 values (nested aliases, a "billion laughs"?); '
+        "write the values out"
+    )
+
+
+def test_recursive_aliases_and_deep_nesting_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^p\.yaml:2: an alias refers to a node that contains it"):
+        parse_config("name: x\ndescription: &a [*a]\n", source="p.yaml")
+    with pytest.raises(ConfigError, match=r"^p\.yaml: not a usable pipeline config: nested too deeply"):
+        parse_config("name: " + "[" * 5000 + "]" * 5000 + "\n", source="p.yaml")
+
+
+def test_anchors_and_aliases_within_reason_still_work() -> None:
+    text = MINIMAL.replace("{name: region, type: string}", "{name: region, type: string, allowed: &places [n, s]}").replace(
+        "    - {name: amount", "    - {name: origin, type: string, allowed: *places}\n    - {name: amount"
+    )
+    assert parse_config(text).column("origin").allowed == ["n", "s"]
