@@ -355,8 +355,8 @@ def plan_chunks(
                     parity ^= _quotes(block, i, n, quote, escape) & 1
                     break
                 j = max(i, targets[target_index] - pos)
-                if escape and j > 0 and block[j - 1 : j] == escape:
-                    j = min(n, j + 1)  # keep an escape and the byte it escapes in one segment
+                if escape and j > 0 and block[j - 1 : j] == escape and block[j : j + 1] == quote:
+                    j += 1  # keep an escape and the quote it escapes in one segment (a terminator after it still ends a record)
                 parity ^= _quotes(block, i, j, quote, escape) & 1
                 i = j
                 seeking = True

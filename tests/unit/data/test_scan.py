@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sluiceway.data.scan import FileLayout, plan_chunks, sniff, terminator, transcode_to_utf8
@@ -264,6 +264,7 @@ def test_boundaries_are_always_record_starts(rows: list[list[str]], chunk: int) 
     block=st.integers(min_value=1, max_value=40),
     escape=st.sampled_from([b"", b"\\"]),
 )
+@example(text="\\\n\\", chunk=1, block=1, escape=b"\\")  # an escape before a terminator, on a block edge
 def test_blocks_summarised_in_parallel_give_the_plan_of_one_walk(text: str, chunk: int, block: int, escape: bytes) -> None:
     # Escapes and quotes fall on every possible block edge; the parallel summaries must agree.
     data = text.encode()
