@@ -551,7 +551,7 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
                     line = node.start_mark.line + 1
                     raise ConfigError(
                         f"{source}:{line}: anchors and aliases expand the config to more than {MAX_YAML_NODES} values "
-                        "(nested aliases, a \"billion laughs\"?); write the values out"
+                        '(nested aliases, a "billion laughs"?); write the values out'
                     )
             open_nodes.discard(key)
         sizes[key] = total
