@@ -322,3 +322,48 @@ def test_anchors_and_aliases_within_reason_still_work() -> None:
         "    - {name: amount", "    - {name: origin, type: string, allowed: *places}\n    - {name: amount"
     )
     assert parse_config(text).column("origin").allowed == ["n", "s"]
+
+
+SQL_BASE = MINIMAL.split("processing:")[0] + "processing:\n"
+
+
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("SELECT * FROM read_blob('/etc/shadow')", "reads files (read_blob)"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "reads files (read_csv)"),
+        ("SELECT content FROM read_text('/etc/hostname')", "reads files (read_text)"),
+        ("SELECT * FROM read_parquet('https://example.com/x.parquet')", "reads files (read_parquet)"),
+        ("SELECT * FROM read_json_auto('s3://bucket/x.json')", "reads files (read_json_auto)"),
+        ("SELECT * FROM glob('/etc/*')", "reads files (glob)"),
+        ("SELECT region, (SELECT count(*) FROM read_csv('/etc/passwd')) AS n FROM valid_rows", "reads files (read_csv)"),
+        ("SELECT * FROM '/etc/passwd.csv'", "reads '/etc/passwd.csv', not valid_rows"),
+        ("SELECT * FROM duckdb_settings()", "calls duckdb_settings"),
+    ],
+)
+def test_pipeline_sql_may_read_only_valid_rows(sql: str, reason: str) -> None:
+    found = problems(SQL_BASE + f'  sql: "{sql}"\n')
+    assert found == [f"p.yaml:8: processing.sql: {reason} — pipeline SQL may only read valid_rows"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["COPY valid_rows TO '/tmp/x.csv'", "ATTACH '/tmp/x.db'", "INSTALL httpfs", "LOAD httpfs", "SET enable_external_access = true"],
+)
+def test_pipeline_sql_is_one_select(sql: str) -> None:
+    assert problems(SQL_BASE + f'  sql: "{sql}"\n') == ["p.yaml:8: processing.sql: must be exactly one SELECT query over valid_rows"]
+
+
+def test_derived_columns_may_read_only_the_row() -> None:
+    text = MINIMAL.replace(
+        "  group_by: [region]\n", "  derived:\n    secret: \"(SELECT content FROM read_text('/etc/hostname'))\"\n  group_by: [region]\n"
+    )
+    assert problems(text) == ["p.yaml:9: processing.derived.secret: reads files (read_text) — pipeline SQL may only read valid_rows"]
+
+
+def test_sql_that_reads_only_valid_rows_passes() -> None:
+    for sql in (
+        "WITH Big AS (SELECT * FROM valid_rows WHERE amount > 10) SELECT region, count(*) AS n FROM big GROUP BY region",
+        "SELECT region, 'read_blob' AS label, r.range AS k FROM valid_rows, range(2) r",
+    ):
+        assert parse_config(SQL_BASE + f'  sql: "{sql}"\n').processing.sql == sql

@@ -40,7 +40,7 @@ import duckdb
 from ..errors import DataError
 from . import aggregate as agg
 from . import rules
-from ._duck import connect, ident, literal, path_literal
+from ._duck import connect, error_text, ident, literal, path_literal
 from .lines import LineMap, build_line_map, count_lines_in, count_records_in, fast_line_map, lines_at
 from .scan import terminator
 
@@ -163,9 +163,7 @@ def normalize_chunk(path: Path, *, encoding: str) -> str:
     return "utf-8"
 
 
-def _reader(
-    path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejects: bool, max_record_bytes: int = MAX_RECORD_BYTES
-) -> str:
+def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejects: bool, max_record_bytes: int = MAX_RECORD_BYTES) -> str:
     dialect = config.csv
     position = {name: j for j, name in enumerate(config.column_names)}
     names = [rules.raw_name(position[c]) for c in fmt.columns]
@@ -260,11 +258,9 @@ def check_chunk(
             them do not add up (every record is either a row or a reject).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    con = connect(files=[path.parent, out_dir], threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
-        return _check(
-            con, path, config, fmt, out_dir, where, exclude, bad_rows_kept, per_row_patterns, listed_keys, max_record_bytes
-        )
+        return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept, per_row_patterns, listed_keys, max_record_bytes)
     finally:
         con.close()
 
@@ -524,9 +520,7 @@ def _account_records(
         # literal and reads those lines apart. Its rows are then the better count, and
         # they can never be more than the chunk's lines.
         if seen > lines:
-            raise DataError(
-                f"{where}: the CSV reader returned {seen} records from {lines} lines; refusing an inconsistent result"
-            )
+            raise DataError(f"{where}: the CSV reader returned {seen} records from {lines} lines; refusing an inconsistent result")
         logger.warning("a stray quote: records counted by the reader", extra={"chunk": where, "counted": counted.records, "seen": seen})
     return seen
 
@@ -604,11 +598,11 @@ def _run_reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: ChunkFormat, wh
             phase(fmt)
             return fmt
         except duckdb.InvalidInputException as exc:
-            last = _first_line(str(exc))
+            last = error_text(exc)
             if "invalid state" not in last:
                 break
         except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
-            raise DataError(f"{where}: a derived column failed on a valid row: {_first_line(str(exc))}") from None
+            raise DataError(f"{where}: a derived column failed on a valid row: {error_text(exc)}") from None
     raise DataError(f"{where}: cannot be parsed as CSV: {last}")
 
 
@@ -772,7 +766,7 @@ def write_keys(
     The same values :func:`check_chunk` keeps for a unique column; for chunks that
     did not write them.
     """
-    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    con = connect(files=[path.parent, target.parent], threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
 
         def phase(fmt: ChunkFormat) -> None:
@@ -804,7 +798,7 @@ def locate_values(
     Returns:
         (ordinal, 0-based chunk line, raw text, the typed value as text) of each such row, in file order.
     """
-    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    con = connect(files=[path.parent, values_file.parent], threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
         j = config.column_names.index(column)
         result: list[Any] = []

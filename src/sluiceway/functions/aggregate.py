@@ -132,7 +132,7 @@ def aggregate(
     file.check_config(pipeline.digest())
     results = sorted(request.chunks, key=lambda c: c.chunk.index)
     with scratch(workspace, f"{file.execution_name}-aggregate") as folder:
-        con = connect(threads=default_threads(), memory_limit_mb=workspace.memory_limit_mb, temp_dir=folder)
+        con = connect(files=[folder], threads=default_threads(), memory_limit_mb=workspace.memory_limit_mb, temp_dir=folder)
         try:
             chunks = _load(objects, file, pipeline, results, folder, workspace)
             duplicates = 0

@@ -111,9 +111,7 @@ def test_fast_line_map() -> None:
         (b"\r", 2, b"", 0),
     ],
 )
-def test_counting_records_by_quote_parity(
-    tmp_path: Path, data: bytes, columns: int, escape: bytes, records: int, block_size: int
-) -> None:
+def test_counting_records_by_quote_parity(tmp_path: Path, data: bytes, columns: int, escape: bytes, records: int, block_size: int) -> None:
     path = tmp_path / "chunk.csv"
     path.write_bytes(data)
     counted = count_records_in(path, term=b"\n", quote=b'"', escape=escape, columns=columns, block_size=block_size)
