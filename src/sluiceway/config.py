@@ -4,7 +4,7 @@ A pipeline config is a YAML file::
 
     name: sales
     trigger: {source: [aws.s3], detail-type: [Object Created], detail: {object: {key: [{suffix: .csv}]}}}
-    csv: {delimiter: ",", header: true, quote: '"', escape: '"', encoding: utf-8, newline: auto}
+    csv: {delimiter: ",", header: true, quote: '"', escape: '"', encoding: utf-8, newline: auto, null_values: [""]}
     schema:
       columns:
         - {name: order_id, type: integer, required: true, unique: true}
@@ -147,6 +147,13 @@ class CsvDialect(_Model):
     """utf-8, utf-8-sig, latin-1, cp1252, ascii, utf-16, utf-16-le or utf-16-be."""
     newline: Literal["auto", "lf", "crlf", "cr"] = "auto"
     """The line terminator; ``auto`` takes the header line's."""
+    null_values: list[str] = Field(default_factory=lambda: [""], min_length=1)
+    """Unquoted fields that mean "no value" (DuckDB's ``nullstr``, pandas' ``na_values``).
+
+    The default ``[""]``: an unquoted empty field is null. A quoted field is always
+    a value, so ``""`` is an empty string and ``"NA"`` the text NA (RFC 4180 readers
+    and PostgreSQL's CSV format keep them apart the same way).
+    """
 
     @field_validator("delimiter")
     @classmethod
@@ -174,10 +181,21 @@ class CsvDialect(_Model):
             raise ValueError(f"unsupported encoding {value!r}; use one of: {', '.join(sorted(set(_ENCODINGS.values())))}")
         return canonical
 
+    @field_validator("null_values")
+    @classmethod
+    def _null_values(cls, value: list[str]) -> list[str]:
+        for marker in value:
+            if any(ch in marker for ch in "\r\n\x00"):
+                raise ValueError(f"{marker!r}: a null marker may not contain line breaks or NUL")
+        return value
+
     @model_validator(mode="after")
     def _distinct_characters(self) -> CsvDialect:
         if self.quote and self.quote == self.delimiter:
             raise ValueError("quote and delimiter must differ")
+        for marker in self.null_values:
+            if self.delimiter in marker or (self.quote and self.quote in marker):
+                raise ValueError(f"null marker {marker!r} may not contain the delimiter or the quote")
         return self
 
 
@@ -187,7 +205,8 @@ class ColumnSpec(_Model):
     name: str
     type: ColumnType = "string"
     required: bool = False
-    """A missing (empty) value is a reject; otherwise it is NULL."""
+    """A null value (see :attr:`CsvDialect.null_values`) is a reject, and so is an empty string
+    (``""``) in a string column; otherwise a null stays NULL."""
     unique: bool = False
     """No two valid rows of the file may share a value (checked over the whole file)."""
     min: int | float | str | None = None
@@ -795,11 +814,15 @@ csv:
   escape: '"'                     # RFC 4180: a quote inside quotes is written twice
   encoding: utf-8                 # utf-8, utf-8-sig, latin-1, cp1252, ascii, utf-16, utf-16-le, utf-16-be
   newline: auto                   # auto, lf, crlf, cr
+  null_values: [""]               # unquoted fields meaning "no value" (e.g. ["", NA, "NULL"]);
+                                  # a quoted field is always a value: "" is an empty string
 
 # Every row must follow these rules; rows that do not are written to rejects.csv
 # with the line, column, value and reason.
 # types: string, integer, float, decimal (precision/scale), boolean, date, timestamp (format: strptime)
-# rules: required, unique (whole file), min, max, regex (RE2, whole value), allowed
+# rules: required (not null, and not "" in a string column), unique (whole file), min, max,
+#        regex (RE2, whole value), allowed; a null passes every rule but required,
+#        an empty string "" is a value (a string column checks it, other types reject it)
 schema:
   columns:
     - name: id

@@ -68,7 +68,7 @@ def sql_type(column: ColumnSpec) -> str:
 
 def _typed(column: ColumnSpec, raw: str) -> str:
     if column.type == "string":
-        return f"NULLIF({raw}, '')"
+        return raw  # NULL where the reader found a null marker; "" (a quoted empty field) is a value
     if column.format and column.type in ("date", "timestamp"):
         parsed = f"TRY_STRPTIME({raw}, {literal(column.format)})"
         return f"CAST({parsed} AS DATE)" if column.type == "date" else parsed
@@ -138,15 +138,18 @@ def _rule_checks(column: ColumnSpec, raw: str, typed: str, *, pattern: bool = Tr
     return checks
 
 
-def _missing(raw: str) -> str:
-    return f"({raw} IS NULL OR {raw} = '')"
+EMPTY_REASON = "required value is an empty string"
+"""Why a required string column's ``""`` is rejected (a null is "required value is missing")."""
 
 
 def _valid(column: ColumnSpec, raw: str, typed: str, *, regex: str = "row") -> str:
     """SQL true when the column's value passes every rule; FALSE or NULL when one is broken.
 
     The shape keeps DuckDB's work small: a present typed value implies a present
-    raw value, so required columns need no separate emptiness test.
+    raw value, so required columns need no separate null test. A null (a null
+    marker, unquoted) passes every rule but ``required``; an empty string (``""``,
+    quoted) is a value: a string column checks it like any other (``required``
+    refuses it), other types do not parse it.
 
     Args:
         regex: how the column's pattern is checked: ``row`` (on every row),
@@ -155,6 +158,8 @@ def _valid(column: ColumnSpec, raw: str, typed: str, *, regex: str = "row") -> s
             lists the values known to break it.
     """
     present = [f"{typed} IS NOT NULL"]
+    if column.type == "string" and column.required:
+        present.append(f"{typed} <> ''")
     if column.type == "integer":
         present.append(f"{typed} = TRY_CAST({raw} AS DOUBLE)")
     present.extend(holds for holds, _, _ in _rule_checks(column, raw, typed, pattern=regex == "row"))
@@ -163,14 +168,14 @@ def _valid(column: ColumnSpec, raw: str, typed: str, *, regex: str = "row") -> s
     conjunction = " AND ".join(present)
     if column.required:
         return conjunction
-    if column.type == "string":
-        return f"({typed} IS NULL OR ({conjunction}))"
-    return f"({_missing(raw)} OR ({conjunction}))"
+    return f"({raw} IS NULL OR ({conjunction}))"
 
 
 def _reason(column: ColumnSpec, raw: str, typed: str) -> str:
     """SQL giving the first broken rule's reason, or NULL."""
-    branches = [f"WHEN {_missing(raw)} THEN {literal('required value is missing') if column.required else 'NULL'}"]
+    branches = [f"WHEN {raw} IS NULL THEN {literal('required value is missing') if column.required else 'NULL'}"]
+    if column.type == "string" and column.required:
+        branches.append(f"WHEN {raw} = '' THEN {literal(EMPTY_REASON)}")
     branches.append(f"WHEN {_type_problem(column, raw, typed)} THEN {literal(_type_reason(column))}")
     branches.extend(f"WHEN {broken} THEN {literal(reason)}" for _, broken, reason in _rule_checks(column, raw, typed))
     return "CASE " + " ".join(branches) + " END"

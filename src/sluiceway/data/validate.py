@@ -176,6 +176,9 @@ def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejec
         f"quote = {literal(dialect.quote)}",
         f"escape = {literal(escape)}",
         f"encoding = {literal(fmt.encoding)}",
+        # Null markers match unquoted fields only: a quoted field is a value ("" an empty string).
+        f"nullstr = [{', '.join(literal(v) for v in dialect.null_values)}]",
+        "allow_quoted_nulls = false",
         f"columns = {columns}",
         f"max_line_size = {max_record_bytes}",
         f"buffer_size = {max_record_bytes * _BUFFER_RECORDS}",

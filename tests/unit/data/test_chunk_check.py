@@ -453,3 +453,28 @@ def test_one_long_unterminated_record_alone(tmp_path: Path) -> None:
     outcome = run(tmp_path, b"7,n," + b"x" * 100_000, max_record_bytes=1000)
     assert (outcome.rows_read, outcome.rows_valid, outcome.rows_rejected) == (1, 0, 1)
     assert [r[4] for r in rejects(outcome)] == ["record longer than the 1000-byte limit"]
+
+
+SPECTRUM = """\
+name: t
+csv: {null_values: %s}
+schema:
+  columns:
+    - {name: a, type: string}
+    - {name: b, type: string}
+    - {name: c, type: string}
+processing:
+  sql: SELECT * FROM valid_rows
+"""
+
+
+def test_a_quoted_empty_field_is_an_empty_string_and_an_unquoted_one_null(tmp_path: Path) -> None:
+    # csv-spectrum's empty.csv, plus an unquoted empty field
+    outcome = run(tmp_path, b'1,"",""\n2,3,4\n5,,""\n', config=parse_config(SPECTRUM % '[""]'), columns=("a", "b", "c"))
+    assert read(outcome.files["rows"]) == [(0, "1", "", ""), (1, "2", "3", "4"), (2, "5", None, "")]
+
+
+def test_null_markers_match_unquoted_fields_only(tmp_path: Path) -> None:
+    config = parse_config(SPECTRUM % '["", NA, "NULL"]')
+    outcome = run(tmp_path, b'1,NA,"NA"\nNULL,"NULL",\n', config=config, columns=("a", "b", "c"))
+    assert read(outcome.files["rows"]) == [(0, "1", None, "NA"), (1, None, "NULL", None)]
