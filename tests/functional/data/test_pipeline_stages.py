@@ -138,7 +138,7 @@ def test_bad_rows_are_rejected_with_their_lines(harness: Harness, tmp_path: Path
         (
             "broken.csv",
             b"order_id,order_date\n\x00\x01\x02garbage",
-            "line 2: not a CSV text file: binary content",
+            "line 2: contains NUL bytes (the first at offset 20): not a text file",
         ),
         ("empty.csv", b"", "the file is empty (0 bytes)"),
         ("blank.csv", b"\n\n", "the file has no header and no rows (only blank lines)"),
