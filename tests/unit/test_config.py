@@ -372,7 +372,9 @@ def test_sql_that_reads_only_valid_rows_passes() -> None:
 def test_null_values_name_the_dialects_null_markers() -> None:
     assert parse_config(MINIMAL).csv.null_values == [""]
     assert parse_config(MINIMAL + 'csv: {null_values: ["", NA, "NULL"]}\n').csv.null_values == ["", "NA", "NULL"]
-    assert problems(MINIMAL + "csv: {null_values: []}\n") == ["p.yaml:12: csv.null_values: List should have at least 1 item after validation, not 0"]
+    assert problems(MINIMAL + "csv: {null_values: []}\n") == [
+        "p.yaml:12: csv.null_values: List should have at least 1 item after validation, not 0"
+    ]
     assert problems(MINIMAL + 'csv: {null_values: ["a,b"]}\n') == [
         "p.yaml:12: csv: null marker 'a,b' may not contain the delimiter or the quote"
     ]
