@@ -264,6 +264,9 @@ def check_chunk(
     con = connect(files=[path.parent, out_dir], threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
         return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept, per_row_patterns, listed_keys, max_record_bytes)
+    except duckdb.Error as exc:
+        # Whatever else DuckDB says may quote the chunk's values: excerpts only.
+        raise DataError(f"{where}: {error_text(exc)}") from None
     finally:
         con.close()
 

@@ -10,6 +10,7 @@ import pytest
 from sluiceway.config import parse_config
 from sluiceway.data._duck import connect, error_text
 from sluiceway.data.validate import ChunkFormat, check_chunk
+from sluiceway.errors import DataError
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_a_derived_column_that_reads_a_file_fails_the_chunk(tmp_path: Path, outs
     chunk = tmp_path / "run" / "chunk.csv"
     chunk.parent.mkdir()
     chunk.write_bytes(b"1\n2\n")
-    with pytest.raises(duckdb.PermissionException):
+    with pytest.raises(DataError, match=r"^s3://in/f\.csv: Permission Error: Cannot access file"):
         check_chunk(
             chunk,
             config=config.model_copy(update={"processing": leaky}),
