@@ -41,7 +41,7 @@ from ..errors import DataError
 from . import aggregate as agg
 from . import rules
 from ._duck import connect, error_text, ident, literal, path_literal
-from .lines import LineMap, build_line_map, count_lines_in, count_records_in, fast_line_map, lines_at
+from .lines import LineMap, LongRecord, build_line_map, count_lines_in, count_records_in, fast_line_map, lines_at
 from .scan import terminator
 
 if TYPE_CHECKING:
@@ -509,26 +509,38 @@ def _account_records(
     seen = parsed + len(reader_rejects)
     if counted.records > seen:
         skipped = [r for r in counted.long if r.offset not in reader_rejects]
-        if len(skipped) == counted.records - seen:
-            with open(path, "rb") as handle:
-                for record in skipped:
-                    handle.seek(record.offset)
-                    head = handle.read(MAX_VALUE_CHARS).decode(fmt.encoding, errors="replace")
-                    reader_rejects[record.offset] = (-1, "", _cut(head + "…"), _too_long(limit))
-            return counted.records
-        raise DataError(
-            f"{where}: {counted.records - seen} of its {counted.records} records were neither read nor rejected "
-            f"by the CSV reader ({parsed} read, {len(reader_rejects)} rejected); refusing an incomplete result"
-        )
+        if len(skipped) != counted.records - seen:
+            raise DataError(
+                f"{where}: {counted.records - seen} of its {counted.records} records were neither read nor rejected "
+                f"by the CSV reader ({parsed} read, {len(reader_rejects)} rejected); refusing an incomplete result"
+            )
+        _reject_long(path, fmt, reader_rejects, skipped, limit)
+        return counted.records
     if counted.records < seen:
         # A quote inside an unquoted field (5") opens a quoted field for the parity count,
         # which then joins the lines up to the next quote; DuckDB keeps such a quote
-        # literal and reads those lines apart. Its rows are then the better count, and
-        # they can never be more than the chunk's lines.
+        # literal and reads those lines apart. Its rows are then the better count (never
+        # more than the chunk's lines), but they cannot show a skipped record: the lines
+        # too long for DuckDB's buffer, which it can neither return nor report, are.
+        too_long = count_records_in(path, term=terminator(fmt.newline), quote=b"", limit=limit * _BUFFER_RECORDS).long
+        skipped = [r for r in too_long if r.offset not in reader_rejects]
+        _reject_long(path, fmt, reader_rejects, skipped, limit)
+        seen += len(skipped)
         if seen > lines:
             raise DataError(f"{where}: the CSV reader returned {seen} records from {lines} lines; refusing an inconsistent result")
         logger.warning("a stray quote: records counted by the reader", extra={"chunk": where, "counted": counted.records, "seen": seen})
     return seen
+
+
+def _reject_long(
+    path: Path, fmt: ChunkFormat, reader_rejects: dict[int, tuple[int, str, str, str]], records: Sequence[LongRecord], limit: int
+) -> None:
+    """Add records DuckDB skipped for their length to ``reader_rejects``, with their first characters."""
+    with open(path, "rb") as handle:
+        for record in records:
+            handle.seek(record.offset)
+            head = handle.read(MAX_VALUE_CHARS).decode(fmt.encoding, errors="replace")
+            reader_rejects[record.offset] = (-1, "", _cut(head + "…"), _too_long(limit))
 
 
 def _check_accounts(con: duckdb.DuckDBPyConnection, where: str, read: int, valid: int, rejected: int, *, exact: bool) -> None:

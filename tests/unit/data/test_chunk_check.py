@@ -478,3 +478,12 @@ def test_null_markers_match_unquoted_fields_only(tmp_path: Path) -> None:
     config = parse_config(SPECTRUM % '["", NA, "NULL"]')
     outcome = run(tmp_path, b'1,NA,"NA"\nNULL,"NULL",\n', config=config, columns=("a", "b", "c"))
     assert read(outcome.files["rows"]) == [(0, "1", None, "NA"), (1, None, "NULL", None)]
+
+
+def test_a_record_too_long_for_duckdb_after_a_stray_quote_is_still_rejected(tmp_path: Path) -> None:
+    # The stray quote (5") makes the quote-parity count join the lines after it, so the count
+    # cannot show the skipped record; its length does.
+    data = b'1,n,5"x\n2,s,' + b"7" * 20_000 + b"\n3,s,4\n"
+    outcome = run(tmp_path, data, max_record_bytes=1000)
+    assert (outcome.rows_read, outcome.rows_valid, outcome.rows_rejected) == (3, 1, 2)
+    assert [(r[0], r[4]) for r in rejects(outcome)] == [(0, "not a valid integer"), (1, "record longer than the 1000-byte limit")]
