@@ -13,6 +13,11 @@ on the processing mode, produces:
   without a look at the values);
 * ``sql``: the valid rows themselves (typed, with their line numbers).
 
+Every record is accounted for: when DuckDB's rows and rejects do not match the
+chunk's lines (NumPy counts them), the records are counted by quote parity
+without DuckDB (:func:`.lines.count_records_in`); a record DuckDB skipped for
+its length is rejected, any other shortfall fails the chunk.
+
 Only when something was rejected are per-column reasons computed, for the
 failing rows alone: the first pass keeps the raw values of up to
 :data:`BAD_ROWS_KEPT` of them, so only a chunk with more is read a second time. Files written to ``out_dir``:
