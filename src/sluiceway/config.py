@@ -147,7 +147,7 @@ class CsvDialect(_Model):
     """utf-8, utf-8-sig, latin-1, cp1252, ascii, utf-16, utf-16-le or utf-16-be."""
     newline: Literal["auto", "lf", "crlf", "cr"] = "auto"
     """The line terminator; ``auto`` takes the header line's."""
-    null_values: list[str] = Field(default_factory=lambda: [""], min_length=1)
+    null_values: list[str] = Field(default_factory=lambda: [""], min_length=1)  # DuckDB refuses an empty nullstr
     """Unquoted fields that mean "no value" (DuckDB's ``nullstr``, pandas' ``na_values``).
 
     The default ``[""]``: an unquoted empty field is null. A quoted field is always

@@ -182,6 +182,7 @@ def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejec
         f"escape = {literal(escape)}",
         f"encoding = {literal(fmt.encoding)}",
         # Null markers match unquoted fields only: a quoted field is a value ("" an empty string).
+        # DuckDB's allow_quoted_nulls defaults to true, which reads a quoted "" as NULL too.
         f"nullstr = [{', '.join(literal(v) for v in dialect.null_values)}]",
         "allow_quoted_nulls = false",
         f"columns = {columns}",
