@@ -4,7 +4,7 @@ A pipeline config is a YAML file::
 
     name: sales
     trigger: {source: [aws.s3], detail-type: [Object Created], detail: {object: {key: [{suffix: .csv}]}}}
-    csv: {delimiter: ",", header: true, quote: '"', escape: '"', encoding: utf-8, newline: auto}
+    csv: {delimiter: ",", header: true, quote: '"', escape: '"', encoding: utf-8, newline: auto, null_values: [""]}
     schema:
       columns:
         - {name: order_id, type: integer, required: true, unique: true}
@@ -147,6 +147,13 @@ class CsvDialect(_Model):
     """utf-8, utf-8-sig, latin-1, cp1252, ascii, utf-16, utf-16-le or utf-16-be."""
     newline: Literal["auto", "lf", "crlf", "cr"] = "auto"
     """The line terminator; ``auto`` takes the header line's."""
+    null_values: list[str] = Field(default_factory=lambda: [""], min_length=1)  # DuckDB refuses an empty nullstr
+    """Unquoted fields that mean "no value" (DuckDB's ``nullstr``, pandas' ``na_values``).
+
+    The default ``[""]``: an unquoted empty field is null. A quoted field is always
+    a value, so ``""`` is an empty string and ``"NA"`` the text NA (RFC 4180 readers
+    and PostgreSQL's CSV format keep them apart the same way).
+    """
 
     @field_validator("delimiter")
     @classmethod
@@ -174,10 +181,21 @@ class CsvDialect(_Model):
             raise ValueError(f"unsupported encoding {value!r}; use one of: {', '.join(sorted(set(_ENCODINGS.values())))}")
         return canonical
 
+    @field_validator("null_values")
+    @classmethod
+    def _null_values(cls, value: list[str]) -> list[str]:
+        for marker in value:
+            if any(ch in marker for ch in "\r\n\x00"):
+                raise ValueError(f"{marker!r}: a null marker may not contain line breaks or NUL")
+        return value
+
     @model_validator(mode="after")
     def _distinct_characters(self) -> CsvDialect:
         if self.quote and self.quote == self.delimiter:
             raise ValueError("quote and delimiter must differ")
+        for marker in self.null_values:
+            if self.delimiter in marker or (self.quote and self.quote in marker):
+                raise ValueError(f"null marker {marker!r} may not contain the delimiter or the quote")
         return self
 
 
@@ -187,7 +205,8 @@ class ColumnSpec(_Model):
     name: str
     type: ColumnType = "string"
     required: bool = False
-    """A missing (empty) value is a reject; otherwise it is NULL."""
+    """A null value (see :attr:`CsvDialect.null_values`) is a reject, and so is an empty string
+    (``""``) in a string column; otherwise a null stays NULL."""
     unique: bool = False
     """No two valid rows of the file may share a value (checked over the whole file)."""
     min: int | float | str | None = None
@@ -488,14 +507,28 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
+MAX_YAML_NODES = 100_000
+"""Most values (scalars, lists, mappings) a config may hold once its aliases are expanded.
+
+A YAML alias stands for a whole node, so a few lines of nested anchors and aliases
+(a "billion laughs") describe billions of values. PyYAML builds them as shared
+objects, cheaply, but every walk over the config (validation, the digest) then
+expands them. A real pipeline config holds a few hundred values.
+"""
+
+
 def _load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     try:
         loader = _Loader(text)
         try:
             root = loader.get_single_node()
+            if root is not None:
+                _check_expansion(root, source)
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
+    except RecursionError:
+        raise ConfigError(f"{source}: not a usable pipeline config: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -506,6 +539,44 @@ def _load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from None
     return root, data
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse a node tree whose aliases expand it beyond :data:`MAX_YAML_NODES` values, or into itself.
+
+    Each node's expanded size is computed once (aliases share node objects), so the
+    check costs one walk over the text's own nodes.
+
+    Raises:
+        ConfigError: naming the line of the (innermost) node that grows too big.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            line = node.start_mark.line + 1
+            raise ConfigError(f"{source}:{line}: an alias refers to a node that contains it (a recursive YAML structure)")
+        total = 1
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            open_nodes.add(key)
+            children = node.value if isinstance(node, yaml.SequenceNode) else [part for pair in node.value for part in pair]
+            for child in children:
+                total += size(child)
+                if total > MAX_YAML_NODES:
+                    line = node.start_mark.line + 1
+                    raise ConfigError(
+                        f"{source}:{line}: anchors and aliases expand the config to more than {MAX_YAML_NODES} values "
+                        '(nested aliases, a "billion laughs"?); write the values out'
+                    )
+            open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def _duplicate_keys(node: yaml.Node | None) -> Iterator[tuple[int, str]]:
@@ -743,11 +814,15 @@ csv:
   escape: '"'                     # RFC 4180: a quote inside quotes is written twice
   encoding: utf-8                 # utf-8, utf-8-sig, latin-1, cp1252, ascii, utf-16, utf-16-le, utf-16-be
   newline: auto                   # auto, lf, crlf, cr
+  null_values: [""]               # unquoted fields meaning "no value" (e.g. ["", NA, "NULL"]);
+                                  # a quoted field is always a value: "" is an empty string
 
 # Every row must follow these rules; rows that do not are written to rejects.csv
 # with the line, column, value and reason.
 # types: string, integer, float, decimal (precision/scale), boolean, date, timestamp (format: strptime)
-# rules: required, unique (whole file), min, max, regex (RE2, whole value), allowed
+# rules: required (not null, and not "" in a string column), unique (whole file), min, max,
+#        regex (RE2, whole value), allowed; a null passes every rule but required,
+#        an empty string "" is a value (a string column checks it, other types reject it)
 schema:
   columns:
     - name: id

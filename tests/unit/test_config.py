@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,103 @@ def test_config_is_frozen() -> None:
     with pytest.raises(Exception):  # noqa: B017 -- pydantic's frozen-instance error
         config.name = "other"  # type: ignore[misc]
     assert isinstance(config, PipelineConfig)
+
+
+def billion_laughs(levels: int) -> str:
+    """A config whose trigger nests ``levels`` anchors, each aliasing the one before nine times."""
+    lines = ["name: bomb", "trigger:", "  source: [aws.s3]", "  detail:", '    l0: &l0 ["lol"]']
+    lines += [f"    l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "\n".join([*lines, MINIMAL.removeprefix("name: demo\n")])
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once() -> None:
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            parse_config(billion_laughs(9), source="p.yaml")  # 9^9 values once expanded
+        except BaseException as exc:  # noqa: BLE001 -- handed to the test's thread
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert outcome, "loading an alias bomb did not finish"
+    assert isinstance(outcome[0], ConfigError)
+    # The innermost node past the limit: l5 (line 10) holds 9^5 lists of one value each.
+    assert str(outcome[0]) == (
+        'p.yaml:10: anchors and aliases expand the config to more than 100000 values (nested aliases, a "billion laughs"?); '
+        "write the values out"
+    )
+
+
+def test_recursive_aliases_and_deep_nesting_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^p\.yaml:2: an alias refers to a node that contains it"):
+        parse_config("name: x\ndescription: &a [*a]\n", source="p.yaml")
+    with pytest.raises(ConfigError, match=r"^p\.yaml: not a usable pipeline config: nested too deeply"):
+        parse_config("name: " + "[" * 5000 + "]" * 5000 + "\n", source="p.yaml")
+
+
+def test_anchors_and_aliases_within_reason_still_work() -> None:
+    text = MINIMAL.replace("{name: region, type: string}", "{name: region, type: string, allowed: &places [n, s]}").replace(
+        "    - {name: amount", "    - {name: origin, type: string, allowed: *places}\n    - {name: amount"
+    )
+    assert parse_config(text).column("origin").allowed == ["n", "s"]
+
+
+SQL_BASE = MINIMAL.split("processing:")[0] + "processing:\n"
+
+
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("SELECT * FROM read_blob('/etc/shadow')", "reads files (read_blob)"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "reads files (read_csv)"),
+        ("SELECT content FROM read_text('/etc/hostname')", "reads files (read_text)"),
+        ("SELECT * FROM read_parquet('https://example.com/x.parquet')", "reads files (read_parquet)"),
+        ("SELECT * FROM read_json_auto('s3://bucket/x.json')", "reads files (read_json_auto)"),
+        ("SELECT * FROM glob('/etc/*')", "reads files (glob)"),
+        ("SELECT region, (SELECT count(*) FROM read_csv('/etc/passwd')) AS n FROM valid_rows", "reads files (read_csv)"),
+        ("SELECT * FROM '/etc/passwd.csv'", "reads '/etc/passwd.csv', not valid_rows"),
+        ("SELECT * FROM duckdb_settings()", "calls duckdb_settings"),
+    ],
+)
+def test_pipeline_sql_may_read_only_valid_rows(sql: str, reason: str) -> None:
+    found = problems(SQL_BASE + f'  sql: "{sql}"\n')
+    assert found == [f"p.yaml:8: processing.sql: {reason} — pipeline SQL may only read valid_rows"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["COPY valid_rows TO '/tmp/x.csv'", "ATTACH '/tmp/x.db'", "INSTALL httpfs", "LOAD httpfs", "SET enable_external_access = true"],
+)
+def test_pipeline_sql_is_one_select(sql: str) -> None:
+    assert problems(SQL_BASE + f'  sql: "{sql}"\n') == ["p.yaml:8: processing.sql: must be exactly one SELECT query over valid_rows"]
+
+
+def test_derived_columns_may_read_only_the_row() -> None:
+    text = MINIMAL.replace(
+        "  group_by: [region]\n", "  derived:\n    secret: \"(SELECT content FROM read_text('/etc/hostname'))\"\n  group_by: [region]\n"
+    )
+    assert problems(text) == ["p.yaml:9: processing.derived.secret: reads files (read_text) — pipeline SQL may only read valid_rows"]
+
+
+def test_sql_that_reads_only_valid_rows_passes() -> None:
+    for sql in (
+        "WITH Big AS (SELECT * FROM valid_rows WHERE amount > 10) SELECT region, count(*) AS n FROM big GROUP BY region",
+        "SELECT region, 'read_blob' AS label, r.range AS k FROM valid_rows, range(2) r",
+    ):
+        assert parse_config(SQL_BASE + f'  sql: "{sql}"\n').processing.sql == sql
+
+
+def test_null_values_name_the_dialects_null_markers() -> None:
+    assert parse_config(MINIMAL).csv.null_values == [""]
+    assert parse_config(MINIMAL + 'csv: {null_values: ["", NA, "NULL"]}\n').csv.null_values == ["", "NA", "NULL"]
+    assert problems(MINIMAL + "csv: {null_values: []}\n") == [
+        "p.yaml:12: csv.null_values: List should have at least 1 item after validation, not 0"
+    ]
+    assert problems(MINIMAL + 'csv: {null_values: ["a,b"]}\n') == [
+        "p.yaml:12: csv: null marker 'a,b' may not contain the delimiter or the quote"
+    ]

@@ -1,4 +1,5 @@
-"""Helpers shared by the command modules: settings from options, JSON-or-@file arguments, exit codes."""
+"""Helpers shared by the command modules: settings from options, JSON-or-@file arguments, exit codes,
+stored values printed safely."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from ..data.excerpt import printable
 from ..errors import ConfigError, DefinitionError, SluicewayError
 from ..logs import configure
 from ..settings import Settings
@@ -52,8 +55,21 @@ def json_argument(value: str, what: str) -> Any:
         fail(f"{source}: not valid JSON: {exc}")
 
 
+def shown(value: Any, *, style: str = "", lines: bool = False) -> Text:
+    """A stored or outside value (a key, a reason, a message) as Rich text that prints literally.
+
+    Rich markup in it (``[bold]x.csv``) is not interpreted, and control and escape
+    characters (``\x1b[31m``, ``\x1b]0;title\x07``, a CR) are shown escaped, so a
+    value cannot restyle, retitle or overwrite the terminal.
+
+    Args:
+        lines: keep line breaks (a message or cause of several lines).
+    """
+    return Text(printable("" if value is None else str(value), keep="\n" if lines else ""), style=style)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    err_console.print(Text.assemble(("error:", "red"), " ", shown(message, lines=True)), highlight=False)
     raise typer.Exit(code)
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
-from ._common import DataDirOption, console, report_error, settings_from
+from ._common import DataDirOption, console, report_error, settings_from, shown
 
 app = typer.Typer(help="List pipeline runs and show one run's history.", invoke_without_command=True)
 
@@ -32,14 +33,15 @@ def run_rows(records: list[ExecutionRecord], metadata: dict[str, dict[str, Any]]
         status = record.status
         style = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "yellow"}.get(status, "magenta")
         outcome = item.get("OutputLocation") or item.get("Message") or item.get("Cause") or record.error or ""
+        # Every stored value prints literally (see shown): keys and reasons come from outside.
         table.add_row(
-            record.name,
-            str(key),
-            f"[{style}]{status}[/{style}]",
-            _count(item.get("RowsValid")),
-            _count(item.get("RowsRejected")),
+            shown(record.name),
+            shown(key),
+            shown(status, style=style),
+            shown(_count(item.get("RowsValid"))),
+            shown(_count(item.get("RowsRejected"))),
             duration,
-            str(outcome)[:200],
+            shown(str(outcome)[:200]),
         )
     return table
 
@@ -91,12 +93,20 @@ def show(
         report_error(exc)
     finally:
         reader.close()
-    console.print(f"[bold]{record.name}[/bold]  {record.status}  started {record.started_at.isoformat()}")
-    if record.error:
-        console.print(f"error: {record.error}\ncause: {record.cause}")
+    console.print(run_summary(record), highlight=False)
     if item:
-        console.print_json(data=item)
+        # JSON escapes control characters; ensure_ascii also escapes the C1 controls and
+        # bidirectional overrides it would otherwise write as they are.
+        console.print_json(data=item, ensure_ascii=True)
     console.print(state_timing(events))
+
+
+def run_summary(record: ExecutionRecord) -> Text:
+    """The run's name, status and start, and its error and cause if it failed; stored values print literally."""
+    text = Text.assemble(shown(record.name, style="bold"), "  ", shown(record.status), f"  started {record.started_at.isoformat()}")
+    if record.error:
+        text.append_text(Text.assemble("\nerror: ", shown(record.error), "\ncause: ", shown(record.cause, lines=True)))
+    return text
 
 
 def state_timing(events: list[dict[str, Any]]) -> Table:
@@ -129,5 +139,12 @@ def state_timing(events: list[dict[str, Any]]) -> Table:
         table.add_column(column)
     for name in order:
         entry = stats[name]
-        table.add_row(name, entry["type"], str(entry["runs"]), str(entry["failed"] or ""), f"{entry['total']:.3f}", f"{entry['max']:.3f}")
+        table.add_row(
+            shown(name),
+            shown(entry["type"]),
+            str(entry["runs"]),
+            str(entry["failed"] or ""),
+            f"{entry['total']:.3f}",
+            f"{entry['max']:.3f}",
+        )
     return table

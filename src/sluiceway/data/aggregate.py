@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from ._duck import ident, path_literal
+from ..errors import DataError
+from ._duck import error_text, ident, path_literal
 from .rules import logical_type
 
 if TYPE_CHECKING:
@@ -157,6 +158,10 @@ def run_sql(
     Returns:
         The duplicate rejects of unique columns: (line, pos, column, value, reason);
         the first occurrence of a value is kept.
+
+    Raises:
+        DataError: the query fails on the rows (or reaches for a file: the connection
+            given must be one :func:`~._duck.connect` limited to the run's own files).
     """
     names = ", ".join(ident(n) for n in config.column_names)
     union = " UNION ALL ".join(
@@ -190,7 +195,11 @@ def run_sql(
     else:
         con.execute(f"CREATE TEMP VIEW valid_rows AS SELECT {names} FROM __sw_all")
     sql = config.processing.sql or ""
-    con.execute(f"CREATE TEMP TABLE {RESULT_TABLE} AS {sql}")
+    try:
+        con.execute(f"CREATE TEMP TABLE {RESULT_TABLE} AS {sql}")
+    except duckdb.Error as exc:
+        # The message may quote values from the file (a failed cast): excerpts only.
+        raise DataError(f"the pipeline's sql failed: {error_text(exc)}") from None
     return duplicates
 
 

@@ -24,13 +24,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import _bytes
 
 __all__ = [
     "LineMap",
+    "LongRecord",
+    "RecordCount",
     "build_line_map",
     "count_lines",
     "count_lines_in",
+    "count_records_in",
     "fast_line_map",
     "lines_at",
 ]
@@ -79,6 +84,111 @@ def count_lines_in(path: Path, term: bytes) -> int:
             total += _bytes.count(buffer, term, 0, size)
             last = bytes(buffer[size - 1 : size])
     return total + (1 if last and last != term else 0)
+
+
+@dataclass(frozen=True)
+class LongRecord:
+    """A record longer than the limit :func:`count_records_in` was given."""
+
+    offset: int
+    """Byte offset where the record starts."""
+    line: int
+    """Its 0-based first line."""
+    length: int
+    """Its bytes, terminator excluded."""
+
+
+@dataclass(frozen=True)
+class RecordCount:
+    """The records of a chunk file, counted without DuckDB."""
+
+    records: int
+    long: tuple[LongRecord, ...] = ()
+    """Records longer than the limit, in file order."""
+
+
+def count_records_in(
+    path: Path,
+    *,
+    term: bytes,
+    quote: bytes,
+    escape: bytes = b"",
+    columns: int = 2,
+    limit: int | None = None,
+    block_size: int = BLOCK,
+) -> RecordCount:
+    """Count the records of a chunk file by RFC 4180 quote parity, the rule the chunk planner cuts by.
+
+    A record ends at a line terminator with an even number of quote characters
+    (``escape`` + quote pairs not counted) since the start of the file. Blank lines
+    are not records, unless the schema has one column (DuckDB reads them as rows
+    then). Terminators and quotes are found block by block with NumPy, so a
+    record of any length costs no more than its bytes.
+
+    Args:
+        term: the line-terminator byte.
+        quote, escape: the dialect's quote and (if different) escape bytes.
+        columns: the schema's width.
+        limit: report records longer than this many bytes (terminator excluded).
+    """
+    records = 0
+    long: list[LongRecord] = []
+    quotes = 0  # counted quotes so far
+    end = -1  # offset of the terminator ending the last record
+    end_line = -1  # its 0-based line
+    lines = 0  # terminators before the current block
+    last = b""  # the previous block's last byte
+    base = 0
+    cr = ord("\r")
+    t, q, e = term[0], (quote[0] if quote else None), (escape[0] if escape else None)
+    buffer = bytearray(block_size)
+    with open(path, "rb", buffering=0) as f:
+        while size := f.readinto(buffer):
+            view = np.frombuffer(buffer, dtype=np.uint8, count=size)
+            at = np.flatnonzero(view == t)
+            if q is not None:
+                mask = view == q
+                if e is not None:
+                    mask[1:] &= view[:-1] != e
+                    if last and last[0] == e:
+                        mask[0] = False
+                qpos = np.flatnonzero(mask)
+                even = ((np.searchsorted(qpos, at) + quotes) & 1) == 0
+                quotes += len(qpos)
+                ends_at = np.flatnonzero(even)
+            else:
+                ends_at = np.arange(len(at))
+            if len(ends_at):
+                ends = at[ends_at] + base
+                end_lines = ends_at + lines
+                starts = np.concatenate(([end + 1], ends[:-1] + 1))
+                lengths = ends - starts
+                records += len(lengths)
+                if columns != 1:
+                    # Blank lines (nothing, or a lone CR before an LF) are no records. Only the
+                    # first span may start in the previous block, at its last byte.
+                    ones = np.flatnonzero(lengths == 1)
+                    firsts = [view[s - base] if s >= base else last[0] for s in starts[ones].tolist()]
+                    records -= int(np.count_nonzero(lengths == 0)) + firsts.count(cr)
+                if limit is not None:
+                    for k in np.flatnonzero(lengths > limit).tolist():
+                        line = end_line + 1 if k == 0 else int(end_lines[k - 1]) + 1
+                        long.append(LongRecord(int(starts[k]), line, int(lengths[k])))
+                end, end_line = int(ends[-1]), int(end_lines[-1])
+            lines += len(at)
+            last = bytes(buffer[size - 1 : size])
+            base += size
+    # A last record without a terminator.
+    if end + 1 < base:
+        length = base - (end + 1)
+        with open(path, "rb") as f:
+            f.seek(end + 1)
+            head = f.read(1)
+        if columns == 1 or not (length == 1 and head == b"\r"):
+            records += 1
+            if limit is not None and length > limit:
+                long.append(LongRecord(end + 1, end_line + 1, length))
+    return RecordCount(records, tuple(long))
 
 
 def lines_at(path: Path, term: bytes, offsets: Sequence[int]) -> dict[int, int]:

@@ -11,12 +11,14 @@ row's ordinal ``__sw_ord``.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._duck import ident, literal
+from .excerpt import excerpt
 
 if TYPE_CHECKING:
     from ..config import ColumnSpec, PipelineConfig
@@ -66,7 +68,7 @@ def sql_type(column: ColumnSpec) -> str:
 
 def _typed(column: ColumnSpec, raw: str) -> str:
     if column.type == "string":
-        return f"NULLIF({raw}, '')"
+        return raw  # NULL where the reader found a null marker; "" (a quoted empty field) is a value
     if column.format and column.type in ("date", "timestamp"):
         parsed = f"TRY_STRPTIME({raw}, {literal(column.format)})"
         return f"CAST({parsed} AS DATE)" if column.type == "date" else parsed
@@ -136,15 +138,18 @@ def _rule_checks(column: ColumnSpec, raw: str, typed: str, *, pattern: bool = Tr
     return checks
 
 
-def _missing(raw: str) -> str:
-    return f"({raw} IS NULL OR {raw} = '')"
+EMPTY_REASON = "required value is an empty string"
+"""Why a required string column's ``""`` is rejected (a null is "required value is missing")."""
 
 
 def _valid(column: ColumnSpec, raw: str, typed: str, *, regex: str = "row") -> str:
     """SQL true when the column's value passes every rule; FALSE or NULL when one is broken.
 
     The shape keeps DuckDB's work small: a present typed value implies a present
-    raw value, so required columns need no separate emptiness test.
+    raw value, so required columns need no separate null test. A null (a null
+    marker, unquoted) passes every rule but ``required``; an empty string (``""``,
+    quoted) is a value: a string column checks it like any other (``required``
+    refuses it), other types do not parse it.
 
     Args:
         regex: how the column's pattern is checked: ``row`` (on every row),
@@ -153,6 +158,8 @@ def _valid(column: ColumnSpec, raw: str, typed: str, *, regex: str = "row") -> s
             lists the values known to break it.
     """
     present = [f"{typed} IS NOT NULL"]
+    if column.type == "string" and column.required:
+        present.append(f"{typed} <> ''")
     if column.type == "integer":
         present.append(f"{typed} = TRY_CAST({raw} AS DOUBLE)")
     present.extend(holds for holds, _, _ in _rule_checks(column, raw, typed, pattern=regex == "row"))
@@ -161,14 +168,14 @@ def _valid(column: ColumnSpec, raw: str, typed: str, *, regex: str = "row") -> s
     conjunction = " AND ".join(present)
     if column.required:
         return conjunction
-    if column.type == "string":
-        return f"({typed} IS NULL OR ({conjunction}))"
-    return f"({_missing(raw)} OR ({conjunction}))"
+    return f"({raw} IS NULL OR ({conjunction}))"
 
 
 def _reason(column: ColumnSpec, raw: str, typed: str) -> str:
     """SQL giving the first broken rule's reason, or NULL."""
-    branches = [f"WHEN {_missing(raw)} THEN {literal('required value is missing') if column.required else 'NULL'}"]
+    branches = [f"WHEN {raw} IS NULL THEN {literal('required value is missing') if column.required else 'NULL'}"]
+    if column.type == "string" and column.required:
+        branches.append(f"WHEN {raw} = '' THEN {literal(EMPTY_REASON)}")
     branches.append(f"WHEN {_type_problem(column, raw, typed)} THEN {literal(_type_reason(column))}")
     branches.extend(f"WHEN {broken} THEN {literal(reason)}" for _, broken, reason in _rule_checks(column, raw, typed))
     return "CASE " + " ".join(branches) + " END"
@@ -308,7 +315,7 @@ def check_sql(config: PipelineConfig) -> tuple[dict[str, str], list[tuple[tuple[
 
     problems: list[tuple[tuple[Any, ...], str]] = []
     types: dict[str, str] = {c.name: str(c.type) for c in config.columns}
-    con = connect(threads=1)
+    con = connect(files=[], threads=1)  # nothing to read: binding a file reader fails
     try:
         cols = ", ".join(f"{ident(c.name)} {sql_type(c)}" for c in config.columns)
         con.execute(f"CREATE TEMP TABLE valid_rows ({cols})")
@@ -342,6 +349,10 @@ def check_sql(config: PipelineConfig) -> tuple[dict[str, str], list[tuple[tuple[
                 problems.append((loc, "must be one expression over the row (no window functions, no ';')"))
                 continue
             candidate = f"SELECT *, ({expr}) AS {ident(name)} FROM ({relation})"
+            outside = _reads_outside(con, f"SELECT ({expr}) FROM valid_rows")
+            if outside:
+                problems.append((loc, outside))
+                continue
             try:
                 described = con.execute(f"DESCRIBE {candidate}").fetchall()
             except duckdb.Error as exc:
@@ -369,11 +380,74 @@ def _check_query(con: Any, sql: str) -> list[tuple[tuple[Any, ...], str]]:
         return [(loc, f"not valid SQL: {_first_line(str(exc))}")]
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
         return [(loc, "must be exactly one SELECT query over valid_rows")]
+    outside = _reads_outside(con, sql)
+    if outside:
+        return [(loc, outside)]
     try:
         con.execute(f"DESCRIBE {sql}").fetchall()
     except duckdb.Error as exc:
         return [(loc, f"does not compile against valid_rows: {_first_line(str(exc))}")]
     return []
+
+
+_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
+"""Table functions pipeline SQL may call: they make rows from their arguments, reading nothing."""
+
+
+def _reads_outside(con: Any, query: str) -> str | None:
+    """What a SELECT reads besides ``valid_rows`` (and its own CTEs), as a problem to report; None if nothing.
+
+    DuckDB parses the query (``json_serialize_sql``) and the tree is searched for
+    table functions and tables: no pattern over the text could tell ``read_blob``
+    in a string literal from a call, or see ``FROM 'x.csv'`` (a replacement scan:
+    a file read as a table). A query that does not parse is left to binding, which
+    reports it.
+    """
+    import duckdb
+
+    try:
+        found = con.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
+        tree = json.loads(found[0]) if found else {}
+    except (duckdb.Error, ValueError):
+        return None
+    if not isinstance(tree, dict) or tree.get("error"):
+        return None
+    functions: set[str] = set()
+    tables: set[str] = set()
+    ctes: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if kind == "TABLE_FUNCTION":
+                function = node.get("function") or {}
+                functions.add(str(function.get("function_name") or "?"))
+            elif kind == "BASE_TABLE":
+                tables.add(str(node.get("table_name") or "?"))
+            cte_map = node.get("cte_map")
+            if isinstance(cte_map, dict):
+                ctes.update(str(entry.get("key")) for entry in cte_map.get("map") or [] if isinstance(entry, dict))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree)
+    readers = sorted(f for f in functions if f.lower() not in _TABLE_FUNCTIONS)
+    others = sorted(t for t in tables if t.lower() not in {"valid_rows", *(c.lower() for c in ctes)})
+    if readers:
+        try:
+            con.execute(f"DESCRIBE {query}").fetchall()
+        except duckdb.PermissionException:  # the connection reaches no file: binding a reader fails
+            return f"reads files ({', '.join(readers)}) — pipeline SQL may only read valid_rows"
+        except duckdb.Error:
+            pass
+        return f"calls {', '.join(readers)} — pipeline SQL may only read valid_rows"
+    if others:
+        shown = ", ".join(f"'{excerpt(t)}'" for t in others)
+        return f"reads {shown}, not valid_rows — pipeline SQL may only read valid_rows"
+    return None
 
 
 def schema_columns_sql(config: PipelineConfig, names: Sequence[str] | None = None) -> str:

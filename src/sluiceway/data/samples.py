@@ -104,7 +104,7 @@ def write_sales_csv(
         if size_mb is None:
             raise ValueError("give rows or size_mb")
         rows = max(1, int(size_mb * 1024 * 1024 / _ROW_BYTES))
-    con = connect(threads=2)
+    con = connect(files=None, threads=2)  # no pipeline SQL here
     try:
         con.execute("SET preserve_insertion_order = true")
         con.execute(
@@ -118,7 +118,7 @@ def write_sales_csv(
 
 def sales_rows(rows: int, *, seed: int = 0, start_id: int = 1) -> list[tuple[object, ...]]:
     """The rows :func:`write_sales_csv` writes, as Python values (small counts only)."""
-    con = connect(threads=1)
+    con = connect(files=None, threads=1)  # no pipeline SQL here
     try:
         return [tuple(r) for r in con.execute(_query(rows, seed, start_id)).fetchall()]
     finally:

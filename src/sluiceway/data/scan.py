@@ -22,6 +22,7 @@ import csv
 import io
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from . import _bytes
+from .excerpt import MAX_EXCERPT_CHARS, excerpt
 
 __all__ = [
     "HEAD_BYTES",
@@ -53,19 +55,23 @@ BLOCK_BYTES = 4 * 1024 * 1024
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAGIC = (
-    (b"\x1f\x8b", "gzip-compressed"),
-    (b"PK\x03\x04", "a ZIP archive (or an Excel workbook)"),
-    (b"PAR1", "a Parquet file"),
-    (b"BZh", "bzip2-compressed"),
-    (b"\xfd7zXZ\x00", "xz-compressed"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls)"),
-    (b"SQLite format 3\x00", "a SQLite database"),
+    (re.compile(rb"\x1f\x8b"), "gzip-compressed"),
+    (re.compile(rb"PK\x03\x04"), "a ZIP archive (or an Excel workbook)"),
+    # Magic numbers made of letters could start a CSV header ("PAR1,...", "BZh,..."):
+    # these need the bytes that follow them in a real file too.
+    (re.compile(rb"PAR1[^\t\n\r\x20-\x7e]"), "a Parquet file"),
+    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2-compressed"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz-compressed"),
+    (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd-compressed"),
+    (re.compile(rb"7z\xbc\xaf\x27\x1c"), "a 7-Zip archive"),
+    (re.compile(rb"%PDF-\d"), "a PDF document"),
+    (re.compile(rb"\x89PNG"), "a PNG image"),
+    (re.compile(rb"\xff\xd8\xff"), "a JPEG image"),
+    (re.compile(rb"\xd0\xcf\x11\xe0"), "an old Office document (.xls)"),
+    (re.compile(rb"SQLite format 3\x00"), "a SQLite database"),
 )
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Bytes no text file holds (C0 controls but tab and line breaks, and DEL)."""
 _NEWLINES = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
 
 
@@ -160,7 +166,7 @@ def sniff(
 
 def _check_not_binary(head: bytes, *, where: str, encoding: str) -> None:
     for magic, what in _MAGIC:
-        if head.startswith(magic):
+        if magic.match(head):
             raise DataError(f"{where} is not a CSV text file: it is {what}")
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") and not encoding.startswith("utf-16"):
         raise DataError(
@@ -168,12 +174,25 @@ def _check_not_binary(head: bytes, *, where: str, encoding: str) -> None:
         )
     nul = head.find(b"\x00")
     if nul != -1:
-        hint = ""
-        sample = head[:4096]
-        if sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4:
-            hint = " (it looks like UTF-16 text: set csv.encoding: utf-16)"
         line = head.count(b"\n", 0, nul) + 1
-        raise DataError(f"{where}: line {line}: not a CSV text file: binary content (NUL byte at offset {nul}){hint}")
+        raise DataError(f"{where}: line {line}: {nul_bytes(head, nul)}")
+
+
+def nul_bytes(data: bytes, nul: int, *, base: int = 0) -> str:
+    """What a block holding a NUL byte at ``nul`` (its offset in the file: ``base + nul``) is, for a message.
+
+    Text in UTF-16 has a NUL beside every ASCII character, and only there; a block
+    of NUL bytes (a preallocated or zeroed file) has nothing else.
+    """
+    sample = data[nul : nul + 4096]
+    found = f"contains NUL bytes (the first at offset {base + nul})"
+    if not sample.strip(b"\x00"):
+        return f"{found}, nothing but NUL bytes from there on{' to its end' if len(sample) < 4096 else ''}: not a text file"
+    half = len(sample) // 2
+    for zeros, rest in ((sample[0::2], sample[1::2]), (sample[1::2], sample[0::2])):
+        if zeros.count(0) > half // 2 and rest.count(0) < len(rest) // 8:
+            return f"{found}, one beside each character as UTF-16 text has them: set csv.encoding: utf-16"
+    return f"{found}: not a text file"
 
 
 def _check_decodes(head: bytes, *, where: str, encoding: str, final: bool) -> None:
@@ -184,6 +203,15 @@ def _check_decodes(head: bytes, *, where: str, encoding: str, final: bool) -> No
     except UnicodeDecodeError as exc:
         line = head.count(b"\n", 0, exc.start) + 1
         byte = head[exc.start : exc.start + 1].hex()
+        control = _CONTROL.search(head)
+        if control is not None and len(_CONTROL.findall(head[:4096])) > 8:
+            # Bytes no text holds, and undecodable ones: no encoding will make this text.
+            at = control.start()
+            where_line = head.count(b"\n", 0, at) + 1
+            raise DataError(
+                f"{where}: line {where_line}: contains control bytes (0x{head[at]:02x} at offset {at}) "
+                f"and bytes that are not {encoding} (0x{byte} at offset {exc.start}): not a text file"
+            ) from None
         hint = ""
         if codec in ("utf-8", "ascii"):
             try:
@@ -255,7 +283,7 @@ def _check_header(names: Sequence[str], schema: Sequence[str], *, where: str) ->
     seen: set[str] = set()
     twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
     if twice:
-        raise DataError(f"{where}: line 1: the header names column(s) {', '.join(sorted(set(twice)))} more than once")
+        raise DataError(f"{where}: line 1: the header names column(s) {_listed(sorted(set(twice)))} more than once")
     present, declared = set(names), set(schema)
     missing = [n for n in schema if n not in present]
     unexpected = [n for n in names if n not in declared]
@@ -265,9 +293,7 @@ def _check_header(names: Sequence[str], schema: Sequence[str], *, where: str) ->
     if missing:
         parts.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     if unexpected:
-        shown = [n if n else '""' for n in unexpected[:20]]
-        more = f" and {len(unexpected) - 20} more" if len(unexpected) > 20 else ""
-        parts.append(f"unexpected column{'s' if len(unexpected) > 1 else ''} {', '.join(shown)}{more}")
+        parts.append(f"unexpected column{'s' if len(unexpected) > 1 else ''} {_listed(unexpected)}")
     hint = ""
     lowered = {n.lower(): n for n in schema}
     if any(n.lower() in lowered and n not in declared for n in names):
@@ -275,6 +301,20 @@ def _check_header(names: Sequence[str], schema: Sequence[str], *, where: str) ->
     elif not present & declared:
         hint = " (is the header line missing? set csv.header: false for files without one)"
     raise DataError(f"{where}: line 1: the header does not match the schema: {'; '.join(parts)}{hint}")
+
+
+def _listed(names: Sequence[str]) -> str:
+    """Names read from the file, escaped, as many as fit a short excerpt (at least one, cut if need be)."""
+    shown: list[str] = []
+    used = 0
+    for name in names:
+        text = excerpt(name) if name else '""'
+        if shown and used + len(text) > MAX_EXCERPT_CHARS:
+            break
+        shown.append(text)
+        used += len(text) + 2
+    more = f" and {len(names) - len(shown)} more" if len(names) > len(shown) else ""
+    return ", ".join(shown) + more
 
 
 # -------------------------------------------------------------------- chunks
@@ -343,7 +383,7 @@ def plan_chunks(
             break
         nul = block.find(b"\x00")
         if nul != -1:
-            raise DataError(f"{where}: not a CSV text file: binary content (NUL byte at offset {pos + nul})")
+            raise DataError(f"{where}: {nul_bytes(block, nul, base=pos)}")
         if pending_escape and quote and block[:1] == quote:
             parity ^= 1  # the quote after a split escape pair was counted but is escaped
         pending_escape = bool(escape) and block.endswith(escape)
@@ -355,8 +395,8 @@ def plan_chunks(
                     parity ^= _quotes(block, i, n, quote, escape) & 1
                     break
                 j = max(i, targets[target_index] - pos)
-                if escape and j > 0 and block[j - 1 : j] == escape:
-                    j = min(n, j + 1)  # keep an escape and the byte it escapes in one segment
+                if escape and j > 0 and block[j - 1 : j] == escape and block[j : j + 1] == quote:
+                    j += 1  # keep an escape and the quote it escapes in one segment (a terminator after it still ends a record)
                 parity ^= _quotes(block, i, j, quote, escape) & 1
                 i = j
                 seeking = True
@@ -401,7 +441,7 @@ def _summarize_blocks(
         block = read(pos, min(size, pos + block_size))
         nul = block.find(b"\x00")
         if nul != -1:
-            raise DataError(f"{where}: not a CSV text file: binary content (NUL byte at offset {pos + nul})")
+            raise DataError(f"{where}: {nul_bytes(block, nul, base=pos)}")
         return _Block(len(block), _quotes(block, 0, len(block), quote, escape) & 1, block[:8], block[-8:])
 
     offsets = range(start, size, block_size)
@@ -454,7 +494,7 @@ def transcode_to_utf8(
             nul = text.find("\x00")
             if nul != -1:
                 line = lines + text.count("\n", 0, nul)
-                raise DataError(f"{where}: line {line}: not a CSV text file: binary content (NUL character)")
+                raise DataError(f"{where}: line {line}: contains NUL characters: not a text file")
             lines += text.count("\n")
             data = text.encode("utf-8")
             out.write(data)

@@ -13,6 +13,11 @@ on the processing mode, produces:
   without a look at the values);
 * ``sql``: the valid rows themselves (typed, with their line numbers).
 
+Every record is accounted for: when DuckDB's rows and rejects do not match the
+chunk's lines (NumPy counts them), the records are counted by quote parity
+without DuckDB (:func:`.lines.count_records_in`); a record DuckDB skipped for
+its length is rejected, any other shortfall fails the chunk.
+
 Only when something was rejected are per-column reasons computed, for the
 failing rows alone: the first pass keeps the raw values of up to
 :data:`BAD_ROWS_KEPT` of them, so only a chunk with more is read a second time. Files written to ``out_dir``:
@@ -40,15 +45,15 @@ import duckdb
 from ..errors import DataError
 from . import aggregate as agg
 from . import rules
-from ._duck import connect, ident, literal, path_literal
-from .lines import LineMap, build_line_map, count_lines_in, fast_line_map, lines_at
+from ._duck import connect, error_text, ident, literal, path_literal
+from .lines import LineMap, LongRecord, build_line_map, count_lines_in, count_records_in, fast_line_map, lines_at
 from .scan import terminator
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
 
 __all__ = [
-    "MAX_LINE_BYTES",
+    "MAX_RECORD_BYTES",
     "MAX_VALUE_CHARS",
     "ChunkFormat",
     "ChunkOutcome",
@@ -62,8 +67,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MAX_LINE_BYTES = 32 * 1024 * 1024
-"""Longest record DuckDB accepts; longer ones are rejected."""
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+"""Longest record a chunk reads; longer ones are rejected ("record longer than the 32 MiB limit")."""
+_BUFFER_RECORDS = 16
+"""DuckDB's read buffer, in records of the longest size (its own default ratio).
+
+DuckDB reports a record longer than ``max_line_size`` as ``LINE SIZE OVER MAXIMUM``
+only while it fits its read buffer; a longer one (over 512 MiB with a 32 MiB
+limit) it skips without a word: neither a row nor a reject. The chunk's records
+are therefore counted apart from DuckDB, and such records rejected here."""
 MAX_VALUE_CHARS = 4096
 """Reject values longer than this are cut (with a trailing ``…``) in rejects.csv."""
 
@@ -156,7 +168,7 @@ def normalize_chunk(path: Path, *, encoding: str) -> str:
     return "utf-8"
 
 
-def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejects: bool) -> str:
+def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejects: bool, max_record_bytes: int = MAX_RECORD_BYTES) -> str:
     dialect = config.csv
     position = {name: j for j, name in enumerate(config.column_names)}
     names = [rules.raw_name(position[c]) for c in fmt.columns]
@@ -169,8 +181,13 @@ def _reader(path: Path, config: PipelineConfig, fmt: ChunkFormat, *, store_rejec
         f"quote = {literal(dialect.quote)}",
         f"escape = {literal(escape)}",
         f"encoding = {literal(fmt.encoding)}",
+        # Null markers match unquoted fields only: a quoted field is a value ("" an empty string).
+        # DuckDB's allow_quoted_nulls defaults to true, which reads a quoted "" as NULL too.
+        f"nullstr = [{', '.join(literal(v) for v in dialect.null_values)}]",
+        "allow_quoted_nulls = false",
         f"columns = {columns}",
-        f"max_line_size = {MAX_LINE_BYTES}",
+        f"max_line_size = {max_record_bytes}",
+        f"buffer_size = {max_record_bytes * _BUFFER_RECORDS}",
         "strict_mode = true",
         "null_padding = false",
         "store_rejects = true" if store_rejects else "ignore_errors = true",
@@ -222,6 +239,7 @@ def check_chunk(
     bad_rows_kept: int = BAD_ROWS_KEPT,
     per_row_patterns: Collection[str] = (),
     listed_keys: Collection[str] | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> ChunkOutcome:
     """Validate and reduce one chunk file.
 
@@ -241,15 +259,20 @@ def check_chunk(
         listed_keys: integer unique columns whose values the pass collects in case
             their count and bounds prove nothing (``None``: all of them). The
             others are read again from the chunk when that happens.
+        max_record_bytes: longer records are rejected.
 
     Raises:
-        DataError: DuckDB cannot parse the chunk at all, or a derived expression
-            fails on a valid row.
+        DataError: DuckDB cannot parse the chunk at all, a derived expression
+            fails on a valid row, or the chunk's records and what DuckDB made of
+            them do not add up (every record is either a row or a reject).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    con = connect(files=[path.parent, out_dir], threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
-        return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept, per_row_patterns, listed_keys)
+        return _check(con, path, config, fmt, out_dir, where, exclude, bad_rows_kept, per_row_patterns, listed_keys, max_record_bytes)
+    except duckdb.Error as exc:
+        # Whatever else DuckDB says may quote the chunk's values: excerpts only.
+        raise DataError(f"{where}: {error_text(exc)}") from None
     finally:
         con.close()
 
@@ -265,6 +288,7 @@ def _check(
     bad_rows_kept: int,
     per_row_patterns: Collection[str],
     listed_keys: Collection[str] | None,
+    limit: int,
 ) -> ChunkOutcome:
     mode = config.processing.mode
     kept = max(1, bad_rows_kept)
@@ -287,7 +311,7 @@ def _check(
 
     def typed_rows(fmt: ChunkFormat, *, store_rejects: bool) -> str:
         """The chunk's rows, typed and judged as this check judges them (patterns deferred or named)."""
-        source = _reader(path, config, fmt, store_rejects=store_rejects)
+        source = _reader(path, config, fmt, store_rejects=store_rejects, max_record_bytes=limit)
         return rules.typed_relation(config, source, exclude=exclude_table, deferred=tuple(deferred), failing=failing)
 
     def phase_one(fmt: ChunkFormat) -> None:
@@ -342,9 +366,13 @@ def _check(
     else:
         parsed, bad = con.execute(f"SELECT count(*), count(*) FILTER (WHERE NOT {rules.OK}) FROM __sw_rows").fetchone() or (0, 0)
     parsed, bad = int(parsed), int(bad)
-    reader_rejects = _reader_rejects(con, config, fmt, path)
+    reader_rejects = _reader_rejects(con, config, fmt, path, limit)
     term = terminator(fmt.newline)
     lines = count_lines_in(path, term)
+    rows_read = parsed + len(reader_rejects)
+    if rows_read != lines:
+        # Not one record per line (quoted line breaks, blank lines), or DuckDB lost some.
+        rows_read = _account_records(path, config, fmt, where, parsed, reader_rejects, lines, limit)
     line_map = LineMap((1,), (0,))
     reject_lines: dict[int, int] = {}
     if bad or reader_rejects or mode == "sql":
@@ -364,7 +392,7 @@ def _check(
         elif bad <= kept:
             source = f"(SELECT unnest({_BAD}, recursive := true) FROM __sw_partial WHERE NOT {rules.OK})"
         else:
-            source = _reader(path, config, fmt, store_rejects=False)
+            source = _reader(path, config, fmt, store_rejects=False, max_record_bytes=limit)
         typed = rules.typed_relation(config, source, exclude=exclude_table)
         con.execute(f"CREATE TEMP TABLE __sw_bad AS SELECT * FROM ({typed}) WHERE NOT {rules.OK}")
         reasons = rules.reasons_relation(config, "__sw_bad")
@@ -445,8 +473,8 @@ def _check(
             f"SELECT DISTINCT column_name FROM __sw_rejects WHERE starts_with(reason, {literal(rules.PATTERN_REASON)})"
         ).fetchall()
         broken.update(str(name) for (name,) in found)
-    rows_read = parsed + len(reader_rejects)
     rejected = bad + len(reader_rejects)
+    _check_accounts(con, where, rows_read, parsed - bad, rejected, exact=line_map.exact)
     return ChunkOutcome(
         rows_read=rows_read,
         rows_valid=parsed - bad,
@@ -458,6 +486,90 @@ def _check(
         pattern_failures=tuple(sorted(broken)),
         unproven_keys=tuple(unproven),
     )
+
+
+def _account_records(
+    path: Path,
+    config: PipelineConfig,
+    fmt: ChunkFormat,
+    where: str,
+    parsed: int,
+    reader_rejects: dict[int, tuple[int, str, str, str]],
+    lines: int,
+    limit: int,
+) -> int:
+    """The chunk's records, counted without DuckDB; records DuckDB skipped unreported join ``reader_rejects``.
+
+    Raises:
+        DataError: records are missing that no limit explains.
+    """
+    dialect = config.csv
+    counted = count_records_in(
+        path,
+        term=terminator(fmt.newline),
+        quote=dialect.quote.encode(fmt.encoding) if dialect.quote else b"",
+        escape=dialect.escape.encode(fmt.encoding) if dialect.quote and dialect.escape and dialect.escape != dialect.quote else b"",
+        columns=len(config.columns),
+        limit=limit,
+    )
+    seen = parsed + len(reader_rejects)
+    if counted.records > seen:
+        skipped = [r for r in counted.long if r.offset not in reader_rejects]
+        if len(skipped) != counted.records - seen:
+            raise DataError(
+                f"{where}: {counted.records - seen} of its {counted.records} records were neither read nor rejected "
+                f"by the CSV reader ({parsed} read, {len(reader_rejects)} rejected); refusing an incomplete result"
+            )
+        _reject_long(path, fmt, reader_rejects, skipped, limit)
+        return counted.records
+    if counted.records < seen:
+        # A quote inside an unquoted field (5") opens a quoted field for the parity count,
+        # which then joins the lines up to the next quote; DuckDB keeps such a quote
+        # literal and reads those lines apart. Its rows are then the better count (never
+        # more than the chunk's lines), but they cannot show a skipped record: the lines
+        # too long for DuckDB's buffer, which it can neither return nor report, are.
+        too_long = count_records_in(path, term=terminator(fmt.newline), quote=b"", limit=limit * _BUFFER_RECORDS).long
+        skipped = [r for r in too_long if r.offset not in reader_rejects]
+        _reject_long(path, fmt, reader_rejects, skipped, limit)
+        seen += len(skipped)
+        if seen > lines:
+            raise DataError(f"{where}: the CSV reader returned {seen} records from {lines} lines; refusing an inconsistent result")
+        logger.warning("a stray quote: records counted by the reader", extra={"chunk": where, "counted": counted.records, "seen": seen})
+    return seen
+
+
+def _reject_long(
+    path: Path, fmt: ChunkFormat, reader_rejects: dict[int, tuple[int, str, str, str]], records: Sequence[LongRecord], limit: int
+) -> None:
+    """Add records DuckDB skipped for their length to ``reader_rejects``, with their first characters."""
+    with open(path, "rb") as handle:
+        for record in records:
+            handle.seek(record.offset)
+            head = handle.read(MAX_VALUE_CHARS).decode(fmt.encoding, errors="replace")
+            reader_rejects[record.offset] = (-1, "", _cut(head + "…"), _too_long(limit))
+
+
+def _check_accounts(con: duckdb.DuckDBPyConnection, where: str, read: int, valid: int, rejected: int, *, exact: bool) -> None:
+    """Every record read is valid or rejected, and every rejected record has its line among the rejects.
+
+    Raises:
+        DataError: the counts do not add up (a defect, never the data's fault: the run must not succeed).
+    """
+    lines = (con.execute("SELECT count(DISTINCT line) FROM __sw_rejects").fetchone() or (0,))[0]
+    # With approximate line numbers two rejected records may share a line.
+    if read != valid + rejected or (lines != rejected if exact else lines > rejected):
+        raise DataError(
+            f"{where}: records do not add up: {read} read, {valid} valid, {rejected} rejected, "
+            f"{lines} lines in the rejects; refusing an incomplete result"
+        )
+
+
+def _too_long(limit: int) -> str:
+    """The reason a record over ``limit`` bytes is rejected."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit % size == 0:
+            return f"record longer than the {limit // size} {unit} limit"
+    return f"record longer than the {limit}-byte limit"
 
 
 def _line_map(
@@ -510,16 +622,16 @@ def _run_reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: ChunkFormat, wh
             phase(fmt)
             return fmt
         except duckdb.InvalidInputException as exc:
-            last = _first_line(str(exc))
+            last = error_text(exc)
             if "invalid state" not in last:
                 break
         except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
-            raise DataError(f"{where}: a derived column failed on a valid row: {_first_line(str(exc))}") from None
+            raise DataError(f"{where}: a derived column failed on a valid row: {error_text(exc)}") from None
     raise DataError(f"{where}: cannot be parsed as CSV: {last}")
 
 
 def _reader_rejects(
-    con: duckdb.DuckDBPyConnection, config: PipelineConfig, fmt: ChunkFormat, path: Path
+    con: duckdb.DuckDBPyConnection, config: PipelineConfig, fmt: ChunkFormat, path: Path, limit: int = MAX_RECORD_BYTES
 ) -> dict[int, tuple[int, str, str, str]]:
     """Records DuckDB refused, by the byte offset where they start: (pos, column, value, reason)."""
     try:
@@ -554,7 +666,7 @@ def _reader_rejects(
         elif kind in ("INVALID ENCODING", "INVALID UNICODE"):
             reason = f"not valid {fmt.encoding} text"
         elif kind == "LINE SIZE OVER MAXIMUM":
-            reason = f"record longer than {MAX_LINE_BYTES} bytes"
+            reason = _too_long(limit)
             pos, name = -1, ""
         else:
             reason = _first_line(str(message))
@@ -678,7 +790,7 @@ def write_keys(
     The same values :func:`check_chunk` keeps for a unique column; for chunks that
     did not write them.
     """
-    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    con = connect(files=[path.parent, target.parent], threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
 
         def phase(fmt: ChunkFormat) -> None:
@@ -710,7 +822,7 @@ def locate_values(
     Returns:
         (ordinal, 0-based chunk line, raw text, the typed value as text) of each such row, in file order.
     """
-    con = connect(threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
+    con = connect(files=[path.parent, values_file.parent], threads=1, memory_limit_mb=memory_limit_mb, temp_dir=temp_dir)
     try:
         j = config.column_names.index(column)
         result: list[Any] = []
@@ -727,6 +839,8 @@ def locate_values(
         parsed = int((con.execute(f"SELECT count(*) FROM {_reader(path, config, fmt, store_rejects=False)}").fetchone() or (0,))[0])
         rejected = _reader_rejects(con, config, fmt, path)
         lines = count_lines_in(path, terminator(fmt.newline))
+        if parsed + len(rejected) != lines:
+            _account_records(path, config, fmt, where, parsed, rejected, lines, MAX_RECORD_BYTES)
         line_map, _ = _line_map(path, config, fmt, parsed, sorted(rejected), lines)
         return [(int(o), line_map.line_of(int(o)), str(raw), str(value)) for o, raw, value in result]
     finally:

@@ -38,6 +38,7 @@ from ..data.validate import (
     normalize_chunk,
     write_keys,
 )
+from ..errors import DataError
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
 from ._common import ChunkRef, FileRef, Hints, Workspace, read_hints, s3_uri, scratch, write_hints
@@ -124,13 +125,14 @@ def aggregate(
 
     Raises:
         ConfigError: the pipeline config changed since ValidateData.
+        DataError: the records do not add up (read = valid + rejected, a line in rejects.csv for each rejected one).
     """
     started = clock.monotonic()
     file = request.file
     file.check_config(pipeline.digest())
     results = sorted(request.chunks, key=lambda c: c.chunk.index)
     with scratch(workspace, f"{file.execution_name}-aggregate") as folder:
-        con = connect(threads=default_threads(), memory_limit_mb=workspace.memory_limit_mb, temp_dir=folder)
+        con = connect(files=[folder], threads=default_threads(), memory_limit_mb=workspace.memory_limit_mb, temp_dir=folder)
         try:
             chunks = _load(objects, file, pipeline, results, folder, workspace)
             duplicates = 0
@@ -142,9 +144,13 @@ def aggregate(
                 extra_rejects = engine.run_sql(con, pipeline, [(c.files["rows"], c.first_line) for c in chunks])
                 duplicates = len({line for line, *_ in extra_rejects})
 
+            dropped = duplicates if pipeline.processing.mode == "sql" else 0  # valid in their chunk, rejected here
             rows_read = sum(c.outcome.rows_read for c in chunks)
-            rows_rejected = sum(c.outcome.rows_rejected for c in chunks) + (duplicates if pipeline.processing.mode == "sql" else 0)
-            rejects_uri = _write_rejects(con, objects, file, chunks, extra_rejects, folder)
+            rows_valid = sum(c.outcome.rows_valid for c in chunks) - dropped
+            rows_rejected = sum(c.outcome.rows_rejected for c in chunks) + dropped
+            rejects_uri, reject_lines = _write_rejects(con, objects, file, chunks, extra_rejects, folder)
+            exact = all(c.outcome.exact_lines for c in chunks)
+            _check_accounts(file, rows_read, rows_valid, rows_rejected, reject_lines, exact=exact)
 
             results_csv = folder / RESULTS_CSV
             con.execute(f"COPY {engine.RESULT_TABLE} TO {path_literal(results_csv)} (FORMAT csv, HEADER)")
@@ -176,7 +182,7 @@ def aggregate(
     )
     return AggregateResult(
         rows_read=rows_read,
-        rows_valid=rows_read - rows_rejected,
+        rows_valid=rows_valid,
         rows_rejected=rows_rejected,
         result={
             "columns": columns,
@@ -189,8 +195,22 @@ def aggregate(
         process_ms=round(sum(c.duration_ms for c in results), 3),
         duration_ms=duration,
         duplicates=duplicates,
-        exact_lines=all(c.outcome.exact_lines for c in chunks),
+        exact_lines=exact,
     )
+
+
+def _check_accounts(file: FileRef, read: int, valid: int, rejected: int, reject_lines: int, *, exact: bool) -> None:
+    """Every record of the file is valid or rejected, and every rejected one has its line in rejects.csv.
+
+    Raises:
+        DataError: the counts do not add up; the run fails rather than report a result that lost records.
+    """
+    # With approximate line numbers two rejected records may share a line.
+    if read != valid + rejected or (reject_lines != rejected if exact else reject_lines > rejected):
+        raise DataError(
+            f"{file.uri}: records do not add up: {read} read, {valid} valid, {rejected} rejected, "
+            f"{reject_lines} lines in rejects.csv; refusing an incomplete result"
+        )
 
 
 def _remember(objects: ObjectStore, file: FileRef, pipeline: PipelineConfig, results: Sequence[ChunkResult]) -> None:
@@ -405,8 +425,9 @@ def _write_rejects(
     chunks: Sequence[_Chunk],
     extra: Sequence[tuple[int, int, str, str, str]],
     folder: Path,
-) -> str | None:
-    """Write rejects.csv (absolute lines, in line order) beside the results; None when nothing was rejected."""
+) -> tuple[str | None, int]:
+    """Write rejects.csv (absolute lines, in line order) beside the results; return where (None when nothing
+    was rejected) and how many lines it names."""
     parts = [
         f"SELECT line + {int(c.first_line)} AS line, pos, column_name, value, reason FROM read_parquet({path_literal(c.files['rejects'])})"
         for c in chunks
@@ -417,9 +438,9 @@ def _write_rejects(
         con.execute(f"INSERT INTO __sw_all_rejects {' UNION ALL '.join(parts)}")
     if extra:
         con.executemany("INSERT INTO __sw_all_rejects VALUES (?, ?, ?, ?, ?)", list(extra))
-    count = con.execute("SELECT count(*) FROM __sw_all_rejects").fetchone()
+    count = con.execute("SELECT count(*), count(DISTINCT line) FROM __sw_all_rejects").fetchone()
     if not count or not count[0]:
-        return None
+        return None, 0
     target = folder / REJECTS_CSV
     con.execute(
         'COPY (SELECT line, column_name AS "column", value, reason FROM __sw_all_rejects ORDER BY line, pos, reason) '
@@ -427,7 +448,7 @@ def _write_rejects(
     )
     key = file.output_key(REJECTS_CSV)
     objects.put_file(file.output_bucket, key, str(target), content_type="text/csv")
-    return s3_uri(file.output_bucket, key)
+    return s3_uri(file.output_bucket, key), int(count[1])
 
 
 def handler(event: EventDict, context: Any) -> EventDict:

@@ -138,7 +138,7 @@ def test_bad_rows_are_rejected_with_their_lines(harness: Harness, tmp_path: Path
         (
             "broken.csv",
             b"order_id,order_date\n\x00\x01\x02garbage",
-            "line 2: not a CSV text file: binary content",
+            "line 2: contains NUL bytes (the first at offset 20): not a text file",
         ),
         ("empty.csv", b"", "the file is empty (0 bytes)"),
         ("blank.csv", b"\n\n", "the file has no header and no rows (only blank lines)"),
@@ -396,3 +396,18 @@ def test_sparse_ids_are_collected_in_the_pass_once_a_chunk_found_them_sparse(har
     assert dense.succeeded and dense.validation is not None
     assert dense.validation["file"]["hints"]["listed_keys"] == ["order_id"]  # collected this time
     assert read_hints(harness.store, OUTPUT, harness.config.name).listed_keys == ()  # and not needed
+
+
+def test_pipeline_sql_that_reaches_for_a_host_file_fails_the_run(harness: Harness, tmp_path: Path) -> None:
+    # The config check refuses this at load time; a config that got past it still reads nothing but its rows.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top-secret")
+    leaky = harness.config.processing.model_copy(
+        update={"sql": f"SELECT content FROM read_text('{secret}')", "derived": {}, "group_by": [], "aggregations": {}}
+    )
+    harness.with_config(processing=leaky)
+    run = harness.run("daily/leak.csv", HEADER + row(1))
+    assert not run.succeeded
+    assert isinstance(run.error, DataError) and "Permission Error" in str(run.error)
+    assert run.record is not None and run.record["Status"] == "FAILED"
+    assert "top-secret" not in str(run.record) and run.stored is None

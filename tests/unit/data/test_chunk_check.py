@@ -39,6 +39,7 @@ processing:
     ids: {op: count_distinct, column: id}
 """
 COLUMNS = ("id", "region", "qty")
+SQL_CONFIG = CONFIG.split("processing:")[0] + "processing:\n  sql: SELECT region, sum(qty) AS q FROM valid_rows GROUP BY region\n"
 
 
 def run(
@@ -425,3 +426,64 @@ def test_a_derived_column_raising_any_duckdb_error_on_a_row_with_a_broken_patter
     outcome = run(tmp_path, b"1,Europe/Paris\n2,utc+1\n", config=config, columns=("id", "tz"))
     assert (outcome.rows_valid, outcome.rows_rejected) == (1, 1)
     assert rejects(outcome)[0][2:4] == ("tz", "utc+1")
+
+
+@pytest.mark.parametrize("sql", [False, True])
+@pytest.mark.parametrize("terminated", [True, False])
+def test_a_record_longer_than_duckdbs_buffer_is_a_reject_not_lost(tmp_path: Path, sql: bool, terminated: bool) -> None:
+    # DuckDB reports a record over max_line_size only while it fits its read buffer
+    # (16 records of that size); a longer one it skipped without a row or a reject.
+    limit = 1024
+    huge = b"4,n," + b"9" * (limit * 40) + (b"\n" if terminated else b"")
+    data = b"1,n,2\n2,s,3\n3,n," + b"8" * (limit * 2) + b"\n" + (huge if not terminated else huge + b"5,s,6\n")
+    config = parse_config(SQL_CONFIG) if sql else None
+    outcome = run(tmp_path, data, config=config, max_record_bytes=limit)
+    expected_rows = 4 if not terminated else 5
+    assert outcome.rows_read == expected_rows == outcome.rows_valid + outcome.rows_rejected
+    assert outcome.rows_rejected == 2
+    found = rejects(outcome)
+    assert [(line, column, reason) for line, _, column, _, reason in found] == [
+        (2, "", "record longer than the 1 KiB limit"),
+        (3, "", "record longer than the 1 KiB limit"),
+    ]
+    assert found[1][3].startswith("4,n,999") and len(found[1][3]) <= MAX_VALUE_CHARS + 1
+
+
+def test_one_long_unterminated_record_alone(tmp_path: Path) -> None:
+    outcome = run(tmp_path, b"7,n," + b"x" * 100_000, max_record_bytes=1000)
+    assert (outcome.rows_read, outcome.rows_valid, outcome.rows_rejected) == (1, 0, 1)
+    assert [r[4] for r in rejects(outcome)] == ["record longer than the 1000-byte limit"]
+
+
+SPECTRUM = """\
+name: t
+csv: {null_values: %s}
+schema:
+  columns:
+    - {name: a, type: string}
+    - {name: b, type: string}
+    - {name: c, type: string}
+processing:
+  sql: SELECT * FROM valid_rows
+"""
+
+
+def test_a_quoted_empty_field_is_an_empty_string_and_an_unquoted_one_null(tmp_path: Path) -> None:
+    # csv-spectrum's empty.csv, plus an unquoted empty field
+    outcome = run(tmp_path, b'1,"",""\n2,3,4\n5,,""\n', config=parse_config(SPECTRUM % '[""]'), columns=("a", "b", "c"))
+    assert read(outcome.files["rows"]) == [(0, "1", "", ""), (1, "2", "3", "4"), (2, "5", None, "")]
+
+
+def test_null_markers_match_unquoted_fields_only(tmp_path: Path) -> None:
+    config = parse_config(SPECTRUM % '["", NA, "NULL"]')
+    outcome = run(tmp_path, b'1,NA,"NA"\nNULL,"NULL",\n', config=config, columns=("a", "b", "c"))
+    assert read(outcome.files["rows"]) == [(0, "1", None, "NA"), (1, None, "NULL", None)]
+
+
+def test_a_record_too_long_for_duckdb_after_a_stray_quote_is_still_rejected(tmp_path: Path) -> None:
+    # The stray quote (5") makes the quote-parity count join the lines after it, so the count
+    # cannot show the skipped record; its length does.
+    data = b'1,n,5"x\n2,s,' + b"7" * 20_000 + b"\n3,s,4\n"
+    outcome = run(tmp_path, data, max_record_bytes=1000)
+    assert (outcome.rows_read, outcome.rows_valid, outcome.rows_rejected) == (3, 1, 2)
+    assert [(r[0], r[4]) for r in rejects(outcome)] == [(0, "not a valid integer"), (1, "record longer than the 1000-byte limit")]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sluiceway.data.lines import (
     BLOCK,
     LineMap,
+    LongRecord,
+    RecordCount,
     build_line_map,
     count_lines,
     count_lines_in,
+    count_records_in,
     fast_line_map,
     lines_at,
 )
@@ -91,3 +96,30 @@ def test_counting_lines_in_files_across_blocks(tmp_path: Path) -> None:
 def test_fast_line_map() -> None:
     line_map = fast_line_map([1, 3, 4])
     assert [line_map.line_of(o) for o in (1, 2, 3)] == [0, 2, 5]
+
+
+@pytest.mark.parametrize("block_size", [1, 3, 64])
+@pytest.mark.parametrize(
+    ("data", "columns", "escape", "records"),
+    [
+        (b"1,a\n2,b\n", 2, b"", 2),
+        (b"1,a\n\n\r\n2,b", 2, b"", 2),  # blank lines are no records, an unterminated last one is
+        (b"1,a\n\n2,b\n", 1, b"", 3),  # ... unless the schema has one column
+        (b'1,"a\nb"\n2,"c""\n"\n', 2, b"", 2),  # quoted line breaks and doubled quotes
+        (b'1,"a\\"\nb"\n2,c\n', 2, b"\\", 2),  # an escaped quote does not close
+        (b"", 2, b"", 0),
+        (b"\r", 2, b"", 0),
+    ],
+)
+def test_counting_records_by_quote_parity(tmp_path: Path, data: bytes, columns: int, escape: bytes, records: int, block_size: int) -> None:
+    path = tmp_path / "chunk.csv"
+    path.write_bytes(data)
+    counted = count_records_in(path, term=b"\n", quote=b'"', escape=escape, columns=columns, block_size=block_size)
+    assert counted == RecordCount(records)
+
+
+def test_records_longer_than_the_limit_are_named_with_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "chunk.csv"
+    path.write_bytes(b'1,a\n2,"' + b"x\n" * 10 + b'"\n3,b\n\n4,' + b"y" * 30)
+    counted = count_records_in(path, term=b"\n", quote=b'"', limit=20, block_size=4)
+    assert counted == RecordCount(4, (LongRecord(4, 1, 24), LongRecord(34, 14, 32)))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sluiceway.data.scan import FileLayout, plan_chunks, sniff, terminator, transcode_to_utf8
@@ -83,7 +83,7 @@ def test_a_declared_newline_wins() -> None:
         (b"PK\x03\x04rest", r"it is a ZIP archive"),
         (
             b"id,name\n\x00\x01\x02",
-            r"s3://in/f\.csv: line 2: not a CSV text file: binary content \(NUL byte at offset 8\)",
+            r"s3://in/f\.csv: line 2: contains NUL bytes \(the first at offset 8\): not a text file$",
         ),
         (
             b"\xff\xfei\x00d\x00",
@@ -101,7 +101,7 @@ def test_files_that_cannot_be_used(data: bytes, message: str) -> None:
 
 
 def test_utf16_without_a_bom_is_recognised_as_binary_with_a_hint() -> None:
-    with pytest.raises(DataError, match=r"it looks like UTF-16 text: set csv.encoding: utf-16"):
+    with pytest.raises(DataError, match=r"one beside each character as UTF-16 text has them: set csv.encoding: utf-16$"):
         sniff_bytes("id,name,amount\n1,a,2\n".encode("utf-16-le"))
 
 
@@ -218,7 +218,7 @@ def test_boundaries_are_found_across_read_blocks() -> None:
 
 def test_a_nul_byte_anywhere_refuses_the_file() -> None:
     data = b"a,b\n" * 10000 + b"\x00" + b"a,b\n"
-    with pytest.raises(DataError, match=r"s3://x: not a CSV text file: binary content \(NUL byte at offset 40000\)"):
+    with pytest.raises(DataError, match=r"s3://x: contains NUL bytes \(the first at offset 40000\): not a text file"):
         plan(data, 1 << 20, where="s3://x", block_size=4096)
 
 
@@ -264,6 +264,7 @@ def test_boundaries_are_always_record_starts(rows: list[list[str]], chunk: int) 
     block=st.integers(min_value=1, max_value=40),
     escape=st.sampled_from([b"", b"\\"]),
 )
+@example(text="\\\n\\", chunk=1, block=1, escape=b"\\")  # an escape before a terminator, on a block edge
 def test_blocks_summarised_in_parallel_give_the_plan_of_one_walk(text: str, chunk: int, block: int, escape: bytes) -> None:
     # Escapes and quotes fall on every possible block edge; the parallel summaries must agree.
     data = text.encode()
@@ -295,7 +296,7 @@ def test_a_nul_byte_leaves_the_blocks_after_it_unread() -> None:
             time.sleep(0.005)  # a real read takes a while: the NUL byte is seen long before the end
         return data[a:b]
 
-    with pytest.raises(DataError, match="NUL byte at offset 4096"):
+    with pytest.raises(DataError, match=r"NUL bytes \(the first at offset 4096\)"):
         plan_chunks(read, start=0, size=len(data), chunk_size=1 << 20, quote=b'"', escape=b"", term=b"\n", block_size=4096, threads=2)
     assert len(read_at) < len(data) // 4096 // 2
 
@@ -321,3 +322,43 @@ def test_undecodable_utf16_names_the_line(tmp_path: Path) -> None:
             target=tmp_path / "o",
             where="s3://x",
         )
+
+
+@pytest.mark.parametrize("size", [1, 2, 4096, 100_000])
+def test_a_file_of_nul_bytes_is_described_as_such(size: int) -> None:
+    # Zeros at every even and odd offset once passed for UTF-16 text.
+    with pytest.raises(DataError) as caught:
+        sniff_bytes(b"\x00" * size)
+    message = str(caught.value)
+    assert message.startswith("s3://in/f.csv: line 1: contains NUL bytes (the first at offset 0), nothing but NUL bytes from there on")
+    assert message.endswith(": not a text file") and "UTF-16" not in message
+
+
+def test_text_after_a_nul_is_binary_not_utf16() -> None:
+    with pytest.raises(DataError, match=r"line 2: contains NUL bytes \(the first at offset 8\): not a text file$"):
+        sniff_bytes(b"id,name\n" + b"\x00" * 10 + b"abcdefgh" * 100)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"PAR1,name,amount\n", b"BZh,name,amount\n", b"BZh9,name,amount\n", b"%PDF,name,amount\n"],
+)
+def test_a_header_that_begins_like_a_magic_number_is_a_header(header: bytes) -> None:
+    with pytest.raises(DataError, match=r"the header does not match the schema: missing column id; unexpected column"):
+        sniff_bytes(header + b"1,a,2\n")
+
+
+def test_bytes_no_encoding_decodes_are_binary_not_latin1() -> None:
+    data = bytes(range(1, 9)) * 4 + b"\xe9\xff\x81\x8d" * 10
+    with pytest.raises(DataError, match=r"contains control bytes \(0x01 at offset 0\) and bytes that are not utf-8 .*: not a text file$"):
+        sniff_bytes(data)
+
+
+def test_header_names_in_a_message_are_short_escaped_excerpts() -> None:
+    header = b"root:x:0:0:root:/root:/bin/bash\x1b[31m" + b"A" * 5000 + b",\x1b]0;owned\x07,id\n"
+    with pytest.raises(DataError) as caught:
+        sniff_bytes(header + b"1,2,3\n")
+    message = str(caught.value)
+    assert "\x1b" not in message and "\x07" not in message and "A" * 61 not in message
+    assert "unexpected columns root:x:0:0:root:/root:/bin/bash\\x1b[31m" + "A" * 21 + "…" in message
+    assert message.endswith("and 1 more")

@@ -41,16 +41,29 @@ def test_integers_are_strict(con: duckdb.DuckDBPyConnection) -> None:
         "{name: n, type: integer}",
         ["12", " 7 ", "-3", "1.5", "abc", "9223372036854775808", "", None],
     )
-    assert [v for v, _ in found] == [True, True, True, False, False, False, True, True]
-    assert found[3][1] == "not a valid integer"
+    # "" is a quoted empty field: an empty string, which no integer column parses; None is a null.
+    assert [v for v, _ in found] == [True, True, True, False, False, False, False, True]
+    assert found[3][1] == found[6][1] == "not a valid integer"
 
 
 def test_required_values(con: duckdb.DuckDBPyConnection) -> None:
     found = check(con, "{name: s, type: string, required: true}", ["x", "", None, " "])
     assert found == [
         (True, None),
+        (False, "required value is an empty string"),
         (False, "required value is missing"),
-        (False, "required value is missing"),
+        (True, None),
+    ]
+    found = check(con, "{name: n, type: integer, required: true}", ["", None])
+    assert found == [(False, "not a valid integer"), (False, "required value is missing")]
+
+
+def test_an_empty_string_is_a_value_and_a_null_is_none(con: duckdb.DuckDBPyConnection) -> None:
+    found = check(con, "{name: s, type: string, allowed: [a, b]}", ["", None, "a"])
+    assert found == [(False, "not one of the allowed values: a, b"), (True, None), (True, None)]
+    assert check(con, "{name: s, type: string, allowed: ['', a]}", [""]) == [(True, None)]
+    assert check(con, "{name: d, type: date, min: 2024-01-01}", ["", None]) == [
+        (False, "not a valid date (expected YYYY-MM-DD)"),
         (True, None),
     ]
 
@@ -97,11 +110,12 @@ def test_bounds(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_regex_matches_the_whole_value(con: duckdb.DuckDBPyConnection) -> None:
-    found = check(con, "{name: e, type: string, regex: '[a-z]+@[a-z]+'}", ["a@b", "a@b.c", "xa@b", ""])
+    found = check(con, "{name: e, type: string, regex: '[a-z]+@[a-z]+'}", ["a@b", "a@b.c", "xa@b", "", None])
     assert found == [
         (True, None),
         (False, "does not match the pattern [a-z]+@[a-z]+"),
         (True, None),
+        (False, "does not match the pattern [a-z]+@[a-z]+"),  # an empty string is checked; a null is not
         (True, None),
     ]
 
