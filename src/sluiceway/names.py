@@ -19,7 +19,7 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # character is allowed, Unicode letters included (AWS only notes that CloudWatch Logs wants ASCII).
 _NAME_FORBIDDEN = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 MAX_NAME_CHARS = 80
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 """A file name's limit on every common file system (NAME_MAX): a folder-backed bucket's, for each key segment."""

@@ -28,6 +28,7 @@ def test_ordinary_keys_pass(key: str) -> None:
         ("a\x00b", "control"),
         ("line\nbreak", "control"),
         ("del\x7f", "control"),
+        ("csi\x9b31m.csv", "control"),
         ("a//b", "empty path segment"),
         ("folder/", "ends with '/'"),
         ("x/" * 512 + "x", "longer than"),

@@ -7,13 +7,13 @@ import threading
 from pathlib import Path
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from .. import __version__
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
 from . import aws, events, messaging, runs, sfn
-from ._common import EXIT_FAILED, ConfigOption, DataDirOption, console, err_console, fail, report_error, settings_from
+from ._common import EXIT_FAILED, ConfigOption, DataDirOption, console, err_console, fail, report_error, settings_from, shown
 
 app = typer.Typer(
     help="Sluiceway: event-driven data pipelines that run the same code on a laptop and on AWS.",
@@ -61,12 +61,12 @@ def upload(
     except SluicewayError as exc:
         report_error(exc)
     try:
-        console.print(f"uploaded [bold]{escape(f's3://{settings.input_bucket}/{uploaded.key}')}[/bold]")
+        console.print(Text.assemble("uploaded ", shown(f"s3://{settings.input_bucket}/{uploaded.key}", style="bold")))
         if not run:
             console.print("its Object Created event is committed; `sluiceway up` processes it")
             return
         if uploaded.stack is None:
-            console.print(f"{escape(uploaded.runner)} processes it; waiting for its run")
+            console.print(Text.assemble(shown(uploaded.runner), " processes it; waiting for its run"))
         followed = follow(settings, uploaded.event, still_running=lambda: uploaded.stack is not None or running_stack(settings) is not None)
         from ..runtime.wiring import open_local_read
 
@@ -78,10 +78,13 @@ def upload(
         if followed.runs:
             console.print(runs.run_rows(followed.runs, metadata))
         for delivery in followed.undelivered:
+            where = f" (it is in the dead-letter queue {settings.dead_letter_queue})" if delivery.status == "dead-lettered" else ""
             err_console.print(
-                f"[red]not run:[/red] the event of {escape(uploaded.key)} could not be delivered to rule {escape(delivery.rule)}:"
-                f" {escape(delivery.last_error or delivery.status)}"
-                + (f" (it is in the dead-letter queue {escape(settings.dead_letter_queue)})" if delivery.status == "dead-lettered" else ""),
+                Text.assemble(
+                    ("not run:", "red"),
+                    shown(f" the event of {uploaded.key} could not be delivered to rule {delivery.rule}: "),
+                    shown(f"{delivery.last_error or delivery.status}{where}"),
+                ),
                 highlight=False,
             )
         if not followed.matched:
@@ -121,16 +124,18 @@ def up(
     def ended(record: ExecutionRecord) -> None:
         style = "green" if record.status == "SUCCEEDED" else "red"
         console.print(
-            f"[{style}]{record.status}[/{style}] {escape(str(_key_of(record)))} ({escape(record.name)})"
-            + (f": {escape(record.error)}" if record.error else ""),
+            Text.assemble(
+                (record.status, style), shown(f" {_key_of(record)} ({record.name})" + (f": {record.error}" if record.error else ""))
+            ),
             highlight=False,
         )
 
     def undelivered(failure: Undelivered) -> None:
         where = f" (in the dead-letter queue {failure.dead_letter.rsplit(':', 1)[-1]})" if failure.dead_letter else ""
         console.print(
-            f"[red]NOT RUN[/red] an event for rule {escape(failure.delivery.rule)} could not be delivered:"
-            f" {escape(failure.error)}{escape(where)}",
+            Text.assemble(
+                ("NOT RUN", "red"), shown(f" an event for rule {failure.delivery.rule} could not be delivered: {failure.error}{where}")
+            ),
             highlight=False,
         )
 
@@ -144,7 +149,9 @@ def up(
     try:
         stack.watch()
         folder = stack.settings.buckets_dir / stack.settings.input_bucket
-        console.print(f"Sluiceway is up. Drop files into [bold]{escape(str(folder))}[/bold] (or `sluiceway upload FILE`). Ctrl-C stops.")
+        console.print(
+            Text.assemble("Sluiceway is up. Drop files into ", shown(folder, style="bold"), " (or `sluiceway upload FILE`). Ctrl-C stops.")
+        )
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

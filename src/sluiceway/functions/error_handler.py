@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..data.excerpt import printable
 from ..ports import Clock, MetadataTable, ObjectStore
 from ..types import EventDict
 from ._common import WORK_ROOT, Workspace, s3_uri
@@ -120,6 +121,10 @@ def describe_failure(error: str, cause: str, uri: str) -> tuple[str | None, str,
         reason = reason[len(uri) + 2 :]
     elif reason.startswith(uri + " "):
         reason = "the file " + reason[len(uri) + 1 :]
+    # Whatever raised may have quoted data: what reaches the record, the notification and a
+    # terminal never carries a raw control or escape character. (Backslashes stay single: our
+    # own messages quote file content as escaped excerpts already.)
+    reason = printable(reason, keep="\n\\")
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[:MAX_REASON_CHARS] + "…"
     return stage, kind, reason

@@ -116,3 +116,8 @@ def test_whatever_the_event_lacks_the_handler_still_answers(tmp_path: Path) -> N
     assert report.message == "a run failed: weird"
     assert report.record.startswith("unknown:")
     assert list(table.items.values())[0]["Status"] == "FAILED"
+
+
+def test_a_reason_never_carries_raw_control_characters() -> None:
+    _, _, reason = describe_failure("ValueError", "bad value \x1b[31mred\x1b]0;title\x07 here", URI)
+    assert "\x1b" not in reason and "\x07" not in reason and "\\x1b[31m" in reason
