@@ -80,7 +80,13 @@ def layer_violations(path: Path) -> list[str]:
         forbid(("boto3", "botocore"), "boto3 is imported only under backends/aws")
     if not name.startswith("sluiceway.backends") and name != "sluiceway.runtime.wiring":
         forbid(("sluiceway.backends",), "backends are wired only by runtime/wiring.py")
-    if name.startswith(("sluiceway.errors", "sluiceway.types", "sluiceway.settings", "sluiceway.logs", "sluiceway.ports")):
+    if name.startswith("sluiceway.ports"):
+        # The ports speak the domain's language (events, messages, executions), and nothing above it.
+        forbid(
+            ("sluiceway.runtime", "sluiceway.backends", "sluiceway.cli", "sluiceway.api", "sluiceway.functions", "sluiceway.deploy"),
+            "the ports depend on nothing that implements or uses them",
+        )
+    if name.startswith(("sluiceway.errors", "sluiceway.types", "sluiceway.settings", "sluiceway.logs")):
         forbid(
             (
                 "sluiceway.asl",

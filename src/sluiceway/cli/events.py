@@ -20,7 +20,7 @@ import typer
 from ..errors import BackendUnavailableError, EventPatternError, SluicewayError
 from ..events.patterns import compile_pattern
 from ..events.rules import DEFAULT_BUS, Rule, RuleValidationError, Target, bus_arn
-from ..runtime.router import EventStore
+from ..ports.events import EventStore
 from ..settings import Settings
 from ._common import (
     EXIT_FAILED,

@@ -19,11 +19,10 @@ from ..errors import ExecutionNotFoundError, NotFoundError, StackRunningError
 from ..events.envelope import execution_name_for
 from ..events.rules import DeliveryRecord, target_kind
 from ..ports import ExecutionRecord, ExecutionStore
+from ..ports.events import EventTrail
 from ..settings import Settings
 from ..types import EventDict
-from .router import EventTrail
 from .wiring import Stack, build_stack, open_event_follower, running_stack
-
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,9 @@ from ..backends.local.journal import SqliteTaskJournal
 from ..backends.local.stacklock import StackLock
 from ..errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
-from ..events.rules import Delivery, RetryPolicy, Target, target_kind
+from ..events.rules import Delivery, RetryPolicy, Rule, Target, target_kind
 from ..ports import Clock, ExecutionStore, FunctionInvoker, Invocation, MetadataTable, ObjectStore, Queue, Topic
+from ..ports.events import DeadLetterSender, Deliver, EventStore, EventTrail
 from ..settings import Settings
 from .clock import FakeClock, SystemClock
 from .delivery import FunctionSender, QueueSender, Sender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
@@ -36,7 +37,7 @@ from .eventing import EventingObjectStore
 from .executor import LocalOrchestrator
 from .integrations import TaskRunner
 from .invoker import FunctionSpec, LocalFunctionInvoker
-from .router import DeadLetterSender, Deliver, EventRouter, EventStore, EventTrail, Rule
+from .router import EventRouter
 from .triggers import EventSourceMappings
 
 if TYPE_CHECKING:

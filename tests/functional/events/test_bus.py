@@ -30,8 +30,9 @@ from sluiceway.events.rules import (
     RuleValidationError,
     Target,
 )
+from sluiceway.ports.events import DeadLetterSender, Deliver
 from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.router import DeadLetterSender, Deliver, EventRouter, Undelivered
+from sluiceway.runtime.router import EventRouter, Undelivered
 
 ACCOUNT, REGION = "111111111111", "us-east-1"
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:DataProcessingWorkflow"
