@@ -8,6 +8,7 @@
     ├── ExecutionError
     │   ├── ExecutionNotFoundError
     │   ├── ExecutionAlreadyExistsError
+    │   ├── OrchestratorStoppedError    a wait on an execution cut short by the orchestrator's stop
     │   └── StatesError             error: str, cause: str  (visible to Retry/Catch)
     ├── HandlerError                error_type: str, retryable: bool
     ├── DataError                   a file or record that cannot be used (names file/line/field)
@@ -41,6 +42,7 @@ __all__ = [
     "HandlerError",
     "InvalidNameError",
     "NotFoundError",
+    "OrchestratorStoppedError",
     "PreconditionFailedError",
     "SluicewayError",
     "StackRunningError",
@@ -74,6 +76,10 @@ class ExecutionNotFoundError(ExecutionError):
 
 class ExecutionAlreadyExistsError(ExecutionError):
     """An execution with that name exists with a different input."""
+
+
+class OrchestratorStoppedError(ExecutionError):
+    """The orchestrator stopped while something waited for an execution to end (it ends after the next start)."""
 
 
 class StatesError(ExecutionError):

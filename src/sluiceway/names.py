@@ -17,7 +17,7 @@ __all__ = ["check_bucket", "check_key", "check_name", "name_from"]
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # Step Functions' names (state machines, executions): 1-80 characters, none of these. Any other
 # character is allowed, Unicode letters included (AWS only notes that CloudWatch Logs wants ASCII).
-_NAME_FORBIDDEN = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+_NAME_FORBIDDEN = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\U0010ffff]")
 MAX_NAME_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_KEY_BYTES = 1024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from pathlib import Path
@@ -378,3 +379,33 @@ def test_null_values_name_the_dialects_null_markers() -> None:
     assert problems(MINIMAL + 'csv: {null_values: ["a,b"]}\n') == [
         "p.yaml:12: csv: null marker 'a,b' may not contain the delimiter or the quote"
     ]
+
+
+@pytest.mark.parametrize(
+    ("derived", "reason"),
+    [
+        ("row_number() over/**/()", "no window functions"),
+        ("sum(amount) OVER\n()", "no window functions"),
+        ("1) AS r FROM valid_rows --", "must be exactly one expression over the row"),
+        ("(SELECT count(*) FROM valid_rows)", "no subqueries"),
+        ("current_setting('temp_directory')", "tells about the host"),
+    ],
+)
+def test_a_derived_column_is_one_expression_over_the_row_however_it_is_spelled(derived: str, reason: str) -> None:
+    text = MINIMAL.replace("processing:\n", f"processing:\n  derived:\n    x: {json.dumps(derived)}\n")
+    [found] = problems(text)
+    assert "processing.derived.x" in found and reason in found
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "WITH sqlite_master AS (SELECT 1) SELECT count(*) AS n FROM main.sqlite_master",
+        "SELECT (SELECT count(*) FROM information_schema.tables) AS n FROM (WITH tables AS (SELECT 1) SELECT 1)",
+        "SELECT current_setting('temp_directory') AS t FROM valid_rows",
+    ],
+)
+def test_pipeline_sql_reads_valid_rows_and_its_own_ctes_only(sql: str) -> None:
+    base = MINIMAL.split("processing:")[0]
+    [found] = problems(base + f"processing:\n  sql: {json.dumps(sql)}\n")
+    assert "processing.sql" in found and ("valid_rows" in found or "host" in found)

@@ -83,7 +83,7 @@ def run(
     runtime = build_sfn_runtime(settings, skip_waits=skip_waits, answer=_mock_answer(mocks) if mocks else None)
     try:
         runtime.orchestrator.register(machine_name, machine)
-        runtime.orchestrator.start()
+        runtime.orchestrator.start(resume=False)  # a stack may run on this data dir: its executions are its own
         record = runtime.orchestrator.start_execution(machine_name, payload, name=name)
         record = runtime.orchestrator.wait(record.arn)
     except SluicewayError as exc:

@@ -345,14 +345,15 @@ def check_sql(config: PipelineConfig) -> tuple[dict[str, str], list[tuple[tuple[
         width = len(config.columns)
         for name, expr in processing.derived.items():
             loc = ("processing", "derived", name)
-            if re.search(r"\bover\s*\(", expr, re.IGNORECASE) or ";" in expr:
-                problems.append((loc, "must be one expression over the row (no window functions, no ';')"))
-                continue
-            candidate = f"SELECT *, ({expr}) AS {ident(name)} FROM ({relation})"
             outside = _reads_outside(con, f"SELECT ({expr}) FROM valid_rows")
             if outside:
                 problems.append((loc, outside))
                 continue
+            shape = _expression_problem(con, expr)
+            if shape is not None:
+                problems.append((loc, shape))
+                continue
+            candidate = f"SELECT *, ({expr}) AS {ident(name)} FROM ({relation})"
             try:
                 described = con.execute(f"DESCRIBE {candidate}").fetchall()
             except duckdb.Error as exc:
@@ -368,6 +369,55 @@ def check_sql(config: PipelineConfig) -> tuple[dict[str, str], list[tuple[tuple[
     finally:
         con.close()
     return types, problems
+
+
+def _expression_problem(con: Any, expr: str) -> str | None:
+    """Why ``expr`` is not one expression over the row (None when it is): parsed alone, by DuckDB.
+
+    A derived column is spliced into larger queries; what passes here must be exactly one
+    expression (``1) AS r FROM valid_rows --`` is a query's tail, not an expression), with no
+    window function (its value would depend on where chunks begin) and no subquery.
+    """
+    import duckdb
+
+    try:
+        found = con.execute("SELECT json_serialize_sql(?)", [f"SELECT ({expr})"]).fetchone()
+        tree = json.loads(found[0]) if found else {}
+    except (duckdb.Error, ValueError):
+        return None
+    if not isinstance(tree, dict) or tree.get("error"):
+        return None  # binding reports what does not parse
+    statements = tree.get("statements") or []
+    node = statements[0].get("node", {}) if len(statements) == 1 else {}
+    selected = node.get("select_list") or []
+    clauses = ("where_clause", "having", "qualify", "group_expressions")
+    if (
+        node.get("type") != "SELECT_NODE"
+        or (node.get("from_table") or {}).get("type") != "EMPTY"
+        or len(selected) != 1
+        or any(node.get(c) for c in clauses)
+        or node.get("modifiers")
+        or (node.get("cte_map") or {}).get("map")
+    ):
+        return "must be exactly one expression over the row"
+    kinds: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            kinds.add(str(value.get("class", "")))
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(selected[0])
+    if "WINDOW" in kinds:
+        # (A window's value would depend on where the chunks begin.)
+        return "must be one expression over the row (no window functions, no ';')"
+    if "SUBQUERY" in kinds:
+        return "must be one expression over the row (no subqueries)"
+    return None
 
 
 def _check_query(con: Any, sql: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -392,6 +442,8 @@ def _check_query(con: Any, sql: str) -> list[tuple[tuple[Any, ...], str]]:
 
 _TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 """Table functions pipeline SQL may call: they make rows from their arguments, reading nothing."""
+_REVEALING = frozenset({"current_setting", "getvariable", "getenv", "current_database", "current_schema", "current_schemas"})
+"""Scalar functions that read the engine's or the host's settings (paths, variables) rather than the data."""
 
 
 def _reads_outside(con: Any, query: str) -> str | None:
@@ -414,28 +466,38 @@ def _reads_outside(con: Any, query: str) -> str | None:
         return None
     functions: set[str] = set()
     tables: set[str] = set()
-    ctes: set[str] = set()
+    revealing: set[str] = set()
 
-    def walk(node: Any) -> None:
+    def walk(node: Any, scope: frozenset[str]) -> None:
         if isinstance(node, dict):
             kind = node.get("type")
+            cte_map = node.get("cte_map")
+            if isinstance(cte_map, dict):
+                # A CTE's name stands for it only inside the query that defines it.
+                names = {str(e.get("key")).lower() for e in cte_map.get("map") or [] if isinstance(e, dict)}
+                scope = scope | names
             if kind == "TABLE_FUNCTION":
                 function = node.get("function") or {}
                 functions.add(str(function.get("function_name") or "?"))
             elif kind == "BASE_TABLE":
-                tables.add(str(node.get("table_name") or "?"))
-            cte_map = node.get("cte_map")
-            if isinstance(cte_map, dict):
-                ctes.update(str(entry.get("key")) for entry in cte_map.get("map") or [] if isinstance(entry, dict))
+                name = str(node.get("table_name") or "?")
+                qualified = bool(node.get("schema_name") or node.get("catalog_name"))
+                # A qualified name (main.x, information_schema.x) is never a CTE nor valid_rows.
+                if qualified or name.lower() not in {"valid_rows", *scope}:
+                    tables.add(".".join(str(node.get(k)) for k in ("catalog_name", "schema_name", "table_name") if node.get(k)))
+            elif node.get("class") == "FUNCTION" and str(node.get("function_name", "")).lower() in _REVEALING:
+                revealing.add(str(node.get("function_name")))
             for value in node.values():
-                walk(value)
+                walk(value, scope)
         elif isinstance(node, list):
             for value in node:
-                walk(value)
+                walk(value, scope)
 
-    walk(tree)
+    walk(tree, frozenset())
     readers = sorted(f for f in functions if f.lower() not in _TABLE_FUNCTIONS)
-    others = sorted(t for t in tables if t.lower() not in {"valid_rows", *(c.lower() for c in ctes)})
+    others = sorted(tables)
+    if revealing:
+        return f"calls {', '.join(sorted(revealing))}, which tells about the host — pipeline SQL computes over valid_rows only"
     if readers:
         try:
             con.execute(f"DESCRIBE {query}").fetchall()

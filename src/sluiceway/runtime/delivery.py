@@ -459,11 +459,14 @@ class TopicDeliverer:
     def _loop(self) -> None:
         next_sweep = 0.0
         while not self._stop.is_set():
-            try:
-                if time.monotonic() >= next_sweep:
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + _ORPHAN_SWEEP_S
+                try:
                     # A process that died holding a claim (kill -9) does not hold up its messages.
                     self.store.release_orphans()
-                    next_sweep = time.monotonic() + _ORPHAN_SWEEP_S
+                except Exception:
+                    logger.exception("could not release the claims of stopped processes")
+            try:
                 self.deliver_pending()
             except Exception:
                 logger.exception("topic delivery pass failed")

@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,7 @@ from ..asl.interpreter import (
     WriteResults,
 )
 from ..asl.model import StateMachine
-from ..errors import ExecutionError, ExecutionNotFoundError
+from ..errors import ExecutionError, ExecutionNotFoundError, OrchestratorStoppedError
 from ..names import check_name
 from ..ports import Clock, ExecutionRecord, ExecutionStore
 from ..types import JSON
@@ -59,7 +59,8 @@ class TaskTokenError(ExecutionError):
 class _Live:
     machine: StateMachine
     record: ExecutionRecord
-    in_flight: int = 0
+    in_flight: set[str] = field(default_factory=set)
+    """Tokens of the tasks running on the pool (a ``.waitForTaskToken`` task leaves it once its call went out)."""
 
 
 class LocalOrchestrator:
@@ -126,13 +127,19 @@ class LocalOrchestrator:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the dispatcher thread and resume executions left RUNNING."""
+    def start(self, *, resume: bool = True) -> None:
+        """Start the dispatcher thread and (unless ``resume`` is false) resume executions left RUNNING.
+
+        Only the one orchestrator that owns the store's executions may resume them (the
+        stack, which holds the data dir); one that runs a single execution of its own
+        (``sluiceway sfn run``) must not drive the stack's.
+        """
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._loop, name="sluiceway-orchestrator", daemon=True)
         self._thread.start()
-        self.recover()
+        if resume:
+            self.recover()
 
     def close(self, grace_s: float = 0.0) -> None:
         """Stop: dispatch nothing more, commit what finishes within ``grace_s``, then stop committing.
@@ -146,7 +153,8 @@ class LocalOrchestrator:
             return
         with self._changed:
             self._closed = True
-            self._changed.wait_for(lambda: all(live.in_flight == 0 for live in self._live.values()), timeout=grace_s)
+            self._changed.notify_all()  # wake waiters (a .sync task waiting for its child)
+            self._changed.wait_for(lambda: not any(live.in_flight for live in self._live.values()), timeout=grace_s)
         self._events.put(None)
         if self._thread is not None:
             self._thread.join(timeout=30)
@@ -299,10 +307,17 @@ class LocalOrchestrator:
         self._events.put((arn, event))
 
     def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord:
-        """Block until the execution ends (or ``timeout`` seconds pass); return its record."""
+        """Block until the execution ends (or ``timeout`` seconds pass); return its record.
+
+        Raises:
+            OrchestratorStoppedError: the orchestrator stopped before the execution ended.
+        """
         with self._changed:
-            self._changed.wait_for(lambda: self.describe(arn).status in TERMINAL, timeout=timeout)
-            return self.describe(arn)
+            self._changed.wait_for(lambda: self._closed or self.describe(arn).status in TERMINAL, timeout=timeout)
+            record = self.describe(arn)
+            if self._closed and record.status not in TERMINAL:
+                raise OrchestratorStoppedError(f"the orchestrator stopped before {arn} ended")
+            return record
 
     def wait_all(self, timeout: float | None = None) -> bool:
         """Block until no execution is running; True if that happened before ``timeout``."""
@@ -327,23 +342,32 @@ class LocalOrchestrator:
                 with self._lock:
                     live = self._live.get(arn)
                     if live is not None:
-                        live.in_flight += 1
+                        live.in_flight.add(command.token)
                 self._pool.submit(self._run_task, arn, command)
 
     def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults) -> None:
         if isinstance(command, InvokeTask):
             command = replace(command, idempotency_key=f"{arn}#{command.token}")
-        outcome = self.run_task(command)
+        try:
+            outcome = self.run_task(command)
+        except OrchestratorStoppedError:
+            # It waited on this orchestrator (a .sync child), which stopped first: no outcome,
+            # the task runs again at the next start.
+            self._left_pool(arn, command.token)
+            return
         if getattr(command, "wait_for_token", False) and isinstance(outcome, TaskSucceeded):
             # The call went out; the answer comes through SendTaskSuccess/Failure.
-            with self._lock:
-                live = self._live.get(arn)
-                if live is not None:
-                    live.in_flight -= 1
-                self._changed.notify_all()
+            self._left_pool(arn, command.token)
             self._events.put(("", TimerFired("")))
             return
         self._events.put((arn, outcome))
+
+    def _left_pool(self, arn: str, token: str) -> None:
+        with self._lock:
+            live = self._live.get(arn)
+            if live is not None:
+                live.in_flight.discard(token)
+            self._changed.notify_all()
 
     def _loop(self) -> None:
         while True:
@@ -367,7 +391,7 @@ class LocalOrchestrator:
             if not self._timers:
                 return None
             if self.skip_waits:
-                idle = self._events.empty() and all(live.in_flight == 0 for live in self._live.values())
+                idle = self._events.empty() and not any(live.in_flight for live in self._live.values())
                 return 0.0 if idle else 0.05
             delay = (self._timers[0][0] - self.clock.now()).total_seconds()
             return max(0.0, min(delay, 1.0))
@@ -379,7 +403,7 @@ class LocalOrchestrator:
                     return
                 due, _, arn, token = self._timers[0]
                 if self.skip_waits:
-                    idle = self._events.empty() and all(live.in_flight == 0 for live in self._live.values())
+                    idle = self._events.empty() and not any(live.in_flight for live in self._live.values())
                     if due > self.clock.now():
                         if not idle:
                             return
@@ -396,7 +420,7 @@ class LocalOrchestrator:
             if live is None:
                 return
             if isinstance(event, TaskSucceeded | TaskFailed):
-                live.in_flight = max(0, live.in_flight - 1)
+                live.in_flight.discard(event.token)
                 self._changed.notify_all()
             state = live.record.state
             try:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ..asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
 from ..asl.items import parse_items, result_files
-from ..errors import NotFoundError, SluicewayError, StatesError
+from ..errors import ExecutionAlreadyExistsError, NotFoundError, OrchestratorStoppedError, SluicewayError, StatesError
 from ..ports import EventPublisher, ExecutionRecord, FunctionInvoker, Invocation, ObjectStore, Queue, TaskJournal, Topic
 from ..types import JSON
 
@@ -119,6 +119,8 @@ class TaskRunner:
             return TaskSucceeded(command.token, self._once(command, lambda: self._function(command, name), atomic=False))
         except TaskError as exc:
             return TaskFailed(command.token, exc.error, exc.cause)
+        except OrchestratorStoppedError:
+            raise  # no outcome at all: the task runs again at the next start
         except SluicewayError as exc:
             return TaskFailed(command.token, type(exc).__name__, str(exc))
         except Exception as exc:  # a bug in an integration must fail the task, not the runtime
@@ -322,7 +324,16 @@ class TaskRunner:
             except ValueError:
                 raise TaskError("StepFunctions.InvalidExecutionInputException", "Input is not valid JSON") from None
         name = params.get("Name")
-        record = self.executions.start_execution(arn.rsplit(":", 1)[-1], payload, name=name if isinstance(name, str) else None)
+        if not isinstance(name, str):
+            # AWS names it with a UUID; one derived from the task makes a run of the task after a
+            # crash find the child it started instead of starting a second one.
+            name = str(uuid.uuid5(uuid.NAMESPACE_URL, command.idempotency_key)) if command.idempotency_key else None
+        try:
+            record = self.executions.start_execution(arn.rsplit(":", 1)[-1], payload, name=name)
+        except ExecutionAlreadyExistsError:
+            if not command.idempotency_key or name is None:
+                raise
+            record = self.executions.describe(_execution_arn(arn, name))  # ended already: the same child
         started = record.started_at.isoformat()
         if not command.resource.endswith((".sync", ".sync:2")):
             return {"ExecutionArn": record.arn, "StartDate": started}
@@ -419,7 +430,15 @@ class ChildExecutions(Protocol):
 
     def start_execution(self, state_machine: str, input: JSON, *, name: str | None = None) -> ExecutionRecord: ...
 
-    def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord: ...
+    def describe(self, arn: str) -> ExecutionRecord: ...
+
+    def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord:
+        """Until the execution ends. Raises OrchestratorStoppedError when the orchestrator stops first."""
+        ...
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
 def _bucket_key(params: Mapping[str, Any]) -> tuple[str, str]:

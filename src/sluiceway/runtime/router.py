@@ -223,11 +223,14 @@ class EventRouter:
     def _loop(self) -> None:
         next_sweep = 0.0
         while not self._stop.is_set():
-            try:
-                if time.monotonic() >= next_sweep:
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + _ORPHAN_SWEEP_S
+                try:
                     # Claims of a process that died (kill -9) are free at once, not after the lease.
                     self.bus.release_orphans()
-                    next_sweep = time.monotonic() + _ORPHAN_SWEEP_S
+                except Exception:
+                    logger.exception("could not release the claims of stopped processes")
+            try:
                 self.deliver_pending()
             except Exception:
                 logger.exception("event delivery pass failed")
@@ -338,7 +341,8 @@ class EventRouter:
             condition := policy.exhausted(row.attempts, (now - row.age_from).total_seconds())
         ) is not None:
             # Too old before this attempt (the router was down): no attempt is made.
-            self._give_up(row, rule, target, condition, "EVENT_EXPIRED", row.last_error or "")
+            reason = row.last_error or f"the event is older than its target's {condition}"
+            self._give_up(row, rule, target, condition, "EVENT_EXPIRED", reason)
             return False
         if not self.bus.claim(row.id, now, now + self.lease):
             return False

@@ -22,7 +22,8 @@ from ..ports import ExecutionRecord, ExecutionStore
 from ..ports.events import EventTrail
 from ..settings import Settings
 from ..types import EventDict
-from .wiring import Stack, build_stack, open_event_follower, running_stack
+from .eventing import EventingObjectStore
+from .wiring import Stack, build_services, build_stack, open_event_follower, running_stack
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +75,22 @@ def upload(settings: Settings, path: Path, key: str | None = None, *, run: bool)
         SluicewayError: the file could not be stored (a key no object may have, say).
     """
     target_key = key or path.name
+    holder = running_stack(settings)
+    if holder is not None:
+        # The running stack delivers it, with its own rules: nothing of them is rewritten from here.
+        services = build_services(settings)
+        try:
+            objects = services.objects
+            assert isinstance(objects, EventingObjectStore), "uploads go to the local input bucket"
+            info = objects.inner.put_file(settings.input_bucket, target_key, str(path), content_type=_content_type(path))
+            event = objects.emit_created(info)
+        finally:
+            if services.db is not None:
+                services.db.close()
+        return Uploaded(target_key, event, None, f"the stack running on {settings.data_dir}{holder}")
     # Built (not started) even without --run: it stores the pipeline's rule, so that the
     # event finds it whichever stack delivers it.
     stack = build_stack(settings)
-    holder = running_stack(settings)
     started = False
     try:
         if run and holder is None:

@@ -93,14 +93,20 @@ class BucketWatcher(FileSystemEventHandler):
         """Announce every settled object present now (those already recorded are ignored by the bus)."""
         count = 0
         now = time.time()
-        for info in self.objects.list(self.bucket):  # type: ignore[attr-defined]
-            if now - info.last_modified.timestamp() < self.settle_s:
-                # Possibly still being written: the watch decides (a close, or the settle time).
-                with self._lock:
-                    self._pending.setdefault(info.key, _Pending(-1, -1, time.monotonic(), closed=True, wrote=False))
-                continue
-            self.announce(info)
-            count += 1
+        for key in self.objects.keys(self.bucket):  # type: ignore[attr-defined]
+            try:
+                info = self.objects.observe(self.bucket, key)  # type: ignore[attr-defined]
+                if now - info.last_modified.timestamp() < self.settle_s:
+                    # Possibly still being written: the watch decides (a close, or the settle time).
+                    with self._lock:
+                        self._pending.setdefault(key, _Pending(-1, -1, time.monotonic(), closed=True, wrote=False))
+                    continue
+                self.announce(info)
+                count += 1
+            except (InvalidNameError, NotFoundError) as exc:
+                logger.warning("ignoring file in bucket folder", extra={"key": key, "reason": str(exc)})
+            except Exception:  # noqa: BLE001 -- one file must not keep the others from being announced
+                logger.exception("could not announce a file in the bucket folder", extra={"key": key})
         return count
 
     # watchdog callbacks ----------------------------------------------------------
@@ -140,30 +146,43 @@ class BucketWatcher(FileSystemEventHandler):
 
     def _settle_loop(self) -> None:
         while not self._stop.wait(0.2):
-            now = time.monotonic()
             with self._lock:
                 items = list(self._pending.items())
             for key, pending in items:
                 try:
-                    stat = (self.root / key).stat()
-                except FileNotFoundError:
-                    with self._lock:
-                        self._pending.pop(key, None)
-                    continue
-                if (stat.st_size, stat.st_mtime_ns) != (pending.size, pending.mtime):
-                    with self._lock:
-                        current = self._pending.get(key)
-                        if current is not None:
-                            self._pending[key] = _Pending(stat.st_size, stat.st_mtime_ns, now, closed=current.closed, wrote=current.wrote)
-                    continue
-                if pending.closed is False or now - pending.since < self.settle_s:
-                    continue
-                with self._lock:
-                    self._pending.pop(key, None)
-                try:
-                    # Written to, or moved in: a new write, even of the same bytes.
-                    info = self.objects.observe(self.bucket, key, written=pending.wrote)  # type: ignore[attr-defined]
-                except (InvalidNameError, NotFoundError) as exc:
-                    logger.warning("ignoring file in bucket folder", extra={"key": key, "reason": str(exc)})
-                    continue
-                self.announce(info)
+                    self._settle(key, pending)
+                except Exception:  # noqa: BLE001 -- the watch goes on whatever one file does
+                    logger.exception("could not announce a file in the bucket folder; will try again", extra={"key": key})
+
+    def _settle(self, key: str, pending: _Pending) -> None:
+        """Announce ``key`` once it has settled; forget it if it is gone or can never be an object."""
+        now = time.monotonic()
+        try:
+            # Not following links: a link is no object (and a loop of links must not stop the watch).
+            found = os.stat(self.root / key, follow_symlinks=False)
+        except OSError as exc:
+            with self._lock:
+                self._pending.pop(key, None)
+            if not isinstance(exc, FileNotFoundError):
+                logger.warning("ignoring file in bucket folder", extra={"key": key, "reason": str(exc)})
+            return
+        if (found.st_size, found.st_mtime_ns) != (pending.size, pending.mtime):
+            with self._lock:
+                current = self._pending.get(key)
+                if current is not None:
+                    self._pending[key] = _Pending(found.st_size, found.st_mtime_ns, now, closed=current.closed, wrote=current.wrote)
+            return
+        if pending.closed is False or now - pending.since < self.settle_s:
+            return
+        try:
+            # Written to, or moved in: a new write, even of the same bytes.
+            info = self.objects.observe(self.bucket, key, written=pending.wrote)  # type: ignore[attr-defined]
+        except (InvalidNameError, NotFoundError) as exc:
+            with self._lock:
+                self._pending.pop(key, None)
+            logger.warning("ignoring file in bucket folder", extra={"key": key, "reason": str(exc)})
+            return
+        self.announce(info)  # if this fails (the database busy, say), the file stays pending: tried again
+        with self._lock:
+            if self._pending.get(key) is pending:
+                self._pending.pop(key, None)

@@ -42,6 +42,7 @@ from .triggers import EventSourceMappings
 
 if TYPE_CHECKING:
     from ..backends.local._sqlite import Database
+    from ..backends.local.objects import FileObjectStore
     from ..backends.local.queues import SqliteQueueService
     from ..backends.local.topics import SqliteTopic
     from ..config import PipelineConfig
@@ -212,8 +213,11 @@ class Stack:
         self.lock.acquire(command)
         try:
             # Only the stack's own functions use scratch space, and none runs yet: what is
-            # there was left by a process that was killed.
+            # there was left by a process that was killed. So were staged writes nobody holds.
             clear_folder(self.settings.scratch_dir)
+            files: FileObjectStore = self.objects.inner  # type: ignore[assignment]  # the local stack's buckets are folders
+            for bucket in (self.settings.input_bucket, self.settings.output_bucket):
+                files.clear_staging(bucket)
             self.orchestrator.start()
             self.router.start()
             self.router.notify()

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sluiceway.backends.local.objects import FileObjectStore
 from sluiceway.errors import InvalidNameError, NotFoundError, PreconditionFailedError
+from sluiceway.ports import ObjectInfo
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 
@@ -218,3 +226,102 @@ def test_a_read_pinned_to_an_etag_fails_once_the_object_was_replaced(store: File
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
     with pytest.raises(PreconditionFailedError):
         store.get("input", "k.csv", if_match=now.etag)
+
+
+class Interleaved(FileObjectStore):
+    """A store that runs ``between`` once, the next time a writer or an observer takes the commit lock."""
+
+    between: Callable[[], None] | None = None
+
+    @contextmanager
+    def _commit_lock(self, bucket: str) -> Iterator[None]:
+        step, self.between = self.between, None
+        if step is not None:
+            step()
+        with super()._commit_lock(bucket):
+            yield
+
+
+def test_an_observer_never_records_a_file_replaced_while_it_read_it(tmp_path: Path) -> None:
+    store = Interleaved(tmp_path / "data")
+    store.put("input", "a.csv", b"v1\n")
+    staged = tmp_path / "staged"
+    staged.write_bytes(b"v1 from elsewhere\n")
+    os.replace(staged, store.bucket_path("input") / "a.csv")  # another program: the sidecar no longer describes it
+    newer: list[ObjectInfo] = []
+    store.between = lambda: newer.append(store.put("input", "a.csv", b"v2, put while the observer computed\n"))
+    seen = store.observe("input", "a.csv", written=True)
+    assert (seen.etag, seen.sequencer) == (newer[0].etag, newer[0].sequencer)
+    assert store.head("input", "a.csv").sequencer == newer[0].sequencer
+
+
+def test_a_reader_looking_first_does_not_turn_a_rewrite_into_a_touch(store: FileObjectStore) -> None:
+    first = store.put("input", "a.csv", b"id\n1\n")
+    path = store.bucket_path("input") / "a.csv"
+    with open(path, "r+b") as f:  # the same bytes written again in place (cp over it, an editor)
+        f.truncate(0)
+        f.write(b"id\n1\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert store.get("input", "a.csv", if_match=first.etag) == b"id\n1\n"  # a run still reading it
+    assert store.head("input", "a.csv").etag == first.etag  # the CLI, a listing
+    assert store.observe("input", "a.csv", written=True).sequencer != first.sequencer  # the watcher saw the write
+
+
+def test_a_touch_while_a_pinned_read_runs_does_not_fail_it(tmp_path: Path) -> None:
+    class Touching(FileObjectStore):
+        def _check_match(self, bucket: str, key: str, fd: int, found: os.stat_result, if_match: str | None) -> None:
+            super()._check_match(bucket, key, fd, found, if_match)
+            os.utime(self.bucket_path(bucket) / key, ns=(found.st_atime_ns, found.st_mtime_ns + 7_000_000))
+
+    store = Touching(tmp_path / "data")
+    info = store.put("input", "a.csv", b"a,b\n1,2\n")
+    assert store.get("input", "a.csv", start=4, end=7, if_match=info.etag) == b"1,2"
+    store.download("input", "a.csv", str(tmp_path / "part"), if_match=info.etag)
+    assert (tmp_path / "part").read_bytes() == b"a,b\n1,2\n"
+
+
+def test_a_writer_killed_between_its_two_renames_leaves_the_old_write_as_it_was(tmp_path: Path) -> None:
+    class Killed(Exception):
+        pass
+
+    class DiesAfterTheSidecar(FileObjectStore):
+        dying = False
+
+        def _write_meta(self, bucket: str, key: str, value: Mapping[str, Any]) -> None:
+            super()._write_meta(bucket, key, value)
+            if self.dying and not key.startswith("_"):
+                raise Killed  # the process ends here: the new file was never renamed into place
+
+    store = DiesAfterTheSidecar(tmp_path / "data")
+    first = store.put("input", "a.csv", b"v1\n")
+    store.dying = True
+    with pytest.raises(Killed):
+        store.put("input", "a.csv", b"v2, never landed\n")
+    store.dying = False
+    again = store.observe("input", "a.csv")
+    assert (again.etag, again.sequencer) == (first.etag, first.sequencer)  # the same write: no second run
+
+
+def test_staging_left_by_a_dead_writer_is_cleared_and_a_living_ones_is_not(store: FileObjectStore) -> None:
+    store.put("input", "a.csv", b"x")
+    staging = store.bucket_path("input") / ".sluiceway" / "tmp"
+    (staging / "put-deadbeef.tmp").write_bytes(b"half of a big file")
+    with open(staging / "put-alive.tmp", "wb") as alive:
+        fcntl.flock(alive, fcntl.LOCK_EX)  # a writer in another process, still writing
+        assert store.clear_staging("input") == 1
+        assert sorted(p.name for p in staging.iterdir()) == ["put-alive.tmp"]
+
+
+def test_sidecars_written_before_writes_had_sequencers_keep_their_events_identity(store: FileObjectStore) -> None:
+    path = store.bucket_path("input") / "old.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    # An mtime whose float seconds round differently by the two routes, as real nanosecond mtimes do.
+    os.utime(path, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
+    digest = hashlib.sha256(b"old.csv").hexdigest()
+    sidecar = store.bucket_path("input") / ".sluiceway" / "meta" / digest[:2] / f"{digest}.json"
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
+    etag = hashlib.md5(b"a,b\n1,2\n", usedforsecurity=False).hexdigest()
+    sidecar.write_text(json.dumps({"etag": etag, "size": 8, "content_type": "text/csv", "metadata": {}}))
+    # What events were named with then: the modification time as a datetime, in microseconds.
+    then = f"{int(datetime.fromtimestamp(path.stat().st_mtime, UTC).timestamp() * 1_000_000):016X}"
+    assert store.observe("input", "old.csv").sequencer == then

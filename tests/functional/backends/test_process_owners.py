@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -135,4 +136,39 @@ def test_an_executions_journal_goes_when_it_ends(tmp_path: Path) -> None:
     store.advance(replace(record, status="SUCCEEDED"), [])
     rows = [r[0] for r in db.connection().execute("SELECT task_key FROM task_effects")]
     assert rows == ["arn:x:exec:two#task-1"]
+    db.close()
+
+
+def test_effects_queued_in_a_rolled_back_savepoint_never_run(tmp_path: Path) -> None:
+    db = Database(tmp_path / "state.db")
+    ran: list[str] = []
+    with db.transaction():
+        db.after_commit(lambda: ran.append("kept"))
+        with pytest.raises(ValueError), db.transaction():
+            db.after_commit(lambda: ran.append("ghost"))
+            raise ValueError("the inner part fails")
+    assert ran == ["kept"]
+    db.close()
+
+
+def test_lock_files_of_dead_owners_go_when_a_new_owner_starts(tmp_path: Path) -> None:
+    folder = tmp_path / "owners"
+    folder.mkdir()
+    for name in ("123-dead.lock", "456-dead.lock"):
+        (folder / name).write_text("")  # nobody holds them: their processes are gone
+    db = Database(tmp_path / "state.db")
+    mine = db.owner
+    assert sorted(p.name for p in folder.iterdir()) == [f"{mine.id}.lock"]
+    db.close()
+
+
+def test_a_line_torn_by_a_crash_is_closed_off_and_its_message_written_whole(tmp_path: Path) -> None:
+    db = Database(tmp_path / "state.db")
+    outbox = tmp_path / "outbox.jsonl"
+    topic = SqliteTopic(db, outbox, FakeClock())
+    topic.publish("alerts", "first")
+    outbox.write_text(outbox.read_text() + '{"message_id": "torn-by-a-cr')  # the process died mid-line
+    topic.publish("alerts", "second")
+    lines = outbox.read_text().splitlines()
+    assert lines[1].startswith('{"message_id": "torn') and json.loads(lines[2])["body"] == "second"
     db.close()

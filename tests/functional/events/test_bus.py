@@ -745,3 +745,20 @@ def test_events_without_ids_get_one(world: World) -> None:
     assert event_id and world.bus.pending() == [
         (1, {"source": "app", "detail-type": "x", "detail": {}, "id": event_id})
     ]
+
+
+def test_an_event_waiting_for_a_router_keeps_its_retries_and_an_expired_one_says_why(world: World) -> None:
+    world.bus.put_rule(Rule("orders", APP, (Target("run", MACHINE, retry_policy=RetryPolicy(185, 60), dead_letter_arn=DLQ),)))
+    world.put(event(1))
+    world.clock.advance(25 * 3600)  # committed while no stack ran (`sluiceway upload`), a day before the next `up`
+    world.router.deliver_pending()
+    assert statuses(world) == [("orders", "run", "delivered")]
+
+    world.targets.failing[MACHINE] = 1
+    world.put(event(2))
+    world.router.deliver_pending()  # fails once
+    world.clock.advance(3600)
+    world.targets.failing.clear()
+    world.router.deliver_pending()  # too old to try again
+    [(_, attributes)] = world.targets.dead[DLQ]
+    assert attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumEventAgeInSeconds" and attributes["ERROR_MESSAGE"]

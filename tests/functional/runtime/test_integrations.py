@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,12 @@ from sluiceway.asl import parser
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.executions import SqliteExecutionStore
+from sluiceway.backends.local.journal import SqliteTaskJournal
 from sluiceway.backends.local.objects import FileObjectStore
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.tables import SqliteTable
 from sluiceway.backends.local.topics import SqliteTopic
-from sluiceway.runtime.clock import FakeClock
+from sluiceway.runtime.clock import FakeClock, SystemClock
 from sluiceway.runtime.dynamodb_integration import DynamoDbTasks, from_attribute, to_attribute
 from sluiceway.runtime.executor import LocalOrchestrator
 from sluiceway.runtime.integrations import TaskRunner
@@ -320,3 +323,45 @@ def test_attribute_values_round_trip() -> None:
     value = {"s": "x", "n": 3, "f": 2.5, "b": True, "z": None, "l": [1, "a"], "m": {"k": [False]}}
     assert from_attribute(to_attribute(value)) == value
     assert from_attribute({"SS": ["b", "a"]}) == ["a", "b"]
+
+
+def test_a_stop_while_a_sync_child_runs_ends_at_once_and_the_next_start_waits_for_the_same_child(tmp_path: Path) -> None:
+    db = Database(tmp_path / "s.db")
+    invoker = LocalFunctionInvoker([FunctionSpec("Echo", "json.loads")], mode="thread")
+    topic = SqliteTopic(db, tmp_path / "outbox.jsonl", FakeClock())
+    # The child waits for a callback: it runs until the test answers, whatever the machine's speed.
+    child = task("arn:aws:states:::sns:publish.waitForTaskToken", {"TopicArn": "callbacks", "Message.$": "$$.Task.Token"})
+
+    def orchestrator() -> LocalOrchestrator:
+        runner = TaskRunner(invoker, topic, journal=SqliteTaskJournal(db))
+        orch = LocalOrchestrator(SqliteExecutionStore(db), runner.run, SystemClock())
+        runner.executions = orch
+        orch.register("Child", parser.parse(child))
+        arn = orch.state_machine_arn("Child")
+        orch.register("Parent", parser.parse(task("arn:aws:states:::states:startExecution.sync:2", {"StateMachineArn": arn, "Input": {}})))
+        return orch
+
+    first = orchestrator()
+    first.start()
+    parent = first.start_execution("Parent", {}, name="parent")
+    deadline = time.monotonic() + 30
+    while not topic.messages():
+        assert time.monotonic() < deadline, "the child never asked for its callback"
+        time.sleep(0.01)
+    closing = threading.Thread(target=first.close, kwargs={"grace_s": 30})
+    closing.start()
+    closing.join(timeout=30)
+    assert not closing.is_alive(), "the stop hung on the .sync wait"
+    first.join_tasks()
+    store = SqliteExecutionStore(db)
+    assert store.get(parent.arn).status == "RUNNING"
+    assert "TaskFailed" not in json.dumps(store.history(parent.arn))  # the stop committed no outcome
+
+    with orchestrator() as second:  # the next start: the parent's task runs again and finds the same child
+        [token] = [m.message for m in topic.messages()]  # the journal kept the child from asking twice
+        second.send_task_success(token, {"answer": 42})
+        done = second.wait(parent.arn, timeout=30)
+    assert done.status == "SUCCEEDED" and done.output["Output"] == {"answer": 42}
+    assert [r.state_machine for r in store.list()].count("Child") == 1
+    invoker.close()
+    db.close()

@@ -103,24 +103,46 @@ def test_a_file_replaced_while_a_reader_holds_it_open_is_announced(tmp_path: Pat
         watcher.stop()
 
 
-def test_touch_is_no_new_write_and_the_same_bytes_written_again_are(tmp_path: Path) -> None:
+def test_a_lone_touch_is_no_new_write_and_the_same_bytes_written_again_are(tmp_path: Path) -> None:
+    store = FileObjectStore(tmp_path)
+    store.ensure_bucket("in-bucket")
+    seen: list[ObjectInfo] = []
+    watcher = BucketWatcher(store, "in-bucket", seen.append, settle_s=0.1)
+    watcher.start()
+    folder = tmp_path / "in-bucket"
+
+    def writes_of(key: str) -> set[tuple[str, str | None]]:
+        return {(i.etag, i.sequencer) for i in seen if i.key == key}
+
+    try:
+        (folder / "data.csv").write_bytes(b"a,b\n1,2\n")
+        assert wait_for(lambda: len(writes_of("data.csv")) == 1)
+        with open(folder / "data.csv", "ab"):  # what touch does: open for writing, write nothing, close
+            pass
+        os.utime(folder / "data.csv")
+        (folder / "after-touch.csv").write_bytes(b"x\n")  # settles after the touch does
+        assert wait_for(lambda: writes_of("after-touch.csv"))
+        assert len(writes_of("data.csv")) == 1
+
+        (folder / "data.csv").write_bytes(b"a,b\n1,2\n")  # the same bytes again: a new write, as a PUT is
+        assert wait_for(lambda: len(writes_of("data.csv")) == 2)
+        assert {etag for etag, _ in writes_of("data.csv")} == {seen[0].etag}
+    finally:
+        watcher.stop()
+
+
+def test_a_loop_of_links_does_not_stop_the_watch(tmp_path: Path) -> None:
     store = FileObjectStore(tmp_path)
     store.ensure_bucket("in-bucket")
     seen: list[ObjectInfo] = []
     watcher = BucketWatcher(store, "in-bucket", seen.append, settle_s=0.1)
     watcher.start()
     try:
-        target = tmp_path / "in-bucket" / "data.csv"
-        target.write_bytes(b"a,b\n1,2\n")
-        assert wait_for(lambda: len(seen) == 1)
-        first = seen[0]
-        with open(target, "ab"):  # what touch does: open for writing, write nothing, close
-            pass
-        os.utime(target)
-        target.write_bytes(b"a,b\n1,2\n")  # the same bytes again: a new write, as a PUT is
-        assert wait_for(lambda: len(seen) >= 2)
-        identities = {(i.etag, i.sequencer) for i in seen}
-        assert len(identities) == 2 and all(i.etag == first.etag for i in seen)
+        os.symlink("loop.csv", tmp_path / "in-bucket" / "loop.csv")
+        (tmp_path / "in-bucket" / "good.csv").write_bytes(b"a\n")
+        assert wait_for(lambda: [i.key for i in seen] == ["good.csv"])
+        (tmp_path / "in-bucket" / "later.csv").write_bytes(b"b\n")
+        assert wait_for(lambda: [i.key for i in seen] == ["good.csv", "later.csv"])
     finally:
         watcher.stop()
 

@@ -82,11 +82,13 @@ class Database:
             name = f"nested_{depth}"
             conn.execute(f"SAVEPOINT {name}")
             self._local.depth = depth + 1
+            queued = len(self._local.after)
             try:
                 yield conn
             except BaseException:
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
+                del self._local.after[queued:]  # what the rolled-back part queued never happens
                 raise
             else:
                 conn.execute(f"RELEASE {name}")
@@ -102,7 +104,14 @@ class Database:
             conn.execute("ROLLBACK")
             raise
         else:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                # A commit that failed (disk full, I/O error) must not leave this thread's
+                # connection inside the transaction for everything it does next.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
             after, self._local.after, self._local.depth = self._local.after, [], 0
             for action in after:
                 action()
@@ -145,6 +154,8 @@ class ProcessOwner:
         self.id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._fd: int | None = os.open(self._path(self.id), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
+        for stale in folder.glob("*.lock"):  # the files of processes gone since (checking one removes it)
+            self.alive(stale.stem)
 
     def _path(self, owner: str) -> Path:
         if not owner or "/" in owner or owner.startswith("."):
@@ -159,6 +170,8 @@ class ProcessOwner:
             fd = os.open(self._path(owner), os.O_RDWR | os.O_CLOEXEC)
         except (FileNotFoundError, ValueError):
             return False
+        except OSError:
+            return True  # cannot tell (no permission, say): its claims wait for their lease, as before
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

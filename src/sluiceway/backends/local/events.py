@@ -367,7 +367,10 @@ class SqliteEventBus:
     def route(self, seq: int, deliveries: Sequence[NewDelivery]) -> None:
         """Record the targets event ``seq`` must reach and mark it routed, in one transaction.
 
-        The deliveries are due at once; their age counts from the event's arrival.
+        The deliveries are due at once; their age (MaximumEventAgeInSeconds) counts from
+        now. On AWS an event is routed the moment it arrives; here an event committed while
+        no stack ran (``sluiceway upload``) waits for the next one, and that wait is not
+        spent retrying: it must not cost the event its day of retries.
         """
         now = self.clock.now()
         with self.db.transaction() as conn:
@@ -376,7 +379,7 @@ class SqliteEventBus:
             ).fetchone()
             if row is None or row["delivered_at"] is not None:
                 return  # routed already (by another router on this database)
-            self._insert(conn, seq, "", row["bus"], deliveries, _parse(row["created_at"]), now)
+            self._insert(conn, seq, "", row["bus"], deliveries, now, now)
             conn.execute("UPDATE events SET delivered_at=? WHERE seq=?", (_iso(now), seq))
 
     def _insert(

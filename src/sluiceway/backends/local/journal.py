@@ -67,7 +67,12 @@ class SqliteTaskJournal:
 
     @staticmethod
     def _record(conn: sqlite3.Connection, key: str, outcome: JSON) -> None:
+        execution = key.rsplit("#", 1)[0]
+        # Not for an execution that has ended meanwhile (a task it no longer waited for):
+        # its records went when it ended, and nothing would ever remove this one.
         conn.execute(
-            "INSERT OR IGNORE INTO task_effects (task_key, execution_arn, outcome, created_at) VALUES (?, ?, ?, ?)",
-            (key, key.rsplit("#", 1)[0], json.dumps(outcome, separators=(",", ":")), datetime.now(UTC).isoformat()),
+            "INSERT OR IGNORE INTO task_effects (task_key, execution_arn, outcome, created_at)"
+            " SELECT ?, ?, ?, ? WHERE NOT EXISTS"
+            " (SELECT 1 FROM executions WHERE arn=? AND status != 'RUNNING')",
+            (key, execution, json.dumps(outcome, separators=(",", ":")), datetime.now(UTC).isoformat(), execution),
         )

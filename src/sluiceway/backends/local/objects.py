@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ...errors import InvalidNameError, NotFoundError, PreconditionFailedError
+from ...errors import ConflictError, InvalidNameError, NotFoundError, PreconditionFailedError
 from ...names import check_bucket, check_key
 from ...ports import ObjectInfo
 
@@ -56,6 +56,7 @@ _BLOCK = 8 * 1024 * 1024
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO someone put in a bucket must not wait for a writer.
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_OBSERVE_TRIES = 5
 
 
 class FileObjectStore:
@@ -180,12 +181,16 @@ class FileObjectStore:
             return self._commit(bucket, key, staged, os.fstat(out.fileno()), md5.hexdigest(), content_type, None)
 
     @contextmanager
-    def _staged(self, bucket: str) -> Iterator[tuple[BinaryIO, tuple[int, str]]]:
-        """A new temporary file in the bucket's own folder (so that the commit is a rename), removed afterwards."""
+    def _staged(self, bucket: str, prefix: str = "put-") -> Iterator[tuple[BinaryIO, tuple[int, str]]]:
+        """A new temporary file in the bucket's own folder (so that the commit is a rename), removed afterwards.
+
+        It is ``flock``ed while it lives: :meth:`clear_staging` removes only those whose
+        writer is gone (a crash between writing and renaming leaves them behind).
+        """
         with self._folder(bucket, [_META, "tmp"], create=True) as fds:
             folder = os.dup(fds[-1])
         try:
-            fd, name = _create(folder, "put-")
+            fd, name = _create(folder, prefix)
             with os.fdopen(fd, "wb") as out:
                 try:
                     yield out, (folder, name)
@@ -194,6 +199,30 @@ class FileObjectStore:
                         os.unlink(name, dir_fd=folder)
         finally:
             os.close(folder)
+
+    def clear_staging(self, bucket: str) -> int:
+        """Remove temporary files that writers which are gone left in the bucket; return how many."""
+        removed = 0
+        try:
+            with self._folder(bucket, [_META, "tmp"]) as fds:
+                for name in os.listdir(fds[-1]):
+                    try:
+                        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=fds[-1])
+                    except OSError:
+                        continue
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # being written
+                    else:
+                        with suppress(FileNotFoundError):
+                            os.unlink(name, dir_fd=fds[-1])
+                            removed += 1
+                    finally:
+                        os.close(fd)
+        except (NotFoundError, InvalidNameError):
+            return 0
+        return removed
 
     def _commit(
         self,
@@ -211,13 +240,18 @@ class FileObjectStore:
         # ETag recomputed. Writers, in any process, commit one at a time: the last one's
         # sidecar and file win together, as the last PUT does on S3.
         with self._commit_lock(bucket):
+            previous = self._read_meta(bucket, key)
             meta = {
                 "etag": etag,
                 "content_type": content_type,
                 "metadata": dict(metadata or {}),
                 **_fingerprint(written),
-                "sequencer": _next_sequencer(self._read_meta(bucket, key)),
+                "sequencer": _next_sequencer(previous),
             }
+            if previous is not None:
+                # If the rename below never happens (a crash), the file is still this one, and
+                # it is still that write: recognised as such, not taken for a new one.
+                meta["replaces"] = {k: v for k, v in previous.items() if k != "replaces"}
             self._write_meta(bucket, key, meta)
             with self._folder(bucket, parts[:-1], create=True, where=_uri(bucket, key)) as fds:
                 try:
@@ -268,49 +302,59 @@ class FileObjectStore:
     # -- reads --------------------------------------------------------------
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
-        return self.observe(bucket, key)
+        """The object's metadata; a file another program changed since it was observed gets its ETag computed.
+
+        Only :meth:`observe` decides what such a change was and records it: a reader
+        that looks first must not turn a new write into the old one (or the reverse).
+        """
+        with self._open(bucket, key) as (fd, found):
+            meta = self._read_meta(bucket, key)
+            if meta is None or not _matches(meta, found):
+                meta = _described(key, found, _md5_fd(fd), meta, written=False, record=False)
+        return self._info(bucket, key, found, meta)
 
     def observe(self, bucket: str, key: str, *, written: bool = False) -> ObjectInfo:
-        """The object's metadata after reconciling its sidecar with the file as it is now.
+        """The object's metadata after reconciling its sidecar with the file as it is now, recorded.
+
+        A file whose sidecar does not describe it was changed by another program (or by a
+        writer that died between its two renames): it is a new write when its content or
+        inode changed, or when ``written`` says the caller saw it being written; it keeps
+        its write's identity when only its times changed (``touch``).
 
         Args:
-            written: the caller saw the file being written (closed after a write, or moved
-                in), so a changed file is a new write even when its bytes are the same.
+            written: the caller saw the file being written (bytes written, or moved in), so a
+                changed file is a new write even when its bytes are the same.
 
         Raises:
             NotFoundError: no such object.
             InvalidNameError: the object is a symbolic link or not a regular file.
         """
-        with self._open(bucket, key) as (fd, found):
-            meta = self._current_meta(bucket, key, fd, found, written=written)
-        return self._info(bucket, key, found, meta)
+        for _ in range(_OBSERVE_TRIES):
+            with self._open(bucket, key) as (fd, found):
+                meta = self._read_meta(bucket, key)
+                if meta is not None and _matches(meta, found):
+                    return self._info(bucket, key, found, meta)
+                etag = _md5_fd(fd)  # outside the lock: a big file must not hold up every writer
+                with self._commit_lock(bucket):
+                    if not self._still_at(bucket, key, found):
+                        continue  # replaced while we read it: look at the new one
+                    meta = self._read_meta(bucket, key)
+                    if meta is not None and _matches(meta, found):
+                        return self._info(bucket, key, found, meta)
+                    fresh = _described(key, found, etag, meta, written=written, record=True)
+                    self._write_meta(bucket, key, fresh)
+                    return self._info(bucket, key, found, fresh)
+        raise ConflictError(f"{_uri(bucket, key)} kept changing while it was read")
 
-    def _current_meta(self, bucket: str, key: str, fd: int, found: os.stat_result, *, written: bool) -> dict[str, Any]:
-        meta = self._read_meta(bucket, key)
-        if meta is not None and _matches(meta, found):
-            return meta
-        # Changed by another program (or a crash between our two renames): settle it under the
-        # lock, unless a writer of this key commits in between (then its sidecar is the one to keep).
-        with self._commit_lock(bucket):
-            meta = self._read_meta(bucket, key)
-            if meta is not None and _matches(meta, found):
-                return meta
-            etag = _md5_fd(fd)
-            same_write = (
-                meta is not None
-                and not written
-                and meta.get("etag") == etag
-                and meta.get("ino", found.st_ino) == found.st_ino
-            )
-            fresh = {
-                "etag": etag,
-                "content_type": str(meta.get("content_type")) if same_write and meta else _guess_type(key),
-                "metadata": dict(meta.get("metadata") or {}) if same_write and meta else {},
-                **_fingerprint(found),
-                "sequencer": _sequencer(meta, found) if same_write else _next_sequencer(meta),
-            }
-            self._write_meta(bucket, key, fresh)
-            return fresh
+    def _still_at(self, bucket: str, key: str, found: os.stat_result) -> bool:
+        """Whether the key's path still names the file ``found`` describes (not replaced since it was opened)."""
+        parts = key.split("/")
+        try:
+            with self._folder(bucket, parts[:-1]) as fds:
+                now = os.stat(parts[-1], dir_fd=fds[-1], follow_symlinks=False)
+        except (NotFoundError, InvalidNameError, OSError):
+            return False
+        return (now.st_dev, now.st_ino) == (found.st_dev, found.st_ino)
 
     def _info(self, bucket: str, key: str, found: os.stat_result, meta: Mapping[str, Any]) -> ObjectInfo:
         return ObjectInfo(
@@ -338,16 +382,10 @@ class FileObjectStore:
     def _write_meta(self, bucket: str, key: str, value: Mapping[str, Any]) -> None:
         """Write the sidecar atomically, through a temporary file of its own."""
         parts = self._meta_parts(key)
-        with self._folder(bucket, parts[:-1], create=True) as fds:
-            fd, name = _create(fds[-1], parts[-1])
-            try:
-                with os.fdopen(fd, "w") as out:
-                    out.write(json.dumps(value))
-                os.replace(name, parts[-1], src_dir_fd=fds[-1], dst_dir_fd=fds[-1])
-            except BaseException:
-                with suppress(OSError):
-                    os.unlink(name, dir_fd=fds[-1])
-                raise
+        with self._staged(bucket, "meta-") as (out, staged), self._folder(bucket, parts[:-1], create=True) as fds:
+            out.write(json.dumps(value).encode())
+            out.flush()
+            os.replace(staged[1], parts[-1], src_dir_fd=staged[0], dst_dir_fd=fds[-1])
 
     def _delete_meta(self, bucket: str, key: str) -> None:
         parts = self._meta_parts(key)
@@ -369,7 +407,7 @@ class FileObjectStore:
                 parts.append(block)
                 offset += len(block)
                 length -= len(block)
-            self._check_unchanged(bucket, key, fd, found, if_match)
+            self._check_unchanged(bucket, key, fd, found, if_match, short=length > 0)
             return b"".join(parts)
 
     def download(
@@ -387,29 +425,44 @@ class FileObjectStore:
             offset = start or 0
             remaining = max(0, (found.st_size if end is None else min(end, found.st_size)) - offset)
             with os.fdopen(os.dup(fd), "rb") as src, open(path, "wb") as out:
-                _copy_range(src, out, offset, remaining)
-            self._check_unchanged(bucket, key, fd, found, if_match)
+                copied = _copy_range(src, out, offset, remaining)
+            self._check_unchanged(bucket, key, fd, found, if_match, short=copied < remaining)
 
     def _check_match(self, bucket: str, key: str, fd: int, found: os.stat_result, if_match: str | None) -> None:
         """S3's ``If-Match``: the object must still be the write whose ETag the caller holds."""
         if if_match is None:
             return
-        etag = str(self._current_meta(bucket, key, fd, found, written=False)["etag"])
+        meta = self._read_meta(bucket, key)
+        etag = str(meta["etag"]) if meta is not None and _matches(meta, found) else _md5_fd(fd)
         if etag != _unquote(if_match):
             raise PreconditionFailedError(
                 f"{_uri(bucket, key)} is not the version read before (ETag {_unquote(if_match)}, now {etag})"
             )
 
-    def _check_unchanged(self, bucket: str, key: str, fd: int, before: os.stat_result, if_match: str | None) -> None:
-        # A replacement by rename leaves our descriptor on the old file; a program writing
-        # into the file itself changes what we read, and its size or mtime tells.
-        if if_match is not None and _fingerprint(os.fstat(fd)) != _fingerprint(before):
+    def _check_unchanged(
+        self, bucket: str, key: str, fd: int, before: os.stat_result, if_match: str | None, *, short: bool
+    ) -> None:
+        """After a pinned read: the bytes read were the version asked for, whatever happened meanwhile.
+
+        A replacement by rename leaves our descriptor on the old file (what we read is
+        that version); a program writing into the file itself changes its size or mtime,
+        and then its content decides (``touch`` changes the time, not the version).
+        """
+        if if_match is None:
+            return
+        if short:
+            raise PreconditionFailedError(f"{_uri(bucket, key)} was cut short while it was read")
+        if _fingerprint(os.fstat(fd)) != _fingerprint(before) and _md5_fd(fd) != _unquote(if_match):
             raise PreconditionFailedError(f"{_uri(bucket, key)} was changed in place while it was read")
 
-    def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        """The names of the files under the bucket's folder that start with ``prefix``, sorted.
+
+        Not every one need be an object (a link, a FIFO, a name no key may have): :meth:`head` says.
+        """
         root = self.bucket_path(bucket)
         if not root.is_dir():
-            return
+            return []
         keys: list[str] = []
         # os.walk never descends into a linked folder; linked files are refused by head().
         for dirpath, dirnames, filenames in os.walk(root):
@@ -419,7 +472,10 @@ class FileObjectStore:
                 key = name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
                 if key.startswith(prefix):
                     keys.append(key)
-        for key in sorted(keys):
+        return sorted(keys)
+
+    def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        for key in self.keys(bucket, prefix):
             try:
                 yield self.head(bucket, key)
             except InvalidNameError as exc:
@@ -452,13 +508,38 @@ def _refuse_entry(bucket: str, shown: str, dir_fd: int, name: str, *, where: str
 
 
 def _create(folder: int, prefix: str) -> tuple[int, str]:
-    """A new file with a random name in the open folder ``folder`` (never through a link)."""
+    """A new file with a random name in the open folder ``folder`` (never through a link), ``flock``ed."""
     while True:
         name = f"{prefix}{secrets.token_hex(8)}.tmp"
         try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder), name
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
         except FileExistsError:
             continue
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd, name
+
+
+def _described(
+    key: str, found: os.stat_result, etag: str, meta: Mapping[str, Any] | None, *, written: bool, record: bool
+) -> dict[str, Any]:
+    """A sidecar for the file ``found`` (content ``etag``) that ``meta`` no longer describes.
+
+    The same write when a writer died between its two renames (the file is still the one
+    ``meta`` replaces), or when only the times changed; otherwise a new write, which gets
+    a new sequencer only once it is ``record``ed (until then it has none).
+    """
+    replaced = meta.get("replaces") if meta is not None else None
+    if isinstance(replaced, Mapping) and _matches(replaced, found):
+        return dict(replaced)
+    same_write = meta is not None and not written and meta.get("etag") == etag and meta.get("ino", found.st_ino) == found.st_ino
+    if same_write and meta is not None:
+        return {**meta, **_fingerprint(found), "sequencer": _sequencer(meta, found)}
+    fresh: dict[str, Any] = {"etag": etag, "content_type": _guess_type(key), "metadata": {}, **_fingerprint(found)}
+    if record:
+        fresh["sequencer"] = _next_sequencer(meta)
+    else:
+        fresh["sequencer"] = None
+    return fresh
 
 
 def _fingerprint(found: os.stat_result) -> dict[str, int]:
@@ -469,11 +550,16 @@ def _matches(meta: Mapping[str, Any], found: os.stat_result) -> bool:
     return all(meta.get(name) == value for name, value in _fingerprint(found).items())
 
 
-def _sequencer(meta: Mapping[str, Any] | None, found: os.stat_result) -> str:
-    """The write's sequencer; sidecars written before writes had one derive it from the mtime."""
-    if meta is not None and isinstance(meta.get("sequencer"), str):
-        return str(meta["sequencer"])
-    return f"{int(found.st_mtime * 1_000_000):016X}"
+def _sequencer(meta: Mapping[str, Any] | None, found: os.stat_result) -> str | None:
+    """The write's sequencer: None for a new write not yet observed.
+
+    Sidecars written before writes had one derive it from the mtime exactly as events were
+    named then, so that an upgrade does not take old writes for new ones.
+    """
+    if meta is not None and "sequencer" in meta:
+        value = meta["sequencer"]
+        return str(value) if isinstance(value, str) else None
+    return f"{int(datetime.fromtimestamp(found.st_mtime, UTC).timestamp() * 1_000_000):016X}"
 
 
 def _next_sequencer(previous: Mapping[str, Any] | None) -> str:
@@ -490,8 +576,12 @@ def _unquote(etag: str) -> str:
     return etag.strip().strip('"')
 
 
-def _copy_range(src: BinaryIO, out: BinaryIO, offset: int, length: int) -> None:
-    """Copy ``length`` bytes of ``src`` from ``offset`` to ``out``: in the kernel where it can (no copy through Python)."""
+def _copy_range(src: BinaryIO, out: BinaryIO, offset: int, length: int) -> int:
+    """Copy ``length`` bytes of ``src`` from ``offset`` to ``out`` (in the kernel where it can); return how many it copied.
+
+    Fewer than ``length`` only when the source ends sooner (it was cut short meanwhile).
+    """
+    wanted = length
     copy_file_range = getattr(os, "copy_file_range", None)
     if copy_file_range is not None:
         try:
@@ -504,7 +594,7 @@ def _copy_range(src: BinaryIO, out: BinaryIO, offset: int, length: int) -> None:
         except OSError:
             pass  # not on this file system or kernel
         if length <= 0:
-            return
+            return wanted
         # What is left goes through user space, until the source really ends.
         out.seek(0, os.SEEK_END)
     src.seek(offset)
@@ -514,6 +604,7 @@ def _copy_range(src: BinaryIO, out: BinaryIO, offset: int, length: int) -> None:
             break
         out.write(block)
         length -= len(block)
+    return wanted - length
 
 
 def _md5_fd(fd: int) -> str:

@@ -95,7 +95,7 @@ class StackLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
-                return _read(fd)
+                return _read(fd) or {}  # held by one that has not said who it is yet (or by its workers)
             fcntl.flock(fd, fcntl.LOCK_UN)
             return None
         finally:

@@ -665,8 +665,7 @@ class SqliteTopic:
             # its line already: the file gets each message once.
             if not stored and _written_lately(self.outbox_path, message.message_id):
                 return
-            with open(self.outbox_path, "a", encoding="utf-8") as out:
-                out.write(line + "\n")
+            _append_line(self.outbox_path, line)
         logger.info(
             "notification published",
             extra={
@@ -877,6 +876,19 @@ class SqliteTopic:
 
 
 _TAIL_BYTES = 4 * 1024 * 1024
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one JSON line whole: a line torn by a crash before it is closed off, never glued onto."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+        data = ("\n" if torn else "").encode() + (line + "\n").encode("utf-8")
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 def _written_lately(path: Path, message_id: str) -> bool:
