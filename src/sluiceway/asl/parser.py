@@ -6,7 +6,6 @@ ValidateStateMachineDefinition) and raises one :class:`DefinitionError`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from typing import Any
 from ..errors import DefinitionError
 from . import choice as choice_rules
 from . import jsonata as jsonata_lang
-from . import paths
+from . import limits, paths
 from .model import Catcher, QueryLanguage, Retrier, State, StateMachine
 
 __all__ = ["Diagnostic", "parse", "parse_text", "substitute", "validate"]
@@ -106,8 +105,10 @@ def parse_text(text: str, substitutions: Mapping[str, str] | None = None) -> Sta
     """Parse definition JSON text (after substituting placeholders)."""
     if substitutions is not None:
         text = substitute(text, substitutions)
+    if len(text) > limits.MAX_DEFINITION_CHARS:
+        raise DefinitionError([f"/: The definition is {len(text)} characters long; at most {limits.MAX_DEFINITION_CHARS} are allowed"])
     try:
-        doc = json.loads(text)
+        doc = limits.load_json(text)
     except ValueError as exc:
         raise DefinitionError([f"/: the definition is not valid JSON: {exc}"]) from exc
     return parse(doc)
@@ -118,6 +119,9 @@ def validate(doc: Any) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     if not isinstance(doc, Mapping):
         return [Diagnostic("SCHEMA_VALIDATION_FAILED", "/", "The definition must be a JSON object")]
+    problem = limits.definition_problem(doc)
+    if problem is not None:
+        return [Diagnostic("SCHEMA_VALIDATION_FAILED", "/", problem)]
     _Parser(diagnostics).machine(doc, "", None, top=True)
     return diagnostics
 
@@ -131,7 +135,13 @@ def parse(doc: Any) -> StateMachine:
     diagnostics: list[Diagnostic] = []
     if not isinstance(doc, Mapping):
         raise DefinitionError(["/: The definition must be a JSON object"])
-    machine = _Parser(diagnostics).machine(doc, "", None, top=True)
+    machine: StateMachine | None = None
+    # Checked first: the checks below walk the definition recursively and serialise it.
+    problem = limits.definition_problem(doc)
+    if problem is not None:
+        diagnostics.append(Diagnostic("SCHEMA_VALIDATION_FAILED", "/", problem))
+    else:
+        machine = _Parser(diagnostics).machine(doc, "", None, top=True)
     if diagnostics or machine is None:
         error = DefinitionError([str(d) for d in diagnostics])
         error.diagnostics = diagnostics  # type: ignore[attr-defined]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
+from ..asl.limits import load_json
 from ..errors import ConfigError, DefinitionError, SluicewayError
 from ..logs import configure
 from ..settings import Settings
@@ -47,7 +47,7 @@ def json_argument(value: str, what: str) -> Any:
         except OSError as exc:
             fail(f"cannot read {what} file {path}: {exc.strerror}")
     try:
-        return json.loads(text)
+        return load_json(text)
     except ValueError as exc:
         fail(f"{source}: not valid JSON: {exc}")
 
