@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import StatesError
 from ..types import JSON, json_type
 from . import jsonata as jsonata_lang
-from . import paths
+from . import limits, paths
 from .choice import evaluate as evaluate_choice
 from .items import batch_items
 from .model import NEVER_RETRIED, UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
@@ -204,18 +204,25 @@ def start(
         "error": None,
         "cause": None,
     }
+    # Checked before anything serialises or walks the input: too deep for the JSON encoder.
+    too_deep = limits.too_deep(input)
+    if too_deep:
+        state["context"]["Execution"]["Input"] = None
     run = _Run(machine, state, now)
     run.emit(
         None,
         "ExecutionStarted",
         "executionStartedEventDetails",
         {
-            "input": _text(input),
-            "inputDetails": {"truncated": False},
+            "input": "" if too_deep else _text(input),
+            "inputDetails": {"truncated": too_deep},
             "roleArn": role_arn,
             "stateMachineArn": state_machine_arn,
         },
     )
+    if too_deep:
+        run.fail_execution("States.DataLimitExceeded", _too_deep_cause("The execution input"))
+        return run.result()
     if _size(input) > max_payload_bytes:
         run.fail_execution(
             "States.DataLimitExceeded",
@@ -762,6 +769,13 @@ class _Run:
         path = self.state["paths"].get(info["pid"])
         if path is None:
             return
+        too_deep = limits.too_deep(event.output)
+        if too_deep and info.get("kind") in ("reader", "writer"):
+            path["phase"] = "running"
+            path.pop("task", None)
+            cause = _too_deep_cause(f"The result of the state '{info['state']}'")
+            self.state_failed(path, self.current(path), "States.DataLimitExceeded", cause)
+            return
         if info.get("kind") in ("reader", "writer"):
             self._map_io_done(path, info, event.output)
             return
@@ -769,12 +783,13 @@ class _Run:
         state = self.current(path)
         resource = info["resource"]
         resource_type, resource_name = _resource_parts(resource)
+        output_text = "" if too_deep else _text(event.output)
         if resource.startswith(_LAMBDA_ARN_PREFIX):
             self.emit(
                 path["pid"],
                 "LambdaFunctionSucceeded",
                 "lambdaFunctionSucceededEventDetails",
-                {"output": _text(event.output), "outputDetails": {"truncated": False}},
+                {"output": output_text, "outputDetails": {"truncated": too_deep}},
             )
         else:
             self.emit(
@@ -784,14 +799,16 @@ class _Run:
                 {
                     "resourceType": resource_type,
                     "resource": resource_name,
-                    "output": _text(event.output),
-                    "outputDetails": {"truncated": False},
+                    "output": output_text,
+                    "outputDetails": {"truncated": too_deep},
                 },
             )
         path["phase"] = "running"
         path.pop("task", None)
         path.pop("task_token", None)
         try:
+            if too_deep:
+                raise _Failure("States.DataLimitExceeded", _too_deep_cause(f"The result of the state '{state.name}'"))
             if _size(event.output) > self.state["max_payload"]:
                 raise _Failure(
                     "States.DataLimitExceeded",
@@ -1273,6 +1290,11 @@ class _Run:
             path.setdefault("pending_assign", {}).update(values)
 
     def exit_state(self, path: dict[str, Any], state: State, output: JSON, *, next_state: str | None = None, end: bool = False) -> None:
+        # Before anything serialises the output or the variables: deep enough, they would not be.
+        if limits.too_deep(output) or limits.too_deep(path.get("pending_assign")):
+            cause = _too_deep_cause(f"The output of the state '{state.name}'")
+            self.state_failed(path, state, "States.DataLimitExceeded", cause)
+            return
         # Assign takes effect after the state's own Output was computed (AWS order).
         assigned = path.pop("pending_assign", None)
         if assigned:
@@ -1574,6 +1596,10 @@ def _region(state: Mapping[str, Any]) -> str:
 
 def _text(value: JSON) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _too_deep_cause(what: str) -> str:
+    return f"{what} is nested more than {limits.MAX_NESTING_DEPTH} levels deep, which exceeds the maximum nesting depth"
 
 
 def _size(value: JSON) -> int:

@@ -57,6 +57,7 @@ from jsonata.jsonata import Jsonata  # type: ignore[import-untyped]
 from jsonata.parser import Parser  # type: ignore[import-untyped]
 from jsonata.utils import Utils  # type: ignore[import-untyped]
 
+from sluiceway.asl import limits
 from sluiceway.errors import StatesError
 from sluiceway.types import JSON, json_type
 
@@ -618,7 +619,7 @@ def _parse(text: Any) -> Any:
     if not isinstance(text, str):
         raise _signature_error(1, "parse")
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = limits.load_json(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise _NativeError(f"Unable to parse the JSON string: {exc}") from exc
     return _to_jsonata(value)

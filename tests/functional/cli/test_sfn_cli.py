@@ -135,3 +135,16 @@ def test_deeply_nested_definitions_are_a_clean_error(tmp_path: Path) -> None:
         assert code == 2, err
         assert "Traceback" not in out + err
         assert "nested" in err
+
+
+def test_deeply_nested_input_is_a_clean_error(tmp_path: Path) -> None:
+    definition = tmp_path / "pass.json"
+    definition.write_text(json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}))
+    code, out, err = invoke("sfn", "run", str(definition), "--input", "[" * 20_000 + "]" * 20_000, "--data-dir", str(tmp_path / "data"))
+    assert code == 2
+    assert "Traceback" not in out + err
+    assert "nested too deeply" in err
+    code, out, err = invoke("sfn", "run", str(definition), "--input", "[" * 500 + "]" * 500, "--data-dir", str(tmp_path / "data"))
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["status"], result["error"]) == ("FAILED", "States.DataLimitExceeded")
