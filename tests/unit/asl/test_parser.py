@@ -67,3 +67,21 @@ def test_numbers_json_cannot_hold_are_refused() -> None:
     assert issues(one_state({"Type": "Task", "Resource": "arn:aws:states:::x", "End": True, "Retry": retry})) == [
         "/: The definition is not valid JSON: nan is not a JSON number"
     ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "$" + ".a" * 201,
+        "$[?(" + "(" * 20_000 + "@.a" + ")" * 20_000 + ")]",
+        "$" + "[?(@.a" * 150 + ")]" * 150,
+    ],
+    ids=["too-many-steps", "nested-parentheses", "nested-filters"],
+)
+def test_paths_that_would_recurse_too_deeply_are_refused(path: str) -> None:
+    problems = issues(one_state({"Type": "Pass", "InputPath": path, "End": True}))
+    assert len(problems) == 1 and problems[0].startswith("/States/S/InputPath: invalid JSONPath")
+
+
+def test_a_long_run_of_negations_in_a_filter_parses() -> None:
+    parser.parse(one_state({"Type": "Pass", "InputPath": "$[?(" + "!" * 20_000 + "@.a)]", "End": True}))

@@ -424,3 +424,12 @@ def test_any_text_either_compiles_or_is_reported_as_invalid(text: str) -> None:
 )
 def test_broken_filters_are_reported_as_invalid(path: str) -> None:
     assert validate_path(path)
+
+
+# --- bounds ---------------------------------------------------------------------------------
+
+
+def test_a_run_of_negations_is_read_without_recursion() -> None:
+    scope = Scope(input=[{"a": 1}, {"b": 2}])
+    assert select("$[?(" + "!" * 20_001 + "@.a)]", scope) == [{"b": 2}]
+    assert select("$[?(" + "!" * 20_000 + "@.a)]", scope) == [{"a": 1}]
