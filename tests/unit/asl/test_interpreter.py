@@ -77,3 +77,13 @@ def test_jsonata_building_deep_data_fails_the_state() -> None:
 def test_data_at_the_nesting_limit_still_runs() -> None:
     result = run(one_state(PASS_END), nested_list(200))
     assert result.status == "SUCCEEDED"
+
+
+# --- bounded JSONata --------------------------------------------------------------------------
+
+
+def test_a_catastrophic_regex_in_a_pass_output_fails_instead_of_hanging() -> None:
+    output = "{% $match('" + "a" * 40 + "!', /^(a|a)*$/) %}"
+    result = run(one_state({"Type": "Pass", "Output": output, "End": True}, jsonata=True))
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert "did not finish within" in str(result.cause)

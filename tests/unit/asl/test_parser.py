@@ -85,3 +85,14 @@ def test_paths_that_would_recurse_too_deeply_are_refused(path: str) -> None:
 
 def test_a_long_run_of_negations_in_a_filter_parses() -> None:
     parser.parse(one_state({"Type": "Pass", "InputPath": "$[?(" + "!" * 20_000 + "@.a)]", "End": True}))
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["{% " + "[" * 20_000 + "]" * 20_000 + " %}", "{% " + "+".join(["1"] * 20_000) + " %}", "{% $match('a', /*a/) %}"],
+    ids=["nested", "operator-chain", "regex-the-tokenizer-trips-on"],
+)
+def test_jsonata_the_parser_cannot_take_is_a_definition_error(expression: str) -> None:
+    doc = {"QueryLanguage": "JSONata", **one_state({"Type": "Pass", "Output": expression, "End": True})}
+    problems = issues(doc)
+    assert len(problems) == 1 and problems[0].startswith("/States/S/Output: The JSONata expression is not valid")
