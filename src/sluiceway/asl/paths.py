@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from sluiceway.asl import limits
+from sluiceway.asl import limits, regexes
 from sluiceway.errors import StatesError
 from sluiceway.types import JSON
 
@@ -498,7 +498,7 @@ class _PathRef:
 
 @dataclass(frozen=True)
 class _Regex:
-    pattern: re.Pattern[str]
+    pattern: regexes.BoundedPattern
 
 
 @dataclass(frozen=True)
@@ -621,14 +621,17 @@ class _FilterParser:
                 raise self.fail()
             pattern = r.text[r.pos + 1 : end]
             r.pos = end + 1
-            flags = 0
+            flags: set[str] = set()
             while r.peek() in ("i", "m", "s", "x") and not r.at_end():
-                flags |= {"i": re.I, "m": re.M, "s": re.S, "x": re.X}[r.peek()]
+                flags.add(r.peek())
                 r.pos += 1
             try:
-                return _Regex(re.compile(pattern, flags))
-            except re.error as exc:
+                compiled = regexes.compile(
+                    pattern, ignore_case="i" in flags, multiline="m" in flags, dotall="s" in flags, verbose="x" in flags
+                )
+            except regexes.InvalidRegexError as exc:
                 raise PathSyntaxError(f"Invalid regular expression /{pattern}/: {exc}") from None
+            return _Regex(compiled)
         if c == "[":
             return _Literal(self.parse_array())
         for word, value in (("true", True), ("false", False), ("null", None)):
@@ -860,11 +863,12 @@ def _compare(op: str, left: JSON, right: JSON) -> bool:
             return False
         return _ORDER[op](a, b)
     if op == "=~":
-        return (
-            isinstance(right, _Regex)
-            and isinstance(left, str)
-            and bool(right.pattern.fullmatch(left))
-        )
+        if not (isinstance(right, _Regex) and isinstance(left, str)):
+            return False
+        try:
+            return bool(right.pattern.fullmatch(left))
+        except regexes.RegexTimeoutError as exc:
+            raise StatesError("States.Runtime", str(exc)) from None
     if op in ("in", "nin"):
         inside = isinstance(right, list) and any(_json_equal(left, r) for r in right)
         return inside if op == "in" else isinstance(right, list) and not inside
