@@ -562,10 +562,8 @@ class _Run:
         cause: JSON = spec.get("Cause")
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
-            if isinstance(error, str) and jsonata_lang.is_expression(error):
-                error = jsonata_lang.evaluate(_inner(error), bindings, self.rng(), field="Error", now=self.now)
-            if isinstance(cause, str) and jsonata_lang.is_expression(cause):
-                cause = jsonata_lang.evaluate(_inner(cause), bindings, self.rng(), field="Cause", now=self.now)
+            error = _jsonata_value(error, bindings, self.rng(), "Error", self.now)
+            cause = _jsonata_value(cause, bindings, self.rng(), "Cause", self.now)
         else:
             scope = self.scope(path, state, path["input"])
             if "ErrorPath" in spec:
@@ -616,9 +614,12 @@ class _Run:
         self.exit_state(path, state, self._output_path(path, state, effective), next_state=default)
 
     def _condition(self, condition: JSON, bindings: Mapping[str, JSON]) -> bool:
-        value = condition
-        if isinstance(condition, str) and jsonata_lang.is_expression(condition):
-            value = jsonata_lang.evaluate(_inner(condition), bindings, self.rng(), field="Condition", now=self.now)
+        # An expression is held to its type like Map's Items ("returned an unexpected result
+        # type. Expected 'boolean' ..."); one that yields a function yields nothing, since AWS
+        # turns results into JSON as JSON.stringify does, and that drops functions.
+        value = jsonata_lang.resolve(
+            condition, bindings, self.rng(), field="Condition", now=self.now, expected="boolean"
+        )
         if not isinstance(value, bool):
             raise StatesError(
                 "States.QueryEvaluationError",
@@ -1513,8 +1514,13 @@ def _inner(expression: str) -> str:
 
 
 def _jsonata_value(value: JSON, bindings: Mapping[str, JSON], rng: random.Random, field_name: str, now: datetime | None = None) -> JSON:
+    """A field that may be one JSONata expression; one that yields nothing fails the state.
+
+    A result JSON cannot hold (undefined, or a function such as ``{% $sum %}``) must not reach
+    code that expects JSON: :func:`jsonata.resolve` fails it with States.QueryEvaluationError.
+    """
     if isinstance(value, str) and jsonata_lang.is_expression(value):
-        return jsonata_lang.evaluate(_inner(value), bindings, rng, field=field_name, now=now)
+        return jsonata_lang.resolve(value, bindings, rng, field=field_name, now=now)
     return value
 
 

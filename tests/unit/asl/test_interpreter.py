@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from sluiceway.asl import parser
 from sluiceway.asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
 from sluiceway.asl.simulator import Simulation, simulate
@@ -87,3 +89,80 @@ def test_a_catastrophic_regex_in_a_pass_output_fails_instead_of_hanging() -> Non
     result = run(one_state({"Type": "Pass", "Output": output, "End": True}, jsonata=True))
     assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
     assert "did not finish within" in str(result.cause)
+
+
+# --- JSONata values that are not JSON -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("definition", "field"),
+    [
+        (
+            {
+                "StartAt": "M",
+                "States": {
+                    "M": {
+                        "Type": "Map",
+                        "Items": "{% $sum %}",
+                        "ItemProcessor": {"StartAt": "P", "States": {"P": PASS_END}},
+                        "End": True,
+                    }
+                },
+            },
+            "Items",
+        ),
+        (
+            {
+                "StartAt": "C",
+                "States": {
+                    "C": {"Type": "Choice", "Choices": [{"Condition": "{% $string %}", "Next": "P"}], "Default": "P"},
+                    "P": PASS_END,
+                },
+            },
+            "Condition",
+        ),
+        ({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": "{% $string %}", "End": True}}}, "Seconds"),
+        ({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "{% $string %}"}}}, "Error"),
+        (
+            {
+                "StartAt": "T",
+                "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::x", "TimeoutSeconds": "{% $sum %}", "End": True}},
+            },
+            "TimeoutSeconds",
+        ),
+        (
+            {
+                "StartAt": "M",
+                "States": {
+                    "M": {
+                        "Type": "Map",
+                        "Items": [1],
+                        "MaxConcurrency": "{% $sum %}",
+                        "ItemProcessor": {"StartAt": "P", "States": {"P": PASS_END}},
+                        "End": True,
+                    }
+                },
+            },
+            "MaxConcurrency",
+        ),
+    ],
+    ids=["map-items", "choice-condition", "wait-seconds", "fail-error", "task-timeout", "map-concurrency"],
+)
+def test_a_function_value_fails_the_execution_with_a_query_evaluation_error(definition: dict[str, Any], field: str) -> None:
+    result = run({"QueryLanguage": "JSONata", **definition})
+    assert result.status == "FAILED"
+    assert result.error == "States.QueryEvaluationError"
+    assert f"specified for the field '{field}' returned nothing (undefined)." in str(result.cause)
+
+
+def test_a_choice_condition_must_be_a_boolean() -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "C",
+        "States": {"C": {"Type": "Choice", "Choices": [{"Condition": "{% 'yes' %}", "Next": "P"}]}, "P": PASS_END},
+    }
+    result = run(definition)
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert "specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was 'string'" in str(
+        result.cause
+    )
