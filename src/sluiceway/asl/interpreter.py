@@ -19,11 +19,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 from ..errors import StatesError
 from ..types import JSON, json_type
@@ -233,7 +234,7 @@ def start(
     state["root"] = root
     if machine.timeout_s:
         token = run.token("execution-timeout")
-        due = now + timedelta(seconds=machine.timeout_s)
+        due = limits.later(now, machine.timeout_s)
         state["timers"][token] = {"pid": None, "kind": "execution-timeout", "due": due.isoformat()}
         run.commands.append(StartTimer(token, due))
     run.drain()
@@ -644,16 +645,16 @@ class _Run:
             bindings = self.bindings(path, state, input=path["input"])
             if "Seconds" in spec:
                 seconds = _jsonata_value(spec["Seconds"], bindings, self.rng(), "Seconds", self.now)
-                return self.now + timedelta(seconds=_wait_seconds(seconds, "Seconds", None))
+                return limits.later(self.now, _wait_seconds(seconds, "Seconds", None))
             stamp = _jsonata_value(spec["Timestamp"], bindings, self.rng(), "Timestamp", self.now)
             return _wait_timestamp(stamp, "Timestamp", None)
         effective = self._effective_input(path, state)
         scope = self.scope(path, state, effective)
         if "Seconds" in spec:
-            return self.now + timedelta(seconds=_wait_seconds(spec["Seconds"], "Seconds", None))
+            return limits.later(self.now, _wait_seconds(spec["Seconds"], "Seconds", None))
         if "SecondsPath" in spec:
             value = _select_param(spec["SecondsPath"], scope, "SecondsPath")
-            return self.now + timedelta(seconds=_wait_seconds(value, "SecondsPath", spec["SecondsPath"]))
+            return limits.later(self.now, _wait_seconds(value, "SecondsPath", spec["SecondsPath"]))
         if "Timestamp" in spec:
             return _wait_timestamp(spec["Timestamp"], "Timestamp", None)
         value = _select_param(spec["TimestampPath"], scope, "TimestampPath")
@@ -738,7 +739,7 @@ class _Run:
         self.commands.append(InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, spec.get("Credentials")))
         if timeout is not None:
             timer = self.token("timeout")
-            due = self.now + timedelta(seconds=timeout)
+            due = limits.later(self.now, timeout)
             self.state["timers"][timer] = {"pid": path["pid"], "kind": "task-timeout", "task": token, "due": due.isoformat()}
             path["timeout_timer"] = timer
             self.commands.append(StartTimer(timer, due))
@@ -750,7 +751,7 @@ class _Run:
         if old:
             self.state["timers"].pop(old, None)
         timer = self.token("heartbeat")
-        due = self.now + timedelta(seconds=seconds)
+        due = limits.later(self.now, seconds)
         self.state["timers"][timer] = {"pid": path["pid"], "kind": "heartbeat", "task": task, "due": due.isoformat()}
         path["heartbeat_timer"] = timer
         self.commands.append(StartTimer(timer, due))
@@ -1392,7 +1393,7 @@ class _Run:
             if delay is not None:
                 path["retry_count"] += 1
                 token = self.token("retry")
-                due = self.now + timedelta(seconds=delay)
+                due = limits.later(self.now, delay)
                 path["phase"] = "retrying"
                 path["timer"] = token
                 self.state["timers"][token] = {"pid": path["pid"], "kind": "retry", "due": due.isoformat()}
@@ -1414,9 +1415,14 @@ class _Run:
             if attempts >= retrier.max_attempts:
                 return None
             path["retries"][str(index)] = attempts + 1
-            delay = retrier.interval_s * (retrier.backoff_rate**attempts)
-            if retrier.max_delay_s is not None:
-                delay = min(delay, retrier.max_delay_s)
+            try:
+                delay = retrier.interval_s * (retrier.backoff_rate**attempts)
+            except OverflowError:
+                delay = math.inf
+            # Without MaxDelaySeconds AWS sets no bound, but no execution outlives a year:
+            # the longest timer AWS accepts anywhere bounds the delay without changing any
+            # execution that could finish.
+            delay = min(delay, limits.MAX_TIMER_SECONDS if retrier.max_delay_s is None else retrier.max_delay_s)
             if retrier.jitter == "FULL":
                 delay = self.rng().uniform(0, delay)
             return float(delay)
@@ -1532,6 +1538,10 @@ def _number_field(
     value = _jsonata_value(spec[name], bindings, rng, name, now)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise StatesError("States.QueryEvaluationError", f"The field '{name}' must be a positive number, got {_text(value)}")
+    if not value <= limits.MAX_TIMER_SECONDS:
+        raise StatesError(
+            "States.QueryEvaluationError", f"The field '{name}' must be at most {limits.MAX_TIMER_SECONDS}, got {_number_text(value)}"
+        )
     return float(value)
 
 
@@ -1544,6 +1554,12 @@ def _path_number(spec: Mapping[str, Any], name: str, scope: paths.Scope) -> floa
     value = paths.select(spec[path_field], scope, field=None)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise StatesError("States.Runtime", f"The {path_field} parameter does not reference a positive number: {spec[path_field]}")
+    if not value <= limits.MAX_TIMER_SECONDS:
+        raise StatesError(
+            "States.Runtime",
+            f"The {path_field} parameter references a value greater than {limits.MAX_TIMER_SECONDS}: "
+            f"{spec[path_field]} == {_number_text(value)}",
+        )
     return float(value)
 
 
@@ -1554,14 +1570,26 @@ def _select_param(expression: str, scope: paths.Scope, field_name: str) -> JSON:
         raise StatesError("States.Runtime", f"The {field_name} parameter does not reference an input value: {expression}") from None
 
 
+_JAVA_LONG: Final = range(-(2**63), 2**63)
+
+
 def _wait_seconds(value: JSON, field_name: str, expression: str | None) -> float:
-    where = f": {expression} == {_text(value)}" if expression else ""
+    where = f": {expression} == {_number_text(value)}" if expression else ""
+    # AWS reads the value as a Java long: a fraction, or a number past the long range (1e300,
+    # 10**30), "cannot be parsed as a long value".
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StatesError("States.Runtime", f"The {field_name} parameter cannot be parsed as a long value{where}")
-    if isinstance(value, float) and not value.is_integer():
+    if (isinstance(value, float) and not value.is_integer()) or int(value) not in _JAVA_LONG:
         raise StatesError("States.Runtime", f"The {field_name} parameter cannot be parsed as a long value{where}")
     if value < 0:
         raise StatesError("States.Runtime", f"The {field_name} parameter references a negative value{where}")
+    # AWS documents Seconds as "from 0 up to 99999999"; what it does with a longer wait from a
+    # path is not documented (no execution lives past a year). Failing says so; waiting for
+    # centuries, or overflowing the calendar, would not.
+    if value > limits.MAX_TIMER_SECONDS:
+        raise StatesError(
+            "States.Runtime", f"The {field_name} parameter references a value greater than {limits.MAX_TIMER_SECONDS}{where}"
+        )
     return float(value)
 
 
@@ -1602,6 +1630,13 @@ def _region(state: Mapping[str, Any]) -> str:
 
 def _text(value: JSON) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _number_text(value: JSON) -> str:
+    """A value in an error cause: numbers as Java prints them (``1.0E300``), the rest as JSON."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return paths.java_text(value)
+    return _text(value)
 
 
 def _too_deep_cause(what: str) -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 __all__ = [
     "MAX_DEFINITION_CHARS",
     "MAX_NESTING_DEPTH",
+    "MAX_TIMER_SECONDS",
     "definition_problem",
+    "later",
     "load_json",
     "too_deep",
 ]
@@ -32,6 +35,11 @@ three frames a level; 200 levels keep every walk within Python's default recursi
 1000, whatever else is on the stack, and no real payload comes near it. (jsonata-python raises
 the limit to 10000 when imported, but test runners lower it again: nothing may depend on it.)
 """
+
+MAX_TIMER_SECONDS: Final = 99_999_999
+"""The longest wait, task timeout or heartbeat AWS accepts, in seconds: a Wait's ``Seconds`` is
+"from 0 up to 99999999", and 99999999 is a Task's default ``TimeoutSeconds``."""
+
 
 def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> bool:
     """Whether ``value`` nests arrays and objects more than ``limit`` levels deep.
@@ -94,3 +102,18 @@ def load_json(text: str, **options: Any) -> Any:
         return json.loads(text, **options)
     except RecursionError:
         raise ValueError("the JSON text is nested too deeply") from None
+
+
+_LAST_MOMENT: Final = datetime.max.replace(tzinfo=UTC)
+
+
+def later(now: datetime, seconds: float) -> datetime:
+    """``now`` plus ``seconds``, or the last representable moment when that is past the calendar.
+
+    A timer that far out never fires in practice (AWS ends every execution within a year), but
+    computing it must not fail: a Wait until 9999-12-31 followed by any other timer would.
+    """
+    try:
+        return now + timedelta(seconds=seconds)
+    except OverflowError:
+        return _LAST_MOMENT if now.tzinfo is not None else datetime.max

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import DefinitionError
 from . import choice as choice_rules
@@ -175,8 +175,8 @@ class _Parser:
         if not isinstance(start_at, str) or start_at not in states_doc:
             self.problem(f"{where}/StartAt", f"StartAt {start_at!r} does not name a state", "MISSING_TRANSITION_TARGET")
         timeout = doc.get("TimeoutSeconds")
-        if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0):
-            self.problem(f"{where}/TimeoutSeconds", "TimeoutSeconds must be a positive integer")
+        if timeout is not None and (not _int(timeout) or not 0 < timeout <= limits.MAX_TIMER_SECONDS):
+            self.problem(f"{where}/TimeoutSeconds", f"TimeoutSeconds must be a positive integer no greater than {limits.MAX_TIMER_SECONDS}")
         states: dict[str, State] = {}
         for name, state_doc in states_doc.items():
             state = self.state(str(name), state_doc, f"{where}/States/{name}", language, top_language=language if top else None)
@@ -188,7 +188,7 @@ class _Parser:
             states=states,
             query_language=language,
             comment=doc.get("Comment"),
-            timeout_s=float(timeout) if isinstance(timeout, int) and not isinstance(timeout, bool) else None,
+            timeout_s=float(timeout) if _int(timeout) and 0 < timeout <= limits.MAX_TIMER_SECONDS else None,
             definition=doc,
         )
 
@@ -369,8 +369,9 @@ class _Parser:
             if not _int(max_attempts) or max_attempts < 0:
                 self.problem(f"{loc}/MaxAttempts", "MaxAttempts must be a non-negative integer")
                 continue
-            if not _int(interval) or interval < 1:
-                self.problem(f"{loc}/IntervalSeconds", "IntervalSeconds must be a positive integer")
+            if not _int(interval) or not 1 <= interval <= limits.MAX_TIMER_SECONDS:
+                message = f"IntervalSeconds must be a positive integer no greater than {limits.MAX_TIMER_SECONDS}"
+                self.problem(f"{loc}/IntervalSeconds", message)
                 continue
             if not isinstance(backoff, int | float) or isinstance(backoff, bool) or backoff < 1:
                 self.problem(f"{loc}/BackoffRate", "BackoffRate must be a number >= 1.0")
@@ -380,6 +381,10 @@ class _Parser:
                 self.problem(f"{loc}/JitterStrategy", "JitterStrategy must be FULL or NONE")
                 continue
             max_delay = r.get("MaxDelaySeconds")
+            # AWS's error-handling guide: "greater than 0 and less than 31622401".
+            if max_delay is not None and (not _int(max_delay) or not 0 < max_delay < 31_622_401):
+                self.problem(f"{loc}/MaxDelaySeconds", "MaxDelaySeconds must be an integer greater than 0 and less than 31622401")
+                continue
             out.append(
                 Retrier(
                     error_equals=errors,
@@ -462,5 +467,5 @@ def _jsonata_strings(doc: Mapping[str, Any], where: str) -> list[tuple[str, str]
     return found
 
 
-def _int(value: Any) -> bool:
+def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

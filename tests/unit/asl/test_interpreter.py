@@ -166,3 +166,87 @@ def test_a_choice_condition_must_be_a_boolean() -> None:
     assert "specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was 'string'" in str(
         result.cause
     )
+
+
+# --- numbers beyond what timers can hold ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "cause"),
+    [
+        (1e300, "The SecondsPath parameter cannot be parsed as a long value: $.s == 1.0E300"),
+        (10**30, "The SecondsPath parameter cannot be parsed as a long value: $.s == 1000000000000000000000000000000"),
+        (10**12, "The SecondsPath parameter references a value greater than 99999999: $.s == 1000000000000"),
+    ],
+    ids=["float", "beyond-long", "beyond-wait-maximum"],
+)
+def test_a_huge_seconds_path_fails_with_states_runtime(value: Any, cause: str) -> None:
+    result = run(one_state({"Type": "Wait", "SecondsPath": "$.s", "End": True}), {"s": value})
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert str(result.cause).endswith(cause)
+
+
+def test_the_largest_wait_aws_allows_still_runs() -> None:
+    result = run(one_state({"Type": "Wait", "SecondsPath": "$.s", "End": True}), {"s": 99_999_999})
+    assert result.status == "SUCCEEDED"
+
+
+def test_a_huge_jsonata_wait_fails_with_states_runtime() -> None:
+    result = run(one_state({"Type": "Wait", "Seconds": "{% 1e300 %}", "End": True}, jsonata=True))
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+
+
+def test_timers_after_a_wait_until_the_end_of_the_calendar_do_not_overflow() -> None:
+    definition = {
+        "StartAt": "Until",
+        "States": {
+            "Until": {"Type": "Wait", "TimestampPath": "$.t", "Next": "Then"},
+            "Then": {"Type": "Wait", "Seconds": 10, "Next": "Work"},
+            "Work": {"Type": "Task", "Resource": "arn:aws:states:::x", "TimeoutSeconds": 5, "HeartbeatSeconds": 1, "End": True},
+        },
+    }
+    result = run(definition, {"t": "9999-12-31T23:59:59Z"})
+    assert result.status == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("field", ["TimeoutSecondsPath", "HeartbeatSecondsPath"])
+@pytest.mark.parametrize("value", [1e300, 10**30, 10**12])
+def test_a_huge_task_timeout_path_fails_with_states_runtime(field: str, value: Any) -> None:
+    state = {"Type": "Task", "Resource": "arn:aws:states:::x", field: "$.s", "End": True}
+    result = run(one_state(state), {"s": value})
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+
+
+def test_retry_with_extreme_interval_and_backoff_retries_then_fails() -> None:
+    retrier = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 99_999_999, "MaxAttempts": 5, "BackoffRate": 1e300, "MaxDelaySeconds": 100}
+    state = {"Type": "Task", "Resource": "arn:aws:states:::x", "End": True, "Retry": [retrier]}
+    result = run(one_state(state), answer=answer_fail)
+    assert (result.status, result.error) == ("FAILED", "Boom")
+    assert len(result.tasks) == 6
+
+
+def test_retry_backoff_without_max_delay_does_not_overflow() -> None:
+    retrier = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 60, "BackoffRate": 1e300}
+    state = {"Type": "Task", "Resource": "arn:aws:states:::x", "End": True, "Retry": [retrier]}
+    result = run(one_state(state), answer=answer_fail)
+    assert (result.status, result.error) == ("FAILED", "Boom")
+    assert len(result.tasks) == 61
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "States.MathAdd(1e300, 1)",
+        "States.MathAdd($.big, 1)",
+        "States.MathRandom(1e300, 1e301)",
+        "States.MathRandom(1, 10, 1e300)",
+        "States.ArrayRange(0, 1e300, 1)",
+        "States.ArrayRange(0, $.big, 1)",
+        "States.ArrayGetItem(States.Array(1), 1e300)",
+        "States.ArrayPartition(States.Array(1), 1e300)",
+    ],
+)
+def test_intrinsics_with_huge_numbers_end_cleanly(expression: str) -> None:
+    result = run(one_state({"Type": "Pass", "Parameters": {"v.$": expression}, "End": True}), {"big": 10**400})
+    assert result.status in ("SUCCEEDED", "FAILED")
+    assert result.error in (None, "States.IntrinsicFailure")

@@ -96,3 +96,27 @@ def test_jsonata_the_parser_cannot_take_is_a_definition_error(expression: str) -
     doc = {"QueryLanguage": "JSONata", **one_state({"Type": "Pass", "Output": expression, "End": True})}
     problems = issues(doc)
     assert len(problems) == 1 and problems[0].startswith("/States/S/Output: The JSONata expression is not valid")
+
+
+# --- numbers beyond what AWS accepts -------------------------------------------------------------
+
+TASK = {"Type": "Task", "Resource": "arn:aws:states:::x", "End": True}
+
+
+@pytest.mark.parametrize(
+    ("retrier", "problem"),
+    [
+        ({"MaxDelaySeconds": "x"}, "MaxDelaySeconds: MaxDelaySeconds must be an integer greater than 0 and less than 31622401"),
+        ({"MaxDelaySeconds": 31_622_401}, "MaxDelaySeconds: MaxDelaySeconds must be an integer greater than 0 and less than 31622401"),
+        ({"IntervalSeconds": 10**400}, "IntervalSeconds: IntervalSeconds must be a positive integer no greater than 99999999"),
+    ],
+    ids=["max-delay-string", "max-delay-too-long", "interval-huge"],
+)
+def test_retry_delays_out_of_range_are_refused(retrier: dict[str, Any], problem: str) -> None:
+    state = {**TASK, "Retry": [{"ErrorEquals": ["X"], **retrier}]}
+    assert issues(one_state(state)) == [f"/States/S/Retry/0/{problem}"]
+
+
+def test_an_execution_timeout_too_large_for_a_timer_is_refused() -> None:
+    doc = {**one_state({"Type": "Pass", "End": True}), "TimeoutSeconds": 10**400}
+    assert issues(doc) == ["/TimeoutSeconds: TimeoutSeconds must be a positive integer no greater than 99999999"]
