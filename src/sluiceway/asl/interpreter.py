@@ -17,6 +17,7 @@ returned one. Task failures never raise: they are events and become data.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -237,7 +238,8 @@ def start(
         due = limits.later(now, machine.timeout_s)
         state["timers"][token] = {"pid": None, "kind": "execution-timeout", "due": due.isoformat()}
         run.commands.append(StartTimer(token, due))
-    run.drain()
+    with run.history_guard():
+        run.drain()
     return run.result()
 
 
@@ -250,17 +252,18 @@ def step(machine: StateMachine, state: dict[str, Any], event: Event, now: dateti
     run = _Run(machine, state, now)
     if state["status"] != "RUNNING":
         return run.result()
-    if isinstance(event, StopExecution):
-        run.fail_execution(event.error, event.cause, status=event.status)
-    elif isinstance(event, TaskSucceeded):
-        run.on_task_succeeded(event)
-    elif isinstance(event, TaskFailed):
-        run.on_task_failed(event)
-    elif isinstance(event, TimerFired):
-        run.on_timer(event)
-    elif isinstance(event, TaskHeartbeat):
-        run.on_heartbeat(event)
-    run.drain()
+    with run.history_guard():
+        if isinstance(event, StopExecution):
+            run.fail_execution(event.error, event.cause, status=event.status)
+        elif isinstance(event, TaskSucceeded):
+            run.on_task_succeeded(event)
+        elif isinstance(event, TaskFailed):
+            run.on_task_failed(event)
+        elif isinstance(event, TimerFired):
+            run.on_timer(event)
+        elif isinstance(event, TaskHeartbeat):
+            run.on_heartbeat(event)
+        run.drain()
     return run.result()
 
 
@@ -279,15 +282,18 @@ def redrive(machine: StateMachine, state: dict[str, Any], now: datetime) -> Step
     point = state.get("redrive")
     if point is None:
         raise ValueError("Execution has no state to redrive from")
+    if _history_events(state) >= limits.MAX_HISTORY_EVENTS - 1:
+        raise ValueError("Execution cannot be redriven: its history has reached the maximum number of events")
     run = _Run(machine, state, now)
     execution = state["context"]["Execution"]
     execution["RedriveCount"] = int(execution.get("RedriveCount", 0)) + 1
     state.update({"status": "RUNNING", "output": None, "error": None, "cause": None})
-    run.emit(None, "ExecutionRedriven", "executionRedrivenEventDetails", {"redriveCount": execution["RedriveCount"]})
-    root = run.new_path(parent=None, slot=None, machine_path=[], state_name=point["state"], input=point["input"])
-    state["paths"][root]["vars"] = dict(point.get("vars") or {})
-    state["root"] = root
-    run.drain()
+    with run.history_guard():
+        run.emit(None, "ExecutionRedriven", "executionRedrivenEventDetails", {"redriveCount": execution["RedriveCount"]})
+        root = run.new_path(parent=None, slot=None, machine_path=[], state_name=point["state"], input=point["input"])
+        state["paths"][root]["vars"] = dict(point.get("vars") or {})
+        state["root"] = root
+        run.drain()
     return run.result()
 
 
@@ -368,6 +374,10 @@ class _Failure(Exception):
         self.cause = cause
 
 
+class _HistoryFull(Exception):
+    """The execution has just failed for reaching the history limit: stop whatever was running."""
+
+
 class _Run:
     """One call of start/step: the mutable working set around the state dict."""
 
@@ -378,6 +388,11 @@ class _Run:
         self.commands: list[Command] = []
         self.history: list[dict[str, Any]] = []
         self.ready: list[str] = []
+        self.history_full = False
+
+    def history_guard(self) -> contextlib.suppress:
+        """Where a step's work stops when the execution fails for reaching the history limit."""
+        return contextlib.suppress(_HistoryFull)
 
     def result(self) -> Step:
         return Step(self.state, self.commands, self.history)
@@ -394,9 +409,13 @@ class _Run:
         return random.Random(hashlib.sha256(seed.encode()).digest())
 
     def emit(self, pid: str | None, type_: str, details_key: str | None, details: Mapping[str, Any] | None) -> int:
+        path = self.state["paths"].get(pid) if pid else None
+        if _in_child_history(path, type_):
+            self.state["uncounted_events"] = self.state.get("uncounted_events", 0) + 1
+        elif _history_events(self.state) + 1 >= limits.MAX_HISTORY_EVENTS and type_ != "ExecutionSucceeded":
+            self._history_limit_reached()
         self.state["event_id"] += 1
         event_id = int(self.state["event_id"])
-        path = self.state["paths"].get(pid) if pid else None
         previous = path["last_event"] if path else event_id - 1
         event: dict[str, Any] = {
             "id": event_id,
@@ -411,6 +430,17 @@ class _Run:
             path["last_event"] = event_id
         return event_id
 
+    def _history_limit_reached(self) -> None:
+        """AWS: once an execution has 24,999 events, event 25,000 must be ExecutionSucceeded;
+        anything else is replaced by ExecutionFailed (States.Runtime), and the execution ends."""
+        if self.history_full:
+            return  # the ExecutionFailed below is that 25,000th event
+        self.history_full = True
+        self.commands.clear()  # nothing the execution asked for is wanted any more
+        self.state.pop("redrive", None)
+        self.fail_execution("States.Runtime", limits.HISTORY_LIMIT_CAUSE)
+        raise _HistoryFull
+
     def new_path(
         self,
         *,
@@ -421,8 +451,10 @@ class _Run:
         input: JSON,
         context_extra: Mapping[str, Any] | None = None,
         last_event: int | None = None,
+        own_history: bool = False,
     ) -> str:
         pid = self.token("path")
+        parent_path = self.state["paths"].get(parent) if parent else None
         self.state["paths"][pid] = {
             "pid": pid,
             "parent": parent,
@@ -437,6 +469,8 @@ class _Run:
             "context_extra": dict(context_extra or {}),
             "last_event": last_event if last_event is not None else self.state["event_id"],
         }
+        if own_history or (parent_path is not None and parent_path.get("own_history")):
+            self.state["paths"][pid]["own_history"] = True
         self.ready.append(pid)
         return pid
 
@@ -1008,6 +1042,7 @@ class _Run:
             "tolerated_count": tolerated_count,
             "tolerated_pct": tolerated_pct,
             "records": [None] * len(items) if "ResultWriter" in spec else None,
+            "distributed": _is_distributed(state),
         }
         if not items:
             self._children_done(path, state)
@@ -1141,6 +1176,7 @@ class _Run:
                 input=item_input,
                 context_extra=item_context,
                 last_event=path["last_event"],
+                own_history=bool(children.get("distributed")),
             )
             children["open"].append(child)
 
@@ -1641,6 +1677,30 @@ def _number_text(value: JSON) -> str:
 
 def _too_deep_cause(what: str) -> str:
     return f"{what} is nested more than {limits.MAX_NESTING_DEPTH} levels deep, which exceeds the maximum nesting depth"
+
+
+def _history_events(state: Mapping[str, Any]) -> int:
+    """Events in the execution's own history: those of Distributed Map child runs are theirs."""
+    return int(state["event_id"]) - int(state.get("uncounted_events", 0))
+
+
+def _in_child_history(path: Mapping[str, Any] | None, type_: str) -> bool:
+    """Whether an event belongs to a Distributed Map child run's history, not the execution's.
+
+    AWS runs each Distributed Map iteration as a child workflow execution with its own history,
+    and the parent records the map run, not its iterations.
+    """
+    if path is None:
+        return False
+    if path.get("own_history"):
+        return True
+    return type_.startswith("MapIteration") and bool(path.get("children", {}).get("distributed"))
+
+
+def _is_distributed(state: State) -> bool:
+    processor = state.spec.get("ItemProcessor")
+    config = processor.get("ProcessorConfig") if isinstance(processor, Mapping) else None
+    return isinstance(config, Mapping) and config.get("Mode") == "DISTRIBUTED"
 
 
 def _size(value: JSON) -> int:

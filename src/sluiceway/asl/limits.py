@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 __all__ = [
+    "HISTORY_LIMIT_CAUSE",
     "MAX_DEFINITION_CHARS",
+    "MAX_HISTORY_EVENTS",
     "MAX_NESTING_DEPTH",
     "MAX_TIMER_SECONDS",
     "definition_problem",
@@ -22,6 +24,14 @@ __all__ = [
     "load_json",
     "too_deep",
 ]
+
+MAX_HISTORY_EVENTS: Final = 25_000
+"""AWS's hard quota on events in one execution's history (see :data:`HISTORY_LIMIT_CAUSE`)."""
+
+HISTORY_LIMIT_CAUSE: Final = "The execution reached the maximum number of history events (25000)."
+"""AWS's cause (error ``States.Runtime``) when an execution's 25,000th event would not be
+ExecutionSucceeded: the docs' "Avoid reaching the history quota" page describes the rule, and
+executions failed this way report this exact cause with ExecutionFailed as event 25,000."""
 
 MAX_DEFINITION_CHARS: Final = 1_048_576
 """CreateStateMachine's ``definition`` is at most 1,048,576 characters (the 1 MB quota)."""

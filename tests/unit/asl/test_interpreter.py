@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sluiceway.asl import parser
+from sluiceway.asl import interpreter, parser
 from sluiceway.asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
 from sluiceway.asl.simulator import Simulation, simulate
 
@@ -250,3 +250,96 @@ def test_intrinsics_with_huge_numbers_end_cleanly(expression: str) -> None:
     result = run(one_state({"Type": "Pass", "Parameters": {"v.$": expression}, "End": True}), {"big": 10**400})
     assert result.status in ("SUCCEEDED", "FAILED")
     assert result.error in (None, "States.IntrinsicFailure")
+
+
+# --- the history limit ---------------------------------------------------------------------
+
+
+def counting_loop(iterations: int) -> dict[str, Any]:
+    """Pass increments $.n, Choice loops back while $.n < iterations: 4 events a round."""
+    return {
+        "StartAt": "Count",
+        "States": {
+            "Count": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Loop"},
+            "Loop": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": iterations, "Next": "Count"}], "Default": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+def test_an_execution_fails_when_its_history_would_exceed_25000_events() -> None:
+    result = run(counting_loop(100_000), {"n": 0})
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert result.cause == "The execution reached the maximum number of history events (25000)."
+    assert len(result.history) == 25_000
+    last = result.history[-1]
+    assert (last["id"], last["previousEventId"], last["type"]) == (25_000, 24_999, "ExecutionFailed")
+
+
+def test_an_execution_whose_25000th_event_is_its_success_succeeds() -> None:
+    # 1 ExecutionStarted + 4 per round + SucceedStateEntered/Exited + ExecutionSucceeded.
+    result = run(counting_loop(6_249), {"n": 0})
+    assert result.status == "SUCCEEDED"
+    assert len(result.history) == 25_000
+    assert result.history[-1]["type"] == "ExecutionSucceeded"
+
+
+def test_one_more_round_fails_at_the_limit() -> None:
+    result = run(counting_loop(6_250), {"n": 0})
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert len(result.history) == 25_000
+
+
+def test_inline_map_iterations_share_the_execution_history() -> None:
+    definition = {
+        "StartAt": "M",
+        "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": PASS_END}}, "End": True}},
+    }
+    result = run(definition, list(range(7_000)))
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert len(result.history) == 25_000
+
+
+def test_parallel_branches_share_the_execution_history() -> None:
+    branch = counting_loop(2_500)
+    branch["States"]["Done"] = {"Type": "Pass", "End": True}
+    definition = {"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "Branches": [branch, branch, branch], "End": True}}}
+    result = run(definition, {"n": 0})
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert len(result.history) == 25_000
+
+
+def test_distributed_map_children_have_their_own_histories() -> None:
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": PASS_END},
+                },
+                "End": True,
+            }
+        },
+    }
+    result = run(definition, list(range(7_000)))
+    assert result.status == "SUCCEEDED"
+
+
+def test_an_execution_failed_by_the_history_limit_cannot_be_redriven() -> None:
+    machine = parser.parse(counting_loop(100_000))
+    step = interpreter.start(
+        machine,
+        {"n": 0},
+        execution_arn="arn:aws:states:us-east-1:1:execution:M:e",
+        execution_name="e",
+        state_machine_arn="arn:aws:states:us-east-1:1:stateMachine:M",
+        state_machine_name="M",
+        now=START,
+    )
+    assert (step.status, step.state["error"]) == ("FAILED", "States.Runtime")
+    assert step.commands == []
+    with pytest.raises(ValueError, match="no state to redrive from"):
+        interpreter.redrive(machine, step.state, START)
