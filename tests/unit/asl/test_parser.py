@@ -120,3 +120,74 @@ def test_retry_delays_out_of_range_are_refused(retrier: dict[str, Any], problem:
 def test_an_execution_timeout_too_large_for_a_timer_is_refused() -> None:
     doc = {**one_state({"Type": "Pass", "End": True}), "TimeoutSeconds": 10**400}
     assert issues(doc) == ["/TimeoutSeconds: TimeoutSeconds must be a positive integer no greater than 99999999"]
+
+
+@pytest.mark.parametrize(
+    ("state", "field", "lowest"),
+    [
+        ({"Type": "Wait", "Seconds": 10**30, "End": True}, "Seconds", 0),
+        ({"Type": "Wait", "Seconds": 100_000_000, "End": True}, "Seconds", 0),
+        ({"Type": "Wait", "Seconds": -1, "End": True}, "Seconds", 0),
+        ({**TASK, "TimeoutSeconds": 10**30}, "TimeoutSeconds", 1),
+        ({**TASK, "TimeoutSeconds": "soon"}, "TimeoutSeconds", 1),
+        ({**TASK, "HeartbeatSeconds": [1]}, "HeartbeatSeconds", 1),
+    ],
+    ids=["wait-beyond-long", "wait-beyond-maximum", "wait-negative", "timeout-huge", "timeout-string", "heartbeat-list"],
+)
+def test_timer_fields_out_of_range_are_refused(state: dict[str, Any], field: str, lowest: int) -> None:
+    assert issues(one_state(state)) == [f"/States/S/{field}: The field '{field}' must be a number from {lowest} to 99999999"]
+
+
+def test_jsonata_timer_fields_are_checked_when_they_run() -> None:
+    doc = {"QueryLanguage": "JSONata", **one_state({"Type": "Wait", "Seconds": "{% $states.input.s %}", "End": True})}
+    parser.parse(doc)
+
+
+# --- values of the wrong type --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "location"),
+    [
+        ({"Type": ["Pass"], "End": True}, "/States/S/Type"),
+        ({"Type": "Pass", "Next": ["S"]}, "/States/S/Next"),
+        ({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": True, "Next": "S"}], "Default": {"a": 1}}, "/States/S/Default"),
+        ({"Type": "Pass", "Assign": "x", "End": True}, "/States/S/Assign"),
+        ({"Type": "Wait", "End": True}, "/States/S"),
+        ({"Type": "Wait", "SecondsPath": ["$.a"], "End": True}, "/States/S/SecondsPath"),
+        ({"Type": "Wait", "Timestamp": 5, "End": True}, "/States/S/Timestamp"),
+        ({**TASK, "TimeoutSecondsPath": 5}, "/States/S/TimeoutSecondsPath"),
+        ({"Type": "Fail", "ErrorPath": {"a": 1}}, "/States/S/ErrorPath"),
+        ({**TASK, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "S", "ResultPath": "$.a[*]"}]}, "/States/S/Catch/0/ResultPath"),
+        ({**TASK, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "S", "Assign": {"x.$": 5}}]}, "/States/S/Catch/0/Assign/x.$"),
+        ({"Type": "Parallel", "Branches": [5], "End": True}, "/States/S/Branches"),
+    ],
+    ids=[
+        "type",
+        "next",
+        "default",
+        "assign",
+        "wait-without-time",
+        "seconds-path",
+        "timestamp",
+        "timeout-path",
+        "error-path",
+        "catch-result-path",
+        "catch-assign",
+        "branch",
+    ],
+)
+def test_fields_of_the_wrong_type_are_refused(state: dict[str, Any], location: str) -> None:
+    assert any(problem.startswith(f"{location}:") for problem in issues(one_state(state)))
+
+
+@pytest.mark.parametrize("field", ["ItemReader", "ItemBatcher", "ResultWriter"])
+def test_map_settings_must_be_objects(field: str) -> None:
+    processor = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    state = {"Type": "Map", "ItemProcessor": processor, field: 5, "End": True}
+    assert issues(one_state(state)) == [f"/States/S/{field}: The field must be a JSON object"]
+
+
+def test_a_jsonata_choice_rule_must_name_its_next_state() -> None:
+    state = {"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Next": 1}], "Default": "S"}
+    assert issues({"QueryLanguage": "JSONata", **one_state(state)}) == ["/States/S/Choices/0/Next: The field 'Next' must be a state name"]
