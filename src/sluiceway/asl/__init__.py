@@ -4,4 +4,6 @@
 execution state and one event into the next state, the commands to carry out
 (invoke a task, start a timer) and AWS-shaped history events. Nothing here does
 I/O or reads the clock: the runtime passes ``now`` in and persists the result.
+The one exception is :mod:`regexes`, whose matches stop after a wall-clock limit
+so that a catastrophically backtracking pattern fails instead of hanging.
 """

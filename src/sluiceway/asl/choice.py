@@ -294,11 +294,7 @@ def _compare(rule: Comparison, scope: Scope) -> bool:
             raise _invalid(rule.operand)
         op = op[: -len("Path")]
     if op == "StringMatches":
-        return (
-            isinstance(value, str)
-            and isinstance(operand, str)
-            and _wildcard(operand).fullmatch(value) is not None
-        )
+        return isinstance(value, str) and isinstance(operand, str) and _wildcard_matches(operand, value)
     kind = next(k for k in _KINDS if op.startswith(k))
     relation = op[len(kind) :]
     left: Any
@@ -354,27 +350,55 @@ def _utf16(s: str) -> bytes:
     return s.encode("utf-16-be", "surrogatepass")
 
 
-_WILDCARD_CACHE: dict[str, re.Pattern[str]] = {}
+_WILDCARD_CACHE: dict[str, tuple[str, ...]] = {}
 
 
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """``*`` matches any run of characters; a backslash makes the next character literal."""
-    compiled = _WILDCARD_CACHE.get(pattern)
-    if compiled is None:
-        out: list[str] = []
+def _wildcard_matches(pattern: str, value: str) -> bool:
+    """``*`` matches any run of characters; a backslash makes the next character literal.
+
+    Matched without regular expressions: as ``.*`` a pattern of many stars backtracks
+    polynomially (``*a*a*a*a*a*b`` against a long run of ``a`` would take hours). Placing each
+    literal piece at its first fit, left to right, is enough for ``*`` and is linear.
+    """
+    pieces = _wildcard_pieces(pattern)
+    if len(pieces) == 1:
+        return value == pieces[0]
+    first, *middle, last = pieces
+    if len(value) < len(first) + len(last) or not (value.startswith(first) and value.endswith(last)):
+        return False
+    position, end = len(first), len(value) - len(last)
+    for piece in middle:
+        found = value.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
+
+
+def _wildcard_pieces(pattern: str) -> tuple[str, ...]:
+    """The literal text between the unescaped stars of ``pattern`` (one piece when there is none)."""
+    pieces = _WILDCARD_CACHE.get(pattern)
+    if pieces is None:
+        found: list[str] = []
+        current: list[str] = []
         i = 0
         while i < len(pattern):
             c = pattern[i]
             if c == "\\" and i + 1 < len(pattern):
-                out.append(re.escape(pattern[i + 1]))
+                current.append(pattern[i + 1])
                 i += 2
                 continue
-            out.append(".*" if c == "*" else re.escape(c))
+            if c == "*":
+                found.append("".join(current))
+                current = []
+            else:
+                current.append(c)
             i += 1
-        compiled = re.compile("".join(out), re.DOTALL)
+        found.append("".join(current))
+        pieces = tuple(found)
         if len(_WILDCARD_CACHE) < 1024:
-            _WILDCARD_CACHE[pattern] = compiled
-    return compiled
+            _WILDCARD_CACHE[pattern] = pieces
+    return pieces
 
 
 _TIMESTAMP: Final = re.compile(

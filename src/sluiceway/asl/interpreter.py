@@ -17,18 +17,20 @@ returned one. Task failures never raise: they are events and become data.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 from ..errors import StatesError
 from ..types import JSON, json_type
 from . import jsonata as jsonata_lang
-from . import paths
+from . import limits, paths
 from .choice import evaluate as evaluate_choice
 from .items import batch_items
 from .model import NEVER_RETRIED, UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
@@ -207,18 +209,25 @@ def start(
         "error": None,
         "cause": None,
     }
+    # Checked before anything serialises or walks the input: too deep for the JSON encoder.
+    too_deep = limits.too_deep(input)
+    if too_deep:
+        state["context"]["Execution"]["Input"] = None
     run = _Run(machine, state, now)
     run.emit(
         None,
         "ExecutionStarted",
         "executionStartedEventDetails",
         {
-            "input": _text(input),
-            "inputDetails": {"truncated": False},
+            "input": "" if too_deep else _text(input),
+            "inputDetails": {"truncated": too_deep},
             "roleArn": role_arn,
             "stateMachineArn": state_machine_arn,
         },
     )
+    if too_deep:
+        run.fail_execution("States.DataLimitExceeded", _too_deep_cause("The execution input"))
+        return run.result()
     if _size(input) > max_payload_bytes:
         run.fail_execution(
             "States.DataLimitExceeded",
@@ -229,10 +238,11 @@ def start(
     state["root"] = root
     if machine.timeout_s:
         token = run.token("execution-timeout")
-        due = now + timedelta(seconds=machine.timeout_s)
+        due = limits.later(now, machine.timeout_s)
         state["timers"][token] = {"pid": None, "kind": "execution-timeout", "due": due.isoformat()}
         run.commands.append(StartTimer(token, due))
-    run.drain()
+    with run.history_guard():
+        run.drain()
     return run.result()
 
 
@@ -245,17 +255,18 @@ def step(machine: StateMachine, state: dict[str, Any], event: Event, now: dateti
     run = _Run(machine, state, now)
     if state["status"] != "RUNNING":
         return run.result()
-    if isinstance(event, StopExecution):
-        run.fail_execution(event.error, event.cause, status=event.status)
-    elif isinstance(event, TaskSucceeded):
-        run.on_task_succeeded(event)
-    elif isinstance(event, TaskFailed):
-        run.on_task_failed(event)
-    elif isinstance(event, TimerFired):
-        run.on_timer(event)
-    elif isinstance(event, TaskHeartbeat):
-        run.on_heartbeat(event)
-    run.drain()
+    with run.history_guard():
+        if isinstance(event, StopExecution):
+            run.fail_execution(event.error, event.cause, status=event.status)
+        elif isinstance(event, TaskSucceeded):
+            run.on_task_succeeded(event)
+        elif isinstance(event, TaskFailed):
+            run.on_task_failed(event)
+        elif isinstance(event, TimerFired):
+            run.on_timer(event)
+        elif isinstance(event, TaskHeartbeat):
+            run.on_heartbeat(event)
+        run.drain()
     return run.result()
 
 
@@ -274,15 +285,18 @@ def redrive(machine: StateMachine, state: dict[str, Any], now: datetime) -> Step
     point = state.get("redrive")
     if point is None:
         raise ValueError("Execution has no state to redrive from")
+    if _history_events(state) >= limits.MAX_HISTORY_EVENTS - 1:
+        raise ValueError("Execution cannot be redriven: its history has reached the maximum number of events")
     run = _Run(machine, state, now)
     execution = state["context"]["Execution"]
     execution["RedriveCount"] = int(execution.get("RedriveCount", 0)) + 1
     state.update({"status": "RUNNING", "output": None, "error": None, "cause": None})
-    run.emit(None, "ExecutionRedriven", "executionRedrivenEventDetails", {"redriveCount": execution["RedriveCount"]})
-    root = run.new_path(parent=None, slot=None, machine_path=[], state_name=point["state"], input=point["input"])
-    state["paths"][root]["vars"] = dict(point.get("vars") or {})
-    state["root"] = root
-    run.drain()
+    with run.history_guard():
+        run.emit(None, "ExecutionRedriven", "executionRedrivenEventDetails", {"redriveCount": execution["RedriveCount"]})
+        root = run.new_path(parent=None, slot=None, machine_path=[], state_name=point["state"], input=point["input"])
+        state["paths"][root]["vars"] = dict(point.get("vars") or {})
+        state["root"] = root
+        run.drain()
     return run.result()
 
 
@@ -363,6 +377,10 @@ class _Failure(Exception):
         self.cause = cause
 
 
+class _HistoryFull(Exception):
+    """The execution has just failed for reaching the history limit: stop whatever was running."""
+
+
 class _Run:
     """One call of start/step: the mutable working set around the state dict."""
 
@@ -373,6 +391,11 @@ class _Run:
         self.commands: list[Command] = []
         self.history: list[dict[str, Any]] = []
         self.ready: list[str] = []
+        self.history_full = False
+
+    def history_guard(self) -> contextlib.suppress:
+        """Where a step's work stops when the execution fails for reaching the history limit."""
+        return contextlib.suppress(_HistoryFull)
 
     def result(self) -> Step:
         return Step(self.state, self.commands, self.history)
@@ -389,9 +412,13 @@ class _Run:
         return random.Random(hashlib.sha256(seed.encode()).digest())
 
     def emit(self, pid: str | None, type_: str, details_key: str | None, details: Mapping[str, Any] | None) -> int:
+        path = self.state["paths"].get(pid) if pid else None
+        if _in_child_history(path, type_):
+            self.state["uncounted_events"] = self.state.get("uncounted_events", 0) + 1
+        elif _history_events(self.state) + 1 >= limits.MAX_HISTORY_EVENTS and type_ != "ExecutionSucceeded":
+            self._history_limit_reached()
         self.state["event_id"] += 1
         event_id = int(self.state["event_id"])
-        path = self.state["paths"].get(pid) if pid else None
         previous = path["last_event"] if path else event_id - 1
         event: dict[str, Any] = {
             "id": event_id,
@@ -406,6 +433,17 @@ class _Run:
             path["last_event"] = event_id
         return event_id
 
+    def _history_limit_reached(self) -> None:
+        """AWS: once an execution has 24,999 events, event 25,000 must be ExecutionSucceeded;
+        anything else is replaced by ExecutionFailed (States.Runtime), and the execution ends."""
+        if self.history_full:
+            return  # the ExecutionFailed below is that 25,000th event
+        self.history_full = True
+        self.commands.clear()  # nothing the execution asked for is wanted any more
+        self.state.pop("redrive", None)
+        self.fail_execution("States.Runtime", limits.HISTORY_LIMIT_CAUSE)
+        raise _HistoryFull
+
     def new_path(
         self,
         *,
@@ -416,8 +454,10 @@ class _Run:
         input: JSON,
         context_extra: Mapping[str, Any] | None = None,
         last_event: int | None = None,
+        own_history: bool = False,
     ) -> str:
         pid = self.token("path")
+        parent_path = self.state["paths"].get(parent) if parent else None
         self.state["paths"][pid] = {
             "pid": pid,
             "parent": parent,
@@ -432,6 +472,8 @@ class _Run:
             "context_extra": dict(context_extra or {}),
             "last_event": last_event if last_event is not None else self.state["event_id"],
         }
+        if own_history or (parent_path is not None and parent_path.get("own_history")):
+            self.state["paths"][pid]["own_history"] = True
         self.ready.append(pid)
         return pid
 
@@ -558,10 +600,8 @@ class _Run:
         cause: JSON = spec.get("Cause")
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
-            if isinstance(error, str) and jsonata_lang.is_expression(error):
-                error = jsonata_lang.evaluate(_inner(error), bindings, self.rng(), field="Error", now=self.now)
-            if isinstance(cause, str) and jsonata_lang.is_expression(cause):
-                cause = jsonata_lang.evaluate(_inner(cause), bindings, self.rng(), field="Cause", now=self.now)
+            error = _jsonata_value(error, bindings, self.rng(), "Error", self.now)
+            cause = _jsonata_value(cause, bindings, self.rng(), "Cause", self.now)
         else:
             scope = self.scope(path, state, path["input"])
             if "ErrorPath" in spec:
@@ -612,9 +652,12 @@ class _Run:
         self.exit_state(path, state, self._output_path(path, state, effective), next_state=default)
 
     def _condition(self, condition: JSON, bindings: Mapping[str, JSON]) -> bool:
-        value = condition
-        if isinstance(condition, str) and jsonata_lang.is_expression(condition):
-            value = jsonata_lang.evaluate(_inner(condition), bindings, self.rng(), field="Condition", now=self.now)
+        # An expression is held to its type like Map's Items ("returned an unexpected result
+        # type. Expected 'boolean' ..."); one that yields a function yields nothing, since AWS
+        # turns results into JSON as JSON.stringify does, and that drops functions.
+        value = jsonata_lang.resolve(
+            condition, bindings, self.rng(), field="Condition", now=self.now, expected="boolean"
+        )
         if not isinstance(value, bool):
             raise StatesError(
                 "States.QueryEvaluationError",
@@ -639,16 +682,16 @@ class _Run:
             bindings = self.bindings(path, state, input=path["input"])
             if "Seconds" in spec:
                 seconds = _jsonata_value(spec["Seconds"], bindings, self.rng(), "Seconds", self.now)
-                return self.now + timedelta(seconds=_wait_seconds(seconds, "Seconds", None))
+                return limits.later(self.now, _wait_seconds(seconds, "Seconds", None))
             stamp = _jsonata_value(spec["Timestamp"], bindings, self.rng(), "Timestamp", self.now)
             return _wait_timestamp(stamp, "Timestamp", None)
         effective = self._effective_input(path, state)
         scope = self.scope(path, state, effective)
         if "Seconds" in spec:
-            return self.now + timedelta(seconds=_wait_seconds(spec["Seconds"], "Seconds", None))
+            return limits.later(self.now, _wait_seconds(spec["Seconds"], "Seconds", None))
         if "SecondsPath" in spec:
             value = _select_param(spec["SecondsPath"], scope, "SecondsPath")
-            return self.now + timedelta(seconds=_wait_seconds(value, "SecondsPath", spec["SecondsPath"]))
+            return limits.later(self.now, _wait_seconds(value, "SecondsPath", spec["SecondsPath"]))
         if "Timestamp" in spec:
             return _wait_timestamp(spec["Timestamp"], "Timestamp", None)
         value = _select_param(spec["TimestampPath"], scope, "TimestampPath")
@@ -733,7 +776,7 @@ class _Run:
         self.commands.append(InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, spec.get("Credentials")))
         if timeout is not None:
             timer = self.token("timeout")
-            due = self.now + timedelta(seconds=timeout)
+            due = limits.later(self.now, timeout)
             self.state["timers"][timer] = {"pid": path["pid"], "kind": "task-timeout", "task": token, "due": due.isoformat()}
             path["timeout_timer"] = timer
             self.commands.append(StartTimer(timer, due))
@@ -745,7 +788,7 @@ class _Run:
         if old:
             self.state["timers"].pop(old, None)
         timer = self.token("heartbeat")
-        due = self.now + timedelta(seconds=seconds)
+        due = limits.later(self.now, seconds)
         self.state["timers"][timer] = {"pid": path["pid"], "kind": "heartbeat", "task": task, "due": due.isoformat()}
         path["heartbeat_timer"] = timer
         self.commands.append(StartTimer(timer, due))
@@ -765,6 +808,13 @@ class _Run:
         path = self.state["paths"].get(info["pid"])
         if path is None:
             return
+        too_deep = limits.too_deep(event.output)
+        if too_deep and info.get("kind") in ("reader", "writer"):
+            path["phase"] = "running"
+            path.pop("task", None)
+            cause = _too_deep_cause(f"The result of the state '{info['state']}'")
+            self.state_failed(path, self.current(path), "States.DataLimitExceeded", cause)
+            return
         if info.get("kind") in ("reader", "writer"):
             self._map_io_done(path, info, event.output)
             return
@@ -772,12 +822,13 @@ class _Run:
         state = self.current(path)
         resource = info["resource"]
         resource_type, resource_name = _resource_parts(resource)
+        output_text = "" if too_deep else _text(event.output)
         if resource.startswith(_LAMBDA_ARN_PREFIX):
             self.emit(
                 path["pid"],
                 "LambdaFunctionSucceeded",
                 "lambdaFunctionSucceededEventDetails",
-                {"output": _text(event.output), "outputDetails": {"truncated": False}},
+                {"output": output_text, "outputDetails": {"truncated": too_deep}},
             )
         else:
             self.emit(
@@ -787,14 +838,16 @@ class _Run:
                 {
                     "resourceType": resource_type,
                     "resource": resource_name,
-                    "output": _text(event.output),
-                    "outputDetails": {"truncated": False},
+                    "output": output_text,
+                    "outputDetails": {"truncated": too_deep},
                 },
             )
         path["phase"] = "running"
         path.pop("task", None)
         path.pop("task_token", None)
         try:
+            if too_deep:
+                raise _Failure("States.DataLimitExceeded", _too_deep_cause(f"The result of the state '{state.name}'"))
             if _size(event.output) > self.state["max_payload"]:
                 raise _Failure(
                     "States.DataLimitExceeded",
@@ -992,6 +1045,7 @@ class _Run:
             "tolerated_count": tolerated_count,
             "tolerated_pct": tolerated_pct,
             "records": [None] * len(items) if "ResultWriter" in spec else None,
+            "distributed": _is_distributed(state),
         }
         if not items:
             self._children_done(path, state)
@@ -1125,6 +1179,7 @@ class _Run:
                 input=item_input,
                 context_extra=item_context,
                 last_event=path["last_event"],
+                own_history=bool(children.get("distributed")),
             )
             children["open"].append(child)
 
@@ -1276,6 +1331,11 @@ class _Run:
             path.setdefault("pending_assign", {}).update(values)
 
     def exit_state(self, path: dict[str, Any], state: State, output: JSON, *, next_state: str | None = None, end: bool = False) -> None:
+        # Before anything serialises the output or the variables: deep enough, they would not be.
+        if limits.too_deep(output) or limits.too_deep(path.get("pending_assign")):
+            cause = _too_deep_cause(f"The output of the state '{state.name}'")
+            self.state_failed(path, state, "States.DataLimitExceeded", cause)
+            return
         # Assign takes effect after the state's own Output was computed (AWS order).
         assigned = path.pop("pending_assign", None)
         if assigned:
@@ -1372,7 +1432,7 @@ class _Run:
             if delay is not None:
                 path["retry_count"] += 1
                 token = self.token("retry")
-                due = self.now + timedelta(seconds=delay)
+                due = limits.later(self.now, delay)
                 path["phase"] = "retrying"
                 path["timer"] = token
                 self.state["timers"][token] = {"pid": path["pid"], "kind": "retry", "due": due.isoformat()}
@@ -1394,9 +1454,14 @@ class _Run:
             if attempts >= retrier.max_attempts:
                 return None
             path["retries"][str(index)] = attempts + 1
-            delay = retrier.interval_s * (retrier.backoff_rate**attempts)
-            if retrier.max_delay_s is not None:
-                delay = min(delay, retrier.max_delay_s)
+            try:
+                delay = retrier.interval_s * (retrier.backoff_rate**attempts)
+            except OverflowError:
+                delay = math.inf
+            # Without MaxDelaySeconds AWS sets no bound, but no execution outlives a year:
+            # the longest timer AWS accepts anywhere bounds the delay without changing any
+            # execution that could finish.
+            delay = min(delay, limits.MAX_TIMER_SECONDS if retrier.max_delay_s is None else retrier.max_delay_s)
             if retrier.jitter == "FULL":
                 delay = self.rng().uniform(0, delay)
             return float(delay)
@@ -1494,8 +1559,13 @@ def _inner(expression: str) -> str:
 
 
 def _jsonata_value(value: JSON, bindings: Mapping[str, JSON], rng: random.Random, field_name: str, now: datetime | None = None) -> JSON:
+    """A field that may be one JSONata expression; one that yields nothing fails the state.
+
+    A result JSON cannot hold (undefined, or a function such as ``{% $sum %}``) must not reach
+    code that expects JSON: :func:`jsonata.resolve` fails it with States.QueryEvaluationError.
+    """
     if isinstance(value, str) and jsonata_lang.is_expression(value):
-        return jsonata_lang.evaluate(_inner(value), bindings, rng, field=field_name, now=now)
+        return jsonata_lang.resolve(value, bindings, rng, field=field_name, now=now)
     return value
 
 
@@ -1507,6 +1577,10 @@ def _number_field(
     value = _jsonata_value(spec[name], bindings, rng, name, now)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise StatesError("States.QueryEvaluationError", f"The field '{name}' must be a positive number, got {_text(value)}")
+    if not value <= limits.MAX_TIMER_SECONDS:
+        raise StatesError(
+            "States.QueryEvaluationError", f"The field '{name}' must be at most {limits.MAX_TIMER_SECONDS}, got {_number_text(value)}"
+        )
     return float(value)
 
 
@@ -1519,6 +1593,12 @@ def _path_number(spec: Mapping[str, Any], name: str, scope: paths.Scope) -> floa
     value = paths.select(spec[path_field], scope, field=None)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise StatesError("States.Runtime", f"The {path_field} parameter does not reference a positive number: {spec[path_field]}")
+    if not value <= limits.MAX_TIMER_SECONDS:
+        raise StatesError(
+            "States.Runtime",
+            f"The {path_field} parameter references a value greater than {limits.MAX_TIMER_SECONDS}: "
+            f"{spec[path_field]} == {_number_text(value)}",
+        )
     return float(value)
 
 
@@ -1529,14 +1609,26 @@ def _select_param(expression: str, scope: paths.Scope, field_name: str) -> JSON:
         raise StatesError("States.Runtime", f"The {field_name} parameter does not reference an input value: {expression}") from None
 
 
+_JAVA_LONG: Final = range(-(2**63), 2**63)
+
+
 def _wait_seconds(value: JSON, field_name: str, expression: str | None) -> float:
-    where = f": {expression} == {_text(value)}" if expression else ""
+    where = f": {expression} == {_number_text(value)}" if expression else ""
+    # AWS reads the value as a Java long: a fraction, or a number past the long range (1e300,
+    # 10**30), "cannot be parsed as a long value".
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StatesError("States.Runtime", f"The {field_name} parameter cannot be parsed as a long value{where}")
-    if isinstance(value, float) and not value.is_integer():
+    if (isinstance(value, float) and not value.is_integer()) or int(value) not in _JAVA_LONG:
         raise StatesError("States.Runtime", f"The {field_name} parameter cannot be parsed as a long value{where}")
     if value < 0:
         raise StatesError("States.Runtime", f"The {field_name} parameter references a negative value{where}")
+    # AWS documents Seconds as "from 0 up to 99999999"; what it does with a longer wait from a
+    # path is not documented (no execution lives past a year). Failing says so; waiting for
+    # centuries, or overflowing the calendar, would not.
+    if value > limits.MAX_TIMER_SECONDS:
+        raise StatesError(
+            "States.Runtime", f"The {field_name} parameter references a value greater than {limits.MAX_TIMER_SECONDS}{where}"
+        )
     return float(value)
 
 
@@ -1577,6 +1669,41 @@ def _region(state: Mapping[str, Any]) -> str:
 
 def _text(value: JSON) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _number_text(value: JSON) -> str:
+    """A value in an error cause: numbers as Java prints them (``1.0E300``), the rest as JSON."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return paths.java_text(value)
+    return _text(value)
+
+
+def _too_deep_cause(what: str) -> str:
+    return f"{what} is nested more than {limits.MAX_NESTING_DEPTH} levels deep, which exceeds the maximum nesting depth"
+
+
+def _history_events(state: Mapping[str, Any]) -> int:
+    """Events in the execution's own history: those of Distributed Map child runs are theirs."""
+    return int(state["event_id"]) - int(state.get("uncounted_events", 0))
+
+
+def _in_child_history(path: Mapping[str, Any] | None, type_: str) -> bool:
+    """Whether an event belongs to a Distributed Map child run's history, not the execution's.
+
+    AWS runs each Distributed Map iteration as a child workflow execution with its own history,
+    and the parent records the map run, not its iterations.
+    """
+    if path is None:
+        return False
+    if path.get("own_history"):
+        return True
+    return type_.startswith("MapIteration") and bool(path.get("children", {}).get("distributed"))
+
+
+def _is_distributed(state: State) -> bool:
+    processor = state.spec.get("ItemProcessor")
+    config = processor.get("ProcessorConfig") if isinstance(processor, Mapping) else None
+    return isinstance(config, Mapping) and config.get("Mode") == "DISTRIBUTED"
 
 
 def _size(value: JSON) -> int:

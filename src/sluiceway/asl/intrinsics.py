@@ -19,7 +19,6 @@ import base64
 import binascii
 import functools
 import hashlib
-import json
 import math
 import random
 import re
@@ -28,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from sluiceway.asl.limits import load_json
 from sluiceway.asl.paths import (
     PathSyntaxError,
     Scope,
@@ -374,8 +374,8 @@ def _string_to_json(call: Call, values: list[JSON]) -> JSON:
     if not text.strip():
         return None  # AWS returns null for an empty string
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
+        return load_json(text, parse_constant=_reject_constant)
+    except ValueError as exc:
         raise _fail(call, f"the string is not valid JSON: {exc}") from None
 
 

@@ -31,6 +31,12 @@ is ``{}``.
 Errors are :class:`~sluiceway.errors.StatesError` with ``States.QueryEvaluationError``
 and AWS's cause text without the ``An error occurred while executing the state ...``
 prefix, which the interpreter adds.
+
+Bounds. No expression may hang or crash the engine. An evaluation fails once it has taken
+:data:`EVALUATION_STEP_LIMIT` steps (a count, not a clock: the same expression on the same
+data always gets as far, on any machine), regex literals are matched by
+:mod:`~sluiceway.asl.regexes` (each match bounded in time, so no catastrophic backtracking),
+and an expression nested too deeply for the parser is a syntax error, not a RecursionError.
 """
 
 from __future__ import annotations
@@ -57,10 +63,12 @@ from jsonata.jsonata import Jsonata  # type: ignore[import-untyped]
 from jsonata.parser import Parser  # type: ignore[import-untyped]
 from jsonata.utils import Utils  # type: ignore[import-untyped]
 
+from sluiceway.asl import limits, regexes
 from sluiceway.errors import StatesError
 from sluiceway.types import JSON, json_type
 
 __all__ = [
+    "EVALUATION_STEP_LIMIT",
     "QUERY_EVALUATION_ERROR",
     "UNDEFINED",
     "Undefined",
@@ -75,6 +83,14 @@ logger = logging.getLogger(__name__)
 
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 """The ASL error name of every failure raised here."""
+
+EVALUATION_STEP_LIMIT: Final = 5_000_000
+"""How many steps (evaluations of a node of the expression) one evaluation may take. AWS
+publishes no limit; this stops a runaway, such as an endless tail-recursive function, after
+half a minute at most, while the heaviest expressions a 256 KiB payload or a full ``$range``
+can feed take well under a million."""
+
+_TOO_DEEP: Final = "The expression is nested too deeply to be parsed"
 
 
 class Undefined:
@@ -192,6 +208,7 @@ def evaluate(
     *,
     field: str,
     now: datetime | None = None,
+    step_limit: int = EVALUATION_STEP_LIMIT,
 ) -> JSON:
     """Evaluate one JSONata expression.
 
@@ -208,6 +225,7 @@ def evaluate(
             (``"Output"``, ``"Arguments/FunctionName"``, ``"Items"``).
         now: the evaluation time, answered by ``$now()`` and ``$millis()``; a naive
             datetime is taken as UTC.
+        step_limit: how many steps the evaluation may take before it fails.
 
     Returns:
         A plain JSON value (dict, list, str, int, float, bool, None for JSON
@@ -220,7 +238,7 @@ def evaluate(
         ValueError: if the expression calls ``$now()``/``$millis()`` and ``now`` is None.
     """
     text = expression.strip()
-    return _evaluate(text, field, _Scope(bindings, _Call(rng, now)))
+    return _evaluate(text, field, _Scope(bindings, _Call(rng, now, step_limit)))
 
 
 def resolve(
@@ -231,6 +249,7 @@ def resolve(
     field: str,
     now: datetime | None = None,
     expected: str | None = None,
+    step_limit: int = EVALUATION_STEP_LIMIT,
 ) -> JSON:
     """Build a field's value: evaluate every ``{% %}`` string in a template.
 
@@ -249,6 +268,7 @@ def resolve(
         expected: when the whole field is one expression, the JSON type its result
             must have (``"array"``, ``"object"``, ``"string"``, ``"number"``,
             ``"boolean"``, ``"null"``), e.g. ``"array"`` for ``Items``.
+        step_limit: as for :func:`evaluate`, for each expression.
 
     Returns:
         A new JSON value; the template and the bindings are not modified.
@@ -258,7 +278,7 @@ def resolve(
             yields undefined, or yields the wrong type.
         ValueError: if an expression calls ``$now()``/``$millis()`` and ``now`` is None.
     """
-    scope = _Scope(bindings, _Call(rng, now))
+    scope = _Scope(bindings, _Call(rng, now, step_limit))
     value = _resolve(template, field, scope)
     if expected is not None and is_expression(template):
         actual = json_type(value)
@@ -281,6 +301,7 @@ class _Call:
 
     rng: random.Random
     now: datetime | None
+    step_limit: int = EVALUATION_STEP_LIMIT
 
 
 class _Scope:
@@ -323,12 +344,45 @@ def _compiled(text: str) -> Any:
         if compiled is not None:
             _cache.move_to_end(text)
             return compiled
-    compiled = Jsonata(text)
+    try:
+        compiled = Jsonata(text, _regex_literal)
+    except JException:
+        raise
+    except RecursionError:
+        # jsonata-python's parser recurses for every level of brackets and every operator of
+        # a chain such as 1+1+...; no text-level check can tell how deep it will go.
+        raise JException(_TOO_DEEP, 0) from None
+    except Exception as exc:  # noqa: BLE001 - the library's parser must not crash definition checks
+        # It lets some Python errors escape on malformed input (IndexError for "/*a/").
+        raise JException(f"The expression could not be parsed: {type(exc).__name__}: {exc}", 0) from None
     with _cache_lock:
         _cache[text] = compiled
         while len(_cache) > _COMPILED_CACHE_SIZE:
             _cache.popitem(last=False)
     return compiled
+
+
+class _StepBudget:
+    """jsonata-python's evaluation-entry hook: fails the evaluation once it has taken its steps."""
+
+    __slots__ = ("left", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+    def __call__(self, expression: Any, input: Any, environment: Any) -> None:  # noqa: A002 - the library's names
+        self.left -= 1
+        if self.left < 0:
+            raise JException(f"The evaluation exceeded its budget of {self.limit} steps. Check for infinite loop", -1)
+
+
+def _regex_literal(pattern: str, flags: Any) -> regexes.BoundedPattern:
+    """jsonata-python's regex engine hook: every JSONata regex literal is matched with a time limit."""
+    try:
+        return regexes.compile(pattern, ignore_case=flags.case_insensitive, multiline=flags.multiline)
+    except regexes.InvalidRegexError as exc:
+        raise JException(f"Invalid regular expression: /{pattern}/: {exc}", 0) from None
 
 
 def _run(text: str, scope: _Scope) -> Any:
@@ -340,6 +394,9 @@ def _run(text: str, scope: _Scope) -> Any:
     # shares the read-only syntax tree and keeps concurrent calls apart.
     instance = copy.copy(compiled)
     instance.environment = Jsonata.Frame(_STEP_FUNCTIONS_FRAME)
+    # Tail calls run in place, so an endless recursive function never overflows the stack:
+    # only counting steps stops it.
+    instance.environment.bind("__evaluate_entry", _StepBudget(scope.call.step_limit))
     # The parser is stateful and partial application re-enters it: use this thread's.
     instance.parser = Jsonata.get_parser()
     instance.output_convert_nulls = False
@@ -368,7 +425,7 @@ def _evaluate(text: str, field: str, scope: _Scope) -> JSON:
         # Errors from JSONata's catalogue read "<code>: <message>"; one without a
         # code reads like Step Functions' own failures.
         detail = (". " if _CODED.match(described) else ": ") + described
-    except _NativeError as exc:
+    except (_NativeError, regexes.RegexTimeoutError) as exc:
         detail = f": {exc}"
     except (ZeroDivisionError, OverflowError, _NonFiniteError):
         detail = ". D1001: Number out of range"
@@ -420,7 +477,7 @@ def _to_jsonata(value: Any) -> Any:
 
 
 def _is_function(value: Any) -> bool:
-    return isinstance(value, (Jsonata.JFunctionCallable, Parser.Symbol, re.Pattern))
+    return isinstance(value, (Jsonata.JFunctionCallable, Parser.Symbol, re.Pattern, regexes.BoundedPattern))
 
 
 def _from_jsonata(value: Any, *, top: bool) -> Any:
@@ -618,7 +675,7 @@ def _parse(text: Any) -> Any:
     if not isinstance(text, str):
         raise _signature_error(1, "parse")
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = limits.load_json(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise _NativeError(f"Unable to parse the JSON string: {exc}") from exc
     return _to_jsonata(value)

@@ -6,16 +6,15 @@ ValidateStateMachineDefinition) and raises one :class:`DefinitionError`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import DefinitionError
 from . import choice as choice_rules
+from . import intrinsics, limits, paths
 from . import jsonata as jsonata_lang
-from . import paths
 from .model import Catcher, QueryLanguage, Retrier, State, StateMachine
 
 __all__ = ["Diagnostic", "parse", "parse_text", "substitute", "validate"]
@@ -106,8 +105,10 @@ def parse_text(text: str, substitutions: Mapping[str, str] | None = None) -> Sta
     """Parse definition JSON text (after substituting placeholders)."""
     if substitutions is not None:
         text = substitute(text, substitutions)
+    if len(text) > limits.MAX_DEFINITION_CHARS:
+        raise DefinitionError([f"/: The definition is {len(text)} characters long; at most {limits.MAX_DEFINITION_CHARS} are allowed"])
     try:
-        doc = json.loads(text)
+        doc = limits.load_json(text)
     except ValueError as exc:
         raise DefinitionError([f"/: the definition is not valid JSON: {exc}"]) from exc
     return parse(doc)
@@ -118,6 +119,9 @@ def validate(doc: Any) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     if not isinstance(doc, Mapping):
         return [Diagnostic("SCHEMA_VALIDATION_FAILED", "/", "The definition must be a JSON object")]
+    problem = limits.definition_problem(doc)
+    if problem is not None:
+        return [Diagnostic("SCHEMA_VALIDATION_FAILED", "/", problem)]
     _Parser(diagnostics).machine(doc, "", None, top=True)
     return diagnostics
 
@@ -131,7 +135,13 @@ def parse(doc: Any) -> StateMachine:
     diagnostics: list[Diagnostic] = []
     if not isinstance(doc, Mapping):
         raise DefinitionError(["/: The definition must be a JSON object"])
-    machine = _Parser(diagnostics).machine(doc, "", None, top=True)
+    machine: StateMachine | None = None
+    # Checked first: the checks below walk the definition recursively and serialise it.
+    problem = limits.definition_problem(doc)
+    if problem is not None:
+        diagnostics.append(Diagnostic("SCHEMA_VALIDATION_FAILED", "/", problem))
+    else:
+        machine = _Parser(diagnostics).machine(doc, "", None, top=True)
     if diagnostics or machine is None:
         error = DefinitionError([str(d) for d in diagnostics])
         error.diagnostics = diagnostics  # type: ignore[attr-defined]
@@ -165,8 +175,8 @@ class _Parser:
         if not isinstance(start_at, str) or start_at not in states_doc:
             self.problem(f"{where}/StartAt", f"StartAt {start_at!r} does not name a state", "MISSING_TRANSITION_TARGET")
         timeout = doc.get("TimeoutSeconds")
-        if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0):
-            self.problem(f"{where}/TimeoutSeconds", "TimeoutSeconds must be a positive integer")
+        if timeout is not None and (not _int(timeout) or not 0 < timeout <= limits.MAX_TIMER_SECONDS):
+            self.problem(f"{where}/TimeoutSeconds", f"TimeoutSeconds must be a positive integer no greater than {limits.MAX_TIMER_SECONDS}")
         states: dict[str, State] = {}
         for name, state_doc in states_doc.items():
             state = self.state(str(name), state_doc, f"{where}/States/{name}", language, top_language=language if top else None)
@@ -178,7 +188,7 @@ class _Parser:
             states=states,
             query_language=language,
             comment=doc.get("Comment"),
-            timeout_s=float(timeout) if isinstance(timeout, int) and not isinstance(timeout, bool) else None,
+            timeout_s=float(timeout) if _int(timeout) and 0 < timeout <= limits.MAX_TIMER_SECONDS else None,
             definition=doc,
         )
 
@@ -191,7 +201,7 @@ class _Parser:
                 if "Default" in state.spec:
                     targets.append((state.spec["Default"], "Default"))
             for target, field in targets:
-                if target is not None and target not in states:
+                if isinstance(target, str) and target not in states:
                     self.problem(
                         f"{where}/States/{state.name}/{field}",
                         f"Missing 'Next' target: {target}",
@@ -224,7 +234,7 @@ class _Parser:
         if len(name) > 80:
             self.problem(where, "State names must be at most 80 characters")
         kind = doc.get("Type")
-        if kind not in STATE_TYPES:
+        if not isinstance(kind, str) or kind not in STATE_TYPES:
             self.problem(f"{where}/Type", f"Unknown state type {kind!r}")
             return None
         language: QueryLanguage = inherited
@@ -270,13 +280,14 @@ class _Parser:
                 problem = jsonata_lang.syntax_error(jsonata_lang.expression_text(expression))
                 if problem:
                     self.problem(at, f"The JSONata expression is not valid: {problem}")
+        self._values(kind, doc, where, language)
         retry = self._retry(doc.get("Retry", []), f"{where}/Retry") if kind in ("Task", "Parallel", "Map") else ()
-        catch = self._catch(doc.get("Catch", []), f"{where}/Catch") if kind in ("Task", "Parallel", "Map") else ()
+        catch = self._catch(doc.get("Catch", []), f"{where}/Catch", language) if kind in ("Task", "Parallel", "Map") else ()
         branches: tuple[StateMachine, ...] = ()
         if kind == "Parallel":
             docs = doc.get("Branches")
-            if not isinstance(docs, list) or not docs:
-                self.problem(f"{where}/Branches", "Parallel needs a non-empty Branches list")
+            if not isinstance(docs, list) or not docs or not all(isinstance(b, Mapping) for b in docs):
+                self.problem(f"{where}/Branches", "Parallel needs a non-empty Branches list of objects")
             else:
                 parsed = [self.machine(b, f"{where}/Branches/{i}", language) for i, b in enumerate(docs)]
                 branches = tuple(p for p in parsed if p is not None)
@@ -297,7 +308,7 @@ class _Parser:
             name=name,
             type=kind,
             query_language=language,
-            next=doc.get("Next"),
+            next=doc["Next"] if isinstance(doc.get("Next"), str) else None,
             end=has_end,
             comment=doc.get("Comment"),
             input_path=doc.get("InputPath", "$"),
@@ -319,6 +330,75 @@ class _Parser:
             choices=choices,
         )
 
+    def _values(self, kind: str, doc: Mapping[str, Any], where: str, language: QueryLanguage) -> None:
+        """The types and ranges of the fields the interpreter reads as they are."""
+        jsonata = language == "JSONata"
+        for field in ("Next", "Default"):
+            if field in doc and not isinstance(doc[field], str):
+                self.problem(f"{where}/{field}", f"The field '{field}' must be a state name")
+        if "Assign" in doc and not isinstance(doc["Assign"], Mapping):
+            self.problem(f"{where}/Assign", "The field 'Assign' must be a JSON object")
+        path_fields = ["SecondsPath", "TimestampPath", "TimeoutSecondsPath", "HeartbeatSecondsPath"]
+        path_fields += [f"{name}Path" for name in ("MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage")]
+        for field in path_fields:
+            if field in doc:
+                for issue in paths.validate_path(doc[field]):
+                    self.problem(f"{where}/{field}", issue)
+        if kind == "Wait":
+            given = [f for f in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if f in doc]
+            if len(given) != 1:
+                self.problem(where, "A Wait state must have exactly one of 'Seconds', 'SecondsPath', 'Timestamp' or 'TimestampPath'")
+            self._seconds(doc, "Seconds", where, jsonata, lowest=0)
+            if "Timestamp" in doc and not isinstance(doc["Timestamp"], str):
+                self.problem(f"{where}/Timestamp", "The field 'Timestamp' must be a string")
+        elif kind == "Task":
+            self._seconds(doc, "TimeoutSeconds", where, jsonata, lowest=1)
+            self._seconds(doc, "HeartbeatSeconds", where, jsonata, lowest=1)
+        elif kind == "Fail":
+            for field in ("ErrorPath", "CausePath"):
+                if field in doc:
+                    value = doc[field]
+                    intrinsic = isinstance(value, str) and value.startswith("States.")
+                    for issue in intrinsics.validate(value) if intrinsic else paths.validate_path(value):
+                        self.problem(f"{where}/{field}", issue)
+        elif kind == "Map":
+            for field in ("ItemReader", "ItemBatcher", "ResultWriter"):
+                if field in doc:
+                    self._map_config(doc[field], f"{where}/{field}", language)
+
+    def _seconds(self, doc: Mapping[str, Any], field: str, where: str, jsonata: bool, *, lowest: int) -> None:
+        """A literal number of seconds, within what AWS accepts (or, in JSONata, an expression)."""
+        if field not in doc:
+            return
+        value = doc[field]
+        if jsonata and jsonata_lang.is_expression(value):
+            return
+        if not isinstance(value, int | float) or isinstance(value, bool) or not lowest <= value <= limits.MAX_TIMER_SECONDS:
+            self.problem(f"{where}/{field}", f"The field '{field}' must be a number from {lowest} to {limits.MAX_TIMER_SECONDS}")
+
+    def _map_config(self, config: Any, where: str, language: QueryLanguage) -> None:
+        """ItemReader, ItemBatcher or ResultWriter: objects whose settings the interpreter reads."""
+        if not isinstance(config, Mapping):
+            self.problem(where, "The field must be a JSON object")
+            return
+        if "Resource" in config and not isinstance(config["Resource"], str):
+            self.problem(f"{where}/Resource", "The field 'Resource' must be a string")
+        for field in ("ReaderConfig", "WriterConfig"):
+            if field in config and not isinstance(config[field], Mapping):
+                self.problem(f"{where}/{field}", f"The field '{field}' must be a JSON object")
+        settings = [config, config.get("ReaderConfig")]
+        for setting in (s for s in settings if isinstance(s, Mapping)):
+            for key, value in setting.items():
+                if key.endswith("Path"):
+                    for issue in paths.validate_path(value):
+                        self.problem(f"{where}/{key}", issue)
+        if language == "JSONPath":
+            for field in ("Parameters", "BatchInput"):
+                if field in config:
+                    for issue in paths.validate_template(config[field], f"{where}/{field}"):
+                        at, sep, message = issue.partition(": ")
+                        self.problem(at if sep else f"{where}/{field}", message if sep else issue)
+
     def _choices(self, docs: Any, where: str, language: QueryLanguage) -> tuple[Any, ...]:
         if not isinstance(docs, list) or not docs:
             self.problem(where, "Choice needs a non-empty Choices list")
@@ -332,6 +412,12 @@ class _Parser:
             if language == "JSONata":
                 if "Condition" not in rule:
                     self.problem(loc, "A JSONata choice rule needs 'Condition'")
+                    continue
+                if not isinstance(rule["Next"], str):
+                    self.problem(f"{loc}/Next", "The field 'Next' must be a state name")
+                    continue
+                if "Assign" in rule and not isinstance(rule["Assign"], Mapping):
+                    self.problem(f"{loc}/Assign", "The field 'Assign' must be a JSON object")
                     continue
                 rules.append(JsonataChoice(rule["Condition"], rule["Next"], rule.get("Assign"), rule.get("Output"), "Output" in rule))
                 continue
@@ -359,8 +445,9 @@ class _Parser:
             if not _int(max_attempts) or max_attempts < 0:
                 self.problem(f"{loc}/MaxAttempts", "MaxAttempts must be a non-negative integer")
                 continue
-            if not _int(interval) or interval < 1:
-                self.problem(f"{loc}/IntervalSeconds", "IntervalSeconds must be a positive integer")
+            if not _int(interval) or not 1 <= interval <= limits.MAX_TIMER_SECONDS:
+                message = f"IntervalSeconds must be a positive integer no greater than {limits.MAX_TIMER_SECONDS}"
+                self.problem(f"{loc}/IntervalSeconds", message)
                 continue
             if not isinstance(backoff, int | float) or isinstance(backoff, bool) or backoff < 1:
                 self.problem(f"{loc}/BackoffRate", "BackoffRate must be a number >= 1.0")
@@ -370,6 +457,10 @@ class _Parser:
                 self.problem(f"{loc}/JitterStrategy", "JitterStrategy must be FULL or NONE")
                 continue
             max_delay = r.get("MaxDelaySeconds")
+            # AWS's error-handling guide: "greater than 0 and less than 31622401".
+            if max_delay is not None and (not _int(max_delay) or not 0 < max_delay < 31_622_401):
+                self.problem(f"{loc}/MaxDelaySeconds", "MaxDelaySeconds must be an integer greater than 0 and less than 31622401")
+                continue
             out.append(
                 Retrier(
                     error_equals=errors,
@@ -382,7 +473,7 @@ class _Parser:
             )
         return tuple(out)
 
-    def _catch(self, docs: Any, where: str) -> tuple[Catcher, ...]:
+    def _catch(self, docs: Any, where: str, language: QueryLanguage) -> tuple[Catcher, ...]:
         if not isinstance(docs, list):
             self.problem(where, "Catch must be a list")
             return ()
@@ -394,6 +485,18 @@ class _Parser:
                 continue
             if not isinstance(c.get("Next"), str):
                 self.problem(f"{loc}/Next", "A catcher needs 'Next'")
+                continue
+            result_path = c.get("ResultPath", "$")
+            if result_path is not None and (issues := paths.validate_path(result_path, reference=True)):
+                self.problem(f"{loc}/ResultPath", issues[0])
+                continue
+            assign = c.get("Assign")
+            if assign is not None and not isinstance(assign, Mapping):
+                self.problem(f"{loc}/Assign", "The field 'Assign' must be a JSON object")
+                continue
+            if assign is not None and language == "JSONPath" and (issues := paths.validate_template(assign, f"{loc}/Assign")):
+                at, sep, message = issues[0].partition(": ")
+                self.problem(at if sep else f"{loc}/Assign", message if sep else issues[0])
                 continue
             out.append(
                 Catcher(
@@ -452,5 +555,5 @@ def _jsonata_strings(doc: Mapping[str, Any], where: str) -> list[tuple[str, str]
     return found
 
 
-def _int(value: Any) -> bool:
+def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

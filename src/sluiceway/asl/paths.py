@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
+from sluiceway.asl import limits, regexes
 from sluiceway.errors import StatesError
 from sluiceway.types import JSON
 
@@ -320,10 +321,18 @@ class _Reader:
         )
 
 
+# Brackets and parentheses nested inside one another: each level of a filter is a few frames
+# of recursive descent (a nested filter's path more), so the parser stays shallow with a bound
+# no sensible path comes near.
+_MAX_BRACKET_NESTING: Final = 100
+
+
 @functools.lru_cache(maxsize=2048)
 def _compile(text: str) -> _Path:
     if not isinstance(text, str) or not text.startswith("$"):
         raise PathSyntaxError(f"Path must start with '$': {text!r}")
+    if _bracket_nesting(text) > _MAX_BRACKET_NESTING:
+        raise PathSyntaxError(f"Brackets are nested more than {_MAX_BRACKET_NESTING} levels deep in path {text}")
     if text.startswith("$$"):
         root, pos = "$$", 2
     else:
@@ -331,7 +340,33 @@ def _compile(text: str) -> _Path:
         root, pos = (m.group(), m.end()) if m else ("$", 1)
     reader = _Reader(text, pos)
     tokens = _read_tokens(reader, text)
+    # Evaluation and ResultPath recurse once per step; data never nests deeper than this.
+    if len(tokens) > limits.MAX_NESTING_DEPTH:
+        raise PathSyntaxError(f"The path has more than {limits.MAX_NESTING_DEPTH} steps: {text}")
     return _Path(text=text, root=root, tokens=tuple(tokens))
+
+
+def _bracket_nesting(text: str) -> int:
+    """The deepest nesting of ``[`` and ``(`` in ``text``, outside quoted names and strings."""
+    deepest = depth = 0
+    quote = ""
+    escaped = False
+    for c in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c in "[(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "])":
+            depth -= 1
+    return deepest
 
 
 def _read_tokens(r: _Reader, text: str) -> list[_Token]:
@@ -463,7 +498,7 @@ class _PathRef:
 
 @dataclass(frozen=True)
 class _Regex:
-    pattern: re.Pattern[str]
+    pattern: regexes.BoundedPattern
 
 
 @dataclass(frozen=True)
@@ -520,9 +555,16 @@ class _FilterParser:
 
     def parse_unary(self) -> _Expr:
         self.r.skip_ws()
-        if self.r.peek() == "!" and self.r.peek(2) != "!=":
+        # Read a run of "!" in a loop, not by recursion: "!!!!...@.a" can be as long as the path.
+        negations = 0
+        while self.r.peek() == "!" and self.r.peek(2) != "!=":
             self.r.pos += 1
-            return _NotOp(self.parse_unary())
+            negations += 1
+            self.r.skip_ws()
+        expr = self._parse_negated()
+        return _NotOp(expr) if negations % 2 else expr
+
+    def _parse_negated(self) -> _Expr:
         if self.r.peek() == "(":
             self.r.pos += 1
             inner = self.parse_or()
@@ -579,14 +621,17 @@ class _FilterParser:
                 raise self.fail()
             pattern = r.text[r.pos + 1 : end]
             r.pos = end + 1
-            flags = 0
+            flags: set[str] = set()
             while r.peek() in ("i", "m", "s", "x") and not r.at_end():
-                flags |= {"i": re.I, "m": re.M, "s": re.S, "x": re.X}[r.peek()]
+                flags.add(r.peek())
                 r.pos += 1
             try:
-                return _Regex(re.compile(pattern, flags))
-            except re.error as exc:
+                compiled = regexes.compile(
+                    pattern, ignore_case="i" in flags, multiline="m" in flags, dotall="s" in flags, verbose="x" in flags
+                )
+            except regexes.InvalidRegexError as exc:
                 raise PathSyntaxError(f"Invalid regular expression /{pattern}/: {exc}") from None
+            return _Regex(compiled)
         if c == "[":
             return _Literal(self.parse_array())
         for word, value in (("true", True), ("false", False), ("null", None)):
@@ -818,11 +863,12 @@ def _compare(op: str, left: JSON, right: JSON) -> bool:
             return False
         return _ORDER[op](a, b)
     if op == "=~":
-        return (
-            isinstance(right, _Regex)
-            and isinstance(left, str)
-            and bool(right.pattern.fullmatch(left))
-        )
+        if not (isinstance(right, _Regex) and isinstance(left, str)):
+            return False
+        try:
+            return bool(right.pattern.fullmatch(left))
+        except regexes.RegexTimeoutError as exc:
+            raise StatesError("States.Runtime", str(exc)) from None
     if op in ("in", "nin"):
         inside = isinstance(right, list) and any(_json_equal(left, r) for r in right)
         return inside if op == "in" else isinstance(right, list) and not inside

@@ -3,7 +3,6 @@ stored values printed safely."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -11,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from ..asl.limits import load_json
 from ..data.excerpt import printable
 from ..errors import ConfigError, DefinitionError, SluicewayError
 from ..logs import configure
@@ -50,7 +50,7 @@ def json_argument(value: str, what: str) -> Any:
         except OSError as exc:
             fail(f"cannot read {what} file {path}: {exc.strerror}")
     try:
-        return json.loads(text)
+        return load_json(text)
     except ValueError as exc:
         fail(f"{source}: not valid JSON: {exc}")
 

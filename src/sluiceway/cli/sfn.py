@@ -10,6 +10,7 @@ import typer
 
 from ..asl import parser
 from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from ..asl.limits import load_json
 from ..asl.mocks import MockConfig, TestCaseMocks
 from ..errors import DefinitionError, SluicewayError
 from ._common import ConfigOption, DataDirOption, console, fail, json_argument, report_error, settings_from
@@ -31,7 +32,7 @@ def _read_definition(path: Path) -> dict[str, Any]:
         except DefinitionError as exc:
             fail(f"{path}: {exc}")
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except ValueError as exc:
         fail(f"{path}: the definition is not valid JSON: {exc}")
     if not isinstance(doc, dict):

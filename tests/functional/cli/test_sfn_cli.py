@@ -120,3 +120,31 @@ def test_unknown_test_case_is_a_clear_error(tmp_path: Path) -> None:
     code, _, err = invoke("sfn", "run", str(definition), "--mock-config", str(mocks), "--test-case", "Nope")
     assert code == 2
     assert "no test case 'Nope'" in err
+
+
+def test_deeply_nested_definitions_are_a_clean_error(tmp_path: Path) -> None:
+    # Too deep for Python's JSON parser, then deep enough to parse but over the nesting limit.
+    for depth in (20_000, 500):
+        deep = tmp_path / f"deep{depth}.json"
+        deep.write_text('{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": ' + "[" * depth + "]" * depth + ', "End": true}}}')
+        code, out, err = invoke("sfn", "validate", str(deep))
+        assert code == 2, err
+        assert "Traceback" not in out + err
+        assert "nested" in out + err
+        code, out, err = invoke("sfn", "run", str(deep), "--data-dir", str(tmp_path / "data"))
+        assert code == 2, err
+        assert "Traceback" not in out + err
+        assert "nested" in err
+
+
+def test_deeply_nested_input_is_a_clean_error(tmp_path: Path) -> None:
+    definition = tmp_path / "pass.json"
+    definition.write_text(json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}))
+    code, out, err = invoke("sfn", "run", str(definition), "--input", "[" * 20_000 + "]" * 20_000, "--data-dir", str(tmp_path / "data"))
+    assert code == 2
+    assert "Traceback" not in out + err
+    assert "nested too deeply" in err
+    code, out, err = invoke("sfn", "run", str(definition), "--input", "[" * 500 + "]" * 500, "--data-dir", str(tmp_path / "data"))
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["status"], result["error"]) == ("FAILED", "States.DataLimitExceeded")

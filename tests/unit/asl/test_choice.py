@@ -322,6 +322,21 @@ def test_string_matches_on_a_non_string_is_false() -> None:
     assert holds({"Variable": "$.a", "StringMatches": "*"}, {"a": 1}) is False
 
 
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("*a*a*a*a*a*a*b", "a" * 100_000, False),  # as the regex .*a.*a..., hours of backtracking
+        ("*a*a*a*a*a*a*b", "a" * 100_000 + "b", True),
+        ("ab*ab", "ab", False),  # the first and last pieces may not overlap
+        ("*ab*ab*", "abab", True),
+        ("a**b", "ab", True),
+    ],
+    ids=["many-stars-no-match", "many-stars-match", "overlap", "repeated-piece", "double-star"],
+)
+def test_string_matches_takes_linear_time_and_keeps_its_meaning(pattern: str, value: str, expected: bool) -> None:
+    assert holds({"Variable": "$.a", "StringMatches": pattern}, {"a": value}) is expected
+
+
 # --- timestamps -------------------------------------------------------------------------------
 
 

@@ -811,3 +811,76 @@ def test_conformance_pass_succeed_fail_machines_in_jsonata_mode() -> None:
     print(f"JSONata Pass/Succeed/Fail conformance: {passed}/{len(cases)} passed")
     assert len(cases) >= 30
     assert failed == []
+
+
+# --- bounded evaluation ------------------------------------------------------------------
+# A definition or input must never hang the orchestrator. These tests assert that runaway
+# evaluations end with States.QueryEvaluationError; none depends on how fast the machine is
+# (each one would run for hours, or forever, without the bound).
+
+
+def test_a_regex_that_backtracks_catastrophically_ends_with_an_error() -> None:
+    # (a|a)* on 40 a's and a mismatch: 2**40 paths for a backtracking engine.
+    with pytest.raises(StatesError) as caught:
+        run("$match('" + "a" * 40 + "!', /^(a|a)*$/)")
+    assert caught.value.error == QUERY_EVALUATION_ERROR
+    assert "The regular expression /^(a|a)*$/ did not finish within 1 seconds" in caught.value.cause
+
+
+def test_nested_quantifiers_are_matched_without_backtracking_blow_up() -> None:
+    # The classic (a+)+ case: answered at once (no match), well within any limit.
+    assert run("$match('" + "a" * 36 + "!', /^(a+)+$/)") is UNDEFINED
+    assert run("$contains('" + "a" * 36 + "!', /^(a+)+$/)") is False
+
+
+def test_regex_functions_still_behave_as_before() -> None:
+    assert run("$replace('abcabc', /(b)(c)/, '$2$1')") == "acbacb"
+    assert run("$replace('abc', /(b)/, '$12')") == "ab2c"  # no group 12: group 1, then "2"
+    assert run("$replace('abc', /(b)/, '$3')") == "ac"  # no group 3 at all: empty
+    assert run("$split('a1b22c', /[0-9]+/)") == ["a", "b", "c"]
+    assert run("$match('ABab', /a/i).match") == ["A", "a"]
+    assert run("$contains('line1\\nline2', /^line2$/m)") is True
+    assert run("$replace('aXbXc', /x/i, function($m) { '-' })") == "a-b-c"
+    assert run("/b+/('abbbc').match") == "bbb"
+
+
+def test_an_infinite_tail_recursive_loop_ends_when_its_steps_run_out() -> None:
+    with pytest.raises(StatesError) as caught:
+        run("($f := function($x) { $x > 0 ? $f($x) : 0 }; $f(1))", step_limit=10_000)
+    assert caught.value.error == QUERY_EVALUATION_ERROR
+    assert caught.value.cause.endswith(
+        "threw an error during evaluation: The evaluation exceeded its budget of 10000 steps. Check for infinite loop"
+    )
+
+
+def test_the_step_budget_is_a_count_not_a_clock() -> None:
+    expression = "$count($map([1..1000], function($v) { $v }))"
+    assert run(expression, step_limit=1_100) == 1000
+    with pytest.raises(StatesError, match="budget of 900 steps"):
+        run(expression, step_limit=900)
+
+
+def test_an_invalid_regex_is_a_syntax_error_not_a_crash() -> None:
+    problem = syntax_error("$match('a', /a{2,1}/)")
+    assert problem is not None and problem.startswith("Invalid regular expression: /a{2,1}/: min repeat greater than max repeat")
+    # jsonata-python's tokenizer fails on this one with an IndexError of its own.
+    problem = syntax_error("$match('a', /*a/)")
+    assert problem is not None and problem.startswith("The expression could not be parsed")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "[" * 20_000 + "]" * 20_000,
+        "(" * 20_000 + "1" + ")" * 20_000,
+        "+".join(["1"] * 20_000),
+        "$string(" * 20_000 + "1" + ")" * 20_000,
+    ],
+    ids=["brackets", "parentheses", "operator-chain", "calls"],
+)
+def test_a_deeply_nested_expression_is_refused_cleanly(expression: str) -> None:
+    problem = syntax_error(expression)
+    assert problem == "The expression is nested too deeply to be parsed"
+    with pytest.raises(StatesError) as caught:
+        run(expression)
+    assert caught.value.error == QUERY_EVALUATION_ERROR

@@ -424,3 +424,26 @@ def test_any_text_either_compiles_or_is_reported_as_invalid(text: str) -> None:
 )
 def test_broken_filters_are_reported_as_invalid(path: str) -> None:
     assert validate_path(path)
+
+
+# --- bounds ---------------------------------------------------------------------------------
+
+
+def test_a_filter_regex_that_backtracks_catastrophically_fails_instead_of_hanging() -> None:
+    scope = Scope(input=["a" * 40 + "!"])
+    with pytest.raises(StatesError) as caught:
+        select("$[?(@ =~ /^(a|a)*$/)]", scope)
+    assert caught.value.error == "States.Runtime"
+    assert caught.value.cause == "The regular expression /^(a|a)*$/ did not finish within 1 seconds"
+
+
+def test_filter_regexes_keep_their_flags() -> None:
+    scope = Scope(input=["Ab", "ab", "a\nb"])
+    assert select("$[?(@ =~ /ab/i)]", scope) == ["Ab", "ab"]
+    assert select("$[?(@ =~ /a.b/s)]", scope) == ["a\nb"]
+
+
+def test_a_run_of_negations_is_read_without_recursion() -> None:
+    scope = Scope(input=[{"a": 1}, {"b": 2}])
+    assert select("$[?(" + "!" * 20_001 + "@.a)]", scope) == [{"b": 2}]
+    assert select("$[?(" + "!" * 20_000 + "@.a)]", scope) == [{"a": 1}]
