@@ -105,10 +105,8 @@ class PeakRss:
                 procs, listed = [me, *me.children(recursive=True)], time.monotonic()
             total = 0
             for proc in procs:
-                try:
+                with contextlib.suppress(psutil.Error):  # a worker that just exited
                     total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, total)
 
     def __enter__(self) -> PeakRss:

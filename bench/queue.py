@@ -35,8 +35,8 @@ from typing import Any  # noqa: E402
 
 from sluiceway.backends.local._sqlite import Database  # noqa: E402
 from sluiceway.backends.local.queues import SqliteQueueService  # noqa: E402
+from sluiceway.clock import SystemClock  # noqa: E402
 from sluiceway.messaging import ReceiptEntry, SendEntry  # noqa: E402
-from sluiceway.runtime.clock import SystemClock  # noqa: E402
 
 REGION = "us-east-1"
 BATCH = 10

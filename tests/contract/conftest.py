@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from sluiceway.backends.local._sqlite import Database
+from sluiceway.clock import FakeClock
 from sluiceway.ports import (
     EventPublisher,
     ExecutionRecord,
@@ -31,7 +32,6 @@ from sluiceway.ports import (
     Topic,
     TopicMessage,
 )
-from sluiceway.runtime.clock import FakeClock
 from sluiceway.types import EventDict
 
 REGION = "us-east-1"
@@ -362,7 +362,7 @@ def orchestrator(request: pytest.FixtureRequest) -> Iterator[OrchestratorCase]:
     if request.param == "local":
         from sluiceway.asl.parser import parse
         from sluiceway.backends.local.executions import SqliteExecutionStore
-        from sluiceway.runtime.executor import LocalOrchestrator
+        from sluiceway.runtime.orchestration.executor import LocalOrchestrator
 
         def no_tasks(command: Any) -> Any:
             raise AssertionError(f"the contract machine has no Task state: {command!r}")

@@ -15,18 +15,21 @@ from pathlib import Path
 
 import pytest
 
+from sluiceway.apps.builtin import PIPELINE_FUNCTIONS
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.executions import SqliteExecutionStore
+from sluiceway.clock import SystemClock
 from sluiceway.events.envelope import object_created
-from sluiceway.runtime.clock import SystemClock
-from sluiceway.runtime.executor import LocalOrchestrator
-from sluiceway.runtime.integrations import TaskRunner
-from sluiceway.runtime.invoker import FunctionSpec, LocalFunctionInvoker
-from sluiceway.runtime.wiring import FUNCTIONS, build_services, load_workflow
+from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker
+from sluiceway.runtime.orchestration.executor import LocalOrchestrator
+from sluiceway.runtime.orchestration.tasks import TaskRunner
+from sluiceway.runtime.wiring import load_workflow
+from sluiceway.services import build_services
 from sluiceway.settings import Settings
 
 from .conftest import Moto
 
+FUNCTIONS = {f.name: f.handler for f in PIPELINE_FUNCTIONS}
 HEADER = "order_id,order_date,region,product,quantity,unit_price,customer_email"
 
 

@@ -26,9 +26,9 @@ import pytest
 
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.topics import SqliteTopic
+from sluiceway.clock import FakeClock
 from sluiceway.messaging.sns import DeliveryPolicy
-from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.delivery import (
+from sluiceway.runtime.messaging.delivery import (
     SIGNATURE_HEADER,
     SmtpConfig,
     SmtpSender,
@@ -480,7 +480,7 @@ def test_the_deliverer_thread_posts_when_a_message_is_published(
 ) -> None:
     db = Database(tmp_path / "live.db")
     try:
-        from sluiceway.runtime.clock import SystemClock
+        from sluiceway.clock import SystemClock
 
         clock = SystemClock()
         store = SqliteTopic(db, tmp_path / "live.jsonl", clock)

@@ -1,13 +1,37 @@
-"""Walk every module's imports and fail on an edge that goes the wrong way (STYLE.md §2)."""
+"""The layers drawn in docs/architecture.md, checked against every module's imports (STYLE.md §2).
+
+Every import is read from the source (function-local ones too: a cycle hidden in a
+function is still a cycle), so a wrong-way edge or a circle fails here, with its name.
+"""
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "sluiceway"
+
+#: The layers, lowest first: a module may import its own layer and those below, never one above.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("base", ("errors", "types", "settings", "logs", "names", "clock", "jsonpath", "matching", "workflows", "pipelines")),
+    ("domain", ("asl", "events", "messaging", "data", "config")),
+    ("ports", ("ports", "apps")),
+    ("adapters", ("backends", "functions", "services")),
+    ("runtime", ("runtime",)),
+    ("edges", ("cli", "deploy", "api")),
+)
+
+#: The local composition: the only modules besides ``services`` that may build backends.
+COMPOSITION = ("sluiceway.services", "sluiceway.runtime.wiring", "sluiceway.runtime.stack", "sluiceway.runtime.uploads")
+
+#: A Lambda handler's cold start pays for what its module imports: none of these.
+NOT_IN_A_LAMBDA = ("sluiceway.runtime", "sluiceway.asl", "sluiceway.cli", "sluiceway.deploy")
 
 
 def module_name(path: Path) -> str:
@@ -17,8 +41,12 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+MODULES = sorted(SRC.rglob("*.py"))
+NAMES = {module_name(p) for p in MODULES}
+
+
 def imports(path: Path) -> set[str]:
-    """Absolute names of everything ``path`` imports (relative imports resolved)."""
+    """Absolute names of everything ``path`` imports (relative imports resolved), wherever in the file."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module_name(path).split(".")
     if path.name != "__init__.py":
@@ -38,7 +66,21 @@ def imports(path: Path) -> set[str]:
     return found
 
 
-MODULES = sorted(SRC.rglob("*.py"))
+def layer_of(name: str) -> int | None:
+    if not name.startswith("sluiceway."):
+        return None
+    top = name.split(".")[1]
+    for index, (_, members) in enumerate(LAYERS):
+        if top in members:
+            return index
+    return None
+
+
+def sluiceway_modules(names: Iterable[str]) -> set[str]:
+    """The project's modules among imported names (``from x import y`` names module ``x.y`` when it is one)."""
+    return {n for n in names if n in NAMES}
+
+
 _IMPURE = {("uuid", "uuid1"), ("uuid", "uuid4"), ("time", "time"), ("time", "monotonic"), ("datetime", "now"), ("datetime", "utcnow")}
 
 
@@ -46,9 +88,13 @@ def impure_calls(path: Path) -> list[str]:
     """Calls that read the clock or make random ids (``uuid.uuid4()``, ``datetime.now()``...)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-            if (node.func.value.id, node.func.attr) in _IMPURE:
-                found.append(f"{node.func.value.id}.{node.func.attr}()")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and (node.func.value.id, node.func.attr) in _IMPURE
+        ):
+            found.append(f"{node.func.value.id}.{node.func.attr}()")
     return found
 
 
@@ -62,45 +108,27 @@ def layer_violations(path: Path) -> list[str]:
             if any(imported == p or imported.startswith(p + ".") for p in prefixes):
                 problems.append(f"{name} imports {imported}: {why}")
 
-    if name.startswith("sluiceway.asl") or name in ("sluiceway.events.patterns", "sluiceway.events.envelope"):
-        forbid(
-            ("sluiceway.runtime", "sluiceway.backends", "sluiceway.cli", "sluiceway.api", "sluiceway.functions", "time", "os", "boto3"),
-            "the engine and the pattern matcher are pure",
-        )
+    mine = layer_of(name)
+    if name != "sluiceway" and mine is None:
+        problems.append(f"{name} is in no layer: add its package to LAYERS")
+    for imported in sorted(sluiceway_modules(names)):
+        theirs = layer_of(imported)
+        if mine is not None and theirs is not None and theirs > mine:
+            problems.append(f"{name} ({LAYERS[mine][0]}) imports {imported} ({LAYERS[theirs][0]}): an arrow up the layers")
+    if name.startswith("sluiceway.asl") or name in ("sluiceway.events.patterns", "sluiceway.events.envelope", "sluiceway.jsonpath"):
+        forbid(("time", "os", "boto3"), "the engine and the pattern matcher are pure")
         problems.extend(f"{name} calls {call}: callers pass time and ids in" for call in impure_calls(path))
     if name.startswith("sluiceway.functions"):
         forbid(
-            ("sluiceway.backends", "sluiceway.cli", "sluiceway.api", "typer", "fastapi", "rich"), "functions see ports only and stay small"
+            NOT_IN_A_LAMBDA + ("sluiceway.backends", "typer", "fastapi", "rich"),
+            "a function sees ports and services; its cold start stays small",
         )
-        # The Lambda entrypoint shim may reach the composition root, nothing else in runtime.
-        for imported in names:
-            if imported.startswith("sluiceway.runtime") and not imported.startswith("sluiceway.runtime.wiring"):
-                problems.append(f"{name} imports {imported}: functions may use only runtime.wiring.get_services")
     if not name.startswith("sluiceway.backends.aws"):
         forbid(("boto3", "botocore"), "boto3 is imported only under backends/aws")
-    if not name.startswith("sluiceway.backends") and name != "sluiceway.runtime.wiring":
-        forbid(("sluiceway.backends",), "backends are wired only by runtime/wiring.py")
-    if name.startswith("sluiceway.ports"):
-        # The ports speak the domain's language (events, messages, executions), and nothing above it.
-        forbid(
-            ("sluiceway.runtime", "sluiceway.backends", "sluiceway.cli", "sluiceway.api", "sluiceway.functions", "sluiceway.deploy"),
-            "the ports depend on nothing that implements or uses them",
-        )
-    if name.startswith(("sluiceway.errors", "sluiceway.types", "sluiceway.settings", "sluiceway.logs")):
-        forbid(
-            (
-                "sluiceway.asl",
-                "sluiceway.events",
-                "sluiceway.runtime",
-                "sluiceway.backends",
-                "sluiceway.cli",
-                "sluiceway.api",
-                "sluiceway.functions",
-            ),
-            "the base layer depends on nothing above it",
-        )
-    if name.startswith(("sluiceway.runtime", "sluiceway.asl", "sluiceway.events", "sluiceway.backends", "sluiceway.functions")):
-        forbid(("sluiceway.cli", "sluiceway.api"), "nothing below the edges imports the CLI or the API")
+    if not name.startswith("sluiceway.backends") and name not in COMPOSITION:
+        forbid(("sluiceway.backends",), "backends are built only by services and the local composition")
+    if name.startswith("sluiceway.deploy"):
+        forbid(("sluiceway.runtime", "sluiceway.cli"), "deploy reads the application, not the local runtime")
     return problems
 
 
@@ -109,11 +137,92 @@ def test_imports_go_the_right_way(path: Path) -> None:
     assert layer_violations(path) == []
 
 
+def test_no_module_imports_itself_round_a_circle() -> None:
+    graph = {module_name(p): sluiceway_modules(imports(p)) - {module_name(p)} for p in MODULES}
+    # A package's __init__ re-exporting its modules is not a circle with them.
+    for name, edges in graph.items():
+        graph[name] = {
+            e for e in edges if not (e.startswith(name + ".") and (SRC.parent / name.replace(".", "/") / "__init__.py").exists())
+        }
+    circles = [sorted(c) for c in _strongly_connected(graph) if len(c) > 1]
+    assert circles == []
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
+    """Tarjan's algorithm, iteratively."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[set[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, ()))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in graph:
+                    continue
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                found.append(component)
+    return found
+
+
+HANDLERS = sorted(
+    module_name(p)
+    for p in (SRC / "functions").glob("*.py")
+    if not p.name.startswith("_") and "def handler(" in p.read_text(encoding="utf-8")
+)
+
+
+def test_importing_a_lambda_handler_loads_nothing_of_the_runtime() -> None:
+    probe = (
+        "import importlib, json, sys\n"
+        f"for name in {HANDLERS!r}:\n"
+        "    importlib.import_module(name)\n"
+        "found = sorted(m for m in sys.modules if m.startswith('sluiceway.'))\n"
+        "print(json.dumps(found))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = json.loads(done.stdout)
+    assert HANDLERS and set(HANDLERS) <= set(loaded)
+    assert [m for m in loaded if m.startswith(NOT_IN_A_LAMBDA)] == []
+
+
 def test_the_checker_catches_a_wrong_edge(tmp_path: Path) -> None:
     impure = tmp_path / "impure.py"
     impure.write_text("import uuid\nfrom datetime import datetime\nx = uuid.uuid4()\ny = datetime.now()\n")
     assert impure_calls(impure) == ["uuid.uuid4()", "datetime.now()"]
-    assert MODULES, "no modules found"
-    fake = SRC / "asl" / "interpreter.py"
-    assert "sluiceway.runtime" not in " ".join(imports(fake))
-    assert imports(SRC / "runtime" / "wiring.py") & {"sluiceway.backends.local.objects"}
+    assert layer_of("sluiceway.cli.main") is not None and layer_of("sluiceway.asl.parser") is not None
+    assert layer_of("sluiceway.cli.main") > layer_of("sluiceway.runtime.wiring") > layer_of("sluiceway.ports")  # type: ignore[operator]
+    assert {"sluiceway.backends.local.datadir"} <= imports(SRC / "runtime" / "wiring.py")
+    assert _strongly_connected({"a": {"b"}, "b": {"a"}, "c": {"a"}}) in ([{"a", "b"}, {"c"}], [{"c"}, {"a", "b"}])

@@ -30,6 +30,7 @@ from ._common import (
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
+    from ..deploy.cost import RunUsage
     from ..settings import Settings
 
 __all__ = ["app", "cost", "deploy", "package", "template"]
@@ -236,6 +237,19 @@ def _money(value: float) -> str:
     return f"${value:,.2f}"
 
 
+def _recorded_runs(settings: Settings) -> list[RunUsage]:
+    from ..deploy.cost import measure_local
+    from ..runtime.wiring import open_local_read
+
+    if not Path(settings.db_path).exists():
+        return []
+    reader = open_local_read(settings)
+    try:
+        return measure_local(reader.executions, reader.table, settings.state_machine_name)
+    finally:
+        reader.close()
+
+
 @app.command()
 def cost(
     files_per_day: float = typer.Option(
@@ -259,7 +273,7 @@ def cost(
     config: Path | None = ConfigOption,
 ) -> None:
     """Estimate the monthly AWS bill from the runs recorded locally, for Standard and Express workflows."""
-    from ..deploy.cost import Workload, estimate, load_prices, measure_local, parse_size
+    from ..deploy.cost import Workload, estimate, load_prices, parse_size
 
     settings = settings_from(data_dir, config)
     try:
@@ -271,7 +285,7 @@ def cost(
     except SluicewayError as exc:
         report_error(exc)
     pipeline = _pipeline(settings)
-    runs = measure_local(settings)
+    runs = _recorded_runs(settings)
     if not runs:
         fail(
             f"no recorded runs of {settings.state_machine_name} in {settings.db_path}: process a few representative files "

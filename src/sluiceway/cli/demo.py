@@ -12,6 +12,7 @@ from typing import Any
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..apps import CSV_WORKFLOW
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
 from ..settings import Settings
@@ -143,7 +144,7 @@ def _run_preset_demo(settings: Settings, preset: str, timeout: float) -> int:
 
     settings = settings.model_copy(update={"data_dir": settings.data_dir / "presets" / preset})
     try:
-        stack = build_stack(settings, preset=preset)
+        stack = build_stack(settings, app=preset or CSV_WORKFLOW)
     except (SluicewayError, ValueError) as exc:
         if isinstance(exc, SluicewayError):
             report_error(exc)
@@ -179,15 +180,15 @@ def _until(condition: Any, timeout: float) -> None:
 def _csv_fanout_demo(stack: Any, settings: Settings, timeout: float) -> list[tuple[str, Any, Any]]:
     import json
 
+    from ..apps.builtin import SUMMARIES_DLQ, SUMMARIES_QUEUE
     from ..data.samples import write_samples
-    from ..runtime.presets import SUMMARIES_DLQ, SUMMARIES_QUEUE
 
     samples = {s.name: s for s in write_samples(settings.data_dir / "demo-data", scale=0.5)}
     chosen = [samples["sales-small.csv"], samples["sales-medium.csv"], samples["sales-broken.csv"]]
     for sample in chosen:
         stack.upload(sample.path, f"fanout/{sample.name}")
         console.print(f"  uploaded fanout/{sample.name}  ({sample.description})")
-    queues = stack.messaging.queues
+    queues = stack.local.queues
     queues.purge(SUMMARIES_DLQ)  # the demo counts its own poison message only
     queues.send(SUMMARIES_QUEUE, "a poison message: not a CSV summary")
     console.print(f"  sent a poison message to {SUMMARIES_QUEUE}")

@@ -10,6 +10,7 @@ import typer
 from rich.text import Text
 
 from .. import __version__
+from ..apps import CSV_WORKFLOW
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
 from . import aws, events, messaging, runs, sfn
@@ -108,14 +109,14 @@ def up(
     config: Path | None = ConfigOption,
 ) -> None:
     """Run the local stack until interrupted; files dropped into the input folder are processed."""
-    from ..runtime.router import Undelivered
+    from ..runtime.bus.router import Undelivered
     from ..runtime.wiring import build_stack
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # from here on a stop is orderly
     settings = settings_from(data_dir, config)
     try:
-        stack = build_stack(settings, preset=preset)
+        stack = build_stack(settings, app=preset or CSV_WORKFLOW)
     except SluicewayError as exc:
         report_error(exc)
     except ValueError as exc:

@@ -25,10 +25,10 @@ def _read_definition(path: Path) -> dict[str, Any]:
         fail(f"cannot read definition {path}: {exc.strerror}")
     if "${" in text:
         # SAM-style DefinitionSubstitutions: the stack's own function and topic ARNs.
-        from ..runtime.wiring import substitutions
+        from ..apps.builtin import pipeline_substitutions
 
         try:
-            text = parser.substitute(text, substitutions(settings_from()))
+            text = parser.substitute(text, pipeline_substitutions(settings_from()))
         except DefinitionError as exc:
             fail(f"{path}: {exc}")
     try:

@@ -15,7 +15,7 @@ same memory size a Lambda core is usually slower than a laptop's, so read the
 Lambda line as a lower bound.
 
 Scaling: per run, functions that read the input file (see
-:data:`~sluiceway.deploy.template.FUNCTION_ACCESS`) take time proportional to
+:data:`~sluiceway.apps.builtin.PIPELINE_FUNCTIONS`' ``access``) take time proportional to
 its size; functions inside the Map run once per chunk, and the number of chunks
 follows the config's ``chunk_size_mb``; everything else happens once per run.
 Failed runs stay in the mix, so the local failure rate carries over.
@@ -36,10 +36,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..apps.builtin import PIPELINE_FUNCTIONS, workflow_text
 from ..errors import ConfigError
-from ..ports import ExecutionRecord
-from ..runtime.wiring import FUNCTIONS, workflow_definition
-from .template import FUNCTION_ACCESS
+from ..ports import ExecutionRecord, ExecutionStore, MetadataTable
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +212,7 @@ def workflow_tasks(definition: str | None = None) -> tuple[dict[str, str], froze
         (state name -> function name for states whose resource is one of the pipeline's
         functions, names of states inside a Map's ItemProcessor).
     """
-    doc = json.loads(definition if definition is not None else workflow_definition())
+    doc = json.loads(definition if definition is not None else workflow_text())
     tasks: dict[str, str] = {}
     inner: set[str] = set()
 
@@ -222,9 +221,9 @@ def workflow_tasks(definition: str | None = None) -> tuple[dict[str, str], froze
             if in_map:
                 inner.add(name)
             resource = str(state.get("Resource", ""))
-            for function in FUNCTIONS:
-                if resource == f"${{{function}FunctionArn}}":
-                    tasks[name] = function
+            for function in PIPELINE_FUNCTIONS:
+                if resource == f"${{{function.name}FunctionArn}}":
+                    tasks[name] = function.name
             processor = state.get("ItemProcessor") or state.get("Iterator")
             if state.get("Type") == "Map" and isinstance(processor, Mapping):
                 walk(processor.get("States", {}), True)
@@ -388,28 +387,22 @@ def measure_run(
     )
 
 
-def measure_local(settings: Any, *, limit: int = 1000) -> list[RunUsage]:
-    """The recorded runs of the pipeline's state machine in the local store, newest first.
+def measure_local(executions: ExecutionStore, table: MetadataTable, state_machine: str, *, limit: int = 1000) -> list[RunUsage]:
+    """The recorded runs of ``state_machine`` in a local store, newest first.
 
     Args:
-        settings: :class:`~sluiceway.settings.Settings` (its data dir and state machine name).
+        executions: the executions (and their histories) to read.
+        table: the metadata table, for each run's stored item.
+        state_machine: the pipeline's state machine name.
         limit: at most this many recent executions.
     """
-    from ..runtime.wiring import open_local_read
-
-    if not Path(settings.db_path).exists():
-        return []
-    reader = open_local_read(settings)
-    try:
-        runs = []
-        for record in reader.executions.list(limit=limit):
-            if record.state_machine != settings.state_machine_name or record.status not in _TERMINAL:
-                continue
-            item = reader.table.get({"ExecutionId": record.arn})
-            runs.append(measure_run(record, reader.executions.history(record.arn), metadata_item=item))
-        return runs
-    finally:
-        reader.close()
+    runs = []
+    for record in executions.list(limit=limit):
+        if record.state_machine != state_machine or record.status not in _TERMINAL:
+            continue
+        item = table.get({"ExecutionId": record.arn})
+        runs.append(measure_run(record, executions.history(record.arn), metadata_item=item))
+    return runs
 
 
 # ---------------------------------------------------------------- estimate
@@ -449,7 +442,7 @@ class Workload:
     chunk_size_bytes: int
     max_concurrency: int
     email_subscribers: int = 1
-    alarms: int = 2 + len(FUNCTIONS)
+    alarms: int = 2 + len(PIPELINE_FUNCTIONS)
     """CloudWatch alarms in the template: failed executions, dead letters, one per function."""
     kms_keys: int = 1
 
@@ -545,7 +538,7 @@ def fit_durations(runs: Sequence[RunUsage]) -> dict[str, DurationModel]:
     With a single input size the two parts cannot be told apart: functions that read the
     input are then taken as proportional to its size, the others as fixed per invocation.
     """
-    reads_input = {name for name, access in FUNCTION_ACCESS.items() if "input" in access}
+    reads_input = {f.name for f in PIPELINE_FUNCTIONS if "input" in f.access}
     models: dict[str, DurationModel] = {}
     functions = sorted({f for run in runs for f in run.invocations})
     for function in functions:
@@ -674,7 +667,7 @@ def estimate(runs: Sequence[RunUsage], workload: Workload, prices: PriceTable) -
         assumptions.append("the recorded runs carry no input sizes: durations and chunks are not scaled to --avg-size")
         target = None
     profile = _profile(runs, workload, target)
-    reads_input = {name for name, access in FUNCTION_ACCESS.items() if "input" in access}
+    reads_input = {f.name for f in PIPELINE_FUNCTIONS if "input" in f.access}
     unfitted = sorted(f for f, m in profile.models.items() if not m.fitted and f in reads_input)
     if unfitted:
         assumptions.append(

@@ -84,7 +84,7 @@ def credential_source(
         use_botocore: ask botocore when it is importable.
     """
     if use_botocore and importlib.util.find_spec("botocore") is not None:
-        from ..runtime.wiring import aws_credential_source
+        from ..services import aws_credential_source
 
         return aws_credential_source(env)
     return _file_source(env, home)

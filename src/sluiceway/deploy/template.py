@@ -5,10 +5,10 @@ that must match the local run are taken from the same sources:
 
 * the state machine is the packaged ASL file itself (``DefinitionUri``), with
   ``DefinitionSubstitutions`` for exactly the placeholders the local runtime fills
-  (:func:`sluiceway.runtime.wiring.substitutions`);
+  (the CSV application's, :mod:`sluiceway.apps.builtin`);
 * the EventBridge rule's pattern is the local trigger pattern scoped to the input
   bucket, as the local router's rule is;
-* one Lambda function per entry of :data:`sluiceway.runtime.wiring.FUNCTIONS`,
+* one Lambda function per function of the application (:mod:`sluiceway.apps`),
   with the handler path the local worker pool imports.
 
 Intrinsic functions are written in their long form (``{"Ref": ...}``,
@@ -22,7 +22,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .. import __version__
+from ..apps import App
+from ..apps.builtin import WORKFLOW_FILE, csv_workflow
 from ..ports import STATUS_TIME_INDEX
-from ..runtime.wiring import FUNCTIONS, WORKFLOW_FILE, substitutions, trigger_pattern
 from ..settings import ENV_PREFIX, Settings
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ALLOWED_WILDCARD_ACTIONS",
     "BUNDLE_CONFIG_NAME",
-    "FUNCTION_ACCESS",
     "LAMBDA_TASK_ROOT",
     "POWERTOOLS_LAYER_VERSION",
     "TemplateOptions",
@@ -62,23 +62,6 @@ POWERTOOLS_LAYER_VERSION = 27
 LAMBDA_TASK_ROOT = "/var/task"
 BUNDLE_CONFIG_NAME = "sluiceway-pipeline.yaml"
 RUNTIME = "python3.12"
-
-#: Which resources each function touches, and how (read from the functions' code). Least privilege
-#: is decided here, once: ``read``/``crud`` per bucket role ("input"/"output"), ``crud`` on the table.
-FUNCTION_ACCESS: Mapping[str, Mapping[str, str]] = {
-    # HEAD and ranged reads of the input; a file in another encoding is transcoded into the work area;
-    # the pipeline's hints (_sluiceway/pipelines/<name>/hints.json) read.
-    "ValidateData": {"input": "read", "output": "crud"},
-    # Its byte range of the input (or of the transcoded copy); partial results into the work area;
-    # hints read and, when the chunk learns something, written.
-    "ProcessChunk": {"input": "read", "output": "crud"},
-    # Chunks again for whole-file checks (unique columns); partials in, results, rejects and hints out.
-    "AggregateData": {"input": "read", "output": "crud"},
-    # result.json, the metadata record, then the run's work files deleted.
-    "StoreResults": {"output": "crud", "table": "crud"},
-    # The FAILED record, then the run's work files deleted.
-    "ErrorHandler": {"output": "crud", "table": "crud"},
-}
 
 #: Actions AWS only grants on ``"Resource": "*"`` (no resource-level permissions exist for them):
 #: Step Functions' CloudWatch Logs delivery set-up, and X-Ray segment upload.
@@ -266,8 +249,8 @@ def _key_policy() -> dict[str, Any]:
     }
 
 
-def _function_policies(name: str, input_id: str, output_id: str, table_id: str) -> list[dict[str, Any]]:
-    access = FUNCTION_ACCESS.get(name, {})
+def _function_policies(app: App, name: str, input_id: str, output_id: str, table_id: str) -> list[dict[str, Any]]:
+    access = app.function(name).access
     policies: list[dict[str, Any]] = []
     for role, bucket_id in (("input", input_id), ("output", output_id)):
         mode = access.get(role)
@@ -318,7 +301,9 @@ def _reserved(name: str, pipeline: PipelineConfig, options: TemplateOptions) -> 
     return per_run * options.concurrent_runs
 
 
-def _function(name: str, handler: str, settings: Settings, pipeline: PipelineConfig, options: TemplateOptions) -> dict[str, Any]:
+def _function(
+    app: App, name: str, handler: str, settings: Settings, pipeline: PipelineConfig, options: TemplateOptions
+) -> dict[str, Any]:
     skips = [
         (
             "CKV_AWS_117",
@@ -353,7 +338,7 @@ def _function(name: str, handler: str, settings: Settings, pipeline: PipelineCon
         # Only asynchronous invocations use it; Step Functions invokes synchronously and retries
         # itself, so this catches anything invoked asynchronously by hand or by a future trigger.
         "DeadLetterQueue": {"Type": "SQS", "TargetArn": _getatt(_DLQ, "Arn")},
-        "Policies": _function_policies(name, "InputBucket", "OutputBucket", "MetadataTable"),
+        "Policies": _function_policies(app, name, "InputBucket", "OutputBucket", "MetadataTable"),
     }
     reserved = _reserved(name, pipeline, options)
     if reserved is None:
@@ -400,8 +385,8 @@ def _alarm(description: str, namespace: str, metric: str, dimensions: list[dict[
     }
 
 
-def _definition_substitutions(settings: Settings, fn_ids: Mapping[str, str]) -> dict[str, Any]:
-    """The local runtime's substitutions, each as the intrinsic that yields it on AWS.
+def _definition_substitutions(placeholders: Iterable[str], fn_ids: Mapping[str, str]) -> dict[str, Any]:
+    """The application's substitutions, each as the intrinsic that yields it on AWS.
 
     Built from the local names so that a placeholder added for the local run
     cannot be forgotten here: an unknown one stops generation.
@@ -409,7 +394,7 @@ def _definition_substitutions(settings: Settings, fn_ids: Mapping[str, str]) -> 
     by_name: dict[str, Any] = {f"{name}FunctionArn": _getatt(logical_id, "Arn") for name, logical_id in fn_ids.items()}
     by_name["NotificationTopicArn"] = _ref("NotificationTopic")
     values: dict[str, Any] = {}
-    for placeholder in substitutions(settings):
+    for placeholder in placeholders:
         if placeholder not in by_name:
             raise ValueError(f"no AWS value for the workflow placeholder ${{{placeholder}}}")
         values[placeholder] = by_name[placeholder]
@@ -437,14 +422,17 @@ def build_template(
         options: code location, concurrency reservation, log retention, Powertools layer version.
     """
     options = options or TemplateOptions()
+    app = csv_workflow(settings, pipeline)
+    [workflow] = app.workflows
+    [trigger] = app.rules
     definition_uri = options.definition_uri or _relative(definition_path(), template_dir)
-    pattern = trigger_pattern(pipeline.trigger, settings.input_bucket)
+    pattern = dict(trigger.pattern)
     trigger_rule = rule_name(pipeline)
-    fn_ids = {name: function_logical_id(name) for name in FUNCTIONS}
+    fn_ids = {f.name: function_logical_id(f.name) for f in app.functions}
 
-    substitutions = _definition_substitutions(settings, fn_ids)
+    substitutions = _definition_substitutions(workflow.substitutions, fn_ids)
 
-    state_machine_policies: list[Any] = [{"LambdaInvokePolicy": {"FunctionName": _ref(fn_ids[name])}} for name in FUNCTIONS]
+    state_machine_policies: list[Any] = [{"LambdaInvokePolicy": {"FunctionName": _ref(fn_ids[f.name])}} for f in app.functions]
     state_machine_policies.append({"SNSPublishMessagePolicy": {"TopicName": _getatt("NotificationTopic", "TopicName")}})
     state_machine_policies.append(
         {
@@ -626,8 +614,8 @@ def build_template(
             options,
         ),
     }
-    for name, handler in FUNCTIONS.items():
-        resources_[fn_ids[name]] = _function(name, handler, settings, pipeline, options)
+    for function in app.functions:
+        resources_[fn_ids[function.name]] = _function(app, function.name, function.handler, settings, pipeline, options)
 
     resources_[_STATE_MACHINE] = {
         "Type": "AWS::Serverless::StateMachine",
@@ -675,7 +663,7 @@ def build_template(
         [{"Name": "QueueName", "Value": _getatt(_DLQ, "QueueName")}],
         "Maximum",
     )
-    for name in FUNCTIONS:
+    for name in fn_ids:
         resources_[f"{name}ErrorsAlarm"] = _alarm(
             f"Sluiceway: the {name} function raised errors",
             "AWS/Lambda",

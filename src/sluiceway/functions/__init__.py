@@ -11,7 +11,7 @@ ErrorHandler            :mod:`.error_handler`              :func:`.error_handler
 ======================  =================================  ==============================
 
 Each module's ``handler(event, context)`` is a shim: it gets the process's
-services from :func:`sluiceway.runtime.wiring.get_services` and calls the stage
+services from :func:`sluiceway.services.get_services` and calls the stage
 function, which works on plain values and ports and is tested without wiring.
 The output layout is described in :mod:`._common`.
 """

@@ -453,7 +453,7 @@ def _write_rejects(
 
 def handler(event: EventDict, context: Any) -> EventDict:
     """Lambda entrypoint for AggregateData."""
-    from ..runtime.wiring import get_services
+    from ..services import get_services
 
     services = get_services()
     return aggregate(

@@ -102,7 +102,7 @@ def process(event: EventDict, *, objects: ObjectStore, topic: Topic) -> dict[str
 
 def handler(event: EventDict, context: Any) -> EventDict:
     """Lambda entrypoint: an EventBridge rule (.csv objects) targets this function."""
-    from ..runtime.wiring import get_services
+    from ..services import get_services
 
     services = get_services()
     return process(event, objects=services.objects, topic=services.topic)

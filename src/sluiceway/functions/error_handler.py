@@ -178,7 +178,7 @@ def handle_error(
 
 def handler(event: EventDict, context: Any) -> EventDict:
     """Lambda entrypoint for ErrorHandler."""
-    from ..runtime.wiring import get_services
+    from ..services import get_services
 
     services = get_services()
     return handle_error(

@@ -117,7 +117,7 @@ def _failed(request: RecordRequest, reason: str, table: MetadataTable, topic: To
 
 def handler(event: EventDict, context: Any) -> EventDict:
     """Lambda entrypoint: an EventBridge rule (incoming/*.json) targets this function."""
-    from ..runtime.wiring import get_services
+    from ..services import get_services
 
     services = get_services()
     return record_document(

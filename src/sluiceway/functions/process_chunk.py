@@ -168,7 +168,7 @@ def process_chunk(
 
 def handler(event: EventDict, context: Any) -> EventDict:
     """Lambda entrypoint for ProcessChunk."""
-    from ..runtime.wiring import get_services
+    from ..services import get_services
 
     services = get_services()
     return process_chunk(

@@ -49,7 +49,7 @@ def _summary(record: EventDict) -> dict[str, Any]:
 
 def handler(event: EventDict, context: Any) -> EventDict:
     """Lambda entrypoint: an event source mapping on the summaries queue (ReportBatchItemFailures on)."""
-    from ..runtime.wiring import get_services
+    from ..services import get_services
 
     services = get_services()
     return consume(event, objects=services.objects, output_bucket=services.settings.output_bucket)

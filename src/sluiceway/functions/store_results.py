@@ -209,7 +209,7 @@ def clean_work(objects: ObjectStore, bucket: str, prefix: str) -> int:
 
 def handler(event: EventDict, context: Any) -> EventDict:
     """Lambda entrypoint for StoreResults."""
-    from ..runtime.wiring import get_services
+    from ..services import get_services
 
     services = get_services()
     return store_results(

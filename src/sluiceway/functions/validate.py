@@ -210,7 +210,7 @@ def validate(
 
 def handler(event: EventDict, context: Any) -> EventDict:
     """Lambda entrypoint for ValidateData."""
-    from ..runtime.wiring import get_services
+    from ..services import get_services
 
     services = get_services()
     return validate(

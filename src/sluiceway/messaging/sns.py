@@ -16,7 +16,7 @@ A message published to a topic reaches each subscriber in the subscriber's shape
 
 The signature of an envelope cannot be one AWS's certificates verify; callers
 pass the signature they make (the webhook sender signs with the subscription's
-secret, see :mod:`sluiceway.runtime.delivery`).
+secret, see :mod:`sluiceway.runtime.messaging.delivery`).
 
 The module is pure: ids, times and random numbers come from callers.
 """

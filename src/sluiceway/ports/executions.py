@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from ..types import JSON
 
-__all__ = ["ExecutionRecord", "ExecutionStore", "Orchestrator", "TaskJournal"]
+__all__ = ["ChildExecutions", "ExecutionRecord", "ExecutionStore", "Orchestrator", "TaskJournal"]
 
 
 @dataclass(frozen=True)
@@ -125,4 +125,16 @@ class TaskJournal(Protocol):
                 the transaction that records it (exactly once); otherwise it runs first and is
                 recorded after (a crash in between repeats it).
         """
+        ...
+
+
+class ChildExecutions(Protocol):
+    """What ``states:startExecution`` needs from the orchestrator."""
+
+    def start_execution(self, state_machine: str, input: JSON, *, name: str | None = None) -> ExecutionRecord: ...
+
+    def describe(self, arn: str) -> ExecutionRecord: ...
+
+    def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord:
+        """Until the execution ends. Raises OrchestratorStoppedError when the orchestrator stops first."""
         ...

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..types import JSON
 
-__all__ = ["FunctionInvoker", "Invocation", "InvocationResult"]
+__all__ = ["Call", "FunctionInvoker", "Invocation", "InvocationResult", "Outcome", "Runner"]
 
 
 @dataclass(frozen=True)
@@ -53,4 +54,80 @@ class FunctionInvoker(Protocol):
 
     def knows(self, function_name: str) -> bool:
         """Whether ``function_name`` names a registered function."""
+        ...
+
+
+# -- what a Lambda runtime's runners (worker processes, threads) take and give ------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One invocation as a runner sees it: what to run, with which limits, on what."""
+
+    request_id: str
+    function_name: str
+    handler: str
+    """``package.module.function``."""
+    invoked_arn: str
+    memory_mb: int
+    timeout_s: float
+    payload: bytes
+    """The event as UTF-8 JSON text."""
+
+    def encode(self) -> bytes:
+        header = [
+            self.request_id,
+            self.function_name,
+            self.handler,
+            self.invoked_arn,
+            self.memory_mb,
+            self.timeout_s,
+        ]
+        return json.dumps(header).encode() + b"\n" + self.payload
+
+    @classmethod
+    def decode(cls, data: bytes) -> Call:
+        header, _, payload = data.partition(b"\n")
+        request_id, function_name, handler, arn, memory_mb, timeout_s = json.loads(header)
+        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one call ended: a result as JSON text, or an error in Lambda's shape."""
+
+    result: bytes | None = None
+    """The handler's return value as JSON text; None when the call failed."""
+    error_type: str | None = None
+    error_message: str | None = None
+    stack_trace: tuple[str, ...] = ()
+    duration_s: float = 0.0
+    """Time spent running the handler (a cold start's import is not counted, as on Lambda)."""
+    worker_lost: bool = False
+    """The worker process was killed or died; the pool replaced it."""
+
+    @classmethod
+    def from_error_json(cls, data: bytes, duration_s: float) -> Outcome:
+        error = json.loads(data)
+        return cls(
+            error_type=error["errorType"],
+            error_message=error["errorMessage"],
+            stack_trace=tuple(error.get("stackTrace") or ()),
+            duration_s=duration_s,
+        )
+
+
+class Runner(Protocol):
+    """Runs calls somewhere: worker processes or threads."""
+
+    def call(self, call: Call) -> Outcome:
+        """Run ``call`` to completion; never raises for a failing handler.
+
+        Raises:
+            RuntimeError: the runner is closed.
+        """
+        ...
+
+    def close(self) -> None:
+        """Stop every worker; idempotent."""
         ...

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["Topic", "TopicMessage"]
+from ..messaging.sns import DeliveryRecord
+
+__all__ = ["Sender", "Topic", "TopicDeadLetterSender", "TopicMessage"]
 
 
 @dataclass(frozen=True)
@@ -35,3 +37,9 @@ class Topic(Protocol):
     ) -> str:
         """Publish and return the message id. The message is durable once this returns."""
         ...
+
+
+Sender = Callable[[DeliveryRecord], None]
+"""Hands one message to one subscriber; returns when the subscriber took it, raises otherwise."""
+TopicDeadLetterSender = Callable[[str, str, Mapping[str, str]], None]
+"""Sends (queue ARN or name, body, message attributes) to a subscription's dead-letter queue; raises on failure."""

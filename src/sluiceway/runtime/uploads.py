@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..backends.local.datadir import LocalDataDir
 from ..errors import ExecutionNotFoundError, NotFoundError, StackRunningError
 from ..events.envelope import execution_name_for
 from ..events.rules import DeliveryRecord, target_kind
@@ -22,8 +23,8 @@ from ..ports import ExecutionRecord, ExecutionStore
 from ..ports.events import EventTrail
 from ..settings import Settings
 from ..types import EventDict
-from .eventing import EventingObjectStore
-from .wiring import Stack, build_services, build_stack, open_event_follower, running_stack
+from .stack import Stack
+from .wiring import build_stack, open_event_follower, open_local, running_stack
 
 logger = logging.getLogger(__name__)
 
@@ -78,30 +79,24 @@ def upload(settings: Settings, path: Path, key: str | None = None, *, run: bool)
     holder = running_stack(settings)
     if holder is not None:
         # The running stack delivers it, with its own rules: nothing of them is rewritten from here.
-        services = build_services(settings)
+        local = open_local(settings)
         try:
-            objects = services.objects
-            assert isinstance(objects, EventingObjectStore), "uploads go to the local input bucket"
-            info = objects.inner.put_file(settings.input_bucket, target_key, str(path), content_type=_content_type(path))
-            event = objects.emit_created(info)
+            event = _put(local, settings, path, target_key)
         finally:
-            if services.db is not None:
-                services.db.close()
+            local.close()
         return Uploaded(target_key, event, None, f"the stack running on {settings.data_dir}{holder}")
     # Built (not started) even without --run: it stores the pipeline's rule, so that the
     # event finds it whichever stack delivers it.
     stack = build_stack(settings)
     started = False
     try:
-        if run and holder is None:
+        if run:
             try:
                 stack.start("sluiceway upload --run")
                 started = True
             except StackRunningError:  # one started meanwhile: it processes the file
                 holder = running_stack(settings)
-        objects = stack.objects
-        info = objects.inner.put_file(settings.input_bucket, target_key, str(path), content_type=_content_type(path))
-        event = objects.emit_created(info)
+        event = _put(stack.local, settings, path, target_key)
     except BaseException:
         stack.close()
         raise
@@ -109,6 +104,12 @@ def upload(settings: Settings, path: Path, key: str | None = None, *, run: bool)
         stack.close()
     runner = "this process" if started else f"the stack running on {settings.data_dir}{holder or ''}"
     return Uploaded(target_key, event, stack if started else None, runner)
+
+
+def _put(local: LocalDataDir, settings: Settings, path: Path, key: str) -> EventDict:
+    """Store the file and commit its Object Created event; return the event (to follow it)."""
+    info = local.files.put_file(settings.input_bucket, key, str(path), content_type=_content_type(path))
+    return local.objects.emit_created(info)
 
 
 def follow(

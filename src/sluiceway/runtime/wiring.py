@@ -1,302 +1,102 @@
-"""The composition root: the only place that picks backends from settings.
+"""The local composition root: an application (``apps/``) on the backends of one data dir.
 
-:func:`build_services` gives the ports a function needs (in a worker process or
-a Lambda); :func:`build_stack` adds what runs the pipeline locally: the function
-worker pool, the orchestrator, the event bus and its router.
+:func:`build_stack` builds every piece once, each given its collaborators when it is
+made: the data dir's backends (``backends/local/datadir.py``), the function worker
+pool, the orchestrator (which runs child executions itself), the event router and
+its target resolver, the topic deliverer and the queue triggers; then it creates
+the application's topics, queues, rules and triggers. The two wake-up signals are
+made first, so that what commits work (object writes, publishes) can wake what
+delivers it without being told of it afterwards.
+
+The CLI's read-side openers (runs, history, the bus, messaging) live here too: they
+are the other places that open the local backends.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
 import logging
-import shutil
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
+from ..apps import CSV_WORKFLOW, App, build_app
+from ..apps.builtin import PIPELINE_FUNCTIONS, csv_workflow
 from ..asl import parser
 from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
-from ..backends.local.journal import SqliteTaskJournal
-from ..backends.local.stacklock import StackLock
-from ..errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
+from ..backends.local.datadir import LocalDataDir, open_data_dir
+from ..backends.local.stacklock import StackLock, describe
+from ..clock import FakeClock, SystemClock
+from ..config import load_config, packaged_config_path
+from ..errors import ConflictError, ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
 from ..events.rules import Delivery, RetryPolicy, Rule, Target, target_kind
-from ..ports import Clock, ExecutionStore, FunctionInvoker, Invocation, MetadataTable, ObjectStore, Queue, Topic
+from ..ports import Clock, ExecutionStore, Invocation, MetadataTable, Queue, Topic
 from ..ports.events import DeadLetterSender, Deliver, EventStore, EventTrail
+from ..ports.topics import Sender
+from ..services import Services
 from ..settings import Settings
-from .clock import FakeClock, SystemClock
-from .delivery import FunctionSender, QueueSender, Sender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
-from .dynamodb_integration import DynamoDbTasks
-from .eventing import EventingObjectStore
-from .executor import LocalOrchestrator
-from .integrations import TaskRunner
-from .invoker import FunctionSpec, LocalFunctionInvoker
-from .router import EventRouter
-from .triggers import EventSourceMappings
-
-if TYPE_CHECKING:
-    from ..backends.local._sqlite import Database
-    from ..backends.local.objects import FileObjectStore
-    from ..backends.local.queues import SqliteQueueService
-    from ..backends.local.topics import SqliteTopic
-    from ..config import PipelineConfig
+from .bus.router import EventRouter
+from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker
+from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
+from .messaging.triggers import EventSourceMapping, EventSourceMappings
+from .orchestration.executor import LocalOrchestrator
+from .orchestration.tasks import TaskRunner
+from .stack import Stack
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "FUNCTIONS",
+    "EventFollower",
+    "LocalReader",
+    "LocalTargets",
     "Messaging",
-    "Services",
-    "Stack",
-    "build_messaging",
-    "build_services",
+    "SfnRuntime",
+    "build_sfn_runtime",
     "build_stack",
-    "get_services",
+    "load_workflow",
     "open_event_bus",
+    "open_event_follower",
+    "open_execution_store",
+    "open_local",
     "open_local_read",
     "open_messaging",
+    "running_stack",
     "smtp_config",
-    "workflow_definition",
 ]
-
-#: The pipeline's functions: name -> handler (the same names become Lambda functions on AWS).
-FUNCTIONS: Mapping[str, str] = {
-    "ValidateData": "sluiceway.functions.validate.handler",
-    "ProcessChunk": "sluiceway.functions.process_chunk.handler",
-    "AggregateData": "sluiceway.functions.aggregate.handler",
-    "StoreResults": "sluiceway.functions.store_results.handler",
-    "ErrorHandler": "sluiceway.functions.error_handler.handler",
-}
-
-#: The presets' functions (the "csv-fanout" and "json-records" pipelines), run locally beside the workflow's.
-PRESET_FUNCTIONS: Mapping[str, str] = {
-    "CsvProcessor": "sluiceway.functions.csv_processor.handler",
-    "SqsConsumer": "sluiceway.functions.sqs_consumer.handler",
-    "JsonRecords": "sluiceway.functions.json_records.handler",
-}
-
-WORKFLOW_FILE = "data_processing.asl.json"
-STOP_GRACE_S = 5.0
-"""How long a stop lets tasks in flight finish (and commit) before it stops committing."""
-
-
-@dataclass(frozen=True)
-class Services:
-    """The ports and configuration a function (or any caller) works with."""
-
-    settings: Settings
-    objects: ObjectStore
-    table: MetadataTable
-    topic: Topic
-    clock: Clock
-    pipeline: PipelineConfig
-    db: Database | None = None
-    tables: Callable[[str, str], MetadataTable] | None = None
-    """Open another table by name and partition key (the presets' tables)."""
-
-    def table_named(self, name: str, partition_key: str) -> MetadataTable:
-        if self.tables is None:
-            raise ValueError("this backend cannot open other tables")
-        return self.tables(name, partition_key)
-
-
-def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
-    """Wire the ports from ``settings`` (local: folders and SQLite under ``data_dir``)."""
-    from ..config import load_config, packaged_config_path
-
-    clock = clock or SystemClock()
-    pipeline = load_config(settings.pipeline_config or packaged_config_path())
-    if settings.backend == "aws":
-        from ..backends.aws import build as build_aws  # boto3 stays out of local installs
-        from ..backends.aws.tables import DynamoTable
-
-        objects, table, topic = build_aws(settings, endpoint_url=settings.aws_endpoint_url)
-        client = getattr(table, "client", None)
-        return Services(
-            settings,
-            objects,
-            table,
-            topic,
-            clock,
-            pipeline,
-            tables=lambda name, key: DynamoTable(name, client, partition_key=key),
-        )
-    from ..backends.local._sqlite import Database
-    from ..backends.local.events import SqliteEventBus
-    from ..backends.local.objects import FileObjectStore
-    from ..backends.local.tables import SqliteTable
-    from ..backends.local.topics import SqliteTopic
-
-    db = Database(settings.db_path)
-    store = FileObjectStore(settings.buckets_dir)
-    for bucket in (settings.input_bucket, settings.output_bucket):
-        store.ensure_bucket(bucket)
-    # Every write through Sluiceway (CLI, functions in worker processes) commits its S3 event
-    # to the shared SQLite bus, as S3 does with EventBridge notifications on; the router of
-    # the running stack picks them up.
-    local_objects = EventingObjectStore(store, SqliteEventBus(db, clock), clock, region=settings.region, account=settings.account_id)
-    return Services(
-        settings=settings,
-        objects=local_objects,
-        table=SqliteTable(db, settings.table_name),
-        topic=SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id),
-        clock=clock,
-        pipeline=pipeline,
-        db=db,
-        tables=lambda name, key: SqliteTable(db, name, partition_key=key),
-    )
-
-
-_services_lock = threading.Lock()
-
-
-@functools.cache
-def _cached_services() -> Services:
-    return build_services(Settings())
-
-
-def get_services() -> Services:
-    """The process's services, built once from the environment (worker processes, Lambda)."""
-    with _services_lock:
-        return _cached_services()
-
-
-def table_keys(settings: Settings) -> dict[str, str]:
-    """The tables the local stack knows, with their partition keys (for the dynamodb:* task integrations)."""
-    return {settings.table_name: "ExecutionId", "events": "pk"}
-
-
-def workflow_definition() -> str:
-    """The text of the packaged DataProcessingWorkflow ASL file (with ``${...}`` placeholders)."""
-    return resources.files("sluiceway.workflows").joinpath(WORKFLOW_FILE).read_text(encoding="utf-8")
-
-
-def substitutions(settings: Settings) -> dict[str, str]:
-    """DefinitionSubstitutions for the workflow, as the SAM template passes them on AWS."""
-    values = {f"{name}FunctionArn": settings.arn("lambda", f"function:{name}") for name in FUNCTIONS}
-    values["NotificationTopicArn"] = settings.arn("sns", settings.topic_name)
-    return values
-
-
-def load_workflow(settings: Settings) -> StateMachine:
-    return parser.parse_text(workflow_definition(), substitutions(settings))
-
-
-@dataclass
-class Stack:
-    """Everything the local pipeline runs on, started and stopped together."""
-
-    settings: Settings
-    services: Services
-    objects: EventingObjectStore
-    invoker: LocalFunctionInvoker
-    orchestrator: LocalOrchestrator
-    router: EventRouter
-    bus: Any
-    lock: StackLock
-    """The data dir's: taken by :meth:`start`; the stack's worker processes hold it too."""
-    messaging: Messaging | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def start(self, command: str = "sluiceway") -> None:
-        """Take the data dir (one stack at a time: StackRunningError otherwise) and start running.
-
-        Args:
-            command: what runs, for the message a second stack on this data dir gets.
-        """
-        self.lock.acquire(command)
-        try:
-            # Only the stack's own functions use scratch space, and none runs yet: what is
-            # there was left by a process that was killed. So were staged writes nobody holds.
-            clear_folder(self.settings.scratch_dir)
-            files: FileObjectStore = self.objects.inner  # type: ignore[assignment]  # the local stack's buckets are folders
-            for bucket in (self.settings.input_bucket, self.settings.output_bucket):
-                files.clear_staging(bucket)
-            self.orchestrator.start()
-            self.router.start()
-            self.router.notify()
-            if self.messaging is not None:
-                self.messaging.start()
-        except BaseException:
-            self.lock.release()
-            raise
-
-    def close(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Stop; tasks still running after ``grace_s`` run again at the next start (see LocalOrchestrator.close)."""
-        watcher = self.extra.pop("watcher", None)
-        if watcher is not None:
-            watcher.stop()
-        self.router.close()
-        if self.messaging is not None:
-            self.messaging.close()  # before the invoker: pollers call functions
-        self.orchestrator.close(grace_s)
-        self.invoker.close()
-        self.orchestrator.join_tasks()
-        if self.services.db is not None:
-            self.services.db.close()
-        self.lock.release()
-
-    def __enter__(self) -> Stack:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def upload(self, path: str | Path, key: str | None = None) -> str:
-        """Put a local file into the input bucket (emitting its Object Created event); return the key."""
-        source = Path(path)
-        target_key = key or source.name
-        self.objects.put_file(self.settings.input_bucket, target_key, str(source), content_type="text/csv")
-        return target_key
-
-    def watch(self) -> None:
-        """Notice files dropped into the input bucket's folder by other programs."""
-        from .watcher import BucketWatcher
-
-        watcher = BucketWatcher(self.objects.inner, self.settings.input_bucket, self.objects.emit_created)
-        watcher.start()
-        self.extra["watcher"] = watcher
 
 
 def build_stack(
     settings: Settings,
     *,
+    app: str = CSV_WORKFLOW,
     clock: Clock | None = None,
     skip_waits: bool = False,
     invoker_mode: str = "process",
-    preset: str | None = None,
 ) -> Stack:
-    """Wire the local pipeline: ports, worker pool, orchestrator, bus and the pipeline's rule.
+    """Wire application ``app`` on the data dir's local backends (not started: see :meth:`Stack.start`).
 
-    With ``preset`` (``csv-fanout`` or ``json-records``) the stack runs that pipeline
-    instead of the CSV workflow (see :mod:`sluiceway.runtime.presets`).
+    Raises:
+        ValueError: no application of that name.
+        ConfigError: the pipeline config is wrong.
     """
     settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
     if skip_waits and clock is None:
         clock = FakeClock(SystemClock().now())
     clock = clock or SystemClock()
-    services = build_services(settings, clock=clock)
-    from ..backends.local.events import SqliteEventBus
-
-    assert services.db is not None, "the local stack needs the local backends"
-    bus = SqliteEventBus(services.db, clock)
-    targets = LocalTargets(topic=services.topic)
-    router = EventRouter(bus, resolver=targets, clock=clock, region=settings.region, account=settings.account_id)
-    objects = services.objects
-    assert isinstance(objects, EventingObjectStore)
-    objects.on_event = router.notify
+    pipeline = load_config(settings.pipeline_config or packaged_config_path())
+    application = build_app(app, settings, pipeline)
+    events_committed, messages_published = threading.Event(), threading.Event()
+    local = open_data_dir(settings, clock, on_event=events_committed.set, on_publish=messages_published.set)
     lock = StackLock(settings.data_dir)
     invoker = LocalFunctionInvoker(
         [
-            FunctionSpec(name, handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)
-            for name, handler in {**FUNCTIONS, **PRESET_FUNCTIONS}.items()
+            FunctionSpec(f.name, f.handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)
+            for f in application.functions
         ],
         workers=settings.workers,
         env=settings.to_env(),
@@ -305,55 +105,96 @@ def build_stack(
         account_id=settings.account_id,
         keep_fds=lambda: () if lock.fd is None else (lock.fd,),
     )
-    from ..backends.local.topics import SqliteTopic
+    orchestrator = _orchestrator(settings, local, _task_runner(settings, local, invoker).run, clock, skip_waits=skip_waits)
+    for workflow in application.workflows:
+        orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))
+    targets = LocalTargets(local.topics, orchestrator, invoker, local.queues)
+    router = EventRouter(
+        local.bus, resolver=targets, clock=clock, region=settings.region, account=settings.account_id, wakeup=events_committed
+    )
+    deliverer = _deliverer(settings, local, clock, invoker=invoker, wakeup=messages_published)
+    triggers = EventSourceMappings(local.queues, invoker, clock=clock, region=settings.region, account_id=settings.account_id)
+    _provision(application, settings, local, orchestrator, triggers)
+    services = Services(settings, local.objects, local.table, local.topics, clock, pipeline, tables=local.table_named, close=local.close)
+    return Stack(settings, application, local, services, invoker, orchestrator, router, deliverer, triggers, lock)
 
-    assert isinstance(services.topic, SqliteTopic)
-    messaging = build_messaging(settings, services.db, clock, topics=services.topic, invoker=invoker)
-    targets.queues = messaging.queues
-    runner = TaskRunner(
+
+def _task_runner(settings: Settings, local: LocalDataDir, invoker: LocalFunctionInvoker) -> TaskRunner:
+    keys = table_keys(settings)
+    return TaskRunner(
         invoker,
-        services.topic,
-        objects=objects,
-        events=bus,
-        queues=messaging.queues,
+        local.topics,
+        objects=local.objects,
+        events=local.bus,
+        queues=local.queues,
+        tables=lambda name: local.table_named(name, keys.get(name, "pk")),
         default_timeout_s=settings.function_timeout_s,
-        extra=DynamoDbTasks(lambda name: services.table_named(name, table_keys(settings)[name])).handlers(),
-        journal=SqliteTaskJournal(services.db),
+        journal=local.journal,
     )
-    orchestrator = _orchestrator(settings, services.db, runner, runner.run, clock, skip_waits=skip_waits)
-    orchestrator.register(settings.state_machine_name, load_workflow(settings))
 
-    targets.orchestrator, targets.invoker = orchestrator, invoker
 
-    if preset is not None:
-        from .presets import apply_preset
-
-        stack = Stack(settings, services, objects, invoker, orchestrator, router, bus, lock, messaging)
-        apply_preset(stack, preset)
-        return stack
-
-    # The pipeline's rule is stored, so `sluiceway rules` and `events replay --rule` see it;
-    # a state the user gave it (DISABLED) is kept across restarts.
-    pipeline = services.pipeline
-    pattern = compile_pattern(trigger_pattern(pipeline.trigger, settings.input_bucket))
-    rule_name = f"{pipeline.name}-trigger"[:64]
-    try:
-        state = bus.get_rule(rule_name).state
-    except NotFoundError:
-        state = "ENABLED"
-    # As the SAM template has it on AWS: a day of retries, then the trigger's dead-letter queue.
-    messaging.queues.create_queue(settings.dead_letter_queue)
-    workflow = Target(
-        "workflow",
-        orchestrator.state_machine_arn(settings.state_machine_name),
-        retry_policy=RetryPolicy(maximum_retry_attempts=185, maximum_event_age_s=86_400),
-        dead_letter_arn=messaging.queues.queue_arn(settings.dead_letter_queue),
+def _orchestrator(
+    settings: Settings,
+    local: LocalDataDir,
+    run: Callable[[InvokeTask], TaskSucceeded | TaskFailed],
+    clock: Clock,
+    *,
+    skip_waits: bool,
+) -> LocalOrchestrator:
+    return LocalOrchestrator(
+        local.executions,
+        run,
+        clock,
+        region=settings.region,
+        account_id=settings.account_id,
+        max_payload_bytes=settings.max_payload_bytes,
+        skip_waits=skip_waits,
     )
-    bus.put_rule(Rule(rule_name, pattern, (workflow,), state=state, description=f"Runs {settings.state_machine_name}"))
-    return Stack(settings, services, objects, invoker, orchestrator, router, bus, lock, messaging)
 
 
-@dataclass
+def _provision(app: App, settings: Settings, local: LocalDataDir, orchestrator: LocalOrchestrator, triggers: EventSourceMappings) -> None:
+    """Create the application's queues, topics, rules and triggers (idempotent: a restart changes nothing)."""
+    for queue in app.queues:
+        redrive = None
+        if queue.dead_letter_queue is not None:
+            redrive = {"deadLetterTargetArn": local.queues.queue_arn(queue.dead_letter_queue), "maxReceiveCount": queue.max_receive_count}
+        local.queues.create_queue(queue.name, visibility_timeout_s=queue.visibility_timeout_s, redrive_policy=redrive)
+    for topic in app.topics:
+        with contextlib.suppress(ConflictError):  # there since an earlier start
+            local.topics.create_topic(topic.name)
+        for subscription in topic.subscriptions:
+            local.topics.subscribe(topic.name, subscription.protocol, subscription.endpoint)
+    for rule in app.rules:
+        arn = (
+            orchestrator.state_machine_arn(rule.target)
+            if rule.target_kind == "workflow"
+            else settings.arn("lambda", f"function:{rule.target}")
+        )
+        target = Target(
+            rule.target_id,
+            arn,
+            retry_policy=RetryPolicy(maximum_retry_attempts=rule.max_retry_attempts, maximum_event_age_s=rule.max_event_age_s),
+            dead_letter_arn=local.queues.queue_arn(rule.dead_letter_queue) if rule.dead_letter_queue else None,
+        )
+        # The rule is stored, so `sluiceway rules` and `events replay --rule` see it; a state the
+        # user gave it (DISABLED) is kept across restarts.
+        try:
+            state = local.bus.get_rule(rule.name).state
+        except NotFoundError:
+            state = "ENABLED"
+        local.bus.put_rule(Rule(rule.name, compile_pattern(dict(rule.pattern)), (target,), state=state, description=rule.description))
+    for trigger in app.queue_triggers:
+        triggers.add(
+            EventSourceMapping(
+                trigger.queue,
+                trigger.function,
+                batch_size=trigger.batch_size,
+                report_batch_item_failures=trigger.report_batch_item_failures,
+            )
+        )
+
+
+@dataclass(frozen=True)
 class LocalTargets:
     """Stored rules' target ARNs -> the local stack (the router's TargetResolver).
 
@@ -363,14 +204,14 @@ class LocalTargets:
     """
 
     topic: Topic
-    orchestrator: LocalOrchestrator | None = None
-    invoker: LocalFunctionInvoker | None = None
-    queues: Queue | None = None
+    orchestrator: LocalOrchestrator
+    invoker: LocalFunctionInvoker
+    queues: Queue
 
     def resolve(self, arn: str) -> Deliver:
         kind = target_kind(arn)
         name = arn.rsplit(":", 1)[-1]
-        if kind == "state-machine" and self.orchestrator is not None:
+        if kind == "state-machine":
             orchestrator = self.orchestrator
 
             def start(delivery: Delivery) -> None:
@@ -383,54 +224,27 @@ class LocalTargets:
                     raise NotFoundError(str(exc)) from exc
 
             return start
-        if kind == "function" and self.invoker is not None and self.invoker.knows(name):
+        if kind == "function" and self.invoker.knows(name):
             invoker = self.invoker
 
             def invoke(delivery: Delivery) -> None:
-                call = Invocation(name, delivery.input, new_request_id())
+                call = Invocation(name, delivery.input, str(uuid.uuid4()))
                 threading.Thread(target=_invoke_logged, args=(invoker, call), daemon=True).start()
 
             return invoke
         if kind == "topic":
-            return lambda delivery: self._publish(arn, delivery)
-        if kind == "queue" and self.queues is not None:
-            queues = self.queues
-            return lambda delivery: _send(queues, name, json.dumps(delivery.input))
+
+            def publish(delivery: Delivery) -> None:
+                self.topic.publish(arn, json.dumps(delivery.input))
+
+            return publish
+        if kind == "queue":
+            return lambda delivery: _send(self.queues, name, json.dumps(delivery.input))
         raise NotFoundError(f"no local {kind} {arn}")
 
     def dead_letter(self, arn: str) -> DeadLetterSender:
-        if self.queues is None:
-            raise NotFoundError(f"no local queue {arn}")
-        queues, name = self.queues, arn.rsplit(":", 1)[-1]
-        return lambda body, attributes: _send(queues, name, body, attributes)
-
-    def _publish(self, arn: str, delivery: Delivery) -> None:
-        self.topic.publish(arn, json.dumps(delivery.input))
-
-
-def _orchestrator(
-    settings: Settings,
-    db: Database,
-    runner: TaskRunner,
-    run: Callable[[InvokeTask], TaskSucceeded | TaskFailed],
-    clock: Clock,
-    *,
-    skip_waits: bool,
-) -> LocalOrchestrator:
-    """The local orchestrator on ``db``, running tasks with ``run``; ``runner`` starts child executions through it."""
-    from ..backends.local.executions import SqliteExecutionStore
-
-    orchestrator = LocalOrchestrator(
-        SqliteExecutionStore(db),
-        run,
-        clock,
-        region=settings.region,
-        account_id=settings.account_id,
-        max_payload_bytes=settings.max_payload_bytes,
-        skip_waits=skip_waits,
-    )
-    runner.executions = orchestrator
-    return orchestrator
+        name = arn.rsplit(":", 1)[-1]
+        return lambda body, attributes: _send(self.queues, name, body, attributes)
 
 
 def _send(queues: Queue, name: str, body: str, attributes: Mapping[str, str] | None = None) -> None:
@@ -446,153 +260,18 @@ def _invoke_logged(invoker: LocalFunctionInvoker, call: Invocation) -> None:
         )
 
 
-def running_stack(settings: Settings) -> str | None:
-    """Who runs a stack on the data dir, for people (`` (pid 12, `sluiceway up`, since ...)``); None when none does."""
-    from ..backends.local.stacklock import StackLock, describe
-
-    holder = StackLock(settings.data_dir).holder()
-    return None if holder is None else describe(holder)
+def table_keys(settings: Settings) -> dict[str, str]:
+    """The tables the local stack knows, with their partition keys (for the dynamodb:* task integrations)."""
+    return {settings.table_name: "ExecutionId", "events": "pk"}
 
 
-@dataclass
-class EventFollower:
-    """Read access to the event bus's deliveries and the executions (``upload --run`` follows its event)."""
-
-    bus: EventTrail
-    executions: ExecutionStore
-    close: Callable[[], None]
+def load_workflow(settings: Settings) -> StateMachine:
+    """The CSV application's DataProcessingWorkflow, parsed with its local substitutions."""
+    [workflow] = csv_workflow(settings, load_config(settings.pipeline_config or packaged_config_path())).workflows
+    return parser.parse_text(workflow.definition, workflow.substitutions)
 
 
-def open_event_follower(settings: Settings) -> EventFollower:
-    from ..backends.local._sqlite import Database
-    from ..backends.local.events import SqliteEventBus
-    from ..backends.local.executions import SqliteExecutionStore
-
-    db = Database(settings.db_path)
-    return EventFollower(SqliteEventBus(db, SystemClock()), SqliteExecutionStore(db), db.close)
-
-
-def clear_folder(folder: Path) -> None:
-    """Empty ``folder`` (created if missing), never following a link out of it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for entry in folder.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-
-
-def open_event_bus(settings: Settings) -> tuple[EventStore, Callable[[], None]]:
-    """The local event bus (buses, rules, archive) for the CLI, and how to close it."""
-    from ..backends.local._sqlite import Database
-    from ..backends.local.events import SqliteEventBus
-
-    db = Database(settings.data_dir / "sluiceway.db")
-    return SqliteEventBus(db, SystemClock()), db.close
-
-
-def trigger_pattern(pattern: Mapping[str, Any], input_bucket: str) -> dict[str, Any]:
-    """The pipeline's pattern, scoped to the input bucket unless it names buckets itself."""
-    scoped = dict(pattern)
-    detail = dict(scoped.get("detail") or {})
-    if "bucket" not in detail:
-        detail["bucket"] = {"name": [input_bucket]}
-    scoped["detail"] = detail
-    return scoped
-
-
-def new_request_id() -> str:
-    return str(uuid.uuid4())
-
-
-@dataclass
-class SfnRuntime:
-    """An orchestrator for ad-hoc state machines (``sluiceway sfn run``)."""
-
-    orchestrator: LocalOrchestrator
-    invoker: LocalFunctionInvoker
-    db: Database
-
-    def close(self) -> None:
-        self.orchestrator.close()
-        self.invoker.close()
-        self.db.close()
-
-
-def build_sfn_runtime(
-    settings: Settings,
-    *,
-    skip_waits: bool = False,
-    answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
-) -> SfnRuntime:
-    """Wire an orchestrator on the local store; ``answer`` may mock tasks (None = run for real)."""
-    from ..backends.local._sqlite import Database
-    from ..backends.local.topics import SqliteTopic
-
-    settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
-    clock: Clock = FakeClock(SystemClock().now()) if skip_waits else SystemClock()
-    db = Database(settings.db_path)
-    invoker = LocalFunctionInvoker(
-        [FunctionSpec(name, handler, timeout_s=settings.function_timeout_s) for name, handler in FUNCTIONS.items()],
-        workers=settings.workers,
-        env=settings.to_env(),
-        mode="thread",
-        region=settings.region,
-        account_id=settings.account_id,
-    )
-    from ..backends.local.events import SqliteEventBus
-    from ..backends.local.objects import FileObjectStore
-    from ..backends.local.queues import SqliteQueueService
-    from ..backends.local.tables import SqliteTable
-
-    keys = table_keys(settings)
-    runner = TaskRunner(
-        invoker,
-        SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id),
-        objects=FileObjectStore(settings.buckets_dir),
-        events=SqliteEventBus(db, clock),
-        queues=SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id),
-        default_timeout_s=settings.function_timeout_s,
-        extra=DynamoDbTasks(lambda name: SqliteTable(db, name, partition_key=keys[name])).handlers(),
-        journal=SqliteTaskJournal(db),
-    )
-
-    def run_task(command: InvokeTask) -> TaskSucceeded | TaskFailed:
-        if answer is not None:
-            mocked = answer(command)
-            if mocked is not None:
-                return mocked
-        return runner.run(command)
-
-    orchestrator = _orchestrator(settings, db, runner, run_task, clock, skip_waits=skip_waits)
-    return SfnRuntime(orchestrator, invoker, db)
-
-
-def open_execution_store(settings: Settings) -> tuple[ExecutionStore, Callable[[], None]]:
-    """The local execution store (read side for the CLI), and how to close it."""
-    from ..backends.local._sqlite import Database
-    from ..backends.local.executions import SqliteExecutionStore
-
-    db = Database(settings.data_dir / "sluiceway.db")
-    return SqliteExecutionStore(db), db.close
-
-
-@dataclass
-class LocalReader:
-    """Read access to local executions and the metadata table (for the CLI and the API)."""
-
-    executions: ExecutionStore
-    table: MetadataTable
-    close: Callable[[], None]
-
-
-def open_local_read(settings: Settings) -> LocalReader:
-    from ..backends.local._sqlite import Database
-    from ..backends.local.executions import SqliteExecutionStore
-    from ..backends.local.tables import SqliteTable
-
-    db = Database(settings.data_dir / "sluiceway.db")
-    return LocalReader(SqliteExecutionStore(db), SqliteTable(db, settings.table_name), db.close)
+# -- the topic deliverer ---------------------------------------------------------------------
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -609,46 +288,18 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     )
 
 
-@dataclass
-class Messaging:
-    """Local queues and topics, the topic deliverer and the queue -> function triggers."""
-
-    queues: SqliteQueueService
-    topics: SqliteTopic
-    deliverer: TopicDeliverer
-    triggers: EventSourceMappings | None
-    _owned_db: Database | None = field(default=None, repr=False)
-
-    def start(self) -> None:
-        self.deliverer.start()
-        if self.triggers is not None:
-            self.triggers.start()
-
-    def close(self) -> None:
-        if self.triggers is not None:
-            self.triggers.close()
-        self.deliverer.close()
-        if self._owned_db is not None:
-            self._owned_db.close()
-
-
-def build_messaging(
+def _deliverer(
     settings: Settings,
-    db: Database,
+    local: LocalDataDir,
     clock: Clock,
     *,
-    topics: SqliteTopic | None = None,
-    invoker: FunctionInvoker | None = None,
-) -> Messaging:
-    from ..backends.local.queues import SqliteQueueService
-    from ..backends.local.topics import SqliteTopic
-
-    queues = SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id)
-    topics = topics or SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id)
+    invoker: LocalFunctionInvoker | None = None,
+    wakeup: threading.Event | None = None,
+) -> TopicDeliverer:
     email, webhook = SmtpSender(smtp_config(settings)), WebhookSender()
     senders: dict[str, Sender] = {
-        "outbox": topics.deliver_outbox,
-        "sqs": QueueSender(queues),
+        "outbox": local.topics.deliver_outbox,
+        "sqs": QueueSender(local.queues),
         "email": email,
         "email-json": email,
         "http": webhook,
@@ -658,31 +309,134 @@ def build_messaging(
         senders["lambda"] = FunctionSender(invoker)
 
     def dead_letter(queue: str, body: str, attributes: Any) -> None:
-        queues.send(queue.rsplit(":", 1)[-1], body, attributes=attributes)
+        local.queues.send(queue.rsplit(":", 1)[-1], body, attributes=attributes)
 
-    deliverer = TopicDeliverer(topics, senders, clock=clock, dead_letter=dead_letter)
-    topics.on_publish = deliverer.notify
-    triggers = (
-        EventSourceMappings(queues, invoker, clock=clock, region=settings.region, account_id=settings.account_id)
-        if invoker is not None
-        else None
+    return TopicDeliverer(local.topics, senders, clock=clock, dead_letter=dead_letter, wakeup=wakeup)
+
+
+# -- ad-hoc state machines (`sluiceway sfn run`) ------------------------------------------------
+
+
+@dataclass
+class SfnRuntime:
+    """An orchestrator for ad-hoc state machines (``sluiceway sfn run``)."""
+
+    orchestrator: LocalOrchestrator
+    invoker: LocalFunctionInvoker
+    local: LocalDataDir
+
+    def close(self) -> None:
+        self.orchestrator.close()
+        self.invoker.close()
+        self.local.close()
+
+
+def build_sfn_runtime(
+    settings: Settings,
+    *,
+    skip_waits: bool = False,
+    answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
+) -> SfnRuntime:
+    """Wire an orchestrator on the local store; ``answer`` may mock tasks (None = run for real)."""
+    settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+    clock: Clock = FakeClock(SystemClock().now()) if skip_waits else SystemClock()
+    local = open_data_dir(settings, clock)
+    invoker = LocalFunctionInvoker(
+        [FunctionSpec(f.name, f.handler, timeout_s=settings.function_timeout_s) for f in PIPELINE_FUNCTIONS],
+        workers=settings.workers,
+        env=settings.to_env(),
+        mode="thread",
+        region=settings.region,
+        account_id=settings.account_id,
     )
-    return Messaging(queues, topics, deliverer, triggers)
+    runner = _task_runner(settings, local, invoker)
+
+    def run_task(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        if answer is not None:
+            mocked = answer(command)
+            if mocked is not None:
+                return mocked
+        return runner.run(command)
+
+    return SfnRuntime(_orchestrator(settings, local, run_task, clock, skip_waits=skip_waits), invoker, local)
+
+
+# -- the CLI's openers ------------------------------------------------------------------------
+
+
+def running_stack(settings: Settings) -> str | None:
+    """Who runs a stack on the data dir, for people (`` (pid 12, `sluiceway up`, since ...)``); None when none does."""
+    holder = StackLock(settings.data_dir).holder()
+    return None if holder is None else describe(holder)
+
+
+def open_event_bus(settings: Settings) -> tuple[EventStore, Callable[[], None]]:
+    """The local event bus (buses, rules, archive) for the CLI, and how to close it."""
+    local = open_data_dir(settings, SystemClock())
+    return local.bus, local.close
+
+
+def open_execution_store(settings: Settings) -> tuple[ExecutionStore, Callable[[], None]]:
+    """The local execution store (read side for the CLI), and how to close it."""
+    local = open_data_dir(settings, SystemClock())
+    return local.executions, local.close
+
+
+@dataclass
+class LocalReader:
+    """Read access to local executions and the metadata table (for the CLI and the API)."""
+
+    executions: ExecutionStore
+    table: MetadataTable
+    close: Callable[[], None]
+
+
+def open_local_read(settings: Settings) -> LocalReader:
+    local = open_data_dir(settings, SystemClock())
+    return LocalReader(local.executions, local.table, local.close)
+
+
+@dataclass
+class EventFollower:
+    """Read access to the event bus's deliveries and the executions (``upload --run`` follows its event)."""
+
+    bus: EventTrail
+    executions: ExecutionStore
+    close: Callable[[], None]
+
+
+def open_local(settings: Settings) -> LocalDataDir:
+    """The data dir's backends, for a process that writes without running a stack (``upload`` beside ``up``)."""
+    return open_data_dir(settings, SystemClock())
+
+
+def open_event_follower(settings: Settings) -> EventFollower:
+    local = open_data_dir(settings, SystemClock())
+    return EventFollower(local.bus, local.executions, local.close)
+
+
+@dataclass
+class Messaging:
+    """Local queues and topics with a topic deliverer, for the CLI (no functions: Lambda deliveries wait for `up`)."""
+
+    local: LocalDataDir
+    deliverer: TopicDeliverer
+
+    @property
+    def queues(self) -> Any:
+        return self.local.queues
+
+    @property
+    def topics(self) -> Any:
+        return self.local.topics
+
+    def close(self) -> None:
+        self.deliverer.close()
+        self.local.close()
 
 
 def open_messaging(settings: Settings, *, clock: Clock | None = None) -> Messaging:
-    """For the CLI (no functions: Lambda deliveries wait for `sluiceway up`)."""
-    from ..backends.local._sqlite import Database
-
     settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
-    db = Database(settings.db_path)
-    messaging = build_messaging(settings, db, clock or SystemClock())
-    messaging._owned_db = db
-    return messaging
-
-
-def aws_credential_source(env: Mapping[str, str]) -> str | None:
-    """Where botocore would find AWS credentials (for ``sluiceway deploy``'s checks), or None."""
-    from ..backends.aws.credentials import credential_source
-
-    return credential_source(env)
+    clock = clock or SystemClock()
+    local = open_data_dir(settings, clock)
+    return Messaging(local, _deliverer(settings, local, clock))

@@ -16,9 +16,9 @@ from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.journal import SqliteTaskJournal
 from sluiceway.backends.local.topics import SqliteTopic
+from sluiceway.clock import FakeClock, SystemClock
 from sluiceway.events.patterns import compile_pattern
 from sluiceway.events.rules import NewDelivery, Rule, Target
-from sluiceway.runtime.clock import FakeClock, SystemClock
 
 # A process that takes every due claim of both kinds and then waits to be killed.
 CLAIMER = textwrap.dedent(
@@ -28,7 +28,7 @@ CLAIMER = textwrap.dedent(
     from sluiceway.backends.local._sqlite import Database
     from sluiceway.backends.local.events import SqliteEventBus
     from sluiceway.backends.local.topics import SqliteTopic
-    from sluiceway.runtime.clock import SystemClock
+    from sluiceway.clock import SystemClock
 
     db = Database(sys.argv[1])
     clock = SystemClock()

@@ -16,10 +16,10 @@ import pytest
 
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.queues import SqliteQueueService
+from sluiceway.clock import FakeClock, SystemClock
 from sluiceway.errors import ConflictError, InvalidNameError, NotFoundError
 from sluiceway.messaging import InvalidMessageError, ReceiptEntry, SendEntry, VisibilityEntry
 from sluiceway.ports import QueueMessage
-from sluiceway.runtime.clock import FakeClock, SystemClock
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -758,7 +758,7 @@ import sys
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.messaging import SendEntry
-from sluiceway.runtime.clock import SystemClock
+from sluiceway.clock import SystemClock
 
 svc = SqliteQueueService(Database(sys.argv[1]), SystemClock())
 print("ready", flush=True)

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.cli.events import app, rules_app
+from sluiceway.clock import FakeClock
 from sluiceway.runtime import wiring
-from sluiceway.runtime.clock import FakeClock
 from sluiceway.settings import Settings
 
 runner = CliRunner()

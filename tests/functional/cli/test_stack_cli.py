@@ -17,9 +17,9 @@ from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.cli.main import app
+from sluiceway.clock import SystemClock
 from sluiceway.events.patterns import compile_pattern
 from sluiceway.events.rules import Rule, Target
-from sluiceway.runtime.clock import SystemClock
 
 runner = CliRunner()
 

@@ -16,6 +16,7 @@ import pytest
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.objects import FileObjectStore
 from sluiceway.backends.local.tables import SqliteTable
+from sluiceway.clock import FakeClock
 from sluiceway.config import PipelineConfig, load_config, packaged_config_path
 from sluiceway.functions._common import Workspace, split_uri
 from sluiceway.functions.aggregate import AggregateRequest, aggregate
@@ -23,7 +24,6 @@ from sluiceway.functions.error_handler import ErrorRequest, handle_error
 from sluiceway.functions.process_chunk import ChunkRequest, process_chunk
 from sluiceway.functions.store_results import StoreRequest, store_results
 from sluiceway.functions.validate import ValidateRequest, validate
-from sluiceway.runtime.clock import FakeClock
 
 INPUT = "in-bucket"
 OUTPUT = "out-bucket"

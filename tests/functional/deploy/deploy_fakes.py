@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sluiceway.asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from sluiceway.clock import FakeClock
 from sluiceway.events.envelope import object_created
-from sluiceway.runtime.clock import FakeClock
 from sluiceway.runtime.wiring import build_sfn_runtime, load_workflow, open_local_read
 from sluiceway.settings import Settings
 

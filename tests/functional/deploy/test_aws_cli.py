@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from sluiceway.cli.aws import app
 from sluiceway.deploy.cost import measure_local
 from sluiceway.deploy.package import build_bundle
+from sluiceway.runtime.wiring import open_local_read
 from sluiceway.settings import Settings
 
 runner = CliRunner()
@@ -161,7 +162,11 @@ def test_cost_without_recorded_runs_exits_2(tmp_path: Path, settings: Settings) 
 
 def test_cost_measures_the_recorded_runs(settings: Settings) -> None:
     record(settings, [Run("a.csv", 3 * 2**20), Run("b.csv", 2**20 + 5), Run("bad.csv", 1000, fail=True)])
-    runs = {run.name: run for run in measure_local(settings)}
+    reader = open_local_read(settings)
+    try:
+        runs = {run.name: run for run in measure_local(reader.executions, reader.table, settings.state_machine_name)}
+    finally:
+        reader.close()
     assert set(runs) == {"run-0", "run-1", "run-2"}
     big = runs["run-0"]
     assert big.status == "SUCCEEDED" and big.chunks == 3 and big.transitions == 8

@@ -13,12 +13,15 @@ import yaml
 from cfnlint.api import ManualArgs, lint
 from samtranslator.translator.transform import transform
 
+from sluiceway.apps.builtin import PIPELINE_FUNCTIONS
+from sluiceway.apps.builtin import workflow_text as workflow_definition
 from sluiceway.deploy.template import (
     ALLOWED_WILDCARD_ACTIONS,
     WrittenTemplate,
     dump_template,
 )
-from sluiceway.runtime.wiring import FUNCTIONS, workflow_definition
+
+FUNCTIONS = {f.name: f.handler for f in PIPELINE_FUNCTIONS}
 
 REPO = Path(__file__).resolve().parents[3]
 

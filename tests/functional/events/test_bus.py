@@ -19,6 +19,7 @@ import pytest
 
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
+from sluiceway.clock import FakeClock
 from sluiceway.errors import ConflictError, InvalidNameError, NotFoundError
 from sluiceway.events.envelope import execution_name_for, object_created
 from sluiceway.events.patterns import compile_pattern
@@ -31,8 +32,7 @@ from sluiceway.events.rules import (
     Target,
 )
 from sluiceway.ports.events import DeadLetterSender, Deliver
-from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.router import EventRouter, Undelivered
+from sluiceway.runtime.bus.router import EventRouter, Undelivered
 
 ACCOUNT, REGION = "111111111111", "us-east-1"
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:DataProcessingWorkflow"
@@ -290,7 +290,7 @@ def test_without_a_dead_letter_queue_the_event_is_dropped_with_a_warning(
     )
     world.targets.failing[FUNCTION] = 1
     world.put(event(1))
-    with caplog.at_level(logging.WARNING, logger="sluiceway.runtime.router"):
+    with caplog.at_level(logging.WARNING, logger="sluiceway.runtime.bus.router"):
         world.router.deliver_pending()
     assert statuses(world) == [("orders", "flaky", "dropped")]
     assert any(
@@ -348,7 +348,7 @@ def test_a_dead_letter_queue_that_fails_drops_the_event(
         )
     )
     world.put(event(1))
-    with caplog.at_level(logging.ERROR, logger="sluiceway.runtime.router"):
+    with caplog.at_level(logging.ERROR, logger="sluiceway.runtime.bus.router"):
         router.deliver_pending()
     assert statuses(world) == [("orders", "f", "dropped")]
     assert any(

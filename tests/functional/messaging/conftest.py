@@ -10,8 +10,8 @@ import pytest
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.topics import SqliteTopic
-from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.invoker import FunctionSpec, LocalFunctionInvoker
+from sluiceway.clock import FakeClock
+from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"

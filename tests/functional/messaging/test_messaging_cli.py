@@ -15,8 +15,8 @@ from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.topics import SqliteTopic
 from sluiceway.cli.messaging import register
-from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.delivery import QueueSender, TopicDeliverer
+from sluiceway.clock import FakeClock
+from sluiceway.runtime.messaging.delivery import QueueSender, TopicDeliverer
 from sluiceway.settings import Settings
 
 runner = CliRunner()

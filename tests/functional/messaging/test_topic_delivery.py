@@ -13,10 +13,11 @@ import pytest
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.topics import SqliteTopic
+from sluiceway.clock import FakeClock
 from sluiceway.errors import NotFoundError
 from sluiceway.messaging.sns import DeliveryRecord, InvalidParameterError, MessageAttribute
-from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.delivery import (
+from sluiceway.runtime.lambdas.invoker import LocalFunctionInvoker
+from sluiceway.runtime.messaging.delivery import (
     DeliveryError,
     FunctionSender,
     PermanentDeliveryError,
@@ -24,7 +25,6 @@ from sluiceway.runtime.delivery import (
     Sender,
     TopicDeliverer,
 )
-from sluiceway.runtime.invoker import LocalFunctionInvoker
 
 ARN = "arn:aws:sns:us-east-1:111111111111:orders"
 

@@ -9,9 +9,9 @@ import messaging_handlers as handlers
 import pytest
 
 from sluiceway.backends.local.queues import SqliteQueueService
-from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.invoker import LocalFunctionInvoker
-from sluiceway.runtime.triggers import (
+from sluiceway.clock import FakeClock
+from sluiceway.runtime.lambdas.invoker import LocalFunctionInvoker
+from sluiceway.runtime.messaging.triggers import (
     EventSourceMapping,
     EventSourceMappings,
     QueuePoller,

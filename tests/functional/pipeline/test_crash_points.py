@@ -31,9 +31,11 @@ from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.executions import SqliteExecutionStore
 from sluiceway.backends.local.journal import SqliteTaskJournal
+from sluiceway.backends.local.notifying import EventingObjectStore
 from sluiceway.backends.local.objects import FileObjectStore
 from sluiceway.backends.local.tables import SqliteTable
 from sluiceway.backends.local.topics import SqliteTopic
+from sluiceway.clock import FakeClock
 from sluiceway.config import PipelineConfig, load_config, packaged_config_path
 from sluiceway.data.samples import write_sales_csv
 from sluiceway.errors import ExecutionAlreadyExistsError
@@ -44,11 +46,9 @@ from sluiceway.functions.process_chunk import ChunkRequest, process_chunk
 from sluiceway.functions.store_results import StoreRequest, store_results
 from sluiceway.functions.validate import ValidateRequest, validate
 from sluiceway.ports import ExecutionRecord, Invocation, InvocationResult
-from sluiceway.runtime.clock import FakeClock
-from sluiceway.runtime.delivery import TopicDeliverer
-from sluiceway.runtime.eventing import EventingObjectStore
-from sluiceway.runtime.executor import LocalOrchestrator
-from sluiceway.runtime.integrations import TaskRunner
+from sluiceway.runtime.messaging.delivery import TopicDeliverer
+from sluiceway.runtime.orchestration.executor import LocalOrchestrator
+from sluiceway.runtime.orchestration.tasks import TaskRunner
 from sluiceway.runtime.wiring import load_workflow
 from sluiceway.settings import Settings
 from sluiceway.types import JSON

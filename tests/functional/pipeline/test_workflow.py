@@ -21,7 +21,8 @@ import pytest
 
 from sluiceway.config import packaged_config_path
 from sluiceway.ports import ExecutionRecord
-from sluiceway.runtime.wiring import Stack, build_stack
+from sluiceway.runtime.stack import Stack
+from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
 
 HEADER = "order_id,order_date,region,product,quantity,unit_price,customer_email"

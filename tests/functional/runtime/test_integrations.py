@@ -19,11 +19,11 @@ from sluiceway.backends.local.objects import FileObjectStore
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.tables import SqliteTable
 from sluiceway.backends.local.topics import SqliteTopic
-from sluiceway.runtime.clock import FakeClock, SystemClock
-from sluiceway.runtime.dynamodb_integration import DynamoDbTasks, from_attribute, to_attribute
-from sluiceway.runtime.executor import LocalOrchestrator
-from sluiceway.runtime.integrations import TaskRunner
-from sluiceway.runtime.invoker import FunctionSpec, LocalFunctionInvoker
+from sluiceway.clock import FakeClock, SystemClock
+from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker
+from sluiceway.runtime.orchestration.executor import LocalOrchestrator
+from sluiceway.runtime.orchestration.integrations.dynamodb import DynamoDbTasks, from_attribute, to_attribute
+from sluiceway.runtime.orchestration.tasks import TaskRunner
 
 
 @pytest.fixture
@@ -40,7 +40,6 @@ def world(tmp_path: Path) -> Any:
     tables = DynamoDbTasks(lambda name: {"Orders": SqliteTable(db, "Orders", partition_key="id")}[name])
     runner = TaskRunner(invoker, topic, objects=objects, events=bus, queues=queues, extra=tables.handlers())
     orch = LocalOrchestrator(SqliteExecutionStore(db), runner.run, clock, skip_waits=True)
-    runner.executions = orch
     orch.start()
     orch.queues = queues  # type: ignore[attr-defined]
     yield orch, objects, topic, bus
@@ -335,7 +334,6 @@ def test_a_stop_while_a_sync_child_runs_ends_at_once_and_the_next_start_waits_fo
     def orchestrator() -> LocalOrchestrator:
         runner = TaskRunner(invoker, topic, journal=SqliteTaskJournal(db))
         orch = LocalOrchestrator(SqliteExecutionStore(db), runner.run, SystemClock())
-        runner.executions = orch
         orch.register("Child", parser.parse(child))
         arn = orch.state_machine_arn("Child")
         orch.register("Parent", parser.parse(task("arn:aws:states:::states:startExecution.sync:2", {"StateMachineArn": arn, "Input": {}})))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sluiceway.ports import FunctionInvoker, Invocation, InvocationResult
-from sluiceway.runtime.invoker import FunctionSpec, LocalFunctionInvoker
+from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker
 
 # The handlers' module name depends on how pytest imported this file (rootdir or package).
 HANDLERS = (__name__.rpartition(".")[0] + "." if "." in __name__ else "") + "sample_handlers"
@@ -122,7 +122,7 @@ def test_decimals_are_returned_as_json_numbers(pool: LocalFunctionInvoker) -> No
 def test_a_successful_call_is_logged_at_debug(
     pool: LocalFunctionInvoker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="sluiceway.runtime.invoker")
+    caplog.set_level(logging.DEBUG, logger="sluiceway.runtime.lambdas.invoker")
 
     result = call(pool, "Noop", {"x": 1})
 

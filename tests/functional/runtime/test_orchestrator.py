@@ -19,9 +19,9 @@ from sluiceway.asl import parser
 from sluiceway.asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.executions import SqliteExecutionStore
+from sluiceway.clock import FakeClock, SystemClock
 from sluiceway.errors import ExecutionAlreadyExistsError
-from sluiceway.runtime.clock import FakeClock, SystemClock
-from sluiceway.runtime.executor import LocalOrchestrator
+from sluiceway.runtime.orchestration.executor import LocalOrchestrator
 
 MACHINE = {
     "StartAt": "Double",
@@ -144,8 +144,8 @@ CHILD = textwrap.dedent(
     from sluiceway.asl.interpreter import TaskSucceeded
     from sluiceway.backends.local._sqlite import Database
     from sluiceway.backends.local.executions import SqliteExecutionStore
-    from sluiceway.runtime.clock import SystemClock
-    from sluiceway.runtime.executor import LocalOrchestrator
+    from sluiceway.clock import SystemClock
+    from sluiceway.runtime.orchestration.executor import LocalOrchestrator
     import json
 
     marker = Path(sys.argv[2])
@@ -232,7 +232,7 @@ CALLBACK = {
 
 
 def test_wait_for_task_token_success_failure_and_heartbeat(db: Database) -> None:
-    from sluiceway.runtime.executor import TaskTokenError
+    from sluiceway.runtime.orchestration.executor import TaskTokenError
 
     tokens: list[str] = []
 

@@ -58,7 +58,7 @@ ORPHANING_STACK = textwrap.dedent(
     from pathlib import Path
     from sluiceway.backends.local.stacklock import StackLock
     from sluiceway.ports import Invocation
-    from sluiceway.runtime.invoker import FunctionSpec, LocalFunctionInvoker
+    from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker
 
     lock = StackLock(Path(sys.argv[1]))
     lock.acquire("a stack about to be killed")

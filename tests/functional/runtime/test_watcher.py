@@ -9,7 +9,7 @@ from typing import Any
 
 from sluiceway.backends.local.objects import FileObjectStore
 from sluiceway.ports import ObjectInfo
-from sluiceway.runtime.watcher import BucketWatcher
+from sluiceway.runtime.bus.watcher import BucketWatcher
 
 
 def wait_for(condition: Any, timeout: float = 10.0) -> bool:

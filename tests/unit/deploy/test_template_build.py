@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
+from sluiceway.apps.builtin import PIPELINE_FUNCTIONS, trigger_pattern
+from sluiceway.apps.builtin import pipeline_substitutions as substitutions
+from sluiceway.apps.builtin import workflow_text as workflow_definition
 from sluiceway.asl import parser
 from sluiceway.config import STARTER_CONFIG, PipelineConfig, parse_config
 from sluiceway.deploy.template import (
     BUNDLE_CONFIG_NAME,
-    FUNCTION_ACCESS,
     LAMBDA_TASK_ROOT,
     TemplateOptions,
     build_template,
@@ -22,9 +24,10 @@ from sluiceway.deploy.template import (
     dump_template,
     function_logical_id,
 )
-from sluiceway.runtime.wiring import FUNCTIONS, substitutions, trigger_pattern, workflow_definition
 from sluiceway.settings import ENV_PREFIX, Settings
 
+FUNCTIONS = {f.name: f.handler for f in PIPELINE_FUNCTIONS}
+FUNCTION_ACCESS = {f.name: f.access for f in PIPELINE_FUNCTIONS}
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sluiceway.apps.builtin import trigger_pattern
 from sluiceway.config import packaged_config_path, parse_config
 from sluiceway.events.envelope import object_created
 from sluiceway.events.patterns import compile_pattern
-from sluiceway.runtime.wiring import trigger_pattern
 
 
 def s3_event(key: str, bucket: str = "sluiceway-input") -> dict[str, object]:

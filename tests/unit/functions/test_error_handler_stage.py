@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from sluiceway.backends.local.objects import FileObjectStore
+from sluiceway.clock import FakeClock
 from sluiceway.functions._common import Workspace
 from sluiceway.functions.error_handler import ErrorRequest, describe_failure, handle_error
-from sluiceway.runtime.clock import FakeClock
 
 URI = "s3://in/daily/sales.csv"
 

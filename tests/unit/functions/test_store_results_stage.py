@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from sluiceway.backends.local.objects import FileObjectStore
+from sluiceway.clock import FakeClock
 from sluiceway.functions._common import FileRef
 from sluiceway.functions.store_results import MAX_EMBEDDED_ROWS, StoreRequest, store_results
-from sluiceway.runtime.clock import FakeClock
 
 FILE = FileRef(
     bucket="in",

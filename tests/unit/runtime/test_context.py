@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sluiceway.runtime.context import (
+from sluiceway.runtime.lambdas.context import (
     CognitoIdentity,
     LambdaContext,
     function_arn,

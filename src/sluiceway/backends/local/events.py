@@ -4,7 +4,7 @@ Besides the events themselves (the bus's log and its archive), the database keep
 what EventBridge keeps for a bus: named buses, rules with their targets, one
 delivery row per (event, rule, target) with its attempts and next attempt time,
 and replays. The behaviour on top of it (matching, retries, dead-letter queues)
-is :class:`~sluiceway.runtime.router.EventRouter`'s; this module only stores.
+is :class:`~sluiceway.runtime.bus.router.EventRouter`'s; this module only stores.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from ...events.patterns import Pattern, compile_pattern
 from ...events.rules import (
     DEFAULT_BUS,
     DeliveryRecord,
-    DeliveryStatus,
     EventBusInfo,
     NewDelivery,
     ReplayRecord,
@@ -35,6 +34,7 @@ from ...events.rules import (
 )
 from ...ports import Clock
 from ...types import EventDict
+from ._deliveries import DeliveryTable
 from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ class SqliteEventBus:
         self.db = db
         self.clock = clock
         self.retention = retention
+        self._deliveries = DeliveryTable(db, "deliveries", clock, keep_last_error=False, what="event deliveries")
         # Rules are read again whenever one changes; unchanged patterns are not compiled again.
         self._patterns: dict[str, Pattern] = {}
 
@@ -426,62 +427,23 @@ class SqliteEventBus:
         Returns:
             False if it is no longer due (another router took it, or it was finished).
         """
-        with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE deliveries SET next_attempt_at=?, updated_at=?, claimed_by=?"
-                " WHERE id=? AND status='pending'"
-                " AND next_attempt_at <= ?",
-                (_epoch(until), _iso(now), self.db.owner.id, delivery_id, _epoch(now)),
-            )
-            return cursor.rowcount == 1
+        return self._deliveries.claim(delivery_id, now, until)
 
     def release_orphans(self) -> int:
-        """Make deliveries claimed by processes that are gone due at once; return how many.
-
-        Without this an event a killed process had claimed would wait for its lease.
-        """
-        now = self.clock.now()
-        conn = self.db.connection()
-        owners = [
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT claimed_by FROM deliveries WHERE status='pending'"
-                " AND claimed_by IS NOT NULL AND next_attempt_at > ?",
-                (_epoch(now),),
-            )
-        ]
-        released = 0
-        for owner in owners:
-            if self.db.owner.alive(owner):
-                continue
-            with self.db.transaction() as tx:
-                released += tx.execute(
-                    "UPDATE deliveries SET next_attempt_at=?, claimed_by=NULL"
-                    " WHERE status='pending' AND claimed_by=?",
-                    (_epoch(now), owner),
-                ).rowcount
-        if released:
-            logger.warning("deliveries claimed by a stopped process released", extra={"deliveries": released})
-        return released
+        """Make deliveries claimed by processes that are gone due at once; return how many."""
+        return self._deliveries.release_orphans()
 
     def record(
         self,
         delivery_id: int,
         *,
-        status: DeliveryStatus,
+        status: str,
         attempts: int,
         next_attempt_at: datetime | None = None,
         error: str | None = None,
     ) -> None:
         """Store the outcome of an attempt: its status, failed attempts, next attempt, error."""
-        now = self.clock.now()
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET status=?, attempts=?, next_attempt_at=?, last_error=?,"
-                " updated_at=?, claimed_by=NULL"
-                " WHERE id=?",
-                (status, attempts, _epoch(next_attempt_at or now), error, _iso(now), delivery_id),
-            )
+        self._deliveries.record(delivery_id, status=status, attempts=attempts, next_attempt_at=next_attempt_at, error=error)
 
     def deliveries(self, seq: int | None = None) -> list[DeliveryRecord]:
         """Delivery rows, of one event or all, in routing order."""

@@ -5,7 +5,7 @@ Publishing is one ``BEGIN IMMEDIATE`` transaction (the outbox pattern): the
 message goes to ``topic_messages`` and one row per subscription whose filter
 policy matches goes to ``topic_deliveries``; when :meth:`SqliteTopic.publish`
 returns, every delivery is committed. A deliverer
-(:class:`~sluiceway.runtime.delivery.TopicDeliverer`) then takes due rows
+(:class:`~sluiceway.runtime.messaging.delivery.TopicDeliverer`) then takes due rows
 (:meth:`SqliteTopic.due`, :meth:`SqliteTopic.claim`), hands them to the
 subscriber and records the outcome (:meth:`SqliteTopic.record`): at least once,
 with the subscription's delivery policy between attempts.
@@ -61,6 +61,7 @@ from ...messaging.sns import (
     topic_name,
 )
 from ...ports import Clock, TopicMessage
+from ._deliveries import DeliveryTable
 from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class SqliteTopic:
         self.db = db
         self.outbox_path = Path(outbox_path)
         self.clock = clock
+        self._deliveries = DeliveryTable(db, "topic_deliveries", clock, keep_last_error=True, what="topic deliveries")
         self.region = region
         self.account_id = account_id
         self.auto_create = auto_create
@@ -811,38 +813,11 @@ class SqliteTopic:
 
     def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
         """Take a due delivery until ``until``; False if it is no longer due (another deliverer has it)."""
-        with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE topic_deliveries SET next_attempt_at = ?, claimed_by = ?"
-                " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-                (_ts(until), self.db.owner.id, delivery_id, _ts(now)),
-            )
-            return cursor.rowcount == 1
+        return self._deliveries.claim(delivery_id, now, until)
 
     def release_orphans(self) -> int:
         """Make deliveries claimed by processes that are gone due at once; return how many."""
-        now = self.clock.now()
-        owners = [
-            r[0]
-            for r in self.db.connection().execute(
-                "SELECT DISTINCT claimed_by FROM topic_deliveries WHERE status = 'pending'"
-                " AND claimed_by IS NOT NULL AND next_attempt_at > ?",
-                (_ts(now),),
-            )
-        ]
-        released = 0
-        for owner in owners:
-            if self.db.owner.alive(owner):
-                continue
-            with self.db.transaction() as conn:
-                released += conn.execute(
-                    "UPDATE topic_deliveries SET next_attempt_at = ?, claimed_by = NULL"
-                    " WHERE status = 'pending' AND claimed_by = ?",
-                    (_ts(now), owner),
-                ).rowcount
-        if released:
-            logger.warning("notifications claimed by a stopped process released", extra={"deliveries": released})
-        return released
+        return self._deliveries.release_orphans()
 
     def record(
         self,
@@ -858,21 +833,7 @@ class SqliteTopic:
         Without ``error`` the last one recorded stays (a delivery that succeeded on a
         retry still tells why the earlier attempts failed).
         """
-        now = self.clock.now()
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE topic_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
-                " last_error = coalesce(?, last_error),"
-                " updated_at = ?, claimed_by = NULL WHERE id = ?",
-                (
-                    status,
-                    attempts,
-                    _ts(next_attempt_at or now),
-                    error,
-                    now.isoformat(),
-                    delivery_id,
-                ),
-            )
+        self._deliveries.record(delivery_id, status=status, attempts=attempts, next_attempt_at=next_attempt_at, error=error)
 
 
 _TAIL_BYTES = 4 * 1024 * 1024

@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..errors import ConflictError
-from ..ports import Condition, MetadataTable
-from ..types import JSON
-from .integrations import TaskError
+from ....asl.interpreter import InvokeTask
+from ....errors import ConflictError
+from ....ports import Condition, MetadataTable
+from ....types import JSON
+from .base import Integration, TaskError, TaskPorts
 
-__all__ = ["DynamoDbTasks", "from_attribute", "to_attribute"]
+__all__ = ["INTEGRATIONS", "DynamoDbTasks", "from_attribute", "to_attribute"]
 
 
 DynamoDbTaskError = TaskError
@@ -221,3 +222,19 @@ def _metadata(response: dict[str, Any]) -> dict[str, Any]:
     response.setdefault("SdkHttpMetadata", {"HttpStatusCode": 200})
     response.setdefault("SdkResponseMetadata", {"RequestId": str(uuid.uuid4())})
     return response
+
+
+def _on_table(method: str) -> Callable[[TaskPorts, InvokeTask, Mapping[str, Any]], JSON]:
+    def run(ports: TaskPorts, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        result: JSON = getattr(DynamoDbTasks(ports.require(ports.tables, "table")), method)(params)
+        return result
+
+    return run
+
+
+INTEGRATIONS = (
+    Integration("dynamodb:putItem", _on_table("put_item"), ("dynamodb:PutItem",), in_database=True),
+    Integration("dynamodb:getItem", _on_table("get_item"), ("dynamodb:GetItem",), in_database=True),
+    Integration("dynamodb:updateItem", _on_table("update_item"), ("dynamodb:UpdateItem",), in_database=True),
+    Integration("dynamodb:deleteItem", _on_table("delete_item"), ("dynamodb:DeleteItem",), in_database=True),
+)

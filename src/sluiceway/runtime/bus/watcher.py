@@ -24,8 +24,8 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from ..errors import InvalidNameError, NotFoundError
-from ..ports import ObjectInfo
+from ...errors import InvalidNameError, NotFoundError
+from ...ports import ObjectInfo
 
 logger = logging.getLogger(__name__)
 

@@ -37,10 +37,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..errors import NotFoundError
-from ..messaging.redrive import queue_arn, queue_name
-from ..ports import Clock, FunctionInvoker, Invocation, Queue, QueueMessage
-from ..types import JSON
+from ...errors import NotFoundError
+from ...messaging.redrive import queue_arn, queue_name
+from ...ports import Clock, FunctionInvoker, Invocation, Queue, QueueMessage
+from ...types import JSON
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ..asl import interpreter
-from ..asl.interpreter import (
+from ...asl import interpreter
+from ...asl.interpreter import (
     Command,
     Event,
     InvokeTask,
@@ -37,12 +37,14 @@ from ..asl.interpreter import (
     TimerFired,
     WriteResults,
 )
-from ..asl.model import StateMachine
-from ..errors import ExecutionError, ExecutionNotFoundError, OrchestratorStoppedError
-from ..names import check_name
-from ..ports import Clock, ExecutionRecord, ExecutionStore
-from ..types import JSON
-from .clock import FakeClock
+from ...asl.model import StateMachine
+from ...clock import FakeClock
+from ...errors import ExecutionError, ExecutionNotFoundError, OrchestratorStoppedError
+from ...names import check_name
+from ...ports import Clock, ExecutionRecord, ExecutionStore
+from ...types import JSON
+from .children import is_child_start, start_child
+from .tasks import as_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ class LocalOrchestrator:
     Args:
         store: where state and history are committed.
         run_task: carries out one Task command and returns its outcome event;
-            it is called on a thread pool and must never raise.
+            it is called on a thread pool and must never raise. Child executions
+            (``states:startExecution``) are the orchestrator's own: they run here.
         clock: wall time; with a :class:`FakeClock` and ``skip_waits`` the
             orchestrator fast-forwards to the next timer whenever nothing else
             can happen (Wait states, retry intervals and timeouts take no time).
@@ -349,7 +352,10 @@ class LocalOrchestrator:
         if isinstance(command, InvokeTask):
             command = replace(command, idempotency_key=f"{arn}#{command.token}")
         try:
-            outcome = self.run_task(command)
+            if isinstance(command, InvokeTask) and is_child_start(command.resource):
+                outcome = as_outcome(command, lambda: start_child(self, command))
+            else:
+                outcome = self.run_task(command)
         except OrchestratorStoppedError:
             # It waited on this orchestrator (a .sync child), which stopped first: no outcome,
             # the task runs again at the next start.

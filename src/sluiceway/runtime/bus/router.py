@@ -37,15 +37,14 @@ import json
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
-from ..errors import InvalidNameError, NotFoundError
-from ..events.patterns import RuleIndex
-from ..events.rules import (
+from ...errors import InvalidNameError, NotFoundError
+from ...events.patterns import RuleIndex
+from ...events.rules import (
     DEFAULT_BUS,
     Delivery,
     DeliveryRecord,
@@ -56,9 +55,10 @@ from ..events.rules import (
     Target,
     TargetCallable,
 )
-from ..ports import Clock
-from ..ports.events import EventStore, TargetResolver
-from ..types import JSON, EventDict
+from ...ports import Clock
+from ...ports.events import EventStore, TargetResolver
+from ...types import JSON, EventDict
+from ..delivery_loop import Attempt, DeliveryLoop, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,6 @@ __all__ = ["EventRouter", "Undelivered"]
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 #: How often, in clock time, the archive is pruned.
 _PRUNE_EVERY: Final = timedelta(hours=1)
-#: How often, in seconds, claims of processes that are gone are looked for.
-_ORPHAN_SWEEP_S: Final = 5.0
 _BATCH: Final = 100
 
 
@@ -96,6 +94,7 @@ class EventRouter:
         poll_s: how often the thread looks for work without being notified.
         rng: random numbers in [0, 1) for the backoff jitter.
         lease: how long an attempt may run before another router may repeat it.
+        wakeup: set by whoever commits events (given, so that it can be built first).
     """
 
     def __init__(
@@ -109,6 +108,7 @@ class EventRouter:
         poll_s: float = 0.2,
         rng: Callable[[], float] | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        wakeup: threading.Event | None = None,
     ) -> None:
         self.bus = bus
         self.resolver = resolver
@@ -125,11 +125,17 @@ class EventRouter:
         self._indexes_stale = True
         self._last_prune: datetime | None = None
         self._rules_lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._deliver_lock = threading.Lock()
         self._undelivered: list[Callable[[Undelivered], None]] = []
+        self._loop: DeliveryLoop[DeliveryRecord] = DeliveryLoop(
+            bus,
+            self,
+            clock=self.clock,
+            name="sluiceway-router",
+            lease=lease,
+            poll_s=poll_s,
+            wakeup=wakeup,
+            before_pass=self._before_pass,
+        )
 
     # -- rules ----------------------------------------------------------------------------
 
@@ -207,35 +213,13 @@ class EventRouter:
 
     def notify(self) -> None:
         """Tell the router that new events were committed."""
-        self._wake.set()
+        self._loop.notify()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="sluiceway-router", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def close(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        next_sweep = 0.0
-        while not self._stop.is_set():
-            if time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + _ORPHAN_SWEEP_S
-                try:
-                    # Claims of a process that died (kill -9) are free at once, not after the lease.
-                    self.bus.release_orphans()
-                except Exception:
-                    logger.exception("could not release the claims of stopped processes")
-            try:
-                self.deliver_pending()
-            except Exception:
-                logger.exception("event delivery pass failed")
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
+        self._loop.close()
 
     # -- replay ---------------------------------------------------------------------------
 
@@ -279,12 +263,13 @@ class EventRouter:
         Returns:
             How many deliveries reached their target in this pass.
         """
-        with self._deliver_lock:
-            self._refresh_rules()
-            self._prune_if_due()
-            self._route_new()
-            self._advance_replays()
-            return self._attempt_due()
+        return self._loop.deliver_pending()
+
+    def _before_pass(self) -> None:
+        self._refresh_rules()
+        self._prune_if_due()
+        self._route_new()
+        self._advance_replays()
 
     def _prune_if_due(self) -> None:
         now = self.clock.now()
@@ -311,69 +296,73 @@ class EventRouter:
                 self.bus.advance_replay(current.name, fanout, cursor=cursor, done=False)
                 current = replace(current, cursor=cursor)
 
-    def _attempt_due(self) -> int:
-        delivered = 0
-        after = 0
-        # One sweep in routing order: a failed attempt is due again only after its backoff.
-        while rows := self.bus.due(self.clock.now(), after_id=after, limit=_BATCH):
-            for row in rows:
-                after = row.id
-                if self._attempt(row):
-                    delivered += 1
-        return delivered
+    # -- the delivery loop's hooks ------------------------------------------------------------
 
-    def _attempt(self, row: DeliveryRecord) -> bool:
+    def prepare(self, row: DeliveryRecord) -> Attempt | Outcome | None:
+        """The attempt at delivering ``row`` (or why there is none: see DeliveryHooks)."""
         rule = self._rule(row.bus, row.rule, row.origin)
         if rule is None:
             if row.origin == "process":
-                return False  # the process that added this rule delivers it
-            self._cancel(row, f"rule {row.rule} no longer exists")
-            return False
+                return None  # the process that added this rule delivers it
+            return self._cancel(row, f"rule {row.rule} no longer exists")
         target = rule.target(row.target)
         if target is None:
-            self._cancel(row, f"target {row.target} no longer exists")
-            return False
+            return self._cancel(row, f"target {row.target} no longer exists")
         if isinstance(target, Target) and self.resolver is None:
-            return False  # a router wired with a resolver delivers it
-        now = self.clock.now()
+            return None  # a router wired with a resolver delivers it
         policy = target.retry_policy if isinstance(target, Target) else RetryPolicy()
-        if (
-            condition := policy.exhausted(row.attempts, (now - row.age_from).total_seconds())
-        ) is not None:
+        condition = policy.exhausted(row.attempts, (self.clock.now() - row.age_from).total_seconds())
+        if condition is not None:
             # Too old before this attempt (the router was down): no attempt is made.
             reason = row.last_error or f"the event is older than its target's {condition}"
-            self._give_up(row, rule, target, condition, "EVENT_EXPIRED", reason)
-            return False
-        if not self.bus.claim(row.id, now, now + self.lease):
-            return False
+            return self._give_up(row, rule, target, condition, "EVENT_EXPIRED", reason, row.attempts)
         try:
             stored = self.bus.event(row.seq)
         except NotFoundError:
-            self._cancel(row, "the event was pruned")
-            return False
+            return self._cancel(row, "the event was pruned")
         event = dict(stored.event)
         if row.replay:
             event["replay-name"] = row.replay
-        try:
+
+        def call() -> None:
             self._call(target, rule, row, event, stored)
-        except NotFoundError as exc:
+            logger.debug("event delivered", extra={"event": event.get("id"), "rule": row.rule, "target": row.target})
+
+        return Attempt(call, Outcome("delivered", row.attempts))
+
+    def failed(self, row: DeliveryRecord, exc: Exception) -> Outcome:
+        """Another attempt after the target's back-off, or the dead-letter queue (see DeliveryHooks)."""
+        failures = row.attempts + 1
+        rule = self._rule(row.bus, row.rule, row.origin)
+        target = rule.target(row.target) if rule is not None else None
+        if rule is None or target is None:
+            return self._cancel(row, f"rule {row.rule} or its target {row.target} went away during the attempt")
+        if isinstance(exc, NotFoundError):
             # A target that does not exist fails every retry: straight to the DLQ, as on AWS.
-            self._give_up(row, rule, target, None, "RESOURCE_NOT_FOUND", str(exc), row.attempts + 1)
-            return False
-        except InvalidNameError as exc:
+            return self._give_up(row, rule, target, None, "RESOURCE_NOT_FOUND", str(exc), failures)
+        if isinstance(exc, InvalidNameError):
             # The target refused the request itself (AWS: a 4xx other than 429), which no retry
             # changes: EventBridge retries only throttling and server errors.
-            self._give_up(row, rule, target, None, "INVALID_PARAMETER", str(exc), row.attempts + 1)
-            return False
-        except Exception as exc:
-            self._failed(row, rule, target, policy, exc)
-            return False
-        self.bus.record(row.id, status="delivered", attempts=row.attempts)
-        logger.debug(
-            "event delivered",
-            extra={"event": event.get("id"), "rule": row.rule, "target": row.target},
+            return self._give_up(row, rule, target, None, "INVALID_PARAMETER", str(exc), failures)
+        policy = target.retry_policy if isinstance(target, Target) else RetryPolicy()
+        error = f"{type(exc).__name__}: {exc}"
+        now = self.clock.now()
+        delay = timedelta(seconds=policy.backoff_s(failures, self.rng()))
+        condition = policy.exhausted(failures, (now + delay - row.age_from).total_seconds())
+        if condition is not None:
+            return self._give_up(row, rule, target, condition, "SDK_CLIENT_ERROR", error, failures)
+        logger.warning(
+            "event target failed; will retry",
+            extra={
+                "rule": row.rule,
+                "target": row.target,
+                "seq": row.seq,
+                "attempt": failures,
+                "retry_in_s": round(delay.total_seconds(), 3),
+                "error": error,
+            },
         )
-        return True
+        return Outcome("pending", failures, next_attempt_at=now + delay, error=error)
 
     def _call(
         self,
@@ -397,38 +386,6 @@ class EventRouter:
         deliver = self.resolver.resolve(target.arn)
         deliver(Delivery(payload, event, rule.name, arn, target.id, target.arn, row.attempts + 1))
 
-    def _failed(
-        self,
-        row: DeliveryRecord,
-        rule: Rule,
-        target: Target | TargetCallable,
-        policy: RetryPolicy,
-        exc: Exception,
-    ) -> None:
-        failures = row.attempts + 1
-        error = f"{type(exc).__name__}: {exc}"
-        now = self.clock.now()
-        delay = timedelta(seconds=policy.backoff_s(failures, self.rng()))
-        age = (now + delay - row.age_from).total_seconds()
-        condition = policy.exhausted(failures, age)
-        if condition is not None:
-            self._give_up(row, rule, target, condition, "SDK_CLIENT_ERROR", error, failures)
-            return
-        self.bus.record(
-            row.id, status="pending", attempts=failures, next_attempt_at=now + delay, error=error
-        )
-        logger.warning(
-            "event target failed; will retry",
-            extra={
-                "rule": row.rule,
-                "target": row.target,
-                "seq": row.seq,
-                "attempt": failures,
-                "retry_in_s": round(delay.total_seconds(), 3),
-                "error": error,
-            },
-        )
-
     def _give_up(
         self,
         row: DeliveryRecord,
@@ -437,23 +394,17 @@ class EventRouter:
         condition: str | None,
         code: str,
         error: str,
-        failures: int | None = None,
-    ) -> None:
-        attempts = row.attempts if failures is None else failures
+        attempts: int,
+    ) -> Outcome:
         arn = rule.arn(region=self.region, account=self.account)
         where = {"rule": row.rule, "target": row.target, "seq": row.seq, "attempts": attempts}
-        if (
-            not isinstance(target, Target)
-            or target.dead_letter_arn is None
-            or self.resolver is None
-        ):
-            self.bus.record(row.id, status="dropped", attempts=attempts, error=error)
+        if not isinstance(target, Target) or target.dead_letter_arn is None or self.resolver is None:
             logger.warning(
                 "event dropped after its retries; the target has no dead-letter queue",
                 extra={**where, "condition": condition, "error": error},
             )
             self._tell(Undelivered(row, error, None))
-            return
+            return Outcome("dropped", attempts, error=error)
         dead_letter = target.dead_letter_arn
         attributes = {
             "ERROR_CODE": code,
@@ -469,25 +420,22 @@ class EventRouter:
             body = dict(stored.event)
             if row.replay:
                 body["replay-name"] = row.replay
-            self.resolver.dead_letter(dead_letter)(
-                json.dumps(body, separators=(",", ":")), attributes
-            )
+            self.resolver.dead_letter(dead_letter)(json.dumps(body, separators=(",", ":")), attributes)
         except Exception:
             # EventBridge counts these as InvocationsFailedToBeSentToDLQ and drops the event.
-            self.bus.record(row.id, status="dropped", attempts=attempts, error=error)
             logger.error(
                 "event could not be sent to its dead-letter queue; dropped",
                 extra={**where, "dead_letter": dead_letter},
                 exc_info=True,
             )
             self._tell(Undelivered(row, error, None))
-            return
-        self.bus.record(row.id, status="dead-lettered", attempts=attempts, error=error)
+            return Outcome("dropped", attempts, error=error)
         logger.warning(
             "event sent to the dead-letter queue",
             extra={**where, "dead_letter": dead_letter, "condition": condition, "error": error},
         )
         self._tell(Undelivered(row, error, dead_letter))
+        return Outcome("dead-lettered", attempts, error=error)
 
     def on_undelivered(self, listener: Callable[[Undelivered], None]) -> None:
         """Call ``listener`` (on the delivering thread) for each delivery given up on: a failure to show."""
@@ -500,9 +448,9 @@ class EventRouter:
             except Exception:
                 logger.exception("undelivered-event listener failed")
 
-    def _cancel(self, row: DeliveryRecord, why: str) -> None:
-        self.bus.record(row.id, status="cancelled", attempts=row.attempts, error=why)
+    def _cancel(self, row: DeliveryRecord, why: str) -> Outcome:
         logger.warning(
             "event delivery cancelled",
             extra={"rule": row.rule, "target": row.target, "seq": row.seq, "reason": why},
         )
+        return Outcome("cancelled", row.attempts, error=why)

@@ -54,13 +54,13 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from decimal import Decimal
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any
 
-from ..errors import HandlerError
+from ...errors import HandlerError
+from ...ports.functions import Call, Outcome
 from .context import LambdaContext, log_group_name, log_stream_name
 
 logger = logging.getLogger(__name__)
@@ -68,11 +68,8 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "INIT_TIMEOUT_S",
     "MAX_RESPONSE_BYTES",
-    "Call",
     "HandlerLoadError",
-    "Outcome",
     "ProcessRunner",
-    "Runner",
     "ThreadRunner",
     "exit_description",
     "load_handler",
@@ -119,63 +116,6 @@ _SIGNAL_NAMES = {
 # ----------------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
-class Call:
-    """One invocation as a runner sees it: what to run, with which limits, on what."""
-
-    request_id: str
-    function_name: str
-    handler: str
-    """``package.module.function``."""
-    invoked_arn: str
-    memory_mb: int
-    timeout_s: float
-    payload: bytes
-    """The event as UTF-8 JSON text."""
-
-    def encode(self) -> bytes:
-        header = [
-            self.request_id,
-            self.function_name,
-            self.handler,
-            self.invoked_arn,
-            self.memory_mb,
-            self.timeout_s,
-        ]
-        return json.dumps(header).encode() + b"\n" + self.payload
-
-    @classmethod
-    def decode(cls, data: bytes) -> Call:
-        header, _, payload = data.partition(b"\n")
-        request_id, function_name, handler, arn, memory_mb, timeout_s = json.loads(header)
-        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one call ended: a result as JSON text, or an error in Lambda's shape."""
-
-    result: bytes | None = None
-    """The handler's return value as JSON text; None when the call failed."""
-    error_type: str | None = None
-    error_message: str | None = None
-    stack_trace: tuple[str, ...] = ()
-    duration_s: float = 0.0
-    """Time spent running the handler (a cold start's import is not counted, as on Lambda)."""
-    worker_lost: bool = False
-    """The worker process was killed or died; the pool replaced it."""
-
-    @classmethod
-    def from_error_json(cls, data: bytes, duration_s: float) -> Outcome:
-        error = json.loads(data)
-        return cls(
-            error_type=error["errorType"],
-            error_message=error["errorMessage"],
-            stack_trace=tuple(error.get("stackTrace") or ()),
-            duration_s=duration_s,
-        )
-
-
 class HandlerLoadError(Exception):
     """A handler could not be imported; carries Lambda's ``Runtime.*`` error for it."""
 
@@ -187,22 +127,6 @@ class HandlerLoadError(Exception):
 
     def to_json(self) -> bytes:
         return _error_json(self.error_type, self.message, self.stack_trace)
-
-
-class Runner(Protocol):
-    """Runs calls somewhere: worker processes or threads."""
-
-    def call(self, call: Call) -> Outcome:
-        """Run ``call`` to completion; never raises for a failing handler.
-
-        Raises:
-            RuntimeError: the runner is closed.
-        """
-        ...
-
-    def close(self) -> None:
-        """Stop every worker; idempotent."""
-        ...
 
 
 # ------------------------------------------------------------ running a handler
@@ -435,7 +359,7 @@ def _flush() -> None:
 # The worker's entry point. sys.path is the parent's, so the worker imports what the parent can.
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from sluiceway.runtime.workers import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
+    "from sluiceway.runtime.lambdas.workers import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
 )
 
 

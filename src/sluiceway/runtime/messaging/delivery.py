@@ -41,19 +41,18 @@ import secrets
 import smtplib
 import ssl
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Final, Protocol
+from typing import Final
 from urllib.parse import urlsplit
 
-from ..errors import NotFoundError
-from ..messaging.redrive import queue_name
-from ..messaging.sns import (
+from ...errors import NotFoundError
+from ...messaging.redrive import queue_name
+from ...messaging.sns import (
     DEFAULT_SUBJECT,
     DeliveryRecord,
     delivery_body,
@@ -62,19 +61,19 @@ from ..messaging.sns import (
     notification,
     string_to_sign,
 )
-from ..ports import Clock, FunctionInvoker, Invocation, Queue
+from ...ports import Clock, FunctionInvoker, Invocation, Queue
+from ...ports.deliveries import DeliveryLog
+from ...ports.topics import Sender, TopicDeadLetterSender
+from ..delivery_loop import Attempt, DeliveryLoop, Outcome
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "SIGNATURE_HEADER",
-    "DeadLetterSender",
     "DeliveryError",
-    "DeliveryStore",
     "FunctionSender",
     "PermanentDeliveryError",
     "QueueSender",
-    "Sender",
     "SmtpConfig",
     "SmtpSender",
     "TopicDeliverer",
@@ -85,9 +84,6 @@ __all__ = [
 
 SIGNATURE_HEADER: Final = "X-Sluiceway-Signature"
 DEFAULT_LEASE: Final = timedelta(minutes=5)
-_BATCH: Final = 100
-#: How often, in seconds, claims of processes that are gone are looked for.
-_ORPHAN_SWEEP_S: Final = 5.0
 _MAX_ERROR_CHARS: Final = 1000
 # Lambda's Invoke errors that no retry can fix (the function or the request is wrong).
 _PERMANENT_FUNCTION_ERRORS: Final = frozenset(
@@ -99,10 +95,6 @@ _PERMANENT_FUNCTION_ERRORS: Final = frozenset(
     }
 )
 
-Sender = Callable[[DeliveryRecord], None]
-"""Hands one message to one subscriber; returns when the subscriber took it, raises otherwise."""
-DeadLetterSender = Callable[[str, str, Mapping[str, str]], None]
-"""Sends (queue ARN or name, body, message attributes) to a dead-letter queue; raises on failure."""
 
 
 class DeliveryError(Exception):
@@ -111,34 +103,6 @@ class DeliveryError(Exception):
 
 class PermanentDeliveryError(DeliveryError):
     """The subscriber refused the message for good; SNS does not retry these."""
-
-
-class DeliveryStore(Protocol):
-    """What the deliverer needs of a topic store (``SqliteTopic`` locally)."""
-
-    def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[DeliveryRecord]:
-        """Pending deliveries due at ``now`` with an id above ``after_id``, in publish order."""
-        ...
-
-    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
-        """Take a due delivery until ``until``; False if another deliverer has it."""
-        ...
-
-    def release_orphans(self) -> int:
-        """Make deliveries claimed by processes that are gone due at once; return how many."""
-        ...
-
-    def record(
-        self,
-        delivery_id: int,
-        *,
-        status: str,
-        attempts: int,
-        next_attempt_at: datetime | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Store an attempt's outcome."""
-        ...
 
 
 # ------------------------------------------------------------------ signatures
@@ -401,19 +365,21 @@ class TopicDeliverer:
         poll_s: how often the thread looks for due deliveries without being notified.
         lease: how long an attempt may run before another deliverer may repeat it.
         signing_key: signs envelopes of subscriptions without a secret of their own.
+        wakeup: set by the topic store after each publish (given, so that it can be built first).
     """
 
     def __init__(
         self,
-        store: DeliveryStore,
+        store: DeliveryLog[DeliveryRecord],
         senders: Mapping[str, Sender],
         *,
         clock: Clock,
-        dead_letter: DeadLetterSender | None = None,
+        dead_letter: TopicDeadLetterSender | None = None,
         rng: Callable[[], float] | None = None,
         poll_s: float = 0.5,
         lease: timedelta = DEFAULT_LEASE,
         signing_key: str | None = None,
+        wakeup: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -423,31 +389,21 @@ class TopicDeliverer:
         self.poll_s = poll_s
         self.lease = lease
         self.signing_key = signing_key or secrets.token_hex(32)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._loop: DeliveryLoop[DeliveryRecord] = DeliveryLoop(
+            store, self, clock=clock, name="sluiceway-topic-deliverer", lease=lease, poll_s=poll_s, wakeup=wakeup
+        )
 
     # -- control --------------------------------------------------------------
 
     def notify(self) -> None:
         """Tell the deliverer that messages were published."""
-        self._wake.set()
+        self._loop.notify()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._loop, name="sluiceway-topic-deliverer", daemon=True
-            )
-            self._thread.start()
+        self._loop.start()
 
     def close(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._loop.close()
 
     def __enter__(self) -> TopicDeliverer:
         self.start()
@@ -455,23 +411,6 @@ class TopicDeliverer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _loop(self) -> None:
-        next_sweep = 0.0
-        while not self._stop.is_set():
-            if time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + _ORPHAN_SWEEP_S
-                try:
-                    # A process that died holding a claim (kill -9) does not hold up its messages.
-                    self.store.release_orphans()
-                except Exception:
-                    logger.exception("could not release the claims of stopped processes")
-            try:
-                self.deliver_pending()
-            except Exception:
-                logger.exception("topic delivery pass failed")
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
 
     # -- delivery -------------------------------------------------------------
 
@@ -481,56 +420,34 @@ class TopicDeliverer:
         Returns:
             How many reached their subscriber in this pass.
         """
-        delivered = 0
-        after = 0
-        with self._lock:
-            # One sweep: a failed attempt is due again only after its delay, so a
-            # subscriber that keeps failing at once cannot hold the pass.
-            while rows := self.store.due(self.clock.now(), after_id=after, limit=_BATCH):
-                for row in rows:
-                    after = row.id
-                    if self._attempt(row):
-                        delivered += 1
-        return delivered
+        return self._loop.deliver_pending()
 
-    def _attempt(self, row: DeliveryRecord) -> bool:
+    # -- the delivery loop's hooks ---------------------------------------------------------
+
+    def prepare(self, row: DeliveryRecord) -> Attempt | None:
+        """The attempt at delivering ``row``; None when this deliverer has no sender for its protocol."""
         sender = self.senders.get(row.subscription.protocol)
         if sender is None:
-            return False
-        now = self.clock.now()
-        if not self.store.claim(row.id, now, now + self.lease):
-            return False
-        attempts = row.attempts + 1
-        try:
-            sender(row)
-        except PermanentDeliveryError as exc:
-            self._give_up(row, attempts, "rejected", _error(exc))
-            return False
-        except Exception as exc:
-            self._failed(row, attempts, _error(exc))
-            return False
-        self.store.record(row.id, status="delivered", attempts=attempts)
-        logger.debug(
-            "topic message delivered",
-            extra={
-                "message_id": row.message.message_id,
-                "subscription": row.subscription.arn,
-                "attempt": attempts,
-            },
-        )
-        return True
+            return None  # waits for a deliverer that has one
 
-    def _failed(self, row: DeliveryRecord, attempts: int, error: str) -> None:
-        policy = row.subscription.effective_delivery_policy
-        delay = policy.delay_s(attempts)
+        def call() -> None:
+            sender(row)
+            logger.debug(
+                "topic message delivered",
+                extra={"message_id": row.message.message_id, "subscription": row.subscription.arn, "attempt": row.attempts + 1},
+            )
+
+        return Attempt(call, Outcome("delivered", row.attempts + 1))
+
+    def failed(self, row: DeliveryRecord, exc: Exception) -> Outcome:
+        """Another attempt after the subscription's delivery policy says, or the dead-letter queue."""
+        attempts, error = row.attempts + 1, _error(exc)
+        if isinstance(exc, PermanentDeliveryError):
+            return self._give_up(row, attempts, "rejected", error)
+        delay = row.subscription.effective_delivery_policy.delay_s(attempts)
         if delay is None:
-            self._give_up(row, attempts, "failed", error)
-            return
+            return self._give_up(row, attempts, "failed", error)
         jittered = delay / 2 + delay / 2 * min(max(self.rng(), 0.0), 1.0)
-        next_attempt = self.clock.now() + timedelta(seconds=jittered)
-        self.store.record(
-            row.id, status="pending", attempts=attempts, next_attempt_at=next_attempt, error=error
-        )
         logger.warning(
             "topic delivery failed; will retry",
             extra={
@@ -542,8 +459,9 @@ class TopicDeliverer:
                 "error": error,
             },
         )
+        return Outcome("pending", attempts, next_attempt_at=self.clock.now() + timedelta(seconds=jittered), error=error)
 
-    def _give_up(self, row: DeliveryRecord, attempts: int, status: str, error: str) -> None:
+    def _give_up(self, row: DeliveryRecord, attempts: int, status: str, error: str) -> Outcome:
         sub = row.subscription
         where = {
             "message_id": row.message.message_id,
@@ -568,21 +486,16 @@ class TopicDeliverer:
                     exc_info=True,
                 )
             else:
-                self.store.record(row.id, status="dead-lettered", attempts=attempts, error=error)
                 logger.warning(
                     "topic message sent to the dead-letter queue",
                     extra={**where, "dead_letter": sub.dead_letter_queue, "error": error},
                 )
-                return
-        self.store.record(row.id, status=status, attempts=attempts, error=error)
+                return Outcome("dead-lettered", attempts, error=error)
         if status == "failed":
-            logger.warning(
-                "topic delivery failed; no attempts left", extra={**where, "error": error}
-            )
+            logger.warning("topic delivery failed; no attempts left", extra={**where, "error": error})
         else:
-            logger.warning(
-                "topic delivery rejected by the subscriber", extra={**where, "error": error}
-            )
+            logger.warning("topic delivery rejected by the subscriber", extra={**where, "error": error})
+        return Outcome(status, attempts, error=error)
 
 
 def _error(exc: BaseException) -> str:

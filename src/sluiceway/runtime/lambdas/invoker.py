@@ -2,7 +2,7 @@
 
 ``LocalFunctionInvoker`` implements :class:`~sluiceway.ports.FunctionInvoker`.
 Functions run in worker processes (the default) or threads (see
-:mod:`sluiceway.runtime.workers`); either way an invocation behaves as Lambda's
+:mod:`sluiceway.runtime.lambdas.workers`); either way an invocation behaves as Lambda's
 synchronous ``Invoke`` does:
 
 * the event and the result cross as JSON; a result JSON cannot carry fails with
@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
 
-from ..ports import Invocation, InvocationResult
+from ...ports import Invocation, InvocationResult
+from ...ports.functions import Call, Outcome, Runner
 from .context import function_arn
-from .workers import Call, Outcome, ProcessRunner, Runner, ThreadRunner
+from .workers import ProcessRunner, ThreadRunner
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
-"""An ObjectStore wrapper that emits S3-shaped events for every write through Sluiceway.
+"""The local buckets' EventBridge notifications: an ObjectStore wrapper that emits S3's events.
 
-This is behaviour shared by every backend (on AWS, S3 itself emits the events
-when EventBridge notifications are on), so it lives above the port, once.
+On AWS, S3 itself emits an "Object Created" or "Object Deleted" event for every write
+when EventBridge notifications are on; the folder-backed buckets do it here, for every
+write through Sluiceway (the folder watcher announces the writes of other programs).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 
-from ..events.envelope import object_created, object_deleted
-from ..ports import Clock, EventPublisher, ObjectInfo, ObjectStore
-from ..types import EventDict
+from ...events.envelope import object_created, object_deleted
+from ...ports import Clock, EventPublisher, ObjectInfo, ObjectStore
+from ...types import EventDict
 
 logger = logging.getLogger(__name__)
 

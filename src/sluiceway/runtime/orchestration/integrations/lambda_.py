@@ -1,0 +1,55 @@
+"""Lambda: a Task whose resource is a function's ARN (the result is the function's), and ``lambda:invoke``."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from ....asl.interpreter import InvokeTask
+from ....ports import Invocation
+from ....types import JSON
+from .base import Integration, TaskError, TaskPorts, lambda_function_name
+
+__all__ = ["INTEGRATIONS", "invoke"]
+
+
+def invoke(ports: TaskPorts, command: InvokeTask, name: str, payload: JSON, *, wrap: bool) -> JSON:
+    """Run function ``name`` and return its result (wrapped as ``lambda:invoke`` returns it when ``wrap``).
+
+    Raises:
+        TaskError: the function failed, with Lambda's errorType as the error and its error JSON as the cause.
+    """
+    if not ports.invoker.knows(name):
+        raise TaskError("Lambda.ResourceNotFoundException", f"Function not found: {command.resource}")
+    timeout = min(command.timeout_s or ports.default_timeout_s, ports.default_timeout_s)
+    request_id = str(uuid.uuid4())
+    result = ports.invoker.invoke(Invocation(name, payload, request_id, timeout_s=timeout))
+    if not result.ok:
+        cause = {
+            "errorMessage": result.error_message,
+            "errorType": result.error_type,
+            "requestId": request_id,
+            "stackTrace": list(result.stack_trace),
+        }
+        raise TaskError(str(result.error_type), json.dumps(cause))
+    if not wrap:
+        return result.payload
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": result.payload,
+        "SdkHttpMetadata": {"HttpStatusCode": 200},
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
+
+
+def _lambda_invoke(ports: TaskPorts, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+    name = params.get("FunctionName")
+    if not isinstance(name, str):
+        raise TaskError("States.Runtime", "lambda:invoke needs a FunctionName parameter")
+    return invoke(ports, command, lambda_function_name(name), params.get("Payload"), wrap=True)
+
+
+INTEGRATIONS = (Integration("lambda:invoke", _lambda_invoke, ("lambda:InvokeFunction",)),)

@@ -1,0 +1,112 @@
+"""Carry out a Task state's resource on the ports: functions and service integrations.
+
+``TaskRunner.run(command)`` never raises: whatever happens becomes a
+:class:`~sluiceway.asl.interpreter.TaskSucceeded` or ``TaskFailed`` event with
+the error names Step Functions uses, so Retry and Catch see what they would see
+on AWS (:func:`as_outcome`). The one exception is :class:`OrchestratorStoppedError`:
+a task cut short by a stop has no outcome, and runs again at the next start.
+
+A task's effect is had once per task: its outcome is recorded in the task journal
+(execution and token), in the transaction of the effect itself when the effect is
+rows in the local database (see :class:`~.integrations.base.Integration`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ...asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
+from ...errors import OrchestratorStoppedError, SluicewayError
+from ...ports import EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, TaskJournal, Topic
+from ...types import JSON
+from .integrations import REGISTRY, Integration, TaskError, TaskPorts, lambda_function_name
+from .integrations.items import read_items, write_results
+from .integrations.lambda_ import invoke
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TaskError", "TaskRunner", "as_outcome", "lambda_function_name"]
+
+_SERVICE_PREFIX = "arn:aws:states:::"
+Handler = Callable[[InvokeTask, Mapping[str, Any]], JSON]
+
+
+def as_outcome(command: InvokeTask | ReadItems | WriteResults, action: Callable[[], JSON]) -> TaskSucceeded | TaskFailed:
+    """Run ``action`` for ``command`` and turn what happens into the task's outcome, with Step Functions' error names."""
+    try:
+        return TaskSucceeded(command.token, action())
+    except TaskError as exc:
+        return TaskFailed(command.token, exc.error, exc.cause)
+    except OrchestratorStoppedError:
+        raise  # no outcome at all: the task runs again at the next start
+    except SluicewayError as exc:
+        return TaskFailed(command.token, type(exc).__name__, str(exc))
+    except Exception as exc:  # a bug in an integration must fail the task, not the runtime
+        logger.exception("task integration crashed", extra={"resource": command.resource})
+        return TaskFailed(command.token, "States.TaskFailed", f"{type(exc).__name__}: {exc}")
+
+
+class TaskRunner:
+    """Runs Task resources against local (or AWS) ports.
+
+    Args:
+        invoker: runs Lambda-style functions.
+        topic: publishes ``sns:publish`` messages.
+        tables: opens tables by name for the ``dynamodb:*`` tasks.
+        extra: more ``service:action`` handlers keyed by the part after ``arn:aws:states:::``
+            (tests, mocks); each takes the command and its parameters and returns the
+            service's response.
+        journal: where tasks' outcomes are recorded, so that each has its effect once.
+    """
+
+    def __init__(
+        self,
+        invoker: FunctionInvoker,
+        topic: Topic,
+        *,
+        objects: ObjectStore | None = None,
+        events: EventPublisher | None = None,
+        queues: Queue | None = None,
+        tables: Callable[[str], MetadataTable] | None = None,
+        default_timeout_s: float = 900.0,
+        extra: Mapping[str, Handler] | None = None,
+        journal: TaskJournal | None = None,
+    ) -> None:
+        self.ports = TaskPorts(invoker, topic, objects, events, queues, tables, default_timeout_s)
+        self.extra = dict(extra or {})
+        self.journal = journal
+
+    def run(self, command: InvokeTask | ReadItems | WriteResults) -> TaskSucceeded | TaskFailed:
+        """The outcome of running ``command`` (never raises, but for OrchestratorStoppedError)."""
+        if isinstance(command, ReadItems):
+            return as_outcome(command, lambda: read_items(self.ports, command))
+        if isinstance(command, WriteResults):
+            return as_outcome(command, lambda: write_results(self.ports, command))
+        resource = command.resource
+        if not resource.startswith(_SERVICE_PREFIX):
+            name = lambda_function_name(resource)
+            # A function's outcome is recorded after it returns (failures are not: a retry runs it again).
+            return as_outcome(command, lambda: self._once(command, lambda: invoke(self.ports, command, name, command.payload, wrap=False)))
+        service = resource[len(_SERVICE_PREFIX) :]
+        for suffix in (".waitForTaskToken", ".sync:2", ".sync"):
+            service = service.removesuffix(suffix)
+        params: Mapping[str, Any] = command.payload if isinstance(command.payload, Mapping) else {}
+        custom = self.extra.get(service)
+        if custom is not None:
+            return as_outcome(command, lambda: self._once(command, lambda: custom(command, params)))
+        integration: Integration | None = REGISTRY.get(service)
+        if integration is None:
+            return TaskFailed(command.token, "States.Runtime", f"The resource '{resource}' is not supported by this Sluiceway backend")
+        handler = integration.handler
+        return as_outcome(
+            command,
+            lambda: self._once(command, lambda: handler(self.ports, command, params), atomic=integration.in_database),
+        )
+
+    def _once(self, command: InvokeTask, action: Callable[[], JSON], *, atomic: bool = False) -> JSON:
+        """The task's effect, once per task even when it runs again after a crash (see TaskJournal)."""
+        if self.journal is None or not command.idempotency_key:
+            return action()
+        return self.journal.once(command.idempotency_key, action, atomic=atomic)

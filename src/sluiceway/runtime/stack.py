@@ -1,0 +1,120 @@
+"""The local stack: everything one application runs on, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..apps import App
+from ..backends.local.datadir import LocalDataDir
+from ..backends.local.stacklock import StackLock
+from ..services import Services
+from ..settings import Settings
+from .bus.router import EventRouter
+from .bus.watcher import BucketWatcher
+from .lambdas.invoker import LocalFunctionInvoker
+from .messaging.delivery import TopicDeliverer
+from .messaging.triggers import EventSourceMappings
+from .orchestration.executor import LocalOrchestrator
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["STOP_GRACE_S", "Stack", "clear_folder"]
+
+STOP_GRACE_S = 5.0
+"""How long a stop lets tasks in flight finish (and commit) before it stops committing."""
+
+
+@dataclass
+class Stack:
+    """An application on the local backends of one data dir (built by ``wiring.build_stack``)."""
+
+    settings: Settings
+    app: App
+    local: LocalDataDir
+    services: Services
+    """The ports, as a function sees them."""
+    invoker: LocalFunctionInvoker
+    orchestrator: LocalOrchestrator
+    router: EventRouter
+    deliverer: TopicDeliverer
+    triggers: EventSourceMappings
+    lock: StackLock
+    """The data dir's: taken by :meth:`start`; the stack's worker processes hold it too."""
+    _watcher: BucketWatcher | None = field(default=None, repr=False)
+
+    @property
+    def objects(self) -> object:
+        """The buckets, S3 events and all (writes through it start the app's rules)."""
+        return self.local.objects
+
+    @property
+    def bus(self) -> object:
+        return self.local.bus
+
+    def start(self, command: str = "sluiceway") -> None:
+        """Take the data dir (one stack at a time: StackRunningError otherwise) and start running.
+
+        Args:
+            command: what runs, for the message a second stack on this data dir gets.
+        """
+        self.lock.acquire(command)
+        try:
+            # Only the stack's own functions use scratch space, and none runs yet: what is
+            # there was left by a process that was killed. So were staged writes nobody holds.
+            clear_folder(self.settings.scratch_dir)
+            for bucket in (self.settings.input_bucket, self.settings.output_bucket):
+                self.local.files.clear_staging(bucket)
+            self.orchestrator.start()
+            self.router.start()
+            self.router.notify()
+            self.deliverer.start()
+            self.triggers.start()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def watch(self) -> None:
+        """Notice files dropped into the input bucket's folder by other programs."""
+        self._watcher = BucketWatcher(self.local.files, self.settings.input_bucket, self.local.objects.emit_created)
+        self._watcher.start()
+
+    def close(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop; tasks still running after ``grace_s`` run again at the next start (see LocalOrchestrator.close)."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        self.router.close()
+        self.triggers.close()  # before the invoker: pollers call functions
+        self.deliverer.close()
+        self.orchestrator.close(grace_s)
+        self.invoker.close()
+        self.orchestrator.join_tasks()
+        self.local.close()
+        self.lock.release()
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upload(self, path: str | Path, key: str | None = None) -> str:
+        """Put a local file into the input bucket (emitting its Object Created event); return the key."""
+        source = Path(path)
+        target_key = key or source.name
+        self.local.objects.put_file(self.settings.input_bucket, target_key, str(source), content_type="text/csv")
+        return target_key
+
+
+def clear_folder(folder: Path) -> None:
+    """Empty ``folder`` (created if missing), never following a link out of it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
