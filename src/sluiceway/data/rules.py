@@ -21,7 +21,7 @@ from ._duck import ident, literal
 from .excerpt import excerpt
 
 if TYPE_CHECKING:
-    from ..config import ColumnSpec, PipelineConfig
+    from ..spec import ColumnSpec, PipelineConfig
 
 __all__ = [
     "OK",

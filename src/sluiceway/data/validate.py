@@ -50,7 +50,7 @@ from .lines import LineMap, LongRecord, build_line_map, count_lines_in, count_re
 from .scan import terminator
 
 if TYPE_CHECKING:
-    from ..config import PipelineConfig
+    from ..spec import PipelineConfig
 
 __all__ = [
     "MAX_RECORD_BYTES",
