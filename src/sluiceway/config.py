@@ -344,9 +344,9 @@ def _semantic_problems(config: PipelineConfig) -> list[tuple[tuple[Any, ...], st
     if problems:
         return problems
 
-    from .data import rules  # DuckDB is only needed once the config's shape is right
+    from .data.sqlcheck import check_sql  # DuckDB is only needed once the config's shape is right
 
-    types, sql_problems = rules.check_sql(config)
+    types, sql_problems = check_sql(config)
     problems.extend(sql_problems)
     known = ", ".join([*config.column_names, *processing.derived]) or "(none)"
     for index, name in enumerate(processing.group_by):

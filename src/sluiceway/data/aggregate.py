@@ -31,7 +31,7 @@ import duckdb
 
 from ..errors import DataError
 from ._duck import error_text, ident, path_literal
-from .rules import logical_type
+from .sqltypes import logical_type
 
 if TYPE_CHECKING:
     from ..spec import PipelineConfig
