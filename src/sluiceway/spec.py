@@ -409,7 +409,6 @@ class PipelineConfig(_Model):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-
 # -------------------------------------------------------------- value coercion
 
 
