@@ -1,4 +1,4 @@
-"""DuckDB plumbing shared by the engine: connections and SQL quoting."""
+"""DuckDB plumbing shared by the engine: connections, SQL quoting, Parquet copies."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import duckdb
 
 from .excerpt import excerpt, printable
 
-__all__ = ["connect", "error_text", "ident", "literal", "path_literal"]
+__all__ = ["connect", "copy_parquet", "error_text", "ident", "literal", "path_literal"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,11 @@ def path_literal(path: str | Path) -> str:
 
 
 _QUOTED = re.compile(r"'((?:[^']|'')*)'|\"((?:[^\"]|\"\")*)\"")
+
+
+def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+    """Write the rows of ``query`` to the Parquet file ``target``."""
+    con.execute(f"COPY ({query}) TO {path_literal(target)} (FORMAT parquet)")
 
 
 def error_text(exc: BaseException | str) -> str:

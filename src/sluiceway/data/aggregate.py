@@ -31,10 +31,10 @@ import duckdb
 
 from ..errors import DataError
 from ._duck import error_text, ident, path_literal
-from .rules import logical_type
+from .sqltypes import logical_type
 
 if TYPE_CHECKING:
-    from ..config import PipelineConfig
+    from ..spec import PipelineConfig
 
 __all__ = [
     "RESULT_TABLE",

@@ -29,15 +29,9 @@ import duckdb
 
 from ..data import aggregate as engine
 from ..data._duck import connect, default_threads, path_literal
-from ..data.validate import (
-    ChunkFormat,
-    ChunkOutcome,
-    Exclusion,
-    check_chunk,
-    locate_values,
-    normalize_chunk,
-    write_keys,
-)
+from ..data.keys import locate_values, write_keys
+from ..data.reader import ChunkFormat, normalize_chunk
+from ..data.validate import ChunkOutcome, Exclusion, check_chunk
 from ..errors import DataError
 from ..ports import Clock, ObjectStore
 from ..types import EventDict

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..data.validate import ChunkFormat, KeyStats, check_chunk, normalize_chunk
+from ..data.keys import KeyStats
+from ..data.reader import ChunkFormat, normalize_chunk
+from ..data.validate import check_chunk
 from ..ports import Clock, ObjectStore
 from ..types import EventDict
 from ._common import ChunkRef, FileRef, Hints, Workspace, read_hints, scratch, write_hints

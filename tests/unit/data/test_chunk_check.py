@@ -10,16 +10,10 @@ import pytest
 
 from sluiceway.config import PipelineConfig, parse_config
 from sluiceway.data import rules
-from sluiceway.data.validate import (
-    MAX_VALUE_CHARS,
-    ChunkFormat,
-    ChunkOutcome,
-    Exclusion,
-    check_chunk,
-    locate_values,
-    normalize_chunk,
-    write_keys,
-)
+from sluiceway.data.keys import locate_values, write_keys
+from sluiceway.data.reader import ChunkFormat, normalize_chunk
+from sluiceway.data.records import MAX_VALUE_CHARS
+from sluiceway.data.validate import ChunkOutcome, Exclusion, check_chunk
 from sluiceway.errors import DataError
 
 CONFIG = """\

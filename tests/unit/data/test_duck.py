@@ -9,7 +9,8 @@ import pytest
 
 from sluiceway.config import parse_config
 from sluiceway.data._duck import connect, error_text
-from sluiceway.data.validate import ChunkFormat, check_chunk
+from sluiceway.data.reader import ChunkFormat
+from sluiceway.data.validate import check_chunk
 from sluiceway.errors import DataError
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from sluiceway.config import parse_config
 from sluiceway.data import aggregate as engine
-from sluiceway.data.validate import ChunkFormat, check_chunk
+from sluiceway.data.reader import ChunkFormat
+from sluiceway.data.validate import check_chunk
 
 SCHEMA = """\
 name: t

@@ -136,26 +136,3 @@ def test_the_first_broken_rule_is_the_reason(con: duckdb.DuckDBPyConnection) -> 
 def test_quotes_in_names_and_values_are_safe(con: duckdb.DuckDBPyConnection) -> None:
     found = check(con, """{name: 'it''s "x"', type: string, allowed: ["o'k"]}""", ["o'k", "no"])
     assert [v for v, _ in found] == [True, False]
-
-
-def test_check_sql_types_derived_columns() -> None:
-    config = parse_config(
-        "name: t\nschema:\n  columns:\n    - {name: q, type: integer}\n    - {name: p, type: float}\n    - {name: d, type: date}\n"
-        "processing:\n  derived: {rev: q * p, year: year(d), label: \"'x' || q\"}\n  aggregations: {n: {op: count}}\n"
-    )
-    types, problems = rules.check_sql(config)
-    assert problems == []
-    assert types == {
-        "q": "integer",
-        "p": "float",
-        "d": "date",
-        "rev": "float",
-        "year": "integer",
-        "label": "string",
-    }
-
-
-def test_logical_types() -> None:
-    assert rules.logical_type("DECIMAL(18,2)") == "decimal"
-    assert rules.logical_type("TIMESTAMP WITH TIME ZONE") == "timestamp"
-    assert rules.logical_type("INTEGER[]") == "other"

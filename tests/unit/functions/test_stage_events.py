@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sluiceway.data.validate import KeyStats
+from sluiceway.data.keys import KeyStats
 from sluiceway.functions._common import ChunkRef, FileRef, Workspace, s3_uri, split_uri
 from sluiceway.functions.aggregate import AggregateRequest, AggregateResult
 from sluiceway.functions.process_chunk import ChunkRequest, ChunkResult
