@@ -2,8 +2,11 @@
 
 The same harness as ``tests/chaos`` (``tests/chaos/chaos_harness.py``), run for
 longer: each round starts ``sluiceway up`` and ends it after a random moment
-with ``kill -9`` of its whole process group, now and then with SIGTERM instead,
-and now and then a second ``up`` is started beside it (it must refuse). Files
+with ``kill -9`` of its whole process group, now and then of the stack's process
+alone (its workers must notice and end), now and then with SIGTERM instead, and
+now and then a second ``up`` is started beside it (it must refuse). Some rounds
+write a file again while the stack runs (new rows or the same bytes: each write
+is a run of its own) or touch one (no write, no run). Files
 arrive between rounds, written into the input folder and through ``sluiceway
 upload``. A last ``up`` runs until everything has ended; then every file must
 have exactly one execution with the expected status, one metadata record, one
@@ -53,12 +56,22 @@ def main() -> int:
         for n in range(args.rounds):
             if chaos.pending:
                 (chaos.upload if n % 3 == 0 else chaos.drop)(per_round)
-            how = "term" if n % 10 == 9 else "kill"
+            # Mostly kill -9 of the whole group; every 10th a SIGTERM, every 7th the stack's process alone.
+            how = "term" if n % 10 == 9 else "kill-stack" if n % 7 == 3 else "kill"
             if n % 25 == 12:
                 proc = chaos.start()
                 chaos.wait_up(proc)
                 chaos.second_up_refuses()
                 time.sleep(rng.uniform(args.min_s, args.max_s))
+                chaos.kill(proc)
+            elif n % 11 == 5:
+                # A file written again (new rows or the same bytes) or touched while a stack runs.
+                proc = chaos.start()
+                time.sleep(rng.uniform(args.min_s, args.max_s))
+                chaos.write_again(new_version=n % 2 == 0)
+                if n % 3 == 0:
+                    chaos.touch()
+                time.sleep(rng.uniform(0, args.min_s))
                 chaos.kill(proc)
             else:
                 chaos.round(kill_after=rng.uniform(args.min_s, args.max_s), how=how)

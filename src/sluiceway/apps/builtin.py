@@ -176,10 +176,10 @@ def build_app(name: str, settings: Settings, pipeline: PipelineConfig) -> App:
     """The built-in application ``name``.
 
     Raises:
-        ValueError: no application of that name.
+        ValueError: no built-in application (preset) of that name.
     """
     try:
         factory = APPS[name]
     except KeyError:
-        raise ValueError(f"unknown application {name!r}: choose one of {', '.join(sorted(APPS))}") from None
+        raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(sorted(APPS))}") from None
     return factory(settings, pipeline)

@@ -23,4 +23,4 @@ def test_preset_demo_ends_as_expected_twice(preset: str, tmp_path: Path) -> None
 def test_unknown_preset_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--preset", "nope", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
-    assert "unknown application 'nope'" in result.stderr and "csv-fanout" in result.stderr
+    assert "unknown preset 'nope'" in result.stderr
