@@ -62,7 +62,7 @@ def layer_violations(path: Path) -> list[str]:
             if any(imported == p or imported.startswith(p + ".") for p in prefixes):
                 problems.append(f"{name} imports {imported}: {why}")
 
-    if name.startswith("sluiceway.asl") or name in ("sluiceway.events.patterns", "sluiceway.events.envelope"):
+    if name.startswith(("sluiceway.asl", "sluiceway.events.patterns")) or name == "sluiceway.events.envelope":
         forbid(
             ("sluiceway.runtime", "sluiceway.backends", "sluiceway.cli", "sluiceway.api", "sluiceway.functions", "time", "os", "boto3"),
             "the engine and the pattern matcher are pure",
