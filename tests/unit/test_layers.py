@@ -68,6 +68,14 @@ def layer_violations(path: Path) -> list[str]:
             "the engine and the pattern matcher are pure",
         )
         problems.extend(f"{name} calls {call}: callers pass time and ids in" for call in impure_calls(path))
+    if name == "sluiceway.matching":
+        # Leaf predicates that event patterns and SNS filter policies share: below both.
+        problems.extend(
+            f"{name} imports {imported}: the shared predicates depend on errors and types only"
+            for imported in sorted(names)
+            if imported.startswith("sluiceway.") and not imported.startswith(("sluiceway.errors", "sluiceway.types"))
+        )
+        problems.extend(f"{name} calls {call}: the shared predicates are pure" for call in impure_calls(path))
     if name.startswith("sluiceway.functions"):
         forbid(
             ("sluiceway.backends", "sluiceway.cli", "sluiceway.api", "typer", "fastapi", "rich"), "functions see ports only and stay small"

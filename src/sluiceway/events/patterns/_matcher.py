@@ -15,9 +15,12 @@ empty array, an empty object or an object-valued field does not exist for
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final, TypeAlias
+
+from sluiceway import matching
+from sluiceway.matching import Test, leaves_match
 
 from ._compiler import Spec
 from ._values import event_ip, event_number_comparable
@@ -35,7 +38,6 @@ __all__ = [
     "prefixes_of",
 ]
 
-Test: TypeAlias = Callable[[Any], bool]
 Field: TypeAlias = tuple[int, str, Test | None, bool, bool]
 Fields: TypeAlias = tuple[Field, ...]
 
@@ -43,60 +45,42 @@ Fields: TypeAlias = tuple[Field, ...]
 def _string_test(spec: Spec) -> Test:
     kind = spec[0]
     if kind == "prefix":
-        p: str = spec[1]
-        return lambda v: v.startswith(p)
+        return matching.prefix(spec[1])
     if kind == "suffix":
-        s: str = spec[1]
-        return lambda v: v.endswith(s)
+        return matching.suffix(spec[1])
+    # EventBridge folds case as event-ruler does, character by character (str.lower
+    # here); SNS casefolds (messaging/filter_policy.py), and has no prefix/suffix
+    # forms that ignore case.
     if kind == "prefix_ic":
-        pl: str = spec[1]
-        return lambda v: v.lower().startswith(pl)
+        return matching.prefix(spec[1], str.lower)
     if kind == "suffix_ic":
-        sl: str = spec[1]
-        return lambda v: v.lower().endswith(sl)
+        return matching.suffix(spec[1], str.lower)
     if kind == "eic":
-        el: str = spec[1]
-        return lambda v: v.lower() == el
+        return matching.equals_ignore_case(spec[1], str.lower)
     if kind == "wildcard":
         return spec[2].fullmatch  # type: ignore[no-any-return]
     if kind == "cidr":
-        bits, low, high = spec[1], spec[2], spec[3]
-
-        def in_range(v: str) -> bool:
-            ip = event_ip(v)
-            return ip is not None and ip[0] == bits and low <= ip[1] <= high
-
-        return in_range
+        # Addresses are read as Java reads them (see _values.parse_ip); SNS uses
+        # Python's reading, which differs for IPv4-mapped IPv6 and zone ids.
+        return matching.in_address_block(spec[1], spec[2], spec[3], event_ip)
     raise AssertionError(kind)  # pragma: no cover
 
 
 def _number_test(spec: Spec) -> Test:
     _, low, low_open, high, high_open = spec
-    ok = event_number_comparable
-    if low is None:
-        if high_open:
-            return lambda v: v < high and ok(v)
-        return lambda v: v <= high and ok(v)
-    if high is None:
-        if low_open:
-            return lambda v: v > low and ok(v)
-        return lambda v: v >= low and ok(v)
-    if low == high and not low_open and not high_open:
-        return lambda v: v == low and ok(v)
-    if low_open and high_open:
-        return lambda v: low < v < high and ok(v)
-    if low_open:
-        return lambda v: low < v <= high and ok(v)
-    if high_open:
-        return lambda v: low <= v < high and ok(v)
-    return lambda v: low <= v <= high and ok(v)
+    # EventBridge compares doubles, and only those within its limits; SNS compares
+    # decimals at five places and has no such gate.
+    return matching.numeric_range(low, low_open, high, high_open, admit=event_number_comparable)
 
 
 def _anything_but_test(spec: Spec) -> Test:
     """anything-but: fails only on a value of the kind it lists; any other value passes.
 
     ``null``, booleans and values of the other type (numbers against a string
-    list, strings against a number list) all match, as on AWS.
+    list, strings against a number list) all match, as on AWS. EventBridge's
+    lists hold only strings or only numbers (the compiler refuses others), and
+    its numbers are excluded only where they can be compared at all; SNS's
+    lists mix every kind and compare numbers at five decimals.
     """
     kind = spec[0]
     if kind == "not":
@@ -113,11 +97,9 @@ def _anything_but_test(spec: Spec) -> Test:
 
         return not_values
     if kind == "not_prefix":
-        prefixes: tuple[str, ...] = spec[1]
-        return lambda v: type(v) is not str or not v.startswith(prefixes)
+        return matching.anything_but_prefix(spec[1])
     if kind == "not_suffix":
-        suffixes: tuple[str, ...] = spec[1]
-        return lambda v: type(v) is not str or not v.endswith(suffixes)
+        return matching.anything_but_suffix(spec[1])
     if kind == "not_eic":
         lowered: frozenset[str] = spec[1]
         return lambda v: type(v) is not str or v.lower() not in lowered
@@ -338,20 +320,7 @@ def branch_matches_memo(fields: Fields, values: Values, memo: dict[int, bool]) -
     for field_id, path, test, exists_true, exists_false in fields:
         ok = memo.get(field_id)
         if ok is None:
-            leaves = values.get(path)
-            if leaves is None:
-                ok = exists_false
-            elif exists_true:
-                ok = True
-            elif test is None:
-                ok = False
-            else:
-                ok = False
-                for v in leaves:
-                    if test(v):
-                        ok = True
-                        break
-            memo[field_id] = ok
+            ok = memo[field_id] = leaves_match(values.get(path), test, exists_true, exists_false)
         if not ok:
             return False
     return True

@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Final
 
+from sluiceway.matching import address_block
+
 from ._errors import barf
 
 __all__ = [
@@ -126,5 +128,6 @@ def cidr_block(text: str) -> tuple[int, int, int]:
         raise barf("IPv6 mask bits must be < 128")
     # Host bits may be set (10.0.0.5/24 is 10.0.0.0/24), but a whole address
     # (/32, /128) is refused above: AWS wants a plain address string for that.
-    host = (1 << (bits - mask)) - 1
-    return bits, address & ~host, address | host
+    # SNS takes /32 (messaging/filter_policy.py).
+    low, high = address_block(bits, address, mask)
+    return bits, low, high
