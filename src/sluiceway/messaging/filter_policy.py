@@ -402,8 +402,16 @@ def _property_matches(values: Sequence[_Leaf] | None, conditions: Sequence[_Cond
     return False
 
 
+def _quantized(number: Decimal) -> Decimal:
+    """``number`` at SNS's five decimals; one too large for that (23 digits or more) as it is."""
+    try:
+        return number.quantize(_DECIMALS)
+    except InvalidOperation:
+        return number
+
+
 def _same_number(a: Decimal, b: Decimal) -> bool:
-    return a.quantize(_DECIMALS) == b.quantize(_DECIMALS)
+    return _quantized(a) == _quantized(b)
 
 
 def _holds(condition: _Condition, value: _Leaf) -> bool:
@@ -451,7 +459,7 @@ def _anything_but(value: _Leaf, operand: Any) -> bool:
 
 def _in_range(value: Decimal, terms: Sequence[Any]) -> bool:
     for operator, bound in zip(terms[0::2], terms[1::2], strict=True):
-        a, b = value.quantize(_DECIMALS), bound.quantize(_DECIMALS)
+        a, b = _quantized(value), _quantized(bound)
         if not {"<": a < b, "<=": a <= b, "=": a == b, ">": a > b, ">=": a >= b}[operator]:
             return False
     return True
