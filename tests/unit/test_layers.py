@@ -115,9 +115,17 @@ def layer_violations(path: Path) -> list[str]:
         theirs = layer_of(imported)
         if mine is not None and theirs is not None and theirs > mine:
             problems.append(f"{name} ({LAYERS[mine][0]}) imports {imported} ({LAYERS[theirs][0]}): an arrow up the layers")
-    if name.startswith("sluiceway.asl") or name in ("sluiceway.events.patterns", "sluiceway.events.envelope", "sluiceway.jsonpath"):
+    if name.startswith(("sluiceway.asl", "sluiceway.events.patterns", "sluiceway.jsonpath")) or name == "sluiceway.events.envelope":
         forbid(("time", "os", "boto3"), "the engine and the pattern matcher are pure")
         problems.extend(f"{name} calls {call}: callers pass time and ids in" for call in impure_calls(path))
+    if name == "sluiceway.matching":
+        # Leaf predicates that event patterns and SNS filter policies share: below both.
+        problems.extend(
+            f"{name} imports {imported}: the shared predicates depend on errors and types only"
+            for imported in sorted(names)
+            if imported.startswith("sluiceway.") and not imported.startswith(("sluiceway.errors", "sluiceway.types"))
+        )
+        problems.extend(f"{name} calls {call}: the shared predicates are pure" for call in impure_calls(path))
     if name.startswith("sluiceway.functions"):
         forbid(
             NOT_IN_A_LAMBDA + ("sluiceway.backends", "typer", "fastapi", "rich"),

@@ -18,6 +18,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ..errors import BackendUnavailableError, EventPatternError, SluicewayError
+from ..events.envelope import bus_name_of, from_put_events_entry
+from ..events.errors import InvalidEntryError
 from ..events.patterns import compile_pattern
 from ..events.rules import DEFAULT_BUS, Rule, RuleValidationError, Target, bus_arn
 from ..ports.events import EventStore
@@ -164,53 +166,43 @@ def _fail_for(exc: SluicewayError) -> NoReturn:
 # ------------------------------------------------------------------------------------------
 
 
-def _entry_to_event(
-    entry: Any, settings: Settings, now: datetime
-) -> tuple[str | None, dict[str, Any]]:
+def _entry_to_event(entry: Any, settings: Settings, now: datetime, bus: str) -> tuple[str, dict[str, Any]]:
     """A PutEvents entry (``Source``, ``DetailType``, ``Detail``...) or an event in EventBridge's
-    envelope, as the event the bus stores (and the bus it names, if any)."""
+    envelope, as the event the bus stores, and the bus it goes to (its ``EventBusName``, else ``bus``).
+
+    Both are built by :func:`~sluiceway.events.envelope.from_put_events_entry`, so what PutEvents
+    refuses is refused here with AWS's code and message. Two conveniences are the CLI's own: an
+    entry's ``Detail`` may be the JSON object itself rather than its text, and may be left out (``{}``).
+    An envelope keeps its ``id``.
+    """
     if not isinstance(entry, dict):
         fail("each event must be a JSON object")
     if "Source" in entry or "DetailType" in entry or "Detail" in entry:
-        detail = entry.get("Detail", "{}")
-        if isinstance(detail, str):
-            try:
-                detail = json.loads(detail)
-            except ValueError:
-                fail("Detail is not valid JSON")
-        source, detail_type = entry.get("Source"), entry.get("DetailType")
-        resources = entry.get("Resources", [])
-        bus = entry.get("EventBusName")
-        when = entry.get("Time")
+        put = dict(entry)
+        detail = put.get("Detail")
+        if detail is None:
+            put["Detail"] = "{}"
+        elif not isinstance(detail, str):
+            put["Detail"] = json.dumps(detail)
     else:
-        source, detail_type, detail = (
-            entry.get("source"),
-            entry.get("detail-type"),
-            entry.get("detail", {}),
+        put = {
+            "Source": entry.get("source"),
+            "DetailType": entry.get("detail-type"),
+            "Detail": json.dumps(entry.get("detail", {})),
+            "Resources": entry.get("resources"),
+            "Time": entry.get("time"),
+        }
+    try:
+        event = from_put_events_entry(
+            put,
+            event_id=str(entry.get("id") or uuid.uuid4()),
+            now=now,
+            region=settings.region,
+            account=settings.account_id,
         )
-        resources = entry.get("resources", [])
-        bus = None
-        when = entry.get("time")
-    if not isinstance(source, str) or not source:
-        fail("an event needs a source (Source)")
-    if not isinstance(detail_type, str) or not detail_type:
-        fail("an event needs a detail-type (DetailType)")
-    if not isinstance(detail, dict):
-        fail("an event's detail (Detail) must be a JSON object")
-    if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
-        fail("an event's resources must be a list of strings")
-    event = {
-        "version": "0",
-        "id": str(entry.get("id") or uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": source,
-        "account": settings.account_id,
-        "time": str(when) if when else now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": settings.region,
-        "resources": resources,
-        "detail": detail,
-    }
-    return (str(bus) if bus else None), event
+    except InvalidEntryError as exc:
+        fail(str(exc))
+    return bus_name_of(put, bus), event
 
 
 @app.command("put")
@@ -241,8 +233,7 @@ def put_events(
     by_bus: dict[str, list[dict[str, Any]]] = {}
     order: list[tuple[str, int]] = []
     for entry in entries:
-        named, built = _entry_to_event(entry, settings, now)
-        target = named or bus
+        target, built = _entry_to_event(entry, settings, now, bus)
         by_bus.setdefault(target, []).append(built)
         order.append((target, len(by_bus[target]) - 1))
     ids: dict[str, list[str]] = {}

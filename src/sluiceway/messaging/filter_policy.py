@@ -32,6 +32,12 @@ raise :class:`~sluiceway.messaging.sns.InvalidParameterError` with SNS's text,
 prefixed as for ``Subscribe`` (``Invalid parameter: Attributes Reason: ``) or for
 ``SetSubscriptionAttributes`` (``Invalid parameter: ``).
 
+A checked policy compiles to one test per property, built from the predicates
+SNS shares with EventBridge's patterns (:mod:`sluiceway.matching`); where SNS
+answers differently (numbers at five decimals, case folding, anything-but's
+forms, reading IP addresses), the difference is spelled out where the test is
+built. SNS has no ``wildcard`` operator: it is an unrecognized match type.
+
 The module is pure.
 """
 
@@ -40,10 +46,12 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeAlias
 
+from .. import matching
+from ..matching import StringTest, Test, leaves_match
 from .sns import SCOPES, InvalidParameterError, MessageAttribute
 
 __all__ = [
@@ -67,6 +75,8 @@ _Condition: TypeAlias = Any
 """One element of a property's array, as checked (numbers become Decimals)."""
 _Branch: TypeAlias = "tuple[tuple[str, tuple[_Condition, ...]], ...]"
 """An ``$or``-free policy: (dotted property path, its conditions) pairs."""
+_Properties: TypeAlias = "tuple[tuple[str, Test | None, bool, bool], ...]"
+"""A branch compiled: (path, test of one value, exists true, exists false) per property."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,8 @@ class FilterPolicy:
     document: Mapping[str, Any]
     scope: str
     branches: tuple[_Branch, ...]
+    _properties: tuple[_Properties, ...] = field(repr=False, compare=False)
+    """Each branch's properties as tests, in the order of ``branches``."""
 
     def matches(
         self, message: str, attributes: Mapping[str, MessageAttribute] | None = None
@@ -95,8 +107,8 @@ class FilterPolicy:
         else:
             values = _attribute_values(attributes or {})
         return any(
-            all(_property_matches(values.get(path), conditions) for path, conditions in branch)
-            for branch in self.branches
+            all(leaves_match(values.get(path), test, yes, no) for path, test, yes, no in branch)
+            for branch in self._properties
         )
 
 
@@ -137,7 +149,8 @@ def compile_filter_policy(
         raise InvalidParameterError(f"{prefix}FilterPolicy: Filter policy must be a JSON object")
     checker = _Checker(prefix, scope)
     checker.check(document)
-    return FilterPolicy(document=document, scope=scope, branches=tuple(_branches(document)))
+    branches = tuple(_branches(document))
+    return FilterPolicy(document, scope, branches, tuple(_compile(branch) for branch in branches))
 
 
 # ----------------------------------------------------------------------- checks
@@ -331,7 +344,7 @@ def _expand(
                 partial.append((path, tuple(value)))
 
 
-# --------------------------------------------------------------------- matching
+# --------------------------------------------------------------- message values
 
 
 def _attribute_values(attributes: Mapping[str, MessageAttribute]) -> dict[str, list[_Leaf]]:
@@ -390,75 +403,138 @@ def _decimal(text: str) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _property_matches(values: Sequence[_Leaf] | None, conditions: Sequence[_Condition]) -> bool:
-    present = values is not None and len(values) > 0
+def _quantized(number: Decimal) -> Decimal:
+    """``number`` at SNS's five decimals; one too large for that (23 digits or more) as it is."""
+    try:
+        return number.quantize(_DECIMALS)
+    except InvalidOperation:
+        return number
+
+
+# ------------------------------------------------------------------ compiling
+
+
+def _compile(branch: _Branch) -> _Properties:
+    return tuple((path, *_property_test(conditions)) for path, conditions in branch)
+
+
+def _property_test(conditions: Sequence[_Condition]) -> tuple[Test | None, bool, bool]:
+    """A property's conditions as (test of one value, exists true, exists false), for leaves_match."""
+    exists_true = exists_false = False
+    tests: list[Test] = []
     for condition in conditions:
         if isinstance(condition, dict) and "exists" in condition:
-            if condition["exists"] is present:
-                return True
-            continue
-        if present and any(_holds(condition, value) for value in values or ()):
-            return True
+            if condition["exists"]:
+                exists_true = True
+            else:
+                exists_false = True
+        else:
+            tests.append(_condition_test(condition))
+    if not tests:
+        return None, exists_true, exists_false
+    if len(tests) == 1:
+        return tests[0], exists_true, exists_false
+    alternatives = tuple(tests)
+    return (lambda v: any(test(v) for test in alternatives)), exists_true, exists_false
+
+
+def _strings_only(test: StringTest) -> Test:
+    return lambda v: isinstance(v, str) and test(v)
+
+
+def _never(value: _Leaf) -> bool:
     return False
 
 
-def _same_number(a: Decimal, b: Decimal) -> bool:
-    return a.quantize(_DECIMALS) == b.quantize(_DECIMALS)
-
-
-def _holds(condition: _Condition, value: _Leaf) -> bool:
-    """Whether one leaf value satisfies one (non-``exists``) condition."""
+def _condition_test(condition: _Condition) -> Test:
+    """One checked condition (not ``exists``) as a test of one leaf value."""
     if condition is None:
-        return value is None
+        return lambda v: v is None
     if isinstance(condition, bool):
-        return isinstance(value, bool) and value is condition
+        return lambda v: v is condition
     if isinstance(condition, str):
-        return isinstance(value, str) and value == condition
+        return lambda v: isinstance(v, str) and v == condition
     if isinstance(condition, Decimal):
-        return isinstance(value, Decimal) and _same_number(value, condition)
+        # SNS compares numbers at five decimals; EventBridge compares doubles.
+        number = _quantized(condition)
+        return lambda v: isinstance(v, Decimal) and _quantized(v) == number
     [(operator, operand)] = condition.items()
     if operator == "prefix":
-        return isinstance(value, str) and value.startswith(operand)
+        return _strings_only(matching.prefix(operand))
     if operator == "suffix":
-        return isinstance(value, str) and value.endswith(operand)
+        return _strings_only(matching.suffix(operand))
     if operator == "equals-ignore-case":
-        return isinstance(value, str) and value.casefold() == operand.casefold()
+        # SNS casefolds ("ß" equals "ss"); EventBridge lower-cases, as event-ruler does.
+        return _strings_only(matching.equals_ignore_case(operand, str.casefold))
     if operator == "numeric":
-        return isinstance(value, Decimal) and _in_range(value, operand)
+        return _numeric_test(operand)
     if operator == "anything-but":
-        return _anything_but(value, operand)
+        return _anything_but_test(operand)
     if operator == "cidr":
-        return isinstance(value, str) and _in_cidr(value, operand)
-    return False
+        return _strings_only(_cidr_test(operand))
+    return _never
 
 
-def _anything_but(value: _Leaf, operand: Any) -> bool:
-    # Only a value of the kind the expression lists can be excluded; others pass.
-    if isinstance(operand, dict):
-        return not (isinstance(value, str) and value.startswith(operand["prefix"]))
-    excluded = operand if isinstance(operand, list) else [operand]
-    for item in excluded:
-        if isinstance(item, str) and isinstance(value, str) and value == item:
-            return False
-        if isinstance(item, Decimal) and isinstance(value, Decimal) and _same_number(value, item):
-            return False
-        if isinstance(item, bool) and isinstance(value, bool) and value is item:
-            return False
-        if item is None and value is None:
-            return False
-    return True
+def _numeric_test(terms: Sequence[Any]) -> Test:
+    """``[op, n]`` or ``[">"|">=", low, "<"|"<=", high]``, as checked, on numbers at five decimals.
 
-
-def _in_range(value: Decimal, terms: Sequence[Any]) -> bool:
+    EventBridge gates which numbers compare at all (-5e9..5e9, six decimals);
+    SNS documents -1e9..1e9 with five, but only the five decimals are applied here.
+    """
+    low: Decimal | None = None
+    high: Decimal | None = None
+    low_open = high_open = False
     for operator, bound in zip(terms[0::2], terms[1::2], strict=True):
-        a, b = value.quantize(_DECIMALS), bound.quantize(_DECIMALS)
-        if not {"<": a < b, "<=": a <= b, "=": a == b, ">": a > b, ">=": a >= b}[operator]:
-            return False
-    return True
+        value = _quantized(bound)
+        if operator == "=":
+            low = high = value
+        elif operator in (">", ">="):
+            low, low_open = value, operator == ">"
+        else:
+            high, high_open = value, operator == "<"
+    inside = matching.numeric_range(low, low_open, high, high_open)
+    return lambda v: isinstance(v, Decimal) and inside(_quantized(v))
 
 
-def _in_cidr(value: str, block: str) -> bool:
+def _anything_but_test(operand: Any) -> Test:
+    """Any present value but those listed; a value of another kind passes.
+
+    SNS lists may mix strings, numbers, booleans and null, and its only other
+    form is ``{"prefix": s}``; EventBridge lists hold only strings or only
+    numbers, and it has suffix, equals-ignore-case and wildcard forms too.
+    """
+    if isinstance(operand, dict):
+        return matching.anything_but_prefix((operand["prefix"],))
+    excluded = operand if isinstance(operand, list) else [operand]
+    strings = frozenset(item for item in excluded if isinstance(item, str))
+    numbers = frozenset(_quantized(item) for item in excluded if isinstance(item, Decimal))
+    booleans = frozenset(item for item in excluded if isinstance(item, bool))
+    null = any(item is None for item in excluded)
+
+    def not_excluded(v: _Leaf) -> bool:
+        if isinstance(v, str):
+            return v not in strings
+        if isinstance(v, bool):
+            return v not in booleans
+        if isinstance(v, Decimal):
+            return _quantized(v) not in numbers
+        return not (v is None and null)
+
+    return not_excluded
+
+
+def _cidr_test(block: str) -> StringTest:
+    # SNS reads addresses as Python's ipaddress does and takes /32 blocks;
+    # EventBridge reads them as Java does (IPv4-mapped IPv6 is IPv4) and refuses /32.
+    network = ipaddress.ip_network(block, strict=False)
+    bits = network.max_prefixlen
+    low, high = matching.address_block(bits, int(network.network_address), network.prefixlen)
+    return matching.in_address_block(bits, low, high, _address)
+
+
+def _address(text: str) -> tuple[int, int] | None:
     try:
-        return ipaddress.ip_address(value) in ipaddress.ip_network(block, strict=False)
+        address = ipaddress.ip_address(text)
     except ValueError:
-        return False
+        return None
+    return address.max_prefixlen, int(address)

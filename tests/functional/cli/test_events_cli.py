@@ -183,6 +183,26 @@ def test_put_refuses_bad_events(store: Store, event: str, message: str) -> None:
     assert message in err
 
 
+def test_put_says_what_put_events_would_answer(store: Store) -> None:
+    code, _, err = events_cli(store, "put", "--event", '{"DetailType": "x"}')
+    assert code == 2
+    # The terminal may wrap the line.
+    assert "InvalidArgument: Parameter Source is not valid. Reason: Source is a required argument." in " ".join(err.split())
+
+
+def test_put_keeps_the_entry_s_time_and_names_its_bus_by_arn(store: Store) -> None:
+    assert events_cli(store, "create-bus", "orders")[0] == 0
+    entry = {
+        "Source": "shop",
+        "DetailType": "x",
+        "Time": "2025-12-24T19:30:00+01:00",
+        "EventBusName": "arn:aws:events:us-east-1:111111111111:event-bus/orders",
+    }
+    assert events_cli(store, "put", "--event", json.dumps(entry))[0] == 0
+    [stored] = store.bus().unrouted()
+    assert (stored.bus, stored.event["time"]) == ("orders", "2025-12-24T18:30:00Z")
+
+
 def test_put_on_an_unknown_bus(store: Store) -> None:
     code, _, err = events_cli(
         store, "put", "--event", '{"Source": "s", "DetailType": "x"}', "--bus", "nope"

@@ -190,6 +190,14 @@ def test_numeric_ranges(condition: list[Any], value: float, expected: bool) -> N
     assert on_body(policy, {"price_usd": value}) is expected
 
 
+def test_numbers_too_large_for_five_decimals_still_compare() -> None:
+    huge = MessageAttribute("Number", "1e30")
+    assert on_attributes({"n": [{"numeric": [">", 0]}]}, n=huge)
+    assert on_attributes({"n": [1e30]}, n=huge)
+    assert not on_attributes({"n": [{"anything-but": [1e30]}]}, n=huge)
+    assert on_body({"n": [{"numeric": ["<", 1e30]}]}, {"n": 5})
+
+
 def test_numeric_ranges_need_numbers() -> None:
     policy = {"price_usd": [{"numeric": [">", 0]}]}
     assert not on_attributes(policy, price_usd="5")
