@@ -19,6 +19,11 @@ __all__ = ["Settings", "ENV_PREFIX"]
 ENV_PREFIX = "SLUICEWAY_"
 
 
+#: The region and account a local stack names its resources with (ARNs, event envelopes).
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT_ID = "111111111111"
+
+
 class Settings(BaseSettings):
     """Where data lives and which backends serve the ports."""
 
@@ -40,8 +45,8 @@ class Settings(BaseSettings):
     aws_endpoint_url: str | None = None
     """Talk to this endpoint instead of AWS (moto server, LocalStack); ``aws`` backend only."""
     event_bus_name: str = "default"
-    region: str = "us-east-1"
-    account_id: str = "111111111111"
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
     """Worker processes running functions locally."""
     function_timeout_s: float = Field(default=900.0, gt=0)

@@ -25,8 +25,8 @@ __all__ = ["DeadLetterSender", "Deliver", "EventLog", "EventPublisher", "EventSt
 class EventPublisher(Protocol):
     """Puts events on an event bus (EventBridge semantics)."""
 
-    def put_events(self, entries: Sequence[EventDict]) -> list[str]:
-        """Put events in EventBridge's envelope; return their ids.
+    def put_events(self, entries: Sequence[EventDict], *, bus: str | None = None) -> list[str]:
+        """Put events in EventBridge's envelope on ``bus`` (the backend's own bus when None); return their ids.
 
         Events are committed durably before this returns; delivery to targets is
         at-least-once and happens afterwards.
@@ -53,7 +53,7 @@ class EventStore(EventLog, Protocol):
 
     clock: Clock
 
-    def put_events(self, entries: Sequence[EventDict], *, bus: str = DEFAULT_BUS) -> list[str]:
+    def put_events(self, entries: Sequence[EventDict], *, bus: str | None = None) -> list[str]:
         """Commit events to ``bus``; return their ids. Raises NotFoundError for an unknown bus."""
         ...
 

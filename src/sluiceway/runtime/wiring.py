@@ -105,7 +105,7 @@ def build_stack(
         account_id=settings.account_id,
         keep_fds=lambda: () if lock.fd is None else (lock.fd,),
     )
-    orchestrator = _orchestrator(settings, local, _task_runner(settings, local, invoker).run, clock, skip_waits=skip_waits)
+    orchestrator = _orchestrator(settings, local, _task_runner(settings, local, invoker, clock).run, clock, skip_waits=skip_waits)
     for workflow in application.workflows:
         orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))
     targets = LocalTargets(local.topics, orchestrator, invoker, local.queues)
@@ -119,7 +119,7 @@ def build_stack(
     return Stack(settings, application, local, services, invoker, orchestrator, router, deliverer, triggers, lock)
 
 
-def _task_runner(settings: Settings, local: LocalDataDir, invoker: LocalFunctionInvoker) -> TaskRunner:
+def _task_runner(settings: Settings, local: LocalDataDir, invoker: LocalFunctionInvoker, clock: Clock) -> TaskRunner:
     keys = table_keys(settings)
     return TaskRunner(
         invoker,
@@ -130,6 +130,9 @@ def _task_runner(settings: Settings, local: LocalDataDir, invoker: LocalFunction
         tables=lambda name: local.table_named(name, keys.get(name, "pk")),
         default_timeout_s=settings.function_timeout_s,
         journal=local.journal,
+        region=settings.region,
+        account_id=settings.account_id,
+        clock=clock,
     )
 
 
@@ -349,7 +352,7 @@ def build_sfn_runtime(
         region=settings.region,
         account_id=settings.account_id,
     )
-    runner = _task_runner(settings, local, invoker)
+    runner = _task_runner(settings, local, invoker, clock)
 
     def run_task(command: InvokeTask) -> TaskSucceeded | TaskFailed:
         if answer is not None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sluiceway.asl import parser
+from sluiceway.asl.interpreter import InvokeTask, TaskFailed
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.executions import SqliteExecutionStore
@@ -38,7 +39,7 @@ def world(tmp_path: Path) -> Any:
     queues.create_queue("jobs")
     invoker = LocalFunctionInvoker([FunctionSpec("Echo", "json.loads")], mode="thread")
     tables = DynamoDbTasks(lambda name: {"Orders": SqliteTable(db, "Orders", partition_key="id")}[name])
-    runner = TaskRunner(invoker, topic, objects=objects, events=bus, queues=queues, extra=tables.handlers())
+    runner = TaskRunner(invoker, topic, objects=objects, events=bus, queues=queues, extra=tables.handlers(), clock=clock)
     orch = LocalOrchestrator(SqliteExecutionStore(db), runner.run, clock, skip_waits=True)
     orch.start()
     orch.queues = queues  # type: ignore[attr-defined]
@@ -115,6 +116,75 @@ def test_events_put_events_commits_to_the_bus(world: Any) -> None:
     assert done.output["FailedEntryCount"] == 0
     [(_, event)] = bus.pending()
     assert (event["source"], event["detail-type"], event["detail"]) == ("my.app", "Thing Happened", {"k": "v"})
+
+
+def test_events_put_events_fills_the_envelope_and_names_the_execution(world: Any) -> None:
+    orch, _, _, bus = world
+    entries = [
+        {"Source": "my.app", "DetailType": "Text", "Detail": '{"a": 1}', "Resources": ["arn:aws:s3:::b"]},
+        {"Source": "my.app", "DetailType": "Object", "Detail": {"b": [2]}},
+    ]
+    done = run(orch, "EventsEnvelope", task("arn:aws:states:::events:putEvents", {"Entries": entries}), {})
+    assert done.status == "SUCCEEDED" and done.output["FailedEntryCount"] == 0
+    machine = orch.state_machine_arn("EventsEnvelope")
+    events = [event for _, event in bus.pending()]
+    assert [e["detail"] for e in events] == [{"a": 1}, {"b": [2]}]
+    assert [e["id"] for e in events] == [e["EventId"] for e in done.output["Entries"]]
+    for event in events:
+        assert (event["account"], event["region"], event["version"]) == ("111111111111", "us-east-1", "0")
+        assert event["time"] == orch.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Step Functions appends the execution's and the state machine's ARNs to every entry's Resources.
+    assert events[0]["resources"] == ["arn:aws:s3:::b", done.arn, machine]
+    assert events[1]["resources"] == [done.arn, machine]
+
+
+def test_events_put_events_with_a_failed_entry_puts_the_others_then_fails(world: Any) -> None:
+    orch, _, _, bus = world
+    bus.create_bus("orders")
+    entries = [
+        {"Source": "my.app", "DetailType": "Good", "Detail": "{}", "EventBusName": "orders"},
+        {"DetailType": "No source", "Detail": "{}"},
+        {"Source": "my.app", "DetailType": "Not an object", "Detail": '"text"'},
+        {"Source": "my.app", "DetailType": "No bus", "Detail": "{}", "EventBusName": "nowhere"},
+    ]
+    done = run(orch, "EventsFailed", task("arn:aws:states:::events:putEvents", {"Entries": entries}), {})
+    assert (done.status, done.error) == ("FAILED", "EventBridge.FailedEntry")
+    cause = json.loads(done.cause)
+    assert cause["FailedEntryCount"] == 3
+    good, no_source, malformed, no_bus = cause["Entries"]
+    assert no_source == {"ErrorCode": "InvalidArgument", "ErrorMessage": "Parameter Source is not valid. Reason: Source is a required argument."}
+    assert malformed == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert no_bus["ErrorCode"] == "ResourceNotFoundException"
+    [(_, event)] = bus.pending()
+    assert event["id"] == good["EventId"] and event["detail-type"] == "Good"
+
+
+def test_events_put_events_refuses_a_request_of_no_entries(world: Any) -> None:
+    orch, _, _, bus = world
+    done = run(orch, "EventsNone", task("arn:aws:states:::events:putEvents", {"Entries": []}), {})
+    assert (done.status, done.error) == ("FAILED", "EventBridge.ValidationException")
+    assert bus.pending() == []
+
+
+def test_put_events_run_again_after_a_crash_puts_nothing_twice_and_fails_alike(tmp_path: Path) -> None:
+    db = Database(tmp_path / "s.db")
+    bus = SqliteEventBus(db, FakeClock())
+    invoker = LocalFunctionInvoker([], mode="thread")
+    runner = TaskRunner(invoker, SqliteTopic(db, tmp_path / "outbox.jsonl", FakeClock()), events=bus, journal=SqliteTaskJournal(db))
+    entries = [{"Source": "my.app", "DetailType": "Good", "Detail": "{}"}, {"Source": "my.app", "DetailType": "Bad", "Detail": "[]"}]
+    command = InvokeTask(
+        "token-1",
+        "arn:aws:states:::events:putEvents",
+        {"Entries": entries},
+        "Put",
+        idempotency_key="arn:aws:states:us-east-1:111111111111:execution:M:run-1#token-1",
+    )
+    first, again = runner.run(command), runner.run(command)
+    assert isinstance(first, TaskFailed) and isinstance(again, TaskFailed)
+    assert (first.error, first.cause) == (again.error, again.cause) == ("EventBridge.FailedEntry", first.cause)
+    assert len(bus.pending()) == 1
+    invoker.close()
+    db.close()
 
 
 def test_start_execution_sync_2_waits_for_the_child(world: Any) -> None:

@@ -47,8 +47,8 @@ class EventBridgePublisher:
         self.client: EventBridgeClient = client if client is not None else boto3.client("events")
         self.bus_name = bus_name
 
-    def put_events(self, entries: Sequence[EventDict]) -> list[str]:
-        """Put the events in batches EventBridge accepts; return their ids in order.
+    def put_events(self, entries: Sequence[EventDict], *, bus: str | None = None) -> list[str]:
+        """Put the events on ``bus`` (this publisher's bus when None) in batches EventBridge accepts; return their ids in order.
 
         Every batch is sent even when an earlier one had failures, so one bad
         event does not hold back the rest.
@@ -59,11 +59,12 @@ class EventBridgePublisher:
             BackendError: some entries failed; the message lists each one's index,
                 error code and message. The others were put.
         """
-        request = [to_entry(entry, self.bus_name) for entry in entries]
+        bus = bus or self.bus_name
+        request = [to_entry(entry, bus) for entry in entries]
         ids: list[str] = []
         failures: list[tuple[int, str, str]] = []
         for offset, batch in _batches(request):
-            with translated(f"put {len(batch)} events on bus {self.bus_name}"):
+            with translated(f"put {len(batch)} events on bus {bus}"):
                 response = self.client.put_events(Entries=cast(Any, batch))
             for index, result in enumerate(response.get("Entries", []), start=offset):
                 if "EventId" in result and not result.get("ErrorCode"):

@@ -92,12 +92,13 @@ class SqliteEventBus:
 
     # -- publishing -----------------------------------------------------------------------
 
-    def put_events(self, entries: Sequence[EventDict], *, bus: str = DEFAULT_BUS) -> list[str]:
-        """Commit events to ``bus`` and return their ids (given ones are kept).
+    def put_events(self, entries: Sequence[EventDict], *, bus: str | None = None) -> list[str]:
+        """Commit events to ``bus`` (``default`` when None) and return their ids (given ones are kept).
 
         Raises:
             NotFoundError: no such bus.
         """
+        bus = bus or DEFAULT_BUS
         ids: list[str] = []
         now = _iso(self.clock.now())
         with self.db.transaction() as conn:

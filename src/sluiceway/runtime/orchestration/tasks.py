@@ -18,8 +18,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
+from ...clock import SystemClock
 from ...errors import OrchestratorStoppedError, SluicewayError
-from ...ports import EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, TaskJournal, Topic
+from ...ports import Clock, EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, TaskJournal, Topic
+from ...settings import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from ...types import JSON
 from .integrations import REGISTRY, Integration, TaskError, TaskPorts, lambda_function_name
 from .integrations.items import read_items, write_results
@@ -59,6 +61,8 @@ class TaskRunner:
             (tests, mocks); each takes the command and its parameters and returns the
             service's response.
         journal: where tasks' outcomes are recorded, so that each has its effect once.
+        region, account_id: the stack's, for what integrations make (an event's envelope).
+        clock: the time integrations stamp on what they make.
     """
 
     def __init__(
@@ -73,8 +77,13 @@ class TaskRunner:
         default_timeout_s: float = 900.0,
         extra: Mapping[str, Handler] | None = None,
         journal: TaskJournal | None = None,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        clock: Clock | None = None,
     ) -> None:
-        self.ports = TaskPorts(invoker, topic, objects, events, queues, tables, default_timeout_s)
+        self.ports = TaskPorts(
+            invoker, topic, objects, events, queues, tables, default_timeout_s, region, account_id, clock or SystemClock()
+        )
         self.extra = dict(extra or {})
         self.journal = journal
 
@@ -99,10 +108,10 @@ class TaskRunner:
         integration: Integration | None = REGISTRY.get(service)
         if integration is None:
             return TaskFailed(command.token, "States.Runtime", f"The resource '{resource}' is not supported by this Sluiceway backend")
-        handler = integration.handler
+        handler, verdict = integration.handler, integration.verdict
         return as_outcome(
             command,
-            lambda: self._once(command, lambda: handler(self.ports, command, params), atomic=integration.in_database),
+            lambda: verdict(self._once(command, lambda: handler(self.ports, command, params), atomic=integration.in_database)),
         )
 
     def _once(self, command: InvokeTask, action: Callable[[], JSON], *, atomic: bool = False) -> JSON:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ....asl.interpreter import InvokeTask
-from ....ports import EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, Topic
+from ....clock import SystemClock
+from ....ports import Clock, EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, Topic
+from ....settings import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from ....types import JSON
 
 __all__ = ["Integration", "TaskError", "TaskPorts", "bucket_key", "lambda_function_name"]
@@ -35,8 +37,9 @@ class TaskPorts:
     """Opens a table by name (the ``dynamodb:*`` tasks)."""
     default_timeout_s: float = 900.0
     """A function's timeout when the Task state sets none (and the most it may set)."""
-    region: str = "us-east-1"
-    account_id: str = "111111111111"
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    clock: Clock = field(default_factory=SystemClock)
 
     def require(self, port: Any, what: str) -> Any:
         if port is None:
@@ -59,6 +62,10 @@ class Integration:
     in_database: bool = False
     """Its effect is rows in the local database (a topic, a queue, the bus, a table): it commits with the
     task journal's record, so a task run again after a crash has its effect exactly once."""
+    verdict: Callable[[JSON], JSON] = lambda response: response  # noqa: E731
+    """Judges the service's response once it is recorded: returns the task's result or raises
+    :class:`TaskError`. A response that fails the task (PutEvents with failed entries) still
+    had its effects, which a run of the task after a crash must not repeat."""
 
 
 def lambda_function_name(resource: str) -> str:
