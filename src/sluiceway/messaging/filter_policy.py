@@ -44,7 +44,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeAlias
 
-from .sns import SCOPES, InvalidParameterError, MessageAttribute
+from .errors import InvalidParameterError
+from .sns import SCOPES, MessageAttribute
 
 __all__ = [
     "MAX_COMBINATIONS",

@@ -40,15 +40,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import NotFoundError
+from ...messaging.delivery_policy import DeliveryPolicy
+from ...messaging.errors import InvalidParameterError
 from ...messaging.filter_policy import FilterPolicy, compile_filter_policy
 from ...messaging.redrive import queue_arn, queue_name
 from ...messaging.sns import (
     PROTOCOLS,
     RAW_PROTOCOLS,
     SCOPES,
-    DeliveryPolicy,
     DeliveryRecord,
-    InvalidParameterError,
     MessageAttribute,
     PublishedMessage,
     Subscription,
