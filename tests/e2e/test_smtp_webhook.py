@@ -27,7 +27,7 @@ import pytest
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.topics import SqliteTopic
 from sluiceway.clock import FakeClock
-from sluiceway.messaging.sns import DeliveryPolicy
+from sluiceway.messaging.delivery_policy import DeliveryPolicy
 from sluiceway.runtime.messaging.delivery import (
     SIGNATURE_HEADER,
     SmtpConfig,

@@ -30,7 +30,7 @@ from ._common import (
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
-    from ..deploy.cost import RunUsage
+    from ..deploy.usage import RunUsage
     from ..settings import Settings
 
 __all__ = ["app", "cost", "deploy", "package", "template"]
@@ -238,7 +238,7 @@ def _money(value: float) -> str:
 
 
 def _recorded_runs(settings: Settings) -> list[RunUsage]:
-    from ..deploy.cost import measure_local
+    from ..deploy.usage import measure_local
     from ..runtime.wiring import open_local_read
 
     if not Path(settings.db_path).exists():
@@ -273,7 +273,8 @@ def cost(
     config: Path | None = ConfigOption,
 ) -> None:
     """Estimate the monthly AWS bill from the runs recorded locally, for Standard and Express workflows."""
-    from ..deploy.cost import Workload, estimate, load_prices, parse_size
+    from ..deploy.cost import Workload, estimate, parse_size
+    from ..deploy.prices import load_prices
 
     settings = settings_from(data_dir, config)
     try:

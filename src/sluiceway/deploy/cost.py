@@ -1,12 +1,9 @@
 """A monthly AWS bill estimated from the pipeline's recorded local runs.
 
-The local store keeps every execution's history in AWS's event shapes, so the
-quantities AWS bills can be counted from it: state transitions (retries
-included), Lambda invocations and their durations (rounded up to 1 ms each, as
-Lambda bills), SNS publishes, the chunks a file was split into, the execution's
-wall time (what Express workflows bill) and the metadata record's size
-(DynamoDB write units). Those counts are scaled to the files per day and the
-average size asked for, then priced with a price table (``prices.json``).
+What each recorded run would be billed for is counted from its history
+(:mod:`sluiceway.deploy.usage`); here those counts are scaled to the files per day
+and the average size asked for, then priced with a price table
+(:mod:`sluiceway.deploy.prices`).
 
 What cannot be measured locally is estimated from the pipeline's I/O pattern and
 listed as an assumption in the result: S3 requests per function, the bytes of
@@ -23,22 +20,16 @@ Failed runs stay in the mix, so the local failure rate carries over.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from ..apps.builtin import PIPELINE_FUNCTIONS, workflow_text
-from ..errors import ConfigError
-from ..ports import ExecutionRecord, ExecutionStore, MetadataTable
+from ..apps.builtin import PIPELINE_FUNCTIONS
+from .prices import PriceTable
+from .usage import RunUsage, workflow_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +40,11 @@ __all__ = [
     "CostLine",
     "Estimate",
     "FileProfile",
-    "PriceTable",
-    "RunUsage",
     "S3Requests",
     "Workload",
-    "default_prices_path",
     "estimate",
     "fit_durations",
-    "load_prices",
-    "measure_local",
-    "measure_run",
     "parse_size",
-    "workflow_tasks",
 ]
 
 #: AWS bills a month as 730 hours.
@@ -73,9 +57,6 @@ SFN_LOG_BYTES_PER_EVENT = 350
 LAMBDA_LOG_BYTES_PER_INVOCATION = 1024
 EXPRESS_MEMORY_STEP = 64 * 1024 * 1024
 EXPRESS_MAX_MS = 5 * 60 * 1000
-_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
-_LAMBDA_DONE = frozenset({"LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionTimedOut"})
-_EXECUTION_DONE = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {
     "": 1,
@@ -97,315 +78,6 @@ _UNITS = {
     "ti": 2**40,
     "tib": 2**40,
 }
-
-
-# ------------------------------------------------------------------ prices
-
-
-class _Prices(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StepFunctionsPrices(_Prices):
-    standard_per_1000_transitions: float = Field(ge=0)
-    express_per_million_requests: float = Field(ge=0)
-    express_per_gb_second: float = Field(ge=0)
-
-
-class LambdaPrices(_Prices):
-    per_million_requests: float = Field(ge=0)
-    per_gb_second_x86: float = Field(ge=0)
-
-
-class S3Prices(_Prices):
-    put_per_1000: float = Field(ge=0)
-    get_per_1000: float = Field(ge=0)
-    standard_per_gb_month: float = Field(ge=0)
-
-
-class DynamoDBPrices(_Prices):
-    per_million_write_request_units: float = Field(ge=0)
-    per_million_read_request_units: float = Field(ge=0)
-
-
-class SnsPrices(_Prices):
-    per_million_publishes: float = Field(ge=0)
-    email_per_100000: float = Field(ge=0)
-
-
-class SqsPrices(_Prices):
-    per_million_requests: float = Field(ge=0)
-
-
-class EventBridgePrices(_Prices):
-    aws_service_events_per_million: float = Field(ge=0)
-    custom_events_per_million: float = Field(ge=0)
-
-
-class CloudWatchPrices(_Prices):
-    alarm_per_month: float = Field(ge=0)
-    logs_ingestion_per_gb: float = Field(ge=0)
-
-
-class XRayPrices(_Prices):
-    per_million_traces_recorded: float = Field(ge=0)
-
-
-class KmsPrices(_Prices):
-    key_per_month: float = Field(ge=0)
-    per_10000_requests: float = Field(ge=0)
-
-
-class PriceTable(_Prices):
-    """A price table (``prices.json``): public list prices of one region."""
-
-    region: str
-    currency: str = "USD"
-    retrieved: str
-    """When the prices were read from AWS's pricing pages (YYYY-MM-DD)."""
-    note: str = ""
-    sources: dict[str, str] = Field(default_factory=dict)
-    stepfunctions: StepFunctionsPrices
-    lambda_: LambdaPrices = Field(alias="lambda")
-    s3: S3Prices
-    dynamodb: DynamoDBPrices
-    sns: SnsPrices
-    sqs: SqsPrices
-    eventbridge: EventBridgePrices
-    cloudwatch: CloudWatchPrices
-    xray: XRayPrices
-    kms: KmsPrices
-
-
-def default_prices_path() -> Path:
-    """The price table shipped with Sluiceway (us-east-1)."""
-    return Path(__file__).with_name("prices.json")
-
-
-def load_prices(path: Path | None = None) -> PriceTable:
-    """Read and check a price table.
-
-    Raises:
-        ConfigError: the file is missing, not JSON, or lacks a price (each problem named by its path).
-    """
-    path = Path(path) if path is not None else default_prices_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such price table") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not a readable JSON price table: {exc}") from None
-    try:
-        return PriceTable.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{path}: invalid price table:\n" + "\n".join(problems)) from None
-
-
-# ------------------------------------------------------------- measurement
-
-
-def workflow_tasks(definition: str | None = None) -> tuple[dict[str, str], frozenset[str]]:
-    """Which function each Task state invokes, and the states that run once per Map item.
-
-    Returns:
-        (state name -> function name for states whose resource is one of the pipeline's
-        functions, names of states inside a Map's ItemProcessor).
-    """
-    doc = json.loads(definition if definition is not None else workflow_text())
-    tasks: dict[str, str] = {}
-    inner: set[str] = set()
-
-    def walk(states: Mapping[str, Any], in_map: bool) -> None:
-        for name, state in states.items():
-            if in_map:
-                inner.add(name)
-            resource = str(state.get("Resource", ""))
-            for function in PIPELINE_FUNCTIONS:
-                if resource == f"${{{function.name}FunctionArn}}":
-                    tasks[name] = function.name
-            processor = state.get("ItemProcessor") or state.get("Iterator")
-            if state.get("Type") == "Map" and isinstance(processor, Mapping):
-                walk(processor.get("States", {}), True)
-            for branch in state.get("Branches", []) or []:
-                walk(branch.get("States", {}), in_map)
-
-    walk(doc.get("States", {}), False)
-    return tasks, frozenset(inner)
-
-
-@dataclass(frozen=True)
-class RunUsage:
-    """What one recorded run used, counted from its history."""
-
-    name: str
-    status: str
-    input_bytes: int | None
-    """The input object's size from the S3 event, when the event carried one."""
-    duration_ms: float
-    """ExecutionStarted to the execution's end."""
-    transitions: int
-    """Billed state transitions: states entered plus task retries."""
-    chunk_transitions: int
-    """The part of ``transitions`` inside the Map (once per chunk)."""
-    chunks: int
-    history_events: int
-    chunk_events: int
-    invocations: Mapping[str, int]
-    """Lambda invocations per function (retries included)."""
-    billed_ms: Mapping[str, int]
-    """Lambda billed milliseconds per function (each invocation rounded up to 1 ms)."""
-    sns_publishes: int
-    max_payload_bytes: int
-    metadata_item_bytes: int | None = None
-    map_wall_ms: float = 0.0
-    """Wall time during which functions inside the Map ran (their intervals' union)."""
-
-
-def _timestamp(event: Mapping[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00"))
-
-
-def _union_ms(intervals: Sequence[tuple[datetime, datetime]]) -> float:
-    total = 0.0
-    current: tuple[datetime, datetime] | None = None
-    for begin, finish in sorted(intervals):
-        if current is None or begin > current[1]:
-            if current is not None:
-                total += (current[1] - current[0]).total_seconds() * 1000
-            current = (begin, finish)
-        else:
-            current = (current[0], max(current[1], finish))
-    if current is not None:
-        total += (current[1] - current[0]).total_seconds() * 1000
-    return total
-
-
-def _function_of(resource: str) -> str:
-    return resource.rsplit(":", 1)[-1]
-
-
-def measure_run(
-    record: ExecutionRecord,
-    history: Sequence[Mapping[str, Any]],
-    *,
-    metadata_item: Mapping[str, Any] | None = None,
-    definition: str | None = None,
-) -> RunUsage:
-    """Count what a recorded run would be billed for.
-
-    Args:
-        record: the execution.
-        history: its events in order (AWS's shapes).
-        metadata_item: the run's record in the metadata table, for its size.
-        definition: the ASL text (the packaged workflow when None).
-    """
-    tasks, inner = workflow_tasks(definition)
-    inner_functions = {tasks[state] for state in inner if state in tasks}
-    by_id = {int(event["id"]): event for event in history if "id" in event}
-    entered = Counter[str]()
-    inner_entered = 0
-    task_entered = 0
-    inner_task_entered = 0
-    invocations = Counter[str]()
-    billed = Counter[str]()
-    scheduled = 0
-    sns = 0
-    chunks = 0
-    inner_lambda_events = 0
-    map_events = 0
-    max_payload = 0
-    inner_intervals: list[tuple[datetime, datetime]] = []
-    start = end = None
-    for event in history:
-        kind = str(event.get("type", ""))
-        if kind == "ExecutionStarted":
-            start = _timestamp(event)
-        elif kind in _EXECUTION_DONE:
-            end = _timestamp(event)
-        if kind.endswith("StateEntered"):
-            details = event.get("stateEnteredEventDetails") or {}
-            state = str(details.get("name", ""))
-            entered[state] += 1
-            max_payload = max(max_payload, len(str(details.get("input", "")).encode()))
-            if kind == "TaskStateEntered":
-                task_entered += 1
-            if state in inner:
-                inner_entered += 1
-                if kind == "TaskStateEntered":
-                    inner_task_entered += 1
-        elif kind.endswith("StateExited") and str((event.get("stateExitedEventDetails") or {}).get("name", "")) in inner:
-            map_events += 1
-        elif kind.startswith("MapIteration"):
-            map_events += 1
-            if kind == "MapIterationStarted":
-                chunks += 1
-        elif kind == "LambdaFunctionScheduled":
-            scheduled += 1
-            function = _function_of(str((event.get("lambdaFunctionScheduledEventDetails") or {}).get("resource", "")))
-            invocations[function] += 1
-            if function in inner_functions:
-                inner_lambda_events += 3  # scheduled, started, and how it ended
-        elif kind == "TaskScheduled":
-            scheduled += 1
-            details = event.get("taskScheduledEventDetails") or {}
-            if details.get("resourceType") == "sns" and str(details.get("resource", "")).startswith("publish"):
-                sns += 1
-        elif kind in _LAMBDA_DONE:
-            started = by_id.get(int(event.get("previousEventId", -1)))
-            if started is not None and started.get("type") == "LambdaFunctionStarted":
-                scheduled_event = by_id.get(int(started.get("previousEventId", -1)))
-                resource = ((scheduled_event or {}).get("lambdaFunctionScheduledEventDetails") or {}).get("resource", "")
-                elapsed = (_timestamp(event) - _timestamp(started)).total_seconds() * 1000
-                function = _function_of(str(resource))
-                billed[function] += max(1, math.ceil(elapsed))
-                if function in inner_functions:
-                    inner_intervals.append((_timestamp(started), _timestamp(event)))
-    retries = max(0, scheduled - task_entered)
-    inner_invocations = sum(invocations[f] for f in inner_functions)
-    inner_retries = max(0, inner_invocations - inner_task_entered)
-    duration = (end - start).total_seconds() * 1000 if start is not None and end is not None else 0.0
-    detail = record.input.get("detail", {}) if isinstance(record.input, Mapping) else {}
-    size = (detail.get("object") or {}).get("size") if isinstance(detail, Mapping) else None
-    item_bytes = len(json.dumps(metadata_item, separators=(",", ":"), default=str).encode()) if metadata_item else None
-    return RunUsage(
-        name=record.name,
-        status=record.status,
-        input_bytes=int(size) if isinstance(size, int | float) else None,
-        duration_ms=duration,
-        transitions=sum(entered.values()) + retries,
-        chunk_transitions=inner_entered + inner_retries,
-        chunks=chunks,
-        history_events=len(history),
-        chunk_events=inner_entered + map_events + inner_lambda_events,
-        invocations=dict(invocations),
-        billed_ms=dict(billed),
-        map_wall_ms=_union_ms(inner_intervals),
-        sns_publishes=sns,
-        max_payload_bytes=max_payload,
-        metadata_item_bytes=item_bytes,
-    )
-
-
-def measure_local(executions: ExecutionStore, table: MetadataTable, state_machine: str, *, limit: int = 1000) -> list[RunUsage]:
-    """The recorded runs of ``state_machine`` in a local store, newest first.
-
-    Args:
-        executions: the executions (and their histories) to read.
-        table: the metadata table, for each run's stored item.
-        state_machine: the pipeline's state machine name.
-        limit: at most this many recent executions.
-    """
-    runs = []
-    for record in executions.list(limit=limit):
-        if record.state_machine != state_machine or record.status not in _TERMINAL:
-            continue
-        item = table.get({"ExecutionId": record.arn})
-        runs.append(measure_run(record, executions.history(record.arn), metadata_item=item))
-    return runs
-
-
-# ---------------------------------------------------------------- estimate
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 from .. import __version__
 from ..settings import Settings
 from .errors import DeployError
-from .template import BUNDLE_CONFIG_NAME
+from .lambdas import BUNDLE_CONFIG_NAME
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,12 @@
-"""The one error the queue rules raise for a message SQS would refuse."""
+"""The errors the messaging rules raise for a request SQS or SNS would refuse.
+
+Both are a caller's mistake, so ``ValueError``; each carries the service's error
+code so that the AWS-compatible endpoint and batch calls can report it as AWS does.
+"""
 
 from __future__ import annotations
 
-__all__ = ["InvalidMessageError"]
+__all__ = ["InvalidMessageError", "InvalidParameterError"]
 
 
 class InvalidMessageError(ValueError):
@@ -20,3 +24,13 @@ class InvalidMessageError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         super().__init__(message)
+
+
+class InvalidParameterError(ValueError):
+    """A request SNS would refuse with ``InvalidParameter`` (a caller's mistake).
+
+    The message is SNS's own text where we know it, e.g.
+    ``Invalid parameter: Attributes Reason: FilterPolicy: Filter policy is too complex``.
+    """
+
+    code = "InvalidParameter"

@@ -28,7 +28,7 @@ absent. In a body, an array's elements are matched one by one too.
 Checks follow SNS's order and wording: at most five top-level keys, at most 150
 combinations of values (nested values count once per level of depth, ``$or``
 branches add up), no empty arrays, and each match expression's own rules. Errors
-raise :class:`~sluiceway.messaging.sns.InvalidParameterError` with SNS's text,
+raise :class:`~sluiceway.messaging.errors.InvalidParameterError` with SNS's text,
 prefixed as for ``Subscribe`` (``Invalid parameter: Attributes Reason: ``) or for
 ``SetSubscriptionAttributes`` (``Invalid parameter: ``).
 
@@ -52,7 +52,8 @@ from typing import Any, Final, TypeAlias
 
 from .. import matching
 from ..matching import StringTest, Test, leaves_match
-from .sns import SCOPES, InvalidParameterError, MessageAttribute
+from .errors import InvalidParameterError
+from .sns import SCOPES, MessageAttribute
 
 __all__ = [
     "MAX_COMBINATIONS",

@@ -13,8 +13,8 @@ from deploy_fakes import FIXED_MS, FakePip, Run, record
 from typer.testing import CliRunner
 
 from sluiceway.cli.aws import app
-from sluiceway.deploy.cost import measure_local
 from sluiceway.deploy.package import build_bundle
+from sluiceway.deploy.usage import measure_local
 from sluiceway.runtime.wiring import open_local_read
 from sluiceway.settings import Settings
 
@@ -197,7 +197,7 @@ def test_cost_measures_the_recorded_runs(settings: Settings) -> None:
 
 def test_cost_reads_another_price_table(tmp_path: Path, settings: Settings) -> None:
     record(settings, [Run("a.csv", 2**20)])
-    from sluiceway.deploy.cost import default_prices_path
+    from sluiceway.deploy.prices import default_prices_path
 
     prices = json.loads(default_prices_path().read_text())
     prices["region"] = "eu-west-1"

@@ -12,8 +12,8 @@ import pytest
 from deploy_fakes import FakePip
 
 from sluiceway.deploy.errors import DeployError
+from sluiceway.deploy.lambdas import BUNDLE_CONFIG_NAME
 from sluiceway.deploy.package import MANIFEST_NAME, build_bundle, digest_of, read_manifest
-from sluiceway.deploy.template import BUNDLE_CONFIG_NAME
 from sluiceway.settings import Settings
 
 

@@ -15,8 +15,8 @@ from samtranslator.translator.transform import transform
 
 from sluiceway.apps.builtin import PIPELINE_FUNCTIONS
 from sluiceway.apps.builtin import workflow_text as workflow_definition
+from sluiceway.deploy.policies import ALLOWED_WILDCARD_ACTIONS
 from sluiceway.deploy.template import (
-    ALLOWED_WILDCARD_ACTIONS,
     WrittenTemplate,
     dump_template,
 )

@@ -15,7 +15,8 @@ from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.topics import SqliteTopic
 from sluiceway.clock import FakeClock
 from sluiceway.errors import NotFoundError
-from sluiceway.messaging.sns import DeliveryRecord, InvalidParameterError, MessageAttribute
+from sluiceway.messaging.errors import InvalidParameterError
+from sluiceway.messaging.sns import DeliveryRecord, MessageAttribute
 from sluiceway.runtime.lambdas.invoker import LocalFunctionInvoker
 from sluiceway.runtime.messaging.delivery import (
     DeliveryError,

@@ -152,7 +152,10 @@ def test_events_put_events_with_a_failed_entry_puts_the_others_then_fails(world:
     cause = json.loads(done.cause)
     assert cause["FailedEntryCount"] == 3
     good, no_source, malformed, no_bus = cause["Entries"]
-    assert no_source == {"ErrorCode": "InvalidArgument", "ErrorMessage": "Parameter Source is not valid. Reason: Source is a required argument."}
+    assert no_source == {
+        "ErrorCode": "InvalidArgument",
+        "ErrorMessage": "Parameter Source is not valid. Reason: Source is a required argument.",
+    }
     assert malformed == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
     assert no_bus["ErrorCode"] == "ResourceNotFoundException"
     [(_, event)] = bus.pending()

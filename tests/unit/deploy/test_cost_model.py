@@ -10,15 +10,13 @@ import pytest
 
 from sluiceway.deploy.cost import (
     DAYS_PER_MONTH,
-    PriceTable,
-    RunUsage,
     Workload,
     estimate,
     fit_durations,
-    measure_run,
     parse_size,
-    workflow_tasks,
 )
+from sluiceway.deploy.prices import PriceTable
+from sluiceway.deploy.usage import RunUsage, measure_run, workflow_tasks
 from sluiceway.ports import ExecutionRecord
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

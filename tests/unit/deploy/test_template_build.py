@@ -15,14 +15,12 @@ from sluiceway.apps.builtin import pipeline_substitutions as substitutions
 from sluiceway.apps.builtin import workflow_text as workflow_definition
 from sluiceway.asl import parser
 from sluiceway.config import STARTER_CONFIG, PipelineConfig, parse_config
+from sluiceway.deploy.lambdas import BUNDLE_CONFIG_NAME, LAMBDA_TASK_ROOT, function_logical_id
 from sluiceway.deploy.template import (
-    BUNDLE_CONFIG_NAME,
-    LAMBDA_TASK_ROOT,
     TemplateOptions,
     build_template,
     definition_path,
     dump_template,
-    function_logical_id,
 )
 from sluiceway.settings import ENV_PREFIX, Settings
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from sluiceway.messaging.errors import InvalidParameterError
 from sluiceway.messaging.filter_policy import compile_filter_policy
-from sluiceway.messaging.sns import InvalidParameterError, MessageAttribute
+from sluiceway.messaging.sns import MessageAttribute
 
 S = "MessageAttributes"
 B = "MessageBody"

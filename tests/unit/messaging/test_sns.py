@@ -7,25 +7,29 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sluiceway.messaging.sns import (
+from sluiceway.messaging.delivery_policy import (
     AWS_MANAGED_POLICY,
     CUSTOMER_MANAGED_POLICY,
     HTTP_DEFAULT_POLICY,
     DeliveryPolicy,
-    InvalidParameterError,
+    default_policy,
+)
+from sluiceway.messaging.errors import InvalidParameterError
+from sluiceway.messaging.notifications import (
+    delivery_body,
+    format_timestamp,
+    http_headers,
+    lambda_event,
+    notification,
+    string_to_sign,
+)
+from sluiceway.messaging.sns import (
     MessageAttribute,
     PublishedMessage,
     Subscription,
     check_message,
     check_topic_name,
-    default_policy,
-    delivery_body,
-    format_timestamp,
-    http_headers,
-    lambda_event,
     message_attributes,
-    notification,
-    string_to_sign,
     topic_arn,
     topic_name,
 )

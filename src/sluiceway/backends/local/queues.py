@@ -9,34 +9,26 @@ delete survives the process being killed. Messages are rows of
 
 A receipt handle names the queue, the message row and a random token that a
 later receive replaces, so an old receipt can neither delete nor hide a message
-received again since (NotFoundError, SQS's ReceiptHandleIsInvalid). A receipt of
-a message that no longer exists deletes nothing and succeeds, as SQS's
-DeleteMessage does for an already deleted message.
+received again since (:mod:`~sluiceway.backends.local._receipts`).
 
 Long polls wait on a condition that sends in this process notify, and re-check
 the table every ``poll_interval_s`` (default :data:`POLL_INTERVAL_S`) for sends
-from other processes and for messages whose delay or visibility timeout runs out.
-A wait ends after ``wait_s`` of the injected clock or of real time, whichever
-comes first, so a FakeClock that nobody advances cannot hang a caller.
+from other processes and for messages whose delay or visibility timeout runs out
+(:mod:`~sluiceway.backends.local._long_poll`). Dead-letter moves and message move
+tasks are in :mod:`~sluiceway.backends.local._dead_letters`; queue lookups in
+:mod:`~sluiceway.backends.local._queue_catalog`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import secrets
 import sqlite3
-import threading
-import time
-import uuid
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ...errors import ConflictError, NotFoundError
-from ...messaging import fifo as fifo_rules
 from ...messaging import limits
 from ...messaging.batch import (
     BatchFailure,
@@ -51,6 +43,9 @@ from ...messaging.errors import InvalidMessageError
 from ...messaging.queue import QueueAttributes, QueueConfig, StoredMessage
 from ...messaging.redrive import RedrivePolicy, check_same_type, queue_arn, queue_name
 from ...ports import Clock, QueueMessage
+from . import _dead_letters, _receipts, _sends
+from ._long_poll import LongPolls
+from ._queue_catalog import QueueCatalog, QueueRow
 from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
@@ -59,14 +54,8 @@ __all__ = ["POLL_INTERVAL_S", "SqliteQueueService"]
 
 POLL_INTERVAL_S = 0.1
 """How often a long poll re-checks the table for what no notification announces."""
-_MOVE_CHUNK = 500
-"""Messages a move task moves per transaction, so that writers are not held up for long."""
 _DEDUP_SWEEP_S = 60.0
 
-_QUEUE_SQL = (
-    "SELECT id, name, fifo, content_based_dedup, visibility_timeout_s, retention_s, delay_s,"
-    " receive_wait_s, dead_letter_queue, max_receive_count, created_at FROM queues WHERE name = ?"
-)
 _MESSAGE_COLUMNS = (
     "m.seq, m.message_id, m.body, m.attributes, m.group_id, m.sent_at, m.enqueued_at,"
     " m.receive_count"
@@ -86,32 +75,6 @@ _FIFO_CANDIDATES = (
     " WHERE m.queue_id = :q AND m.group_id IS NOT NULL AND m.visible_at <= :now"
     " AND (g.gate IS NULL OR m.seq < g.gate) ORDER BY m.seq LIMIT :n"
 )
-_INSERT_MESSAGE = (
-    "INSERT INTO queue_messages (queue_id, message_id, body, attributes, group_id, dedup_id,"
-    " sent_at, enqueued_at, arrived_at, visible_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-@dataclass(frozen=True)
-class _Queue:
-    id: int
-    config: QueueConfig
-    created_at: float
-
-
-def _invalid_receipt(receipt: str) -> NotFoundError:
-    return NotFoundError(f'The input receipt handle "{receipt}" is not a valid receipt handle.')
-
-
-def _parse_receipt(receipt: str) -> tuple[int, int, str] | None:
-    parts = receipt.split(".") if isinstance(receipt, str) else []
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
-        return None
-    return int(parts[0]), int(parts[1]), parts[2]
-
-
-def _sequence_number(seq: int) -> str:
-    return f"{seq:020d}"
 
 
 def _datetime(ts: float) -> datetime:
@@ -140,10 +103,8 @@ class SqliteQueueService:
         self.region = region
         self.account_id = account_id
         self.poll_interval_s = poll_interval_s
-        self._cond = threading.Condition()
-        self._generation = 0
-        self._waiting: Counter[str] = Counter()
-        self._queues: dict[tuple[Any, ...], _Queue] = {}
+        self._polls = LongPolls(clock)
+        self._catalog = QueueCatalog()
         self._next_dedup_sweep = 0.0
 
     # ------------------------------------------------------------------ queues
@@ -366,7 +327,7 @@ class SqliteQueueService:
             q = self._must_queue(conn, queue)
             now = self._now()
             self._sweep_dedup(conn, q)
-            sent = self._insert(conn, q, entry, now)
+            sent = _sends.insert(conn, q, entry, now)
         self._changed()
         assert sent.message_id is not None
         return sent.message_id
@@ -397,78 +358,14 @@ class SqliteQueueService:
             self._sweep_dedup(conn, q)
             for entry in entries:
                 try:
-                    successful.append(self._insert(conn, q, entry, now))
+                    successful.append(_sends.insert(conn, q, entry, now))
                 except InvalidMessageError as exc:
                     failed.append(BatchFailure(id=entry.id, code=exc.code, message=str(exc)))
         if successful:
             self._changed()
         return BatchResult(successful=tuple(successful), failed=tuple(failed))
 
-    def _insert(
-        self, conn: sqlite3.Connection, q: _Queue, entry: SendEntry, now: float
-    ) -> BatchSuccess:
-        """Validate and insert one message, uncommitted; a FIFO duplicate returns the first one."""
-        cfg = q.config
-        limits.check_body(entry.body)
-        limits.check_attributes(entry.attributes)
-        limits.check_size(entry.body, entry.attributes)
-        ids = fifo_rules.resolve_send_ids(
-            fifo=cfg.fifo,
-            content_based_dedup=cfg.content_based_dedup,
-            body=entry.body,
-            group_id=entry.group_id,
-            dedup_id=entry.dedup_id,
-            delay_s=entry.delay_s,
-        )
-        if entry.delay_s is None or cfg.fifo:
-            delay = cfg.delay_s
-        else:
-            try:
-                limits.check_range("DelaySeconds", entry.delay_s, 0, limits.MAX_DELAY_S)
-            except ValueError as exc:
-                raise InvalidMessageError("InvalidParameterValue", str(exc)) from None
-            delay = entry.delay_s
-        if ids.dedup_id is not None:
-            first = conn.execute(
-                "SELECT message_id, seq, expires_at FROM queue_dedup"
-                " WHERE queue_id = ? AND dedup_id = ?",
-                (q.id, ids.dedup_id),
-            ).fetchone()
-            if first is not None and first[2] > now:
-                return BatchSuccess(
-                    id=entry.id, message_id=first[0], sequence_number=_sequence_number(first[1])
-                )
-        message_id = str(uuid.uuid4())
-        cursor = conn.execute(
-            _INSERT_MESSAGE,
-            (
-                q.id,
-                message_id,
-                entry.body,
-                json.dumps(dict(entry.attributes)) if entry.attributes else None,
-                ids.group_id,
-                ids.dedup_id,
-                now,
-                now,
-                now,
-                now + delay,
-            ),
-        )
-        seq = cursor.lastrowid
-        assert seq is not None
-        if ids.dedup_id is not None:
-            conn.execute(
-                "INSERT OR REPLACE INTO queue_dedup (queue_id, dedup_id, message_id, seq,"
-                " expires_at) VALUES (?, ?, ?, ?, ?)",
-                (q.id, ids.dedup_id, message_id, seq, fifo_rules.dedup_expires_at(now)),
-            )
-        return BatchSuccess(
-            id=entry.id,
-            message_id=message_id,
-            sequence_number=_sequence_number(seq) if cfg.fifo else None,
-        )
-
-    def _sweep_dedup(self, conn: sqlite3.Connection, q: _Queue) -> None:
+    def _sweep_dedup(self, conn: sqlite3.Connection, q: QueueRow) -> None:
         # Expired deduplication ids are ignored when read; this only keeps the table small.
         if not q.config.fifo or self.clock.monotonic() < self._next_dedup_sweep:
             return
@@ -509,7 +406,7 @@ class SqliteQueueService:
             limits.check_range("VisibilityTimeout", visibility_s, 0, limits.MAX_VISIBILITY_S)
         if wait_s is not None:
             limits.check_range("WaitTimeSeconds", wait_s, 0, limits.MAX_WAIT_S)
-        generation = self._generation
+        generation = self._polls.generation
         messages, default_wait = self._receive_once(queue, max_messages, visibility_s)
         wait = default_wait if wait_s is None else wait_s
         if messages or wait <= 0:
@@ -519,31 +416,10 @@ class SqliteQueueService:
     def _long_poll(
         self, queue: str, max_messages: int, visibility_s: int | None, wait: float, generation: int
     ) -> list[QueueMessage]:
-        real_deadline = time.monotonic() + wait
-        clock_deadline = self.clock.monotonic() + wait
-        with self._cond:
-            self._waiting[queue] += 1
-            self._cond.notify_all()
-        try:
-            while True:
-                with self._cond:
-                    # A send since the last look bumped the generation: look again first.
-                    if self._generation == generation:
-                        self._cond.wait(
-                            max(0.0, min(real_deadline - time.monotonic(), self.poll_interval_s))
-                        )
-                    generation = self._generation
-                if self._probe(queue):
-                    messages, _ = self._receive_once(queue, max_messages, visibility_s)
-                    if messages:
-                        return messages
-                if time.monotonic() >= real_deadline or self.clock.monotonic() >= clock_deadline:
-                    return []
-        finally:
-            with self._cond:
-                self._waiting[queue] -= 1
-                if not self._waiting[queue]:
-                    del self._waiting[queue]
+        def look() -> list[QueueMessage]:
+            return self._receive_once(queue, max_messages, visibility_s)[0] if self._probe(queue) else []
+
+        return self._polls.wait(queue, wait, generation, look, poll_interval_s=self.poll_interval_s)
 
     def _probe(self, queue: str) -> bool:
         """Whether ``queue`` may have a visible message, read without taking the write lock."""
@@ -572,7 +448,7 @@ class SqliteQueueService:
             )
             expired_before = now - cfg.retention_s
             policy = cfg.redrive_policy
-            dlq: _Queue | None = None
+            dlq: QueueRow | None = None
             dlq_looked_up = False
             # Rows handled in this call: with a visibility timeout of 0 they are still visible.
             seen: set[int] = set()
@@ -597,16 +473,17 @@ class SqliteQueueService:
                         continue
                     if policy is not None and policy.exhausted(count):
                         if not dlq_looked_up:
-                            dlq, dlq_looked_up = self._dead_letter_queue(conn, q, policy), True
+                            dlq = _dead_letters.dead_letter_queue(self._catalog, conn, q, policy)
+                            dlq_looked_up = True
                         if dlq is not None:
                             to_dlq.append(seq)
                             continue
-                    token = secrets.token_hex(8)
+                    token, receipt = _receipts.new_receipt(q, seq)
                     hide.append((token, hidden_until, now, seq))
                     out.append(
                         QueueMessage(
                             message_id=message_id,
-                            receipt_handle=f"{q.id}.{seq}.{token}",
+                            receipt_handle=receipt,
                             body=body,
                             attributes=json.loads(attributes) if attributes else {},
                             receive_count=count + 1,
@@ -617,7 +494,7 @@ class SqliteQueueService:
                 if expired:
                     conn.executemany("DELETE FROM queue_messages WHERE seq = ?", expired)
                 if to_dlq and dlq is not None:
-                    self._move_to_dead_letter_queue(conn, q, dlq, to_dlq, now)
+                    _dead_letters.move_to_dead_letter_queue(conn, q, dlq, to_dlq, now)
                     moved_any = True
                 if hide:
                     conn.executemany(
@@ -631,42 +508,6 @@ class SqliteQueueService:
         if moved_any:
             self._changed()
         return out, cfg.receive_wait_s
-
-    def _dead_letter_queue(
-        self, conn: sqlite3.Connection, q: _Queue, policy: RedrivePolicy
-    ) -> _Queue | None:
-        dlq = self._find_queue(conn, policy.dead_letter_queue)
-        if dlq is None or dlq.config.fifo != q.config.fifo:
-            # SQS lets a DLQ be deleted under its sources: deliver rather than lose messages.
-            logger.warning(
-                "dead-letter queue missing; delivering instead",
-                extra={"queue": q.config.name, "dead_letter_queue": policy.dead_letter_queue},
-            )
-            return None
-        return dlq
-
-    def _move_to_dead_letter_queue(
-        self, conn: sqlite3.Connection, q: _Queue, dlq: _Queue, seqs: list[int], now: float
-    ) -> None:
-        # Body, attributes, id and receive count stay. A standard queue keeps the
-        # enqueue time (retention counts from the first send); a FIFO queue resets it
-        # and, as SQS does, takes the message id as the deduplication id.
-        fifo = int(q.config.fifo)
-        conn.executemany(
-            "UPDATE queue_messages SET queue_id = ?, visible_at = ?, arrived_at = ?,"
-            " receipt = NULL, received_at = NULL,"
-            " dead_letter_source = ?, enqueued_at = CASE WHEN ? THEN ? ELSE enqueued_at END,"
-            " dedup_id = CASE WHEN ? THEN message_id ELSE dedup_id END WHERE seq = ?",
-            [(dlq.id, now, now, q.config.name, fifo, now, fifo, seq) for seq in seqs],
-        )
-        logger.warning(
-            "messages moved to dead-letter queue",
-            extra={
-                "queue": q.config.name,
-                "dead_letter_queue": dlq.config.name,
-                "count": len(seqs),
-            },
-        )
 
     # ------------------------------------------------------- deletes, visibility
 
@@ -682,7 +523,7 @@ class SqliteQueueService:
                 moved to its dead-letter queue (SQS's ReceiptHandleIsInvalid).
         """
         with self.db.transaction() as conn:
-            self._delete_one(conn, self._must_queue(conn, queue), receipt_handle)
+            _receipts.delete(conn, self._must_queue(conn, queue), receipt_handle)
 
     def delete_batch(self, queue: str, entries: Sequence[ReceiptEntry]) -> BatchResult:
         """Delete up to ten received messages in one transaction; a bad receipt fails its entry.
@@ -698,7 +539,7 @@ class SqliteQueueService:
             q = self._must_queue(conn, queue)
             for entry in entries:
                 try:
-                    self._delete_one(conn, q, entry.receipt_handle)
+                    _receipts.delete(conn, q, entry.receipt_handle)
                 except NotFoundError as exc:
                     failed.append(
                         BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc))
@@ -706,22 +547,6 @@ class SqliteQueueService:
                 else:
                     successful.append(BatchSuccess(id=entry.id))
         return BatchResult(successful=tuple(successful), failed=tuple(failed))
-
-    def _delete_one(self, conn: sqlite3.Connection, q: _Queue, receipt: str) -> None:
-        parsed = _parse_receipt(receipt)
-        if parsed is None or parsed[0] != q.id:
-            raise _invalid_receipt(receipt)
-        _, seq, token = parsed
-        if conn.execute(
-            "DELETE FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt = ?",
-            (seq, q.id, token),
-        ).rowcount:
-            return
-        if (
-            conn.execute("SELECT 1 FROM queue_messages WHERE seq = ?", (seq,)).fetchone()
-            is not None
-        ):
-            raise _invalid_receipt(receipt)
 
     def change_visibility(self, queue: str, receipt_handle: str, visibility_s: int) -> None:
         """Hide a received message for ``visibility_s`` seconds from now (0: visible at once).
@@ -734,7 +559,8 @@ class SqliteQueueService:
         """
         limits.check_range("VisibilityTimeout", visibility_s, 0, limits.MAX_VISIBILITY_S)
         with self.db.transaction() as conn:
-            self._change_one(conn, self._must_queue(conn, queue), receipt_handle, visibility_s)
+            q = self._must_queue(conn, queue)
+            _receipts.change_visibility(conn, q, receipt_handle, visibility_s, self._now())
         self._changed()
 
     def change_visibility_batch(
@@ -756,7 +582,7 @@ class SqliteQueueService:
                     limits.check_range(
                         "VisibilityTimeout", entry.visibility_s, 0, limits.MAX_VISIBILITY_S
                     )
-                    self._change_one(conn, q, entry.receipt_handle, entry.visibility_s)
+                    _receipts.change_visibility(conn, q, entry.receipt_handle, entry.visibility_s, self._now())
                 except NotFoundError as exc:
                     failed.append(
                         BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc))
@@ -770,31 +596,6 @@ class SqliteQueueService:
         if successful:
             self._changed()
         return BatchResult(successful=tuple(successful), failed=tuple(failed))
-
-    def _change_one(
-        self, conn: sqlite3.Connection, q: _Queue, receipt: str, visibility_s: int
-    ) -> None:
-        parsed = _parse_receipt(receipt)
-        if parsed is None or parsed[0] != q.id:
-            raise _invalid_receipt(receipt)
-        _, seq, token = parsed
-        row = conn.execute(
-            "SELECT received_at FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt = ?",
-            (seq, q.id, token),
-        ).fetchone()
-        if row is None:
-            raise _invalid_receipt(receipt)
-        now = self._now()
-        if now + visibility_s > row[0] + limits.MAX_VISIBILITY_S:
-            raise InvalidMessageError(
-                "InvalidParameterValue",
-                f"Value {visibility_s} for parameter VisibilityTimeout is invalid. Reason:"
-                " Total VisibilityTimeout for the message is beyond the limit"
-                f" [{limits.MAX_VISIBILITY_S} seconds]",
-            )
-        conn.execute(
-            "UPDATE queue_messages SET visible_at = ? WHERE seq = ?", (now + visibility_s, seq)
-        )
 
     # ------------------------------------------------------------------ redrive
 
@@ -823,74 +624,9 @@ class SqliteQueueService:
         """
         source_name = queue_name(source)
         destination_name = queue_name(destination) if destination is not None else None
-        moved = 0
-        after = 0
-        while True:
-            with self.db.transaction() as conn:
-                src = self._must_queue(conn, source_name)
-                if (
-                    conn.execute(
-                        "SELECT 1 FROM queues WHERE dead_letter_queue = ? LIMIT 1", (source_name,)
-                    ).fetchone()
-                    is None
-                ):
-                    raise ValueError(
-                        f"Source queue must be configured as a Dead Letter Queue: {source_name}"
-                    )
-                dest = None
-                if destination_name is not None:
-                    dest = self._must_queue(conn, destination_name)
-                    check_same_type(
-                        source_name, src.config.fifo, destination_name, dest.config.fifo
-                    )
-                now = self._now()
-                rows = conn.execute(
-                    "SELECT seq, body, attributes, group_id, dead_letter_source FROM queue_messages"
-                    " WHERE queue_id = ? AND visible_at <= ? AND seq > ? AND enqueued_at > ? ORDER "
-                    "BY seq LIMIT ?",
-                    (src.id, now, after, now - src.config.retention_s, _MOVE_CHUNK),
-                ).fetchall()
-                targets: dict[str, _Queue | None] = {}
-                chunk_moved = 0
-                for seq, body, attributes, group_id, dead_letter_source in rows:
-                    after = seq
-                    target = dest
-                    if target is None and dead_letter_source is not None:
-                        if dead_letter_source not in targets:
-                            found = self._find_queue(conn, dead_letter_source)
-                            targets[dead_letter_source] = (
-                                found if found and found.config.fifo == src.config.fifo else None
-                            )
-                        target = targets[dead_letter_source]
-                    if target is None:
-                        continue
-                    conn.execute(
-                        _INSERT_MESSAGE,
-                        (
-                            target.id,
-                            str(uuid.uuid4()),
-                            body,
-                            attributes,
-                            group_id,
-                            None,
-                            now,
-                            now,
-                            now,
-                            now + target.config.delay_s,
-                        ),
-                    )
-                    conn.execute("DELETE FROM queue_messages WHERE seq = ?", (seq,))
-                    chunk_moved += 1
-            moved += chunk_moved
-            if chunk_moved:
-                self._changed()
-            if len(rows) < _MOVE_CHUNK:
-                break
-        logger.warning(
-            "dead-letter messages moved back",
-            extra={"queue": source_name, "destination": destination_name, "count": moved},
+        return _dead_letters.move_back(
+            self.db, self._catalog, self.clock, source_name, destination_name, on_moved=self._changed
         )
-        return moved
 
     # -------------------------------------------------------------- long polls
 
@@ -899,44 +635,19 @@ class SqliteQueueService:
 
         For tests and orderly shutdown: it tells when consumers are idle and waiting.
         """
-        with self._cond:
-            return self._cond.wait_for(lambda: self._waiting[queue] >= count, timeout)
+        return self._polls.wait_for_receivers(queue, count, timeout)
 
     def _changed(self) -> None:
         """Wake long polls: something became receivable (or a queue went away)."""
-        with self._cond:
-            self._generation += 1
-            if self._waiting:
-                self._cond.notify_all()
+        self._polls.changed()
 
     # ----------------------------------------------------------------- helpers
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
-    def _find_queue(self, conn: sqlite3.Connection, name: str) -> _Queue | None:
-        row = conn.execute(_QUEUE_SQL, (name,)).fetchone()
-        if row is None:
-            return None
-        key = tuple(row)
-        cached = self._queues.get(key)
-        if cached is None:
-            policy = RedrivePolicy(row[8], row[9]) if row[8] is not None else None
-            config = QueueConfig(
-                name=row[1],
-                fifo=bool(row[2]),
-                content_based_dedup=bool(row[3]),
-                visibility_timeout_s=row[4],
-                retention_s=row[5],
-                delay_s=row[6],
-                receive_wait_s=row[7],
-                redrive_policy=policy,
-            )
-            cached = self._queues[key] = _Queue(id=row[0], config=config, created_at=row[10])
-        return cached
+    def _find_queue(self, conn: sqlite3.Connection, name: str) -> QueueRow | None:
+        return self._catalog.find(conn, name)
 
-    def _must_queue(self, conn: sqlite3.Connection, name: str) -> _Queue:
-        q = self._find_queue(conn, name)
-        if q is None:
-            raise NotFoundError(f"The specified queue does not exist: {name}")
-        return q
+    def _must_queue(self, conn: sqlite3.Connection, name: str) -> QueueRow:
+        return self._catalog.must(conn, name)

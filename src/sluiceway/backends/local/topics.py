@@ -22,33 +22,30 @@ Topic ARNs are ``arn:aws:sns:REGION:ACCOUNT:NAME``; ``publish`` and the other
 calls take a name or an ARN. Locally the ARN's name picks the topic, whatever
 its region and account. Subscriptions are confirmed at once (SNS asks email and
 HTTP/S subscribers to confirm first).
+
+What SNS accepts as a subscription's attributes is checked in
+:mod:`~sluiceway.backends.local._subscriptions`; the outbox's table row and file
+are written by :mod:`~sluiceway.backends.local._outbox`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ...errors import NotFoundError
+from ...messaging.delivery_policy import DeliveryPolicy
+from ...messaging.errors import InvalidParameterError
 from ...messaging.filter_policy import FilterPolicy, compile_filter_policy
-from ...messaging.redrive import queue_arn, queue_name
 from ...messaging.sns import (
-    PROTOCOLS,
-    RAW_PROTOCOLS,
-    SCOPES,
-    DeliveryPolicy,
     DeliveryRecord,
-    InvalidParameterError,
     MessageAttribute,
     PublishedMessage,
     Subscription,
@@ -61,28 +58,25 @@ from ...messaging.sns import (
     topic_name,
 )
 from ...ports import Clock, TopicMessage
+from . import _outbox, _subscriptions
 from ._deliveries import DeliveryTable
+from ._outbox import OUTBOX_ENDPOINT, OutboxFile
 from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_LEASE_S", "OUTBOX_ENDPOINT", "SqliteTopic"]
 
-OUTBOX_ENDPOINT = "outbox"
 DEFAULT_LEASE_S = 300.0
 """How long a claimed delivery stays with its deliverer before another may try it."""
 
-_SUBSCRIPTION_COLUMNS = (
-    "s.id, s.topic, s.protocol, s.endpoint, s.raw_message_delivery, s.filter_policy,"
-    " s.filter_policy_scope, s.delivery_policy, s.dead_letter_queue, s.secret, s.created_at"
-)
 _MESSAGE_COLUMNS = (
     "m.seq, m.message_id, m.topic, m.published_as, m.subject, m.message, m.attributes, m.created_at"
 )
 _DELIVERY_SQL = (
     "SELECT d.id, d.status, d.attempts, d.next_attempt_at, d.last_error, d.updated_at,"
     " d.subscription, d.protocol, d.endpoint,"
-    f" {_MESSAGE_COLUMNS}, {_SUBSCRIPTION_COLUMNS}"
+    f" {_MESSAGE_COLUMNS}, {_subscriptions.COLUMNS}"
     " FROM topic_deliveries AS d JOIN topic_messages AS m ON m.seq = d.message_seq"
     " LEFT JOIN subscriptions AS s ON s.id = d.subscription"
 )
@@ -127,7 +121,7 @@ class SqliteTopic:
         self.account_id = account_id
         self.auto_create = auto_create
         self.on_publish = on_publish
-        self._lock = threading.Lock()
+        self._outbox_file = OutboxFile(self.outbox_path)
         self._policies: dict[tuple[str, str, str], FilterPolicy] = {}
 
     # ------------------------------------------------------------------ topics
@@ -237,58 +231,30 @@ class SqliteTopic:
                 protocol and endpoint subscribed with different attributes.
         """
         name = topic_name(topic)
-        if protocol not in PROTOCOLS:
-            raise InvalidParameterError(
-                f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}"
-            )
-        endpoint = self._endpoint(protocol, endpoint)
-        if raw_message_delivery and protocol not in RAW_PROTOCOLS:
-            raise InvalidParameterError(
-                f"Invalid parameter: Attributes Reason: Delivery protocol [{protocol}] does not support raw message delivery."
-            )
-        scope = filter_policy_scope or "MessageAttributes"
-        if scope not in SCOPES:
-            raise InvalidParameterError(
-                f"Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value [{scope}]."
-                " Please use either MessageBody or MessageAttributes"
-            )
-        policy_text: str | None = None
-        if filter_policy is not None and filter_policy != "":
-            policy_text = (
-                filter_policy if isinstance(filter_policy, str) else json.dumps(filter_policy)
-            )
-            compile_filter_policy(policy_text, scope)
-        delivery = self._delivery_policy(protocol, delivery_policy)
-        dead_letter = self._dead_letter_arn(dead_letter_queue)
-        if secret is not None and protocol not in ("http", "https"):
-            raise InvalidParameterError(
-                "Invalid parameter: a signing secret is for http and https subscriptions"
-            )
+        new = _subscriptions.check_new(
+            protocol,
+            endpoint,
+            raw_message_delivery=raw_message_delivery,
+            filter_policy=filter_policy,
+            filter_policy_scope=filter_policy_scope,
+            delivery_policy=delivery_policy,
+            dead_letter_queue=dead_letter_queue,
+            secret=secret,
+            region=self.region,
+            account_id=self.account_id,
+        )
+        endpoint = new.endpoint
         now = self.clock.now()
         with self.db.transaction() as conn:
             if conn.execute("SELECT 1 FROM topics WHERE name = ?", (name,)).fetchone() is None:
                 raise NotFoundError("Topic does not exist")
             row = conn.execute(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s WHERE s.topic = ? AND s.protocol = ? AND s.endpoint = ?",
+                f"SELECT {_subscriptions.COLUMNS} FROM subscriptions AS s WHERE s.topic = ? AND s.protocol = ? AND s.endpoint = ?",
                 (name, protocol, endpoint),
             ).fetchone()
             if row is not None:
                 existing = self._subscription(row)
-                wanted = (
-                    raw_message_delivery,
-                    policy_text,
-                    scope if policy_text else None,
-                    delivery,
-                    dead_letter,
-                )
-                have = (
-                    existing.raw_message_delivery,
-                    existing.filter_policy,
-                    existing.filter_policy_scope if existing.filter_policy else None,
-                    existing.delivery_policy,
-                    existing.dead_letter_queue,
-                )
-                if wanted != have or (secret is not None and secret != existing.secret):
+                if not new.same_as(existing, secret):
                     raise InvalidParameterError(
                         "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
                     )
@@ -305,11 +271,11 @@ class SqliteTopic:
                     name,
                     protocol,
                     endpoint,
-                    int(raw_message_delivery),
-                    policy_text,
-                    scope,
-                    json.dumps(delivery.to_aws()) if delivery else None,
-                    dead_letter,
+                    int(new.raw_message_delivery),
+                    new.filter_policy,
+                    new.filter_policy_scope,
+                    _subscriptions.stored_delivery_policy(new.delivery_policy),
+                    new.dead_letter_queue,
                     secret,
                     now.isoformat(),
                 ),
@@ -318,60 +284,6 @@ class SqliteTopic:
             "topic subscribed", extra={"topic": name, "protocol": protocol, "endpoint": endpoint}
         )
         return self.get_subscription(subscription_arn(self.topic_arn(name), sub_id))
-
-    def _endpoint(self, protocol: str, endpoint: str) -> str:
-        if protocol == "outbox":
-            return OUTBOX_ENDPOINT
-        if not isinstance(endpoint, str) or not endpoint:
-            raise InvalidParameterError("Invalid parameter: Endpoint")
-        if protocol == "sqs":
-            if endpoint.startswith("arn:") and ":sqs:" not in endpoint:
-                raise InvalidParameterError("Invalid parameter: SQS endpoint ARN")
-            return queue_arn(queue_name(endpoint), region=self.region, account_id=self.account_id)
-        if protocol == "lambda":
-            function = endpoint
-            if ":function:" in endpoint:
-                function = endpoint.split(":function:", 1)[1].split(":", 1)[0]
-            elif endpoint.startswith("arn:"):
-                raise InvalidParameterError("Invalid parameter: Lambda endpoint ARN")
-            return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{function}"
-        if protocol in ("email", "email-json"):
-            at = endpoint.find("@")
-            if at < 1 or at == len(endpoint) - 1 or any(c.isspace() for c in endpoint):
-                raise InvalidParameterError("Invalid parameter: Email address")
-            return endpoint
-        parts = urlsplit(endpoint)
-        if parts.scheme != protocol or not parts.hostname:
-            raise InvalidParameterError(
-                "Invalid parameter: Endpoint must match the specified protocol"
-            )
-        return endpoint
-
-    @staticmethod
-    def _delivery_policy(
-        protocol: str, value: DeliveryPolicy | Mapping[str, Any] | str | None
-    ) -> DeliveryPolicy | None:
-        if value is None or value == "":
-            return None
-        if protocol not in ("http", "https"):
-            raise InvalidParameterError(
-                "Invalid parameter: Attributes Reason: DeliveryPolicy: only HTTP/S subscriptions support custom delivery policies"
-            )
-        return value if isinstance(value, DeliveryPolicy) else DeliveryPolicy.from_aws(value)
-
-    def _dead_letter_arn(self, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, str) and value.startswith("{"):
-            try:
-                value = json.loads(value).get("deadLetterTargetArn")
-            except (ValueError, AttributeError):
-                value = None
-        if not isinstance(value, str) or (value.startswith("arn:") and ":sqs:" not in value):
-            raise InvalidParameterError(
-                "Invalid parameter: RedrivePolicy: deadLetterTargetArn is an invalid arn"
-            )
-        return queue_arn(queue_name(value), region=self.region, account_id=self.account_id)
 
     def unsubscribe(self, subscription: str) -> None:
         """Delete a subscription (by ARN); its deliveries not yet made are cancelled.
@@ -395,38 +307,7 @@ class SqliteTopic:
             InvalidParameterError: an unknown attribute or a value SNS refuses.
         """
         current = self.get_subscription(subscription)
-        column: str
-        stored: Any
-        if name == "RawMessageDelivery":
-            if value not in ("true", "false"):
-                raise InvalidParameterError(
-                    f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{value}]. Must be true or false."
-                )
-            if value == "true" and current.protocol not in RAW_PROTOCOLS:
-                raise InvalidParameterError(
-                    f"Invalid parameter: Attributes Reason: Delivery protocol [{current.protocol}] does not support raw message delivery."
-                )
-            column, stored = "raw_message_delivery", int(value == "true")
-        elif name == "FilterPolicy":
-            if value:
-                compile_filter_policy(value, current.filter_policy_scope, subscribe=False)
-            column, stored = "filter_policy", value or None
-        elif name == "FilterPolicyScope":
-            if value not in SCOPES:
-                raise InvalidParameterError(
-                    f"Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value [{value}]."
-                    " Please use either MessageBody or MessageAttributes"
-                )
-            if current.filter_policy:
-                compile_filter_policy(current.filter_policy, value, subscribe=False)
-            column, stored = "filter_policy_scope", value
-        elif name == "DeliveryPolicy":
-            policy = self._delivery_policy(current.protocol, value)
-            column, stored = "delivery_policy", json.dumps(policy.to_aws()) if policy else None
-        elif name == "RedrivePolicy":
-            column, stored = "dead_letter_queue", self._dead_letter_arn(value)
-        else:
-            raise InvalidParameterError("Invalid parameter: AttributeName")
+        column, stored = _subscriptions.column_for(current, name, value, region=self.region, account_id=self.account_id)
         with self.db.transaction() as conn:
             if (
                 conn.execute(
@@ -447,7 +328,7 @@ class SqliteTopic:
         row = (
             self.db.connection()
             .execute(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s WHERE s.id = ?", (sub_id,)
+                f"SELECT {_subscriptions.COLUMNS} FROM subscriptions AS s WHERE s.id = ?", (sub_id,)
             )
             .fetchone()
         )
@@ -457,7 +338,7 @@ class SqliteTopic:
 
     def list_subscriptions(self, topic: str | None = None) -> list[Subscription]:
         """Subscriptions of one topic or all, oldest first."""
-        sql = f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s"
+        sql = f"SELECT {_subscriptions.COLUMNS} FROM subscriptions AS s"
         params: tuple[Any, ...] = ()
         if topic is not None:
             sql += " WHERE s.topic = ?"
@@ -466,34 +347,7 @@ class SqliteTopic:
         return [self._subscription(r) for r in self.db.connection().execute(sql, params)]
 
     def _subscription(self, row: sqlite3.Row | tuple[Any, ...]) -> Subscription:
-        (
-            sub_id,
-            topic,
-            protocol,
-            endpoint,
-            raw,
-            policy,
-            scope,
-            delivery,
-            dead_letter,
-            secret,
-            created_at,
-        ) = tuple(row)
-        arn = self.topic_arn(topic)
-        return Subscription(
-            arn=subscription_arn(arn, sub_id),
-            topic=topic,
-            topic_arn=arn,
-            protocol=protocol,
-            endpoint=endpoint,
-            created_at=datetime.fromisoformat(created_at),
-            raw_message_delivery=bool(raw),
-            filter_policy=policy,
-            filter_policy_scope=scope,
-            delivery_policy=DeliveryPolicy.from_aws(delivery) if delivery else None,
-            dead_letter_queue=dead_letter,
-            secret=secret,
-        )
+        return _subscriptions.read_row(row, self.topic_arn)
 
     def _cancel_pending(self, conn: sqlite3.Connection, ids: list[str], why: str) -> None:
         now = self.clock.now().isoformat()
@@ -569,7 +423,7 @@ class SqliteTopic:
             )
             seq = cursor.lastrowid
             rows = conn.execute(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions AS s WHERE s.topic = ? ORDER BY s.rowid",
+                f"SELECT {_subscriptions.COLUMNS} FROM subscriptions AS s WHERE s.topic = ? ORDER BY s.rowid",
                 (name,),
             ).fetchall()
             lease_until = now + timedelta(seconds=DEFAULT_LEASE_S)
@@ -587,7 +441,7 @@ class SqliteTopic:
                 ).lastrowid
                 assert delivery_id is not None
                 if sub.protocol == "outbox":
-                    self._insert_outbox(conn, published)
+                    _outbox.insert_row(conn, published)
                     outbox.append(DeliveryRecord(delivery_id, published, sub, "pending", 0, due))
             # What happens outside the database waits for the commit: inside a caller's
             # transaction (a Task state's exactly-once publish) a rollback must leave no trace.
@@ -625,21 +479,6 @@ class SqliteTopic:
             )
         return policy.matches(message, attributes)
 
-    @staticmethod
-    def _insert_outbox(conn: sqlite3.Connection, message: PublishedMessage) -> None:
-        conn.execute(
-            "INSERT OR IGNORE INTO outbox (message_id, topic, subject, message, attributes, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                message.message_id,
-                message.published_as or message.topic,
-                message.subject,
-                message.message,
-                json.dumps({k: a.value for k, a in message.attributes.items()}),
-                message.timestamp.isoformat(),
-            ),
-        )
-
     def deliver_outbox(self, record: DeliveryRecord, *, stored: bool = False) -> None:
         """The outbox subscriber: the ``outbox`` table (idempotent), ``outbox.jsonl`` and the log.
 
@@ -650,24 +489,11 @@ class SqliteTopic:
         message = record.message
         if not stored:
             with self.db.transaction() as conn:
-                self._insert_outbox(conn, message)
-        line = json.dumps(
-            {
-                "message_id": message.message_id,
-                "timestamp": message.timestamp.isoformat(),
-                "topic": message.published_as or message.topic,
-                "subject": message.subject,
-                "body": message.message,
-                "attributes": {k: a.value for k, a in message.attributes.items()},
-            }
-        )
-        with self._lock:
-            self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
-            # A delivery made again (its process died before recording it) may have written
-            # its line already: the file gets each message once.
-            if not stored and _written_lately(self.outbox_path, message.message_id):
-                return
-            _append_line(self.outbox_path, line)
+                _outbox.insert_row(conn, message)
+        # A delivery the publisher did not make itself may be one made before by a process
+        # that died before recording it: the file gets each message once.
+        if not self._outbox_file.write(message, again=not stored):
+            return
         logger.info(
             "notification published",
             extra={
@@ -834,36 +660,3 @@ class SqliteTopic:
         retry still tells why the earlier attempts failed).
         """
         self._deliveries.record(delivery_id, status=status, attempts=attempts, next_attempt_at=next_attempt_at, error=error)
-
-
-_TAIL_BYTES = 4 * 1024 * 1024
-
-
-def _append_line(path: Path, line: str) -> None:
-    """Append one JSON line whole: a line torn by a crash before it is closed off, never glued onto."""
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
-        data = ("\n" if torn else "").encode() + (line + "\n").encode("utf-8")
-        while data:
-            data = data[os.write(fd, data) :]
-    finally:
-        os.close(fd)
-
-
-def _written_lately(path: Path, message_id: str) -> bool:
-    """Whether the last few MiB of the outbox file hold a line for ``message_id``.
-
-    A delivery is made again only when its process died between writing the line and
-    recording the delivery, moments before: its line, if any, is near the end.
-    """
-    needle = f'"message_id": "{message_id}"'.encode()
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - _TAIL_BYTES))
-            return needle in f.read()
-    except FileNotFoundError:
-        return False

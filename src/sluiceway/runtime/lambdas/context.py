@@ -16,10 +16,21 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["CognitoIdentity", "LambdaContext", "function_arn", "log_group_name", "log_stream_name"]
+from ...ports.functions import Call
+
+__all__ = [
+    "CognitoIdentity",
+    "LambdaContext",
+    "context_for",
+    "function_arn",
+    "log_group_name",
+    "log_stream_name",
+    "new_log_stream",
+]
 
 
 @dataclass(frozen=True)
@@ -92,3 +103,21 @@ def log_stream_name(day: str, instance_id: str, version: str = "$LATEST") -> str
         version: the function version.
     """
     return f"{day}/[{version}]{instance_id}"
+
+
+def new_log_stream() -> str:
+    """A log stream name for a new execution environment (a worker process, or a thread pool)."""
+    return log_stream_name(time.strftime("%Y/%m/%d", time.gmtime()), uuid.uuid4().hex)
+
+
+def context_for(call: Call, stream: str, started: float) -> LambdaContext:
+    """The context of ``call``, run in log stream ``stream`` from monotonic time ``started``."""
+    return LambdaContext(
+        aws_request_id=call.request_id,
+        function_name=call.function_name,
+        invoked_function_arn=call.invoked_arn,
+        memory_limit_in_mb=str(call.memory_mb),
+        log_group_name=log_group_name(call.function_name),
+        log_stream_name=stream,
+        deadline=started + call.timeout_s,
+    )

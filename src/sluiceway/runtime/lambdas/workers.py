@@ -3,19 +3,11 @@
 Process mode keeps N long-lived worker processes. Each is a fresh interpreter
 started with ``subprocess`` (never ``fork``: the parent holds threads and SQLite
 connections) and talks to the parent over its own socket pair wrapped in a
-``multiprocessing.connection.Connection``. A worker runs one invocation at a
+``multiprocessing.connection.Connection`` (the worker's side and the wire protocol
+are in :mod:`sluiceway.runtime.lambdas.worker`). A worker runs one invocation at a
 time, imports each handler module once and keeps it (warm starts), and may be
 killed at any moment: a timeout or a crash costs that one worker, which the pool
 replaces, and nothing else.
-
-Wire protocol (one message per ``send_bytes``):
-
-* parent -> worker: ``<header JSON>\\n<payload JSON>``, the header being
-  ``[request_id, function_name, handler, invoked_arn, memory_mb, timeout_s]``.
-* worker -> parent: ``L`` once a handler module has been imported (the end of
-  a cold start: the invocation's timeout starts counting there), then either
-  ``R<result JSON>`` or ``E<error JSON>``, the error in Lambda's shape
-  ``{"errorType", "errorMessage", "stackTrace"}``.
 
 Process mode needs a POSIX system (it passes the socket with ``pass_fds`` and
 waits with ``select.poll``). Workers are started with ``subprocess`` rather than
@@ -24,7 +16,8 @@ waits with ``select.poll``). Workers are started with ``subprocess`` rather than
 without a ``__main__`` guard would recurse) and adds a resource-tracker process.
 
 Payloads and results cross as JSON text, so handlers see exactly what Lambda
-would hand them and a result that JSON cannot carry fails as it does on AWS.
+would hand them and a result that JSON cannot carry fails as it does on AWS
+(:mod:`sluiceway.runtime.lambdas.handlers`).
 
 Thread mode runs the same code on a thread pool in this process. It cannot
 isolate anything: a timed-out handler is reported (``Sandbox.Timedout``) but
@@ -37,330 +30,33 @@ process's ``os.environ`` until the runner is closed.
 from __future__ import annotations
 
 import contextlib
-import faulthandler
-import importlib
-import io
 import json
 import logging
 import math
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
 import time
-import traceback
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from decimal import Decimal
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
-from typing import Any
 
-from ...errors import HandlerError
 from ...ports.functions import Call, Outcome
-from .context import LambdaContext, log_group_name, log_stream_name
+from .context import context_for, new_log_stream
+from .handlers import Handler, HandlerLoadError, exit_error, load_handler, run_handler, timeout_error
+from .worker import BOOT, LOADED, RESULT
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "INIT_TIMEOUT_S",
-    "MAX_RESPONSE_BYTES",
-    "HandlerLoadError",
-    "ProcessRunner",
-    "ThreadRunner",
-    "exit_description",
-    "load_handler",
-    "serve",
-]
+__all__ = ["INIT_TIMEOUT_S", "ProcessRunner", "ThreadRunner"]
 
 INIT_TIMEOUT_S = 10.0
 """Lambda's limit for a cold start (starting the runtime and importing the handler module)."""
-MAX_RESPONSE_BYTES = 6_291_556
-"""Lambda's limit for a synchronous invocation's response."""
 
-_LOADED = b"L"
-_RESULT = b"R"
-_ERROR = b"E"
 _STOP_GRACE_S = 5.0
-_PARENT_CHECK_S = 0.5
-
-Handler = Callable[[Any, LambdaContext], Any]
-
-# Go's names for signals, which is how Lambda words "Runtime exited with error: signal: ...".
-_SIGNAL_NAMES = {
-    getattr(signal, name): text
-    for name, text in (
-        ("SIGHUP", "hangup"),
-        ("SIGINT", "interrupt"),
-        ("SIGQUIT", "quit"),
-        ("SIGILL", "illegal instruction"),
-        ("SIGTRAP", "trace/breakpoint trap"),
-        ("SIGABRT", "aborted"),
-        ("SIGBUS", "bus error"),
-        ("SIGFPE", "floating point exception"),
-        ("SIGKILL", "killed"),
-        ("SIGUSR1", "user defined signal 1"),
-        ("SIGSEGV", "segmentation fault"),
-        ("SIGUSR2", "user defined signal 2"),
-        ("SIGPIPE", "broken pipe"),
-        ("SIGALRM", "alarm clock"),
-        ("SIGTERM", "terminated"),
-    )
-    if hasattr(signal, name)
-}
-
-
-# ----------------------------------------------------------------------- values
-
-
-class HandlerLoadError(Exception):
-    """A handler could not be imported; carries Lambda's ``Runtime.*`` error for it."""
-
-    def __init__(self, error_type: str, message: str, stack_trace: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-        self.stack_trace = list(stack_trace)
-
-    def to_json(self) -> bytes:
-        return _error_json(self.error_type, self.message, self.stack_trace)
-
-
-# ------------------------------------------------------------ running a handler
-
-
-def load_handler(handler: str) -> Handler:
-    """Import ``package.module.function`` and return the function, as the Lambda runtime does.
-
-    Raises:
-        HandlerLoadError: with Lambda's error type (``Runtime.ImportModuleError``,
-            ``Runtime.HandlerNotFound``, ...) or, when the module's own code
-            raised, the exception's class name.
-    """
-    try:
-        module_name, function_name = handler.rsplit(".", 1)
-    except ValueError as exc:
-        raise HandlerLoadError(
-            "Runtime.MalformedHandlerName", f"Bad handler '{handler}': {exc}"
-        ) from None
-    if module_name.split(".")[0] in sys.builtin_module_names:
-        raise HandlerLoadError(
-            "Runtime.BuiltInModuleConflict",
-            f"Cannot use built-in module {module_name} as a handler module",
-        )
-    try:
-        module = importlib.import_module(module_name.replace("/", "."))
-    except ImportError as exc:
-        raise HandlerLoadError(
-            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
-        ) from None
-    except SyntaxError as exc:
-        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
-        raise HandlerLoadError(
-            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}", trace
-        ) from None
-    except Exception as exc:  # the module's top-level code failed: an init error
-        raise HandlerLoadError(_error_type(exc), str(exc), _stack_trace(exc)) from None
-    try:
-        function: Handler = getattr(module, function_name)
-    except AttributeError:
-        raise HandlerLoadError(
-            "Runtime.HandlerNotFound",
-            f"Handler '{function_name}' missing on module '{module_name}'",
-        ) from None
-    return function
-
-
-def run_handler(handler: Handler, payload: bytes, context: LambdaContext) -> tuple[bool, bytes]:
-    """Call ``handler`` on the JSON ``payload`` and marshal the outcome, as Lambda's runtime does.
-
-    Returns:
-        ``(True, result JSON)`` or ``(False, error JSON)`` in Lambda's error shape.
-        ``SystemExit`` and other non-``Exception`` errors propagate: on Lambda they
-        end the runtime process.
-    """
-    try:
-        event = json.loads(payload)
-    except ValueError as exc:
-        return False, _error_json("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}")
-    try:
-        response = handler(event, context)
-    except Exception as exc:
-        return False, _error_json(_error_type(exc), str(exc), _stack_trace(exc))
-    try:
-        text = json.dumps(response, cls=_LambdaEncoder)
-    except (
-        Exception
-    ) as exc:  # TypeError, ValueError (circular), RecursionError: all are marshal errors
-        return False, _error_json("Runtime.MarshalError", f"Unable to marshal response: {exc}")
-    data = text.encode()
-    if len(data) > MAX_RESPONSE_BYTES:
-        return False, _error_json(
-            "Function.ResponseSizeTooLarge",
-            "Response payload size exceeded maximum allowed payload size"
-            f" ({MAX_RESPONSE_BYTES} bytes).",
-        )
-    return True, data
-
-
-class _LambdaEncoder(json.JSONEncoder):
-    """The runtime's encoder: a ``Decimal`` (boto3's DynamoDB numbers) becomes a JSON number."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, Decimal):
-            # The runtime writes str(o) as a raw number; parsing it gives what the caller will see.
-            return math.nan if o.is_nan() else json.loads(str(o))
-        return super().default(o)
-
-
-def _error_type(exc: BaseException) -> str:
-    if isinstance(exc, HandlerError):
-        return exc.error_type
-    return type(exc).__name__
-
-
-def _stack_trace(exc: BaseException) -> list[str]:
-    frames = traceback.extract_tb(exc.__traceback__)
-    # Like the Lambda runtime, drop the runtime's own frames above the user's code.
-    while frames and frames[0].filename == __file__:
-        frames.pop(0)
-    while frames and (
-        frames[0].filename.startswith("<frozen importlib")
-        or frames[0].filename.endswith("importlib/__init__.py")
-    ):
-        frames.pop(0)
-    return traceback.format_list(frames)
-
-
-def _error_json(error_type: str, message: str, stack_trace: Sequence[str] = ()) -> bytes:
-    error = {"errorType": error_type, "errorMessage": message, "stackTrace": list(stack_trace)}
-    return json.dumps(error).encode()
-
-
-def _context(call: Call, stream: str, started: float) -> LambdaContext:
-    return LambdaContext(
-        aws_request_id=call.request_id,
-        function_name=call.function_name,
-        invoked_function_arn=call.invoked_arn,
-        memory_limit_in_mb=str(call.memory_mb),
-        log_group_name=log_group_name(call.function_name),
-        log_stream_name=stream,
-        deadline=started + call.timeout_s,
-    )
-
-
-def _new_stream() -> str:
-    return log_stream_name(time.strftime("%Y/%m/%d", time.gmtime()), uuid.uuid4().hex)
-
-
-def exit_description(returncode: int) -> str:
-    """How Lambda words a runtime's exit: ``exit status 1`` or ``signal: segmentation fault``."""
-    if returncode >= 0:
-        return f"exit status {returncode}"
-    return "signal: " + _SIGNAL_NAMES.get(-returncode, f"signal {-returncode}")
-
-
-def _exit_error(request_id: str, returncode: int, duration_s: float) -> Outcome:
-    if returncode == 0:  # a clean exit mid-invocation: Lambda has no reason to give either
-        reason = "Runtime exited without providing a reason"
-    else:
-        reason = f"Runtime exited with error: {exit_description(returncode)}"
-    return Outcome(
-        error_type="Runtime.ExitError",
-        error_message=f"RequestId: {request_id} Error: {reason}",
-        duration_s=duration_s,
-        worker_lost=True,
-    )
-
-
-def _timeout_error(call: Call, duration_s: float, *, worker_lost: bool) -> Outcome:
-    return Outcome(
-        error_type="Sandbox.Timedout",
-        error_message=f"RequestId: {call.request_id} Error: Task timed out after"
-        f" {call.timeout_s:.2f} seconds",
-        duration_s=duration_s,
-        worker_lost=worker_lost,
-    )
-
-
-# ---------------------------------------------------------------- worker side
-
-
-def serve(fd: int, parent: int | None = None) -> None:
-    """The worker process's main loop: answer calls on connection ``fd`` until the parent hangs up.
-
-    Args:
-        fd: this end of the socket pair shared with the parent.
-        parent: the parent's process id: the worker dies with it.
-    """
-    # Ctrl-C (and a SIGTERM to the process group) reaches every process of the group; the
-    # parent decides when workers stop, so that a stop never fails the calls they are making.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if parent is not None:
-        _die_with(parent)
-    # A native crash prints the Python stack to stderr before the worker dies.
-    faulthandler.enable()
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        # stdout is the parent's stderr: line buffering keeps prints made before a crash.
-        sys.stdout.reconfigure(line_buffering=True)
-    # Keep the socket from leaking into processes a handler starts: they would hold it
-    # open after this worker dies and the parent would not see the crash.
-    os.set_inheritable(fd, False)
-    conn = Connection(fd)
-    stream = _new_stream()
-    handlers: dict[str, Handler] = {}
-    while True:
-        try:
-            data = conn.recv_bytes()
-        except EOFError:
-            return
-        call = Call.decode(data)
-        handler = handlers.get(call.handler)
-        if handler is None:
-            try:
-                handler = load_handler(call.handler)
-            except HandlerLoadError as exc:
-                _flush()
-                conn.send_bytes(_ERROR + exc.to_json())
-                continue
-            handlers[call.handler] = handler
-            conn.send_bytes(_LOADED)
-        ok, body = run_handler(handler, call.payload, _context(call, stream, time.monotonic()))
-        _flush()
-        conn.send_bytes((_RESULT if ok else _ERROR) + body)
-
-
-def _die_with(parent: int) -> None:
-    """End this worker soon after its parent dies, so that a killed stack leaves no worker writing behind it.
-
-    Between calls a worker sees its parent's end of the connection close; during a call
-    only this watch notices. (Linux's PR_SET_PDEATHSIG would be sooner but follows the
-    *thread* that started the worker, and task threads come and go.)
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_PARENT_CHECK_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="sluiceway-parent-watch", daemon=True).start()
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a handler closed its own stream
-            stream.flush()
-
-
-# The worker's entry point. sys.path is the parent's, so the worker imports what the parent can.
-_BOOT = (
-    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from sluiceway.runtime.lambdas.workers import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
-)
 
 
 # ---------------------------------------------------------------- parent side
@@ -400,7 +96,7 @@ class _WorkerProcess:
                     [
                         sys.executable,
                         "-c",
-                        _BOOT,
+                        BOOT,
                         json.dumps(list(self._sys_path)),
                         str(child.fileno()),
                         str(os.getpid()),
@@ -434,19 +130,19 @@ class _WorkerProcess:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._poller.poll(math.ceil(remaining * 1000)):
                 self.kill()
-                return _timeout_error(call, time.monotonic() - started, worker_lost=True)
+                return timeout_error(call, time.monotonic() - started, worker_lost=True)
             try:
                 message = conn.recv_bytes()
             except (EOFError, OSError):
                 return self._died(call, started)
             tag, body = message[:1], message[1:]
-            if tag == _LOADED:
+            if tag == LOADED:
                 self._warm.add(call.handler)
                 started = time.monotonic()
                 deadline = started + call.timeout_s
                 continue
             duration = time.monotonic() - started
-            if tag == _RESULT:
+            if tag == RESULT:
                 return Outcome(result=body, duration_s=duration)
             return Outcome.from_error_json(body, duration)
 
@@ -459,7 +155,7 @@ class _WorkerProcess:
             self.kill()
             returncode = proc.returncode
         self._close_conn()
-        return _exit_error(call.request_id, returncode, time.monotonic() - started)
+        return exit_error(call.request_id, returncode, time.monotonic() - started)
 
     def kill(self) -> None:
         """SIGKILL the process, reap it and close the connection."""
@@ -627,7 +323,7 @@ class ThreadRunner:
         )
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
-        self._stream = _new_stream()
+        self._stream = new_log_stream()
         self._runaway = 0
         self._closed = False
         self._saved_env = {key: os.environ.get(key) for key in env}
@@ -650,11 +346,11 @@ class ThreadRunner:
             started.set()
             try:
                 ok, body = run_handler(
-                    handler, call.payload, _context(call, self._stream, clock[0])
+                    handler, call.payload, context_for(call, self._stream, clock[0])
                 )
             except SystemExit as exc:  # on Lambda the runtime process would exit
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-                return _exit_error(call.request_id, code, time.monotonic() - clock[0])
+                return exit_error(call.request_id, code, time.monotonic() - clock[0])
             duration = time.monotonic() - clock[0]
             return (
                 Outcome(result=body, duration_s=duration)
@@ -674,7 +370,7 @@ class ThreadRunner:
             return future.result(timeout=max(0.0, clock[0] + call.timeout_s - time.monotonic()))
         except TimeoutError:
             self._count_runaway(future)
-            return _timeout_error(call, time.monotonic() - clock[0], worker_lost=False)
+            return timeout_error(call, time.monotonic() - clock[0], worker_lost=False)
 
     def _handler(self, name: str) -> Handler:
         with self._lock:

@@ -10,7 +10,7 @@ the due rows, hands each to the sender of its protocol, and records the outcome:
   these, so the message goes to the subscription's dead-letter queue, or the row
   ends ``rejected``;
 * it raised anything else: the row stays ``pending`` until the next attempt of
-  the subscription's delivery policy (:class:`~sluiceway.messaging.sns.DeliveryPolicy`,
+  the subscription's delivery policy (:class:`~sluiceway.messaging.delivery_policy.DeliveryPolicy`,
   with SNS's jitter); when the policy runs out, the dead-letter queue or ``failed``.
 
 Attempts, their count and the next attempt's time are in the store, so a new
@@ -51,16 +51,16 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from ...errors import NotFoundError
-from ...messaging.redrive import queue_name
-from ...messaging.sns import (
+from ...messaging.notifications import (
     DEFAULT_SUBJECT,
-    DeliveryRecord,
     delivery_body,
     http_headers,
     lambda_event,
     notification,
     string_to_sign,
 )
+from ...messaging.redrive import queue_name
+from ...messaging.sns import DeliveryRecord
 from ...ports import Clock, FunctionInvoker, Invocation, Queue
 from ...ports.deliveries import DeliveryLog
 from ...ports.topics import Sender, TopicDeadLetterSender

@@ -1,0 +1,93 @@
+"""One message into a queue: SQS's checks, the delay, FIFO deduplication, the row.
+
+A FIFO message's deduplication id is remembered in ``queue_dedup`` for five minutes;
+a send with a remembered id succeeds with the first message's id and sequence
+number and enqueues nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+
+from ...messaging import fifo as fifo_rules
+from ...messaging import limits
+from ...messaging.batch import BatchSuccess, SendEntry
+from ...messaging.errors import InvalidMessageError
+from ._queue_catalog import QueueRow
+
+__all__ = ["INSERT_MESSAGE", "insert"]
+
+INSERT_MESSAGE = (
+    "INSERT INTO queue_messages (queue_id, message_id, body, attributes, group_id, dedup_id,"
+    " sent_at, enqueued_at, arrived_at, visible_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""How a new message enters ``queue_messages``: a send, or a move out of a dead-letter queue."""
+
+
+def insert(conn: sqlite3.Connection, q: QueueRow, entry: SendEntry, now: float) -> BatchSuccess:
+    """Check and insert one message in ``conn``'s transaction; a FIFO duplicate returns the first one.
+
+    Raises:
+        InvalidMessageError: a message SQS would refuse.
+    """
+    cfg = q.config
+    limits.check_body(entry.body)
+    limits.check_attributes(entry.attributes)
+    limits.check_size(entry.body, entry.attributes)
+    ids = fifo_rules.resolve_send_ids(
+        fifo=cfg.fifo,
+        content_based_dedup=cfg.content_based_dedup,
+        body=entry.body,
+        group_id=entry.group_id,
+        dedup_id=entry.dedup_id,
+        delay_s=entry.delay_s,
+    )
+    if entry.delay_s is None or cfg.fifo:
+        delay = cfg.delay_s
+    else:
+        try:
+            limits.check_range("DelaySeconds", entry.delay_s, 0, limits.MAX_DELAY_S)
+        except ValueError as exc:
+            raise InvalidMessageError("InvalidParameterValue", str(exc)) from None
+        delay = entry.delay_s
+    if ids.dedup_id is not None:
+        first = conn.execute(
+            "SELECT message_id, seq, expires_at FROM queue_dedup WHERE queue_id = ? AND dedup_id = ?",
+            (q.id, ids.dedup_id),
+        ).fetchone()
+        if first is not None and first[2] > now:
+            return BatchSuccess(id=entry.id, message_id=first[0], sequence_number=_sequence_number(first[1]))
+    message_id = str(uuid.uuid4())
+    cursor = conn.execute(
+        INSERT_MESSAGE,
+        (
+            q.id,
+            message_id,
+            entry.body,
+            json.dumps(dict(entry.attributes)) if entry.attributes else None,
+            ids.group_id,
+            ids.dedup_id,
+            now,
+            now,
+            now,
+            now + delay,
+        ),
+    )
+    seq = cursor.lastrowid
+    assert seq is not None
+    if ids.dedup_id is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO queue_dedup (queue_id, dedup_id, message_id, seq, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (q.id, ids.dedup_id, message_id, seq, fifo_rules.dedup_expires_at(now)),
+        )
+    return BatchSuccess(
+        id=entry.id,
+        message_id=message_id,
+        sequence_number=_sequence_number(seq) if cfg.fifo else None,
+    )
+
+
+def _sequence_number(seq: int) -> str:
+    return f"{seq:020d}"
