@@ -1,0 +1,79 @@
+"""The deployed state machine may do what its Task states do: each integration declares its IAM
+actions (runtime/orchestration/integrations), and the template's policies must grant them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sluiceway.config import STARTER_CONFIG, parse_config
+from sluiceway.deploy.template import build_template
+from sluiceway.runtime.orchestration.integrations import required_actions
+from sluiceway.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# What the SAM policy templates the generator uses allow (AWS SAM's policy_templates.json).
+SAM_POLICY_ACTIONS = {
+    "LambdaInvokePolicy": {"lambda:InvokeFunction"},
+    "SNSPublishMessagePolicy": {"sns:Publish"},
+}
+
+
+def granted(policies: list[Any]) -> set[str]:
+    actions: set[str] = set()
+    for policy in policies:
+        if isinstance(policy, dict) and "Statement" in policy:
+            for statement in policy["Statement"]:
+                listed = statement["Action"]
+                actions.update([listed] if isinstance(listed, str) else listed)
+        elif isinstance(policy, dict):
+            ((name, _),) = policy.items()
+            actions.update(SAM_POLICY_ACTIONS[name])
+    return actions
+
+
+def test_the_state_machine_role_grants_every_action_its_tasks_need() -> None:
+    template = build_template(Settings(), parse_config(STARTER_CONFIG), template_dir=ROOT)
+    machine = template["Resources"]["DataProcessingWorkflow"]["Properties"]
+    definition = json.loads((ROOT / machine["DefinitionUri"]).read_text(encoding="utf-8"))
+    needed = required_actions(definition)
+    assert {"lambda:InvokeFunction", "sns:Publish"} <= needed
+    assert needed <= granted(machine["Policies"])
+
+
+def test_required_actions_read_nested_states_and_refuse_an_unknown_service() -> None:
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {"StartAt": "Q", "States": {"Q": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}}},
+                    {
+                        "StartAt": "M",
+                        "States": {
+                            "M": {
+                                "Type": "Map",
+                                "End": True,
+                                "ItemProcessor": {
+                                    "StartAt": "E",
+                                    "States": {
+                                        "E": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken", "End": True}
+                                    },
+                                },
+                            }
+                        },
+                    },
+                ],
+            }
+        },
+    }
+    assert required_actions(definition) == {"sqs:SendMessage", "events:PutEvents"}
+    unknown = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun", "End": True}}}
+    with pytest.raises(KeyError):
+        required_actions(unknown)
