@@ -62,12 +62,25 @@ def layer_violations(path: Path) -> list[str]:
             if any(imported == p or imported.startswith(p + ".") for p in prefixes):
                 problems.append(f"{name} imports {imported}: {why}")
 
-    if name.startswith("sluiceway.asl") or name in ("sluiceway.events.patterns", "sluiceway.events.envelope"):
+    if name.startswith(("sluiceway.asl", "sluiceway.jsonpath")) or name in (
+        "sluiceway.events.patterns",
+        "sluiceway.events.envelope",
+        "sluiceway.events.transform",
+    ):
         forbid(
             ("sluiceway.runtime", "sluiceway.backends", "sluiceway.cli", "sluiceway.api", "sluiceway.functions", "time", "os", "boto3"),
             "the engine and the pattern matcher are pure",
         )
         problems.extend(f"{name} calls {call}: callers pass time and ids in" for call in impure_calls(path))
+    if name.startswith("sluiceway.jsonpath"):
+        # Shared by the engine and EventBridge's input transformation: it sits below both.
+        for imported in sorted(names):
+            if imported.startswith("sluiceway.") and not imported.startswith(
+                ("sluiceway.jsonpath", "sluiceway.errors", "sluiceway.types", "sluiceway.regexes")
+            ):
+                problems.append(f"{name} imports {imported}: JSONPath depends only on errors, types and regexes")
+    if name.startswith("sluiceway.events"):
+        forbid(("sluiceway.asl",), "EventBridge shares JSONPath with the engine through sluiceway.jsonpath, not asl/")
     if name.startswith("sluiceway.functions"):
         forbid(
             ("sluiceway.backends", "sluiceway.cli", "sluiceway.api", "typer", "fastapi", "rich"), "functions see ports only and stay small"
@@ -86,10 +99,11 @@ def layer_violations(path: Path) -> list[str]:
             ("sluiceway.runtime", "sluiceway.backends", "sluiceway.cli", "sluiceway.api", "sluiceway.functions", "sluiceway.deploy"),
             "the ports depend on nothing that implements or uses them",
         )
-    if name.startswith(("sluiceway.errors", "sluiceway.types", "sluiceway.settings", "sluiceway.logs")):
+    if name.startswith(("sluiceway.errors", "sluiceway.types", "sluiceway.settings", "sluiceway.logs", "sluiceway.regexes")):
         forbid(
             (
                 "sluiceway.asl",
+                "sluiceway.jsonpath",
                 "sluiceway.events",
                 "sluiceway.runtime",
                 "sluiceway.backends",

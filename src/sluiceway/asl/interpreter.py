@@ -30,7 +30,8 @@ from typing import Any, Final
 from ..errors import StatesError
 from ..types import JSON, json_type
 from . import jsonata as jsonata_lang
-from . import limits, paths
+from .. import jsonpath
+from . import dataflow, intrinsics, limits, templates
 from .choice import evaluate as evaluate_choice
 from .items import batch_items
 from .model import NEVER_RETRIED, UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
@@ -508,8 +509,8 @@ class _Run:
             ctx["Task"] = {"Token": path["task_token"]}
         return ctx
 
-    def scope(self, path: Mapping[str, Any], state: State, data: JSON) -> paths.Scope:
-        return paths.Scope(input=data, context=self.context(path, state), variables=self.variables(path))
+    def scope(self, path: Mapping[str, Any], state: State, data: JSON) -> jsonpath.Scope:
+        return jsonpath.Scope(input=data, context=self.context(path, state), variables=self.variables(path))
 
     def bindings(self, path: Mapping[str, Any], state: State, **states: JSON) -> dict[str, JSON]:
         values = self.variables(path)
@@ -565,7 +566,7 @@ class _Run:
             return path["input"]
         if state.input_path is None:
             return {}
-        return paths.select(state.input_path, self.scope(path, state, path["input"]), field=None)
+        return jsonpath.select(state.input_path, self.scope(path, state, path["input"]), field=None)
 
     def _state_pass(self, path: dict[str, Any], state: State) -> None:
         path["entered_event"] = path["last_event"]
@@ -578,11 +579,11 @@ class _Run:
         if "Result" in state.spec:
             result = state.spec["Result"]
         elif state.has_parameters:
-            result = paths.resolve(state.parameters, self.scope(path, state, effective), field="Parameters", rng=self.rng())
+            result = templates.resolve(state.parameters, self.scope(path, state, effective), field="Parameters", rng=self.rng())
         else:
             result = effective
         self._assign_jsonpath(path, state, result)
-        output = paths.put(path["input"], state.result_path, result)
+        output = dataflow.put(path["input"], state.result_path, result)
         self.exit_state(path, state, self._output_path(path, state, output))
 
     def _state_succeed(self, path: dict[str, Any], state: State) -> None:
@@ -610,12 +611,10 @@ class _Run:
                 cause = self._fail_field(spec["CausePath"], scope, "CausePath")
         self.fail_path(path, None if error is None else str(error), None if cause is None else str(cause))
 
-    def _fail_field(self, expression: str, scope: paths.Scope, field_name: str) -> JSON:
-        if paths.is_intrinsic(expression):
-            from . import intrinsics
-
+    def _fail_field(self, expression: str, scope: jsonpath.Scope, field_name: str) -> JSON:
+        if intrinsics.is_intrinsic(expression):
             return intrinsics.evaluate(expression, scope, self.rng(), field=field_name)
-        return paths.select(expression, scope, field=field_name)
+        return jsonpath.select(expression, scope, field=field_name)
 
     def _state_choice(self, path: dict[str, Any], state: State) -> None:
         path["entered_event"] = path["last_event"]
@@ -642,7 +641,7 @@ class _Run:
             if evaluate_choice(rule, scope):
                 assign = getattr(rule, "assign", None)
                 if assign:
-                    self._assign_values(path, paths.resolve(assign, scope, field="Assign", rng=self.rng()))
+                    self._assign_values(path, templates.resolve(assign, scope, field="Assign", rng=self.rng()))
                 self.exit_state(path, state, self._output_path(path, state, effective), next_state=rule.next)
                 return
         default = state.spec.get("Default")
@@ -738,7 +737,7 @@ class _Run:
         else:
             effective = self._effective_input(path, state)
             scope = self.scope(path, state, effective)
-            payload = paths.resolve(state.parameters, scope, field="Parameters", rng=self.rng()) if state.has_parameters else effective
+            payload = templates.resolve(state.parameters, scope, field="Parameters", rng=self.rng()) if state.has_parameters else effective
             timeout = _path_number(spec, "TimeoutSeconds", scope)
             heartbeat = _path_number(spec, "HeartbeatSeconds", scope)
         resource_type, resource_name = _resource_parts(resource)
@@ -867,9 +866,9 @@ class _Run:
             self.exit_state(path, state, output)
             return
         if state.has_result_selector:
-            result = paths.resolve(state.result_selector, self.scope(path, state, result), field="ResultSelector", rng=self.rng())
+            result = templates.resolve(state.result_selector, self.scope(path, state, result), field="ResultSelector", rng=self.rng())
         self._assign_jsonpath(path, state, result)
-        output = paths.put(path["input"], state.result_path, result)
+        output = dataflow.put(path["input"], state.result_path, result)
         self.exit_state(path, state, self._output_path(path, state, output))
 
     def on_task_failed(self, event: TaskFailed) -> None:
@@ -940,7 +939,7 @@ class _Run:
         else:
             effective = self._effective_input(path, state)
             branch_input = (
-                paths.resolve(state.parameters, self.scope(path, state, effective), field="Parameters", rng=self.rng())
+                templates.resolve(state.parameters, self.scope(path, state, effective), field="Parameters", rng=self.rng())
                 if state.has_parameters
                 else effective
             )
@@ -992,7 +991,7 @@ class _Run:
         else:
             scope_input = self._effective_input(path, state)
             items_path = spec.get("ItemsPath", "$")
-            items = paths.select(items_path, self.scope(path, state, scope_input), field=None)
+            items = jsonpath.select(items_path, self.scope(path, state, scope_input), field=None)
             if not isinstance(items, list):
                 raise StatesError(
                     "States.Runtime",
@@ -1013,7 +1012,7 @@ class _Run:
                         batch_input, self.bindings(path, state, input=path["input"]), self.rng(), field="BatchInput", now=self.now
                     )
                     if state.query_language == "JSONata"
-                    else paths.resolve(batch_input, scope, field="BatchInput", rng=self.rng())
+                    else templates.resolve(batch_input, scope, field="BatchInput", rng=self.rng())
                 )
             items = batch_items(
                 items,
@@ -1059,7 +1058,7 @@ class _Run:
             parameters = jsonata_lang.resolve(spec.get("Arguments", {}), bindings, self.rng(), field="Arguments", now=self.now)
         else:
             scope = self.scope(path, state, self._effective_input(path, state))
-            parameters = paths.resolve(spec.get("Parameters", {}), scope, field="Parameters", rng=self.rng())
+            parameters = templates.resolve(spec.get("Parameters", {}), scope, field="Parameters", rng=self.rng())
         token = self.token(kind)
         resource = str(spec.get("Resource", ""))
         info: dict[str, Any] = {"pid": path["pid"], "kind": kind, "resource": resource, "state": state.name, "parameters": parameters}
@@ -1093,14 +1092,14 @@ class _Run:
         self._map_or_parallel_done(path, state, "map", result)
 
     def _map_int(
-        self, spec: Mapping[str, Any], name: str, scope: paths.Scope, path: Mapping[str, Any], state: State, *, default: int | None
+        self, spec: Mapping[str, Any], name: str, scope: jsonpath.Scope, path: Mapping[str, Any], state: State, *, default: int | None
     ) -> int | None:
         if state.query_language == "JSONata" and isinstance(spec.get(name), str):
             value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name, self.now)
         elif name in spec:
             value = spec[name]
         elif f"{name}Path" in spec:
-            raw = paths.select(spec[f"{name}Path"], scope, field=None)
+            raw = jsonpath.select(spec[f"{name}Path"], scope, field=None)
             value = self._path_int(raw)
             if value is None:
                 raise StatesError(
@@ -1121,13 +1120,13 @@ class _Run:
             return int(value.strip())
         return None
 
-    def _map_number(self, spec: Mapping[str, Any], name: str, scope: paths.Scope, path: Mapping[str, Any], state: State) -> float | None:
+    def _map_number(self, spec: Mapping[str, Any], name: str, scope: jsonpath.Scope, path: Mapping[str, Any], state: State) -> float | None:
         if state.query_language == "JSONata" and isinstance(spec.get(name), str):
             value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name, self.now)
         elif name in spec:
             value = spec[name]
         elif f"{name}Path" in spec:
-            value = paths.select(spec[f"{name}Path"], scope, field=None)
+            value = jsonpath.select(spec[f"{name}Path"], scope, field=None)
             if isinstance(value, str):  # AWS accepts a number held in a string here
                 try:
                     value = float(value)
@@ -1155,7 +1154,7 @@ class _Run:
                     bindings = self.bindings(ctx_path, state, input=path["input"])
                     item_input = jsonata_lang.resolve(template, bindings, self.rng(), field="ItemSelector", now=self.now)
                 else:
-                    item_input = paths.resolve(
+                    item_input = templates.resolve(
                         template,
                         self.scope(ctx_path, state, self._effective_input(path, state)),
                         field=children["selector"],
@@ -1292,7 +1291,7 @@ class _Run:
     def _output_path(self, path: Mapping[str, Any], state: State, output: JSON) -> JSON:
         if state.output_path is None:
             return {}
-        return paths.select(state.output_path, self.scope(path, state, output), field=None)
+        return jsonpath.select(state.output_path, self.scope(path, state, output), field=None)
 
     def _jsonata_output(
         self, path: Mapping[str, Any], state: State, template: JSON, present: bool, *, default: JSON, result: JSON = None
@@ -1323,7 +1322,7 @@ class _Run:
     def _assign_jsonpath(self, path: dict[str, Any], state: State, result: JSON) -> None:
         if not state.assign:
             return
-        values = paths.resolve(dict(state.assign), self.scope(path, state, result), field="Assign", rng=self.rng())
+        values = templates.resolve(dict(state.assign), self.scope(path, state, result), field="Assign", rng=self.rng())
         self._assign_values(path, values)
 
     def _assign_values(self, path: dict[str, Any], values: JSON) -> None:
@@ -1480,9 +1479,9 @@ class _Run:
                 self._assign_jsonata(path, state, catcher.assign)
             else:
                 if catcher.assign:
-                    values = paths.resolve(dict(catcher.assign), self.scope(path, state, error_output), field="Assign", rng=self.rng())
+                    values = templates.resolve(dict(catcher.assign), self.scope(path, state, error_output), field="Assign", rng=self.rng())
                     self._assign_values(path, values)
-                output = paths.put(path["input"], catcher.result_path, error_output)
+                output = dataflow.put(path["input"], catcher.result_path, error_output)
         except StatesError as exc:
             self.fail_path(path, exc.error, self._runtime_cause(path, state, exc))
             return
@@ -1584,13 +1583,13 @@ def _number_field(
     return float(value)
 
 
-def _path_number(spec: Mapping[str, Any], name: str, scope: paths.Scope) -> float | None:
+def _path_number(spec: Mapping[str, Any], name: str, scope: jsonpath.Scope) -> float | None:
     if name in spec:
         return float(spec[name])
     path_field = f"{name}Path"
     if path_field not in spec:
         return None
-    value = paths.select(spec[path_field], scope, field=None)
+    value = jsonpath.select(spec[path_field], scope, field=None)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise StatesError("States.Runtime", f"The {path_field} parameter does not reference a positive number: {spec[path_field]}")
     if not value <= limits.MAX_TIMER_SECONDS:
@@ -1602,9 +1601,9 @@ def _path_number(spec: Mapping[str, Any], name: str, scope: paths.Scope) -> floa
     return float(value)
 
 
-def _select_param(expression: str, scope: paths.Scope, field_name: str) -> JSON:
+def _select_param(expression: str, scope: jsonpath.Scope, field_name: str) -> JSON:
     try:
-        return paths.select(expression, scope, field=field_name)
+        return jsonpath.select(expression, scope, field=field_name)
     except StatesError:
         raise StatesError("States.Runtime", f"The {field_name} parameter does not reference an input value: {expression}") from None
 
@@ -1674,7 +1673,7 @@ def _text(value: JSON) -> str:
 def _number_text(value: JSON) -> str:
     """A value in an error cause: numbers as Java prints them (``1.0E300``), the rest as JSON."""
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return paths.java_text(value)
+        return jsonpath.java_text(value)
     return _text(value)
 
 

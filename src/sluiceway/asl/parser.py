@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from .. import jsonpath
 from ..errors import DefinitionError
 from . import choice as choice_rules
-from . import intrinsics, limits, paths
+from . import intrinsics, limits, templates
 from . import jsonata as jsonata_lang
 from .model import Catcher, QueryLanguage, Retrier, State, StateMachine
 
@@ -267,12 +268,12 @@ class _Parser:
             if value is not None and (not isinstance(value, str) or not value.startswith("$")):
                 self.problem(f"{where}/{path_field}", f"{path_field} must be a JSONPath starting with '$' or null")
             elif value is not None and path_field in doc:
-                for issue in paths.validate_path(value, reference=path_field == "ResultPath"):
+                for issue in jsonpath.validate_path(value, reference=path_field == "ResultPath"):
                     self.problem(f"{where}/{path_field}", issue)
         if language == "JSONPath":
             for template_field in ("Parameters", "ResultSelector", "ItemSelector", "Assign"):
                 if template_field in doc:
-                    for issue in paths.validate_template(doc[template_field], f"{where}/{template_field}"):
+                    for issue in templates.validate_template(doc[template_field], f"{where}/{template_field}"):
                         at, sep, message = issue.partition(": ")
                         self.problem(at if sep else f"{where}/{template_field}", message if sep else issue)
         else:
@@ -342,7 +343,7 @@ class _Parser:
         path_fields += [f"{name}Path" for name in ("MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage")]
         for field in path_fields:
             if field in doc:
-                for issue in paths.validate_path(doc[field]):
+                for issue in jsonpath.validate_path(doc[field]):
                     self.problem(f"{where}/{field}", issue)
         if kind == "Wait":
             given = [f for f in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if f in doc]
@@ -359,7 +360,7 @@ class _Parser:
                 if field in doc:
                     value = doc[field]
                     intrinsic = isinstance(value, str) and value.startswith("States.")
-                    for issue in intrinsics.validate(value) if intrinsic else paths.validate_path(value):
+                    for issue in intrinsics.validate(value) if intrinsic else jsonpath.validate_path(value):
                         self.problem(f"{where}/{field}", issue)
         elif kind == "Map":
             for field in ("ItemReader", "ItemBatcher", "ResultWriter"):
@@ -390,12 +391,12 @@ class _Parser:
         for setting in (s for s in settings if isinstance(s, Mapping)):
             for key, value in setting.items():
                 if key.endswith("Path"):
-                    for issue in paths.validate_path(value):
+                    for issue in jsonpath.validate_path(value):
                         self.problem(f"{where}/{key}", issue)
         if language == "JSONPath":
             for field in ("Parameters", "BatchInput"):
                 if field in config:
-                    for issue in paths.validate_template(config[field], f"{where}/{field}"):
+                    for issue in templates.validate_template(config[field], f"{where}/{field}"):
                         at, sep, message = issue.partition(": ")
                         self.problem(at if sep else f"{where}/{field}", message if sep else issue)
 
@@ -487,14 +488,14 @@ class _Parser:
                 self.problem(f"{loc}/Next", "A catcher needs 'Next'")
                 continue
             result_path = c.get("ResultPath", "$")
-            if result_path is not None and (issues := paths.validate_path(result_path, reference=True)):
+            if result_path is not None and (issues := jsonpath.validate_path(result_path, reference=True)):
                 self.problem(f"{loc}/ResultPath", issues[0])
                 continue
             assign = c.get("Assign")
             if assign is not None and not isinstance(assign, Mapping):
                 self.problem(f"{loc}/Assign", "The field 'Assign' must be a JSON object")
                 continue
-            if assign is not None and language == "JSONPath" and (issues := paths.validate_template(assign, f"{loc}/Assign")):
+            if assign is not None and language == "JSONPath" and (issues := templates.validate_template(assign, f"{loc}/Assign")):
                 at, sep, message = issues[0].partition(": ")
                 self.problem(at if sep else f"{loc}/Assign", message if sep else issues[0])
                 continue
