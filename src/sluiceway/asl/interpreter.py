@@ -23,20 +23,35 @@ import json
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from .. import jsonpath
 from ..errors import StatesError
 from ..types import JSON, json_type
-from . import jsonata as jsonata_lang
-from .. import jsonpath
 from . import dataflow, intrinsics, limits, templates
+from . import jsonata as jsonata_lang
 from .choice import evaluate as evaluate_choice
+from .commands import (
+    Command,
+    Event,
+    InvokeTask,
+    ReadItems,
+    StartTimer,
+    Step,
+    StopExecution,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskSucceeded,
+    TimerFired,
+    WriteResults,
+)
 from .items import batch_items
 from .model import NEVER_RETRIED, UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
 from .parser import JsonataChoice
 
+# The commands and events are defined in commands.py; the interpreter re-exports them, as the
+# module callers drive executions through.
 __all__ = [
     "Command",
     "Event",
@@ -58,115 +73,6 @@ __all__ = [
 
 DEFAULT_MAX_PAYLOAD = 256 * 1024
 _LAMBDA_ARN_PREFIX = "arn:aws:lambda:"
-
-
-# ----------------------------------------------------------------- commands
-
-
-@dataclass(frozen=True)
-class InvokeTask:
-    """Run a Task state's resource; answer with :class:`TaskSucceeded` or :class:`TaskFailed`."""
-
-    token: str
-    resource: str
-    payload: JSON
-    state_name: str
-    timeout_s: float | None = None
-    heartbeat_s: float | None = None
-    wait_for_token: bool = False
-    """``.waitForTaskToken``: the call's own result is ignored; SendTaskSuccess/Failure answers."""
-    credentials: JSON = None
-    idempotency_key: str = ""
-    """The task's identity across runs of it (execution and token), set by the runtime: a
-    task run again after a crash uses it to have its effect once."""
-
-
-@dataclass(frozen=True)
-class StartTimer:
-    """Answer with :class:`TimerFired` at ``due`` (durable: it must survive a restart)."""
-
-    token: str
-    due: datetime
-
-
-@dataclass(frozen=True)
-class ReadItems:
-    """Distributed Map ItemReader: fetch and parse items; answer with TaskSucceeded(items) or TaskFailed."""
-
-    token: str
-    resource: str
-    parameters: JSON
-    reader_config: JSON
-    state_name: str
-
-
-@dataclass(frozen=True)
-class WriteResults:
-    """Distributed Map ResultWriter: store the child runs' records; answer with the ResultWriterDetails."""
-
-    token: str
-    resource: str
-    parameters: JSON
-    writer_config: JSON
-    records: list[dict[str, Any]]
-    map_run_arn: str
-    state_name: str
-
-
-Command = InvokeTask | StartTimer | ReadItems | WriteResults
-
-
-# ------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True)
-class TaskSucceeded:
-    token: str
-    output: JSON
-
-
-@dataclass(frozen=True)
-class TaskFailed:
-    token: str
-    error: str
-    cause: str | None = None
-
-
-@dataclass(frozen=True)
-class TimerFired:
-    token: str
-
-
-@dataclass(frozen=True)
-class TaskHeartbeat:
-    """SendTaskHeartbeat for a ``.waitForTaskToken`` task: the heartbeat timer starts again."""
-
-    token: str
-
-
-@dataclass(frozen=True)
-class StopExecution:
-    """StopExecution (``ABORTED``), or the runtime ending an execution it cannot continue (``FAILED``)."""
-
-    error: str | None = None
-    cause: str | None = None
-    status: str = "ABORTED"
-
-
-Event = TaskSucceeded | TaskFailed | TimerFired | TaskHeartbeat | StopExecution
-
-
-@dataclass
-class Step:
-    """The result of :func:`start` or :func:`step`."""
-
-    state: dict[str, Any]
-    commands: list[Command] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        return str(self.state["status"])
 
 
 # --------------------------------------------------------------- public API

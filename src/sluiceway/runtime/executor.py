@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ..asl import interpreter
-from ..asl.interpreter import (
+from ..asl.commands import (
     Command,
     Event,
     InvokeTask,

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ..asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
+from ..asl.commands import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
 from ..asl.items import parse_items, result_files
 from ..errors import ExecutionAlreadyExistsError, NotFoundError, OrchestratorStoppedError, SluicewayError, StatesError
 from ..ports import EventPublisher, ExecutionRecord, FunctionInvoker, Invocation, ObjectStore, Queue, TaskJournal, Topic

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..asl import parser
-from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
 from ..backends.local.journal import SqliteTaskJournal
 from ..backends.local.stacklock import StackLock
