@@ -47,8 +47,26 @@ from .commands import (
     WriteResults,
 )
 from .items import batch_items
-from .model import NEVER_RETRIED, UNCATCHABLE_BY_ALL, Catcher, State, StateMachine
-from .parser import JsonataChoice
+from .model import (
+    NEVER_RETRIED,
+    UNCATCHABLE_BY_ALL,
+    Catcher,
+    ChoiceState,
+    ExecutionState,
+    FailState,
+    ItemReader,
+    JsonataChoice,
+    MapState,
+    ParallelState,
+    PassState,
+    Setting,
+    State,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    Template,
+    WaitState,
+)
 
 # The commands and events are defined in commands.py; the interpreter re-exports them, as the
 # module callers drive executions through.
@@ -387,7 +405,12 @@ class _Run:
     def path_machine(self, path: Mapping[str, Any]) -> StateMachine:
         machine = self.machine
         for state_name, branch in path["machine"]:
-            machine = machine.states[state_name].branches[branch]
+            state = machine.states[state_name]
+            if isinstance(state, MapState):
+                machine = state.item_processor
+            else:
+                assert isinstance(state, ParallelState)
+                machine = state.branches[branch]
         return machine
 
     def current(self, path: Mapping[str, Any]) -> State:
@@ -408,7 +431,7 @@ class _Run:
     def context(self, path: Mapping[str, Any], state: State) -> dict[str, Any]:
         ctx = dict(self.state["context"])
         ctx["State"] = {"EnteredTime": path.get("entered", _iso(self.now)), "Name": state.name}
-        if state.type in ("Task", "Parallel", "Map"):
+        if isinstance(state, ExecutionState):
             ctx["State"]["RetryCount"] = path["retry_count"]
         ctx.update(path.get("context_extra", {}))
         if path.get("task_token"):
@@ -474,55 +497,53 @@ class _Run:
             return {}
         return jsonpath.select(state.input_path, self.scope(path, state, path["input"]), field=None)
 
-    def _state_pass(self, path: dict[str, Any], state: State) -> None:
+    def _state_pass(self, path: dict[str, Any], state: PassState) -> None:
         path["entered_event"] = path["last_event"]
         if state.query_language == "JSONata":
-            output = self._jsonata_output(path, state, state.output, state.has_output, default=path["input"])
+            output = self._jsonata_output(path, state, state.output, default=path["input"])
             self._assign_jsonata(path, state, state.assign)
             self.exit_state(path, state, output)
             return
         effective = self._effective_input(path, state)
-        if "Result" in state.spec:
-            result = state.spec["Result"]
-        elif state.has_parameters:
-            result = templates.resolve(state.parameters, self.scope(path, state, effective), field="Parameters", rng=self.rng())
+        if state.result is not None:
+            result = state.result.value
+        elif state.parameters is not None:
+            result = templates.resolve(state.parameters.value, self.scope(path, state, effective), field="Parameters", rng=self.rng())
         else:
             result = effective
         self._assign_jsonpath(path, state, result)
         output = dataflow.put(path["input"], state.result_path, result)
         self.exit_state(path, state, self._output_path(path, state, output))
 
-    def _state_succeed(self, path: dict[str, Any], state: State) -> None:
+    def _state_succeed(self, path: dict[str, Any], state: SucceedState) -> None:
         path["entered_event"] = path["last_event"]
         if state.query_language == "JSONata":
-            output = self._jsonata_output(path, state, state.output, state.has_output, default=path["input"])
+            output = self._jsonata_output(path, state, state.output, default=path["input"])
         else:
             output = self._output_path(path, state, self._effective_input(path, state))
         self.exit_state(path, state, output, end=True)
 
-    def _state_fail(self, path: dict[str, Any], state: State) -> None:
+    def _state_fail(self, path: dict[str, Any], state: FailState) -> None:
         path["entered_event"] = path["last_event"]
-        spec = state.spec
-        error: JSON = spec.get("Error")
-        cause: JSON = spec.get("Cause")
-        if state.query_language == "JSONata":
-            bindings = self.bindings(path, state, input=path["input"])
-            error = _jsonata_value(error, bindings, self.rng(), "Error", self.now)
-            cause = _jsonata_value(cause, bindings, self.rng(), "Cause", self.now)
-        else:
-            scope = self.scope(path, state, path["input"])
-            if "ErrorPath" in spec:
-                error = self._fail_field(spec["ErrorPath"], scope, "ErrorPath")
-            if "CausePath" in spec:
-                cause = self._fail_field(spec["CausePath"], scope, "CausePath")
+        error = self._fail_field(path, state, state.error)
+        cause = self._fail_field(path, state, state.cause)
         self.fail_path(path, None if error is None else str(error), None if cause is None else str(cause))
 
-    def _fail_field(self, expression: str, scope: jsonpath.Scope, field_name: str) -> JSON:
-        if intrinsics.is_intrinsic(expression):
-            return intrinsics.evaluate(expression, scope, self.rng(), field=field_name)
-        return jsonpath.select(expression, scope, field=field_name)
+    def _fail_field(self, path: Mapping[str, Any], state: FailState, setting: Setting | None) -> JSON:
+        if setting is None:
+            return None
+        if state.query_language == "JSONata":
+            if setting.path is not None:
+                return None  # ErrorPath and CausePath are JSONPath fields
+            return _jsonata_value(setting.value, self.bindings(path, state, input=path["input"]), self.rng(), setting.name, self.now)
+        if setting.path is None:
+            return setting.value
+        scope = self.scope(path, state, path["input"])
+        if intrinsics.is_intrinsic(setting.path):
+            return intrinsics.evaluate(setting.path, scope, self.rng(), field=setting.field)
+        return jsonpath.select(setting.path, scope, field=setting.field)
 
-    def _state_choice(self, path: dict[str, Any], state: State) -> None:
+    def _state_choice(self, path: dict[str, Any], state: ChoiceState) -> None:
         path["entered_event"] = path["last_event"]
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
@@ -530,27 +551,27 @@ class _Run:
                 assert isinstance(rule, JsonataChoice)
                 matched = self._condition(rule.condition, bindings)
                 if matched:
-                    output = self._jsonata_output(path, state, rule.output, rule.has_output, default=path["input"])
+                    output = self._jsonata_output(path, state, rule.output, default=path["input"])
                     self._assign_jsonata(path, state, rule.assign)
                     self.exit_state(path, state, output, next_state=rule.next)
                     return
-            default = state.spec.get("Default")
+            default = state.default
             if default is None:
                 raise _Failure("States.NoChoiceMatched", "No Matches!")
-            output = self._jsonata_output(path, state, state.output, state.has_output, default=path["input"])
+            output = self._jsonata_output(path, state, state.output, default=path["input"])
             self._assign_jsonata(path, state, state.assign)
             self.exit_state(path, state, output, next_state=default)
             return
         effective = self._effective_input(path, state)
         scope = self.scope(path, state, effective)
         for rule in state.choices:
+            assert not isinstance(rule, JsonataChoice)
             if evaluate_choice(rule, scope):
-                assign = getattr(rule, "assign", None)
-                if assign:
-                    self._assign_values(path, templates.resolve(assign, scope, field="Assign", rng=self.rng()))
+                if rule.assign:
+                    self._assign_values(path, templates.resolve(rule.assign, scope, field="Assign", rng=self.rng()))
                 self.exit_state(path, state, self._output_path(path, state, effective), next_state=rule.next)
                 return
-        default = state.spec.get("Default")
+        default = state.default
         if default is None:
             raise _Failure("States.NoChoiceMatched", "No Matches!")
         self._assign_jsonpath(path, state, effective)
@@ -570,37 +591,38 @@ class _Run:
             )
         return value
 
-    def _state_wait(self, path: dict[str, Any], state: State) -> None:
+    def _state_wait(self, path: dict[str, Any], state: WaitState) -> None:
         path["entered_event"] = path["last_event"]
-        spec = state.spec
         if path.get("waited"):
             return
-        due = self._wait_due(path, state, spec)
+        due = self._wait_due(path, state)
         token = self.token("wait")
         path["phase"] = "waiting"
         path["timer"] = token
         self.state["timers"][token] = {"pid": path["pid"], "kind": "wait", "due": due.isoformat()}
         self.commands.append(StartTimer(token, due))
 
-    def _wait_due(self, path: Mapping[str, Any], state: State, spec: Mapping[str, Any]) -> datetime:
+    def _wait_due(self, path: Mapping[str, Any], state: WaitState) -> datetime:
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
-            if "Seconds" in spec:
-                seconds = _jsonata_value(spec["Seconds"], bindings, self.rng(), "Seconds", self.now)
+            if state.seconds is not None:
+                seconds = _jsonata_value(state.seconds.value, bindings, self.rng(), "Seconds", self.now)
                 return limits.later(self.now, _wait_seconds(seconds, "Seconds", None))
-            stamp = _jsonata_value(spec["Timestamp"], bindings, self.rng(), "Timestamp", self.now)
+            assert state.timestamp is not None
+            stamp = _jsonata_value(state.timestamp.value, bindings, self.rng(), "Timestamp", self.now)
             return _wait_timestamp(stamp, "Timestamp", None)
         effective = self._effective_input(path, state)
         scope = self.scope(path, state, effective)
-        if "Seconds" in spec:
-            return limits.later(self.now, _wait_seconds(spec["Seconds"], "Seconds", None))
-        if "SecondsPath" in spec:
-            value = _select_param(spec["SecondsPath"], scope, "SecondsPath")
-            return limits.later(self.now, _wait_seconds(value, "SecondsPath", spec["SecondsPath"]))
-        if "Timestamp" in spec:
-            return _wait_timestamp(spec["Timestamp"], "Timestamp", None)
-        value = _select_param(spec["TimestampPath"], scope, "TimestampPath")
-        return _wait_timestamp(value, "TimestampPath", spec["TimestampPath"])
+        if state.seconds is not None:
+            if state.seconds.path is None:
+                return limits.later(self.now, _wait_seconds(state.seconds.value, "Seconds", None))
+            value = _select_param(state.seconds.path, scope, "SecondsPath")
+            return limits.later(self.now, _wait_seconds(value, "SecondsPath", state.seconds.path))
+        assert state.timestamp is not None
+        if state.timestamp.path is None:
+            return _wait_timestamp(state.timestamp.value, "Timestamp", None)
+        value = _select_param(state.timestamp.path, scope, "TimestampPath")
+        return _wait_timestamp(value, "TimestampPath", state.timestamp.path)
 
     def _finish_wait(self, path: dict[str, Any]) -> None:
         state = self.current(path)
@@ -608,7 +630,7 @@ class _Run:
         path.pop("timer", None)
         try:
             if state.query_language == "JSONata":
-                output = self._jsonata_output(path, state, state.output, state.has_output, default=path["input"])
+                output = self._jsonata_output(path, state, state.output, default=path["input"])
                 self._assign_jsonata(path, state, state.assign)
             else:
                 effective = self._effective_input(path, state)
@@ -620,13 +642,12 @@ class _Run:
 
     # Task -----------------------------------------------------------------
 
-    def _state_task(self, path: dict[str, Any], state: State) -> None:
+    def _state_task(self, path: dict[str, Any], state: TaskState) -> None:
         path["entered_event"] = path["last_event"]
         self._schedule_task(path, state)
 
-    def _schedule_task(self, path: dict[str, Any], state: State) -> None:
-        spec = state.spec
-        resource = str(spec["Resource"])
+    def _schedule_task(self, path: dict[str, Any], state: TaskState) -> None:
+        resource = state.resource
         wait_for_token = resource.endswith(".waitForTaskToken")
         token = self.token("task")
         if wait_for_token:
@@ -634,18 +655,22 @@ class _Run:
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             payload = (
-                jsonata_lang.resolve(state.arguments, bindings, self.rng(), field="Arguments", now=self.now)
-                if state.has_arguments
+                jsonata_lang.resolve(state.arguments.value, bindings, self.rng(), field="Arguments", now=self.now)
+                if state.arguments is not None
                 else path["input"]
             )
-            timeout = _number_field(spec, "TimeoutSeconds", bindings, self.rng(), self.now)
-            heartbeat = _number_field(spec, "HeartbeatSeconds", bindings, self.rng(), self.now)
+            timeout = _number_field(state.timeout, bindings, self.rng(), self.now)
+            heartbeat = _number_field(state.heartbeat, bindings, self.rng(), self.now)
         else:
             effective = self._effective_input(path, state)
             scope = self.scope(path, state, effective)
-            payload = templates.resolve(state.parameters, scope, field="Parameters", rng=self.rng()) if state.has_parameters else effective
-            timeout = _path_number(spec, "TimeoutSeconds", scope)
-            heartbeat = _path_number(spec, "HeartbeatSeconds", scope)
+            payload = (
+                templates.resolve(state.parameters.value, scope, field="Parameters", rng=self.rng())
+                if state.parameters is not None
+                else effective
+            )
+            timeout = _path_number(state.timeout, scope)
+            heartbeat = _path_number(state.heartbeat, scope)
         resource_type, resource_name = _resource_parts(resource)
         if resource.startswith(_LAMBDA_ARN_PREFIX):
             details: dict[str, Any] = {"resource": resource, "input": _text(payload), "inputDetails": {"truncated": False}}
@@ -678,7 +703,7 @@ class _Run:
             "wait_for_token": wait_for_token,
             "task_token": path.get("task_token"),
         }
-        self.commands.append(InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, spec.get("Credentials")))
+        self.commands.append(InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, state.credentials))
         if timeout is not None:
             timer = self.token("timeout")
             due = limits.later(self.now, timeout)
@@ -758,21 +783,22 @@ class _Run:
                     "States.DataLimitExceeded",
                     f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit.",
                 )
+            assert isinstance(state, TaskState)
             self._task_result(path, state, event.output)
         except _Failure as failure:
             self.state_failed(path, state, failure.error, failure.cause)
         except StatesError as exc:
             self.state_failed(path, state, exc.error, self._runtime_cause(path, state, exc))
 
-    def _task_result(self, path: dict[str, Any], state: State, result: JSON) -> None:
+    def _task_result(self, path: dict[str, Any], state: ExecutionState, result: JSON) -> None:
         """Apply the result-processing fields of a Task/Map/Parallel state and move on."""
         if state.query_language == "JSONata":
-            output = self._jsonata_output(path, state, state.output, state.has_output, default=result, result=result)
+            output = self._jsonata_output(path, state, state.output, default=result, result=result)
             self._assign_jsonata(path, state, state.assign, result=result)
             self.exit_state(path, state, output)
             return
-        if state.has_result_selector:
-            result = templates.resolve(state.result_selector, self.scope(path, state, result), field="ResultSelector", rng=self.rng())
+        if state.result_selector is not None:
+            result = templates.resolve(state.result_selector.value, self.scope(path, state, result), field="ResultSelector", rng=self.rng())
         self._assign_jsonpath(path, state, result)
         output = dataflow.put(path["input"], state.result_path, result)
         self.exit_state(path, state, self._output_path(path, state, output))
@@ -833,20 +859,20 @@ class _Run:
 
     # Parallel and Map -----------------------------------------------------
 
-    def _state_parallel(self, path: dict[str, Any], state: State) -> None:
+    def _state_parallel(self, path: dict[str, Any], state: ParallelState) -> None:
         path["entered_event"] = path["last_event"]
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
             branch_input = (
-                jsonata_lang.resolve(state.arguments, bindings, self.rng(), field="Arguments", now=self.now)
-                if state.has_arguments
+                jsonata_lang.resolve(state.arguments.value, bindings, self.rng(), field="Arguments", now=self.now)
+                if state.arguments is not None
                 else path["input"]
             )
         else:
             effective = self._effective_input(path, state)
             branch_input = (
-                templates.resolve(state.parameters, self.scope(path, state, effective), field="Parameters", rng=self.rng())
-                if state.has_parameters
+                templates.resolve(state.parameters.value, self.scope(path, state, effective), field="Parameters", rng=self.rng())
+                if state.parameters is not None
                 else effective
             )
         self.emit(path["pid"], "ParallelStateStarted", None, None)
@@ -869,21 +895,21 @@ class _Run:
             )
             path["children"]["open"].append(child)
 
-    def _state_map(self, path: dict[str, Any], state: State) -> None:
+    def _state_map(self, path: dict[str, Any], state: MapState) -> None:
         path["entered_event"] = path["last_event"]
-        spec = state.spec
-        if "ItemReader" in spec and "reader_items" not in path:
-            self._schedule_map_io(path, state, "reader", spec["ItemReader"], None)
+        if state.item_reader is not None and "reader_items" not in path:
+            self._schedule_map_io(path, state, "reader", None)
             return
         if "reader_items" in path:
             items = path.pop("reader_items")
             scope_input = path["input"] if state.query_language == "JSONata" else self._effective_input(path, state)
         elif state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
-            if "Items" in spec:
-                items = _jsonata_value(spec["Items"], bindings, self.rng(), "Items", self.now)
+            if state.items is not None:
+                template = state.items.value
+                items = _jsonata_value(template, bindings, self.rng(), "Items", self.now)
                 if not isinstance(items, list):
-                    expression = _inner(spec["Items"]) if isinstance(spec["Items"], str) else _text(spec["Items"])
+                    expression = _inner(template) if isinstance(template, str) else _text(template)
                     raise StatesError(
                         "States.QueryEvaluationError",
                         f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
@@ -896,50 +922,51 @@ class _Run:
             scope_input = path["input"]
         else:
             scope_input = self._effective_input(path, state)
-            items_path = spec.get("ItemsPath", "$")
-            items = jsonpath.select(items_path, self.scope(path, state, scope_input), field=None)
+            items = jsonpath.select(state.items_path, self.scope(path, state, scope_input), field=None)
             if not isinstance(items, list):
                 raise StatesError(
                     "States.Runtime",
-                    f"Item path {items_path} in state {state.name} does not reference an array: {_text(items)}",
+                    f"Item path {state.items_path} in state {state.name} does not reference an array: {_text(items)}",
                 )
         scope = self.scope(path, state, scope_input)
-        if "ItemReader" in spec:
-            reader_config = spec["ItemReader"].get("ReaderConfig") or {}
-            max_items = self._map_int(reader_config, "MaxItems", scope, path, state, default=None)
+        if state.item_reader is not None:
+            max_items = self._map_int(state.item_reader.max_items, scope, path, state, default=None)
             if max_items is not None:
                 items = items[:max_items]
-        if "ItemBatcher" in spec:
-            batcher = spec["ItemBatcher"]
-            batch_input = batcher.get("BatchInput")
-            if batch_input is not None:
+        if state.item_batcher is not None:
+            batcher = state.item_batcher
+            batch_input: JSON = None
+            if batcher.batch_input is not None:
                 batch_input = (
                     jsonata_lang.resolve(
-                        batch_input, self.bindings(path, state, input=path["input"]), self.rng(), field="BatchInput", now=self.now
+                        batcher.batch_input.value,
+                        self.bindings(path, state, input=path["input"]),
+                        self.rng(),
+                        field="BatchInput",
+                        now=self.now,
                     )
                     if state.query_language == "JSONata"
-                    else templates.resolve(batch_input, scope, field="BatchInput", rng=self.rng())
+                    else templates.resolve(batcher.batch_input.value, scope, field="BatchInput", rng=self.rng())
                 )
             items = batch_items(
                 items,
-                max_items=self._map_int(batcher, "MaxItemsPerBatch", scope, path, state, default=None),
-                max_bytes=self._map_int(batcher, "MaxInputBytesPerBatch", scope, path, state, default=None),
+                max_items=self._map_int(batcher.max_items_per_batch, scope, path, state, default=None),
+                max_bytes=self._map_int(batcher.max_input_bytes_per_batch, scope, path, state, default=None),
                 batch_input=batch_input,
             )
-        max_concurrency = self._map_int(spec, "MaxConcurrency", scope, path, state, default=0)
-        tolerated_count = self._map_int(spec, "ToleratedFailureCount", scope, path, state, default=None)
-        tolerated_pct = self._map_number(spec, "ToleratedFailurePercentage", scope, path, state)
+        max_concurrency = self._map_int(state.max_concurrency, scope, path, state, default=0)
+        tolerated_count = self._map_int(state.tolerated_failure_count, scope, path, state, default=None)
+        tolerated_pct = self._map_number(state.tolerated_failure_percentage, scope, path, state)
         if tolerated_count is not None and tolerated_count < 0:
             raise StatesError("States.Runtime", "ToleratedFailureCount cannot be negative.")
         if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
             raise StatesError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
-        selector_field = "ItemSelector" if "ItemSelector" in spec else ("Parameters" if "Parameters" in spec else None)
         self.emit(path["pid"], "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
         path["phase"] = "children"
         path["children"] = {
             "kind": "map",
             "items": items,
-            "selector": selector_field,
+            "selector": state.item_selector_field if state.item_selector is not None else None,
             "results": [None] * len(items),
             "next": 0,
             "open": [],
@@ -949,32 +976,35 @@ class _Run:
             "max": max_concurrency or 0,
             "tolerated_count": tolerated_count,
             "tolerated_pct": tolerated_pct,
-            "records": [None] * len(items) if "ResultWriter" in spec else None,
-            "distributed": _is_distributed(state),
+            "records": [None] * len(items) if state.result_writer is not None else None,
+            "distributed": state.distributed,
         }
         if not items:
             self._children_done(path, state)
             return
         self._spawn_map_items(path, state)
 
-    def _schedule_map_io(self, path: dict[str, Any], state: State, kind: str, spec: Mapping[str, Any], records: list[Any] | None) -> None:
+    def _schedule_map_io(self, path: dict[str, Any], state: MapState, kind: str, records: list[Any] | None) -> None:
         """Ask the runtime to read items (ItemReader) or write results (ResultWriter)."""
+        io = state.item_reader if kind == "reader" else state.result_writer
+        assert io is not None
         if state.query_language == "JSONata":
             bindings = self.bindings(path, state, input=path["input"])
-            parameters = jsonata_lang.resolve(spec.get("Arguments", {}), bindings, self.rng(), field="Arguments", now=self.now)
+            arguments = io.arguments.value if io.arguments is not None else {}
+            parameters = jsonata_lang.resolve(arguments, bindings, self.rng(), field="Arguments", now=self.now)
         else:
             scope = self.scope(path, state, self._effective_input(path, state))
-            parameters = templates.resolve(spec.get("Parameters", {}), scope, field="Parameters", rng=self.rng())
+            template = io.parameters.value if io.parameters is not None else {}
+            parameters = templates.resolve(template, scope, field="Parameters", rng=self.rng())
         token = self.token(kind)
-        resource = str(spec.get("Resource", ""))
-        info: dict[str, Any] = {"pid": path["pid"], "kind": kind, "resource": resource, "state": state.name, "parameters": parameters}
+        info: dict[str, Any] = {"pid": path["pid"], "kind": kind, "resource": io.resource, "state": state.name, "parameters": parameters}
         self.state["tasks"][token] = info
         path["phase"] = "task"
         path["task"] = token
-        if kind == "reader":
-            info["config"] = spec.get("ReaderConfig") or {}
+        if isinstance(io, ItemReader):
+            info["config"] = dict(io.reader_config)
         else:
-            info["config"] = spec.get("WriterConfig") or {}
+            info["config"] = dict(io.writer_config)
             info["records"] = [r for r in records or [] if r]
             info["map_run"] = (
                 f"{self.state['context']['StateMachine']['Id'].replace(':stateMachine:', ':mapRun:')}/{state.name}:"
@@ -985,6 +1015,7 @@ class _Run:
 
     def _map_io_done(self, path: dict[str, Any], info: Mapping[str, Any], output: JSON) -> None:
         state = self.current(path)
+        assert isinstance(state, MapState)
         path["phase"] = "running"
         path.pop("task", None)
         if info["kind"] == "reader":
@@ -998,22 +1029,23 @@ class _Run:
         self._map_or_parallel_done(path, state, "map", result)
 
     def _map_int(
-        self, spec: Mapping[str, Any], name: str, scope: jsonpath.Scope, path: Mapping[str, Any], state: State, *, default: int | None
+        self, setting: Setting | None, scope: jsonpath.Scope, path: Mapping[str, Any], state: MapState, *, default: int | None
     ) -> int | None:
-        if state.query_language == "JSONata" and isinstance(spec.get(name), str):
-            value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name, self.now)
-        elif name in spec:
-            value = spec[name]
-        elif f"{name}Path" in spec:
-            raw = jsonpath.select(spec[f"{name}Path"], scope, field=None)
+        if setting is None:
+            return default
+        name = setting.name
+        if state.query_language == "JSONata" and isinstance(setting.value, str):
+            value = _jsonata_value(setting.value, self.bindings(path, state, input=path["input"]), self.rng(), name, self.now)
+        elif setting.path is None:
+            value = setting.value
+        else:
+            raw = jsonpath.select(setting.path, scope, field=None)
             value = self._path_int(raw)
             if value is None:
                 raise StatesError(
                     "States.Runtime",
-                    f'The {name}Path field refers to value "{_text(raw)}" which is not a valid integer: {spec[name + "Path"]}',
+                    f'The {name}Path field refers to value "{_text(raw)}" which is not a valid integer: {setting.path}',
                 )
-        else:
-            return default
         if not isinstance(value, int) or isinstance(value, bool):
             raise StatesError("States.Runtime", f"{name} must be an integer, got {_text(value)}")
         return value
@@ -1026,34 +1058,35 @@ class _Run:
             return int(value.strip())
         return None
 
-    def _map_number(self, spec: Mapping[str, Any], name: str, scope: jsonpath.Scope, path: Mapping[str, Any], state: State) -> float | None:
-        if state.query_language == "JSONata" and isinstance(spec.get(name), str):
-            value = _jsonata_value(spec[name], self.bindings(path, state, input=path["input"]), self.rng(), name, self.now)
-        elif name in spec:
-            value = spec[name]
-        elif f"{name}Path" in spec:
-            value = jsonpath.select(spec[f"{name}Path"], scope, field=None)
+    def _map_number(self, setting: Setting | None, scope: jsonpath.Scope, path: Mapping[str, Any], state: MapState) -> float | None:
+        if setting is None:
+            return None
+        name = setting.name
+        if state.query_language == "JSONata" and isinstance(setting.value, str):
+            value = _jsonata_value(setting.value, self.bindings(path, state, input=path["input"]), self.rng(), name, self.now)
+        elif setting.path is None:
+            value = setting.value
+        else:
+            value = jsonpath.select(setting.path, scope, field=None)
             if isinstance(value, str):  # AWS accepts a number held in a string here
                 try:
                     value = float(value)
                 except ValueError:
                     pass
-        else:
-            return None
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise StatesError("States.Runtime", f"{name} must be a number, got {_text(value)}")
         return float(value)
 
-    def _spawn_map_items(self, path: dict[str, Any], state: State) -> None:
+    def _spawn_map_items(self, path: dict[str, Any], state: MapState) -> None:
         children = path["children"]
-        processor = state.branches[0]
+        processor = state.item_processor
         while children["next"] < children["total"] and (children["max"] == 0 or len(children["open"]) < children["max"]):
             index = children["next"]
             children["next"] += 1
             item = children["items"][index]
             item_context = {"Map": {"Item": {"Index": index, "Value": item}}}
-            if children["selector"]:
-                template = state.spec[children["selector"]]
+            if state.item_selector is not None:
+                template = state.item_selector.value
                 ctx_path = dict(path)
                 ctx_path["context_extra"] = {**path.get("context_extra", {}), **item_context}
                 if state.query_language == "JSONata":
@@ -1063,7 +1096,7 @@ class _Run:
                     item_input = templates.resolve(
                         template,
                         self.scope(ctx_path, state, self._effective_input(path, state)),
-                        field=children["selector"],
+                        field=state.item_selector_field,
                         rng=self.rng(),
                     )
             else:
@@ -1093,6 +1126,7 @@ class _Run:
         if parent is None or parent.get("phase") != "children":
             return
         state = self.current(parent)
+        assert isinstance(state, MapState | ParallelState)
         children = parent["children"]
         children["results"][child["slot"]] = output
         if children.get("records") is not None:
@@ -1104,6 +1138,7 @@ class _Run:
             self.emit(
                 parent["pid"], "MapIterationSucceeded", "mapIterationSucceededEventDetails", {"name": state.name, "index": child["slot"]}
             )
+            assert isinstance(state, MapState)
             self._spawn_map_items(parent, state)
         if children["done"] >= children["total"]:
             self._children_done(parent, state)
@@ -1123,6 +1158,7 @@ class _Run:
             if children.get("records") is not None:
                 children["records"][child["slot"]].update({"Status": "FAILED", "Error": error, "Cause": cause})
             if self._within_tolerance(children):
+                assert isinstance(state, MapState)
                 children["results"][child["slot"]] = {"Error": error, "Cause": cause}
                 self._spawn_map_items(parent, state)
                 if children["done"] >= children["total"]:
@@ -1169,18 +1205,18 @@ class _Run:
         for child in path.get("children", {}).get("open", []):
             self._drop_path(child)
 
-    def _children_done(self, path: dict[str, Any], state: State) -> None:
+    def _children_done(self, path: dict[str, Any], state: MapState | ParallelState) -> None:
         children = path.pop("children")
         path["phase"] = "running"
-        if children["kind"] == "map" and "ResultWriter" in state.spec:
+        if isinstance(state, MapState) and state.result_writer is not None:
             try:
-                self._schedule_map_io(path, state, "writer", state.spec["ResultWriter"], children["records"])
+                self._schedule_map_io(path, state, "writer", children["records"])
             except StatesError as exc:
                 self.state_failed(path, state, exc.error, self._runtime_cause(path, state, exc))
             return
         self._map_or_parallel_done(path, state, children["kind"], children["results"])
 
-    def _map_or_parallel_done(self, path: dict[str, Any], state: State, kind: str, results: JSON) -> None:
+    def _map_or_parallel_done(self, path: dict[str, Any], state: ExecutionState, kind: str, results: JSON) -> None:
         if kind == "map":
             self.emit(path["pid"], "MapStateSucceeded", None, None)
         else:
@@ -1200,35 +1236,35 @@ class _Run:
         return jsonpath.select(state.output_path, self.scope(path, state, output), field=None)
 
     def _jsonata_output(
-        self, path: Mapping[str, Any], state: State, template: JSON, present: bool, *, default: JSON, result: JSON = None
+        self, path: Mapping[str, Any], state: State, template: Template | None, *, default: JSON, result: JSON = None
     ) -> JSON:
-        if not present:
+        if template is None:
             return default
         extra: dict[str, JSON] = {"input": path["input"]}
-        if result is not None or state.type in ("Task", "Map", "Parallel"):
+        if result is not None or isinstance(state, ExecutionState):
             extra["result"] = result
         if "error_output" in path:
             extra["errorOutput"] = path["error_output"]
         bindings = self.bindings(path, state, **extra)
-        value = jsonata_lang.resolve(template, bindings, self.rng(), field="Output", now=self.now)
+        value = jsonata_lang.resolve(template.value, bindings, self.rng(), field="Output", now=self.now)
         return None if value is jsonata_lang.UNDEFINED else value
 
-    def _assign_jsonata(self, path: dict[str, Any], state: State, assign: Mapping[str, JSON] | None, *, result: JSON = None) -> None:
-        if not assign:
+    def _assign_jsonata(self, path: dict[str, Any], state: State, assign: Template | None, *, result: JSON = None) -> None:
+        if assign is None or not assign.value:
             return
         extra: dict[str, JSON] = {"input": path["input"]}
-        if result is not None or state.type in ("Task", "Map", "Parallel"):
+        if result is not None or isinstance(state, ExecutionState):
             extra["result"] = result
         if "error_output" in path:
             extra["errorOutput"] = path["error_output"]
         bindings = self.bindings(path, state, **extra)
-        values = jsonata_lang.resolve(dict(assign), bindings, self.rng(), field="Assign", now=self.now)
+        values = jsonata_lang.resolve(assign.value, bindings, self.rng(), field="Assign", now=self.now)
         self._assign_values(path, values)
 
     def _assign_jsonpath(self, path: dict[str, Any], state: State, result: JSON) -> None:
-        if not state.assign:
+        if state.assign is None or not state.assign.value:
             return
-        values = templates.resolve(dict(state.assign), self.scope(path, state, result), field="Assign", rng=self.rng())
+        values = templates.resolve(state.assign.value, self.scope(path, state, result), field="Assign", rng=self.rng())
         self._assign_values(path, values)
 
     def _assign_values(self, path: dict[str, Any], values: JSON) -> None:
@@ -1329,7 +1365,7 @@ class _Run:
         path.pop("pending_assign", None)
         # AWS: States.Runtime is never retried and never caught, not even when a
         # catcher names it explicitly (the recordings show the execution failing).
-        if state.type in ("Task", "Parallel", "Map") and error != "States.Runtime":
+        if isinstance(state, ExecutionState) and error != "States.Runtime":
             # A branch that ended in a Fail state without an Error still fails its
             # Parallel/Map: only the wildcards (States.ALL, States.TaskFailed) match it.
             name = error if error is not None else ""
@@ -1349,7 +1385,7 @@ class _Run:
                 return
         self.fail_path(path, error, cause)
 
-    def _retry_delay(self, path: dict[str, Any], state: State, error: str) -> float | None:
+    def _retry_delay(self, path: dict[str, Any], state: ExecutionState, error: str) -> float | None:
         if error in NEVER_RETRIED:
             return None
         for index, retrier in enumerate(state.retry):
@@ -1359,33 +1395,24 @@ class _Run:
             if attempts >= retrier.max_attempts:
                 return None
             path["retries"][str(index)] = attempts + 1
-            try:
-                delay = retrier.interval_s * (retrier.backoff_rate**attempts)
-            except OverflowError:
-                delay = math.inf
-            # Without MaxDelaySeconds AWS sets no bound, but no execution outlives a year:
-            # the longest timer AWS accepts anywhere bounds the delay without changing any
-            # execution that could finish.
-            delay = min(delay, limits.MAX_TIMER_SECONDS if retrier.max_delay_s is None else retrier.max_delay_s)
+            delay = retrier.delay_s(attempts)
             if retrier.jitter == "FULL":
                 delay = self.rng().uniform(0, delay)
             return float(delay)
         return None
 
-    def _catch(self, path: dict[str, Any], state: State, catcher: Catcher, error: str | None, cause: str | None) -> None:
+    def _catch(self, path: dict[str, Any], state: ExecutionState, catcher: Catcher, error: str | None, cause: str | None) -> None:
         error_output: dict[str, JSON] = {"Error": error}
         if cause is not None:
             error_output["Cause"] = cause
         try:
             if state.query_language == "JSONata":
                 path["error_output"] = error_output
-                output: JSON = (
-                    self._jsonata_output(path, state, catcher.output, True, default=error_output) if catcher.has_output else error_output
-                )
+                output: JSON = self._jsonata_output(path, state, catcher.output, default=error_output)
                 self._assign_jsonata(path, state, catcher.assign)
             else:
-                if catcher.assign:
-                    values = templates.resolve(dict(catcher.assign), self.scope(path, state, error_output), field="Assign", rng=self.rng())
+                if catcher.assign is not None and catcher.assign.value:
+                    values = templates.resolve(catcher.assign.value, self.scope(path, state, error_output), field="Assign", rng=self.rng())
                     self._assign_values(path, values)
                 output = dataflow.put(path["input"], catcher.result_path, error_output)
         except StatesError as exc:
@@ -1419,7 +1446,7 @@ class _Run:
             path.pop("timer", None)
             path["phase"] = "running"
             state = self.current(path)
-            self.execute(path, state) if state.type != "Task" else self._retry_task(path, state)
+            self._retry_task(path, state) if isinstance(state, TaskState) else self.execute(path, state)
         elif kind in ("task-timeout", "heartbeat"):
             task = self.state["tasks"].pop(info["task"], None)
             path.pop("timeout_timer" if kind == "task-timeout" else "heartbeat_timer", None)
@@ -1428,7 +1455,7 @@ class _Run:
                 error = "States.Timeout" if kind == "task-timeout" else "States.HeartbeatTimeout"
                 self._task_failed(path, task, error, None)
 
-    def _retry_task(self, path: dict[str, Any], state: State) -> None:
+    def _retry_task(self, path: dict[str, Any], state: TaskState) -> None:
         try:
             self._schedule_task(path, state)
         except _Failure as failure:
@@ -1474,12 +1501,11 @@ def _jsonata_value(value: JSON, bindings: Mapping[str, JSON], rng: random.Random
     return value
 
 
-def _number_field(
-    spec: Mapping[str, Any], name: str, bindings: Mapping[str, JSON], rng: random.Random, now: datetime | None = None
-) -> float | None:
-    if name not in spec:
+def _number_field(setting: Setting | None, bindings: Mapping[str, JSON], rng: random.Random, now: datetime | None = None) -> float | None:
+    if setting is None:
         return None
-    value = _jsonata_value(spec[name], bindings, rng, name, now)
+    name = setting.name
+    value = _jsonata_value(setting.value, bindings, rng, name, now)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise StatesError("States.QueryEvaluationError", f"The field '{name}' must be a positive number, got {_text(value)}")
     if not value <= limits.MAX_TIMER_SECONDS:
@@ -1489,20 +1515,20 @@ def _number_field(
     return float(value)
 
 
-def _path_number(spec: Mapping[str, Any], name: str, scope: jsonpath.Scope) -> float | None:
-    if name in spec:
-        return float(spec[name])
-    path_field = f"{name}Path"
-    if path_field not in spec:
+def _path_number(setting: Setting | None, scope: jsonpath.Scope) -> float | None:
+    if setting is None:
         return None
-    value = jsonpath.select(spec[path_field], scope, field=None)
+    if setting.path is None:
+        return float(setting.value)
+    path_field = setting.field
+    value = jsonpath.select(setting.path, scope, field=None)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise StatesError("States.Runtime", f"The {path_field} parameter does not reference a positive number: {spec[path_field]}")
+        raise StatesError("States.Runtime", f"The {path_field} parameter does not reference a positive number: {setting.path}")
     if not value <= limits.MAX_TIMER_SECONDS:
         raise StatesError(
             "States.Runtime",
             f"The {path_field} parameter references a value greater than {limits.MAX_TIMER_SECONDS}: "
-            f"{spec[path_field]} == {_number_text(value)}",
+            f"{setting.path} == {_number_text(value)}",
         )
     return float(value)
 
@@ -1603,12 +1629,6 @@ def _in_child_history(path: Mapping[str, Any] | None, type_: str) -> bool:
     if path.get("own_history"):
         return True
     return type_.startswith("MapIteration") and bool(path.get("children", {}).get("distributed"))
-
-
-def _is_distributed(state: State) -> bool:
-    processor = state.spec.get("ItemProcessor")
-    config = processor.get("ProcessorConfig") if isinstance(processor, Mapping) else None
-    return isinstance(config, Mapping) and config.get("Mode") == "DISTRIBUTED"
 
 
 def _size(value: JSON) -> int:
