@@ -61,17 +61,13 @@ def resolve(
     return template
 
 
-def _resolve_expression(
-    key: str, value: JSON, scope: Scope, rng: random.Random | None, field: str
-) -> JSON:
+def _resolve_expression(key: str, value: JSON, scope: Scope, rng: random.Random | None, field: str) -> JSON:
     if isinstance(value, str):
         if value.startswith("States."):
             return intrinsics.evaluate(value, scope, rng, field=key)
         if value.startswith("$"):
             return select(value, scope, field=key)
-    raise ValueError(
-        f"{field}: the field '{key}' must hold a JSONPath or an intrinsic function, not {value!r}"
-    )
+    raise ValueError(f"{field}: the field '{key}' must hold a JSONPath or an intrinsic function, not {value!r}")
 
 
 def validate_template(template: JSON, location: str) -> list[str]:
@@ -95,10 +91,7 @@ def validate_template(template: JSON, location: str) -> list[str]:
             elif isinstance(value, str) and value.startswith("$"):
                 issues.extend(f"{where}: {p}" for p in validate_path(value))
             else:
-                issues.append(
-                    f"{where}: The value for the field '{key}' must be a valid JSONPath or a valid "
-                    "intrinsic function call"
-                )
+                issues.append(f"{where}: The value for the field '{key}' must be a valid JSONPath or a valid intrinsic function call")
     elif isinstance(template, list):
         for k, value in enumerate(template):
             issues.extend(validate_template(value, f"{location}/{k}"))

@@ -80,9 +80,7 @@ def select(path: str, scope: Scope, *, field: str | None = None) -> JSON:
         if field is not None:
             raise StatesError(
                 "States.Runtime",
-                f"The JSONPath '{path}' specified for the field '{field}' "
-                "could not be found in the "
-                f"input '{json_text(scope.input)}'",
+                f"The JSONPath '{path}' specified for the field '{field}' could not be found in the input '{json_text(scope.input)}'",
             ) from None
         raise StatesError("States.Runtime", f"Invalid path '{path}' : {exc}") from None
 
@@ -146,9 +144,7 @@ def validate_path(path: Any, *, reference: bool = False) -> list[str]:
 
 def _is_reference(compiled: CompiledPath) -> bool:
     return compiled.root == "$" and all(
-        (isinstance(t, Prop) and len(t.names) == 1)
-        or (isinstance(t, Index) and len(t.indexes) == 1)
-        for t in compiled.tokens
+        (isinstance(t, Prop) and len(t.names) == 1) or (isinstance(t, Index) and len(t.indexes) == 1) for t in compiled.tokens
     )
 
 

@@ -165,10 +165,7 @@ class _Evaluation:
             return False
         if not isinstance(model, list):
             if self.strict(i):
-                raise NotFoundError(
-                    f"Filter: {token.fragment()} can only be applied to arrays. "
-                    f"Current context is: {java_text(model)}"
-                )
+                raise NotFoundError(f"Filter: {token.fragment()} can only be applied to arrays. Current context is: {java_text(model)}")
             return False
         return True
 
@@ -181,10 +178,7 @@ class _Evaluation:
                 if self.accept(token.expr, item):
                     self.emit(i, item, f"{current}[{k}]")
         elif self.strict(i):
-            raise NotFoundError(
-                "Filter: [?] can not be applied to primitives. "
-                f"Current context is: {java_text(model)}"
-            )
+            raise NotFoundError(f"Filter: [?] can not be applied to primitives. Current context is: {java_text(model)}")
 
     # -- filter predicates --
 
@@ -250,9 +244,7 @@ def _compare(op: str, left: JSON, right: JSON) -> bool:
     if op == "size":
         return isinstance(left, (list, str)) and _is_number(right) and len(left) == right
     if op == "empty":
-        return (
-            isinstance(left, (list, str)) and isinstance(right, bool) and (len(left) == 0) == right
-        )
+        return isinstance(left, (list, str)) and isinstance(right, bool) and (len(left) == 0) == right
     if not (isinstance(left, list) and isinstance(right, list)):
         return False
     if op == "subsetof":

@@ -50,7 +50,6 @@ class PathSyntaxError(ValueError):
     """A path is not valid JSONPath; raised when it is compiled."""
 
 
-
 @dataclass(frozen=True)
 class Prop:
     names: tuple[str, ...]
@@ -73,9 +72,7 @@ class Slice:
     end: int | None
 
     def fragment(self) -> str:
-        return (
-            f"[{'' if self.start is None else self.start}:{'' if self.end is None else self.end}]"
-        )
+        return f"[{'' if self.start is None else self.start}:{'' if self.end is None else self.end}]"
 
 
 @dataclass(frozen=True)
@@ -168,9 +165,7 @@ class _Reader:
                 self.pos = i + 1
                 return self.text[start:i]
             i += 1
-        raise PathSyntaxError(
-            f"Property has not been closed - missing closing {quote} in path {self.text}"
-        )
+        raise PathSyntaxError(f"Property has not been closed - missing closing {quote} in path {self.text}")
 
 
 # Brackets and parentheses nested inside one another: each level of a filter is a few frames
@@ -238,16 +233,12 @@ def _read_tokens(r: _Reader, text: str) -> list[Token]:
             if r.at_end():
                 raise PathSyntaxError(f"Path must not end with a '.' or '..': {text}")
             if r.peek() == "[":
-                raise PathSyntaxError(
-                    f"Could not parse token starting at position {r.pos} in path {text}"
-                )
+                raise PathSyntaxError(f"Could not parse token starting at position {r.pos} in path {text}")
             tokens.append(_read_dot_name(r, text))
         elif c == "[":
             tokens.append(_read_bracket(r, text))
         else:
-            raise PathSyntaxError(
-                f"Could not parse token starting at position {r.pos} in path {text}"
-            )
+            raise PathSyntaxError(f"Could not parse token starting at position {r.pos} in path {text}")
     return tokens
 
 
@@ -258,10 +249,7 @@ def _read_dot_name(r: _Reader, text: str) -> Token:
     start = r.pos
     while not r.at_end() and r.peek() not in ".[":
         if r.peek() in " \t":
-            raise PathSyntaxError(
-                "Use bracket notion ['my prop'] if your property contains blank characters. "
-                f"position: {r.pos}"
-            )
+            raise PathSyntaxError(f"Use bracket notion ['my prop'] if your property contains blank characters. position: {r.pos}")
         r.pos += 1
     if r.pos == start:
         raise PathSyntaxError(f"Could not parse token starting at position {start} in path {text}")
@@ -389,9 +377,7 @@ class _FilterParser:
         self.r = reader
 
     def fail(self) -> PathSyntaxError:
-        return PathSyntaxError(
-            f"Could not parse filter at position {self.r.pos} in path {self.r.text}"
-        )
+        return PathSyntaxError(f"Could not parse filter at position {self.r.pos} in path {self.r.text}")
 
     def parse_or(self) -> Expr:
         parts = [self.parse_and()]
@@ -518,4 +504,3 @@ class _FilterParser:
 
 def _number(text: str) -> int | float:
     return float(text) if any(c in text for c in ".eE") else int(text)
-

@@ -83,9 +83,7 @@ def json_text(value: JSON) -> str:
     if isinstance(value, str):
         return _json_string(value)
     if isinstance(value, Mapping):
-        return (
-            "{" + ",".join(f"{_json_string(str(k))}:{json_text(v)}" for k, v in value.items()) + "}"
-        )
+        return "{" + ",".join(f"{_json_string(str(k))}:{json_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(json_text(v) for v in value) + "]"
     raise TypeError(f"not a JSON value: {type(value).__name__}")
