@@ -84,6 +84,12 @@ class StateType(Generic[S]):
     def execute(self, run: Run, path: PathRecord, state: S) -> None:
         raise NotImplementedError
 
+    def failed(self, run: Run, path: PathRecord, state: S, error: str | None) -> None:
+        """The state failed for good: no Retrier takes it again (a Catcher may still handle it).
+
+        Not called for ``States.Runtime``, which ends the execution with nothing else recorded.
+        """
+
     def retry(self, run: Run, path: PathRecord, state: S) -> None:
         """A Retry's interval has passed: run the state again."""
         run.execute(path, state)
@@ -138,15 +144,31 @@ class Run:
         self.state["seq"] += 1
         return random.Random(hashlib.sha256(seed.encode()).digest())
 
-    def emit(self, pid: str | None, type_: str, details_key: str | None, details: Mapping[str, Any] | None) -> int:
+    def emit(
+        self, pid: str | None, type_: str, details_key: str | None, details: Mapping[str, Any] | None, *, previous: int | None = None
+    ) -> int:
+        """Record a history event of ``pid``'s path (None: the execution's); returns its id.
+
+        An event of a Distributed Map iteration belongs to that child execution's own history:
+        it is numbered there (from 2, after the child's ExecutionStarted) and is not part of
+        the execution's history, nor counted against its 25,000 events.
+        """
         path = self.state["paths"].get(pid) if pid else None
-        if _in_child_history(path, type_):
+        child_run = self._child_run(path)
+        if child_run is not None:
+            assert path is not None
+            child_run["child_events"] = int(child_run.get("child_events", 1)) + 1
+            path["last_event"] = child_run["child_events"]
+            return int(child_run["child_events"])
+        if path is not None and path.get("own_history"):
+            # A child path recorded by an earlier version, without its own numbering.
             self.state["uncounted_events"] = self.state.get("uncounted_events", 0) + 1
         elif history_events(self.state) + 1 >= limits.MAX_HISTORY_EVENTS and type_ != "ExecutionSucceeded":
             self._history_limit_reached()
         self.state["event_id"] += 1
         event_id = int(self.state["event_id"])
-        previous = path["last_event"] if path else event_id - 1
+        if previous is None:
+            previous = path["last_event"] if path else event_id - 1
         event: dict[str, Any] = {
             "id": event_id,
             "previousEventId": previous,
@@ -159,6 +181,13 @@ class Run:
         if path is not None:
             path["last_event"] = event_id
         return event_id
+
+    def _child_run(self, path: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The root path of the Distributed Map child execution ``path`` runs in, if any."""
+        if path is None or "history_root" not in path:
+            return None
+        root: dict[str, Any] | None = self.state["paths"].get(path["history_root"])
+        return root if root is not None else dict(path)
 
     def _history_limit_reached(self) -> None:
         """AWS: once an execution has 24,999 events, event 25,000 must be ExecutionSucceeded;
@@ -206,8 +235,13 @@ class Run:
             "context_extra": dict(context_extra or {}),
             "last_event": last_event if last_event is not None else self.state["event_id"],
         }
-        if own_history or (parent_path is not None and parent_path.get("own_history")):
-            self.state["paths"][pid]["own_history"] = True
+        record = self.state["paths"][pid]
+        if own_history:
+            # The first path of a Distributed Map child execution: its events are numbered in
+            # its own history, whose event 1 is the child's ExecutionStarted.
+            record.update(own_history=True, history_root=pid, child_events=1, last_event=0)
+        elif parent_path is not None and "history_root" in parent_path:
+            record.update(own_history=True, history_root=parent_path["history_root"])
         self.ready.append(pid)
         return pid
 
@@ -284,6 +318,7 @@ class Run:
         path["retry_count"] = 0
         path["retries"] = {}
         path["phase"] = "running"
+        path["entered_previous"] = path["last_event"]
         self.emit(
             path["pid"],
             f"{state.type}StateEntered",
@@ -295,14 +330,34 @@ class Run:
     def execute(self, path: PathRecord, state: State) -> None:
         self.guarded(path, state, lambda: self.types[type(state)].execute(self, path, state))
 
-    def guarded(self, path: PathRecord, state: State, work: Callable[[], None]) -> None:
-        """Run ``work()``; a failure it raises becomes the state's error, for Retry and Catch."""
+    def guarded(self, path: PathRecord, state: State, work: Callable[[], None], *, on_error: Callable[[], None] | None = None) -> None:
+        """Run ``work()``; a failure it raises becomes the state's error, for Retry and Catch.
+
+        ``on_error`` runs first, when there is one (a Map stops the iterations it had started).
+        """
         try:
             work()
         except Failure as failure:
+            if on_error is not None:
+                on_error()
             self.state_failed(path, state, failure.error, failure.cause)
         except StatesError as exc:
-            self.state_failed(path, state, exc.error, self.runtime_cause(path, state, exc))
+            cause = self.runtime_cause(path, state, exc)
+            self.evaluation_failed(path, state, exc, cause)
+            if on_error is not None:
+                on_error()
+            self.state_failed(path, state, exc.error, cause)
+
+    def evaluation_failed(self, path: PathRecord, state: State, exc: StatesError, cause: str) -> None:
+        """AWS records a JSONata evaluation that failed as an EvaluationFailed event naming the field."""
+        if exc.error != jsonata_lang.QUERY_EVALUATION_ERROR:
+            return
+        details: dict[str, Any] = {"error": exc.error, "cause": cause, "state": state.name}
+        location = getattr(exc, "location", None)
+        if location is not None:
+            details["location"] = location
+        # AWS links it to the event before the state was entered, not to the state's last event.
+        self.emit(path["pid"], "EvaluationFailed", "evaluationFailedEventDetails", details, previous=path.get("entered_previous"))
 
     def runtime_cause(self, path: Mapping[str, Any], state: State, exc: StatesError) -> str:
         entered = int(path.get("entered_event", path["last_event"]))
@@ -383,12 +438,8 @@ class Run:
         if size(output) > self.state["max_payload"]:
             self.state_failed(path, state, "States.DataLimitExceeded", too_large_cause(state.name))
             return
-        details: dict[str, Any] = {"name": state.name, "output": text(output), "outputDetails": {"truncated": False}}
-        if assigned:
-            details["assignedVariables"] = {k: text(v) for k, v in assigned.items()}
-            details["assignedVariablesDetails"] = {"truncated": False}
         if not isinstance(state, FailState):
-            self.emit(path["pid"], f"{state.type}StateExited", "stateExitedEventDetails", details)
+            self.emit(path["pid"], f"{state.type}StateExited", "stateExitedEventDetails", _exited_details(state, output, assigned))
         target = next_state or (None if end or state.end else state.next)
         if isinstance(state, ChoiceState) and next_state is None:
             target = None
@@ -466,10 +517,27 @@ class Run:
     # -- children -----------------------------------------------------------
 
     def cancel_children(self, parent: PathRecord) -> None:
-        for pid in list(parent.get("children", {}).get("open", [])):
+        """Stop the branches or iterations still open: each running state records <Type>StateAborted,
+        each inline Map iteration MapIterationAborted (as AWS does when a sibling fails)."""
+        children = parent.get("children", {})
+        parent_state = self.current(parent)
+        for pid in list(children.get("open", [])):
+            self._abort(pid)
+            if children.get("kind") == "map" and not children.get("distributed"):
+                slot = self.state["paths"].get(pid, {}).get("slot")
+                details = {"name": parent_state.name, "index": slot}
+                self.emit(parent["pid"], "MapIterationAborted", "mapIterationAbortedEventDetails", details)
             self._drop_path(pid)
         if "children" in parent:
             parent["children"]["open"] = []
+
+    def _abort(self, pid: str) -> None:
+        path = self.state["paths"].get(pid)
+        if path is None or path["phase"] in ("enter", "done"):
+            return
+        for child in path.get("children", {}).get("open", []):
+            self._abort(child)
+        self.emit(pid, f"{self.current(path).type}StateAborted", None, None)
 
     def _drop_path(self, pid: str) -> None:
         path = self.state["paths"].pop(pid, None)
@@ -500,6 +568,7 @@ class Run:
                 path["phase"] = "retrying"
                 path["timer"] = self.arm_timer(path["pid"], "retry", limits.later(self.now, delay))
                 return
+            self.types[type(state)].failed(self, path, state, error)
             catcher = next((c for c in state.catch if error_matches(c.error_equals, name)), None)
             if catcher is not None:
                 self._catch(path, state, catcher, error, cause)
@@ -526,6 +595,9 @@ class Run:
         error_output: dict[str, JSON] = {"Error": error}
         if cause is not None:
             error_output["Cause"] = cause
+        elif error in ("States.Timeout", "States.HeartbeatTimeout"):
+            # A timed-out task's history events and execution have no cause; its error output an empty one.
+            error_output["Cause"] = ""
         try:
             if state.query_language == "JSONata":
                 path["error_output"] = error_output
@@ -537,12 +609,16 @@ class Run:
                     self.assign_values(path, values)
                 output = dataflow.put(path["input"], catcher.result_path, error_output)
         except StatesError as exc:
-            self.fail_path(path, exc.error, self.runtime_cause(path, state, exc))
+            cause = self.runtime_cause(path, state, exc)
+            self.evaluation_failed(path, state, exc, cause)
+            self.fail_path(path, exc.error, cause)
             return
         assigned = path.pop("pending_assign", None)
         if assigned:
             path["vars"].update(assigned)
         path.pop("error_output", None)
+        # A caught error still exits the state (AWS records TaskStateExited with the catcher's output).
+        self.emit(path["pid"], f"{state.type}StateExited", "stateExitedEventDetails", _exited_details(state, output, assigned))
         path["state"] = catcher.next
         path["input"] = output
         path["phase"] = "enter"
@@ -612,17 +688,6 @@ def number_text(value: JSON) -> str:
     return text(value)
 
 
-def jsonata_value(value: JSON, bindings: Mapping[str, JSON], rng: random.Random, field_name: str, now: datetime | None = None) -> JSON:
-    """A field that may be one JSONata expression; one that yields nothing fails the state.
-
-    A result JSON cannot hold (undefined, or a function such as ``{% $sum %}``) must not reach
-    code that expects JSON: :func:`.jsonata.resolve` fails it with States.QueryEvaluationError.
-    """
-    if isinstance(value, str) and jsonata_lang.is_expression(value):
-        return jsonata_lang.resolve(value, bindings, rng, field=field_name, now=now)
-    return value
-
-
 def size(value: JSON) -> int:
     return len(text(value).encode("utf-8"))
 
@@ -639,19 +704,14 @@ def too_large_cause(state_name: str) -> str:
     return f"The state/task '{state_name}' returned a result with a size exceeding the maximum number of bytes service limit."
 
 
+def _exited_details(state: State, output: JSON, assigned: Mapping[str, JSON] | None) -> dict[str, Any]:
+    details: dict[str, Any] = {"name": state.name, "output": text(output), "outputDetails": {"truncated": False}}
+    if assigned:
+        details["assignedVariables"] = {k: text(v) for k, v in assigned.items()}
+        details["assignedVariablesDetails"] = {"truncated": False}
+    return details
+
+
 def history_events(state: Mapping[str, Any]) -> int:
     """Events in the execution's own history: those of Distributed Map child runs are theirs."""
     return int(state["event_id"]) - int(state.get("uncounted_events", 0))
-
-
-def _in_child_history(path: Mapping[str, Any] | None, type_: str) -> bool:
-    """Whether an event belongs to a Distributed Map child run's history, not the execution's.
-
-    AWS runs each Distributed Map iteration as a child workflow execution with its own history,
-    and the parent records the map run, not its iterations.
-    """
-    if path is None:
-        return False
-    if path.get("own_history"):
-        return True
-    return type_.startswith("MapIteration") and bool(path.get("children", {}).get("distributed"))

@@ -128,7 +128,6 @@ def start(
             "input": "" if too_deep else text(input),
             "inputDetails": {"truncated": too_deep},
             "roleArn": role_arn,
-            "stateMachineArn": state_machine_arn,
         },
     )
     if too_deep:
@@ -140,7 +139,8 @@ def start(
             f"The state/task input of size {size(input)} bytes exceeds the maximum of {max_payload_bytes} bytes",
         )
         return run.result()
-    root = run.new_path(parent=None, slot=None, machine_path=[], state_name=machine.start_at, input=input)
+    # AWS's first StateEntered names no previous event (previousEventId 0), not ExecutionStarted.
+    root = run.new_path(parent=None, slot=None, machine_path=[], state_name=machine.start_at, input=input, last_event=0)
     state["root"] = root
     if machine.timeout_s:
         run.arm_timer(None, "execution-timeout", limits.later(now, machine.timeout_s))

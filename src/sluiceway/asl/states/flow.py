@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ... import jsonpath
-from ...errors import StatesError
 from ...types import JSON
 from .. import dataflow, intrinsics, templates
 from .. import jsonata as jsonata_lang
 from ..choice import evaluate as evaluate_choice
-from ..core import Failure, PathRecord, Run, StateType, jsonata_value, text
+from ..core import Failure, PathRecord, Run, StateType, text
 from ..model import ChoiceState, FailState, JsonataChoice, PassState, Setting, SucceedState
 
 __all__ = ["ChoiceType", "FailType", "PassType", "SucceedType"]
@@ -60,7 +59,7 @@ class FailType(StateType[FailState]):
         if state.query_language == "JSONata":
             if setting.path is not None:
                 return None  # ErrorPath and CausePath are JSONPath fields
-            return jsonata_value(setting.value, run.bindings(path, state, input=path["input"]), run.rng(), setting.name, run.now)
+            return run.jsonata(setting.value, path, state, setting.name)
         if setting.path is None:
             return setting.value
         scope = run.scope(path, state, path["input"])
@@ -110,8 +109,7 @@ class ChoiceType(StateType[ChoiceState]):
         # turns results into JSON as JSON.stringify does, and that drops functions.
         value = jsonata_lang.resolve(condition, bindings, run.rng(), field="Condition", now=run.now, expected="boolean")
         if not isinstance(value, bool):
-            raise StatesError(
-                "States.QueryEvaluationError",
-                f"The JSONata expression in the field 'Condition' must return a boolean, got {text(value)}",
+            raise jsonata_lang.QueryEvaluationError(
+                f"The JSONata expression in the field 'Condition' must return a boolean, got {text(value)}", location="Condition"
             )
         return value

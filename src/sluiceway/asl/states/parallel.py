@@ -51,6 +51,9 @@ class ParallelType(StateType[ParallelState]):
             )
             path["children"]["open"].append(child)
 
+    def failed(self, run: Run, path: PathRecord, state: ParallelState, error: str | None) -> None:
+        run.emit(path["pid"], "ParallelStateFailed", None, None)
+
     def child_finished(self, run: Run, parent: PathRecord, state: ParallelState, child: Mapping[str, Any], output: JSON) -> None:
         children = parent["children"]
         children["results"][child["slot"]] = output
@@ -69,7 +72,6 @@ class ParallelType(StateType[ParallelState]):
         children = parent["children"]
         if child["pid"] in children["open"]:
             children["open"].remove(child["pid"])
-        run.emit(parent["pid"], "ParallelStateFailed", None, None)
         run.cancel_children(parent)
         parent["phase"] = "running"
         run.state_failed(parent, state, error, cause)

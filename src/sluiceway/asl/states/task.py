@@ -22,7 +22,7 @@ from ...types import JSON
 from .. import jsonata as jsonata_lang
 from .. import limits, templates
 from ..commands import InvokeTask
-from ..core import Failure, PathRecord, Run, StateType, jsonata_value, number_text, size, text, too_deep_cause, too_large_cause
+from ..core import Failure, PathRecord, Run, StateType, number_text, size, text, too_deep_cause, too_large_cause
 from ..model import Setting, TaskState
 
 __all__ = ["TaskType", "make_task_token", "parse_task_token"]
@@ -77,6 +77,7 @@ class TaskType(StateType[TaskState]):
             )
             timeout = _jsonata_seconds(state.timeout, bindings, run.rng(), run.now)
             heartbeat = _jsonata_seconds(state.heartbeat, bindings, run.rng(), run.now)
+            credentials = run.jsonata(state.credentials, path, state, "Credentials") if state.credentials is not None else None
         else:
             effective = run.effective_input(path, state)
             scope = run.scope(path, state, effective)
@@ -87,6 +88,9 @@ class TaskType(StateType[TaskState]):
             )
             timeout = _path_seconds(state.timeout, scope)
             heartbeat = _path_seconds(state.heartbeat, scope)
+            credentials = (
+                templates.resolve(state.credentials, scope, field="Credentials", rng=run.rng()) if state.credentials is not None else None
+            )
         resource_type, resource_name = resource_parts(resource)
         if resource.startswith(_LAMBDA_ARN_PREFIX):
             details: dict[str, Any] = {"resource": resource, "input": text(payload), "inputDetails": {"truncated": False}}
@@ -105,6 +109,8 @@ class TaskType(StateType[TaskState]):
                 details["timeoutInSeconds"] = int(timeout)
             if heartbeat is not None:
                 details["heartbeatInSeconds"] = int(heartbeat)
+            if isinstance(credentials, Mapping) and "RoleArn" in credentials:
+                details["taskCredentials"] = {"roleArn": credentials["RoleArn"]}
             run.emit(path["pid"], "TaskScheduled", "taskScheduledEventDetails", details)
             run.emit(path["pid"], "TaskStarted", "taskStartedEventDetails", {"resourceType": resource_type, "resource": resource_name})
         path["phase"] = "task"
@@ -119,7 +125,7 @@ class TaskType(StateType[TaskState]):
             "wait_for_token": wait_for_token,
             "task_token": path.get("task_token"),
         }
-        run.commands.append(InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, state.credentials))
+        run.commands.append(InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, credentials))
         if timeout is not None:
             due = limits.later(run.now, timeout)
             path["timeout_timer"] = run.arm_timer(path["pid"], "task-timeout", due, prefix="timeout", task=token)
@@ -177,8 +183,6 @@ class TaskType(StateType[TaskState]):
         self._failed(run, path, state, task, error, cause)
 
     def _failed(self, run: Run, path: PathRecord, state: TaskState, task: Mapping[str, Any], error: str, cause: str | None) -> None:
-        if error == "States.Timeout" and cause is None:
-            cause = ""  # AWS reports a timed-out task with an empty Cause, not a missing one
         resource = task["resource"]
         is_lambda = resource.startswith(_LAMBDA_ARN_PREFIX)
         if is_lambda:
@@ -224,12 +228,12 @@ def _jsonata_seconds(setting: Setting | None, bindings: Mapping[str, JSON], rng:
     if setting is None:
         return None
     name = setting.name
-    value = jsonata_value(setting.value, bindings, rng, name, now)
+    value = jsonata_lang.resolve(setting.value, bindings, rng, field=name, now=now)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise StatesError("States.QueryEvaluationError", f"The field '{name}' must be a positive number, got {text(value)}")
+        raise jsonata_lang.QueryEvaluationError(f"The field '{name}' must be a positive number, got {text(value)}", location=name)
     if not value <= limits.MAX_TIMER_SECONDS:
-        raise StatesError(
-            "States.QueryEvaluationError", f"The field '{name}' must be at most {limits.MAX_TIMER_SECONDS}, got {number_text(value)}"
+        raise jsonata_lang.QueryEvaluationError(
+            f"The field '{name}' must be at most {limits.MAX_TIMER_SECONDS}, got {number_text(value)}", location=name
         )
     return float(value)
 
@@ -275,7 +279,7 @@ def resource_parts(resource: str) -> tuple[str, str]:
         rest = resource[len("arn:aws:states:::") :]
         if rest.startswith("aws-sdk:"):
             _, service, action = rest.split(":", 2)
-            return service, action
+            return f"aws-sdk:{service}", action
         service, _, action = rest.partition(":")
         return service, action
     if resource.startswith(_LAMBDA_ARN_PREFIX):

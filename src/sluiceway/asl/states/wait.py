@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -9,13 +10,15 @@ from typing import Any, Final
 from ... import jsonpath
 from ...errors import StatesError
 from ...types import JSON
+from .. import jsonata as jsonata_lang
 from .. import limits
-from ..core import PathRecord, Run, StateType, jsonata_value, number_text, text
+from ..core import PathRecord, Run, StateType
 from ..model import WaitState
 
 __all__ = ["WaitType"]
 
 _JAVA_LONG: Final = range(-(2**63), 2**63)
+_LONG_TEXT: Final = re.compile(r"[+-]?\d+")
 
 
 class WaitType(StateType[WaitState]):
@@ -44,13 +47,19 @@ class WaitType(StateType[WaitState]):
 
     def _due(self, run: Run, path: Mapping[str, Any], state: WaitState) -> datetime:
         if state.query_language == "JSONata":
-            bindings = run.bindings(path, state, input=path["input"])
             if state.seconds is not None:
-                seconds = jsonata_value(state.seconds.value, bindings, run.rng(), "Seconds", run.now)
+                seconds = run.jsonata(state.seconds.value, path, state, "Seconds")
                 return limits.later(run.now, _seconds(seconds, "Seconds", None))
             assert state.timestamp is not None
-            stamp = jsonata_value(state.timestamp.value, bindings, run.rng(), "Timestamp", run.now)
-            return _timestamp(stamp, "Timestamp", None)
+            stamp = run.jsonata(state.timestamp.value, path, state, "Timestamp")
+            parsed = _parse_timestamp(stamp)
+            if parsed is None:
+                raise jsonata_lang.QueryEvaluationError(
+                    "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: "
+                    + jsonpath.java_text(stamp),
+                    location="Timestamp",
+                )
+            return parsed
         scope = run.scope(path, state, run.effective_input(path, state))
         if state.seconds is not None:
             if state.seconds.path is None:
@@ -72,12 +81,23 @@ def _select(expression: str, scope: jsonpath.Scope, field_name: str) -> JSON:
 
 
 def _seconds(value: JSON, field_name: str, expression: str | None) -> float:
-    where = f": {expression} == {number_text(value)}" if expression else ""
-    # AWS reads the value as a Java long: a fraction, or a number past the long range (1e300,
-    # 10**30), "cannot be parsed as a long value".
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StatesError("States.Runtime", f"The {field_name} parameter cannot be parsed as a long value{where}")
-    if (isinstance(value, float) and not value.is_integer()) or int(value) not in _JAVA_LONG:
+    """A wait in seconds. From a path, AWS reads the value as a Java long from its text (a string
+    as it is, 1.5 as "1.5"): a fraction, a word, or a number past the long range (1e300, 10**30)
+    "cannot be parsed as a long value", while "5" is 5 seconds."""
+    if expression is not None:
+        shown = jsonpath.java_text(value)
+        where = f": {expression} == {shown}"
+        value = int(shown) if _LONG_TEXT.fullmatch(shown) and int(shown) in _JAVA_LONG else None
+    else:
+        where = ""
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not value.is_integer())
+            or int(value) not in _JAVA_LONG
+        ):
+            value = None
+    if value is None:
         raise StatesError("States.Runtime", f"The {field_name} parameter cannot be parsed as a long value{where}")
     if value < 0:
         raise StatesError("States.Runtime", f"The {field_name} parameter references a negative value{where}")
@@ -89,15 +109,24 @@ def _seconds(value: JSON, field_name: str, expression: str | None) -> float:
     return float(value)
 
 
-def _timestamp(value: JSON, field_name: str, expression: str | None) -> datetime:
+def _parse_timestamp(value: JSON) -> datetime | None:
+    """An ISO-8601 extended offset date-time (``2016-03-14T01:59:00Z``, ``...+01:00``), or None."""
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-            if parsed.tzinfo is not None and "T" in value:
-                return parsed
         except ValueError:
-            pass
-    where = f": {expression} == {text(value)}" if expression else ""
+            return None
+        if parsed.tzinfo is not None and "T" in value:
+            return parsed
+    return None
+
+
+def _timestamp(value: JSON, field_name: str, expression: str | None) -> datetime:
+    parsed = _parse_timestamp(value)
+    if parsed is not None:
+        return parsed
+    # AWS quotes the value as Java prints it: a string without quotes.
+    where = f": {expression} == {jsonpath.java_text(value)}" if expression else ""
     raise StatesError(
         "States.Runtime", f"The {field_name} parameter does not reference a valid ISO-8601 extended offset date-time format string{where}"
     )
