@@ -39,11 +39,12 @@ from .commands import (
     TimerFired,
     WriteResults,
 )
-from .core import Run, error_matches, history_events, iso, size, text, too_deep_cause
+from .core import Run, error_matches, history_events
 from .model import StateMachine
 from .states import STATE_TYPES
 from .states.map import map_io_command
 from .states.task import make_task_token, parse_task_token
+from .values import iso, size, text, too_deep_cause
 
 # The commands and events are defined in commands.py, and error_matches and the task tokens in
 # core.py and states/task.py; the interpreter re-exports them, as the module callers drive

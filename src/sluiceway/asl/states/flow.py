@@ -10,8 +10,9 @@ from ...types import JSON
 from .. import dataflow, intrinsics, templates
 from .. import jsonata as jsonata_lang
 from ..choice import evaluate as evaluate_choice
-from ..core import Failure, PathRecord, Run, StateType, text
+from ..core import Failure, PathRecord, Run, StateType
 from ..model import ChoiceState, FailState, JsonataChoice, PassState, Setting, SucceedState
+from ..values import text
 
 __all__ = ["ChoiceType", "FailType", "PassType", "SucceedType"]
 

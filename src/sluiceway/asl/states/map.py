@@ -20,9 +20,10 @@ from ...types import JSON, json_type
 from .. import jsonata as jsonata_lang
 from .. import limits, templates
 from ..commands import ReadItems, WriteResults
-from ..core import Failure, PathRecord, Run, StateType, text, too_deep_cause
+from ..core import Failure, PathRecord, Run, StateType
 from ..items import batch_items
 from ..model import ItemReader, MapState, Setting
+from ..values import text, too_deep_cause
 
 __all__ = ["MapType", "map_io_command"]
 

@@ -22,8 +22,9 @@ from ...types import JSON
 from .. import jsonata as jsonata_lang
 from .. import limits, templates
 from ..commands import InvokeTask
-from ..core import Failure, PathRecord, Run, StateType, number_text, size, text, too_deep_cause, too_large_cause
+from ..core import Failure, PathRecord, Run, StateType
 from ..model import Setting, TaskState
+from ..values import number_text, size, text, too_deep_cause, too_large_cause
 
 __all__ = ["TaskType", "make_task_token", "parse_task_token"]
 
