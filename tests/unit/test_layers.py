@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "sluiceway"
 
 #: The layers, lowest first: a module may import its own layer and those below, never one above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("errors", "types", "settings", "logs", "names", "clock", "jsonpath", "matching", "workflows", "pipelines")),
+    ("base", ("errors", "types", "settings", "logs", "names", "clock", "regexes", "jsonpath", "matching", "workflows", "pipelines")),
     ("domain", ("spec", "asl", "events", "messaging", "data", "config")),
     ("ports", ("ports", "apps")),
     ("adapters", ("backends", "functions", "services")),
@@ -115,7 +115,10 @@ def layer_violations(path: Path) -> list[str]:
         theirs = layer_of(imported)
         if mine is not None and theirs is not None and theirs > mine:
             problems.append(f"{name} ({LAYERS[mine][0]}) imports {imported} ({LAYERS[theirs][0]}): an arrow up the layers")
-    if name.startswith(("sluiceway.asl", "sluiceway.events.patterns", "sluiceway.jsonpath")) or name == "sluiceway.events.envelope":
+    if name.startswith(("sluiceway.asl", "sluiceway.jsonpath", "sluiceway.events.patterns")) or name in (
+        "sluiceway.events.envelope",
+        "sluiceway.events.transform",
+    ):
         forbid(("time", "os", "boto3"), "the engine and the pattern matcher are pure")
         problems.extend(f"{name} calls {call}: callers pass time and ids in" for call in impure_calls(path))
     if name == "sluiceway.matching":
@@ -126,6 +129,15 @@ def layer_violations(path: Path) -> list[str]:
             if imported.startswith("sluiceway.") and not imported.startswith(("sluiceway.errors", "sluiceway.types"))
         )
         problems.extend(f"{name} calls {call}: the shared predicates are pure" for call in impure_calls(path))
+    if name.startswith("sluiceway.jsonpath"):
+        # Shared by the engine and EventBridge's input transformation: it sits below both.
+        for imported in sorted(names):
+            if imported.startswith("sluiceway.") and not imported.startswith(
+                ("sluiceway.jsonpath", "sluiceway.errors", "sluiceway.types", "sluiceway.regexes")
+            ):
+                problems.append(f"{name} imports {imported}: JSONPath depends only on errors, types and regexes")
+    if name.startswith("sluiceway.events"):
+        forbid(("sluiceway.asl",), "EventBridge shares JSONPath with the engine through sluiceway.jsonpath, not asl/")
     if name.startswith("sluiceway.functions"):
         forbid(
             NOT_IN_A_LAMBDA + ("sluiceway.backends", "typer", "fastapi", "rich"),

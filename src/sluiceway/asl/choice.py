@@ -17,9 +17,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any, Final
 
-from sluiceway.asl.paths import Scope, is_definite, lookup, validate_path, validate_template
 from sluiceway.errors import DefinitionError, StatesError
+from sluiceway.jsonpath import Scope, is_definite, lookup, validate_path
 from sluiceway.types import JSON
+
+from .templates import validate_template
 
 __all__ = [
     "OPERATORS",

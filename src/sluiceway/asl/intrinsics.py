@@ -1,7 +1,7 @@
 """The 18 JSONPath-mode intrinsic functions (``States.Format(...)`` and friends).
 
 An expression is parsed once into a small tree (cached on its text) and evaluated against a
-:class:`~sluiceway.asl.paths.Scope`. Arguments are string literals (``'it\\'s'``;
+:class:`~sluiceway.jsonpath.Scope`. Arguments are string literals (``'it\\'s'``;
 ``\\{`` and ``\\}`` are literal braces for ``States.Format``), numbers, ``true``/``false``/
 ``null``, paths (``$.x``, ``$$.x``, ``$var.x``) and nested calls.
 
@@ -25,21 +25,15 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from sluiceway.asl.limits import load_json
-from sluiceway.asl.paths import (
-    PathSyntaxError,
-    Scope,
-    java_text,
-    json_text,
-    select,
-    validate_path,
-)
 from sluiceway.errors import StatesError
+from sluiceway.jsonpath import PathSyntaxError, Scope, java_text, json_text, select, validate_path
 from sluiceway.types import JSON, json_type
 
-__all__ = ["FUNCTIONS", "evaluate", "parse", "validate"]
+from .limits import load_json
+
+__all__ = ["FUNCTIONS", "evaluate", "is_intrinsic", "parse", "validate"]
 
 _INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
 _MAX_NESTING: Final = 10
@@ -224,6 +218,14 @@ class _Parser:
         if problems:
             raise self.fail(problems[0])
         return PathArg(path)
+
+
+_INTRINSIC_CALL: Final = re.compile(r"States\.[A-Za-z0-9]+\s*\(.*\)\s*", re.S)
+
+
+def is_intrinsic(s: Any) -> bool:
+    """Whether ``s`` looks like an intrinsic function call, ``States.Name(...)``."""
+    return isinstance(s, str) and bool(_INTRINSIC_CALL.fullmatch(s))
 
 
 @functools.lru_cache(maxsize=1024)

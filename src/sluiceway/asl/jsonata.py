@@ -1,5 +1,9 @@
 """JSONata expressions for states in ``"QueryLanguage": "JSONata"`` mode.
 
+(This module is longer than the engine's others: it is one adapter around jsonata-python whose
+parts share private state, the evaluation's context variable and the conversion of values, and
+splitting it would only turn those into a public surface.)
+
 A field value is an expression when it is a string that starts with ``{%`` and ends
 with ``%}``. Whitespace outside the delimiters makes it a plain string, as on AWS
 (``" {% $x %} "`` stays a literal); whitespace inside them is not part of the
@@ -70,6 +74,7 @@ from sluiceway.types import JSON, json_type
 __all__ = [
     "EVALUATION_STEP_LIMIT",
     "QUERY_EVALUATION_ERROR",
+    "QueryEvaluationError",
     "UNDEFINED",
     "Undefined",
     "evaluate",
@@ -91,6 +96,18 @@ half a minute at most, while the heaviest expressions a 256 KiB payload or a ful
 can feed take well under a million."""
 
 _TOO_DEEP: Final = "The expression is nested too deeply to be parsed"
+
+
+class QueryEvaluationError(StatesError):
+    """``States.QueryEvaluationError``: a JSONata field could not be evaluated.
+
+    AWS records the failure in an EvaluationFailed history event that names the field.
+    """
+
+    def __init__(self, cause: str, *, location: str | None = None) -> None:
+        super().__init__(QUERY_EVALUATION_ERROR, cause)
+        self.location = location
+        """Where the evaluation failed: the field (``Items``, ``Output/result``), when known."""
 
 
 class Undefined:
@@ -283,11 +300,11 @@ def resolve(
     if expected is not None and is_expression(template):
         actual = json_type(value)
         if actual != expected:
-            raise StatesError(
-                QUERY_EVALUATION_ERROR,
+            raise QueryEvaluationError(
                 f"The JSONata expression '{expression_text(template)}' specified for the field "
                 f"'{field}' returned an unexpected result type. Expected '{expected}', "
                 f"but was '{actual}' for value: {_compact(value)}",
+                location=field,
             )
     return value
 
@@ -436,10 +453,9 @@ def _evaluate(text: str, field: str, scope: _Scope) -> JSON:
         # $number('x')); they are still the expression's failure.
         logger.debug("jsonata raised a non-JSONata error", exc_info=True)
         detail = f": {exc}"
-    raise StatesError(
-        QUERY_EVALUATION_ERROR,
-        f"The JSONata expression '{text}' specified for the field '{field}' "
-        f"threw an error during evaluation{detail}",
+    raise QueryEvaluationError(
+        f"The JSONata expression '{text}' specified for the field '{field}' threw an error during evaluation{detail}",
+        location=field,
     )
 
 
@@ -450,10 +466,9 @@ def _resolve(template: JSON, field: str, scope: _Scope) -> JSON:
         text = expression_text(template)
         value = _evaluate(text, field, scope)
         if value is UNDEFINED:
-            raise StatesError(
-                QUERY_EVALUATION_ERROR,
-                f"The JSONata expression '{text}' specified for the field '{field}' "
-                "returned nothing (undefined).",
+            raise QueryEvaluationError(
+                f"The JSONata expression '{text}' specified for the field '{field}' returned nothing (undefined).",
+                location=field,
             )
         return value
     if isinstance(template, Mapping):

@@ -6,16 +6,41 @@ ValidateStateMachineDefinition) and raises one :class:`DefinitionError`.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from .. import jsonpath
 from ..errors import DefinitionError
 from . import choice as choice_rules
-from . import intrinsics, limits, paths
+from . import intrinsics, limits, templates
 from . import jsonata as jsonata_lang
-from .model import Catcher, QueryLanguage, Retrier, State, StateMachine
+from .choice import ChoiceRule
+from .model import (
+    Catcher,
+    ChoiceState,
+    ExecutionState,
+    FailState,
+    ItemBatcher,
+    ItemReader,
+    JsonataChoice,
+    MapState,
+    ParallelState,
+    PassState,
+    ProcessorConfig,
+    QueryLanguage,
+    ResultWriter,
+    Retrier,
+    Setting,
+    State,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    Template,
+    WaitState,
+)
 
 __all__ = ["Diagnostic", "parse", "parse_text", "substitute", "validate"]
 
@@ -141,7 +166,8 @@ def parse(doc: Any) -> StateMachine:
     if problem is not None:
         diagnostics.append(Diagnostic("SCHEMA_VALIDATION_FAILED", "/", problem))
     else:
-        machine = _Parser(diagnostics).machine(doc, "", None, top=True)
+        # A copy: the machine is frozen, so nothing the caller does to ``doc`` later may reach it.
+        machine = _Parser(diagnostics).machine(copy.deepcopy(doc), "", None, top=True)
     if diagnostics or machine is None:
         error = DefinitionError([str(d) for d in diagnostics])
         error.diagnostics = diagnostics  # type: ignore[attr-defined]
@@ -195,11 +221,12 @@ class _Parser:
     def _check_transitions(self, states: Mapping[str, State], start_at: Any, where: str) -> None:
         for state in states.values():
             targets: list[tuple[str | None, str]] = [(state.next, "Next")] if state.next is not None else []
-            targets += [(c.next, "Catch") for c in state.catch]
-            if state.type == "Choice":
-                targets += [(getattr(r, "next", None), "Choices") for r in state.choices]
-                if "Default" in state.spec:
-                    targets.append((state.spec["Default"], "Default"))
+            if isinstance(state, ExecutionState):
+                targets += [(c.next, "Catch") for c in state.catch]
+            if isinstance(state, ChoiceState):
+                targets += [(rule.next, "Choices") for rule in state.choices]
+                if state.default is not None:
+                    targets.append((state.default, "Default"))
             for target, field in targets:
                 if isinstance(target, str) and target not in states:
                     self.problem(
@@ -218,11 +245,12 @@ class _Parser:
             state = states[name]
             if state.next:
                 todo.append(state.next)
-            todo.extend(c.next for c in state.catch)
-            if state.type == "Choice":
-                todo.extend(str(r.next) for r in state.choices if getattr(r, "next", None))
-                if isinstance(state.spec.get("Default"), str):
-                    todo.append(state.spec["Default"])
+            if isinstance(state, ExecutionState):
+                todo.extend(c.next for c in state.catch)
+            if isinstance(state, ChoiceState):
+                todo.extend(rule.next for rule in state.choices if rule.next)
+                if state.default is not None:
+                    todo.append(state.default)
         for name in states:
             if name not in seen and isinstance(start_at, str) and start_at in states:
                 self.problem(f"{where}/States/{name}", f"State {name!r} is not reachable", "UNREACHABLE_STATE")
@@ -267,12 +295,12 @@ class _Parser:
             if value is not None and (not isinstance(value, str) or not value.startswith("$")):
                 self.problem(f"{where}/{path_field}", f"{path_field} must be a JSONPath starting with '$' or null")
             elif value is not None and path_field in doc:
-                for issue in paths.validate_path(value, reference=path_field == "ResultPath"):
+                for issue in jsonpath.validate_path(value, reference=path_field == "ResultPath"):
                     self.problem(f"{where}/{path_field}", issue)
         if language == "JSONPath":
             for template_field in ("Parameters", "ResultSelector", "ItemSelector", "Assign"):
                 if template_field in doc:
-                    for issue in paths.validate_template(doc[template_field], f"{where}/{template_field}"):
+                    for issue in templates.validate_template(doc[template_field], f"{where}/{template_field}"):
                         at, sep, message = issue.partition(": ")
                         self.problem(at if sep else f"{where}/{template_field}", message if sep else issue)
         else:
@@ -281,53 +309,93 @@ class _Parser:
                 if problem:
                     self.problem(at, f"The JSONata expression is not valid: {problem}")
         self._values(kind, doc, where, language)
-        retry = self._retry(doc.get("Retry", []), f"{where}/Retry") if kind in ("Task", "Parallel", "Map") else ()
-        catch = self._catch(doc.get("Catch", []), f"{where}/Catch", language) if kind in ("Task", "Parallel", "Map") else ()
-        branches: tuple[StateMachine, ...] = ()
+        common: dict[str, Any] = {
+            "name": name,
+            "query_language": language,
+            "comment": doc.get("Comment") if isinstance(doc.get("Comment"), str) else None,
+            "next": doc["Next"] if isinstance(doc.get("Next"), str) else None,
+            "end": has_end,
+            "input_path": _path(doc, "InputPath"),
+            "output_path": _path(doc, "OutputPath"),
+            "output": _template(doc, "Output"),
+            "assign": _template(doc, "Assign"),
+        }
+        if kind == "Pass":
+            return PassState(
+                **common, result=_template(doc, "Result"), parameters=_template(doc, "Parameters"), result_path=_path(doc, "ResultPath")
+            )
+        if kind == "Succeed":
+            return SucceedState(**common)
+        if kind == "Fail":
+            # A path given with a literal wins, as it always has here.
+            return FailState(**common, error=_setting(doc, "Error", prefer_path=True), cause=_setting(doc, "Cause", prefer_path=True))
+        if kind == "Wait":
+            return WaitState(**common, seconds=_setting(doc, "Seconds"), timestamp=_setting(doc, "Timestamp"))
+        if kind == "Choice":
+            choices = self._choices(doc.get("Choices"), f"{where}/Choices", language)
+            default = doc["Default"] if isinstance(doc.get("Default"), str) else None
+            return ChoiceState(**common, choices=choices, default=default)
+        common.update(
+            parameters=_template(doc, "Parameters"),
+            arguments=_template(doc, "Arguments"),
+            result_selector=_template(doc, "ResultSelector"),
+            result_path=_path(doc, "ResultPath"),
+            retry=self._retry(doc.get("Retry", []), f"{where}/Retry"),
+            catch=self._catch(doc.get("Catch", []), f"{where}/Catch", language),
+        )
+        if kind == "Task":
+            resource = doc.get("Resource")
+            if not isinstance(resource, str):
+                self.problem(f"{where}/Resource", "Task needs a Resource string")
+            return TaskState(
+                **common,
+                resource=resource if isinstance(resource, str) else "",
+                timeout=_setting(doc, "TimeoutSeconds"),
+                heartbeat=_setting(doc, "HeartbeatSeconds"),
+                credentials=doc.get("Credentials"),
+            )
         if kind == "Parallel":
             docs = doc.get("Branches")
+            branches: tuple[StateMachine, ...] = ()
             if not isinstance(docs, list) or not docs or not all(isinstance(b, Mapping) for b in docs):
                 self.problem(f"{where}/Branches", "Parallel needs a non-empty Branches list of objects")
             else:
                 parsed = [self.machine(b, f"{where}/Branches/{i}", language) for i, b in enumerate(docs)]
                 branches = tuple(p for p in parsed if p is not None)
-        elif kind == "Map":
-            processor = doc.get("ItemProcessor", doc.get("Iterator"))
-            if not isinstance(processor, Mapping):
-                self.problem(where, "Map needs an ItemProcessor")
-            else:
-                field = "ItemProcessor" if "ItemProcessor" in doc else "Iterator"
-                parsed_one = self.machine(processor, f"{where}/{field}", language)
-                branches = (parsed_one,) if parsed_one is not None else ()
-        elif kind == "Task" and not isinstance(doc.get("Resource"), str):
-            self.problem(f"{where}/Resource", "Task needs a Resource string")
-        choices: tuple[Any, ...] = ()
-        if kind == "Choice":
-            choices = self._choices(doc.get("Choices"), f"{where}/Choices", language)
-        return State(
-            name=name,
-            type=kind,
-            query_language=language,
-            next=doc["Next"] if isinstance(doc.get("Next"), str) else None,
-            end=has_end,
-            comment=doc.get("Comment"),
-            input_path=doc.get("InputPath", "$"),
-            output_path=doc.get("OutputPath", "$"),
-            parameters=doc.get("Parameters"),
-            has_parameters="Parameters" in doc,
-            result_selector=doc.get("ResultSelector"),
-            has_result_selector="ResultSelector" in doc,
-            result_path=doc.get("ResultPath", "$"),
-            arguments=doc.get("Arguments"),
-            has_arguments="Arguments" in doc,
-            output=doc.get("Output"),
-            has_output="Output" in doc,
-            assign=doc.get("Assign"),
-            retry=retry,
-            catch=catch,
-            spec=doc,
-            branches=branches,
-            choices=choices,
+            return ParallelState(**common, branches=branches)
+        return self._map(doc, where, language, common)
+
+    def _map(self, doc: Mapping[str, Any], where: str, language: QueryLanguage, common: dict[str, Any]) -> MapState:
+        field = "ItemProcessor" if "ItemProcessor" in doc else "Iterator"
+        processor_doc = doc.get(field)
+        processor: StateMachine | None = None
+        if not isinstance(processor_doc, Mapping):
+            self.problem(where, "Map needs an ItemProcessor")
+        else:
+            processor = self.machine(processor_doc, f"{where}/{field}", language)
+        config = processor_doc.get("ProcessorConfig") if isinstance(processor_doc, Mapping) else None
+        config = config if isinstance(config, Mapping) else {}
+        # In JSONPath, Map's Parameters is the legacy name of ItemSelector.
+        selector_field = "ItemSelector" if "ItemSelector" in doc else "Parameters"
+        common = {**common, "parameters": None}
+        return MapState(
+            **common,
+            item_processor=processor if processor is not None else StateMachine(start_at="", states={}),
+            processor=ProcessorConfig(
+                mode=str(config.get("Mode", "INLINE")),
+                execution_type=config["ExecutionType"] if isinstance(config.get("ExecutionType"), str) else None,
+            ),
+            items_path=doc["ItemsPath"] if isinstance(doc.get("ItemsPath"), str) else "$",
+            items=_template(doc, "Items"),
+            item_selector=_template(doc, selector_field),
+            item_selector_field=selector_field,
+            max_concurrency=_setting(doc, "MaxConcurrency"),
+            tolerated_failure_count=_setting(doc, "ToleratedFailureCount"),
+            tolerated_failure_percentage=_setting(doc, "ToleratedFailurePercentage"),
+            label=doc["Label"] if isinstance(doc.get("Label"), str) else None,
+            item_reader=_item_reader(doc.get("ItemReader")),
+            item_batcher=_item_batcher(doc.get("ItemBatcher")),
+            result_writer=_result_writer(doc.get("ResultWriter")),
         )
 
     def _values(self, kind: str, doc: Mapping[str, Any], where: str, language: QueryLanguage) -> None:
@@ -342,7 +410,7 @@ class _Parser:
         path_fields += [f"{name}Path" for name in ("MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage")]
         for field in path_fields:
             if field in doc:
-                for issue in paths.validate_path(doc[field]):
+                for issue in jsonpath.validate_path(doc[field]):
                     self.problem(f"{where}/{field}", issue)
         if kind == "Wait":
             given = [f for f in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if f in doc]
@@ -359,7 +427,7 @@ class _Parser:
                 if field in doc:
                     value = doc[field]
                     intrinsic = isinstance(value, str) and value.startswith("States.")
-                    for issue in intrinsics.validate(value) if intrinsic else paths.validate_path(value):
+                    for issue in intrinsics.validate(value) if intrinsic else jsonpath.validate_path(value):
                         self.problem(f"{where}/{field}", issue)
         elif kind == "Map":
             for field in ("ItemReader", "ItemBatcher", "ResultWriter"):
@@ -390,20 +458,20 @@ class _Parser:
         for setting in (s for s in settings if isinstance(s, Mapping)):
             for key, value in setting.items():
                 if key.endswith("Path"):
-                    for issue in paths.validate_path(value):
+                    for issue in jsonpath.validate_path(value):
                         self.problem(f"{where}/{key}", issue)
         if language == "JSONPath":
             for field in ("Parameters", "BatchInput"):
                 if field in config:
-                    for issue in paths.validate_template(config[field], f"{where}/{field}"):
+                    for issue in templates.validate_template(config[field], f"{where}/{field}"):
                         at, sep, message = issue.partition(": ")
                         self.problem(at if sep else f"{where}/{field}", message if sep else issue)
 
-    def _choices(self, docs: Any, where: str, language: QueryLanguage) -> tuple[Any, ...]:
+    def _choices(self, docs: Any, where: str, language: QueryLanguage) -> tuple[ChoiceRule | JsonataChoice, ...]:
         if not isinstance(docs, list) or not docs:
             self.problem(where, "Choice needs a non-empty Choices list")
             return ()
-        rules: list[Any] = []
+        rules: list[ChoiceRule | JsonataChoice] = []
         for i, rule in enumerate(docs):
             loc = f"{where}/{i}"
             if not isinstance(rule, Mapping) or "Next" not in rule:
@@ -419,7 +487,7 @@ class _Parser:
                 if "Assign" in rule and not isinstance(rule["Assign"], Mapping):
                     self.problem(f"{loc}/Assign", "The field 'Assign' must be a JSON object")
                     continue
-                rules.append(JsonataChoice(rule["Condition"], rule["Next"], rule.get("Assign"), rule.get("Output"), "Output" in rule))
+                rules.append(JsonataChoice(rule["Condition"], rule["Next"], _template(rule, "Assign"), _template(rule, "Output")))
                 continue
             try:
                 rules.append(choice_rules.parse_rule(rule, location=loc))
@@ -487,14 +555,14 @@ class _Parser:
                 self.problem(f"{loc}/Next", "A catcher needs 'Next'")
                 continue
             result_path = c.get("ResultPath", "$")
-            if result_path is not None and (issues := paths.validate_path(result_path, reference=True)):
+            if result_path is not None and (issues := jsonpath.validate_path(result_path, reference=True)):
                 self.problem(f"{loc}/ResultPath", issues[0])
                 continue
             assign = c.get("Assign")
             if assign is not None and not isinstance(assign, Mapping):
                 self.problem(f"{loc}/Assign", "The field 'Assign' must be a JSON object")
                 continue
-            if assign is not None and language == "JSONPath" and (issues := paths.validate_template(assign, f"{loc}/Assign")):
+            if assign is not None and language == "JSONPath" and (issues := templates.validate_template(assign, f"{loc}/Assign")):
                 at, sep, message = issues[0].partition(": ")
                 self.problem(at if sep else f"{loc}/Assign", message if sep else issues[0])
                 continue
@@ -502,10 +570,9 @@ class _Parser:
                 Catcher(
                     error_equals=errors,
                     next=c["Next"],
-                    result_path=c.get("ResultPath", "$"),
-                    output=c.get("Output"),
-                    has_output="Output" in c,
-                    assign=c.get("Assign"),
+                    result_path=_path(c, "ResultPath"),
+                    output=_template(c, "Output"),
+                    assign=_template(c, "Assign"),
                 )
             )
         return tuple(out)
@@ -522,17 +589,6 @@ class _Parser:
             self.problem(f"{where}/ErrorEquals", "States.ALL must appear alone, in the last retrier or catcher")
             return None
         return tuple(errors)
-
-
-@dataclass(frozen=True)
-class JsonataChoice:
-    """A Choice rule in JSONata mode: ``Condition`` decides, ``Next`` follows."""
-
-    condition: Any
-    next: str
-    assign: Mapping[str, Any] | None
-    output: Any
-    has_output: bool
 
 
 def _jsonata_strings(doc: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
@@ -557,3 +613,61 @@ def _jsonata_strings(doc: Mapping[str, Any], where: str) -> list[tuple[str, str]
 
 def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _template(doc: Mapping[str, Any], field: str) -> Template | None:
+    return Template(doc[field]) if field in doc else None
+
+
+def _path(doc: Mapping[str, Any], field: str) -> str | None:
+    """An InputPath/OutputPath/ResultPath: ``$`` when absent, ``None`` when ``null``."""
+    value = doc.get(field, "$")
+    return value if isinstance(value, str) else None
+
+
+def _setting(doc: Mapping[str, Any], name: str, *, prefer_path: bool = False) -> Setting | None:
+    """``<name>`` or ``<name>Path`` (when both are given, the literal, or with ``prefer_path`` the path)."""
+    path = doc.get(f"{name}Path")
+    if name in doc and not (prefer_path and isinstance(path, str)):
+        return Setting(name, value=doc[name])
+    if isinstance(path, str):
+        return Setting(name, path=path)
+    return None
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _item_reader(doc: Any) -> ItemReader | None:
+    if not isinstance(doc, Mapping):
+        return None
+    config = _object(doc.get("ReaderConfig"))
+    return ItemReader(
+        resource=str(doc.get("Resource", "")),
+        parameters=_template(doc, "Parameters"),
+        arguments=_template(doc, "Arguments"),
+        reader_config=config,
+        max_items=_setting(config, "MaxItems"),
+    )
+
+
+def _item_batcher(doc: Any) -> ItemBatcher | None:
+    if not isinstance(doc, Mapping):
+        return None
+    return ItemBatcher(
+        max_items_per_batch=_setting(doc, "MaxItemsPerBatch"),
+        max_input_bytes_per_batch=_setting(doc, "MaxInputBytesPerBatch"),
+        batch_input=_template(doc, "BatchInput"),
+    )
+
+
+def _result_writer(doc: Any) -> ResultWriter | None:
+    if not isinstance(doc, Mapping):
+        return None
+    return ResultWriter(
+        resource=str(doc.get("Resource", "")),
+        parameters=_template(doc, "Parameters"),
+        arguments=_template(doc, "Arguments"),
+        writer_config=_object(doc.get("WriterConfig")),
+    )

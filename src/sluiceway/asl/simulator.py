@@ -19,7 +19,7 @@ from typing import Any
 
 from ..types import JSON
 from . import interpreter
-from .interpreter import InvokeTask, ReadItems, StartTimer, TaskFailed, TaskSucceeded, TimerFired, WriteResults
+from .commands import Command, Event, InvokeTask, ReadItems, StartTimer, TaskFailed, TaskSucceeded, TimerFired, WriteResults
 from .model import StateMachine
 
 __all__ = ["Simulation", "simulate"]
@@ -73,7 +73,7 @@ def simulate(
     order = itertools.count()
     done: list[InvokeTask | ReadItems | WriteResults] = []
 
-    def take(commands: list[interpreter.Command]) -> None:
+    def take(commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, StartTimer):
                 heapq.heappush(timers, (command.due, next(order), command.token))
@@ -87,7 +87,7 @@ def simulate(
         if tasks:
             command = tasks.popleft()
             done.append(command)
-            event: interpreter.Event = answer(command)
+            event: Event = answer(command)
         elif timers:
             due, _, token = heapq.heappop(timers)
             now = max(now, due)

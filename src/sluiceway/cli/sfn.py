@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from ..asl import parser
-from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.limits import load_json
 from ..asl.mocks import MockConfig, TestCaseMocks
 from ..errors import DefinitionError, SluicewayError

@@ -4,7 +4,7 @@ EventBridge hands a target the whole event unless the target says otherwise:
 
 * ``Input``: constant JSON text, the event is ignored.
 * ``InputPath``: a JSONPath on the event; the target gets what it selects
-  (evaluated by :func:`sluiceway.asl.paths.lookup`, the engine's JSONPath).
+  (evaluated by :func:`sluiceway.jsonpath.lookup`, the JSONPath Step Functions shares).
 * ``InputTransformer``: ``InputPathsMap`` names values in the event, and
   ``InputTemplate`` is text with ``<name>`` placeholders filled from them.
 
@@ -47,8 +47,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..asl.paths import Scope, lookup, validate_path
 from ..errors import StatesError
+from ..jsonpath import Scope, lookup, validate_path
 from ..types import JSON
 
 __all__ = [

@@ -26,7 +26,7 @@ from typing import Any
 from ..apps import CSV_WORKFLOW, App, build_app
 from ..apps.builtin import PIPELINE_FUNCTIONS, csv_workflow
 from ..asl import parser
-from ..asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
 from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.stacklock import StackLock, describe

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sluiceway.asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from sluiceway.asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from sluiceway.clock import FakeClock
 from sluiceway.events.envelope import object_created
 from sluiceway.runtime.wiring import build_sfn_runtime, load_workflow, open_local_read

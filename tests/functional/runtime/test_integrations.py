@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sluiceway.asl import parser
-from sluiceway.asl.interpreter import InvokeTask, TaskFailed
+from sluiceway.asl.commands import InvokeTask, TaskFailed
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.executions import SqliteExecutionStore
@@ -181,6 +181,7 @@ def test_put_events_run_again_after_a_crash_puts_nothing_twice_and_fails_alike(t
         {"Entries": entries},
         "Put",
         idempotency_key="arn:aws:states:us-east-1:111111111111:execution:M:run-1#token-1",
+        execution_arn="arn:aws:states:us-east-1:111111111111:execution:M:run-1",
     )
     first, again = runner.run(command), runner.run(command)
     assert isinstance(first, TaskFailed) and isinstance(again, TaskFailed)

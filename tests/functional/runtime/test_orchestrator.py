@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from sluiceway.asl import parser
-from sluiceway.asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from sluiceway.asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.executions import SqliteExecutionStore
 from sluiceway.clock import FakeClock, SystemClock
@@ -141,7 +141,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from sluiceway.asl import parser
-    from sluiceway.asl.interpreter import TaskSucceeded
+    from sluiceway.asl.commands import TaskSucceeded
     from sluiceway.backends.local._sqlite import Database
     from sluiceway.backends.local.executions import SqliteExecutionStore
     from sluiceway.clock import SystemClock

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from sluiceway.asl import parser
-from sluiceway.asl.interpreter import InvokeTask, TaskFailed, TaskSucceeded
+from sluiceway.asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from sluiceway.asl.simulator import simulate
 from sluiceway.errors import DefinitionError
 

@@ -20,8 +20,8 @@ from sluiceway.asl.choice import (
     parse_rule,
     parse_timestamp,
 )
-from sluiceway.asl.paths import Scope
 from sluiceway.errors import DefinitionError, StatesError
+from sluiceway.jsonpath import Scope
 
 LOC = "/States/Check/Choices/0"
 

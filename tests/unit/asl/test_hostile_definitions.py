@@ -21,16 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sluiceway.asl import interpreter, parser
-from sluiceway.asl.interpreter import (
-    InvokeTask,
-    ReadItems,
-    StartTimer,
-    TaskFailed,
-    TaskHeartbeat,
-    TaskSucceeded,
-    TimerFired,
-    WriteResults,
-)
+from sluiceway.asl.commands import InvokeTask, ReadItems, StartTimer, TaskFailed, TaskHeartbeat, TaskSucceeded, TimerFired, WriteResults
 from sluiceway.asl.model import StateMachine
 from sluiceway.errors import DefinitionError
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sluiceway.asl import interpreter, parser
-from sluiceway.asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
+from sluiceway.asl.commands import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
 from sluiceway.asl.simulator import Simulation, simulate
 
 START = datetime(2024, 1, 1, tzinfo=UTC)

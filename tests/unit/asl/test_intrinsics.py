@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from sluiceway.asl import intrinsics
-from sluiceway.asl.paths import Scope
 from sluiceway.errors import StatesError
+from sluiceway.jsonpath import Scope
 
 SCOPE = Scope(
     input={
@@ -442,3 +442,8 @@ def test_valid_calls_validate_and_are_parsed_once() -> None:
 def test_literal_numbers_keep_int_or_float() -> None:
     values = ev("States.Array(1, -2, 1.0, 2e3)")
     assert [type(v) for v in values] == [int, int, float, float]
+
+
+def test_is_intrinsic() -> None:
+    assert intrinsics.is_intrinsic("States.Format('{}', $.a)") and intrinsics.is_intrinsic("States.UUID()")
+    assert not intrinsics.is_intrinsic("$.a") and not intrinsics.is_intrinsic("States.Format") and not intrinsics.is_intrinsic(None)

@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 
 from sluiceway.asl import choice, intrinsics
-from sluiceway.asl.paths import Scope, put, resolve, select
+from sluiceway.asl.dataflow import put
+from sluiceway.asl.templates import resolve
 from sluiceway.errors import StatesError
+from sluiceway.jsonpath import Scope, select
 
 AREAS = ("choiceoperators", "intrinsicfunctions")
 SIMPLE_STATES = {"Pass", "Choice", "Succeed", "Fail"}

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ...asl.interpreter import InvokeTask
+from ...asl.commands import InvokeTask
 from ...errors import ExecutionAlreadyExistsError
 from ...ports.executions import ChildExecutions
 from ...types import JSON

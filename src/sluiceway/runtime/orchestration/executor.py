@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ...asl import interpreter
-from ...asl.interpreter import (
+from ...asl.commands import (
     Command,
     Event,
     InvokeTask,
@@ -350,7 +350,7 @@ class LocalOrchestrator:
 
     def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults) -> None:
         if isinstance(command, InvokeTask):
-            command = replace(command, idempotency_key=f"{arn}#{command.token}")
+            command = replace(command, idempotency_key=f"{arn}#{command.token}", execution_arn=arn)
         try:
             if isinstance(command, InvokeTask) and is_child_start(command.resource):
                 outcome = as_outcome(command, lambda: start_child(self, command))

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...asl.interpreter import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
+from ...asl.commands import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
 from ...clock import SystemClock
 from ...errors import OrchestratorStoppedError, SluicewayError
 from ...ports import Clock, EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, TaskJournal, Topic

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ....asl.interpreter import InvokeTask
+from ....asl.commands import InvokeTask
 from ....clock import SystemClock
 from ....ports import Clock, EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, Topic
 from ....settings import DEFAULT_ACCOUNT_ID, DEFAULT_REGION

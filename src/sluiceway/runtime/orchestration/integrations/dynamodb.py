@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ....asl.interpreter import InvokeTask
+from ....asl.commands import InvokeTask
 from ....errors import ConflictError
 from ....ports import Condition, MetadataTable
 from ....types import JSON

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ....asl.interpreter import InvokeTask
+from ....asl.commands import InvokeTask
 from ....errors import NotFoundError
 from ....events.envelope import bus_name_of, from_put_events_entry
 from ....events.errors import InvalidEntryError
@@ -82,7 +82,7 @@ def _put_events(ports: TaskPorts, command: InvokeTask, params: Mapping[str, Any]
 
 def _execution_resources(command: InvokeTask) -> Sequence[str]:
     """The execution's and its state machine's ARNs, which Step Functions adds to every entry's ``Resources``."""
-    execution = command.idempotency_key.rsplit("#", 1)[0] if command.idempotency_key else ""
+    execution = command.execution_arn
     parts = execution.split(":")
     # arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME (express: ...:express:MACHINE:NAME:ID)
     if len(parts) < 8 or parts[5] not in ("execution", "express"):

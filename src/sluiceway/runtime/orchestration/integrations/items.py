@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ....asl.interpreter import ReadItems, WriteResults
+from ....asl.commands import ReadItems, WriteResults
 from ....asl.items import parse_items, result_files
 from ....errors import NotFoundError, StatesError
 from ....ports import ObjectStore

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ....asl.interpreter import InvokeTask
+from ....asl.commands import InvokeTask
 from ....errors import NotFoundError
 from ....ports import ObjectStore
 from ....types import JSON

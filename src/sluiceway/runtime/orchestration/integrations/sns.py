@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ....asl.interpreter import InvokeTask
+from ....asl.commands import InvokeTask
 from ....types import JSON
 from .base import Integration, TaskError, TaskPorts
 

@@ -1,32 +1,26 @@
-"""JSONPath selection, payload templates and ResultPath, with AWS's (Jayway's) semantics."""
+"""JSONPath selection with AWS's (Jayway's) semantics and messages."""
 
 from __future__ import annotations
 
-import copy
-import random
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sluiceway.asl.paths import (
+from sluiceway.errors import StatesError
+from sluiceway.jsonpath import (
     PathSyntaxError,
     Scope,
     is_definite,
-    is_intrinsic,
     is_path,
     is_reference_path,
     java_text,
     json_text,
     lookup,
-    put,
-    resolve,
     select,
     validate_path,
-    validate_template,
 )
-from sluiceway.errors import StatesError
 
 STORE: dict[str, Any] = {
     "store": {
@@ -211,11 +205,9 @@ def test_lookup_reports_presence_without_failing() -> None:
 # --- classification and validation ----------------------------------------------------------
 
 
-def test_is_path_and_is_intrinsic() -> None:
+def test_is_path() -> None:
     assert is_path("$") and is_path("$$.Execution") and is_path("$var")
     assert not is_path("States.UUID()") and not is_path(3) and not is_path("x$")
-    assert is_intrinsic("States.Format('{}', $.a)") and is_intrinsic("States.UUID()")
-    assert not is_intrinsic("$.a") and not is_intrinsic("States.Format") and not is_intrinsic(None)
 
 
 @pytest.mark.parametrize(
@@ -266,146 +258,6 @@ def test_java_text_is_what_toString_gives() -> None:
         java_text({"Arg1": 1, "Arg2": [], "s": "x", "n": None}) == "{Arg1=1, Arg2=[], s=x, n=null}"
     )
     assert java_text([1.1, 12345678.0, False]) == "[1.1, 1.2345678E7, false]"
-
-
-# --- resolve ----------------------------------------------------------------------------------
-
-
-def test_resolve_evaluates_dollar_keys_recursively_and_copies_the_rest() -> None:
-    template = {
-        "literal": "$.not.a.path",
-        "title.$": "$.store.book[0].author",
-        "ctx.$": "$$.Execution.Name",
-        "var.$": "$user.name",
-        "nested": {"prices.$": "$.store.book[*].price", "list": [{"x.$": "$.flag"}, "$.flag"]},
-        "count.$": "States.ArrayLength($.store.book)",
-    }
-    assert resolve(template, SCOPE) == {
-        "literal": "$.not.a.path",
-        "title": "Rees",
-        "ctx": "run",
-        "var": "ada",
-        "nested": {"prices": [8.95, 12.99, 22.99], "list": [{"x": True}, "$.flag"]},
-        "count": 3,
-    }
-
-
-def test_resolve_does_not_touch_non_object_templates_or_the_input() -> None:
-    before = copy.deepcopy(STORE)
-    assert resolve([1, "$.a", None], SCOPE) == [1, "$.a", None]
-    assert resolve("States.UUID()", SCOPE) == "States.UUID()"
-    assert before == STORE
-
-
-def test_resolve_miss_names_the_dollar_key() -> None:
-    with pytest.raises(StatesError) as caught:
-        resolve({"outer": {"value.$": "$.no_such_jsonpath"}}, Scope({"int-literal": 0}))
-    assert caught.value.cause == (
-        "The JSONPath '$.no_such_jsonpath' specified for the field 'value.$' could not be found "
-        """in the input '{"int-literal":0}'"""
-    )
-
-
-def test_resolve_uses_the_given_rng_for_uuids() -> None:
-    first = resolve({"id.$": "States.UUID()"}, SCOPE, rng=random.Random(3))
-    again = resolve({"id.$": "States.UUID()"}, SCOPE, rng=random.Random(3))
-    assert first == again
-    with pytest.raises(ValueError, match="random source"):
-        resolve({"id.$": "States.UUID()"}, SCOPE)
-
-
-def test_resolve_rejects_values_that_are_neither_paths_nor_intrinsics() -> None:
-    with pytest.raises(ValueError, match="'x.\\$'"):
-        resolve({"x.$": "ConditionTrue"}, SCOPE, field="Parameters")
-    with pytest.raises(ValueError):
-        resolve({"x.$": 3}, SCOPE)
-
-
-def test_validate_template_lists_every_problem_with_its_location() -> None:
-    template = {
-        "ok.$": "$.a",
-        "bad.$": 3,
-        "nested": {"path.$": "$.a[", "fn.$": "States.Nope()"},
-        "items": [{"word.$": "hello"}],
-        "plain": "$.not checked",
-    }
-    issues = validate_template(template, "/States/S/Parameters")
-    assert [i.split(":")[0] for i in issues] == [
-        "/States/S/Parameters/bad.$",
-        "/States/S/Parameters/nested/path.$",
-        "/States/S/Parameters/nested/fn.$",
-        "/States/S/Parameters/items/0/word.$",
-    ]
-    assert validate_template({"a.$": "States.Format('{}', $.x)"}, "/P") == []
-
-
-# --- put (ResultPath) -------------------------------------------------------------------------
-
-
-def test_put_null_keeps_the_input_and_dollar_replaces_it() -> None:
-    assert put({"a": 1}, None, "r") == {"a": 1}
-    assert put({"a": 1}, "$", "r") == "r"
-
-
-def test_put_creates_missing_objects_without_mutating_the_input() -> None:
-    data = {"a": {"keep": 1}, "list": [1, {"x": 0}]}
-    before = copy.deepcopy(data)
-    assert put(data, "$.a.b.c", 5) == {"a": {"keep": 1, "b": {"c": 5}}, "list": [1, {"x": 0}]}
-    assert put(data, "$.list[1].x", 9) == {"a": {"keep": 1}, "list": [1, {"x": 9}]}
-    assert put(data, "$['a']['keep']", [1]) == {"a": {"keep": [1]}, "list": [1, {"x": 0}]}
-    assert data == before
-
-
-@pytest.mark.parametrize(
-    ("data", "path"),
-    [
-        ({"a": 1}, "$.a.b"),
-        ("text", "$.x"),
-        ([1], "$.x"),
-        ({"l": [1]}, "$.l[3]"),
-        ({"a": {}}, "$.a[0]"),
-    ],
-)
-def test_put_through_a_non_container_fails_with_result_path_match_failure(
-    data: Any, path: str
-) -> None:
-    with pytest.raises(StatesError) as caught:
-        put(data, path, 1)
-    assert caught.value.error == "States.ResultPathMatchFailure"
-    assert path in caught.value.cause
-
-
-def test_put_rejects_non_reference_paths() -> None:
-    with pytest.raises(ValueError):
-        put({}, "$.a[*]", 1)
-
-
-_keys = st.text(alphabet="abcxyz", min_size=1, max_size=3)
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
-    max_leaves=10,
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    data=st.dictionaries(_keys, _json, max_size=4),
-    names=st.lists(_keys, min_size=1, max_size=3),
-    value=_json,
-)
-def test_put_then_select_round_trips_and_leaves_the_input_alone(
-    data: dict[str, Any], names: list[str], value: Any
-) -> None:
-    path = "$" + "".join(f"['{n}']" for n in names)
-    before = copy.deepcopy(data)
-    try:
-        combined = put(data, path, value)
-    except StatesError:
-        return  # the path ran through a non-object: nothing to check but the input
-    finally:
-        assert data == before
-    assert select(path, Scope(combined)) == value
 
 
 @settings(max_examples=400, deadline=None)
