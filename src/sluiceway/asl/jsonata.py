@@ -39,7 +39,7 @@ prefix, which the interpreter adds.
 Bounds. No expression may hang or crash the engine. An evaluation fails once it has taken
 :data:`EVALUATION_STEP_LIMIT` steps (a count, not a clock: the same expression on the same
 data always gets as far, on any machine), regex literals are matched by
-:mod:`~sluiceway.asl.regexes` (each match bounded in time, so no catastrophic backtracking),
+:mod:`~sluiceway.regexes` (each match bounded in time, so no catastrophic backtracking),
 and an expression nested too deeply for the parser is a syntax error, not a RecursionError.
 """
 
@@ -67,7 +67,8 @@ from jsonata.jsonata import Jsonata  # type: ignore[import-untyped]
 from jsonata.parser import Parser  # type: ignore[import-untyped]
 from jsonata.utils import Utils  # type: ignore[import-untyped]
 
-from sluiceway.asl import limits, regexes
+from sluiceway import regexes
+from sluiceway.asl import limits
 from sluiceway.errors import StatesError
 from sluiceway.types import JSON, json_type
 

@@ -26,6 +26,7 @@ concurrency).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -367,10 +368,8 @@ class QueuePoller:
 
     def _hand_back(self, messages: list[QueueMessage]) -> None:
         for message in messages:
-            try:
+            with contextlib.suppress(NotFoundError):  # gone or received again: nothing to hand back
                 self.queues.change_visibility(self.mapping.queue_name, message.receipt_handle, 0)
-            except NotFoundError:
-                pass  # gone or received again: nothing to hand back
 
     def _take_function_slot(self) -> bool:
         """Wait for the function's concurrency limit; False if the poller stops first."""

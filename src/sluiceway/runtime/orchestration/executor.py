@@ -208,9 +208,8 @@ class LocalOrchestrator:
         arn = self.execution_arn(state_machine, name)
         with self._lock:
             live = self._live.get(arn)
-            if live is not None:
-                if live.record.input == input:
-                    return live.record
+            if live is not None and live.record.input == input:
+                return live.record  # StartExecution is idempotent for a running execution with the same input
             now = self.clock.now()
             step = interpreter.start(
                 machine,
