@@ -1,8 +1,11 @@
-"""Queue rules shared by every backend: SQS's limits, FIFO deduplication, redrive.
+"""SQS's and SNS's rules, shared by every backend: queue limits, batches, FIFO deduplication,
+redrive (this package's names); topic and subscription names, message attributes, filter
+policies, delivery policies and the notifications SNS delivers (``sns``, ``filter_policy``,
+``delivery_policy``, ``notifications``).
 
-Pure values and functions above the ``Queue`` port; no I/O, no clock, no ids.
-Backends (``backends/local/queues.py``, the AWS adapter) call them so that a
-message the local backend accepts is one SQS accepts too.
+Pure values and functions below the ``Queue`` and ``Topic`` ports; no I/O, no clock, no ids.
+Backends (``backends/local/queues.py`` and ``topics.py``, the AWS adapters) call them so
+that what the local backend accepts is what SQS and SNS accept too.
 """
 
 from __future__ import annotations
