@@ -99,6 +99,8 @@ class LocalOrchestrator:
         self.skip_waits = skip_waits
         if skip_waits and not isinstance(clock, FakeClock):
             raise ValueError("skip_waits needs a FakeClock")
+        # The clock a skipped wait moves forward (the same object as self.clock).
+        self._skipping: FakeClock | None = clock if isinstance(clock, FakeClock) and skip_waits else None
         self._machines: dict[str, StateMachine] = {}
         self._live: dict[str, _Live] = {}
         self._events: queue.Queue[tuple[str, Event] | None] = queue.Queue()
@@ -407,13 +409,12 @@ class LocalOrchestrator:
                 if not self._timers or self._closed:
                     return
                 due, _, arn, token = self._timers[0]
-                if self.skip_waits:
+                if self._skipping is not None:
                     idle = self._events.empty() and not any(live.in_flight for live in self._live.values())
                     if due > self.clock.now():
                         if not idle:
                             return
-                        assert isinstance(self.clock, FakeClock)
-                        self.clock.set(due)
+                        self._skipping.set(due)
                 elif due > self.clock.now():
                     return
                 heapq.heappop(self._timers)
