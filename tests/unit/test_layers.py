@@ -1,4 +1,4 @@
-"""The layers drawn in docs/architecture.md, checked against every module's imports (STYLE.md §2).
+"""The layers drawn in docs/architecture.md, checked against every module's imports.
 
 Every import is read from the source (function-local ones too: a cycle hidden in a
 function is still a cycle), so a wrong-way edge or a circle fails here, with its name.
@@ -45,19 +45,19 @@ MODULES = sorted(SRC.rglob("*.py"))
 NAMES = {module_name(p) for p in MODULES}
 
 
-def imports(path: Path) -> set[str]:
-    """Absolute names of everything ``path`` imports (relative imports resolved), wherever in the file."""
+def imports(path: Path, *, package: str | None = None) -> set[str]:
+    """Absolute names of everything ``path`` imports (relative imports resolved against the module's
+    name, or ``package``), wherever in the file."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = module_name(path).split(".")
-    if path.name != "__init__.py":
-        package = package[:-1]
+    parts = (package or module_name(path)).split(".")
+    package_parts = parts if path.name == "__init__.py" else parts[:-1]
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[: len(package) - node.level + 1]
+                base = package_parts[: len(package_parts) - node.level + 1]
                 prefix = ".".join(base + ([node.module] if node.module else []))
             else:
                 prefix = node.module or ""
@@ -98,9 +98,10 @@ def impure_calls(path: Path) -> list[str]:
     return found
 
 
-def layer_violations(path: Path) -> list[str]:
-    name = module_name(path)
-    names = imports(path)
+def layer_violations(path: Path, *, name: str | None = None) -> list[str]:
+    """What is wrong with the imports of the module at ``path`` (named ``name``: its own name by default)."""
+    name = name or module_name(path)
+    names = imports(path, package=name)
     problems: list[str] = []
 
     def forbid(prefixes: tuple[str, ...], why: str) -> None:
@@ -149,6 +150,15 @@ def layer_violations(path: Path) -> list[str]:
         forbid(("sluiceway.backends",), "backends are built only by services and the local composition")
     if name.startswith("sluiceway.deploy"):
         forbid(("sluiceway.runtime", "sluiceway.cli"), "deploy reads the application, not the local runtime")
+    # Within a layer, too, some arrows go one way only.
+    if name.startswith(("sluiceway.backends", "sluiceway.services")):
+        forbid(("sluiceway.functions",), "backends and services serve the functions, never the other way")
+    if name.startswith("sluiceway.backends"):
+        forbid(("sluiceway.services",), "services chooses backends; a backend does not choose")
+    if name.startswith("sluiceway.ports"):
+        forbid(("sluiceway.apps",), "a port says what a backend does, whatever the application")
+    if name.startswith("sluiceway.apps"):
+        forbid(("sluiceway.ports",), "an application is plain data about resources, not about backends")
     return problems
 
 
@@ -158,14 +168,22 @@ def test_imports_go_the_right_way(path: Path) -> None:
 
 
 def test_no_module_imports_itself_round_a_circle() -> None:
-    graph = {module_name(p): sluiceway_modules(imports(p)) - {module_name(p)} for p in MODULES}
-    # A package's __init__ re-exporting its modules is not a circle with them.
-    for name, edges in graph.items():
-        graph[name] = {
-            e for e in edges if not (e.startswith(name + ".") and (SRC.parent / name.replace(".", "/") / "__init__.py").exists())
-        }
+    graph = {module_name(p): with_packages(module_name(p), sluiceway_modules(imports(p))) - {module_name(p)} for p in MODULES}
     circles = [sorted(c) for c in _strongly_connected(graph) if len(c) > 1]
     assert circles == []
+
+
+def with_packages(importer: str, imported: set[str]) -> set[str]:
+    """``imported`` with the packages each import runs first (``a.b.c`` runs ``a/b/__init__``),
+    but for the importer's own packages: those are already being imported when it runs."""
+    found = set(imported)
+    for name in imported:
+        parts = name.split(".")
+        for end in range(2, len(parts)):
+            package = ".".join(parts[:end])
+            if package in NAMES and not (importer == package or importer.startswith(package + ".")):
+                found.add(package)
+    return found
 
 
 def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
@@ -245,4 +263,16 @@ def test_the_checker_catches_a_wrong_edge(tmp_path: Path) -> None:
     assert layer_of("sluiceway.cli.main") is not None and layer_of("sluiceway.asl.parser") is not None
     assert layer_of("sluiceway.cli.main") > layer_of("sluiceway.runtime.wiring") > layer_of("sluiceway.ports")  # type: ignore[operator]
     assert {"sluiceway.backends.local.datadir"} <= imports(SRC / "runtime" / "wiring.py")
+    # A function reaching up into the runtime and building a backend itself: both are caught.
+    fake = tmp_path / "fake.py"
+    fake.write_text("from ..runtime.wiring import build_stack\nfrom sluiceway.backends.local.datadir import open_data_dir\n")
+    found = layer_violations(fake, name="sluiceway.functions.fake")
+    assert any("an arrow up the layers" in p and "sluiceway.runtime.wiring" in p for p in found)
+    assert any("backends are built only by" in p for p in found)
+    assert layer_violations(fake, name="sluiceway.runtime.wiring") == []
     assert _strongly_connected({"a": {"b"}, "b": {"a"}, "c": {"a"}}) in ([{"a", "b"}, {"c"}], [{"c"}, {"a", "b"}])
+    # Importing a module of a package runs the package's __init__ first: a circle through it counts.
+    assert "sluiceway.runtime.orchestration.integrations" in with_packages(
+        "sluiceway.runtime.orchestration.children", {"sluiceway.runtime.orchestration.integrations.base"}
+    )
+    assert with_packages("sluiceway.asl.core", {"sluiceway.asl.model"}) == {"sluiceway.asl.model"}

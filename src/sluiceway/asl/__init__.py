@@ -9,7 +9,7 @@ shared with EventBridge; payload templates are :mod:`.templates`, ResultPath and
 friends :mod:`.dataflow`.
 
 Nothing here does I/O or reads the clock: the runtime passes ``now`` in and
-persists the result. The one exception is :mod:`.regexes`, whose matches stop after
-a wall-clock limit so that a catastrophically backtracking pattern fails instead of
-hanging.
+persists the result. The one exception is the regular expressions (:mod:`sluiceway.regexes`),
+whose matches stop after a wall-clock limit so that a catastrophically backtracking
+pattern fails instead of hanging.
 """

@@ -29,7 +29,6 @@ from .commands import (
     Command,
     Event,
     InvokeTask,
-    ReadItems,
     StartTimer,
     Step,
     StopExecution,
@@ -37,34 +36,17 @@ from .commands import (
     TaskHeartbeat,
     TaskSucceeded,
     TimerFired,
-    WriteResults,
 )
-from .core import Run, error_matches, history_events
+from .core import Run, history_events
 from .model import StateMachine
 from .states import STATE_TYPES
 from .states.map import map_io_command
-from .states.task import make_task_token, parse_task_token
+from .states.task import parse_task_token
 from .values import iso, size, text, too_deep_cause
 
-# The commands and events are defined in commands.py, and error_matches and the task tokens in
-# core.py and states/task.py; the interpreter re-exports them, as the module callers drive
-# executions through.
+# The commands and events the entry points take and give live in commands.py.
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
-    "Command",
-    "Event",
-    "InvokeTask",
-    "ReadItems",
-    "StartTimer",
-    "Step",
-    "StopExecution",
-    "TaskFailed",
-    "TaskHeartbeat",
-    "TaskSucceeded",
-    "TimerFired",
-    "WriteResults",
-    "error_matches",
-    "make_task_token",
     "parse_task_token",
     "pending_commands",
     "redrive",

@@ -29,9 +29,8 @@ Opener = Callable[[Settings], MessagingHandles]
 
 
 def _default_opener(settings: Settings) -> MessagingHandles:
-    from ..runtime import wiring
+    from ..runtime.wiring import open_messaging  # the runtime loads only for commands that need it
 
-    open_messaging: Opener = getattr(wiring, "open_messaging")  # noqa: B009 - added by the composition root
     return open_messaging(settings)
 
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Generic, Protocol
+from typing import Any, Final, Generic, Protocol
 
 from ..ports import Clock
 from ..ports.deliveries import DeliveryLog, Row
@@ -46,6 +46,9 @@ class Outcome:
     attempts: int
     next_attempt_at: datetime | None = None
     error: str | None = None
+    then: Callable[[], None] | None = None
+    """Runs once the outcome is recorded (telling listeners of a delivery given up on: they may
+    read the delivery back and must find it settled)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class Attempt:
 
     call: Callable[[], None]
     delivered: Outcome
+    context: Any = None
+    """What ``prepare`` found (the rule and target), handed to ``failed``: the attempt's failure is
+    judged by what was attempted, not by what the configuration has become since."""
 
 
 class DeliveryHooks(Protocol[Row]):  # type: ignore[misc]
@@ -64,8 +70,8 @@ class DeliveryHooks(Protocol[Row]):  # type: ignore[misc]
         or None: nothing for this loop to do with it now (another deliverer has what it takes)."""
         ...
 
-    def failed(self, row: Row, exc: Exception) -> Outcome:
-        """What a failed attempt leads to: ``pending`` with the next attempt's time, or a final
+    def failed(self, row: Row, exc: Exception, attempt: Attempt) -> Outcome:
+        """What a failed ``attempt`` leads to: ``pending`` with the next attempt's time, or a final
         status once no attempt is left (the hooks send to a dead-letter queue before saying so)."""
         ...
 
@@ -84,6 +90,7 @@ class DeliveryLoop(Generic[Row]):
             built before the loop); one of the loop's own when None.
         before_pass: runs at the start of every pass, under the pass's lock (the router
             routes new events there).
+        stop_wait_s: how long ``close`` waits for an attempt in progress to end.
     """
 
     def __init__(
@@ -97,6 +104,7 @@ class DeliveryLoop(Generic[Row]):
         poll_s: float,
         wakeup: threading.Event | None = None,
         before_pass: Callable[[], None] | None = None,
+        stop_wait_s: float = 30.0,
     ) -> None:
         self.log = log
         self.hooks = hooks
@@ -106,6 +114,7 @@ class DeliveryLoop(Generic[Row]):
         self.poll_s = poll_s
         self.wakeup = wakeup or threading.Event()
         self.before_pass = before_pass
+        self.stop_wait_s = stop_wait_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pass_lock = threading.Lock()
@@ -124,7 +133,7 @@ class DeliveryLoop(Generic[Row]):
         self._stop.set()
         self.wakeup.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=self.stop_wait_s)
             self._thread = None
 
     def deliver_pending(self) -> int:
@@ -157,7 +166,7 @@ class DeliveryLoop(Generic[Row]):
         try:
             plan.call()
         except Exception as exc:
-            self._record(row, self.hooks.failed(row, exc))
+            self._record(row, self.hooks.failed(row, exc, plan))
             return False
         self._record(row, plan.delivered)
         return True
@@ -166,6 +175,11 @@ class DeliveryLoop(Generic[Row]):
         self.log.record(
             row.id, status=outcome.status, attempts=outcome.attempts, next_attempt_at=outcome.next_attempt_at, error=outcome.error
         )
+        if outcome.then is not None:
+            try:
+                outcome.then()
+            except Exception:
+                logger.exception("a delivery's follow-up failed", extra={"loop": self.name})
 
     def _run(self) -> None:
         next_sweep = 0.0

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..apps import App
 from ..backends.local.datadir import LocalDataDir
+from ..backends.local.events import SqliteEventBus
+from ..backends.local.notifying import EventingObjectStore
 from ..backends.local.stacklock import StackLock
 from ..services import Services
 from ..settings import Settings
@@ -46,12 +48,12 @@ class Stack:
     _watcher: BucketWatcher | None = field(default=None, repr=False)
 
     @property
-    def objects(self) -> object:
+    def objects(self) -> EventingObjectStore:
         """The buckets, S3 events and all (writes through it start the app's rules)."""
         return self.local.objects
 
     @property
-    def bus(self) -> object:
+    def bus(self) -> SqliteEventBus:
         return self.local.bus
 
     def start(self, command: str = "sluiceway") -> None:

@@ -14,7 +14,6 @@ are the other places that open the local backends.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
@@ -23,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..apps import CSV_WORKFLOW, App, build_app
+from ..apps import APPS, CSV_WORKFLOW, App, build_app
 from ..apps.builtin import PIPELINE_FUNCTIONS, csv_workflow
 from ..asl import parser
 from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
@@ -32,7 +31,7 @@ from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.stacklock import StackLock, describe
 from ..clock import FakeClock, SystemClock
 from ..config import load_config, packaged_config_path
-from ..errors import ConflictError, ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
+from ..errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
 from ..events.rules import Delivery, RetryPolicy, Rule, Target, target_kind
 from ..ports import Clock, ExecutionStore, Invocation, MetadataTable, Queue, Topic
@@ -90,13 +89,19 @@ def build_stack(
     clock = clock or SystemClock()
     pipeline = load_config(settings.pipeline_config or packaged_config_path())
     application = build_app(app, settings, pipeline)
+    # Rules stored in the data dir by a stack of another built-in app (``up --preset`` one day,
+    # ``up`` the next) still target that app's functions and workflows: every stack serves all
+    # of them, so none of those events is dead-lettered. Only ``app`` is provisioned.
+    resident = [application, *(build_app(name, settings, pipeline) for name in APPS if name != app)]
+    functions = {f.name: f for a in reversed(resident) for f in a.functions}
+    workflows = {w.name: w for a in reversed(resident) for w in a.workflows}
     events_committed, messages_published = threading.Event(), threading.Event()
     local = open_data_dir(settings, clock, on_event=events_committed.set, on_publish=messages_published.set)
     lock = StackLock(settings.data_dir)
     invoker = LocalFunctionInvoker(
         [
             FunctionSpec(f.name, f.handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)
-            for f in application.functions
+            for f in functions.values()
         ],
         workers=settings.workers,
         env=settings.to_env(),
@@ -106,7 +111,7 @@ def build_stack(
         keep_fds=lambda: () if lock.fd is None else (lock.fd,),
     )
     orchestrator = _orchestrator(settings, local, _task_runner(settings, local, invoker, clock).run, clock, skip_waits=skip_waits)
-    for workflow in application.workflows:
+    for workflow in workflows.values():
         orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))
     targets = LocalTargets(local.topics, orchestrator, invoker, local.queues)
     router = EventRouter(
@@ -127,7 +132,8 @@ def _task_runner(settings: Settings, local: LocalDataDir, invoker: LocalFunction
         objects=local.objects,
         events=local.bus,
         queues=local.queues,
-        tables=lambda name: local.table_named(name, keys.get(name, "pk")),
+        # An unknown table raises KeyError: the dynamodb:* task fails with ResourceNotFoundException.
+        tables=lambda name: local.table_named(name, keys[name]),
         default_timeout_s=settings.function_timeout_s,
         journal=local.journal,
         region=settings.region,
@@ -143,6 +149,7 @@ def _orchestrator(
     clock: Clock,
     *,
     skip_waits: bool,
+    answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
 ) -> LocalOrchestrator:
     return LocalOrchestrator(
         local.executions,
@@ -152,6 +159,7 @@ def _orchestrator(
         account_id=settings.account_id,
         max_payload_bytes=settings.max_payload_bytes,
         skip_waits=skip_waits,
+        answer=answer,
     )
 
 
@@ -163,8 +171,7 @@ def _provision(app: App, settings: Settings, local: LocalDataDir, orchestrator: 
             redrive = {"deadLetterTargetArn": local.queues.queue_arn(queue.dead_letter_queue), "maxReceiveCount": queue.max_receive_count}
         local.queues.create_queue(queue.name, visibility_timeout_s=queue.visibility_timeout_s, redrive_policy=redrive)
     for topic in app.topics:
-        with contextlib.suppress(ConflictError):  # there since an earlier start
-            local.topics.create_topic(topic.name)
+        local.topics.create_topic(topic.name)  # idempotent, as CreateTopic is
         for subscription in topic.subscriptions:
             local.topics.subscribe(topic.name, subscription.protocol, subscription.endpoint)
     for rule in app.rules:
@@ -353,15 +360,7 @@ def build_sfn_runtime(
         account_id=settings.account_id,
     )
     runner = _task_runner(settings, local, invoker, clock)
-
-    def run_task(command: InvokeTask) -> TaskSucceeded | TaskFailed:
-        if answer is not None:
-            mocked = answer(command)
-            if mocked is not None:
-                return mocked
-        return runner.run(command)
-
-    return SfnRuntime(_orchestrator(settings, local, run_task, clock, skip_waits=skip_waits), invoker, local)
+    return SfnRuntime(_orchestrator(settings, local, runner.run, clock, skip_waits=skip_waits, answer=answer), invoker, local)
 
 
 # -- the CLI's openers ------------------------------------------------------------------------

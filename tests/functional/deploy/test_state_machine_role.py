@@ -1,5 +1,5 @@
 """The deployed state machine may do what its Task states do: each integration declares its IAM
-actions (runtime/orchestration/integrations), and the template's policies must grant them."""
+actions (runtime/orchestration/permissions.py adds them up), and the template's policies must grant them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from sluiceway.config import STARTER_CONFIG, parse_config
 from sluiceway.deploy.template import build_template
-from sluiceway.runtime.orchestration.integrations import required_actions
+from sluiceway.runtime.orchestration.permissions import required_actions
 from sluiceway.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -77,3 +77,28 @@ def test_required_actions_read_nested_states_and_refuse_an_unknown_service() -> 
     unknown = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun", "End": True}}}
     with pytest.raises(KeyError):
         required_actions(unknown)
+
+
+def test_required_actions_of_a_distributed_map_and_child_executions() -> None:
+    definition = {
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Call",
+                    "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}},
+                },
+                "Next": "Child",
+            },
+            "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "Next": "Wait"},
+            "Wait": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2", "End": True},
+        },
+    }
+    needed = required_actions(definition)
+    assert {"lambda:InvokeFunction", "s3:GetObject", "s3:ListBucket", "states:StartExecution"} <= needed
+    assert {"states:DescribeExecution", "states:StopExecution", "events:PutRule"} <= needed
+    plain = {"StartAt": "C", "States": {"C": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "End": True}}}
+    assert required_actions(plain) == {"states:StartExecution"}

@@ -332,6 +332,29 @@ def test_a_target_that_refuses_the_request_goes_to_the_dlq_without_retries_and_i
     assert undelivered.delivery.rule == "orders"
 
 
+def test_listeners_hear_of_a_delivery_given_up_on_once_it_is_recorded(world: World) -> None:
+    world.bus.put_rule(Rule("orders", APP, (Target("run", MACHINE, dead_letter_arn=DLQ),)))
+    world.targets.missing.add(MACHINE)
+    seen: list[str] = []
+    world.router.on_undelivered(lambda u: seen.extend(d.status for d in world.bus.deliveries()))
+    world.put(event(1))
+    world.router.deliver_pending()
+    assert seen == ["dead-lettered"]  # a listener reading the delivery back finds it settled
+
+
+def test_a_failed_attempt_counts_though_its_rule_went_away_during_it(world: World) -> None:
+    def target(_: Any) -> None:
+        world.router.remove_rule("swapped")  # a rule changed while one of its deliveries is in flight
+        raise RuntimeError("target down")
+
+    world.router.add_rule(Rule("swapped", APP, (target,)))
+    world.put(event(1))
+    world.router.deliver_pending()
+    [delivery] = world.bus.deliveries()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.last_error is not None and "target down" in delivery.last_error
+
+
 def test_a_dead_letter_queue_that_fails_drops_the_event(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

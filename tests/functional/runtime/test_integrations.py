@@ -23,7 +23,7 @@ from sluiceway.backends.local.topics import SqliteTopic
 from sluiceway.clock import FakeClock, SystemClock
 from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker
 from sluiceway.runtime.orchestration.executor import LocalOrchestrator
-from sluiceway.runtime.orchestration.integrations.dynamodb import DynamoDbTasks, from_attribute, to_attribute
+from sluiceway.runtime.orchestration.integrations.dynamodb import from_attribute, to_attribute
 from sluiceway.runtime.orchestration.tasks import TaskRunner
 
 
@@ -38,8 +38,9 @@ def world(tmp_path: Path) -> Any:
     queues = SqliteQueueService(db, clock)
     queues.create_queue("jobs")
     invoker = LocalFunctionInvoker([FunctionSpec("Echo", "json.loads")], mode="thread")
-    tables = DynamoDbTasks(lambda name: {"Orders": SqliteTable(db, "Orders", partition_key="id")}[name])
-    runner = TaskRunner(invoker, topic, objects=objects, events=bus, queues=queues, extra=tables.handlers(), clock=clock)
+    orders = SqliteTable(db, "Orders", partition_key="id")
+    tables = {"Orders": orders}
+    runner = TaskRunner(invoker, topic, objects=objects, events=bus, queues=queues, tables=tables.__getitem__, clock=clock)
     orch = LocalOrchestrator(SqliteExecutionStore(db), runner.run, clock, skip_waits=True)
     orch.start()
     orch.queues = queues  # type: ignore[attr-defined]
@@ -437,3 +438,11 @@ def test_a_stop_while_a_sync_child_runs_ends_at_once_and_the_next_start_waits_fo
     assert [r.state_machine for r in store.list()].count("Child") == 1
     invoker.close()
     db.close()
+
+
+def test_events_put_events_refuses_resources_that_are_not_a_list(world: Any) -> None:
+    orch, _, _, bus = world
+    entries = [{"Source": "my.app", "DetailType": "Odd", "Detail": "{}", "Resources": ""}]
+    done = run(orch, "EventsOddResources", task("arn:aws:states:::events:putEvents", {"Entries": entries}), {})
+    assert (done.status, done.error) == ("FAILED", "EventBridge.SerializationException")
+    assert bus.pending() == []

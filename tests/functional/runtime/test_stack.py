@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from sluiceway.asl import parser
+from sluiceway.asl.commands import InvokeTask, TaskSucceeded
+from sluiceway.asl.model import StateMachine
 from sluiceway.backends.local.stacklock import StackLock
 from sluiceway.errors import StackRunningError
-from sluiceway.runtime.wiring import build_stack, running_stack
+from sluiceway.runtime.wiring import build_sfn_runtime, build_stack, running_stack
 from sluiceway.settings import Settings
 
 
@@ -103,3 +106,51 @@ def ended(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return status.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def test_a_stack_of_one_app_serves_the_functions_and_workflows_of_every_built_in_app(tmp_path: Path) -> None:
+    # A rule stored by a plain `up` (the CSV workflow) keeps working under `up --preset csv-fanout`
+    # on the same data dir, and the other way round: its target must be there.
+    settings = Settings.load(data_dir=tmp_path / "data", workers=1)
+    fanout = build_stack(settings, app="csv-fanout", invoker_mode="thread")
+    try:
+        assert {"ValidateData", "StoreResults", "CsvProcessor", "SqsConsumer", "JsonRecords"} <= set(fanout.invoker.functions)
+        record = fanout.orchestrator.start_execution(settings.state_machine_name, {"detail": {}}, name="served")
+        assert record.state_machine == settings.state_machine_name  # registered: an unknown machine raises
+        assert [p.mapping.function_name for p in fanout.triggers.pollers] == ["SqsConsumer"]  # provisioned: the selected app alone
+    finally:
+        fanout.close()
+
+
+def _one_task(resource: str, parameters: dict[str, object]) -> StateMachine:
+    return parser.parse({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True}}})
+
+
+def test_sfn_run_mocks_answer_child_starts_too(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def answer(command: InvokeTask) -> TaskSucceeded | None:
+        asked.append(command.resource)
+        return TaskSucceeded(command.token, {"Output": {"mocked": True}})
+
+    runtime = build_sfn_runtime(Settings.load(data_dir=tmp_path / "data", workers=1), skip_waits=True, answer=answer)
+    try:
+        runtime.orchestrator.register("Parent", _one_task("arn:aws:states:::states:startExecution.sync:2", {"StateMachineArn": "nope"}))
+        runtime.orchestrator.start()
+        done = runtime.orchestrator.wait(runtime.orchestrator.start_execution("Parent", {}).arn, timeout=20)
+    finally:
+        runtime.close()
+    assert (done.status, done.output) == ("SUCCEEDED", {"Output": {"mocked": True}})
+    assert asked == ["arn:aws:states:::states:startExecution.sync:2"]
+
+
+def test_a_dynamodb_task_on_a_table_the_stack_does_not_have_fails_as_on_aws(tmp_path: Path) -> None:
+    runtime = build_sfn_runtime(Settings.load(data_dir=tmp_path / "data", workers=1), skip_waits=True)
+    try:
+        put = _one_task("arn:aws:states:::dynamodb:putItem", {"TableName": "Nope", "Item": {"pk": {"S": "1"}}})
+        runtime.orchestrator.register("Put", put)
+        runtime.orchestrator.start()
+        done = runtime.orchestrator.wait(runtime.orchestrator.start_execution("Put", {}).arn, timeout=20)
+    finally:
+        runtime.close()
+    assert (done.status, done.error) == ("FAILED", "DynamoDB.ResourceNotFoundException")

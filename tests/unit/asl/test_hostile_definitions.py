@@ -21,7 +21,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sluiceway.asl import interpreter, parser
-from sluiceway.asl.commands import InvokeTask, ReadItems, StartTimer, TaskFailed, TaskHeartbeat, TaskSucceeded, TimerFired, WriteResults
+from sluiceway.asl.commands import (
+    Event,
+    InvokeTask,
+    ReadItems,
+    StartTimer,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskSucceeded,
+    TimerFired,
+    WriteResults,
+)
 from sluiceway.asl.model import StateMachine
 from sluiceway.errors import DefinitionError
 
@@ -445,7 +455,7 @@ def run_to_the_end(machine: StateMachine, input_: Any, outputs: list[Any]) -> st
         interpreter.pending_commands(machine, state)  # what a restarted runtime would re-issue
         tasks = [c for c in pending if not isinstance(c, StartTimer)]
         if tasks and turn % 5 == 4:
-            event: interpreter.Event = TaskHeartbeat(tasks[0].token)
+            event: Event = TaskHeartbeat(tasks[0].token)
         elif tasks:
             command = tasks[0]
             pending.remove(command)

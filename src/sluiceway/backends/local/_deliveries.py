@@ -18,7 +18,7 @@ from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DeliveryTable"]
+__all__ = ["DeliveryTable", "stamp"]
 
 
 class DeliveryTable:
@@ -45,7 +45,7 @@ class DeliveryTable:
             cursor = conn.execute(
                 f"UPDATE {self.table} SET next_attempt_at = ?, updated_at = ?, claimed_by = ?"
                 " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-                (until.timestamp(), _iso(now), self.db.owner.id, delivery_id, now.timestamp()),
+                (until.timestamp(), stamp(now), self.db.owner.id, delivery_id, now.timestamp()),
             )
             return cursor.rowcount == 1
 
@@ -64,7 +64,7 @@ class DeliveryTable:
             conn.execute(
                 f"UPDATE {self.table} SET status = ?, attempts = ?, next_attempt_at = ?, last_error = {self._error},"
                 " updated_at = ?, claimed_by = NULL WHERE id = ?",
-                (status, attempts, (next_attempt_at or now).timestamp(), error, _iso(now), delivery_id),
+                (status, attempts, (next_attempt_at or now).timestamp(), error, stamp(now), delivery_id),
             )
 
     def release_orphans(self) -> int:
@@ -95,6 +95,6 @@ class DeliveryTable:
         return released
 
 
-def _iso(when: datetime) -> str:
-    # Always with microseconds, so stored times compare as text in time order.
+def stamp(when: datetime) -> str:
+    """A delivery row's ``updated_at``: UTC, always with microseconds, so stored times compare as text in time order."""
     return when.astimezone(UTC).isoformat(timespec="microseconds")

@@ -60,6 +60,7 @@ from ...messaging.sns import (
 from ...ports import Clock, TopicMessage
 from . import _outbox, _subscriptions
 from ._deliveries import DeliveryTable
+from ._deliveries import stamp as _deliveries_stamp
 from ._outbox import OUTBOX_ENDPOINT, OutboxFile
 from ._sqlite import Database
 
@@ -350,7 +351,7 @@ class SqliteTopic:
         return _subscriptions.read_row(row, self.topic_arn)
 
     def _cancel_pending(self, conn: sqlite3.Connection, ids: list[str], why: str) -> None:
-        now = self.clock.now().isoformat()
+        now = _deliveries_stamp(self.clock.now())
         conn.executemany(
             "UPDATE topic_deliveries SET status = 'cancelled', last_error = ?, updated_at = ?"
             " WHERE subscription = ? AND status = 'pending'",
@@ -437,7 +438,15 @@ class SqliteTopic:
                 delivery_id = conn.execute(
                     "INSERT INTO topic_deliveries (message_seq, subscription, protocol, endpoint, status,"
                     " next_attempt_at, updated_at, claimed_by) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-                    (seq, sub.id, sub.protocol, sub.endpoint, _ts(due), stamp, self.db.owner.id if sub.protocol == "outbox" else None),
+                    (
+                        seq,
+                        sub.id,
+                        sub.protocol,
+                        sub.endpoint,
+                        _ts(due),
+                        _deliveries_stamp(now),
+                        self.db.owner.id if sub.protocol == "outbox" else None,
+                    ),
                 ).lastrowid
                 assert delivery_id is not None
                 if sub.protocol == "outbox":

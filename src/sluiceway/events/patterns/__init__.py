@@ -30,7 +30,8 @@ does, ``_compiler`` turns the tokens into branches of specs as event-ruler does
 (``_values`` and ``_wildcards`` hold its rules for numbers, IP addresses and
 wildcards), ``_matcher`` tests events against compiled branches, ``_pattern``
 holds :class:`Pattern` and :func:`compile_pattern`, and ``_index`` the
-:class:`RuleIndex` that matches one event against many rules.
+:class:`RuleIndex` that matches one event against many rules; ``_errors`` words a
+refusal as AWS does ("Event pattern is not valid. Reason: ...").
 
 The package is pure: no I/O, no clock, no randomness.
 """

@@ -135,6 +135,7 @@ class EventRouter:
             poll_s=poll_s,
             wakeup=wakeup,
             before_pass=self._before_pass,
+            stop_wait_s=10.0,  # a target's call (a function's invoke) is cut short by the stack's stop anyway
         )
 
     # -- rules ----------------------------------------------------------------------------
@@ -328,15 +329,16 @@ class EventRouter:
             self._call(target, rule, row, event, stored)
             logger.debug("event delivered", extra={"event": event.get("id"), "rule": row.rule, "target": row.target})
 
-        return Attempt(call, Outcome("delivered", row.attempts))
+        return Attempt(call, Outcome("delivered", row.attempts), context=(rule, target))
 
-    def failed(self, row: DeliveryRecord, exc: Exception) -> Outcome:
-        """Another attempt after the target's back-off, or the dead-letter queue (see DeliveryHooks)."""
+    def failed(self, row: DeliveryRecord, exc: Exception, attempt: Attempt) -> Outcome:
+        """Another attempt after the target's back-off, or the dead-letter queue (see DeliveryHooks).
+
+        The rule and target are the attempt's: one removed meanwhile is cancelled at the next
+        ``prepare``, after this failure is counted.
+        """
         failures = row.attempts + 1
-        rule = self._rule(row.bus, row.rule, row.origin)
-        target = rule.target(row.target) if rule is not None else None
-        if rule is None or target is None:
-            return self._cancel(row, f"rule {row.rule} or its target {row.target} went away during the attempt")
+        rule, target = attempt.context
         if isinstance(exc, NotFoundError):
             # A target that does not exist fails every retry: straight to the DLQ, as on AWS.
             return self._give_up(row, rule, target, None, "RESOURCE_NOT_FOUND", str(exc), failures)
@@ -403,8 +405,7 @@ class EventRouter:
                 "event dropped after its retries; the target has no dead-letter queue",
                 extra={**where, "condition": condition, "error": error},
             )
-            self._tell(Undelivered(row, error, None))
-            return Outcome("dropped", attempts, error=error)
+            return Outcome("dropped", attempts, error=error, then=lambda: self._tell(Undelivered(row, error, None)))
         dead_letter = target.dead_letter_arn
         attributes = {
             "ERROR_CODE": code,
@@ -428,14 +429,12 @@ class EventRouter:
                 extra={**where, "dead_letter": dead_letter},
                 exc_info=True,
             )
-            self._tell(Undelivered(row, error, None))
-            return Outcome("dropped", attempts, error=error)
+            return Outcome("dropped", attempts, error=error, then=lambda: self._tell(Undelivered(row, error, None)))
         logger.warning(
             "event sent to the dead-letter queue",
             extra={**where, "dead_letter": dead_letter, "condition": condition, "error": error},
         )
-        self._tell(Undelivered(row, error, dead_letter))
-        return Outcome("dead-lettered", attempts, error=error)
+        return Outcome("dead-lettered", attempts, error=error, then=lambda: self._tell(Undelivered(row, error, dead_letter)))
 
     def on_undelivered(self, listener: Callable[[Undelivered], None]) -> None:
         """Call ``listener`` (on the delivering thread) for each delivery given up on: a failure to show."""

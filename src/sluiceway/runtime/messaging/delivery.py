@@ -439,7 +439,7 @@ class TopicDeliverer:
 
         return Attempt(call, Outcome("delivered", row.attempts + 1))
 
-    def failed(self, row: DeliveryRecord, exc: Exception) -> Outcome:
+    def failed(self, row: DeliveryRecord, exc: Exception, attempt: Attempt) -> Outcome:
         """Another attempt after the subscription's delivery policy says, or the dead-letter queue."""
         attempts, error = row.attempts + 1, _error(exc)
         if isinstance(exc, PermanentDeliveryError):

@@ -17,11 +17,21 @@ from ...ports.executions import ChildExecutions
 from ...types import JSON
 from .integrations.base import TaskError
 
-__all__ = ["IAM_ACTIONS", "RESOURCE", "is_child_start", "start_child"]
+__all__ = ["IAM_ACTIONS", "IAM_ACTIONS_SYNC", "RESOURCE", "is_child_start", "start_child"]
 
 RESOURCE = "arn:aws:states:::states:startExecution"
-IAM_ACTIONS = ("states:StartExecution", "states:DescribeExecution", "states:StopExecution")
-"""What the parent state machine needs on AWS (``.sync`` also has AWS manage an EventBridge rule)."""
+IAM_ACTIONS = ("states:StartExecution",)
+"""What the parent state machine needs on AWS to start a child."""
+IAM_ACTIONS_SYNC = (
+    *IAM_ACTIONS,
+    "states:DescribeExecution",
+    "states:StopExecution",
+    # .sync has Step Functions watch the child through a managed EventBridge rule.
+    "events:PutTargets",
+    "events:PutRule",
+    "events:DescribeRule",
+)
+"""What it needs to start a child and wait for it (``.sync``, ``.sync:2``)."""
 
 
 def is_child_start(resource: str) -> bool:

@@ -76,6 +76,8 @@ class LocalOrchestrator:
         clock: wall time; with a :class:`FakeClock` and ``skip_waits`` the
             orchestrator fast-forwards to the next timer whenever nothing else
             can happen (Wait states, retry intervals and timeouts take no time).
+        answer: asked first for every Task (child starts included); an outcome it
+            gives is the task's, None lets the task run (``sfn run``'s mocks).
     """
 
     def __init__(
@@ -89,9 +91,11 @@ class LocalOrchestrator:
         max_payload_bytes: int = interpreter.DEFAULT_MAX_PAYLOAD,
         skip_waits: bool = False,
         task_threads: int = 64,
+        answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
     ) -> None:
         self.store = store
         self.run_task = run_task
+        self.answer = answer
         self.clock = clock
         self.region = region
         self.account_id = account_id
@@ -353,7 +357,10 @@ class LocalOrchestrator:
         if isinstance(command, InvokeTask):
             command = replace(command, idempotency_key=f"{arn}#{command.token}", execution_arn=arn)
         try:
-            if isinstance(command, InvokeTask) and is_child_start(command.resource):
+            mocked = self.answer(command) if self.answer is not None and isinstance(command, InvokeTask) else None
+            if mocked is not None:
+                outcome = mocked
+            elif isinstance(command, InvokeTask) and is_child_start(command.resource):
                 outcome = as_outcome(command, lambda: start_child(self, command))
             else:
                 outcome = self.run_task(command)

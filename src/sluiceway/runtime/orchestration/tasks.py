@@ -1,7 +1,7 @@
 """Carry out a Task state's resource on the ports: functions and service integrations.
 
 ``TaskRunner.run(command)`` never raises: whatever happens becomes a
-:class:`~sluiceway.asl.interpreter.TaskSucceeded` or ``TaskFailed`` event with
+:class:`~sluiceway.asl.commands.TaskSucceeded` or ``TaskFailed`` event with
 the error names Step Functions uses, so Retry and Catch see what they would see
 on AWS (:func:`as_outcome`). The one exception is :class:`OrchestratorStoppedError`:
 a task cut short by a stop has no outcome, and runs again at the next start.
@@ -29,7 +29,7 @@ from .integrations.lambda_ import invoke
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TaskError", "TaskRunner", "as_outcome", "lambda_function_name"]
+__all__ = ["TaskRunner", "as_outcome"]
 
 _SERVICE_PREFIX = "arn:aws:states:::"
 Handler = Callable[[InvokeTask, Mapping[str, Any]], JSON]

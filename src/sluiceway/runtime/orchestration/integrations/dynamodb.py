@@ -25,9 +25,6 @@ from .base import Integration, TaskError, TaskPorts
 __all__ = ["INTEGRATIONS", "DynamoDbTasks", "from_attribute", "to_attribute"]
 
 
-DynamoDbTaskError = TaskError
-
-
 def to_attribute(value: JSON) -> dict[str, Any]:
     """A JSON value as a DynamoDB AttributeValue."""
     if value is None:
@@ -48,7 +45,7 @@ def to_attribute(value: JSON) -> dict[str, Any]:
 def from_attribute(value: Mapping[str, Any]) -> JSON:
     """A DynamoDB AttributeValue as a JSON value (sets become sorted lists)."""
     if len(value) != 1:
-        raise DynamoDbTaskError("DynamoDB.ValidationException", f"Supplied AttributeValue has {len(value)} types: {sorted(value)}")
+        raise TaskError("DynamoDB.ValidationException", f"Supplied AttributeValue has {len(value)} types: {sorted(value)}")
     [(kind, item)] = value.items()
     if kind == "S":
         return str(item)
@@ -67,12 +64,12 @@ def from_attribute(value: Mapping[str, Any]) -> JSON:
         return sorted(str(v) for v in item)
     if kind == "NS":
         return sorted(from_attribute({"N": v}) for v in item)
-    raise DynamoDbTaskError("DynamoDB.ValidationException", f"Unsupported AttributeValue type {kind}")
+    raise TaskError("DynamoDB.ValidationException", f"Unsupported AttributeValue type {kind}")
 
 
 def _item(attributes: Any, what: str) -> dict[str, JSON]:
     if not isinstance(attributes, Mapping):
-        raise DynamoDbTaskError("DynamoDB.ValidationException", f"{what} must be a map of AttributeValues")
+        raise TaskError("DynamoDB.ValidationException", f"{what} must be a map of AttributeValues")
     return {str(k): from_attribute(v) for k, v in attributes.items()}
 
 
@@ -87,14 +84,6 @@ class DynamoDbTasks:
 
     def __init__(self, open_table: Callable[[str], MetadataTable]) -> None:
         self.open_table = open_table
-
-    def handlers(self) -> dict[str, Callable[[Any, Mapping[str, Any]], JSON]]:
-        return {
-            "dynamodb:putItem": lambda _c, p: self.put_item(p),
-            "dynamodb:getItem": lambda _c, p: self.get_item(p),
-            "dynamodb:updateItem": lambda _c, p: self.update_item(p),
-            "dynamodb:deleteItem": lambda _c, p: self.delete_item(p),
-        }
 
     def put_item(self, params: Mapping[str, Any]) -> JSON:
         table = self._table(params)
@@ -139,11 +128,11 @@ class DynamoDbTasks:
     def _table(self, params: Mapping[str, Any]) -> MetadataTable:
         name = params.get("TableName")
         if not isinstance(name, str) or not name:
-            raise DynamoDbTaskError("DynamoDB.ValidationException", "TableName is required")
+            raise TaskError("DynamoDB.ValidationException", "TableName is required")
         try:
             return self.open_table(name)
         except KeyError:
-            raise DynamoDbTaskError(
+            raise TaskError(
                 "DynamoDB.ResourceNotFoundException", f"Requested resource not found: Table: {name} not found"
             ) from None
 
@@ -152,9 +141,9 @@ class DynamoDbTasks:
         try:
             action()
         except ConflictError:
-            raise DynamoDbTaskError("DynamoDB.ConditionalCheckFailedException", "The conditional request failed") from None
+            raise TaskError("DynamoDB.ConditionalCheckFailedException", "The conditional request failed") from None
         except ValueError as exc:
-            raise DynamoDbTaskError("DynamoDB.ValidationException", str(exc)) from None
+            raise TaskError("DynamoDB.ValidationException", str(exc)) from None
 
     def _names_values(self, params: Mapping[str, Any]) -> tuple[Mapping[str, str], Mapping[str, JSON]]:
         names = params.get("ExpressionAttributeNames") or {}
@@ -164,7 +153,7 @@ class DynamoDbTasks:
     def _name(self, token: str, names: Mapping[str, str]) -> str:
         if token.startswith("#"):
             if token not in names:
-                raise DynamoDbTaskError(
+                raise TaskError(
                     "DynamoDB.ValidationException",
                     f"An expression attribute name used in the document path is not defined; attribute name: {token}",
                 )
@@ -173,7 +162,7 @@ class DynamoDbTasks:
 
     def _value(self, token: str, values: Mapping[str, JSON]) -> JSON:
         if token not in values:
-            raise DynamoDbTaskError(
+            raise TaskError(
                 "DynamoDB.ValidationException", f"An expression attribute value used in expression is not defined; attribute value: {token}"
             )
         return values[token]
@@ -193,13 +182,13 @@ class DynamoDbTasks:
             elif match := _EQUALS.match(part):
                 equals[self._name(match.group(1), names)] = self._value(match.group(2), values)
             else:
-                raise DynamoDbTaskError("DynamoDB.ValidationException", f"Unsupported ConditionExpression part: {part!r}")
+                raise TaskError("DynamoDB.ValidationException", f"Unsupported ConditionExpression part: {part!r}")
         return Condition(exists=tuple(exists), not_exists=tuple(not_exists), equals=equals)
 
     def _update(self, params: Mapping[str, Any]) -> tuple[dict[str, JSON], list[str]]:
         text = str(params.get("UpdateExpression") or "").strip()
         if not text:
-            raise DynamoDbTaskError("DynamoDB.ValidationException", "UpdateExpression is required")
+            raise TaskError("DynamoDB.ValidationException", "UpdateExpression is required")
         names, values = self._names_values(params)
         sets: dict[str, JSON] = {}
         removes: list[str] = []
@@ -214,7 +203,7 @@ class DynamoDbTasks:
                 elif verb.upper() == "REMOVE" and re.fullmatch(_NAME, part):
                     removes.append(self._name(part, names))
                 else:
-                    raise DynamoDbTaskError("DynamoDB.ValidationException", f"Unsupported UpdateExpression part: {verb} {part}")
+                    raise TaskError("DynamoDB.ValidationException", f"Unsupported UpdateExpression part: {verb} {part}")
         return sets, removes
 
 

@@ -20,6 +20,7 @@ from ....asl.commands import InvokeTask
 from ....errors import NotFoundError
 from ....events.envelope import bus_name_of, from_put_events_entry
 from ....events.errors import InvalidEntryError
+from ....events.rules import DEFAULT_BUS
 from ....ports import EventPublisher
 from ....types import JSON
 from .base import Integration, TaskError, TaskPorts
@@ -30,7 +31,6 @@ __all__ = ["INTEGRATIONS"]
 MAX_ENTRIES = 10
 # Refusals of the whole request: nothing is put. Every other code is one entry's failure.
 _REQUEST_ERRORS = frozenset({"SerializationException", "ValidationException"})
-_DEFAULT_BUS = "default"
 
 
 def _put_events(ports: TaskPorts, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
@@ -56,7 +56,11 @@ def _put_events(ports: TaskPorts, command: InvokeTask, params: Mapping[str, Any]
             # The optimized integration takes the detail as JSON itself; PutEvents wants its text.
             entry["Detail"] = json.dumps(entry["Detail"], separators=(",", ":"))
         resources = entry.get("Resources")
-        entry["Resources"] = [*resources, *appended] if isinstance(resources, list) else resources if resources else list(appended)
+        if resources is None:
+            entry["Resources"] = list(appended)
+        elif isinstance(resources, list):
+            entry["Resources"] = [*resources, *appended]
+        # Anything else is left for the builder to refuse, as PutEvents would.
         try:
             event = from_put_events_entry(entry, event_id=str(uuid.uuid4()), now=now, region=ports.region, account=ports.account_id)
         except InvalidEntryError as exc:
@@ -65,7 +69,7 @@ def _put_events(ports: TaskPorts, command: InvokeTask, params: Mapping[str, Any]
             results.append({"ErrorCode": exc.code, "ErrorMessage": exc.message})
             continue
         results.append({})
-        built.append((index, bus_name_of(entry, _DEFAULT_BUS), event))
+        built.append((index, bus_name_of(entry, DEFAULT_BUS), event))
     for name in dict.fromkeys(b for _, b, _ in built):
         mine = [(index, event) for index, b, event in built if b == name]
         try:
