@@ -61,7 +61,10 @@ def imports(path: Path, *, package: str | None = None) -> set[str]:
                 prefix = ".".join(base + ([node.module] if node.module else []))
             else:
                 prefix = node.module or ""
-            found.add(prefix)
+            # ``from pkg import mod`` imports pkg.mod (and runs pkg/__init__, which with_packages
+            # adds); pkg's own names are used only when a name is not one of its modules.
+            if any(f"{prefix}.{alias.name}" not in NAMES for alias in node.names):
+                found.add(prefix)
             found.update(f"{prefix}.{alias.name}" for alias in node.names)
     return found
 
@@ -276,3 +279,9 @@ def test_the_checker_catches_a_wrong_edge(tmp_path: Path) -> None:
         "sluiceway.runtime.orchestration.children", {"sluiceway.runtime.orchestration.integrations.base"}
     )
     assert with_packages("sluiceway.asl.core", {"sluiceway.asl.model"}) == {"sluiceway.asl.model"}
+    # A module taking a sibling module from its own package is no circle with the package's __init__.
+    sibling = tmp_path / "sibling.py"
+    sibling.write_text("from . import base\n")
+    assert imports(sibling, package="sluiceway.runtime.orchestration.integrations.sns") == {
+        "sluiceway.runtime.orchestration.integrations.base"
+    }

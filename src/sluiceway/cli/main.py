@@ -104,7 +104,12 @@ def _key_of(record: ExecutionRecord) -> str | None:
 
 @app.command()
 def up(
-    preset: str | None = typer.Option(None, "--preset", help="csv-fanout or json-records instead of the CSV workflow"),
+    preset: str | None = typer.Option(
+        None,
+        "--preset",
+        help="Provision csv-fanout or json-records instead of the CSV workflow (rules an earlier stack "
+        "provisioned on this data dir stay, as on an AWS account)",
+    ),
     data_dir: Path | None = DataDirOption,
     config: Path | None = ConfigOption,
 ) -> None:

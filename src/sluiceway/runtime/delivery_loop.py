@@ -134,6 +134,11 @@ class DeliveryLoop(Generic[Row]):
         self.wakeup.set()
         if self._thread is not None:
             self._thread.join(timeout=self.stop_wait_s)
+            if self._thread.is_alive():
+                logger.warning(
+                    "a delivery still runs after the stop's wait; it may fail once the database closes",
+                    extra={"loop": self.name, "waited_s": self.stop_wait_s},
+                )
             self._thread = None
 
     def deliver_pending(self) -> int:

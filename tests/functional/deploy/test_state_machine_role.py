@@ -79,26 +79,48 @@ def test_required_actions_read_nested_states_and_refuse_an_unknown_service() -> 
         required_actions(unknown)
 
 
-def test_required_actions_of_a_distributed_map_and_child_executions() -> None:
-    definition = {
-        "StartAt": "Fan",
-        "States": {
-            "Fan": {
-                "Type": "Map",
-                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}},
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                    "StartAt": "Call",
-                    "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}},
-                },
-                "Next": "Child",
+def test_required_actions_of_a_distributed_map_its_reader_and_writer() -> None:
+    def fan(reader: str | None, writer: bool) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "Type": "Map",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Call",
+                "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}},
             },
-            "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "Next": "Wait"},
-            "Wait": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2", "End": True},
-        },
+            "End": True,
+        }
+        if reader is not None:
+            state["ItemReader"] = {"Resource": f"arn:aws:states:::s3:{reader}", "Parameters": {"Bucket": "b"}}
+        if writer:
+            state["ResultWriter"] = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "p"}}
+        return {"StartAt": "Fan", "States": {"Fan": state}}
+
+    run = {"states:StartExecution", "states:DescribeExecution", "states:StopExecution", "lambda:InvokeFunction"}
+    assert required_actions(fan(None, writer=False)) == run
+    assert required_actions(fan("getObject", writer=False)) == run | {"s3:GetObject"}
+    assert required_actions(fan("listObjectsV2", writer=False)) == run | {"s3:ListBucket"}
+    assert required_actions(fan(None, writer=True)) == run | {
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:ListMultipartUploadParts",
+        "s3:AbortMultipartUpload",
     }
-    needed = required_actions(definition)
-    assert {"lambda:InvokeFunction", "s3:GetObject", "s3:ListBucket", "states:StartExecution"} <= needed
-    assert {"states:DescribeExecution", "states:StopExecution", "events:PutRule"} <= needed
-    plain = {"StartAt": "C", "States": {"C": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "End": True}}}
-    assert required_actions(plain) == {"states:StartExecution"}
+    inline = fan(None, writer=False)
+    inline["States"]["Fan"]["ItemProcessor"]["ProcessorConfig"] = {"Mode": "INLINE"}
+    assert required_actions(inline) == {"lambda:InvokeFunction"}
+
+
+def test_required_actions_of_child_executions() -> None:
+    def child(resource: str) -> dict[str, Any]:
+        return {"StartAt": "C", "States": {"C": {"Type": "Task", "Resource": f"arn:aws:states:::{resource}", "End": True}}}
+
+    assert required_actions(child("states:startExecution")) == {"states:StartExecution"}
+    assert required_actions(child("states:startExecution.sync:2")) == {
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:StopExecution",
+        "events:PutTargets",
+        "events:PutRule",
+        "events:DescribeRule",
+    }

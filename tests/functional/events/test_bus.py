@@ -344,15 +344,36 @@ def test_listeners_hear_of_a_delivery_given_up_on_once_it_is_recorded(world: Wor
 
 def test_a_failed_attempt_counts_though_its_rule_went_away_during_it(world: World) -> None:
     def target(_: Any) -> None:
-        world.router.remove_rule("swapped")  # a rule changed while one of its deliveries is in flight
+        world.router.remove_rule("swapped")  # a rule of this process changed while one of its deliveries is in flight
         raise RuntimeError("target down")
 
     world.router.add_rule(Rule("swapped", APP, (target,)))
     world.put(event(1))
     world.router.deliver_pending()
     [delivery] = world.bus.deliveries()
-    assert (delivery.status, delivery.attempts) == ("pending", 1)
-    assert delivery.last_error is not None and "target down" in delivery.last_error
+    assert (delivery.status, delivery.attempts) == ("cancelled", 1)  # settled: no pass would ever take it again
+
+
+def test_a_stored_rule_deleted_during_a_failed_attempt_is_cancelled_at_the_next_pass(world: World) -> None:
+    class Deleting(Targets):
+        def resolve(self, arn: str) -> Deliver:
+            def deliver(delivery: Delivery) -> None:
+                world.bus.delete_rule("orders", force=True)
+                raise RuntimeError("target down")
+
+            return deliver
+
+    router = world.new_router(resolver=Deleting())
+    world.bus.put_rule(Rule("orders", APP, (Target("run", MACHINE),)))
+    world.put(event(1))
+    router.deliver_pending()
+    [delivery] = world.bus.deliveries()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)  # the failure counts against the rule attempted
+    world.clock.set(delivery.next_attempt_at)
+    router.deliver_pending()
+    [delivery] = world.bus.deliveries()
+    assert (delivery.status, delivery.attempts) == ("cancelled", 1)
+    router.close()
 
 
 def test_a_dead_letter_queue_that_fails_drops_the_event(

@@ -154,3 +154,28 @@ def test_a_dynamodb_task_on_a_table_the_stack_does_not_have_fails_as_on_aws(tmp_
     finally:
         runtime.close()
     assert (done.status, done.error) == ("FAILED", "DynamoDB.ResourceNotFoundException")
+
+
+def test_a_mock_that_cannot_answer_fails_its_task_and_a_mocked_callback_task_completes(tmp_path: Path) -> None:
+    def answer(command: InvokeTask) -> TaskSucceeded | None:
+        if command.state_name == "Broken":
+            raise ValueError("no mocked response for call 2")
+        return TaskSucceeded(command.token, {"answered": command.state_name})
+
+    callback = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+    definition = {
+        "StartAt": "Callback",
+        "States": {
+            "Callback": {"Type": "Task", "Resource": callback, "Parameters": {"QueueUrl": "q", "MessageBody": "m"}, "Next": "Broken"},
+            "Broken": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:F", "End": True},
+        },
+    }
+    runtime = build_sfn_runtime(Settings.load(data_dir=tmp_path / "data", workers=1), skip_waits=True, answer=answer)
+    try:
+        runtime.orchestrator.register("Mocked", parser.parse(definition))
+        runtime.orchestrator.start()
+        done = runtime.orchestrator.wait(runtime.orchestrator.start_execution("Mocked", {}).arn, timeout=20)
+    finally:
+        runtime.close()
+    assert (done.status, done.error) == ("FAILED", "States.Runtime")  # Callback answered at once; Broken failed
+    assert "no mocked response" in (done.cause or "")

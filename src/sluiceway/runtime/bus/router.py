@@ -135,7 +135,7 @@ class EventRouter:
             poll_s=poll_s,
             wakeup=wakeup,
             before_pass=self._before_pass,
-            stop_wait_s=10.0,  # a target's call (a function's invoke) is cut short by the stack's stop anyway
+            stop_wait_s=10.0,
         )
 
     # -- rules ----------------------------------------------------------------------------
@@ -334,11 +334,14 @@ class EventRouter:
     def failed(self, row: DeliveryRecord, exc: Exception, attempt: Attempt) -> Outcome:
         """Another attempt after the target's back-off, or the dead-letter queue (see DeliveryHooks).
 
-        The rule and target are the attempt's: one removed meanwhile is cancelled at the next
-        ``prepare``, after this failure is counted.
+        The rule and target are the attempt's: this failure counts against them. A stored rule
+        removed meanwhile is cancelled at the next ``prepare``; a rule of this process's own,
+        now (no ``prepare`` cancels those: another process may hold it).
         """
         failures = row.attempts + 1
         rule, target = attempt.context
+        if row.origin == "process" and self._rule(row.bus, row.rule, row.origin) is None:
+            return self._cancel(row, f"rule {row.rule} was removed during the attempt", attempts=failures)
         if isinstance(exc, NotFoundError):
             # A target that does not exist fails every retry: straight to the DLQ, as on AWS.
             return self._give_up(row, rule, target, None, "RESOURCE_NOT_FOUND", str(exc), failures)
@@ -447,9 +450,9 @@ class EventRouter:
             except Exception:
                 logger.exception("undelivered-event listener failed")
 
-    def _cancel(self, row: DeliveryRecord, why: str) -> Outcome:
+    def _cancel(self, row: DeliveryRecord, why: str, *, attempts: int | None = None) -> Outcome:
         logger.warning(
             "event delivery cancelled",
             extra={"rule": row.rule, "target": row.target, "seq": row.seq, "reason": why},
         )
-        return Outcome("cancelled", row.attempts, error=why)
+        return Outcome("cancelled", row.attempts if attempts is None else attempts, error=why)

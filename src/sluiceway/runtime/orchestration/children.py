@@ -17,7 +17,7 @@ from ...ports.executions import ChildExecutions
 from ...types import JSON
 from .integrations.base import TaskError
 
-__all__ = ["IAM_ACTIONS", "IAM_ACTIONS_SYNC", "RESOURCE", "is_child_start", "start_child"]
+__all__ = ["IAM_ACTIONS", "IAM_ACTIONS_SYNC", "MAP_RUN_IAM_ACTIONS", "RESOURCE", "is_child_start", "start_child"]
 
 RESOURCE = "arn:aws:states:::states:startExecution"
 IAM_ACTIONS = ("states:StartExecution",)
@@ -32,6 +32,8 @@ IAM_ACTIONS_SYNC = (
     "events:DescribeRule",
 )
 """What it needs to start a child and wait for it (``.sync``, ``.sync:2``)."""
+MAP_RUN_IAM_ACTIONS = ("states:StartExecution", "states:DescribeExecution", "states:StopExecution")
+"""What a Distributed Map needs: it runs its items as child executions of its own state machine."""
 
 
 def is_child_start(resource: str) -> bool:

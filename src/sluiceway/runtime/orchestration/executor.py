@@ -357,10 +357,12 @@ class LocalOrchestrator:
         if isinstance(command, InvokeTask):
             command = replace(command, idempotency_key=f"{arn}#{command.token}", execution_arn=arn)
         try:
-            mocked = self.answer(command) if self.answer is not None and isinstance(command, InvokeTask) else None
+            mocked = self._answered(command)
             if mocked is not None:
-                outcome = mocked
-            elif isinstance(command, InvokeTask) and is_child_start(command.resource):
+                # A mocked answer is the task's result, .waitForTaskToken included (no callback follows).
+                self._events.put((arn, mocked))
+                return
+            if isinstance(command, InvokeTask) and is_child_start(command.resource):
                 outcome = as_outcome(command, lambda: start_child(self, command))
             else:
                 outcome = self.run_task(command)
@@ -375,6 +377,15 @@ class LocalOrchestrator:
             self._events.put(("", TimerFired("")))
             return
         self._events.put((arn, outcome))
+
+    def _answered(self, command: InvokeTask | ReadItems | WriteResults) -> TaskSucceeded | TaskFailed | None:
+        if self.answer is None or not isinstance(command, InvokeTask):
+            return None
+        answer = self.answer
+        try:
+            return answer(command)
+        except Exception as exc:  # a mock that cannot answer fails its task, never the execution's thread
+            return TaskFailed(command.token, "States.Runtime", f"{type(exc).__name__}: {exc}")
 
     def _left_pool(self, arn: str, token: str) -> None:
         with self._lock:

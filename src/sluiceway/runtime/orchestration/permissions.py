@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .children import IAM_ACTIONS as CHILD_IAM_ACTIONS
-from .children import IAM_ACTIONS_SYNC
+from .children import IAM_ACTIONS_SYNC, MAP_RUN_IAM_ACTIONS
 from .integrations import REGISTRY
-from .integrations.items import IAM_ACTIONS as ITEMS_IAM_ACTIONS
+from .integrations.items import READER_IAM_ACTIONS, WRITER_IAM_ACTIONS
 
 __all__ = ["required_actions"]
 
@@ -26,7 +26,7 @@ def required_actions(definition: Mapping[str, Any]) -> set[str]:
 
     A Task whose resource is a function (an ARN or a name) needs ``lambda:InvokeFunction``; a
     Distributed Map starts child executions, and its ItemReader and ResultWriter use S3.
-    Raises KeyError for a service integration Sluiceway does not run.
+    Raises KeyError for a service integration or item reader Sluiceway does not run.
     """
     needed: set[str] = set()
     for state in _states(definition):
@@ -37,9 +37,12 @@ def required_actions(definition: Mapping[str, Any]) -> set[str]:
             processor = state.get("ItemProcessor")
             config = processor.get("ProcessorConfig") if isinstance(processor, Mapping) else None
             if isinstance(config, Mapping) and config.get("Mode") == "DISTRIBUTED":
-                needed.update(IAM_ACTIONS_SYNC)
-            if state.get("ItemReader") or state.get("ResultWriter"):
-                needed.update(ITEMS_IAM_ACTIONS)
+                needed.update(MAP_RUN_IAM_ACTIONS)
+            reader = state.get("ItemReader")
+            if isinstance(reader, Mapping) and isinstance(reader.get("Resource"), str):
+                needed.update(READER_IAM_ACTIONS[reader["Resource"].removeprefix(_SERVICE_PREFIX)])
+            if state.get("ResultWriter"):
+                needed.update(WRITER_IAM_ACTIONS)
     return needed
 
 

@@ -16,11 +16,18 @@ from ....ports import ObjectStore
 from ....types import JSON
 from .base import TaskError, TaskPorts, bucket_key
 
-__all__ = ["IAM_ACTIONS", "read_items", "write_results"]
+__all__ = ["READER_IAM_ACTIONS", "WRITER_IAM_ACTIONS", "read_items", "write_results"]
 
 _SERVICE_PREFIX = "arn:aws:states:::"
-IAM_ACTIONS = ("s3:GetObject", "s3:ListBucket", "s3:PutObject")
-"""What a Distributed Map with an ItemReader or ResultWriter needs on AWS."""
+READER_IAM_ACTIONS = {
+    "s3:getObject": ("s3:GetObject",),
+    "aws-sdk:s3:getObject": ("s3:GetObject",),
+    "s3:listObjectsV2": ("s3:ListBucket",),
+    "aws-sdk:s3:listObjectsV2": ("s3:ListBucket",),
+}
+"""What an ItemReader needs on AWS, by its resource (after ``arn:aws:states:::``)."""
+WRITER_IAM_ACTIONS = ("s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
+"""What a ResultWriter needs: it writes the results in a multipart upload."""
 
 
 def read_items(ports: TaskPorts, command: ReadItems) -> list[JSON]:
