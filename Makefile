@@ -27,7 +27,18 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==3.3.30'
 
-test: $(STAMP) $(CHECKOV)
+# The AWS CLI (v1, from PyPI) pins its own botocore, so it gets a virtualenv of its own too;
+# tests/e2e/test_aws_cli.py drives the endpoint with it.
+AWSCLI_VENV := .venv-awscli
+AWSCLI := $(AWSCLI_VENV)/bin/aws
+
+$(AWSCLI):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet 'awscli==1.46.3'
+
+test: $(STAMP) $(CHECKOV) $(AWSCLI)
 	$(BIN)/python -m pytest -q tests
 
 lint: $(STAMP)
@@ -38,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/csv_pipeline.py --size-mb 200
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build *.egg-info .aws-sam
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) .pytest_cache build *.egg-info .aws-sam

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     aws_endpoint_url: str | None = None
     """Talk to this endpoint instead of AWS (moto server, LocalStack); ``aws`` backend only."""
     event_bus_name: str = "default"
+    endpoint_host: str = "127.0.0.1"
+    """Where ``sluiceway up`` serves AWS's APIs; any address but the loopback requires signed requests."""
+    endpoint_port: int = Field(default=4566, ge=0, le=65535)
+    """The endpoint's port (0: any free port, printed at start)."""
+    endpoint_require_auth: bool = False
+    """Require a SigV4 signature made with one of ``endpoint_access_keys`` even on the loopback."""
+    endpoint_access_keys: SecretStr | None = None
+    """``KEY_ID:SECRET[,KEY_ID:SECRET...]``: the local access keys requests may be signed with."""
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT_ID
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
@@ -91,6 +99,29 @@ class Settings(BaseSettings):
     def scratch_dir(self) -> Path:
         return self.data_dir / "scratch"
 
+    @property
+    def endpoint_url(self) -> str:
+        """How functions and local clients reach the endpoint."""
+        host = "127.0.0.1" if self.endpoint_host in ("0.0.0.0", "::", "") else self.endpoint_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.endpoint_port}"
+
+    def access_keys(self) -> dict[str, str]:
+        """``endpoint_access_keys`` as key id -> secret.
+
+        Raises:
+            ValueError: a pair without its ``:``, an empty id or secret.
+        """
+        keys: dict[str, str] = {}
+        if self.endpoint_access_keys is None:
+            return keys
+        for pair in self.endpoint_access_keys.get_secret_value().split(","):
+            key_id, sep, secret = pair.strip().partition(":")
+            if not sep or not key_id or not secret:
+                raise ValueError("endpoint_access_keys takes KEY_ID:SECRET pairs separated by commas")
+            keys[key_id] = secret
+        return keys
+
     def arn(self, service: str, resource: str) -> str:
         """An ARN in this stack's partition, region and account."""
         return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
@@ -101,6 +132,8 @@ class Settings(BaseSettings):
         for name, value in self.model_dump().items():
             if value is None:
                 continue
+            if isinstance(value, SecretStr):  # str() of a secret is its mask; workers need the value
+                value = value.get_secret_value()
             env[f"{ENV_PREFIX}{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
         return env
 

@@ -395,6 +395,7 @@ class Chaos:
             **os.environ,
             "SLUICEWAY_WORKERS": str(self.workers),
             "SLUICEWAY_LOG_LEVEL": "WARNING",
+            "SLUICEWAY_ENDPOINT_PORT": "0",  # any free port: rounds and parallel runs never collide
             "PYTHONPATH": os.pathsep.join(sys.path),
         }
 

@@ -112,14 +112,29 @@ def up(
     ),
     data_dir: Path | None = DataDirOption,
     config: Path | None = ConfigOption,
+    port: int | None = typer.Option(None, "--port", help="Serve AWS's APIs on this port [default: 4566; 0 picks a free one]"),
+    host: str | None = typer.Option(None, "--host", help="Bind this address [default: 127.0.0.1; others require signed requests]"),
+    require_auth: bool = typer.Option(
+        False, "--require-auth", help="Require SigV4 signatures made with SLUICEWAY_ENDPOINT_ACCESS_KEYS even on the loopback"
+    ),
 ) -> None:
-    """Run the local stack until interrupted; files dropped into the input folder are processed."""
+    """Run the local stack until interrupted: files dropped into the input folder are processed, and
+    boto3, the AWS CLI and functions reach its services on one AWS-compatible endpoint."""
+    from ..endpoint.server import Endpoint
     from ..runtime.bus.router import Undelivered
     from ..runtime.wiring import build_stack
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # from here on a stop is orderly
     settings = settings_from(data_dir, config)
+    updates = {"endpoint_port": port, "endpoint_host": host, "endpoint_require_auth": require_auth or None}
+    settings = settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    if settings.endpoint_port == 0:  # functions must know the port before their workers start
+        settings = settings.model_copy(update={"endpoint_port": _free_port(settings.endpoint_host)})
+    try:
+        access_keys = settings.access_keys()
+    except ValueError as exc:
+        fail(str(exc))
     try:
         stack = build_stack(settings, app=preset or CSV_WORKFLOW)
     except SluicewayError as exc:
@@ -153,18 +168,41 @@ def up(
         stack.close()
         report_error(exc)
     try:
+        endpoint = Endpoint(
+            stack,
+            host=settings.endpoint_host,
+            port=settings.endpoint_port,
+            require_auth=settings.endpoint_require_auth,
+            access_keys=access_keys,
+        )
+        endpoint.start()
+    except (OSError, ValueError) as exc:
+        stack.close()
+        fail(f"the endpoint cannot serve on {settings.endpoint_host}:{settings.endpoint_port}: {exc}")
+    try:
         stack.watch()
         folder = stack.settings.buckets_dir / stack.settings.input_bucket
         console.print(
             Text.assemble("Sluiceway is up. Drop files into ", shown(folder, style="bold"), " (or `sluiceway upload FILE`). Ctrl-C stops.")
         )
+        auth = ", signed requests only" if endpoint.require_auth else ""
+        console.print(Text.assemble("AWS endpoint: ", (endpoint.url, "bold"), f" (AWS_ENDPOINT_URL{auth})"), highlight=False)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
         console.print("stopping…")
+        endpoint.close()
         stack.close()
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 @app.command()

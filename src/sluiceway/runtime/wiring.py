@@ -104,7 +104,7 @@ def build_stack(
             for f in functions.values()
         ],
         workers=settings.workers,
-        env=settings.to_env(),
+        env={**settings.to_env(), **function_aws_env(settings)},
         mode="process" if invoker_mode == "process" else "thread",
         region=settings.region,
         account_id=settings.account_id,
@@ -122,6 +122,19 @@ def build_stack(
     _provision(application, settings, local, orchestrator, triggers)
     services = Services(settings, local.objects, local.table, local.topics, clock, pipeline, tables=local.table_named, close=local.close)
     return Stack(settings, application, local, services, invoker, orchestrator, router, deliverer, triggers, lock)
+
+
+def function_aws_env(settings: Settings) -> dict[str, str]:
+    """What boto3 inside a function needs to talk to the stack's endpoint, unchanged (as Lambda sets it)."""
+    keys = settings.access_keys()
+    key_id, secret = next(iter(keys.items())) if keys else ("test", "test")
+    return {
+        "AWS_ENDPOINT_URL": settings.endpoint_url,
+        "AWS_REGION": settings.region,
+        "AWS_DEFAULT_REGION": settings.region,
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
 
 
 def _task_runner(settings: Settings, local: LocalDataDir, invoker: LocalFunctionInvoker, clock: Clock) -> TaskRunner:

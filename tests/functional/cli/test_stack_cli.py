@@ -31,7 +31,7 @@ ROWS = "".join(f"{i},2024-01-02,north,Lamp,2,9.99,c{i}@example.com\n" for i in r
 def running_up(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
     """``sluiceway up`` in a process of its own, until the test ends (then SIGTERM, as a service manager stops it)."""
     data = tmp_path / "data"
-    env = {**os.environ, "SLUICEWAY_WORKERS": "1", "COLUMNS": "200"}
+    env = {**os.environ, "SLUICEWAY_WORKERS": "1", "COLUMNS": "200", "SLUICEWAY_ENDPOINT_PORT": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from sluiceway.cli.main import main; main()", "up", "--data-dir", str(data)],
         stdout=subprocess.PIPE,
@@ -57,7 +57,7 @@ def running_up(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
 
 def test_a_second_up_refuses_and_names_the_data_dir_and_the_running_one(running_up: tuple[Path, subprocess.Popen[str]]) -> None:
     data, proc = running_up
-    second = runner.invoke(app, ["up", "--data-dir", str(data)], env={"COLUMNS": "300"})
+    second = runner.invoke(app, ["up", "--data-dir", str(data), "--port", "0"], env={"COLUMNS": "300"})
     assert second.exit_code == 1
     message = " ".join(second.stderr.split())
     assert "another Sluiceway stack is running on" in message and str(data.resolve()) in message.replace(" ", "")

@@ -1,0 +1,205 @@
+"""Benchmark: the same boto3 loops against our endpoint, a moto server and MiniStack, in one run.
+
+Each peer is a server in a process of its own on 127.0.0.1; one boto3 client per
+service drives it from this process, one operation at a time (what a Lambda
+handler or a script does):
+
+* S3: PutObject + GetObject of 4 KiB;
+* SQS: SendMessage + ReceiveMessage + DeleteMessage;
+* DynamoDB: PutItem + GetItem.
+
+Ours is ``sluiceway up`` on a fresh data dir: every write is a committed SQLite
+transaction (WAL) or a file renamed into place, so it survives kill -9. moto and
+MiniStack keep everything in memory. MiniStack pins its own botocore, so it is
+installed into ``bench/.cache/ministack`` on first use (PyPI).
+
+    .venv/bin/python bench/endpoint.py [--seconds 5] [--rounds 3] [--only ours,moto,ministack]
+
+Prints loops per second for each peer and service (the median of the rounds)
+and our ratio against each peer. Targets: at least 3x MiniStack and 10x moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache"
+MINISTACK_VENV = CACHE / "ministack"
+PAYLOAD = os.urandom(4096)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server for {url} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up in {timeout} s")
+
+
+@contextmanager
+def ours() -> Iterator[str]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "SLUICEWAY_LOG_LEVEL": "WARNING", "SLUICEWAY_WORKERS": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from sluiceway.cli.main import main; main()", "up", "--data-dir", data, "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"{url}/_sluiceway/health", timeout=1):
+                        break
+                except OSError:
+                    if proc.poll() is not None:
+                        raise SystemExit("sluiceway up exited") from None
+                    time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
+@contextmanager
+def moto() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def ministack() -> Iterator[str]:
+    binary = MINISTACK_VENV / "bin" / "ministack"
+    if not binary.exists():
+        print("installing ministack into bench/.cache/ministack (once) ...", flush=True)
+        subprocess.run([shutil.which("python3.11") or sys.executable, "-m", "venv", str(MINISTACK_VENV)], check=True)
+        subprocess.run([str(MINISTACK_VENV / "bin" / "pip"), "install", "--quiet", "ministack"], check=True)
+    port = free_port()
+    with tempfile.TemporaryDirectory() as state:
+        env = {**os.environ, "GATEWAY_PORT": str(port), "MINISTACK_HOST": "127.0.0.1", "HOME": state}
+        env.pop("PYTHONPATH", None)
+        proc = subprocess.Popen([str(binary)], env=env, cwd=state, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_up(url, proc)
+            time.sleep(1.0)  # its ASGI app answers the socket before its routes are ready
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+PEERS: dict[str, Callable[[], Any]] = {"ours": ours, "moto": moto, "ministack": ministack}
+
+
+def clients(url: str) -> dict[str, Any]:
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    config = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
+    return {name: session.client(name, endpoint_url=url, config=config) for name in ("s3", "sqs", "dynamodb")}
+
+
+def loops(url: str) -> dict[str, Callable[[int], None]]:
+    c = clients(url)
+    run = uuid.uuid4().hex[:8]
+    bucket, queue, table = f"bench-{run}", f"bench-{run}", f"bench-{run}"
+    c["s3"].create_bucket(Bucket=bucket)
+    queue_url = c["sqs"].create_queue(QueueName=queue)["QueueUrl"]
+    c["dynamodb"].create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def s3(i: int) -> None:
+        key = f"objects/{i % 500}.bin"
+        c["s3"].put_object(Bucket=bucket, Key=key, Body=PAYLOAD)
+        assert len(c["s3"].get_object(Bucket=bucket, Key=key)["Body"].read()) == len(PAYLOAD)
+
+    def sqs(i: int) -> None:
+        c["sqs"].send_message(QueueUrl=queue_url, MessageBody=f"message {i}")
+        got = c["sqs"].receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)["Messages"]
+        c["sqs"].delete_message(QueueUrl=queue_url, ReceiptHandle=got[0]["ReceiptHandle"])
+
+    def dynamodb(i: int) -> None:
+        key = {"pk": {"S": f"item-{i % 500}"}}
+        c["dynamodb"].put_item(TableName=table, Item={**key, "n": {"N": str(i)}, "data": {"S": "x" * 200}})
+        assert "Item" in c["dynamodb"].get_item(TableName=table, Key=key)
+
+    return {"s3": s3, "sqs": sqs, "dynamodb": dynamodb}
+
+
+def measure(loop: Callable[[int], None], seconds: float) -> float:
+    for i in range(20):  # warm connections and caches
+        loop(i)
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        loop(done)
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per loop and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="ours,moto,ministack")
+    args = parser.parse_args()
+    peers = [p for p in args.only.split(",") if p]
+    results: dict[str, dict[str, list[float]]] = {p: {s: [] for s in ("s3", "sqs", "dynamodb")} for p in peers}
+    for round_ in range(args.rounds):
+        for peer in peers:  # alternate peers each round: machine noise hits all of them alike
+            with PEERS[peer]() as url:
+                for service, loop in loops(url).items():
+                    rate = measure(loop, args.seconds)
+                    results[peer][service].append(rate)
+                    print(f"round {round_ + 1} {peer:10} {service:9} {rate:9.1f} loops/s", flush=True)
+    print()
+    print(f"{'loops/s (median)':18}" + "".join(f"{p:>12}" for p in peers) + "".join(f"{'ours/' + p:>16}" for p in peers if p != "ours"))
+    for service in ("s3", "sqs", "dynamodb"):
+        medians = {p: statistics.median(results[p][service]) for p in peers}
+        ratios = "".join(f"{medians['ours'] / medians[p]:>15.2f}x" for p in peers if p != "ours" and "ours" in medians)
+        print(f"{service:18}" + "".join(f"{medians[p]:>12.1f}" for p in peers) + ratios)
+
+
+if __name__ == "__main__":
+    main()

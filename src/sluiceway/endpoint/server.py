@@ -1,0 +1,320 @@
+"""The endpoint's HTTP server: one port, AWS's services and Sluiceway's own ``/_sluiceway/`` routes.
+
+Each request goes: routing (which service) -> signature checks -> the protocol layer
+(request to input shape) -> the service's operation (over the ports) -> the protocol
+layer again (output or error shape to response). Errors are mapped to AWS's shapes
+here, once: an operation we do not serve answers with an AWS error naming it, and a
+bug answers with AWS's InternalError, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from . import protocol
+from .body import decode_aws_chunked, read_http_chunked
+from .context import Context, HttpRequest, HttpResponse, Shared, Stream
+from .errors import AwsError, not_implemented
+from .routing import Route, route, virtual_host_bucket
+from .services import SERVICES, operations
+from .sigv4 import check_expiry, verify
+
+if TYPE_CHECKING:
+    from ..runtime.stack import Stack
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_PORT", "Endpoint", "is_loopback"]
+
+DEFAULT_PORT = 4566
+"""The port every AWS emulator has used since LocalStack; clients' examples assume it."""
+#: S3's single PUT limit is 5 GiB; a body larger than that is refused before it is read.
+S3_MAX_BODY = 5 * 1024**3
+#: Every other service refuses far smaller requests (DynamoDB's 16 MB batch is the largest).
+MAX_BODY = 16 * 1024 * 1024
+_STOP_GRACE_S = 5.0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Endpoint:
+    """AWS's APIs for one running stack, served on ``host:port``.
+
+    Args:
+        stack: the started stack whose backends the operations use.
+        host: the address to bind; anything but the loopback requires signed requests.
+        port: the port (0 picks a free one: see :attr:`url`).
+        require_auth: require a valid SigV4 signature even on the loopback.
+        access_keys: access key id -> secret access key, for signature checks.
+
+    Raises:
+        ValueError: signatures are required but no access key is configured (fail closed).
+    """
+
+    def __init__(
+        self,
+        stack: Stack,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        require_auth: bool = False,
+        access_keys: Mapping[str, str] | None = None,
+    ) -> None:
+        self.stack = stack
+        self.host = host
+        self.port = port
+        self.require_auth = require_auth or not is_loopback(host)
+        self.access_keys = dict(access_keys or {})
+        if self.require_auth and not self.access_keys:
+            raise ValueError(
+                f"the endpoint on {host} requires signed requests but no access key is configured "
+                "(set SLUICEWAY_ENDPOINT_ACCESS_KEYS=KEY_ID:SECRET)"
+            )
+        self.shared = Shared()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._query_actions: dict[str, frozenset[str]] | None = None
+        self._busy = 0
+        self._idle = threading.Condition()
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        """Bind and serve in a background thread. Raises OSError when the port is taken."""
+        server = _Server((self.host, self.port), _Handler)
+        server.endpoint = self
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="endpoint", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop accepting requests and let those in flight finish (a few seconds at most)."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        deadline = time.monotonic() + _STOP_GRACE_S
+        with self._idle:
+            while self._busy and time.monotonic() < deadline:
+                self._idle.wait(0.1)
+        self._server = None
+        self.shared.close()
+
+    # ------------------------------------------------------------------ requests
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request (never raises)."""
+        with self._idle:
+            self._busy += 1
+        try:
+            if request.path.startswith("/_sluiceway/") or request.path == "/_sluiceway":
+                return self._own(request)
+            return self._aws(request)
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def _own(self, request: HttpRequest) -> HttpResponse:
+        if request.path.rstrip("/") == "/_sluiceway/health" and request.method in ("GET", "HEAD"):
+            body = {"status": "running", "version": __version__, "services": {name: "running" for name in SERVICES}}
+            return _json(200, body)
+        return _json(404, {"message": f"no route {request.method} {request.path}"})
+
+    def _aws(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        where = route(request, query_actions=self._actions())
+        service = where.service
+        if service is None:
+            return _json(
+                501,
+                {"__type": "NotImplemented", "message": f"the {where.named} API is not served by the Sluiceway endpoint"},
+                {"x-amzn-ErrorType": "NotImplemented", "x-amzn-RequestId": request_id},
+            )
+        if service == "s3":
+            request = _path_style(request)
+        speaks: str | None = None
+        try:
+            speaks = protocol.protocol_of(service, request)
+            access_key = self._authenticate(request, service, where)
+            operation, params = protocol.parse(service, request)
+            handler = operations(service).handlers.get(operation.name)
+            if handler is None:
+                raise not_implemented(service, operation.name)
+            context = Context(
+                stack=self.stack,
+                shared=self.shared,
+                request=request,
+                service=service,
+                operation=operation.name,
+                region=where.region or self.stack.settings.region,
+                account_id=self.stack.settings.account_id,
+                request_id=request_id,
+                endpoint_url=f"http://{request.header('host')}" if request.header("host") else self.url,
+                access_key=access_key,
+            )
+            output = handler(context, params)
+            return protocol.serialize(operation, output, request_id, protocol=speaks)
+        except AwsError as error:
+            return protocol.serialize_error(service, error, request_id, protocol=speaks, method=request.method)
+        except Exception:
+            logger.exception("endpoint: %s %s failed (request %s)", request.method, request.path, request_id)
+            internal = AwsError(
+                "InternalError" if service == "s3" else "InternalFailure",
+                "We encountered an internal error. Please try again.",
+                500,
+                sender_fault=False,
+            )
+            return protocol.serialize_error(service, internal, request_id, protocol=speaks, method=request.method)
+
+    def _authenticate(self, request: HttpRequest, service: str, where: Route) -> str | None:
+        if self.require_auth:
+            return verify(request, service, self.access_keys)
+        check_expiry(request, service)
+        return where.access_key
+
+    def _actions(self) -> dict[str, frozenset[str]]:
+        if self._query_actions is None:
+            self._query_actions = {s: frozenset(protocol.service_model(s).operation_names) for s in ("sqs", "sns", "sts")}
+        return self._query_actions
+
+
+def _path_style(request: HttpRequest) -> HttpRequest:
+    """A virtual-host-style S3 request rewritten to path style (the bucket moves into the path)."""
+    bucket = virtual_host_bucket(request.header("host"))
+    if bucket is None:
+        return request
+    return HttpRequest(request.method, f"/{bucket}{request.path}", request.query, request.headers, request.body)
+
+
+def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    return HttpResponse(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode())
+
+
+# ---------------------------------------------------------------------- HTTP
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    endpoint: Endpoint
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().server_bind()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "Sluiceway"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        logger.debug("endpoint %s: " + format, self.address_string(), *args)
+
+    def _serve(self) -> None:
+        try:
+            request = self._read()
+        except AwsError as error:
+            self._send(HttpResponse(error.status, {"Content-Type": "application/xml"}, _plain_error(error)), head=False)
+            self.close_connection = True
+            return
+        response = self.server.endpoint.handle(request)
+        self._send(response, head=request.method == "HEAD")
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
+
+    def _read(self) -> HttpRequest:
+        path, _, query = self.path.partition("?")
+        if path.startswith(("http://", "https://")):  # an absolute URI (a client talking to a proxy)
+            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]},{value}" if key in headers else value
+        limit = _body_limit(headers)
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = read_http_chunked(self.rfile.readline, self.rfile.read, limit)
+        else:
+            length = int(headers.get("content-length") or 0)
+            if length > limit:
+                status = 400 if limit == S3_MAX_BODY else 413
+                raise AwsError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", status)
+            body = self.rfile.read(length) if length else b""
+        if "aws-chunked" in headers.get("content-encoding", "").lower() or headers.get("x-amz-content-sha256", "").startswith(
+            "STREAMING-"
+        ):
+            body, trailers = decode_aws_chunked(body)
+            headers.update(trailers)
+            encodings = [e for e in headers.get("content-encoding", "").split(",") if e.strip() and e.strip().lower() != "aws-chunked"]
+            if encodings:
+                headers["content-encoding"] = ",".join(encodings)
+            else:
+                headers.pop("content-encoding", None)
+            headers["content-length"] = str(len(body))
+        return HttpRequest(self.command, path or "/", query, headers, body)
+
+    def _send(self, response: HttpResponse, *, head: bool) -> None:
+        self.send_response_only(response.status)
+        self.send_header("Date", self.date_time_string())
+        body = response.body
+        length = body.length if isinstance(body, Stream) else len(body)
+        has_length = False
+        for name, value in response.headers.items():
+            if name.lower() == "content-length":
+                has_length = True
+            self.send_header(name, value)
+        if not has_length and not (head and length == 0):
+            self.send_header("Content-Length", str(length))
+        elif not has_length:
+            self.send_header("Content-Length", "0")
+        self.end_headers()
+        if head or response.status in (204, 304):
+            return
+        if isinstance(body, Stream):
+            for chunk in body.chunks:
+                self.wfile.write(chunk)
+        elif body:
+            self.wfile.write(body)
+
+
+def _body_limit(headers: Mapping[str, str]) -> int:
+    """S3's 5 GiB for what may be an S3 request, the far smaller limit of the others otherwise."""
+    if "x-amz-target" in headers:
+        return MAX_BODY
+    authorization = headers.get("authorization", "")
+    if "Credential=" in authorization and "/s3/aws4_request" not in authorization:
+        return MAX_BODY
+    return S3_MAX_BODY
+
+
+def _plain_error(error: AwsError) -> bytes:
+    from xml.sax.saxutils import escape
+
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(error.code)}</Code>'
+        f"<Message>{escape(error.message)}</Message></Error>"
+    ).encode()

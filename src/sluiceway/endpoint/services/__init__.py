@@ -1,0 +1,33 @@
+"""The served services: botocore service name -> the module whose ``OPERATIONS`` serves it.
+
+Modules are imported on a service's first request, so an endpoint that only sees S3
+traffic never loads the DynamoDB expression parser.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..context import Operations
+
+__all__ = ["SERVICES", "operations"]
+
+SERVICES: dict[str, str] = {
+    "s3": "sluiceway.endpoint.services.s3",
+    "sqs": "sluiceway.endpoint.services.sqs",
+    "sns": "sluiceway.endpoint.services.sns",
+    "dynamodb": "sluiceway.endpoint.services.dynamodb",
+    "events": "sluiceway.endpoint.services.events",
+    "scheduler": "sluiceway.endpoint.services.scheduler",
+    "stepfunctions": "sluiceway.endpoint.services.stepfunctions",
+    "lambda": "sluiceway.endpoint.services.lambda_",
+    "logs": "sluiceway.endpoint.services.logs",
+    "sts": "sluiceway.endpoint.services.sts",
+}
+
+
+def operations(service: str) -> Operations:
+    """The service's operations (KeyError for a service Sluiceway does not serve)."""
+    module = importlib.import_module(SERVICES[service])
+    ops: Operations = module.OPERATIONS
+    return ops

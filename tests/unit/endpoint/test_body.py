@@ -1,0 +1,39 @@
+"""Bodies framed the way botocore frames streaming uploads."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from sluiceway.endpoint.body import decode_aws_chunked, read_http_chunked
+from sluiceway.endpoint.errors import AwsError
+
+
+def test_aws_chunked_with_a_trailing_checksum() -> None:
+    body = b"5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"
+    data, trailers = decode_aws_chunked(body)
+    assert data == b"hello world"
+    assert trailers == {"x-amz-checksum-crc32": "DUoRhQ=="}
+
+
+def test_signed_aws_chunks_keep_only_their_data() -> None:
+    sig = "chunk-signature=" + "0" * 64
+    body = f"4;{sig}\r\n".encode() + b"abcd\r\n" + f"0;{sig}\r\n\r\n".encode()
+    assert decode_aws_chunked(body) == (b"abcd", {})
+
+
+@pytest.mark.parametrize("body", [b"zz\r\nabc", b"10\r\nshort\r\n", b"5\r\nhello"])
+def test_broken_framing_is_s3s_incomplete_body(body: bytes) -> None:
+    with pytest.raises(AwsError) as raised:
+        decode_aws_chunked(body)
+    assert raised.value.code == "IncompleteBody"
+
+
+def test_http_chunked_and_its_limit() -> None:
+    stream = io.BytesIO(b"3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nTrailer: x\r\n\r\n")
+    assert read_http_chunked(stream.readline, stream.read, 100) == b"abcde"
+    stream = io.BytesIO(b"3\r\nabc\r\n0\r\n\r\n")
+    with pytest.raises(AwsError) as raised:
+        read_http_chunked(stream.readline, stream.read, 2)
+    assert raised.value.status == 413
