@@ -40,7 +40,7 @@ from ..ports.topics import Sender
 from ..services import Services
 from ..settings import Settings
 from .bus.router import EventRouter
-from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker
+from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker, endpoint_environment
 from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
 from .messaging.triggers import EventSourceMapping, EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
@@ -109,6 +109,7 @@ def build_stack(
         region=settings.region,
         account_id=settings.account_id,
         keep_fds=lambda: () if lock.fd is None else (lock.fd,),
+        logs=local.logs,
     )
     orchestrator = _orchestrator(settings, local, _task_runner(settings, local, invoker, clock).run, clock, skip_waits=skip_waits)
     for workflow in workflows.values():
@@ -127,14 +128,10 @@ def build_stack(
 def function_aws_env(settings: Settings) -> dict[str, str]:
     """What boto3 inside a function needs to talk to the stack's endpoint, unchanged (as Lambda sets it)."""
     keys = settings.access_keys()
-    key_id, secret = next(iter(keys.items())) if keys else ("test", "test")
-    return {
-        "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "AWS_REGION": settings.region,
-        "AWS_DEFAULT_REGION": settings.region,
-        "AWS_ACCESS_KEY_ID": key_id,
-        "AWS_SECRET_ACCESS_KEY": secret,
-    }
+    if keys:  # the endpoint checks signatures: functions sign with a configured key
+        key_id, secret = next(iter(keys.items()))
+        return endpoint_environment(settings.endpoint_url, key_id, secret)
+    return endpoint_environment(settings.endpoint_url)
 
 
 def _task_runner(settings: Settings, local: LocalDataDir, invoker: LocalFunctionInvoker, clock: Clock) -> TaskRunner:
@@ -371,6 +368,7 @@ def build_sfn_runtime(
         mode="thread",
         region=settings.region,
         account_id=settings.account_id,
+        logs=local.logs,
     )
     runner = _task_runner(settings, local, invoker, clock)
     return SfnRuntime(_orchestrator(settings, local, runner.run, clock, skip_waits=skip_waits, answer=answer), invoker, local)

@@ -16,6 +16,7 @@ from ._sqlite import Database
 from .events import SqliteEventBus
 from .executions import SqliteExecutionStore
 from .journal import SqliteTaskJournal
+from .logs import SqliteLogStore
 from .notifying import EventingObjectStore
 from .objects import FileObjectStore
 from .queues import SqliteQueueService
@@ -43,6 +44,8 @@ class LocalDataDir:
     queues: SqliteQueueService
     executions: SqliteExecutionStore
     journal: SqliteTaskJournal
+    logs: SqliteLogStore
+    """The functions' CloudWatch-style log groups (a database of their own: see SqliteLogStore)."""
     _tables: dict[tuple[str, str], SqliteTable] = field(default_factory=dict, repr=False)
 
     def table_named(self, name: str, partition_key: str) -> SqliteTable:
@@ -53,6 +56,7 @@ class LocalDataDir:
         return self._tables[key]
 
     def close(self) -> None:
+        self.logs.close()
         self.db.close()
 
 
@@ -90,4 +94,5 @@ def open_data_dir(
         queues=SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id),
         executions=SqliteExecutionStore(db),
         journal=SqliteTaskJournal(db),
+        logs=SqliteLogStore(settings.data_dir / "logs.db", lambda: int(clock.now().timestamp() * 1000)),
     )

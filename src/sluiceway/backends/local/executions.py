@@ -1,4 +1,9 @@
-"""Execution state and history on SQLite: one transaction per interpreter step."""
+"""Execution state and history on SQLite: one transaction per interpreter step.
+
+The store also keeps the state machines that were created through the AWS-compatible
+endpoint (with the text of their definition, their type, role and tags), so that a
+restarted stack registers them again before it resumes their executions.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,39 @@ import builtins
 import json
 import logging
 import sqlite3
+import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ...errors import ExecutionAlreadyExistsError, ExecutionNotFoundError
+from ...errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ...ports import ExecutionRecord
 from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["SqliteExecutionStore", "StateMachineRecord"]
+
+
+@dataclass(frozen=True)
+class StateMachineRecord:
+    """A state machine as Step Functions describes it."""
+
+    name: str
+    definition: str
+    """The definition text exactly as given (DescribeStateMachine returns it unchanged)."""
+    role_arn: str
+    type: str
+    """``STANDARD`` or ``EXPRESS``."""
+    created_at: datetime
+    updated_at: datetime
+    revision_id: str
+    logging: Mapping[str, Any] | None = None
+    tracing: Mapping[str, Any] | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    builtin: bool = False
+    """One of the application's own workflows (defined by the app, not through the endpoint)."""
 
 
 class SqliteExecutionStore:
@@ -97,6 +126,129 @@ class SqliteExecutionStore:
         rows = self.db.connection().execute("SELECT body FROM history WHERE execution_arn=? ORDER BY event_id", (record.arn,))
         return [json.loads(r["body"]) for r in rows]
 
+    def page(
+        self,
+        *,
+        state_machine: str | None = None,
+        status: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[ExecutionRecord]:
+        """Executions newest first, optionally of one state machine and status, after a cursor.
+
+        Args:
+            after: ``(started_at ISO text, arn)`` of the last execution of the previous page.
+        """
+        where, args = [], []
+        if state_machine is not None:
+            where.append("state_machine=?")
+            args.append(state_machine)
+        if status is not None:
+            where.append("status=?")
+            args.append(status)
+        if after is not None:
+            where.append("(started_at < ? OR (started_at = ? AND arn < ?))")
+            args.extend([after[0], after[0], after[1]])
+        sql = "SELECT * FROM executions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_at DESC, arn DESC LIMIT ?"
+        rows = self.db.connection().execute(sql, (*args, limit))
+        return [_record(r) for r in rows]
+
+    # -- state machines ----------------------------------------------------------------
+
+    def create_state_machine(
+        self,
+        name: str,
+        definition: str,
+        *,
+        role_arn: str,
+        type: str,
+        now: datetime,
+        logging: Mapping[str, Any] | None = None,
+        tracing: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        builtin: bool = False,
+    ) -> tuple[StateMachineRecord, bool]:
+        """Store a new state machine unless one of that name exists: ``(the stored one, whether it is new)``."""
+        machine = StateMachineRecord(
+            name=name,
+            definition=definition,
+            role_arn=role_arn,
+            type=type,
+            created_at=now,
+            updated_at=now,
+            revision_id=str(uuid.uuid4()),
+            logging=logging,
+            tracing=tracing,
+            tags=dict(tags or {}),
+            builtin=builtin,
+        )
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT * FROM state_machines WHERE name=?", (name,)).fetchone()
+            if row is not None:
+                return _machine(row), False
+            conn.execute(
+                "INSERT INTO state_machines (name, definition, role_arn, type, created_at, updated_at, revision_id,"
+                " logging, tracing, tags, builtin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    machine.name,
+                    machine.definition,
+                    machine.role_arn,
+                    machine.type,
+                    machine.created_at.isoformat(),
+                    machine.updated_at.isoformat(),
+                    machine.revision_id,
+                    _dump(machine.logging),
+                    _dump(machine.tracing),
+                    json.dumps(dict(machine.tags)),
+                    int(machine.builtin),
+                ),
+            )
+        return machine, True
+
+    def update_state_machine(self, machine: StateMachineRecord) -> None:
+        """Replace the stored state machine of ``machine.name`` (its creation date stays; pass a new
+        ``revision_id`` with a new definition or role, as UpdateStateMachine makes one).
+
+        Raises:
+            NotFoundError: no state machine has that name.
+        """
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE state_machines SET definition=?, role_arn=?, type=?, updated_at=?, revision_id=?, logging=?,"
+                " tracing=?, tags=?, builtin=? WHERE name=?",
+                (
+                    machine.definition,
+                    machine.role_arn,
+                    machine.type,
+                    machine.updated_at.isoformat(),
+                    machine.revision_id,
+                    _dump(machine.logging),
+                    _dump(machine.tracing),
+                    json.dumps(dict(machine.tags)),
+                    int(machine.builtin),
+                    machine.name,
+                ),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"State Machine Does Not Exist: '{machine.name}'")
+
+    def get_state_machine(self, name: str) -> StateMachineRecord | None:
+        row = self.db.connection().execute("SELECT * FROM state_machines WHERE name=?", (name,)).fetchone()
+        return None if row is None else _machine(row)
+
+    def state_machines(self) -> builtins.list[StateMachineRecord]:
+        """Every stored state machine, by name."""
+        rows = self.db.connection().execute("SELECT * FROM state_machines ORDER BY name")
+        return [_machine(r) for r in rows]
+
+    def delete_state_machine(self, name: str) -> bool:
+        """Forget the state machine (its executions stay, as on AWS until they age out); True if it existed."""
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM state_machines WHERE name=?", (name,)).rowcount > 0
+
 
 def _append(conn: sqlite3.Connection, arn: str, history: Sequence[Mapping[str, Any]]) -> None:
     conn.executemany(
@@ -122,4 +274,20 @@ def _record(row: sqlite3.Row) -> ExecutionRecord:
         started_at=datetime.fromisoformat(row["started_at"]),
         stopped_at=datetime.fromisoformat(row["stopped_at"]) if row["stopped_at"] else None,
         state=json.loads(row["state"]) if row["state"] is not None else None,
+    )
+
+
+def _machine(row: sqlite3.Row) -> StateMachineRecord:
+    return StateMachineRecord(
+        name=row["name"],
+        definition=row["definition"],
+        role_arn=row["role_arn"],
+        type=row["type"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        revision_id=row["revision_id"],
+        logging=json.loads(row["logging"]) if row["logging"] is not None else None,
+        tracing=json.loads(row["tracing"]) if row["tracing"] is not None else None,
+        tags=json.loads(row["tags"]),
+        builtin=bool(row["builtin"]),
     )

@@ -22,6 +22,15 @@ Limits: the timeout of a call is the smaller of the function's ``timeout_s`` and
 the invocation's, because a caller (a Task state's ``TimeoutSeconds``) may only
 shorten it. Memory is the function's ``memory_mb``, reported to the handler but
 not enforced. Thread mode reports timeouts but cannot stop the handler.
+
+Logs: with a :class:`~.reports.LogSink`, every invocation's output (prints, logging,
+its unhandled error) lands in ``/aws/lambda/<name>`` with Lambda's START/END/REPORT
+lines, one write per invocation (:mod:`.capture`, :mod:`.reports`).
+
+Environment: functions get ``AWS_REGION``/``AWS_DEFAULT_REGION`` as on Lambda and, once
+:meth:`LocalFunctionInvoker.use_endpoint` names the AWS-compatible endpoint,
+``AWS_ENDPOINT_URL`` with dummy credentials, so that boto3 in a handler talks to it
+unchanged. Process mode also sets each call's ``AWS_LAMBDA_FUNCTION_NAME`` & co.
 """
 
 from __future__ import annotations
@@ -38,13 +47,37 @@ from types import TracebackType
 from typing import Literal
 
 from ...ports import Invocation, InvocationResult
-from ...ports.functions import Call, Outcome, Runner
+from ...ports.functions import Call, Outcome
+from .capture import CallLogs
 from .context import function_arn
+from .reports import LogSink, invocation_events, tail
 from .workers import ProcessRunner, ThreadRunner
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_REQUEST_BYTES", "FunctionSpec", "LocalFunctionInvoker"]
+__all__ = ["MAX_REQUEST_BYTES", "FunctionSpec", "LocalFunctionInvoker", "endpoint_environment"]
+
+DUMMY_ACCESS_KEY_ID = "test"
+DUMMY_SECRET_ACCESS_KEY = "test"
+DUMMY_SESSION_TOKEN = "test"
+
+
+def endpoint_environment(
+    url: str, access_key_id: str = DUMMY_ACCESS_KEY_ID, secret_access_key: str = DUMMY_SECRET_ACCESS_KEY
+) -> dict[str, str]:
+    """What a function needs for boto3 to talk to the endpoint at ``url`` instead of AWS.
+
+    Credentials are dummies (a Lambda function always has some; the endpoint accepts any
+    unless it requires signatures). Host prefix injection is off: botocore would send
+    StartSyncExecution to ``sync-127.0.0.1``, which does not resolve.
+    """
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret_access_key,
+        "AWS_SESSION_TOKEN": DUMMY_SESSION_TOKEN,
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+    }
 
 MAX_REQUEST_BYTES = 6_291_456
 """Lambda's limit for a synchronous invocation's payload."""
@@ -126,6 +159,7 @@ class LocalFunctionInvoker:
         region: the region in the functions' ARNs.
         account_id: the account in the functions' ARNs.
         keep_fds: file descriptors every worker process holds open while it lives (process mode).
+        logs: where invocations' logs go (CloudWatch Logs); none are kept without one.
 
     Raises:
         ValueError: a duplicate function name, no workers, or an unknown mode.
@@ -142,7 +176,9 @@ class LocalFunctionInvoker:
         region: str = "us-east-1",
         account_id: str = "111111111111",
         keep_fds: Callable[[], Sequence[int]] = tuple,
+        logs: LogSink | None = None,
     ) -> None:
+        self.logs = logs
         self._functions: dict[str, FunctionSpec] = {}
         for spec in functions:
             if spec.name in self._functions:
@@ -158,8 +194,10 @@ class LocalFunctionInvoker:
         ]
         if bad:
             raise TypeError(f"environment variables must be strings: {', '.join(map(repr, bad))}")
+        # Lambda sets both; a caller's env (a test's) may name another region.
+        env = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, **env}
         size = workers if workers is not None else max(1, os.cpu_count() or 1)
-        runner: Runner
+        runner: ProcessRunner | ThreadRunner
         if mode == "process":
             runner = ProcessRunner(size, env={**os.environ, **env}, sys_path=sys.path, keep_fds=keep_fds)
         elif mode == "thread":
@@ -179,6 +217,29 @@ class LocalFunctionInvoker:
         Raises:
             RuntimeError: the invoker is closed.
         """
+        return self._invoke(invocation, None)
+
+    def invoke_with_log(self, invocation: Invocation) -> tuple[InvocationResult, str]:
+        """:meth:`invoke`, and the last 4 KB of the invocation's log (Invoke's ``LogType: Tail``)."""
+        events: list[tuple[int, str]] = []
+        result = self._invoke(invocation, events)
+        return result, tail(events)
+
+    def attach_logs(self, logs: LogSink) -> None:
+        """Keep invocations' logs in ``logs`` from now on."""
+        self.logs = logs
+
+    def use_endpoint(
+        self, url: str, *, access_key_id: str = DUMMY_ACCESS_KEY_ID, secret_access_key: str = DUMMY_SECRET_ACCESS_KEY
+    ) -> None:
+        """Point boto3 in functions at the AWS-compatible endpoint at ``url`` (see :func:`endpoint_environment`).
+
+        Give a configured local access key when the endpoint requires signatures. Idle worker
+        processes are replaced at once, busy ones when their call ends.
+        """
+        self._runner.update_env(endpoint_environment(url, access_key_id, secret_access_key))
+
+    def _invoke(self, invocation: Invocation, log_events: list[tuple[int, str]] | None) -> InvocationResult:
         if not self._finalizer.alive:
             raise RuntimeError("the function invoker is closed")
         target = self._parse(invocation.function_name)
@@ -219,8 +280,24 @@ class LocalFunctionInvoker:
             timeout_s=min(spec.timeout_s, invocation.timeout_s),
             payload=payload,
         )
-        outcome = self._runner.call(call)
+        if self.logs is None and log_events is None:
+            outcome = self._runner.call(call)
+        else:
+            logs = CallLogs()
+            outcome = self._runner.call(call, logs)
+            group, events = invocation_events(spec.name, invocation.request_id, spec.memory_mb, outcome, logs)
+            if log_events is not None:
+                log_events.extend(events)
+            self._store_logs(group, logs.stream, events)
         return self._result(spec.name, invocation.request_id, outcome)
+
+    def _store_logs(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+        if self.logs is None:
+            return
+        try:
+            self.logs.put(group, stream, events, create=True)
+        except Exception:  # losing a log line must never fail the invocation that wrote it
+            logger.warning("could not store function logs", extra={"log_group": group}, exc_info=True)
 
     def knows(self, function_name: str) -> bool:
         """Whether ``function_name`` (a name, ``name:qualifier``, an ARN) is registered."""
@@ -241,6 +318,19 @@ class LocalFunctionInvoker:
         target = self._parse(resource)
         spec = self._spec(target) if target is not None else None
         return spec.name if spec is not None else None
+
+    def register(self, spec: FunctionSpec) -> None:
+        """Add (or replace) a function; calls already running keep the handler they started with.
+
+        A replaced handler module is not imported again by warm workers: register a new
+        module (or a new function name) for new code.
+        """
+        self._functions[spec.name] = spec
+
+    def arn_of(self, resource: str) -> str | None:
+        """The function ARN a reference names (qualified if it is), registered or not; None if malformed."""
+        target = self._parse(resource)
+        return None if target is None else target.arn
 
     @property
     def functions(self) -> Mapping[str, FunctionSpec]:

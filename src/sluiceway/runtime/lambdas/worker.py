@@ -7,9 +7,14 @@ The pool (:mod:`sluiceway.runtime.lambdas.workers`) starts a worker with
   ``[request_id, function_name, handler, invoked_arn, memory_mb, timeout_s]``
   (:meth:`~sluiceway.ports.functions.Call.encode`).
 * worker -> parent: :data:`LOADED` once a handler module has been imported (the end
-  of a cold start: the invocation's timeout starts counting there), then either
-  :data:`RESULT` + result JSON or :data:`ERROR` + error JSON, the error in Lambda's
-  shape ``{"errorType", "errorMessage", "stackTrace"}``.
+  of a cold start: the invocation's timeout starts counting there), then :data:`LOGS`
+  + ``{"events": [[ms, message], ...], "memory_mb": n, "init_ms": x}`` (what the handler
+  wrote, see :mod:`.capture`), then either :data:`RESULT` + result JSON or :data:`ERROR`
+  + error JSON, the error in Lambda's shape ``{"errorType", "errorMessage", "stackTrace"}``.
+
+Before each call the worker sets the variables Lambda gives a function
+(``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_LOG_STREAM_NAME``...): a worker runs whichever
+function comes, one at a time.
 
 It is a module of its own so that a worker imports what running a handler needs,
 not the pool.
@@ -20,7 +25,9 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import io
+import json
 import os
+import resource
 import signal
 import sys
 import threading
@@ -28,18 +35,32 @@ import time
 from multiprocessing.connection import Connection
 
 from ...ports.functions import Call
-from .context import context_for, new_log_stream
+from .capture import capturing, error_event
+from .context import context_for, log_group_name, new_log_stream
 from .handlers import Handler, HandlerLoadError, load_handler, run_handler
 
-__all__ = ["BOOT", "ERROR", "LOADED", "RESULT", "serve"]
+__all__ = ["BOOT", "ERROR", "LOADED", "LOGS", "RESULT", "function_variables", "serve"]
 
 LOADED = b"L"
+LOGS = b"G"
 RESULT = b"R"
 ERROR = b"E"
 _PARENT_CHECK_S = 0.5
 
 
-def serve(fd: int, parent: int | None = None) -> None:
+def function_variables(call: Call, stream: str) -> dict[str, str]:
+    """The variables Lambda sets for the function a call runs (its reserved environment variables)."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": call.function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(call.memory_mb),
+        "AWS_LAMBDA_LOG_GROUP_NAME": log_group_name(call.function_name),
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "_HANDLER": call.handler,
+    }
+
+
+def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None:
     """The worker process's main loop: answer calls on connection ``fd`` until the parent hangs up.
 
     Args:
@@ -61,7 +82,7 @@ def serve(fd: int, parent: int | None = None) -> None:
     # open after this worker dies and the parent would not see the crash.
     os.set_inheritable(fd, False)
     conn = Connection(fd)
-    stream = new_log_stream()
+    stream = stream or new_log_stream()
     handlers: dict[str, Handler] = {}
     while True:
         try:
@@ -69,19 +90,35 @@ def serve(fd: int, parent: int | None = None) -> None:
         except EOFError:
             return
         call = Call.decode(data)
-        handler = handlers.get(call.handler)
-        if handler is None:
-            try:
-                handler = load_handler(call.handler)
-            except HandlerLoadError as exc:
-                _flush()
-                conn.send_bytes(ERROR + exc.to_json())
-                continue
-            handlers[call.handler] = handler
-            conn.send_bytes(LOADED)
-        ok, body = run_handler(handler, call.payload, context_for(call, stream, time.monotonic()))
-        _flush()
+        os.environ.update(function_variables(call, stream))
+        with capturing(call.request_id, process_wide=True) as capture:
+            init_ms: float | None = None
+            handler = handlers.get(call.handler)
+            if handler is None:
+                loading = time.monotonic()
+                try:
+                    handler = load_handler(call.handler)
+                except HandlerLoadError as exc:
+                    capture.record(error_event(exc.to_json()))
+                    _flush()
+                    _send_logs(conn, capture.finish(), (time.monotonic() - loading) * 1000)
+                    conn.send_bytes(ERROR + exc.to_json())
+                    continue
+                init_ms = (time.monotonic() - loading) * 1000
+                handlers[call.handler] = handler
+                conn.send_bytes(LOADED)
+            ok, body = run_handler(handler, call.payload, context_for(call, stream, time.monotonic()))
+            if not ok:
+                capture.record(error_event(body))
+            _flush()
+        _send_logs(conn, capture.finish(), init_ms)
         conn.send_bytes((RESULT if ok else ERROR) + body)
+
+
+def _send_logs(conn: Connection, events: list[tuple[int, str]], init_ms: float | None) -> None:
+    # ru_maxrss is in kilobytes on Linux (bytes on macOS, where this overstates: harmless).
+    memory_mb = max(1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    conn.send_bytes(LOGS + json.dumps({"events": events, "memory_mb": memory_mb, "init_ms": init_ms}).encode())
 
 
 def _die_with(parent: int) -> None:
@@ -109,5 +146,5 @@ def _flush() -> None:
 # The worker's entry point. sys.path is the parent's, so the worker imports what the parent can.
 BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from sluiceway.runtime.lambdas.worker import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
+    "from sluiceway.runtime.lambdas.worker import serve; serve(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])"
 )

@@ -34,6 +34,7 @@ import json
 import logging
 import math
 import os
+import resource
 import select
 import subprocess
 import sys
@@ -45,9 +46,10 @@ from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
 from ...ports.functions import Call, Outcome
+from .capture import CallLogs, capturing, error_event, uninstall
 from .context import context_for, new_log_stream
 from .handlers import Handler, HandlerLoadError, exit_error, load_handler, run_handler, timeout_error
-from .worker import BOOT, LOADED, RESULT
+from .worker import BOOT, LOADED, LOGS, RESULT
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +71,14 @@ class _Cancelled(Exception):
 class _WorkerProcess:
     """The parent's handle on one worker process. Used by one caller at a time."""
 
-    def __init__(self, env: Mapping[str, str], sys_path: Sequence[str], keep_fds: Callable[[], Sequence[int]]) -> None:
+    def __init__(
+        self, env: Mapping[str, str], sys_path: Sequence[str], keep_fds: Callable[[], Sequence[int]], generation: int = 0
+    ) -> None:
         self._env = env
+        self.generation = generation
+        """The runner's environment generation this worker was made with (see ProcessRunner.update_env)."""
+        self.stream = new_log_stream()
+        """The log stream of this execution environment."""
         self._sys_path = sys_path
         self._keep_fds = keep_fds
         self._proc: subprocess.Popen[bytes] | None = None
@@ -100,6 +108,7 @@ class _WorkerProcess:
                         json.dumps(list(self._sys_path)),
                         str(child.fileno()),
                         str(os.getpid()),
+                        self.stream,
                     ],
                     pass_fds=(child.fileno(), *self._keep_fds()),
                     stdin=subprocess.DEVNULL,
@@ -114,7 +123,17 @@ class _WorkerProcess:
             self._conn = parent
             self._poller.register(parent.fileno(), select.POLLIN)
 
-    def call(self, call: Call) -> Outcome:
+    def call(self, call: Call, logs: CallLogs | None = None) -> Outcome:
+        if logs is not None:
+            logs.stream = self.stream
+            logs.started_ms = int(time.time() * 1000)
+        try:
+            return self._call(call, logs)
+        finally:
+            if logs is not None:
+                logs.ended_ms = int(time.time() * 1000)
+
+    def _call(self, call: Call, logs: CallLogs | None) -> Outcome:
         self.start()
         conn, proc = self._conn, self._proc
         assert conn is not None and proc is not None
@@ -140,6 +159,13 @@ class _WorkerProcess:
                 self._warm.add(call.handler)
                 started = time.monotonic()
                 deadline = started + call.timeout_s
+                continue
+            if tag == LOGS:
+                if logs is not None:
+                    report = json.loads(body)
+                    logs.events = [(int(ts), str(text)) for ts, text in report["events"]]
+                    logs.max_memory_mb = report.get("memory_mb")
+                    logs.init_ms = report.get("init_ms")
                 continue
             duration = time.monotonic() - started
             if tag == RESULT:
@@ -218,12 +244,28 @@ class ProcessRunner:
         self._sys_path = list(sys_path)
         self._keep_fds = keep_fds
         self._cond = threading.Condition()
+        self._generation = 0
         self._idle: list[_WorkerProcess] = [self._new_worker() for _ in range(size)]
         self._busy: set[_WorkerProcess] = set()
         self._closed = False
 
     def _new_worker(self) -> _WorkerProcess:
-        return _WorkerProcess(self._env, self._sys_path, self._keep_fds)
+        return _WorkerProcess(self._env, self._sys_path, self._keep_fds, self._generation)
+
+    def update_env(self, env: Mapping[str, str]) -> None:
+        """Add ``env`` to the workers' environment: idle workers are replaced now, busy ones when their call ends."""
+        with self._cond:
+            self._env = {**self._env, **env}
+            self._generation += 1
+            stale = [w for w in self._idle if w.pid is not None]
+            self._idle = [w for w in self._idle if w.pid is None]
+            for worker in self._idle:  # not started yet: they start with the new environment
+                worker._env = self._env
+                worker.generation = self._generation
+            self._idle[:0] = [self._new_worker() for _ in stale]
+        for worker in stale:
+            worker.hang_up()
+            worker.reap()
 
     def pids(self) -> list[int]:
         """The process ids of the workers started so far (for diagnostics and tests)."""
@@ -231,7 +273,7 @@ class ProcessRunner:
             workers = [*self._idle, *self._busy]
         return [pid for pid in (w.pid for w in workers) if pid is not None]
 
-    def call(self, call: Call) -> Outcome:
+    def call(self, call: Call, logs: CallLogs | None = None) -> Outcome:
         with self._cond:
             while not self._idle and not self._closed:
                 self._cond.wait()
@@ -241,7 +283,7 @@ class ProcessRunner:
             self._busy.add(worker)
         outcome: Outcome | None = None
         try:
-            outcome = worker.call(call)
+            outcome = worker.call(call, logs)
             return outcome
         except _Cancelled:
             raise RuntimeError("the function invoker is closed") from None
@@ -258,6 +300,11 @@ class ProcessRunner:
 
     def _release(self, worker: _WorkerProcess, *, lost: bool) -> None:
         replacement: _WorkerProcess | None = None
+        if not lost and worker.generation != self._generation:
+            # Made before update_env: it ends cleanly and a worker with the new environment takes its place.
+            worker.hang_up()
+            worker.reap()
+            lost = True
         if lost:
             worker.kill()
             replacement = self._new_worker()
@@ -329,10 +376,30 @@ class ThreadRunner:
         self._saved_env = {key: os.environ.get(key) for key in env}
         os.environ.update(env)
 
-    def call(self, call: Call) -> Outcome:
+    def call(self, call: Call, logs: CallLogs | None = None) -> Outcome:
+        if logs is not None:
+            logs.stream = self._stream
+            logs.started_ms = int(time.time() * 1000)
+        try:
+            return self._call(call, logs)
+        finally:
+            if logs is not None:
+                logs.ended_ms = int(time.time() * 1000)
+                logs.max_memory_mb = max(1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+    def update_env(self, env: Mapping[str, str]) -> None:
+        """Write ``env`` into this process's environment (restored by ``close()``)."""
+        with self._lock:
+            for key in env:
+                self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ.update(env)
+
+    def _call(self, call: Call, logs: CallLogs | None) -> Outcome:
         try:
             handler = self._handler(call.handler)
         except HandlerLoadError as exc:
+            if logs is not None:
+                logs.events = [(int(time.time() * 1000), error_event(exc.to_json()))]
             return Outcome(
                 error_type=exc.error_type,
                 error_message=exc.message,
@@ -344,13 +411,20 @@ class ThreadRunner:
         def job() -> Outcome:
             clock[0] = time.monotonic()
             started.set()
-            try:
-                ok, body = run_handler(
-                    handler, call.payload, context_for(call, self._stream, clock[0])
-                )
-            except SystemExit as exc:  # on Lambda the runtime process would exit
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-                return exit_error(call.request_id, code, time.monotonic() - clock[0])
+            # Only what this thread writes is the call's: other threads share the process's streams.
+            with capturing(call.request_id, process_wide=False) as capture:
+                try:
+                    ok, body = run_handler(
+                        handler, call.payload, context_for(call, self._stream, clock[0])
+                    )
+                    if not ok:
+                        capture.record(error_event(body))
+                except SystemExit as exc:  # on Lambda the runtime process would exit
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                    return exit_error(call.request_id, code, time.monotonic() - clock[0])
+                finally:
+                    if logs is not None:
+                        logs.events = capture.finish()
             duration = time.monotonic() - clock[0]
             return (
                 Outcome(result=body, duration_s=duration)
@@ -400,6 +474,7 @@ class ThreadRunner:
             self._closed = True
             wait = self._runaway == 0
         self._executor.shutdown(wait=wait, cancel_futures=True)
+        uninstall()  # the next runner's first call installs the capture again
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ...asl import interpreter
+from ...asl import interpreter, parser
 from ...asl.commands import (
     Command,
     Event,
@@ -39,7 +39,7 @@ from ...asl.commands import (
 )
 from ...asl.model import StateMachine
 from ...clock import FakeClock
-from ...errors import ExecutionError, ExecutionNotFoundError, OrchestratorStoppedError
+from ...errors import DefinitionError, ExecutionError, ExecutionNotFoundError, OrchestratorStoppedError
 from ...names import check_name
 from ...ports import Clock, ExecutionRecord, ExecutionStore
 from ...types import JSON
@@ -48,13 +48,21 @@ from .tasks import as_outcome
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LocalOrchestrator", "TaskTokenError"]
+__all__ = ["InvalidTaskTokenError", "LocalOrchestrator", "TaskTimedOutError", "TaskTokenError"]
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 
 class TaskTokenError(ExecutionError):
     """SendTask* with a token that is invalid or whose task no longer waits (AWS: InvalidToken/TaskTimedOut)."""
+
+
+class InvalidTaskTokenError(TaskTokenError):
+    """The token was not made by this orchestrator (AWS: ``InvalidToken``)."""
+
+
+class TaskTimedOutError(TaskTokenError):
+    """The token's task no longer waits: it was answered, timed out, or its execution ended (AWS: ``TaskTimedOut``)."""
 
 
 @dataclass
@@ -120,9 +128,53 @@ class LocalOrchestrator:
     # -- registry -----------------------------------------------------------
 
     def register(self, name: str, machine: StateMachine) -> str:
-        """Register (or replace) a state machine under ``name``; return its ARN."""
-        self._machines[name] = machine
+        """Register (or replace) a state machine under ``name``; return its ARN.
+
+        Executions already running keep the definition they started with, as on Step Functions.
+        """
+        with self._lock:
+            self._machines[name] = machine
         return self.state_machine_arn(name)
+
+    def unregister(self, name: str) -> bool:
+        """Start no more executions of ``name`` (running ones finish); True if it was registered."""
+        with self._lock:
+            return self._machines.pop(name, None) is not None
+
+    def machine(self, name: str) -> StateMachine | None:
+        """The state machine registered under ``name``, if any."""
+        with self._lock:
+            return self._machines.get(name)
+
+    def machine_names(self) -> list[str]:
+        """The registered state machines' names, sorted."""
+        with self._lock:
+            return sorted(self._machines)
+
+    def load_stored_machines(self) -> int:
+        """Register the state machines the store keeps (created through the endpoint) that are not registered yet.
+
+        Those registered in code (the application's workflows) win over stored ones of the same
+        name. A stored definition that no longer parses is skipped with a warning. Returns how
+        many were registered.
+        """
+        stored = getattr(self.store, "state_machines", None)
+        if stored is None:
+            return 0
+        loaded = 0
+        for record in stored():
+            with self._lock:
+                if record.name in self._machines:
+                    continue
+            try:
+                machine = parser.parse_text(record.definition)
+            except DefinitionError as exc:
+                logger.warning("stored state machine no longer parses", extra={"state_machine": record.name, "error": str(exc)})
+                continue
+            with self._lock:
+                self._machines.setdefault(record.name, machine)
+            loaded += 1
+        return loaded
 
     def state_machine_arn(self, name: str) -> str:
         return f"arn:aws:states:{self.region}:{self.account_id}:stateMachine:{name}"
@@ -148,6 +200,8 @@ class LocalOrchestrator:
         self._thread = threading.Thread(target=self._loop, name="sluiceway-orchestrator", daemon=True)
         self._thread.start()
         if resume:
+            # Their executions may be among those to resume: they must be registered first.
+            self.load_stored_machines()
             self.recover()
 
     def close(self, grace_s: float = 0.0) -> None:
@@ -301,13 +355,15 @@ class LocalOrchestrator:
     def _task_of(self, task_token: str) -> tuple[str, str]:
         try:
             arn, task = interpreter.parse_task_token(task_token)
-        except ValueError as exc:
-            raise TaskTokenError(str(exc)) from None
+        except ValueError:
+            # Step Functions' own words for a token it did not make.
+            raise InvalidTaskTokenError("Invalid Token: 'Invalid token'") from None
         with self._lock:
             live = self._live.get(arn)
             waiting = live is not None and task in (live.record.state or {}).get("tasks", {})
         if not waiting:
-            raise TaskTokenError("Task Timed Out: the task is not waiting for this token any more")
+            # What Step Functions answers for a task that was answered, timed out or whose execution ended.
+            raise TaskTimedOutError("Task Timed Out: 'Provided task does not exist anymore'")
         return arn, task
 
     def send(self, arn: str, event: Event) -> None:

@@ -1,0 +1,434 @@
+"""Amazon CloudWatch Logs (json protocol, ``Logs_20140328.*``) on the local log store.
+
+Functions' output lands in ``/aws/lambda/<function name>`` as they run (the invoker writes
+it); clients create groups and streams and put events of their own. Reading follows AWS:
+GetLogEvents' forward and backward tokens, FilterLogEvents' filter patterns
+(:mod:`._logs_filter`) and pagination, DescribeLogStreams' ordering.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from ...backends.local.logs import LogStream, SqliteLogStore
+from ...errors import ConflictError, NotFoundError
+from ..context import Context, Operations
+from ..errors import AwsError
+from ._logs_filter import FilterPatternError, compile_filter
+
+__all__ = ["OPERATIONS"]
+
+OPERATIONS = Operations("logs")
+
+MAX_BATCH_EVENTS = 10_000
+MAX_BATCH_BYTES = 1_048_576
+EVENT_OVERHEAD_BYTES = 26
+"""CloudWatch counts each event's message bytes plus 26 against the batch limit."""
+TOO_NEW_MS = 2 * 3600 * 1000
+TOO_OLD_MS = 14 * 24 * 3600 * 1000
+_SCAN_BUDGET = 10_000
+"""FilterLogEvents looks at this many events per call at most, then answers with a nextToken."""
+_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
+_STREAM_NAME = re.compile(r"^[^:*]{1,512}$")
+
+
+def _store(ctx: Context) -> SqliteLogStore:
+    """The stack's log store (where the invoker writes functions' logs)."""
+    store = getattr(ctx.stack.local, "logs", None) or ctx.stack.invoker.logs
+    if not isinstance(store, SqliteLogStore):
+        raise AwsError("ServiceUnavailableException", "The log store of this stack is not set up", 503, sender_fault=False)
+    return store
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameterException", message)
+
+
+def _no_group() -> AwsError:
+    return AwsError("ResourceNotFoundException", "The specified log group does not exist.")
+
+
+def _no_stream() -> AwsError:
+    return AwsError("ResourceNotFoundException", "The specified log stream does not exist.")
+
+
+def _group(params: dict[str, Any], *, required: bool = True) -> str:
+    name = params.get("logGroupName")
+    identifier = params.get("logGroupIdentifier")
+    if name and identifier:
+        raise _invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+    if identifier:
+        # An ARN (arn:aws:logs:<region>:<account>:log-group:<name>[:*]) or a name.
+        if identifier.startswith("arn:"):
+            parts = identifier.split(":", 6)
+            if len(parts) < 7 or not parts[6].startswith("log-group:"):
+                raise _invalid(f"Invalid log group identifier: {identifier}")
+            name = parts[6][len("log-group:") :].removesuffix(":*")
+        else:
+            name = identifier
+    if not name:
+        if required:
+            raise _invalid("Should provide either a log group name or a log group ARN.")
+        return ""
+    if not _GROUP_NAME.match(name):
+        raise _invalid(
+            f"1 validation error detected: Value '{name}' at 'logGroupName' failed to satisfy constraint:"
+            r" Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+"
+        )
+    return str(name)
+
+
+def _stream_name(name: str) -> str:
+    if not _STREAM_NAME.match(name):
+        raise _invalid(
+            f"1 validation error detected: Value '{name}' at 'logStreamName' failed to satisfy constraint:"
+            r" Member must satisfy regular expression pattern: [^:*]*"
+        )
+    return name
+
+
+def _limit(value: int | None, default: int, most: int) -> int:
+    if value is None:
+        return default
+    if not 1 <= value <= most:
+        raise _invalid(
+            f"1 validation error detected: Value '{value}' at 'limit' failed to satisfy constraint:"
+            f" Member must have value less than or equal to {most}"
+        )
+    return value
+
+
+def _group_arn(ctx: Context, name: str) -> str:
+    return ctx.stack.settings.arn("logs", f"log-group:{name}")
+
+
+# -- groups and streams --------------------------------------------------------------------
+
+
+@OPERATIONS("CreateLogGroup")
+def create_log_group(ctx: Context, params: dict[str, Any]) -> None:
+    name = _group(params)
+    try:
+        _store(ctx).create_group(name)
+    except ConflictError:
+        raise AwsError("ResourceAlreadyExistsException", "The specified log group already exists") from None
+
+
+@OPERATIONS("DeleteLogGroup")
+def delete_log_group(ctx: Context, params: dict[str, Any]) -> None:
+    try:
+        _store(ctx).delete_group(_group(params))
+    except NotFoundError:
+        raise _no_group() from None
+
+
+@OPERATIONS("CreateLogStream")
+def create_log_stream(ctx: Context, params: dict[str, Any]) -> None:
+    group, stream = _group(params), _stream_name(params["logStreamName"])
+    try:
+        _store(ctx).create_stream(group, stream)
+    except NotFoundError:
+        raise _no_group() from None
+    except ConflictError:
+        raise AwsError("ResourceAlreadyExistsException", "The specified log stream already exists") from None
+
+
+@OPERATIONS("DeleteLogStream")
+def delete_log_stream(ctx: Context, params: dict[str, Any]) -> None:
+    group, stream = _group(params), _stream_name(params["logStreamName"])
+    store = _store(ctx)
+    if not store.has_group(group):
+        raise _no_group()
+    try:
+        store.delete_stream(group, stream)
+    except NotFoundError:
+        raise _no_stream() from None
+
+
+@OPERATIONS("DescribeLogGroups")
+def describe_log_groups(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    prefix = params.get("logGroupNamePrefix") or ""
+    pattern = params.get("logGroupNamePattern")
+    if prefix and pattern:
+        raise _invalid("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
+    limit = _limit(params.get("limit"), 50, 50)
+    after = _decode(params.get("nextToken"))
+    store = _store(ctx)
+    found: list[Any] = []
+    cursor = after
+    # A pattern is a case-insensitive substring of the name: fetch pages until one is full.
+    while len(found) <= limit:
+        batch = store.groups(prefix=prefix, after=cursor, limit=limit + 1)
+        if not batch:
+            break
+        for group in batch:
+            if pattern is None or pattern.lower() in group.name.lower():
+                found.append(group)
+        cursor = batch[-1].name
+        if len(batch) <= limit:
+            break
+    page = found[:limit]
+    out: dict[str, Any] = {
+        "logGroups": [
+            {
+                "logGroupName": g.name,
+                "creationTime": g.created_ms,
+                "metricFilterCount": 0,
+                "arn": _group_arn(ctx, g.name) + ":*",
+                "storedBytes": g.stored_bytes,
+                "logGroupClass": "STANDARD",
+                "logGroupArn": _group_arn(ctx, g.name),
+                **({"retentionInDays": g.retention_days} if g.retention_days else {}),
+            }
+            for g in page
+        ]
+    }
+    if len(found) > limit:
+        out["nextToken"] = _encode(page[-1].name)
+    return out
+
+
+@OPERATIONS("DescribeLogStreams")
+def describe_log_streams(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    group = _group(params)
+    order = params.get("orderBy") or "LogStreamName"
+    if order not in ("LogStreamName", "LastEventTime"):
+        raise _invalid(
+            f"1 validation error detected: Value '{order}' at 'orderBy' failed to satisfy constraint:"
+            " Member must satisfy enum value set: [LogStreamName, LastEventTime]"
+        )
+    prefix = params.get("logStreamNamePrefix") or ""
+    if prefix and order == "LastEventTime":
+        raise _invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
+    limit = _limit(params.get("limit"), 50, 50)
+    token = _decode(params.get("nextToken"))
+    offset = int(token) if token and token.isdigit() else 0
+    try:
+        streams = _store(ctx).streams(
+            group,
+            prefix=prefix,
+            by_last_event=order == "LastEventTime",
+            descending=bool(params.get("descending")),
+            offset=offset,
+            limit=limit + 1,
+        )
+    except NotFoundError:
+        raise _no_group() from None
+    page = streams[:limit]
+    out: dict[str, Any] = {"logStreams": [_describe_stream(ctx, s) for s in page]}
+    if len(streams) > limit:
+        out["nextToken"] = _encode(str(offset + limit))
+    return out
+
+
+def _describe_stream(ctx: Context, stream: LogStream) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "logStreamName": stream.name,
+        "creationTime": stream.created_ms,
+        "arn": _group_arn(ctx, stream.group) + f":log-stream:{stream.name}",
+        "storedBytes": 0,  # AWS has reported 0 for streams since 2019
+    }
+    if stream.first_event_ms is not None:
+        out["firstEventTimestamp"] = stream.first_event_ms
+        out["lastEventTimestamp"] = stream.last_event_ms
+        out["lastIngestionTime"] = stream.last_ingestion_ms
+    return out
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+@OPERATIONS("PutLogEvents")
+def put_log_events(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    group, stream = _group(params), _stream_name(params["logStreamName"])
+    events = params["logEvents"]
+    if not 1 <= len(events) <= MAX_BATCH_EVENTS:
+        raise _invalid(
+            f"1 validation error detected: Value at 'logEvents' failed to satisfy constraint:"
+            f" Member must have length less than or equal to {MAX_BATCH_EVENTS}"
+        )
+    size = sum(len(str(e["message"]).encode()) + EVENT_OVERHEAD_BYTES for e in events)
+    if size > MAX_BATCH_BYTES:
+        raise _invalid(f"Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}")
+    stamps = [int(e["timestamp"]) for e in events]
+    if stamps != sorted(stamps):
+        raise _invalid("Log events in a single PutLogEvents request must be in chronological order.")
+    if stamps[-1] - stamps[0] > 24 * 3600 * 1000:
+        raise _invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+    store = _store(ctx)
+    now = store.clock_ms()
+    accepted: list[tuple[int, str]] = []
+    rejected: dict[str, int] = {}
+    for index, (stamp, event) in enumerate(zip(stamps, events, strict=True)):
+        if stamp < now - TOO_OLD_MS:
+            rejected["tooOldLogEventEndIndex"] = index + 1  # exclusive
+        elif stamp > now + TOO_NEW_MS:
+            rejected.setdefault("tooNewLogEventStartIndex", index)
+        else:
+            accepted.append((stamp, str(event["message"])))
+    try:
+        store.put(group, stream, accepted)
+    except NotFoundError:
+        if not store.has_group(group):
+            raise _no_group() from None
+        raise _no_stream() from None
+    out: dict[str, Any] = {"nextSequenceToken": _encode(str(now))}
+    if rejected:
+        out["rejectedLogEventsInfo"] = rejected
+    if not accepted and not store.has_group(group):
+        raise _no_group()
+    return out
+
+
+def _token_id(token: str, kind: str) -> int:
+    # AWS's shape: "f/<56 digits>/s" (forward) and "b/<56 digits>/s" (backward).
+    parts = token.split("/")
+    if len(parts) != 3 or parts[0] != kind or not parts[1].isdigit():
+        raise _invalid("The specified nextToken is invalid.")
+    return int(parts[1])
+
+
+def _token(kind: str, position: int) -> str:
+    return f"{kind}/{position:056d}/s"
+
+
+@OPERATIONS("GetLogEvents")
+def get_log_events(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    group, stream = _group(params), _stream_name(params["logStreamName"])
+    limit = _limit(params.get("limit"), 10_000, 10_000)
+    token = params.get("nextToken")
+    start, end = params.get("startTime"), params.get("endTime")
+    store = _store(ctx)
+    after = before = None
+    if token:
+        if token.startswith("f/"):
+            after = _token_id(token, "f")
+            from_head = True
+        else:
+            before = _token_id(token, "b")
+            from_head = False
+    else:
+        from_head = bool(params.get("startFromHead"))
+    try:
+        events = store.stream_events(
+            group, stream, start_ms=start, end_ms=end, after_id=after, before_id=before, from_head=from_head, limit=limit
+        )
+    except NotFoundError:
+        if not store.has_group(group):
+            raise _no_group() from None
+        raise _no_stream() from None
+    events = _within_bytes(events, from_head)
+    if events:
+        forward, backward = _token("f", events[-1].id), _token("b", events[0].id)
+    elif after is not None:
+        # At the end: the same forward token comes back, as AWS's does (clients stop on it).
+        forward, backward = str(token), _token("b", after + 1)
+    elif before is not None:
+        forward, backward = _token("f", max(0, before - 1)), str(token)
+    else:
+        forward, backward = _token("f", 0), _token("b", 0)
+    return {
+        "events": [{"timestamp": e.timestamp_ms, "message": e.message, "ingestionTime": e.ingestion_ms} for e in events],
+        "nextForwardToken": forward,
+        "nextBackwardToken": backward,
+    }
+
+
+def _within_bytes(events: list[Any], from_head: bool) -> list[Any]:
+    """At most 1 MB of events (GetLogEvents' response limit), kept from the side being read."""
+    total = 0
+    kept: list[Any] = []
+    for event in events if from_head else reversed(events):
+        total += len(event.message.encode()) + EVENT_OVERHEAD_BYTES
+        if total > MAX_BATCH_BYTES:
+            break
+        kept.append(event)
+    return kept if from_head else kept[::-1]
+
+
+@OPERATIONS("FilterLogEvents")
+def filter_log_events(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    group = _group(params)
+    names = params.get("logStreamNames")
+    prefix = params.get("logStreamNamePrefix") or ""
+    if names and prefix:
+        raise _invalid("You cannot specify both logStreamNames and logStreamNamePrefix")
+    limit = _limit(params.get("limit"), 10_000, 10_000)
+    try:
+        matches = compile_filter(params.get("filterPattern"))
+    except FilterPatternError as exc:
+        raise _invalid(str(exc)) from None
+    cursor: tuple[int, int] | None = None
+    token = _decode(params.get("nextToken"))
+    if token:
+        try:
+            stamp, _, position = token.partition(":")
+            cursor = (int(stamp), int(position))
+        except ValueError:
+            raise _invalid("The specified nextToken is invalid.") from None
+    store = _store(ctx)
+    found: list[Any] = []
+    scanned = 0
+    batch_size = 1000
+    while True:
+        try:
+            batch = store.scan(
+                group,
+                streams=names,
+                stream_prefix=prefix,
+                start_ms=params.get("startTime"),
+                end_ms=params.get("endTime"),
+                after=cursor,
+                limit=batch_size,
+            )
+        except NotFoundError:
+            raise _no_group() from None
+        exhausted = len(batch) < batch_size
+        full = False
+        for index, event in enumerate(batch):
+            cursor = (event.timestamp_ms, event.id)
+            scanned += 1
+            if matches(event.message):
+                found.append(event)
+                if len(found) == limit:
+                    full = True
+                    exhausted = exhausted and index == len(batch) - 1
+                    break
+        if full or exhausted:
+            more = not exhausted
+            break
+        if scanned >= _SCAN_BUDGET:
+            # Like AWS, a call searches a bounded slice: fewer events and a nextToken to go on.
+            more = True
+            break
+    out: dict[str, Any] = {
+        "events": [
+            {
+                "logStreamName": e.stream,
+                "timestamp": e.timestamp_ms,
+                "message": e.message,
+                "ingestionTime": e.ingestion_ms,
+                "eventId": f"{e.timestamp_ms:020d}{e.id:036d}",
+            }
+            for e in found
+        ],
+        "searchedLogStreams": [],
+    }
+    if more and cursor is not None:
+        out["nextToken"] = _encode(f"{cursor[0]}:{cursor[1]}")
+    return out
+
+
+def _encode(cursor: str) -> str:
+    return base64.urlsafe_b64encode(cursor.encode()).decode()
+
+
+def _decode(token: str | None) -> str | None:
+    if not token:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise _invalid("The specified nextToken is invalid.") from None

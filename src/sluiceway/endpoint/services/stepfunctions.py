@@ -1,0 +1,529 @@
+"""AWS Step Functions (json protocol, ``AWSStepFunctions.*``) on the local orchestrator.
+
+State machines are the application's workflows and those created here (see
+:mod:`._sfn_catalog`); executions, their history and task tokens are the orchestrator's,
+so that an execution started by an S3 event is listed, described and followed here
+exactly like one started with StartExecution.
+
+StartSyncExecution and TestState are modelled with the ``sync-`` host prefix: botocore
+sends them to ``sync-<host>``, a name that does not resolve for ``127.0.0.1``. Clients
+disable the prefix with ``Config(inject_host_prefix=False)`` or the environment variable
+``AWS_DISABLE_HOST_PREFIX_INJECTION=true`` (functions run with it set); the endpoint
+serves both hosts the same.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ...asl import parser
+from ...asl.limits import load_json
+from ...errors import (
+    ExecutionAlreadyExistsError,
+    ExecutionError,
+    ExecutionNotFoundError,
+    InvalidNameError,
+    OrchestratorStoppedError,
+)
+from ...names import check_name
+from ...ports import ExecutionRecord
+from ...runtime.orchestration.executor import InvalidTaskTokenError, TaskTimedOutError
+from ..context import Context, Operations
+from ..errors import AwsError
+from ._sfn_catalog import Catalog, StateMachineRecord, invalid_arn, tag_map, validation_error
+from ._sfn_test_state import test_state
+
+__all__ = ["OPERATIONS"]
+
+OPERATIONS = Operations("stepfunctions")
+
+MAX_DATA_CHARS = 262_144
+"""Step Functions' limit on an execution's input and a task's output (the model's SensitiveData)."""
+SYNC_TIMEOUT_S = 300.0
+"""An Express execution runs at most five minutes."""
+_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+
+
+def _catalog(ctx: Context) -> Catalog:
+    return ctx.shared.get("stepfunctions.catalog", lambda: Catalog(ctx.stack))
+
+
+# -- state machines ---------------------------------------------------------------------------
+
+
+@OPERATIONS("CreateStateMachine")
+def create_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    catalog = _catalog(ctx)
+    record, _ = catalog.create(params)
+    return {"stateMachineArn": catalog.arn(record.name), "creationDate": record.created_at}
+
+
+@OPERATIONS("UpdateStateMachine")
+def update_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    catalog = _catalog(ctx)
+    record = catalog.update(catalog.must_get(params["stateMachineArn"]), params)
+    return {"updateDate": record.updated_at, "revisionId": record.revision_id}
+
+
+@OPERATIONS("DescribeStateMachine")
+def describe_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    catalog = _catalog(ctx)
+    record = catalog.must_get(params["stateMachineArn"])
+    return {
+        "stateMachineArn": catalog.arn(record.name),
+        "name": record.name,
+        "status": "ACTIVE",
+        "creationDate": record.created_at,
+        **_configuration(record),
+    }
+
+
+@OPERATIONS("DescribeStateMachineForExecution")
+def describe_state_machine_for_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    catalog = _catalog(ctx)
+    execution = _execution(ctx, params["executionArn"])
+    record = catalog.get(execution.state_machine)
+    if record is None:
+        # The machine was deleted since; its executions stay describable, not its definition.
+        raise AwsError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{catalog.arn(execution.state_machine)}'")
+    return {
+        "stateMachineArn": catalog.arn(record.name),
+        "name": record.name,
+        "updateDate": record.updated_at,
+        **_configuration(record),
+    }
+
+
+def _configuration(record: StateMachineRecord) -> dict[str, Any]:
+    return {
+        "definition": record.definition,
+        "roleArn": record.role_arn,
+        "type": record.type,
+        "loggingConfiguration": record.logging or {"level": "OFF", "includeExecutionData": False},
+        "tracingConfiguration": record.tracing or {"enabled": False},
+        "revisionId": record.revision_id,
+    }
+
+
+@OPERATIONS("ListStateMachines")
+def list_state_machines(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    catalog = _catalog(ctx)
+    limit = _page_size(params.get("maxResults"))
+    after = _decode_token(params.get("nextToken"))
+    records = [r for r in catalog.all() if after is None or r.name > after]
+    page = records[:limit]
+    out: dict[str, Any] = {
+        "stateMachines": [
+            {"stateMachineArn": catalog.arn(r.name), "name": r.name, "type": r.type, "creationDate": r.created_at} for r in page
+        ]
+    }
+    if len(records) > limit:
+        out["nextToken"] = _encode_token(page[-1].name)
+    return out
+
+
+@OPERATIONS("DeleteStateMachine")
+def delete_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    catalog = _catalog(ctx)
+    name = catalog.name_of(params["stateMachineArn"])
+    record = catalog.get(name)
+    if record is not None:  # deleting what does not exist succeeds, as on AWS
+        catalog.delete(record)
+    return {}
+
+
+@OPERATIONS("ValidateStateMachineDefinition")
+def validate_state_machine_definition(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    kind = params.get("type") or "STANDARD"
+    if kind not in ("STANDARD", "EXPRESS"):
+        raise validation_error("type", kind, "Member must satisfy enum value set: [STANDARD, EXPRESS]")
+    severity = params.get("severity") or "ERROR"
+    if severity not in ("ERROR", "WARNING"):
+        raise validation_error("severity", severity, "Member must satisfy enum value set: [ERROR, WARNING]")
+    limit = params.get("maxResults") or 100
+    if not 0 <= limit <= 100:
+        raise validation_error("maxResults", limit, "Member must have value less than or equal to 100")
+    try:
+        doc = load_json(params["definition"])
+    except ValueError as exc:
+        diagnostics = [{"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": str(exc)}]
+    else:
+        diagnostics = [d.to_json() for d in parser.validate(doc)]
+    # severity ERROR (the default) reports errors only; WARNING reports both.
+    wanted = [d for d in diagnostics if severity == "WARNING" or d["severity"] == "ERROR"]
+    failed = any(d["severity"] == "ERROR" for d in diagnostics)
+    return {"result": "FAIL" if failed else "OK", "diagnostics": wanted[:limit], "truncated": len(wanted) > limit}
+
+
+# -- tags -----------------------------------------------------------------------------------
+
+
+def _tagged(ctx: Context, arn: str) -> StateMachineRecord:
+    catalog = _catalog(ctx)
+    try:
+        name = catalog.name_of(arn, "resourceArn")
+    except AwsError as exc:
+        if exc.code == "StateMachineDoesNotExist":
+            raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'") from None
+        raise
+    record = catalog.get(name)
+    if record is None:
+        raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'")
+    return record
+
+
+@OPERATIONS("TagResource")
+def tag_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    record = _tagged(ctx, params["resourceArn"])
+    tags = {**record.tags, **tag_map(params["tags"])}
+    if len(tags) > 50:
+        raise AwsError("TooManyTags", "Too many tags: a resource may have at most 50 tags", fields={"resourceName": params["resourceArn"]})
+    _catalog(ctx).set_tags(record, tags)
+    return {}
+
+
+@OPERATIONS("UntagResource")
+def untag_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    record = _tagged(ctx, params["resourceArn"])
+    drop = set(params["tagKeys"])
+    _catalog(ctx).set_tags(record, {k: v for k, v in record.tags.items() if k not in drop})
+    return {}
+
+
+@OPERATIONS("ListTagsForResource")
+def list_tags_for_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    record = _tagged(ctx, params["resourceArn"])
+    return {"tags": [{"key": k, "value": v} for k, v in record.tags.items()]}
+
+
+# -- executions -----------------------------------------------------------------------------
+
+
+def _input(params: dict[str, Any]) -> Any:
+    text = params.get("input")
+    if text is None:
+        return {}
+    if len(text) > MAX_DATA_CHARS:
+        raise validation_error("input", "...", f"Member must have length less than or equal to {MAX_DATA_CHARS}")
+    try:
+        return load_json(text)
+    except ValueError as exc:
+        raise AwsError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'") from None
+
+
+def _start(ctx: Context, params: dict[str, Any]) -> tuple[StateMachineRecord, ExecutionRecord]:
+    catalog = _catalog(ctx)
+    record = catalog.must_get(params["stateMachineArn"])
+    payload = _input(params)
+    name = params.get("name")
+    if name is not None:
+        if len(name) > 80:
+            raise validation_error("name", name, "Member must have length less than or equal to 80")
+        try:
+            check_name(name, what="execution name")
+        except InvalidNameError:
+            raise AwsError("InvalidName", f"Invalid Name: '{name}'") from None
+    try:
+        execution = ctx.stack.orchestrator.start_execution(record.name, payload, name=name)
+    except ExecutionAlreadyExistsError:
+        arn = ctx.stack.orchestrator.execution_arn(record.name, str(name))
+        raise AwsError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'") from None
+    except ExecutionNotFoundError:
+        raise AwsError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{params['stateMachineArn']}'") from None
+    return record, execution
+
+
+@OPERATIONS("StartExecution")
+def start_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    _, execution = _start(ctx, params)
+    return {"executionArn": execution.arn, "startDate": execution.started_at}
+
+
+@OPERATIONS("StartSyncExecution")
+def start_sync_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    catalog = _catalog(ctx)
+    record = catalog.must_get(params["stateMachineArn"])
+    if record.type != "EXPRESS":
+        raise AwsError("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
+    _, execution = _start(ctx, params)
+    orchestrator = ctx.stack.orchestrator
+    try:
+        execution = orchestrator.wait(execution.arn, timeout=SYNC_TIMEOUT_S)
+    except OrchestratorStoppedError:
+        raise AwsError("ServiceUnavailable", "The stack is stopping", 503, sender_fault=False) from None
+    status, error, cause = execution.status, execution.error, execution.cause
+    stopped = execution.stopped_at or datetime.now(UTC)
+    if status == "RUNNING":
+        # An Express execution that runs past five minutes ends TIMED_OUT.
+        orchestrator.stop_execution(execution.arn, error="States.Timeout", cause="The execution ran longer than 5 minutes")
+        status, error, cause = "TIMED_OUT", "States.Timeout", "The execution ran longer than 5 minutes"
+    elif status == "ABORTED":
+        status = "FAILED"  # SyncExecutionStatus has no ABORTED
+    out: dict[str, Any] = {
+        "executionArn": execution.arn,
+        "stateMachineArn": catalog.arn(record.name),
+        "name": execution.name,
+        "startDate": execution.started_at,
+        "stopDate": stopped,
+        "status": status,
+        "input": _text(execution.input),
+        "inputDetails": {"included": True},
+        "billingDetails": {
+            "billedMemoryUsedInMB": 64,
+            "billedDurationInMilliseconds": max(100, int((stopped - execution.started_at).total_seconds() * 1000)),
+        },
+    }
+    if status == "SUCCEEDED":
+        out["output"] = _text(execution.output)
+        out["outputDetails"] = {"included": True}
+    if error is not None:
+        out["error"] = error
+    if cause is not None:
+        out["cause"] = cause
+    return out
+
+
+def _execution(ctx: Context, arn: str) -> ExecutionRecord:
+    """The execution named by ``arn`` (never by name: the store also accepts names, AWS does not)."""
+    parts = arn.split(":")
+    if len(parts) < 8 or parts[0] != "arn" or parts[2] != "states" or parts[5] not in ("execution", "express"):
+        raise invalid_arn(arn)
+    try:
+        return ctx.stack.orchestrator.describe(arn)
+    except ExecutionNotFoundError:
+        raise AwsError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'") from None
+
+
+@OPERATIONS("DescribeExecution")
+def describe_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    execution = _execution(ctx, params["executionArn"])
+    out: dict[str, Any] = {
+        **_summary(ctx, execution),
+        "input": _text(execution.input),
+        "inputDetails": {"included": True},
+    }
+    if execution.status == "SUCCEEDED":
+        out["output"] = _text(execution.output)
+        out["outputDetails"] = {"included": True}
+    if execution.error is not None:
+        out["error"] = execution.error
+    if execution.cause is not None:
+        out["cause"] = execution.cause
+    if out["redriveCount"]:
+        redriven = _redrive_date(ctx, execution)
+        if redriven is not None:
+            out["redriveDate"] = redriven
+    redrive_status, reason = _redrive_status(execution)
+    out["redriveStatus"] = redrive_status
+    if reason:
+        out["redriveStatusReason"] = reason
+    return out
+
+
+def _summary(ctx: Context, execution: ExecutionRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "executionArn": execution.arn,
+        "stateMachineArn": ctx.stack.orchestrator.state_machine_arn(execution.state_machine),
+        "name": execution.name,
+        "status": execution.status,
+        "startDate": execution.started_at,
+    }
+    if execution.stopped_at is not None:
+        out["stopDate"] = execution.stopped_at
+    state = execution.state if isinstance(execution.state, dict) else {}
+    redrives = int(state.get("context", {}).get("Execution", {}).get("RedriveCount", 0) or 0)
+    out["redriveCount"] = redrives
+    return out
+
+
+def _redrive_date(ctx: Context, execution: ExecutionRecord) -> datetime | None:
+    """When the execution was last redriven: its last ExecutionRedriven event."""
+    for event in reversed(ctx.stack.local.executions.history(execution.arn)):
+        if event["type"] == "ExecutionRedriven":
+            return datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00"))
+    return None
+
+
+def _redrive_status(execution: ExecutionRecord) -> tuple[str, str | None]:
+    state = execution.state if isinstance(execution.state, dict) else {}
+    if execution.status in ("FAILED", "TIMED_OUT", "ABORTED") and state.get("redrive"):
+        return "REDRIVABLE", None
+    return "NOT_REDRIVABLE", f"Execution is {execution.status} and cannot be redriven"
+
+
+@OPERATIONS("ListExecutions")
+def list_executions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("mapRunArn"):
+        raise AwsError("ResourceNotFound", f"Resource not found: '{params['mapRunArn']}'")
+    arn = params.get("stateMachineArn")
+    if arn is None:
+        raise AwsError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
+    catalog = _catalog(ctx)
+    record = catalog.must_get(arn)
+    if record.type == "EXPRESS":
+        raise AwsError("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
+    status = params.get("statusFilter")
+    if status is not None and status not in _STATUSES:
+        raise validation_error("statusFilter", status, f"Member must satisfy enum value set: [{', '.join(_STATUSES)}]")
+    limit = _page_size(params.get("maxResults"))
+    cursor = _decode_token(params.get("nextToken"))
+    after: tuple[str, str] | None = None
+    if cursor is not None:
+        try:
+            started, last = json.loads(cursor)
+            after = (str(started), str(last))
+        except (ValueError, TypeError):
+            raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'") from None
+    store = ctx.stack.local.executions
+    rows = store.page(state_machine=record.name, status=status, after=after, limit=limit + 1)
+    page = rows[:limit]
+    out: dict[str, Any] = {"executions": [_summary(ctx, e) for e in page]}
+    if len(rows) > limit:
+        out["nextToken"] = _encode_token(json.dumps([page[-1].started_at.isoformat(), page[-1].arn]))
+    return out
+
+
+@OPERATIONS("GetExecutionHistory")
+def get_execution_history(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    execution = _execution(ctx, params["executionArn"])
+    events = ctx.stack.local.executions.history(execution.arn)
+    if params.get("reverseOrder"):
+        events.reverse()
+    limit = _page_size(params.get("maxResults"))
+    offset = 0
+    token = _decode_token(params.get("nextToken"))
+    if token is not None:
+        if not token.isdigit():
+            raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'")
+        offset = int(token)
+    include_data = params.get("includeExecutionData", True) is not False
+    page = [_event(e, include_data) for e in events[offset : offset + limit]]
+    out: dict[str, Any] = {"events": page}
+    if offset + limit < len(events):
+        out["nextToken"] = _encode_token(str(offset + limit))
+    return out
+
+
+_DATA_FIELDS = ("input", "output", "inputDetails", "outputDetails", "parameters", "result", "resultDetails")
+
+
+def _event(event: dict[str, Any], include_data: bool) -> dict[str, Any]:
+    out = dict(event)
+    out["timestamp"] = datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00"))
+    if not include_data:
+        for key, value in event.items():
+            if key.endswith("EventDetails") and isinstance(value, dict):
+                out[key] = {k: v for k, v in value.items() if k not in _DATA_FIELDS}
+    return out
+
+
+@OPERATIONS("StopExecution")
+def stop_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    execution = _execution(ctx, params["executionArn"])
+    if execution.status != "RUNNING":
+        return {"stopDate": execution.stopped_at or datetime.now(UTC)}
+    ctx.stack.orchestrator.stop_execution(execution.arn, error=params.get("error"), cause=params.get("cause"))
+    # The dispatcher applies the stop; StopExecution answers once it has, as AWS's does.
+    stopped = ctx.stack.orchestrator.wait(execution.arn, timeout=10.0)
+    return {"stopDate": stopped.stopped_at or datetime.now(UTC)}
+
+
+@OPERATIONS("RedriveExecution")
+def redrive_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    execution = _execution(ctx, params["executionArn"])
+    if execution.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        raise AwsError("ExecutionNotRedrivable", f"Execution is {execution.status} and cannot be redriven: '{execution.arn}'")
+    try:
+        ctx.stack.orchestrator.redrive_execution(execution.arn)
+    except ExecutionNotFoundError as exc:
+        raise AwsError("ExecutionNotRedrivable", str(exc)) from None
+    except ExecutionError as exc:
+        raise AwsError("ExecutionNotRedrivable", f"Execution cannot be redriven: '{exc}'") from None
+    return {"redriveDate": datetime.now(UTC)}
+
+
+# -- task tokens ------------------------------------------------------------------------------
+
+
+def _token_errors(send: Any) -> None:
+    try:
+        send()
+    except InvalidTaskTokenError as exc:
+        raise AwsError("InvalidToken", str(exc)) from None
+    except TaskTimedOutError as exc:
+        raise AwsError("TaskTimedOut", str(exc)) from None
+
+
+def _check_token(token: str) -> None:
+    if not 1 <= len(token) <= 2048:
+        raise validation_error("taskToken", "...", "Member must have length less than or equal to 2048")
+
+
+@OPERATIONS("SendTaskSuccess")
+def send_task_success(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    token = params["taskToken"]
+    _check_token(token)
+    text = params["output"]
+    if len(text) > MAX_DATA_CHARS:
+        raise validation_error("output", "...", f"Member must have length less than or equal to {MAX_DATA_CHARS}")
+    try:
+        output = load_json(text)
+    except ValueError as exc:
+        raise AwsError("InvalidOutput", f"Invalid Output: '{exc}'") from None
+    _token_errors(lambda: ctx.stack.orchestrator.send_task_success(token, output))
+    return {}
+
+
+@OPERATIONS("SendTaskFailure")
+def send_task_failure(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    token = params["taskToken"]
+    _check_token(token)
+    _token_errors(lambda: ctx.stack.orchestrator.send_task_failure(token, error=params.get("error"), cause=params.get("cause")))
+    return {}
+
+
+@OPERATIONS("SendTaskHeartbeat")
+def send_task_heartbeat(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    token = params["taskToken"]
+    _check_token(token)
+    _token_errors(lambda: ctx.stack.orchestrator.send_task_heartbeat(token))
+    return {}
+
+
+# -- TestState ---------------------------------------------------------------------------------
+
+
+@OPERATIONS("TestState")
+def test_state_operation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return test_state(ctx, params)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _page_size(value: int | None) -> int:
+    if value is None or value == 0:
+        return 100  # 0 means the default, as the API reference says
+    if not 0 <= value <= 1000:
+        raise validation_error("maxResults", value, "Member must have value less than or equal to 1000")
+    return value
+
+
+def _encode_token(cursor: str) -> str:
+    return base64.urlsafe_b64encode(cursor.encode()).decode()
+
+
+def _decode_token(token: str | None) -> str | None:
+    if token is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'") from None
