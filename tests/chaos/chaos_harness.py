@@ -42,6 +42,7 @@ from pathlib import Path
 
 from sluiceway.config import packaged_config_path
 from sluiceway.data.samples import write_sales_csv
+from sluiceway.dynamodb.values import from_storage, to_plain
 
 INPUT = "sluiceway-input"
 OUTPUT = "sluiceway-output"
@@ -290,7 +291,10 @@ class Chaos:
                 (name, status, json.loads(raw)["detail"]["object"]["key"], cause or "")
                 for name, status, raw, cause in db.execute("SELECT name, status, input, cause FROM executions")
             ]
-            records = [json.loads(r[0]) for r in db.execute("SELECT body FROM items WHERE table_name='ProcessingMetadata'")]
+            records = [
+                {k: to_plain(from_storage(v)) for k, v in json.loads(body).items()} if typed else json.loads(body)
+                for body, typed in db.execute("SELECT body, typed FROM items WHERE table_name='ProcessingMetadata'")
+            ]
             notes = [r[0] for r in db.execute("SELECT message FROM outbox")]
         finally:
             db.close()

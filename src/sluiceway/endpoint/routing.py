@@ -124,6 +124,8 @@ def virtual_host_bucket(host: str | None) -> str | None:
         return None
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     name = name.lower().rstrip(".")
+    if name in ("s3.localhost", "s3.amazonaws.com") or name.startswith("s3."):
+        return None  # the service's own host, path style
     for pattern in (_S3_HOSTS, _LOCAL_HOST):
         found = pattern.match(name)
         if found:

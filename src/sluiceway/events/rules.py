@@ -25,11 +25,14 @@ from ..errors import ConfigError
 from ..types import JSON
 from .envelope import execution_name_for
 from .patterns import Pattern, compile_pattern
+from .schedules import ScheduleExpressionError, parse_schedule
 from .transform import input_path_problems, select_input_path, transform, transformer_problems
 
 __all__ = [
     "DEFAULT_BUS",
     "MAX_TARGETS",
+    "NO_PATTERN",
+    "ArchiveRecord",
     "Delivery",
     "DeliveryRecord",
     "DeliveryStatus",
@@ -55,6 +58,9 @@ __all__ = [
 DEFAULT_BUS: Final = "default"
 #: EventBridge allows five targets per rule.
 MAX_TARGETS: Final = 5
+
+#: The pattern of a rule that only runs on a schedule: it matches no event.
+NO_PATTERN: Final = Pattern(source="", _branches=(), _prefixes=frozenset())
 
 RuleState: TypeAlias = Literal["ENABLED", "DISABLED"]
 TargetKind: TypeAlias = Literal["state-machine", "function", "queue", "topic"]
@@ -378,14 +384,28 @@ class Rule:
 
     name: str
     pattern: Pattern
+    """:data:`NO_PATTERN` for a rule that runs only on its schedule."""
     targets: tuple[Target | TargetCallable, ...] = ()
     bus: str = DEFAULT_BUS
     state: RuleState = "ENABLED"
     description: str = ""
+    schedule: str | None = None
+    """A ``rate()`` or ``cron()`` ScheduleExpression: the rule also sends its targets a
+    "Scheduled Event" at each occurrence (default bus only, as on AWS)."""
+    role_arn: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.pattern, Pattern):
             raise TypeError("Rule.pattern must be a compiled Pattern (use compile_pattern)")
+        if self.schedule is not None:
+            try:
+                parse_schedule(self.schedule, allow_at=False)
+            except ScheduleExpressionError:
+                raise RuleValidationError("Parameter ScheduleExpression is not valid.") from None
+            if self.bus != DEFAULT_BUS:
+                raise RuleValidationError("ScheduleExpression is supported only on the default event bus.")
+        elif not self.matches_events:
+            raise RuleValidationError("Parameter(s) EventPattern or ScheduleExpression must be specified.")
         if self.state not in ("ENABLED", "DISABLED"):
             raise RuleValidationError(
                 f"Rule state must be ENABLED or DISABLED, got '{self.state}'."
@@ -406,6 +426,11 @@ class Rule:
     @property
     def enabled(self) -> bool:
         return self.state == "ENABLED"
+
+    @property
+    def matches_events(self) -> bool:
+        """Whether the rule has an event pattern (a rule may run only on its schedule)."""
+        return self.pattern.source != ""
 
     @property
     def target_ids(self) -> tuple[str, ...]:
@@ -445,20 +470,23 @@ class Rule:
     def from_definition(
         cls,
         name: str,
-        pattern: str | Mapping[str, Any],
+        pattern: str | Mapping[str, Any] | None,
         *,
         bus: str = DEFAULT_BUS,
         state: RuleState = "ENABLED",
         description: str = "",
         targets: tuple[Target, ...] = (),
+        schedule: str | None = None,
+        role_arn: str | None = None,
     ) -> Rule:
-        """Build and check a rule from its pattern as JSON text or a mapping.
+        """Build and check a rule from its pattern as JSON text or a mapping (None: a schedule only).
 
         Raises:
             EventPatternError: the pattern is invalid (AWS's message).
             RuleValidationError: anything else EventBridge would refuse.
         """
-        return cls(name, compile_pattern(pattern), targets, bus, state, description).check()
+        compiled = NO_PATTERN if pattern is None else compile_pattern(pattern)
+        return cls(name, compiled, targets, bus, state, description, schedule, role_arn).check()
 
 
 @dataclass(frozen=True)
@@ -507,6 +535,22 @@ class EventBusInfo:
 
     name: str
     created_at: datetime
+    description: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveRecord:
+    """An archive: the events of a bus matching its pattern, from its creation on (EventBridge's CreateArchive)."""
+
+    name: str
+    bus: str
+    created_at: datetime
+    description: str | None = None
+    pattern: str = ""
+    """The event pattern as JSON text; '' keeps every event."""
+    retention_days: int = 0
+    """0: forever (bounded here by the data dir's retention of the bus's log)."""
 
 
 @dataclass(frozen=True)
@@ -568,3 +612,14 @@ class ReplayRecord:
     """The last event fanned out so far."""
     state: Literal["RUNNING", "COMPLETED"]
     started_at: datetime
+    archive: str | None = None
+    """The archive replayed (StartReplay); None for the CLI's replay of the bus's log."""
+    description: str | None = None
+    ended_at: datetime | None = None
+    cancelled: bool = False
+    """Cancelled (CancelReplay) before it completed: no event is fanned out after that."""
+
+    @property
+    def rule_names(self) -> frozenset[str] | None:
+        """The rules that get the events (Destination.FilterArns); None: every rule of the bus."""
+        return frozenset(self.rule.split(",")) if self.rule else None

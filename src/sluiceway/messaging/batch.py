@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import InvalidMessageError
 from .limits import MAX_BATCH_ENTRIES
+from .sqs_attributes import AttributeInput
 
 __all__ = [
     "BatchFailure",
@@ -37,9 +38,12 @@ class SendEntry:
     body: str
     delay_s: int | None = None
     """Per-message delay; None takes the queue's ``DelaySeconds`` (standard queues only)."""
-    attributes: Mapping[str, str] | None = None
+    attributes: Mapping[str, AttributeInput] | None = None
+    """Message attributes: plain strings are ``String`` attributes."""
     group_id: str | None = None
     dedup_id: str | None = None
+    trace_header: str | None = None
+    """The ``AWSTraceHeader`` message system attribute."""
 
 
 @dataclass(frozen=True)

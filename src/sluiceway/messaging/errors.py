@@ -6,7 +6,15 @@ code so that the AWS-compatible endpoint and batch calls can report it as AWS do
 
 from __future__ import annotations
 
-__all__ = ["InvalidMessageError", "InvalidParameterError"]
+from ..errors import NotFoundError
+
+__all__ = [
+    "DeadLetterTargetError",
+    "InvalidMessageError",
+    "InvalidParameterError",
+    "QueueDoesNotExistError",
+    "ReceiptHandleInvalidError",
+]
 
 
 class InvalidMessageError(ValueError):
@@ -34,3 +42,15 @@ class InvalidParameterError(ValueError):
     """
 
     code = "InvalidParameter"
+
+
+class QueueDoesNotExistError(NotFoundError):
+    """No queue of that name (SQS's ``QueueDoesNotExist``)."""
+
+
+class ReceiptHandleInvalidError(NotFoundError):
+    """A receipt handle that is malformed, of another queue, or stale (SQS's ``ReceiptHandleIsInvalid``)."""
+
+
+class DeadLetterTargetError(NotFoundError):
+    """A redrive policy naming a dead-letter queue that does not exist (SQS's ``InvalidParameterValue``)."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from ..errors import InvalidNameError
 from .errors import InvalidMessageError
+from .sqs_attributes import AttributeInput, attributes_size, check_message_attributes
 
 __all__ = [
     "DEDUP_WINDOW_S",
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_RETENTION_S",
     "MAX_VISIBILITY_S",
     "MAX_WAIT_S",
+    "MIN_MESSAGE_BYTES",
     "MIN_RETENTION_S",
     "check_attributes",
     "check_body",
@@ -38,7 +40,10 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 1_048_576
-"""Body plus attributes; SQS raised this from 256 KiB to 1 MiB in August 2025."""
+"""Body plus attributes; SQS raised this from 256 KiB to 1 MiB in August 2025 (botocore's
+model documents ``MaximumMessageSize`` as 1,024 to 1,048,576, default 1,048,576)."""
+MIN_MESSAGE_BYTES = 1_024
+"""The smallest ``MaximumMessageSize`` a queue may have."""
 MAX_BATCH_BYTES = 1_048_576
 """The sum over a SendMessageBatch request."""
 MAX_BATCH_ENTRIES = 10
@@ -59,7 +64,6 @@ _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _FIFO_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,75}\.fifo")
 # XML 1.0's Char production: what SQS accepts in bodies and attribute values.
 _INVALID_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 # Message group and deduplication ids: 1 to 128 alphanumerics or punctuation.
 _MESSAGE_ID_FIELD = re.compile(r"[!-~]{1,128}")
 
@@ -113,64 +117,36 @@ def check_body(body: str) -> None:
         )
 
 
-def check_attributes(attributes: Mapping[str, str] | None) -> None:
-    """Check message attributes (all of SQS's ``String`` type here).
+def check_attributes(attributes: Mapping[str, AttributeInput] | None) -> None:
+    """Check message attributes (plain strings are SQS's ``String`` type).
 
     Raises:
-        InvalidMessageError: more than ten, a name SQS refuses, or an empty or
-            non-string value (``InvalidParameterValue``).
+        InvalidMessageError: more than ten, a name SQS refuses, or a bad type or value
+            (``InvalidParameterValue``); see
+            :func:`~sluiceway.messaging.sqs_attributes.check_message_attributes`.
     """
-    if not attributes:
-        return
-    if len(attributes) > MAX_MESSAGE_ATTRIBUTES:
-        raise InvalidMessageError(
-            "InvalidParameterValue",
-            f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum [10].",
-        )
-    for name, value in attributes.items():
-        lowered = name.lower() if isinstance(name, str) else ""
-        if (
-            _ATTRIBUTE_NAME.fullmatch(lowered) is None
-            or lowered.startswith(("aws.", "amazon.", "."))
-            or lowered.endswith(".")
-            or ".." in lowered
-        ):
-            raise InvalidMessageError(
-                "InvalidParameterValue", f"Message attribute name '{name}' is invalid."
-            )
-        if not isinstance(value, str) or not value:
-            raise InvalidMessageError(
-                "InvalidParameterValue",
-                f"Message attribute '{name}' must contain a non-empty value of type 'String'.",
-            )
-        if _INVALID_CHAR.search(value) is not None:
-            raise InvalidMessageError(
-                "InvalidParameterValue",
-                f"Message attribute '{name}' holds a character SQS refuses.",
-            )
+    check_message_attributes(attributes)
 
 
-def message_size(body: str, attributes: Mapping[str, str] | None) -> int:
+def message_size(body: str, attributes: Mapping[str, AttributeInput] | None) -> int:
     """Bytes SQS counts against the limit: UTF-8 body, plus each attribute's name, type, value."""
-    size = len(body.encode("utf-8"))
-    for name, value in (attributes or {}).items():
-        # Non-string names or values are check_attributes' to refuse; they add nothing here.
-        if isinstance(name, str) and isinstance(value, str):
-            size += len(name.encode("utf-8")) + len("String") + len(value.encode("utf-8"))
-    return size
+    return len(body.encode("utf-8")) + attributes_size(attributes)
 
 
-def check_size(body: str, attributes: Mapping[str, str] | None) -> int:
-    """Return :func:`message_size`, raising ``InvalidParameterValue`` above 1 MiB."""
+def check_size(
+    body: str, attributes: Mapping[str, AttributeInput] | None, limit: int = MAX_MESSAGE_BYTES
+) -> int:
+    """Return :func:`message_size`, raising ``InvalidParameterValue`` above ``limit`` (the queue's
+    ``MaximumMessageSize``)."""
     # Four UTF-8 bytes per character at most: skip encoding bodies that cannot be too long.
-    if len(body) * 4 <= MAX_MESSAGE_BYTES and not attributes:
+    if len(body) * 4 <= limit and not attributes:
         return len(body) if body.isascii() else message_size(body, None)
     size = message_size(body, attributes)
-    if size > MAX_MESSAGE_BYTES:
+    if size > limit:
         raise InvalidMessageError(
             "InvalidParameterValue",
             "One or more parameters are invalid."
-            f" Reason: Message must be shorter than {MAX_MESSAGE_BYTES} bytes.",
+            f" Reason: Message must be shorter than {limit} bytes.",
         )
     return size
 

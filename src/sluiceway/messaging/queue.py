@@ -13,13 +13,15 @@ from .limits import (
     MAX_RETENTION_S,
     MAX_VISIBILITY_S,
     MAX_WAIT_S,
+    MIN_MESSAGE_BYTES,
     MIN_RETENTION_S,
     check_queue_name,
     check_range,
 )
-from .redrive import RedrivePolicy
+from .redrive import RedrivePolicy, queue_arn
+from .sqs_attributes import MessageAttributeValue
 
-__all__ = ["QueueAttributes", "QueueConfig", "StoredMessage"]
+__all__ = ["MoveTask", "QueueAttributes", "QueueConfig", "ReceivedMessage", "StoredMessage"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class QueueConfig:
     receive_wait_s: int = 0
     """Long-poll time for receives that do not give their own."""
     redrive_policy: RedrivePolicy | None = None
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    """MaximumMessageSize: the largest message (body and attributes) a send may carry."""
 
     def check(self) -> None:
         """Check every attribute against SQS's rules.
@@ -51,6 +55,7 @@ class QueueConfig:
             ("MessageRetentionPeriod", self.retention_s, MIN_RETENTION_S, MAX_RETENTION_S),
             ("DelaySeconds", self.delay_s, 0, MAX_DELAY_S),
             ("ReceiveMessageWaitTimeSeconds", self.receive_wait_s, 0, MAX_WAIT_S),
+            ("MaximumMessageSize", self.max_message_bytes, MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES),
         )
         for parameter, value, low, high in ranges:
             if isinstance(value, bool) or not isinstance(value, int):
@@ -77,29 +82,44 @@ class QueueAttributes:
     """ApproximateNumberOfMessagesDelayed: sent with a delay that has not passed."""
     oldest_age_s: float | None = None
     """CloudWatch's ApproximateAgeOfOldestMessage: seconds since the oldest message arrived here."""
+    modified_at: datetime | None = None
+    """LastModifiedTimestamp: the last CreateQueue or SetQueueAttributes (None: the creation)."""
+    settings: Mapping[str, str] = field(default_factory=dict)
+    """Attributes SQS keeps as given and the local queue does not act on (``Policy``,
+    ``RedriveAllowPolicy``, encryption, FIFO throughput settings)."""
 
     def to_aws(self, *, region: str, account_id: str) -> dict[str, str]:
         """SQS's ``Attributes`` map (all values strings)."""
         cfg = self.config
+        modified = self.modified_at or self.created_at
         out = {
             "QueueArn": self.arn,
             "ApproximateNumberOfMessages": str(self.available),
             "ApproximateNumberOfMessagesNotVisible": str(self.in_flight),
             "ApproximateNumberOfMessagesDelayed": str(self.delayed),
             "CreatedTimestamp": str(int(self.created_at.timestamp())),
+            "LastModifiedTimestamp": str(int(modified.timestamp())),
             "VisibilityTimeout": str(cfg.visibility_timeout_s),
-            "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
+            "MaximumMessageSize": str(cfg.max_message_bytes),
             "MessageRetentionPeriod": str(cfg.retention_s),
             "DelaySeconds": str(cfg.delay_s),
             "ReceiveMessageWaitTimeSeconds": str(cfg.receive_wait_s),
         }
         if cfg.redrive_policy is not None:
+            # Compact, as SQS writes it.
             out["RedrivePolicy"] = json.dumps(
-                cfg.redrive_policy.to_aws(region=region, account_id=account_id)
+                cfg.redrive_policy.to_aws(region=region, account_id=account_id), separators=(",", ":")
             )
         if cfg.fifo:
             out["FifoQueue"] = "true"
             out["ContentBasedDeduplication"] = str(cfg.content_based_dedup).lower()
+            # SQS reports the FIFO throughput settings of every FIFO queue, defaults included.
+            out["DeduplicationScope"] = "queue"
+            out["FifoThroughputLimit"] = "perQueue"
+        # New queues are encrypted with SQS-owned keys unless a KMS key is given (SQS's
+        # default since 2022), and GetQueueAttributes says so.
+        out["SqsManagedSseEnabled"] = "false" if "KmsMasterKeyId" in self.settings else "true"
+        out.update(self.settings)
         return out
 
 
@@ -119,3 +139,70 @@ class StoredMessage:
     dedup_id: str | None = None
     dead_letter_source: str | None = None
     """For a message a redrive policy moved here: its source queue (DeadLetterQueueSourceArn)."""
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message as SQS's ReceiveMessage answers it: body, typed attributes and system attributes."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    attributes: Mapping[str, MessageAttributeValue]
+    """The message attributes the sender set, all of them (the caller selects)."""
+    receive_count: int
+    """ApproximateReceiveCount, including this receive."""
+    sent_at: datetime
+    first_received_at: datetime
+    """ApproximateFirstReceiveTimestamp."""
+    trace_header: str | None = None
+    """The ``AWSTraceHeader`` system attribute."""
+    group_id: str | None = None
+    dedup_id: str | None = None
+    sequence_number: str | None = None
+    """FIFO queues: SQS's SequenceNumber."""
+    dead_letter_source: str | None = None
+    """For a message a redrive policy moved here: its source queue's name."""
+
+    def system_attributes(self, *, region: str, account_id: str) -> dict[str, str]:
+        """Every system attribute SQS can return for this message (ReceiveMessage's ``Attributes``)."""
+        out = {
+            # Every local request acts as the account's root user, whose SenderId is the account id.
+            "SenderId": account_id,
+            "SentTimestamp": str(_ms(self.sent_at)),
+            "ApproximateReceiveCount": str(self.receive_count),
+            "ApproximateFirstReceiveTimestamp": str(_ms(self.first_received_at)),
+        }
+        if self.trace_header is not None:
+            out["AWSTraceHeader"] = self.trace_header
+        if self.group_id is not None:
+            out["MessageGroupId"] = self.group_id
+        if self.dedup_id is not None:
+            out["MessageDeduplicationId"] = self.dedup_id
+        if self.sequence_number is not None:
+            out["SequenceNumber"] = self.sequence_number
+        if self.dead_letter_source is not None:
+            out["DeadLetterQueueSourceArn"] = queue_arn(self.dead_letter_source, region=region, account_id=account_id)
+        return out
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class MoveTask:
+    """A message move task (StartMessageMoveTask), as ListMessageMoveTasks reports it."""
+
+    handle: str
+    source: str
+    """The dead-letter queue's name."""
+    destination: str | None
+    """The destination queue's name; None sends each message back to its source."""
+    status: str
+    """``RUNNING``, ``COMPLETED``, ``CANCELLED`` or ``FAILED``."""
+    started_at: datetime
+    moved: int
+    to_move: int
+    max_per_second: int | None = None
+    failure_reason: str | None = None

@@ -37,6 +37,7 @@ __all__ = [
     "check_message",
     "check_topic_name",
     "message_attributes",
+    "message_structure",
     "subscription_arn",
     "topic_arn",
     "topic_name",
@@ -243,15 +244,15 @@ def _typed(name: str, raw: Any) -> MessageAttribute:
 
 
 def check_message(
-    message: str, subject: str | None, attributes: Mapping[str, MessageAttribute]
+    message: str, subject: str | None, attributes: Mapping[str, MessageAttribute], *, limit: int = MAX_MESSAGE_BYTES
 ) -> None:
     """Check a message as SNS's Publish does.
 
     Raises:
         TypeError: ``message`` is not a string.
         InvalidParameterError: an empty message, a subject SNS refuses (empty, longer
-            than 100 characters, line breaks or control characters), or more than 256 KiB
-            in all.
+            than 100 characters, line breaks or control characters), or more than ``limit``
+            bytes in all (256 KiB, or the topic's MaximumMessageSize).
     """
     if not isinstance(message, str):
         raise TypeError("message must be a string")
@@ -267,8 +268,25 @@ def check_message(
         len(k.encode()) + len(a.data_type.encode()) + len(a.value.encode())
         for k, a in attributes.items()
     )
-    if size > MAX_MESSAGE_BYTES:
+    if size > limit:
         raise InvalidParameterError("Invalid parameter: Message too long")
+
+
+def message_structure(message: str) -> dict[str, str]:
+    """Read a message published with ``MessageStructure=json``: a message per protocol and a ``default``.
+
+    Raises:
+        InvalidParameterError: not a JSON object of strings, or no ``default`` entry (SNS's texts).
+    """
+    try:
+        doc = json.loads(message)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
+        raise InvalidParameterError("Invalid parameter: Message Structure - JSON message body failed to parse")
+    if "default" not in doc:
+        raise InvalidParameterError("Invalid parameter: Message Structure - No default entry in JSON message body")
+    return doc
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..types import JSON
@@ -73,6 +74,8 @@ class Call:
     timeout_s: float
     payload: bytes
     """The event as UTF-8 JSON text."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """The function's own environment variables (Lambda's ``Environment.Variables``)."""
 
     def encode(self) -> bytes:
         header = [
@@ -82,14 +85,15 @@ class Call:
             self.invoked_arn,
             self.memory_mb,
             self.timeout_s,
+            dict(self.environment),
         ]
         return json.dumps(header).encode() + b"\n" + self.payload
 
     @classmethod
     def decode(cls, data: bytes) -> Call:
         header, _, payload = data.partition(b"\n")
-        request_id, function_name, handler, arn, memory_mb, timeout_s = json.loads(header)
-        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload)
+        request_id, function_name, handler, arn, memory_mb, timeout_s, environment = json.loads(header)
+        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload, environment)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..apps import App
+from ..backends.local.bucket_notifications import LambdaNotification
 from ..backends.local.datadir import LocalDataDir
 from ..backends.local.events import SqliteEventBus
 from ..backends.local.notifying import EventingObjectStore
@@ -15,8 +16,10 @@ from ..backends.local.stacklock import StackLock
 from ..services import Services
 from ..settings import Settings
 from .bus.router import EventRouter
+from .bus.scheduler import ScheduleRunner
 from .bus.watcher import BucketWatcher
 from .lambdas.invoker import LocalFunctionInvoker
+from .lambdas.s3_notifications import S3NotificationDeliverer
 from .messaging.delivery import TopicDeliverer
 from .messaging.triggers import EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
@@ -45,6 +48,10 @@ class Stack:
     triggers: EventSourceMappings
     lock: StackLock
     """The data dir's: taken by :meth:`start`; the stack's worker processes hold it too."""
+    s3_notifications: S3NotificationDeliverer[LambdaNotification]
+    """Invokes the functions buckets' notification configurations name."""
+    scheduler: ScheduleRunner
+    """Fires EventBridge Scheduler schedules and scheduled rules, and delivers the fires."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
 
     @property
@@ -67,12 +74,14 @@ class Stack:
             # Only the stack's own functions use scratch space, and none runs yet: what is
             # there was left by a process that was killed. So were staged writes nobody holds.
             clear_folder(self.settings.scratch_dir)
-            for bucket in (self.settings.input_bucket, self.settings.output_bucket):
+            for bucket, _ in self.local.files.buckets():
                 self.local.files.clear_staging(bucket)
             self.orchestrator.start()
             self.router.start()
             self.router.notify()
+            self.scheduler.start()
             self.deliverer.start()
+            self.s3_notifications.start()
             self.triggers.start()
         except BaseException:
             self.lock.release()
@@ -88,9 +97,11 @@ class Stack:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+        self.scheduler.close()  # before the router: a scheduled rule's fire wakes it
         self.router.close()
         self.triggers.close()  # before the invoker: pollers call functions
         self.deliverer.close()
+        self.s3_notifications.close()
         self.orchestrator.close(grace_s)
         self.invoker.close()
         self.orchestrator.join_tasks()

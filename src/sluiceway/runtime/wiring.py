@@ -40,7 +40,9 @@ from ..ports.topics import Sender
 from ..services import Services
 from ..settings import Settings
 from .bus.router import EventRouter
+from .bus.scheduler import ScheduleRunner
 from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker, endpoint_environment
+from .lambdas.s3_notifications import S3NotificationDeliverer
 from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
 from .messaging.triggers import EventSourceMapping, EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
@@ -95,8 +97,10 @@ def build_stack(
     resident = [application, *(build_app(name, settings, pipeline) for name in APPS if name != app)]
     functions = {f.name: f for a in reversed(resident) for f in a.functions}
     workflows = {w.name: w for a in reversed(resident) for w in a.workflows}
-    events_committed, messages_published = threading.Event(), threading.Event()
-    local = open_data_dir(settings, clock, on_event=events_committed.set, on_publish=messages_published.set)
+    events_committed, messages_published, schedules_changed = threading.Event(), threading.Event(), threading.Event()
+    local = open_data_dir(
+        settings, clock, on_event=events_committed.set, on_publish=messages_published.set, on_schedule=schedules_changed.set
+    )
     lock = StackLock(settings.data_dir)
     invoker = LocalFunctionInvoker(
         [
@@ -118,11 +122,25 @@ def build_stack(
     router = EventRouter(
         local.bus, resolver=targets, clock=clock, region=settings.region, account=settings.account_id, wakeup=events_committed
     )
+    scheduler = ScheduleRunner(
+        local.schedules,
+        local.bus,
+        resolver=targets,
+        clock=clock,
+        region=settings.region,
+        account=settings.account_id,
+        on_rule_fired=router.notify,
+        wakeup=schedules_changed,
+    )
     deliverer = _deliverer(settings, local, clock, invoker=invoker, wakeup=messages_published)
     triggers = EventSourceMappings(local.queues, invoker, clock=clock, region=settings.region, account_id=settings.account_id)
     _provision(application, settings, local, orchestrator, triggers)
     services = Services(settings, local.objects, local.table, local.topics, clock, pipeline, tables=local.table_named, close=local.close)
-    return Stack(settings, application, local, services, invoker, orchestrator, router, deliverer, triggers, lock)
+    s3_notifications = S3NotificationDeliverer(local.notifier, invoker, clock)
+    local.notifier.wakeup.append(s3_notifications.wakeup.set)
+    return Stack(
+        settings, application, local, services, invoker, orchestrator, router, deliverer, triggers, lock, s3_notifications, scheduler
+    )
 
 
 def function_aws_env(settings: Settings) -> dict[str, str]:

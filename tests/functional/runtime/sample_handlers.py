@@ -134,7 +134,10 @@ def noop(event: Any, context: Any) -> Any:
 
 def hold(event: Any, context: Any) -> int:
     """Write this worker's pid to ``event["pid_file"]``, then wait for ``event["release"]`` to exist."""
-    Path(event["pid_file"]).write_text(str(os.getpid()))
+    # Written aside and renamed into place: a reader polling for the file never sees it empty.
+    staged = Path(event["pid_file"] + ".tmp")
+    staged.write_text(str(os.getpid()))
+    staged.rename(event["pid_file"])
     deadline = time.monotonic() + 30
     while not Path(event["release"]).exists() and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -97,6 +97,8 @@ def test_unsigned_anything_else_is_s3() -> None:
         ("my.dotted.bucket.s3.us-east-1.amazonaws.com", "my.dotted.bucket"),
         ("photos.s3.amazonaws.com", "photos"),
         ("s3.amazonaws.com", None),
+        ("s3.localhost:4566", None),
+        ("s3.us-east-1.amazonaws.com", None),
         (None, None),
     ],
 )

@@ -72,15 +72,17 @@ def move_back(
     destination_name: str | None,
     *,
     on_moved: Callable[[], None],
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> int:
     """Run a message move task out of dead-letter queue ``source_name`` (see
     :meth:`~sluiceway.backends.local.queues.SqliteQueueService.start_message_move_task`).
 
-    ``on_moved`` is called after each transaction that moved messages (to wake receivers).
+    ``on_moved`` is called after each transaction that moved messages (to wake receivers);
+    ``cancelled`` is asked before each one, and a True ends the task (CancelMessageMoveTask).
     """
     moved = 0
     after = 0
-    while True:
+    while not cancelled():
         with db.transaction() as conn:
             src = catalog.must(conn, source_name)
             if conn.execute("SELECT 1 FROM queues WHERE dead_letter_queue = ? LIMIT 1", (source_name,)).fetchone() is None:
@@ -91,14 +93,14 @@ def move_back(
                 check_same_type(source_name, src.config.fifo, destination_name, dest.config.fifo)
             now = clock.now().timestamp()
             rows = conn.execute(
-                "SELECT seq, body, attributes, group_id, dead_letter_source FROM queue_messages"
+                "SELECT seq, body, attributes, group_id, dead_letter_source, trace_header FROM queue_messages"
                 " WHERE queue_id = ? AND visible_at <= ? AND seq > ? AND enqueued_at > ? ORDER "
                 "BY seq LIMIT ?",
                 (src.id, now, after, now - src.config.retention_s, MOVE_CHUNK),
             ).fetchall()
             targets: dict[str, QueueRow | None] = {}
             chunk_moved = 0
-            for seq, body, attributes, group_id, dead_letter_source in rows:
+            for seq, body, attributes, group_id, dead_letter_source, trace_header in rows:
                 after = seq
                 target = dest
                 if target is None and dead_letter_source is not None:
@@ -121,6 +123,7 @@ def move_back(
                         now,
                         now,
                         now + target.config.delay_s,
+                        trace_header,
                     ),
                 )
                 conn.execute("DELETE FROM queue_messages WHERE seq = ?", (seq,))

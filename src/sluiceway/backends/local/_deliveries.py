@@ -25,13 +25,13 @@ class DeliveryTable:
     """The shared half of a delivery store (see the module docstring).
 
     Args:
-        table: ``deliveries`` (events) or ``topic_deliveries``.
+        table: ``deliveries`` (events), ``topic_deliveries`` or ``schedule_fires`` (Scheduler).
         keep_last_error: an outcome without an error keeps the last one (SNS's delivery
             status tells why earlier attempts failed); otherwise it clears it.
     """
 
     def __init__(self, db: Database, table: str, clock: Clock, *, keep_last_error: bool, what: str) -> None:
-        if table not in ("deliveries", "topic_deliveries"):
+        if table not in ("deliveries", "topic_deliveries", "schedule_fires"):
             raise ValueError(f"not a delivery table: {table!r}")
         self.db = db
         self.table = table

@@ -13,8 +13,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import TypeVar
 
-from ...ports import Clock, QueueMessage
+from ...ports import Clock
+
+T = TypeVar("T")
 
 __all__ = ["LongPolls"]
 
@@ -45,10 +48,10 @@ class LongPolls:
         queue: str,
         wait: float,
         generation: int,
-        look: Callable[[], list[QueueMessage]],
+        look: Callable[[], list[T]],
         *,
         poll_interval_s: float,
-    ) -> list[QueueMessage]:
+    ) -> list[T]:
         """Call ``look`` whenever ``queue`` may have a message, until it returns some or ``wait`` runs out.
 
         Args:

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import NotFoundError
+from ...messaging.errors import QueueDoesNotExistError
 from ...messaging.queue import QueueConfig
 from ...messaging.redrive import RedrivePolicy
 
@@ -19,7 +19,8 @@ __all__ = ["QueueCatalog", "QueueRow"]
 
 _QUEUE_SQL = (
     "SELECT id, name, fifo, content_based_dedup, visibility_timeout_s, retention_s, delay_s,"
-    " receive_wait_s, dead_letter_queue, max_receive_count, created_at FROM queues WHERE name = ?"
+    " receive_wait_s, dead_letter_queue, max_receive_count, created_at, max_message_bytes"
+    " FROM queues WHERE name = ?"
 )
 
 
@@ -57,6 +58,7 @@ class QueueCatalog:
                 delay_s=row[6],
                 receive_wait_s=row[7],
                 redrive_policy=policy,
+                max_message_bytes=row[11],
             )
             cached = self._queues[key] = QueueRow(id=row[0], config=config, created_at=row[10])
         return cached
@@ -69,5 +71,5 @@ class QueueCatalog:
         """
         q = self.find(conn, name)
         if q is None:
-            raise NotFoundError(f"The specified queue does not exist: {name}")
+            raise QueueDoesNotExistError(f"The specified queue does not exist: {name}")
         return q

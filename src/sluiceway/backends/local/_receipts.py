@@ -12,9 +12,8 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
-from ...errors import NotFoundError
 from ...messaging import limits
-from ...messaging.errors import InvalidMessageError
+from ...messaging.errors import InvalidMessageError, ReceiptHandleInvalidError
 from ._queue_catalog import QueueRow
 
 __all__ = ["change_visibility", "delete", "new_receipt"]
@@ -74,5 +73,5 @@ def _must_parse(q: QueueRow, receipt: str) -> tuple[int, int, str]:
     return int(parts[0]), int(parts[1]), parts[2]
 
 
-def _invalid_receipt(receipt: str) -> NotFoundError:
-    return NotFoundError(f'The input receipt handle "{receipt}" is not a valid receipt handle.')
+def _invalid_receipt(receipt: str) -> ReceiptHandleInvalidError:
+    return ReceiptHandleInvalidError(f'The input receipt handle "{receipt}" is not a valid receipt handle.')

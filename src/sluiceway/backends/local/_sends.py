@@ -7,7 +7,6 @@ number and enqueues nothing.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 
@@ -15,13 +14,15 @@ from ...messaging import fifo as fifo_rules
 from ...messaging import limits
 from ...messaging.batch import BatchSuccess, SendEntry
 from ...messaging.errors import InvalidMessageError
+from ...messaging.sqs_attributes import attributes_to_json, check_message_attributes
 from ._queue_catalog import QueueRow
 
-__all__ = ["INSERT_MESSAGE", "insert"]
+__all__ = ["INSERT_MESSAGE", "insert", "sequence_number"]
 
 INSERT_MESSAGE = (
     "INSERT INTO queue_messages (queue_id, message_id, body, attributes, group_id, dedup_id,"
-    " sent_at, enqueued_at, arrived_at, visible_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " sent_at, enqueued_at, arrived_at, visible_at, trace_header)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 """How a new message enters ``queue_messages``: a send, or a move out of a dead-letter queue."""
 
@@ -35,7 +36,9 @@ def insert(conn: sqlite3.Connection, q: QueueRow, entry: SendEntry, now: float) 
     cfg = q.config
     limits.check_body(entry.body)
     limits.check_attributes(entry.attributes)
-    limits.check_size(entry.body, entry.attributes)
+    if entry.trace_header is not None:
+        check_message_attributes({"AWSTraceHeader": entry.trace_header}, system=True)
+    limits.check_size(entry.body, entry.attributes, cfg.max_message_bytes)
     ids = fifo_rules.resolve_send_ids(
         fifo=cfg.fifo,
         content_based_dedup=cfg.content_based_dedup,
@@ -58,7 +61,7 @@ def insert(conn: sqlite3.Connection, q: QueueRow, entry: SendEntry, now: float) 
             (q.id, ids.dedup_id),
         ).fetchone()
         if first is not None and first[2] > now:
-            return BatchSuccess(id=entry.id, message_id=first[0], sequence_number=_sequence_number(first[1]))
+            return BatchSuccess(id=entry.id, message_id=first[0], sequence_number=sequence_number(first[1]))
     message_id = str(uuid.uuid4())
     cursor = conn.execute(
         INSERT_MESSAGE,
@@ -66,13 +69,14 @@ def insert(conn: sqlite3.Connection, q: QueueRow, entry: SendEntry, now: float) 
             q.id,
             message_id,
             entry.body,
-            json.dumps(dict(entry.attributes)) if entry.attributes else None,
+            attributes_to_json(entry.attributes),
             ids.group_id,
             ids.dedup_id,
             now,
             now,
             now,
             now + delay,
+            entry.trace_header,
         ),
     )
     seq = cursor.lastrowid
@@ -85,9 +89,10 @@ def insert(conn: sqlite3.Connection, q: QueueRow, entry: SendEntry, now: float) 
     return BatchSuccess(
         id=entry.id,
         message_id=message_id,
-        sequence_number=_sequence_number(seq) if cfg.fifo else None,
+        sequence_number=sequence_number(seq) if cfg.fifo else None,
     )
 
 
-def _sequence_number(seq: int) -> str:
+def sequence_number(seq: int) -> str:
+    """SQS's SequenceNumber for message row ``seq``: 20 digits, growing within a queue."""
     return f"{seq:020d}"

@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 from ...ports import Clock
 from ...settings import Settings
 from ._sqlite import Database
+from .bucket_config import SqliteBucketConfigs
+from .bucket_notifications import S3Notifier
 from .events import SqliteEventBus
 from .executions import SqliteExecutionStore
 from .journal import SqliteTaskJournal
 from .logs import SqliteLogStore
+from .multipart import MultipartUploads
 from .notifying import EventingObjectStore
 from .objects import FileObjectStore
 from .queues import SqliteQueueService
+from .schedules import SqliteSchedules
 from .tables import SqliteTable
 from .topics import SqliteTopic
 
@@ -44,8 +48,13 @@ class LocalDataDir:
     queues: SqliteQueueService
     executions: SqliteExecutionStore
     journal: SqliteTaskJournal
+    schedules: SqliteSchedules
+    """EventBridge Scheduler's schedule groups, schedules and fires."""
     logs: SqliteLogStore
     """The functions' CloudWatch-style log groups (a database of their own: see SqliteLogStore)."""
+    notifier: S3Notifier
+    """Buckets' notification configurations and what they send (queues, topics, functions)."""
+    uploads: MultipartUploads
     _tables: dict[tuple[str, str], SqliteTable] = field(default_factory=dict, repr=False)
 
     def table_named(self, name: str, partition_key: str) -> SqliteTable:
@@ -66,22 +75,29 @@ def open_data_dir(
     *,
     on_event: Callable[[], None] | None = None,
     on_publish: Callable[[], None] | None = None,
+    on_schedule: Callable[[], None] | None = None,
 ) -> LocalDataDir:
     """Open the data dir's backends.
 
     Args:
         on_event: called after an object write commits its event (the router's wake-up).
         on_publish: called after a topic publish commits (the topic deliverer's wake-up).
+        on_schedule: called after a schedule is created, changed or deleted (the schedule runner's wake-up).
     """
     db = Database(settings.db_path)
     files = FileObjectStore(settings.buckets_dir)
     for bucket in (settings.input_bucket, settings.output_bucket):
         files.ensure_bucket(bucket)
     bus = SqliteEventBus(db, clock)
-    # Every write through Sluiceway (CLI, functions in worker processes) commits its S3 event
-    # to the shared SQLite bus, as S3 does with EventBridge notifications on; the router of
-    # the running stack picks them up.
-    objects = EventingObjectStore(files, bus, clock, region=settings.region, account=settings.account_id, on_event=on_event)
+    topics = SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id, on_publish=on_publish)
+    queues = SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id)
+    notifier = S3Notifier(db, SqliteBucketConfigs(db), queues, topics, clock, region=settings.region, account=settings.account_id)
+    # Every write through Sluiceway (CLI, endpoint, functions in worker processes) commits its S3
+    # event to the shared SQLite bus, as S3 does with EventBridge notifications on, and the
+    # bucket's own notifications in the same transaction; the running stack delivers them.
+    objects = EventingObjectStore(
+        files, bus, clock, region=settings.region, account=settings.account_id, on_event=on_event, notifier=notifier
+    )
     return LocalDataDir(
         settings=settings,
         clock=clock,
@@ -90,9 +106,12 @@ def open_data_dir(
         bus=bus,
         objects=objects,
         table=SqliteTable(db, settings.table_name),
-        topics=SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id, on_publish=on_publish),
-        queues=SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id),
+        topics=topics,
+        queues=queues,
         executions=SqliteExecutionStore(db),
         journal=SqliteTaskJournal(db),
+        schedules=SqliteSchedules(db, clock, region=settings.region, account_id=settings.account_id, on_change=on_schedule),
         logs=SqliteLogStore(settings.data_dir / "logs.db", lambda: int(clock.now().timestamp() * 1000)),
+        notifier=notifier,
+        uploads=MultipartUploads(files),
     )

@@ -13,7 +13,8 @@ import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -22,6 +23,8 @@ from ...events.envelope import object_event_key
 from ...events.patterns import Pattern, compile_pattern
 from ...events.rules import (
     DEFAULT_BUS,
+    NO_PATTERN,
+    ArchiveRecord,
     DeliveryRecord,
     EventBusInfo,
     NewDelivery,
@@ -32,6 +35,7 @@ from ...events.rules import (
     Target,
     check_bus_name,
 )
+from ...events.schedules import parse_schedule
 from ...ports import Clock
 from ...types import EventDict
 from ._deliveries import DeliveryTable
@@ -163,8 +167,10 @@ class SqliteEventBus:
 
     # -- buses ----------------------------------------------------------------------------
 
-    def create_bus(self, name: str) -> EventBusInfo:
-        """Create a named event bus.
+    def create_bus(
+        self, name: str, *, description: str | None = None, tags: Mapping[str, str] | None = None, arn: str | None = None
+    ) -> EventBusInfo:
+        """Create a named event bus (with a description, and tags kept under ``arn``).
 
         Raises:
             RuleValidationError: the name is not valid, or is ``default``.
@@ -177,37 +183,59 @@ class SqliteEventBus:
         with self.db.transaction() as conn:
             try:
                 conn.execute(
-                    "INSERT INTO event_buses (name, created_at) VALUES (?, ?)", (name, _iso(now))
+                    "INSERT INTO event_buses (name, created_at, description, updated_at) VALUES (?, ?, ?, ?)",
+                    (name, _iso(now), description, _iso(now)),
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"Event bus {name} already exists.") from None
-        return EventBusInfo(name, now)
+            if tags and arn:
+                self._tag(conn, arn, tags)
+        return EventBusInfo(name, now, description, now)
 
-    def delete_bus(self, name: str) -> None:
+    def delete_bus(self, name: str, *, force: bool = False) -> None:
         """Delete a named event bus; its archived events stay until they expire.
+
+        Args:
+            name: the bus.
+            force: delete its rules with it (EventBridge's DeleteEventBus does).
 
         Raises:
             RuleValidationError: ``name`` is the default bus.
             NotFoundError: no such bus.
-            ConflictError: rules remain on the bus (delete them first, as EventBridge asks).
+            ConflictError: rules remain on the bus and ``force`` is false.
         """
         if name == DEFAULT_BUS:
             raise RuleValidationError("Cannot delete event bus default.")
         with self.db.transaction() as conn:
             self._must_bus(conn, name)
             count = conn.execute("SELECT count(*) FROM rules WHERE bus=?", (name,)).fetchone()[0]
-            if count:
+            if count and not force:
                 raise ConflictError(
                     f"Event bus {name} still has {count} rule(s); delete them first."
                 )
+            conn.execute("DELETE FROM rules WHERE bus=?", (name,))
             conn.execute("DELETE FROM event_buses WHERE name=?", (name,))
+            self._bump(conn)
 
     def list_buses(self) -> list[EventBusInfo]:
         """Every bus, ``default`` first, then by name."""
         rows = self.db.connection().execute(
-            "SELECT name, created_at FROM event_buses ORDER BY name != 'default', name"
+            "SELECT name, created_at, description, updated_at FROM event_buses ORDER BY name != 'default', name"
         )
-        return [EventBusInfo(r["name"], _parse(r["created_at"])) for r in rows]
+        return [self._bus(r) for r in rows]
+
+    def get_bus(self, name: str) -> EventBusInfo:
+        """A bus. Raises NotFoundError."""
+        row = self.db.connection().execute(
+            "SELECT name, created_at, description, updated_at FROM event_buses WHERE name=?", (name,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"Event bus {name} does not exist.")
+        return self._bus(row)
+
+    def _bus(self, row: sqlite3.Row) -> EventBusInfo:
+        updated = row["updated_at"] or row["created_at"]
+        return EventBusInfo(row["name"], _parse(row["created_at"]), row["description"], _parse(updated))
 
     def _must_bus(self, conn: sqlite3.Connection, name: str) -> None:
         if conn.execute("SELECT 1 FROM event_buses WHERE name=?", (name,)).fetchone() is None:
@@ -224,16 +252,27 @@ class SqliteEventBus:
         """
         rule.check()
         targets = json.dumps([t.to_json() for t in rule.targets if isinstance(t, Target)])
-        now = _iso(self.clock.now())
+        clock_now = self.clock.now()
+        now = _iso(clock_now)
+        # A scheduled rule first runs one period (rate) or at the first matching minute (cron)
+        # after it is made or enabled (occurrences while it was disabled are not made up for);
+        # a rule whose schedule and state are unchanged keeps its next occurrence.
+        first = None
+        if rule.schedule is not None:
+            first = next(parse_schedule(rule.schedule, allow_at=False).occurrences(clock_now, start=clock_now), None)
         with self.db.transaction() as conn:
             self._must_bus(conn, rule.bus)
             conn.execute(
                 "INSERT INTO rules (bus, name, pattern, state, description, targets,"
-                " created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " created_at, updated_at, schedule, schedule_next, role_arn)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (bus, name) DO UPDATE SET pattern=excluded.pattern,"
                 " state=excluded.state, description=excluded.description,"
-                " targets=excluded.targets, updated_at=excluded.updated_at",
+                " targets=excluded.targets, updated_at=excluded.updated_at,"
+                " schedule_next=CASE WHEN rules.schedule IS excluded.schedule AND rules.state = excluded.state"
+                " THEN rules.schedule_next"
+                " ELSE excluded.schedule_next END,"
+                " schedule=excluded.schedule, role_arn=excluded.role_arn",
                 (
                     rule.bus,
                     rule.name,
@@ -243,6 +282,9 @@ class SqliteEventBus:
                     targets,
                     now,
                     now,
+                    rule.schedule,
+                    _epoch(first) if first is not None else None,
+                    rule.role_arn,
                 ),
             )
             self._bump(conn)
@@ -307,16 +349,7 @@ class SqliteEventBus:
             for t in current.targets
             if isinstance(t, Target) and t.id not in {n.id for n in targets}
         ]
-        self.put_rule(
-            Rule(
-                current.name,
-                current.pattern,
-                (*kept, *targets),
-                bus,
-                current.state,
-                current.description,
-            )
-        )
+        self.put_rule(replace(current, targets=(*kept, *targets)))
 
     def remove_targets(self, rule: str, ids: Iterable[str], bus: str = DEFAULT_BUS) -> None:
         """Remove targets from a stored rule by id (RemoveTargets); unknown ids are ignored.
@@ -327,9 +360,7 @@ class SqliteEventBus:
         current = self.get_rule(rule, bus)
         gone = set(ids)
         kept = tuple(t for t in current.targets if isinstance(t, Target) and t.id not in gone)
-        self.put_rule(
-            Rule(current.name, current.pattern, kept, bus, current.state, current.description)
-        )
+        self.put_rule(replace(current, targets=kept))
 
     def rules_version(self) -> int:
         """A number that changes whenever a stored rule does."""
@@ -341,19 +372,24 @@ class SqliteEventBus:
 
     def _rule(self, row: sqlite3.Row) -> Rule:
         source = row["pattern"]
+        return Rule(
+            name=row["name"],
+            pattern=self._compiled(source) if source else NO_PATTERN,
+            targets=tuple(Target.from_json(t) for t in json.loads(row["targets"])),
+            bus=row["bus"],
+            state=row["state"],
+            description=row["description"],
+            schedule=row["schedule"],
+            role_arn=row["role_arn"],
+        )
+
+    def _compiled(self, source: str) -> Pattern:
         pattern = self._patterns.get(source)
         if pattern is None:
             if len(self._patterns) > 10_000:
                 self._patterns.clear()
             pattern = self._patterns[source] = compile_pattern(source)
-        return Rule(
-            name=row["name"],
-            pattern=pattern,
-            targets=tuple(Target.from_json(t) for t in json.loads(row["targets"])),
-            bus=row["bus"],
-            state=row["state"],
-            description=row["description"],
-        )
+        return pattern
 
     # -- routing and deliveries -----------------------------------------------------------
 
@@ -492,6 +528,8 @@ class SqliteEventBus:
         bus: str = DEFAULT_BUS,
         rule: str | None = None,
         name: str | None = None,
+        archive: str | None = None,
+        description: str | None = None,
     ) -> ReplayRecord:
         """Record a replay of the events of ``bus`` that arrived in [since, until); routers run it.
 
@@ -501,8 +539,11 @@ class SqliteEventBus:
                 that arrived before the replay starts.
             bus: the bus whose archive is replayed.
             rule: only this rule gets the events (it must be a stored rule of ``bus``
-                unless it is a rule of a router's own process, which the store cannot know).
+                unless it is a rule of a router's own process, which the store cannot know);
+                several rules are joined by ``,``.
             name: the replay's name; one is made up when None.
+            archive: replay only the events this archive holds (StartReplay).
+            description: the replay's description.
 
         Raises:
             RuleValidationError: ``since`` is not before ``until``, or ``until`` is in the future.
@@ -526,8 +567,8 @@ class SqliteEventBus:
             try:
                 conn.execute(
                     "INSERT INTO replays"
-                    " (name, bus, rule, since, until, last_seq, state, started_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?)",
+                    " (name, bus, rule, since, until, last_seq, state, started_at, archive, description)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
                     (
                         name,
                         bus,
@@ -536,32 +577,85 @@ class SqliteEventBus:
                         _iso(until) if until else None,
                         last_seq,
                         _iso(now),
+                        archive,
+                        description,
                     ),
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"Replay {name} already exists.") from None
-        return ReplayRecord(name, bus, rule, since, until, last_seq, 0, "RUNNING", now)
+        return ReplayRecord(name, bus, rule, since, until, last_seq, 0, "RUNNING", now, archive, description)
 
     def replays(self, *, running: bool = False) -> list[ReplayRecord]:
         """Replays in the order they started (only those still running if ``running``)."""
-        query = "SELECT * FROM replays" + (" WHERE state='RUNNING'" if running else "")
+        query = "SELECT * FROM replays" + (" WHERE state='RUNNING' AND cancelled_at IS NULL" if running else "")
         rows = self.db.connection().execute(query + " ORDER BY started_at, rowid")
-        return [
-            ReplayRecord(
-                r["name"], r["bus"], r["rule"], _parse(r["since"]),
-                _parse(r["until"]) if r["until"] else None,
-                r["last_seq"], r["cursor"], r["state"], _parse(r["started_at"]),
+        return [self._replay(r) for r in rows]
+
+    def get_replay(self, name: str) -> ReplayRecord:
+        """A replay. Raises NotFoundError."""
+        row = self.db.connection().execute("SELECT * FROM replays WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"Replay {name} does not exist.")
+        return self._replay(row)
+
+    def cancel_replay(self, name: str) -> ReplayRecord:
+        """Stop a running replay: no more of its events are fanned out (those already are delivered).
+
+        Raises:
+            NotFoundError: no such replay.
+            ConflictError: it is not running.
+        """
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT state, cancelled_at FROM replays WHERE name=?", (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"Replay {name} does not exist.")
+            if row["state"] != "RUNNING" or row["cancelled_at"] is not None:
+                raise ConflictError(f"Replay {name} is not in a valid state for this operation.")
+            conn.execute(
+                "UPDATE replays SET state='COMPLETED', cancelled_at=?, ended_at=? WHERE name=?", (_iso(now), _iso(now), name)
             )
-            for r in rows
-        ]  # fmt: skip
+        return self.get_replay(name)
+
+    def _replay(self, r: sqlite3.Row) -> ReplayRecord:
+        return ReplayRecord(
+            r["name"], r["bus"], r["rule"], _parse(r["since"]),
+            _parse(r["until"]) if r["until"] else None,
+            r["last_seq"], r["cursor"], r["state"], _parse(r["started_at"]),
+            r["archive"], r["description"], _parse(r["ended_at"]) if r["ended_at"] else None,
+            r["cancelled_at"] is not None,
+        )  # fmt: skip
 
     def replay_batch(self, replay: ReplayRecord, limit: int = 100) -> list[StoredEvent]:
-        """The next archived events of ``replay`` after its cursor."""
+        """The next archived events of ``replay`` after its cursor (those its archive holds, if it has one)."""
+        if replay.archive is None:
+            return self._replay_rows(replay, replay.cursor, limit)
+        try:
+            archive = self.get_archive(replay.archive)
+        except NotFoundError:
+            return []  # the archive was deleted: nothing is left to replay
+        held: list[StoredEvent] = []
+        cursor = replay.cursor
+        # Skip over events the archive does not hold until a batch is full or none are left, so
+        # that an empty batch still means "done".
+        while len(held) < limit and (rows := self._replay_rows(replay, cursor, limit)):
+            held.extend(e for e in rows if self._holds(archive, e))
+            cursor = rows[-1].seq
+        return held[:limit]
+
+    def _holds(self, archive: ArchiveRecord, event: StoredEvent) -> bool:
+        if event.bus != archive.bus or event.ingested_at < archive.created_at:
+            return False
+        if archive.retention_days and event.ingested_at < self.clock.now() - timedelta(days=archive.retention_days):
+            return False
+        return not archive.pattern or self._compiled(archive.pattern).matches(event.event)
+
+    def _replay_rows(self, replay: ReplayRecord, cursor: int, limit: int) -> list[StoredEvent]:
         query = (
             "SELECT seq, body, bus, created_at FROM events WHERE bus=? AND seq > ? AND seq <= ?"
             " AND created_at >= ?"
         )
-        params: list[Any] = [replay.bus, replay.cursor, replay.last_seq, _iso(replay.since)]
+        params: list[Any] = [replay.bus, cursor, replay.last_seq, _iso(replay.since)]
         if replay.until is not None:
             query += " AND created_at < ?"
             params.append(_iso(replay.until))
@@ -587,10 +681,10 @@ class SqliteEventBus:
         now = self.clock.now()
         with self.db.transaction() as conn:
             row = conn.execute(
-                "SELECT bus, started_at, cursor FROM replays WHERE name=?", (name,)
+                "SELECT bus, started_at, cursor, cancelled_at FROM replays WHERE name=?", (name,)
             ).fetchone()
-            if row is None or row["cursor"] >= cursor and not done:
-                return  # another router moved it on already
+            if row is None or row["cancelled_at"] is not None or row["cursor"] >= cursor and not done:
+                return  # another router moved it on already, or it was cancelled
             started = _parse(row["started_at"])
             for seq, deliveries in fanout:
                 self._insert(conn, seq, name, row["bus"], deliveries, started, now)
@@ -613,6 +707,137 @@ class SqliteEventBus:
         if count:
             logger.info("archived events pruned", extra={"events": count, "before": cutoff})
         return int(count)
+
+    # -- archives (EventBridge's CreateArchive...) ----------------------------------------
+
+    def create_archive(self, archive: ArchiveRecord) -> None:
+        """Record an archive of a bus's events.
+
+        Raises:
+            NotFoundError: no such bus.
+            ConflictError: an archive of that name exists.
+        """
+        with self.db.transaction() as conn:
+            self._must_bus(conn, archive.bus)
+            try:
+                conn.execute(
+                    "INSERT INTO event_archives (name, bus, description, pattern, retention_days, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (archive.name, archive.bus, archive.description, archive.pattern, archive.retention_days, _iso(archive.created_at)),
+                )
+            except sqlite3.IntegrityError:
+                raise ConflictError(f"Archive {archive.name} already exists.") from None
+
+    def update_archive(self, archive: ArchiveRecord) -> None:
+        """Change an archive's description, pattern and retention. Raises NotFoundError."""
+        with self.db.transaction() as conn:
+            if not conn.execute(
+                "UPDATE event_archives SET description=?, pattern=?, retention_days=? WHERE name=?",
+                (archive.description, archive.pattern, archive.retention_days, archive.name),
+            ).rowcount:
+                raise NotFoundError(f"Archive {archive.name} does not exist.")
+
+    def get_archive(self, name: str) -> ArchiveRecord:
+        """An archive. Raises NotFoundError."""
+        row = self.db.connection().execute("SELECT * FROM event_archives WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"Archive {name} does not exist.")
+        return self._archive(row)
+
+    def list_archives(self) -> list[ArchiveRecord]:
+        """Every archive, by name."""
+        return [self._archive(r) for r in self.db.connection().execute("SELECT * FROM event_archives ORDER BY name")]
+
+    def delete_archive(self, name: str) -> None:
+        """Delete an archive (the bus's log is not touched). Raises NotFoundError."""
+        with self.db.transaction() as conn:
+            if not conn.execute("DELETE FROM event_archives WHERE name=?", (name,)).rowcount:
+                raise NotFoundError(f"Archive {name} does not exist.")
+
+    def archive_size(self, archive: ArchiveRecord) -> tuple[int, int]:
+        """How many events the archive holds, and their size in bytes."""
+        count = size = 0
+        for event in self.archived(archive.created_at, bus=archive.bus):
+            if self._holds(archive, event):
+                count += 1
+                size += len(json.dumps(event.event, separators=(",", ":")).encode())
+        return count, size
+
+    def _archive(self, row: sqlite3.Row) -> ArchiveRecord:
+        return ArchiveRecord(
+            row["name"], row["bus"], _parse(row["created_at"]), row["description"], row["pattern"], int(row["retention_days"])
+        )
+
+    # -- scheduled rules ------------------------------------------------------------------
+
+    def due_scheduled_rules(self, now: datetime) -> list[tuple[Rule, datetime]]:
+        """Enabled rules with a schedule whose next occurrence has come, with that occurrence."""
+        rows = self.db.connection().execute(
+            "SELECT * FROM rules WHERE state='ENABLED' AND schedule_next IS NOT NULL AND schedule_next <= ?"
+            " ORDER BY schedule_next",
+            (_epoch(now),),
+        )
+        return [(self._rule(r), _from_epoch(r["schedule_next"])) for r in rows]
+
+    def next_scheduled_rule(self) -> datetime | None:
+        """When the next enabled scheduled rule comes due, if any does."""
+        row = self.db.connection().execute(
+            "SELECT min(schedule_next) FROM rules WHERE state='ENABLED' AND schedule_next IS NOT NULL"
+        ).fetchone()
+        return None if row[0] is None else _from_epoch(row[0])
+
+    def fire_rule(self, rule: Rule, *, scheduled_at: datetime, next_at: datetime | None, event: EventDict | None) -> bool:
+        """Move a scheduled rule on to ``next_at`` and commit ``event`` for its targets alone, atomically.
+
+        EventBridge sends a rule's "Scheduled Event" to that rule's targets only (other
+        rules of the bus never see it), so the event is stored routed, with one delivery per
+        target of the rule; the router delivers them with retries like any other.
+
+        Args:
+            rule: the rule as the firer read it.
+            scheduled_at: the occurrence fired (the rule must still stand at it).
+            next_at: its next occurrence.
+            event: the scheduled event; None moves the rule on without firing (a missed occurrence).
+
+        Returns:
+            False if the rule had moved on (another firer took the occurrence) or is gone.
+        """
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            moved = conn.execute(
+                "UPDATE rules SET schedule_next=? WHERE bus=? AND name=? AND schedule_next=?",
+                (_epoch(next_at) if next_at is not None else None, rule.bus, rule.name, _epoch(scheduled_at)),
+            ).rowcount
+            if not moved:
+                return False
+            if event is not None:
+                cursor = conn.execute(
+                    "INSERT INTO events (event_id, dedupe_key, body, created_at, bus, delivered_at) VALUES (?, NULL, ?, ?, ?, ?)",
+                    (event["id"], json.dumps(event, separators=(",", ":")), _iso(now), rule.bus, _iso(now)),
+                )
+                seq = int(cursor.lastrowid or 0)
+                self._insert(conn, seq, "", rule.bus, [NewDelivery(rule.name, tid, "stored") for tid in rule.target_ids], now, now)
+        return True
+
+    # -- tags -----------------------------------------------------------------------------
+
+    def tags(self, arn: str) -> dict[str, str]:
+        rows = self.db.connection().execute("SELECT key, value FROM event_tags WHERE arn=? ORDER BY key", (arn,))
+        return {r["key"]: r["value"] for r in rows}
+
+    def tag(self, arn: str, tags: Mapping[str, str]) -> None:
+        with self.db.transaction() as conn:
+            self._tag(conn, arn, tags)
+
+    def untag(self, arn: str, keys: Iterable[str]) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany("DELETE FROM event_tags WHERE arn=? AND key=?", [(arn, k) for k in keys])
+
+    def _tag(self, conn: sqlite3.Connection, arn: str, tags: Mapping[str, str]) -> None:
+        conn.executemany(
+            "INSERT INTO event_tags (arn, key, value) VALUES (?, ?, ?) ON CONFLICT (arn, key) DO UPDATE SET value=excluded.value",
+            [(arn, k, v) for k, v in tags.items()],
+        )
 
     # -- rows -----------------------------------------------------------------------------
 

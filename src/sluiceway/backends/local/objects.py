@@ -35,8 +35,10 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import stat
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -49,9 +51,11 @@ from ...ports import ObjectInfo
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FileObjectStore"]
+__all__ = ["FileObjectStore", "ObjectReader"]
 
 _META = ".sluiceway"
+_UPLOADS = "uploads"
+"""Where multipart uploads keep their parts, below ``_META``."""
 _BLOCK = 8 * 1024 * 1024
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO someone put in a bucket must not wait for a writer.
@@ -73,6 +77,51 @@ class FileObjectStore:
 
     def ensure_bucket(self, bucket: str) -> None:
         self.bucket_path(bucket).mkdir(parents=True, exist_ok=True)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return self.bucket_path(bucket).is_dir()
+
+    def create_bucket(self, bucket: str) -> bool:
+        """Make the bucket's folder; False if it was there already."""
+        try:
+            self.bucket_path(bucket).mkdir(parents=True)
+        except FileExistsError:
+            if not self.bucket_path(bucket).is_dir():
+                raise InvalidNameError(f"cannot create bucket {bucket}: a file of that name is in the way") from None
+            return False
+        return True
+
+    def buckets(self) -> list[tuple[str, datetime]]:
+        """The buckets (folders of the root with a bucket's name), sorted, with when their folders were made."""
+        found: list[tuple[str, datetime]] = []
+        with suppress(FileNotFoundError), os.scandir(self.root) as entries:
+            for entry in entries:
+                try:
+                    check_bucket(entry.name)
+                except InvalidNameError:
+                    continue
+                if entry.is_dir():
+                    found.append((entry.name, datetime.fromtimestamp(entry.stat().st_ctime, UTC)))
+        return sorted(found)
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Remove an empty bucket's folder, and what Sluiceway kept in it (staging, metadata, uploads).
+
+        Raises:
+            NotFoundError: no such bucket.
+            ConflictError: the bucket holds objects (or other files).
+        """
+        path = self.bucket_path(bucket)
+        if not path.is_dir():
+            raise NotFoundError(f"no bucket {bucket}")
+        if self.keys(bucket):
+            raise ConflictError(f"bucket {bucket} is not empty")
+        if path.is_symlink():
+            # The folder lives where its owner chose: emptied, and the link removed, never followed away.
+            shutil.rmtree(path / _META, ignore_errors=True)
+            path.unlink()
+            return
+        shutil.rmtree(path)
 
     @contextmanager
     def _folder(self, bucket: str, parts: Sequence[str], *, create: bool = False, where: str = "") -> Iterator[list[int]]:
@@ -125,6 +174,14 @@ class FileObjectStore:
             NotFoundError: no such object (or it is a folder).
             InvalidNameError: the object is a symbolic link or not a regular file.
         """
+        fd, info = self._open_fd(bucket, key)
+        try:
+            yield fd, info
+        finally:
+            os.close(fd)
+
+    def _open_fd(self, bucket: str, key: str) -> tuple[int, os.stat_result]:
+        """What :meth:`_open` yields; the caller closes the descriptor."""
         parts = check_key(key).split("/")
         with self._folder(bucket, parts[:-1], where=_uri(bucket, key)) as fds:
             try:
@@ -142,9 +199,10 @@ class FileObjectStore:
             if not stat.S_ISREG(info.st_mode):
                 raise InvalidNameError(f"{_uri(bucket, key)} is not a regular file; only files are objects")
             os.set_blocking(fd, True)
-            yield fd, info
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        return fd, info
 
     def _meta_parts(self, key: str) -> list[str]:
         digest = hashlib.sha256(key.encode()).hexdigest()
@@ -169,7 +227,15 @@ class FileObjectStore:
             os.fsync(out.fileno())
             return self._commit(bucket, key, staged, os.fstat(out.fileno()), etag, content_type, metadata)
 
-    def put_file(self, bucket: str, key: str, path: str, *, content_type: str = "application/octet-stream") -> ObjectInfo:
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
         check_key(key)
         md5 = hashlib.md5(usedforsecurity=False)
         with self._staged(bucket) as (out, staged), open(path, "rb") as src:
@@ -178,7 +244,95 @@ class FileObjectStore:
                 out.write(block)
             out.flush()
             os.fsync(out.fileno())
-            return self._commit(bucket, key, staged, os.fstat(out.fileno()), md5.hexdigest(), content_type, None)
+            return self._commit(bucket, key, staged, os.fstat(out.fileno()), md5.hexdigest(), content_type, metadata)
+
+    def copy(
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+    ) -> ObjectInfo:
+        """Store a copy of an object (in the kernel where it can) under ``key``; return the copy's metadata.
+
+        The copy keeps the source's content type and user metadata unless ``content_type``
+        or ``metadata`` replace them (S3's ``MetadataDirective`` REPLACE).
+
+        Raises:
+            NotFoundError: no such source object.
+            PreconditionFailedError: the source is another version than ``if_match``.
+        """
+        check_key(key)
+        with self._open(source_bucket, source_key) as (fd, found):
+            self._check_match(source_bucket, source_key, fd, found, if_match)
+            source = self.head(source_bucket, source_key)
+            with self._staged(bucket) as (out, staged):
+                with os.fdopen(os.dup(fd), "rb") as src:
+                    copied = _copy_range(src, out, 0, found.st_size)
+                out.flush()
+                os.fsync(out.fileno())
+                if copied < found.st_size:
+                    raise ConflictError(f"{_uri(source_bucket, source_key)} was cut short while it was copied")
+                self._check_unchanged(source_bucket, source_key, fd, found, if_match, short=False)
+                # A copy is written in one part: S3 gives it the MD5 of its bytes, even when the
+                # source was uploaded in parts (its "-N" ETag is then not an MD5).
+                etag = source.etag if "-" not in source.etag else _md5_fd(fd)
+                return self._commit(
+                    bucket,
+                    key,
+                    staged,
+                    os.fstat(out.fileno()),
+                    etag,
+                    content_type if content_type is not None else source.content_type,
+                    metadata if metadata is not None else source.metadata,
+                )
+
+    def put_concatenation(
+        self,
+        bucket: str,
+        key: str,
+        folder: int,
+        names: Sequence[str],
+        *,
+        etag: str,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Store the files ``names`` of the open folder ``folder``, one after the other, as one object (a multipart upload's parts).
+
+        ``etag`` is the object's ETag (S3's multipart ETag is not the MD5 of the bytes).
+        """
+        check_key(key)
+        with self._staged(bucket, "complete-") as (out, staged):
+            for name in names:
+                fd = os.open(name, _FILE, dir_fd=folder)
+                try:
+                    size = os.fstat(fd).st_size
+                    with os.fdopen(os.dup(fd), "rb") as src:
+                        if _copy_range(src, out, 0, size) < size:
+                            raise ConflictError(f"part {name} of s3://{bucket}/{key} was cut short")
+                finally:
+                    os.close(fd)
+                out.seek(0, os.SEEK_END)
+            out.flush()
+            os.fsync(out.fileno())
+            return self._commit(bucket, key, staged, os.fstat(out.fileno()), etag, content_type, metadata)
+
+    @contextmanager
+    def staging(self, bucket: str, *parts: str, create: bool = True) -> Iterator[int]:
+        """An open folder ``.sluiceway/<parts>`` of the bucket (multipart uploads keep their parts there).
+
+        Never reached through a link; :meth:`clear_staging` empties ``.sluiceway/uploads``.
+
+        Raises:
+            NotFoundError: the folder is missing and ``create`` is false.
+        """
+        with self._folder(bucket, [_META, *parts], create=create) as fds:
+            yield fds[-1]
 
     @contextmanager
     def _staged(self, bucket: str, prefix: str = "put-") -> Iterator[tuple[BinaryIO, tuple[int, str]]]:
@@ -201,8 +355,20 @@ class FileObjectStore:
             os.close(folder)
 
     def clear_staging(self, bucket: str) -> int:
-        """Remove temporary files that writers which are gone left in the bucket; return how many."""
+        """Remove temporary files that writers which are gone left in the bucket, and its multipart uploads; return how many.
+
+        Multipart uploads wait for their next part between requests, with no writer holding
+        them: they go at start-up with the rest of the staging (S3 keeps them until aborted).
+        """
         removed = 0
+        with suppress(NotFoundError, InvalidNameError), self._folder(bucket, [_META]) as fds, suppress(FileNotFoundError):
+            uploads = os.open(_UPLOADS, _DIR, dir_fd=fds[-1])
+            try:
+                for name in os.listdir(uploads):
+                    shutil.rmtree(name, dir_fd=uploads, ignore_errors=True)
+                    removed += 1
+            finally:
+                os.close(uploads)
         try:
             with self._folder(bucket, [_META, "tmp"]) as fds:
                 for name in os.listdir(fds[-1]):
@@ -221,7 +387,7 @@ class FileObjectStore:
                     finally:
                         os.close(fd)
         except (NotFoundError, InvalidNameError):
-            return 0
+            return removed
         return removed
 
     def _commit(
@@ -410,6 +576,27 @@ class FileObjectStore:
             self._check_unchanged(bucket, key, fd, found, if_match, short=length > 0)
             return b"".join(parts)
 
+    def reader(self, bucket: str, key: str) -> ObjectReader:
+        """The object, open: its metadata now, and its bytes read from that very file later (S3's GetObject).
+
+        A replacement meanwhile does not change what the reader reads (it holds the file).
+        Close it (or read it to the end); the descriptor is closed when it is collected too.
+
+        Raises:
+            NotFoundError: no such object.
+            InvalidNameError: the object is a symbolic link or not a regular file.
+        """
+        fd, found = self._open_fd(bucket, key)
+        try:
+            meta = self._read_meta(bucket, key)
+            if meta is None or not _matches(meta, found):
+                meta = _described(key, found, _md5_fd(fd), meta, written=False, record=False)
+            info = self._info(bucket, key, found, meta)
+        except BaseException:
+            os.close(fd)
+            raise
+        return ObjectReader(fd, info)
+
     def download(
         self,
         bucket: str,
@@ -483,6 +670,43 @@ class FileObjectStore:
                 logger.warning("skipping a file that cannot be an object", extra={"bucket": bucket, "reason": str(exc)})
             except NotFoundError:
                 continue  # deleted while listing
+
+
+class ObjectReader:
+    """An object's file held open (see :meth:`FileObjectStore.reader`)."""
+
+    def __init__(self, fd: int, info: ObjectInfo) -> None:
+        self.info = info
+        self._fd = fd
+        self._finalizer = weakref.finalize(self, os.close, fd)
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes:
+        """The bytes ``[start, end)`` (``end`` None: to the end)."""
+        return b"".join(self.chunks(start, end, close=False))
+
+    def chunks(self, start: int = 0, end: int | None = None, *, size: int = 1 << 20, close: bool = True) -> Iterator[bytes]:
+        """The bytes ``[start, end)`` in blocks of ``size``; with ``close``, the file is closed after the last one."""
+        offset = start
+        stop = self.info.size if end is None else min(end, self.info.size)
+        try:
+            while offset < stop:
+                block = os.pread(self._fd, min(size, stop - offset), offset)
+                if not block:
+                    raise ConflictError(f"{_uri(self.info.bucket, self.info.key)} was cut short while it was read")
+                offset += len(block)
+                yield block
+        finally:
+            if close:
+                self.close()
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _uri(bucket: str, key: str) -> str:

@@ -15,8 +15,14 @@ Long polls wait on a condition that sends in this process notify, and re-check
 the table every ``poll_interval_s`` (default :data:`POLL_INTERVAL_S`) for sends
 from other processes and for messages whose delay or visibility timeout runs out
 (:mod:`~sluiceway.backends.local._long_poll`). Dead-letter moves and message move
-tasks are in :mod:`~sluiceway.backends.local._dead_letters`; queue lookups in
-:mod:`~sluiceway.backends.local._queue_catalog`.
+tasks are in :mod:`~sluiceway.backends.local._dead_letters` (their records, for
+ListMessageMoveTasks, in :mod:`~sluiceway.backends.local._move_tasks`); queue lookups in
+:mod:`~sluiceway.backends.local._queue_catalog`; attributes set after creation, kept
+settings and tags in :mod:`~sluiceway.backends.local._queue_settings`.
+
+Messages carry SQS's typed attributes (:mod:`~sluiceway.messaging.sqs_attributes`);
+the port's :meth:`SqliteQueueService.receive` gives them as text, and
+:meth:`SqliteQueueService.receive_messages` gives everything SQS's ReceiveMessage tells.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -40,10 +47,12 @@ from ...messaging.batch import (
     check_batch,
 )
 from ...messaging.errors import InvalidMessageError
-from ...messaging.queue import QueueAttributes, QueueConfig, StoredMessage
-from ...messaging.redrive import RedrivePolicy, check_same_type, queue_arn, queue_name
+from ...messaging.queue import MoveTask, QueueAttributes, QueueConfig, ReceivedMessage, StoredMessage
+from ...messaging.queue_attributes import QueueAttributeChanges
+from ...messaging.redrive import RedrivePolicy, queue_arn, queue_name
+from ...messaging.sqs_attributes import AttributeInput, attributes_from_json
 from ...ports import Clock, QueueMessage
-from . import _dead_letters, _receipts, _sends
+from . import _dead_letters, _move_tasks, _queue_settings, _receipts, _sends
 from ._long_poll import LongPolls
 from ._queue_catalog import QueueCatalog, QueueRow
 from ._sqlite import Database
@@ -58,7 +67,7 @@ _DEDUP_SWEEP_S = 60.0
 
 _MESSAGE_COLUMNS = (
     "m.seq, m.message_id, m.body, m.attributes, m.group_id, m.sent_at, m.enqueued_at,"
-    " m.receive_count"
+    " m.receive_count, m.dedup_id, m.trace_header, m.first_received_at, m.dead_letter_source"
 )
 _STANDARD_CANDIDATES = (
     f"SELECT {_MESSAGE_COLUMNS} FROM queue_messages AS m"
@@ -106,6 +115,10 @@ class SqliteQueueService:
         self._polls = LongPolls(clock)
         self._catalog = QueueCatalog()
         self._next_dedup_sweep = 0.0
+        self._moves_lock = threading.Lock()
+        self._running_moves: dict[str, str] = {}
+        """Handles of the move tasks running in this process, and their source queues."""
+        self._cancelled_moves: set[str] = set()
 
     # ------------------------------------------------------------------ queues
 
@@ -120,6 +133,9 @@ class SqliteQueueService:
         redrive_policy: Mapping[str, Any] | str | RedrivePolicy | None = None,
         fifo: bool = False,
         content_based_dedup: bool = False,
+        max_message_bytes: int = limits.MAX_MESSAGE_BYTES,
+        settings: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> QueueConfig:
         """Create a queue, or return the existing one if it has exactly these attributes.
 
@@ -127,6 +143,10 @@ class SqliteQueueService:
             name: 1-80 alphanumerics, ``-`` or ``_``; a FIFO queue's ends in ``.fifo``.
             redrive_policy: SQS's ``{"deadLetterTargetArn": arn-or-name, "maxReceiveCount": n}``
                 (``deadLetterQueue`` may name the DLQ instead), its JSON, or a RedrivePolicy.
+            max_message_bytes: MaximumMessageSize (1,024 to 1,048,576).
+            settings: attributes SQS keeps as given (``Policy``, ``RedriveAllowPolicy``, ...),
+                checked by :func:`~sluiceway.messaging.queue_attributes.parse_queue_attributes`.
+            tags: the queue's tags (a new queue only; an existing one keeps its own).
 
         Returns:
             The queue's configuration.
@@ -151,29 +171,28 @@ class SqliteQueueService:
             delay_s=delay_s,
             receive_wait_s=receive_wait_s,
             redrive_policy=policy,
+            max_message_bytes=max_message_bytes,
         )
         config.check()
+        if tags:
+            _queue_settings.check_tags(tags)
         with self.db.transaction() as conn:
             existing = self._find_queue(conn, name)
             if existing is not None:
-                if existing.config == config:
+                if existing.config == config and dict(settings or {}).items() <= _queue_settings.read_settings(conn, existing).items():
                     return existing.config
                 raise ConflictError(
                     "A queue already exists with the same name and a different value for an "
                     f"attribute: {name}"
                 )
             if policy is not None:
-                dlq = self._find_queue(conn, policy.dead_letter_queue)
-                if dlq is None:
-                    raise NotFoundError(
-                        "Value for parameter RedrivePolicy is invalid."
-                        f" Reason: Dead letter target does not exist: {policy.dead_letter_queue}"
-                    )
-                check_same_type(name, fifo, dlq.config.name, dlq.config.fifo)
+                _queue_settings.check_dead_letter_target(
+                    self._catalog, conn, name, fifo, policy, region=self.region, account_id=self.account_id
+                )
             conn.execute(
                 "INSERT INTO queues (name, fifo, content_based_dedup, visibility_timeout_s,"
                 " retention_s, delay_s, receive_wait_s, dead_letter_queue, max_receive_count,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, max_message_bytes, settings, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
                     int(fifo),
@@ -185,10 +204,79 @@ class SqliteQueueService:
                     policy.dead_letter_queue if policy else None,
                     policy.max_receive_count if policy else None,
                     self._now(),
+                    max_message_bytes,
+                    json.dumps(dict(settings)) if settings else None,
+                    json.dumps(dict(tags)) if tags else None,
                 ),
             )
         logger.info("queue created", extra={"queue": name})
         return config
+
+    def set_queue_attributes(self, queue: str, changes: QueueAttributeChanges) -> QueueConfig:
+        """Change a queue's attributes (SetQueueAttributes) and return its configuration.
+
+        Args:
+            changes: a map parsed by
+                :func:`~sluiceway.messaging.queue_attributes.parse_queue_attributes`.
+
+        Raises:
+            NotFoundError: no such queue, or the new redrive policy's DLQ does not exist.
+            ValueError: a value SQS refuses (a DLQ of the other type or that refuses this
+                queue as a source, a queue its own DLQ).
+        """
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            policy = changes.fields.get("redrive_policy")
+            if isinstance(policy, RedrivePolicy):
+                _queue_settings.check_dead_letter_target(
+                    self._catalog, conn, q.config.name, q.config.fifo, policy, region=self.region, account_id=self.account_id
+                )
+            config = _queue_settings.update(conn, q, changes, self._now())
+        self._changed()  # a shorter delay or visibility may let waiting receivers through
+        logger.info("queue attributes set", extra={"queue": queue, "attributes": sorted(changes.fields) + sorted(changes.settings)})
+        return config
+
+    def queue_tags(self, queue: str) -> dict[str, str]:
+        """The queue's tags (ListQueueTags).
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        conn = self.db.connection()
+        return _queue_settings.read_tags(conn, self._must_queue(conn, queue))
+
+    def tag_queue(self, queue: str, tags: Mapping[str, str]) -> None:
+        """Add or overwrite tags (TagQueue).
+
+        Raises:
+            NotFoundError: no such queue.
+            InvalidMessageError: more than 50 tags in all, or a key or value SQS refuses.
+        """
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            _queue_settings.write_tags(conn, q, {**_queue_settings.read_tags(conn, q), **tags})
+
+    def untag_queue(self, queue: str, keys: Sequence[str]) -> None:
+        """Remove tags by key (UntagQueue); keys the queue does not have are ignored.
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        with self.db.transaction() as conn:
+            q = self._must_queue(conn, queue)
+            tags = _queue_settings.read_tags(conn, q)
+            _queue_settings.write_tags(conn, q, {k: v for k, v in tags.items() if k not in set(keys)})
+
+    def dead_letter_sources(self, queue: str) -> list[str]:
+        """Names of the queues whose redrive policy sends to ``queue`` (ListDeadLetterSourceQueues), sorted.
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        conn = self.db.connection()
+        self._must_queue(conn, queue)
+        rows = conn.execute("SELECT name FROM queues WHERE dead_letter_queue = ? ORDER BY name", (queue,)).fetchall()
+        return [row[0] for row in rows]
 
     def delete_queue(self, queue: str) -> None:
         """Delete a queue and its messages.
@@ -224,6 +312,8 @@ class SqliteQueueService:
                 "DELETE FROM queue_messages WHERE queue_id = ? AND enqueued_at <= ?",
                 (q.id, now - q.config.retention_s),
             )
+            settings = _queue_settings.read_settings(conn, q)
+            modified = conn.execute("SELECT modified_at FROM queues WHERE id = ?", (q.id,)).fetchone()[0]
             available, in_flight, delayed, oldest = conn.execute(
                 "SELECT coalesce(sum(visible_at <= :now), 0),"
                 " coalesce(sum(visible_at > :now AND receive_count > 0), 0),"
@@ -239,6 +329,8 @@ class SqliteQueueService:
             in_flight=in_flight,
             delayed=delayed,
             oldest_age_s=None if oldest is None else max(0.0, now - oldest),
+            modified_at=None if modified is None else _datetime(modified),
+            settings=settings,
         )
 
     def purge(self, queue: str) -> None:
@@ -280,7 +372,7 @@ class SqliteQueueService:
                 receive_count=r[7],
                 sent_at=_datetime(r[5]),
                 visible_at=_datetime(r[6]),
-                attributes=json.loads(r[2]) if r[2] else {},
+                attributes={k: v.text() for k, v in attributes_from_json(r[2]).items()},
                 group_id=r[3],
                 dedup_id=r[4],
                 dead_letter_source=r[8],
@@ -296,7 +388,7 @@ class SqliteQueueService:
         body: str,
         *,
         delay_s: int | None = None,
-        attributes: Mapping[str, str] | None = None,
+        attributes: Mapping[str, AttributeInput] | None = None,
         group_id: str | None = None,
         dedup_id: str | None = None,
     ) -> str:
@@ -305,7 +397,7 @@ class SqliteQueueService:
         Args:
             delay_s: seconds before the message can be received (0-900); None takes
                 the queue's delay. FIFO queues refuse a per-message delay.
-            attributes: up to ten string message attributes.
+            attributes: up to ten message attributes (plain strings are ``String`` ones).
             group_id: required on FIFO queues (ordering group); optional elsewhere.
             dedup_id: FIFO only; required unless the queue has content-based
                 deduplication. A duplicate within five minutes is accepted and returns
@@ -323,14 +415,28 @@ class SqliteQueueService:
             group_id=group_id,
             dedup_id=dedup_id,
         )
+        sent = self.send_entry(queue, entry)
+        assert sent.message_id is not None
+        return sent.message_id
+
+    def send_entry(self, queue: str, entry: SendEntry) -> BatchSuccess:
+        """Send one message (SendMessage with all its parameters); committed when this returns.
+
+        Returns:
+            The message id and, on a FIFO queue, its sequence number (a duplicate's are the
+            first message's).
+
+        Raises:
+            NotFoundError: no such queue.
+            InvalidMessageError: a message SQS would refuse.
+        """
         with self.db.transaction() as conn:
             q = self._must_queue(conn, queue)
             now = self._now()
             self._sweep_dedup(conn, q)
             sent = _sends.insert(conn, q, entry, now)
         self._changed()
-        assert sent.message_id is not None
-        return sent.message_id
+        return sent
 
     def send_batch(self, queue: str, entries: Sequence[SendEntry]) -> BatchResult:
         """Send up to ten messages in one transaction; each entry succeeds or fails on its own.
@@ -384,6 +490,31 @@ class SqliteQueueService:
     ) -> list[QueueMessage]:
         """Receive up to ``max_messages`` visible messages and hide them for the visibility timeout.
 
+        The port's view of :meth:`receive_messages`: attributes as text (binary ones in base64).
+        """
+        return [
+            QueueMessage(
+                message_id=m.message_id,
+                receipt_handle=m.receipt_handle,
+                body=m.body,
+                attributes={k: v.text() for k, v in m.attributes.items()},
+                receive_count=m.receive_count,
+                sent_at=m.sent_at,
+                group_id=m.group_id,
+            )
+            for m in self.receive_messages(queue, max_messages=max_messages, visibility_s=visibility_s, wait_s=wait_s)
+        ]
+
+    def receive_messages(
+        self,
+        queue: str,
+        *,
+        max_messages: int = 1,
+        visibility_s: int | None = None,
+        wait_s: float | None = None,
+    ) -> list[ReceivedMessage]:
+        """Receive up to ``max_messages`` visible messages, with everything SQS's ReceiveMessage tells.
+
         Each receive increments the message's ApproximateReceiveCount and gives it a
         new receipt handle. A message whose receive count has reached the queue's
         ``maxReceiveCount`` moves to the dead-letter queue instead of being
@@ -415,8 +546,8 @@ class SqliteQueueService:
 
     def _long_poll(
         self, queue: str, max_messages: int, visibility_s: int | None, wait: float, generation: int
-    ) -> list[QueueMessage]:
-        def look() -> list[QueueMessage]:
+    ) -> list[ReceivedMessage]:
+        def look() -> list[ReceivedMessage]:
             return self._receive_once(queue, max_messages, visibility_s)[0] if self._probe(queue) else []
 
         return self._polls.wait(queue, wait, generation, look, poll_interval_s=self.poll_interval_s)
@@ -435,9 +566,9 @@ class SqliteQueueService:
 
     def _receive_once(
         self, queue: str, max_messages: int, visibility_s: int | None
-    ) -> tuple[list[QueueMessage], int]:
+    ) -> tuple[list[ReceivedMessage], int]:
         """One receive transaction; returns the messages and the queue's default wait."""
-        out: list[QueueMessage] = []
+        out: list[ReceivedMessage] = []
         moved_any = False
         with self.db.transaction() as conn:
             q = self._must_queue(conn, queue)
@@ -464,7 +595,10 @@ class SqliteQueueService:
                 to_dlq: list[int] = []
                 hide: list[tuple[str, float, float, int]] = []
                 for row in rows:
-                    seq, message_id, body, attributes, group_id, sent_at, enqueued_at, count = row
+                    (
+                        seq, message_id, body, attributes, group_id, sent_at, enqueued_at, count,
+                        dedup_id, trace_header, first_received_at, dead_letter_source,
+                    ) = row
                     if seq in seen or len(out) >= max_messages:
                         continue
                     seen.add(seq)
@@ -481,14 +615,19 @@ class SqliteQueueService:
                     token, receipt = _receipts.new_receipt(q, seq)
                     hide.append((token, hidden_until, now, seq))
                     out.append(
-                        QueueMessage(
+                        ReceivedMessage(
                             message_id=message_id,
                             receipt_handle=receipt,
                             body=body,
-                            attributes=json.loads(attributes) if attributes else {},
+                            attributes=attributes_from_json(attributes),
                             receive_count=count + 1,
                             sent_at=_datetime(sent_at),
+                            first_received_at=_datetime(now if first_received_at is None else first_received_at),
+                            trace_header=trace_header,
                             group_id=group_id,
+                            dedup_id=dedup_id if cfg.fifo else None,
+                            sequence_number=_sends.sequence_number(seq) if cfg.fifo else None,
+                            dead_letter_source=dead_letter_source,
                         )
                     )
                 if expired:
@@ -498,8 +637,9 @@ class SqliteQueueService:
                     moved_any = True
                 if hide:
                     conn.executemany(
-                        "UPDATE queue_messages SET receipt = ?, visible_at = ?, received_at = ?,"
-                        " receive_count = receive_count + 1 WHERE seq = ?",
+                        "UPDATE queue_messages SET receipt = ?1, visible_at = ?2, received_at = ?3,"
+                        " first_received_at = coalesce(first_received_at, ?3),"
+                        " receive_count = receive_count + 1 WHERE seq = ?4",
                         hide,
                     )
                 if len(rows) < limit or not (expired or to_dlq):
@@ -627,6 +767,98 @@ class SqliteQueueService:
         return _dead_letters.move_back(
             self.db, self._catalog, self.clock, source_name, destination_name, on_moved=self._changed
         )
+
+    def start_move_task(
+        self, source: str, destination: str | None = None, *, max_per_second: int | None = None
+    ) -> MoveTask:
+        """:meth:`start_message_move_task`, recorded for :meth:`list_move_tasks` (StartMessageMoveTask).
+
+        The task has run when this returns (``COMPLETED``); ``max_per_second`` is recorded
+        (the local move does not need SQS's throttle).
+
+        Raises:
+            NotFoundError: ``source`` or ``destination`` does not exist.
+            ValueError: ``source`` is no queue's dead-letter queue, ``destination`` is of the
+                other queue type, or a task of ``source`` is running (ConflictError).
+        """
+        source_name = queue_name(source)
+        destination_name = queue_name(destination) if destination is not None else None
+        with self.db.transaction() as conn:
+            src = self._must_queue(conn, source_name)
+            if conn.execute("SELECT 1 FROM queues WHERE dead_letter_queue = ? LIMIT 1", (source_name,)).fetchone() is None:
+                raise ValueError(f"Source queue must be configured as a Dead Letter Queue: {source_name}")
+            if destination_name is not None:
+                self._must_queue(conn, destination_name)
+            with self._moves_lock:
+                if any(task_source == source_name for task_source in self._running_moves.values()):
+                    raise ConflictError(
+                        "There is already a task running. Only one active task is allowed for a source queue arn"
+                        " at a given time."
+                    )
+                now = self._now()
+                to_move = conn.execute(
+                    "SELECT count(*) FROM queue_messages WHERE queue_id = ? AND visible_at <= ? AND enqueued_at > ?",
+                    (src.id, now, now - src.config.retention_s),
+                ).fetchone()[0]
+                handle = _move_tasks.record_start(
+                    conn, source_name, self.queue_arn(source_name), destination_name, to_move, max_per_second, now
+                )
+                self._running_moves[handle] = source_name
+        moved, failure = 0, None
+        try:
+            moved = _dead_letters.move_back(
+                self.db,
+                self._catalog,
+                self.clock,
+                source_name,
+                destination_name,
+                on_moved=self._changed,
+                cancelled=lambda: handle in self._cancelled_moves,
+            )
+        except (NotFoundError, ValueError) as exc:  # a queue deleted or changed under the task
+            failure = str(exc)
+        finally:
+            with self._moves_lock:
+                cancelled = handle in self._cancelled_moves
+            with self.db.transaction() as conn:
+                _move_tasks.finish(conn, handle, moved=moved, failure=failure, cancelled=cancelled)
+            with self._moves_lock:
+                self._running_moves.pop(handle, None)
+                self._cancelled_moves.discard(handle)
+        return self.list_move_tasks(source_name, limit=_move_tasks.LIST_LIMIT)[0]
+
+    def list_move_tasks(self, source: str, *, limit: int = 1) -> list[MoveTask]:
+        """The most recent message move tasks of dead-letter queue ``source``, newest first (ListMessageMoveTasks).
+
+        Raises:
+            NotFoundError: no such queue.
+        """
+        source_name = queue_name(source)
+        conn = self.db.connection()
+        self._must_queue(conn, source_name)
+        with self._moves_lock:
+            running = set(self._running_moves)
+        return _move_tasks.list_tasks(conn, source_name, limit, running)
+
+    def cancel_move_task(self, handle: str) -> MoveTask:
+        """Cancel a running message move task (CancelMessageMoveTask); it stops before its next chunk.
+
+        Returns:
+            The task as it is now (messages moved so far).
+
+        Raises:
+            NotFoundError: no running task with this handle (one that has ended cannot be cancelled).
+        """
+        source = _move_tasks.parse_handle(handle)
+        with self._moves_lock:
+            running = handle in self._running_moves
+            if running:
+                self._cancelled_moves.add(handle)
+        tasks = self.list_move_tasks(source, limit=_move_tasks.LIST_LIMIT) if source and running else []
+        for task in tasks:
+            if task.handle == handle:
+                return task
+        raise NotFoundError("Task does not exist.")
 
     # -------------------------------------------------------------- long polls
 

@@ -1,46 +1,58 @@
-"""The metadata table on SQLite: JSON items keyed by a partition (and sort) key."""
+"""The metadata table on SQLite: a client of the local DynamoDB engine, as DynamoTable is of DynamoDB.
+
+Why a client and not a store of its own: the pipeline's table is also served on
+the AWS-compatible endpoint (``aws dynamodb query --table-name ProcessingMetadata``).
+With one storage, what a run writes is what the endpoint reads and the other way
+round, and both sides get the same DynamoDB rules (typed ``=``, 38-digit numbers,
+400 KB items, sparse indexes), because there is only one implementation of them:
+:mod:`sluiceway.backends.local.dynamodb`. This module only turns the port's plain
+JSON and :class:`~sluiceway.ports.Condition` into DynamoDB requests and back,
+mirroring :class:`sluiceway.backends.aws.tables.DynamoTable`.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
-from collections.abc import Mapping
-from decimal import Decimal
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
+from ...clock import SystemClock
+from ...dynamodb.errors import DynamoDbError
+from ...dynamodb.keys import KeyAttribute
+from ...dynamodb.schema import IndexSpec, TableSpec
+from ...dynamodb.values import Value, from_plain, to_plain
 from ...errors import ConflictError
 from ...ports import STATUS_TIME_INDEX, Condition, SecondaryIndex, check_query
 from ...types import JSON
 from ._sqlite import Database
+from .dynamodb import LocalDynamoDb
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SqliteTable"]
 
-#: Each index the ``items`` table can serve, with the columns holding its keys.
-_INDEX_COLUMNS: dict[str, tuple[SecondaryIndex, str, str]] = {
-    STATUS_TIME_INDEX.name: (STATUS_TIME_INDEX, "status", "ts"),
-}
+T = TypeVar("T")
 
 
 class SqliteTable:
-    """A :class:`~sluiceway.ports.MetadataTable` stored in the ``items`` table.
+    """A :class:`~sluiceway.ports.MetadataTable` stored as a DynamoDB table of the data dir.
 
-    ``Status`` and ``Timestamp`` attributes are copied into indexed columns, which
-    serve :data:`~sluiceway.ports.STATUS_TIME_INDEX` (and ``scan``'s order) without
-    reading every item. Conditions are checked inside the write's ``BEGIN
-    IMMEDIATE`` transaction, so no other writer can slip in between check and write.
+    The table is created in the engine's catalog when it does not exist yet (with
+    :data:`~sluiceway.ports.STATUS_TIME_INDEX`, as the deployed table has), so that
+    the endpoint lists and describes it from the start. Conditions are checked
+    inside the write's ``BEGIN IMMEDIATE`` transaction, so no other writer can slip
+    in between check and write.
 
     Args:
-        db: the database holding the ``items`` table.
-        name: the table's name (many tables share ``items``).
+        db: the data dir's database.
+        name: the table's name.
         partition_key: the partition key attribute.
         sort_key: the sort key attribute, if the table has one.
+        engine: the DynamoDB engine on ``db`` (one is made when omitted).
     """
 
-    indexes: tuple[SecondaryIndex, ...] = tuple(spec for spec, _, _ in _INDEX_COLUMNS.values())
-    """The secondary indexes, fixed by the columns of ``items``."""
+    indexes: tuple[SecondaryIndex, ...] = (STATUS_TIME_INDEX,)
+    """The secondary indexes every metadata table has."""
 
     def __init__(
         self,
@@ -49,56 +61,80 @@ class SqliteTable:
         *,
         partition_key: str = "ExecutionId",
         sort_key: str | None = None,
+        engine: LocalDynamoDb | None = None,
     ) -> None:
         self.db = db
         self.name = name
         self.partition_key = partition_key
         self.sort_key = sort_key
+        self.engine = engine or LocalDynamoDb(db, SystemClock(), region="us-east-1", account_id="000000000000")
+        self._ensure()
 
-    def _key(self, item: Mapping[str, JSON]) -> tuple[str, str]:
+    def _spec(self) -> TableSpec:
+        key_names = [self.partition_key] + ([self.sort_key] if self.sort_key else [])
+        attributes = dict.fromkeys(key_names, "S")
+        indexes = []
+        for index in self.indexes:
+            for attribute in index.key_attributes:
+                attributes[attribute] = "S"
+            indexes.append(
+                IndexSpec(
+                    index.name,
+                    KeyAttribute(index.partition_key, "S"),
+                    KeyAttribute(index.sort_key, "S") if index.sort_key else None,
+                    "ALL",
+                )
+            )
+        return TableSpec(
+            name=self.name,
+            hash_key=KeyAttribute(self.partition_key, "S"),
+            range_key=KeyAttribute(self.sort_key, "S") if self.sort_key else None,
+            attributes=attributes,
+            indexes=tuple(indexes),
+            billing_mode="PAY_PER_REQUEST",
+            created=self.engine.clock.now().timestamp(),
+            table_id=f"sluiceway-{self.name}",
+        )
+
+    def _ensure(self) -> None:
+        spec = self.engine.ensure_table(self._spec())
+        wanted = (self.partition_key, self.sort_key)
+        found = (spec.hash_key.name, spec.range_key.name if spec.range_key else None)
+        if found != wanted:
+            raise ValueError(f"table {self.name} exists with key {found}, not {wanted}")
+
+    def _call(self, action: Callable[[], T]) -> T:
+        """Run an engine call, translating DynamoDB's refusals into the port's errors."""
+        try:
+            try:
+                return action()
+            except DynamoDbError as exc:
+                if exc.code != "ResourceNotFoundException":
+                    raise
+                # Deleted through the endpoint meanwhile: the pipeline's table comes back, as it was.
+                self._ensure()
+                return action()
+        except DynamoDbError as exc:
+            if exc.code == "ConditionalCheckFailedException":
+                raise ConflictError(f"condition failed for an item in table {self.name}") from exc
+            raise ValueError(f"table {self.name}: {exc.message}") from exc
+
+    def _key(self, item: Mapping[str, JSON]) -> dict[str, Value]:
         names = [self.partition_key] + ([self.sort_key] if self.sort_key else [])
-        values: list[str] = []
+        key: dict[str, Value] = {}
         for name in names:
             if name not in item:
                 # DynamoDB refuses a key without all its attributes; so do we.
                 raise ValueError(f"item has no key attribute {name!r}")
             value = item[name]
             if not isinstance(value, str) or not value:
-                raise ValueError(
-                    f"key attribute {name!r} must be a non-empty string, not {value!r}"
-                )
-            values.append(value)
-        return values[0], values[1] if self.sort_key else ""
+                raise ValueError(f"key attribute {name!r} must be a non-empty string, not {value!r}")
+            key[name] = {"S": value}
+        return key
 
     def _check_index_values(self, attributes: Mapping[str, JSON]) -> None:
         for index in self.indexes:
             index.check_values(attributes)
-
-    def _stored(self, conn: sqlite3.Connection, pk: str, sk: str) -> dict[str, JSON] | None:
-        row = conn.execute(
-            "SELECT body FROM items WHERE table_name=? AND pk=? AND sk=?", (self.name, pk, sk)
-        ).fetchone()
-        return None if row is None else dict(json.loads(row["body"]))
-
-    def _write(self, conn: sqlite3.Connection, pk: str, sk: str, item: Mapping[str, JSON]) -> None:
-        conn.execute(
-            "INSERT OR REPLACE INTO items (table_name, pk, sk, body, status, ts)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                self.name,
-                pk,
-                sk,
-                json.dumps(item, sort_keys=True, default=str),
-                _str(item.get("Status")),
-                _str(item.get("Timestamp")),
-            ),
-        )
-
-    def _require(
-        self, condition: Condition | None, stored: dict[str, JSON] | None, pk: str
-    ) -> None:
-        if condition is not None and not _holds(condition, stored):
-            raise ConflictError(f"condition failed for item {pk!r} in table {self.name}")
 
     def put(
         self,
@@ -108,19 +144,19 @@ class SqliteTable:
         condition: Condition | None = None,
     ) -> None:
         """Write ``item``, replacing the whole item; see :meth:`MetadataTable.put`."""
-        pk, sk = self._key(item)
+        self._key(item)
         self._check_index_values(item)
-        with self.db.transaction() as conn:
-            stored = self._stored(conn, pk, sk) if if_absent or condition is not None else None
-            if if_absent and stored is not None:
-                raise ConflictError(f"item {pk!r} already exists in table {self.name}")
-            self._require(condition, stored, pk)
-            self._write(conn, pk, sk, item)
+        request: dict[str, Any] = {"TableName": self.name, "Item": _typed(item)}
+        clauses = ["attribute_not_exists(#pk)"] if if_absent else []
+        names = {"#pk": self.partition_key} if if_absent else {}
+        request.update(_condition(clauses, names, condition))
+        self._call(lambda: self.engine.put_item(request))
 
     def get(self, key: Mapping[str, JSON]) -> dict[str, JSON] | None:
         """The item with ``key``, or None."""
-        pk, sk = self._key(key)
-        return self._stored(self.db.connection(), pk, sk)
+        request = {"TableName": self.name, "Key": self._key(key), "ConsistentRead": True}
+        found = self._call(lambda: self.engine.get_item(request)).get("Item")
+        return None if found is None else _plain(found)
 
     def update(
         self,
@@ -130,29 +166,39 @@ class SqliteTable:
         condition: Condition | None = None,
     ) -> dict[str, JSON]:
         """Set attributes (creating the item) and return it; see :meth:`MetadataTable.update`."""
-        pk, sk = self._key(key)
-        key_names = (self.partition_key,) + ((self.sort_key,) if self.sort_key else ())
-        for attribute in key_names:
-            if attribute in changes and changes[attribute] != key[attribute]:
-                raise ValueError(f"cannot change key attribute {attribute!r}")
+        typed_key = self._key(key)
         self._check_index_values(changes)
-        with self.db.transaction() as conn:
-            stored = self._stored(conn, pk, sk)
-            self._require(condition, stored, pk)
-            item: dict[str, JSON] = stored if stored is not None else {n: key[n] for n in key_names}
-            item.update(changes)
-            self._write(conn, pk, sk, item)
-        return item
+        sets: list[str] = []
+        names: dict[str, str] = {}
+        values: dict[str, Value] = {}
+        for number, (attribute, value) in enumerate(changes.items()):
+            if attribute in typed_key:
+                if value != key[attribute]:
+                    raise ValueError(f"cannot change key attribute {attribute!r}")
+                continue
+            # Placeholders for every name and value: names may be reserved words or hold any character.
+            names[f"#a{number}"] = attribute
+            values[f":v{number}"] = _value(value)
+            sets.append(f"#a{number} = :v{number}")
+        request: dict[str, Any] = {"TableName": self.name, "Key": typed_key, "ReturnValues": "ALL_NEW"}
+        condition_part = _condition([], {}, condition)
+        names.update(condition_part.pop("ExpressionAttributeNames", {}))
+        values.update(condition_part.pop("ExpressionAttributeValues", {}))
+        request.update(condition_part)
+        if sets:
+            request["UpdateExpression"] = "SET " + ", ".join(sets)
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = values
+        response = self._call(lambda: self.engine.update_item(request))
+        return _plain(response.get("Attributes") or typed_key)
 
     def delete(self, key: Mapping[str, JSON], *, condition: Condition | None = None) -> None:
         """Delete the item (a missing one is not an error); see :meth:`MetadataTable.delete`."""
-        pk, sk = self._key(key)
-        with self.db.transaction() as conn:
-            if condition is not None:
-                self._require(condition, self._stored(conn, pk, sk), pk)
-            conn.execute(
-                "DELETE FROM items WHERE table_name=? AND pk=? AND sk=?", (self.name, pk, sk)
-            )
+        request: dict[str, Any] = {"TableName": self.name, "Key": self._key(key)}
+        request.update(_condition([], {}, condition))
+        self._call(lambda: self.engine.delete_item(request))
 
     def query(
         self,
@@ -164,12 +210,10 @@ class SqliteTable:
         limit: int | None = None,
     ) -> list[dict[str, JSON]]:
         """Items of one partition in sort key order; see :meth:`MetadataTable.query`."""
-        check_query(
-            partition_value, sort_from, sort_to, limit, self.sort_key, f"table {self.name}"
-        )
-        return self._select(
-            "pk", "sk", partition_value, sort_from, sort_to, newest_first, limit, ("pk", "sk")
-        )
+        check_query(partition_value, sort_from, sort_to, limit, self.sort_key, f"table {self.name}")
+        request = _key_condition(self.partition_key, self.sort_key, partition_value, sort_from, sort_to)
+        request.update(TableName=self.name, ConsistentRead=True, ScanIndexForward=not newest_first)
+        return self._query(request, limit)
 
     def query_index(
         self,
@@ -182,92 +226,100 @@ class SqliteTable:
         limit: int | None = None,
     ) -> list[dict[str, JSON]]:
         """Items of one index partition in order; see :meth:`MetadataTable.query_index`."""
-        if index not in _INDEX_COLUMNS:
-            known = ", ".join(sorted(_INDEX_COLUMNS))
+        spec = next((i for i in self.indexes if i.name == index), None)
+        if spec is None:
+            known = ", ".join(sorted(i.name for i in self.indexes))
             raise ValueError(f"table {self.name} has no index {index!r}; known indexes: {known}")
-        spec, partition_column, sort_column = _INDEX_COLUMNS[index]
         check_query(partition_value, sort_from, sort_to, limit, spec.sort_key, f"index {index}")
-        return self._select(
-            partition_column,
-            sort_column,
-            partition_value,
-            sort_from,
-            sort_to,
-            newest_first,
-            limit,
-            # The index is sparse: an item without its sort attribute is not in it.
-            (sort_column, "pk", "sk"),
-            f" AND {sort_column} IS NOT NULL",
-        )
+        request = _key_condition(spec.partition_key, spec.sort_key, partition_value, sort_from, sort_to)
+        request.update(TableName=self.name, IndexName=index, ScanIndexForward=not newest_first)
+        return self._query(request, limit)
 
-    def _select(
-        self,
-        partition_column: str,
-        sort_column: str,
-        partition_value: str,
-        sort_from: str | None,
-        sort_to: str | None,
-        descending: bool,
-        limit: int | None,
-        order: tuple[str, ...],
-        extra: str = "",
-    ) -> list[dict[str, JSON]]:
-        # Column names come from this module, never from callers.
-        sql = f"SELECT body FROM items WHERE table_name=? AND {partition_column}=?{extra}"
-        params: list[Any] = [self.name, partition_value]
-        if sort_from is not None:
-            sql += f" AND {sort_column} >= ?"
-            params.append(sort_from)
-        if sort_to is not None:
-            sql += f" AND {sort_column} <= ?"
-            params.append(sort_to)
-        direction = " DESC" if descending else ""
-        sql += " ORDER BY " + ", ".join(column + direction for column in order)
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [dict(json.loads(r["body"])) for r in self.db.connection().execute(sql, params)]
+    def _query(self, request: dict[str, Any], limit: int | None) -> list[dict[str, JSON]]:
+        items: list[dict[str, JSON]] = []
+        while True:
+            if limit is not None:
+                request["Limit"] = limit - len(items)
+            page = self._call(lambda: self.engine.query(request))
+            items.extend(_plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page or (limit is not None and len(items) >= limit):
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def scan(self, *, limit: int | None = None) -> list[dict[str, JSON]]:
         """Every item, newest first by ``Timestamp`` (items without one last), then by key."""
-        sql = "SELECT body FROM items WHERE table_name=? ORDER BY ts DESC, pk, sk"
-        params: tuple[Any, ...] = (self.name,)
-        if limit is not None:
-            sql += " LIMIT ?"
-            params += (limit,)
-        return [dict(json.loads(r["body"])) for r in self.db.connection().execute(sql, params)]
+        request: dict[str, Any] = {"TableName": self.name, "ConsistentRead": True}
+        items: list[dict[str, JSON]] = []
+        while True:
+            page = self._call(lambda: self.engine.scan(request))
+            items.extend(_plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        # Pages come in key order; the newest-first order is Timestamp's, descending.
+        items.sort(key=lambda i: (str(i[self.sort_key]) if self.sort_key else "",))
+        items.sort(key=lambda i: str(i[self.partition_key]))
+        stamped = sorted((i for i in items if isinstance(i.get("Timestamp"), str)), key=lambda i: str(i["Timestamp"]), reverse=True)
+        unstamped = [i for i in items if not isinstance(i.get("Timestamp"), str)]
+        ordered = stamped + unstamped
+        return ordered if limit is None else ordered[:limit]
 
 
+def _value(value: JSON) -> Value:
+    try:
+        return from_plain(value)
+    except DynamoDbError as exc:
+        raise ValueError(f"DynamoDB cannot store {value!r}: {exc.message}") from None
 
 
-def _holds(condition: Condition, item: Mapping[str, JSON] | None) -> bool:
-    """Whether the stored ``item`` (None when missing) satisfies ``condition``, as DynamoDB says."""
-    stored: Mapping[str, JSON] = item or {}
-    return (
-        all(name in stored for name in condition.exists)
-        and all(name not in stored for name in condition.not_exists)
-        and all(
-            name in stored and _same(stored[name], value)
-            for name, value in condition.equals.items()
-        )
-    )
+def _typed(item: Mapping[str, JSON]) -> dict[str, Value]:
+    return {str(name): _value(value) for name, value in item.items()}
 
 
-def _same(a: Any, b: Any) -> bool:
-    """DynamoDB's typed ``=``: numbers by value, never equal across types (``True`` != ``1``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        # DynamoDB numbers are decimals: 1 == 1.0, and floats compare as written.
-        return Decimal(str(a)) == Decimal(str(b))
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if a is None or b is None:
-        return a is None and b is None
-    return type(a) is type(b) and bool(a == b)
+def _plain(item: Mapping[str, Value]) -> dict[str, JSON]:
+    return {name: to_plain(value) for name, value in item.items()}
 
 
-def _str(value: JSON) -> str | None:
-    return None if value is None else str(value)
+def _condition(clauses: list[str], names: dict[str, str], condition: Condition | None) -> dict[str, Any]:
+    """The ConditionExpression and placeholders of ``clauses`` plus a port :class:`Condition`."""
+    values: dict[str, Value] = {}
+    if condition is not None:
+        for number, attribute in enumerate(condition.exists):
+            names[f"#e{number}"] = attribute
+            clauses.append(f"attribute_exists(#e{number})")
+        for number, attribute in enumerate(condition.not_exists):
+            names[f"#n{number}"] = attribute
+            clauses.append(f"attribute_not_exists(#n{number})")
+        for number, (attribute, value) in enumerate(condition.equals.items()):
+            names[f"#q{number}"] = attribute
+            values[f":q{number}"] = _value(value)
+            clauses.append(f"#q{number} = :q{number}")
+    request: dict[str, Any] = {}
+    if clauses:
+        request["ConditionExpression"] = " AND ".join(clauses)
+    if names:
+        request["ExpressionAttributeNames"] = names
+    if values:
+        request["ExpressionAttributeValues"] = values
+    return request
+
+
+def _key_condition(
+    partition_key: str, sort_key: str | None, partition_value: str, sort_from: str | None, sort_to: str | None
+) -> dict[str, Any]:
+    names = {"#p": partition_key}
+    values: dict[str, Value] = {":p": {"S": partition_value}}
+    expression = "#p = :p"
+    if sort_key is not None and (sort_from is not None or sort_to is not None):
+        names["#s"] = sort_key
+        if sort_from is not None and sort_to is not None:
+            expression += " AND #s BETWEEN :from AND :to"
+            values[":from"], values[":to"] = {"S": sort_from}, {"S": sort_to}
+        elif sort_from is not None:
+            expression += " AND #s >= :from"
+            values[":from"] = {"S": sort_from}
+        else:
+            assert sort_to is not None
+            expression += " AND #s <= :to"
+            values[":to"] = {"S": sort_to}
+    return {"KeyConditionExpression": expression, "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}

@@ -57,6 +57,13 @@ from ...messaging.sns import (
     topic_arn,
     topic_name,
 )
+from ...messaging.sns_topics import (
+    TOPIC_MAX_MESSAGE_BYTES,
+    check_tags,
+    check_topic_attribute,
+    message_limit,
+    topic_attributes,
+)
 from ...ports import Clock, TopicMessage
 from . import _outbox, _subscriptions
 from ._deliveries import DeliveryTable
@@ -72,7 +79,7 @@ DEFAULT_LEASE_S = 300.0
 """How long a claimed delivery stays with its deliverer before another may try it."""
 
 _MESSAGE_COLUMNS = (
-    "m.seq, m.message_id, m.topic, m.published_as, m.subject, m.message, m.attributes, m.created_at"
+    "m.seq, m.message_id, m.topic, m.published_as, m.subject, m.message, m.attributes, m.created_at, m.structure"
 )
 _DELIVERY_SQL = (
     "SELECT d.id, d.status, d.attempts, d.next_attempt_at, d.last_error, d.updated_at,"
@@ -131,20 +138,117 @@ class SqliteTopic:
         """The ARN of ``topic`` (a name or an ARN) in this store's region and account."""
         return topic_arn(topic_name(topic), region=self.region, account_id=self.account_id)
 
-    def create_topic(self, name: str, *, outbox: bool = True) -> TopicInfo:
+    def create_topic(
+        self,
+        name: str,
+        *,
+        outbox: bool = True,
+        attributes: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> TopicInfo:
         """Create a topic, or return the existing one (CreateTopic is idempotent).
 
         Args:
             name: the topic's name (an ARN is read for its name).
             outbox: subscribe the outbox to a new topic.
+            attributes: SNS's topic attributes (``DisplayName``, ``Policy``, ``DeliveryPolicy``,
+                ``MaximumMessageSize``, ...).
+            tags: the new topic's tags.
 
         Raises:
-            InvalidParameterError: an invalid name.
+            InvalidParameterError: an invalid name or attribute, or an existing topic with
+                other attributes or tags (SNS's texts).
+            ValueError: more than 50 tags.
         """
         name = check_topic_name(topic_name(name))
+        wanted = {k: check_topic_attribute(k, v, create=True) for k, v in (attributes or {}).items()}
+        wanted.pop("FifoTopic", None)  # "false" only: the default
+        check_tags(tags or {})
         with self.db.transaction() as conn:
-            self._create(conn, name, outbox=outbox)
+            if self._create(conn, name, outbox=outbox):
+                conn.execute(
+                    "UPDATE topics SET attributes = ?, tags = ? WHERE name = ?",
+                    (json.dumps(wanted) if wanted else None, json.dumps(dict(tags)) if tags else None, name),
+                )
+            else:
+                kept, kept_tags = self._kept(conn, name)
+                if any(kept.get(k, "") != v for k, v in wanted.items()):
+                    raise InvalidParameterError(
+                        "Invalid parameter: Attributes Reason: Topic already exists with different attributes"
+                    )
+                if tags and any(kept_tags.get(k) != v for k, v in tags.items()):
+                    raise InvalidParameterError("Invalid parameter: Tags Reason: Topic already exists with different tags")
         return self._must_topic_info(name)
+
+    def _kept(self, conn: sqlite3.Connection, name: str) -> tuple[dict[str, str], dict[str, str]]:
+        row = conn.execute("SELECT attributes, tags FROM topics WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError("Topic does not exist")
+        return (json.loads(row[0]) if row[0] else {}), (json.loads(row[1]) if row[1] else {})
+
+    def topic_attributes(self, topic: str) -> dict[str, str]:
+        """GetTopicAttributes' map (the outbox subscription is Sluiceway's own and not counted).
+
+        Raises:
+            NotFoundError: no such topic.
+        """
+        name = topic_name(topic)
+        conn = self.db.connection()
+        kept, _ = self._kept(conn, name)
+        count = conn.execute(
+            "SELECT count(*) FROM subscriptions WHERE topic = ? AND protocol != 'outbox'", (name,)
+        ).fetchone()[0]
+        return topic_attributes(self.topic_arn(name), self.account_id, kept, subscriptions=count)
+
+    def set_topic_attribute(self, topic: str, attribute: str, value: str) -> None:
+        """SetTopicAttributes: set one attribute (an empty value restores SNS's default).
+
+        Raises:
+            NotFoundError: no such topic.
+            InvalidParameterError: an unknown attribute or a value SNS refuses.
+        """
+        check_topic_attribute(attribute, value, create=False)
+        name = topic_name(topic)
+        with self.db.transaction() as conn:
+            kept, _ = self._kept(conn, name)
+            if value == "" and attribute != "DisplayName":
+                kept.pop(attribute, None)
+            else:
+                kept[attribute] = value
+            conn.execute("UPDATE topics SET attributes = ? WHERE name = ?", (json.dumps(kept) if kept else None, name))
+
+    def topic_tags(self, topic: str) -> dict[str, str]:
+        """The topic's tags (ListTagsForResource).
+
+        Raises:
+            NotFoundError: no such topic.
+        """
+        return self._kept(self.db.connection(), topic_name(topic))[1]
+
+    def tag_topic(self, topic: str, tags: Mapping[str, str]) -> None:
+        """Add or overwrite tags (TagResource).
+
+        Raises:
+            NotFoundError: no such topic.
+            InvalidParameterError: a key or value SNS refuses.
+            ValueError: more than 50 tags in all.
+        """
+        name = topic_name(topic)
+        with self.db.transaction() as conn:
+            merged = {**self._kept(conn, name)[1], **tags}
+            check_tags(merged)
+            conn.execute("UPDATE topics SET tags = ? WHERE name = ?", (json.dumps(merged), name))
+
+    def untag_topic(self, topic: str, keys: Sequence[str]) -> None:
+        """Remove tags by key (UntagResource); keys the topic does not have are ignored.
+
+        Raises:
+            NotFoundError: no such topic.
+        """
+        name = topic_name(topic)
+        with self.db.transaction() as conn:
+            kept = {k: v for k, v in self._kept(conn, name)[1].items() if k not in set(keys)}
+            conn.execute("UPDATE topics SET tags = ? WHERE name = ?", (json.dumps(kept) if kept else None, name))
 
     def _create(self, conn: sqlite3.Connection, name: str, *, outbox: bool) -> bool:
         now = self.clock.now().isoformat()
@@ -367,16 +471,23 @@ class SqliteTopic:
         *,
         subject: str | None = None,
         attributes: Mapping[str, str | int | float | list[Any] | MessageAttribute] | None = None,
+        structure: Mapping[str, str] | None = None,
+        auto_create: bool | None = None,
     ) -> str:
         """Publish a message; it and its deliveries are committed when this returns.
 
         Args:
             topic: a name or an ARN.
-            message: the message (non-empty; 256 KiB with subject and attributes).
+            message: the message (non-empty; 256 KiB with subject and attributes, or the
+                topic's MaximumMessageSize); with ``structure``, the ``default`` message.
             subject: for email subscribers and envelopes (at most 100 characters, no line breaks).
             attributes: message attributes: strings are ``String``, numbers ``Number``,
                 lists ``String.Array``; :class:`~sluiceway.messaging.sns.MessageAttribute`
                 gives the type explicitly. Filter policies match on them.
+            structure: a message per protocol (``MessageStructure=json``, read by
+                :func:`~sluiceway.messaging.sns.message_structure`): each subscriber gets its
+                protocol's message, or ``default``.
+            auto_create: overrides the store's ``auto_create`` for this call.
 
         Returns:
             The message id.
@@ -387,7 +498,8 @@ class SqliteTopic:
             TypeError: ``message`` is not a string.
         """
         typed = message_attributes(attributes)
-        check_message(message, subject, typed)
+        # The largest any topic takes, before the write lock; the topic's own limit inside it.
+        check_message(message, subject, typed, limit=TOPIC_MAX_MESSAGE_BYTES)
         name = topic_name(topic)
         check_topic_name(name)
         message_id = str(uuid.uuid4())
@@ -405,13 +517,16 @@ class SqliteTopic:
         )
         outbox: list[DeliveryRecord] = []
         with self.db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM topics WHERE name = ?", (name,)).fetchone() is None:
-                if not self.auto_create:
+            found = conn.execute("SELECT attributes FROM topics WHERE name = ?", (name,)).fetchone()
+            if found is None:
+                if not (self.auto_create if auto_create is None else auto_create):
                     raise NotFoundError("Topic does not exist")
                 self._create(conn, name, outbox=True)
+            kept = json.loads(found[0]) if found is not None and found[0] else {}
+            check_message(message, subject, typed, limit=message_limit(kept))
             cursor = conn.execute(
-                "INSERT INTO topic_messages (message_id, topic, published_as, subject, message, attributes, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO topic_messages (message_id, topic, published_as, subject, message, attributes, created_at,"
+                " structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     message_id,
                     name,
@@ -420,6 +535,7 @@ class SqliteTopic:
                     message,
                     json.dumps({k: a.to_json() for k, a in typed.items()}),
                     stamp,
+                    json.dumps(dict(structure)) if structure else None,
                 ),
             )
             seq = cursor.lastrowid
@@ -430,7 +546,8 @@ class SqliteTopic:
             lease_until = now + timedelta(seconds=DEFAULT_LEASE_S)
             for row in rows:
                 sub = self._subscription(row)
-                if not self._accepts(sub, message, typed):
+                text = structure.get(sub.protocol, message) if structure else message
+                if not self._accepts(sub, text, typed):
                     continue
                 # The publisher delivers to the outbox itself right after the commit; the
                 # lease keeps deliverers off it unless this process dies first.
@@ -552,8 +669,12 @@ class SqliteTopic:
         params += (limit,)
         return [self._message(tuple(r)) for r in self.db.connection().execute(sql, params)]
 
-    def _message(self, row: tuple[Any, ...]) -> PublishedMessage:
-        _, message_id, topic, published_as, subject, message, attributes, created_at = row
+    def _message(self, row: tuple[Any, ...], protocol: str | None = None) -> PublishedMessage:
+        """The message of a row of :data:`_MESSAGE_COLUMNS`; with ``protocol``, the text that
+        protocol's subscribers get (a ``MessageStructure=json`` publish has one per protocol)."""
+        _, message_id, topic, published_as, subject, message, attributes, created_at, structure = row
+        if structure and protocol is not None:
+            message = json.loads(structure).get(protocol, message)
         return PublishedMessage(
             message_id=message_id,
             topic=topic,
@@ -600,9 +721,9 @@ class SqliteTopic:
         values = tuple(row)
         delivery_id, status, attempts, next_attempt_at, last_error, updated_at = values[:6]
         sub_id, protocol, endpoint = values[6:9]
-        message = self._message(values[9:17])
-        if values[17] is not None:
-            subscription = self._subscription(values[17:])
+        message = self._message(values[9:18], protocol)
+        if values[18] is not None:
+            subscription = self._subscription(values[18:])
         else:  # deleted since: what the delivery row remembers of it
             subscription = Subscription(
                 arn=subscription_arn(message.topic_arn, sub_id),

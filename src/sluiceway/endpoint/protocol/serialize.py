@@ -114,6 +114,8 @@ def _rest(operation: OperationModel, output: dict[str, Any], headers: dict[str, 
             prefix = str(member.serialization.get("name", ""))
             for key, item in value.items():
                 headers[f"{prefix}{key}"] = str(item)
+    if protocol == "rest-xml" and output.get("ContentRange") and operation.name in ("GetObject", "HeadObject"):
+        status = 206  # S3's model has no status member: a ranged read is Partial Content on the wire
     payload = shape.serialization.get("payload")
     if payload is not None:
         member = members(shape)[payload]

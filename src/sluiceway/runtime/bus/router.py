@@ -172,7 +172,7 @@ class EventRouter:
                 return
             indexes: dict[str, RuleIndex] = {}
             for (bus, name), rule in self._all_rules().items():
-                if rule.enabled:
+                if rule.enabled and rule.matches_events:
                     indexes.setdefault(bus, RuleIndex()).add(name, rule.pattern)
             self._indexes = indexes
             self._indexes_stale = False
@@ -192,13 +192,13 @@ class EventRouter:
             table = self._process_rules if origin == "process" else self._stored_rules
             return table.get((bus, name))
 
-    def _fanout(self, event: StoredEvent, only_rule: str | None = None) -> list[NewDelivery]:
+    def _fanout(self, event: StoredEvent, only_rules: frozenset[str] | None = None) -> list[NewDelivery]:
         with self._rules_lock:
             index = self._indexes.get(event.bus)
             names = index.match(event.event) if index is not None else []
             out: list[NewDelivery] = []
             for name in names:
-                if only_rule is not None and name != only_rule:
+                if only_rules is not None and name not in only_rules:
                     continue
                 key = (event.bus, name)
                 rule = self._process_rules.get(key) or self._stored_rules.get(key)
@@ -286,13 +286,13 @@ class EventRouter:
     def _advance_replays(self) -> None:
         for replay in self.bus.replays(running=True):
             current = replay
-            while True:
+            while not current.cancelled:
                 batch = self.bus.replay_batch(current, _BATCH)
                 if not batch:
                     self.bus.advance_replay(current.name, (), cursor=current.cursor, done=True)
                     logger.info("replay completed", extra={"replay": current.name})
                     break
-                fanout = [(e.seq, self._fanout(e, current.rule)) for e in batch]
+                fanout = [(e.seq, self._fanout(e, current.rule_names)) for e in batch]
                 cursor = batch[-1].seq
                 self.bus.advance_replay(current.name, fanout, cursor=cursor, done=False)
                 current = replace(current, cursor=cursor)

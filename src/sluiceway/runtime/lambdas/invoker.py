@@ -42,7 +42,7 @@ import re
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
 
@@ -97,6 +97,18 @@ _FUNCTION_NAME_PATTERN = (
 )
 
 
+#: The variables Lambda sets itself; a function's configuration may not set them.
+RESERVED_VARIABLES = frozenset(
+    {
+        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    }
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """A function's configuration, as Lambda keeps it."""
@@ -109,8 +121,22 @@ class FunctionSpec:
     """How long one invocation may run before it is killed."""
     memory_mb: int = 512
     """Reported to the handler as ``context.memory_limit_in_mb``; not enforced locally."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """The function's ``Environment.Variables``, set in its worker before each call (process mode)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "environment", dict(self.environment))
+        reserved = sorted(set(self.environment) & RESERVED_VARIABLES)
+        if reserved:
+            # Lambda's own words (InvalidParameterValueException) for the same mistake.
+            raise ValueError(
+                "Lambda was unable to configure your environment variables because the environment variables "
+                f"you have provided contains reserved keys that are currently not supported for modification. "
+                f"Reserved keys used in this request: {', '.join(reserved)}"
+            )
+        for key, value in self.environment.items():
+            if not isinstance(value, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]*", key):
+                raise ValueError(f"environment variable {key!r} of {self.name}: names are letters, digits and _; values strings")
         if not _NAME.match(self.name):
             raise ValueError(
                 f"invalid function name {self.name!r}: use 1-64 letters, digits, '-' and '_'"
@@ -279,6 +305,7 @@ class LocalFunctionInvoker:
             memory_mb=spec.memory_mb,
             timeout_s=min(spec.timeout_s, invocation.timeout_s),
             payload=payload,
+            environment=spec.environment,
         )
         if self.logs is None and log_events is None:
             outcome = self._runner.call(call)

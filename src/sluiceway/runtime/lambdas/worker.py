@@ -84,12 +84,22 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
     conn = Connection(fd)
     stream = stream or new_log_stream()
     handlers: dict[str, Handler] = {}
+    base = dict(os.environ)
+    applied: set[str] = set()
     while True:
         try:
             data = conn.recv_bytes()
         except EOFError:
             return
         call = Call.decode(data)
+        # The previous call's function may have had variables of its own: they go first.
+        for name in applied - call.environment.keys():
+            if name in base:
+                os.environ[name] = base[name]
+            else:
+                os.environ.pop(name, None)
+        applied = set(call.environment)
+        os.environ.update(call.environment)
         os.environ.update(function_variables(call, stream))
         with capturing(call.request_id, process_wide=True) as capture:
             init_ms: float | None = None

@@ -56,6 +56,8 @@ class Cli:
         command = [str(AWS) if AWS.exists() else "aws", "--endpoint-url", self.url, "--output", "json", *args]
         done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stderr}"
+        if args[0] == "s3":  # the high-level commands print progress lines, not JSON
+            return done.stdout
         return json.loads(done.stdout) if done.stdout.strip() else None
 
 
@@ -81,6 +83,9 @@ def up(tmp_path: Path) -> Iterator[tuple[Cli, Path]]:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def _healthy(port: int) -> bool:

@@ -1,0 +1,155 @@
+"""What S3 keeps about a local bucket besides its objects: its region, creation time and notification configuration.
+
+A bucket is its folder (``FileObjectStore``); this table holds what a folder cannot: the
+``LocationConstraint`` it was created with, when it was created, and its notification
+configuration (EventBridge on or off, Lambda/SQS/SNS destinations with their filters).
+
+**Buckets without a row** — the stack's input and output buckets, made by
+``open_data_dir``, and buckets that came to be because something was written to them —
+keep what every local bucket did before the endpoint: EventBridge notifications on, no
+other destinations. A bucket created through ``CreateBucket`` gets a row with EventBridge
+off, as on AWS, until ``PutBucketNotificationConfiguration`` turns it on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ._sqlite import Database
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LEGACY_NOTIFICATIONS", "BucketConfig", "Destination", "NotificationConfig", "SqliteBucketConfigs"]
+
+@dataclass(frozen=True)
+class Destination:
+    """One of a bucket's Lambda, SQS or SNS notification configurations."""
+
+    kind: str
+    """``lambda``, ``queue`` or ``topic``."""
+    id: str
+    """The configuration's ``Id`` (S3's ``configurationId`` in the record)."""
+    arn: str
+    events: tuple[str, ...]
+    """S3 event types (``s3:ObjectCreated:*``, ``s3:ObjectRemoved:Delete``, ...)."""
+    prefix: str = ""
+    suffix: str = ""
+
+    def wants(self, event_name: str, key: str) -> bool:
+        """Whether an event ``event_name`` (``ObjectCreated:Put``) of ``key`` goes to this destination."""
+        return key.startswith(self.prefix) and key.endswith(self.suffix) and any(_covers(e, event_name) for e in self.events)
+
+
+def _covers(pattern: str, event_name: str) -> bool:
+    name = pattern.removeprefix("s3:")
+    if name.endswith(":*"):
+        return event_name.startswith(name[:-1])
+    return name == event_name
+
+
+@dataclass(frozen=True)
+class NotificationConfig:
+    """A bucket's notification configuration."""
+
+    eventbridge: bool = False
+    destinations: tuple[Destination, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "eventbridge": self.eventbridge,
+                "destinations": [
+                    {"kind": d.kind, "id": d.id, "arn": d.arn, "events": list(d.events), "prefix": d.prefix, "suffix": d.suffix}
+                    for d in self.destinations
+                ],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> NotificationConfig:
+        data: Mapping[str, Any] = json.loads(text)
+        return cls(
+            eventbridge=bool(data.get("eventbridge")),
+            destinations=tuple(
+                Destination(
+                    kind=str(d["kind"]),
+                    id=str(d["id"]),
+                    arn=str(d["arn"]),
+                    events=tuple(str(e) for e in d["events"]),
+                    prefix=str(d.get("prefix", "")),
+                    suffix=str(d.get("suffix", "")),
+                )
+                for d in data.get("destinations", [])
+            ),
+        )
+
+
+LEGACY_NOTIFICATIONS = NotificationConfig(eventbridge=True)
+"""The configuration of a bucket without a row: EventBridge on, as every local bucket had."""
+
+
+@dataclass(frozen=True)
+class BucketConfig:
+    """A bucket created through ``CreateBucket``."""
+
+    name: str
+    region: str
+    created_at: datetime
+    notification: NotificationConfig = field(default_factory=NotificationConfig)
+
+
+class SqliteBucketConfigs:
+    """The ``s3_buckets`` table of the data dir's database (migration 0021)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, bucket: str) -> BucketConfig | None:
+        row = (
+            self.db.connection().execute("SELECT name, region, created_at, notification FROM s3_buckets WHERE name=?", (bucket,)).fetchone()
+        )
+        return None if row is None else _config(row)
+
+    def notification(self, bucket: str) -> NotificationConfig:
+        """The bucket's notification configuration (:data:`LEGACY_NOTIFICATIONS` for a bucket without a row)."""
+        row = self.db.connection().execute("SELECT notification FROM s3_buckets WHERE name=?", (bucket,)).fetchone()
+        return LEGACY_NOTIFICATIONS if row is None else NotificationConfig.from_json(row[0])
+
+    def create(self, bucket: str, region: str, now: datetime) -> BucketConfig:
+        """Record a bucket just created (replacing what a bucket of that name left, if anything)."""
+        config = BucketConfig(bucket, region, now.astimezone(UTC))
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO s3_buckets (name, region, created_at, notification) VALUES (?, ?, ?, ?)",
+                (bucket, region, config.created_at.isoformat(), config.notification.to_json()),
+            )
+        return config
+
+    def set_notification(self, bucket: str, notification: NotificationConfig, *, region: str, now: datetime) -> None:
+        """Replace the bucket's notification configuration (a bucket without a row gets one)."""
+        with self.db.transaction() as conn:
+            updated = conn.execute("UPDATE s3_buckets SET notification=? WHERE name=?", (notification.to_json(), bucket)).rowcount
+            if not updated:
+                conn.execute(
+                    "INSERT INTO s3_buckets (name, region, created_at, notification) VALUES (?, ?, ?, ?)",
+                    (bucket, region, now.astimezone(UTC).isoformat(), notification.to_json()),
+                )
+
+    def delete(self, bucket: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM s3_buckets WHERE name=?", (bucket,))
+
+
+def _config(row: sqlite3.Row) -> BucketConfig:
+    return BucketConfig(
+        name=row[0],
+        region=row[1],
+        created_at=datetime.fromisoformat(row[2]),
+        notification=NotificationConfig.from_json(row[3]),
+    )

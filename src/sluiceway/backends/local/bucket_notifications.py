@@ -1,0 +1,305 @@
+"""S3's own event notifications of the local buckets: to SQS queues, SNS topics and Lambda functions.
+
+A bucket's notification configuration (:mod:`.bucket_config`) names destinations, each
+with event types and a key filter. For every write, :meth:`S3Notifier.notify` runs inside
+the transaction that commits the write's EventBridge event, and commits what each
+matching destination gets in it, so a crash loses none of them once the event is in:
+
+* a queue gets its message at once (``SqliteQueueService.send``, in the same transaction);
+* a topic gets its message at once (``SqliteTopic.publish``: its deliveries are durable);
+* a function gets a row in ``s3_lambda_notifications`` (migration 0021), which a deliverer
+  (``runtime/lambdas/s3_notifications.py``) invokes asynchronously, with Lambda's retries.
+
+A destination that is gone since the configuration was put (a deleted queue) loses the
+notification, as on AWS; the other destinations and the write are not affected.
+
+The message is S3's notification event exactly: ``{"Records": [...]}`` with
+``eventVersion`` 2.1 (see :func:`s3_record`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import quote_plus
+
+from ...errors import SluicewayError
+from ...ports import Clock
+from ...types import EventDict
+from ._sqlite import Database
+from .bucket_config import Destination, NotificationConfig, SqliteBucketConfigs
+from .queues import SqliteQueueService
+from .topics import SqliteTopic
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["EVENT_NAMES", "LambdaNotification", "S3Notifier", "s3_record", "s3_test_event"]
+
+SUBJECT: Final = "Amazon S3 Notification"
+"""The subject S3 publishes its notifications to SNS with."""
+
+EVENT_NAMES: Final = {
+    "PutObject": "ObjectCreated:Put",
+    "POST Object": "ObjectCreated:Post",
+    "CopyObject": "ObjectCreated:Copy",
+    "CompleteMultipartUpload": "ObjectCreated:CompleteMultipartUpload",
+    "DeleteObject": "ObjectRemoved:Delete",
+}
+"""The ``reason`` of an EventBridge S3 event -> S3's ``eventName`` for the same write."""
+
+@dataclass(frozen=True)
+class LambdaNotification:
+    """One S3 notification waiting for its function."""
+
+    id: int
+    function: str
+    """The function's ARN, as configured."""
+    payload: EventDict
+    attempts: int
+
+
+def s3_record(
+    *,
+    event_name: str,
+    bucket: str,
+    key: str,
+    configuration_id: str,
+    time: datetime,
+    region: str,
+    account: str,
+    request_id: str,
+    sequencer: str,
+    size: int | None = None,
+    etag: str | None = None,
+    version_id: str | None = None,
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """One record of S3's notification event (``eventVersion`` 2.1).
+
+    The key is URL-encoded with ``+`` for spaces, as S3 sends it (a consumer decodes it
+    with ``unquote_plus``); removals have no size or ETag.
+    """
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/")}
+    if size is not None:
+        obj["size"] = size
+    if etag is not None:
+        obj["eTag"] = etag
+    if version_id is not None:
+        obj["versionId"] = version_id
+    obj["sequencer"] = sequencer
+    principal = f"AWS:{account}"
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{time.microsecond // 1000:03d}Z",
+        "eventName": event_name,
+        "userIdentity": {"principalId": principal},
+        "requestParameters": {"sourceIPAddress": source_ip},
+        "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": _host_id(request_id)},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": configuration_id,
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": account}, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": obj,
+        },
+    }
+
+
+def s3_test_event(bucket: str, *, time: datetime, request_id: str) -> dict[str, Any]:
+    """What S3 sends a queue or topic when a configuration naming it is put."""
+    return {
+        "Service": "Amazon S3",
+        "Event": "s3:TestEvent",
+        "Time": time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{time.microsecond // 1000:03d}Z",
+        "Bucket": bucket,
+        "RequestId": request_id,
+        "HostId": _host_id(request_id),
+    }
+
+
+def _host_id(request_id: str) -> str:
+    # S3's x-amz-id-2 is an opaque base64 token; ours is derived from the request id.
+    return base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
+
+
+class S3Notifier:
+    """Commits S3 notifications of the local buckets (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        configs: SqliteBucketConfigs,
+        queues: SqliteQueueService,
+        topics: SqliteTopic,
+        clock: Clock,
+        *,
+        region: str,
+        account: str,
+    ) -> None:
+        self.db = db
+        self.configs = configs
+        self.queues = queues
+        self.topics = topics
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.wakeup: list[Callable[[], None]] = []
+        """Callables run after a commit that queued a function's notification (the deliverer's)."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction for a write's EventBridge event and its notifications."""
+        with self.db.transaction():
+            yield
+
+    def config(self, bucket: str) -> NotificationConfig:
+        return self.configs.notification(bucket)
+
+    def notify(
+        self,
+        config: NotificationConfig,
+        *,
+        event_name: str,
+        bucket: str,
+        key: str,
+        sequencer: str,
+        size: int | None = None,
+        etag: str | None = None,
+        version_id: str | None = None,
+        request_id: str | None = None,
+    ) -> int:
+        """Commit the notifications of one write to every destination of ``config`` that wants it; return how many.
+
+        Call it inside :meth:`transaction` (with the write's EventBridge event).
+        """
+        sent = 0
+        now = self.clock.now()
+        request_id = request_id or uuid.uuid4().hex[:16].upper()
+        for destination in config.destinations:
+            if not destination.wants(event_name, key):
+                continue
+            record = s3_record(
+                event_name=event_name,
+                bucket=bucket,
+                key=key,
+                configuration_id=destination.id,
+                time=now,
+                region=self.region,
+                account=self.account,
+                request_id=request_id,
+                sequencer=sequencer,
+                size=size,
+                etag=etag,
+                version_id=version_id,
+            )
+            sent += self._send(destination, {"Records": [record]}, now)
+        return sent
+
+    def send_test_events(self, bucket: str, destinations: tuple[Destination, ...], *, request_id: str) -> None:
+        """S3's ``s3:TestEvent`` to each queue and topic of a configuration just put (functions get none)."""
+        now = self.clock.now()
+        body = s3_test_event(bucket, time=now, request_id=request_id)
+        with self.db.transaction():
+            for destination in {d.arn: d for d in destinations if d.kind in ("queue", "topic")}.values():
+                self._send(destination, body, now)
+
+    def _send(self, destination: Destination, body: dict[str, Any], now: datetime) -> int:
+        text = json.dumps(body, separators=(",", ":"))
+        name = destination.arn.rsplit(":", 1)[-1]
+        try:
+            # A savepoint each: a destination that fails leaves the others and the write alone.
+            with self.db.transaction() as conn:
+                if destination.kind == "queue":
+                    self.queues.send(name, text)
+                elif destination.kind == "topic":
+                    self.topics.publish(destination.arn, text, subject=SUBJECT)
+                else:
+                    conn.execute(
+                        "INSERT INTO s3_lambda_notifications (function, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
+                        (destination.arn, text, now.timestamp(), now.astimezone(UTC).isoformat()),
+                    )
+                    for wake in self.wakeup:
+                        self.db.after_commit(wake)
+        except (SluicewayError, ValueError) as exc:
+            # S3 drops a notification its destination refuses (gone since, or a policy that denies it).
+            logger.warning(
+                "S3 notification not delivered",
+                extra={"destination": destination.arn, "configuration": destination.id, "reason": str(exc)},
+            )
+            return 0
+        return 1
+
+    # -- the functions' notifications: the deliverer's side (a DeliveryLog) --------------------
+
+    def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[LambdaNotification]:
+        rows = self.db.connection().execute(
+            "SELECT id, function, payload, attempts FROM s3_lambda_notifications"
+            " WHERE status = 'pending' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?",
+            (now.timestamp(), after_id, limit),
+        )
+        return [LambdaNotification(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+
+    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE s3_lambda_notifications SET next_attempt_at = ?, claimed_by = ?"
+                " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
+                (until.timestamp(), self.db.owner.id, delivery_id, now.timestamp()),
+            )
+            return cursor.rowcount == 1
+
+    def record(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        when = next_attempt_at or self.clock.now()
+        with self.db.transaction() as conn:
+            if status == "delivered":
+                # Nothing to keep: S3 keeps no record of the notifications it sent either.
+                conn.execute("DELETE FROM s3_lambda_notifications WHERE id = ?", (delivery_id,))
+                return
+            conn.execute(
+                "UPDATE s3_lambda_notifications SET status = ?, attempts = ?, next_attempt_at = ?,"
+                " last_error = coalesce(?, last_error), claimed_by = NULL WHERE id = ?",
+                (status, attempts, when.timestamp(), error, delivery_id),
+            )
+
+    def release_orphans(self) -> int:
+        now = self.clock.now().timestamp()
+        owners = [
+            r[0]
+            for r in self.db.connection().execute(
+                "SELECT DISTINCT claimed_by FROM s3_lambda_notifications"
+                " WHERE status = 'pending' AND claimed_by IS NOT NULL AND next_attempt_at > ?",
+                (now,),
+            )
+        ]
+        released = 0
+        for owner in owners:
+            if self.db.owner.alive(owner):
+                continue
+            with self.db.transaction() as conn:
+                released += conn.execute(
+                    "UPDATE s3_lambda_notifications SET next_attempt_at = ?, claimed_by = NULL WHERE status = 'pending' AND claimed_by = ?",
+                    (now, owner),
+                ).rowcount
+        return released
+
+    def pending(self) -> int:
+        """How many function notifications wait (for tests and the CLI)."""
+        row = self.db.connection().execute("SELECT count(*) FROM s3_lambda_notifications WHERE status = 'pending'").fetchone()
+        return int(row[0])

@@ -1,0 +1,26 @@
+"""S3 on the endpoint: buckets, objects, listings, multipart uploads and notification configurations.
+
+Every write goes through the local buckets' writer (``EventingObjectStore``), so an
+object put here has exactly the effects of one put by ``sluiceway upload``: its
+EventBridge event when EventBridge is on for the bucket, and the bucket's Lambda, SQS
+and SNS notifications. Modules, one idea each:
+
+    buckets.py        CreateBucket, DeleteBucket, ListBuckets, HeadBucket, GetBucketLocation
+    notifications.py  Put/GetBucketNotificationConfiguration
+    objects.py        PutObject, GetObject, HeadObject, DeleteObject(s), CopyObject
+    listing.py        ListObjectsV2, ListObjects
+    multipart.py      the multipart upload operations
+    checksums.py      Content-MD5 and x-amz-checksum-* checks
+
+Virtual-host-style requests (``photos.localhost:4566``, ``photos.s3.us-east-1.amazonaws.com``)
+are rewritten to path style before they are parsed: :func:`bucket_from_host` says which
+bucket a Host names.
+"""
+
+from __future__ import annotations
+
+from ...routing import virtual_host_bucket as bucket_from_host
+from . import buckets, listing, multipart, notifications, objects
+from ._common import OPERATIONS
+
+__all__ = ["OPERATIONS", "bucket_from_host", "buckets", "listing", "multipart", "notifications", "objects"]

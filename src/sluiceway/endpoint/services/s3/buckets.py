@@ -1,0 +1,143 @@
+"""S3's bucket operations: CreateBucket, DeleteBucket, ListBuckets, HeadBucket, GetBucketLocation."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ....errors import ConflictError, InvalidNameError, NotFoundError
+from ...context import Context
+from ...errors import AwsError
+from ._common import OPERATIONS, bucket_name_problem, must_bucket, no_such_bucket, s3
+
+logger = logging.getLogger(__name__)
+
+_US_EAST_1 = "us-east-1"
+
+
+@OPERATIONS("CreateBucket")
+def create_bucket(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    bucket: str = params["Bucket"]
+    if bucket_name_problem(bucket) is not None:
+        raise AwsError("InvalidBucketName", "The specified bucket is not valid.", 400, fields={"BucketName": bucket})
+    constraint = (params.get("CreateBucketConfiguration") or {}).get("LocationConstraint")
+    region = _region(ctx, constraint)
+    backend = s3(ctx)
+    try:
+        created = backend.files.create_bucket(bucket)
+    except InvalidNameError:
+        raise AwsError("InvalidBucketName", "The specified bucket is not valid.", 400, fields={"BucketName": bucket}) from None
+    if not created:
+        # us-east-1 answers a repeated CreateBucket of one's own bucket with success (a legacy of the
+        # first region); every other region with BucketAlreadyOwnedByYou.
+        if region == _US_EAST_1:
+            return {"Location": f"/{bucket}", "BucketArn": f"arn:aws:s3:::{bucket}"}
+        raise AwsError(
+            "BucketAlreadyOwnedByYou",
+            "Your previous request to create the named bucket succeeded and you already own it.",
+            409,
+            fields={"BucketName": bucket},
+        )
+    backend.configs.create(bucket, region, ctx.stack.local.clock.now())
+    logger.info("bucket created", extra={"bucket": bucket, "region": region})
+    location = f"/{bucket}" if region == _US_EAST_1 else f"http://{bucket}.s3.amazonaws.com/"
+    return {"Location": location, "BucketArn": f"arn:aws:s3:::{bucket}"}
+
+
+def _region(ctx: Context, constraint: str | None) -> str:
+    """The new bucket's region, checked against the region the request was sent to, as S3 checks it."""
+    if constraint in (None, ""):
+        if ctx.region != _US_EAST_1:
+            raise AwsError(
+                "IllegalLocationConstraintException",
+                "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.",
+                400,
+            )
+        return _US_EAST_1
+    if constraint == _US_EAST_1:
+        # us-east-1 is the absence of a constraint; naming it is refused.
+        raise AwsError(
+            "InvalidLocationConstraint", "The specified location-constraint is not valid", 400, fields={"LocationConstraint": constraint}
+        )
+    region = "eu-west-1" if constraint == "EU" else str(constraint)
+    if region != ctx.region:
+        raise AwsError(
+            "IllegalLocationConstraintException",
+            f"The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to.",
+            400,
+        )
+    return region
+
+
+@OPERATIONS("DeleteBucket")
+def delete_bucket(ctx: Context, params: dict[str, Any]) -> None:
+    bucket: str = params["Bucket"]
+    backend = must_bucket(ctx, bucket)
+    try:
+        backend.files.delete_bucket(bucket)
+    except NotFoundError:
+        raise no_such_bucket(bucket) from None
+    except ConflictError:
+        raise AwsError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409, fields={"BucketName": bucket}) from None
+    backend.configs.delete(bucket)
+    logger.info("bucket deleted", extra={"bucket": bucket})
+
+
+@OPERATIONS("ListBuckets")
+def list_buckets(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    backend = s3(ctx)
+    prefix = params.get("Prefix") or ""
+    wanted_region = params.get("BucketRegion")
+    after = params.get("ContinuationToken") or ""
+    limit = params.get("MaxBuckets")
+    if limit is not None and not 1 <= int(limit) <= 10_000:
+        raise AwsError("InvalidArgument", "Argument max-buckets must be an integer between 1 and 10000.", 400)
+    buckets: list[dict[str, Any]] = []
+    more = False
+    for name, made in backend.files.buckets():
+        if not name.startswith(prefix) or name <= after:
+            continue
+        config = backend.configs.get(name)
+        region = config.region if config is not None else ctx.stack.settings.region
+        if wanted_region and region != wanted_region:
+            continue
+        if limit is not None and len(buckets) == int(limit):
+            more = True
+            break
+        buckets.append(
+            {
+                "Name": name,
+                "CreationDate": config.created_at if config is not None else made,
+                "BucketRegion": region,
+                "BucketArn": f"arn:aws:s3:::{name}",
+            }
+        )
+    answer: dict[str, Any] = {"Buckets": buckets, "Owner": _owner(ctx)}
+    if prefix:
+        answer["Prefix"] = prefix
+    if more:
+        answer["ContinuationToken"] = buckets[-1]["Name"]
+    return answer
+
+
+def _owner(ctx: Context) -> dict[str, str]:
+    return {"DisplayName": "sluiceway", "ID": ctx.account_id}
+
+
+@OPERATIONS("HeadBucket")
+def head_bucket(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    bucket: str = params["Bucket"]
+    backend = must_bucket(ctx, bucket)
+    config = backend.configs.get(bucket)
+    region = config.region if config is not None else ctx.stack.settings.region
+    return {"BucketRegion": region, "BucketArn": f"arn:aws:s3:::{bucket}", "AccessPointAlias": False}
+
+
+@OPERATIONS("GetBucketLocation")
+def get_bucket_location(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    bucket: str = params["Bucket"]
+    backend = must_bucket(ctx, bucket)
+    config = backend.configs.get(bucket)
+    region = config.region if config is not None else ctx.stack.settings.region
+    # us-east-1 buckets answer an empty LocationConstraint (null), as S3 does.
+    return {"LocationConstraint": None if region == _US_EAST_1 else region}

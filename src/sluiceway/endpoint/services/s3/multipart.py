@@ -1,0 +1,339 @@
+"""S3's multipart upload: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads.
+
+Parts wait in the bucket's staging area (``backends/local/multipart.py``); completing the
+upload writes the object once, through the buckets' writer: one object, one event (with
+``CompleteMultipartUpload`` as its reason). Its ETag is S3's: the MD5 of the parts' MD5s,
+then ``-`` and the number of parts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ....backends.local.multipart import MAX_PART_NUMBER, Part, Upload
+from ....errors import InvalidNameError, NotFoundError
+from ...context import Context
+from ...errors import AwsError
+from ._common import (
+    DEFAULT_CONTENT_TYPE,
+    OPERATIONS,
+    etag_header,
+    invalid_key,
+    must_bucket,
+    must_key,
+    unquote_etag,
+    user_metadata,
+)
+from .checksums import ALGORITHMS, check_checksums, check_content_md5
+from .objects import body_bytes, byte_range, check_copy_conditions, open_object, parse_copy_source
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MIN_PART_SIZE"]
+
+MIN_PART_SIZE: Final = 5 * 1024 * 1024
+"""Every part but the last must have at least this many bytes (S3's EntityTooSmall)."""
+_MAX_LISTED: Final = 1000
+
+
+def _no_such_upload(upload_id: str) -> AwsError:
+    return AwsError(
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+        404,
+        fields={"UploadId": upload_id},
+    )
+
+
+def _owner(ctx: Context) -> dict[str, str]:
+    return {"DisplayName": "sluiceway", "ID": ctx.account_id}
+
+
+@OPERATIONS("CreateMultipartUpload")
+def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    bucket: str = params["Bucket"]
+    key = must_key(params["Key"])
+    backend = must_bucket(ctx, bucket)
+    algorithm = params.get("ChecksumAlgorithm")
+    try:
+        upload = backend.uploads.create(
+            bucket,
+            key,
+            content_type=params.get("ContentType") or DEFAULT_CONTENT_TYPE,
+            metadata=user_metadata(params),
+            checksum_algorithm=algorithm,
+            now=ctx.stack.local.clock.now(),
+        )
+    except InvalidNameError as exc:
+        raise invalid_key(key, str(exc)) from None
+    answer: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id}
+    if algorithm:
+        answer["ChecksumAlgorithm"] = algorithm
+        answer["ChecksumType"] = params.get("ChecksumType") or "COMPOSITE"
+    return answer
+
+
+def _part_number(params: Mapping[str, Any]) -> int:
+    number = params.get("PartNumber")
+    if number is None or not 1 <= int(number) <= MAX_PART_NUMBER:
+        raise AwsError(
+            "InvalidArgument",
+            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
+            400,
+            fields={"ArgumentName": "partNumber", "ArgumentValue": str(number)},
+        )
+    return int(number)
+
+
+def _store_part(ctx: Context, params: Mapping[str, Any], data: bytes, checksums: Mapping[str, str]) -> Part:
+    bucket: str = params["Bucket"]
+    backend = must_bucket(ctx, bucket)
+    number = _part_number(params)
+    upload_id = str(params["UploadId"])
+    etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    try:
+        return backend.uploads.put_part(
+            bucket, upload_id, params["Key"], number, data, etag=etag, checksums=checksums, now=ctx.stack.local.clock.now()
+        )
+    except NotFoundError:
+        raise _no_such_upload(upload_id) from None
+
+
+@OPERATIONS("UploadPart")
+def upload_part(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    data = body_bytes(params.get("Body"))
+    check_content_md5(params.get("ContentMD5"), data)
+    checksums = check_checksums(params, data)
+    part = _store_part(ctx, params, data, checksums)
+    return {"ETag": etag_header(part.etag), **checksums}
+
+
+@OPERATIONS("UploadPartCopy")
+def upload_part_copy(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    source_bucket, source_key, version = parse_copy_source(params["CopySource"])
+    if version is not None and version != "null":
+        raise AwsError("NoSuchVersion", "The specified version does not exist.", 404, fields={"Key": source_key, "VersionId": version})
+    with open_object(ctx, source_bucket, source_key) as reader:
+        check_copy_conditions(reader.info, params)
+        span = byte_range(params.get("CopySourceRange"), reader.info.size) if params.get("CopySourceRange") else None
+        if params.get("CopySourceRange") and span is None:
+            raise AwsError(
+                "InvalidArgument",
+                "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based"
+                " offsets of the first and last bytes to copy",
+                400,
+                fields={"ArgumentName": "x-amz-copy-source-range", "ArgumentValue": str(params["CopySourceRange"])},
+            )
+        start, end = span if span is not None else (0, reader.info.size)
+        data = reader.read(start, end)
+    part = _store_part(ctx, params, data, {})
+    answer: dict[str, Any] = {"CopyPartResult": {"ETag": etag_header(part.etag), "LastModified": part.last_modified}}
+    if version is not None:
+        answer["CopySourceVersionId"] = version
+    return answer
+
+
+@OPERATIONS("CompleteMultipartUpload")
+def complete_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    bucket: str = params["Bucket"]
+    key: str = params["Key"]
+    upload_id = str(params["UploadId"])
+    backend = must_bucket(ctx, bucket)
+    chosen = list((params.get("MultipartUpload") or {}).get("Parts") or [])
+    if not chosen:
+        raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400)
+    try:
+        with backend.uploads.staged(bucket, upload_id, key) as (upload, folder, parts):
+            selected = _select(upload_id, chosen, parts)
+            digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in selected), usedforsecurity=False).hexdigest()
+            etag = f"{digest}-{len(selected)}"
+            info = backend.objects.put_concatenation(
+                bucket,
+                key,
+                folder,
+                [p.file for p in selected],
+                etag=etag,
+                content_type=upload.content_type,
+                metadata=upload.metadata,
+                request_id=ctx.request_id,
+            )
+        backend.uploads.abort(bucket, upload_id)
+    except NotFoundError:
+        raise _no_such_upload(upload_id) from None
+    logger.info("multipart upload completed", extra={"bucket": bucket, "key": key, "parts": len(selected)})
+    answer: dict[str, Any] = {
+        "Location": f"{ctx.endpoint_url}/{bucket}/{key}",
+        "Bucket": bucket,
+        "Key": key,
+        "ETag": etag_header(info.etag),
+    }
+    answer.update(_composite_checksum(upload, selected))
+    return answer
+
+
+def _select(upload_id: str, chosen: list[Mapping[str, Any]], parts: Mapping[int, Part]) -> list[Part]:
+    """The parts the request names, checked as S3 checks them (order, existence, ETags, sizes)."""
+    numbers = [int(p.get("PartNumber") or 0) for p in chosen]
+    if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
+        raise AwsError(
+            "InvalidPartOrder",
+            "The list of parts was not in ascending order. Parts must be ordered by part number.",
+            400,
+            fields={"UploadId": upload_id},
+        )
+    selected: list[Part] = []
+    for given in chosen:
+        number = int(given.get("PartNumber") or 0)
+        part = parts.get(number)
+        etag = unquote_etag(str(given.get("ETag") or ""))
+        same_checksums = all(
+            part is not None and part.checksums.get(member, given[member]) == given[member]
+            for member in given
+            if member.startswith("Checksum") and given[member] is not None
+        )
+        if part is None or etag != part.etag or not same_checksums:
+            raise AwsError(
+                "InvalidPart",
+                "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified"
+                " entity tag may not match the part's entity tag.",
+                400,
+                fields={"UploadId": upload_id, "PartNumber": str(number), "ETag": etag},
+            )
+        selected.append(part)
+    for part in selected[:-1]:
+        if part.size < MIN_PART_SIZE:
+            raise AwsError(
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed size",
+                400,
+                fields={
+                    "ProposedSize": str(part.size),
+                    "MinSizeAllowed": str(MIN_PART_SIZE),
+                    "PartNumber": str(part.number),
+                    "ETag": part.etag,
+                },
+            )
+    return selected
+
+
+def _composite_checksum(upload: Upload, parts: list[Part]) -> dict[str, str]:
+    """S3's checksum of a multipart object: the checksum of the parts' checksums, then ``-`` and their number."""
+    algorithm = (upload.checksum_algorithm or "").upper()
+    member = f"Checksum{algorithm}"
+    if algorithm not in ALGORITHMS or not all(member in p.checksums for p in parts):
+        return {}
+    joined = b"".join(base64.b64decode(p.checksums[member]) for p in parts)
+    value = base64.b64encode(ALGORITHMS[algorithm](joined)).decode()
+    return {member: f"{value}-{len(parts)}", "ChecksumType": "COMPOSITE"}
+
+
+@OPERATIONS("AbortMultipartUpload")
+def abort_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    bucket: str = params["Bucket"]
+    upload_id = str(params["UploadId"])
+    backend = must_bucket(ctx, bucket)
+    try:
+        backend.uploads.abort(bucket, upload_id, params["Key"])
+    except NotFoundError:
+        raise _no_such_upload(upload_id) from None
+    return {}
+
+
+@OPERATIONS("ListParts")
+def list_parts(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    bucket: str = params["Bucket"]
+    upload_id = str(params["UploadId"])
+    backend = must_bucket(ctx, bucket)
+    try:
+        upload = backend.uploads.get(bucket, upload_id, params["Key"])
+        parts = backend.uploads.parts(bucket, upload_id, params["Key"])
+    except NotFoundError:
+        raise _no_such_upload(upload_id) from None
+    marker = int(params.get("PartNumberMarker") or 0)
+    limit = min(int(params["MaxParts"]), _MAX_LISTED) if params.get("MaxParts") is not None else _MAX_LISTED
+    after = [p for p in parts if p.number > marker]
+    page = after[:limit]
+    answer: dict[str, Any] = {
+        "Bucket": bucket,
+        "Key": upload.key,
+        "UploadId": upload_id,
+        "PartNumberMarker": marker,
+        "MaxParts": limit,
+        "IsTruncated": len(after) > limit,
+        "Parts": [
+            {"PartNumber": p.number, "LastModified": p.last_modified, "ETag": etag_header(p.etag), "Size": p.size, **p.checksums}
+            for p in page
+        ],
+        "Initiator": _owner(ctx),
+        "Owner": _owner(ctx),
+        "StorageClass": "STANDARD",
+    }
+    if page:
+        answer["NextPartNumberMarker"] = page[-1].number
+    if upload.checksum_algorithm:
+        answer["ChecksumAlgorithm"] = upload.checksum_algorithm
+    return answer
+
+
+@OPERATIONS("ListMultipartUploads")
+def list_multipart_uploads(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    bucket: str = params["Bucket"]
+    backend = must_bucket(ctx, bucket)
+    prefix = params.get("Prefix") or ""
+    delimiter = params.get("Delimiter") or ""
+    key_marker = params.get("KeyMarker") or ""
+    id_marker = params.get("UploadIdMarker") or ""
+    limit = min(int(params["MaxUploads"]), _MAX_LISTED) if params.get("MaxUploads") is not None else _MAX_LISTED
+    uploads: list[Upload] = []
+    prefixes: list[str] = []
+    truncated = False
+    for upload in backend.uploads.list(bucket):
+        if not upload.key.startswith(prefix):
+            continue
+        if upload.key < key_marker or (upload.key == key_marker and (not id_marker or upload.upload_id <= id_marker)):
+            continue
+        common = None
+        if delimiter:
+            at = upload.key.find(delimiter, len(prefix))
+            common = upload.key[: at + len(delimiter)] if at >= 0 else None
+        if common is not None and common in prefixes:
+            continue
+        if len(uploads) + len(prefixes) >= limit:
+            truncated = True
+            break
+        if common is not None:
+            prefixes.append(common)
+        else:
+            uploads.append(upload)
+    answer: dict[str, Any] = {
+        "Bucket": bucket,
+        "KeyMarker": key_marker,
+        "UploadIdMarker": id_marker,
+        "MaxUploads": limit,
+        "IsTruncated": truncated,
+        "Prefix": prefix,
+        "Uploads": [
+            {
+                "UploadId": u.upload_id,
+                "Key": u.key,
+                "Initiated": u.initiated,
+                "StorageClass": "STANDARD",
+                "Owner": _owner(ctx),
+                "Initiator": _owner(ctx),
+                **({"ChecksumAlgorithm": u.checksum_algorithm} if u.checksum_algorithm else {}),
+            }
+            for u in uploads
+        ],
+    }
+    if prefixes:
+        answer["CommonPrefixes"] = [{"Prefix": p} for p in prefixes]
+    if delimiter:
+        answer["Delimiter"] = delimiter
+    if truncated and uploads:
+        answer["NextKeyMarker"] = uploads[-1].key
+        answer["NextUploadIdMarker"] = uploads[-1].upload_id
+    return answer

@@ -1,0 +1,428 @@
+"""SNS on the endpoint (query protocol): topics, subscriptions and publishing over ``ctx.stack.local.topics``.
+
+A publish here is the same durable publish the CLI and functions make: the message and
+one delivery row per matching subscription commit together, and the stack's deliverer
+hands them to queues (the envelope or, with raw delivery, the message), functions (SNS's
+Lambda event), mail and webhooks, retrying as SNS does.
+
+Differences from SNS, each because the local stack has no one to confirm with or no
+such service:
+
+* every subscription is confirmed at once, so Subscribe answers its ARN whatever the
+  protocol (SNS answers ``pending confirmation`` for email and HTTP/S until the
+  subscriber confirms) and ConfirmSubscription has no token to accept;
+* FIFO topics and SMS are refused with SNS's ``InvalidParameter``;
+* each topic has Sluiceway's ``outbox`` subscription (it feeds ``sluiceway outbox`` and
+  the dashboard); it is not an SNS protocol, so listings and counts leave it out.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+from ...errors import NotFoundError
+from ...messaging import limits
+from ...messaging.batch import check_batch
+from ...messaging.errors import InvalidMessageError, InvalidParameterError
+from ...messaging.sns import MessageAttribute, Subscription, message_structure, topic_name
+from ..context import Context, Handler, Operations
+from ..errors import AwsError
+
+if TYPE_CHECKING:
+    from ...backends.local.topics import SqliteTopic
+
+__all__ = ["OPERATIONS"]
+
+OPERATIONS = Operations("sns")
+
+_PAGE: Final = 100
+"""ListTopics and ListSubscriptions give 100 per page."""
+_MAX_BATCH_BYTES: Final = 262_144
+"""PublishBatch: all messages together (256 KiB)."""
+_SUBSCRIBE_ATTRIBUTES: Final = frozenset({"DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy"})
+_OUTBOX: Final = "outbox"
+
+
+def _not_found(what: str) -> AwsError:
+    return AwsError("NotFound", f"{what} does not exist", 404)
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameter", message, 400)
+
+
+@contextmanager
+def _sns_errors(missing: str = "Topic") -> Iterator[None]:
+    try:
+        yield
+    except NotFoundError:
+        raise _not_found(missing) from None
+    except (InvalidParameterError, InvalidMessageError) as exc:
+        raise _invalid(str(exc)) from None
+    except ValueError as exc:
+        raise _invalid(f"Invalid parameter: {exc}") from None
+
+
+def _operation(name: str, missing: str = "Topic") -> Callable[[Handler], Handler]:
+    """Register an operation whose backend errors answer as SNS's (``missing`` names what NotFound is about)."""
+
+    def register(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def run(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
+            with _sns_errors(missing):
+                return handler(ctx, params)
+
+        return OPERATIONS(name)(run)
+
+    return register
+
+
+def _topics(ctx: Context) -> SqliteTopic:
+    return ctx.stack.local.topics
+
+
+def _topic(params: Mapping[str, Any], member: str = "TopicArn") -> str:
+    """The topic a request's ARN names (SNS takes ARNs only, never bare names)."""
+    arn = params.get(member)
+    if not isinstance(arn, str) or not arn.startswith("arn:") or ":sns:" not in arn:
+        raise _invalid(f"Invalid parameter: {member}")
+    return topic_name(arn)
+
+
+def _exists(topics: SqliteTopic, name: str) -> None:
+    topics.topic_attributes(name)  # NotFoundError for a topic that does not exist
+
+
+def _token(after: str) -> str:
+    return base64.b64encode(json.dumps({"after": after}).encode()).decode()
+
+
+def _after(token: Any) -> str:
+    if not token:
+        return ""
+    try:
+        after = json.loads(base64.b64decode(token, validate=True))["after"]
+    except (ValueError, KeyError, TypeError):
+        raise _invalid("Invalid parameter: NextToken") from None
+    if not isinstance(after, str):
+        raise _invalid("Invalid parameter: NextToken")
+    return after
+
+
+# ----------------------------------------------------------------------------- topics
+
+
+@_operation("CreateTopic")
+def create_topic(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    tags = _tags(params.get("Tags"))
+    info = _topics(ctx).create_topic(params["Name"], attributes=params.get("Attributes") or {}, tags=tags)
+    return {"TopicArn": info.arn}
+
+
+def _tags(raw: Sequence[Mapping[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in raw or ()}
+
+
+@_operation("DeleteTopic")
+def delete_topic(ctx: Context, params: dict[str, Any]) -> None:
+    _topics(ctx).delete_topic(_topic(params))
+
+
+@_operation("ListTopics")
+def list_topics(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    after = _after(params.get("NextToken"))
+    names = [t for t in _topics(ctx).list_topics() if t.name > after]
+    out: dict[str, Any] = {"Topics": [{"TopicArn": t.arn} for t in names[:_PAGE]]}
+    if len(names) > _PAGE:
+        out["NextToken"] = _token(names[_PAGE - 1].name)
+    return out
+
+
+@_operation("GetTopicAttributes")
+def get_topic_attributes(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {"Attributes": _topics(ctx).topic_attributes(_topic(params))}
+
+
+@_operation("SetTopicAttributes")
+def set_topic_attributes(ctx: Context, params: dict[str, Any]) -> None:
+    _topics(ctx).set_topic_attribute(_topic(params), params["AttributeName"], params.get("AttributeValue") or "")
+
+
+@_operation("AddPermission")
+def add_permission(ctx: Context, params: dict[str, Any]) -> None:
+    """A statement named ``Label`` in the topic's ``Policy`` (kept and reported; the local stack has no IAM)."""
+    topics = _topics(ctx)
+    name = _topic(params)
+    policy = json.loads(topics.topic_attributes(name)["Policy"])
+    label = params["Label"]
+    if any(s.get("Sid") == label for s in policy.get("Statement", [])):
+        raise _invalid("Invalid parameter: Statement already exists")
+    accounts = params.get("AWSAccountId") or []
+    actions = params.get("ActionName") or []
+    policy.setdefault("Statement", []).append(
+        {
+            "Sid": label,
+            "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
+            "Action": [f"SNS:{a}" for a in actions],
+            "Resource": topics.topic_arn(name),
+        }
+    )
+    topics.set_topic_attribute(name, "Policy", json.dumps(policy))
+
+
+@_operation("RemovePermission")
+def remove_permission(ctx: Context, params: dict[str, Any]) -> None:
+    topics = _topics(ctx)
+    name = _topic(params)
+    policy = json.loads(topics.topic_attributes(name)["Policy"])
+    statements = policy.get("Statement", [])
+    kept = [s for s in statements if s.get("Sid") != params["Label"]]
+    if len(kept) == len(statements):
+        raise _invalid("Invalid parameter: Label Reason: no statement with this label")
+    policy["Statement"] = kept
+    topics.set_topic_attribute(name, "Policy", json.dumps(policy))
+
+
+# ---------------------------------------------------------------------- subscriptions
+
+
+@_operation("Subscribe")
+def subscribe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    protocol = params["Protocol"]
+    if protocol == _OUTBOX or protocol not in ("sqs", "lambda", "email", "email-json", "http", "https"):
+        raise _invalid(f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")
+    attributes = dict(params.get("Attributes") or {})
+    unknown = sorted(set(attributes) - _SUBSCRIBE_ATTRIBUTES)
+    if unknown:
+        raise _invalid(f"Invalid parameter: Attributes Reason: Unknown attribute {unknown[0]}")
+    raw = attributes.get("RawMessageDelivery", "false")
+    if raw.lower() not in ("true", "false"):
+        raise _invalid(f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{raw}]. Must be true or false.")
+    sub = _topics(ctx).subscribe(
+        _topic(params),
+        protocol,
+        params.get("Endpoint") or "",
+        raw_message_delivery=raw.lower() == "true",
+        filter_policy=attributes.get("FilterPolicy"),
+        filter_policy_scope=attributes.get("FilterPolicyScope"),
+        delivery_policy=attributes.get("DeliveryPolicy"),
+        dead_letter_queue=attributes.get("RedrivePolicy"),
+    )
+    return {"SubscriptionArn": sub.arn}
+
+
+@_operation("ConfirmSubscription")
+def confirm_subscription(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    # Local subscriptions are confirmed when made, so no confirmation token is ever issued.
+    _exists(_topics(ctx), _topic(params))
+    raise _invalid("Invalid token")
+
+
+@_operation("Unsubscribe", missing="Subscription")
+def unsubscribe(ctx: Context, params: dict[str, Any]) -> None:
+    topics = _topics(ctx)
+    sub = topics.get_subscription(params["SubscriptionArn"])
+    if sub.protocol == _OUTBOX:
+        raise _not_found("Subscription")
+    topics.unsubscribe(sub.arn)
+
+
+def _listing(subs: list[Subscription], account_id: str, token: Any) -> dict[str, Any]:
+    after = _after(token)
+    visible = [s for s in subs if s.protocol != _OUTBOX and s.arn > after]
+    visible.sort(key=lambda s: s.arn)
+    out: dict[str, Any] = {
+        "Subscriptions": [
+            {
+                "SubscriptionArn": s.arn,
+                "Owner": account_id,
+                "Protocol": s.protocol,
+                "Endpoint": s.endpoint,
+                "TopicArn": s.topic_arn,
+            }
+            for s in visible[:_PAGE]
+        ]
+    }
+    if len(visible) > _PAGE:
+        out["NextToken"] = _token(visible[_PAGE - 1].arn)
+    return out
+
+
+@_operation("ListSubscriptions")
+def list_subscriptions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    topics = _topics(ctx)
+    return _listing(topics.list_subscriptions(), topics.account_id, params.get("NextToken"))
+
+
+@_operation("ListSubscriptionsByTopic")
+def list_subscriptions_by_topic(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    topics = _topics(ctx)
+    name = _topic(params)
+    _exists(topics, name)
+    return _listing(topics.list_subscriptions(name), topics.account_id, params.get("NextToken"))
+
+
+@_operation("GetSubscriptionAttributes", missing="Subscription")
+def get_subscription_attributes(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    topics = _topics(ctx)
+    sub = topics.get_subscription(params["SubscriptionArn"])
+    if sub.protocol == _OUTBOX:
+        raise _not_found("Subscription")
+    attributes = sub.attributes()
+    attributes["Owner"] = topics.account_id
+    attributes["EffectiveDeliveryPolicy"] = json.dumps(sub.effective_delivery_policy.to_aws())
+    return {"Attributes": attributes}
+
+
+@_operation("SetSubscriptionAttributes", missing="Subscription")
+def set_subscription_attributes(ctx: Context, params: dict[str, Any]) -> None:
+    topics = _topics(ctx)
+    sub = topics.get_subscription(params["SubscriptionArn"])
+    if sub.protocol == _OUTBOX:
+        raise _not_found("Subscription")
+    topics.set_subscription_attribute(sub.arn, params["AttributeName"], params.get("AttributeValue") or "")
+
+
+# --------------------------------------------------------------------------- publish
+
+
+def _attributes(raw: Mapping[str, Mapping[str, Any]] | None) -> dict[str, MessageAttribute]:
+    """SNS's MessageAttributeValue shapes as typed attributes (binary values carried in base64)."""
+    out: dict[str, MessageAttribute] = {}
+    for name, value in (raw or {}).items():
+        data_type = value.get("DataType") or ""
+        binary = value.get("BinaryValue")
+        if data_type.split(".", 1)[0] == "Binary":
+            if not isinstance(binary, bytes | bytearray) or not binary:
+                raise _invalid(
+                    f"Invalid parameter: The message attribute '{name}' must contain non-empty message attribute"
+                    f" value for message attribute type '{data_type}'."
+                )
+            out[name] = MessageAttribute(data_type, base64.b64encode(binary).decode("ascii"))
+        else:
+            out[name] = MessageAttribute(data_type, value.get("StringValue") or "")
+    return out
+
+
+def _publish_one(topics: SqliteTopic, name: str, entry: Mapping[str, Any]) -> str:
+    message = entry.get("Message")
+    if not isinstance(message, str):
+        raise _invalid("Invalid parameter: Message")
+    structure = None
+    kind = entry.get("MessageStructure")
+    if kind is not None:
+        if kind != "json":
+            raise _invalid("Invalid parameter: MessageStructure")
+        structure = message_structure(message)
+        message = structure["default"]
+    if entry.get("MessageDeduplicationId") is not None:
+        raise _invalid(
+            "Invalid parameter: MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter"
+            " that is not valid for this topic type"
+        )
+    group = entry.get("MessageGroupId")
+    if group is not None:
+        # Standard topics take a group id for SQS fair queues (same rules as FIFO topics').
+        limits.check_message_id_field("MessageGroupId", group)
+    return topics.publish(
+        name,
+        message,
+        subject=entry.get("Subject"),
+        attributes=_attributes(entry.get("MessageAttributes")),
+        structure=structure,
+        auto_create=False,
+    )
+
+
+@_operation("Publish")
+def publish(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("PhoneNumber") is not None:
+        raise _invalid("Invalid parameter: PhoneNumber Reason: SMS is not served by the local stack")
+    target = "TopicArn" if params.get("TopicArn") is not None else "TargetArn"
+    if params.get(target) is None:
+        raise _invalid("Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
+    return {"MessageId": _publish_one(_topics(ctx), _topic(params, target), params)}
+
+
+@_operation("PublishBatch")
+def publish_batch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    topics = _topics(ctx)
+    name = _topic(params)
+    entries = params.get("PublishBatchRequestEntries") or []
+    _check_batch(entries)
+    _exists(topics, name)
+    successful: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for entry in entries:
+        try:
+            with _sns_errors():
+                successful.append({"Id": entry["Id"], "MessageId": _publish_one(topics, name, entry)})
+        except AwsError as error:
+            if error.code == "NotFound":  # the topic went away meanwhile: the whole request fails
+                raise
+            failed.append({"Id": entry["Id"], "Code": error.code, "Message": error.message, "SenderFault": error.sender_fault})
+    return {"Successful": successful, "Failed": failed}
+
+
+def _check_batch(entries: Sequence[Mapping[str, Any]]) -> None:
+    """SNS's batch rules, with SNS's codes and messages (the same rules as SQS's batches)."""
+    try:
+        check_batch(str(e.get("Id", "")) for e in entries)
+    except InvalidMessageError as exc:
+        messages = {
+            "EmptyBatchRequest": "The batch request doesn't contain any entries.",
+            "TooManyEntriesInBatchRequest": "The batch request contains more entries than permissible.",
+            "BatchEntryIdsNotDistinct": "Two or more batch entries in the request have the same Id.",
+            "InvalidBatchEntryId": "The Id of a batch entry in a batch request doesn't abide by the specification.",
+        }
+        raise AwsError(exc.code, messages.get(exc.code, str(exc)), 400) from None
+    total = sum(len(str(e.get("Message", "")).encode("utf-8")) for e in entries)
+    if total > _MAX_BATCH_BYTES:
+        raise AwsError("BatchRequestTooLong", "The length of all the messages put together is more than the limit.", 400)
+
+
+# ------------------------------------------------------------------------------- tags
+
+
+def _resource(params: Mapping[str, Any]) -> str:
+    arn = params.get("ResourceArn")
+    if not isinstance(arn, str) or not arn.startswith("arn:") or ":sns:" not in arn:
+        raise AwsError("ResourceNotFound", "Resource does not exist", 404)
+    return topic_name(arn)
+
+
+@contextmanager
+def _resource_errors() -> Iterator[None]:
+    try:
+        yield
+    except NotFoundError:
+        raise AwsError("ResourceNotFound", "Resource does not exist", 404) from None
+    except InvalidParameterError as exc:
+        raise _invalid(str(exc)) from None
+    except ValueError as exc:  # more than 50 tags
+        raise AwsError("TagLimitExceeded", str(exc), 400) from None
+
+
+@OPERATIONS("TagResource")
+def tag_resource(ctx: Context, params: dict[str, Any]) -> None:
+    with _resource_errors():
+        _topics(ctx).tag_topic(_resource(params), _tags(params.get("Tags")))
+
+
+@OPERATIONS("UntagResource")
+def untag_resource(ctx: Context, params: dict[str, Any]) -> None:
+    with _resource_errors():
+        _topics(ctx).untag_topic(_resource(params), list(params.get("TagKeys") or []))
+
+
+@OPERATIONS("ListTagsForResource")
+def list_tags_for_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    with _resource_errors():
+        tags = _topics(ctx).topic_tags(_resource(params))
+    return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}

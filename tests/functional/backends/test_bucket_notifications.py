@@ -1,0 +1,152 @@
+"""Bucket configurations and S3 notifications on the local backends: filters, one transaction, Lambda's retries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sluiceway.backends.local._sqlite import Database
+from sluiceway.backends.local.bucket_config import Destination, NotificationConfig, SqliteBucketConfigs
+from sluiceway.backends.local.bucket_notifications import S3Notifier, s3_record
+from sluiceway.backends.local.events import SqliteEventBus
+from sluiceway.backends.local.notifying import EventingObjectStore
+from sluiceway.backends.local.objects import FileObjectStore
+from sluiceway.backends.local.queues import SqliteQueueService
+from sluiceway.backends.local.topics import SqliteTopic
+from sluiceway.clock import FakeClock
+from sluiceway.ports import Invocation, InvocationResult
+from sluiceway.runtime.lambdas.s3_notifications import S3NotificationDeliverer
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "sluiceway.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def notifier(db: Database, clock: FakeClock, tmp_path: Path) -> S3Notifier:
+    queues = SqliteQueueService(db, clock, region="us-east-1", account_id="123456789012")
+    topics = SqliteTopic(db, tmp_path / "outbox.jsonl", clock, region="us-east-1", account_id="123456789012")
+    return S3Notifier(db, SqliteBucketConfigs(db), queues, topics, clock, region="us-east-1", account="123456789012")
+
+
+@pytest.mark.parametrize(
+    ("destination", "event", "key", "wanted"),
+    [
+        (Destination("queue", "i", "a", ("s3:ObjectCreated:*",)), "ObjectCreated:Put", "k", True),
+        (Destination("queue", "i", "a", ("s3:ObjectCreated:*",)), "ObjectRemoved:Delete", "k", False),
+        (Destination("queue", "i", "a", ("s3:ObjectCreated:Copy",)), "ObjectCreated:Put", "k", False),
+        (Destination("queue", "i", "a", ("s3:ObjectRemoved:*",), prefix="in/"), "ObjectRemoved:Delete", "in/x", True),
+        (Destination("queue", "i", "a", ("s3:ObjectCreated:*",), prefix="in/", suffix=".csv"), "ObjectCreated:Put", "in/x.json", False),
+        (Destination("queue", "i", "a", ("s3:ObjectCreated:*",), prefix="in/", suffix=".csv"), "ObjectCreated:Put", "out/x.csv", False),
+    ],
+)
+def test_a_destination_wants_its_events_and_keys(destination: Destination, event: str, key: str, wanted: bool) -> None:
+    assert destination.wants(event, key) is wanted
+
+
+def test_a_record_encodes_its_key_as_s3_does(clock: FakeClock) -> None:
+    record = s3_record(
+        event_name="ObjectCreated:Put",
+        bucket="b",
+        key="dir/a b+c=é.csv",
+        configuration_id="c",
+        time=clock.now(),
+        region="us-east-1",
+        account="1",
+        request_id="R",
+        sequencer="01",
+        size=3,
+        etag="e",
+    )
+    assert record["s3"]["object"] == {"key": "dir/a+b%2Bc%3D%C3%A9.csv", "size": 3, "eTag": "e", "sequencer": "01"}
+    assert record["eventTime"] == "2026-01-01T00:00:00.000Z"
+
+
+def test_a_bucket_without_a_row_keeps_eventbridge_on(db: Database, clock: FakeClock) -> None:
+    configs = SqliteBucketConfigs(db)
+    assert configs.notification("legacy").eventbridge
+    configs.create("made", "us-east-1", clock.now())
+    assert not configs.notification("made").eventbridge
+    configs.set_notification("made", NotificationConfig(eventbridge=True), region="us-east-1", now=clock.now())
+    assert configs.notification("made").eventbridge
+
+
+def test_a_write_and_its_notifications_commit_together(notifier: S3Notifier, db: Database, clock: FakeClock, tmp_path: Path) -> None:
+    notifier.queues.create_queue("notes")
+    queue_arn = "arn:aws:sqs:us-east-1:123456789012:notes"
+    notifier.configs.create("bkt", "us-east-1", clock.now())
+    config = NotificationConfig(
+        destinations=(
+            Destination("queue", "q", queue_arn, ("s3:ObjectCreated:*",)),
+            Destination("queue", "gone", "arn:aws:sqs:us-east-1:123456789012:gone", ("s3:ObjectCreated:*",)),
+        )
+    )
+    notifier.configs.set_notification("bkt", config, region="us-east-1", now=clock.now())
+    bus = SqliteEventBus(db, clock)
+    files = FileObjectStore(tmp_path / "buckets")
+    files.create_bucket("bkt")
+    store = EventingObjectStore(files, bus, clock, region="us-east-1", account="123456789012", notifier=notifier)
+    store.put("bkt", "x.csv", b"data")
+    [message] = notifier.queues.receive("notes")
+    assert json.loads(message.body)["Records"][0]["s3"]["object"]["key"] == "x.csv"
+    # EventBridge is off for the bucket: nothing on the bus; the missing queue lost only its own.
+    assert bus.archived(clock.now() - timedelta(days=1)) == []
+
+
+class FakeInvoker:
+    def __init__(self, failures: int, error: str = "Handled") -> None:
+        self.calls: list[Invocation] = []
+        self.failures = failures
+        self.error = error
+
+    def invoke(self, invocation: Invocation) -> InvocationResult:
+        self.calls.append(invocation)
+        if len(self.calls) <= self.failures:
+            return InvocationResult(invocation.request_id, error_type=self.error, error_message="boom")
+        return InvocationResult(invocation.request_id, payload=None)
+
+
+def _queue_one(notifier: S3Notifier, clock: FakeClock) -> None:
+    function = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+    config = NotificationConfig(destinations=(Destination("lambda", "f", function, ("s3:ObjectCreated:*",)),))
+    with notifier.transaction():
+        assert notifier.notify(config, event_name="ObjectCreated:Put", bucket="b", key="k", sequencer="01", size=1, etag="e") == 1
+
+
+def test_a_failing_function_is_retried_twice_a_minute_then_two_apart(notifier: S3Notifier, clock: FakeClock) -> None:
+    invoker = FakeInvoker(failures=2)
+    deliverer = S3NotificationDeliverer(notifier, invoker, clock)
+    notifier.wakeup.append(deliverer.wakeup.set)
+    _queue_one(notifier, clock)
+    assert deliverer.wakeup.is_set()  # the commit woke the deliverer
+    assert deliverer.deliver_pending() == 0
+    clock.advance(59)
+    assert deliverer.deliver_pending() == 0 and len(invoker.calls) == 1
+    clock.advance(1)
+    assert deliverer.deliver_pending() == 0 and len(invoker.calls) == 2
+    clock.advance(119)
+    assert deliverer.deliver_pending() == 0 and len(invoker.calls) == 2
+    clock.advance(1)
+    assert deliverer.deliver_pending() == 1 and len(invoker.calls) == 3
+    assert invoker.calls[0].payload["Records"][0]["eventName"] == "ObjectCreated:Put"  # type: ignore[index,call-overload]
+    assert notifier.pending() == 0
+
+
+def test_a_missing_function_is_given_up_on_at_once(notifier: S3Notifier, clock: FakeClock) -> None:
+    invoker = FakeInvoker(failures=5, error="ResourceNotFoundException")
+    deliverer = S3NotificationDeliverer(notifier, invoker, clock)
+    _queue_one(notifier, clock)
+    deliverer.deliver_pending()
+    assert len(invoker.calls) == 1 and notifier.pending() == 0

@@ -1,0 +1,140 @@
+"""S3 multipart uploads through the endpoint: boto3's upload_file, the low-level calls, and S3's errors."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
+from sluiceway.runtime.stack import Stack
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def s3(aws: Callable[..., Any]) -> Any:
+    return aws("s3")
+
+
+def error_of(call: Callable[[], Any]) -> tuple[str, int, dict[str, Any]]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
+
+
+def created_events(stack: Stack, bucket: str, key: str) -> list[dict[str, Any]]:
+    since = datetime.now(UTC) - timedelta(hours=1)
+    return [
+        e.event
+        for e in stack.bus.archived(since)
+        if e.event.get("detail-type") == "Object Created"
+        and e.event["detail"]["bucket"]["name"] == bucket
+        and e.event["detail"]["object"]["key"] == key
+    ]
+
+
+def test_upload_file_in_parts_makes_one_object_and_one_event(s3: Any, stack: Stack, tmp_path: Path) -> None:
+    bucket = stack.settings.output_bucket  # a bucket the stack made: EventBridge is on for it
+    data = hashlib.sha256(b"part").digest() * (11 * MIB // 32 + 5)
+    source = tmp_path / "eleven.bin"
+    source.write_bytes(data)
+    s3.upload_file(str(source), bucket, "mp/eleven.bin", Config=TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB))
+    head = s3.head_object(Bucket=bucket, Key="mp/eleven.bin")
+    assert head["ContentLength"] == len(data)
+    parts = [data[i : i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
+    expected = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + f"-{len(parts)}"
+    assert head["ETag"] == f'"{expected}"'
+    assert s3.get_object(Bucket=bucket, Key="mp/eleven.bin")["Body"].read() == data
+    [event] = created_events(stack, bucket, "mp/eleven.bin")
+    assert event["detail"]["reason"] == "CompleteMultipartUpload"
+    assert event["detail"]["object"]["size"] == len(data)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+@pytest.fixture
+def upload(s3: Any) -> tuple[str, str, str]:
+    s3.create_bucket(Bucket="parts")
+    created = s3.create_multipart_upload(Bucket="parts", Key="low/level.bin", ContentType="text/plain", Metadata={"m": "1"})
+    return "parts", "low/level.bin", created["UploadId"]
+
+
+def test_the_low_level_calls(s3: Any, upload: tuple[str, str, str]) -> None:
+    bucket, key, upload_id = upload
+    first = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"a" * (5 * MIB))
+    second = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=2, Body=b"tail")
+    listed = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id)
+    assert [(p["PartNumber"], p["Size"], p["ETag"]) for p in listed["Parts"]] == [(1, 5 * MIB, first["ETag"]), (2, 4, second["ETag"])]
+    uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [(u["Key"], u["UploadId"]) for u in uploads] == [(key, upload_id)]
+    done = s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": first["ETag"]}, {"PartNumber": 2, "ETag": second["ETag"]}]},
+    )
+    assert done["ETag"].endswith('-2"')
+    got = s3.get_object(Bucket=bucket, Key=key)
+    assert got["Body"].read() == b"a" * (5 * MIB) + b"tail"
+    assert (got["ContentType"], got["Metadata"]) == ("text/plain", {"m": "1"})
+    code, status, _ = error_of(lambda: s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id))
+    assert (code, status) == ("NoSuchUpload", 404)
+
+
+def test_upload_part_copy(s3: Any, upload: tuple[str, str, str]) -> None:
+    bucket, key, upload_id = upload
+    s3.put_object(Bucket=bucket, Key="source.bin", Body=b"0123456789")
+    copied = s3.upload_part_copy(
+        Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, CopySource=f"{bucket}/source.bin", CopySourceRange="bytes=2-5"
+    )
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": copied["CopyPartResult"]["ETag"]}]}
+    )
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"2345"
+
+
+def test_small_parts_wrong_parts_and_wrong_order_are_refused(s3: Any, upload: tuple[str, str, str]) -> None:
+    bucket, key, upload_id = upload
+    one = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"small")["ETag"]
+    two = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=2, Body=b"last")["ETag"]
+
+    def complete(parts: list[dict[str, Any]]) -> Any:
+        return s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+
+    code, status, error = error_of(lambda: complete([{"PartNumber": 1, "ETag": one}, {"PartNumber": 2, "ETag": two}]))
+    assert (code, status, error["MinSizeAllowed"]) == ("EntityTooSmall", 400, str(5 * MIB))
+    code, _, _ = error_of(lambda: complete([{"PartNumber": 2, "ETag": two}, {"PartNumber": 1, "ETag": one}]))
+    assert code == "InvalidPartOrder"
+    code, _, _ = error_of(lambda: complete([{"PartNumber": 3, "ETag": two}]))
+    assert code == "InvalidPart"
+    code, _, _ = error_of(lambda: complete([{"PartNumber": 2, "ETag": one}]))
+    assert code == "InvalidPart"
+    assert complete([{"PartNumber": 2, "ETag": two}])  # a lone last part may be small
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"last"
+
+
+def test_abort_and_unknown_uploads(s3: Any, upload: tuple[str, str, str]) -> None:
+    bucket, key, upload_id = upload
+    s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"x")
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    code, status, error = error_of(lambda: s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=2, Body=b"x"))
+    assert (code, status, error["UploadId"]) == ("NoSuchUpload", 404, upload_id)
+    code, _, _ = error_of(lambda: s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId="../../etc"))
+    assert code == "NoSuchUpload"
+    code, _, _ = error_of(lambda: s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=10001, Body=b"x"))
+    assert code in ("InvalidArgument", "NoSuchUpload")
+
+
+def test_uploads_are_cleared_at_start_up(s3: Any, stack: Stack) -> None:
+    bucket = stack.settings.input_bucket
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="left.bin")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="left.bin", UploadId=upload_id, PartNumber=1, Body=b"x")
+    assert stack.local.files.clear_staging(bucket) >= 1
+    code, _, _ = error_of(lambda: s3.list_parts(Bucket=bucket, Key="left.bin", UploadId=upload_id))
+    assert code == "NoSuchUpload"
