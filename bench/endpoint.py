@@ -17,9 +17,22 @@ installed into ``bench/.cache/ministack`` on first use (PyPI).
 
 Prints loops per second for each peer and service (the median of the rounds)
 and our ratio against each peer. Targets: at least 3x MiniStack and 10x moto.
+
+One boto3 client spends about a millisecond of its own per call (serializing,
+signing, parsing), which caps what any server can show with ``--clients 1``;
+``--clients N`` runs N client processes at once, so that the servers' own
+capacity decides (on a 2-core machine the clients compete with the server).
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path, and bench/queue.py would stand in for
+# the standard library's queue module (urllib3 needs the real one).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
 
 import argparse
 import os
@@ -27,14 +40,12 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -178,11 +189,31 @@ def measure(loop: Callable[[int], None], seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
+def _client_process(url: str, service: str, seconds: float, results: Any) -> None:
+    results.put(measure(loops(url)[service], seconds))
+
+
+def measure_clients(url: str, service: str, seconds: float, clients: int) -> float:
+    """Loops per second summed over ``clients`` client processes running at once (the server's capacity)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    procs = [context.Process(target=_client_process, args=(url, service, seconds, results)) for _ in range(clients)]
+    for proc in procs:
+        proc.start()
+    total = sum(results.get(timeout=seconds * 10 + 120) for _ in procs)
+    for proc in procs:
+        proc.join()
+    return float(total)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="per loop and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="ours,moto,ministack")
+    parser.add_argument("--clients", type=int, default=1, help="client processes looping at once (1: one boto3 client, as a handler)")
     args = parser.parse_args()
     peers = [p for p in args.only.split(",") if p]
     results: dict[str, dict[str, list[float]]] = {p: {s: [] for s in ("s3", "sqs", "dynamodb")} for p in peers}
@@ -190,7 +221,7 @@ def main() -> None:
         for peer in peers:  # alternate peers each round: machine noise hits all of them alike
             with PEERS[peer]() as url:
                 for service, loop in loops(url).items():
-                    rate = measure(loop, args.seconds)
+                    rate = measure(loop, args.seconds) if args.clients == 1 else measure_clients(url, service, args.seconds, args.clients)
                     results[peer][service].append(rate)
                     print(f"round {round_ + 1} {peer:10} {service:9} {rate:9.1f} loops/s", flush=True)
     print()

@@ -30,10 +30,42 @@ MAX_SKEW = timedelta(minutes=15)
 MAX_EXPIRES_S = 604800
 
 
-def _denied(service: str, code: str, message: str) -> AwsError:
-    # S3 answers 403 AccessDenied/SignatureDoesNotMatch; the other services' 403 codes
-    # are MissingAuthenticationToken, InvalidClientTokenId, SignatureDoesNotMatch, IncompleteSignature.
-    return AwsError(code, message, 403)
+#: How each family of services words the same refusal. S3 has its own codes; the query
+#: services (and SQS, which keeps its query codes on JSON) answer 403 with the IAM-style
+#: codes; the JSON services answer 400 with ``...Exception`` codes (DynamoDB, EventBridge,
+#: Step Functions, CloudWatch Logs); the REST-JSON ones (Lambda, Scheduler) the same codes with 403.
+_FAMILY_CODES: dict[str, dict[str, str]] = {
+    "query": {
+        "missing": "MissingAuthenticationToken",
+        "unknown-key": "InvalidClientTokenId",
+        "bad-signature": "SignatureDoesNotMatch",
+        "incomplete": "IncompleteSignature",
+        "skewed": "SignatureDoesNotMatch",
+    },
+    "json": {
+        "missing": "MissingAuthenticationTokenException",
+        "unknown-key": "UnrecognizedClientException",
+        "bad-signature": "InvalidSignatureException",
+        "incomplete": "IncompleteSignatureException",
+        "skewed": "InvalidSignatureException",
+    },
+    "s3": {
+        "missing": "AccessDenied",
+        "unknown-key": "InvalidAccessKeyId",
+        "bad-signature": "SignatureDoesNotMatch",
+        "incomplete": "AuthorizationHeaderMalformed",
+        "skewed": "RequestTimeTooSkewed",
+    },
+}
+_FAMILIES = {"s3": "s3", "sqs": "query", "sns": "query", "sts": "query"}
+_STATUS = {"dynamodb": 400, "events": 400, "stepfunctions": 400, "logs": 400}
+
+
+def _denied(service: str, kind: str, message: str) -> AwsError:
+    """A refused request, worded as ``service`` words it (``kind``: missing, unknown-key, ...)."""
+    family = _FAMILIES.get(service, "json")
+    code = _FAMILY_CODES[family].get(kind, kind)
+    return AwsError(code, message, _STATUS.get(service, 403))
 
 
 def check_expiry(request: HttpRequest, service: str, now: datetime | None = None) -> None:
@@ -50,7 +82,7 @@ def check_expiry(request: HttpRequest, service: str, now: datetime | None = None
             except (ValueError, OverflowError) as exc:
                 raise AwsError("AccessDenied", "Invalid date (should be seconds since epoch)", 403) from exc
             if (now or datetime.now(UTC)) > expires_at:
-                raise _denied(service, "AccessDenied", "Request has expired")
+                raise AwsError("AccessDenied", "Request has expired", 403)
         return
     if "X-Amz-Expires=" not in request.query:
         return
@@ -65,7 +97,7 @@ def check_expiry(request: HttpRequest, service: str, now: datetime | None = None
             "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is 604800", 400
         )
     if (now or datetime.now(UTC)) > signed_at + timedelta(seconds=expires):
-        raise _denied(service, "AccessDenied", "Request has expired")
+        raise AwsError("AccessDenied", "Request has expired", 403)
 
 
 def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: datetime | None = None) -> str:
@@ -91,28 +123,25 @@ def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: 
         found = _AUTH.match(request.header("authorization") or "")
         if not found:
             if request.header("authorization"):
-                raise _denied(service, "IncompleteSignature", "The request signature does not conform to AWS standards")
-            code = "AccessDenied" if service == "s3" else "MissingAuthenticationToken"
-            raise _denied(service, code, "Request is missing Authentication Token")
+                raise _denied(service, "incomplete", "The request signature does not conform to AWS standards")
+            raise _denied(service, "missing", "Request is missing Authentication Token")
         credential, signed_headers, signature = found["credential"], found["headers"], found["signature"]
         amz_date = request.header("x-amz-date") or ""
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request":
-        raise _denied(service, "IncompleteSignature", f"Credential should be scoped correctly: {credential}")
+        raise _denied(service, "incomplete", f"Credential should be scoped correctly: {credential}")
     access_key, day, region, signing_name, _ = parts
     secret = secrets.get(access_key)
     if secret is None:
-        code = "InvalidAccessKeyId" if service == "s3" else "InvalidClientTokenId"
-        raise _denied(service, code, "The security token included in the request is invalid.")
+        raise _denied(service, "unknown-key", "The security token included in the request is invalid.")
     try:
         when = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError as exc:
-        raise _denied(service, "IncompleteSignature", "Date must be in ISO-8601 'basic format'") from exc
+        raise _denied(service, "incomplete", "Date must be in ISO-8601 'basic format'") from exc
     if presigned:
         check_expiry(request, service, now)
     elif abs(now - when) > MAX_SKEW:
-        code = "RequestTimeTooSkewed" if service == "s3" else "SignatureDoesNotMatch"
-        raise _denied(service, code, "Signature expired: the difference between the request time and the current time is too large.")
+        raise _denied(service, "skewed", "Signature expired: the difference between the request time and the current time is too large.")
     canonical = _canonical_request(request, signed_headers.split(";"), service, presigned)
     scope = f"{day}/{region}/{signing_name}/aws4_request"
     to_sign = "\n".join(("AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()))
@@ -121,7 +150,7 @@ def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: 
     if not hmac.compare_digest(expected, signature):
         raise _denied(
             service,
-            "SignatureDoesNotMatch",
+            "bad-signature",
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
@@ -171,7 +200,7 @@ def _verify_v2_query(request: HttpRequest, secrets: Mapping[str, str], now: date
     access_key = query.get("AWSAccessKeyId", "")
     secret = secrets.get(access_key)
     if secret is None:
-        raise _denied("s3", "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+        raise _denied("s3", "unknown-key", "The AWS Access Key Id you provided does not exist in our records.")
     check_expiry(request, "s3", now)
     sub = sorted((k, v) for k, v in query.items() if k in _V2_SUBRESOURCES)
     resource = request.path + ("?" + "&".join(f"{k}={v}" if v else k for k, v in sub) if sub else "")
@@ -190,7 +219,7 @@ def _verify_v2_query(request: HttpRequest, secrets: Mapping[str, str], now: date
     if not hmac.compare_digest(expected, query.get("Signature", "")):
         raise _denied(
             "s3",
-            "SignatureDoesNotMatch",
+            "bad-signature",
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
         )
     return access_key

@@ -80,7 +80,7 @@ def test_a_wrong_secret_a_tampered_body_and_an_unknown_key_are_refused_with_awss
 
     with pytest.raises(AwsError) as raised:
         verify(good, "dynamodb", {"SOMEONEELSE": "x"})
-    assert (raised.value.code, raised.value.status) == ("InvalidClientTokenId", 403)
+    assert (raised.value.code, raised.value.status) == ("UnrecognizedClientException", 400)
 
 
 def test_unsigned_requests_are_refused() -> None:
@@ -89,7 +89,7 @@ def test_unsigned_requests_are_refused() -> None:
     assert (raised.value.code, raised.value.status) == ("AccessDenied", 403)
     with pytest.raises(AwsError) as raised:
         verify(HttpRequest("POST", "/", "", {"x-amz-target": "DynamoDB_20120810.ListTables"}), "dynamodb", KEYS)
-    assert raised.value.code == "MissingAuthenticationToken"
+    assert raised.value.code == "MissingAuthenticationTokenException"
 
 
 def test_a_stale_signature_is_refused() -> None:
