@@ -9,6 +9,7 @@ bug answers with AWS's InternalError, never with a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -27,7 +28,7 @@ from .context import Context, HttpRequest, HttpResponse, Shared, Stream
 from .errors import AwsError, not_implemented
 from .routing import Route, route, virtual_host_bucket
 from .services import SERVICES, operations
-from .sigv4 import check_expiry, verify
+from .sigv4 import check_expiry, precheck, verify
 
 if TYPE_CHECKING:
     from ..runtime.stack import Stack
@@ -88,11 +89,12 @@ class Endpoint:
                 "(set SLUICEWAY_ENDPOINT_ACCESS_KEYS=KEY_ID:SECRET)"
             )
         self.shared = Shared()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._query_actions: dict[str, frozenset[str]] | None = None
         self._busy = 0
         self._idle = threading.Condition()
+        self._closing = False
 
     @property
     def url(self) -> str:
@@ -109,11 +111,17 @@ class Endpoint:
         self._thread.start()
 
     def close(self) -> None:
-        """Stop accepting requests and let those in flight finish (a few seconds at most)."""
+        """Stop accepting requests and let those in flight finish (a few seconds at most).
+
+        Kept-alive connections are shut for reading: a request being served gets its
+        answer, and nothing more is read from them, so nothing reaches the stack after this.
+        """
         if self._server is None:
             return
+        self._closing = True
         self._server.shutdown()
         self._server.server_close()
+        self._server.shut_connections()
         deadline = time.monotonic() + _STOP_GRACE_S
         with self._idle:
             while self._busy and time.monotonic() < deadline:
@@ -123,12 +131,38 @@ class Endpoint:
 
     # ------------------------------------------------------------------ requests
 
+    def precheck(self, head: HttpRequest) -> HttpResponse | None:
+        """An answer for a request its headers already condemn (its body is then never read), or None.
+
+        With signatures required, an unsigned request, a foreign key or a stale date is
+        refused here; so is a body larger than its service accepts.
+        """
+        if _own_route(head):
+            return None
+        where = route(head)
+        service = where.service or "s3"
+        try:
+            length = head.header("content-length")
+            if length is not None and not (length.isascii() and length.isdigit()):
+                code = "InvalidArgument" if service == "s3" else "ValidationException"
+                raise AwsError(code, "Content-Length must be a whole number", 400)
+            limit = _body_limit(head.headers)
+            if length is not None and int(length) > limit:
+                raise _too_large(service, limit)
+            if self.require_auth and where.service is not None:
+                precheck(head, service, self.access_keys)
+        except AwsError as error:
+            return protocol.serialize_error(service, error, str(uuid.uuid4()), method=head.method)
+        return None
+
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request (never raises)."""
         with self._idle:
             self._busy += 1
         try:
-            if request.path.startswith("/_sluiceway/") or request.path == "/_sluiceway":
+            if self._closing:
+                return _json(503, {"__type": "ServiceUnavailable", "message": "the stack is stopping"}, {"Connection": "close"})
+            if _own_route(request):
                 return self._own(request)
             return self._aws(request)
         finally:
@@ -152,12 +186,15 @@ class Endpoint:
                 {"__type": "NotImplemented", "message": f"the {where.named} API is not served by the Sluiceway endpoint"},
                 {"x-amzn-ErrorType": "NotImplemented", "x-amzn-RequestId": request_id},
             )
-        if service == "s3":
-            request = _path_style(request)
         speaks: str | None = None
         try:
             speaks = protocol.protocol_of(service, request)
+            # The signature covers the request as sent: checked before the body is unframed
+            # and before a virtual-host-style path is rewritten.
             access_key = self._authenticate(request, service, where)
+            request = decode_body(request)
+            if service == "s3":
+                request = _path_style(request)
             operation, params = protocol.parse(service, request)
             handler = operations(service).handlers.get(operation.name)
             if handler is None:
@@ -200,6 +237,35 @@ class Endpoint:
         return self._query_actions
 
 
+def _own_route(request: HttpRequest) -> bool:
+    return request.path.startswith("/_sluiceway/") or request.path == "/_sluiceway"
+
+
+def decode_body(request: HttpRequest) -> HttpRequest:
+    """The request with an ``aws-chunked`` body unframed and its trailing headers added (see body.py)."""
+    headers = request.headers
+    if "aws-chunked" not in headers.get("content-encoding", "").lower() and not headers.get("x-amz-content-sha256", "").startswith(
+        "STREAMING-"
+    ):
+        return request
+    body, trailers = decode_aws_chunked(request.body)
+    decoded = {**headers, **trailers}
+    encodings = [e for e in decoded.get("content-encoding", "").split(",") if e.strip() and e.strip().lower() != "aws-chunked"]
+    if encodings:
+        decoded["content-encoding"] = ",".join(encodings)
+    else:
+        decoded.pop("content-encoding", None)
+    decoded["content-length"] = str(len(body))
+    return HttpRequest(request.method, request.path, request.query, decoded, body)
+
+
+def _too_large(service: str, limit: int) -> AwsError:
+    if service == "s3":
+        message = "Your proposed upload exceeds the maximum allowed size"
+        return AwsError("EntityTooLarge", message, 400, fields={"MaxSizeAllowed": str(limit)})
+    return AwsError("RequestEntityTooLarge", f"Request must be smaller than {limit} bytes", 413)
+
+
 def _path_style(request: HttpRequest) -> HttpRequest:
     """A virtual-host-style S3 request rewritten to path style (the bucket moves into the path)."""
     bucket = virtual_host_bucket(request.header("host"))
@@ -225,6 +291,32 @@ class _Server(ThreadingHTTPServer):
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().server_bind()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(request)
+            # Each connection has a thread of its own: its SQLite connections go with it.
+            self.endpoint.stack.local.release_thread()
+
+    def shut_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RD)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up (a replaced worker's pooled connection) is not an error.
         import sys
@@ -244,18 +336,31 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("endpoint %s: " + format, self.address_string(), *args)
 
     def _serve(self) -> None:
-        try:
-            request = self._read()
-        except AwsError as error:
-            self._send(HttpResponse(error.status, {"Content-Type": "application/xml"}, _plain_error(error)), head=False)
+        endpoint = self.server.endpoint
+        head = self._head()
+        refused = endpoint.precheck(head)
+        if refused is not None:
+            # The body is not read: the connection cannot carry another request.
+            refused.headers["Connection"] = "close"
             self.close_connection = True
+            self._send(refused, head=head.method == "HEAD")
             return
-        response = self.server.endpoint.handle(request)
+        try:
+            body = self._body(head)
+        except AwsError as error:
+            self.close_connection = True
+            headers = {"Content-Type": "application/xml", "Connection": "close"}
+            self._send(HttpResponse(error.status, headers, _plain_error(error)), head=False)
+            return
+        request = HttpRequest(head.method, head.path, head.query, head.headers, body)
+        response = endpoint.handle(request)
+        if response.headers.get("Connection") == "close":
+            self.close_connection = True
         self._send(response, head=request.method == "HEAD")
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
 
-    def _read(self) -> HttpRequest:
+    def _head(self) -> HttpRequest:
         path, _, query = self.path.partition("?")
         if path.startswith(("http://", "https://")):  # an absolute URI (a client talking to a proxy)
             path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
@@ -263,27 +368,17 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
-        limit = _body_limit(headers)
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            body = read_http_chunked(self.rfile.readline, self.rfile.read, limit)
-        else:
-            length = int(headers.get("content-length") or 0)
-            if length > limit:
-                status = 400 if limit == S3_MAX_BODY else 413
-                raise AwsError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", status)
-            body = self.rfile.read(length) if length else b""
-        if "aws-chunked" in headers.get("content-encoding", "").lower() or headers.get("x-amz-content-sha256", "").startswith(
-            "STREAMING-"
-        ):
-            body, trailers = decode_aws_chunked(body)
-            headers.update(trailers)
-            encodings = [e for e in headers.get("content-encoding", "").split(",") if e.strip() and e.strip().lower() != "aws-chunked"]
-            if encodings:
-                headers["content-encoding"] = ",".join(encodings)
-            else:
-                headers.pop("content-encoding", None)
-            headers["content-length"] = str(len(body))
-        return HttpRequest(self.command, path or "/", query, headers, body)
+        return HttpRequest(self.command, path or "/", query, headers)
+
+    def _body(self, head: HttpRequest) -> bytes:
+        limit = _body_limit(head.headers)
+        if "chunked" in head.headers.get("transfer-encoding", "").lower():
+            return read_http_chunked(self.rfile.readline, self.rfile.read, limit)
+        length = int(head.headers.get("content-length") or 0)  # digits only: checked by precheck
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise AwsError("IncompleteBody", "The request body terminated unexpectedly", 400)
+        return body
 
     def _send(self, response: HttpResponse, *, head: bool) -> None:
         self.send_response_only(response.status)
@@ -313,6 +408,9 @@ def _body_limit(headers: Mapping[str, str]) -> int:
     """S3's 5 GiB for what may be an S3 request, the far smaller limit of the others otherwise."""
     if "x-amz-target" in headers:
         return MAX_BODY
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded" or content_type.startswith("application/x-amz-json"):
+        return MAX_BODY  # a query or JSON protocol request, signed or not
     authorization = headers.get("authorization", "")
     if "Credential=" in authorization and "/s3/aws4_request" not in authorization:
         return MAX_BODY

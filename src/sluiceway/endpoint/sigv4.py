@@ -13,13 +13,14 @@ import hmac
 import posixpath
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote
 
 from .context import HttpRequest
 from .errors import AwsError
 
-__all__ = ["check_expiry", "verify"]
+__all__ = ["check_expiry", "precheck", "verify"]
 
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*SignedHeaders=(?P<headers>[^,\s]+),\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
@@ -85,6 +86,8 @@ def check_expiry(request: HttpRequest, service: str, now: datetime | None = None
                 raise AwsError("AccessDenied", "Request has expired", 403)
         return
     if "X-Amz-Expires=" not in request.query:
+        if "X-Amz-Signature=" in request.query:  # SigV4 query auth requires it
+            raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires must be given for a presigned request", 400)
         return
     query = dict(parse_qsl(request.query, keep_blank_values=True))
     try:
@@ -100,16 +103,68 @@ def check_expiry(request: HttpRequest, service: str, now: datetime | None = None
         raise AwsError("AccessDenied", "Request has expired", 403)
 
 
-def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: datetime | None = None) -> str:
-    """Check the request's SigV4 signature; return the access key id it was signed with.
+@dataclass(frozen=True)
+class _Claim:
+    """What a request says about its signature, before the body is read."""
 
-    Raises:
-        AwsError: 403 with AWS's code: no signature, an unknown key, a stale date or a
-            signature that does not match.
+    presigned: bool
+    credential: str
+    signed_headers: str
+    signature: str
+    amz_date: str
+    secret: str
+
+
+def precheck(request: HttpRequest, service: str, secrets: Mapping[str, str], now: datetime | None = None) -> None:
+    """Refuse, from its headers alone, a request :func:`verify` would refuse whatever its body.
+
+    The server calls it before reading a body: an unsigned or foreign request never gets
+    to make the endpoint hold megabytes in memory.
     """
     now = now or datetime.now(UTC)
-    if service == "s3" and "Signature=" in request.query and "AWSAccessKeyId=" in request.query:
+    if _is_v2_presigned(request, service):
+        _v2_secret(request, secrets, now)
+    else:
+        _claim(request, service, secrets, now)
+
+
+def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: datetime | None = None) -> str:
+    """Check the request's SigV4 signature and its payload's hash; return the access key id it was signed with.
+
+    ``request`` is the request as it came (before any aws-chunked decoding or path rewrite):
+    what the client signed.
+
+    Raises:
+        AwsError: the service's codes (see :data:`_FAMILY_CODES`): no signature, an unknown
+            key, a stale date, a payload that is not what was signed, or a signature that does
+            not match.
+    """
+    now = now or datetime.now(UTC)
+    if _is_v2_presigned(request, service):
         return _verify_v2_query(request, secrets, now)
+    claim = _claim(request, service, secrets, now)
+    access_key, day, region, signing_name, _ = claim.credential.split("/")
+    payload = "UNSIGNED-PAYLOAD" if claim.presigned else _payload_hash(request, service)
+    canonical = _canonical_request(request, claim.signed_headers.split(";"), service, payload)
+    scope = f"{day}/{region}/{signing_name}/aws4_request"
+    to_sign = "\n".join(("AWS4-HMAC-SHA256", claim.amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()))
+    key = _signing_key(claim.secret, day, region, signing_name)
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, claim.signature):
+        raise _denied(
+            service,
+            "bad-signature",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        )
+    return access_key
+
+
+def _is_v2_presigned(request: HttpRequest, service: str) -> bool:
+    return service == "s3" and "Signature=" in request.query and "AWSAccessKeyId=" in request.query
+
+
+def _claim(request: HttpRequest, service: str, secrets: Mapping[str, str], now: datetime) -> _Claim:
     presigned = "X-Amz-Signature=" in request.query
     if presigned:
         query = dict(parse_qsl(request.query, keep_blank_values=True))
@@ -130,8 +185,7 @@ def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: 
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request":
         raise _denied(service, "incomplete", f"Credential should be scoped correctly: {credential}")
-    access_key, day, region, signing_name, _ = parts
-    secret = secrets.get(access_key)
+    secret = secrets.get(parts[0])
     if secret is None:
         raise _denied(service, "unknown-key", "The security token included in the request is invalid.")
     try:
@@ -142,19 +196,44 @@ def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: 
         check_expiry(request, service, now)
     elif abs(now - when) > MAX_SKEW:
         raise _denied(service, "skewed", "Signature expired: the difference between the request time and the current time is too large.")
-    canonical = _canonical_request(request, signed_headers.split(";"), service, presigned)
-    scope = f"{day}/{region}/{signing_name}/aws4_request"
-    to_sign = "\n".join(("AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()))
-    key = _signing_key(secret, day, region, signing_name)
-    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature):
-        raise _denied(
-            service,
-            "bad-signature",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+    return _Claim(presigned, credential, signed_headers, signature, amz_date, secret)
+
+
+_HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _payload_hash(request: HttpRequest, service: str) -> str:
+    """The payload hash the signature covers, checked against the body.
+
+    A signed hash must be the body's (S3's XAmzContentSHA256Mismatch otherwise): the
+    header is the client's claim, and trusting it would let a captured request carry
+    another body. Unsigned payloads are S3's alone; chunk-signed (``STREAMING-AWS4-...``)
+    bodies would need every chunk's signature checked, which the endpoint does not do,
+    so it refuses them rather than accept what it cannot verify.
+    """
+    claimed = request.header("x-amz-content-sha256")
+    actual = hashlib.sha256(request.body).hexdigest()
+    if claimed is None:
+        return actual
+    if _HEX_SHA256.match(claimed):
+        if claimed != actual:
+            raise AwsError(
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                400,
+                fields={"ClientComputedContentSHA256": claimed, "S3ComputedContentSHA256": actual},
+            )
+        return claimed
+    if claimed in ("UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER") and service == "s3":
+        return claimed
+    if claimed.startswith("STREAMING-AWS4-") and service == "s3":
+        raise AwsError(
+            "NotImplemented",
+            "A chunk-signed payload (aws-chunked with chunk signatures) cannot be verified by the Sluiceway endpoint; "
+            "sign the whole payload or send UNSIGNED-PAYLOAD",
+            501,
         )
-    return access_key
+    raise _denied(service, "incomplete", f"x-amz-content-sha256 must be the payload's SHA-256, not {claimed!r}")
 
 
 def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
@@ -164,15 +243,14 @@ def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
     return key
 
 
-def _canonical_request(request: HttpRequest, signed: list[str], service: str, presigned: bool) -> str:
+def _canonical_request(request: HttpRequest, signed: list[str], service: str, payload: str) -> str:
     # S3 signs the path as sent (encoded once); every other service encodes the sent path
     # again, after removing dot segments (AWS's SigV4 rules; botocore's auth.py does the same).
     path = request.path or "/"
     canonical_path = path if service == "s3" else quote(_remove_dots(path), safe="/~")
-    pairs = [(k, v) for k, v in parse_qsl(request.query, keep_blank_values=True) if not (presigned and k == "X-Amz-Signature")]
+    pairs = [(k, v) for k, v in parse_qsl(request.query, keep_blank_values=True) if k != "X-Amz-Signature"]
     query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(pairs))
     headers = "".join(f"{name}:{' '.join((request.header(name) or '').split())}\n" for name in signed)
-    payload = "UNSIGNED-PAYLOAD" if presigned else request.header("x-amz-content-sha256") or hashlib.sha256(request.body).hexdigest()
     return "\n".join((request.method, canonical_path, query, headers, ";".join(signed), payload))
 
 
@@ -194,14 +272,20 @@ _V2_SUBRESOURCES = frozenset(
 )
 
 
-def _verify_v2_query(request: HttpRequest, secrets: Mapping[str, str], now: datetime) -> str:
-    """A SigV2 presigned S3 URL: HMAC-SHA1 over method, Content-MD5, Content-Type, Expires and resource."""
+def _v2_secret(request: HttpRequest, secrets: Mapping[str, str], now: datetime) -> str:
     query = dict(parse_qsl(request.query, keep_blank_values=True))
-    access_key = query.get("AWSAccessKeyId", "")
-    secret = secrets.get(access_key)
+    secret = secrets.get(query.get("AWSAccessKeyId", ""))
     if secret is None:
         raise _denied("s3", "unknown-key", "The AWS Access Key Id you provided does not exist in our records.")
     check_expiry(request, "s3", now)
+    return secret
+
+
+def _verify_v2_query(request: HttpRequest, secrets: Mapping[str, str], now: datetime) -> str:
+    """A SigV2 presigned S3 URL: HMAC-SHA1 over method, Content-MD5, Content-Type, Expires and resource."""
+    secret = _v2_secret(request, secrets, now)
+    query = dict(parse_qsl(request.query, keep_blank_values=True))
+    access_key = query["AWSAccessKeyId"]
     sub = sorted((k, v) for k, v in query.items() if k in _V2_SUBRESOURCES)
     resource = request.path + ("?" + "&".join(f"{k}={v}" if v else k for k, v in sub) if sub else "")
     amz = sorted((k, v.strip()) for k, v in request.headers.items() if k.startswith("x-amz-"))

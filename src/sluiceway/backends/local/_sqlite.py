@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -50,8 +51,8 @@ class Database:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._connections = ThreadConnections(self.path)
+        self._local = self._connections.local
         self._lock = threading.Lock()
         self._owner: ProcessOwner | None = None
         migrate(self.connection())
@@ -65,13 +66,7 @@ class Database:
             return self._owner
 
     def connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -127,14 +122,63 @@ class Database:
             action()
 
     def close(self) -> None:
+        self._connections.close()
+        self._local = self._connections.local
         with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
             if self._owner is not None:
                 self._owner.close()
                 self._owner = None
-        self._local = threading.local()
+
+
+_OPEN: weakref.WeakSet[ThreadConnections] = weakref.WeakSet()
+
+
+class ThreadConnections:
+    """One connection to a SQLite file per thread, all closed together.
+
+    A thread that ends (the endpoint serves each TCP connection on a thread of its own)
+    gives its connection back with :func:`release_thread`; otherwise every connection a
+    client ever opened would keep a SQLite connection and two descriptors until the stack stops.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.local = threading.local()
+        self._all: dict[int, sqlite3.Connection] = {}
+        self._lock = threading.Lock()
+        _OPEN.add(self)
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self.local.conn = conn
+            with self._lock:
+                self._all[id(conn)] = conn
+        return conn
+
+    def release(self) -> None:
+        """Close the calling thread's connection, if it has one and is not inside a transaction."""
+        conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
+        if conn is None or int(getattr(self.local, "depth", 0)):
+            return
+        self.local.conn = None
+        with self._lock:
+            self._all.pop(id(conn), None)
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all.values():
+                conn.close()
+            self._all.clear()
+        self.local = threading.local()
+
+
+def release_thread() -> None:
+    """Give back the calling thread's connections to every open database (call as a thread ends)."""
+    for connections in list(_OPEN):
+        connections.release()
 
 
 class ProcessOwner:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ...ports import Clock
 from ...settings import Settings
-from ._sqlite import Database
+from ._sqlite import Database, release_thread
 from .bucket_config import SqliteBucketConfigs
 from .bucket_notifications import S3Notifier
 from .events import SqliteEventBus
@@ -63,6 +63,10 @@ class LocalDataDir:
         if key not in self._tables:
             self._tables[key] = SqliteTable(self.db, name, partition_key=partition_key)
         return self._tables[key]
+
+    def release_thread(self) -> None:
+        """Close the calling thread's database connections (a thread that serves one client, ending)."""
+        release_thread()
 
     def close(self) -> None:
         self.logs.close()

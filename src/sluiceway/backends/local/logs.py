@@ -11,14 +11,13 @@ here, not by the numbered migrations, which belong to the state database.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import ConflictError, NotFoundError
-from ._sqlite import connect
+from ._sqlite import ThreadConnections
 
 __all__ = ["LogEvent", "LogGroup", "LogStream", "SqliteLogStore"]
 
@@ -92,9 +91,7 @@ class SqliteLogStore:
     def __init__(self, path: str | Path, clock_ms: Callable[[], int]) -> None:
         self.path = Path(path)
         self.clock_ms = clock_ms
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(self.path)
         with self._write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -102,13 +99,7 @@ class SqliteLogStore:
     # -- connections --------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -122,11 +113,7 @@ class SqliteLogStore:
         conn.execute("COMMIT")
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     # -- groups and streams -------------------------------------------------------------
 

@@ -1,0 +1,124 @@
+"""The HTTP side of the endpoint: hostile or odd requests, connections, and a stop."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from sluiceway.endpoint.server import Endpoint
+from sluiceway.runtime.stack import Stack
+
+KEYS = {"AKIDSERVERTEST": "server-secret"}
+CREDENTIALS = Credentials("AKIDSERVERTEST", "server-secret")
+LIST_TABLES = {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"}
+
+
+@pytest.fixture
+def signed_only(stack: Stack) -> Iterator[Endpoint]:
+    served = Endpoint(stack, port=0, require_auth=True, access_keys=KEYS)
+    served.start()
+    try:
+        yield served
+    finally:
+        served.close()
+
+
+def _raw(endpoint: Endpoint, head: bytes, body: bytes = b"") -> bytes:
+    with socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) as conn:
+        conn.sendall(head + body)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "1e3"])
+def test_a_content_length_that_is_not_a_whole_number_is_refused_at_once(endpoint: Endpoint, length: str) -> None:
+    head = f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: {length}\r\n\r\n"
+    status = _raw(endpoint, head.encode())
+    assert status == b"HTTP/1.1 400 Bad Request"
+
+
+def test_a_body_larger_than_the_service_takes_is_refused_before_it_is_sent(endpoint: Endpoint) -> None:
+    # Only the headers go: an endpoint that waited for the 300 MB body would never answer.
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 314572800\r\n\r\n"
+    assert _raw(endpoint, head) == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+def test_an_unsigned_request_is_refused_before_its_body_is_read(signed_only: Endpoint) -> None:
+    head = b"PUT /sluiceway-output/big HTTP/1.1\r\nHost: x\r\nContent-Length: 419430400\r\n\r\n"
+    assert _raw(signed_only, head) == b"HTTP/1.1 403 Forbidden"
+
+
+def test_a_signed_request_cannot_carry_another_body(signed_only: Endpoint) -> None:
+    good = json.dumps({"TableName": "ProcessingMetadata", "Key": {"ExecutionId": {"S": "x"}}}).encode()
+    request = AWSRequest(
+        "POST",
+        f"{signed_only.url}/",
+        data=good,
+        headers={"X-Amz-Target": "DynamoDB_20120810.DeleteItem", "Content-Type": "application/x-amz-json-1.0"},
+    )
+    SigV4Auth(CREDENTIALS, "dynamodb", "us-east-1").add_auth(request)
+    headers = dict(request.headers.items())
+    evil = json.dumps({"TableName": "ProcessingMetadata", "Key": {"ExecutionId": {"S": "someone-elses"}}}).encode()
+    for claimed in (None, hashlib.sha256(good).hexdigest()):
+        sent = {**headers, "Content-Length": str(len(evil))}
+        if claimed:
+            sent["x-amz-content-sha256"] = claimed  # the signed body's hash, claimed for another body
+        conn = http.client.HTTPConnection("127.0.0.1", signed_only.port, timeout=10)
+        conn.request("POST", "/", body=evil, headers=sent)
+        answer = conn.getresponse()
+        assert answer.status == 400, answer.read()
+        assert json.loads(answer.read())["__type"] in ("InvalidSignatureException", "XAmzContentSHA256Mismatch")
+        conn.close()
+
+
+def test_a_signed_virtual_host_style_request_verifies(signed_only: Endpoint, stack: Stack) -> None:
+    stack.local.objects.put("sluiceway-output", "vhost/o.txt", b"hi")
+    host = f"sluiceway-output.localhost:{signed_only.port}"
+    request = AWSRequest("GET", f"http://{host}/vhost/o.txt", headers={"x-amz-content-sha256": hashlib.sha256(b"").hexdigest()})
+    S3SigV4Auth(CREDENTIALS, "s3", "us-east-1").add_auth(request)
+    conn = http.client.HTTPConnection("127.0.0.1", signed_only.port, timeout=10)
+    conn.request("GET", "/vhost/o.txt", headers={**dict(request.headers.items()), "Host": host})
+    answer = conn.getresponse()
+    assert (answer.status, answer.read()) == (200, b"hi")
+    conn.close()
+
+
+def test_connections_do_not_keep_database_connections(endpoint: Endpoint, stack: Stack) -> None:
+    kept = len(stack.local.db._connections._all)
+    for _ in range(60):
+        conn = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=10)
+        conn.request("POST", "/", body=b"{}", headers=LIST_TABLES)
+        assert conn.getresponse().status == 200
+        conn.close()
+    # Each connection was served on a thread of its own; what those threads opened went with them.
+    assert len(stack.local.db._connections._all) <= kept + 4
+
+
+def test_a_stopped_endpoint_serves_nothing_more_on_a_kept_alive_connection(stack: Stack) -> None:
+    served = Endpoint(stack, port=0)
+    served.start()
+    conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    headers = LIST_TABLES
+    conn.request("POST", "/", body=b"{}", headers=headers)
+    first = conn.getresponse()
+    assert first.status == 200 and first.read()
+    served.close()
+    with pytest.raises((http.client.HTTPException, OSError)):
+        conn.request("POST", "/", body=b"{}", headers=headers)
+        answer = conn.getresponse()
+        if answer.status == 503:  # refused as the stop began: also fine, nothing reached the stack
+            raise ConnectionResetError("stopping")
+    conn.close()
