@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..apps import App
+from ..backends.local.async_invocations import AsyncInvocation
 from ..backends.local.bucket_notifications import LambdaNotification
 from ..backends.local.datadir import LocalDataDir
 from ..backends.local.events import SqliteEventBus
@@ -18,6 +19,7 @@ from ..settings import Settings
 from .bus.router import EventRouter
 from .bus.scheduler import ScheduleRunner
 from .bus.watcher import BucketWatcher
+from .lambdas.async_invocations import AsyncInvocationDeliverer
 from .lambdas.invoker import LocalFunctionInvoker
 from .lambdas.s3_notifications import S3NotificationDeliverer
 from .messaging.delivery import TopicDeliverer
@@ -52,6 +54,8 @@ class Stack:
     """Invokes the functions buckets' notification configurations name."""
     scheduler: ScheduleRunner
     """Fires EventBridge Scheduler schedules and scheduled rules, and delivers the fires."""
+    async_invocations: AsyncInvocationDeliverer[AsyncInvocation]
+    """Runs Lambda's asynchronous invocations (Invoke with InvocationType=Event...) from their durable queue."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
 
     @property
@@ -82,6 +86,7 @@ class Stack:
             self.scheduler.start()
             self.deliverer.start()
             self.s3_notifications.start()
+            self.async_invocations.start()
             self.triggers.start()
         except BaseException:
             self.lock.release()
@@ -102,6 +107,7 @@ class Stack:
         self.triggers.close()  # before the invoker: pollers call functions
         self.deliverer.close()
         self.s3_notifications.close()
+        self.async_invocations.close()  # before the invoker: it calls functions
         self.orchestrator.close(grace_s)
         self.invoker.close()
         self.orchestrator.join_tasks()

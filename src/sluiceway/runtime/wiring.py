@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from ..apps.builtin import PIPELINE_FUNCTIONS, csv_workflow
 from ..asl import parser
 from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
+from ..backends.local.async_invocations import SqliteAsyncInvocations
 from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.stacklock import StackLock, describe
 from ..clock import FakeClock, SystemClock
@@ -34,13 +34,15 @@ from ..config import load_config, packaged_config_path
 from ..errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
 from ..events.rules import Delivery, RetryPolicy, Rule, Target, target_kind
-from ..ports import Clock, ExecutionStore, Invocation, MetadataTable, Queue, Topic
+from ..ports import Clock, ExecutionStore, MetadataTable, Queue, Topic
 from ..ports.events import DeadLetterSender, Deliver, EventStore, EventTrail
 from ..ports.topics import Sender
 from ..services import Services
 from ..settings import Settings
 from .bus.router import EventRouter
 from .bus.scheduler import ScheduleRunner
+from .lambdas.async_invocations import AsyncInvocationDeliverer
+from .lambdas.destinations import LocalDestinations
 from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker, endpoint_environment
 from .lambdas.s3_notifications import S3NotificationDeliverer
 from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
@@ -98,8 +100,14 @@ def build_stack(
     functions = {f.name: f for a in reversed(resident) for f in a.functions}
     workflows = {w.name: w for a in reversed(resident) for w in a.workflows}
     events_committed, messages_published, schedules_changed = threading.Event(), threading.Event(), threading.Event()
+    invocations_queued = threading.Event()
     local = open_data_dir(
-        settings, clock, on_event=events_committed.set, on_publish=messages_published.set, on_schedule=schedules_changed.set
+        settings,
+        clock,
+        on_event=events_committed.set,
+        on_publish=messages_published.set,
+        on_schedule=schedules_changed.set,
+        on_async_invoke=invocations_queued.set,
     )
     lock = StackLock(settings.data_dir)
     invoker = LocalFunctionInvoker(
@@ -118,7 +126,7 @@ def build_stack(
     orchestrator = _orchestrator(settings, local, _task_runner(settings, local, invoker, clock).run, clock, skip_waits=skip_waits)
     for workflow in workflows.values():
         orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))
-    targets = LocalTargets(local.topics, orchestrator, invoker, local.queues)
+    targets = LocalTargets(local.topics, orchestrator, invoker, local.queues, local.async_invocations)
     router = EventRouter(
         local.bus, resolver=targets, clock=clock, region=settings.region, account=settings.account_id, wakeup=events_committed
     )
@@ -138,8 +146,29 @@ def build_stack(
     services = Services(settings, local.objects, local.table, local.topics, clock, pipeline, tables=local.table_named, close=local.close)
     s3_notifications = S3NotificationDeliverer(local.notifier, invoker, clock)
     local.notifier.wakeup.append(s3_notifications.wakeup.set)
+    async_invocations = AsyncInvocationDeliverer(
+        local.async_invocations,
+        local.async_invocations.configs,
+        invoker,
+        clock,
+        destinations=LocalDestinations(local.queues, local.topics, local.bus, local.async_invocations, on_event=events_committed.set),
+        concurrency=settings.workers,
+        wakeup=invocations_queued,
+    )
     return Stack(
-        settings, application, local, services, invoker, orchestrator, router, deliverer, triggers, lock, s3_notifications, scheduler
+        settings,
+        application,
+        local,
+        services,
+        invoker,
+        orchestrator,
+        router,
+        deliverer,
+        triggers,
+        lock,
+        s3_notifications,
+        scheduler,
+        async_invocations,
     )
 
 
@@ -238,13 +267,15 @@ class LocalTargets:
 
     State machines start executions named ``delivery.execution_name`` (a redelivered
     event starts nothing new); functions are invoked asynchronously, as EventBridge
-    invokes Lambda; topics and queues get the target input as JSON text.
+    invokes Lambda: the event goes to Lambda's asynchronous queue, committed before the
+    delivery counts as made; topics and queues get the target input as JSON text.
     """
 
     topic: Topic
     orchestrator: LocalOrchestrator
     invoker: LocalFunctionInvoker
     queues: Queue
+    invocations: SqliteAsyncInvocations
 
     def resolve(self, arn: str) -> Deliver:
         kind = target_kind(arn)
@@ -263,13 +294,8 @@ class LocalTargets:
 
             return start
         if kind == "function" and self.invoker.knows(name):
-            invoker = self.invoker
-
-            def invoke(delivery: Delivery) -> None:
-                call = Invocation(name, delivery.input, str(uuid.uuid4()))
-                threading.Thread(target=_invoke_logged, args=(invoker, call), daemon=True).start()
-
-            return invoke
+            invocations = self.invocations
+            return lambda delivery: _enqueue(invocations, name, delivery.input)
         if kind == "topic":
 
             def publish(delivery: Delivery) -> None:
@@ -289,13 +315,8 @@ def _send(queues: Queue, name: str, body: str, attributes: Mapping[str, str] | N
     queues.send(name, body, attributes=attributes)
 
 
-def _invoke_logged(invoker: LocalFunctionInvoker, call: Invocation) -> None:
-    result = invoker.invoke(call)
-    if not result.ok:
-        logger.warning(
-            "function invoked by an event rule failed",
-            extra={"function": call.function_name, "error": result.error_type, "cause": result.error_message},
-        )
+def _enqueue(invocations: SqliteAsyncInvocations, function: str, payload: Any) -> None:
+    invocations.enqueue(function, payload)
 
 
 def table_keys(settings: Settings) -> dict[str, str]:

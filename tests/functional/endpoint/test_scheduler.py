@@ -142,7 +142,7 @@ def test_a_rate_schedule_fires_into_a_queue(aws: Callable[..., Any], stack: Stac
     runner = ScheduleRunner(
         stack.local.schedules,
         stack.local.bus,
-        resolver=LocalTargets(stack.local.topics, stack.orchestrator, stack.invoker, stack.local.queues),
+        resolver=LocalTargets(stack.local.topics, stack.orchestrator, stack.invoker, stack.local.queues, stack.local.async_invocations),
         clock=clock,
         region=stack.settings.region,
         account=stack.settings.account_id,

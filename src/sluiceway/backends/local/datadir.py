@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ...ports import Clock
 from ...settings import Settings
 from ._sqlite import Database, release_thread
+from .async_invocations import SqliteAsyncInvocations
 from .bucket_config import SqliteBucketConfigs
 from .bucket_notifications import S3Notifier
 from .events import SqliteEventBus
@@ -55,6 +56,8 @@ class LocalDataDir:
     notifier: S3Notifier
     """Buckets' notification configurations and what they send (queues, topics, functions)."""
     uploads: MultipartUploads
+    async_invocations: SqliteAsyncInvocations
+    """Lambda's asynchronous invocation queue (Invoke with InvocationType=Event...) and the functions' EventInvokeConfigs."""
     _tables: dict[tuple[str, str], SqliteTable] = field(default_factory=dict, repr=False)
 
     def table_named(self, name: str, partition_key: str) -> SqliteTable:
@@ -80,6 +83,7 @@ def open_data_dir(
     on_event: Callable[[], None] | None = None,
     on_publish: Callable[[], None] | None = None,
     on_schedule: Callable[[], None] | None = None,
+    on_async_invoke: Callable[[], None] | None = None,
 ) -> LocalDataDir:
     """Open the data dir's backends.
 
@@ -87,6 +91,7 @@ def open_data_dir(
         on_event: called after an object write commits its event (the router's wake-up).
         on_publish: called after a topic publish commits (the topic deliverer's wake-up).
         on_schedule: called after a schedule is created, changed or deleted (the schedule runner's wake-up).
+        on_async_invoke: called after an asynchronous invocation commits (the async deliverer's wake-up).
     """
     db = Database(settings.db_path)
     files = FileObjectStore(settings.buckets_dir)
@@ -118,4 +123,5 @@ def open_data_dir(
         logs=SqliteLogStore(settings.data_dir / "logs.db", lambda: int(clock.now().timestamp() * 1000)),
         notifier=notifier,
         uploads=MultipartUploads(files),
+        async_invocations=SqliteAsyncInvocations(db, clock, on_enqueue=on_async_invoke),
     )

@@ -4,26 +4,30 @@ Functions are those of the running application (``stack.invoker``); they are nam
 Lambda names them: ``ValidateData``, ``111111111111:function:ValidateData`` or the
 full ARN, with an optional ``$LATEST`` qualifier (the local stack keeps one version).
 
-``Event`` invocations run on a thread of their own and are retried twice on a function
-error, one and two minutes later, as Lambda's asynchronous invocation does; the queue
-is in memory, so an event invocation still waiting at a stop is lost (Lambda's is durable).
+``Event`` invocations go to Lambda's asynchronous queue, durable in the data dir
+(``backends/local/async_invocations.py``): the 202 is sent only once the invocation is
+committed, and the stack's deliverer (``runtime/lambdas/async_invocations.py``) runs it
+with Lambda's retries, age limit and destinations, which the ``*FunctionEventInvokeConfig``
+operations set. A stop or a crash after the 202 loses nothing.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import logging
 import platform
 import sys
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from ...ports import Invocation, InvocationResult
+from ...backends.local.async_invocations import EventInvokeConfig
+from ...ports import Invocation
 from ...runtime.lambdas.context import log_group_name
-from ...runtime.lambdas.invoker import MAX_REQUEST_BYTES, FunctionSpec, LocalFunctionInvoker
+from ...runtime.lambdas.destinations import destination_kind, error_document
+from ...runtime.lambdas.invoker import MAX_REQUEST_BYTES, FunctionSpec
 from ..context import Context, Operations
 from ..errors import AwsError
 
@@ -35,8 +39,6 @@ OPERATIONS = Operations("lambda")
 
 MAX_EVENT_BYTES = 262_144
 """The payload limit of an asynchronous (``Event``) invocation."""
-ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
-"""Lambda retries a failed asynchronous invocation twice: after about one, then two minutes."""
 _TYPES = ("Event", "RequestResponse", "DryRun")
 _FUNCTION_PATTERN = (
     r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
@@ -98,11 +100,12 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             400,
             fields={"Type": "User"},
         ) from None
+    if kind == "Event":
+        # Committed before the 202 (enqueue returns after its commit): what was accepted is never lost.
+        ctx.stack.local.async_invocations.enqueue(spec.name, event, request_id=ctx.request_id)
+        return {"StatusCode": 202, "Payload": b""}
     invocation = Invocation(spec.name, event, ctx.request_id, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb)
     invoker = ctx.stack.invoker
-    if kind == "Event":
-        threading.Thread(target=_invoke_async, args=(invoker, invocation, 0), name="sluiceway-lambda-event", daemon=True).start()
-        return {"StatusCode": 202, "Payload": b""}
     if params.get("LogType") == "Tail":
         result, log_tail = invoker.invoke_with_log(invocation)
     else:
@@ -114,39 +117,8 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         out["Payload"] = json.dumps(result.payload).encode()
         return out
     out["FunctionError"] = "Unhandled"
-    out["Payload"] = json.dumps(_error_payload(result)).encode()
+    out["Payload"] = json.dumps(error_document(result)).encode()
     return out
-
-
-def _error_payload(result: InvocationResult) -> dict[str, Any]:
-    """Lambda's error document for a failed invocation (what the Python runtime reports)."""
-    error: dict[str, Any] = {"errorMessage": result.error_message or "", "errorType": result.error_type}
-    if result.error_type is not None and not result.error_type.startswith(("Sandbox.", "Runtime.ExitError")):
-        error["requestId"] = result.request_id
-        error["stackTrace"] = list(result.stack_trace)
-    return error
-
-
-def _invoke_async(invoker: LocalFunctionInvoker, invocation: Invocation, attempt: int) -> None:
-    try:
-        result = invoker.invoke(invocation)
-    except RuntimeError:  # the stack stopped meanwhile
-        return
-    if result.ok:
-        return
-    if attempt < len(ASYNC_RETRY_DELAYS_S):
-        logger.warning(
-            "asynchronous invocation failed; retrying",
-            extra={"function": invocation.function_name, "request_id": invocation.request_id, "error": result.error_type},
-        )
-        timer = threading.Timer(ASYNC_RETRY_DELAYS_S[attempt], _invoke_async, args=(invoker, invocation, attempt + 1))
-        timer.daemon = True
-        timer.start()
-        return
-    logger.warning(
-        "asynchronous invocation failed after its retries",
-        extra={"function": invocation.function_name, "request_id": invocation.request_id, "error": result.error_type},
-    )
 
 
 # -- describing functions ---------------------------------------------------------------
@@ -211,3 +183,192 @@ def list_functions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if len(specs) > limit:
         out["NextMarker"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
     return out
+
+
+# -- asynchronous invocation settings (EventInvokeConfig) ----------------------------------
+
+_RANGES = {"MaximumRetryAttempts": (0, 2), "MaximumEventAgeInSeconds": (60, 21_600)}
+
+
+def _invoke_config_input(ctx: Context, params: dict[str, Any], spec: FunctionSpec) -> None:
+    """Lambda's checks of Put/UpdateFunctionEventInvokeConfig's settings (before anything is stored)."""
+    if all(params.get(k) is None for k in (*_RANGES, "DestinationConfig")):
+        raise AwsError(
+            "InvalidParameterValueException",
+            "You must specify at least one of error handling or destination setting.",
+            fields={"Type": "User"},
+        )
+    problems = []
+    for member, (low, high) in _RANGES.items():
+        value = params.get(member)
+        if value is None:
+            continue
+        # botocore checks the minimum before sending, not the maximum: a program can send either.
+        if value < low:
+            constraint = f"greater than or equal to {low}"
+        elif value > high:
+            constraint = f"less than or equal to {high}"
+        else:
+            continue
+        problems.append(
+            f"Value '{value}' at '{member[0].lower()}{member[1:]}' failed to satisfy constraint: Member must have value {constraint}"
+        )
+    if problems:
+        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected: "
+        raise AwsError("ValidationException", count + "; ".join(problems))
+    destinations = params.get("DestinationConfig") or {}
+    on_success = (destinations.get("OnSuccess") or {}).get("Destination")
+    on_failure = (destinations.get("OnFailure") or {}).get("Destination")
+    if (on_success and destination_kind(on_success) is None) or (on_failure and destination_kind(on_failure) is None):
+        shown_success = f"OnSuccess(destination={on_success})" if on_success else "null"
+        shown_failure = f"OnFailure(destination={on_failure})" if on_failure else "null"
+        raise AwsError(
+            "InvalidParameterValueException",
+            f"The provided destination config DestinationConfig(onSuccess={shown_success}, onFailure={shown_failure}) is invalid.",
+            fields={"Type": "User"},
+        )
+    for arn in (on_success, on_failure):
+        if arn and destination_kind(arn) == "function":
+            target = ctx.stack.invoker.resolve(arn)
+            if target is None:
+                raise AwsError("InvalidParameterValueException", f"The destination ARN {arn} is invalid.", fields={"Type": "User"})
+            if target == spec.name:
+                raise AwsError(
+                    "InvalidParameterValueException", "You can't specify the function as a destination for itself.", fields={"Type": "User"}
+                )
+
+
+def _config_function(ctx: Context, params: dict[str, Any]) -> FunctionSpec:
+    """Put, Update and List name a function that must exist (and their message for one that does not is this one)."""
+    try:
+        return _function(ctx, params["FunctionName"], params.get("Qualifier"))
+    except AwsError as exc:
+        if exc.code != "ResourceNotFoundException":
+            raise
+        raise AwsError("ResourceNotFoundException", "The function doesn't exist.", 404, fields={"Type": "User"}) from None
+
+
+def _no_invoke_config(ctx: Context, params: dict[str, Any], *, qualifier: str | None) -> AwsError:
+    reference = params["FunctionName"]
+    arn = ctx.stack.invoker.arn_of(reference) or reference
+    if arn.count(":") < 7 and qualifier:
+        arn = f"{arn}:{qualifier}"
+    return AwsError("ResourceNotFoundException", f"The function {arn} doesn't have an EventInvokeConfig", 404, fields={"Type": "User"})
+
+
+def _invoke_config_output(ctx: Context, config: EventInvokeConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "LastModified": config.last_modified,
+        "FunctionArn": ctx.stack.settings.arn("lambda", f"function:{config.function}:{config.qualifier}"),
+    }
+    if config.maximum_retry_attempts is not None:
+        out["MaximumRetryAttempts"] = config.maximum_retry_attempts
+    if config.maximum_event_age_s is not None:
+        out["MaximumEventAgeInSeconds"] = config.maximum_event_age_s
+    # Lambda answers both halves, empty when not set.
+    out["DestinationConfig"] = {
+        "OnSuccess": {"Destination": config.on_success} if config.on_success else {},
+        "OnFailure": {"Destination": config.on_failure} if config.on_failure else {},
+    }
+    return out
+
+
+def _destination(params: dict[str, Any], which: str) -> str | None:
+    value = ((params.get("DestinationConfig") or {}).get(which) or {}).get("Destination")
+    return str(value) if value else None
+
+
+@OPERATIONS("PutFunctionEventInvokeConfig")
+def put_function_event_invoke_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    spec = _config_function(ctx, params)
+    _invoke_config_input(ctx, params, spec)
+    # Put replaces the whole configuration: a setting left out is removed.
+    config = EventInvokeConfig(
+        spec.name,
+        "$LATEST",
+        ctx.stack.local.clock.now(),
+        maximum_retry_attempts=params.get("MaximumRetryAttempts"),
+        maximum_event_age_s=params.get("MaximumEventAgeInSeconds"),
+        on_success=_destination(params, "OnSuccess"),
+        on_failure=_destination(params, "OnFailure"),
+    )
+    ctx.stack.local.async_invocations.configs.put(config)
+    return _invoke_config_output(ctx, config)
+
+
+@OPERATIONS("UpdateFunctionEventInvokeConfig")
+def update_function_event_invoke_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    spec = _config_function(ctx, params)
+    _invoke_config_input(ctx, params, spec)
+    configs = ctx.stack.local.async_invocations.configs
+    current = configs.get(spec.name)
+    if current is None:
+        raise _no_invoke_config(ctx, params, qualifier="$LATEST")
+    changes: dict[str, Any] = {"last_modified": ctx.stack.local.clock.now()}
+    if params.get("MaximumRetryAttempts") is not None:
+        changes["maximum_retry_attempts"] = params["MaximumRetryAttempts"]
+    if params.get("MaximumEventAgeInSeconds") is not None:
+        changes["maximum_event_age_s"] = params["MaximumEventAgeInSeconds"]
+    if params.get("DestinationConfig") is not None:
+        # A DestinationConfig given replaces the destinations, both halves.
+        changes["on_success"] = _destination(params, "OnSuccess")
+        changes["on_failure"] = _destination(params, "OnFailure")
+    config = dataclasses.replace(current, **changes)
+    configs.put(config)
+    return _invoke_config_output(ctx, config)
+
+
+@OPERATIONS("GetFunctionEventInvokeConfig")
+def get_function_event_invoke_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    config = _stored_invoke_config(ctx, params)
+    return _invoke_config_output(ctx, config)
+
+
+@OPERATIONS("DeleteFunctionEventInvokeConfig")
+def delete_function_event_invoke_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    config = _stored_invoke_config(ctx, params, shown_qualifier=params.get("Qualifier"))
+    ctx.stack.local.async_invocations.configs.delete(config.function, config.qualifier)
+    return {}
+
+
+def _stored_invoke_config(ctx: Context, params: dict[str, Any], *, shown_qualifier: str | None = "$LATEST") -> EventInvokeConfig:
+    # Get and Delete tell a missing function and a missing configuration apart by nothing:
+    # both are "doesn't have an EventInvokeConfig".
+    try:
+        spec = _function(ctx, params["FunctionName"], params.get("Qualifier"))
+    except AwsError as exc:
+        if exc.code != "ResourceNotFoundException":
+            raise
+        raise _no_invoke_config(ctx, params, qualifier=shown_qualifier) from None
+    config = ctx.stack.local.async_invocations.configs.get(spec.name)
+    if config is None:
+        raise _no_invoke_config(ctx, params, qualifier=shown_qualifier)
+    return config
+
+
+@OPERATIONS("ListFunctionEventInvokeConfigs")
+def list_function_event_invoke_configs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    spec = _config_function(ctx, params)
+    limit = params.get("MaxItems") or 50
+    if not 1 <= limit <= 50:
+        raise AwsError(
+            "ValidationException",
+            f"1 validation error detected: Value '{limit}' at 'maxItems' failed to satisfy constraint:"
+            f" Member must have value {'less than or equal to 50' if limit > 50 else 'greater than or equal to 1'}",
+        )
+    after = _after_marker(params.get("Marker"))
+    configs = [c for c in ctx.stack.local.async_invocations.configs.list(spec.name) if c.qualifier > after]
+    page = configs[:limit]
+    out: dict[str, Any] = {"FunctionEventInvokeConfigs": [_invoke_config_output(ctx, c) for c in page]}
+    if len(configs) > limit:
+        out["NextMarker"] = base64.urlsafe_b64encode(page[-1].qualifier.encode()).decode()
+    return out
+
+
+def _after_marker(marker: str | None) -> str:
+    if not marker:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(marker.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise AwsError("InvalidParameterValueException", "Invalid Marker", fields={"Type": "User"}) from None

@@ -5,6 +5,10 @@ and when it fails runs it twice more, about a minute and then two minutes later,
 giving the event up. The notifications wait in the data dir's database
 (``backends/local/bucket_notifications.py``) until a deliverer has invoked them, so a
 stack that stops or dies carries them over to its next start.
+
+Lambda's one asynchronous queue is :mod:`.async_invocations` (``Invoke`` with
+``InvocationType=Event`` goes there, with the functions' ``EventInvokeConfig``); this
+deliverer serves S3's own table only until ``S3Notifier`` enqueues there too, and then goes.
 """
 
 from __future__ import annotations
@@ -19,13 +23,12 @@ from ...ports import Clock, FunctionInvoker, Invocation
 from ...ports.deliveries import DeliveryLog
 from ...types import EventDict
 from ..delivery_loop import Attempt, DeliveryLoop, Outcome
+from .async_invocations import RETRY_DELAYS
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["RETRY_DELAYS", "Notification", "S3NotificationDeliverer"]
 
-RETRY_DELAYS: Final = (timedelta(minutes=1), timedelta(minutes=2))
-"""Lambda's retries of a failed asynchronous invocation."""
 _LEASE: Final = timedelta(minutes=16)
 """Longer than any function may run (Lambda's 15 minutes)."""
 _GIVE_UP: Final = frozenset({"ResourceNotFoundException", "ValidationException", "RequestEntityTooLargeException"})

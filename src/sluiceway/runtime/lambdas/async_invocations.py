@@ -1,0 +1,307 @@
+"""Lambda's asynchronous invocations: a durable queue, delivered with Lambda's retries, age limit and destinations.
+
+Whoever invokes a function asynchronously (``Invoke`` with ``InvocationType=Event``, an S3
+notification, SNS, EventBridge) commits the invocation to the queue of the data dir
+(``backends/local/async_invocations.py``) and is done; the caller is told it was accepted
+only once it is committed. :class:`AsyncInvocationDeliverer` then runs it, as Lambda does
+(see "How Lambda handles errors and retries with asynchronous invocation"):
+
+* a *function error* (the handler raised, timed out, or its worker died) is retried twice,
+  one minute and then two minutes later (``MaximumRetryAttempts``, 0 to 2, says how often);
+* an error of the invoking itself (the local Lambda could not run anything: it is
+  stopping) is not the function's: the invocation goes back to the queue and is tried
+  again after a back-off that grows from a second to five minutes, however often;
+* an invocation that waited longer than ``MaximumEventAgeInSeconds`` (six hours by
+  default) is not run any more;
+* an invocation that can never run (its function is gone) is dropped at once.
+
+What is given up on is logged and kept in the queue's table with its last error; with an
+``OnFailure`` destination a record of it is sent there, and with ``OnSuccess`` a record of
+every success (:mod:`.destinations`). A stop, a crash or a ``kill -9`` loses nothing: an
+invocation not yet delivered is delivered after the next start, and one that was running
+when its process died runs again (at least once, as on Lambda).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Final, Generic, Protocol, TypeVar
+
+from ...ports import Clock, Invocation, InvocationResult
+from ...ports.deliveries import DeliveryLog
+from ...types import JSON, EventDict
+from ..delivery_loop import Attempt, DeliveryLoop, Outcome
+from .destinations import Condition, invocation_record
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_MAXIMUM_EVENT_AGE",
+    "DEFAULT_MAXIMUM_RETRY_ATTEMPTS",
+    "RETRY_DELAYS",
+    "AsyncInvocationDeliverer",
+    "EventInvokeSettings",
+]
+
+RETRY_DELAYS: Final = (timedelta(minutes=1), timedelta(minutes=2))
+"""Lambda's waits before the retries of a function error."""
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS: Final = 2
+DEFAULT_MAXIMUM_EVENT_AGE: Final = timedelta(hours=6)
+_BACK_OFF_MIN: Final = timedelta(seconds=1)
+_BACK_OFF_MAX: Final = timedelta(minutes=5)
+_LEASE: Final = timedelta(minutes=16)
+"""Longer than any function may run (Lambda's 15 minutes)."""
+_TIMEOUT_S: Final = 900.0
+"""The invocation's own limit: Lambda's longest; the function's timeout, always shorter or equal, applies."""
+_CANNOT_RUN: Final = frozenset(
+    {"ResourceNotFoundException", "ValidationException", "RequestEntityTooLargeException", "InvalidRequestContentException"}
+)
+"""Errors of the Invoke API, not of the function: no retry can change them."""
+
+
+class Pending(Protocol):
+    """One invocation waiting in the queue (``backends.local.async_invocations.AsyncInvocation``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def function(self) -> str: ...
+
+    @property
+    def payload(self) -> JSON: ...
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+    @property
+    def enqueued_at(self) -> datetime: ...
+
+
+P = TypeVar("P", bound=Pending)
+
+
+class EventInvokeSettings(Protocol):
+    """A function's ``EventInvokeConfig`` (``backends.local.async_invocations.EventInvokeConfig``); None is "not set"."""
+
+    @property
+    def maximum_retry_attempts(self) -> int | None: ...
+
+    @property
+    def maximum_event_age_s(self) -> int | None: ...
+
+    @property
+    def on_success(self) -> str | None: ...
+
+    @property
+    def on_failure(self) -> str | None: ...
+
+
+class Configs(Protocol):
+    def get(self, function: str, qualifier: str = "$LATEST") -> EventInvokeSettings | None: ...
+
+
+class Functions(Protocol):
+    """The local Lambda as the deliverer uses it (``LocalFunctionInvoker``)."""
+
+    def invoke(self, invocation: Invocation) -> InvocationResult: ...
+
+    def resolve(self, resource: str) -> str | None: ...
+
+    def arn_of(self, resource: str) -> str | None: ...
+
+
+class Destinations(Protocol):
+    def send(self, arn: str, record: EventDict) -> bool: ...
+
+
+class _FunctionError(Exception):
+    def __init__(self, result: InvocationResult) -> None:
+        super().__init__(f"{result.error_type}: {result.error_message}")
+        self.result = result
+
+
+class _Expired(Exception):
+    def __init__(self, age: timedelta, limit: timedelta) -> None:
+        super().__init__(f"EventAgeExceeded: waited {int(age.total_seconds())} s, more than {int(limit.total_seconds())} s")
+
+    def throw(self) -> None:
+        raise self
+
+
+class _Plan:
+    """What ``prepare`` found for an attempt: the function's settings, and the result once it ran."""
+
+    def __init__(self, name: str, settings: EventInvokeSettings | None) -> None:
+        self.name = name
+        self.settings = settings
+
+    @property
+    def maximum_retry_attempts(self) -> int:
+        value = self.settings.maximum_retry_attempts if self.settings is not None else None
+        return DEFAULT_MAXIMUM_RETRY_ATTEMPTS if value is None else value
+
+    @property
+    def maximum_event_age(self) -> timedelta:
+        value = self.settings.maximum_event_age_s if self.settings is not None else None
+        return DEFAULT_MAXIMUM_EVENT_AGE if value is None else timedelta(seconds=value)
+
+
+class AsyncInvocationDeliverer(Generic[P]):
+    """Runs the queue's invocations from threads of its own (see the module docstring).
+
+    Args:
+        log: the queue (``SqliteAsyncInvocations``).
+        configs: the functions' ``EventInvokeConfig``s (``SqliteEventInvokeConfigs``).
+        functions: runs the functions.
+        clock: the time.
+        destinations: where invocation records go; without it, destinations are not sent.
+        concurrency: how many invocations run at once (as many as the local Lambda has
+            workers: more would only wait for one).
+        poll_s: how often the threads look for due invocations without being woken.
+        wakeup: set when an invocation is committed (given, so that the queue, built
+            before the deliverer, can wake it).
+    """
+
+    def __init__(
+        self,
+        log: DeliveryLog[P],
+        configs: Configs,
+        functions: Functions,
+        clock: Clock,
+        *,
+        destinations: Destinations | None = None,
+        concurrency: int = 1,
+        poll_s: float = 1.0,
+        wakeup: threading.Event | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+        self.configs = configs
+        self.functions = functions
+        self.clock = clock
+        self.destinations = destinations
+        self.wakeup = wakeup or threading.Event()
+        # Loops over one log never run an invocation twice: each claims a row before running it,
+        # and a claim moves the row's next attempt past the lease.
+        self._loops: list[DeliveryLoop[P]] = [
+            DeliveryLoop(log, self, clock=clock, name=f"sluiceway-lambda-async-{n}", lease=_LEASE, poll_s=poll_s, wakeup=self.wakeup)
+            for n in range(concurrency)
+        ]
+
+    def start(self) -> None:
+        for loop in self._loops:
+            loop.start()
+
+    def close(self) -> None:
+        """Stop every loop; each lets an invocation in progress end first, all at once rather than in turn."""
+        self.wakeup.set()
+        closers = [threading.Thread(target=loop.close, name=f"{loop.name}-close") for loop in self._loops]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join()
+
+    def notify(self) -> None:
+        """Tell the deliverer an invocation was committed."""
+        self.wakeup.set()
+
+    def deliver_pending(self) -> int:
+        """One pass over the due invocations, on the calling thread; returns how many succeeded."""
+        return self._loops[0].deliver_pending()
+
+    # -- the loop's hooks --------------------------------------------------------------------
+
+    def prepare(self, row: P) -> Attempt | Outcome | None:
+        name = self.functions.resolve(row.function) or row.function
+        plan = _Plan(name, self.configs.get(name))
+        age = self.clock.now() - row.enqueued_at
+        if age > plan.maximum_event_age:
+            # Through the claim like an attempt, so that of two loops only one sends its record.
+            return Attempt(_Expired(age, plan.maximum_event_age).throw, Outcome("expired", row.attempts), context=plan)
+
+        def call() -> None:
+            result = self.functions.invoke(Invocation(row.function, row.payload, row.request_id, timeout_s=_TIMEOUT_S))
+            if not result.ok:
+                raise _FunctionError(result)
+            if plan.settings is not None and plan.settings.on_success:
+                self._send(plan.settings.on_success, self._record(row, plan, "Success", row.attempts + 1, result))
+
+        return Attempt(call, Outcome("delivered", row.attempts + 1), context=plan)
+
+    def failed(self, row: P, exc: Exception, attempt: Attempt) -> Outcome:
+        plan: _Plan = attempt.context
+        if isinstance(exc, _Expired):
+            logger.warning(
+                "asynchronous invocation dropped: too old",
+                extra={"function": plan.name, "request_id": row.request_id, "attempts": row.attempts, "error": str(exc)},
+            )
+            self._send_failure(row, plan, "EventAgeExceeded", row.attempts, None)
+            return Outcome("expired", row.attempts, error=str(exc))
+        if not isinstance(exc, _FunctionError):
+            # The local Lambda could not run it (stopping, say): not the function's error, and not
+            # one of its attempts. Lambda puts such an event back and tries again, with a back-off
+            # that doubles from a second up to five minutes; waiting as long again as the event has
+            # waited so far grows the same way, without keeping a count.
+            age = self.clock.now() - row.enqueued_at
+            delay = min(max(age, _BACK_OFF_MIN), _BACK_OFF_MAX)
+            logger.warning(
+                "asynchronous invocation could not run; it waits in the queue",
+                extra={"function": plan.name, "request_id": row.request_id, "error": str(exc), "retry_in_s": delay.total_seconds()},
+            )
+            return Outcome("pending", row.attempts, next_attempt_at=self.clock.now() + delay, error=str(exc))
+        attempts = row.attempts + 1
+        result = exc.result
+        if result.error_type in _CANNOT_RUN:
+            logger.warning(
+                "asynchronous invocation dropped: it cannot run",
+                extra={"function": plan.name, "request_id": row.request_id, "error": str(exc)},
+            )
+            return Outcome("failed", attempts, error=str(exc))
+        if attempts > plan.maximum_retry_attempts:
+            logger.warning(
+                "asynchronous invocation dropped: its retries failed",
+                extra={"function": plan.name, "request_id": row.request_id, "attempts": attempts, "error": str(exc)},
+            )
+            self._send_failure(row, plan, "RetriesExhausted", attempts, result)
+            return Outcome("failed", attempts, error=str(exc))
+        delay = RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+        logger.warning(
+            "asynchronous invocation failed; it will be retried",
+            extra={"function": plan.name, "request_id": row.request_id, "attempts": attempts, "error": str(exc)},
+        )
+        return Outcome("pending", attempts, next_attempt_at=self.clock.now() + delay, error=str(exc))
+
+    # -- destinations ------------------------------------------------------------------------
+
+    def _send_failure(self, row: P, plan: _Plan, condition: Condition, attempts: int, result: InvocationResult | None) -> None:
+        # Sent before the outcome is recorded: a crash in between sends it again rather than never.
+        if plan.settings is not None and plan.settings.on_failure:
+            self._send(plan.settings.on_failure, self._record(row, plan, condition, attempts, result))
+
+    def _record(self, row: P, plan: _Plan, condition: Condition, attempts: int, result: InvocationResult | None) -> EventDict:
+        arn = self.functions.arn_of(plan.name) or plan.name
+        return invocation_record(
+            function_arn=f"{arn}:$LATEST",
+            request_id=row.request_id,
+            condition=condition,
+            invoke_count=attempts,
+            request_payload=row.payload,
+            result=result,
+            now=self.clock.now(),
+        )
+
+    def _send(self, arn: str, record: EventDict) -> None:
+        if self.destinations is None:
+            logger.warning("no destinations are wired: invocation record not sent", extra={"destination": arn})
+            return
+        try:
+            self.destinations.send(arn, record)
+        except Exception:
+            # A destination never makes the invocation run again (the function did run).
+            logger.exception("invocation record not delivered to its destination", extra={"destination": arn})

@@ -1,0 +1,392 @@
+"""Lambda's asynchronous invocations: durable before acknowledged, Lambda's retries, age limit and destinations, restarts and kills."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sluiceway.backends.local._sqlite import Database, migrate
+from sluiceway.backends.local.async_invocations import AsyncInvocation, EventInvokeConfig, SqliteAsyncInvocations
+from sluiceway.backends.local.events import SqliteEventBus
+from sluiceway.backends.local.queues import SqliteQueueService
+from sluiceway.backends.local.topics import SqliteTopic
+from sluiceway.clock import FakeClock
+from sluiceway.ports import Invocation, InvocationResult
+from sluiceway.runtime.lambdas.async_invocations import AsyncInvocationDeliverer
+from sluiceway.runtime.lambdas.destinations import LocalDestinations
+
+ACCOUNT = "123456789012"
+ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"
+
+
+class FakeFunctions:
+    """The local Lambda as the deliverer sees it: known names, and a script of outcomes per call."""
+
+    def __init__(self, *names: str, fail: int = 0, error: str = "ValueError", raises: int = 0) -> None:
+        self.names = set(names)
+        self.calls: list[Invocation] = []
+        self.fail = fail
+        self.error = error
+        self.raises = raises
+        self._lock = threading.Lock()
+
+    def invoke(self, invocation: Invocation) -> InvocationResult:
+        with self._lock:
+            if self.raises:
+                self.raises -= 1
+                raise RuntimeError("the function invoker is closed")
+            self.calls.append(invocation)
+            name = self.resolve(invocation.function_name)
+            if name is None:
+                return InvocationResult(invocation.request_id, error_type="ResourceNotFoundException", error_message="Function not found")
+            if self.fail:
+                self.fail -= 1
+                return InvocationResult(invocation.request_id, error_type=self.error, error_message="boom", stack_trace=("  File x",))
+            return InvocationResult(invocation.request_id, payload={"ran": invocation.payload})
+
+    def resolve(self, resource: str) -> str | None:
+        name = resource.removeprefix(ARN).split(":")[0]
+        return name if name in self.names else None
+
+    def arn_of(self, resource: str) -> str | None:
+        return ARN + resource
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "sluiceway.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def queue(db: Database, clock: FakeClock) -> SqliteAsyncInvocations:
+    return SqliteAsyncInvocations(db, clock)
+
+
+def deliverer(
+    queue: SqliteAsyncInvocations, functions: FakeFunctions, clock: FakeClock, **options: Any
+) -> AsyncInvocationDeliverer[AsyncInvocation]:
+    return AsyncInvocationDeliverer(queue, queue.configs, functions, clock, **options)
+
+
+class Recorder:
+    """Destinations that keep what they were sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send(self, arn: str, record: dict[str, Any]) -> bool:
+        self.sent.append((arn, record))
+        return True
+
+
+def test_an_invocation_is_committed_before_enqueue_returns_and_only_then_wakes_the_deliverer(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    woken: list[int] = []
+    queue = SqliteAsyncInvocations(db, clock, on_enqueue=lambda: woken.append(len(other.pending())))
+    other = SqliteAsyncInvocations(Database(tmp_path / "sluiceway.db"), clock)  # another connection sees only commits
+    request_id = queue.enqueue("fn", {"a": 1})
+    assert woken == [1]
+    [pending] = other.pending()
+    assert (pending.function, pending.payload, pending.request_id, pending.attempts) == ("fn", {"a": 1}, request_id, 0)
+    # Inside a caller's transaction it commits with it: a rollback takes it back, and nobody is woken.
+    with pytest.raises(RuntimeError), db.transaction():
+        queue.enqueue("fn", {"b": 2}, request_id="kept-out")
+        raise RuntimeError("the write that caused it failed")
+    assert [p.request_id for p in other.pending()] == [request_id] and woken == [1]
+    other.db.close()
+
+
+def test_a_failing_function_is_retried_after_one_then_two_minutes_then_given_up_with_a_record(
+    queue: SqliteAsyncInvocations, clock: FakeClock
+) -> None:
+    functions = FakeFunctions("fn", fail=10)
+    sent = Recorder()
+    queue.configs.put(EventInvokeConfig("fn", "$LATEST", clock.now(), on_failure=f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"))
+    loop = deliverer(queue, functions, clock, destinations=sent)
+    request_id = queue.enqueue("fn", {"order": 7})
+    assert loop.deliver_pending() == 0 and len(functions.calls) == 1
+    clock.advance(59)
+    assert loop.deliver_pending() == 0 and len(functions.calls) == 1
+    clock.advance(1)
+    loop.deliver_pending()
+    assert len(functions.calls) == 2
+    clock.advance(119)
+    loop.deliver_pending()
+    assert len(functions.calls) == 2
+    clock.advance(1)
+    loop.deliver_pending()
+    assert len(functions.calls) == 3
+    clock.advance(3600)
+    loop.deliver_pending()
+    assert len(functions.calls) == 3  # two retries, no more
+    assert {c.request_id for c in functions.calls} == {request_id}  # one request id on every attempt
+    assert queue.pending() == []
+    [(given_up, status, error)] = queue.given_up()
+    assert (given_up.attempts, status) == (3, "failed") and error == "ValueError: boom"
+    [(arn, record)] = sent.sent
+    assert arn == f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"
+    assert record["requestContext"] == {
+        "requestId": request_id,
+        "functionArn": f"{ARN}fn:$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 3,
+    }
+    assert record["requestPayload"] == {"order": 7} and record["version"] == "1.0"
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert record["responsePayload"]["errorType"] == "ValueError" and record["responsePayload"]["requestId"] == request_id
+
+
+def test_maximum_retry_attempts_bounds_the_retries(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    functions = FakeFunctions("fn", fail=10)
+    queue.configs.put(EventInvokeConfig("fn", "$LATEST", clock.now(), maximum_retry_attempts=0))
+    loop = deliverer(queue, functions, clock)
+    queue.enqueue("fn", {})
+    loop.deliver_pending()
+    clock.advance(600)
+    loop.deliver_pending()
+    assert len(functions.calls) == 1 and queue.pending() == []
+    queue.configs.put(EventInvokeConfig("fn", "$LATEST", clock.now(), maximum_retry_attempts=1))
+    queue.enqueue("fn", {})
+    loop.deliver_pending()
+    clock.advance(60)
+    loop.deliver_pending()
+    clock.advance(600)
+    loop.deliver_pending()
+    assert len(functions.calls) == 3 and [s for _, s, _ in queue.given_up()] == ["failed", "failed"]
+
+
+def test_a_retry_that_comes_after_the_maximum_age_is_not_made(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    functions = FakeFunctions("fn", fail=1)
+    sent = Recorder()
+    queue.configs.put(
+        EventInvokeConfig("fn", "$LATEST", clock.now(), maximum_event_age_s=60, on_failure=f"arn:aws:sns:us-east-1:{ACCOUNT}:t")
+    )
+    loop = deliverer(queue, functions, clock, destinations=sent)
+    queue.enqueue("fn", {})
+    loop.deliver_pending()
+    clock.advance(61)  # the retry is due a minute after the failure: the event is older than 60 s by then
+    loop.deliver_pending()
+    assert len(functions.calls) == 1
+    [(_, status, error)] = queue.given_up()
+    assert status == "expired" and error is not None and error.startswith("EventAgeExceeded")
+    [(_, record)] = sent.sent
+    assert record["requestContext"]["condition"] == "EventAgeExceeded" and record["requestContext"]["approximateInvokeCount"] == 1
+
+
+def test_an_invocation_waits_six_hours_at_most_by_default(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    functions = FakeFunctions("fn")
+    queue.enqueue("fn", {"early": True})
+    clock.advance(6 * 3600)
+    queue.enqueue("fn", {"late": True})
+    clock.advance(1)  # the stack was down for six hours and a second
+    loop = deliverer(queue, functions, clock)
+    assert loop.deliver_pending() == 1
+    assert [c.payload for c in functions.calls] == [{"late": True}]
+    assert [(i.payload, s) for i, s, _ in queue.given_up()] == [({"early": True}, "expired")]
+
+
+def test_a_success_goes_to_the_on_success_destination_and_leaves_nothing_queued(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    functions = FakeFunctions("fn")
+    sent = Recorder()
+    queue.configs.put(EventInvokeConfig("fn", "$LATEST", clock.now(), on_success=f"{ARN}audit"))
+    loop = deliverer(queue, functions, clock, destinations=sent)
+    request_id = queue.enqueue(f"{ARN}fn", {"k": "v"})
+    assert loop.deliver_pending() == 1
+    assert queue.pending() == [] and queue.given_up() == []
+    [(arn, record)] = sent.sent
+    assert arn == f"{ARN}audit"
+    assert record["requestContext"]["condition"] == "Success" and record["requestContext"]["requestId"] == request_id
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+    assert record["responsePayload"] == {"ran": {"k": "v"}}
+
+
+def test_a_function_that_is_gone_is_not_retried(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    functions = FakeFunctions()
+    loop = deliverer(queue, functions, clock)
+    queue.enqueue("gone", {})
+    loop.deliver_pending()
+    clock.advance(3600)
+    loop.deliver_pending()
+    assert len(functions.calls) == 1
+    [(_, status, error)] = queue.given_up()
+    assert status == "failed" and error is not None and error.startswith("ResourceNotFoundException")
+
+
+def test_a_lambda_that_cannot_run_keeps_the_invocation_with_a_growing_back_off(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    functions = FakeFunctions("fn", raises=3)
+    loop = deliverer(queue, functions, clock)
+    queue.enqueue("fn", {})
+    loop.deliver_pending()  # age 0: back in a second
+    [waiting] = queue.pending()
+    assert waiting.attempts == 0  # not one of the function's attempts
+    clock.advance(1)
+    loop.deliver_pending()  # age 1 s: back in a second
+    clock.advance(1)
+    loop.deliver_pending()  # age 2 s: back in two
+    clock.advance(1)
+    loop.deliver_pending()
+    assert functions.calls == []
+    clock.advance(1)
+    assert loop.deliver_pending() == 1 and len(functions.calls) == 1 and queue.pending() == []
+
+
+def test_a_restart_between_attempts_delivers_once(tmp_path: Path, clock: FakeClock) -> None:
+    first_db = Database(tmp_path / "sluiceway.db")
+    first = SqliteAsyncInvocations(first_db, clock)
+    failing = FakeFunctions("fn", fail=1)
+    request_id = first.enqueue("fn", {"n": 1})
+    deliverer(first, failing, clock).deliver_pending()
+    first_db.close()  # the stack stops with the retry pending
+
+    second_db = Database(tmp_path / "sluiceway.db")
+    second = SqliteAsyncInvocations(second_db, clock)
+    working = FakeFunctions("fn")
+    loop = deliverer(second, working, clock)
+    assert loop.deliver_pending() == 0  # the retry keeps its time across the restart
+    clock.advance(60)
+    assert loop.deliver_pending() == 1
+    clock.advance(3600)
+    assert loop.deliver_pending() == 0
+    assert [c.request_id for c in working.calls] == [request_id] and second.pending() == []
+    second_db.close()
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys
+    from datetime import timedelta
+    from sluiceway.backends.local._sqlite import Database
+    from sluiceway.backends.local.async_invocations import SqliteAsyncInvocations
+    from sluiceway.clock import FakeClock
+
+    clock = FakeClock()
+    queue = SqliteAsyncInvocations(Database(sys.argv[1]), clock)
+    request_id = queue.enqueue("fn", {"from": "child"})
+    if sys.argv[2] == "claim":  # killed while the function runs
+        [row] = queue.due(clock.now())
+        assert queue.claim(row.id, clock.now(), clock.now() + timedelta(minutes=16))
+    print(request_id, flush=True)
+    os._exit(9)  # as a kill -9 would: nothing after the commit runs, no close, no cleanup
+    """
+)
+
+
+@pytest.mark.parametrize("when", ["accepted", "claim"])
+def test_a_kill_after_the_acknowledgement_loses_nothing_and_runs_it_once(tmp_path: Path, clock: FakeClock, when: str) -> None:
+    path = tmp_path / "sluiceway.db"
+    child = subprocess.run([sys.executable, "-c", CHILD, str(path), when], capture_output=True, text=True, timeout=60, check=False)
+    assert child.returncode == 9, child.stderr
+    request_id = child.stdout.strip()
+    db = Database(path)
+    try:
+        queue = SqliteAsyncInvocations(db, clock)
+        functions = FakeFunctions("fn")
+        loop = deliverer(queue, functions, clock)
+        if when == "claim":
+            assert loop.deliver_pending() == 0  # claimed by the killed process, until its claim is released
+            assert queue.release_orphans() == 1
+        assert loop.deliver_pending() == 1
+        assert loop.deliver_pending() == 0
+        assert [(c.request_id, c.payload) for c in functions.calls] == [(request_id, {"from": "child"})]
+    finally:
+        db.close()
+
+
+def test_concurrent_loops_run_each_invocation_once(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    functions = FakeFunctions("fn")
+    loop = deliverer(queue, functions, clock, concurrency=3, poll_s=0.05)
+    ids = {queue.enqueue("fn", {"i": i}) for i in range(30)}
+    queue.on_enqueue = loop.notify
+    loop.start()
+    try:
+        queue.enqueue("fn", {"i": "last"})
+        deadline = time.monotonic() + 20
+        while queue.pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        loop.close()
+    assert queue.pending() == []
+    called = [c.request_id for c in functions.calls]
+    assert len(called) == len(set(called)) == 31 and ids <= set(called)
+
+
+def test_local_destinations_reach_queues_topics_buses_and_functions(db: Database, clock: FakeClock, tmp_path: Path) -> None:
+    queues = SqliteQueueService(db, clock, region="us-east-1", account_id=ACCOUNT)
+    topics = SqliteTopic(db, tmp_path / "outbox.jsonl", clock, region="us-east-1", account_id=ACCOUNT)
+    bus = SqliteEventBus(db, clock)
+    invocations = SqliteAsyncInvocations(db, clock)
+    queues.create_queue("failures")
+    topics.create_topic("results")
+    destinations = LocalDestinations(queues, topics, bus, invocations)
+    functions = FakeFunctions("fn", fail=1)
+    invocations.configs.put(
+        EventInvokeConfig(
+            "fn",
+            "$LATEST",
+            clock.now(),
+            maximum_retry_attempts=0,
+            on_failure=f"arn:aws:sqs:us-east-1:{ACCOUNT}:failures",
+            on_success=f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default",
+        )
+    )
+    loop = deliverer(invocations, functions, clock, destinations=destinations)
+    invocations.enqueue("fn", {"first": 1})
+    invocations.enqueue("fn", {"second": 2})
+    loop.deliver_pending()
+    [message] = queues.receive("failures")
+    assert json.loads(message.body)["requestPayload"] == {"first": 1}
+    [event] = [e.event for e in bus.unrouted()]
+    assert (event["source"], event["detail-type"]) == ("lambda", "Lambda Function Invocation Result - Success")
+    assert event["resources"] == [f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default", f"{ARN}fn:$LATEST"]
+    assert event["detail"]["requestPayload"] == {"second": 2}
+    record = {"requestContext": {"condition": "Success"}}
+    assert destinations.send(f"arn:aws:sns:us-east-1:{ACCOUNT}:results", record)
+    assert json.loads(topics.published("results")[0].message) == record
+    assert destinations.send(f"{ARN}other", record)
+    assert [(p.function, p.payload) for p in invocations.pending()] == [(f"{ARN}other", record)]
+    # A destination that is gone loses the record (logged), as on Lambda.
+    assert not destinations.send(f"arn:aws:sqs:us-east-1:{ACCOUNT}:nowhere", record)
+
+
+def test_pending_s3_notifications_move_into_the_queue_on_upgrade(db: Database, clock: FakeClock) -> None:
+    conn = db.connection()
+    conn.execute("DROP TABLE lambda_async_invocations")
+    conn.execute("DROP TABLE lambda_event_invoke_configs")
+    conn.execute("DELETE FROM schema_version WHERE version = 51")
+    for status, claimed in (("pending", None), ("pending", "4242-dead"), ("failed", None)):
+        conn.execute(
+            "INSERT INTO s3_lambda_notifications (function, payload, status, attempts, next_attempt_at, claimed_by, created_at)"
+            " VALUES (?, ?, ?, 1, ?, ?, ?)",
+            (
+                f"{ARN}fn",
+                json.dumps({"Records": [status]}),
+                status,
+                (clock.now() + timedelta(minutes=2)).timestamp(),
+                claimed,
+                "2026-01-01T00:00:00+00:00",
+            ),
+        )
+    migrate(conn)
+    queue = SqliteAsyncInvocations(db, clock)
+    moved = queue.pending()
+    assert [(m.function, m.payload, m.attempts) for m in moved] == [(f"{ARN}fn", {"Records": ["pending"]}, 1)] * 2
+    assert moved[0].enqueued_at == clock.now() and len({m.request_id for m in moved}) == 2
+    assert [tuple(r) for r in conn.execute("SELECT status FROM s3_lambda_notifications")] == [("failed",)]
