@@ -108,7 +108,9 @@ def upload(settings: Settings, path: Path, key: str | None = None, *, run: bool)
 
 def _put(local: LocalDataDir, settings: Settings, path: Path, key: str) -> EventDict:
     """Store the file and commit its Object Created event; return the event (to follow it)."""
-    info = local.files.put_file(settings.input_bucket, key, str(path), content_type=_content_type(path))
+    # Through the eventing store: the write is recorded in the outbox before it lands, so a
+    # crash between the two still announces it once; emit_created then finds the stored event.
+    info = local.objects.put_file(settings.input_bucket, key, str(path), content_type=_content_type(path))
     return local.objects.emit_created(info)
 
 

@@ -14,7 +14,7 @@ from sluiceway.backends.local.bucket_config import Destination, NotificationConf
 from sluiceway.backends.local.bucket_notifications import S3Notifier, s3_record
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.notifying import EventingObjectStore
-from sluiceway.backends.local.objects import FileObjectStore
+from sluiceway.backends.local.objects import FileObjectStore, WriteCondition, WriteConditionError
 from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.topics import SqliteTopic
 from sluiceway.clock import FakeClock
@@ -150,3 +150,139 @@ def test_a_missing_function_is_given_up_on_at_once(notifier: S3Notifier, clock: 
     _queue_one(notifier, clock)
     deliverer.deliver_pending()
     assert len(invoker.calls) == 1 and notifier.pending() == 0
+
+
+# -- once per write; the writes' outbox ------------------------------------------------------------
+
+
+def _notifying(db: Database, clock: FakeClock, tmp_path: Path) -> tuple[EventingObjectStore, SqliteEventBus]:
+    """A bucket ``bkt`` notifying queue ``notes`` of created and removed objects, with EventBridge on, on ``db``."""
+    queues = SqliteQueueService(db, clock, region="us-east-1", account_id="123456789012")
+    topics = SqliteTopic(db, tmp_path / "outbox.jsonl", clock, region="us-east-1", account_id="123456789012")
+    notifier = S3Notifier(db, SqliteBucketConfigs(db), queues, topics, clock, region="us-east-1", account="123456789012")
+    if "notes" not in queues.list_queues():
+        queues.create_queue("notes")
+        notifier.configs.create("bkt", "us-east-1", clock.now())
+        destination = Destination("queue", "q", "arn:aws:sqs:us-east-1:123456789012:notes", ("s3:ObjectCreated:*", "s3:ObjectRemoved:*"))
+        config = NotificationConfig(eventbridge=True, destinations=(destination,))
+        notifier.configs.set_notification("bkt", config, region="us-east-1", now=clock.now())
+    files = FileObjectStore(tmp_path / "buckets")
+    files.ensure_bucket("bkt")
+    bus = SqliteEventBus(db, clock)
+    return EventingObjectStore(files, bus, clock, region="us-east-1", account="123456789012", notifier=notifier), bus
+
+
+def _received(store: EventingObjectStore) -> list[tuple[str, str]]:
+    assert store.notifier is not None
+    found: list[tuple[str, str]] = []
+    while messages := store.notifier.queues.receive("notes", max_messages=10):
+        for message in messages:
+            record = json.loads(message.body)["Records"][0]
+            found.append((record["eventName"], record["s3"]["object"]["key"]))
+            store.notifier.queues.delete("notes", message.receipt_handle)
+    return found
+
+
+def test_a_write_announced_again_is_notified_once(db: Database, clock: FakeClock, tmp_path: Path) -> None:
+    store, bus = _notifying(db, clock, tmp_path)
+    store.put("bkt", "a.csv", b"data")
+    # The folder watcher saw the file, then a restart's reconciliation saw it again: the same write.
+    store.emit_created(store.inner.observe("bkt", "a.csv"))
+    store.emit_created(store.inner.observe("bkt", "a.csv"), "CopyObject")
+    assert _received(store) == [("ObjectCreated:Put", "a.csv")]
+    assert len(bus.archived(clock.now() - timedelta(days=1))) == 1
+    store.put("bkt", "a.csv", b"data")  # the same bytes again: a new write
+    store.delete("bkt", "a.csv")
+    assert _received(store) == [("ObjectCreated:Put", "a.csv"), ("ObjectRemoved:Delete", "a.csv")]
+
+
+class Killed(BaseException):
+    """The writer's process ends here (nothing of it runs after: no handler sees this)."""
+
+
+class DiesBeforeAnnouncing(S3Notifier):
+    def first_announcement(self, bucket: str, key: str, sequencer: str, kind: str) -> bool:
+        raise Killed
+
+
+def test_a_dead_writers_landed_write_is_announced_once_and_an_unlanded_one_forgotten(tmp_path: Path, clock: FakeClock) -> None:
+    writer_db = Database(tmp_path / "sluiceway.db")  # the writer's process: its own owner
+    writer, _ = _notifying(writer_db, clock, tmp_path)
+    assert writer.notifier is not None
+    n = writer.notifier
+    dying = EventingObjectStore(
+        writer.inner,
+        writer.publisher,
+        clock,
+        region="us-east-1",
+        account="123456789012",
+        notifier=DiesBeforeAnnouncing(n.db, n.configs, n.queues, n.topics, clock, region=n.region, account=n.account),
+    )
+    with pytest.raises(Killed):
+        dying.put("bkt", "landed.csv", b"stored")
+    n.intend("never-landed", "bkt", "ghost.csv", kind="created", reason="PutObject", request_id="R")
+    db = Database(tmp_path / "sluiceway.db")  # the stack's process
+    try:
+        store, bus = _notifying(db, clock, tmp_path)
+        assert store.notifier is not None
+        assert store.recover() == 0  # its writer still runs: its write is its own
+        assert len(store.notifier.pending_writes()) == 2
+        writer_db.close()  # the writer's process is gone
+        assert store.notifier.release_orphans() == 0  # the deliverer's sweep runs the recovery
+        assert _received(store) == [("ObjectCreated:Put", "landed.csv")]
+        [event] = bus.archived(clock.now() - timedelta(days=1))
+        assert event.event["detail"]["object"]["key"] == "landed.csv"
+        assert store.notifier.pending_writes() == []  # the write that never landed is forgotten
+        assert store.recover() == 0
+        assert _received(store) == []
+    finally:
+        db.close()
+
+
+def test_a_live_writers_write_whose_announcement_failed_is_announced_after_a_while(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    store, _ = _notifying(db, clock, tmp_path)
+    assert store.notifier is not None
+    n = store.notifier
+    failing = EventingObjectStore(
+        store.inner,
+        store.publisher,
+        clock,
+        region="us-east-1",
+        account="123456789012",
+        notifier=DiesBeforeAnnouncing(n.db, n.configs, n.queues, n.topics, clock, region=n.region, account=n.account),
+    )
+    with pytest.raises(Killed):
+        failing.put("bkt", "late.csv", b"stored")
+    assert store.recover() == 0
+    clock.advance(61)
+    assert store.recover() == 1
+    assert _received(store) == [("ObjectCreated:Put", "late.csv")]
+
+
+def test_announced_writes_that_cannot_come_again_are_pruned(db: Database, clock: FakeClock, tmp_path: Path) -> None:
+    store, _ = _notifying(db, clock, tmp_path)
+    assert store.notifier is not None
+    store.put("bkt", "k", b"1")
+    store.put("bkt", "k", b"2")
+    store.put("bkt", "gone", b"1")
+    store.delete("bkt", "gone")
+    clock.advance(2 * 3600)
+    assert store.notifier.prune_announced() == 3  # k's first write, gone's write and its removal
+    current = store.inner.head("bkt", "k")
+    store.emit_created(current)  # k's current write is still known: not notified again
+    assert [name for name, _ in _received(store)] == ["ObjectCreated:Put"] * 3 + ["ObjectRemoved:Delete"]
+
+
+def test_a_refused_conditional_write_announces_nothing_and_leaves_no_record(db: Database, clock: FakeClock, tmp_path: Path) -> None:
+    store, _ = _notifying(db, clock, tmp_path)
+    assert store.notifier is not None
+    store.put("bkt", "a", b"1")
+    assert _received(store) == [("ObjectCreated:Put", "a")]
+    with pytest.raises(WriteConditionError):
+        store.put("bkt", "a", b"2", condition=WriteCondition(absent=True))
+    with pytest.raises(WriteConditionError):
+        store.delete("bkt", "missing", condition=WriteCondition(etag="0" * 32))
+    assert _received(store) == []
+    assert store.notifier.pending_writes() == []

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from sluiceway.backends.local.objects import FileObjectStore
+from sluiceway.backends.local.multipart import MultipartUploads
+from sluiceway.backends.local.objects import FileObjectStore, WriteCondition, WriteConditionError
 from sluiceway.errors import InvalidNameError, NotFoundError, PreconditionFailedError
 from sluiceway.ports import ObjectInfo
 
@@ -325,3 +326,80 @@ def test_sidecars_written_before_writes_had_sequencers_keep_their_events_identit
     # What events were named with then: the modification time as a datetime, in microseconds.
     then = f"{int(datetime.fromtimestamp(path.stat().st_mtime, UTC).timestamp() * 1_000_000):016X}"
     assert store.observe("input", "old.csv").sequencer == then
+
+
+# -- conditional writes, parts, what a stack start clears ----------------------------------------
+
+
+def test_of_concurrent_conditional_creates_exactly_one_lands(tmp_path: Path) -> None:
+    import threading
+
+    store = FileObjectStore(tmp_path / "data")
+    store.ensure_bucket("output")
+    for trial in range(5):
+        barrier = threading.Barrier(6)
+        won: list[int] = []
+        refused: list[str] = []
+
+        def create(
+            i: int, key: str = f"k{trial}", barrier: threading.Barrier = barrier, won: list[int] = won, refused: list[str] = refused
+        ) -> None:
+            barrier.wait()
+            try:
+                store.put("output", key, bytes([i]) * 50_000, condition=WriteCondition(absent=True))
+                won.append(i)
+            except WriteConditionError as exc:
+                refused.append(exc.header)
+
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1 and refused == ["If-None-Match"] * 5
+        assert store.get("output", f"k{trial}") == bytes(won) * 50_000
+
+
+def test_if_match_writes_and_deletes_only_that_version(store: FileObjectStore) -> None:
+    first = store.put("input", "a.csv", b"v1")
+    with pytest.raises(WriteConditionError) as missing:
+        store.put("input", "b.csv", b"x", condition=WriteCondition(etag=first.etag))
+    assert missing.value.missing
+    second = store.put("input", "a.csv", b"v2", condition=WriteCondition(etag=f'"{first.etag}"'))
+    with pytest.raises(WriteConditionError) as stale:
+        store.put("input", "a.csv", b"v3", condition=WriteCondition(etag=first.etag))
+    assert (stale.value.header, stale.value.missing) == ("If-Match", False)
+    with pytest.raises(WriteConditionError):
+        store.delete("input", "a.csv", condition=WriteCondition(etag=first.etag))
+    assert store.get("input", "a.csv") == b"v2"
+    removal = store.delete("input", "a.csv", condition=WriteCondition(etag=second.etag))
+    assert second.sequencer is not None and removal > second.sequencer  # S3 orders a key's events by it
+
+
+def test_the_parts_of_a_concatenation_are_kept_with_the_object(store: FileObjectStore) -> None:
+    with store.staging("input", "parts") as folder:
+        for name, body in (("1", b"aaa"), ("2", b"bb")):
+            with open(os.open(name, os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=folder), "wb") as out:
+                out.write(body)
+        store.put_concatenation("input", "joined", folder, ["1", "2"], etag="x-2")
+    with store.reader("input", "joined") as reader:
+        assert (reader.part_sizes, reader.read()) == ((3, 2), b"aaabb")
+    store.copy("input", "joined", "input", "copied")
+    with store.reader("input", "copied") as reader:
+        assert reader.part_sizes is None  # a copy is written in one piece
+    (store.bucket_path("input") / "joined").write_bytes(b"changed by another program")
+    with store.reader("input", "joined") as reader:
+        assert reader.part_sizes is None
+
+
+def test_a_stack_start_keeps_multipart_uploads_and_clears_only_dead_writers_files(store: FileObjectStore) -> None:
+    uploads = MultipartUploads(store)
+    upload = uploads.create("input", "big.bin", content_type="binary/octet-stream", now=datetime.now(UTC))
+    uploads.put_part("input", upload.upload_id, "big.bin", 1, b"part one", etag="e", checksums={}, now=datetime.now(UTC))
+    folder = store.bucket_path("input") / ".sluiceway" / "uploads" / upload.upload_id
+    (folder / ".00002.part.dead.tmp").write_bytes(b"half a part")
+    with open(folder / ".00003.part.alive.tmp", "wb") as alive:
+        fcntl.flock(alive, fcntl.LOCK_EX)  # being written
+        assert store.clear_staging("input") == 1
+        assert sorted(p.name for p in folder.iterdir()) == [".00003.part.alive.tmp", "00001.json", "00001.part", "upload.json"]
+    assert [(p.number, p.size) for p in uploads.parts("input", upload.upload_id)] == [(1, 8)]

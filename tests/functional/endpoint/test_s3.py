@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import urllib.error
 import urllib.request
 import zlib
@@ -396,3 +397,75 @@ def test_bucket_from_host(host: str | None, bucket: str | None) -> None:
     from sluiceway.endpoint.services.s3 import bucket_from_host
 
     assert bucket_from_host(host) == bucket
+
+
+# -- conditional writes ------------------------------------------------------------------------
+
+
+def test_of_concurrent_creates_if_absent_exactly_one_succeeds(aws: Callable[..., Any], bucket: str) -> None:
+    writers = 8
+    for trial in range(3):
+        key = f"race/{trial}"
+        clients = [aws("s3") for _ in range(writers)]
+        barrier = threading.Barrier(writers)
+        outcomes: dict[int, str] = {}
+
+        def put(
+            i: int, key: str = key, barrier: threading.Barrier = barrier, outcomes: dict[int, str] = outcomes, clients: list[Any] = clients
+        ) -> None:
+            barrier.wait()
+            try:
+                clients[i].put_object(Bucket=bucket, Key=key, Body=f"writer {i}".encode() * 1000, IfNoneMatch="*")
+                outcomes[i] = "won"
+            except ClientError as exc:
+                outcomes[i] = exc.response["Error"]["Code"]
+
+        threads = [threading.Thread(target=put, args=(i,)) for i in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        winners = [i for i, outcome in outcomes.items() if outcome == "won"]
+        assert len(winners) == 1, outcomes
+        assert sorted(o for o in outcomes.values() if o != "won") == ["PreconditionFailed"] * (writers - 1)
+        assert s3_body(clients[0], bucket, key) == f"writer {winners[0]}".encode() * 1000
+
+
+def s3_body(s3: Any, bucket: str, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_conditional_puts_copies_and_deletes(s3: Any, bucket: str) -> None:
+    etag = s3.put_object(Bucket=bucket, Key="cond/a", Body=b"v1", IfNoneMatch="*")["ETag"]
+    code, status, error = error_of(lambda: s3.put_object(Bucket=bucket, Key="cond/a", Body=b"v2", IfNoneMatch="*"))
+    assert (code, status, error["Condition"]) == ("PreconditionFailed", 412, "If-None-Match")
+    code, status, error = error_of(lambda: s3.put_object(Bucket=bucket, Key="cond/a", Body=b"v2", IfMatch='"0000"'))
+    assert (code, status, error["Condition"]) == ("PreconditionFailed", 412, "If-Match")
+    code, status, _ = error_of(lambda: s3.put_object(Bucket=bucket, Key="cond/none", Body=b"v2", IfMatch=etag))
+    assert (code, status) == ("NoSuchKey", 404)
+    etag = s3.put_object(Bucket=bucket, Key="cond/a", Body=b"v2", IfMatch=etag)["ETag"]
+    assert s3_body(s3, bucket, "cond/a") == b"v2"
+    # CopyObject's If-Match/If-None-Match are the destination's.
+    s3.copy_object(Bucket=bucket, Key="cond/b", CopySource=f"{bucket}/cond/a", IfNoneMatch="*")
+    code, status, error = error_of(lambda: s3.copy_object(Bucket=bucket, Key="cond/b", CopySource=f"{bucket}/cond/a", IfNoneMatch="*"))
+    assert (code, status, error["Condition"]) == ("PreconditionFailed", 412, "If-None-Match")
+    code, status, _ = error_of(lambda: s3.copy_object(Bucket=bucket, Key="cond/b", CopySource=f"{bucket}/cond/a", IfMatch='"0000"'))
+    assert (code, status) == ("PreconditionFailed", 412)
+    code, status, _ = error_of(lambda: s3.delete_object(Bucket=bucket, Key="cond/b", IfMatch='"0000"'))
+    assert (code, status) == ("PreconditionFailed", 412)
+    s3.delete_object(Bucket=bucket, Key="cond/b", IfMatch=etag)
+    assert error_of(lambda: s3.head_object(Bucket=bucket, Key="cond/b"))[1] == 404
+    code, status, error = error_of(lambda: s3.put_object(Bucket=bucket, Key="cond/a", Body=b"x", IfNoneMatch=etag))
+    assert (code, status, error["Header"]) == ("NotImplemented", 501, "If-None-Match")
+
+
+def test_a_part_number_of_an_object_put_in_one_piece(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="one-piece", Body=b"0123456789")
+    got = s3.get_object(Bucket=bucket, Key="one-piece", PartNumber=1)
+    # S3 answers part 1 of such an object as a range over all of it, with no parts count.
+    assert (got["ResponseMetadata"]["HTTPStatusCode"], got["ContentRange"], got["Body"].read()) == (206, "bytes 0-9/10", b"0123456789")
+    assert "PartsCount" not in got
+    code, status, error = error_of(lambda: s3.get_object(Bucket=bucket, Key="one-piece", PartNumber=2))
+    assert (code, status, error["PartNumberRequested"], error["ActualPartCount"]) == ("InvalidPartNumber", 416, "2", "1")
+    code, status, _ = error_of(lambda: s3.get_object(Bucket=bucket, Key="one-piece", PartNumber=1, Range="bytes=0-1"))
+    assert (code, status) == ("InvalidRequest", 400)

@@ -131,10 +131,62 @@ def test_abort_and_unknown_uploads(s3: Any, upload: tuple[str, str, str]) -> Non
     assert code in ("InvalidArgument", "NoSuchUpload")
 
 
-def test_uploads_are_cleared_at_start_up(s3: Any, stack: Stack) -> None:
+def test_uploads_stay_at_start_up_and_only_dead_writers_temporary_files_go(s3: Any, stack: Stack) -> None:
     bucket = stack.settings.input_bucket
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="left.bin")["UploadId"]
-    s3.upload_part(Bucket=bucket, Key="left.bin", UploadId=upload_id, PartNumber=1, Body=b"x")
-    assert stack.local.files.clear_staging(bucket) >= 1
-    code, _, _ = error_of(lambda: s3.list_parts(Bucket=bucket, Key="left.bin", UploadId=upload_id))
-    assert code == "NoSuchUpload"
+    etag = s3.upload_part(Bucket=bucket, Key="left.bin", UploadId=upload_id, PartNumber=1, Body=b"x")["ETag"]
+    folder = stack.local.files.bucket_path(bucket) / ".sluiceway" / "uploads" / upload_id
+    (folder / ".00002.part.deadbeef.tmp").write_bytes(b"half a part: its writer died")
+    assert stack.local.files.clear_staging(bucket) == 1  # what a stack start does
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    parts = s3.list_parts(Bucket=bucket, Key="left.bin", UploadId=upload_id)["Parts"]
+    assert [(p["PartNumber"], p["ETag"]) for p in parts] == [(1, etag)]
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="left.bin", UploadId=upload_id, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    )
+    assert s3.get_object(Bucket=bucket, Key="left.bin")["Body"].read() == b"x"
+
+
+def test_a_multipart_object_is_read_part_by_part(s3: Any, upload: tuple[str, str, str]) -> None:
+    bucket, key, upload_id = upload
+    sizes = [5 * MIB + 3, 5 * MIB, 7]
+    etags = [
+        s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=bytes([96 + n]) * size)["ETag"]
+        for n, size in enumerate(sizes, 1)
+    ]
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]},
+    )
+    total = sum(sizes)
+    head = s3.head_object(Bucket=bucket, Key=key, PartNumber=2)
+    second = f"bytes {sizes[0]}-{sizes[0] + 5 * MIB - 1}/{total}"
+    assert (head["ContentLength"], head["ContentRange"], head["PartsCount"]) == (5 * MIB, second, 3)
+    assert head["ResponseMetadata"]["HTTPStatusCode"] == 206
+    got = s3.get_object(Bucket=bucket, Key=key, PartNumber=3)
+    assert (got["ContentLength"], got["ContentRange"], got["PartsCount"]) == (7, f"bytes {total - 7}-{total - 1}/{total}", 3)
+    assert got["Body"].read() == b"c" * 7
+    assert "PartsCount" not in s3.head_object(Bucket=bucket, Key=key)  # only with a part number, as S3 does
+    code, status, error = error_of(lambda: s3.get_object(Bucket=bucket, Key=key, PartNumber=4))
+    assert (code, status, error["ActualPartCount"]) == ("InvalidPartNumber", 416, "3")
+    # A copy is one piece: its parts are not the source's.
+    s3.copy_object(Bucket=bucket, Key="copied.bin", CopySource=f"{bucket}/{key}")
+    assert s3.head_object(Bucket=bucket, Key="copied.bin", PartNumber=1)["ContentLength"] == total
+
+
+def test_completing_on_a_condition(s3: Any, upload: tuple[str, str, str]) -> None:
+    bucket, key, upload_id = upload
+    s3.put_object(Bucket=bucket, Key=key, Body=b"already here")
+    etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"new")["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    code, status, error = error_of(
+        lambda: s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=parts, IfNoneMatch="*")
+    )
+    assert (code, status, error["Condition"]) == ("PreconditionFailed", 412, "If-None-Match")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"already here"
+    assert [p["PartNumber"] for p in s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id)["Parts"]] == [1]
+    current = s3.head_object(Bucket=bucket, Key=key)["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=parts, IfMatch=current)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"new"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import logging
@@ -200,6 +201,14 @@ class ProcessOwner:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         for stale in folder.glob("*.lock"):  # the files of processes gone since (checking one removes it)
             self.alive(stale.stem)
+        # A process that ends without closing its database (a function's worker process) takes
+        # its file with it; the kernel drops the lock either way. Only the process that made it.
+        self._pid = os.getpid()
+        atexit.register(self._close_at_exit)
+
+    def _close_at_exit(self) -> None:
+        if os.getpid() == self._pid:
+            self.close()
 
     def _path(self, owner: str) -> Path:
         if not owner or "/" in owner or owner.startswith("."):

@@ -13,6 +13,19 @@ matching destination gets in it, so a crash loses none of them once the event is
 A destination that is gone since the configuration was put (a deleted queue) loses the
 notification, as on AWS; the other destinations and the write are not affected.
 
+**Once per write.** A write may be announced more than once: by its writer, by the folder
+watcher that saw its file appear, by a restart's reconciliation of the folder, by the
+recovery of a writer that died. Its event and notifications are committed only with the
+first announcement (:meth:`S3Notifier.first_announcement`, a row per write in
+``s3_announced_writes``, migration 0022), so a queue gets one message per write, as on S3.
+
+**The writes' outbox.** A writer records its write (:meth:`S3Notifier.intend`) before the
+object's file is renamed into place, and the transaction that announces the write deletes
+that record. A record whose writer died is a write that may have landed unannounced: the
+writer (``EventingObjectStore.recover``, registered in :attr:`S3Notifier.recoverers`) looks at
+the bucket and announces it if it is there; :meth:`S3Notifier.release_orphans` runs them,
+at the stack's start and every few seconds while it runs.
+
 The message is S3's notification event exactly: ``{"Records": [...]}`` with
 ``eventVersion`` 2.1 (see :func:`s3_record`).
 """
@@ -27,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import quote_plus
 
@@ -41,7 +54,7 @@ from .topics import SqliteTopic
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EVENT_NAMES", "LambdaNotification", "S3Notifier", "s3_record", "s3_test_event"]
+__all__ = ["EVENT_NAMES", "LambdaNotification", "PendingWrite", "S3Notifier", "s3_record", "s3_test_event"]
 
 SUBJECT: Final = "Amazon S3 Notification"
 """The subject S3 publishes its notifications to SNS with."""
@@ -55,6 +68,13 @@ EVENT_NAMES: Final = {
 }
 """The ``reason`` of an EventBridge S3 event -> S3's ``eventName`` for the same write."""
 
+ANNOUNCED_KEPT: Final = timedelta(hours=1)
+"""How long the record that a key's older write was announced is kept once a later write of the key is.
+
+Only a key's current write can be announced again (the watcher and the reconciliation look at
+the file as it is); an older one only by its own writer, moments after its rename. An hour is
+far more than that takes."""
+
 @dataclass(frozen=True)
 class LambdaNotification:
     """One S3 notification waiting for its function."""
@@ -64,6 +84,23 @@ class LambdaNotification:
     """The function's ARN, as configured."""
     payload: EventDict
     attempts: int
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """A write under way (or whose writer died before announcing it): a row of the writes' outbox."""
+
+    write_id: str
+    bucket: str
+    key: str
+    kind: str
+    """``created`` or ``removed``."""
+    reason: str
+    """The write's EventBridge ``reason``: PutObject, CopyObject, CompleteMultipartUpload, DeleteObject."""
+    request_id: str
+    owner: str
+    """The writer's process (a :class:`~._sqlite.ProcessOwner` id)."""
+    created_at: float
 
 
 def s3_record(
@@ -154,6 +191,8 @@ class S3Notifier:
         self.account = account
         self.wakeup: list[Callable[[], None]] = []
         """Callables run after a commit that queued a function's notification (the deliverer's)."""
+        self.recoverers: list[Callable[[], object]] = []
+        """Callables that announce the writes of writers that died (run by :meth:`release_orphans`)."""
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -203,6 +242,73 @@ class S3Notifier:
             )
             sent += self._send(destination, {"Records": [record]}, now)
         return sent
+
+    # -- once per write, and the writes' outbox ----------------------------------------------
+
+    def first_announcement(self, bucket: str, key: str, sequencer: str, kind: str) -> bool:
+        """Record that this write is announced; False if it was before (then announce nothing).
+
+        Call it inside :meth:`transaction`, with the write's event and notifications.
+        """
+        now = self.clock.now().timestamp()
+        with self.db.transaction() as conn:
+            inserted = conn.execute(
+                "INSERT OR IGNORE INTO s3_announced_writes (bucket, key, sequencer, kind, created_at) VALUES (?, ?, ?, ?, ?)",
+                (bucket, key, sequencer, kind, now),
+            ).rowcount
+            if inserted:
+                # The key's older writes can no longer be announced again (see ANNOUNCED_KEPT).
+                conn.execute(
+                    "DELETE FROM s3_announced_writes WHERE bucket = ? AND key = ? AND sequencer != ? AND created_at < ?",
+                    (bucket, key, sequencer, now - ANNOUNCED_KEPT.total_seconds()),
+                )
+        return inserted == 1
+
+    def prune_announced(self) -> int:
+        """Forget announced writes that cannot be announced again; return how many.
+
+        A removal is announced only by its writer (or the recovery of its outbox record), never
+        again after; a key's write that a later one replaced cannot be announced again either.
+        """
+        cutoff = self.clock.now().timestamp() - ANNOUNCED_KEPT.total_seconds()
+        with self.db.transaction() as conn:
+            replaced = conn.execute(
+                "DELETE FROM s3_announced_writes AS old WHERE old.created_at < ? AND EXISTS ("
+                " SELECT 1 FROM s3_announced_writes AS later WHERE later.bucket = old.bucket AND later.key = old.key"
+                " AND later.sequencer > old.sequencer)",
+                (cutoff,),
+            ).rowcount
+            removed = conn.execute("DELETE FROM s3_announced_writes WHERE kind = 'removed' AND created_at < ?", (cutoff,)).rowcount
+        return int(replaced + removed)
+
+    def intend(self, write_id: str, bucket: str, key: str, *, kind: str, reason: str, request_id: str) -> None:
+        """Record a write before it lands (committed at once: it must outlive this process)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO s3_pending_writes (write_id, bucket, key, kind, reason, request_id, owner, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (write_id, bucket, key, kind, reason, request_id, self._writer(), self.clock.now().timestamp()),
+            )
+
+    def _writer(self) -> str:
+        """This process's owner id, which tells the recovery whether the writer still runs."""
+        return self.db.owner.id  # removed with its process (see ProcessOwner)
+
+    def forget(self, write_id: str) -> None:
+        """The write is announced (call it inside the announcing transaction), or never landed."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM s3_pending_writes WHERE write_id = ?", (write_id,))
+
+    def pending_writes(self) -> list[PendingWrite]:
+        """The outbox: writes recorded and not yet announced, oldest first."""
+        rows = self.db.connection().execute(
+            "SELECT write_id, bucket, key, kind, reason, request_id, owner, created_at FROM s3_pending_writes ORDER BY created_at"
+        )
+        return [PendingWrite(*row) for row in rows]
+
+    def writer_alive(self, write: PendingWrite) -> bool:
+        """Whether the process that recorded ``write`` still runs."""
+        return self.db.owner.alive(write.owner)
 
     def send_test_events(self, bucket: str, destinations: tuple[Destination, ...], *, request_id: str) -> None:
         """S3's ``s3:TestEvent`` to each queue and topic of a configuration just put (functions get none)."""
@@ -279,6 +385,12 @@ class S3Notifier:
             )
 
     def release_orphans(self) -> int:
+        """Free the claims of deliverers that died, and have the writes of writers that died announced."""
+        for recover in self.recoverers:
+            try:
+                recover()
+            except Exception:  # noqa: BLE001 -- the claims below are freed whatever a recovery does
+                logger.exception("could not announce the writes of stopped writers")
         now = self.clock.now().timestamp()
         owners = [
             r[0]

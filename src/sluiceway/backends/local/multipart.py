@@ -5,8 +5,10 @@ An upload is a folder ``<bucket>/.sluiceway/uploads/<upload id>/`` holding ``upl
 (``00001.part``) and what S3 reports of it (``00001.json``: ETag, size, checksums). A
 part uploaded again replaces the previous one, as on S3. Completing an upload stores the
 chosen parts as one object through the bucket's writer (one write, one event) and
-removes the folder; so does aborting it. Uploads go at start-up with the rest of the
-bucket's staging (:meth:`FileObjectStore.clear_staging`).
+removes the folder; so does aborting it. Nothing else ends an upload: S3 keeps one until
+it is completed or aborted, across restarts (a part is acknowledged only once it is
+fsynced, and so is the folder entry that names it). A stack start removes only the
+temporary files of writes that died (:meth:`FileObjectStore.clear_staging`).
 
 Everything is reached through the bucket's folder without following links (the
 store's ``staging``), and file names are made here, never taken from a request.
@@ -28,7 +30,7 @@ from typing import Any, Final
 
 from ...errors import NotFoundError
 from ...names import check_key
-from .objects import FileObjectStore
+from .objects import FileObjectStore, create_locked
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,11 @@ class MultipartUploads:
                         "checksum_algorithm": checksum_algorithm,
                     },
                 )
+            # The upload's folder entry survives a power loss before its id is handed out (and so
+            # does the uploads folder, made by the bucket's first upload).
+            os.fsync(folder)
+        with self.files.staging(bucket) as meta:
+            os.fsync(meta)
         return upload
 
     @contextmanager
@@ -151,17 +158,18 @@ class MultipartUploads:
         with self._folder(bucket, upload_id) as folder:
             self._upload(bucket, upload_id, folder, key)
             part = Part(number, etag, len(data), now.astimezone(UTC), dict(checksums))
-            staged = f".{part.file}.{secrets.token_hex(6)}"
-            fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
+            # Locked while written: a stack start removes the temporary files nobody holds.
+            fd, staged = create_locked(folder, f".{part.file}.")
             try:
                 with os.fdopen(fd, "wb") as out:
                     out.write(data)
                     out.flush()
                     os.fsync(out.fileno())
-                # What S3 reports of the part is written before the part: a part file is never
-                # without its description (a stale description of a replaced part is overwritten).
-                _write_json(folder, f"{number:05d}.json", _part_json(part))
-                os.replace(staged, part.file, src_dir_fd=folder, dst_dir_fd=folder)
+                    # What S3 reports of the part is written before the part: a part file is never
+                    # without its description (a stale description of a replaced part is overwritten).
+                    _write_json(folder, f"{number:05d}.json", _part_json(part), sync=False)
+                    os.replace(staged, part.file, src_dir_fd=folder, dst_dir_fd=folder)
+                    os.fsync(folder)  # both renames, before the part is acknowledged
             finally:
                 with suppress(FileNotFoundError):
                     os.unlink(staged, dir_fd=folder)
@@ -209,6 +217,7 @@ class MultipartUploads:
             self._upload(bucket, upload_id, folder, key)
         with self.files.staging(bucket, _UPLOADS, create=False) as uploads:
             shutil.rmtree(upload_id, dir_fd=uploads, ignore_errors=True)
+            os.fsync(uploads)  # an aborted (or completed) upload does not come back after a power loss
 
     def list(self, bucket: str) -> list[Upload]:
         """The bucket's uploads in progress, by key, then by when they started."""
@@ -234,14 +243,23 @@ def _part_json(part: Part) -> dict[str, Any]:
     }
 
 
-def _write_json(folder: int, name: str, value: Mapping[str, Any]) -> None:
-    staged = f".{name}.{secrets.token_hex(6)}"
-    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
-    with os.fdopen(fd, "wb") as out:
-        out.write(json.dumps(value).encode())
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(staged, name, src_dir_fd=folder, dst_dir_fd=folder)
+def _write_json(folder: int, name: str, value: Mapping[str, Any], *, sync: bool = True) -> None:
+    """Write ``name`` in the open folder atomically (a locked temporary file, fsynced, renamed).
+
+    With ``sync``, the folder is fsynced too (the caller does it otherwise, after renames of its own).
+    """
+    fd, staged = create_locked(folder, f".{name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(json.dumps(value).encode())
+            out.flush()
+            os.fsync(out.fileno())
+            os.replace(staged, name, src_dir_fd=folder, dst_dir_fd=folder)
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(staged, dir_fd=folder)
+    if sync:
+        os.fsync(folder)
 
 
 def _read_json(folder: int, name: str) -> dict[str, Any] | None:

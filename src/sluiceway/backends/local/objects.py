@@ -41,6 +41,7 @@ import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -51,7 +52,7 @@ from ...ports import ObjectInfo
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FileObjectStore", "ObjectReader"]
+__all__ = ["FileObjectStore", "ObjectReader", "WriteCondition", "WriteConditionError", "create_locked"]
 
 _META = ".sluiceway"
 _UPLOADS = "uploads"
@@ -61,6 +62,31 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO someone put in a bucket must not wait for a writer.
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _OBSERVE_TRIES = 5
+
+
+@dataclass(frozen=True)
+class WriteCondition:
+    """S3's conditional write: what the key must hold for the write to happen.
+
+    Checked under the bucket's commit lock, with the write itself: two writers that both
+    ask for an absent key cannot both see it absent.
+    """
+
+    absent: bool = False
+    """``If-None-Match: *``: the key holds no object."""
+    etag: str | None = None
+    """``If-Match``: the key holds the object with this ETag (quoted or not)."""
+
+
+class WriteConditionError(PreconditionFailedError):
+    """A conditional write's condition did not hold; nothing was written."""
+
+    def __init__(self, message: str, *, header: str, missing: bool = False) -> None:
+        super().__init__(message)
+        self.header = header
+        """The condition's HTTP header: ``If-None-Match`` or ``If-Match``."""
+        self.missing = missing
+        """``If-Match`` found no object at all (S3 answers NoSuchKey, not 412)."""
 
 
 class FileObjectStore:
@@ -218,14 +244,28 @@ class FileObjectStore:
         *,
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
+        condition: WriteCondition | None = None,
+        write_id: str | None = None,
     ) -> ObjectInfo:
+        """Store ``data`` under ``key``; return the object's metadata.
+
+        Args:
+            condition: S3's ``If-None-Match``/``If-Match``, checked with the write.
+            write_id: recorded in the object's sidecar, so that a writer's outbox can tell
+                later whether this write landed (see :meth:`landed`).
+
+        Raises:
+            WriteConditionError: ``condition`` did not hold; nothing was written.
+        """
         check_key(key)
         etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
         with self._staged(bucket) as (out, staged):
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-            return self._commit(bucket, key, staged, os.fstat(out.fileno()), etag, content_type, metadata)
+            return self._commit(
+                bucket, key, staged, os.fstat(out.fileno()), etag, content_type, metadata, condition=condition, write_id=write_id
+            )
 
     def put_file(
         self,
@@ -235,7 +275,10 @@ class FileObjectStore:
         *,
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
+        condition: WriteCondition | None = None,
+        write_id: str | None = None,
     ) -> ObjectInfo:
+        """Store the file at ``path`` under ``key`` (see :meth:`put`)."""
         check_key(key)
         md5 = hashlib.md5(usedforsecurity=False)
         with self._staged(bucket) as (out, staged), open(path, "rb") as src:
@@ -244,7 +287,17 @@ class FileObjectStore:
                 out.write(block)
             out.flush()
             os.fsync(out.fileno())
-            return self._commit(bucket, key, staged, os.fstat(out.fileno()), md5.hexdigest(), content_type, metadata)
+            return self._commit(
+                bucket,
+                key,
+                staged,
+                os.fstat(out.fileno()),
+                md5.hexdigest(),
+                content_type,
+                metadata,
+                condition=condition,
+                write_id=write_id,
+            )
 
     def copy(
         self,
@@ -256,15 +309,22 @@ class FileObjectStore:
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         if_match: str | None = None,
+        condition: WriteCondition | None = None,
+        write_id: str | None = None,
     ) -> ObjectInfo:
         """Store a copy of an object (in the kernel where it can) under ``key``; return the copy's metadata.
 
         The copy keeps the source's content type and user metadata unless ``content_type``
         or ``metadata`` replace them (S3's ``MetadataDirective`` REPLACE).
 
+        Args:
+            if_match: the source's ETag: the source must still be that version.
+            condition: what the destination key must hold (see :meth:`put`).
+
         Raises:
             NotFoundError: no such source object.
             PreconditionFailedError: the source is another version than ``if_match``.
+            WriteConditionError: ``condition`` did not hold for the destination.
         """
         check_key(key)
         with self._open(source_bucket, source_key) as (fd, found):
@@ -289,6 +349,8 @@ class FileObjectStore:
                     etag,
                     content_type if content_type is not None else source.content_type,
                     metadata if metadata is not None else source.metadata,
+                    condition=condition,
+                    write_id=write_id,
                 )
 
     def put_concatenation(
@@ -301,12 +363,16 @@ class FileObjectStore:
         etag: str,
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
+        condition: WriteCondition | None = None,
+        write_id: str | None = None,
     ) -> ObjectInfo:
         """Store the files ``names`` of the open folder ``folder``, one after the other, as one object (a multipart upload's parts).
 
-        ``etag`` is the object's ETag (S3's multipart ETag is not the MD5 of the bytes).
+        ``etag`` is the object's ETag (S3's multipart ETag is not the MD5 of the bytes). The
+        parts' sizes are kept with the object: S3 serves part *N* of it (``partNumber``).
         """
         check_key(key)
+        sizes: list[int] = []
         with self._staged(bucket, "complete-") as (out, staged):
             for name in names:
                 fd = os.open(name, _FILE, dir_fd=folder)
@@ -317,16 +383,28 @@ class FileObjectStore:
                             raise ConflictError(f"part {name} of s3://{bucket}/{key} was cut short")
                 finally:
                     os.close(fd)
+                sizes.append(size)
                 out.seek(0, os.SEEK_END)
             out.flush()
             os.fsync(out.fileno())
-            return self._commit(bucket, key, staged, os.fstat(out.fileno()), etag, content_type, metadata)
+            return self._commit(
+                bucket,
+                key,
+                staged,
+                os.fstat(out.fileno()),
+                etag,
+                content_type,
+                metadata,
+                condition=condition,
+                write_id=write_id,
+                parts=sizes,
+            )
 
     @contextmanager
     def staging(self, bucket: str, *parts: str, create: bool = True) -> Iterator[int]:
         """An open folder ``.sluiceway/<parts>`` of the bucket (multipart uploads keep their parts there).
 
-        Never reached through a link; :meth:`clear_staging` empties ``.sluiceway/uploads``.
+        Never reached through a link.
 
         Raises:
             NotFoundError: the folder is missing and ``create`` is false.
@@ -344,7 +422,7 @@ class FileObjectStore:
         with self._folder(bucket, [_META, "tmp"], create=True) as fds:
             folder = os.dup(fds[-1])
         try:
-            fd, name = _create(folder, prefix)
+            fd, name = create_locked(folder, prefix)
             with os.fdopen(fd, "wb") as out:
                 try:
                     yield out, (folder, name)
@@ -355,39 +433,27 @@ class FileObjectStore:
             os.close(folder)
 
     def clear_staging(self, bucket: str) -> int:
-        """Remove temporary files that writers which are gone left in the bucket, and its multipart uploads; return how many.
+        """Remove the temporary files that writers which are gone left in the bucket; return how many.
 
-        Multipart uploads wait for their next part between requests, with no writer holding
-        them: they go at start-up with the rest of the staging (S3 keeps them until aborted).
+        Multipart uploads stay, with their parts: S3 keeps an upload until it is completed or
+        aborted (only a lifecycle rule's AbortIncompleteMultipartUpload ends one by age, and
+        local buckets have none), and each part was acknowledged to its client. Only the
+        half-written files of parts and descriptions whose writer died go.
         """
         removed = 0
-        with suppress(NotFoundError, InvalidNameError), self._folder(bucket, [_META]) as fds, suppress(FileNotFoundError):
-            uploads = os.open(_UPLOADS, _DIR, dir_fd=fds[-1])
-            try:
-                for name in os.listdir(uploads):
-                    shutil.rmtree(name, dir_fd=uploads, ignore_errors=True)
-                    removed += 1
-            finally:
-                os.close(uploads)
-        try:
-            with self._folder(bucket, [_META, "tmp"]) as fds:
-                for name in os.listdir(fds[-1]):
-                    try:
-                        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=fds[-1])
-                    except OSError:
-                        continue
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        continue  # being written
-                    else:
-                        with suppress(FileNotFoundError):
-                            os.unlink(name, dir_fd=fds[-1])
-                            removed += 1
-                    finally:
-                        os.close(fd)
-        except (NotFoundError, InvalidNameError):
-            return removed
+        with suppress(NotFoundError, InvalidNameError), self.staging(bucket, _UPLOADS, create=False) as uploads:
+            for name in os.listdir(uploads):
+                try:
+                    upload = os.open(name, _DIR, dir_fd=uploads)
+                except OSError:
+                    continue  # not an upload's folder (or gone meanwhile)
+                try:
+                    # An upload's own files never start with a dot; its temporary ones all do.
+                    removed += _remove_unlocked(upload, [n for n in os.listdir(upload) if n.startswith(".")])
+                finally:
+                    os.close(upload)
+        with suppress(NotFoundError, InvalidNameError), self._folder(bucket, [_META, "tmp"]) as fds:
+            removed += _remove_unlocked(fds[-1], os.listdir(fds[-1]))
         return removed
 
     def _commit(
@@ -399,29 +465,39 @@ class FileObjectStore:
         etag: str,
         content_type: str,
         metadata: Mapping[str, str] | None,
+        *,
+        condition: WriteCondition | None = None,
+        write_id: str | None = None,
+        parts: Sequence[int] | None = None,
     ) -> ObjectInfo:
-        parts = key.split("/")
+        parts_of_key = key.split("/")
         # The sidecar is written first and describes the file by its fingerprint (a rename
         # keeps size, mtime and inode), so a crash between the two renames is detected and the
         # ETag recomputed. Writers, in any process, commit one at a time: the last one's
-        # sidecar and file win together, as the last PUT does on S3.
+        # sidecar and file win together, as the last PUT does on S3 -- and a conditional
+        # write's condition is checked here, under the same lock, so that it holds for the write.
         with self._commit_lock(bucket):
+            self._check_condition(bucket, key, condition)
             previous = self._read_meta(bucket, key)
-            meta = {
+            meta: dict[str, Any] = {
                 "etag": etag,
                 "content_type": content_type,
                 "metadata": dict(metadata or {}),
                 **_fingerprint(written),
                 "sequencer": _next_sequencer(previous),
             }
+            if write_id is not None:
+                meta["write"] = write_id
+            if parts is not None:
+                meta["parts"] = list(parts)
             if previous is not None:
                 # If the rename below never happens (a crash), the file is still this one, and
                 # it is still that write: recognised as such, not taken for a new one.
                 meta["replaces"] = {k: v for k, v in previous.items() if k != "replaces"}
             self._write_meta(bucket, key, meta)
-            with self._folder(bucket, parts[:-1], create=True, where=_uri(bucket, key)) as fds:
+            with self._folder(bucket, parts_of_key[:-1], create=True, where=_uri(bucket, key)) as fds:
                 try:
-                    os.replace(staged[1], parts[-1], src_dir_fd=staged[0], dst_dir_fd=fds[-1])
+                    os.replace(staged[1], parts_of_key[-1], src_dir_fd=staged[0], dst_dir_fd=fds[-1])
                 except OSError as exc:
                     if exc.errno not in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
                         raise
@@ -431,6 +507,26 @@ class FileObjectStore:
                     ) from None
                 os.fsync(fds[-1])
         return self._info(bucket, key, written, meta)
+
+    def _check_condition(self, bucket: str, key: str, condition: WriteCondition | None) -> None:
+        """Raise WriteConditionError unless the key holds what ``condition`` asks (call under the commit lock)."""
+        if condition is None or (not condition.absent and condition.etag is None):
+            return
+        try:
+            with self._open(bucket, key) as (fd, found):
+                meta = self._read_meta(bucket, key)
+                current: str | None = str(meta["etag"]) if meta is not None and _matches(meta, found) else _md5_fd(fd)
+        except (NotFoundError, InvalidNameError):
+            current = None  # a link or a FIFO is no object: the write replaces it
+        if condition.absent and current is not None:
+            raise WriteConditionError(f"{_uri(bucket, key)} exists", header="If-None-Match")
+        if condition.etag is not None:
+            if current is None:
+                raise WriteConditionError(f"no object {_uri(bucket, key)}", header="If-Match", missing=True)
+            if current != _unquote(condition.etag):
+                raise WriteConditionError(
+                    f"{_uri(bucket, key)} is another version (ETag {current}, not {_unquote(condition.etag)})", header="If-Match"
+                )
 
     @contextmanager
     def _commit_lock(self, bucket: str) -> Iterator[None]:
@@ -442,11 +538,22 @@ class FileObjectStore:
         finally:
             os.close(fd)
 
-    def delete(self, bucket: str, key: str) -> None:
+    def delete(self, bucket: str, key: str, *, condition: WriteCondition | None = None) -> str:
+        """Remove the object (a missing one is no error, as on S3); return the removal's sequencer.
+
+        The sequencer is later than the key's last write's: S3 orders a key's events by it.
+
+        Raises:
+            WriteConditionError: ``condition`` (S3's ``If-Match``) did not hold; nothing was removed.
+        """
         parts = check_key(key).split("/")
         if not self.bucket_path(bucket).is_dir():
-            return  # nothing is stored there (the lock would create the bucket's folder)
+            if condition is not None and condition.etag is not None:
+                raise WriteConditionError(f"no object {_uri(bucket, key)}", header="If-Match", missing=True)
+            return _next_sequencer(None)  # nothing is stored there (the lock would create the bucket's folder)
         with self._commit_lock(bucket):
+            self._check_condition(bucket, key, condition)
+            sequencer = _next_sequencer(self._read_meta(bucket, key))
             try:
                 with self._folder(bucket, parts[:-1]) as fds:
                     try:
@@ -464,6 +571,21 @@ class FileObjectStore:
             except (NotFoundError, InvalidNameError):
                 pass  # nothing of that name is stored (a missing key is no error on S3)
             self._delete_meta(bucket, key)
+        return sequencer
+
+    def landed(self, bucket: str, key: str, write_id: str) -> ObjectInfo | None:
+        """The object, if the key holds the very write that was given ``write_id`` (else None).
+
+        How a writer's outbox tells, after the writer died, whether its write got into place.
+        """
+        try:
+            with self._open(bucket, key) as (_, found):
+                meta = self._read_meta(bucket, key)
+        except (NotFoundError, InvalidNameError):
+            return None
+        if meta is None or meta.get("write") != write_id or not _matches(meta, found):
+            return None
+        return self._info(bucket, key, found, meta)
 
     # -- reads --------------------------------------------------------------
 
@@ -595,7 +717,7 @@ class FileObjectStore:
         except BaseException:
             os.close(fd)
             raise
-        return ObjectReader(fd, info)
+        return ObjectReader(fd, info, _part_sizes(meta, found.st_size))
 
     def download(
         self,
@@ -675,8 +797,10 @@ class FileObjectStore:
 class ObjectReader:
     """An object's file held open (see :meth:`FileObjectStore.reader`)."""
 
-    def __init__(self, fd: int, info: ObjectInfo) -> None:
+    def __init__(self, fd: int, info: ObjectInfo, part_sizes: Sequence[int] | None = None) -> None:
         self.info = info
+        self.part_sizes = tuple(part_sizes) if part_sizes is not None else None
+        """The sizes of the parts it was uploaded in (a completed multipart upload), in order; else None."""
         self._fd = fd
         self._finalizer = weakref.finalize(self, os.close, fd)
 
@@ -731,8 +855,41 @@ def _refuse_entry(bucket: str, shown: str, dir_fd: int, name: str, *, where: str
     raise InvalidNameError(f"{_uri(bucket, shown)} is not a regular file; only files are objects")
 
 
-def _create(folder: int, prefix: str) -> tuple[int, str]:
-    """A new file with a random name in the open folder ``folder`` (never through a link), ``flock``ed."""
+def _part_sizes(meta: Mapping[str, Any], size: int) -> list[int] | None:
+    """The part sizes a sidecar keeps, if they describe a file of ``size`` bytes."""
+    parts = meta.get("parts")
+    if not isinstance(parts, list) or not all(isinstance(p, int) and p >= 0 for p in parts) or sum(parts) != size:
+        return None
+    return parts
+
+
+def _remove_unlocked(folder: int, names: Sequence[str]) -> int:
+    """Remove the files ``names`` of the open folder that no writer holds (see :func:`create_locked`); return how many."""
+    removed = 0
+    for name in names:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=folder)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # being written
+        else:
+            with suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=folder)
+                removed += 1
+        finally:
+            os.close(fd)
+    return removed
+
+
+def create_locked(folder: int, prefix: str) -> tuple[int, str]:
+    """A new temporary file ``<prefix><random>.tmp`` in the open folder ``folder`` (never through a link), ``flock``ed.
+
+    The lock lives as long as the descriptor: :meth:`FileObjectStore.clear_staging` removes
+    only the temporary files whose writer is gone.
+    """
     while True:
         name = f"{prefix}{secrets.token_hex(8)}.tmp"
         try:

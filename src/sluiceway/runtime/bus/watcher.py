@@ -6,9 +6,12 @@ renamed into place) and its size and modification time then stayed the same
 for ``settle_s`` seconds: a writer that pauses longer than that with the file
 still open is waited for. Elsewhere only the settle time applies. At start-up
 a reconciliation pass announces every object already in the folder that has
-not changed for ``settle_s``; younger ones are left to the watch. The bus
-stores each write once (same key, ETag and sequencer), so objects seen before
-are not announced twice.
+not changed for ``settle_s``; younger ones are left to the watch. A write is
+announced once however often it is seen (its writer, the watch, every restart's
+reconciliation): its EventBridge event and its bucket notifications are committed
+only with the first announcement of its key and sequencer (see
+``backends/local/bucket_notifications.py``), so a queue, topic or function never
+gets a write's notification twice.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ class BucketWatcher(FileSystemEventHandler):
         self._thread.join(timeout=5)
 
     def reconcile(self) -> int:
-        """Announce every settled object present now (those already recorded are ignored by the bus)."""
+        """Announce every settled object present now (writes announced before commit nothing again)."""
         count = 0
         now = time.time()
         for key in self.objects.keys(self.bucket):  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ....backends.local.multipart import MAX_PART_NUMBER, Part, Upload
+from ....backends.local.objects import WriteConditionError
 from ....errors import InvalidNameError, NotFoundError
 from ...context import Context
 from ...errors import AwsError
@@ -29,7 +30,15 @@ from ._common import (
     user_metadata,
 )
 from .checksums import ALGORITHMS, check_checksums, check_content_md5
-from .objects import body_bytes, byte_range, check_copy_conditions, open_object, parse_copy_source
+from .objects import (
+    body_bytes,
+    byte_range,
+    check_copy_conditions,
+    condition_failed,
+    open_object,
+    parse_copy_source,
+    write_condition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +155,7 @@ def complete_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str,
     chosen = list((params.get("MultipartUpload") or {}).get("Parts") or [])
     if not chosen:
         raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400)
+    condition = write_condition(params)
     try:
         with backend.uploads.staged(bucket, upload_id, key) as (upload, folder, parts):
             selected = _select(upload_id, chosen, parts)
@@ -159,9 +169,13 @@ def complete_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str,
                 etag=etag,
                 content_type=upload.content_type,
                 metadata=upload.metadata,
+                condition=condition,
                 request_id=ctx.request_id,
             )
         backend.uploads.abort(bucket, upload_id)
+    except WriteConditionError as error:
+        # Nothing was completed: the upload and its parts stay (the client may complete it again).
+        raise condition_failed(error, key) from None
     except NotFoundError:
         raise _no_such_upload(upload_id) from None
     logger.info("multipart upload completed", extra={"bucket": bucket, "key": key, "parts": len(selected)})

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote
 
-from ....backends.local.objects import ObjectReader
+from ....backends.local.multipart import MAX_PART_NUMBER
+from ....backends.local.objects import ObjectReader, WriteCondition, WriteConditionError
 from ....errors import ConflictError, InvalidNameError, NotFoundError, PreconditionFailedError
 from ....ports import ObjectInfo
 from ...context import Context, Stream
@@ -35,7 +36,15 @@ from .checksums import check_checksums, check_content_md5
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["body_bytes", "byte_range", "check_copy_conditions", "open_object", "parse_copy_source"]
+__all__ = [
+    "body_bytes",
+    "byte_range",
+    "check_copy_conditions",
+    "condition_failed",
+    "open_object",
+    "parse_copy_source",
+    "write_condition",
+]
 
 _STREAM_ABOVE: Final = 1 << 20
 """Bodies bigger than this are streamed from the file; smaller ones are read at once."""
@@ -66,9 +75,18 @@ def put_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     check_content_md5(params.get("ContentMD5"), body)
     checksums = check_checksums(params, body)
     metadata = user_metadata(params)
-    _check_write_conditions(backend.files, bucket, key, params)
     try:
-        info = backend.objects.put(bucket, key, body, content_type=params.get("ContentType") or DEFAULT_CONTENT_TYPE, metadata=metadata)
+        info = backend.objects.put(
+            bucket,
+            key,
+            body,
+            content_type=params.get("ContentType") or DEFAULT_CONTENT_TYPE,
+            metadata=metadata,
+            condition=write_condition(params),
+            request_id=ctx.request_id,
+        )
+    except WriteConditionError as error:
+        raise condition_failed(error, key) from None
     except InvalidNameError as exc:
         raise invalid_key(key, str(exc)) from None
     answer: dict[str, Any] = {"ETag": etag_header(info.etag), **checksums}
@@ -89,30 +107,30 @@ def body_bytes(body: Any) -> bytes:
     raise TypeError(f"an S3 body is bytes, not {type(body).__name__}")
 
 
-def _check_write_conditions(files: Any, bucket: str, key: str, params: Mapping[str, Any]) -> None:
-    """S3's conditional writes: ``If-None-Match: *`` (only if absent) and ``If-Match`` (only that version)."""
+def write_condition(params: Mapping[str, Any]) -> WriteCondition | None:
+    """S3's conditional writes: ``If-None-Match: *`` (only if absent) and ``If-Match`` (only that version).
+
+    The store checks them with the write, under its commit lock: of concurrent "create if
+    absent" writes, one succeeds and the others get 412.
+    """
     if_none_match, if_match = params.get("IfNoneMatch"), params.get("IfMatch")
     if if_none_match is None and if_match is None:
-        return
-    try:
-        current: ObjectInfo | None = files.head(bucket, key)
-    except (NotFoundError, InvalidNameError):
-        current = None
-    if if_none_match is not None:
-        if if_none_match.strip() != "*":
-            raise AwsError(
-                "NotImplemented",
-                "A header you provided implies functionality that is not implemented",
-                501,
-                fields={"Header": "If-None-Match"},
-            )
-        if current is not None:
-            raise _precondition("If-None-Match")
-    if if_match is not None:
-        if current is None:
-            raise no_such_key(key)
-        if unquote_etag(if_match) != current.etag:
-            raise _precondition("If-Match")
+        return None
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise AwsError(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            501,
+            fields={"Header": "If-None-Match"},
+        )
+    return WriteCondition(absent=if_none_match is not None, etag=unquote_etag(if_match) if if_match is not None else None)
+
+
+def condition_failed(error: WriteConditionError, key: str) -> AwsError:
+    """S3's answer to a conditional write whose condition did not hold: 412, or NoSuchKey for If-Match on no object."""
+    if error.missing:
+        return no_such_key(key)
+    return _precondition(error.header)
 
 
 def open_object(ctx: Context, bucket: str, key: str) -> ObjectReader:
@@ -208,23 +226,60 @@ def _described(info: ObjectInfo) -> dict[str, Any]:
     }
 
 
-def _parts_count(info: ObjectInfo) -> int | None:
-    _, dash, count = info.etag.partition("-")
-    return int(count) if dash and count.isdigit() else None
+def _span(reader: ObjectReader, params: Mapping[str, Any]) -> tuple[tuple[int, int] | None, int | None]:
+    """The bytes ``[start, end)`` a read answers (None: the whole object) and the parts count it reports.
+
+    ``partNumber`` reads one part of a multipart object, as uploaded (S3 keeps the parts'
+    boundaries); an object put in one piece is its own part 1. The count is reported only
+    for a multipart object read by part number, as S3 does.
+    """
+    info = reader.info
+    number = params.get("PartNumber")
+    if number is None:
+        return byte_range(params.get("Range"), info.size), None
+    if not 1 <= int(number) <= MAX_PART_NUMBER:
+        raise AwsError(
+            "InvalidArgument",
+            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
+            400,
+            fields={"ArgumentName": "partNumber", "ArgumentValue": str(number)},
+        )
+    if params.get("Range") is not None:
+        raise AwsError("InvalidRequest", "Cannot specify both Range header and partNumber query parameter", 400)
+    sizes = reader.part_sizes if reader.part_sizes is not None else (info.size,)
+    if number > len(sizes):
+        raise AwsError(
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            416,
+            fields={"PartNumberRequested": str(number), "ActualPartCount": str(len(sizes))},
+        )
+    start = sum(sizes[: number - 1])
+    return (start, start + sizes[number - 1]), (len(sizes) if reader.part_sizes is not None else None)
+
+
+def _read_answer(reader: ObjectReader, params: Mapping[str, Any]) -> tuple[dict[str, Any], int, int]:
+    """What GetObject and HeadObject answer of ``reader``'s object, and the bytes ``[start, end)`` they serve."""
+    info = reader.info
+    _check_read_conditions(info, params)
+    span, parts = _span(reader, params)
+    start, end = span if span is not None else (0, info.size)
+    answer = _described(info) | {"ContentLength": end - start}
+    if span is not None and end > start:
+        # A ranged read, or one part: 206 Partial Content with the part's place in the object
+        # (S3 answers part 1 of a single-part object so too).
+        answer["ContentRange"] = f"bytes {start}-{end - 1}/{info.size}"
+    if parts is not None:
+        answer["PartsCount"] = parts
+    _response_overrides(params, answer)
+    return answer, start, end
 
 
 @OPERATIONS("GetObject")
 def get_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     reader = open_object(ctx, params["Bucket"], params["Key"])
     try:
-        info = reader.info
-        _check_read_conditions(info, params)
-        span = byte_range(params.get("Range"), info.size)
-        start, end = span if span is not None else (0, info.size)
-        answer = _described(info) | {"ContentLength": end - start}
-        if span is not None:
-            answer["ContentRange"] = f"bytes {start}-{end - 1}/{info.size}"
-        _response_overrides(params, answer)
+        answer, start, end = _read_answer(reader, params)
         if end - start > _STREAM_ABOVE:
             answer["Body"] = Stream(reader.chunks(start, end), end - start)
             reader = None  # type: ignore[assignment]  # the stream closes it
@@ -247,17 +302,7 @@ def _response_overrides(params: Mapping[str, Any], answer: dict[str, Any]) -> No
 @OPERATIONS("HeadObject")
 def head_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     with open_object(ctx, params["Bucket"], params["Key"]) as reader:
-        info = reader.info
-    _check_read_conditions(info, params)
-    span = byte_range(params.get("Range"), info.size)
-    start, end = span if span is not None else (0, info.size)
-    answer = _described(info) | {"ContentLength": end - start}
-    if span is not None:
-        answer["ContentRange"] = f"bytes {start}-{end - 1}/{info.size}"
-    parts = _parts_count(info)
-    if parts is not None and params.get("PartNumber") is not None:
-        answer["PartsCount"] = parts
-    _response_overrides(params, answer)
+        answer, _, _ = _read_answer(reader, params)
     return answer
 
 
@@ -270,14 +315,11 @@ def delete_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         check = must_key(key)
     except AwsError:
         return {}  # no object can have that key: deleting it deletes nothing, which S3 answers with success
-    if params.get("IfMatch") is not None:
-        try:
-            current = backend.files.head(bucket, check)
-        except NotFoundError:
-            raise no_such_key(key) from None
-        if unquote_etag(params["IfMatch"]) != current.etag:
-            raise _precondition("If-Match")
-    backend.objects.delete(bucket, check, request_id=ctx.request_id)
+    condition = WriteCondition(etag=unquote_etag(params["IfMatch"])) if params.get("IfMatch") is not None else None
+    try:
+        backend.objects.delete(bucket, check, request_id=ctx.request_id, condition=condition)
+    except WriteConditionError as error:
+        raise condition_failed(error, key) from None
     return {}
 
 
@@ -307,14 +349,11 @@ def delete_objects(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
                 if not quiet:
                     deleted.append({"Key": key})
                 continue
-            if entry.get("ETag") is not None:
-                try:
-                    current = backend.files.head(bucket, checked)
-                except NotFoundError:
-                    raise no_such_key(key) from None
-                if unquote_etag(str(entry["ETag"])) != current.etag:
-                    raise _precondition("If-Match")
-            backend.objects.delete(bucket, checked, request_id=ctx.request_id)
+            condition = WriteCondition(etag=unquote_etag(str(entry["ETag"]))) if entry.get("ETag") is not None else None
+            try:
+                backend.objects.delete(bucket, checked, request_id=ctx.request_id, condition=condition)
+            except WriteConditionError as failed:
+                raise condition_failed(failed, key) from None
         except AwsError as error:
             errors.append({"Key": key, "Code": error.code, "Message": error.message})
             continue
@@ -371,8 +410,11 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             content_type=(params.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace else None,
             metadata=user_metadata(params) if replace else None,
             if_match=source.etag,
+            condition=write_condition(params),
             request_id=ctx.request_id,
         )
+    except WriteConditionError as error:  # the destination's If-Match/If-None-Match
+        raise condition_failed(error, key) from None
     except NotFoundError:
         raise no_such_key(source_key) from None
     except PreconditionFailedError:
