@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ..apps import App
 from ..backends.local.async_invocations import AsyncInvocation
-from ..backends.local.bucket_notifications import LambdaNotification
 from ..backends.local.datadir import LocalDataDir
 from ..backends.local.events import SqliteEventBus
 from ..backends.local.notifying import EventingObjectStore
@@ -21,10 +20,10 @@ from .bus.scheduler import ScheduleRunner
 from .bus.watcher import BucketWatcher
 from .lambdas.async_invocations import AsyncInvocationDeliverer
 from .lambdas.invoker import LocalFunctionInvoker
-from .lambdas.s3_notifications import S3NotificationDeliverer
 from .messaging.delivery import TopicDeliverer
 from .messaging.triggers import EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
+from .periodic import Periodic
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +49,8 @@ class Stack:
     triggers: EventSourceMappings
     lock: StackLock
     """The data dir's: taken by :meth:`start`; the stack's worker processes hold it too."""
-    s3_notifications: S3NotificationDeliverer[LambdaNotification]
-    """Invokes the functions buckets' notification configurations name."""
+    write_recovery: Periodic
+    """Announces the writes of writers that died before announcing them (``EventingObjectStore.recover``)."""
     scheduler: ScheduleRunner
     """Fires EventBridge Scheduler schedules and scheduled rules, and delivers the fires."""
     async_invocations: AsyncInvocationDeliverer[AsyncInvocation]
@@ -85,7 +84,7 @@ class Stack:
             self.router.notify()
             self.scheduler.start()
             self.deliverer.start()
-            self.s3_notifications.start()
+            self.write_recovery.start()
             self.async_invocations.start()
             self.triggers.start()
         except BaseException:
@@ -106,7 +105,7 @@ class Stack:
         self.router.close()
         self.triggers.close()  # before the invoker: pollers call functions
         self.deliverer.close()
-        self.s3_notifications.close()
+        self.write_recovery.close()
         self.async_invocations.close()  # before the invoker: it calls functions
         self.orchestrator.close(grace_s)
         self.invoker.close()

@@ -41,14 +41,15 @@ from ..services import Services
 from ..settings import Settings
 from .bus.router import EventRouter
 from .bus.scheduler import ScheduleRunner
+from .delivery_loop import ORPHAN_SWEEP_S
 from .lambdas.async_invocations import AsyncInvocationDeliverer
 from .lambdas.destinations import LocalDestinations
 from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker, endpoint_environment
-from .lambdas.s3_notifications import S3NotificationDeliverer
 from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
 from .messaging.triggers import EventSourceMapping, EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
 from .orchestration.tasks import TaskRunner
+from .periodic import Periodic
 from .stack import Stack
 
 logger = logging.getLogger(__name__)
@@ -144,8 +145,9 @@ def build_stack(
     triggers = EventSourceMappings(local.queues, invoker, clock=clock, region=settings.region, account_id=settings.account_id)
     _provision(application, settings, local, orchestrator, triggers)
     services = Services(settings, local.objects, local.table, local.topics, clock, pipeline, tables=local.table_named, close=local.close)
-    s3_notifications = S3NotificationDeliverer(local.notifier, invoker, clock)
-    local.notifier.wakeup.append(s3_notifications.wakeup.set)
+    # A write whose writer died before announcing it has no row that would wake a loop: looked
+    # for at the start and as often as the delivery loops look for claims of processes that died.
+    write_recovery = Periodic(local.objects.recover, every_s=ORPHAN_SWEEP_S, name="sluiceway-s3-write-recovery")
     async_invocations = AsyncInvocationDeliverer(
         local.async_invocations,
         local.async_invocations.configs,
@@ -166,7 +168,7 @@ def build_stack(
         deliverer,
         triggers,
         lock,
-        s3_notifications,
+        write_recovery,
         scheduler,
         async_invocations,
     )

@@ -1,4 +1,4 @@
-"""Bucket configurations and S3 notifications on the local backends: filters, one transaction, Lambda's retries."""
+"""Bucket configurations and S3 notifications on the local backends: filters, one transaction, Lambda's asynchronous queue."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sluiceway.backends.local._sqlite import Database
+from sluiceway.backends.local.async_invocations import AsyncInvocation, SqliteAsyncInvocations
 from sluiceway.backends.local.bucket_config import Destination, NotificationConfig, SqliteBucketConfigs
 from sluiceway.backends.local.bucket_notifications import S3Notifier, s3_record
 from sluiceway.backends.local.events import SqliteEventBus
@@ -19,7 +20,7 @@ from sluiceway.backends.local.queues import SqliteQueueService
 from sluiceway.backends.local.topics import SqliteTopic
 from sluiceway.clock import FakeClock
 from sluiceway.ports import Invocation, InvocationResult
-from sluiceway.runtime.lambdas.s3_notifications import S3NotificationDeliverer
+from sluiceway.runtime.lambdas.async_invocations import AsyncInvocationDeliverer
 
 
 @pytest.fixture
@@ -38,7 +39,16 @@ def clock() -> FakeClock:
 def notifier(db: Database, clock: FakeClock, tmp_path: Path) -> S3Notifier:
     queues = SqliteQueueService(db, clock, region="us-east-1", account_id="123456789012")
     topics = SqliteTopic(db, tmp_path / "outbox.jsonl", clock, region="us-east-1", account_id="123456789012")
-    return S3Notifier(db, SqliteBucketConfigs(db), queues, topics, clock, region="us-east-1", account="123456789012")
+    return S3Notifier(
+        db,
+        SqliteBucketConfigs(db),
+        queues,
+        topics,
+        clock,
+        invocations=SqliteAsyncInvocations(db, clock),
+        region="us-east-1",
+        account="123456789012",
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,7 +115,12 @@ def test_a_write_and_its_notifications_commit_together(notifier: S3Notifier, db:
     assert bus.archived(clock.now() - timedelta(days=1)) == []
 
 
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+
+
 class FakeInvoker:
+    """The local Lambda with one function, ``fn``, that fails its first ``failures`` invocations."""
+
     def __init__(self, failures: int, error: str = "Handled") -> None:
         self.calls: list[Invocation] = []
         self.failures = failures
@@ -117,9 +132,23 @@ class FakeInvoker:
             return InvocationResult(invocation.request_id, error_type=self.error, error_message="boom")
         return InvocationResult(invocation.request_id, payload=None)
 
+    def resolve(self, resource: str) -> str | None:
+        return "fn" if resource in ("fn", FUNCTION) else None
+
+    def arn_of(self, resource: str) -> str | None:
+        return FUNCTION if self.resolve(resource) else None
+
+
+def _deliverer(notifier: S3Notifier, invoker: FakeInvoker, clock: FakeClock) -> AsyncInvocationDeliverer[AsyncInvocation]:
+    """Lambda's asynchronous deliverer over the queue the notifier enqueues to, woken by its commits."""
+    queue = notifier.invocations
+    deliverer = AsyncInvocationDeliverer(queue, queue.configs, invoker, clock)
+    queue.on_enqueue = deliverer.notify
+    return deliverer
+
 
 def _queue_one(notifier: S3Notifier, clock: FakeClock) -> None:
-    function = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+    function = FUNCTION
     config = NotificationConfig(destinations=(Destination("lambda", "f", function, ("s3:ObjectCreated:*",)),))
     with notifier.transaction():
         assert notifier.notify(config, event_name="ObjectCreated:Put", bucket="b", key="k", sequencer="01", size=1, etag="e") == 1
@@ -127,10 +156,10 @@ def _queue_one(notifier: S3Notifier, clock: FakeClock) -> None:
 
 def test_a_failing_function_is_retried_twice_a_minute_then_two_apart(notifier: S3Notifier, clock: FakeClock) -> None:
     invoker = FakeInvoker(failures=2)
-    deliverer = S3NotificationDeliverer(notifier, invoker, clock)
-    notifier.wakeup.append(deliverer.wakeup.set)
+    deliverer = _deliverer(notifier, invoker, clock)
     _queue_one(notifier, clock)
     assert deliverer.wakeup.is_set()  # the commit woke the deliverer
+    [queued] = notifier.invocations.pending(FUNCTION)  # S3 hands its event to Lambda's one queue
     assert deliverer.deliver_pending() == 0
     clock.advance(59)
     assert deliverer.deliver_pending() == 0 and len(invoker.calls) == 1
@@ -141,15 +170,30 @@ def test_a_failing_function_is_retried_twice_a_minute_then_two_apart(notifier: S
     clock.advance(1)
     assert deliverer.deliver_pending() == 1 and len(invoker.calls) == 3
     assert invoker.calls[0].payload["Records"][0]["eventName"] == "ObjectCreated:Put"  # type: ignore[index,call-overload]
-    assert notifier.pending() == 0
+    # One invocation, retried: the same request id on every attempt, as on Lambda.
+    assert {c.request_id for c in invoker.calls} == {queued.request_id}
+    assert notifier.invocations.pending() == [] and notifier.invocations.given_up() == []
 
 
 def test_a_missing_function_is_given_up_on_at_once(notifier: S3Notifier, clock: FakeClock) -> None:
     invoker = FakeInvoker(failures=5, error="ResourceNotFoundException")
-    deliverer = S3NotificationDeliverer(notifier, invoker, clock)
+    deliverer = _deliverer(notifier, invoker, clock)
     _queue_one(notifier, clock)
     deliverer.deliver_pending()
-    assert len(invoker.calls) == 1 and notifier.pending() == 0
+    assert len(invoker.calls) == 1 and notifier.invocations.pending() == []
+    [(_, status, error)] = notifier.invocations.given_up()
+    assert status == "failed" and error == "ResourceNotFoundException: boom"
+
+
+def test_a_function_notification_is_rolled_back_with_its_write(notifier: S3Notifier, clock: FakeClock) -> None:
+    class WriteFailed(Exception):
+        pass
+
+    with pytest.raises(WriteFailed), notifier.transaction():
+        config = NotificationConfig(destinations=(Destination("lambda", "f", FUNCTION, ("s3:ObjectCreated:*",)),))
+        assert notifier.notify(config, event_name="ObjectCreated:Put", bucket="b", key="k", sequencer="01") == 1
+        raise WriteFailed
+    assert notifier.invocations.pending() == []
 
 
 # -- once per write; the writes' outbox ------------------------------------------------------------
@@ -159,7 +203,16 @@ def _notifying(db: Database, clock: FakeClock, tmp_path: Path) -> tuple[Eventing
     """A bucket ``bkt`` notifying queue ``notes`` of created and removed objects, with EventBridge on, on ``db``."""
     queues = SqliteQueueService(db, clock, region="us-east-1", account_id="123456789012")
     topics = SqliteTopic(db, tmp_path / "outbox.jsonl", clock, region="us-east-1", account_id="123456789012")
-    notifier = S3Notifier(db, SqliteBucketConfigs(db), queues, topics, clock, region="us-east-1", account="123456789012")
+    notifier = S3Notifier(
+        db,
+        SqliteBucketConfigs(db),
+        queues,
+        topics,
+        clock,
+        invocations=SqliteAsyncInvocations(db, clock),
+        region="us-east-1",
+        account="123456789012",
+    )
     if "notes" not in queues.list_queues():
         queues.create_queue("notes")
         notifier.configs.create("bkt", "us-east-1", clock.now())
@@ -205,22 +258,23 @@ class DiesBeforeAnnouncing(S3Notifier):
         raise Killed
 
 
+def _dies_before_announcing(store: EventingObjectStore) -> EventingObjectStore:
+    """``store``'s writes, by a writer that dies after the rename and before announcing."""
+    n = store.notifier
+    assert n is not None
+    dying = DiesBeforeAnnouncing(
+        n.db, n.configs, n.queues, n.topics, n.clock, invocations=n.invocations, region=n.region, account=n.account
+    )
+    return EventingObjectStore(store.inner, store.publisher, store.clock, region="us-east-1", account="123456789012", notifier=dying)
+
+
 def test_a_dead_writers_landed_write_is_announced_once_and_an_unlanded_one_forgotten(tmp_path: Path, clock: FakeClock) -> None:
     writer_db = Database(tmp_path / "sluiceway.db")  # the writer's process: its own owner
     writer, _ = _notifying(writer_db, clock, tmp_path)
     assert writer.notifier is not None
-    n = writer.notifier
-    dying = EventingObjectStore(
-        writer.inner,
-        writer.publisher,
-        clock,
-        region="us-east-1",
-        account="123456789012",
-        notifier=DiesBeforeAnnouncing(n.db, n.configs, n.queues, n.topics, clock, region=n.region, account=n.account),
-    )
     with pytest.raises(Killed):
-        dying.put("bkt", "landed.csv", b"stored")
-    n.intend("never-landed", "bkt", "ghost.csv", kind="created", reason="PutObject", request_id="R")
+        _dies_before_announcing(writer).put("bkt", "landed.csv", b"stored")
+    writer.notifier.intend("never-landed", "bkt", "ghost.csv", kind="created", reason="PutObject", request_id="R")
     db = Database(tmp_path / "sluiceway.db")  # the stack's process
     try:
         store, bus = _notifying(db, clock, tmp_path)
@@ -228,7 +282,7 @@ def test_a_dead_writers_landed_write_is_announced_once_and_an_unlanded_one_forgo
         assert store.recover() == 0  # its writer still runs: its write is its own
         assert len(store.notifier.pending_writes()) == 2
         writer_db.close()  # the writer's process is gone
-        assert store.notifier.release_orphans() == 0  # the deliverer's sweep runs the recovery
+        assert store.recover() == 1  # the stack's periodic recovery, now that the writer is gone
         assert _received(store) == [("ObjectCreated:Put", "landed.csv")]
         [event] = bus.archived(clock.now() - timedelta(days=1))
         assert event.event["detail"]["object"]["key"] == "landed.csv"
@@ -239,22 +293,10 @@ def test_a_dead_writers_landed_write_is_announced_once_and_an_unlanded_one_forgo
         db.close()
 
 
-def test_a_live_writers_write_whose_announcement_failed_is_announced_after_a_while(
-    db: Database, clock: FakeClock, tmp_path: Path
-) -> None:
+def test_a_live_writers_write_whose_announcement_failed_is_announced_after_a_while(db: Database, clock: FakeClock, tmp_path: Path) -> None:
     store, _ = _notifying(db, clock, tmp_path)
-    assert store.notifier is not None
-    n = store.notifier
-    failing = EventingObjectStore(
-        store.inner,
-        store.publisher,
-        clock,
-        region="us-east-1",
-        account="123456789012",
-        notifier=DiesBeforeAnnouncing(n.db, n.configs, n.queues, n.topics, clock, region=n.region, account=n.account),
-    )
     with pytest.raises(Killed):
-        failing.put("bkt", "late.csv", b"stored")
+        _dies_before_announcing(store).put("bkt", "late.csv", b"stored")
     assert store.recover() == 0
     clock.advance(61)
     assert store.recover() == 1

@@ -139,13 +139,14 @@ def test_a_function_is_invoked_with_the_records(s3: Any, stack: Stack) -> None:
     )
     s3.put_object(Bucket="to-a-function", Key="doc.json", Body=b"{}")
     # JsonRecords expects EventBridge's shape: S3's record reaching it makes it fail, which is
-    # how the invocation shows here (Lambda retries it a minute later).
+    # how the invocation shows here. S3 handed it to Lambda's asynchronous queue, where it waits
+    # for Lambda's retry a minute later.
     conn = stack.local.db.connection()
     deadline = time.monotonic() + 20
     row = None
     while time.monotonic() < deadline:
         row = conn.execute(
-            "SELECT attempts, last_error, payload FROM s3_lambda_notifications WHERE payload LIKE '%to-a-function%'"
+            "SELECT attempts, last_error, payload, function, status FROM lambda_async_invocations WHERE payload LIKE '%to-a-function%'"
         ).fetchone()
         if row is not None and row[0] >= 1:
             break
@@ -153,6 +154,7 @@ def test_a_function_is_invoked_with_the_records(s3: Any, stack: Stack) -> None:
     assert row is not None and row[0] == 1, row
     assert "S3 Object Created event" in row[1]
     assert json.loads(row[2])["Records"][0]["s3"]["object"]["key"] == "doc.json"
+    assert (row[3], row[4]) == (arn(stack, "lambda", "function:JsonRecords"), "pending")
 
 
 @pytest.mark.parametrize(

@@ -149,7 +149,9 @@ _KILLED_WRITER = textwrap.dedent(
     settings = Settings.load(data_dir=Path(sys.argv[1]))
     local = open_data_dir(settings, SystemClock())
     n = local.notifier
-    dying = KilledBeforeAnnouncing(n.db, n.configs, n.queues, n.topics, n.clock, region=n.region, account=n.account)
+    dying = KilledBeforeAnnouncing(
+        n.db, n.configs, n.queues, n.topics, n.clock, invocations=n.invocations, region=n.region, account=n.account
+    )
     store = EventingObjectStore(local.files, local.bus, local.clock, region=n.region, account=n.account, notifier=dying)
     if sys.argv[3] == "put":
         store.put(sys.argv[2], "landed.txt", b"stored, never announced by its writer")

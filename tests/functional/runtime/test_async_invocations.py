@@ -366,15 +366,28 @@ def test_local_destinations_reach_queues_topics_buses_and_functions(db: Database
     assert not destinations.send(f"arn:aws:sqs:us-east-1:{ACCOUNT}:nowhere", record)
 
 
-def test_pending_s3_notifications_move_into_the_queue_on_upgrade(db: Database, clock: FakeClock) -> None:
+_OLD_S3_NOTIFICATIONS = """CREATE TABLE s3_lambda_notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, function TEXT NOT NULL, payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL,
+    claimed_by TEXT, last_error TEXT, created_at TEXT NOT NULL)"""
+"""S3's own queue of notifications to functions, as migration 0021 made it (0052 drops it)."""
+
+
+@pytest.mark.parametrize("upgraded_from", [50, 51])
+def test_s3_notifications_left_in_their_old_table_move_into_the_queue_on_upgrade(
+    db: Database, clock: FakeClock, upgraded_from: int
+) -> None:
     conn = db.connection()
-    conn.execute("DROP TABLE lambda_async_invocations")
-    conn.execute("DROP TABLE lambda_event_invoke_configs")
-    conn.execute("DELETE FROM schema_version WHERE version = 51")
+    if upgraded_from < 51:
+        conn.execute("DROP TABLE lambda_async_invocations")
+        conn.execute("DROP TABLE lambda_event_invoke_configs")
+    conn.execute("DELETE FROM schema_version WHERE version > ?", (upgraded_from,))
+    conn.execute(_OLD_S3_NOTIFICATIONS)
     for status, claimed in (("pending", None), ("pending", "4242-dead"), ("failed", None)):
         conn.execute(
-            "INSERT INTO s3_lambda_notifications (function, payload, status, attempts, next_attempt_at, claimed_by, created_at)"
-            " VALUES (?, ?, ?, 1, ?, ?, ?)",
+            "INSERT INTO s3_lambda_notifications"
+            " (function, payload, status, attempts, next_attempt_at, claimed_by, last_error, created_at)"
+            " VALUES (?, ?, ?, 1, ?, ?, 'Handled: boom', ?)",
             (
                 f"{ARN}fn",
                 json.dumps({"Records": [status]}),
@@ -389,4 +402,13 @@ def test_pending_s3_notifications_move_into_the_queue_on_upgrade(db: Database, c
     moved = queue.pending()
     assert [(m.function, m.payload, m.attempts) for m in moved] == [(f"{ARN}fn", {"Records": ["pending"]}, 1)] * 2
     assert moved[0].enqueued_at == clock.now() and len({m.request_id for m in moved}) == 2
-    assert [tuple(r) for r in conn.execute("SELECT status FROM s3_lambda_notifications")] == [("failed",)]
+    # The unclaimed one keeps its retry's time; the dead deliverer's claim is released: due at once.
+    due = conn.execute("SELECT next_attempt_at, claimed_by FROM lambda_async_invocations WHERE status = 'pending' ORDER BY id")
+    [(retry_at, unclaimed), (released_at, released)] = [tuple(r) for r in due]
+    assert (retry_at, unclaimed, released) == ((clock.now() + timedelta(minutes=2)).timestamp(), None, None)
+    assert released_at <= time.time()
+    # One given up on keeps its record, as the queue keeps its own.
+    [(failed, status, error)] = queue.given_up()
+    assert (failed.payload, failed.attempts, status, error) == ({"Records": ["failed"]}, 1, "failed", "Handled: boom")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+    assert not {"s3_lambda_notifications", "s3_lambda_notifications_due"} & tables

@@ -7,8 +7,10 @@ matching destination gets in it, so a crash loses none of them once the event is
 
 * a queue gets its message at once (``SqliteQueueService.send``, in the same transaction);
 * a topic gets its message at once (``SqliteTopic.publish``: its deliveries are durable);
-* a function gets a row in ``s3_lambda_notifications`` (migration 0021), which a deliverer
-  (``runtime/lambdas/s3_notifications.py``) invokes asynchronously, with Lambda's retries.
+* a function gets an asynchronous invocation in Lambda's one queue (``SqliteAsyncInvocations.enqueue``,
+  in the same transaction): S3 hands its event to Lambda and is done, and Lambda runs it with its
+  retries, maximum event age and ``EventInvokeConfig`` destinations
+  (``runtime/lambdas/async_invocations.py``).
 
 A destination that is gone since the configuration was put (a deleted queue) loses the
 notification, as on AWS; the other destinations and the write are not affected.
@@ -22,9 +24,8 @@ first announcement (:meth:`S3Notifier.first_announcement`, a row per write in
 **The writes' outbox.** A writer records its write (:meth:`S3Notifier.intend`) before the
 object's file is renamed into place, and the transaction that announces the write deletes
 that record. A record whose writer died is a write that may have landed unannounced: the
-writer (``EventingObjectStore.recover``, registered in :attr:`S3Notifier.recoverers`) looks at
-the bucket and announces it if it is there; :meth:`S3Notifier.release_orphans` runs them,
-at the stack's start and every few seconds while it runs.
+writer's recovery (``EventingObjectStore.recover``) looks at the bucket and announces it if it
+is there; the stack runs it at its start and every few seconds while it runs.
 
 The message is S3's notification event exactly: ``{"Records": [...]}`` with
 ``eventVersion`` 2.1 (see :func:`s3_record`).
@@ -37,7 +38,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,15 +47,15 @@ from urllib.parse import quote_plus
 
 from ...errors import SluicewayError
 from ...ports import Clock
-from ...types import EventDict
 from ._sqlite import Database
+from .async_invocations import SqliteAsyncInvocations
 from .bucket_config import Destination, NotificationConfig, SqliteBucketConfigs
 from .queues import SqliteQueueService
 from .topics import SqliteTopic
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EVENT_NAMES", "LambdaNotification", "PendingWrite", "S3Notifier", "s3_record", "s3_test_event"]
+__all__ = ["EVENT_NAMES", "PendingWrite", "S3Notifier", "s3_record", "s3_test_event"]
 
 SUBJECT: Final = "Amazon S3 Notification"
 """The subject S3 publishes its notifications to SNS with."""
@@ -74,16 +75,6 @@ ANNOUNCED_KEPT: Final = timedelta(hours=1)
 Only a key's current write can be announced again (the watcher and the reconciliation look at
 the file as it is); an older one only by its own writer, moments after its rename. An hour is
 far more than that takes."""
-
-@dataclass(frozen=True)
-class LambdaNotification:
-    """One S3 notification waiting for its function."""
-
-    id: int
-    function: str
-    """The function's ARN, as configured."""
-    payload: EventDict
-    attempts: int
 
 
 @dataclass(frozen=True)
@@ -179,6 +170,7 @@ class S3Notifier:
         topics: SqliteTopic,
         clock: Clock,
         *,
+        invocations: SqliteAsyncInvocations,
         region: str,
         account: str,
     ) -> None:
@@ -186,13 +178,11 @@ class S3Notifier:
         self.configs = configs
         self.queues = queues
         self.topics = topics
+        self.invocations = invocations
+        """Lambda's asynchronous queue, where a function's notifications go."""
         self.clock = clock
         self.region = region
         self.account = account
-        self.wakeup: list[Callable[[], None]] = []
-        """Callables run after a commit that queued a function's notification (the deliverer's)."""
-        self.recoverers: list[Callable[[], object]] = []
-        """Callables that announce the writes of writers that died (run by :meth:`release_orphans`)."""
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -240,7 +230,7 @@ class S3Notifier:
                 etag=etag,
                 version_id=version_id,
             )
-            sent += self._send(destination, {"Records": [record]}, now)
+            sent += self._send(destination, {"Records": [record]})
         return sent
 
     # -- once per write, and the writes' outbox ----------------------------------------------
@@ -316,25 +306,22 @@ class S3Notifier:
         body = s3_test_event(bucket, time=now, request_id=request_id)
         with self.db.transaction():
             for destination in {d.arn: d for d in destinations if d.kind in ("queue", "topic")}.values():
-                self._send(destination, body, now)
+                self._send(destination, body)
 
-    def _send(self, destination: Destination, body: dict[str, Any], now: datetime) -> int:
+    def _send(self, destination: Destination, body: dict[str, Any]) -> int:
         text = json.dumps(body, separators=(",", ":"))
         name = destination.arn.rsplit(":", 1)[-1]
         try:
             # A savepoint each: a destination that fails leaves the others and the write alone.
-            with self.db.transaction() as conn:
+            with self.db.transaction():
                 if destination.kind == "queue":
                     self.queues.send(name, text)
                 elif destination.kind == "topic":
                     self.topics.publish(destination.arn, text, subject=SUBJECT)
                 else:
-                    conn.execute(
-                        "INSERT INTO s3_lambda_notifications (function, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
-                        (destination.arn, text, now.timestamp(), now.astimezone(UTC).isoformat()),
-                    )
-                    for wake in self.wakeup:
-                        self.db.after_commit(wake)
+                    # Inside the write's transaction: the invocation commits with the write, and
+                    # the deliverer is woken once it has.
+                    self.invocations.enqueue(destination.arn, body)
         except (SluicewayError, ValueError) as exc:
             # S3 drops a notification its destination refuses (gone since, or a policy that denies it).
             logger.warning(
@@ -343,75 +330,3 @@ class S3Notifier:
             )
             return 0
         return 1
-
-    # -- the functions' notifications: the deliverer's side (a DeliveryLog) --------------------
-
-    def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[LambdaNotification]:
-        rows = self.db.connection().execute(
-            "SELECT id, function, payload, attempts FROM s3_lambda_notifications"
-            " WHERE status = 'pending' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?",
-            (now.timestamp(), after_id, limit),
-        )
-        return [LambdaNotification(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
-
-    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
-        with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE s3_lambda_notifications SET next_attempt_at = ?, claimed_by = ?"
-                " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-                (until.timestamp(), self.db.owner.id, delivery_id, now.timestamp()),
-            )
-            return cursor.rowcount == 1
-
-    def record(
-        self,
-        delivery_id: int,
-        *,
-        status: str,
-        attempts: int,
-        next_attempt_at: datetime | None = None,
-        error: str | None = None,
-    ) -> None:
-        when = next_attempt_at or self.clock.now()
-        with self.db.transaction() as conn:
-            if status == "delivered":
-                # Nothing to keep: S3 keeps no record of the notifications it sent either.
-                conn.execute("DELETE FROM s3_lambda_notifications WHERE id = ?", (delivery_id,))
-                return
-            conn.execute(
-                "UPDATE s3_lambda_notifications SET status = ?, attempts = ?, next_attempt_at = ?,"
-                " last_error = coalesce(?, last_error), claimed_by = NULL WHERE id = ?",
-                (status, attempts, when.timestamp(), error, delivery_id),
-            )
-
-    def release_orphans(self) -> int:
-        """Free the claims of deliverers that died, and have the writes of writers that died announced."""
-        for recover in self.recoverers:
-            try:
-                recover()
-            except Exception:  # noqa: BLE001 -- the claims below are freed whatever a recovery does
-                logger.exception("could not announce the writes of stopped writers")
-        now = self.clock.now().timestamp()
-        owners = [
-            r[0]
-            for r in self.db.connection().execute(
-                "SELECT DISTINCT claimed_by FROM s3_lambda_notifications"
-                " WHERE status = 'pending' AND claimed_by IS NOT NULL AND next_attempt_at > ?",
-                (now,),
-            )
-        ]
-        released = 0
-        for owner in owners:
-            if self.db.owner.alive(owner):
-                continue
-            with self.db.transaction() as conn:
-                released += conn.execute(
-                    "UPDATE s3_lambda_notifications SET next_attempt_at = ?, claimed_by = NULL WHERE status = 'pending' AND claimed_by = ?",
-                    (now, owner),
-                ).rowcount
-        return released
-
-    def pending(self) -> int:
-        """How many function notifications wait (for tests and the CLI)."""
-        row = self.db.connection().execute("SELECT count(*) FROM s3_lambda_notifications WHERE status = 'pending'").fetchone()
-        return int(row[0])

@@ -54,7 +54,8 @@ class LocalDataDir:
     logs: SqliteLogStore
     """The functions' CloudWatch-style log groups (a database of their own: see SqliteLogStore)."""
     notifier: S3Notifier
-    """Buckets' notification configurations and what they send (queues, topics, functions)."""
+    """Buckets' notification configurations and what they send (queues, topics, and functions through
+    :attr:`async_invocations`)."""
     uploads: MultipartUploads
     async_invocations: SqliteAsyncInvocations
     """Lambda's asynchronous invocation queue (Invoke with InvocationType=Event...) and the functions' EventInvokeConfigs."""
@@ -100,7 +101,17 @@ def open_data_dir(
     bus = SqliteEventBus(db, clock)
     topics = SqliteTopic(db, settings.outbox_path, clock, region=settings.region, account_id=settings.account_id, on_publish=on_publish)
     queues = SqliteQueueService(db, clock, region=settings.region, account_id=settings.account_id)
-    notifier = S3Notifier(db, SqliteBucketConfigs(db), queues, topics, clock, region=settings.region, account=settings.account_id)
+    async_invocations = SqliteAsyncInvocations(db, clock, on_enqueue=on_async_invoke)
+    notifier = S3Notifier(
+        db,
+        SqliteBucketConfigs(db),
+        queues,
+        topics,
+        clock,
+        invocations=async_invocations,
+        region=settings.region,
+        account=settings.account_id,
+    )
     # Every write through Sluiceway (CLI, endpoint, functions in worker processes) commits its S3
     # event to the shared SQLite bus, as S3 does with EventBridge notifications on, and the
     # bucket's own notifications in the same transaction; the running stack delivers them.
@@ -123,5 +134,5 @@ def open_data_dir(
         logs=SqliteLogStore(settings.data_dir / "logs.db", lambda: int(clock.now().timestamp() * 1000)),
         notifier=notifier,
         uploads=MultipartUploads(files),
-        async_invocations=SqliteAsyncInvocations(db, clock, on_enqueue=on_async_invoke),
+        async_invocations=async_invocations,
     )

@@ -10,7 +10,8 @@ With a :class:`~.bucket_notifications.S3Notifier`, each write's EventBridge even
 EventBridge is on for the bucket) and its notifications commit in one transaction, once
 per write however often the write is announced; and a write is recorded in the notifier's
 outbox before its file lands, so that a writer killed between the two (the object stored,
-its announcement not committed) has its write announced by :meth:`EventingObjectStore.recover`.
+its announcement not committed) has its write announced by :meth:`EventingObjectStore.recover`,
+which the running stack calls at its start and every few seconds.
 Without a notifier, every bucket emits EventBridge events and nothing else (as before
 buckets had configurations).
 """
@@ -20,16 +21,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Final
+from typing import Final, Unpack
 
 from ...errors import InvalidNameError, NotFoundError
 from ...events.envelope import object_created, object_deleted
 from ...ports import Clock, EventPublisher, ObjectInfo
 from ...types import EventDict
 from .bucket_notifications import EVENT_NAMES, PendingWrite, S3Notifier
-from .objects import FileObjectStore, WriteCondition, WriteConditionError
+from .objects import CopyOptions, FileObjectStore, ObjectOptions, WriteCondition, WriteConditionError
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +73,6 @@ class EventingObjectStore:
         self.account = account
         self.on_event = on_event
         self.notifier = notifier
-        if notifier is not None:
-            # The stack's notification deliverer sweeps for orphans at its start and every few
-            # seconds: the writes of writers that died are such orphans.
-            notifier.recoverers.append(self.recover)
         self._pruned_at: float | None = None
 
     def emit_created(
@@ -203,62 +200,20 @@ class EventingObjectStore:
         except Exception:  # noqa: BLE001 -- the write's own error is what the caller must see
             logger.exception("could not settle a failed write; the recovery will", extra={"bucket": pending.bucket, "key": pending.key})
 
-    def put(
-        self,
-        bucket: str,
-        key: str,
-        data: bytes,
-        *,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        condition: WriteCondition | None = None,
-        request_id: str | None = None,
-    ) -> ObjectInfo:
+    def put(self, bucket: str, key: str, data: bytes, *, request_id: str | None = None, **options: Unpack[ObjectOptions]) -> ObjectInfo:
         """Store an object (see :meth:`FileObjectStore.put`) and announce the write."""
         return self._created(
-            "PutObject",
-            bucket,
-            key,
-            request_id,
-            lambda write_id: self.inner.put(
-                bucket, key, data, content_type=content_type, metadata=metadata, condition=condition, write_id=write_id
-            ),
+            "PutObject", bucket, key, request_id, lambda write_id: self.inner.put(bucket, key, data, write_id=write_id, **options)
         )
 
-    def put_file(
-        self,
-        bucket: str,
-        key: str,
-        path: str,
-        *,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        condition: WriteCondition | None = None,
-        request_id: str | None = None,
-    ) -> ObjectInfo:
+    def put_file(self, bucket: str, key: str, path: str, *, request_id: str | None = None, **options: Unpack[ObjectOptions]) -> ObjectInfo:
         """Store a file's bytes as an object (see :meth:`FileObjectStore.put_file`) and announce the write."""
         return self._created(
-            "PutObject",
-            bucket,
-            key,
-            request_id,
-            lambda write_id: self.inner.put_file(
-                bucket, key, path, content_type=content_type, metadata=metadata, condition=condition, write_id=write_id
-            ),
+            "PutObject", bucket, key, request_id, lambda write_id: self.inner.put_file(bucket, key, path, write_id=write_id, **options)
         )
 
     def copy(
-        self,
-        source_bucket: str,
-        source_key: str,
-        bucket: str,
-        key: str,
-        *,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        if_match: str | None = None,
-        condition: WriteCondition | None = None,
-        request_id: str | None = None,
+        self, source_bucket: str, source_key: str, bucket: str, key: str, *, request_id: str | None = None, **options: Unpack[CopyOptions]
     ) -> ObjectInfo:
         """Copy an object (see :meth:`FileObjectStore.copy`); the copy's event has the reason CopyObject."""
         return self._created(
@@ -266,17 +221,7 @@ class EventingObjectStore:
             bucket,
             key,
             request_id,
-            lambda write_id: self.inner.copy(
-                source_bucket,
-                source_key,
-                bucket,
-                key,
-                content_type=content_type,
-                metadata=metadata,
-                if_match=if_match,
-                condition=condition,
-                write_id=write_id,
-            ),
+            lambda write_id: self.inner.copy(source_bucket, source_key, bucket, key, write_id=write_id, **options),
         )
 
     def put_concatenation(
@@ -287,10 +232,8 @@ class EventingObjectStore:
         names: Sequence[str],
         *,
         etag: str,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        condition: WriteCondition | None = None,
         request_id: str | None = None,
+        **options: Unpack[ObjectOptions],
     ) -> ObjectInfo:
         """Complete a multipart upload (see :meth:`FileObjectStore.put_concatenation`): one object, one event."""
         return self._created(
@@ -298,9 +241,7 @@ class EventingObjectStore:
             bucket,
             key,
             request_id,
-            lambda write_id: self.inner.put_concatenation(
-                bucket, key, folder, names, etag=etag, content_type=content_type, metadata=metadata, condition=condition, write_id=write_id
-            ),
+            lambda write_id: self.inner.put_concatenation(bucket, key, folder, names, etag=etag, write_id=write_id, **options),
         )
 
     def delete(self, bucket: str, key: str, *, request_id: str | None = None, condition: WriteCondition | None = None) -> None:
@@ -368,9 +309,7 @@ class EventingObjectStore:
             self.notifier.forget(pending.write_id)
         return 0
 
-    def get(
-        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None, if_match: str | None = None
-    ) -> bytes:
+    def get(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None, if_match: str | None = None) -> bytes:
         return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
 
     def head(self, bucket: str, key: str) -> ObjectInfo:

@@ -44,7 +44,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict, Unpack
 
 from ...errors import ConflictError, InvalidNameError, NotFoundError, PreconditionFailedError
 from ...names import check_bucket, check_key
@@ -52,7 +52,16 @@ from ...ports import ObjectInfo
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FileObjectStore", "ObjectReader", "WriteCondition", "WriteConditionError", "create_locked"]
+__all__ = [
+    "CopyOptions",
+    "FileObjectStore",
+    "ObjectOptions",
+    "ObjectReader",
+    "WriteCondition",
+    "WriteConditionError",
+    "WriteOptions",
+    "create_locked",
+]
 
 _META = ".sluiceway"
 _UPLOADS = "uploads"
@@ -87,6 +96,29 @@ class WriteConditionError(PreconditionFailedError):
         """The condition's HTTP header: ``If-None-Match`` or ``If-Match``."""
         self.missing = missing
         """``If-Match`` found no object at all (S3 answers NoSuchKey, not 412)."""
+
+
+class ObjectOptions(TypedDict, total=False):
+    """What a write may say besides the object's bytes: the keyword arguments every write takes."""
+
+    content_type: str  # the object's Content-Type (default: application/octet-stream)
+    metadata: Mapping[str, str] | None  # its user metadata (x-amz-meta-*)
+    condition: WriteCondition | None  # S3's If-None-Match/If-Match, checked with the write
+
+
+class WriteOptions(ObjectOptions, total=False):
+    """:class:`ObjectOptions`, and what identifies the write to its writer's outbox."""
+
+    write_id: str | None  # recorded in the object's sidecar: FileObjectStore.landed tells whether the write landed
+
+
+class CopyOptions(TypedDict, total=False):
+    """What a copy may say besides its source and destination: the keyword arguments copies take."""
+
+    content_type: str | None  # replaces the source's (S3's MetadataDirective REPLACE); None keeps it
+    metadata: Mapping[str, str] | None  # likewise
+    if_match: str | None  # the source's ETag: the source must still be that version
+    condition: WriteCondition | None  # what the destination key must hold (see FileObjectStore.put)
 
 
 class FileObjectStore:
@@ -236,23 +268,13 @@ class FileObjectStore:
 
     # -- writes -------------------------------------------------------------
 
-    def put(
-        self,
-        bucket: str,
-        key: str,
-        data: bytes,
-        *,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        condition: WriteCondition | None = None,
-        write_id: str | None = None,
-    ) -> ObjectInfo:
+    def put(self, bucket: str, key: str, data: bytes, **options: Unpack[WriteOptions]) -> ObjectInfo:
         """Store ``data`` under ``key``; return the object's metadata.
 
         Args:
-            condition: S3's ``If-None-Match``/``If-Match``, checked with the write.
-            write_id: recorded in the object's sidecar, so that a writer's outbox can tell
-                later whether this write landed (see :meth:`landed`).
+            options: the object's content type and metadata, S3's condition (``If-None-Match``/
+                ``If-Match``, checked with the write), and the write's id in its writer's outbox
+                (see :class:`WriteOptions` and :meth:`landed`).
 
         Raises:
             WriteConditionError: ``condition`` did not hold; nothing was written.
@@ -261,23 +283,9 @@ class FileObjectStore:
         etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
         with self._staged(bucket) as (out, staged):
             out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-            return self._commit(
-                bucket, key, staged, os.fstat(out.fileno()), etag, content_type, metadata, condition=condition, write_id=write_id
-            )
+            return self._land(bucket, key, out, staged, etag, **options)
 
-    def put_file(
-        self,
-        bucket: str,
-        key: str,
-        path: str,
-        *,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        condition: WriteCondition | None = None,
-        write_id: str | None = None,
-    ) -> ObjectInfo:
+    def put_file(self, bucket: str, key: str, path: str, **options: Unpack[WriteOptions]) -> ObjectInfo:
         """Store the file at ``path`` under ``key`` (see :meth:`put`)."""
         check_key(key)
         md5 = hashlib.md5(usedforsecurity=False)
@@ -285,32 +293,10 @@ class FileObjectStore:
             while block := src.read(_BLOCK):
                 md5.update(block)
                 out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-            return self._commit(
-                bucket,
-                key,
-                staged,
-                os.fstat(out.fileno()),
-                md5.hexdigest(),
-                content_type,
-                metadata,
-                condition=condition,
-                write_id=write_id,
-            )
+            return self._land(bucket, key, out, staged, md5.hexdigest(), **options)
 
     def copy(
-        self,
-        source_bucket: str,
-        source_key: str,
-        bucket: str,
-        key: str,
-        *,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        if_match: str | None = None,
-        condition: WriteCondition | None = None,
-        write_id: str | None = None,
+        self, source_bucket: str, source_key: str, bucket: str, key: str, *, write_id: str | None = None, **options: Unpack[CopyOptions]
     ) -> ObjectInfo:
         """Store a copy of an object (in the kernel where it can) under ``key``; return the copy's metadata.
 
@@ -318,8 +304,9 @@ class FileObjectStore:
         or ``metadata`` replace them (S3's ``MetadataDirective`` REPLACE).
 
         Args:
-            if_match: the source's ETag: the source must still be that version.
-            condition: what the destination key must hold (see :meth:`put`).
+            write_id: see :class:`WriteOptions`.
+            options: the source's version, what the destination must hold, and a replacement
+                content type and metadata (see :class:`CopyOptions`).
 
         Raises:
             NotFoundError: no such source object.
@@ -327,44 +314,33 @@ class FileObjectStore:
             WriteConditionError: ``condition`` did not hold for the destination.
         """
         check_key(key)
+        if_match, content_type, metadata = options.get("if_match"), options.get("content_type"), options.get("metadata")
         with self._open(source_bucket, source_key) as (fd, found):
             self._check_match(source_bucket, source_key, fd, found, if_match)
             source = self.head(source_bucket, source_key)
             with self._staged(bucket) as (out, staged):
                 with os.fdopen(os.dup(fd), "rb") as src:
                     copied = _copy_range(src, out, 0, found.st_size)
-                out.flush()
-                os.fsync(out.fileno())
                 if copied < found.st_size:
                     raise ConflictError(f"{_uri(source_bucket, source_key)} was cut short while it was copied")
                 self._check_unchanged(source_bucket, source_key, fd, found, if_match, short=False)
                 # A copy is written in one part: S3 gives it the MD5 of its bytes, even when the
                 # source was uploaded in parts (its "-N" ETag is then not an MD5).
                 etag = source.etag if "-" not in source.etag else _md5_fd(fd)
-                return self._commit(
+                return self._land(
                     bucket,
                     key,
+                    out,
                     staged,
-                    os.fstat(out.fileno()),
                     etag,
-                    content_type if content_type is not None else source.content_type,
-                    metadata if metadata is not None else source.metadata,
-                    condition=condition,
+                    content_type=content_type if content_type is not None else source.content_type,
+                    metadata=metadata if metadata is not None else source.metadata,
+                    condition=options.get("condition"),
                     write_id=write_id,
                 )
 
     def put_concatenation(
-        self,
-        bucket: str,
-        key: str,
-        folder: int,
-        names: Sequence[str],
-        *,
-        etag: str,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        condition: WriteCondition | None = None,
-        write_id: str | None = None,
+        self, bucket: str, key: str, folder: int, names: Sequence[str], *, etag: str, **options: Unpack[WriteOptions]
     ) -> ObjectInfo:
         """Store the files ``names`` of the open folder ``folder``, one after the other, as one object (a multipart upload's parts).
 
@@ -385,20 +361,7 @@ class FileObjectStore:
                     os.close(fd)
                 sizes.append(size)
                 out.seek(0, os.SEEK_END)
-            out.flush()
-            os.fsync(out.fileno())
-            return self._commit(
-                bucket,
-                key,
-                staged,
-                os.fstat(out.fileno()),
-                etag,
-                content_type,
-                metadata,
-                condition=condition,
-                write_id=write_id,
-                parts=sizes,
-            )
+            return self._land(bucket, key, out, staged, etag, parts=sizes, **options)
 
     @contextmanager
     def staging(self, bucket: str, *parts: str, create: bool = True) -> Iterator[int]:
@@ -455,6 +418,26 @@ class FileObjectStore:
         with suppress(NotFoundError, InvalidNameError), self._folder(bucket, [_META, "tmp"]) as fds:
             removed += _remove_unlocked(fds[-1], os.listdir(fds[-1]))
         return removed
+
+    def _land(
+        self,
+        bucket: str,
+        key: str,
+        out: BinaryIO,
+        staged: tuple[int, str],
+        etag: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+        condition: WriteCondition | None = None,
+        write_id: str | None = None,
+        parts: Sequence[int] | None = None,
+    ) -> ObjectInfo:
+        """Make the staged file ``out`` durable, then commit it as the key's object (see :meth:`_commit`)."""
+        out.flush()
+        os.fsync(out.fileno())
+        written = os.fstat(out.fileno())
+        return self._commit(bucket, key, staged, written, etag, content_type, metadata, condition=condition, write_id=write_id, parts=parts)
 
     def _commit(
         self,
@@ -680,9 +663,7 @@ class FileObjectStore:
         with suppress(NotFoundError, InvalidNameError, FileNotFoundError), self._folder(bucket, parts[:-1]) as fds:
             os.unlink(parts[-1], dir_fd=fds[-1])
 
-    def get(
-        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None, if_match: str | None = None
-    ) -> bytes:
+    def get(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None, if_match: str | None = None) -> bytes:
         with self._open(bucket, key) as (fd, found):
             self._check_match(bucket, key, fd, found, if_match)
             offset = start or 0
@@ -744,13 +725,9 @@ class FileObjectStore:
         meta = self._read_meta(bucket, key)
         etag = str(meta["etag"]) if meta is not None and _matches(meta, found) else _md5_fd(fd)
         if etag != _unquote(if_match):
-            raise PreconditionFailedError(
-                f"{_uri(bucket, key)} is not the version read before (ETag {_unquote(if_match)}, now {etag})"
-            )
+            raise PreconditionFailedError(f"{_uri(bucket, key)} is not the version read before (ETag {_unquote(if_match)}, now {etag})")
 
-    def _check_unchanged(
-        self, bucket: str, key: str, fd: int, before: os.stat_result, if_match: str | None, *, short: bool
-    ) -> None:
+    def _check_unchanged(self, bucket: str, key: str, fd: int, before: os.stat_result, if_match: str | None, *, short: bool) -> None:
         """After a pinned read: the bytes read were the version asked for, whatever happened meanwhile.
 
         A replacement by rename leaves our descriptor on the old file (what we read is
