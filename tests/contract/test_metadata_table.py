@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from sluiceway.backends.local._sqlite import Database
 from sluiceway.errors import ConflictError
 from sluiceway.ports import STATUS_TIME_INDEX, Condition, MetadataTable
 
-from .conftest import BACKENDS, PAGE_SIZE, TABLE, Moto, TableCase
+from .conftest import BACKENDS, PAGE_SIZE, TABLE, TableCase, remote_for
 
 ROOT = Path(__file__).resolve().parents[2]
 INDEX = STATUS_TIME_INDEX.name
@@ -31,23 +32,25 @@ def deployed_table() -> dict[str, Any]:
 
 
 @pytest.fixture(params=BACKENDS)
-def runs(request: pytest.FixtureRequest) -> TableCase:
+def runs(request: pytest.FixtureRequest) -> Iterator[TableCase]:
     """An empty table keyed by ``ExecutionId``, with the deployed table's ``StatusTimeIndex``."""
     if request.param == "local":
         from sluiceway.backends.local.tables import SqliteTable
 
         db: Database = request.getfixturevalue("database")
-        return TableCase(SqliteTable(db, TABLE), "local")
+        yield TableCase(SqliteTable(db, TABLE), "local")
+        return
     from sluiceway.backends.aws.tables import DynamoTable
 
-    moto: Moto = request.getfixturevalue("moto")
+    remote = remote_for(request)
     spec: dict[str, Any] = request.getfixturevalue("deployed_table")
-    dynamodb = moto.client("dynamodb")
+    dynamodb = remote.client("dynamodb")
+    name = remote.name(TABLE)
     dynamodb.create_table(
-        TableName=TABLE,
+        TableName=name,
         **{
-            name: spec[name]
-            for name in (
+            key: spec[key]
+            for key in (
                 "BillingMode",
                 "AttributeDefinitions",
                 "KeySchema",
@@ -55,7 +58,9 @@ def runs(request: pytest.FixtureRequest) -> TableCase:
             )
         },
     )
-    return TableCase(DynamoTable(TABLE, dynamodb, page_size=PAGE_SIZE), "aws")
+    yield TableCase(DynamoTable(name, dynamodb, page_size=PAGE_SIZE), request.param)
+    if remote.persistent:
+        dynamodb.delete_table(TableName=name)
 
 
 RUN = {
