@@ -77,6 +77,7 @@ class Stack:
             # Only the stack's own functions use scratch space, and none runs yet: what is
             # there was left by a process that was killed. So were staged writes nobody holds.
             clear_folder(self.settings.scratch_dir)
+            self.local.db.sweep_owners()
             for bucket, _ in self.local.files.buckets():
                 self.local.files.clear_staging(bucket)
             self.orchestrator.start()

@@ -172,3 +172,42 @@ def test_a_line_torn_by_a_crash_is_closed_off_and_its_message_written_whole(tmp_
     lines = outbox.read_text().splitlines()
     assert lines[1].startswith('{"message_id": "torn') and json.loads(lines[2])["body"] == "second"
     db.close()
+
+
+OWNER = textwrap.dedent(
+    """
+    import sys
+    from sluiceway.backends.local._sqlite import Database
+
+    print(Database(sys.argv[1]).owner.id, flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def an_owner(db_path: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(db_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def test_a_sweep_removes_only_the_files_of_processes_that_are_gone(tmp_path: Path) -> None:
+    db = Database(tmp_path / "state.db")
+    owners = tmp_path / "owners"
+    (living, living_id), (killed, _) = an_owner(tmp_path / "state.db"), an_owner(tmp_path / "state.db")
+    try:
+        killed.send_signal(signal.SIGKILL)  # no exit hook runs: its file stays behind
+        killed.communicate()
+        assert len(list(owners.glob("*.lock"))) == 2
+        assert db.sweep_owners() == 1
+        assert [p.stem for p in owners.glob("*.lock")] == [living_id]
+    finally:
+        living.communicate()  # its stdin closes and it ends normally: its exit hook takes its file
+    assert list(owners.glob("*.lock")) == []
+    db.close()

@@ -58,6 +58,10 @@ class Database:
         self._owner: ProcessOwner | None = None
         migrate(self.connection())
 
+    def sweep_owners(self) -> int:
+        """Remove the owner files of processes that are gone (see :meth:`ProcessOwner.sweep`)."""
+        return ProcessOwner.sweep(self.path.parent / "owners")
+
     @property
     def owner(self) -> ProcessOwner:
         """This process's identity for claims on work in this database (see :class:`ProcessOwner`)."""
@@ -220,22 +224,21 @@ class ProcessOwner:
         if owner == self.id:
             return self._fd is not None
         try:
-            fd = os.open(self._path(owner), os.O_RDWR | os.O_CLOEXEC)
-        except (FileNotFoundError, ValueError):
+            return not _remove_if_gone(self._path(owner))
+        except ValueError:
             return False
-        except OSError:
-            return True  # cannot tell (no permission, say): its claims wait for their lease, as before
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        else:
-            # Ours now: its process is gone. The file goes too (unlinked while we hold the lock).
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._path(owner))
-            return False
-        finally:
-            os.close(fd)
+
+    @staticmethod
+    def sweep(folder: Path) -> int:
+        """Remove the files of owners whose processes are gone; return how many.
+
+        A process killed before its exit hooks ran (kill -9, a worker the pool had to kill)
+        leaves its file; the next process to claim work would find it, but a stack that
+        stops cleanly sweeps too, so a data dir at rest holds only the files of live processes.
+        """
+        if not folder.is_dir():
+            return 0
+        return sum(_remove_if_gone(path) for path in folder.glob("*.lock"))
 
     def close(self) -> None:
         if self._fd is not None:
@@ -243,6 +246,27 @@ class ProcessOwner:
                 os.unlink(self._path(self.id))
             os.close(self._fd)
             self._fd = None
+
+
+def _remove_if_gone(path: Path) -> bool:
+    """Remove an owner's file if no process holds its lock any more; whether it was removed."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False  # cannot tell (no permission, say): its claims wait for their lease, as before
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        # Ours now: its process is gone. The file goes too (unlinked while we hold the lock).
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return True
+    finally:
+        os.close(fd)
 
 
 def migrate(conn: sqlite3.Connection) -> int:

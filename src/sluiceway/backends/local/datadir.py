@@ -73,6 +73,7 @@ class LocalDataDir:
         release_thread()
 
     def close(self) -> None:
+        self.db.sweep_owners()  # the stack's workers have ended: their files go, if they left them
         self.logs.close()
         self.db.close()
 
