@@ -146,7 +146,7 @@ class Endpoint:
             if length is not None and not (length.isascii() and length.isdigit()):
                 code = "InvalidArgument" if service == "s3" else "ValidationException"
                 raise AwsError(code, "Content-Length must be a whole number", 400)
-            limit = _body_limit(head.headers)
+            limit = _body_limit(head.headers, where)
             if length is not None and int(length) > limit:
                 raise _too_large(service, limit)
             if self.require_auth and where.service is not None:
@@ -249,7 +249,13 @@ def decode_body(request: HttpRequest) -> HttpRequest:
     ):
         return request
     body, trailers = decode_aws_chunked(request.body)
-    decoded = {**headers, **trailers}
+    # Only the checksums the client announced (x-amz-trailer, which it signed) may come as
+    # trailers, and none may replace a header: trailers are not covered by the signature.
+    announced = {name.strip().lower() for name in headers.get("x-amz-trailer", "").split(",") if name.strip()}
+    accepted = {
+        name: value for name, value in trailers.items() if name in announced and name.startswith("x-amz-checksum-") and name not in headers
+    }
+    decoded = {**headers, **accepted}
     encodings = [e for e in decoded.get("content-encoding", "").split(",") if e.strip() and e.strip().lower() != "aws-chunked"]
     if encodings:
         decoded["content-encoding"] = ",".join(encodings)
@@ -371,7 +377,7 @@ class _Handler(BaseHTTPRequestHandler):
         return HttpRequest(self.command, path or "/", query, headers)
 
     def _body(self, head: HttpRequest) -> bytes:
-        limit = _body_limit(head.headers)
+        limit = _body_limit(head.headers, route(head))
         if "chunked" in head.headers.get("transfer-encoding", "").lower():
             return read_http_chunked(self.rfile.readline, self.rfile.read, limit)
         length = int(head.headers.get("content-length") or 0)  # digits only: checked by precheck
@@ -404,16 +410,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def _body_limit(headers: Mapping[str, str]) -> int:
+def _body_limit(headers: Mapping[str, str], where: Route) -> int:
     """S3's 5 GiB for what may be an S3 request, the far smaller limit of the others otherwise."""
-    if "x-amz-target" in headers:
+    if where.service is not None and where.service != "s3":
         return MAX_BODY
+    if where.access_key is not None:  # signed for S3: an object may have any content type
+        return S3_MAX_BODY
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded" or content_type.startswith("application/x-amz-json"):
-        return MAX_BODY  # a query or JSON protocol request, signed or not
-    authorization = headers.get("authorization", "")
-    if "Credential=" in authorization and "/s3/aws4_request" not in authorization:
-        return MAX_BODY
+        return MAX_BODY  # an unsigned query or JSON protocol request
     return S3_MAX_BODY
 
 

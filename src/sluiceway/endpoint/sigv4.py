@@ -143,6 +143,7 @@ def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: 
     if _is_v2_presigned(request, service):
         return _verify_v2_query(request, secrets, now)
     claim = _claim(request, service, secrets, now)
+    _check_all_signed(request, service, claim)
     access_key, day, region, signing_name, _ = claim.credential.split("/")
     payload = "UNSIGNED-PAYLOAD" if claim.presigned else _payload_hash(request, service)
     canonical = _canonical_request(request, claim.signed_headers.split(";"), service, payload)
@@ -158,6 +159,27 @@ def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: 
             "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
     return access_key
+
+
+def _check_all_signed(request: HttpRequest, service: str, claim: _Claim) -> None:
+    """Refuse ``x-amz-*`` headers the signature does not cover (S3's HeadersNotSigned).
+
+    They change what an S3 request does (``x-amz-copy-source`` turns a PUT into a copy,
+    ``x-amz-meta-*`` sets metadata): accepting them unsigned would let anyone who saw a
+    signed request replay it as another. ``X-Amz-Target`` names the operation elsewhere.
+    """
+    signed = {name.strip().lower() for name in claim.signed_headers.split(";")}
+    if service == "s3":
+        unsigned = sorted(name for name in request.headers if name.startswith("x-amz-") and name not in signed)
+    else:
+        unsigned = [name for name in ("x-amz-target",) if name in request.headers and name not in signed]
+    if unsigned:
+        raise AwsError(
+            "AccessDenied",
+            f"There were headers present in the request which were not signed: {', '.join(unsigned)}",
+            403,
+            fields={"HeadersNotSigned": ", ".join(unsigned)},
+        )
 
 
 def _is_v2_presigned(request: HttpRequest, service: str) -> bool:

@@ -201,8 +201,12 @@ class ProcessOwner:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        self._fd: int | None = os.open(self._path(self.id), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # Locked before it has the name sweeps look for: a file named *.lock and not yet locked
+        # would look like a dead process's to a sweep in another process, which would remove it.
+        staged = folder / f"{self.id}.new"
+        self._fd: int | None = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
+        os.rename(staged, self._path(self.id))
         for stale in folder.glob("*.lock"):  # the files of processes gone since (checking one removes it)
             self.alive(stale.stem)
         # A process that ends without closing its database (a function's worker process) takes
