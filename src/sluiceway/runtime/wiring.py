@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -297,7 +298,7 @@ class LocalTargets:
             return start
         if kind == "function" and self.invoker.knows(name):
             invocations = self.invocations
-            return lambda delivery: _enqueue(invocations, name, delivery.input)
+            return lambda delivery: _enqueue(invocations, name, delivery)
         if kind == "topic":
 
             def publish(delivery: Delivery) -> None:
@@ -317,8 +318,13 @@ def _send(queues: Queue, name: str, body: str, attributes: Mapping[str, str] | N
     queues.send(name, body, attributes=attributes)
 
 
-def _enqueue(invocations: SqliteAsyncInvocations, function: str, payload: Any) -> None:
-    invocations.enqueue(function, payload)
+def _enqueue(invocations: SqliteAsyncInvocations, function: str, delivery: Delivery) -> None:
+    # The invocation commits here and the router records the delivery in a transaction of its own:
+    # killed in between, the router delivers the event again at the next start. A request id derived
+    # from the delivery (as execution names are) makes that enqueue find the invocation queued
+    # already instead of queueing (and running) it twice; a replay is a new delivery, run again.
+    identity = "|".join((str(delivery.event["id"]), delivery.replay_name or "", delivery.rule_arn, delivery.target_id, delivery.target_arn))
+    invocations.enqueue(function, delivery.input, request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, identity)))
 
 
 def table_keys(settings: Settings) -> dict[str, str]:

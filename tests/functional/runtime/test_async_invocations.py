@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -412,3 +413,142 @@ def test_s3_notifications_left_in_their_old_table_move_into_the_queue_on_upgrade
     assert (failed.payload, failed.attempts, status, error) == ({"Records": ["failed"]}, 1, "failed", "Handled: boom")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
     assert not {"s3_lambda_notifications", "s3_lambda_notifications_due"} & tables
+
+
+class Interleaved(FakeFunctions):
+    """Functions whose first call first lets ``meanwhile`` run (another loop's pass, the clock moving):
+    what other loops do while one waits on its call. ``meanwhile`` may raise: the call's error."""
+
+    def __init__(self, *names: str, meanwhile: Callable[[], None], **script: Any) -> None:
+        super().__init__(*names, **script)
+        self.meanwhile: Callable[[], None] | None = meanwhile
+
+    def invoke(self, invocation: Invocation) -> InvocationResult:
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
+        return super().invoke(invocation)
+
+
+def test_a_loop_reaching_a_row_another_loop_has_retried_since_does_not_run_it_again(
+    queue: SqliteAsyncInvocations, clock: FakeClock
+) -> None:
+    # Two loops over one queue (as with concurrency > 1). The first reads [slow, flaky]; while it
+    # runs "slow", the other runs "flaky" (which fails: retried a minute later) and a minute passes:
+    # "flaky" is due again, and the first loop's list still says it never ran.
+    queue.enqueue("slow", {})
+    queue.enqueue("flaky", {})
+    elsewhere = FakeFunctions("flaky", fail=99)
+    other = deliverer(queue, elsewhere, clock)
+
+    def meanwhile() -> None:
+        assert other.deliver_pending() == 0
+        clock.advance(61)
+
+    here = Interleaved("slow", "flaky", meanwhile=meanwhile, fail=99)
+    deliverer(queue, here, clock).deliver_pending()
+    assert [c.function_name for c in here.calls] == ["slow"]
+    [flaky] = queue.pending("flaky")
+    assert flaky.attempts == 1
+    # From a fresh list the retries go on, and stop where MaximumRetryAttempts (2) says.
+    for _ in range(4):
+        clock.advance(130)
+        deliverer(queue, here, clock).deliver_pending()
+    assert len(elsewhere.calls) + sum(c.function_name == "flaky" for c in here.calls) == 3
+    [(given_up, status, _)] = [g for g in queue.given_up() if g[0].function == "flaky"]
+    assert (given_up.attempts, status) == (3, "failed")
+
+
+def test_a_late_outcome_of_a_lapsed_claim_does_not_overwrite_the_next_claims(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    # The last attempt allowed: the first loop's call waits past its lease (for a free worker, say),
+    # the other loop claims the invocation, runs it, and gives it up; then the first call ends in an
+    # error of the invoking, which would put the invocation back in the queue for a fourth run.
+    request_id = queue.enqueue("fn", {})
+    [row] = queue.pending()
+    queue.record(row.id, status="pending", attempts=2, next_attempt_at=clock.now())
+    other = deliverer(queue, FakeFunctions("fn", fail=1), clock)
+
+    def meanwhile() -> None:
+        clock.advance(17 * 60)
+        other.deliver_pending()
+        raise RuntimeError("the function invoker is closed")
+
+    deliverer(queue, Interleaved("fn", meanwhile=meanwhile), clock).deliver_pending()
+    assert queue.pending() == []
+    [(given_up, status, _)] = queue.given_up()
+    assert (given_up.request_id, given_up.attempts, status) == (request_id, 3, "failed")
+
+
+def test_a_claim_matches_the_attempts_seen_and_an_outcome_only_its_own_claim(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    queue.enqueue("fn", {})
+    [seen] = queue.due(clock.now())
+    now, lease = clock.now(), timedelta(minutes=16)
+    assert queue.claim(seen.id, now, now + lease, attempts=0)
+    queue.record(seen.id, status="pending", attempts=1, next_attempt_at=now + timedelta(minutes=1), claimed_until=now + lease)
+    clock.advance(61)
+    now = clock.now()
+    assert not queue.claim(seen.id, now, now + lease, attempts=seen.attempts)
+    assert queue.claim(seen.id, now, now + lease, attempts=1)
+    first_until = now + lease
+    clock.advance(lease.total_seconds() + 1)
+    now = clock.now()
+    assert queue.claim(seen.id, now, now + lease, attempts=1)
+    queue.record(seen.id, status="delivered", attempts=2, claimed_until=first_until)
+    assert [p.attempts for p in queue.pending()] == [1]
+    queue.record(seen.id, status="pending", attempts=2, claimed_until=first_until)
+    assert [p.attempts for p in queue.pending()] == [1]
+    queue.record(seen.id, status="delivered", attempts=2, claimed_until=now + lease)
+    assert queue.pending() == []
+
+
+def test_an_enqueue_of_a_request_id_already_queued_queues_nothing_more(db: Database, clock: FakeClock) -> None:
+    woken: list[int] = []
+    queue = SqliteAsyncInvocations(db, clock, on_enqueue=lambda: woken.append(1))
+    request_id = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+    assert queue.enqueue("fn", {"n": 1}, request_id=request_id) == request_id
+    assert queue.enqueue("fn", {"n": 2}, request_id=request_id) == request_id
+    assert [(p.request_id, p.payload) for p in queue.pending()] == [(request_id, {"n": 1})]
+    assert woken == [1]
+
+
+def test_an_eventbridge_delivery_made_again_after_a_crash_queues_its_invocation_once(queue: SqliteAsyncInvocations) -> None:
+    from sluiceway.events.rules import Delivery
+    from sluiceway.runtime.wiring import LocalTargets
+
+    class Functions(FakeFunctions):
+        def knows(self, name: str) -> bool:
+            return self.resolve(name) is not None
+
+    targets = LocalTargets(None, None, Functions("fn"), None, queue)  # type: ignore[arg-type]
+    deliver = targets.resolve(f"{ARN}fn")
+    rule = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/r"
+    event = {"id": "5b1f0c9e-0000-4000-8000-000000000001", "detail": {}}
+    first = Delivery({"n": 1}, event, "r", rule, "t", f"{ARN}fn")
+    deliver(first)
+    deliver(Delivery({"n": 1}, event, "r", rule, "t", f"{ARN}fn", attempt=2))  # redelivered at the next start
+    [queued] = queue.pending()
+    # Another target, another event or a replay is another invocation.
+    deliver(Delivery({"n": 1}, event, "r", rule, "t2", f"{ARN}fn"))
+    deliver(Delivery({"n": 1}, {**event, "id": "5b1f0c9e-0000-4000-8000-000000000002"}, "r", rule, "t", f"{ARN}fn"))
+    deliver(Delivery({"n": 1}, {**event, "replay-name": "again"}, "r", rule, "t", f"{ARN}fn"))
+    assert len({p.request_id for p in queue.pending()}) == 4 and queue.pending()[0] == queued
+
+
+def test_request_ids_shared_before_they_were_unique_get_fresh_ones_on_upgrade(db: Database, clock: FakeClock) -> None:
+    conn = db.connection()
+    conn.execute("DROP INDEX lambda_async_invocations_request_id")
+    conn.execute("DELETE FROM schema_version WHERE version >= 53")
+    for n in range(2):
+        conn.execute(
+            "INSERT INTO lambda_async_invocations (function, payload, request_id, next_attempt_at, enqueued_at, updated_at)"
+            " VALUES ('fn', ?, 'same', 0, 0, '')",
+            (json.dumps({"n": n}),),
+        )
+    migrate(conn)
+    rows = [tuple(r) for r in conn.execute("SELECT payload, request_id FROM lambda_async_invocations ORDER BY id")]
+    assert rows[0] == ('{"n": 0}', "same") and rows[1][1] not in ("same", "") and len(rows[1][1]) == 36
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        conn.execute(
+            "INSERT INTO lambda_async_invocations (function, payload, request_id, next_attempt_at, enqueued_at, updated_at)"
+            " VALUES ('fn', '{}', 'same', 0, 0, '')"
+        )

@@ -75,6 +75,8 @@ class SqliteAsyncInvocations:
 
         Inside a transaction of the caller's (``db.transaction()``) it commits with it, and
         the deliverer is woken only once it has; otherwise it commits before returning.
+        A request id already in the queue (a caller that derives it from what it delivers,
+        and delivers again after a crash) queues nothing more: the invocation is there.
 
         Raises:
             ValueError: ``function`` is empty or ``payload`` is not JSON.
@@ -85,13 +87,16 @@ class SqliteAsyncInvocations:
         request_id = request_id or str(uuid.uuid4())
         now = self.clock.now()
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO lambda_async_invocations (function, payload, request_id, next_attempt_at, enqueued_at, updated_at)"
+            # request_id is UNIQUE (migration 0053).
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO lambda_async_invocations (function, payload, request_id, next_attempt_at, enqueued_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (function, text, request_id, now.timestamp(), now.timestamp(), _stamp(now)),
             )
-            if self.on_enqueue is not None:
+            if cursor.rowcount == 1 and self.on_enqueue is not None:
                 self.db.after_commit(self.on_enqueue)
+        if cursor.rowcount != 1:
+            logger.info("asynchronous invocation queued already", extra={"function": function, "request_id": request_id})
         return request_id
 
     # -- the deliverer's side (a DeliveryLog) ------------------------------------------------
@@ -105,15 +110,24 @@ class SqliteAsyncInvocations:
         )
         return [_invocation(r) for r in rows]
 
-    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
-        """Take a due invocation until ``until``; False if it is no longer due (another deliverer has it)."""
+    def claim(self, delivery_id: int, now: datetime, until: datetime, *, attempts: int | None = None) -> bool:
+        """Take a due invocation until ``until``; False if it is no longer due (another deliverer has it).
+
+        With ``attempts`` (what the caller saw of the row), also False once the row has moved on:
+        a deliverer going through a list of due rows read a while ago must not run one that another
+        has retried since (and is due again) with the old count, which would run the function more
+        often than ``MaximumRetryAttempts`` allows.
+        """
+        query = (
+            "UPDATE lambda_async_invocations SET next_attempt_at = ?, claimed_by = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?"
+        )
+        args: tuple[object, ...] = (until.timestamp(), self.db.owner.id, _stamp(now), delivery_id, now.timestamp())
+        if attempts is not None:
+            query += " AND attempts = ?"
+            args += (attempts,)
         with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE lambda_async_invocations SET next_attempt_at = ?, claimed_by = ?, updated_at = ?"
-                " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-                (until.timestamp(), self.db.owner.id, _stamp(now), delivery_id, now.timestamp()),
-            )
-            return cursor.rowcount == 1
+            return conn.execute(query, args).rowcount == 1
 
     def record(
         self,
@@ -123,21 +137,39 @@ class SqliteAsyncInvocations:
         attempts: int,
         next_attempt_at: datetime | None = None,
         error: str | None = None,
+        claimed_until: datetime | None = None,
     ) -> None:
         """Store an attempt's outcome: ``delivered`` deletes the row (Lambda keeps nothing of an
         invocation that ran); ``pending`` schedules the next attempt; a final status keeps the row,
-        with its last error, for whoever wants to know what was given up."""
+        with its last error, for whoever wants to know what was given up.
+
+        With ``claimed_until`` (the ``until`` of the claim the attempt ran under) the outcome is
+        stored only while that claim still holds (a warning says when it was not): a claim whose lease
+        ran out (the call waited that long for a free worker, say) may have been taken by another
+        deliverer since, whose outcome a late one must not overwrite. A claim is this process's
+        owner with that lease end: a later claim of the row always ends later, so no two match.
+        """
         if status not in ("delivered", "pending", *FINAL_STATUSES):
             raise ValueError(f"not an asynchronous invocation status: {status!r}")
         now = self.clock.now()
+        holder = ""
+        held: tuple[object, ...] = ()
+        if claimed_until is not None:
+            holder = " AND claimed_by = ? AND next_attempt_at = ?"
+            held = (self.db.owner.id, claimed_until.timestamp())
         with self.db.transaction() as conn:
             if status == "delivered":
-                conn.execute("DELETE FROM lambda_async_invocations WHERE id = ?", (delivery_id,))
-                return
-            conn.execute(
-                "UPDATE lambda_async_invocations SET status = ?, attempts = ?, next_attempt_at = ?,"
-                " last_error = coalesce(?, last_error), claimed_by = NULL, updated_at = ? WHERE id = ?",
-                (status, attempts, (next_attempt_at or now).timestamp(), error, _stamp(now), delivery_id),
+                cursor = conn.execute("DELETE FROM lambda_async_invocations WHERE id = ?" + holder, (delivery_id, *held))
+            else:
+                cursor = conn.execute(
+                    "UPDATE lambda_async_invocations SET status = ?, attempts = ?, next_attempt_at = ?,"
+                    " last_error = coalesce(?, last_error), claimed_by = NULL, updated_at = ? WHERE id = ?" + holder,
+                    (status, attempts, (next_attempt_at or now).timestamp(), error, _stamp(now), delivery_id, *held),
+                )
+        if cursor.rowcount != 1:
+            logger.warning(
+                "outcome of an asynchronous invocation not recorded: its claim no longer holds",
+                extra={"invocation": delivery_id, "status": status, "attempts": attempts},
             )
 
     def release_orphans(self) -> int:

@@ -86,6 +86,72 @@ class Pending(Protocol):
 P = TypeVar("P", bound=Pending)
 
 
+class Queue(DeliveryLog[P], Protocol[P]):
+    """The queue as the deliverer drives it (``SqliteAsyncInvocations``): a delivery log whose
+    claims can match the attempts seen, and whose outcomes can be kept to the claim they ran under."""
+
+    def claim(self, delivery_id: int, now: datetime, until: datetime, *, attempts: int | None = None) -> bool: ...
+
+    def record(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        claimed_until: datetime | None = None,
+    ) -> None: ...
+
+
+class _LoopView(Generic[P]):
+    """The queue as one loop sees it.
+
+    Several loops go through the same due rows, each from a list it read a while ago: a row
+    another loop has retried since (and that is due again) is claimed only with the attempts
+    the list says, so it is not run again with the old count; and an outcome is stored only
+    under the claim it ran under, so a late one (its lease ran out while the call waited for
+    a free worker) does not overwrite the outcome of whoever claimed the row next.
+    """
+
+    def __init__(self, queue: Queue[P]) -> None:
+        self.queue = queue
+        self._seen: dict[int, int] = {}
+        self._held: dict[int, datetime] = {}
+
+    def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[P]:
+        rows = self.queue.due(now, after_id=after_id, limit=limit)
+        self._seen = {row.id: row.attempts for row in rows}
+        return rows
+
+    def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        if not self.queue.claim(delivery_id, now, until, attempts=self._seen[delivery_id]):
+            return False
+        self._held[delivery_id] = until
+        return True
+
+    def record(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.queue.record(
+            delivery_id,
+            status=status,
+            attempts=attempts,
+            next_attempt_at=next_attempt_at,
+            error=error,
+            claimed_until=self._held.pop(delivery_id, None),
+        )
+
+    def release_orphans(self) -> int:
+        return self.queue.release_orphans()
+
+
 class EventInvokeSettings(Protocol):
     """A function's ``EventInvokeConfig`` (``backends.local.async_invocations.EventInvokeConfig``); None is "not set"."""
 
@@ -170,7 +236,7 @@ class AsyncInvocationDeliverer(Generic[P]):
 
     def __init__(
         self,
-        log: DeliveryLog[P],
+        log: Queue[P],
         configs: Configs,
         functions: Functions,
         clock: Clock,
@@ -187,10 +253,13 @@ class AsyncInvocationDeliverer(Generic[P]):
         self.clock = clock
         self.destinations = destinations
         self.wakeup = wakeup or threading.Event()
-        # Loops over one log never run an invocation twice: each claims a row before running it,
-        # and a claim moves the row's next attempt past the lease.
+        # Loops over one log never run an invocation twice: each claims a row before running it, a
+        # claim moves the row's next attempt past the lease, and each loop claims and records
+        # through a view of its own (see _LoopView).
         self._loops: list[DeliveryLoop[P]] = [
-            DeliveryLoop(log, self, clock=clock, name=f"sluiceway-lambda-async-{n}", lease=_LEASE, poll_s=poll_s, wakeup=self.wakeup)
+            DeliveryLoop(
+                _LoopView(log), self, clock=clock, name=f"sluiceway-lambda-async-{n}", lease=_LEASE, poll_s=poll_s, wakeup=self.wakeup
+            )
             for n in range(concurrency)
         ]
 
