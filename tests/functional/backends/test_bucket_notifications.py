@@ -12,7 +12,7 @@ import pytest
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.async_invocations import AsyncInvocation, SqliteAsyncInvocations
 from sluiceway.backends.local.bucket_config import Destination, NotificationConfig, SqliteBucketConfigs
-from sluiceway.backends.local.bucket_notifications import S3Notifier, s3_record
+from sluiceway.backends.local.bucket_notifications import PendingWrite, S3Notifier, s3_record
 from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.backends.local.notifying import EventingObjectStore
 from sluiceway.backends.local.objects import FileObjectStore, WriteCondition, WriteConditionError
@@ -301,6 +301,55 @@ def test_a_live_writers_write_whose_announcement_failed_is_announced_after_a_whi
     clock.advance(61)
     assert store.recover() == 1
     assert _received(store) == [("ObjectCreated:Put", "late.csv")]
+
+
+def test_a_removal_its_writer_announced_after_the_recoverys_snapshot_is_not_announced_again(tmp_path: Path, clock: FakeClock) -> None:
+    writer_db = Database(tmp_path / "sluiceway.db")  # the writer's process
+    writer, _ = _notifying(writer_db, clock, tmp_path)
+    writer.put("bkt", "k", b"x")
+    db = Database(tmp_path / "sluiceway.db")  # the stack's process, recovering
+    try:
+        store, bus = _notifying(db, clock, tmp_path)
+        n = store.notifier
+        assert n is not None and writer.notifier is not None
+        snapshot: list[PendingWrite] = []
+
+        class LooksWhileRemoving(FileObjectStore):
+            def delete(self, bucket: str, key: str, *, condition: WriteCondition | None = None) -> str:
+                snapshot.extend(n.pending_writes())  # the recovery reads the outbox while the removal is under way
+                return super().delete(bucket, key, condition=condition)
+
+        class RecoversFromThatSnapshot(S3Notifier):
+            def pending_writes(self) -> list[PendingWrite]:
+                removing = EventingObjectStore(
+                    LooksWhileRemoving(tmp_path / "buckets"),
+                    writer.publisher,
+                    clock,
+                    region="us-east-1",
+                    account="123456789012",
+                    notifier=writer.notifier,
+                )
+                removing.delete("bkt", "k")  # removed and announced by its writer, which then exits
+                writer_db.close()
+                return snapshot
+
+        recovering = EventingObjectStore(
+            store.inner,
+            store.publisher,
+            clock,
+            region="us-east-1",
+            account="123456789012",
+            notifier=RecoversFromThatSnapshot(
+                db, n.configs, n.queues, n.topics, clock, invocations=n.invocations, region=n.region, account=n.account
+            ),
+        )
+        assert recovering.recover() == 0
+        assert [(w.key, w.kind) for w in snapshot] == [("k", "removed")]
+        assert _received(store) == [("ObjectCreated:Put", "k"), ("ObjectRemoved:Delete", "k")]
+        deleted = [e for e in bus.archived(clock.now() - timedelta(days=1)) if e.event["detail-type"] == "Object Deleted"]
+        assert len(deleted) == 1
+    finally:
+        db.close()
 
 
 def test_announced_writes_that_cannot_come_again_are_pruned(db: Database, clock: FakeClock, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,3 +191,54 @@ def test_completing_on_a_condition(s3: Any, upload: tuple[str, str, str]) -> Non
     current = s3.head_object(Bucket=bucket, Key=key)["ETag"]
     s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=parts, IfMatch=current)
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"new"
+
+
+def _two_parts(s3: Any, bucket: str, key: str) -> tuple[str, dict[str, Any]]:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    first = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"a" * (5 * MIB))["ETag"]
+    second = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=2, Body=b"b")["ETag"]
+    return upload_id, {"Parts": [{"PartNumber": 1, "ETag": first}, {"PartNumber": 2, "ETag": second}]}
+
+
+def test_a_retried_completion_answers_the_same_and_writes_nothing_again(s3: Any, stack: Stack) -> None:
+    bucket = stack.settings.output_bucket  # EventBridge is on for it: each write is an event
+    upload_id, parts = _two_parts(s3, bucket, "mp/retried.bin")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mp/retried.bin", UploadId=upload_id, MultipartUpload=parts)
+    # The client's retry (its connection dropped before the answer): S3 answers with the same result.
+    again = s3.complete_multipart_upload(Bucket=bucket, Key="mp/retried.bin", UploadId=upload_id, MultipartUpload=parts)
+    assert (again["ETag"], again["Key"]) == (done["ETag"], "mp/retried.bin")
+    assert len(created_events(stack, bucket, "mp/retried.bin")) == 1
+    # Completed: nothing else finds the upload.
+    assert upload_id not in [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+    code, status, _ = error_of(lambda: s3.list_parts(Bucket=bucket, Key="mp/retried.bin", UploadId=upload_id))
+    assert (code, status) == ("NoSuchUpload", 404)
+    code, _, _ = error_of(lambda: s3.upload_part(Bucket=bucket, Key="mp/retried.bin", UploadId=upload_id, PartNumber=3, Body=b"c"))
+    assert code == "NoSuchUpload"
+    code, _, _ = error_of(lambda: s3.abort_multipart_upload(Bucket=bucket, Key="mp/retried.bin", UploadId=upload_id))
+    assert code == "NoSuchUpload"
+
+
+def test_two_completions_of_one_upload_at_once_write_it_once(s3: Any, stack: Stack) -> None:
+    bucket = stack.settings.output_bucket
+    upload_id, parts = _two_parts(s3, bucket, "mp/twice.bin")
+    start = threading.Barrier(2)
+    answers: list[str] = []
+
+    def complete() -> None:
+        start.wait()
+        try:
+            answers.append(
+                s3.complete_multipart_upload(Bucket=bucket, Key="mp/twice.bin", UploadId=upload_id, MultipartUpload=parts)["ETag"]
+            )
+        except ClientError as exc:
+            answers.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=complete) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # Whichever waited for the other answers with the other's result.
+    assert len(answers) == 2 and answers[0] == answers[1] and answers[0].endswith('-2"'), answers
+    assert len(created_events(stack, bucket, "mp/twice.bin")) == 1
+    assert s3.get_object(Bucket=bucket, Key="mp/twice.bin")["Body"].read() == b"a" * (5 * MIB) + b"b"

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 
 from sluiceway.endpoint.server import Endpoint
 from sluiceway.runtime.bus.watcher import BucketWatcher
@@ -193,4 +195,75 @@ def test_a_write_whose_writer_was_killed_before_announcing_it_is_announced_once_
         assert [(name, key) for name, key, _ in records] == [("ObjectRemoved:Delete", "landed.txt")]
         assert bus_events(stack, "crashy") == [("Object Created", "landed.txt"), ("Object Deleted", "landed.txt")]
         assert stack.local.objects.recover() == 0  # announced once: nothing left to recover
+        assert drained(sqs, url) == []
+
+
+# An endpoint whose completions of multipart uploads are killed (SIGKILL) once the object is
+# written and announced: before its completion's result is recorded ("written"), or after,
+# before the parts are removed ("recorded").
+_KILLED_COMPLETER = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from pathlib import Path
+    from sluiceway.backends.local.multipart import MultipartUploads
+    from sluiceway.endpoint.server import Endpoint
+    from sluiceway.runtime.wiring import build_stack
+    from sluiceway.settings import Settings
+
+    record = MultipartUploads.record
+
+    def killed_once_written(self, folder, completion):
+        if completion is not None and completion.done:
+            os.kill(os.getpid(), signal.SIGKILL)
+        record(self, folder, completion)
+
+    def killed(self, folder):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if sys.argv[3] == "written":
+        MultipartUploads.record = killed_once_written
+    else:
+        MultipartUploads.retire = killed
+    stack = build_stack(Settings.load(data_dir=Path(sys.argv[1]), workers=1, endpoint_port=int(sys.argv[2])), invoker_mode="thread")
+    stack.start("killed completer")
+    Endpoint(stack, host="127.0.0.1", port=int(sys.argv[2])).start()
+    print("ready", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.parametrize("killed", ["written", "recorded"])
+def test_a_completion_killed_after_its_write_is_answered_by_the_retry_and_written_once(tmp_path: Path, killed: str) -> None:
+    data_dir = tmp_path / "data"
+    with running(data_dir) as (_, s3, sqs):
+        s3.create_bucket(Bucket="whole")
+        url = notify_queue(s3, sqs, "whole", "whole-notes")
+        upload_id = s3.create_multipart_upload(Bucket="whole", Key="f.bin")["UploadId"]
+        etag = s3.upload_part(Bucket="whole", Key="f.bin", UploadId=upload_id, PartNumber=1, Body=b"x" * 100)["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    port = free_port()
+    completer = subprocess.Popen([sys.executable, "-c", _KILLED_COMPLETER, str(data_dir), str(port), killed], stdout=subprocess.PIPE)
+    try:
+        assert completer.stdout is not None and completer.stdout.readline().strip() == b"ready"
+        session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+        config = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
+        doomed = session.client("s3", endpoint_url=f"http://127.0.0.1:{port}", config=config)
+        with pytest.raises(EndpointConnectionError):
+            doomed.complete_multipart_upload(Bucket="whole", Key="f.bin", UploadId=upload_id, MultipartUpload=parts)
+        assert completer.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        completer.kill()
+        completer.wait()
+        if completer.stdout is not None:
+            completer.stdout.close()
+    with running(data_dir) as (stack, s3, sqs):
+        assert s3.list_multipart_uploads(Bucket="whole").get("Uploads", []) == []
+        again = s3.complete_multipart_upload(Bucket="whole", Key="f.bin", UploadId=upload_id, MultipartUpload=parts)
+        assert again["ETag"] == s3.head_object(Bucket="whole", Key="f.bin")["ETag"]
+        assert again["ETag"].endswith('-1"')
+        records = wait_for(lambda: drained(sqs, url))
+        assert [(name, key) for name, key, _ in records] == [("ObjectCreated:CompleteMultipartUpload", "f.bin")]
+        assert bus_events(stack, "whole") == [("Object Created", "f.bin")]
+        assert stack.local.objects.recover() == 0
         assert drained(sqs, url) == []

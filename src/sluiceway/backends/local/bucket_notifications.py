@@ -284,10 +284,14 @@ class S3Notifier:
         """This process's owner id, which tells the recovery whether the writer still runs."""
         return self.db.owner.id  # removed with its process (see ProcessOwner)
 
-    def forget(self, write_id: str) -> None:
-        """The write is announced (call it inside the announcing transaction), or never landed."""
+    def forget(self, write_id: str) -> bool:
+        """The write is announced (call it inside the announcing transaction), or never landed.
+
+        Returns whether the write was still in the outbox: False when another process (its
+        writer, or a recovery) announced or forgot it meanwhile.
+        """
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM s3_pending_writes WHERE write_id = ?", (write_id,))
+            return conn.execute("DELETE FROM s3_pending_writes WHERE write_id = ?", (write_id,)).rowcount == 1
 
     def pending_writes(self) -> list[PendingWrite]:
         """The outbox: writes recorded and not yet announced, oldest first."""

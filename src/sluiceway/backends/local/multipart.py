@@ -5,7 +5,14 @@ An upload is a folder ``<bucket>/.sluiceway/uploads/<upload id>/`` holding ``upl
 (``00001.part``) and what S3 reports of it (``00001.json``: ETag, size, checksums). A
 part uploaded again replaces the previous one, as on S3. Completing an upload stores the
 chosen parts as one object through the bucket's writer (one write, one event) and
-removes the folder; so does aborting it. Nothing else ends an upload: S3 keeps one until
+removes the parts (the rest, :data:`COMPLETED_KEPT` later); aborting removes the folder.
+
+A completion holds the upload's lock (``flock`` on its folder, across processes) and records
+itself in ``completed.json`` before it writes (the write's id and the key's sequencer before
+it), then its result once written, then removes the parts; a folder's removal takes
+``upload.json`` first and ``completed.json`` last. A completion that finds the record -- a client's retry after the
+completing process was killed, or a second completion that waited for the lock -- answers
+with the recorded result and writes nothing again (see :class:`Completion`). Nothing else ends an upload: S3 keeps one until
 it is completed or aborted, across restarts (a part is acknowledged only once it is
 fsynced, and so is the folder entry that names it). A stack start removes only the
 temporary files of writes that died (:meth:`FileObjectStore.clear_staging`).
@@ -16,6 +23,7 @@ store's ``staging``), and file names are made here, never taken from a request.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -25,7 +33,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from ...errors import NotFoundError
@@ -34,10 +42,16 @@ from .objects import FileObjectStore, create_locked
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_PART_NUMBER", "MultipartUploads", "Part", "Upload"]
+__all__ = ["COMPLETED_KEPT", "MAX_PART_NUMBER", "Completion", "MultipartUploads", "Part", "Staged", "Upload"]
 
 MAX_PART_NUMBER: Final = 10_000
 _UPLOADS: Final = "uploads"
+_COMPLETED: Final = "completed.json"
+COMPLETED_KEPT: Final = timedelta(minutes=15)
+"""How long a completed upload still answers a retried completion with its result.
+
+S3 answers such a retry with the completion's result for a while, then NoSuchUpload; the
+bucket's next CreateMultipartUpload after this long removes what is left of the upload."""
 _ID: Final = re.compile(r"^[0-9A-Za-z_-]{43}$")
 
 
@@ -71,6 +85,33 @@ class Part:
         return f"{self.number:05d}.part"
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A completion of an upload, recorded in its folder before the object is written (and again once it is)."""
+
+    write_id: str
+    """The object's write (see :meth:`FileObjectStore.landed`)."""
+    etag: str
+    before: str | None
+    """The key's sequencer when the completion began (None: no object): had it not changed, the write never landed."""
+    answer: Mapping[str, str] = field(default_factory=dict)
+    """What the completion answers besides the ETag (the composite checksum)."""
+    done: bool = False
+    """The object is written: the upload is completed, whatever is left of its folder."""
+    version_id: str | None = None
+    sequencer: str | None = None
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An upload being completed, its lock held: its open folder, its parts, its recorded completion if any."""
+
+    upload: Upload
+    folder: int
+    parts: Mapping[int, Part]
+    completion: Completion | None
+
+
 class MultipartUploads:
     """The multipart uploads of a :class:`FileObjectStore`'s buckets."""
 
@@ -88,6 +129,7 @@ class MultipartUploads:
         now: datetime,
     ) -> Upload:
         check_key(key)
+        self._finish_removals(bucket, now)
         upload_id = secrets.token_urlsafe(32)  # 43 characters, safe in a file name
         upload = Upload(bucket, key, upload_id, now.astimezone(UTC), content_type, dict(metadata or {}), checksum_algorithm)
         with self.files.staging(bucket, _UPLOADS) as folder:
@@ -130,8 +172,10 @@ class MultipartUploads:
         with self._folder(bucket, upload_id) as folder:
             return self._upload(bucket, upload_id, folder, key)
 
-    def _upload(self, bucket: str, upload_id: str, folder: int, key: str | None) -> Upload:
+    def _upload(self, bucket: str, upload_id: str, folder: int, key: str | None, *, completed: bool = False) -> Upload:
         data = _read_json(folder, "upload.json")
+        if not completed and data is not None and self._completed(bucket, str(data.get("key")), folder):
+            data = None  # completed: only its folder's removal is left
         if data is None or (key is not None and data.get("key") != key):
             raise NotFoundError(f"no upload {upload_id!r} of {key!r} in bucket {bucket}")
         return Upload(
@@ -143,6 +187,11 @@ class MultipartUploads:
             {str(k): str(v) for k, v in dict(data.get("metadata") or {}).items()},
             data.get("checksum_algorithm"),
         )
+
+    def _completed(self, bucket: str, key: str, folder: int) -> bool:
+        """Whether the upload is completed: recorded done, or its recorded write landed (its completer was killed)."""
+        record = _completion(folder)
+        return record is not None and (record.done or self.files.landed(bucket, key, record.write_id) is not None)
 
     def put_part(
         self, bucket: str, upload_id: str, key: str, number: int, data: bytes, *, etag: str, checksums: Mapping[str, str], now: datetime
@@ -201,23 +250,109 @@ class MultipartUploads:
         return found
 
     @contextmanager
-    def staged(self, bucket: str, upload_id: str, key: str) -> Iterator[tuple[Upload, int, dict[int, Part]]]:
-        """The upload, its open folder and its parts, for completing it (the folder is removed by :meth:`abort`)."""
+    def staged(self, bucket: str, upload_id: str, key: str) -> Iterator[Staged]:
+        """The upload, for completing it, under its lock (held until the block ends).
+
+        The caller records its completion (:meth:`record`) before writing the object and once
+        it is written, then removes the upload (:meth:`remove`). ``completion`` is a completion
+        recorded before: a retry's (or a concurrent completion's) answer.
+
+        Raises:
+            NotFoundError: no such upload (aborted, or completed and removed).
+        """
         with self._folder(bucket, upload_id) as folder:
-            upload = self._upload(bucket, upload_id, folder, key)
-            yield upload, folder, {p.number: p for p in self._parts(folder)}
+            # Completions (and aborts) of one upload, in any process, one at a time. A completion that
+            # waited for another finds its record; after the folder's removal, nothing (NoSuchUpload).
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            upload = self._upload(bucket, upload_id, folder, key, completed=True)
+            yield Staged(upload, folder, {p.number: p for p in self._parts(folder)}, _completion(folder))
+
+    def record(self, folder: int, completion: Completion | None) -> None:
+        """Record (durably) the completion of the upload whose folder :meth:`staged` gave; None: forget it (nothing was written)."""
+        if completion is None:
+            with suppress(FileNotFoundError):
+                os.unlink(_COMPLETED, dir_fd=folder)
+                os.fsync(folder)
+            return
+        _write_json(
+            folder,
+            _COMPLETED,
+            {
+                "write_id": completion.write_id,
+                "etag": completion.etag,
+                "before": completion.before,
+                "answer": dict(completion.answer),
+                "done": completion.done,
+                "version_id": completion.version_id,
+                "sequencer": completion.sequencer,
+            },
+        )
 
     def abort(self, bucket: str, upload_id: str, key: str | None = None) -> None:
         """Remove the upload and its parts.
 
         Raises:
-            NotFoundError: no such upload.
+            NotFoundError: no such upload (or it is completed).
         """
         with self._folder(bucket, upload_id) as folder:
+            fcntl.flock(folder, fcntl.LOCK_EX)  # not while it is being completed
             self._upload(bucket, upload_id, folder, key)
+            self.remove(bucket, upload_id)
+
+    def retire(self, folder: int) -> None:
+        """Remove a completed upload's parts (of the folder :meth:`staged` gave, once its completion is recorded done).
+
+        Its description and its completion's record stay :data:`COMPLETED_KEPT`: a retried (or a
+        concurrent, waiting) completion finds the result there, and nothing else finds the upload.
+        """
+        for name in os.listdir(folder):
+            if name not in ("upload.json", _COMPLETED):
+                with suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=folder)
+        os.fsync(folder)
+
+    def remove(self, bucket: str, upload_id: str) -> None:
+        """Remove the upload's folder (an aborted one, or a completed one), or what a removal that died left of it.
+
+        ``upload.json`` goes first (the upload is gone) and ``completed.json`` last (a completed
+        upload's retry still finds its result until the folder is gone).
+        """
+        if not _ID.match(upload_id):
+            raise ValueError(f"not an upload id: {upload_id!r}")
         with self.files.staging(bucket, _UPLOADS, create=False) as uploads:
+            with suppress(FileNotFoundError, NotADirectoryError):
+                folder = os.open(upload_id, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=uploads)
+                try:
+                    with suppress(FileNotFoundError):
+                        os.unlink("upload.json", dir_fd=folder)
+                        os.fsync(folder)
+                    for name in os.listdir(folder):
+                        if name != _COMPLETED:
+                            with suppress(FileNotFoundError):
+                                os.unlink(name, dir_fd=folder)
+                    with suppress(FileNotFoundError):
+                        os.unlink(_COMPLETED, dir_fd=folder)
+                finally:
+                    os.close(folder)
             shutil.rmtree(upload_id, dir_fd=uploads, ignore_errors=True)
             os.fsync(uploads)  # an aborted (or completed) upload does not come back after a power loss
+
+    def _finish_removals(self, bucket: str, now: datetime) -> None:
+        """Remove what is left of the uploads completed :data:`COMPLETED_KEPT` ago (and of those whose completer was killed)."""
+        names: list[str] = []
+        with suppress(NotFoundError), self.files.staging(bucket, _UPLOADS, create=False) as uploads:
+            names = [n for n in os.listdir(uploads) if _ID.match(n)]
+        for name in names:
+            with suppress(NotFoundError), self._folder(bucket, name) as folder:
+                try:
+                    fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # being completed now: its completion removes it
+                record = _completion(folder)
+                with suppress(FileNotFoundError):
+                    recorded = os.stat(_COMPLETED, dir_fd=folder, follow_symlinks=False).st_mtime
+                    if record is not None and record.done and now.timestamp() - recorded >= COMPLETED_KEPT.total_seconds():
+                        self.remove(bucket, name)
 
     def list(self, bucket: str) -> list[Upload]:
         """The bucket's uploads in progress, by key, then by when they started."""
@@ -231,6 +366,21 @@ class MultipartUploads:
             with suppress(NotFoundError):
                 uploads.append(self.get(bucket, name))
         return sorted(uploads, key=lambda u: (u.key, u.initiated))
+
+
+def _completion(folder: int) -> Completion | None:
+    data = _read_json(folder, _COMPLETED)
+    if data is None:
+        return None
+    return Completion(
+        str(data["write_id"]),
+        str(data["etag"]),
+        None if data.get("before") is None else str(data["before"]),
+        {str(k): str(v) for k, v in dict(data.get("answer") or {}).items()},
+        bool(data.get("done")),
+        None if data.get("version_id") is None else str(data["version_id"]),
+        None if data.get("sequencer") is None else str(data["sequencer"]),
+    )
 
 
 def _part_json(part: Part) -> dict[str, Any]:

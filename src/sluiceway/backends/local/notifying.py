@@ -76,7 +76,12 @@ class EventingObjectStore:
         self._pruned_at: float | None = None
 
     def emit_created(
-        self, info: ObjectInfo, reason: str = "PutObject", *, request_id: str | None = None, write_id: str | None = None
+        self,
+        info: ObjectInfo,
+        reason: str = "PutObject",
+        *,
+        request_id: str | None = None,
+        write_id: str | None = None,
     ) -> EventDict:
         """Commit the write's "Object Created" event (if EventBridge is on for the bucket) and its notifications.
 
@@ -86,6 +91,11 @@ class EventingObjectStore:
         Args:
             write_id: the write's record in the outbox, deleted with the announcement.
         """
+        return self._emit_created(info, reason, request_id=request_id, write_id=write_id)[0]
+
+    def _emit_created(
+        self, info: ObjectInfo, reason: str, *, request_id: str | None, write_id: str | None, if_pending: bool = False
+    ) -> tuple[EventDict, bool]:
         request_id = request_id or _request_id()
         event = object_created(
             bucket=info.bucket,
@@ -101,7 +111,7 @@ class EventingObjectStore:
             reason=reason,
             version_id=info.version_id,
         )
-        self._commit(
+        committed = self._commit(
             event,
             reason,
             info.bucket,
@@ -112,10 +122,13 @@ class EventingObjectStore:
             version_id=info.version_id,
             request_id=request_id,
             write_id=write_id,
+            if_pending=if_pending,
         )
-        return event
+        return event, committed
 
-    def _emit_deleted(self, bucket: str, key: str, sequencer: str, *, request_id: str, write_id: str | None) -> None:
+    def _emit_deleted(
+        self, bucket: str, key: str, sequencer: str, *, request_id: str, write_id: str | None, if_pending: bool = False
+    ) -> bool:
         event = object_deleted(
             bucket=bucket,
             key=key,
@@ -126,7 +139,7 @@ class EventingObjectStore:
             region=self.region,
             account=self.account,
         )
-        self._commit(event, "DeleteObject", bucket, key, sequencer, request_id=request_id, write_id=write_id)
+        return self._commit(event, "DeleteObject", bucket, key, sequencer, request_id=request_id, write_id=write_id, if_pending=if_pending)
 
     def _commit(
         self,
@@ -141,14 +154,26 @@ class EventingObjectStore:
         version_id: str | None = None,
         request_id: str | None = None,
         write_id: str | None = None,
-    ) -> None:
+        if_pending: bool = False,
+    ) -> bool:
+        """Commit the write's announcement, once; return whether it was committed now.
+
+        With ``if_pending``, only if the write's outbox record (``write_id``) is still there: the
+        caller settles a write from a snapshot of the outbox (the recovery, or a writer whose write
+        raised), and the write may have been announced since by another process. Its record is
+        deleted first, in the announcing transaction, so of two announcers only one finds it; a
+        removal cannot be told apart by its sequencer (the settling one is made up).
+        """
+        committed = True
         if self.notifier is None:
             self.publisher.put_events([event])
         else:
             config = self.notifier.config(bucket)
             kind = "removed" if reason == "DeleteObject" else "created"
             with self.notifier.transaction():
-                if self.notifier.first_announcement(bucket, key, sequencer, kind):
+                pending = write_id is not None and self.notifier.forget(write_id)
+                committed = (pending or not if_pending) and self.notifier.first_announcement(bucket, key, sequencer, kind)
+                if committed:
                     if config.eventbridge:
                         self.publisher.put_events([event])
                     self.notifier.notify(
@@ -162,26 +187,33 @@ class EventingObjectStore:
                         version_id=version_id,
                         request_id=request_id,
                     )
-                if write_id is not None:
-                    self.notifier.forget(write_id)
         if self.on_event is not None:
             self.on_event()
+        return committed
 
     # -- writes: recorded in the outbox, landed, announced ------------------------------------
 
-    def _intend(self, bucket: str, key: str, kind: str, reason: str, request_id: str) -> PendingWrite | None:
+    def _intend(self, bucket: str, key: str, kind: str, reason: str, request_id: str, write_id: str | None = None) -> PendingWrite | None:
         if self.notifier is None:
             return None
-        write = PendingWrite(uuid.uuid4().hex, bucket, key, kind, reason, request_id, "", 0.0)
+        write = PendingWrite(write_id or uuid.uuid4().hex, bucket, key, kind, reason, request_id, "", 0.0)
         self.notifier.intend(write.write_id, bucket, key, kind=kind, reason=reason, request_id=request_id)
         return write
 
-    def _created(self, reason: str, bucket: str, key: str, request_id: str | None, write: Callable[[str | None], ObjectInfo]) -> ObjectInfo:
-        """Record, write, announce: ``write(write_id)`` stores the object."""
+    def _created(
+        self,
+        reason: str,
+        bucket: str,
+        key: str,
+        request_id: str | None,
+        write: Callable[[str | None], ObjectInfo],
+        write_id: str | None = None,
+    ) -> ObjectInfo:
+        """Record, write, announce: ``write(write_id)`` stores the object (``write_id``: the caller's for it, if given)."""
         request_id = request_id or _request_id()
-        pending = self._intend(bucket, key, "created", reason, request_id)
+        pending = self._intend(bucket, key, "created", reason, request_id, write_id)
         try:
-            info = write(pending.write_id if pending is not None else None)
+            info = write(pending.write_id if pending is not None else write_id)
         except BaseException as exc:
             if pending is not None:
                 self._settle_failed(pending, exc)
@@ -233,15 +265,22 @@ class EventingObjectStore:
         *,
         etag: str,
         request_id: str | None = None,
+        write_id: str | None = None,
         **options: Unpack[ObjectOptions],
     ) -> ObjectInfo:
-        """Complete a multipart upload (see :meth:`FileObjectStore.put_concatenation`): one object, one event."""
+        """Complete a multipart upload (see :meth:`FileObjectStore.put_concatenation`): one object, one event.
+
+        Args:
+            write_id: the write's id, new for each write (the completion records it first: :meth:`landed`
+                tells a retry whether the write landed).
+        """
         return self._created(
             "CompleteMultipartUpload",
             bucket,
             key,
             request_id,
             lambda write_id: self.inner.put_concatenation(bucket, key, folder, names, etag=etag, write_id=write_id, **options),
+            write_id,
         )
 
     def delete(self, bucket: str, key: str, *, request_id: str | None = None, condition: WriteCondition | None = None) -> None:
@@ -285,24 +324,35 @@ class EventingObjectStore:
         return announced
 
     def _settle(self, pending: PendingWrite, *, forget_unlanded: bool) -> int:
-        """Announce ``pending`` if it landed (return 1); else forget it if ``forget_unlanded`` (it never will land)."""
+        """Announce ``pending`` if it landed and is still unannounced (return 1).
+
+        Else forget it if ``forget_unlanded`` (it never will land).
+        """
         assert self.notifier is not None
         if pending.kind == "created":
             info = self.inner.landed(pending.bucket, pending.key, pending.write_id)
             if info is not None:
                 logger.warning("announcing a write its writer did not", extra={"bucket": pending.bucket, "key": pending.key})
-                self.emit_created(info, pending.reason, request_id=pending.request_id, write_id=pending.write_id)
-                return 1
+                _, committed = self._emit_created(
+                    info, pending.reason, request_id=pending.request_id, write_id=pending.write_id, if_pending=True
+                )
+                return int(committed)
         else:
             try:
                 self.inner.head(pending.bucket, pending.key)
             except NotFoundError:
                 # Removed: its sequencer died with its writer; a new one still sorts after the key's writes.
                 logger.warning("announcing a removal its writer did not", extra={"bucket": pending.bucket, "key": pending.key})
-                self._emit_deleted(
-                    pending.bucket, pending.key, f"{time.time_ns():016X}", request_id=pending.request_id, write_id=pending.write_id
+                return int(
+                    self._emit_deleted(
+                        pending.bucket,
+                        pending.key,
+                        f"{time.time_ns():016X}",
+                        request_id=pending.request_id,
+                        write_id=pending.write_id,
+                        if_pending=True,
+                    )
                 )
-                return 1
             except InvalidNameError:
                 pass  # a link or a FIFO is there: no object, but nothing this removal can be said to have done
         if forget_unlanded:
@@ -314,6 +364,10 @@ class EventingObjectStore:
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         return self.inner.head(bucket, key)
+
+    def landed(self, bucket: str, key: str, write_id: str) -> ObjectInfo | None:
+        """See :meth:`FileObjectStore.landed`."""
+        return self.inner.landed(bucket, key, write_id)
 
     def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         return self.inner.list(bucket, prefix)

@@ -4,6 +4,11 @@ Parts wait in the bucket's staging area (``backends/local/multipart.py``); compl
 upload writes the object once, through the buckets' writer: one object, one event (with
 ``CompleteMultipartUpload`` as its reason). Its ETag is S3's: the MD5 of the parts' MD5s,
 then ``-`` and the number of parts.
+
+A completion is recorded in the upload's folder, under the upload's lock, before the object is
+written and once it is: a client's retry of a completion (its completer killed, or its answer
+lost) and a concurrent completion answer with the recorded result and write nothing again, as
+on S3, where the object is written once.
 """
 
 from __future__ import annotations
@@ -11,17 +16,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Final
 
-from ....backends.local.multipart import MAX_PART_NUMBER, Part, Upload
-from ....backends.local.objects import WriteConditionError
+from ....backends.local.multipart import MAX_PART_NUMBER, Completion, Part, Staged, Upload
+from ....backends.local.notifying import sequencer_for
+from ....backends.local.objects import WriteCondition, WriteConditionError
 from ....errors import InvalidNameError, NotFoundError
 from ...context import Context
 from ...errors import AwsError
 from ._common import (
     DEFAULT_CONTENT_TYPE,
     OPERATIONS,
+    S3,
     etag_header,
     invalid_key,
     must_bucket,
@@ -157,36 +166,88 @@ def complete_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str,
         raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400)
     condition = write_condition(params)
     try:
-        with backend.uploads.staged(bucket, upload_id, key) as (upload, folder, parts):
-            selected = _select(upload_id, chosen, parts)
-            digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in selected), usedforsecurity=False).hexdigest()
-            etag = f"{digest}-{len(selected)}"
-            info = backend.objects.put_concatenation(
-                bucket,
-                key,
-                folder,
-                [p.file for p in selected],
-                etag=etag,
-                content_type=upload.content_type,
-                metadata=upload.metadata,
-                condition=condition,
-                request_id=ctx.request_id,
-            )
-        backend.uploads.abort(bucket, upload_id)
+        with backend.uploads.staged(bucket, upload_id, key) as staged:
+            upload = staged.upload
+            done = _settled(backend, bucket, key, staged.completion)
+            if done is not None and done != staged.completion:
+                backend.uploads.record(staged.folder, done)  # settled once: the next retry need not look again
+            if done is None:
+                done = _complete(ctx, backend, staged, bucket, key, _select(upload_id, chosen, staged.parts), condition)
+            # The object is written, and its completion recorded: the parts may go (a removal that
+            # dies is finished by a retry; the record goes with the bucket's later CreateMultipartUpload).
+            backend.uploads.retire(staged.folder)
     except WriteConditionError as error:
         # Nothing was completed: the upload and its parts stay (the client may complete it again).
         raise condition_failed(error, key) from None
     except NotFoundError:
         raise _no_such_upload(upload_id) from None
-    logger.info("multipart upload completed", extra={"bucket": bucket, "key": key, "parts": len(selected)})
     answer: dict[str, Any] = {
         "Location": f"{ctx.endpoint_url}/{bucket}/{key}",
         "Bucket": bucket,
-        "Key": key,
-        "ETag": etag_header(info.etag),
+        "Key": upload.key,
+        "ETag": etag_header(done.etag),
     }
-    answer.update(_composite_checksum(upload, selected))
+    answer.update(done.answer)
     return answer
+
+
+def _complete(
+    ctx: Context, backend: S3, staged: Staged, bucket: str, key: str, selected: list[Part], condition: WriteCondition | None
+) -> Completion:
+    """Write the object of ``selected`` parts, recorded in the upload's folder before and after."""
+    digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in selected), usedforsecurity=False).hexdigest()
+    begun = Completion(
+        uuid.uuid4().hex, f"{digest}-{len(selected)}", _current(backend, bucket, key), _composite_checksum(staged.upload, selected)
+    )
+    backend.uploads.record(staged.folder, begun)
+    try:
+        info = backend.objects.put_concatenation(
+            bucket,
+            key,
+            staged.folder,
+            [p.file for p in selected],
+            etag=begun.etag,
+            write_id=begun.write_id,
+            content_type=staged.upload.content_type,
+            metadata=staged.upload.metadata,
+            condition=condition,
+            request_id=ctx.request_id,
+        )
+    except WriteConditionError:
+        backend.uploads.record(staged.folder, None)  # refused before anything changed
+        raise
+    done = replace(begun, done=True, version_id=info.version_id, sequencer=sequencer_for(info))
+    backend.uploads.record(staged.folder, done)
+    logger.info("multipart upload completed", extra={"bucket": bucket, "key": key, "parts": len(selected)})
+    return done
+
+
+def _settled(backend: S3, bucket: str, key: str, completion: Completion | None) -> Completion | None:
+    """What a completion recorded before this one did: done (answer it; write nothing), or None (nothing landed).
+
+    S3 answers a retried CompleteMultipartUpload of a completed upload with the same result (for
+    a while; NoSuchUpload once the upload is forgotten), and never writes the object again.
+    """
+    if completion is None or completion.done:
+        return completion
+    # Its completer was killed between recording the completion and recording its result.
+    info = backend.objects.landed(bucket, key, completion.write_id)
+    if info is not None:
+        return replace(completion, done=True, version_id=info.version_id, sequencer=sequencer_for(info))
+    if _current(backend, bucket, key) == completion.before:
+        return None  # the key is as it was: the write never landed (the outbox forgets it)
+    # Another write of the key came after: whether ours landed before it cannot be told, and
+    # either way the key holds a write later than this completion. Writing ours now would
+    # undo that later write: the completion counts as done.
+    return replace(completion, done=True)
+
+
+def _current(backend: S3, bucket: str, key: str) -> str | None:
+    """The sequencer of the key's current write (None: no object)."""
+    try:
+        return sequencer_for(backend.objects.head(bucket, key))
+    except (NotFoundError, InvalidNameError):
+        return None
 
 
 def _select(upload_id: str, chosen: list[Mapping[str, Any]], parts: Mapping[int, Part]) -> list[Part]:
