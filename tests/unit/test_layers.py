@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ports", ("ports", "apps")),
     ("adapters", ("backends", "functions", "services")),
     ("runtime", ("runtime",)),
-    ("edges", ("cli", "deploy", "api", "endpoint")),
+    ("edges", ("cli", "deploy", "api", "endpoint", "cfn")),
 )
 
 #: The local composition: the only modules besides ``services`` that may build backends.
@@ -41,7 +41,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-MODULES = sorted(SRC.rglob("*.py"))
+#: Example applications shipped as package data (``sluiceway new``) are users' code, not Sluiceway's:
+#: their handlers import boto3 and only themselves.
+MODULES = sorted(p for p in SRC.rglob("*.py") if "examples" not in p.relative_to(SRC).parts[:1])
 NAMES = {module_name(p) for p in MODULES}
 
 

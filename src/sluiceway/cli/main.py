@@ -13,7 +13,7 @@ from .. import __version__
 from ..apps import CSV_WORKFLOW
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
-from . import aws, events, messaging, runs, sfn
+from . import aws, events, messaging, runs, sfn, stacks
 from ._common import EXIT_FAILED, ConfigOption, DataDirOption, console, err_console, fail, report_error, settings_from, shown
 
 app = typer.Typer(
@@ -117,12 +117,27 @@ def up(
     require_auth: bool = typer.Option(
         False, "--require-auth", help="Require SigV4 signatures made with SLUICEWAY_ENDPOINT_ACCESS_KEYS even on the loopback"
     ),
+    template: Path | None = typer.Option(
+        None, "--template", "-t", help="Run this SAM/CloudFormation template [default: ./template.yaml when there is one]"
+    ),
+    stack_name: str | None = typer.Option(None, "--stack-name", help="The template's stack name [default: its folder's name]"),
+    parameter_overrides: list[str] | None = typer.Option(
+        None, "--parameter-overrides", help="Template parameters, KEY=VALUE (repeat, or several separated by spaces)"
+    ),
 ) -> None:
     """Run the local stack until interrupted: files dropped into the input folder are processed, and
-    boto3, the AWS CLI and functions reach its services on one AWS-compatible endpoint."""
+    boto3, the AWS CLI and functions reach its services on one AWS-compatible endpoint. With a SAM
+    template (--template, or ./template.yaml), the template's resources are made and run instead."""
     from ..endpoint.server import Endpoint
     from ..runtime.bus.router import Undelivered
     from ..runtime.wiring import build_stack
+    from .templates import overrides_from, run_template, stack_name_for, workers_for
+
+    if template is None and preset is None and Path("template.yaml").is_file():
+        template = Path("template.yaml")
+    if template is not None and preset is not None:
+        fail("--template and --preset cannot be used together: a template brings its own resources")
+    overrides = overrides_from(parameter_overrides or [])
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # from here on a stop is orderly
@@ -135,8 +150,10 @@ def up(
         access_keys = settings.access_keys()
     except ValueError as exc:
         fail(str(exc))
+    if template is not None:
+        settings = settings.model_copy(update={"workers": workers_for(template, settings.workers)})
     try:
-        stack = build_stack(settings, app=preset or CSV_WORKFLOW)
+        stack = build_stack(settings, app=None if template is not None else preset or CSV_WORKFLOW)
     except SluicewayError as exc:
         report_error(exc)
     except ValueError as exc:
@@ -175,16 +192,22 @@ def up(
             require_auth=settings.endpoint_require_auth,
             access_keys=access_keys,
         )
+        if template is not None:  # health says 503 until the template's resources are made
+            endpoint.starting = "making the template's resources"
         endpoint.start()
     except (OSError, ValueError) as exc:
         stack.close()
         fail(f"the endpoint cannot serve on {settings.endpoint_host}:{settings.endpoint_port}: {exc}")
     try:
         stack.watch()
-        folder = stack.settings.buckets_dir / stack.settings.input_bucket
-        console.print(
-            Text.assemble("Sluiceway is up. Drop files into ", shown(folder, style="bold"), " (or `sluiceway upload FILE`). Ctrl-C stops.")
-        )
+        if template is not None:
+            name = stack_name or stack_name_for(template)
+            if not run_template(endpoint, template, name, overrides):
+                raise typer.Exit(EXIT_FAILED)
+        else:
+            folder = stack.settings.buckets_dir / stack.settings.input_bucket
+            hint = " (or `sluiceway upload FILE`). Ctrl-C stops."
+            console.print(Text.assemble("Sluiceway is up. Drop files into ", shown(folder, style="bold"), hint))
         auth = ", signed requests only" if endpoint.require_auth else ""
         console.print(Text.assemble("AWS endpoint: ", (endpoint.url, "bold"), f" (AWS_ENDPOINT_URL{auth})"), highlight=False)
         while not stop.wait(0.5):
@@ -225,6 +248,7 @@ app.add_typer(sfn.app, name="sfn")
 app.add_typer(runs.app, name="runs")
 app.add_typer(events.app, name="events")
 app.add_typer(events.rules_app, name="rules")
+app.add_typer(stacks.app, name="stack")
 for _command in (aws.template, aws.package, aws.deploy, aws.cost):
     app.command()(_command)
 messaging.register(app)

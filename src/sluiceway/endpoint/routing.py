@@ -32,12 +32,14 @@ SIGNING_NAMES: dict[str, str] = {
     "lambda": "lambda",
     "logs": "logs",
     "sts": "sts",
+    "cloudformation": "cloudformation",
 }
 
 #: ``X-Amz-Target`` prefix (the model's ``targetPrefix``) -> botocore service name.
 TARGET_PREFIXES: dict[str, str] = {
     "AmazonSQS": "sqs",
     "DynamoDB_20120810": "dynamodb",
+    "DynamoDBStreams_20120810": "dynamodbstreams",
     "AWSEvents": "events",
     "AWSStepFunctions": "stepfunctions",
     "Logs_20140328": "logs",

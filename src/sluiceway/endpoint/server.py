@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from . import protocol
+from .apigateway import ApiGateway
 from .body import decode_aws_chunked, read_http_chunked
 from .context import Context, HttpRequest, HttpResponse, Shared, Stream
+from .custom_resources import RESPONSE_PATH, ResponseSlots
 from .errors import AwsError, not_implemented
 from .routing import Route, route, virtual_host_bucket
 from .services import SERVICES, operations
@@ -89,12 +91,16 @@ class Endpoint:
                 "(set SLUICEWAY_ENDPOINT_ACCESS_KEYS=KEY_ID:SECRET)"
             )
         self.shared = Shared()
+        self.apis = ApiGateway(self)
+        """The API Gateway APIs served under ``/_sluiceway/apis/<apiId>`` (``apis.deploy([...])``)."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._query_actions: dict[str, frozenset[str]] | None = None
         self._busy = 0
         self._idle = threading.Condition()
         self._closing = False
+        self.starting: str | None = None
+        """While set (say, a template being made), health answers 503 with this as the reason."""
 
     @property
     def url(self) -> str:
@@ -138,7 +144,7 @@ class Endpoint:
         refused here; so is a body larger than its service accepts.
         """
         if _own_route(head):
-            return None
+            return self.apis.precheck(head) if ApiGateway.serves(head.path) else None
         where = route(head)
         service = where.service or "s3"
         try:
@@ -163,7 +169,7 @@ class Endpoint:
             if self._closing:
                 return _json(503, {"__type": "ServiceUnavailable", "message": "the stack is stopping"}, {"Connection": "close"})
             if _own_route(request):
-                return self._own(request)
+                return self.apis.handle(request) if ApiGateway.serves(request.path) else self._own(request)
             return self._aws(request)
         finally:
             with self._idle:
@@ -172,8 +178,14 @@ class Endpoint:
 
     def _own(self, request: HttpRequest) -> HttpResponse:
         if request.path.rstrip("/") == "/_sluiceway/health" and request.method in ("GET", "HEAD"):
+            if self.starting is not None:
+                return _json(503, {"status": "starting", "reason": self.starting})
             body = {"status": "running", "version": __version__, "services": {name: "running" for name in SERVICES}}
             return _json(200, body)
+        if request.path.startswith(RESPONSE_PATH) and request.method == "PUT":
+            # A custom resource's function answering CloudFormation (cfnresponse PUTs to its ResponseURL).
+            status, message = self.shared.get("cfn-responses", ResponseSlots).put(request.path[len(RESPONSE_PATH) :], request.body)
+            return HttpResponse(status, {"Content-Length": str(len(message))}, message.encode())
         return _json(404, {"message": f"no route {request.method} {request.path}"})
 
     def _aws(self, request: HttpRequest) -> HttpResponse:

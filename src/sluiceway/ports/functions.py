@@ -76,6 +76,17 @@ class Call:
     """The event as UTF-8 JSON text."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """The function's own environment variables (Lambda's ``Environment.Variables``)."""
+    code_paths: tuple[str, ...] = ()
+    """The function's own code: its root (``LAMBDA_TASK_ROOT``, the working directory) then its
+    dependencies, put in front of ``sys.path``. Empty for functions packaged with Sluiceway, which
+    any worker may run; a worker that loaded code of its own runs that function only."""
+    runtime: str | None = None
+    """The function's Lambda runtime (``python3.12``), for ``AWS_EXECUTION_ENV``; None: the local Python."""
+
+    @property
+    def code_root(self) -> str | None:
+        """The folder of the function's own code, or None for a packaged function."""
+        return self.code_paths[0] if self.code_paths else None
 
     def encode(self) -> bytes:
         header = [
@@ -86,14 +97,16 @@ class Call:
             self.memory_mb,
             self.timeout_s,
             dict(self.environment),
+            list(self.code_paths),
+            self.runtime,
         ]
         return json.dumps(header).encode() + b"\n" + self.payload
 
     @classmethod
     def decode(cls, data: bytes) -> Call:
         header, _, payload = data.partition(b"\n")
-        request_id, function_name, handler, arn, memory_mb, timeout_s, environment = json.loads(header)
-        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload, environment)
+        request_id, function_name, handler, arn, memory_mb, timeout_s, environment, paths, runtime = json.loads(header)
+        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload, environment, tuple(paths), runtime)
 
 
 @dataclass(frozen=True)

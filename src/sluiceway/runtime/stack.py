@@ -21,6 +21,7 @@ from .bus.watcher import BucketWatcher
 from .lambdas.async_invocations import AsyncInvocationDeliverer
 from .lambdas.invoker import LocalFunctionInvoker
 from .messaging.delivery import TopicDeliverer
+from .messaging.streams import StreamMappings
 from .messaging.triggers import EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
 from .periodic import Periodic
@@ -55,6 +56,8 @@ class Stack:
     """Fires EventBridge Scheduler schedules and scheduled rules, and delivers the fires."""
     async_invocations: AsyncInvocationDeliverer[AsyncInvocation]
     """Runs Lambda's asynchronous invocations (Invoke with InvocationType=Event...) from their durable queue."""
+    streams: StreamMappings
+    """DynamoDB stream event source mappings: ``streams.add(StreamMapping(...)) -> uuid``, ``streams.remove(uuid)``."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
 
     @property
@@ -88,6 +91,7 @@ class Stack:
             self.write_recovery.start()
             self.async_invocations.start()
             self.triggers.start()
+            self.streams.start()
         except BaseException:
             self.lock.release()
             raise
@@ -105,6 +109,7 @@ class Stack:
         self.scheduler.close()  # before the router: a scheduled rule's fire wakes it
         self.router.close()
         self.triggers.close()  # before the invoker: pollers call functions
+        self.streams.close()  # likewise
         self.deliverer.close()
         self.write_recovery.close()
         self.async_invocations.close()  # before the invoker: it calls functions

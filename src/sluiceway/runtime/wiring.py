@@ -29,6 +29,7 @@ from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
 from ..backends.local.async_invocations import SqliteAsyncInvocations
 from ..backends.local.datadir import LocalDataDir, open_data_dir
+from ..backends.local.dynamodb.stream_source import LocalStreamSource, SqliteStreamCheckpoints
 from ..backends.local.stacklock import StackLock, describe
 from ..clock import FakeClock, SystemClock
 from ..config import load_config, packaged_config_path
@@ -47,6 +48,7 @@ from .lambdas.async_invocations import AsyncInvocationDeliverer
 from .lambdas.destinations import LocalDestinations
 from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker, endpoint_environment
 from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
+from .messaging.streams import StreamMappings
 from .messaging.triggers import EventSourceMapping, EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
 from .orchestration.tasks import TaskRunner
@@ -54,6 +56,9 @@ from .periodic import Periodic
 from .stack import Stack
 
 logger = logging.getLogger(__name__)
+
+TEMPLATE_APP = "template"
+"""The application name of a stack whose resources come from a template (``build_stack(app=None)``)."""
 
 __all__ = [
     "EventFollower",
@@ -78,12 +83,15 @@ __all__ = [
 def build_stack(
     settings: Settings,
     *,
-    app: str = CSV_WORKFLOW,
+    app: str | None = CSV_WORKFLOW,
     clock: Clock | None = None,
     skip_waits: bool = False,
     invoker_mode: str = "process",
 ) -> Stack:
     """Wire application ``app`` on the data dir's local backends (not started: see :meth:`Stack.start`).
+
+    ``app=None`` provisions no built-in application: a template (``sluiceway.cfn``) brings its
+    own resources once the stack runs.
 
     Raises:
         ValueError: no application of that name.
@@ -94,7 +102,7 @@ def build_stack(
         clock = FakeClock(SystemClock().now())
     clock = clock or SystemClock()
     pipeline = load_config(settings.pipeline_config or packaged_config_path())
-    application = build_app(app, settings, pipeline)
+    application = build_app(app, settings, pipeline) if app is not None else App(TEMPLATE_APP, ())
     # Rules stored in the data dir by a stack of another built-in app (``up --preset`` one day,
     # ``up`` the next) still target that app's functions and workflows: every stack serves all
     # of them, so none of those events is dead-lettered. Only ``app`` is provisioned.
@@ -158,6 +166,17 @@ def build_stack(
         concurrency=settings.workers,
         wakeup=invocations_queued,
     )
+    # DynamoDB stream -> function mappings: pollers woken by the commit of a table write.
+    streams = StreamMappings(
+        LocalStreamSource(local.db, clock, region=settings.region, account_id=settings.account_id),
+        SqliteStreamCheckpoints(local.db, clock),
+        invoker,
+        queues=local.queues,
+        topics=local.topics,
+        clock=clock,
+        region=settings.region,
+        account_id=settings.account_id,
+    )
     return Stack(
         settings,
         application,
@@ -172,6 +191,7 @@ def build_stack(
         write_recovery,
         scheduler,
         async_invocations,
+        streams,
     )
 
 

@@ -13,13 +13,16 @@ The deliverer's side is the :class:`~sluiceway.ports.deliveries.DeliveryLog` pro
 (``due``/``claim``/``record``/``release_orphans``), as for event and topic deliveries.
 
 :class:`SqliteEventInvokeConfigs` keeps what ``PutFunctionEventInvokeConfig`` sets: the
-maximum retry attempts and event age, and the on-success and on-failure destinations.
+maximum retry attempts and event age, and the on-success and on-failure destinations; and,
+beside it, each function's dead-letter queue (``DeadLetterConfig``, migration 0061), which
+Lambda keeps in the function's own configuration rather than in ``EventInvokeConfig``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -34,6 +37,10 @@ from ._sqlite import Database
 logger = logging.getLogger(__name__)
 
 __all__ = ["FINAL_STATUSES", "AsyncInvocation", "EventInvokeConfig", "SqliteAsyncInvocations", "SqliteEventInvokeConfigs"]
+
+_COLUMNS: Final = "id, function, payload, request_id, attempts, enqueued_at, last_error"
+_DEAD_LETTER_ARN: Final = re.compile(r"arn:aws[a-zA-Z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}")
+"""An SQS queue's or SNS topic's ARN: the only dead-letter targets Lambda takes."""
 
 FINAL_STATUSES: Final = frozenset({"failed", "expired"})
 """How an invocation given up on ends: its retries failed (or it can never run), or it grew too old."""
@@ -53,6 +60,11 @@ class AsyncInvocation:
     """How many times the function ran for it so far (the destination record's ``approximateInvokeCount``)."""
     enqueued_at: datetime
     """When it was accepted: its age, which ``MaximumEventAgeInSeconds`` bounds, counts from here."""
+    text: str
+    """The payload as JSON text: as the caller sent it when it gave it (``raw``), so that a
+    dead-letter queue gets the event byte for byte, as Lambda sends it."""
+    last_error: str | None
+    """Why its last attempt failed, if one did (``ErrorType: message``, or why it could not run)."""
 
 
 class SqliteAsyncInvocations:
@@ -70,8 +82,12 @@ class SqliteAsyncInvocations:
         self.on_enqueue = on_enqueue
         self.configs = SqliteEventInvokeConfigs(db, clock)
 
-    def enqueue(self, function: str, payload: JSON, *, request_id: str | None = None) -> str:
+    def enqueue(self, function: str, payload: JSON, *, request_id: str | None = None, raw: str | None = None) -> str:
         """Commit one asynchronous invocation of ``function``; return its request id.
+
+        ``raw`` is ``payload`` as the caller received it (Invoke's body): kept as is, so that the
+        function's dead-letter queue gets the event exactly as sent, as on Lambda. Without it the
+        payload is kept as compact JSON.
 
         Inside a transaction of the caller's (``db.transaction()``) it commits with it, and
         the deliverer is woken only once it has; otherwise it commits before returning.
@@ -79,11 +95,15 @@ class SqliteAsyncInvocations:
         and delivers again after a crash) queues nothing more: the invocation is there.
 
         Raises:
-            ValueError: ``function`` is empty or ``payload`` is not JSON.
+            ValueError: ``function`` is empty, ``payload`` is not JSON, or ``raw`` is not ``payload``'s text.
         """
         if not function:
             raise ValueError("an asynchronous invocation needs a function")
         text = json.dumps(payload, separators=(",", ":"))
+        if raw is not None:
+            if json.loads(raw) != payload:
+                raise ValueError("raw is not the text of the payload")
+            text = raw
         request_id = request_id or str(uuid.uuid4())
         now = self.clock.now()
         with self.db.transaction() as conn:
@@ -104,7 +124,7 @@ class SqliteAsyncInvocations:
     def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[AsyncInvocation]:
         """Pending invocations due at ``now`` with an id above ``after_id``, oldest first."""
         rows = self.db.connection().execute(
-            "SELECT id, function, payload, request_id, attempts, enqueued_at FROM lambda_async_invocations"
+            f"SELECT {_COLUMNS} FROM lambda_async_invocations"
             " WHERE status = 'pending' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?",
             (now.timestamp(), after_id, limit),
         )
@@ -205,7 +225,7 @@ class SqliteAsyncInvocations:
 
     def pending(self, function: str | None = None) -> list[AsyncInvocation]:
         """The invocations not yet delivered nor given up on (of ``function`` as enqueued, or all), oldest first."""
-        query = "SELECT id, function, payload, request_id, attempts, enqueued_at FROM lambda_async_invocations WHERE status = 'pending'"
+        query = f"SELECT {_COLUMNS} FROM lambda_async_invocations WHERE status = 'pending'"
         args: tuple[str, ...] = ()
         if function is not None:
             query += " AND function = ?"
@@ -215,10 +235,9 @@ class SqliteAsyncInvocations:
     def given_up(self) -> list[tuple[AsyncInvocation, str, str | None]]:
         """The invocations given up on, oldest first, with their final status and last error."""
         rows = self.db.connection().execute(
-            "SELECT id, function, payload, request_id, attempts, enqueued_at, status, last_error FROM lambda_async_invocations"
-            " WHERE status != 'pending' ORDER BY id"
+            f"SELECT {_COLUMNS}, status FROM lambda_async_invocations WHERE status != 'pending' ORDER BY id"
         )
-        return [(_invocation(r), r[6], r[7]) for r in rows]
+        return [(_invocation(r), r[7], r[6]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -293,10 +312,49 @@ class SqliteEventInvokeConfigs:
         )
         return [_config(r) for r in rows]
 
+    # -- dead-letter queues (the function's DeadLetterConfig) ------------------------------------
+
+    def set_dead_letter(self, function: str, target_arn: str | None) -> None:
+        """Set the function's dead-letter queue (``DeadLetterConfig.TargetArn``), or remove it with None
+        (or ``""``, which is how UpdateFunctionConfiguration clears it).
+
+        Args:
+            function: the function's name.
+            target_arn: an SQS queue's or SNS topic's ARN.
+
+        Raises:
+            ValueError: ``function`` is empty, or ``target_arn`` is not a queue's or topic's ARN.
+        """
+        if not function:
+            raise ValueError("a dead-letter queue needs a function")
+        if not target_arn:
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM lambda_dead_letter_configs WHERE function = ?", (function,))
+            return
+        if not _DEAD_LETTER_ARN.fullmatch(target_arn):
+            raise ValueError(f"a dead-letter queue is an Amazon SQS queue or Amazon SNS topic ARN, not {target_arn!r}")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO lambda_dead_letter_configs (function, target_arn, last_modified) VALUES (?, ?, ?)",
+                (function, target_arn, self.clock.now().timestamp()),
+            )
+
+    def dead_letter(self, function: str) -> str | None:
+        """The function's dead-letter queue ARN; None if it has none."""
+        row = self.db.connection().execute("SELECT target_arn FROM lambda_dead_letter_configs WHERE function = ?", (function,)).fetchone()
+        return None if row is None else str(row[0])
+
 
 def _invocation(row: sqlite3.Row) -> AsyncInvocation:
     return AsyncInvocation(
-        int(row[0]), str(row[1]), json.loads(row[2]), str(row[3]), int(row[4]), datetime.fromtimestamp(float(row[5]), UTC)
+        int(row[0]),
+        str(row[1]),
+        json.loads(row[2]),
+        str(row[3]),
+        int(row[4]),
+        datetime.fromtimestamp(float(row[5]), UTC),
+        text=str(row[2]),
+        last_error=row[6],
     )
 
 

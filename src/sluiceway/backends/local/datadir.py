@@ -25,6 +25,7 @@ from .notifying import EventingObjectStore
 from .objects import FileObjectStore
 from .queues import SqliteQueueService
 from .schedules import SqliteSchedules
+from .stacks import SqliteStacks
 from .tables import SqliteTable
 from .topics import SqliteTopic
 
@@ -59,6 +60,8 @@ class LocalDataDir:
     uploads: MultipartUploads
     async_invocations: SqliteAsyncInvocations
     """Lambda's asynchronous invocation queue (Invoke with InvocationType=Event...) and the functions' EventInvokeConfigs."""
+    stacks: SqliteStacks
+    """CloudFormation stacks made from templates (``up --template``)."""
     _tables: dict[tuple[str, str], SqliteTable] = field(default_factory=dict, repr=False)
 
     def table_named(self, name: str, partition_key: str) -> SqliteTable:
@@ -136,4 +139,5 @@ def open_data_dir(
         notifier=notifier,
         uploads=MultipartUploads(files),
         async_invocations=async_invocations,
+        stacks=SqliteStacks(db),
     )

@@ -17,12 +17,14 @@ SERVICES: dict[str, str] = {
     "sqs": "sluiceway.endpoint.services.sqs",
     "sns": "sluiceway.endpoint.services.sns",
     "dynamodb": "sluiceway.endpoint.services.dynamodb",
+    "dynamodbstreams": "sluiceway.endpoint.services.dynamodbstreams",
     "events": "sluiceway.endpoint.services.events",
     "scheduler": "sluiceway.endpoint.services.scheduler",
     "stepfunctions": "sluiceway.endpoint.services.stepfunctions",
     "lambda": "sluiceway.endpoint.services.lambda_",
     "logs": "sluiceway.endpoint.services.logs",
     "sts": "sluiceway.endpoint.services.sts",
+    "cloudformation": "sluiceway.endpoint.services.cloudformation",
 }
 
 

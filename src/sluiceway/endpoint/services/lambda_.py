@@ -27,7 +27,7 @@ from ...backends.local.async_invocations import EventInvokeConfig
 from ...ports import Invocation
 from ...runtime.lambdas.context import log_group_name
 from ...runtime.lambdas.destinations import destination_kind, error_document
-from ...runtime.lambdas.invoker import MAX_REQUEST_BYTES, FunctionSpec
+from ...runtime.lambdas.invoker import MAX_REQUEST_BYTES, FunctionSpec, invoke_api_error
 from ..context import Context, Operations
 from ..errors import AwsError
 
@@ -110,6 +110,10 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         result, log_tail = invoker.invoke_with_log(invocation)
     else:
         result, log_tail = invoker.invoke(invocation), None
+    refused = invoke_api_error(result)
+    if refused is not None:  # a throttle or a runtime that cannot start is the API's error, not the function's
+        code, message, status, fields = refused
+        raise AwsError(code, message, status, fields=fields)
     out: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
     if log_tail is not None:
         out["LogResult"] = base64.b64encode(log_tail.encode()).decode()
@@ -130,7 +134,7 @@ def _configuration(ctx: Context, spec: FunctionSpec) -> dict[str, Any]:
     return {
         "FunctionName": spec.name,
         "FunctionArn": ctx.stack.settings.arn("lambda", f"function:{spec.name}"),
-        "Runtime": f"python{sys.version_info.major}.{sys.version_info.minor}",
+        "Runtime": spec.runtime or f"python{sys.version_info.major}.{sys.version_info.minor}",
         "Role": f"arn:aws:iam::{ctx.stack.settings.account_id}:role/sluiceway",
         "Handler": spec.handler,
         "CodeSize": 0,
@@ -150,6 +154,8 @@ def _configuration(ctx: Context, spec: FunctionSpec) -> dict[str, Any]:
         "EphemeralStorage": {"Size": 512},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": log_group_name(spec.name)},
+        # Lambda reports DeadLetterConfig only when the function has one.
+        **({"DeadLetterConfig": {"TargetArn": dlq}} if (dlq := ctx.stack.local.async_invocations.configs.dead_letter(spec.name)) else {}),
     }
 
 

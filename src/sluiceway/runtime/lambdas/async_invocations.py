@@ -16,8 +16,10 @@ only once it is committed. :class:`AsyncInvocationDeliverer` then runs it, as La
 * an invocation that can never run (its function is gone) is dropped at once.
 
 What is given up on is logged and kept in the queue's table with its last error; with an
-``OnFailure`` destination a record of it is sent there, and with ``OnSuccess`` a record of
-every success (:mod:`.destinations`). A stop, a crash or a ``kill -9`` loses nothing: an
+``OnFailure`` destination a record of it is sent there, with a dead-letter queue (the
+function's ``DeadLetterConfig``) the event itself, and with ``OnSuccess`` a record of every
+success (:mod:`.destinations`). A function with both an ``OnFailure`` destination and a
+dead-letter queue sends to both. A stop, a crash or a ``kill -9`` loses nothing: an
 invocation not yet delivered is delivered after the next start, and one that was running
 when its process died runs again (at least once, as on Lambda).
 """
@@ -33,7 +35,7 @@ from ...ports import Clock, Invocation, InvocationResult
 from ...ports.deliveries import DeliveryLog
 from ...types import JSON, EventDict
 from ..delivery_loop import Attempt, DeliveryLoop, Outcome
-from .destinations import Condition, invocation_record
+from .destinations import Condition, dead_letter_attributes, invocation_record
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +57,16 @@ _LEASE: Final = timedelta(minutes=16)
 """Longer than any function may run (Lambda's 15 minutes)."""
 _TIMEOUT_S: Final = 900.0
 """The invocation's own limit: Lambda's longest; the function's timeout, always shorter or equal, applies."""
+_SYSTEM_ERROR: Final = 500
+"""The dead-letter ``ErrorCode`` of an event that expired without a function error: what kept it
+from running was Lambda's side (here: the local Lambda could not run it, or was not running)."""
 _CANNOT_RUN: Final = frozenset(
-    {"ResourceNotFoundException", "ValidationException", "RequestEntityTooLargeException", "InvalidRequestContentException"}
-)
+    {
+        "ResourceNotFoundException", "ValidationException", "RequestEntityTooLargeException", "InvalidRequestContentException",
+        "InvalidRuntimeException",
+    }
+)  # fmt: skip
+_THROTTLED: Final = frozenset({"TooManyRequestsException", "ServiceException"})
 """Errors of the Invoke API, not of the function: no retry can change them."""
 
 
@@ -81,6 +90,12 @@ class Pending(Protocol):
 
     @property
     def enqueued_at(self) -> datetime: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def last_error(self) -> str | None: ...
 
 
 P = TypeVar("P", bound=Pending)
@@ -171,6 +186,10 @@ class EventInvokeSettings(Protocol):
 class Configs(Protocol):
     def get(self, function: str, qualifier: str = "$LATEST") -> EventInvokeSettings | None: ...
 
+    def dead_letter(self, function: str) -> str | None:
+        """The function's dead-letter queue ARN (``DeadLetterConfig.TargetArn``); None if it has none."""
+        ...
+
 
 class Functions(Protocol):
     """The local Lambda as the deliverer uses it (``LocalFunctionInvoker``)."""
@@ -184,6 +203,8 @@ class Functions(Protocol):
 
 class Destinations(Protocol):
     def send(self, arn: str, record: EventDict) -> bool: ...
+
+    def dead_letter(self, arn: str, body: str, attributes: dict[str, tuple[str, str]]) -> bool: ...
 
 
 class _FunctionError(Exception):
@@ -203,9 +224,10 @@ class _Expired(Exception):
 class _Plan:
     """What ``prepare`` found for an attempt: the function's settings, and the result once it ran."""
 
-    def __init__(self, name: str, settings: EventInvokeSettings | None) -> None:
+    def __init__(self, name: str, settings: EventInvokeSettings | None, dead_letter: str | None) -> None:
         self.name = name
         self.settings = settings
+        self.dead_letter = dead_letter
 
     @property
     def maximum_retry_attempts(self) -> int:
@@ -288,7 +310,7 @@ class AsyncInvocationDeliverer(Generic[P]):
 
     def prepare(self, row: P) -> Attempt | Outcome | None:
         name = self.functions.resolve(row.function) or row.function
-        plan = _Plan(name, self.configs.get(name))
+        plan = _Plan(name, self.configs.get(name), self.configs.dead_letter(name))
         age = self.clock.now() - row.enqueued_at
         if age > plan.maximum_event_age:
             # Through the claim like an attempt, so that of two loops only one sends its record.
@@ -296,6 +318,10 @@ class AsyncInvocationDeliverer(Generic[P]):
 
         def call() -> None:
             result = self.functions.invoke(Invocation(row.function, row.payload, row.request_id, timeout_s=_TIMEOUT_S))
+            if result.error_type in _THROTTLED:
+                # Lambda keeps a throttled event and tries again later, without spending a retry attempt,
+                # until its maximum age: a plain error backs off here and counts no attempt.
+                raise RuntimeError(f"{result.error_type}: {result.error_message}")
             if not result.ok:
                 raise _FunctionError(result)
             if plan.settings is not None and plan.settings.on_success:
@@ -311,6 +337,12 @@ class AsyncInvocationDeliverer(Generic[P]):
                 extra={"function": plan.name, "request_id": row.request_id, "attempts": row.attempts, "error": str(exc)},
             )
             self._send_failure(row, plan, "EventAgeExceeded", row.attempts, None)
+            # A function error before it expired is the last failure Lambda knows of (a 200 whose
+            # function failed); otherwise nothing the function did failed.
+            if row.attempts and row.last_error:
+                self._send_dead_letter(row, plan, 200, row.last_error)
+            else:
+                self._send_dead_letter(row, plan, _SYSTEM_ERROR, row.last_error or str(exc))
             return Outcome("expired", row.attempts, error=str(exc))
         if not isinstance(exc, _FunctionError):
             # The local Lambda could not run it (stopping, say): not the function's error, and not
@@ -338,6 +370,8 @@ class AsyncInvocationDeliverer(Generic[P]):
                 extra={"function": plan.name, "request_id": row.request_id, "attempts": attempts, "error": str(exc)},
             )
             self._send_failure(row, plan, "RetriesExhausted", attempts, result)
+            # The Invoke call succeeded (200) and the function failed: AWS's own answers show these.
+            self._send_dead_letter(row, plan, 200, result.error_message or "")
             return Outcome("failed", attempts, error=str(exc))
         delay = RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
         logger.warning(
@@ -352,6 +386,20 @@ class AsyncInvocationDeliverer(Generic[P]):
         # Sent before the outcome is recorded: a crash in between sends it again rather than never.
         if plan.settings is not None and plan.settings.on_failure:
             self._send(plan.settings.on_failure, self._record(row, plan, condition, attempts, result))
+
+    def _send_dead_letter(self, row: P, plan: _Plan, error_code: int, error_message: str) -> None:
+        # Like the OnFailure record, sent before the outcome is recorded: at least once.
+        if plan.dead_letter is None:
+            return
+        if self.destinations is None:
+            logger.warning("no destinations are wired: event not sent to its dead-letter queue", extra={"destination": plan.dead_letter})
+            return
+        attributes = dead_letter_attributes(request_id=row.request_id, error_code=error_code, error_message=error_message)
+        try:
+            # The event as it was sent (Lambda sends it "as-is"), not a record of the invocation.
+            self.destinations.dead_letter(plan.dead_letter, row.text, attributes)
+        except Exception:
+            logger.exception("event not delivered to the function's dead-letter queue", extra={"destination": plan.dead_letter})
 
     def _record(self, row: P, plan: _Plan, condition: Condition, attempts: int, result: InvocationResult | None) -> EventDict:
         arn = self.functions.arn_of(plan.name) or plan.name

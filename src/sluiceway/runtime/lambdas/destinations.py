@@ -7,9 +7,16 @@ another function (invoked asynchronously) or an EventBridge bus. The record is t
 document for each (:func:`invocation_record`); EventBridge gets it as the ``detail`` of an
 event from ``lambda``.
 
+A function's dead-letter queue (``DeadLetterConfig``, an SQS queue or SNS topic) gets something
+else for the same events as ``OnFailure``: the event itself, as it was sent, as the message
+body, with three message attributes that say why (:func:`dead_letter_attributes`). A function
+may have both; neither replaces the other, so each gets what it is sent (Lambda's guide
+describes the dead-letter queue as an alternative that "acts the same as an on-failure
+destination", and says nothing of one silencing the other).
+
 Sending is best effort, as on Lambda (a destination that is gone loses the record; Lambda
-counts it in ``DestinationDeliveryFailures``): a failure is logged and never makes the
-invocation run again.
+counts it in ``DestinationDeliveryFailures``, and a dead-letter queue's loss in
+``DeadLetterErrors``): a failure is logged and never makes the invocation run again.
 """
 
 from __future__ import annotations
@@ -22,18 +29,30 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, Protocol
 
+from ...messaging.sns import MessageAttribute
+from ...messaging.sqs_attributes import MessageAttributeValue
 from ...ports import InvocationResult
 from ...types import JSON, EventDict
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Condition", "LocalDestinations", "destination_kind", "error_document", "invocation_record"]
+__all__ = [
+    "DEAD_LETTER_MESSAGE_BYTES",
+    "Condition",
+    "LocalDestinations",
+    "dead_letter_attributes",
+    "destination_kind",
+    "error_document",
+    "invocation_record",
+]
 
 Condition = Literal["Success", "RetriesExhausted", "EventAgeExceeded"]
 """Why a record was sent: the invocation succeeded, its retries failed, or it grew too old to run."""
 
 _ARN: Final = re.compile(r"arn:aws[a-zA-Z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}):(?P<resource>.+)")
 _KINDS: Final = {"sqs": "queue", "sns": "topic", "lambda": "function", "events": "bus"}
+DEAD_LETTER_MESSAGE_BYTES: Final = 1024
+"""How much of the error message a dead-letter queue's ``ErrorMessage`` keeps: Lambda's "first 1 KB"."""
 
 
 def destination_kind(arn: str) -> str | None:
@@ -100,12 +119,28 @@ def invocation_record(
     return record
 
 
+def dead_letter_attributes(*, request_id: str, error_code: int, error_message: str) -> dict[str, tuple[str, str]]:
+    """The message attributes Lambda sets on an event it sends a function's dead-letter queue, by name:
+    (data type, value).
+
+    ``RequestID`` (String) is the invocation's request id; ``ErrorCode`` (Number) the HTTP status
+    of the failure, 200 for a function error (the Invoke call itself succeeded: the function
+    failed, as AWS's recorded answers show); ``ErrorMessage`` (String) the first KB of the
+    error message. An empty message is left out: SQS and SNS refuse an empty attribute value.
+    """
+    attributes = {"RequestID": ("String", request_id), "ErrorCode": ("Number", str(error_code))}
+    message = error_message.encode("utf-8")[:DEAD_LETTER_MESSAGE_BYTES].decode("utf-8", "ignore")
+    if message:
+        attributes["ErrorMessage"] = ("String", message)
+    return attributes
+
+
 class _Queues(Protocol):
-    def send(self, queue: str, body: str) -> str: ...
+    def send(self, queue: str, body: str, *, attributes: dict[str, MessageAttributeValue] | None = None) -> str: ...
 
 
 class _Topics(Protocol):
-    def publish(self, topic: str, message: str) -> str: ...
+    def publish(self, topic: str, message: str, *, attributes: dict[str, MessageAttribute] | None = None) -> str: ...
 
 
 class _Bus(Protocol):
@@ -157,6 +192,28 @@ class LocalDestinations:
             logger.warning(
                 "invocation record not delivered to its destination",
                 extra={"destination": arn, "condition": record["requestContext"]["condition"], "error": str(exc)},
+            )
+            return False
+        return True
+
+    def dead_letter(self, arn: str, body: str, attributes: dict[str, tuple[str, str]]) -> bool:
+        """Send an event given up on to a dead-letter queue or topic ``arn``: ``body`` as the
+        message, with ``attributes`` (:func:`dead_letter_attributes`); False (logged) if it could not be sent."""
+        kind = destination_kind(arn)
+        try:
+            if kind == "queue":
+                typed = {name: MessageAttributeValue(kind_, value) for name, (kind_, value) in attributes.items()}
+                self.queues.send(arn.split(":", 5)[-1], body, attributes=typed)
+            elif kind == "topic":
+                self.topics.publish(
+                    arn, body, attributes={name: MessageAttribute(kind_, value) for name, (kind_, value) in attributes.items()}
+                )
+            else:
+                raise ValueError(f"a dead-letter queue is an SQS queue or an SNS topic, not {arn}")
+        except Exception as exc:
+            logger.warning(
+                "event not delivered to the function's dead-letter queue",
+                extra={"dead_letter_queue": arn, "request_id": attributes.get("RequestID", ("", ""))[1], "error": str(exc)},
             )
             return False
         return True

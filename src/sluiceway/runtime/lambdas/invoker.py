@@ -31,6 +31,19 @@ Environment: functions get ``AWS_REGION``/``AWS_DEFAULT_REGION`` as on Lambda an
 :meth:`LocalFunctionInvoker.use_endpoint` names the AWS-compatible endpoint,
 ``AWS_ENDPOINT_URL`` with dummy credentials, so that boto3 in a handler talks to it
 unchanged. Process mode also sets each call's ``AWS_LAMBDA_FUNCTION_NAME`` & co.
+(:func:`~.worker.function_variables`).
+
+Functions with code of their own (a SAM ``CodeUri``, :mod:`.code`) run in process mode only,
+in workers of their own (:mod:`.workers`); before each invocation of one whose code is a
+folder, a cheap look at the folder's files (:class:`~.code.CodeWatch`) retires its warm
+workers when a file changed, so an edited handler takes effect on its next invocation. A
+function whose ``Runtime`` is not Python cannot run here: ``InvalidRuntimeException``.
+
+Reserved concurrency: a function with ``reserved_concurrency`` N runs at most N invocations at
+once; one more is refused with ``TooManyRequestsException`` (429, reason
+``ReservedFunctionConcurrentInvocationLimitExceeded``), as Lambda throttles it, and 0 refuses
+all. Callers treat it as Lambda's callers do: the Invoke API answers 429
+(:func:`invoke_api_error`), event sources and asynchronous invocations try again later.
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,13 +63,22 @@ from typing import Literal
 from ...ports import Invocation, InvocationResult
 from ...ports.functions import Call, Outcome
 from .capture import CallLogs
+from .code import CodeWatch, FunctionCode, runs_locally, runtime_mismatch
 from .context import function_arn
 from .reports import LogSink, invocation_events, tail
 from .workers import ProcessRunner, ThreadRunner
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_REQUEST_BYTES", "FunctionSpec", "LocalFunctionInvoker", "endpoint_environment"]
+__all__ = [
+    "INVOKE_API_ERRORS",
+    "MAX_REQUEST_BYTES",
+    "THROTTLE_REASON",
+    "FunctionSpec",
+    "LocalFunctionInvoker",
+    "endpoint_environment",
+    "invoke_api_error",
+]
 
 DUMMY_ACCESS_KEY_ID = "test"
 DUMMY_SECRET_ACCESS_KEY = "test"
@@ -81,6 +104,21 @@ def endpoint_environment(
 
 MAX_REQUEST_BYTES = 6_291_456
 """Lambda's limit for a synchronous invocation's payload."""
+
+INVOKE_API_ERRORS: Mapping[str, int] = {
+    "ValidationException": 400,
+    "InvalidRequestContentException": 400,
+    "ResourceNotFoundException": 404,
+    "RequestEntityTooLargeException": 413,
+    "TooManyRequestsException": 429,
+    "ServiceException": 500,
+    "InvalidRuntimeException": 502,
+}
+"""Errors of Lambda's Invoke API itself, not of the function, with their HTTP statuses: the Invoke
+operation answers them as errors (no ``FunctionError``); Step Functions names them ``Lambda.<code>``."""
+THROTTLE_REASON = "ReservedFunctionConcurrentInvocationLimitExceeded"
+"""``TooManyRequestsException``'s ``Reason`` when a function's reserved concurrency is used up."""
+THROTTLE_MESSAGE = "Rate Exceeded."
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _QUALIFIER = r"(?::(?P<qualifier>\$LATEST|[A-Za-z0-9_-]{1,128}))?"
@@ -123,6 +161,12 @@ class FunctionSpec:
     """Reported to the handler as ``context.memory_limit_in_mb``; not enforced locally."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """The function's ``Environment.Variables``, set in its worker before each call (process mode)."""
+    code: FunctionCode | None = None
+    """The function's own code (:func:`~.code.prepare_function_code`); None for functions packaged with Sluiceway."""
+    runtime: str | None = None
+    """The template's ``Runtime`` (``python3.12``); None: the local Python. Not Python: it cannot run here."""
+    reserved_concurrency: int | None = None
+    """``ReservedConcurrentExecutions``: at most this many invocations at once (0: every one is throttled)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environment", dict(self.environment))
@@ -149,6 +193,25 @@ class FunctionSpec:
             raise ValueError(f"the timeout of {self.name} must be positive, not {self.timeout_s}")
         if self.memory_mb < 1:
             raise ValueError(f"the memory of {self.name} must be positive, not {self.memory_mb}")
+        limit = self.reserved_concurrency
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ValueError(f"the reserved concurrency of {self.name} must be a whole number, 0 or more, not {limit!r}")
+
+
+def invoke_api_error(result: InvocationResult) -> tuple[str, str, int, dict[str, str]] | None:
+    """How the Invoke API answers ``result`` when it is an error of the API rather than of the function.
+
+    Returns:
+        ``(code, message, HTTP status, extra fields of the error document)``, or None when the
+        result is the function's own (a success, or a ``FunctionError``).
+    """
+    if result.error_type is None or result.error_type not in INVOKE_API_ERRORS:
+        return None
+    status = INVOKE_API_ERRORS[result.error_type]
+    fields = {"Type": "User" if status < 500 else "Service"}
+    if result.error_type == "TooManyRequestsException":
+        fields["Reason"] = THROTTLE_REASON
+    return result.error_type, result.error_message or "", status, fields
 
 
 @dataclass(frozen=True)
@@ -205,10 +268,18 @@ class LocalFunctionInvoker:
         logs: LogSink | None = None,
     ) -> None:
         self.logs = logs
+        if mode not in ("process", "thread"):
+            raise ValueError(f"unknown mode {mode!r}: use 'process' or 'thread'")
+        self.mode = mode
         self._functions: dict[str, FunctionSpec] = {}
+        self._watches: dict[str, CodeWatch] = {}
+        self._running: dict[str, int] = {}
+        """Invocations in progress per function with a reserved concurrency."""
+        self._running_lock = threading.Lock()
         for spec in functions:
             if spec.name in self._functions:
                 raise ValueError(f"function {spec.name} is registered twice")
+            self._admit(spec)
             self._functions[spec.name] = spec
         self.region = region
         self.account_id = account_id
@@ -226,11 +297,8 @@ class LocalFunctionInvoker:
         runner: ProcessRunner | ThreadRunner
         if mode == "process":
             runner = ProcessRunner(size, env={**os.environ, **env}, sys_path=sys.path, keep_fds=keep_fds)
-        elif mode == "thread":
-            runner = ThreadRunner(size, env=env)
         else:
-            raise ValueError(f"unknown mode {mode!r}: use 'process' or 'thread'")
-        self.mode = mode
+            runner = ThreadRunner(size, env=env)
         self._runner = runner
         # Workers stop even if close() is forgotten: at the latest when the interpreter exits.
         self._finalizer = weakref.finalize(self, runner.close)
@@ -297,6 +365,39 @@ class LocalFunctionInvoker:
                 f"Request must be smaller than {MAX_REQUEST_BYTES} bytes"
                 " for the InvokeFunction operation",
             )
+        if not runs_locally(spec.runtime):
+            # The closest of Lambda's own errors: the Invoke API's answer for a function whose runtime
+            # cannot run (a deprecated one); Lambda's words, then why.
+            return self._refuse(
+                invocation,
+                "InvalidRuntimeException",
+                f"The runtime or runtime version specified is not supported: {spec.runtime} cannot run locally"
+                " (Sluiceway runs Python functions only)",
+            )
+        limit = spec.reserved_concurrency
+        if limit is not None and not self._enter(spec.name, limit):
+            return self._refuse(invocation, "TooManyRequestsException", THROTTLE_MESSAGE)
+        try:
+            return self._run(spec, target, invocation, payload, log_events)
+        finally:
+            if limit is not None:
+                self._leave(spec.name)
+
+    def _run(
+        self,
+        spec: FunctionSpec,
+        target: _Target,
+        invocation: Invocation,
+        payload: bytes,
+        log_events: list[tuple[int, str]] | None,
+    ) -> InvocationResult:
+        watch = self._watches.get(spec.name)
+        if watch is not None:
+            # Held across the retirement: a call that looks after an edit never gets the old code.
+            with watch.lock:
+                if watch.changed():
+                    logger.info("function code changed; its warm workers are retired", extra={"function": spec.name})
+                    self._runner.retire(spec.name)
         call = Call(
             request_id=invocation.request_id,
             function_name=spec.name,
@@ -306,6 +407,8 @@ class LocalFunctionInvoker:
             timeout_s=min(spec.timeout_s, invocation.timeout_s),
             payload=payload,
             environment=spec.environment,
+            code_paths=spec.code.paths if spec.code is not None else (),
+            runtime=spec.runtime,
         )
         if self.logs is None and log_events is None:
             outcome = self._runner.call(call)
@@ -349,10 +452,25 @@ class LocalFunctionInvoker:
     def register(self, spec: FunctionSpec) -> None:
         """Add (or replace) a function; calls already running keep the handler they started with.
 
-        A replaced handler module is not imported again by warm workers: register a new
-        module (or a new function name) for new code.
+        Replacing a function with code of its own retires its workers: the next call loads the
+        new code. A replaced packaged handler module is not imported again by warm workers:
+        register a new module (or a new function name) for new code.
+
+        Raises:
+            ValueError: a function with code of its own in thread mode.
         """
+        self._admit(spec)
+        previous = self._functions.get(spec.name)
         self._functions[spec.name] = spec
+        if previous is not None and previous.code is not None and previous != spec:
+            self._runner.retire(spec.name)
+
+    def unregister(self, name: str) -> None:
+        """Remove function ``name`` (no error if unknown); its workers are retired, calls running finish."""
+        spec = self._functions.pop(name, None)
+        self._watches.pop(name, None)
+        if spec is not None and spec.code is not None:
+            self._runner.retire(name)
 
     def arn_of(self, resource: str) -> str | None:
         """The function ARN a reference names (qualified if it is), registered or not; None if malformed."""
@@ -384,6 +502,33 @@ class LocalFunctionInvoker:
         self.close()
 
     # -- helpers -----------------------------------------------------------------
+
+    def _admit(self, spec: FunctionSpec) -> None:
+        """Check that ``spec`` can run in this mode, watch its code, and say when its runtime is not ours."""
+        if spec.code is not None and self.mode != "process":
+            raise ValueError(
+                f"function {spec.name} has code of its own (CodeUri): it runs in process mode only, where it gets"
+                " an execution environment of its own"
+            )
+        if spec.code is not None and spec.code.watched:
+            self._watches[spec.name] = CodeWatch(spec.code.root, spec.code.unwatched)
+        else:
+            self._watches.pop(spec.name, None)
+        warning = runtime_mismatch(spec.runtime)
+        if warning is not None:
+            logger.warning("function runtime is not the local Python", extra={"function": spec.name, "warning": warning})
+
+    def _enter(self, name: str, limit: int) -> bool:
+        with self._running_lock:
+            running = self._running.get(name, 0)
+            if running >= limit:
+                return False
+            self._running[name] = running + 1
+            return True
+
+    def _leave(self, name: str) -> None:
+        with self._running_lock:
+            self._running[name] -= 1
 
     def _parse(self, resource: str) -> _Target | None:
         match = _FUNCTION.match(resource)

@@ -13,8 +13,11 @@ The pool (:mod:`sluiceway.runtime.lambdas.workers`) starts a worker with
   + error JSON, the error in Lambda's shape ``{"errorType", "errorMessage", "stackTrace"}``.
 
 Before each call the worker sets the variables Lambda gives a function
-(``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_LOG_STREAM_NAME``...): a worker runs whichever
-function comes, one at a time.
+(``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_LOG_STREAM_NAME``, ``LAMBDA_TASK_ROOT``...). A
+worker runs the functions packaged with Sluiceway, whichever comes, one at a time; or, once it
+has loaded a function's own code (a SAM ``CodeUri``), that function only, like a Lambda
+execution environment: that code's folder first on ``sys.path``, then its dependencies, then
+the runtime's paths, and the folder as the working directory.
 
 It is a module of its own so that a worker imports what running a handler needs,
 not the pool.
@@ -46,17 +49,31 @@ LOGS = b"G"
 RESULT = b"R"
 ERROR = b"E"
 _PARENT_CHECK_S = 0.5
+_LOCAL_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+# Lambda's /var/runtime holds the runtime's own libraries; here they are where sluiceway is imported
+# from. Packaged functions' code is there too, so it is also their LAMBDA_TASK_ROOT.
+_RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def function_variables(call: Call, stream: str) -> dict[str, str]:
-    """The variables Lambda sets for the function a call runs (its reserved environment variables)."""
+    """The variables Lambda sets for the function a call runs (its reserved environment variables).
+
+    ``AWS_REGION``, ``AWS_DEFAULT_REGION`` and the endpoint's variables come with the worker's
+    environment (see the invoker); these depend on the function.
+    """
     return {
         "AWS_LAMBDA_FUNCTION_NAME": call.function_name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(call.memory_mb),
         "AWS_LAMBDA_LOG_GROUP_NAME": log_group_name(call.function_name),
         "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{call.runtime or _LOCAL_RUNTIME}",
         "_HANDLER": call.handler,
+        "LAMBDA_TASK_ROOT": call.code_root or _RUNTIME_DIR,
+        "LAMBDA_RUNTIME_DIR": _RUNTIME_DIR,
+        # The colon: a path to a zone file relative to the system's zoneinfo, as Lambda sets it.
+        "TZ": ":UTC",
     }
 
 
@@ -86,12 +103,23 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
     handlers: dict[str, Handler] = {}
     base = dict(os.environ)
     applied: set[str] = set()
+    tenant: str | None = None  # the function whose own code this worker loaded: the only one it runs from then on
     while True:
         try:
             data = conn.recv_bytes()
         except EOFError:
             return
         call = Call.decode(data)
+        if call.code_paths or tenant is not None:
+            if tenant is None and not handlers:
+                tenant = call.function_name
+                _enter(call.code_paths)
+            elif tenant != call.function_name:
+                # The pool never sends this: a worker holding one function's modules must not run another's.
+                conn.send_bytes(LOGS + json.dumps({"events": [], "memory_mb": 1, "init_ms": None}).encode())
+                serves = tenant or "packaged functions"
+                conn.send_bytes(ERROR + _error_json("ServiceException", f"this execution environment runs {serves} only"))
+                continue
         # The previous call's function may have had variables of its own: they go first.
         for name in applied - call.environment.keys():
             if name in base:
@@ -100,7 +128,10 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
                 os.environ.pop(name, None)
         applied = set(call.environment)
         os.environ.update(call.environment)
+        zone = os.environ.get("TZ")
         os.environ.update(function_variables(call, stream))
+        if os.environ.get("TZ") != zone:
+            time.tzset()  # the C library reads TZ only then
         with capturing(call.request_id, process_wide=True) as capture:
             init_ms: float | None = None
             handler = handlers.get(call.handler)
@@ -123,6 +154,16 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
             _flush()
         _send_logs(conn, capture.finish(), init_ms)
         conn.send_bytes((RESULT if ok else ERROR) + body)
+
+
+def _enter(paths: tuple[str, ...]) -> None:
+    """Become a function's execution environment: its code, then its dependencies, first on sys.path; its folder the working directory."""
+    sys.path[:0] = list(paths)
+    os.chdir(paths[0])
+
+
+def _error_json(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message, "stackTrace": []}).encode()
 
 
 def _send_logs(conn: Connection, events: list[tuple[int, str]], init_ms: float | None) -> None:

@@ -9,6 +9,16 @@ time, imports each handler module once and keeps it (warm starts), and may be
 killed at any moment: a timeout or a crash costs that one worker, which the pool
 replaces, and nothing else.
 
+Execution environments: functions packaged with Sluiceway share workers (any worker
+runs any of them). A function with code of its own (a SAM ``CodeUri``) gets workers of
+its own, as on Lambda: a worker that loaded its code serves that function only, so two
+functions' ``app`` modules never meet, and module-level state lives on across its warm
+invocations. A call takes, in order: an idle worker of its function, a fresh one, or,
+when the pool is full, the least recently used idle worker of another function, which is
+retired to make room (a cold start). :meth:`ProcessRunner.retire` ends a function's
+workers (its code changed, or it was removed): idle ones now, busy ones when their call
+ends.
+
 Process mode needs a POSIX system (it passes the socket with ``pass_fds`` and
 waits with ``select.poll``). Workers are started with ``subprocess`` rather than
 ``multiprocessing``'s spawn context on purpose: spawn re-imports the parent's
@@ -87,6 +97,10 @@ class _WorkerProcess:
         self._warm: set[str] = set()
         self._lock = threading.Lock()  # start vs. cancel from close()
         self._cancelled = False
+        self.tenant: str | None = None
+        """Whom it serves: None until its first call, then "" (packaged functions) or the one function whose code it loaded."""
+        self.code_generation = 0
+        """The pool's code generation of its tenant when it was taken (see ProcessRunner.retire)."""
 
     @property
     def pid(self) -> int | None:
@@ -224,8 +238,9 @@ class ProcessRunner:
     """A pool of worker processes, each running one call at a time.
 
     Workers start on first use; a caller waits while every worker is busy. The
-    most recently used idle worker is taken first, so a steady trickle of calls
-    stays on warm workers.
+    most recently used idle worker of the call's function is taken first, so a
+    steady trickle of calls stays on warm workers (the module docstring says which
+    worker serves which function).
 
     Args:
         size: how many worker processes at most.
@@ -245,6 +260,8 @@ class ProcessRunner:
         self._keep_fds = keep_fds
         self._cond = threading.Condition()
         self._generation = 0
+        self._code_generations: dict[str, int] = {}
+        """Per function with code of its own: how many times its workers were retired."""
         self._idle: list[_WorkerProcess] = [self._new_worker() for _ in range(size)]
         self._busy: set[_WorkerProcess] = set()
         self._closed = False
@@ -274,13 +291,9 @@ class ProcessRunner:
         return [pid for pid in (w.pid for w in workers) if pid is not None]
 
     def call(self, call: Call, logs: CallLogs | None = None) -> Outcome:
-        with self._cond:
-            while not self._idle and not self._closed:
-                self._cond.wait()
-            if self._closed:
-                raise RuntimeError("the function invoker is closed")
-            worker = self._idle.pop()
-            self._busy.add(worker)
+        worker, retired = self._take(call)
+        if retired is not None:
+            retired.kill()  # idle: nothing of it is lost (Lambda freezes and discards environments alike)
         outcome: Outcome | None = None
         try:
             outcome = worker.call(call, logs)
@@ -298,10 +311,52 @@ class ProcessRunner:
         finally:
             self._release(worker, lost=outcome is None or outcome.worker_lost)
 
+    def _take(self, call: Call) -> tuple[_WorkerProcess, _WorkerProcess | None]:
+        """A worker for ``call`` (marked busy), and the idle worker of another function retired for it, if any."""
+        tenant = call.function_name if call.code_paths else ""
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the function invoker is closed")
+                if self._idle:
+                    break
+                self._cond.wait()
+            generation = self._code_generations.get(tenant, 0)
+            retired: _WorkerProcess | None = None
+            # The most recently used first: a steady trickle of calls stays on warm workers.
+            worker = next((w for w in reversed(self._idle) if w.tenant == tenant), None)
+            if worker is None:
+                worker = next((w for w in reversed(self._idle) if w.tenant is None), None)
+            if worker is None:
+                retired = self._idle[0]  # the least recently used, of another function
+                self._idle.remove(retired)
+                worker = self._new_worker()
+            else:
+                self._idle.remove(worker)
+            worker.tenant = tenant
+            worker.code_generation = generation
+            self._busy.add(worker)
+        return worker, retired
+
+    def retire(self, function: str) -> None:
+        """End the workers that loaded ``function``'s own code: idle ones now, busy ones when their call ends."""
+        with self._cond:
+            self._code_generations[function] = self._code_generations.get(function, 0) + 1
+            retired = [w for w in self._idle if w.tenant == function]
+            if not retired:
+                return
+            self._idle = [self._new_worker() for _ in retired] + [w for w in self._idle if w.tenant != function]
+        for worker in retired:
+            worker.kill()
+
     def _release(self, worker: _WorkerProcess, *, lost: bool) -> None:
         replacement: _WorkerProcess | None = None
-        if not lost and worker.generation != self._generation:
-            # Made before update_env: it ends cleanly and a worker with the new environment takes its place.
+        if not lost and (
+            worker.generation != self._generation
+            or (worker.tenant and worker.code_generation != self._code_generations.get(worker.tenant, 0))
+        ):
+            # Made before update_env, or holding code since retired: it ends cleanly and a fresh
+            # worker takes its place.
             worker.hang_up()
             worker.reap()
             lost = True
@@ -386,6 +441,9 @@ class ThreadRunner:
             if logs is not None:
                 logs.ended_ms = int(time.time() * 1000)
                 logs.max_memory_mb = max(1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+    def retire(self, function: str) -> None:
+        """Nothing to retire: thread mode runs packaged functions only, never a function's own code."""
 
     def update_env(self, env: Mapping[str, str]) -> None:
         """Write ``env`` into this process's environment (restored by ``close()``)."""

@@ -92,6 +92,7 @@ _PERMANENT_FUNCTION_ERRORS: Final = frozenset(
         "ValidationException",
         "InvalidRequestContentException",
         "RequestEntityTooLargeException",
+        "InvalidRuntimeException",
     }
 )
 

@@ -18,6 +18,14 @@ with Lambda's SQS event (``{"Records": [{"messageId", "receiptHandle", "body",
   policy moves a message received ``maxReceiveCount`` times to its dead-letter
   queue; the trigger never deletes or moves a message by hand.
 
+With ``filter_criteria`` (Lambda's event filtering, :mod:`sluiceway.events.lambda_filters`),
+each received message is matched before it joins a batch: one that matches no filter is
+deleted from the queue at once, without invoking the function. That is what Lambda does for
+SQS, and it differs from streams on purpose: a queue has no position to step past, so a
+message Lambda received and left alone would come back after its visibility timeout, be
+received again and again, and end in the dead-letter queue or expire, never processed either
+way. Messages that match are batched as usual, and a batching window fills with them only.
+
 After a failed batch the poller waits before polling again, doubling the wait
 while failures go on. At most ``max_concurrency`` batches of a mapping run at
 once, and a function may be given a limit across all its mappings (reserved
@@ -39,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ...errors import NotFoundError
+from ...events.lambda_filters import FilterCriteria, compile_filter_criteria
 from ...messaging.redrive import queue_arn, queue_name
 from ...ports import Clock, FunctionInvoker, Invocation, Queue, QueueMessage
 from ...types import JSON
@@ -87,8 +96,21 @@ class EventSourceMapping:
     max_concurrency: int = 2
     """Batches of this mapping running at once (Lambda's ScalingConfig MaximumConcurrency, 2-1000)."""
     enabled: bool = True
+    filter_criteria: Mapping[str, Any] | None = field(default=None, hash=False)
+    """Lambda's ``FilterCriteria`` (``{"Filters": [{"Pattern": "<JSON>"}]}``): messages that match no
+    filter are deleted without invoking the function."""
+    max_filters: int = 5
+    """The account's quota of filters per mapping (Lambda's default 5, up to 10 on request)."""
+    filters: FilterCriteria = field(init=False, repr=False, compare=False)
+    """``filter_criteria``, compiled (no filters: every message passes)."""
 
     def __post_init__(self) -> None:
+        # Compiled first: FilterCriteriaError is a ValueError with Lambda's code and message.
+        object.__setattr__(
+            self,
+            "filters",
+            compile_filter_criteria(self.filter_criteria, source="sqs", max_filters=self.max_filters),
+        )
         fifo = queue_name(self.queue).endswith(".fifo")
         top = MAX_FIFO_BATCH_SIZE if fifo else MAX_BATCH_SIZE
         if (
@@ -233,6 +255,7 @@ class _Stats:
     last_error: str | None = None
     in_flight: int = 0
     peak_in_flight: int = 0
+    filtered: int = 0
     outcomes: list[BatchOutcome] = field(default_factory=list)
 
 
@@ -292,7 +315,8 @@ class QueuePoller:
     # -- one batch, by hand ---------------------------------------------------
 
     def poll_once(self, wait_s: float = 0.0) -> BatchOutcome | None:
-        """Receive one batch and run it to the end in this thread; None when the queue gave nothing."""
+        """Receive one batch and run it to the end in this thread; None when the queue gave nothing
+        (or nothing that passed the mapping's filters: those messages are deleted)."""
         messages = self._gather(wait_s)
         if not messages:
             return None
@@ -398,8 +422,8 @@ class QueuePoller:
     def _gather(self, wait_s: float) -> list[QueueMessage]:
         mapping = self.mapping
         name = mapping.queue_name
-        batch = self.queues.receive(
-            name, max_messages=min(_RECEIVE_MAX, mapping.batch_size), wait_s=wait_s
+        batch = self._admit(
+            self.queues.receive(name, max_messages=min(_RECEIVE_MAX, mapping.batch_size), wait_s=wait_s)
         )
         if not batch or mapping.max_batching_window_s <= 0:
             return batch
@@ -411,10 +435,12 @@ class QueuePoller:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            more = self.queues.receive(
-                name,
-                max_messages=min(_RECEIVE_MAX, mapping.batch_size - len(batch)),
-                wait_s=min(remaining, 20.0, self.poll_wait_s),
+            more = self._admit(
+                self.queues.receive(
+                    name,
+                    max_messages=min(_RECEIVE_MAX, mapping.batch_size - len(batch)),
+                    wait_s=min(remaining, 20.0, self.poll_wait_s),
+                )
             )
             for message in more:
                 if size + _record_bytes(message) > _PAYLOAD_BUDGET:
@@ -424,6 +450,39 @@ class QueuePoller:
                     batch.append(message)
                     size += _record_bytes(message)
         return batch
+
+    def _admit(self, messages: list[QueueMessage]) -> list[QueueMessage]:
+        """The messages that pass the mapping's filters; the others are deleted (see the module docstring)."""
+        filters = self.mapping.filters
+        if not messages or not filters.patterns:
+            return messages
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        records = sqs_event(
+            messages,
+            queue_arn=self.queue_arn,
+            region=self.region,
+            account_id=self.account_id,
+            received_at_ms=now_ms,
+        )["Records"]
+        assert isinstance(records, list)
+        kept: list[QueueMessage] = []
+        dropped = 0
+        for message, record in zip(messages, records, strict=True):
+            assert isinstance(record, dict)
+            if filters.matches(record):
+                kept.append(message)
+                continue
+            dropped += 1
+            with contextlib.suppress(NotFoundError):  # gone, or received again: that receive settles it
+                self.queues.delete(self.mapping.queue_name, message.receipt_handle)
+        if dropped:
+            logger.info(
+                "messages matching no filter deleted without invoking the function",
+                extra={"queue": self.mapping.queue_name, "function": self.mapping.function, "messages": dropped},
+            )
+            with self._stats_lock:
+                self._stats.filtered += dropped
+        return kept
 
     def _run(self, messages: list[QueueMessage]) -> BatchOutcome:
         with self._stats_lock:
@@ -524,7 +583,8 @@ class QueuePoller:
             return list(self._stats.outcomes)
 
     def stats(self) -> dict[str, Any]:
-        """Counters: batches, failed batches, the last error, batches in flight and their peak."""
+        """Counters: batches, failed batches, the last error, batches in flight and their peak, and
+        messages deleted because they matched no filter."""
         with self._stats_lock:
             s = self._stats
             return {
@@ -534,6 +594,7 @@ class QueuePoller:
                 "last_error": s.last_error,
                 "in_flight": s.in_flight,
                 "peak_in_flight": s.peak_in_flight,
+                "filtered": s.filtered,
             }
 
     def wait_for_batches(self, count: int, timeout: float) -> bool:

@@ -16,7 +16,9 @@ kept in step: nothing to synchronise, and one set of DynamoDB rules.
 Requests and answers are the operations' shapes (botocore's member names; values
 as ``{"S": ...}`` with bytes for binaries). Every write checks its condition and
 writes in one ``BEGIN IMMEDIATE`` transaction, so two writers with conditions never
-both win; a transaction's actions commit together or not at all.
+both win; a transaction's actions commit together or not at all. The stream record of
+each change is written in the same transaction (:mod:`.streams`), so a table's stream
+holds exactly the changes that committed.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from .catalog import TableCatalog
 from .reads import Reader
 from .requests import Expressions
 from .store import ItemStore, row_key
+from .stream_records import VIEW_TYPES
+from .streams import StreamLog
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +75,7 @@ class LocalDynamoDb:
         self.catalog = TableCatalog()
         self.store = ItemStore()
         self.reader = Reader(db, self.catalog, self.store)
+        self.streams = StreamLog(db, clock, region=region, account_id=account_id)
 
     def arn(self, table: str) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{table}"
@@ -78,13 +83,28 @@ class LocalDynamoDb:
     def _describe(self, spec: TableSpec, status: str = "ACTIVE") -> dict[str, Any]:
         conn = self.db.connection()
         count, size = self.store.counts(conn, spec.name)
-        return spec.describe(
+        description = spec.describe(
             arn=self.arn(spec.name),
             status=status,
             item_count=count,
             size_bytes=size,
             index_counts=self.store.index_counts(conn, spec.name),
         )
+        # The stream members come from the stream itself: a stream enabled by UpdateTable is
+        # labelled with that time, and a disabled stream's ARN and label stay on the table
+        # while StreamSpecification goes (what DescribeTable answers on AWS).
+        for member in ("StreamSpecification", "LatestStreamArn", "LatestStreamLabel"):
+            description.pop(member, None)
+        latest = self.streams.latest(conn, spec)
+        if latest is None and spec.stream and spec.stream.get("StreamEnabled"):
+            with self.db.transaction() as writing:
+                latest = self.streams.ensure(writing, spec)
+        if latest is not None:
+            if latest.enabled:
+                description["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": latest.view_type}
+            description["LatestStreamLabel"] = latest.label
+            description["LatestStreamArn"] = latest.arn
+        return description
 
     # -- tables ---------------------------------------------------------------------------
 
@@ -94,6 +114,7 @@ class LocalDynamoDb:
             if self.catalog.get(conn, spec.name) is not None:
                 raise resource_in_use(f"Table already exists: {spec.name}")
             self.catalog.put(conn, spec)
+            self.streams.ensure(conn, spec)
         logger.info("dynamodb table created", extra={"table": spec.name})
         # AWS answers CREATING and is ACTIVE moments later; here it is ACTIVE at once
         # (DescribeTable and waiters see ACTIVE).
@@ -110,6 +131,7 @@ class LocalDynamoDb:
             if existing is not None:
                 return existing
             self.catalog.put(conn, spec)
+            self.streams.ensure(conn, spec)
         return spec
 
     def describe_table(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,6 +160,7 @@ class LocalDynamoDb:
         description = self._describe(spec, "DELETING")
         with self.db.transaction() as conn:
             self.catalog.must(conn, name)
+            self.streams.disable(conn, name)  # readable for 24 hours more, as AWS keeps it
             self.store.drop_table(conn, name)
             self.catalog.delete(conn, name)
         logger.info("dynamodb table deleted", extra={"table": name})
@@ -192,12 +215,42 @@ class LocalDynamoDb:
             if billing == "PAY_PER_REQUEST":
                 changes["throughput"] = {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
             if request.get("StreamSpecification") is not None:
-                changes["stream"] = dict(request["StreamSpecification"])
+                changes["stream"] = self._update_stream(conn, spec, request["StreamSpecification"])
             if request.get("DeletionProtectionEnabled") is not None:
                 changes["deletion_protection"] = bool(request["DeletionProtectionEnabled"])
             new = replace(new, **changes)
             self.catalog.put(conn, new)
         return {"TableDescription": self._describe(new, "UPDATING")}
+
+    def _update_stream(self, conn: Any, spec: TableSpec, wanted: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Enable or disable the table's stream as UpdateTable asks; the table's new stream setting.
+
+        A stream's view type cannot change in place: AWS refuses to enable a stream while one
+        is enabled (whatever its view type), so a new view type is a disable, then an enable,
+        and the new stream has a new ARN.
+        """
+        current = self.streams.ensure(conn, spec)
+        view_type = wanted.get("StreamViewType")
+        if wanted.get("StreamEnabled"):
+            if current is not None:
+                raise validation(f"Table already has an enabled stream: TableName: {spec.name}")
+            if view_type is None:
+                raise validation("One or more parameter values were invalid: If stream is being enabled then UpdateViewType is required")
+            if view_type not in VIEW_TYPES:
+                raise validation(
+                    f"1 validation error detected: Value '{view_type}' at 'streamSpecification.streamViewType' failed to satisfy"
+                    " constraint: Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]"
+                )
+            self.streams.enable(conn, spec, str(view_type))
+            return {"StreamEnabled": True, "StreamViewType": view_type}
+        if view_type is not None:
+            raise validation(
+                "One or more parameter values were invalid: If stream is being disabled, then UpdateViewType must not be specified"
+            )
+        if current is None:
+            raise validation(f"Table has no stream to disable: TableName: {spec.name}")
+        self.streams.disable(conn, spec.name)
+        return None
 
     def describe_time_to_live(self, request: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.catalog.must(self.db.connection(), _table_name(request))
@@ -239,6 +292,7 @@ class LocalDynamoDb:
             old = self.store.get(conn, name, pk, sk)
             self._require(expressions, old, request)
             self.store.put(conn, spec, item)
+            self.streams.append(conn, spec, old, item)
         return {"Attributes": old} if returns == "ALL_OLD" and old else {}
 
     def get_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,6 +320,7 @@ class LocalDynamoDb:
             self._require(expressions, old, request)
             if old is not None:
                 self.store.delete(conn, spec, pk, sk)
+                self.streams.append(conn, spec, old, None)
         return {"Attributes": old} if returns == "ALL_OLD" and old else {}
 
     def update_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -280,6 +335,7 @@ class LocalDynamoDb:
             self._require(expressions, old, request)
             new = self._updated(spec, expressions, old, key)
             self.store.put(conn, spec, new)
+            self.streams.append(conn, spec, old, new)
         return _returned(returns, expressions, old, new)
 
     def _updated(self, spec: TableSpec, expressions: Expressions, old: Item | None, key: Item) -> Item:
@@ -368,10 +424,12 @@ class LocalDynamoDb:
             if len(set(addresses)) != len(addresses):
                 raise validation("Provided list of item keys contains duplicates")
             for target, pk, sk, written in writes:
+                old = self.store.get(conn, target.name, pk, sk) if _streams(target) else None
                 if written is None:
                     self.store.delete(conn, target, pk, sk)
                 else:
                     self.store.put(conn, target, written)
+                self.streams.append(conn, target, old, written)
         return {"UnprocessedItems": {}}
 
     # -- transactions ------------------------------------------------------------------------
@@ -460,9 +518,15 @@ class LocalDynamoDb:
             for (kind, spec, pk, sk, _item, old, _action, _expressions), result in zip(plans, results, strict=True):
                 if kind == "Delete" and old is not None:
                     self.store.delete(conn, spec, pk, sk)
+                    self.streams.append(conn, spec, old, None)
                 elif kind in ("Put", "Update") and result is not None:
                     self.store.put(conn, spec, result)
+                    self.streams.append(conn, spec, old, result)
         return {}
+
+
+def _streams(spec: TableSpec) -> bool:
+    return bool(spec.stream and spec.stream.get("StreamEnabled"))
 
 
 def _table_name(request: Mapping[str, Any]) -> str:

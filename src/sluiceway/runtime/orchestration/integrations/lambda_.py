@@ -10,6 +10,7 @@ from typing import Any
 from ....asl.commands import InvokeTask
 from ....ports import Invocation
 from ....types import JSON
+from ...lambdas.invoker import INVOKE_API_ERRORS
 from .base import Integration, TaskError, TaskPorts, lambda_function_name
 
 __all__ = ["INTEGRATIONS", "invoke"]
@@ -33,7 +34,10 @@ def invoke(ports: TaskPorts, command: InvokeTask, name: str, payload: JSON, *, w
             "requestId": request_id,
             "stackTrace": list(result.stack_trace),
         }
-        raise TaskError(str(result.error_type), json.dumps(cause))
+        # Errors of the Invoke API itself (a throttle, a runtime that cannot start) reach Step Functions
+        # as Lambda.<code>, which is what retriers match (Lambda.TooManyRequestsException).
+        error = f"Lambda.{result.error_type}" if result.error_type in INVOKE_API_ERRORS else str(result.error_type)
+        raise TaskError(error, json.dumps(cause))
     if not wrap:
         return result.payload
     return {

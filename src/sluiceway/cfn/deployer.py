@@ -1,0 +1,419 @@
+"""A template made into a stack on the running local stack: create, or update what changed since the last start.
+
+:func:`deploy` reads and transforms the template, takes its parameters, evaluates its
+conditions, orders its resources by what each refers to, and runs each resource's
+provisioner in that order (API Gateway's resources last, made together by the
+gateway). The stack's record is kept in the data dir (``SqliteStacks``): a resource
+whose properties changed since the last start is updated, one that left the template
+is deleted (in reverse order), and the things that live only in the running process
+(functions, event source mappings, routes) are set up again at every start.
+
+What CloudFormation would do that is not emulated locally is said once, as a
+warning, never silently ignored: a resource type without a provisioner, a property a
+provisioner does not honour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..endpoint.custom_resources import RESPONSE_PATH, ResponseSlots
+from ..ports import Invocation
+from .calls import AwsCalls
+from .errors import TemplateError
+from .graph import creation_order
+from .intrinsics import Resolver
+from .parameters import parameter_values
+from .reading import load_template, parse_text
+from .resources import API_TYPES, Env, Made, Request, Stored, provisioner
+from .sam import transform
+
+if TYPE_CHECKING:
+    from ..endpoint.server import Endpoint
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Deployment", "api_id", "deploy", "stack_arn"]
+
+_API_ROOTS = ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api")
+_CUSTOM_TIMEOUT_S = 900.0  # a custom resource's function runs at most Lambda's 15 minutes
+
+
+@dataclass
+class Deployment:
+    """What :func:`deploy` made: the stack's record and what was not emulated."""
+
+    document: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return {o["OutputKey"]: o["OutputValue"] for o in self.document.get("Outputs", [])}
+
+
+def stack_arn(region: str, account_id: str, name: str) -> str:
+    stack_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"sluiceway-stack/{account_id}/{region}/{name}")
+    return f"arn:aws:cloudformation:{region}:{account_id}:stack/{name}/{stack_uuid}"
+
+
+def api_id(stack_name: str, logical_id: str) -> str:
+    """An API's id (10 lowercase letters and digits, as API Gateway's), the same at every start."""
+    digest = hashlib.sha256(f"{stack_name}/{logical_id}/api".encode()).digest()
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:10])
+
+
+_STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,127}")
+
+
+def deploy(
+    endpoint: Endpoint,
+    template_path: Path,
+    stack_name: str,
+    overrides: Mapping[str, str],
+    *,
+    cache_dir: Path,
+    warn: Callable[[str], None] | None = None,
+) -> Deployment:
+    """Create or update stack ``stack_name`` from ``template_path`` on the endpoint's running stack.
+
+    Raises:
+        TemplateError: the template cannot be read, transformed, resolved or made; the
+            stack's record then says ``CREATE_FAILED``/``UPDATE_FAILED`` with the reason.
+    """
+    if not _STACK_NAME.fullmatch(stack_name):
+        raise TemplateError(f"stack name {stack_name!r}: must start with a letter and hold only letters, digits and '-' (at most 128)")
+    stack = endpoint.stack
+    settings = stack.settings
+    store = stack.local.stacks
+    now = stack.local.clock.now()
+    previous = store.get(stack_name)
+    warnings: list[str] = []
+
+    def note(message: str) -> None:
+        if message not in warnings:
+            warnings.append(message)
+            if warn is not None:
+                warn(message)
+
+    source = str(template_path)
+    template = load_template(template_path)
+    declared = template.get("Parameters") or {}
+    values = parameter_values(declared, overrides, source)
+    translated, artifacts = transform(
+        template, template_path.parent.resolve(), values, region=settings.region, account_id=settings.account_id, source=source
+    )
+    arn = stack_arn(settings.region, settings.account_id, stack_name)
+    document: dict[str, Any] = {
+        "StackId": arn,
+        "StackName": stack_name,
+        "Description": translated.get("Description", ""),
+        "Parameters": [
+            {"ParameterKey": key, "ParameterValue": "****" if declared[key].get("NoEcho") else _parameter_text(value)}
+            for key, value in values.items()
+        ],
+        "CreationTime": (previous or {}).get("CreationTime") or now.isoformat(),
+        "StackStatus": "CREATE_IN_PROGRESS" if previous is None else "UPDATE_IN_PROGRESS",
+        "Outputs": [],
+        "Resources": [],
+        "Warnings": [],
+    }
+    if previous is not None:
+        document["LastUpdatedTime"] = now.isoformat()
+    store.put(document, now)
+    env = Env(
+        stack=stack,
+        aws=AwsCalls(stack, endpoint.shared, endpoint.url),
+        stack_name=stack_name,
+        artifacts=artifacts,
+        cache_dir=cache_dir,
+        warn=note,
+    )
+    env.invoke_custom = lambda token, body: _invoke_custom(endpoint, arn, token, body)
+    try:
+        _make(endpoint, env, translated, values, document, previous, note)
+    except TemplateError as error:
+        # What this run did not reach (or failed to make) stays as the last run left it, so the
+        # next run updates or deletes it: the record never forgets a resource that exists.
+        reached = {r["LogicalResourceId"] for r in document["Resources"]}
+        document["Resources"] += [r for r in (previous or {}).get("Resources", []) if r["LogicalResourceId"] not in reached]
+        document["StackStatus"] = "CREATE_FAILED" if previous is None else "UPDATE_FAILED"
+        document["StackStatusReason"] = str(error)
+        document["Warnings"] = warnings
+        store.put(document, stack.local.clock.now())
+        raise
+    document["StackStatus"] = "CREATE_COMPLETE" if previous is None else "UPDATE_COMPLETE"
+    document["Warnings"] = warnings
+    store.put(document, stack.local.clock.now())
+    return Deployment(document, warnings)
+
+
+def _parameter_text(value: Any) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _make(
+    endpoint: Endpoint,
+    env: Env,
+    template: dict[str, Any],
+    values: dict[str, Any],
+    document: dict[str, Any],
+    previous: dict[str, Any] | None,
+    note: Callable[[str], None],
+) -> None:
+    settings = env.stack.settings
+    resources: dict[str, Any] = template.get("Resources") or {}
+    api_ids = {logical: api_id(env.stack_name, logical) for logical, r in resources.items() if r.get("Type") in _API_ROOTS}
+    resolver = Resolver(
+        pseudo={
+            "AWS::Region": settings.region,
+            "AWS::AccountId": settings.account_id,
+            "AWS::StackName": env.stack_name,
+            "AWS::StackId": document["StackId"],
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NotificationARNs": [],
+        },
+        parameters=values,
+        mappings=template.get("Mappings") or {},
+        imports=_exports(env, exclude=env.stack_name),
+        rewrite=_api_url_rewriter(endpoint.url, set(api_ids.values())),
+    )
+    resolver.evaluate_conditions(template.get("Conditions") or {})
+    kept = {
+        logical: resource
+        for logical, resource in resources.items()
+        if "Condition" not in resource or resolver.condition(resource["Condition"], f"Resources.{logical}.Condition")
+    }
+    before = {r["LogicalResourceId"]: r for r in (previous or {}).get("Resources", [])}
+    made: list[dict[str, Any]] = document["Resources"]
+    api_resources: dict[str, dict[str, Any]] = {}
+    missing = sorted(
+        {str(r.get("Type")) for r in kept.values() if provisioner(str(r.get("Type"))) is None and r.get("Type") not in API_TYPES}
+    )
+    if missing:
+        note(f"not emulated locally (accepted, nothing is made): {', '.join(missing)}")
+    for logical in creation_order(kept):
+        resource = kept[logical]
+        kind = str(resource.get("Type"))
+        properties = resolver.resolve(resource.get("Properties") or {}, f"Resources.{logical}.Properties")
+        if kind in API_TYPES:
+            properties = _inline_body(properties, env, f"Resources.{logical}.Properties")
+            physical = api_ids.get(logical) or _api_part_id(kind, logical, properties, env.stack_name)
+            api_resources[logical] = {"Type": kind, "Properties": properties}
+            result = Made(physical, physical, _api_attributes(kind, physical, endpoint.url))
+        else:
+            handler = provisioner(kind)
+            stored = _stored(before.get(logical))
+            if handler is None:
+                physical = stored.physical_id if stored else f"{env.stack_name}-{logical}-{uuid.uuid4().hex[:12].upper()}"
+                result = Made(physical, physical)
+            else:
+                try:
+                    result = handler.apply(env, Request(logical, kind, properties, stored))
+                except TemplateError:
+                    raise
+                except Exception as exc:  # an AwsError or a refusal of a backend: the resource failed, said with its name
+                    code = getattr(exc, "code", type(exc).__name__)
+                    raise TemplateError(f"Resources.{logical} ({kind}): {code}: {exc}") from exc
+        resolver.refs[logical] = result.ref
+        resolver.attributes[logical] = dict(result.attributes)
+        made.append(
+            {
+                "LogicalResourceId": logical,
+                "PhysicalResourceId": result.physical_id,
+                "ResourceType": kind,
+                "ResourceStatus": _status(before.get(logical), properties),
+                "Timestamp": env.stack.local.clock.now().isoformat(),
+                "Properties": properties,
+                "Ref": result.ref,
+                "Attributes": dict(result.attributes),
+                "State": dict(result.state),
+            }
+        )
+    if api_resources:
+        _serve_apis(endpoint, api_resources, {k: v for k, v in resolver.refs.items() if k in api_resources}, env, note)
+    for logical in reversed([name for name in before if name not in kept]):
+        gone = _stored(before[logical])
+        handler = provisioner(gone.type) if gone is not None else None
+        if gone is not None and handler is not None:
+            try:
+                handler.delete(env, gone)
+            except Exception as exc:  # a resource that will not go is said, as DELETE_FAILED would be
+                note(f"{logical}: could not delete {gone.physical_id}: {exc}")
+    document["Outputs"] = _outputs(template.get("Outputs") or {}, resolver)
+
+
+def _status(previous: Mapping[str, Any] | None, properties: Any) -> str:
+    if previous is None:
+        return "CREATE_COMPLETE"
+    # An unchanged resource keeps the status of its last change, as CloudFormation shows it.
+    return str(previous.get("ResourceStatus", "CREATE_COMPLETE")) if previous.get("Properties") == properties else "UPDATE_COMPLETE"
+
+
+def _stored(entry: Mapping[str, Any] | None) -> Stored | None:
+    if entry is None:
+        return None
+    return Stored(
+        entry["LogicalResourceId"],
+        entry["ResourceType"],
+        entry["PhysicalResourceId"],
+        entry.get("Properties") or {},
+        entry.get("Ref"),
+        entry.get("Attributes") or {},
+        entry.get("State") or {},
+    )
+
+
+def _outputs(outputs: Mapping[str, Any], resolver: Resolver) -> list[dict[str, Any]]:
+    result = []
+    for key, output in outputs.items():
+        where = f"Outputs.{key}"
+        if not isinstance(output, dict) or "Value" not in output:
+            raise TemplateError(f"{where}: needs a Value")
+        if "Condition" in output and not resolver.condition(output["Condition"], f"{where}.Condition"):
+            continue
+        value = resolver.resolve(output["Value"], f"{where}.Value")
+        entry: dict[str, Any] = {
+            "OutputKey": key,
+            "OutputValue": ",".join(map(str, value)) if isinstance(value, list) else str(value),
+        }
+        if output.get("Description"):
+            entry["Description"] = resolver.resolve(output["Description"], f"{where}.Description")
+        export = output.get("Export")
+        if isinstance(export, dict) and "Name" in export:
+            entry["ExportName"] = resolver.resolve(export["Name"], f"{where}.Export.Name")
+        result.append(entry)
+    return result
+
+
+def _exports(env: Env, *, exclude: str) -> dict[str, str]:
+    exports: dict[str, str] = {}
+    for other in env.stack.local.stacks.list():
+        if other["StackName"] == exclude:
+            continue
+        for output in other.get("Outputs", []):
+            if output.get("ExportName"):
+                exports[output["ExportName"]] = output["OutputValue"]
+    return exports
+
+
+_PUBLIC_API_URL = re.compile(r"https://([a-z0-9]{10})\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?=/|$|\W)")
+
+
+def _api_url_rewriter(endpoint_url: str, ids: set[str]) -> Callable[[str], str]:
+    """API Gateway's public URL of a local API becomes the endpoint URL that serves its routes."""
+
+    def rewrite(text: str) -> str:
+        if "execute-api" not in text:
+            return text
+        return _PUBLIC_API_URL.sub(lambda m: _local_api_url(endpoint_url, m.group(1)) if m.group(1) in ids else m.group(0), text)
+
+    return rewrite
+
+
+def _local_api_url(endpoint_url: str, identifier: str) -> str:
+    from ..endpoint.apigateway import local_base_url
+
+    return local_base_url(endpoint_url, identifier)
+
+
+def _api_attributes(kind: str, physical: str, endpoint_url: str) -> dict[str, Any]:
+    if kind == "AWS::ApiGateway::RestApi":
+        return {"RootResourceId": hashlib.sha256(physical.encode()).hexdigest()[:10], "RestApiId": physical}
+    if kind == "AWS::ApiGatewayV2::Api":
+        return {"ApiEndpoint": _local_api_url(endpoint_url, physical), "ApiId": physical}
+    return {}
+
+
+def _inline_body(properties: Any, env: Env, where: str) -> Any:
+    """An API's ``BodyS3Location`` that stands for a local ``DefinitionUri`` file, read into ``Body``."""
+    location = properties.get("BodyS3Location") if isinstance(properties, dict) else None
+    if not isinstance(location, dict):
+        return properties
+    path = env.artifacts.local(location.get("Bucket"), location.get("Key"))
+    if path is None:
+        raise TemplateError(f"{where}.BodyS3Location: only local files can be read (DefinitionUri beside the template)")
+    body = parse_text(_read_text(path, where), str(path))
+    return {**{k: v for k, v in properties.items() if k != "BodyS3Location"}, "Body": body}
+
+
+def _read_text(path: Path, where: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{where}: cannot read {path}: {exc}") from None
+
+
+def _api_part_id(kind: str, logical: str, properties: Mapping[str, Any], stack_name: str) -> str:
+    if kind in ("AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage") and isinstance(properties.get("StageName"), str):
+        return str(properties["StageName"])  # a stage's Ref is its name
+    return api_id(stack_name, logical)
+
+
+def _serve_apis(
+    endpoint: Endpoint, resources: dict[str, dict[str, Any]], physical_ids: dict[str, Any], env: Env, note: Callable[[str], None]
+) -> None:
+    from ..endpoint.apigateway import apis_from_resources
+
+    try:
+        apis = apis_from_resources(resources, {k: str(v) for k, v in physical_ids.items()}, region=env.region, account_id=env.account_id)
+    except ValueError as exc:
+        raise TemplateError(str(exc)) from exc
+    for api in apis:
+        for warning in api.warnings:
+            note(warning)
+    endpoint.apis.deploy(apis)
+
+
+def _invoke_custom(endpoint: Endpoint, stack_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Send a custom resource's request to its function and wait for the response it PUTs."""
+    slots = endpoint.shared.get("cfn-responses", ResponseSlots)
+    request_id = str(uuid.uuid4())
+    slots.open(request_id)
+    event = {
+        **body,
+        "ServiceToken": token,
+        "ResponseURL": f"{endpoint.url}{RESPONSE_PATH}{request_id}",
+        "StackId": stack_id,
+        "RequestId": request_id,
+    }
+    name = token.split(":")[6] if token.count(":") >= 6 else token
+    result = endpoint.stack.invoker.invoke(Invocation(name, event, request_id=request_id, timeout_s=_CUSTOM_TIMEOUT_S))
+    # The function PUTs before it returns; a little slack for one that answers from a thread it started.
+    response = slots.wait(request_id, timeout_s=5.0)
+    if response is None:
+        reason = (
+            f"{result.error_type}: {result.error_message}"
+            if not result.ok
+            else "the function returned without sending a response to the ResponseURL"
+        )
+        return {"Status": "FAILED", "Reason": f"{name}: {reason}"}
+    return response
+
+
+def describe(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack as DescribeStacks shows it (without the provisioners' notes)."""
+    return {key: value for key, value in document.items() if key not in ("Resources", "Warnings")}
+
+
+def timestamp(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def resource_rows(document: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    return list(document.get("Resources", []))
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, default=str)

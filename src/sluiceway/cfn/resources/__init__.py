@@ -1,0 +1,75 @@
+"""One provisioner per resource type; :data:`PROVISIONERS` maps CloudFormation's type names to them.
+
+Types missing here are listed once at start-up as not emulated (never silently
+ignored); API Gateway's types are made by :mod:`sluiceway.endpoint.apigateway` from
+all of an API's resources at once, after the rest.
+"""
+
+from __future__ import annotations
+
+from .base import Env, Made, Provisioner, Request, Stored, physical_name
+from .custom import CustomResource
+from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, Passive, Permission, Version
+from .logs import LogGroup
+from .messaging import Queue, Subscription, Topic
+from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine
+from .storage import Bucket, Table
+
+__all__ = ["API_TYPES", "PROVISIONERS", "Env", "Made", "Provisioner", "Request", "Stored", "physical_name", "provisioner"]
+
+_ROLE_ARN = "arn:aws:iam::{account}:role/{name}"
+_POLICY_ARN = "arn:aws:iam::{account}:policy/{name}"
+
+PROVISIONERS: dict[str, Provisioner] = {
+    "AWS::SQS::Queue": Queue(),
+    "AWS::SNS::Topic": Topic(),
+    "AWS::SNS::Subscription": Subscription(),
+    "AWS::S3::Bucket": Bucket(),
+    "AWS::DynamoDB::Table": Table(),
+    "AWS::Events::EventBus": EventBus(),
+    "AWS::Events::Rule": Rule(),
+    "AWS::Scheduler::Schedule": Schedule(),
+    "AWS::Scheduler::ScheduleGroup": ScheduleGroup(),
+    "AWS::StepFunctions::StateMachine": StateMachine(),
+    "AWS::Lambda::Function": Function(),
+    "AWS::Lambda::EventSourceMapping": EventSourceMapping(),
+    "AWS::Lambda::EventInvokeConfig": EventInvokeConfig(),
+    "AWS::Lambda::Permission": Permission(),
+    "AWS::Lambda::Version": Version(),
+    "AWS::Lambda::Alias": Alias(),
+    "AWS::Logs::LogGroup": LogGroup(),
+    "AWS::CloudFormation::CustomResource": CustomResource(),
+    # Accepted: locally every service may call every other, so IAM and resource policies change nothing.
+    "AWS::IAM::Role": Passive("iam", "role", name_key="RoleName", arn_format=_ROLE_ARN),
+    "AWS::IAM::Policy": Passive("iam", "policy", name_key="PolicyName"),
+    "AWS::IAM::ManagedPolicy": Passive("iam", "policy", name_key="ManagedPolicyName", arn_format=_POLICY_ARN),
+    "AWS::IAM::InstanceProfile": Passive("iam", "instance-profile", name_key="InstanceProfileName"),
+    "AWS::SQS::QueuePolicy": Passive("sqs", "policy"),
+    "AWS::SNS::TopicPolicy": Passive("sns", "policy"),
+    "AWS::S3::BucketPolicy": Passive("s3", "policy"),
+    "AWS::Events::EventBusPolicy": Passive("events", "policy"),
+    "AWS::Logs::ResourcePolicy": Passive("logs", "policy"),
+    "AWS::Logs::LogStream": Passive("logs", "stream", name_key="LogStreamName"),
+    "AWS::Logs::SubscriptionFilter": Passive("logs", "filter", name_key="FilterName"),
+    "AWS::ApiGateway::Account": Passive("apigateway", "account"),
+    "AWS::CloudFormation::WaitConditionHandle": Passive("cloudformation", "wait"),
+}
+
+API_TYPES = frozenset(
+    {
+        "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Resource",
+        "AWS::ApiGateway::Method", "AWS::ApiGateway::Model", "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::Authorizer",
+        "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::BasePathMapping", "AWS::ApiGateway::UsagePlan",
+        "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlanKey",
+        "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::ApiMapping",
+    }
+)  # fmt: skip
+"""API Gateway's types: made together by the gateway once every other resource exists."""
+
+
+def provisioner(resource_type: str) -> Provisioner | None:
+    """The provisioner of ``resource_type`` (``Custom::*`` are custom resources); None: not emulated."""
+    if resource_type.startswith("Custom::"):
+        return PROVISIONERS["AWS::CloudFormation::CustomResource"]
+    return PROVISIONERS.get(resource_type)

@@ -1,0 +1,232 @@
+"""AWS::Lambda::Function and what hangs on it: event source mappings, EventInvokeConfig, permissions, versions, aliases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ...endpoint.errors import AwsError
+from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, prepare_function_code, runtime_mismatch
+from ...runtime.lambdas.invoker import FunctionSpec
+from ...runtime.messaging.streams import StreamMapping
+from ...runtime.messaging.triggers import EventSourceMapping as QueueMapping
+from ..errors import TemplateError
+from .base import Env, Made, Request, Stored, physical_name
+
+__all__ = ["EventInvokeConfig", "EventSourceMapping", "Function", "Passive", "Permission", "Version"]
+
+
+def _function_name(reference: str) -> str:
+    # FunctionName may be a name, an ARN or a partial ARN, with or without a qualifier.
+    if reference.startswith("arn:"):
+        parts = reference.split(":")
+        return parts[6] if len(parts) > 6 else reference
+    return reference.split(":", 1)[0]
+
+
+class Function:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("FunctionName") or physical_name(env.stack_name, request.logical_id, 64)
+        handler = props.get("Handler")
+        if not isinstance(handler, str):
+            raise TemplateError(f"{request.where}.Handler: required (a Python function, module.function)")
+        runtime = props.get("Runtime")
+        code_props = props.get("Code")
+        if not isinstance(code_props, dict):
+            raise TemplateError(f"{request.where}.Code: required")
+        if isinstance(code_props.get("ZipFile"), str):
+            code = _prepared(lambda: prepare_function_code(name, inline_code=code_props["ZipFile"], cache_dir=env.cache_dir))
+        else:
+            path = env.artifacts.local(code_props.get("S3Bucket"), code_props.get("S3Key"))
+            if path is None:
+                raise TemplateError(
+                    f"{request.where}.Code: s3://{code_props.get('S3Bucket')}/{code_props.get('S3Key')} is not local; "
+                    "locally a function's code is a folder, a .zip or inline code (CodeUri)"
+                )
+            code = _prepared(lambda: prepare_function_code(name, code_uri=path, cache_dir=env.cache_dir))
+        warning = runtime_mismatch(runtime if isinstance(runtime, str) else None)
+        if warning:
+            env.warn(f"{request.logical_id} ({name}): {warning}")
+        for unserved in ("Layers", "VpcConfig", "FileSystemConfigs", "SnapStartConfig"):
+            if props.get(unserved):
+                env.warn(f"{request.logical_id} ({name}): {unserved} is not emulated locally")
+        if props.get("PackageType") == "Image":
+            raise TemplateError(f"{request.where}.PackageType: container image functions need Docker; locally functions are Python code")
+        variables = ((props.get("Environment") or {}).get("Variables")) or {}
+        reserved = props.get("ReservedConcurrentExecutions")
+        spec = FunctionSpec(
+            name,
+            handler,
+            timeout_s=float(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
+            environment={str(k): _variable(v) for k, v in variables.items()},
+            code=code,
+            runtime=runtime if isinstance(runtime, str) else None,
+            reserved_concurrency=None if reserved is None else int(reserved),
+        )
+        env.stack.invoker.register(spec)
+        dead_letter = (props.get("DeadLetterConfig") or {}).get("TargetArn")
+        configs = env.stack.local.async_invocations.configs
+        setter = getattr(configs, "set_dead_letter", None)
+        if setter is not None:
+            setter(name, dead_letter)
+        elif dead_letter:
+            env.warn(f"{request.logical_id}: DeadLetterConfig is not emulated locally")
+        arn = env.arn("lambda", f"function:{name}")
+        return Made(name, name, {"Arn": arn})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        env.stack.invoker.unregister(stored.physical_id)
+
+
+def _prepared(prepare: Callable[[], FunctionCode]) -> FunctionCode:
+    try:
+        return prepare()
+    except FunctionCodeError as exc:
+        raise TemplateError(str(exc)) from None
+
+
+def _variable(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class EventSourceMapping:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        source = props.get("EventSourceArn")
+        function = props.get("FunctionName")
+        if not isinstance(source, str) or not isinstance(function, str):
+            raise TemplateError(f"{request.where}: EventSourceArn and FunctionName are required")
+        mapping_id = str(request.previous.physical_id) if request.previous else str(uuid.uuid4())
+        service = source.split(":")[2] if source.count(":") >= 5 else ""
+        name = _function_name(function)
+        enabled = str(props.get("Enabled", True)).lower() != "false"
+        window = float(props.get("MaximumBatchingWindowInSeconds", 0))
+        report = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
+        filters = props.get("FilterCriteria")
+        if service == "sqs":
+            scaling = (props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+            options: dict[str, Any] = {}
+            if filters:
+                options["filter_criteria"] = filters
+            env.stack.triggers.add(
+                QueueMapping(
+                    source,
+                    name,
+                    batch_size=int(props.get("BatchSize", 10)),
+                    max_batching_window_s=window,
+                    report_batch_item_failures=report,
+                    max_concurrency=int(scaling) if scaling else 1000,
+                    enabled=enabled,
+                    **options,
+                )
+            )
+        elif service == "dynamodb":
+            mapping_id = env.stack.streams.add(
+                StreamMapping(
+                    source,
+                    name,
+                    batch_size=int(props.get("BatchSize", 100)),
+                    starting_position=str(props.get("StartingPosition", "LATEST")),
+                    max_batching_window_s=window,
+                    max_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    max_record_age_s=int(props.get("MaximumRecordAgeInSeconds", -1)),
+                    bisect_batch_on_function_error=str(props.get("BisectBatchOnFunctionError", False)).lower() == "true",
+                    report_batch_item_failures=report,
+                    on_failure=((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
+                    filter_criteria=filters or None,
+                    enabled=enabled,
+                    # Derived from the stream and the function when None: a restart finds its checkpoint.
+                    uuid=request.previous.physical_id if request.previous else None,
+                )
+            )
+        else:
+            env.warn(f"{request.logical_id}: event source {source} is not emulated locally (only SQS queues and DynamoDB streams)")
+        arn = env.arn("lambda", f"event-source-mapping:{mapping_id}")
+        return Made(mapping_id, mapping_id, {"Id": mapping_id, "EventSourceMappingArn": arn}, {"kind": service})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        # SQS mappings live in the running stack only (a restart makes those still in the template);
+        # a stream mapping also keeps a checkpoint, which goes with it.
+        if stored.state.get("kind") == "dynamodb":
+            env.stack.streams.remove(stored.physical_id)
+
+
+class EventInvokeConfig:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = _function_name(str(props.get("FunctionName")))
+        params: dict[str, Any] = {"FunctionName": name, "Qualifier": props.get("Qualifier") or "$LATEST"}
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"):
+            if key in props:
+                params[key] = props[key]
+        env.aws.call("lambda", "PutFunctionEventInvokeConfig", params)
+        return Made(f"{name}:{params['Qualifier']}", f"{name}:{params['Qualifier']}")
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        name, _, qualifier = stored.physical_id.partition(":")
+        try:
+            env.aws.call("lambda", "DeleteFunctionEventInvokeConfig", {"FunctionName": name, "Qualifier": qualifier or "$LATEST"})
+        except AwsError as error:
+            if error.code != "ResourceNotFoundException":
+                raise
+
+
+class Permission:
+    """Who may invoke a function: accepted (locally every local service may), kept for the stack's view."""
+
+    def apply(self, env: Env, request: Request) -> Made:
+        physical = request.previous.physical_id if request.previous else f"{request.logical_id}-{uuid.uuid4().hex[:12]}"
+        return Made(physical, physical)
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        return None
+
+
+class Version:
+    """A published version: locally every version runs the function's current code ($LATEST)."""
+
+    def apply(self, env: Env, request: Request) -> Made:
+        name = _function_name(str(request.properties.get("FunctionName")))
+        arn = env.arn("lambda", f"function:{name}:1")
+        return Made(arn, arn, {"Version": "1", "FunctionArn": arn})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        return None
+
+
+class Alias:
+    def apply(self, env: Env, request: Request) -> Made:
+        name = _function_name(str(request.properties.get("FunctionName")))
+        alias = str(request.properties.get("Name"))
+        arn = env.arn("lambda", f"function:{name}:{alias}")
+        return Made(arn, arn, {"AliasArn": arn})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        return None
+
+
+class Passive:
+    """A resource that changes nothing locally (IAM, log groups, policies): accepted, named, given its attributes."""
+
+    def __init__(self, service: str, kind: str, *, name_key: str | None = None, arn_format: str | None = None) -> None:
+        self.service, self.kind, self.name_key, self.arn_format = service, kind, name_key, arn_format
+
+    def apply(self, env: Env, request: Request) -> Made:
+        name = request.properties.get(self.name_key) if self.name_key else None
+        if not isinstance(name, str) or not name:
+            name = request.previous.physical_id if request.previous else physical_name(env.stack_name, request.logical_id, 64)
+        attributes: dict[str, Any] = {}
+        if self.arn_format is not None:
+            arn = self.arn_format.format(region=env.region, account=env.account_id, name=name)
+            attributes["Arn"] = arn
+            if self.kind == "role":
+                attributes["RoleId"] = "AROA" + physical_name("", name, 30).split("-")[-1]
+        return Made(name, name, attributes)
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        return None

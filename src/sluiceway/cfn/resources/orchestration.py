@@ -1,0 +1,200 @@
+"""AWS::Events::EventBus, AWS::Events::Rule, AWS::Scheduler::Schedule(Group) and AWS::StepFunctions::StateMachine."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ...endpoint.errors import AwsError
+from ..errors import TemplateError
+from .base import Env, Made, Request, Stored, physical_name
+
+__all__ = ["EventBus", "Rule", "Schedule", "ScheduleGroup", "StateMachine"]
+
+
+def _ignore(codes: tuple[str, ...], action: Any) -> None:
+    try:
+        action()
+    except AwsError as error:
+        if error.code not in codes:
+            raise
+
+
+class EventBus:
+    def apply(self, env: Env, request: Request) -> Made:
+        name = request.properties.get("Name")
+        if not isinstance(name, str):
+            raise TemplateError(f"{request.where}.Name: required for AWS::Events::EventBus")
+        params: dict[str, Any] = {"Name": name}
+        if request.properties.get("Description"):
+            params["Description"] = request.properties["Description"]
+        _ignore(("ResourceAlreadyExistsException",), lambda: env.aws.call("events", "CreateEventBus", params))
+        arn = env.arn("events", f"event-bus/{name}")
+        return Made(name, name, {"Arn": arn, "Name": name})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        _ignore(("ResourceNotFoundException",), lambda: env.aws.call("events", "DeleteEventBus", {"Name": stored.physical_id}))
+
+
+_TARGET_KEYS = ("Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "RetryPolicy", "DeadLetterConfig", "SqsParameters")
+
+
+class Rule:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("Name") or physical_name(env.stack_name, request.logical_id, 64)
+        bus = props.get("EventBusName") or "default"
+        if isinstance(bus, str) and bus.startswith("arn:"):
+            bus = bus.rsplit("/", 1)[-1]
+        params: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": props.get("State") or "ENABLED"}
+        pattern = props.get("EventPattern")
+        if pattern is not None:
+            params["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
+        if props.get("ScheduleExpression"):
+            params["ScheduleExpression"] = props["ScheduleExpression"]
+        if props.get("Description"):
+            params["Description"] = props["Description"]
+        arn = env.aws.call("events", "PutRule", params)["RuleArn"]
+        targets = []
+        for index, target in enumerate(props.get("Targets") or []):
+            if not isinstance(target, dict) or "Id" not in target or "Arn" not in target:
+                raise TemplateError(f"{request.where}.Targets[{index}]: needs Id and Arn")
+            unknown = sorted(set(target) - set(_TARGET_KEYS))
+            if unknown:
+                env.warn(f"{request.logical_id}: target {target['Id']}: {', '.join(unknown)} not emulated locally")
+            targets.append({key: target[key] for key in _TARGET_KEYS if key in target})
+        stale = set((request.previous.state if request.previous else {}).get("targets", ())) - {t["Id"] for t in targets}
+        if stale:
+            env.aws.call("events", "RemoveTargets", {"Rule": name, "EventBusName": bus, "Ids": sorted(stale)})
+        if targets:
+            result = env.aws.call("events", "PutTargets", {"Rule": name, "EventBusName": bus, "Targets": targets})
+            if result.get("FailedEntryCount"):
+                problems = "; ".join(f"{e.get('TargetId')}: {e.get('ErrorMessage')}" for e in result.get("FailedEntries", []))
+                raise TemplateError(f"{request.where}.Targets: {problems}")
+        # A rule on another bus than the default is Ref'd as "bus|rule", as CloudFormation documents.
+        ref = name if bus == "default" else f"{bus}|{name}"
+        return Made(ref, ref, {"Arn": arn}, {"bus": bus, "name": name, "targets": [t["Id"] for t in targets]})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        bus, name = stored.state.get("bus", "default"), stored.state.get("name", stored.physical_id)
+        ids = list(stored.state.get("targets", []))
+        if ids:
+            _ignore(
+                ("ResourceNotFoundException",),
+                lambda: env.aws.call("events", "RemoveTargets", {"Rule": name, "EventBusName": bus, "Ids": ids}),
+            )
+        _ignore(("ResourceNotFoundException",), lambda: env.aws.call("events", "DeleteRule", {"Name": name, "EventBusName": bus}))
+
+
+class ScheduleGroup:
+    def apply(self, env: Env, request: Request) -> Made:
+        name = request.properties.get("Name") or physical_name(env.stack_name, request.logical_id, 64)
+        _ignore(("ConflictException",), lambda: env.aws.call("scheduler", "CreateScheduleGroup", {"Name": name}))
+        arn = env.arn("scheduler", f"schedule-group/{name}")
+        return Made(name, name, {"Arn": arn})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        _ignore(("ResourceNotFoundException",), lambda: env.aws.call("scheduler", "DeleteScheduleGroup", {"Name": stored.physical_id}))
+
+
+_SCHEDULE_KEYS = (
+    "ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target", "State", "StartDate", "EndDate",
+    "Description", "GroupName", "KmsKeyArn", "ActionAfterCompletion",
+)  # fmt: skip
+
+
+class Schedule:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("Name") or physical_name(env.stack_name, request.logical_id, 64)
+        params = {"Name": name, **{key: props[key] for key in _SCHEDULE_KEYS if key in props}}
+        group = params.get("GroupName") or "default"
+        try:
+            env.aws.call("scheduler", "CreateSchedule", params)
+        except AwsError as error:
+            if error.code != "ConflictException":
+                raise
+            env.aws.call("scheduler", "UpdateSchedule", params)
+        arn = env.arn("scheduler", f"schedule/{group}/{name}")
+        return Made(name, name, {"Arn": arn}, {"group": group})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        params = {"Name": stored.physical_id, "GroupName": stored.state.get("group", "default")}
+        _ignore(("ResourceNotFoundException",), lambda: env.aws.call("scheduler", "DeleteSchedule", params))
+
+
+_SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
+
+
+def definition_text(env: Env, request: Request) -> str:
+    """The state machine's ASL text: DefinitionString, Definition or the local DefinitionS3Location, substituted."""
+    props = request.properties
+    if isinstance(props.get("DefinitionString"), str):
+        text = props["DefinitionString"]
+    elif isinstance(props.get("Definition"), dict):
+        text = json.dumps(props["Definition"])
+    elif isinstance(props.get("DefinitionS3Location"), dict):
+        location = props["DefinitionS3Location"]
+        path = env.artifacts.local(location.get("Bucket"), location.get("Key"))
+        if path is None:
+            raise TemplateError(f"{request.where}.DefinitionS3Location: only local files can be read (DefinitionUri beside the template)")
+        text = path.read_text(encoding="utf-8")
+    else:
+        raise TemplateError(f"{request.where}: needs DefinitionString, Definition or DefinitionS3Location")
+    substitutions = props.get("DefinitionSubstitutions") or {}
+    if not isinstance(substitutions, dict):
+        raise TemplateError(f"{request.where}.DefinitionSubstitutions: must be an object")
+
+    def replace(match: re.Match[str]) -> str:
+        # CloudFormation replaces ${key} for the keys given and leaves any other ${...} as it is.
+        key = match.group(1)
+        if key in substitutions:
+            value = substitutions[key]
+            return (
+                json.dumps(value)
+                if isinstance(value, (dict, list))
+                else ("true" if value is True else "false" if value is False else str(value))
+            )
+        return match.group(0)
+
+    return _SUBSTITUTION.sub(replace, text)
+
+
+class StateMachine:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("StateMachineName") or physical_name(env.stack_name, request.logical_id, 80)
+        params: dict[str, Any] = {
+            "name": name,
+            "definition": definition_text(env, request),
+            "roleArn": props.get("RoleArn") or env.arn("iam", "role/sluiceway-local").replace(f":{env.region}:", "::"),
+            "type": props.get("StateMachineType") or "STANDARD",
+        }
+        for cfn_key, api_key in (("LoggingConfiguration", "loggingConfiguration"), ("TracingConfiguration", "tracingConfiguration")):
+            if isinstance(props.get(cfn_key), dict):
+                params[api_key] = _camel(props[cfn_key])
+        try:
+            arn = env.aws.call("stepfunctions", "CreateStateMachine", params)["stateMachineArn"]
+        except AwsError as error:
+            if error.code != "StateMachineAlreadyExists":
+                raise
+            arn = env.arn("states", f"stateMachine:{name}")
+            update = {"stateMachineArn": arn, "definition": params["definition"], "roleArn": params["roleArn"]}
+            env.aws.call("stepfunctions", "UpdateStateMachine", update)
+        return Made(arn, arn, {"Arn": arn, "Name": name, "StateMachineRevisionId": "INITIAL"})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        _ignore(
+            ("StateMachineDoesNotExist",),
+            lambda: env.aws.call("stepfunctions", "DeleteStateMachine", {"stateMachineArn": stored.physical_id}),
+        )
+
+
+def _camel(value: Any) -> Any:
+    # CloudFormation spells the API's camelCase members in PascalCase.
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _camel(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    return value

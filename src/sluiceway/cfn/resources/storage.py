@@ -1,0 +1,135 @@
+"""AWS::S3::Bucket and AWS::DynamoDB::Table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...endpoint.errors import AwsError
+from ..errors import TemplateError
+from .base import Env, Made, Request, Stored, physical_name
+
+__all__ = ["Bucket", "Table"]
+
+# CloudFormation's NotificationConfiguration lists -> PutBucketNotificationConfiguration's.
+_NOTIFICATION_LISTS = (
+    ("LambdaConfigurations", "LambdaFunctionConfigurations", "Function", "LambdaFunctionArn"),
+    ("QueueConfigurations", "QueueConfigurations", "Queue", "QueueArn"),
+    ("TopicConfigurations", "TopicConfigurations", "Topic", "TopicArn"),
+)
+
+
+def notification_configuration(config: dict[str, Any], where: str) -> dict[str, Any]:
+    """A bucket's ``NotificationConfiguration`` as CloudFormation writes it, in the S3 API's shape."""
+    result: dict[str, Any] = {}
+    for cfn_list, api_list, cfn_target, api_target in _NOTIFICATION_LISTS:
+        entries = []
+        for index, entry in enumerate(config.get(cfn_list) or []):
+            if not isinstance(entry, dict) or not isinstance(entry.get(cfn_target), str) or not isinstance(entry.get("Event"), str):
+                raise TemplateError(f"{where}.{cfn_list}[{index}]: needs Event and {cfn_target}")
+            made: dict[str, Any] = {api_target: entry[cfn_target], "Events": [entry["Event"]]}
+            rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+            if rules:
+                made["Filter"] = {"Key": {"FilterRules": [{"Name": r.get("Name"), "Value": r.get("Value")} for r in rules]}}
+            entries.append(made)
+        if entries:
+            result[api_list] = entries
+    bridge = config.get("EventBridgeConfiguration")
+    if isinstance(bridge, dict) and str(bridge.get("EventBridgeEnabled", True)).lower() == "true":
+        result["EventBridgeConfiguration"] = {}
+    return result
+
+
+class Bucket:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("BucketName") or physical_name(env.stack_name, request.logical_id, 63, lowercase=True)
+        try:
+            env.aws.call("s3", "CreateBucket", {"Bucket": name})
+        except AwsError as error:
+            if error.code != "BucketAlreadyOwnedByYou":
+                raise
+        config = props.get("NotificationConfiguration")
+        if isinstance(config, dict) or request.previous is not None:
+            params = notification_configuration(config if isinstance(config, dict) else {}, f"{request.where}.NotificationConfiguration")
+            env.aws.call("s3", "PutBucketNotificationConfiguration", {"Bucket": name, "NotificationConfiguration": params})
+        for ignored in ("VersioningConfiguration", "LifecycleConfiguration", "WebsiteConfiguration", "ReplicationConfiguration"):
+            if ignored in props:
+                env.warn(f"{request.logical_id}: {ignored} is not emulated locally (the bucket is made without it)")
+        host = f"{name}.s3.amazonaws.com"
+        return Made(
+            name,
+            name,
+            {
+                "Arn": f"arn:aws:s3:::{name}",
+                "DomainName": host,
+                "DualStackDomainName": f"{name}.s3.dualstack.{env.region}.amazonaws.com",
+                "RegionalDomainName": f"{name}.s3.{env.region}.amazonaws.com",
+                "WebsiteURL": f"http://{name}.s3-website-{env.region}.amazonaws.com",
+            },
+        )
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        # CloudFormation cannot delete a bucket that holds objects (DELETE_FAILED); locally it is kept
+        # with its objects then, and said.
+        try:
+            env.aws.call("s3", "DeleteBucket", {"Bucket": stored.physical_id})
+        except AwsError as error:
+            if error.code == "BucketNotEmpty":
+                env.warn(f"{stored.logical_id}: bucket {stored.physical_id} is not empty and was kept")
+            elif error.code != "NoSuchBucket":
+                raise
+
+
+_TABLE_KEYS = (
+    "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes", "SSESpecification", "TableClass", "DeletionProtectionEnabled", "OnDemandThroughput",
+)  # fmt: skip
+
+
+class Table:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("TableName") or physical_name(env.stack_name, request.logical_id, 255)
+        params: dict[str, Any] = {"TableName": name, **{key: props[key] for key in _TABLE_KEYS if key in props}}
+        params.setdefault("BillingMode", "PROVISIONED" if "ProvisionedThroughput" in props else "PAY_PER_REQUEST")
+        if params.get("SSESpecification"):
+            params["SSESpecification"] = {
+                k: v for k, v in params["SSESpecification"].items() if k in ("Enabled", "SSEType", "KMSMasterKeyId")
+            }
+        stream = props.get("StreamSpecification")
+        if isinstance(stream, dict) and stream.get("StreamViewType"):
+            # CloudFormation's StreamSpecification has only the view type; the API's says it is on.
+            params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        tags = props.get("Tags")
+        if tags:
+            params["Tags"] = tags
+        try:
+            description = env.aws.call("dynamodb", "CreateTable", params)["TableDescription"]
+        except AwsError as error:
+            if error.code != "ResourceInUseException":
+                raise
+            description = env.aws.call("dynamodb", "DescribeTable", {"TableName": name})["Table"]
+        ttl = props.get("TimeToLiveSpecification")
+        if isinstance(ttl, dict) and ttl.get("AttributeName"):
+            try:
+                env.aws.call(
+                    "dynamodb",
+                    "UpdateTimeToLive",
+                    {
+                        "TableName": name,
+                        "TimeToLiveSpecification": {"Enabled": bool(ttl.get("Enabled", True)), "AttributeName": ttl["AttributeName"]},
+                    },
+                )
+            except (AwsError, KeyError):
+                env.warn(f"{request.logical_id}: TimeToLiveSpecification is not emulated locally")
+        attributes = {"Arn": description.get("TableArn", env.arn("dynamodb", f"table/{name}"))}
+        if description.get("LatestStreamArn"):
+            attributes["StreamArn"] = description["LatestStreamArn"]
+        return Made(name, name, attributes)
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        try:
+            env.aws.call("dynamodb", "DeleteTable", {"TableName": stored.physical_id})
+        except AwsError as error:
+            if error.code != "ResourceNotFoundException":
+                raise

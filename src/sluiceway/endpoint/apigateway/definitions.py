@@ -1,0 +1,296 @@
+"""Routes from an API definition: a swagger 2.0 or OpenAPI 3 ``Body`` with API Gateway's extensions.
+
+SAM writes every ``Api``/``HttpApi`` event into such a body (``x-amazon-apigateway-integration``
+per operation, ``securityDefinitions``/``securitySchemes`` for authorizers, ``x-amazon-apigateway-cors``
+and ``x-amazon-apigateway-binary-media-types``); API Gateway imports it with the same meaning.
+The CloudFormation resources (``AWS::ApiGateway::Method``, ``AWS::ApiGatewayV2::Integration``)
+are read by :mod:`.resources` into the same extension dictionaries, so one reader serves both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import DEFAULT_ROUTE, ApiKind, Cors, Guard, Integration, MockResponse, Route
+from .service_integrations import check_subtype
+
+__all__ = ["Definition", "guard_of", "integration_of", "read_definition", "resource_id"]
+
+#: The OpenAPI operation keys API Gateway imports as methods.
+METHODS = {
+    "get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE", "options": "OPTIONS",
+    "head": "HEAD", "patch": "PATCH", "x-amazon-apigateway-any-method": "ANY",
+}  # fmt: skip
+
+_LAMBDA_URI = re.compile(r"^arn:[a-z-]+:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/(?P<function>arn:[^/]+)/invocations$")
+_FUNCTION_ARN = re.compile(r"^arn:[a-z-]+:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9$_-]+)?$")
+_STATIC = re.compile(r"^'(?P<value>.*)'$", re.S)
+_TEMPLATE_CODE = re.compile(r"[$#]")
+#: API Gateway's limits on an integration's timeout: REST up to 29 s (by default), HTTP APIs 30 s.
+_MAX_TIMEOUT_S = {"REST": 29.0, "HTTP": 30.0}
+
+
+@dataclass
+class Definition:
+    """What a definition (or a set of resources) says about an API's routes."""
+
+    routes: list[Route] = field(default_factory=list)
+    cors: Cors | None = None
+    binary_media_types: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def resource_id(api_id: str, path: str) -> str:
+    """A REST resource's id: stable for a path of an API (API Gateway's are 6-10 lowercase alphanumerics)."""
+    return hashlib.sha256(f"{api_id}{path}".encode()).hexdigest()[:6]
+
+
+def read_definition(body: Mapping[str, Any], *, kind: ApiKind, api_id: str, where: str) -> Definition:
+    """The routes of ``body`` (``where`` names the resource and field in errors, e.g. ``MyApi.Body``).
+
+    Raises:
+        ValueError: the body is not a swagger 2.0 or OpenAPI 3 document API Gateway can import.
+    """
+    if not isinstance(body, Mapping):
+        raise ValueError(f"{where}: must be an OpenAPI document (a mapping)")
+    if "swagger" not in body and "openapi" not in body:
+        raise ValueError(f"{where}: neither 'swagger' (2.0) nor 'openapi' (3.x): not an API definition")
+    paths = body.get("paths") or {}
+    if not isinstance(paths, Mapping):
+        raise ValueError(f"{where}.paths: must be a mapping of paths")
+    schemes = body.get("securityDefinitions") or (body.get("components") or {}).get("securitySchemes") or {}
+    default_security = body.get("security")
+    found = Definition()
+    for path, item in paths.items():
+        if not isinstance(item, Mapping):
+            raise ValueError(f"{where}.paths.{path}: must be a mapping of operations")
+        template = _route_path(str(path), kind, f"{where}.paths")
+        for key, operation in item.items():
+            method = METHODS.get(str(key).lower())
+            if method is None:
+                continue  # parameters, summaries, other extensions
+            at = f"{where}.paths.{path}.{key}"
+            if not isinstance(operation, Mapping):
+                raise ValueError(f"{at}: must be a mapping")
+            if template == DEFAULT_ROUTE:
+                method = "*"
+            raw = _deref(body, operation.get("x-amazon-apigateway-integration"), at)
+            integration = integration_of(raw, kind=kind, where=f"{at}.x-amazon-apigateway-integration")
+            security = operation.get("security", default_security)
+            guard = guard_of(security, schemes, at)
+            route = Route(method, template, integration, guard, resource_id(api_id, template) if kind == "REST" else "")
+            found.routes.append(route)
+    cors = body.get("x-amazon-apigateway-cors")
+    if cors is not None:
+        if kind == "REST":
+            found.warnings.append(f"{where}.x-amazon-apigateway-cors: HTTP APIs only; a REST API answers CORS from its own OPTIONS methods")
+        else:
+            found.cors = cors_of(cors, f"{where}.x-amazon-apigateway-cors")
+    binary = body.get("x-amazon-apigateway-binary-media-types") or []
+    if not isinstance(binary, list) or not all(isinstance(t, str) for t in binary):
+        raise ValueError(f"{where}.x-amazon-apigateway-binary-media-types: must be a list of media types")
+    found.binary_media_types.extend(binary)
+    for extension, what in (
+        ("x-amazon-apigateway-gateway-responses", "custom gateway responses are not applied: API Gateway's defaults answer"),
+        ("x-amazon-apigateway-request-validators", "request validators are not applied: requests reach the integration unvalidated"),
+    ):
+        if body.get(extension):
+            found.warnings.append(f"{where}.{extension}: {what}")
+    return found
+
+
+def _route_path(path: str, kind: ApiKind, where: str) -> str:
+    if kind == "HTTP" and path in (DEFAULT_ROUTE, "/" + DEFAULT_ROUTE):
+        return DEFAULT_ROUTE
+    if not path.startswith("/"):
+        raise ValueError(f"{where}.{path}: a path must start with '/'")
+    for segment in path.split("/")[1:-1]:
+        if segment.endswith("+}"):
+            raise ValueError(f"{where}.{path}: a greedy path variable ({segment}) must be the last segment")
+    return path
+
+
+def _deref(body: Mapping[str, Any], value: Any, where: str) -> Any:
+    """An HTTP API's ``$ref`` to ``#/components/x-amazon-apigateway-integrations/<name>``, followed."""
+    if isinstance(value, Mapping) and set(value) == {"$ref"}:
+        ref = value["$ref"]
+        node: Any = body
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            raise ValueError(f"{where}: only local references (#/...) are read, not {ref!r}")
+        for part in ref[2:].split("/"):
+            node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, Mapping) else None
+        if node is None:
+            raise ValueError(f"{where}: the reference {ref!r} names nothing in the definition")
+        return node
+    return value
+
+
+def integration_of(raw: Any, *, kind: ApiKind, where: str) -> Integration:
+    """An ``x-amazon-apigateway-integration`` (or a resource's integration, spelled the same way) read.
+
+    Raises:
+        ValueError: a Lambda proxy whose ``uri`` names no function, a malformed timeout or parameter map.
+    """
+    if raw is None:
+        return Integration("unsupported", reason="no integration (x-amazon-apigateway-integration)")
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must be a mapping")
+    type_ = str(raw.get("type", "")).lower()
+    timeout_s = _timeout(raw.get("timeoutInMillis"), kind, where)
+    subtype = raw.get("integrationSubtype")
+    if type_ == "aws_proxy" and subtype:
+        if kind == "REST":
+            raise ValueError(f"{where}.integrationSubtype: HTTP APIs only")
+        parameters = raw.get("requestParameters") or {}
+        if not isinstance(parameters, Mapping) or not all(isinstance(v, str) for v in parameters.values()):
+            raise ValueError(f"{where}.requestParameters: must map parameter names to strings")
+        reason = check_subtype(str(subtype), parameters, where)
+        if reason is not None:
+            return Integration("unsupported", subtype=str(subtype), reason=reason)
+        return Integration("service", subtype=str(subtype), parameters=dict(parameters), timeout_s=timeout_s)
+    if type_ == "aws_proxy":
+        uri = raw.get("uri")
+        function = _function_of(uri)
+        if function is None:
+            if isinstance(uri, str) and "${stageVariables." in uri:
+                return Integration("unsupported", reason=f"a Lambda named by a stage variable ({uri}) is not resolved locally")
+            expected = "arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function arn>/invocations"
+            raise ValueError(f"{where}.uri: {uri!r} names no Lambda function ({expected}, or a function ARN)")
+        version = str(raw.get("payloadFormatVersion", "1.0"))
+        if version not in ("1.0", "2.0") or (kind == "REST" and version != "1.0"):
+            raise ValueError(f"{where}.payloadFormatVersion: {version!r} is not a payload format of a {kind} API's Lambda proxy")
+        return Integration("lambda", function_arn=function, payload_format="2.0" if version == "2.0" else "1.0", timeout_s=timeout_s)
+    if type_ == "mock" and kind == "REST":
+        return _mock(raw, where)
+    shown = type_ or "(none)"
+    if type_ == "aws":
+        why = "a non-proxy AWS integration (VTL mapping templates) is not served locally"
+    elif type_ in ("http", "http_proxy"):
+        why = f"an {type_.upper()} integration to {raw.get('uri')!r} is not forwarded locally"
+    else:
+        why = f"integration type {shown} is not served locally"
+    return Integration("unsupported", reason=why, timeout_s=timeout_s)
+
+
+def _function_of(uri: Any) -> str | None:
+    if not isinstance(uri, str):
+        return None
+    match = _LAMBDA_URI.match(uri)
+    function = match["function"] if match else uri  # HTTP APIs also take a bare function ARN
+    return function if _FUNCTION_ARN.match(function) else None
+
+
+def _timeout(value: Any, kind: ApiKind, where: str) -> float:
+    limit = _MAX_TIMEOUT_S[kind]
+    if value is None:
+        return limit
+    try:
+        millis = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}.timeoutInMillis: {value!r} is not a number of milliseconds") from None
+    if not 50 <= millis <= limit * 1000:
+        raise ValueError(f"{where}.timeoutInMillis: {millis} is outside 50-{int(limit * 1000)}")
+    return millis / 1000.0
+
+
+def _mock(raw: Mapping[str, Any], where: str) -> Integration:
+    """A ``mock`` integration whose templates are static text: SAM's CORS preflight methods are these."""
+    templates = raw.get("requestTemplates") or {}
+    template = templates.get("application/json") if isinstance(templates, Mapping) else None
+    status = 200
+    if template:
+        if _TEMPLATE_CODE.search(str(template)):
+            return Integration("unsupported", reason="a mock integration with VTL request templates is not served locally")
+        try:
+            status = int(json.loads(template)["statusCode"])
+        except (ValueError, KeyError, TypeError):
+            return Integration("unsupported", reason="a mock integration's request template sets no statusCode")
+    responses: list[MockResponse] = []
+    for pattern, response in (raw.get("responses") or {}).items():
+        if not isinstance(response, Mapping):
+            raise ValueError(f"{where}.responses.{pattern}: must be a mapping")
+        headers: dict[str, str] = {}
+        for name, value in (response.get("responseParameters") or {}).items():
+            static = _STATIC.match(str(value))
+            if not str(name).startswith("method.response.header.") or static is None:
+                return Integration("unsupported", reason=f"mock response parameter {name}: {value} is not a static header value")
+            headers[str(name).removeprefix("method.response.header.")] = static["value"]
+        body_templates = response.get("responseTemplates") or {}
+        body = str(body_templates.get("application/json", "")) if isinstance(body_templates, Mapping) else ""
+        if _TEMPLATE_CODE.search(body):
+            return Integration("unsupported", reason="a mock integration with VTL response templates is not served locally")
+        try:
+            code = int(response.get("statusCode", 200))
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}.responses.{pattern}.statusCode: not a status code") from None
+        selection = None if pattern == "default" else str(pattern)
+        responses.append(MockResponse(code, selection, headers, body))
+    return Integration("mock", mock_status=status, mock_responses=tuple(responses))
+
+
+def guard_of(security: Any, schemes: Any, where: str) -> Guard | None:
+    """What a route's ``security`` requirement asks for, or None for an open route.
+
+    A requirement naming a scheme the definition does not define is ignored, as API Gateway's
+    import does: SAM writes ``security: [{NONE: []}]`` for a route opted out of a default authorizer.
+    """
+    if security is None:
+        return None
+    if not isinstance(security, list):
+        raise ValueError(f"{where}.security: must be a list of requirements")
+    schemes = schemes if isinstance(schemes, Mapping) else {}
+    for requirement in security:
+        if not isinstance(requirement, Mapping):
+            raise ValueError(f"{where}.security: each requirement must be a mapping")
+        for name in requirement:
+            scheme = schemes.get(name)
+            if not isinstance(scheme, Mapping):
+                continue
+            if "x-amazon-apigateway-authorizer" in scheme:
+                return Guard("authorizer", str(name))
+            if str(scheme.get("x-amazon-apigateway-authtype", "")).lower() == "awssigv4":
+                return Guard("iam", str(name))
+            if str(scheme.get("type", "")).lower() == "apikey" and str(scheme.get("name", "")).lower() == "x-api-key":
+                return Guard("api_key", str(name))
+            return Guard("authorizer", str(name))  # a scheme we cannot tell: refuse rather than guess
+    return None
+
+
+def cors_of(raw: Any, where: str) -> Cors:
+    """``x-amazon-apigateway-cors`` (camelCase) or ``CorsConfiguration`` (PascalCase) read."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must be a mapping")
+    value = {str(k)[:1].lower() + str(k)[1:]: v for k, v in raw.items()}
+
+    def strings(key: str) -> tuple[str, ...]:
+        items = value.get(key) or []
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError(f"{where}.{key}: must be a list of strings")
+        return tuple(items)
+
+    max_age = value.get("maxAge")
+    if max_age is not None:
+        try:
+            max_age = int(max_age)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}.maxAge: {max_age!r} is not a number of seconds") from None
+        if not -1 <= max_age <= 86400:
+            raise ValueError(f"{where}.maxAge: {max_age} is outside -1-86400")
+    credentials = value.get("allowCredentials", False)
+    if isinstance(credentials, str):
+        credentials = credentials.lower() == "true"
+    return Cors(
+        allow_origins=strings("allowOrigins"),
+        allow_methods=tuple(m.upper() for m in strings("allowMethods")),
+        allow_headers=tuple(h.lower() for h in strings("allowHeaders")),
+        expose_headers=tuple(h.lower() for h in strings("exposeHeaders")),
+        max_age=max_age,
+        allow_credentials=bool(credentials),
+    )

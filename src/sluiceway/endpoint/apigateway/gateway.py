@@ -1,0 +1,257 @@
+"""The gateway: the endpoint's ``/_sluiceway/apis/<apiId>/...`` paths served as API Gateway serves the APIs.
+
+A URL is ``{endpoint}/_sluiceway/apis/{apiId}`` + what follows ``https://{apiId}.execute-api.
+{region}.amazonaws.com`` on AWS: a REST API's stage is the first segment (``/Prod/items``); an HTTP
+API's ``$default`` stage has none, a named stage has its segment. Each request is routed, its
+route's guard checked (unverified authorizers refuse: fail closed), its integration called, and
+the answer given with API Gateway's request-id headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote
+
+from ..context import Context, HttpRequest, HttpResponse, Shared
+from .cors import apply_cors, is_preflight, preflight
+from .events import RequestView, payload_v1, payload_v2, request_time
+from .integrations import invoke_proxy, mock_response
+from .mappings import MappingError, MappingSource
+from .model import DEFAULT_ROUTE, Api, Stage
+from .responses import HeaderList, MalformedResponseError, from_v1, from_v2, gateway_error
+from .routes import match_route
+from .service_integrations import IntegrationRequestError, call_service
+
+if TYPE_CHECKING:
+    from ...runtime.stack import Stack
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MAX_PAYLOAD", "PREFIX", "ApiGateway", "local_base_url"]
+
+PREFIX = "/_sluiceway/apis/"
+MAX_PAYLOAD = 10 * 1024 * 1024
+"""API Gateway's payload limit (REST and HTTP APIs): 10 MB."""
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te"})
+
+
+def local_base_url(endpoint_url: str, api_id: str) -> str:
+    """The local stand-in for ``https://{api_id}.execute-api.{region}.amazonaws.com``."""
+    return f"{endpoint_url.rstrip('/')}{PREFIX}{api_id}"
+
+
+class Host(Protocol):
+    """What the gateway needs of the endpoint that serves it."""
+
+    stack: Stack
+    shared: Shared
+
+    @property
+    def url(self) -> str: ...
+
+
+class ApiGateway:
+    """The APIs an endpoint serves (``endpoint.apis``); :meth:`deploy` replaces them."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+        self._apis: dict[str, Api] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def serves(path: str) -> bool:
+        """Whether ``path`` is the gateway's."""
+        return path.startswith(PREFIX) or path == PREFIX.rstrip("/")
+
+    def deploy(self, apis: Sequence[Api]) -> None:
+        """Serve exactly ``apis`` from now on (a start, a restart or a stack update).
+
+        Raises:
+            ValueError: two APIs with one id.
+        """
+        served: dict[str, Api] = {}
+        for api in apis:
+            if api.api_id in served:
+                raise ValueError(f"two APIs have the id {api.api_id}: {served[api.api_id].logical_id} and {api.logical_id}")
+            served[api.api_id] = api
+        with self._lock:
+            self._apis = served
+
+    @property
+    def apis(self) -> Mapping[str, Api]:
+        """The served APIs by id."""
+        return dict(self._apis)
+
+    def precheck(self, head: HttpRequest) -> HttpResponse | None:
+        """A refusal for a request whose headers already condemn it (too large), before its body is read."""
+        length = head.header("content-length")
+        if length is not None and length.isascii() and length.isdigit() and int(length) > MAX_PAYLOAD:
+            api = self._apis.get(self._split(head.path)[0])
+            response = gateway_error(api.kind if api else "HTTP", "too_large")
+            response.headers["Connection"] = "close"
+            return response
+        return None
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request for an API (never raises)."""
+        api_id, rest = self._split(request.path)
+        api = self._apis.get(api_id)
+        if api is None:
+            return gateway_error("HTTP", "no_route")
+        request_id = str(uuid.uuid4()) if api.kind == "REST" else _short_id()
+        extended = _short_id()
+        rest_ids = {"x-amzn-RequestId": request_id, "x-amz-apigw-id": extended}
+        ids = rest_ids if api.kind == "REST" else {"apigw-requestid": request_id}
+        try:
+            response = self._serve(api, rest, request, request_id, extended)
+        except Exception:
+            logger.exception("api gateway: %s %s failed (request %s)", request.method, request.path, request_id)
+            response = gateway_error(api.kind, "integration_error")
+        for name, value in ids.items():
+            response.headers[name] = value
+        if api.kind == "REST":
+            response.headers.setdefault("X-Amzn-Trace-Id", _trace_id())
+        return response
+
+    # ------------------------------------------------------------------ steps
+
+    @staticmethod
+    def _split(path: str) -> tuple[str, str]:
+        api_id, _, rest = path[len(PREFIX) :].partition("/") if path.startswith(PREFIX) else ("", "", "")
+        return api_id, "/" + rest
+
+    def _serve(self, api: Api, rest: str, request: HttpRequest, request_id: str, extended: str) -> HttpResponse:
+        located = _stage_of(api, rest)
+        if located is None:
+            return gateway_error(api.kind, "no_stage")
+        stage, path, stage_path = located
+        if len(request.body) > MAX_PAYLOAD:
+            return gateway_error(api.kind, "too_large")
+        headers = {k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP}
+        if api.kind == "HTTP" and api.cors is not None and is_preflight(request.method, headers):
+            return preflight(api.cors, headers)
+        found = match_route(api.routes, request.method, path)
+        if found is None:
+            return gateway_error(api.kind, "no_route")
+        route = found.route
+        if route.guard is not None:
+            guard = route.guard
+            logger.warning(
+                "api gateway: %s %s refused: %s %s is not verified locally", request.method, request.path, guard.kind, guard.name
+            )
+            problem = {"authorizer": "unauthorized", "iam": "iam", "api_key": "api_key"}[route.guard.kind]
+            return gateway_error(api.kind, problem)
+        headers = _forwarded(headers)
+        host = headers.get("host") or self._host.url.split("://", 1)[-1]
+        view = RequestView(
+            api=api, stage=stage, route=route, path_parameters=found.path_parameters, method=request.method, path=path,
+            stage_path=stage_path, query=request.query, headers=headers, body=request.body, source_ip="127.0.0.1",
+            request_id=request_id, extended_request_id=extended, time_ms=int(time.time() * 1000), domain_name=host,
+            domain_prefix=api.api_id,
+        )  # fmt: skip
+        response = self._integrate(view)
+        if api.kind == "HTTP" and api.cors is not None:
+            apply_cors(api.cors, headers, response)
+        return response
+
+    def _integrate(self, view: RequestView) -> HttpResponse:
+        api, integration = view.api, view.route.integration
+        if integration.kind == "lambda":
+            v2 = integration.payload_format == "2.0"
+            event = payload_v2(view) if v2 else payload_v1(view)
+            outcome = invoke_proxy(self._host.stack.invoker, integration, event)
+            if outcome.problem:
+                return gateway_error(api.kind, outcome.problem)
+            try:
+                if v2:
+                    return from_v2(outcome.payload)
+                return from_v1(outcome.payload, kind=api.kind, accept=view.headers.get("accept"), binary_media_types=api.binary_media_types)
+            except MalformedResponseError as exc:
+                logger.warning("api gateway: malformed Lambda proxy response from %s: %s", integration.function_arn, exc)
+                return gateway_error(api.kind, "function_error")
+        if integration.kind == "service":
+            source = MappingSource(
+                headers=view.headers, query=view.query, path_parameters=view.path_parameters, body=view.body,
+                context=_context_variables(view), stage_variables=view.stage.variables,
+            )  # fmt: skip
+            try:
+                return call_service(integration, source, self._context_factory(api), view.request_id)
+            except (MappingError, IntegrationRequestError) as exc:
+                logger.warning("api gateway: %s %s: %s", view.method, view.route.route_key, exc)
+                return gateway_error(api.kind, "bad_request")
+        if integration.kind == "mock":
+            mocked = mock_response(integration)
+            if mocked is None:
+                return gateway_error(api.kind, "integration_error")
+            status, extra, body = mocked
+            out = HeaderList()
+            out["Content-Type"] = "application/json"
+            for name, value in extra.items():
+                out[name] = value
+            return HttpResponse(status, out, body.encode())
+        logger.warning("api gateway: %s %s is not served: %s", view.method, view.route.route_key, integration.reason)
+        return gateway_error(api.kind, "integration_error")
+
+    def _context_factory(self, api: Api) -> Any:
+        host = self._host
+
+        def make(service: str, operation: str, request: HttpRequest) -> Context:
+            return Context(
+                stack=host.stack, shared=host.shared, request=request, service=service, operation=operation,
+                region=api.region, account_id=api.account_id, request_id=str(uuid.uuid4()), endpoint_url=host.url,
+            )  # fmt: skip
+
+        return make
+
+
+def _stage_of(api: Api, rest: str) -> tuple[Stage, str, str] | None:
+    """(stage, path after the stage, path with the stage segment) for the path after the API's id."""
+    first, _, after = rest[1:].partition("/")
+    named = api.stage(unquote(first)) if first else None
+    if named is not None and named.name != DEFAULT_ROUTE:
+        return named, "/" + after, rest
+    if api.kind == "HTTP":
+        default = api.stage(DEFAULT_ROUTE)
+        if default is not None:
+            return default, rest, rest
+    return None
+
+
+def _forwarded(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers API Gateway adds before the integration sees the request."""
+    out = dict(headers)
+    prior = out.get("x-forwarded-for")
+    out["x-forwarded-for"] = f"{prior}, 127.0.0.1" if prior else "127.0.0.1"
+    host = out.get("host", "")
+    port = host.rsplit(":", 1)[1] if ":" in host and host.rsplit(":", 1)[1].isdigit() else "80"
+    out["x-forwarded-port"] = port
+    out["x-forwarded-proto"] = "http"  # the client spoke plain HTTP to the local endpoint
+    out.setdefault("x-amzn-trace-id", _trace_id())
+    return out
+
+
+def _context_variables(view: RequestView) -> dict[str, Any]:
+    return {
+        "accountId": view.api.account_id, "apiId": view.api.api_id, "domainName": view.domain_name,
+        "domainPrefix": view.domain_prefix, "extendedRequestId": view.extended_request_id, "httpMethod": view.method,
+        "identity": {"sourceIp": view.source_ip, "userAgent": view.headers.get("user-agent", "")},
+        "path": view.stage_path, "protocol": "HTTP/1.1", "requestId": view.request_id,
+        "requestTime": request_time(view.time_ms), "requestTimeEpoch": view.time_ms, "routeKey": view.route.route_key,
+        "stage": view.stage.name,
+    }  # fmt: skip
+
+
+def _short_id() -> str:
+    """An id shaped like API Gateway's HTTP API request ids and extended ids (``JKJaXmPLvHcESHA=``)."""
+    return base64.b64encode(os.urandom(11)).decode("ascii").replace("+", "-").replace("/", "_")
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"

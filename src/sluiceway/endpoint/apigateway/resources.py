@@ -1,0 +1,349 @@
+"""``apis_from_resources``: the APIs of a transformed, resolved template.
+
+Reads ``AWS::ApiGateway::RestApi`` (a ``Body``, or ``Resource``/``Method`` resources) with its
+``Stage`` and ``Deployment`` resources, and ``AWS::ApiGatewayV2::Api`` (a ``Body``, quick-create
+``Target``, or ``Route``/``Integration`` resources) with its ``Stage`` resources. Children name
+their API by its physical id (a resolved ``Ref``). What is read but not served is listed in
+``Api.warnings``; what cannot be read raises ``ValueError`` naming the resource and field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .definitions import Definition, cors_of, integration_of, read_definition, resource_id
+from .model import DEFAULT_ROUTE, Api, Guard, Integration, Route, Stage
+
+__all__ = ["apis_from_resources"]
+
+REST_API = "AWS::ApiGateway::RestApi"
+HTTP_API = "AWS::ApiGatewayV2::Api"
+_API_ID = re.compile(r"^[a-z0-9]{1,64}$")
+_METHOD = re.compile(r"^(ANY|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS)$")
+_ROUTE_KEY = re.compile(r"^(?P<method>[A-Z]+|ANY) (?P<path>/\S*)$")
+_INTEGRATION_TARGET = re.compile(r"^integrations/(?P<id>\S+)$")
+
+Resources = Mapping[str, Mapping[str, Any]]
+
+
+def apis_from_resources(resources: Resources, physical_ids: Mapping[str, str], *, region: str, account_id: str) -> list[Api]:
+    """One :class:`Api` per REST and HTTP API of the template, with its routes, stages and CORS.
+
+    Args:
+        resources: logical id -> ``{"Type", "Properties"}`` of the transformed template, intrinsics resolved.
+        physical_ids: logical id -> physical id (an API's id: lowercase letters and digits).
+        region: the stack's region (in events and ARNs).
+        account_id: the stack's account.
+
+    Raises:
+        ValueError: a property that cannot be read, named as ``Resource.Property``.
+    """
+    apis: list[Api] = []
+    by_physical = {physical_ids.get(logical): logical for logical in resources}
+    children: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    for logical, resource in resources.items():
+        props = _props(logical, resource)
+        owner = props.get("RestApiId") or props.get("ApiId")
+        if isinstance(owner, str) and str(resource.get("Type", "")).startswith(("AWS::ApiGateway::", "AWS::ApiGatewayV2::")):
+            children.setdefault(by_physical.get(owner, owner), []).append((logical, resource))
+    for logical, resource in resources.items():
+        kind = resource.get("Type")
+        if kind not in (REST_API, HTTP_API):
+            continue
+        api_id = physical_ids.get(logical)
+        if not isinstance(api_id, str) or not _API_ID.match(api_id):
+            raise ValueError(f"{logical}: its physical id {api_id!r} is not an API id (lowercase letters and digits)")
+        mine = children.get(logical, []) + children.get(api_id, [])
+        if kind == REST_API:
+            apis.append(_rest_api(logical, api_id, _props(logical, resource), mine, physical_ids, region, account_id))
+        else:
+            apis.append(_http_api(logical, api_id, _props(logical, resource), mine, physical_ids, region, account_id))
+    return apis
+
+
+def _props(logical: str, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    props = resource.get("Properties") or {}
+    if not isinstance(props, Mapping):
+        raise ValueError(f"{logical}.Properties: must be a mapping")
+    return props
+
+
+def _body(logical: str, props: Mapping[str, Any], kind: str, api_id: str) -> Definition:
+    if props.get("BodyS3Location") is not None and props.get("Body") is None:
+        raise ValueError(f"{logical}.BodyS3Location: the definition must be inlined as Body (read DefinitionUri/BodyS3Location first)")
+    body = props.get("Body")
+    if body is None:
+        return Definition()
+    return read_definition(body, kind="REST" if kind == REST_API else "HTTP", api_id=api_id, where=f"{logical}.Body")
+
+
+def _variables(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: must map names to strings")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+# --------------------------------------------------------------------------- REST APIs
+
+
+def _rest_api(
+    logical: str,
+    api_id: str,
+    props: Mapping[str, Any],
+    children: list[tuple[str, Mapping[str, Any]]],
+    physical_ids: Mapping[str, str],
+    region: str,
+    account_id: str,
+) -> Api:
+    found = _body(logical, props, REST_API, api_id)
+    binary = props.get("BinaryMediaTypes") or []
+    if not isinstance(binary, list):
+        raise ValueError(f"{logical}.BinaryMediaTypes: must be a list of media types")
+    # CloudFormation spells '/' as '~1' in BinaryMediaTypes (a JSON-pointer escape).
+    found.binary_media_types.extend(str(t).replace("~1", "/") for t in binary)
+    paths = _resource_paths(children, physical_ids)
+    stages: dict[str, Stage] = {}
+    for child, resource in children:
+        props_ = _props(child, resource)
+        kind = resource.get("Type")
+        if kind == "AWS::ApiGateway::Method":
+            found.routes.append(_rest_method(child, props_, paths, api_id))
+        elif kind == "AWS::ApiGateway::Stage":
+            name = _stage_name(child, props_.get("StageName"))
+            stages[name] = Stage(name, _variables(props_.get("Variables"), f"{child}.Variables"))
+        elif kind == "AWS::ApiGateway::Deployment" and props_.get("StageName"):
+            # A deployment with a StageName creates that stage too (SAM's implicit "Stage" stage).
+            name = _stage_name(child, props_["StageName"])
+            described = props_.get("StageDescription") or {}
+            declared = described.get("Variables") if isinstance(described, Mapping) else None
+            variables = _variables(declared, f"{child}.StageDescription.Variables")
+            stages.setdefault(name, Stage(name, variables))
+        elif kind == "AWS::ApiGateway::Authorizer":
+            found.warnings.append(f"{child}: authorizers are not verified locally yet: the methods that use it refuse every request")
+    warnings = found.warnings
+    _route_warnings(logical, found.routes, warnings, "REST")
+    if not stages:
+        warnings.append(f"{logical}: no stage (AWS::ApiGateway::Stage or a Deployment's StageName): the API is not invokable")
+    return Api(
+        api_id=api_id,
+        logical_id=logical,
+        kind="REST",
+        name=str(props.get("Name") or logical),
+        region=region,
+        account_id=account_id,
+        routes=_unique(logical, found.routes),
+        stages=tuple(stages.values()),
+        binary_media_types=tuple(dict.fromkeys(found.binary_media_types)),
+        warnings=warnings,
+    )
+
+
+def _stage_name(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", value):
+        raise ValueError(f"{where}.StageName: {value!r} is not a stage name (letters, digits, - and _)")
+    return value
+
+
+def _resource_paths(children: list[tuple[str, Mapping[str, Any]]], physical_ids: Mapping[str, str]) -> dict[str, str]:
+    """Resource physical id -> its path. A ParentId naming no Resource is the API's root resource."""
+    parts: dict[str, tuple[str, str]] = {}
+    for child, resource in children:
+        if resource.get("Type") != "AWS::ApiGateway::Resource":
+            continue
+        props = _props(child, resource)
+        part = props.get("PathPart")
+        if not isinstance(part, str) or not re.fullmatch(r"[A-Za-z0-9._~:@!$&'()*,;=-]+|\{[A-Za-z0-9._-]+\+?\}", part):
+            raise ValueError(f"{child}.PathPart: {part!r} is not a path segment")
+        parts[physical_ids.get(child, child)] = (str(props.get("ParentId", "")), part)
+
+    def path_of(physical: str, seen: tuple[str, ...] = ()) -> str:
+        if physical not in parts:
+            return ""
+        if physical in seen:
+            raise ValueError(f"AWS::ApiGateway::Resource {physical}: its ParentId chain is a cycle")
+        parent, part = parts[physical]
+        return f"{path_of(parent, (*seen, physical))}/{part}"
+
+    return {physical: path_of(physical) for physical in parts}
+
+
+def _rest_method(logical: str, props: Mapping[str, Any], paths: Mapping[str, str], api_id: str) -> Route:
+    method = str(props.get("HttpMethod", "")).upper()
+    if not _METHOD.match(method):
+        raise ValueError(f"{logical}.HttpMethod: {props.get('HttpMethod')!r} is not an HTTP method or ANY")
+    path = paths.get(str(props.get("ResourceId", "")), "") or "/"
+    raw = props.get("Integration")
+    integration = integration_of(_rest_integration(raw, f"{logical}.Integration"), kind="REST", where=f"{logical}.Integration")
+    authorization = str(props.get("AuthorizationType") or "NONE").upper()
+    guard: Guard | None = None
+    if authorization == "AWS_IAM":
+        guard = Guard("iam", "AWS_IAM")
+    elif authorization != "NONE":
+        guard = Guard("authorizer", str(props.get("AuthorizerId") or authorization))
+    elif str(props.get("ApiKeyRequired", "false")).lower() == "true":
+        guard = Guard("api_key", "api_key")
+    return Route(method, path, integration, guard, resource_id(api_id, path))
+
+
+def _rest_integration(raw: Any, where: str) -> Any:
+    """A Method's ``Integration`` spelled as the ``x-amazon-apigateway-integration`` extension."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must be a mapping")
+    responses: dict[str, Any] = {}
+    for index, response in enumerate(raw.get("IntegrationResponses") or []):
+        if not isinstance(response, Mapping):
+            raise ValueError(f"{where}.IntegrationResponses[{index}]: must be a mapping")
+        responses[str(response.get("SelectionPattern") or "default")] = {
+            "statusCode": response.get("StatusCode", 200),
+            "responseParameters": response.get("ResponseParameters") or {},
+            "responseTemplates": response.get("ResponseTemplates") or {},
+        }
+    return {
+        "type": raw.get("Type"),
+        "uri": raw.get("Uri"),
+        "timeoutInMillis": raw.get("TimeoutInMillis"),
+        "requestTemplates": raw.get("RequestTemplates") or {},
+        "responses": responses,
+    }
+
+
+# --------------------------------------------------------------------------- HTTP APIs
+
+
+def _http_api(
+    logical: str,
+    api_id: str,
+    props: Mapping[str, Any],
+    children: list[tuple[str, Mapping[str, Any]]],
+    physical_ids: Mapping[str, str],
+    region: str,
+    account_id: str,
+) -> Api:
+    protocol = str(props.get("ProtocolType") or "HTTP").upper()
+    if protocol != "HTTP":
+        return Api(api_id, logical, "HTTP", str(props.get("Name") or logical), region, account_id,
+                   warnings=[f"{logical}.ProtocolType: {protocol} APIs are not served locally"])  # fmt: skip
+    found = _body(logical, props, HTTP_API, api_id)
+    if props.get("CorsConfiguration") is not None:
+        found.cors = cors_of(props["CorsConfiguration"], f"{logical}.CorsConfiguration")
+    stages: dict[str, Stage] = {}
+    if props.get("Target") is not None:
+        # Quick create: one route (RouteKey, $default by default) to the target, and a $default stage.
+        key = str(props.get("RouteKey") or DEFAULT_ROUTE)
+        method, path = _route_key(key, f"{logical}.RouteKey")
+        target = props["Target"]
+        if isinstance(target, str) and target.startswith(("http://", "https://")):
+            integration = Integration("unsupported", reason=f"an HTTP proxy integration to {target} is not forwarded locally")
+        else:
+            raw = {"type": "aws_proxy", "uri": target, "payloadFormatVersion": "2.0"}
+            integration = integration_of(raw, kind="HTTP", where=f"{logical}.Target")
+        found.routes.append(Route(method, path, integration))
+        stages[DEFAULT_ROUTE] = Stage(DEFAULT_ROUTE)
+    integrations: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    for child, resource in children:
+        if resource.get("Type") == "AWS::ApiGatewayV2::Integration":
+            integrations[physical_ids.get(child, child)] = (child, _props(child, resource))
+    for child, resource in children:
+        props_ = _props(child, resource)
+        kind = resource.get("Type")
+        if kind == "AWS::ApiGatewayV2::Route":
+            found.routes.append(_http_route(child, props_, integrations))
+        elif kind == "AWS::ApiGatewayV2::Stage":
+            name = props_.get("StageName")
+            if name != DEFAULT_ROUTE:
+                name = _stage_name(child, name)
+            stages[str(name)] = Stage(str(name), _variables(props_.get("StageVariables"), f"{child}.StageVariables"))
+            if props_.get("AccessLogSettings"):
+                found.warnings.append(f"{child}.AccessLogSettings: access logs are not written locally")
+        elif kind == "AWS::ApiGatewayV2::Authorizer":
+            found.warnings.append(f"{child}: authorizers are not verified locally yet: the routes that use it refuse every request")
+    warnings = found.warnings
+    _route_warnings(logical, found.routes, warnings, "HTTP")
+    if not stages:
+        warnings.append(f"{logical}: no stage (AWS::ApiGatewayV2::Stage): the API is not invokable")
+    return Api(
+        api_id=api_id,
+        logical_id=logical,
+        kind="HTTP",
+        name=str(props.get("Name") or logical),
+        region=region,
+        account_id=account_id,
+        routes=_unique(logical, found.routes),
+        stages=tuple(stages.values()),
+        cors=found.cors,
+        warnings=warnings,
+    )
+
+
+def _route_key(key: str, where: str) -> tuple[str, str]:
+    if key == DEFAULT_ROUTE:
+        return "*", DEFAULT_ROUTE
+    match = _ROUTE_KEY.match(key)
+    if match is None or not _METHOD.match(match["method"]):
+        raise ValueError(f"{where}: {key!r} is not a route key ('$default' or 'METHOD /path')")
+    return match["method"], match["path"]
+
+
+def _http_route(logical: str, props: Mapping[str, Any], integrations: Mapping[str, tuple[str, Mapping[str, Any]]]) -> Route:
+    method, path = _route_key(str(props.get("RouteKey", "")), f"{logical}.RouteKey")
+    target = props.get("Target")
+    integration = Integration("unsupported", reason="the route has no Target integration")
+    if target is not None:
+        match = _INTEGRATION_TARGET.match(str(target))
+        if match is None or match["id"] not in integrations:
+            raise ValueError(f"{logical}.Target: {target!r} names no AWS::ApiGatewayV2::Integration of the API ('integrations/<id>')")
+        child, raw = integrations[match["id"]]
+        where = f"{child}"
+        spelled = {
+            "type": raw.get("IntegrationType"),
+            "uri": raw.get("IntegrationUri"),
+            "integrationSubtype": raw.get("IntegrationSubtype"),
+            "requestParameters": raw.get("RequestParameters"),
+            "payloadFormatVersion": raw.get("PayloadFormatVersion"),
+            "timeoutInMillis": raw.get("TimeoutInMillis"),
+        }
+        integration = integration_of({k: v for k, v in spelled.items() if v is not None}, kind="HTTP", where=where)
+    authorization = str(props.get("AuthorizationType") or "NONE").upper()
+    guard: Guard | None = None
+    if authorization == "AWS_IAM":
+        guard = Guard("iam", "AWS_IAM")
+    elif authorization != "NONE":
+        guard = Guard("authorizer", str(props.get("AuthorizerId") or authorization))
+    return Route(method, path, integration, guard)
+
+
+# --------------------------------------------------------------------------- both
+
+
+def _route_warnings(logical: str, routes: list[Route], warnings: list[str], kind: str) -> None:
+    refusals = {
+        "authorizer": "401 Unauthorized" if kind == "HTTP" else "401 Unauthorized",
+        "iam": "403 Forbidden" if kind == "HTTP" else "403 Missing Authentication Token",
+        "api_key": "403 Forbidden",
+    }
+    for route in routes:
+        if route.integration.kind == "unsupported":
+            status = "500 Internal Server Error" if kind == "HTTP" else "500 Internal server error"
+            warnings.append(f"{logical}: {route.route_key}: {route.integration.reason}; the route answers {status}")
+        if route.guard is not None:
+            what = {"authorizer": f"authorizer {route.guard.name}", "iam": "IAM authorization", "api_key": "an API key"}[route.guard.kind]
+            warnings.append(
+                f"{logical}: {route.route_key}: {what} is not verified locally yet: the route refuses every request"
+                f" ({refusals[route.guard.kind]})"
+            )
+
+
+def _unique(logical: str, routes: list[Route]) -> tuple[Route, ...]:
+    seen: dict[tuple[str, str], Route] = {}
+    for route in routes:
+        key = (route.method, route.path)
+        if key in seen:
+            raise ValueError(f"{logical}: the route {route.route_key} is defined twice")
+        seen[key] = route
+    return tuple(seen.values())
