@@ -15,6 +15,7 @@ from ..errors import SluicewayError
 from ..ports import ExecutionRecord
 from . import aws, events, messaging, runs, sfn, stacks
 from ._common import EXIT_FAILED, ConfigOption, DataDirOption, console, err_console, fail, report_error, settings_from, shown
+from .new import new as new_command
 
 app = typer.Typer(
     help="Sluiceway: event-driven data pipelines that run the same code on a laptop and on AWS.",
@@ -249,6 +250,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(events.app, name="events")
 app.add_typer(events.rules_app, name="rules")
 app.add_typer(stacks.app, name="stack")
+app.command(name="new")(new_command)
 for _command in (aws.template, aws.package, aws.deploy, aws.cost):
     app.command()(_command)
 messaging.register(app)

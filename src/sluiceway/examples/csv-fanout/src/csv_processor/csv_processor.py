@@ -1,0 +1,87 @@
+"""CSV processor: a CSV landed in the input bucket → a summary of it published to the topic.
+
+Triggered by the bucket's S3 notification (``.csv`` objects). The file is read as a stream, so its
+size is bounded by the function's timeout, not its memory. A file that cannot be read as CSV is
+summarised too, with status ``FAILED`` and the reason, so that every file ends in exactly one
+summary object, good or bad.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import os
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+
+s3 = boto3.client("s3")
+sns = boto3.client("sns")
+TOPIC_ARN = os.environ["TOPIC_ARN"]
+#: SNS's limit is 256 KiB per message: the column list is cut, never the message refused.
+MAX_COLUMNS = 100
+
+
+def summarize(lines: Any) -> dict[str, Any]:
+    """Rows, columns, empty cells and, per numeric column, count, sum, min and max."""
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return {"status": "FAILED", "error": "the file is empty"}
+    rows = empty = 0
+    numbers: dict[str, dict[str, float]] = {}
+    numeric = dict.fromkeys(header, True)
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != len(header):
+            return {"status": "FAILED", "rows": rows, "error": f"line {reader.line_num}: {len(row)} fields, the header has {len(header)}"}
+        rows += 1
+        for name, cell in zip(header, row, strict=True):
+            if cell == "":
+                empty += 1
+                continue
+            if not numeric[name]:
+                continue
+            try:
+                value = float(cell)
+            except ValueError:
+                numeric[name] = False
+                numbers.pop(name, None)
+                continue
+            stats = numbers.setdefault(name, {"count": 0, "sum": 0.0, "min": value, "max": value})
+            stats["count"] += 1
+            stats["sum"] += value
+            stats["min"] = min(stats["min"], value)
+            stats["max"] = max(stats["max"], value)
+    return {"status": "SUCCEEDED", "rows": rows, "columns": header[:MAX_COLUMNS], "empty_cells": empty, "numeric": numbers}
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    published = []
+    for record in event["Records"]:
+        bucket = record["s3"]["bucket"]["name"]
+        # S3 sends keys URL-encoded in its events ("my file.csv" arrives as "my+file.csv").
+        key = unquote_plus(record["s3"]["object"]["key"])
+        obj = s3.get_object(Bucket=bucket, Key=key)
+        try:
+            # utf-8-sig drops the byte-order mark spreadsheet programs write; newline="" keeps quoted line breaks.
+            lines = codecs.iterdecode(obj["Body"].iter_lines(keepends=True), "utf-8-sig")
+            summary = summarize(lines)
+        except UnicodeDecodeError as exc:
+            summary = {"status": "FAILED", "error": f"not UTF-8 text (byte {exc.start} of a line)"}
+        except csv.Error as exc:
+            summary = {"status": "FAILED", "error": f"not CSV: {exc}"}
+        summary.update({"bucket": bucket, "key": key, "etag": obj["ETag"].strip('"'), "size": obj["ContentLength"]})
+        message_id = sns.publish(
+            TopicArn=TOPIC_ARN,
+            Subject="CSV processed",
+            Message=json.dumps(summary),
+            MessageAttributes={"status": {"DataType": "String", "StringValue": summary["status"]}},
+        )["MessageId"]
+        print(json.dumps({"processed": key, "status": summary["status"], "message_id": message_id}))
+        published.append(message_id)
+    return {"published": published}

@@ -1,0 +1,146 @@
+"""Every example's template passes cfn-lint and transforms with the SAM translator, offline, as `sam deploy` would need.
+
+And ``sluiceway new`` copies an example out of the package: every file, nothing of a run's leftovers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+from cfnlint.api import ManualArgs, lint
+from samtranslator.translator.transform import transform
+from typer.testing import CliRunner
+
+from sluiceway.cli.new import copy_example, example_names, new
+
+EXAMPLES = Path(str(resources.files("sluiceway").joinpath("examples")))
+REPO = Path(__file__).resolve().parents[3]
+APPS = ["csv-fanout", "csv-workflow", "json-records"]
+
+
+class NoManagedPolicies:
+    """Stands in for samtranslator's ManagedPolicyLoader, which would list policies through IAM."""
+
+    def load(self) -> dict[str, str]:
+        raise AssertionError("the translator asked IAM for managed policies")
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms (!Ref, !Sub ...) read as their long forms."""
+
+
+def _intrinsic(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def lint_text(text: str) -> list[str]:
+    return [f"{m.rule.id} {m.message}" for m in lint(text, config=ManualArgs(regions=["us-east-1"]))]
+
+
+def packaged(template: dict[str, Any]) -> dict[str, Any]:
+    """What `sam package` hands CloudFormation: local CodeUri/DefinitionUri replaced by S3 locations."""
+    doc = copy.deepcopy(template)
+    globals_ = doc.get("Globals", {}).get("Function", {})
+    if "CodeUri" in globals_:
+        globals_["CodeUri"] = "s3://artifacts-bucket/code.zip"
+    for resource in doc["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "DefinitionUri"):
+            if key in props:
+                props[key] = f"s3://artifacts-bucket/{key}.zip"
+    return doc
+
+
+def test_every_example_is_listed() -> None:
+    assert example_names() == APPS
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_the_template_passes_cfn_lint_and_the_sam_translator(app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (EXAMPLES / app / "template.yaml").read_text(encoding="utf-8")
+    assert lint_text(text) == []
+    template = yaml.load(text, Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    # Every local path the template names exists in the example.
+    for resource in template["Resources"].values():
+        for key in ("CodeUri", "DefinitionUri"):
+            uri = resource.get("Properties", {}).get(key)
+            if isinstance(uri, str):
+                assert (EXAMPLES / app / uri).exists(), f"{app}: {key} {uri}"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    out = transform(packaged(template), {}, NoManagedPolicies())  # type: ignore[arg-type]
+    types = {r["Type"] for r in out["Resources"].values()}
+    assert not [t for t in types if t.startswith("AWS::Serverless::")]
+    assert "AWS::Lambda::Function" in types
+    assert lint_text(json.dumps(out)) == []
+
+
+def test_cfn_lint_would_catch_a_broken_example() -> None:
+    text = (EXAMPLES / "csv-fanout" / "template.yaml").read_text(encoding="utf-8")
+    broken = text.replace("TopicArn: !Ref CsvProcessedTopic", "TopicArn: !Ref NoSuchTopic")
+    assert any("NoSuchTopic" in problem for problem in lint_text(broken))
+
+
+def _files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_new_copies_the_whole_example(app: str, tmp_path: Path) -> None:
+    written = copy_example(app, tmp_path / "mine")
+    assert {p.relative_to(tmp_path / "mine").as_posix() for p in written} == _files(EXAMPLES / app)
+    assert {"template.yaml", "README.md"} <= _files(tmp_path / "mine")
+    assert not list((tmp_path / "mine").rglob("__pycache__"))
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(new)
+    return app
+
+
+def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "mine.txt").write_text("keep me", encoding="utf-8")
+    result = CliRunner().invoke(_cli(), ["json-records", str(tmp_path / "taken")])
+    assert result.exit_code == 2
+    assert "not empty" in result.output
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["mine.txt"]
+
+
+def test_new_lists_the_apps_for_an_unknown_one(tmp_path: Path) -> None:
+    result = CliRunner().invoke(_cli(), ["csv-pipeline", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "no example app 'csv-pipeline'" in result.output
+    assert all(app in result.output for app in APPS)
+    assert not (tmp_path / "x").exists()
+
+
+def test_new_writes_into_an_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(_cli(), ["csv-fanout", str(tmp_path / "empty")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "empty" / "src" / "csv_processor" / "csv_processor.py").is_file()
+
+
+def test_the_top_level_examples_folder_points_at_the_packaged_apps() -> None:
+    readme = (REPO / "examples" / "README.md").read_text(encoding="utf-8")
+    assert all(f"src/sluiceway/examples/{app}" in readme for app in APPS)
