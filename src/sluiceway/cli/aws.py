@@ -178,11 +178,18 @@ def deploy(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Check and print the commands without running them"
     ),
+    parameter_overrides: list[str] | None = typer.Option(
+        None, "--parameter-overrides", help="Template parameters, KEY=VALUE (repeat), as `up --template` takes them"
+    ),
     data_dir: Path | None = DataDirOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Deploy with the AWS SAM CLI: `sam build`, then a non-interactive `sam deploy`."""
-    from ..deploy.sam import default_home, deploy_commands, preflight, template_metadata
+    """Deploy with the AWS SAM CLI: `sam build`, then a non-interactive `sam deploy`.
+
+    The template is the one `sluiceway template` wrote, or any app's SAM template (the one
+    `up --template` runs locally): the same file deploys unchanged."""
+    from ..deploy.sam import declared_parameters, default_home, deploy_commands, preflight, template_metadata
+    from .templates import overrides_from, stack_name_for
 
     settings = settings_from(data_dir, config)
     check = preflight(
@@ -193,16 +200,24 @@ def deploy(
         use_container=use_container,
     )
     meta = template_metadata(template_file)
-    name = stack_name or "sluiceway-" + "".join(
-        c if c.isalnum() else "-" for c in str(meta.get("Pipeline", "pipeline"))
-    )
+    if meta:  # the pipeline's own template (`sluiceway template`)
+        name = stack_name or "sluiceway-" + "".join(c if c.isalnum() else "-" for c in str(meta.get("Pipeline", "pipeline")))
+    else:  # an app's template: named as `up --template` names it locally
+        name = stack_name or stack_name_for(template_file)
+    # --email and --alarm-email fill the parameters of those names, where the template has them.
+    declared = declared_parameters(template_file)
+    parameters = {k: v for k, v in (("NotificationEmail", email), ("AlarmEmail", alarm_email)) if v and k in declared}
+    parameters.update(overrides_from(parameter_overrides or []))
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        fail(f"--parameter-overrides names no parameter of {template_file}: {', '.join(unknown)}")
     try:
         plan = deploy_commands(
             template_file,
             sam=check.sam or "sam",
             stack_name=name,
             region=region or settings.region,
-            parameters={"NotificationEmail": email or "", "AlarmEmail": alarm_email or ""},
+            parameters=parameters,
             build=not skip_build,
             use_container=use_container,
         )

@@ -66,6 +66,42 @@ def template_metadata(template: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def app_runtimes(template: Path) -> set[str]:
+    """The Lambda runtimes a SAM/CloudFormation template's functions declare (Globals included).
+
+    Raises:
+        ValueError: the template cannot be read, with the reason.
+    """
+    from ..cfn.errors import TemplateError
+    from ..cfn.reading import load_template
+
+    try:
+        document = load_template(Path(template))
+    except TemplateError as exc:
+        raise ValueError(str(exc)) from None
+    default = ((document.get("Globals") or {}).get("Function") or {}).get("Runtime")
+    runtimes: set[str] = set()
+    for resource in document["Resources"].values():
+        if isinstance(resource, dict) and resource.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            runtime = (resource.get("Properties") or {}).get("Runtime", default)
+            if isinstance(runtime, str):
+                runtimes.add(runtime)
+    return runtimes
+
+
+def declared_parameters(template: Path) -> set[str]:
+    """The names in the template's ``Parameters`` section (empty when there is none or it cannot be read)."""
+    from ..cfn.errors import TemplateError
+    from ..cfn.reading import parse_text
+
+    try:
+        document = parse_text(Path(template).read_text(encoding="utf-8"), str(template))
+    except (OSError, UnicodeDecodeError, TemplateError):
+        return set()
+    section = document.get("Parameters") if isinstance(document, dict) else None
+    return {str(name) for name in section} if isinstance(section, dict) else set()
+
+
 def credential_source(
     env: Mapping[str, str],
     *,
@@ -155,8 +191,13 @@ def preflight(
         problems.append(f"no template at {template}: run `sluiceway template --out {template}` first")
     else:
         meta = template_metadata(template)
-        if not meta:
-            problems.append(f"{template} was not written by `sluiceway template` (no Metadata.Sluiceway); generate it again")
+    runtimes: set[str] = set()
+    if template.is_file() and not meta:
+        # An app's own template: it deploys as it is; `sam build` needs each function's Python.
+        try:
+            runtimes = app_runtimes(template)
+        except ValueError as exc:
+            problems.append(str(exc))
     if meta:
         code = template.parent / str(meta.get("CodeUri", ""))
         manifest = read_manifest(code)
@@ -181,6 +222,12 @@ def preflight(
         if use_container:
             if which("docker") is None:
                 problems.append("`sam build --use-container` needs Docker, which is not on PATH; install it or drop --use-container")
+        elif not meta:
+            for runtime in sorted(r for r in runtimes if r.startswith("python") and which(r) is None):
+                problems.append(
+                    f"`sam build` for the {runtime} runtime needs `{runtime}` on PATH: install it, use --use-container (Docker), "
+                    "or --skip-build when CodeUri folders hold their dependencies already"
+                )
         elif which("python3.12") is None:
             problems.append(
                 "`sam build` for the python3.12 runtime needs `python3.12` on PATH. The bundle is already built for Lambda, "

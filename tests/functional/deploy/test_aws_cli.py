@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -232,3 +233,27 @@ def test_cost_reads_another_price_table(tmp_path: Path, settings: Settings) -> N
     )
     assert code == 2
     assert "lambda.per_gb_second_x86" in stderr
+
+
+def test_an_apps_template_deploys_unchanged(tmp_path: Path, deploy_env: Path) -> None:
+    """The template `up --template` runs locally is the one `sam deploy` gets, named after its folder."""
+    from sluiceway.cli.new import copy_example
+
+    app = tmp_path / "orders-app"
+    copy_example("csv-fanout", app)
+    calls = fake_tool(deploy_env, "sam")
+    template = str(app / "template.yaml")
+    text = (app / "template.yaml").read_text()
+    assert re.search(r"Runtime: python3\.12", text)
+    # A Python that is on no machine's PATH: sam build needs each function's Python.
+    (app / "template.yaml").write_text(text.replace("Runtime: python3.12", "Runtime: python3.99"))
+    code, _, stderr = invoke("deploy", "--template", template)
+    assert code == 2 and "needs `python3.99` on PATH" in stderr
+    fake_tool(deploy_env, "python3.99")
+    code, stdout, stderr = invoke("deploy", "--template", template, "--parameter-overrides", "ConsumerVisibilityTimeout=30")
+    assert code == 0, stderr
+    build, deploy = calls.read_text().splitlines()
+    assert build.startswith(f"build --template-file {template}")
+    assert "--stack-name orders-app" in deploy and "--parameter-overrides ConsumerVisibilityTimeout=30" in deploy
+    code, _, stderr = invoke("deploy", "--template", template, "--parameter-overrides", "Nope=1", "--dry-run")
+    assert code != 0 and "names no parameter" in stderr and "Nope" in stderr
