@@ -516,7 +516,7 @@ class LocalFunctionInvoker:
             self._watches.pop(spec.name, None)
         warning = runtime_mismatch(spec.runtime)
         if warning is not None:
-            logger.warning("function runtime is not the local Python", extra={"function": spec.name, "warning": warning})
+            logger.info("function runtime is not the local Python", extra={"function": spec.name, "warning": warning})
 
     def _enter(self, name: str, limit: int) -> bool:
         with self._running_lock:
