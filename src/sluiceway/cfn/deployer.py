@@ -35,7 +35,7 @@ from .intrinsics import Resolver
 from .parameters import parameter_values
 from .reading import load_template, parse_text
 from .resources import API_TYPES, Env, Made, Request, Stored, provisioner
-from .sam import transform
+from .sam import nested, transform
 
 if TYPE_CHECKING:
     from ..endpoint.server import Endpoint
@@ -97,6 +97,9 @@ def deploy(
     store = stack.local.stacks
     now = stack.local.clock.now()
     previous = store.get(stack_name)
+    # A stack whose creation never completed (failed, or killed before the end) is created again:
+    # what it made before is reused from the record, not made twice.
+    creating = previous is None or previous.get("StackStatus") in ("CREATE_IN_PROGRESS", "CREATE_FAILED")
     warnings: list[str] = []
 
     def note(message: str) -> None:
@@ -107,6 +110,11 @@ def deploy(
 
     source = str(template_path)
     template = load_template(template_path)
+    for logical_id in nested(template):
+        note(
+            f"{logical_id} ({template['Resources'][logical_id].get('Type')}): nested applications and stacks are not emulated "
+            "locally; run the nested template as a stack of its own (up --template) and pass its outputs as parameters"
+        )
     declared = template.get("Parameters") or {}
     values = parameter_values(declared, overrides, source)
     translated, artifacts = transform(
@@ -122,12 +130,15 @@ def deploy(
             for key, value in values.items()
         ],
         "CreationTime": (previous or {}).get("CreationTime") or now.isoformat(),
-        "StackStatus": "CREATE_IN_PROGRESS" if previous is None else "UPDATE_IN_PROGRESS",
-        "Outputs": [],
-        "Resources": [],
+        "StackStatus": "CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS",
+        "Outputs": (previous or {}).get("Outputs", []),
+        # Every resource the last run left stays recorded until this run remakes or deletes it, and
+        # the record is written after each one: killed at any point, the next start knows every
+        # resource that exists (and updates or deletes it) rather than making it twice.
+        "Resources": list((previous or {}).get("Resources", [])),
         "Warnings": [],
     }
-    if previous is not None:
+    if not creating:
         document["LastUpdatedTime"] = now.isoformat()
     store.put(document, now)
     env = Env(
@@ -140,18 +151,15 @@ def deploy(
     )
     env.invoke_custom = lambda token, body: _invoke_custom(endpoint, arn, token, body)
     try:
-        _make(endpoint, env, translated, values, document, previous, note)
-    except TemplateError as error:
-        # What this run did not reach (or failed to make) stays as the last run left it, so the
-        # next run updates or deletes it: the record never forgets a resource that exists.
-        reached = {r["LogicalResourceId"] for r in document["Resources"]}
-        document["Resources"] += [r for r in (previous or {}).get("Resources", []) if r["LogicalResourceId"] not in reached]
-        document["StackStatus"] = "CREATE_FAILED" if previous is None else "UPDATE_FAILED"
-        document["StackStatusReason"] = str(error)
+        _make(endpoint, env, translated, values, document, previous, note, lambda: store.put(document, stack.local.clock.now()))
+    except BaseException as error:  # a Ctrl-C during a long pip install too: the record says how it ended
+        document["StackStatus"] = "CREATE_FAILED" if creating else "UPDATE_FAILED"
+        document["StackStatusReason"] = str(error) if isinstance(error, TemplateError) else f"interrupted ({type(error).__name__})"
         document["Warnings"] = warnings
         store.put(document, stack.local.clock.now())
         raise
-    document["StackStatus"] = "CREATE_COMPLETE" if previous is None else "UPDATE_COMPLETE"
+    document["StackStatus"] = "CREATE_COMPLETE" if creating else "UPDATE_COMPLETE"
+    document.pop("StackStatusReason", None)
     document["Warnings"] = warnings
     store.put(document, stack.local.clock.now())
     return Deployment(document, warnings)
@@ -169,6 +177,7 @@ def _make(
     document: dict[str, Any],
     previous: dict[str, Any] | None,
     note: Callable[[str], None],
+    save: Callable[[], None],
 ) -> None:
     settings = env.stack.settings
     resources: dict[str, Any] = template.get("Resources") or {}
@@ -195,7 +204,18 @@ def _make(
         if "Condition" not in resource or resolver.condition(resource["Condition"], f"Resources.{logical}.Condition")
     }
     before = {r["LogicalResourceId"]: r for r in (previous or {}).get("Resources", [])}
-    made: list[dict[str, Any]] = document["Resources"]
+    recorded: list[dict[str, Any]] = document["Resources"]
+
+    def record(entry: dict[str, Any]) -> None:
+        for index, existing in enumerate(recorded):
+            if existing["LogicalResourceId"] == entry["LogicalResourceId"]:
+                recorded[index] = entry
+                break
+        else:
+            recorded.append(entry)
+        save()
+
+    order: list[str] = []
     api_resources: dict[str, dict[str, Any]] = {}
     missing = sorted(
         {str(r.get("Type")) for r in kept.values() if provisioner(str(r.get("Type"))) is None and r.get("Type") not in API_TYPES}
@@ -227,7 +247,8 @@ def _make(
                     raise TemplateError(f"Resources.{logical} ({kind}): {code}: {exc}") from exc
         resolver.refs[logical] = result.ref
         resolver.attributes[logical] = dict(result.attributes)
-        made.append(
+        order.append(logical)
+        record(
             {
                 "LogicalResourceId": logical,
                 "PhysicalResourceId": result.physical_id,
@@ -238,18 +259,28 @@ def _make(
                 "Ref": result.ref,
                 "Attributes": dict(result.attributes),
                 "State": dict(result.state),
+                "DeletionPolicy": resource.get("DeletionPolicy"),
             }
         )
     if api_resources:
         _serve_apis(endpoint, api_resources, {k: v for k, v in resolver.refs.items() if k in api_resources}, env, note)
     for logical in reversed([name for name in before if name not in kept]):
-        gone = _stored(before[logical])
+        entry = before[logical]
+        gone = _stored(entry)
         handler = provisioner(gone.type) if gone is not None else None
-        if gone is not None and handler is not None:
+        if entry.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot"):
+            # CloudFormation leaves such a resource in place when it leaves the template (Snapshot
+            # keeps a backup; locally the data itself is kept).
+            note(f"{logical}: DeletionPolicy {entry['DeletionPolicy']}: {entry['PhysicalResourceId']} is kept")
+        elif gone is not None and handler is not None:
             try:
                 handler.delete(env, gone)
             except Exception as exc:  # a resource that will not go is said, as DELETE_FAILED would be
                 note(f"{logical}: could not delete {gone.physical_id}: {exc}")
+        recorded[:] = [r for r in recorded if r["LogicalResourceId"] != logical]
+        save()
+    position = {name: index for index, name in enumerate(order)}
+    recorded.sort(key=lambda r: position.get(r["LogicalResourceId"], len(position)))
     document["Outputs"] = _outputs(template.get("Outputs") or {}, resolver)
 
 

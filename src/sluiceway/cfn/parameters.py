@@ -43,8 +43,13 @@ def parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, str], 
     return values
 
 
+def _text(value: Any) -> str:
+    # YAML's true is CloudFormation's "true" (a parameter's value is always text).
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _checked(name: str, kind: str, raw: Any, spec: Mapping[str, Any], where: str) -> Any:
-    text = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw)
+    text = ",".join(map(_text, raw)) if isinstance(raw, list) else _text(raw)
     if kind in _LIST_TYPES or kind.startswith("List<"):
         items = [item.strip() for item in text.split(",")] if text else []
         if kind == "List<Number>":
@@ -59,8 +64,8 @@ def _checked(name: str, kind: str, raw: Any, spec: Mapping[str, Any], where: str
             raise TemplateError(f"{where}: {text} is above MaxValue {spec['MaxValue']}")
         return text
     allowed = spec.get("AllowedValues")
-    if allowed is not None and text not in [str(v) for v in allowed]:
-        raise TemplateError(f"{where}: {text!r} is not one of the AllowedValues {[str(v) for v in allowed]}")
+    if allowed is not None and text not in [_text(v) for v in allowed]:
+        raise TemplateError(f"{where}: {text!r} is not one of the AllowedValues {[_text(v) for v in allowed]}")
     pattern = spec.get("AllowedPattern")
     if pattern is not None and not re.fullmatch(str(pattern), text):
         message = spec.get("ConstraintDescription") or f"must match pattern {pattern}"

@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import TemplateError
 
-__all__ = ["ARTIFACT_BUCKET", "SAM_TRANSFORM", "Artifacts", "is_sam", "transform"]
+__all__ = ["ARTIFACT_BUCKET", "SAM_TRANSFORM", "Artifacts", "is_sam", "nested", "transform"]
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 ARTIFACT_BUCKET = "sluiceway-local-artifacts"
@@ -62,6 +62,18 @@ class Artifacts:
         if bucket != ARTIFACT_BUCKET or not isinstance(key, str):
             return None
         return self.paths.get(key)
+
+
+_NESTED = ("AWS::Serverless::Application", "AWS::CloudFormation::Stack")
+
+
+def nested(template: dict[str, Any]) -> list[str]:
+    """The logical ids of nested applications and stacks, which are not emulated locally."""
+    return [
+        logical_id
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if isinstance(resource, dict) and resource.get("Type") in _NESTED
+    ]
 
 
 def is_sam(template: dict[str, Any]) -> bool:
@@ -115,6 +127,10 @@ def transform(
     """
     document = copy.deepcopy(template)
     artifacts = Artifacts(root)
+    # Nested applications and stacks would make the translator call the Serverless Application
+    # Repository (or need a second deploy): they are set aside, and said (see nested()).
+    for logical_id in nested(document):
+        document["Resources"].pop(logical_id)
     _swap_artifacts(document, artifacts, source)
     if not is_sam(document):
         return document, artifacts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 from pathlib import Path
@@ -13,6 +14,8 @@ from ._common import console, err_console, fail, shown
 
 if TYPE_CHECKING:
     from ..endpoint.server import Endpoint
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["overrides_from", "run_template", "stack_name_for", "workers_for"]
 
@@ -69,8 +72,13 @@ def run_template(endpoint: Endpoint, template: Path, stack_name: str, overrides:
 
     try:
         deployment = deploy(endpoint, template, stack_name, overrides, cache_dir=settings.data_dir / "lambda-code", warn=warn)
-    except TemplateError as exc:
-        err_console.print(Text.assemble(("CREATE_FAILED ", "red"), shown(f"{stack_name}: {exc}")), highlight=False)
+    except Exception as exc:  # a template's problem is said in one line, never as a traceback
+        if not isinstance(exc, TemplateError):
+            logger.debug("the template could not be made", exc_info=True)
+        record = endpoint.stack.local.stacks.get(stack_name) or {}
+        status = str(record.get("StackStatus") or "CREATE_FAILED")
+        reason = str(exc) if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"
+        err_console.print(Text.assemble((f"{status} ", "red"), shown(f"{stack_name}: {reason}")), highlight=False)
         return False
     endpoint.starting = None
     status = deployment.document["StackStatus"]

@@ -274,17 +274,21 @@ Resources:
             if who == "nobody":
                 cfnresponse.send(event, context, cfnresponse.FAILED, {}, reason="nobody to greet")
                 return
-            cfnresponse.send(event, context, cfnresponse.SUCCESS, {"Greeting": f"hello {who}"}, physicalResourceId="greeting-1")
+            data = {"Greeting": f"hello {who}", "CountType": type(event["ResourceProperties"]["Count"]).__name__}
+            cfnresponse.send(event, context, cfnresponse.SUCCESS, data, physicalResourceId="greeting-1")
   Greeting:
     Type: Custom::Greeting
     Properties:
       ServiceToken: !GetAtt Greeter.Arn
       Who: !Ref Who
+      Count: 5
 Outputs:
   Greeting:
     Value: !GetAtt Greeting.Greeting
   Id:
     Value: !Ref Greeting
+  CountType:
+    Value: !GetAtt Greeting.CountType
   Journal:
     Value: !Ref Journal
 """
@@ -294,6 +298,7 @@ def test_custom_resource_create_update_and_delete(aws: Aws, app_dir: Callable[..
     template = app_dir(CUSTOM)
     created = make_stack(template, "custom")
     assert created.outputs["Greeting"] == "hello world" and created.outputs["Id"] == "greeting-1"
+    assert created.outputs["CountType"] == "str"  # CloudFormation sends every property value as text
     journal = created.outputs["Journal"]
     s3 = aws("s3")
     assert s3.get_object(Bucket=journal, Key="events/Create")["Body"].read() == b"-"
@@ -317,7 +322,9 @@ def test_custom_resource_create_update_and_delete(aws: Aws, app_dir: Callable[..
         "  Unused:\n    Type: AWS::SQS::Queue\n  Was:\n    Type: Custom::Gone\n    Condition: Never",
     )
     without = without.replace(
-        "Outputs:\n  Greeting:\n    Value: !GetAtt Greeting.Greeting\n  Id:\n    Value: !Ref Greeting\n", "Outputs:\n"
+        "Outputs:\n  Greeting:\n    Value: !GetAtt Greeting.Greeting\n  Id:\n    Value: !Ref Greeting\n"
+        "  CountType:\n    Value: !GetAtt Greeting.CountType\n",
+        "Outputs:\n",
     )
     without = without.replace("Resources:", "Conditions:\n  Never: !Equals [a, b]\nResources:", 1)
     make_stack(app_dir(without), "custom")

@@ -90,11 +90,21 @@ def test_a_bundle_built_for_another_pipeline_config_is_refused(deployable: Path,
     assert any("another pipeline config" in p for p in check.problems)
 
 
-def test_a_hand_written_template_is_not_taken_for_ours(tmp_path: Path) -> None:
+def test_a_hand_written_template_deploys_as_an_app_and_must_read(tmp_path: Path) -> None:
+    # An app's own SAM template (what `up --template` runs) deploys as it is: no bundle or
+    # Sluiceway metadata is asked for, but it must read and its runtimes' Pythons be there.
     template = tmp_path / "template.yaml"
-    template.write_text("Resources: {}\n")
+    template.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n"
+        "    Properties: {Runtime: python3.13, Handler: app.handler, CodeUri: src/}\n"
+    )
+    check = preflight(template, env=KEYS, home=tmp_path, which=which_of("sam", "python3.13"), use_botocore=False)
+    assert check.ok, check.problems
     check = preflight(template, env=KEYS, home=tmp_path, which=which_of("sam", "python3.12"), use_botocore=False)
-    assert any("not written by `sluiceway template`" in p for p in check.problems)
+    assert [p for p in check.problems if "needs `python3.13` on PATH" in p]
+    template.write_text("Resources: [\n")
+    check = preflight(template, env=KEYS, home=tmp_path, which=which_of("sam", "python3.12"), use_botocore=False)
+    assert any("not valid YAML" in p for p in check.problems)
 
 
 def test_credentials_from_the_aws_files(tmp_path: Path) -> None:

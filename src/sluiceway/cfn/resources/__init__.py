@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .base import Env, Made, Provisioner, Request, Stored, physical_name
 from .custom import CustomResource
-from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, Passive, Permission, Version
+from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, LayerVersion, Passive, Permission, Version
 from .logs import LogGroup
 from .messaging import Queue, Subscription, Topic
 from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine
@@ -37,6 +37,8 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::Permission": Permission(),
     "AWS::Lambda::Version": Version(),
     "AWS::Lambda::Alias": Alias(),
+    "AWS::Lambda::LayerVersion": LayerVersion(),
+    "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
     "AWS::CloudFormation::CustomResource": CustomResource(),
     # Accepted: locally every service may call every other, so IAM and resource policies change nothing.

@@ -67,6 +67,8 @@ class Env:
     artifacts: Artifacts
     cache_dir: Path
     warn: Callable[[str], None]
+    layers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The folders of the layers made so far, by layer version ARN (a function's ``Layers`` name them)."""
     invoke_custom: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
     """Runs a custom resource's request through its function and returns its response (see custom.py)."""
 

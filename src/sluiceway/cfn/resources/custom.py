@@ -14,7 +14,21 @@ from typing import Any
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored
 
-__all__ = ["CustomResource"]
+__all__ = ["CustomResource", "as_text"]
+
+
+def as_text(value: Any) -> Any:
+    """Properties as CloudFormation sends them to a custom resource: every scalar as text
+    (``5`` -> ``"5"``, ``true`` -> ``"true"``), lists and objects kept."""
+    if isinstance(value, dict):
+        return {key: as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_text(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
 
 
 class CustomResource:
@@ -30,11 +44,11 @@ class CustomResource:
             "RequestType": "Create" if previous is None else "Update",
             "ResourceType": request.type,
             "LogicalResourceId": request.logical_id,
-            "ResourceProperties": dict(request.properties),
+            "ResourceProperties": as_text(request.properties),
         }
         if previous is not None:
             body["PhysicalResourceId"] = previous.physical_id
-            body["OldResourceProperties"] = dict(previous.properties)
+            body["OldResourceProperties"] = as_text(previous.properties)
         response = self._send(env, token, body, request.logical_id)
         physical = response.get("PhysicalResourceId") or (previous.physical_id if previous else None)
         if not isinstance(physical, str) or not physical:
@@ -52,7 +66,7 @@ class CustomResource:
                     "ResourceType": request.type,
                     "LogicalResourceId": request.logical_id,
                     "PhysicalResourceId": previous.physical_id,
-                    "ResourceProperties": dict(previous.properties),
+                    "ResourceProperties": as_text(previous.properties),
                 },
                 request.logical_id,
                 fail=False,
@@ -68,7 +82,7 @@ class CustomResource:
             "ResourceType": stored.type,
             "LogicalResourceId": stored.logical_id,
             "PhysicalResourceId": stored.physical_id,
-            "ResourceProperties": dict(stored.properties),
+            "ResourceProperties": as_text(stored.properties),
         }
         self._send(env, token, body, stored.logical_id, fail=False)
 

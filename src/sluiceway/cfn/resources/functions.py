@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from ...endpoint.errors import AwsError
-from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, prepare_function_code, runtime_mismatch
+from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, layer_paths, prepare_function_code, runtime_mismatch
 from ...runtime.lambdas.invoker import FunctionSpec
 from ...runtime.messaging.streams import StreamMapping
 from ...runtime.messaging.triggers import EventSourceMapping as QueueMapping
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored, physical_name
 
-__all__ = ["EventInvokeConfig", "EventSourceMapping", "Function", "Passive", "Permission", "Version"]
+__all__ = ["Alias", "EventInvokeConfig", "EventSourceMapping", "Function", "LayerVersion", "Passive", "Permission", "Version"]
 
 
 def _function_name(reference: str) -> str:
@@ -45,11 +46,21 @@ class Function:
                     f"{request.where}.Code: s3://{code_props.get('S3Bucket')}/{code_props.get('S3Key')} is not local; "
                     "locally a function's code is a folder, a .zip or inline code (CodeUri)"
                 )
-            code = _prepared(lambda: prepare_function_code(name, code_uri=path, cache_dir=env.cache_dir))
+            # The data dir may lie inside the code's folder (CodeUri: .): its writes are no code edits.
+            unwatched = [env.stack.settings.data_dir, env.cache_dir]
+            code = _prepared(lambda: prepare_function_code(name, code_uri=path, cache_dir=env.cache_dir, unwatched=unwatched))
         warning = runtime_mismatch(runtime if isinstance(runtime, str) else None)
         if warning:
             env.warn(f"{request.logical_id} ({name}): {warning}")
-        for unserved in ("Layers", "VpcConfig", "FileSystemConfigs", "SnapStartConfig"):
+        layers: list[str] = []
+        for arn in props.get("Layers") or []:
+            if str(arn) in env.layers:
+                layers.extend(env.layers[str(arn)])
+            else:
+                env.warn(f"{request.logical_id} ({name}): layer {arn} is not one of the template's: not on the function's path locally")
+        if layers:
+            code = dataclasses.replace(code, layers=tuple(layers))
+        for unserved in ("VpcConfig", "FileSystemConfigs", "SnapStartConfig"):
             if props.get(unserved):
                 env.warn(f"{request.logical_id} ({name}): {unserved} is not emulated locally")
         if props.get("PackageType") == "Image":
@@ -92,6 +103,34 @@ def _variable(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+class LayerVersion:
+    """A layer (SAM ``AWS::Serverless::LayerVersion``): its folder goes on the path of the functions that name it."""
+
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("LayerName") or physical_name(env.stack_name, request.logical_id, 140)
+        content = props.get("Content")
+        path = env.artifacts.local(content.get("S3Bucket"), content.get("S3Key")) if isinstance(content, dict) else None
+        if path is None:
+            raise TemplateError(f"{request.where}.Content: locally a layer is a folder beside the template (ContentUri)")
+        if not path.is_dir():
+            raise TemplateError(f"{request.where}.Content: {path} is not a folder")
+        paths = _prepared_paths(lambda: layer_paths(str(name), path, cache_dir=env.cache_dir))
+        arn = env.arn("lambda", f"layer:{name}:1")
+        env.layers[arn] = paths
+        return Made(arn, arn, {"LayerVersionArn": arn})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        return None
+
+
+def _prepared_paths(prepare: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+    try:
+        return prepare()
+    except FunctionCodeError as exc:
+        raise TemplateError(str(exc)) from None
 
 
 class EventSourceMapping:
@@ -192,6 +231,7 @@ class Version:
 
     def apply(self, env: Env, request: Request) -> Made:
         name = _function_name(str(request.properties.get("FunctionName")))
+        env.stack.invoker.add_qualifier(name, "1")
         arn = env.arn("lambda", f"function:{name}:1")
         return Made(arn, arn, {"Version": "1", "FunctionArn": arn})
 
@@ -203,6 +243,7 @@ class Alias:
     def apply(self, env: Env, request: Request) -> Made:
         name = _function_name(str(request.properties.get("FunctionName")))
         alias = str(request.properties.get("Name"))
+        env.stack.invoker.add_qualifier(name, alias)
         arn = env.arn("lambda", f"function:{name}:{alias}")
         return Made(arn, arn, {"AliasArn": arn})
 

@@ -72,27 +72,45 @@ class Topic:
         _ignore_missing(lambda: env.aws.call("sns", "DeleteTopic", {"TopicArn": stored.physical_id}))
 
 
+_SUBSCRIPTION_ATTRIBUTES = ("FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "DeliveryPolicy", "RedrivePolicy")
+#: What an attribute that left the template is set back to (SNS's defaults; "" removes a policy).
+_SUBSCRIPTION_DEFAULTS = {"RawMessageDelivery": "false", "FilterPolicyScope": "MessageAttributes"}
+
+
 class Subscription:
     def apply(self, env: Env, request: Request) -> Made:
         props = request.properties
-        attributes: dict[str, str] = {}
-        for key in ("FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "DeliveryPolicy", "RedrivePolicy"):
-            if key in props:
-                attributes[key] = _attribute_text(props[key])
+        attributes = {key: _attribute_text(props[key]) for key in _SUBSCRIPTION_ATTRIBUTES if key in props}
         for key in ("TopicArn", "Protocol", "Endpoint"):
             if not isinstance(props.get(key), str):
                 raise TemplateError(f"{request.where}.{key}: required for AWS::SNS::Subscription")
-        arn = env.aws.call(
-            "sns",
-            "Subscribe",
-            {"TopicArn": props["TopicArn"], "Protocol": props["Protocol"], "Endpoint": props["Endpoint"], "Attributes": attributes},
-        )["SubscriptionArn"]
-        if request.previous is not None and request.previous.physical_id != arn:
-            _ignore_missing(lambda: env.aws.call("sns", "Unsubscribe", {"SubscriptionArn": request.previous.physical_id}))
-        elif attributes:
-            for key, value in attributes.items():  # an existing subscription takes changed attributes
-                env.aws.call("sns", "SetSubscriptionAttributes", {"SubscriptionArn": arn, "AttributeName": key, "AttributeValue": value})
+        previous = request.previous
+        same_target = previous is not None and all(previous.properties.get(k) == props[k] for k in ("TopicArn", "Protocol", "Endpoint"))
+        if previous is not None and same_target and self._exists(env, previous.physical_id):
+            # The same subscription with other attributes: Subscribe would refuse ("already exists with
+            # different attributes"), so its attributes are set, and those that left the template reset.
+            old = {key: _attribute_text(previous.properties[key]) for key in _SUBSCRIPTION_ATTRIBUTES if key in previous.properties}
+            changes = {key: value for key, value in attributes.items() if old.get(key) != value}
+            changes.update({key: _SUBSCRIPTION_DEFAULTS.get(key, "") for key in old if key not in attributes})
+            for key, value in changes.items():
+                env.aws.call(
+                    "sns",
+                    "SetSubscriptionAttributes",
+                    {"SubscriptionArn": previous.physical_id, "AttributeName": key, "AttributeValue": value},
+                )
+            return Made(previous.physical_id, previous.physical_id, {"Arn": previous.physical_id})
+        params = {"TopicArn": props["TopicArn"], "Protocol": props["Protocol"], "Endpoint": props["Endpoint"], "Attributes": attributes}
+        arn = env.aws.call("sns", "Subscribe", params)["SubscriptionArn"]
+        if previous is not None and previous.physical_id != arn:
+            _ignore_missing(lambda: env.aws.call("sns", "Unsubscribe", {"SubscriptionArn": previous.physical_id}))
         return Made(arn, arn, {"Arn": arn})
+
+    def _exists(self, env: Env, arn: str) -> bool:
+        try:
+            env.aws.call("sns", "GetSubscriptionAttributes", {"SubscriptionArn": arn})
+        except AwsError:
+            return False
+        return True
 
     def delete(self, env: Env, stored: Stored) -> None:
         _ignore_missing(lambda: env.aws.call("sns", "Unsubscribe", {"SubscriptionArn": stored.physical_id}))

@@ -108,9 +108,10 @@ class Table:
         except AwsError as error:
             if error.code != "ResourceInUseException":
                 raise
-            description = env.aws.call("dynamodb", "DescribeTable", {"TableName": name})["Table"]
+            description = self._update(env, request, name, params)
         ttl = props.get("TimeToLiveSpecification")
-        if isinstance(ttl, dict) and ttl.get("AttributeName"):
+        previous_ttl = request.previous.properties.get("TimeToLiveSpecification") if request.previous else None
+        if isinstance(ttl, dict) and ttl.get("AttributeName") and ttl != previous_ttl:
             try:
                 env.aws.call(
                     "dynamodb",
@@ -126,6 +127,41 @@ class Table:
         if description.get("LatestStreamArn"):
             attributes["StreamArn"] = description["LatestStreamArn"]
         return Made(name, name, attributes)
+
+    def _update(self, env: Env, request: Request, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Bring an existing table to the template: stream, indexes, billing (one change per UpdateTable, as DynamoDB takes them)."""
+        current = env.aws.call("dynamodb", "DescribeTable", {"TableName": name})["Table"]
+        if sorted(map(str, current.get("KeySchema", []))) != sorted(map(str, params.get("KeySchema", []))):
+            # CloudFormation replaces a table whose key schema changes; a replacement with the same name fails there too.
+            raise TemplateError(f"{request.where}.KeySchema: changing a table's keys replaces it; give the table a new TableName (or none)")
+        wanted = params.get("StreamSpecification") or {"StreamEnabled": False}
+        have = current.get("StreamSpecification") or {"StreamEnabled": False}
+        if wanted != have:
+            if have.get("StreamEnabled"):
+                env.aws.call("dynamodb", "UpdateTable", {"TableName": name, "StreamSpecification": {"StreamEnabled": False}})
+            if wanted.get("StreamEnabled"):
+                env.aws.call("dynamodb", "UpdateTable", {"TableName": name, "StreamSpecification": wanted})
+        existing = {index["IndexName"] for index in current.get("GlobalSecondaryIndexes", [])}
+        declared = {index["IndexName"]: index for index in params.get("GlobalSecondaryIndexes", [])}
+        for index_name in sorted(existing - set(declared)):
+            env.aws.call(
+                "dynamodb", "UpdateTable", {"TableName": name, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": index_name}}]}
+            )
+        for index_name in sorted(set(declared) - existing):
+            update: dict[str, Any] = {
+                "TableName": name,
+                "AttributeDefinitions": params["AttributeDefinitions"],
+                "GlobalSecondaryIndexUpdates": [{"Create": declared[index_name]}],
+            }
+            env.aws.call("dynamodb", "UpdateTable", update)
+        billing = (current.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+        if params.get("BillingMode") and params["BillingMode"] != billing:
+            change: dict[str, Any] = {"TableName": name, "BillingMode": params["BillingMode"]}
+            if params.get("ProvisionedThroughput"):
+                change["ProvisionedThroughput"] = params["ProvisionedThroughput"]
+            env.aws.call("dynamodb", "UpdateTable", change)
+        described: dict[str, Any] = env.aws.call("dynamodb", "DescribeTable", {"TableName": name})["Table"]
+        return described
 
     def delete(self, env: Env, stored: Stored) -> None:
         try:

@@ -89,7 +89,7 @@ def describe_stack_resources(ctx: Context, params: dict[str, Any]) -> dict[str, 
         raise AwsError("ValidationError", "Either StackName or PhysicalResourceId must be specified")
     if name:
         documents = [_stack(ctx, name)]
-    else:
+    else:  # the whole stack that holds the resource, as CloudFormation answers
         documents = [d for d in ctx.stack.local.stacks.list() if any(r["PhysicalResourceId"] == physical for r in d.get("Resources", []))]
         if not documents:
             raise AwsError("ValidationError", f"Stack for {physical} does not exist")
@@ -97,8 +97,6 @@ def describe_stack_resources(ctx: Context, params: dict[str, Any]) -> dict[str, 
     for document in documents:
         for row in document.get("Resources", []):
             if params.get("LogicalResourceId") and row["LogicalResourceId"] != params["LogicalResourceId"]:
-                continue
-            if physical and name is None and row["PhysicalResourceId"] != physical:
                 continue
             rows.append(_resource(document, row))
     return {"StackResources": rows}

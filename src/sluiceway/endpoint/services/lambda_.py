@@ -62,8 +62,9 @@ def _function(ctx: Context, reference: str, qualifier: str | None = None) -> Fun
             "InvalidParameterValueException", "The derived qualifier from the function name does not match the specified qualifier."
         )
     wanted = qualifier or in_reference
-    if name is None or wanted not in (None, "$LATEST"):
-        # The local stack has $LATEST only: a version or alias names nothing.
+    if name is None or (wanted not in (None, "$LATEST") and wanted not in invoker.qualifiers(name)):
+        # Locally a function has $LATEST and the versions and aliases its template published (all
+        # running the current code); any other qualifier names nothing.
         base = arn if in_reference is None else arn.rsplit(":", 1)[0]
         shown = f"{base}:{wanted}" if wanted else base
         raise AwsError("ResourceNotFoundException", f"Function not found: {shown}", 404, fields={"Type": "User"})
@@ -104,7 +105,10 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         # Committed before the 202 (enqueue returns after its commit): what was accepted is never lost.
         ctx.stack.local.async_invocations.enqueue(spec.name, event, request_id=ctx.request_id)
         return {"StatusCode": 202, "Payload": b""}
-    invocation = Invocation(spec.name, event, ctx.request_id, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb)
+    # As the caller named it (an alias or version too): the handler's context.invoked_function_arn says so.
+    qualifier = params.get("Qualifier")
+    reference = params["FunctionName"] if qualifier is None else f"{spec.name}:{qualifier}"
+    invocation = Invocation(reference, event, ctx.request_id, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb)
     invoker = ctx.stack.invoker
     if params.get("LogType") == "Tail":
         result, log_tail = invoker.invoke_with_log(invocation)

@@ -45,6 +45,7 @@ from ...errors import ConfigError
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "layer_paths",
     "MAX_INLINE_BYTES",
     "MAX_UNZIPPED_BYTES",
     "CodeWatch",
@@ -85,6 +86,8 @@ class FunctionCode:
     """What the template gave: a folder (used in place), a ``.zip`` (extracted) or inline code."""
     unwatched: tuple[str, ...] = ()
     """Folders under the root whose changes are not edits of the code (the stack's data dir, the cache)."""
+    layers: tuple[str, ...] = ()
+    """The function's layers' folders for ``sys.path`` (Lambda's ``/opt/python`` and its site-packages), in order."""
 
     @property
     def watched(self) -> bool:
@@ -95,7 +98,8 @@ class FunctionCode:
     def paths(self) -> tuple[str, ...]:
         """What goes in front of the runtime's ``sys.path``, in order."""
         root = str(self.root)
-        return (root,) if self.dependencies is None else (root, str(self.dependencies))
+        own = (root,) if self.dependencies is None else (root, str(self.dependencies))
+        return own + self.layers
 
 
 def prepare_function_code(
@@ -384,3 +388,28 @@ def runtime_mismatch(runtime: str | None) -> str | None:
         f"{runtime} differs from the local Python {here}: the function runs on {here} here, so code or"
         f" dependencies that need {runtime} may behave differently than on Lambda"
     )
+
+
+def layer_paths(layer_name: str, content: Path, *, cache_dir: str | os.PathLike[str]) -> tuple[str, ...]:
+    """A layer's folders on a function's ``sys.path``, as Lambda's Python runtime puts ``/opt`` on it.
+
+    Lambda unpacks a layer into ``/opt`` and puts ``/opt/python`` and
+    ``/opt/python/lib/pythonX.Y/site-packages`` on the path. A layer that ``sam build`` builds
+    (``BuildMethod: python3.x``) has its modules at the top of ``ContentUri`` and its
+    ``requirements.txt`` installed beside them: locally the folder itself then goes on the path,
+    and the requirements are installed once, as a function's are.
+
+    Raises:
+        FunctionCodeError: the content is missing or its requirements do not install.
+    """
+    prepared = prepare_function_code(layer_name, cache_dir=cache_dir, code_uri=content)
+    root = prepared.root
+    python = root / "python"
+    if python.is_dir():
+        found = [python, python / "lib" / local_runtime() / "site-packages"]
+        paths = [str(p) for p in found if p.is_dir()]
+    else:
+        paths = [str(root)]
+    if prepared.dependencies is not None:
+        paths.append(str(prepared.dependencies))
+    return tuple(paths)

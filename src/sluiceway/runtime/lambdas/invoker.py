@@ -272,6 +272,7 @@ class LocalFunctionInvoker:
             raise ValueError(f"unknown mode {mode!r}: use 'process' or 'thread'")
         self.mode = mode
         self._functions: dict[str, FunctionSpec] = {}
+        self._qualifiers: dict[str, set[str]] = {}
         self._watches: dict[str, CodeWatch] = {}
         self._running: dict[str, int] = {}
         """Invocations in progress per function with a reserved concurrency."""
@@ -465,8 +466,21 @@ class LocalFunctionInvoker:
         if previous is not None and previous.code is not None and previous != spec:
             self._runner.retire(spec.name)
 
+    def add_qualifier(self, name: str, qualifier: str) -> None:
+        """Let ``name:qualifier`` (a published version or an alias) name function ``name``.
+
+        Locally every version and alias runs the function's current code: a template's
+        ``AutoPublishAlias`` is invoked through its alias ARN as on Lambda.
+        """
+        self._qualifiers.setdefault(name, set()).add(qualifier)
+
+    def qualifiers(self, name: str) -> frozenset[str]:
+        """The versions and aliases of ``name`` besides ``$LATEST``."""
+        return frozenset(self._qualifiers.get(name, ()))
+
     def unregister(self, name: str) -> None:
         """Remove function ``name`` (no error if unknown); its workers are retired, calls running finish."""
+        self._qualifiers.pop(name, None)
         spec = self._functions.pop(name, None)
         self._watches.pop(name, None)
         if spec is not None and spec.code is not None:

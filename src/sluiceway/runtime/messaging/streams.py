@@ -624,14 +624,15 @@ class StreamMappings:
         return mapping_uuid
 
     def remove(self, mapping_uuid: str) -> None:
-        """Stop the mapping and forget its checkpoint (a mapping made again starts afresh).
+        """Stop the mapping, if it runs in this process, and forget its checkpoint (a mapping made again starts afresh).
 
-        Raises:
-            KeyError: no mapping has that UUID.
+        A mapping of an earlier run that this run never started (it left the template) has only its
+        checkpoint left: that goes too.
         """
         with self._lock:
-            poller = self._pollers.pop(mapping_uuid)
-        poller.close()
+            poller = self._pollers.pop(mapping_uuid, None)
+        if poller is not None:
+            poller.close()
         self.checkpoints.delete(mapping_uuid)
 
     def get(self, mapping_uuid: str) -> StreamPoller:
