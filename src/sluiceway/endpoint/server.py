@@ -412,6 +412,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(length))
         elif not has_length:
             self.send_header("Content-Length", "0")
+        if not head and response.status not in (204, 304) and isinstance(body, bytes) and body:
+            # Head and body in one write (end_headers' CRLF, then the body): one system call and one
+            # segment for the small answers most calls get, rather than two.
+            self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]
+            self.flush_headers()
+            return
         self.end_headers()
         if head or response.status in (204, 304):
             return
