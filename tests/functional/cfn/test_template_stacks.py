@@ -434,3 +434,105 @@ def test_dynamodb_stream_invokes_its_function(aws: Aws, app_dir: Callable[..., P
 
     wait_for(two, what="two stream records")
     assert seen == [["INSERT", {"id": {"S": "o-1"}}], ["REMOVE", {"id": {"S": "o-1"}}]]
+
+
+EVENTS = """
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  FireAt:
+    Type: String
+Globals:
+  Function:
+    Runtime: python3.11
+    Timeout: 10
+    CodeUri: src/
+    Environment:
+      Variables:
+        OUT: !Ref Out
+Resources:
+  Out:
+    Type: AWS::SQS::Queue
+  Uploads:
+    Type: AWS::S3::Bucket
+  OnUpload:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.upload
+      Events:
+        Images:
+          Type: S3
+          Properties:
+            Bucket: !Ref Uploads
+            Events: s3:ObjectCreated:*
+            Filter:
+              S3Key:
+                Rules: [{Name: prefix, Value: images/}, {Name: suffix, Value: .png}]
+  OnRule:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.rule
+      Events:
+        Orders:
+          Type: EventBridgeRule
+          Properties:
+            Pattern: {source: [shop], detail-type: [order]}
+            InputPath: $.detail
+  OnSchedule:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.scheduled
+      Events:
+        Once:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: !Sub 'at(${FireAt})'
+            Input: '{"from": "scheduler"}'
+Outputs:
+  Out:
+    Value: !Ref Out
+  Uploads:
+    Value: !Ref Uploads
+"""
+
+EVENT_HANDLERS = """
+import json, os
+import boto3
+
+sqs = boto3.client("sqs")
+
+def _out(kind, body):
+    sqs.send_message(QueueUrl=os.environ["OUT"], MessageBody=json.dumps([kind, body]))
+
+def upload(event, context):
+    for record in event["Records"]:
+        _out("s3", record["s3"]["object"]["key"])
+
+def rule(event, context):
+    _out("rule", event)
+
+def scheduled(event, context):
+    _out("schedule", event)
+"""
+
+
+def test_sam_event_sources_fire(aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    fire_at = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    outputs = make_stack(app_dir(EVENTS, {"src/app.py": EVENT_HANDLERS}), "events", {"FireAt": fire_at}).outputs
+    s3 = aws("s3")
+    for key in ("images/a.png", "images/b.jpg", "other/c.png"):
+        s3.put_object(Bucket=outputs["Uploads"], Key=key, Body=b"x")
+    aws("events").put_events(Entries=[{"Source": "shop", "DetailType": "order", "Detail": '{"order": 7}'}])
+    seen: list[Any] = []
+
+    def three() -> bool:
+        messages = aws("sqs").receive_message(QueueUrl=outputs["Out"], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        seen.extend(json.loads(m["Body"]) for m in messages)
+        return len(seen) >= 3
+
+    wait_for(three, timeout=30, what="an upload, a rule and a schedule")
+    time.sleep(0.5)  # nothing more may come: the .jpg and the other prefix are filtered out
+    seen.extend(json.loads(m["Body"]) for m in aws("sqs").receive_message(QueueUrl=outputs["Out"], WaitTimeSeconds=0).get("Messages", []))
+    assert sorted(seen, key=str) == sorted([["s3", "images/a.png"], ["rule", {"order": 7}], ["schedule", {"from": "scheduler"}]], key=str)
