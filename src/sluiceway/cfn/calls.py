@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.model import Shape
-
 from ..endpoint import protocol
 from ..endpoint.context import Context, HttpRequest, Shared
 from ..endpoint.services import operations
@@ -24,23 +22,24 @@ if TYPE_CHECKING:
 __all__ = ["AwsCalls", "typed"]
 
 
-def typed(shape: Shape | None, value: Any) -> Any:
+def typed(shape: Any, value: Any) -> Any:
     """``value`` with its scalars in the types the operation's model gives them.
 
     CloudFormation takes ``"5"`` for an integer property and ``"true"`` for a boolean (a
     ``Ref`` to a parameter is always text), and a number for a string; an API call made
-    through HTTP gets the same conversion from the protocol layer.
+    through HTTP gets the same conversion from the protocol layer. ``shape`` is botocore's
+    model shape (the protocol layer's; botocore itself is not imported here).
     """
     if shape is None:
         return value
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
-        members = shape.members  # type: ignore[attr-defined]
+        members = shape.members
         return {key: typed(members.get(key), item) for key, item in value.items()}
     if kind == "list" and isinstance(value, list):
-        return [typed(shape.member, item) for item in value]  # type: ignore[attr-defined]
+        return [typed(shape.member, item) for item in value]
     if kind == "map" and isinstance(value, dict):
-        return {str(key): typed(shape.value, item) for key, item in value.items()}  # type: ignore[attr-defined]
+        return {str(key): typed(shape.value, item) for key, item in value.items()}
     if kind in ("integer", "long") and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     if kind in ("double", "float") and isinstance(value, (str, int)) and not isinstance(value, bool):

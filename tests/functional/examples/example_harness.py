@@ -8,6 +8,7 @@ when it does not stop in time. Every wait polls against a deadline.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -87,6 +88,16 @@ class RunningApp:
         self.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
         return str(url)
 
+    def log_lines(self, function_name: str) -> list[str]:
+        """Every line the function wrote to its log group, ``/aws/lambda/<name>``."""
+        pages = self.client("logs").get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{function_name}")
+        return [event["message"].strip() for page in pages for event in page["events"]]
+
+    def deliver_s3_event(self, function_name: str, record: dict[str, Any]) -> None:
+        """Invoke the function with an S3 notification holding ``record``, asynchronously, as S3 does."""
+        answer = self.client("lambda").invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps({"Records": [record]}))
+        assert answer["StatusCode"] == 202, answer
+
     def drain(self, queue_url: str, expect: int, what: str, timeout: float = 20.0, settle: float = 1.0) -> list[dict[str, Any]]:
         """Receive (and delete) messages until ``expect`` came, then ``settle`` seconds more to catch extras."""
         sqs = self.client("sqs")
@@ -104,6 +115,29 @@ class RunningApp:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         assert len(got) >= expect, f"{self.name}: {what}: {len(got)} message(s) of {expect}: {[m['Body'][:200] for m in got]}"
         return got
+
+
+def s3_put_record(bucket: str, key: str, *, etag: str, size: int, sequencer: str, version_id: str | None = None) -> dict[str, Any]:
+    """The record S3 sends a function for one PutObject (event version 2.1); ``key`` as S3 sends it, URL-encoded."""
+    obj: dict[str, Any] = {"key": key, "size": size, "eTag": etag.strip('"'), "sequencer": sequencer}
+    if version_id is not None:
+        obj["versionId"] = version_id
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": REGION,
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "EXAMPLE123456789", "x-amz-id-2": "EXAMPLE/abcdefghijklmnopqrstuvwxyz"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "redelivered",
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "EXAMPLE"}, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": obj,
+        },
+    }
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], url: str, logs: Path) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from example_harness import RunningApp, run_example
+from example_harness import RunningApp, run_example, s3_put_record
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,13 @@ def test_a_good_csv_becomes_one_summary_object(running: RunningApp) -> None:
     assert summary["bucket"] == running.outputs["InputBucketName"]
     listed = s3.list_objects_v2(Bucket=running.outputs["OutputBucketName"], Prefix="summaries/in/")
     assert [o["Key"] for o in listed.get("Contents", [])] == ["summaries/in/daily orders.csv.json"]
+    # The upload's event went through the claim, keyed by the write as S3 names it (the key URL-encoded).
+    (claim,) = running.client("dynamodb").scan(
+        TableName=running.outputs["IdempotencyTableName"],
+        FilterExpression="begins_with(pk, :write)",
+        ExpressionAttributeValues={":write": {"S": f"s3://{running.outputs['InputBucketName']}/in/daily+orders.csv#"}},
+    )["Items"]
+    assert claim["status"] == {"S": "COMPLETED"}
 
 
 def test_a_file_that_is_not_utf8_ends_in_a_failed_summary(running: RunningApp) -> None:
@@ -81,12 +88,35 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_after_three_receives(run
     )
     assert (visible, hidden) == (0, 0)
     # The consumer saw it exactly three times: one failure line per receive in its log group.
-    failed = [line for line in _log_lines(running, running.outputs["ConsumerFunctionName"]) if '"failed"' in line]
+    failed = [line for line in running.log_lines(running.outputs["ConsumerFunctionName"]) if '"failed"' in line]
     assert len(failed) == 3, failed
     assert len({json.loads(line)["failed"] for line in failed}) == 1
 
 
-def _log_lines(running: RunningApp, function_name: str) -> list[str]:
-    logs = running.client("logs")
-    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{function_name}")
-    return [event["message"].strip() for page in pages for event in page["events"]]
+def test_a_write_s3_delivers_twice_is_summarised_and_published_once(running: RunningApp) -> None:
+    s3 = running.client("s3")
+    bucket, processor = running.outputs["InputBucketName"], running.outputs["ProcessorFunctionName"]
+    inbox = running.inbox(running.outputs["TopicArn"])
+    # Not .csv, so S3 itself sends nothing: the two deliveries below are the write's only ones.
+    key = "redelivered/orders.csv.txt"
+    body = (running.app_dir / "data" / "orders.csv").read_bytes()
+    put = s3.put_object(Bucket=bucket, Key=key, Body=body)
+    record = s3_put_record(bucket, key, etag=put["ETag"], size=len(body), version_id=put.get("VersionId"), sequencer="0066A1B2C3D4E5F601")
+
+    # S3 delivers at least once: the same record twice, asynchronously (the two may run at once).
+    running.deliver_s3_event(processor, record)
+    running.deliver_s3_event(processor, record)
+    running.until(lambda: [line for line in running.log_lines(processor) if '"duplicate"' in line], "the duplicate's log line")
+    (message,) = running.drain(inbox, 1, "the summary's notification", settle=2.0)
+    assert json.loads(json.loads(message["Body"])["Message"])["key"] == key
+    summary = running.until(lambda: _summary(running, key), "the summary object")
+    assert (summary["status"], summary["rows"]) == ("SUCCEEDED", 4)
+    processed = [line for line in running.log_lines(processor) if '"processed"' in line and key in line]
+    assert len(processed) == 1, processed
+
+    # The same bytes written again are another write (a version and sequencer of its own): published again.
+    put = s3.put_object(Bucket=bucket, Key=key, Body=body)
+    again = s3_put_record(bucket, key, etag=put["ETag"], size=len(body), version_id=put.get("VersionId"), sequencer="0066A1B2C3D4E5F602")
+    running.deliver_s3_event(processor, again)
+    (message,) = running.drain(inbox, 1, "the second write's notification", settle=1.0)
+    assert json.loads(json.loads(message["Body"])["Message"])["key"] == key

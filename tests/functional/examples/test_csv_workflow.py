@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sluiceway.apps.builtin import PIPELINE_FUNCTIONS, workflow_text
 
 SALES = "sales/2025-01-15.csv"
 BROKEN = "sales/broken-header.csv"
+DUPLICATED = "sales/2025-01-16.csv"
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,14 @@ def inbox(running: RunningApp) -> str:
 
 
 def test_the_example_ships_the_packaged_workflow_and_every_stage(running: RunningApp) -> None:
-    # The ASL file is a copy: the local built-in pipeline and the example must not drift apart.
-    assert (running.app_dir / "statemachine" / "data_processing.asl.json").read_text(encoding="utf-8") == workflow_text()
+    # The ASL file is the packaged one with the claim in front: the built-in pipeline and the example must not drift apart.
+    shipped = json.loads((running.app_dir / "statemachine" / "data_processing.asl.json").read_text(encoding="utf-8"))
+    packaged = json.loads(workflow_text())
+    claim = shipped["States"].pop("ClaimObject")
+    assert shipped["StartAt"] == "ClaimObject" and claim["Next"] == packaged["StartAt"]
+    assert claim["Resource"] == "arn:aws:states:::dynamodb:putItem"
+    assert shipped["States"].pop("AlreadyProcessed")["Type"] == "Succeed"
+    assert {**shipped, "StartAt": packaged["StartAt"]} == packaged
     modules = {p.stem: p.read_text(encoding="utf-8") for p in (running.app_dir / "functions").glob("*.py")}
     for function in PIPELINE_FUNCTIONS:
         module = function.handler.rsplit(".", 1)[0]
@@ -111,3 +119,71 @@ def test_a_csv_with_the_wrong_columns_fails_recorded_and_notified(running: Runni
     assert envelope["Subject"] == "Sluiceway: file failed"
     assert BROKEN in envelope["Message"]
     assert envelope["MessageAttributes"]["status"] == {"Type": "String", "Value": "FAILED"}
+
+
+def _ended(running: RunningApp, arn: str) -> dict[str, Any] | None:
+    described = running.client("stepfunctions").describe_execution(executionArn=arn)
+    return None if described["status"] == "RUNNING" else dict(described)
+
+
+def _records(running: RunningApp, key: str) -> list[dict[str, Any]]:
+    return list(
+        running.client("dynamodb").scan(
+            TableName=running.outputs["MetadataTableName"],
+            FilterExpression="InputKey = :key",
+            ExpressionAttributeValues={":key": {"S": key}},
+        )["Items"]
+    )
+
+
+def _result_runs(running: RunningApp, key: str) -> set[str]:
+    """The runs with objects under results/<key>/ (one folder per execution)."""
+    listed = running.client("s3").list_objects_v2(Bucket=running.outputs["OutputBucketName"], Prefix=f"results/{key}/")
+    return {o["Key"].removeprefix(f"results/{key}/").split("/", 1)[0] for o in listed.get("Contents", [])}
+
+
+def test_a_duplicated_event_starts_a_run_that_does_nothing(running: RunningApp, inbox: str) -> None:
+    sfn = running.client("stepfunctions")
+    machine = running.outputs["StateMachineArn"]
+    sample = running.app_dir / "data" / "sales-2025-01-15.csv"
+    running.client("s3").put_object(Bucket=running.outputs["InputBucketName"], Key=DUPLICATED, Body=sample.read_bytes())
+    first = running.until(lambda: _finished(running, DUPLICATED), "the run of the upload", timeout=25)
+    assert first["status"] == "SUCCEEDED", (first.get("error"), first.get("cause"))
+    running.drain(inbox, 1, "the run's notification")
+
+    # On AWS, EventBridge starts every delivery's execution with a random name, so a duplicated
+    # Object Created event is a second StartExecution with the same input: that is what is done here.
+    # (The local router names executions after the write instead; the claim must hold without that.)
+    duplicates = [sfn.start_execution(stateMachineArn=machine, input=first["input"])["executionArn"] for _ in range(2)]
+    for arn in duplicates:
+        ended = running.until(partial(_ended, running, arn), "the duplicate's run", timeout=25)
+        assert ended["status"] == "SUCCEEDED", (ended.get("error"), ended.get("cause"))
+        assert json.loads(ended["output"])["duplicate"]["Error"] == "DynamoDB.ConditionalCheckFailedException"
+        entered = [
+            e["stateEnteredEventDetails"]["name"]
+            for e in sfn.get_execution_history(executionArn=arn)["events"]
+            if e["type"].endswith("StateEntered")
+        ]
+        assert entered == ["ClaimObject", "AlreadyProcessed"]
+
+    # One result, one record, one notification: the first run's.
+    assert _result_runs(running, DUPLICATED) == {first["name"]}
+    (record,) = _records(running, DUPLICATED)
+    assert record["ExecutionId"] == {"S": first["executionArn"]}
+    assert running.drain(inbox, 0, "no notification of the duplicates", settle=2.0) == []
+    event = json.loads(first["input"])["detail"]
+    claim = running.client("dynamodb").get_item(
+        TableName=running.outputs["IdempotencyTableName"],
+        Key={"pk": {"S": f"s3://{event['bucket']['name']}/{DUPLICATED}#{event['object']['etag']}#{event['object']['sequencer']}"}},
+    )["Item"]
+    assert claim["ExecutionId"] == {"S": first["executionArn"]}
+
+
+def test_the_same_bytes_uploaded_again_are_a_new_write_and_run_again(running: RunningApp, inbox: str) -> None:
+    # The claim is per write (ETag and sequencer), not per key: an upload of the same file again is run again.
+    sample = running.app_dir / "data" / "sales-2025-01-15.csv"
+    running.client("s3").put_object(Bucket=running.outputs["InputBucketName"], Key=DUPLICATED, Body=sample.read_bytes())
+    running.until(lambda: len(_records(running, DUPLICATED)) == 2, "the second write's record", timeout=25)
+    assert len(_result_runs(running, DUPLICATED)) == 2
+    (message,) = running.drain(inbox, 1, "the second write's notification")
+    assert json.loads(message["Body"])["Subject"] == "Sluiceway: file processed"

@@ -1,4 +1,4 @@
-"""Every example's template passes cfn-lint and transforms with the SAM translator, offline, as `sam deploy` would need.
+"""Every example's template passes cfn-lint, transforms with the SAM translator and passes checkov, offline, as `sam deploy` would need.
 
 And ``sluiceway new`` copies an example out of the package: every file, nothing of a run's leftovers.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,19 @@ from sluiceway.cli.new import copy_example, example_names, new
 EXAMPLES = Path(str(resources.files("sluiceway").joinpath("examples")))
 REPO = Path(__file__).resolve().parents[3]
 APPS = ["csv-fanout", "csv-workflow", "json-records"]
+CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
+#: The only checks an example may skip (each skip says why in the resource's Metadata). Encryption at
+#: rest, public access, DLQs of asynchronously invoked functions, backups: fixed, never skipped.
+SKIPPABLE = {
+    "CKV_AWS_18": "bucket access logging: needs a log bucket of its own",
+    "CKV_AWS_21": "versioning of buckets holding derived data",
+    "CKV_AWS_27": "a KMS key on queues SNS or EventBridge send to (they use SSE-SQS)",
+    "CKV_AWS_115": "reserved concurrency: fails on accounts with a low concurrency limit",
+    "CKV_AWS_116": "a DLQ on a function nothing invokes asynchronously",
+    "CKV_AWS_117": "a VPC for functions that use only public AWS endpoints",
+    "CKV_AWS_119": "a customer managed KMS key on DynamoDB tables",
+    "CKV_AWS_173": "KMS on environments that hold no secrets",
+}
 
 
 class NoManagedPolicies:
@@ -144,3 +158,44 @@ def test_new_writes_into_an_empty_folder(tmp_path: Path) -> None:
 def test_the_top_level_examples_folder_points_at_the_packaged_apps() -> None:
     readme = (REPO / "examples" / "README.md").read_text(encoding="utf-8")
     assert all(f"src/sluiceway/examples/{app}" in readme for app in APPS)
+
+
+def run_checkov(path: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        [str(CHECKOV), "-f", str(path), "--framework", "cloudformation", "--skip-download", "--compact", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    return dict(report if isinstance(report, dict) else report[0])
+
+
+def _checks(report: dict[str, Any], kind: str) -> set[tuple[str, str]]:
+    return {(c["check_id"], c["resource"].rsplit(".", 1)[-1]) for c in report["results"][kind]}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov lives in .venv-checkov (its boto3 pin clashes with ours); `make test` creates it")
+@pytest.mark.parametrize("app", APPS)
+def test_checkov_reports_no_failed_check_and_every_skip_says_why(app: str, tmp_path: Path) -> None:
+    report = run_checkov(EXAMPLES / app / "template.yaml")
+    assert report["summary"]["failed"] == 0, sorted(_checks(report, "failed_checks"))
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["passed"] >= 15
+    for skipped in report["results"]["skipped_checks"]:
+        assert skipped["check_id"] in SKIPPABLE, f"{app}: {skipped['check_id']} on {skipped['resource']} must be fixed, not skipped"
+        assert len(skipped["check_result"].get("suppress_comment") or "") >= 30, (
+            f"{app}: {skipped['check_id']} on {skipped['resource']} without its reason"
+        )
+
+    # Every skip holds something back: without the templates' skips, exactly the skipped checks fail.
+    template = yaml.load((EXAMPLES / app / "template.yaml").read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
+    for resource in template["Resources"].values():
+        resource.get("Metadata", {}).pop("checkov", None)
+    bare = tmp_path / "template.json"
+    bare.write_text(json.dumps(template), encoding="utf-8")
+    unskipped = run_checkov(bare)
+    assert _checks(unskipped, "failed_checks") == _checks(report, "skipped_checks")

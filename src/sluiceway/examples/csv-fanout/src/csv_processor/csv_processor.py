@@ -4,6 +4,9 @@ Triggered by the bucket's S3 notification (``.csv`` objects). The file is read a
 size is bounded by the function's timeout, not its memory. A file that cannot be read as CSV is
 summarised too, with status ``FAILED`` and the reason, so that every file ends in exactly one
 summary object, good or bad.
+
+S3 delivers its events at least once: each write is summarised and published once, however often its
+event arrives (:mod:`idempotency`, a conditional put on the idempotency table keyed by the write).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
+from idempotency import once
 
 s3 = boto3.client("s3")
 sns = boto3.client("sns")
@@ -63,25 +67,36 @@ def summarize(lines: Any) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     published = []
     for record in event["Records"]:
-        bucket = record["s3"]["bucket"]["name"]
-        # S3 sends keys URL-encoded in its events ("my file.csv" arrives as "my+file.csv").
-        key = unquote_plus(record["s3"]["object"]["key"])
-        obj = s3.get_object(Bucket=bucket, Key=key)
-        try:
-            # utf-8-sig drops the byte-order mark spreadsheet programs write; newline="" keeps quoted line breaks.
-            lines = codecs.iterdecode(obj["Body"].iter_lines(keepends=True), "utf-8-sig")
-            summary = summarize(lines)
-        except UnicodeDecodeError as exc:
-            summary = {"status": "FAILED", "error": f"not UTF-8 text (byte {exc.start} of a line)"}
-        except csv.Error as exc:
-            summary = {"status": "FAILED", "error": f"not CSV: {exc}"}
-        summary.update({"bucket": bucket, "key": key, "etag": obj["ETag"].strip('"'), "size": obj["ContentLength"]})
-        message_id = sns.publish(
+        with once(record, context) as first:
+            if first:
+                published.append(publish_summary(record))
+    return {"published": published}
+
+
+def publish_summary(record: dict[str, Any]) -> str:
+    """Summarise the object the record announces and publish the summary; the message id."""
+    bucket = record["s3"]["bucket"]["name"]
+    # S3 sends keys URL-encoded in its events ("my file.csv" arrives as "my+file.csv").
+    key = unquote_plus(record["s3"]["object"]["key"])
+    # The version the event announces (the bucket is versioned), not whatever was written since.
+    version = record["s3"]["object"].get("versionId")
+    obj = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
+    try:
+        # utf-8-sig drops the byte-order mark spreadsheet programs write; newline="" keeps quoted line breaks.
+        lines = codecs.iterdecode(obj["Body"].iter_lines(keepends=True), "utf-8-sig")
+        summary = summarize(lines)
+    except UnicodeDecodeError as exc:
+        summary = {"status": "FAILED", "error": f"not UTF-8 text (byte {exc.start} of a line)"}
+    except csv.Error as exc:
+        summary = {"status": "FAILED", "error": f"not CSV: {exc}"}
+    summary.update({"bucket": bucket, "key": key, "etag": obj["ETag"].strip('"'), "size": obj["ContentLength"]})
+    message_id = str(
+        sns.publish(
             TopicArn=TOPIC_ARN,
             Subject="CSV processed",
             Message=json.dumps(summary),
             MessageAttributes={"status": {"DataType": "String", "StringValue": summary["status"]}},
         )["MessageId"]
-        print(json.dumps({"processed": key, "status": summary["status"], "message_id": message_id}))
-        published.append(message_id)
-    return {"published": published}
+    )
+    print(json.dumps({"processed": key, "status": summary["status"], "message_id": message_id}))
+    return message_id
