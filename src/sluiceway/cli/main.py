@@ -134,8 +134,8 @@ def up(
     from ..runtime.wiring import build_stack
     from .templates import overrides_from, run_template, stack_name_for, workers_for
 
-    if template is None and preset is None and Path("template.yaml").is_file():
-        template = Path("template.yaml")
+    if template is None and preset is None:  # sam's names for an app's template, in its order
+        template = next((Path(name) for name in ("template.yaml", "template.yml") if Path(name).is_file()), None)
     if template is not None and preset is not None:
         fail("--template and --preset cannot be used together: a template brings its own resources")
     overrides = overrides_from(parameter_overrides or [])
@@ -231,17 +231,26 @@ def _free_port(host: str) -> int:
 
 @app.command()
 def demo(
-    preset: str | None = typer.Option(None, "--preset", help="csv-fanout or json-records instead of the CSV workflow"),
+    name: str | None = typer.Argument(None, metavar="APP", help="csv-workflow (default), csv-fanout or json-records"),
+    app_name: str | None = typer.Option(None, "--app", help="The example app to run (the same as APP)"),
+    preset: str | None = typer.Option(None, "--preset", help="Deprecated: the same as APP"),
     data_dir: Path | None = DataDirOption,
-    timeout: float = typer.Option(600.0, "--timeout", help="Give up after this many seconds"),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Give up after this many seconds (default: 600 for csv-workflow, 120 for the others)"
+    ),
+    scale: float = typer.Option(1.0, "--scale", min=0.001, help="Multiply the sizes of the generated sample CSVs"),
 ) -> None:
-    """Create a sample dataset, run every file through the pipeline, print the runs; exit 0 if all ended as expected."""
-    from .demo import run_demo, run_preset_demo
+    """Run an example app end to end on sample data (the CSV workflow by default) and print what it did;
+    exit 0 if everything ended as expected. The demo's data dir is DATA_DIR/demos/APP, emptied first."""
+    from .demo import DEFAULT_APP, run_demo
 
-    settings = settings_from(data_dir)
     if preset is not None:
-        raise typer.Exit(run_preset_demo(settings, preset, timeout=min(timeout, 300.0)))
-    raise typer.Exit(run_demo(settings, timeout=timeout))
+        err_console.print(Text.assemble("note: --preset is deprecated; run ", shown(f"sluiceway demo {preset}")), highlight=False)
+    chosen = {given for given in (name, app_name, preset) if given is not None}
+    if len(chosen) > 1:
+        fail(f"one app at a time: {', '.join(sorted(chosen))}")
+    settings = settings_from(data_dir)
+    raise typer.Exit(run_demo(settings, chosen.pop() if chosen else DEFAULT_APP, timeout=timeout, scale=scale))
 
 
 # Command groups and the AWS commands come after the everyday ones in --help.

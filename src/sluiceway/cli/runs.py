@@ -70,7 +70,10 @@ def runs(
     finally:
         reader.close()
     if not records:
-        console.print("no runs yet: upload a file (sluiceway upload FILE) or run the demo (sluiceway demo)")
+        console.print(
+            "no runs yet: upload a file (sluiceway upload FILE); the demo's runs are in its own data dir "
+            "(sluiceway runs --data-dir .sluiceway/demos/csv-workflow)"
+        )
         return
     console.print(run_rows(records, metadata))
 
