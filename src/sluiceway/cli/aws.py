@@ -188,7 +188,7 @@ def deploy(
 
     The template is the one `sluiceway template` wrote, or any app's SAM template (the one
     `up --template` runs locally): the same file deploys unchanged."""
-    from ..deploy.sam import declared_parameters, default_home, deploy_commands, preflight, template_metadata
+    from ..deploy.sam import declared_parameters, default_home, deploy_commands, preflight, template_capabilities, template_metadata
     from .templates import overrides_from, stack_name_for
 
     settings = settings_from(data_dir, config)
@@ -218,6 +218,7 @@ def deploy(
             stack_name=name,
             region=region or settings.region,
             parameters=parameters,
+            capabilities=("CAPABILITY_IAM",) if meta else template_capabilities(template_file),
             build=not skip_build,
             use_container=use_container,
         )

@@ -139,6 +139,13 @@ def up(
     if template is not None and preset is not None:
         fail("--template and --preset cannot be used together: a template brings its own resources")
     overrides = overrides_from(parameter_overrides or [])
+    if preset is not None:
+        err_console.print(
+            f"note: --preset is deprecated: the example apps replace it (`sluiceway new {preset} DIR`, then "
+            "`sluiceway up --template DIR/template.yaml`)",
+            highlight=False,
+            markup=False,
+        )
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # from here on a stop is orderly

@@ -89,6 +89,31 @@ def app_runtimes(template: Path) -> set[str]:
     return runtimes
 
 
+_NAMED_IAM = {
+    "AWS::IAM::Role": "RoleName", "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::IAM::User": "UserName",
+    "AWS::IAM::Group": "GroupName", "AWS::IAM::InstanceProfile": "InstanceProfileName",
+}  # fmt: skip
+
+
+def template_capabilities(template: Path) -> tuple[str, ...]:
+    """What ``sam deploy`` must acknowledge for an app's template: CAPABILITY_IAM, CAPABILITY_NAMED_IAM when
+    it names IAM resources, CAPABILITY_AUTO_EXPAND when it nests applications or stacks."""
+    from ..cfn.errors import TemplateError
+    from ..cfn.reading import load_template
+
+    try:
+        resources = load_template(Path(template))["Resources"]
+    except TemplateError:
+        return ("CAPABILITY_IAM",)
+    kinds = [(r.get("Type"), r.get("Properties") or {}) for r in resources.values() if isinstance(r, dict)]
+    found = ["CAPABILITY_IAM"]
+    if any(kind in _NAMED_IAM and isinstance(props, dict) and props.get(_NAMED_IAM[kind]) for kind, props in kinds):
+        found.append("CAPABILITY_NAMED_IAM")
+    if any(kind in ("AWS::Serverless::Application", "AWS::CloudFormation::Stack") for kind, _ in kinds):
+        found.append("CAPABILITY_AUTO_EXPAND")
+    return tuple(found)
+
+
 def declared_parameters(template: Path) -> set[str]:
     """The names in the template's ``Parameters`` section (empty when there is none or it cannot be read)."""
     from ..cfn.errors import TemplateError
@@ -256,11 +281,12 @@ def deploy_commands(
     sam: str,
     stack_name: str,
     region: str,
-    parameters: Mapping[str, str] | None = None,
+    parameters: Mapping[str, str | None] | None = None,
     build: bool = True,
     use_container: bool = False,
     build_dir: Path | None = None,
     tags: Sequence[str] = (),
+    capabilities: Sequence[str] = ("CAPABILITY_IAM",),
 ) -> DeployPlan:
     """``sam build`` (unless ``build`` is False) then a non-interactive ``sam deploy``.
 
@@ -288,14 +314,16 @@ def deploy_commands(
         stack_name,
         "--region",
         region,
-        # SAM creates the functions' and the state machine's roles (unnamed, so CAPABILITY_IAM suffices).
+        # SAM creates the functions' and the state machine's roles (unnamed: CAPABILITY_IAM suffices
+        # unless the template names IAM resources or nests applications; see capabilities()).
         "--capabilities",
-        "CAPABILITY_IAM",
+        *capabilities,
         "--resolve-s3",
         "--no-confirm-changeset",
         "--no-fail-on-empty-changeset",
     ]
-    overrides = [f"{key}={value}" for key, value in (parameters or {}).items() if value]
+    # An empty value is a value (`Key=`): only the options left out (None) are dropped.
+    overrides = [f"{key}={value}" for key, value in (parameters or {}).items() if value is not None]
     if overrides:
         deploy += ["--parameter-overrides", *overrides]
     if tags:

@@ -412,9 +412,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(length))
         elif not has_length:
             self.send_header("Content-Length", "0")
-        if not head and response.status not in (204, 304) and isinstance(body, bytes) and body:
+        if not head and response.status not in (204, 304) and isinstance(body, bytes) and 0 < len(body) <= _ONE_WRITE_BYTES:
             # Head and body in one write (end_headers' CRLF, then the body): one system call and one
-            # segment for the small answers most calls get, rather than two.
+            # segment for the small answers most calls get, rather than two (a large body is not copied).
             self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]
             self.flush_headers()
             return
@@ -426,6 +426,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
         elif body:
             self.wfile.write(body)
+
+
+_ONE_WRITE_BYTES = 64 * 1024
 
 
 def _body_limit(headers: Mapping[str, str], where: Route) -> int:

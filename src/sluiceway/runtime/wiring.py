@@ -32,10 +32,8 @@ from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.dynamodb import LocalDynamoDb
 from ..backends.local.dynamodb.stream_source import LocalStreamSource, SqliteStreamCheckpoints
 from ..backends.local.stacklock import StackLock, describe
-from ..backends.local.tables import SqliteTable
 from ..clock import FakeClock, SystemClock
 from ..config import load_config, packaged_config_path
-from ..dynamodb.errors import DynamoDbError
 from ..errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
 from ..events.rules import Delivery, RetryPolicy, Rule, Target, target_kind
@@ -208,13 +206,17 @@ def function_aws_env(settings: Settings) -> dict[str, str]:
 
 
 def _task_runner(settings: Settings, local: LocalDataDir, invoker: LocalFunctionInvoker, clock: Clock) -> TaskRunner:
+    keys = table_keys(settings)
     return TaskRunner(
         invoker,
         local.topics,
         objects=local.objects,
         events=local.bus,
         queues=local.queues,
-        tables=_table_opener(settings, local, clock),
+        # The pipeline's own tables through the metadata port; an unknown one raises KeyError, and the
+        # task goes to the engine (another table), or fails with ResourceNotFoundException (none).
+        tables=lambda name: local.table_named(name, keys[name]),
+        dynamodb=_dynamodb_engine(settings, local, clock),
         default_timeout_s=settings.function_timeout_s,
         journal=local.journal,
         region=settings.region,
@@ -348,24 +350,21 @@ def _enqueue(invocations: SqliteAsyncInvocations, function: str, delivery: Deliv
     invocations.enqueue(function, delivery.input, request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, identity)))
 
 
-def _table_opener(settings: Settings, local: LocalDataDir, clock: Clock) -> Callable[[str], MetadataTable]:
-    """Tables by name for the dynamodb:* task integrations: the pipeline's by their fixed keys, any
-    other table of the data dir (a template's, one made through the endpoint) with its own key schema."""
-    keys = table_keys(settings)
+def _dynamodb_engine(settings: Settings, local: LocalDataDir, clock: Clock) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
+    """The local DynamoDB engine's operations by name, for the ``dynamodb:*`` tasks on tables other than
+    the pipeline's (a template's tables): DynamoDB's JSON in and out, as the endpoint serves them."""
     engine = LocalDynamoDb(local.db, clock, region=settings.region, account_id=settings.account_id)
+    operations = {
+        "PutItem": engine.put_item,
+        "GetItem": engine.get_item,
+        "UpdateItem": engine.update_item,
+        "DeleteItem": engine.delete_item,
+    }
 
-    def open_table(name: str) -> MetadataTable:
-        if name in keys:
-            return local.table_named(name, keys[name])
-        try:
-            schema = engine.describe_table({"TableName": name})["Table"]["KeySchema"]
-        except DynamoDbError:
-            # An unknown table raises KeyError: the dynamodb:* task fails with ResourceNotFoundException.
-            raise KeyError(name) from None
-        key = {part["KeyType"]: part["AttributeName"] for part in schema}
-        return SqliteTable(local.db, name, partition_key=key["HASH"], sort_key=key.get("RANGE"), engine=engine)
+    def call(operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        return operations[operation](request)
 
-    return open_table
+    return call
 
 
 def table_keys(settings: Settings) -> dict[str, str]:

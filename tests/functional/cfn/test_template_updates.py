@@ -155,8 +155,21 @@ def test_a_table_takes_a_new_stream_and_index_and_is_retained(
         .replace("KeySchema: [{AttributeName: pk", "KeySchema: [{AttributeName: pk2")
         .replace("AttributeName: pk, AttributeType", "AttributeName: pk2, AttributeType")
     )
+    # A key change replaces an unnamed table under a new name (the old one goes), as CloudFormation does...
+    replaced = make_stack(app_dir(changed_keys), "tables").outputs["Table"]
+    assert replaced != name
+    assert aws("dynamodb").describe_table(TableName=replaced)["Table"]["KeySchema"] == [{"AttributeName": "pk2", "KeyType": "HASH"}]
+    with pytest.raises(aws("dynamodb").exceptions.ResourceNotFoundException):
+        aws("dynamodb").describe_table(TableName=name)
+    # ...and cannot replace a named one, whose new table would need the name the old one holds.
+    named = TABLE.replace("EXTRA", PLAIN).replace("    Properties:\n", "    Properties:\n      TableName: fixed-name\n", 1)
+    make_stack(app_dir(named), "named-table")
+    renamed_keys = named.replace("KeySchema: [{AttributeName: pk", "KeySchema: [{AttributeName: pk2").replace(
+        "AttributeName: pk, AttributeType", "AttributeName: pk2, AttributeType"
+    )
     with pytest.raises(TemplateError, match="KeySchema: changing a table's keys replaces it"):
-        make_stack(app_dir(changed_keys), "tables")
+        make_stack(app_dir(renamed_keys), "named-table")
+    name = replaced
     # DeletionPolicy: Retain keeps the table when it leaves the template.
     gone = make_stack(app_dir("Resources:\n  Other:\n    Type: AWS::SQS::Queue\n"), "tables")
     assert any("DeletionPolicy Retain" in w for w in gone.warnings)
@@ -198,3 +211,73 @@ def test_layers_and_aliases(aws: Aws, app_dir: Callable[..., Path], make_stack: 
     payload = json.loads(result["Payload"].read())
     assert "FunctionError" not in result, payload
     assert payload["word"] == "from the layer" and payload["arn"].endswith(f":{name}:live")
+
+
+MACHINE = """
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Counters:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: N}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Put
+        States:
+          Put:
+            Type: Task
+            Resource: arn:aws:states:::dynamodb:putItem
+            Parameters:
+              TableName: ${Table}
+              Item: {id: {N: '7'}, Status: {N: '1'}, blob: {B: aGk=}, tags: {SS: [a, b]}}
+              ConditionExpression: 'attribute_not_exists(id) OR #s = :one'
+              ExpressionAttributeNames: {'#s': Status}
+              ExpressionAttributeValues: {':one': {N: '2'}}
+            ResultPath: null
+            Catch: [{ErrorEquals: [DynamoDB.ConditionalCheckFailedException], Next: Duplicate}]
+            Next: Get
+          Get:
+            Type: Task
+            Resource: arn:aws:states:::dynamodb:getItem
+            Parameters:
+              TableName: ${Table}
+              Key: {id: {N: '7'}}
+            OutputPath: $.Item
+            End: true
+          Duplicate:
+            Type: Pass
+            Result: duplicate
+            End: true
+      DefinitionSubstitutions:
+        Table: !Ref Counters
+      Policies:
+        - DynamoDBCrudPolicy: {TableName: !Ref Counters}
+Outputs:
+  Machine:
+    Value: !Ref Machine
+"""
+
+
+def test_state_machine_tasks_reach_a_templates_table_as_dynamodb(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    machine = make_stack(app_dir(MACHINE), "machine").outputs["Machine"]
+    sfn = aws("stepfunctions")
+
+    def run() -> Any:
+        arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+        deadline = time.monotonic() + 20
+        while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
+        return json.loads(described["output"])
+
+    # A number key, a binary and a string set, and an OR condition: DynamoDB's JSON as DynamoDB takes it.
+    assert run() == {"id": {"N": "7"}, "Status": {"N": "1"}, "blob": {"B": "aGk="}, "tags": {"SS": ["a", "b"]}}
+    assert run() == "duplicate"  # the item exists and Status is not 2: ConditionalCheckFailedException

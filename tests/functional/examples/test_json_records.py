@@ -77,8 +77,10 @@ def test_a_write_s3_delivers_twice_is_recorded_and_notified_once(running: Runnin
     put = s3.put_object(Bucket=bucket, Key=key, Body=body)
     record = s3_put_record(bucket, key, etag=put["ETag"], size=len(body), version_id=put.get("VersionId"), sequencer="0066A1B2C3D4E5F601")
 
-    # S3 delivers at least once: the same record twice, asynchronously (the two may run at once).
+    # S3 delivers at least once: the same record again once the first delivery completed. (A delivery
+    # that finds the claim still in progress fails, and Lambda delivers it again later.)
     running.deliver_s3_event(function, record)
+    running.until(lambda: _claim_status(running, bucket, key) == "COMPLETED", "the first delivery's claim completed")
     running.deliver_s3_event(function, record)
     # Both deliveries ran: one did the work, the other found the write's item and said so.
     running.until(lambda: [line for line in running.log_lines(function) if '"duplicate"' in line], "the duplicate's log line")
@@ -100,3 +102,12 @@ def test_a_write_s3_delivers_twice_is_recorded_and_notified_once(running: Runnin
     running.deliver_s3_event(function, again)
     (message,) = running.drain(inbox, 1, "the second write's notification", settle=1.0)
     assert json.loads(message["Body"])["Message"] == f"New file processed: {key}"
+
+
+def _claim_status(running: RunningApp, bucket: str, key: str) -> str | None:
+    items = running.client("dynamodb").scan(
+        TableName=running.outputs["IdempotencyTableName"],
+        FilterExpression="begins_with(pk, :write)",
+        ExpressionAttributeValues={":write": {"S": f"s3://{bucket}/{key}#"}},
+    )["Items"]
+    return items[0]["status"]["S"] if items else None

@@ -15,7 +15,7 @@ def test_build_then_a_non_interactive_deploy_of_the_built_template() -> None:
         sam="/opt/bin/sam",
         stack_name="sluiceway-sales",
         region="eu-west-1",
-        parameters={"NotificationEmail": "ops@example.com", "AlarmEmail": ""},
+        parameters={"NotificationEmail": "ops@example.com", "AlarmEmail": None, "Suffix": ""},
     )
     build, deploy = plan.commands
     assert build == (
@@ -35,10 +35,8 @@ def test_build_then_a_non_interactive_deploy_of_the_built_template() -> None:
     for flag in ("--resolve-s3", "--no-confirm-changeset", "--no-fail-on-empty-changeset"):
         assert flag in deploy
     assert "--guided" not in deploy
-    # Empty parameters keep the template's default rather than overriding it with "".
-    assert deploy[deploy.index("--parameter-overrides") + 1 :] == (
-        "NotificationEmail=ops@example.com",
-    )
+    # A parameter left out (None) keeps the template's default; an empty one (`Suffix=`) is a value.
+    assert deploy[deploy.index("--parameter-overrides") + 1 :] == ("NotificationEmail=ops@example.com", "Suffix=")
 
 
 def test_without_build_the_template_itself_is_deployed_and_containers_are_optional() -> None:

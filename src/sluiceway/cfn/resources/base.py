@@ -97,12 +97,15 @@ class Provisioner(Protocol):
 _ALPHABET = string.ascii_uppercase + string.digits
 
 
-def physical_name(stack_name: str, logical_id: str, limit: int, *, lowercase: bool = False, suffix: str = "") -> str:
+def physical_name(stack_name: str, logical_id: str, limit: int, *, lowercase: bool = False, suffix: str = "", generation: str = "") -> str:
     """The name CloudFormation gives a resource the template does not name: ``<stack>-<logical>-<13 chars>``.
 
-    The 13 characters are derived from the stack and logical id, so a restart names it again the same.
+    The 13 characters are derived from the stack and logical id, so a restart names it again the same;
+    ``generation`` tells a replacement's name from the resource it replaces.
     """
-    digest = hashlib.sha256(f"{stack_name}/{logical_id}".encode()).digest()
+    digest = hashlib.sha256(
+        f"{stack_name}/{logical_id}/{generation}".encode() if generation else f"{stack_name}/{logical_id}".encode()
+    ).digest()
     tail = "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest[:13])
     room = limit - len(tail) - len(suffix) - 2
     # CloudFormation shortens the stack name and the logical id to fit, keeping the random tail.

@@ -86,10 +86,25 @@ _TABLE_KEYS = (
 )  # fmt: skip
 
 
+def _keys(schema: Any) -> set[tuple[str, str]]:
+    return {(str(k.get("AttributeName")), str(k.get("KeyType"))) for k in schema or [] if isinstance(k, dict)}
+
+
 class Table:
     def apply(self, env: Env, request: Request) -> Made:
         props = request.properties
         name = props.get("TableName") or physical_name(env.stack_name, request.logical_id, 255)
+        previous = request.previous
+        replaced: str | None = None
+        if (
+            not props.get("TableName")
+            and previous is not None
+            and _keys(previous.properties.get("KeySchema")) != _keys(props.get("KeySchema"))
+        ):
+            # A key change replaces an unnamed table: CloudFormation makes the new one under a new name,
+            # then deletes the old one.
+            replaced = previous.physical_id
+            name = physical_name(env.stack_name, request.logical_id, 255, generation=str(sorted(_keys(props.get("KeySchema")))))
         params: dict[str, Any] = {"TableName": name, **{key: props[key] for key in _TABLE_KEYS if key in props}}
         params.setdefault("BillingMode", "PROVISIONED" if "ProvisionedThroughput" in props else "PAY_PER_REQUEST")
         if params.get("SSESpecification"):
@@ -118,11 +133,13 @@ class Table:
                     "UpdateTimeToLive",
                     {
                         "TableName": name,
-                        "TimeToLiveSpecification": {"Enabled": bool(ttl.get("Enabled", True)), "AttributeName": ttl["AttributeName"]},
+                        "TimeToLiveSpecification": {"Enabled": ttl.get("Enabled", True), "AttributeName": ttl["AttributeName"]},
                     },
                 )
             except (AwsError, KeyError):
                 env.warn(f"{request.logical_id}: TimeToLiveSpecification is not emulated locally")
+        if replaced is not None and replaced != name:
+            self.delete(env, Stored(request.logical_id, request.type, replaced, {}))
         attributes = {"Arn": description.get("TableArn", env.arn("dynamodb", f"table/{name}"))}
         if description.get("LatestStreamArn"):
             attributes["StreamArn"] = description["LatestStreamArn"]
@@ -131,9 +148,10 @@ class Table:
     def _update(self, env: Env, request: Request, name: str, params: dict[str, Any]) -> dict[str, Any]:
         """Bring an existing table to the template: stream, indexes, billing (one change per UpdateTable, as DynamoDB takes them)."""
         current = env.aws.call("dynamodb", "DescribeTable", {"TableName": name})["Table"]
-        if sorted(map(str, current.get("KeySchema", []))) != sorted(map(str, params.get("KeySchema", []))):
-            # CloudFormation replaces a table whose key schema changes; a replacement with the same name fails there too.
-            raise TemplateError(f"{request.where}.KeySchema: changing a table's keys replaces it; give the table a new TableName (or none)")
+        if _keys(current.get("KeySchema")) != _keys(params.get("KeySchema")):
+            # CloudFormation replaces a table whose key schema changes; a replacement under the same
+            # (custom) name fails there too. An unnamed table gets a new name instead (see apply).
+            raise TemplateError(f"{request.where}.KeySchema: changing a table's keys replaces it; give the table a new TableName")
         wanted = params.get("StreamSpecification") or {"StreamEnabled": False}
         have = current.get("StreamSpecification") or {"StreamEnabled": False}
         if wanted != have:

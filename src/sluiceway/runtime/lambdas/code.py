@@ -406,8 +406,9 @@ def layer_paths(layer_name: str, content: Path, *, cache_dir: str | os.PathLike[
     root = prepared.root
     python = root / "python"
     if python.is_dir():
-        found = [python, python / "lib" / local_runtime() / "site-packages"]
-        paths = [str(p) for p in found if p.is_dir()]
+        # The local Python's site-packages first, then any other a layer built for its runtime holds.
+        found = [python, python / "lib" / local_runtime() / "site-packages", *sorted((python / "lib").glob("python3.*/site-packages"))]
+        paths = list(dict.fromkeys(str(p) for p in found if p.is_dir()))
     else:
         paths = [str(root)]
     if prepared.dependencies is not None:

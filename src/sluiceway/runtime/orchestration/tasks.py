@@ -57,6 +57,7 @@ class TaskRunner:
         invoker: runs Lambda-style functions.
         topic: publishes ``sns:publish`` messages.
         tables: opens tables by name for the ``dynamodb:*`` tasks.
+        dynamodb: the local DynamoDB engine's operations by name, for the tables ``tables`` does not hold.
         extra: more ``service:action`` handlers keyed by the part after ``arn:aws:states:::``
             (tests, mocks); each takes the command and its parameters and returns the
             service's response.
@@ -80,9 +81,10 @@ class TaskRunner:
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,
         clock: Clock | None = None,
+        dynamodb: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.ports = TaskPorts(
-            invoker, topic, objects, events, queues, tables, default_timeout_s, region, account_id, clock or SystemClock()
+            invoker, topic, objects, events, queues, tables, default_timeout_s, region, account_id, clock or SystemClock(), dynamodb
         )
         self.extra = dict(extra or {})
         self.journal = journal

@@ -34,12 +34,15 @@ class TaskPorts:
     events: EventPublisher | None = None
     queues: Queue | None = None
     tables: Callable[[str], MetadataTable] | None = None
-    """Opens a table by name (the ``dynamodb:*`` tasks)."""
+    """Opens a table by name (the ``dynamodb:*`` tasks); KeyError for a table it does not hold."""
     default_timeout_s: float = 900.0
     """A function's timeout when the Task state sets none (and the most it may set)."""
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT_ID
     clock: Clock = field(default_factory=SystemClock)
+    dynamodb: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
+    """The local DynamoDB engine's operations by name (``PutItem``...), with DynamoDB's JSON: the
+    ``dynamodb:*`` tasks on tables that ``tables`` does not hold (a template's)."""
 
     def require(self, port: Any, what: str) -> Any:
         if port is None:

@@ -10,6 +10,7 @@ Anything else is refused with DynamoDB's ValidationException, never guessed.
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -213,12 +214,59 @@ def _metadata(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+_OPERATIONS = {"put_item": "PutItem", "get_item": "GetItem", "update_item": "UpdateItem", "delete_item": "DeleteItem"}
+
+
 def _on_table(method: str) -> Callable[[TaskPorts, InvokeTask, Mapping[str, Any]], JSON]:
     def run(ports: TaskPorts, command: InvokeTask, params: Mapping[str, Any]) -> JSON:
+        if ports.dynamodb is not None and not _held(ports, params.get("TableName")):
+            return _through_engine(ports.dynamodb, _OPERATIONS[method], params)
         result: JSON = getattr(DynamoDbTasks(ports.require(ports.tables, "table")), method)(params)
         return result
 
     return run
+
+
+def _held(ports: TaskPorts, name: Any) -> bool:
+    if ports.tables is None or not isinstance(name, str):
+        return False
+    try:
+        ports.tables(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _through_engine(call: Callable[[str, Mapping[str, Any]], dict[str, Any]], operation: str, params: Mapping[str, Any]) -> JSON:
+    """A task on any other table: the request goes to the local DynamoDB engine as DynamoDB's JSON, as
+    Step Functions passes it to DynamoDB (every type, the whole expression language), and its errors
+    come back as ``DynamoDB.<code>``."""
+    from ....dynamodb.errors import DynamoDbError
+
+    try:
+        response = call(operation, _binary(dict(params), decode=True))
+    except DynamoDbError as exc:
+        raise TaskError(f"DynamoDB.{exc.code}", exc.message) from None
+    except (ValueError, TypeError) as exc:  # a B value that is not base64
+        raise TaskError("DynamoDB.ValidationException", str(exc)) from None
+    shaped: JSON = _metadata(_binary(response, decode=False))
+    return shaped
+
+
+def _binary(value: Any, *, decode: bool) -> Any:
+    """B and BS attribute values between the task's JSON (base64 text) and the engine's bytes."""
+    if isinstance(value, list):
+        return [_binary(item, decode=decode) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1 and ("B" in value or "BS" in value):
+        (kind, data), = value.items()
+        convert = (lambda text: base64.b64decode(text, validate=True)) if decode else (lambda raw: base64.b64encode(raw).decode())
+        if kind == "B" and isinstance(data, (str, bytes)):
+            return {"B": convert(data)}
+        if kind == "BS" and isinstance(data, list):
+            return {"BS": [convert(item) for item in data]}
+    return {key: _binary(item, decode=decode) for key, item in value.items()}
 
 
 INTEGRATIONS = (

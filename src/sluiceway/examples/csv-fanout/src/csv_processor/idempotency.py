@@ -39,6 +39,12 @@ def write_id(record: Mapping[str, Any]) -> str:
     return f"s3://{s3['bucket']['name']}/{obj['key']}#{obj.get('versionId') or obj.get('eTag', '')}#{obj['sequencer']}"
 
 
+class AlreadyInProgress(Exception):
+    """Another invocation holds the write's claim and has not finished: this delivery must not count as
+    done (that invocation may still crash), so it fails and Lambda delivers it again later, by when the
+    claim is COMPLETED (then it is a duplicate) or has expired (then this delivery does the work)."""
+
+
 def _claim(pk: str, now: int, busy_until: int) -> bool:
     try:
         dynamodb.put_item(
@@ -53,15 +59,20 @@ def _claim(pk: str, now: int, busy_until: int) -> bool:
             ConditionExpression="attribute_not_exists(pk) OR (#status = :in_progress AND #until < :now)",
             ExpressionAttributeNames={"#status": "status", "#until": "in_progress_until"},
             ExpressionAttributeValues={":in_progress": {"S": "IN_PROGRESS"}, ":now": {"N": str(now)}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        return False
+    except dynamodb.exceptions.ConditionalCheckFailedException as exc:
+        held = exc.response.get("Item") or {}
+        if held.get("status", {}).get("S") == "COMPLETED":
+            return False
+        raise AlreadyInProgress(f"{pk} is being processed by another invocation") from None
     return True
 
 
 @contextmanager
 def once(record: Mapping[str, Any], context: Any) -> Iterator[bool]:
-    """``True`` to the first delivery of the record's write, ``False`` to any other (which then does nothing).
+    """``True`` to the first delivery of the record's write, ``False`` to one after it completed (which then
+    does nothing); :class:`AlreadyInProgress` while another delivery is still working on it.
 
     What the block raises is raised again, after the claim is given up, so that a retry works again.
     """
