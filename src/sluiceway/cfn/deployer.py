@@ -16,13 +16,10 @@ provisioner does not honour.
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +37,6 @@ from .sam import nested, transform
 if TYPE_CHECKING:
     from ..endpoint.server import Endpoint
 
-logger = logging.getLogger(__name__)
 
 __all__ = ["Deployment", "api_id", "deploy", "stack_arn"]
 
@@ -431,20 +427,3 @@ def _invoke_custom(endpoint: Endpoint, stack_id: str, token: str, body: dict[str
         return {"Status": "FAILED", "Reason": f"{name}: {reason}"}
     return response
 
-
-def describe(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The stack as DescribeStacks shows it (without the provisioners' notes)."""
-    return {key: value for key, value in document.items() if key not in ("Resources", "Warnings")}
-
-
-def timestamp(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def resource_rows(document: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
-    return list(document.get("Resources", []))
-
-
-def dumps(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, indent=2, default=str)
