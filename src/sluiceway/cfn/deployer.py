@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..endpoint.calls import AwsCalls
 from ..endpoint.custom_resources import RESPONSE_PATH, ResponseSlots
 from ..ports import Invocation
-from .calls import AwsCalls
 from .errors import TemplateError
 from .graph import creation_order
 from .intrinsics import Resolver

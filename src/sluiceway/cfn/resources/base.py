@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..calls import AwsCalls
+from ...endpoint.calls import AwsCalls
 from ..errors import TemplateError
 from ..sam import Artifacts
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..endpoint import protocol
-from ..endpoint.context import Context, HttpRequest, Shared
-from ..endpoint.services import operations
+from . import protocol
+from .context import Context, HttpRequest, Shared
+from .services import operations
 
 if TYPE_CHECKING:
     from ..runtime.stack import Stack
