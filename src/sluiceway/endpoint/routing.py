@@ -33,6 +33,7 @@ SIGNING_NAMES: dict[str, str] = {
     "logs": "logs",
     "sts": "sts",
     "cloudformation": "cloudformation",
+    "cognito-idp": "cognito-idp",
 }
 
 #: ``X-Amz-Target`` prefix (the model's ``targetPrefix``) -> botocore service name.
@@ -43,6 +44,7 @@ TARGET_PREFIXES: dict[str, str] = {
     "AWSEvents": "events",
     "AWSStepFunctions": "stepfunctions",
     "Logs_20140328": "logs",
+    "AWSCognitoIdentityProviderService": "cognito-idp",
 }
 
 #: Query-protocol actions without a signature, by service (the first service that has it wins).

@@ -21,15 +21,15 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from . import protocol
+from . import cognito_routes, protocol
 from .apigateway import ApiGateway
 from .body import decode_aws_chunked, read_http_chunked
 from .context import Context, HttpRequest, HttpResponse, Shared, Stream
 from .custom_resources import RESPONSE_PATH, ResponseSlots
 from .errors import AwsError, not_implemented
+from .health import liveness, readiness
 from .routing import Route, route, virtual_host_bucket
-from .services import SERVICES, operations
+from .services import operations
 from .sigv4 import check_expiry, precheck, verify
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class Endpoint:
         With signatures required, an unsigned request, a foreign key or a stale date is
         refused here; so is a body larger than its service accepts.
         """
-        if _own_route(head):
+        if _own_route(head) or cognito_routes.serves(head):
             return self.apis.precheck(head) if ApiGateway.serves(head.path) else None
         where = route(head)
         service = where.service or "s3"
@@ -155,7 +155,7 @@ class Endpoint:
             limit = _body_limit(head.headers, where)
             if length is not None and int(length) > limit:
                 raise _too_large(service, limit)
-            if self.require_auth and where.service is not None:
+            if self.require_auth and where.service is not None and not unsigned_operation(head, where.service):
                 precheck(head, service, self.access_keys)
         except AwsError as error:
             return protocol.serialize_error(service, error, str(uuid.uuid4()), method=head.method)
@@ -168,8 +168,13 @@ class Endpoint:
         try:
             if self._closing:
                 return _json(503, {"__type": "ServiceUnavailable", "message": "the stack is stopping"}, {"Connection": "close"})
+            if _own_route(request) and ApiGateway.serves(request.path):
+                return self.apis.handle(request)
+            if cognito_routes.serves(request):
+                # Public in Cognito too: the keys that verify a pool's tokens, and the token endpoint.
+                return cognito_routes.handle(request, self.stack, _base_url(request, self.url))
             if _own_route(request):
-                return self.apis.handle(request) if ApiGateway.serves(request.path) else self._own(request)
+                return self._own(request)
             return self._aws(request)
         finally:
             with self._idle:
@@ -177,11 +182,10 @@ class Endpoint:
                 self._idle.notify_all()
 
     def _own(self, request: HttpRequest) -> HttpResponse:
-        if request.path.rstrip("/") == "/_sluiceway/health" and request.method in ("GET", "HEAD"):
-            if self.starting is not None:
-                return _json(503, {"status": "starting", "reason": self.starting})
-            body = {"status": "running", "version": __version__, "services": {name: "running" for name in SERVICES}}
-            return _json(200, body)
+        path = request.path.rstrip("/")
+        if path in ("/_sluiceway/health", "/_sluiceway/health/ready") and request.method in ("GET", "HEAD"):
+            status, body = readiness(self) if path.endswith("/ready") else liveness(self)
+            return _json(status, body)
         if request.path.startswith(RESPONSE_PATH) and request.method == "PUT":
             # A custom resource's function answering CloudFormation (cfnresponse PUTs to its ResponseURL).
             status, message = self.shared.get("cfn-responses", ResponseSlots).put(request.path[len(RESPONSE_PATH) :], request.body)
@@ -203,7 +207,7 @@ class Endpoint:
             speaks = protocol.protocol_of(service, request)
             # The signature covers the request as sent: checked before the body is unframed
             # and before a virtual-host-style path is rewritten.
-            access_key = self._authenticate(request, service, where)
+            access_key = None if unsigned_operation(request, service) else self._authenticate(request, service, where)
             request = decode_body(request)
             if service == "s3":
                 request = _path_style(request)
@@ -247,6 +251,26 @@ class Endpoint:
         if self._query_actions is None:
             self._query_actions = {s: frozenset(protocol.service_model(s).operation_names) for s in ("sqs", "sns", "sts")}
         return self._query_actions
+
+
+def unsigned_operation(request: HttpRequest, service: str) -> bool:
+    """Whether ``request`` calls an operation AWS serves without a signature (its model's ``authtype: none``,
+    like Cognito's SignUp and InitiateAuth: boto3 sends them unsigned, so they are accepted unsigned)."""
+    target = request.header("x-amz-target")
+    if not target or "." not in target:
+        return False
+    model = protocol.service_model(service)
+    name = target.split(".", 1)[1]
+    if name not in model.operation_names:
+        return False
+    operation = model.operation_model(name)
+    auth: Any = operation.auth  # botocore's newer "auth" list; older models only have "authtype"
+    return operation.auth_type == "none" or auth == ["smithy.api#noAuth"]
+
+
+def _base_url(request: HttpRequest, default: str) -> str:
+    host = request.header("host")
+    return f"http://{host}" if host else default
 
 
 def _own_route(request: HttpRequest) -> bool:

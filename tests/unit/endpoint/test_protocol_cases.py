@@ -217,6 +217,7 @@ def test_target_prefixes_cover_the_json_services() -> None:
         "AmazonSQS": "sqs",
         "DynamoDB_20120810": "dynamodb",
         "AWSEvents": "events",
+        "AWSCognitoIdentityProviderService": "cognito-idp",
         "AWSStepFunctions": "stepfunctions",
         "Logs_20140328": "logs",
         "DynamoDBStreams_20120810": "dynamodbstreams",

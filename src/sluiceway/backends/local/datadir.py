@@ -28,6 +28,7 @@ from .schedules import SqliteSchedules
 from .stacks import SqliteStacks
 from .tables import SqliteTable
 from .topics import SqliteTopic
+from .userpools import SqliteUserPools
 
 __all__ = ["LocalDataDir", "open_data_dir"]
 
@@ -62,6 +63,8 @@ class LocalDataDir:
     """Lambda's asynchronous invocation queue (Invoke with InvocationType=Event...) and the functions' EventInvokeConfigs."""
     stacks: SqliteStacks
     """CloudFormation stacks made from templates (``up --template``)."""
+    user_pools: SqliteUserPools
+    """Cognito-compatible user pools (the ``cognito-idp`` API, the keys that sign their tokens, Sluiceway's own pool)."""
     _tables: dict[tuple[str, str], SqliteTable] = field(default_factory=dict, repr=False)
 
     def table_named(self, name: str, partition_key: str) -> SqliteTable:
@@ -140,4 +143,5 @@ def open_data_dir(
         uploads=MultipartUploads(files),
         async_invocations=async_invocations,
         stacks=SqliteStacks(db),
+        user_pools=SqliteUserPools(db, clock, region=settings.region, account_id=settings.account_id),
     )

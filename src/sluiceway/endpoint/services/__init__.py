@@ -25,6 +25,7 @@ SERVICES: dict[str, str] = {
     "logs": "sluiceway.endpoint.services.logs",
     "sts": "sluiceway.endpoint.services.sts",
     "cloudformation": "sluiceway.endpoint.services.cloudformation",
+    "cognito-idp": "sluiceway.endpoint.services.cognito_idp",
 }
 
 

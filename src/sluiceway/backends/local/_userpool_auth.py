@@ -1,0 +1,385 @@
+"""Signing in to user pools: InitiateAuth's password and refresh flows, the NEW_PASSWORD_REQUIRED
+challenge, the OAuth2 client_credentials and refresh_token grants, token checks and revocation.
+
+Every sign-in is a row (``cognito_sign_ins``) keyed by the ``origin_jti`` its tokens carry and
+holding its refresh token's hash: RevokeToken, GlobalSignOut and AdminDisableUser revoke rows, and
+a token whose row is revoked fails GetUser with "Access Token has been revoked", as in Cognito.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from ...cognito import jwt
+from ...cognito.errors import CognitoError, OAuthError
+from ...cognito.passwords import DEFAULT_COST, check_policy, hash_password, verify_password
+from ...cognito.tokens import USER_ADMIN_SCOPE, Session, UserClaims, access_claims, client_credentials_claims, id_claims, validity_of
+from ._userpool_users import User, UserPoolUsers
+
+__all__ = ["UserPoolAuth"]
+
+#: Verified against when the user does not exist, so that an unknown user costs what a wrong password costs.
+_DUMMY_HASH = hash_password("not a password", b"sluiceway-dummy-salt", DEFAULT_COST)
+_REFRESH_HEADER = jwt.b64url_encode(json.dumps({"cty": "JWT", "enc": "A256GCM", "alg": "RSA-OAEP"}, separators=(",", ":")).encode())
+_PASSWORD_FLOWS = {
+    # flow -> (ExplicitAuthFlows that allow it, the message when none does)
+    "USER_PASSWORD_AUTH": ({"ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"}, "USER_PASSWORD_AUTH flow not enabled for this client"),
+    "ADMIN_USER_PASSWORD_AUTH": ({"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"}, "Auth flow not enabled for this client"),
+    "ADMIN_NO_SRP_AUTH": ({"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"}, "Auth flow not enabled for this client"),
+}
+_ADMIN_FLOWS = frozenset({"ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
+_USER_FLOWS = frozenset({"USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class UserPoolAuth(UserPoolUsers):
+    """Sign-in, tokens and sign-out (see :class:`~.userpools.SqliteUserPools`)."""
+
+    # -------------------------------------------------------------- InitiateAuth
+
+    def initiate_auth(
+        self, client_id: str, auth_flow: str, auth_parameters: Mapping[str, str], *, pool_id: str | None = None
+    ) -> dict[str, Any]:
+        """InitiateAuth (``pool_id`` None) or AdminInitiateAuth: AuthenticationResult, or a challenge.
+
+        Returns:
+            ``{"AuthenticationResult": {AccessToken, ExpiresIn, TokenType, RefreshToken, IdToken}}``, or
+            ``{"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": ..., "ChallengeParameters": {...}}``.
+
+        Raises:
+            CognitoError: as Cognito: InvalidParameterException for a flow the client does not allow,
+                NotAuthorizedException "Incorrect username or password.", UserNotConfirmedException...
+        """
+        client = self.must_client(client_id) if pool_id is None else self.describe_user_pool_client(pool_id, client_id)
+        allowed = _ADMIN_FLOWS if pool_id is not None else _USER_FLOWS
+        if auth_flow not in allowed:
+            if auth_flow in ("USER_SRP_AUTH", "CUSTOM_AUTH", "USER_AUTH", "CUSTOM_WITHOUT_SRP"):
+                # Real flows of Cognito that Sluiceway does not serve (SRP, Lambda triggers): said, never faked.
+                raise CognitoError("UnsupportedOperationException", f"{auth_flow} is not served by the Sluiceway endpoint")
+            raise CognitoError("InvalidParameterException", "Initiate Auth method not supported")
+        params = dict(auth_parameters or {})
+        if auth_flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
+            return self._refresh(client, params)
+        flows, message = _PASSWORD_FLOWS[auth_flow]
+        if not flows & set(client["ExplicitAuthFlows"]):
+            raise CognitoError("InvalidParameterException", message)
+        for name in ("USERNAME", "PASSWORD"):
+            if not params.get(name):
+                raise CognitoError("InvalidParameterException", f"Missing required parameter {name}")
+        username = params["USERNAME"]
+        self.check_secret_hash(client, username, params.get("SECRET_HASH"))
+        pool = self.must_pool(client["UserPoolId"])
+        user = self._find(self.db.connection(), pool, username)
+        if not verify_password(params["PASSWORD"], (user.password_hash if user else None) or _DUMMY_HASH) or user is None:
+            if user is None and client.get("PreventUserExistenceErrors") == "LEGACY":
+                raise CognitoError("UserNotFoundException", "User does not exist.")
+            raise CognitoError("NotAuthorizedException", "Incorrect username or password.")
+        if not user.enabled:
+            raise CognitoError("NotAuthorizedException", "User is disabled.")
+        if user.status == "UNCONFIRMED":
+            raise CognitoError("UserNotConfirmedException", "User is not confirmed.")
+        if user.status == "RESET_REQUIRED":
+            raise CognitoError("PasswordResetRequiredException", "Password reset required for the user")
+        if user.status == "FORCE_CHANGE_PASSWORD":
+            return self._challenge(client, user)
+        return {"ChallengeParameters": {}, "AuthenticationResult": self._sign_in(client, user)}
+
+    def _challenge(self, client: Mapping[str, Any], user: User) -> dict[str, Any]:
+        session = base64.urlsafe_b64encode(secrets.token_bytes(96)).decode()
+        expires = _epoch(self.clock.now()) + 60 * int(client.get("AuthSessionValidity") or 3)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO cognito_sessions (session_hash, pool_id, client_id, username_key, challenge, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (_digest(session), user.pool_id, client["ClientId"], user.key, "NEW_PASSWORD_REQUIRED", expires),
+            )
+        attributes = {k: v for k, v in user.attributes.items() if not k.endswith("_verified")}
+        return {
+            "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "Session": session,
+            "ChallengeParameters": {"USER_ID_FOR_SRP": user.username, "requiredAttributes": "[]", "userAttributes": json.dumps(attributes)},
+        }
+
+    def respond_to_auth_challenge(
+        self, client_id: str, challenge_name: str, session: str | None, responses: Mapping[str, str], *, pool_id: str | None = None
+    ) -> dict[str, Any]:
+        """RespondToAuthChallenge / AdminRespondToAuthChallenge for NEW_PASSWORD_REQUIRED."""
+        client = self.must_client(client_id) if pool_id is None else self.describe_user_pool_client(pool_id, client_id)
+        if challenge_name != "NEW_PASSWORD_REQUIRED":
+            raise CognitoError("InvalidParameterException", f"{challenge_name} challenges are not served by the Sluiceway endpoint")
+        params = dict(responses or {})
+        for name in ("USERNAME", "NEW_PASSWORD"):
+            if not params.get(name):
+                raise CognitoError("InvalidParameterException", f"Missing required parameter {name}")
+        self.check_secret_hash(client, params["USERNAME"], params.get("SECRET_HASH"))
+        pool = self.must_pool(client["UserPoolId"])
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT * FROM cognito_sessions WHERE session_hash=?", (_digest(session or ""),)).fetchone()
+            user = self._find(conn, pool, params["USERNAME"])
+            if row is None or user is None or row["client_id"] != client["ClientId"] or row["username_key"] != user.key:
+                raise CognitoError("NotAuthorizedException", "Invalid session for the user.")
+            if row["expires_at"] <= _epoch(self.clock.now()):
+                conn.execute("DELETE FROM cognito_sessions WHERE session_hash=?", (row["session_hash"],))
+                raise CognitoError("NotAuthorizedException", "Invalid session for the user, session is expired.")
+            check_policy(params["NEW_PASSWORD"], pool["Policies"]["PasswordPolicy"])
+            changes = {k.removeprefix("userAttributes."): v for k, v in params.items() if k.startswith("userAttributes.")}
+            if changes:
+                from ...cognito.pools import check_attributes
+
+                check_attributes(changes, pool["SchemaAttributes"], creating=False)
+                conn.execute(
+                    "UPDATE cognito_users SET attributes=? WHERE pool_id=? AND username_key=?",
+                    (json.dumps({**user.attributes, **changes}), user.pool_id, user.key),
+                )
+            self._set_password(conn, user, params["NEW_PASSWORD"], "CONFIRMED")
+            conn.execute("DELETE FROM cognito_sessions WHERE session_hash=?", (row["session_hash"],))
+            user = self._must_user(conn, user.pool_id, user.username)
+        return {"ChallengeParameters": {}, "AuthenticationResult": self._sign_in(client, user)}
+
+    # -------------------------------------------------------------- tokens
+
+    def _claims_of(self, conn: sqlite3.Connection, user: User) -> UserClaims:
+        groups = self.admin_list_groups_for_user(user.pool_id, user.username)
+        return UserClaims(
+            sub=user.sub,
+            username=user.username,
+            attributes=user.attributes,
+            groups=[g["GroupName"] for g in groups],
+            roles=[g["RoleArn"] for g in groups if g.get("RoleArn")],
+        )
+
+    def _sign_in(self, client: Mapping[str, Any], user: User) -> dict[str, Any]:
+        """A new sign-in's tokens (and its row, which its refresh token and revocation use)."""
+        now = self.clock.now()
+        validity = validity_of(client)
+        session = Session(origin_jti=str(uuid.uuid4()), event_id=str(uuid.uuid4()), auth_time=_epoch(now))
+        refresh = ".".join([_REFRESH_HEADER] + [jwt.b64url_encode(secrets.token_bytes(n)) for n in (256, 12, 1024, 16)])
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO cognito_sign_ins (origin_jti, token_hash, pool_id, client_id, username_key, event_id, auth_time, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (session.origin_jti, _digest(refresh), user.pool_id, client["ClientId"], user.key, session.event_id, session.auth_time,
+                 session.auth_time + validity.refresh_s),
+            )  # fmt: skip
+            tokens = self._tokens(conn, client, user, session, now)
+        return {**tokens, "RefreshToken": refresh}
+
+    def _tokens(self, conn: sqlite3.Connection, client: Mapping[str, Any], user: User, session: Session, now: datetime) -> dict[str, Any]:
+        validity = validity_of(client)
+        key, kid = self.signing_key(user.pool_id)
+        claims = self._claims_of(conn, user)
+        issuer = self.issuer(user.pool_id)
+        common = {"issuer": issuer, "client_id": client["ClientId"], "session": session, "now": now}
+        access = access_claims(claims, **common, jti=str(uuid.uuid4()), lifetime_s=validity.access_s)
+        identity = id_claims(claims, **common, jti=str(uuid.uuid4()), lifetime_s=validity.id_s)
+        return {
+            "AccessToken": jwt.sign(access, key, kid),
+            "ExpiresIn": validity.access_s,
+            "TokenType": "Bearer",
+            "IdToken": jwt.sign(identity, key, kid),
+        }
+
+    def _refresh(self, client: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
+        if not ({"ALLOW_REFRESH_TOKEN_AUTH"} | _LEGACY) & set(client["ExplicitAuthFlows"]):
+            raise CognitoError("InvalidParameterException", "REFRESH_TOKEN_AUTH flow not enabled for this client")
+        token = params.get("REFRESH_TOKEN")
+        if not token:
+            raise CognitoError("InvalidParameterException", "Missing required parameter REFRESH_TOKEN")
+        return {
+            "ChallengeParameters": {},
+            "AuthenticationResult": self.refresh(client, token, secret_hash_=params.get("SECRET_HASH"), username=params.get("USERNAME")),
+        }
+
+    def refresh(
+        self,
+        client: Mapping[str, Any],
+        token: str,
+        *,
+        secret_hash_: str | None = None,
+        username: str | None = None,
+        check_secret: bool = True,
+    ) -> dict[str, Any]:
+        """New access and ID tokens for a refresh token of ``client`` (no new refresh token: Cognito keeps the one)."""
+        now = self.clock.now()
+        conn = self.db.connection()
+        row = conn.execute("SELECT * FROM cognito_sign_ins WHERE token_hash=?", (_digest(token),)).fetchone()
+        if row is None or row["client_id"] != client["ClientId"]:
+            raise CognitoError("NotAuthorizedException", "Invalid Refresh Token")
+        user_row = conn.execute(
+            "SELECT username FROM cognito_users WHERE pool_id=? AND username_key=?", (row["pool_id"], row["username_key"])
+        ).fetchone()
+        if check_secret and user_row is not None:
+            # Cognito computes the SecretHash of a refresh over the username (or, for email-as-username pools, the sub).
+            self.check_secret_hash(client, username or user_row["username"], secret_hash_, also=[user_row["username"]])
+        if row["revoked"]:
+            raise CognitoError("NotAuthorizedException", "Refresh Token has been revoked")
+        if row["expires_at"] <= _epoch(now):
+            raise CognitoError("NotAuthorizedException", "Refresh Token has expired")
+        if user_row is None:
+            raise CognitoError("NotAuthorizedException", "Invalid Refresh Token")
+        user = self._must_user(conn, row["pool_id"], user_row["username"])
+        if not user.enabled:
+            raise CognitoError("NotAuthorizedException", "User is disabled.")
+        session = Session(origin_jti=row["origin_jti"], event_id=row["event_id"], auth_time=int(row["auth_time"]))
+        return self._tokens(conn, client, user, session, now)
+
+    def verify_token(self, token: str, *, pool_id: str, token_use: Literal["access", "id"], now: datetime) -> dict[str, Any]:
+        """The claims of ``token`` once Cognito would accept it for ``pool_id``.
+
+        Checks the RS256 signature with the pool's key, ``iss``, ``token_use``, ``exp``, that the
+        client (``client_id`` or ``aud``) is one of the pool's, and that the sign-in it came from
+        is not revoked.
+
+        Raises:
+            CognitoError: NotAuthorizedException "Invalid Access Token", "Access Token has expired",
+                "Access Token has been revoked" (``Id Token`` for ID tokens).
+        """
+        label = "Access Token" if token_use == "access" else "Id Token"
+        invalid = CognitoError("NotAuthorizedException", f"Invalid {label}")
+        try:
+            claims = jwt.verify_signature(token, self.jwks(pool_id))
+        except (jwt.TokenError, CognitoError):
+            raise invalid from None
+        if claims.get("iss") != self.issuer(pool_id) or claims.get("token_use") != token_use:
+            raise invalid
+        exp = claims.get("exp")
+        if not isinstance(exp, int) or isinstance(exp, bool):
+            raise invalid
+        if exp <= _epoch(now):
+            raise CognitoError("NotAuthorizedException", f"{label} has expired")
+        client_id = claims.get("client_id" if token_use == "access" else "aud")
+        conn = self.db.connection()
+        if (
+            not isinstance(client_id, str)
+            or conn.execute("SELECT 1 FROM cognito_clients WHERE client_id=? AND pool_id=?", (client_id, pool_id)).fetchone() is None
+        ):
+            raise invalid
+        origin = claims.get("origin_jti")
+        if origin is not None:
+            row = conn.execute("SELECT revoked FROM cognito_sign_ins WHERE origin_jti=? AND pool_id=?", (origin, pool_id)).fetchone()
+            if row is None or row["revoked"]:
+                raise CognitoError("NotAuthorizedException", f"{label} has been revoked")
+        return claims
+
+    def _access(self, access_token: str) -> tuple[dict[str, Any], User]:
+        """The claims and user of an access token GetUser or GlobalSignOut is given."""
+        try:
+            issuer = jwt.unverified_claims(access_token).get("iss")
+        except jwt.TokenError:
+            raise CognitoError("NotAuthorizedException", "Invalid Access Token") from None
+        pool_id = self.pool_for_issuer(issuer) if isinstance(issuer, str) else None
+        if pool_id is None:
+            raise CognitoError("NotAuthorizedException", "Invalid Access Token")
+        claims = self.verify_token(access_token, pool_id=pool_id, token_use="access", now=self.clock.now())
+        if USER_ADMIN_SCOPE not in str(claims.get("scope", "")).split():
+            raise CognitoError("NotAuthorizedException", "Access Token does not have required scopes")
+        user = self._find(self.db.connection(), self.must_pool(pool_id), str(claims.get("username", "")))
+        if user is None or user.sub != claims.get("sub"):
+            raise CognitoError("UserNotFoundException", "User does not exist.")
+        return claims, user
+
+    def get_user(self, access_token: str) -> User:
+        """GetUser: the user an access token is for."""
+        return self._access(access_token)[1]
+
+    def global_sign_out(self, access_token: str) -> None:
+        """GlobalSignOut: every refresh token of the user is revoked, and the access tokens of those sign-ins."""
+        _, user = self._access(access_token)
+        self._sign_out(user)
+
+    def admin_user_global_sign_out(self, pool_id: str, username: str) -> None:
+        self._sign_out(self.admin_get_user(pool_id, username))
+
+    def _sign_out(self, user: User) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE cognito_sign_ins SET revoked=1 WHERE pool_id=? AND username_key=?", (user.pool_id, user.key))
+
+    def revoke_token(self, client_id: str, token: str, client_secret: str | None = None) -> None:
+        """RevokeToken: a refresh token, and the access tokens issued with it. An unknown token is no error (RFC 7009)."""
+        try:
+            client = self.must_client(client_id)
+        except CognitoError:
+            raise CognitoError("UnauthorizedException", "Invalid client") from None
+        secret = client.get("ClientSecret")
+        if secret and not (client_secret and hmac.compare_digest(secret, client_secret)):
+            raise CognitoError("UnauthorizedException", "Invalid client secret")
+        if not client.get("EnableTokenRevocation", True):
+            raise CognitoError("UnsupportedOperationException", "Token revocation is not enabled for this client")
+        if token.count(".") == 2:
+            raise CognitoError("UnsupportedTokenTypeException", "Unsupported token type, only refresh tokens can be revoked")
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE cognito_sign_ins SET revoked=1 WHERE token_hash=? AND client_id=?", (_digest(token), client_id))
+
+    # -------------------------------------------------------------- the OAuth2 token endpoint
+
+    def client_credentials(self, client_id: str, client_secret: str | None, scope: str | None) -> dict[str, Any]:
+        """The client_credentials grant: ``{"access_token", "expires_in", "token_type"}``.
+
+        Raises:
+            OAuthError: invalid_client (unknown client, no or wrong secret), unauthorized_client (the
+                grant is not allowed to the client), invalid_scope (a scope it is not allowed).
+        """
+        client = self._oauth_client(client_id, client_secret)
+        if "client_credentials" not in (client.get("AllowedOAuthFlows") or []) or not client.get("AllowedOAuthFlowsUserPoolClient"):
+            raise OAuthError("unauthorized_client")
+        allowed = list(client.get("AllowedOAuthScopes") or [])
+        wanted = scope.split() if scope else allowed
+        if not wanted or any(s not in allowed for s in wanted):
+            raise OAuthError("invalid_scope")
+        now = self.clock.now()
+        validity = validity_of(client)
+        key, kid = self.signing_key(client["UserPoolId"])
+        claims = client_credentials_claims(
+            issuer=self.issuer(client["UserPoolId"]),
+            client_id=client_id,
+            scopes=wanted,
+            now=now,
+            jti=str(uuid.uuid4()),
+            lifetime_s=validity.access_s,
+        )
+        return {"access_token": jwt.sign(claims, key, kid), "expires_in": validity.access_s, "token_type": "Bearer"}
+
+    def refresh_grant(self, client_id: str, client_secret: str | None, refresh_token: str) -> dict[str, Any]:
+        """The refresh_token grant: ``{"id_token", "access_token", "expires_in", "token_type"}``."""
+        client = self._oauth_client(client_id, client_secret)
+        try:
+            tokens = self.refresh(client, refresh_token, check_secret=False)
+        except CognitoError:
+            raise OAuthError("invalid_grant") from None
+        return {
+            "id_token": tokens["IdToken"],
+            "access_token": tokens["AccessToken"],
+            "expires_in": tokens["ExpiresIn"],
+            "token_type": "Bearer",
+        }
+
+    def _oauth_client(self, client_id: str, client_secret: str | None) -> dict[str, Any]:
+        try:
+            client = self.must_client(client_id)
+        except CognitoError:
+            raise OAuthError("invalid_client") from None
+        secret = client.get("ClientSecret")
+        if secret and not (client_secret and hmac.compare_digest(secret, client_secret)):
+            raise OAuthError("invalid_client")
+        if not secret and client_secret:
+            raise OAuthError("invalid_client")
+        return client
+
+
+_LEGACY = frozenset({"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"})
