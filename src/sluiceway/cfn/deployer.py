@@ -396,10 +396,10 @@ def _serve_apis(
         apis = apis_from_resources(resources, {k: str(v) for k, v in physical_ids.items()}, region=env.region, account_id=env.account_id)
     except ValueError as exc:
         raise TemplateError(str(exc)) from exc
+    endpoint.apis.deploy(apis)  # first: deploying adds the warnings of issuers no local pool can verify
     for api in apis:
         for warning in api.warnings:
             note(warning)
-    endpoint.apis.deploy(apis)
 
 
 def _invoke_custom(endpoint: Endpoint, stack_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:

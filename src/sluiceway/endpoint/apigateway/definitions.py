@@ -16,10 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import DEFAULT_ROUTE, ApiKind, Cors, Guard, Integration, MockResponse, Route
+from .arns import function_of
+from .authorizer_definitions import authorizer_from_extension
+from .model import DEFAULT_ROUTE, ApiKind, Authorizer, BodyModel, Cors, Guard, Integration, MockResponse, RequestValidation, Route
 from .service_integrations import check_subtype
+from .validation import model_schemas
 
-__all__ = ["Definition", "guard_of", "integration_of", "read_definition", "resource_id"]
+__all__ = ["Definition", "guard_of", "integration_of", "read_definition", "resource_id", "validators_of"]
 
 #: The OpenAPI operation keys API Gateway imports as methods.
 METHODS = {
@@ -27,8 +30,6 @@ METHODS = {
     "head": "HEAD", "patch": "PATCH", "x-amazon-apigateway-any-method": "ANY",
 }  # fmt: skip
 
-_LAMBDA_URI = re.compile(r"^arn:[a-z-]+:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/(?P<function>arn:[^/]+)/invocations$")
-_FUNCTION_ARN = re.compile(r"^arn:[a-z-]+:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9$_-]+)?$")
 _STATIC = re.compile(r"^'(?P<value>.*)'$", re.S)
 _TEMPLATE_CODE = re.compile(r"[$#]")
 #: API Gateway's limits on an integration's timeout: REST up to 29 s (by default), HTTP APIs 30 s.
@@ -65,6 +66,8 @@ def read_definition(body: Mapping[str, Any], *, kind: ApiKind, api_id: str, wher
         raise ValueError(f"{where}.paths: must be a mapping of paths")
     schemes = body.get("securityDefinitions") or (body.get("components") or {}).get("securitySchemes") or {}
     default_security = body.get("security")
+    authorizers: dict[str, Authorizer] = {}
+    reading = _Validations(body, kind, where)
     found = Definition()
     for path, item in paths.items():
         if not isinstance(item, Mapping):
@@ -82,8 +85,9 @@ def read_definition(body: Mapping[str, Any], *, kind: ApiKind, api_id: str, wher
             raw = _deref(body, operation.get("x-amazon-apigateway-integration"), at)
             integration = integration_of(raw, kind=kind, where=f"{at}.x-amazon-apigateway-integration")
             security = operation.get("security", default_security)
-            guard = guard_of(security, schemes, at)
-            route = Route(method, template, integration, guard, resource_id(api_id, template) if kind == "REST" else "")
+            guard = guard_of(security, schemes, at, kind=kind, authorizers=authorizers)
+            validation = reading.of(operation, item, at) if kind == "REST" else None
+            route = Route(method, template, integration, guard, resource_id(api_id, template) if kind == "REST" else "", validation)
             found.routes.append(route)
     cors = body.get("x-amazon-apigateway-cors")
     if cors is not None:
@@ -95,13 +99,100 @@ def read_definition(body: Mapping[str, Any], *, kind: ApiKind, api_id: str, wher
     if not isinstance(binary, list) or not all(isinstance(t, str) for t in binary):
         raise ValueError(f"{where}.x-amazon-apigateway-binary-media-types: must be a list of media types")
     found.binary_media_types.extend(binary)
-    for extension, what in (
-        ("x-amazon-apigateway-gateway-responses", "custom gateway responses are not applied: API Gateway's defaults answer"),
-        ("x-amazon-apigateway-request-validators", "request validators are not applied: requests reach the integration unvalidated"),
-    ):
-        if body.get(extension):
-            found.warnings.append(f"{where}.{extension}: {what}")
+    if body.get("x-amazon-apigateway-gateway-responses"):
+        what = "custom gateway responses are not applied: API Gateway's defaults answer"
+        found.warnings.append(f"{where}.x-amazon-apigateway-gateway-responses: {what}")
+    if kind == "HTTP" and body.get("x-amazon-apigateway-request-validators"):
+        found.warnings.append(f"{where}.x-amazon-apigateway-request-validators: REST APIs only; an HTTP API does not validate requests")
     return found
+
+
+def validators_of(raw: Any, where: str) -> dict[str, tuple[bool, bool]]:
+    """``x-amazon-apigateway-request-validators``: name -> (validate body, validate parameters).
+
+    Raises:
+        ValueError: a validator that is not a mapping of booleans.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must map validator names to validators")
+    out: dict[str, tuple[bool, bool]] = {}
+    for name, validator in raw.items():
+        if not isinstance(validator, Mapping):
+            raise ValueError(f"{where}.{name}: must be a mapping")
+        flags = [validator.get("validateRequestBody", False), validator.get("validateRequestParameters", False)]
+        if not all(isinstance(f, bool) or str(f).lower() in ("true", "false") for f in flags):
+            raise ValueError(f"{where}.{name}: validateRequestBody and validateRequestParameters must be booleans")
+        body, parameters = (f is True or str(f).lower() == "true" for f in flags)
+        out[str(name)] = (body, parameters)
+    return out
+
+
+class _Validations:
+    """A REST definition's request validators and models, and what each operation asks of them.
+
+    An operation's validator is its ``x-amazon-apigateway-request-validator`` or the document's; its
+    required parameters are the ``required`` query, header and path parameters (of the operation and
+    its path); its models are its body parameter's schema (swagger 2.0, one per ``consumes`` type) or
+    its ``requestBody`` content (OpenAPI 3).
+    """
+
+    def __init__(self, body: Mapping[str, Any], kind: ApiKind, where: str) -> None:
+        self._body = body
+        self._where = where
+        self._validators = validators_of(
+            body.get("x-amazon-apigateway-request-validators"), f"{where}.x-amazon-apigateway-request-validators"
+        )
+        self._default = body.get("x-amazon-apigateway-request-validator")
+        models = body.get("definitions") or (body.get("components") or {}).get("schemas") or {}
+        if not isinstance(models, Mapping):
+            raise ValueError(f"{where}.definitions: must map model names to schemas")
+        self._raw_models = {str(k): v for k, v in models.items()}
+        self._models = model_schemas(self._raw_models, f"{where}.definitions", document_refs=True) if kind == "REST" else {}
+        consumes = body.get("consumes") or ["application/json"]
+        self._consumes = [str(c) for c in consumes] if isinstance(consumes, list) else ["application/json"]
+
+    def of(self, operation: Mapping[str, Any], item: Mapping[str, Any], at: str) -> RequestValidation | None:
+        name = operation.get("x-amazon-apigateway-request-validator", self._default)
+        if name is None:
+            return None
+        if name not in self._validators:
+            raise ValueError(f"{at}.x-amazon-apigateway-request-validator: {name!r} is not in x-amazon-apigateway-request-validators")
+        validate_body, validate_parameters = self._validators[str(name)]
+        required: list[str] = []
+        models: list[BodyModel] = []
+        parameters = {}
+        for source in (item.get("parameters"), operation.get("parameters")):
+            for parameter in source or []:
+                parameter = _deref(self._body, parameter, f"{at}.parameters")
+                if isinstance(parameter, Mapping):
+                    parameters[(parameter.get("in"), parameter.get("name"))] = parameter
+        for (place, pname), parameter in parameters.items():
+            where_ = {"query": "querystring", "header": "header", "path": "path"}.get(str(place))
+            if where_ is not None and parameter.get("required") is True:
+                required.append(f"method.request.{where_}.{pname}")
+            elif place == "body" and isinstance(parameter.get("schema"), Mapping):
+                consumes = operation.get("consumes") or self._consumes
+                models += [self._model(content_type, parameter["schema"], at) for content_type in consumes]
+        request_body = _deref(self._body, operation.get("requestBody"), f"{at}.requestBody")
+        content = request_body.get("content") if isinstance(request_body, Mapping) else None
+        for content_type, media in (content or {}).items():
+            if isinstance(media, Mapping) and isinstance(media.get("schema"), Mapping):
+                models.append(self._model(str(content_type), media["schema"], at))
+        return RequestValidation(str(name), validate_body, validate_parameters, tuple(required), tuple(models))
+
+    def _model(self, content_type: str, schema: Mapping[str, Any], at: str) -> BodyModel:
+        ref = schema.get("$ref") if set(schema) == {"$ref"} else None
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            if ref not in (f"#/definitions/{name}", f"#/components/schemas/{name}") or name not in self._models:
+                raise ValueError(f"{at}: the body schema $ref {ref!r} names no model of the definition")
+            return BodyModel(content_type, name, self._models[name])
+        # An inline schema: API Gateway's import makes a model of it.
+        inline = f"{at}#body"
+        schemas = model_schemas({**self._raw_models, inline: schema}, f"{self._where}.definitions", document_refs=True)
+        return BodyModel(content_type, inline, schemas[inline])
 
 
 def _route_path(path: str, kind: ApiKind, where: str) -> str:
@@ -155,7 +246,7 @@ def integration_of(raw: Any, *, kind: ApiKind, where: str) -> Integration:
         return Integration("service", subtype=str(subtype), parameters=dict(parameters), timeout_s=timeout_s)
     if type_ == "aws_proxy":
         uri = raw.get("uri")
-        function = _function_of(uri)
+        function = function_of(uri)
         if function is None:
             if isinstance(uri, str) and "${stageVariables." in uri:
                 return Integration("unsupported", reason=f"a Lambda named by a stage variable ({uri}) is not resolved locally")
@@ -175,14 +266,6 @@ def integration_of(raw: Any, *, kind: ApiKind, where: str) -> Integration:
     else:
         why = f"integration type {shown} is not served locally"
     return Integration("unsupported", reason=why, timeout_s=timeout_s)
-
-
-def _function_of(uri: Any) -> str | None:
-    if not isinstance(uri, str):
-        return None
-    match = _LAMBDA_URI.match(uri)
-    function = match["function"] if match else uri  # HTTP APIs also take a bare function ARN
-    return function if _FUNCTION_ARN.match(function) else None
 
 
 def _timeout(value: Any, kind: ApiKind, where: str) -> float:
@@ -233,31 +316,48 @@ def _mock(raw: Mapping[str, Any], where: str) -> Integration:
     return Integration("mock", mock_status=status, mock_responses=tuple(responses))
 
 
-def guard_of(security: Any, schemes: Any, where: str) -> Guard | None:
+def guard_of(
+    security: Any, schemes: Any, where: str, *, kind: ApiKind = "REST", authorizers: dict[str, Authorizer] | None = None
+) -> Guard | None:
     """What a route's ``security`` requirement asks for, or None for an open route.
 
     A requirement naming a scheme the definition does not define is ignored, as API Gateway's
     import does: SAM writes ``security: [{NONE: []}]`` for a route opted out of a default authorizer.
+    A requirement's list is the route's authorization scopes (``[{MyAuth: ["s/read"]}]``).
+
+    Args:
+        authorizers: authorizers already read, by scheme name (each is read once per definition).
     """
     if security is None:
         return None
     if not isinstance(security, list):
         raise ValueError(f"{where}.security: must be a list of requirements")
     schemes = schemes if isinstance(schemes, Mapping) else {}
+    known = authorizers if authorizers is not None else {}
     for requirement in security:
         if not isinstance(requirement, Mapping):
             raise ValueError(f"{where}.security: each requirement must be a mapping")
-        for name in requirement:
+        guards: list[Guard] = []
+        for name, scopes in requirement.items():
             scheme = schemes.get(name)
             if not isinstance(scheme, Mapping):
                 continue
+            if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+                raise ValueError(f"{where}.security.{name}: must be a list of scopes")
             if "x-amazon-apigateway-authorizer" in scheme:
-                return Guard("authorizer", str(name))
-            if str(scheme.get("x-amazon-apigateway-authtype", "")).lower() == "awssigv4":
-                return Guard("iam", str(name))
-            if str(scheme.get("type", "")).lower() == "apikey" and str(scheme.get("name", "")).lower() == "x-api-key":
-                return Guard("api_key", str(name))
-            return Guard("authorizer", str(name))  # a scheme we cannot tell: refuse rather than guess
+                if name not in known:
+                    known[str(name)] = authorizer_from_extension(str(name), scheme, kind, f"securitySchemes.{name}")
+                guards.append(Guard("authorizer", str(name), known[str(name)], tuple(scopes)))
+            elif str(scheme.get("x-amazon-apigateway-authtype", "")).lower() == "awssigv4":
+                guards.append(Guard("iam", str(name)))
+            elif str(scheme.get("type", "")).lower() == "apikey" and str(scheme.get("name", "")).lower() == "x-api-key":
+                guards.append(Guard("api_key", str(name)))
+            else:
+                guards.append(Guard("authorizer", str(name)))  # a scheme we cannot tell: refuse rather than guess
+        if guards:
+            # Every scheme of one requirement applies (an authorizer AND an API key): one that is not
+            # verified locally refuses the request whatever the others say.
+            return next((g for g in guards if g.kind != "authorizer" or g.authorizer is None), guards[0])
     return None
 
 

@@ -20,10 +20,13 @@ import base64
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from .model import Api, Route, Stage
+
+if TYPE_CHECKING:
+    from .grants import Grant
 
 __all__ = ["RequestView", "is_binary", "payload_v1", "payload_v2", "request_time"]
 
@@ -55,6 +58,8 @@ class RequestView:
     time_ms: int
     domain_name: str
     domain_prefix: str
+    authorizer: Grant | None = None
+    """What the route's authorizer verified (``requestContext.authorizer``); None for an open route."""
 
 
 def request_time(time_ms: int) -> str:
@@ -136,6 +141,8 @@ def payload_v1(view: RequestView) -> dict[str, Any]:
         "resourcePath": route.path,
         "stage": view.stage.name,
     }
+    if view.authorizer is not None:
+        context["authorizer"] = view.authorizer.for_event(view.api.kind, "1.0")
     return {
         "resource": route.path,
         "path": path,
@@ -178,6 +185,7 @@ def payload_v2(view: RequestView) -> dict[str, Any]:
     event["requestContext"] = {
         "accountId": view.api.account_id,
         "apiId": view.api.api_id,
+        **({"authorizer": view.authorizer.for_event("HTTP", "2.0")} if view.authorizer is not None else {}),
         "domainName": view.domain_name,
         "domainPrefix": view.domain_prefix,
         "http": {

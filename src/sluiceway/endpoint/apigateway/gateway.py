@@ -3,13 +3,15 @@
 A URL is ``{endpoint}/_sluiceway/apis/{apiId}`` + what follows ``https://{apiId}.execute-api.
 {region}.amazonaws.com`` on AWS: a REST API's stage is the first segment (``/Prod/items``); an HTTP
 API's ``$default`` stage has none, a named stage has its segment. Each request is routed, its
-route's guard checked (unverified authorizers refuse: fail closed), its integration called, and
+route's authorizer run (one ``authorize`` step: a refusal, or the grant the events carry; IAM and
+API keys refuse, failing closed), a REST method's request validated, its integration called, and
 the answer given with API Gateway's request-id headers.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import os
 import threading
@@ -17,17 +19,22 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from ..context import Context, HttpRequest, HttpResponse, Shared
+from .authorizers import Authorization, unverifiable_issuers
 from .cors import apply_cors, is_preflight, preflight
 from .events import RequestView, payload_v1, payload_v2, request_time
+from .grants import Refusal
 from .integrations import invoke_proxy, mock_response
+from .key_source import KeySource, NoKeys
+from .lambda_authorizer import LambdaAuthorizers
 from .mappings import MappingError, MappingSource
 from .model import DEFAULT_ROUTE, Api, Stage
 from .responses import HeaderList, MalformedResponseError, from_v1, from_v2, gateway_error
 from .routes import match_route
 from .service_integrations import IntegrationRequestError, call_service
+from .validation import check_request
 
 if TYPE_CHECKING:
     from ...runtime.stack import Stack
@@ -60,10 +67,14 @@ class Host(Protocol):
 class ApiGateway:
     """The APIs an endpoint serves (``endpoint.apis``); :meth:`deploy` replaces them."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, keys: KeySource | None = None) -> None:
+        """``keys`` defaults to the stack's local user pools (no issuer at all before they exist)."""
         self._host = host
         self._apis: dict[str, Api] = {}
         self._lock = threading.Lock()
+        self._keys = keys if keys is not None else _StackKeys(host)
+        self._lambda_authorizers = LambdaAuthorizers(host.stack.invoker)
+        self._authorization = Authorization(self._keys, self._lambda_authorizers)
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -81,8 +92,13 @@ class ApiGateway:
             if api.api_id in served:
                 raise ValueError(f"two APIs have the id {api.api_id}: {served[api.api_id].logical_id} and {api.logical_id}")
             served[api.api_id] = api
+        for api in served.values():
+            for warning in unverifiable_issuers(api, self._keys):
+                logger.warning("api gateway: %s", warning)
+                api.warnings.append(warning)
         with self._lock:
             self._apis = served
+        self._lambda_authorizers.clear()
 
     @property
     def apis(self) -> Mapping[str, Api]:
@@ -141,13 +157,6 @@ class ApiGateway:
         if found is None:
             return gateway_error(api.kind, "no_route")
         route = found.route
-        if route.guard is not None:
-            guard = route.guard
-            logger.warning(
-                "api gateway: %s %s refused: %s %s is not verified locally", request.method, request.path, guard.kind, guard.name
-            )
-            problem = {"authorizer": "unauthorized", "iam": "iam", "api_key": "api_key"}[route.guard.kind]
-            return gateway_error(api.kind, problem)
         headers = _forwarded(headers)
         host = headers.get("host") or self._host.url.split("://", 1)[-1]
         view = RequestView(
@@ -156,10 +165,21 @@ class ApiGateway:
             request_id=request_id, extended_request_id=extended, time_ms=int(time.time() * 1000), domain_name=host,
             domain_prefix=api.api_id,
         )  # fmt: skip
-        response = self._integrate(view)
-        if api.kind == "HTTP" and api.cors is not None:
-            apply_cors(api.cors, headers, response)
-        return response
+        decision = self._authorization.authorize(view)
+        if isinstance(decision, Refusal):
+            logger.info("api gateway: %s %s refused: %s", request.method, request.path, decision.reason)
+            return _with_cors(api, headers, decision.response)
+        view = dataclasses.replace(view, authorizer=decision)
+        if route.validation is not None:
+            query: dict[str, list[str]] = {}
+            for key, value in parse_qsl(request.query, keep_blank_values=True):
+                query.setdefault(key, []).append(value)
+            invalid = check_request(
+                route.validation, headers=headers, query=query, path_parameters=found.path_parameters, body=request.body
+            )
+            if invalid is not None:
+                return invalid
+        return _with_cors(api, headers, self._integrate(view))
 
     def _integrate(self, view: RequestView) -> HttpResponse:
         api, integration = view.api, view.route.integration
@@ -211,6 +231,26 @@ class ApiGateway:
         return make
 
 
+class _StackKeys:
+    """The signing keys of the stack's local user pools, read at each use (pools come and go, keys rotate)."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+
+    def jwks_for_issuer(self, issuer: str) -> dict[str, Any] | None:
+        pools = getattr(self._host.stack.local, "user_pools", None)
+        if pools is None:
+            return NoKeys().jwks_for_issuer(issuer)
+        found = pools.jwks_for_issuer(issuer)
+        return dict(found) if isinstance(found, dict) else None
+
+
+def _with_cors(api: Api, headers: Mapping[str, str], response: HttpResponse) -> HttpResponse:
+    if api.kind == "HTTP" and api.cors is not None:
+        apply_cors(api.cors, headers, response)
+    return response
+
+
 def _stage_of(api: Api, rest: str) -> tuple[Stage, str, str] | None:
     """(stage, path after the stage, path with the stage segment) for the path after the API's id."""
     first, _, after = rest[1:].partition("/")
@@ -244,7 +284,7 @@ def _context_variables(view: RequestView) -> dict[str, Any]:
         "identity": {"sourceIp": view.source_ip, "userAgent": view.headers.get("user-agent", "")},
         "path": view.stage_path, "protocol": "HTTP/1.1", "requestId": view.request_id,
         "requestTime": request_time(view.time_ms), "requestTimeEpoch": view.time_ms, "routeKey": view.route.route_key,
-        "stage": view.stage.name,
+        "stage": view.stage.name, "authorizer": view.authorizer.for_mappings() if view.authorizer is not None else {},
     }  # fmt: skip
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["Api", "Cors", "Guard", "Integration", "MockResponse", "Route", "Stage"]
+__all__ = [
+    "Api", "Authorizer", "BodyModel", "Cors", "Guard", "Integration", "MockResponse", "RequestValidation", "Route", "Stage",
+]  # fmt: skip
 
 ApiKind = Literal["REST", "HTTP"]
 
@@ -51,12 +53,76 @@ class Integration:
     """Why an ``unsupported`` integration cannot be served (listed in the API's warnings)."""
 
 
+AuthorizerType = Literal["JWT", "COGNITO_USER_POOLS", "TOKEN", "REQUEST"]
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """An API's authorizer, as ``AWS::ApiGateway(V2)::Authorizer`` or ``x-amazon-apigateway-authorizer`` declares it."""
+
+    name: str
+    type: AuthorizerType
+    """``JWT`` (HTTP APIs), ``COGNITO_USER_POOLS`` (REST), ``TOKEN`` (REST Lambda) or ``REQUEST`` (Lambda, both kinds)."""
+    identity_source: tuple[str, ...] = ()
+    """Selection expressions: ``method.request.header.Authorization`` (REST) or ``$request.header.Authorization`` (HTTP)."""
+    issuer: str = ""
+    """JWT: the ``iss`` every token must carry; its keys come from the issuer's key set."""
+    audience: tuple[str, ...] = ()
+    """JWT: the ``aud`` (or ``client_id``) values accepted."""
+    provider_arns: tuple[str, ...] = ()
+    """COGNITO_USER_POOLS: the user pools whose tokens are accepted."""
+    function_arn: str | None = None
+    """TOKEN, REQUEST: the Lambda authorizer function."""
+    ttl_s: int = 0
+    """How long a Lambda authorizer's answer is reused for the same identity values (0: never)."""
+    validation_expression: str | None = None
+    """TOKEN, COGNITO_USER_POOLS: a regular expression the token must match before anything else happens."""
+    payload_format: Literal["1.0", "2.0"] = "1.0"
+    """An HTTP API Lambda authorizer's event and response format."""
+    simple_responses: bool = False
+    """An HTTP API Lambda authorizer (format 2.0) answering ``{"isAuthorized": bool, "context": {...}}``."""
+    problem: str = ""
+    """Why this authorizer cannot work locally (every request it guards is refused); empty when it can."""
+
+
 @dataclass(frozen=True)
 class Guard:
-    """An authorizer, IAM authorization or API key a route requires: not verified yet, so it refuses (fails closed)."""
+    """What a route requires before its integration runs: an authorizer, IAM authorization or an API key.
+
+    IAM authorization and API keys are not verified locally: their routes refuse every request (fail
+    closed). A guard of kind ``authorizer`` without an :class:`Authorizer` (one the template does not
+    define) refuses too.
+    """
 
     kind: Literal["authorizer", "iam", "api_key"]
     name: str
+    authorizer: Authorizer | None = None
+    scopes: tuple[str, ...] = ()
+    """The route's (method's) ``AuthorizationScopes``: one of them must be in the token's ``scope`` claim."""
+
+
+@dataclass(frozen=True)
+class BodyModel:
+    """A REST method's request model for one content type: a JSON schema (draft 4)."""
+
+    content_type: str
+    """The media type (``application/json``) or ``$default``."""
+    name: str
+    schema: Mapping[str, Any]
+    """The model's JSON schema, its ``$ref`` to the API's other models resolvable (:mod:`.validation`)."""
+
+
+@dataclass(frozen=True)
+class RequestValidation:
+    """A REST method's request validator and what it checks (``RequestValidatorId`` + models + parameters)."""
+
+    validator: str
+    """The validator's name (``body-and-params``) or id."""
+    validate_body: bool = False
+    validate_parameters: bool = False
+    required_parameters: tuple[str, ...] = ()
+    """``method.request.{querystring,header,path}.NAME`` the method marks required."""
+    models: tuple[BodyModel, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +137,8 @@ class Route:
     guard: Guard | None = None
     resource_id: str = ""
     """A REST resource's id (``requestContext.resourceId``)."""
+    validation: RequestValidation | None = None
+    """REST: the method's request validator, when it has one."""
 
     @property
     def route_key(self) -> str:

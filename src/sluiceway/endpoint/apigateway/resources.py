@@ -13,8 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .authorizer_definitions import authorizer_from_resource
 from .definitions import Definition, cors_of, integration_of, read_definition, resource_id
-from .model import DEFAULT_ROUTE, Api, Guard, Integration, Route, Stage
+from .model import DEFAULT_ROUTE, Api, ApiKind, Authorizer, BodyModel, Guard, Integration, RequestValidation, Route, Stage
+from .validation import model_schemas, parameter_name
 
 __all__ = ["apis_from_resources"]
 
@@ -106,12 +108,13 @@ def _rest_api(
     # CloudFormation spells '/' as '~1' in BinaryMediaTypes (a JSON-pointer escape).
     found.binary_media_types.extend(str(t).replace("~1", "/") for t in binary)
     paths = _resource_paths(children, physical_ids)
+    parts = _RestParts.read(children, physical_ids)
     stages: dict[str, Stage] = {}
     for child, resource in children:
         props_ = _props(child, resource)
         kind = resource.get("Type")
         if kind == "AWS::ApiGateway::Method":
-            found.routes.append(_rest_method(child, props_, paths, api_id))
+            found.routes.append(_rest_method(child, props_, paths, api_id, parts))
         elif kind == "AWS::ApiGateway::Stage":
             name = _stage_name(child, props_.get("StageName"))
             stages[name] = Stage(name, _variables(props_.get("Variables"), f"{child}.Variables"))
@@ -122,8 +125,6 @@ def _rest_api(
             declared = described.get("Variables") if isinstance(described, Mapping) else None
             variables = _variables(declared, f"{child}.StageDescription.Variables")
             stages.setdefault(name, Stage(name, variables))
-        elif kind == "AWS::ApiGateway::Authorizer":
-            found.warnings.append(f"{child}: authorizers are not verified locally yet: the methods that use it refuse every request")
     warnings = found.warnings
     _route_warnings(logical, found.routes, warnings, "REST")
     if not stages:
@@ -171,22 +172,111 @@ def _resource_paths(children: list[tuple[str, Mapping[str, Any]]], physical_ids:
     return {physical: path_of(physical) for physical in parts}
 
 
-def _rest_method(logical: str, props: Mapping[str, Any], paths: Mapping[str, str], api_id: str) -> Route:
+class _RestParts:
+    """A REST API's authorizers, request validators and models declared as resources, by physical id."""
+
+    def __init__(
+        self, authorizers: dict[str, Authorizer], validators: dict[str, tuple[str, bool, bool]], models: dict[str, dict[str, Any]]
+    ) -> None:
+        self.authorizers = authorizers
+        self.validators = validators
+        self.models = models
+        """Model name (and physical id) -> its schema, references resolved."""
+
+    @classmethod
+    def read(cls, children: list[tuple[str, Mapping[str, Any]]], physical_ids: Mapping[str, str]) -> _RestParts:
+        authorizers: dict[str, Authorizer] = {}
+        validators: dict[str, tuple[str, bool, bool]] = {}
+        raw_models: dict[str, Any] = {}
+        aliases: dict[str, str] = {}
+        for child, resource in children:
+            props = _props(child, resource)
+            kind = resource.get("Type")
+            physical = physical_ids.get(child, child)
+            if kind == "AWS::ApiGateway::Authorizer":
+                authorizers[physical] = authorizer_from_resource(child, props, "REST")
+            elif kind == "AWS::ApiGateway::RequestValidator":
+                flags = (_flag(props.get("ValidateRequestBody"), f"{child}.ValidateRequestBody"),
+                         _flag(props.get("ValidateRequestParameters"), f"{child}.ValidateRequestParameters"))  # fmt: skip
+                validators[physical] = (str(props.get("Name") or child), *flags)
+            elif kind == "AWS::ApiGateway::Model":
+                name = str(props.get("Name") or child)
+                raw_models[name] = props.get("Schema") or {}
+                aliases[physical] = name  # a Model's Ref is its name on AWS; either spelling finds it
+        models = model_schemas(raw_models, "AWS::ApiGateway::Model", document_refs=False)
+        models.update({alias: models[name] for alias, name in aliases.items()})
+        return cls(authorizers, validators, models)
+
+
+def _flag(value: Any, where: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise ValueError(f"{where}: {value!r} is not a boolean")
+
+
+def _rest_method(logical: str, props: Mapping[str, Any], paths: Mapping[str, str], api_id: str, parts: _RestParts) -> Route:
     method = str(props.get("HttpMethod", "")).upper()
     if not _METHOD.match(method):
         raise ValueError(f"{logical}.HttpMethod: {props.get('HttpMethod')!r} is not an HTTP method or ANY")
     path = paths.get(str(props.get("ResourceId", "")), "") or "/"
     raw = props.get("Integration")
     integration = integration_of(_rest_integration(raw, f"{logical}.Integration"), kind="REST", where=f"{logical}.Integration")
+    guard = _guard(logical, props, parts.authorizers, "REST")
+    if _flag(props.get("ApiKeyRequired"), f"{logical}.ApiKeyRequired"):
+        guard = Guard("api_key", "api_key")  # not verified locally: refuses, whatever an authorizer says
+    return Route(method, path, integration, guard, resource_id(api_id, path), _rest_validation(logical, props, parts))
+
+
+def _guard(logical: str, props: Mapping[str, Any], authorizers: Mapping[str, Authorizer], kind: ApiKind) -> Guard | None:
     authorization = str(props.get("AuthorizationType") or "NONE").upper()
-    guard: Guard | None = None
+    if authorization == "NONE":
+        return None
     if authorization == "AWS_IAM":
-        guard = Guard("iam", "AWS_IAM")
-    elif authorization != "NONE":
-        guard = Guard("authorizer", str(props.get("AuthorizerId") or authorization))
-    elif str(props.get("ApiKeyRequired", "false")).lower() == "true":
-        guard = Guard("api_key", "api_key")
-    return Route(method, path, integration, guard, resource_id(api_id, path))
+        return Guard("iam", "AWS_IAM")
+    scopes = props.get("AuthorizationScopes") or []
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise ValueError(f"{logical}.AuthorizationScopes: must be a list of scopes")
+    expected = {"REST": ("CUSTOM", "COGNITO_USER_POOLS"), "HTTP": ("JWT", "CUSTOM")}[kind]
+    if authorization not in expected:
+        raise ValueError(f"{logical}.AuthorizationType: {authorization} is not one of NONE, AWS_IAM, {', '.join(expected)}")
+    authorizer_id = str(props.get("AuthorizerId") or "")
+    authorizer = authorizers.get(authorizer_id)
+    if authorizer is not None:
+        wanted = {"COGNITO_USER_POOLS": ("COGNITO_USER_POOLS",), "JWT": ("JWT",), "CUSTOM": ("TOKEN", "REQUEST")}[authorization]
+        if authorizer.type not in wanted:
+            raise ValueError(f"{logical}.AuthorizationType: {authorization} does not fit authorizer {authorizer_id} ({authorizer.type})")
+    # An AuthorizerId that names no authorizer of the API leaves a guard without one: it refuses.
+    return Guard("authorizer", authorizer_id or authorization, authorizer, tuple(scopes))
+
+
+def _rest_validation(logical: str, props: Mapping[str, Any], parts: _RestParts) -> RequestValidation | None:
+    validator_id = props.get("RequestValidatorId")
+    if not validator_id:
+        return None
+    if str(validator_id) not in parts.validators:
+        raise ValueError(f"{logical}.RequestValidatorId: {validator_id!r} names no AWS::ApiGateway::RequestValidator of the API")
+    name, validate_body, validate_parameters = parts.validators[str(validator_id)]
+    parameters = props.get("RequestParameters") or {}
+    if not isinstance(parameters, Mapping):
+        raise ValueError(f"{logical}.RequestParameters: must map parameters to booleans")
+    named = {parameter_name(str(k), f"{logical}.RequestParameters"): v for k, v in parameters.items()}
+    required = tuple(k for k, v in named.items() if _flag(v, f"{logical}.RequestParameters.{k}"))
+    declared = props.get("RequestModels") or {}
+    if not isinstance(declared, Mapping):
+        raise ValueError(f"{logical}.RequestModels: must map content types to model names")
+    models: list[BodyModel] = []
+    for content_type, model in declared.items():
+        if str(model) == "Empty" and "Empty" not in parts.models:
+            # API Gateway's built-in Empty model: any JSON object.
+            schema: dict[str, Any] = {"$schema": "http://json-schema.org/draft-04/schema#", "title": "Empty Schema", "type": "object"}
+            models.append(BodyModel(str(content_type), "Empty", schema))
+        elif str(model) in parts.models:
+            models.append(BodyModel(str(content_type), str(model), parts.models[str(model)]))
+        else:
+            raise ValueError(f"{logical}.RequestModels.{content_type}: {model!r} names no AWS::ApiGateway::Model of the API")
+    return RequestValidation(name, validate_body, validate_parameters, required, tuple(models))
 
 
 def _rest_integration(raw: Any, where: str) -> Any:
@@ -246,14 +336,17 @@ def _http_api(
         found.routes.append(Route(method, path, integration))
         stages[DEFAULT_ROUTE] = Stage(DEFAULT_ROUTE)
     integrations: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    authorizers: dict[str, Authorizer] = {}
     for child, resource in children:
         if resource.get("Type") == "AWS::ApiGatewayV2::Integration":
             integrations[physical_ids.get(child, child)] = (child, _props(child, resource))
+        elif resource.get("Type") == "AWS::ApiGatewayV2::Authorizer":
+            authorizers[physical_ids.get(child, child)] = authorizer_from_resource(child, _props(child, resource), "HTTP")
     for child, resource in children:
         props_ = _props(child, resource)
         kind = resource.get("Type")
         if kind == "AWS::ApiGatewayV2::Route":
-            found.routes.append(_http_route(child, props_, integrations))
+            found.routes.append(_http_route(child, props_, integrations, authorizers))
         elif kind == "AWS::ApiGatewayV2::Stage":
             name = props_.get("StageName")
             if name != DEFAULT_ROUTE:
@@ -261,8 +354,6 @@ def _http_api(
             stages[str(name)] = Stage(str(name), _variables(props_.get("StageVariables"), f"{child}.StageVariables"))
             if props_.get("AccessLogSettings"):
                 found.warnings.append(f"{child}.AccessLogSettings: access logs are not written locally")
-        elif kind == "AWS::ApiGatewayV2::Authorizer":
-            found.warnings.append(f"{child}: authorizers are not verified locally yet: the routes that use it refuse every request")
     warnings = found.warnings
     _route_warnings(logical, found.routes, warnings, "HTTP")
     if not stages:
@@ -290,7 +381,12 @@ def _route_key(key: str, where: str) -> tuple[str, str]:
     return match["method"], match["path"]
 
 
-def _http_route(logical: str, props: Mapping[str, Any], integrations: Mapping[str, tuple[str, Mapping[str, Any]]]) -> Route:
+def _http_route(
+    logical: str,
+    props: Mapping[str, Any],
+    integrations: Mapping[str, tuple[str, Mapping[str, Any]]],
+    authorizers: Mapping[str, Authorizer],
+) -> Route:
     method, path = _route_key(str(props.get("RouteKey", "")), f"{logical}.RouteKey")
     target = props.get("Target")
     integration = Integration("unsupported", reason="the route has no Target integration")
@@ -309,13 +405,7 @@ def _http_route(logical: str, props: Mapping[str, Any], integrations: Mapping[st
             "timeoutInMillis": raw.get("TimeoutInMillis"),
         }
         integration = integration_of({k: v for k, v in spelled.items() if v is not None}, kind="HTTP", where=where)
-    authorization = str(props.get("AuthorizationType") or "NONE").upper()
-    guard: Guard | None = None
-    if authorization == "AWS_IAM":
-        guard = Guard("iam", "AWS_IAM")
-    elif authorization != "NONE":
-        guard = Guard("authorizer", str(props.get("AuthorizerId") or authorization))
-    return Route(method, path, integration, guard)
+    return Route(method, path, integration, _guard(logical, props, authorizers, "HTTP"))
 
 
 # --------------------------------------------------------------------------- both
@@ -323,7 +413,7 @@ def _http_route(logical: str, props: Mapping[str, Any], integrations: Mapping[st
 
 def _route_warnings(logical: str, routes: list[Route], warnings: list[str], kind: str) -> None:
     refusals = {
-        "authorizer": "401 Unauthorized" if kind == "HTTP" else "401 Unauthorized",
+        "authorizer": "401 Unauthorized",
         "iam": "403 Forbidden" if kind == "HTTP" else "403 Missing Authentication Token",
         "api_key": "403 Forbidden",
     }
@@ -331,12 +421,16 @@ def _route_warnings(logical: str, routes: list[Route], warnings: list[str], kind
         if route.integration.kind == "unsupported":
             status = "500 Internal Server Error" if kind == "HTTP" else "500 Internal server error"
             warnings.append(f"{logical}: {route.route_key}: {route.integration.reason}; the route answers {status}")
-        if route.guard is not None:
-            what = {"authorizer": f"authorizer {route.guard.name}", "iam": "IAM authorization", "api_key": "an API key"}[route.guard.kind]
-            warnings.append(
-                f"{logical}: {route.route_key}: {what} is not verified locally yet: the route refuses every request"
-                f" ({refusals[route.guard.kind]})"
-            )
+        guard = route.guard
+        if guard is None:
+            continue
+        if guard.kind == "authorizer" and guard.authorizer is not None and not guard.authorizer.problem:
+            continue  # verified locally, request by request
+        if guard.kind == "authorizer":
+            why = guard.authorizer.problem if guard.authorizer is not None else f"authorizer {guard.name} is not defined by the API"
+        else:
+            why = {"iam": "IAM authorization", "api_key": "an API key"}[guard.kind] + " is not verified locally"
+        warnings.append(f"{logical}: {route.route_key}: {why}: the route refuses every request ({refusals[guard.kind]})")
 
 
 def _unique(logical: str, routes: list[Route]) -> tuple[Route, ...]:

@@ -48,7 +48,7 @@ def test_http_api_with_sqs_integration_and_cors() -> None:
     assert api.warnings == ["MyHttpApiApiGatewayDefaultStage.AccessLogSettings: access logs are not written locally"]
 
 
-def test_authorizers_fail_closed_and_are_listed() -> None:
+def test_authorizers_are_read_with_their_configuration() -> None:
     apis = {a.logical_id: a for a in load("sam-cors-auth")}
     rest = apis["MyApi"]
     guarded = {r.route_key: r.guard for r in rest.routes}
@@ -56,8 +56,8 @@ def test_authorizers_fail_closed_and_are_listed() -> None:
     assert guarded["GET /items/{id}"] is None
     assert rest.binary_media_types == ("image/png",)
     assert [s.variables for s in rest.stages if s.name == "dev"] == [{"foo": "bar"}]
-    assert any("CognitoAuth is not verified" in w for w in rest.warnings)
-    assert any("JwtAuth is not verified" in w for w in apis["Http2"].warnings)
+    assert guarded["ANY /p/{proxy+}"].authorizer is not None and guarded["ANY /p/{proxy+}"].authorizer.type == "COGNITO_USER_POOLS"
+    assert apis["Http2"].routes[0].guard.authorizer.issuer == "https://issuer"
 
 
 def test_rest_resources_and_methods() -> None:

@@ -1,0 +1,103 @@
+"""What an authorizer decides: a grant the integration sees, or API Gateway's refusal.
+
+A :class:`Grant` holds only what an authorizer verified (a token's claims once its signature, issuer,
+audience and times checked out; a Lambda authorizer's principal and context once its policy allowed
+the call), and renders it where each event and mapping expects it:
+
+* HTTP API JWT: ``requestContext.authorizer.jwt = {claims, scopes}`` (payload 2.0) or
+  ``requestContext.authorizer = {claims, scopes}`` (1.0);
+* REST user pool: ``requestContext.authorizer.claims``;
+* Lambda: ``requestContext.authorizer.lambda`` (HTTP API, 2.0), or the context's keys beside
+  ``principalId`` in ``requestContext.authorizer`` (REST, and HTTP API with 1.0).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..context import HttpResponse
+from .model import ApiKind
+from .responses import HeaderList
+
+__all__ = ["Grant", "Refusal", "refusal"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A verified identity, for the integration."""
+
+    kind: Literal["jwt", "cognito", "lambda"]
+    claims: Mapping[str, str] = field(default_factory=dict)
+    """jwt, cognito: every claim of the verified token, rendered as a string."""
+    scopes: tuple[str, ...] | None = None
+    """jwt: the token's scopes (None when it has no ``scope`` claim)."""
+    principal_id: str | None = None
+    """lambda: the ``principalId`` the authorizer answered (policy responses)."""
+    context: Mapping[str, Any] = field(default_factory=dict)
+    """lambda: the ``context`` the authorizer answered."""
+    latency_ms: int = 0
+    """lambda: how long the authorizer took (REST's ``integrationLatency``)."""
+
+    def for_event(self, api_kind: ApiKind, payload_format: str) -> dict[str, Any]:
+        """``requestContext.authorizer`` of a Lambda proxy event."""
+        if self.kind == "jwt":
+            jwt = {"claims": dict(self.claims), "scopes": list(self.scopes) if self.scopes is not None else None}
+            return {"jwt": jwt} if payload_format == "2.0" else jwt
+        if self.kind == "cognito":
+            return {"claims": dict(self.claims)}
+        if api_kind == "HTTP" and payload_format == "2.0":
+            return {"lambda": dict(self.context)}
+        out: dict[str, Any] = dict(self.context)
+        if self.principal_id is not None:
+            out["principalId"] = self.principal_id
+        if api_kind == "REST":
+            out["integrationLatency"] = self.latency_ms
+        return out
+
+    def for_mappings(self) -> dict[str, Any]:
+        """``$context.authorizer``: ``claims.x`` (JWT, user pools), ``principalId`` and the context's keys (Lambda)."""
+        if self.kind in ("jwt", "cognito"):
+            return {"claims": dict(self.claims), "scopes": list(self.scopes or [])}
+        out = dict(self.context)
+        if self.principal_id is not None:
+            out["principalId"] = self.principal_id
+        return out
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """API Gateway's answer to a request its authorizer refused; ``reason`` is for the log only."""
+
+    response: HttpResponse
+    reason: str
+
+
+#: (kind, problem) -> (status, body, x-amzn-ErrorType). REST's access-denied body spells "Message"
+#: with a capital M, and its authorizer-configuration body is {"message": null}: both are AWS's.
+_REFUSALS: dict[tuple[ApiKind, str], tuple[int, dict[str, Any], str]] = {
+    ("REST", "unauthorized"): (401, {"message": "Unauthorized"}, "UnauthorizedException"),
+    ("REST", "denied"): (403, {"Message": "User is not authorized to access this resource with an explicit deny"}, "AccessDeniedException"),
+    ("REST", "not_allowed"): (403, {"Message": "User is not authorized to access this resource"}, "AccessDeniedException"),
+    ("REST", "configuration"): (500, {"message": None}, "AuthorizerConfigurationException"),
+    ("HTTP", "unauthorized"): (401, {"message": "Unauthorized"}, ""),
+    ("HTTP", "denied"): (403, {"message": "Forbidden"}, ""),
+    ("HTTP", "not_allowed"): (403, {"message": "Forbidden"}, ""),
+    ("HTTP", "forbidden"): (403, {"message": "Forbidden"}, ""),
+    ("HTTP", "configuration"): (500, {"message": "Internal Server Error"}, ""),
+}
+
+
+def refusal(kind: ApiKind, problem: str, reason: str, headers: Mapping[str, str] | None = None) -> Refusal:
+    """The refusal for ``problem``: ``unauthorized`` (401), ``denied`` (an explicit Deny), ``not_allowed``
+    (no Allow), ``forbidden`` (HTTP API scopes) or ``configuration`` (the authorizer failed)."""
+    status, body, error_type = _REFUSALS[(kind, problem)]
+    out = HeaderList()
+    out["Content-Type"] = "application/json"
+    if error_type:
+        out["x-amzn-ErrorType"] = error_type
+    for name, value in (headers or {}).items():
+        out[name] = value
+    return Refusal(HttpResponse(status, out, json.dumps(body, separators=(",", ":")).encode()), reason)
