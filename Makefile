@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean health deploy
 
 # checkov pins an older boto3 than ours, so it gets a virtualenv of its own;
 # tests/functional/deploy/test_offline_checks.py runs it from there.
@@ -40,6 +40,25 @@ $(AWSCLI):
 
 test: $(STAMP) $(CHECKOV) $(AWSCLI)
 	$(BIN)/python -m pytest -q tests
+
+# `make health` asks the running `sluiceway up` whether it is ready (database, workers, event
+# lag): exit 0 ready, 1 not ready, 2 nothing answers. URL defaults to SLUICEWAY_ENDPOINT_HOST/PORT.
+URL ?=
+
+health: $(STAMP)
+	$(BIN)/sluiceway health --ready $(if $(URL),--url '$(URL)')
+
+# `make deploy` deploys TEMPLATE to AWS with the SAM CLI (`sluiceway deploy`): the pipeline's
+# template (`sluiceway template` writes template.yaml) or an app's. Left empty, STACK and REGION
+# are the command's own defaults (sluiceway-<pipeline>, or the app folder's name; SLUICEWAY_REGION).
+# DEPLOY_FLAGS passes more options, e.g. DEPLOY_FLAGS='--email me@example.com --dry-run'.
+TEMPLATE ?= template.yaml
+STACK ?=
+REGION ?=
+DEPLOY_FLAGS ?=
+
+deploy: $(STAMP)
+	$(BIN)/sluiceway deploy --template '$(TEMPLATE)' $(if $(STACK),--stack-name '$(STACK)') $(if $(REGION),--region '$(REGION)') $(DEPLOY_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -13,7 +13,7 @@ from .. import __version__
 from ..apps import CSV_WORKFLOW
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
-from . import aws, events, messaging, runs, sfn, stacks
+from . import aws, events, health, messaging, runs, sfn, stacks, users
 from ._common import EXIT_FAILED, ConfigOption, DataDirOption, console, err_console, fail, report_error, settings_from, shown
 from .new import new as new_command
 
@@ -259,6 +259,9 @@ def demo(
     settings = settings_from(data_dir)
     raise typer.Exit(run_demo(settings, chosen.pop() if chosen else DEFAULT_APP, timeout=timeout, scale=scale))
 
+
+app.command()(health.health)
+users.register(app)
 
 # Command groups and the AWS commands come after the everyday ones in --help.
 app.add_typer(sfn.app, name="sfn")

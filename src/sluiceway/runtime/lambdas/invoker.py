@@ -504,6 +504,11 @@ class LocalFunctionInvoker:
         """Stop the workers (a call still running is killed); idempotent."""
         self._finalizer()
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` ran: no function can be invoked any more (readiness reports it)."""
+        return not self._finalizer.alive
+
     def __enter__(self) -> LocalFunctionInvoker:
         return self
 
