@@ -9,7 +9,9 @@ store the endpoint's S3 writes to (so the same notifications fire), waits for wh
 the app does and prints it. The exit code is 0 only if everything ended as expected.
 
 ``csv-workflow`` (the default) is Sluiceway's own CSV pipeline as an app; ``csv-fanout``
-and ``json-records`` are the source documents' other systems.
+and ``json-records`` are the source documents' other systems. ``api-workflow`` puts no data
+anywhere: it makes users in the app's user pool, signs them in through ``cognito-idp``
+InitiateAuth and calls the app's HTTP API with their tokens, as a client on AWS would.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..settings import Settings
 from ._common import EXIT_FAILED, console, err_console, fail, report_error, shown
 
 if TYPE_CHECKING:
+    from ..endpoint.server import Endpoint
     from ..runtime.stack import Stack
 
 __all__ = ["DEMOS", "run_demo"]
@@ -44,7 +47,7 @@ DEFAULT_APP = "csv-workflow"
 #: The example apps a demo drives (each has its own check below) and how long each waits by default:
 #: the small apps are done in seconds, and a failed asynchronous invocation is retried for minutes
 #: (Lambda's two retries), so waiting longer would only delay the verdict.
-DEMOS = {"csv-workflow": 600.0, "csv-fanout": 120.0, "json-records": 120.0}
+DEMOS = {"csv-workflow": 600.0, "csv-fanout": 120.0, "json-records": 120.0, "api-workflow": 60.0}
 
 T = TypeVar("T")
 
@@ -57,6 +60,7 @@ class _Running:
     app_dir: Path
     outputs: dict[str, str]
     started: datetime
+    endpoint: Endpoint
 
     def put(self, bucket: str, key: str, path: Path, content_type: str) -> None:
         """Store ``path`` as ``s3://bucket/key``: the store behind the endpoint's PutObject, events and all."""
@@ -87,7 +91,7 @@ def run_demo(settings: Settings, app: str = DEFAULT_APP, *, timeout: float | Non
     if app not in DEMOS:
         fail(f"no demo for app {app!r}; the demos are: {', '.join(DEMOS)}")
     with _quiet():
-        demo = {"csv-workflow": _csv_workflow, "csv-fanout": _csv_fanout, "json-records": _json_records}[app]
+        demo = {"csv-workflow": _csv_workflow, "csv-fanout": _csv_fanout, "json-records": _json_records, "api-workflow": _api_workflow}[app]
         return demo(settings, DEMOS[app] if timeout is None else timeout, scale)
 
 
@@ -154,7 +158,7 @@ def _running(settings: Settings, app: str, parameters: dict[str, str] | None = N
         except TemplateError as exc:
             fail(f"the {app} example's template could not be made: {exc}", EXIT_FAILED)
         console.print(f"  stack {app}: {deployment.document['StackStatus']} ({len(deployment.document['Resources'])} resources)")
-        yield _Running(stack, app_dir, deployment.outputs, started)
+        yield _Running(stack, app_dir, deployment.outputs, started, endpoint)
     finally:
         endpoint.close()
         stack.close()
@@ -390,3 +394,89 @@ def _json_records(settings: Settings, timeout: float, scale: float) -> int:
 def _plain(value: Any) -> Any:
     """A stored item's value as JSON reads it (DynamoDB numbers come back as decimals)."""
     return json.loads(json.dumps(value, default=lambda v: int(v) if v == int(v) else float(v)))
+
+
+# ------------------------------------------------------------------ api-workflow
+
+#: The demo's users: one may submit jobs, the other only read them.
+_SUBMITTER, _VIEWER = ("demo-submitter", "submitters"), ("demo-viewer", "viewers")
+_PASSWORD = "Demo-password-1"  # the template's policy: 12 characters, upper and lower case, a digit
+_JOB = {"operation": "mean", "numbers": [12, 7.5, 30, 0.5], "label": "sluiceway demo"}
+
+
+def _api_workflow(settings: Settings, timeout: float, scale: float) -> int:
+    from ..endpoint.calls import AwsCalls
+
+    with _running(settings, "api-workflow") as running:
+        aws = AwsCalls(running.stack, running.endpoint.shared, running.endpoint.url)
+        pool, client = running.outputs["UserPoolId"], running.outputs["UserPoolClientId"]
+        tokens: dict[str, str] = {}
+        for username, group in (_SUBMITTER, _VIEWER):
+            # As an administrator makes a user on AWS: no invitation, a permanent password, a group.
+            aws.call("cognito-idp", "AdminCreateUser", {"UserPoolId": pool, "Username": username, "MessageAction": "SUPPRESS"})
+            aws.call(
+                "cognito-idp", "AdminSetUserPassword", {"UserPoolId": pool, "Username": username, "Password": _PASSWORD, "Permanent": True}
+            )
+            aws.call("cognito-idp", "AdminAddUserToGroup", {"UserPoolId": pool, "Username": username, "GroupName": group})
+            signed_in = aws.call(
+                "cognito-idp",
+                "InitiateAuth",
+                {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client, "AuthParameters": {"USERNAME": username, "PASSWORD": _PASSWORD}},
+            )
+            tokens[username] = str(signed_in["AuthenticationResult"]["AccessToken"])
+            console.print(Text.assemble("  signed in ", (username, "bold"), f" ({group})"), highlight=False)
+        api = running.outputs["ApiUrl"].rstrip("/")
+        submitter, viewer = tokens[_SUBMITTER[0]], tokens[_VIEWER[0]]
+        checks: list[tuple[str, Any, Any]] = [
+            ("POST /jobs without a token", 401, _http("POST", f"{api}/jobs", None, _JOB)[0]),
+            ("POST /jobs with a tampered token", 401, _http("POST", f"{api}/jobs", _tampered(submitter), _JOB)[0]),
+            ("POST /jobs by a viewer", 403, _http("POST", f"{api}/jobs", viewer, _JOB)[0]),
+        ]
+        status, body = _http("POST", f"{api}/jobs", submitter, _JOB)
+        checks.append(("POST /jobs by a submitter", 202, status))
+        job_id = str(body.get("jobId", ""))
+        console.print(Text.assemble("  job ", shown(job_id or "(none)"), " started: ", shown(str(body.get("executionArn", "")))))
+        job = _until(
+            lambda: _http("GET", f"{api}/jobs/{job_id}", viewer, None),
+            lambda answer: answer[0] != 200 or answer[1].get("status") in TERMINAL,
+            timeout,
+            "the job",
+        )[1]
+        checks.append(("the job's status (GET /jobs/{id})", "SUCCEEDED", job.get("status")))
+        checks.append(("its result (the mean)", 12.5, (job.get("output") or {}).get("result")))
+        listed = _http("GET", f"{api}/jobs", submitter, None)[1].get("jobs", [])
+        checks.append(("the submitter's jobs (GET /jobs)", [job_id], [entry.get("jobId") for entry in listed]))
+    return _checks("api-workflow", checks, running)
+
+
+def _http(method: str, url: str, token: str | None, body: Any) -> tuple[int, dict[str, Any]]:
+    """``(status, JSON body)`` of one call to the app's API, as any HTTP client makes it."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 - the demo's own endpoint
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            status, text = answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read()
+    try:
+        parsed = json.loads(text or b"{}")
+    except ValueError:
+        parsed = {}
+    return status, parsed if isinstance(parsed, dict) else {}
+
+
+def _tampered(token: str) -> str:
+    """The token with its payload changed (a claim rewritten) and its signature kept: the authorizer must refuse it."""
+    import base64
+
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["cognito:groups"] = ["submitters", "viewers", "admins"]
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"

@@ -238,12 +238,12 @@ def _free_port(host: str) -> int:
 
 @app.command()
 def demo(
-    name: str | None = typer.Argument(None, metavar="APP", help="csv-workflow (default), csv-fanout or json-records"),
+    name: str | None = typer.Argument(None, metavar="APP", help="csv-workflow (default), csv-fanout, json-records or api-workflow"),
     app_name: str | None = typer.Option(None, "--app", help="The example app to run (the same as APP)"),
     preset: str | None = typer.Option(None, "--preset", help="Deprecated: the same as APP"),
     data_dir: Path | None = DataDirOption,
     timeout: float | None = typer.Option(
-        None, "--timeout", help="Give up after this many seconds (default: 600 for csv-workflow, 120 for the others)"
+        None, "--timeout", help="Give up after this many seconds (default: 600 for csv-workflow, 60 for api-workflow, 120 for the others)"
     ),
     scale: float = typer.Option(1.0, "--scale", min=0.001, help="Multiply the sizes of the generated sample CSVs"),
 ) -> None:

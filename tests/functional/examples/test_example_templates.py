@@ -23,7 +23,7 @@ from sluiceway.cli.new import copy_example, example_names, new
 
 EXAMPLES = Path(str(resources.files("sluiceway").joinpath("examples")))
 REPO = Path(__file__).resolve().parents[3]
-APPS = ["csv-fanout", "csv-workflow", "json-records"]
+APPS = ["api-workflow", "csv-fanout", "csv-workflow", "json-records"]
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 #: The only checks an example may skip (each skip says why in the resource's Metadata). Encryption at
 #: rest, public access, DLQs of asynchronously invoked functions, backups: fixed, never skipped.

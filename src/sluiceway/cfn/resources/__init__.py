@@ -8,6 +8,15 @@ all of an API's resources at once, after the rest.
 from __future__ import annotations
 
 from .base import Env, Made, Provisioner, Request, Stored, physical_name
+from .cognito import (
+    UserPool,
+    UserPoolClient,
+    UserPoolDomain,
+    UserPoolGroup,
+    UserPoolResourceServer,
+    UserPoolUser,
+    UserPoolUserToGroupAttachment,
+)
 from .custom import CustomResource
 from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, LayerVersion, Passive, Permission, Version
 from .logs import LogGroup
@@ -41,6 +50,13 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
     "AWS::CloudFormation::CustomResource": CustomResource(),
+    "AWS::Cognito::UserPool": UserPool(),
+    "AWS::Cognito::UserPoolClient": UserPoolClient(),
+    "AWS::Cognito::UserPoolGroup": UserPoolGroup(),
+    "AWS::Cognito::UserPoolResourceServer": UserPoolResourceServer(),
+    "AWS::Cognito::UserPoolUser": UserPoolUser(),
+    "AWS::Cognito::UserPoolUserToGroupAttachment": UserPoolUserToGroupAttachment(),
+    "AWS::Cognito::UserPoolDomain": UserPoolDomain(),
     # Accepted: locally every service may call every other, so IAM and resource policies change nothing.
     "AWS::IAM::Role": Passive("iam", "role", name_key="RoleName", arn_format=_ROLE_ARN),
     "AWS::IAM::Policy": Passive("iam", "policy", name_key="PolicyName"),

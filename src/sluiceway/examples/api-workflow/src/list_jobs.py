@@ -1,0 +1,30 @@
+"""GET /jobs: the caller's jobs, newest first (at most 50; ``?limit=`` asks for fewer)."""
+
+import os
+
+import boto3
+from access import answer, claims, groups
+from boto3.dynamodb.conditions import Key
+
+MAX_LIMIT = 50
+
+table = boto3.resource("dynamodb").Table(os.environ["JOBS_TABLE"])
+
+
+def lambda_handler(event, context):
+    verified = claims(event)
+    if not groups(verified) & {"viewers", "submitters"}:
+        return answer(403, {"message": "Only members of the viewers or submitters groups may read jobs"})
+    text = (event.get("queryStringParameters") or {}).get("limit", str(MAX_LIMIT))
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        return answer(400, {"message": f"limit must be a number from 1 to {MAX_LIMIT}"})
+    found = table.query(
+        IndexName="BySubmitter",
+        KeyConditionExpression=Key("submittedBy").eq(verified.get("sub", "")),
+        ScanIndexForward=False,
+        Limit=int(text),
+    )
+    jobs = [
+        {key: item.get(key) for key in ("jobId", "operation", "label", "submittedAt", "executionArn")} for item in found.get("Items", [])
+    ]
+    return answer(200, {"jobs": jobs})

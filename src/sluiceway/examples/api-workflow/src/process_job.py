@@ -1,0 +1,32 @@
+"""JobWorkflow's ProcessJob task: computes the job. ``outcome`` tells CheckOutcome where to go.
+
+A result that is not a finite number (numbers whose sum overflows a double) has no JSON form:
+the outcome says so and the workflow fails the job (ResultOutOfRange).
+"""
+
+import math
+
+
+def lambda_handler(event, context):
+    numbers = event["numbers"]
+    operation = event["operation"]
+    if operation in ("sum", "mean"):
+        try:
+            total = math.fsum(numbers)
+        except OverflowError:  # fsum refuses a sum past the largest double rather than answer inf
+            total = math.inf
+        result = total if operation == "sum" else total / len(numbers)
+    elif operation == "min":
+        result = min(numbers)
+    elif operation == "max":
+        result = max(numbers)
+    else:
+        raise ValueError(f"unknown operation {operation!r}")
+    finite = math.isfinite(result)
+    return {
+        "jobId": event["jobId"],
+        "operation": operation,
+        "count": len(numbers),
+        "result": result if finite else None,
+        "outcome": "ok" if finite else "out-of-range",
+    }
