@@ -20,6 +20,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..cognito import roles
 from ..cognito.errors import CognitoError
 from ._common import EXIT_FAILED, DataDirOption, console, fail, settings_from, shown
 
@@ -27,11 +28,10 @@ __all__ = ["GROUPS", "SCOPES", "register"]
 
 T = TypeVar("T")
 
-GROUPS = ("viewer", "operator", "admin")
-"""The default pool's groups: the management API's roles."""
-SCOPES = ("read", "operate", "admin")
-"""The default pool's resource server ``sluiceway`` scopes, one per role, for machine clients."""
-RESOURCE_SERVER = "sluiceway"
+GROUPS = tuple(reversed(roles.ROLE_NAMES))
+"""The default pool's groups (the management API's roles), least privileged first."""
+SCOPES = tuple(name for name, _ in roles.SCOPES)
+"""The default pool's resource server scopes, one per role, for machine clients."""
 
 users_app = typer.Typer(help="Users of the default user pool (the management API's sign-ins).", no_args_is_help=True)
 clients_app = typer.Typer(help="Machine clients of the default user pool (client_credentials).", no_args_is_help=True)
@@ -206,7 +206,7 @@ def add_client(
                 GenerateSecret=True,
                 AllowedOAuthFlows=["client_credentials"],
                 AllowedOAuthFlowsUserPoolClient=True,
-                AllowedOAuthScopes=[f"{RESOURCE_SERVER}/{s}" for s in dict.fromkeys(scopes)],
+                AllowedOAuthScopes=[roles.scope_name(s) for s in dict.fromkeys(scopes)],
             )
         )
     finally:

@@ -35,6 +35,7 @@ from ..ports import STATUS_TIME_INDEX
 from ..settings import Settings
 from ._cfn import DLQ, KEY, getatt, ref, skips, sub
 from .lambdas import POWERTOOLS_LAYER_VERSION, function_logical_id, function_resource
+from .management_api import add_management_api
 from .policies import bucket_policy, dead_letter_queue_policy, key_policy, state_machine_policies
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class TemplateOptions:
     """Default of the ``PowertoolsLayerVersion`` parameter."""
     extra_skips: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
     """More checkov skips per logical id: ``(check id, reason)``."""
+    management_api: bool = False
+    """Add the management API (:mod:`.management_api`): a Lambda behind an HttpApi with a Cognito JWT authorizer."""
 
 
 def definition_path() -> Path:
@@ -415,7 +418,7 @@ def build_template(
         existing = resource.setdefault("Metadata", {}).setdefault("checkov", {}).setdefault("skip", [])
         existing.extend({"id": check, "comment": reason} for check, reason in items)
 
-    return {
+    template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": f"Sluiceway pipeline {pipeline.name}: S3 -> EventBridge -> Step Functions -> Lambda, DynamoDB, SNS",
@@ -466,6 +469,9 @@ def build_template(
             "DeadLetterQueueUrl": {"Value": ref(DLQ)},
         },
     }
+    if options.management_api:
+        add_management_api(template, code_uri=options.code_uri, state_machine=_STATE_MACHINE, log_retention_days=options.log_retention_days)
+    return template
 
 
 def dump_template(template: Mapping[str, Any]) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import cognito_routes, protocol
 from .apigateway import ApiGateway
+from .asgi import AsgiApp
 from .body import decode_aws_chunked, read_http_chunked
 from .context import Context, HttpRequest, HttpResponse, Shared, Stream
 from .custom_resources import RESPONSE_PATH, ResponseSlots
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_PORT", "Endpoint", "is_loopback"]
 
+API_PREFIX = "/_sluiceway/api"
+"""Where the management API (``sluiceway.api``) is served."""
 DEFAULT_PORT = 4566
 """The port every AWS emulator has used since LocalStack; clients' examples assume it."""
 #: S3's single PUT limit is 5 GiB; a body larger than that is refused before it is read.
@@ -182,6 +185,8 @@ class Endpoint:
                 self._idle.notify_all()
 
     def _own(self, request: HttpRequest) -> HttpResponse:
+        if (request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")) and self.stack.settings.api_enabled:
+            return self.shared.get("management-api", self._management_api).handle(request)
         path = request.path.rstrip("/")
         if path in ("/_sluiceway/health", "/_sluiceway/health/ready") and request.method in ("GET", "HEAD"):
             status, body = readiness(self) if path.endswith("/ready") else liveness(self)
@@ -191,6 +196,12 @@ class Endpoint:
             status, message = self.shared.get("cfn-responses", ResponseSlots).put(request.path[len(RESPONSE_PATH) :], request.body)
             return HttpResponse(status, {"Content-Length": str(len(message))}, message.encode())
         return _json(404, {"message": f"no route {request.method} {request.path}"})
+
+    def _management_api(self) -> AsgiApp:
+        from ..api.local import create_local_app  # FastAPI is imported on the API's first request
+
+        keys = self.access_keys if self.require_auth else None
+        return AsgiApp(create_local_app(self.stack, self.shared, self.url, access_keys=keys), API_PREFIX)
 
     def _aws(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())

@@ -14,19 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...cognito import jwt
+from ...cognito.roles import GROUPS, RESOURCE_SERVER, SCOPES
 from ._userpool_auth import UserPoolAuth
 from ._userpool_users import User
 
-__all__ = ["DEFAULT_POOL_NAME", "ROLES", "DefaultPool", "SqliteUserPools", "User"]
+__all__ = ["DEFAULT_POOL_NAME", "DefaultPool", "SqliteUserPools", "User"]
 
 DEFAULT_POOL_NAME = "sluiceway"
-#: The default pool's groups, most privileged first (Precedence 1, 2, 3: ``cognito:groups`` lists them so).
-ROLES = ("admin", "operator", "viewer")
-#: The default pool's resource server and its scopes (``sluiceway/read`` = viewer, and so on).
-RESOURCE_SERVER = "sluiceway"
-SCOPES = (("read", "Read executions, objects, queues, topics, rules and alarms"),
-          ("operate", "Start, stop and redrive executions; upload objects"),
-          ("admin", "Manage users"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,8 +52,8 @@ class SqliteUserPools(UserPoolAuth):
             client = self.create_user_pool_client(
                 pool["Id"], DEFAULT_POOL_NAME, ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
             )
-            for precedence, role in enumerate(ROLES, start=1):
-                self.create_group(pool["Id"], role, description=f"Sluiceway {role}s", precedence=precedence)
+            for precedence, (role, description) in enumerate(GROUPS, start=1):
+                self.create_group(pool["Id"], role, description=description, precedence=precedence)
             self.create_resource_server(
                 pool["Id"], RESOURCE_SERVER, "Sluiceway management API", [{"ScopeName": n, "ScopeDescription": d} for n, d in SCOPES]
             )

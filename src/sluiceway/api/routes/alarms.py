@@ -1,0 +1,50 @@
+"""CloudWatch alarms (DescribeAlarms).
+
+The local endpoint does not serve CloudWatch yet (issue 15): there this route answers 501
+with a message saying so; on AWS it lists the account's alarms.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from ..schemas import AlarmList
+from ._deps import AwsApi, Viewer, errors
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["alarms"])
+
+
+@router.get("/alarms", response_model=AlarmList, responses=errors(501))
+def list_alarms(
+    aws: AwsApi,
+    _: Viewer,
+    stateValue: Literal["OK", "ALARM", "INSUFFICIENT_DATA"] | None = None,
+    namePrefix: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    nextToken: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
+    maxResults: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"MaxRecords": maxResults, "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+    if stateValue:
+        params["StateValue"] = stateValue
+    if namePrefix:
+        params["AlarmNamePrefix"] = namePrefix
+    if nextToken:
+        params["NextToken"] = nextToken
+    page = aws.call("cloudwatch", "DescribeAlarms", params)
+    alarms = [
+        {
+            "alarmName": a["AlarmName"],
+            "alarmArn": a.get("AlarmArn"),
+            "stateValue": a.get("StateValue"),
+            "stateReason": a.get("StateReason"),
+            "namespace": a.get("Namespace"),
+            "metricName": a.get("MetricName"),
+            "stateUpdatedTimestamp": a.get("StateUpdatedTimestamp"),
+        }
+        for a in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]
+    ]
+    return {"alarms": alarms, "nextToken": page.get("NextToken")}

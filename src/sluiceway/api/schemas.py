@@ -1,0 +1,315 @@
+"""The management API's requests and responses, so that its OpenAPI document describes every answer.
+
+Members keep AWS's names where they are AWS's values (``executionArn``, ``stateMachineArn``,
+``nextToken``): a user who knows the AWS API reads them without a glossary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Alarm", "AlarmList", "Bucket", "BucketList", "CreateUserRequest", "EventBus", "EventBusList", "Execution",
+    "ExecutionList", "ExecutionSummary", "Group", "GroupList", "History", "HistoryEvent", "ObjectDetail", "ObjectList",
+    "ObjectSummary", "PresignedUrl", "Problem", "QueueDetail", "QueueList", "QueueRedriveRequest", "QueueRedriveTask",
+    "Redriven", "Rule", "RuleList", "StartExecutionRequest", "StartedExecution", "StateMachine", "StateMachineList",
+    "StopExecutionRequest", "Stopped", "Subscription", "SubscriptionList", "Target", "Topic", "TopicList",
+    "UploadRequest", "User", "UserList", "ValidationProblem",
+]  # fmt: skip
+
+ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+RoleName = Literal["viewer", "operator", "admin"]
+
+
+class Problem(BaseModel):
+    """Every error: a code (AWS's, when AWS refused) and a message for people."""
+
+    error: str
+    message: str
+
+
+class ValidationProblem(Problem):
+    """422: the request does not match this API's schema."""
+
+    detail: list[dict[str, Any]] = []
+
+
+# ---------------------------------------------------------------- executions
+
+
+class ExecutionSummary(BaseModel):
+    executionArn: str
+    stateMachineArn: str
+    name: str
+    status: ExecutionStatus
+    startDate: datetime
+    stopDate: datetime | None = None
+    redriveCount: int | None = None
+    redriveDate: datetime | None = None
+
+
+class ExecutionList(BaseModel):
+    executions: list[ExecutionSummary]
+    nextToken: str | None = Field(None, description="Pass it back for the next page; absent on the last one")
+
+
+class Execution(ExecutionSummary):
+    input: str | None = None
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    redriveStatus: str | None = None
+    redriveStatusReason: str | None = None
+
+
+class HistoryEvent(BaseModel):
+    """One event of an execution's history; its details member is named after its type (``taskFailedEventDetails``)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    type: str
+    timestamp: datetime
+    previousEventId: int | None = None
+
+
+class History(BaseModel):
+    events: list[HistoryEvent]
+    nextToken: str | None = None
+
+
+class StartExecutionRequest(BaseModel):
+    stateMachineArn: str | None = Field(None, min_length=1, max_length=256)
+    stateMachineName: str | None = Field(None, min_length=1, max_length=80, description="Instead of stateMachineArn")
+    name: str | None = Field(None, min_length=1, max_length=80, description="The execution's name (a UUID when absent)")
+    input: Any = Field(default_factory=dict, description="Any JSON value: the execution's input")
+
+
+class StartedExecution(BaseModel):
+    executionArn: str
+    startDate: datetime
+
+
+class StopExecutionRequest(BaseModel):
+    error: str | None = Field(None, max_length=256)
+    cause: str | None = Field(None, max_length=32768)
+
+
+class Stopped(BaseModel):
+    stopDate: datetime
+
+
+class Redriven(BaseModel):
+    redriveDate: datetime
+
+
+class StateMachine(BaseModel):
+    stateMachineArn: str
+    name: str
+    type: str
+    creationDate: datetime
+
+
+class StateMachineList(BaseModel):
+    stateMachines: list[StateMachine]
+    nextToken: str | None = None
+
+
+# ---------------------------------------------------------------- objects
+
+
+class UploadRequest(BaseModel):
+    bucket: str = Field(min_length=3, max_length=63)
+    key: str = Field(min_length=1, max_length=1024)
+    contentType: str | None = Field(None, max_length=255)
+    expiresIn: int = Field(900, ge=1, le=604800, description="Seconds the URL is valid (S3's limit is 7 days)")
+
+
+class PresignedUrl(BaseModel):
+    url: str
+    method: Literal["GET", "PUT"]
+    bucket: str
+    key: str
+    expiresIn: int
+    headers: dict[str, str] = Field(default_factory=dict, description="Headers the request must send (they are signed)")
+
+
+class Bucket(BaseModel):
+    name: str
+    creationDate: datetime | None = None
+
+
+class BucketList(BaseModel):
+    buckets: list[Bucket]
+
+
+class ObjectSummary(BaseModel):
+    key: str
+    size: int
+    lastModified: datetime
+    etag: str | None = None
+
+
+class ObjectList(BaseModel):
+    bucket: str
+    prefix: str
+    objects: list[ObjectSummary]
+    commonPrefixes: list[str] = []
+    nextToken: str | None = None
+
+
+class ObjectDetail(BaseModel):
+    bucket: str
+    key: str
+    size: int
+    contentType: str | None = None
+    lastModified: datetime | None = None
+    etag: str | None = None
+    download: PresignedUrl
+
+
+# ---------------------------------------------------------------- queues
+
+
+class DeadLetterQueue(BaseModel):
+    name: str
+    arn: str
+    url: str | None = None
+    messages: int | None = Field(None, description="None when the dead-letter queue does not exist")
+    maxReceiveCount: int
+
+
+class QueueDetail(BaseModel):
+    name: str
+    url: str
+    arn: str
+    fifo: bool
+    messages: int = Field(description="ApproximateNumberOfMessages")
+    inFlight: int = Field(description="ApproximateNumberOfMessagesNotVisible")
+    delayed: int = Field(description="ApproximateNumberOfMessagesDelayed")
+    deadLetterQueue: DeadLetterQueue | None = None
+
+
+class QueueList(BaseModel):
+    queues: list[QueueDetail]
+    nextToken: str | None = None
+
+
+class QueueRedriveRequest(BaseModel):
+    maxNumberOfMessagesPerSecond: int | None = Field(None, ge=1, le=500)
+
+
+class QueueRedriveTask(BaseModel):
+    taskHandle: str
+    sourceArn: str
+    destinationArn: str | None = Field(None, description="None: each message goes back to the queue it came from")
+
+
+# ---------------------------------------------------------------- topics, rules, alarms
+
+
+class Topic(BaseModel):
+    topicArn: str
+    name: str
+
+
+class TopicList(BaseModel):
+    topics: list[Topic]
+    nextToken: str | None = None
+
+
+class Subscription(BaseModel):
+    subscriptionArn: str
+    protocol: str
+    endpoint: str | None = None
+    topicArn: str
+
+
+class SubscriptionList(BaseModel):
+    subscriptions: list[Subscription]
+    nextToken: str | None = None
+
+
+class EventBus(BaseModel):
+    name: str
+    arn: str
+
+
+class EventBusList(BaseModel):
+    eventBuses: list[EventBus]
+    nextToken: str | None = None
+
+
+class Target(BaseModel):
+    id: str
+    arn: str
+    input: str | None = None
+    inputPath: str | None = None
+    deadLetterArn: str | None = None
+
+
+class Rule(BaseModel):
+    name: str
+    arn: str
+    eventBusName: str
+    state: str | None = None
+    eventPattern: str | None = None
+    scheduleExpression: str | None = None
+    description: str | None = None
+    targets: list[Target]
+
+
+class RuleList(BaseModel):
+    rules: list[Rule]
+    nextToken: str | None = None
+
+
+class Alarm(BaseModel):
+    alarmName: str
+    alarmArn: str | None = None
+    stateValue: str | None = None
+    stateReason: str | None = None
+    namespace: str | None = None
+    metricName: str | None = None
+    stateUpdatedTimestamp: datetime | None = None
+
+
+class AlarmList(BaseModel):
+    alarms: list[Alarm]
+    nextToken: str | None = None
+
+
+# ---------------------------------------------------------------- users
+
+
+class User(BaseModel):
+    username: str
+    status: str | None = Field(None, description="Cognito's UserStatus (CONFIRMED, FORCE_CHANGE_PASSWORD...)")
+    enabled: bool | None = None
+    created: datetime | None = None
+    modified: datetime | None = None
+    email: str | None = None
+    groups: list[str] | None = Field(None, description="Given for one user, not in lists")
+
+
+class UserList(BaseModel):
+    users: list[User]
+    nextToken: str | None = None
+
+
+class CreateUserRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=128, description="Cognito checks it (its pattern is [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+)")
+    password: str | None = Field(None, min_length=6, max_length=256, description="Set permanently (the user is CONFIRMED)")
+    email: str | None = Field(None, max_length=2048)
+    groups: list[RoleName] = Field(default_factory=list)
+
+
+class Group(BaseModel):
+    name: str
+    description: str | None = None
+
+
+class GroupList(BaseModel):
+    groups: list[Group]
