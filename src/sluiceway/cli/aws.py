@@ -79,6 +79,11 @@ def template(
     log_retention_days: int = typer.Option(
         365, "--log-retention-days", min=1, help="CloudWatch Logs retention"
     ),
+    management_api: bool = typer.Option(
+        True,
+        "--management-api/--no-management-api",
+        help="Include Sluiceway's management API (a Lambda behind an HttpApi with a Cognito JWT authorizer)",
+    ),
     data_dir: Path | None = DataDirOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -91,6 +96,7 @@ def template(
         code_uri=_relative_to(bundle, out.parent),
         concurrent_runs=concurrent_runs or None,
         log_retention_days=log_retention_days,
+        management_api=management_api,
     )
     try:
         written = write_template(settings, pipeline, out, options=options)

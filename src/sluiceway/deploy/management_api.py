@@ -216,7 +216,7 @@ def _json_format(fields: dict[str, str]) -> str:
     return "{" + ",".join(f'"{k}":"{v}"' for k, v in fields.items()) + "}"
 
 
-def _function(code_uri: str, state_machine: str, input_bucket: str, output_bucket: str) -> dict[str, Any]:
+def _function(code_uri: str, state_machine: str, input_bucket: str, output_bucket: str, reserved: int | None) -> dict[str, Any]:
     def route(path: str, method: str, *, public: bool = False) -> dict[str, Any]:
         properties: dict[str, Any] = {"ApiId": ref(API), "Path": path, "Method": method}
         if public:
@@ -233,6 +233,7 @@ def _function(code_uri: str, state_machine: str, input_bucket: str, output_bucke
                     ("CKV_AWS_173", "The environment holds the user pool's id only, no secrets; Lambda encrypts it at rest."),
                     ("CKV_AWS_272", "Code signing needs an AWS Signer profile; the bundle's integrity comes from the deploy pipeline."),
                 ]
+                + ([] if reserved else [("CKV_AWS_115", "Concurrency is not reserved (generated with concurrent runs unset).")])
             ),
             "Properties": {
                 "Description": "Sluiceway management API",
@@ -244,7 +245,9 @@ def _function(code_uri: str, state_machine: str, input_bucket: str, output_bucke
                 # An HttpApi gives its integration 30 seconds at most.
                 "Timeout": 29,
                 "Tracing": "Active",
-                "ReservedConcurrentExecutions": 10,
+                # Reserved only when the pipeline's functions are: a new account's concurrency quota
+                # (10) leaves nothing to reserve, and CloudFormation then refuses the function.
+                **({"ReservedConcurrentExecutions": reserved} if reserved else {}),
                 "Environment": {"Variables": {"SLUICEWAY_API_USER_POOL_ID": ref(POOL), "SLUICEWAY_LOG_LEVEL": "INFO"}},
                 "LoggingConfig": {"LogGroup": ref("FunctionLogGroup")},
                 "DeadLetterQueue": {"Type": "SQS", "TargetArn": getatt(DLQ, "Arn")},
@@ -266,6 +269,7 @@ def add_management_api(
     input_bucket: str = "InputBucket",
     output_bucket: str = "OutputBucket",
     log_retention_days: int = 365,
+    reserved_concurrency: int | None = 10,
 ) -> dict[str, Any]:
     """``template`` with the management API added (its resources, a parameter, a condition, outputs); returned for chaining.
 
@@ -273,10 +277,11 @@ def add_management_api(
         code_uri: the Lambda bundle (the pipeline's functions' own: it holds the ``sluiceway`` package).
         state_machine: the logical id of the state machine the API starts, stops and redrives.
         input_bucket: the logical id of the bucket uploads go to (downloads read it and ``output_bucket``).
+        reserved_concurrency: the function's reserved concurrency (None: none reserved).
     """
     template["Resources"].update(_cognito())
     template["Resources"].update(_api(log_retention_days))
-    template["Resources"].update(_function(code_uri, state_machine, input_bucket, output_bucket))
+    template["Resources"].update(_function(code_uri, state_machine, input_bucket, output_bucket, reserved_concurrency))
     template.setdefault("Parameters", {})["ManagementApiDomainPrefix"] = {
         "Type": "String",
         "Default": "",

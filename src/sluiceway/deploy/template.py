@@ -470,7 +470,13 @@ def build_template(
         },
     }
     if options.management_api:
-        add_management_api(template, code_uri=options.code_uri, state_machine=_STATE_MACHINE, log_retention_days=options.log_retention_days)
+        add_management_api(
+            template,
+            code_uri=options.code_uri,
+            state_machine=_STATE_MACHINE,
+            log_retention_days=options.log_retention_days,
+            reserved_concurrency=10 if options.concurrent_runs else None,
+        )
     return template
 
 

@@ -39,11 +39,20 @@ def test_template_writes_the_sam_template(tmp_path: Path, pipeline_file: Path, b
         "template", "--out", str(out), "--bundle", str(tmp_path / "build" / "lambda"), "--config", str(pipeline_file)
     )
     assert code == 0, stderr
-    assert "28 resources" in stdout and "sluiceway package" in stdout
+    assert "39 resources" in stdout and "sluiceway package" in stdout
     doc = yaml.safe_load(out.read_text())
+    assert doc["Resources"]["ManagementHttpApi"]["Type"] == "AWS::Serverless::HttpApi"
     assert doc["Metadata"]["Sluiceway"]["CodeUri"] == "../build/lambda"
     assert doc["Resources"]["InputBucket"]["Properties"]["BucketName"] == "acme-sales-input"
     assert "bucket names are global" not in stderr
+
+
+def test_template_without_the_management_api(tmp_path: Path, pipeline_file: Path, buckets: None) -> None:
+    out = tmp_path / "template.yaml"
+    code, stdout, stderr = invoke("template", "--out", str(out), "--no-management-api", "--config", str(pipeline_file))
+    assert code == 0, stderr
+    assert len(yaml.safe_load(out.read_text())["Resources"]) == 28
+    assert not [name for name in yaml.safe_load(out.read_text())["Resources"] if name.startswith("Management")]
 
 
 def test_template_warns_about_the_default_bucket_names(tmp_path: Path, pipeline_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
