@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.text import Text
@@ -16,6 +17,9 @@ from ..ports import ExecutionRecord
 from . import aws, events, health, messaging, runs, sfn, stacks, users
 from ._common import EXIT_FAILED, ConfigOption, DataDirOption, console, err_console, fail, report_error, settings_from, shown
 from .new import new as new_command
+
+if TYPE_CHECKING:
+    from ..runtime.stack import Stack
 
 app = typer.Typer(
     help="Sluiceway: event-driven data pipelines that run the same code on a laptop and on AWS.",
@@ -218,6 +222,8 @@ def up(
             console.print(Text.assemble("Sluiceway is up. Drop files into ", shown(folder, style="bold"), hint))
         auth = ", signed requests only" if endpoint.require_auth else ""
         console.print(Text.assemble("AWS endpoint: ", (endpoint.url, "bold"), f" (AWS_ENDPOINT_URL{auth})"), highlight=False)
+        if settings.api_enabled:
+            _announce_api(stack, endpoint.url)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -226,6 +232,17 @@ def up(
         console.print("stopping…")
         endpoint.close()
         stack.close()
+
+
+def _announce_api(stack: Stack, url: str) -> None:
+    """Where the management API is, and how to get a token for it (its user pool is made on first start)."""
+    pools = stack.local.user_pools
+    default = pools.default_pool()
+    console.print(Text.assemble("Management API: ", (f"{url}/_sluiceway/api", "bold"), f" (user pool {default.pool_id})"), highlight=False)
+    if not pools.list_users(default.pool_id):
+        console.print(
+            "no users yet: `sluiceway users add NAME --group admin`, then `sluiceway token NAME` for a bearer token", highlight=False
+        )
 
 
 def _free_port(host: str) -> int:
