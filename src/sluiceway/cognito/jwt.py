@@ -105,7 +105,8 @@ def _parts(token: str) -> tuple[str, str, str]:
 def _json_object(part: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(b64url_decode(part))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and a number of more than 4300 digits; RecursionError deep nesting.
         raise TokenError(f"the {what} is not JSON") from exc
     if not isinstance(value, dict):
         raise TokenError(f"the {what} is not a JSON object")

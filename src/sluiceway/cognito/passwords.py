@@ -63,7 +63,11 @@ def verify_password(password: str, stored: str) -> bool:
 
 def _scrypt(password: str, salt: bytes, cost: Cost) -> bytes:
     memory = 128 * cost.n * cost.r * (cost.p + 1) + 1024 * 1024
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=cost.n, r=cost.r, p=cost.p, maxmem=memory, dklen=_DIGEST_BYTES)
+    # surrogatepass: a password from JSON may hold a lone surrogate (\ud800); it hashes (and so
+    # fails to match) rather than raising.
+    return hashlib.scrypt(
+        password.encode("utf-8", "surrogatepass"), salt=salt, n=cost.n, r=cost.r, p=cost.p, maxmem=memory, dklen=_DIGEST_BYTES
+    )
 
 
 def check_policy(password: str, policy: Mapping[str, Any]) -> None:

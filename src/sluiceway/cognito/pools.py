@@ -15,7 +15,8 @@ from typing import Any
 from .errors import CognitoError
 
 __all__ = [
-    "LEGACY_FLOWS", "STANDARD_SCOPES", "check_attributes", "check_name", "check_username", "client_document", "custom_name",
+    "DEFAULT_PASSWORD_POLICY", "LEGACY_FLOWS", "STANDARD_SCOPES", "check_attributes", "check_name", "check_username",
+    "client_document", "custom_name",
     "pool_document", "schema_of",
 ]  # fmt: skip
 
@@ -52,6 +53,11 @@ _NEW_FLOWS = frozenset(
         "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_AUTH",
     }
 )  # fmt: skip
+#: The password policy of a pool made without one (Cognito's default: 8 characters, every kind).
+DEFAULT_PASSWORD_POLICY: Mapping[str, Any] = {
+    "MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True, "RequireSymbols": True,
+    "TemporaryPasswordValidityDays": 7,
+}  # fmt: skip
 _OAUTH_FLOWS = frozenset({"code", "implicit", "client_credentials"})
 _UNITS = frozenset({"seconds", "minutes", "hours", "days"})
 _UNIT_S = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
@@ -146,10 +152,7 @@ def pool_document(
     """
     name = check_name(str(params.get("PoolName") or (existing or {}).get("Name") or ""), "poolName")
     policy = dict((params.get("Policies") or {}).get("PasswordPolicy") or {})
-    merged_policy = {
-        "MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True, "RequireSymbols": True,
-        "TemporaryPasswordValidityDays": 7, **policy,
-    }  # fmt: skip
+    merged_policy = {**DEFAULT_PASSWORD_POLICY, **policy}
     if not 6 <= int(merged_policy["MinimumLength"]) <= 99:
         raise _invalid(
             "1 validation error detected: Value at 'policies.passwordPolicy.minimumLength' failed to satisfy constraint: "

@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = [
     "USER_ADMIN_SCOPE", "Session", "UserClaims", "Validity", "access_claims", "client_credentials_claims", "id_claims", "issuer_url",
-    "secret_hash", "validity_of",
+    "secret_hash", "secrets_match", "validity_of",
 ]  # fmt: skip
 
 #: The scope of access tokens from InitiateAuth: the user may call the user-pool API on themselves.
@@ -183,5 +183,16 @@ def _groups(claims: dict[str, Any], user: UserClaims, *, with_roles: bool) -> No
 
 def secret_hash(username: str, client_id: str, client_secret: str) -> str:
     """The ``SecretHash`` a client with a secret sends: base64(HMAC-SHA256(secret, username + client id))."""
-    digest = hmac.new(client_secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
+    # surrogatepass: a username from JSON may hold a lone surrogate; it must hash (to no match), not raise.
+    message = (username + client_id).encode("utf-8", "surrogatepass")
+    digest = hmac.new(client_secret.encode("utf-8", "surrogatepass"), message, hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
+
+
+def secrets_match(given: str, expected: str) -> bool:
+    """Whether a secret the caller sent is ``expected``, in constant time.
+
+    Compared as bytes: :func:`hmac.compare_digest` refuses ``str`` holding non-ASCII text with a
+    TypeError, and what a caller sends may hold anything (even a lone surrogate from JSON's ``\\ud800``).
+    """
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))

@@ -11,7 +11,6 @@ it on the pool's domain, which a laptop has no name for. Its errors are Cognito'
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,8 @@ def serves(request: HttpRequest) -> bool:
 
 
 def handle(request: HttpRequest, stack: Stack, base_url: str) -> HttpResponse:
-    """Answer one request :func:`serves` accepted (``base_url``: how the client reached the endpoint)."""
+    """Answer one request :func:`serves` accepted (``base_url``: the endpoint's own URL, never the
+    request's Host header, which the client chooses: discovery must not point a verifier elsewhere)."""
     pools = stack.local.user_pools
     if request.path == TOKEN_PATH:
         if request.method != "POST":
@@ -108,7 +108,9 @@ def _client_authentication(request: HttpRequest, fields: dict[str, str]) -> tupl
             raise OAuthError("invalid_client")
         try:
             decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:
+            # binascii.Error and UnicodeDecodeError are ValueErrors, and so is what b64decode
+            # raises for a header holding non-ASCII text: each is a client Cognito cannot identify.
             raise OAuthError("invalid_client") from None
         client_id, sep, secret = decoded.partition(":")
         if not sep:

@@ -175,10 +175,18 @@ class Endpoint:
                 return self.apis.handle(request)
             if cognito_routes.serves(request):
                 # Public in Cognito too: the keys that verify a pool's tokens, and the token endpoint.
-                return cognito_routes.handle(request, self.stack, _base_url(request, self.url))
+                # Discovery names the endpoint's own URL, never the client-chosen Host header.
+                return cognito_routes.handle(request, self.stack, self.url)
             if _own_route(request):
                 return self._own(request)
             return self._aws(request)
+        except Exception:
+            # _aws answers its own bugs in AWS's shapes; a bug in one of our own routes gets a
+            # JSON 500 too, rather than escaping to the HTTP server (the client would get nothing).
+            request_id = str(uuid.uuid4())
+            logger.exception("endpoint: %s %s failed (request %s)", request.method, request.path, request_id)
+            message = "We encountered an internal error. Please try again."
+            return _json(500, {"__type": "InternalFailure", "message": message}, {"x-amzn-RequestId": request_id})
         finally:
             with self._idle:
                 self._busy -= 1
@@ -277,11 +285,6 @@ def unsigned_operation(request: HttpRequest, service: str) -> bool:
     operation = model.operation_model(name)
     auth: Any = operation.auth  # botocore's newer "auth" list; older models only have "authtype"
     return operation.auth_type == "none" or auth == ["smithy.api#noAuth"]
-
-
-def _base_url(request: HttpRequest, default: str) -> str:
-    host = request.header("host")
-    return f"http://{host}" if host else default
 
 
 def _own_route(request: HttpRequest) -> bool:

@@ -151,7 +151,8 @@ def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: 
     to_sign = "\n".join(("AWS4-HMAC-SHA256", claim.amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()))
     key = _signing_key(claim.secret, day, region, signing_name)
     expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, claim.signature):
+    # Bytes: compare_digest refuses str with non-ASCII text (a signature is the client's to write).
+    if not hmac.compare_digest(expected.encode(), claim.signature.encode("utf-8", "surrogatepass")):
         raise _denied(
             service,
             "bad-signature",
@@ -322,7 +323,7 @@ def _verify_v2_query(request: HttpRequest, secrets: Mapping[str, str], now: date
         )
     )
     expected = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
-    if not hmac.compare_digest(expected, query.get("Signature", "")):
+    if not hmac.compare_digest(expected.encode(), query.get("Signature", "").encode("utf-8", "surrogatepass")):
         raise _denied(
             "s3",
             "bad-signature",

@@ -102,6 +102,29 @@ def test_presigned_urls_of_a_configured_key_work_and_others_do_not(signed_only: 
     raised.value.close()
 
 
+def test_a_non_ascii_signature_is_a_wrong_one_not_a_crash(signed_only: Endpoint) -> None:
+    key, secret = next(iter(KEYS.items()))
+    s3 = _client(signed_only, "s3", key, secret, signature_version="s3v4")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "sluiceway-output", "Key": "auth/x.txt"}, ExpiresIn=60)
+    forged = url.replace("X-Amz-Signature=", "X-Amz-Signature=%C3%A9")
+    # http.client sends header values as Latin-1: the server reads an "é" in the signature.
+    header = f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=\u00e9"
+    attempts = [
+        urllib.request.Request(forged),
+        urllib.request.Request(
+            f"{signed_only.url}/",
+            data=b"Action=ListQueues&Version=2012-11-05",
+            method="POST",
+            headers={"Authorization": header, "X-Amz-Date": "20260101T000000Z"},
+        ),
+    ]
+    for request in attempts:
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(request, timeout=10)
+        assert raised.value.code == 403, request.full_url
+        raised.value.close()
+
+
 def test_the_health_route_answers_without_a_signature(signed_only: Endpoint) -> None:
     # It says only that the stack runs and which services it serves: what a load balancer's probe needs.
     with urllib.request.urlopen(f"{signed_only.url}/_sluiceway/health", timeout=10) as answer:

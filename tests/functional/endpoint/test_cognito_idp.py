@@ -171,7 +171,7 @@ def test_configuration_lifecycle_and_errors(idp: Any) -> None:
 
 
 def test_sign_up_confirm_and_sign_in(idp: Any, pool: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="sluiceway.backends.local._userpool_users"):
+    with caplog.at_level(logging.DEBUG, logger="sluiceway.cognito.messages"):  # codes are logged at DEBUG only
         signed = idp.sign_up(
             ClientId=pool["web"], Username="sam", Password=PASSWORD, UserAttributes=[{"Name": "email", "Value": "sam@example.com"}]
         )

@@ -16,6 +16,7 @@ from sluiceway.cognito.tokens import (
     id_claims,
     issuer_url,
     secret_hash,
+    secrets_match,
     validity_of,
 )
 
@@ -121,6 +122,13 @@ def test_validity_defaults_and_units() -> None:
 def test_secret_hash_is_hmac_sha256_of_username_and_client() -> None:
     expected = base64.b64encode(hmac.new(b"sekret", b"annc1", hashlib.sha256).digest()).decode()
     assert secret_hash("ann", "c1", "sekret") == expected
+
+
+def test_secrets_compare_whatever_text_the_caller_sends() -> None:
+    # hmac.compare_digest raises TypeError for str holding non-ASCII text: a caller's "é" was a 500.
+    assert secrets_match("sekret", "sekret") and not secrets_match("sékret", "sekret") and not secrets_match("\ud800", "sekret")
+    assert secrets_match("sékret", "sékret") and not secrets_match("", "sekret")
+    assert not secrets_match(secret_hash("\ud800", "c1", "sekret"), secret_hash("ann", "c1", "sekret"))  # a lone surrogate hashes
 
 
 def test_signed_claims_verify_with_the_jwk() -> None:

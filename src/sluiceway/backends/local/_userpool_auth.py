@@ -1,6 +1,10 @@
 """Signing in to user pools: InitiateAuth's password and refresh flows, the NEW_PASSWORD_REQUIRED
 challenge, the OAuth2 client_credentials and refresh_token grants, token checks and revocation.
 
+Wrong passwords count towards Cognito's lockout (cognito/lockout.py): after five, the user's
+sign-ins are refused with "Password attempts exceeded" for a wait that doubles with each further
+failure, up to 15 minutes; the store's clock decides, so tests move time rather than sleep.
+
 Every sign-in is a row (``cognito_sign_ins``) keyed by the ``origin_jti`` its tokens carry and
 holding its refresh token's hash: RevokeToken, GlobalSignOut and AdminDisableUser revoke rows, and
 a token whose row is revoked fails GetUser with "Access Token has been revoked", as in Cognito.
@@ -10,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import secrets
 import sqlite3
@@ -21,8 +24,18 @@ from typing import Any, Literal
 
 from ...cognito import jwt
 from ...cognito.errors import CognitoError, OAuthError
+from ...cognito.lockout import Attempts
 from ...cognito.passwords import DEFAULT_COST, check_policy, hash_password, verify_password
-from ...cognito.tokens import USER_ADMIN_SCOPE, Session, UserClaims, access_claims, client_credentials_claims, id_claims, validity_of
+from ...cognito.tokens import (
+    USER_ADMIN_SCOPE,
+    Session,
+    UserClaims,
+    access_claims,
+    client_credentials_claims,
+    id_claims,
+    secrets_match,
+    validity_of,
+)
 from ._userpool_users import User, UserPoolUsers
 
 __all__ = ["UserPoolAuth"]
@@ -40,8 +53,12 @@ _ADMIN_FLOWS = frozenset({"ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH", "REFR
 _USER_FLOWS = frozenset({"USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
 
 
+_SIGN_IN = "sign_in"
+"""The action wrong passwords count against (cognito_attempts)."""
+
+
 def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _epoch(moment: datetime) -> int:
@@ -86,10 +103,17 @@ class UserPoolAuth(UserPoolUsers):
         self.check_secret_hash(client, username, params.get("SECRET_HASH"))
         pool = self.must_pool(client["UserPoolId"])
         user = self._find(self.db.connection(), pool, username)
+        now = self.clock.now().timestamp()
+        if user is not None and self._attempts(self.db.connection(), user, _SIGN_IN, now).locked(now):
+            # Refused unheard, the right password too, and not counted (Cognito's lockout).
+            raise CognitoError("NotAuthorizedException", "Password attempts exceeded")
         if not verify_password(params["PASSWORD"], (user.password_hash if user else None) or _DUMMY_HASH) or user is None:
+            if user is not None:
+                self._sign_in_failed(user, now)
             if user is None and client.get("PreventUserExistenceErrors") == "LEGACY":
                 raise CognitoError("UserNotFoundException", "User does not exist.")
             raise CognitoError("NotAuthorizedException", "Incorrect username or password.")
+        self._sign_in_succeeded(user)
         if not user.enabled:
             raise CognitoError("NotAuthorizedException", "User is disabled.")
         if user.status == "UNCONFIRMED":
@@ -99,6 +123,24 @@ class UserPoolAuth(UserPoolUsers):
         if user.status == "FORCE_CHANGE_PASSWORD":
             return self._challenge(client, user)
         return {"ChallengeParameters": {}, "AuthenticationResult": self._sign_in(client, user)}
+
+    def _sign_in_failed(self, user: User, now: float) -> None:
+        with self.db.transaction() as conn:
+            # Read again under the write lock: a failure counted meanwhile by another request
+            # counts once, and one that arrives during the lockout it started is not counted.
+            attempts = self._attempts(conn, user, _SIGN_IN, now)
+            if not attempts.locked(now):
+                self._record_attempts(conn, user, _SIGN_IN, attempts.failed(now))
+
+    def _sign_in_succeeded(self, user: User) -> None:
+        row = (
+            self.db.connection()
+            .execute("SELECT 1 FROM cognito_attempts WHERE pool_id=? AND username_key=? AND action=?", (user.pool_id, user.key, _SIGN_IN))
+            .fetchone()
+        )
+        if row is not None:  # most sign-ins have nothing to forget: no write for them
+            with self.db.transaction() as conn:
+                self._record_attempts(conn, user, _SIGN_IN, Attempts())
 
     def _challenge(self, client: Mapping[str, Any], user: User) -> dict[str, Any]:
         session = base64.urlsafe_b64encode(secrets.token_bytes(96)).decode()
@@ -317,7 +359,7 @@ class UserPoolAuth(UserPoolUsers):
         except CognitoError:
             raise CognitoError("UnauthorizedException", "Invalid client") from None
         secret = client.get("ClientSecret")
-        if secret and not (client_secret and hmac.compare_digest(secret, client_secret)):
+        if secret and not (client_secret and secrets_match(client_secret, secret)):
             raise CognitoError("UnauthorizedException", "Invalid client secret")
         if not client.get("EnableTokenRevocation", True):
             raise CognitoError("UnsupportedOperationException", "Token revocation is not enabled for this client")
@@ -375,7 +417,7 @@ class UserPoolAuth(UserPoolUsers):
         except CognitoError:
             raise OAuthError("invalid_client") from None
         secret = client.get("ClientSecret")
-        if secret and not (client_secret and hmac.compare_digest(secret, client_secret)):
+        if secret and not (client_secret and secrets_match(client_secret, secret)):
             raise OAuthError("invalid_client")
         if not secret and client_secret:
             raise OAuthError("invalid_client")

@@ -1,14 +1,15 @@
 """User pools' users in SQLite: sign-up and confirmation, the Admin* operations, groups of a user.
 
-There is no mail locally: a confirmation code or a generated temporary password that Cognito
-would send is written to the log instead (INFO, logger ``sluiceway.backends.local._userpool_users``),
-and AdminConfirmSignUp or AdminSetUserPassword do without them.
+There is no mail locally. Where Cognito would send a confirmation code or a generated temporary
+password, an INFO record says one was made, without it: a secret in INFO logs reaches every log
+collector. The secret itself goes to the logger ``sluiceway.cognito.messages`` at DEBUG only
+(``SLUICEWAY_LOG_LEVEL=DEBUG`` shows it). The local ways need neither: AdminConfirmSignUp confirms
+a user, AdminSetUserPassword (or ``sluiceway users add``) gives a permanent password.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -21,14 +22,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...cognito.errors import CognitoError
+from ...cognito.lockout import Attempts
 from ...cognito.passwords import DEFAULT_COST, Cost, check_policy, hash_password
 from ...cognito.pools import check_attributes, check_username
-from ...cognito.tokens import secret_hash
+from ...cognito.tokens import secret_hash, secrets_match
 from ...ports import Clock
 from ._sqlite import Database
 from ._userpool_catalog import UserPoolCatalog
 
 logger = logging.getLogger(__name__)
+#: What Cognito would have mailed: DEBUG only, on a logger of its own (see the module's docstring).
+messages = logging.getLogger("sluiceway.cognito.messages")
 
 __all__ = ["User", "UserPoolUsers", "attributes_of"]
 
@@ -81,8 +85,20 @@ def attributes_of(given: Mapping[str, str] | Iterable[Mapping[str, str]] | None)
     return {str(a["Name"]): str(a.get("Value", "")) for a in given}
 
 
+_CONFIRM = "confirm_sign_up"
+"""The action ConfirmSignUp's wrong codes count against."""
+
+
 def _hash_code(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _sent_temporary_password(pool_id: str, username: str, password: str) -> None:
+    logger.info(
+        "user pool temporary password made (no invitation is sent locally: AdminSetUserPassword sets a known one)",
+        extra={"user_pool": pool_id, "username": username},
+    )
+    messages.debug("user pool temporary password", extra={"user_pool": pool_id, "username": username, "temporary_password": password})
 
 
 class UserPoolUsers(UserPoolCatalog):
@@ -166,10 +182,7 @@ class UserPoolUsers(UserPoolCatalog):
         if temporary_password is None:
             temporary_password = _generated_password(pool["Policies"]["PasswordPolicy"])
             if message_action != "SUPPRESS":
-                logger.info(
-                    "user pool temporary password (no invitation is sent locally)",
-                    extra={"user_pool": pool_id, "username": username, "temporary_password": temporary_password},
-                )
+                _sent_temporary_password(pool_id, username, temporary_password)
         else:
             check_policy(temporary_password, pool["Policies"]["PasswordPolicy"])
         return self._insert(
@@ -187,10 +200,7 @@ class UserPoolUsers(UserPoolCatalog):
                 )
             password = _generated_password(pool["Policies"]["PasswordPolicy"])
             self._set_password(conn, user, password, "FORCE_CHANGE_PASSWORD")
-        logger.info(
-            "user pool temporary password (no invitation is sent locally)",
-            extra={"user_pool": pool["Id"], "username": username, "temporary_password": password},
-        )
+        _sent_temporary_password(pool["Id"], username, password)
         return self.admin_get_user(pool["Id"], username)
 
     def sign_up(
@@ -204,7 +214,8 @@ class UserPoolUsers(UserPoolCatalog):
     ) -> tuple[User, dict[str, str] | None]:
         """SignUp: an UNCONFIRMED user, and where the confirmation code went (None: nowhere to send it).
 
-        The code is logged, since nothing is mailed locally; AdminConfirmSignUp confirms without it.
+        Nothing is mailed locally: the code is logged at DEBUG (see the module's docstring), and
+        AdminConfirmSignUp confirms without it.
         """
         client = self.must_client(client_id)
         self.check_secret_hash(client, username, secret_hash)
@@ -218,9 +229,10 @@ class UserPoolUsers(UserPoolCatalog):
         code = f"{secrets.randbelow(10**6):06d}"
         user = self._insert(pool, username, given, password, status="UNCONFIRMED", exists_message="User already exists", code=code)
         logger.info(
-            "user pool confirmation code (no message is sent locally)",
-            extra={"user_pool": pool["Id"], "username": user.username, "code": code},
+            "user pool confirmation code made (nothing is sent locally: AdminConfirmSignUp confirms the user)",
+            extra={"user_pool": pool["Id"], "username": user.username},
         )
+        messages.debug("user pool confirmation code", extra={"user_pool": pool["Id"], "username": user.username, "code": code})
         delivery = _delivery(pool, user)
         return user, delivery
 
@@ -281,21 +293,36 @@ class UserPoolUsers(UserPoolCatalog):
     # -------------------------------------------------------------- confirming, passwords
 
     def confirm_sign_up(self, client_id: str, username: str, code: str, *, secret_hash: str | None = None) -> None:
-        """ConfirmSignUp with the code SignUp logged."""
+        """ConfirmSignUp with the code SignUp made.
+
+        Raises:
+            CognitoError: CodeMismatchException for a wrong code; after five, LimitExceededException
+                until a wait that doubles with each further wrong code (see cognito/lockout.py).
+        """
         client = self.must_client(client_id)
         self.check_secret_hash(client, username, secret_hash)
+        now = self.clock.now().timestamp()
+        refused: CognitoError | None = None
         with self.db.transaction() as conn:
             user = self._find(conn, self._pool(conn, client["UserPoolId"]), username)
             if user is None:
                 raise CognitoError("UserNotFoundException", "Username/client id combination not found.")
             if user.status != "UNCONFIRMED":
                 raise CognitoError("NotAuthorizedException", f"User cannot be confirmed. Current status is {user.status}")
+            attempts = self._attempts(conn, user, _CONFIRM, now)
+            if attempts.locked(now):
+                raise CognitoError("LimitExceededException", "Attempt limit exceeded, please try after some time.")
             row = conn.execute(
                 "SELECT code_hash FROM cognito_users WHERE pool_id=? AND username_key=?", (user.pool_id, user.key)
             ).fetchone()
-            if row["code_hash"] is None or not hmac.compare_digest(row["code_hash"], _hash_code(code)):
-                raise CognitoError("CodeMismatchException", "Invalid verification code provided, please try again.")
-            self._confirm(conn, user)
+            if row["code_hash"] is None or not secrets_match(_hash_code(code), row["code_hash"]):
+                # Kept (not rolled back with the refusal): the refusal is raised after the commit.
+                self._record_attempts(conn, user, _CONFIRM, attempts.failed(now))
+                refused = CognitoError("CodeMismatchException", "Invalid verification code provided, please try again.")
+            else:
+                self._confirm(conn, user)
+        if refused is not None:
+            raise refused
 
     def admin_confirm_sign_up(self, pool_id: str, username: str) -> None:
         with self.db.transaction() as conn:
@@ -308,6 +335,30 @@ class UserPoolUsers(UserPoolCatalog):
         conn.execute(
             "UPDATE cognito_users SET status='CONFIRMED', code_hash=NULL, updated_at=? WHERE pool_id=? AND username_key=?",
             (self.clock.now().timestamp(), user.pool_id, user.key),
+        )
+        self._record_attempts(conn, user, _CONFIRM, Attempts())
+
+    # -------------------------------------------------------------- failed attempts (cognito/lockout.py)
+
+    def _attempts(self, conn: sqlite3.Connection, user: User, action: str, now: float) -> Attempts:
+        """The user's failed attempts at ``action`` (``sign_in``, ``confirm_sign_up``) as they stand at ``now``."""
+        row = conn.execute(
+            "SELECT failures, last_failure_at, locked_until FROM cognito_attempts WHERE pool_id=? AND username_key=? AND action=?",
+            (user.pool_id, user.key, action),
+        ).fetchone()
+        if row is None:
+            return Attempts()
+        return Attempts(int(row["failures"]), float(row["last_failure_at"]), float(row["locked_until"])).current(now)
+
+    def _record_attempts(self, conn: sqlite3.Connection, user: User, action: str, attempts: Attempts) -> None:
+        if attempts == Attempts():
+            conn.execute("DELETE FROM cognito_attempts WHERE pool_id=? AND username_key=? AND action=?", (user.pool_id, user.key, action))
+            return
+        conn.execute(
+            "INSERT INTO cognito_attempts (pool_id, username_key, action, failures, last_failure_at, locked_until)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pool_id, username_key, action) DO UPDATE SET"
+            " failures=excluded.failures, last_failure_at=excluded.last_failure_at, locked_until=excluded.locked_until",
+            (user.pool_id, user.key, action, attempts.failures, attempts.last_failure_at, attempts.locked_until),
         )
 
     def admin_set_user_password(self, pool_id: str, username: str, password: str, *, permanent: bool) -> None:
@@ -333,7 +384,7 @@ class UserPoolUsers(UserPoolCatalog):
         client_id = client["ClientId"]
         if not given:
             raise CognitoError("NotAuthorizedException", f"Client {client_id} is configured for secret but secret was not received")
-        if not any(hmac.compare_digest(secret_hash(name, client_id, secret), given) for name in (username, *also)):
+        if not any(secrets_match(given, secret_hash(name, client_id, secret)) for name in (username, *also)):
             raise CognitoError("NotAuthorizedException", f"Unable to verify secret hash for client {client_id}")
 
     # -------------------------------------------------------------- enabling, deleting

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...cognito import jwt
+from ...cognito.pools import DEFAULT_PASSWORD_POLICY
 from ...cognito.roles import GROUPS, RESOURCE_SERVER, SCOPES
 from ._userpool_auth import UserPoolAuth
 from ._userpool_users import User
@@ -21,6 +22,14 @@ from ._userpool_users import User
 __all__ = ["DEFAULT_POOL_NAME", "DefaultPool", "SqliteUserPools", "User"]
 
 DEFAULT_POOL_NAME = "sluiceway"
+#: The default pool's configuration. Users are made by admins (``sluiceway users add``, the API's
+#: ``POST /users``), never by signing up: SignUp is unsigned, and anyone who could sign up to the
+#: pool that guards the management API would hold one of its tokens. The deployed template's pool
+#: says the same. (Migration 0072 sets it on default pools made before.)
+_DEFAULT_POOL_CONFIG = {
+    "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+    "Policies": {"PasswordPolicy": dict(DEFAULT_PASSWORD_POLICY)},
+}
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,8 @@ class SqliteUserPools(UserPoolAuth):
 
     def default_pool(self) -> DefaultPool:
         """Sluiceway's pool (``sluiceway``), made on first use: groups admin/operator/viewer, the public
-        client ``sluiceway`` (USER_PASSWORD_AUTH and refresh), the resource server ``sluiceway``.
+        client ``sluiceway`` (USER_PASSWORD_AUTH and refresh), the resource server ``sluiceway``;
+        only admins make users (SignUp is refused), with Cognito's default password policy.
 
         Idempotent across processes: the check and the making are one write transaction.
         """
@@ -48,7 +58,7 @@ class SqliteUserPools(UserPoolAuth):
             found = self._default()
             if found is not None:
                 return found
-            pool = self._insert_pool(conn, DEFAULT_POOL_NAME, {}, key)
+            pool = self._insert_pool(conn, DEFAULT_POOL_NAME, _DEFAULT_POOL_CONFIG, key)
             client = self.create_user_pool_client(
                 pool["Id"], DEFAULT_POOL_NAME, ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
             )

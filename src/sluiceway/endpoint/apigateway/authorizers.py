@@ -61,10 +61,15 @@ class Authorization:
         if not all(identity):
             return refusal(kind, "unauthorized", "an identity source is missing from the request")
         values = tuple(v for v in identity if v is not None)
-        if authorizer.type == "JWT":
-            return authorize_jwt(authorizer, guard.scopes, values[0], self._keys, self._clock())
-        if authorizer.type == "COGNITO_USER_POOLS":
-            return authorize_user_pool(authorizer, guard.scopes, values[0], self._keys, self._clock())
+        if authorizer.type in ("JWT", "COGNITO_USER_POOLS"):
+            verify = authorize_jwt if authorizer.type == "JWT" else authorize_user_pool
+            try:
+                return verify(authorizer, guard.scopes, values[0], self._keys, self._clock())
+            except Exception:
+                # A token of a shape no check foresaw (claims are the caller's JSON) is refused, never
+                # a 500 that says the gateway failed: authorization fails closed.
+                logger.exception("api gateway: the %s authorizer %s failed on a token", authorizer.type, authorizer.name)
+                return refusal(kind, "unauthorized", "the token could not be checked")
         expression = authorizer.validation_expression if authorizer.type == "TOKEN" else None
         if expression and not re.fullmatch(expression, values[0]):
             return refusal(kind, "unauthorized", "the token does not match the identity validation expression")

@@ -20,9 +20,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ...cognito.jwt import TokenError, unverified_claims, verify_signature
+from ...cognito.jwt import unverified_claims, verify_signature
 from .grants import Grant, Refusal, refusal
-from .jwt_authorizer import time_problem, token_scopes
+from .jwt_authorizer import UNREADABLE, time_problem, token_scopes
 from .key_source import KeySource
 from .model import Authorizer
 
@@ -46,17 +46,18 @@ def authorize_user_pool(authorizer: Authorizer, method_scopes: tuple[str, ...], 
     issuers = {issuer_of_pool(arn) for arn in authorizer.provider_arns} - {None}
     try:
         issuer = unverified_claims(token).get("iss")  # only to choose the pool whose keys verify it
-    except TokenError as exc:
-        return refusal("REST", "unauthorized", str(exc))
-    if issuer not in issuers:
+    except UNREADABLE as exc:
+        return refusal("REST", "unauthorized", f"unreadable token: {exc!r}")
+    # Unverified, so of any JSON type: a list or an object must be refused, not hashed.
+    if not isinstance(issuer, str) or issuer not in issuers:
         return refusal("REST", "unauthorized", f"iss {issuer!r} is not one of the authorizer's user pools")
-    jwks = keys.jwks_for_issuer(str(issuer))
+    jwks = keys.jwks_for_issuer(issuer)
     if jwks is None:
         return refusal("REST", "unauthorized", f"no signing keys are known locally for {issuer}")
     try:
         claims = verify_signature(token, jwks)
-    except TokenError as exc:
-        return refusal("REST", "unauthorized", str(exc))
+    except UNREADABLE as exc:
+        return refusal("REST", "unauthorized", f"unreadable token: {exc!r}")
     if claims.get("iss") != issuer:
         return refusal("REST", "unauthorized", "the verified iss differs")
     problem = time_problem(claims, now)
@@ -73,7 +74,10 @@ def authorize_user_pool(authorizer: Authorizer, method_scopes: tuple[str, ...], 
 
 def _claim_text(name: str, value: Any) -> str:
     if name in ("exp", "iat") and isinstance(value, (int, float)) and not isinstance(value, bool):
-        t = time.gmtime(value)
+        try:
+            t = time.gmtime(value)
+        except (OverflowError, OSError, ValueError):
+            return str(value)  # a date the platform cannot represent (an iat of -1e300): its number
         return f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} UTC {t.tm_year}"
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -30,6 +30,8 @@ METHODS = {
     "head": "HEAD", "patch": "PATCH", "x-amazon-apigateway-any-method": "ANY",
 }  # fmt: skip
 
+#: SAM's requirement for a route opted out of its API's default authorizer.
+_NO_AUTH = "NONE"
 _STATIC = re.compile(r"^'(?P<value>.*)'$", re.S)
 _TEMPLATE_CODE = re.compile(r"[$#]")
 #: API Gateway's limits on an integration's timeout: REST up to 29 s (by default), HTTP APIs 30 s.
@@ -321,9 +323,12 @@ def guard_of(
 ) -> Guard | None:
     """What a route's ``security`` requirement asks for, or None for an open route.
 
-    A requirement naming a scheme the definition does not define is ignored, as API Gateway's
-    import does: SAM writes ``security: [{NONE: []}]`` for a route opted out of a default authorizer.
-    A requirement's list is the route's authorization scopes (``[{MyAuth: ["s/read"]}]``).
+    Only two requirements leave a route open: SAM's ``NONE`` marker (``security: [{NONE: []}]``, a
+    route opted out of a default authorizer; no scheme is named NONE) and an empty requirement
+    ``{}`` (OpenAPI's "no authentication"). Any other scheme the definition does not define is a
+    mistake (``MyAuht`` for ``MyAuth``): its guard has no authorizer, so the route refuses every
+    request rather than open what its author meant to guard (:mod:`.resources` lists it among the
+    API's warnings). A requirement's list is the route's authorization scopes (``[{MyAuth: ["s/read"]}]``).
 
     Args:
         authorizers: authorizers already read, by scheme name (each is read once per definition).
@@ -340,7 +345,10 @@ def guard_of(
         guards: list[Guard] = []
         for name, scopes in requirement.items():
             scheme = schemes.get(name)
+            if name == _NO_AUTH and scheme is None:
+                continue
             if not isinstance(scheme, Mapping):
+                guards.append(Guard("authorizer", str(name)))  # no authorizer: refuses
                 continue
             if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
                 raise ValueError(f"{where}.security.{name}: must be a list of scopes")

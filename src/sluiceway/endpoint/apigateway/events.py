@@ -45,9 +45,9 @@ class RequestView:
     """Raw (percent-encoded) values."""
     method: str
     path: str
-    """The path after the API's base and stage, raw: ``/items/1``."""
+    """The path after the API's base and stage as it was routed (raw, empty segments dropped): ``/items/1``."""
     stage_path: str
-    """The path after the API's base, raw, with the stage segment if the URL has one: ``/Prod/items/1``."""
+    """:attr:`path` with the stage segment if the URL has one: ``/Prod/items/1``."""
     query: str
     headers: Mapping[str, str]
     """Lower-cased names, the gateway's forwarding headers included."""

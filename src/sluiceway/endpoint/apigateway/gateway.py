@@ -147,7 +147,7 @@ class ApiGateway:
         located = _stage_of(api, rest)
         if located is None:
             return gateway_error(api.kind, "no_stage")
-        stage, path, stage_path = located
+        stage, path, stage_prefix = located
         if len(request.body) > MAX_PAYLOAD:
             return gateway_error(api.kind, "too_large")
         headers = {k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP}
@@ -157,6 +157,11 @@ class ApiGateway:
         if found is None:
             return gateway_error(api.kind, "no_route")
         route = found.route
+        # The request is seen from here on (authorizers, validation, events) on the path it was
+        # routed on: authorizing one spelling of a path and serving another would let a trailing or
+        # doubled slash slip past a Deny.
+        path = found.path
+        stage_path = stage_prefix + path if path != "/" or not stage_prefix else stage_prefix
         headers = _forwarded(headers)
         host = headers.get("host") or self._host.url.split("://", 1)[-1]
         view = RequestView(
@@ -252,15 +257,15 @@ def _with_cors(api: Api, headers: Mapping[str, str], response: HttpResponse) -> 
 
 
 def _stage_of(api: Api, rest: str) -> tuple[Stage, str, str] | None:
-    """(stage, path after the stage, path with the stage segment) for the path after the API's id."""
+    """(stage, path after the stage, the stage's raw path segment ``/Prod`` or "") for the path after the API's id."""
     first, _, after = rest[1:].partition("/")
     named = api.stage(unquote(first)) if first else None
     if named is not None and named.name != DEFAULT_ROUTE:
-        return named, "/" + after, rest
+        return named, "/" + after, "/" + first
     if api.kind == "HTTP":
         default = api.stage(DEFAULT_ROUTE)
         if default is not None:
-            return default, rest, rest
+            return default, rest, ""
     return None
 
 

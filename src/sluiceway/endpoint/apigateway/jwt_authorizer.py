@@ -24,9 +24,14 @@ from .grants import Grant, Refusal, refusal
 from .key_source import KeySource
 from .model import Authorizer
 
-__all__ = ["authorize_jwt", "claim_text", "time_problem", "token_scopes"]
+__all__ = ["UNREADABLE", "authorize_jwt", "claim_text", "time_problem", "token_scopes"]
 
 _BEARER = re.compile(r"^bearer +", re.I)
+
+UNREADABLE = (TokenError, ValueError, RecursionError)
+"""What reading a token can raise besides :class:`TokenError`: JSON too deeply nested
+(``RecursionError``) or with an integer of more digits than Python converts (``ValueError``).
+Every one is the caller's bad token, a 401, never a 500."""
 
 
 def authorize_jwt(authorizer: Authorizer, route_scopes: tuple[str, ...], identity: str, keys: KeySource, now: float) -> Grant | Refusal:
@@ -37,8 +42,8 @@ def authorize_jwt(authorizer: Authorizer, route_scopes: tuple[str, ...], identit
         return _invalid(f"no signing keys are known locally for the issuer {authorizer.issuer}", "the token has an invalid issuer")
     try:
         claims = verify_signature(token, jwks)
-    except TokenError as exc:
-        return _invalid(str(exc), "the token is not valid")
+    except UNREADABLE as exc:
+        return _invalid(f"unreadable token: {exc!r}", "the token is not valid")
     if claims.get("iss") != authorizer.issuer:
         return _invalid(f"iss {claims.get('iss')!r}", "the token has an invalid issuer")
     if not _audience_ok(claims, authorizer.audience):
@@ -81,13 +86,21 @@ def time_problem(claims: Mapping[str, Any], now: float) -> tuple[str, str] | Non
 
 
 def _time(claims: Mapping[str, Any], name: str) -> float | None:
-    """A NumericDate claim; NaN for one present but not a number (it fails its check)."""
+    """A NumericDate claim; NaN (which fails its check) for one present but not a finite number.
+
+    An integer too large for a float, or ``Infinity`` (which Python's JSON reader accepts), is no
+    date: taken as one, an infinite ``exp`` would never expire.
+    """
     if name not in claims:
         return None
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return math.nan
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return math.nan
+    return number if math.isfinite(number) else math.nan
 
 
 def token_scopes(claims: Mapping[str, Any]) -> tuple[str, ...] | None:

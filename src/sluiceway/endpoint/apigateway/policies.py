@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
+from .routes import canonical_path
+
 __all__ = ["Decision", "PolicyError", "evaluate", "method_arn"]
 
 Decision = Literal["allow", "deny", "implicit_deny"]
@@ -26,8 +28,12 @@ class PolicyError(ValueError):
 
 
 def method_arn(region: str, account_id: str, api_id: str, stage: str, method: str, path: str) -> str:
-    """The ARN a request is authorized against (``path`` is the request's path after the stage)."""
-    return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/{stage}/{method}/{path.lstrip('/')}"
+    """The ARN a request is authorized against (``path`` is the request's path after the stage).
+
+    The path is taken as routing takes it (:func:`.routes.canonical_path`: empty segments dropped),
+    so ``/admin/`` and ``//admin`` are authorized as ``GET/admin``, the route they reach.
+    """
+    return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/{stage}/{method}/{canonical_path(path).lstrip('/')}"
 
 
 def evaluate(document: Any, arn: str) -> Decision:
@@ -55,9 +61,10 @@ def evaluate(document: Any, arn: str) -> Decision:
             statement, "Resource", arn, index, case_sensitive=True
         )
         if "Condition" in statement:
-            # Conditions have no request context to be evaluated against here: a conditional Deny is
-            # taken as applying and a conditional Allow as not (fail closed).
-            applies = effect == "Deny"
+            # Conditions have no request context to be evaluated against here: a conditional Deny
+            # whose action and resource match is taken as applying, a conditional Allow as not (fail
+            # closed). A conditional Deny on another resource says nothing about this one.
+            applies = applies and effect == "Deny"
         if applies and effect == "Deny":
             return "deny"
         allowed = allowed or applies

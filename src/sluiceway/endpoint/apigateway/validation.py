@@ -162,10 +162,17 @@ def _model_for(models: tuple[BodyModel, ...], content_type: str | None) -> BodyM
 def _valid(model: BodyModel, body: bytes) -> bool:
     try:
         instance = json.loads(body.decode("utf-8") if body else "{}")
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: nesting deeper than the parser goes; ValueError also covers an integer
+        # of more digits than Python converts. Either is a body the model cannot accept.
         logger.info("api gateway: the request body is not JSON (model %s)", model.name)
         return False
-    error = jsonschema.exceptions.best_match(jsonschema.Draft4Validator(model.schema).iter_errors(instance))
+    try:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft4Validator(model.schema).iter_errors(instance))
+    except RecursionError:
+        # Parsed, but nested too deeply for the validator to walk: it cannot be shown to match.
+        logger.info("api gateway: the request body is nested too deeply to validate (model %s)", model.name)
+        return False
     if error is not None:
         logger.info("api gateway: the request body does not match model %s: %s", model.name, error.message)
         return False

@@ -3,7 +3,8 @@
 SignUp, ConfirmSignUp, InitiateAuth, RespondToAuthChallenge, GetUser, GlobalSignOut and
 RevokeToken are the operations Cognito serves without a SigV4 signature (their model says
 ``authtype: none``): the endpoint accepts them unsigned even with ``--require-auth``. Local
-confirmation codes are logged, not mailed: AdminConfirmSignUp confirms without one.
+confirmation codes are not mailed but logged at DEBUG (logger ``sluiceway.cognito.messages``):
+AdminConfirmSignUp confirms without one.
 """
 
 from __future__ import annotations

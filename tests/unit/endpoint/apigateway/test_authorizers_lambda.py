@@ -13,7 +13,8 @@ from sluiceway.endpoint.apigateway.grants import Grant, Refusal
 from sluiceway.endpoint.apigateway.key_source import NoKeys
 from sluiceway.endpoint.apigateway.lambda_authorizer import LambdaAuthorizers
 from sluiceway.endpoint.apigateway.model import Api, Authorizer, Guard, Integration, Route, Stage
-from sluiceway.endpoint.apigateway.policies import PolicyError, evaluate
+from sluiceway.endpoint.apigateway.policies import PolicyError, evaluate, method_arn
+from sluiceway.endpoint.apigateway.routes import match_route
 from sluiceway.ports.functions import Invocation, InvocationResult
 
 FN = "arn:aws:lambda:us-east-1:111111111111:function:Auth"
@@ -190,3 +191,48 @@ def test_policy_evaluation_wildcards_and_errors() -> None:
     for bad in ({}, {"Statement": []}, {"Statement": [{"Effect": "Allow", "Action": "*"}]}, {"Statement": [{**allow, "Resource": 3}]}):
         with pytest.raises(PolicyError):
             evaluate(bad, arn)
+
+
+ADMIN = Route("GET", "/admin", Integration("lambda", function_arn=FN))
+ALLOW_ALL_BUT_ADMIN = {"Statement": [
+    {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:us-east-1:111111111111:api1/Prod/*"},
+    {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:us-east-1:111111111111:api1/Prod/GET/admin"},
+]}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/", "//admin", "/admin//", "//admin//"])
+def test_a_deny_cannot_be_escaped_by_a_trailing_or_doubled_slash(path: str) -> None:
+    found = match_route((ADMIN,), "GET", path)
+    assert found is not None and found.route is ADMIN  # the request reaches GET /admin...
+    arn = method_arn("us-east-1", "111111111111", "api1", "Prod", "GET", path)
+    assert arn == "arn:aws:execute-api:us-east-1:111111111111:api1/Prod/GET/admin"  # ...and is authorized as GET /admin
+    assert evaluate(ALLOW_ALL_BUT_ADMIN, arn) == "deny"
+
+
+def test_the_authorizer_is_asked_about_the_path_the_request_was_routed_on() -> None:
+    deny_item = {"principalId": "p", "policyDocument": {"Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"},
+        {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": ARN},
+    ]}}  # fmt: skip
+    invoker = Invoker(deny_item)
+    refused = run(TOKEN, invoker, headers={"authorization": "tok"}, path="/items//1/")
+    assert body(refused) == (403, {"Message": "User is not authorized to access this resource with an explicit deny"})
+    assert invoker.events[0]["methodArn"] == ARN
+
+
+def test_a_conditional_deny_applies_only_to_the_resources_it_names() -> None:
+    def document(denied: str) -> dict[str, Any]:
+        return {"Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"},
+            {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": denied,
+             "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+        ]}  # fmt: skip
+
+    items = "arn:aws:execute-api:us-east-1:111111111111:api1/Prod/GET/items"
+    # Conditions cannot be evaluated locally: a conditional Deny on this resource is taken as applying...
+    assert evaluate(document("arn:aws:execute-api:*:*:api1/Prod/GET/*"), items) == "deny"
+    # ...and one on another resource (or for another action) says nothing about this one.
+    assert evaluate(document("arn:aws:execute-api:*:*:api1/Prod/DELETE/*"), items) == "allow"
+    other_action = document("*")
+    other_action["Statement"][1]["Action"] = "execute-api:ManageConnections"
+    assert evaluate(other_action, items) == "allow"

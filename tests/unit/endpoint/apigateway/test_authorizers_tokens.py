@@ -10,6 +10,8 @@ import base64
 import hashlib
 import hmac
 import json
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -200,3 +202,126 @@ def test_user_pool_authorizer_refuses_every_bad_token_with_401(name: str) -> Non
 def test_user_pool_authorizer_identity_validation_expression() -> None:
     strict = Authorizer(**{**POOL_AUTH.__dict__, "validation_expression": r"^nope$"})
     assert isinstance(authorize_user_pool(strict, (), jwt.sign(id_claims(), KEY, "k1"), KEYS, NOW), Refusal)
+
+
+# ---------------------------------------------------------------------------- claims of unexpected types
+
+
+def unsigned_with(payload: bytes, header: bytes = b'{"kid":"k1","alg":"RS256"}') -> str:
+    return f"{b64(header)}.{b64(payload)}.c2ln"
+
+
+def signed_raw(payload: bytes, kid: Any = "k1") -> str:
+    """A token whose payload is exactly ``payload`` (JSON ``sign`` would not write), signed by the pool's key."""
+    head = b64(json.dumps({"kid": kid, "alg": "RS256"}).encode())
+    signing_input = f"{head}.{b64(payload)}"
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return f"{signing_input}.{b64(KEY.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))}"
+
+
+def with_claims(claims: dict[str, Any], text: str) -> bytes:
+    """``claims`` as JSON with ``text`` spliced in as the value of ``"x"`` (numbers and nesting JSON cannot spell)."""
+    return json.dumps({**claims, "x": 0}).replace('"x": 0', f'"x": {text}').encode()
+
+
+DEEP = "[" * 3000 + "]" * 3000
+HUGE = "9" * 5000  # more digits than Python converts to an int
+
+#: Tokens whose claims (or header) are of a type or size no claim check expects: each must be a 401.
+ODD_TOKENS = {
+    "unverified iss a list": unsigned_with(json.dumps({"iss": [ISSUER]}).encode()),
+    "unverified iss an object": unsigned_with(json.dumps({"iss": {"a": ISSUER}}).encode()),
+    "unverified iss a number": unsigned_with(json.dumps({"iss": 7}).encode()),
+    "unverified payload nested too deeply": unsigned_with(with_claims({"iss": ISSUER}, DEEP)),
+    "unverified payload with a huge integer": unsigned_with(with_claims({"iss": ISSUER}, HUGE)),
+    "payload a list": unsigned_with(b"[1]"),
+    "kid a number": signed_raw(json.dumps(id_claims()).encode(), kid=7),
+    "kid a list": signed_raw(json.dumps(id_claims()).encode(), kid=["k1"]),
+    "signed payload nested too deeply": signed_raw(with_claims(id_claims(), DEEP)),
+    "signed payload with a huge integer": signed_raw(with_claims(id_claims(), HUGE)),
+    "exp a huge integer": signed_raw(json.dumps(id_claims(exp=10**400)).encode()),
+    "exp Infinity": signed_raw(json.dumps(id_claims(exp=float("inf"))).encode()),
+    "exp NaN": signed_raw(json.dumps(id_claims(exp=float("nan"))).encode()),
+    "exp a list": signed_raw(json.dumps(id_claims(exp=[NOW + 3600])).encode()),
+    "nbf -Infinity": signed_raw(json.dumps(id_claims(nbf=float("-inf"))).encode()),
+    "iat a huge integer": signed_raw(json.dumps(id_claims(iat=10**400)).encode()),
+    "aud a list of non-strings": signed_raw(json.dumps(id_claims(aud=[1, {"a": CLIENT}, None, [CLIENT]])).encode()),
+    "aud an object": signed_raw(json.dumps(id_claims(aud={CLIENT: CLIENT})).encode()),
+    "token_use a list": signed_raw(json.dumps(id_claims(token_use=["id"])).encode()),
+}
+
+
+@pytest.fixture
+def python_recursion_limit() -> Iterator[None]:
+    """Python's default recursion limit, which the nested tokens exceed (an imported library may have raised it)."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+@pytest.mark.usefixtures("python_recursion_limit")
+@pytest.mark.parametrize("name", list(ODD_TOKENS))
+def test_claims_of_unexpected_types_are_401_never_a_crash(name: str) -> None:
+    token = ODD_TOKENS[name]
+    user_pool = authorize_user_pool(POOL_AUTH, (), token, KEYS, NOW)
+    if name.startswith("aud"):
+        # A user pool authorizer does not read aud: an otherwise good ID token is taken.
+        assert isinstance(user_pool, Grant), name
+    else:
+        assert isinstance(user_pool, Refusal) and user_pool.response.status == 401, name
+    outcome = authorize_jwt(JWT_AUTH, (), token, KEYS, NOW)
+    if name.startswith("token_use"):
+        assert isinstance(outcome, Grant), name  # a JWT authorizer does not read token_use
+    else:
+        assert isinstance(outcome, Refusal) and outcome.response.status == 401, name
+        assert outcome.response.headers["www-authenticate"].startswith('Bearer scope="" error="invalid_token"')
+
+
+def test_scope_claims_of_unexpected_types_grant_nothing() -> None:
+    listed = jwt.sign(access_claims(scope=["sluiceway/read", 7]), KEY, "k1")
+    assert isinstance(authorize_user_pool(POOL_AUTH, ("sluiceway/read",), listed, KEYS, NOW), Grant)  # a list, as scp is read
+    granted = authorize_jwt(JWT_AUTH, ("sluiceway/read",), listed, KEYS, NOW)
+    assert isinstance(granted, Grant) and granted.scopes == ("sluiceway/read",)
+    for scope in ({"sluiceway/read": True}, 7, None, [["sluiceway/read"]]):
+        token = jwt.sign(access_claims(scope=scope), KEY, "k1")
+        refused = authorize_user_pool(POOL_AUTH, ("sluiceway/read",), token, KEYS, NOW)
+        assert isinstance(refused, Refusal) and refused.response.status == 401, scope
+        forbidden = authorize_jwt(JWT_AUTH, ("sluiceway/read",), token, KEYS, NOW)
+        assert isinstance(forbidden, Refusal) and forbidden.response.status == 403, scope
+
+
+def test_user_pool_dates_the_platform_cannot_represent_are_rendered_as_numbers() -> None:
+    far = authorize_user_pool(POOL_AUTH, (), jwt.sign(id_claims(exp=10**17, iat=-(10**300)), KEY, "k1"), KEYS, NOW)
+    assert isinstance(far, Grant)
+    assert (far.claims["exp"], far.claims["iat"]) == (str(10**17), str(-(10**300)))
+
+
+class BrokenKeys:
+    """A key source whose key set is not a list of keys: no token can be verified with it."""
+
+    def jwks_for_issuer(self, issuer: str) -> dict[str, Any] | None:
+        return {"keys": 5}
+
+
+def test_a_token_authorizer_that_fails_unexpectedly_refuses_with_401() -> None:
+    from sluiceway.endpoint.apigateway.authorizers import Authorization
+    from sluiceway.endpoint.apigateway.events import RequestView
+    from sluiceway.endpoint.apigateway.lambda_authorizer import LambdaAuthorizers
+    from sluiceway.endpoint.apigateway.model import Api, Guard, Integration, Route, Stage
+
+    for authorizer, kind, stage in ((JWT_AUTH, "HTTP", "$default"), (POOL_AUTH, "REST", "Prod")):
+        route = Route("GET", "/me", Integration("lambda", function_arn="arn:aws:lambda:us-east-1:111111111111:function:F"),
+                      Guard("authorizer", authorizer.name, authorizer))  # fmt: skip
+        api = Api("api0000001", "Api", kind, "a", "us-east-1", "111111111111", (route,), (Stage(stage),))  # type: ignore[arg-type]
+        request = RequestView(
+            api=api, stage=api.stages[0], route=route, path_parameters={}, method="GET", path="/me", stage_path="/me", query="",
+            headers={"authorization": jwt.sign(id_claims(), KEY, "k1")}, body=b"", source_ip="127.0.0.1", request_id="r",
+            extended_request_id="e", time_ms=0, domain_name="localhost", domain_prefix="api0000001",
+        )  # fmt: skip
+        outcome = Authorization(BrokenKeys(), LambdaAuthorizers(invoker=None), clock=lambda: NOW).authorize(request)  # type: ignore[arg-type]
+        assert isinstance(outcome, Refusal) and outcome.response.status == 401, kind

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sluiceway.endpoint.apigateway import apis_from_resources
-from sluiceway.endpoint.apigateway.model import Api, RequestValidation
+from sluiceway.endpoint.apigateway.model import Api, BodyModel, RequestValidation
 from sluiceway.endpoint.apigateway.validation import check_request
 
 FN = "arn:aws:lambda:us-east-1:111111111111:function:Fn"
@@ -184,3 +186,50 @@ def test_malformed_authorizers_are_refused_naming_the_resource(props: dict[str, 
         read(
             {"H": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {}}, "A": {"Type": "AWS::ApiGatewayV2::Authorizer", "Properties": props}}
         )
+
+
+@pytest.fixture
+def python_recursion_limit() -> Iterator[None]:
+    """Python's default recursion limit (an imported library, jsonata, raises it to 10000)."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+@pytest.mark.usefixtures("python_recursion_limit")
+def test_a_body_too_deeply_nested_or_with_a_huge_number_is_an_invalid_body_not_a_crash() -> None:
+    recursive = RequestValidation(
+        "v", validate_body=True,
+        models=(BodyModel("application/json", "Tree", {"type": "array", "items": {"$ref": "#"}}),),
+    )  # fmt: skip
+    json_type = {"content-type": "application/json"}
+    assert check(recursive, headers=json_type, body=b"[" * 100_000 + b"]" * 100_000) == {"message": "Invalid request body"}
+    # Parsed, but deeper than the validator can walk.
+    assert check(recursive, headers=json_type, body=b"[" * 900 + b"]" * 900) == {"message": "Invalid request body"}
+    assert check(recursive, headers=json_type, body=b"[" + b"9" * 5000 + b"]") == {"message": "Invalid request body"}
+    assert check(recursive, headers=json_type, body=b"[[[]]]") is None
+
+
+def undefined_scheme_body(security: Any) -> dict[str, Any]:
+    operation = {"x-amazon-apigateway-integration": {"type": "aws_proxy", "uri": URI}, "security": security, "responses": {}}
+    return {**SAM_REST_BODY, "paths": {"/admin": {"get": operation}}}
+
+
+def test_a_requirement_naming_an_undefined_scheme_refuses_the_route_with_a_warning() -> None:
+    api = read({"Rest": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Body": undefined_scheme_body([{"Tokk": []}])}}})["Rest"]
+    (route,) = api.routes
+    assert route.guard is not None and route.guard.name == "Tokk" and route.guard.authorizer is None  # refuses every request
+    assert "Rest: GET /admin: authorizer Tokk is not defined by the API: the route refuses every request (401 Unauthorized)" in api.warnings
+    # A typo beside a real scheme in one requirement still refuses: every scheme of a requirement applies.
+    both = read({"Rest": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Body": undefined_scheme_body([{"Tok": [], "Tokk": []}])}}})
+    guard = both["Rest"].routes[0].guard
+    assert guard is not None and guard.authorizer is None
+
+
+@pytest.mark.parametrize("security", [[{"NONE": []}], [{}], []])
+def test_only_sams_none_and_an_empty_requirement_open_a_route(security: Any) -> None:
+    api = read({"Rest": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Body": undefined_scheme_body(security)}}})["Rest"]
+    assert api.routes[0].guard is None and not any("is not defined" in w for w in api.warnings)

@@ -45,6 +45,21 @@ def test_no_route_without_default() -> None:
     assert match_route(routes("GET /a/{proxy+}"), "GET", "/a") is None
 
 
+@pytest.mark.parametrize("path", ["/items/1", "/items/1/", "//items/1", "/items//1", "/items/1//"])
+def test_empty_segments_are_ignored_and_the_match_carries_the_canonical_path(path: str) -> None:
+    found = match_route(routes("GET /items/{id}", "ANY /{proxy+}"), "GET", path)
+    assert found is not None and (found.route.route_key, found.path_parameters, found.path) == ("GET /items/{id}", {"id": "1"}, "/items/1")
+
+
+def test_a_method_that_is_not_api_gateways_takes_no_route_not_even_any_or_default() -> None:
+    table = routes("GET /a", "ANY /b", "$default")
+    for method in ("get", "Get", "any", "PROPFIND", "TRACE", ""):
+        for path in ("/a", "/b", "/elsewhere"):
+            assert match_route(table, method, path) is None, (method, path)
+    found = match_route(table, "DELETE", "/b")
+    assert found is not None and found.route.route_key == "ANY /b"
+
+
 def test_v1_response_merges_headers() -> None:
     response = from_v1(
         {"statusCode": "201", "headers": {"A": "1", "B": 2}, "multiValueHeaders": {"A": ["1", "3"]}, "body": "x"}, kind="REST"
