@@ -38,7 +38,16 @@ $(AWSCLI):
 	$(AWSCLI_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(AWSCLI_VENV)/bin/python -m pip install --quiet 'awscli==1.46.3'
 
-test: $(STAMP) $(CHECKOV) $(AWSCLI)
+# Debian's Prometheus server: tests/e2e/test_prometheus_server.py scrapes a running stack with it.
+PROMETHEUS := /usr/bin/prometheus
+
+$(PROMETHEUS):
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) \
+	  || echo "could not install prometheus: tests/e2e/test_prometheus_server.py will be skipped"; \
+	else echo "apt-get not found: tests/e2e/test_prometheus_server.py will be skipped"; fi
+
+test: $(STAMP) $(CHECKOV) $(AWSCLI) $(PROMETHEUS)
 	$(BIN)/python -m pytest -q tests
 
 # `make health` asks the running `sluiceway up` whether it is ready (database, workers, event

@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     """Log state inputs and outputs (opt-in: they may hold user data)."""
     api_enabled: bool = True
     """Serve the management API at ``/_sluiceway/api`` on the endpoint."""
+    metrics_enabled: bool = True
+    """Keep Prometheus metrics for ``/_sluiceway/metrics``; false makes every metric hook a return."""
     health_max_event_lag_s: float = Field(default=60.0, gt=0)
     """Readiness fails when an event, topic delivery or async invocation has waited longer than this (seconds)."""
     health_check_timeout_s: float = Field(default=2.0, gt=0, le=30)

@@ -48,8 +48,9 @@ __all__ = [
     "runtime_requirements",
 ]
 
-#: Distributions only the command line needs; a function never imports them.
-CLI_ONLY = frozenset({"typer", "rich", "watchdog"})
+#: Distributions a deployed function never imports: the command line's, the local template
+#: runner's (the SAM translator), and Powertools, which the template's Powertools layer provides on AWS.
+CLI_ONLY = frozenset({"typer", "rich", "watchdog", "aws-sam-translator", "aws-lambda-powertools"})
 #: Wheel platforms the Lambda python3.12 runtime (Amazon Linux 2023, glibc 2.34) can load, newest first.
 LAMBDA_PLATFORMS: tuple[str, ...] = (
     *(f"manylinux_2_{minor}_x86_64" for minor in range(34, 16, -1)),

@@ -13,6 +13,7 @@ from ..backends.local.datadir import LocalDataDir
 from ..backends.local.events import SqliteEventBus
 from ..backends.local.notifying import EventingObjectStore
 from ..backends.local.stacklock import StackLock
+from ..observability.metrics import Metrics
 from ..services import Services
 from ..settings import Settings
 from .bus.router import EventRouter
@@ -58,6 +59,8 @@ class Stack:
     """Runs Lambda's asynchronous invocations (Invoke with InvocationType=Event...) from their durable queue."""
     streams: StreamMappings
     """DynamoDB stream event source mappings: ``streams.add(StreamMapping(...)) -> uuid``, ``streams.remove(uuid)``."""
+    metrics: Metrics = field(default_factory=lambda: Metrics(enabled=False))
+    """The stack's Prometheus metrics (``GET /_sluiceway/metrics`` serves ``metrics.registry``)."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
 
     @property

@@ -37,7 +37,9 @@ from ..config import load_config, packaged_config_path
 from ..errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ..events.patterns import compile_pattern
 from ..events.rules import Delivery, RetryPolicy, Rule, Target, target_kind
-from ..ports import Clock, ExecutionStore, MetadataTable, Queue, Topic
+from ..observability.gauges import QueueDepth
+from ..observability.metrics import Metrics
+from ..ports import Clock, ExecutionRecord, ExecutionStore, MetadataTable, Queue, Topic
 from ..ports.events import DeadLetterSender, Deliver, EventStore, EventTrail
 from ..ports.topics import Sender
 from ..services import Services
@@ -121,6 +123,8 @@ def build_stack(
         on_async_invoke=invocations_queued.set,
     )
     lock = StackLock(settings.data_dir)
+    # SLUICEWAY_METRICS_ENABLED=false turns every metric hook into a return.
+    metrics = Metrics(enabled=settings.metrics_enabled)
     invoker = LocalFunctionInvoker(
         [
             FunctionSpec(f.name, f.handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)
@@ -133,14 +137,26 @@ def build_stack(
         account_id=settings.account_id,
         keep_fds=lambda: () if lock.fd is None else (lock.fd,),
         logs=local.logs,
+        metrics=metrics,
     )
-    orchestrator = _orchestrator(settings, local, _task_runner(settings, local, invoker, clock).run, clock, skip_waits=skip_waits)
+    orchestrator = _orchestrator(
+        settings, local, _task_runner(settings, local, invoker, clock).run, clock, skip_waits=skip_waits, metrics=metrics
+    )
     for workflow in workflows.values():
         orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))
     targets = LocalTargets(local.topics, orchestrator, invoker, local.queues, local.async_invocations)
     router = EventRouter(
-        local.bus, resolver=targets, clock=clock, region=settings.region, account=settings.account_id, wakeup=events_committed
+        local.bus,
+        resolver=targets,
+        clock=clock,
+        region=settings.region,
+        account=settings.account_id,
+        wakeup=events_committed,
+        metrics=metrics,
     )
+    metrics.watch_stores(queues=_queue_depths(local), running=orchestrator.running_by_machine)
+    if metrics.enabled:
+        orchestrator.on_change(_count_rows(local.table, metrics))
     scheduler = ScheduleRunner(
         local.schedules,
         local.bus,
@@ -193,6 +209,7 @@ def build_stack(
         scheduler,
         async_invocations,
         streams,
+        metrics,
     )
 
 
@@ -233,6 +250,7 @@ def _orchestrator(
     *,
     skip_waits: bool,
     answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
+    metrics: Metrics | None = None,
 ) -> LocalOrchestrator:
     return LocalOrchestrator(
         local.executions,
@@ -243,7 +261,53 @@ def _orchestrator(
         max_payload_bytes=settings.max_payload_bytes,
         skip_waits=skip_waits,
         answer=answer,
+        metrics=metrics,
     )
+
+
+def _queue_depths(local: LocalDataDir) -> Callable[[], list[QueueDepth]]:
+    """Every queue's counts (GetQueueAttributes'), and which are dead-letter queues, read at each scrape."""
+    targets_of_rules: tuple[int | None, frozenset[str]] = (None, frozenset())
+
+    def rule_dead_letters() -> frozenset[str]:
+        nonlocal targets_of_rules
+        version = local.bus.rules_version()
+        if version != targets_of_rules[0]:  # rules are parsed again only when they changed
+            arns = (t.dead_letter_arn for r in local.bus.list_rules() for t in r.targets if isinstance(t, Target))
+            targets_of_rules = (version, frozenset(arn.rsplit(":", 1)[-1] for arn in arns if arn))
+        return targets_of_rules[1]
+
+    def read() -> list[QueueDepth]:
+        found = []
+        for name in local.queues.list_queues():
+            try:
+                attributes = local.queues.queue_attributes(name)
+            except NotFoundError:
+                continue  # deleted since it was listed
+            found.append((name, attributes))
+        dead_letters = set(rule_dead_letters())
+        dead_letters.update(a.config.redrive_policy.dead_letter_queue for _, a in found if a.config.redrive_policy is not None)
+        return [
+            QueueDepth(name, a.available, a.in_flight, a.delayed, a.oldest_age_s, dead_letter=name in dead_letters) for name, a in found
+        ]
+
+    return read
+
+
+def _count_rows(table: MetadataTable, metrics: Metrics) -> Callable[[ExecutionRecord], None]:
+    """Count a pipeline run's records, from the metadata record StoreResults wrote, when its execution succeeds."""
+
+    def count(record: ExecutionRecord) -> None:
+        if record.status != "SUCCEEDED":
+            return
+        item = table.get({"ExecutionId": record.arn})
+        if not item or not isinstance(item.get("RowsRead"), int):
+            return  # not a data pipeline's execution
+        rows = {key: max(0, value) if isinstance(value := item.get(key), int) else 0 for key in ("RowsRead", "RowsValid", "RowsRejected")}
+        pipeline = str(item.get("Pipeline") or record.state_machine)
+        metrics.pipeline_rows(pipeline, read=rows["RowsRead"], valid=rows["RowsValid"], rejected=rows["RowsRejected"])
+
+    return count
 
 
 def _provision(app: App, settings: Settings, local: LocalDataDir, orchestrator: LocalOrchestrator, triggers: EventSourceMappings) -> None:

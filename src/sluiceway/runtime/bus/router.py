@@ -51,10 +51,13 @@ from ...events.rules import (
     NewDelivery,
     RetryPolicy,
     Rule,
+    RuleValidationError,
     StoredEvent,
     Target,
     TargetCallable,
+    target_kind,
 )
+from ...observability.metrics import Metrics
 from ...ports import Clock
 from ...ports.events import EventStore, TargetResolver
 from ...types import JSON, EventDict
@@ -95,6 +98,7 @@ class EventRouter:
         rng: random numbers in [0, 1) for the backoff jitter.
         lease: how long an attempt may run before another router may repeat it.
         wakeup: set by whoever commits events (given, so that it can be built first).
+        metrics: where events routed, delivered, failed and given up on are counted (none by default).
     """
 
     def __init__(
@@ -109,7 +113,9 @@ class EventRouter:
         rng: Callable[[], float] | None = None,
         lease: timedelta = DEFAULT_LEASE,
         wakeup: threading.Event | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics(enabled=False)
         self.bus = bus
         self.resolver = resolver
         self.clock: Clock = clock or bus.clock
@@ -281,7 +287,9 @@ class EventRouter:
     def _route_new(self) -> None:
         while batch := self.bus.unrouted(_BATCH):
             for stored in batch:
-                self.bus.route(stored.seq, self._fanout(stored))
+                fanout = self._fanout(stored)
+                self.bus.route(stored.seq, fanout)
+                self.metrics.event_routed(stored.bus, (d.rule for d in fanout))
 
     def _advance_replays(self) -> None:
         for replay in self.bus.replays(running=True):
@@ -327,6 +335,8 @@ class EventRouter:
 
         def call() -> None:
             self._call(target, rule, row, event, stored)
+            lag = (self.clock.now() - stored.ingested_at).total_seconds()
+            self.metrics.event_delivered(row.bus, row.rule, _kind(target), lag)
             logger.debug("event delivered", extra={"event": event.get("id"), "rule": row.rule, "target": row.target})
 
         return Attempt(call, Outcome("delivered", row.attempts), context=(rule, target))
@@ -340,6 +350,7 @@ class EventRouter:
         """
         failures = row.attempts + 1
         rule, target = attempt.context
+        self.metrics.event_failed(row.bus, row.rule, _kind(target))
         if row.origin == "process" and self._rule(row.bus, row.rule, row.origin) is None:
             return self._cancel(row, f"rule {row.rule} was removed during the attempt", attempts=failures)
         if isinstance(exc, NotFoundError):
@@ -408,6 +419,7 @@ class EventRouter:
                 "event dropped after its retries; the target has no dead-letter queue",
                 extra={**where, "condition": condition, "error": error},
             )
+            self.metrics.event_dropped(row.bus, row.rule, _kind(target))
             return Outcome("dropped", attempts, error=error, then=lambda: self._tell(Undelivered(row, error, None)))
         dead_letter = target.dead_letter_arn
         attributes = {
@@ -432,11 +444,13 @@ class EventRouter:
                 extra={**where, "dead_letter": dead_letter},
                 exc_info=True,
             )
+            self.metrics.event_dropped(row.bus, row.rule, _kind(target))
             return Outcome("dropped", attempts, error=error, then=lambda: self._tell(Undelivered(row, error, None)))
         logger.warning(
             "event sent to the dead-letter queue",
             extra={**where, "dead_letter": dead_letter, "condition": condition, "error": error},
         )
+        self.metrics.event_dead_lettered(row.bus, row.rule, _kind(target))
         return Outcome("dead-lettered", attempts, error=error, then=lambda: self._tell(Undelivered(row, error, dead_letter)))
 
     def on_undelivered(self, listener: Callable[[Undelivered], None]) -> None:
@@ -456,3 +470,13 @@ class EventRouter:
             extra={"rule": row.rule, "target": row.target, "seq": row.seq, "reason": why},
         )
         return Outcome("cancelled", row.attempts if attempts is None else attempts, error=why)
+
+
+def _kind(target: Target | TargetCallable) -> str:
+    """A target's ``target_kind`` label: state-machine, function, queue, topic; ``callable`` for a process rule's."""
+    if not isinstance(target, Target):
+        return "callable"
+    try:
+        return target_kind(target.arn)
+    except RuleValidationError:
+        return "other"

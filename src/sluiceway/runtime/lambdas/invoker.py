@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
 
+from ...observability.metrics import Metrics
 from ...ports import Invocation, InvocationResult
 from ...ports.functions import Call, Outcome
 from .capture import CallLogs
@@ -67,6 +68,7 @@ from .code import CodeWatch, FunctionCode, runs_locally, runtime_mismatch
 from .context import function_arn
 from .reports import LogSink, invocation_events, tail
 from .workers import ProcessRunner, ThreadRunner
+from .xray import ENVIRONMENT_DEFAULTS
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +251,7 @@ class LocalFunctionInvoker:
         account_id: the account in the functions' ARNs.
         keep_fds: file descriptors every worker process holds open while it lives (process mode).
         logs: where invocations' logs go (CloudWatch Logs); none are kept without one.
+        metrics: where invocations are counted and the handlers' EMF lines exported (none by default).
 
     Raises:
         ValueError: a duplicate function name, no workers, or an unknown mode.
@@ -266,8 +269,10 @@ class LocalFunctionInvoker:
         account_id: str = "111111111111",
         keep_fds: Callable[[], Sequence[int]] = tuple,
         logs: LogSink | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.logs = logs
+        self.metrics = metrics or Metrics(enabled=False)
         if mode not in ("process", "thread"):
             raise ValueError(f"unknown mode {mode!r}: use 'process' or 'thread'")
         self.mode = mode
@@ -293,7 +298,7 @@ class LocalFunctionInvoker:
         if bad:
             raise TypeError(f"environment variables must be strings: {', '.join(map(repr, bad))}")
         # Lambda sets both; a caller's env (a test's) may name another region.
-        env = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, **env}
+        env = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, **ENVIRONMENT_DEFAULTS, **env}
         size = workers if workers is not None else max(1, os.cpu_count() or 1)
         runner: ProcessRunner | ThreadRunner
         if mode == "process":
@@ -377,6 +382,7 @@ class LocalFunctionInvoker:
             )
         limit = spec.reserved_concurrency
         if limit is not None and not self._enter(spec.name, limit):
+            self.metrics.function_throttled(spec.name)
             return self._refuse(invocation, "TooManyRequestsException", THROTTLE_MESSAGE)
         try:
             return self._run(spec, target, invocation, payload, log_events)
@@ -411,11 +417,15 @@ class LocalFunctionInvoker:
             code_paths=spec.code.paths if spec.code is not None else (),
             runtime=spec.runtime,
         )
-        if self.logs is None and log_events is None:
+        if self.logs is None and log_events is None and not self.metrics.enabled:
             outcome = self._runner.call(call)
         else:
             logs = CallLogs()
             outcome = self._runner.call(call, logs)
+            self.metrics.function_invoked(
+                spec.name, outcome.duration_s, error=outcome.error_type is not None, cold_start=logs.init_ms is not None
+            )
+            self.metrics.function_output(spec.name, logs.events)  # EMF lines: metrics here, log lines in the log group as on AWS
             group, events = invocation_events(spec.name, invocation.request_id, spec.memory_mb, outcome, logs)
             if log_events is not None:
                 log_events.extend(events)

@@ -41,6 +41,7 @@ from ...ports.functions import Call
 from .capture import capturing, error_event
 from .context import context_for, log_group_name, new_log_stream
 from .handlers import Handler, HandlerLoadError, load_handler, run_handler
+from .xray import TRACE_HEADER_ENV, trace_header
 
 __all__ = ["BOOT", "ERROR", "LOADED", "LOGS", "RESULT", "function_variables", "serve"]
 
@@ -74,6 +75,8 @@ def function_variables(call: Call, stream: str) -> dict[str, str]:
         "LAMBDA_RUNTIME_DIR": _RUNTIME_DIR,
         # The colon: a path to a zone file relative to the system's zoneinfo, as Lambda sets it.
         "TZ": ":UTC",
+        # A fresh trace per invocation, as Lambda's runtime sets it (Powertools logs its Root).
+        TRACE_HEADER_ENV: trace_header(),
     }
 
 

@@ -16,7 +16,9 @@ import itertools
 import logging
 import queue
 import threading
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -41,6 +43,7 @@ from ...asl.model import StateMachine
 from ...clock import FakeClock
 from ...errors import DefinitionError, ExecutionError, ExecutionNotFoundError, OrchestratorStoppedError
 from ...names import check_name
+from ...observability.metrics import Metrics
 from ...ports import Clock, ExecutionRecord, ExecutionStore
 from ...types import JSON
 from .children import is_child_start, start_child
@@ -86,6 +89,7 @@ class LocalOrchestrator:
             can happen (Wait states, retry intervals and timeouts take no time).
         answer: asked first for every Task (child starts included); an outcome it
             gives is the task's, None lets the task run (``sfn run``'s mocks).
+        metrics: where executions, transitions and tasks are counted (none by default).
     """
 
     def __init__(
@@ -100,7 +104,9 @@ class LocalOrchestrator:
         skip_waits: bool = False,
         task_threads: int = 64,
         answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics(enabled=False)
         self.store = store
         self.run_task = run_task
         self.answer = answer
@@ -289,6 +295,8 @@ class LocalOrchestrator:
             if stored is not record:
                 return stored  # an earlier StartExecution with the same name and input
             logger.info("execution started", extra={"execution": arn, "state_machine": state_machine})
+            self.metrics.execution_started(state_machine)
+            self.metrics.states_entered(state_machine, step.history)
             if record.status == "RUNNING":
                 self._live[arn] = _Live(machine, record)
             else:
@@ -316,6 +324,8 @@ class LocalOrchestrator:
             record = self._record_from(record, step.state)
             self.store.advance(record, step.history)
             logger.warning("execution redriven", extra={"execution": record.arn})
+            self.metrics.execution_redriven(record.state_machine)
+            self.metrics.states_entered(record.state_machine, step.history)
             if record.status == "RUNNING":
                 self._live[record.arn] = _Live(machine, record)
             else:
@@ -392,6 +402,11 @@ class LocalOrchestrator:
         with self._lock:
             return len(self._live)
 
+    def running_by_machine(self) -> dict[str, int]:
+        """Running executions by state machine: the store's RUNNING ones, all resumed at start."""
+        with self._lock:
+            return dict(Counter(live.record.state_machine for live in self._live.values()))
+
     # -- the dispatcher -------------------------------------------------------------
 
     def _dispatch(self, arn: str, commands: list[Command]) -> None:
@@ -418,10 +433,12 @@ class LocalOrchestrator:
                 # A mocked answer is the task's result, .waitForTaskToken included (no callback follows).
                 self._events.put((arn, mocked))
                 return
+            began = time.perf_counter()
             if isinstance(command, InvokeTask) and is_child_start(command.resource):
                 outcome = as_outcome(command, lambda: start_child(self, command))
             else:
                 outcome = self.run_task(command)
+            self._task_metrics(arn, command, outcome, time.perf_counter() - began)
         except OrchestratorStoppedError:
             # It waited on this orchestrator (a .sync child), which stopped first: no outcome,
             # the task runs again at the next start.
@@ -433,6 +450,13 @@ class LocalOrchestrator:
             self._events.put(("", TimerFired("")))
             return
         self._events.put((arn, outcome))
+
+    def _task_metrics(self, arn: str, command: InvokeTask | ReadItems | WriteResults, outcome: Event, seconds: float) -> None:
+        if getattr(command, "wait_for_token", False) and isinstance(outcome, TaskSucceeded):
+            return  # only the call went out: the task ends with SendTaskSuccess/Failure
+        parts = arn.split(":")  # arn:aws:states:<region>:<account>:execution:<state machine>:<name>
+        machine = parts[6] if len(parts) > 6 else ""
+        self.metrics.task_finished(machine, command.resource, isinstance(outcome, TaskSucceeded), seconds)
 
     def _answered(self, command: InvokeTask | ReadItems | WriteResults) -> TaskSucceeded | TaskFailed | None:
         if self.answer is None or not isinstance(command, InvokeTask):
@@ -514,6 +538,7 @@ class LocalOrchestrator:
                 return
             record = self._record_from(live.record, step.state)
             self.store.advance(record, step.history)
+            self.metrics.states_entered(record.state_machine, step.history)
             live.record = record
             if record.status != "RUNNING":
                 del self._live[arn]
@@ -539,6 +564,8 @@ class LocalOrchestrator:
             "execution ended",
             extra={"execution": record.arn, "status": record.status, "error": record.error},
         )
+        ran = (record.stopped_at - record.started_at).total_seconds() if record.stopped_at and record.started_at else None
+        self.metrics.execution_ended(record.state_machine, record.status, ran)
         for listener in self._listeners:
             try:
                 listener(record)
