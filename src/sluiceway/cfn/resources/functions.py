@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...endpoint.errors import AwsError
+from ...runtime.lambdas import known_layers
 from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, layer_paths, prepare_function_code, runtime_mismatch
 from ...runtime.lambdas.invoker import FunctionSpec
 from ...runtime.messaging.streams import StreamMapping
@@ -54,6 +55,11 @@ class Function:
             env.warn(f"{request.logical_id} ({name}): {warning}")
         layers: list[str] = []
         for arn in props.get("Layers") or []:
+            if str(arn) not in env.layers and (known := known_layers.resolve(str(arn))) is not None:
+                # Kept with the template's layers, so that its note is given once, not per function.
+                env.layers[known.arn] = known.paths
+                if known.note:
+                    env.warn(f"{known.title}: {known.note}")
             if str(arn) in env.layers:
                 layers.extend(env.layers[str(arn)])
             else:

@@ -11,13 +11,28 @@ import re
 
 import boto3
 from access import answer, claims, groups
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 stepfunctions = boto3.client("stepfunctions")
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
+    response = _read(event)
+    metrics.add_metric(name="JobsRead" if response["statusCode"] == 200 else "ReadsRefused", unit=MetricUnit.Count, value=1)
+    return response
+
+
+def _read(event):
     verified = claims(event)
     member_of = groups(verified)
     if not member_of & {"viewers", "submitters"}:

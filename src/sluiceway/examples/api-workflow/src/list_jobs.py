@@ -4,14 +4,29 @@ import os
 
 import boto3
 from access import answer, claims, groups
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from boto3.dynamodb.conditions import Key
 
 MAX_LIMIT = 50
 
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 table = boto3.resource("dynamodb").Table(os.environ["JOBS_TABLE"])
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
+    response = _list(event)
+    metrics.add_metric(name="JobListsRead" if response["statusCode"] == 200 else "ReadsRefused", unit=MetricUnit.Count, value=1)
+    return response
+
+
+def _list(event):
     verified = claims(event)
     if not groups(verified) & {"viewers", "submitters"}:
         return answer(403, {"message": "Only members of the viewers or submitters groups may read jobs"})

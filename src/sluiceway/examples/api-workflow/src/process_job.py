@@ -6,8 +6,27 @@ the outcome says so and the workflow fails the job (ResultOutOfRange).
 
 import math
 
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
+    outcome = _compute(event)
+    tracer.put_annotation(key="outcome", value=outcome["outcome"])
+    metrics.add_metric(name="JobsProcessed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="NumbersProcessed", unit=MetricUnit.Count, value=outcome["count"])
+    logger.info("job processed", extra={"job_id": outcome["jobId"], "operation": outcome["operation"], "outcome": outcome["outcome"]})
+    return outcome
+
+
+def _compute(event):
     numbers = event["numbers"]
     operation = event["operation"]
     if operation in ("sum", "mean"):

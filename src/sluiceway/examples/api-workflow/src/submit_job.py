@@ -15,16 +15,34 @@ from datetime import UTC, datetime
 
 import boto3
 from access import answer, claims, groups
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 
 OPERATIONS = ("sum", "mean", "min", "max")
 MAX_NUMBERS = 1000
 MAX_LABEL = 100
 
+# Service and namespace from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (the template's Globals).
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 stepfunctions = boto3.client("stepfunctions")
 jobs = boto3.resource("dynamodb").Table(os.environ["JOBS_TABLE"])
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
+    response = _submit(event)
+    # One metric per call, whatever the answer: a refused job is a number operators watch too.
+    accepted = response["statusCode"] == 202
+    metrics.add_metric(name="JobsSubmitted" if accepted else "SubmissionsRefused", unit=MetricUnit.Count, value=1)
+    return response
+
+
+def _submit(event):
     verified = claims(event)
     if "submitters" not in groups(verified):
         return answer(403, {"message": "Only members of the submitters group may submit jobs"})
@@ -34,6 +52,7 @@ def lambda_handler(event, context):
         return answer(400, {"message": "The body is not JSON", "problems": [str(exc)]})
     problems = _problems(body)
     if problems:
+        logger.info("job refused", extra={"problems": problems})
         return answer(400, {"message": "The job is not valid", "problems": problems})
     job_id = str(uuid.uuid4())
     job = {
@@ -56,6 +75,7 @@ def lambda_handler(event, context):
             "executionArn": started["executionArn"],
         }
     )
+    logger.info("job submitted", extra={"job_id": job_id, "execution_arn": started["executionArn"], "operation": job["operation"]})
     return answer(
         202,
         {"jobId": job_id, "executionArn": started["executionArn"], "status": "RUNNING", "startDate": started["startDate"].isoformat()},

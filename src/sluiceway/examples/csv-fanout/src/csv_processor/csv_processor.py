@@ -19,8 +19,14 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from idempotency import once
 
+# Service and namespace from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (the template's Globals).
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 s3 = boto3.client("s3")
 sns = boto3.client("sns")
 TOPIC_ARN = os.environ["TOPIC_ARN"]
@@ -64,15 +70,21 @@ def summarize(lines: Any) -> dict[str, Any]:
     return {"status": "SUCCEEDED", "rows": rows, "columns": header[:MAX_COLUMNS], "empty_cells": empty, "numeric": numbers}
 
 
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     published = []
     for record in event["Records"]:
         with once(record, context) as first:
             if first:
                 published.append(publish_summary(record))
+    # Zero for a duplicate delivery: published once per write is what this metric shows.
+    metrics.add_metric(name="SummariesPublished", unit=MetricUnit.Count, value=len(published))
     return {"published": published}
 
 
+@tracer.capture_method
 def publish_summary(record: dict[str, Any]) -> str:
     """Summarise the object the record announces and publish the summary; the message id."""
     bucket = record["s3"]["bucket"]["name"]
@@ -98,5 +110,7 @@ def publish_summary(record: dict[str, Any]) -> str:
             MessageAttributes={"status": {"DataType": "String", "StringValue": summary["status"]}},
         )["MessageId"]
     )
-    print(json.dumps({"processed": key, "status": summary["status"], "message_id": message_id}))
+    metrics.add_metric(name="CsvFilesFailed" if summary["status"] == "FAILED" else "CsvFilesProcessed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="CsvRowsRead", unit=MetricUnit.Count, value=summary.get("rows", 0))
+    logger.info("csv processed", extra={"processed": key, "status": summary["status"], "message_id": message_id})
     return message_id

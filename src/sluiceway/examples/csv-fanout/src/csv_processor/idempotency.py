@@ -8,12 +8,12 @@ idempotency table, on condition that there is none yet, or only one that a crash
 and does nothing. A failed run deletes its item, so that Lambda's retry of the event works again; a
 finished one marks it ``COMPLETED``, and DynamoDB's TTL removes it after ``KEEP_S``.
 
-The idea of Powertools' idempotency utility, in a page of boto3, so that the app needs no layer.
+The idea of Powertools' idempotency utility, in a page of boto3, keyed by the write itself (Powertools'
+would key it by a hash of the whole event, which differs between two deliveries of one write).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -21,7 +21,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger
 
+logger = Logger(child=True)
 dynamodb = boto3.client("dynamodb")
 TABLE = os.environ["IDEMPOTENCY_TABLE"]
 #: How long a finished write's item is kept: duplicates come within minutes, Lambda's retries of an
@@ -80,7 +82,7 @@ def once(record: Mapping[str, Any], context: Any) -> Iterator[bool]:
     now = int(time.time())
     # Held no longer than this invocation can live: a claim a timeout or crash left is taken by the retry.
     if not _claim(pk, now, now + context.get_remaining_time_in_millis() // 1000 + 1):
-        print(json.dumps({"duplicate": pk}))
+        logger.info("duplicate delivery", extra={"duplicate": pk})
         yield False
         return
     try:

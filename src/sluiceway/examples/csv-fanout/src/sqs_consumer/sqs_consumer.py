@@ -14,7 +14,13 @@ import os
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
+# Service and namespace from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (the template's Globals).
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 s3 = boto3.client("s3")
 OUTPUT_BUCKET = os.environ["OUTPUT_BUCKET"]
 PREFIX = "summaries/"
@@ -30,6 +36,9 @@ def summary_of(body: str) -> dict[str, Any]:
     return message
 
 
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures = []
     for record in event["Records"]:
@@ -42,6 +51,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 ContentType="application/json",
             )
         except Exception as exc:  # one bad message fails alone; the rest of the batch is done
-            print(json.dumps({"failed": record["messageId"], "error": f"{type(exc).__name__}: {exc}"}))
+            logger.warning("message failed", extra={"failed": record["messageId"], "error": f"{type(exc).__name__}: {exc}"})
             failures.append({"itemIdentifier": record["messageId"]})
+    metrics.add_metric(name="SummariesWritten", unit=MetricUnit.Count, value=len(event["Records"]) - len(failures))
+    metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(failures))
     return {"batchItemFailures": failures}
