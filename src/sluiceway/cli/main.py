@@ -14,7 +14,7 @@ from .. import __version__
 from ..apps import CSV_WORKFLOW
 from ..errors import SluicewayError
 from ..ports import ExecutionRecord
-from . import aws, events, health, messaging, runs, sfn, stacks, users
+from . import alarms, aws, events, health, messaging, runs, sfn, stacks, users
 from ._common import EXIT_FAILED, ConfigOption, DataDirOption, console, err_console, fail, report_error, settings_from, shown
 from .new import new as new_command
 
@@ -286,6 +286,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(events.app, name="events")
 app.add_typer(events.rules_app, name="rules")
 app.add_typer(stacks.app, name="stack")
+app.add_typer(alarms.app, name="alarms")
 app.command(name="new")(new_command)
 for _command in (aws.template, aws.package, aws.deploy, aws.cost):
     app.command()(_command)

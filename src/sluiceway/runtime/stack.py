@@ -14,8 +14,10 @@ from ..backends.local.events import SqliteEventBus
 from ..backends.local.notifying import EventingObjectStore
 from ..backends.local.stacklock import StackLock
 from ..observability.metrics import Metrics
+from ..observability.tracing import Tracing
 from ..services import Services
 from ..settings import Settings
+from .alarms import AlarmEvaluator
 from .bus.router import EventRouter
 from .bus.scheduler import ScheduleRunner
 from .bus.watcher import BucketWatcher
@@ -61,6 +63,10 @@ class Stack:
     """DynamoDB stream event source mappings: ``streams.add(StreamMapping(...)) -> uuid``, ``streams.remove(uuid)``."""
     metrics: Metrics = field(default_factory=lambda: Metrics(enabled=False))
     """The stack's Prometheus metrics (``GET /_sluiceway/metrics`` serves ``metrics.registry``)."""
+    alarms: AlarmEvaluator | None = None
+    """Feeds AWS's own CloudWatch metrics from the stores and evaluates the CloudWatch alarms."""
+    tracing: Tracing = field(default_factory=Tracing)
+    """The stack's OpenTelemetry spans (off unless ``OTEL_EXPORTER_OTLP_*`` names a collector)."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
 
     @property
@@ -91,6 +97,8 @@ class Stack:
             self.router.notify()
             self.scheduler.start()
             self.deliverer.start()
+            if self.alarms is not None:
+                self.alarms.start()
             self.write_recovery.start()
             self.async_invocations.start()
             self.triggers.start()
@@ -113,6 +121,8 @@ class Stack:
         self.router.close()
         self.triggers.close()  # before the invoker: pollers call functions
         self.streams.close()  # likewise
+        if self.alarms is not None:
+            self.alarms.close()  # before the deliverer: a state change publishes to its SNS actions
         self.deliverer.close()
         self.write_recovery.close()
         self.async_invocations.close()  # before the invoker: it calls functions
@@ -120,6 +130,7 @@ class Stack:
         self.invoker.close()
         self.orchestrator.join_tasks()
         self.local.close()
+        self.tracing.close()  # the spans of everything stopped above go out
         self.lock.release()
 
     def __enter__(self) -> Stack:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from ..asl import parser
 from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
 from ..backends.local.async_invocations import SqliteAsyncInvocations
+from ..backends.local.cloudwatch_feeds import metric_feeds
 from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.dynamodb import LocalDynamoDb
 from ..backends.local.dynamodb.stream_source import LocalStreamSource, SqliteStreamCheckpoints
@@ -39,11 +41,13 @@ from ..events.patterns import compile_pattern
 from ..events.rules import Delivery, RetryPolicy, Rule, Target, target_kind
 from ..observability.gauges import QueueDepth
 from ..observability.metrics import Metrics
+from ..observability.tracing import Tracing, tracing_from_environ
 from ..ports import Clock, ExecutionRecord, ExecutionStore, MetadataTable, Queue, Topic
 from ..ports.events import DeadLetterSender, Deliver, EventStore, EventTrail
 from ..ports.topics import Sender
 from ..services import Services
 from ..settings import Settings
+from .alarms import AlarmEvaluator, parse_emf
 from .bus.router import EventRouter
 from .bus.scheduler import ScheduleRunner
 from .delivery_loop import ORPHAN_SWEEP_S
@@ -125,6 +129,8 @@ def build_stack(
     lock = StackLock(settings.data_dir)
     # SLUICEWAY_METRICS_ENABLED=false turns every metric hook into a return.
     metrics = Metrics(enabled=settings.metrics_enabled)
+    # Off unless the standard OTEL_EXPORTER_OTLP_*ENDPOINT names a collector (then the SDK is loaded).
+    tracing = tracing_from_environ(os.environ)
     invoker = LocalFunctionInvoker(
         [
             FunctionSpec(f.name, f.handler, timeout_s=settings.function_timeout_s, memory_mb=settings.function_memory_mb)
@@ -138,9 +144,16 @@ def build_stack(
         keep_fds=lambda: () if lock.fd is None else (lock.fd,),
         logs=local.logs,
         metrics=metrics,
+        tracing=tracing,
     )
     orchestrator = _orchestrator(
-        settings, local, _task_runner(settings, local, invoker, clock).run, clock, skip_waits=skip_waits, metrics=metrics
+        settings,
+        local,
+        _task_runner(settings, local, invoker, clock).run,
+        clock,
+        skip_waits=skip_waits,
+        metrics=metrics,
+        tracing=tracing,
     )
     for workflow in workflows.values():
         orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))
@@ -153,6 +166,8 @@ def build_stack(
         account=settings.account_id,
         wakeup=events_committed,
         metrics=metrics,
+        tracing=tracing,
+        trace_of=local.bus.trace_parent,
     )
     metrics.watch_stores(queues=_queue_depths(local), running=orchestrator.running_by_machine)
     if metrics.enabled:
@@ -167,7 +182,7 @@ def build_stack(
         on_rule_fired=router.notify,
         wakeup=schedules_changed,
     )
-    deliverer = _deliverer(settings, local, clock, invoker=invoker, wakeup=messages_published)
+    deliverer = _deliverer(settings, local, clock, invoker=invoker, wakeup=messages_published, tracing=tracing)
     triggers = EventSourceMappings(local.queues, invoker, clock=clock, region=settings.region, account_id=settings.account_id)
     _provision(application, settings, local, orchestrator, triggers)
     services = Services(settings, local.objects, local.table, local.topics, clock, pipeline, tables=local.table_named, close=local.close)
@@ -194,6 +209,14 @@ def build_stack(
         region=settings.region,
         account_id=settings.account_id,
     )
+    alarms = AlarmEvaluator(
+        local.cloudwatch,
+        clock,
+        metric_feeds(
+            local.cloudwatch, logs_path=local.logs.path, executions=local.executions, queues=local.queues, clock=clock,
+            region=settings.region, account_id=settings.account_id, parse_emf=parse_emf,
+        ),
+    )  # fmt: skip
     return Stack(
         settings,
         application,
@@ -210,6 +233,8 @@ def build_stack(
         async_invocations,
         streams,
         metrics,
+        alarms,
+        tracing=tracing,
     )
 
 
@@ -251,6 +276,7 @@ def _orchestrator(
     skip_waits: bool,
     answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
     metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
 ) -> LocalOrchestrator:
     return LocalOrchestrator(
         local.executions,
@@ -262,6 +288,7 @@ def _orchestrator(
         skip_waits=skip_waits,
         answer=answer,
         metrics=metrics,
+        tracing=tracing,
     )
 
 
@@ -466,6 +493,7 @@ def _deliverer(
     *,
     invoker: LocalFunctionInvoker | None = None,
     wakeup: threading.Event | None = None,
+    tracing: Tracing | None = None,
 ) -> TopicDeliverer:
     email, webhook = SmtpSender(smtp_config(settings)), WebhookSender()
     senders: dict[str, Sender] = {
@@ -482,7 +510,9 @@ def _deliverer(
     def dead_letter(queue: str, body: str, attributes: Any) -> None:
         local.queues.send(queue.rsplit(":", 1)[-1], body, attributes=attributes)
 
-    return TopicDeliverer(local.topics, senders, clock=clock, dead_letter=dead_letter, wakeup=wakeup)
+    return TopicDeliverer(
+        local.topics, senders, clock=clock, dead_letter=dead_letter, wakeup=wakeup, tracing=tracing, trace_of=local.topics.trace_parent
+    )
 
 
 # -- ad-hoc state machines (`sluiceway sfn run`) ------------------------------------------------

@@ -356,13 +356,21 @@ def test_topics_subscriptions_and_rules(endpoint: Endpoint, tokens: dict[str, st
     assert call(endpoint, "GET", "/rules?eventBusName=no-such-bus", tokens["viewer"]).status_code == 404
 
 
-def test_alarms_say_cloudwatch_is_not_served_yet(endpoint: Endpoint, tokens: dict[str, str]) -> None:
-    answer = call(endpoint, "GET", "/alarms", tokens["viewer"])
-    assert answer.status_code == 501
-    assert answer.json() == {
-        "error": "NotImplemented",
-        "message": "cloudwatch DescribeAlarms is not served by the Sluiceway endpoint; this route works on AWS",
-    }
+def test_alarms_are_listed_with_their_state_and_filters(endpoint: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]) -> None:
+    cloudwatch = aws("cloudwatch")
+    for name in ("api-errors-high", "api-latency-high"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, Namespace="Shop", MetricName="Errors", Statistic="Sum", Period=60, EvaluationPeriods=1,
+            Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )  # fmt: skip
+    cloudwatch.set_alarm_state(AlarmName="api-latency-high", StateValue="ALARM", StateReason="set by the test")
+    listed = call(endpoint, "GET", "/alarms?namePrefix=api-", tokens["viewer"])
+    assert listed.status_code == 200, listed.text
+    states = {a["alarmName"]: a["stateValue"] for a in listed.json()["alarms"]}
+    assert states == {"api-errors-high": "INSUFFICIENT_DATA", "api-latency-high": "ALARM"}
+    alarming = call(endpoint, "GET", "/alarms?namePrefix=api-&stateValue=ALARM", tokens["viewer"])
+    assert [a["alarmName"] for a in alarming.json()["alarms"]] == ["api-latency-high"]
+    assert call(endpoint, "GET", "/alarms?nextToken=not-a-token", tokens["viewer"]).status_code == 400
 
 
 def test_an_admin_manages_users_who_then_sign_in(endpoint: Endpoint, tokens: dict[str, str], aws: Callable[..., Any], pool: Pool) -> None:

@@ -1,7 +1,7 @@
 """CloudWatch alarms (DescribeAlarms).
 
-The local endpoint does not serve CloudWatch yet (issue 15): there this route answers 501
-with a message saying so; on AWS it lists the account's alarms.
+Locally the endpoint's CloudWatch evaluates the alarms of the data dir (a template's, or
+PutMetricAlarm's); on AWS this lists the account's.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["alarms"])
 
 
-@router.get("/alarms", response_model=AlarmList, responses=errors(501))
+@router.get("/alarms", response_model=AlarmList, responses=errors())
 def list_alarms(
     aws: AwsApi,
     _: Viewer,

@@ -16,6 +16,7 @@ from ._sqlite import Database, release_thread
 from .async_invocations import SqliteAsyncInvocations
 from .bucket_config import SqliteBucketConfigs
 from .bucket_notifications import S3Notifier
+from .cloudwatch import SqliteCloudWatch
 from .events import SqliteEventBus
 from .executions import SqliteExecutionStore
 from .journal import SqliteTaskJournal
@@ -65,6 +66,8 @@ class LocalDataDir:
     """CloudFormation stacks made from templates (``up --template``)."""
     user_pools: SqliteUserPools
     """Cognito-compatible user pools (the ``cognito-idp`` API, the keys that sign their tokens, Sluiceway's own pool)."""
+    cloudwatch: SqliteCloudWatch
+    """CloudWatch's metric data points and metric alarms (their state changes publish to SNS and the default bus)."""
     _tables: dict[tuple[str, str], SqliteTable] = field(default_factory=dict, repr=False)
 
     def table_named(self, name: str, partition_key: str) -> SqliteTable:
@@ -144,4 +147,5 @@ def open_data_dir(
         async_invocations=async_invocations,
         stacks=SqliteStacks(db),
         user_pools=SqliteUserPools(db, clock, region=settings.region, account_id=settings.account_id),
+        cloudwatch=SqliteCloudWatch(db, clock, topics, bus, region=settings.region, account_id=settings.account_id),
     )

@@ -8,6 +8,7 @@ all of an API's resources at once, after the rest.
 from __future__ import annotations
 
 from .base import Env, Made, Provisioner, Request, Stored, physical_name
+from .cloudwatch import Alarm, Dashboard
 from .cognito import (
     UserPool,
     UserPoolClient,
@@ -49,6 +50,8 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::LayerVersion": LayerVersion(),
     "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
+    "AWS::CloudWatch::Alarm": Alarm(),
+    "AWS::CloudWatch::Dashboard": Dashboard(),
     "AWS::CloudFormation::CustomResource": CustomResource(),
     "AWS::Cognito::UserPool": UserPool(),
     "AWS::Cognito::UserPoolClient": UserPoolClient(),

@@ -26,6 +26,7 @@ SERVICES: dict[str, str] = {
     "sts": "sluiceway.endpoint.services.sts",
     "cloudformation": "sluiceway.endpoint.services.cloudformation",
     "cognito-idp": "sluiceway.endpoint.services.cognito_idp",
+    "cloudwatch": "sluiceway.endpoint.services.cloudwatch",
 }
 
 

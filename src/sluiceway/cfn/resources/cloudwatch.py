@@ -1,0 +1,82 @@
+"""AWS::CloudWatch::Alarm (PutMetricAlarm / DeleteAlarms) and AWS::CloudWatch::Dashboard (accepted, not rendered)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from ...endpoint.errors import AwsError
+from ..errors import TemplateError
+from .base import Env, Made, Request, Stored, physical_name
+
+__all__ = ["Alarm", "Dashboard"]
+
+#: The alarm's properties that are PutMetricAlarm's parameters of the same name.
+_ALARM_PROPERTIES: Final = (
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "Unit",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+    "ThresholdMetricId",
+    "Tags",
+)
+
+
+class Alarm:
+    """A metric alarm: Ref is its name, ``Fn::GetAtt Arn`` its ARN. The stack evaluates it locally."""
+
+    def apply(self, env: Env, request: Request) -> Made:
+        properties = request.properties
+        name = properties.get("AlarmName")
+        if not isinstance(name, str) or not name:
+            name = request.previous.physical_id if request.previous else physical_name(env.stack_name, request.logical_id, 255)
+        params: dict[str, Any] = {key: properties[key] for key in _ALARM_PROPERTIES if key in properties}
+        params["AlarmName"] = name
+        env.aws.call("cloudwatch", "PutMetricAlarm", params)
+        if request.previous is not None and request.previous.physical_id != name:
+            self.delete(env, request.previous)  # a new name replaces the alarm, as CloudFormation does
+        return Made(name, name, {"Arn": env.arn("cloudwatch", f"alarm:{name}")})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        try:
+            env.aws.call("cloudwatch", "DeleteAlarms", {"AlarmNames": [stored.physical_id]})
+        except AwsError as error:
+            if error.code != "ResourceNotFound":
+                raise
+
+
+class Dashboard:
+    """Accepted and checked (its body must be a JSON object), never rendered: locally there is no console to show it."""
+
+    def apply(self, env: Env, request: Request) -> Made:
+        name = request.properties.get("DashboardName")
+        if not isinstance(name, str) or not name:
+            name = request.previous.physical_id if request.previous else physical_name(env.stack_name, request.logical_id, 255)
+        body = request.properties.get("DashboardBody")
+        try:
+            document = json.loads(body) if isinstance(body, str) else None
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise TemplateError(f"{request.where}.DashboardBody: must be a JSON object (as text)")
+        env.warn(f"{request.logical_id}: CloudWatch dashboard {name} is accepted but not rendered locally")
+        return Made(name, name)
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        return None

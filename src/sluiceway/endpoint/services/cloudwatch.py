@@ -1,0 +1,343 @@
+"""Amazon CloudWatch (json, and query for older SDKs): metrics and metric alarms over the local store.
+
+Metric operations are in ``_cloudwatch_metrics``; this module holds the alarms': PutMetricAlarm,
+DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms, SetAlarmState, DescribeAlarmHistory,
+EnableAlarmActions and DisableAlarmActions. The stack evaluates the alarms
+(``runtime/alarms.py``); a state change, SetAlarmState's included, publishes to the state's
+SNS actions and puts ``CloudWatch Alarm State Change`` on the default bus. Composite alarms and
+anomaly detection bands are not served: their operations and comparisons are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from ...backends.local.cloudwatch import STATES, AlarmRecord
+from ...errors import NotFoundError
+from ..context import Context
+from ..errors import AwsError
+from . import _cloudwatch_metrics  # noqa: F401 - registers the metric operations
+from ._cloudwatch_common import (
+    OPERATIONS,
+    combination,
+    decode_token,
+    dimension_pairs,
+    encode_token,
+    invalid,
+    ms,
+    store,
+    to_time,
+    validation,
+)
+from ._cloudwatch_metrics import check_period, check_queries, check_stat
+
+__all__ = ["OPERATIONS"]
+
+MAX_ALARMS: Final = 10_000
+"""Metric alarms per Region and account (CloudWatch's quota)."""
+MAX_ACTIONS: Final = 5
+"""Actions per state."""
+MAX_ALARM_METRICS: Final = 10
+"""Metrics a metric math alarm may read."""
+MAX_EVALUATION_SECONDS: Final = 7 * 24 * 3600
+"""EvaluationPeriods x Period: at most seven days."""
+
+_STATIC: Final = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold")
+_BANDS: Final = ("LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold")
+_TREATMENTS: Final = ("missing", "notBreaching", "breaching", "ignore")
+_ACTION_KEYS: Final = ("AlarmActions", "OKActions", "InsufficientDataActions")
+_DEFINITION_KEYS: Final = (
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    *_ACTION_KEYS,
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "Unit",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+)
+
+
+# -- PutMetricAlarm ----------------------------------------------------------------------------
+
+
+@OPERATIONS("PutMetricAlarm")
+def put_metric_alarm(ctx: Context, params: dict[str, Any]) -> None:
+    definition: dict[str, Any] = {key: params[key] for key in _DEFINITION_KEYS if key in params}
+    definition.pop("ActionsEnabled", None)
+    _check_alarm(definition)
+    cloudwatch = store(ctx)
+    if cloudwatch.alarm(definition["AlarmName"]) is None and len(cloudwatch.alarms(limit=MAX_ALARMS)) >= MAX_ALARMS:
+        raise AwsError("LimitExceeded", "The maximum number of alarms for this account has been reached.", 400)
+    cloudwatch.put_alarm(definition, actions_enabled=bool(params.get("ActionsEnabled", True)))
+
+
+def _check_alarm(definition: dict[str, Any]) -> None:
+    comparison = definition["ComparisonOperator"]
+    if comparison in _BANDS or "ThresholdMetricId" in definition:
+        raise invalid(
+            "ComparisonOperator", comparison, "Anomaly detection bands are not evaluated locally: use a static threshold comparison."
+        )
+    if comparison not in _STATIC:
+        raise invalid("ComparisonOperator", comparison)
+    if "Threshold" not in definition:
+        raise validation("Threshold must be specified for a static threshold alarm.")
+    treatment = definition.get("TreatMissingData", "missing")
+    if treatment not in _TREATMENTS:
+        raise invalid("TreatMissingData", treatment, f"Valid values are {', '.join(_TREATMENTS)}.")
+    periods = int(definition["EvaluationPeriods"])
+    if periods < 1:
+        raise invalid("EvaluationPeriods", periods)
+    datapoints = definition.get("DatapointsToAlarm")
+    if datapoints is not None and not 1 <= int(datapoints) <= periods:
+        raise validation(f"DatapointsToAlarm ({datapoints}) must be between 1 and EvaluationPeriods ({periods}).")
+    period = _check_math(definition) if "Metrics" in definition else _check_single(definition)
+    if period * periods > MAX_EVALUATION_SECONDS:
+        raise validation(
+            f"The evaluation periods ({periods}) multiplied by the period ({period}) must not exceed {MAX_EVALUATION_SECONDS} seconds."
+        )
+    low_samples = definition.get("EvaluateLowSampleCountPercentile")
+    if low_samples is not None:
+        if low_samples not in ("evaluate", "ignore"):
+            raise invalid("EvaluateLowSampleCountPercentile", low_samples, "Valid values are evaluate and ignore.")
+        if "ExtendedStatistic" not in definition:
+            raise combination("EvaluateLowSampleCountPercentile applies only to an alarm on a percentile (ExtendedStatistic).")
+    for key in _ACTION_KEYS:
+        actions = definition.get(key, [])
+        if len(actions) > MAX_ACTIONS:
+            raise validation(f"The collection {key} must not have a size greater than {MAX_ACTIONS}.")
+        for action in actions:
+            if not action.startswith("arn:") or action.count(":") < 5:
+                raise invalid(key, action, "An action must be an ARN.")
+
+
+def _check_single(definition: Mapping[str, Any]) -> int:
+    for name in ("MetricName", "Namespace", "Period"):
+        if name not in definition:
+            raise validation(f"{name} must be specified for an alarm on a metric (or use Metrics).")
+    has_stat, has_extended = "Statistic" in definition, "ExtendedStatistic" in definition
+    if has_stat == has_extended:
+        raise combination("Exactly one of Statistic and ExtendedStatistic must be specified.")
+    if has_extended:
+        stat = str(definition["ExtendedStatistic"])
+        check_stat("ExtendedStatistic", stat)
+        if not stat.startswith("p"):
+            raise invalid("ExtendedStatistic", stat)
+    period = int(definition["Period"])
+    check_period("Period", period)
+    if period < 60 and period not in (10, 30):
+        raise invalid("Period", period, "An alarm's period must be 10, 30 or a multiple of 60 seconds.")
+    dimension_pairs(definition.get("Dimensions"), "Dimensions")
+    return period
+
+
+def _check_math(definition: Mapping[str, Any]) -> int:
+    conflicting = [
+        k for k in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit") if k in definition
+    ]
+    if conflicting:
+        raise combination(f"{conflicting[0]} cannot be specified with Metrics.")
+    queries: Sequence[Mapping[str, Any]] = definition["Metrics"]
+    check_queries(queries, "Metrics", require_period=True)
+    if sum(1 for q in queries if q.get("ReturnData", True)) != 1:
+        raise validation("Exactly one element of the Metrics list must return data.")
+    stats = [q for q in queries if "MetricStat" in q]
+    if len(stats) > MAX_ALARM_METRICS:
+        raise validation(f"An alarm on metric math may read at most {MAX_ALARM_METRICS} metrics.")
+    periods = {int(q["MetricStat"]["Period"]) for q in stats} | {int(q["Period"]) for q in queries if "Period" in q}
+    if len(periods) > 1:
+        raise validation("All metrics in an alarm must have the same period.")
+    if not periods:
+        raise validation("The Metrics of an alarm must read at least one metric (MetricStat).")
+    return periods.pop()
+
+
+# -- DescribeAlarms ----------------------------------------------------------------------------
+
+
+@OPERATIONS("DescribeAlarms")
+def describe_alarms(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    names = params.get("AlarmNames")
+    if names is not None and len(names) > 100:
+        raise invalid("AlarmNames", f"[{len(names)} names]", "The collection AlarmNames must not have a size greater than 100.")
+    if names and params.get("AlarmNamePrefix"):
+        raise combination("AlarmNames and AlarmNamePrefix cannot be specified together.")
+    if params.get("ChildrenOfAlarmName") or params.get("ParentsOfAlarmName"):
+        others = [k for k in ("AlarmNames", "AlarmNamePrefix", "StateValue", "ActionPrefix") if params.get(k)]
+        if others:
+            raise combination(f"ChildrenOfAlarmName and ParentsOfAlarmName cannot be specified with {others[0]}.")
+        return {"MetricAlarms": [], "CompositeAlarms": []}  # there are no composite alarms locally
+    state = params.get("StateValue")
+    if state is not None and state not in STATES:
+        raise invalid("StateValue", state)
+    limit = int(params.get("MaxRecords", 50))
+    if not 1 <= limit <= 100:
+        raise invalid("MaxRecords", limit)
+    types = params.get("AlarmTypes") or ["MetricAlarm"]
+    answer: dict[str, Any] = {}
+    if "MetricAlarm" in types:
+        found = store(ctx).alarms(
+            names=names or None,
+            prefix=params.get("AlarmNamePrefix"),
+            state=state,
+            action_prefix=params.get("ActionPrefix"),
+            after=decode_token(params.get("NextToken")),
+            limit=limit + 1,
+        )
+        answer["MetricAlarms"] = [metric_alarm(a) for a in found[:limit]]
+        if len(found) > limit:
+            answer["NextToken"] = encode_token(found[limit - 1].name)
+    if "CompositeAlarm" in types:
+        answer["CompositeAlarms"] = []
+    return answer
+
+
+def metric_alarm(record: AlarmRecord) -> dict[str, Any]:
+    """An alarm as DescribeAlarms' ``MetricAlarm`` shows it."""
+    found: dict[str, Any] = {key: value for key, value in record.definition.items() if key not in ("Tags",)}
+    for key in _ACTION_KEYS:
+        found.setdefault(key, [])
+    found.update(
+        {
+            "AlarmArn": record.arn,
+            "AlarmConfigurationUpdatedTimestamp": to_time(record.configuration_ms),
+            "ActionsEnabled": record.actions_enabled,
+            "StateValue": record.state,
+            "StateReason": record.reason,
+            "StateUpdatedTimestamp": to_time(record.state_updated_ms),
+            "StateTransitionedTimestamp": to_time(record.state_transitioned_ms),
+        }
+    )
+    if record.reason_data:
+        found["StateReasonData"] = record.reason_data
+    found.setdefault("Dimensions", [] if "Metrics" not in found else None)
+    if found["Dimensions"] is None:
+        del found["Dimensions"]
+    found.setdefault("TreatMissingData", "missing")
+    return found
+
+
+@OPERATIONS("DescribeAlarmsForMetric")
+def describe_alarms_for_metric(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    wanted = sorted(dimension_pairs(params.get("Dimensions"), "Dimensions"))
+    found = []
+    for record in store(ctx).alarms():
+        definition = record.definition
+        metrics = (
+            [definition] if "Metrics" not in definition else [q["MetricStat"]["Metric"] for q in definition["Metrics"] if "MetricStat" in q]
+        )
+        if not any(
+            m.get("Namespace") == params["Namespace"]
+            and m.get("MetricName") == params["MetricName"]
+            and sorted((d["Name"], d["Value"]) for d in m.get("Dimensions", [])) == wanted
+            for m in metrics
+        ):
+            continue
+        filters = {k: params[k] for k in ("Statistic", "ExtendedStatistic", "Period", "Unit") if k in params}
+        if any(definition.get(k) != v for k, v in filters.items()):
+            continue
+        found.append(metric_alarm(record))
+    return {"MetricAlarms": found}
+
+
+# -- DeleteAlarms, SetAlarmState, actions ------------------------------------------------------
+
+
+@OPERATIONS("DeleteAlarms")
+def delete_alarms(ctx: Context, params: dict[str, Any]) -> None:
+    names = params["AlarmNames"]
+    if len(names) > 100:
+        raise invalid("AlarmNames", f"[{len(names)} names]", "The collection AlarmNames must not have a size greater than 100.")
+    try:
+        store(ctx).delete_alarms(names)
+    except NotFoundError as exc:
+        raise AwsError("ResourceNotFound", str(exc), 404) from None
+
+
+@OPERATIONS("SetAlarmState")
+def set_alarm_state(ctx: Context, params: dict[str, Any]) -> None:
+    state = params["StateValue"]
+    if state not in STATES:
+        raise invalid("StateValue", state)
+    data = params.get("StateReasonData")
+    if data is not None:
+        try:
+            json.loads(data)
+        except ValueError:
+            raise AwsError("InvalidFormat", f"Data was not syntactically valid JSON: {data}", 400) from None
+    try:
+        store(ctx).transition(params["AlarmName"], state, params["StateReason"], data)
+    except NotFoundError:
+        raise AwsError("ResourceNotFound", f"Alarm {params['AlarmName']} not found", 404) from None
+
+
+@OPERATIONS("EnableAlarmActions")
+def enable_alarm_actions(ctx: Context, params: dict[str, Any]) -> None:
+    store(ctx).set_actions_enabled(params["AlarmNames"], True)
+
+
+@OPERATIONS("DisableAlarmActions")
+def disable_alarm_actions(ctx: Context, params: dict[str, Any]) -> None:
+    store(ctx).set_actions_enabled(params["AlarmNames"], False)
+
+
+# -- DescribeAlarmHistory ----------------------------------------------------------------------
+
+
+@OPERATIONS("DescribeAlarmHistory")
+def describe_alarm_history(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    limit = int(params.get("MaxRecords", 100))
+    if not 1 <= limit <= 100:
+        raise invalid("MaxRecords", limit)
+    item_type = params.get("HistoryItemType")
+    if item_type is not None and item_type not in (
+        "ConfigurationUpdate",
+        "StateUpdate",
+        "Action",
+        "AlarmContributorStateUpdate",
+        "AlarmContributorAction",
+    ):
+        raise invalid("HistoryItemType", item_type)
+    types = params.get("AlarmTypes") or ["MetricAlarm"]
+    if "MetricAlarm" not in types:
+        return {"AlarmHistoryItems": []}
+    token = decode_token(params.get("NextToken"))
+    if token is not None and not token.isdigit():
+        raise AwsError("InvalidNextToken", "The service couldn't process your request because the NextToken is not valid.", 400)
+    items = store(ctx).history(
+        alarm=params.get("AlarmName"),
+        item_type=item_type,
+        start_ms=ms(params["StartDate"]) if "StartDate" in params else None,
+        end_ms=ms(params["EndDate"]) if "EndDate" in params else None,
+        newest_first=params.get("ScanBy", "TimestampDescending") == "TimestampDescending",
+        after_id=int(token) if token is not None else None,
+        limit=limit + 1,
+    )
+    answer: dict[str, Any] = {
+        "AlarmHistoryItems": [
+            {
+                "AlarmName": item.alarm,
+                "AlarmType": "MetricAlarm",
+                "Timestamp": to_time(item.timestamp_ms),
+                "HistoryItemType": item.item_type,
+                "HistorySummary": item.summary,
+                "HistoryData": item.data,
+            }
+            for item in items[:limit]
+        ]
+    }
+    if len(items) > limit:
+        answer["NextToken"] = encode_token(str(items[limit - 1].id))
+    return answer
