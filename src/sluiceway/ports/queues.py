@@ -23,6 +23,8 @@ class QueueMessage:
     """ApproximateReceiveCount, including this receive."""
     sent_at: datetime | None = None
     group_id: str | None = None
+    trace_header: str | None = None
+    """The ``AWSTraceHeader`` system attribute (an SQS-triggered function continues its trace)."""
 
 
 class Queue(Protocol):

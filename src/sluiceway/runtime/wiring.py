@@ -183,7 +183,9 @@ def build_stack(
         wakeup=schedules_changed,
     )
     deliverer = _deliverer(settings, local, clock, invoker=invoker, wakeup=messages_published, tracing=tracing)
-    triggers = EventSourceMappings(local.queues, invoker, clock=clock, region=settings.region, account_id=settings.account_id)
+    triggers = EventSourceMappings(
+        local.queues, invoker, clock=clock, region=settings.region, account_id=settings.account_id, tracing=tracing
+    )
     _provision(application, settings, local, orchestrator, triggers)
     services = Services(settings, local.objects, local.table, local.topics, clock, pipeline, tables=local.table_named, close=local.close)
     # A write whose writer died before announcing it has no row that would wake a loop: looked
@@ -197,6 +199,8 @@ def build_stack(
         destinations=LocalDestinations(local.queues, local.topics, local.bus, local.async_invocations, on_event=events_committed.set),
         concurrency=settings.workers,
         wakeup=invocations_queued,
+        tracing=tracing,
+        trace_of=local.async_invocations.trace_parent,
     )
     # DynamoDB stream -> function mappings: pollers woken by the commit of a table write.
     streams = StreamMappings(

@@ -15,6 +15,7 @@ from ...messaging import limits
 from ...messaging.batch import BatchSuccess, SendEntry
 from ...messaging.errors import InvalidMessageError
 from ...messaging.sqs_attributes import attributes_to_json, check_message_attributes
+from ...observability.propagation import current_trace_header
 from ._queue_catalog import QueueRow
 
 __all__ = ["INSERT_MESSAGE", "insert", "sequence_number"]
@@ -76,7 +77,9 @@ def insert(conn: sqlite3.Connection, q: QueueRow, entry: SendEntry, now: float) 
             now,
             now,
             now + delay,
-            entry.trace_header,
+            # As SQS does for a traced sender: without one given, the sender's trace (its request's
+            # X-Amzn-Trace-Id there, the current span here) becomes the AWSTraceHeader.
+            entry.trace_header if entry.trace_header is not None else current_trace_header(),
         ),
     )
     seq = cursor.lastrowid

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+from ...observability.propagation import current_traceparent
 from ...ports import Clock
 from ...types import JSON
 from ._sqlite import Database
@@ -113,11 +114,25 @@ class SqliteAsyncInvocations:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (function, text, request_id, now.timestamp(), now.timestamp(), _stamp(now)),
             )
+            if cursor.rowcount == 1 and (trace_parent := current_traceparent()) is not None:
+                # Its runs continue the trace of whoever queued it (S3, EventBridge, an Invoke).
+                conn.execute(
+                    "INSERT INTO lambda_async_trace_contexts (invocation_id, trace_parent) VALUES (?, ?)", (cursor.lastrowid, trace_parent)
+                )
             if cursor.rowcount == 1 and self.on_enqueue is not None:
                 self.db.after_commit(self.on_enqueue)
         if cursor.rowcount != 1:
             logger.info("asynchronous invocation queued already", extra={"function": function, "request_id": request_id})
         return request_id
+
+    def trace_parent(self, invocation_id: int) -> str | None:
+        """The trace context (``traceparent``) of the span that queued invocation ``invocation_id``; None when none traced it."""
+        row = (
+            self.db.connection()
+            .execute("SELECT trace_parent FROM lambda_async_trace_contexts WHERE invocation_id = ?", (invocation_id,))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
 
     # -- the deliverer's side (a DeliveryLog) ------------------------------------------------
 

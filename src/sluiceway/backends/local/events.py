@@ -36,6 +36,7 @@ from ...events.rules import (
     check_bus_name,
 )
 from ...events.schedules import parse_schedule
+from ...observability.propagation import current_traceparent
 from ...ports import Clock
 from ...types import EventDict
 from ._deliveries import DeliveryTable
@@ -65,6 +66,11 @@ def _epoch(when: datetime) -> float:
 
 def _from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _keep_trace(conn: sqlite3.Connection, seq: int, trace_parent: str) -> None:
+    """Keep the trace context of the span that put event ``seq`` (tracing on), in the putting transaction."""
+    conn.execute("INSERT OR REPLACE INTO event_trace_contexts (seq, trace_parent) VALUES (?, ?)", (seq, trace_parent))
 
 
 def _dedupe_key(event: EventDict, bus: str) -> str | None:
@@ -105,6 +111,8 @@ class SqliteEventBus:
         bus = bus or DEFAULT_BUS
         ids: list[str] = []
         now = _iso(self.clock.now())
+        # Kept beside the event, not in it: its deliveries continue the putter's trace.
+        trace_parent = current_traceparent()
         with self.db.transaction() as conn:
             self._must_bus(conn, bus)
             for entry in entries:
@@ -121,11 +129,13 @@ class SqliteEventBus:
                 if conn.execute("SELECT 1 FROM events WHERE event_id=?", (event["id"],)).fetchone():
                     ids.append(event["id"])
                     continue
-                conn.execute(
+                cursor = conn.execute(
                     "INSERT INTO events (event_id, dedupe_key, body, created_at, bus)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (event["id"], dedupe, json.dumps(event, separators=(",", ":")), now, bus),
                 )
+                if trace_parent is not None:
+                    _keep_trace(conn, int(cursor.lastrowid or 0), trace_parent)
                 ids.append(event["id"])
         return ids
 
@@ -506,6 +516,11 @@ class SqliteEventBus:
             raise NotFoundError(f"no event {seq} on the bus")
         return self._stored(row)
 
+    def trace_parent(self, seq: int) -> str | None:
+        """The trace context (``traceparent``) of the span that put event ``seq``; None when none traced it."""
+        row = self.db.connection().execute("SELECT trace_parent FROM event_trace_contexts WHERE seq=?", (seq,)).fetchone()
+        return None if row is None else str(row[0])
+
     # -- archive and replay ---------------------------------------------------------------
 
     def archived(
@@ -816,6 +831,8 @@ class SqliteEventBus:
                     (event["id"], json.dumps(event, separators=(",", ":")), _iso(now), rule.bus, _iso(now)),
                 )
                 seq = int(cursor.lastrowid or 0)
+                if (trace_parent := current_traceparent()) is not None:
+                    _keep_trace(conn, seq, trace_parent)
                 self._insert(conn, seq, "", rule.bus, [NewDelivery(rule.name, tid, "stored") for tid in rule.target_ids], now, now)
         return True
 

@@ -501,6 +501,7 @@ class SqliteQueueService:
                 receive_count=m.receive_count,
                 sent_at=m.sent_at,
                 group_id=m.group_id,
+                trace_header=m.trace_header,
             )
             for m in self.receive_messages(queue, max_messages=max_messages, visibility_s=visibility_s, wait_s=wait_s)
         ]

@@ -64,6 +64,7 @@ from ...messaging.sns_topics import (
     message_limit,
     topic_attributes,
 )
+from ...observability.propagation import current_traceparent
 from ...ports import Clock, TopicMessage
 from . import _outbox, _subscriptions
 from ._deliveries import DeliveryTable
@@ -539,6 +540,9 @@ class SqliteTopic:
                 ),
             )
             seq = cursor.lastrowid
+            if (trace_parent := current_traceparent()) is not None:
+                # Beside the message, not in it: its deliveries continue the publisher's trace.
+                conn.execute("INSERT INTO topic_message_trace_contexts (message_seq, trace_parent) VALUES (?, ?)", (seq, trace_parent))
             rows = conn.execute(
                 f"SELECT {_subscriptions.COLUMNS} FROM subscriptions AS s WHERE s.topic = ? ORDER BY s.rowid",
                 (name,),
@@ -577,6 +581,19 @@ class SqliteTopic:
             extra={"topic": name, "message_id": message_id, "subscriptions": len(rows)},
         )
         return message_id
+
+    def trace_parent(self, message_id: str) -> str | None:
+        """The trace context (``traceparent``) of the span that published ``message_id``; None when none traced it."""
+        row = (
+            self.db.connection()
+            .execute(
+                "SELECT t.trace_parent FROM topic_message_trace_contexts AS t JOIN topic_messages AS m ON m.seq = t.message_seq"
+                " WHERE m.message_id = ?",
+                (message_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
 
     def _published(self, message_id: str, outbox: Sequence[DeliveryRecord]) -> None:
         for record in outbox:

@@ -58,6 +58,7 @@ from ...events.rules import (
     target_kind,
 )
 from ...observability.metrics import Metrics
+from ...observability.tracing import Tracing
 from ...ports import Clock
 from ...ports.events import EventStore, TargetResolver
 from ...types import JSON, EventDict
@@ -99,6 +100,9 @@ class EventRouter:
         lease: how long an attempt may run before another router may repeat it.
         wakeup: set by whoever commits events (given, so that it can be built first).
         metrics: where events routed, delivered, failed and given up on are counted (none by default).
+        tracing: where deliveries become spans (none by default), continuing the trace that put the event.
+        trace_of: the trace context stored with an event (``traceparent``), by its sequence number; read
+            only when tracing is on.
     """
 
     def __init__(
@@ -114,8 +118,12 @@ class EventRouter:
         lease: timedelta = DEFAULT_LEASE,
         wakeup: threading.Event | None = None,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
+        trace_of: Callable[[int], str | None] | None = None,
     ) -> None:
         self.metrics = metrics or Metrics(enabled=False)
+        self.tracing = tracing or Tracing()
+        self.trace_of = trace_of
         self.bus = bus
         self.resolver = resolver
         self.clock: Clock = clock or bus.clock
@@ -334,7 +342,10 @@ class EventRouter:
             event["replay-name"] = row.replay
 
         def call() -> None:
-            self._call(target, rule, row, event, stored)
+            if self.tracing.enabled:
+                self._traced_call(target, rule, row, event, stored)
+            else:
+                self._call(target, rule, row, event, stored)
             lag = (self.clock.now() - stored.ingested_at).total_seconds()
             self.metrics.event_delivered(row.bus, row.rule, _kind(target), lag)
             logger.debug("event delivered", extra={"event": event.get("id"), "rule": row.rule, "target": row.target})
@@ -379,6 +390,23 @@ class EventRouter:
             },
         )
         return Outcome("pending", failures, next_attempt_at=now + delay, error=error)
+
+    def _traced_call(self, target: Target | TargetCallable, rule: Rule, row: DeliveryRecord, event: EventDict, stored: StoredEvent) -> None:
+        # The delivery continues the trace of whoever put the event (a PutObject, a PutEvents, a task).
+        parent = self.trace_of(row.seq) if self.trace_of is not None else None
+        attributes = {
+            "messaging.system": "aws.eventbridge",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": row.bus,
+            "messaging.message.id": str(event.get("id", "")),
+            "aws.eventbridge.rule": row.rule,
+            "aws.eventbridge.target.id": row.target,
+            "sluiceway.attempt": row.attempts + 1,
+        }
+        if isinstance(target, Target):
+            attributes["aws.eventbridge.target.arn"] = target.arn
+        with self.tracing.span(f"deliver {row.rule}", parent=parent, kind="consumer", attributes=attributes):
+            self._call(target, rule, row, event, stored)
 
     def _call(
         self,

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final, Generic, Protocol, TypeVar
 
+from ...observability.tracing import Tracing
 from ...ports import Clock, Invocation, InvocationResult
 from ...ports.deliveries import DeliveryLog
 from ...types import JSON, EventDict
@@ -254,6 +256,9 @@ class AsyncInvocationDeliverer(Generic[P]):
         poll_s: how often the threads look for due invocations without being woken.
         wakeup: set when an invocation is committed (given, so that the queue, built
             before the deliverer, can wake it).
+        tracing: where each run becomes a span continuing the trace that queued it (none by default).
+        trace_of: the trace context kept with an invocation (``traceparent``), by its id; read only
+            when tracing is on.
     """
 
     def __init__(
@@ -267,6 +272,8 @@ class AsyncInvocationDeliverer(Generic[P]):
         concurrency: int = 1,
         poll_s: float = 1.0,
         wakeup: threading.Event | None = None,
+        tracing: Tracing | None = None,
+        trace_of: Callable[[int], str | None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
@@ -274,6 +281,8 @@ class AsyncInvocationDeliverer(Generic[P]):
         self.functions = functions
         self.clock = clock
         self.destinations = destinations
+        self.tracing = tracing or Tracing()
+        self.trace_of = trace_of
         self.wakeup = wakeup or threading.Event()
         # Loops over one log never run an invocation twice: each claims a row before running it, a
         # claim moves the row's next attempt past the lease, and each loop claims and records
@@ -317,7 +326,19 @@ class AsyncInvocationDeliverer(Generic[P]):
             return Attempt(_Expired(age, plan.maximum_event_age).throw, Outcome("expired", row.attempts), context=plan)
 
         def call() -> None:
-            result = self.functions.invoke(Invocation(row.function, row.payload, row.request_id, timeout_s=_TIMEOUT_S))
+            invocation = Invocation(row.function, row.payload, row.request_id, timeout_s=_TIMEOUT_S)
+            if self.tracing.enabled:
+                attributes = {
+                    "faas.name": name,
+                    "faas.invocation_id": row.request_id,
+                    "faas.trigger": "pubsub",
+                    "sluiceway.attempt": row.attempts + 1,
+                }
+                parent = self.trace_of(row.id) if self.trace_of is not None else None
+                with self.tracing.span(f"async {name}", parent=parent, kind="consumer", attributes=attributes):
+                    result = self.functions.invoke(invocation)
+            else:
+                result = self.functions.invoke(invocation)
             if result.error_type in _THROTTLED:
                 # Lambda keeps a throttled event and tries again later, without spending a retry attempt,
                 # until its maximum age: a plain error backs off here and counts no attempt.

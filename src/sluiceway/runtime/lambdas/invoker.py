@@ -61,6 +61,7 @@ from types import TracebackType
 from typing import Literal
 
 from ...observability.metrics import Metrics
+from ...observability.tracing import Tracing
 from ...ports import Invocation, InvocationResult
 from ...ports.functions import Call, Outcome
 from .capture import CallLogs
@@ -68,7 +69,7 @@ from .code import CodeWatch, FunctionCode, runs_locally, runtime_mismatch
 from .context import function_arn
 from .reports import LogSink, invocation_events, tail
 from .workers import ProcessRunner, ThreadRunner
-from .xray import ENVIRONMENT_DEFAULTS
+from .xray import ENVIRONMENT_DEFAULTS, TRACE_HEADER_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +253,7 @@ class LocalFunctionInvoker:
         keep_fds: file descriptors every worker process holds open while it lives (process mode).
         logs: where invocations' logs go (CloudWatch Logs); none are kept without one.
         metrics: where invocations are counted and the handlers' EMF lines exported (none by default).
+        tracing: where invocations become spans, continued by the handlers' AWS calls (none by default).
 
     Raises:
         ValueError: a duplicate function name, no workers, or an unknown mode.
@@ -270,9 +272,11 @@ class LocalFunctionInvoker:
         keep_fds: Callable[[], Sequence[int]] = tuple,
         logs: LogSink | None = None,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.logs = logs
         self.metrics = metrics or Metrics(enabled=False)
+        self.tracing = tracing or Tracing()
         if mode not in ("process", "thread"):
             raise ValueError(f"unknown mode {mode!r}: use 'process' or 'thread'")
         self.mode = mode
@@ -302,6 +306,8 @@ class LocalFunctionInvoker:
         size = workers if workers is not None else max(1, os.cpu_count() or 1)
         runner: ProcessRunner | ThreadRunner
         if mode == "process":
+            # Workers trace their handlers' AWS calls when the stack traces (worker_tracing).
+            env = {**env, **self.tracing.worker_environment()}
             runner = ProcessRunner(size, env={**os.environ, **env}, sys_path=sys.path, keep_fds=keep_fds)
         else:
             runner = ThreadRunner(size, env=env)
@@ -385,7 +391,14 @@ class LocalFunctionInvoker:
             self.metrics.function_throttled(spec.name)
             return self._refuse(invocation, "TooManyRequestsException", THROTTLE_MESSAGE)
         try:
-            return self._run(spec, target, invocation, payload, log_events)
+            if not self.tracing.enabled:
+                return self._run(spec, target, invocation, payload, log_events)
+            attributes = {"faas.name": spec.name, "faas.invocation_id": invocation.request_id, "cloud.resource_id": target.arn}
+            with self.tracing.span(f"invoke {spec.name}", kind="server", attributes=attributes) as span:
+                result = self._run(spec, target, invocation, payload, log_events)
+                if result.error_type is not None:
+                    self.tracing.failed(span, f"{result.error_type}: {result.error_message}")
+                return result
         finally:
             if limit is not None:
                 self._leave(spec.name)
@@ -413,7 +426,7 @@ class LocalFunctionInvoker:
             memory_mb=spec.memory_mb,
             timeout_s=min(spec.timeout_s, invocation.timeout_s),
             payload=payload,
-            environment=spec.environment,
+            environment=self._environment(spec),
             code_paths=spec.code.paths if spec.code is not None else (),
             runtime=spec.runtime,
         )
@@ -431,6 +444,17 @@ class LocalFunctionInvoker:
                 log_events.extend(events)
             self._store_logs(group, logs.stream, events)
         return self._result(spec.name, invocation.request_id, outcome)
+
+    def _environment(self, spec: FunctionSpec) -> Mapping[str, str]:
+        """The call's environment: the function's, and the invocation's trace header when it is traced.
+
+        Lambda's runtime sets ``_X_AMZN_TRACE_ID`` for each invocation; continuing the current
+        span there makes the handler's AWS calls (botocore sends the header) part of its trace.
+        """
+        header = self.tracing.trace_header()
+        if header is None:
+            return spec.environment
+        return {**spec.environment, TRACE_HEADER_ENV: header}
 
     def _store_logs(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
         if self.logs is None:

@@ -37,6 +37,7 @@ import threading
 import time
 from multiprocessing.connection import Connection
 
+from ...observability.worker_tracing import worker_tracing_from_environ
 from ...ports.functions import Call
 from .capture import capturing, error_event
 from .context import context_for, log_group_name, new_log_stream
@@ -75,8 +76,9 @@ def function_variables(call: Call, stream: str) -> dict[str, str]:
         "LAMBDA_RUNTIME_DIR": _RUNTIME_DIR,
         # The colon: a path to a zone file relative to the system's zoneinfo, as Lambda sets it.
         "TZ": ":UTC",
-        # A fresh trace per invocation, as Lambda's runtime sets it (Powertools logs its Root).
-        TRACE_HEADER_ENV: trace_header(),
+        # Lambda's runtime sets one per invocation (Powertools logs its Root): the invoker's, which
+        # continues the invocation's span when the stack traces, else a fresh trace.
+        TRACE_HEADER_ENV: call.environment.get(TRACE_HEADER_ENV) or trace_header(),
     }
 
 
@@ -107,6 +109,8 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
     base = dict(os.environ)
     applied: set[str] = set()
     tenant: str | None = None  # the function whose own code this worker loaded: the only one it runs from then on
+    # Handlers' AWS calls as spans when the stack traces (it hands the OTEL_* variables down).
+    tracing = worker_tracing_from_environ(os.environ)
     while True:
         try:
             data = conn.recv_bytes()
@@ -151,7 +155,11 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
                 init_ms = (time.monotonic() - loading) * 1000
                 handlers[call.handler] = handler
                 conn.send_bytes(LOADED)
-            ok, body = run_handler(handler, call.payload, context_for(call, stream, time.monotonic()))
+            if tracing is None:
+                ok, body = run_handler(handler, call.payload, context_for(call, stream, time.monotonic()))
+            else:
+                with tracing.invocation(os.environ.get(TRACE_HEADER_ENV)):
+                    ok, body = run_handler(handler, call.payload, context_for(call, stream, time.monotonic()))
             if not ok:
                 capture.record(error_event(body))
             _flush()

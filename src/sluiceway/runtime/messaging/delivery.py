@@ -61,6 +61,7 @@ from ...messaging.notifications import (
 )
 from ...messaging.redrive import queue_name
 from ...messaging.sns import DeliveryRecord
+from ...observability.tracing import Tracing
 from ...ports import Clock, FunctionInvoker, Invocation, Queue
 from ...ports.deliveries import DeliveryLog
 from ...ports.topics import Sender, TopicDeadLetterSender
@@ -368,6 +369,9 @@ class TopicDeliverer:
         lease: how long an attempt may run before another deliverer may repeat it.
         signing_key: signs envelopes of subscriptions without a secret of their own.
         wakeup: set by the topic store after each publish (given, so that it can be built first).
+        tracing: where deliveries become spans (none by default), continuing the publisher's trace.
+        trace_of: the trace context stored with a message (``traceparent``), by message id; read
+            only when tracing is on.
     """
 
     def __init__(
@@ -382,9 +386,13 @@ class TopicDeliverer:
         lease: timedelta = DEFAULT_LEASE,
         signing_key: str | None = None,
         wakeup: threading.Event | None = None,
+        tracing: Tracing | None = None,
+        trace_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
+        self.tracing = tracing or Tracing()
+        self.trace_of = trace_of
         self.clock = clock
         self.dead_letter = dead_letter
         self.rng = rng or random.Random().random
@@ -433,13 +441,30 @@ class TopicDeliverer:
             return None  # waits for a deliverer that has one
 
         def call() -> None:
-            sender(row)
+            if self.tracing.enabled:
+                self._traced(sender, row)
+            else:
+                sender(row)
             logger.debug(
                 "topic message delivered",
                 extra={"message_id": row.message.message_id, "subscription": row.subscription.arn, "attempt": row.attempts + 1},
             )
 
         return Attempt(call, Outcome("delivered", row.attempts + 1))
+
+    def _traced(self, sender: Sender, row: DeliveryRecord) -> None:
+        message, sub = row.message, row.subscription
+        parent = self.trace_of(message.message_id) if self.trace_of is not None else None
+        attributes = {
+            "messaging.system": "aws.sns",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": message.topic,
+            "messaging.message.id": message.message_id,
+            "aws.sns.subscription.protocol": sub.protocol,
+            "sluiceway.attempt": row.attempts + 1,
+        }
+        with self.tracing.span(f"deliver {message.topic}", parent=parent, kind="consumer", attributes=attributes):
+            sender(row)
 
     def failed(self, row: DeliveryRecord, exc: Exception, attempt: Attempt) -> Outcome:
         """Another attempt after the subscription's delivery policy says, or the dead-letter queue."""

@@ -49,6 +49,7 @@ from typing import Any, Final
 from ...errors import NotFoundError
 from ...events.lambda_filters import FilterCriteria, compile_filter_criteria
 from ...messaging.redrive import queue_arn, queue_name
+from ...observability.tracing import Tracing
 from ...ports import Clock, FunctionInvoker, Invocation, Queue, QueueMessage
 from ...types import JSON
 
@@ -276,6 +277,7 @@ class QueuePoller:
         backoff_s: (first, largest) wait after a failed batch; it doubles while failures go on.
         request_ids: makes invocation request ids.
         keep_outcomes: how many recent outcomes :attr:`outcomes` keeps.
+        tracing: where each batch becomes a span continuing its first message's ``AWSTraceHeader``.
     """
 
     def __init__(
@@ -292,8 +294,10 @@ class QueuePoller:
         backoff_s: tuple[float, float] = (0.5, 10.0),
         request_ids: Callable[[], str] | None = None,
         keep_outcomes: int = 100,
+        tracing: Tracing | None = None,
     ) -> None:
         self.mapping = mapping
+        self.tracing = tracing or Tracing()
         self.queues = queues
         self.invoker = invoker
         self.clock = clock
@@ -507,9 +511,21 @@ class QueuePoller:
             account_id=self.account_id,
             received_at_ms=now_ms,
         )
-        result = self.invoker.invoke(
-            Invocation(mapping.function, event, request_id, timeout_s=900.0)
-        )
+        invocation = Invocation(mapping.function, event, request_id, timeout_s=900.0)
+        if self.tracing.enabled:
+            # As Lambda does for an SQS event source: the batch continues its messages' trace.
+            parent = next((m.trace_header for m in messages if m.trace_header), None)
+            attributes = {
+                "messaging.system": "aws_sqs",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": mapping.queue_name,
+                "messaging.batch.message_count": len(messages),
+                "faas.trigger": "pubsub",
+            }
+            with self.tracing.span(f"receive {mapping.queue_name}", parent=parent, kind="consumer", attributes=attributes):
+                result = self.invoker.invoke(invocation)
+        else:
+            result = self.invoker.invoke(invocation)
         ids = [m.message_id for m in messages]
         where = {
             "queue": mapping.queue_name,
@@ -627,6 +643,7 @@ class EventSourceMappings:
             concurrency), by function name.
         poll_wait_s: see :class:`QueuePoller`.
         backoff_s: see :class:`QueuePoller`.
+        tracing: see :class:`QueuePoller`.
     """
 
     def __init__(
@@ -640,9 +657,11 @@ class EventSourceMappings:
         function_concurrency: Mapping[str, int] | None = None,
         poll_wait_s: float = 1.0,
         backoff_s: tuple[float, float] = (0.5, 10.0),
+        tracing: Tracing | None = None,
     ) -> None:
         self.queues = queues
         self.invoker = invoker
+        self.tracing = tracing
         self.clock = clock
         self.region = region
         self.account_id = account_id
@@ -682,6 +701,7 @@ class EventSourceMappings:
                 function_slots=self._function_slots.get(mapping.function_name),
                 poll_wait_s=self.poll_wait_s,
                 backoff_s=self.backoff_s,
+                tracing=self.tracing,
             )
             self._pollers.append(poller)
             if self._started:

@@ -43,7 +43,8 @@ from ...asl.model import StateMachine
 from ...clock import FakeClock
 from ...errors import DefinitionError, ExecutionError, ExecutionNotFoundError, OrchestratorStoppedError
 from ...names import check_name
-from ...observability.metrics import Metrics
+from ...observability.metrics import Metrics, task_integration
+from ...observability.tracing import Tracing
 from ...ports import Clock, ExecutionRecord, ExecutionStore
 from ...types import JSON
 from .children import is_child_start, start_child
@@ -90,6 +91,7 @@ class LocalOrchestrator:
         answer: asked first for every Task (child starts included); an outcome it
             gives is the task's, None lets the task run (``sfn run``'s mocks).
         metrics: where executions, transitions and tasks are counted (none by default).
+        tracing: where executions, states and tasks become spans (none by default).
     """
 
     def __init__(
@@ -105,8 +107,11 @@ class LocalOrchestrator:
         task_threads: int = 64,
         answer: Callable[[InvokeTask], TaskSucceeded | TaskFailed | None] | None = None,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.metrics = metrics or Metrics(enabled=False)
+        self.tracing = tracing or Tracing()
+        self._spans = self.tracing.executions()  # None when tracing is off
         self.store = store
         self.run_task = run_task
         self.answer = answer
@@ -252,6 +257,8 @@ class LocalOrchestrator:
                 continue
             with self._lock:
                 self._live[record.arn] = _Live(machine, record)
+                if self._spans is not None:
+                    self._spans.started(record.arn, record.state_machine, (), resumed=True)
             logger.warning("execution resumed after restart", extra={"execution": record.arn})
             self._dispatch(record.arn, interpreter.pending_commands(machine, record.state))
             resumed += 1
@@ -297,6 +304,8 @@ class LocalOrchestrator:
             logger.info("execution started", extra={"execution": arn, "state_machine": state_machine})
             self.metrics.execution_started(state_machine)
             self.metrics.states_entered(state_machine, step.history)
+            if self._spans is not None:
+                self._spans.started(arn, state_machine, step.history)
             if record.status == "RUNNING":
                 self._live[arn] = _Live(machine, record)
             else:
@@ -326,6 +335,8 @@ class LocalOrchestrator:
             logger.warning("execution redriven", extra={"execution": record.arn})
             self.metrics.execution_redriven(record.state_machine)
             self.metrics.states_entered(record.state_machine, step.history)
+            if self._spans is not None:
+                self._spans.started(record.arn, record.state_machine, step.history)
             if record.status == "RUNNING":
                 self._live[record.arn] = _Live(machine, record)
             else:
@@ -418,13 +429,23 @@ class LocalOrchestrator:
                     heapq.heappush(self._timers, (command.due, next(self._timer_seq), arn, command.token))
                 self._events.put(("", TimerFired("")))  # wake the loop to re-plan its sleep
             else:
+                parent = None
                 with self._lock:
                     live = self._live.get(arn)
                     if live is not None:
                         live.in_flight.add(command.token)
-                self._pool.submit(self._run_task, arn, command)
+                        if self._spans is not None:
+                            parent = self._spans.task_parent(arn, command.token, live.record.state)
+                self._pool.submit(self._run_task, arn, command, parent)
 
-    def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults) -> None:
+    def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults, parent: Any = None) -> None:
+        if self._spans is None or parent is None:
+            self._carry_out(arn, command)
+            return
+        with self._spans.task(parent, command.state_name, command.resource, task_integration(command.resource)):
+            self._carry_out(arn, command)
+
+    def _carry_out(self, arn: str, command: InvokeTask | ReadItems | WriteResults) -> None:
         if isinstance(command, InvokeTask):
             command = replace(command, idempotency_key=f"{arn}#{command.token}", execution_arn=arn)
         try:
@@ -439,6 +460,8 @@ class LocalOrchestrator:
             else:
                 outcome = self.run_task(command)
             self._task_metrics(arn, command, outcome, time.perf_counter() - began)
+            if isinstance(outcome, TaskFailed):
+                self.tracing.failed(self.tracing.current_span(), outcome.error)
         except OrchestratorStoppedError:
             # It waited on this orchestrator (a .sync child), which stopped first: no outcome,
             # the task runs again at the next start.
@@ -539,6 +562,8 @@ class LocalOrchestrator:
             record = self._record_from(live.record, step.state)
             self.store.advance(record, step.history)
             self.metrics.states_entered(record.state_machine, step.history)
+            if self._spans is not None:
+                self._spans.advanced(arn, step.history)
             live.record = record
             if record.status != "RUNNING":
                 del self._live[arn]
@@ -566,6 +591,8 @@ class LocalOrchestrator:
         )
         ran = (record.stopped_at - record.started_at).total_seconds() if record.stopped_at and record.started_at else None
         self.metrics.execution_ended(record.state_machine, record.status, ran)
+        if self._spans is not None:
+            self._spans.ended(record.arn, record.status, record.error)
         for listener in self._listeners:
             try:
                 listener(record)
