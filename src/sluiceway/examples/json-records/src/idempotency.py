@@ -8,7 +8,8 @@ idempotency table, on condition that there is none yet, or only one that a crash
 and does nothing. A failed run deletes its item, so that Lambda's retry of the event works again; a
 finished one marks it ``COMPLETED``, and DynamoDB's TTL removes it after ``KEEP_S``.
 
-The idea of Powertools' idempotency utility, in a page of boto3, so that the app needs no layer.
+The idea of Powertools' idempotency utility, in a page of boto3, keyed by the write itself (Powertools'
+would key it by a hash of the whole event, which differs between two deliveries of one write).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ would key it by a hash of the whole event, which differs between two deliveries 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -21,9 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
 
-logger = Logger(child=True)
 dynamodb = boto3.client("dynamodb")
 TABLE = os.environ["IDEMPOTENCY_TABLE"]
 #: How long a finished write's item is kept: duplicates come within minutes, Lambda's retries of an
@@ -82,7 +81,7 @@ def once(record: Mapping[str, Any], context: Any) -> Iterator[bool]:
     now = int(time.time())
     # Held no longer than this invocation can live: a claim a timeout or crash left is taken by the retry.
     if not _claim(pk, now, now + context.get_remaining_time_in_millis() // 1000 + 1):
-        logger.info("duplicate delivery", extra={"duplicate": pk})
+        print(json.dumps({"duplicate": pk}))
         yield False
         return
     try:
