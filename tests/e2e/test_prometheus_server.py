@@ -4,9 +4,6 @@ The stack runs the CSV workflow behind its endpoint; Prometheus scrapes
 ``/_sluiceway/metrics`` every second; N files are uploaded through the endpoint's S3 API
 (as a user's ``aws s3 cp`` would); then PromQL over Prometheus's HTTP API must count N
 succeeded executions, and the pipeline's rows.
-
-Until the lead wires the route into ``endpoint/server.py``, the module mounts it by wrapping
-``Endpoint._own`` (the same lines the functional test uses).
 """
 
 from __future__ import annotations
@@ -25,9 +22,8 @@ from typing import Any
 import pytest
 
 from sluiceway.data.samples import write_sales_csv
-from sluiceway.endpoint.context import HttpRequest, HttpResponse
 from sluiceway.endpoint.server import Endpoint
-from sluiceway.observability.exposition import METRICS_PATH, exposition
+from sluiceway.observability.exposition import METRICS_PATH
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
@@ -52,23 +48,14 @@ def _free_port() -> int:
 def endpoint(tmp_path: Path) -> Iterator[Endpoint]:
     settings = Settings.load(data_dir=tmp_path / "data", workers=2, endpoint_port=_free_port())
     stack: Stack = build_stack(settings)
-    own = Endpoint._own
-
-    def with_metrics(self: Endpoint, request: HttpRequest) -> HttpResponse:
-        if request.path == METRICS_PATH:
-            return HttpResponse(*exposition(self.stack.metrics.registry, request.headers, request.method))
-        return own(self, request)
-
     stack.start("prometheus e2e")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Endpoint, "_own", with_metrics)
-        served = Endpoint(stack, host="127.0.0.1", port=settings.endpoint_port)
-        served.start()
-        try:
-            yield served
-        finally:
-            served.close()
-            stack.close()
+    served = Endpoint(stack, host="127.0.0.1", port=settings.endpoint_port)
+    served.start()
+    try:
+        yield served
+    finally:
+        served.close()
+        stack.close()
 
 
 @pytest.fixture

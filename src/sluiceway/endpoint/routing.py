@@ -20,7 +20,7 @@ from .context import HttpRequest
 
 __all__ = ["SIGNING_NAMES", "Route", "TARGET_PREFIXES", "route", "virtual_host_bucket"]
 
-#: SigV4 signing name -> botocore service name (Step Functions signs as ``states``).
+#: SigV4 signing name -> botocore service name (Step Functions signs as ``states``, CloudWatch as ``monitoring``).
 SIGNING_NAMES: dict[str, str] = {
     "s3": "s3",
     "sqs": "sqs",
@@ -34,6 +34,7 @@ SIGNING_NAMES: dict[str, str] = {
     "sts": "sts",
     "cloudformation": "cloudformation",
     "cognito-idp": "cognito-idp",
+    "monitoring": "cloudwatch",
 }
 
 #: ``X-Amz-Target`` prefix (the model's ``targetPrefix``) -> botocore service name.
@@ -45,10 +46,11 @@ TARGET_PREFIXES: dict[str, str] = {
     "AWSStepFunctions": "stepfunctions",
     "Logs_20140328": "logs",
     "AWSCognitoIdentityProviderService": "cognito-idp",
+    "GraniteServiceVersion20100801": "cloudwatch",
 }
 
 #: Query-protocol actions without a signature, by service (the first service that has it wins).
-_QUERY_SERVICES = ("sqs", "sns", "sts")
+_QUERY_SERVICES = ("sqs", "sns", "sts", "cloudwatch")
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 _S3_HOSTS = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com$")
@@ -65,10 +67,16 @@ class Route:
     """What the request called the service (for the error naming one we do not serve)."""
     region: str | None = None
     access_key: str | None = None
+    body_decides: bool = False
+    """S3 by default, told from the head alone; an unsigned form post's body may name a query action instead."""
 
 
 def route(request: HttpRequest, *, query_actions: dict[str, frozenset[str]] | None = None) -> Route:
     """The service ``request`` is for.
+
+    A request's head decides, except for an unsigned form post without ``Action`` in its
+    query: routed before its body is read, it is S3's with :attr:`Route.body_decides` set,
+    and routed again once it is.
 
     Args:
         query_actions: each query-protocol service's operation names, for unsigned form posts.
@@ -89,7 +97,7 @@ def route(request: HttpRequest, *, query_actions: dict[str, frozenset[str]] | No
         for service in _QUERY_SERVICES:
             if action in query_actions.get(service, frozenset()):
                 return Route(service, service, region, access_key)
-    return Route("s3", "s3", region, access_key)
+    return Route("s3", "s3", region, access_key, body_decides=not request.body and _form_post(request))
 
 
 def _scope(request: HttpRequest) -> tuple[str, str, str, str] | None:
@@ -108,13 +116,17 @@ def _scope(request: HttpRequest) -> tuple[str, str, str, str] | None:
 def _action(request: HttpRequest) -> str | None:
     if "Action=" in request.query:
         return parse_qs(request.query).get("Action", [None])[0]
-    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-    if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
+    if request.body and _form_post(request):
         try:
             return parse_qs(request.body.decode("utf-8")).get("Action", [None])[0]
         except UnicodeDecodeError:
             return None
     return None
+
+
+def _form_post(request: HttpRequest) -> bool:
+    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+    return request.method == "POST" and content_type == "application/x-www-form-urlencoded"
 
 
 def virtual_host_bucket(host: str | None) -> str | None:

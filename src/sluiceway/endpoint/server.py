@@ -14,17 +14,20 @@ import ipaddress
 import json
 import logging
 import socket
+import socketserver
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import cognito_routes, protocol
+from ..observability.exposition import METRICS_PATH, exposition
+from . import cognito_routes, http1, protocol
 from .apigateway import ApiGateway
 from .asgi import AsgiApp
 from .body import decode_aws_chunked, read_http_chunked
+from .compression import inflate_body
 from .context import Context, HttpRequest, HttpResponse, Shared, Stream
 from .custom_resources import RESPONSE_PATH, ResponseSlots
 from .errors import AwsError, not_implemented
@@ -112,7 +115,7 @@ class Endpoint:
 
     def start(self) -> None:
         """Bind and serve in a background thread. Raises OSError when the port is taken."""
-        server = _Server((self.host, self.port), _Handler)
+        server = _Server((self.host, self.port), _Connection)
         server.endpoint = self
         self.port = server.server_address[1]
         self._server = server
@@ -140,15 +143,22 @@ class Endpoint:
 
     # ------------------------------------------------------------------ requests
 
-    def precheck(self, head: HttpRequest) -> HttpResponse | None:
+    def route(self, head: HttpRequest) -> Route:
+        """Which service a request is for, from its head (see :func:`~.routing.route`); computed once per request."""
+        return route(head, query_actions=self._actions())
+
+    def precheck(self, head: HttpRequest, where: Route | None = None) -> HttpResponse | None:
         """An answer for a request its headers already condemn (its body is then never read), or None.
 
         With signatures required, an unsigned request, a foreign key or a stale date is
         refused here; so is a body larger than its service accepts.
+
+        Args:
+            where: :meth:`route` of ``head``, if the caller has it.
         """
         if _own_route(head) or cognito_routes.serves(head):
             return self.apis.precheck(head) if ApiGateway.serves(head.path) else None
-        where = route(head)
+        where = where or self.route(head)
         service = where.service or "s3"
         try:
             length = head.header("content-length")
@@ -164,38 +174,65 @@ class Endpoint:
             return protocol.serialize_error(service, error, str(uuid.uuid4()), method=head.method)
         return None
 
-    def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer one request (never raises)."""
+    def handle(self, request: HttpRequest, where: Route | None = None) -> HttpResponse:
+        """Answer one request (never raises).
+
+        Args:
+            where: :meth:`route` of the request's head, if the caller has it.
+        """
+        started = time.perf_counter()
+        served = _Served()
+        response: HttpResponse | None = None
         with self._idle:
             self._busy += 1
         try:
-            if self._closing:
-                return _json(503, {"__type": "ServiceUnavailable", "message": "the stack is stopping"}, {"Connection": "close"})
-            if _own_route(request) and ApiGateway.serves(request.path):
-                return self.apis.handle(request)
-            if cognito_routes.serves(request):
-                # Public in Cognito too: the keys that verify a pool's tokens, and the token endpoint.
-                # Discovery names the endpoint's own URL, never the client-chosen Host header.
-                return cognito_routes.handle(request, self.stack, self.url)
-            if _own_route(request):
-                return self._own(request)
-            return self._aws(request)
+            response = self._dispatch(request, where, served)
+            return response
         except Exception:
             # _aws answers its own bugs in AWS's shapes; a bug in one of our own routes gets a
             # JSON 500 too, rather than escaping to the HTTP server (the client would get nothing).
             request_id = str(uuid.uuid4())
             logger.exception("endpoint: %s %s failed (request %s)", request.method, request.path, request_id)
             message = "We encountered an internal error. Please try again."
-            return _json(500, {"__type": "InternalFailure", "message": message}, {"x-amzn-RequestId": request_id})
+            response = _json(500, {"__type": "InternalFailure", "message": message}, {"x-amzn-RequestId": request_id})
+            return response
         finally:
             with self._idle:
                 self._busy -= 1
                 self._idle.notify_all()
+            # The one place where a request's service, operation, status and duration are all known.
+            status = response.status if response is not None else 500
+            seconds = time.perf_counter() - started
+            self.stack.metrics.endpoint_request(served.service, served.operation, status, seconds)
+            if logger.isEnabledFor(logging.DEBUG):
+                extra = {"service": served.service, "operation": served.operation, "status": status}
+                logger.debug("endpoint request", extra={**extra, "seconds": seconds})
+
+    def _dispatch(self, request: HttpRequest, where: Route | None, served: _Served) -> HttpResponse:
+        if self._closing:
+            return _json(503, {"__type": "ServiceUnavailable", "message": "the stack is stopping"}, {"Connection": "close"})
+        if _own_route(request) and ApiGateway.serves(request.path):
+            served.operation = "apis"
+            return self.apis.handle(request)
+        if cognito_routes.serves(request):
+            # Public in Cognito too: the keys that verify a pool's tokens, and the token endpoint.
+            # Discovery names the endpoint's own URL, never the client-chosen Host header.
+            served.operation = "cognito"
+            return cognito_routes.handle(request, self.stack, self.url)
+        if _own_route(request):
+            served.operation = "own"
+            return self._own(request)
+        if where is None or where.body_decides:
+            where = self.route(request)
+        return self._aws(request, where, served)
 
     def _own(self, request: HttpRequest) -> HttpResponse:
         if (request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")) and self.stack.settings.api_enabled:
             return self.shared.get("management-api", self._management_api).handle(request)
         path = request.path.rstrip("/")
+        if path == METRICS_PATH:
+            status, headers, text = exposition(self.stack.metrics.registry, request.headers, request.method)
+            return HttpResponse(status, headers, text)
         if path in ("/_sluiceway/health", "/_sluiceway/health/ready") and request.method in ("GET", "HEAD"):
             status, body = readiness(self) if path.endswith("/ready") else liveness(self)
             return _json(status, body)
@@ -211,9 +248,8 @@ class Endpoint:
         keys = self.access_keys if self.require_auth else None
         return AsgiApp(create_local_app(self.stack, self.shared, self.url, access_keys=keys), API_PREFIX)
 
-    def _aws(self, request: HttpRequest) -> HttpResponse:
+    def _aws(self, request: HttpRequest, where: Route, served: _Served) -> HttpResponse:
         request_id = str(uuid.uuid4())
-        where = route(request, query_actions=self._actions())
         service = where.service
         if service is None:
             return _json(
@@ -221,16 +257,18 @@ class Endpoint:
                 {"__type": "NotImplemented", "message": f"the {where.named} API is not served by the Sluiceway endpoint"},
                 {"x-amzn-ErrorType": "NotImplemented", "x-amzn-RequestId": request_id},
             )
+        served.service = service
         speaks: str | None = None
         try:
             speaks = protocol.protocol_of(service, request)
             # The signature covers the request as sent: checked before the body is unframed
             # and before a virtual-host-style path is rewritten.
             access_key = None if unsigned_operation(request, service) else self._authenticate(request, service, where)
-            request = decode_body(request)
+            request = inflate_body(decode_body(request), service)
             if service == "s3":
                 request = _path_style(request)
-            operation, params = protocol.parse(service, request)
+            operation, params = protocol.parse(service, request, speaks)
+            served.service, served.operation = service, operation.name
             handler = operations(service).handlers.get(operation.name)
             if handler is None:
                 raise not_implemented(service, operation.name)
@@ -246,7 +284,8 @@ class Endpoint:
                 endpoint_url=f"http://{request.header('host')}" if request.header("host") else self.url,
                 access_key=access_key,
             )
-            output = handler(context, params)
+            with self.stack.tracing.server_span(service, operation.name, request.headers, request_id=request_id):
+                output = handler(context, params)
             return protocol.serialize(operation, output, request_id, protocol=speaks)
         except AwsError as error:
             return protocol.serialize_error(service, error, request_id, protocol=speaks, method=request.method)
@@ -268,7 +307,7 @@ class Endpoint:
 
     def _actions(self) -> dict[str, frozenset[str]]:
         if self._query_actions is None:
-            self._query_actions = {s: frozenset(protocol.service_model(s).operation_names) for s in ("sqs", "sns", "sts")}
+            self._query_actions = {s: frozenset(protocol.service_model(s).operation_names) for s in ("sqs", "sns", "sts", "cloudwatch")}
         return self._query_actions
 
 
@@ -334,17 +373,27 @@ def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> H
     return HttpResponse(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode())
 
 
+@dataclass
+class _Served:
+    """What a request turned out to be, filled in as it is served."""
+
+    service: str = "sluiceway"
+    """botocore's service name; ``sluiceway`` for the endpoint's own routes."""
+    operation: str = ""
+    """The operation's name in the model, once the request parsed as one; a route's kind for our own."""
+
+
 # ---------------------------------------------------------------------- HTTP
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
     endpoint: Endpoint
 
     def server_bind(self) -> None:
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted connections inherit it
         super().server_bind()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -382,91 +431,115 @@ class _Server(ThreadingHTTPServer):
         logger.exception("endpoint: the connection from %s failed", client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+#: The methods AWS's APIs and the endpoint's own routes use; any other is answered 501.
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "OPTIONS"})
+_ONE_WRITE_BYTES = 64 * 1024
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _Connection(socketserver.BaseRequestHandler):
+    """One client connection: its requests one after the other, kept alive as the client asks."""
+
     server: _Server
-    server_version = "Sluiceway"
-    sys_version = ""
+    request: socket.socket
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        logger.debug("endpoint %s: " + format, self.address_string(), *args)
+    def handle(self) -> None:
+        rfile = self.request.makefile("rb")
+        try:
+            while self._serve(rfile):
+                pass
+        finally:
+            rfile.close()
 
-    def _serve(self) -> None:
+    def _serve(self, rfile: BinaryIO) -> bool:
+        """Answer the next request; whether the connection can carry another."""
+        try:
+            head = http1.read_head(rfile)
+        except http1.HttpError as error:
+            self._refuse(error.status, error.message)
+            return False
+        if head is None:
+            return False
+        if head.method not in _METHODS:
+            self._refuse(501, f"The method {head.method} is not served")
+            return False
         endpoint = self.server.endpoint
-        head = self._head()
-        refused = endpoint.precheck(head)
+        request = HttpRequest(head.method, head.path, head.query, head.headers)
+        where = endpoint.route(request)
+        refused = endpoint.precheck(request, where)
         if refused is not None:
             # The body is not read: the connection cannot carry another request.
             refused.headers["Connection"] = "close"
-            self.close_connection = True
             self._send(refused, head=head.method == "HEAD")
-            return
+            return False
+        if head.expect_continue:  # only now: a request refused above never sends its body
+            self.request.sendall(_CONTINUE)
         try:
-            body = self._body(head)
+            body = _body(rfile, head, where)
         except AwsError as error:
-            self.close_connection = True
             headers = {"Content-Type": "application/xml", "Connection": "close"}
             self._send(HttpResponse(error.status, headers, _plain_error(error)), head=False)
-            return
+            return False
         request = HttpRequest(head.method, head.path, head.query, head.headers, body)
-        response = endpoint.handle(request)
-        if response.headers.get("Connection") == "close":
-            self.close_connection = True
-        self._send(response, head=request.method == "HEAD")
+        response = endpoint.handle(request, where)
+        sent = self._send(response, head=head.method == "HEAD")
+        return sent and head.keep_alive and response.headers.get("Connection") != "close"
 
-    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
+    def _refuse(self, status: int, message: str) -> None:
+        code = http1.reason(status).replace(" ", "").replace("-", "")
+        error = AwsError(code, message, status)
+        with contextlib.suppress(OSError):
+            self._send(HttpResponse(status, {"Content-Type": "application/xml", "Connection": "close"}, _plain_error(error)), head=False)
 
-    def _head(self) -> HttpRequest:
-        path, _, query = self.path.partition("?")
-        if path.startswith(("http://", "https://")):  # an absolute URI (a client talking to a proxy)
-            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]},{value}" if key in headers else value
-        return HttpRequest(self.command, path or "/", query, headers)
-
-    def _body(self, head: HttpRequest) -> bytes:
-        limit = _body_limit(head.headers, route(head))
-        if "chunked" in head.headers.get("transfer-encoding", "").lower():
-            return read_http_chunked(self.rfile.readline, self.rfile.read, limit)
-        length = int(head.headers.get("content-length") or 0)  # digits only: checked by precheck
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:
-            raise AwsError("IncompleteBody", "The request body terminated unexpectedly", 400)
-        return body
-
-    def _send(self, response: HttpResponse, *, head: bool) -> None:
-        self.send_response_only(response.status)
-        self.send_header("Date", self.date_time_string())
+    def _send(self, response: HttpResponse, *, head: bool) -> bool:
+        """Send ``response`` (``head``: its head only); False when it was replaced by a 500 (close then)."""
         body = response.body
         length = body.length if isinstance(body, Stream) else len(body)
-        has_length = False
-        for name, value in response.headers.items():
-            if name.lower() == "content-length":
-                has_length = True
-            self.send_header(name, value)
-        if not has_length and not (head and length == 0):
-            self.send_header("Content-Length", str(length))
-        elif not has_length:
-            self.send_header("Content-Length", "0")
-        if not head and response.status not in (204, 304) and isinstance(body, bytes) and 0 < len(body) <= _ONE_WRITE_BYTES:
-            # Head and body in one write (end_headers' CRLF, then the body): one system call and one
-            # segment for the small answers most calls get, rather than two (a large body is not copied).
-            self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]
-            self.flush_headers()
-            return
-        self.end_headers()
-        if head or response.status in (204, 304):
-            return
-        if isinstance(body, Stream):
+        items = list(response.headers.items())
+        if not any(name.lower() == "content-length" for name, _ in items):
+            items.append(("Content-Length", str(length)))
+        try:
+            data = http1.response_head(response.status, items)
+        except ValueError:
+            # A header that would split the response (or cannot be sent): the client gets a 500, never it.
+            logger.error("endpoint: a response header cannot be sent", extra={"status": response.status})
+            body = _plain_error(AwsError("InternalError", "We encountered an internal error. Please try again.", 500))
+            head_items = [("Content-Type", "application/xml"), ("Content-Length", str(len(body))), ("Connection", "close")]
+            self.request.sendall(http1.response_head(500, head_items) + (b"" if head else body))
+            return False
+        sock = self.request
+        if head or response.status in (204, 304) or response.status < 200:
+            sock.sendall(data)
+        elif isinstance(body, Stream):
+            sock.sendall(data)
             for chunk in body.chunks:
-                self.wfile.write(chunk)
-        elif body:
-            self.wfile.write(body)
+                sock.sendall(chunk)
+        elif len(body) <= _ONE_WRITE_BYTES:
+            # Head and body in one write: one system call and one segment for the small answers
+            # most calls get, rather than two (a large body is not copied).
+            sock.sendall(data + body)
+        else:
+            sock.sendall(data)
+            sock.sendall(body)
+        return True
 
 
-_ONE_WRITE_BYTES = 64 * 1024
+def _body(rfile: BinaryIO, head: http1.RequestHead, where: Route) -> bytes:
+    limit = _body_limit(head.headers, where)
+    if head.chunked:
+        return read_http_chunked(rfile.readline, rfile.read, limit)
+    text = head.headers.get("content-length")
+    if not text:
+        return b""
+    if not (text.isascii() and text.isdigit()):  # refused in AWS's shapes by precheck, but for our own routes
+        raise AwsError("BadRequest", "Content-Length must be a whole number", 400)
+    length = int(text)
+    if length > limit:
+        raise AwsError("RequestEntityTooLarge", f"The request is larger than {limit} bytes", 413)
+    body = rfile.read(length)
+    if len(body) < length:
+        raise AwsError("IncompleteBody", "The request body terminated unexpectedly", 400)
+    return body
 
 
 def _body_limit(headers: Mapping[str, str], where: Route) -> int:

@@ -16,7 +16,8 @@ directive names a ``Namespace``, ``Dimensions`` (an array of dimension sets of a
 :data:`MAX_DIMENSIONS` keys each, every key a root member with a string value of at most
 1024 characters) and ``Metrics`` (at most :data:`MAX_METRICS` definitions: ``Name``, an optional
 ``Unit`` among CloudWatch's units, an optional ``StorageResolution`` of 1 or 60); each metric's
-value is a root member holding a number or an array of at most :data:`MAX_VALUES` numbers.
+value is a root member holding a number or an array of at most :data:`MAX_VALUES` numbers (finite,
+at most :data:`MAX_MAGNITUDE` in magnitude, as PutMetricData takes them).
 
 A line that is not JSON, or is JSON without ``_aws.CloudWatchMetrics``, is an ordinary log
 line: ``None``. A line that is EMF but breaks a rule yields no data point and says why
@@ -37,6 +38,7 @@ from typing import Any, Final
 __all__ = [
     "CLOUDWATCH_UNITS",
     "MAX_DIMENSIONS",
+    "MAX_MAGNITUDE",
     "MAX_METRICS",
     "MAX_VALUES",
     "DataPoint",
@@ -59,6 +61,8 @@ MAX_PAST_MS: Final = 14 * 24 * 3600 * 1000
 """CloudWatch extracts nothing from an event stamped more than two weeks ago..."""
 MAX_FUTURE_MS: Final = 2 * 3600 * 1000
 """...or more than two hours ahead."""
+MAX_MAGNITUDE: Final = 2.0**360
+"""CloudWatch rejects a value whose magnitude is above 2^360 (PutMetricData's range); so does EMF here."""
 
 CLOUDWATCH_UNITS: Final = frozenset(
     {
@@ -134,6 +138,8 @@ def parse_line(line: str, *, now_ms: int | None = None) -> Extraction | None:
         return Extraction(tuple(_points(root, metadata, now_ms)))
     except _Invalid as exc:
         return Extraction(problem=str(exc))
+    except Exception as exc:  # a rule not foreseen above: the line is still only a log line to its caller
+        return Extraction(problem=f"the metric directive could not be read: {type(exc).__name__}")
 
 
 def _no_constant(name: str) -> Any:
@@ -229,4 +235,14 @@ def _values(root: Mapping[str, Any], name: str) -> tuple[float, ...]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number CloudWatch takes: finite and within ±2^360.
+
+    JSON integers are Python ints of any size; one beyond a float's range makes ``math.isfinite``
+    raise OverflowError: it is no number CloudWatch takes.
+    """
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and abs(float(value)) <= MAX_MAGNITUDE
+    except OverflowError:
+        return False

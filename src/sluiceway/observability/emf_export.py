@@ -24,9 +24,15 @@ The same handler code feeds CloudWatch on AWS and Prometheus here. The mapping:
   As in CloudWatch each dimension set is a series of its own, so the series of a metric
   emitted with ``[["service"], ["service", "route"]]`` count each value twice: aggregate
   over one dimension set at a time.
-* **Bounds**: at most ``max_series`` label sets per metric and ``max_metrics`` metrics;
-  beyond, new ones are dropped with one warning each. Names starting with ``sluiceway_`` are
-  Sluiceway's own and are never exported from EMF.
+* **Bounds**: at most ``max_series`` label sets per metric, ``max_metrics`` metrics and
+  ``max_total_series`` label sets over all of them; beyond, new ones are dropped with one warning
+  each. Names starting with ``sluiceway_`` are Sluiceway's own and are never exported from EMF.
+* **Clashes**: a metric's samples are named with its type's suffixes (a counter ``X`` is
+  ``X_total`` and ``X_created``, a summary ``X``, ``X_count``, ``X_sum`` and ``X_created``), and
+  OpenMetrics forbids two families sharing one of those names: EMF metrics ``Orders`` and
+  ``Orders_created`` (both ``Count``), or a summary ``Latency`` beside a ``Latency_count``, would
+  make the whole scrape unparseable. The first one exported keeps its name; a later one whose
+  names clash is not exported, with one warning.
 * ``StorageResolution`` and ``Timestamp`` are not exported: Prometheus samples at scrape time.
 """
 
@@ -46,12 +52,14 @@ from .emf import DataPoint
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MAX_METRICS", "DEFAULT_MAX_SERIES", "EmfExport", "ExportedName", "exported_name"]
+__all__ = ["DEFAULT_MAX_METRICS", "DEFAULT_MAX_SERIES", "DEFAULT_MAX_TOTAL_SERIES", "EmfExport", "ExportedName", "exported_name"]
 
 DEFAULT_MAX_SERIES: Final = 1000
 """Label sets one EMF metric may have before new ones are dropped."""
 DEFAULT_MAX_METRICS: Final = 1000
 """EMF metrics exported before new ones are dropped."""
+DEFAULT_MAX_TOTAL_SERIES: Final = 10_000
+"""Label sets of all EMF metrics together before new ones are dropped (each metric also has its own bound)."""
 RESERVED_PREFIX: Final = "sluiceway_"
 
 _KIB = 1024.0
@@ -86,6 +94,9 @@ _UNITS: Final[dict[str, tuple[str, str, float]]] = {
     "Count/Second": ("summary", "_per_second", 1.0),
 }
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
+# The names a family of each type takes in OpenMetrics (its own, and its samples'), as
+# prometheus_client's OpenMetrics parser reserves them; "" is the family's name itself.
+_FAMILY_NAMES: Final = {"counter": ("", "_total", "_created"), "summary": ("", "_count", "_sum", "_created")}
 
 
 @dataclass(frozen=True)
@@ -136,10 +147,20 @@ class EmfExport(Collector):
     Thread-safe: invocations end on many threads.
     """
 
-    def __init__(self, *, max_series: int = DEFAULT_MAX_SERIES, max_metrics: int = DEFAULT_MAX_METRICS) -> None:
+    def __init__(
+        self,
+        *,
+        max_series: int = DEFAULT_MAX_SERIES,
+        max_metrics: int = DEFAULT_MAX_METRICS,
+        max_total_series: int = DEFAULT_MAX_TOTAL_SERIES,
+    ) -> None:
         self.max_series = max_series
         self.max_metrics = max_metrics
+        self.max_total_series = max_total_series
         self._families: dict[str, _Family] = {}
+        self._taken: dict[str, str] = {}
+        """Every name the families take (:data:`_FAMILY_NAMES`) -> the family taking it."""
+        self._total_series = 0
         self._lock = threading.Lock()
         self._warned: set[str] = set()
 
@@ -165,13 +186,24 @@ class EmfExport(Collector):
             if len(self._families) >= self.max_metrics:
                 self._warn_once("", "too many EMF metrics: new ones are not exported", limit=self.max_metrics)
                 return 0
+            names = [target.name + suffix for suffix in _FAMILY_NAMES[target.kind]]
+            clash = next((self._taken[name] for name in names if name in self._taken), None)
+            if clash is not None:
+                self._warn_once(
+                    target.name, "an EMF metric whose Prometheus names clash with another's is not exported", clashes_with=clash
+                )
+                return 0
             family = _Family(target.kind, f"{point.namespace} {point.name} ({point.unit}), from functions' embedded metric format logs")
             self._families[target.name] = family
+            self._taken.update(dict.fromkeys(names, target.name))
         if family.kind != target.kind:
             self._warn_once(target.name, "an EMF metric seen with another kind of unit is not exported", unit=point.unit)
             return 0
         series = family.series.get(labels)
         if series is None:
+            if self._total_series >= self.max_total_series:
+                self._warn_once("", "too many EMF label sets in all: new ones are not exported", limit=self.max_total_series)
+                return 0
             if len(family.series) >= self.max_series:
                 if not family.warned:
                     family.warned = True
@@ -181,6 +213,7 @@ class EmfExport(Collector):
                     )
                 return 0
             series = family.series[labels] = [0.0, 0.0]
+            self._total_series += 1
         values = [value * target.factor for value in point.values]
         if family.kind == "counter" and any(value < 0 for value in values):
             self._warn_once(target.name, "a negative Count cannot be added to a counter: the value is not exported")
@@ -191,9 +224,14 @@ class EmfExport(Collector):
 
     def _warn_once(self, name: str, message: str, **extra: object) -> None:
         key = f"{name}\0{message}"
-        if key not in self._warned:
+        if key in self._warned:
+            return
+        # What is remembered is bounded too: names come from functions' output.
+        if len(self._warned) < self.max_metrics:
             self._warned.add(key)
             logger.warning(message, extra={"metric": name, **extra})
+        else:
+            logger.debug(message, extra={"metric": name, **extra})
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:

@@ -43,10 +43,11 @@ Families (labels in braces):
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Concatenate, Final, ParamSpec
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -84,6 +85,33 @@ def task_integration(resource: str) -> str:
     if ":activity:" in resource:
         return "activity"
     return "other"
+
+
+_P = ParamSpec("_P")
+
+
+def _never_raises(hook: Callable[Concatenate[Metrics, _P], None]) -> Callable[Concatenate[Metrics, _P], None]:
+    """A hook whose failure is logged (a warning the first time) and never reaches the caller.
+
+    Hooks run inside deliveries, invocations and transactions: a bug or a bad value here must not
+    fail, retry or roll back the work they count.
+    """
+
+    @functools.wraps(hook)
+    def guarded(metrics: Metrics, /, *args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            hook(metrics, *args, **kwargs)
+        except Exception:
+            first = hook.__name__ not in metrics._failed_hooks
+            metrics._failed_hooks.add(hook.__name__)
+            logger.log(
+                logging.WARNING if first else logging.DEBUG,
+                "metrics hook failed; the work it counts goes on",
+                extra={"hook": hook.__name__},
+                exc_info=True,
+            )
+
+    return guarded
 
 
 class _Dropped:
@@ -136,6 +164,7 @@ class Metrics:
 
     def __init__(self, *, enabled: bool = True, max_series: int = DEFAULT_MAX_SERIES) -> None:
         self.enabled = enabled
+        self._failed_hooks: set[str] = set()
         self.registry = CollectorRegistry()
         """The stack's own registry (what the exposition serves)."""
         self.emf = EmfExport(max_series=max_series)
@@ -211,14 +240,17 @@ class Metrics:
 
     # -- executions ------------------------------------------------------------------------
 
+    @_never_raises
     def execution_started(self, state_machine: str) -> None:
         if self.enabled:
             self._started(state_machine).inc()
 
+    @_never_raises
     def execution_redriven(self, state_machine: str) -> None:
         if self.enabled:
             self._redriven(state_machine).inc()
 
+    @_never_raises
     def execution_ended(self, state_machine: str, status: str, seconds: float | None) -> None:
         if not self.enabled:
             return
@@ -226,6 +258,7 @@ class Metrics:
         if seconds is not None:
             self._execution_seconds(state_machine).observe(max(0.0, seconds))
 
+    @_never_raises
     def states_entered(self, state_machine: str, history: Iterable[Mapping[str, Any]]) -> None:
         """Count the ``*StateEntered`` events of a step's new history."""
         if not self.enabled:
@@ -234,6 +267,7 @@ class Metrics:
         if entered:
             self._transitions(state_machine).inc(entered)
 
+    @_never_raises
     def task_finished(self, state_machine: str, resource: str, succeeded: bool, seconds: float) -> None:
         """A Task's work ended (``resource``: the state's Resource, see :func:`task_integration`)."""
         if self.enabled:
@@ -242,6 +276,7 @@ class Metrics:
 
     # -- functions -------------------------------------------------------------------------
 
+    @_never_raises
     def function_invoked(self, function: str, seconds: float, *, error: bool, cold_start: bool) -> None:
         """A handler ran (or its worker was lost running it)."""
         if not self.enabled:
@@ -253,10 +288,12 @@ class Metrics:
         if cold_start:
             self._cold_starts(function).inc()
 
+    @_never_raises
     def function_throttled(self, function: str) -> None:
         if self.enabled:
             self._throttles(function).inc()
 
+    @_never_raises
     def function_output(self, function: str, events: Iterable[tuple[int, str]]) -> None:
         """Export the EMF lines among an invocation's log events ``(ms, message)``; other lines are just logs."""
         if not self.enabled:
@@ -275,6 +312,7 @@ class Metrics:
 
     # -- events ----------------------------------------------------------------------------
 
+    @_never_raises
     def event_routed(self, bus: str, rules: Iterable[str]) -> None:
         """An event reached ``bus`` and matched ``rules`` (a rule once, whatever its targets)."""
         if not self.enabled:
@@ -283,26 +321,31 @@ class Metrics:
         for rule in set(rules):
             self._matched(bus, rule).inc()
 
+    @_never_raises
     def event_delivered(self, bus: str, rule: str, target_kind: str, lag_seconds: float) -> None:
         if not self.enabled:
             return
         self._delivered(bus, rule, target_kind).inc()
         self._lag(bus, target_kind).observe(max(0.0, lag_seconds))
 
+    @_never_raises
     def event_failed(self, bus: str, rule: str, target_kind: str) -> None:
         if self.enabled:
             self._failed(bus, rule, target_kind).inc()
 
+    @_never_raises
     def event_dead_lettered(self, bus: str, rule: str, target_kind: str) -> None:
         if self.enabled:
             self._dead_lettered(bus, rule, target_kind).inc()
 
+    @_never_raises
     def event_dropped(self, bus: str, rule: str, target_kind: str) -> None:
         if self.enabled:
             self._dropped(bus, rule, target_kind).inc()
 
     # -- data pipelines ----------------------------------------------------------------------
 
+    @_never_raises
     def pipeline_rows(self, pipeline: str, *, read: int, valid: int, rejected: int) -> None:
         """One run's records (from its metadata record)."""
         if not self.enabled:
@@ -313,6 +356,7 @@ class Metrics:
 
     # -- the endpoint --------------------------------------------------------------------------
 
+    @_never_raises
     def endpoint_request(self, service: str, operation: str, status: int | str, seconds: float) -> None:
         """The endpoint answered a request of ``service``'s ``operation`` with HTTP ``status``."""
         if not self.enabled:

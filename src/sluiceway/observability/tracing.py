@@ -147,12 +147,29 @@ class Tracing:
         return self._span(name, parent, kind, attributes)
 
     @contextlib.contextmanager
-    def _span(self, name: str, parent: TraceContext | str | None, kind: Kind, attributes: Mapping[str, Any] | None) -> Iterator[Span]:
-        assert self._tracer is not None
-        with self._tracer.start_as_current_span(
-            name, context=_context(parent), kind=_kind(kind), attributes=dict(attributes) if attributes else None
-        ) as span:
+    def _span(
+        self, name: str, parent: TraceContext | str | None, kind: Kind, attributes: Mapping[str, Any] | None
+    ) -> Iterator[Span | None]:
+        # The block is a delivery, an invocation, an execution's step: tracing's own trouble (an
+        # unreadable parent, the SDK) is logged and the block runs untraced; the block's own
+        # exceptions pass through untouched.
+        tracer = self._tracer
+        assert tracer is not None
+        try:
+            manager = tracer.start_as_current_span(
+                name, context=_context(parent), kind=_kind(kind), attributes=dict(attributes) if attributes else None
+            )
+            span = manager.__enter__()
+        except Exception:
+            logger.warning("could not start a span; the work goes on untraced", extra={"span": name}, exc_info=True)
+            yield None
+            return
+        try:
             yield span
+        except BaseException as exc:
+            _exit_quietly(manager, name, exc)
+            raise
+        _exit_quietly(manager, name, None)
 
     def server_span(
         self, service: str, operation: str, headers: Mapping[str, str], *, request_id: str | None = None
@@ -240,10 +257,15 @@ class Tracing:
         return propagation.current_trace_header()
 
     def worker_environment(self) -> dict[str, str]:
-        """What a function's worker process needs to trace its handlers' AWS calls the same way (empty when off)."""
+        """What a function's worker process needs to trace its handlers' AWS calls the same way (empty when off).
+
+        Only where spans go: the function's environment stays as Lambda sets it. ``service.name``
+        is the function's own (its ``OTEL_SERVICE_NAME``, else its name: see :mod:`.worker_tracing`),
+        never the stack's.
+        """
         if self.endpoint is None:
             return {}
-        return {TRACES_ENDPOINT_ENV: self.endpoint, SERVICE_NAME_ENV: self.service_name, SDK_DISABLED_ENV: "false"}
+        return {TRACES_ENDPOINT_ENV: self.endpoint, SDK_DISABLED_ENV: "false"}
 
     # -- life --------------------------------------------------------------------------------
 
@@ -261,6 +283,18 @@ class Tracing:
                 provider.shutdown()
             except Exception:  # a collector that went away must not fail the stack's stop
                 logger.warning("could not export the last spans", exc_info=True)
+
+
+def _exit_quietly(manager: contextlib.AbstractContextManager[Any], name: str, exc: BaseException | None) -> None:
+    """End a span's context, logging a failure of its own instead of raising it over the block's outcome."""
+    try:
+        manager.__exit__(type(exc) if exc is not None else None, exc, exc.__traceback__ if exc is not None else None)
+    except BaseException as failure:
+        if failure is exc:
+            return  # the block's own exception, handed back: the caller raises it
+        if not isinstance(failure, Exception):
+            raise
+        logger.warning("could not end a span", extra={"span": name}, exc_info=True)
 
 
 def _sdk(endpoint: str, service_name: str) -> tuple[TracerProvider, Tracer]:

@@ -2,14 +2,23 @@
 
 What an OpenTelemetry Lambda layer does on AWS, done by the worker: when the stack traces (its
 invoker hands the workers the ``OTEL_*`` variables of :meth:`.tracing.Tracing.worker_environment`),
-:func:`worker_tracing_from_environ` sets up the SDK once per worker process, as the process's
-global tracer provider (a handler's own ``opentelemetry.trace.get_tracer`` spans go there too),
-and instruments botocore, so every boto3 call a handler makes is a client span.
+:func:`worker_tracing_from_environ` sets up tracing once per worker process: a global tracer
+provider (a handler's own ``opentelemetry.trace.get_tracer`` spans go there too) and botocore's
+instrumentation, so every boto3 call a handler makes is a client span.
+
+**service.name** is the function's, as the Lambda layer names it: the function's own
+``OTEL_SERVICE_NAME`` when its configuration sets one, else its name. The environment is read
+when an invocation starts (the function's variables are set by then), and each service gets a
+provider of its own (a resource names one service), since one worker runs many packaged
+functions; the global provider hands each span to the current invocation's.
 
 :meth:`WorkerTracing.invocation` wraps one call: the invocation's ``_X_AMZN_TRACE_ID`` (which
 continues the invoker's span) becomes the current context, so the handler's spans are its
-children; and, as Lambda's OpenTelemetry layer does before an environment may be frozen, the
-spans are exported before the result goes back.
+children. At its end the spans are exported as Lambda's layer does before an environment may be
+frozen, but bounded: at most :data:`FLUSH_TIMEOUT_S`, and never past the invocation's remaining
+time less :data:`FLUSH_MARGIN_S` when it is known, so a slow collector cannot time a function out.
+What is not out by then goes with the batch processor's next export (a local worker is not frozen).
+:meth:`WorkerTracing.flush` does the same after the result went back, for a worker that calls it there.
 
 The trace reaches the endpoint through the request's ``X-Amzn-Trace-Id`` header: botocore adds
 it from ``_X_AMZN_TRACE_ID`` inside a Lambda function (its recursion detection), and the
@@ -24,34 +33,84 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from . import propagation
 from .tracing import DEFAULT_SERVICE_NAME, SERVICE_NAME_ENV, traces_endpoint
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Tracer
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FLUSH_TIMEOUT_S", "WorkerTracing", "worker_tracing_from_environ"]
+__all__ = ["FLUSH_MARGIN_S", "FLUSH_TIMEOUT_S", "WorkerTracing", "worker_tracing_from_environ"]
 
-FLUSH_TIMEOUT_S = 2.0
-"""How long an invocation's end waits for its spans to be exported: a collector that hangs costs this, once per call."""
+FLUSH_TIMEOUT_S: Final = 0.5
+"""The longest an invocation's end waits for its spans to be exported (a collector that hangs costs this)."""
+FLUSH_MARGIN_S: Final = 0.1
+"""Left of an invocation's remaining time for its result and logs to go back: no flush eats into it."""
+FUNCTION_NAME_ENV: Final = "AWS_LAMBDA_FUNCTION_NAME"
 
 
 class WorkerTracing:
-    """One worker process's tracing (see the module docstring)."""
+    """One worker process's tracing (see the module docstring).
 
-    def __init__(self, provider: TracerProvider) -> None:
-        self._provider = provider
+    Args:
+        endpoint: the OTLP/HTTP traces URL.
+        environ: the process's environment, read when each invocation starts (``os.environ``:
+            the function's own variables are set by then).
+        make_provider: ``(endpoint, service name) -> TracerProvider`` (an OTLP exporter behind a
+            batch processor by default).
+
+    :func:`worker_tracing_from_environ` also makes it the process's tracing; made directly, it is not.
+    """
+
+    def __init__(
+        self, endpoint: str, environ: Mapping[str, str], *, make_provider: Callable[[str, str], TracerProvider] | None = None
+    ) -> None:
+        self._endpoint = endpoint
+        self._environ = environ
+        self._make_provider = make_provider or _provider
+        self._providers: dict[str, TracerProvider] = {}
+        self._current: TracerProvider | None = None
+        self._lock = threading.Lock()
+
+    def service_name(self) -> str:
+        """The current function's ``service.name``: its ``OTEL_SERVICE_NAME``, else its name."""
+        own = self._environ.get(SERVICE_NAME_ENV, "").strip()
+        return own or self._environ.get(FUNCTION_NAME_ENV, "").strip() or DEFAULT_SERVICE_NAME
+
+    def provider(self) -> TracerProvider:
+        """The tracer provider of the current function's service (made on first use)."""
+        current = self._current
+        if current is not None:
+            return current
+        name = self.service_name()
+        with self._lock:
+            found = self._providers.get(name)
+            if found is None:
+                found = self._providers[name] = self._make_provider(self._endpoint, name)
+        return found
 
     @contextlib.contextmanager
-    def invocation(self, trace_header: str | None) -> Iterator[None]:
-        """Run one invocation with ``trace_header`` (Lambda's ``_X_AMZN_TRACE_ID``) as the current context."""
+    def invocation(self, trace_header: str | None, *, remaining_ms: Callable[[], int] | None = None) -> Iterator[None]:
+        """Run one invocation with ``trace_header`` (Lambda's ``_X_AMZN_TRACE_ID``) as the current context.
+
+        Args:
+            remaining_ms: the invocation's remaining time (its context's
+                ``get_remaining_time_in_millis``): the flush at its end stays within it.
+        """
         from opentelemetry import context, trace
 
+        try:
+            self._current = None
+            self._current = self.provider()
+        except Exception:  # the handler still runs; its spans go nowhere
+            logger.warning("could not set up a function's tracing", exc_info=True)
         parent = propagation.parse_trace_header(trace_header)
         token = None
         if parent is not None:
@@ -63,37 +122,96 @@ class WorkerTracing:
         finally:
             if token is not None:
                 context.detach(token)
-            try:
-                self._provider.force_flush(int(FLUSH_TIMEOUT_S * 1000))
-            except Exception:  # a collector's trouble never fails an invocation
-                logger.debug("could not export an invocation's spans", exc_info=True)
+            bound = FLUSH_TIMEOUT_S
+            if remaining_ms is not None:
+                bound = min(bound, (remaining_ms() - FLUSH_MARGIN_S * 1000) / 1000)
+            self.flush(bound)
+
+    def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
+        """Export the current function's spans within ``timeout_s`` (nothing is waited for at 0 or less)."""
+        provider = self._current
+        if provider is None or timeout_s <= 0:
+            return
+        started = time.monotonic()
+        try:
+            provider.force_flush(max(1, round(timeout_s * 1000)))
+        except Exception:  # a collector's trouble never fails an invocation
+            logger.debug("could not export an invocation's spans", exc_info=True)
+        if time.monotonic() - started >= timeout_s:
+            logger.debug("spans not exported within the invocation's flush bound", extra={"timeout_s": timeout_s})
+
+    def tracer(self, name: str, version: str | None, schema_url: str | None) -> Tracer:
+        """The current function's tracer for instrumentation ``name``."""
+        return self.provider().get_tracer(name, version, schema_url)
 
 
 def worker_tracing_from_environ(environ: Mapping[str, str]) -> WorkerTracing | None:
-    """Set up tracing in this worker process when the standard variables ask for it; None otherwise."""
+    """Set up tracing in this worker process when the standard variables ask for it; None otherwise.
+
+    ``environ`` is read again as each invocation starts (pass ``os.environ``).
+    """
     endpoint = traces_endpoint(environ)
     if endpoint is None:
         return None
     try:
-        return WorkerTracing(_setup(endpoint, environ.get(SERVICE_NAME_ENV, "").strip() or DEFAULT_SERVICE_NAME))
+        worker = WorkerTracing(endpoint, environ)
+        _install(worker)
+        return worker
     except Exception:  # a worker without traces still runs its functions
         logger.warning("could not set up tracing in a function worker", exc_info=True)
         return None
 
 
-def _setup(endpoint: str, service_name: str) -> TracerProvider:
-    from opentelemetry import trace
+def _provider(endpoint: str, service_name: str) -> TracerProvider:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    trace.set_tracer_provider(provider)
-    instrumentor: Any = BotocoreInstrumentor()  # type: ignore[no-untyped-call]
-    instrumentor.instrument(tracer_provider=provider, propagator=TraceContextTextMapPropagator())
-    propagation.activate()
     return provider
+
+
+def _install(worker: WorkerTracing) -> None:
+    """Make ``worker``'s switching provider the process's global one and instrument botocore with it."""
+    from opentelemetry import trace
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    switching = _switching_provider(worker)
+    trace.set_tracer_provider(switching)
+    instrumentor: Any = BotocoreInstrumentor()  # type: ignore[no-untyped-call]
+    instrumentor.instrument(tracer_provider=switching, propagator=TraceContextTextMapPropagator())
+    propagation.activate()
+
+
+def _switching_provider(worker: WorkerTracing) -> Any:
+    """A tracer provider whose tracers start each span with the current function's provider.
+
+    Instrumentations keep the tracer they get once; the span must still go to the resource of the
+    function that makes it.
+    """
+    from opentelemetry import trace
+
+    class SwitchingTracer(trace.Tracer):
+        def __init__(self, name: str, version: str | None, schema_url: str | None) -> None:
+            self._key = (name, version, schema_url)
+
+        def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
+            return worker.tracer(*self._key).start_span(*args, **kwargs)
+
+        def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+            return worker.tracer(*self._key).start_as_current_span(*args, **kwargs)
+
+    class SwitchingProvider(trace.TracerProvider):
+        def get_tracer(
+            self,
+            instrumenting_module_name: str,
+            instrumenting_library_version: str | None = None,
+            schema_url: str | None = None,
+            attributes: Any = None,
+        ) -> trace.Tracer:
+            return SwitchingTracer(instrumenting_module_name, instrumenting_library_version, schema_url)
+
+    return SwitchingProvider()

@@ -111,13 +111,15 @@ def evaluation_range(rule: Rule) -> int:
 
 
 def evaluation_end_ms(now_ms: int, period_s: int) -> int:
-    """Where the newest period ends: the end of the minute (of the period, for 10 and 30 seconds) now is in.
+    """Where the newest evaluated period ends: the start of the minute (of the 10 or 30 seconds, for those periods) now is in.
 
-    The newest period is the one still filling, so a breach is seen at the next evaluation
-    rather than a minute later; its windows slide by the minute, as CloudWatch's do.
+    Only complete periods are evaluated. A period still filling holds part of its data, so
+    ``Sum(Invocations) < 5`` would breach at the start of every minute and clear by its end:
+    the alarm would flap within each period. CloudWatch evaluates a period once its data is in.
+    The windows slide by the minute, as CloudWatch's do.
     """
     step = period_s * 1000 if period_s < 60 else 60_000
-    return now_ms - now_ms % step + step
+    return now_ms - now_ms % step
 
 
 def evaluate(rule: Rule, points: Sequence[Point], *, end_ms: int, now_ms: int) -> Verdict:

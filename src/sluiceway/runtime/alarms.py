@@ -2,7 +2,7 @@
 
 Each turn (every :data:`EVERY_S` seconds while the stack runs, and on demand in tests) first
 runs the metric feeds (Lambda's, Step Functions', SQS's and functions' EMF lines: see
-``backends/local/_cw_feeds.py``), then evaluates every metric alarm over its evaluation range
+``backends/local/cloudwatch_feeds.py``), then evaluates every metric alarm over its evaluation range
 by CloudWatch's rules (:mod:`._alarm_rules`), and moves the alarms whose state changed: the
 store commits the new state with its history, the SNS notifications to the state's actions
 and the ``CloudWatch Alarm State Change`` event together. Time is the stack's clock, so tests

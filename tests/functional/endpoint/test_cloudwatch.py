@@ -21,6 +21,20 @@ def cw(aws: Client) -> Any:
     return aws("cloudwatch")
 
 
+class MinuteAhead:
+    """The stack's clock a minute on: only complete periods are evaluated, and the minute the test's
+    data went into is complete a minute later."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock.now() + timedelta(minutes=1)
+
+    def monotonic(self) -> float:
+        return float(self.clock.monotonic())
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -197,7 +211,7 @@ def test_evaluation_moves_the_alarm_and_notifies_its_actions(cw: Any, aws: Clien
         AlarmActions=[topic],
         OKActions=[topic],
     )
-    evaluator = AlarmEvaluator(stack.local.cloudwatch, stack.local.clock)
+    evaluator = AlarmEvaluator(stack.local.cloudwatch, MinuteAhead(stack.local.clock))
     cw.put_metric_data(Namespace="Eval", MetricData=[{"MetricName": "Orders", "Value": 7.0}])
     evaluator.turn()
     alarm = cw.describe_alarms(AlarmNames=["orders-high"])["MetricAlarms"][0]
@@ -239,6 +253,6 @@ def test_disabled_actions_change_state_without_notifying(cw: Any, aws: Client, s
         Threshold=1.0, ComparisonOperator="GreaterThanThreshold", AlarmActions=[topic], ActionsEnabled=False,
     )  # fmt: skip
     cw.put_metric_data(Namespace="Eval", MetricData=[{"MetricName": "Quiet", "Value": 2.0}])
-    AlarmEvaluator(stack.local.cloudwatch, stack.local.clock).turn()
+    AlarmEvaluator(stack.local.cloudwatch, MinuteAhead(stack.local.clock)).turn()
     assert cw.describe_alarms(AlarmNames=["quiet"])["MetricAlarms"][0]["StateValue"] == "ALARM"
     assert aws("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []) == []

@@ -4,9 +4,6 @@ One stack with the CSV workflow and its endpoint: two small files go through the
 pipeline, a template adds a function that prints a Powertools-shaped EMF line and a queue
 with a dead-letter queue; then the exposition is scraped over HTTP and parsed with
 prometheus_client's parser.
-
-Until the lead wires the route into ``endpoint/server.py``, the module mounts it the way a
-test can: by wrapping ``Endpoint._own``.
 """
 
 from __future__ import annotations
@@ -25,9 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sluiceway.cfn.deployer import deploy
 from sluiceway.data.samples import write_sales_csv
-from sluiceway.endpoint.context import HttpRequest, HttpResponse
 from sluiceway.endpoint.server import Endpoint
-from sluiceway.observability.exposition import METRICS_PATH, exposition
+from sluiceway.observability.exposition import METRICS_PATH
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
@@ -100,21 +96,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def endpoint(stack: Stack) -> Iterator[Endpoint]:
-    own = Endpoint._own
-
-    def with_metrics(self: Endpoint, request: HttpRequest) -> HttpResponse:
-        if request.path == METRICS_PATH:
-            return HttpResponse(*exposition(self.stack.metrics.registry, request.headers, request.method))
-        return own(self, request)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Endpoint, "_own", with_metrics)
-        served = Endpoint(stack, host="127.0.0.1", port=stack.settings.endpoint_port)
-        served.start()
-        try:
-            yield served
-        finally:
-            served.close()
+    served = Endpoint(stack, host="127.0.0.1", port=stack.settings.endpoint_port)
+    served.start()
+    try:
+        yield served
+    finally:
+        served.close()
 
 
 def scrape(endpoint: Endpoint) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

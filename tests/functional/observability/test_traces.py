@@ -16,7 +16,6 @@ operations this test calls the way a test can (their handlers, in the services' 
 
 from __future__ import annotations
 
-import inspect
 import json
 import socket
 import textwrap
@@ -31,10 +30,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 
 from sluiceway.cfn.deployer import deploy
-from sluiceway.endpoint import server
-from sluiceway.endpoint.context import Context
 from sluiceway.endpoint.server import Endpoint
-from sluiceway.endpoint.services import operations
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
@@ -232,33 +228,14 @@ def stack(receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Itera
             built.close()
 
 
-def _server_traces() -> bool:
-    return "server_span" in inspect.getsource(server)
-
-
 @pytest.fixture(scope="module")
 def endpoint(stack: Stack) -> Iterator[Endpoint]:
-    with pytest.MonkeyPatch.context() as patch:
-        if not _server_traces():
-            # What the lead's line in server.py does: a server span around the operation's handler.
-            for service, names in (("s3", ("PutObject", "GetObject")), ("sqs", ("SendMessage",))):
-                handlers = operations(service).handlers
-                for name in names:
-                    patch.setitem(handlers, name, _traced(stack, service, name, handlers[name]))
-        served = Endpoint(stack, host="127.0.0.1", port=stack.settings.endpoint_port)
-        served.start()
-        try:
-            yield served
-        finally:
-            served.close()
-
-
-def _traced(stack: Stack, service: str, name: str, handler: Callable[[Context, Any], Any]) -> Callable[[Context, Any], Any]:
-    def traced(context: Context, params: Any) -> Any:
-        with stack.tracing.server_span(service, name, context.request.headers, request_id=context.request_id):
-            return handler(context, params)
-
-    return traced
+    served = Endpoint(stack, host="127.0.0.1", port=stack.settings.endpoint_port)
+    served.start()
+    try:
+        yield served
+    finally:
+        served.close()
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:

@@ -37,3 +37,31 @@ def test_http_chunked_and_its_limit() -> None:
     with pytest.raises(AwsError) as raised:
         read_http_chunked(stream.readline, stream.read, 2)
     assert raised.value.status == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"-5\r\nabcde\r\n0\r\n\r\n",  # int(x, 16) takes a sign: a negative size would read to the end
+        b"+3\r\nabc\r\n0\r\n\r\n",
+        b"0x3\r\nabc\r\n0\r\n\r\n",
+        b"1_0\r\n" + b"a" * 16 + b"\r\n0\r\n\r\n",
+        b"\r\nabc\r\n0\r\n\r\n",
+        b"3\r\nabcXY0\r\n\r\n",  # the data is not followed by CRLF
+        b"5\r\nabc",  # cut short
+        b"3\r\nabc\r\n",  # no last chunk
+        b"3\r\nabc\r\n0\r\nTrailer: x\r\n",  # the trailers never end
+        b"3" + b" " * 5000 + b"\r\nabc\r\n0\r\n\r\n",
+    ],
+)
+def test_broken_http_chunking_is_incomplete_body(body: bytes) -> None:
+    stream = io.BytesIO(body)
+    with pytest.raises(AwsError) as raised:
+        read_http_chunked(stream.readline, stream.read, 1 << 20)
+    assert (raised.value.code, raised.value.status) == ("IncompleteBody", 400)
+
+
+def test_too_many_trailers_are_refused() -> None:
+    stream = io.BytesIO(b"0\r\n" + (b"X-T: " + b"v" * 100 + b"\r\n") * 200 + b"\r\n")
+    with pytest.raises(AwsError):
+        read_http_chunked(stream.readline, stream.read, 100)

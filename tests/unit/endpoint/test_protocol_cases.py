@@ -218,6 +218,7 @@ def test_target_prefixes_cover_the_json_services() -> None:
         "DynamoDB_20120810": "dynamodb",
         "AWSEvents": "events",
         "AWSCognitoIdentityProviderService": "cognito-idp",
+        "GraniteServiceVersion20100801": "cloudwatch",
         "AWSStepFunctions": "stepfunctions",
         "Logs_20140328": "logs",
         "DynamoDBStreams_20120810": "dynamodbstreams",

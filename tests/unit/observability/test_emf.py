@@ -221,3 +221,107 @@ def test_disabled_metrics_export_nothing() -> None:
     metrics.function_invoked("Checkout", 0.1, error=False, cold_start=True)
 
     assert samples(metrics.registry) == {}
+
+
+HUGE = "9" * 400  # valid JSON; Python reads it as an int beyond a float's range
+
+
+@pytest.mark.parametrize(
+    "members",
+    [{"Orders": int(HUGE)}, {"Orders": [1, int(HUGE)]}, {"Orders": -(2**361)}, {"Orders": 2.0**361}],
+)
+def test_a_value_beyond_cloudwatch_s_range_is_a_problem_never_a_raise(members: dict[str, Any]) -> None:
+    found = parse_line(emf([{"Name": "Orders", "Unit": "Count"}], **members), now_ms=NOW)
+
+    assert found is not None and found.points == ()
+    assert found.problem == "metric 'Orders' must hold a number or an array of numbers"
+
+
+def test_a_huge_integer_written_as_text_never_raises() -> None:
+    line = emf([{"Name": "Orders", "Unit": "Count"}]).removesuffix("}") + ', "Orders": ' + HUGE + "}"
+
+    found = parse_line(line, now_ms=NOW)
+
+    assert found is not None and found.problem is not None
+
+
+def test_values_at_the_edge_of_cloudwatch_s_range_are_taken() -> None:
+    found = parse_line(emf([{"Name": "Orders"}], Orders=[2.0**360, -(2**360)]), now_ms=NOW)
+
+    assert found is not None and found.problem is None and found.points[0].values == (2.0**360, -(2.0**360))
+
+
+def test_a_timestamp_beyond_a_float_s_range_is_a_problem() -> None:
+    line = json.dumps({"_aws": {"Timestamp": int(HUGE), "CloudWatchMetrics": []}})
+
+    found = parse_line(line, now_ms=NOW)
+
+    assert found is not None and found.problem == "_aws.Timestamp must be a number of milliseconds"
+
+
+def openmetrics(registry: Any) -> list[str]:
+    """The family names of the OpenMetrics exposition, read by prometheus_client's strict parser."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+
+    _, _, body = exposition(registry, {"accept": "application/openmetrics-text"})
+    return [family.name for family in parse_openmetrics(body.decode())]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("Orders", "Count"), ("Orders_created", "Count")),  # Shop_Orders_created clashes with Shop_Orders's _created
+        (("Orders_created", "Count"), ("Orders", "Count")),
+        (("Latency", "None"), ("Latency_count", "Count")),  # a summary's _count
+        (("Latency", "None"), ("Latency_sum", "None")),  # a summary's _sum
+        (("Orders_total", "None"), ("Orders", "Count")),  # the counter's _total is the summary's own name
+    ],
+)
+def test_emf_names_that_clash_in_openmetrics_keep_the_first_with_one_warning(
+    first: tuple[str, str], second: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = Metrics()
+    with caplog.at_level(logging.WARNING, logger="sluiceway.observability.emf_export"):
+        assert metrics.emf.add([DataPoint("Shop", first[0], first[1], (), (1.0,), NOW)]) == 1
+        for _ in range(2):
+            assert metrics.emf.add([DataPoint("Shop", second[0], second[1], (), (1.0,), NOW)]) == 0
+
+    families = openmetrics(metrics.registry)  # parses: no "Clashing name"
+
+    assert exported_name("Shop", *first).name in families
+    assert [r.getMessage() for r in caplog.records] == ["an EMF metric whose Prometheus names clash with another's is not exported"]
+
+
+def test_emf_names_that_do_not_clash_are_all_exported() -> None:
+    metrics = Metrics()
+    for name, unit in (("Orders", "Count"), ("Orders_count", "Count"), ("Latency", "Milliseconds"), ("Latency_created_at", "None")):
+        assert metrics.emf.add([DataPoint("Shop", name, unit, (), (1.0,), NOW)]) == 1
+
+    assert {"Shop_Orders", "Shop_Orders_count", "Shop_Latency_seconds", "Shop_Latency_created_at"} <= set(openmetrics(metrics.registry))
+
+
+def test_all_emf_series_together_stop_at_the_global_budget_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    export = EmfExport(max_series=10, max_total_series=5)
+    points = [DataPoint("Shop", f"Metric{m}", "Count", (("customer", str(i)),), (1.0,), NOW) for m in range(3) for i in range(3)]
+
+    with caplog.at_level(logging.WARNING, logger="sluiceway.observability.emf_export"):
+        exported = export.add(points)
+        assert export.add(points[:5]) == 5  # series already exported keep counting
+
+    assert exported == 5
+    assert [r.getMessage() for r in caplog.records] == ["too many EMF label sets in all: new ones are not exported"]
+
+
+def test_a_failing_metrics_hook_never_raises_into_the_caller(caplog: pytest.LogCaptureFixture) -> None:
+    metrics = Metrics()
+
+    class Broken(EmfExport):
+        def add(self, points: Any) -> int:
+            raise OverflowError("a bug in the exporter")
+
+    metrics.emf = Broken()
+    with caplog.at_level(logging.WARNING, logger="sluiceway.observability.metrics"):
+        for _ in range(2):
+            metrics.function_output("Checkout", [(NOW, emf([{"Name": "Orders", "Unit": "Count"}], Orders=3))])
+
+    assert [r.getMessage() for r in caplog.records] == ["metrics hook failed; the work it counts goes on"]  # once

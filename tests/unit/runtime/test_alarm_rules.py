@@ -129,8 +129,9 @@ def test_missing_data_reasons() -> None:
 
 @pytest.mark.parametrize(
     ("now_s", "period", "end_s"),
-    [(125, 60, 180), (120, 60, 180), (125, 300, 180), (125, 10, 130), (125, 30, 150)],
+    [(125, 60, 120), (120, 60, 120), (179, 60, 120), (125, 300, 120), (125, 10, 120), (129, 10, 120), (130, 10, 130), (125, 30, 120)],
 )
-def test_period_alignment_of_the_evaluation(now_s: int, period: int, end_s: int) -> None:
-    # The newest period is the one now is in, ending on the next minute (or 10/30-second step).
+def test_only_complete_periods_are_evaluated(now_s: int, period: int, end_s: int) -> None:
+    # The newest period evaluated is the last complete one: it ends where the minute (or the
+    # 10/30-second step) now is in began; the period still filling is not evaluated yet.
     assert evaluation_end_ms(now_s * 1000, period) == end_s * 1000

@@ -4,7 +4,9 @@
 ``+ - * /``, unary minus and parentheses. A series combined with a series keeps the timestamps
 both have (as CloudWatch does); with a number, every timestamp. A division by zero gives no
 value at that timestamp. CloudWatch's functions (``SUM``, ``FILL``, ``METRICS()``, ``SEARCH``...)
-are not computed locally: :func:`parse` refuses them with a message saying so.
+are not computed locally: :func:`parse` refuses them with a message saying so, as it refuses an
+expression nested more than :data:`MAX_DEPTH` deep (parentheses, unary minus, or a chain of
+operators: computing it would exhaust Python's stack).
 
 Pure.
 """
@@ -15,7 +17,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Expression", "MathError", "Series", "parse"]
+__all__ = ["MAX_DEPTH", "Expression", "MathError", "Series", "parse"]
+
+MAX_DEPTH = 100
+"""How deep an expression may nest (each parenthesis, unary minus and operator of a chain is a level)."""
 
 Series = dict[int, float]
 """Timestamp (ms) -> value."""
@@ -77,6 +82,7 @@ class _Parser:
         self.text = text
         self.position = 0
         self.ids: set[str] = set()
+        self.nesting = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -106,9 +112,16 @@ class _Parser:
         token = self.peek()
         if token is not None and token[1] == "-":
             self.take()
+            self.enter()
             operand = self.unary()
+            self.nesting -= 1
             return _binary("*", lambda _: -1.0, operand)
         return self.atom()
+
+    def enter(self) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise MathError(f"The expression nests more than {MAX_DEPTH} levels deep: it is not computed locally")
 
     def atom(self) -> Compute:
         kind, value = self.take()
@@ -124,18 +137,37 @@ class _Parser:
             self.ids.add(value)
             return lambda inputs: inputs.get(value, {})
         if value == "(":
+            self.enter()
             inner = self.expression()
+            self.nesting -= 1
             if self.take()[1] != ")":
                 raise MathError(f"Missing ')' in expression {self.text!r}")
             return inner
         raise MathError(f"Unexpected token {value!r} in expression {self.text!r}")
 
 
-def _binary(op: str, left: Compute, right: Compute) -> Compute:
-    def compute(inputs: Mapping[str, Series]) -> Series | float:
-        return _apply(op, left(inputs), right(inputs))
+@dataclass(frozen=True)
+class _Operation:
+    """``left op right``; ``depth``: how many operations deep it is (computing it recurses that far)."""
 
-    return compute
+    op: str
+    left: Compute
+    right: Compute
+    depth: int
+
+    def __call__(self, inputs: Mapping[str, Series]) -> Series | float:
+        return _apply(self.op, self.left(inputs), self.right(inputs))
+
+
+def _depth(compute: Compute) -> int:
+    return compute.depth if isinstance(compute, _Operation) else 0
+
+
+def _binary(op: str, left: Compute, right: Compute) -> Compute:
+    depth = 1 + max(_depth(left), _depth(right))
+    if depth > MAX_DEPTH:
+        raise MathError(f"The expression nests more than {MAX_DEPTH} levels deep: it is not computed locally")
+    return _Operation(op, left, right, depth)
 
 
 def _apply(op: str, a: Series | float, b: Series | float) -> Series | float:

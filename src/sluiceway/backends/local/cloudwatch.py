@@ -108,10 +108,21 @@ class SqliteCloudWatch:
 
     # -- metrics --------------------------------------------------------------------------
 
-    def put(self, data: Sequence[Datum], *, feed: tuple[str, int] | None = None) -> None:
-        """Store data points, in one transaction; ``feed`` = ``(name, position)`` moves a feed's cursor with them."""
+    def put(self, data: Sequence[Datum], *, feed: tuple[str, int] | None = None, expected: int | None = None) -> bool:
+        """Store data points, in one transaction; ``feed`` = ``(name, position)`` moves a feed's cursor with them.
+
+        Args:
+            expected: the feed's cursor when it read its source (None: not checked). It is compared
+                inside the write transaction: when the cursor moved since (another feeder stored
+                that range first), nothing is stored, so no range is ever counted twice.
+
+        Returns:
+            False when ``expected`` did not hold and nothing was stored; True otherwise.
+        """
         now = self._now_ms()
         with self.db.transaction() as conn:
+            if feed is not None and expected is not None and _cursor(conn, feed[0]) != expected:
+                return False
             ids: dict[MetricKey, int] = {}
             for datum in data:
                 metric = ids.get(datum.key)
@@ -134,11 +145,21 @@ class SqliteCloudWatch:
                 )
             if feed is not None:
                 self.set_cursor(feed[0], feed[1])
+        return True
 
     def cursor(self, feed: str) -> int:
         """How far feed ``feed`` has read its source (0 at first)."""
-        row = self.db.connection().execute("SELECT position FROM cw_feed_cursors WHERE feed=?", (feed,)).fetchone()
-        return 0 if row is None else int(row[0])
+        return _cursor(self.db.connection(), feed)
+
+    def start_cursor(self, feed: str, position: int) -> int:
+        """Give feed ``feed`` a cursor at ``position`` unless it has one already; its cursor.
+
+        A feed starts where its source is when it first exists: what happened before it is not
+        AWS's metric data either (CloudWatch has no metrics from before a resource sent them).
+        """
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO cw_feed_cursors (feed, position) VALUES (?, ?)", (feed, position))
+            return _cursor(conn, feed)
 
     def set_cursor(self, feed: str, position: int) -> None:
         with self.db.transaction() as conn:
@@ -509,6 +530,11 @@ class SqliteCloudWatch:
             state_transitioned_ms=row["state_transitioned_ms"],
             configuration_ms=row["configuration_ms"],
         )
+
+
+def _cursor(conn: sqlite3.Connection, feed: str) -> int:
+    row = conn.execute("SELECT position FROM cw_feed_cursors WHERE feed=?", (feed,)).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _metric_id(conn: sqlite3.Connection, key: MetricKey, now_ms: int) -> int:

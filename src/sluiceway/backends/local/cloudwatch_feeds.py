@@ -14,7 +14,14 @@
   sampled once a minute as SQS reports them.
 
 Exactly once across restarts: each feed commits its data points with its cursor (the log
-event id, the executions' row id, the sampled minute) in one transaction of the state database.
+event id, the executions' row id, the sampled minute) in one transaction of the state database,
+and only if the cursor is still where the feed read from (compared inside that transaction), so
+two feeders over one data dir never count a record twice. A feed that has no cursor yet starts
+at its source's end when it is made: on an existing data dir it does not replay the history of
+before it existed in one turn; a feed that has one keeps it.
+
+A line a feed cannot read is skipped (with a warning), never retried: one bad line must not stop
+a feed for good.
 """
 
 from __future__ import annotations
@@ -86,6 +93,12 @@ class LambdaLogFeed:
         self.parse_emf = parse_emf
         self.batch = batch
         self._logs = ThreadConnections(logs_path)
+        self._warned = False
+        try:
+            end = self._logs.get().execute("SELECT coalesce(max(id), 0) FROM log_events").fetchone()[0]
+        except sqlite3.OperationalError:  # no log store yet: nothing before the feed
+            end = 0
+        store.start_cursor(self.name, int(end))
 
     def pull(self) -> int:
         fed = 0
@@ -108,7 +121,8 @@ class LambdaLogFeed:
                 if last_report is not None:
                     rows = rows[: last_report + 1]
             data = self._data(rows)
-            self.store.put(data, feed=(self.name, int(rows[-1]["id"])))
+            if not self.store.put(data, feed=(self.name, int(rows[-1]["id"])), expected=after):
+                continue  # another feeder stored this range first: read on from where it got to
             fed += len(data)
             if len(rows) < self.batch:
                 return fed
@@ -121,35 +135,52 @@ class LambdaLogFeed:
         failed: dict[tuple[str, str], bool] = {}
         now_ms = int(self.store.clock.now().timestamp() * 1000)
         for row in rows:
-            group, stream, ts, message = row["log_group"], row["stream"], row["ts_ms"], row["message"]
-            if not group.startswith(_LAMBDA_GROUP):
-                continue
-            function = group[len(_LAMBDA_GROUP) :]
-            where = (group, stream)
-            if message.startswith("START RequestId: "):
-                failed[where] = False
-            elif message.startswith("REPORT RequestId: "):
-                error = failed.pop(where, False) or _PLATFORM_ERROR.search(message) is not None
-                key = MetricKey("AWS/Lambda", "", (("FunctionName", function),))
-                data.append(Datum.of_value(_named(key, "Invocations"), ts, 1.0, unit="Count"))
-                data.append(Datum.of_value(_named(key, "Errors"), ts, 1.0 if error else 0.0, unit="Count"))
-                duration = _DURATION.search(message)
-                if duration is not None:
-                    data.append(Datum.of_value(_named(key, "Duration"), ts, float(duration.group(1)), unit="Milliseconds"))
-            elif _UNHANDLED.match(message):
-                failed[where] = True
-            elif self.parse_emf is not None and message.lstrip().startswith("{") and '"_aws"' in message:
-                for point in self.parse_emf(message, now_ms):
-                    data.append(
-                        Datum.of_values(
-                            MetricKey(point.namespace, point.name, canonical_dimensions(point.dimensions)),
-                            point.timestamp_ms,
-                            point.values,
-                            unit=point.unit,
-                            resolution=point.storage_resolution,
-                        )
-                    )
+            try:
+                self._line(row, failed, now_ms, data)
+            except Exception:
+                # Skipped, not retried: the cursor moves past it with the rest of the batch.
+                logger.log(
+                    logging.DEBUG if self._warned else logging.WARNING,
+                    "a log line could not be read for metrics; skipped",
+                    extra={"feed": self.name, "log_event": row["id"]},
+                    exc_info=True,
+                )
+                self._warned = True
         return data
+
+    def _line(self, row: sqlite3.Row, failed: dict[tuple[str, str], bool], now_ms: int, data: list[Datum]) -> None:
+        """Add the data points of one log line to ``data`` (``failed``: the streams' invocations in error so far)."""
+        group, stream, ts, message = row["log_group"], row["stream"], row["ts_ms"], row["message"]
+        if not group.startswith(_LAMBDA_GROUP):
+            return
+        function = group[len(_LAMBDA_GROUP) :]
+        where = (group, stream)
+        if message.startswith("START RequestId: "):
+            failed[where] = False
+        elif message.startswith("REPORT RequestId: "):
+            error = failed.pop(where, False) or _PLATFORM_ERROR.search(message) is not None
+            key = MetricKey("AWS/Lambda", "", (("FunctionName", function),))
+            data.append(Datum.of_value(_named(key, "Invocations"), ts, 1.0, unit="Count"))
+            data.append(Datum.of_value(_named(key, "Errors"), ts, 1.0 if error else 0.0, unit="Count"))
+            duration = _DURATION.search(message)
+            if duration is not None:
+                data.append(Datum.of_value(_named(key, "Duration"), ts, float(duration.group(1)), unit="Milliseconds"))
+        elif _UNHANDLED.match(message):
+            failed[where] = True
+        elif self.parse_emf is not None and message.lstrip().startswith("{") and '"_aws"' in message:
+            # All of the line's points or none of them.
+            data.extend(
+                [
+                    Datum.of_values(
+                        MetricKey(point.namespace, point.name, canonical_dimensions(point.dimensions)),
+                        point.timestamp_ms,
+                        point.values,
+                        unit=point.unit,
+                        resolution=point.storage_resolution,
+                    )
+                    for point in self.parse_emf(message, now_ms)
+                ]
+            )
 
 
 def _named(key: MetricKey, name: str) -> MetricKey:
@@ -177,6 +208,8 @@ class ExecutionFeed:
         self.region = region
         self.account_id = account_id
         self.batch = batch
+        end = self.db.connection().execute("SELECT coalesce(max(rowid), 0) FROM executions").fetchone()[0]
+        store.start_cursor(self.name, int(end))
 
     def _machine_arn(self, state_machine: str) -> str:
         if state_machine.startswith("arn:"):
@@ -236,7 +269,8 @@ class QueueSampleFeed:
     def pull(self) -> int:
         now_ms = int(self.clock.now().timestamp() * 1000)
         minute = now_ms // 60_000
-        if minute <= self.store.cursor(self.name):
+        after = self.store.cursor(self.name)
+        if minute <= after:
             return 0
         stamp = minute * 60_000
         data: list[Datum] = []
@@ -253,8 +287,8 @@ class QueueSampleFeed:
                 ("ApproximateAgeOfOldestMessage", attributes.oldest_age_s or 0.0, "Seconds"),
             ):
                 data.append(Datum.of_value(MetricKey("AWS/SQS", name, dims), stamp, float(value), unit=unit))
-        self.store.put(data, feed=(self.name, minute))
-        return len(data)
+        # False: another feeder sampled this minute first.
+        return len(data) if self.store.put(data, feed=(self.name, minute), expected=after) else 0
 
 
 def _ms(text: str) -> int:

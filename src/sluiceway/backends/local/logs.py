@@ -21,6 +21,9 @@ from ._sqlite import ThreadConnections
 
 __all__ = ["LogEvent", "LogGroup", "LogStream", "SqliteLogStore"]
 
+#: The most (group, stream) pairs remembered as made; a function's instances each write a stream.
+_MADE = 10_000
+
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS log_groups (
         name        TEXT PRIMARY KEY,
@@ -92,6 +95,8 @@ class SqliteLogStore:
         self.path = Path(path)
         self.clock_ms = clock_ms
         self._connections = ThreadConnections(self.path)
+        self._made: set[tuple[str, str]] = set()
+        """(group, stream) pairs :meth:`put` made or found: their next events skip making them."""
         with self._write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -129,6 +134,7 @@ class SqliteLogStore:
 
     def delete_group(self, name: str) -> None:
         """Delete the group with its streams and events. Raises NotFoundError."""
+        self._made = {made for made in self._made if made[0] != name}
         with self._write() as conn:
             conn.execute("DELETE FROM log_events WHERE log_group=?", (name,))
             conn.execute("DELETE FROM log_streams WHERE log_group=?", (name,))
@@ -145,6 +151,7 @@ class SqliteLogStore:
                 raise ConflictError(f"log stream {name} exists") from None
 
     def delete_stream(self, group: str, name: str) -> None:
+        self._made.discard((group, name))
         with self._write() as conn:
             conn.execute("DELETE FROM log_events WHERE log_group=? AND stream=?", (group, name))
             if conn.execute("DELETE FROM log_streams WHERE log_group=? AND name=?", (group, name)).rowcount == 0:
@@ -179,8 +186,7 @@ class SqliteLogStore:
         direction = "DESC" if descending else "ASC"
         order = f"COALESCE(last_event_ms, 0) {direction}, name {direction}" if by_last_event else f"name {direction}"
         rows = conn.execute(
-            "SELECT * FROM log_streams WHERE log_group=? AND substr(name, 1, ?) = ?"
-            f" ORDER BY {order} LIMIT ? OFFSET ?",  # noqa: S608 - order is one of four fixed strings
+            f"SELECT * FROM log_streams WHERE log_group=? AND substr(name, 1, ?) = ? ORDER BY {order} LIMIT ? OFFSET ?",  # noqa: S608 - order is one of four fixed strings
             (group, len(prefix), prefix, limit, offset),
         )
         return [_stream(r) for r in rows]
@@ -205,13 +211,33 @@ class SqliteLogStore:
         """
         if not events:
             return
+        if not create:
+            self._append(group, stream, events, "check")
+            return
+        if (group, stream) in self._made:
+            try:
+                # Made before: the foreign keys refuse the events if it was deleted since.
+                self._append(group, stream, events, "trust")
+                return
+            except sqlite3.IntegrityError:
+                self._made.discard((group, stream))  # deleted (by another process): made again, as Lambda does
+        self._append(group, stream, events, "create")
+        if len(self._made) >= _MADE:
+            self._made.clear()
+        self._made.add((group, stream))
+
+    def _append(self, group: str, stream: str, events: Sequence[tuple[int, str]], stream_is: str) -> None:
+        """Append in one transaction; ``stream_is``: ``create`` it if missing, ``check`` it exists, or ``trust`` it does."""
         now = self.clock_ms()
         size = sum(len(message.encode()) + 26 for _, message in events)  # CloudWatch counts 26 bytes an event
         with self._write() as conn:
-            if create:
+            if stream_is == "create":
                 conn.execute("INSERT OR IGNORE INTO log_groups (name, created_ms) VALUES (?, ?)", (group, now))
                 conn.execute("INSERT OR IGNORE INTO log_streams (log_group, name, created_ms) VALUES (?, ?, ?)", (group, stream, now))
-            elif conn.execute("SELECT 1 FROM log_streams WHERE log_group=? AND name=?", (group, stream)).fetchone() is None:
+            elif (
+                stream_is == "check"
+                and conn.execute("SELECT 1 FROM log_streams WHERE log_group=? AND name=?", (group, stream)).fetchone() is None
+            ):
                 self._must_group(conn, group)
                 raise NotFoundError(f"log stream {stream} does not exist")
             conn.executemany(

@@ -68,6 +68,8 @@ _UPLOADS = "uploads"
 """Where multipart uploads keep their parts, below ``_META``."""
 _BLOCK = 8 * 1024 * 1024
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_BUCKET = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_BUCKET_DIRS = 1024
 # O_NONBLOCK: opening a FIFO someone put in a bucket must not wait for a writer.
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _OBSERVE_TRIES = 5
@@ -127,11 +129,36 @@ class FileObjectStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._dirs: dict[str, str] = {}
 
     # -- paths --------------------------------------------------------------
 
     def bucket_path(self, bucket: str) -> Path:
         return self.root / check_bucket(bucket)
+
+    def _bucket_dir(self, bucket: str) -> str:
+        """:meth:`bucket_path` as a string, the name checked once: every operation opens it, often several times."""
+        found = self._dirs.get(bucket)
+        if found is None:
+            found = os.path.join(self.root, check_bucket(bucket))
+            if len(self._dirs) >= _BUCKET_DIRS:
+                self._dirs.clear()  # names come from clients: the cache stays small
+            self._dirs[bucket] = found
+        return found
+
+    def _open_bucket(self, bucket: str, *, create: bool) -> int:
+        """The bucket's folder, open (through a link, if it is one: its owner chose where it lives)."""
+        path = self._bucket_dir(bucket)
+        try:
+            return os.open(path, _BUCKET)
+        except (FileNotFoundError, NotADirectoryError):
+            if not create:
+                raise NotFoundError(f"no bucket {bucket}") from None
+        self.ensure_bucket(bucket)  # a folder-backed bucket exists once written to
+        try:
+            return os.open(path, _BUCKET)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFoundError(f"no bucket {bucket}") from None
 
     def ensure_bucket(self, bucket: str) -> None:
         self.bucket_path(bucket).mkdir(parents=True, exist_ok=True)
@@ -193,13 +220,8 @@ class FileObjectStore:
                 is in the way.
         """
         fds: list[int] = []
-        if create:
-            self.ensure_bucket(bucket)  # a folder-backed bucket exists once written to
         try:
-            try:
-                fds.append(os.open(self.bucket_path(bucket), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
-            except (FileNotFoundError, NotADirectoryError):
-                raise NotFoundError(f"no bucket {bucket}") from None
+            fds.append(self._open_bucket(bucket, create=create))
             for i, part in enumerate(parts):
                 try:
                     fds.append(os.open(part, _DIR, dir_fd=fds[-1]))

@@ -39,11 +39,14 @@ def target_prefixes() -> dict[str, str]:
 
 
 def protocol_of(service: str, request: HttpRequest) -> str:
-    """The protocol ``request`` speaks: the model's, except for SQS's query-speaking clients."""
-    protocol = service_model(service).protocol
+    """The protocol ``request`` speaks: the one botocore picks among the model's ``protocols``
+    (CloudWatch lists smithy-rpc-v2-cbor, json and query: botocore speaks json), except for
+    query-speaking clients (older SDKs) of a JSON service that also speaks query (SQS, CloudWatch)."""
+    model = service_model(service)
+    protocol = model.resolved_protocol
     if (
-        service == "sqs"
-        and protocol == "json"
+        protocol == "json"
+        and (service == "sqs" or "query" in (model.metadata.get("protocols") or ()))
         and request.header("x-amz-target") is None
         and "json" not in (request.header("content-type") or "")
     ):
@@ -51,20 +54,23 @@ def protocol_of(service: str, request: HttpRequest) -> str:
     return protocol
 
 
-def parse(service: str, request: HttpRequest) -> tuple[OperationModel, dict[str, Any]]:
+def parse(service: str, request: HttpRequest, protocol: str | None = None) -> tuple[OperationModel, dict[str, Any]]:
     """The operation ``request`` calls and its params (the input shape's members).
+
+    Args:
+        protocol: :func:`protocol_of` the request, if the caller has it.
 
     Raises:
         AwsError: as AWS answers an unknown operation, a malformed body or a missing member.
     """
-    return parse_request(service, protocol_of(service, request), request)
+    return parse_request(service, protocol or protocol_of(service, request), request)
 
 
 def serialize(operation: OperationModel, output: dict[str, Any] | None, request_id: str, *, protocol: str | None = None) -> HttpResponse:
     """The response carrying ``output`` (the output shape's members) in the operation's protocol,
     or in ``protocol`` (``"query"`` for an SQS request that came as a form)."""
-    protocol = protocol or operation.service_model.protocol
-    if protocol == "query" and operation.service_model.protocol != "query":
+    protocol = protocol or operation.service_model.resolved_protocol
+    if protocol == "query" and operation.service_model.resolved_protocol != "query":
         operation = models.query_variant(operation.service_model.service_name).operation_model(operation.name)
     return serialize_response(operation, output, request_id, protocol)
 
@@ -75,7 +81,7 @@ def serialize_error(
     """``error`` as ``service`` answers it in ``protocol`` (its model's by default); a ``HEAD``
     ``method`` gets the status and headers only."""
     model = service_model(service)
-    protocol = protocol or model.protocol
+    protocol = protocol or model.resolved_protocol
     if protocol == "query":
         model = models.query_variant(service)
     return serialize_error_response(model, error, request_id, protocol, head=(method or "").upper() == "HEAD")

@@ -15,6 +15,7 @@ from . import json_shapes, xml_shapes
 from .models import must_operation, query_variant, service_model, unknown_operation
 from .query_forms import Form, FormValueError, read_form
 from .required import MALFORMED_XML, check_required
+from .rest_members import input_members
 from .routing import router
 from .shapes import key_value, list_member, members
 from .values import ValueError_, b64decode, parse_boolean, parse_float, parse_integer, parse_timestamp
@@ -116,37 +117,35 @@ def _parse_rest(service: str, model: ServiceModel, request: HttpRequest) -> tupl
     if found is None:
         raise _no_route(service, request)
     operation, labels = found
-    shape = operation.input_shape
-    if shape is None:
+    where = input_members(operation)
+    if where is None:
         return operation, {}
-    payload = shape.serialization.get("payload")
-    body_members: list[str] = []
+    shape = where.shape
     params: dict[str, Any] = {}
+    headers = request.headers
     try:
         for name, text in labels.items():
             params[name] = _text_value(members(shape)[name], text)
-        for name, member in members(shape).items():
-            location = member.serialization.get("location")
-            if location == "uri":
-                continue
-            if location == "querystring":
-                _read_query_member(name, member, query, params, shape, operation)
-            elif location == "header":
-                header = request.headers.get(str(member.serialization.get("name", name)).lower())
-                if header is not None:
-                    params[name] = _header_value(member, header)
-            elif location == "headers":
-                prefix = str(member.serialization.get("name", "")).lower()
-                found_map = {key[len(prefix) :]: value for key, value in request.headers.items() if key.startswith(prefix)}
-                if found_map:
-                    params[name] = found_map
-            elif name != payload:
-                body_members.append(name)
+        if query:
+            for name, member, wire in where.query:
+                values = query.get(wire)
+                if values is not None:
+                    params[name] = _query_value(member, values)
+            if where.query_map is not None:
+                _read_query_map(where.query_map, query, params)
+        for name, member, wire in where.headers:
+            header = headers.get(wire)
+            if header is not None:
+                params[name] = _header_value(member, header)
+        for name, prefix in where.header_maps:
+            found_map = {key[len(prefix) :]: value for key, value in headers.items() if key.startswith(prefix)}
+            if found_map:
+                params[name] = found_map
     except ValueError_ as exc:
         raise _bad_value(service, str(exc)) from None
-    if payload is not None:
-        _read_payload(service, model.protocol, members(shape)[payload], payload, request.body, params)
-    elif body_members and request.body.strip():
+    if where.payload is not None:
+        _read_payload(service, model.protocol, members(shape)[where.payload], where.payload, request.body, params)
+    elif where.body and request.body.strip():
         params.update(_body_document(service, model.protocol, shape, request.body))
     return operation, params
 
@@ -168,26 +167,19 @@ def _bad_value(service: str, message: str) -> AwsError:
     return AwsError("SerializationException", message, 400)
 
 
-def _read_query_member(
-    name: str, member: Shape, query: dict[str, list[str]], params: dict[str, Any], shape: Shape, operation: OperationModel
-) -> None:
-    kind = member.type_name
-    if kind == "map":
-        # A querystring map takes every parameter no other member (nor the URI) claims.
-        claimed = {str(m.serialization.get("name", n)) for n, m in members(shape).items() if n != name}
-        claimed.update(part.split("=", 1)[0] for part in operation.http.get("requestUri", "").partition("?")[2].split("&"))
-        many = key_value(member)[1].type_name == "list"
-        values = {key: (found if many else found[0]) for key, found in query.items() if key not in claimed}
-        if values:
-            params[name] = values
-        return
-    found = query.get(str(member.serialization.get("name", name)))
-    if found is None:
-        return
-    if kind == "list":
-        params[name] = [_text_value(list_member(member), text) for text in found]
-    else:
-        params[name] = _text_value(member, found[0])
+def _query_value(member: Shape, values: list[str]) -> Any:
+    if member.type_name == "list":
+        return [_text_value(list_member(member), text) for text in values]
+    return _text_value(member, values[0])
+
+
+def _read_query_map(member: tuple[str, Shape, frozenset[str]], query: dict[str, list[str]], params: dict[str, Any]) -> None:
+    # A querystring map takes every parameter no other member (nor the URI) claims.
+    name, shape, claimed = member
+    many = key_value(shape)[1].type_name == "list"
+    values = {key: (found if many else found[0]) for key, found in query.items() if key not in claimed}
+    if values:
+        params[name] = values
 
 
 def _text_value(shape: Shape, text: str) -> Any:

@@ -10,6 +10,7 @@ from botocore.model import OperationModel, Shape
 
 from ..context import HttpResponse, Stream
 from . import json_shapes, xml_shapes
+from .rest_members import output_members
 from .shapes import list_member, members
 from .values import RFC822, b64encode, format_float, format_timestamp
 
@@ -92,34 +93,28 @@ def _query(operation: OperationModel, output: dict[str, Any], request_id: str, h
 
 
 def _rest(operation: OperationModel, output: dict[str, Any], headers: dict[str, str], protocol: str) -> HttpResponse:
-    status = int(operation.http.get("responseCode", 200))
-    shape = operation.output_shape
-    if shape is None:
-        return HttpResponse(status, headers)
+    where = output_members(operation)
+    if where is None:
+        return HttpResponse(int(operation.http.get("responseCode", 200)), headers)
+    status = where.status
     body: bytes | Stream = b""
-    body_members = False
-    for name, member in members(shape).items():
-        location = member.serialization.get("location")
+    for name, member, location, wire in where.located:
         value = output.get(name)
-        if location is None:
-            body_members = True
-            continue
         if value is None:
             continue
         if location == "statusCode":
             status = int(value)
         elif location == "header":
-            headers[str(member.serialization.get("name", name))] = _header_text(member, value)
+            headers[wire] = _header_text(member, value)
         elif location == "headers":
-            prefix = str(member.serialization.get("name", ""))
             for key, item in value.items():
-                headers[f"{prefix}{key}"] = str(item)
+                headers[f"{wire}{key}"] = str(item)
     if protocol == "rest-xml" and output.get("ContentRange") and operation.name in ("GetObject", "HeadObject"):
         status = 206  # S3's model has no status member: a ranged read is Partial Content on the wire
-    payload = shape.serialization.get("payload")
-    if payload is not None:
-        member = members(shape)[payload]
-        value = output.get(payload)
+    shape = where.shape
+    if where.payload is not None:
+        member = members(shape)[where.payload]
+        value = output.get(where.payload)
         if member.type_name in ("blob", "string"):
             if isinstance(value, Stream | bytes):
                 body = value
@@ -129,11 +124,10 @@ def _rest(operation: OperationModel, output: dict[str, Any], headers: dict[str, 
                 body = value.encode("utf-8")
         elif value is not None:
             body = _structure_body(protocol, member, value, str(member.serialization.get("name", member.name)), headers)
-    elif body_members:
-        has_body = any(output.get(n) is not None for n, m in members(shape).items() if m.serialization.get("location") is None)
+    elif where.body:
         if protocol == "rest-xml":
             body = _rest_xml_body(operation, shape, output, headers)
-        elif has_body:
+        elif any(output.get(name) is not None for name in where.body):
             body = _structure_body(protocol, shape, output, "", headers)
     return HttpResponse(status, headers, body)
 

@@ -120,7 +120,10 @@ def parse_float(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError_(f"expected a number, got {value!r}")
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer of more digits than a double holds (JSON allows it)
+            raise ValueError_("expected a number within a double's range, got a larger integer") from None
     if isinstance(value, str):
         try:
             return float(value.strip())  # also "NaN", "Infinity", "-Infinity" as the SDKs send them

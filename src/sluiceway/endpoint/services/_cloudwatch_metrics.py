@@ -111,7 +111,7 @@ def _datum(namespace: str, item: Mapping[str, Any], where: str, now: int) -> Dat
         for index, value in enumerate(values, start=1):
             _check_value(f"{where}.Values.member.{index}", value)
         for index, count in enumerate(counts or [], start=1):
-            if not math.isfinite(count) or count < 0:
+            if not math.isfinite(_double(f"{where}.Counts.member.{index}", count)) or count < 0:
                 raise invalid(f"{where}.Counts.member.{index}", count)
         if not values:
             raise missing(f"{where}.Value")
@@ -123,8 +123,17 @@ def _datum(namespace: str, item: Mapping[str, Any], where: str, now: int) -> Dat
 
 
 def _check_value(parameter: str, value: float) -> None:
-    if not math.isfinite(value) or abs(value) > _LARGEST or (value != 0 and abs(value) < _SMALLEST):
+    number = _double(parameter, value)
+    if not math.isfinite(number) or abs(number) > _LARGEST or (number != 0 and abs(number) < _SMALLEST):
         raise invalid(parameter, value)
+
+
+def _double(parameter: str, value: float) -> float:
+    """``value`` as a double; an integer beyond a double's range is an invalid value, not a server error."""
+    try:
+        return float(value)
+    except (OverflowError, TypeError, ValueError):
+        raise invalid(parameter, "<a number beyond a double's range>") from None
 
 
 # -- GetMetricStatistics -----------------------------------------------------------------------

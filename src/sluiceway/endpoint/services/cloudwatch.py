@@ -11,6 +11,7 @@ anomaly detection bands are not served: their operations and comparisons are ref
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -94,6 +95,9 @@ def _check_alarm(definition: dict[str, Any]) -> None:
         raise invalid("ComparisonOperator", comparison)
     if "Threshold" not in definition:
         raise validation("Threshold must be specified for a static threshold alarm.")
+    if not _finite(definition["Threshold"]):
+        # NaN or Infinity (the SDKs send them as strings) compares with nothing: no alarm could move.
+        raise invalid("Threshold", definition["Threshold"])
     treatment = definition.get("TreatMissingData", "missing")
     if treatment not in _TREATMENTS:
         raise invalid("TreatMissingData", treatment, f"Valid values are {', '.join(_TREATMENTS)}.")
@@ -121,6 +125,13 @@ def _check_alarm(definition: dict[str, Any]) -> None:
         for action in actions:
             if not action.startswith("arn:") or action.count(":") < 5:
                 raise invalid(key, action, "An action must be an ARN.")
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return not isinstance(value, bool) and math.isfinite(float(value))
+    except (OverflowError, TypeError, ValueError):
+        return False
 
 
 def _check_single(definition: Mapping[str, Any]) -> int:
@@ -266,6 +277,33 @@ def delete_alarms(ctx: Context, params: dict[str, Any]) -> None:
         raise AwsError("ResourceNotFound", str(exc), 404) from None
 
 
+MAX_JSON_NESTING: Final = 1000
+"""Arrays and objects nested in StateReasonData at most: Jackson's default limit (AWS's Java services
+parse with it). Checked before parsing, so the answer never depends on this process's recursion limit."""
+
+
+def _nesting(text: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (strings skipped), without parsing it."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 @OPERATIONS("SetAlarmState")
 def set_alarm_state(ctx: Context, params: dict[str, Any]) -> None:
     state = params["StateValue"]
@@ -274,8 +312,10 @@ def set_alarm_state(ctx: Context, params: dict[str, Any]) -> None:
     data = params.get("StateReasonData")
     if data is not None:
         try:
+            if _nesting(data) > MAX_JSON_NESTING:
+                raise ValueError("nested too deep")
             json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python's stack
             raise AwsError("InvalidFormat", f"Data was not syntactically valid JSON: {data}", 400) from None
     try:
         store(ctx).transition(params["AlarmName"], state, params["StateReason"], data)

@@ -346,11 +346,15 @@ class EventRouter:
                 self._traced_call(target, rule, row, event, stored)
             else:
                 self._call(target, rule, row, event, stored)
+
+        def delivered() -> None:
+            # Counted once the delivery is recorded, outside the attempt: a metrics failure must
+            # never turn a delivery the target took into a failed attempt (and a second delivery).
             lag = (self.clock.now() - stored.ingested_at).total_seconds()
             self.metrics.event_delivered(row.bus, row.rule, _kind(target), lag)
             logger.debug("event delivered", extra={"event": event.get("id"), "rule": row.rule, "target": row.target})
 
-        return Attempt(call, Outcome("delivered", row.attempts), context=(rule, target))
+        return Attempt(call, Outcome("delivered", row.attempts, then=delivered), context=(rule, target))
 
     def failed(self, row: DeliveryRecord, exc: Exception, attempt: Attempt) -> Outcome:
         """Another attempt after the target's back-off, or the dead-letter queue (see DeliveryHooks).

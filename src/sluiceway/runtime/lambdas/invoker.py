@@ -58,7 +58,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 from ...observability.metrics import Metrics
 from ...observability.tracing import Tracing
@@ -199,6 +199,14 @@ class FunctionSpec:
         limit = self.reserved_concurrency
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ValueError(f"the reserved concurrency of {self.name} must be a whole number, 0 or more, not {limit!r}")
+
+
+def _observe(hook: str, call: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """Run an observability hook; its failure is logged, never raised into the invocation it observes."""
+    try:
+        call(*args, **kwargs)
+    except Exception:
+        logger.warning("observability hook failed; the invocation goes on", extra={"hook": hook}, exc_info=True)
 
 
 def invoke_api_error(result: InvocationResult) -> tuple[str, str, int, dict[str, str]] | None:
@@ -388,7 +396,7 @@ class LocalFunctionInvoker:
             )
         limit = spec.reserved_concurrency
         if limit is not None and not self._enter(spec.name, limit):
-            self.metrics.function_throttled(spec.name)
+            _observe("function_throttled", self.metrics.function_throttled, spec.name)
             return self._refuse(invocation, "TooManyRequestsException", THROTTLE_MESSAGE)
         try:
             if not self.tracing.enabled:
@@ -397,7 +405,7 @@ class LocalFunctionInvoker:
             with self.tracing.span(f"invoke {spec.name}", kind="server", attributes=attributes) as span:
                 result = self._run(spec, target, invocation, payload, log_events)
                 if result.error_type is not None:
-                    self.tracing.failed(span, f"{result.error_type}: {result.error_message}")
+                    _observe("tracing.failed", self.tracing.failed, span, f"{result.error_type}: {result.error_message}")
                 return result
         finally:
             if limit is not None:
@@ -435,14 +443,21 @@ class LocalFunctionInvoker:
         else:
             logs = CallLogs()
             outcome = self._runner.call(call, logs)
-            self.metrics.function_invoked(
-                spec.name, outcome.duration_s, error=outcome.error_type is not None, cold_start=logs.init_ms is not None
-            )
-            self.metrics.function_output(spec.name, logs.events)  # EMF lines: metrics here, log lines in the log group as on AWS
             group, events = invocation_events(spec.name, invocation.request_id, spec.memory_mb, outcome, logs)
             if log_events is not None:
                 log_events.extend(events)
+            # The logs first: they are the invocation's; its metrics are only read from them.
             self._store_logs(group, logs.stream, events)
+            _observe(
+                "function_invoked",
+                self.metrics.function_invoked,
+                spec.name,
+                outcome.duration_s,
+                error=outcome.error_type is not None,
+                cold_start=logs.init_ms is not None,
+            )
+            # EMF lines: metrics here, log lines in the log group as on AWS.
+            _observe("function_output", self.metrics.function_output, spec.name, logs.events)
         return self._result(spec.name, invocation.request_id, outcome)
 
     def _environment(self, spec: FunctionSpec) -> Mapping[str, str]:
@@ -451,7 +466,11 @@ class LocalFunctionInvoker:
         Lambda's runtime sets ``_X_AMZN_TRACE_ID`` for each invocation; continuing the current
         span there makes the handler's AWS calls (botocore sends the header) part of its trace.
         """
-        header = self.tracing.trace_header()
+        try:
+            header = self.tracing.trace_header()
+        except Exception:  # an invocation without its trace header still runs
+            logger.warning("observability hook failed; the invocation goes on", extra={"hook": "trace_header"}, exc_info=True)
+            header = None
         if header is None:
             return spec.environment
         return {**spec.environment, TRACE_HEADER_ENV: header}
