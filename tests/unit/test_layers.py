@@ -19,7 +19,11 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "sluiceway"
 
 #: The layers, lowest first: a module may import its own layer and those below, never one above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("errors", "types", "settings", "logs", "names", "clock", "regexes", "jsonpath", "matching", "workflows", "pipelines", "observability")),
+    (
+        "base",
+        ("errors", "types", "settings", "logs", "names", "clock", "regexes", "jsonpath", "matching", "workflows", "pipelines",
+         "observability"),
+    ),
     ("domain", ("spec", "asl", "events", "messaging", "data", "config", "dynamodb", "cognito")),
     ("ports", ("ports", "apps")),
     ("adapters", ("backends", "functions", "services")),

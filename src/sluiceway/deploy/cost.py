@@ -384,7 +384,8 @@ def estimate(runs: Sequence[RunUsage], workload: Workload, prices: PriceTable) -
     lines = (
         CostLine(
             "Step Functions",
-            f"{_count(transitions)} transitions (Standard) | {_count(files)} requests, {_count(express_gbs)} GB-s at {profile.express_memory_mb} MB (Express)",
+            f"{_count(transitions)} transitions (Standard) | {_count(files)} requests, "
+            f"{_count(express_gbs)} GB-s at {profile.express_memory_mb} MB (Express)",
             sfn_standard,
             sfn_express,
         ),

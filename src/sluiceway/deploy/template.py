@@ -269,7 +269,8 @@ def build_template(
                 [
                     (
                         "CKV_AWS_119",
-                        "Encrypted at rest with the AWS managed key; one small record per run does not justify a customer managed key's KMS calls.",
+                        "Encrypted at rest with the AWS managed key; one small record per run does not justify "
+                        "a customer managed key's KMS calls.",
                     )
                 ]
             ),
@@ -334,7 +335,8 @@ def build_template(
                 [
                     (
                         "CKV_AWS_27",
-                        "Encrypted at rest with SQS managed keys (SSE-SQS); a KMS key would need grants for EventBridge and every function to send dead letters.",
+                        "Encrypted at rest with SQS managed keys (SSE-SQS); a KMS key would need grants for EventBridge "
+                        "and every function to send dead letters.",
                     )
                 ]
             ),

@@ -34,6 +34,9 @@ def inflate_body(request: HttpRequest, service: str, *, limit: int = MAX_INFLATE
         raise AwsError("SerializationException", "The request body is not valid gzip data", 400) from None
     if len(body) > limit or inflater.unconsumed_tail:
         raise AwsError("RequestEntityTooLarge", f"Request must be smaller than {limit} bytes once decompressed", 413)
+    if not inflater.eof or inflater.unused_data:
+        # A stream cut short, or bytes after its member: what was sent is not what the client meant.
+        raise AwsError("SerializationException", "The request body is not valid gzip data", 400)
     headers = dict(request.headers)
     rest = [e for e in encodings if e.lower() != "gzip"]
     if rest:

@@ -110,6 +110,8 @@ def read_head(rfile: _Reader) -> RequestHead | None:
     headers = _header_lines(rfile, len(line))
     connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
     keep_alive = "close" not in connection if version >= (1, 1) else "keep-alive" in connection
+    if version < (1, 1) and "transfer-encoding" in headers:
+        keep_alive = False  # RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; close after
     path, _, query = target.partition("?")
     if path.startswith(("http://", "https://")):  # an absolute URI (a client talking to a proxy)
         path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
@@ -214,7 +216,11 @@ def _chunked(headers: dict[str, str]) -> bool:
         return False
     if "content-length" in headers:
         raise HttpError(400, "Both Transfer-Encoding and Content-Length frame the body")
-    codings = [c.strip().lower() for c in coding.split(",")]
+    # Only RFC 9110's whitespace around a coding, and only tokens: str.strip() would also drop
+    # "\x0b", "\x1f" or "\xa0", and a proxy that keeps them reads "chunked\x0b" as another coding.
+    codings = [c.strip(" \t").lower() for c in coding.split(",")]
+    if not all(_TOKEN.fullmatch(c) for c in codings):
+        raise HttpError(400, "A transfer coding is not a token")
     if codings[-1] != "chunked":
         raise HttpError(400, "The body's last transfer coding is not chunked, so its length is unknown")
     if len(codings) > 1:

@@ -52,6 +52,10 @@ S3_MAX_BODY = 5 * 1024**3
 #: Every other service refuses far smaller requests (DynamoDB's 16 MB batch is the largest).
 MAX_BODY = 16 * 1024 * 1024
 _STOP_GRACE_S = 5.0
+IDLE_TIMEOUT_S = 60.0
+"""How long a connection may wait for a byte (an idle kept-alive connection, a stalled body) before it is closed."""
+HEAD_TIMEOUT_S = 30.0
+"""How long a request's head may take from its first byte: a client dribbling it is answered 408 and closed."""
 
 
 def is_loopback(host: str) -> bool:
@@ -157,6 +161,10 @@ class Endpoint:
             where: :meth:`route` of ``head``, if the caller has it.
         """
         if _own_route(head) or cognito_routes.serves(head):
+            # Never S3's 5 GiB: these routes read their body into memory, so it is refused before 100 Continue.
+            length = head.header("content-length")
+            if length is not None and length.isascii() and length.isdigit() and int(length) > MAX_BODY:
+                return _json(413, {"message": f"Request must be smaller than {MAX_BODY} bytes"})
             return self.apis.precheck(head) if ApiGateway.serves(head.path) else None
         where = where or self.route(head)
         service = where.service or "s3"
@@ -399,7 +407,12 @@ class _Server(socketserver.ThreadingTCPServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.head_watch = _HeadWatch()
         super().__init__(*args, **kwargs)
+
+    def server_close(self) -> None:
+        self.head_watch.close()
+        super().server_close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -431,6 +444,51 @@ class _Server(socketserver.ThreadingTCPServer):
         logger.exception("endpoint: the connection from %s failed", client_address)
 
 
+class _HeadWatch:
+    """The deadlines of the heads being read, on all connections: one thread checks them all.
+
+    A connection whose head is late is shut for reading, so its blocked read returns; the
+    connection's own thread then learns from :meth:`end` that it was late and answers 408.
+    """
+
+    def __init__(self) -> None:
+        self._deadlines: dict[socket.socket, float] = {}
+        self._late: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def begin(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._deadlines[sock] = time.monotonic() + HEAD_TIMEOUT_S
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="endpoint-head-watch", daemon=True)
+                self._thread.start()
+
+    def end(self, sock: socket.socket) -> bool:
+        """Stop watching ``sock``'s head; whether it was late (and its reading side shut)."""
+        with self._lock:
+            self._deadlines.pop(sock, None)
+            if sock in self._late:
+                self._late.discard(sock)
+                return True
+            return False
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(0.5, HEAD_TIMEOUT_S / 4)):
+            now = time.monotonic()
+            with self._lock:
+                for sock, deadline in list(self._deadlines.items()):
+                    if now >= deadline:
+                        del self._deadlines[sock]
+                        self._late.add(sock)
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RD)
+
+
 #: The methods AWS's APIs and the endpoint's own routes use; any other is answered 501.
 _METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "OPTIONS"})
 _ONE_WRITE_BYTES = 64 * 1024
@@ -444,6 +502,9 @@ class _Connection(socketserver.BaseRequestHandler):
     request: socket.socket
 
     def handle(self) -> None:
+        # Every read waits IDLE_TIMEOUT_S at most: an idle kept-alive connection, or a body that
+        # stops coming, ends (TimeoutError, which the server takes as a client gone) and frees its thread.
+        self.request.settimeout(IDLE_TIMEOUT_S)
         rfile = self.request.makefile("rb")
         try:
             while self._serve(rfile):
@@ -453,10 +514,24 @@ class _Connection(socketserver.BaseRequestHandler):
 
     def _serve(self, rfile: BinaryIO) -> bool:
         """Answer the next request; whether the connection can carry another."""
+        if not rfile.peek(1):  # type: ignore[attr-defined]  # the client closed it between requests
+            return False
+        # From its first byte a head has HEAD_TIMEOUT_S in all: a per-read timeout alone would let a
+        # client send one byte a minute and hold the thread for ever.
+        self.server.head_watch.begin(self.request)
         try:
             head = http1.read_head(rfile)
         except http1.HttpError as error:
-            self._refuse(error.status, error.message)
+            if self.server.head_watch.end(self.request):
+                self._refuse(408, "The request head was not received in time")
+            else:
+                self._refuse(error.status, error.message)
+            return False
+        except BaseException:
+            self.server.head_watch.end(self.request)
+            raise
+        if self.server.head_watch.end(self.request):
+            self._refuse(408, "The request head was not received in time")
             return False
         if head is None:
             return False
@@ -475,7 +550,8 @@ class _Connection(socketserver.BaseRequestHandler):
         if head.expect_continue:  # only now: a request refused above never sends its body
             self.request.sendall(_CONTINUE)
         try:
-            body = _body(rfile, head, where)
+            own = _own_route(request) or cognito_routes.serves(request)
+            body = _body(rfile, head, MAX_BODY if own else _body_limit(head.headers, where))
         except AwsError as error:
             headers = {"Content-Type": "application/xml", "Connection": "close"}
             self._send(HttpResponse(error.status, headers, _plain_error(error)), head=False)
@@ -495,8 +571,21 @@ class _Connection(socketserver.BaseRequestHandler):
         """Send ``response`` (``head``: its head only); False when it was replaced by a 500 (close then)."""
         body = response.body
         length = body.length if isinstance(body, Stream) else len(body)
-        items = list(response.headers.items())
-        if not any(name.lower() == "content-length" for name, _ in items):
+        status = response.status
+        # The server frames every response itself: a handler's own Content-Length or
+        # Transfer-Encoding (a Lambda proxy response's headers) could otherwise make a kept-alive
+        # connection read part of this body as a second response. Only a HEAD answer and a 304
+        # keep a handler's Content-Length (HeadObject's is the object's size, no body follows);
+        # 1xx and 204 have none (RFC 9110 8.6).
+        keeps_length = head or status == 304
+        items = [
+            (name, value)
+            for name, value in response.headers.items()
+            if name.lower() != "transfer-encoding" and (keeps_length or name.lower() != "content-length")
+        ]
+        if status < 200 or status == 204:
+            items = [(name, value) for name, value in items if name.lower() != "content-length"]
+        elif status != 304 and not any(name.lower() == "content-length" for name, _ in items):
             items.append(("Content-Length", str(length)))
         try:
             data = http1.response_head(response.status, items)
@@ -508,7 +597,7 @@ class _Connection(socketserver.BaseRequestHandler):
             self.request.sendall(http1.response_head(500, head_items) + (b"" if head else body))
             return False
         sock = self.request
-        if head or response.status in (204, 304) or response.status < 200:
+        if head or status in (204, 304) or status < 200:
             sock.sendall(data)
         elif isinstance(body, Stream):
             sock.sendall(data)
@@ -524,8 +613,7 @@ class _Connection(socketserver.BaseRequestHandler):
         return True
 
 
-def _body(rfile: BinaryIO, head: http1.RequestHead, where: Route) -> bytes:
-    limit = _body_limit(head.headers, where)
+def _body(rfile: BinaryIO, head: http1.RequestHead, limit: int) -> bytes:
     if head.chunked:
         return read_http_chunked(rfile.readline, rfile.read, limit)
     text = head.headers.get("content-length")

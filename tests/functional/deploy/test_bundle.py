@@ -66,7 +66,8 @@ def test_rebuilding_replaces_the_old_bundle_but_never_a_foreign_folder(tmp_path:
 def test_an_unreachable_index_is_reported_as_such(tmp_path: Path, settings: Settings) -> None:
     pip = FakePip(
         1,
-        "WARNING: Retrying ... NewConnectionError('Failed to establish a new connection')\nERROR: No matching distribution found for duckdb",
+        "WARNING: Retrying ... NewConnectionError('Failed to establish a new connection')\n"
+        "ERROR: No matching distribution found for duckdb",
     )
     with pytest.raises(DeployError, match="not reachable") as caught:
         build_bundle(tmp_path / "lambda", settings, requirements=["duckdb"], run=pip)

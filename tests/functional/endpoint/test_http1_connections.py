@@ -166,3 +166,74 @@ def test_a_header_value_with_a_line_break_never_splits_the_response(endpoint: En
         status, headers, _ = _answer(answers)
         assert status == 500 and "set-cookie" not in headers
         assert _closed(conn, answers)
+
+
+def test_a_handler_framing_header_never_frames_the_body() -> None:
+    from sluiceway.endpoint.context import HttpResponse
+    from sluiceway.endpoint.server import _Connection
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        connection = object.__new__(_Connection)
+        connection.request = ours
+        forged = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
+        connection._send(HttpResponse(200, {"Content-Length": "0", "Transfer-Encoding": "chunked"}, forged), head=False)
+        connection._send(HttpResponse(204, {"Content-Length": "9"}, b""), head=False)
+        ours.shutdown(socket.SHUT_WR)
+        with theirs.makefile("rb") as answers:
+            status, headers, body = _answer(answers)
+            no_content = _answer(answers)
+            rest = answers.read()
+    assert (status, body, rest) == (200, forged, b"")
+    assert "transfer-encoding" not in headers
+    assert no_content[0] == 204 and "content-length" not in no_content[1]
+
+
+def test_own_routes_refuse_a_huge_body_before_100_continue(endpoint: Endpoint) -> None:
+    head = b"PUT /_sluiceway/cfn-response/x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000000000\r\n\r\n"
+    with _connection(endpoint) as (conn, answers):
+        conn.sendall(head)
+        status, _, _ = _answer(answers)
+        assert _closed(conn, answers)
+    assert status == 413
+
+
+def test_a_304_keeps_no_zero_content_length(endpoint: Endpoint) -> None:
+    with _connection(endpoint) as (conn, answers):
+        conn.sendall(b"PUT /http1-304 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        _answer(answers)
+        conn.sendall(b"PUT /http1-304/k HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        etag = _answer(answers)[1]["etag"]
+        conn.sendall(b"GET /http1-304/k HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag.encode() + b"\r\n\r\n")
+        status, headers, _ = _answer(answers, head=True)
+    assert status == 304 and headers.get("content-length") in (None, "5"), headers
+
+
+def test_a_dribbled_head_is_answered_408_and_an_idle_connection_closed(endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sluiceway.endpoint import server
+
+    monkeypatch.setattr(server, "HEAD_TIMEOUT_S", 0.3)
+    with _connection(endpoint) as (conn, answers):
+        conn.sendall(b"GET /_sluiceway/health HTTP/1.1\r\nHost: x\r\n")  # never finished
+        status, _, _ = _answer(answers)
+        assert _closed(conn, answers)
+    assert status == 408
+    monkeypatch.setattr(server, "IDLE_TIMEOUT_S", 0.3)
+    with _connection(endpoint) as (conn, answers):
+        assert answers.read(1) == b""  # closed by the server, well before the client's 10 s
+
+
+def test_a_lambda_proxy_framing_header_is_remapped_or_dropped() -> None:
+    from sluiceway.endpoint.apigateway.responses import from_v1, from_v2
+
+    payload = {
+        "statusCode": 200,
+        "headers": {"Content-Length": "2", "Transfer-Encoding": "chunked", "Connection": "close"},
+        "body": "hello",
+    }
+    rest = from_v1(payload, kind="REST")
+    names = {name.lower(): value for name, value in rest.headers.items()}
+    assert names["x-amzn-remapped-content-length"] == "2" and "content-length" not in names and "transfer-encoding" not in names
+    assert "connection" not in names
+    http = {name.lower() for name, _ in from_v2(payload).headers.items()}
+    assert not http & {"content-length", "transfer-encoding", "connection"}

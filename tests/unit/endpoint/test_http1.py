@@ -214,3 +214,15 @@ def test_response_head() -> None:
 def test_a_header_that_would_split_the_response_or_cannot_be_sent_is_refused(header: tuple[str, str]) -> None:
     with pytest.raises(ValueError):
         response_head(200, [header])
+
+
+@pytest.mark.parametrize("coding", [b"chunked\x0b", b"\x0cchunked", b"\xa0chunked", b"chunked\x85", b"chunked\x1f"])
+def test_a_transfer_coding_that_is_not_a_token_is_refused(coding: bytes) -> None:
+    with pytest.raises(HttpError) as raised:
+        read_head(io.BytesIO(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding + b"\r\n\r\n"))
+    assert raised.value.status == 400
+
+
+def test_http_1_0_with_transfer_encoding_is_not_kept_alive() -> None:
+    head = read_head(io.BytesIO(b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"))
+    assert head is not None and head.chunked and not head.keep_alive

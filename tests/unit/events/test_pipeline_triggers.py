@@ -43,7 +43,8 @@ def config_with_trigger(trigger_yaml: str) -> str:
             ["sales.json", "sales.csv.gz", "sales.CSV"],
         ),
         (  # seed 002: prefix incoming/ and suffix .json, both required
-            "trigger:\n  source: [aws.s3]\n  detail-type: [Object Created]\n  detail:\n    object:\n      key: [{wildcard: 'incoming/*.json'}]\n",
+            "trigger:\n  source: [aws.s3]\n  detail-type: [Object Created]\n"
+            "  detail:\n    object:\n      key: [{wildcard: 'incoming/*.json'}]\n",
             ["incoming/a.json", "incoming/2024/b.json"],
             ["a.json", "other/incoming/a.json", "incoming/a.csv", "incoming/a.json.bak"],
         ),

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import Any
 
+from ...endpoint import protocol
 from ...endpoint.errors import AwsError
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored, physical_name
 
 __all__ = ["Alarm", "Dashboard"]
 
-#: The alarm's properties that are PutMetricAlarm's parameters of the same name.
-_ALARM_PROPERTIES: Final = (
-    "AlarmName",
-    "AlarmDescription",
-    "ActionsEnabled",
-    "AlarmActions",
-    "OKActions",
-    "InsufficientDataActions",
-    "MetricName",
-    "Namespace",
-    "Statistic",
-    "ExtendedStatistic",
-    "Dimensions",
-    "Period",
-    "Unit",
-    "EvaluationPeriods",
-    "DatapointsToAlarm",
-    "Threshold",
-    "ComparisonOperator",
-    "TreatMissingData",
-    "EvaluateLowSampleCountPercentile",
-    "Metrics",
-    "ThresholdMetricId",
-    "Tags",
-)
+def _alarm_properties() -> frozenset[str]:
+    """PutMetricAlarm's parameters, from its model: an alarm's properties carry the same names."""
+    shape = protocol.service_model("cloudwatch").operation_model("PutMetricAlarm").input_shape
+    return frozenset(shape.members if shape is not None else ())
 
 
 class Alarm:
@@ -46,7 +26,7 @@ class Alarm:
         name = properties.get("AlarmName")
         if not isinstance(name, str) or not name:
             name = request.previous.physical_id if request.previous else physical_name(env.stack_name, request.logical_id, 255)
-        params: dict[str, Any] = {key: properties[key] for key in _ALARM_PROPERTIES if key in properties}
+        params: dict[str, Any] = {key: properties[key] for key in _alarm_properties() if key in properties}
         params["AlarmName"] = name
         env.aws.call("cloudwatch", "PutMetricAlarm", params)
         if request.previous is not None and request.previous.physical_id != name:

@@ -22,6 +22,9 @@ from .model import ApiKind
 __all__ = ["HeaderList", "MalformedResponseError", "gateway_error", "from_v1", "from_v2"]
 
 _V1_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+#: Headers that frame the response on the wire: the gateway sets them, a function's never reach the
+#: client as such (else a function could make a kept-alive connection read a second, forged response).
+_FRAMING = ("Content-Length", "Transfer-Encoding", "Connection")
 
 #: API Gateway's own answers: (kind, problem) -> (status, message, x-amzn-ErrorType).
 _ERRORS: dict[tuple[ApiKind, str], tuple[int, str, str]] = {
@@ -78,6 +81,16 @@ class HeaderList(dict[str, str]):
     def items(self) -> Iterator[tuple[str, str]]:  # type: ignore[override]
         yield from super().items()
         yield from self._extra
+
+
+def _reserved(headers: HeaderList, kind: ApiKind) -> None:
+    """A function's framing headers: REST remaps them to ``X-Amzn-Remapped-<name>``, HTTP APIs drop them."""
+    for name in _FRAMING:
+        values = [value for key, value in headers.items() if key.lower() == name.lower()]
+        headers.remove(name)
+        if kind == "REST":
+            for value in values:
+                headers.add(f"X-Amzn-Remapped-{name}", value)
 
 
 class MalformedResponseError(ValueError):
@@ -169,6 +182,7 @@ def from_v1(payload: Any, *, kind: ApiKind, accept: str | None = None, binary_me
         raw = _decoded(body)
     if not headers.has("content-type"):
         headers["Content-Type"] = "application/json"
+    _reserved(headers, kind)
     return HttpResponse(status, headers, raw)
 
 
@@ -204,4 +218,5 @@ def from_v2(payload: Any) -> HttpResponse:
     raw = _decoded(body) if encoded and body else (body or "").encode("utf-8")
     if not headers.has("content-type"):
         headers["Content-Type"] = "text/plain; charset=utf-8"
+    _reserved(headers, "HTTP")
     return HttpResponse(status, headers, raw)
