@@ -383,3 +383,33 @@ def test_a_stop_lets_tasks_that_finish_within_the_grace_commit(db: Database) -> 
     history = [e["type"] for e in SqliteExecutionStore(db).history(record.arn)]
     assert "LambdaFunctionSucceeded" in history  # committed within the grace; nothing new was dispatched
     assert SqliteExecutionStore(db).get(record.arn).status == "RUNNING"
+
+
+def test_lines_logged_while_an_execution_runs_carry_its_arn(db: Database) -> None:
+    """JSON logs' correlation key: what a task and the execution's end log names the execution."""
+    import io
+    import logging
+
+    from sluiceway import logs
+
+    task_logger = logging.getLogger("sluiceway.tests.task")
+
+    def logging_double(command: InvokeTask) -> TaskSucceeded | TaskFailed:
+        task_logger.info("task ran")
+        return double(command)
+
+    stream = io.StringIO()
+    root = logging.getLogger("sluiceway")
+    saved = (list(root.handlers), root.level, root.propagate)
+    logs.configure("INFO", "json", stream)
+    try:
+        with orchestrator(db, FakeClock(), logging_double) as orch:
+            record = orch.start_execution("Machine", {"items": [1]}, name="correlated")
+            assert orch.wait(record.arn, timeout=10).status == "SUCCEEDED"
+    finally:
+        root.handlers[:], root.level, root.propagate = saved
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    ran = [line for line in lines if line["message"] == "task ran"]
+    assert len(ran) == 2 and {line["execution_arn"] for line in ran} == {record.arn}  # Double, and the Map's one item
+    ended = [line for line in lines if line.get("execution") == record.arn and line["message"] != "execution started"]
+    assert ended and all(line["execution_arn"] == record.arn for line in ended)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from ... import logs
 from ...asl import interpreter, parser
 from ...asl.commands import (
     Command,
@@ -439,11 +440,12 @@ class LocalOrchestrator:
                 self._pool.submit(self._run_task, arn, command, parent)
 
     def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults, parent: Any = None) -> None:
-        if self._spans is None or parent is None:
-            self._carry_out(arn, command)
-            return
-        with self._spans.task(parent, command.state_name, command.resource, task_integration(command.resource)):
-            self._carry_out(arn, command)
+        with logs.bind(execution_arn=arn):  # every line a task logs names its execution (JSON logs' correlation key)
+            if self._spans is None or parent is None:
+                self._carry_out(arn, command)
+                return
+            with self._spans.task(parent, command.state_name, command.resource, task_integration(command.resource)):
+                self._carry_out(arn, command)
 
     def _carry_out(self, arn: str, command: InvokeTask | ReadItems | WriteResults) -> None:
         if isinstance(command, InvokeTask):
@@ -509,7 +511,8 @@ class LocalOrchestrator:
             arn, event = item
             try:
                 if arn:
-                    self._step(arn, event)
+                    with logs.bind(execution_arn=arn):
+                        self._step(arn, event)
                 self._fire_due_timers()
             except Exception:
                 logger.exception("orchestrator step failed", extra={"execution": arn})
