@@ -156,7 +156,7 @@ def layer_violations(path: Path, *, name: str | None = None) -> list[str]:
     if name.startswith("sluiceway.endpoint.protocol"):
         # botocore's service models are the protocol layer's data: AWS's wire formats, written once.
         forbid(("boto3",), "the protocol layer reads botocore's models; it never calls AWS")
-    elif name in ("sluiceway.api.aws", "sluiceway.api.local"):
+    elif name in ("sluiceway.api.aws", "sluiceway.endpoint.management_api"):
         # The management API's AWS adapters: boto3 in its Lambda (Boto3Aws); botocore's presigner and
         # parameter validation for the local endpoint (LocalAws). Routes see only the Aws port.
         pass

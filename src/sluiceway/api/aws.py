@@ -2,7 +2,7 @@
 
 The routes speak AWS's own operations and members (``StartExecution`` with
 ``stateMachineArn``), so one implementation calls them in-process on the local endpoint
-(:class:`sluiceway.api.local.LocalAws`) and another calls AWS with boto3 from a Lambda
+(:class:`sluiceway.endpoint.management_api.LocalAws`) and another calls AWS with boto3 from a Lambda
 (:class:`Boto3Aws`). Both raise the same two errors, which :mod:`sluiceway.api.errors` maps
 to HTTP once.
 """

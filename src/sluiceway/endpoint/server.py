@@ -251,7 +251,7 @@ class Endpoint:
         return _json(404, {"message": f"no route {request.method} {request.path}"})
 
     def _management_api(self) -> AsgiApp:
-        from ..api.local import create_local_app  # FastAPI is imported on the API's first request
+        from .management_api import create_local_app  # FastAPI is imported on the API's first request
 
         keys = self.access_keys if self.require_auth else None
         return AsgiApp(create_local_app(self.stack, self.shared, self.url, access_keys=keys), API_PREFIX)

@@ -11,11 +11,11 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..endpoint.calls import AwsCalls, typed
-from ..endpoint.context import Shared
-from ..endpoint.errors import AwsError
-from .auth import LocalAuthenticator, UserPools
-from .aws import AwsCallError, ServiceNotServedError
+from ..api.auth import LocalAuthenticator, UserPools
+from ..api.aws import AwsCallError, ServiceNotServedError
+from .calls import AwsCalls, typed
+from .context import Shared
+from .errors import AwsError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,8 +47,8 @@ class LocalAws:
     def call(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         from botocore.validate import ParamValidator
 
-        from ..endpoint import protocol
-        from ..endpoint.services import SERVICES, operations
+        from . import protocol
+        from .services import SERVICES, operations
 
         if service not in SERVICES or operation not in operations(service).handlers:
             raise ServiceNotServedError(service, operation)
@@ -96,7 +96,7 @@ def create_local_app(stack: Stack, shared: Shared, endpoint_url: str, *, access_
 
     Its users are the stack's default user pool's (``sluiceway users add``).
     """
-    from .app import create_app
+    from ..api.app import create_app
 
     pools: UserPools = stack.local.user_pools
     key = next(iter(access_keys.items())) if access_keys else None
