@@ -118,11 +118,15 @@ def test_a_stopped_endpoint_serves_nothing_more_on_a_kept_alive_connection(stack
     first = conn.getresponse()
     assert first.status == 200 and first.read()
     served.close()
-    with pytest.raises((http.client.HTTPException, OSError)):
+    try:
         conn.request("POST", "/", body=b"{}", headers=headers)
         answer = conn.getresponse()
-        if answer.status == 503:  # refused as the stop began: also fine, nothing reached the stack
-            raise ConnectionResetError("stopping")
+    except (http.client.HTTPException, OSError):
+        pass  # the connection was shut: nothing more is read from it
+    else:
+        # A request that got in as the stop began is refused (503 as it stops, or a 4xx for a request
+        # cut short by the shut connection); it never reaches an operation.
+        assert answer.status in (400, 408, 503), answer.status
     conn.close()
 
 
