@@ -52,4 +52,6 @@ def test_the_benchmark_prints_off_and_on_runs_and_a_ratio_against_the_target_for
     small_ratio = float(small[2]) / float(small[3])
     assert float(small[4]) == pytest.approx(small_ratio, abs=small_ratio * (0.005 / float(small[2]) + 0.005 / float(small[3])) + 0.0005)
     for m in (csv, small):
-        assert m[6] == ("met" if float(m[4]) <= 1.05 else "not met")
+        shown = float(m[4])
+        if abs(shown - 1.05) > 0.0005:  # a ratio printed as 1.050 may lie on either side of the target
+            assert m[6] == ("met" if shown <= 1.05 else "not met")
