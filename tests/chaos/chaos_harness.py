@@ -343,7 +343,9 @@ class Chaos:
             left += ["buckets/sluiceway-output/_work", *(str(p.relative_to(self.data)) for p in work.glob("**/*"))]
         for bucket in (INPUT, OUTPUT):
             left += [str(p.relative_to(self.data)) for p in (self.data / "buckets" / bucket / ".sluiceway" / "tmp").glob("*")]
-        left += [str(p.relative_to(self.data)) for p in (self.data / "owners").glob("*")]
+        # An owner file whose process is gone is swept by the next process that claims work (or the
+        # next start); one still locked is a process that outlived its stack: that is left behind.
+        left += [str(p.relative_to(self.data)) for p in (self.data / "owners").glob("*") if _held(p)]
         if left:
             problems.append(f"left behind: {left[:10]}")
         return report
@@ -437,3 +439,21 @@ def _only_zombies(pgid: int) -> bool:
         if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
             return False
     return True
+
+
+def _held(path: Path) -> bool:
+    """Whether a live process still holds the owner file's lock (see ProcessOwner)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        return False
+    finally:
+        os.close(fd)
