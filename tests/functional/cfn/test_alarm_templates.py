@@ -105,7 +105,8 @@ def test_a_failing_function_trips_its_errors_alarm(
     assert any("dashboard" in warning and "not rendered locally" in warning for warning in made.warnings)
     cw = aws("cloudwatch")
     [alarm] = cw.describe_alarms(AlarmNames=[outputs["AlarmName"]])["MetricAlarms"]
-    assert alarm["StateValue"] == "INSUFFICIENT_DATA"
+    # New, or already evaluated by the stack's own evaluator (missing data: not breaching): never ALARM yet.
+    assert alarm["StateValue"] in ("INSUFFICIENT_DATA", "OK")
 
     local = stack.local
     feeds = metric_feeds(
