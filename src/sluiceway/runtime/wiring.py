@@ -29,7 +29,7 @@ from ..asl import parser
 from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
 from ..backends.local.async_invocations import SqliteAsyncInvocations
-from ..backends.local.cloudwatch_feeds import metric_feeds
+from ..backends.local.cloudwatch_feeds import LambdaThrottles, metric_feeds
 from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.dynamodb import LocalDynamoDb
 from ..backends.local.dynamodb.stream_source import LocalStreamSource, SqliteStreamCheckpoints
@@ -145,6 +145,7 @@ def build_stack(
         logs=local.logs,
         metrics=metrics,
         tracing=tracing,
+        throttles=LambdaThrottles(local.cloudwatch).record,
     )
     orchestrator = _orchestrator(
         settings,

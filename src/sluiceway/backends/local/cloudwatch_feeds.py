@@ -4,8 +4,9 @@
   ``FunctionName``, from the lines Lambda writes to ``/aws/lambda/<name>`` (START, an unhandled
   error's ``[ERROR] Type: message``, REPORT with its ``Duration`` and ``Status``), and the
   metrics of the functions' Embedded Metric Format lines (CloudWatch extracts them from Lambda's
-  log groups). ``Throttles`` are not fed: a refused invocation writes no log line and no record
-  (see the report on issue 15).
+  log groups).
+- :class:`LambdaThrottles`: ``AWS/Lambda`` ``Throttles`` by ``FunctionName``, put by the local
+  Lambda at each refusal (it is not a feed: a throttled request leaves no record to read).
 - :class:`ExecutionFeed`: ``AWS/States`` ``ExecutionsStarted``, ``ExecutionsSucceeded``,
   ``ExecutionsFailed``, ``ExecutionsTimedOut``, ``ExecutionsAborted`` and ``ExecutionTime`` by
   ``StateMachineArn``, from the execution store.
@@ -44,7 +45,7 @@ from .queues import SqliteQueueService
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EmfParser", "EmfPoint", "ExecutionFeed", "LambdaLogFeed", "QueueSampleFeed", "metric_feeds"]
+__all__ = ["EmfParser", "EmfPoint", "ExecutionFeed", "LambdaLogFeed", "LambdaThrottles", "QueueSampleFeed", "metric_feeds"]
 
 _LAMBDA_GROUP = "/aws/lambda/"
 _DURATION = re.compile(r"\tDuration: ([0-9.]+) ms\t")
@@ -185,6 +186,35 @@ class LambdaLogFeed:
 
 def _named(key: MetricKey, name: str) -> MetricKey:
     return MetricKey(key.namespace, name, key.dimensions)
+
+
+class LambdaThrottles:
+    """``AWS/Lambda`` ``Throttles``: one data point of 1 (``Count``) per invocation request refused.
+
+    The local Lambda calls :meth:`record` each time it refuses a request with
+    ``TooManyRequestsException`` for the function's reserved concurrency, whoever made it: a
+    synchronous Invoke (answered 429), each try of an asynchronous invocation that Lambda keeps and
+    tries again, each batch of an event source mapping. That is what Lambda counts as a throttle;
+    a throttled request counts in neither ``Invocations`` nor ``Errors``.
+
+    Put at the refusal rather than fed from a record with a cursor, as the other metrics are: a
+    refusal happens once, in the one process that refused it, so one insert there counts it exactly
+    once by construction, durable in the state database from then on. Two stacks on one data dir
+    each put only their own refusals, and no feed reads them again. A put that fails loses that one
+    data point (the invoker logs it) and never fails the refusal nor repeats it.
+
+    By ``FunctionName`` only, as ``Invocations`` here: no ``Resource`` (alias, version) dimension
+    and no account-wide aggregate without dimensions.
+    """
+
+    def __init__(self, store: SqliteCloudWatch) -> None:
+        self.store = store
+
+    def record(self, function: str) -> None:
+        """Count one throttled invocation request of ``function`` (a registered function's name), now."""
+        now_ms = int(self.store.clock.now().timestamp() * 1000)
+        key = MetricKey("AWS/Lambda", "Throttles", (("FunctionName", function),))
+        self.store.put([Datum.of_value(key, now_ms, 1.0, unit="Count")])
 
 
 _ENDED = {

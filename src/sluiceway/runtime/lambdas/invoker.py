@@ -43,7 +43,9 @@ Reserved concurrency: a function with ``reserved_concurrency`` N runs at most N 
 once; one more is refused with ``TooManyRequestsException`` (429, reason
 ``ReservedFunctionConcurrentInvocationLimitExceeded``), as Lambda throttles it, and 0 refuses
 all. Callers treat it as Lambda's callers do: the Invoke API answers 429
-(:func:`invoke_api_error`), event sources and asynchronous invocations try again later.
+(:func:`invoke_api_error`), event sources and asynchronous invocations try again later. Each
+refusal is one throttle for CloudWatch's ``AWS/Lambda`` ``Throttles`` (the ``throttles`` hook),
+counted here because this is the one place where a request is refused, each retry too.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def endpoint_environment(
         "AWS_SESSION_TOKEN": DUMMY_SESSION_TOKEN,
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
     }
+
 
 MAX_REQUEST_BYTES = 6_291_456
 """Lambda's limit for a synchronous invocation's payload."""
@@ -185,13 +188,9 @@ class FunctionSpec:
             if not isinstance(value, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]*", key):
                 raise ValueError(f"environment variable {key!r} of {self.name}: names are letters, digits and _; values strings")
         if not _NAME.match(self.name):
-            raise ValueError(
-                f"invalid function name {self.name!r}: use 1-64 letters, digits, '-' and '_'"
-            )
+            raise ValueError(f"invalid function name {self.name!r}: use 1-64 letters, digits, '-' and '_'")
         if "." not in self.handler.strip("."):
-            raise ValueError(
-                f"invalid handler {self.handler!r} for {self.name}: use 'package.module.function'"
-            )
+            raise ValueError(f"invalid handler {self.handler!r} for {self.name}: use 'package.module.function'")
         if not self.timeout_s > 0:
             raise ValueError(f"the timeout of {self.name} must be positive, not {self.timeout_s}")
         if self.memory_mb < 1:
@@ -262,6 +261,8 @@ class LocalFunctionInvoker:
         logs: where invocations' logs go (CloudWatch Logs); none are kept without one.
         metrics: where invocations are counted and the handlers' EMF lines exported (none by default).
         tracing: where invocations become spans, continued by the handlers' AWS calls (none by default).
+        throttles: called with the function's name for each invocation request refused for its
+            reserved concurrency (CloudWatch's ``Throttles``); none by default.
 
     Raises:
         ValueError: a duplicate function name, no workers, or an unknown mode.
@@ -281,8 +282,10 @@ class LocalFunctionInvoker:
         logs: LogSink | None = None,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
+        throttles: Callable[[str], None] | None = None,
     ) -> None:
         self.logs = logs
+        self.throttles = throttles
         self.metrics = metrics or Metrics(enabled=False)
         self.tracing = tracing or Tracing()
         if mode not in ("process", "thread"):
@@ -302,11 +305,7 @@ class LocalFunctionInvoker:
         self.region = region
         self.account_id = account_id
         env = dict(env or {})
-        bad = [
-            key
-            for key, value in env.items()
-            if not (isinstance(key, str) and isinstance(value, str))
-        ]
+        bad = [key for key, value in env.items() if not (isinstance(key, str) and isinstance(value, str))]
         if bad:
             raise TypeError(f"environment variables must be strings: {', '.join(map(repr, bad))}")
         # Lambda sets both; a caller's env (a test's) may name another region.
@@ -343,9 +342,7 @@ class LocalFunctionInvoker:
         """Keep invocations' logs in ``logs`` from now on."""
         self.logs = logs
 
-    def use_endpoint(
-        self, url: str, *, access_key_id: str = DUMMY_ACCESS_KEY_ID, secret_access_key: str = DUMMY_SECRET_ACCESS_KEY
-    ) -> None:
+    def use_endpoint(self, url: str, *, access_key_id: str = DUMMY_ACCESS_KEY_ID, secret_access_key: str = DUMMY_SECRET_ACCESS_KEY) -> None:
         """Point boto3 in functions at the AWS-compatible endpoint at ``url`` (see :func:`endpoint_environment`).
 
         Give a configured local access key when the endpoint requires signatures. Idle worker
@@ -367,9 +364,7 @@ class LocalFunctionInvoker:
             )
         spec = self._spec(target)
         if spec is None:
-            return self._refuse(
-                invocation, "ResourceNotFoundException", f"Function not found: {target.arn}"
-            )
+            return self._refuse(invocation, "ResourceNotFoundException", f"Function not found: {target.arn}")
         try:
             payload = json.dumps(invocation.payload).encode()
         except (TypeError, ValueError) as exc:
@@ -382,8 +377,7 @@ class LocalFunctionInvoker:
             return self._refuse(
                 invocation,
                 "RequestEntityTooLargeException",
-                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes"
-                " for the InvokeFunction operation",
+                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation",
             )
         if not runs_locally(spec.runtime):
             # The closest of Lambda's own errors: the Invoke API's answer for a function whose runtime
@@ -397,6 +391,8 @@ class LocalFunctionInvoker:
         limit = spec.reserved_concurrency
         if limit is not None and not self._enter(spec.name, limit):
             _observe("function_throttled", self.metrics.function_throttled, spec.name)
+            if self.throttles is not None:
+                _observe("throttles", self.throttles, spec.name)
             return self._refuse(invocation, "TooManyRequestsException", THROTTLE_MESSAGE)
         try:
             if not self.tracing.enabled:
@@ -639,9 +635,7 @@ class LocalFunctionInvoker:
                         "duration_ms": round(duration_ms, 3),
                     },
                 )
-            return InvocationResult(
-                request_id, payload=json.loads(outcome.result), duration_ms=duration_ms
-            )
+            return InvocationResult(request_id, payload=json.loads(outcome.result), duration_ms=duration_ms)
         logger.warning(
             "function failed",
             extra={
