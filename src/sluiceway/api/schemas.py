@@ -18,6 +18,10 @@ __all__ = [
     "Redriven", "Rule", "RuleList", "StartExecutionRequest", "StartedExecution", "StateMachine", "StateMachineList",
     "StopExecutionRequest", "Stopped", "Subscription", "SubscriptionList", "Target", "Topic", "TopicList",
     "UploadRequest", "User", "UserList", "ValidationProblem",
+    "AlarmState", "AppResources", "AppStack", "Dashboard", "DeadLetterDepth", "DeadLetterSource", "ExecutionSeries", "FunctionDetail",
+    "FunctionList", "FunctionMetrics", "FunctionSeries", "FunctionSummary", "LogLine", "MessageAttribute", "PipelineFile",
+    "PipelineRows", "PipelineRun", "QueueMessage", "QueueMessages", "RejectsPreview", "Series", "StackOutput",
+    "StackResource", "Window",
 ]  # fmt: skip
 
 ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
@@ -313,3 +317,223 @@ class Group(BaseModel):
 
 class GroupList(BaseModel):
     groups: list[Group]
+
+
+# ---------------------------------------------------------------- time series (functions, dashboard)
+
+
+class Series(BaseModel):
+    """One value per minute of the window, oldest first, each timestamp the start of its minute."""
+
+    timestamps: list[datetime]
+    values: list[float | None] = Field(
+        description=(
+            "Counts and depths are 0 for a minute that has passed with no data point; a statistic of samples "
+            "(a duration) is null for a minute with no sample; the current minute is null until it has a data point"
+        )
+    )
+
+
+class Window(BaseModel):
+    """The minutes a response covers: ``[start, end)``, one data point per ``period`` seconds."""
+
+    start: datetime
+    end: datetime
+    minutes: int
+    period: int = Field(60, description="Seconds per data point (CloudWatch's Period)")
+
+
+# ---------------------------------------------------------------- functions
+
+
+class FunctionMetrics(BaseModel):
+    """AWS/Lambda metrics of one function over the window."""
+
+    invocations: float = Field(description="Invocations, Sum")
+    errors: float = Field(description="Errors, Sum")
+    throttles: float = Field(description="Throttles, Sum")
+    durationAverage: float | None = Field(None, description="Duration in ms, Average (null without invocations)")
+    durationMaximum: float | None = Field(None, description="Duration in ms, Maximum (null without invocations)")
+
+
+class FunctionSeries(BaseModel):
+    invocations: Series
+    errors: Series
+    throttles: Series
+    durationAverage: Series
+    durationMaximum: Series
+
+
+class FunctionSummary(BaseModel):
+    functionName: str
+    functionArn: str
+    runtime: str | None = None
+    handler: str | None = None
+    memorySize: int | None = Field(None, description="MB")
+    timeout: int | None = Field(None, description="Seconds")
+    lastModified: str | None = Field(None, description="As Lambda gives it (ISO 8601, e.g. 2025-01-15T10:00:00.000+0000)")
+    metrics: FunctionMetrics
+
+
+class FunctionList(BaseModel):
+    functions: list[FunctionSummary]
+    window: Window
+    nextToken: str | None = Field(None, description="ListFunctions' NextMarker: pass it back for the next page")
+
+
+class LogLine(BaseModel):
+    timestamp: datetime
+    message: str
+    logStreamName: str | None = None
+
+
+class FunctionDetail(FunctionSummary):
+    window: Window
+    series: FunctionSeries
+    logGroupName: str
+    logEvents: list[LogLine] = Field(description="The newest lines of the window, newest last")
+
+
+# ---------------------------------------------------------------- resources (CloudFormation)
+
+
+class StackOutput(BaseModel):
+    outputKey: str
+    outputValue: str | None = None
+    description: str | None = None
+    exportName: str | None = None
+
+
+class StackResource(BaseModel):
+    logicalResourceId: str
+    physicalResourceId: str | None = None
+    resourceType: str
+    resourceStatus: str
+    resourceStatusReason: str | None = None
+    lastUpdatedTimestamp: datetime | None = None
+
+
+class AppStack(BaseModel):
+    stackName: str
+    stackId: str
+    stackStatus: str
+    stackStatusReason: str | None = None
+    description: str | None = None
+    creationTime: datetime | None = None
+    lastUpdatedTime: datetime | None = None
+    outputs: list[StackOutput]
+    resources: list[StackResource]
+
+
+class AppResources(BaseModel):
+    stacks: list[AppStack] = Field(description="Every stack not deleted; empty when there is none")
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+class ExecutionSeries(BaseModel):
+    """AWS/States metrics (Sum), summed across state machines."""
+
+    started: Series = Field(description="ExecutionsStarted")
+    succeeded: Series = Field(description="ExecutionsSucceeded")
+    failed: Series = Field(description="ExecutionsFailed")
+    timedOut: Series = Field(description="ExecutionsTimedOut")
+    aborted: Series = Field(description="ExecutionsAborted")
+
+
+class DeadLetterSource(BaseModel):
+    type: Literal["AWS::SQS::Queue", "AWS::Events::Rule", "AWS::Lambda::Function"] = Field(
+        description="A queue (RedrivePolicy), a rule's target or a function (DeadLetterConfig)"
+    )
+    name: str = Field(description="The queue's or function's name; a rule's as <event bus>/<rule>")
+
+
+class DeadLetterDepth(BaseModel):
+    name: str
+    arn: str
+    url: str | None = None
+    messages: int | None = Field(None, description="ApproximateNumberOfMessages now (null when the queue does not exist)")
+    sources: list[DeadLetterSource] = Field(description="What sends its failures to it")
+    depth: Series = Field(description="AWS/SQS ApproximateNumberOfMessagesVisible, Maximum per minute")
+
+
+class AlarmState(BaseModel):
+    alarmName: str
+    stateValue: str
+    stateReason: str | None = None
+    stateUpdatedTimestamp: datetime | None = None
+
+
+class Dashboard(BaseModel):
+    window: Window
+    executions: ExecutionSeries
+    deadLetterQueues: list[DeadLetterDepth]
+    alarms: list[AlarmState] = Field(description="ALARM first, then INSUFFICIENT_DATA, then OK; by name within a state")
+    alarmCounts: dict[str, int] = Field(description="How many alarms are in each state (OK, ALARM, INSUFFICIENT_DATA)")
+    eventLag: Series | None = Field(
+        None,
+        description=(
+            "AWS/Events IngestionToInvocationStartLatency in ms (Average): null when CloudWatch holds no such metric "
+            "(the local endpoint does not produce it)"
+        ),
+    )
+
+
+# ---------------------------------------------------------------- dead-letter message preview
+
+
+class MessageAttribute(BaseModel):
+    dataType: str
+    stringValue: str | None = None
+    binaryValue: str | None = Field(None, description="Base64")
+
+
+class QueueMessage(BaseModel):
+    messageId: str
+    body: str
+    bodyTruncated: bool = Field(description="True when the body was longer than 2 KiB (UTF-8) and is cut")
+    bodySize: int = Field(description="The whole body's size in bytes (UTF-8)")
+    md5OfBody: str | None = None
+    sentTimestamp: datetime | None = None
+    approximateReceiveCount: int | None = Field(None, description="Counting this preview's receive")
+    attributes: dict[str, str] = Field(description="The message's system attributes, as SQS names them")
+    messageAttributes: dict[str, MessageAttribute]
+
+
+class QueueMessages(BaseModel):
+    queueName: str
+    messages: list[QueueMessage]
+
+
+# ---------------------------------------------------------------- data-pipeline runs
+
+
+class PipelineRows(BaseModel):
+    read: int
+    valid: int
+    rejected: int
+    source: str = Field(description="Where the counts were found: 'output' (the execution's) or the name of the state that produced them")
+
+
+class PipelineFile(BaseModel):
+    member: str = Field(description="Where the location was found, as a JSON path in the output (output, rejects, result.csv)")
+    bucket: str
+    key: str
+    size: int | None = None
+    download: PresignedUrl
+
+
+class RejectsPreview(BaseModel):
+    bucket: str
+    key: str
+    lines: list[str] = Field(description="The first lines of the rejects file (at most 20, from its first 8 KiB)")
+    truncated: bool = Field(description="True when the file holds more than these lines")
+
+
+class PipelineRun(BaseModel):
+    executionArn: str
+    status: ExecutionStatus
+    rows: PipelineRows | None = None
+    files: list[PipelineFile]
+    rejects: RejectsPreview | None = None

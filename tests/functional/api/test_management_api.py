@@ -106,6 +106,12 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/event-buses", None, "viewer"),
     ("GET", "/rules", None, "viewer"),
     ("GET", "/alarms", None, "viewer"),
+    ("GET", "/functions", None, "viewer"),
+    ("GET", "/functions/no-such-function", None, "viewer"),
+    ("GET", "/resources", None, "viewer"),
+    ("GET", "/dashboard", None, "viewer"),
+    ("GET", f"/executions/{NOBODY_ARN}/pipeline", None, "viewer"),
+    ("GET", "/queues/no-such-queue/messages", None, "operator"),
     ("GET", "/users", None, "admin"),
     ("GET", "/users/no-such-user", None, "admin"),
     ("POST", "/users", {"username": "x", "password": "short"}, "admin"),
@@ -144,6 +150,7 @@ def _template(path: str) -> str:
     path = re.sub(r"^/buckets/[^/]+/objects/.+", "/buckets/{bucket}/objects/{key}", path)
     path = re.sub(r"^/buckets/[^/]+/objects$", "/buckets/{bucket}/objects", path)
     path = re.sub(r"^/queues/[^/]+", "/queues/{name}", path)
+    path = re.sub(r"^/functions/[^/]+", "/functions/{name}", path)
     path = re.sub(r"^/users/[^/]+/groups/[^/]+", "/users/{username}/groups/{group}", path)
     path = re.sub(r"^/users/(?!$)[^/]+$", "/users/{username}", path)
     return path

@@ -1,19 +1,25 @@
-"""SQS: each queue's depth, messages in flight and dead-letter queue; redrive a dead-letter queue (operator).
+"""SQS: each queue's depth, messages in flight and dead-letter queue; redrive a dead-letter queue and preview its messages (operator).
 
-There is no route to preview a dead-letter queue's messages: SQS cannot show a message without
-receiving it, and receiving one hides it from consumers and counts toward its maxReceiveCount.
-A preview would change what it shows, so there is none.
+SQS cannot show a message without receiving it. The preview receives as the SQS console's "Poll
+for messages" does, with a visibility timeout of 0 so that the messages stay visible to other
+consumers; like the console's, it raises each message's ApproximateReceiveCount. That is why it
+is for dead-letter queues only (a receive from a work queue counts toward its maxReceiveCount and
+could move a message to the dead-letter queue) and needs the operator role (AWS's console needs
+sqs:ReceiveMessage, a permission of consumers, not of read-only users).
 """
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
 from ..aws import Aws, AwsCallError
-from ..schemas import QueueDetail, QueueList, QueueRedriveRequest, QueueRedriveTask
+from ..errors import ApiError
+from ..schemas import QueueDetail, QueueList, QueueMessages, QueueRedriveRequest, QueueRedriveTask
 from ._deps import AwsApi, Operator, Viewer, errors
 
 __all__ = ["router"]
@@ -120,3 +126,74 @@ def redrive_queue(aws: AwsApi, _: Operator, name: QueueName, body: QueueRedriveR
         params["MaxNumberOfMessagesPerSecond"] = body.maxNumberOfMessagesPerSecond
     task = aws.call("sqs", "StartMessageMoveTask", params)
     return {"taskHandle": task["TaskHandle"], "sourceArn": params["SourceArn"], "destinationArn": params.get("DestinationArn")}
+
+
+#: A preview shows this much of a body (UTF-8 bytes); a message may hold 256 KiB.
+PREVIEW_BODY_BYTES = 2048
+
+
+@router.get("/queues/{name}/messages", response_model=QueueMessages, responses=errors(404, 409))
+def preview_messages(
+    aws: AwsApi,
+    _: Operator,
+    name: QueueName,
+    max: Annotated[int, Query(ge=1, le=10, description="ReceiveMessage's MaxNumberOfMessages")] = 10,  # noqa: A002  # the query's name
+) -> dict[str, Any]:
+    """Up to ``max`` messages of a dead-letter queue, received with VisibilityTimeout=0 (they stay visible).
+
+    As the SQS console's "Poll for messages", this is a receive: each message's
+    ApproximateReceiveCount goes up by one. Messages are sampled, not paged: SQS picks them.
+
+    Raises:
+        409 NotADeadLetterQueue: no queue's redrive policy names this queue, or this queue has a
+            redrive policy of its own (receiving would count toward moving its messages on).
+    """
+    url = _url(aws, name)
+    if not aws.call("sqs", "ListDeadLetterSourceQueues", {"QueueUrl": url, "MaxResults": 1}).get("queueUrls"):
+        raise ApiError(
+            409, "NotADeadLetterQueue", f"{name} is no queue's dead-letter queue: previewing it would count toward its messages' receives"
+        )
+    if _attributes(aws, url).get("RedrivePolicy"):
+        raise ApiError(
+            409, "NotADeadLetterQueue", f"{name} has a redrive policy: a preview's receive would count toward moving its messages on"
+        )
+    received = aws.call(
+        "sqs",
+        "ReceiveMessage",
+        {
+            "QueueUrl": url,
+            "MaxNumberOfMessages": max,
+            "VisibilityTimeout": 0,
+            "WaitTimeSeconds": 0,
+            "MessageSystemAttributeNames": ["All"],
+            "MessageAttributeNames": ["All"],
+        },
+    )
+    return {"queueName": name, "messages": [_preview(m) for m in received.get("Messages", [])]}
+
+
+def _preview(message: dict[str, Any]) -> dict[str, Any]:
+    encoded = str(message.get("Body", "")).encode("utf-8")
+    # Cut on a character boundary: a multi-byte character split by the limit is left out whole.
+    body = encoded[:PREVIEW_BODY_BYTES].decode("utf-8", errors="ignore")
+    attributes = {str(k): str(v) for k, v in (message.get("Attributes") or {}).items()}
+    sent = attributes.get("SentTimestamp")
+    count = attributes.get("ApproximateReceiveCount")
+    return {
+        "messageId": message["MessageId"],
+        "body": body,
+        "bodyTruncated": len(encoded) > PREVIEW_BODY_BYTES,
+        "bodySize": len(encoded),
+        "md5OfBody": message.get("MD5OfBody"),
+        "sentTimestamp": datetime.fromtimestamp(int(sent) / 1000, UTC) if sent and sent.isdigit() else None,
+        "approximateReceiveCount": int(count) if count and count.isdigit() else None,
+        "attributes": attributes,
+        "messageAttributes": {str(k): _attribute(v) for k, v in (message.get("MessageAttributes") or {}).items()},
+    }
+
+
+def _attribute(value: dict[str, Any]) -> dict[str, Any]:
+    binary = value.get("BinaryValue")
+    if isinstance(binary, (bytes, bytearray)):
+        binary = base64.b64encode(bytes(binary)).decode("ascii")
+    return {"dataType": value.get("DataType", "String"), "stringValue": value.get("StringValue"), "binaryValue": binary}

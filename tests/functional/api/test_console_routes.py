@@ -1,0 +1,478 @@
+"""The management API's routes for the console, on a running endpoint with real data.
+
+The csv-workflow example is deployed onto the stack and run on its sample file: its functions
+write real logs, the stack's feeds turn them and the executions into AWS/Lambda and AWS/States
+metrics, and its run leaves result files and a rejects file in S3. Every figure the API answers
+is checked against what boto3 reads from the same endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from management_api_helpers import API, Pool, make_user, sign_in
+
+from sluiceway.api.routes import dashboard, functions, pipeline, resources
+from sluiceway.cfn.deployer import deploy
+from sluiceway.cli.new import copy_example
+from sluiceway.endpoint.server import Endpoint
+from sluiceway.runtime.stack import Stack
+
+SAMPLE_KEY = "sales/2025-01-15.csv"
+
+
+def call(endpoint: Endpoint, path: str, token: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(f"{endpoint.url}{API}{path}", headers=headers, timeout=60)
+
+
+def until(check: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def served(endpoint: Endpoint) -> Endpoint:
+    """The endpoint, its API serving the console's routes (added here until the app's own list has them)."""
+    # A route not served is a 404 before any check of the caller; a served one refuses the anonymous caller.
+    if call(endpoint, "/dashboard").status_code == 404:
+        api: Any = endpoint.shared.get("management-api", lambda: None)  # the endpoint's AsgiApp, made above
+        app = api.app
+        for module in (functions, resources, dashboard, pipeline):
+            app.include_router(module.router)
+    assert call(endpoint, "/dashboard").status_code == 401
+    assert call(endpoint, "/queues/any/messages").status_code == 401  # the queues router, included by the app itself
+    return endpoint
+
+
+@pytest.fixture(scope="module")
+def tokens(served: Endpoint, aws: Callable[..., Any], pool: Pool) -> dict[str, str]:
+    return {role: sign_in(aws, pool.client_id, make_user(aws, pool.pool_id, role))["AccessToken"] for role in ("viewer", "operator")}
+
+
+@dataclass(frozen=True)
+class Deployed:
+    outputs: dict[str, str]
+    execution: dict[str, Any]
+    resources_before: Any
+
+
+@pytest.fixture(scope="module")
+def deployed(
+    served: Endpoint, stack: Stack, tokens: dict[str, str], aws: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
+) -> Deployed:
+    """csv-workflow deployed and run once on its sample; what /resources answered before it."""
+    before = call(served, "/resources", tokens["viewer"]).json()
+    root: Path = tmp_path_factory.mktemp("console-app")
+    copy_example("csv-workflow", root / "app")
+    outputs = deploy(served, root / "app" / "template.yaml", "csv-workflow", {}, cache_dir=root / "cache").outputs
+    sample = (root / "app" / "data" / "sales-2025-01-15.csv").read_bytes()
+    aws("s3").put_object(Bucket=outputs["InputBucketName"], Key=SAMPLE_KEY, Body=sample)
+    sfn = aws("stepfunctions")
+
+    def finished() -> dict[str, Any] | None:
+        listed = sfn.list_executions(stateMachineArn=outputs["StateMachineArn"])["executions"]
+        return dict(listed[0]) if listed and listed[0]["status"] != "RUNNING" else None
+
+    execution = until(finished, "the sample's run")
+    assert execution["status"] == "SUCCEEDED", sfn.describe_execution(executionArn=execution["executionArn"])
+    assert stack.alarms is not None
+    stack.alarms.turn()  # feeds the run's metrics now rather than at the next turn of the stack's own
+    return Deployed(outputs, execution, before)
+
+
+def _name_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _machine(aws: Callable[..., Any], definition: dict[str, Any]) -> str:
+    arn: str = aws("stepfunctions").create_state_machine(
+        name=f"console-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn="arn:aws:iam::000000000000:role/sfn"
+    )["stateMachineArn"]
+    return arn
+
+
+def _run(aws: Callable[..., Any], machine: str, status: str = "SUCCEEDED") -> str:
+    sfn = aws("stepfunctions")
+    arn: str = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    until(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "the execution")
+    assert sfn.describe_execution(executionArn=arn)["status"] == status
+    return arn
+
+
+# ---------------------------------------------------------------------------- who may call
+
+
+ROUTES = [
+    ("/functions", "viewer"),
+    ("/functions/no-such-function", "viewer"),
+    ("/resources", "viewer"),
+    ("/dashboard", "viewer"),
+    ("/executions/arn:aws:states:us-east-1:000000000000:execution:nothing:nobody/pipeline", "viewer"),
+    ("/queues/no-such-queue/messages", "operator"),
+]
+
+
+@pytest.mark.parametrize(("path", "needs"), ROUTES, ids=[p for p, _ in ROUTES])
+def test_who_may_call_each_console_route(served: Endpoint, tokens: dict[str, str], path: str, needs: str) -> None:
+    anonymous = call(served, path)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    assert anonymous.json()["error"] == "Unauthorized"
+    for role in ("viewer", "operator"):
+        answer = call(served, path, tokens[role])
+        if role == "viewer" and needs == "operator":
+            assert answer.status_code == 403 and answer.json()["error"] == "Forbidden", answer.text
+        else:
+            assert answer.status_code not in (401, 403, 500), (role, answer.text)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard?minutes=4",
+        "/dashboard?minutes=1441",
+        "/dashboard?minutes=soon",
+        "/functions?minutes=0",
+        "/functions?maxResults=51",
+        "/functions/has.a.dot",
+        "/functions/ValidateData?limit=501",
+        "/queues/no-such-queue/messages?max=11",
+    ],
+)
+def test_bad_values_are_422_problems(served: Endpoint, tokens: dict[str, str], path: str) -> None:
+    answer = call(served, path, tokens["operator"])
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["error"] == "ValidationError" and problem["message"] and problem["detail"]
+
+
+# ---------------------------------------------------------------------------- functions
+
+
+def _report_lines(aws: Callable[..., Any], name: str) -> list[dict[str, Any]]:
+    pages = aws("logs").get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{name}")
+    return [e for page in pages for e in page["events"]]
+
+
+def test_functions_carry_their_configuration_and_the_metrics_of_their_invocations(
+    served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any], deployed: Deployed
+) -> None:
+    answer = call(served, "/functions?minutes=60", tokens["viewer"])
+    assert answer.status_code == 200, answer.text
+    listed = {f["functionName"]: f for f in answer.json()["functions"]}
+    configured = {f["FunctionName"]: f for f in aws("lambda").list_functions()["Functions"]}
+    assert set(listed) == set(configured)
+    validate = next(name for name in listed if name.startswith("csv-workflow-ValidateDataFunction-"))
+    shown, truth = listed[validate], configured[validate]
+    assert (shown["runtime"], shown["handler"], shown["memorySize"], shown["timeout"], shown["lastModified"]) == (
+        truth["Runtime"],
+        truth["Handler"],
+        truth["MemorySize"],
+        truth["Timeout"],
+        truth["LastModified"],
+    )
+    reports = [e for e in _report_lines(aws, validate) if e["message"].startswith("REPORT RequestId: ")]
+    durations = [float(e["message"].split("\tDuration: ")[1].split(" ms")[0]) for e in reports]
+    metrics = shown["metrics"]
+    assert metrics["invocations"] == len(reports) >= 1
+    assert (metrics["errors"], metrics["throttles"]) == (0, 0)
+    assert metrics["durationMaximum"] == pytest.approx(max(durations))
+    assert metrics["durationAverage"] == pytest.approx(sum(durations) / len(durations))
+    idle = next(name for name in listed if name.startswith("csv-workflow-ErrorHandlerFunction-"))
+    assert listed[idle]["metrics"] == {"invocations": 0, "errors": 0, "throttles": 0, "durationAverage": None, "durationMaximum": None}
+
+    first = call(served, "/functions?maxResults=1", tokens["viewer"]).json()
+    assert len(first["functions"]) == 1 and first["nextToken"]
+    second = call(served, f"/functions?maxResults=1&nextToken={first['nextToken']}", tokens["viewer"]).json()
+    assert second["functions"][0]["functionName"] != first["functions"][0]["functionName"]
+
+
+def test_one_function_has_per_minute_series_and_its_newest_log_lines(
+    served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any], deployed: Deployed
+) -> None:
+    name = next(f["FunctionName"] for f in aws("lambda").list_functions()["Functions"] if "AggregateDataFunction" in f["FunctionName"])
+    answer = call(served, f"/functions/{name}?minutes=10&limit=3", tokens["viewer"])
+    assert answer.status_code == 200, answer.text
+    detail = answer.json()
+    window = detail["window"]
+    assert window["minutes"] == 10 and window["period"] == 60
+    for chart in detail["series"].values():
+        stamps = [datetime.fromisoformat(t) for t in chart["timestamps"]]
+        assert len(stamps) == len(chart["values"]) == 10
+        assert all(s.second == 0 and s.microsecond == 0 for s in stamps)
+        assert all((b - a).total_seconds() == 60 for a, b in zip(stamps, stamps[1:], strict=False))
+    invocations = detail["series"]["invocations"]["values"]
+    assert sum(v or 0 for v in invocations) == detail["metrics"]["invocations"] >= 1
+    passed = invocations[:-1]
+    assert all(v is not None for v in passed)  # a passed minute without data is 0, never missing
+    assert any(v is None for v in detail["series"]["durationAverage"]["values"])  # a minute without invocations has no duration
+
+    every = _report_lines(aws, name)
+    assert detail["logGroupName"] == f"/aws/lambda/{name}"
+    assert [line["message"] for line in detail["logEvents"]] == [e["message"] for e in every[-3:]]
+    assert detail["logEvents"][-1]["message"].startswith("REPORT RequestId: ")
+    stamps = [line["timestamp"] for line in detail["logEvents"]]
+    assert stamps == sorted(stamps)
+
+    missing = call(served, "/functions/no-such-function", tokens["viewer"])
+    assert missing.status_code == 404 and missing.json()["error"] == "ResourceNotFoundException"
+
+
+def test_a_function_never_invoked_has_no_log_lines(served: Endpoint, tokens: dict[str, str], deployed: Deployed) -> None:
+    listed = call(served, "/functions", tokens["viewer"]).json()["functions"]
+    idle = next(f["functionName"] for f in listed if f["functionName"].startswith("csv-workflow-ErrorHandlerFunction-"))
+    detail = call(served, f"/functions/{idle}", tokens["viewer"]).json()
+    assert detail["logEvents"] == [] and detail["metrics"]["invocations"] == 0
+
+
+# ---------------------------------------------------------------------------- resources
+
+
+def test_resources_are_the_stacks_outputs_and_resources(
+    served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any], deployed: Deployed
+) -> None:
+    assert deployed.resources_before == {"stacks": []}
+    answer = call(served, "/resources", tokens["viewer"])
+    assert answer.status_code == 200, answer.text
+    (app,) = answer.json()["stacks"]
+    assert (app["stackName"], app["stackStatus"]) == ("csv-workflow", "CREATE_COMPLETE")
+    assert {o["outputKey"]: o["outputValue"] for o in app["outputs"]} == deployed.outputs
+    truth = aws("cloudformation").list_stack_resources(StackName="csv-workflow")["StackResourceSummaries"]
+    assert {(r["logicalResourceId"], r["physicalResourceId"], r["resourceType"], r["resourceStatus"]) for r in app["resources"]} == {
+        (r["LogicalResourceId"], r.get("PhysicalResourceId"), r["ResourceType"], r["ResourceStatus"]) for r in truth
+    }
+    machine = next(r for r in app["resources"] if r["logicalResourceId"] == "DataProcessingWorkflow")
+    assert machine["resourceType"] == "AWS::StepFunctions::StateMachine"
+    assert machine["physicalResourceId"] == deployed.outputs["StateMachineArn"]
+
+
+# ---------------------------------------------------------------------------- pipeline runs
+
+
+def _get(aws: Callable[..., Any], bucket: str, key: str) -> bytes:
+    return bytes(aws("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_a_pipeline_run_has_its_rows_files_and_rejects(
+    served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any], deployed: Deployed
+) -> None:
+    arn = deployed.execution["executionArn"]
+    answer = call(served, f"/executions/{arn}/pipeline", tokens["viewer"])
+    assert answer.status_code == 200, answer.text
+    run = answer.json()
+    assert run["status"] == "SUCCEEDED"
+    # The execution's output names the files; the counts are the aggregation's, found in the history.
+    assert run["rows"] == {"read": 7, "valid": 5, "rejected": 2, "source": "AggregateData"}
+    output = json.loads(aws("stepfunctions").describe_execution(executionArn=arn)["output"])
+    files = {f["member"]: f for f in run["files"]}
+    bucket = deployed.outputs["OutputBucketName"]
+    assert files["output"]["key"] == output["output"].removeprefix(f"s3://{bucket}/")
+    assert files["rejects"]["key"] == output["rejects"].removeprefix(f"s3://{bucket}/")
+    assert files["result.csv"]["key"].endswith("/results.csv")
+    assert not any(f["key"].startswith("_work/") for f in run["files"])  # cleaned up by the run: no dead link
+    for file in run["files"]:
+        assert file["bucket"] == bucket and file["download"]["expiresIn"] == 300
+        body = _get(aws, bucket, file["key"])
+        assert file["size"] == len(body)
+        assert httpx.get(file["download"]["url"], timeout=30).content == body
+    rejects = _get(aws, bucket, files["rejects"]["key"]).decode()
+    assert run["rejects"] == {"bucket": bucket, "key": files["rejects"]["key"], "lines": rejects.splitlines(), "truncated": False}
+    assert any("mars" in line for line in run["rejects"]["lines"])
+
+
+def test_a_large_rejects_file_is_previewed_from_its_start(served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]) -> None:
+    aws("s3").create_bucket(Bucket="console-rejects")
+    lines = ["id,reason"] + [f"{n},{'x' * 400}" for n in range(40)]
+    aws("s3").put_object(Bucket="console-rejects", Key="run/rejects.csv", Body="\n".join(lines).encode())
+    counts = {"rows_read": 50, "rows_valid": 10, "rejected_rows": "s3://console-rejects/run/rejects.csv"}
+    result = {"summary": {"rows_read": 50, "rows_valid": 10, "rows_rejected": 40}, "files": {"rejects": counts["rejected_rows"]}}
+    arn = _run(aws, _machine(aws, {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": result, "End": True}}}))
+    run = call(served, f"/executions/{arn}/pipeline", tokens["viewer"]).json()
+    assert run["rows"] == {"read": 50, "valid": 10, "rejected": 40, "source": "output"}
+    assert [f["member"] for f in run["files"]] == ["files.rejects"]
+    preview = run["rejects"]
+    assert preview["truncated"] is True and len(preview["lines"]) == 20
+    assert preview["lines"] == lines[:20]
+
+
+def test_an_execution_without_rows_or_files_is_not_a_pipeline_run(
+    served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]
+) -> None:
+    arn = _run(aws, _machine(aws, {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"n": 1}, "End": True}}}))
+    answer = call(served, f"/executions/{arn}/pipeline", tokens["viewer"])
+    assert answer.status_code == 404 and answer.json()["error"] == "NotAPipelineRun"
+    missing = call(served, f"/executions/{arn}-none/pipeline", tokens["viewer"])
+    assert missing.status_code == 404 and missing.json()["error"] == "ExecutionDoesNotExist"
+
+
+# ---------------------------------------------------------------------------- dead-letter preview
+
+
+def _dead_letter_pair(aws: Callable[..., Any], name: str) -> tuple[str, str]:
+    sqs = aws("sqs")
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    work = sqs.create_queue(
+        QueueName=name, Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})}
+    )["QueueUrl"]
+    return str(work), str(dlq)
+
+
+def _to_the_dead_letter_queue(aws: Callable[..., Any], work: str, dlq: str) -> None:
+    sqs = aws("sqs")
+    assert sqs.receive_message(QueueUrl=work, VisibilityTimeout=0).get("Messages")
+    # The next receive finds the receive count spent and moves the message to the dead-letter queue.
+    until(lambda: not sqs.receive_message(QueueUrl=work, VisibilityTimeout=0).get("Messages"), "the move to the DLQ")
+    until(
+        lambda: sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"] == "1",
+        "the DLQ",
+    )
+
+
+def test_a_dead_letter_preview_leaves_the_messages_visible(served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]) -> None:
+    sqs = aws("sqs")
+    work, dlq = _dead_letter_pair(aws, "console-preview")
+    body = "é" * 1500  # 3000 bytes of UTF-8: the 2 KiB cut falls between the two bytes of a character
+    sent = sqs.send_message(
+        QueueUrl=work,
+        MessageBody=body,
+        MessageAttributes={
+            "kind": {"DataType": "String", "StringValue": "order"},
+            "raw": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    )
+    _to_the_dead_letter_queue(aws, work, dlq)
+
+    assert call(served, "/queues/console-preview-dlq/messages", tokens["viewer"]).status_code == 403
+    answer = call(served, "/queues/console-preview-dlq/messages?max=10", tokens["operator"])
+    assert answer.status_code == 200, answer.text
+    (message,) = answer.json()["messages"]
+    assert message["messageId"] == sent["MessageId"] and message["md5OfBody"] == sent["MD5OfMessageBody"]
+    assert message["bodyTruncated"] is True and message["bodySize"] == 3000
+    assert message["body"] == "é" * 1024 and len(message["body"].encode()) == 2048
+    assert message["messageAttributes"] == {
+        "kind": {"dataType": "String", "stringValue": "order", "binaryValue": None},
+        "raw": {"dataType": "Binary", "stringValue": None, "binaryValue": "AAE="},
+    }
+    assert abs(datetime.fromisoformat(message["sentTimestamp"]) - datetime.now(UTC)).total_seconds() < 120
+    assert message["attributes"]["SentTimestamp"].isdigit()
+    # Visible still: another consumer receives it at once, and the preview counted as a receive.
+    again = call(served, "/queues/console-preview-dlq/messages", tokens["operator"]).json()["messages"]
+    assert again[0]["approximateReceiveCount"] == message["approximateReceiveCount"] + 1
+    assert sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"] == {
+        "ApproximateNumberOfMessages": "1"
+    }
+
+    refused = call(served, "/queues/console-preview/messages", tokens["operator"])
+    assert refused.status_code == 409 and refused.json()["error"] == "NotADeadLetterQueue"
+    missing = call(served, "/queues/no-such-queue/messages", tokens["operator"])
+    assert missing.status_code == 404
+
+
+def test_a_short_body_is_shown_whole(served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]) -> None:
+    work, dlq = _dead_letter_pair(aws, "console-short")
+    aws("sqs").send_message(QueueUrl=work, MessageBody='{"order": 1}')
+    _to_the_dead_letter_queue(aws, work, dlq)
+    (message,) = call(served, "/queues/console-short-dlq/messages?max=1", tokens["operator"]).json()["messages"]
+    assert (message["body"], message["bodyTruncated"], message["bodySize"]) == ('{"order": 1}', False, 12)
+
+
+# ---------------------------------------------------------------------------- dashboard
+
+
+def test_the_dashboard_charts_executions_dead_letter_depths_and_alarms(
+    served: Endpoint, stack: Stack, tokens: dict[str, str], aws: Callable[..., Any], deployed: Deployed
+) -> None:
+    failing = _machine(aws, {"StartAt": "No", "States": {"No": {"Type": "Fail", "Error": "Console", "Cause": "test"}}})
+    _run(aws, failing, "FAILED")
+    work, dlq = _dead_letter_pair(aws, "console-depth")
+    aws("sqs").send_message(QueueUrl=work, MessageBody="poison")
+    _to_the_dead_letter_queue(aws, work, dlq)
+    cloudwatch = aws("cloudwatch")
+    # Breaching data a minute old: within the last three complete periods for a minute at least, whenever it is evaluated.
+    cloudwatch.put_metric_alarm(
+        AlarmName="console-alarm", Namespace="Console", MetricName="Errors", Statistic="Sum", Period=60,
+        EvaluationPeriods=3, DatapointsToAlarm=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )  # fmt: skip
+    cloudwatch.put_metric_data(
+        Namespace="Console", MetricData=[{"MetricName": "Errors", "Value": 5, "Timestamp": datetime.fromtimestamp(time.time() - 60, UTC)}]
+    )
+    assert stack.alarms is not None
+    stack.alarms.turn()
+
+    answer = call(served, "/dashboard?minutes=5", tokens["viewer"])
+    assert answer.status_code == 200, answer.text
+    board = answer.json()
+    assert board["window"]["minutes"] == 5
+
+    # Every execution this module ran, counted by the AWS/States feed and summed across machines.
+    machines = aws("stepfunctions").list_state_machines()["stateMachines"]
+    ran = [e for m in machines for e in aws("stepfunctions").list_executions(stateMachineArn=m["stateMachineArn"])["executions"]]
+    executions = board["executions"]
+    assert sum(v or 0 for v in executions["started"]["values"]) == len(ran)
+    assert sum(v or 0 for v in executions["failed"]["values"]) == sum(1 for e in ran if e["status"] == "FAILED") >= 1
+    assert sum(v or 0 for v in executions["succeeded"]["values"]) == sum(1 for e in ran if e["status"] == "SUCCEEDED") >= 1
+    assert sum(v or 0 for v in executions["timedOut"]["values"]) == 0
+    for chart in executions.values():
+        assert len(chart["timestamps"]) == len(chart["values"]) == 5
+        assert all(v is not None for v in chart["values"][:-1])
+
+    queue = next(q for q in board["deadLetterQueues"] if q["name"] == "console-depth-dlq")
+    assert queue["messages"] == 1 and queue["sources"] == [{"type": "AWS::SQS::Queue", "name": "console-depth"}] and queue["url"] == dlq
+    # The example's rule sends the events it cannot deliver to a queue of its own, as its functions their failed async invocations.
+    trigger = _name_of(deployed.outputs["TriggerDeadLetterQueueUrl"])
+    (rule_dlq,) = [q for q in board["deadLetterQueues"] if q["name"] == trigger]
+    senders = {
+        f["FunctionName"]
+        for f in aws("lambda").list_functions()["Functions"]
+        if _name_of(f.get("DeadLetterConfig", {}).get("TargetArn", "").replace(":", "/")) == trigger
+    }
+    assert senders and {s["name"] for s in rule_dlq["sources"] if s["type"] == "AWS::Lambda::Function"} == senders
+    assert [s["name"].split("/")[0] for s in rule_dlq["sources"] if s["type"] == "AWS::Events::Rule"] == ["default"]
+    assert rule_dlq["messages"] == 0
+    assert "console-preview" not in {q["name"] for q in board["deadLetterQueues"]}  # a source, not a target
+    truth = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "d",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SQS",
+                        "MetricName": "ApproximateNumberOfMessagesVisible",
+                        "Dimensions": [{"Name": "QueueName", "Value": "console-depth-dlq"}],
+                    },
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        StartTime=datetime.fromisoformat(board["window"]["start"]),
+        EndTime=datetime.fromisoformat(board["window"]["end"]),
+    )["MetricDataResults"][0]
+    sampled = {t.timestamp(): v for t, v in zip(truth["Timestamps"], truth["Values"], strict=True)}
+    for stamp, value in zip(queue["depth"]["timestamps"][:-1], queue["depth"]["values"][:-1], strict=True):
+        assert value == sampled.get(datetime.fromisoformat(stamp).timestamp(), 0.0)
+
+    alarms = board["alarms"]
+    assert alarms[0]["stateValue"] == "ALARM"
+    mine = next(a for a in alarms if a["alarmName"] == "console-alarm")
+    assert mine["stateValue"] == "ALARM" and mine["stateReason"].startswith("Threshold Crossed")
+    assert board["alarmCounts"]["ALARM"] == sum(1 for a in alarms if a["stateValue"] == "ALARM") >= 1
+    assert sum(board["alarmCounts"].values()) == len(alarms)
+    # Locally nothing produces AWS/Events IngestionToInvocationStartLatency: no lag series, rather than a made-up one.
+    assert board["eventLag"] is None
