@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("errors", "types", "settings", "logs", "names", "clock", "regexes", "jsonpath", "matching", "workflows", "pipelines",
          "observability"),
     ),
-    ("domain", ("spec", "asl", "events", "messaging", "data", "config", "dynamodb", "cognito")),
+    ("domain", ("spec", "asl", "events", "messaging", "data", "config", "dynamodb", "cognito", "console")),
     ("ports", ("ports", "apps")),
     ("adapters", ("backends", "functions", "services")),
     ("runtime", ("runtime",)),

@@ -11,7 +11,7 @@ from .. import __version__
 from . import errors
 from .auth import Authenticator
 from .aws import Aws
-from .routes import alarms, dashboard, executions, functions, objects, pipeline, queues, resources, rules, topics, users
+from .routes import alarms, dashboard, executions, functions, graph, objects, pipeline, queues, resources, rules, topics, users
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -69,6 +69,6 @@ def create_app(
     app.state.authenticator = authenticator
     app.state.user_pool_id = user_pool_id or _no_pool
     errors.install(app)
-    for module in (executions, pipeline, objects, queues, topics, rules, alarms, functions, resources, dashboard, users):
+    for module in (executions, graph, pipeline, objects, queues, topics, rules, alarms, functions, resources, dashboard, users):
         app.include_router(module.router)
     return app

@@ -111,6 +111,8 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/resources", None, "viewer"),
     ("GET", "/dashboard", None, "viewer"),
     ("GET", f"/executions/{NOBODY_ARN}/pipeline", None, "viewer"),
+    ("GET", f"/executions/{NOBODY_ARN}/graph", None, "viewer"),
+    ("GET", f"/executions/{NOBODY_ARN}/states/Anything", None, "viewer"),
     ("GET", "/queues/no-such-queue/messages", None, "operator"),
     ("GET", "/users", None, "admin"),
     ("GET", "/users/no-such-user", None, "admin"),
@@ -146,6 +148,7 @@ def _template(path: str) -> str:
 
     path = path.split("?")[0]
     path = re.sub(r"^/executions/arn:[^/]+", "/executions/{executionArn}", path)
+    path = re.sub(r"/states/[^/]+$", "/states/{stateName}", path)
     path = re.sub(r"^/topics/arn:[^/]+", "/topics/{topicArn}", path)
     path = re.sub(r"^/buckets/[^/]+/objects/.+", "/buckets/{bucket}/objects/{key}", path)
     path = re.sub(r"^/buckets/[^/]+/objects$", "/buckets/{bucket}/objects", path)
