@@ -153,6 +153,9 @@ def test_a_failure_caught_after_a_retry(endpoint: Endpoint, aws: Callable[..., A
     assert (detail["status"], detail["retries"], detail["error"]) == ("CAUGHT_ERROR", 1, "Lambda.ResourceNotFoundException")
     assert json.loads(detail["input"]) == {"order": 7}
     assert json.loads(detail["output"])["error"]["Error"] == "Lambda.ResourceNotFoundException"
+    # As AWS words it: the function the Invoke call named, not the integration's resource ARN.
+    assert detail["cause"].startswith("Function not found: arn:aws:lambda:us-east-1:"), detail["cause"]
+    assert ":function:no-such-function (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException;" in detail["cause"]
     unused = get(endpoint, f"/executions/{arn}/states/Unused", viewer).json()
     assert (unused["status"], unused["input"], unused["enteredAt"]) == ("NOT_RUN", None, None)
 
