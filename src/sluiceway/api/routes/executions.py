@@ -8,7 +8,7 @@ fewer than ``maxResults`` executions while a ``nextToken`` remains (as a DynamoD
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -28,6 +28,7 @@ from ..schemas import (
     Stopped,
 )
 from ._deps import AwsApi, Operator, Viewer, errors
+from ._series import aware
 
 __all__ = ["router"]
 
@@ -85,15 +86,10 @@ def list_executions(
         e
         for e in page.get("executions", [])
         if (namePrefix is None or str(e.get("name", "")).startswith(namePrefix))
-        and (startedAfter is None or _aware(e["startDate"]) >= _aware(startedAfter))
-        and (startedBefore is None or _aware(e["startDate"]) <= _aware(startedBefore))
+        and (startedAfter is None or aware(e["startDate"]) >= aware(startedAfter))
+        and (startedBefore is None or aware(e["startDate"]) <= aware(startedBefore))
     ]
     return {"executions": kept, "nextToken": page.get("nextToken")}
-
-
-def _aware(moment: Any) -> datetime:
-    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment).replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @router.get("/executions/{executionArn}", response_model=Execution, responses=errors(404))

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Query
 from ..aws import Aws, AwsCallError
 from ..schemas import FunctionDetail, FunctionList
 from ._deps import AwsApi, Viewer, errors
-from .dashboard import MetricQuery, Minutes, Points, Window, fetch, series
+from ._series import MetricQuery, Minutes, Points, Window, fetch, series
 
 __all__ = ["router"]
 
