@@ -1,7 +1,7 @@
 """CloudWatch alarms evaluated locally: AWS's own metrics fed in, every alarm checked, transitions published.
 
 Each turn (every :data:`EVERY_S` seconds while the stack runs, and on demand in tests) first
-runs the metric feeds (Lambda's, Step Functions', SQS's and functions' EMF lines: see
+runs the metric feeds (Lambda's, Step Functions', SQS's, EventBridge's and functions' EMF lines: see
 ``backends/local/cloudwatch_feeds.py``), then evaluates every metric alarm over its evaluation range
 by CloudWatch's rules (:mod:`._alarm_rules`), and moves the alarms whose state changed: the
 store commits the new state with its history, the SNS notifications to the state's actions
@@ -12,6 +12,9 @@ drive it with a FakeClock.
 from __future__ import annotations
 
 import logging
+import math
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -24,6 +27,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["EVERY_S", "AlarmEvaluator", "AlarmStore", "MetricFeed", "parse_emf"]
 
 EVERY_S = 10.0
+FRESH_S = 0.5
+"""How old the fed metrics may be when the endpoint reads them (the console polls every 500 ms)."""
 """How often the stack evaluates its alarms (CloudWatch evaluates each alarm about every minute;
 oftener here, so that a local change shows soon)."""
 
@@ -80,6 +85,8 @@ class AlarmEvaluator:
         self.feeds = tuple(feeds)
         self._turns = 0
         self._periodic = Periodic(self.turn, every_s=every_s, name="sluiceway-cloudwatch-alarms")
+        self._pulling = threading.Lock()
+        self._pulled_at = -math.inf
 
     def start(self) -> None:
         self._periodic.start()
@@ -94,11 +101,7 @@ class AlarmEvaluator:
 
     def turn(self) -> int:
         """Pull the feeds, evaluate every alarm; the number of alarms whose state changed."""
-        for feed in self.feeds:
-            try:
-                feed.pull()
-            except Exception:  # one broken source must not stop the alarms of the others
-                logger.exception("metric feed failed", extra={"feed": feed.name})
+        self.pull_feeds(max_age_s=0.0)
         if self._turns % _PRUNE_EVERY == 0:
             self.store.prune()
         self._turns += 1
@@ -109,6 +112,25 @@ class AlarmEvaluator:
             except Exception:
                 logger.exception("alarm evaluation failed", extra={"alarm": alarm.name})
         return changed
+
+    def pull_feeds(self, *, max_age_s: float = FRESH_S) -> None:
+        """Bring AWS's own metrics up to date, unless they were within ``max_age_s`` seconds.
+
+        The endpoint calls this before it reads metrics, so a run shows in GetMetricData at once
+        rather than at the next turn (CloudWatch itself takes a minute or more: being sooner
+        breaks no caller). Feeds commit with their cursors, so two pulls at once never count a
+        record twice; the lock only spares the second the same work.
+        """
+        with self._pulling:
+            started = time.monotonic()
+            if started - self._pulled_at < max_age_s:
+                return
+            for feed in self.feeds:
+                try:
+                    feed.pull()
+                except Exception:  # one broken source must not stop the alarms of the others
+                    logger.exception("metric feed failed", extra={"feed": feed.name})
+            self._pulled_at = started
 
     def evaluate(self, alarm: AlarmRecordLike) -> bool:
         """Evaluate one alarm now; whether its state changed."""

@@ -13,6 +13,10 @@
 - :class:`QueueSampleFeed`: ``AWS/SQS`` ``ApproximateNumberOfMessagesVisible``,
   ``...NotVisible``, ``...Delayed`` and ``ApproximateAgeOfOldestMessage`` by ``QueueName``,
   sampled once a minute as SQS reports them.
+- :class:`~._cw_event_feed.EventRoutingFeed` and :class:`~._cw_event_feed.EventInvocationFeed`:
+  ``AWS/Events`` ``MatchedEvents``, ``TriggeredRules``, ``IngestionToInvocationStartLatency``,
+  ``Invocations``, ``FailedInvocations`` and ``InvocationsSentToDlq``, from the event bus's
+  tables (see that module for the dimensions).
 
 Exactly once across restarts: each feed commits its data points with its cursor (the log
 event id, the executions' row id, the sampled minute) in one transaction of the state database,
@@ -37,6 +41,7 @@ from typing import Protocol
 
 from ...errors import NotFoundError
 from ...ports import Clock
+from ._cw_event_feed import EventInvocationFeed, EventRoutingFeed
 from ._cw_values import Datum, MetricKey, canonical_dimensions
 from ._sqlite import ThreadConnections
 from .cloudwatch import SqliteCloudWatch
@@ -45,7 +50,17 @@ from .queues import SqliteQueueService
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EmfParser", "EmfPoint", "ExecutionFeed", "LambdaLogFeed", "LambdaThrottles", "QueueSampleFeed", "metric_feeds"]
+__all__ = [
+    "EmfParser",
+    "EmfPoint",
+    "EventInvocationFeed",
+    "EventRoutingFeed",
+    "ExecutionFeed",
+    "LambdaLogFeed",
+    "LambdaThrottles",
+    "QueueSampleFeed",
+    "metric_feeds",
+]
 
 _LAMBDA_GROUP = "/aws/lambda/"
 _DURATION = re.compile(r"\tDuration: ([0-9.]+) ms\t")
@@ -335,10 +350,15 @@ def metric_feeds(
     region: str,
     account_id: str,
     parse_emf: EmfParser | None = None,
-) -> list[LambdaLogFeed | ExecutionFeed | QueueSampleFeed]:
-    """The feeds of AWS's own metrics over one data dir's stores (``local.logs.path``, ``local.executions``...)."""
+) -> list[LambdaLogFeed | ExecutionFeed | QueueSampleFeed | EventRoutingFeed | EventInvocationFeed]:
+    """The feeds of AWS's own metrics over one data dir's stores (``local.logs.path``, ``local.executions``...).
+
+    The event bus read is the store's own (``store.bus``, in the same database).
+    """
     return [
         LambdaLogFeed(store, logs_path, parse_emf=parse_emf),
         ExecutionFeed(store, executions, region=region, account_id=account_id),
         QueueSampleFeed(store, queues, clock),
+        EventRoutingFeed(store),
+        EventInvocationFeed(store),
     ]

@@ -73,6 +73,40 @@ def _keep_trace(conn: sqlite3.Connection, seq: int, trace_parent: str) -> None:
     conn.execute("INSERT OR REPLACE INTO event_trace_contexts (seq, trace_parent) VALUES (?, ?)", (seq, trace_parent))
 
 
+#: The final statuses AWS/Events counts (a cancelled delivery is no invocation).
+_METERED_ENDS: Final = frozenset({"delivered", "dead-lettered", "dropped"})
+
+
+def _mark_started(conn: sqlite3.Connection, delivery_id: int, now: datetime) -> None:
+    """Note the start of a delivery's first attempt and its lag since ingestion (``event_invocations``).
+
+    Only a claim of a delivery with no failed attempt starts its first invocation; a second claim
+    of it (the first claimant died with its lease) is not a new first start (UNIQUE ignores it).
+    """
+    row = conn.execute(
+        "SELECT d.bus, d.rule, d.replay, d.age_from, d.attempts, e.created_at FROM deliveries d"
+        " JOIN events e ON e.seq = d.seq WHERE d.id = ?",
+        (delivery_id,),
+    ).fetchone()
+    if row is None or row["attempts"]:
+        return
+    # A replayed event is sent again when its replay starts: its lag counts from there.
+    ingested = float(row["age_from"]) if row["replay"] else _parse(row["created_at"]).timestamp()
+    conn.execute(
+        "INSERT OR IGNORE INTO event_invocations (delivery, kind, bus, rule, at_ms, latency_ms) VALUES (?, 'started', ?, ?, ?, ?)",
+        (delivery_id, row["bus"], row["rule"], int(now.timestamp() * 1000), max(0.0, (now.timestamp() - ingested) * 1000)),
+    )
+
+
+def _mark_ended(conn: sqlite3.Connection, delivery_id: int, now: datetime, status: str, attempts: int) -> None:
+    """Note how a delivery ended, once (two routers giving up on one expired delivery note it once)."""
+    conn.execute(
+        "INSERT OR IGNORE INTO event_invocations (delivery, kind, bus, rule, at_ms, status, attempts)"
+        " SELECT id, 'ended', bus, rule, ?, ?, ? FROM deliveries WHERE id = ?",
+        (int(now.timestamp() * 1000), status, attempts, delivery_id),
+    )
+
+
 def _dedupe_key(event: EventDict, bus: str) -> str | None:
     key = object_event_key(event)
     if key is None or bus == DEFAULT_BUS:
@@ -471,10 +505,16 @@ class SqliteEventBus:
     def claim(self, delivery_id: int, now: datetime, until: datetime) -> bool:
         """Take a due delivery for an attempt: it is not due again before ``until``.
 
+        The claim of a first attempt notes its start for AWS/Events' metrics, in the claim's transaction.
+
         Returns:
             False if it is no longer due (another router took it, or it was finished).
         """
-        return self._deliveries.claim(delivery_id, now, until)
+        with self.db.transaction() as conn:
+            if not self._deliveries.claim(delivery_id, now, until):
+                return False
+            _mark_started(conn, delivery_id, now)
+        return True
 
     def release_orphans(self) -> int:
         """Make deliveries claimed by processes that are gone due at once; return how many."""
@@ -489,8 +529,14 @@ class SqliteEventBus:
         next_attempt_at: datetime | None = None,
         error: str | None = None,
     ) -> None:
-        """Store the outcome of an attempt: its status, failed attempts, next attempt, error."""
-        self._deliveries.record(delivery_id, status=status, attempts=attempts, next_attempt_at=next_attempt_at, error=error)
+        """Store the outcome of an attempt: its status, failed attempts, next attempt, error.
+
+        A final status is noted for AWS/Events' metrics in the same transaction.
+        """
+        with self.db.transaction() as conn:
+            self._deliveries.record(delivery_id, status=status, attempts=attempts, next_attempt_at=next_attempt_at, error=error)
+            if status in _METERED_ENDS:
+                _mark_ended(conn, delivery_id, self.clock.now(), status, attempts)
 
     def deliveries(self, seq: int | None = None) -> list[DeliveryRecord]:
         """Delivery rows, of one event or all, in routing order."""
@@ -719,6 +765,9 @@ class SqliteEventBus:
                 (cutoff,),
             )
             count = cursor.rowcount
+            # Notes no AWS/Events feed read within the retention (no stack ran one) would only pile up:
+            # a feed made later starts after them.
+            conn.execute("DELETE FROM event_invocations WHERE at_ms < ?", (int(_epoch(self.clock.now() - self.retention) * 1000),))
         if count:
             logger.info("archived events pruned", extra={"events": count, "before": cutoff})
         return int(count)

@@ -35,6 +35,14 @@ def store(ctx: Context) -> Any:
     return ctx.stack.local.cloudwatch
 
 
+def fresh_store(ctx: Context) -> Any:
+    """The store, with AWS's own metrics fed up to now first (a read shows what just happened)."""
+    alarms = getattr(ctx.stack, "alarms", None)
+    if alarms is not None:
+        alarms.pull_feeds()
+    return ctx.stack.local.cloudwatch
+
+
 def invalid(parameter: str, value: Any, why: str = "") -> AwsError:
     """``InvalidParameterValue`` in CloudWatch's words: ``The value X for parameter P is invalid.``"""
     text = f"The value {value} for parameter {parameter} is invalid."

@@ -18,6 +18,7 @@ from ._cloudwatch_common import (
     dimension_pairs,
     dimensions_out,
     encode_token,
+    fresh_store,
     invalid,
     missing,
     ms,
@@ -168,7 +169,7 @@ def get_metric_statistics(ctx: Context, params: dict[str, Any]) -> dict[str, Any
         params["Namespace"], params["MetricName"], canonical_dimensions(dimension_pairs(params.get("Dimensions"), "Dimensions"))
     )
     datapoints: list[dict[str, Any]] = []
-    for bucket in store(ctx).buckets(key, start, end, period, unit=params.get("Unit")):
+    for bucket in fresh_store(ctx).buckets(key, start, end, period, unit=params.get("Unit")):
         point: dict[str, Any] = {"Timestamp": to_time(bucket.timestamp_ms), "Unit": bucket.unit}
         for stat in statistics:
             point[stat] = _basic(bucket, stat)
@@ -196,7 +197,7 @@ def get_metric_data(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise validation("The parameter StartTime must be less than the parameter EndTime.")
     decode_token(params.get("NextToken"))  # every result is complete in one page locally
     try:
-        results = run_queries(store(ctx), queries, start, end, now_ms=now_ms(ctx))
+        results = run_queries(fresh_store(ctx), queries, start, end, now_ms=now_ms(ctx))
     except MathError as exc:
         raise validation(str(exc)) from None
     newest_first = params.get("ScanBy", "TimestampDescending") == "TimestampDescending"
@@ -278,7 +279,7 @@ def list_metrics(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         if params["RecentlyActive"] != "PT3H":
             raise invalid("RecentlyActive", params["RecentlyActive"])
         active = now_ms(ctx) - 3 * 3600 * 1000
-    found = store(ctx).metrics(
+    found = fresh_store(ctx).metrics(
         namespace=params.get("Namespace"),
         name=params.get("MetricName"),
         dimensions=filters,
