@@ -26,11 +26,11 @@ def invoke(ports: TaskPorts, command: InvokeTask, name: str, payload: JSON, *, w
         # AWS names the function the Invoke call asked for (not the task's resource, which for
         # lambda:invoke is the integration's ARN), in the Java SDK's error text Step Functions relays.
         arn = f"arn:aws:lambda:{ports.region}:{ports.account_id}:function:{name}"
-        cause = (
+        raise TaskError(
+            "Lambda.ResourceNotFoundException",
             f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
-            f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)"
+            f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
         )
-        raise TaskError("Lambda.ResourceNotFoundException", cause)
     timeout = min(command.timeout_s or ports.default_timeout_s, ports.default_timeout_s)
     request_id = str(uuid.uuid4())
     result = ports.invoker.invoke(Invocation(name, payload, request_id, timeout_s=timeout))
