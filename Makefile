@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean health deploy
+.PHONY: demo test lint bench clean health deploy screenshots
 
 # checkov pins an older boto3 than ours, so it gets a virtualenv of its own;
 # tests/functional/deploy/test_offline_checks.py runs it from there.
@@ -47,8 +47,22 @@ $(PROMETHEUS):
 	  || echo "could not install prometheus: tests/e2e/test_prometheus_server.py will be skipped"; \
 	else echo "apt-get not found: tests/e2e/test_prometheus_server.py will be skipped"; fi
 
-test: $(STAMP) $(CHECKOV) $(AWSCLI) $(PROMETHEUS)
+# Debian's chromium: tests/e2e/console/ drive the web console in it with Playwright (pointed at
+# this executable; Playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
+	  || echo "could not install chromium: tests/e2e/console/ will be skipped"; \
+	else echo "apt-get not found: tests/e2e/console/ will be skipped"; fi
+
+test: $(STAMP) $(CHECKOV) $(AWSCLI) $(PROMETHEUS) $(CHROMIUM)
 	$(BIN)/python -m pytest -q tests
+
+# `make screenshots` refreshes docs/console/*.png from the console's browser tests.
+screenshots: $(STAMP) $(CHROMIUM)
+	SLUICEWAY_SCREENSHOTS=docs/console $(BIN)/python -m pytest -q tests/e2e/console
 
 # `make health` asks the running `sluiceway up` whether it is ready (database, workers, event
 # lag): exit 0 ready, 1 not ready, 2 nothing answers. URL defaults to SLUICEWAY_ENDPOINT_HOST/PORT.

@@ -225,10 +225,13 @@ class TopicList(BaseModel):
 
 
 class Subscription(BaseModel):
-    subscriptionArn: str
+    subscriptionArn: str = Field(description="Or PendingConfirmation, as SNS lists a subscription not confirmed yet")
     protocol: str
     endpoint: str | None = None
     topicArn: str
+    filterPolicy: str | None = Field(None, description="The FilterPolicy attribute (JSON text); null when every message is delivered")
+    filterPolicyScope: str | None = Field(None, description="MessageAttributes or MessageBody; null without a filter policy")
+    rawMessageDelivery: bool | None = Field(None, description="The RawMessageDelivery attribute; null for a subscription not confirmed yet")
 
 
 class SubscriptionList(BaseModel):

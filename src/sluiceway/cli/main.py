@@ -235,13 +235,16 @@ def up(
 
 
 def _announce_api(stack: Stack, url: str) -> None:
-    """Where the management API is, and how to get a token for it (its user pool is made on first start)."""
+    """Where the management API and the console are, and how to get a token for them (its user pool is made on first start)."""
     pools = stack.local.user_pools
     default = pools.default_pool()
     console.print(Text.assemble("Management API: ", (f"{url}/_sluiceway/api", "bold"), f" (user pool {default.pool_id})"), highlight=False)
+    console.print(Text.assemble("Console: ", (f"{url}/_sluiceway/console", "bold"), " (sign in as a user of that pool)"), highlight=False)
     if not pools.list_users(default.pool_id):
         console.print(
-            "no users yet: `sluiceway users add NAME --group admin`, then `sluiceway token NAME` for a bearer token", highlight=False
+            "no users yet: `sluiceway users add NAME --group admin`, then sign in to the console, "
+            "or `sluiceway token NAME` for a bearer token",
+            highlight=False,
         )
 
 

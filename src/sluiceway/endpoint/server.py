@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..observability.exposition import METRICS_PATH, exposition
-from . import cognito_routes, http1, protocol
+from . import cognito_routes, console_routes, http1, protocol
 from .apigateway import ApiGateway
 from .asgi import AsgiApp
 from .body import decode_aws_chunked, read_http_chunked
@@ -237,6 +237,8 @@ class Endpoint:
     def _own(self, request: HttpRequest) -> HttpResponse:
         if (request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")) and self.stack.settings.api_enabled:
             return self.shared.get("management-api", self._management_api).handle(request)
+        if console_routes.serves(request) and self.stack.settings.api_enabled:
+            return console_routes.handle(request, self.stack, self.shared)
         path = request.path.rstrip("/")
         if path == METRICS_PATH:
             status, headers, text = exposition(self.stack.metrics.registry, request.headers, request.method)

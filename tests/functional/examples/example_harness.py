@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -173,12 +174,25 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def run_example(app: str, root: Path, *, parameters: dict[str, str] | None = None) -> Iterator[RunningApp]:
     """Scaffold example ``app`` into ``root/app`` and run it until the block ends."""
+    copy_example(app, root / "app")
+    with _run(app, root, f"ex-{app}", parameters) as running:
+        yield running
+
+
+@contextmanager
+def run_template(source: Path, root: Path, stack_name: str, *, parameters: dict[str, str] | None = None) -> Iterator[RunningApp]:
+    """Copy the app folder ``source`` (its ``template.yaml`` and code) into ``root/app`` and run it until the block ends."""
+    shutil.copytree(source, root / "app")
+    with _run(stack_name, root, stack_name, parameters) as running:
+        yield running
+
+
+@contextmanager
+def _run(app: str, root: Path, stack_name: str, parameters: dict[str, str] | None) -> Iterator[RunningApp]:
     app_dir = root / "app"
-    copy_example(app, app_dir)
     logs = root / "logs"
     logs.mkdir()
     port = free_port()
-    stack_name = f"ex-{app}"
     command = [*SLUICEWAY, "up", "--template", "template.yaml", "--stack-name", stack_name, "--data-dir", str(root / "data")]
     command += ["--port", str(port)]
     if parameters:

@@ -7,9 +7,9 @@ Every series comes from CloudWatch's GetMetricData (period 60) over metrics foun
 ListMetrics, summed here rather than with metric math: ``SUM(SEARCH(...))`` is a CloudWatch
 function the local endpoint does not compute, and plain queries give the same sums on AWS.
 
-Event lag is AWS/Events ``IngestionToInvocationStartLatency`` when CloudWatch holds it (on AWS);
-the local endpoint does not produce that metric, so locally ``eventLag`` is null (the endpoint's
-own health check measures lag, but it is not an AWS operation, so it cannot come through here).
+Event lag is AWS/Events ``IngestionToInvocationStartLatency`` (no dimensions, the average per
+minute): EventBridge reports it on AWS, and the local bus's deliveries feed it locally. Until an
+event has reached a target, CloudWatch holds no such metric and ``eventLag`` is null.
 """
 
 from __future__ import annotations

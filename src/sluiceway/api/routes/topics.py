@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from ..aws import Aws, AwsCallError
 from ..schemas import SubscriptionList, TopicList
 from ._deps import AwsApi, Viewer, errors
 
@@ -31,8 +32,37 @@ def list_subscriptions(
     if nextToken:
         params["NextToken"] = nextToken
     page = aws.call("sns", "ListSubscriptionsByTopic", params)
-    subscriptions = [
-        {"subscriptionArn": s["SubscriptionArn"], "protocol": s["Protocol"], "endpoint": s.get("Endpoint"), "topicArn": s["TopicArn"]}
-        for s in page.get("Subscriptions", [])
-    ]
+    subscriptions = [{**_delivery(aws, s["SubscriptionArn"]), **_summary(s)} for s in page.get("Subscriptions", [])]
     return {"subscriptions": subscriptions, "nextToken": page.get("NextToken")}
+
+
+def _summary(subscription: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "subscriptionArn": subscription["SubscriptionArn"],
+        "protocol": subscription["Protocol"],
+        "endpoint": subscription.get("Endpoint"),
+        "topicArn": subscription["TopicArn"],
+    }
+
+
+def _delivery(aws: Aws, arn: str) -> dict[str, Any]:
+    """What a subscription gets and how (GetSubscriptionAttributes); nothing for one not confirmed yet.
+
+    ListSubscriptionsByTopic names an unconfirmed subscription ``PendingConfirmation`` in place of
+    its ARN, and has none of these attributes; a subscription deleted since the listing has none either.
+    """
+    if not arn.startswith("arn:"):
+        return {}
+    try:
+        attributes = aws.call("sns", "GetSubscriptionAttributes", {"SubscriptionArn": arn}).get("Attributes", {})
+    except AwsCallError as error:
+        if error.code == "NotFound":
+            return {}
+        raise
+    raw = attributes.get("RawMessageDelivery")
+    return {
+        "filterPolicy": attributes.get("FilterPolicy") or None,
+        # SNS's default scope when a policy has none set.
+        "filterPolicyScope": attributes.get("FilterPolicyScope") or ("MessageAttributes" if attributes.get("FilterPolicy") else None),
+        "rawMessageDelivery": raw.lower() == "true" if isinstance(raw, str) else None,
+    }

@@ -1,0 +1,236 @@
+// The console's shell: sign-in, navigation and a router over the URL's hash
+// (#/executions/<arn>), so every page has a link and the browser's back button works.
+//
+// A page is a module under pages/ whose default export is
+//   { title: "Executions", async render(view, route, ctx) }
+// `view` is the <main> element, emptied; `route` is {parts: [...decoded path parts after the
+// page's name], params: URLSearchParams}; `ctx` is:
+//   api        the management API (api.js): ctx.api.get("/executions", {statusFilter: "FAILED"})
+//   can(role)  whether the user may act ("operator") or manage users ("admin")
+//   live(fn, ms = 500)  call fn now and every ms while this page is shown and the tab visible;
+//              never two calls at once; a throw shows once as a notice and the polling goes on
+//   navigate(hash, {replace})  go to another page ("#/executions?status=FAILED")
+//   onLeave(fn)  run fn when the user leaves the page
+//   current()  false once the user has left the page (stop async work that would draw on it)
+
+import { api } from "./api.js";
+import { AuthError, can, loadConfig, session, signIn, signOut } from "./auth.js";
+import { failure, field, h, notice } from "./ui.js";
+
+const PAGES = {
+  "": () => import("./pages/home.js"),
+  executions: () => import("./pages/executions.js"),
+  execution: () => import("./pages/execution.js"),
+  queues: () => import("./pages/queues.js"),
+  topics: () => import("./pages/topics.js"),
+  rules: () => import("./pages/rules.js"),
+  functions: () => import("./pages/functions.js"),
+  resources: () => import("./pages/resources.js"),
+};
+
+const main = document.getElementById("main");
+let generation = 0;
+let leaving = [];
+
+function parseHash() {
+  const hash = window.location.hash.startsWith("#/") ? window.location.hash.slice(2) : "";
+  const [path, query] = hash.split("?", 2);
+  const parts = path.split("/").filter(Boolean).map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  });
+  let page = parts.shift() || "";
+  // One execution is its own page: #/executions/<arn>.
+  if (page === "executions" && parts.length) page = "execution";
+  return { page, parts, params: new URLSearchParams(query || "") };
+}
+
+function leave() {
+  generation += 1;
+  for (const fn of leaving) {
+    try {
+      fn();
+    } catch (error) {
+      console.error(error);
+    }
+  }
+  leaving = [];
+}
+
+function navigate(hash, { replace = false } = {}) {
+  if (replace) {
+    window.history.replaceState(null, "", hash);
+    route();
+  } else if (window.location.hash !== hash) {
+    window.location.hash = hash; // the hashchange routes
+  } else {
+    route();
+  }
+}
+
+function context(mine) {
+  const current = () => mine === generation;
+  return {
+    api,
+    can,
+    current,
+    navigate,
+    onLeave: (fn) => leaving.push(fn),
+    live(fn, ms = 500) {
+      let timer = null;
+      let running = false;
+      let reported = false;
+      const tick = async () => {
+        if (!current()) return;
+        if (!running && document.visibilityState === "visible") {
+          running = true;
+          try {
+            await fn();
+            reported = false;
+          } catch (error) {
+            if (!reported && current() && error.status !== 401) notice(error.message, "error");
+            reported = true;
+          } finally {
+            running = false;
+          }
+        }
+        if (current()) timer = setTimeout(tick, ms);
+      };
+      leaving.push(() => clearTimeout(timer));
+      return tick();
+    },
+  };
+}
+
+function showChrome(signedIn) {
+  document.getElementById("nav").hidden = !signedIn;
+  document.getElementById("who").hidden = !signedIn;
+  const current = session();
+  document.getElementById("who-name").textContent = current ? `${current.username} (${current.groups.join(", ") || "no role"})` : "";
+}
+
+function markNav(page) {
+  const name = page === "execution" ? "executions" : page || "home";
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (link.dataset.page === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+async function route() {
+  leave();
+  const mine = generation;
+  if (!session()) {
+    showChrome(false);
+    renderSignIn();
+    return;
+  }
+  showChrome(true);
+  const where = parseHash();
+  markNav(where.page);
+  const load = PAGES[where.page];
+  main.replaceChildren();
+  if (!load) {
+    document.title = "Not found · Sluiceway";
+    main.append(h("h1", null, "Not found"), h("p", null, "No such page. ", h("a", { href: "#/" }, "Go home")));
+    return;
+  }
+  try {
+    const module = await load();
+    if (mine !== generation) return;
+    document.title = `${module.default.title} · Sluiceway`;
+    await module.default.render(main, where, context(mine));
+  } catch (error) {
+    if (mine !== generation) return;
+    console.error(error);
+    main.append(failure(error));
+  }
+}
+
+function renderSignIn() {
+  document.title = "Sign in · Sluiceway";
+  const username = h("input", { name: "username", autocomplete: "username", required: true, autofocus: true });
+  const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const problem = h("p", { className: "failure", role: "alert", hidden: true });
+  const submit = h("button", { type: "submit", className: "primary" }, "Sign in");
+  const form = h(
+    "form",
+    { className: "sign-in", "aria-labelledby": "sign-in-title" },
+    h("h1", { id: "sign-in-title" }, "Sign in"),
+    h("p", { className: "hint" }, "A user of this stack's user pool: ", h("code", null, "sluiceway users add NAME --group operator")),
+    field("User name", username),
+    field("Password", password),
+    problem,
+    submit,
+  );
+  const fail = (error) => {
+    problem.hidden = false;
+    problem.textContent = error instanceof AuthError ? `${error.message}` : `Sign-in failed: ${error.message}`;
+    submit.disabled = false;
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    problem.hidden = true;
+    try {
+      const result = await signIn(username.value.trim(), password.value);
+      if (result.challenge) {
+        renderNewPassword(result.respond);
+        return;
+      }
+      route();
+    } catch (error) {
+      fail(error);
+    }
+  });
+  main.replaceChildren(form);
+  username.focus();
+}
+
+function renderNewPassword(respond) {
+  const password = h("input", { name: "new-password", type: "password", autocomplete: "new-password", required: true });
+  const problem = h("p", { className: "failure", role: "alert", hidden: true });
+  const form = h(
+    "form",
+    { className: "sign-in", "aria-labelledby": "new-password-title" },
+    h("h1", { id: "new-password-title" }, "Choose a new password"),
+    h("p", { className: "hint" }, "Your password was set by an administrator; choose your own to go on."),
+    field("New password", password),
+    problem,
+    h("button", { type: "submit", className: "primary" }, "Set password and sign in"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await respond(password.value);
+      route();
+    } catch (error) {
+      problem.hidden = false;
+      problem.textContent = error.message;
+    }
+  });
+  main.replaceChildren(form);
+  password.focus();
+}
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  signOut();
+  window.location.hash = "#/";
+  route();
+});
+// The skip link moves focus to the page, without touching the hash the router reads.
+document.getElementById("skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
+window.addEventListener("hashchange", route);
+window.addEventListener("sluiceway:signed-out", () => {
+  if (!session()) route();
+});
+
+loadConfig()
+  .then(route)
+  .catch((error) => main.replaceChildren(failure(error)));

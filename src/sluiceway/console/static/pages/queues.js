@@ -1,0 +1,225 @@
+// Queues (#/queues) and one queue (#/queues/<name>): depths as SQS counts them (available, in
+// flight, delayed), each queue's redrive policy and its dead-letter queue's depth, updating live.
+// A dead-letter queue's page lets an operator preview its messages and redrive them.
+
+import { ApiError, segment } from "../api.js";
+import { badge, code, confirm, facts, failure, field, fmt, h, notice, section, table } from "../ui.js";
+
+// ListQueues answers at most 1000 a page; a page of 100 keeps polling it cheap.
+const PAGE_SIZE = 100;
+
+function queueLink(name) {
+  return h("a", { href: `#/queues/${segment(name)}` }, name);
+}
+
+function depth(value) {
+  return value === null || value === undefined ? "—" : fmt.number(value);
+}
+
+async function renderList(view, route, ctx) {
+  const prefix = route.params.get("prefix") || "";
+  const filter = h("input", { name: "prefix", type: "search", value: prefix, maxlength: "80", spellcheck: "false" });
+  const form = h("form", { className: "toolbar", role: "search" }, field("Name starts with", filter), h("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ctx.navigate(filter.value.trim() ? `#/queues?prefix=${encodeURIComponent(filter.value.trim())}` : "#/queues");
+  });
+  const listing = h("div", { className: "queue-list" });
+  const pager = h("div", { className: "pager" });
+  view.append(h("h1", null, "Queues"), form, listing, pager);
+
+  // Tokens of the pages before this one: "Previous" pops one.
+  const tokens = [];
+  let token = null;
+  let drawn = null;
+  const load = async () => {
+    const page = await ctx.api.get("/queues", { prefix, nextToken: token, maxResults: PAGE_SIZE });
+    if (!ctx.current()) return;
+    const key = JSON.stringify(page);
+    if (key === drawn) return;
+    drawn = key;
+    listing.replaceChildren(
+      table({
+        caption: prefix ? `Queues whose name starts with ${prefix}` : "Queues",
+        empty: prefix ? "No queue's name starts with that." : "No queue yet.",
+        columns: [
+          { label: "Name", value: (q) => queueLink(q.name) },
+          { label: "Type", value: (q) => (q.fifo ? "FIFO" : "Standard") },
+          { label: "Messages available", className: "num", value: (q) => depth(q.messages) },
+          { label: "Messages in flight", className: "num", value: (q) => depth(q.inFlight) },
+          { label: "Messages delayed", className: "num", value: (q) => depth(q.delayed) },
+          { label: "Dead-letter queue", value: (q) => (q.deadLetterQueue ? queueLink(q.deadLetterQueue.name) : "—") },
+          { label: "Dead-letter messages", className: "num", value: (q) => (q.deadLetterQueue ? depth(q.deadLetterQueue.messages) : "—") },
+        ],
+        rows: page.queues,
+        rowProps: (q) => ({ dataset: { queue: q.name } }),
+      }),
+    );
+    const previous = h("button", { type: "button", disabled: !tokens.length }, "Previous page");
+    const next = h("button", { type: "button", disabled: !page.nextToken }, "Next page");
+    previous.addEventListener("click", () => {
+      token = tokens.pop() || null;
+      drawn = null;
+      load();
+    });
+    next.addEventListener("click", () => {
+      tokens.push(token);
+      token = page.nextToken;
+      drawn = null;
+      load();
+    });
+    pager.replaceChildren(previous, next);
+  };
+  await ctx.live(load);
+}
+
+function previewTable(messages) {
+  return table({
+    caption: "Messages received for the preview",
+    showCaption: false,
+    empty: "No message was received: the queue is empty (or its messages are in flight).",
+    columns: [
+      { label: "Message ID", className: "mono", value: (m) => m.messageId },
+      { label: "Sent", value: (m) => fmt.time(m.sentTimestamp) },
+      { label: "Receive count", className: "num", value: (m) => depth(m.approximateReceiveCount) },
+      { label: "Size", className: "num", value: (m) => fmt.bytes(m.bodySize) },
+      {
+        label: "Body",
+        value: (m) => [code(fmt.json(m.body), `Body of message ${m.messageId}`), m.bodyTruncated ? h("p", { className: "muted" }, `The first 2 KiB of ${fmt.bytes(m.bodySize)}.`) : null],
+      },
+    ],
+    rows: messages,
+  });
+}
+
+async function renderQueue(view, name, ctx) {
+  const heading = h("h1", null, name);
+  view.append(h("p", { className: "crumbs" }, h("a", { href: "#/queues" }, "Queues")), heading);
+  let queue;
+  try {
+    queue = await ctx.api.get(`/queues/${segment(name)}`);
+  } catch (error) {
+    view.append(failure(error));
+    return;
+  }
+  if (!ctx.current()) return;
+
+  // Which queues send their failures here: SQS tells only by each queue's redrive policy.
+  // Read once, not polled: it costs a call per queue, and redrive policies rarely change.
+  const sources = (await ctx.api.get("/queues", { maxResults: 1000 })).queues.filter((q) => q.deadLetterQueue && q.deadLetterQueue.name === name).map((q) => q.name);
+  if (!ctx.current()) return;
+  const isDeadLetterQueue = sources.length > 0;
+
+  const numbers = h("ul", { className: "headlines", "aria-label": "Depth now", "aria-live": "polite" });
+  const policy = h("div");
+  const actions = h("div", { className: "toolbar" });
+  view.append(
+    section("Messages now", numbers),
+    section(
+      "Details",
+      facts([
+        ["Type", queue.fifo ? "FIFO" : "Standard"],
+        ["URL", h("span", { className: "mono" }, queue.url)],
+        ["ARN", h("span", { className: "mono" }, queue.arn)],
+        ["Dead-letter queue of", isDeadLetterQueue ? sources.map((source, n) => [n ? ", " : "", queueLink(source)]) : "no queue"],
+      ]),
+    ),
+    section("Redrive policy", policy),
+  );
+
+  let preview = null;
+  const redrivable = isDeadLetterQueue || queue.deadLetterQueue !== null;
+  if (ctx.can("operator") && redrivable) {
+    const redrive = h("button", { type: "button", className: "primary" }, "Redrive");
+    redrive.addEventListener("click", async () => {
+      const from = isDeadLetterQueue ? name : queue.deadLetterQueue.name;
+      const to = isDeadLetterQueue ? sources.join(", ") : name;
+      const sure = await confirm(`Move the messages of ${from} back to ${to}? SQS moves them with a message move task, as the SQS console's "Start DLQ redrive" does.`, "Redrive");
+      if (!sure) return;
+      redrive.disabled = true;
+      try {
+        const task = await ctx.api.post(`/queues/${segment(name)}/redrive`, {});
+        notice(`Redrive started from ${fmt.arnName(task.sourceArn)} (task ${task.taskHandle.slice(0, 12)}…).`, "success");
+        if (preview) preview.clear();
+      } catch (error) {
+        notice(error.message, "error");
+      } finally {
+        redrive.disabled = false;
+      }
+    });
+    actions.append(redrive, h("span", { className: "muted" }, isDeadLetterQueue ? `Moves this queue's messages back to ${sources.join(", ")}.` : `Moves the messages of ${queue.deadLetterQueue.name} back to this queue.`));
+    view.insertBefore(actions, heading.nextSibling);
+  }
+
+  if (ctx.can("operator") && isDeadLetterQueue) {
+    const holder = h("div", { className: "preview" });
+    const poll = h("button", { type: "button" }, "Poll for messages");
+    preview = {
+      clear: () => holder.replaceChildren(h("p", { className: "muted" }, "Poll again to see what is left.")),
+    };
+    poll.addEventListener("click", async () => {
+      poll.disabled = true;
+      try {
+        const found = await ctx.api.get(`/queues/${segment(name)}/messages`, { max: 10 });
+        if (ctx.current()) holder.replaceChildren(previewTable(found.messages));
+      } catch (error) {
+        holder.replaceChildren(failure(error));
+      } finally {
+        poll.disabled = false;
+      }
+    });
+    view.append(
+      section(
+        "Message preview",
+        h(
+          "p",
+          { className: "hint" },
+          "Receives up to 10 messages with a visibility timeout of 0, as the SQS console's Poll for messages: they stay in the queue, and each one's receive count goes up by one.",
+        ),
+        h("div", { className: "toolbar" }, poll),
+        holder,
+      ),
+    );
+  }
+
+  let drawn = null;
+  await ctx.live(async () => {
+    let now;
+    try {
+      now = await ctx.api.get(`/queues/${segment(name)}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        numbers.replaceChildren(h("li", null, badge("DELETED"), " This queue no longer exists."));
+        return;
+      }
+      throw error;
+    }
+    if (!ctx.current()) return;
+    const key = JSON.stringify(now);
+    if (key === drawn) return;
+    drawn = key;
+    numbers.replaceChildren(
+      h("li", { className: "headline" }, h("span", { className: "stat", dataset: { depth: "available" } }, depth(now.messages)), h("span", { className: "stat-label" }, "Available")),
+      h("li", { className: "headline" }, h("span", { className: "stat" }, depth(now.inFlight)), h("span", { className: "stat-label" }, "In flight")),
+      h("li", { className: "headline" }, h("span", { className: "stat" }, depth(now.delayed)), h("span", { className: "stat-label" }, "Delayed")),
+    );
+    const dlq = now.deadLetterQueue;
+    policy.replaceChildren(
+      dlq
+        ? facts([
+            ["Dead-letter queue", queueLink(dlq.name)],
+            ["Maximum receives", fmt.number(dlq.maxReceiveCount)],
+            ["Messages in it now", dlq.messages === null || dlq.messages === undefined ? "the queue does not exist" : fmt.number(dlq.messages)],
+          ])
+        : h("p", { className: "muted" }, "None: messages that fail stay in this queue until they expire."),
+    );
+  });
+}
+
+export default {
+  title: "Queues",
+  async render(view, route, ctx) {
+    if (route.parts.length) return renderQueue(view, route.parts[0], ctx);
+    return renderList(view, route, ctx);
+  },
+};
