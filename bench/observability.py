@@ -1,33 +1,43 @@
 """What metrics plus tracing cost: the CSV pipeline and a run of small files, observability off vs on.
 
 Two workloads, each run with observability OFF and ON in the same run, alternating which goes
-first from round to round (a shared machine's drift then falls on both sides alike), each run
-on a fresh stack in a fresh data dir:
+first from round to round (a shared machine's drift then falls on both sides alike):
 
 * ``csv_pipeline``: exactly ``bench/csv_pipeline.py``'s timed run (its ``run_pipeline``: a warmed
-  stack, then the whole workflow on one generated sales CSV of ``--size-mb``), in seconds.
+  stack, then the whole workflow on one generated sales CSV of ``--size-mb``), in seconds, each
+  run on a fresh stack in a fresh data dir.
 * ``small_files``: ``--files`` small CSVs (the first rows of the same file) uploaded one after
   another through the stack (``Stack.upload``: the object, its S3 event, the rule, one execution
-  each), timed from the first upload until every execution has ended, in files per second.
+  each), timed from the first upload until every execution has ended (and, ON, until its spans
+  are exported), in files per second. A fresh stack per run would make each figure one ~10 s
+  stretch of a shared machine's load, which swings far more than 5% from one stretch to the next
+  (on two busy cores, identical runs took 3 s and 15 s): instead one OFF and one ON stack are built and
+  warmed once, side by side in this process (an idle stack costs ~0.3% of a core), and the
+  rounds alternate between them, so each pair of batches sees the same minute of the machine.
+  The same batches are also measured in CPU seconds (this process and its worker processes; the
+  idle stack's share is in both sides alike), which a busy machine disturbs much less than the
+  clock: that figure is what observability adds to the work.
 
 OFF is the default stack: ``SLUICEWAY_METRICS_ENABLED=false`` and no ``OTEL_*`` variable. ON is
 what an operator runs: metrics on, and tracing on through ``OTEL_EXPORTER_OTLP_ENDPOINT`` naming
 an OTLP/HTTP receiver in this process that accepts every ``POST /v1/traces`` and discards it
 (the spans' whole cost to the stack, export included; none of a collector's). The variables are
-set in ``os.environ`` around each run only: the stack reads them when it is built
-(``tracing_from_environ``, ``Settings``) and its worker processes inherit them.
+set in ``os.environ`` around each stack's build only: the stack reads them then
+(``tracing_from_environ``, ``Settings``) and its worker processes get them then.
 
     .venv/bin/python bench/observability.py [--size-mb 50] [--files 50] [--rounds 3] [--workers 2]
 
 Prints one line per run, then the medians of the rounds::
 
-    csv_pipeline_s off=… on=… ratio=… target<=1.05 met|not met
-    small_files_per_s off=… on=… ratio=… target<=1.05 met|not met
+    csv_pipeline_s off=… on=… ratio=… paired=… target<=1.05 met|not met
+    small_files_per_s off=… on=… ratio=… paired=… target<=1.05 met|not met
+    small_files_cpu_ms_per_file off=… on=… ratio=… paired=…
 
 ``ratio`` is ON's time over OFF's (for small files: seconds per file, the inverse of the rates),
 so 1.03 means observability costs 3%; ``paired=`` is the median of each round's own ratio. It
 exits 0 whether the target is met or not (a benchmark reports, it does not gate); non-zero when
 a run failed, or when an ON run exported no span (then it would not have measured tracing).
+(The CPU line is printed on Linux only: it reads the workers' times in ``/proc``.)
 """
 
 from __future__ import annotations
@@ -143,57 +153,125 @@ def observability(on: bool, endpoint: str, parts: str = "both") -> Iterator[None
         os.environ.update(saved)
 
 
-def small_files(source: Path, data_dir: Path, workers: int, files: int) -> float:
-    """Files per second: ``files`` small CSVs uploaded one after another, until every execution has ended."""
-    from sluiceway.runtime.wiring import build_stack
+def _cpu_seconds() -> float | None:
+    """CPU seconds used so far by this process and its live children (the stacks' workers); None off Linux."""
+    me = Path(f"/proc/{os.getpid()}")
+    if not me.is_dir():
+        return None
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in me.joinpath("task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in task.joinpath("children").read_text().split():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    # utime and stime, the 14th and 15th fields; the command (2nd) may hold spaces.
+                    fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
-    small = data_dir / "small.csv"
-    with open(source, "rb") as lines:
-        small.write_bytes(b"".join(lines.readline() for _ in range(SMALL_ROWS + 1)))
-    stack = build_stack(Settings.load(data_dir=data_dir, workers=workers))
-    try:
-        stack.start()
-        # Warm the worker pool first, as csv_pipeline.py does: the figure is the stack, not start-up.
-        for attempt in range(2 * workers):
-            stack.upload(small, f"warm/{attempt}.csv")
-        stack.router.deliver_pending()
-        if not stack.orchestrator.wait_all(timeout=600):
-            raise SystemExit("the warm-up files did not finish within 10 minutes")
-        started = time.perf_counter()
+
+class SmallFiles:
+    """One side's stack for the small files: built in its environment, warmed, then timed batch after batch."""
+
+    def __init__(self, on: bool, receiver: Receiver, parts: str, source: Path, workers: int) -> None:
+        self.on, self.receiver, self.parts, self.source, self.workers = on, receiver, parts, source, workers
+        self.batches = 0
+
+    def __enter__(self) -> SmallFiles:
+        from sluiceway.runtime.wiring import build_stack
+
+        self.data_dir = Path(tempfile.mkdtemp(prefix="sluiceway-bench-obs-"))
+        self.small = self.data_dir / "small.csv"
+        with open(self.source, "rb") as lines:
+            self.small.write_bytes(b"".join(lines.readline() for _ in range(SMALL_ROWS + 1)))
+        # The stack reads the variables when it is built, and its workers get them then.
+        with observability(self.on, self.receiver.endpoint, self.parts):
+            self.stack = build_stack(Settings.load(data_dir=self.data_dir, workers=self.workers))
+        try:
+            # Its batches' exports cannot tell (the other stack may export meanwhile): the stack itself does.
+            if self.stack.tracing.enabled is not (self.on and self.parts != "metrics"):
+                raise SystemExit(f"the {'ON' if self.on else 'OFF'} stack's tracing is not as set")
+            self.stack.start()
+            # Warm the worker pool first, as csv_pipeline.py does: the figure is the stack, not start-up.
+            for attempt in range(2 * self.workers):
+                self.stack.upload(self.small, f"warm/{attempt}.csv")
+            self.stack.router.deliver_pending()
+            if not self.stack.orchestrator.wait_all(timeout=600):
+                raise SystemExit("the warm-up files did not finish within 10 minutes")
+            self.stack.tracing.flush()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.stack.close()
+        finally:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def batch(self, files: int) -> tuple[float, float | None]:
+        """Files per second and CPU milliseconds per file of ``files`` more small files."""
+        self.batches += 1
+        prefix = f"small/{self.batches}/"
+        cpu, started = _cpu_seconds(), time.perf_counter()
         for n in range(files):
-            stack.upload(small, f"small/{n}.csv")
-        stack.router.deliver_pending()
-        if not stack.orchestrator.wait_all(timeout=3600):
+            self.stack.upload(self.small, f"{prefix}{n}.csv")
+        self.stack.router.deliver_pending()
+        if not self.stack.orchestrator.wait_all(timeout=3600):
             raise SystemExit("the small files did not finish within an hour")
+        # Exporting the batch's spans is part of what tracing costs (OFF: nothing to export).
+        if not self.stack.tracing.flush(timeout_s=60):
+            raise SystemExit("the batch's spans were not exported within a minute")
         took = time.perf_counter() - started
-        runs = [
-            r for r in stack.orchestrator.store.list(limit=files + 4 * workers) if r.input["detail"]["object"]["key"].startswith("small/")
-        ]
+        used = _cpu_seconds()
+        runs = [r for r in self.stack.orchestrator.store.list(limit=files) if r.input["detail"]["object"]["key"].startswith(prefix)]
         ended = sorted(r.status for r in runs)
         if ended != ["SUCCEEDED"] * files:
             raise SystemExit(f"expected {files} SUCCEEDED runs of the small files, got {ended}")
-        return files / took
-    finally:
-        stack.close()
+        return files / took, None if cpu is None or used is None else (used - cpu) * 1000 / files
 
 
 def run(label: str, on: bool, receiver: Receiver, work: Callable[[Path], float], parts: str = "both") -> float:
     """One run of ``work(data_dir)`` in a fresh data dir with observability (``parts`` of it) ``on`` or off."""
     data_dir = Path(tempfile.mkdtemp(prefix="sluiceway-bench-obs-"))
-    posts_before, bytes_before = receiver.snapshot()
+    before = receiver.snapshot()
     try:
         with observability(on, receiver.endpoint, parts):
             figure = work(data_dir)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    posts, sent = (a - b for a, b in zip(receiver.snapshot(), (posts_before, bytes_before), strict=True))
-    if on and parts != "metrics" and posts == 0:
-        raise SystemExit(f"{label}: the ON run exported no span to the receiver: tracing was not on")
+    posts, sent = (a - b for a, b in zip(receiver.snapshot(), before, strict=True))
     if not on and posts:
         raise SystemExit(f"{label}: the OFF run exported spans: tracing was not off")
+    report(label, on, figure, posts, sent, parts)
+    return figure
+
+
+def run_batch(side: SmallFiles, files: int) -> tuple[float, float | None]:
+    """One batch of small files on ``side``'s stack: files per second, CPU milliseconds per file."""
+    before = side.receiver.snapshot()
+    rate, cpu_ms = side.batch(files)
+    posts, sent = (a - b for a, b in zip(side.receiver.snapshot(), before, strict=True))
+    report("small_files ", side.on, rate, posts, sent, side.parts)
+    return rate, cpu_ms
+
+
+def report(label: str, on: bool, figure: float, posts: int, sent: int, parts: str) -> None:
+    """Print one run's line; an ON run that traces must have exported spans."""
+    if on and parts != "metrics" and posts == 0:
+        raise SystemExit(f"{label.strip()}: the ON run exported no span to the receiver: tracing was not on")
     extra = f" exported={posts} posts/{sent / 1024:.0f} KiB" if on and parts != "metrics" else ""
     print(f"  {label} {'on ' if on else 'off'} {figure:10.3f}{extra}", flush=True)
-    return figure
+
+
+def summary(name: str, off: list[float], on: list[float], digits: int, *, rates: bool = False) -> tuple[float, float]:
+    """Medians, ``ratio`` (ON's cost over OFF's: for rates, the inverse) and ``paired`` (the median of each round's ratio)."""
+    off_m, on_m = statistics.median(off), statistics.median(on)
+    ratio = off_m / on_m if rates else on_m / off_m
+    paired = statistics.median((a / b if rates else b / a) for a, b in zip(off, on, strict=True))
+    print(f"{name} off={off_m:.{digits}f} on={on_m:.{digits}f} ratio={ratio:.3f} paired={paired:.3f}", end="")
+    return ratio, paired
 
 
 def verdict(ratio: float) -> str:
@@ -231,36 +309,37 @@ def main() -> None:
         ((took, _rss, _record),) = pipeline.run_pipeline(path, data_dir, args.workers)
         return float(took)
 
-    def small_rate(data_dir: Path) -> float:
-        return small_files(path, data_dir, args.workers, args.files)
-
     seconds: dict[bool, list[float]] = {False: [], True: []}
     rates: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
     with Receiver() as receiver:
         for n in range(args.rounds):
             # OFF first in even rounds, ON first in odd ones.
             order = (False, True) if n % 2 == 0 else (True, False)
-            print(f"round {n + 1}: csv_pipeline in s, small_files in files/s", flush=True)
+            print(f"round {n + 1}: csv_pipeline in s", flush=True)
             for on in order:
                 seconds[on].append(run("csv_pipeline", on, receiver, csv_seconds, args.on))
-            for on in order:
-                rates[on].append(run("small_files ", on, receiver, small_rate, args.on))
+        with contextlib.ExitStack() as stacks:
+            print("building and warming the OFF and ON stacks for small_files", flush=True)
+            sides = {on: stacks.enter_context(SmallFiles(on, receiver, args.on, path, args.workers)) for on in (False, True)}
+            for n in range(args.rounds):
+                order = (False, True) if n % 2 == 0 else (True, False)
+                print(f"round {n + 1}: small_files in files/s", flush=True)
+                for on in order:
+                    rate, cpu_ms = run_batch(sides[on], args.files)
+                    rates[on].append(rate)
+                    if cpu_ms is not None:
+                        cpu[on].append(cpu_ms)
         posts, sent = receiver.snapshot()
 
     print(f"\nmedians of {args.rounds} round(s); the OTLP receiver took {posts} exports ({sent / 2**20:.1f} MiB)")
-    off_s, on_s = statistics.median(seconds[False]), statistics.median(seconds[True])
-    csv_ratio = on_s / off_s
-    csv_paired = statistics.median(b / a for a, b in zip(seconds[False], seconds[True], strict=True))
-    print(
-        f"csv_pipeline_s off={off_s:.3f} on={on_s:.3f} ratio={csv_ratio:.3f} paired={csv_paired:.3f} target<={TARGET} {verdict(csv_ratio)}"
-    )
-    off_r, on_r = statistics.median(rates[False]), statistics.median(rates[True])
-    small_ratio = off_r / on_r  # seconds per file, ON over OFF
-    small_paired = statistics.median(a / b for a, b in zip(rates[False], rates[True], strict=True))
-    print(
-        f"small_files_per_s off={off_r:.2f} on={on_r:.2f} ratio={small_ratio:.3f} paired={small_paired:.3f}"
-        f" target<={TARGET} {verdict(small_ratio)}"
-    )
+    ratio, _ = summary("csv_pipeline_s", seconds[False], seconds[True], 3)
+    print(f" target<={TARGET} {verdict(ratio)}")
+    ratio, _ = summary("small_files_per_s", rates[False], rates[True], 2, rates=True)
+    print(f" target<={TARGET} {verdict(ratio)}")
+    if len(cpu[False]) == len(cpu[True]) == args.rounds:
+        summary("small_files_cpu_ms_per_file", cpu[False], cpu[True], 1)
+        print()
 
 
 if __name__ == "__main__":

@@ -25,10 +25,12 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from opentelemetry.trace import Span, Tracer
+# Imported only through Tracing.executions(), when tracing is on: the SDK is loaded by then, and
+# imports at the top spare the orchestrator a lookup for each of its history events.
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 __all__ = ["ExecutionSpans"]
 
@@ -59,8 +61,6 @@ class ExecutionSpans:
 
     def started(self, arn: str, state_machine: str, history: Iterable[Mapping[str, Any]], *, resumed: bool = False) -> None:
         """An execution started (or was redriven or resumed); its span is a child of the current span."""
-        from opentelemetry import trace
-
         attributes: dict[str, Any] = {"aws.stepfunctions.execution.arn": arn, "aws.stepfunctions.state_machine.name": state_machine}
         if resumed:
             attributes["sluiceway.resumed"] = True
@@ -82,9 +82,6 @@ class ExecutionSpans:
                 self._event(execution, event)
 
     def _event(self, execution: _Execution, event: Mapping[str, Any]) -> None:
-        from opentelemetry import trace
-        from opentelemetry.trace import Status, StatusCode
-
         event_id, previous, kind = int(event.get("id", 0)), int(event.get("previousEventId", 0)), str(event.get("type", ""))
         mine = execution.owner.get(previous, 0)
         if kind.endswith("StateEntered"):
@@ -110,8 +107,6 @@ class ExecutionSpans:
 
     def ended(self, arn: str, status: str, error: str | None = None) -> None:
         """The execution ended with Step Functions' ``status``; its spans end."""
-        from opentelemetry.trace import Status, StatusCode
-
         with self._lock:
             execution = self._executions.pop(arn, None)
         if execution is None:
@@ -146,8 +141,6 @@ class ExecutionSpans:
         if parent is None:
             yield None
             return
-        from opentelemetry import trace
-
         attributes = {"aws.stepfunctions.state.name": state_name, "aws.stepfunctions.task.resource": resource}
         with self._tracer.start_as_current_span(
             f"task {integration}", context=trace.set_span_in_context(parent), kind=trace.SpanKind.CLIENT, attributes=attributes

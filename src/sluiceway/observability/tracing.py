@@ -156,9 +156,8 @@ class Tracing:
         tracer = self._tracer
         assert tracer is not None
         try:
-            manager = tracer.start_as_current_span(
-                name, context=_context(parent), kind=_kind(kind), attributes=dict(attributes) if attributes else None
-            )
+            # The attributes as they are: the SDK copies them into the span's own bounded set.
+            manager = tracer.start_as_current_span(name, context=_context(parent), kind=_kind(kind), attributes=attributes)
             span = manager.__enter__()
         except Exception:
             logger.warning("could not start a span; the work goes on untraced", extra={"span": name}, exc_info=True)
@@ -330,16 +329,22 @@ def _context(parent: TraceContext | str | None) -> Any:
     return trace.set_span_in_context(trace.NonRecordingSpan(span_context))
 
 
-def _kind(kind: Kind) -> Any:
-    from opentelemetry.trace import SpanKind
+_KINDS: dict[str, Any] = {}
+"""OpenTelemetry's span kinds by our names, filled when the first span starts (the SDK is loaded by then)."""
 
-    return {
-        "internal": SpanKind.INTERNAL,
-        "server": SpanKind.SERVER,
-        "client": SpanKind.CLIENT,
-        "producer": SpanKind.PRODUCER,
-        "consumer": SpanKind.CONSUMER,
-    }[kind]
+
+def _kind(kind: Kind) -> Any:
+    if not _KINDS:
+        from opentelemetry.trace import SpanKind
+
+        _KINDS.update(
+            internal=SpanKind.INTERNAL,
+            server=SpanKind.SERVER,
+            client=SpanKind.CLIENT,
+            producer=SpanKind.PRODUCER,
+            consumer=SpanKind.CONSUMER,
+        )
+    return _KINDS[kind]
 
 
 _TITLES: Final = {

@@ -14,11 +14,14 @@ functions; the global provider hands each span to the current invocation's.
 
 :meth:`WorkerTracing.invocation` wraps one call: the invocation's ``_X_AMZN_TRACE_ID`` (which
 continues the invoker's span) becomes the current context, so the handler's spans are its
-children. At its end the spans are exported as Lambda's layer does before an environment may be
-frozen, but bounded: at most :data:`FLUSH_TIMEOUT_S`, and never past the invocation's remaining
-time less :data:`FLUSH_MARGIN_S` when it is known, so a slow collector cannot time a function out.
-What is not out by then goes with the batch processor's next export (a local worker is not frozen).
-:meth:`WorkerTracing.flush` does the same after the result went back, for a worker that calls it there.
+children. At its end its spans are exported at once, as Lambda's layer does before an environment
+may be frozen, but by a thread of the worker's own and never waited for: the export is an HTTP
+POST (about a millisecond to a collector on the same host, more across a network, up to the
+exporter's timeout for one that hangs), and the SDK's ``force_flush`` does not honour its timeout,
+so a flush on the invocation's path would cost every invocation that made a span that much, and a
+slow collector could time a function out. The result goes back while the spans go out; a local
+worker is not frozen, and one that exits (the stack's stop) exports what is left as it does. An
+invocation that started no span (a handler without AWS calls) has nothing to flush and costs nothing.
 
 The trace reaches the endpoint through the request's ``X-Amzn-Trace-Id`` header: botocore adds
 it from ``_X_AMZN_TRACE_ID`` inside a Lambda function (its recursion detection), and the
@@ -34,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,12 +49,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FLUSH_MARGIN_S", "FLUSH_TIMEOUT_S", "WorkerTracing", "worker_tracing_from_environ"]
+__all__ = ["FLUSH_TIMEOUT_S", "WorkerTracing", "worker_tracing_from_environ"]
 
-FLUSH_TIMEOUT_S: Final = 0.5
-"""The longest an invocation's end waits for its spans to be exported (a collector that hangs costs this)."""
-FLUSH_MARGIN_S: Final = 0.1
-"""Left of an invocation's remaining time for its result and logs to go back: no flush eats into it."""
+FLUSH_TIMEOUT_S: Final = 5.0
+"""What the flushing thread asks of a provider's ``force_flush`` (for a span processor that honours it)."""
 FUNCTION_NAME_ENV: Final = "AWS_LAMBDA_FUNCTION_NAME"
 
 
@@ -78,6 +78,12 @@ class WorkerTracing:
         self._providers: dict[str, TracerProvider] = {}
         self._current: TracerProvider | None = None
         self._lock = threading.Lock()
+        self._due: list[TracerProvider] = []
+        """Providers whose invocations ended since the flushing thread last looked (each once)."""
+        self._wake = threading.Condition()
+        self._flusher: threading.Thread | None = None
+        self._traced = False
+        """Whether a span was started since the current invocation began (else nothing is flushed)."""
 
     def service_name(self) -> str:
         """The current function's ``service.name``: its ``OTEL_SERVICE_NAME``, else its name."""
@@ -97,15 +103,14 @@ class WorkerTracing:
         return found
 
     @contextlib.contextmanager
-    def invocation(self, trace_header: str | None, *, remaining_ms: Callable[[], int] | None = None) -> Iterator[None]:
+    def invocation(self, trace_header: str | None) -> Iterator[None]:
         """Run one invocation with ``trace_header`` (Lambda's ``_X_AMZN_TRACE_ID``) as the current context.
 
-        Args:
-            remaining_ms: the invocation's remaining time (its context's
-                ``get_remaining_time_in_millis``): the flush at its end stays within it.
+        Its spans are exported when it ends, without waiting for them (see the module docstring).
         """
         from opentelemetry import context, trace
 
+        self._traced = False
         try:
             self._current = None
             self._current = self.provider()
@@ -122,26 +127,41 @@ class WorkerTracing:
         finally:
             if token is not None:
                 context.detach(token)
-            bound = FLUSH_TIMEOUT_S
-            if remaining_ms is not None:
-                bound = min(bound, (remaining_ms() - FLUSH_MARGIN_S * 1000) / 1000)
-            self.flush(bound)
+            if self._traced:
+                self._flush_soon()
 
-    def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
-        """Export the current function's spans within ``timeout_s`` (nothing is waited for at 0 or less)."""
+    def _flush_soon(self) -> None:
+        """Have the flushing thread export the current function's spans; returns at once."""
         provider = self._current
-        if provider is None or timeout_s <= 0:
+        if provider is None:
             return
-        started = time.monotonic()
         try:
-            provider.force_flush(max(1, round(timeout_s * 1000)))
-        except Exception:  # a collector's trouble never fails an invocation
-            logger.debug("could not export an invocation's spans", exc_info=True)
-        if time.monotonic() - started >= timeout_s:
-            logger.debug("spans not exported within the invocation's flush bound", extra={"timeout_s": timeout_s})
+            with self._wake:
+                if provider not in self._due:
+                    self._due.append(provider)
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush_forever, name="sluiceway-span-flush", daemon=True)
+                    self._flusher.start()
+                self._wake.notify()
+        except Exception:  # a thread that cannot start leaves the spans to the batch processor's schedule
+            logger.debug("could not hand an invocation's spans to the flushing thread", exc_info=True)
+
+    def _flush_forever(self) -> None:
+        # A daemon: the interpreter's exit does not wait for it, the providers' own shutdown exports what is left.
+        while True:
+            with self._wake:
+                while not self._due:
+                    self._wake.wait()
+                due, self._due = self._due, []
+            for provider in due:
+                try:
+                    provider.force_flush(round(FLUSH_TIMEOUT_S * 1000))
+                except Exception:  # a collector's trouble stays here
+                    logger.debug("could not export an invocation's spans", exc_info=True)
 
     def tracer(self, name: str, version: str | None, schema_url: str | None) -> Tracer:
-        """The current function's tracer for instrumentation ``name``."""
+        """The current function's tracer for instrumentation ``name`` (to start a span with)."""
+        self._traced = True
         return self.provider().get_tracer(name, version, schema_url)
 
 
