@@ -2,7 +2,9 @@
 
 The store also keeps the state machines that were created through the AWS-compatible
 endpoint (with the text of their definition, their type, role and tags), so that a
-restarted stack registers them again before it resumes their executions.
+restarted stack registers them again before it resumes their executions, and every
+revision of them that an execution started with (:mod:`.revisions`), so that an execution
+resumes and is redriven with its own.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from typing import Any
 
 from ...errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ...ports import ExecutionRecord
+from . import revisions
 from ._sqlite import Database
+from .revisions import StateMachineRevision
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SqliteExecutionStore", "StateMachineRecord"]
+__all__ = ["SqliteExecutionStore", "StateMachineRecord", "StateMachineRevision"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,13 @@ class SqliteExecutionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]]) -> ExecutionRecord:
+    def create(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]], *, revision_id: str | None = None) -> ExecutionRecord:
+        """Insert a new execution (see :meth:`~sluiceway.ports.ExecutionStore.create`).
+
+        Args:
+            revision_id: the revision of ``record.state_machine`` the execution started with;
+                recorded in the same transaction (nothing is recorded for one not stored).
+        """
         with self.db.transaction() as conn:
             row = conn.execute("SELECT * FROM executions WHERE state_machine=? AND name=?", (record.state_machine, record.name)).fetchone()
             if row is not None:
@@ -82,6 +92,8 @@ class SqliteExecutionStore:
                 ),
             )
             _append(conn, record.arn, history)
+            if revision_id is not None and not revisions.link_execution(conn, record.arn, record.state_machine, revision_id):
+                logger.warning("execution started with a revision no longer stored", extra={"execution": record.arn})
         return record
 
     def advance(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]]) -> None:
@@ -206,17 +218,26 @@ class SqliteExecutionStore:
                     int(machine.builtin),
                 ),
             )
+            revisions.write_revision(conn, _revision_of(machine, initial=True))
         return machine, True
 
-    def update_state_machine(self, machine: StateMachineRecord) -> None:
+    def update_state_machine(self, machine: StateMachineRecord) -> str:
         """Replace the stored state machine of ``machine.name`` (its creation date stays; pass a new
         ``revision_id`` with a new definition or role, as UpdateStateMachine makes one).
+
+        The configuration is stored as a revision in the same transaction. Revisions never
+        change: a configuration that differs from the one stored under ``machine.revision_id``
+        is stored under a fresh id, which becomes the machine's. Returns the revision id stored.
 
         Raises:
             NotFoundError: no state machine has that name.
         """
         with self.db.transaction() as conn:
-            cur = conn.execute(
+            if conn.execute("SELECT 1 FROM state_machines WHERE name=?", (machine.name,)).fetchone() is None:
+                raise NotFoundError(f"State Machine Does Not Exist: '{machine.name}'")
+            initial = machine.updated_at == machine.created_at  # never updated: still CreateStateMachine's configuration
+            revision_id = revisions.write_revision(conn, _revision_of(machine, initial=initial))
+            conn.execute(
                 "UPDATE state_machines SET definition=?, role_arn=?, type=?, updated_at=?, revision_id=?, logging=?,"
                 " tracing=?, tags=?, builtin=? WHERE name=?",
                 (
@@ -224,7 +245,7 @@ class SqliteExecutionStore:
                     machine.role_arn,
                     machine.type,
                     machine.updated_at.isoformat(),
-                    machine.revision_id,
+                    revision_id,
                     _dump(machine.logging),
                     _dump(machine.tracing),
                     json.dumps(dict(machine.tags)),
@@ -232,8 +253,7 @@ class SqliteExecutionStore:
                     machine.name,
                 ),
             )
-            if cur.rowcount == 0:
-                raise NotFoundError(f"State Machine Does Not Exist: '{machine.name}'")
+        return revision_id
 
     def get_state_machine(self, name: str) -> StateMachineRecord | None:
         row = self.db.connection().execute("SELECT * FROM state_machines WHERE name=?", (name,)).fetchone()
@@ -245,9 +265,50 @@ class SqliteExecutionStore:
         return [_machine(r) for r in rows]
 
     def delete_state_machine(self, name: str) -> bool:
-        """Forget the state machine (its executions stay, as on AWS until they age out); True if it existed."""
+        """Forget the state machine (its executions stay, as on AWS until they age out); True if it existed.
+
+        The revisions its executions started with stay with them (they describe and resume them).
+        """
         with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM state_machines WHERE name=?", (name,)).rowcount > 0
+            existed = conn.execute("DELETE FROM state_machines WHERE name=?", (name,)).rowcount > 0
+            revisions.forget_unused(conn, name)
+            return existed
+
+    def current_revision(self, name: str) -> StateMachineRevision | None:
+        """The revision the state machine is at now; None for a machine the store does not keep."""
+        row = (
+            self.db.connection()
+            .execute(
+                "SELECT r.* FROM state_machines m JOIN state_machine_revisions r"
+                " ON r.state_machine = m.name AND r.revision_id = m.revision_id WHERE m.name=?",
+                (name,),
+            )
+            .fetchone()
+        )
+        return None if row is None else revisions.revision_from_row(row)
+
+    def execution_revision(self, arn: str) -> StateMachineRevision | None:
+        """The revision the execution started with.
+
+        None for an execution started before revisions were kept, or of a machine the store
+        did not describe when it started (one registered in code only): such an execution
+        runs with, and is described by, its machine's current definition.
+        """
+        return revisions.execution_revision(self.db.connection(), arn)
+
+
+def _revision_of(machine: StateMachineRecord, *, initial: bool) -> StateMachineRevision:
+    return StateMachineRevision(
+        state_machine=machine.name,
+        revision_id=machine.revision_id,
+        definition=machine.definition,
+        role_arn=machine.role_arn,
+        type=machine.type,
+        updated_at=machine.updated_at,
+        initial=initial,
+        logging=machine.logging,
+        tracing=machine.tracing,
+    )
 
 
 def _append(conn: sqlite3.Connection, arn: str, history: Sequence[Mapping[str, Any]]) -> None:

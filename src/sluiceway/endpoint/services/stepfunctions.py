@@ -21,6 +21,7 @@ from typing import Any
 
 from ...asl import parser
 from ...asl.limits import load_json
+from ...backends.local.revisions import StateMachineRevision
 from ...errors import (
     ExecutionAlreadyExistsError,
     ExecutionError,
@@ -72,12 +73,13 @@ def update_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
 def describe_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     catalog = _catalog(ctx)
     record = catalog.must_get(params["stateMachineArn"])
+    current = ctx.stack.local.executions.current_revision(record.name)
     return {
         "stateMachineArn": catalog.arn(record.name),
         "name": record.name,
         "status": "ACTIVE",
         "creationDate": record.created_at,
-        **_configuration(record),
+        **_configuration(record, initial=current is not None and current.initial),
     }
 
 
@@ -85,27 +87,42 @@ def describe_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, An
 def describe_state_machine_for_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     catalog = _catalog(ctx)
     execution = _execution(ctx, params["executionArn"])
+    # The revision the execution started with, even when the machine was updated or deleted since.
+    revision = ctx.stack.local.executions.execution_revision(execution.arn)
+    if revision is not None:
+        return {
+            "stateMachineArn": catalog.arn(revision.state_machine),
+            "name": revision.state_machine,
+            "updateDate": revision.updated_at,
+            **_configuration(revision, initial=revision.initial),
+        }
+    # Started before revisions were kept, or of an application workflow the store had not
+    # recorded yet: the machine as it is now is the best known answer.
     record = catalog.get(execution.state_machine)
     if record is None:
-        # The machine was deleted since; its executions stay describable, not its definition.
         raise AwsError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{catalog.arn(execution.state_machine)}'")
+    current = ctx.stack.local.executions.current_revision(record.name)
     return {
         "stateMachineArn": catalog.arn(record.name),
         "name": record.name,
         "updateDate": record.updated_at,
-        **_configuration(record),
+        **_configuration(record, initial=current is not None and current.initial),
     }
 
 
-def _configuration(record: StateMachineRecord) -> dict[str, Any]:
-    return {
+def _configuration(record: StateMachineRecord | StateMachineRevision, *, initial: bool) -> dict[str, Any]:
+    out = {
         "definition": record.definition,
         "roleArn": record.role_arn,
         "type": record.type,
         "loggingConfiguration": record.logging or {"level": "OFF", "includeExecutionData": False},
         "tracingConfiguration": record.tracing or {"enabled": False},
-        "revisionId": record.revision_id,
     }
+    if not initial:
+        # AWS gives the revision CreateStateMachine made no id ("the first revision ID ... is null");
+        # each UpdateStateMachine makes one, so an execution's revision compares with the machine's.
+        out["revisionId"] = record.revision_id
+    return out
 
 
 @OPERATIONS("ListStateMachines")

@@ -7,6 +7,11 @@ heap). After a crash, :meth:`LocalOrchestrator.recover` reloads every RUNNING
 execution and re-issues what it was waiting on: timers are re-armed at their
 original due time, and a task that was in flight is run again (at-least-once;
 handlers must be idempotent, as on AWS Lambda with retries).
+
+An execution runs to its end with the definition it started with, as on Step Functions:
+its start records which revision of its state machine that is (when the store keeps
+revisions, see :mod:`.revisions`), and a resume or a redrive runs that revision, not the
+definition registered under the machine's name since.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from ...observability.tracing import Tracing
 from ...ports import Clock, ExecutionRecord, ExecutionStore
 from ...types import JSON
 from .children import is_child_start, start_child
+from .revisions import MachineRevisions
 from .tasks import as_outcome
 
 logger = logging.getLogger(__name__)
@@ -126,6 +132,7 @@ class LocalOrchestrator:
         # The clock a skipped wait moves forward (the same object as self.clock).
         self._skipping: FakeClock | None = clock if isinstance(clock, FakeClock) and skip_waits else None
         self._machines: dict[str, StateMachine] = {}
+        self._revisions = MachineRevisions(store)
         self._live: dict[str, _Live] = {}
         self._events: queue.Queue[tuple[str, Event] | None] = queue.Queue()
         self._timers: list[tuple[datetime, int, str, str]] = []
@@ -185,6 +192,7 @@ class LocalOrchestrator:
                 continue
             with self._lock:
                 self._machines.setdefault(record.name, machine)
+            self._revisions.remember(record.name, record.revision_id, machine)
             loaded += 1
         return loaded
 
@@ -252,7 +260,9 @@ class LocalOrchestrator:
         for record in self.store.list(status="RUNNING", limit=100_000):
             if record.arn in self._live:
                 continue
-            machine = self._machines.get(record.state_machine)
+            # Its own revision even when its machine was deleted since: running executions of a
+            # deleted machine run to their end, after a restart as before it.
+            machine = self._machine_of(record)
             if machine is None or record.state is None:
                 logger.warning("cannot resume execution", extra={"execution": record.arn, "reason": "state machine not registered"})
                 continue
@@ -277,6 +287,8 @@ class LocalOrchestrator:
         machine = self._machines.get(state_machine)
         if machine is None:
             raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(state_machine)}'")
+        # Which stored revision this start runs, looked up before the lock (it reads the store).
+        revision_id = self._revisions.revision_of(state_machine, machine)
         name = name or str(uuid.uuid4())
         check_name(name, what="execution name")
         arn = self.execution_arn(state_machine, name)
@@ -299,7 +311,11 @@ class LocalOrchestrator:
                 ExecutionRecord(arn=arn, name=name, state_machine=state_machine, status="RUNNING", input=input, started_at=now),
                 step.state,
             )
-            stored = self.store.create(record, step.history)
+            revision_store = self._revisions.store
+            if revision_store is not None and revision_id is not None:
+                stored = revision_store.create(record, step.history, revision_id=revision_id)
+            else:
+                stored = self.store.create(record, step.history)
             if stored is not record:
                 return stored  # an earlier StartExecution with the same name and input
             logger.info("execution started", extra={"execution": arn, "state_machine": state_machine})
@@ -322,7 +338,9 @@ class LocalOrchestrator:
         """
         with self._lock:
             record = self.store.get(arn)
-            machine = self._machines.get(record.state_machine)
+            # A redriven execution runs the definition it started with, whatever was registered since;
+            # one of a deleted machine is not redriven.
+            machine = self._machine_of(record) if record.state_machine in self._machines else None
             if machine is None:
                 raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(record.state_machine)}'")
             if record.arn in self._live or record.state is None:
@@ -344,6 +362,19 @@ class LocalOrchestrator:
                 self._finished(record)
         self._dispatch(record.arn, step.commands)
         return record
+
+    def _machine_of(self, record: ExecutionRecord) -> StateMachine | None:
+        """The machine the execution runs: the revision it started with.
+
+        An execution without a recorded revision (started before the store kept revisions,
+        or of a machine registered in code that the store did not describe then) runs with the
+        machine registered under its name now: the best that is known of what it started with.
+        """
+        machine = self._revisions.machine_of(record.arn)
+        if machine is not None:
+            return machine
+        with self._lock:
+            return self._machines.get(record.state_machine)
 
     def describe(self, arn: str) -> ExecutionRecord:
         with self._lock:
