@@ -27,10 +27,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["EVERY_S", "AlarmEvaluator", "AlarmStore", "MetricFeed", "parse_emf"]
 
 EVERY_S = 10.0
-FRESH_S = 0.5
-"""How old the fed metrics may be when the endpoint reads them (the console polls every 500 ms)."""
 """How often the stack evaluates its alarms (CloudWatch evaluates each alarm about every minute;
 oftener here, so that a local change shows soon)."""
+FRESH_S = 0.5
+"""How old the fed metrics may be when the endpoint reads them (the console polls every 500 ms)."""
 
 _PRUNE_EVERY = 360
 """Turns between retention prunes (an hour at :data:`EVERY_S`)."""

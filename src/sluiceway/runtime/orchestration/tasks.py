@@ -23,7 +23,7 @@ from ...errors import OrchestratorStoppedError, SluicewayError
 from ...ports import Clock, EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, TaskJournal, Topic
 from ...settings import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from ...types import JSON
-from .integrations import REGISTRY, Integration, TaskError, TaskPorts, lambda_function_name
+from .integrations import REGISTRY, Integration, TaskError, TaskPorts
 from .integrations.items import read_items, write_results
 from .integrations.lambda_ import invoke
 
@@ -97,9 +97,11 @@ class TaskRunner:
             return as_outcome(command, lambda: write_results(self.ports, command))
         resource = command.resource
         if not resource.startswith(_SERVICE_PREFIX):
-            name = lambda_function_name(resource)
             # A function's outcome is recorded after it returns (failures are not: a retry runs it again).
-            return as_outcome(command, lambda: self._once(command, lambda: invoke(self.ports, command, name, command.payload, wrap=False)))
+            def call() -> JSON:
+                return invoke(self.ports, command, resource, command.payload, wrap=False)
+
+            return as_outcome(command, lambda: self._once(command, call))
         service = resource[len(_SERVICE_PREFIX) :]
         for suffix in (".waitForTaskToken", ".sync:2", ".sync"):
             service = service.removesuffix(suffix)

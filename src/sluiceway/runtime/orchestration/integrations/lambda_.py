@@ -13,19 +13,35 @@ from ....types import JSON
 from ...lambdas.invoker import INVOKE_API_ERRORS
 from .base import Integration, TaskError, TaskPorts, lambda_function_name
 
-__all__ = ["INTEGRATIONS", "invoke"]
+__all__ = ["INTEGRATIONS", "function_arn", "invoke"]
 
 
-def invoke(ports: TaskPorts, command: InvokeTask, name: str, payload: JSON, *, wrap: bool) -> JSON:
-    """Run function ``name`` and return its result (wrapped as ``lambda:invoke`` returns it when ``wrap``).
+def function_arn(ports: TaskPorts, given: str) -> str:
+    """The ARN Lambda names for a function reference as given: a full ARN as it is, a partial ARN
+    (``123456789012:function:f``, ``function:f``) or a name (``f``, ``f:prod``) completed with the
+    Region and account, its qualifier kept."""
+    if given.startswith("arn:"):
+        return given
+    parts = given.split(":")
+    if len(parts) >= 3 and parts[1] == "function":  # ACCOUNT:function:NAME[:QUALIFIER]
+        return f"arn:aws:lambda:{ports.region}:{given}"
+    if parts[0] == "function":
+        return f"arn:aws:lambda:{ports.region}:{ports.account_id}:{given}"
+    return f"arn:aws:lambda:{ports.region}:{ports.account_id}:function:{given}"
+
+
+def invoke(ports: TaskPorts, command: InvokeTask, given: str, payload: JSON, *, wrap: bool) -> JSON:
+    """Run the function ``given`` (a name or an ARN) and return its result (wrapped as ``lambda:invoke``
+    returns it when ``wrap``).
 
     Raises:
         TaskError: the function failed, with Lambda's errorType as the error and its error JSON as the cause.
     """
+    name = lambda_function_name(given)
     if not ports.invoker.knows(name):
         # AWS names the function the Invoke call asked for (not the task's resource, which for
         # lambda:invoke is the integration's ARN), in the Java SDK's error text Step Functions relays.
-        arn = f"arn:aws:lambda:{ports.region}:{ports.account_id}:function:{name}"
+        arn = function_arn(ports, given)
         raise TaskError(
             "Lambda.ResourceNotFoundException",
             f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
@@ -60,7 +76,7 @@ def _lambda_invoke(ports: TaskPorts, command: InvokeTask, params: Mapping[str, A
     name = params.get("FunctionName")
     if not isinstance(name, str):
         raise TaskError("States.Runtime", "lambda:invoke needs a FunctionName parameter")
-    return invoke(ports, command, lambda_function_name(name), params.get("Payload"), wrap=True)
+    return invoke(ports, command, name, params.get("Payload"), wrap=True)
 
 
 INTEGRATIONS = (Integration("lambda:invoke", _lambda_invoke, ("lambda:InvokeFunction",)),)
