@@ -19,13 +19,14 @@ import pytest
 from sluiceway.backends.local._cw_values import Dimensions, MetricKey
 from sluiceway.backends.local.cloudwatch_feeds import EventInvocationFeed, EventRoutingFeed, metric_feeds
 from sluiceway.backends.local.datadir import LocalDataDir, open_data_dir
+from sluiceway.backends.local.events import SqliteEventBus
 from sluiceway.clock import FakeClock
 from sluiceway.endpoint.server import Endpoint
 from sluiceway.errors import NotFoundError
 from sluiceway.events.patterns import compile_pattern
 from sluiceway.events.rules import NewDelivery, Rule
 from sluiceway.runtime.alarms import MetricFeed
-from sluiceway.runtime.bus.router import EventRouter
+from sluiceway.runtime.bus.router import DEFAULT_LEASE, EventRouter
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
@@ -342,8 +343,8 @@ def test_two_feeders_and_a_restart_count_each_routing_and_invocation_once(tmp_pa
         assert _points(reopened, "Invocations") == [(3.0, 3.0, 1.0)]
         assert _points(reopened, "TriggeredRules", (("RuleName", "orders"),)) == [(3.0, 3.0, 1.0)]
         assert _points(reopened, "MatchedEvents") == [(3.0, 3.0, 1.0)]
-        # What the feed read is gone from the bus's table: nothing is kept for it twice.
-        assert reopened.db.connection().execute("SELECT count(*) FROM event_invocations").fetchone()[0] == 0
+        # Read, but kept with their deliveries: a second claim or outcome of one is not noted again.
+        assert reopened.db.connection().execute("SELECT count(*) FROM event_invocations").fetchone()[0] == 6
     finally:
         reopened.close()
 
@@ -404,12 +405,122 @@ def test_a_feeder_beaten_to_a_range_stores_nothing_of_it(local: LocalDataDir, cl
         assert _points(local, "Invocations") == [(1.0, 1.0, 1.0)]
 
 
-def test_what_no_feed_read_goes_with_the_bus_archive(local: LocalDataDir, clock: FakeClock) -> None:
+def test_a_deliverys_notes_go_with_it_when_its_event_is_pruned(local: LocalDataDir, clock: FakeClock) -> None:
+    feeds = _feeds(local, clock)
     router = _router(local, clock, Flaky(failures=0))
     _put(local)
     router.deliver_pending()
+    _pull(feeds)
     count = "SELECT count(*) FROM event_invocations"
-    assert local.db.connection().execute(count).fetchone()[0] == 2  # its first start and its end, for a feed
+    assert local.db.connection().execute(count).fetchone()[0] == 2  # its first start and its end, read and kept
     clock.advance(local.bus.retention.total_seconds() + 1)
-    local.bus.prune()
+    assert local.bus.prune() == 1
+    assert local.bus.deliveries() == []
     assert local.db.connection().execute(count).fetchone()[0] == 0
+
+
+def test_a_pending_deliverys_notes_outlive_the_retention(local: LocalDataDir, clock: FakeClock) -> None:
+    # Past the archive's retention an event stays while a delivery of it is pending, and so do that
+    # delivery's notes: a claim after the prune must still find its first start there.
+    short = SqliteEventBus(local.db, clock, retention=timedelta(minutes=1))
+    feeds = _feeds(local, clock)
+    target = Flaky(failures=0)
+    router = EventRouter(short, clock=clock, rng=lambda: 0.0)
+    router.add_rule(Rule("orders", compile_pattern({"source": ["test.shop"]}), targets=(target,)))
+    _claim_and_die(short, clock)
+    _pull(feeds)
+    clock.advance(DEFAULT_LEASE.total_seconds() + 100)
+    assert short.prune() == 0
+    assert router.deliver_pending() == 1 and target.calls == 1
+    _pull(feeds)
+    assert _points(local, "IngestionToInvocationStartLatency") == [(1.0, 1000.0, 1000.0)]
+
+
+# -- a delivery claimed or ended twice (its first router died, or outlived its lease) -------------
+
+
+def _claim_and_die(bus: SqliteEventBus, clock: FakeClock) -> int:
+    """Put and route an event, then claim its delivery a second later as a router that records no outcome (it died)."""
+    bus.put_events([{"source": "test.shop", "detail-type": "Order", "detail": {}}])
+    (event,) = bus.unrouted()
+    bus.route(event.seq, [NewDelivery("orders", "0", "process")])  # as the router matches it
+    (row,) = bus.deliveries()
+    clock.advance(1.0)
+    assert bus.claim(row.id, clock.now(), clock.now() + DEFAULT_LEASE)
+    return row.id
+
+
+def test_a_delivery_claimed_again_after_its_lease_ran_out_starts_once(local: LocalDataDir, clock: FakeClock) -> None:
+    feeds = _feeds(local, clock)
+    target = Flaky(failures=0)
+    router = _router(local, clock, target)
+    _claim_and_die(local.bus, clock)
+    _pull(feeds)  # the stack's feed runs between the two claims (every 10 s, and on any metric read)
+    assert _points(local, "IngestionToInvocationStartLatency") == [(1.0, 1000.0, 1000.0)]
+
+    clock.advance(DEFAULT_LEASE.total_seconds() + 100)
+    assert router.deliver_pending() == 1 and target.calls == 1  # another router takes it over
+    _pull(feeds)
+    # Still the first attempt's start: the second claim is no new first invocation.
+    assert _points(local, "IngestionToInvocationStartLatency") == [(1.0, 1000.0, 1000.0)]
+    assert _points(local, "IngestiontoInvocationStartLatency", (("EventBusName", "default"), ("RuleName", "orders"))) == [
+        (1.0, 1000.0, 1000.0)
+    ]
+    assert _points(local, "Invocations", (("RuleName", "orders"),)) == [(1.0, 1.0, 1.0)]
+
+
+def test_a_delivery_released_at_a_restart_starts_once(tmp_path: Path, clock: FakeClock) -> None:
+    data_dir = tmp_path / "data"
+    before = _open(data_dir, clock)
+    try:
+        feeds = _feeds(before, clock)
+        _claim_and_die(before.bus, clock)
+        _pull(feeds)
+    finally:
+        before.close()  # the claimant's process is gone
+    clock.advance(2.0)
+    after = _open(data_dir, clock)
+    try:
+        feeds = _feeds(after, clock)
+        target = Flaky(failures=0)
+        router = _router(after, clock, target)
+        assert after.bus.release_orphans() == 1  # due at once, not at the end of the dead claim's lease
+        assert router.deliver_pending() == 1 and target.calls == 1
+        _pull(feeds)
+        assert _points(after, "IngestionToInvocationStartLatency") == [(1.0, 1000.0, 1000.0)]
+        assert _points(after, "Invocations") == [(1.0, 1.0, 1.0)]
+    finally:
+        after.close()
+
+
+def test_a_delivery_ended_by_two_routers_is_counted_as_the_first_ended_it(local: LocalDataDir, clock: FakeClock) -> None:
+    feeds = _feeds(local, clock)
+    target = Flaky(failures=0)
+    router = _router(local, clock, target)
+    delivery = _claim_and_die(local.bus, clock)  # a slow router: its lease runs out mid-attempt
+    clock.advance(DEFAULT_LEASE.total_seconds() + 100)
+    assert router.deliver_pending() == 1 and target.calls == 1  # another router delivers it
+    _pull(feeds)
+    rule = (("RuleName", "orders"),)
+    assert _points(local, "Invocations", rule) == [(1.0, 1.0, 1.0)]
+
+    # The slow router's attempt fails for good at last: the delivery has ended already.
+    local.bus.record(delivery, status="dead-lettered", attempts=1, error="target unavailable")
+    _pull(feeds)
+    assert _points(local, "Invocations", rule) == [(1.0, 1.0, 1.0)]
+    assert _points(local, "Invocations") == [(1.0, 1.0, 1.0)]
+    assert _points(local, "FailedInvocations", rule) == []
+    assert _points(local, "InvocationsSentToDlq", rule) == []
+    assert [d.status for d in local.bus.deliveries()] == ["delivered"]
+
+
+def test_a_late_retry_does_not_reopen_a_delivery_another_router_finished(local: LocalDataDir, clock: FakeClock) -> None:
+    target = Flaky(failures=0)
+    router = _router(local, clock, target)
+    delivery = _claim_and_die(local.bus, clock)
+    clock.advance(DEFAULT_LEASE.total_seconds() + 100)
+    assert router.deliver_pending() == 1
+    local.bus.record(delivery, status="pending", attempts=1, next_attempt_at=clock.now(), error="target unavailable")
+    (row,) = local.bus.deliveries()
+    assert (row.status, row.attempts) == ("delivered", 0)
+    assert router.deliver_pending() == 0 and target.calls == 1  # not sent again

@@ -29,6 +29,10 @@ rule that matches but has no target leaves no delivery row, so it counts in neit
 Exactly once, as the other feeds (``cloudwatch_feeds.py``): the rows are read after a cursor
 (their ids follow commit order: SQLite has one writer at a time), and the data points are stored
 with the new cursor only if the cursor has not moved since it was read, in one transaction.
+The cursor is all a feed needs; it never deletes what it read. ``event_invocations`` keeps a
+delivery's rows as long as the delivery (the bus's prune drops them with it) because its
+``UNIQUE (delivery, kind)`` is what keeps a delivery claimed again, after its first claimant
+died, from starting twice.
 """
 
 from __future__ import annotations
@@ -123,10 +127,7 @@ def _routing_data(rows: Iterable[sqlite3.Row]) -> Iterable[Datum]:
 
 
 class EventInvocationFeed:
-    """Latency to the first invocation and the invocations' outcomes, from ``event_invocations``.
-
-    The rows read are deleted in the transaction that stores their data points: nothing else reads them.
-    """
+    """Latency to the first invocation and the invocations' outcomes, from ``event_invocations``."""
 
     name = "events-invocations"
 
@@ -153,11 +154,8 @@ class EventInvocationFeed:
             if not rows:
                 return fed
             data = [datum for row in rows for datum in _invocation_data(row)]
-            last = int(rows[-1]["id"])
-            with self.db.transaction() as conn:
-                if not self.store.put(data, feed=(self.name, last), expected=after):
-                    continue  # another feeder stored this range first: read on from where it got to
-                conn.execute("DELETE FROM event_invocations WHERE id <= ?", (last,))
+            if not self.store.put(data, feed=(self.name, int(rows[-1]["id"])), expected=after):
+                continue  # another feeder stored this range first: read on from where it got to
             fed += len(data)
             if len(rows) < self.batch:
                 return fed

@@ -81,7 +81,8 @@ def _mark_started(conn: sqlite3.Connection, delivery_id: int, now: datetime) -> 
     """Note the start of a delivery's first attempt and its lag since ingestion (``event_invocations``).
 
     Only a claim of a delivery with no failed attempt starts its first invocation; a second claim
-    of it (the first claimant died with its lease) is not a new first start (UNIQUE ignores it).
+    of it (the first claimant died, or outlived its lease) is not a new first start: the first
+    claim's row is still there (it is kept as long as its delivery) and UNIQUE ignores this one.
     """
     row = conn.execute(
         "SELECT d.bus, d.rule, d.replay, d.age_from, d.attempts, e.created_at FROM deliveries d"
@@ -99,7 +100,7 @@ def _mark_started(conn: sqlite3.Connection, delivery_id: int, now: datetime) -> 
 
 
 def _mark_ended(conn: sqlite3.Connection, delivery_id: int, now: datetime, status: str, attempts: int) -> None:
-    """Note how a delivery ended, once (two routers giving up on one expired delivery note it once)."""
+    """Note how a delivery ended; called only by the outcome that ended a pending delivery, so once."""
     conn.execute(
         "INSERT OR IGNORE INTO event_invocations (delivery, kind, bus, rule, at_ms, status, attempts)"
         " SELECT id, 'ended', bus, rule, ?, ?, ? FROM deliveries WHERE id = ?",
@@ -124,9 +125,7 @@ class SqliteEventBus:
     again with an id the bus already has is not stored twice either.
     """
 
-    def __init__(
-        self, db: Database, clock: Clock, *, retention: timedelta = DEFAULT_RETENTION
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, *, retention: timedelta = DEFAULT_RETENTION) -> None:
         self.db = db
         self.clock = clock
         self.retention = retention
@@ -154,9 +153,7 @@ class SqliteEventBus:
                 event.setdefault("id", str(uuid.uuid4()))
                 dedupe = _dedupe_key(event, bus)
                 if dedupe is not None:
-                    row = conn.execute(
-                        "SELECT event_id FROM events WHERE dedupe_key=?", (dedupe,)
-                    ).fetchone()
+                    row = conn.execute("SELECT event_id FROM events WHERE dedupe_key=?", (dedupe,)).fetchone()
                     if row is not None:
                         ids.append(row["event_id"])
                         continue
@@ -164,8 +161,7 @@ class SqliteEventBus:
                     ids.append(event["id"])
                     continue
                 cursor = conn.execute(
-                    "INSERT INTO events (event_id, dedupe_key, body, created_at, bus)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO events (event_id, dedupe_key, body, created_at, bus) VALUES (?, ?, ?, ?, ?)",
                     (event["id"], dedupe, json.dumps(event, separators=(",", ":")), now, bus),
                 )
                 if trace_parent is not None:
@@ -178,11 +174,7 @@ class SqliteEventBus:
         dedupe = _dedupe_key(event, bus)
         if dedupe is None:
             return False
-        row = (
-            self.db.connection()
-            .execute("SELECT 1 FROM events WHERE dedupe_key=?", (dedupe,))
-            .fetchone()
-        )
+        row = self.db.connection().execute("SELECT 1 FROM events WHERE dedupe_key=?", (dedupe,)).fetchone()
         return row is not None
 
     def find(self, event: EventDict, *, bus: str = DEFAULT_BUS) -> StoredEvent | None:
@@ -254,9 +246,7 @@ class SqliteEventBus:
             self._must_bus(conn, name)
             count = conn.execute("SELECT count(*) FROM rules WHERE bus=?", (name,)).fetchone()[0]
             if count and not force:
-                raise ConflictError(
-                    f"Event bus {name} still has {count} rule(s); delete them first."
-                )
+                raise ConflictError(f"Event bus {name} still has {count} rule(s); delete them first.")
             conn.execute("DELETE FROM rules WHERE bus=?", (name,))
             conn.execute("DELETE FROM event_buses WHERE name=?", (name,))
             self._bump(conn)
@@ -270,9 +260,11 @@ class SqliteEventBus:
 
     def get_bus(self, name: str) -> EventBusInfo:
         """A bus. Raises NotFoundError."""
-        row = self.db.connection().execute(
-            "SELECT name, created_at, description, updated_at FROM event_buses WHERE name=?", (name,)
-        ).fetchone()
+        row = (
+            self.db.connection()
+            .execute("SELECT name, created_at, description, updated_at FROM event_buses WHERE name=?", (name,))
+            .fetchone()
+        )
         if row is None:
             raise NotFoundError(f"Event bus {name} does not exist.")
         return self._bus(row)
@@ -339,11 +331,7 @@ class SqliteEventBus:
         Raises:
             NotFoundError: no such rule.
         """
-        row = (
-            self.db.connection()
-            .execute("SELECT * FROM rules WHERE bus=? AND name=?", (bus, name))
-            .fetchone()
-        )
+        row = self.db.connection().execute("SELECT * FROM rules WHERE bus=? AND name=?", (bus, name)).fetchone()
         if row is None:
             raise NotFoundError(f"Rule {name} does not exist on EventBus {bus}.")
         return self._rule(row)
@@ -370,9 +358,7 @@ class SqliteEventBus:
             ConflictError: the rule still has targets and ``force`` is false.
         """
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT targets FROM rules WHERE bus=? AND name=?", (bus, name)
-            ).fetchone()
+            row = conn.execute("SELECT targets FROM rules WHERE bus=? AND name=?", (bus, name)).fetchone()
             if row is None:
                 raise NotFoundError(f"Rule {name} does not exist on EventBus {bus}.")
             if json.loads(row["targets"]) and not force:
@@ -388,11 +374,7 @@ class SqliteEventBus:
             RuleValidationError: the rule would have more than five targets.
         """
         current = self.get_rule(rule, bus)
-        kept = [
-            t
-            for t in current.targets
-            if isinstance(t, Target) and t.id not in {n.id for n in targets}
-        ]
+        kept = [t for t in current.targets if isinstance(t, Target) and t.id not in {n.id for n in targets}]
         self.put_rule(replace(current, targets=(*kept, *targets)))
 
     def remove_targets(self, rule: str, ids: Iterable[str], bus: str = DEFAULT_BUS) -> None:
@@ -440,8 +422,7 @@ class SqliteEventBus:
     def unrouted(self, limit: int = 100) -> list[StoredEvent]:
         """Events not yet matched against their bus's rules, oldest first."""
         rows = self.db.connection().execute(
-            "SELECT seq, body, bus, created_at FROM events WHERE delivered_at IS NULL"
-            " ORDER BY seq LIMIT ?",
+            "SELECT seq, body, bus, created_at FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?",
             (limit,),
         )
         return [self._stored(r) for r in rows]
@@ -456,9 +437,7 @@ class SqliteEventBus:
         """
         now = self.clock.now()
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT bus, created_at, delivered_at FROM events WHERE seq=?", (seq,)
-            ).fetchone()
+            row = conn.execute("SELECT bus, created_at, delivered_at FROM events WHERE seq=?", (seq,)).fetchone()
             if row is None or row["delivered_at"] is not None:
                 return  # routed already (by another router on this database)
             self._insert(conn, seq, "", row["bus"], deliveries, now, now)
@@ -496,8 +475,7 @@ class SqliteEventBus:
     def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[DeliveryRecord]:
         """Pending deliveries whose next attempt is due, in routing order, after ``after_id``."""
         rows = self.db.connection().execute(
-            "SELECT * FROM deliveries WHERE status='pending' AND next_attempt_at <= ? AND id > ?"
-            " ORDER BY id LIMIT ?",
+            "SELECT * FROM deliveries WHERE status='pending' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?",
             (_epoch(now), after_id, limit),
         )
         return [self._delivery(r) for r in rows]
@@ -531,9 +509,20 @@ class SqliteEventBus:
     ) -> None:
         """Store the outcome of an attempt: its status, failed attempts, next attempt, error.
 
-        A final status is noted for AWS/Events' metrics in the same transaction.
+        Only a pending delivery takes an outcome. A router whose lease ran out mid-attempt may
+        report after another router finished the delivery: its late outcome must neither reopen
+        the delivery (it would be sent again) nor end it a second time (AWS/Events would count two
+        invocations). A final status is noted for AWS/Events' metrics in the same transaction.
         """
         with self.db.transaction() as conn:
+            # The write lock is held from BEGIN IMMEDIATE: the status read is the one updated.
+            row = conn.execute("SELECT status FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            if row is None or row["status"] != "pending":
+                logger.debug(
+                    "outcome of a finished event delivery ignored",
+                    extra={"delivery": delivery_id, "status": status, "was": None if row is None else row["status"]},
+                )
+                return
             self._deliveries.record(delivery_id, status=status, attempts=attempts, next_attempt_at=next_attempt_at, error=error)
             if status in _METERED_ENDS:
                 _mark_ended(conn, delivery_id, self.clock.now(), status, attempts)
@@ -553,11 +542,7 @@ class SqliteEventBus:
         Raises:
             NotFoundError: it was pruned or never existed.
         """
-        row = (
-            self.db.connection()
-            .execute("SELECT seq, body, bus, created_at FROM events WHERE seq=?", (seq,))
-            .fetchone()
-        )
+        row = self.db.connection().execute("SELECT seq, body, bus, created_at FROM events WHERE seq=?", (seq,)).fetchone()
         if row is None:
             raise NotFoundError(f"no event {seq} on the bus")
         return self._stored(row)
@@ -569,9 +554,7 @@ class SqliteEventBus:
 
     # -- archive and replay ---------------------------------------------------------------
 
-    def archived(
-        self, since: datetime, until: datetime | None = None, *, bus: str = DEFAULT_BUS
-    ) -> list[StoredEvent]:
+    def archived(self, since: datetime, until: datetime | None = None, *, bus: str = DEFAULT_BUS) -> list[StoredEvent]:
         """Archived events of ``bus`` that arrived in [since, until) (no end: since), in order."""
         query = "SELECT seq, body, bus, created_at FROM events WHERE bus=? AND created_at >= ?"
         params: list[Any] = [bus, _iso(since)]
@@ -673,9 +656,7 @@ class SqliteEventBus:
                 raise NotFoundError(f"Replay {name} does not exist.")
             if row["state"] != "RUNNING" or row["cancelled_at"] is not None:
                 raise ConflictError(f"Replay {name} is not in a valid state for this operation.")
-            conn.execute(
-                "UPDATE replays SET state='COMPLETED', cancelled_at=?, ended_at=? WHERE name=?", (_iso(now), _iso(now), name)
-            )
+            conn.execute("UPDATE replays SET state='COMPLETED', cancelled_at=?, ended_at=? WHERE name=?", (_iso(now), _iso(now), name))
         return self.get_replay(name)
 
     def _replay(self, r: sqlite3.Row) -> ReplayRecord:
@@ -712,10 +693,7 @@ class SqliteEventBus:
         return not archive.pattern or self._compiled(archive.pattern).matches(event.event)
 
     def _replay_rows(self, replay: ReplayRecord, cursor: int, limit: int) -> list[StoredEvent]:
-        query = (
-            "SELECT seq, body, bus, created_at FROM events WHERE bus=? AND seq > ? AND seq <= ?"
-            " AND created_at >= ?"
-        )
+        query = "SELECT seq, body, bus, created_at FROM events WHERE bus=? AND seq > ? AND seq <= ? AND created_at >= ?"
         params: list[Any] = [replay.bus, cursor, replay.last_seq, _iso(replay.since)]
         if replay.until is not None:
             query += " AND created_at < ?"
@@ -741,9 +719,7 @@ class SqliteEventBus:
         """
         now = self.clock.now()
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT bus, started_at, cursor, cancelled_at FROM replays WHERE name=?", (name,)
-            ).fetchone()
+            row = conn.execute("SELECT bus, started_at, cursor, cancelled_at FROM replays WHERE name=?", (name,)).fetchone()
             if row is None or row["cancelled_at"] is not None or row["cursor"] >= cursor and not done:
                 return  # another router moved it on already, or it was cancelled
             started = _parse(row["started_at"])
@@ -765,9 +741,12 @@ class SqliteEventBus:
                 (cutoff,),
             )
             count = cursor.rowcount
-            # Notes no AWS/Events feed read within the retention (no stack ran one) would only pile up:
-            # a feed made later starts after them.
-            conn.execute("DELETE FROM event_invocations WHERE at_ms < ?", (int(_epoch(self.clock.now() - self.retention) * 1000),))
+            # A delivery's AWS/Events notes live as long as it does (their UNIQUE is what keeps a
+            # second claim or outcome from counting again) and go with it: its event's deletion
+            # has just cascaded to it.
+            conn.execute(
+                "DELETE FROM event_invocations WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = event_invocations.delivery)"
+            )
         if count:
             logger.info("archived events pruned", extra={"events": count, "before": cutoff})
         return int(count)
@@ -785,8 +764,7 @@ class SqliteEventBus:
             self._must_bus(conn, archive.bus)
             try:
                 conn.execute(
-                    "INSERT INTO event_archives (name, bus, description, pattern, retention_days, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO event_archives (name, bus, description, pattern, retention_days, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (archive.name, archive.bus, archive.description, archive.pattern, archive.retention_days, _iso(archive.created_at)),
                 )
             except sqlite3.IntegrityError:
@@ -837,17 +815,18 @@ class SqliteEventBus:
     def due_scheduled_rules(self, now: datetime) -> list[tuple[Rule, datetime]]:
         """Enabled rules with a schedule whose next occurrence has come, with that occurrence."""
         rows = self.db.connection().execute(
-            "SELECT * FROM rules WHERE state='ENABLED' AND schedule_next IS NOT NULL AND schedule_next <= ?"
-            " ORDER BY schedule_next",
+            "SELECT * FROM rules WHERE state='ENABLED' AND schedule_next IS NOT NULL AND schedule_next <= ? ORDER BY schedule_next",
             (_epoch(now),),
         )
         return [(self._rule(r), _from_epoch(r["schedule_next"])) for r in rows]
 
     def next_scheduled_rule(self) -> datetime | None:
         """When the next enabled scheduled rule comes due, if any does."""
-        row = self.db.connection().execute(
-            "SELECT min(schedule_next) FROM rules WHERE state='ENABLED' AND schedule_next IS NOT NULL"
-        ).fetchone()
+        row = (
+            self.db.connection()
+            .execute("SELECT min(schedule_next) FROM rules WHERE state='ENABLED' AND schedule_next IS NOT NULL")
+            .fetchone()
+        )
         return None if row[0] is None else _from_epoch(row[0])
 
     def fire_rule(self, rule: Rule, *, scheduled_at: datetime, next_at: datetime | None, event: EventDict | None) -> bool:
@@ -908,9 +887,7 @@ class SqliteEventBus:
     # -- rows -----------------------------------------------------------------------------
 
     def _stored(self, row: sqlite3.Row) -> StoredEvent:
-        return StoredEvent(
-            int(row["seq"]), json.loads(row["body"]), row["bus"], _parse(row["created_at"])
-        )
+        return StoredEvent(int(row["seq"]), json.loads(row["body"]), row["bus"], _parse(row["created_at"]))
 
     def _delivery(self, row: sqlite3.Row) -> DeliveryRecord:
         return DeliveryRecord(

@@ -3,7 +3,8 @@
 -- by each attempt) and how it ended (Invocations, FailedInvocations, InvocationsSentToDlq), each
 -- written once, in the transaction that claims or ends the delivery. Rows are appended in commit
 -- order, so the AWS/Events feed reads them exactly once behind a cursor, like the log feed reads
--- log events, and deletes what it has read (the bus's prune drops what no feed read).
+-- log events. A delivery's rows are kept as long as the delivery (the bus's prune drops them with
+-- it): UNIQUE (delivery, kind) is what keeps a second claim or outcome of it from being noted again.
 -- A table of its own rather than columns of `deliveries`: IF NOT EXISTS makes this migration
 -- safe to replay (tests rewind schema_version), which ALTER TABLE ... ADD COLUMN is not.
 CREATE TABLE IF NOT EXISTS event_invocations (
