@@ -58,12 +58,16 @@ class DeliveryTable:
         next_attempt_at: datetime | None = None,
         error: str | None = None,
     ) -> None:
-        """Store an attempt's outcome: a final status, or ``pending`` with the next attempt's time."""
+        """Store an attempt's outcome: a final status, or ``pending`` with the next attempt's time.
+
+        Only a pending delivery takes an outcome: a router whose lease ran out while another
+        finished the delivery must not reopen it (it would be sent again) nor end it twice.
+        """
         now = self.clock.now()
         with self.db.transaction() as conn:
             conn.execute(
                 f"UPDATE {self.table} SET status = ?, attempts = ?, next_attempt_at = ?, last_error = {self._error},"
-                " updated_at = ?, claimed_by = NULL WHERE id = ?",
+                " updated_at = ?, claimed_by = NULL WHERE id = ? AND status = 'pending'",
                 (status, attempts, (next_attempt_at or now).timestamp(), error, stamp(now), delivery_id),
             )
 
