@@ -59,6 +59,9 @@ class SqliteExecutionStore:
     def create(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]], *, revision_id: str | None = None) -> ExecutionRecord:
         """Insert a new execution (see :meth:`~sluiceway.ports.ExecutionStore.create`).
 
+        The input is kept as the text its ExecutionStarted event shows (StartExecution's input
+        as given, see :meth:`input_text`), which must be JSON for ``record.input``.
+
         Args:
             revision_id: the revision of ``record.state_machine`` the execution started with;
                 recorded in the same transaction (nothing is recorded for one not stored).
@@ -82,7 +85,7 @@ class SqliteExecutionStore:
                     record.name,
                     record.state_machine,
                     record.status,
-                    json.dumps(record.input),
+                    _input_text(record, history),
                     _dump(record.output),
                     record.error,
                     record.cause,
@@ -124,6 +127,19 @@ class SqliteExecutionStore:
         if row is None:
             raise ExecutionNotFoundError(f"Execution Does Not Exist: '{arn}'")
         return _record(row)
+
+    def input_text(self, arn: str) -> str:
+        """The execution's input as its start gave it: the text DescribeExecution returns.
+
+        Executions stored before the text was kept give their input as it was serialised then.
+
+        Raises:
+            ExecutionNotFoundError: no execution has that ARN.
+        """
+        row = self.db.connection().execute("SELECT input FROM executions WHERE arn=?", (arn,)).fetchone()
+        if row is None:
+            raise ExecutionNotFoundError(f"Execution Does Not Exist: '{arn}'")
+        return str(row["input"])
 
     def list(self, *, status: str | None = None, limit: int = 100) -> list[ExecutionRecord]:
         conn = self.db.connection()
@@ -316,6 +332,17 @@ def _append(conn: sqlite3.Connection, arn: str, history: Sequence[Mapping[str, A
         "INSERT INTO history (execution_arn, event_id, body) VALUES (?, ?, ?)",
         [(arn, int(e["id"]), json.dumps(e, separators=(",", ":"))) for e in history],
     )
+
+
+def _input_text(record: ExecutionRecord, history: Sequence[Mapping[str, Any]]) -> str:
+    """The text to keep of the execution's input: its ExecutionStarted event's, the same string
+    AWS shows in DescribeExecution; compact JSON when the event holds none (a truncated input)."""
+    if history and history[0].get("type") == "ExecutionStarted":
+        details = history[0].get("executionStartedEventDetails") or {}
+        text = details.get("input")
+        if isinstance(text, str) and not (details.get("inputDetails") or {}).get("truncated"):
+            return text
+    return json.dumps(record.input, separators=(",", ":"), ensure_ascii=False)
 
 
 def _dump(value: Any) -> str | None:

@@ -244,7 +244,8 @@ def _start(ctx: Context, params: dict[str, Any]) -> tuple[StateMachineRecord, Ex
         except InvalidNameError:
             raise AwsError("InvalidName", f"Invalid Name: '{name}'") from None
     try:
-        execution = ctx.stack.orchestrator.start_execution(record.name, payload, name=name)
+        # The text as given goes along: AWS describes the execution with it unchanged.
+        execution = ctx.stack.orchestrator.start_execution(record.name, payload, name=name, input_text=params.get("input"))
     except ExecutionAlreadyExistsError:
         arn = ctx.stack.orchestrator.execution_arn(record.name, str(name))
         raise AwsError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'") from None
@@ -286,7 +287,7 @@ def start_sync_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
         "startDate": execution.started_at,
         "stopDate": stopped,
         "status": status,
-        "input": _text(execution.input),
+        "input": ctx.stack.local.executions.input_text(execution.arn),
         "inputDetails": {"included": True},
         "billingDetails": {
             "billedMemoryUsedInMB": 64,
@@ -319,7 +320,7 @@ def describe_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     execution = _execution(ctx, params["executionArn"])
     out: dict[str, Any] = {
         **_summary(ctx, execution),
-        "input": _text(execution.input),
+        "input": ctx.stack.local.executions.input_text(execution.arn),
         "inputDetails": {"included": True},
     }
     if execution.status == "SUCCEEDED":
@@ -522,6 +523,8 @@ def test_state_operation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
 
 
 def _text(value: Any) -> str:
+    """An output as Step Functions serialises the outputs it makes: compact JSON (inputs are
+    returned as given instead, see :meth:`~sluiceway.backends.local.executions.SqliteExecutionStore.input_text`)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

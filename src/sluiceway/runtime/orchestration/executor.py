@@ -277,8 +277,18 @@ class LocalOrchestrator:
 
     # -- API ------------------------------------------------------------------
 
-    def start_execution(self, state_machine: str, input: JSON, *, name: str | None = None) -> ExecutionRecord:
+    def start_execution(
+        self, state_machine: str, input: JSON, *, name: str | None = None, input_text: str | None = None
+    ) -> ExecutionRecord:
         """StartExecution: idempotent by name (same name and input → the same execution).
+
+        Args:
+            input: the execution's input value.
+            input_text: the JSON text ``input`` was parsed from, when a caller gave text
+                (StartExecution's ``input``): the ExecutionStarted event and the store keep
+                that text as given, for DescribeExecution and GetExecutionHistory show it
+                unchanged on AWS (spaces, key order and number spelling included). Without
+                it, the input is kept as compact JSON.
 
         Raises:
             ExecutionAlreadyExistsError: the name exists with a different input.
@@ -311,11 +321,12 @@ class LocalOrchestrator:
                 ExecutionRecord(arn=arn, name=name, state_machine=state_machine, status="RUNNING", input=input, started_at=now),
                 step.state,
             )
+            history = step.history if input_text is None else _with_input_text(step.history, input_text)
             revision_store = self._revisions.store
             if revision_store is not None and revision_id is not None:
-                stored = revision_store.create(record, step.history, revision_id=revision_id)
+                stored = revision_store.create(record, history, revision_id=revision_id)
             else:
-                stored = self.store.create(record, step.history)
+                stored = self.store.create(record, history)
             if stored is not record:
                 return stored  # an earlier StartExecution with the same name and input
             logger.info("execution started", extra={"execution": arn, "state_machine": state_machine})
@@ -633,3 +644,19 @@ class LocalOrchestrator:
             except Exception:
                 logger.exception("execution listener failed")
         self._changed.notify_all()
+
+
+def _with_input_text(history: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """``history`` with ``text`` as its ExecutionStarted event's input.
+
+    The interpreter writes the input it was given as compact JSON; AWS shows StartExecution's
+    string there unchanged. An input the interpreter refused to serialise (too deeply nested)
+    keeps its truncated, empty text.
+    """
+    if not history or history[0].get("type") != "ExecutionStarted":
+        return history
+    first = history[0]
+    details = first.get("executionStartedEventDetails") or {}
+    if (details.get("inputDetails") or {}).get("truncated"):
+        return history
+    return [{**first, "executionStartedEventDetails": {**details, "input": text}}, *history[1:]]
