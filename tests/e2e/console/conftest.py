@@ -16,6 +16,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ APP = Path(__file__).resolve().parent / "app"
 PASSWORD = "Console-test-9-password"
 
 try:
-    from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
     sync_playwright = None
 
@@ -75,18 +76,52 @@ def users(app: RunningApp) -> dict[str, str]:
     return made
 
 
+# Every page reports its Content-Security-Policy violations to the test: the browser blocks what the
+# policy forbids (an inline style, a script from elsewhere) and the console would break quietly.
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  window.sluicewayCspViolation(`${event.effectiveDirective} blocked ${event.blockedURI || "inline"} at ${where}`);
+});
+"""
+
+
+@dataclass
+class Problems:
+    """What went wrong in the page while a test ran: each fails the test at its end."""
+
+    errors: list[str] = field(default_factory=list)
+    """Uncaught exceptions of the console's scripts."""
+    violations: list[str] = field(default_factory=list)
+    """Content-Security-Policy violations, from the page's events and chromium's console."""
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def problems() -> Problems:
+    return Problems()
+
+
+@pytest.fixture
+def page(browser: Browser, problems: Problems) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     context.set_default_timeout(10_000)
+    # Bindings and init scripts go through the DevTools protocol: the page's policy does not block them.
+    context.expose_function("sluicewayCspViolation", lambda violation: problems.violations.append(str(violation)))
+    context.add_init_script(_REPORT_VIOLATIONS)
     opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("pageerror", lambda error: problems.errors.append(str(error)))
+    opened.on("console", lambda message: _csp_message(message, problems))
     try:
         yield opened
-        assert not errors, f"the console threw: {errors}"
+        assert not problems.errors, f"the console threw: {problems.errors}"
+        assert not problems.violations, f"the console broke its Content-Security-Policy: {problems.violations}"
     finally:
         context.close()
+
+
+def _csp_message(message: ConsoleMessage, problems: Problems) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        problems.violations.append(message.text)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ whatever the flag (caught, then the Fail state Rejected).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -20,7 +21,7 @@ from urllib.parse import quote
 
 import pytest
 from example_harness import RunningApp
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 # A run's Lambda task takes a moment locally: statuses get longer than the default 10 s.
 SETTLE_MS = 25_000
@@ -199,13 +200,21 @@ def test_the_list_is_live_and_filters_by_status(
     expect(page.get_by_text("Page 1", exact=True)).to_be_visible()
     expect(rows).to_have_count(1)
     first = rows.get_attribute("data-arn")
+    assert first in {good, bad}, first
+    second = ({good, bad} - {first}).pop()
     page.get_by_role("button", name="Next").click()
     expect(page.get_by_text("Page 2", exact=True)).to_be_visible()
-    expect(rows).not_to_have_attribute("data-arn", str(first))
-    second = rows.get_attribute("data-arn")
-    assert {first, second} == {good, bad}
+    expect(rows).to_have_attribute("data-arn", second)
+    # A poll of page 1 in flight when Next was pressed must not draw over page 2: two polls later
+    # page 2 is still shown, with Previous enabled.
+    for _ in range(2):
+        with page.expect_response(lambda answer: "/_sluiceway/api/executions?" in answer.url):
+            pass
+    expect(rows).to_have_attribute("data-arn", second)
+    expect(page.get_by_text("Page 2", exact=True)).to_be_visible()
     page.get_by_role("button", name="Previous").click()
     expect(rows).to_have_attribute("data-arn", str(first))
+    expect(page.get_by_text("Page 1", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Previous")).to_be_disabled()
 
     # A row's link opens the execution.
@@ -257,7 +266,8 @@ def test_an_operator_starts_an_execution_from_the_form(page: Page, app: RunningA
     expect(form.get_by_role("alert")).to_contain_text("The input is not valid JSON")
     expect(form.get_by_label("Input (JSON)")).to_have_attribute("aria-invalid", "true")
 
-    form.get_by_label("Input (JSON)").fill('{"kind": "single", "id": "o-4", "invalid": true}')
+    # Sent as typed: JSON.parse would round the integer and drop the ".0".
+    form.get_by_label("Input (JSON)").fill('{"kind": "single", "id": "o-4", "invalid": true, "big": 9007199254740993, "ratio": 1.0}')
     form.get_by_role("button", name="Start execution").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
     expect(summary_status(page)).to_have_text("FAILED", timeout=SETTLE_MS)
@@ -265,7 +275,104 @@ def test_an_operator_starts_an_execution_from_the_form(page: Page, app: RunningA
     expect(page.get_by_role("button", name=re.compile(r"^Work: Caught error"))).to_be_visible()
     arn = f"{app.outputs['StateMachineArn'].replace(':stateMachine:', ':execution:')}:{name}"
     described = app.client("stepfunctions").describe_execution(executionArn=arn)
-    assert json.loads(described["input"]) == {"kind": "single", "id": "o-4", "invalid": True}
+    given = json.loads(described["input"])
+    assert given == {"kind": "single", "id": "o-4", "invalid": True, "big": 9007199254740993, "ratio": 1.0}
+    assert isinstance(given["ratio"], float), described["input"]
+
+
+def test_start_again_sends_the_input_exactly(page: Page, app: RunningApp, sign_in: Callable[[Page, str], None]) -> None:
+    # Numbers a browser's JSON.parse would change: 2**53 + 1 (a double rounds it) and 1.0 (becomes 1).
+    text = '{"kind": "single", "id": "o-7", "invalid": true, "big": 9007199254740993, "ratio": 1.0, "nested": [1.50, -0.0]}'
+    sfn = app.client("stepfunctions")
+    name = unique("exact")
+    arn = str(sfn.start_execution(stateMachineArn=app.outputs["StateMachineArn"], name=name, input=text)["executionArn"])
+    assert ended(app, arn)["status"] == "FAILED"
+    sign_in(page, "operator")
+    page.goto(execution_url(app, arn))
+    expect(summary_status(page)).to_have_text("FAILED")
+    page.get_by_role("button", name="Start again").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(re.compile(rf"^{re.escape(name)}-again-[0-9a-f]{{6}}$"))
+    again = f"{arn.rsplit(':', 1)[0]}:{heading.inner_text()}"
+    given = json.loads(sfn.describe_execution(executionArn=again)["input"])
+    assert given == json.loads(text)
+    assert given["big"] == 9007199254740993 and isinstance(given["ratio"], float), given
+    assert [type(n) for n in given["nested"]] == [float, float] and str(given["nested"][1]) == "-0.0", given
+
+
+def test_all_state_machines_goes_on_when_one_is_deleted(page: Page, app: RunningApp, sign_in: Callable[[Page, str], None]) -> None:
+    sfn = app.client("stepfunctions")
+    definition = {"StartAt": "Hold", "States": {"Hold": {"Type": "Pass", "End": True}}}
+    role = "arn:aws:iam::000000000000:role/console-test"
+    short_lived = sfn.create_state_machine(name=unique("short-lived"), definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+    try:
+        doomed = sfn.start_execution(stateMachineArn=short_lived, name=unique("doomed"))["executionArn"]
+        sign_in(page, "viewer")
+        page.goto(f"{app.url}/_sluiceway/console#/executions")
+        expect(page.locator(f'tr[data-arn="{doomed}"]')).to_be_visible()
+        sfn.delete_state_machine(stateMachineArn=short_lived)
+        # Still live: a run started after the deletion shows, and the page never says it is stale.
+        later = start(app, unique("after-delete"), {"kind": "single", "id": "o-8", "invalid": True})
+        expect(page.locator(f'tr[data-arn="{later}"]')).to_be_visible()
+        expect(page.locator("[data-stale]")).to_have_count(0)
+    finally:
+        with contextlib.suppress(sfn.exceptions.StateMachineDoesNotExist):
+            sfn.delete_state_machine(stateMachineArn=short_lived)
+
+
+def test_a_list_that_cannot_be_polled_says_it_is_stale_until_it_can(
+    page: Page, app: RunningApp, sign_in: Callable[[Page, str], None]
+) -> None:
+    machine = app.outputs["StateMachineArn"]
+    sign_in(page, "viewer")
+    page.goto(f"{app.url}/_sluiceway/console#/executions?stateMachineArn={quote(machine, safe='')}")
+    expect(page.locator("table.data")).to_be_visible()
+    failing = "**/_sluiceway/api/executions?*"
+
+    def unavailable(route: Route) -> None:
+        route.fulfill(status=503, content_type="application/json", body=json.dumps({"error": "ServiceUnavailable", "message": "try later"}))
+
+    page.route(failing, unavailable)
+    stale = page.locator("[data-stale]")
+    expect(stale).to_have_text(re.compile(r"^Not up to date since \d{2}:\d{2}:\d{2}: try later\. Retrying\.$"))
+    # Lasting: still there after more failed polls.
+    for _ in range(2):
+        with page.expect_response(lambda answer: "/_sluiceway/api/executions?" in answer.url):
+            pass
+    expect(stale).to_have_count(1)
+    expect(page.locator("table.data")).to_be_visible()
+    page.unroute(failing, unavailable)
+    expect(stale).to_have_count(0)
+
+
+def test_a_state_named_dot_dot_opens_where_a_url_can_carry_it(page: Page, app: RunningApp, sign_in: Callable[[Page, str], None]) -> None:
+    # ".." is a valid state name; as a whole path segment a browser resolves it (even as %2E%2E).
+    inner = {"StartAt": "..", "States": {"..": {"Type": "Pass", "Result": {"inside": True}, "End": True}}}
+    definition = {
+        "StartAt": "..",
+        "States": {
+            "..": {"Type": "Pass", "Result": {"top": True}, "Next": "Both"},
+            "Both": {"Type": "Parallel", "Branches": [inner], "End": True},
+        },
+    }
+    sfn = app.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=unique("dots"), definition=json.dumps(definition), roleArn="arn:aws:iam::000000000000:role/console-test"
+    )["stateMachineArn"]
+    try:
+        arn = str(sfn.start_execution(stateMachineArn=machine, name=unique("dots"))["executionArn"])
+        assert ended(app, arn)["status"] == "SUCCEEDED"
+        sign_in(page, "viewer")
+        page.goto(execution_url(app, arn))
+        panel = page.get_by_role("complementary", name="Selected state")
+        # Inside the Parallel its id (Both/0/..) is one escaped segment: the state opens.
+        page.locator('.graph [data-id="Both/0/.."]').click()
+        expect(panel.get_by_label("State output")).to_contain_text('"inside": true')
+        # At the top its id is ".." itself: refused with the reason, never another resource shown as the state.
+        page.locator('.graph [data-id=".."]').click()
+        expect(panel.get_by_role("alert")).to_contain_text("browsers resolve it as a relative path")
+    finally:
+        sfn.delete_state_machine(stateMachineArn=machine)
 
 
 def test_a_viewer_sees_no_actions(page: Page, app: RunningApp, sign_in: Callable[[Page, str], None]) -> None:

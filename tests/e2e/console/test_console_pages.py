@@ -123,6 +123,24 @@ def test_functions_show_metrics_and_the_log_lines_of_a_run(
     shot(page, "function")
 
 
+def test_a_window_the_picker_does_not_offer_falls_back_to_an_hour(
+    page: Page, app: RunningApp, sign_in: Callable[[Page, str], None]
+) -> None:
+    function = app.outputs["WorkFunctionName"]
+    sign_in(page, "viewer")
+    for odd in ("7", "99999", "-5", "abc"):
+        page.goto(f"{app.url}/_sluiceway/console#/functions?minutes={odd}")
+        expect(page.get_by_label("Window", exact=True)).to_have_value("60")
+        expect(page.get_by_role("table", name="Functions and their metrics over the last hour")).to_be_visible()
+    page.goto(f"{app.url}/_sluiceway/console#/functions/{function}?minutes=100000")
+    expect(page.get_by_label("Window", exact=True)).to_have_value("60")
+    expect(page.locator(".headline", has_text="Invocations, last hour")).to_be_visible()
+    # A window the picker offers is kept.
+    page.goto(f"{app.url}/_sluiceway/console#/functions?minutes=15")
+    expect(page.get_by_label("Window", exact=True)).to_have_value("15")
+    expect(page.get_by_role("table", name="Functions and their metrics over the last 15 minutes")).to_be_visible()
+
+
 def test_resources_list_the_templates_resources_and_filter_by_type(
     page: Page, app: RunningApp, sign_in: Callable[[Page, str], None], shot: Callable[[Page, str], Path]
 ) -> None:

@@ -7,15 +7,21 @@
 // page's name], params: URLSearchParams}; `ctx` is:
 //   api        the management API (api.js): ctx.api.get("/executions", {statusFilter: "FAILED"})
 //   can(role)  whether the user may act ("operator") or manage users ("admin")
-//   live(fn, ms = 500)  call fn now and every ms while this page is shown and the tab visible;
-//              never two calls at once; a throw shows once as a notice and the polling goes on
+//   live(fn, ms = 500)  call fn(still) now and every ms while this page is shown and the tab
+//              visible; a tick never starts while a call is in flight. Returns the first call's
+//              promise, with refresh(): call fn at once (the user paged, filtered...), superseding a
+//              call in flight. `still()` is true while the call is the newest of its poller and the
+//              page is shown: check it after each await and draw nothing once it is false, so a
+//              slow, older answer never overwrites a newer one. While calls throw, a lasting notice
+//              says the page is not up to date (and since when); the polling goes on. A list paged
+//              by AWS's nextToken uses ui.js's tokenPager, which pages through refresh().
 //   navigate(hash, {replace})  go to another page ("#/executions?status=FAILED")
 //   onLeave(fn)  run fn when the user leaves the page
 //   current()  false once the user has left the page (stop async work that would draw on it)
 
 import { api } from "./api.js";
 import { AuthError, can, loadConfig, session, signIn, signOut } from "./auth.js";
-import { failure, field, h, notice } from "./ui.js";
+import { failure, field, h } from "./ui.js";
 
 const PAGES = {
   "": () => import("./pages/home.js"),
@@ -58,6 +64,7 @@ function leave() {
     }
   }
   leaving = [];
+  stale.clear();
 }
 
 function navigate(hash, { replace = false } = {}) {
@@ -71,6 +78,40 @@ function navigate(hash, { replace = false } = {}) {
   }
 }
 
+// The lasting "not up to date" notice of the shown page: one line per failing poller.
+const stale = {
+  element: null,
+  failing: new Map(), // poller -> its error's message
+  since: null, // when the first of them began to fail
+
+  fail(poller, message) {
+    if (!this.failing.size) this.since = new Date();
+    this.failing.set(poller, message);
+    this.draw();
+  },
+  recover(poller) {
+    if (this.failing.delete(poller)) this.draw();
+  },
+  clear() {
+    this.failing.clear();
+    this.draw();
+  },
+  draw() {
+    if (!this.failing.size) {
+      if (this.element) this.element.remove();
+      this.element = null;
+      return;
+    }
+    const at = this.since.toLocaleTimeString(undefined, { hour12: false });
+    const text = `Not up to date since ${at}: ${[...new Set(this.failing.values())].join("; ")}. Retrying.`;
+    if (!this.element) {
+      this.element = h("p", { className: "notice notice-error", role: "alert", dataset: { stale: "" } });
+      document.getElementById("notices").append(this.element);
+    }
+    if (this.element.textContent !== text) this.element.textContent = text;
+  },
+};
+
 function context(mine) {
   const current = () => mine === generation;
   return {
@@ -80,27 +121,46 @@ function context(mine) {
     navigate,
     onLeave: (fn) => leaving.push(fn),
     live(fn, ms = 500) {
+      const poller = {};
       let timer = null;
-      let running = false;
-      let reported = false;
-      const tick = async () => {
-        if (!current()) return;
-        if (!running && document.visibilityState === "visible") {
-          running = true;
-          try {
-            await fn();
-            reported = false;
-          } catch (error) {
-            if (!reported && current() && error.status !== 401) notice(error.message, "error");
-            reported = true;
-          } finally {
-            running = false;
+      let inFlight = 0;
+      let newest = 0;
+      const run = async () => {
+        newest += 1;
+        const call = newest;
+        const still = () => current() && call === newest;
+        inFlight += 1;
+        try {
+          await fn(still);
+          if (still()) stale.recover(poller);
+        } catch (error) {
+          // A 401 signs out (api.js): the sign-in form says enough.
+          if (still() && error.status !== 401) {
+            // Not an answer of the API (a bug, the network): its stack, once per run of failures.
+            if (error.status === undefined && !stale.failing.has(poller)) console.error(error);
+            stale.fail(poller, error.message);
           }
+        } finally {
+          inFlight -= 1;
         }
+      };
+      const schedule = () => {
+        clearTimeout(timer);
         if (current()) timer = setTimeout(tick, ms);
       };
+      const tick = async () => {
+        if (!current()) return;
+        if (!inFlight && document.visibilityState === "visible") await run();
+        schedule();
+      };
       leaving.push(() => clearTimeout(timer));
-      return tick();
+      const refresh = async () => {
+        if (!current()) return;
+        clearTimeout(timer);
+        await run();
+        schedule();
+      };
+      return Object.assign(tick(), { refresh });
     },
   };
 }

@@ -11,9 +11,10 @@ let config = null;
 let refreshing = null;
 
 export class AuthError extends Error {
-  constructor(code, message) {
+  constructor(code, message, status) {
     super(message || code);
     this.code = code;
+    this.status = status; // Cognito's HTTP status
   }
 }
 
@@ -27,7 +28,8 @@ export async function loadConfig() {
   return config;
 }
 
-async function cognito(operation, body) {
+// keepalive: a RevokeToken sent as the user signs out and leaves the page still goes out.
+async function cognito(operation, body, { keepalive = false } = {}) {
   const response = await fetch("/", {
     method: "POST",
     headers: {
@@ -35,13 +37,20 @@ async function cognito(operation, body) {
       "X-Amz-Target": `AWSCognitoIdentityProviderService.${operation}`,
     },
     body: JSON.stringify(body),
+    keepalive,
   });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const type = String(data.__type || "UnknownError");
-    throw new AuthError(type.slice(type.lastIndexOf("#") + 1), data.message || data.Message || `sign-in failed (${response.status})`);
+    throw new AuthError(type.slice(type.lastIndexOf("#") + 1), data.message || data.Message || `sign-in failed (${response.status})`, response.status);
   }
   return data;
+}
+
+/** Whether Cognito refused the refresh token itself (revoked, expired, user disabled): signing in again is the only way on. */
+function refused(error) {
+  // 429 (TooManyRequestsException) is Cognito's throttling: the token may well be good.
+  return error instanceof AuthError && error.status >= 400 && error.status < 500 && error.status !== 429;
 }
 
 function claimsOf(jwt) {
@@ -105,11 +114,24 @@ export async function signIn(username, password) {
   return { session: store(result.AuthenticationResult, null) };
 }
 
-export function signOut() {
+/**
+ * Forget the session and, best effort, revoke its refresh token (Cognito's RevokeToken), so that a
+ * copy of it can no longer mint access tokens. `revoke: false` when Cognito has refused it already.
+ */
+export function signOut({ revoke = true } = {}) {
+  const current = session();
   sessionStorage.removeItem(SESSION_KEY);
+  if (!revoke || !current || !current.refreshToken) return;
+  loadConfig()
+    .then(({ clientId }) => cognito("RevokeToken", { ClientId: clientId, Token: current.refreshToken }, { keepalive: true }))
+    .catch((error) => console.warn("the refresh token could not be revoked", error));
 }
 
-/** A valid access token (refreshed shortly before it expires), or null when the user must sign in again. */
+/**
+ * A valid access token (refreshed shortly before it expires), or null when the user must sign in
+ * again: Cognito refused the refresh token. When Cognito cannot be reached (the network, a 5xx) the
+ * session is kept: the current token while it lasts, else an error; the next call tries again.
+ */
 export async function accessToken() {
   const current = session();
   if (!current) return null;
@@ -128,9 +150,13 @@ export async function accessToken() {
           AuthParameters: { REFRESH_TOKEN: current.refreshToken },
         });
         return store(result.AuthenticationResult, current).accessToken;
-      } catch {
-        signOut();
-        return null;
+      } catch (error) {
+        if (refused(error)) {
+          signOut({ revoke: false });
+          return null;
+        }
+        if (current.expiresAt > Date.now()) return current.accessToken;
+        throw new Error(`the session could not be refreshed (${error.message}); trying again`);
       } finally {
         refreshing = null;
       }

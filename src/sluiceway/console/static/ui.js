@@ -169,3 +169,56 @@ export function field(label, control) {
 export function failure(error) {
   return h("p", { className: "failure", role: "alert" }, error && error.message ? error.message : String(error));
 }
+
+/**
+ * Previous and Next buttons (in `holder`) over AWS's nextToken, for a list a ctx.live poller draws:
+ *   const paging = tokenPager(holder);
+ *   const load = async (still) => {
+ *     const page = await ctx.api.get("/topics", { nextToken: paging.token });
+ *     if (!still()) return;
+ *     paging.update(page.nextToken);
+ *     ...draw page...
+ *   };
+ *   const poller = ctx.live(load);
+ *   paging.refresh = poller.refresh;
+ * A click changes `token` and refreshes through the poller, so the answer for the page chosen is
+ * the only one drawn (an older poll still in flight is dropped). The buttons stay disabled until
+ * that answer has come.
+ */
+export function tokenPager(holder, { previousLabel = "Previous page", nextLabel = "Next page" } = {}) {
+  const before = []; // the tokens of the pages before the one shown
+  let following = null;
+  const previous = h("button", { type: "button", disabled: true }, previousLabel);
+  const next = h("button", { type: "button", disabled: true }, nextLabel);
+  holder.replaceChildren(previous, next);
+  const paging = {
+    /** The token of the page shown: null for the first. */
+    token: null,
+    /** The poller's refresh(); set once the poller exists. */
+    refresh: () => undefined,
+    /** What the answer for the page shown says comes next. */
+    update(nextToken) {
+      following = nextToken || null;
+      previous.disabled = !before.length;
+      next.disabled = !following;
+    },
+  };
+  const turn = () => {
+    previous.disabled = true;
+    next.disabled = true;
+    paging.refresh();
+  };
+  previous.addEventListener("click", () => {
+    if (!before.length) return;
+    paging.token = before.pop();
+    turn();
+  });
+  next.addEventListener("click", () => {
+    if (!following) return;
+    before.push(paging.token);
+    paging.token = following;
+    following = null;
+    turn();
+  });
+  return paging;
+}

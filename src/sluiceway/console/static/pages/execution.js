@@ -8,6 +8,7 @@
 
 import { segment } from "../api.js";
 import { graphLegend, graphView, iterationText } from "../graph.js";
+import { startRequest } from "./executions.js";
 import { badge, code, confirm, download, failure, fmt, h, notice, section, table } from "../ui.js";
 
 const ACTIVE = new Set(["RUNNING", "PENDING_REDRIVE"]);
@@ -45,12 +46,15 @@ function againName(name) {
   return base.slice(0, 80 - suffix.length) + suffix;
 }
 
-function parsedInput(text) {
-  if (text === null || text === undefined || text === "") return {};
+// The input to start again with, as a JSON text: DescribeExecution's, unchanged (parsing it would
+// round big integers and drop a ".0"); "{}" when AWS did not return one.
+function againInput(text) {
+  if (text === null || text === undefined || text === "") return "{}";
   try {
-    return JSON.parse(text);
-  } catch {
+    JSON.parse(text);
     return text;
+  } catch {
+    return JSON.stringify(text); // never so on AWS, whose inputs are JSON: sent as the string it is
   }
 }
 
@@ -167,11 +171,7 @@ export default {
     }
 
     async function startAgain() {
-      const started = await ctx.api.post("/executions", {
-        stateMachineArn: execution.stateMachineArn,
-        name: againName(execution.name),
-        input: parsedInput(execution.input),
-      });
+      const started = await ctx.api.postRaw("/executions", startRequest(execution.stateMachineArn, againInput(execution.input), againName(execution.name)));
       notice(`Started ${fmt.arnName(started.executionArn)} with the same input.`, "success");
       ctx.navigate(`#/executions/${segment(started.executionArn)}`);
     }
@@ -210,7 +210,17 @@ export default {
     async function loadState() {
       if (!selected) return;
       const node = selected;
-      const state = await ctx.api.get(`${base}/states/${segment(node.id)}`);
+      let path;
+      try {
+        path = `${base}/states/${segment(node.id)}`;
+      } catch (error) {
+        // A state named "." or "..": said in the panel once, not again on every poll.
+        if (statePanel.dataset.refused !== node.id) statePanel.replaceChildren(failure(error));
+        statePanel.dataset.refused = node.id;
+        return;
+      }
+      delete statePanel.dataset.refused;
+      const state = await ctx.api.get(path);
       if (!ctx.current() || selected !== node) return;
       drawState(node, state);
     }

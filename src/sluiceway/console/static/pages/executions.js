@@ -14,6 +14,11 @@ const PAGE_SIZES = [10, 25, 50, 100];
 const DEFAULT_PAGE_SIZE = 50;
 // In "All" mode, at most this many state machines are asked (one ListExecutions call each).
 const MAX_MACHINES = 25;
+// One state machine's list is polled every EVERY_MS; "All" (a call per state machine) every
+// ALL_EVERY_MS, listing the state machines again every RELIST_MS.
+const EVERY_MS = 500;
+const ALL_EVERY_MS = 1000;
+const RELIST_MS = 10_000;
 // AWS's rules for an execution's name: 1-80 characters, none of whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /
 // nor a control character.
 const NAME_FORBIDDEN = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/u;
@@ -37,15 +42,25 @@ export function nameProblem(name) {
   return null;
 }
 
-/** [value, problem]: the input parsed as JSON, or the reason it cannot be an execution's input. */
-export function parseInput(text) {
+/**
+ * [source, problem]: the JSON text to send as the input ("{}" for an empty one), or the reason it
+ * cannot be an execution's input. The text is only checked with JSON.parse, never sent as its
+ * result: that would round 9007199254740993 and turn 1.0 into 1, where AWS keeps the input as typed.
+ */
+export function checkInput(text) {
   const source = text.trim() === "" ? "{}" : text;
   if (new TextEncoder().encode(source).length > INPUT_MAX_BYTES) return [null, "The input is larger than 256 KiB, AWS's limit."];
   try {
-    return [JSON.parse(source), null];
+    JSON.parse(source);
+    return [source, null];
   } catch (error) {
     return [null, `The input is not valid JSON: ${error.message}`];
   }
+}
+
+/** StartExecution's request as a JSON text, with the input `source` (valid JSON) spliced in unchanged. */
+export function startRequest(stateMachineArn, source, name) {
+  return `{"stateMachineArn":${JSON.stringify(stateMachineArn)},"input":${source}${name ? `,"name":${JSON.stringify(name)}` : ""}}`;
 }
 
 // A datetime-local control's value (local time, no zone) <-> an ISO instant for the hash and the API.
@@ -81,6 +96,11 @@ function pageSize(text) {
   return Number.isInteger(value) && value >= 1 && value <= 1000 ? value : DEFAULT_PAGE_SIZE;
 }
 
+// Express state machines keep no execution list (ListExecutions refuses them, as AWS does).
+function listableOf(machines) {
+  return machines.filter((m) => m.type !== "EXPRESS").slice(0, MAX_MACHINES);
+}
+
 function executionLink(execution) {
   return h("a", { href: `#/executions/${segment(execution.executionArn)}` }, execution.name);
 }
@@ -104,28 +124,25 @@ export default {
     const filters = filtersFrom(route.params);
     const size = filters.maxResults;
     view.append(h("h1", null, "Executions"));
-    const machines = (await ctx.api.get("/state-machines", { maxResults: 100 })).stateMachines;
+    let machines = (await ctx.api.get("/state-machines", { maxResults: 100 })).stateMachines;
     if (!ctx.current()) return;
 
     const filterForm = buildFilters(filters, machines, ctx);
     const all = !filters.stateMachineArn;
-    // Express state machines keep no execution list (ListExecutions refuses them, as AWS does).
-    const listable = machines.filter((m) => m.type !== "EXPRESS").slice(0, MAX_MACHINES);
-    const limitNote = all
-      ? h(
-          "p",
-          { className: "hint" },
-          `All state machines: the newest ${size} executions of each standard state machine${machines.length > MAX_MACHINES ? ` (of the first ${MAX_MACHINES})` : ""}, merged by start date. `,
-          "AWS lists executions one state machine at a time, so choose a state machine to page through all of its executions.",
-        )
-      : null;
+    let listable = listableOf(machines);
+    let listedAt = Date.now();
+    const limitNote = h("p", { className: "hint" });
+    const noteLimit = () => {
+      limitNote.textContent = `All state machines: the newest ${size} executions of each standard state machine${machines.length > MAX_MACHINES ? ` (of the first ${MAX_MACHINES})` : ""}, merged by start date. AWS lists executions one state machine at a time, so choose a state machine to page through all of its executions.`;
+    };
+    if (all) noteLimit();
     const listHolder = h("div", { className: "executions-list" });
     const pager = h("div", { className: "pager" });
     const status = h("p", { className: "muted", "aria-live": "polite" });
     view.append(section("Filters", filterForm));
     if (ctx.can("operator")) view.append(startForm(machines, filters.stateMachineArn, ctx));
     view.append(
-      h("section", { className: "panel", "aria-label": "Executions found" }, h("h2", null, "Executions found"), limitNote, status, listHolder, pager),
+      h("section", { className: "panel", "aria-label": "Executions found" }, h("h2", null, "Executions found"), all ? limitNote : null, status, listHolder, pager),
     );
     if (!machines.length) {
       listHolder.append(h("p", { className: "muted" }, "This stack has no state machine."));
@@ -148,10 +165,25 @@ export default {
       maxResults: size,
     });
 
-    async function fetchPage() {
-      if (!all) return ctx.api.get("/executions", query(filters.stateMachineArn, tokens[page], size));
-      const pages = await Promise.all(listable.map((m) => ctx.api.get("/executions", query(m.stateMachineArn, null, size))));
-      const merged = pages.flatMap((p) => p.executions).sort((a, b) => new Date(b.startDate) - new Date(a.startDate));
+    // "All": the state machines are listed again now and then, so one deleted (or created) since
+    // shows; one deleted between two listings answers 404 and is left out until the next.
+    async function mergedPage() {
+      if (Date.now() - listedAt >= RELIST_MS) {
+        machines = (await ctx.api.get("/state-machines", { maxResults: 100 })).stateMachines;
+        listable = listableOf(machines);
+        listedAt = Date.now();
+        noteLimit();
+      }
+      const asked = listable;
+      const settled = await Promise.allSettled(asked.map((m) => ctx.api.get("/executions", query(m.stateMachineArn, null, size))));
+      const failed = settled.find((result) => result.status === "rejected" && result.reason.status !== 404);
+      if (failed) throw failed.reason;
+      const gone = new Set(asked.filter((_, n) => settled[n].status === "rejected").map((m) => m.stateMachineArn));
+      if (gone.size) listable = listable.filter((m) => !gone.has(m.stateMachineArn));
+      const merged = settled
+        .filter((result) => result.status === "fulfilled")
+        .flatMap((result) => result.value.executions)
+        .sort((a, b) => new Date(b.startDate) - new Date(a.startDate));
       return { executions: merged.slice(0, size), nextToken: null };
     }
 
@@ -167,9 +199,16 @@ export default {
       pager.hidden = all;
     }
 
-    async function load() {
-      const answer = await fetchPage();
-      if (!ctx.current()) return;
+    async function load(still) {
+      let answer;
+      try {
+        answer = all ? await mergedPage() : await ctx.api.get("/executions", query(filters.stateMachineArn, tokens[page], size));
+      } catch (error) {
+        // Said where the list would be until one is shown; after that the shell's notice says it.
+        if (still() && shown === null) listHolder.replaceChildren(failure(error));
+        throw error;
+      }
+      if (!still()) return;
       nextToken = answer.nextToken || null;
       drawPager();
       // Redrawn only when something changed: a poll must not reset focus, selection or scrolling.
@@ -189,27 +228,24 @@ export default {
       status.textContent = `${answer.executions.length} shown${nextToken ? ", more on the next pages" : ""}.`;
     }
 
-    prev.addEventListener("click", async () => {
-      page = Math.max(0, page - 1);
+    // One machine's page again every 500 ms, so new runs and status changes appear within a
+    // second; "All" costs a call per state machine, so once a second.
+    const poller = ctx.live(load, all ? ALL_EVERY_MS : EVERY_MS);
+    // Paging goes through the poller: the answer for the page chosen is the only one drawn.
+    const turn = (to) => {
+      page = to;
       shown = null;
-      await load().catch((error) => notice(error.message, "error"));
-    });
-    next.addEventListener("click", async () => {
+      prev.disabled = true;
+      next.disabled = true;
+      poller.refresh();
+    };
+    prev.addEventListener("click", () => turn(Math.max(0, page - 1)));
+    next.addEventListener("click", () => {
       if (!nextToken) return;
       tokens[page + 1] = nextToken;
-      page += 1;
-      shown = null;
-      await load().catch((error) => notice(error.message, "error"));
+      turn(page + 1);
     });
-
-    try {
-      await load();
-    } catch (error) {
-      listHolder.replaceChildren(failure(error));
-      shown = null;
-    }
-    // Live: the shown page again every 500 ms, so new runs and status changes appear within a second.
-    ctx.live(load, 500);
+    await poller;
   },
 };
 
@@ -305,12 +341,12 @@ function startForm(machines, chosenArn, ctx) {
     const chosenName = name.value.trim();
     const nameIssue = chosenName ? nameProblem(chosenName) : null;
     if (nameIssue) return show(nameIssue, name);
-    const [value, inputIssue] = parseInput(input.value);
+    const [source, inputIssue] = checkInput(input.value);
     if (inputIssue) return show(inputIssue, input);
     for (const c of [name, input]) c.removeAttribute("aria-invalid");
     submit.disabled = true;
     try {
-      const started = await ctx.api.post("/executions", { stateMachineArn: machine.value, name: chosenName || undefined, input: value });
+      const started = await ctx.api.postRaw("/executions", startRequest(machine.value, source, chosenName));
       notice(`Started ${fmt.arnName(started.executionArn)}.`, "success");
       ctx.navigate(`#/executions/${segment(started.executionArn)}`);
     } catch (error) {

@@ -4,7 +4,7 @@
 
 import { segment } from "../api.js";
 import { liveChart } from "../charts.js";
-import { facts, failure, field, fmt, h, section, table } from "../ui.js";
+import { facts, failure, field, fmt, h, section, table, tokenPager } from "../ui.js";
 
 const WINDOWS = [
   [15, "Last 15 minutes"],
@@ -17,6 +17,7 @@ const PAGE_SIZE = 50;
 const LOG_LINES = 100;
 // Metrics are per minute and a page of them costs CloudWatch calls: once a second is live enough.
 const EVERY_MS = 1000;
+const DEFAULT_MINUTES = 60;
 
 function windowPicker(ctx, minutes, base) {
   const choose = h(
@@ -26,6 +27,12 @@ function windowPicker(ctx, minutes, base) {
   );
   choose.addEventListener("change", () => ctx.navigate(`${base}?minutes=${choose.value}`));
   return field("Window", choose);
+}
+
+/** The window in the link when it is one of the picker's, else the default (an hour). */
+export function windowMinutes(text) {
+  const value = Number(text);
+  return WINDOWS.some(([minutes]) => minutes === value) ? value : DEFAULT_MINUTES;
 }
 
 function windowLabel(minutes) {
@@ -38,17 +45,17 @@ function ms(value) {
 }
 
 async function renderList(view, route, ctx) {
-  const minutes = Number(route.params.get("minutes")) || 60;
+  const minutes = windowMinutes(route.params.get("minutes"));
   const listing = h("div");
   const pager = h("div", { className: "pager" });
   view.append(h("div", { className: "toolbar" }, h("h1", null, "Functions"), h("span", { className: "spacer" }), windowPicker(ctx, minutes, "#/functions")), listing, pager);
 
-  const tokens = [];
-  let token = null;
+  const paging = tokenPager(pager);
   let drawn = null;
-  const load = async () => {
-    const page = await ctx.api.get("/functions", { minutes, nextToken: token, maxResults: PAGE_SIZE });
-    if (!ctx.current()) return;
+  const load = async (still) => {
+    const page = await ctx.api.get("/functions", { minutes, nextToken: paging.token, maxResults: PAGE_SIZE });
+    if (!still()) return;
+    paging.update(page.nextToken);
     const key = JSON.stringify([page.functions, page.nextToken]);
     if (key === drawn) return;
     drawn = key;
@@ -71,24 +78,14 @@ async function renderList(view, route, ctx) {
         rowProps: (f) => ({ dataset: { function: f.functionName } }),
       }),
     );
-    const previous = h("button", { type: "button", disabled: !tokens.length }, "Previous page");
-    const next = h("button", { type: "button", disabled: !page.nextToken }, "Next page");
-    previous.addEventListener("click", () => {
-      token = tokens.pop() || null;
-      load();
-    });
-    next.addEventListener("click", () => {
-      tokens.push(token);
-      token = page.nextToken;
-      load();
-    });
-    pager.replaceChildren(previous, next);
   };
-  await ctx.live(load, EVERY_MS);
+  const poller = ctx.live(load, EVERY_MS);
+  paging.refresh = poller.refresh;
+  await poller;
 }
 
 async function renderFunction(view, name, route, ctx) {
-  const minutes = Number(route.params.get("minutes")) || 60;
+  const minutes = windowMinutes(route.params.get("minutes"));
   view.append(
     h("p", { className: "crumbs" }, h("a", { href: "#/functions" }, "Functions")),
     h("div", { className: "toolbar" }, h("h1", null, name), h("span", { className: "spacer" }), windowPicker(ctx, minutes, `#/functions/${segment(name)}`)),
@@ -107,9 +104,9 @@ async function renderFunction(view, name, route, ctx) {
   );
 
   let drawn = null;
-  const load = async () => {
+  const load = async (still = ctx.current) => {
     const data = await ctx.api.get(`/functions/${segment(name)}`, { minutes, limit: LOG_LINES });
-    if (!ctx.current()) return;
+    if (!still()) return;
     const key = JSON.stringify(data);
     if (key === drawn) return;
     drawn = key;

@@ -13,8 +13,20 @@ const WINDOWS = [
   [360, "Last 6 hours"],
   [1440, "Last 24 hours"],
 ];
-// The newest run of this many state machines: enough for an app, cheap to poll every half second.
+// The newest run of this many state machines: enough for an app, one call each per poll.
 const MACHINES_SHOWN = 20;
+// The newest runs are polled every second (a new run shows within one); the state machines they
+// are of, listed every 10 s; the per-minute metrics (several CloudWatch calls), every 5 s.
+const RUNS_EVERY_MS = 1000;
+const MACHINES_EVERY_MS = 10_000;
+const DASHBOARD_EVERY_MS = 5000;
+const DEFAULT_MINUTES = 60;
+
+/** The window in the link when it is one of the picker's, else the default (an hour). */
+export function windowMinutes(text) {
+  const value = Number(text);
+  return WINDOWS.some(([minutes]) => minutes === value) ? value : DEFAULT_MINUTES;
+}
 
 function total(series) {
   return series.values.reduce((sum, value) => sum + (value || 0), 0);
@@ -52,7 +64,7 @@ function verdict(failures, deadLetters, alarms) {
 export default {
   title: "Home",
   async render(view, route, ctx) {
-    const minutes = Number(route.params.get("minutes")) || 60;
+    const minutes = windowMinutes(route.params.get("minutes"));
     const choose = h(
       "select",
       { name: "minutes" },
@@ -88,9 +100,9 @@ export default {
     );
 
     let drawn = null;
-    const dashboard = async () => {
+    const dashboard = async (still) => {
       const data = await ctx.api.get("/dashboard", { minutes });
-      if (!ctx.current()) return;
+      if (!still()) return;
       const key = JSON.stringify(data);
       if (key === drawn) return;
       drawn = key;
@@ -176,15 +188,26 @@ export default {
     };
 
     let newest = null;
-    const newestRuns = async () => {
-      const machines = await ctx.api.get("/state-machines", { maxResults: MACHINES_SHOWN });
-      const rows = await Promise.all(
-        machines.stateMachines.map(async (machine) => {
+    let machines = null;
+    let listedAt = 0;
+    const newestRuns = async (still) => {
+      if (machines === null || Date.now() - listedAt >= MACHINES_EVERY_MS) {
+        machines = await ctx.api.get("/state-machines", { maxResults: MACHINES_SHOWN });
+        listedAt = Date.now();
+      }
+      const asked = machines;
+      const settled = await Promise.allSettled(
+        asked.stateMachines.map(async (machine) => {
           const page = await ctx.api.get("/executions", { stateMachineArn: machine.stateMachineArn, maxResults: 1 });
           return { machine, execution: page.executions[0] || null };
         }),
       );
-      if (!ctx.current()) return;
+      // A state machine deleted since the listing answers 404: list them again on the next poll.
+      if (settled.some((result) => result.status === "rejected" && result.reason.status === 404)) listedAt = 0;
+      const failed = settled.find((result) => result.status === "rejected" && result.reason.status !== 404);
+      if (failed) throw failed.reason;
+      const rows = settled.filter((result) => result.status === "fulfilled").map((result) => result.value);
+      if (!still()) return;
       const key = JSON.stringify(rows);
       if (key === newest) return;
       newest = key;
@@ -200,12 +223,10 @@ export default {
           ],
           rows,
         }),
-        ...(machines.nextToken ? [h("p", { className: "muted" }, `The first ${MACHINES_SHOWN} state machines; `, h("a", { href: "#/executions" }, "all executions"))] : []),
+        ...(asked.nextToken ? [h("p", { className: "muted" }, `The first ${MACHINES_SHOWN} state machines; `, h("a", { href: "#/executions" }, "all executions"))] : []),
       );
     };
 
-    // The metrics are per minute and a page of them costs several CloudWatch calls: once a
-    // second is live enough. The newest runs are one cheap call per machine: every half second.
-    await Promise.all([ctx.live(dashboard, 1000), ctx.live(newestRuns, 500)]);
+    await Promise.all([ctx.live(dashboard, DASHBOARD_EVERY_MS), ctx.live(newestRuns, RUNS_EVERY_MS)]);
   },
 };

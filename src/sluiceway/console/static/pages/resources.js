@@ -60,9 +60,9 @@ export default {
     view.append(h("div", { className: "toolbar" }, h("h1", null, "Resources"), h("span", { className: "spacer" }), field("Resource type", choose)), stacks);
 
     let drawn = null;
-    await ctx.live(async () => {
+    await ctx.live(async (still) => {
       const data = await ctx.api.get("/resources");
-      if (!ctx.current()) return;
+      if (!still()) return;
       const key = JSON.stringify(data);
       if (key === drawn) return;
       drawn = key;

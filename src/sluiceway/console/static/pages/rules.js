@@ -2,7 +2,7 @@
 // state and its targets (with the input they get and their dead-letter queue).
 
 import { segment } from "../api.js";
-import { badge, code, field, fmt, h, section, table } from "../ui.js";
+import { badge, code, field, fmt, h, section, table, tokenPager } from "../ui.js";
 
 const EVERY_MS = 2000;
 // ListRules answers at most 100 a page.
@@ -77,12 +77,12 @@ export default {
     const pager = h("div", { className: "pager" });
     view.append(h("h1", null, "Rules"), form, section(`Rules of the ${bus} event bus`, listing), pager);
 
-    const tokens = [];
-    let token = null;
+    const paging = tokenPager(pager);
     let drawn = null;
-    const load = async () => {
-      const page = await ctx.api.get("/rules", { eventBusName: bus, namePrefix: prefix, nextToken: token, maxResults: PAGE_SIZE });
-      if (!ctx.current()) return;
+    const load = async (still) => {
+      const page = await ctx.api.get("/rules", { eventBusName: bus, namePrefix: prefix, nextToken: paging.token, maxResults: PAGE_SIZE });
+      if (!still()) return;
+      paging.update(page.nextToken);
       const key = JSON.stringify(page);
       if (key === drawn) return;
       drawn = key;
@@ -100,19 +100,9 @@ export default {
           rowProps: (r) => ({ dataset: { rule: r.name } }),
         }),
       );
-      const previous = h("button", { type: "button", disabled: !tokens.length }, "Previous page");
-      const next = h("button", { type: "button", disabled: !page.nextToken }, "Next page");
-      previous.addEventListener("click", () => {
-        token = tokens.pop() || null;
-        load();
-      });
-      next.addEventListener("click", () => {
-        tokens.push(token);
-        token = page.nextToken;
-        load();
-      });
-      pager.replaceChildren(previous, next);
     };
-    await ctx.live(load, EVERY_MS);
+    const poller = ctx.live(load, EVERY_MS);
+    paging.refresh = poller.refresh;
+    await poller;
   },
 };

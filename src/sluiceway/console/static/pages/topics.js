@@ -2,7 +2,7 @@
 // (its filter policy and scope) and how (raw message delivery or SNS's JSON envelope).
 
 import { segment } from "../api.js";
-import { code, fmt, h, section, table } from "../ui.js";
+import { code, fmt, h, section, table, tokenPager } from "../ui.js";
 
 // Subscriptions change when someone subscribes: every two seconds is live enough, and each
 // poll costs a call per topic.
@@ -60,30 +60,21 @@ export default {
     const listing = h("div");
     const pager = h("div", { className: "pager" });
     view.append(h("h1", null, "Topics"), listing, pager);
-    const tokens = [];
-    let token = null;
+    const paging = tokenPager(pager);
     let drawn = null;
-    const load = async () => {
-      const page = await ctx.api.get("/topics", { nextToken: token });
+    const load = async (still) => {
+      const page = await ctx.api.get("/topics", { nextToken: paging.token });
+      if (!still()) return;
       const topics = await Promise.all(page.topics.map(async (topic) => ({ topic, subscriptions: await allSubscriptions(ctx, topic.topicArn) })));
-      if (!ctx.current()) return;
+      if (!still()) return;
+      paging.update(page.nextToken);
       const key = JSON.stringify([page.nextToken, topics]);
       if (key === drawn) return;
       drawn = key;
       listing.replaceChildren(...(topics.length ? topics.map(({ topic, subscriptions }) => topicSection(topic, subscriptions)) : [h("p", { className: "muted" }, "No topic yet.")]));
-      const previous = h("button", { type: "button", disabled: !tokens.length }, "Previous page");
-      const next = h("button", { type: "button", disabled: !page.nextToken }, "Next page");
-      previous.addEventListener("click", () => {
-        token = tokens.pop() || null;
-        load();
-      });
-      next.addEventListener("click", () => {
-        tokens.push(token);
-        token = page.nextToken;
-        load();
-      });
-      pager.replaceChildren(previous, next);
     };
-    await ctx.live(load, EVERY_MS);
+    const poller = ctx.live(load, EVERY_MS);
+    paging.refresh = poller.refresh;
+    await poller;
   },
 };
