@@ -100,7 +100,7 @@ class Graph:
 
 
 def node_id(parent_prefix: str, name: str) -> str:
-    """A state's id: its container's prefix and its name, with ``%``, ``/`` and a leading ``#`` escaped.
+    """A state's id: its container's prefix and its name, with ``%``, ``/``, a leading ``#`` and a name of only dots escaped.
 
     Escaping keeps ids unique (a state named ``A/0/B`` is not ``B`` in branch 0 of ``A``) and keeps
     state ids apart from the synthetic :data:`START_ID` and :data:`END_ID`.
@@ -108,6 +108,10 @@ def node_id(parent_prefix: str, name: str) -> str:
     escaped = name.replace("%", "%25").replace("/", "%2F")
     if escaped.startswith("#"):
         escaped = "%23" + escaped[1:]
+    if escaped in (".", ".."):
+        # A URL path cannot carry a segment of dots (browsers resolve it away, encoded or not):
+        # the console puts ids in paths.
+        escaped = escaped.replace(".", "%2E")
     return parent_prefix + escaped
 
 

@@ -286,3 +286,13 @@ def test_a_definition_without_states_is_refused() -> None:
 def test_choice_rules_in_short(rule: dict[str, Any], text: str) -> None:
     assert graph.rule_text(rule) == text
     assert len(graph.rule_text(rule)) <= graph.LABEL_MAX
+
+
+def test_a_name_of_only_dots_is_escaped_so_a_url_path_can_carry_its_id() -> None:
+    # Browsers resolve "." and ".." path segments away, even percent-encoded: the console puts ids in paths.
+    definition = {
+        "StartAt": "..",
+        "States": {".": {"Type": "Pass", "End": True}, "..": {"Type": "Pass", "Next": "."}, "...": {"Type": "Pass", "End": True}},
+    }
+    ids = {n.name: n.id for n in graph.layout(definition).nodes}
+    assert (ids["."], ids[".."], ids["..."]) == ("%2E", "%2E%2E", "...")
