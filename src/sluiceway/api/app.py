@@ -41,7 +41,12 @@ def _no_pool() -> str:
 
 
 def create_app(
-    aws: Aws, authenticator: Authenticator, *, user_pool_id: Callable[[], str] | None = None, root_path: str = API_PREFIX
+    aws: Aws,
+    authenticator: Authenticator,
+    *,
+    user_pool_id: Callable[[], str] | None = None,
+    stacks: Callable[[], list[str]] | None = None,
+    root_path: str = API_PREFIX,
 ) -> FastAPI:
     """The management API.
 
@@ -50,6 +55,8 @@ def create_app(
         authenticator: how it knows the caller (a verified access token of the user pool).
         user_pool_id: the pool whose users ``/users`` manages (looked up per request: the local
             default pool is made on first use).
+        stacks: the names of the app's stacks, which ``/resources`` shows (looked up per request);
+            None: every stack the backend holds (the local endpoint's are the app's).
         root_path: the path the app is mounted at; its OpenAPI document is at ``{root_path}/openapi.json``.
     """
     app = FastAPI(
@@ -68,6 +75,7 @@ def create_app(
     app.state.aws = aws
     app.state.authenticator = authenticator
     app.state.user_pool_id = user_pool_id or _no_pool
+    app.state.stacks = stacks
     errors.install(app)
     for module in (executions, graph, pipeline, objects, queues, topics, rules, alarms, functions, resources, dashboard, users):
         app.include_router(module.router)

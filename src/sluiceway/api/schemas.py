@@ -18,7 +18,8 @@ __all__ = [
     "Redriven", "Rule", "RuleList", "StartExecutionRequest", "StartedExecution", "StateMachine", "StateMachineList",
     "StopExecutionRequest", "Stopped", "Subscription", "SubscriptionList", "Target", "Topic", "TopicList",
     "UploadRequest", "User", "UserList", "ValidationProblem",
-    "AlarmState", "AppResources", "AppStack", "Dashboard", "DeadLetterDepth", "DeadLetterSource", "ExecutionSeries", "FunctionDetail",
+    "AlarmState", "AppResources", "AppStack", "Dashboard", "DeadLetterDepth", "DeadLetterSource", "DeadLetterSources", "ExecutionSeries",
+    "FunctionDetail",
     "FunctionList", "FunctionMetrics", "FunctionSeries", "FunctionSummary", "LogLine", "MessageAttribute", "PipelineFile",
     "PipelineRows", "PipelineRun", "QueueMessage", "QueueMessages", "RejectsPreview", "Series", "StackOutput",
     "StackResource", "Window",
@@ -429,7 +430,9 @@ class AppStack(BaseModel):
 
 
 class AppResources(BaseModel):
-    stacks: list[AppStack] = Field(description="Every stack not deleted; empty when there is none")
+    stacks: list[AppStack] = Field(
+        description="The app's stacks (on AWS, the management API's own stack; locally, every stack not deleted); may be empty"
+    )
 
 
 # ---------------------------------------------------------------- dashboard
@@ -450,6 +453,11 @@ class DeadLetterSource(BaseModel):
         description="A queue (RedrivePolicy), a rule's target or a function (DeadLetterConfig)"
     )
     name: str = Field(description="The queue's or function's name; a rule's as <event bus>/<rule>")
+
+
+class DeadLetterSources(BaseModel):
+    queueName: str
+    sources: list[DeadLetterSource] = Field(description="What sends its failures to this queue; empty: it is no dead-letter queue")
 
 
 class DeadLetterDepth(BaseModel):
@@ -477,8 +485,8 @@ class Dashboard(BaseModel):
     eventLag: Series | None = Field(
         None,
         description=(
-            "AWS/Events IngestionToInvocationStartLatency in ms (Average): null when CloudWatch holds no such metric "
-            "(the local endpoint does not produce it)"
+            "AWS/Events IngestionToInvocationStartLatency in ms (Average, no dimensions): null until CloudWatch holds "
+            "the metric (no event has reached a rule's target yet)"
         ),
     )
 

@@ -8,8 +8,10 @@ clients as audience), and the function ``sluiceway.api.lambda_handler.handler`` 
 ``/_sluiceway/api/{proxy+}``: the same paths as on the local endpoint.
 
 The function's role allows the calls its routes make and nothing else: reads on the account's
-resources of each kind it lists, actions on this stack's state machine, buckets and dead-letter
-queue, user administration on this stack's pool only.
+resources of each kind it lists (and CloudWatch's metrics, which IAM grants on ``*`` only), actions
+on this stack's state machine, buckets and dead-letter queue, this stack's CloudFormation
+description, user administration on this stack's pool only. The function is told its stack's name
+(``SLUICEWAY_STACK_NAME``) so that ``/resources`` reads that stack and no other.
 """
 
 from __future__ import annotations
@@ -30,9 +32,20 @@ RESOURCE_SERVER = "ManagementResourceServer"
 API = "ManagementHttpApi"
 FUNCTION = "ManagementApiFunction"
 
-#: Actions IAM grants on ``"Resource": "*"`` only (the listings have no resource type), which the API needs for its lists.
+#: Actions IAM grants on ``"Resource": "*"`` only (they have no resource type), which the API needs:
+#: the listings, CloudWatch's metric reads and a subscription's attributes (SNS has no subscription resource type).
 LIST_ONLY_ACTIONS = frozenset(
-    {"states:ListStateMachines", "s3:ListAllMyBuckets", "sns:ListTopics", "events:ListEventBuses", "events:ListRules"}
+    {
+        "states:ListStateMachines",
+        "s3:ListAllMyBuckets",
+        "sns:ListTopics",
+        "sns:GetSubscriptionAttributes",
+        "events:ListEventBuses",
+        "events:ListRules",
+        "cloudwatch:ListMetrics",
+        "cloudwatch:GetMetricData",
+        "lambda:ListFunctions",
+    }
 )
 
 
@@ -46,24 +59,42 @@ def _statement(actions: list[str], resources: list[Any] | Any) -> dict[str, Any]
 
 def _policies(state_machine: str, input_bucket: str, output_bucket: str) -> list[dict[str, Any]]:
     """Exactly the calls of :mod:`sluiceway.api.routes`, each on the narrowest resource IAM allows."""
-    executions = sub(f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:${{{state_machine}.Name}}:*")
+    executions = _arn("states", f"execution:${{{state_machine}.Name}}:*")
     buckets = [getatt(input_bucket, "Arn"), getatt(output_bucket, "Arn")]
     statements = [
         _statement(sorted(LIST_ONLY_ACTIONS), "*"),
         _statement(["states:ListExecutions", "states:StartExecution"], ref(state_machine)),
         _statement(
-            ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution", "states:RedriveExecution"], executions
+            [
+                "states:DescribeExecution",
+                "states:DescribeStateMachineForExecution",
+                "states:GetExecutionHistory",
+                "states:StopExecution",
+                "states:RedriveExecution",
+            ],
+            executions,
         ),
+        # A Distributed Map's runs: mapRun:<state machine>/<map run label>:<id>.
+        _statement(["states:DescribeMapRun"], _arn("states", f"mapRun:${{{state_machine}.Name}}/*")),
         # HeadBucket and ListObjectsV2 are s3:ListBucket; downloads read both buckets, uploads go to the input.
         _statement(["s3:ListBucket"], buckets),
         _statement(["s3:GetObject"], [sub(f"${{{input_bucket}.Arn}}/*"), sub(f"${{{output_bucket}.Arn}}/*")]),
         _statement(["s3:PutObject"], [sub(f"${{{input_bucket}.Arn}}/*")]),
-        _statement(["sqs:ListQueues", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"], _arn("sqs", "*")),
-        # StartMessageMoveTask reads and deletes on the dead-letter queue it drains.
+        # ListDeadLetterSourceQueues tells whether a queue is a dead-letter queue before a preview receives from it.
+        _statement(["sqs:ListQueues", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"], _arn("sqs", "*")),
+        # StartMessageMoveTask reads and deletes on the dead-letter queue it drains; a preview receives from it.
         _statement(["sqs:StartMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], getatt(DLQ, "Arn")),
         _statement(["sns:ListSubscriptionsByTopic"], _arn("sns", "*")),
         _statement(["events:ListTargetsByRule"], [_arn("events", "rule/*"), _arn("events", "rule/*/*")]),
         _statement(["cloudwatch:DescribeAlarms"], _arn("cloudwatch", "alarm:*")),
+        # The functions page lists the account's functions (ListFunctions), so it reads any one's
+        # configuration and, under Lambda's log group prefix, its log (this stack's group is there too).
+        _statement(["lambda:GetFunctionConfiguration"], _arn("lambda", "function:*")),
+        _statement(["logs:FilterLogEvents"], _arn("logs", "log-group:/aws/lambda/*")),
+        # This stack only: /resources reads the stack it is told (SLUICEWAY_STACK_NAME), never lists the account's.
+        _statement(
+            ["cloudformation:DescribeStacks", "cloudformation:ListStackResources"], _arn("cloudformation", "stack/${AWS::StackName}/*")
+        ),
         _statement(
             [
                 "cognito-idp:AdminAddUserToGroup",
@@ -230,7 +261,7 @@ def _function(code_uri: str, state_machine: str, input_bucket: str, output_bucke
             "Metadata": skips(
                 [
                     ("CKV_AWS_117", "No VPC resources are used; AWS's APIs are reached over their public endpoints with IAM."),
-                    ("CKV_AWS_173", "The environment holds the user pool's id only, no secrets; Lambda encrypts it at rest."),
+                    ("CKV_AWS_173", "The environment holds the user pool's id and the stack's name, no secret; Lambda encrypts it."),
                     ("CKV_AWS_272", "Code signing needs an AWS Signer profile; the bundle's integrity comes from the deploy pipeline."),
                 ]
                 + ([] if reserved else [("CKV_AWS_115", "Concurrency is not reserved (generated with concurrent runs unset).")])
@@ -248,7 +279,13 @@ def _function(code_uri: str, state_machine: str, input_bucket: str, output_bucke
                 # Reserved only when the pipeline's functions are: a new account's concurrency quota
                 # (10) leaves nothing to reserve, and CloudFormation then refuses the function.
                 **({"ReservedConcurrentExecutions": reserved} if reserved else {}),
-                "Environment": {"Variables": {"SLUICEWAY_API_USER_POOL_ID": ref(POOL), "SLUICEWAY_LOG_LEVEL": "INFO"}},
+                "Environment": {
+                    "Variables": {
+                        "SLUICEWAY_API_USER_POOL_ID": ref(POOL),
+                        "SLUICEWAY_STACK_NAME": ref("AWS::StackName"),
+                        "SLUICEWAY_LOG_LEVEL": "INFO",
+                    }
+                },
                 "LoggingConfig": {"LogGroup": ref("FunctionLogGroup")},
                 "DeadLetterQueue": {"Type": "SQS", "TargetArn": getatt(DLQ, "Arn")},
                 "Policies": _policies(state_machine, input_bucket, output_bucket),

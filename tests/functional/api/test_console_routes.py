@@ -8,6 +8,7 @@ is checked against what boto3 reads from the same endpoint.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -19,8 +20,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from management_api_helpers import API, Pool, make_user, sign_in
 
+from sluiceway.api.app import create_app
+from sluiceway.api.aws import Aws, AwsCallError
 from sluiceway.api.routes import dashboard, functions, pipeline, resources
 from sluiceway.cfn.deployer import deploy
 from sluiceway.cli.new import copy_example
@@ -115,6 +119,63 @@ def _run(aws: Callable[..., Any], machine: str, status: str = "SUCCEEDED") -> st
     return arn
 
 
+def _served_api(endpoint: Endpoint) -> FastAPI:
+    app: FastAPI = endpoint.shared.get("management-api", lambda: None).app  # the endpoint's AsgiApp, made by `served`
+    return app
+
+
+class _Recording:
+    """The endpoint's AWS as the API reaches it, noting each call: what a route asked AWS for."""
+
+    def __init__(self, inner: Aws) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def call(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((service, operation, params))
+        return self.inner.call(service, operation, params)
+
+    def presign_put(self, bucket: str, key: str, expires_s: int, *, content_type: str | None = None) -> str:
+        return self.inner.presign_put(bucket, key, expires_s, content_type=content_type)
+
+    def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
+        return self.inner.presign_get(bucket, key, expires_s)
+
+
+class _S3Refusing(_Recording):
+    """The endpoint's AWS, but S3 answers ``error`` to these operations on one bucket, as AWS answers a role without s3:GetObject."""
+
+    def __init__(self, inner: Aws, bucket: str, operations: set[str], error: AwsCallError) -> None:
+        super().__init__(inner)
+        self.bucket, self.operations, self.error = bucket, operations, error
+
+    def call(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if service == "s3" and operation in self.operations and params.get("Bucket") == self.bucket:
+            # A HEAD answer has no body: botocore names its error by the status ("403").
+            code = str(self.error.status) if operation == "HeadObject" else self.error.code
+            raise AwsCallError(code, self.error.message, self.error.status)
+        return super().call(service, operation, params)
+
+
+@dataclass(frozen=True)
+class _Through:
+    """The management API over another :class:`Aws`, called in-process; its callers known as the endpoint's API knows them."""
+
+    app: FastAPI
+
+    def get(self, path: str, token: str) -> httpx.Response:
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                return await client.get(f"{API}{path}", headers={"Authorization": f"Bearer {token}"})
+
+        return asyncio.run(send())
+
+
+def _through(endpoint: Endpoint, aws: Aws, **options: Any) -> _Through:
+    return _Through(create_app(aws, _served_api(endpoint).state.authenticator, **options))
+
+
 # ---------------------------------------------------------------------------- who may call
 
 
@@ -125,6 +186,7 @@ ROUTES = [
     ("/dashboard", "viewer"),
     ("/executions/arn:aws:states:us-east-1:000000000000:execution:nothing:nobody/pipeline", "viewer"),
     ("/queues/no-such-queue/messages", "operator"),
+    ("/queues/no-such-queue/dead-letter-sources", "viewer"),
 ]
 
 
@@ -261,6 +323,22 @@ def test_resources_are_the_stacks_outputs_and_resources(
     assert machine["physicalResourceId"] == deployed.outputs["StateMachineArn"]
 
 
+def test_resources_read_only_the_stacks_the_app_names(served: Endpoint, tokens: dict[str, str], deployed: Deployed) -> None:
+    """On AWS the API is told its stack: it describes that one by name and lists no other."""
+    recording = _Recording(_served_api(served).state.aws)
+    answer = _through(served, recording, stacks=lambda: ["csv-workflow"]).get("/resources", tokens["viewer"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == call(served, "/resources", tokens["viewer"]).json()
+    (app,) = answer.json()["stacks"]
+    asked = [(operation, params.get("StackName")) for service, operation, params in recording.calls if service == "cloudformation"]
+    assert asked[0] == ("DescribeStacks", "csv-workflow")
+    assert {operation for operation, _ in asked} == {"DescribeStacks", "ListStackResources"}
+    assert {name for _, name in asked} <= {"csv-workflow", app["stackId"]}
+
+    gone = _through(served, recording, stacks=lambda: ["no-such-stack"]).get("/resources", tokens["viewer"])
+    assert gone.status_code == 200 and gone.json() == {"stacks": []}
+
+
 # ---------------------------------------------------------------------------- pipeline runs
 
 
@@ -318,6 +396,49 @@ def test_an_execution_without_rows_or_files_is_not_a_pipeline_run(
     assert answer.status_code == 404 and answer.json()["error"] == "NotAPipelineRun"
     missing = call(served, f"/executions/{arn}-none/pipeline", tokens["viewer"])
     assert missing.status_code == 404 and missing.json()["error"] == "ExecutionDoesNotExist"
+
+
+def _run_naming(aws: Callable[..., Any], bucket: str) -> tuple[str, dict[str, str]]:
+    """An execution whose output names a result file in a readable bucket and a rejects file in ``bucket``."""
+    s3 = aws("s3")
+    for name in ("console-readable", bucket):
+        s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket="console-readable", Key="run/result.csv", Body=b"id\n1\n")
+    s3.put_object(Bucket=bucket, Key="run/rejects.csv", Body=b"id,reason\n2,mars\n")
+    files = {"result": "s3://console-readable/run/result.csv", "rejects": f"s3://{bucket}/run/rejects.csv"}
+    result = {"summary": {"rows_read": 2, "rows_valid": 1, "rows_rejected": 1}, "files": files}
+    return _run(aws, _machine(aws, {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": result, "End": True}}})), files
+
+
+def test_a_file_the_api_may_not_read_is_left_out_of_the_summary(served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]) -> None:
+    arn, _ = _run_naming(aws, "console-denied")
+    inner = _served_api(served).state.aws
+    denied = AwsCallError("AccessDenied", "Access Denied", 403)
+
+    # Neither HeadObject nor GetObject allowed on the bucket: the file is not listed, the rest is.
+    unlisted = _through(served, _S3Refusing(inner, "console-denied", {"HeadObject", "GetObject"}, denied))
+    answer = unlisted.get(f"/executions/{arn}/pipeline", tokens["viewer"])
+    assert answer.status_code == 200, answer.text
+    run = answer.json()
+    assert run["rows"] == {"read": 2, "valid": 1, "rejected": 1, "source": "output"}
+    assert [(f["member"], f["bucket"]) for f in run["files"]] == [("files.result", "console-readable")]
+    assert run["rejects"] is None
+
+    # Listed (HeadObject allowed) but not readable (an object under a KMS key the role may not use): no preview.
+    unread = _through(served, _S3Refusing(inner, "console-denied", {"GetObject"}, denied))
+    run = unread.get(f"/executions/{arn}/pipeline", tokens["viewer"]).json()
+    assert [f["member"] for f in run["files"]] == ["files.result", "files.rejects"]
+    assert run["rejects"] is None
+
+    # What says nothing of the file (S3 throttling) still fails the call rather than hide a file.
+    throttled = _through(served, _S3Refusing(inner, "console-denied", {"HeadObject"}, AwsCallError("SlowDown", "Reduce your rate", 503)))
+    failed = throttled.get(f"/executions/{arn}/pipeline", tokens["viewer"])
+    assert failed.status_code == 502 and failed.json()["error"] == "503"
+
+    # Readable through the endpoint itself: both files, and the rejects previewed.
+    whole = call(served, f"/executions/{arn}/pipeline", tokens["viewer"]).json()
+    assert [f["member"] for f in whole["files"]] == ["files.result", "files.rejects"]
+    assert whole["rejects"]["lines"] == ["id,reason", "2,mars"]
 
 
 # ---------------------------------------------------------------------------- dead-letter preview
@@ -390,6 +511,54 @@ def test_a_short_body_is_shown_whole(served: Endpoint, tokens: dict[str, str], a
     _to_the_dead_letter_queue(aws, work, dlq)
     (message,) = call(served, "/queues/console-short-dlq/messages?max=1", tokens["operator"]).json()["messages"]
     assert (message["body"], message["bodyTruncated"], message["bodySize"]) == ('{"order": 1}', False, 12)
+
+
+def _arn_of(aws: Callable[..., Any], url: str) -> str:
+    return str(aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def test_a_rule_targets_dead_letter_queue_is_previewed_too(
+    served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any], deployed: Deployed
+) -> None:
+    sqs, events = aws("sqs"), aws("events")
+    target = sqs.create_queue(QueueName="console-rule-target")["QueueUrl"]
+    dlq = sqs.create_queue(QueueName="console-rule-dlq")["QueueUrl"]
+    # A pattern no event matches: the rule only names the dead-letter queue, it never delivers.
+    events.put_rule(Name="console-never", EventPattern=json.dumps({"source": ["console.never"]}))
+    events.put_targets(
+        Rule="console-never", Targets=[{"Id": "q", "Arn": _arn_of(aws, target), "DeadLetterConfig": {"Arn": _arn_of(aws, dlq)}}]
+    )
+    undelivered = '{"detail-type": "undelivered"}'
+    sqs.send_message(QueueUrl=dlq, MessageBody=undelivered)
+
+    sources = call(served, "/queues/console-rule-dlq/dead-letter-sources", tokens["viewer"])
+    assert sources.status_code == 200, sources.text
+    assert sources.json() == {"queueName": "console-rule-dlq", "sources": [{"type": "AWS::Events::Rule", "name": "default/console-never"}]}
+    answer = call(served, "/queues/console-rule-dlq/messages", tokens["operator"])
+    assert answer.status_code == 200, answer.text
+    assert [m["body"] for m in answer.json()["messages"]] == [undelivered]
+
+    # The example's TriggerDeadLetterQueue: its rule's target's and its functions', no queue's.
+    trigger = _name_of(deployed.outputs["TriggerDeadLetterQueueUrl"])
+    senders = call(served, f"/queues/{trigger}/dead-letter-sources", tokens["viewer"]).json()["sources"]
+    assert {s["type"] for s in senders} == {"AWS::Events::Rule", "AWS::Lambda::Function"}
+    previewed = call(served, f"/queues/{trigger}/messages", tokens["operator"])
+    assert previewed.status_code == 200 and previewed.json()["messages"] == [], previewed.text
+
+    # A queue with a redrive policy of its own is refused, even when a rule sends its failures there.
+    work, _ = _dead_letter_pair(aws, "console-both")
+    events.put_targets(
+        Rule="console-never", Targets=[{"Id": "w", "Arn": _arn_of(aws, target), "DeadLetterConfig": {"Arn": _arn_of(aws, work)}}]
+    )
+    assert call(served, "/queues/console-both/dead-letter-sources", tokens["viewer"]).json()["sources"] != []
+    refused = call(served, "/queues/console-both/messages", tokens["operator"])
+    assert refused.status_code == 409 and refused.json()["error"] == "NotADeadLetterQueue"
+    # And so is a queue nothing sends its failures to.
+    assert call(served, "/queues/console-rule-target/dead-letter-sources", tokens["viewer"]).json()["sources"] == []
+    refused = call(served, "/queues/console-rule-target/messages", tokens["operator"])
+    assert refused.status_code == 409 and refused.json()["error"] == "NotADeadLetterQueue"
+    missing = call(served, "/queues/no-such-queue/dead-letter-sources", tokens["viewer"])
+    assert missing.status_code == 404
 
 
 # ---------------------------------------------------------------------------- dashboard
@@ -474,5 +643,33 @@ def test_the_dashboard_charts_executions_dead_letter_depths_and_alarms(
     assert mine["stateValue"] == "ALARM" and mine["stateReason"].startswith("Threshold Crossed")
     assert board["alarmCounts"]["ALARM"] == sum(1 for a in alarms if a["stateValue"] == "ALARM") >= 1
     assert sum(board["alarmCounts"].values()) == len(alarms)
-    # Locally nothing produces AWS/Events IngestionToInvocationStartLatency: no lag series, rather than a made-up one.
-    assert board["eventLag"] is None
+    assert board["eventLag"] is not None
+
+
+def _latency(aws: Callable[..., Any], window: dict[str, Any]) -> dict[float, float]:
+    """AWS/Events IngestionToInvocationStartLatency (no dimensions), Average per minute, as CloudWatch holds it."""
+    metric = {"Namespace": "AWS/Events", "MetricName": "IngestionToInvocationStartLatency", "Dimensions": []}
+    truth = aws("cloudwatch").get_metric_data(
+        MetricDataQueries=[{"Id": "lag", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Average"}}],
+        StartTime=datetime.fromisoformat(window["start"]),
+        EndTime=datetime.fromisoformat(window["end"]),
+    )["MetricDataResults"][0]
+    return {t.timestamp(): float(v) for t, v in zip(truth["Timestamps"], truth["Values"], strict=True)}
+
+
+def test_the_event_lag_is_cloudwatchs_ingestion_to_invocation_latency(
+    served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any], deployed: Deployed
+) -> None:
+    """The sample's upload reached the example's rule's target: the local bus fed the latency as EventBridge does."""
+
+    def as_cloudwatch_holds_it() -> dict[str, Any] | None:
+        board = call(served, "/dashboard?minutes=60", tokens["viewer"]).json()
+        lag, sampled = board["eventLag"], _latency(aws, board["window"])
+        expected = [sampled.get(datetime.fromisoformat(stamp).timestamp()) for stamp in lag["timestamps"]] if lag else None
+        # Read twice, the dashboard then CloudWatch: a data point fed in between is read again.
+        return lag if lag is not None and lag["values"] == expected else None
+
+    lag = until(as_cloudwatch_holds_it, "the dashboard's event lag to be CloudWatch's")
+    assert len(lag["values"]) == 60 and any(v is not None for v in lag["values"])
+    # A minute without an event has no lag: null, never a zero that charts as an instant delivery.
+    assert None in lag["values"]

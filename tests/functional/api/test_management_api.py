@@ -114,6 +114,7 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", f"/executions/{NOBODY_ARN}/graph", None, "viewer"),
     ("GET", f"/executions/{NOBODY_ARN}/states/Anything", None, "viewer"),
     ("GET", "/queues/no-such-queue/messages", None, "operator"),
+    ("GET", "/queues/no-such-queue/dead-letter-sources", None, "viewer"),
     ("GET", "/users", None, "admin"),
     ("GET", "/users/no-such-user", None, "admin"),
     ("POST", "/users", {"username": "x", "password": "short"}, "admin"),

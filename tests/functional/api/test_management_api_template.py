@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from cfnlint.api import ManualArgs, lint
 from samtranslator.translator.transform import transform
@@ -19,6 +21,7 @@ from sluiceway.deploy.template import TemplateOptions, WrittenTemplate, write_te
 from sluiceway.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
+API_SOURCE = REPO / "src" / "sluiceway" / "api"
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 EXPECTED_MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
@@ -139,18 +142,72 @@ def test_the_function_role_is_least_privilege(translated: dict[str, Any]) -> Non
             assert not [a for a in actions if "*" in a], statement
             if "*" in resources_:
                 assert set(actions) <= ALLOWED_WILDCARD_ACTIONS | LIST_ONLY_ACTIONS, statement
-    # Every AWS call the routes make is allowed (the local endpoint's names, IAM's prefixes).
-    needed = {
-        "states:ListStateMachines", "states:ListExecutions", "states:DescribeExecution", "states:GetExecutionHistory",
-        "states:StartExecution", "states:StopExecution", "states:RedriveExecution", "s3:ListAllMyBuckets", "s3:ListBucket",
-        "s3:GetObject", "s3:PutObject", "sqs:ListQueues", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
-        "sns:ListTopics", "sns:ListSubscriptionsByTopic", "events:ListEventBuses", "events:ListRules", "events:ListTargetsByRule",
-        "cloudwatch:DescribeAlarms", "cognito-idp:ListUsers", "cognito-idp:AdminCreateUser", "cognito-idp:AdminDeleteUser",
-        "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminSetUserPassword",
-        "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser", "cognito-idp:ListGroups",
-    }  # fmt: skip
-    assert needed <= actions_seen
-    assert not [a for a in actions_seen if a.startswith("cognito-idp:") and a not in needed]
+    # Every AWS call the routes make is allowed; beyond them only what StartMessageMoveTask also does
+    # (DeleteMessage on the queue it drains) and SAM's grant for the function's own DeadLetterQueue.
+    needed = _actions_the_api_calls()
+    assert {"states:StartExecution", "s3:ListBucket", "cloudformation:DescribeStacks", "cloudwatch:GetMetricData"} <= needed
+    assert needed - actions_seen == set()
+    assert actions_seen - needed == {"sqs:DeleteMessage", "sqs:SendMessage"}
+
+
+#: botocore's service names where IAM's prefix differs.
+_IAM_PREFIX = {"stepfunctions": "states"}
+#: Operations whose IAM action has another name (AWS's Service Authorization Reference, "API operations" table).
+_IAM_ACTION = {
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "HeadObject"): "s3:GetObject",
+}
+#: A presigned URL acts with the API's credentials: a download is s3:GetObject, an upload s3:PutObject.
+_PRESIGNED = {"presign_get": "s3:GetObject", "presign_put": "s3:PutObject"}
+
+
+def _actions_the_api_calls() -> set[str]:
+    """The IAM actions of every AWS operation named in ``src/sluiceway/api``: ``aws.call("sqs", "ReceiveMessage", ...)``.
+
+    Read from the source, so a route calling an operation its role does not allow fails here. A
+    call is any one with a botocore service name and one of its operations as neighbouring string
+    arguments, so helpers (``paged(aws, "events", "ListRules", ...)``) count; an ``aws.call`` with
+    anything else there must be such a helper's, passing its own ``service``/``operation`` on.
+    """
+    session = botocore.session.get_session()
+    services = set(session.get_available_services())
+    operations: dict[str, set[str]] = {}
+    found: set[str] = set()
+    for path in sorted(API_SOURCE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Attribute) and node.func.attr in _PRESIGNED:
+                found.add(_PRESIGNED[node.func.attr])
+            literals = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
+            for service, operation in zip(literals, literals[1:], strict=False):
+                if service in services and operation is not None:
+                    if service not in operations:
+                        operations[service] = set(session.get_service_model(service).operation_names)
+                    if operation in operations[service]:
+                        found.add(_IAM_ACTION.get((service, operation), f"{_IAM_PREFIX.get(service, service)}:{operation}"))
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "call" and len(node.args) >= 2:
+                named = [a.id if isinstance(a, ast.Name) else None for a in node.args[:2]]
+                literal = all(isinstance(a, ast.Constant) for a in node.args[:2])
+                assert literal or named == ["service", "operation"], f"{path.name}:{node.lineno}: an AWS call the test cannot read"
+    return found
+
+
+def test_the_function_knows_its_stack_and_reads_only_that_stack(written: WrittenTemplate) -> None:
+    function = written.template["Resources"]["ManagementApiFunction"]["Properties"]
+    variables = function["Environment"]["Variables"]
+    # The names lambda_handler reads (USER_POOL_ENV, STACK_NAME_ENV); importing it would configure logging.
+    assert variables["SLUICEWAY_STACK_NAME"] == {"Ref": "AWS::StackName"}
+    assert variables["SLUICEWAY_API_USER_POOL_ID"] == {"Ref": "ManagementUserPool"}
+    (policy,) = function["Policies"]
+    (stack,) = [s for s in policy["Statement"] if any(a.startswith("cloudformation:") for a in s["Action"])]
+    assert sorted(stack["Action"]) == ["cloudformation:DescribeStacks", "cloudformation:ListStackResources"]
+    assert stack["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*"
+    }
 
 
 @pytest.mark.slow

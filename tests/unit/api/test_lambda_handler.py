@@ -154,3 +154,35 @@ def test_importing_the_handler_loads_no_runtime_cli_deploy_or_endpoint() -> None
     forbidden = ("sluiceway.runtime", "sluiceway.asl", "sluiceway.cli", "sluiceway.deploy", "sluiceway.endpoint", "sluiceway.backends")
     assert [m for m in loaded if m.startswith(forbidden)] == []
     assert [m for m in loaded if m.startswith(("boto3", "botocore"))] == []  # imported on the first call only
+
+
+def test_resources_name_only_the_stack_the_lambda_is_told() -> None:
+    class StackAws(RecordingAws):
+        def call(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            self.calls.append((service, operation, params))
+            if operation == "DescribeStacks":
+                return {"Stacks": []}
+            raise AssertionError(f"{service} {operation} is not asked for")
+
+    aws = StackAws()
+    app = Mangum(create_app(aws, ApiGatewayClaimsAuthenticator(), stacks=lambda: ["my-app"]), lifespan="off")
+    answer = app(event("GET", "/_sluiceway/api/resources", claims=access_claims("viewer")), None)
+    assert answer["statusCode"] == 200, answer
+    assert [(op, params.get("StackName")) for _, op, params in aws.calls] == [("DescribeStacks", "my-app")]
+
+
+def test_the_lambda_without_its_stack_name_refuses_resources_and_never_lists_the_account() -> None:
+    # In a process of its own: importing the handler configures logging and builds its boto3 port.
+    request = event("GET", "/_sluiceway/api/resources", claims=access_claims("viewer"))
+    script = (
+        "import json, os, sys\n"
+        "os.environ.pop('SLUICEWAY_STACK_NAME', None)\n"
+        "from sluiceway.api.lambda_handler import handler\n"
+        "answer = handler(json.loads(sys.stdin.read()), None)\n"
+        "print(json.dumps({'status': answer['statusCode'], 'body': json.loads(answer['body'])}))\n"
+    )
+    env = {"AWS_DEFAULT_REGION": "eu-west-1", "PATH": "/usr/bin:/bin", "SLUICEWAY_API_USER_POOL_ID": "eu-west-1_AbC123xYz"}
+    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(request), capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 501 and answer["body"]["error"] == "NotConfigured", answer

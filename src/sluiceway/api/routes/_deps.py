@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -11,7 +12,7 @@ from ..aws import Aws
 from ..roles import Role, require
 from ..schemas import Problem, ValidationProblem
 
-__all__ = ["Admin", "AwsApi", "Operator", "Viewer", "errors", "pool_id"]
+__all__ = ["Admin", "AwsApi", "Operator", "StackNames", "Viewer", "errors", "pool_id"]
 
 
 def _aws(request: Request) -> Aws:
@@ -25,7 +26,14 @@ def pool_id(request: Request) -> str:
     return found
 
 
+def _stack_names(request: Request) -> list[str] | None:
+    stacks: Callable[[], list[str]] | None = request.app.state.stacks
+    return None if stacks is None else stacks()
+
+
 AwsApi = Annotated[Aws, Depends(_aws)]
+#: The app's stacks by name; None: every stack the backend holds.
+StackNames = Annotated[list[str] | None, Depends(_stack_names)]
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -1,7 +1,7 @@
 """The home page's charts: executions per minute, dead-letter depths, alarm states, event lag.
 
-A dead-letter queue is any SQS queue something sends its failures to: a queue's RedrivePolicy, an
-EventBridge target's DeadLetterConfig, a function's DeadLetterConfig (asynchronous invocations).
+A dead-letter queue is any SQS queue something sends its failures to (:mod:`._dead_letters`): a
+queue's RedrivePolicy, an EventBridge target's DeadLetterConfig, a function's DeadLetterConfig.
 
 Every series comes from CloudWatch's GetMetricData (period 60) over metrics found with
 ListMetrics, summed here rather than with metric math: ``SUM(SEARCH(...))`` is a CloudWatch
@@ -14,21 +14,21 @@ event has reached a target, CloudWatch holds no such metric and ``eventLag`` is 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter
 
-from ..aws import Aws, AwsCallError
+from ..aws import Aws
 from ..schemas import Dashboard
+from ._dead_letters import dead_letter_targets, name_of, queue_attributes, queue_urls
 from ._deps import AwsApi, Viewer, errors
+from ._paging import paged
 from ._series import MetricQuery, Minutes, Window, fetch, series, summed
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["dashboard"])
 
-_NOT_FOUND = ("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue")
 _EXECUTION_METRICS = {
     "ExecutionsStarted": "started",
     "ExecutionsSucceeded": "succeeded",
@@ -39,22 +39,9 @@ _EXECUTION_METRICS = {
 _ALARM_ORDER = {"ALARM": 0, "INSUFFICIENT_DATA": 1, "OK": 2}
 
 
-def _paged(
-    aws: Aws, service: str, operation: str, params: dict[str, Any], items: str, token: str = "NextToken", request_token: str | None = None
-) -> list[dict[str, Any]]:
-    """Every item of a listing; ``request_token`` names the token in the request when it differs (Lambda's Marker)."""
-    found: list[dict[str, Any]] = []
-    while True:
-        page = aws.call(service, operation, params)
-        found.extend(page.get(items, []))
-        if not page.get(token):
-            return found
-        params = {**params, request_token or token: page[token]}
-
-
 def _metrics(aws: Aws, namespace: str, name: str) -> list[tuple[tuple[str, str], ...]]:
     """The dimension sets of a metric CloudWatch holds (ListMetrics)."""
-    listed = _paged(aws, "cloudwatch", "ListMetrics", {"Namespace": namespace, "MetricName": name}, "Metrics")
+    listed = paged(aws, "cloudwatch", "ListMetrics", {"Namespace": namespace, "MetricName": name}, "Metrics")
     return [tuple((str(d["Name"]), str(d["Value"])) for d in m.get("Dimensions", [])) for m in listed]
 
 
@@ -74,59 +61,22 @@ def _executions(aws: Aws, window: Window) -> dict[str, Any]:
     }
 
 
-def _queue_attributes(aws: Aws, url: str, names: list[str]) -> dict[str, str] | None:
-    try:
-        found: dict[str, str] = aws.call("sqs", "GetQueueAttributes", {"QueueUrl": url, "AttributeNames": names}).get("Attributes", {})
-    except AwsCallError as error:
-        if error.code in _NOT_FOUND:
-            return None  # deleted since it was listed
-        raise
-    return found
-
-
-def _name_of(url_or_arn: str) -> str:
-    return url_or_arn.rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
-
-
-def _dead_letter_targets(aws: Aws, urls: list[str]) -> dict[str, list[dict[str, str]]]:
-    """Dead-letter queue ARN -> what sends to it: queues (RedrivePolicy), rules' targets, functions (DeadLetterConfig)."""
-    targets: dict[str, list[dict[str, str]]] = {}
-
-    def add(arn: Any, kind: str, name: str) -> None:
-        # Only SQS queues have a depth; a function's dead-letter target may also be an SNS topic.
-        if isinstance(arn, str) and arn.startswith("arn:") and arn.split(":")[2:3] == ["sqs"]:
-            targets.setdefault(arn, []).append({"type": kind, "name": name})
-
-    for url in urls:
-        attributes = _queue_attributes(aws, url, ["RedrivePolicy"])
-        policy = json.loads(attributes["RedrivePolicy"]) if attributes and attributes.get("RedrivePolicy") else None
-        if isinstance(policy, dict):
-            add(policy.get("deadLetterTargetArn"), "AWS::SQS::Queue", _name_of(url))
-    for bus in _paged(aws, "events", "ListEventBuses", {}, "EventBuses"):
-        for rule in _paged(aws, "events", "ListRules", {"EventBusName": bus["Name"]}, "Rules"):
-            for target in _paged(aws, "events", "ListTargetsByRule", {"Rule": rule["Name"], "EventBusName": bus["Name"]}, "Targets"):
-                add((target.get("DeadLetterConfig") or {}).get("Arn"), "AWS::Events::Rule", f"{bus['Name']}/{rule['Name']}")
-    for function in _paged(aws, "lambda", "ListFunctions", {}, "Functions", "NextMarker", "Marker"):
-        add((function.get("DeadLetterConfig") or {}).get("TargetArn"), "AWS::Lambda::Function", str(function["FunctionName"]))
-    return targets
-
-
 def _dead_letter_queues(aws: Aws, window: Window) -> list[dict[str, Any]]:
     """Every queue something sends its failures to, with its depth now and per minute."""
-    urls = _queue_urls(aws)
-    by_name = {_name_of(url): url for url in urls}
+    urls = queue_urls(aws)
+    by_name = {name_of(url): url for url in urls}
     queues: list[dict[str, Any]] = []
-    for arn, sources in sorted(_dead_letter_targets(aws, urls).items()):
-        name = _name_of(arn)
+    for arn, sources in sorted(dead_letter_targets(aws, urls).items()):
+        name = name_of(arn)
         dlq_url = by_name.get(name)
-        attributes = _queue_attributes(aws, dlq_url, ["ApproximateNumberOfMessages"]) if dlq_url else None
+        attributes = queue_attributes(aws, dlq_url, ["ApproximateNumberOfMessages"]) if dlq_url else None
         queues.append(
             {
                 "name": name,
                 "arn": arn,
                 "url": dlq_url if attributes is not None else None,
                 "messages": int(attributes.get("ApproximateNumberOfMessages", 0)) if attributes is not None else None,
-                "sources": sorted(sources, key=lambda s: (s["type"], s["name"])),
+                "sources": sources,
             }
         )
     # The peak of each minute: SQS samples once a minute, and a DLQ's alarm watches the highest depth.
@@ -134,17 +84,6 @@ def _dead_letter_queues(aws: Aws, window: Window) -> list[dict[str, Any]]:
     for queue, points in zip(queues, fetch(aws, queries, window), strict=True):
         queue["depth"] = series(points, window)
     return queues
-
-
-def _queue_urls(aws: Aws) -> list[str]:
-    urls: list[str] = []
-    params: dict[str, Any] = {"MaxResults": 1000}
-    while True:
-        page = aws.call("sqs", "ListQueues", params)
-        urls.extend(str(u) for u in page.get("QueueUrls", []))
-        if not page.get("NextToken"):
-            return urls
-        params = {"MaxResults": 1000, "NextToken": page["NextToken"]}
 
 
 def _alarms(aws: Aws) -> list[dict[str, Any]]:

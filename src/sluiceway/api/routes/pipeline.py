@@ -5,6 +5,11 @@ Found by shape, never by a state machine's or app's name: the row counts are an 
 task result in its history that has them, e.g. an aggregation step's), the files are the
 ``s3://bucket/key`` values of the output and of that result, and the rejects file is the one
 under a member whose name says ``reject``.
+
+The locations come from the execution's data, not from this stack: a file the API may not read
+(403 AccessDenied, an object under a KMS key it cannot use) is left out as a missing one is, so
+that one such location never turns the whole summary into an error. Only throttling and AWS's
+own failures are raised: they say nothing of the file and may pass.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ MAX_FILES = 20
 _S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.{1,1024})$", re.DOTALL)
 # Task results: where a task's own output is (before ResultPath merges it into the state's).
 _RESULT_DETAILS = ("lambdaFunctionSucceededEventDetails", "taskSucceededEventDetails")
+#: AWS's codes for a throttled call (S3's SlowDown among them): a passing state, not an answer about the object.
+_THROTTLING_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
 
 
 def _json(text: Any) -> Any:
@@ -113,12 +120,17 @@ def _state_of(events: dict[int, dict[str, Any]], event_id: int) -> str | None:
     return None
 
 
+def _unreadable(error: AwsCallError) -> bool:
+    """Whether the error is S3's answer about the object (missing, denied, invalid), rather than a passing failure."""
+    return error.code in NOT_FOUND_CODES or (error.status < 500 and error.status != 429 and error.code not in _THROTTLING_CODES)
+
+
 def _file(aws: Aws, member: str, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         head = aws.call("s3", "HeadObject", {"Bucket": bucket, "Key": key})
     except AwsCallError as error:
-        if error.code in NOT_FOUND_CODES:
-            return None  # a working file the run has cleaned up since: no dead link
+        if _unreadable(error):
+            return None  # a working file the run has cleaned up since, or one the API may not read: no dead link
         raise
     url = aws.presign_get(bucket, key, DOWNLOAD_EXPIRES_S)
     return {
@@ -139,12 +151,15 @@ def _body(body: Any) -> bytes:
     return b"".join(getattr(body, "chunks", ()))
 
 
-def _rejects(aws: Aws, bucket: str, key: str) -> dict[str, Any]:
+def _rejects(aws: Aws, bucket: str, key: str) -> dict[str, Any] | None:
+    """The first lines of the rejects file; None when it cannot be read (gone or denied since its HeadObject)."""
     try:
         answer = aws.call("s3", "GetObject", {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{REJECTS_RANGE_BYTES - 1}"})
     except AwsCallError as error:
         if error.code == "InvalidRange":  # S3's answer to a range over an empty object
             return {"bucket": bucket, "key": key, "lines": [], "truncated": False}
+        if _unreadable(error):
+            return None
         raise
     data = _body(answer.get("Body", b""))
     total = _total_size(answer.get("ContentRange"), len(data))

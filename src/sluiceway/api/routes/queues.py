@@ -3,8 +3,9 @@
 SQS cannot show a message without receiving it. The preview receives as the SQS console's "Poll
 for messages" does, with a visibility timeout of 0 so that the messages stay visible to other
 consumers; like the console's, it raises each message's ApproximateReceiveCount. That is why it
-is for dead-letter queues only (a receive from a work queue counts toward its maxReceiveCount and
-could move a message to the dead-letter queue) and needs the operator role (AWS's console needs
+is for dead-letter queues only (:mod:`._dead_letters`: a queue's, a rule target's or a function's)
+without a redrive policy of their own (a receive from such a queue counts toward its
+maxReceiveCount and could move a message on), and needs the operator role (AWS's console needs
 sqs:ReceiveMessage, a permission of consumers, not of read-only users).
 """
 
@@ -19,7 +20,8 @@ from fastapi import APIRouter, Path, Query
 
 from ..aws import Aws, AwsCallError
 from ..errors import ApiError
-from ..schemas import QueueDetail, QueueList, QueueMessages, QueueRedriveRequest, QueueRedriveTask
+from ..schemas import DeadLetterSources, QueueDetail, QueueList, QueueMessages, QueueRedriveRequest, QueueRedriveTask
+from ._dead_letters import QUEUE_NOT_FOUND, name_of, senders_to
 from ._deps import AwsApi, Operator, Viewer, errors
 
 __all__ = ["router"]
@@ -42,13 +44,9 @@ def _attributes(aws: Aws, url: str) -> dict[str, str]:
     return found
 
 
-def _name_of(url_or_arn: str) -> str:
-    return url_or_arn.rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
-
-
 def _detail(aws: Aws, url: str) -> dict[str, Any]:
     attributes = _attributes(aws, url)
-    name = _name_of(url)
+    name = name_of(url)
     out: dict[str, Any] = {
         "name": name,
         "url": url,
@@ -62,14 +60,14 @@ def _detail(aws: Aws, url: str) -> dict[str, Any]:
     policy = json.loads(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else None
     if isinstance(policy, dict) and policy.get("deadLetterTargetArn"):
         arn = str(policy["deadLetterTargetArn"])
-        dlq: dict[str, Any] = {"name": _name_of(arn), "arn": arn, "maxReceiveCount": int(policy.get("maxReceiveCount", 0))}
+        dlq: dict[str, Any] = {"name": name_of(arn), "arn": arn, "maxReceiveCount": int(policy.get("maxReceiveCount", 0))}
         try:
             dlq_url = aws.call("sqs", "GetQueueUrl", {"QueueName": dlq["name"]})["QueueUrl"]
             dlq["url"] = dlq_url
             dlq["messages"] = int(_attributes(aws, dlq_url).get("ApproximateNumberOfMessages", 0))
         except AwsCallError as error:
             # A redrive policy may name a queue since deleted: shown, with no depth.
-            if error.code not in ("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"):
+            if error.code not in QUEUE_NOT_FOUND:
                 raise
         out["deadLetterQueue"] = dlq
     return out
@@ -94,7 +92,7 @@ def list_queues(
         try:
             queues.append(_detail(aws, url))
         except AwsCallError as error:
-            if error.code not in ("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"):
+            if error.code not in QUEUE_NOT_FOUND:
                 raise  # deleted between the listing and its attributes: left out
     return {"queues": queues, "nextToken": page.get("NextToken")}
 
@@ -106,6 +104,16 @@ def _url(aws: Aws, name: str) -> str:
 @router.get("/queues/{name}", response_model=QueueDetail, responses=errors(404))
 def get_queue(aws: AwsApi, _: Viewer, name: QueueName) -> dict[str, Any]:
     return _detail(aws, _url(aws, name))
+
+
+@router.get("/queues/{name}/dead-letter-sources", response_model=DeadLetterSources, responses=errors(404))
+def dead_letter_sources(aws: AwsApi, _: Viewer, name: QueueName) -> dict[str, Any]:
+    """What sends its failures to this queue: queues (ListDeadLetterSourceQueues), rules' targets and functions (DeadLetterConfig).
+
+    Only the queues' messages can be redriven (SQS moves messages back to the queue they came from).
+    """
+    url = _url(aws, name)
+    return {"queueName": name, "sources": senders_to(aws, url, _attributes(aws, url).get("QueueArn", ""))}
 
 
 @router.post("/queues/{name}/redrive", status_code=202, response_model=QueueRedriveTask, responses=errors(404, 409))
@@ -145,17 +153,21 @@ def preview_messages(
     ApproximateReceiveCount goes up by one. Messages are sampled, not paged: SQS picks them.
 
     Raises:
-        409 NotADeadLetterQueue: no queue's redrive policy names this queue, or this queue has a
-            redrive policy of its own (receiving would count toward moving its messages on).
+        409 NotADeadLetterQueue: nothing sends its failures to this queue (no queue's redrive
+            policy, rule target or function names it), or this queue has a redrive policy of its
+            own (receiving would count toward moving its messages on).
     """
     url = _url(aws, name)
-    if not aws.call("sqs", "ListDeadLetterSourceQueues", {"QueueUrl": url, "MaxResults": 1}).get("queueUrls"):
-        raise ApiError(
-            409, "NotADeadLetterQueue", f"{name} is no queue's dead-letter queue: previewing it would count toward its messages' receives"
-        )
-    if _attributes(aws, url).get("RedrivePolicy"):
+    attributes = _attributes(aws, url)
+    if attributes.get("RedrivePolicy"):
         raise ApiError(
             409, "NotADeadLetterQueue", f"{name} has a redrive policy: a preview's receive would count toward moving its messages on"
+        )
+    if not senders_to(aws, url, attributes.get("QueueArn", "")):
+        raise ApiError(
+            409,
+            "NotADeadLetterQueue",
+            f"{name} is no queue's, rule target's or function's dead-letter queue: previewing it would count toward its messages' receives",
         )
     received = aws.call(
         "sqs",

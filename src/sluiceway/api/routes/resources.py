@@ -1,7 +1,10 @@
-"""The app's resources as CloudFormation knows them: each stack not deleted, its outputs and its resources.
+"""The app's resources as CloudFormation knows them: its stacks, their outputs and their resources.
 
-ListStacks names the stacks (the deleted ones filtered out by status, as CloudFormation keeps
-them listed for 90 days), DescribeStacks gives each one's outputs, ListStackResources its resources.
+Which stacks are the app's is the app's to say (``create_app(stacks=...)``): on AWS the management
+API's own stack, named to its Lambda by the template, so that the API reads no other stack of the
+account and its role is allowed this one only; locally every stack the endpoint holds, which are
+the app's. DescribeStacks gives each one's outputs (every stack when no name is given: the deleted
+ones are then left out, as CloudFormation leaves them out), ListStackResources its resources.
 """
 
 from __future__ import annotations
@@ -12,40 +15,40 @@ from fastapi import APIRouter
 
 from ..aws import Aws, AwsCallError
 from ..schemas import AppResources
-from ._deps import AwsApi, Viewer, errors
+from ._deps import AwsApi, StackNames, Viewer, errors
+from ._paging import paged
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["resources"])
 
-#: Every StackStatus but DELETE_COMPLETE (CloudFormation's StackStatus enum).
-LIVE_STATUSES = [
-    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE",
-    "DELETE_IN_PROGRESS", "DELETE_FAILED", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE",
-    "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
-    "UPDATE_ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "IMPORT_IN_PROGRESS", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_IN_PROGRESS",
-    "IMPORT_ROLLBACK_FAILED", "IMPORT_ROLLBACK_COMPLETE",
-]  # fmt: skip
+
+def _missing(error: AwsCallError) -> bool:
+    # CloudFormation has no not-found code: a stack that does not exist is a ValidationError.
+    return error.code == "ValidationError" and "does not exist" in error.message
 
 
-def _pages(aws: Aws, operation: str, params: dict[str, Any], items: str) -> list[dict[str, Any]]:
+def _described(aws: Aws, names: list[str] | None) -> list[dict[str, Any]]:
+    if names is None:
+        stacks = paged(aws, "cloudformation", "DescribeStacks", {}, "Stacks")
+        return [s for s in stacks if s.get("StackStatus") != "DELETE_COMPLETE"]
     found: list[dict[str, Any]] = []
-    while True:
-        page = aws.call("cloudformation", operation, params)
-        found.extend(page.get(items, []))
-        if not page.get("NextToken"):
-            return found
-        params = {**params, "NextToken": page["NextToken"]}
+    for name in names:
+        try:
+            found.extend(aws.call("cloudformation", "DescribeStacks", {"StackName": name}).get("Stacks", []))
+        except AwsCallError as error:
+            if not _missing(error):
+                raise
+    return found
 
 
-def _stack(aws: Aws, summary: dict[str, Any]) -> dict[str, Any] | None:
-    stack_id = str(summary["StackId"])
+def _stack(aws: Aws, described: dict[str, Any]) -> dict[str, Any] | None:
+    stack_id = str(described["StackId"])
     try:
-        (described,) = aws.call("cloudformation", "DescribeStacks", {"StackName": stack_id}).get("Stacks", [])
-        resources = _pages(aws, "ListStackResources", {"StackName": stack_id}, "StackResourceSummaries")
+        resources = paged(aws, "cloudformation", "ListStackResources", {"StackName": stack_id}, "StackResourceSummaries")
     except AwsCallError as error:
-        if error.code == "ValidationError" and "does not exist" in error.message:
-            return None  # deleted since it was listed
+        if _missing(error):
+            return None  # deleted since it was described
         raise
     return {
         "stackName": described["StackName"],
@@ -79,7 +82,6 @@ def _stack(aws: Aws, summary: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @router.get("/resources", response_model=AppResources, responses=errors())
-def list_resources(aws: AwsApi, _: Viewer) -> dict[str, Any]:
-    summaries = _pages(aws, "ListStacks", {"StackStatusFilter": LIVE_STATUSES}, "StackSummaries")
-    stacks = [found for summary in summaries if (found := _stack(aws, summary)) is not None]
+def list_resources(aws: AwsApi, _: Viewer, names: StackNames) -> dict[str, Any]:
+    stacks = [found for described in _described(aws, names) if (found := _stack(aws, described)) is not None]
     return {"stacks": sorted(stacks, key=lambda s: s["stackName"])}

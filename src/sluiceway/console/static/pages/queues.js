@@ -12,6 +12,19 @@ function queueLink(name) {
   return h("a", { href: `#/queues/${segment(name)}` }, name);
 }
 
+/** What sends its failures here: a queue (its redrive policy), a rule's target or a function (DeadLetterConfig). */
+function senderLink(sender) {
+  if (sender.type === "AWS::SQS::Queue") return queueLink(sender.name);
+  if (sender.type === "AWS::Lambda::Function") return h("a", { href: `#/functions/${segment(sender.name)}` }, `function ${sender.name}`);
+  if (sender.type === "AWS::Events::Rule") {
+    // <event bus>/<rule>: a partner bus's name has slashes of its own, a rule's name has none.
+    const cut = sender.name.lastIndexOf("/");
+    const query = `bus=${encodeURIComponent(sender.name.slice(0, cut))}&prefix=${encodeURIComponent(sender.name.slice(cut + 1))}`;
+    return h("a", { href: `#/rules?${query}` }, `rule ${sender.name}`);
+  }
+  return sender.name;
+}
+
 function depth(value) {
   return value === null || value === undefined ? "—" : fmt.number(value);
 }
@@ -104,11 +117,13 @@ async function renderQueue(view, name, ctx) {
   }
   if (!ctx.current()) return;
 
-  // Which queues send their failures here: SQS tells only by each queue's redrive policy.
-  // Read once, not polled: it costs a call per queue, and redrive policies rarely change.
-  const sources = (await ctx.api.get("/queues", { maxResults: 1000 })).queues.filter((q) => q.deadLetterQueue && q.deadLetterQueue.name === name).map((q) => q.name);
+  // What sends its failures here: queues (their redrive policies), rules' targets and functions.
+  // Read once, not polled: it reads every rule and function, and they rarely change.
+  const senders = (await ctx.api.get(`/queues/${segment(name)}/dead-letter-sources`)).sources;
   if (!ctx.current()) return;
-  const isDeadLetterQueue = sources.length > 0;
+  const isDeadLetterQueue = senders.length > 0;
+  // Only messages a queue's redrive policy moved here can be moved back (SQS's message move task).
+  const sources = senders.filter((sender) => sender.type === "AWS::SQS::Queue").map((sender) => sender.name);
 
   const numbers = h("ul", { className: "headlines", "aria-label": "Depth now", "aria-live": "polite" });
   const policy = h("div");
@@ -121,19 +136,20 @@ async function renderQueue(view, name, ctx) {
         ["Type", queue.fifo ? "FIFO" : "Standard"],
         ["URL", h("span", { className: "mono" }, queue.url)],
         ["ARN", h("span", { className: "mono" }, queue.arn)],
-        ["Dead-letter queue of", isDeadLetterQueue ? sources.map((source, n) => [n ? ", " : "", queueLink(source)]) : "no queue"],
+        ["Dead-letter queue of", isDeadLetterQueue ? senders.map((sender, n) => [n ? ", " : "", senderLink(sender)]) : "nothing"],
       ]),
     ),
     section("Redrive policy", policy),
   );
 
   let preview = null;
-  const redrivable = isDeadLetterQueue || queue.deadLetterQueue !== null;
+  const fromQueues = sources.length > 0;
+  const redrivable = fromQueues || queue.deadLetterQueue !== null;
   if (ctx.can("operator") && redrivable) {
     const redrive = h("button", { type: "button", className: "primary" }, "Redrive");
     redrive.addEventListener("click", async () => {
-      const from = isDeadLetterQueue ? name : queue.deadLetterQueue.name;
-      const to = isDeadLetterQueue ? sources.join(", ") : name;
+      const from = fromQueues ? name : queue.deadLetterQueue.name;
+      const to = fromQueues ? sources.join(", ") : name;
       const sure = await confirm(`Move the messages of ${from} back to ${to}? SQS moves them with a message move task, as the SQS console's "Start DLQ redrive" does.`, "Redrive");
       if (!sure) return;
       redrive.disabled = true;
@@ -147,11 +163,12 @@ async function renderQueue(view, name, ctx) {
         redrive.disabled = false;
       }
     });
-    actions.append(redrive, h("span", { className: "muted" }, isDeadLetterQueue ? `Moves this queue's messages back to ${sources.join(", ")}.` : `Moves the messages of ${queue.deadLetterQueue.name} back to this queue.`));
+    actions.append(redrive, h("span", { className: "muted" }, fromQueues ? `Moves this queue's messages back to ${sources.join(", ")}.` : `Moves the messages of ${queue.deadLetterQueue.name} back to this queue.`));
     view.insertBefore(actions, heading.nextSibling);
   }
 
-  if (ctx.can("operator") && isDeadLetterQueue) {
+  // The API previews a dead-letter queue without a redrive policy of its own (a receive there counts toward moving a message on).
+  if (ctx.can("operator") && isDeadLetterQueue && queue.deadLetterQueue === null) {
     const holder = h("div", { className: "preview" });
     const poll = h("button", { type: "button" }, "Poll for messages");
     preview = {
