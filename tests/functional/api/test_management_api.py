@@ -265,6 +265,14 @@ def test_start_an_execution_and_see_it_succeed(endpoint: Endpoint, tokens: dict[
     assert later["executions"] == []
     again = call(endpoint, "POST", "/executions", tokens["operator"], {"stateMachineArn": machine, "name": "first", "input": {"n": 2}})
     assert again.status_code == 409 and again.json()["error"] == "ExecutionAlreadyExists"
+    # 1e400 reads as infinity, which JSON has no text for: refused, never sent on as "Infinity".
+    huge = httpx.post(
+        f"{endpoint.url}{API}/executions",
+        content=b'{"stateMachineArn": "' + machine.encode() + b'", "input": {"n": 1e400}}',
+        headers={"Authorization": f"Bearer {tokens['operator']}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert huge.status_code == 400 and huge.json()["error"] == "InvalidExecutionInput", huge.text
 
 
 def test_stop_an_execution(endpoint: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]) -> None:

@@ -140,3 +140,12 @@ def test_the_input_as_given_survives_a_restart(tmp_path: Path) -> None:
     assert before["input"] == GIVEN
     _, after = described_after(lambda _client: execution)
     assert after["input"] == GIVEN and after["output"] == before["output"]
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_an_input_with_a_constant_json_has_not_is_refused(sfn: Any, constant: str) -> None:
+    # Python's decoder would take them; Step Functions reads strict JSON.
+    arn = _machine(sfn, f"strict-json-{constant.strip('-').lower()}-{constant.startswith('-')}", PASS)
+    with pytest.raises(sfn.exceptions.InvalidExecutionInput) as refused:
+        sfn.start_execution(stateMachineArn=arn, input=f'{{"x": {constant}}}')
+    assert refused.value.response["Error"]["Message"].startswith("Invalid State Machine Execution Input: ")

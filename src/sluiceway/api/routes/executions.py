@@ -266,10 +266,12 @@ def execution_history(
 
 @router.post("/executions", status_code=201, response_model=StartedExecution, responses=errors(404, 409))
 def start_execution(aws: AwsApi, _: Operator, body: StartExecutionRequest) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "stateMachineArn": state_machine_arn(aws, body.stateMachineArn, body.stateMachineName),
-        "input": json.dumps(body.input),
-    }
+    try:
+        # A number too big for a float (1e400) reads as infinity: JSON has no text for it.
+        text = json.dumps(body.input, allow_nan=False)
+    except ValueError:
+        raise ApiError(400, "InvalidExecutionInput", "the input holds a number JSON cannot carry (too large, or NaN)") from None
+    params: dict[str, Any] = {"stateMachineArn": state_machine_arn(aws, body.stateMachineArn, body.stateMachineName), "input": text}
     if body.name:
         params["name"] = body.name
     return aws.call("stepfunctions", "StartExecution", params)

@@ -226,9 +226,14 @@ def _input(params: dict[str, Any]) -> Any:
     if len(text) > MAX_DATA_CHARS:
         raise validation_error("input", "...", f"Member must have length less than or equal to {MAX_DATA_CHARS}")
     try:
-        return load_json(text)
+        return load_json(text, parse_constant=_not_json)
     except ValueError as exc:
         raise AwsError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'") from None
+
+
+def _not_json(constant: str) -> Any:
+    # Python's decoder takes NaN, Infinity and -Infinity; JSON (and Step Functions) does not.
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _start(ctx: Context, params: dict[str, Any]) -> tuple[StateMachineRecord, ExecutionRecord]:
