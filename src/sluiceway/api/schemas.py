@@ -18,7 +18,8 @@ __all__ = [
     "Redriven", "Rule", "RuleList", "StartExecutionRequest", "StartedExecution", "StateMachine", "StateMachineList",
     "StopExecutionRequest", "Stopped", "Subscription", "SubscriptionList", "Target", "Topic", "TopicList",
     "UploadRequest", "User", "UserList", "ValidationProblem",
-    "AlarmState", "AppResources", "AppStack", "Dashboard", "DeadLetterDepth", "DeadLetterSource", "DeadLetterSources", "ExecutionSeries",
+    "AlarmSeries", "AlarmState", "AppResources", "AppStack", "Dashboard", "DeadLetterDepth", "DeadLetterSource", "DeadLetterSources",
+    "ExecutionSeries",
     "FunctionDetail",
     "FunctionList", "FunctionMetrics", "FunctionSeries", "FunctionSummary", "LogLine", "MessageAttribute", "PipelineFile",
     "PipelineRows", "PipelineRun", "QueueMessage", "QueueMessages", "RejectsPreview", "Series", "StackOutput",
@@ -476,12 +477,24 @@ class AlarmState(BaseModel):
     stateUpdatedTimestamp: datetime | None = None
 
 
+class AlarmSeries(BaseModel):
+    """How many alarms were in a state at some moment of each minute, rebuilt from CloudWatch's alarm history.
+
+    The current minute counts up to now. A minute is null when the history read (a bounded number of
+    DescribeAlarmHistory pages, newest first) did not reach back to it.
+    """
+
+    alarm: Series = Field(description="Alarms in ALARM at some moment of the minute")
+    insufficientData: Series = Field(description="Alarms in INSUFFICIENT_DATA at some moment of the minute")
+
+
 class Dashboard(BaseModel):
     window: Window
     executions: ExecutionSeries
     deadLetterQueues: list[DeadLetterDepth]
     alarms: list[AlarmState] = Field(description="ALARM first, then INSUFFICIENT_DATA, then OK; by name within a state")
     alarmCounts: dict[str, int] = Field(description="How many alarms are in each state (OK, ALARM, INSUFFICIENT_DATA)")
+    alarmSeries: AlarmSeries = Field(description="Alarm states over the window, per minute (DescribeAlarmHistory)")
     eventLag: Series | None = Field(
         None,
         description=(

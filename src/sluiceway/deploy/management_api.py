@@ -86,7 +86,7 @@ def _policies(state_machine: str, input_bucket: str, output_bucket: str) -> list
         _statement(["sqs:StartMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], getatt(DLQ, "Arn")),
         _statement(["sns:ListSubscriptionsByTopic"], _arn("sns", "*")),
         _statement(["events:ListTargetsByRule"], [_arn("events", "rule/*"), _arn("events", "rule/*/*")]),
-        _statement(["cloudwatch:DescribeAlarms"], _arn("cloudwatch", "alarm:*")),
+        _statement(["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"], _arn("cloudwatch", "alarm:*")),
         # The functions page lists the account's functions (ListFunctions), so it reads any one's
         # configuration and, under Lambda's log group prefix, its log (this stack's group is there too).
         _statement(["lambda:GetFunctionConfiguration"], _arn("lambda", "function:*")),

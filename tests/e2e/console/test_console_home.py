@@ -67,6 +67,13 @@ def test_home_counts_alarms_in_alarm_and_says_the_system_needs_attention(
         expect(row).to_contain_text("ALARM")
         expect(page.get_by_role("status").filter(has_text="Needs attention")).to_contain_text("in ALARM")
         expect(page.locator(".headline", has_text="Alarms in ALARM").locator(".stat")).not_to_have_text("0")
+        # Over time, from the alarm history: this minute had an alarm in ALARM, and the chart says so in words.
+        states = page.get_by_role("img", name=re.compile(r"^Alarms in ALARM per minute .*, 60 minutes from"))
+        expect(states).to_have_attribute("aria-label", re.compile(r"In ALARM: latest [1-9]\d*, peak [1-9]"))
+        expect(states.locator("g.series.tone-bad rect").first).to_be_attached()  # a bar, not a blank chart
+        minutes = page.get_by_role("table", name="Alarms in ALARM per minute (at some moment of the minute)")
+        expect(minutes.locator("tbody tr")).to_have_count(60)
+        expect(minutes.locator("tbody tr").last.locator("td").first).not_to_have_text("0")
 
         # Live: the alarm deleted, its row goes without a reload.
         cloudwatch.delete_alarms(AlarmNames=[alarm])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -121,3 +122,63 @@ def test_a_queue_shows_its_redrive_policy(page: Page, app: RunningApp, sign_in: 
     expect(policy.get_by_role("link", name=dlq)).to_be_visible()
     page.get_by_role("link", name="Queues", exact=True).first.click()
     expect(page.get_by_role("heading", name="Queues", level=1)).to_be_visible()
+
+
+def test_the_queue_list_pages_through_sqs_next_token(page: Page, app: RunningApp, sign_in: Callable[[Page, str], None]) -> None:
+    sqs = app.client("sqs")
+    prefix = f"paging-{uuid.uuid4().hex[:8]}-"
+    # One more than the list's page (100 queues): ListQueues answers a NextToken for the last.
+    urls = [sqs.create_queue(QueueName=f"{prefix}{n:03d}")["QueueUrl"] for n in range(101)]
+    try:
+        sign_in(page, "viewer")
+        page.goto(f"{app.url}/_sluiceway/console#/queues?prefix={prefix}")
+        rows = page.locator(f'tr[data-queue^="{prefix}"]')
+        previous, following = page.get_by_role("button", name="Previous page"), page.get_by_role("button", name="Next page")
+        expect(rows).to_have_count(100)
+        expect(previous).to_be_disabled()
+        following.click()
+        expect(rows).to_have_count(1)
+        expect(following).to_be_disabled()
+        expect(previous).to_be_enabled()
+        shown_second = rows.first.get_attribute("data-queue")
+        previous.click()
+        expect(rows).to_have_count(100)
+        expect(page.locator(f'tr[data-queue="{shown_second}"]')).to_have_count(0)
+        expect(following).to_be_enabled()
+    finally:
+        for url in urls:
+            sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_dead_letter_queue_with_its_own_redrive_policy_says_what_its_redrive_moves(
+    page: Page, app: RunningApp, sign_in: Callable[[Page, str], None]
+) -> None:
+    """work -> middle -> last: middle is a dead-letter queue and has one; the API moves last's messages back to middle."""
+    sqs = app.client("sqs")
+    stem = f"chain-{uuid.uuid4().hex[:8]}"
+
+    def made(name: str, dead_letter: str | None) -> tuple[str, str]:
+        attributes = {}
+        if dead_letter is not None:
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dead_letter, "maxReceiveCount": "1"})
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    last_url, last_arn = made(f"{stem}-last", None)
+    middle_url, middle_arn = made(f"{stem}-middle", last_arn)
+    work_url, _ = made(f"{stem}-work", middle_arn)
+    try:
+        sign_in(page, "operator")
+        page.goto(f"{app.url}/_sluiceway/console#/queues/{stem}-middle")
+        expect(page.get_by_role("link", name=f"{stem}-work", exact=True)).to_be_visible()  # "Dead-letter queue of"
+        expect(page.get_by_text(f"Moves the messages of {stem}-last back to this queue.", exact=True)).to_be_visible()
+
+        page.get_by_role("button", name="Redrive", exact=True).click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_contain_text(f"Move the messages of {stem}-last back to {stem}-middle?")
+        dialog.get_by_role("button", name="Redrive").click()
+        # What the API answered it moves: from the last queue, as the label said.
+        expect(page.get_by_text(f"Redrive started from {stem}-last")).to_be_visible()
+    finally:
+        for url in (work_url, middle_url, last_url):
+            sqs.delete_queue(QueueUrl=url)

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from management_api_helpers import API, Pool, make_user, sign_in
 from sluiceway.api.app import create_app
 from sluiceway.api.aws import Aws, AwsCallError
 from sluiceway.api.routes import dashboard, functions, pipeline, resources
+from sluiceway.api.routes._series import Window
 from sluiceway.cfn.deployer import deploy
 from sluiceway.cli.new import copy_example
 from sluiceway.endpoint.server import Endpoint
@@ -644,6 +645,148 @@ def test_the_dashboard_charts_executions_dead_letter_depths_and_alarms(
     assert board["alarmCounts"]["ALARM"] == sum(1 for a in alarms if a["stateValue"] == "ALARM") >= 1
     assert sum(board["alarmCounts"].values()) == len(alarms)
     assert board["eventLag"] is not None
+
+
+class _OneAlarm(_Recording):
+    """The endpoint's AWS as an account whose only alarm is ``name``: other tests' alarms stay out of the counts."""
+
+    def __init__(self, inner: Aws, name: str) -> None:
+        super().__init__(inner)
+        self.name = name
+
+    def call(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if (service, operation) == ("cloudwatch", "DescribeAlarms"):
+            params = {**params, "AlarmNames": [self.name]}
+        elif (service, operation) == ("cloudwatch", "DescribeAlarmHistory"):
+            params = {**params, "AlarmName": self.name}
+        return super().call(service, operation, params)
+
+
+def _in_minutes(stamps: list[str], begin: datetime, end: datetime) -> list[float]:
+    """1 for each minute that ``[begin, end)`` overlaps, else 0."""
+    starts = [datetime.fromisoformat(stamp) for stamp in stamps]
+    return [1.0 if start < end and begin < start + timedelta(minutes=1) else 0.0 for start in starts]
+
+
+def test_the_dashboard_charts_alarm_states_per_minute_from_the_alarm_history(
+    served: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]
+) -> None:
+    name = f"console-states-{uuid.uuid4().hex[:8]}"
+    cloudwatch = aws("cloudwatch")
+    # No data and TreatMissingData ignore: the stack's evaluation leaves the states SetAlarmState sets.
+    cloudwatch.put_metric_alarm(
+        AlarmName=name, Namespace=f"Console/{name}", MetricName="Errors", Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="ignore",
+    )  # fmt: skip
+    for state in ("OK", "ALARM", "OK"):
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"console test: {state}")
+
+    recording = _OneAlarm(_served_api(served).state.aws, name)
+    answer = _through(served, recording).get("/dashboard?minutes=5", tokens["viewer"])
+    assert answer.status_code == 200, answer.text
+    board = answer.json()
+
+    history = cloudwatch.describe_alarm_history(AlarmName=name, ScanBy="TimestampAscending")["AlarmHistoryItems"]
+    (created,) = [i["Timestamp"] for i in history if i["HistoryItemType"] == "ConfigurationUpdate"]
+    changes = [(json.loads(i["HistoryData"]), i["Timestamp"]) for i in history if i["HistoryItemType"] == "StateUpdate"]
+    assert [(d["oldState"]["stateValue"], d["newState"]["stateValue"]) for d, _ in changes] == [
+        ("INSUFFICIENT_DATA", "OK"),
+        ("OK", "ALARM"),
+        ("ALARM", "OK"),
+    ]
+    (_, to_ok), (_, to_alarm), (_, back_to_ok) = changes
+    assert to_alarm < back_to_ok  # a real span in ALARM, however short: its minute counts it
+
+    series = board["alarmSeries"]
+    stamps = board["executions"]["started"]["timestamps"]
+    assert series["alarm"]["timestamps"] == series["insufficientData"]["timestamps"] == stamps
+    assert series["alarm"]["values"] == _in_minutes(stamps, to_alarm, back_to_ok)
+    assert series["insufficientData"]["values"] == _in_minutes(stamps, created, to_ok)
+    assert max(series["alarm"]["values"]) == 1.0
+    assert board["alarmCounts"] == {"ALARM": 0, "INSUFFICIENT_DATA": 0, "OK": 1}
+    asked = [p for service, operation, p in recording.calls if operation == "DescribeAlarmHistory"]
+    assert {p["HistoryItemType"] for p in asked} == {"StateUpdate", "ConfigurationUpdate"}
+    assert all(p["StartDate"] == datetime.fromisoformat(board["window"]["start"]) for p in asked)
+
+
+class _History:
+    """DescribeAlarmHistory over a fixed list of items, ``per_page`` items a page (fewer than MaxRecords, as AWS may answer)."""
+
+    def __init__(self, items: list[dict[str, Any]], per_page: int) -> None:
+        self.items, self.per_page = items, per_page
+        self.calls = 0
+
+    def call(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert (service, operation) == ("cloudwatch", "DescribeAlarmHistory")
+        self.calls += 1
+        chosen = [i for i in self.items if i["HistoryItemType"] == params["HistoryItemType"] and i["Timestamp"] >= params["StartDate"]]
+        chosen.sort(key=lambda i: i["Timestamp"], reverse=params["ScanBy"] == "TimestampDescending")
+        first = int(params.get("NextToken", 0))
+        page: dict[str, Any] = {"AlarmHistoryItems": chosen[first : first + self.per_page]}
+        if first + self.per_page < len(chosen):
+            page["NextToken"] = str(first + self.per_page)
+        return page
+
+    def presign_put(self, bucket: str, key: str, expires_s: int, *, content_type: str | None = None) -> str:
+        raise AssertionError("not asked")
+
+    def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
+        raise AssertionError("not asked")
+
+
+NOON = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def _state(name: str, minute: float, old: str, new: str) -> dict[str, Any]:
+    data = {"version": "1.0", "oldState": {"stateValue": old}, "newState": {"stateValue": new}}
+    return {
+        "AlarmName": name,
+        "Timestamp": NOON + timedelta(minutes=minute),
+        "HistoryItemType": "StateUpdate",
+        "HistoryData": json.dumps(data),
+    }
+
+
+def _configuration(name: str, minute: float, kind: str) -> dict[str, Any]:
+    data = json.dumps({"version": "1.0", "type": kind})
+    return {"AlarmName": name, "Timestamp": NOON + timedelta(minutes=minute), "HistoryItemType": "ConfigurationUpdate", "HistoryData": data}
+
+
+def test_alarm_states_are_walked_back_from_now_through_creations_and_deletions() -> None:
+    window = Window.last(10, NOON + timedelta(minutes=9, seconds=30))
+    items = [
+        # Created at 12:02:10, in ALARM from 12:03:20 to 12:05:00 sharp, OK now.
+        _configuration("fresh", 2 + 10 / 60, "Create"),
+        _state("fresh", 3 + 20 / 60, "INSUFFICIENT_DATA", "ALARM"),
+        _state("fresh", 5, "ALARM", "OK"),
+        # In ALARM from 12:01 until deleted at 12:06:30: no longer listed by DescribeAlarms.
+        _state("gone", 1, "OK", "ALARM"),
+        _configuration("gone", 6.5, "Delete"),
+        # Changed nothing but its configuration.
+        _configuration("steady", 4, "Update"),
+    ]
+    alarms = [{"alarmName": "fresh", "stateValue": "OK"}, {"alarmName": "steady", "stateValue": "ALARM"}]
+    fake = _History(items, per_page=100)
+    series = dashboard._alarm_series(fake, window, alarms)
+    assert series["alarm"]["values"] == [1, 2, 2, 3, 3, 2, 2, 1, 1, 1]
+    assert series["insufficientData"]["values"] == [0, 0, 1, 1, 0, 0, 0, 0, 0, 0]
+    assert series["alarm"]["timestamps"] == [NOON + timedelta(minutes=n) for n in range(10)]
+    assert fake.calls == 2
+
+
+def test_a_history_longer_than_the_pages_read_leaves_the_older_minutes_unknown() -> None:
+    window = Window.last(10, NOON + timedelta(minutes=9, seconds=30))
+    # ALARM at :15 and OK at :45 of every minute: 20 changes, more than the pages read one item a page.
+    flapping = [_state("flappy", m + s / 60, old, new) for m in range(10) for s, old, new in ((15, "OK", "ALARM"), (45, "ALARM", "OK"))]
+    fake = _History(flapping, per_page=1)
+    series = dashboard._alarm_series(fake, window, [{"alarmName": "flappy", "stateValue": "OK"}])
+    read = sorted(flapping, key=lambda i: i["Timestamp"], reverse=True)[: dashboard.MAX_HISTORY_PAGES]
+    oldest_minute = (read[-1]["Timestamp"] - NOON) // timedelta(minutes=1)
+    assert 0 < oldest_minute < 9
+    expected = [None if m <= oldest_minute else 1.0 for m in range(10)]
+    assert series["alarm"]["values"] == expected
+    assert series["insufficientData"]["values"] == [None if m <= oldest_minute else 0.0 for m in range(10)]
+    assert fake.calls == dashboard.MAX_HISTORY_PAGES + 1  # the ConfigurationUpdate listing: one empty page
 
 
 def _latency(aws: Callable[..., Any], window: dict[str, Any]) -> dict[float, float]:

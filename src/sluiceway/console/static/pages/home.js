@@ -1,6 +1,7 @@
 // Home: is the system healthy? Headline figures over a window (runs, failures, dead-letter
-// messages now, alarms in ALARM), their charts per minute from CloudWatch (GET /dashboard), and
-// the newest run of each state machine, which shows a new run within a second: CloudWatch's
+// messages now, alarms in ALARM), their charts per minute from CloudWatch (GET /dashboard: metrics,
+// and the alarms' states rebuilt from their history), and the newest run of each state machine,
+// which shows a new run within a second: CloudWatch's
 // metrics arrive later (a minute on AWS; the local endpoint feeds them every few seconds).
 
 import { segment } from "../api.js";
@@ -77,6 +78,7 @@ export default {
     const runs = liveChart();
     const failures = liveChart();
     const depths = liveChart();
+    const alarmStates = liveChart();
     const lag = h("div");
     const lagChart = liveChart();
     const deadLetters = h("div");
@@ -93,6 +95,7 @@ export default {
         section("Runs per minute", runs.element),
         section("Failures per minute", failures.element),
         section("Dead-letter queue depth", depths.element),
+        section("Alarms in ALARM", alarmStates.element),
         section("Event lag", lag),
       ),
       section("Newest runs", latest),
@@ -145,6 +148,17 @@ export default {
         timestamps: stamps,
         totals: false,
         series: data.deadLetterQueues.map((queue) => ({ label: queue.name, values: queue.depth.values })),
+      });
+      alarmStates.update({
+        title: "Alarms in ALARM per minute (at some moment of the minute)",
+        kind: "bar",
+        timestamps: data.alarmSeries.alarm.timestamps,
+        // Counts of alarms, not events: a total over the window would count one alarm once a minute.
+        totals: false,
+        series: [
+          { label: "In ALARM", values: data.alarmSeries.alarm.values, tone: "bad" },
+          { label: "Insufficient data", values: data.alarmSeries.insufficientData.values, tone: "idle" },
+        ],
       });
       if (data.eventLag) {
         if (!lag.contains(lagChart.element)) lag.replaceChildren(lagChart.element);

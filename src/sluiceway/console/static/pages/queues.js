@@ -3,7 +3,7 @@
 // A dead-letter queue's page lets an operator preview its messages and redrive them.
 
 import { ApiError, segment } from "../api.js";
-import { badge, code, confirm, facts, failure, field, fmt, h, notice, section, table } from "../ui.js";
+import { badge, code, confirm, facts, failure, field, fmt, h, notice, section, table, tokenPager } from "../ui.js";
 
 // ListQueues answers at most 1000 a page; a page of 100 keeps polling it cheap.
 const PAGE_SIZE = 100;
@@ -41,13 +41,12 @@ async function renderList(view, route, ctx) {
   const pager = h("div", { className: "pager" });
   view.append(h("h1", null, "Queues"), form, listing, pager);
 
-  // Tokens of the pages before this one: "Previous" pops one.
-  const tokens = [];
-  let token = null;
+  const paging = tokenPager(pager);
   let drawn = null;
-  const load = async () => {
-    const page = await ctx.api.get("/queues", { prefix, nextToken: token, maxResults: PAGE_SIZE });
-    if (!ctx.current()) return;
+  const load = async (still) => {
+    const page = await ctx.api.get("/queues", { prefix, nextToken: paging.token, maxResults: PAGE_SIZE });
+    if (!still()) return;
+    paging.update(page.nextToken);
     const key = JSON.stringify(page);
     if (key === drawn) return;
     drawn = key;
@@ -68,22 +67,10 @@ async function renderList(view, route, ctx) {
         rowProps: (q) => ({ dataset: { queue: q.name } }),
       }),
     );
-    const previous = h("button", { type: "button", disabled: !tokens.length }, "Previous page");
-    const next = h("button", { type: "button", disabled: !page.nextToken }, "Next page");
-    previous.addEventListener("click", () => {
-      token = tokens.pop() || null;
-      drawn = null;
-      load();
-    });
-    next.addEventListener("click", () => {
-      tokens.push(token);
-      token = page.nextToken;
-      drawn = null;
-      load();
-    });
-    pager.replaceChildren(previous, next);
   };
-  await ctx.live(load);
+  const poller = ctx.live(load);
+  paging.refresh = poller.refresh;
+  await poller;
 }
 
 function previewTable(messages) {
@@ -143,13 +130,22 @@ async function renderQueue(view, name, ctx) {
   );
 
   let preview = null;
-  const fromQueues = sources.length > 0;
-  const redrivable = fromQueues || queue.deadLetterQueue !== null;
-  if (ctx.can("operator") && redrivable) {
+  // What POST /queues/{name}/redrive moves, as the API decides it: a queue with a redrive policy gets
+  // its dead-letter queue's messages back, even when it is itself another queue's dead-letter queue;
+  // only a dead-letter queue without one of its own sends its messages back to where they came from.
+  const move = (detail) => {
+    if (detail.deadLetterQueue !== null) return { from: detail.deadLetterQueue.name, to: name, says: `Moves the messages of ${detail.deadLetterQueue.name} back to this queue.` };
+    if (sources.length) return { from: name, to: sources.join(", "), says: `Moves this queue's messages back to the queues they came from: ${sources.join(", ")}.` };
+    // Its redrive policy removed since the page opened: SQS would refuse to move anything.
+    return { from: name, to: "where they came from", says: "This queue no longer has a redrive policy and is no queue's dead-letter queue: SQS has nothing to move." };
+  };
+  // The queue as last polled: its redrive policy may change while the page is shown.
+  let shown = queue;
+  const moveLabel = h("span", { className: "muted" });
+  if (ctx.can("operator") && (sources.length > 0 || queue.deadLetterQueue !== null)) {
     const redrive = h("button", { type: "button", className: "primary" }, "Redrive");
     redrive.addEventListener("click", async () => {
-      const from = fromQueues ? name : queue.deadLetterQueue.name;
-      const to = fromQueues ? sources.join(", ") : name;
+      const { from, to } = move(shown);
       const sure = await confirm(`Move the messages of ${from} back to ${to}? SQS moves them with a message move task, as the SQS console's "Start DLQ redrive" does.`, "Redrive");
       if (!sure) return;
       redrive.disabled = true;
@@ -163,7 +159,8 @@ async function renderQueue(view, name, ctx) {
         redrive.disabled = false;
       }
     });
-    actions.append(redrive, h("span", { className: "muted" }, fromQueues ? `Moves this queue's messages back to ${sources.join(", ")}.` : `Moves the messages of ${queue.deadLetterQueue.name} back to this queue.`));
+    moveLabel.textContent = move(queue).says;
+    actions.append(redrive, moveLabel);
     view.insertBefore(actions, heading.nextSibling);
   }
 
@@ -200,21 +197,23 @@ async function renderQueue(view, name, ctx) {
   }
 
   let drawn = null;
-  await ctx.live(async () => {
+  await ctx.live(async (still) => {
     let now;
     try {
       now = await ctx.api.get(`/queues/${segment(name)}`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
-        numbers.replaceChildren(h("li", null, badge("DELETED"), " This queue no longer exists."));
+        if (still()) numbers.replaceChildren(h("li", null, badge("DELETED"), " This queue no longer exists."));
         return;
       }
       throw error;
     }
-    if (!ctx.current()) return;
+    if (!still()) return;
     const key = JSON.stringify(now);
     if (key === drawn) return;
     drawn = key;
+    shown = now;
+    if (moveLabel.isConnected) moveLabel.textContent = move(now).says;
     numbers.replaceChildren(
       h("li", { className: "headline" }, h("span", { className: "stat", dataset: { depth: "available" } }, depth(now.messages)), h("span", { className: "stat-label" }, "Available")),
       h("li", { className: "headline" }, h("span", { className: "stat" }, depth(now.inFlight)), h("span", { className: "stat-label" }, "In flight")),
