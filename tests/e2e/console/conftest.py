@@ -40,7 +40,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it is open, which would break every later test that runs a loop (Mangum, asyncio.run);
+# and the app's stack need not run through the rest of the suite.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if sync_playwright is None or not Path(CHROMIUM).exists():
         pytest.skip("playwright or chromium is missing")
@@ -53,13 +56,13 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     with run_template(APP, tmp_path_factory.mktemp("console-app"), "console-app") as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def users(app: RunningApp) -> dict[str, str]:
     """A viewer and an operator of the stack's default user pool, by role."""
     import httpx
