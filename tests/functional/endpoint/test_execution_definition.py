@@ -97,6 +97,15 @@ def test_an_update_during_a_run_changes_neither_its_definition_nor_its_output(sf
     now = sfn.describe_state_machine(stateMachineArn=arn)
     assert json.loads(now["definition"]) == held("v2") and now["revisionId"] == updated["revisionId"]
 
+    # On the wire, only the members the operation's output has (boto3 would drop others unseen).
+    raw: dict[str, Any] = {}
+    sfn.meta.events.register(
+        "after-call.states.DescribeStateMachineForExecution", lambda http_response, **_: raw.update(json.loads(http_response.content))
+    )
+    sfn.describe_state_machine_for_execution(executionArn=first)
+    allowed = set(sfn.meta.service_model.operation_model("DescribeStateMachineForExecution").output_shape.members)
+    assert raw and set(raw) <= allowed, set(raw) - allowed
+
     second = sfn.start_execution(stateMachineArn=arn, name="second")["executionArn"]
     theirs = sfn.describe_state_machine_for_execution(executionArn=second)
     assert json.loads(theirs["definition"]) == held("v2") and theirs["roleArn"] == OTHER_ROLE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -120,4 +122,17 @@ def test_a_position_round_trips_through_its_token() -> None:
 def test_a_token_that_is_not_a_position_is_invalid(token: str) -> None:
     with pytest.raises(ApiError) as caught:
         Position.decode(token)
+    assert (caught.value.status, caught.value.code) == (400, "InvalidToken")
+
+
+def test_a_token_of_deeply_nested_json_is_invalid_even_at_pythons_default_recursion_limit() -> None:
+    # The Lambda runs at Python's default limit of 1,000 (the local endpoint's is raised elsewhere).
+    token = base64.urlsafe_b64encode(b"[" * 3500).decode()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        with pytest.raises(ApiError) as caught:
+            Position.decode(token)
+    finally:
+        sys.setrecursionlimit(limit)
     assert (caught.value.status, caught.value.code) == (400, "InvalidToken")

@@ -171,7 +171,8 @@ class Position:
         """
         try:
             doc = json.loads(base64.urlsafe_b64decode(text.encode("ascii")).decode())
-        except (ValueError, UnicodeError, binascii.Error):
+        # RecursionError: a token of deeply nested brackets (a Lambda keeps Python's limit of 1,000).
+        except (ValueError, UnicodeError, binascii.Error, RecursionError):
             raise _invalid_token() from None
         if not isinstance(doc, dict) or set(doc) != {"t", "s", "a", "o"}:
             raise _invalid_token()
