@@ -91,6 +91,11 @@ class StartExecutionRequest(BaseModel):
     stateMachineName: str | None = Field(None, min_length=1, max_length=80, description="Instead of stateMachineArn")
     name: str | None = Field(None, min_length=1, max_length=80, description="The execution's name (a UUID when absent)")
     input: Any = Field(default_factory=dict, description="Any JSON value: the execution's input")
+    inputText: str | None = Field(
+        None,
+        max_length=262_144,
+        description="Instead of input: the input as JSON text, passed to StartExecution exactly as given",
+    )
 
 
 class StartedExecution(BaseModel):

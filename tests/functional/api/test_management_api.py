@@ -274,6 +274,19 @@ def test_start_an_execution_and_see_it_succeed(endpoint: Endpoint, tokens: dict[
     )
     assert huge.status_code == 400 and huge.json()["error"] == "InvalidExecutionInput", huge.text
 
+    # inputText reaches StartExecution exactly as typed: spacing, key order, number spelling.
+    typed = '{ "b": 1.50, "a": [1e2, -0], "s": "caf\\u00e9" }'
+    exact = call(endpoint, "POST", "/executions", tokens["operator"], {"stateMachineArn": machine, "name": "typed", "inputText": typed})
+    assert exact.status_code == 201, exact.text
+    assert aws("stepfunctions").describe_execution(executionArn=exact.json()["executionArn"])["input"] == typed
+    for body, code in (
+        ({"stateMachineArn": machine, "inputText": "{nope"}, "InvalidExecutionInput"),
+        ({"stateMachineArn": machine, "inputText": '{"x": NaN}'}, "InvalidExecutionInput"),
+        ({"stateMachineArn": machine, "inputText": "{}", "input": {}}, "ValidationError"),
+    ):
+        refused = call(endpoint, "POST", "/executions", tokens["operator"], body)
+        assert refused.status_code == 400 and refused.json()["error"] == code, (body, refused.text)
+
 
 def test_stop_an_execution(endpoint: Endpoint, tokens: dict[str, str], aws: Callable[..., Any]) -> None:
     _machine(aws, "api-wait", {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": True}}})

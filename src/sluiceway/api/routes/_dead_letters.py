@@ -15,7 +15,7 @@ from typing import Any
 from ..aws import Aws, AwsCallError
 from ._paging import paged
 
-__all__ = ["QUEUE_NOT_FOUND", "Senders", "dead_letter_targets", "name_of", "queue_attributes", "queue_urls", "senders_to"]
+__all__ = ["QUEUE_NOT_FOUND", "Senders", "dead_letter_targets", "name_of", "queue_attributes", "has_senders", "queue_urls", "senders_to"]
 
 #: SQS's codes for a queue that does not exist (JSON protocol, then query protocol).
 QUEUE_NOT_FOUND = ("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue")
@@ -90,3 +90,11 @@ def senders_to(aws: Aws, url: str, arn: str) -> list[dict[str, str]]:
     senders = [{"type": "AWS::SQS::Queue", "name": name_of(str(source))} for source in sources]
     senders.extend(sender for target, sender in _rule_and_function_senders(aws) if target == arn)
     return _sorted(senders)
+
+
+def has_senders(aws: Aws, url: str, arn: str) -> bool:
+    """Whether anything sends its failures to the queue: :func:`senders_to`, stopping at the first
+    (a preview asks before each receive; an account's every rule need not be read for it)."""
+    if aws.call("sqs", "ListDeadLetterSourceQueues", {"QueueUrl": url, "MaxResults": 1}).get("queueUrls"):
+        return True
+    return any(target == arn for target, _ in _rule_and_function_senders(aws))

@@ -265,13 +265,30 @@ def execution_history(
     return aws.call("stepfunctions", "GetExecutionHistory", params)
 
 
-@router.post("/executions", status_code=201, response_model=StartedExecution, responses=errors(404, 409))
-def start_execution(aws: AwsApi, _: Operator, body: StartExecutionRequest) -> dict[str, Any]:
+def _input_text(body: StartExecutionRequest) -> str:
+    """StartExecution's input: ``inputText`` as given (checked to be strict JSON), else ``input`` as JSON."""
+    if body.inputText is not None:
+        if "input" in body.model_fields_set:
+            raise ApiError(400, "ValidationError", "give input or inputText, not both")
+        try:
+            json.loads(body.inputText, parse_constant=_not_json)
+        except (ValueError, RecursionError) as exc:
+            raise ApiError(400, "InvalidExecutionInput", f"inputText is not JSON: {exc}") from None
+        return body.inputText
     try:
         # A number too big for a float (1e400) reads as infinity: JSON has no text for it.
-        text = json.dumps(body.input, allow_nan=False)
+        return json.dumps(body.input, allow_nan=False)
     except ValueError:
         raise ApiError(400, "InvalidExecutionInput", "the input holds a number JSON cannot carry (too large, or NaN)") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+@router.post("/executions", status_code=201, response_model=StartedExecution, responses=errors(404, 409))
+def start_execution(aws: AwsApi, _: Operator, body: StartExecutionRequest) -> dict[str, Any]:
+    text = _input_text(body)
     params: dict[str, Any] = {"stateMachineArn": state_machine_arn(aws, body.stateMachineArn, body.stateMachineName), "input": text}
     if body.name:
         params["name"] = body.name

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Path, Query
 from ..aws import Aws, AwsCallError
 from ..errors import ApiError
 from ..schemas import DeadLetterSources, QueueDetail, QueueList, QueueMessages, QueueRedriveRequest, QueueRedriveTask
-from ._dead_letters import QUEUE_NOT_FOUND, name_of, senders_to
+from ._dead_letters import QUEUE_NOT_FOUND, has_senders, name_of, senders_to
 from ._deps import AwsApi, Operator, Viewer, errors
 
 __all__ = ["router"]
@@ -163,7 +163,7 @@ def preview_messages(
         raise ApiError(
             409, "NotADeadLetterQueue", f"{name} has a redrive policy: a preview's receive would count toward moving its messages on"
         )
-    if not senders_to(aws, url, attributes.get("QueueArn", "")):
+    if not has_senders(aws, url, attributes.get("QueueArn", "")):
         raise ApiError(
             409,
             "NotADeadLetterQueue",

@@ -19,8 +19,6 @@ const HISTORY_PAGE = 1000;
 const HISTORY_TAIL = 100;
 // Rows drawn at once: thousands of events are shown a page at a time.
 const ROWS_PER_PAGE = 100;
-// Once ended, a DescribeExecution every this many ticks (of 500 ms).
-const IDLE_TICKS = 10;
 const FAILURE_TYPE = /(Failed|TimedOut|Aborted)$|^FailState/;
 
 /** Whether a history event reports a failure (its type says so, or its details carry an error). */
@@ -411,20 +409,16 @@ export default {
     }
 
     // ------------------------------------------------------------ live updates
+    // Every tick reads the execution (one small call), so a change made elsewhere (a redrive, a
+    // stop) shows within a second even on an ended run; the graph and history load only while it
+    // runs or when it changed.
     let watching = ACTIVE.has(execution.status);
-    let idle = 0;
 
     function watch() {
       watching = true;
-      idle = IDLE_TICKS; // the next tick looks at once
     }
 
     async function tick() {
-      if (!watching) {
-        idle += 1;
-        if (idle < IDLE_TICKS) return;
-      }
-      idle = 0;
       const before = execution;
       const now = await ctx.api.get(base);
       if (!ctx.current()) return;

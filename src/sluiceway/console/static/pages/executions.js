@@ -17,7 +17,7 @@ const MAX_MACHINES = 25;
 // One state machine's list is polled every EVERY_MS; "All" (a call per state machine) every
 // ALL_EVERY_MS, listing the state machines again every RELIST_MS.
 const EVERY_MS = 500;
-const ALL_EVERY_MS = 1000;
+const ALL_EVERY_MS = 500;
 const RELIST_MS = 10_000;
 // AWS's rules for an execution's name: 1-80 characters, none of whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /
 // nor a control character.
@@ -58,9 +58,12 @@ export function checkInput(text) {
   }
 }
 
-/** StartExecution's request as a JSON text, with the input `source` (valid JSON) spliced in unchanged. */
+/** The API's start request as a JSON text, with the input `source` (valid JSON) as its exact text. */
 export function startRequest(stateMachineArn, source, name) {
-  return `{"stateMachineArn":${JSON.stringify(stateMachineArn)},"input":${source}${name ? `,"name":${JSON.stringify(name)}` : ""}}`;
+  // inputText: the API hands the text to StartExecution unchanged (as "input" it would re-serialise it).
+  const request = { stateMachineArn, inputText: source };
+  if (name) request.name = name;
+  return JSON.stringify(request);
 }
 
 // A datetime-local control's value (local time, no zone) <-> an ISO instant for the hash and the API.
