@@ -49,6 +49,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import psutil
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +78,7 @@ def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> Non
 
 
 @contextmanager
-def ours() -> Iterator[str]:
+def ours() -> Iterator[tuple[str, int]]:
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "SLUICEWAY_LOG_LEVEL": "WARNING", "SLUICEWAY_WORKERS": "1"}
@@ -98,27 +99,27 @@ def ours() -> Iterator[str]:
                     if proc.poll() is not None:
                         raise SystemExit("sluiceway up exited") from None
                     time.sleep(0.2)
-            yield url
+            yield url, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=60)
 
 
 @contextmanager
-def moto() -> Iterator[str]:
+def moto() -> Iterator[tuple[str, int]]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_up(url, proc)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
 @contextmanager
-def ministack() -> Iterator[str]:
+def ministack() -> Iterator[tuple[str, int]]:
     binary = MINISTACK_VENV / "bin" / "ministack"
     if not binary.exists():
         print("installing ministack into bench/.cache/ministack (once) ...", flush=True)
@@ -133,7 +134,7 @@ def ministack() -> Iterator[str]:
         try:
             wait_up(url, proc)
             time.sleep(1.0)  # its ASGI app answers the socket before its routes are ready
-            yield url
+            yield url, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -179,22 +180,36 @@ def loops(url: str) -> dict[str, Callable[[int], None]]:
     return {"s3": s3, "sqs": sqs, "dynamodb": dynamodb}
 
 
-def measure(loop: Callable[[int], None], seconds: float) -> float:
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the server's process and its children have used so far."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def measure(loop: Callable[[int], None], seconds: float) -> tuple[float, int]:
+    """Loops per second, and the loops done (warm-up excluded)."""
     for i in range(20):  # warm connections and caches
         loop(i)
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         loop(done)
         done += 1
-    return done / (time.perf_counter() - start)
+    return done / (time.perf_counter() - start), done
 
 
 def _client_process(url: str, service: str, seconds: float, results: Any) -> None:
     results.put(measure(loops(url)[service], seconds))
 
 
-def measure_clients(url: str, service: str, seconds: float, clients: int) -> float:
-    """Loops per second summed over ``clients`` client processes running at once (the server's capacity)."""
+def measure_clients(url: str, service: str, seconds: float, clients: int) -> tuple[float, int]:
+    """Loops per second and loops done, summed over ``clients`` client processes running at once."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
@@ -202,10 +217,10 @@ def measure_clients(url: str, service: str, seconds: float, clients: int) -> flo
     procs = [context.Process(target=_client_process, args=(url, service, seconds, results)) for _ in range(clients)]
     for proc in procs:
         proc.start()
-    total = sum(results.get(timeout=seconds * 10 + 120) for _ in procs)
+    answers = [results.get(timeout=seconds * 10 + 120) for _ in procs]
     for proc in procs:
         proc.join()
-    return float(total)
+    return float(sum(rate for rate, _ in answers)), sum(done for _, done in answers)
 
 
 def main() -> None:
@@ -216,20 +231,48 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1, help="client processes looping at once (1: one boto3 client, as a handler)")
     args = parser.parse_args()
     peers = [p for p in args.only.split(",") if p]
-    results: dict[str, dict[str, list[float]]] = {p: {s: [] for s in ("s3", "sqs", "dynamodb")} for p in peers}
+    services = ("s3", "sqs", "dynamodb")
+    rates: dict[str, dict[str, list[float]]] = {p: {s: [] for s in services} for p in peers}
+    costs: dict[str, dict[str, list[float]]] = {p: {s: [] for s in services} for p in peers}
     for round_ in range(args.rounds):
         for peer in peers:  # alternate peers each round: machine noise hits all of them alike
-            with PEERS[peer]() as url:
+            with PEERS[peer]() as (url, pid):
                 for service, loop in loops(url).items():
-                    rate = measure(loop, args.seconds) if args.clients == 1 else measure_clients(url, service, args.seconds, args.clients)
-                    results[peer][service].append(rate)
-                    print(f"round {round_ + 1} {peer:10} {service:9} {rate:9.1f} loops/s", flush=True)
+                    cpu_before = server_cpu(pid)
+                    if args.clients == 1:
+                        rate, done = measure(loop, args.seconds)
+                    else:
+                        rate, done = measure_clients(url, service, args.seconds, args.clients)
+                    cost = (server_cpu(pid) - cpu_before) / max(done, 1)
+                    rates[peer][service].append(rate)
+                    costs[peer][service].append(cost)
+                    line = f"round {round_ + 1} {peer:10} {service:9} {rate:9.1f} loops/s  server CPU {cost * 1000:7.3f} ms/loop"
+                    print(line, flush=True)
+    others = [p for p in peers if p != "ours" and "ours" in peers]
+    _table("loops/s (median): what one boto3 client sees", services, peers, others, rates, higher_is_better=True)
+    _table("server CPU ms per loop (median): the server's own cost", services, peers, others, costs, higher_is_better=False)
+
+
+def _table(
+    title: str,
+    services: tuple[str, ...],
+    peers: list[str],
+    others: list[str],
+    values: dict[str, dict[str, list[float]]],
+    *,
+    higher_is_better: bool,
+) -> None:
+    """One table: a column per peer, then our advantage over each other peer (above 1 is better for us)."""
     print()
-    print(f"{'loops/s (median)':18}" + "".join(f"{p:>12}" for p in peers) + "".join(f"{'ours/' + p:>16}" for p in peers if p != "ours"))
-    for service in ("s3", "sqs", "dynamodb"):
-        medians = {p: statistics.median(results[p][service]) for p in peers}
-        ratios = "".join(f"{medians['ours'] / medians[p]:>15.2f}x" for p in peers if p != "ours" and "ours" in medians)
-        print(f"{service:18}" + "".join(f"{medians[p]:>12.1f}" for p in peers) + ratios)
+    print(title)
+    print(f"{'':10}" + "".join(f"{p:>12}" for p in peers) + "".join(f"{'ours vs ' + p:>18}" for p in others))
+    for service in services:
+        medians = {p: statistics.median(values[p][service]) for p in peers}
+        scale = 1.0 if higher_is_better else 1000.0
+        ratios = "".join(
+            f"{(medians['ours'] / medians[p] if higher_is_better else medians[p] / max(medians['ours'], 1e-9)):>17.2f}x" for p in others
+        )
+        print(f"{service:10}" + "".join(f"{medians[p] * scale:>12.3f}" for p in peers) + ratios)
 
 
 if __name__ == "__main__":
