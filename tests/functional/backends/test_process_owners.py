@@ -211,3 +211,23 @@ def test_a_sweep_removes_only_the_files_of_processes_that_are_gone(tmp_path: Pat
         living.communicate()  # its stdin closes and it ends normally: its exit hook takes its file
     assert list(owners.glob("*.lock")) == []
     db.close()
+
+
+def test_a_sweep_removes_the_unnamed_file_of_a_process_killed_while_starting_but_never_a_fresh_one(tmp_path: Path) -> None:
+    # A process killed between creating its "<id>.new" and renaming it to "<id>.lock" leaves the
+    # .new behind; a sweep takes it once it is older than any start, and never one that new
+    # (its process may be between the creation and the lock).
+    owners = tmp_path / "owners"
+    owners.mkdir()
+    old, fresh = owners / "123-killed.new", owners / "456-starting.new"
+    old.write_text("")
+    fresh.write_text("")
+    hour_ago = old.stat().st_mtime - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    db = Database(tmp_path / "state.db")
+    mine = db.owner  # a new owner sweeps as it starts
+    assert sorted(p.name for p in owners.iterdir()) == sorted([f"{mine.id}.lock", fresh.name])
+    os.utime(fresh, (hour_ago, hour_ago))
+    assert db.sweep_owners() == 1
+    assert [p.name for p in owners.iterdir()] == [f"{mine.id}.lock"]
+    db.close()

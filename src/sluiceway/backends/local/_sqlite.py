@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
@@ -209,6 +210,7 @@ class ProcessOwner:
         os.rename(staged, self._path(self.id))
         for stale in folder.glob("*.lock"):  # the files of processes gone since (checking one removes it)
             self.alive(stale.stem)
+        _sweep_unnamed(folder)
         # A process that ends without closing its database (a function's worker process) takes
         # its file with it; the kernel drops the lock either way. Only the process that made it.
         self._pid = os.getpid()
@@ -242,7 +244,7 @@ class ProcessOwner:
         """
         if not folder.is_dir():
             return 0
-        return sum(_remove_if_gone(path) for path in folder.glob("*.lock"))
+        return sum(_remove_if_gone(path) for path in folder.glob("*.lock")) + _sweep_unnamed(folder)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -250,6 +252,29 @@ class ProcessOwner:
                 os.unlink(self._path(self.id))
             os.close(self._fd)
             self._fd = None
+
+
+_UNNAMED_GRACE_S = 60.0
+"""How old an unlocked ``*.new`` file must be before a sweep removes it (see :func:`_sweep_unnamed`)."""
+
+
+def _sweep_unnamed(folder: Path) -> int:
+    """Remove the ``*.new`` files of processes killed before they renamed theirs to ``*.lock``; return how many.
+
+    A ``*.new`` file is unlocked for the instant between its creation and its ``flock``, so
+    one is removed only when nobody holds its lock and it is older than that instant could
+    ever be (a sweep must never take the file of a process still starting).
+    """
+    removed = 0
+    now = time.time()
+    for path in folder.glob("*.new"):
+        try:
+            if now - path.stat().st_mtime < _UNNAMED_GRACE_S:
+                continue
+        except FileNotFoundError:
+            continue
+        removed += _remove_if_gone(path)
+    return removed
 
 
 def _remove_if_gone(path: Path) -> bool:
