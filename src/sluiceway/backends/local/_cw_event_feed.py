@@ -42,6 +42,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from ...events.rules import DEFAULT_BUS
+from ._cw_cursor import pull_batches
 from ._cw_values import Datum, Dimensions, MetricKey, canonical_dimensions
 from .cloudwatch import SqliteCloudWatch
 
@@ -81,18 +82,7 @@ class EventRoutingFeed:
         store.start_cursor(self.name, int(end))
 
     def pull(self) -> int:
-        fed = 0
-        while True:
-            after = self.store.cursor(self.name)
-            rows = self._rows(after)
-            if not rows:
-                return fed
-            data = list(_routing_data(rows))
-            if not self.store.put(data, feed=(self.name, int(rows[-1]["id"])), expected=after):
-                continue  # another feeder stored this range first: read on from where it got to
-            fed += len(data)
-            if len(rows) < self.batch:
-                return fed
+        return pull_batches(self.store, self.name, self.batch, self._rows, lambda rows: list(_routing_data(rows)))
 
     def _rows(self, after: int) -> list[sqlite3.Row]:
         conn = self.db.connection()
@@ -139,26 +129,17 @@ class EventInvocationFeed:
         store.start_cursor(self.name, int(end))
 
     def pull(self) -> int:
-        fed = 0
-        while True:
-            after = self.store.cursor(self.name)
-            rows = (
-                self.db.connection()
-                .execute(
-                    "SELECT id, kind, bus, rule, at_ms, latency_ms, status, attempts FROM event_invocations"
-                    " WHERE id > ? ORDER BY id LIMIT ?",
-                    (after, self.batch),
-                )
-                .fetchall()
+        return pull_batches(self.store, self.name, self.batch, self._rows, lambda rows: [d for row in rows for d in _invocation_data(row)])
+
+    def _rows(self, after: int) -> list[sqlite3.Row]:
+        return (
+            self.db.connection()
+            .execute(
+                "SELECT id, kind, bus, rule, at_ms, latency_ms, status, attempts FROM event_invocations WHERE id > ? ORDER BY id LIMIT ?",
+                (after, self.batch),
             )
-            if not rows:
-                return fed
-            data = [datum for row in rows for datum in _invocation_data(row)]
-            if not self.store.put(data, feed=(self.name, int(rows[-1]["id"])), expected=after):
-                continue  # another feeder stored this range first: read on from where it got to
-            fed += len(data)
-            if len(rows) < self.batch:
-                return fed
+            .fetchall()
+        )
 
 
 def _invocation_data(row: sqlite3.Row) -> list[Datum]:

@@ -41,6 +41,7 @@ from typing import Protocol
 
 from ...errors import NotFoundError
 from ...ports import Clock
+from ._cw_cursor import pull_batches
 from ._cw_event_feed import EventInvocationFeed, EventRoutingFeed
 from ._cw_values import Datum, MetricKey, canonical_dimensions
 from ._sqlite import ThreadConnections
@@ -117,31 +118,21 @@ class LambdaLogFeed:
         store.start_cursor(self.name, int(end))
 
     def pull(self) -> int:
-        fed = 0
-        while True:
-            after = self.store.cursor(self.name)
-            rows = (
-                self._logs.get()
-                .execute(
-                    "SELECT id, log_group, stream, ts_ms, message FROM log_events WHERE id > ? ORDER BY id LIMIT ?",
-                    (after, self.batch),
-                )
-                .fetchall()
-            )
-            if not rows:
-                return fed
-            if len(rows) == self.batch:
-                # Stop after the last complete invocation (its lines are one commit, so they are
-                # contiguous): the rest is read with its REPORT next time.
-                last_report = max((i for i, r in enumerate(rows) if r["message"].startswith("REPORT RequestId: ")), default=None)
-                if last_report is not None:
-                    rows = rows[: last_report + 1]
-            data = self._data(rows)
-            if not self.store.put(data, feed=(self.name, int(rows[-1]["id"])), expected=after):
-                continue  # another feeder stored this range first: read on from where it got to
-            fed += len(data)
-            if len(rows) < self.batch:
-                return fed
+        return pull_batches(self.store, self.name, self.batch, self._rows, self._data)
+
+    def _rows(self, after: int) -> list[sqlite3.Row]:
+        rows: list[sqlite3.Row] = (
+            self._logs.get()
+            .execute("SELECT id, log_group, stream, ts_ms, message FROM log_events WHERE id > ? ORDER BY id LIMIT ?", (after, self.batch))
+            .fetchall()
+        )
+        if len(rows) == self.batch:
+            # Stop after the last complete invocation (its lines are one commit, so they are
+            # contiguous): the rest is read with its REPORT next time.
+            last_report = max((i for i, r in enumerate(rows) if r["message"].startswith("REPORT RequestId: ")), default=None)
+            if last_report is not None:
+                rows = rows[: last_report + 1]
+        return rows
 
     def close(self) -> None:
         self._logs.close()
