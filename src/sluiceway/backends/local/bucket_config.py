@@ -2,7 +2,9 @@
 
 A bucket is its folder (``FileObjectStore``); this table holds what a folder cannot: the
 ``LocationConstraint`` it was created with, when it was created, and its notification
-configuration (EventBridge on or off, Lambda/SQS/SNS destinations with their filters).
+configuration (EventBridge on or off, Lambda/SQS/SNS destinations with their filters). The
+``region`` column holds the constraint as given when it is an alias (``EU``), which
+:func:`region_of` reads back as its region (``eu-west-1``).
 
 **Buckets without a row** — the stack's input and output buckets, made by
 ``open_data_dir``, and buckets that came to be because something was written to them —
@@ -19,13 +21,14 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from ._sqlite import Database
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LEGACY_NOTIFICATIONS", "BucketConfig", "Destination", "NotificationConfig", "SqliteBucketConfigs"]
+__all__ = ["LEGACY_NOTIFICATIONS", "BucketConfig", "Destination", "NotificationConfig", "SqliteBucketConfigs", "region_of"]
+
 
 @dataclass(frozen=True)
 class Destination:
@@ -102,6 +105,8 @@ class BucketConfig:
     region: str
     created_at: datetime
     notification: NotificationConfig = field(default_factory=NotificationConfig)
+    location_constraint: str | None = None
+    """The ``LocationConstraint`` as given (``EU`` for eu-west-1, which GetBucketLocation answers as given); None in us-east-1."""
 
 
 class SqliteBucketConfigs:
@@ -121,13 +126,19 @@ class SqliteBucketConfigs:
         row = self.db.connection().execute("SELECT notification FROM s3_buckets WHERE name=?", (bucket,)).fetchone()
         return LEGACY_NOTIFICATIONS if row is None else NotificationConfig.from_json(row[0])
 
-    def create(self, bucket: str, region: str, now: datetime) -> BucketConfig:
-        """Record a bucket just created (replacing what a bucket of that name left, if anything)."""
-        config = BucketConfig(bucket, region, now.astimezone(UTC))
+    def create(self, bucket: str, region: str, now: datetime, *, location_constraint: str | None = None) -> BucketConfig:
+        """Record a bucket just created (replacing what a bucket of that name left, if anything).
+
+        ``location_constraint`` is kept as given when it is an alias of ``region`` (``EU``): the
+        ``region`` column holds it then, and :func:`region_of` reads it back as the region.
+        """
+        if location_constraint is not None and region_of(location_constraint) != region:
+            raise ValueError(f"location constraint {location_constraint!r} is not region {region!r}")
+        config = BucketConfig(bucket, region, now.astimezone(UTC), location_constraint=location_constraint)
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO s3_buckets (name, region, created_at, notification) VALUES (?, ?, ?, ?)",
-                (bucket, region, config.created_at.isoformat(), config.notification.to_json()),
+                (bucket, location_constraint or region, config.created_at.isoformat(), config.notification.to_json()),
             )
         return config
 
@@ -146,10 +157,22 @@ class SqliteBucketConfigs:
             conn.execute("DELETE FROM s3_buckets WHERE name=?", (bucket,))
 
 
+_ALIASES: Final = {"EU": "eu-west-1"}
+"""Location constraints that name a region by another name (S3 still accepts ``EU``)."""
+_US_EAST_1: Final = "us-east-1"
+
+
+def region_of(location: str) -> str:
+    """The region a stored location (a region, or a constraint alias such as ``EU``) stands for."""
+    return _ALIASES.get(location, location)
+
+
 def _config(row: sqlite3.Row) -> BucketConfig:
+    location = str(row[1])
     return BucketConfig(
         name=row[0],
-        region=row[1],
+        region=region_of(location),
         created_at=datetime.fromisoformat(row[2]),
         notification=NotificationConfig.from_json(row[3]),
+        location_constraint=None if location == _US_EAST_1 else location,
     )

@@ -355,7 +355,7 @@ class MultipartUploads:
                         self.remove(bucket, name)
 
     def list(self, bucket: str) -> list[Upload]:
-        """The bucket's uploads in progress, by key, then by when they started."""
+        """The bucket's uploads in progress, by key, then by when they started (uploads started at once by id: an order that holds)."""
         try:
             with self.files.staging(bucket, _UPLOADS, create=False) as folder:
                 names = os.listdir(folder)
@@ -365,7 +365,7 @@ class MultipartUploads:
         for name in names:
             with suppress(NotFoundError):
                 uploads.append(self.get(bucket, name))
-        return sorted(uploads, key=lambda u: (u.key, u.initiated))
+        return sorted(uploads, key=lambda u: (u.key, u.initiated, u.upload_id))
 
 
 def _completion(folder: int) -> Completion | None:

@@ -8,6 +8,7 @@ and SNS notifications. Modules, one idea each:
     buckets.py        CreateBucket, DeleteBucket, ListBuckets, HeadBucket, GetBucketLocation
     notifications.py  Put/GetBucketNotificationConfiguration
     objects.py        PutObject, GetObject, HeadObject, DeleteObject(s), CopyObject
+    attributes.py     GetObjectAttributes
     listing.py        ListObjectsV2, ListObjects
     multipart.py      the multipart upload operations
     checksums.py      Content-MD5 and x-amz-checksum-* checks
@@ -20,7 +21,7 @@ bucket a Host names.
 from __future__ import annotations
 
 from ...routing import virtual_host_bucket as bucket_from_host
-from . import buckets, listing, multipart, notifications, objects
+from . import attributes, buckets, listing, multipart, notifications, objects
 from ._common import OPERATIONS
 
-__all__ = ["OPERATIONS", "bucket_from_host", "buckets", "listing", "multipart", "notifications", "objects"]
+__all__ = ["OPERATIONS", "attributes", "bucket_from_host", "buckets", "listing", "multipart", "notifications", "objects"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import quote
 
 from ....backends.local.bucket_config import SqliteBucketConfigs
 from ....backends.local.bucket_notifications import S3Notifier
@@ -32,7 +33,10 @@ __all__ = [
     "must_key",
     "no_such_bucket",
     "no_such_key",
+    "initiator",
+    "owner",
     "s3",
+    "url_encoder",
 ]
 
 OPERATIONS = Operations("s3")
@@ -130,10 +134,43 @@ def must_key(key: str) -> str:
 
 # -- values ------------------------------------------------------------------------------------
 
+SERVER_SIDE_ENCRYPTION: Final = {"ServerSideEncryption": "AES256"}
+"""What S3 answers about every object's encryption: since January 2023 each new object is
+encrypted at rest with S3 managed keys (SSE-S3) unless the request asks otherwise."""
+
+
+def owner(ctx: Context) -> dict[str, str]:
+    """A bucket's or object's ``Owner``: the account's canonical ID (S3 no longer sends ``DisplayName``)."""
+    return {"ID": ctx.account_id}
+
+
+def initiator(ctx: Context) -> dict[str, str]:
+    """A multipart upload's ``Initiator``: the principal that started it (S3 names it, with its ``DisplayName``)."""
+    return {"ID": ctx.account_id, "DisplayName": "sluiceway"}
+
 
 def etag_header(etag: str) -> str:
     """An ETag as S3 sends it: quoted."""
     return f'"{etag}"'
+
+
+def url_encoder(encoding: str | None) -> Callable[[str], str]:
+    """How a listing sends keys and prefixes for its ``EncodingType``: as they are, or percent-encoded (``url``).
+
+    Raises:
+        AwsError: ``InvalidArgument`` for any other encoding type, the empty one included.
+    """
+    if encoding is None:
+        return lambda text: text
+    if encoding != "url":
+        raise AwsError(
+            "InvalidArgument",
+            "Invalid Encoding Method specified in Request",
+            400,
+            fields={"ArgumentName": "encoding-type", "ArgumentValue": str(encoding)},
+        )
+    # botocore decodes these with unquote_plus: a '+' of a key must travel as %2B.
+    return lambda text: quote(text, safe="/")
 
 
 def unquote_etag(etag: str) -> str:

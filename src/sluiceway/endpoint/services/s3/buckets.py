@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ....backends.local.bucket_config import region_of
 from ....errors import ConflictError, InvalidNameError, NotFoundError
 from ...context import Context
 from ...errors import AwsError
-from ._common import OPERATIONS, bucket_name_problem, must_bucket, no_such_bucket, s3
+from ...protocol import service_model
+from ._common import OPERATIONS, bucket_name_problem, must_bucket, no_such_bucket, owner, s3
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ def create_bucket(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     bucket: str = params["Bucket"]
     if bucket_name_problem(bucket) is not None:
         raise AwsError("InvalidBucketName", "The specified bucket is not valid.", 400, fields={"BucketName": bucket})
-    constraint = (params.get("CreateBucketConfiguration") or {}).get("LocationConstraint")
+    constraint = (params.get("CreateBucketConfiguration") or {}).get("LocationConstraint") or None
     region = _region(ctx, constraint)
     backend = s3(ctx)
     try:
@@ -28,9 +30,12 @@ def create_bucket(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     except InvalidNameError:
         raise AwsError("InvalidBucketName", "The specified bucket is not valid.", 400, fields={"BucketName": bucket}) from None
     if not created:
-        # us-east-1 answers a repeated CreateBucket of one's own bucket with success (a legacy of the
-        # first region); every other region with BucketAlreadyOwnedByYou.
-        if region == _US_EAST_1:
+        existing = backend.configs.get(bucket)
+        existing_region = existing.region if existing is not None else ctx.stack.settings.region
+        # us-east-1 answers a repeated CreateBucket of one's own us-east-1 bucket with success (a
+        # legacy of the first region); a bucket in another region, or a request to another region,
+        # gets BucketAlreadyOwnedByYou.
+        if region == existing_region == _US_EAST_1:
             return {"Location": f"/{bucket}", "BucketArn": f"arn:aws:s3:::{bucket}"}
         raise AwsError(
             "BucketAlreadyOwnedByYou",
@@ -38,15 +43,25 @@ def create_bucket(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             409,
             fields={"BucketName": bucket},
         )
-    backend.configs.create(bucket, region, ctx.stack.local.clock.now())
+    backend.configs.create(bucket, region, ctx.stack.local.clock.now(), location_constraint=constraint)
     logger.info("bucket created", extra={"bucket": bucket, "region": region})
     location = f"/{bucket}" if region == _US_EAST_1 else f"http://{bucket}.s3.amazonaws.com/"
     return {"Location": location, "BucketArn": f"arn:aws:s3:::{bucket}"}
 
 
+def _constraints() -> frozenset[str]:
+    """The location constraints S3 knows (its model's ``BucketLocationConstraint``; us-east-1 is none of them)."""
+    shape = service_model("s3").shape_for("BucketLocationConstraint")
+    return frozenset(str(value) for value in getattr(shape, "enum", ()))
+
+
 def _region(ctx: Context, constraint: str | None) -> str:
-    """The new bucket's region, checked against the region the request was sent to, as S3 checks it."""
-    if constraint in (None, ""):
+    """The new bucket's region, checked against the region the request was sent to, as S3 checks it.
+
+    us-east-1 is S3's global endpoint: a request sent there may create a bucket in any region
+    S3 knows. Every other region's endpoint creates buckets in its own region only.
+    """
+    if constraint is None:
         if ctx.region != _US_EAST_1:
             raise AwsError(
                 "IllegalLocationConstraintException",
@@ -54,12 +69,17 @@ def _region(ctx: Context, constraint: str | None) -> str:
                 400,
             )
         return _US_EAST_1
-    if constraint == _US_EAST_1:
-        # us-east-1 is the absence of a constraint; naming it is refused.
-        raise AwsError(
-            "InvalidLocationConstraint", "The specified location-constraint is not valid", 400, fields={"LocationConstraint": constraint}
-        )
-    region = "eu-west-1" if constraint == "EU" else str(constraint)
+    region = region_of(constraint)
+    if ctx.region == _US_EAST_1:
+        if constraint not in _constraints():
+            # us-east-1 is the absence of a constraint: naming it is refused too.
+            raise AwsError(
+                "InvalidLocationConstraint",
+                "The specified location-constraint is not valid",
+                400,
+                fields={"LocationConstraint": constraint},
+            )
+        return region
     if region != ctx.region:
         raise AwsError(
             "IllegalLocationConstraintException",
@@ -112,16 +132,12 @@ def list_buckets(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
                 "BucketArn": f"arn:aws:s3:::{name}",
             }
         )
-    answer: dict[str, Any] = {"Buckets": buckets, "Owner": _owner(ctx)}
+    answer: dict[str, Any] = {"Buckets": buckets, "Owner": owner(ctx)}
     if prefix:
         answer["Prefix"] = prefix
     if more:
         answer["ContinuationToken"] = buckets[-1]["Name"]
     return answer
-
-
-def _owner(ctx: Context) -> dict[str, str]:
-    return {"DisplayName": "sluiceway", "ID": ctx.account_id}
 
 
 @OPERATIONS("HeadBucket")
@@ -138,6 +154,9 @@ def get_bucket_location(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     bucket: str = params["Bucket"]
     backend = must_bucket(ctx, bucket)
     config = backend.configs.get(bucket)
-    region = config.region if config is not None else ctx.stack.settings.region
-    # us-east-1 buckets answer an empty LocationConstraint (null), as S3 does.
-    return {"LocationConstraint": None if region == _US_EAST_1 else region}
+    if config is None:
+        region = ctx.stack.settings.region
+        return {"LocationConstraint": None if region == _US_EAST_1 else region}
+    # us-east-1 buckets answer an empty LocationConstraint (null); others the constraint they
+    # were created with, as given (``EU`` stays ``EU``), as S3 does.
+    return {"LocationConstraint": config.location_constraint}

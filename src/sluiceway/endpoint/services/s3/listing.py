@@ -14,13 +14,12 @@ import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import quote
 
 from ....errors import InvalidNameError, NotFoundError
 from ....ports import ObjectInfo
 from ...context import Context
 from ...errors import AwsError
-from ._common import OPERATIONS, S3, etag_header, must_bucket
+from ._common import OPERATIONS, S3, etag_header, must_bucket, owner, url_encoder
 
 _MAX_KEYS: Final = 1000
 
@@ -84,22 +83,7 @@ def _max_keys(params: dict[str, Any]) -> int:
     return min(int(value), _MAX_KEYS)
 
 
-def _encoder(params: dict[str, Any]) -> Any:
-    encoding = params.get("EncodingType")
-    if encoding is None:
-        return lambda text: text
-    if encoding != "url":
-        raise AwsError(
-            "InvalidArgument",
-            "Invalid Encoding Method specified in Request",
-            400,
-            fields={"ArgumentName": "encoding-type", "ArgumentValue": str(encoding)},
-        )
-    # botocore decodes these with unquote_plus: a '+' of a key must travel as %2B.
-    return lambda text: quote(text, safe="/")
-
-
-def _object(info: ObjectInfo, encode: Any, owner: dict[str, str] | None) -> dict[str, Any]:
+def _object(info: ObjectInfo, encode: Any, owned_by: dict[str, str] | None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "Key": encode(info.key),
         "LastModified": info.last_modified,
@@ -107,8 +91,8 @@ def _object(info: ObjectInfo, encode: Any, owner: dict[str, str] | None) -> dict
         "Size": info.size,
         "StorageClass": "STANDARD",
     }
-    if owner is not None:
-        item["Owner"] = owner
+    if owned_by is not None:
+        item["Owner"] = owned_by
     return item
 
 
@@ -117,22 +101,24 @@ def _token(element: str) -> str:
 
 
 def _from_token(token: str) -> str:
+    """The element a ``NextContinuationToken`` of ours continues after; an empty or foreign token is refused."""
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        element = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, ValueError, UnicodeError):
+        element = ""
+    if not element:
+        # S3 names the argument, not its value (an empty token has none).
         raise AwsError(
-            "InvalidArgument",
-            "The continuation token provided is incorrect",
-            400,
-            fields={"ArgumentName": "continuation-token", "ArgumentValue": token},
-        ) from None
+            "InvalidArgument", "The continuation token provided is incorrect", 400, fields={"ArgumentName": "continuation-token"}
+        )
+    return element
 
 
 @OPERATIONS("ListObjectsV2")
 def list_objects_v2(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     bucket: str = params["Bucket"]
     backend = must_bucket(ctx, bucket)
-    encode = _encoder(params)
+    encode = url_encoder(params.get("EncodingType"))
     prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
     token = params.get("ContinuationToken")
     start_after = params.get("StartAfter") or ""
@@ -142,11 +128,11 @@ def list_objects_v2(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         bucket,
         prefix=prefix,
         delimiter=delimiter,
-        after=_from_token(token) if token else "",
+        after=_from_token(token) if token is not None else "",
         start_after=start_after,
         max_keys=max_keys,
     )
-    owner = {"DisplayName": "sluiceway", "ID": ctx.account_id} if params.get("FetchOwner") else None
+    fetched = owner(ctx) if params.get("FetchOwner") else None
     answer: dict[str, Any] = {
         "Name": bucket,
         "Prefix": encode(prefix),
@@ -155,7 +141,7 @@ def list_objects_v2(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "IsTruncated": page.truncated,
     }
     if page.contents:
-        answer["Contents"] = [_object(info, encode, owner) for info in page.contents]
+        answer["Contents"] = [_object(info, encode, fetched) for info in page.contents]
     if page.prefixes:
         answer["CommonPrefixes"] = [{"Prefix": encode(p)} for p in page.prefixes]
     if delimiter:
@@ -175,12 +161,11 @@ def list_objects_v2(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def list_objects(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     bucket: str = params["Bucket"]
     backend = must_bucket(ctx, bucket)
-    encode = _encoder(params)
+    encode = url_encoder(params.get("EncodingType"))
     prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
     marker = params.get("Marker") or ""
     max_keys = _max_keys(params)
     page = _list(backend, bucket, prefix=prefix, delimiter=delimiter, after=marker, start_after="", max_keys=max_keys)
-    owner = {"DisplayName": "sluiceway", "ID": ctx.account_id}
     answer: dict[str, Any] = {
         "Name": bucket,
         "Prefix": encode(prefix),
@@ -189,7 +174,7 @@ def list_objects(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "IsTruncated": page.truncated,
     }
     if page.contents:
-        answer["Contents"] = [_object(info, encode, owner) for info in page.contents]
+        answer["Contents"] = [_object(info, encode, owner(ctx)) for info in page.contents]
     if page.prefixes:
         answer["CommonPrefixes"] = [{"Prefix": encode(p)} for p in page.prefixes]
     if delimiter:

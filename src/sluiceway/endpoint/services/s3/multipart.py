@@ -31,11 +31,15 @@ from ._common import (
     DEFAULT_CONTENT_TYPE,
     OPERATIONS,
     S3,
+    SERVER_SIDE_ENCRYPTION,
     etag_header,
+    initiator,
     invalid_key,
     must_bucket,
     must_key,
+    owner,
     unquote_etag,
+    url_encoder,
     user_metadata,
 )
 from .checksums import ALGORITHMS, check_checksums, check_content_md5
@@ -67,10 +71,6 @@ def _no_such_upload(upload_id: str) -> AwsError:
     )
 
 
-def _owner(ctx: Context) -> dict[str, str]:
-    return {"DisplayName": "sluiceway", "ID": ctx.account_id}
-
-
 @OPERATIONS("CreateMultipartUpload")
 def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     bucket: str = params["Bucket"]
@@ -88,7 +88,7 @@ def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, A
         )
     except InvalidNameError as exc:
         raise invalid_key(key, str(exc)) from None
-    answer: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id}
+    answer: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id, **SERVER_SIDE_ENCRYPTION}
     if algorithm:
         answer["ChecksumAlgorithm"] = algorithm
         answer["ChecksumType"] = params.get("ChecksumType") or "COMPOSITE"
@@ -127,7 +127,7 @@ def upload_part(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     check_content_md5(params.get("ContentMD5"), data)
     checksums = check_checksums(params, data)
     part = _store_part(ctx, params, data, checksums)
-    return {"ETag": etag_header(part.etag), **checksums}
+    return {"ETag": etag_header(part.etag), **checksums, **SERVER_SIDE_ENCRYPTION}
 
 
 @OPERATIONS("UploadPartCopy")
@@ -149,7 +149,10 @@ def upload_part_copy(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         start, end = span if span is not None else (0, reader.info.size)
         data = reader.read(start, end)
     part = _store_part(ctx, params, data, {})
-    answer: dict[str, Any] = {"CopyPartResult": {"ETag": etag_header(part.etag), "LastModified": part.last_modified}}
+    answer: dict[str, Any] = {
+        "CopyPartResult": {"ETag": etag_header(part.etag), "LastModified": part.last_modified},
+        **SERVER_SIDE_ENCRYPTION,
+    }
     if version is not None:
         answer["CopySourceVersionId"] = version
     return answer
@@ -186,6 +189,7 @@ def complete_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str,
         "Bucket": bucket,
         "Key": upload.key,
         "ETag": etag_header(done.etag),
+        **SERVER_SIDE_ENCRYPTION,
     }
     answer.update(done.answer)
     return answer
@@ -343,12 +347,12 @@ def list_parts(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             {"PartNumber": p.number, "LastModified": p.last_modified, "ETag": etag_header(p.etag), "Size": p.size, **p.checksums}
             for p in page
         ],
-        "Initiator": _owner(ctx),
-        "Owner": _owner(ctx),
+        "Initiator": initiator(ctx),
+        "Owner": owner(ctx),
         "StorageClass": "STANDARD",
     }
-    if page:
-        answer["NextPartNumberMarker"] = page[-1].number
+    # S3 sends NextPartNumberMarker always: the last part listed, or 0 when none was.
+    answer["NextPartNumberMarker"] = page[-1].number if page else 0
     if upload.checksum_algorithm:
         answer["ChecksumAlgorithm"] = upload.checksum_algorithm
     return answer
@@ -356,26 +360,38 @@ def list_parts(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @OPERATIONS("ListMultipartUploads")
 def list_multipart_uploads(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The bucket's uploads in progress, by key, then by when each started (S3's order).
+
+    As in ListObjects, a common prefix at or before ``KeyMarker`` was listed before. S3 points
+    ``NextKeyMarker``/``NextUploadIdMarker`` at the last *upload* listed (empty when none was,
+    even on a truncated page of common prefixes), truncated or not.
+    """
     bucket: str = params["Bucket"]
     backend = must_bucket(ctx, bucket)
+    encode = url_encoder(params.get("EncodingType"))
     prefix = params.get("Prefix") or ""
     delimiter = params.get("Delimiter") or ""
     key_marker = params.get("KeyMarker") or ""
     id_marker = params.get("UploadIdMarker") or ""
     limit = min(int(params["MaxUploads"]), _MAX_LISTED) if params.get("MaxUploads") is not None else _MAX_LISTED
+    ordered = backend.uploads.list(bucket)
+    # Uploads of the marker's key come after the marker's upload (by when they started); without
+    # an upload id marker, none of them do.
+    marked = next((i for i, u in enumerate(ordered) if u.key == key_marker and u.upload_id == id_marker), None)
     uploads: list[Upload] = []
     prefixes: list[str] = []
     truncated = False
-    for upload in backend.uploads.list(bucket):
+    for index, upload in enumerate(ordered):
         if not upload.key.startswith(prefix):
-            continue
-        if upload.key < key_marker or (upload.key == key_marker and (not id_marker or upload.upload_id <= id_marker)):
             continue
         common = None
         if delimiter:
             at = upload.key.find(delimiter, len(prefix))
             common = upload.key[: at + len(delimiter)] if at >= 0 else None
-        if common is not None and common in prefixes:
+        if common is not None:
+            if (key_marker and common <= key_marker) or common in prefixes:
+                continue
+        elif upload.key < key_marker or (upload.key == key_marker and (marked is None or index <= marked)):
             continue
         if len(uploads) + len(prefixes) >= limit:
             truncated = True
@@ -386,29 +402,31 @@ def list_multipart_uploads(ctx: Context, params: dict[str, Any]) -> dict[str, An
             uploads.append(upload)
     answer: dict[str, Any] = {
         "Bucket": bucket,
-        "KeyMarker": key_marker,
+        "KeyMarker": encode(key_marker),
         "UploadIdMarker": id_marker,
+        "NextKeyMarker": encode(uploads[-1].key) if uploads else "",
+        "NextUploadIdMarker": uploads[-1].upload_id if uploads else "",
         "MaxUploads": limit,
         "IsTruncated": truncated,
-        "Prefix": prefix,
         "Uploads": [
             {
                 "UploadId": u.upload_id,
-                "Key": u.key,
+                "Key": encode(u.key),
                 "Initiated": u.initiated,
                 "StorageClass": "STANDARD",
-                "Owner": _owner(ctx),
-                "Initiator": _owner(ctx),
+                "Owner": owner(ctx),
+                "Initiator": initiator(ctx),
                 **({"ChecksumAlgorithm": u.checksum_algorithm} if u.checksum_algorithm else {}),
             }
             for u in uploads
         ],
     }
+    if prefix:
+        answer["Prefix"] = encode(prefix)
     if prefixes:
-        answer["CommonPrefixes"] = [{"Prefix": p} for p in prefixes]
+        answer["CommonPrefixes"] = [{"Prefix": encode(p)} for p in prefixes]
     if delimiter:
-        answer["Delimiter"] = delimiter
-    if truncated and uploads:
-        answer["NextKeyMarker"] = uploads[-1].key
-        answer["NextUploadIdMarker"] = uploads[-1].upload_id
+        answer["Delimiter"] = encode(delimiter)
+    if params.get("EncodingType") is not None:
+        answer["EncodingType"] = params["EncodingType"]
     return answer

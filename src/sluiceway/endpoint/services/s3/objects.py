@@ -23,6 +23,7 @@ from ...errors import AwsError
 from ._common import (
     DEFAULT_CONTENT_TYPE,
     OPERATIONS,
+    SERVER_SIDE_ENCRYPTION,
     etag_header,
     invalid_key,
     must_bucket,
@@ -89,7 +90,7 @@ def put_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise condition_failed(error, key) from None
     except InvalidNameError as exc:
         raise invalid_key(key, str(exc)) from None
-    answer: dict[str, Any] = {"ETag": etag_header(info.etag), **checksums}
+    answer: dict[str, Any] = {"ETag": etag_header(info.etag), **checksums, **SERVER_SIDE_ENCRYPTION}
     if checksums:
         answer["ChecksumType"] = "FULL_OBJECT"
     return answer
@@ -152,8 +153,12 @@ def open_object(ctx: Context, bucket: str, key: str) -> ObjectReader:
         raise no_such_key(key) from None
 
 
-def _check_read_conditions(info: ObjectInfo, params: Mapping[str, Any]) -> None:
-    """GetObject's and HeadObject's conditions, in the order S3 (and RFC 7232) evaluates them."""
+def _check_read_conditions(info: ObjectInfo, params: Mapping[str, Any], now: datetime) -> None:
+    """GetObject's and HeadObject's conditions, in the order S3 (and RFC 7232) evaluates them.
+
+    If-Match, when given, replaces If-Unmodified-Since, and If-None-Match If-Modified-Since; an
+    If-Modified-Since later than now is ignored (RFC 7232 calls such a date invalid; S3 serves the object).
+    """
     if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
     modified, unmodified = params.get("IfModifiedSince"), params.get("IfUnmodifiedSince")
     last = seconds(info.last_modified)
@@ -165,7 +170,7 @@ def _check_read_conditions(info: ObjectInfo, params: Mapping[str, Any]) -> None:
     if if_none_match is not None:
         if _etag_in(if_none_match, info.etag):
             raise _not_modified(info.etag, info.last_modified)
-    elif modified is not None and last <= seconds(modified):
+    elif modified is not None and seconds(modified) <= seconds(now) and last <= seconds(modified):
         raise _not_modified(info.etag, info.last_modified)
 
 
@@ -223,6 +228,7 @@ def _described(info: ObjectInfo) -> dict[str, Any]:
         "ContentType": info.content_type,
         "Metadata": dict(info.metadata),
         "AcceptRanges": "bytes",
+        **SERVER_SIDE_ENCRYPTION,
     }
 
 
@@ -258,10 +264,10 @@ def _span(reader: ObjectReader, params: Mapping[str, Any]) -> tuple[tuple[int, i
     return (start, start + sizes[number - 1]), (len(sizes) if reader.part_sizes is not None else None)
 
 
-def _read_answer(reader: ObjectReader, params: Mapping[str, Any]) -> tuple[dict[str, Any], int, int]:
+def _read_answer(reader: ObjectReader, params: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], int, int]:
     """What GetObject and HeadObject answer of ``reader``'s object, and the bytes ``[start, end)`` they serve."""
     info = reader.info
-    _check_read_conditions(info, params)
+    _check_read_conditions(info, params, now)
     span, parts = _span(reader, params)
     start, end = span if span is not None else (0, info.size)
     answer = _described(info) | {"ContentLength": end - start}
@@ -279,7 +285,7 @@ def _read_answer(reader: ObjectReader, params: Mapping[str, Any]) -> tuple[dict[
 def get_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     reader = open_object(ctx, params["Bucket"], params["Key"])
     try:
-        answer, start, end = _read_answer(reader, params)
+        answer, start, end = _read_answer(reader, params, ctx.stack.local.clock.now())
         if end - start > _STREAM_ABOVE:
             answer["Body"] = Stream(reader.chunks(start, end), end - start)
             reader = None  # type: ignore[assignment]  # the stream closes it
@@ -302,7 +308,7 @@ def _response_overrides(params: Mapping[str, Any], answer: dict[str, Any]) -> No
 @OPERATIONS("HeadObject")
 def head_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     with open_object(ctx, params["Bucket"], params["Key"]) as reader:
-        answer, _, _ = _read_answer(reader, params)
+        answer, _, _ = _read_answer(reader, params, ctx.stack.local.clock.now())
     return answer
 
 
@@ -419,7 +425,10 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise no_such_key(source_key) from None
     except PreconditionFailedError:
         raise _precondition("x-amz-copy-source-If-Match") from None
-    answer: dict[str, Any] = {"CopyObjectResult": {"ETag": etag_header(info.etag), "LastModified": info.last_modified}}
+    answer: dict[str, Any] = {
+        "CopyObjectResult": {"ETag": etag_header(info.etag), "LastModified": info.last_modified},
+        **SERVER_SIDE_ENCRYPTION,
+    }
     if version is not None:
         answer["CopySourceVersionId"] = version
     return answer
