@@ -22,6 +22,11 @@ class ObjectInfo:
     last_modified: datetime
     content_type: str = "application/octet-stream"
     metadata: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The HTTP headers stored with the object, by S3's member name (``CacheControl``, ``ContentDisposition``,
+    ``ContentEncoding``, ``ContentLanguage``, ``Expires`` as ISO 8601)."""
+    checksums: Mapping[str, str] = field(default_factory=dict)
+    """Its checksums as S3 reports them (``ChecksumCRC32``: base64, ``ChecksumType``: ``FULL_OBJECT`` or ``COMPOSITE``)."""
     version_id: str | None = None
     sequencer: str | None = None
     """What identifies the write (S3's event ``sequencer``: later writes of a key sort after
@@ -51,9 +56,7 @@ class ObjectStore(Protocol):
         """Store the content of a local file (streamed, any size) under ``key`` atomically."""
         ...
 
-    def get(
-        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None, if_match: str | None = None
-    ) -> bytes:
+    def get(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None, if_match: str | None = None) -> bytes:
         """Return the object's bytes, or the byte range ``[start, end)`` of it.
 
         With ``if_match`` (an ETag), only from that version of the object (S3's ``If-Match``):

@@ -66,6 +66,8 @@ class Upload:
     content_type: str
     metadata: Mapping[str, str] = field(default_factory=dict)
     checksum_algorithm: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The HTTP headers the object will keep (see :attr:`~sluiceway.ports.ObjectInfo.headers`)."""
 
 
 @dataclass(frozen=True)
@@ -126,12 +128,15 @@ class MultipartUploads:
         content_type: str,
         metadata: Mapping[str, str] | None = None,
         checksum_algorithm: str | None = None,
+        headers: Mapping[str, str] | None = None,
         now: datetime,
     ) -> Upload:
         check_key(key)
         self._finish_removals(bucket, now)
         upload_id = secrets.token_urlsafe(32)  # 43 characters, safe in a file name
-        upload = Upload(bucket, key, upload_id, now.astimezone(UTC), content_type, dict(metadata or {}), checksum_algorithm)
+        upload = Upload(
+            bucket, key, upload_id, now.astimezone(UTC), content_type, dict(metadata or {}), checksum_algorithm, dict(headers or {})
+        )
         with self.files.staging(bucket, _UPLOADS) as folder:
             os.mkdir(upload_id, dir_fd=folder)
             with self._folder(bucket, upload_id) as own:
@@ -144,6 +149,7 @@ class MultipartUploads:
                         "content_type": content_type,
                         "metadata": upload.metadata,
                         "checksum_algorithm": checksum_algorithm,
+                        "headers": upload.headers,
                     },
                 )
             # The upload's folder entry survives a power loss before its id is handed out (and so
@@ -186,6 +192,7 @@ class MultipartUploads:
             str(data.get("content_type") or "binary/octet-stream"),
             {str(k): str(v) for k, v in dict(data.get("metadata") or {}).items()},
             data.get("checksum_algorithm"),
+            {str(k): str(v) for k, v in dict(data.get("headers") or {}).items()},
         )
 
     def _completed(self, bucket: str, key: str, folder: int) -> bool:

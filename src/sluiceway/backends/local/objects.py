@@ -105,6 +105,8 @@ class ObjectOptions(TypedDict, total=False):
 
     content_type: str  # the object's Content-Type (default: application/octet-stream)
     metadata: Mapping[str, str] | None  # its user metadata (x-amz-meta-*)
+    headers: Mapping[str, str] | None  # the HTTP headers S3 keeps with it, by S3's member name (CacheControl...)
+    checksums: Mapping[str, str] | None  # its checksums, by S3's member name (ChecksumCRC32..., ChecksumType)
     condition: WriteCondition | None  # S3's If-None-Match/If-Match, checked with the write
 
 
@@ -119,6 +121,8 @@ class CopyOptions(TypedDict, total=False):
 
     content_type: str | None  # replaces the source's (S3's MetadataDirective REPLACE); None keeps it
     metadata: Mapping[str, str] | None  # likewise
+    headers: Mapping[str, str] | None  # likewise
+    checksums: Mapping[str, str] | None  # replace the source's; None keeps them (the bytes are the same)
     if_match: str | None  # the source's ETag: the source must still be that version
     condition: WriteCondition | None  # what the destination key must hold (see FileObjectStore.put)
 
@@ -337,6 +341,7 @@ class FileObjectStore:
         """
         check_key(key)
         if_match, content_type, metadata = options.get("if_match"), options.get("content_type"), options.get("metadata")
+        headers, checksums = options.get("headers"), options.get("checksums")
         with self._open(source_bucket, source_key) as (fd, found):
             self._check_match(source_bucket, source_key, fd, found, if_match)
             source = self.head(source_bucket, source_key)
@@ -357,6 +362,8 @@ class FileObjectStore:
                     etag,
                     content_type=content_type if content_type is not None else source.content_type,
                     metadata=metadata if metadata is not None else source.metadata,
+                    headers=headers if headers is not None else source.headers,
+                    checksums=checksums if checksums is not None else _whole_object(source.checksums),
                     condition=options.get("condition"),
                     write_id=write_id,
                 )
@@ -449,17 +456,14 @@ class FileObjectStore:
         staged: tuple[int, str],
         etag: str,
         *,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        condition: WriteCondition | None = None,
-        write_id: str | None = None,
         parts: Sequence[int] | None = None,
+        **options: Unpack[WriteOptions],
     ) -> ObjectInfo:
         """Make the staged file ``out`` durable, then commit it as the key's object (see :meth:`_commit`)."""
         out.flush()
         os.fsync(out.fileno())
         written = os.fstat(out.fileno())
-        return self._commit(bucket, key, staged, written, etag, content_type, metadata, condition=condition, write_id=write_id, parts=parts)
+        return self._commit(bucket, key, staged, written, etag, options, parts=parts)
 
     def _commit(
         self,
@@ -468,14 +472,12 @@ class FileObjectStore:
         staged: tuple[int, str],
         written: os.stat_result,
         etag: str,
-        content_type: str,
-        metadata: Mapping[str, str] | None,
+        options: WriteOptions,
         *,
-        condition: WriteCondition | None = None,
-        write_id: str | None = None,
         parts: Sequence[int] | None = None,
     ) -> ObjectInfo:
         parts_of_key = key.split("/")
+        condition, write_id = options.get("condition"), options.get("write_id")
         # The sidecar is written first and describes the file by its fingerprint (a rename
         # keeps size, mtime and inode), so a crash between the two renames is detected and the
         # ETag recomputed. Writers, in any process, commit one at a time: the last one's
@@ -486,11 +488,16 @@ class FileObjectStore:
             previous = self._read_meta(bucket, key)
             meta: dict[str, Any] = {
                 "etag": etag,
-                "content_type": content_type,
-                "metadata": dict(metadata or {}),
+                "content_type": options.get("content_type") or "application/octet-stream",
+                "metadata": dict(options.get("metadata") or {}),
                 **_fingerprint(written),
                 "sequencer": _next_sequencer(previous),
             }
+            # Kept only when given: an object without them has a sidecar as it had before.
+            if headers := options.get("headers"):
+                meta["headers"] = dict(headers)
+            if checksums := options.get("checksums"):
+                meta["checksums"] = dict(checksums)
             if write_id is not None:
                 meta["write"] = write_id
             if parts is not None:
@@ -658,6 +665,8 @@ class FileObjectStore:
             last_modified=datetime.fromtimestamp(found.st_mtime, UTC),
             content_type=str(meta.get("content_type") or "application/octet-stream"),
             metadata={str(k): str(v) for k, v in dict(meta.get("metadata") or {}).items()},
+            headers={str(k): str(v) for k, v in dict(meta.get("headers") or {}).items()},
+            checksums={str(k): str(v) for k, v in dict(meta.get("checksums") or {}).items()},
             sequencer=_sequencer(meta, found),
         )
 
@@ -920,6 +929,13 @@ def _described(
     else:
         fresh["sequencer"] = None
     return fresh
+
+
+def _whole_object(checksums: Mapping[str, str]) -> dict[str, str]:
+    """The checksums a copy keeps: a multipart source's composite ones describe its parts, which a copy (one part) has not."""
+    if checksums.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT":
+        return {}
+    return dict(checksums)
 
 
 def _fingerprint(found: os.stat_result) -> dict[str, int]:

@@ -194,3 +194,44 @@ def user_metadata(params: Mapping[str, Any]) -> dict[str, str]:
             fields={"Size": str(size), "MaxSizeAllowed": "2048"},
         )
     return metadata
+
+
+STORED_HEADERS: Final = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
+"""The request headers S3 keeps with an object and sends back with it (GetObject, HeadObject)."""
+
+
+def stored_headers(params: Mapping[str, Any]) -> dict[str, str]:
+    """The :data:`STORED_HEADERS` a write gives, as the object keeps them (``Expires`` in ISO 8601).
+
+    ``aws-chunked`` is how the request's body was framed, not the object's encoding: S3 drops it
+    from the stored Content-Encoding (and keeps none when it was the only one).
+    """
+    kept: dict[str, str] = {}
+    for member in STORED_HEADERS:
+        value = params.get(member)
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            kept[member] = value.astimezone(UTC).isoformat()
+            continue
+        text = str(value)
+        if member == "ContentEncoding":
+            text = ",".join(t.strip() for t in text.split(",") if t.strip() and t.strip().lower() != "aws-chunked")
+            if not text:
+                continue
+        kept[member] = text
+    return kept
+
+
+def headers_answer(headers: Mapping[str, str]) -> dict[str, Any]:
+    """An object's stored headers as GetObject and HeadObject answer them (``Expires`` a timestamp again)."""
+    answer: dict[str, Any] = {}
+    for member, value in headers.items():
+        if member == "Expires":
+            try:
+                answer[member] = datetime.fromisoformat(value)
+            except ValueError:
+                continue  # never written so by Sluiceway: not an Expires S3 could send
+        elif member in STORED_HEADERS:
+            answer[member] = value
+    return answer

@@ -38,6 +38,7 @@ from ._common import (
     must_bucket,
     must_key,
     owner,
+    stored_headers,
     unquote_etag,
     url_encoder,
     user_metadata,
@@ -84,6 +85,7 @@ def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, A
             content_type=params.get("ContentType") or DEFAULT_CONTENT_TYPE,
             metadata=user_metadata(params),
             checksum_algorithm=algorithm,
+            headers=stored_headers(params),
             now=ctx.stack.local.clock.now(),
         )
     except InvalidNameError as exc:
@@ -214,6 +216,8 @@ def _complete(
             write_id=begun.write_id,
             content_type=staged.upload.content_type,
             metadata=staged.upload.metadata,
+            headers=staged.upload.headers,
+            checksums=begun.answer,
             condition=condition,
             request_id=ctx.request_id,
         )

@@ -25,11 +25,13 @@ from ._common import (
     OPERATIONS,
     SERVER_SIDE_ENCRYPTION,
     etag_header,
+    headers_answer,
     invalid_key,
     must_bucket,
     must_key,
     no_such_key,
     seconds,
+    stored_headers,
     unquote_etag,
     user_metadata,
 )
@@ -83,6 +85,8 @@ def put_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             body,
             content_type=params.get("ContentType") or DEFAULT_CONTENT_TYPE,
             metadata=metadata,
+            headers=stored_headers(params),
+            checksums={**checksums, "ChecksumType": "FULL_OBJECT"} if checksums else None,
             condition=write_condition(params),
             request_id=ctx.request_id,
         )
@@ -227,6 +231,7 @@ def _described(info: ObjectInfo) -> dict[str, Any]:
         "LastModified": info.last_modified,
         "ContentType": info.content_type,
         "Metadata": dict(info.metadata),
+        **headers_answer(info.headers),
         "AcceptRanges": "bytes",
         **SERVER_SIDE_ENCRYPTION,
     }
@@ -271,6 +276,10 @@ def _read_answer(reader: ObjectReader, params: Mapping[str, Any], now: datetime)
     span, parts = _span(reader, params)
     start, end = span if span is not None else (0, info.size)
     answer = _described(info) | {"ContentLength": end - start}
+    if span is None and str(params.get("ChecksumMode") or "").upper() == "ENABLED":
+        # Asked for, the checksums stored with the object; only with the whole object, whose
+        # bytes they describe (a client checks the body it gets against them).
+        answer.update(info.checksums)
     if span is not None and end > start:
         # A ranged read, or one part: 206 Partial Content with the part's place in the object
         # (S3 answers part 1 of a single-part object so too).
@@ -415,6 +424,7 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             key,
             content_type=(params.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace else None,
             metadata=user_metadata(params) if replace else None,
+            headers=stored_headers(params) if replace else None,
             if_match=source.etag,
             condition=write_condition(params),
             request_id=ctx.request_id,
