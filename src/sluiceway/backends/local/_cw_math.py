@@ -1,35 +1,205 @@
-"""Metric math: the arithmetic part of CloudWatch's expression language, over time series.
+"""Metric math: CloudWatch's expression language over time series, parsed and computed locally.
 
-``(m1 + m2) / 2``, ``100 * errors / invocations``: numbers, the ``Id`` of another query,
-``+ - * /``, unary minus and parentheses. A series combined with a series keeps the timestamps
-both have (as CloudWatch does); with a number, every timestamp. A division by zero gives no
-value at that timestamp. CloudWatch's functions (``SUM``, ``FILL``, ``METRICS()``, ``SEARCH``...)
-are not computed locally: :func:`parse` refuses them with a message saying so, as it refuses an
-expression nested more than :data:`MAX_DEPTH` deep (parentheses, unary minus, or a chain of
-operators: computing it would exhaust Python's stack).
+``IF(invocations > 0, 100 * errors / invocations, 0)``, ``SUM(METRICS("errors"))``, ``FILL(m1, REPEAT)``,
+``RATE(m1)``: numbers, the ``Id`` of another query, strings, arrays ``[m1, m2]``, the operators
+``+ - * / ^``, comparisons ``== != < <= > >=`` and ``AND``/``&&``, ``OR``/``||`` (giving 1 or 0),
+unary minus, parentheses, and the functions of "Metric math syntax and functions" (CloudWatch User
+Guide; the functions are in ``_cw_math_functions``, the values they take in ``_cw_math_values``).
+``METRICS()`` is every metric query of the request (not expressions), ``METRICS("s")`` those whose
+Id contains ``s``.
+
+A tokenizer and a precedence-climbing parser build a tree that :meth:`Expression.evaluate` walks.
+Functions that read what only AWS has (``SEARCH``, ``ANOMALY_DETECTION_BAND``, ``INSIGHT_RULE_METRIC``,
+``SERVICE_QUOTA``, ``LAMBDA``, ``DB_PERF_INSIGHTS``, Metrics Insights' ``SELECT``) are refused by
+name, as is an expression nested more than :data:`MAX_DEPTH` deep (parentheses, unary minus, calls,
+or a chain of operators: computing it would exhaust Python's stack).
 
 Pure.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final, Protocol
 
-__all__ = ["MAX_DEPTH", "Expression", "MathError", "Series", "parse"]
+from ._cw_math_functions import FUNCTIONS, NOT_LOCAL
+from ._cw_math_values import Keyword, MathError, Run, Text, TimeSeries, Value, combine, describe, pointwise
 
-MAX_DEPTH = 100
-"""How deep an expression may nest (each parenthesis, unary minus and operator of a chain is a level)."""
+__all__ = ["MAX_DEPTH", "Expression", "MathError", "Run", "TimeSeries", "Value", "parse"]
 
-Series = dict[int, float]
-"""Timestamp (ms) -> value."""
+MAX_DEPTH: Final = 100
+"""How deep an expression may nest (each parenthesis, unary minus, call and operator of a chain is a level)."""
 
-_TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/()]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"""|(?P<string>"[^"]*"|'[^']*')"""
+    r"|(?P<op>==|!=|<=|>=|&&|\|\||[-+*/^()\[\],<>]))"
+)
+_KEYWORDS: Final = frozenset({"REPEAT", "LINEAR", "ASC", "DESC", "AVG", "MIN", "MAX", "SUM"})
+"""Uppercase words that are arguments (of FILL and SORT), not calls."""
+
+# Binding strength of each binary operator; ``^`` binds tighter than unary minus and to the right.
+_BINARY: Final[dict[str, int]] = {
+    "OR": 1,
+    "||": 1,
+    "AND": 2,
+    "&&": 2,
+    "==": 3,
+    "!=": 3,
+    "<": 3,
+    "<=": 3,
+    ">": 3,
+    ">=": 3,
+    "+": 4,
+    "-": 4,
+    "*": 5,
+    "/": 5,
+    "^": 7,
+}
+_UNARY: Final = 6
 
 
-class MathError(ValueError):
-    """An expression that cannot be computed locally (the message says why)."""
+def _divide(x: float, y: float) -> float:
+    # IEEE division (Java's): x/0 is an infinity, 0/0 NaN; the final result drops either (the user guide).
+    if y != 0:
+        return x / y
+    if x == 0 or math.isnan(x):
+        return math.nan
+    return math.copysign(math.inf, x) * math.copysign(1.0, y)
+
+
+def _power(x: float, y: float) -> float:
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        odd = y.is_integer() and int(y) % 2 == 1
+        return -math.inf if x < 0 and odd else math.inf
+    except ValueError:  # a negative number to a fractional power
+        return math.nan
+
+
+_OPERATORS: Final[dict[str, Callable[[float, float], float]]] = {
+    "+": lambda x, y: x + y,
+    "-": lambda x, y: x - y,
+    "*": lambda x, y: x * y,
+    "/": _divide,
+    "^": _power,
+    "==": lambda x, y: float(x == y),
+    "!=": lambda x, y: float(x != y),
+    "<": lambda x, y: float(x < y),
+    "<=": lambda x, y: float(x <= y),
+    ">": lambda x, y: float(x > y),
+    ">=": lambda x, y: float(x >= y),
+    "AND": lambda x, y: float(x != 0 and y != 0),
+    "&&": lambda x, y: float(x != 0 and y != 0),
+    "OR": lambda x, y: float(x != 0 or y != 0),
+    "||": lambda x, y: float(x != 0 or y != 0),
+}
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a tree is evaluated against."""
+
+    inputs: Mapping[str, Value]
+    metric_ids: Sequence[str]
+    run: Run
+
+
+class _Node(Protocol):
+    @property
+    def depth(self) -> int: ...
+
+    def __call__(self, scope: _Scope) -> Value: ...
+
+
+@dataclass(frozen=True)
+class _Constant:
+    value: Value
+    depth: int = 1
+
+    def __call__(self, scope: _Scope) -> Value:
+        return self.value
+
+
+@dataclass(frozen=True)
+class _Ref:
+    query_id: str
+    depth: int = 1
+
+    def __call__(self, scope: _Scope) -> Value:
+        return scope.inputs[self.query_id]
+
+
+@dataclass(frozen=True)
+class _Metrics:
+    """``METRICS()`` / ``METRICS("s")``: the request's metric queries, in the request's order."""
+
+    contains: str | None
+    depth: int = 1
+
+    def __call__(self, scope: _Scope) -> Value:
+        found: list[TimeSeries] = []
+        for query_id in scope.metric_ids:
+            if self.contains is None or self.contains in query_id:
+                value = scope.inputs[query_id]
+                assert isinstance(value, TimeSeries)
+                found.append(value)
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class _Array:
+    """``[m1, METRICS("5xx")]``: series, and the series of arrays, in one array."""
+
+    items: tuple[_Node, ...]
+    depth: int
+
+    def __call__(self, scope: _Scope) -> Value:
+        found: list[TimeSeries] = []
+        for item in self.items:
+            value = item(scope)
+            if isinstance(value, TimeSeries):
+                found.append(value)
+            elif isinstance(value, tuple):
+                found.extend(value)
+            else:
+                raise MathError(f"An array holds time series, not {describe(value)}")
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class _Call:
+    name: str
+    args: tuple[_Node, ...]
+    depth: int
+
+    def __call__(self, scope: _Scope) -> Value:
+        return FUNCTIONS[self.name](scope.run, [arg(scope) for arg in self.args])
+
+
+@dataclass(frozen=True)
+class _Negate:
+    operand: _Node
+    depth: int
+
+    def __call__(self, scope: _Scope) -> Value:
+        return pointwise(scope.run, "Unary minus", self.operand(scope), lambda x: -x)
+
+
+@dataclass(frozen=True)
+class _Binary:
+    symbol: str
+    left: _Node
+    right: _Node
+    depth: int
+
+    def __call__(self, scope: _Scope) -> Value:
+        return combine(scope.run, self.symbol, self.left(scope), self.right(scope), _OPERATORS[self.symbol])
 
 
 @dataclass(frozen=True)
@@ -38,22 +208,37 @@ class Expression:
 
     text: str
     ids: frozenset[str]
-    _compute: Callable[[Mapping[str, Series]], Series | float]
+    """The query ids it names (``METRICS()`` names none: it reads the metric queries, computed first)."""
+    _root: _Node
 
-    def evaluate(self, inputs: Mapping[str, Series]) -> Series:
-        """The expression's series (a constant expression has no timestamps: an empty series)."""
-        found = self._compute(inputs)
-        return found if isinstance(found, dict) else {}
+    def evaluate(self, inputs: Mapping[str, Value], *, metric_ids: Sequence[str], run: Run) -> TimeSeries | tuple[TimeSeries, ...]:
+        """The expression's series, or array of series.
+
+        ``inputs`` holds every id the expression reads (and every metric query's series, for
+        ``METRICS()``); ``metric_ids`` lists the metric queries in the request's order.
+
+        Raises:
+            MathError: the expression does not compute (an argument of the wrong type), or it
+                computes a number: the final result must be a series or an array of series.
+        """
+        found = self._root(_Scope(inputs, metric_ids, run))
+        if isinstance(found, TimeSeries):
+            return run.finite(found)
+        if isinstance(found, tuple):
+            return tuple(run.finite(s) for s in found)
+        raise MathError(
+            f"The expression {self.text!r} computes {describe(found)}: the result must be a time series or an array of time series"
+        )
 
 
 def parse(text: str) -> Expression:
-    """Raises MathError for syntax this module does not compute."""
+    """Raises MathError for text that is not metric math, or uses a function not computed locally."""
     tokens = _tokens(text)
     parser = _Parser(tokens, text)
-    compute = parser.expression()
+    root = parser.expression(0)
     if parser.position != len(tokens):
         raise MathError(f"Unexpected token {tokens[parser.position][1]!r} in expression {text!r}")
-    return Expression(text, frozenset(parser.ids), compute)
+    return Expression(text, frozenset(parser.ids), root)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -70,10 +255,20 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         position = found.end()
     if not tokens:
         raise MathError("The expression is empty")
+    if tokens[0] == ("name", "SELECT"):
+        raise MathError("Metrics Insights queries (SELECT ...) are not computed locally: metric math is")
     return tokens
 
 
-Compute = Callable[[Mapping[str, Series]], Series | float]
+def _too_deep() -> MathError:
+    return MathError(f"The expression nests more than {MAX_DEPTH} levels deep: it is not computed locally")
+
+
+def _node_depth(*children: _Node) -> int:
+    depth = 1 + max((child.depth for child in children), default=0)
+    if depth > MAX_DEPTH:
+        raise _too_deep()
+    return depth
 
 
 class _Parser:
@@ -94,104 +289,101 @@ class _Parser:
         self.position += 1
         return token
 
-    def expression(self) -> Compute:
-        left = self.term()
-        while (token := self.peek()) is not None and token[1] in ("+", "-"):
-            self.take()
-            left = _binary(token[1], left, self.term())
-        return left
+    def expect(self, symbol: str) -> None:
+        kind, value = self.take()
+        if kind != "op" or value != symbol:
+            raise MathError(f"Expected {symbol!r} but found {value!r} in expression {self.text!r}")
 
-    def term(self) -> Compute:
-        left = self.unary()
-        while (token := self.peek()) is not None and token[1] in ("*", "/"):
-            self.take()
-            left = _binary(token[1], left, self.unary())
-        return left
-
-    def unary(self) -> Compute:
+    def binary_operator(self) -> str | None:
         token = self.peek()
-        if token is not None and token[1] == "-":
-            self.take()
-            self.enter()
-            operand = self.unary()
-            self.nesting -= 1
-            return _binary("*", lambda _: -1.0, operand)
-        return self.atom()
+        if token is None:
+            return None
+        kind, value = token
+        if (kind == "op" and value in _BINARY) or (kind == "name" and value in ("AND", "OR")):
+            return value
+        return None
 
-    def enter(self) -> None:
+    def expression(self, least: int) -> _Node:
+        """Operators binding at least ``least`` (precedence climbing); each call is a level of nesting."""
         self.nesting += 1
         if self.nesting > MAX_DEPTH:
-            raise MathError(f"The expression nests more than {MAX_DEPTH} levels deep: it is not computed locally")
+            raise _too_deep()
+        left = self.unary()
+        while (symbol := self.binary_operator()) is not None and _BINARY[symbol] >= least:
+            self.take()
+            strength = _BINARY[symbol]
+            right = self.expression(strength if symbol == "^" else strength + 1)
+            left = _Binary(symbol, left, right, _node_depth(left, right))
+        self.nesting -= 1
+        return left
 
-    def atom(self) -> Compute:
+    def unary(self) -> _Node:
+        token = self.peek()
+        if token == ("op", "-"):
+            self.take()
+            operand = self.expression(_UNARY)
+            return _Negate(operand, _node_depth(operand))
+        return self.primary()
+
+    def primary(self) -> _Node:
         kind, value = self.take()
         if kind == "number":
-            number = float(value)
-            return lambda _: number
+            return _Constant(float(value))
+        if kind == "string":
+            return _Constant(Text(value[1:-1]))
         if kind == "name":
-            following = self.peek()
-            if following is not None and following[1] == "(" or value.isupper():
-                raise MathError(f"The function {value} is not computed locally: metric math here is arithmetic over query ids")
-            if not value[0].islower():
-                raise MathError(f"{value!r} is not a query id (ids start with a lowercase letter)")
-            self.ids.add(value)
-            return lambda inputs: inputs.get(value, {})
+            return self.name(value)
         if value == "(":
-            self.enter()
-            inner = self.expression()
-            self.nesting -= 1
-            if self.take()[1] != ")":
-                raise MathError(f"Missing ')' in expression {self.text!r}")
+            inner = self.expression(0)
+            self.expect(")")
             return inner
+        if value == "[":
+            items = self.arguments("]")
+            return _Array(tuple(items), _node_depth(*items))
         raise MathError(f"Unexpected token {value!r} in expression {self.text!r}")
 
+    def name(self, value: str) -> _Node:
+        following = self.peek()
+        calls = following == ("op", "(")
+        if value[0].islower():
+            if calls:
+                raise MathError(f"{value!r} is not a function (functions are written in uppercase)")
+            self.ids.add(value)
+            return _Ref(value)
+        if not value.isupper():
+            raise MathError(f"{value!r} is neither a query id (ids start with a lowercase letter) nor a function")
+        if value in NOT_LOCAL:
+            raise MathError(f"The function {value} is not computed locally: it needs data only AWS has")
+        if not calls:
+            if value in _KEYWORDS:
+                return _Constant(Keyword(value))
+            raise MathError(f"Unrecognized keyword {value} in expression {self.text!r}")
+        self.take()
+        args = self.arguments(")")
+        if value == "METRICS":
+            return self.metrics(args)
+        if value not in FUNCTIONS:
+            raise MathError(f"Unrecognized function {value} in expression {self.text!r}")
+        return _Call(value, tuple(args), _node_depth(*args))
 
-@dataclass(frozen=True)
-class _Operation:
-    """``left op right``; ``depth``: how many operations deep it is (computing it recurses that far)."""
+    def metrics(self, args: list[_Node]) -> _Node:
+        if not args:
+            return _Metrics(None)
+        only = args[0]
+        if len(args) == 1 and isinstance(only, _Constant) and isinstance(only.value, Text):
+            return _Metrics(only.value.text)
+        raise MathError('METRICS takes no argument or one string: METRICS() or METRICS("errors")')
 
-    op: str
-    left: Compute
-    right: Compute
-    depth: int
-
-    def __call__(self, inputs: Mapping[str, Series]) -> Series | float:
-        return _apply(self.op, self.left(inputs), self.right(inputs))
-
-
-def _depth(compute: Compute) -> int:
-    return compute.depth if isinstance(compute, _Operation) else 0
-
-
-def _binary(op: str, left: Compute, right: Compute) -> Compute:
-    depth = 1 + max(_depth(left), _depth(right))
-    if depth > MAX_DEPTH:
-        raise MathError(f"The expression nests more than {MAX_DEPTH} levels deep: it is not computed locally")
-    return _Operation(op, left, right, depth)
-
-
-def _apply(op: str, a: Series | float, b: Series | float) -> Series | float:
-    if isinstance(a, dict) and isinstance(b, dict):
-        pairs = {ts: (a[ts], b[ts]) for ts in a.keys() & b.keys()}
-    elif isinstance(a, dict):
-        pairs = {ts: (value, float(b)) for ts, value in a.items()}  # type: ignore[arg-type]
-    elif isinstance(b, dict):
-        pairs = {ts: (float(a), value) for ts, value in b.items()}
-    else:
-        return _scalar(op, a, b) if not (op == "/" and b == 0) else float("nan")
-    found: Series = {}
-    for ts, (x, y) in pairs.items():
-        if op == "/" and y == 0:
-            continue
-        found[ts] = _scalar(op, x, y)
-    return found
-
-
-def _scalar(op: str, x: float, y: float) -> float:
-    if op == "+":
-        return x + y
-    if op == "-":
-        return x - y
-    if op == "*":
-        return x * y
-    return x / y
+    def arguments(self, closing: str) -> list[_Node]:
+        """Comma-separated expressions up to ``closing`` (which it takes)."""
+        items: list[_Node] = []
+        if self.peek() == ("op", closing):
+            self.take()
+            return items
+        while True:
+            items.append(self.expression(0))
+            kind, value = self.take()
+            if kind == "op" and value == closing:
+                return items
+            if kind != "op" or value != ",":
+                raise MathError(f"Expected ',' or {closing!r} but found {value!r} in expression {self.text!r}")

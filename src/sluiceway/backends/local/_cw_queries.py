@@ -1,16 +1,19 @@
 """Metric data queries (GetMetricData's ``MetricDataQueries``, an alarm's ``Metrics``) over the stored data points.
 
 A ``MetricStat`` query gathers its metric into periods and takes the statistic of each; an
-``Expression`` query computes metric math (``_cw_math``) over the other queries' series.
+``Expression`` query computes metric math (``_cw_math``) over the other queries' series, after the
+expressions it reads. An expression giving an array of series answers one result per series, each
+with the expression's Id. A result that dropped values that are not numbers (a division by zero)
+carries CloudWatch's ``ArithmeticError`` message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
-from ._cw_math import MathError, Series, parse
+from ._cw_math import Expression, MathError, Run, TimeSeries, Value, parse
 from ._cw_values import Bucket, MetricKey, canonical_dimensions, statistic
 
 __all__ = ["BucketSource", "QueryResult", "aligned_start", "metric_key", "run_queries", "stat_series"]
@@ -27,6 +30,13 @@ class BucketSource(Protocol):
         ...
 
 
+ARITHMETIC_ERROR: Final = (
+    "ArithmeticError",
+    "One or more data-points have been dropped due to non-numeric values (NaN, -Infinite, +Infinite)",
+)
+"""The message (Code, Value) CloudWatch gives a result whose math dropped values."""
+
+
 @dataclass(frozen=True)
 class QueryResult:
     id: str
@@ -34,6 +44,8 @@ class QueryResult:
     points: list[tuple[int, float]]
     """``(timestamp ms, value)``, oldest first."""
     return_data: bool
+    messages: tuple[tuple[str, str], ...] = ()
+    """``(Code, Value)`` of the result's messages (GetMetricData's ``MetricDataResult.Messages``)."""
 
 
 def aligned_start(start_ms: int, now_ms: int, period_s: int) -> int:
@@ -76,44 +88,71 @@ def stat_series(
     return found
 
 
+MAX_GRID: Final = 100_800
+"""Periods a non-sparse series (``FILL``, ``TIME_SERIES``) may span: as many data points as GetMetricData returns."""
+
+
 def run_queries(store: BucketSource, queries: Sequence[Mapping[str, Any]], start_ms: int, end_ms: int, *, now_ms: int) -> list[QueryResult]:
-    """Every query's series, in the queries' order.
+    """Every query's results in the queries' order (an expression giving an array of series, one per series).
 
     Raises:
-        MathError: an expression this stack does not compute, or one naming an unknown id.
+        MathError: an expression this stack does not compute, one naming an unknown id, or
+            expressions that read each other in a circle.
     """
     ids = {str(q["Id"]) for q in queries}
-    series: dict[str, Series] = {}
-    labels: dict[str, str] = {}
+    values: dict[str, Value] = {}
+    metric_ids: list[str] = []
     for query in queries:
         if "MetricStat" in query:
             stat = query["MetricStat"]
             period = int(stat["Period"])
             start = aligned_start(start_ms, now_ms, period)
             points = stat_series(store, metric_key(stat["Metric"]), str(stat["Stat"]), start, end_ms, period, unit=stat.get("Unit"))
-            series[str(query["Id"])] = {ts: value for ts, value, _ in points}
-            labels[str(query["Id"])] = str(query.get("Label") or stat["Metric"]["MetricName"])
-    pending = [q for q in queries if "MetricStat" not in q]
-    parsed = {str(q["Id"]): parse(str(q["Expression"])) for q in pending}
+            label = str(query.get("Label") or stat["Metric"]["MetricName"])
+            values[str(query["Id"])] = TimeSeries(label, {ts: value for ts, value, _ in points}, period, from_metric=True)
+            metric_ids.append(str(query["Id"]))
+    pending = {str(q["Id"]): q for q in queries if "MetricStat" not in q}
+    parsed = {query_id: parse(str(q["Expression"])) for query_id, q in pending.items()}
     for expression in parsed.values():
         unknown = sorted(expression.ids - ids)
         if unknown:
             raise MathError(f"Unrecognized id {unknown[0]!r} in expression {expression.text!r}")
+    default_period = min((int(q["MetricStat"]["Period"]) for q in queries if "MetricStat" in q), default=60)
+
+    def grid(period_s: int) -> range:
+        start = aligned_start(start_ms, now_ms, period_s)
+        stamps = range(start, end_ms, period_s * 1000)
+        if len(stamps) > MAX_GRID:
+            raise MathError(f"The time range holds more than {MAX_GRID:,} periods of {period_s} seconds")
+        return stamps
+
+    dropped: set[str] = set()
     # Expressions may read other expressions: compute them in an order that has their inputs first.
     while parsed:
         ready = [i for i, e in parsed.items() if not (e.ids & parsed.keys())]
         if not ready:
             raise MathError(f"Circular reference among expressions {sorted(parsed)}")
         for query_id in ready:
-            series[query_id] = parsed.pop(query_id).evaluate(series)
-    for query in pending:
-        labels[str(query["Id"])] = str(query.get("Label") or query["Id"])
-    return [
-        QueryResult(
-            str(q["Id"]),
-            labels[str(q["Id"])],
-            sorted(series.get(str(q["Id"]), {}).items()),
-            bool(q.get("ReturnData", True)),
-        )
-        for q in queries
-    ]
+            ready_expression: Expression = parsed.pop(query_id)
+            run = Run(grid, int(pending[query_id].get("Period") or default_period))
+            values[query_id] = ready_expression.evaluate(values, metric_ids=metric_ids, run=run)
+            if run.dropped:
+                dropped.add(query_id)
+    found: list[QueryResult] = []
+    for query in queries:
+        query_id = str(query["Id"])
+        messages = (ARITHMETIC_ERROR,) if query_id in dropped else ()
+        for label, series in _labelled(query, values[query_id]):
+            found.append(QueryResult(query_id, label, sorted(series.points.items()), bool(query.get("ReturnData", True)), messages))
+    return found
+
+
+def _labelled(query: Mapping[str, Any], value: Value) -> list[tuple[str, TimeSeries]]:
+    """Each result's label: a series' is the query's Label, else (an expression's) its Id; in an array,
+    each series' own label after the expression's Label, if it has one (as the console's legend reads)."""
+    query_id = str(query["Id"])
+    if isinstance(value, TimeSeries):
+        return [(value.label if "MetricStat" in query else str(query.get("Label") or query_id), value)]
+    assert isinstance(value, tuple)
+    given = str(query.get("Label") or "")
+    return [(" ".join(part for part in (given, s.label) if part) or query_id, s) for s in value]

@@ -219,7 +219,7 @@ def get_metric_data(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
                 "Timestamps": [to_time(ts) for ts, _ in points],
                 "Values": [value for _, value in points],
                 "StatusCode": status,
-                "Messages": [],
+                "Messages": [{"Code": code, "Value": value} for code, value in result.messages],
             }
         )
     return {"MetricDataResults": shown, "Messages": []}
