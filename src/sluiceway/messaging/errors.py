@@ -6,12 +6,14 @@ code so that the AWS-compatible endpoint and batch calls can report it as AWS do
 
 from __future__ import annotations
 
-from ..errors import NotFoundError
+from ..errors import ConflictError, NotFoundError
 
 __all__ = [
     "DeadLetterTargetError",
     "InvalidMessageError",
     "InvalidParameterError",
+    "ParameterValueInvalidError",
+    "PurgeInProgressError",
     "QueueDoesNotExistError",
     "ReceiptHandleInvalidError",
 ]
@@ -41,7 +43,13 @@ class InvalidParameterError(ValueError):
     ``Invalid parameter: Attributes Reason: FilterPolicy: Filter policy is too complex``.
     """
 
-    code = "InvalidParameter"
+    code: str = "InvalidParameter"
+
+
+class ParameterValueInvalidError(InvalidParameterError):
+    """A message attribute SNS refuses with ``ParameterValueInvalid`` (its name, type or value)."""
+
+    code = "ParameterValueInvalid"
 
 
 class QueueDoesNotExistError(NotFoundError):
@@ -54,3 +62,7 @@ class ReceiptHandleInvalidError(NotFoundError):
 
 class DeadLetterTargetError(NotFoundError):
     """A redrive policy naming a dead-letter queue that does not exist (SQS's ``InvalidParameterValue``)."""
+
+
+class PurgeInProgressError(ConflictError):
+    """A PurgeQueue within 60 seconds of the queue's last one (SQS's ``PurgeQueueInProgress``)."""

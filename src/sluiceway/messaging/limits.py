@@ -30,6 +30,7 @@ __all__ = [
     "MAX_WAIT_S",
     "MIN_MESSAGE_BYTES",
     "MIN_RETENTION_S",
+    "PURGE_INTERVAL_S",
     "check_attributes",
     "check_body",
     "check_message_id_field",
@@ -57,6 +58,8 @@ MAX_WAIT_S = 20
 MAX_MESSAGE_ATTRIBUTES = 10
 MAX_RECEIVE_COUNT = 1000
 """The largest ``maxReceiveCount`` a redrive policy may hold."""
+PURGE_INTERVAL_S = 60
+"""A queue may be purged once in this many seconds (PurgeQueueInProgress otherwise)."""
 DEDUP_WINDOW_S = 300
 """FIFO deduplication interval: five minutes from the first accepted send."""
 
@@ -79,18 +82,14 @@ def check_queue_name(name: str, *, fifo: bool) -> None:
     if not isinstance(name, str) or pattern.fullmatch(name) is None:
         kind = "FIFO queue names must end with .fifo; " if fifo else ""
         raise InvalidNameError(
-            f"invalid queue name {name!r}: {kind}queue names are 1 to 80 alphanumeric"
-            " characters, hyphens or underscores"
+            f"invalid queue name {name!r}: {kind}queue names are 1 to 80 alphanumeric characters, hyphens or underscores"
         )
 
 
 def check_range(parameter: str, value: float, low: float, high: float) -> None:
     """Raise ``ValueError`` unless ``low <= value <= high`` (SQS's InvalidParameterValue)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ValueError(
-            f"Value {value!r} for parameter {parameter} is invalid. Reason: must be between {low} "
-            f"and {high}."
-        )
+        raise ValueError(f"Value {value!r} for parameter {parameter} is invalid. Reason: must be between {low} and {high}.")
 
 
 def check_body(body: str) -> None:
@@ -104,9 +103,7 @@ def check_body(body: str) -> None:
     if not isinstance(body, str):
         raise TypeError("message body must be a string")
     if not body:
-        raise InvalidMessageError(
-            "MissingParameter", "The request must contain the parameter MessageBody."
-        )
+        raise InvalidMessageError("MissingParameter", "The request must contain the parameter MessageBody.")
     bad = _INVALID_CHAR.search(body)
     if bad is not None:
         raise InvalidMessageError(
@@ -134,10 +131,19 @@ def message_size(body: str, attributes: Mapping[str, AttributeInput] | None) -> 
 
 
 def check_size(
-    body: str, attributes: Mapping[str, AttributeInput] | None, limit: int = MAX_MESSAGE_BYTES
+    body: str,
+    attributes: Mapping[str, AttributeInput] | None,
+    limit: int = MAX_MESSAGE_BYTES,
+    *,
+    in_batch: bool = False,
 ) -> int:
     """Return :func:`message_size`, raising ``InvalidParameterValue`` above ``limit`` (the queue's
-    ``MaximumMessageSize``)."""
+    ``MaximumMessageSize``).
+
+    Args:
+        in_batch: the message is an entry of SendMessageBatch, whose failure SQS words
+            "cannot be validated" where SendMessage's error says "are invalid".
+    """
     # Four UTF-8 bytes per character at most: skip encoding bodies that cannot be too long.
     if len(body) * 4 <= limit and not attributes:
         return len(body) if body.isascii() else message_size(body, None)
@@ -145,7 +151,7 @@ def check_size(
     if size > limit:
         raise InvalidMessageError(
             "InvalidParameterValue",
-            "One or more parameters are invalid."
+            f"One or more parameters {'cannot be validated' if in_batch else 'are invalid'}."
             f" Reason: Message must be shorter than {limit} bytes.",
         )
     return size
@@ -156,6 +162,6 @@ def check_message_id_field(parameter: str, value: str) -> None:
     if not isinstance(value, str) or _MESSAGE_ID_FIELD.fullmatch(value) is None:
         raise InvalidMessageError(
             "InvalidParameterValue",
-            f"Value {value!r} for parameter {parameter} is invalid. Reason: 1 to 128 alphanumeric "
-            "or punctuation characters.",
+            f"Value {value} for parameter {parameter} is invalid. Reason: {parameter} can only include"
+            " alphanumeric and punctuation characters. 1 to 128 in length.",
         )

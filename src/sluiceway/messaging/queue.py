@@ -107,9 +107,7 @@ class QueueAttributes:
         }
         if cfg.redrive_policy is not None:
             # Compact, as SQS writes it.
-            out["RedrivePolicy"] = json.dumps(
-                cfg.redrive_policy.to_aws(region=region, account_id=account_id), separators=(",", ":")
-            )
+            out["RedrivePolicy"] = json.dumps(cfg.redrive_policy.to_aws(region=region, account_id=account_id), separators=(",", ":"))
         if cfg.fifo:
             out["FifoQueue"] = "true"
             out["ContentBasedDeduplication"] = str(cfg.content_based_dedup).lower()
@@ -119,7 +117,10 @@ class QueueAttributes:
         # New queues are encrypted with SQS-owned keys unless a KMS key is given (SQS's
         # default since 2022), and GetQueueAttributes says so.
         out["SqsManagedSseEnabled"] = "false" if "KmsMasterKeyId" in self.settings else "true"
-        out.update(self.settings)
+        out.update((name, value) for name, value in self.settings.items() if not name.startswith("sluiceway:"))
+        if "KmsMasterKeyId" not in self.settings:
+            # The data key reuse period belongs to a KMS key: SQS shows it only while the queue has one.
+            out.pop("KmsDataKeyReusePeriodSeconds", None)
         return out
 
 

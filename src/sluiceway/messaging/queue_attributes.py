@@ -32,6 +32,7 @@ from .redrive import RedrivePolicy
 
 __all__ = [
     "ATTRIBUTE_OF_FIELD",
+    "DEDUP_BY_GROUP",
     "GETTABLE",
     "QueueAttributeChanges",
     "check_redrive_allow_policy",
@@ -66,6 +67,10 @@ _READ_ONLY: Final = (
 GETTABLE: Final = frozenset({*_SECONDS, *_KEPT, *_FIFO_KEPT, *_READ_ONLY, "RedrivePolicy", "FifoQueue", "ContentBasedDeduplication"})
 """The names GetQueueAttributes takes besides ``All``."""
 _MAX_SOURCE_QUEUES: Final = 10
+DEDUP_BY_GROUP: Final = "sluiceway:DeduplicatesByMessageGroup"
+"""A kept setting GetQueueAttributes does not show: ``true`` when the FIFO queue was created with
+``DeduplicationScope`` ``messageGroup``. SQS deduplicates per message group only then: a scope set
+later is reported but does not change how the queue deduplicates."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def parse_queue_attributes(attributes: Mapping[str, str] | None, *, fifo: bool, 
 
     Args:
         fifo: the queue is (or is being created as) a FIFO queue.
-        create: CreateQueue's map (``FifoQueue`` allowed) rather than SetQueueAttributes'.
+        create: CreateQueue's map rather than SetQueueAttributes' (both take the same names).
 
     Raises:
         InvalidMessageError: ``InvalidAttributeName``, ``InvalidAttributeValue`` or
@@ -100,12 +105,18 @@ def parse_queue_attributes(attributes: Mapping[str, str] | None, *, fifo: bool, 
             fields[target] = _integer(name, value, low, high)
         elif name == "RedrivePolicy":
             fields["redrive_policy"] = _redrive_policy(value) if value else None
-        elif name == "FifoQueue" and create:
-            if value.lower() != str(fifo).lower():
-                raise _bad_value(name)
+        elif name == "FifoQueue" and fifo:
+            # SQS knows FifoQueue only on FIFO queues, and there only as "true": a standard queue's
+            # CreateQueue or SetQueueAttributes does not know the name at all.
+            if value.lower() != "true":
+                raise InvalidMessageError(
+                    "InvalidAttributeValue", "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported."
+                )
         elif name == "ContentBasedDeduplication" and fifo:
             fields["content_based_dedup"] = _boolean(name, value)
-        elif name in _FIFO_KEPT and fifo:
+        elif name in _FIFO_KEPT:
+            if not fifo:
+                raise InvalidMessageError("InvalidAttributeName", f"You can specify the {name} only when FifoQueue is set to true.")
             settings[name] = _choice(
                 name, value, ("messageGroup", "queue") if name == "DeduplicationScope" else ("perQueue", "perMessageGroupId")
             )
@@ -113,6 +124,14 @@ def parse_queue_attributes(attributes: Mapping[str, str] | None, *, fifo: bool, 
             settings[name] = _kept(name, value)
         else:
             raise InvalidMessageError("InvalidAttributeName", f"Unknown Attribute {name}.")
+    if settings.get("KmsMasterKeyId") and settings.get("SqsManagedSseEnabled") == "true":
+        raise InvalidMessageError(
+            "InvalidAttributeName",
+            "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.",
+        )
+    if settings.get("KmsMasterKeyId") and "SqsManagedSseEnabled" not in settings:
+        # A KMS key turns SQS-managed encryption off, and it stays off when the key is removed.
+        settings["SqsManagedSseEnabled"] = "false"
     if settings.get("DeduplicationScope") == "queue" and settings.get("FifoThroughputLimit") == "perMessageGroupId":
         # High-throughput FIFO needs both at their per-group values.
         raise InvalidMessageError(

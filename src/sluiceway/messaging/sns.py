@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal, TypeAlias
 
 from .delivery_policy import DeliveryPolicy, default_policy
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, ParameterValueInvalidError
 
 __all__ = [
     "MAX_MESSAGE_ATTRIBUTES",
@@ -44,9 +44,7 @@ __all__ = [
 ]
 
 Protocol: TypeAlias = Literal["sqs", "lambda", "email", "email-json", "http", "https", "outbox"]
-DeliveryStatus: TypeAlias = Literal[
-    "pending", "delivered", "rejected", "failed", "dead-lettered", "cancelled"
-]
+DeliveryStatus: TypeAlias = Literal["pending", "delivered", "rejected", "failed", "dead-lettered", "cancelled"]
 """``pending`` until the subscriber took the message (``delivered``); ``rejected`` when it
 refused it for good (an HTTP 4xx, a queue or function that does not exist: SNS does not
 retry these); ``failed`` when the delivery policy ran out; ``dead-lettered`` when the
@@ -72,10 +70,10 @@ MAX_MESSAGE_ATTRIBUTES: Final = 10
 MAX_SUBJECT_CHARS: Final = 100
 
 _TOPIC_NAME: Final = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-_TOPIC_ARN: Final = re.compile(
-    r"^arn:aws[a-z-]*:sns:(?P<region>[^:]*):(?P<account>[^:]*):(?P<name>[^:]+)$"
-)
-_ATTRIBUTE_NAME: Final = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+_MAX_TOPIC_NAME: Final = 256
+_TOPIC_ARN: Final = re.compile(r"^arn:aws[a-z-]*:sns:(?P<region>[^:]*):(?P<account>[^:]*):(?P<name>[^:]+)$")
+_ATTRIBUTE_NAME_CHAR: Final = re.compile(r"[^A-Za-z0-9_.-]")
+_MAX_ATTRIBUTE_NAME_BYTES: Final = 256
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 _DATA_TYPES: Final = ("String", "Number", "Binary")
 
@@ -83,17 +81,17 @@ _DATA_TYPES: Final = ("String", "Number", "Binary")
 # ---------------------------------------------------------------------- topics
 
 
-def check_topic_name(name: str) -> str:
-    """Return ``name`` if SNS accepts it for a standard topic (1-256 letters, digits, ``-``, ``_``).
+def check_topic_name(name: str, *, fifo: bool = False) -> str:
+    """Return ``name`` if SNS accepts it: 1-256 letters, digits, ``-``, ``_``, ending in ``.fifo``
+    exactly when the topic is a FIFO topic.
 
     Raises:
-        InvalidParameterError: an invalid name, or a FIFO topic name (not supported locally).
+        InvalidParameterError: an invalid name for the topic type (SNS says only "Topic Name").
     """
-    if isinstance(name, str) and name.endswith(".fifo"):
-        raise InvalidParameterError(
-            "Invalid parameter: Topic Name (FIFO topics are not supported locally)"
-        )
-    if not isinstance(name, str) or not _TOPIC_NAME.match(name):
+    if not isinstance(name, str) or len(name) > _MAX_TOPIC_NAME:
+        raise InvalidParameterError("Invalid parameter: Topic Name")
+    base = name.removesuffix(".fifo") if fifo else name
+    if fifo == (base == name) or not _TOPIC_NAME.match(base):
         raise InvalidParameterError("Invalid parameter: Topic Name")
     return name
 
@@ -174,39 +172,27 @@ def message_attributes(
     """
     out: dict[str, MessageAttribute] = {}
     for name, raw in (attributes or {}).items():
-        if (
-            not isinstance(name, str)
-            or not _ATTRIBUTE_NAME.match(name)
-            or ".." in name
-            or name.startswith(".")
-            or name.endswith(".")
-        ):
-            raise InvalidParameterError(
-                f"Invalid parameter: MessageAttributes: invalid attribute name {name!r}"
-            )
+        _check_attribute_name(name)
         if name.lower().startswith(("aws.", "amazon.")):
             raise InvalidParameterError(
                 f"Invalid parameter: MessageAttributes: attribute name {name!r} uses a reserved prefix (AWS. or Amazon.)"
             )
         attribute = _typed(name, raw)
-        if attribute.value == "":
-            raise InvalidParameterError(
-                f"Invalid parameter: The message attribute '{name}' must contain non-empty message attribute value"
-                f" for message attribute type '{attribute.data_type}'."
-            )
         base = attribute.base_type
         if base not in (*_DATA_TYPES, "String.Array"):
-            raise InvalidParameterError(
-                f"Invalid parameter: The message attribute '{name}' has an invalid message attribute type, the set"
+            raise ParameterValueInvalidError(
+                f"The message attribute '{name}' has an invalid message attribute type, the set"
                 " of supported type prefixes is Binary, Number, and String."
+            )
+        if attribute.value == "":
+            raise ParameterValueInvalidError(
+                f"The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{base}'."
             )
         if base == "Number":
             try:
                 Decimal(attribute.value)
             except InvalidOperation:
-                raise InvalidParameterError(
-                    f"Invalid parameter: Could not cast message attribute '{name}' value to number."
-                ) from None
+                raise InvalidParameterError(f"Invalid parameter: Could not cast message attribute '{name}' value to number.") from None
         if base == "String.Array":
             try:
                 parsed = json.loads(attribute.value)
@@ -219,33 +205,45 @@ def message_attributes(
                 )
         out[name] = attribute
     if len(out) > MAX_MESSAGE_ATTRIBUTES:
-        raise InvalidParameterError(
-            f"Invalid parameter: MessageAttributes: a message can have at most {MAX_MESSAGE_ATTRIBUTES} attributes"
-        )
+        raise InvalidParameterError(f"Invalid parameter: MessageAttributes: a message can have at most {MAX_MESSAGE_ATTRIBUTES} attributes")
     return out
+
+
+def _check_attribute_name(name: Any) -> None:
+    """SNS's checks of a message attribute name, in SNS's order and words (``ParameterValueInvalid``)."""
+    if not isinstance(name, str) or not name:
+        raise ParameterValueInvalidError("The message attribute name must not be empty.")
+    if len(name.encode("utf-8")) > _MAX_ATTRIBUTE_NAME_BYTES:
+        raise ParameterValueInvalidError(f"Length of message attribute name must be less than {_MAX_ATTRIBUTE_NAME_BYTES} bytes.")
+    bad = _ATTRIBUTE_NAME_CHAR.search(name)
+    if bad is not None:
+        raise ParameterValueInvalidError(
+            f"Invalid non-alphanumeric character '#x{ord(bad.group()):X}' was found in the message attribute name."
+            " Can only include alphanumeric characters, hyphens, underscores, or dots."
+        )
+    if name.startswith("."):
+        raise ParameterValueInvalidError("Invalid message attribute name starting with character '.' was found.")
+    if name.endswith("."):
+        raise ParameterValueInvalidError("Invalid message attribute name ending with character '.' was found.")
+    if ".." in name:
+        raise ParameterValueInvalidError("Message attribute name can not have successive '.' character.")
 
 
 def _typed(name: str, raw: Any) -> MessageAttribute:
     if isinstance(raw, MessageAttribute):
         return raw
     if isinstance(raw, bool):
-        raise InvalidParameterError(
-            f"Invalid parameter: MessageAttributes: {name!r} must be a string, number or list"
-        )
+        raise InvalidParameterError(f"Invalid parameter: MessageAttributes: {name!r} must be a string, number or list")
     if isinstance(raw, str):
         return MessageAttribute("String", raw)
     if isinstance(raw, int | float):
         return MessageAttribute("Number", str(raw))
     if isinstance(raw, list):
         return MessageAttribute("String.Array", json.dumps(raw))
-    raise InvalidParameterError(
-        f"Invalid parameter: MessageAttributes: {name!r} must be a string, number or list"
-    )
+    raise InvalidParameterError(f"Invalid parameter: MessageAttributes: {name!r} must be a string, number or list")
 
 
-def check_message(
-    message: str, subject: str | None, attributes: Mapping[str, MessageAttribute], *, limit: int = MAX_MESSAGE_BYTES
-) -> None:
+def check_message(message: str, subject: str | None, attributes: Mapping[str, MessageAttribute], *, limit: int = MAX_MESSAGE_BYTES) -> None:
     """Check a message as SNS's Publish does.
 
     Raises:
@@ -264,10 +262,7 @@ def check_message(
         if subject == "" or len(subject) > MAX_SUBJECT_CHARS or _CONTROL.search(subject):
             raise InvalidParameterError("Invalid parameter: Subject")
     size = len(message.encode("utf-8")) + len((subject or "").encode("utf-8"))
-    size += sum(
-        len(k.encode()) + len(a.data_type.encode()) + len(a.value.encode())
-        for k, a in attributes.items()
-    )
+    size += sum(len(k.encode()) + len(a.data_type.encode()) + len(a.value.encode()) for k, a in attributes.items())
     if size > limit:
         raise InvalidParameterError("Invalid parameter: Message too long")
 
@@ -282,10 +277,13 @@ def message_structure(message: str) -> dict[str, str]:
         doc = json.loads(message)
     except ValueError:
         doc = None
-    if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
+    if not isinstance(doc, dict):
         raise InvalidParameterError("Invalid parameter: Message Structure - JSON message body failed to parse")
-    if "default" not in doc:
+    # SNS looks for a string "default" first: an object there is "no default entry", not a parse failure.
+    if not isinstance(doc.get("default"), str):
         raise InvalidParameterError("Invalid parameter: Message Structure - No default entry in JSON message body")
+    if not all(isinstance(v, str) for v in doc.values()):
+        raise InvalidParameterError("Invalid parameter: Message Structure - JSON message body failed to parse")
     return doc
 
 

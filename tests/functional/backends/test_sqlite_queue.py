@@ -102,36 +102,21 @@ def test_redrive_policy_needs_an_existing_dead_letter_queue_of_the_same_type(
     svc: SqliteQueueService,
 ) -> None:
     with pytest.raises(NotFoundError, match="Dead letter target does not exist"):
-        svc.create_queue(
-            "jobs", redrive_policy={"deadLetterQueue": "jobs-dlq", "maxReceiveCount": 3}
-        )
+        svc.create_queue("jobs", redrive_policy={"deadLetterQueue": "jobs-dlq", "maxReceiveCount": 3})
     svc.create_queue("jobs-dlq")
     svc.create_queue("fifo-dlq.fifo", fifo=True)
     with pytest.raises(ValueError, match="same type"):
-        svc.create_queue(
-            "jobs", redrive_policy={"deadLetterQueue": "fifo-dlq.fifo", "maxReceiveCount": 3}
-        )
+        svc.create_queue("jobs", redrive_policy={"deadLetterQueue": "fifo-dlq.fifo", "maxReceiveCount": 3})
     arn = svc.queue_arn("jobs-dlq")
-    config = svc.create_queue(
-        "jobs", redrive_policy=json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "3"})
-    )
-    assert (
-        config.redrive_policy is not None and config.redrive_policy.dead_letter_queue == "jobs-dlq"
-    )
+    config = svc.create_queue("jobs", redrive_policy=json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "3"}))
+    assert config.redrive_policy is not None and config.redrive_policy.dead_letter_queue == "jobs-dlq"
     # The same policy written another way is the same attributes.
-    assert (
-        svc.create_queue(
-            "jobs", redrive_policy={"deadLetterQueue": "jobs-dlq", "maxReceiveCount": 3}
-        )
-        == config
-    )
+    assert svc.create_queue("jobs", redrive_policy={"deadLetterQueue": "jobs-dlq", "maxReceiveCount": 3}) == config
     aws = svc.queue_attributes("jobs").to_aws(region=svc.region, account_id=svc.account_id)
     assert json.loads(aws["RedrivePolicy"]) == {"deadLetterTargetArn": arn, "maxReceiveCount": 3}
 
 
-def test_queue_attributes_count_available_in_flight_and_delayed(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_queue_attributes_count_available_in_flight_and_delayed(svc: SqliteQueueService, clock: FakeClock) -> None:
     created = clock.now()
     svc.create_queue("jobs")
     empty = svc.queue_attributes("jobs")
@@ -153,9 +138,7 @@ def test_queue_attributes_count_available_in_flight_and_delayed(
 # ------------------------------------------------------------ send / receive
 
 
-def test_send_and_receive_keep_body_attributes_and_send_time(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_send_and_receive_keep_body_attributes_and_send_time(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("jobs")
     message_id = svc.send("jobs", 'héllo {"json": true}', attributes={"kind": "test", "n": "1"})
     sent_at = clock.now()
@@ -200,9 +183,7 @@ def test_receive_takes_up_to_ten(svc: SqliteQueueService) -> None:
         svc.receive("jobs", wait_s=21)
 
 
-def test_visibility_timeout_hides_then_returns_the_message(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_visibility_timeout_hides_then_returns_the_message(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("jobs", visibility_timeout_s=30)
     svc.send("jobs", "work")
     first = receive_one(svc, "jobs")
@@ -237,9 +218,7 @@ def test_change_visibility_extends_or_releases(svc: SqliteQueueService, clock: F
         svc.change_visibility("jobs", again.receipt_handle, 43_201)
 
 
-def test_visibility_cannot_reach_past_twelve_hours_from_the_receive(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_visibility_cannot_reach_past_twelve_hours_from_the_receive(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("jobs")
     svc.send("jobs", "work")
     message = receive_one(svc, "jobs")
@@ -249,9 +228,7 @@ def test_visibility_cannot_reach_past_twelve_hours_from_the_receive(
         svc.change_visibility("jobs", message.receipt_handle, 43_200 - 3599)
 
 
-def test_a_stale_receipt_cannot_delete_a_message_received_again(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_a_stale_receipt_cannot_delete_a_message_received_again(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("jobs")
     svc.send("jobs", "work")
     old = receive_one(svc, "jobs")
@@ -281,9 +258,7 @@ def test_receipts_that_name_nothing_or_another_queue_are_invalid(svc: SqliteQueu
     assert svc.queue_attributes("other").in_flight == 1
 
 
-def test_a_receipt_still_deletes_after_its_visibility_ran_out(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_a_receipt_still_deletes_after_its_visibility_ran_out(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("jobs")
     svc.send("jobs", "work")
     message = receive_one(svc, "jobs")
@@ -381,9 +356,7 @@ def test_batch_requests_that_fail_whole(svc: SqliteQueueService) -> None:
         svc.delete_batch("jobs", [ReceiptEntry(str(i), "r") for i in range(11)])
 
 
-def test_delete_and_visibility_batches_report_each_entry(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_delete_and_visibility_batches_report_each_entry(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("jobs")
     svc.send_batch("jobs", [SendEntry(str(i), f"m{i}") for i in range(4)])
     first = svc.receive("jobs", max_messages=4)
@@ -428,18 +401,12 @@ def test_delete_and_visibility_batches_report_each_entry(
 # ------------------------------------------------------------- dead letters
 
 
-def make_redrive(
-    svc: SqliteQueueService, max_receive_count: int = 2, retention_s: int = 345_600
-) -> None:
+def make_redrive(svc: SqliteQueueService, max_receive_count: int = 2, retention_s: int = 345_600) -> None:
     svc.create_queue("jobs-dlq", retention_s=retention_s)
-    svc.create_queue(
-        "jobs", redrive_policy={"deadLetterQueue": "jobs-dlq", "maxReceiveCount": max_receive_count}
-    )
+    svc.create_queue("jobs", redrive_policy={"deadLetterQueue": "jobs-dlq", "maxReceiveCount": max_receive_count})
 
 
-def test_the_receive_after_max_receive_count_moves_the_message_to_the_dlq(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_the_receive_after_max_receive_count_moves_the_message_to_the_dlq(svc: SqliteQueueService, clock: FakeClock) -> None:
     make_redrive(svc, max_receive_count=2)
     message_id = svc.send("jobs", "poison", attributes={"attempt": "x"})
     svc.send("jobs", "fine")
@@ -471,9 +438,7 @@ def test_the_receive_after_max_receive_count_moves_the_message_to_the_dlq(
     assert (again.message_id, again.receive_count) == (message_id, 3)
 
 
-def test_a_standard_dlq_counts_retention_from_the_original_send(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_a_standard_dlq_counts_retention_from_the_original_send(svc: SqliteQueueService, clock: FakeClock) -> None:
     make_redrive(svc, max_receive_count=1, retention_s=150)
     svc.send("jobs", "poison")
     receive_one(svc, "jobs", visibility_s=100)
@@ -485,9 +450,7 @@ def test_a_standard_dlq_counts_retention_from_the_original_send(
     assert svc.queue_attributes("jobs-dlq").available == 0
 
 
-def test_redrive_back_to_the_source_queue_as_new_messages(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_redrive_back_to_the_source_queue_as_new_messages(svc: SqliteQueueService, clock: FakeClock) -> None:
     make_redrive(svc, max_receive_count=1)
     svc.create_queue("elsewhere")
     ids = [svc.send("jobs", f"m{i}", attributes={"i": str(i)}) for i in range(3)]
@@ -509,9 +472,7 @@ def test_redrive_back_to_the_source_queue_as_new_messages(
     # With a destination, every visible message moves, recorded source or not.
     clock.advance(30)
     assert svc.start_message_move_task("jobs-dlq", destination="elsewhere") == 2
-    assert sorted(bodies(svc.receive("elsewhere", max_messages=10))) == sorted(
-        [held.body, "sent straight to the DLQ"]
-    )
+    assert sorted(bodies(svc.receive("elsewhere", max_messages=10))) == sorted([held.body, "sent straight to the DLQ"])
     assert svc.peek("jobs-dlq") == []
 
 
@@ -530,9 +491,7 @@ def test_move_task_needs_a_dead_letter_queue_and_a_matching_destination(
         svc.start_message_move_task("missing")
 
 
-def test_a_deleted_dlq_leaves_messages_deliverable(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_a_deleted_dlq_leaves_messages_deliverable(svc: SqliteQueueService, clock: FakeClock) -> None:
     make_redrive(svc, max_receive_count=1)
     svc.send("jobs", "x")
     receive_one(svc, "jobs")
@@ -568,9 +527,7 @@ def make_fifo(svc: SqliteQueueService, **kwargs: object) -> str:
     return "jobs.fifo"
 
 
-def test_fifo_keeps_group_order_and_blocks_a_group_in_flight(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_fifo_keeps_group_order_and_blocks_a_group_in_flight(svc: SqliteQueueService, clock: FakeClock) -> None:
     q = make_fifo(svc, content_based_dedup=True)
     for i in range(3):
         svc.send(q, f"a{i}", group_id="A")
@@ -612,16 +569,11 @@ def test_fifo_content_based_dedup_hashes_the_body(svc: SqliteQueueService) -> No
     first = svc.send(q, "same", group_id="g1")
     assert svc.send(q, "same", group_id="g2", attributes={"other": "attrs"}) == first
     assert svc.send(q, "same", group_id="g1", dedup_id="explicit") != first
-    result = svc.send_batch(
-        q,
-        [
-            SendEntry("1", "batch"),
-            SendEntry("2", "batch", group_id="g"),
-            SendEntry("3", "batch", group_id="g"),
-        ],
-    )
-    assert [f.id for f in result.failed] == ["1"]
-    assert result.failed[0].code == "MissingParameter"
+    # An entry without a group id fails the whole batch, as on AWS: nothing of it is sent.
+    with pytest.raises(InvalidMessageError, match="MessageGroupId"):
+        svc.send_batch(q, [SendEntry("1", "batch"), SendEntry("2", "batch", group_id="g")])
+    result = svc.send_batch(q, [SendEntry("2", "batch", group_id="g"), SendEntry("3", "batch", group_id="g")])
+    assert not result.failed
     assert result.successful[0].message_id == result.successful[1].message_id
     assert result.successful[0].sequence_number is not None
     assert sorted(bodies(svc.receive(q, max_messages=10))) == ["batch", "same", "same"]
@@ -637,9 +589,7 @@ def test_fifo_send_rules(svc: SqliteQueueService) -> None:
         svc.send(q, "x", group_id="g", dedup_id="d", delay_s=5)
 
 
-def test_fifo_queue_delay_applies_to_every_message(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_fifo_queue_delay_applies_to_every_message(svc: SqliteQueueService, clock: FakeClock) -> None:
     q = make_fifo(svc, content_based_dedup=True, delay_s=10)
     svc.send(q, "x", group_id="g", delay_s=0)
     assert svc.receive(q) == []
@@ -647,9 +597,7 @@ def test_fifo_queue_delay_applies_to_every_message(
     assert bodies(svc.receive(q)) == ["x"]
 
 
-def test_fifo_poison_message_goes_to_a_fifo_dlq_and_unblocks_its_group(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_fifo_poison_message_goes_to_a_fifo_dlq_and_unblocks_its_group(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("dlq.fifo", fifo=True, retention_s=60)
     svc.create_queue(
         "jobs.fifo",
@@ -677,9 +625,7 @@ def test_fifo_poison_message_goes_to_a_fifo_dlq_and_unblocks_its_group(
 # ----------------------------------------------------------------- long polls
 
 
-def test_long_poll_returns_when_a_message_arrives_from_another_thread(
-    db: Database, clock: FakeClock
-) -> None:
+def test_long_poll_returns_when_a_message_arrives_from_another_thread(db: Database, clock: FakeClock) -> None:
     # Re-checks of the table are far apart: only the send's notification can wake the receiver.
     svc = SqliteQueueService(db, clock, poll_interval_s=60)
     svc.create_queue("jobs")
@@ -705,9 +651,7 @@ def test_long_poll_uses_the_queue_wait_by_default(svc: SqliteQueueService) -> No
     assert svc.receive("jobs", wait_s=0) == []
 
 
-def test_long_poll_ends_when_the_clock_passes_the_wait(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_long_poll_ends_when_the_clock_passes_the_wait(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("jobs")
     with ThreadPoolExecutor(1) as pool:
         started = time.monotonic()
@@ -718,9 +662,7 @@ def test_long_poll_ends_when_the_clock_passes_the_wait(
     assert time.monotonic() - started < 10
 
 
-def test_long_poll_gets_a_message_whose_delay_runs_out(
-    svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_long_poll_gets_a_message_whose_delay_runs_out(svc: SqliteQueueService, clock: FakeClock) -> None:
     svc.create_queue("jobs")
     svc.send("jobs", "delayed", delay_s=5)
     with ThreadPoolExecutor(1) as pool:
@@ -737,9 +679,7 @@ def test_long_poll_never_outlasts_its_wait_in_real_time(svc: SqliteQueueService)
     assert 0.25 < time.monotonic() - started < 5
 
 
-def test_long_poll_sees_sends_from_another_connection(
-    db: Database, svc: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_long_poll_sees_sends_from_another_connection(db: Database, svc: SqliteQueueService, clock: FakeClock) -> None:
     # Another service on the same file stands for another process: no notification, a re-check.
     svc.create_queue("jobs")
     other = SqliteQueueService(Database(db.path), clock)
@@ -781,9 +721,7 @@ def test_every_send_reported_before_a_kill_9_survives(tmp_path: Path) -> None:
     setup.close()
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     reported: list[str] = []
-    with subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, text=True, env=env
-    ) as child:
+    with subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, text=True, env=env) as child:
         assert child.stdout is not None
         try:
             assert child.stdout.readline().strip() == "ready"
@@ -800,10 +738,7 @@ def test_every_send_reported_before_a_kill_9_survives(tmp_path: Path) -> None:
     assert child.returncode == -signal.SIGKILL
     reopened = Database(path)
     try:
-        stored = {
-            m.message_id
-            for m in SqliteQueueService(reopened, SystemClock()).peek("jobs", limit=1_000_000)
-        }
+        stored = {m.message_id for m in SqliteQueueService(reopened, SystemClock()).peek("jobs", limit=1_000_000)}
     finally:
         reopened.close()
     assert set(reported) <= stored

@@ -244,13 +244,21 @@ def test_publish_batch(sns: Any, sqs: Any) -> None:
         PublishBatchRequestEntries=[
             {"Id": "one", "Message": "first"},
             {"Id": "two", "Message": "second", "MessageAttributes": {"b": {"DataType": "Binary", "BinaryValue": b"\x01\x02"}}},
-            {"Id": "bad", "Message": "x", "MessageAttributes": {"n": {"DataType": "Colour", "StringValue": "red"}}},
         ],
     )
     assert sorted(e["Id"] for e in result["Successful"]) == ["one", "two"] and all(e["MessageId"] for e in result["Successful"])
-    [failed] = result["Failed"]
-    assert (failed["Id"], failed["Code"], failed["SenderFault"]) == ("bad", "InvalidParameter", True)
+    assert result["Failed"] == []
     assert sorted(m["Body"] for m in _receive(sqs, url, count=2)) == ["first", "second"]
+    # An entry with a bad attribute fails the whole request, before anything is published (as on AWS).
+    with pytest.raises(ClientError) as refused:
+        sns.publish_batch(
+            TopicArn=arn,
+            PublishBatchRequestEntries=[
+                {"Id": "three", "Message": "third"},
+                {"Id": "bad", "Message": "x", "MessageAttributes": {"n": {"DataType": "Colour", "StringValue": "red"}}},
+            ],
+        )
+    assert refused.value.response["Error"]["Code"] == "ParameterValueInvalid"
     for exception, entries in (
         ("TooManyEntriesInBatchRequestException", [{"Id": str(i), "Message": "x"} for i in range(11)]),
         ("BatchEntryIdsNotDistinctException", [{"Id": "same", "Message": "x"}] * 2),

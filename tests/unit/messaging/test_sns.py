@@ -67,9 +67,7 @@ def test_timestamps_are_utc_with_milliseconds() -> None:
 
 
 def test_the_notification_envelope() -> None:
-    envelope = notification(
-        message(status=MessageAttribute("String", "OK")), subscription(), signature="c2ln"
-    )
+    envelope = notification(message(status=MessageAttribute("String", "OK")), subscription(), signature="c2ln")
     assert envelope == {
         "Type": "Notification",
         "MessageId": "0f8f2a5c-1111-4222-8333-444455556666",
@@ -111,15 +109,11 @@ def test_http_headers() -> None:
     assert headers["x-amz-sns-topic-arn"] == ARN
     assert headers["x-amz-sns-subscription-arn"] == f"{ARN}:9d2c"
     assert "x-amz-sns-rawdelivery" not in headers
-    assert (
-        http_headers(message(), subscription("https", raw=True))["x-amz-sns-rawdelivery"] == "true"
-    )
+    assert http_headers(message(), subscription("https", raw=True))["x-amz-sns-rawdelivery"] == "true"
 
 
 def test_the_lambda_event() -> None:
-    event = lambda_event(
-        message(subject=None, n=MessageAttribute("Number", "5")), subscription("lambda")
-    )
+    event = lambda_event(message(subject=None, n=MessageAttribute("Number", "5")), subscription("lambda"))
     [record] = event["Records"]
     assert record["EventSource"] == "aws:sns"
     assert record["EventVersion"] == "1.0"
@@ -139,16 +133,14 @@ def test_topic_names_and_arns() -> None:
     for bad in ("", "has space", "x" * 257, "dots.are.not.allowed"):
         with pytest.raises(InvalidParameterError, match="Topic Name"):
             check_topic_name(bad)
-    with pytest.raises(InvalidParameterError, match="FIFO"):
-        check_topic_name("orders.fifo")
+    with pytest.raises(InvalidParameterError, match="Topic Name"):
+        check_topic_name("orders.fifo")  # FIFO topics are not served: refused as AWS refuses a bad name
     with pytest.raises(InvalidParameterError, match="TopicArn"):
         topic_name("arn:aws:sqs:eu-west-1:1:q:extra")
 
 
 def test_message_attributes_are_typed_and_checked() -> None:
-    typed = message_attributes(
-        {"s": "x", "n": 1.5, "a": ["x", 1, None], "b": MessageAttribute("Binary", "AAE=")}
-    )
+    typed = message_attributes({"s": "x", "n": 1.5, "a": ["x", 1, None], "b": MessageAttribute("Binary", "AAE=")})
     assert typed["s"] == MessageAttribute("String", "x")
     assert typed["n"] == MessageAttribute("Number", "1.5")
     assert typed["a"] == MessageAttribute("String.Array", '["x", 1, null]')
@@ -167,7 +159,7 @@ def test_message_attributes_are_typed_and_checked() -> None:
         ({"x": ""}, "must contain non-empty message attribute value"),
         ({"x": MessageAttribute("String.Array", '{"a": 1}')}, "String.Array"),
         ({"AWS.x": "v"}, "reserved prefix"),
-        ({"bad name": "v"}, "invalid attribute name"),
+        ({"bad name": "v"}, "Invalid non-alphanumeric character '#x20'"),
         ({f"k{i}": "v" for i in range(11)}, "at most 10 attributes"),
     ],
 )
@@ -237,9 +229,7 @@ def test_invalid_delivery_policies() -> None:
     with pytest.raises(InvalidParameterError, match="unknown keys"):
         DeliveryPolicy.from_aws({"healthyRetryPolicy": {"numRetrys": 3}})
     with pytest.raises(InvalidParameterError, match="3600"):
-        DeliveryPolicy.from_aws(
-            {"healthyRetryPolicy": {"numRetries": 100, "minDelayTarget": 60, "maxDelayTarget": 60}}
-        )
+        DeliveryPolicy.from_aws({"healthyRetryPolicy": {"numRetries": 100, "minDelayTarget": 60, "maxDelayTarget": 60}})
     with pytest.raises(InvalidParameterError, match="minDelayTarget"):
         DeliveryPolicy(min_delay_target_s=30, max_delay_target_s=20)
     with pytest.raises(InvalidParameterError, match="must not exceed numRetries"):

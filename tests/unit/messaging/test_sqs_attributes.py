@@ -114,8 +114,11 @@ def test_queue_attribute_maps_split_fields_and_settings() -> None:
             parse_queue_attributes(attributes, fifo=False, create=True)
         assert info.value.code == code
     assert parse_queue_attributes({"FifoQueue": "true"}, fifo=True, create=True).fields == {}
-    with pytest.raises(InvalidMessageError):
-        parse_queue_attributes({"FifoQueue": "true"}, fifo=True, create=False)
+    # Setting FifoQueue to what it is changes nothing (AWS accepts it); changing the queue's type is refused.
+    assert parse_queue_attributes({"FifoQueue": "true"}, fifo=True, create=False).fields == {}
+    with pytest.raises(InvalidMessageError) as info:
+        parse_queue_attributes({"FifoQueue": "false"}, fifo=True, create=False)
+    assert info.value.code == "InvalidAttributeValue"
 
 
 def test_redrive_allow_policies_and_attribute_selection() -> None:

@@ -25,13 +25,26 @@ def new_receipt(q: QueueRow, seq: int) -> tuple[str, str]:
     return token, f"{q.id}.{seq}.{token}"
 
 
-def delete(conn: sqlite3.Connection, q: QueueRow, receipt: str) -> None:
+def delete(conn: sqlite3.Connection, q: QueueRow, receipt: str, now: float) -> None:
     """Delete the message ``receipt`` names, in ``conn``'s transaction.
 
     Raises:
         NotFoundError: a malformed receipt, one of another queue, or a stale one.
+        InvalidMessageError: on a FIFO queue, the receipt of a message visible again (its
+            visibility timeout ran out): SQS refuses it as expired there, where a standard
+            queue still deletes the message.
     """
     _, seq, token = _must_parse(q, receipt)
+    if q.config.fifo:
+        row = conn.execute(
+            "SELECT visible_at FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt = ?",
+            (seq, q.id, token),
+        ).fetchone()
+        if row is not None and row[0] <= now:
+            raise InvalidMessageError(
+                "InvalidParameterValue",
+                f"Value {receipt} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.",
+            )
     if conn.execute(
         "DELETE FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt = ?",
         (seq, q.id, token),

@@ -121,9 +121,8 @@ def column_for(current: Subscription, name: str, value: str, *, region: str, acc
     """
     if name == "RawMessageDelivery":
         if value not in ("true", "false"):
-            raise InvalidParameterError(
-                f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{value}]. Must be true or false."
-            )
+            # SetSubscriptionAttributes names the attribute itself, where Subscribe says "Attributes Reason:".
+            raise InvalidParameterError(f"Invalid parameter: RawMessageDelivery: Invalid value [{value}]. Must be true or false.")
         if value == "true" and current.protocol not in RAW_PROTOCOLS:
             raise InvalidParameterError(
                 f"Invalid parameter: Attributes Reason: Delivery protocol [{current.protocol}] does not support raw message delivery."
@@ -226,11 +225,13 @@ def _delivery_policy(protocol: str, value: DeliveryPolicy | Mapping[str, Any] | 
 def _dead_letter_arn(value: str | None, *, region: str, account_id: str) -> str | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.startswith("{"):
+    from_json = isinstance(value, str) and value.startswith("{")
+    if from_json:
         try:
             value = json.loads(value).get("deadLetterTargetArn")
         except (ValueError, AttributeError):
             value = None
-    if not isinstance(value, str) or (value.startswith("arn:") and ":sqs:" not in value):
+    # SNS's RedrivePolicy (JSON) names its queue by ARN only; a bare name is the port's shorthand.
+    if not isinstance(value, str) or (value.startswith("arn:") and ":sqs:" not in value) or (from_json and not value.startswith("arn:")):
         raise InvalidParameterError("Invalid parameter: RedrivePolicy: deadLetterTargetArn is an invalid arn")
     return queue_arn(queue_name(value), region=region, account_id=account_id)

@@ -46,9 +46,9 @@ from ...messaging.batch import (
     VisibilityEntry,
     check_batch,
 )
-from ...messaging.errors import InvalidMessageError
+from ...messaging.errors import InvalidMessageError, PurgeInProgressError
 from ...messaging.queue import MoveTask, QueueAttributes, QueueConfig, ReceivedMessage, StoredMessage
-from ...messaging.queue_attributes import QueueAttributeChanges
+from ...messaging.queue_attributes import DEDUP_BY_GROUP, QueueAttributeChanges
 from ...messaging.redrive import RedrivePolicy, queue_arn, queue_name
 from ...messaging.sqs_attributes import AttributeInput, attributes_from_json
 from ...ports import Clock, QueueMessage
@@ -70,8 +70,7 @@ _MESSAGE_COLUMNS = (
     " m.receive_count, m.dedup_id, m.trace_header, m.first_received_at, m.dead_letter_source"
 )
 _STANDARD_CANDIDATES = (
-    f"SELECT {_MESSAGE_COLUMNS} FROM queue_messages AS m"
-    " WHERE m.queue_id = ? AND m.visible_at <= ? ORDER BY m.visible_at LIMIT ?"
+    f"SELECT {_MESSAGE_COLUMNS} FROM queue_messages AS m WHERE m.queue_id = ? AND m.visible_at <= ? ORDER BY m.visible_at LIMIT ?"
 )
 # A FIFO group is gated by its invisible messages: closed while one is in flight
 # (received, so receive_count > 0), and open only below a delayed one otherwise.
@@ -119,6 +118,9 @@ class SqliteQueueService:
         self._running_moves: dict[str, str] = {}
         """Handles of the move tasks running in this process, and their source queues."""
         self._cancelled_moves: set[str] = set()
+        self._purges_lock = threading.Lock()
+        self._purged_at: dict[int, float] = {}
+        """When each queue (by row id, so a queue made again under the same name starts afresh) was last purged."""
 
     # ------------------------------------------------------------------ queues
 
@@ -157,11 +159,7 @@ class SqliteQueueService:
             InvalidNameError: the name is not valid for the queue type.
             ValueError: an attribute out of SQS's range, or a DLQ of the other queue type.
         """
-        policy = (
-            redrive_policy
-            if isinstance(redrive_policy, RedrivePolicy | None)
-            else RedrivePolicy.from_aws(redrive_policy)
-        )
+        policy = redrive_policy if isinstance(redrive_policy, RedrivePolicy | None) else RedrivePolicy.from_aws(redrive_policy)
         config = QueueConfig(
             name=name,
             fifo=fifo,
@@ -176,15 +174,15 @@ class SqliteQueueService:
         config.check()
         if tags:
             _queue_settings.check_tags(tags)
+        kept = dict(settings or {})
+        if fifo and kept.get("DeduplicationScope") == "messageGroup":
+            kept[DEDUP_BY_GROUP] = "true"
         with self.db.transaction() as conn:
             existing = self._find_queue(conn, name)
             if existing is not None:
                 if existing.config == config and dict(settings or {}).items() <= _queue_settings.read_settings(conn, existing).items():
                     return existing.config
-                raise ConflictError(
-                    "A queue already exists with the same name and a different value for an "
-                    f"attribute: {name}"
-                )
+                raise ConflictError(f"A queue already exists with the same name and a different value for an attribute: {name}")
             if policy is not None:
                 _queue_settings.check_dead_letter_target(
                     self._catalog, conn, name, fifo, policy, region=self.region, account_id=self.account_id
@@ -205,7 +203,7 @@ class SqliteQueueService:
                     policy.max_receive_count if policy else None,
                     self._now(),
                     max_message_bytes,
-                    json.dumps(dict(settings)) if settings else None,
+                    json.dumps(kept) if kept else None,
                     json.dumps(dict(tags)) if tags else None,
                 ),
             )
@@ -336,13 +334,21 @@ class SqliteQueueService:
     def purge(self, queue: str) -> None:
         """Delete every message of ``queue``, in flight or not (PurgeQueue).
 
-        FIFO deduplication ids stay remembered for their five minutes, as in SQS.
+        FIFO deduplication ids stay remembered for their five minutes, as in SQS. As SQS,
+        a queue is purged at most once a minute (remembered by this process).
 
         Raises:
             NotFoundError: no such queue.
+            PurgeInProgressError: the queue was purged less than 60 seconds ago.
         """
         with self.db.transaction() as conn:
             q = self._must_queue(conn, queue)
+            now = self._now()
+            with self._purges_lock:
+                last = self._purged_at.get(q.id)
+                if last is not None and now - last < limits.PURGE_INTERVAL_S:
+                    raise PurgeInProgressError(f"Only one PurgeQueue operation on {queue} is allowed every 60 seconds.")
+                self._purged_at[q.id] = now
             count = conn.execute("DELETE FROM queue_messages WHERE queue_id = ?", (q.id,)).rowcount
         logger.info("queue purged", extra={"queue": queue, "count": count})
 
@@ -444,27 +450,26 @@ class SqliteQueueService:
         Raises:
             NotFoundError: no such queue.
             InvalidMessageError: the request itself is invalid (no entries, more than
-                ten, repeated or malformed entry ids, over 1 MiB in total); nothing is sent.
+                ten, repeated or malformed entry ids, over 1 MiB in total, a FIFO entry
+                without a group or deduplication id); nothing is sent.
         """
         check_batch(e.id for e in entries)
-        total = sum(
-            limits.message_size(e.body, e.attributes) for e in entries if isinstance(e.body, str)
-        )
+        total = sum(limits.message_size(e.body, e.attributes) for e in entries if isinstance(e.body, str))
         if total > limits.MAX_BATCH_BYTES:
             raise InvalidMessageError(
                 "BatchRequestTooLong",
-                f"Batch requests cannot be longer than {limits.MAX_BATCH_BYTES} bytes. You have "
-                f"sent {total} bytes.",
+                f"Batch requests cannot be longer than {limits.MAX_BATCH_BYTES} bytes. You have sent {total} bytes.",
             )
         successful: list[BatchSuccess] = []
         failed: list[BatchFailure] = []
         with self.db.transaction() as conn:
             q = self._must_queue(conn, queue)
             now = self._now()
+            _sends.check_fifo_batch(q, entries)
             self._sweep_dedup(conn, q)
             for entry in entries:
                 try:
-                    successful.append(_sends.insert(conn, q, entry, now))
+                    successful.append(_sends.insert(conn, q, entry, now, in_batch=True))
                 except InvalidMessageError as exc:
                     failed.append(BatchFailure(id=entry.id, code=exc.code, message=str(exc)))
         if successful:
@@ -545,9 +550,7 @@ class SqliteQueueService:
             return messages
         return self._long_poll(queue, max_messages, visibility_s, wait, generation)
 
-    def _long_poll(
-        self, queue: str, max_messages: int, visibility_s: int | None, wait: float, generation: int
-    ) -> list[ReceivedMessage]:
+    def _long_poll(self, queue: str, max_messages: int, visibility_s: int | None, wait: float, generation: int) -> list[ReceivedMessage]:
         def look() -> list[ReceivedMessage]:
             return self._receive_once(queue, max_messages, visibility_s)[0] if self._probe(queue) else []
 
@@ -565,9 +568,7 @@ class SqliteQueueService:
             is not None
         )
 
-    def _receive_once(
-        self, queue: str, max_messages: int, visibility_s: int | None
-    ) -> tuple[list[ReceivedMessage], int]:
+    def _receive_once(self, queue: str, max_messages: int, visibility_s: int | None) -> tuple[list[ReceivedMessage], int]:
         """One receive transaction; returns the messages and the queue's default wait."""
         out: list[ReceivedMessage] = []
         moved_any = False
@@ -575,9 +576,7 @@ class SqliteQueueService:
             q = self._must_queue(conn, queue)
             cfg = q.config
             now = self._now()
-            hidden_until = now + (
-                cfg.visibility_timeout_s if visibility_s is None else visibility_s
-            )
+            hidden_until = now + (cfg.visibility_timeout_s if visibility_s is None else visibility_s)
             expired_before = now - cfg.retention_s
             policy = cfg.redrive_policy
             dlq: QueueRow | None = None
@@ -587,9 +586,7 @@ class SqliteQueueService:
             while len(out) < max_messages:
                 limit = max_messages - len(out) + len(seen)
                 if cfg.fifo:
-                    rows = conn.execute(
-                        _FIFO_CANDIDATES, {"q": q.id, "now": now, "n": limit}
-                    ).fetchall()
+                    rows = conn.execute(_FIFO_CANDIDATES, {"q": q.id, "now": now, "n": limit}).fetchall()
                 else:
                     rows = conn.execute(_STANDARD_CANDIDATES, (q.id, now, limit)).fetchall()
                 expired: list[tuple[int]] = []
@@ -597,8 +594,18 @@ class SqliteQueueService:
                 hide: list[tuple[str, float, float, int]] = []
                 for row in rows:
                     (
-                        seq, message_id, body, attributes, group_id, sent_at, enqueued_at, count,
-                        dedup_id, trace_header, first_received_at, dead_letter_source,
+                        seq,
+                        message_id,
+                        body,
+                        attributes,
+                        group_id,
+                        sent_at,
+                        enqueued_at,
+                        count,
+                        dedup_id,
+                        trace_header,
+                        first_received_at,
+                        dead_letter_source,
                     ) = row
                     if seq in seen or len(out) >= max_messages:
                         continue
@@ -662,9 +669,10 @@ class SqliteQueueService:
             NotFoundError: no such queue, a malformed receipt, a receipt of another
                 queue, or a stale receipt: the message was received again since, or
                 moved to its dead-letter queue (SQS's ReceiptHandleIsInvalid).
+            InvalidMessageError: on a FIFO queue, a receipt whose visibility timeout ran out.
         """
         with self.db.transaction() as conn:
-            _receipts.delete(conn, self._must_queue(conn, queue), receipt_handle)
+            _receipts.delete(conn, self._must_queue(conn, queue), receipt_handle, self._now())
 
     def delete_batch(self, queue: str, entries: Sequence[ReceiptEntry]) -> BatchResult:
         """Delete up to ten received messages in one transaction; a bad receipt fails its entry.
@@ -678,13 +686,14 @@ class SqliteQueueService:
         failed: list[BatchFailure] = []
         with self.db.transaction() as conn:
             q = self._must_queue(conn, queue)
+            now = self._now()
             for entry in entries:
                 try:
-                    _receipts.delete(conn, q, entry.receipt_handle)
+                    _receipts.delete(conn, q, entry.receipt_handle, now)
                 except NotFoundError as exc:
-                    failed.append(
-                        BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc))
-                    )
+                    failed.append(BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc)))
+                except InvalidMessageError as exc:
+                    failed.append(BatchFailure(id=entry.id, code=exc.code, message=str(exc)))
                 else:
                     successful.append(BatchSuccess(id=entry.id))
         return BatchResult(successful=tuple(successful), failed=tuple(failed))
@@ -704,9 +713,7 @@ class SqliteQueueService:
             _receipts.change_visibility(conn, q, receipt_handle, visibility_s, self._now())
         self._changed()
 
-    def change_visibility_batch(
-        self, queue: str, entries: Sequence[VisibilityEntry]
-    ) -> BatchResult:
+    def change_visibility_batch(self, queue: str, entries: Sequence[VisibilityEntry]) -> BatchResult:
         """Change the visibility of up to ten received messages in one transaction, entry by entry.
 
         Raises:
@@ -720,18 +727,12 @@ class SqliteQueueService:
             q = self._must_queue(conn, queue)
             for entry in entries:
                 try:
-                    limits.check_range(
-                        "VisibilityTimeout", entry.visibility_s, 0, limits.MAX_VISIBILITY_S
-                    )
+                    limits.check_range("VisibilityTimeout", entry.visibility_s, 0, limits.MAX_VISIBILITY_S)
                     _receipts.change_visibility(conn, q, entry.receipt_handle, entry.visibility_s, self._now())
                 except NotFoundError as exc:
-                    failed.append(
-                        BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc))
-                    )
+                    failed.append(BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc)))
                 except ValueError as exc:
-                    failed.append(
-                        BatchFailure(id=entry.id, code="InvalidParameterValue", message=str(exc))
-                    )
+                    failed.append(BatchFailure(id=entry.id, code="InvalidParameterValue", message=str(exc)))
                 else:
                     successful.append(BatchSuccess(id=entry.id))
         if successful:
@@ -765,13 +766,9 @@ class SqliteQueueService:
         """
         source_name = queue_name(source)
         destination_name = queue_name(destination) if destination is not None else None
-        return _dead_letters.move_back(
-            self.db, self._catalog, self.clock, source_name, destination_name, on_moved=self._changed
-        )
+        return _dead_letters.move_back(self.db, self._catalog, self.clock, source_name, destination_name, on_moved=self._changed)
 
-    def start_move_task(
-        self, source: str, destination: str | None = None, *, max_per_second: int | None = None
-    ) -> MoveTask:
+    def start_move_task(self, source: str, destination: str | None = None, *, max_per_second: int | None = None) -> MoveTask:
         """:meth:`start_message_move_task`, recorded for :meth:`list_move_tasks` (StartMessageMoveTask).
 
         The task has run when this returns (``COMPLETED``); ``max_per_second`` is recorded
@@ -793,8 +790,7 @@ class SqliteQueueService:
             with self._moves_lock:
                 if any(task_source == source_name for task_source in self._running_moves.values()):
                     raise ConflictError(
-                        "There is already a task running. Only one active task is allowed for a source queue arn"
-                        " at a given time."
+                        "There is already a task running. Only one active task is allowed for a source queue arn at a given time."
                     )
                 now = self._now()
                 to_move = conn.execute(

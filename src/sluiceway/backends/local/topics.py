@@ -79,9 +79,7 @@ __all__ = ["DEFAULT_LEASE_S", "OUTBOX_ENDPOINT", "SqliteTopic"]
 DEFAULT_LEASE_S = 300.0
 """How long a claimed delivery stays with its deliverer before another may try it."""
 
-_MESSAGE_COLUMNS = (
-    "m.seq, m.message_id, m.topic, m.published_as, m.subject, m.message, m.attributes, m.created_at, m.structure"
-)
+_MESSAGE_COLUMNS = "m.seq, m.message_id, m.topic, m.published_as, m.subject, m.message, m.attributes, m.created_at, m.structure"
 _DELIVERY_SQL = (
     "SELECT d.id, d.status, d.attempts, d.next_attempt_at, d.last_error, d.updated_at,"
     " d.subscription, d.protocol, d.endpoint,"
@@ -161,7 +159,8 @@ class SqliteTopic:
                 other attributes or tags (SNS's texts).
             ValueError: more than 50 tags.
         """
-        name = check_topic_name(topic_name(name))
+        fifo = str((attributes or {}).get("FifoTopic", "")).lower() == "true"
+        name = check_topic_name(topic_name(name), fifo=fifo)
         wanted = {k: check_topic_attribute(k, v, create=True) for k, v in (attributes or {}).items()}
         wanted.pop("FifoTopic", None)  # "false" only: the default
         check_tags(tags or {})
@@ -174,9 +173,7 @@ class SqliteTopic:
             else:
                 kept, kept_tags = self._kept(conn, name)
                 if any(kept.get(k, "") != v for k, v in wanted.items()):
-                    raise InvalidParameterError(
-                        "Invalid parameter: Attributes Reason: Topic already exists with different attributes"
-                    )
+                    raise InvalidParameterError("Invalid parameter: Attributes Reason: Topic already exists with different attributes")
                 if tags and any(kept_tags.get(k) != v for k, v in tags.items()):
                     raise InvalidParameterError("Invalid parameter: Tags Reason: Topic already exists with different tags")
         return self._must_topic_info(name)
@@ -196,9 +193,7 @@ class SqliteTopic:
         name = topic_name(topic)
         conn = self.db.connection()
         kept, _ = self._kept(conn, name)
-        count = conn.execute(
-            "SELECT count(*) FROM subscriptions WHERE topic = ? AND protocol != 'outbox'", (name,)
-        ).fetchone()[0]
+        count = conn.execute("SELECT count(*) FROM subscriptions WHERE topic = ? AND protocol != 'outbox'", (name,)).fetchone()[0]
         return topic_attributes(self.topic_arn(name), self.account_id, kept, subscriptions=count)
 
     def set_topic_attribute(self, topic: str, attribute: str, value: str) -> None:
@@ -253,12 +248,7 @@ class SqliteTopic:
 
     def _create(self, conn: sqlite3.Connection, name: str, *, outbox: bool) -> bool:
         now = self.clock.now().isoformat()
-        if (
-            conn.execute(
-                "INSERT OR IGNORE INTO topics (name, created_at) VALUES (?, ?)", (name, now)
-            ).rowcount
-            == 0
-        ):
+        if conn.execute("INSERT OR IGNORE INTO topics (name, created_at) VALUES (?, ?)", (name, now)).rowcount == 0:
             return False
         if outbox:
             conn.execute(
@@ -275,9 +265,7 @@ class SqliteTopic:
         """
         name = topic_name(topic)
         with self.db.transaction() as conn:
-            ids = [
-                r[0] for r in conn.execute("SELECT id FROM subscriptions WHERE topic = ?", (name,))
-            ]
+            ids = [r[0] for r in conn.execute("SELECT id FROM subscriptions WHERE topic = ?", (name,))]
             self._cancel_pending(conn, ids, "the topic was deleted")
             if conn.execute("DELETE FROM topics WHERE name = ?", (name,)).rowcount:
                 logger.info("topic deleted", extra={"topic": name})
@@ -386,9 +374,7 @@ class SqliteTopic:
                     now.isoformat(),
                 ),
             )
-        logger.info(
-            "topic subscribed", extra={"topic": name, "protocol": protocol, "endpoint": endpoint}
-        )
+        logger.info("topic subscribed", extra={"topic": name, "protocol": protocol, "endpoint": endpoint})
         return self.get_subscription(subscription_arn(self.topic_arn(name), sub_id))
 
     def unsubscribe(self, subscription: str) -> None:
@@ -415,12 +401,7 @@ class SqliteTopic:
         current = self.get_subscription(subscription)
         column, stored = _subscriptions.column_for(current, name, value, region=self.region, account_id=self.account_id)
         with self.db.transaction() as conn:
-            if (
-                conn.execute(
-                    f"UPDATE subscriptions SET {column} = ? WHERE id = ?", (stored, current.id)
-                ).rowcount
-                == 0
-            ):
+            if conn.execute(f"UPDATE subscriptions SET {column} = ? WHERE id = ?", (stored, current.id)).rowcount == 0:
                 raise NotFoundError("Subscription does not exist")
         return self.get_subscription(subscription)
 
@@ -431,13 +412,7 @@ class SqliteTopic:
             NotFoundError: no such subscription.
         """
         sub_id = subscription.rsplit(":", 1)[-1]
-        row = (
-            self.db.connection()
-            .execute(
-                f"SELECT {_subscriptions.COLUMNS} FROM subscriptions AS s WHERE s.id = ?", (sub_id,)
-            )
-            .fetchone()
-        )
+        row = self.db.connection().execute(f"SELECT {_subscriptions.COLUMNS} FROM subscriptions AS s WHERE s.id = ?", (sub_id,)).fetchone()
         if row is None:
             raise NotFoundError("Subscription does not exist")
         return self._subscription(row)
@@ -609,17 +584,13 @@ class SqliteTopic:
         if self.on_publish is not None:
             self.on_publish()
 
-    def _accepts(
-        self, sub: Subscription, message: str, attributes: Mapping[str, MessageAttribute]
-    ) -> bool:
+    def _accepts(self, sub: Subscription, message: str, attributes: Mapping[str, MessageAttribute]) -> bool:
         if not sub.filter_policy:
             return True
         key = (sub.id, sub.filter_policy, sub.filter_policy_scope)
         policy = self._policies.get(key)
         if policy is None:
-            policy = self._policies[key] = compile_filter_policy(
-                sub.filter_policy, sub.filter_policy_scope
-            )
+            policy = self._policies[key] = compile_filter_policy(sub.filter_policy, sub.filter_policy_scope)
         return policy.matches(message, attributes)
 
     def deliver_outbox(self, record: DeliveryRecord, *, stored: bool = False) -> None:
@@ -699,10 +670,7 @@ class SqliteTopic:
             message=message,
             timestamp=datetime.fromisoformat(created_at),
             subject=subject,
-            attributes={
-                k: MessageAttribute(v["Type"], v["Value"])
-                for k, v in json.loads(attributes).items()
-            },
+            attributes={k: MessageAttribute(v["Type"], v["Value"]) for k, v in json.loads(attributes).items()},
             published_as=published_as,
         )
 
@@ -726,11 +694,7 @@ class SqliteTopic:
         if status is not None:
             clauses.append("d.status = ?")
             params.append(status)
-        sql = (
-            _DELIVERY_SQL
-            + (" WHERE " + " AND ".join(clauses) if clauses else "")
-            + " ORDER BY d.id LIMIT ?"
-        )
+        sql = _DELIVERY_SQL + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY d.id LIMIT ?"
         params.append(limit)
         return [self._delivery(r) for r in self.db.connection().execute(sql, params)]
 
@@ -777,8 +741,7 @@ class SqliteTopic:
     def due(self, now: datetime, *, after_id: int = 0, limit: int = 100) -> list[DeliveryRecord]:
         """Pending deliveries due at ``now`` with an id above ``after_id``, in publish order."""
         rows = self.db.connection().execute(
-            _DELIVERY_SQL
-            + " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id > ? AND s.id IS NOT NULL"
+            _DELIVERY_SQL + " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id > ? AND s.id IS NOT NULL"
             " ORDER BY d.id LIMIT ?",
             (_ts(now), after_id, limit),
         )

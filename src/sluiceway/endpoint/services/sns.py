@@ -21,15 +21,17 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from ...errors import NotFoundError
 from ...messaging import limits
-from ...messaging.batch import check_batch
-from ...messaging.errors import InvalidMessageError, InvalidParameterError
-from ...messaging.sns import MessageAttribute, Subscription, message_structure, topic_name
+from ...messaging.errors import InvalidMessageError, InvalidParameterError, ParameterValueInvalidError
+from ...messaging.sns import MessageAttribute, Subscription, check_message, message_attributes, message_structure, topic_name
+from ...messaging.sns_topics import message_limit
 from ..context import Context, Handler, Operations
 from ..errors import AwsError
 
@@ -46,6 +48,9 @@ _MAX_BATCH_BYTES: Final = 262_144
 """PublishBatch: all messages together (256 KiB)."""
 _SUBSCRIBE_ATTRIBUTES: Final = frozenset({"DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy"})
 _OUTBOX: Final = "outbox"
+_ARN_PARTS: Final = 6
+_MAX_BATCH_ID: Final = 80
+_BATCH_ID_CHAR: Final = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _not_found(what: str) -> AwsError:
@@ -62,7 +67,9 @@ def _sns_errors(missing: str = "Topic") -> Iterator[None]:
         yield
     except NotFoundError:
         raise _not_found(missing) from None
-    except (InvalidParameterError, InvalidMessageError) as exc:
+    except InvalidParameterError as exc:
+        raise AwsError(exc.code, str(exc), 400) from None
+    except InvalidMessageError as exc:
         raise _invalid(str(exc)) from None
     except ValueError as exc:
         raise _invalid(f"Invalid parameter: {exc}") from None
@@ -86,12 +93,33 @@ def _topics(ctx: Context) -> SqliteTopic:
     return ctx.stack.local.topics
 
 
+def _arn(params: Mapping[str, Any], member: str) -> list[str]:
+    """The colon-separated parts of an ARN parameter, checked as SNS checks them before any lookup."""
+    arn = params.get(member)
+    if arn is None:
+        raise _invalid(f"Invalid parameter: {member} Reason: no value for required parameter")
+    parts = str(arn).split(":")
+    if len(parts) < _ARN_PARTS:
+        raise _invalid(f"Invalid parameter: {member} Reason: An ARN must have at least {_ARN_PARTS} elements, not {len(parts)}")
+    return parts
+
+
 def _topic(params: Mapping[str, Any], member: str = "TopicArn") -> str:
     """The topic a request's ARN names (SNS takes ARNs only, never bare names)."""
-    arn = params.get(member)
-    if not isinstance(arn, str) or not arn.startswith("arn:") or ":sns:" not in arn:
+    parts = _arn(params, member)
+    if parts[0] != "arn" or parts[2] != "sns" or len(parts) != _ARN_PARTS:
         raise _invalid(f"Invalid parameter: {member}")
-    return topic_name(arn)
+    return topic_name(":".join(parts))
+
+
+def _subscription(params: Mapping[str, Any]) -> str:
+    """The subscription ARN a request names: its topic's ARN and an id (SNS says which part is wrong)."""
+    parts = _arn(params, "SubscriptionArn")
+    if len(parts) == _ARN_PARTS:  # a topic's ARN: the subscription id is missing
+        raise _invalid("Invalid parameter: SubscriptionId")
+    if parts[0] != "arn" or parts[2] != "sns" or len(parts) != _ARN_PARTS + 1:
+        raise _invalid("Invalid parameter: SubscriptionArn")
+    return ":".join(parts)
 
 
 def _exists(topics: SqliteTopic, name: str) -> None:
@@ -125,7 +153,10 @@ def create_topic(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tags(raw: Sequence[Mapping[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in raw or ()}
+    tags = {t["Key"]: t.get("Value", "") for t in raw or ()}
+    if len(tags) != len(raw or ()):
+        raise _invalid("Invalid parameter: Duplicated keys are not allowed.")
+    return tags
 
 
 @_operation("DeleteTopic")
@@ -197,6 +228,10 @@ def subscribe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     protocol = params["Protocol"]
     if protocol == _OUTBOX or protocol not in ("sqs", "lambda", "email", "email-json", "http", "https"):
         raise _invalid(f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")
+    topic = _topic(params)
+    if protocol == "sqs" and not str(params.get("Endpoint") or "").startswith("arn:"):
+        # SNS names queues by ARN only (the port also takes names and URLs).
+        raise _invalid("Invalid parameter: SQS endpoint ARN")
     attributes = dict(params.get("Attributes") or {})
     unknown = sorted(set(attributes) - _SUBSCRIBE_ATTRIBUTES)
     if unknown:
@@ -204,16 +239,30 @@ def subscribe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     raw = attributes.get("RawMessageDelivery", "false")
     if raw.lower() not in ("true", "false"):
         raise _invalid(f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{raw}]. Must be true or false.")
-    sub = _topics(ctx).subscribe(
-        _topic(params),
-        protocol,
-        params.get("Endpoint") or "",
-        raw_message_delivery=raw.lower() == "true",
-        filter_policy=attributes.get("FilterPolicy"),
-        filter_policy_scope=attributes.get("FilterPolicyScope"),
-        delivery_policy=attributes.get("DeliveryPolicy"),
-        dead_letter_queue=attributes.get("RedrivePolicy"),
-    )
+    topics = _topics(ctx)
+    endpoint = params.get("Endpoint") or ""
+    existing = next((s for s in topics.list_subscriptions(topic) if s.protocol == protocol and s.endpoint == endpoint), None)
+    options: dict[str, Any] = {}
+    if existing is not None:
+        # Subscribing again compares only the attributes given: the others keep the subscription's values.
+        options = {
+            "raw_message_delivery": existing.raw_message_delivery,
+            "filter_policy": existing.filter_policy,
+            "filter_policy_scope": existing.filter_policy_scope,
+            "delivery_policy": existing.delivery_policy,
+            "dead_letter_queue": existing.dead_letter_queue,
+        }
+    given = {
+        "RawMessageDelivery": ("raw_message_delivery", raw.lower() == "true"),
+        "FilterPolicy": ("filter_policy", attributes.get("FilterPolicy")),
+        "FilterPolicyScope": ("filter_policy_scope", attributes.get("FilterPolicyScope")),
+        "DeliveryPolicy": ("delivery_policy", attributes.get("DeliveryPolicy")),
+        "RedrivePolicy": ("dead_letter_queue", attributes.get("RedrivePolicy")),
+    }
+    for attribute, (option, value) in given.items():
+        if attribute in attributes or existing is None:
+            options[option] = value
+    sub = topics.subscribe(topic, protocol, endpoint, **options)
     return {"SubscriptionArn": sub.arn}
 
 
@@ -227,7 +276,7 @@ def confirm_subscription(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
 @_operation("Unsubscribe", missing="Subscription")
 def unsubscribe(ctx: Context, params: dict[str, Any]) -> None:
     topics = _topics(ctx)
-    sub = topics.get_subscription(params["SubscriptionArn"])
+    sub = topics.get_subscription(_subscription(params))
     if sub.protocol == _OUTBOX:
         raise _not_found("Subscription")
     topics.unsubscribe(sub.arn)
@@ -271,7 +320,7 @@ def list_subscriptions_by_topic(ctx: Context, params: dict[str, Any]) -> dict[st
 @_operation("GetSubscriptionAttributes", missing="Subscription")
 def get_subscription_attributes(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     topics = _topics(ctx)
-    sub = topics.get_subscription(params["SubscriptionArn"])
+    sub = topics.get_subscription(_subscription(params))
     if sub.protocol == _OUTBOX:
         raise _not_found("Subscription")
     attributes = sub.attributes()
@@ -283,7 +332,7 @@ def get_subscription_attributes(ctx: Context, params: dict[str, Any]) -> dict[st
 @_operation("SetSubscriptionAttributes", missing="Subscription")
 def set_subscription_attributes(ctx: Context, params: dict[str, Any]) -> None:
     topics = _topics(ctx)
-    sub = topics.get_subscription(params["SubscriptionArn"])
+    sub = topics.get_subscription(_subscription(params))
     if sub.protocol == _OUTBOX:
         raise _not_found("Subscription")
     topics.set_subscription_attribute(sub.arn, params["AttributeName"], params.get("AttributeValue") or "")
@@ -292,35 +341,66 @@ def set_subscription_attributes(ctx: Context, params: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- publish
 
 
-def _attributes(raw: Mapping[str, Mapping[str, Any]] | None) -> dict[str, MessageAttribute]:
-    """SNS's MessageAttributeValue shapes as typed attributes (binary values carried in base64)."""
+def _attributes(raw: Mapping[str, Mapping[str, Any]] | None, path: str) -> dict[str, MessageAttribute]:
+    """SNS's MessageAttributeValue shapes as typed attributes (binary values carried in base64).
+
+    Args:
+        path: where the attributes are in the request, as SNS's validation errors name it.
+
+    Raises:
+        AwsError: ``ValidationError`` for an attribute without a data type.
+        ParameterValueInvalidError: a value in the wrong field for its type, or an empty one.
+    """
     out: dict[str, MessageAttribute] = {}
     for name, value in (raw or {}).items():
-        data_type = value.get("DataType") or ""
-        binary = value.get("BinaryValue")
-        if data_type.split(".", 1)[0] == "Binary":
-            if not isinstance(binary, bytes | bytearray) or not binary:
-                raise _invalid(
-                    f"Invalid parameter: The message attribute '{name}' must contain non-empty message attribute"
-                    f" value for message attribute type '{data_type}'."
-                )
-            out[name] = MessageAttribute(data_type, base64.b64encode(binary).decode("ascii"))
+        data_type = value.get("DataType")
+        if data_type is None:
+            raise AwsError(
+                "ValidationError",
+                f"1 validation error detected: Value null at '{path}.{name}.member.dataType' failed to satisfy"
+                " constraint: Member must not be null",
+                400,
+            )
+        base = str(data_type).split(".", 1)[0]
+        string, binary = value.get("StringValue"), value.get("BinaryValue")
+        if base == "Binary":
+            if binary is None and string is not None:
+                raise ParameterValueInvalidError(f"The message attribute '{name}' with type 'Binary' must use field 'Binary'.")
+            data = bytes(binary) if isinstance(binary, bytes | bytearray) else b""
+            out[name] = MessageAttribute(data_type, base64.b64encode(data).decode("ascii"))
         else:
-            out[name] = MessageAttribute(data_type, value.get("StringValue") or "")
+            if base in ("String", "Number") and string is None and binary is not None:
+                raise ParameterValueInvalidError(f"The message attribute '{name}' with type '{base}' must use field 'String'.")
+            out[name] = MessageAttribute(data_type, string if isinstance(string, str) else "")
     return out
 
 
-def _publish_one(topics: SqliteTopic, name: str, entry: Mapping[str, Any]) -> str:
+@dataclass(frozen=True)
+class _Publication:
+    """One message of a Publish or PublishBatch, checked and ready for the topic."""
+
+    message: str
+    subject: str | None
+    attributes: dict[str, MessageAttribute]
+    structure: dict[str, str] | None
+
+
+def _prepare(entry: Mapping[str, Any], limit: int, path: str) -> _Publication:
+    """Check one message as SNS does before anything is published.
+
+    Raises:
+        AwsError, InvalidParameterError: what SNS refuses, with its codes and texts.
+    """
     message = entry.get("Message")
     if not isinstance(message, str):
         raise _invalid("Invalid parameter: Message")
+    attributes = message_attributes(_attributes(entry.get("MessageAttributes"), path))
     structure = None
     kind = entry.get("MessageStructure")
     if kind is not None:
         if kind != "json":
             raise _invalid("Invalid parameter: MessageStructure")
         structure = message_structure(message)
-        message = structure["default"]
     if entry.get("MessageDeduplicationId") is not None:
         raise _invalid(
             "Invalid parameter: MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter"
@@ -330,12 +410,18 @@ def _publish_one(topics: SqliteTopic, name: str, entry: Mapping[str, Any]) -> st
     if group is not None:
         # Standard topics take a group id for SQS fair queues (same rules as FIFO topics').
         limits.check_message_id_field("MessageGroupId", group)
+    subject = entry.get("Subject")
+    check_message(message, subject, attributes, limit=limit)
+    return _Publication(structure["default"] if structure else message, subject, attributes, structure)
+
+
+def _publish(topics: SqliteTopic, name: str, publication: _Publication) -> str:
     return topics.publish(
         name,
-        message,
-        subject=entry.get("Subject"),
-        attributes=_attributes(entry.get("MessageAttributes")),
-        structure=structure,
+        publication.message,
+        subject=publication.subject,
+        attributes=publication.attributes,
+        structure=publication.structure,
         auto_create=False,
     )
 
@@ -347,7 +433,10 @@ def publish(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     target = "TopicArn" if params.get("TopicArn") is not None else "TargetArn"
     if params.get(target) is None:
         raise _invalid("Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
-    return {"MessageId": _publish_one(_topics(ctx), _topic(params, target), params)}
+    topics = _topics(ctx)
+    name = _topic(params, target)
+    publication = _prepare(params, message_limit(topics.topic_attributes(name)), "messageAttributes")
+    return {"MessageId": _publish(topics, name, publication)}
 
 
 @_operation("PublishBatch")
@@ -356,13 +445,17 @@ def publish_batch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = _topic(params)
     entries = params.get("PublishBatchRequestEntries") or []
     _check_batch(entries)
-    _exists(topics, name)
+    limit = message_limit(topics.topic_attributes(name))  # NotFound for a topic that does not exist
+    # SNS refuses the whole request for the first entry it would refuse, before publishing any.
+    prepared = [
+        _prepare(entry, limit, f"publishBatchRequestEntries.{n}.member.messageAttributes") for n, entry in enumerate(entries, start=1)
+    ]
     successful: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
-    for entry in entries:
+    for entry, publication in zip(entries, prepared, strict=True):
         try:
             with _sns_errors():
-                successful.append({"Id": entry["Id"], "MessageId": _publish_one(topics, name, entry)})
+                successful.append({"Id": entry["Id"], "MessageId": _publish(topics, name, publication)})
         except AwsError as error:
             if error.code == "NotFound":  # the topic went away meanwhile: the whole request fails
                 raise
@@ -371,20 +464,34 @@ def publish_batch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_batch(entries: Sequence[Mapping[str, Any]]) -> None:
-    """SNS's batch rules, with SNS's codes and messages (the same rules as SQS's batches)."""
-    try:
-        check_batch(str(e.get("Id", "")) for e in entries)
-    except InvalidMessageError as exc:
-        messages = {
-            "EmptyBatchRequest": "The batch request doesn't contain any entries.",
-            "TooManyEntriesInBatchRequest": "The batch request contains more entries than permissible.",
-            "BatchEntryIdsNotDistinct": "Two or more batch entries in the request have the same Id.",
-            "InvalidBatchEntryId": "The Id of a batch entry in a batch request doesn't abide by the specification.",
-        }
-        raise AwsError(exc.code, messages.get(exc.code, str(exc)), 400) from None
-    total = sum(len(str(e.get("Message", "")).encode("utf-8")) for e in entries)
+    """SNS's batch rules, with SNS's codes and messages."""
+    if not entries:
+        raise AwsError("EmptyBatchRequest", "The batch request doesn't contain any entries.", 400)
+    if len(entries) > limits.MAX_BATCH_ENTRIES:
+        raise AwsError("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible.", 400)
+    ids = [str(e.get("Id", "")) for e in entries]
+    if len(set(ids)) != len(ids):
+        raise AwsError("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id.", 400)
+    for entry_id in ids:
+        if len(entry_id) > _MAX_BATCH_ID:
+            raise AwsError("InvalidBatchEntryId", f"The Id of a batch entry in the batch request is too long: {entry_id}", 400)
+        if not entry_id or _BATCH_ID_CHAR.search(entry_id):
+            raise AwsError(
+                "InvalidBatchEntryId", f"The Id of a batch entry in the batch request contains an impermissible character: {entry_id}", 400
+            )
+    # Attributes count as in Publish: each name, data type and value.
+    total = sum(_entry_size(e) for e in entries)
     if total > _MAX_BATCH_BYTES:
         raise AwsError("BatchRequestTooLong", "The length of all the messages put together is more than the limit.", 400)
+
+
+def _entry_size(entry: Mapping[str, Any]) -> int:
+    size = len(str(entry.get("Message", "")).encode("utf-8"))
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        size += len(str(name).encode("utf-8")) + len(str(value.get("DataType", "")).encode("utf-8"))
+        binary = value.get("BinaryValue")
+        size += len(binary) if isinstance(binary, bytes | bytearray) else len(str(value.get("StringValue", "")).encode("utf-8"))
+    return size
 
 
 # ------------------------------------------------------------------------------- tags

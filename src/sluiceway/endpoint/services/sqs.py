@@ -33,6 +33,7 @@ from ...messaging.batch import ReceiptEntry, SendEntry, VisibilityEntry, check_b
 from ...messaging.errors import (
     DeadLetterTargetError,
     InvalidMessageError,
+    PurgeInProgressError,
     QueueDoesNotExistError,
     ReceiptHandleInvalidError,
 )
@@ -80,7 +81,10 @@ _SYSTEM_ATTRIBUTE_NAMES: Final = frozenset(
     }
 )
 # HTTP statuses of SQS's errors whose status is not 400 (the awsQueryError traits of its model).
-_STATUS: Final = {"ReceiptHandleIsInvalid": 404, "ResourceNotFoundException": 404, "OverLimit": 403}
+_STATUS: Final = {"ReceiptHandleIsInvalid": 404, "ResourceNotFoundException": 404, "OverLimit": 403, "PurgeQueueInProgress": 403}
+_NO_QUEUE: Final = "The specified queue does not exist."
+# SQS's query protocol still answers a missing queue in the words of its first API version.
+_NO_QUEUE_QUERY: Final = "The specified queue does not exist for this wsdl version."
 
 
 def _error(code: str, message: str) -> AwsError:
@@ -94,7 +98,9 @@ def _sqs_errors() -> Iterator[None]:
     try:
         yield
     except QueueDoesNotExistError:
-        raise _error("QueueDoesNotExist", "The specified queue does not exist.") from None
+        raise _error("QueueDoesNotExist", _NO_QUEUE) from None
+    except PurgeInProgressError as exc:
+        raise _error("PurgeQueueInProgress", str(exc)) from None
     except ReceiptHandleInvalidError as exc:
         raise _error("ReceiptHandleIsInvalid", str(exc)) from None
     except DeadLetterTargetError as exc:
@@ -106,7 +112,7 @@ def _sqs_errors() -> Iterator[None]:
     except ValueError as exc:
         raise _error("InvalidParameterValue", str(exc)) from None
     except NotFoundError:  # every other lookup of a queue operation is of a queue
-        raise _error("QueueDoesNotExist", "The specified queue does not exist.") from None
+        raise _error("QueueDoesNotExist", _NO_QUEUE) from None
 
 
 def _operation(name: str) -> Callable[[Handler], Handler]:
@@ -115,12 +121,23 @@ def _operation(name: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def run(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-            with _sqs_errors():
-                return handler(ctx, params)
+            try:
+                with _sqs_errors():
+                    return handler(ctx, params)
+            except AwsError as exc:
+                if exc.code == "QueueDoesNotExist" and exc.message == _NO_QUEUE and _is_query(ctx):
+                    exc.message = _NO_QUEUE_QUERY
+                raise
 
         return OPERATIONS(name)(run)
 
     return register
+
+
+def _is_query(ctx: Context) -> bool:
+    """Whether the request came in SQS's query protocol (a form post, not JSON with an X-Amz-Target)."""
+    headers = {k.lower(): v for k, v in ctx.request.headers.items()}
+    return "x-amz-target" not in headers and headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
 
 
 def _queues(ctx: Context) -> SqliteQueueService:
@@ -139,7 +156,7 @@ def _queue(ctx: Context, params: Mapping[str, Any], member: str = "QueueUrl") ->
     segments = [unquote(s) for s in path.split("/") if s]
     if not segments:
         if member in params:
-            raise _error("QueueDoesNotExist", "The specified queue does not exist.")
+            raise _error("QueueDoesNotExist", _NO_QUEUE)
         raise _error("MissingParameter", f"The request must contain the parameter {member}.")
     return segments[-1]
 
@@ -217,8 +234,10 @@ def _check_same_attributes(queues: SqliteQueueService, name: str, fifo: bool, ch
 @_operation("GetQueueUrl")
 def get_queue_url(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = params["QueueName"]
-    if name not in _queues(ctx).list_queues(name):
-        raise _error("QueueDoesNotExist", "The specified queue does not exist.")
+    owner = params.get("QueueOwnerAWSAccountId")
+    # The local stack holds one account's queues: another account owns none of them.
+    if (owner is not None and owner != ctx.account_id) or name not in _queues(ctx).list_queues(name):
+        raise _error("QueueDoesNotExist", _NO_QUEUE)
     return {"QueueUrl": _url(ctx, name)}
 
 
@@ -342,7 +361,7 @@ def remove_permission(ctx: Context, params: dict[str, Any]) -> None:
     policy = _policy(queues, name, queue_arn(name, region=queues.region, account_id=queues.account_id))
     kept = [s for s in policy["Statement"] if s.get("Sid") != label]
     if len(kept) == len(policy["Statement"]):
-        raise _error("InvalidParameterValue", f"Value {label} for parameter Label is invalid. Reason: can't find label on existing policy.")
+        raise _error("InvalidParameterValue", f"Value {label} for parameter Label is invalid. Reason: can't find label.")
     policy["Statement"] = kept
     text = json.dumps(policy) if kept else ""
     queues.set_queue_attributes(name, parse_queue_attributes({"Policy": text}, fifo=False, create=False))
