@@ -1,7 +1,8 @@
-"""``sluiceway alarms``: the CloudWatch alarms of the data dir, their state, and ``alarms history NAME``.
+"""``sluiceway alarms``: the CloudWatch alarms of the data dir (metric and composite), their state, and ``alarms history NAME``.
 
-The running stack evaluates the alarms (``runtime/alarms.py``); these commands read what it
-recorded, from the data dir, whether or not a stack runs on it.
+The running stack evaluates the alarms (``runtime/alarms.py``; a composite alarm's rule whenever
+an alarm it references changes state); these commands read what it recorded, from the data dir,
+whether or not a stack runs on it.
 """
 
 from __future__ import annotations
@@ -58,7 +59,14 @@ def _metric(definition: Mapping[str, Any]) -> str:
     return f"{text} [{dims}]" if dims else text
 
 
+def _watches(definition: Mapping[str, Any]) -> str:
+    """What the alarm watches: its metric, or a composite alarm's rule."""
+    return f"rule: {definition['AlarmRule']}" if "AlarmRule" in definition else _metric(definition)
+
+
 def _threshold(definition: Mapping[str, Any]) -> str:
+    if "AlarmRule" in definition:
+        return "composite"
     stat = definition.get("ExtendedStatistic") or definition.get("Statistic") or ""
     symbol = _SYMBOLS.get(definition.get("ComparisonOperator", ""), "?")
     m, n = definition.get("DatapointsToAlarm", definition["EvaluationPeriods"]), definition["EvaluationPeriods"]
@@ -73,21 +81,28 @@ def alarms(
     ] = False,
     data_dir: Path | None = DataDirOption,
 ) -> None:
-    """List the alarms: name, state, reason, when it was updated, metric, threshold."""
+    """List the alarms: name, state, reason, when it was updated, metric (a composite alarm's rule), threshold."""
     if ctx.invoked_subcommand is not None:
         return
-    records = _with_store(data_dir, lambda store: store.alarms())
+    records = _with_store(data_dir, lambda store: sorted([*store.alarms(), *store.composites()], key=lambda r: r.name))
     if as_json:
         shaped = [
             {
                 "AlarmName": r.name,
                 "AlarmArn": r.arn,
+                "AlarmType": "CompositeAlarm" if "AlarmRule" in r.definition else "MetricAlarm",
                 "StateValue": r.state,
                 "StateReason": r.reason,
                 "StateUpdatedTimestamp": _time(r.state_updated_ms),
-                "Metric": _metric(r.definition),
-                "ComparisonOperator": r.definition.get("ComparisonOperator"),
-                "Threshold": r.definition.get("Threshold"),
+                **(
+                    {"AlarmRule": r.definition["AlarmRule"]}
+                    if "AlarmRule" in r.definition
+                    else {
+                        "Metric": _metric(r.definition),
+                        "ComparisonOperator": r.definition.get("ComparisonOperator"),
+                        "Threshold": r.definition.get("Threshold"),
+                    }
+                ),
                 "ActionsEnabled": r.actions_enabled,
             }
             for r in records
@@ -95,7 +110,10 @@ def alarms(
         typer.echo(json.dumps({"Alarms": shaped}, indent=2))
         return
     if not records:
-        console.print("No alarms: a template's AWS::CloudWatch::Alarm, or PutMetricAlarm through the endpoint, makes one.")
+        console.print(
+            "No alarms: a template's AWS::CloudWatch::Alarm or CompositeAlarm, or PutMetricAlarm or PutCompositeAlarm"
+            " through the endpoint, makes one."
+        )
         return
     table = Table(show_lines=False)
     for column in ("name", "state", "reason", "updated", "metric", "threshold"):
@@ -106,7 +124,7 @@ def alarms(
             Text(r.state, style=_STYLES.get(r.state, "")),
             shown(r.reason),
             _time(r.state_updated_ms),
-            shown(_metric(r.definition)),
+            shown(_watches(r.definition)),
             shown(_threshold(r.definition)),
         )
     console.print(table)
@@ -120,13 +138,14 @@ def history(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """An alarm's history (kept 30 days, also after the alarm is deleted): configuration, state changes, actions."""
-    items = _with_store(data_dir, lambda store: store.history(alarm=name, limit=limit))
+    items = _with_store(data_dir, lambda store: store.history(alarm=name, alarm_types=("MetricAlarm", "CompositeAlarm"), limit=limit))
     if not items:
         fail(f"No history for alarm {name}")
     if as_json:
         shaped = [
             {
                 "AlarmName": i.alarm,
+                "AlarmType": i.alarm_type,
                 "Timestamp": _time(i.timestamp_ms),
                 "HistoryItemType": i.item_type,
                 "HistorySummary": i.summary,

@@ -5,7 +5,9 @@ runs the metric feeds (Lambda's, Step Functions', SQS's, EventBridge's and funct
 ``backends/local/cloudwatch_feeds.py``), then evaluates every metric alarm over its evaluation range
 by CloudWatch's rules (:mod:`._alarm_rules`), and moves the alarms whose state changed: the
 store commits the new state with its history, the SNS notifications to the state's actions
-and the ``CloudWatch Alarm State Change`` event together. Time is the stack's clock, so tests
+and the ``CloudWatch Alarm State Change`` event together, and evaluates again the composite
+alarms whose rule references a moved alarm. Each turn also ends the composite alarms'
+actions-suppression periods that are over. Time is the stack's clock, so tests
 drive it with a FakeClock.
 """
 
@@ -64,6 +66,10 @@ class AlarmStore(Protocol):
         """Drop what is past retention."""
         ...
 
+    def release_suppressions(self) -> int:
+        """End composite alarms' actions-suppression periods that are over, running the actions they held."""
+        ...
+
 
 class MetricFeed(Protocol):
     """One source of AWS's own metrics: reads what it has not read yet, exactly once."""
@@ -105,6 +111,7 @@ class AlarmEvaluator:
         if self._turns % _PRUNE_EVERY == 0:
             self.store.prune()
         self._turns += 1
+        self.store.release_suppressions()
         changed = 0
         for alarm in self.store.alarms():
             try:

@@ -10,7 +10,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["alarm_event", "cloudwatch_time", "notification", "region_name", "subject"]
+__all__ = [
+    "alarm_event",
+    "cloudwatch_time",
+    "composite_event",
+    "composite_notification",
+    "notification",
+    "region_name",
+    "subject",
+    "transition_reason",
+]
 
 #: The Region names CloudWatch's notifications carry (``"Region": "US East (N. Virginia)"``).
 _REGION_NAMES: dict[str, str] = {
@@ -231,3 +240,79 @@ def _configuration(definition: Mapping[str, Any]) -> dict[str, Any]:
         metrics.append(item)
     configuration["metrics"] = metrics
     return configuration
+
+
+# -- composite alarms -----------------------------------------------------------------------------
+
+
+def transition_reason(child_arn: str, state: str, moment: datetime) -> str:
+    """A composite alarm's state reason: ``arn:... transitioned to ALARM at Friday 04 August, 2023 12:54:46 UTC``."""
+    return f"{child_arn} transitioned to {state} at {moment.astimezone(UTC).strftime('%A %d %B, %Y %H:%M:%S')} UTC"
+
+
+def composite_notification(
+    definition: Mapping[str, Any],
+    *,
+    arn: str,
+    account_id: str,
+    region: str,
+    old_state: str,
+    new_state: str,
+    reason: str,
+    changed_at: datetime,
+    configuration_updated_at: datetime,
+    triggering: list[dict[str, Any]],
+) -> str:
+    """The JSON message a composite alarm publishes to its SNS actions: no ``Trigger``, but its
+    rule and ``TriggeringChildren`` (``[{"Arn", "State": {"Value", "Timestamp"}}]``)."""
+    body: dict[str, Any] = {
+        "AlarmName": definition["AlarmName"],
+        "AlarmDescription": definition.get("AlarmDescription"),
+        "AWSAccountId": account_id,
+        "AlarmConfigurationUpdatedTimestamp": cloudwatch_time(configuration_updated_at),
+        "NewStateValue": new_state,
+        "NewStateReason": reason,
+        "StateChangeTime": cloudwatch_time(changed_at),
+        "Region": region_name(region),
+        "AlarmArn": arn,
+        "OldStateValue": old_state,
+        "OKActions": list(definition.get("OKActions", [])),
+        "AlarmActions": list(definition.get("AlarmActions", [])),
+        "InsufficientDataActions": list(definition.get("InsufficientDataActions", [])),
+        "AlarmRule": definition["AlarmRule"],
+        "TriggeringChildren": [
+            {"Arn": child["arn"], "State": {"Value": child["state"]["value"], "Timestamp": child["state"]["timestamp"]}}
+            for child in triggering
+        ],
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def composite_event(
+    definition: Mapping[str, Any],
+    *,
+    arn: str,
+    account_id: str,
+    region: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    changed_at: datetime,
+) -> dict[str, Any]:
+    """A composite alarm's ``CloudWatch Alarm State Change`` event: its configuration is its rule
+    (and actions suppressor) rather than metrics. ``old``/``new`` as for :func:`alarm_event`, plus
+    ``actionsSuppressedBy``/``actionsSuppressedReason`` when the change's actions were held back."""
+    configuration: dict[str, Any] = {}
+    if definition.get("AlarmDescription"):
+        configuration["description"] = definition["AlarmDescription"]
+    configuration["alarmRule"] = definition["AlarmRule"]
+    if definition.get("ActionsSuppressor"):
+        configuration["actionsSuppressor"] = definition["ActionsSuppressor"]
+        configuration["actionsSuppressorWaitPeriod"] = definition.get("ActionsSuppressorWaitPeriod")
+        configuration["actionsSuppressorExtensionPeriod"] = definition.get("ActionsSuppressorExtensionPeriod")
+    event = alarm_event(definition, arn=arn, account_id=account_id, region=region, old=old, new=new, changed_at=changed_at)
+    for key, state in (("state", new), ("previousState", old)):
+        for extra in ("actionsSuppressedBy", "actionsSuppressedReason"):
+            if state.get(extra):
+                event["detail"][key][extra] = state[extra]
+    event["detail"]["configuration"] = configuration
+    return event

@@ -8,7 +8,7 @@ all of an API's resources at once, after the rest.
 from __future__ import annotations
 
 from .base import Env, Made, Provisioner, Request, Stored, physical_name
-from .cloudwatch import Alarm, Dashboard
+from .cloudwatch import Alarm, CompositeAlarm, Dashboard
 from .cognito import (
     UserPool,
     UserPoolClient,
@@ -51,6 +51,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
     "AWS::CloudWatch::Alarm": Alarm(),
+    "AWS::CloudWatch::CompositeAlarm": CompositeAlarm(),
     "AWS::CloudWatch::Dashboard": Dashboard(),
     "AWS::CloudFormation::CustomResource": CustomResource(),
     "AWS::Cognito::UserPool": UserPool(),

@@ -1,11 +1,12 @@
-"""Amazon CloudWatch (json, and query for older SDKs): metrics and metric alarms over the local store.
+"""Amazon CloudWatch (json, and query for older SDKs): metrics, metric alarms and composite alarms over the local store.
 
 Metric operations are in ``_cloudwatch_metrics``; this module holds the alarms': PutMetricAlarm,
-DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms, SetAlarmState, DescribeAlarmHistory,
-EnableAlarmActions and DisableAlarmActions. The stack evaluates the alarms
-(``runtime/alarms.py``); a state change, SetAlarmState's included, publishes to the state's
-SNS actions and puts ``CloudWatch Alarm State Change`` on the default bus. Composite alarms and
-anomaly detection bands are not served: their operations and comparisons are refused.
+PutCompositeAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms, SetAlarmState,
+DescribeAlarmHistory, EnableAlarmActions and DisableAlarmActions. The stack evaluates the metric
+alarms (``runtime/alarms.py``); a composite alarm's rule is evaluated when it is put and whenever
+an alarm it references changes state. A state change, SetAlarmState's included, publishes to the
+state's SNS actions and puts ``CloudWatch Alarm State Change`` on the default bus. Anomaly
+detection bands are not served: their comparisons are refused.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ...backends.local.cloudwatch import STATES, AlarmRecord
-from ...errors import NotFoundError
+from ...backends.local._cw_alarm_rule import MAX_RULE_LENGTH, RuleError
+from ...backends.local._cw_alarm_rule import parse as parse_rule
+from ...backends.local.cloudwatch import STATES, AlarmRecord, CompositeRecord
+from ...errors import ConflictError, NotFoundError
 from ..context import Context
 from ..errors import AwsError
 from . import _cloudwatch_metrics  # noqa: F401 - registers the metric operations
@@ -82,7 +85,10 @@ def put_metric_alarm(ctx: Context, params: dict[str, Any]) -> None:
     cloudwatch = store(ctx)
     if cloudwatch.alarm(definition["AlarmName"]) is None and len(cloudwatch.alarms(limit=MAX_ALARMS)) >= MAX_ALARMS:
         raise AwsError("LimitExceeded", "The maximum number of alarms for this account has been reached.", 400)
-    cloudwatch.put_alarm(definition, actions_enabled=bool(params.get("ActionsEnabled", True)))
+    try:
+        cloudwatch.put_alarm(definition, actions_enabled=bool(params.get("ActionsEnabled", True)))
+    except ConflictError as exc:
+        raise validation(str(exc)) from None
 
 
 def _check_alarm(definition: dict[str, Any]) -> None:
@@ -118,6 +124,10 @@ def _check_alarm(definition: dict[str, Any]) -> None:
             raise invalid("EvaluateLowSampleCountPercentile", low_samples, "Valid values are evaluate and ignore.")
         if "ExtendedStatistic" not in definition:
             raise combination("EvaluateLowSampleCountPercentile applies only to an alarm on a percentile (ExtendedStatistic).")
+    _check_actions(definition)
+
+
+def _check_actions(definition: Mapping[str, Any]) -> None:
     for key in _ACTION_KEYS:
         actions = definition.get(key, [])
         if len(actions) > MAX_ACTIONS:
@@ -175,7 +185,60 @@ def _check_math(definition: Mapping[str, Any]) -> int:
     return periods.pop()
 
 
+# -- PutCompositeAlarm -------------------------------------------------------------------------
+
+_COMPOSITE_KEYS: Final = (
+    "AlarmName",
+    "AlarmRule",
+    "AlarmDescription",
+    *_ACTION_KEYS,
+    "ActionsSuppressor",
+    "ActionsSuppressorWaitPeriod",
+    "ActionsSuppressorExtensionPeriod",
+)
+_LENGTHS: Final = {"AlarmName": 255, "AlarmRule": MAX_RULE_LENGTH, "AlarmDescription": 1024, "ActionsSuppressor": 1600}
+"""The model's length limits on PutCompositeAlarm's strings."""
+
+
+@OPERATIONS("PutCompositeAlarm")
+def put_composite_alarm(ctx: Context, params: dict[str, Any]) -> None:
+    definition: dict[str, Any] = {key: params[key] for key in _COMPOSITE_KEYS if key in params}
+    for key, most in _LENGTHS.items():
+        value = definition.get(key)
+        if isinstance(value, str) and len(value) > most:
+            raise validation(
+                f"1 validation error detected: Value '{value}' at '{key[0].lower()}{key[1:]}' failed to satisfy constraint:"
+                f" Member must have length less than or equal to {most}"
+            )
+    try:
+        parse_rule(definition["AlarmRule"])
+    except RuleError as exc:
+        raise validation(str(exc)) from None
+    _check_actions(definition)
+    if definition.get("ActionsSuppressor"):
+        if "ActionsSuppressorWaitPeriod" not in definition or "ActionsSuppressorExtensionPeriod" not in definition:
+            raise validation(
+                "ActionsSuppressorWaitPeriod and ActionsSuppressorExtensionPeriod are required when ActionsSuppressor is specified."
+            )
+        for key in ("ActionsSuppressorWaitPeriod", "ActionsSuppressorExtensionPeriod"):
+            if int(definition[key]) < 0:
+                raise invalid(key, definition[key])
+    else:
+        # The periods mean nothing without a suppressor; DescribeAlarms does not show them then.
+        definition.pop("ActionsSuppressor", None)
+        definition.pop("ActionsSuppressorWaitPeriod", None)
+        definition.pop("ActionsSuppressorExtensionPeriod", None)
+    try:
+        store(ctx).put_composite_alarm(definition, actions_enabled=bool(params.get("ActionsEnabled", True)))
+    except (NotFoundError, ConflictError) as exc:
+        raise validation(str(exc)) from None
+
+
 # -- DescribeAlarms ----------------------------------------------------------------------------
+
+
+_COMPOSITE_PAGE: Final = "\x00"
+"""Marks a NextToken that continues into the composite alarms (no alarm name holds a NUL)."""
 
 
 @OPERATIONS("DescribeAlarms")
@@ -185,34 +248,91 @@ def describe_alarms(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise invalid("AlarmNames", f"[{len(names)} names]", "The collection AlarmNames must not have a size greater than 100.")
     if names and params.get("AlarmNamePrefix"):
         raise combination("AlarmNames and AlarmNamePrefix cannot be specified together.")
-    if params.get("ChildrenOfAlarmName") or params.get("ParentsOfAlarmName"):
-        others = [k for k in ("AlarmNames", "AlarmNamePrefix", "StateValue", "ActionPrefix") if params.get(k)]
-        if others:
-            raise combination(f"ChildrenOfAlarmName and ParentsOfAlarmName cannot be specified with {others[0]}.")
-        return {"MetricAlarms": [], "CompositeAlarms": []}  # there are no composite alarms locally
     state = params.get("StateValue")
     if state is not None and state not in STATES:
         raise invalid("StateValue", state)
     limit = int(params.get("MaxRecords", 50))
     if not 1 <= limit <= 100:
         raise invalid("MaxRecords", limit)
+    token = decode_token(params.get("NextToken"))
+    answer: dict[str, Any] = {"MetricAlarms": [], "CompositeAlarms": [], "LogAlarms": []}
+    if params.get("ChildrenOfAlarmName") or params.get("ParentsOfAlarmName"):
+        return _family(ctx, params, answer)
     types = params.get("AlarmTypes") or ["MetricAlarm"]
-    answer: dict[str, Any] = {}
-    if "MetricAlarm" in types:
-        found = store(ctx).alarms(
-            names=names or None,
-            prefix=params.get("AlarmNamePrefix"),
-            state=state,
-            action_prefix=params.get("ActionPrefix"),
-            after=decode_token(params.get("NextToken")),
-            limit=limit + 1,
-        )
+    filters = {
+        "names": names or None,
+        "prefix": params.get("AlarmNamePrefix"),
+        "state": state,
+        "action_prefix": params.get("ActionPrefix"),
+    }
+    cloudwatch = store(ctx)
+    # One list, metric alarms first, paged by MaxRecords across both kinds.
+    in_composites = token is not None and token.startswith(_COMPOSITE_PAGE)
+    room = limit
+    if "MetricAlarm" in types and not in_composites:
+        found = cloudwatch.alarms(**filters, after=token, limit=limit + 1)
         answer["MetricAlarms"] = [metric_alarm(a) for a in found[:limit]]
         if len(found) > limit:
             answer["NextToken"] = encode_token(found[limit - 1].name)
+            return answer
+        room -= len(found)
     if "CompositeAlarm" in types:
-        answer["CompositeAlarms"] = []
+        cloudwatch.release_suppressions()  # a period that ended since the last turn shows as ended
+        after = token[len(_COMPOSITE_PAGE) :] if token is not None and in_composites else None
+        composites = cloudwatch.composites(**filters, after=after, limit=room + 1)
+        answer["CompositeAlarms"] = [composite_alarm(a) for a in composites[:room]]
+        if len(composites) > room:
+            answer["NextToken"] = encode_token(_COMPOSITE_PAGE + (composites[room - 1].name if room else ""))
     return answer
+
+
+def _family(ctx: Context, params: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """ChildrenOfAlarmName / ParentsOfAlarmName: the alarms a composite alarm's rule references, or
+    the composite alarms referencing an alarm, each with only the fields CloudWatch returns then."""
+    if params.get("ChildrenOfAlarmName") and params.get("ParentsOfAlarmName"):
+        raise combination("ChildrenOfAlarmName and ParentsOfAlarmName cannot be specified together.")
+    others = [k for k in ("AlarmNames", "AlarmNamePrefix", "AlarmTypes", "StateValue", "ActionPrefix") if params.get(k)]
+    if others:
+        raise combination(f"ChildrenOfAlarmName and ParentsOfAlarmName cannot be specified with {others[0]}.")
+    cloudwatch = store(ctx)
+    if params.get("ChildrenOfAlarmName"):
+        for record in cloudwatch.children(params["ChildrenOfAlarmName"]):
+            key = "CompositeAlarms" if isinstance(record, CompositeRecord) else "MetricAlarms"
+            answer[key].append(
+                {
+                    "AlarmName": record.name,
+                    "AlarmArn": record.arn,
+                    "StateValue": record.state,
+                    "StateUpdatedTimestamp": to_time(record.state_updated_ms),
+                }
+            )
+    else:
+        answer["CompositeAlarms"] = [{"AlarmName": r.name, "AlarmArn": r.arn} for r in cloudwatch.parents(params["ParentsOfAlarmName"])]
+    return answer
+
+
+def composite_alarm(record: CompositeRecord) -> dict[str, Any]:
+    """A composite alarm as DescribeAlarms' ``CompositeAlarm`` shows it."""
+    found: dict[str, Any] = dict(record.definition)
+    for key in _ACTION_KEYS:
+        found.setdefault(key, [])
+    found.update(
+        {
+            "AlarmArn": record.arn,
+            "AlarmConfigurationUpdatedTimestamp": to_time(record.configuration_ms),
+            "ActionsEnabled": record.actions_enabled,
+            "StateValue": record.state,
+            "StateReason": record.reason,
+            "StateUpdatedTimestamp": to_time(record.state_updated_ms),
+            "StateTransitionedTimestamp": to_time(record.state_transitioned_ms),
+        }
+    )
+    if record.reason_data:
+        found["StateReasonData"] = record.reason_data
+    if record.suppressed_by:
+        found["ActionsSuppressedBy"] = record.suppressed_by
+        found["ActionsSuppressedReason"] = record.suppressed_reason
+    return found
 
 
 def metric_alarm(record: AlarmRecord) -> dict[str, Any]:
@@ -275,6 +395,8 @@ def delete_alarms(ctx: Context, params: dict[str, Any]) -> None:
         store(ctx).delete_alarms(names)
     except NotFoundError as exc:
         raise AwsError("ResourceNotFound", str(exc), 404) from None
+    except ConflictError as exc:  # more than one composite alarm, or one a composite alarm depends on
+        raise validation(str(exc)) from None
 
 
 MAX_JSON_NESTING: Final = 1000
@@ -351,14 +473,13 @@ def describe_alarm_history(ctx: Context, params: dict[str, Any]) -> dict[str, An
     ):
         raise invalid("HistoryItemType", item_type)
     types = params.get("AlarmTypes") or ["MetricAlarm"]
-    if "MetricAlarm" not in types:
-        return {"AlarmHistoryItems": []}
     token = decode_token(params.get("NextToken"))
     if token is not None and not token.isdigit():
         raise AwsError("InvalidNextToken", "The service couldn't process your request because the NextToken is not valid.", 400)
     items = store(ctx).history(
         alarm=params.get("AlarmName"),
         item_type=item_type,
+        alarm_types=[t for t in types if t in ("MetricAlarm", "CompositeAlarm")],
         start_ms=ms(params["StartDate"]) if "StartDate" in params else None,
         end_ms=ms(params["EndDate"]) if "EndDate" in params else None,
         newest_first=params.get("ScanBy", "TimestampDescending") == "TimestampDescending",
@@ -369,7 +490,7 @@ def describe_alarm_history(ctx: Context, params: dict[str, Any]) -> dict[str, An
         "AlarmHistoryItems": [
             {
                 "AlarmName": item.alarm,
-                "AlarmType": "MetricAlarm",
+                "AlarmType": item.alarm_type,
                 "Timestamp": to_time(item.timestamp_ms),
                 "HistoryItemType": item.item_type,
                 "HistorySummary": item.summary,
