@@ -491,6 +491,11 @@ class Run:
         return parent
 
     def fail_execution(self, error: str | None, cause: str | None, *, status: str = "FAILED") -> None:
+        root = self.state["paths"].get(self.state.get("root"))
+        if status in ("ABORTED", "TIMED_OUT") and root is not None and root.get("phase") != "done":
+            # Stopped or timed out while a top-level state ran (a Wait, a Task, a Map): AWS redrives
+            # ABORTED and TIMED_OUT executions as it does FAILED ones, from that state with its input.
+            self.state["redrive"] = {"state": root["state"], "input": root["input"], "vars": root["vars"]}
         self.state["status"] = status
         self.state["error"] = error
         self.state["cause"] = cause

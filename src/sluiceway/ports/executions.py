@@ -131,7 +131,12 @@ class TaskJournal(Protocol):
 class ChildExecutions(Protocol):
     """What ``states:startExecution`` needs from the orchestrator."""
 
-    def start_execution(self, state_machine: str, input: JSON, *, name: str | None = None) -> ExecutionRecord: ...
+    def start_execution(
+        self, state_machine: str, input: JSON, *, name: str | None = None, input_text: str | None = None
+    ) -> ExecutionRecord:
+        """Start the child; ``input_text`` is the JSON text of ``input`` as the task gave it, which the
+        child is described with (DescribeExecution, its ExecutionStarted event) unchanged."""
+        ...
 
     def describe(self, arn: str) -> ExecutionRecord: ...
 

@@ -159,13 +159,31 @@ class SqliteExecutionStore:
         *,
         state_machine: str | None = None,
         status: str | None = None,
+        redriven: bool | None = None,
         after: tuple[str, str] | None = None,
         limit: int = 100,
     ) -> builtins.list[ExecutionRecord]:
-        """Executions newest first, optionally of one state machine and status, after a cursor.
+        """The executions of :meth:`keyed_page`, without their sort keys."""
+        rows = self.keyed_page(state_machine=state_machine, status=status, redriven=redriven, after=after, limit=limit)
+        return [record for record, _ in rows]
+
+    def keyed_page(
+        self,
+        *,
+        state_machine: str | None = None,
+        status: str | None = None,
+        redriven: bool | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[tuple[ExecutionRecord, str]]:
+        """Executions as ListExecutions orders them, the most recent first, with each one's sort key.
+
+        Step Functions sorts a running execution by its start (or last redrive) date and an ended
+        one by its stop date; executions at the same instant come by ARN, descending.
 
         Args:
-            after: ``(started_at ISO text, arn)`` of the last execution of the previous page.
+            redriven: only executions redriven at least once (True) or never (False).
+            after: ``(sort key, arn)`` of the last execution of the previous page.
         """
         where, args = [], []
         if state_machine is not None:
@@ -174,15 +192,17 @@ class SqliteExecutionStore:
         if status is not None:
             where.append("status=?")
             args.append(status)
+        if redriven is not None:
+            where.append(f"COALESCE(json_extract(state, '$.context.Execution.RedriveCount'), 0) {'>' if redriven else '='} 0")
         if after is not None:
-            where.append("(started_at < ? OR (started_at = ? AND arn < ?))")
+            where.append("(sort_at < ? OR (sort_at = ? AND arn < ?))")
             args.extend([after[0], after[0], after[1]])
-        sql = "SELECT * FROM executions"
+        sql = f"SELECT * FROM (SELECT *, {_SORT_AT} AS sort_at FROM executions)"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY started_at DESC, arn DESC LIMIT ?"
+        sql += " ORDER BY sort_at DESC, arn DESC LIMIT ?"
         rows = self.db.connection().execute(sql, (*args, limit))
-        return [_record(r) for r in rows]
+        return [(_record(r), str(r["sort_at"])) for r in rows]
 
     # -- state machines ----------------------------------------------------------------
 
@@ -303,6 +323,10 @@ class SqliteExecutionStore:
         )
         return None if row is None else revisions.revision_from_row(row)
 
+    def machine_revisions(self, name: str) -> builtins.list[StateMachineRevision]:
+        """Every stored revision of the state machine, the newest first."""
+        return revisions.machine_revisions(self.db.connection(), name)
+
     def execution_revision(self, arn: str) -> StateMachineRevision | None:
         """The revision the execution started with.
 
@@ -311,6 +335,17 @@ class SqliteExecutionStore:
         runs with, and is described by, its machine's current definition.
         """
         return revisions.execution_revision(self.db.connection(), arn)
+
+
+_SORT_AT = (
+    "COALESCE(stopped_at, CASE WHEN stopped_at IS NULL THEN (SELECT REPLACE(json_extract(h.body, '$.timestamp'), 'Z', '+00:00')"
+    " FROM history h WHERE h.execution_arn = executions.arn AND json_extract(h.body, '$.type') = 'ExecutionRedriven'"
+    " ORDER BY h.event_id DESC LIMIT 1) END, started_at)"
+)
+"""ListExecutions' sort key as ISO text: the stop date, else the last redrive's date, else the start date.
+
+History stamps milliseconds with ``Z``; as ``+00:00`` they sort as text with the ISO dates the
+executions table keeps (all UTC)."""
 
 
 def _revision_of(machine: StateMachineRecord, *, initial: bool) -> StateMachineRevision:

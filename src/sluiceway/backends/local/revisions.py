@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["StateMachineRevision", "execution_revision", "forget_unused", "link_execution", "write_revision"]
+__all__ = [
+    "StateMachineRevision",
+    "execution_revision",
+    "forget_unused",
+    "link_execution",
+    "machine_revisions",
+    "write_revision",
+]
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,14 @@ def execution_revision(conn: sqlite3.Connection, execution_arn: str) -> StateMac
         (execution_arn,),
     ).fetchone()
     return None if row is None else revision_from_row(row)
+
+
+def machine_revisions(conn: sqlite3.Connection, state_machine: str) -> list[StateMachineRevision]:
+    """The machine's stored revisions, the newest first (by the date it got each, then by insertion)."""
+    rows = conn.execute(
+        "SELECT * FROM state_machine_revisions WHERE state_machine=? ORDER BY updated_at DESC, rowid DESC", (state_machine,)
+    )
+    return [revision_from_row(r) for r in rows]
 
 
 def forget_unused(conn: sqlite3.Connection, state_machine: str) -> int:

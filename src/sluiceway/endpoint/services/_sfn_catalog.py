@@ -26,7 +26,9 @@ from ...asl.model import StateMachine
 from ...backends.local.executions import SqliteExecutionStore, StateMachineRecord
 from ...errors import DefinitionError, InvalidNameError
 from ...names import check_name
+from ...runtime.orchestration.json_reasons import jackson_reason
 from ..errors import AwsError
+from ._sfn_express import express_diagnostics
 
 if TYPE_CHECKING:
     from ...runtime.orchestration.executor import LocalOrchestrator
@@ -81,7 +83,8 @@ def parse_definition(text: str) -> StateMachine:
     try:
         doc = load_json(text)
     except ValueError as exc:
-        raise AwsError("InvalidDefinition", f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {exc}'") from None
+        reason = jackson_reason(text, exc)
+        raise AwsError("InvalidDefinition", f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {reason}'") from None
     try:
         return parser.parse(doc)
     except DefinitionError as exc:
@@ -180,6 +183,7 @@ class Catalog:
         kind = params.get("type") or "STANDARD"
         if kind not in TYPES:
             raise validation_error("type", kind, "Member must satisfy enum value set: [STANDARD, EXPRESS]")
+        _check_express(machine, kind)
         tags = tag_map(params.get("tags") or [])
         with self._lock:
             existing = self.get(name)
@@ -215,6 +219,7 @@ class Catalog:
         machine: StateMachine | None = None
         if params.get("definition") is not None:
             machine = parse_definition(params["definition"])
+            _check_express(machine, record.type)
             changes["definition"] = params["definition"]
         if params.get("roleArn") is not None:
             changes["role_arn"] = check_role(params["roleArn"])
@@ -227,6 +232,12 @@ class Catalog:
                 "MissingRequiredParameter",
                 "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
             )
+        unchanged = all(getattr(record, key) == value for key, value in changes.items())
+        current = self.store.current_revision(record.name)
+        if unchanged and current is not None and not current.initial:
+            # AWS answers an update that changes nothing with the revision the machine is at
+            # (recorded). The one CreateStateMachine made has no revisionId to answer with.
+            return record
         updated = replace(record, **changes, updated_at=datetime.now(UTC), revision_id=str(uuid.uuid4()))
         with self._lock:
             self.store.update_state_machine(updated)
@@ -244,6 +255,16 @@ class Catalog:
 
     def set_tags(self, record: StateMachineRecord, tags: Mapping[str, str]) -> None:
         self.store.update_state_machine(replace(record, tags=dict(tags)))
+
+
+def _check_express(machine: StateMachine, kind: str) -> None:
+    """InvalidDefinition for what an Express machine may not use (see :mod:`._sfn_express`)."""
+    if kind != "EXPRESS":
+        return
+    problems = express_diagnostics(machine.definition)
+    if problems:
+        reasons = ", ".join(f"{d.code}: {d.message} at {d.location}" for d in problems)
+        raise AwsError("InvalidDefinition", f"Invalid State Machine Definition: '{reasons}'")
 
 
 def _not_builtin(record: StateMachineRecord, what: str) -> None:

@@ -23,6 +23,7 @@ from ...asl.commands import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, Wr
 from ...asl.core import error_matches
 from ...asl.limits import load_json
 from ...asl.simulator import simulate
+from ...runtime.orchestration.json_reasons import EMPTY_INPUT, jackson_reason
 from ..context import Context
 from ..errors import AwsError
 from ._sfn_catalog import check_role, parse_definition, validation_error
@@ -129,9 +130,10 @@ def _json(text: str | None, member: str, default: str | None, *, code: str = "In
     try:
         return load_json(source)
     except ValueError as exc:
+        reason = jackson_reason(source, exc) if source.strip() else EMPTY_INPUT
         if code == "InvalidDefinition":
-            raise AwsError(code, f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {exc}'") from None
-        raise AwsError(code, f"Invalid State Machine Execution Input: '{exc}'") from None
+            raise AwsError(code, f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {reason}'") from None
+        raise AwsError(code, f"Invalid State Machine Execution Input: '{reason}'") from None
 
 
 def _mocked(mock: Mapping[str, Any]) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...asl import parser
@@ -32,9 +32,11 @@ from ...errors import (
 from ...names import check_name
 from ...ports import ExecutionRecord
 from ...runtime.orchestration.executor import InvalidTaskTokenError, TaskTimedOutError
+from ...runtime.orchestration.json_reasons import EMPTY_INPUT, jackson_location, jackson_reason
 from ..context import Context, Operations
 from ..errors import AwsError
 from ._sfn_catalog import Catalog, StateMachineRecord, invalid_arn, tag_map, validation_error
+from ._sfn_express import NOT_AN_OBJECT, express_diagnostics
 from ._sfn_test_state import test_state
 
 __all__ = ["OPERATIONS"]
@@ -45,7 +47,14 @@ MAX_DATA_CHARS = 262_144
 """Step Functions' limit on an execution's input and a task's output (the model's SensitiveData)."""
 SYNC_TIMEOUT_S = 300.0
 """An Express execution runs at most five minutes."""
-_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+_STATUSES = ("SUCCEEDED", "TIMED_OUT", "PENDING_REDRIVE", "ABORTED", "FAILED", "RUNNING")
+"""ExecutionStatus, in the order AWS lists it in its ValidationException (recorded)."""
+_REDRIVE_FILTERS = ("REDRIVEN", "NOT_REDRIVEN")
+_EXECUTIONS_TOKEN_CHARS = 3096
+"""ListExecutions' longer nextToken (ListExecutionsPageToken; the others' PageToken is 1024)."""
+_REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
+REDRIVABLE_PERIOD = timedelta(days=14)
+"""How long after it stopped an execution can be redriven."""
 
 
 def _catalog(ctx: Context) -> Catalog:
@@ -163,16 +172,35 @@ def validate_state_machine_definition(ctx: Context, params: dict[str, Any]) -> d
     limit = params.get("maxResults") or 100
     if not 0 <= limit <= 100:
         raise validation_error("maxResults", limit, "Member must have value less than or equal to 100")
+    text = params["definition"]
     try:
-        doc = load_json(params["definition"])
+        doc = load_json(text)
     except ValueError as exc:
-        diagnostics = [{"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": str(exc)}]
+        diagnostics = [_json_diagnostic(text, exc)]
     else:
-        diagnostics = [d.to_json() for d in parser.validate(doc)]
+        if not isinstance(doc, dict):
+            diagnostics = [{"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": NOT_AN_OBJECT}]
+        else:
+            diagnostics = [d.to_json() for d in parser.validate(doc)]
+            if kind == "EXPRESS":
+                diagnostics += [d.to_json() for d in express_diagnostics(doc)]
     # severity ERROR (the default) reports errors only; WARNING reports both.
     wanted = [d for d in diagnostics if severity == "WARNING" or d["severity"] == "ERROR"]
     failed = any(d["severity"] == "ERROR" for d in diagnostics)
     return {"result": "FAIL" if failed else "OK", "diagnostics": wanted[:limit], "truncated": len(wanted) > limit}
+
+
+def _json_diagnostic(text: str, exc: ValueError) -> dict[str, Any]:
+    if not text.strip():
+        # AWS: an empty definition is no JSON object, not a JSON syntax error (recorded).
+        return {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": NOT_AN_OBJECT}
+    out: dict[str, Any] = {"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": jackson_reason(text, exc)}
+    location = jackson_location(text, exc)
+    if location is not None:
+        # The parser's message ends with where it stopped; AWS gives that as the location too.
+        out["location"] = location
+        out["message"] += f"\n at {location}"
+    return out
 
 
 # -- tags -----------------------------------------------------------------------------------
@@ -180,6 +208,10 @@ def validate_state_machine_definition(ctx: Context, params: dict[str, Any]) -> d
 
 def _tagged(ctx: Context, arn: str) -> StateMachineRecord:
     catalog = _catalog(ctx)
+    parts = arn.split(":")
+    if len(parts) == 8 and parts[:3] == ["arn", "aws", "states"] and parts[5] == "stateMachine":
+        # A version or alias ARN: AWS tags neither (recorded), and none is kept here.
+        raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'")
     try:
         name = catalog.name_of(arn, "resourceArn")
     except AwsError as exc:
@@ -225,10 +257,12 @@ def _input(params: dict[str, Any]) -> Any:
         return {}
     if len(text) > MAX_DATA_CHARS:
         raise validation_error("input", "...", f"Member must have length less than or equal to {MAX_DATA_CHARS}")
+    if not text.strip():
+        raise AwsError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{EMPTY_INPUT}'")
     try:
         return load_json(text, parse_constant=_not_json)
     except ValueError as exc:
-        raise AwsError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'") from None
+        raise AwsError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{jackson_reason(text, exc)}'") from None
 
 
 def _not_json(constant: str) -> Any:
@@ -312,7 +346,10 @@ def start_sync_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
 def _execution(ctx: Context, arn: str) -> ExecutionRecord:
     """The execution named by ``arn`` (never by name: the store also accepts names, AWS does not)."""
     parts = arn.split(":")
-    if len(parts) < 8 or parts[0] != "arn" or parts[2] != "states" or parts[5] not in ("execution", "express"):
+    if len(parts) >= 6 and parts[0] == "arn" and parts[2] == "states" and parts[5] == "express":
+        # An Express execution is neither described nor stopped by ARN on AWS; its message names only the type (recorded).
+        raise AwsError("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'")
+    if len(parts) < 8 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "execution":
         raise invalid_arn(arn)
     try:
         return ctx.stack.orchestrator.describe(arn)
@@ -339,7 +376,7 @@ def describe_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         redriven = _redrive_date(ctx, execution)
         if redriven is not None:
             out["redriveDate"] = redriven
-    redrive_status, reason = _redrive_status(execution)
+    redrive_status, reason = _redrive_status(ctx, execution)
     out["redriveStatus"] = redrive_status
     if reason:
         out["redriveStatusReason"] = reason
@@ -370,42 +407,66 @@ def _redrive_date(ctx: Context, execution: ExecutionRecord) -> datetime | None:
     return None
 
 
-def _redrive_status(execution: ExecutionRecord) -> tuple[str, str | None]:
+def _redrive_status(ctx: Context, execution: ExecutionRecord) -> tuple[str, str | None]:
+    """DescribeExecution's redriveStatus and redriveStatusReason (worded as AWS words them)."""
     state = execution.state if isinstance(execution.state, dict) else {}
-    if execution.status in ("FAILED", "TIMED_OUT", "ABORTED") and state.get("redrive"):
-        return "REDRIVABLE", None
-    return "NOT_REDRIVABLE", f"Execution is {execution.status} and cannot be redriven"
+    if execution.status not in _REDRIVABLE:
+        return "NOT_REDRIVABLE", f"Execution is {execution.status} and cannot be redriven"
+    now = ctx.stack.orchestrator.clock.now()
+    if execution.stopped_at is not None and now - execution.stopped_at > REDRIVABLE_PERIOD:
+        return "NOT_REDRIVABLE", "Execution redrivable period exceeded"
+    if not state.get("redrive"):
+        # Ended before entering any state (its input was refused): there is no step to continue from.
+        return "NOT_REDRIVABLE", f"Execution is {execution.status} and cannot be redriven"
+    return "REDRIVABLE", None
 
 
 @OPERATIONS("ListExecutions")
 def list_executions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    status = params.get("statusFilter")
+    if status is not None and status not in _STATUSES:
+        raise validation_error("statusFilter", status, f"Member must satisfy enum value set: [{', '.join(_STATUSES)}]")
+    redrive_filter = params.get("redriveFilter")
+    if redrive_filter is not None and redrive_filter not in _REDRIVE_FILTERS:
+        raise validation_error("redriveFilter", redrive_filter, f"Member must satisfy enum value set: [{', '.join(_REDRIVE_FILTERS)}]")
+    limit = _page_size(params.get("maxResults"))
     if params.get("mapRunArn"):
+        # Distributed Map runs are not kept as Map Runs of their own here: none has an ARN to list by.
         raise AwsError("ResourceNotFound", f"Resource not found: '{params['mapRunArn']}'")
     arn = params.get("stateMachineArn")
     if arn is None:
         raise AwsError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
+    if status == "PENDING_REDRIVE":
+        # Only a Map Run's child executions wait for a redrive; AWS refuses the filter with a state machine.
+        raise AwsError("ValidationException", "PENDING_REDRIVE status filter is only supported with mapRunArn")
     catalog = _catalog(ctx)
     record = catalog.must_get(arn)
     if record.type == "EXPRESS":
         raise AwsError("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
-    status = params.get("statusFilter")
-    if status is not None and status not in _STATUSES:
-        raise validation_error("statusFilter", status, f"Member must satisfy enum value set: [{', '.join(_STATUSES)}]")
-    limit = _page_size(params.get("maxResults"))
-    cursor = _decode_token(params.get("nextToken"))
+    cursor = _decode_token(params.get("nextToken"), _EXECUTIONS_TOKEN_CHARS)
     after: tuple[str, str] | None = None
     if cursor is not None:
         try:
-            started, last = json.loads(cursor)
-            after = (str(started), str(last))
+            sort_at, last = json.loads(cursor)
+            after = (str(sort_at), str(last))
         except (ValueError, TypeError):
             raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'") from None
     store = ctx.stack.local.executions
-    rows = store.page(state_machine=record.name, status=status, after=after, limit=limit + 1)
+    redriven = None if redrive_filter is None else redrive_filter == "REDRIVEN"
+    rows = store.keyed_page(state_machine=record.name, status=status, redriven=redriven, after=after, limit=limit + 1)
     page = rows[:limit]
-    out: dict[str, Any] = {"executions": [_summary(ctx, e) for e in page]}
+    items = []
+    for execution, _ in page:
+        item = _summary(ctx, execution)
+        if item["redriveCount"]:
+            redriven_at = _redrive_date(ctx, execution)
+            if redriven_at is not None:
+                item["redriveDate"] = redriven_at
+        items.append(item)
+    out: dict[str, Any] = {"executions": items}
     if len(rows) > limit:
-        out["nextToken"] = _encode_token(json.dumps([page[-1].started_at.isoformat(), page[-1].arn]))
+        last_execution, last_key = page[-1]
+        out["nextToken"] = _encode_token(json.dumps([last_key, last_execution.arn]))
     return out
 
 
@@ -457,8 +518,9 @@ def stop_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 @OPERATIONS("RedriveExecution")
 def redrive_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     execution = _execution(ctx, params["executionArn"])
-    if execution.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
-        raise AwsError("ExecutionNotRedrivable", f"Execution is {execution.status} and cannot be redriven: '{execution.arn}'")
+    redrive_status, reason = _redrive_status(ctx, execution)
+    if redrive_status != "REDRIVABLE":
+        raise AwsError("ExecutionNotRedrivable", f"{reason}: '{execution.arn}'")
     try:
         ctx.stack.orchestrator.redrive_execution(execution.arn)
     except ExecutionNotFoundError as exc:
@@ -495,7 +557,7 @@ def send_task_success(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     try:
         output = load_json(text)
     except ValueError as exc:
-        raise AwsError("InvalidOutput", f"Invalid Output: '{exc}'") from None
+        raise AwsError("InvalidOutput", f"Invalid Output: '{jackson_reason(text, exc)}'") from None
     _token_errors(lambda: ctx.stack.orchestrator.send_task_success(token, output))
     return {}
 
@@ -545,9 +607,12 @@ def _encode_token(cursor: str) -> str:
     return base64.urlsafe_b64encode(cursor.encode()).decode()
 
 
-def _decode_token(token: str | None) -> str | None:
+def _decode_token(token: str | None, max_chars: int = 1024) -> str | None:
+    """The cursor in a nextToken; ``max_chars`` is the model's limit on the operation's token (1024, 3096 for ListExecutions)."""
     if token is None:
         return None
+    if len(token) > max_chars:
+        raise validation_error("nextToken", token, f"Member must have length less than or equal to {max_chars}")
     try:
         return base64.urlsafe_b64decode(token.encode()).decode()
     except (ValueError, UnicodeDecodeError):

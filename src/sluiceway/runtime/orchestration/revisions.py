@@ -54,6 +54,10 @@ class RevisionStore(Protocol):
         """The revision the execution started with; None when none was recorded."""
         ...
 
+    def machine_revisions(self, name: str) -> Sequence[StoredRevision]:
+        """Every stored revision of the state machine, the newest first."""
+        ...
+
 
 class MachineRevisions:
     """Parsed machines by ``(state machine, revision id)``, each revision parsed once.
@@ -67,16 +71,24 @@ class MachineRevisions:
         self._store = store if isinstance(store, RevisionStore) else None
         self._lock = threading.Lock()
         self._parsed: dict[tuple[str, str], StateMachine] = {}
+        # By (name, current revision): the last machine looked for among the older revisions, and
+        # what was found; a machine no revision describes would otherwise be looked for at each start.
+        self._older: dict[tuple[str, str], tuple[StateMachine, str | None]] = {}
 
     @property
     def store(self) -> RevisionStore | None:
         return self._store
 
     def revision_of(self, name: str, machine: StateMachine) -> str | None:
-        """The id of the stored revision ``machine`` is, if it is the machine's current one.
+        """The id of the stored revision whose definition ``machine`` is.
 
-        None when the store keeps no revisions, does not know the machine, or describes it with
-        another definition (an application workflow whose changed definition the endpoint has
+        Usually the machine's current revision. It is an older one when a start races
+        UpdateStateMachine, which stores the new revision before it registers the new machine:
+        a start in between runs the machine still registered, and must record that machine's
+        revision, not the new one (a resume or redrive would otherwise run another definition).
+
+        None when the store keeps no revisions, does not know the machine, or keeps no revision
+        with this definition (an application workflow whose changed definition the endpoint has
         not recorded yet): an execution started then has no recorded revision.
         """
         if self._store is None:
@@ -84,21 +96,37 @@ class MachineRevisions:
         current = self._store.current_revision(name)
         if current is None:
             return None
-        key = (name, current.revision_id)
+        if self._is(current, machine):
+            return current.revision_id
+        with self._lock:
+            seen = self._older.get((name, current.revision_id))
+        if seen is not None and seen[0] is machine:
+            return seen[1]  # this machine was looked for among these revisions already
+        found = None
+        for revision in self._store.machine_revisions(name):
+            if revision.revision_id != current.revision_id and self._is(revision, machine):
+                found = revision.revision_id
+                break
+        with self._lock:
+            self._older[(name, current.revision_id)] = (machine, found)
+        return found
+
+    def _is(self, revision: StoredRevision, machine: StateMachine) -> bool:
+        """Whether ``machine`` is ``revision``'s definition (remembered as its parse when it is)."""
+        key = (revision.state_machine, revision.revision_id)
         with self._lock:
             known = self._parsed.get(key)
         if known is not None:
-            return current.revision_id if known is machine or dict(known.definition) == dict(machine.definition) else None
+            return known is machine or dict(known.definition) == dict(machine.definition)
         try:
-            same = load_json(current.definition) == dict(machine.definition)
+            same = bool(load_json(revision.definition) == dict(machine.definition))
         except ValueError:
             same = False
-        if not same:
-            return None
-        with self._lock:
-            # The registered machine is this revision parsed: no need to parse it again.
-            self._parsed.setdefault(key, machine)
-        return current.revision_id
+        if same:
+            with self._lock:
+                # The registered machine is this revision parsed: no need to parse it again.
+                self._parsed.setdefault(key, machine)
+        return same
 
     def remember(self, name: str, revision_id: str, machine: StateMachine) -> None:
         """``machine`` is revision ``revision_id`` of ``name`` (already parsed: no need to parse it again)."""
