@@ -14,9 +14,11 @@ from typing import Any
 from ..errors import SluicewayError
 
 __all__ = [
+    "SINGLE_WRITES",
     "CancellationReason",
     "DynamoDbError",
     "conditional_check_failed",
+    "framed",
     "resource_in_use",
     "resource_not_found",
     "validation",
@@ -32,6 +34,9 @@ class DynamoDbError(SluicewayError):
         item: for ``ConditionalCheckFailedException``, the stored item when the request
             asked for it (``ReturnValuesOnConditionCheckFailure=ALL_OLD``).
         reasons: for ``TransactionCanceledException``, one reason per action, in order.
+        framed_in: the operations whose request validation answers this refusal framed
+            as ``1 validation error detected: ...`` (see :func:`framed`).
+        framed_message: the words inside that frame, when they differ from ``message``.
     """
 
     def __init__(
@@ -41,12 +46,23 @@ class DynamoDbError(SluicewayError):
         *,
         item: Mapping[str, Any] | None = None,
         reasons: Sequence[CancellationReason] = (),
+        framed_in: frozenset[str] = frozenset(),
+        framed_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.item = dict(item) if item is not None else None
         self.reasons = tuple(reasons)
+        self.framed_in = framed_in
+        self.framed_message = framed_message
+
+    def message_for(self, operation: str) -> str:
+        """The message as ``operation`` words it (framed or not, see :func:`framed`)."""
+        if operation not in self.framed_in:
+            return self.message
+        text = self.framed_message or self.message
+        return text if text.startswith(_FRAME) else _FRAME + text
 
     def __repr__(self) -> str:
         return f"DynamoDbError({self.code!r}, {self.message!r})"
@@ -73,6 +89,28 @@ class CancellationReason:
 def validation(message: str) -> DynamoDbError:
     """DynamoDB's ``ValidationException``: the request itself is wrong."""
     return DynamoDbError("ValidationException", message)
+
+
+_FRAME = "1 validation error detected: "
+
+SINGLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+"""The operations whose front validation frames expression and value refusals."""
+
+
+def framed(error: DynamoDbError, operations: frozenset[str] = SINGLE_WRITES, message: str | None = None) -> DynamoDbError:
+    """``error``, answered framed as ``1 validation error detected: ...`` by ``operations``.
+
+    DynamoDB checks some parts of a request in a front validation layer whose messages
+    carry that frame, and which layer checks what differs by operation: PutItem,
+    UpdateItem and DeleteItem frame unused or empty placeholder maps, empty sets and
+    overlapping update paths, while GetItem, Query, Scan and the transactions answer the
+    same words bare (Query, but not Scan, frames its Select refusals). ``message`` is the
+    framed text when the framed layer words it otherwise.
+    """
+    error.framed_in = error.framed_in | operations
+    if message is not None:
+        error.framed_message = message
+    return error
 
 
 def conditional_check_failed(item: Mapping[str, Any] | None = None) -> DynamoDbError:

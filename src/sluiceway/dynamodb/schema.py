@@ -17,9 +17,12 @@ from ..types import JSON
 from .errors import validation
 from .keys import KeyAttribute
 
-__all__ = ["IndexSpec", "TableSpec", "check_table_name", "index_from_request", "table_from_request"]
+__all__ = ["IndexSpec", "TableSpec", "check_table_name", "index_from_request", "table_from_request", "table_reference"]
 
 _NAME = re.compile(r"[a-zA-Z0-9_.-]+")
+# A table's ARN, which every operation on an existing table takes in place of its name.
+_TABLE_ARN = re.compile(r"arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/(?P<name>[^/]+)")
+MAX_TABLE_ARN = 1024
 _PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
 MAX_GSIS = 20
 MAX_LSIS = 5
@@ -45,6 +48,21 @@ def check_table_name(name: Any, member: str = "tableName") -> str:
             " Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
         )
     return name
+
+
+def table_reference(reference: Any) -> str:
+    """The table a ``TableName`` member names: a table name, or a table's ARN (AWS takes either)."""
+    if isinstance(reference, str) and reference.startswith("arn:"):
+        if len(reference) > MAX_TABLE_ARN:
+            raise validation(
+                f"1 validation error detected: Value '{reference}' at 'tableName' failed to satisfy constraint:"
+                f" Member must have length less than or equal to {MAX_TABLE_ARN}"
+            )
+        match = _TABLE_ARN.fullmatch(reference)
+        if match is None:
+            raise validation(f"Invalid TableArn: Invalid ResourceArn provided as input {reference}")
+        return check_table_name(match["name"])
+    return check_table_name(reference)
 
 
 @dataclass(frozen=True)

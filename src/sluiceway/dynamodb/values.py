@@ -16,7 +16,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any, TypeAlias
 
 from ..types import JSON
-from .errors import validation
+from .errors import framed, validation
 
 __all__ = [
     "Item",
@@ -129,7 +129,7 @@ def check_value(value: Any) -> Value:
         members = list(raw)
         if not members:
             # DynamoDB's message has the two spaces.
-            raise validation(f"One or more parameter values were invalid: An {_SET_WORDS[kind]} set  may not be empty")
+            raise framed(validation(f"One or more parameter values were invalid: An {_SET_WORDS[kind]} set  may not be empty"))
         if kind == "SS":
             canonical: list[Any] = [check_value({"S": m})["S"] for m in members]
         elif kind == "NS":

@@ -102,7 +102,7 @@ def test_items_through_the_client(dynamodb: Any) -> None:
     )
     assert invalid["Error"] == {
         "Code": "ValidationException",
-        "Message": "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
+        "Message": "1 validation error detected: Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
     }
     syntax = error_of(
         lambda: dynamodb.update_item(TableName="client-items", Key={"pk": {"S": "a"}, "sk": {"N": "1"}}, UpdateExpression="SET n = VALUE 1")

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import DynamoDbError, validation
+from ..errors import DynamoDbError, framed, validation
 from ..reserved import is_reserved
 from ..values import TYPES, Value, check_value, compare, type_of
 from .nodes import (
@@ -63,7 +63,7 @@ class Bindings:
         self.values: dict[str, Value] = {}
         if names is not None:
             if not names:
-                raise validation("ExpressionAttributeNames must not be empty")
+                raise framed(validation("ExpressionAttributeNames must not be empty"))
             for key, name in names.items():
                 if not _placeholder(key, "#"):
                     raise validation(f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"')
@@ -72,14 +72,18 @@ class Bindings:
                 self.names[key] = name
         if values is not None:
             if not values:
-                raise validation("ExpressionAttributeValues must not be empty")
+                raise framed(validation("ExpressionAttributeValues must not be empty"))
             for key, value in values.items():
                 if not _placeholder(key, ":"):
                     raise validation(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"')
                 try:
                     self.values[key] = check_value(value)
                 except DynamoDbError as exc:
-                    raise validation(f"ExpressionAttributeValues contains invalid value: {exc.message} for key {key}") from None
+                    wrapped = validation(f"ExpressionAttributeValues contains invalid value: {exc.message} for key {key}")
+                    if exc.framed_in:
+                        # The framed layer names neither the map nor the key.
+                        wrapped = framed(wrapped, exc.framed_in, exc.message)
+                    raise wrapped from None
         self.used_names: set[str] = set()
         self.used_values: set[str] = set()
 
@@ -93,7 +97,10 @@ class Bindings:
         """Parse and resolve an UpdateExpression (its paths may not overlap)."""
         resolver = _Resolver(self, "UpdateExpression")
         update = resolver.update(_update(source))
-        _no_overlap([action.path for action in update.actions], "UpdateExpression")
+        try:
+            _no_overlap([action.path for action in update.actions], "UpdateExpression")
+        except DynamoDbError as exc:
+            raise framed(exc) from None
         return update
 
     def projection(self, source: str) -> Projection:
@@ -108,7 +115,9 @@ class Bindings:
         for label, given, used in (("Names", self.names, self.used_names), ("Values", self.values, self.used_values)):
             unused = [key for key in given if key not in used]
             if unused:
-                raise validation(f"Value provided in ExpressionAttribute{label} unused in expressions: keys: {{{', '.join(unused)}}}")
+                raise framed(
+                    validation(f"Value provided in ExpressionAttribute{label} unused in expressions: keys: {{{', '.join(unused)}}}")
+                )
 
 
 def _placeholder(key: Any, sigil: str) -> bool:

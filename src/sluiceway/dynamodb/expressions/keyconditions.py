@@ -67,6 +67,7 @@ def key_range(condition: Condition, hash_key: KeyAttribute, range_key: KeyAttrib
         raise validation("Conditions can be of length 1 or 2 only")
     partition: Value | None = None
     sort: tuple[str, Value, Value | None] | None = None
+    strangers: list[str | None] = []
     for part in parts:
         name, operator, low, high = _parse_part(part)
         if name == hash_key.name and partition is None and operator == "=":
@@ -78,14 +79,15 @@ def key_range(condition: Condition, hash_key: KeyAttribute, range_key: KeyAttrib
                     " operator or function: begins_with, operand type: N"
                 )
             sort = (operator, _typed(low, range_key), None if high is None else _typed(high, range_key))
-        elif name == hash_key.name:
+        elif name == hash_key.name or (range_key is not None and name == range_key.name):
             raise validation("Query key condition not supported")
-        elif range_key is not None and name != range_key.name:
-            raise validation(f"Query condition missed key schema element: {range_key.name}")
         else:
-            raise validation("Query key condition not supported")
+            strangers.append(name)
+    # An attribute outside the key: the partition key is named first when it is missing too.
     if partition is None:
         raise validation(f"Query condition missed key schema element: {hash_key.name}")
+    if strangers:
+        raise validation(f"Query condition missed key schema element: {range_key.name if range_key else hash_key.name}")
     if sort is None:
         return KeyRange(partition)
     return KeyRange(partition, sort[0], sort[1], sort[2])

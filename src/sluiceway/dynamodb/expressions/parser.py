@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..errors import DynamoDbError, validation
+from ..errors import DynamoDbError, framed, validation
 from .nodes import (
     And,
     Arithmetic,
@@ -102,7 +102,9 @@ class _Parser:
 
     def whole(self, rule: Callable[[_Parser], T]) -> T:
         if not self.source.strip():
-            raise self.error("The expression can not be empty;")
+            empty = self.error("The expression can not be empty;")
+            # UpdateItem's front validation frames an empty update (other expressions go bare).
+            raise framed(empty) if self.kind == "UpdateExpression" else empty
         result = rule(self)
         if self.peek.kind != EOF:
             raise self.unexpected()
@@ -271,7 +273,7 @@ class _Parser:
                 raise self.unexpected()
             clause = self.advance().text.upper()
             if clause in seen:
-                raise self.error(f'The "{clause}" section can only be used once in an update expression;')
+                raise framed(self.error(f'The "{clause}" section can only be used once in an update expression;'))
             seen.add(clause)
             while True:
                 actions.append(self.update_action(clause))

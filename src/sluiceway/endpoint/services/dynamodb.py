@@ -31,13 +31,13 @@ def _engine(ctx: Context) -> LocalDynamoDb:
     )
 
 
-def _aws_error(error: DynamoDbError) -> AwsError:
+def _aws_error(error: DynamoDbError, operation: str) -> AwsError:
     fields: dict[str, Any] = {}
     if error.item is not None:
         fields["Item"] = error.item
     if error.reasons:
         fields["CancellationReasons"] = [reason.to_wire() for reason in error.reasons]
-    return AwsError(error.code, error.message, 400, fields=fields)
+    return AwsError(error.code, error.message_for(operation), 400, fields=fields)
 
 
 def _serve(operation: str, method: Callable[[LocalDynamoDb], Callable[[dict[str, Any]], dict[str, Any]]]) -> None:
@@ -45,7 +45,7 @@ def _serve(operation: str, method: Callable[[LocalDynamoDb], Callable[[dict[str,
         try:
             return method(_engine(ctx))(params)
         except DynamoDbError as exc:
-            raise _aws_error(exc) from None
+            raise _aws_error(exc, operation) from None
 
     handler.__name__ = handler.__qualname__ = operation
     OPERATIONS(operation)(handler)
@@ -59,6 +59,9 @@ for _operation, _method in {
     "UpdateTable": lambda e: e.update_table,
     "DescribeTimeToLive": lambda e: e.describe_time_to_live,
     "UpdateTimeToLive": lambda e: e.update_time_to_live,
+    "TagResource": lambda e: e.tag_resource,
+    "UntagResource": lambda e: e.untag_resource,
+    "ListTagsOfResource": lambda e: e.list_tags_of_resource,
     "PutItem": lambda e: e.put_item,
     "GetItem": lambda e: e.get_item,
     "UpdateItem": lambda e: e.update_item,

@@ -39,10 +39,11 @@ from ....dynamodb.errors import (
 )
 from ....dynamodb.expressions import apply_update, holds, project, updated_paths
 from ....dynamodb.items import check_index_keys, check_key, check_new_item, check_size
-from ....dynamodb.schema import TableSpec, check_table_name, index_from_request, table_from_request
-from ....dynamodb.values import Item
+from ....dynamodb.schema import TableSpec, index_from_request, table_from_request, table_reference
+from ....dynamodb.values import Item, item_size
 from ....ports import Clock
 from .._sqlite import Database
+from .capacity import Consumption, capacity_mode, read_units, write_units
 from .catalog import TableCatalog
 from .reads import Reader
 from .requests import Expressions
@@ -57,6 +58,8 @@ __all__ = ["LocalDynamoDb"]
 MAX_BATCH_WRITE = 25
 MAX_BATCH_GET = 100
 MAX_TRANSACTION = 100
+MAX_BATCH_GET_BYTES = 16 * 1024 * 1024
+"""A BatchGetItem answer holds this much at most; the keys past it are UnprocessedKeys."""
 
 
 class LocalDynamoDb:
@@ -104,6 +107,14 @@ class LocalDynamoDb:
                 description["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": latest.view_type}
             description["LatestStreamLabel"] = latest.label
             description["LatestStreamArn"] = latest.arn
+        if status == "CREATING":
+            # A table being created has not had its billing mode changed yet, and no warm throughput.
+            if "BillingModeSummary" in description:
+                description["BillingModeSummary"] = {"BillingMode": spec.billing_mode}
+        else:
+            description["WarmThroughput"] = _warm_throughput(spec.billing_mode, spec.throughput)
+            for shape, index in zip(description.get("GlobalSecondaryIndexes", []), [i for i in spec.indexes if i.is_global], strict=True):
+                shape["WarmThroughput"] = _warm_throughput(spec.billing_mode, index.throughput or {})
         return description
 
     # -- tables ---------------------------------------------------------------------------
@@ -154,10 +165,12 @@ class LocalDynamoDb:
 
     def delete_table(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = _table_name(request)
-        spec = self.catalog.must(self.db.connection(), name)
+        spec = self.catalog.must(self.db.connection(), name, describe=True)
         if spec.deletion_protection:
             raise validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
-        description = self._describe(spec, "DELETING")
+        # DeleteTable describes the table in brief: no key schema, attributes or indexes.
+        full = self._describe(spec, "DELETING")
+        description = {member: full[member] for member in _DELETED_MEMBERS if member in full}
         with self.db.transaction() as conn:
             self.catalog.must(conn, name)
             self.streams.disable(conn, name)  # readable for 24 hours more, as AWS keeps it
@@ -279,11 +292,45 @@ class LocalDynamoDb:
             self.catalog.put(conn, replace(spec, ttl={"Enabled": enabled, "AttributeName": attribute}))
         return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attribute}}
 
+    # -- tags ---------------------------------------------------------------------------------
+
+    def _tagged(self, conn: Any, request: Mapping[str, Any]) -> TableSpec:
+        arn = request.get("ResourceArn")
+        if not isinstance(arn, str) or not arn.startswith("arn:"):
+            raise validation(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
+        name = table_reference(arn)
+        spec = self.catalog.get(conn, name)
+        if spec is None or arn != self.arn(name):
+            # AWS's message, its missing "e" included.
+            raise resource_not_found(f"Requested resource not found: ResourcArn: {arn} not found")
+        return spec
+
+    def tag_resource(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        with self.db.transaction() as conn:
+            spec = self._tagged(conn, request)
+            tags = dict(spec.tags)
+            for tag in request.get("Tags") or []:
+                tags[str(tag["Key"])] = str(tag["Value"])
+            self.catalog.put(conn, replace(spec, tags=tags))
+        return {}
+
+    def untag_resource(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        with self.db.transaction() as conn:
+            spec = self._tagged(conn, request)
+            gone = set(request.get("TagKeys") or [])
+            self.catalog.put(conn, replace(spec, tags={k: v for k, v in spec.tags.items() if k not in gone}))
+        return {}
+
+    def list_tags_of_resource(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        spec = self._tagged(self.db.connection(), request)
+        return {"Tags": [{"Key": key, "Value": value} for key, value in spec.tags.items()]}
+
     # -- single items ------------------------------------------------------------------------
 
     def put_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = _table_name(request)
         returns = _return_values(request, ("NONE", "ALL_OLD"))
+        mode = capacity_mode(request)
         expressions = Expressions(request, condition=True, projection=False)
         with self.db.transaction() as conn:
             spec = self.catalog.must(conn, name)
@@ -293,24 +340,29 @@ class LocalDynamoDb:
             self._require(expressions, old, request)
             self.store.put(conn, spec, item)
             self.streams.append(conn, spec, old, item)
-        return {"Attributes": old} if returns == "ALL_OLD" and old else {}
+        response: dict[str, Any] = {"Attributes": old} if returns == "ALL_OLD" and old else {}
+        return _with_capacity(response, mode, spec, old, item)
 
     def get_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = _table_name(request)
+        mode = capacity_mode(request)
         expressions = Expressions(request)
         conn = self.db.connection()
         spec = self.catalog.must(conn, name)
         key = check_key(spec, request.get("Key"))
         item = self.store.get(conn, name, *row_key(spec, key))
-        if item is None:
-            return {}
-        if expressions.projection is not None:
-            item = project(item, expressions.projection.paths)
-        return {"Item": item}
+        response: dict[str, Any] = {}
+        if item is not None:
+            response["Item"] = project(item, expressions.projection.paths) if expressions.projection is not None else item
+        if mode != "NONE":
+            used = Consumption(spec.name, read_units(item_size(item or {}), consistent=bool(request.get("ConsistentRead"))))
+            response["ConsumedCapacity"] = used.to_wire(mode)
+        return response
 
     def delete_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = _table_name(request)
         returns = _return_values(request, ("NONE", "ALL_OLD"))
+        mode = capacity_mode(request)
         expressions = Expressions(request, condition=True, projection=False)
         with self.db.transaction() as conn:
             spec = self.catalog.must(conn, name)
@@ -321,11 +373,13 @@ class LocalDynamoDb:
             if old is not None:
                 self.store.delete(conn, spec, pk, sk)
                 self.streams.append(conn, spec, old, None)
-        return {"Attributes": old} if returns == "ALL_OLD" and old else {}
+        response: dict[str, Any] = {"Attributes": old} if returns == "ALL_OLD" and old else {}
+        return _with_capacity(response, mode, spec, old, None)
 
     def update_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = _table_name(request)
         returns = _return_values(request, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
+        mode = capacity_mode(request)
         expressions = Expressions(request, condition=True, update=True, projection=False)
         with self.db.transaction() as conn:
             spec = self.catalog.must(conn, name)
@@ -336,7 +390,7 @@ class LocalDynamoDb:
             new = self._updated(spec, expressions, old, key)
             self.store.put(conn, spec, new)
             self.streams.append(conn, spec, old, new)
-        return _returned(returns, expressions, old, new)
+        return _with_capacity(_returned(returns, expressions, old, new), mode, spec, old, new)
 
     def _updated(self, spec: TableSpec, expressions: Expressions, old: Item | None, key: Item) -> Item:
         if expressions.update is None:
@@ -365,6 +419,14 @@ class LocalDynamoDb:
 
     def batch_get_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
         tables = request.get("RequestItems") or {}
+        mode = capacity_mode(request)
+        for reference, wanted in tables.items():
+            count = len(wanted.get("Keys") or [])
+            if count > MAX_BATCH_GET:
+                raise validation(
+                    f"1 validation error detected: Value at 'requestItems.{reference}.member.keys' failed to satisfy"
+                    f" constraint: Member must have length less than or equal to {MAX_BATCH_GET}"
+                )
         total = sum(len(t.get("Keys") or []) for t in tables.values())
         if total > MAX_BATCH_GET:
             raise validation("Too many items requested for the BatchGetItem call")
@@ -374,25 +436,46 @@ class LocalDynamoDb:
                 " Member must have length greater than or equal to 1"
             )
         conn = self.db.connection()
-        responses: dict[str, list[Item]] = {}
-        for name, wanted in tables.items():
-            check_table_name(name)
+        planned = []
+        for reference, wanted in tables.items():
             expressions = Expressions(wanted)
-            spec = self.catalog.must(conn, name)
-            keys = [check_key(spec, k) for k in wanted.get("Keys") or []]
-            seen = [row_key(spec, k) for k in keys]
+            spec = self.catalog.must(conn, table_reference(reference))
+            checked = [check_key(spec, k) for k in wanted.get("Keys") or []]
+            seen = [row_key(spec, k) for k in checked]
             if len(set(seen)) != len(seen):
                 raise validation("Provided list of item keys contains duplicates")
-            found = []
-            for pk, sk in seen:
-                item = self.store.get(conn, name, pk, sk)
+            planned.append((reference, wanted, spec, expressions, list(zip(checked, seen, strict=True))))
+        responses: dict[str, list[Item]] = {}
+        unprocessed: dict[str, Any] = {}
+        used: list[Consumption] = []
+        returned = 0
+        full = False
+        for reference, wanted, spec, expressions, addressed in planned:
+            found = responses.setdefault(reference, [])
+            consumption = Consumption(spec.name)
+            consistent = bool(wanted.get("ConsistentRead"))
+            for position, (_key, (pk, sk)) in enumerate(addressed):
+                item = None if full else self.store.get(conn, spec.name, pk, sk)
+                size = item_size(item or {})
+                if full or (item is not None and returned + size > MAX_BATCH_GET_BYTES):
+                    # A response holds 16 MB at most; the keys not read come back to be asked again.
+                    full = True
+                    rest = {k: v for k, v in wanted.items() if k != "Keys"}
+                    unprocessed[reference] = {**rest, "Keys": [k for k, _ in addressed[position:]]}
+                    break
+                consumption.units += read_units(size, consistent=consistent)
                 if item is not None:
+                    returned += size
                     found.append(project(item, expressions.projection.paths) if expressions.projection else item)
-            responses[name] = found
-        return {"Responses": responses, "UnprocessedKeys": {}}
+            used.append(consumption)
+        response: dict[str, Any] = {"Responses": responses, "UnprocessedKeys": unprocessed}
+        if mode != "NONE":
+            response["ConsumedCapacity"] = [c.to_wire(mode) for c in used]
+        return response
 
     def batch_write_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
         tables = request.get("RequestItems") or {}
+        mode = capacity_mode(request)
         total = sum(len(entries) for entries in tables.values())
         if total > MAX_BATCH_WRITE:
             raise validation(
@@ -405,17 +488,22 @@ class LocalDynamoDb:
                 "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint:"
                 " Member must have length greater than or equal to 1"
             )
+        used: dict[str, Consumption] = {}
         with self.db.transaction() as conn:
             writes: list[tuple[TableSpec, str, str, Item | None]] = []
-            for name, entries in tables.items():
-                spec = self.catalog.must(conn, name)
+            for reference, entries in tables.items():
+                spec = self.catalog.must(conn, table_reference(reference))
                 for entry in entries:
                     if len(entry) != 1 or not ({"PutRequest", "DeleteRequest"} & set(entry)):
                         raise validation(
                             "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
                         )
                     if "PutRequest" in entry:
-                        item = check_new_item(spec, entry["PutRequest"].get("Item"))
+                        item = entry["PutRequest"].get("Item")
+                        if not isinstance(item, Mapping) or any(name not in item for name in spec.key_names):
+                            # BatchWriteItem words a missing key as a Key parameter's mismatch, not as PutItem does.
+                            raise validation("The provided key element does not match the schema")
+                        item = check_new_item(spec, item)
                         writes.append((spec, *row_key(spec, item), item))
                     else:
                         key = check_key(spec, entry["DeleteRequest"].get("Key"))
@@ -424,19 +512,24 @@ class LocalDynamoDb:
             if len(set(addresses)) != len(addresses):
                 raise validation("Provided list of item keys contains duplicates")
             for target, pk, sk, written in writes:
-                old = self.store.get(conn, target.name, pk, sk) if _streams(target) else None
+                old = self.store.get(conn, target.name, pk, sk) if _streams(target) or mode != "NONE" else None
                 if written is None:
                     self.store.delete(conn, target, pk, sk)
                 else:
                     self.store.put(conn, target, written)
                 self.streams.append(conn, target, old, written)
-        return {"UnprocessedItems": {}}
+                used.setdefault(target.name, Consumption(target.name)).write(target, old, written)
+        response: dict[str, Any] = {"UnprocessedItems": {}}
+        if mode != "NONE":
+            response["ConsumedCapacity"] = [c.to_wire(mode) for c in used.values()]
+        return response
 
     # -- transactions ------------------------------------------------------------------------
 
     def transact_get_items(self, request: Mapping[str, Any]) -> dict[str, Any]:
         entries = request.get("TransactItems") or []
         _check_transaction_size(entries)
+        mode = capacity_mode(request)
         conn = self.db.connection()
         planned = []
         for entry in entries:
@@ -445,18 +538,24 @@ class LocalDynamoDb:
             spec = self.catalog.must(conn, _table_name(get))
             planned.append((spec, row_key(spec, check_key(spec, get.get("Key"))), expressions))
         responses: list[dict[str, Any]] = []
+        used: dict[str, Consumption] = {}
         with self.db.transaction() as conn:  # one snapshot for every read
             for spec, (pk, sk), expressions in planned:
                 item = self.store.get(conn, spec.name, pk, sk)
+                used.setdefault(spec.name, Consumption(spec.name)).units += read_units(item_size(item or {}), consistent=True)
                 if item is None:
                     responses.append({})
                 else:
                     responses.append({"Item": project(item, expressions.projection.paths) if expressions.projection else item})
-        return {"Responses": responses}
+        response: dict[str, Any] = {"Responses": responses}
+        if mode != "NONE":
+            response["ConsumedCapacity"] = [c.to_wire(mode, factor=2.0) for c in used.values()]
+        return response
 
     def transact_write_items(self, request: Mapping[str, Any]) -> dict[str, Any]:
         entries = request.get("TransactItems") or []
         _check_transaction_size(entries)
+        mode = capacity_mode(request)
         actions: list[tuple[str, Mapping[str, Any], Expressions]] = []
         for entry in entries:
             kinds = [k for k in ("ConditionCheck", "Put", "Delete", "Update") if entry.get(k) is not None]
@@ -475,7 +574,7 @@ class LocalDynamoDb:
         with self.db.transaction() as conn:
             plans: list[tuple[str, TableSpec, str, str, Item | None, Item | None, Mapping[str, Any], Expressions]] = []
             for kind, action, expressions in actions:
-                spec = self.catalog.must(conn, action["TableName"])
+                spec = self.catalog.must(conn, _table_name(action))
                 if kind == "Put":
                     item: Item | None = check_new_item(spec, action.get("Item"))
                     assert item is not None
@@ -515,14 +614,57 @@ class LocalDynamoDb:
                     f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
                     reasons=reasons,
                 )
+            used: dict[str, Consumption] = {}
             for (kind, spec, pk, sk, _item, old, _action, _expressions), result in zip(plans, results, strict=True):
+                consumption = used.setdefault(spec.name, Consumption(spec.name))
                 if kind == "Delete" and old is not None:
                     self.store.delete(conn, spec, pk, sk)
                     self.streams.append(conn, spec, old, None)
                 elif kind in ("Put", "Update") and result is not None:
                     self.store.put(conn, spec, result)
                     self.streams.append(conn, spec, old, result)
-        return {}
+                if kind == "ConditionCheck":
+                    consumption.units += write_units(item_size(old or {}))
+                else:
+                    consumption.write(spec, old, result)
+        if mode == "NONE":
+            return {}
+        return {"ConsumedCapacity": [c.to_wire(mode, factor=2.0) for c in used.values()]}
+
+
+_DELETED_MEMBERS = (
+    "TableName",
+    "TableStatus",
+    "ProvisionedThroughput",
+    "TableSizeBytes",
+    "ItemCount",
+    "TableArn",
+    "TableId",
+    "BillingModeSummary",
+    "DeletionProtectionEnabled",
+)
+
+# What an on-demand table (or index) is warmed to when it is created (DescribeTable's WarmThroughput).
+_ON_DEMAND_WARM_READS = 12000
+_ON_DEMAND_WARM_WRITES = 4000
+
+
+def _warm_throughput(billing: str, throughput: Mapping[str, int]) -> dict[str, Any]:
+    """The throughput a table or index can take at once: its provisioned units, or on-demand's initial warmth."""
+    if billing == "PAY_PER_REQUEST":
+        reads, writes = _ON_DEMAND_WARM_READS, _ON_DEMAND_WARM_WRITES
+    else:
+        reads, writes = int(throughput.get("ReadCapacityUnits", 0)), int(throughput.get("WriteCapacityUnits", 0))
+    return {"ReadUnitsPerSecond": reads, "WriteUnitsPerSecond": writes, "Status": "ACTIVE"}
+
+
+def _with_capacity(response: dict[str, Any], mode: str, spec: TableSpec, old: Item | None, new: Item | None) -> dict[str, Any]:
+    """``response`` with the ConsumedCapacity of one write of ``new`` over ``old``, when asked for."""
+    if mode != "NONE":
+        used = Consumption(spec.name)
+        used.write(spec, old, new)
+        response["ConsumedCapacity"] = used.to_wire(mode)
+    return response
 
 
 def _streams(spec: TableSpec) -> bool:
@@ -530,7 +672,7 @@ def _streams(spec: TableSpec) -> bool:
 
 
 def _table_name(request: Mapping[str, Any]) -> str:
-    return check_table_name(request.get("TableName"))
+    return table_reference(request.get("TableName"))
 
 
 def _return_values(request: Mapping[str, Any], allowed: tuple[str, ...]) -> str:

@@ -6,13 +6,14 @@ import zlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ....dynamodb.errors import validation
+from ....dynamodb.errors import DynamoDbError, framed, validation
 from ....dynamodb.expressions import KeyRange, holds, key_range, project
 from ....dynamodb.items import index_view
 from ....dynamodb.keys import HASH_KEY_LIMIT, RANGE_KEY_LIMIT, KeyAttribute, check_key_value, sort_text
-from ....dynamodb.schema import IndexSpec, TableSpec, check_table_name
+from ....dynamodb.schema import IndexSpec, TableSpec, table_reference
 from ....dynamodb.values import Item, item_size
 from .._sqlite import Database
+from .capacity import Consumption, capacity_mode, read_units
 from .catalog import TableCatalog
 from .requests import Expressions
 from .store import ItemStore, Position, Row
@@ -31,7 +32,7 @@ class Reader:
         self.store = store
 
     def query(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        name = check_table_name(request.get("TableName"))
+        name = table_reference(request.get("TableName"))
         if not request.get("KeyConditionExpression"):
             raise validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
         expressions = Expressions(request, key_condition=True, filter_=True)
@@ -55,7 +56,7 @@ class Reader:
         return _page(spec, index, request, expressions, rows)
 
     def scan(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        name = check_table_name(request.get("TableName"))
+        name = table_reference(request.get("TableName"))
         expressions = Expressions(request, filter_=True)
         segment, total = request.get("Segment"), request.get("TotalSegments")
         if segment is not None and total is None:
@@ -160,6 +161,7 @@ def _page(
             " Member must have value greater than or equal to 1"
         )
     select = _select(index, request, expressions)
+    mode = capacity_mode(request)
     items: list[Item] = []
     scanned = 0
     read_bytes = 0
@@ -179,10 +181,27 @@ def _page(
         response["Items"] = items
     if last is not None:
         response["LastEvaluatedKey"] = last
+    if mode != "NONE":
+        # A Query or Scan pays for what it read, filtered out or not, as one sum.
+        units = read_units(read_bytes, consistent=bool(request.get("ConsistentRead")))
+        used = Consumption(spec.name)
+        if index is None:
+            used.units = units
+        else:
+            used.on_index(index, units)
+        response["ConsumedCapacity"] = used.to_wire(mode)
     return response
 
 
 def _select(index: IndexSpec | None, request: Mapping[str, Any], expressions: Expressions) -> str:
+    try:
+        return _checked_select(index, request, expressions)
+    except DynamoDbError as exc:
+        # Query's front validation frames its Select refusals; Scan answers them bare.
+        raise framed(exc, frozenset({"Query"})) from None
+
+
+def _checked_select(index: IndexSpec | None, request: Mapping[str, Any], expressions: Expressions) -> str:
     select = request.get("Select")
     if select is None:
         if expressions.projection is not None:
@@ -194,9 +213,11 @@ def _select(index: IndexSpec | None, request: Mapping[str, Any], expressions: Ex
             " Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
         )
     if select == "SPECIFIC_ATTRIBUTES" and expressions.projection is None:
-        raise validation("1 validation error detected: SPECIFIC_ATTRIBUTES requires ProjectionExpression or AttributesToGet")
+        raise validation("Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES")
     if select != "SPECIFIC_ATTRIBUTES" and expressions.projection is not None:
-        raise validation(f"Cannot specify the ProjectionExpression when choosing to get {select}")
+        parameter = "ProjectionExpression" if request.get("ProjectionExpression") is not None else "AttributesToGet"
+        wanted = "only the Count" if select == "COUNT" else select
+        raise validation(f"Cannot specify the {parameter} when choosing to get {wanted}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
     if select == "ALL_ATTRIBUTES" and index is not None and index.is_global and index.projection != "ALL":
