@@ -17,33 +17,50 @@ Spans live in memory: an execution resumed after a restart starts a new trace (i
 trace's context is not kept across the restart). Distributed Map child runs number their events
 apart from the execution's history, so their states have no spans; their tasks are children of
 the execution.
+
+The orchestrator calls these while it holds its lock, in commit order: each call only appends
+what happened (and when) to a queue, and the spans are built from it later (:meth:`~ExecutionSpans.build`),
+in that order, outside the orchestrator's lock: when a task needs its parent
+(:meth:`~ExecutionSpans.task_parent`, called after the orchestrator let go of its lock), and by
+the export thread before each export (:class:`~.span_queue.SpanQueue`). Each span keeps the time
+its event was committed.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 # Imported only through Tracing.executions(), when tracing is on: the SDK is loaded by then, and
 # imports at the top spare the orchestrator a lookup for each of its history events.
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode, Tracer
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
+
+from .recorded_span import RecordedSpan, SpanFactory
+from .span_pipeline import CurrentSpan, record_failure
 
 __all__ = ["ExecutionSpans"]
 
 _FAILED_EVENTS = frozenset(
     {"TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut", "LambdaFunctionScheduleFailed", "TaskSubmitFailed"}
 )
+_STARTED: Final = 0
+_ADVANCED: Final = 1
+_ENDED: Final = 2
+
+_Fact = tuple[int, str, Any, list[Mapping[str, Any]], int]
+"""What the orchestrator committed: (what, execution ARN, details, history events, time in ns)."""
 
 
 @dataclass
 class _Execution:
-    span: Span
+    span: RecordedSpan
     state_machine: str
-    states: dict[int, Span] = field(default_factory=dict)
+    states: dict[int, RecordedSpan] = field(default_factory=dict)
     """Open state spans by the id of their ``*StateEntered`` event."""
     enclosing: dict[int, int] = field(default_factory=dict)
     """A state's entered event id -> the entered event id of the state it runs in (0: the execution)."""
@@ -54,50 +71,80 @@ class _Execution:
 class ExecutionSpans:
     """The orchestrator's spans (see the module docstring); thread-safe."""
 
-    def __init__(self, tracer: Tracer) -> None:
-        self._tracer = tracer
+    def __init__(self, factory: SpanFactory) -> None:
+        self._factory = factory
         self._executions: dict[str, _Execution] = {}
+        self._facts: collections.deque[_Fact] = collections.deque()
         self._lock = threading.Lock()
+
+    # -- what the orchestrator commits (cheap: called under its lock) ------------------------
 
     def started(self, arn: str, state_machine: str, history: Iterable[Mapping[str, Any]], *, resumed: bool = False) -> None:
         """An execution started (or was redriven or resumed); its span is a child of the current span."""
+        parent = trace.get_current_span().get_span_context()
+        self._facts.append((_STARTED, arn, (state_machine, parent, resumed), _listed(history), time.time_ns()))
+
+    def advanced(self, arn: str, history: Iterable[Mapping[str, Any]]) -> None:
+        """A step committed ``history``: its state spans open and end."""
+        self._facts.append((_ADVANCED, arn, None, _listed(history), time.time_ns()))
+
+    def ended(self, arn: str, status: str, error: str | None = None) -> None:
+        """The execution ended with Step Functions' ``status``; its spans end."""
+        self._facts.append((_ENDED, arn, (status, error), [], time.time_ns()))
+
+    # -- building the spans ----------------------------------------------------------------
+
+    def build(self) -> None:
+        """Turn what was committed so far into spans, in commit order."""
+        facts = self._facts
+        with self._lock:
+            while facts:
+                what, arn, details, history, now = facts.popleft()
+                if what == _STARTED:
+                    self._start(arn, details, now)
+                elif what == _ENDED:
+                    self._end(arn, details, now)
+                    continue
+                execution = self._executions.get(arn)
+                if execution is not None:
+                    for event in history:
+                        self._event(execution, event, now)
+
+    def _start(self, arn: str, details: tuple[str, SpanContext, bool], now: int) -> None:
+        state_machine, parent, resumed = details
         attributes: dict[str, Any] = {"aws.stepfunctions.execution.arn": arn, "aws.stepfunctions.state_machine.name": state_machine}
         if resumed:
             attributes["sluiceway.resumed"] = True
-        span = self._tracer.start_span(f"execution {state_machine}", kind=trace.SpanKind.INTERNAL, attributes=attributes)
-        with self._lock:
-            previous = self._executions.pop(arn, None)
-            self._executions[arn] = _Execution(span, state_machine)
+        span = self._factory.start(f"execution {state_machine}", parent, SpanKind.INTERNAL, attributes, now)
+        previous = self._executions.pop(arn, None)
+        self._executions[arn] = _Execution(span, state_machine)
         if previous is not None:
-            _end_all(previous, "the execution started again")
-        self.advanced(arn, history)
+            _end_all(previous, "the execution started again", now)
 
-    def advanced(self, arn: str, history: Iterable[Mapping[str, Any]]) -> None:
-        """A step committed ``history``: open and end state spans."""
-        with self._lock:
-            execution = self._executions.get(arn)
-            if execution is None:
-                return
-            for event in history:
-                self._event(execution, event)
+    def _end(self, arn: str, details: tuple[str, str | None], now: int) -> None:
+        execution = self._executions.pop(arn, None)
+        if execution is None:
+            return
+        status, error = details
+        _end_all(execution, None, now)
+        execution.span.set_attribute("aws.stepfunctions.execution.status", status)
+        if status != "SUCCEEDED":
+            execution.span.set_status(Status(StatusCode.ERROR, error or status))
+        execution.span.end(now)
 
-    def _event(self, execution: _Execution, event: Mapping[str, Any]) -> None:
+    def _event(self, execution: _Execution, event: Mapping[str, Any], now: int) -> None:
         event_id, previous, kind = int(event.get("id", 0)), int(event.get("previousEventId", 0)), str(event.get("type", ""))
         mine = execution.owner.get(previous, 0)
         if kind.endswith("StateEntered"):
             parent = execution.states.get(mine, execution.span)
             name = str((event.get("stateEnteredEventDetails") or {}).get("name", ""))
-            span = self._tracer.start_span(
-                f"state {name}",
-                context=trace.set_span_in_context(parent),
-                attributes={"aws.stepfunctions.state.name": name, "aws.stepfunctions.state.type": kind.removesuffix("StateEntered")},
-            )
-            execution.states[event_id] = span
+            attributes = {"aws.stepfunctions.state.name": name, "aws.stepfunctions.state.type": kind.removesuffix("StateEntered")}
+            execution.states[event_id] = self._factory.start(f"state {name}", parent.context, SpanKind.INTERNAL, attributes, now)
             execution.enclosing[event_id] = mine if mine in execution.states else 0
             execution.owner[event_id] = event_id
             return
         if kind.endswith("StateExited") and mine in execution.states:
-            execution.states.pop(mine).end()
+            execution.states.pop(mine).end(now)
             execution.owner[event_id] = execution.enclosing.pop(mine, 0)
             return
         execution.owner[event_id] = mine
@@ -105,24 +152,17 @@ class ExecutionSpans:
             details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, Mapping)), {})
             execution.states[mine].set_status(Status(StatusCode.ERROR, str(details.get("error") or kind)))
 
-    def ended(self, arn: str, status: str, error: str | None = None) -> None:
-        """The execution ended with Step Functions' ``status``; its spans end."""
-        with self._lock:
-            execution = self._executions.pop(arn, None)
-        if execution is None:
-            return
-        _end_all(execution, None)
-        execution.span.set_attribute("aws.stepfunctions.execution.status", status)
-        if status != "SUCCEEDED":
-            execution.span.set_status(Status(StatusCode.ERROR, error or status))
-        execution.span.end()
+    # -- tasks -------------------------------------------------------------------------------
 
-    def task_parent(self, arn: str, token: str, state: Any) -> Span | None:
-        """The span a task of execution ``arn`` runs under: its state's, else the execution's.
+    def task_parent(self, arn: str, token: str, state: Any) -> SpanContext | None:
+        """The context a task of execution ``arn`` runs under: its state's span, else the execution's.
+
+        Call it without the orchestrator's lock held: it builds the spans committed so far.
 
         Args:
             state: the execution's state as committed (the interpreter's), which knows the task's path.
         """
+        self.build()
         with self._lock:
             execution = self._executions.get(arn)
             if execution is None:
@@ -130,34 +170,48 @@ class ExecutionSpans:
             try:
                 path = state["paths"][state["tasks"][token]["pid"]]
                 if "history_root" in path:
-                    return execution.span  # a Distributed Map child run: its events are numbered apart
-                return execution.states.get(execution.owner.get(int(path["last_event"]), 0), execution.span)
+                    return execution.span.context  # a Distributed Map child run: its events are numbered apart
+                return execution.states.get(execution.owner.get(int(path["last_event"]), 0), execution.span).context
             except (KeyError, TypeError, ValueError):
-                return execution.span
+                return execution.span.context
 
-    @contextmanager
-    def task(self, parent: Span | None, state_name: str, resource: str, integration: str) -> Iterator[Span | None]:
-        """A Task's work, current on this thread (what it invokes or publishes continues it)."""
+    def task(self, parent: SpanContext | None, state_name: str, resource: str, integration: str) -> CurrentSpan | _NoTask:
+        """A Task's work, current on this thread (what it invokes or publishes continues it); nothing for no parent."""
         if parent is None:
-            yield None
-            return
+            return _NO_TASK
         attributes = {"aws.stepfunctions.state.name": state_name, "aws.stepfunctions.task.resource": resource}
-        with self._tracer.start_as_current_span(
-            f"task {integration}", context=trace.set_span_in_context(parent), kind=trace.SpanKind.CLIENT, attributes=attributes
-        ) as span:
-            yield span
+        return CurrentSpan(self._factory.start(f"task {integration}", parent, SpanKind.CLIENT, attributes), on_error=record_failure)
 
     def open_executions(self) -> int:
         """Executions whose span is open (for tests)."""
+        self.build()
         with self._lock:
             return len(self._executions)
 
 
-def _end_all(execution: _Execution, why: str | None) -> None:
+class _NoTask:
+    """A task without a parent span: no span (a context manager that does nothing, yielding None)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_TASK: Final = _NoTask()
+
+
+def _listed(history: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    # Committed history is never changed afterwards: a list is kept as it is, read later.
+    return history if isinstance(history, list) else list(history)
+
+
+def _end_all(execution: _Execution, why: str | None, now: int) -> None:
     for span in execution.states.values():
         if why is not None:
             span.set_attribute("sluiceway.abandoned", why)
-        span.end()
+        span.end(now)
     execution.states.clear()
     execution.enclosing.clear()
     execution.owner.clear()

@@ -27,13 +27,18 @@ of the span that committed it (:mod:`.propagation`), so one upload is one trace 
 **Off by default**, and then free: tracing is on only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` or
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is set and ``OTEL_SDK_DISABLED`` is not ``true``. Off, the
 OpenTelemetry SDK is not imported, :meth:`Tracing.span` returns one shared do-nothing context
-manager, and nothing extra is read from or written to the stores. On, spans go through a
-``BatchSpanProcessor`` to the OTLP/HTTP (protobuf) exporter, which reads the other standard
-``OTEL_EXPORTER_OTLP_*`` variables (headers, timeout, compression) itself; ``OTEL_SERVICE_NAME``
-names the service (``sluiceway`` by default) and ``OTEL_TRACES_SAMPLER`` samples as usual.
+manager, and nothing extra is read from or written to the stores. On, a span is a plain record
+(:mod:`.recorded_span`: what the SDK's span costs is most of what tracing cost the stack), ended
+into a queue whose thread encodes the spans as the SDK's OTLP exporter would
+(:mod:`.otlp_encoding`) and sends them with that exporter's HTTP client (:mod:`.span_queue`,
+:mod:`.span_pipeline`), which reads the other standard ``OTEL_EXPORTER_OTLP_*`` variables (headers,
+timeout, compression) itself; ``OTEL_BSP_*`` size the queue and its batches as for the SDK's
+batch processor, and spans it could not export are counted (:attr:`Tracing.dropped_spans`) and
+logged. ``OTEL_SERVICE_NAME`` names the service (``sluiceway`` by default) and
+``OTEL_TRACES_SAMPLER`` samples as usual.
 :meth:`Tracing.close` (the stack's close) exports what is left.
 
-Each stack has a tracer provider of its own, never OpenTelemetry's global one: several stacks
+Each stack has a span pipeline of its own, never OpenTelemetry's global tracer provider: several stacks
 may run in one process (tests). The current span is OpenTelemetry's context, so it follows a
 thread's calls, not a hop to another thread: what is handed to a thread pool carries its parent.
 """
@@ -42,17 +47,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from . import propagation
 from .propagation import TraceContext
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.trace import Span, Tracer
+    from types import ModuleType
+
+    from opentelemetry.trace import Span
 
     from .execution_spans import ExecutionSpans
+    from .recorded_span import SpanFactory
+    from .span_queue import SpanQueue
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +114,7 @@ def tracing_from_environ(environ: Mapping[str, str]) -> Tracing:
     endpoint = traces_endpoint(environ)
     if endpoint is None:
         return Tracing()
-    return Tracing(endpoint=endpoint, service_name=environ.get(SERVICE_NAME_ENV, "").strip() or DEFAULT_SERVICE_NAME)
+    return Tracing(endpoint=endpoint, service_name=environ.get(SERVICE_NAME_ENV, "").strip() or DEFAULT_SERVICE_NAME, environ=environ)
 
 
 class Tracing:
@@ -114,16 +123,25 @@ class Tracing:
     Args:
         endpoint: the OTLP/HTTP traces URL (``http://collector:4318/v1/traces``); None: off.
         service_name: the ``service.name`` resource attribute.
+        environ: where the ``OTEL_BSP_*`` settings of the export queue are read (the process's
+            environment by default).
     """
 
-    def __init__(self, *, endpoint: str | None = None, service_name: str = DEFAULT_SERVICE_NAME) -> None:
+    def __init__(
+        self, *, endpoint: str | None = None, service_name: str = DEFAULT_SERVICE_NAME, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.enabled = endpoint is not None
         self.endpoint = endpoint
         self.service_name = service_name
-        self._provider: TracerProvider | None = None
-        self._tracer: Tracer | None = None
+        self._factory: SpanFactory | None = None
+        self._queue: SpanQueue | None = None
+        self._on: ModuleType | None = None
+        """:mod:`.span_pipeline` when tracing is on (imported then only)."""
         if endpoint is not None:
-            self._provider, self._tracer = _sdk(endpoint, service_name)
+            from . import span_pipeline
+
+            self._on = span_pipeline
+            self._factory, self._queue = span_pipeline.build(endpoint, service_name, os.environ if environ is None else environ)
             propagation.activate()
 
     # -- spans ---------------------------------------------------------------------------
@@ -142,33 +160,20 @@ class Tracing:
             parent: the context to continue (a ``traceparent`` or an X-Ray trace header as
                 stored, or parsed); None: the current span, if any, else a new trace.
         """
-        if self._tracer is None:
+        factory = self._factory
+        if factory is None:
             return _NOOP
-        return self._span(name, parent, kind, attributes)
-
-    @contextlib.contextmanager
-    def _span(
-        self, name: str, parent: TraceContext | str | None, kind: Kind, attributes: Mapping[str, Any] | None
-    ) -> Iterator[Span | None]:
         # The block is a delivery, an invocation, an execution's step: tracing's own trouble (an
-        # unreadable parent, the SDK) is logged and the block runs untraced; the block's own
-        # exceptions pass through untouched.
-        tracer = self._tracer
-        assert tracer is not None
+        # unreadable parent, a broken factory) is logged and the block runs untraced; the
+        # block's own exceptions pass through untouched.
+        on = self._on
+        assert on is not None
         try:
-            # The attributes as they are: the SDK copies them into the span's own bounded set.
-            manager = tracer.start_as_current_span(name, context=_context(parent), kind=_kind(kind), attributes=attributes)
-            span = manager.__enter__()
+            span = factory.start(name, on.parent_context(parent), on.KINDS[kind], attributes)
         except Exception:
             logger.warning("could not start a span; the work goes on untraced", extra={"span": name}, exc_info=True)
-            yield None
-            return
-        try:
-            yield span
-        except BaseException as exc:
-            _exit_quietly(manager, name, exc)
-            raise
-        _exit_quietly(manager, name, None)
+            return _NOOP
+        return on.CurrentSpan(span, on_error=on.record_failure)  # type: ignore[no-any-return]
 
     def server_span(
         self, service: str, operation: str, headers: Mapping[str, str], *, request_id: str | None = None
@@ -190,41 +195,28 @@ class Tracing:
         Args:
             request_id: the ``x-amzn-RequestId`` the answer carries (``aws.request_id``).
         """
-        if self._tracer is None:
+        factory = self._factory
+        if factory is None:
             return _NOOP
-        return self._server_span(service, operation, headers, request_id)
-
-    @contextlib.contextmanager
-    def _server_span(self, service: str, operation: str, headers: Mapping[str, str], request_id: str | None) -> Iterator[Span]:
-        from opentelemetry import trace
-        from opentelemetry.trace import Status, StatusCode
-
-        assert self._tracer is not None
-        parent = propagation.parse_traceparent(headers.get("traceparent")) or propagation.parse_trace_header(headers.get("x-amzn-trace-id"))
-        attributes = {"rpc.system": "aws-api", "rpc.service": service, "rpc.method": operation}
-        if request_id is not None:
-            attributes["aws.request_id"] = request_id
-        span = self._tracer.start_span(
-            f"{_service_title(service)}.{operation}", context=_context(parent), kind=trace.SpanKind.SERVER, attributes=attributes
-        )
-        with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
-            try:
-                yield span
-            except BaseException as exc:
-                status = getattr(exc, "status", 500)
-                span.record_exception(exc)
-                code = getattr(exc, "code", None)
-                if isinstance(code, str):
-                    span.set_attribute("aws.error.code", code)
-                if isinstance(status, int):
-                    span.set_attribute("http.response.status_code", status)
-                if not isinstance(status, int) or status >= 500:
-                    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-                raise
+        on = self._on
+        assert on is not None
+        name = f"{_service_title(service)}.{operation}"
+        try:
+            parent = propagation.parse_traceparent(headers.get("traceparent")) or propagation.parse_trace_header(
+                headers.get("x-amzn-trace-id")
+            )
+            attributes: dict[str, Any] = {"rpc.system": "aws-api", "rpc.service": service, "rpc.method": operation}
+            if request_id is not None:
+                attributes["aws.request_id"] = request_id
+            span = factory.start(name, on.parent_context(parent), on.KINDS["server"], attributes)
+        except Exception:
+            logger.warning("could not start a span; the work goes on untraced", extra={"span": name}, exc_info=True)
+            return _NOOP
+        return on.CurrentSpan(span, on_error=on.record_server_failure)  # type: ignore[no-any-return]
 
     def current_span(self) -> Span | None:
         """This thread's current span when it is one of ours being recorded; None otherwise (and when off)."""
-        if self._tracer is None:
+        if self._factory is None:
             return None
         from opentelemetry import trace
 
@@ -241,17 +233,24 @@ class Tracing:
 
     def executions(self) -> ExecutionSpans | None:
         """The orchestrator's spans of executions, states and tasks; None when tracing is off."""
-        if self._tracer is None:
+        if self._factory is None or self._queue is None:
             return None
         from .execution_spans import ExecutionSpans
 
-        return ExecutionSpans(self._tracer)
+        spans = ExecutionSpans(self._factory)
+        self._queue.before_export(spans.build)
+        return spans
+
+    @property
+    def dropped_spans(self) -> int:
+        """Spans that ended but were never exported (a full queue, a failed export); 0 when off."""
+        return self._queue.dropped if self._queue is not None else 0
 
     # -- context for elsewhere -------------------------------------------------------------
 
     def trace_header(self) -> str | None:
         """The current span as an X-Ray trace header (a Lambda invocation's ``_X_AMZN_TRACE_ID``); None when off or outside a span."""
-        if self._tracer is None:
+        if self._factory is None:
             return None
         return propagation.current_trace_header()
 
@@ -270,81 +269,15 @@ class Tracing:
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Export the spans ended so far; True when all went out within ``timeout_s``."""
-        if self._provider is None:
+        if self._queue is None:
             return True
-        return bool(self._provider.force_flush(int(timeout_s * 1000)))
+        return self._queue.flush(timeout_s)
 
     def close(self) -> None:
         """Export what is left and stop (idempotent); spans started later are not recorded."""
-        provider, self._provider, self._tracer = self._provider, None, None
-        if provider is not None:
-            try:
-                provider.shutdown()
-            except Exception:  # a collector that went away must not fail the stack's stop
-                logger.warning("could not export the last spans", exc_info=True)
-
-
-def _exit_quietly(manager: contextlib.AbstractContextManager[Any], name: str, exc: BaseException | None) -> None:
-    """End a span's context, logging a failure of its own instead of raising it over the block's outcome."""
-    try:
-        manager.__exit__(type(exc) if exc is not None else None, exc, exc.__traceback__ if exc is not None else None)
-    except BaseException as failure:
-        if failure is exc:
-            return  # the block's own exception, handed back: the caller raises it
-        if not isinstance(failure, Exception):
-            raise
-        logger.warning("could not end a span", extra={"span": name}, exc_info=True)
-
-
-def _sdk(endpoint: str, service_name: str) -> tuple[TracerProvider, Tracer]:
-    # Imported here only: a stack that does not trace never loads the SDK or the exporter.
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    from .. import __version__
-
-    # shutdown_on_exit=False: the stack's close shuts it down; an interpreter exit without one
-    # (a killed stack) must not hang on a collector that does not answer.
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}), shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    return provider, provider.get_tracer("sluiceway", __version__)
-
-
-def _context(parent: TraceContext | str | None) -> Any:
-    """OpenTelemetry's context holding ``parent`` as the remote parent span; None: the current context."""
-    if isinstance(parent, str):
-        parent = propagation.parse_traceparent(parent) or propagation.parse_trace_header(parent)
-    if parent is None:
-        return None
-    from opentelemetry import trace
-
-    span_context = trace.SpanContext(
-        trace_id=parent.trace_id,
-        span_id=parent.span_id,
-        is_remote=True,
-        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if parent.sampled else trace.TraceFlags.DEFAULT),
-    )
-    return trace.set_span_in_context(trace.NonRecordingSpan(span_context))
-
-
-_KINDS: dict[str, Any] = {}
-"""OpenTelemetry's span kinds by our names, filled when the first span starts (the SDK is loaded by then)."""
-
-
-def _kind(kind: Kind) -> Any:
-    if not _KINDS:
-        from opentelemetry.trace import SpanKind
-
-        _KINDS.update(
-            internal=SpanKind.INTERNAL,
-            server=SpanKind.SERVER,
-            client=SpanKind.CLIENT,
-            producer=SpanKind.PRODUCER,
-            consumer=SpanKind.CONSUMER,
-        )
-    return _KINDS[kind]
+        queue, self._queue, self._factory, self._on = self._queue, None, None, None
+        if queue is not None:
+            queue.close()
 
 
 _TITLES: Final = {

@@ -3,11 +3,10 @@ an invocation, and spans whose trouble never reaches the work they trace."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -136,32 +135,35 @@ def test_a_handler_s_exception_leaves_the_invocation_untouched_and_still_flushes
     eventually(lambda: len(made["Fails"].flushes) == 1)
 
 
-class BrokenTracer:
-    """An SDK in trouble: starting a span raises."""
+class BrokenFactory:
+    """Tracing in trouble: starting a span raises."""
 
-    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("the SDK is broken")
+    def start(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the span factory is broken")
 
 
 class BrokenEnd:
-    """An SDK in trouble: ending a span raises."""
+    """Tracing in trouble: ending a span raises."""
 
-    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
-        @contextlib.contextmanager
-        def span() -> Iterator[str]:
-            yield "span"
+    def start(self, *args: Any, **kwargs: Any) -> Any:
+        from opentelemetry.trace import SpanContext
+
+        from sluiceway.observability.recorded_span import RecordedSpan
+
+        def broken(span: RecordedSpan) -> None:
             raise RuntimeError("the exporter is broken")
 
-        return span()
+        return RecordedSpan("deliver rule", SpanContext(1, 2, False), None, args[2], {}, 0, broken)
 
 
-@pytest.mark.parametrize("tracer", [BrokenTracer(), BrokenEnd()])
-def test_a_span_s_own_trouble_never_reaches_the_traced_work(tracer: Any, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("factory", [BrokenFactory(), BrokenEnd()])
+def test_a_span_s_own_trouble_never_reaches_the_traced_work(factory: Any, caplog: pytest.LogCaptureFixture) -> None:
     tracing = Tracing(endpoint=ENDPOINT)
+    working = tracing._factory
     try:
-        tracing._tracer = tracer  # the SDK's place; what it does wrong must stay here
+        tracing._factory = factory  # what it does wrong must stay here
         ran = []
-        with caplog.at_level(logging.WARNING, logger="sluiceway.observability.tracing"), tracing.span("deliver rule"):
+        with caplog.at_level(logging.WARNING, logger="sluiceway.observability"), tracing.span("deliver rule"):
             ran.append(True)
         assert ran == [True]
         assert len(caplog.records) == 1
@@ -169,5 +171,5 @@ def test_a_span_s_own_trouble_never_reaches_the_traced_work(tracer: Any, caplog:
         with pytest.raises(KeyError), tracing.span("deliver rule"):
             raise KeyError("the target's")
     finally:
-        tracing._tracer = None
+        tracing._factory = working
         tracing.close()

@@ -472,13 +472,14 @@ class LocalOrchestrator:
                     heapq.heappush(self._timers, (command.due, next(self._timer_seq), arn, command.token))
                 self._events.put(("", TimerFired("")))  # wake the loop to re-plan its sleep
             else:
-                parent = None
+                state = None
                 with self._lock:
                     live = self._live.get(arn)
                     if live is not None:
                         live.in_flight.add(command.token)
-                        if self._spans is not None:
-                            parent = self._spans.task_parent(arn, command.token, live.record.state)
+                        state = live.record.state
+                # Found outside the lock: the spans committed so far are built then (execution_spans.py).
+                parent = self._spans.task_parent(arn, command.token, state) if self._spans is not None and state is not None else None
                 self._pool.submit(self._run_task, arn, command, parent)
 
     def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults, parent: Any = None) -> None:
