@@ -53,7 +53,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from .emf import looks_like_emf, parse_line
 from .emf_export import DEFAULT_MAX_SERIES, EmfExport
-from .gauges import QueueDepth, StoreGauges
+from .gauges import DroppedSpans, QueueDepth, StoreGauges
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +237,11 @@ class Metrics:
         """Read queue depths and running executions at each scrape (see :class:`~.gauges.StoreGauges`)."""
         if self.enabled:
             self.registry.register(StoreGauges(queues, running))
+
+    def watch_tracing(self, dropped: Callable[[], int]) -> None:
+        """Read the spans tracing could not export at each scrape (a full queue, a failed export)."""
+        if self.enabled:
+            self.registry.register(DroppedSpans(dropped))
 
     # -- executions ------------------------------------------------------------------------
 

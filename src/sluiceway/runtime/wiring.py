@@ -171,6 +171,8 @@ def build_stack(
         trace_of=local.bus.trace_parent,
     )
     metrics.watch_stores(queues=_queue_depths(local), running=orchestrator.running_by_machine)
+    if tracing.enabled:
+        metrics.watch_tracing(lambda: tracing.dropped_spans)
     if metrics.enabled:
         orchestrator.on_change(_count_rows(local.table, metrics))
     scheduler = ScheduleRunner(

@@ -50,6 +50,7 @@ EXPECTED = {
     "sluiceway_dead_letter_queue_messages",
     "sluiceway_dead_letter_queue_oldest_message_age_seconds",
     "sluiceway_executions_running",
+    "sluiceway_trace_spans_dropped",
 }
 
 
@@ -60,6 +61,7 @@ def exercised() -> Metrics:
         queues=lambda: [QueueDepth("orders", 1, 2, 3, 4.5), QueueDepth("orders-dlq", 1, 0, 0, 9.0, dead_letter=True)],
         running=lambda: {"Flow": 2},
     )
+    metrics.watch_tracing(lambda: 3)
     metrics.execution_started("Flow")
     metrics.execution_redriven("Flow")
     metrics.execution_ended("Flow", "SUCCEEDED", 1.5)
@@ -202,3 +204,22 @@ def test_a_failing_store_leaves_its_gauges_out_of_the_scrape(caplog: pytest.LogC
 )
 def test_task_integration_labels_are_bounded_names_not_resources(resource: str, integration: str) -> None:
     assert task_integration(resource) == integration
+
+
+def test_dropped_spans_are_read_at_each_scrape_and_a_failing_read_leaves_them_out(caplog: pytest.LogCaptureFixture) -> None:
+    dropped = [2]
+    metrics = Metrics()
+    metrics.watch_tracing(lambda: dropped[0])
+    assert b"sluiceway_trace_spans_dropped_total 2.0" in exposition(metrics.registry)[2]
+    dropped[0] = 5
+    assert b"sluiceway_trace_spans_dropped_total 5.0" in exposition(metrics.registry)[2]
+
+    def broken() -> int:
+        raise RuntimeError("queue gone")
+
+    failing = Metrics()
+    failing.watch_tracing(broken)
+    with caplog.at_level(logging.WARNING):
+        status, _, body = exposition(failing.registry)
+    assert status == 200 and b"sluiceway_trace_spans_dropped" not in body
+    assert "could not read the dropped spans" in caplog.text
