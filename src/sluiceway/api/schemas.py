@@ -288,6 +288,8 @@ class Alarm(BaseModel):
     namespace: str | None = None
     metricName: str | None = None
     stateUpdatedTimestamp: datetime | None = None
+    alarmType: Literal["MetricAlarm", "CompositeAlarm"] = "MetricAlarm"
+    alarmRule: str | None = Field(None, description="A composite alarm's rule over other alarms")
 
 
 class AlarmList(BaseModel):

@@ -396,12 +396,19 @@ def test_alarms_are_listed_with_their_state_and_filters(endpoint: Endpoint, toke
             Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
         )  # fmt: skip
     cloudwatch.set_alarm_state(AlarmName="api-latency-high", StateValue="ALARM", StateReason="set by the test")
+    cloudwatch.put_composite_alarm(AlarmName="api-any-high", AlarmRule="ALARM(api-errors-high) OR ALARM(api-latency-high)")
     listed = call(endpoint, "GET", "/alarms?namePrefix=api-", tokens["viewer"])
     assert listed.status_code == 200, listed.text
-    states = {a["alarmName"]: a["stateValue"] for a in listed.json()["alarms"]}
-    assert states == {"api-errors-high": "INSUFFICIENT_DATA", "api-latency-high": "ALARM"}
+    states = {a["alarmName"]: (a["stateValue"], a["alarmType"]) for a in listed.json()["alarms"]}
+    assert states == {
+        "api-errors-high": ("INSUFFICIENT_DATA", "MetricAlarm"),
+        "api-latency-high": ("ALARM", "MetricAlarm"),
+        "api-any-high": ("ALARM", "CompositeAlarm"),
+    }
+    [composite] = [a for a in listed.json()["alarms"] if a["alarmType"] == "CompositeAlarm"]
+    assert composite["alarmRule"] == "ALARM(api-errors-high) OR ALARM(api-latency-high)"
     alarming = call(endpoint, "GET", "/alarms?namePrefix=api-&stateValue=ALARM", tokens["viewer"])
-    assert [a["alarmName"] for a in alarming.json()["alarms"]] == ["api-latency-high"]
+    assert [a["alarmName"] for a in alarming.json()["alarms"]] == ["api-latency-high", "api-any-high"]
     assert call(endpoint, "GET", "/alarms?nextToken=not-a-token", tokens["viewer"]).status_code == 400
 
 

@@ -44,7 +44,10 @@ def list_alarms(
             "namespace": a.get("Namespace"),
             "metricName": a.get("MetricName"),
             "stateUpdatedTimestamp": a.get("StateUpdatedTimestamp"),
+            "alarmType": kind,
+            "alarmRule": a.get("AlarmRule"),
         }
-        for a in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]
+        for kind, listed in (("MetricAlarm", page.get("MetricAlarms", [])), ("CompositeAlarm", page.get("CompositeAlarms", [])))
+        for a in listed
     ]
     return {"alarms": alarms, "nextToken": page.get("NextToken")}
