@@ -19,6 +19,9 @@ __all__ = ["serialize_error_response"]
 #: SQS's query codes -> the JSON model's error shape names, to answer either protocol whichever
 #: code the operation raised.
 _SQS_SHAPES_BY_QUERY_CODE = {code: shape for shape, (code, _) in QUERY_ERRORS.items()}
+# Two codes SQS's model has no shape for: over JSON, AWS names their __type so (recorded answers
+# of real SQS show them as botocore's QueryErrorCode), the query code staying in the header.
+_SQS_UNMODELLED_TYPES = {"InvalidParameterValue": "InvalidParameterValueException", "MissingParameter": "MissingRequiredParameterException"}
 
 
 def serialize_error_response(model: ServiceModel, error: AwsError, request_id: str, protocol: str, *, head: bool = False) -> HttpResponse:
@@ -69,7 +72,7 @@ def _message_key(shape: Shape | None) -> str:
 def _json(model: ServiceModel, error: AwsError, headers: dict[str, str]) -> HttpResponse:
     code = error.code
     if model.metadata.get("awsQueryCompatible") is not None and service_is_sqs(model):
-        shape_name = _SQS_SHAPES_BY_QUERY_CODE.get(code, code)
+        shape_name = _SQS_SHAPES_BY_QUERY_CODE.get(code) or _SQS_UNMODELLED_TYPES.get(code, code)
         query_code = QUERY_ERRORS.get(shape_name, (code, error.status))[0]
         # botocore reads the query code from this header (parsers.py, _do_query_compatible_error_parse)
         # and the exception class from __type, so both SDK generations see what they expect.
