@@ -55,6 +55,7 @@ def invoker() -> Iterator[LocalFunctionInvoker]:
             "Partial": "partial",
             "Malformed": "malformed",
             "Slow": "slow",
+            "Outlive": "outlive",
         }.items()
     ]
     with LocalFunctionInvoker(

@@ -14,12 +14,15 @@ _lock = threading.Condition()
 ACTIVE = [0]
 PEAK = [0]
 RELEASE = threading.Event()
+DURING: list[Any] = [None]
+"""What ``outlive`` calls while it runs (a test moves its clock past the visibility timeout)."""
 
 
 def reset() -> None:
     with _lock:
         EVENTS.clear()
         ACTIVE[0] = PEAK[0] = 0
+        DURING[0] = None
     RELEASE.clear()
 
 
@@ -74,3 +77,11 @@ def slow(event: dict[str, Any], context: Any) -> None:
 def wait_for_active(count: int, timeout: float = 5.0) -> bool:
     with _lock:
         return _lock.wait_for(lambda: ACTIVE[0] >= count, timeout)
+
+
+def outlive(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Succeeds, after ``DURING[0]()`` (if set) ran: as a function that took longer than its queue's visibility timeout."""
+    _seen(event)
+    if DURING[0] is not None:
+        DURING[0]()
+    return {"ok": True}

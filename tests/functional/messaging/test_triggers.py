@@ -311,3 +311,31 @@ def test_a_batching_window_gathers_up_to_batch_size(
     outcome = poller(queues, invoker, clock, batch_size=20, max_batching_window_s=1).poll_once()
     assert outcome is not None and outcome.received == 20
     assert len(handlers.EVENTS[0]["Records"]) == 20
+
+
+def test_a_fifo_batch_that_outlived_its_visibility_timeout_is_received_again_not_crashed(
+    queues: SqliteQueueService, invoker: LocalFunctionInvoker, clock: FakeClock
+) -> None:
+    # SQS refuses a FIFO receipt once its message is visible again ("The receipt handle has
+    # expired."): the batch is not deleted and comes back, as Lambda retries it on AWS.
+    queues.create_queue("work.fifo", fifo=True, content_based_dedup=True, visibility_timeout_s=30)
+    queues.send("work.fifo", "one", group_id="g")
+    queues.send("work.fifo", "two", group_id="g")
+    run = QueuePoller(
+        EventSourceMapping("work.fifo", "Outlive", batch_size=10),
+        queues,
+        invoker,
+        clock=clock,
+        region="us-east-1",
+        account_id="111111111111",
+        poll_wait_s=0.05,
+        backoff_s=(0.01, 0.02),
+    )
+    handlers.DURING[0] = lambda: clock.advance(31)
+    late = run.poll_once()
+    assert late is not None and late.error is None and (late.received, late.deleted) == (2, 0)
+    handlers.DURING[0] = None
+    again = run.poll_once()
+    assert again is not None and (again.received, again.deleted) == (2, 2)
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in handlers.EVENTS[-1]["Records"]] == ["2", "2"]
+    assert queues.queue_attributes("work.fifo").available + queues.queue_attributes("work.fifo").in_flight == 0

@@ -48,6 +48,7 @@ from typing import Any, Final
 
 from ...errors import NotFoundError
 from ...events.lambda_filters import FilterCriteria, compile_filter_criteria
+from ...messaging.errors import InvalidMessageError
 from ...messaging.redrive import queue_arn, queue_name
 from ...observability.tracing import Tracing
 from ...ports import Clock, FunctionInvoker, Invocation, Queue, QueueMessage
@@ -114,28 +115,18 @@ class EventSourceMapping:
         )
         fifo = queue_name(self.queue).endswith(".fifo")
         top = MAX_FIFO_BATCH_SIZE if fifo else MAX_BATCH_SIZE
-        if (
-            isinstance(self.batch_size, bool)
-            or not isinstance(self.batch_size, int)
-            or not 1 <= self.batch_size <= top
-        ):
-            raise ValueError(
-                f"BatchSize must be between 1 and {top} for {'FIFO' if fifo else 'standard'} queues, got {self.batch_size!r}"
-            )
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= top:
+            raise ValueError(f"BatchSize must be between 1 and {top} for {'FIFO' if fifo else 'standard'} queues, got {self.batch_size!r}")
         if not 0 <= self.max_batching_window_s <= MAX_BATCHING_WINDOW_S:
             raise ValueError(
                 f"MaximumBatchingWindowInSeconds must be between 0 and {MAX_BATCHING_WINDOW_S}, got {self.max_batching_window_s!r}"
             )
         if self.batch_size > _RECEIVE_MAX and self.max_batching_window_s < 1:
-            raise ValueError(
-                "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
-            )
+            raise ValueError("Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10")
         if fifo and self.max_batching_window_s:
             raise ValueError("Batching window is not supported for FIFO queues")
         if not MIN_CONCURRENCY <= self.max_concurrency <= MAX_CONCURRENCY:
-            raise ValueError(
-                f"MaximumConcurrency must be between {MIN_CONCURRENCY} and {MAX_CONCURRENCY}, got {self.max_concurrency!r}"
-            )
+            raise ValueError(f"MaximumConcurrency must be between {MIN_CONCURRENCY} and {MAX_CONCURRENCY}, got {self.max_concurrency!r}")
 
     @property
     def queue_name(self) -> str:
@@ -144,11 +135,7 @@ class EventSourceMapping:
     @property
     def function_name(self) -> str:
         """The function's name, without ARN parts or qualifier."""
-        ref = (
-            self.function.split(":function:", 1)[1]
-            if ":function:" in self.function
-            else self.function
-        )
+        ref = self.function.split(":function:", 1)[1] if ":function:" in self.function else self.function
         return ref.split(":", 1)[0]
 
 
@@ -186,9 +173,7 @@ def sqs_event(
     for m in messages:
         attributes = {
             "ApproximateReceiveCount": str(m.receive_count),
-            "SentTimestamp": str(int(m.sent_at.timestamp() * 1000))
-            if m.sent_at
-            else str(received_at_ms),
+            "SentTimestamp": str(int(m.sent_at.timestamp() * 1000)) if m.sent_at else str(received_at_ms),
             "SenderId": account_id,
             "ApproximateFirstReceiveTimestamp": str(received_at_ms),
         }
@@ -337,9 +322,7 @@ class QueuePoller:
             max_workers=self.mapping.max_concurrency,
             thread_name_prefix=f"sluiceway-esm-{self.mapping.function_name}",
         )
-        self._thread = threading.Thread(
-            target=self._loop, name=f"sluiceway-poller-{self.mapping.queue_name}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop, name=f"sluiceway-poller-{self.mapping.queue_name}", daemon=True)
         self._thread.start()
 
     def request_stop(self) -> None:
@@ -371,9 +354,7 @@ class QueuePoller:
                         "error": f"{type(exc).__name__}: {exc}",
                     },
                 )
-                self._stop.wait(
-                    self.backoff_s[1] if isinstance(exc, NotFoundError) else self.backoff_s[0]
-                )
+                self._stop.wait(self.backoff_s[1] if isinstance(exc, NotFoundError) else self.backoff_s[0])
                 continue
             if not messages:
                 self._slots.release()
@@ -396,7 +377,7 @@ class QueuePoller:
 
     def _hand_back(self, messages: list[QueueMessage]) -> None:
         for message in messages:
-            with contextlib.suppress(NotFoundError):  # gone or received again: nothing to hand back
+            with contextlib.suppress(NotFoundError, InvalidMessageError):  # gone, received again, or past 12 hours: nothing to hand back
                 self.queues.change_visibility(self.mapping.queue_name, message.receipt_handle, 0)
 
     def _take_function_slot(self) -> bool:
@@ -412,9 +393,7 @@ class QueuePoller:
         self._release()
         exc = future.exception()
         if exc is not None:
-            logger.error(
-                "trigger batch crashed", exc_info=exc, extra={"queue": self.mapping.queue_name}
-            )
+            logger.error("trigger batch crashed", exc_info=exc, extra={"queue": self.mapping.queue_name})
 
     def _release(self) -> None:
         if self._function_slots is not None:
@@ -426,16 +405,12 @@ class QueuePoller:
     def _gather(self, wait_s: float) -> list[QueueMessage]:
         mapping = self.mapping
         name = mapping.queue_name
-        batch = self._admit(
-            self.queues.receive(name, max_messages=min(_RECEIVE_MAX, mapping.batch_size), wait_s=wait_s)
-        )
+        batch = self._admit(self.queues.receive(name, max_messages=min(_RECEIVE_MAX, mapping.batch_size), wait_s=wait_s))
         if not batch or mapping.max_batching_window_s <= 0:
             return batch
         deadline = time.monotonic() + mapping.max_batching_window_s
         size = sum(_record_bytes(m) for m in batch)
-        while (
-            len(batch) < mapping.batch_size and not self._stop.is_set() and size < _PAYLOAD_BUDGET
-        ):
+        while len(batch) < mapping.batch_size and not self._stop.is_set() and size < _PAYLOAD_BUDGET:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -477,7 +452,9 @@ class QueuePoller:
                 kept.append(message)
                 continue
             dropped += 1
-            with contextlib.suppress(NotFoundError):  # gone, or received again: that receive settles it
+            # Gone, or received again: that receive settles it; a FIFO queue refuses the receipt as
+            # expired once the message is visible again (it is then received and filtered again).
+            with contextlib.suppress(NotFoundError, InvalidMessageError):
                 self.queues.delete(self.mapping.queue_name, message.receipt_handle)
         if dropped:
             logger.info(
@@ -544,9 +521,7 @@ class QueuePoller:
         if mapping.report_batch_item_failures:
             reported = batch_item_failures(result.payload, ids)
             if reported is None:
-                error = (
-                    "the function's batchItemFailures response is malformed; the whole batch failed"
-                )
+                error = "the function's batchItemFailures response is malformed; the whole batch failed"
                 logger.warning(
                     "triggered function gave a malformed batch response",
                     extra={**where, "response": _preview(result.payload)},
@@ -559,8 +534,10 @@ class QueuePoller:
                 continue
             try:
                 self.queues.delete(mapping.queue_name, message.receipt_handle)
-            except NotFoundError:
-                # Received again after its visibility timeout ran out: that receive settles it.
+            except (NotFoundError, InvalidMessageError):
+                # Its visibility timeout ran out before the function returned: received again (that
+                # receive settles it), or, on a FIFO queue, refused as expired and received again
+                # later, as Lambda's event source mapping retries it on AWS.
                 logger.warning(
                     "processed message could not be deleted; it will be processed again",
                     extra={**where, "message_id": message.message_id},
@@ -572,9 +549,7 @@ class QueuePoller:
                 "triggered function reported failed messages",
                 extra={**where, "failed": len(failed)},
             )
-        return BatchOutcome(
-            request_id, len(messages), deleted, tuple(i for i in ids if i in failed)
-        )
+        return BatchOutcome(request_id, len(messages), deleted, tuple(i for i in ids if i in failed))
 
     def _note(self, outcome: BatchOutcome) -> None:
         with self._stats_lock:
@@ -667,10 +642,7 @@ class EventSourceMappings:
         self.account_id = account_id
         self.poll_wait_s = poll_wait_s
         self.backoff_s = backoff_s
-        self._function_slots = {
-            name: threading.BoundedSemaphore(limit)
-            for name, limit in (function_concurrency or {}).items()
-        }
+        self._function_slots = {name: threading.BoundedSemaphore(limit) for name, limit in (function_concurrency or {}).items()}
         self._pollers: list[QueuePoller] = []
         self._started = False
         self._lock = threading.Lock()
