@@ -42,6 +42,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
 from .recorded_span import RecordedSpan, SpanFactory
 from .span_pipeline import CurrentSpan, record_failure
+from .task_position import TaskPosition
 
 __all__ = ["ExecutionSpans"]
 
@@ -154,26 +155,22 @@ class ExecutionSpans:
 
     # -- tasks -------------------------------------------------------------------------------
 
-    def task_parent(self, arn: str, token: str, state: Any) -> SpanContext | None:
+    def task_parent(self, arn: str, position: TaskPosition | None) -> SpanContext | None:
         """The context a task of execution ``arn`` runs under: its state's span, else the execution's.
 
         Call it without the orchestrator's lock held: it builds the spans committed so far.
 
         Args:
-            state: the execution's state as committed (the interpreter's), which knows the task's path.
+            position: :func:`task_position` of the task, read under the orchestrator's lock.
         """
         self.build()
         with self._lock:
             execution = self._executions.get(arn)
             if execution is None:
                 return None
-            try:
-                path = state["paths"][state["tasks"][token]["pid"]]
-                if "history_root" in path:
-                    return execution.span.context  # a Distributed Map child run: its events are numbered apart
-                return execution.states.get(execution.owner.get(int(path["last_event"]), 0), execution.span).context
-            except (KeyError, TypeError, ValueError):
-                return execution.span.context
+            if position is None or position.child_run:
+                return execution.span.context  # a Distributed Map child run's events are numbered apart
+            return execution.states.get(execution.owner.get(position.last_event, 0), execution.span).context
 
     def task(self, parent: SpanContext | None, state_name: str, resource: str, integration: str) -> CurrentSpan | _NoTask:
         """A Task's work, current on this thread (what it invokes or publishes continues it); nothing for no parent."""

@@ -48,6 +48,14 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
+def _text(value: str) -> bytes:
+    """A string as protobuf's UTF-8 (a lone surrogate, which UTF-8 cannot hold, becomes ``?``)."""
+    return value.encode("utf-8", "replace")
+
+
+_INT64: Final = range(-(1 << 63), 1 << 63)
+
+
 def _field(tag: bytes, payload: bytes) -> bytes:
     """A length-delimited field (a string, bytes, a message)."""
     return tag + _varint(len(payload)) + payload
@@ -56,10 +64,12 @@ def _field(tag: bytes, payload: bytes) -> bytes:
 def _any_value(value: object) -> bytes:
     # AnyValue's oneof: a member that is set is written even when it is its type's default.
     if isinstance(value, str):
-        return _field(b"\x0a", value.encode())
+        return _field(b"\x0a", _text(value))
     if isinstance(value, bool):  # before int: a bool is an int in Python
         return b"\x10\x01" if value else b"\x10\x00"
     if isinstance(value, int):
+        if value not in _INT64:
+            raise ValueError(f"{value} does not fit OTLP's int64")
         return b"\x18" + _varint(value)
     if isinstance(value, float):
         return b"\x21" + _DOUBLE.pack(value)
@@ -75,21 +85,21 @@ def _any_value(value: object) -> bytes:
 def encode_attributes(attributes: Mapping[str, object], tag: bytes = b"\x0a") -> bytes:
     """``attributes`` as repeated ``KeyValue`` fields numbered by ``tag`` (1: a ``KeyValueList``'s values).
 
-    An attribute whose value OTLP cannot carry (None, an object) is left out with a warning, as the
-    SDK leaves it out of a span: one bad value never costs the batch.
+    An attribute whose value OTLP cannot carry (None, an object, an integer beyond int64) is left
+    out with a warning, as the SDK leaves it out of a span: one bad value never costs the batch.
     """
     parts = []
     for key, value in attributes.items():
         try:
-            parts.append(_field(tag, _field(b"\x0a", key.encode()) + _field(b"\x12", _any_value(value))))
-        except TypeError:
+            parts.append(_field(tag, _field(b"\x0a", _text(key)) + _field(b"\x12", _any_value(value))))
+        except (TypeError, ValueError):
             logger.warning("span attribute left out: OTLP cannot carry its value", extra={"attribute": key, "type": type(value).__name__})
     return b"".join(parts)
 
 
 def encode_scope(name: str, version: str | None) -> bytes:
     """An ``InstrumentationScope`` message's body."""
-    return _field(b"\x0a", name.encode()) + (_field(b"\x12", version.encode()) if version else b"")
+    return _field(b"\x0a", _text(name)) + (_field(b"\x12", _text(version)) if version else b"")
 
 
 def _span(span: RecordedSpan) -> bytes:
@@ -100,19 +110,19 @@ def _span(span: RecordedSpan) -> bytes:
     ]
     if parent is not None:
         parts.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
-    parts.append(_field(b"\x2a", span.name.encode()))
+    parts.append(_field(b"\x2a", _text(span.name)))
     parts.append(b"\x30" + _varint(_KINDS[span.kind]))
     parts.append(b"\x39" + _FIXED64.pack(span.start_time))
     parts.append(b"\x41" + _FIXED64.pack(span.end_time or 0))
     if span.attributes:
         parts.append(encode_attributes(span.attributes, b"\x4a"))
     for name, timestamp, attributes in span.events:
-        event = b"\x09" + _FIXED64.pack(timestamp) + _field(b"\x12", name.encode()) + encode_attributes(attributes, b"\x1a")
+        event = b"\x09" + _FIXED64.pack(timestamp) + _field(b"\x12", _text(name)) + encode_attributes(attributes, b"\x1a")
         parts.append(_field(b"\x5a", event))
     status = span.status
     message = status.description or ""
     code = status.status_code.value
-    parts.append(_field(b"\x7a", (_field(b"\x12", message.encode()) if message else b"") + (b"\x18" + _varint(code) if code else b"")))
+    parts.append(_field(b"\x7a", (_field(b"\x12", _text(message)) if message else b"") + (b"\x18" + _varint(code) if code else b"")))
     flags = _HAS_IS_REMOTE | (_IS_REMOTE if parent is not None and parent.is_remote else 0)
     parts.append(b"\x85\x01" + _FIXED32.pack(flags))
     return b"".join(parts)

@@ -132,6 +132,11 @@ class SpanQueue:
             self._stopping = True
             self._wake.notify_all()
         self._thread.join(timeout_s)
+        # A put that looked before close() said stop may append after the thread's last export,
+        # and a thread that did not end in time leaves its spans: neither goes out, both count.
+        if left := len(self._spans):
+            self._spans.clear()
+            self._drop(left, "they ended as tracing stopped")
         if self._stop is not None:
             try:
                 self._stop()

@@ -137,3 +137,15 @@ def test_an_exporter_without_its_http_client_gets_the_same_spans_through_its_pub
         queue.close(5.0)
     expected = encode_request(encode_attributes(RESOURCE.attributes), encode_scope("sluiceway", __version__), SPANS)
     assert b"".join(exported) == expected
+
+
+def test_values_utf8_or_int64_cannot_hold_never_cost_the_batch(caplog: pytest.LogCaptureFixture) -> None:
+    odd = recorded(
+        "name \udcff", 0x6666666666666666, None, SpanKind.INTERNAL, {"surrogate": "a\udcffb", "huge": 2**70, "tiny": -(2**70), "ok": 1}
+    )
+    with caplog.at_level("WARNING"):
+        body = encode_request(encode_attributes(RESOURCE.attributes), encode_scope("sluiceway", "1"), [odd])
+    [decoded] = ExportTraceServiceRequest.FromString(body).resource_spans[0].scope_spans[0].spans
+    assert decoded.name == "name ?"
+    assert {a.key: (a.value.string_value or a.value.int_value) for a in decoded.attributes} == {"surrogate": "a?b", "ok": 1}
+    assert caplog.text.count("span attribute left out") == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 from opentelemetry.trace import SpanContext, SpanKind
@@ -33,7 +34,14 @@ def test_a_flush_exports_everything_ended_in_batches_after_the_hooks() -> None:
     collector = Collector()
     queue = SpanQueue(collector, max_batch=2, delay_s=60)
     try:
-        queue.before_export(lambda: queue.put(span(9)))  # a lazily built span joins the export
+        built = threading.Event()
+
+        def build_once() -> None:  # a lazily built span joins the export (built once, however many rounds run)
+            if not built.is_set():
+                built.set()
+                queue.put(span(9))
+
+        queue.before_export(build_once)
         for n in range(3):
             queue.put(span(n))
         assert queue.flush(10)
@@ -102,3 +110,20 @@ def test_unsampled_spans_never_reach_the_queue() -> None:
 )
 def test_the_standard_batch_settings_are_read(environ: dict[str, str], expected: tuple[int, int, float]) -> None:
     assert queue_settings(environ) == expected
+
+
+def test_spans_left_when_the_thread_does_not_end_in_time_are_counted_as_dropped() -> None:
+    collector = Collector()
+    collector.gate.clear()  # the collector hangs on the first batch
+    queue = SpanQueue(collector, max_batch=1, delay_s=60)
+    try:
+        queue.put(span(0))  # a full batch: the thread takes it and hangs in the export
+        deadline = time.monotonic() + 5
+        while queue._spans and time.monotonic() < deadline:  # the batch has left the queue
+            time.sleep(0.01)
+        queue.put(span(1))
+        queue.put(span(2))
+        queue.close(timeout_s=0.2)
+        assert queue.dropped == 2  # the two still queued; the one in the hung export is not lost yet
+    finally:
+        collector.gate.set()

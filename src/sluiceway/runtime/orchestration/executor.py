@@ -50,6 +50,7 @@ from ...clock import FakeClock
 from ...errors import DefinitionError, ExecutionError, ExecutionNotFoundError, OrchestratorStoppedError
 from ...names import check_name
 from ...observability.metrics import Metrics, task_integration
+from ...observability.task_position import task_position
 from ...observability.tracing import Tracing
 from ...ports import Clock, ExecutionRecord, ExecutionStore
 from ...types import JSON
@@ -472,14 +473,16 @@ class LocalOrchestrator:
                     heapq.heappush(self._timers, (command.due, next(self._timer_seq), arn, command.token))
                 self._events.put(("", TimerFired("")))  # wake the loop to re-plan its sleep
             else:
-                state = None
+                position, found = None, False
                 with self._lock:
                     live = self._live.get(arn)
                     if live is not None:
                         live.in_flight.add(command.token)
-                        state = live.record.state
+                        found = True
+                        if self._spans is not None:
+                            position = task_position(live.record.state, command.token)
                 # Found outside the lock: the spans committed so far are built then (execution_spans.py).
-                parent = self._spans.task_parent(arn, command.token, state) if self._spans is not None and state is not None else None
+                parent = self._spans.task_parent(arn, position) if self._spans is not None and found else None
                 self._pool.submit(self._run_task, arn, command, parent)
 
     def _run_task(self, arn: str, command: InvokeTask | ReadItems | WriteResults, parent: Any = None) -> None:
