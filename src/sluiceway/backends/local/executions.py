@@ -21,7 +21,7 @@ from typing import Any
 
 from ...errors import ExecutionAlreadyExistsError, ExecutionNotFoundError, NotFoundError
 from ...ports import ExecutionRecord
-from . import revisions
+from . import revisions, versions
 from ._sqlite import Database
 from .revisions import StateMachineRevision
 
@@ -162,9 +162,13 @@ class SqliteExecutionStore:
         redriven: bool | None = None,
         after: tuple[str, str] | None = None,
         limit: int = 100,
+        version: int | None = None,
+        alias: str | None = None,
     ) -> builtins.list[ExecutionRecord]:
         """The executions of :meth:`keyed_page`, without their sort keys."""
-        rows = self.keyed_page(state_machine=state_machine, status=status, redriven=redriven, after=after, limit=limit)
+        rows = self.keyed_page(
+            state_machine=state_machine, status=status, redriven=redriven, after=after, limit=limit, version=version, alias=alias
+        )
         return [record for record, _ in rows]
 
     def keyed_page(
@@ -175,6 +179,8 @@ class SqliteExecutionStore:
         redriven: bool | None = None,
         after: tuple[str, str] | None = None,
         limit: int = 100,
+        version: int | None = None,
+        alias: str | None = None,
     ) -> builtins.list[tuple[ExecutionRecord, str]]:
         """Executions as ListExecutions orders them, the most recent first, with each one's sort key.
 
@@ -184,8 +190,12 @@ class SqliteExecutionStore:
         Args:
             redriven: only executions redriven at least once (True) or never (False).
             after: ``(sort key, arn)`` of the last execution of the previous page.
+            version: only executions started through this version of ``state_machine``
+                (directly or through an alias).
+            alias: only executions started through this alias of ``state_machine``.
         """
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if state_machine is not None:
             where.append("state_machine=?")
             args.append(state_machine)
@@ -194,6 +204,12 @@ class SqliteExecutionStore:
             args.append(status)
         if redriven is not None:
             where.append(f"COALESCE(json_extract(state, '$.context.Execution.RedriveCount'), 0) {'>' if redriven else '='} 0")
+        if version is not None:
+            where.append("EXISTS (SELECT 1 FROM execution_versions v WHERE v.execution_arn = arn AND v.version = ?)")
+            args.append(version)
+        if alias is not None:
+            where.append("EXISTS (SELECT 1 FROM execution_versions v WHERE v.execution_arn = arn AND v.alias = ?)")
+            args.append(alias)
         if after is not None:
             where.append("(sort_at < ? OR (sort_at = ? AND arn < ?))")
             args.extend([after[0], after[0], after[1]])
@@ -307,6 +323,9 @@ class SqliteExecutionStore:
         """
         with self.db.transaction() as conn:
             existed = conn.execute("DELETE FROM state_machines WHERE name=?", (name,)).rowcount > 0
+            # Its versions and aliases go with it (AWS deletes them too); then the revisions only
+            # they kept.
+            versions.forget_machine(conn, name)
             revisions.forget_unused(conn, name)
             return existed
 
@@ -319,6 +338,15 @@ class SqliteExecutionStore:
                 " ON r.state_machine = m.name AND r.revision_id = m.revision_id WHERE m.name=?",
                 (name,),
             )
+            .fetchone()
+        )
+        return None if row is None else revisions.revision_from_row(row)
+
+    def revision(self, name: str, revision_id: str) -> StateMachineRevision | None:
+        """The machine's stored revision ``revision_id``; None if it is not stored."""
+        row = (
+            self.db.connection()
+            .execute("SELECT * FROM state_machine_revisions WHERE state_machine=? AND revision_id=?", (name, revision_id))
             .fetchone()
         )
         return None if row is None else revisions.revision_from_row(row)

@@ -22,7 +22,7 @@ from .custom import CustomResource
 from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, LayerVersion, Passive, Permission, Version
 from .logs import LogGroup
 from .messaging import Queue, Subscription, Topic
-from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine
+from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine, StateMachineAlias, StateMachineVersion
 from .storage import Bucket, Table
 
 __all__ = ["API_TYPES", "PROVISIONERS", "Env", "Made", "Provisioner", "Request", "Stored", "physical_name", "provisioner"]
@@ -41,6 +41,8 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Scheduler::Schedule": Schedule(),
     "AWS::Scheduler::ScheduleGroup": ScheduleGroup(),
     "AWS::StepFunctions::StateMachine": StateMachine(),
+    "AWS::StepFunctions::StateMachineVersion": StateMachineVersion(),
+    "AWS::StepFunctions::StateMachineAlias": StateMachineAlias(),
     "AWS::Lambda::Function": Function(),
     "AWS::Lambda::EventSourceMapping": EventSourceMapping(),
     "AWS::Lambda::EventInvokeConfig": EventInvokeConfig(),

@@ -1,4 +1,5 @@
-"""AWS::Events::EventBus, AWS::Events::Rule, AWS::Scheduler::Schedule(Group) and AWS::StepFunctions::StateMachine."""
+"""AWS::Events::EventBus, AWS::Events::Rule, AWS::Scheduler::Schedule(Group) and AWS::StepFunctions::StateMachine
+(with its StateMachineVersion and StateMachineAlias, which SAM's AutoPublishAlias makes)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from ...endpoint.errors import AwsError
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored, physical_name
 
-__all__ = ["EventBus", "Rule", "Schedule", "ScheduleGroup", "StateMachine"]
+__all__ = ["EventBus", "Rule", "Schedule", "ScheduleGroup", "StateMachine", "StateMachineAlias", "StateMachineVersion"]
 
 
 def _ignore(codes: tuple[str, ...], action: Any) -> None:
@@ -182,7 +183,9 @@ class StateMachine:
             arn = env.arn("states", f"stateMachine:{name}")
             update = {"stateMachineArn": arn, "definition": params["definition"], "roleArn": params["roleArn"]}
             env.aws.call("stepfunctions", "UpdateStateMachine", update)
-        return Made(arn, arn, {"Arn": arn, "Name": name, "StateMachineRevisionId": "INITIAL"})
+        # The revision the machine is at: a version published from it names it (StateMachineRevisionId).
+        revision = env.aws.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn}).get("revisionId") or "INITIAL"
+        return Made(arn, arn, {"Arn": arn, "Name": name, "StateMachineRevisionId": revision})
 
     def delete(self, env: Env, stored: Stored) -> None:
         _ignore(
@@ -198,3 +201,73 @@ def _camel(value: Any) -> Any:
     if isinstance(value, list):
         return [_camel(item) for item in value]
     return value
+
+
+class StateMachineVersion:
+    """Publishes the machine's current revision; applied again at each start, it publishes only when the
+    revision changed (PublishStateMachineVersion is idempotent), as CloudFormation replaces the version then."""
+
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        machine = props.get("StateMachineArn")
+        if not isinstance(machine, str):
+            raise TemplateError(f"{request.where}.StateMachineArn: required for AWS::StepFunctions::StateMachineVersion")
+        params: dict[str, Any] = {"stateMachineArn": machine}
+        revision = props.get("StateMachineRevisionId")
+        if isinstance(revision, str) and revision != "INITIAL":
+            # Publish only if the machine is still at that revision (the initial revision has no id to compare).
+            params["revisionId"] = revision
+        if isinstance(props.get("Description"), str):
+            params["description"] = props["Description"]
+        arn = env.aws.call("stepfunctions", "PublishStateMachineVersion", params)["stateMachineVersionArn"]
+        return Made(arn, arn, {"Arn": arn})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        _ignore(
+            ("StateMachineDoesNotExist",),
+            lambda: env.aws.call("stepfunctions", "DeleteStateMachineVersion", {"stateMachineVersionArn": stored.physical_id}),
+        )
+
+
+class StateMachineAlias:
+    """An alias routing to the template's versions. A DeploymentPreference (SAM's gradual deployments) routes
+    everything to its version at once locally: there is no traffic to shift, nor alarms to roll back on."""
+
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("Name") or physical_name(env.stack_name, request.logical_id, 80)
+        routing = _alias_routing(env, request)
+        params: dict[str, Any] = {"routingConfiguration": routing}
+        if isinstance(props.get("Description"), str):
+            params["description"] = props["Description"]
+        machine = routing[0]["stateMachineVersionArn"].rsplit(":", 1)[0]
+        arn = f"{machine}:{name}"
+        try:
+            env.aws.call("stepfunctions", "CreateStateMachineAlias", {"name": name, **params})
+        except AwsError as error:
+            if error.code != "ConflictException":
+                raise
+            # Made before with another routing (a new version was published): point it at this one.
+            env.aws.call("stepfunctions", "UpdateStateMachineAlias", {"stateMachineAliasArn": arn, **params})
+        return Made(arn, arn, {"Arn": arn})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        _ignore(
+            ("ResourceNotFound",),
+            lambda: env.aws.call("stepfunctions", "DeleteStateMachineAlias", {"stateMachineAliasArn": stored.physical_id}),
+        )
+
+
+def _alias_routing(env: Env, request: Request) -> list[dict[str, Any]]:
+    props = request.properties
+    items = props.get("RoutingConfiguration")
+    preference = props.get("DeploymentPreference")
+    if isinstance(items, list) and items:
+        if not all(isinstance(item, dict) for item in items):
+            raise TemplateError(f"{request.where}.RoutingConfiguration: a list of objects")
+        return [{"stateMachineVersionArn": item.get("StateMachineVersionArn"), "weight": item.get("Weight")} for item in items]
+    if isinstance(preference, dict) and isinstance(preference.get("StateMachineVersionArn"), str):
+        if preference.get("Type", "ALL_AT_ONCE") != "ALL_AT_ONCE":
+            env.warn(f"{request.logical_id}: DeploymentPreference {preference.get('Type')} shifts all traffic at once locally")
+        return [{"stateMachineVersionArn": preference["StateMachineVersionArn"], "weight": 100}]
+    raise TemplateError(f"{request.where}: needs RoutingConfiguration or DeploymentPreference.StateMachineVersionArn")

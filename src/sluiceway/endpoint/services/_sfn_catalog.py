@@ -24,6 +24,7 @@ from ...asl import parser
 from ...asl.limits import MAX_DEFINITION_CHARS, load_json
 from ...asl.model import StateMachine
 from ...backends.local.executions import SqliteExecutionStore, StateMachineRecord
+from ...backends.local.versions import SqliteVersionStore
 from ...errors import DefinitionError, InvalidNameError
 from ...names import check_name
 from ...runtime.orchestration.json_reasons import jackson_reason
@@ -97,6 +98,7 @@ class Catalog:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.store: SqliteExecutionStore = stack.local.executions
+        self.versions = SqliteVersionStore(self.store.db)
         self.orchestrator: LocalOrchestrator = stack.orchestrator
         self.region = stack.settings.region
         self.account_id = stack.settings.account_id
@@ -232,11 +234,10 @@ class Catalog:
                 "MissingRequiredParameter",
                 "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
             )
-        unchanged = all(getattr(record, key) == value for key, value in changes.items())
-        current = self.store.current_revision(record.name)
-        if unchanged and current is not None and not current.initial:
-            # AWS answers an update that changes nothing with the revision the machine is at
-            # (recorded). The one CreateStateMachine made has no revisionId to answer with.
+        if all(getattr(record, key) == value for key, value in changes.items()):
+            # AWS answers an update that changes nothing with the revision the machine is at,
+            # and makes none (recorded): at the one CreateStateMachine made that is no revisionId,
+            # and publishing then numbers that revision.
             return record
         updated = replace(record, **changes, updated_at=datetime.now(UTC), revision_id=str(uuid.uuid4()))
         with self._lock:

@@ -35,9 +35,11 @@ from ...runtime.orchestration.executor import InvalidTaskTokenError, TaskTimedOu
 from ...runtime.orchestration.json_reasons import EMPTY_INPUT, jackson_location, jackson_reason
 from ..context import Context, Operations
 from ..errors import AwsError
+from . import _sfn_versions as versions
 from ._sfn_catalog import Catalog, StateMachineRecord, invalid_arn, tag_map, validation_error
 from ._sfn_express import NOT_AN_OBJECT, express_diagnostics
 from ._sfn_test_state import test_state
+from ._sfn_versions import DEFAULT_ENCRYPTION, Target, check_publish, publish, resolve, split, started_fields, version_arn
 
 __all__ = ["OPERATIONS"]
 
@@ -67,21 +69,45 @@ def _catalog(ctx: Context) -> Catalog:
 @OPERATIONS("CreateStateMachine")
 def create_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     catalog = _catalog(ctx)
+    check_publish(params)
     record, _ = catalog.create(params)
-    return {"stateMachineArn": catalog.arn(record.name), "creationDate": record.created_at}
+    out: dict[str, Any] = {"stateMachineArn": catalog.arn(record.name), "creationDate": record.created_at}
+    if params.get("publish"):
+        version = publish(catalog, record.name, description=params.get("versionDescription"))
+        out["stateMachineVersionArn"] = version_arn(catalog, record.name, version.version)
+    return out
 
 
 @OPERATIONS("UpdateStateMachine")
 def update_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     catalog = _catalog(ctx)
-    record = catalog.update(catalog.must_get(params["stateMachineArn"]), params)
-    return {"updateDate": record.updated_at, "revisionId": record.revision_id}
+    arn = params["stateMachineArn"]
+    if split(catalog, arn)[1] is not None:
+        # A version or an alias never changes: AWS knows no machine of that ARN to update (recorded).
+        raise AwsError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+    check_publish(params)
+    record = catalog.update(catalog.must_get(arn), params)
+    out: dict[str, Any] = {"updateDate": record.updated_at}
+    current = ctx.stack.local.executions.current_revision(record.name)
+    if current is None or not current.initial:
+        # Still at the revision CreateStateMachine made (nothing changed): AWS gives it no id (recorded).
+        out["revisionId"] = record.revision_id
+    if params.get("publish"):
+        # The revision this update made, or ConflictException when another update came in between (as AWS documents).
+        version = publish(catalog, record.name, description=params.get("versionDescription"), revision_id=out.get("revisionId"))
+        out["stateMachineVersionArn"] = version_arn(catalog, record.name, version.version)
+    return out
 
 
 @OPERATIONS("DescribeStateMachine")
 def describe_state_machine(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     catalog = _catalog(ctx)
-    record = catalog.must_get(params["stateMachineArn"])
+    arn = params["stateMachineArn"]
+    name, qualifier = split(catalog, arn)
+    if qualifier is not None:
+        # A version ARN describes the version; an alias ARN describes no state machine.
+        return versions.describe_version(catalog, arn, name, qualifier)
+    record = catalog.must_get(arn)
     current = ctx.stack.local.executions.current_revision(record.name)
     return {
         "stateMachineArn": catalog.arn(record.name),
@@ -126,6 +152,7 @@ def _configuration(record: StateMachineRecord | StateMachineRevision, *, initial
         "type": record.type,
         "loggingConfiguration": record.logging or {"level": "OFF", "includeExecutionData": False},
         "tracingConfiguration": record.tracing or {"enabled": False},
+        "encryptionConfiguration": DEFAULT_ENCRYPTION,
     }
     if not initial:
         # AWS gives the revision CreateStateMachine made no id ("the first revision ID ... is null");
@@ -203,6 +230,51 @@ def _json_diagnostic(text: str, exc: ValueError) -> dict[str, Any]:
     return out
 
 
+# -- versions and aliases ---------------------------------------------------------------------
+
+
+@OPERATIONS("PublishStateMachineVersion")
+def publish_state_machine_version(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return versions.publish_operation(_catalog(ctx), params)
+
+
+@OPERATIONS("ListStateMachineVersions")
+def list_state_machine_versions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    limit = _page_size(params.get("maxResults"))
+    return versions.list_versions(_catalog(ctx), params, limit, _decode_token(params.get("nextToken")))
+
+
+@OPERATIONS("DeleteStateMachineVersion")
+def delete_state_machine_version(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return versions.delete_version(_catalog(ctx), params)
+
+
+@OPERATIONS("CreateStateMachineAlias")
+def create_state_machine_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return versions.create_alias(_catalog(ctx), params)
+
+
+@OPERATIONS("DescribeStateMachineAlias")
+def describe_state_machine_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return versions.describe_alias(_catalog(ctx), params)
+
+
+@OPERATIONS("UpdateStateMachineAlias")
+def update_state_machine_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return versions.update_alias(_catalog(ctx), params)
+
+
+@OPERATIONS("ListStateMachineAliases")
+def list_state_machine_aliases(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    limit = _page_size(params.get("maxResults"))
+    return versions.list_aliases(_catalog(ctx), params, limit, _decode_token(params.get("nextToken")))
+
+
+@OPERATIONS("DeleteStateMachineAlias")
+def delete_state_machine_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return versions.delete_alias(_catalog(ctx), params)
+
+
 # -- tags -----------------------------------------------------------------------------------
 
 
@@ -270,9 +342,12 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-def _start(ctx: Context, params: dict[str, Any]) -> tuple[StateMachineRecord, ExecutionRecord]:
+def _start(ctx: Context, params: dict[str, Any], target: Target | None = None) -> tuple[StateMachineRecord, ExecutionRecord]:
     catalog = _catalog(ctx)
-    record = catalog.must_get(params["stateMachineArn"])
+    target = target or resolve(catalog, params["stateMachineArn"])
+    record = catalog.get(target.name)
+    if record is None:
+        raise AwsError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{params['stateMachineArn']}'")
     payload = _input(params)
     name = params.get("name")
     if name is not None:
@@ -282,14 +357,23 @@ def _start(ctx: Context, params: dict[str, Any]) -> tuple[StateMachineRecord, Ex
             check_name(name, what="execution name")
         except InvalidNameError:
             raise AwsError("InvalidName", f"Invalid Name: '{name}'") from None
+    options: dict[str, Any] = {}
+    if target.version is not None:
+        current = ctx.stack.local.executions.current_revision(record.name)
+        if current is None or current.revision_id != target.version.revision.revision_id:
+            # The version's revision is not the one registered: the orchestrator runs the stored one.
+            options["revision_id"] = target.version.revision.revision_id
     try:
         # The text as given goes along: AWS describes the execution with it unchanged.
-        execution = ctx.stack.orchestrator.start_execution(record.name, payload, name=name, input_text=params.get("input"))
+        execution = ctx.stack.orchestrator.start_execution(record.name, payload, name=name, input_text=params.get("input"), **options)
     except ExecutionAlreadyExistsError:
         arn = ctx.stack.orchestrator.execution_arn(record.name, str(name))
         raise AwsError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'") from None
     except ExecutionNotFoundError:
         raise AwsError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{params['stateMachineArn']}'") from None
+    started = target.started()
+    if started is not None:
+        catalog.versions.link_execution(execution.arn, started)
     return record, execution
 
 
@@ -302,10 +386,11 @@ def start_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 @OPERATIONS("StartSyncExecution")
 def start_sync_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     catalog = _catalog(ctx)
-    record = catalog.must_get(params["stateMachineArn"])
-    if record.type != "EXPRESS":
+    target = resolve(catalog, params["stateMachineArn"])
+    kind = target.version.revision.type if target.version is not None else catalog.must_get(catalog.arn(target.name)).type
+    if kind != "EXPRESS":
         raise AwsError("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
-    _, execution = _start(ctx, params)
+    record, execution = _start(ctx, params, target)
     orchestrator = ctx.stack.orchestrator
     try:
         execution = orchestrator.wait(execution.arn, timeout=SYNC_TIMEOUT_S)
@@ -322,6 +407,7 @@ def start_sync_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
     out: dict[str, Any] = {
         "executionArn": execution.arn,
         "stateMachineArn": catalog.arn(record.name),
+        **started_fields(catalog, catalog.versions.execution_version(execution.arn)),
         "name": execution.name,
         "startDate": execution.started_at,
         "stopDate": stopped,
@@ -391,6 +477,7 @@ def _summary(ctx: Context, execution: ExecutionRecord) -> dict[str, Any]:
         "status": execution.status,
         "startDate": execution.started_at,
     }
+    out.update(started_fields(_catalog(ctx), _catalog(ctx).versions.execution_version(execution.arn)))
     if execution.stopped_at is not None:
         out["stopDate"] = execution.stopped_at
     state = execution.state if isinstance(execution.state, dict) else {}
@@ -440,6 +527,18 @@ def list_executions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         # Only a Map Run's child executions wait for a redrive; AWS refuses the filter with a state machine.
         raise AwsError("ValidationException", "PENDING_REDRIVE status filter is only supported with mapRunArn")
     catalog = _catalog(ctx)
+    name, qualifier = split(catalog, arn)
+    version_filter: int | None = None
+    alias_filter: str | None = None
+    if qualifier is not None:
+        # A version or alias ARN lists the executions started through it.
+        if catalog.get(name) is None:
+            raise AwsError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+        if qualifier.isdigit():
+            version_filter = int(qualifier)
+        else:
+            alias_filter = qualifier
+        arn = catalog.arn(name)
     record = catalog.must_get(arn)
     if record.type == "EXPRESS":
         raise AwsError("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
@@ -453,7 +552,15 @@ def list_executions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'") from None
     store = ctx.stack.local.executions
     redriven = None if redrive_filter is None else redrive_filter == "REDRIVEN"
-    rows = store.keyed_page(state_machine=record.name, status=status, redriven=redriven, after=after, limit=limit + 1)
+    rows = store.keyed_page(
+        state_machine=record.name,
+        status=status,
+        redriven=redriven,
+        after=after,
+        limit=limit + 1,
+        version=version_filter,
+        alias=alias_filter,
+    )
     page = rows[:limit]
     items = []
     for execution, _ in page:
@@ -485,6 +592,11 @@ def get_execution_history(ctx: Context, params: dict[str, Any]) -> dict[str, Any
         offset = int(token)
     include_data = params.get("includeExecutionData", True) is not False
     page = [_event(e, include_data) for e in events[offset : offset + limit]]
+    started = started_fields(_catalog(ctx), _catalog(ctx).versions.execution_version(execution.arn))
+    for event in page:
+        if started and event["type"] == "ExecutionStarted" and isinstance(event.get("executionStartedEventDetails"), dict):
+            # Its ExecutionStarted event names the version (and alias) it was started through, as DescribeExecution does.
+            event["executionStartedEventDetails"] = {**event["executionStartedEventDetails"], **started}
     out: dict[str, Any] = {"events": page}
     if offset + limit < len(events):
         out["nextToken"] = _encode_token(str(offset + limit))

@@ -279,7 +279,13 @@ class LocalOrchestrator:
     # -- API ------------------------------------------------------------------
 
     def start_execution(
-        self, state_machine: str, input: JSON, *, name: str | None = None, input_text: str | None = None
+        self,
+        state_machine: str,
+        input: JSON,
+        *,
+        name: str | None = None,
+        input_text: str | None = None,
+        revision_id: str | None = None,
     ) -> ExecutionRecord:
         """StartExecution: idempotent by name (same name and input → the same execution).
 
@@ -290,6 +296,8 @@ class LocalOrchestrator:
                 that text as given, for DescribeExecution and GetExecutionHistory show it
                 unchanged on AWS (spaces, key order and number spelling included). Without
                 it, the input is kept as compact JSON.
+            revision_id: run this stored revision of ``state_machine`` instead of the machine
+                registered now (StartExecution with a version ARN runs the version's revision).
 
         Raises:
             ExecutionAlreadyExistsError: the name exists with a different input.
@@ -298,8 +306,14 @@ class LocalOrchestrator:
         machine = self._machines.get(state_machine)
         if machine is None:
             raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(state_machine)}'")
-        # Which stored revision this start runs, looked up before the lock (it reads the store).
-        revision_id = self._revisions.revision_of(state_machine, machine)
+        if revision_id is not None:
+            # A published version: its revision, whatever the machine was updated to since.
+            machine = self._revisions.machine_for(state_machine, revision_id)
+            if machine is None:
+                raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(state_machine)}'")
+        else:
+            # Which stored revision this start runs, looked up before the lock (it reads the store).
+            revision_id = self._revisions.revision_of(state_machine, machine)
         name = name or str(uuid.uuid4())
         check_name(name, what="execution name")
         arn = self.execution_arn(state_machine, name)

@@ -58,6 +58,10 @@ class RevisionStore(Protocol):
         """Every stored revision of the state machine, the newest first."""
         ...
 
+    def revision(self, name: str, revision_id: str) -> StoredRevision | None:
+        """The state machine's stored revision ``revision_id``; None if it is not stored."""
+        ...
+
 
 class MachineRevisions:
     """Parsed machines by ``(state machine, revision id)``, each revision parsed once.
@@ -132,6 +136,14 @@ class MachineRevisions:
         """``machine`` is revision ``revision_id`` of ``name`` (already parsed: no need to parse it again)."""
         with self._lock:
             self._parsed.setdefault((name, revision_id), machine)
+
+    def machine_for(self, name: str, revision_id: str) -> StateMachine | None:
+        """The parsed machine of the stored revision ``revision_id`` of ``name`` (a published
+        version's, which StartExecution with a version ARN runs); None when it is not stored."""
+        if self._store is None:
+            return None
+        revision = self._store.revision(name, revision_id)
+        return None if revision is None else self._parse(revision)
 
     def machine_of(self, arn: str) -> StateMachine | None:
         """The parsed machine of the revision the execution started with; None when none was recorded
