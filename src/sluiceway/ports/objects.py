@@ -28,6 +28,13 @@ class ObjectInfo:
     checksums: Mapping[str, str] = field(default_factory=dict)
     """Its checksums as S3 reports them (``ChecksumCRC32``: base64, ``ChecksumType``: ``FULL_OBJECT`` or ``COMPOSITE``)."""
     version_id: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    """Its tags (S3's object tagging), in the order they were set."""
+    storage_class: str = "STANDARD"
+    """S3's storage class it was written with."""
+    grants: tuple[Mapping[str, str], ...] | None = None
+    """Its access control list as S3 grants (``Type``, ``ID``/``URI``/``EmailAddress``, ``Permission``);
+    None for the default: its owner's FULL_CONTROL alone."""
     sequencer: str | None = None
     """What identifies the write (S3's event ``sequencer``: later writes of a key sort after
     earlier ones), when the backend knows it; a rewrite of the same bytes has a new one."""

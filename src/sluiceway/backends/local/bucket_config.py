@@ -1,8 +1,10 @@
-"""What S3 keeps about a local bucket besides its objects: its region, creation time and notification configuration.
+"""What S3 keeps about a local bucket besides its objects: its region, creation time, notification configuration and other settings.
 
 A bucket is its folder (``FileObjectStore``); this table holds what a folder cannot: the
 ``LocationConstraint`` it was created with, when it was created, and its notification
-configuration (EventBridge on or off, Lambda/SQS/SNS destinations with their filters). The
+configuration (EventBridge on or off, Lambda/SQS/SNS destinations with their filters), and
+its other configurations (CORS, lifecycle, policy, tags, ...: ``s3_bucket_settings``, one JSON
+document per kind, in S3's own shapes). The
 ``region`` column holds the constraint as given when it is an alias (``EU``), which
 :func:`region_of` reads back as its region (``eu-west-1``).
 
@@ -136,6 +138,8 @@ class SqliteBucketConfigs:
             raise ValueError(f"location constraint {location_constraint!r} is not region {region!r}")
         config = BucketConfig(bucket, region, now.astimezone(UTC), location_constraint=location_constraint)
         with self.db.transaction() as conn:
+            # A new bucket starts from S3's defaults, whatever a deleted one of that name had set.
+            conn.execute("DELETE FROM s3_bucket_settings WHERE bucket=?", (bucket,))
             conn.execute(
                 "INSERT OR REPLACE INTO s3_buckets (name, region, created_at, notification) VALUES (?, ?, ?, ?)",
                 (bucket, location_constraint or region, config.created_at.isoformat(), config.notification.to_json()),
@@ -155,6 +159,31 @@ class SqliteBucketConfigs:
     def delete(self, bucket: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM s3_buckets WHERE name=?", (bucket,))
+            conn.execute("DELETE FROM s3_bucket_settings WHERE bucket=?", (bucket,))
+
+    def setting(self, bucket: str, kind: str) -> Any | None:
+        """The bucket's ``kind`` configuration (``cors``, ``policy``, ...) as it was put, or None if it has none."""
+        row = self.db.connection().execute("SELECT value FROM s3_bucket_settings WHERE bucket=? AND kind=?", (bucket, kind)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put_setting(self, bucket: str, kind: str, value: Any) -> None:
+        """Replace the bucket's ``kind`` configuration with ``value`` (JSON-serialisable; datetimes as ISO 8601)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO s3_bucket_settings (bucket, kind, value) VALUES (?, ?, ?)",
+                (bucket, kind, json.dumps(value, default=_iso)),
+            )
+
+    def delete_setting(self, bucket: str, kind: str) -> None:
+        """Remove the bucket's ``kind`` configuration (none is no error)."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM s3_bucket_settings WHERE bucket=? AND kind=?", (bucket, kind))
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"cannot keep a {type(value).__name__} in a bucket setting")
 
 
 _ALIASES: Final = {"EU": "eu-west-1"}

@@ -30,7 +30,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -68,6 +68,11 @@ class Upload:
     checksum_algorithm: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     """The HTTP headers the object will keep (see :attr:`~sluiceway.ports.ObjectInfo.headers`)."""
+    tags: tuple[tuple[str, str], ...] = ()
+    """The tags the object will have."""
+    storage_class: str = "STANDARD"
+    grants: tuple[Mapping[str, str], ...] | None = None
+    """The object's ACL (None: the owner's FULL_CONTROL)."""
 
 
 @dataclass(frozen=True)
@@ -129,13 +134,26 @@ class MultipartUploads:
         metadata: Mapping[str, str] | None = None,
         checksum_algorithm: str | None = None,
         headers: Mapping[str, str] | None = None,
+        tags: Sequence[tuple[str, str]] = (),
+        storage_class: str = "STANDARD",
+        grants: Sequence[Mapping[str, str]] | None = None,
         now: datetime,
     ) -> Upload:
         check_key(key)
         self._finish_removals(bucket, now)
         upload_id = secrets.token_urlsafe(32)  # 43 characters, safe in a file name
         upload = Upload(
-            bucket, key, upload_id, now.astimezone(UTC), content_type, dict(metadata or {}), checksum_algorithm, dict(headers or {})
+            bucket,
+            key,
+            upload_id,
+            now.astimezone(UTC),
+            content_type,
+            dict(metadata or {}),
+            checksum_algorithm,
+            dict(headers or {}),
+            tuple(tags),
+            storage_class,
+            None if grants is None else tuple(grants),
         )
         with self.files.staging(bucket, _UPLOADS) as folder:
             os.mkdir(upload_id, dir_fd=folder)
@@ -150,6 +168,9 @@ class MultipartUploads:
                         "metadata": upload.metadata,
                         "checksum_algorithm": checksum_algorithm,
                         "headers": upload.headers,
+                        "tags": [list(tag) for tag in upload.tags],
+                        "storage_class": storage_class,
+                        "grants": None if grants is None else [dict(g) for g in grants],
                     },
                 )
             # The upload's folder entry survives a power loss before its id is handed out (and so
@@ -193,6 +214,9 @@ class MultipartUploads:
             {str(k): str(v) for k, v in dict(data.get("metadata") or {}).items()},
             data.get("checksum_algorithm"),
             {str(k): str(v) for k, v in dict(data.get("headers") or {}).items()},
+            tuple((str(k), str(v)) for k, v in data.get("tags") or ()),
+            str(data.get("storage_class") or "STANDARD"),
+            None if data.get("grants") is None else tuple({str(k): str(v) for k, v in g.items()} for g in data["grants"]),
         )
 
     def _completed(self, bucket: str, key: str, folder: int) -> bool:

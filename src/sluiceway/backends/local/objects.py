@@ -73,6 +73,8 @@ _BUCKET_DIRS = 1024
 # O_NONBLOCK: opening a FIFO someone put in a bucket must not wait for a writer.
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _OBSERVE_TRIES = 5
+_AMENDABLE = frozenset({"tags", "grants"})
+"""What :meth:`FileObjectStore.amend` may change of an object: what S3 changes without writing it."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class ObjectOptions(TypedDict, total=False):
     headers: Mapping[str, str] | None  # the HTTP headers S3 keeps with it, by S3's member name (CacheControl...)
     checksums: Mapping[str, str] | None  # its checksums, by S3's member name (ChecksumCRC32..., ChecksumType)
     condition: WriteCondition | None  # S3's If-None-Match/If-Match, checked with the write
+    tags: Sequence[tuple[str, str]] | None  # its tags (S3's object tagging)
+    storage_class: str | None  # S3's storage class (None: STANDARD)
+    grants: Sequence[Mapping[str, str]] | None  # its ACL as S3 grants (None: the owner's FULL_CONTROL)
 
 
 class WriteOptions(ObjectOptions, total=False):
@@ -125,6 +130,9 @@ class CopyOptions(TypedDict, total=False):
     checksums: Mapping[str, str] | None  # replace the source's; None keeps them (the bytes are the same)
     if_match: str | None  # the source's ETag: the source must still be that version
     condition: WriteCondition | None  # what the destination key must hold (see FileObjectStore.put)
+    tags: Sequence[tuple[str, str]] | None  # replace the source's tags (S3's TaggingDirective REPLACE); None keeps them
+    storage_class: str | None  # the copy's storage class (None: STANDARD, as S3 gives a copy that names none)
+    grants: Sequence[Mapping[str, str]] | None  # the copy's ACL (None: the default; S3 never copies an ACL)
 
 
 class FileObjectStore:
@@ -365,6 +373,9 @@ class FileObjectStore:
                     headers=headers if headers is not None else source.headers,
                     checksums=checksums if checksums is not None else _whole_object(source.checksums),
                     condition=options.get("condition"),
+                    tags=options["tags"] if options.get("tags") is not None else source.tags,
+                    storage_class=options.get("storage_class"),
+                    grants=options.get("grants"),
                     write_id=write_id,
                 )
 
@@ -498,6 +509,12 @@ class FileObjectStore:
                 meta["headers"] = dict(headers)
             if checksums := options.get("checksums"):
                 meta["checksums"] = dict(checksums)
+            if tags := options.get("tags"):
+                meta["tags"] = [[str(k), str(v)] for k, v in tags]
+            if (storage_class := options.get("storage_class")) and storage_class != "STANDARD":
+                meta["storage_class"] = storage_class
+            if (grants := options.get("grants")) is not None:
+                meta["grants"] = [dict(g) for g in grants]
             if write_id is not None:
                 meta["write"] = write_id
             if parts is not None:
@@ -667,8 +684,43 @@ class FileObjectStore:
             metadata={str(k): str(v) for k, v in dict(meta.get("metadata") or {}).items()},
             headers={str(k): str(v) for k, v in dict(meta.get("headers") or {}).items()},
             checksums={str(k): str(v) for k, v in dict(meta.get("checksums") or {}).items()},
+            tags=tuple((str(k), str(v)) for k, v in meta.get("tags") or ()),
+            storage_class=str(meta.get("storage_class") or "STANDARD"),
+            grants=None if meta.get("grants") is None else tuple({str(k): str(v) for k, v in g.items()} for g in meta["grants"]),
             sequencer=_sequencer(meta, found),
         )
+
+    def amend(self, bucket: str, key: str, **changes: Any) -> ObjectInfo:
+        """Change what the object's sidecar says of it besides its bytes (``tags``, ``grants``; None removes one).
+
+        Neither a new write nor an event (S3's PutObjectTagging and PutObjectAcl are not writes
+        of the object): the sidecar is replaced atomically under the commit lock, for the very file
+        it describes, so a concurrent write either comes before (and is amended) or after (and wins).
+
+        Raises:
+            NotFoundError: no such object.
+            InvalidNameError: the object is a symbolic link or not a regular file.
+        """
+        unknown = set(changes) - _AMENDABLE
+        if unknown:
+            raise ValueError(f"cannot amend {sorted(unknown)} of an object")
+        check_key(key)
+        for _ in range(_OBSERVE_TRIES):
+            self.observe(bucket, key)  # a sidecar that describes the file as it is now
+            with self._commit_lock(bucket), self._open(bucket, key) as (_, found):
+                meta = self._read_meta(bucket, key)
+                if meta is None or not _matches(meta, found):
+                    continue  # changed by another program meanwhile: observe it again
+                for name, value in changes.items():
+                    if value is None:
+                        meta.pop(name, None)
+                    elif name == "tags":
+                        meta[name] = [[str(k), str(v)] for k, v in value]
+                    else:
+                        meta[name] = [dict(g) for g in value]
+                self._write_meta(bucket, key, meta, sync=True)
+                return self._info(bucket, key, found, meta)
+        raise ConflictError(f"{_uri(bucket, key)} kept changing while it was amended")
 
     def _read_meta(self, bucket: str, key: str) -> dict[str, Any] | None:
         parts = self._meta_parts(key)
@@ -681,13 +733,21 @@ class FileObjectStore:
             return None
         return data if isinstance(data, dict) else None
 
-    def _write_meta(self, bucket: str, key: str, value: Mapping[str, Any]) -> None:
-        """Write the sidecar atomically, through a temporary file of its own."""
+    def _write_meta(self, bucket: str, key: str, value: Mapping[str, Any], *, sync: bool = False) -> None:
+        """Write the sidecar atomically, through a temporary file of its own.
+
+        With ``sync``, durably: a change answered to a client that is only in the sidecar (tags,
+        an ACL) must survive a crash; a write's sidecar need not, its file's ETag is recomputed.
+        """
         parts = self._meta_parts(key)
         with self._staged(bucket, "meta-") as (out, staged), self._folder(bucket, parts[:-1], create=True) as fds:
             out.write(json.dumps(value).encode())
             out.flush()
+            if sync:
+                os.fsync(out.fileno())
             os.replace(staged[1], parts[-1], src_dir_fd=staged[0], dst_dir_fd=fds[-1])
+            if sync:
+                os.fsync(fds[-1])
 
     def _delete_meta(self, bucket: str, key: str) -> None:
         parts = self._meta_parts(key)

@@ -196,6 +196,26 @@ def user_metadata(params: Mapping[str, Any]) -> dict[str, str]:
     return metadata
 
 
+STORAGE_CLASSES: Final = frozenset(
+    {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"}
+)
+"""The storage classes a general purpose bucket takes (OUTPOSTS, SNOW, EXPRESS_ONEZONE and the like belong to other kinds of bucket)."""
+ARCHIVED_CLASSES: Final = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+"""Classes whose objects must be restored before they can be read (GLACIER_IR is read directly)."""
+
+
+def storage_class(params: Mapping[str, Any]) -> str:
+    """A write's ``StorageClass`` (STANDARD when it names none); ``InvalidStorageClass`` for one S3 refuses."""
+    value = params.get("StorageClass")
+    if value is None:
+        return "STANDARD"
+    if value not in STORAGE_CLASSES:
+        raise AwsError(
+            "InvalidStorageClass", "The storage class you specified is not valid", 400, fields={"StorageClassRequested": str(value)}
+        )
+    return str(value)
+
+
 STORED_HEADERS: Final = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
 """The request headers S3 keeps with an object and sends back with it (GetObject, HeadObject)."""
 

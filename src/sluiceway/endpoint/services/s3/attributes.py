@@ -37,7 +37,7 @@ def get_object_attributes(ctx: Context, params: dict[str, Any]) -> dict[str, Any
     if "ETag" in wanted:
         answer["ETag"] = info.etag  # unquoted here, unlike every other answer's ETag header
     if "StorageClass" in wanted:
-        answer["StorageClass"] = "STANDARD"
+        answer["StorageClass"] = info.storage_class
     if "ObjectSize" in wanted:
         answer["ObjectSize"] = info.size
     if "ObjectParts" in wanted and part_sizes is not None:

@@ -11,6 +11,8 @@ from ...context import Context
 from ...errors import AwsError
 from ...protocol import service_model
 from ._common import OPERATIONS, bucket_name_problem, must_bucket, no_such_bucket, owner, s3
+from .acl import request_grants
+from .configurations import DEFAULT_OWNERSHIP, OWNERSHIPS
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,23 @@ def create_bucket(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise AwsError("InvalidBucketName", "The specified bucket is not valid.", 400, fields={"BucketName": bucket})
     constraint = (params.get("CreateBucketConfiguration") or {}).get("LocationConstraint") or None
     region = _region(ctx, constraint)
+    object_ownership = params.get("ObjectOwnership")
+    if object_ownership is not None and object_ownership not in OWNERSHIPS:
+        raise AwsError(
+            "InvalidArgument",
+            f"Invalid x-amz-object-ownership header: {object_ownership}",
+            400,
+            fields={"ArgumentName": "x-amz-object-ownership"},
+        )
+    grants = request_grants(ctx, params)
+    if (
+        grants is not None
+        and (object_ownership or DEFAULT_OWNERSHIP) == "BucketOwnerEnforced"
+        and grants != request_grants(ctx, {"ACL": "private"})
+    ):
+        raise AwsError(
+            "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting", 400
+        )
     backend = s3(ctx)
     try:
         created = backend.files.create_bucket(bucket)
@@ -44,6 +63,10 @@ def create_bucket(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             fields={"BucketName": bucket},
         )
     backend.configs.create(bucket, region, ctx.stack.local.clock.now(), location_constraint=constraint)
+    if object_ownership is not None:
+        backend.configs.put_setting(bucket, "ownership", object_ownership)
+    if grants is not None:
+        backend.configs.put_setting(bucket, "acl", grants)
     logger.info("bucket created", extra={"bucket": bucket, "region": region})
     location = f"/{bucket}" if region == _US_EAST_1 else f"http://{bucket}.s3.amazonaws.com/"
     return {"Location": location, "BucketArn": f"arn:aws:s3:::{bucket}"}

@@ -21,6 +21,8 @@ from ...context import Context
 from ...errors import AwsError
 from ._common import OPERATIONS, S3, etag_header, must_bucket, owner, url_encoder
 
+__all__ = ["list_page", "max_keys_of"]
+
 _MAX_KEYS: Final = 1000
 
 
@@ -69,6 +71,16 @@ def _list(backend: S3, bucket: str, *, prefix: str, delimiter: str, after: str, 
     return page
 
 
+def list_page(backend: S3, bucket: str, *, prefix: str, delimiter: str, after: str, max_keys: int) -> _Page:
+    """One page of the bucket's elements (keys and common prefixes) after ``after``."""
+    return _list(backend, bucket, prefix=prefix, delimiter=delimiter, after=after, start_after="", max_keys=max_keys)
+
+
+def max_keys_of(params: dict[str, Any]) -> int:
+    """A listing's ``MaxKeys`` (1000 at most; ``InvalidArgument`` below 0)."""
+    return _max_keys(params)
+
+
 def _max_keys(params: dict[str, Any]) -> int:
     value = params.get("MaxKeys")
     if value is None:
@@ -89,7 +101,7 @@ def _object(info: ObjectInfo, encode: Any, owned_by: dict[str, str] | None) -> d
         "LastModified": info.last_modified,
         "ETag": etag_header(info.etag),
         "Size": info.size,
-        "StorageClass": "STANDARD",
+        "StorageClass": info.storage_class,
     }
     if owned_by is not None:
         item["Owner"] = owned_by

@@ -38,11 +38,13 @@ from ._common import (
     must_bucket,
     must_key,
     owner,
+    storage_class,
     stored_headers,
     unquote_etag,
     url_encoder,
     user_metadata,
 )
+from .acl import check_acl_allowed, request_grants
 from .checksums import ALGORITHMS, check_checksums, check_content_md5
 from .objects import (
     body_bytes,
@@ -53,6 +55,7 @@ from .objects import (
     parse_copy_source,
     write_condition,
 )
+from .tagging import header_tags
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, A
     key = must_key(params["Key"])
     backend = must_bucket(ctx, bucket)
     algorithm = params.get("ChecksumAlgorithm")
+    grants = request_grants(ctx, params)
+    check_acl_allowed(ctx, bucket, grants)
     try:
         upload = backend.uploads.create(
             bucket,
@@ -86,6 +91,9 @@ def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, A
             metadata=user_metadata(params),
             checksum_algorithm=algorithm,
             headers=stored_headers(params),
+            tags=header_tags(params.get("Tagging")) or (),
+            storage_class=storage_class(params),
+            grants=grants,
             now=ctx.stack.local.clock.now(),
         )
     except InvalidNameError as exc:
@@ -219,6 +227,9 @@ def _complete(
             headers=staged.upload.headers,
             checksums=begun.answer,
             condition=condition,
+            tags=staged.upload.tags,
+            storage_class=staged.upload.storage_class,
+            grants=staged.upload.grants,
             request_id=ctx.request_id,
         )
     except WriteConditionError:
@@ -353,7 +364,7 @@ def list_parts(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         ],
         "Initiator": initiator(ctx),
         "Owner": owner(ctx),
-        "StorageClass": "STANDARD",
+        "StorageClass": upload.storage_class,
     }
     # S3 sends NextPartNumberMarker always: the last part listed, or 0 when none was.
     answer["NextPartNumberMarker"] = page[-1].number if page else 0
@@ -417,7 +428,7 @@ def list_multipart_uploads(ctx: Context, params: dict[str, Any]) -> dict[str, An
                 "UploadId": u.upload_id,
                 "Key": encode(u.key),
                 "Initiated": u.initiated,
-                "StorageClass": "STANDARD",
+                "StorageClass": u.storage_class,
                 "Owner": owner(ctx),
                 "Initiator": initiator(ctx),
                 **({"ChecksumAlgorithm": u.checksum_algorithm} if u.checksum_algorithm else {}),

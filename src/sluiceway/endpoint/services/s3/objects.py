@@ -21,6 +21,7 @@ from ....ports import ObjectInfo
 from ...context import Context, Stream
 from ...errors import AwsError
 from ._common import (
+    ARCHIVED_CLASSES,
     DEFAULT_CONTENT_TYPE,
     OPERATIONS,
     SERVER_SIDE_ENCRYPTION,
@@ -31,11 +32,14 @@ from ._common import (
     must_key,
     no_such_key,
     seconds,
+    storage_class,
     stored_headers,
     unquote_etag,
     user_metadata,
 )
+from .acl import check_acl_allowed, request_grants
 from .checksums import check_checksums, check_content_md5
+from .tagging import header_tags
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +82,9 @@ def put_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     check_content_md5(params.get("ContentMD5"), body)
     checksums = check_checksums(params, body)
     metadata = user_metadata(params)
+    tags = header_tags(params.get("Tagging"))
+    grants = request_grants(ctx, params)
+    check_acl_allowed(ctx, bucket, grants)
     try:
         info = backend.objects.put(
             bucket,
@@ -88,6 +95,9 @@ def put_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             headers=stored_headers(params),
             checksums={**checksums, "ChecksumType": "FULL_OBJECT"} if checksums else None,
             condition=write_condition(params),
+            tags=tags,
+            storage_class=storage_class(params),
+            grants=grants,
             request_id=ctx.request_id,
         )
     except WriteConditionError as error:
@@ -225,8 +235,15 @@ def _invalid_range(header: str, size: int) -> AwsError:
     )
 
 
+def archived(storage_class: str) -> AwsError:
+    """S3's refusal to read an object of an archive storage class (GLACIER, DEEP_ARCHIVE) that was not restored."""
+    return AwsError(
+        "InvalidObjectState", "The operation is not valid for the object's storage class", 403, fields={"StorageClass": storage_class}
+    )
+
+
 def _described(info: ObjectInfo) -> dict[str, Any]:
-    return {
+    answer = {
         "ETag": etag_header(info.etag),
         "LastModified": info.last_modified,
         "ContentType": info.content_type,
@@ -235,6 +252,11 @@ def _described(info: ObjectInfo) -> dict[str, Any]:
         "AcceptRanges": "bytes",
         **SERVER_SIDE_ENCRYPTION,
     }
+    if info.tags:
+        answer["TagCount"] = len(info.tags)
+    if info.storage_class != "STANDARD":
+        answer["StorageClass"] = info.storage_class  # S3 sends x-amz-storage-class for every class but STANDARD
+    return answer
 
 
 def _span(reader: ObjectReader, params: Mapping[str, Any]) -> tuple[tuple[int, int] | None, int | None]:
@@ -294,6 +316,8 @@ def _read_answer(reader: ObjectReader, params: Mapping[str, Any], now: datetime)
 def get_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     reader = open_object(ctx, params["Bucket"], params["Key"])
     try:
+        if reader.info.storage_class in ARCHIVED_CLASSES:
+            raise archived(reader.info.storage_class)  # its bytes are not readable until restored (HeadObject still answers)
         answer, start, end = _read_answer(reader, params, ctx.stack.local.clock.now())
         if end - start > _STREAM_ABOVE:
             answer["Body"] = Stream(reader.chunks(start, end), end - start)
@@ -400,6 +424,8 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         # Local buckets keep one version of each object: its id is "null", as in an unversioned bucket.
         raise AwsError("NoSuchVersion", "The specified version does not exist.", 404, fields={"Key": source_key, "VersionId": version})
     check_copy_conditions(source, params)
+    if source.storage_class in ARCHIVED_CLASSES:
+        raise archived(source.storage_class)  # an archived source must be restored before it is copied
     directive = (params.get("MetadataDirective") or "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise AwsError(
@@ -408,7 +434,7 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             400,
             fields={"ArgumentName": "x-amz-metadata-directive", "ArgumentValue": directive},
         )
-    if (source_bucket, source_key) == (bucket, key) and directive == "COPY":
+    if (source_bucket, source_key) == (bucket, key) and directive == "COPY" and params.get("StorageClass") is None:
         raise AwsError(
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's"
@@ -416,6 +442,17 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             400,
         )
     replace = directive == "REPLACE"
+    tagging_directive = (params.get("TaggingDirective") or "COPY").upper()
+    if tagging_directive not in ("COPY", "REPLACE"):
+        raise AwsError(
+            "InvalidArgument",
+            "Unknown tagging directive.",
+            400,
+            fields={"ArgumentName": "x-amz-tagging-directive", "ArgumentValue": tagging_directive},
+        )
+    tags = (header_tags(params.get("Tagging")) or []) if tagging_directive == "REPLACE" else None
+    grants = request_grants(ctx, params)
+    check_acl_allowed(ctx, bucket, grants)
     try:
         info = backend.objects.copy(
             source_bucket,
@@ -427,6 +464,9 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             headers=stored_headers(params) if replace else None,
             if_match=source.etag,
             condition=write_condition(params),
+            tags=tags,
+            storage_class=storage_class(params),
+            grants=grants,
             request_id=ctx.request_id,
         )
     except WriteConditionError as error:  # the destination's If-Match/If-None-Match
