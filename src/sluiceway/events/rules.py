@@ -74,9 +74,7 @@ DeliveryStatus: TypeAlias = Literal["pending", "delivered", "dead-lettered", "dr
 _RULE_NAME: Final = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 _BUS_NAME: Final = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 _TARGET_ID: Final = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
-_ARN: Final = re.compile(
-    r"^arn:[^:]+:(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$"
-)
+_ARN: Final = re.compile(r"^arn:[^:]+:(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$")
 _MAX_DESCRIPTION: Final = 512
 
 # Backoff between attempts: exponential from one second, capped at ten minutes, with
@@ -97,9 +95,7 @@ def check_rule_name(name: str) -> str:
         RuleValidationError: it does not.
     """
     if not isinstance(name, str) or not _RULE_NAME.match(name):
-        raise RuleValidationError(
-            f"Rule name '{name}' is not valid: use 1-64 letters, digits, '.', '-' and '_'."
-        )
+        raise RuleValidationError(f"Rule name '{name}' is not valid: use 1-64 letters, digits, '.', '-' and '_'.")
     return name
 
 
@@ -110,10 +106,7 @@ def check_bus_name(name: str) -> str:
         RuleValidationError: it does not.
     """
     if not isinstance(name, str) or not _BUS_NAME.match(name):
-        raise RuleValidationError(
-            f"Event bus name '{name}' is not valid: "
-            "use 1-256 letters, digits, '/', '.', '-' and '_'."
-        )
+        raise RuleValidationError(f"Event bus name '{name}' is not valid: use 1-256 letters, digits, '/', '.', '-' and '_'.")
     return name
 
 
@@ -145,10 +138,7 @@ def target_kind(arn: str) -> TargetKind:
             return "queue"
         if service == "sns" and ":" not in resource:
             return "topic"
-    raise RuleValidationError(
-        f"Target ARN '{arn}' is not supported: use a state machine, Lambda function, "
-        "SQS queue or SNS topic ARN."
-    )
+    raise RuleValidationError(f"Target ARN '{arn}' is not supported: use a state machine, Lambda function, SQS queue or SNS topic ARN.")
 
 
 @dataclass(frozen=True)
@@ -166,10 +156,7 @@ class RetryPolicy:
             ("MaximumEventAgeInSeconds", self.maximum_event_age_s, 60, 86_400),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise RuleValidationError(
-                    f"RetryPolicy {name} must be a whole number from {low} to {high}, "
-                    f"got {value!r}."
-                )
+                raise RuleValidationError(f"RetryPolicy {name} must be a whole number from {low} to {high}, got {value!r}.")
 
     def backoff_s(self, failures: int, jitter: float) -> float:
         """Seconds to wait after the ``failures``-th failed attempt before the next one.
@@ -240,51 +227,34 @@ class Target:
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _TARGET_ID.match(self.id):
-            raise RuleValidationError(
-                f"Target id '{self.id}' is not valid: use 1-64 letters, digits, '.', '-' and '_'."
-            )
+            raise RuleValidationError(f"Target id '{self.id}' is not valid: use 1-64 letters, digits, '.', '-' and '_'.")
         target_kind(self.arn)
         given = [x for x in (self.input, self.input_path, self.input_transformer) if x is not None]
         if len(given) > 1:
-            raise RuleValidationError(
-                "Only one of Input, InputPath, or InputTransformer must be provided "
-                f"for target {self.id}."
-            )
+            raise RuleValidationError(f"Only one of Input, InputPath, or InputTransformer must be provided for target {self.id}.")
         if self.input is not None:
             try:
                 json.loads(self.input)
             except (TypeError, ValueError):
-                raise RuleValidationError(
-                    f"Input for target {self.id} is not valid JSON."
-                ) from None
+                raise RuleValidationError(f"Input for target {self.id} is not valid JSON.") from None
         if self.input_path is not None:
             for issue in input_path_problems(self.input_path):
                 raise RuleValidationError(f"InputPath for target {self.id}: {issue}")
         if self.input_transformer is not None:
             transformer = self.input_transformer
-            for issue in transformer_problems(
-                transformer.input_paths_map, transformer.input_template, target_id=self.id
-            ):
+            for issue in transformer_problems(transformer.input_paths_map, transformer.input_template, target_id=self.id):
                 raise RuleValidationError(issue)
         if self.dead_letter_arn is not None:
             if _kind_or_none(self.dead_letter_arn) != "queue":
-                raise RuleValidationError(
-                    f"DeadLetterConfig of target {self.id} must be an SQS queue ARN, "
-                    f"got '{self.dead_letter_arn}'."
-                )
+                raise RuleValidationError(f"DeadLetterConfig of target {self.id} must be an SQS queue ARN, got '{self.dead_letter_arn}'.")
             if self.dead_letter_arn.endswith(".fifo"):
-                raise RuleValidationError(
-                    f"DeadLetterConfig of target {self.id}: "
-                    "a FIFO queue cannot be a dead-letter queue."
-                )
+                raise RuleValidationError(f"DeadLetterConfig of target {self.id}: a FIFO queue cannot be a dead-letter queue.")
 
     @property
     def kind(self) -> TargetKind:
         return target_kind(self.arn)
 
-    def render(
-        self, event: Mapping[str, Any], *, rule_name: str, rule_arn: str, ingestion_time: str
-    ) -> JSON:
+    def render(self, event: Mapping[str, Any], *, rule_name: str, rule_arn: str, ingestion_time: str) -> JSON:
         """What this target receives for ``event``.
 
         Args:
@@ -334,29 +304,21 @@ class Target:
         transformer = value.get("InputTransformer")
         if transformer is not None:
             if not isinstance(transformer, Mapping) or "InputTemplate" not in transformer:
-                raise RuleValidationError(
-                    f"InputTransformer of target {value['Id']} needs an InputTemplate."
-                )
+                raise RuleValidationError(f"InputTransformer of target {value['Id']} needs an InputTemplate.")
             paths = transformer.get("InputPathsMap", {})
             if not isinstance(paths, Mapping):
-                raise RuleValidationError(
-                    f"InputPathsMap of target {value['Id']} must be an object."
-                )
+                raise RuleValidationError(f"InputPathsMap of target {value['Id']} must be an object.")
         retry = value.get("RetryPolicy") or {}
         dead_letter = value.get("DeadLetterConfig") or {}
         if not isinstance(retry, Mapping) or not isinstance(dead_letter, Mapping):
-            raise RuleValidationError(
-                f"RetryPolicy and DeadLetterConfig of target {value['Id']} must be objects."
-            )
+            raise RuleValidationError(f"RetryPolicy and DeadLetterConfig of target {value['Id']} must be objects.")
         return cls(
             id=value["Id"],
             arn=value["Arn"],
             input=value.get("Input"),
             input_path=value.get("InputPath"),
             input_transformer=(
-                InputTransformer(
-                    transformer["InputTemplate"], dict(transformer.get("InputPathsMap") or {})
-                )
+                InputTransformer(transformer["InputTemplate"], dict(transformer.get("InputPathsMap") or {}))
                 if transformer is not None
                 else None
             ),
@@ -407,21 +369,14 @@ class Rule:
         elif not self.matches_events:
             raise RuleValidationError("Parameter(s) EventPattern or ScheduleExpression must be specified.")
         if self.state not in ("ENABLED", "DISABLED"):
-            raise RuleValidationError(
-                f"Rule state must be ENABLED or DISABLED, got '{self.state}'."
-            )
+            raise RuleValidationError(f"Rule state must be ENABLED or DISABLED, got '{self.state}'.")
         if len(self.targets) > MAX_TARGETS:
-            raise RuleValidationError(
-                f"Rule {self.name} has {len(self.targets)} targets; "
-                f"a rule can have at most {MAX_TARGETS}."
-            )
+            raise RuleValidationError(f"Rule {self.name} has {len(self.targets)} targets; a rule can have at most {MAX_TARGETS}.")
         ids = self.target_ids
         if len(set(ids)) != len(ids):
             raise RuleValidationError(f"Rule {self.name} has two targets with the same Id.")
         if len(self.description) > _MAX_DESCRIPTION:
-            raise RuleValidationError(
-                f"Rule description is longer than {_MAX_DESCRIPTION} characters."
-            )
+            raise RuleValidationError(f"Rule description is longer than {_MAX_DESCRIPTION} characters.")
 
     @property
     def enabled(self) -> bool:
@@ -461,9 +416,7 @@ class Rule:
         check_rule_name(self.name)
         check_bus_name(self.bus)
         if not self.storable:
-            raise RuleValidationError(
-                f"Rule {self.name} has in-process targets; only ARN targets can be stored."
-            )
+            raise RuleValidationError(f"Rule {self.name} has in-process targets; only ARN targets can be stored.")
         return self
 
     @classmethod
@@ -537,6 +490,11 @@ class EventBusInfo:
     created_at: datetime
     description: str | None = None
     updated_at: datetime | None = None
+    policy: str | None = None
+    """Its resource-based policy (a JSON document), if PutPermission gave it one."""
+    kms_key_identifier: str | None = None
+    dead_letter_arn: str | None = None
+    """The SQS queue CreateEventBus named for events it could not deliver."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -75,6 +75,7 @@ def _keep_trace(conn: sqlite3.Connection, seq: int, trace_parent: str) -> None:
 
 #: The final statuses AWS/Events counts (a cancelled delivery is no invocation).
 _METERED_ENDS: Final = frozenset({"delivered", "dead-lettered", "dropped"})
+_BUS_COLUMNS: Final = "name, created_at, description, updated_at, policy, kms_key_identifier, dead_letter_arn"
 
 
 def _mark_started(conn: sqlite3.Connection, delivery_id: int, now: datetime) -> None:
@@ -204,7 +205,14 @@ class SqliteEventBus:
     # -- buses ----------------------------------------------------------------------------
 
     def create_bus(
-        self, name: str, *, description: str | None = None, tags: Mapping[str, str] | None = None, arn: str | None = None
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        arn: str | None = None,
+        kms_key_identifier: str | None = None,
+        dead_letter_arn: str | None = None,
     ) -> EventBusInfo:
         """Create a named event bus (with a description, and tags kept under ``arn``).
 
@@ -219,14 +227,32 @@ class SqliteEventBus:
         with self.db.transaction() as conn:
             try:
                 conn.execute(
-                    "INSERT INTO event_buses (name, created_at, description, updated_at) VALUES (?, ?, ?, ?)",
-                    (name, _iso(now), description, _iso(now)),
+                    "INSERT INTO event_buses (name, created_at, description, updated_at, kms_key_identifier, dead_letter_arn)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, _iso(now), description, _iso(now), kms_key_identifier, dead_letter_arn),
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"Event bus {name} already exists.") from None
             if tags and arn:
                 self._tag(conn, arn, tags)
-        return EventBusInfo(name, now, description, now)
+        return EventBusInfo(name, now, description, now, None, kms_key_identifier, dead_letter_arn)
+
+    def update_bus_policy(self, name: str, change: Callable[[str | None], str | None]) -> None:
+        """Replace bus ``name``'s policy by ``change(current)`` (``None`` removes it), atomically.
+
+        ``change`` runs inside the write transaction, so concurrent PutPermission and
+        RemovePermission calls each see the other's statements. Its exceptions propagate
+        and leave the policy as it was.
+
+        Raises:
+            NotFoundError: no such bus.
+        """
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT policy FROM event_buses WHERE name=?", (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"Event bus {name} does not exist.")
+            updated = change(row["policy"])
+            conn.execute("UPDATE event_buses SET policy=?, updated_at=? WHERE name=?", (updated, _iso(self.clock.now()), name))
 
     def delete_bus(self, name: str, *, force: bool = False) -> None:
         """Delete a named event bus; its archived events stay until they expire.
@@ -253,25 +279,27 @@ class SqliteEventBus:
 
     def list_buses(self) -> list[EventBusInfo]:
         """Every bus, ``default`` first, then by name."""
-        rows = self.db.connection().execute(
-            "SELECT name, created_at, description, updated_at FROM event_buses ORDER BY name != 'default', name"
-        )
+        rows = self.db.connection().execute("SELECT " + _BUS_COLUMNS + " FROM event_buses ORDER BY name != 'default', name")
         return [self._bus(r) for r in rows]
 
     def get_bus(self, name: str) -> EventBusInfo:
         """A bus. Raises NotFoundError."""
-        row = (
-            self.db.connection()
-            .execute("SELECT name, created_at, description, updated_at FROM event_buses WHERE name=?", (name,))
-            .fetchone()
-        )
+        row = self.db.connection().execute("SELECT " + _BUS_COLUMNS + " FROM event_buses WHERE name=?", (name,)).fetchone()
         if row is None:
             raise NotFoundError(f"Event bus {name} does not exist.")
         return self._bus(row)
 
     def _bus(self, row: sqlite3.Row) -> EventBusInfo:
         updated = row["updated_at"] or row["created_at"]
-        return EventBusInfo(row["name"], _parse(row["created_at"]), row["description"], _parse(updated))
+        return EventBusInfo(
+            row["name"],
+            _parse(row["created_at"]),
+            row["description"],
+            _parse(updated),
+            row["policy"],
+            row["kms_key_identifier"],
+            row["dead_letter_arn"],
+        )
 
     def _must_bus(self, conn: sqlite3.Connection, name: str) -> None:
         if conn.execute("SELECT 1 FROM event_buses WHERE name=?", (name,)).fetchone() is None:

@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
 from ...errors import ConflictError, EventPatternError, NotFoundError
+from ...events.bus_policy import BusPolicyError
 from ...events.rules import DEFAULT_BUS, RuleValidationError, bus_arn
 from ..context import Context, Handler, Operations
 from ..errors import AwsError
 
 __all__ = [
+    "BUS_NAME",
     "OPERATIONS",
     "arn_of_bus",
     "bus_name",
@@ -33,7 +35,8 @@ OPERATIONS = Operations("events")
 T = TypeVar("T")
 
 _NAME: Final = re.compile(r"[\.\-_A-Za-z0-9]+")
-_BUS_NAME: Final = re.compile(r"[/\.\-_A-Za-z0-9]+")
+#: EventBusName's pattern in EventBridge's model ('/' is for partner buses).
+BUS_NAME: Final = re.compile(r"[/\.\-_A-Za-z0-9]+")
 _BUS_OR_ARN: Final = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[/\.\-_A-Za-z0-9]+")
 _MAX_PAGE: Final = 100
 
@@ -82,6 +85,8 @@ def _events_errors() -> Iterator[None]:
         raise AwsError("ResourceAlreadyExistsException", str(exc)) from None
     except RuleValidationError as exc:
         raise validation(str(exc)) from None
+    except BusPolicyError as exc:
+        raise AwsError(exc.code, exc.message) from None
 
 
 def operation(name: str) -> Callable[[Handler], Handler]:

@@ -9,12 +9,14 @@ lists. Archives and replays are in :mod:`._events_archives`.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Final
 
 from ...errors import NotFoundError
+from ...events.bus_policy import BusPolicyError, granting, statement, without
 from ...events.envelope import bus_name_of, from_put_events_entry
 from ...events.errors import InvalidEntryError
 from ...events.patterns import compile_pattern
@@ -23,6 +25,7 @@ from ..context import Context
 from ..errors import AwsError
 from . import _events_archives  # noqa: F401 - registers the archive and replay operations
 from ._events_common import (
+    BUS_NAME,
     OPERATIONS,
     arn_of_bus,
     bus_name,
@@ -40,6 +43,8 @@ __all__ = ["OPERATIONS"]
 _MAX_ENTRIES: Final = 10
 #: PutEvents' limit on a request's entries (AWS counts Time, Source, DetailType, Detail and Resources).
 _MAX_REQUEST_BYTES: Final = 256 * 1024
+#: arn:partition:service:region:account:resource (S3 bucket ARNs have neither region nor account).
+_ARN: Final = re.compile(r"arn:aws[\w-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+")
 _RULE_STATES: Final = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
 
 
@@ -118,10 +123,16 @@ def test_event_pattern(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 # -- buses ----------------------------------------------------------------------------------
 
 
-def _bus_out(ctx: Context, info: EventBusInfo) -> dict[str, Any]:
+def _bus_out(ctx: Context, info: EventBusInfo, *, full: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"Name": info.name, "Arn": arn_of_bus(ctx, info.name)}
     if info.description:
         out["Description"] = info.description
+    if full and info.kms_key_identifier:
+        out["KmsKeyIdentifier"] = info.kms_key_identifier
+    if full and info.dead_letter_arn:
+        out["DeadLetterConfig"] = {"Arn": info.dead_letter_arn}
+    if info.policy:
+        out["Policy"] = info.policy
     out["CreationTime"] = info.created_at
     out["LastModifiedTime"] = info.updated_at or info.created_at
     return out
@@ -129,9 +140,13 @@ def _bus_out(ctx: Context, info: EventBusInfo) -> dict[str, Any]:
 
 @operation("CreateEventBus")
 def create_event_bus(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    name = check_name(params["Name"], "name", maximum=256)
-    if params.get("EventSourceName"):
-        raise validation("Partner event sources are not served by the Sluiceway endpoint.")
+    # The model allows '/' (partner buses are named after their source), so the pattern
+    # check comes first and EventBridge's own rule for other buses after it.
+    name = check_name(params["Name"], "name", maximum=256, pattern=BUS_NAME)
+    source = params.get("EventSourceName")
+    if source:
+        # No partner event source exists locally: AWS's answer for an unknown one.
+        raise AwsError("ResourceNotFoundException", f"Event source {source} does not exist.")
     if "/" in name:
         raise validation("Event bus name must not contain '/'.")
     description = params.get("Description")
@@ -140,9 +155,20 @@ def create_event_bus(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     tags = tags_in(params.get("Tags"))
     if name == DEFAULT_BUS:
         raise AwsError("ResourceAlreadyExistsException", f"Event bus {name} already exists.")
+    kms_key = params.get("KmsKeyIdentifier") or None
+    dead_letter = (params.get("DeadLetterConfig") or {}).get("Arn") or None
     arn = arn_of_bus(ctx, name)
-    ctx.stack.local.bus.create_bus(name, description=description, tags=tags, arn=arn)
-    return {"EventBusArn": arn, **({"Description": description} if description else {})}
+    ctx.stack.local.bus.create_bus(
+        name, description=description, tags=tags, arn=arn, kms_key_identifier=kms_key, dead_letter_arn=dead_letter
+    )
+    out: dict[str, Any] = {"EventBusArn": arn}
+    if description:
+        out["Description"] = description
+    if kms_key:
+        out["KmsKeyIdentifier"] = kms_key
+    if dead_letter:
+        out["DeadLetterConfig"] = {"Arn": dead_letter}
+    return out
 
 
 @operation("DeleteEventBus")
@@ -159,7 +185,53 @@ def delete_event_bus(ctx: Context, params: dict[str, Any]) -> None:
 
 @operation("DescribeEventBus")
 def describe_event_bus(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return _bus_out(ctx, ctx.stack.local.bus.get_bus(bus_name(params.get("Name"), "name")))
+    return _bus_out(ctx, ctx.stack.local.bus.get_bus(bus_name(params.get("Name"), "name")), full=True)
+
+
+@operation("PutPermission")
+def put_permission(ctx: Context, params: dict[str, Any]) -> None:
+    name = bus_name(params.get("EventBusName"))
+    given = params.get("Policy")
+    if given is not None:
+        # A whole policy replaces the bus's policy as written.
+        try:
+            document = json.loads(given)
+        except ValueError:
+            raise validation("Provided value in parameter 'policy' is not valid JSON.") from None
+        if not isinstance(document, dict) or "Statement" not in document:
+            raise validation("Provided value in parameter 'policy' is not valid.")
+        ctx.stack.local.bus.update_bus_policy(name, lambda _current: given)
+        return
+    missing = [m for m in ("Action", "Principal", "StatementId") if not params.get(m)]
+    if missing:
+        raise validation(f"Parameter(s) {', '.join(missing)} must be specified.")
+    check_name(params["StatementId"], "statementId")
+    grant = statement(
+        action=params["Action"],
+        principal=params["Principal"],
+        sid=params["StatementId"],
+        bus_arn=arn_of_bus(ctx, name),
+        condition=params.get("Condition"),
+    )
+    ctx.stack.local.bus.update_bus_policy(name, lambda current: granting(current, grant))
+
+
+@operation("RemovePermission")
+def remove_permission(ctx: Context, params: dict[str, Any]) -> None:
+    name = bus_name(params.get("EventBusName"))
+    bus = ctx.stack.local.bus
+    if params.get("RemoveAllPermissions"):
+
+        def clear(current: str | None) -> None:
+            if not current:
+                raise BusPolicyError("ResourceNotFoundException", "EventBus does not have a policy.")
+
+        bus.update_bus_policy(name, clear)
+        return
+    sid = params.get("StatementId")
+    if not sid:
+        raise validation("Parameter(s) StatementId must be specified.")
+    bus.update_bus_policy(name, lambda current: without(current, sid))
 
 
 @operation("ListEventBuses")
@@ -294,6 +366,12 @@ def disable_rule(ctx: Context, params: dict[str, Any]) -> None:
 @operation("PutTargets")
 def put_targets(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     rule = _rule(ctx, params, "Rule")
+    for given in params["Targets"]:
+        arn = given.get("Arn")
+        # A malformed ARN fails the whole request (a well-formed one we cannot deliver to
+        # fails only its entry, below).
+        if not isinstance(arn, str) or not _ARN.fullmatch(arn):
+            raise validation(f"Parameter {arn} is not valid. Reason: Provided Arn is not in correct format.")
     accepted: list[Target] = []
     failed: list[dict[str, Any]] = []
     for index, given in enumerate(params["Targets"], 1):
