@@ -8,6 +8,7 @@ multipart listings and object attributes.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -304,3 +305,18 @@ def test_list_parts_always_has_a_next_part_number_marker(s3: Any, bucket: str) -
     code, status, error = error_of(lambda: s3.abort_multipart_upload(Bucket=bucket, Key="parts-listed", UploadId="unknown"))
     assert (code, status, error["UploadId"]) == ("NoSuchUpload", 404, "unknown")
     s3.abort_multipart_upload(Bucket=bucket, Key="parts-listed", UploadId=upload_id)
+
+
+def test_bucket_tagging_and_policy_succeed_with_no_content(s3: Any, bucket: str) -> None:
+    # 204, as real S3 answers them (the model names no status for either).
+    tagged = s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
+    assert tagged["ResponseMetadata"]["HTTPStatusCode"] == 204
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::fidelity/*"}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    assert s3.put_bucket_policy(Bucket=bucket, Policy=policy)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert (
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]})[
+            "ResponseMetadata"
+        ]["HTTPStatusCode"]
+        == 200
+    )
