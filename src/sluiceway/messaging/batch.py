@@ -101,15 +101,17 @@ class BatchResult:
             if ok.sequence_number is not None:
                 item["SequenceNumber"] = ok.sequence_number
             successful.append(item)
-        failed = [
-            {"Id": f.id, "SenderFault": f.sender_fault, "Code": f.code, "Message": f.message}
-            for f in self.failed
-        ]
+        failed = [{"Id": f.id, "SenderFault": f.sender_fault, "Code": f.code, "Message": f.message} for f in self.failed]
         return {"Successful": successful, "Failed": failed}
 
 
-def check_batch(ids: Iterable[str]) -> None:
+def check_batch(ids: Iterable[str], *, entry: str = "SendMessageBatchRequestEntry") -> None:
     """Check a batch request's entry ids: 1 to 10, distinct, 1-80 alphanumerics, ``-`` or ``_``.
+
+    Args:
+        entry: the request's entry shape, which SQS names when a batch has no entries
+            (``SendMessageBatchRequestEntry``, ``DeleteMessageBatchRequestEntry``,
+            ``ChangeMessageVisibilityBatchRequestEntry``).
 
     Raises:
         InvalidMessageError: ``EmptyBatchRequest``, ``TooManyEntriesInBatchRequest``,
@@ -117,22 +119,18 @@ def check_batch(ids: Iterable[str]) -> None:
     """
     ids = list(ids)
     if not ids:
-        raise InvalidMessageError(
-            "EmptyBatchRequest", "There should be at least one entry in the request."
-        )
+        raise InvalidMessageError("EmptyBatchRequest", f"There should be at least one {entry} in the request.")
     if len(ids) > MAX_BATCH_ENTRIES:
         raise InvalidMessageError(
             "TooManyEntriesInBatchRequest",
-            f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}. You have sent "
-            f"{len(ids)}.",
+            f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}. You have sent {len(ids)}.",
         )
     seen: set[str] = set()
     for entry_id in ids:
         if not isinstance(entry_id, str) or _ENTRY_ID.fullmatch(entry_id) is None:
             raise InvalidMessageError(
                 "InvalidBatchEntryId",
-                "A batch entry id can only contain alphanumeric characters, hyphens and"
-                " underscores. It can be at most 80 letters long.",
+                "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
             )
         if entry_id in seen:
             raise InvalidMessageError("BatchEntryIdsNotDistinct", f"Id {entry_id} repeated.")

@@ -71,26 +71,20 @@ def notification(message: PublishedMessage, subscription: Subscription, *, signa
     """The JSON envelope SNS sends to SQS, HTTP/S and email-json subscribers.
 
     ``Subject`` is left out when the message has none, and ``MessageAttributes`` when
-    it has no attributes, as SNS does.
+    it has no attributes, as SNS does. A FIFO topic's envelope carries the message's
+    ``SequenceNumber`` and, as SNS's, no signature.
     """
     region = _region(message.topic_arn)
-    envelope: dict[str, JSON] = {
-        "Type": "Notification",
-        "MessageId": message.message_id,
-        "TopicArn": message.topic_arn,
-    }
+    envelope: dict[str, JSON] = {"Type": "Notification", "MessageId": message.message_id}
+    if message.sequence_number is not None:
+        envelope["SequenceNumber"] = message.sequence_number
+    envelope["TopicArn"] = message.topic_arn
     if message.subject is not None:
         envelope["Subject"] = message.subject
-    envelope.update(
-        {
-            "Message": message.message,
-            "Timestamp": format_timestamp(message.timestamp),
-            "SignatureVersion": SIGNATURE_VERSION,
-            "Signature": signature,
-            "SigningCertURL": signing_cert_url(region),
-            "UnsubscribeURL": unsubscribe_url(subscription, region),
-        }
-    )
+    envelope.update({"Message": message.message, "Timestamp": format_timestamp(message.timestamp)})
+    if message.sequence_number is None:
+        envelope.update({"SignatureVersion": SIGNATURE_VERSION, "Signature": signature, "SigningCertURL": signing_cert_url(region)})
+    envelope["UnsubscribeURL"] = unsubscribe_url(subscription, region)
     if message.attributes:
         envelope["MessageAttributes"] = {k: a.to_json() for k, a in message.attributes.items()}
     return envelope

@@ -31,6 +31,7 @@ __all__ = [
     "DeliveryStatus",
     "MessageAttribute",
     "Protocol",
+    "PublishResult",
     "PublishedMessage",
     "Subscription",
     "TopicInfo",
@@ -301,6 +302,21 @@ class PublishedMessage:
     attributes: Mapping[str, MessageAttribute] = field(default_factory=dict)
     published_as: str | None = None
     """The topic reference the publisher used (a name or an ARN); the outbox keeps it."""
+    group_id: str | None = None
+    """FIFO topics: the message group (FIFO queues get it as their message's group)."""
+    dedup_id: str | None = None
+    """FIFO topics: the deduplication id (FIFO queues get it as their message's)."""
+    sequence_number: str | None = None
+    """FIFO topics: SNS's sequence number, in the envelope."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish answers: Publish's ``MessageId`` and, on a FIFO topic, ``SequenceNumber``
+    (a duplicate's are the first message's)."""
+
+    message_id: str
+    sequence_number: str | None = None
 
 
 # -------------------------------------------------------------- subscriptions

@@ -6,17 +6,22 @@ and the defaults SNS reports (the default access policy, the effective delivery 
 subscription counts). ``MaximumMessageSize`` bounds what Publish accepts; the rest is
 kept as given (delivery-status logging, tracing and encryption only matter on AWS).
 
-FIFO topics are not served locally: ``FifoTopic`` ``true`` is refused with SNS's
-``InvalidParameter``, so a program finds out at creation rather than at its first publish.
+FIFO topics (``FifoTopic`` ``true``, set only at creation, names ending in ``.fifo``) take
+``ContentBasedDeduplication`` and ``FifoThroughputScope``; :func:`fifo_publish` checks a
+publish's group and deduplication ids against the topic's kind as SNS does. A FIFO topic's
+``ArchivePolicy`` (message archiving and replay) is not served locally and is refused, so
+a program finds out at creation rather than when it first replays.
 
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from .delivery_policy import DeliveryPolicy
@@ -24,14 +29,18 @@ from .errors import InvalidParameterError
 from .sns import MAX_MESSAGE_BYTES
 
 __all__ = [
+    "DEDUP_WINDOW_S",
     "MAX_TAGS",
     "MIN_MESSAGE_BYTES",
     "TOPIC_MAX_MESSAGE_BYTES",
     "check_tags",
     "check_topic_attribute",
     "default_policy",
+    "fifo_publish",
+    "is_fifo",
     "message_limit",
     "topic_attributes",
+    "FifoPublish",
 ]
 
 MAX_TAGS: Final = 50
@@ -46,6 +55,10 @@ _KEPT: Final = frozenset(
     {"DisplayName", "Policy", "DeliveryPolicy", "KmsMasterKeyId", "SignatureVersion", "TracingConfig", "MaximumMessageSize"}
 )
 _MAX_DISPLAY_NAME: Final = 100
+_FIFO_ONLY: Final = frozenset({"ContentBasedDeduplication", "FifoThroughputScope"})
+_THROUGHPUT_SCOPES: Final = ("Topic", "MessageGroup")
+DEDUP_WINDOW_S: Final = 300.0
+"""How long a FIFO topic remembers a deduplication id (SNS's five minutes)."""
 _DEFAULT_EFFECTIVE_DELIVERY_POLICY: Final = {
     "http": {
         "defaultHealthyRetryPolicy": {
@@ -67,21 +80,33 @@ def _invalid(name: str, reason: str) -> InvalidParameterError:
     return InvalidParameterError(f"Invalid parameter: Attributes Reason: {name}: {reason}")
 
 
-def check_topic_attribute(name: str, value: str, *, create: bool) -> str:
-    """Return ``value`` if SNS accepts it for topic attribute ``name``.
+def check_topic_attribute(name: str, value: str, *, create: bool, fifo: bool = False) -> str:
+    """Return ``value`` (booleans lower-cased, as SNS keeps them) if SNS accepts it for topic
+    attribute ``name``.
 
     Args:
         create: CreateTopic's attributes (``FifoTopic`` may be given) rather than SetTopicAttributes'.
+        fifo: the topic is (or is being made) a FIFO topic.
 
     Raises:
         InvalidParameterError: an unknown attribute or a value SNS refuses.
     """
     if not isinstance(value, str):
         raise _invalid(name, "must be a string")
-    if name in ("FifoTopic", "ContentBasedDeduplication", "ArchivePolicy", "FifoThroughputScope"):
-        if name == "FifoTopic" and create and value.lower() == "false":
-            return value.lower()
-        raise InvalidParameterError(f"Invalid parameter: Attributes Reason: {name}: FIFO topics are not supported by the local stack")
+    if name == "FifoTopic":
+        if not create:  # a topic's kind is fixed when it is made
+            raise InvalidParameterError("Invalid parameter: AttributeName")
+        return _boolean(name, value)
+    if name == "ArchivePolicy":
+        raise _invalid(name, "message archiving and replay are not served by the local stack")
+    if name in _FIFO_ONLY:
+        if not fifo:
+            raise _invalid(name, "only valid for FIFO topics")
+        if name == "FifoThroughputScope":
+            if value not in _THROUGHPUT_SCOPES:
+                raise _invalid(name, f"Invalid value [{value}]. Must be Topic or MessageGroup.")
+            return value
+        return _boolean(name, value)
     if name not in _KEPT and _FEEDBACK.fullmatch(name) is None:
         raise InvalidParameterError("Invalid parameter: AttributeName")
     if name == "DisplayName" and len(value) > _MAX_DISPLAY_NAME:
@@ -105,6 +130,63 @@ def check_topic_attribute(name: str, value: str, *, create: bool) -> str:
     if name.endswith("SampleRate") and not (value.isdigit() and 0 <= int(value) <= 100):
         raise _invalid(name, "must be an integer between 0 and 100")
     return value
+
+
+def _boolean(name: str, value: str) -> str:
+    if value.lower() not in ("true", "false"):
+        raise _invalid(name, f"Invalid value [{value}]. Must be true or false.")
+    return value.lower()
+
+
+def is_fifo(attributes: Mapping[str, str]) -> bool:
+    """Whether a topic with these kept (or reported) attributes is a FIFO topic."""
+    return attributes.get("FifoTopic") == "true"
+
+
+@dataclass(frozen=True)
+class FifoPublish:
+    """What a FIFO topic keeps of a publish to deduplicate and order it."""
+
+    group_id: str
+    dedup_id: str
+    """The publisher's, or the SHA-256 of the message when the topic deduplicates by content."""
+    scope: str
+    """What the deduplication id is unique within: ``""`` for the topic, else the group."""
+
+
+def fifo_publish(attributes: Mapping[str, str], message: str, group_id: str | None, dedup_id: str | None) -> FifoPublish | None:
+    """Check a publish's ``MessageGroupId`` and ``MessageDeduplicationId`` against the topic, as SNS does.
+
+    Args:
+        attributes: the topic's kept (or reported) attributes.
+        message: the message published (content-based deduplication hashes it, not its attributes).
+
+    Returns:
+        For a FIFO topic, the ids the message is kept with; None for a standard topic (whose
+        ``MessageGroupId`` is only passed on to SQS fair queues).
+
+    Raises:
+        InvalidParameterError: a FIFO publish without a group id, or without a deduplication id
+            on a topic without content-based deduplication; a deduplication id on a standard topic.
+    """
+    if not is_fifo(attributes):
+        if dedup_id is not None:
+            raise InvalidParameterError(
+                "Invalid parameter: MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter"
+                " that is not valid for this topic type"
+            )
+        return None
+    if group_id is None:
+        raise InvalidParameterError("Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
+    if dedup_id is None:
+        if attributes.get("ContentBasedDeduplication") != "true":
+            raise InvalidParameterError(
+                "Invalid parameter: The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId"
+                " provided explicitly"
+            )
+        dedup_id = hashlib.sha256(message.encode("utf-8")).hexdigest()
+    scope = group_id if attributes.get("FifoThroughputScope") == "MessageGroup" else ""
+    return FifoPublish(group_id, dedup_id, scope)
 
 
 def message_limit(attributes: Mapping[str, str]) -> int:
@@ -152,6 +234,8 @@ def topic_attributes(arn: str, account_id: str, kept: Mapping[str, str], *, subs
         "SubscriptionsDeleted": "0",
         "EffectiveDeliveryPolicy": json.dumps(_DEFAULT_EFFECTIVE_DELIVERY_POLICY, separators=(",", ":")),
     }
+    if is_fifo(kept):
+        out["ContentBasedDeduplication"] = "false"
     out.update({k: v for k, v in kept.items() if v != "" or k == "DisplayName"})
     if "DeliveryPolicy" in kept and kept["DeliveryPolicy"]:
         out["EffectiveDeliveryPolicy"] = kept["DeliveryPolicy"]

@@ -178,8 +178,9 @@ def test_add_and_remove_permission_edit_the_queue_policy(sqs: Any) -> None:
     sqs.add_permission(QueueUrl=url, Label="send", AWSAccountIds=["222222222222"], Actions=["SendMessage"])
     policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
     [statement] = policy["Statement"]
-    assert statement["Sid"] == "send" and statement["Action"] == ["SQS:SendMessage"]
-    assert statement["Principal"] == {"AWS": ["arn:aws:iam::222222222222:root"]}
+    # One action, one principal: strings, as AWS writes them.
+    assert statement["Sid"] == "send" and statement["Action"] == "SQS:SendMessage"
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"}
     with pytest.raises(ClientError) as info:
         sqs.add_permission(QueueUrl=url, Label="send", AWSAccountIds=["222222222222"], Actions=["SendMessage"])
     assert info.value.response["Error"]["Code"] == "InvalidParameterValue"

@@ -27,7 +27,7 @@ from ...messaging.redrive import queue_arn, queue_name
 from ...messaging.sns import PROTOCOLS, RAW_PROTOCOLS, SCOPES, Subscription, subscription_arn
 from ._outbox import OUTBOX_ENDPOINT
 
-__all__ = ["COLUMNS", "NewSubscription", "check_new", "column_for", "read_row", "stored_delivery_policy"]
+__all__ = ["COLUMNS", "NewSubscription", "check_fifo_pairing", "check_new", "column_for", "read_row", "stored_delivery_policy"]
 
 COLUMNS = (
     "s.id, s.topic, s.protocol, s.endpoint, s.raw_message_delivery, s.filter_policy,"
@@ -146,6 +146,25 @@ def column_for(current: Subscription, name: str, value: str, *, region: str, acc
     if name == "RedrivePolicy":
         return "dead_letter_queue", _dead_letter_arn(value, region=region, account_id=account_id)
     raise InvalidParameterError("Invalid parameter: AttributeName")
+
+
+def check_fifo_pairing(topic_fifo: bool, protocol: str, endpoint: str, dead_letter_queue: str | None) -> None:
+    """Check a subscription against its topic's kind as SNS does: a standard topic cannot feed a
+    FIFO queue, and a FIFO queue subscribed to a FIFO topic needs a FIFO dead-letter queue.
+
+    Raises:
+        InvalidParameterError: SNS's texts (the first one repeats its prefix, as SNS's does).
+    """
+    if protocol != "sqs" or not endpoint.endswith(".fifo"):
+        return
+    if not topic_fifo:
+        raise InvalidParameterError(
+            "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics"
+        )
+    if dead_letter_queue is not None and not dead_letter_queue.endswith(".fifo"):
+        raise InvalidParameterError(
+            "Invalid parameter: RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic."
+        )
 
 
 def stored_delivery_policy(policy: DeliveryPolicy | None) -> str | None:

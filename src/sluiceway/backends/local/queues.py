@@ -118,9 +118,6 @@ class SqliteQueueService:
         self._running_moves: dict[str, str] = {}
         """Handles of the move tasks running in this process, and their source queues."""
         self._cancelled_moves: set[str] = set()
-        self._purges_lock = threading.Lock()
-        self._purged_at: dict[int, float] = {}
-        """When each queue (by row id, so a queue made again under the same name starts afresh) was last purged."""
 
     # ------------------------------------------------------------------ queues
 
@@ -335,7 +332,9 @@ class SqliteQueueService:
         """Delete every message of ``queue``, in flight or not (PurgeQueue).
 
         FIFO deduplication ids stay remembered for their five minutes, as in SQS. As SQS,
-        a queue is purged at most once a minute (remembered by this process).
+        a queue is purged at most once a minute; the time of the last purge is kept with
+        the queue's row, so a restart does not forget it and a queue made again under the
+        same name starts afresh.
 
         Raises:
             NotFoundError: no such queue.
@@ -344,11 +343,10 @@ class SqliteQueueService:
         with self.db.transaction() as conn:
             q = self._must_queue(conn, queue)
             now = self._now()
-            with self._purges_lock:
-                last = self._purged_at.get(q.id)
-                if last is not None and now - last < limits.PURGE_INTERVAL_S:
-                    raise PurgeInProgressError(f"Only one PurgeQueue operation on {queue} is allowed every 60 seconds.")
-                self._purged_at[q.id] = now
+            last = conn.execute("SELECT purged_at FROM queues WHERE id = ?", (q.id,)).fetchone()[0]
+            if last is not None and now - last < limits.PURGE_INTERVAL_S:
+                raise PurgeInProgressError(f"Only one PurgeQueue operation on {queue} is allowed every 60 seconds.")
+            conn.execute("UPDATE queues SET purged_at = ? WHERE id = ?", (now, q.id))
             count = conn.execute("DELETE FROM queue_messages WHERE queue_id = ?", (q.id,)).rowcount
         logger.info("queue purged", extra={"queue": queue, "count": count})
 
@@ -681,7 +679,7 @@ class SqliteQueueService:
             NotFoundError: no such queue.
             InvalidMessageError: the request itself is invalid (entry count or ids).
         """
-        check_batch(e.id for e in entries)
+        check_batch((e.id for e in entries), entry="DeleteMessageBatchRequestEntry")
         successful: list[BatchSuccess] = []
         failed: list[BatchFailure] = []
         with self.db.transaction() as conn:
@@ -720,7 +718,7 @@ class SqliteQueueService:
             NotFoundError: no such queue.
             InvalidMessageError: the request itself is invalid (entry count or ids).
         """
-        check_batch(e.id for e in entries)
+        check_batch((e.id for e in entries), entry="ChangeMessageVisibilityBatchRequestEntry")
         successful: list[BatchSuccess] = []
         failed: list[BatchFailure] = []
         with self.db.transaction() as conn:

@@ -14,7 +14,7 @@ The ``outbox`` subscription is Sluiceway's own: the message goes to the
 ``outbox`` table (in the publish transaction, so it is there when ``publish``
 returns), then to ``outbox.jsonl`` (one JSON object per line, for
 ``tail -f``) and to the log. A topic created without saying otherwise has one,
-and publishing to a topic that does not exist creates it with one (unless
+and publishing to a standard topic that does not exist creates it with one (unless
 ``auto_create`` is off, when SNS's NotFound is raised), so code that publishes
 to a named topic keeps working without setup.
 
@@ -30,6 +30,7 @@ are written by :mod:`~sluiceway.backends.local._outbox`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -48,6 +49,7 @@ from ...messaging.sns import (
     DeliveryRecord,
     MessageAttribute,
     PublishedMessage,
+    PublishResult,
     Subscription,
     TopicInfo,
     check_message,
@@ -58,9 +60,13 @@ from ...messaging.sns import (
     topic_name,
 )
 from ...messaging.sns_topics import (
+    DEDUP_WINDOW_S,
     TOPIC_MAX_MESSAGE_BYTES,
+    FifoPublish,
     check_tags,
     check_topic_attribute,
+    fifo_publish,
+    is_fifo,
     message_limit,
     topic_attributes,
 )
@@ -79,7 +85,11 @@ __all__ = ["DEFAULT_LEASE_S", "OUTBOX_ENDPOINT", "SqliteTopic"]
 DEFAULT_LEASE_S = 300.0
 """How long a claimed delivery stays with its deliverer before another may try it."""
 
-_MESSAGE_COLUMNS = "m.seq, m.message_id, m.topic, m.published_as, m.subject, m.message, m.attributes, m.created_at, m.structure"
+_MESSAGE_COLUMNS = (
+    "m.seq, m.message_id, m.topic, m.published_as, m.subject, m.message, m.attributes, m.created_at, m.structure,"
+    " m.group_id, m.dedup_id, m.sequence_number"
+)
+_MESSAGE_COLUMN_COUNT = 12
 _DELIVERY_SQL = (
     "SELECT d.id, d.status, d.attempts, d.next_attempt_at, d.last_error, d.updated_at,"
     " d.subscription, d.protocol, d.endpoint,"
@@ -161,8 +171,9 @@ class SqliteTopic:
         """
         fifo = str((attributes or {}).get("FifoTopic", "")).lower() == "true"
         name = check_topic_name(topic_name(name), fifo=fifo)
-        wanted = {k: check_topic_attribute(k, v, create=True) for k, v in (attributes or {}).items()}
-        wanted.pop("FifoTopic", None)  # "false" only: the default
+        wanted = {k: check_topic_attribute(k, v, create=True, fifo=fifo) for k, v in (attributes or {}).items()}
+        if not fifo:
+            wanted.pop("FifoTopic", None)  # "false" is the default, which SNS does not keep
         check_tags(tags or {})
         with self.db.transaction() as conn:
             if self._create(conn, name, outbox=outbox):
@@ -203,10 +214,10 @@ class SqliteTopic:
             NotFoundError: no such topic.
             InvalidParameterError: an unknown attribute or a value SNS refuses.
         """
-        check_topic_attribute(attribute, value, create=False)
         name = topic_name(topic)
         with self.db.transaction() as conn:
             kept, _ = self._kept(conn, name)
+            value = check_topic_attribute(attribute, value, create=False, fifo=is_fifo(kept))
             if value == "" and attribute != "DisplayName":
                 kept.pop(attribute, None)
             else:
@@ -340,8 +351,8 @@ class SqliteTopic:
         endpoint = new.endpoint
         now = self.clock.now()
         with self.db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM topics WHERE name = ?", (name,)).fetchone() is None:
-                raise NotFoundError("Topic does not exist")
+            kept, _ = self._kept(conn, name)  # NotFoundError for a topic that does not exist
+            _subscriptions.check_fifo_pairing(is_fifo(kept), protocol, endpoint, new.dead_letter_queue)
             row = conn.execute(
                 f"SELECT {_subscriptions.COLUMNS} FROM subscriptions AS s WHERE s.topic = ? AND s.protocol = ? AND s.endpoint = ?",
                 (name, protocol, endpoint),
@@ -401,6 +412,9 @@ class SqliteTopic:
         current = self.get_subscription(subscription)
         column, stored = _subscriptions.column_for(current, name, value, region=self.region, account_id=self.account_id)
         with self.db.transaction() as conn:
+            if column == "dead_letter_queue":
+                kept, _ = self._kept(conn, current.topic)
+                _subscriptions.check_fifo_pairing(is_fifo(kept), current.protocol, current.endpoint, stored)
             if conn.execute(f"UPDATE subscriptions SET {column} = ? WHERE id = ?", (stored, current.id)).rowcount == 0:
                 raise NotFoundError("Subscription does not exist")
         return self.get_subscription(subscription)
@@ -452,6 +466,31 @@ class SqliteTopic:
     ) -> str:
         """Publish a message; it and its deliveries are committed when this returns.
 
+        The same as :meth:`publish_message`, answering the message id only.
+        """
+        return self.publish_message(
+            topic, message, subject=subject, attributes=attributes, structure=structure, auto_create=auto_create
+        ).message_id
+
+    def publish_message(
+        self,
+        topic: str,
+        message: str,
+        *,
+        subject: str | None = None,
+        attributes: Mapping[str, str | int | float | list[Any] | MessageAttribute] | None = None,
+        structure: Mapping[str, str] | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+        auto_create: bool | None = None,
+    ) -> PublishResult:
+        """Publish a message; it and its deliveries are committed when this returns.
+
+        On a FIFO topic the message keeps its group and deduplication ids (content-based
+        deduplication hashes ``message``), and a deduplication id the topic saw in the last
+        five minutes (within the group, with ``FifoThroughputScope`` ``MessageGroup``) is
+        accepted but delivered to no one: the answer is the first message's.
+
         Args:
             topic: a name or an ARN.
             message: the message (non-empty; 256 KiB with subject and attributes, or the
@@ -463,21 +502,25 @@ class SqliteTopic:
             structure: a message per protocol (``MessageStructure=json``, read by
                 :func:`~sluiceway.messaging.sns.message_structure`): each subscriber gets its
                 protocol's message, or ``default``.
+            group_id: SNS's ``MessageGroupId``: required on FIFO topics; not kept on standard
+                topics (SNS passes it on to SQS fair queues alone).
+            dedup_id: SNS's ``MessageDeduplicationId`` (FIFO topics only).
             auto_create: overrides the store's ``auto_create`` for this call.
 
         Returns:
-            The message id.
+            The message id and, on a FIFO topic, its sequence number.
 
         Raises:
             NotFoundError: no such topic and ``auto_create`` is off.
-            InvalidParameterError: a message SNS refuses.
+            InvalidParameterError: a message SNS refuses, or group and deduplication ids
+                that do not suit the topic's kind.
             TypeError: ``message`` is not a string.
         """
         typed = message_attributes(attributes)
         # The largest any topic takes, before the write lock; the topic's own limit inside it.
         check_message(message, subject, typed, limit=TOPIC_MAX_MESSAGE_BYTES)
         name = topic_name(topic)
-        check_topic_name(name)
+        check_topic_name(name, fifo=name.endswith(".fifo"))
         message_id = str(uuid.uuid4())
         now = self.clock.now()
         stamp = now.isoformat()
@@ -495,14 +538,19 @@ class SqliteTopic:
         with self.db.transaction() as conn:
             found = conn.execute("SELECT attributes FROM topics WHERE name = ?", (name,)).fetchone()
             if found is None:
-                if not (self.auto_create if auto_create is None else auto_create):
+                # A FIFO topic is made only by asking for one (its attributes say so).
+                if not (self.auto_create if auto_create is None else auto_create) or name.endswith(".fifo"):
                     raise NotFoundError("Topic does not exist")
                 self._create(conn, name, outbox=True)
             kept = json.loads(found[0]) if found is not None and found[0] else {}
             check_message(message, subject, typed, limit=message_limit(kept))
+            fifo = fifo_publish(kept, message, group_id, dedup_id)
+            if fifo is not None and (first := self._duplicate(conn, name, fifo, now)) is not None:
+                logger.debug("duplicate message not delivered", extra={"topic": name, "dedup_id": fifo.dedup_id})
+                return first
             cursor = conn.execute(
                 "INSERT INTO topic_messages (message_id, topic, published_as, subject, message, attributes, created_at,"
-                " structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " structure, group_id, dedup_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     message_id,
                     name,
@@ -512,9 +560,16 @@ class SqliteTopic:
                     json.dumps({k: a.to_json() for k, a in typed.items()}),
                     stamp,
                     json.dumps(dict(structure)) if structure else None,
+                    fifo.group_id if fifo else None,
+                    fifo.dedup_id if fifo else None,
                 ),
             )
             seq = cursor.lastrowid
+            assert seq is not None
+            sequence = None
+            if fifo is not None:
+                sequence = self._remember(conn, name, fifo, seq, message_id, now)
+                published = dataclasses.replace(published, group_id=fifo.group_id, dedup_id=fifo.dedup_id, sequence_number=sequence)
             if (trace_parent := current_traceparent()) is not None:
                 # Beside the message, not in it: its deliveries continue the publisher's trace.
                 conn.execute("INSERT INTO topic_message_trace_contexts (message_seq, trace_parent) VALUES (?, ?)", (seq, trace_parent))
@@ -555,7 +610,30 @@ class SqliteTopic:
             "message published",
             extra={"topic": name, "message_id": message_id, "subscriptions": len(rows)},
         )
-        return message_id
+        return PublishResult(message_id, sequence)
+
+    @staticmethod
+    def _duplicate(conn: sqlite3.Connection, topic: str, fifo: FifoPublish, now: datetime) -> PublishResult | None:
+        """The first message's answer when ``fifo``'s deduplication id is still remembered."""
+        row = conn.execute(
+            "SELECT message_id, sequence_number FROM topic_dedup WHERE topic = ? AND scope = ? AND dedup_id = ? AND expires_at > ?",
+            (topic, fifo.scope, fifo.dedup_id, _ts(now)),
+        ).fetchone()
+        return None if row is None else PublishResult(row[0], row[1])
+
+    @staticmethod
+    def _remember(conn: sqlite3.Connection, topic: str, fifo: FifoPublish, seq: int, message_id: str, now: datetime) -> str:
+        """Keep a FIFO message's deduplication id for five minutes; return its sequence number."""
+        # 20 digits, growing with the message's row, so within each group too (as SNS's).
+        sequence = f"{seq:020d}"
+        conn.execute("UPDATE topic_messages SET sequence_number = ? WHERE seq = ?", (sequence, seq))
+        conn.execute("DELETE FROM topic_dedup WHERE topic = ? AND expires_at <= ?", (topic, _ts(now)))
+        conn.execute(
+            "INSERT OR REPLACE INTO topic_dedup (topic, scope, dedup_id, message_id, sequence_number, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (topic, fifo.scope, fifo.dedup_id, message_id, sequence, _ts(now) + DEDUP_WINDOW_S),
+        )
+        return sequence
 
     def trace_parent(self, message_id: str) -> str | None:
         """The trace context (``traceparent``) of the span that published ``message_id``; None when none traced it."""
@@ -660,7 +738,7 @@ class SqliteTopic:
     def _message(self, row: tuple[Any, ...], protocol: str | None = None) -> PublishedMessage:
         """The message of a row of :data:`_MESSAGE_COLUMNS`; with ``protocol``, the text that
         protocol's subscribers get (a ``MessageStructure=json`` publish has one per protocol)."""
-        _, message_id, topic, published_as, subject, message, attributes, created_at, structure = row
+        _, message_id, topic, published_as, subject, message, attributes, created_at, structure, group, dedup, sequence = row
         if structure and protocol is not None:
             message = json.loads(structure).get(protocol, message)
         return PublishedMessage(
@@ -672,6 +750,9 @@ class SqliteTopic:
             subject=subject,
             attributes={k: MessageAttribute(v["Type"], v["Value"]) for k, v in json.loads(attributes).items()},
             published_as=published_as,
+            group_id=group,
+            dedup_id=dedup,
+            sequence_number=sequence,
         )
 
     def deliveries(
@@ -702,9 +783,10 @@ class SqliteTopic:
         values = tuple(row)
         delivery_id, status, attempts, next_attempt_at, last_error, updated_at = values[:6]
         sub_id, protocol, endpoint = values[6:9]
-        message = self._message(values[9:18], protocol)
-        if values[18] is not None:
-            subscription = self._subscription(values[18:])
+        subscription_at = 9 + _MESSAGE_COLUMN_COUNT
+        message = self._message(values[9:subscription_at], protocol)
+        if values[subscription_at] is not None:
+            subscription = self._subscription(values[subscription_at:])
         else:  # deleted since: what the delivery row remembers of it
             subscription = Subscription(
                 arn=subscription_arn(message.topic_arn, sub_id),

@@ -11,7 +11,7 @@ such service:
 * every subscription is confirmed at once, so Subscribe answers its ARN whatever the
   protocol (SNS answers ``pending confirmation`` for email and HTTP/S until the
   subscriber confirms) and ConfirmSubscription has no token to accept;
-* FIFO topics and SMS are refused with SNS's ``InvalidParameter``;
+* SMS is refused with SNS's ``InvalidParameter``;
 * each topic has Sluiceway's ``outbox`` subscription (it feeds ``sluiceway outbox`` and
   the dashboard); it is not an SNS protocol, so listings and counts leave it out.
 """
@@ -31,7 +31,7 @@ from ...errors import NotFoundError
 from ...messaging import limits
 from ...messaging.errors import InvalidMessageError, InvalidParameterError, ParameterValueInvalidError
 from ...messaging.sns import MessageAttribute, Subscription, check_message, message_attributes, message_structure, topic_name
-from ...messaging.sns_topics import message_limit
+from ...messaging.sns_topics import fifo_publish, message_limit
 from ..context import Context, Handler, Operations
 from ..errors import AwsError
 
@@ -199,12 +199,17 @@ def add_permission(ctx: Context, params: dict[str, Any]) -> None:
         {
             "Sid": label,
             "Effect": "Allow",
-            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
-            "Action": [f"SNS:{a}" for a in actions],
+            # As in SNS's policies, a single principal or action is a string, not a list.
+            "Principal": {"AWS": _one_or_list([f"arn:aws:iam::{a}:root" for a in accounts])},
+            "Action": _one_or_list([f"SNS:{a}" for a in actions]),
             "Resource": topics.topic_arn(name),
         }
     )
     topics.set_topic_attribute(name, "Policy", json.dumps(policy))
+
+
+def _one_or_list(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
 
 
 @_operation("RemovePermission")
@@ -212,11 +217,8 @@ def remove_permission(ctx: Context, params: dict[str, Any]) -> None:
     topics = _topics(ctx)
     name = _topic(params)
     policy = json.loads(topics.topic_attributes(name)["Policy"])
-    statements = policy.get("Statement", [])
-    kept = [s for s in statements if s.get("Sid") != params["Label"]]
-    if len(kept) == len(statements):
-        raise _invalid("Invalid parameter: Label Reason: no statement with this label")
-    policy["Statement"] = kept
+    # A label the policy does not have removes nothing and succeeds, as in SNS.
+    policy["Statement"] = [s for s in policy.get("Statement", []) if s.get("Sid") != params["Label"]]
     topics.set_topic_attribute(name, "Policy", json.dumps(policy))
 
 
@@ -229,6 +231,8 @@ def subscribe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if protocol == _OUTBOX or protocol not in ("sqs", "lambda", "email", "email-json", "http", "https"):
         raise _invalid(f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")
     topic = _topic(params)
+    topics = _topics(ctx)
+    _exists(topics, topic)  # SNS answers NotFound for a missing topic before it looks at the endpoint
     if protocol == "sqs" and not str(params.get("Endpoint") or "").startswith("arn:"):
         # SNS names queues by ARN only (the port also takes names and URLs).
         raise _invalid("Invalid parameter: SQS endpoint ARN")
@@ -239,7 +243,6 @@ def subscribe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     raw = attributes.get("RawMessageDelivery", "false")
     if raw.lower() not in ("true", "false"):
         raise _invalid(f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{raw}]. Must be true or false.")
-    topics = _topics(ctx)
     endpoint = params.get("Endpoint") or ""
     existing = next((s for s in topics.list_subscriptions(topic) if s.protocol == protocol and s.endpoint == endpoint), None)
     options: dict[str, Any] = {}
@@ -325,7 +328,13 @@ def get_subscription_attributes(ctx: Context, params: dict[str, Any]) -> dict[st
         raise _not_found("Subscription")
     attributes = sub.attributes()
     attributes["Owner"] = topics.account_id
-    attributes["EffectiveDeliveryPolicy"] = json.dumps(sub.effective_delivery_policy.to_aws())
+    # Who subscribed: the local stack's one caller (STS's GetCallerIdentity answers the same ARN).
+    attributes["SubscriptionPrincipal"] = f"arn:aws:iam::{topics.account_id}:root"
+    if sub.protocol in ("http", "https"):
+        # SNS reports an effective delivery policy for HTTP/S subscriptions only (it fixes the
+        # others' retries), with the policy parts that do not apply locally as null.
+        effective = {**sub.effective_delivery_policy.to_aws(), "sicklyRetryPolicy": None, "throttlePolicy": None, "guaranteed": False}
+        attributes["EffectiveDeliveryPolicy"] = json.dumps(effective)
     return {"Attributes": attributes}
 
 
@@ -383,10 +392,15 @@ class _Publication:
     subject: str | None
     attributes: dict[str, MessageAttribute]
     structure: dict[str, str] | None
+    group_id: str | None
+    dedup_id: str | None
 
 
-def _prepare(entry: Mapping[str, Any], limit: int, path: str) -> _Publication:
+def _prepare(entry: Mapping[str, Any], topic: Mapping[str, str], path: str) -> _Publication:
     """Check one message as SNS does before anything is published.
+
+    Args:
+        topic: the topic's attributes (its kind and limit).
 
     Raises:
         AwsError, InvalidParameterError: what SNS refuses, with its codes and texts.
@@ -401,29 +415,34 @@ def _prepare(entry: Mapping[str, Any], limit: int, path: str) -> _Publication:
         if kind != "json":
             raise _invalid("Invalid parameter: MessageStructure")
         structure = message_structure(message)
-    if entry.get("MessageDeduplicationId") is not None:
-        raise _invalid(
-            "Invalid parameter: MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter"
-            " that is not valid for this topic type"
-        )
-    group = entry.get("MessageGroupId")
-    if group is not None:
-        # Standard topics take a group id for SQS fair queues (same rules as FIFO topics').
-        limits.check_message_id_field("MessageGroupId", group)
+    group, dedup = entry.get("MessageGroupId"), entry.get("MessageDeduplicationId")
+    published = structure["default"] if structure else message
+    fifo_publish(topic, published, group, dedup)  # the topic's kind decides which ids it takes
+    # Standard topics take a group id for SQS fair queues (same rules as FIFO topics').
+    for parameter, value in (("MessageGroupId", group), ("MessageDeduplicationId", dedup)):
+        if value is not None:
+            limits.check_message_id_field(parameter, value)
     subject = entry.get("Subject")
-    check_message(message, subject, attributes, limit=limit)
-    return _Publication(structure["default"] if structure else message, subject, attributes, structure)
+    check_message(message, subject, attributes, limit=message_limit(topic))
+    return _Publication(published, subject, attributes, structure, group, dedup)
 
 
-def _publish(topics: SqliteTopic, name: str, publication: _Publication) -> str:
-    return topics.publish(
+def _publish(topics: SqliteTopic, name: str, publication: _Publication) -> dict[str, Any]:
+    """Publish's answer: ``MessageId`` and, on a FIFO topic, ``SequenceNumber``."""
+    result = topics.publish_message(
         name,
         publication.message,
         subject=publication.subject,
         attributes=publication.attributes,
         structure=publication.structure,
+        group_id=publication.group_id,
+        dedup_id=publication.dedup_id,
         auto_create=False,
     )
+    out = {"MessageId": result.message_id}
+    if result.sequence_number is not None:
+        out["SequenceNumber"] = result.sequence_number
+    return out
 
 
 @_operation("Publish")
@@ -435,8 +454,8 @@ def publish(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise _invalid("Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
     topics = _topics(ctx)
     name = _topic(params, target)
-    publication = _prepare(params, message_limit(topics.topic_attributes(name)), "messageAttributes")
-    return {"MessageId": _publish(topics, name, publication)}
+    publication = _prepare(params, topics.topic_attributes(name), "messageAttributes")
+    return _publish(topics, name, publication)
 
 
 @_operation("PublishBatch")
@@ -445,17 +464,17 @@ def publish_batch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = _topic(params)
     entries = params.get("PublishBatchRequestEntries") or []
     _check_batch(entries)
-    limit = message_limit(topics.topic_attributes(name))  # NotFound for a topic that does not exist
+    topic = topics.topic_attributes(name)  # NotFound for a topic that does not exist
     # SNS refuses the whole request for the first entry it would refuse, before publishing any.
     prepared = [
-        _prepare(entry, limit, f"publishBatchRequestEntries.{n}.member.messageAttributes") for n, entry in enumerate(entries, start=1)
+        _prepare(entry, topic, f"publishBatchRequestEntries.{n}.member.messageAttributes") for n, entry in enumerate(entries, start=1)
     ]
     successful: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     for entry, publication in zip(entries, prepared, strict=True):
         try:
             with _sns_errors():
-                successful.append({"Id": entry["Id"], "MessageId": _publish(topics, name, publication)})
+                successful.append({"Id": entry["Id"], **_publish(topics, name, publication)})
         except AwsError as error:
             if error.code == "NotFound":  # the topic went away meanwhile: the whole request fails
                 raise

@@ -66,6 +66,21 @@ __all__ = ["OPERATIONS"]
 OPERATIONS = Operations("sqs")
 
 _MAX_LIST_RESULTS: Final = 1000
+_MAX_PERMISSION_ACTIONS: Final = 7
+# What AddPermission may grant another account; the rest only the queue's owner may do.
+_SHAREABLE_ACTIONS: Final = frozenset(
+    {
+        "*",
+        "ChangeMessageVisibility",
+        "DeleteMessage",
+        "GetQueueAttributes",
+        "GetQueueUrl",
+        "ListDeadLetterSourceQueues",
+        "PurgeQueue",
+        "ReceiveMessage",
+        "SendMessage",
+    }
+)
 _SYSTEM_ATTRIBUTE_NAMES: Final = frozenset(
     {
         "All",
@@ -309,12 +324,20 @@ def list_dead_letter_source_queues(ctx: Context, params: dict[str, Any]) -> dict
 
 @_operation("TagQueue")
 def tag_queue(ctx: Context, params: dict[str, Any]) -> None:
-    _queues(ctx).tag_queue(_queue(ctx, params), dict(params.get("Tags") or {}))
+    name = _queue(ctx, params)
+    tags = dict(params.get("Tags") or {})
+    if not tags:
+        raise _error("MissingParameter", "The request must contain the parameter Tags.")
+    _queues(ctx).tag_queue(name, tags)
 
 
 @_operation("UntagQueue")
 def untag_queue(ctx: Context, params: dict[str, Any]) -> None:
-    _queues(ctx).untag_queue(_queue(ctx, params), list(params.get("TagKeys") or []))
+    name = _queue(ctx, params)
+    keys = list(params.get("TagKeys") or [])
+    if not keys:  # SQS words an empty list as a key of the wrong length
+        raise _error("InvalidParameterValue", "Tag keys must be between 1 and 128 characters in length.")
+    _queues(ctx).untag_queue(name, keys)
 
 
 @_operation("ListQueueTags")
@@ -334,19 +357,32 @@ def add_permission(ctx: Context, params: dict[str, Any]) -> None:
     label = params["Label"]
     arn = queue_arn(name, region=queues.region, account_id=queues.account_id)
     policy = _policy(queues, name, arn)
-    if any(s.get("Sid") == label for s in policy["Statement"]):
-        raise _error("InvalidParameterValue", f"Value {label} for parameter Label is invalid. Reason: Already exists.")
     actions = params.get("Actions") or []
     accounts = params.get("AWSAccountIds") or []
-    if not actions or not accounts:
-        missing = "Actions" if not actions else "AWSAccountIds"
-        raise _error("MissingParameter", f"The request must contain the parameter {missing}.")
+    # SQS checks the request before the policy it changes.
+    if not actions:
+        raise _error("MissingParameter", "The request must contain the parameter Actions.")
+    if not accounts:
+        raise _error("InvalidParameterValue", "Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.")
+    if len(actions) > _MAX_PERMISSION_ACTIONS:
+        raise _error("OverLimit", f"{len(actions)} Actions were found, maximum allowed is {_MAX_PERMISSION_ACTIONS}.")
+    owner_only = next((a for a in actions if a not in _SHAREABLE_ACTIONS), None)
+    if owner_only is not None:
+        raise _error(
+            "InvalidParameterValue",
+            f"Value SQS:{owner_only} for parameter ActionName is invalid. Reason: Only the queue owner is allowed to invoke this action.",
+        )
+    if any(s.get("Sid") == label for s in policy["Statement"]):
+        raise _error("InvalidParameterValue", f"Value {label} for parameter Label is invalid. Reason: Already exists.")
+    principals = [f"arn:aws:iam::{a}:root" for a in accounts]
+    granted = [f"SQS:{a}" for a in actions]
     policy["Statement"].append(
         {
             "Sid": label,
             "Effect": "Allow",
-            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
-            "Action": [f"SQS:{a}" for a in actions],
+            # As in SQS's policies, a single principal or action is a string, not a list.
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": granted[0] if len(granted) == 1 else granted,
             "Resource": arn,
         }
     )
@@ -371,7 +407,7 @@ def _policy(queues: SqliteQueueService, name: str, arn: str) -> dict[str, Any]:
     text = queues.queue_attributes(name).settings.get("Policy")
     policy: dict[str, Any] = json.loads(text) if text else {}
     if not isinstance(policy.get("Statement"), list):
-        policy = {"Version": "2012-10-17", "Id": f"{arn}/SQSDefaultPolicy", "Statement": []}
+        policy = {"Version": "2008-10-17", "Id": f"{arn}/SQSDefaultPolicy", "Statement": []}
     return policy
 
 
@@ -426,7 +462,7 @@ def send_message(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def send_message_batch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = _queue(ctx, params)
     raw = params.get("Entries") or []
-    check_batch(e.get("Id") for e in raw)
+    check_batch((e.get("Id") for e in raw), entry="SendMessageBatchRequestEntry")
     entries: list[SendEntry] = []
     failed: list[dict[str, Any]] = []
     systems: dict[str, Any] = {}

@@ -98,7 +98,6 @@ _PERMANENT_FUNCTION_ERRORS: Final = frozenset(
 )
 
 
-
 class DeliveryError(Exception):
     """A delivery attempt failed; the delivery policy decides whether another follows."""
 
@@ -192,9 +191,7 @@ class SmtpSender:
         try:
             smtp: smtplib.SMTP
             if cfg.use_ssl:
-                smtp = smtplib.SMTP_SSL(
-                    cfg.host, cfg.port, timeout=cfg.timeout_s, context=cfg.ssl_context()
-                )
+                smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s, context=cfg.ssl_context())
             else:
                 smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
             with smtp:
@@ -208,22 +205,14 @@ class SmtpSender:
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(code >= 500 for code in codes):
-                raise PermanentDeliveryError(
-                    f"the mail server refused {record.subscription.endpoint}: {exc.recipients}"
-                ) from exc
-            raise DeliveryError(
-                f"the mail server deferred {record.subscription.endpoint}: {exc.recipients}"
-            ) from exc
+                raise PermanentDeliveryError(f"the mail server refused {record.subscription.endpoint}: {exc.recipients}") from exc
+            raise DeliveryError(f"the mail server deferred {record.subscription.endpoint}: {exc.recipients}") from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP login failed: {exc.smtp_code} {exc.smtp_error!r}") from exc
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code >= 500:
-                raise PermanentDeliveryError(
-                    f"the mail server refused the message: {exc.smtp_code} {exc.smtp_error!r}"
-                ) from exc
-            raise DeliveryError(
-                f"the mail server deferred the message: {exc.smtp_code} {exc.smtp_error!r}"
-            ) from exc
+                raise PermanentDeliveryError(f"the mail server refused the message: {exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise DeliveryError(f"the mail server deferred the message: {exc.smtp_code} {exc.smtp_error!r}") from exc
 
 
 # -------------------------------------------------------------------- webhooks
@@ -241,18 +230,14 @@ class WebhookSender:
         ssl_context: for https endpoints; the system's trust store by default.
     """
 
-    def __init__(
-        self, *, timeout_s: float = 15.0, ssl_context: ssl.SSLContext | None = None
-    ) -> None:
+    def __init__(self, *, timeout_s: float = 15.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.timeout_s = timeout_s
         self.ssl_context = ssl_context
 
     def __call__(self, record: DeliveryRecord) -> None:
         sub = record.subscription
         secret = sub.secret or ""
-        body = delivery_body(
-            record.message, sub, signature=_envelope_signature(secret, record)
-        ).encode("utf-8")
+        body = delivery_body(record.message, sub, signature=_envelope_signature(secret, record)).encode("utf-8")
         headers = http_headers(record.message, sub)
         headers[SIGNATURE_HEADER] = sign(secret, body)
         headers["Content-Length"] = str(len(body))
@@ -301,17 +286,23 @@ class QueueSender:
         body = delivery_body(message, sub, signature=_envelope_signature(self.signing_key, record))
         attributes = None
         if sub.raw_message_delivery and message.attributes:
-            attributes = {
-                k: a.value for k, a in message.attributes.items() if a.base_type != "Binary"
-            }
+            attributes = {k: a.value for k, a in message.attributes.items() if a.base_type != "Binary"}
+        name = queue_name(sub.endpoint)
+        # A FIFO topic's group and deduplication ids become a FIFO queue's message's own (a
+        # standard queue subscribed to a FIFO topic gets neither, as from SNS).
+        fifo = message.group_id is not None and name.endswith(".fifo")
         try:
-            self.queues.send(queue_name(sub.endpoint), body, attributes=attributes)
+            self.queues.send(
+                name,
+                body,
+                attributes=attributes,
+                group_id=message.group_id if fifo else None,
+                dedup_id=message.dedup_id if fifo else None,
+            )
         except NotFoundError as exc:
             raise PermanentDeliveryError(f"queue {sub.endpoint} does not exist") from exc
         except ValueError as exc:  # SQS refuses the message itself (size, characters, FIFO rules)
-            raise PermanentDeliveryError(
-                f"queue {sub.endpoint} refused the message: {exc}"
-            ) from exc
+            raise PermanentDeliveryError(f"queue {sub.endpoint} refused the message: {exc}") from exc
 
 
 class FunctionSender:
@@ -337,11 +328,7 @@ class FunctionSender:
             record.subscription,
             signature=_envelope_signature(self.signing_key, record),
         )
-        result = self.invoker.invoke(
-            Invocation(
-                record.subscription.endpoint, event, self.request_ids(), timeout_s=self.timeout_s
-            )
-        )
+        result = self.invoker.invoke(Invocation(record.subscription.endpoint, event, self.request_ids(), timeout_s=self.timeout_s))
         if result.ok:
             return
         error = f"{result.error_type}: {result.error_message}"
@@ -497,9 +484,7 @@ class TopicDeliverer:
             "attempts": attempts,
         }
         if sub.dead_letter_queue is not None and self.dead_letter is not None:
-            body = delivery_body(
-                row.message, sub, signature=_envelope_signature(sub.secret or self.signing_key, row)
-            )
+            body = delivery_body(row.message, sub, signature=_envelope_signature(sub.secret or self.signing_key, row))
             attributes = {
                 "ErrorCode": "DeliveryFailed" if status == "failed" else "DeliveryRejected",
                 "ErrorMessage": error,
