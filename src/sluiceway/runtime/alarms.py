@@ -111,7 +111,10 @@ class AlarmEvaluator:
         if self._turns % _PRUNE_EVERY == 0:
             self.store.prune()
         self._turns += 1
-        self.store.release_suppressions()
+        try:
+            self.store.release_suppressions()
+        except Exception:  # a composite alarm's held actions must not stop every alarm's evaluation
+            logger.exception("releasing suppressed alarm actions failed")
         changed = 0
         for alarm in self.store.alarms():
             try:

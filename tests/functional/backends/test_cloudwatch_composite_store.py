@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sluiceway.backends.local.datadir import LocalDataDir, open_data_dir
 from sluiceway.clock import FakeClock
+from sluiceway.runtime.alarms import AlarmEvaluator
 from sluiceway.settings import Settings
 
 START = datetime(2026, 5, 12, 1, 0, 30, tzinfo=UTC)
@@ -98,4 +100,60 @@ def test_no_wait_period_runs_the_actions_at_once(tmp_path: Path) -> None:
     assert sent(local) == ["ALARM"] and cloudwatch.must_composite("shop-down").suppressed_by is None
     history = [h.summary for h in cloudwatch.history(alarm="shop-down", alarm_types=("CompositeAlarm",), newest_first=False)]
     assert history[-1] == f"Successfully executed action {topic}"
+    local.close()
+
+
+def notes(local: LocalDataDir) -> list[dict[str, Any]]:
+    return [json.loads(m.message) for m in local.topics.published("pager")]
+
+
+def test_held_actions_name_the_change_that_triggered_them_not_set_alarm_states_reason_data(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    local, _ = setup(tmp_path, clock)
+    cloudwatch = local.cloudwatch
+    clock.advance(60)
+    assert cloudwatch.release_suppressions() == 1  # the creation's move to OK
+    # SetAlarmState's reason data is any JSON the caller chose: it names no triggering children.
+    cloudwatch.transition("shop-down", "ALARM", "by hand", json.dumps({"runbook": ["step 1"]}))
+    assert cloudwatch.must_composite("shop-down").suppressed_by == "WaitPeriod"
+    clock.advance(60)
+    assert cloudwatch.release_suppressions() == 1
+    assert [(n["NewStateValue"], n["TriggeringChildren"]) for n in notes(local)] == [("ALARM", [])]
+    assert [c.name for c in cloudwatch.composites()] == ["shop-down"]
+
+    # A held change of the rule names its child when the wait ends.
+    cloudwatch.transition("shop-down", "OK", "by hand again", json.dumps(["not", "an", "object"]))
+    clock.advance(60)
+    cloudwatch.release_suppressions()
+    cloudwatch.transition("errors", "ALARM", "errors")
+    clock.advance(60)
+    assert cloudwatch.release_suppressions() == 1
+    last = notes(local)[-1]
+    assert last["NewStateValue"] == "ALARM"
+    assert [child["Arn"] for child in last["TriggeringChildren"]] == [cloudwatch.alarm_arn("errors")]
+    local.close()
+
+
+class UnreleasableStore:
+    """The store, but its suppressions cannot be released (a row it cannot read)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def release_suppressions(self) -> int:
+        raise ValueError("a held action that cannot be read")
+
+
+def test_a_suppression_that_cannot_be_released_does_not_stop_the_alarms_being_evaluated(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    local, _ = setup(tmp_path, clock)
+    cloudwatch = local.cloudwatch
+    definition = dict(cloudwatch.must_alarm("errors").definition, TreatMissingData="breaching")
+    cloudwatch.put_alarm(definition)
+    evaluator = AlarmEvaluator(UnreleasableStore(cloudwatch), clock)
+    assert evaluator.turn() >= 1
+    assert cloudwatch.must_alarm("errors").state == "ALARM"
     local.close()

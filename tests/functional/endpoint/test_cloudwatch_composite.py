@@ -262,3 +262,22 @@ def test_the_query_protocol(cw: Any, endpoint: Endpoint) -> None:
     assert status == 200 and "<AlarmRule>ALARM(query-a)</AlarmRule>" in body and "<StateValue>OK</StateValue>" in body
     status, body = query(endpoint, {"Action": "DeleteAlarms", "Version": "2010-08-01", "AlarmNames.member.1": "query-a"})
     assert status == 400 and "<Code>ValidationError</Code>" in body and "composite alarm(s) depending on it" in body
+
+
+def test_set_alarm_state_reason_data_on_a_suppressed_composite_alarm(cw: Any, aws: Client) -> None:
+    put_children(cw, "held-child", "held-suppressor")
+    topic, url = queue_on_topic(aws, "held-actions")
+    cw.put_composite_alarm(
+        AlarmName="held", AlarmRule="ALARM(held-child)", AlarmActions=[topic], ActionsSuppressor="held-suppressor",
+        ActionsSuppressorWaitPeriod=0, ActionsSuppressorExtensionPeriod=0,
+    )  # fmt: skip
+    cw.set_alarm_state(AlarmName="held-suppressor", StateValue="ALARM", StateReason="maintenance")
+    cw.set_alarm_state(AlarmName="held", StateValue="ALARM", StateReason="by hand", StateReasonData='{"ticket": "OPS-1"}')
+    assert composite(cw, "held")["ActionsSuppressedBy"] == "Alarm"
+    # The suppressor leaves ALARM with no extension period: the held actions run at the next look.
+    cw.set_alarm_state(AlarmName="held-suppressor", StateValue="OK", StateReason="done")
+    shown = composite(cw, "held")
+    assert shown["StateValue"] == "ALARM" and "ActionsSuppressedBy" not in shown
+    assert json.loads(shown["StateReasonData"]) == {"ticket": "OPS-1"}
+    note = receive(aws, url)
+    assert (note["NewStateValue"], note["TriggeringChildren"]) == ("ALARM", [])

@@ -166,6 +166,8 @@ def test_a_division_by_zero_drops_the_point(cw: Any, namespace: str) -> None:
         ("errors +", "ends too soon"),
         ("NOPE(errors)", "Unrecognized function NOPE"),
         ("missing * 2", "Unrecognized id 'missing'"),
+        ("SLICE(METRICS(), 1/0)", "SLICE takes a finite number here, not inf"),
+        ("SORT(METRICS(), SUM, DESC, 0/0)", "SORT takes a finite number here, not nan"),
     ],
 )
 def test_what_is_not_computed_is_a_validation_error(cw: Any, namespace: str, expression: str, words: str) -> None:
@@ -234,3 +236,83 @@ def test_a_division_by_zero_drops_its_point_and_says_so_in_the_results_messages(
     assert [m["Code"] for m in ratio["Messages"]] == ["ArithmeticError"]
     assert guarded["Messages"] == []
     assert dict(zip(minutes(guarded), guarded["Values"], strict=True))[1] == 0.0
+
+
+def test_a_sum_of_a_hundred_and_twenty_metrics_is_one_flat_chain(cw: Any, namespace: str) -> None:
+    queries = [stat(f"m{i}", namespace, "Errors" if i % 2 else "Invocations", ReturnData=False) for i in range(120)]
+    expression = "+".join(f"m{i}" for i in range(120))
+    assert len(expression) < 500
+    [total] = get(cw, [*queries, {"Id": "total", "Expression": expression}])
+    # Minute 0: 60 x 4 invocations + 60 x 1 error.
+    assert (minutes(total)[0], total["Values"][0]) == (0, 300.0)
+
+
+def test_a_query_longer_than_the_model_allows_is_refused_as_aws_validates_it(cw: Any, namespace: str) -> None:
+    expression = "errors+" * 292 + "errors12"  # 2052 characters
+    long_id = "a" * 256
+    queries = [stat("errors", namespace, "Errors", ReturnData=False), {"Id": long_id, "Expression": expression}]
+    with pytest.raises(ClientError) as caught:
+        get(cw, queries)
+    assert (caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]) == (
+        "ValidationError",
+        f"2 validation errors detected: Value '{long_id}' at 'metricDataQueries.2.member.id' failed to satisfy constraint:"
+        " Member must have length less than or equal to 255;"
+        f" Value '{expression}' at 'metricDataQueries.2.member.expression' failed to satisfy constraint:"
+        " Member must have length less than or equal to 2048",
+    )
+    with pytest.raises(ClientError) as caught:
+        cw.put_metric_alarm(
+            AlarmName="too-long", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+            Metrics=[queries[0], {"Id": "e1", "Expression": expression, "ReturnData": True}],
+        )  # fmt: skip
+    assert caught.value.response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{expression}' at 'metrics.2.member.expression' failed to satisfy constraint:"
+        " Member must have length less than or equal to 2048"
+    )
+    # At the limit, it computes.
+    at_limit = "errors+" * 291 + "errors*1.00"
+    assert len(at_limit) == 2048
+    [total] = get(cw, [queries[0], {"Id": "e1", "Expression": at_limit}])
+    assert total["Values"][0] == 292.0
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["METRICS()", "[errors, invocations]", "SORT(METRICS(), SUM, DESC)", "SLICE(METRICS(), 0, 1)", "FILL(METRICS(), 0)", "-METRICS()"],
+)
+def test_an_alarm_must_watch_a_single_series(cw: Any, namespace: str, expression: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        cw.put_metric_alarm(
+            AlarmName="on-an-array", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+            Metrics=[
+                stat("errors", namespace, "Errors", ReturnData=False),
+                stat("invocations", namespace, "Invocations", ReturnData=False),
+                {"Id": "e1", "Expression": expression, "ReturnData": True},
+            ],
+        )  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert "must return a single time series" in caught.value.response["Error"]["Message"]
+    assert cw.describe_alarms(AlarmNames=["on-an-array"])["MetricAlarms"] == []
+
+
+def test_an_alarm_may_watch_one_series_of_an_array(cw: Any, namespace: str) -> None:
+    name = f"first-{namespace}"
+    cw.put_metric_alarm(
+        AlarmName=name, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+        Metrics=[
+            stat("errors", namespace, "Errors", ReturnData=False),
+            {"Id": "all", "Expression": "REMOVE_EMPTY(METRICS())", "ReturnData": False},
+            {"Id": "e1", "Expression": "FIRST(SORT(all, MAX, DESC)) + SUM(all) * 0", "ReturnData": True},
+        ],
+    )  # fmt: skip
+    assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["Metrics"][2]["Id"] == "e1"
+
+
+def test_exactly_one_query_of_an_alarm_returns_data(cw: Any, namespace: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        cw.put_metric_alarm(
+            AlarmName="two-returned", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+            Metrics=[stat("errors", namespace, "Errors"), {"Id": "e1", "Expression": "errors * 2"}],
+        )  # fmt: skip
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("ValidationError", "Exactly one element of the metrics list should return data.")

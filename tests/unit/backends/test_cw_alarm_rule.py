@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+
 import pytest
 
-from sluiceway.backends.local._cw_alarm_rule import MAX_CHILDREN, RuleError, parse
+from sluiceway.backends.local._cw_alarm_rule import MAX_CHILDREN, MAX_NESTING, RuleError, parse
 
 
 def holds(rule: str, **states: str) -> bool:
@@ -64,3 +67,33 @@ def test_limits() -> None:
     assert parse("ALARM(a) OR OK(a)").references == ("a",)
     with pytest.raises(RuleError, match="at most 500 elements"):
         parse(" OR ".join(["TRUE"] * 501))
+
+
+@pytest.fixture
+def default_stack() -> Iterator[None]:
+    """Python's default recursion limit (importing some libraries raises it for the whole process)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+@pytest.mark.usefixtures("default_stack")
+def test_any_number_of_nots_costs_no_stack() -> None:
+    assert holds("NOT " * 2000 + "TRUE") and not holds("NOT " * 2001 + "TRUE")
+    assert holds("NOT " * 3001 + "ALARM(a) AND " + "NOT " * 3000 + "OK(b)", a="OK", b="OK")
+
+
+@pytest.mark.usefixtures("default_stack")
+def test_parentheses_nest_at_most_max_nesting_deep() -> None:
+    deepest = "(" * MAX_NESTING + "TRUE" + ")" * MAX_NESTING
+    assert holds(deepest)
+    # Each level an AND and an OR: the evaluation nests as deep as the parsing.
+    alternating = "(ALARM(a) OR (ALARM(a) AND " * (MAX_NESTING // 2) + "TRUE" + "))" * (MAX_NESTING // 2)
+    assert holds(alternating, a="ALARM") and not holds(alternating, a="OK")
+    for text in ("(" * (MAX_NESTING + 1) + "TRUE" + ")" * (MAX_NESTING + 1), "(" * 250 + "TRUE" + ")" * 250):
+        with pytest.raises(RuleError) as caught:
+            parse(text)
+        assert str(caught.value) == f"Error in AlarmRule [The rule can nest parentheses at most {MAX_NESTING} deep]"

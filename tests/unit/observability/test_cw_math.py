@@ -274,6 +274,11 @@ def test_what_is_not_metric_math_is_refused_when_parsed(text: str, message: str)
         ('m1 + "x"', "does not take a string"),
         ("PERIOD(m1 * 2)", "PERIOD takes a metric"),
         ('SUM(METRICS("nothing"))', "SUM of an array with no time series"),
+        ("SLICE(METRICS(), 1/0)", "SLICE takes a finite number here, not inf"),
+        ("SLICE(METRICS(), 0, 0/0)", "SLICE takes a finite number here, not nan"),
+        ("SLICE(METRICS(), 1e400)", "SLICE takes a finite number here, not inf"),
+        ("SORT(METRICS(), SUM, DESC, -1/0)", "SORT takes a finite number here, not -inf"),
+        ("SORT(METRICS(), SUM, DESC, 0/0)", "SORT takes a finite number here, not nan"),
     ],
 )
 def test_what_does_not_compute_is_a_math_error(text: str, message: str) -> None:
@@ -291,11 +296,9 @@ def test_ids_are_the_queries_an_expression_names() -> None:
     [
         "(" * (MAX_DEPTH + 1) + "m1" + ")" * (MAX_DEPTH + 1),
         "-" * 1000 + "m1",
-        "+".join(["m1"] * 600),
-        "^".join(["m1"] * 600),
         "ABS(" * 500 + "m1" + ")" * 500,
         "[" * 500 + "m1" + "]" * 500,
-        "m1 AND " * 300 + "m1",
+        "(m1 + " * (MAX_DEPTH + 1) + "m1" + ")" * (MAX_DEPTH + 1),
     ],
 )
 def test_deep_nesting_is_refused_without_exhausting_the_stack(text: str) -> None:
@@ -318,3 +321,25 @@ def test_an_expression_at_the_depth_limit_computes() -> None:
     finally:
         sys.setrecursionlimit(limit)
     assert listed(found) == [2, None, None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+".join(f"m{i % 3}" for i in range(300)), 300),  # a hundred metrics each, summed
+        (" AND ".join(["m1"] * 300), 1),
+        ("m1 * 2 + " * 300 + "0", 600),
+        ("m1 - m1 - " * 200 + "m1", -399),  # left to right: ((m1 - m1) - m1) ...
+        ("TIME_SERIES(2) ^ 1 ^ " * 150 + "0", 2),  # right to left: 2 ^ (1 ^ (2 ^ ... (1 ^ 0))) = 2 ^ 1
+        ("m1 ^ -" * 300 + "m1", 1),
+        ("-m1 ^ 2 * 3 - 2 ^ -m1 ^ 0", -3 - 0.5),  # -(1 ^ 2) * 3 - 2 ^ -(1 ^ 0)
+    ],
+)
+def test_a_long_chain_of_operators_is_no_nesting(text: str, expected: float) -> None:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(800)
+    try:
+        found, _ = compute(text, m0=series("m0", [1]), m1=series("m1", [1]), m2=series("m2", [1]))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert listed(found)[0] == pytest.approx(expected)

@@ -22,6 +22,7 @@ __all__ = [
     "FUNCTIONS",
     "MAX_CHILDREN",
     "MAX_ELEMENTS",
+    "MAX_NESTING",
     "MAX_RULE_LENGTH",
     "AlarmRule",
     "RuleError",
@@ -36,6 +37,9 @@ MAX_CHILDREN: Final = 100
 """Alarms one rule may reference."""
 MAX_ELEMENTS: Final = 500
 """Elements of a rule: referenced alarms, TRUE and FALSE, and parentheses."""
+MAX_NESTING: Final = 100
+"""Parentheses nested in a rule. CloudWatch states no such limit (its element limit alone would allow
+about 500); a rule is parsed and evaluated by recursion here, and no one writes one nested deeper."""
 
 
 class RuleError(ValueError):
@@ -144,6 +148,8 @@ class _Parser:
         self.tokens = _tokens(text)
         self.index = 0
         self.elements = 0
+        self.depth = 0
+        """Parentheses open where the parser is."""
         self.references: dict[str, None] = {}
 
     def peek(self) -> _Token:
@@ -186,16 +192,23 @@ class _Parser:
         return operands[0] if len(operands) == 1 else All(tuple(operands))
 
     def negation(self) -> Node:
-        if self.keyword("NOT"):
-            return Not(self.negation())
-        return self.primary()
+        # Counted in a loop, not by recursion: NOT is no element, so a rule may hold thousands.
+        negations = 0
+        while self.keyword("NOT"):
+            negations += 1
+        operand = self.primary()
+        return Not(operand) if negations % 2 else operand
 
     def primary(self) -> Node:
         token = self.take()
         if token.kind == "(":
             self.count()
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise RuleError(f"Error in AlarmRule [The rule can nest parentheses at most {MAX_NESTING} deep]")
             inner = self.any_of()
             self.expect(")")
+            self.depth -= 1
             return inner
         if token.kind == "word" and token.text.upper() in ("TRUE", "FALSE"):
             # The operation's documentation writes them in capitals and in lower case (``false``).

@@ -8,11 +8,12 @@ Guide; the functions are in ``_cw_math_functions``, the values they take in ``_c
 ``METRICS()`` is every metric query of the request (not expressions), ``METRICS("s")`` those whose
 Id contains ``s``.
 
-A tokenizer and a precedence-climbing parser build a tree that :meth:`Expression.evaluate` walks.
-Functions that read what only AWS has (``SEARCH``, ``ANOMALY_DETECTION_BAND``, ``INSIGHT_RULE_METRIC``,
-``SERVICE_QUOTA``, ``LAMBDA``, ``DB_PERF_INSIGHTS``, Metrics Insights' ``SELECT``) are refused by
-name, as is an expression nested more than :data:`MAX_DEPTH` deep (parentheses, unary minus, calls,
-or a chain of operators: computing it would exhaust Python's stack).
+A one-pass tokenizer and an operator-precedence parser build a tree that :meth:`Expression.evaluate`
+walks. A chain of operators (``m1 + m2 + ... + m300``) is one node folded in a loop, so its length
+costs no stack. Functions that read what only AWS has (``SEARCH``, ``ANOMALY_DETECTION_BAND``,
+``INSIGHT_RULE_METRIC``, ``SERVICE_QUOTA``, ``LAMBDA``, ``DB_PERF_INSIGHTS``, Metrics Insights'
+``SELECT``) are refused by name, as is an expression nested more than :data:`MAX_DEPTH` deep
+(parentheses, brackets, calls and unary minus: computing it would exhaust Python's stack).
 
 Pure.
 """
@@ -31,8 +32,9 @@ from ._cw_math_values import Keyword, MathError, Run, Text, TimeSeries, Value, c
 __all__ = ["MAX_DEPTH", "Expression", "MathError", "Run", "TimeSeries", "Value", "parse"]
 
 MAX_DEPTH: Final = 100
-"""How deep an expression may nest (each parenthesis, unary minus, call and operator of a chain is a level)."""
+"""How deep an expression may nest (each parenthesis, bracket, call and unary minus is a level)."""
 
+_SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
@@ -42,7 +44,8 @@ _TOKEN = re.compile(
 _KEYWORDS: Final = frozenset({"REPEAT", "LINEAR", "ASC", "DESC", "AVG", "MIN", "MAX", "SUM"})
 """Uppercase words that are arguments (of FILL and SORT), not calls."""
 
-# Binding strength of each binary operator; ``^`` binds tighter than unary minus and to the right.
+# Binding strength of each binary operator. Unary minus binds tighter than all of them but ``^``,
+# which binds tightest and groups to the right (``-a ^ 2`` is ``-(a ^ 2)``; ``2 ^ 3 ^ a`` is ``2 ^ (3 ^ a)``).
 _BINARY: Final[dict[str, int]] = {
     "OR": 1,
     "||": 1,
@@ -60,7 +63,6 @@ _BINARY: Final[dict[str, int]] = {
     "/": 5,
     "^": 7,
 }
-_UNARY: Final = 6
 
 
 def _divide(x: float, y: float) -> float:
@@ -111,16 +113,12 @@ class _Scope:
 
 
 class _Node(Protocol):
-    @property
-    def depth(self) -> int: ...
-
     def __call__(self, scope: _Scope) -> Value: ...
 
 
 @dataclass(frozen=True)
 class _Constant:
     value: Value
-    depth: int = 1
 
     def __call__(self, scope: _Scope) -> Value:
         return self.value
@@ -129,7 +127,6 @@ class _Constant:
 @dataclass(frozen=True)
 class _Ref:
     query_id: str
-    depth: int = 1
 
     def __call__(self, scope: _Scope) -> Value:
         return scope.inputs[self.query_id]
@@ -140,7 +137,6 @@ class _Metrics:
     """``METRICS()`` / ``METRICS("s")``: the request's metric queries, in the request's order."""
 
     contains: str | None
-    depth: int = 1
 
     def __call__(self, scope: _Scope) -> Value:
         found: list[TimeSeries] = []
@@ -157,7 +153,6 @@ class _Array:
     """``[m1, METRICS("5xx")]``: series, and the series of arrays, in one array."""
 
     items: tuple[_Node, ...]
-    depth: int
 
     def __call__(self, scope: _Scope) -> Value:
         found: list[TimeSeries] = []
@@ -176,30 +171,63 @@ class _Array:
 class _Call:
     name: str
     args: tuple[_Node, ...]
-    depth: int
 
     def __call__(self, scope: _Scope) -> Value:
-        return FUNCTIONS[self.name](scope.run, [arg(scope) for arg in self.args])
+        args: list[Value] = []
+        for arg in self.args:  # a loop, not a comprehension: one stack frame less per level of nesting
+            args.append(arg(scope))
+        return FUNCTIONS[self.name](scope.run, args)
 
 
 @dataclass(frozen=True)
 class _Negate:
     operand: _Node
-    depth: int
 
     def __call__(self, scope: _Scope) -> Value:
-        return pointwise(scope.run, "Unary minus", self.operand(scope), lambda x: -x)
+        return _negate(scope.run, self.operand(scope))
+
+
+def _negate(run: Run, value: Value) -> Value:
+    return pointwise(run, "Unary minus", value, lambda x: -x)
 
 
 @dataclass(frozen=True)
-class _Binary:
-    symbol: str
-    left: _Node
-    right: _Node
-    depth: int
+class _Chain:
+    """Operands joined by left-associative operators (``m1 + m2 * 2 - m3``), computed left to right.
+
+    One node however long the chain, folded in a loop: summing a hundred metrics nests nothing.
+    The parser has already ordered it, so a left-to-right fold honours precedence.
+    """
+
+    first: _Node
+    rest: tuple[tuple[str, _Node], ...]
 
     def __call__(self, scope: _Scope) -> Value:
-        return combine(scope.run, self.symbol, self.left(scope), self.right(scope), _OPERATORS[self.symbol])
+        value = self.first(scope)
+        for symbol, operand in self.rest:
+            value = combine(scope.run, symbol, value, operand(scope), _OPERATORS[symbol])
+        return value
+
+
+@dataclass(frozen=True)
+class _Power:
+    """``a ^ b ^ -c``: ``^`` groups to the right, each right operand negated as often as written
+    (``a ^ -b ^ c`` is ``a ^ -(b ^ c)``); folded from the right in a loop."""
+
+    items: tuple[tuple[int, _Node], ...]
+    """(negations, operand), the first operand's negations always 0 (they bind looser than ``^``)."""
+
+    def __call__(self, scope: _Scope) -> Value:
+        values: list[tuple[int, Value]] = []
+        for negations, operand in self.items:
+            values.append((negations, operand(scope)))
+        negations, value = values[-1]
+        for base_negations, base in reversed(values[:-1]):
+            for _ in range(negations):
+                value = _negate(scope.run, value)
+            value = combine(scope.run, "^", base, value, _power)
+            negations = base_negations
+        return value
 
 
 @dataclass(frozen=True)
@@ -235,24 +263,24 @@ def parse(text: str) -> Expression:
     """Raises MathError for text that is not metric math, or uses a function not computed locally."""
     tokens = _tokens(text)
     parser = _Parser(tokens, text)
-    root = parser.expression(0)
+    root = parser.expression()
     if parser.position != len(tokens):
         raise MathError(f"Unexpected token {tokens[parser.position][1]!r} in expression {text!r}")
     return Expression(text, frozenset(parser.ids), root)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
+    """The tokens of ``text``, in one pass (each match starts where the last ended)."""
     tokens: list[tuple[str, str]] = []
     position = 0
-    while position < len(text):
-        if text[position:].strip() == "":
-            break
-        found = _TOKEN.match(text, position)
-        if found is None:
-            raise MathError(f"Unexpected character {text[position:].strip()[0]!r} in expression {text!r}")
+    while (found := _TOKEN.match(text, position)) is not None:
         kind = found.lastgroup or ""
         tokens.append((kind, found.group(kind)))
         position = found.end()
+    trailing = _SPACE.match(text, position)
+    stop = trailing.end() if trailing else position
+    if stop < len(text):
+        raise MathError(f"Unexpected character {text[stop]!r} in expression {text!r}")
     if not tokens:
         raise MathError("The expression is empty")
     if tokens[0] == ("name", "SELECT"):
@@ -260,18 +288,21 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def _too_deep() -> MathError:
-    return MathError(f"The expression nests more than {MAX_DEPTH} levels deep: it is not computed locally")
+class _Operands:
+    """A chain being built: its first operand and the (operator, operand) pairs that follow."""
 
+    def __init__(self, first: _Node) -> None:
+        self.first = first
+        self.rest: list[tuple[str, _Node]] = []
 
-def _node_depth(*children: _Node) -> int:
-    depth = 1 + max((child.depth for child in children), default=0)
-    if depth > MAX_DEPTH:
-        raise _too_deep()
-    return depth
+    def node(self) -> _Node:
+        return _Chain(self.first, tuple(self.rest)) if self.rest else self.first
 
 
 class _Parser:
+    """Operator precedence without recursion (two stacks), so that a long chain of operators nests
+    nothing; only parentheses, brackets, calls and unary minus nest, up to :data:`MAX_DEPTH`."""
+
     def __init__(self, tokens: list[tuple[str, str]], text: str) -> None:
         self.tokens = tokens
         self.text = text
@@ -294,36 +325,60 @@ class _Parser:
         if kind != "op" or value != symbol:
             raise MathError(f"Expected {symbol!r} but found {value!r} in expression {self.text!r}")
 
+    def nest(self, levels: int) -> None:
+        self.nesting += levels
+        if self.nesting > MAX_DEPTH:
+            raise MathError(f"The expression nests more than {MAX_DEPTH} levels deep: it is not computed locally")
+
     def binary_operator(self) -> str | None:
         token = self.peek()
         if token is None:
             return None
         kind, value = token
-        if (kind == "op" and value in _BINARY) or (kind == "name" and value in ("AND", "OR")):
+        if (kind == "op" and value in _BINARY and value != "^") or (kind == "name" and value in ("AND", "OR")):
             return value
         return None
 
-    def expression(self, least: int) -> _Node:
-        """Operators binding at least ``least`` (precedence climbing); each call is a level of nesting."""
-        self.nesting += 1
-        if self.nesting > MAX_DEPTH:
-            raise _too_deep()
-        left = self.unary()
-        while (symbol := self.binary_operator()) is not None and _BINARY[symbol] >= least:
+    def expression(self) -> _Node:
+        """Operands joined by binary operators: an operator binding at least as tightly as the
+        next one is applied (to the chain on its left) before the next is read."""
+        operands = [_Operands(self.operand())]
+        operators: list[str] = []
+        while (symbol := self.binary_operator()) is not None:
+            while operators and _BINARY[operators[-1]] >= _BINARY[symbol]:
+                right = operands.pop().node()
+                operands[-1].rest.append((operators.pop(), right))
             self.take()
-            strength = _BINARY[symbol]
-            right = self.expression(strength if symbol == "^" else strength + 1)
-            left = _Binary(symbol, left, right, _node_depth(left, right))
-        self.nesting -= 1
-        return left
+            operators.append(symbol)
+            operands.append(_Operands(self.operand()))
+        while operators:
+            right = operands.pop().node()
+            operands[-1].rest.append((operators.pop(), right))
+        return operands[0].node()
 
-    def unary(self) -> _Node:
-        token = self.peek()
-        if token == ("op", "-"):
+    def operand(self) -> _Node:
+        """An operand of a binary operator: unary minuses, then a chain of ``^`` (which binds tighter)."""
+        negations = self.minuses()
+        self.nest(negations)
+        items = [(0, self.primary())]
+        while self.peek() == ("op", "^"):
             self.take()
-            operand = self.expression(_UNARY)
-            return _Negate(operand, _node_depth(operand))
-        return self.primary()
+            minuses = self.minuses()
+            self.nest(minuses)
+            items.append((minuses, self.primary()))
+            self.nesting -= minuses
+        self.nesting -= negations
+        node = items[0][1] if len(items) == 1 else _Power(tuple(items))
+        for _ in range(negations):
+            node = _Negate(node)
+        return node
+
+    def minuses(self) -> int:
+        count = 0
+        while self.peek() == ("op", "-"):
+            self.take()
+            count += 1
+        return count
 
     def primary(self) -> _Node:
         kind, value = self.take()
@@ -332,19 +387,25 @@ class _Parser:
         if kind == "string":
             return _Constant(Text(value[1:-1]))
         if kind == "name":
-            return self.name(value)
+            node = self.name(value)
+            if node is not None:
+                return node
+            # A call, its arguments read here rather than in name(): a stack frame less per level.
+            args = self.arguments(")")
+            return self.metrics(args) if value == "METRICS" else _Call(value, tuple(args))
         if value == "(":
-            inner = self.expression(0)
+            self.nest(1)
+            inner = self.expression()
             self.expect(")")
+            self.nesting -= 1
             return inner
         if value == "[":
-            items = self.arguments("]")
-            return _Array(tuple(items), _node_depth(*items))
+            return _Array(tuple(self.arguments("]")))
         raise MathError(f"Unexpected token {value!r} in expression {self.text!r}")
 
-    def name(self, value: str) -> _Node:
-        following = self.peek()
-        calls = following == ("op", "(")
+    def name(self, value: str) -> _Node | None:
+        """What a name is: a query id or a keyword; None for a function called (its ``(`` taken)."""
+        calls = self.peek() == ("op", "(")
         if value[0].islower():
             if calls:
                 raise MathError(f"{value!r} is not a function (functions are written in uppercase)")
@@ -358,13 +419,10 @@ class _Parser:
             if value in _KEYWORDS:
                 return _Constant(Keyword(value))
             raise MathError(f"Unrecognized keyword {value} in expression {self.text!r}")
-        self.take()
-        args = self.arguments(")")
-        if value == "METRICS":
-            return self.metrics(args)
-        if value not in FUNCTIONS:
+        if value != "METRICS" and value not in FUNCTIONS:
             raise MathError(f"Unrecognized function {value} in expression {self.text!r}")
-        return _Call(value, tuple(args), _node_depth(*args))
+        self.take()
+        return None
 
     def metrics(self, args: list[_Node]) -> _Node:
         if not args:
@@ -375,15 +433,18 @@ class _Parser:
         raise MathError('METRICS takes no argument or one string: METRICS() or METRICS("errors")')
 
     def arguments(self, closing: str) -> list[_Node]:
-        """Comma-separated expressions up to ``closing`` (which it takes)."""
+        """Comma-separated expressions up to ``closing`` (which it takes): a level of nesting."""
+        self.nest(1)
         items: list[_Node] = []
         if self.peek() == ("op", closing):
             self.take()
-            return items
-        while True:
-            items.append(self.expression(0))
-            kind, value = self.take()
-            if kind == "op" and value == closing:
-                return items
-            if kind != "op" or value != ",":
-                raise MathError(f"Expected ',' or {closing!r} but found {value!r} in expression {self.text!r}")
+        else:
+            while True:
+                items.append(self.expression())
+                kind, value = self.take()
+                if kind == "op" and value == closing:
+                    break
+                if kind != "op" or value != ",":
+                    raise MathError(f"Expected ',' or {closing!r} but found {value!r} in expression {self.text!r}")
+        self.nesting -= 1
+        return items

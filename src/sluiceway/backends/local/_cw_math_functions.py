@@ -65,6 +65,15 @@ def _number(name: str, value: Value) -> float:
     return value
 
 
+def _index(name: str, value: Value) -> int:
+    """A number that counts or indexes series (SLICE's bounds, SORT's limit): an infinity or NaN
+    (``1/0`` computes one) indexes nothing."""
+    number = _number(name, value)
+    if not math.isfinite(number):
+        raise MathError(f"{name} takes a finite number here, not {number}")
+    return int(number)
+
+
 def _each(name: str, function: Callable[[float], float]) -> Function:
     def apply(run: Run, args: list[Value]) -> Value:
         _arity(name, args, 1, 1)
@@ -279,8 +288,8 @@ def _remove_empty(run: Run, args: list[Value]) -> Value:
 def _slice(run: Run, args: list[Value]) -> Value:
     _arity("SLICE", args, 2, 3)
     array = _array("SLICE", args[0])
-    start = int(_number("SLICE", args[1]))
-    end = int(_number("SLICE", args[2])) if len(args) == 3 else len(array)
+    start = _index("SLICE", args[1])
+    end = _index("SLICE", args[2]) if len(args) == 3 else len(array)
     return array[start:end]
 
 
@@ -297,7 +306,7 @@ def _sort(run: Run, args: list[Value]) -> Value:
     present = sorted((k for k in keyed if not math.isnan(k[0])), key=lambda k: k[0], reverse=order.word == "DESC")
     ordered = tuple(s for _, _, s in present) + tuple(s for value, _, s in keyed if math.isnan(value))
     if len(args) == 4:
-        ordered = ordered[: max(0, int(_number("SORT", args[3])))]
+        ordered = ordered[: max(0, _index("SORT", args[3]))]
     return ordered
 
 

@@ -16,7 +16,18 @@ from typing import Any, Final, Protocol
 from ._cw_math import Expression, MathError, Run, TimeSeries, Value, parse
 from ._cw_values import Bucket, MetricKey, canonical_dimensions, statistic
 
-__all__ = ["BucketSource", "QueryResult", "aligned_start", "metric_key", "run_queries", "stat_series"]
+__all__ = [
+    "BucketSource",
+    "Computed",
+    "QueryResult",
+    "aligned_start",
+    "compute",
+    "metric_key",
+    "returned_series",
+    "returns_array",
+    "run_queries",
+    "stat_series",
+]
 
 _MINUTE_MS = 60_000
 _DAY_MS = 24 * 3600 * 1000
@@ -92,8 +103,16 @@ MAX_GRID: Final = 100_800
 """Periods a non-sparse series (``FILL``, ``TIME_SERIES``) may span: as many data points as GetMetricData returns."""
 
 
-def run_queries(store: BucketSource, queries: Sequence[Mapping[str, Any]], start_ms: int, end_ms: int, *, now_ms: int) -> list[QueryResult]:
-    """Every query's results in the queries' order (an expression giving an array of series, one per series).
+@dataclass(frozen=True)
+class Computed:
+    """Every query's value by Id, and the expressions whose result dropped values that are not numbers."""
+
+    values: dict[str, Value]
+    dropped: frozenset[str]
+
+
+def compute(store: BucketSource, queries: Sequence[Mapping[str, Any]], start_ms: int, end_ms: int, *, now_ms: int) -> Computed:
+    """Every query's series (or an expression's array of series).
 
     Raises:
         MathError: an expression this stack does not compute, one naming an unknown id, or
@@ -138,13 +157,71 @@ def run_queries(store: BucketSource, queries: Sequence[Mapping[str, Any]], start
             values[query_id] = ready_expression.evaluate(values, metric_ids=metric_ids, run=run)
             if run.dropped:
                 dropped.add(query_id)
+    return Computed(values, frozenset(dropped))
+
+
+def run_queries(store: BucketSource, queries: Sequence[Mapping[str, Any]], start_ms: int, end_ms: int, *, now_ms: int) -> list[QueryResult]:
+    """Every query's results in the queries' order (an expression giving an array of series, one per series).
+
+    Raises:
+        MathError: as :func:`compute`.
+    """
+    computed = compute(store, queries, start_ms, end_ms, now_ms=now_ms)
     found: list[QueryResult] = []
     for query in queries:
         query_id = str(query["Id"])
-        messages = (ARITHMETIC_ERROR,) if query_id in dropped else ()
-        for label, series in _labelled(query, values[query_id]):
+        messages = (ARITHMETIC_ERROR,) if query_id in computed.dropped else ()
+        for label, series in _labelled(query, computed.values[query_id]):
             found.append(QueryResult(query_id, label, sorted(series.points.items()), bool(query.get("ReturnData", True)), messages))
     return found
+
+
+def returned_series(
+    store: BucketSource, queries: Sequence[Mapping[str, Any]], start_ms: int, end_ms: int, *, now_ms: int
+) -> TimeSeries | None:
+    """The series of the query that returns data (an alarm's ``Metrics``); None when no query
+    returns data or it computes an array of series, which no alarm can watch.
+
+    Raises:
+        MathError: as :func:`compute`.
+    """
+    returning = [str(q["Id"]) for q in queries if q.get("ReturnData", True)]
+    if len(returning) != 1:
+        return None
+    value = compute(store, queries, start_ms, end_ms, now_ms=now_ms).values[returning[0]]
+    return value if isinstance(value, TimeSeries) else None
+
+
+class _OneValueEach:
+    """Every metric with one data point: what a query computes is then a series or an array
+    whatever the data (no function's result type depends on the values), and nothing is empty."""
+
+    def buckets(self, key: MetricKey, start_ms: int, end_ms: int, period_s: int, *, unit: str | None = None) -> list[Bucket]:
+        bucket = Bucket(start_ms, unit=unit or "None")
+        bucket.add(1.0, 1.0, 1.0, 1.0, [(1.0, 1.0)])
+        return [bucket]
+
+
+def returns_array(queries: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the query that returns data computes an array of series (``METRICS()``, ``SORT``,
+    ``[m1, m2]``...), found by computing the queries over made-up data.
+
+    An expression that does not compute is not called an array here: its own error shows when it runs.
+    """
+    returning = [str(q["Id"]) for q in queries if q.get("ReturnData", True)]
+    if len(returning) != 1:
+        return False
+    period = max(_query_period(q) for q in queries)
+    end_ms = 1_000_000 * period * 1000  # any whole number of periods
+    try:
+        computed = compute(_OneValueEach(), queries, end_ms - period * 1000, end_ms, now_ms=end_ms)
+    except MathError:
+        return False
+    return isinstance(computed.values[returning[0]], tuple)
+
+
+def _query_period(query: Mapping[str, Any]) -> int:
+    return int((query.get("MetricStat") or {}).get("Period") or query.get("Period") or 60)
 
 
 def _labelled(query: Mapping[str, Any], value: Value) -> list[tuple[str, TimeSeries]]:

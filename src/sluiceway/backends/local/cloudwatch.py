@@ -32,7 +32,7 @@ from ._cw_notifications import (
     subject,
     transition_reason,
 )
-from ._cw_queries import metric_key, run_queries, stat_series
+from ._cw_queries import metric_key, returned_series, stat_series
 from ._cw_values import Bucket, Datum, MetricKey, dimensions_json
 from ._sqlite import Database
 from .events import SqliteEventBus
@@ -258,15 +258,15 @@ class SqliteCloudWatch:
     def alarm_datapoints(self, definition: Mapping[str, Any], end_ms: int, periods: int) -> list[tuple[int, float, float | None]]:
         """The alarm's ``(period start, value, sample count)`` in the ``periods`` periods before ``end_ms``, oldest first.
 
-        A metric math alarm's points carry no sample count. Raises MathError for an expression
-        that is not computed locally.
+        A metric math alarm's points carry no sample count; one whose returned query gives no
+        single series (an array, which PutMetricAlarm refuses) has no data. Raises MathError for an
+        expression that is not computed locally.
         """
         if "Metrics" in definition:
             queries = definition["Metrics"]
             period = _math_period(queries)
-            results = run_queries(self, queries, end_ms - periods * period * 1000, end_ms, now_ms=self._now_ms())
-            returned = next(r for r in results if r.return_data)
-            return [(ts, value, None) for ts, value in returned.points]
+            returned = returned_series(self, queries, end_ms - periods * period * 1000, end_ms, now_ms=self._now_ms())
+            return [] if returned is None else [(ts, value, None) for ts, value in sorted(returned.points.items())]
         period = int(definition["Period"])
         stat = str(definition.get("ExtendedStatistic") or definition["Statistic"])
         points = stat_series(
@@ -648,7 +648,7 @@ class SqliteCloudWatch:
             "timestamp": _time(old.state_updated_ms),
         }
         after: dict[str, Any] = {"value": state, "reason": reason, "reasonData": reason_data, "timestamp": now}
-        held = self._hold(conn, old, now_ms) if isinstance(old, CompositeRecord) and old.actions_enabled else None
+        held = self._hold(conn, old, now_ms, triggering) if isinstance(old, CompositeRecord) and old.actions_enabled else None
         if held is not None:
             after.update({"actionsSuppressedBy": held, "actionsSuppressedReason": _suppressed_reason(held)})
         place = {"arn": old.arn, "account_id": self.account_id, "region": self.region}
@@ -689,8 +689,11 @@ class SqliteCloudWatch:
 
     # -- actions suppression (composite alarms) --------------------------------------------
 
-    def _hold(self, conn: sqlite3.Connection, old: CompositeRecord, now_ms: int) -> str | None:
+    def _hold(self, conn: sqlite3.Connection, old: CompositeRecord, now_ms: int, triggering: list[dict[str, Any]]) -> str | None:
         """Whether the actions of the composite alarm's change are held back, and by what.
+
+        The change's triggering children are kept with the held actions: the notification sent when
+        the period ends names them (the state's reason data may since be SetAlarmState's, any JSON).
 
         While its suppressor is in ALARM they are; while an extension period (after the suppressor
         left ALARM) or a wait period runs, they wait for its end; otherwise, with a wait period, one
@@ -714,13 +717,14 @@ class SqliteCloudWatch:
             # (its actions superseded by these) is over.
             conn.execute(
                 "UPDATE cw_composite_alarms SET suppressed_by=NULL, suppressed_reason=NULL, suppressed_until_ms=NULL,"
-                " pending_from=NULL WHERE name=?",
+                " pending_from=NULL, pending_triggering=NULL WHERE name=?",
                 (old.name,),
             )
             return None
         conn.execute(
-            "UPDATE cw_composite_alarms SET suppressed_by=?, suppressed_reason=?, suppressed_until_ms=?, pending_from=? WHERE name=?",
-            (by, _suppressed_reason(by), until, pending_from or old.state, old.name),
+            "UPDATE cw_composite_alarms SET suppressed_by=?, suppressed_reason=?, suppressed_until_ms=?, pending_from=?,"
+            " pending_triggering=? WHERE name=?",
+            (by, _suppressed_reason(by), until, pending_from or old.state, json.dumps(triggering, separators=(",", ":")), old.name),
         )
         return str(by)
 
@@ -759,12 +763,12 @@ class SqliteCloudWatch:
             for row in rows:
                 conn.execute(
                     "UPDATE cw_composite_alarms SET suppressed_by=NULL, suppressed_reason=NULL, suppressed_until_ms=NULL,"
-                    " pending_from=NULL WHERE name=?",
+                    " pending_from=NULL, pending_triggering=NULL WHERE name=?",
                     (row["name"],),
                 )
                 record = self._composite_record(row)
                 if row["pending_from"] is not None and row["pending_from"] != record.state and record.actions_enabled:
-                    triggering = json.loads(record.reason_data)["triggeringAlarms"] if record.reason_data else []
+                    triggering = _held_triggering(row["pending_triggering"])
                     self._run_actions(conn, record, row["pending_from"], record.state, record.reason, now, triggering)
         return len(rows)
 
@@ -900,6 +904,11 @@ class SqliteCloudWatch:
             "state_transitioned_ms": row["state_transitioned_ms"],
             "configuration_ms": row["configuration_ms"],
         }
+
+
+def _held_triggering(stored: str | None) -> list[dict[str, Any]]:
+    """The triggering children kept with held actions (none for actions held before they were kept)."""
+    return list(json.loads(stored)) if stored else []
 
 
 def _suppressed_reason(by: str) -> str:

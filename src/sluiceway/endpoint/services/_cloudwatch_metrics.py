@@ -28,7 +28,7 @@ from ._cloudwatch_common import (
     validation,
 )
 
-__all__ = ["check_period", "check_queries", "check_stat"]
+__all__ = ["check_period", "check_queries", "check_query_limits", "check_stat"]
 
 MAX_METRIC_DATA: Final = 1000
 """Metrics in one PutMetricData call."""
@@ -38,6 +38,10 @@ MAX_DATAPOINTS: Final = 1440
 """Data points one GetMetricStatistics call may ask for."""
 MAX_QUERIES: Final = 500
 """MetricDataQueries in one GetMetricData call."""
+MAX_EXPRESSION: Final = 2048
+"""Characters in a query's Expression (the model's MetricExpression)."""
+_LENGTHS: Final = {"Id": 255, "Expression": MAX_EXPRESSION, "AccountId": 255}
+"""The model's length limits on a MetricDataQuery's strings (each at least 1 character)."""
 LIST_PAGE: Final = 500
 """ListMetrics' page."""
 # CloudWatch refuses values it cannot store: outside [-2^360, 2^360], or nearer zero than 2^-360.
@@ -191,6 +195,7 @@ def _basic(bucket: Bucket, stat: str) -> float:
 @OPERATIONS("GetMetricData")
 def get_metric_data(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     queries: list[dict[str, Any]] = params["MetricDataQueries"]
+    check_query_limits(queries, "metricDataQueries")
     check_queries(queries, "MetricDataQueries", require_period=False)
     start, end = ms(params["StartTime"]), ms(params["EndTime"])
     if start >= end:
@@ -223,6 +228,32 @@ def get_metric_data(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"MetricDataResults": shown, "Messages": []}
+
+
+def check_query_limits(queries: Sequence[Mapping[str, Any]], member: str) -> None:
+    """The model's constraints on each query's members, checked (as AWS's request validation checks
+    them) before anything else, every violation named in one ValidationError.
+
+    ``member`` is the list's name as AWS's messages write it: ``metricDataQueries`` or ``metrics``.
+    """
+    problems: list[str] = []
+
+    def violates(value: Any, at: str, constraint: str) -> None:
+        problems.append(f"Value '{value}' at '{at}' failed to satisfy constraint: Member must {constraint}")
+
+    for index, query in enumerate(queries, start=1):
+        at = f"{member}.{index}.member"
+        for key, most in _LENGTHS.items():
+            value = query.get(key)
+            if isinstance(value, str) and not 1 <= len(value) <= most:
+                bound = f"less than or equal to {most}" if value else "greater than or equal to 1"
+                violates(value, f"{at}.{key[0].lower()}{key[1:]}", f"have length {bound}")
+        for field, period in (("period", query.get("Period")), ("metricStat.period", (query.get("MetricStat") or {}).get("Period"))):
+            if isinstance(period, int) and period < 1:
+                violates(period, f"{at}.{field}", "have value greater than or equal to 1")
+    if problems:
+        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+        raise validation(f"{count}: {'; '.join(problems)}")
 
 
 def check_queries(queries: Sequence[Mapping[str, Any]], where: str, *, require_period: bool) -> None:

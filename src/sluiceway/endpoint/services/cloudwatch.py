@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from ...backends.local._cw_alarm_rule import MAX_RULE_LENGTH, RuleError
 from ...backends.local._cw_alarm_rule import parse as parse_rule
+from ...backends.local._cw_queries import returns_array
 from ...backends.local.cloudwatch import STATES, AlarmRecord, CompositeRecord
 from ...errors import ConflictError, NotFoundError
 from ..context import Context
@@ -35,7 +36,7 @@ from ._cloudwatch_common import (
     to_time,
     validation,
 )
-from ._cloudwatch_metrics import check_period, check_queries, check_stat
+from ._cloudwatch_metrics import check_period, check_queries, check_query_limits, check_stat
 
 __all__ = ["OPERATIONS"]
 
@@ -79,6 +80,7 @@ _DEFINITION_KEYS: Final = (
 
 @OPERATIONS("PutMetricAlarm")
 def put_metric_alarm(ctx: Context, params: dict[str, Any]) -> None:
+    check_query_limits(params.get("Metrics") or [], "metrics")
     definition: dict[str, Any] = {key: params[key] for key in _DEFINITION_KEYS if key in params}
     definition.pop("ActionsEnabled", None)
     _check_alarm(definition)
@@ -173,7 +175,13 @@ def _check_math(definition: Mapping[str, Any]) -> int:
     queries: Sequence[Mapping[str, Any]] = definition["Metrics"]
     check_queries(queries, "Metrics", require_period=True)
     if sum(1 for q in queries if q.get("ReturnData", True)) != 1:
-        raise validation("Exactly one element of the Metrics list must return data.")
+        raise validation("Exactly one element of the metrics list should return data.")  # AWS's words
+    if returns_array(queries):
+        index = next(i for i, q in enumerate(queries, start=1) if q.get("ReturnData", True))
+        raise validation(
+            f"Metrics.member.{index}.Expression returns an array of time series:"
+            " the expression an alarm watches must return a single time series."
+        )
     stats = [q for q in queries if "MetricStat" in q]
     if len(stats) > MAX_ALARM_METRICS:
         raise validation(f"An alarm on metric math may read at most {MAX_ALARM_METRICS} metrics.")
