@@ -43,6 +43,16 @@ def creation_order(resources: Mapping[str, Any]) -> list[str]:
         state[logical] = 2
         order.append(logical)
 
-    for logical in resources:
+    # CloudFormation makes every resource whose dependencies are ready at once, and a custom
+    # resource's provider runs its code only after that, so what a provider does (seeding a table
+    # that a stream mapping reads, writing to a queue) meets the resources it does not depend on
+    # already made: each custom resource is made as late as the resources that need it allow.
+    custom = {logical for logical, resource in resources.items() if _is_custom(resource)}
+    for logical in [name for name in resources if name not in custom] + [name for name in resources if name in custom]:
         visit(logical, [])
     return order
+
+
+def _is_custom(resource: Any) -> bool:
+    kind = str(resource.get("Type", "")) if isinstance(resource, dict) else ""
+    return kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource"

@@ -18,7 +18,20 @@ from typing import Any
 
 from .arns import function_of
 from .authorizer_definitions import authorizer_from_extension
-from .model import DEFAULT_ROUTE, ApiKind, Authorizer, BodyModel, Cors, Guard, Integration, MockResponse, RequestValidation, Route
+from .model import (
+    DEFAULT_ROUTE,
+    ApiKind,
+    Authorizer,
+    BodyModel,
+    Cors,
+    Guard,
+    Integration,
+    IntegrationResponse,
+    MockResponse,
+    RequestValidation,
+    Route,
+)  # fmt: skip
+from .nonproxy import read_target
 from .service_integrations import check_subtype
 from .validation import model_schemas
 
@@ -259,15 +272,80 @@ def integration_of(raw: Any, *, kind: ApiKind, where: str) -> Integration:
             raise ValueError(f"{where}.payloadFormatVersion: {version!r} is not a payload format of a {kind} API's Lambda proxy")
         return Integration("lambda", function_arn=function, payload_format="2.0" if version == "2.0" else "1.0", timeout_s=timeout_s)
     if type_ == "mock" and kind == "REST":
-        return _mock(raw, where)
+        static = _mock(raw, where)
+        # A mock whose templates are code runs through the template engine like any non-proxy integration.
+        return _template_integration(raw, "mock", where, timeout_s) if static.kind == "unsupported" and "VTL" in static.reason else static
+    if type_ == "aws" and kind == "REST":
+        return _aws_integration(raw, where, timeout_s)
     shown = type_ or "(none)"
-    if type_ == "aws":
-        why = "a non-proxy AWS integration (VTL mapping templates) is not served locally"
-    elif type_ in ("http", "http_proxy"):
+    if type_ in ("http", "http_proxy"):
         why = f"an {type_.upper()} integration to {raw.get('uri')!r} is not forwarded locally"
     else:
         why = f"integration type {shown} is not served locally"
     return Integration("unsupported", reason=why, timeout_s=timeout_s)
+
+
+def _aws_integration(raw: Mapping[str, Any], where: str, timeout_s: float) -> Integration:
+    """A REST ``aws`` (non-proxy) integration: a Lambda function or a service action, through mapping templates."""
+    uri = raw.get("uri")
+    function = function_of(uri)
+    if function is not None:
+        return _template_integration(raw, "lambda", where, timeout_s, function_arn=function)
+    target = read_target(uri, where)
+    if isinstance(target, str):
+        return Integration("unsupported", reason=target, timeout_s=timeout_s)
+    service, action, path = target
+    return _template_integration(raw, service, where, timeout_s, action=action, service_path=path)
+
+
+def _template_integration(
+    raw: Mapping[str, Any], target: str, where: str, timeout_s: float, *, function_arn: str | None = None, action: str = "",
+    service_path: str = "",
+) -> Integration:  # fmt: skip
+    templates = _string_map(raw.get("requestTemplates"), f"{where}.requestTemplates")
+    parameters = _string_map(raw.get("requestParameters"), f"{where}.requestParameters")
+    passthrough = str(raw.get("passthroughBehavior") or "WHEN_NO_MATCH").upper()
+    if passthrough not in ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"):
+        raise ValueError(f"{where}.passthroughBehavior: {passthrough!r} is not WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER")
+    responses: list[IntegrationResponse] = []
+    raw_responses = raw.get("responses") or {}
+    if not isinstance(raw_responses, Mapping):
+        raise ValueError(f"{where}.responses: must be a mapping")
+    for pattern, response in raw_responses.items():
+        if not isinstance(response, Mapping):
+            raise ValueError(f"{where}.responses.{pattern}: must be a mapping")
+        try:
+            status = int(response.get("statusCode", 200))
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}.responses.{pattern}.statusCode: not a status code") from None
+        selection = None if pattern == "default" else str(pattern)
+        if selection is not None:
+            try:
+                re.compile(selection)
+            except re.error as exc:
+                raise ValueError(f"{where}.responses.{pattern}: not a regular expression ({exc})") from None
+        responses.append(
+            IntegrationResponse(
+                status, selection, _string_map(response.get("responseParameters"), f"{where}.responses.{pattern}.responseParameters"),
+                _string_map(response.get("responseTemplates"), f"{where}.responses.{pattern}.responseTemplates"),
+            )
+        )  # fmt: skip
+    # Templates are not checked here: API Gateway takes any text and fails the request (500) that
+    # runs one it cannot render.
+    return Integration(
+        "template", function_arn=function_arn, target=target, action=action, service_path=service_path,
+        request_templates=templates, parameters=parameters, passthrough=passthrough, responses=tuple(responses),
+        timeout_s=timeout_s,
+    )  # fmt: skip
+
+
+def _string_map(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: must be a mapping")
+    # YAML reads a template like {"statusCode": 200} as a mapping: API Gateway takes its JSON text.
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items() if v is not None}
 
 
 def _timeout(value: Any, kind: ApiKind, where: str) -> float:

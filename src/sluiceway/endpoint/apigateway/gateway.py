@@ -31,6 +31,7 @@ from .key_source import KeySource, NoKeys
 from .lambda_authorizer import LambdaAuthorizers
 from .mappings import MappingError, MappingSource
 from .model import DEFAULT_ROUTE, Api, Stage
+from .nonproxy import TemplateRequest, serve_template
 from .responses import HeaderList, MalformedResponseError, from_v1, from_v2, gateway_error
 from .routes import match_route
 from .service_integrations import IntegrationRequestError, call_service
@@ -211,6 +212,13 @@ class ApiGateway:
             except (MappingError, IntegrationRequestError) as exc:
                 logger.warning("api gateway: %s %s: %s", view.method, view.route.route_key, exc)
                 return gateway_error(api.kind, "bad_request")
+        if integration.kind == "template":
+            request = TemplateRequest(
+                method=view.method, headers=view.headers, query=view.query, path_parameters=view.path_parameters, body=view.body,
+                context={**_context_variables(view), "resourcePath": view.route.path, "resourceId": view.route.resource_id},
+                stage_variables=view.stage.variables, request_id=view.request_id, endpoint_url=self._host.url,
+            )  # fmt: skip
+            return serve_template(integration, request, self._host.stack.invoker, self._context_factory(api))
         if integration.kind == "mock":
             mocked = mock_response(integration)
             if mocked is None:

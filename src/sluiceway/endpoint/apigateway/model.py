@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
-    "Api", "Authorizer", "BodyModel", "Cors", "Guard", "Integration", "MockResponse", "RequestValidation", "Route", "Stage",
+    "Api", "Authorizer", "BodyModel", "Cors", "Guard", "Integration", "IntegrationResponse", "MockResponse",
+    "RequestValidation", "Route", "Stage",
 ]  # fmt: skip
 
 ApiKind = Literal["REST", "HTTP"]
@@ -34,10 +35,23 @@ class MockResponse:
 
 
 @dataclass(frozen=True)
+class IntegrationResponse:
+    """One integration response of a REST non-proxy integration (``x-amazon-apigateway-integration.responses``)."""
+
+    status: int
+    selection_pattern: str | None
+    """A regular expression matched against a Lambda error's message or a service's status code; None: the default."""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    """``method.response.header.X`` -> ``'static'`` or ``integration.response.header.Y`` / ``...body[.path]``."""
+    templates: Mapping[str, str] = field(default_factory=dict)
+    """Content type -> mapping template of the response body."""
+
+
+@dataclass(frozen=True)
 class Integration:
     """What a route calls."""
 
-    kind: Literal["lambda", "service", "mock", "unsupported"]
+    kind: Literal["lambda", "service", "mock", "template", "unsupported"]
     function_arn: str | None = None
     """The Lambda function (``kind == "lambda"``)."""
     payload_format: Literal["1.0", "2.0"] = "1.0"
@@ -49,6 +63,17 @@ class Integration:
     timeout_s: float = 29.0
     mock_status: int = 200
     mock_responses: tuple[MockResponse, ...] = ()
+    target: str = ""
+    """A ``template`` (REST non-proxy) integration's target: ``lambda``, ``mock``, or an AWS service (``sqs``)."""
+    action: str = ""
+    """The service's operation (``uri`` ``.../dynamodb:action/PutItem``), or "" for a path ``uri``."""
+    service_path: str = ""
+    """The path of a path ``uri`` (``.../sqs:path/123456789012/queue``)."""
+    request_templates: Mapping[str, str] = field(default_factory=dict)
+    """Content type -> mapping template of the integration request's body."""
+    passthrough: str = "WHEN_NO_MATCH"
+    """What a body whose content type has no template does: ``WHEN_NO_MATCH``, ``WHEN_NO_TEMPLATES`` or ``NEVER``."""
+    responses: tuple[IntegrationResponse, ...] = ()
     reason: str = ""
     """Why an ``unsupported`` integration cannot be served (listed in the API's warnings)."""
 

@@ -299,6 +299,8 @@ def _rest_integration(raw: Any, where: str) -> Any:
         "uri": raw.get("Uri"),
         "timeoutInMillis": raw.get("TimeoutInMillis"),
         "requestTemplates": raw.get("RequestTemplates") or {},
+        "requestParameters": raw.get("RequestParameters") or {},
+        "passthroughBehavior": raw.get("PassthroughBehavior"),
         "responses": responses,
     }
 

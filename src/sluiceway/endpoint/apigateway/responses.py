@@ -40,6 +40,7 @@ _ERRORS: dict[tuple[ApiKind, str], tuple[int, str, str]] = {
     ("REST", "api_key"): (403, "Forbidden", "ForbiddenException"),
     ("REST", "too_large"): (413, "Request Entity Too Large", "RequestTooLargeException"),
     ("REST", "bad_request"): (400, "Bad Request", "BadRequestException"),
+    ("REST", "unsupported_media"): (415, "Unsupported Media Type", "UnsupportedMediaTypeException"),
     ("HTTP", "no_route"): (404, "Not Found", ""),
     ("HTTP", "no_stage"): (404, "Not Found", ""),
     ("HTTP", "function_error"): (500, "Internal Server Error", ""),

@@ -28,7 +28,7 @@ from .model import Integration
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SUBTYPES", "ContextFactory", "IntegrationRequestError", "call_service", "check_subtype"]
+__all__ = ["SUBTYPES", "ContextFactory", "IntegrationRequestError", "call_service", "check_subtype", "legacy_json"]
 
 ContextFactory = Callable[[str, str, HttpRequest], Context]
 """(service, operation, request) -> the Context an in-process operation call runs with."""
@@ -140,14 +140,19 @@ def call_service(integration: Integration, source: MappingSource, make_context: 
             return _sqs_error(error, request_id)
         return protocol.serialize_error(subtype.service, error, request_id, protocol="json")
     if subtype.service == "sqs":
-        body = {
-            f"{operation.name}Response": {
-                f"{operation.name}Result": _sqs_result(operation.name, operation.output_shape, output or {}),
-                "ResponseMetadata": {"RequestId": request_id},
-            }
-        }
+        body = legacy_json(operation, output or {}, request_id)
         return HttpResponse(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
     return protocol.serialize(operation, output, request_id, protocol="json")
+
+
+def legacy_json(operation: Any, output: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+    """A query-protocol (SQS, SNS) answer in its JSON rendering: ``{"<Op>Response": {"<Op>Result": ..., ...}}``."""
+    return {
+        f"{operation.name}Response": {
+            f"{operation.name}Result": _sqs_result(operation.name, operation.output_shape, output),
+            "ResponseMetadata": {"RequestId": request_id},
+        }
+    }
 
 
 def _typed(shape: Any, values: Mapping[str, str]) -> dict[str, Any]:

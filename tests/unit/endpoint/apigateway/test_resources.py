@@ -83,9 +83,9 @@ def test_rest_resources_and_methods() -> None:
     (api,) = read(resources)
     routes = {r.route_key: r for r in api.routes}
     assert routes["GET /items/{id}"].integration.function_arn == FN
-    assert routes["POST /"].guard is not None and routes["POST /"].integration.kind == "unsupported"
+    assert routes["POST /"].guard is not None and routes["POST /"].integration.kind == "template"
+    assert (routes["POST /"].integration.target, routes["POST /"].integration.service_path) == ("sqs", "q")
     assert [s.name for s in api.stages] == ["v1"]
-    assert any("non-proxy AWS integration" in w for w in api.warnings)
     assert any("IAM authorization is not verified" in w for w in api.warnings)
 
 
