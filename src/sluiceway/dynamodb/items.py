@@ -42,11 +42,16 @@ def check_key(spec: TableSpec, key: Any) -> Item:
 
 
 def check_index_keys(spec: TableSpec, item: Mapping[str, Value], *, update: bool = False) -> None:
-    """Index key attributes an item has must have the index's declared type and not be empty."""
+    """Index key attributes an item has must have the index's declared type, not be empty, and fit the key limits."""
     for index in spec.indexes:
-        for attribute in index.key:
+        for attribute, limit in zip(index.key, (HASH_KEY_LIMIT, RANGE_KEY_LIMIT), strict=False):
             value = item.get(attribute.name)
-            if value is None or attribute.name in spec.key_names:
+            if value is None:
+                continue
+            if attribute.name in spec.key_names:
+                # Typed as the table's key already, but an index's sort key takes less than a table's partition key.
+                if limit < HASH_KEY_LIMIT:
+                    check_key_value(attribute, value, limit=limit, in_item=True)
                 continue
             kind = type_of(value)
             if kind != attribute.kind:
@@ -66,6 +71,7 @@ def check_index_keys(spec: TableSpec, item: Mapping[str, Value], *, update: bool
                     " supported. The AttributeValue for a key attribute cannot contain an empty string value."
                     f" IndexName: {index.name}, IndexKey: {attribute.name}"
                 )
+            check_key_value(attribute, value, limit=limit, in_item=True)
 
 
 def check_size(item: Mapping[str, Value], *, update: bool = False) -> None:

@@ -8,6 +8,7 @@ and described back in DynamoDB's ``TableDescription`` shape (:meth:`TableSpec.de
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any
 from ..types import JSON
 from .errors import validation
 from .keys import KeyAttribute
+from .keyschema import check_definitions, check_key_types
 
 __all__ = ["IndexSpec", "TableSpec", "check_table_name", "index_from_request", "table_from_request", "table_reference"]
 
@@ -77,6 +79,8 @@ class IndexSpec:
     non_key_attributes: tuple[str, ...] = ()
     is_global: bool = True
     throughput: Mapping[str, int] | None = None
+    warm: Mapping[str, int] | None = None
+    """The WarmThroughput asked for (``ReadUnitsPerSecond``, ``WriteUnitsPerSecond``), if any."""
 
     @property
     def key(self) -> tuple[KeyAttribute, ...]:
@@ -112,6 +116,12 @@ class TableSpec:
     """TimeToLiveSpecification as last set (``Enabled``, ``AttributeName``)."""
     deletion_protection: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+    warm: Mapping[str, int] | None = None
+    """The WarmThroughput asked for (``ReadUnitsPerSecond``, ``WriteUnitsPerSecond``), if any."""
+    sse: Mapping[str, Any] | None = None
+    """The SSESpecification given (``Enabled``, ``KMSMasterKeyId``), if any."""
+    pitr: Mapping[str, Any] | None = None
+    """Point-in-time recovery when enabled: since when (``Since``, epoch seconds) and ``RecoveryPeriodInDays``."""
 
     @property
     def key(self) -> tuple[KeyAttribute, ...]:
@@ -141,6 +151,7 @@ class TableSpec:
                     "Projection": i.projection_shape(),
                     "Global": i.is_global,
                     "ProvisionedThroughput": dict(i.throughput) if i.throughput else None,
+                    "WarmThroughput": dict(i.warm) if i.warm else None,
                 }
                 for i in self.indexes
             ],
@@ -152,6 +163,9 @@ class TableSpec:
             "TimeToLive": dict(self.ttl) if self.ttl else None,
             "DeletionProtectionEnabled": self.deletion_protection,
             "Tags": dict(self.tags),
+            "WarmThroughput": dict(self.warm) if self.warm else None,
+            "SSESpecification": dict(self.sse) if self.sse else None,
+            "PointInTimeRecovery": dict(self.pitr) if self.pitr else None,
         }
 
     @classmethod
@@ -171,6 +185,7 @@ class TableSpec:
                     tuple(projection.get("NonKeyAttributes") or ()),
                     bool(index.get("Global", True)),
                     index.get("ProvisionedThroughput"),
+                    index.get("WarmThroughput"),
                 )
             )
         return cls(
@@ -187,6 +202,9 @@ class TableSpec:
             ttl=data.get("TimeToLive"),
             deletion_protection=bool(data.get("DeletionProtectionEnabled")),
             tags=data.get("Tags") or {},
+            warm=data.get("WarmThroughput"),
+            sse=data.get("SSESpecification"),
+            pitr=data.get("PointInTimeRecovery"),
         )
 
     # -- DescribeTable ---------------------------------------------------------------------
@@ -245,12 +263,26 @@ class TableSpec:
             description["GlobalSecondaryIndexes"] = globals_
         if locals_:
             description["LocalSecondaryIndexes"] = locals_
+        if self.sse and self.sse.get("Enabled"):
+            description["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": _kms_key_arn(arn, self.sse)}
         if self.stream and self.stream.get("StreamEnabled"):
             label = _stream_label(self.created)
             description["StreamSpecification"] = dict(self.stream)
             description["LatestStreamLabel"] = label
             description["LatestStreamArn"] = f"{arn}/stream/{label}"
         return description
+
+
+def _kms_key_arn(table_arn: str, sse: Mapping[str, Any]) -> str:
+    """The KMS key that encrypts the table: the one named, else the account's AWS managed key for DynamoDB."""
+    region, account = table_arn.split(":")[3:5]
+    key = sse.get("KMSMasterKeyId")
+    if isinstance(key, str) and key.startswith("arn:"):
+        return key
+    if not isinstance(key, str) or not key:
+        # The managed key (alias/aws/dynamodb) is one per account and region; its id is fixed here.
+        key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"aws/dynamodb/{account}/{region}"))
+    return f"arn:aws:kms:{region}:{account}:key/{key}"
 
 
 def _stream_label(created: float) -> str:
@@ -306,6 +338,39 @@ def _throughput(value: Any, billing: str, what: str) -> dict[str, int] | None:
     return {"ReadCapacityUnits": read, "WriteCapacityUnits": write}
 
 
+ON_DEMAND_WARM_READS = 12000
+ON_DEMAND_WARM_WRITES = 4000
+"""What an on-demand table or index can take at once from its creation (its WarmThroughput until raised)."""
+
+
+def check_warm_throughput(requested: Any, throughput: Mapping[str, int] | None, what: str) -> dict[str, int] | None:
+    """A WarmThroughput request, refused below what the table or index already takes.
+
+    That floor is the provisioned capacity, or on-demand's initial throughput.
+    """
+    if not requested:
+        return None
+    floors = {
+        "ReadUnitsPerSecond": (throughput or {}).get("ReadCapacityUnits", ON_DEMAND_WARM_READS),
+        "WriteUnitsPerSecond": (throughput or {}).get("WriteCapacityUnits", ON_DEMAND_WARM_WRITES),
+    }
+    below = "ProvisionedThroughput" if throughput else "initial throughput for OnDemand"
+    warm: dict[str, int] = {}
+    for member, floor in floors.items():
+        units = requested.get(member)
+        if units is None:
+            warm[member] = int(floor)
+            continue
+        if int(units) < floor:
+            capacity = member.replace("UnitsPerSecond", "CapacityUnits of ") if throughput else ""
+            raise validation(
+                f"One or more parameter values were invalid: Requested {member} for WarmThroughput for {what} is lower than"
+                f" {capacity}{below}"
+            )
+        warm[member] = int(units)
+    return warm
+
+
 def index_from_request(request: Mapping[str, Any], attributes: Mapping[str, str], *, is_global: bool, billing: str) -> IndexSpec:
     """One GlobalSecondaryIndex or LocalSecondaryIndex of a request, checked."""
     name = check_table_name(request.get("IndexName"), "indexName")
@@ -325,12 +390,14 @@ def index_from_request(request: Mapping[str, Any], attributes: Mapping[str, str]
     if kind == "INCLUDE" and not non_key:
         raise validation("One or more parameter values were invalid: NonKeyAttributes must not be empty when ProjectionType is INCLUDE")
     throughput = _throughput(request.get("ProvisionedThroughput"), billing, f"for index: {name}") if is_global else None
-    return IndexSpec(name, hash_key, range_key, kind, non_key, is_global, throughput)
+    warm = check_warm_throughput(request.get("WarmThroughput"), throughput, f"index {name}") if is_global else None
+    return IndexSpec(name, hash_key, range_key, kind, non_key, is_global, throughput, warm)
 
 
 def table_from_request(request: Mapping[str, Any], *, created: float, table_id: str) -> TableSpec:
     """A CreateTable request as a TableSpec, refused as DynamoDB refuses it."""
     name = check_table_name(request.get("TableName"))
+    check_key_types(request)
     definitions = request.get("AttributeDefinitions") or []
     attributes: dict[str, str] = {}
     for definition in definitions:
@@ -399,6 +466,8 @@ def table_from_request(request: Mapping[str, Any], *, created: float, table_id: 
     ):
         raise validation("One or more parameter values were invalid: You must specify a StreamViewType when enabling a stream")
     tags = {t["Key"]: t["Value"] for t in request.get("Tags") or []}
+    warm = check_warm_throughput(request.get("WarmThroughput"), throughput if billing == "PROVISIONED" else None, "table")
+    sse = request.get("SSESpecification")
     return TableSpec(
         name=name,
         hash_key=KeyAttribute(hash_key.name, attributes.get(hash_key.name, "S")),
@@ -412,6 +481,8 @@ def table_from_request(request: Mapping[str, Any], *, created: float, table_id: 
         table_id=table_id,
         deletion_protection=bool(request.get("DeletionProtectionEnabled")),
         tags=tags,
+        warm=warm,
+        sse=dict(sse) if sse else None,
     )
 
 
@@ -419,18 +490,5 @@ def _check_definitions(
     hash_key: KeyAttribute, range_key: KeyAttribute | None, indexes: Sequence[IndexSpec], attributes: Mapping[str, str]
 ) -> None:
     """Every key attribute defined, and nothing defined that is no key (DynamoDB refuses both)."""
-    used: list[str] = []
-    for attribute in (hash_key, range_key, *(a for i in indexes for a in i.key)):
-        if attribute is not None and attribute.name not in used:
-            used.append(attribute.name)
-    missing = [n for n in used if n not in attributes]
-    if missing:
-        raise validation(
-            "One or more parameter values were invalid: Some index key attributes are not defined in"
-            f" AttributeDefinitions. Keys: [{', '.join(missing)}], AttributeDefinitions: [{', '.join(attributes)}]"
-        )
-    if len(used) != len(attributes):
-        raise validation(
-            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match"
-            " number of attributes defined in AttributeDefinitions"
-        )
+    used = [a.name for a in (hash_key, range_key, *(a for i in indexes for a in i.key)) if a is not None]
+    check_definitions(used, list(attributes), has_indexes=bool(indexes))

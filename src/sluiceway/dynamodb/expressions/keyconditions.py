@@ -71,14 +71,15 @@ def key_range(condition: Condition, hash_key: KeyAttribute, range_key: KeyAttrib
     for part in parts:
         name, operator, low, high = _parse_part(part)
         if name == hash_key.name and partition is None and operator == "=":
-            partition = _typed(low, hash_key)
+            partition = _typed(low, hash_key, filled=True)
         elif range_key is not None and name == range_key.name and sort is None:
             if operator == "begins_with" and range_key.kind == "N":
                 raise validation(
                     "Invalid KeyConditionExpression: Incorrect operand type for operator or function;"
                     " operator or function: begins_with, operand type: N"
                 )
-            sort = (operator, _typed(low, range_key), None if high is None else _typed(high, range_key))
+            filled = operator != "begins_with"
+            sort = (operator, _typed(low, range_key, filled=filled), None if high is None else _typed(high, range_key, filled=True))
         elif name == hash_key.name or (range_key is not None and name == range_key.name):
             raise validation("Query key condition not supported")
         else:
@@ -97,6 +98,8 @@ def _parse_part(part: Condition) -> tuple[str | None, str, Value, Value | None]:
     if isinstance(part, Comparison):
         left, right = part.left, part.right
         operator = part.operator
+        if _attribute(left) is not None and _attribute(right) is not None:
+            raise validation("Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition")
         if _attribute(left) is None and _attribute(right) is not None:
             # ":v < sk" means "sk > :v".
             left, right = right, left
@@ -115,7 +118,15 @@ def _parse_part(part: Condition) -> tuple[str | None, str, Value, Value | None]:
     return _attribute(subject), "begins_with", prefix.value, None
 
 
-def _typed(value: Value, attribute: KeyAttribute) -> Value:
-    if type_of(value) != attribute.kind:
+def _typed(value: Value, attribute: KeyAttribute, *, filled: bool) -> Value:
+    kind = type_of(value)
+    if kind != attribute.kind:
         raise validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
+    if filled and kind in ("S", "B") and not value[kind]:
+        # No key holds an empty string or binary, so DynamoDB refuses to look for one (a prefix may be empty).
+        noun = "string" if kind == "S" else "binary"
+        raise validation(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain"
+            f" an empty {noun} value. Key: {attribute.name}"
+        )
     return value

@@ -165,6 +165,8 @@ class Update:
     """An UpdateExpression: its actions in the order written, SET ones as :class:`SetAction`."""
 
     actions: tuple[SetAction | UpdateAction, ...]
+    legacy: bool = False
+    """Translated from ``AttributeUpdates``, whose ADD also appends to lists and whose type errors DynamoDB words otherwise."""
 
 
 @dataclass(frozen=True)

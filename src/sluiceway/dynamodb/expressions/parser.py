@@ -97,6 +97,10 @@ class _Parser:
         self.kind = kind
         self.tokens = tokenize(source)
         self.position = 0
+        self.group: Condition | None = None
+        """The condition of the parenthesised group parsed last."""
+        self.redundant = False
+        """Whether a group holds nothing but another group: ``((a < b))``."""
 
     # -- the machinery ------------------------------------------------------------------
 
@@ -108,6 +112,9 @@ class _Parser:
         result = rule(self)
         if self.peek.kind != EOF:
             raise self.unexpected()
+        if self.redundant:
+            # Found once the whole text parses: a syntax error further on is reported first.
+            raise self.error("The expression has redundant parentheses;")
         return result
 
     @property
@@ -233,6 +240,9 @@ class _Parser:
             self.advance()
             inner = self.condition()
             self.expect(")")
+            if inner is self.group:
+                self.redundant = True
+            self.group = inner
             return inner
         if self.at_call():
             call = self.call(self.operand)

@@ -22,7 +22,9 @@ __all__ = ["apply_update", "updated_paths"]
 _ARITHMETIC = Context(prec=200)
 
 
-def _wrong_type() -> DynamoDbError:
+def _wrong_type(legacy: bool = False) -> DynamoDbError:
+    if legacy:
+        return validation("Type mismatch for attribute to update")
     return validation("An operand in the update expression has an incorrect data type")
 
 
@@ -51,9 +53,9 @@ def apply_update(update: Update, item: Mapping[str, Value] | None, key: Mapping[
         remove(after, path)
     for action in others:
         if action.verb == "ADD":
-            _add(after, action)
+            _add(after, action, update.legacy)
         elif action.verb == "DELETE":
-            _delete(after, action)
+            _delete(after, action, update.legacy)
     return after
 
 
@@ -96,7 +98,7 @@ def _literal(action: UpdateAction) -> Value:
     return copy.deepcopy(action.value.value)
 
 
-def _add(item: Item, action: UpdateAction) -> None:
+def _add(item: Item, action: UpdateAction, legacy: bool) -> None:
     value = _literal(action)
     current = lookup(item, action.path)
     if current is None:
@@ -104,7 +106,11 @@ def _add(item: Item, action: UpdateAction) -> None:
         return
     kind = type_of(value)
     if type_of(current) != kind:
-        raise _wrong_type()
+        raise _wrong_type(legacy)
+    if kind == "L":
+        # Only AttributeUpdates' ADD takes a list (it appends); the expression's ADD refuses one.
+        assign(item, action.path, {"L": current["L"] + value["L"]})
+        return
     if kind == "N":
         total = _ARITHMETIC.add(Decimal(current["N"]), Decimal(value["N"]))
         assign(item, action.path, {"N": number_text(check_number(total))})
@@ -118,14 +124,14 @@ def _add(item: Item, action: UpdateAction) -> None:
     assign(item, action.path, {kind: members})
 
 
-def _delete(item: Item, action: UpdateAction) -> None:
+def _delete(item: Item, action: UpdateAction, legacy: bool) -> None:
     value = _literal(action)
     current = lookup(item, action.path)
     if current is None:
         return
     kind = type_of(value)
     if type_of(current) != kind:
-        raise _wrong_type()
+        raise _wrong_type(legacy)
     gone = _set_keys(kind, value[kind])
     members = [m for m in current[kind] if _set_key(kind, m) not in gone]
     if members:

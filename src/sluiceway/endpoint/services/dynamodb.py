@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from ...backends.local.dynamodb import LocalDynamoDb
 from ...dynamodb.errors import DynamoDbError
@@ -62,6 +63,9 @@ for _operation, _method in {
     "TagResource": lambda e: e.tag_resource,
     "UntagResource": lambda e: e.untag_resource,
     "ListTagsOfResource": lambda e: e.list_tags_of_resource,
+    "DescribeContinuousBackups": lambda e: e.describe_continuous_backups,
+    "UpdateContinuousBackups": lambda e: e.update_continuous_backups,
+    "DescribeLimits": lambda e: e.describe_limits,
     "PutItem": lambda e: e.put_item,
     "GetItem": lambda e: e.get_item,
     "UpdateItem": lambda e: e.update_item,
@@ -74,3 +78,9 @@ for _operation, _method in {
     "TransactWriteItems": lambda e: e.transact_write_items,
 }.items():
     _serve(_operation, _method)
+
+
+@OPERATIONS("DescribeEndpoints")
+def describe_endpoints(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """This endpoint's address, for clients that discover endpoints (AWS answers its regional host, cached a day)."""
+    return {"Endpoints": [{"Address": urlsplit(ctx.endpoint_url).netloc, "CachePeriodInMinutes": 1440}]}

@@ -39,12 +39,22 @@ from ....dynamodb.errors import (
 )
 from ....dynamodb.expressions import apply_update, holds, project, updated_paths
 from ....dynamodb.items import check_index_keys, check_key, check_new_item, check_size
-from ....dynamodb.schema import TableSpec, index_from_request, table_from_request, table_reference
+from ....dynamodb.schema import (
+    ON_DEMAND_WARM_READS,
+    ON_DEMAND_WARM_WRITES,
+    TableSpec,
+    check_warm_throughput,
+    index_from_request,
+    table_from_request,
+    table_reference,
+)
 from ....dynamodb.values import Item, item_size
 from ....ports import Clock
 from .._sqlite import Database
 from .capacity import Consumption, capacity_mode, read_units, write_units
 from .catalog import TableCatalog
+from .continuous_backups import ContinuousBackups
+from .item_collections import collection_metrics, wants_metrics
 from .reads import Reader
 from .requests import Expressions
 from .store import ItemStore, row_key
@@ -79,6 +89,7 @@ class LocalDynamoDb:
         self.store = ItemStore()
         self.reader = Reader(db, self.catalog, self.store)
         self.streams = StreamLog(db, clock, region=region, account_id=account_id)
+        self.backups = ContinuousBackups(db, self.catalog, clock)
 
     def arn(self, table: str) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{table}"
@@ -112,9 +123,9 @@ class LocalDynamoDb:
             if "BillingModeSummary" in description:
                 description["BillingModeSummary"] = {"BillingMode": spec.billing_mode}
         else:
-            description["WarmThroughput"] = _warm_throughput(spec.billing_mode, spec.throughput)
+            description["WarmThroughput"] = _warm_throughput(spec.billing_mode, spec.throughput, spec.warm)
             for shape, index in zip(description.get("GlobalSecondaryIndexes", []), [i for i in spec.indexes if i.is_global], strict=True):
-                shape["WarmThroughput"] = _warm_throughput(spec.billing_mode, index.throughput or {})
+                shape["WarmThroughput"] = _warm_throughput(spec.billing_mode, index.throughput or {}, index.warm)
         return description
 
     # -- tables ---------------------------------------------------------------------------
@@ -216,8 +227,16 @@ class LocalDynamoDb:
                     self.store.drop_index(conn, name, index_name)
                 elif "Update" in update:
                     index_name = update["Update"].get("IndexName")
-                    if spec.index(index_name) is None:
+                    current = spec.index(index_name)
+                    if current is None:
                         raise resource_not_found(f"Requested resource not found: Index: {index_name} not found")
+                    changed = current
+                    if update["Update"].get("ProvisionedThroughput"):
+                        changed = replace(changed, throughput=dict(update["Update"]["ProvisionedThroughput"]))
+                    if update["Update"].get("WarmThroughput"):
+                        warm = check_warm_throughput(update["Update"]["WarmThroughput"], changed.throughput, f"index {index_name}")
+                        changed = replace(changed, warm=warm)
+                    indexes = [changed if i.name == index_name else i for i in indexes]
             # Attribute definitions are those the key schemas use, as CreateTable requires.
             used = {a.name for a in spec.key} | {a.name for i in indexes for a in i.key}
             attributes = {n: t for n, t in attributes.items() if n in used}
@@ -231,6 +250,11 @@ class LocalDynamoDb:
                 changes["stream"] = self._update_stream(conn, spec, request["StreamSpecification"])
             if request.get("DeletionProtectionEnabled") is not None:
                 changes["deletion_protection"] = bool(request["DeletionProtectionEnabled"])
+            if request.get("WarmThroughput"):
+                provisioned = changes.get("throughput", spec.throughput) if billing == "PROVISIONED" else None
+                changes["warm"] = check_warm_throughput(request["WarmThroughput"], provisioned, "table")
+            if request.get("SSESpecification") is not None:
+                changes["sse"] = dict(request["SSESpecification"])
             new = replace(new, **changes)
             self.catalog.put(conn, new)
         return {"TableDescription": self._describe(new, "UPDATING")}
@@ -292,6 +316,16 @@ class LocalDynamoDb:
             self.catalog.put(conn, replace(spec, ttl={"Enabled": enabled, "AttributeName": attribute}))
         return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attribute}}
 
+    def describe_continuous_backups(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return self.backups.describe(request)
+
+    def update_continuous_backups(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return self.backups.update(request)
+
+    def describe_limits(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The account's default provisioned-capacity quotas in a Region, as a new AWS account has them."""
+        return dict(_DEFAULT_LIMITS)
+
     # -- tags ---------------------------------------------------------------------------------
 
     def _tagged(self, conn: Any, request: Mapping[str, Any]) -> TableSpec:
@@ -331,6 +365,7 @@ class LocalDynamoDb:
         name = _table_name(request)
         returns = _return_values(request, ("NONE", "ALL_OLD"))
         mode = capacity_mode(request)
+        metrics = wants_metrics(request)
         expressions = Expressions(request, condition=True, projection=False)
         with self.db.transaction() as conn:
             spec = self.catalog.must(conn, name)
@@ -340,7 +375,8 @@ class LocalDynamoDb:
             self._require(expressions, old, request)
             self.store.put(conn, spec, item)
             self.streams.append(conn, spec, old, item)
-        response: dict[str, Any] = {"Attributes": old} if returns == "ALL_OLD" and old else {}
+            response: dict[str, Any] = {"Attributes": old} if returns == "ALL_OLD" and old else {}
+            self._measure(response, conn, spec, item, metrics)
         return _with_capacity(response, mode, spec, old, item)
 
     def get_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -363,6 +399,7 @@ class LocalDynamoDb:
         name = _table_name(request)
         returns = _return_values(request, ("NONE", "ALL_OLD"))
         mode = capacity_mode(request)
+        metrics = wants_metrics(request)
         expressions = Expressions(request, condition=True, projection=False)
         with self.db.transaction() as conn:
             spec = self.catalog.must(conn, name)
@@ -373,13 +410,15 @@ class LocalDynamoDb:
             if old is not None:
                 self.store.delete(conn, spec, pk, sk)
                 self.streams.append(conn, spec, old, None)
-        response: dict[str, Any] = {"Attributes": old} if returns == "ALL_OLD" and old else {}
+            response: dict[str, Any] = {"Attributes": old} if returns == "ALL_OLD" and old else {}
+            self._measure(response, conn, spec, key, metrics)
         return _with_capacity(response, mode, spec, old, None)
 
     def update_item(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = _table_name(request)
         returns = _return_values(request, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
         mode = capacity_mode(request)
+        metrics = wants_metrics(request)
         expressions = Expressions(request, condition=True, update=True, projection=False)
         with self.db.transaction() as conn:
             spec = self.catalog.must(conn, name)
@@ -390,7 +429,15 @@ class LocalDynamoDb:
             new = self._updated(spec, expressions, old, key)
             self.store.put(conn, spec, new)
             self.streams.append(conn, spec, old, new)
-        return _with_capacity(_returned(returns, expressions, old, new), mode, spec, old, new)
+            response = _returned(returns, expressions, old, new)
+            self._measure(response, conn, spec, key, metrics)
+        return _with_capacity(response, mode, spec, old, new)
+
+    def _measure(self, response: dict[str, Any], conn: Any, spec: TableSpec, key: Item, wanted: bool) -> None:
+        """Add the written item collection's ItemCollectionMetrics when asked (measured inside the write)."""
+        measured = collection_metrics(conn, self.store, spec, key) if wanted else None
+        if measured is not None:
+            response["ItemCollectionMetrics"] = measured
 
     def _updated(self, spec: TableSpec, expressions: Expressions, old: Item | None, key: Item) -> Item:
         if expressions.update is None:
@@ -489,6 +536,8 @@ class LocalDynamoDb:
                 " Member must have length greater than or equal to 1"
             )
         used: dict[str, Consumption] = {}
+        metrics = wants_metrics(request)
+        measured: dict[str, list[dict[str, Any]]] = {}
         with self.db.transaction() as conn:
             writes: list[tuple[TableSpec, str, str, Item | None]] = []
             for reference, entries in tables.items():
@@ -519,7 +568,16 @@ class LocalDynamoDb:
                     self.store.put(conn, target, written)
                 self.streams.append(conn, target, old, written)
                 used.setdefault(target.name, Consumption(target.name)).write(target, old, written)
+            for reference, entries in tables.items() if metrics else ():
+                spec = self.catalog.must(conn, table_reference(reference))
+                for entry in entries:
+                    keyed = entry["PutRequest"]["Item"] if "PutRequest" in entry else entry["DeleteRequest"]["Key"]
+                    found = collection_metrics(conn, self.store, spec, keyed)
+                    if found is not None:
+                        measured.setdefault(reference, []).append(found)
         response: dict[str, Any] = {"UnprocessedItems": {}}
+        if measured:
+            response["ItemCollectionMetrics"] = measured
         if mode != "NONE":
             response["ConsumedCapacity"] = [c.to_wire(mode) for c in used.values()]
         return response
@@ -632,6 +690,13 @@ class LocalDynamoDb:
         return {"ConsumedCapacity": [c.to_wire(mode, factor=2.0) for c in used.values()]}
 
 
+_DEFAULT_LIMITS = {
+    "AccountMaxReadCapacityUnits": 80000,
+    "AccountMaxWriteCapacityUnits": 80000,
+    "TableMaxReadCapacityUnits": 40000,
+    "TableMaxWriteCapacityUnits": 40000,
+}
+
 _DELETED_MEMBERS = (
     "TableName",
     "TableStatus",
@@ -644,15 +709,13 @@ _DELETED_MEMBERS = (
     "DeletionProtectionEnabled",
 )
 
-# What an on-demand table (or index) is warmed to when it is created (DescribeTable's WarmThroughput).
-_ON_DEMAND_WARM_READS = 12000
-_ON_DEMAND_WARM_WRITES = 4000
 
-
-def _warm_throughput(billing: str, throughput: Mapping[str, int]) -> dict[str, Any]:
-    """The throughput a table or index can take at once: its provisioned units, or on-demand's initial warmth."""
-    if billing == "PAY_PER_REQUEST":
-        reads, writes = _ON_DEMAND_WARM_READS, _ON_DEMAND_WARM_WRITES
+def _warm_throughput(billing: str, throughput: Mapping[str, int], warm: Mapping[str, int] | None) -> dict[str, Any]:
+    """The throughput a table or index can take at once: as warmed, else its provisioned units or on-demand's initial warmth."""
+    if warm:
+        reads, writes = int(warm["ReadUnitsPerSecond"]), int(warm["WriteUnitsPerSecond"])
+    elif billing == "PAY_PER_REQUEST":
+        reads, writes = ON_DEMAND_WARM_READS, ON_DEMAND_WARM_WRITES
     else:
         reads, writes = int(throughput.get("ReadCapacityUnits", 0)), int(throughput.get("WriteCapacityUnits", 0))
     return {"ReadUnitsPerSecond": reads, "WriteUnitsPerSecond": writes, "Status": "ACTIVE"}
@@ -701,7 +764,8 @@ def _check_transaction_size(entries: Any) -> None:
             " Member must have length greater than or equal to 1"
         )
     if len(entries) > MAX_TRANSACTION:
+        # Unlike its other constraint messages, AWS names no value here and ends with a full stop.
         raise validation(
-            "1 validation error detected: Value '[...]' at 'transactItems' failed to satisfy constraint:"
-            f" Member must have length less than or equal to {MAX_TRANSACTION}"
+            "1 validation error detected at 'transactItems' failed to satisfy constraint:"
+            f" Member must have length less than or equal to {MAX_TRANSACTION}."
         )

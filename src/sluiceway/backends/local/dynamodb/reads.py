@@ -33,14 +33,13 @@ class Reader:
 
     def query(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = table_reference(request.get("TableName"))
-        if not request.get("KeyConditionExpression"):
+        expressions = Expressions(request, key_condition=True, filter_=True, legacy_filter="QueryFilter")
+        if expressions.key_condition is None:
             raise validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
-        expressions = Expressions(request, key_condition=True, filter_=True)
         conn = self.db.connection()
         spec = self.catalog.must(conn, name)
         index = _index(spec, request)
         hash_key, range_key = (index.hash_key, index.range_key) if index else (spec.hash_key, spec.range_key)
-        assert expressions.key_condition is not None
         wanted = key_range(expressions.key_condition, hash_key, range_key)
         start = _start_position(spec, index, request.get("ExclusiveStartKey"))
         descending = request.get("ScanIndexForward") is False
@@ -57,7 +56,7 @@ class Reader:
 
     def scan(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = table_reference(request.get("TableName"))
-        expressions = Expressions(request, filter_=True)
+        expressions = Expressions(request, filter_=True, legacy_filter="ScanFilter")
         segment, total = request.get("Segment"), request.get("TotalSegments")
         if segment is not None and total is None:
             raise validation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")
@@ -195,10 +194,17 @@ def _page(
 
 def _select(index: IndexSpec | None, request: Mapping[str, Any], expressions: Expressions) -> str:
     try:
-        return _checked_select(index, request, expressions)
+        select = _checked_select(index, request, expressions)
     except DynamoDbError as exc:
         # Query's front validation frames its Select refusals; Scan answers them bare.
         raise framed(exc, frozenset({"Query"})) from None
+    if select == "ALL_ATTRIBUTES" and index is not None and index.is_global and index.projection != "ALL":
+        # Checked against the index itself, past the front validation: bare for Query too.
+        raise validation(
+            f"One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global"
+            f" secondary index {index.name} because its projection type is not ALL"
+        )
+    return select
 
 
 def _checked_select(index: IndexSpec | None, request: Mapping[str, Any], expressions: Expressions) -> str:
@@ -220,11 +226,6 @@ def _checked_select(index: IndexSpec | None, request: Mapping[str, Any], express
         raise validation(f"Cannot specify the {parameter} when choosing to get {wanted}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
-    if select == "ALL_ATTRIBUTES" and index is not None and index.is_global and index.projection != "ALL":
-        raise validation(
-            f"One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global"
-            f" secondary index {index.name} because its projection type is not ALL"
-        )
     return str(select)
 
 
