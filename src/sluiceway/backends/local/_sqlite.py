@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -315,7 +316,8 @@ def migrate(conn: sqlite3.Connection) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(script.read_text()):
-                conn.execute(statement)
+                if not _column_there(conn, statement):
+                    conn.execute(statement)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
         except BaseException:
             conn.execute("ROLLBACK")
@@ -324,6 +326,23 @@ def migrate(conn: sqlite3.Connection) -> int:
         applied.add(version)
         current = max(current, version)
     return int(current)
+
+
+_ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)", re.IGNORECASE)
+
+
+def _column_there(conn: sqlite3.Connection, statement: str) -> bool:
+    """Whether ``statement`` adds a column its table has already (then it is skipped).
+
+    SQLite has no ``ADD COLUMN IF NOT EXISTS``: this is it, so that every migration can be
+    applied again over what it made (as ``CREATE ... IF NOT EXISTS`` can), and a data dir whose
+    recorded version was rewound (tests upgrading from an older layout) still migrates.
+    """
+    found = _ADD_COLUMN.match(statement)
+    if found is None:
+        return False
+    table, column = found.groups()
+    return any(row[1] == column for row in conn.execute(f'PRAGMA table_info("{table}")'))
 
 
 def _statements(script: str) -> list[str]:

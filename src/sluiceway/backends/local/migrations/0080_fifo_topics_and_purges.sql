@@ -8,7 +8,7 @@ ALTER TABLE topic_messages ADD COLUMN sequence_number TEXT;
 -- (epoch seconds, five minutes after the first) is accepted but delivered to no one.
 -- `scope` is '' for topic-wide deduplication or the message group's id
 -- (FifoThroughputScope MessageGroup).
-CREATE TABLE topic_dedup (
+CREATE TABLE IF NOT EXISTS topic_dedup (
     topic            TEXT NOT NULL REFERENCES topics (name) ON DELETE CASCADE,
     scope            TEXT NOT NULL,
     dedup_id         TEXT NOT NULL,
