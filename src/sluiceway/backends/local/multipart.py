@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from .objects import FileObjectStore, create_locked
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COMPLETED_KEPT", "MAX_PART_NUMBER", "Completion", "MultipartUploads", "Part", "Staged", "Upload"]
+__all__ = ["COMPLETED_KEPT", "MAX_PART_NUMBER", "Completion", "MultipartUploads", "Part", "Staged", "UPLOAD_ID", "Upload", "position_of"]
 
 MAX_PART_NUMBER: Final = 10_000
 _UPLOADS: Final = "uploads"
@@ -52,7 +53,11 @@ COMPLETED_KEPT: Final = timedelta(minutes=15)
 
 S3 answers such a retry with the completion's result for a while, then NoSuchUpload; the
 bucket's next CreateMultipartUpload after this long removes what is left of the upload."""
-_ID: Final = re.compile(r"^[0-9A-Za-z_-]{43}$")
+UPLOAD_ID: Final = re.compile(r"^(?:[0-9a-f]{16}[0-9A-Za-z_-]{32}|[0-9A-Za-z_-]{43})$")
+"""An upload id: 16 hex digits of when it started (ns since the epoch) and a random token; or,
+for uploads made before ids said when they started, 43 random characters (still read)."""
+_ORDERED_ID: Final = re.compile(r"^([0-9a-f]{16})[0-9A-Za-z_-]{32}$")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,28 @@ class Upload:
     storage_class: str = "STANDARD"
     grants: tuple[Mapping[str, str], ...] | None = None
     """The object's ACL (None: the owner's FULL_CONTROL)."""
+    checksum_type: str | None = None
+    """``COMPOSITE`` or ``FULL_OBJECT``: what the object's checksum will be of (None without an algorithm)."""
+
+    @property
+    def position(self) -> tuple[int, str]:
+        """Where the upload lists among its key's: by when it started, then by id (see :func:`position_of`)."""
+        return position_of(self.upload_id) or (_nanoseconds(self.initiated), self.upload_id)
+
+
+def position_of(upload_id: str) -> tuple[int, str] | None:
+    """An upload's :attr:`Upload.position`, from its id alone (None: an id that does not say when it started).
+
+    S3 pages its uploads with the last one listed as the marker: the next page starts after it
+    even when that upload is gone (aborted or completed by the client paging through them).
+    """
+    found = _ORDERED_ID.match(upload_id)
+    return None if found is None else (int(found.group(1), 16), upload_id)
+
+
+def _nanoseconds(moment: datetime) -> int:
+    # Exact (datetimes have microseconds), where a float timestamp would round.
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,14 @@ class MultipartUploads:
 
     def __init__(self, files: FileObjectStore) -> None:
         self.files = files
+        self._started = 0
+        self._started_lock = threading.Lock()
+
+    def _start_mark(self, initiated: datetime) -> int:
+        """When an upload started, in ns: later than this store's previous upload's (a clock may stand still, or step back)."""
+        with self._started_lock:
+            self._started = max(_nanoseconds(initiated), self._started + 1)
+            return self._started
 
     def create(
         self,
@@ -133,6 +168,7 @@ class MultipartUploads:
         content_type: str,
         metadata: Mapping[str, str] | None = None,
         checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
         headers: Mapping[str, str] | None = None,
         tags: Sequence[tuple[str, str]] = (),
         storage_class: str = "STANDARD",
@@ -141,12 +177,15 @@ class MultipartUploads:
     ) -> Upload:
         check_key(key)
         self._finish_removals(bucket, now)
-        upload_id = secrets.token_urlsafe(32)  # 43 characters, safe in a file name
+        initiated = now.astimezone(UTC)
+        # Ids sort as the uploads started (a marker still places itself once its upload is gone);
+        # 48 characters, safe in a file name.
+        upload_id = f"{self._start_mark(initiated):016x}{secrets.token_urlsafe(24)}"
         upload = Upload(
             bucket,
             key,
             upload_id,
-            now.astimezone(UTC),
+            initiated,
             content_type,
             dict(metadata or {}),
             checksum_algorithm,
@@ -154,6 +193,7 @@ class MultipartUploads:
             tuple(tags),
             storage_class,
             None if grants is None else tuple(grants),
+            checksum_type,
         )
         with self.files.staging(bucket, _UPLOADS) as folder:
             os.mkdir(upload_id, dir_fd=folder)
@@ -167,6 +207,7 @@ class MultipartUploads:
                         "content_type": content_type,
                         "metadata": upload.metadata,
                         "checksum_algorithm": checksum_algorithm,
+                        "checksum_type": checksum_type,
                         "headers": upload.headers,
                         "tags": [list(tag) for tag in upload.tags],
                         "storage_class": storage_class,
@@ -182,7 +223,7 @@ class MultipartUploads:
 
     @contextmanager
     def _folder(self, bucket: str, upload_id: str) -> Iterator[int]:
-        if not _ID.match(upload_id):
+        if not UPLOAD_ID.match(upload_id):
             raise NotFoundError(f"no upload {upload_id!r}")
         try:
             with self.files.staging(bucket, _UPLOADS, upload_id, create=False) as folder:
@@ -217,6 +258,8 @@ class MultipartUploads:
             tuple((str(k), str(v)) for k, v in data.get("tags") or ()),
             str(data.get("storage_class") or "STANDARD"),
             None if data.get("grants") is None else tuple({str(k): str(v) for k, v in g.items()} for g in data["grants"]),
+            # Uploads made before the type was kept had composite checksums, S3's default then.
+            data.get("checksum_type") or ("COMPOSITE" if data.get("checksum_algorithm") else None),
         )
 
     def _completed(self, bucket: str, key: str, folder: int) -> bool:
@@ -298,6 +341,17 @@ class MultipartUploads:
             upload = self._upload(bucket, upload_id, folder, key, completed=True)
             yield Staged(upload, folder, {p.number: p for p in self._parts(folder)}, _completion(folder))
 
+    def part_blocks(self, folder: int, part: Part, size: int = 1 << 20) -> Iterator[bytes]:
+        """The bytes of ``part`` of the upload whose folder :meth:`staged` gave, in blocks of ``size``."""
+        fd = os.open(part.file, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+        try:
+            offset = 0
+            while block := os.pread(fd, size, offset):
+                offset += len(block)
+                yield block
+        finally:
+            os.close(fd)
+
     def record(self, folder: int, completion: Completion | None) -> None:
         """Record (durably) the completion of the upload whose folder :meth:`staged` gave; None: forget it (nothing was written)."""
         if completion is None:
@@ -348,7 +402,7 @@ class MultipartUploads:
         ``upload.json`` goes first (the upload is gone) and ``completed.json`` last (a completed
         upload's retry still finds its result until the folder is gone).
         """
-        if not _ID.match(upload_id):
+        if not UPLOAD_ID.match(upload_id):
             raise ValueError(f"not an upload id: {upload_id!r}")
         with self.files.staging(bucket, _UPLOADS, create=False) as uploads:
             with suppress(FileNotFoundError, NotADirectoryError):
@@ -372,7 +426,7 @@ class MultipartUploads:
         """Remove what is left of the uploads completed :data:`COMPLETED_KEPT` ago (and of those whose completer was killed)."""
         names: list[str] = []
         with suppress(NotFoundError), self.files.staging(bucket, _UPLOADS, create=False) as uploads:
-            names = [n for n in os.listdir(uploads) if _ID.match(n)]
+            names = [n for n in os.listdir(uploads) if UPLOAD_ID.match(n)]
         for name in names:
             with suppress(NotFoundError), self._folder(bucket, name) as folder:
                 try:
@@ -385,8 +439,15 @@ class MultipartUploads:
                     if record is not None and record.done and now.timestamp() - recorded >= COMPLETED_KEPT.total_seconds():
                         self.remove(bucket, name)
 
+    def find(self, bucket: str, upload_id: str) -> Upload | None:
+        """The upload in progress of that id, whatever its key; None if there is none (or the id is no upload id)."""
+        try:
+            return self.get(bucket, upload_id)
+        except NotFoundError:
+            return None
+
     def list(self, bucket: str) -> list[Upload]:
-        """The bucket's uploads in progress, by key, then by when they started (uploads started at once by id: an order that holds)."""
+        """The bucket's uploads in progress, by key, then by :attr:`Upload.position` (when they started, then id)."""
         try:
             with self.files.staging(bucket, _UPLOADS, create=False) as folder:
                 names = os.listdir(folder)
@@ -396,7 +457,7 @@ class MultipartUploads:
         for name in names:
             with suppress(NotFoundError):
                 uploads.append(self.get(bucket, name))
-        return sorted(uploads, key=lambda u: (u.key, u.initiated, u.upload_id))
+        return sorted(uploads, key=lambda u: (u.key, u.position))
 
 
 def _completion(folder: int) -> Completion | None:

@@ -49,6 +49,7 @@ from typing import Any, BinaryIO, TypedDict, Unpack
 from ...errors import ConflictError, InvalidNameError, NotFoundError, PreconditionFailedError
 from ...names import check_bucket, check_key
 from ...ports import ObjectInfo
+from .checksums import digest, value_of
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class ObjectOptions(TypedDict, total=False):
     tags: Sequence[tuple[str, str]] | None  # its tags (S3's object tagging)
     storage_class: str | None  # S3's storage class (None: STANDARD)
     grants: Sequence[Mapping[str, str]] | None  # its ACL as S3 grants (None: the owner's FULL_CONTROL)
+    part_checksums: Sequence[Mapping[str, str]] | None  # a composite multipart object's parts' checksums, in order
 
 
 class WriteOptions(ObjectOptions, total=False):
@@ -127,7 +129,8 @@ class CopyOptions(TypedDict, total=False):
     content_type: str | None  # replaces the source's (S3's MetadataDirective REPLACE); None keeps it
     metadata: Mapping[str, str] | None  # likewise
     headers: Mapping[str, str] | None  # likewise
-    checksums: Mapping[str, str] | None  # replace the source's; None keeps them (the bytes are the same)
+    checksums: Mapping[str, str] | None  # replace the source's; None: see checksum_algorithm
+    checksum_algorithm: str | None  # the copy's whole-object checksum (None: the source's algorithm, if it has one)
     if_match: str | None  # the source's ETag: the source must still be that version
     condition: WriteCondition | None  # what the destination key must hold (see FileObjectStore.put)
     tags: Sequence[tuple[str, str]] | None  # replace the source's tags (S3's TaggingDirective REPLACE); None keeps them
@@ -352,7 +355,11 @@ class FileObjectStore:
         headers, checksums = options.get("headers"), options.get("checksums")
         with self._open(source_bucket, source_key) as (fd, found):
             self._check_match(source_bucket, source_key, fd, found, if_match)
-            source = self.head(source_bucket, source_key)
+            # What the copy says of itself comes from the very file it copies, never from the
+            # path again: a source replaced meanwhile would lend its ETag and checksums to these bytes.
+            source = self._info(source_bucket, source_key, found, self._meta_of(source_bucket, source_key, fd, found))
+            if checksums is None:
+                checksums = _copy_checksums(fd, source.checksums, options.get("checksum_algorithm"))
             with self._staged(bucket) as (out, staged):
                 with os.fdopen(os.dup(fd), "rb") as src:
                     copied = _copy_range(src, out, 0, found.st_size)
@@ -371,7 +378,7 @@ class FileObjectStore:
                     content_type=content_type if content_type is not None else source.content_type,
                     metadata=metadata if metadata is not None else source.metadata,
                     headers=headers if headers is not None else source.headers,
-                    checksums=checksums if checksums is not None else _whole_object(source.checksums),
+                    checksums=checksums,
                     condition=options.get("condition"),
                     tags=options["tags"] if options.get("tags") is not None else source.tags,
                     storage_class=options.get("storage_class"),
@@ -519,6 +526,8 @@ class FileObjectStore:
                 meta["write"] = write_id
             if parts is not None:
                 meta["parts"] = list(parts)
+                if (part_checksums := options.get("part_checksums")) is not None and len(part_checksums) == len(parts):
+                    meta["part_checksums"] = [dict(c) for c in part_checksums]
             if previous is not None:
                 # If the rename below never happens (a crash), the file is still this one, and
                 # it is still that write: recognised as such, not taken for a new one.
@@ -625,9 +634,7 @@ class FileObjectStore:
         that looks first must not turn a new write into the old one (or the reverse).
         """
         with self._open(bucket, key) as (fd, found):
-            meta = self._read_meta(bucket, key)
-            if meta is None or not _matches(meta, found):
-                meta = _described(key, found, _md5_fd(fd), meta, written=False, record=False)
+            meta = self._meta_of(bucket, key, fd, found)
         return self._info(bucket, key, found, meta)
 
     def observe(self, bucket: str, key: str, *, written: bool = False) -> ObjectInfo:
@@ -782,14 +789,24 @@ class FileObjectStore:
         """
         fd, found = self._open_fd(bucket, key)
         try:
-            meta = self._read_meta(bucket, key)
-            if meta is None or not _matches(meta, found):
-                meta = _described(key, found, _md5_fd(fd), meta, written=False, record=False)
+            meta = self._meta_of(bucket, key, fd, found)
             info = self._info(bucket, key, found, meta)
         except BaseException:
             os.close(fd)
             raise
-        return ObjectReader(fd, info, _part_sizes(meta, found.st_size))
+        sizes = _part_sizes(meta, found.st_size)
+        return ObjectReader(fd, info, sizes, _part_checksums(meta, sizes))
+
+    def _meta_of(self, bucket: str, key: str, fd: int, found: os.stat_result) -> dict[str, Any]:
+        """The sidecar of the open file ``fd`` (stat ``found``): the one kept, if it describes that very file.
+
+        Else (the file was replaced, or changed by another program, since the sidecar was written)
+        it is described from its own bytes: what is read of it and what is said of it agree.
+        """
+        meta = self._read_meta(bucket, key)
+        if meta is None or not _matches(meta, found):
+            meta = _described(key, found, _md5_fd(fd), meta, written=False, record=False)
+        return meta
 
     def download(
         self,
@@ -865,10 +882,18 @@ class FileObjectStore:
 class ObjectReader:
     """An object's file held open (see :meth:`FileObjectStore.reader`)."""
 
-    def __init__(self, fd: int, info: ObjectInfo, part_sizes: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        fd: int,
+        info: ObjectInfo,
+        part_sizes: Sequence[int] | None = None,
+        part_checksums: Sequence[Mapping[str, str]] | None = None,
+    ) -> None:
         self.info = info
         self.part_sizes = tuple(part_sizes) if part_sizes is not None else None
         """The sizes of the parts it was uploaded in (a completed multipart upload), in order; else None."""
+        self.part_checksums = tuple(part_checksums) if part_checksums is not None else None
+        """Each part's checksum (``ChecksumCRC32``: value) of a composite multipart object, in order; else None."""
         self._fd = fd
         self._finalizer = weakref.finalize(self, os.close, fd)
 
@@ -991,11 +1016,34 @@ def _described(
     return fresh
 
 
-def _whole_object(checksums: Mapping[str, str]) -> dict[str, str]:
-    """The checksums a copy keeps: a multipart source's composite ones describe its parts, which a copy (one part) has not."""
-    if checksums.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT":
+def _copy_checksums(fd: int, source: Mapping[str, str], algorithm: str | None) -> dict[str, str]:
+    """A copy's checksum: of the whole object, of the algorithm asked for, else of the source's.
+
+    A copy is written in one part: S3 gives it a FULL_OBJECT checksum, computed again when the
+    source's is composite (it describes parts the copy has not) or of another algorithm.
+    """
+    kept = value_of(source)
+    wanted = algorithm or (kept[0] if kept is not None else None)
+    if wanted is None:
         return {}
-    return dict(checksums)
+    if kept is not None and kept[0] == wanted and source.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+        return {f"Checksum{wanted}": kept[1], "ChecksumType": "FULL_OBJECT"}
+    return {f"Checksum{wanted}": digest(wanted, _blocks(fd)), "ChecksumType": "FULL_OBJECT"}
+
+
+def _blocks(fd: int) -> Iterator[bytes]:
+    offset = 0
+    while block := os.pread(fd, _BLOCK, offset):
+        offset += len(block)
+        yield block
+
+
+def _part_checksums(meta: Mapping[str, Any], sizes: Sequence[int] | None) -> list[dict[str, str]] | None:
+    """The parts' checksums a sidecar keeps, if they go with the part sizes it keeps."""
+    found = meta.get("part_checksums")
+    if sizes is None or not isinstance(found, list) or len(found) != len(sizes) or not all(isinstance(c, dict) for c in found):
+        return None
+    return [{str(k): str(v) for k, v in c.items()} for c in found]
 
 
 def _fingerprint(found: os.stat_result) -> dict[str, int]:

@@ -10,60 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
+from ....backends.local.checksums import ALGORITHMS, crc32c, digest, new_digest
 from ....endpoint.errors import AwsError
 
 __all__ = ["ALGORITHMS", "check_checksums", "check_content_md5", "crc32c", "digest"]
 
-
-def _crc32(data: bytes) -> bytes:
-    return zlib.crc32(data).to_bytes(4, "big")
-
-
-def _crc32c_table() -> list[int]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC32C_TABLE: Final = _crc32c_table()
-
-
-def crc32c(data: bytes, crc: int = 0) -> int:
-    """CRC-32C (Castagnoli), as S3's ``CRC32C`` (no C library for it ships with Python; this one is
-    only used when a client asks for CRC32C, not for botocore's default CRC32)."""
-    crc ^= 0xFFFFFFFF
-    table = _CRC32C_TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def _crc32c(data: bytes) -> bytes:
-    return crc32c(data).to_bytes(4, "big")
-
-
-ALGORITHMS: Final[Mapping[str, Callable[[bytes], bytes]]] = {
-    "CRC32": _crc32,
-    "CRC32C": _crc32c,
-    "SHA1": lambda data: hashlib.sha1(data, usedforsecurity=False).digest(),
-    "SHA256": lambda data: hashlib.sha256(data).digest(),
-}
-"""The checksums S3 checks (its input member is ``Checksum<name>``), each giving the raw digest."""
-
 _SIZES: Final = {"CRC32": 4, "CRC32C": 4, "SHA1": 20, "SHA256": 32}
-
-
-def digest(algorithm: str, data: bytes) -> str:
-    """The base64 checksum ``algorithm`` gives ``data``, as S3 sends it."""
-    return base64.b64encode(ALGORITHMS[algorithm](data)).decode()
 
 
 def check_content_md5(value: str | None, data: bytes) -> None:
@@ -115,7 +70,9 @@ def check_checksums(params: Mapping[str, Any], data: bytes) -> dict[str, str]:
             given = b""
         if len(given) != _SIZES[algorithm]:
             raise AwsError("InvalidRequest", f"Value for {header} header is invalid.", 400)
-        if given != ALGORITHMS[algorithm](data):
+        state = new_digest(algorithm)
+        state.update(data)
+        if given != state.digest():
             raise AwsError("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.", 400)
         checked[member] = str(value)
     return checked

@@ -13,7 +13,6 @@ on S3, where the object is written once.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import uuid
@@ -21,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final
 
-from ....backends.local.multipart import MAX_PART_NUMBER, Completion, Part, Staged, Upload
+from ....backends.local.multipart import MAX_PART_NUMBER, UPLOAD_ID, Completion, Part, Staged, Upload, position_of
 from ....backends.local.notifying import sequencer_for
 from ....backends.local.objects import WriteCondition, WriteConditionError
 from ....errors import InvalidNameError, NotFoundError
@@ -45,7 +44,7 @@ from ._common import (
     user_metadata,
 )
 from .acl import check_acl_allowed, request_grants
-from .checksums import ALGORITHMS, check_checksums, check_content_md5
+from .checksums import check_checksums, check_content_md5
 from .objects import (
     body_bytes,
     byte_range,
@@ -56,6 +55,7 @@ from .objects import (
     write_condition,
 )
 from .tagging import header_tags
+from .upload_checksums import check_completion, check_part, creation, object_checksums, part_checksums
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, A
     bucket: str = params["Bucket"]
     key = must_key(params["Key"])
     backend = must_bucket(ctx, bucket)
-    algorithm = params.get("ChecksumAlgorithm")
+    algorithm, checksum_type = creation(params)
     grants = request_grants(ctx, params)
     check_acl_allowed(ctx, bucket, grants)
     try:
@@ -90,6 +90,7 @@ def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, A
             content_type=params.get("ContentType") or DEFAULT_CONTENT_TYPE,
             metadata=user_metadata(params),
             checksum_algorithm=algorithm,
+            checksum_type=checksum_type,
             headers=stored_headers(params),
             tags=header_tags(params.get("Tagging")) or (),
             storage_class=storage_class(params),
@@ -101,7 +102,7 @@ def create_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str, A
     answer: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id, **SERVER_SIDE_ENCRYPTION}
     if algorithm:
         answer["ChecksumAlgorithm"] = algorithm
-        answer["ChecksumType"] = params.get("ChecksumType") or "COMPOSITE"
+        answer["ChecksumType"] = checksum_type
     return answer
 
 
@@ -117,13 +118,16 @@ def _part_number(params: Mapping[str, Any]) -> int:
     return int(number)
 
 
-def _store_part(ctx: Context, params: Mapping[str, Any], data: bytes, checksums: Mapping[str, str]) -> Part:
+def _store_part(ctx: Context, params: Mapping[str, Any], data: bytes, checked: Mapping[str, str]) -> Part:
+    """Store the part; ``checked`` are the checksums its request gave (verified), of which it keeps its upload's."""
     bucket: str = params["Bucket"]
     backend = must_bucket(ctx, bucket)
     number = _part_number(params)
     upload_id = str(params["UploadId"])
     etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
     try:
+        upload = backend.uploads.get(bucket, upload_id, params["Key"])
+        checksums = part_checksums(upload, checked, data)
         return backend.uploads.put_part(
             bucket, upload_id, params["Key"], number, data, etag=etag, checksums=checksums, now=ctx.stack.local.clock.now()
         )
@@ -137,7 +141,8 @@ def upload_part(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     check_content_md5(params.get("ContentMD5"), data)
     checksums = check_checksums(params, data)
     part = _store_part(ctx, params, data, checksums)
-    return {"ETag": etag_header(part.etag), **checksums, **SERVER_SIDE_ENCRYPTION}
+    # The checksums checked are echoed (boto3 compares them), and the one the upload keeps.
+    return {"ETag": etag_header(part.etag), **checksums, **part.checksums, **SERVER_SIDE_ENCRYPTION}
 
 
 @OPERATIONS("UploadPartCopy")
@@ -160,7 +165,7 @@ def upload_part_copy(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         data = reader.read(start, end)
     part = _store_part(ctx, params, data, {})
     answer: dict[str, Any] = {
-        "CopyPartResult": {"ETag": etag_header(part.etag), "LastModified": part.last_modified},
+        "CopyPartResult": {"ETag": etag_header(part.etag), "LastModified": part.last_modified, **part.checksums},
         **SERVER_SIDE_ENCRYPTION,
     }
     if version is not None:
@@ -185,7 +190,12 @@ def complete_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str,
             if done is not None and done != staged.completion:
                 backend.uploads.record(staged.folder, done)  # settled once: the next retry need not look again
             if done is None:
-                done = _complete(ctx, backend, staged, bucket, key, _select(upload_id, chosen, staged.parts), condition)
+                check_completion(upload, params)
+                selected = _select(upload, upload_id, chosen, staged.parts)
+                checksums, per_part = object_checksums(
+                    upload, params, selected, lambda part: backend.uploads.part_blocks(staged.folder, part)
+                )
+                done = _complete(ctx, backend, staged, bucket, key, selected, checksums, per_part, condition)
             # The object is written, and its completion recorded: the parts may go (a removal that
             # dies is finished by a retry; the record goes with the bucket's later CreateMultipartUpload).
             backend.uploads.retire(staged.folder)
@@ -206,13 +216,19 @@ def complete_multipart_upload(ctx: Context, params: dict[str, Any]) -> dict[str,
 
 
 def _complete(
-    ctx: Context, backend: S3, staged: Staged, bucket: str, key: str, selected: list[Part], condition: WriteCondition | None
+    ctx: Context,
+    backend: S3,
+    staged: Staged,
+    bucket: str,
+    key: str,
+    selected: list[Part],
+    checksums: Mapping[str, str],
+    per_part: list[dict[str, str]] | None,
+    condition: WriteCondition | None,
 ) -> Completion:
     """Write the object of ``selected`` parts, recorded in the upload's folder before and after."""
     digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in selected), usedforsecurity=False).hexdigest()
-    begun = Completion(
-        uuid.uuid4().hex, f"{digest}-{len(selected)}", _current(backend, bucket, key), _composite_checksum(staged.upload, selected)
-    )
+    begun = Completion(uuid.uuid4().hex, f"{digest}-{len(selected)}", _current(backend, bucket, key), checksums)
     backend.uploads.record(staged.folder, begun)
     try:
         info = backend.objects.put_concatenation(
@@ -226,6 +242,7 @@ def _complete(
             metadata=staged.upload.metadata,
             headers=staged.upload.headers,
             checksums=begun.answer,
+            part_checksums=per_part,
             condition=condition,
             tags=staged.upload.tags,
             storage_class=staged.upload.storage_class,
@@ -269,7 +286,7 @@ def _current(backend: S3, bucket: str, key: str) -> str | None:
         return None
 
 
-def _select(upload_id: str, chosen: list[Mapping[str, Any]], parts: Mapping[int, Part]) -> list[Part]:
+def _select(upload: Upload, upload_id: str, chosen: list[Mapping[str, Any]], parts: Mapping[int, Part]) -> list[Part]:
     """The parts the request names, checked as S3 checks them (order, existence, ETags, sizes)."""
     numbers = [int(p.get("PartNumber") or 0) for p in chosen]
     if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
@@ -281,23 +298,8 @@ def _select(upload_id: str, chosen: list[Mapping[str, Any]], parts: Mapping[int,
         )
     selected: list[Part] = []
     for given in chosen:
-        number = int(given.get("PartNumber") or 0)
-        part = parts.get(number)
-        etag = unquote_etag(str(given.get("ETag") or ""))
-        same_checksums = all(
-            part is not None and part.checksums.get(member, given[member]) == given[member]
-            for member in given
-            if member.startswith("Checksum") and given[member] is not None
-        )
-        if part is None or etag != part.etag or not same_checksums:
-            raise AwsError(
-                "InvalidPart",
-                "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified"
-                " entity tag may not match the part's entity tag.",
-                400,
-                fields={"UploadId": upload_id, "PartNumber": str(number), "ETag": etag},
-            )
-        selected.append(part)
+        part = parts.get(int(given.get("PartNumber") or 0))
+        selected.append(check_part(upload, upload_id, given, part, unquote_etag(str(given.get("ETag") or ""))))
     for part in selected[:-1]:
         if part.size < MIN_PART_SIZE:
             raise AwsError(
@@ -312,17 +314,6 @@ def _select(upload_id: str, chosen: list[Mapping[str, Any]], parts: Mapping[int,
                 },
             )
     return selected
-
-
-def _composite_checksum(upload: Upload, parts: list[Part]) -> dict[str, str]:
-    """S3's checksum of a multipart object: the checksum of the parts' checksums, then ``-`` and their number."""
-    algorithm = (upload.checksum_algorithm or "").upper()
-    member = f"Checksum{algorithm}"
-    if algorithm not in ALGORITHMS or not all(member in p.checksums for p in parts):
-        return {}
-    joined = b"".join(base64.b64decode(p.checksums[member]) for p in parts)
-    value = base64.b64encode(ALGORITHMS[algorithm](joined)).decode()
-    return {member: f"{value}-{len(parts)}", "ChecksumType": "COMPOSITE"}
 
 
 @OPERATIONS("AbortMultipartUpload")
@@ -370,7 +361,51 @@ def list_parts(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     answer["NextPartNumberMarker"] = page[-1].number if page else 0
     if upload.checksum_algorithm:
         answer["ChecksumAlgorithm"] = upload.checksum_algorithm
+        answer["ChecksumType"] = upload.checksum_type
     return answer
+
+
+_LAST: Final = (2**64, "")
+"""A position after every upload's (see :attr:`Upload.position`)."""
+
+
+def _after_marker(backend: S3, bucket: str, key_marker: str, id_marker: str) -> tuple[int, str] | None:
+    """The position after which the uploads of ``key_marker`` list (None: all of them do).
+
+    Without an upload id marker, none of the key's do (S3 ignores an upload id marker without a
+    key marker). The marker upload need not exist any more: a client that aborts (or completes)
+    each upload of a page before asking for the next gives a marker that is gone, and the next
+    page starts after where it was (its id says when it started).
+
+    Raises:
+        AwsError: ``InvalidArgument`` for a marker that is another key's upload, or no upload id at all.
+    """
+    if not key_marker:
+        return None
+    if not id_marker:
+        return _LAST
+    marked = backend.uploads.find(bucket, id_marker)
+    if marked is not None:
+        if marked.key != key_marker:
+            raise _invalid_id_marker(id_marker)
+        return marked.position
+    position = position_of(id_marker)
+    if position is not None:
+        return position
+    if UPLOAD_ID.match(id_marker):
+        # An upload made before ids said when they started, gone since: where it was is lost.
+        # Listing all of the key's that are left repeats some rather than skipping any.
+        return None
+    raise _invalid_id_marker(id_marker)
+
+
+def _invalid_id_marker(id_marker: str) -> AwsError:
+    return AwsError(
+        "InvalidArgument",
+        "Invalid uploadId marker",
+        400,
+        fields={"ArgumentName": "upload-id-marker", "ArgumentValue": id_marker},
+    )
 
 
 @OPERATIONS("ListMultipartUploads")
@@ -389,14 +424,12 @@ def list_multipart_uploads(ctx: Context, params: dict[str, Any]) -> dict[str, An
     key_marker = params.get("KeyMarker") or ""
     id_marker = params.get("UploadIdMarker") or ""
     limit = min(int(params["MaxUploads"]), _MAX_LISTED) if params.get("MaxUploads") is not None else _MAX_LISTED
+    after = _after_marker(backend, bucket, key_marker, id_marker)
     ordered = backend.uploads.list(bucket)
-    # Uploads of the marker's key come after the marker's upload (by when they started); without
-    # an upload id marker, none of them do.
-    marked = next((i for i, u in enumerate(ordered) if u.key == key_marker and u.upload_id == id_marker), None)
     uploads: list[Upload] = []
     prefixes: list[str] = []
     truncated = False
-    for index, upload in enumerate(ordered):
+    for upload in ordered:
         if not upload.key.startswith(prefix):
             continue
         common = None
@@ -406,7 +439,7 @@ def list_multipart_uploads(ctx: Context, params: dict[str, Any]) -> dict[str, An
         if common is not None:
             if (key_marker and common <= key_marker) or common in prefixes:
                 continue
-        elif upload.key < key_marker or (upload.key == key_marker and (marked is None or index <= marked)):
+        elif upload.key < key_marker or (upload.key == key_marker and after is not None and upload.position <= after):
             continue
         if len(uploads) + len(prefixes) >= limit:
             truncated = True
@@ -431,7 +464,7 @@ def list_multipart_uploads(ctx: Context, params: dict[str, Any]) -> dict[str, An
                 "StorageClass": u.storage_class,
                 "Owner": owner(ctx),
                 "Initiator": initiator(ctx),
-                **({"ChecksumAlgorithm": u.checksum_algorithm} if u.checksum_algorithm else {}),
+                **({"ChecksumAlgorithm": u.checksum_algorithm, "ChecksumType": u.checksum_type} if u.checksum_algorithm else {}),
             }
             for u in uploads
         ],

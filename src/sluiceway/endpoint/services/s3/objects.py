@@ -38,7 +38,7 @@ from ._common import (
     user_metadata,
 )
 from .acl import check_acl_allowed, request_grants
-from .checksums import check_checksums, check_content_md5
+from .checksums import ALGORITHMS, check_checksums, check_content_md5
 from .tagging import header_tags
 
 logger = logging.getLogger(__name__)
@@ -298,10 +298,8 @@ def _read_answer(reader: ObjectReader, params: Mapping[str, Any], now: datetime)
     span, parts = _span(reader, params)
     start, end = span if span is not None else (0, info.size)
     answer = _described(info) | {"ContentLength": end - start}
-    if span is None and str(params.get("ChecksumMode") or "").upper() == "ENABLED":
-        # Asked for, the checksums stored with the object; only with the whole object, whose
-        # bytes they describe (a client checks the body it gets against them).
-        answer.update(info.checksums)
+    if str(params.get("ChecksumMode") or "").upper() == "ENABLED":
+        answer.update(_checksums_of(reader, span, params.get("PartNumber")))
     if span is not None and end > start:
         # A ranged read, or one part: 206 Partial Content with the part's place in the object
         # (S3 answers part 1 of a single-part object so too).
@@ -310,6 +308,20 @@ def _read_answer(reader: ObjectReader, params: Mapping[str, Any], now: datetime)
         answer["PartsCount"] = parts
     _response_overrides(params, answer)
     return answer, start, end
+
+
+def _checksums_of(reader: ObjectReader, span: tuple[int, int] | None, number: int | None) -> dict[str, str]:
+    """The checksums of the bytes a read serves (a client checks the body it gets against them).
+
+    The object's own for the whole object (a part that is all of it included); a composite
+    object's part's own for that part, as S3 answers; none for a range of bytes.
+    """
+    info = reader.info
+    if span is None or span == (0, info.size):
+        return dict(info.checksums)
+    if number is not None and reader.part_checksums is not None and reader.part_checksums[number - 1]:
+        return {**reader.part_checksums[number - 1], "ChecksumType": "COMPOSITE"}
+    return {}
 
 
 @OPERATIONS("GetObject")
@@ -453,6 +465,9 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     tags = (header_tags(params.get("Tagging")) or []) if tagging_directive == "REPLACE" else None
     grants = request_grants(ctx, params)
     check_acl_allowed(ctx, bucket, grants)
+    algorithm = params.get("ChecksumAlgorithm")
+    if algorithm is not None and str(algorithm).upper() not in ALGORITHMS:
+        raise AwsError("InvalidRequest", f"The {algorithm} checksum algorithm is not supported by the Sluiceway endpoint.", 400)
     try:
         info = backend.objects.copy(
             source_bucket,
@@ -463,6 +478,7 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             metadata=user_metadata(params) if replace else None,
             headers=stored_headers(params) if replace else None,
             if_match=source.etag,
+            checksum_algorithm=None if algorithm is None else str(algorithm).upper(),
             condition=write_condition(params),
             tags=tags,
             storage_class=storage_class(params),
@@ -476,7 +492,7 @@ def copy_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     except PreconditionFailedError:
         raise _precondition("x-amz-copy-source-If-Match") from None
     answer: dict[str, Any] = {
-        "CopyObjectResult": {"ETag": etag_header(info.etag), "LastModified": info.last_modified},
+        "CopyObjectResult": {"ETag": etag_header(info.etag), "LastModified": info.last_modified, **info.checksums},
         **SERVER_SIDE_ENCRYPTION,
     }
     if version is not None:
