@@ -12,10 +12,12 @@ __all__ = [
     "DeadLetterTargetError",
     "InvalidMessageError",
     "InvalidParameterError",
+    "MessageGoneError",
     "ParameterValueInvalidError",
     "PurgeInProgressError",
     "QueueDoesNotExistError",
     "ReceiptHandleInvalidError",
+    "StaleReceiptError",
 ]
 
 
@@ -58,6 +60,21 @@ class QueueDoesNotExistError(NotFoundError):
 
 class ReceiptHandleInvalidError(NotFoundError):
     """A receipt handle that is malformed, of another queue, or stale (SQS's ``ReceiptHandleIsInvalid``)."""
+
+
+class StaleReceiptError(ReceiptHandleInvalidError):
+    """A receipt of this queue whose receive is over: the message was received again since, or moved
+    to its dead-letter queue.
+
+    The local queue refuses it, so that a caller knows its delete or visibility change did not
+    happen; SQS's answer to it is success (DeleteMessage's documentation: with an old receipt
+    handle "the request will succeed, but the message might not be deleted").
+    """
+
+
+class MessageGoneError(NotFoundError):
+    """A receipt of a message that no longer exists (deleted, purged, expired), where SQS refuses one:
+    ChangeMessageVisibility's ``InvalidParameterValue``."""
 
 
 class DeadLetterTargetError(NotFoundError):

@@ -23,13 +23,15 @@ The module is pure: ids, times and signatures come from callers.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
 
 from ..types import JSON
-from .sns import PublishedMessage, Subscription
+from .sns import MessageAttribute, PublishedMessage, Subscription
+from .sqs_attributes import MessageAttributeValue
 
 __all__ = [
     "DEFAULT_SUBJECT",
@@ -38,6 +40,7 @@ __all__ = [
     "http_headers",
     "lambda_event",
     "notification",
+    "queue_message_attributes",
     "string_to_sign",
 ]
 
@@ -104,6 +107,26 @@ def delivery_body(message: PublishedMessage, subscription: Subscription, *, sign
     if subscription.raw_message_delivery:
         return message.message
     return json.dumps(notification(message, subscription, signature=signature), ensure_ascii=False)
+
+
+def queue_message_attributes(message: PublishedMessage, subscription: Subscription) -> dict[str, MessageAttributeValue]:
+    """The SQS message attributes an ``sqs`` subscriber's message carries.
+
+    With ``RawMessageDelivery`` the message's own attributes, each of its own data type (SNS
+    piggybacks them on SQS's message attributes: a Number stays a Number, a Binary bytes); the
+    envelope carries them otherwise, so the queue's message has none.
+    """
+    if subscription.protocol != "sqs" or not subscription.raw_message_delivery:
+        return {}
+    return {name: _sqs_attribute(attribute) for name, attribute in message.attributes.items()}
+
+
+def _sqs_attribute(attribute: MessageAttribute) -> MessageAttributeValue:
+    # SQS takes SNS's data types as they are: ``String.Array`` reads there as a String with the
+    # custom label ``Array``; SNS holds a Binary's value in base64, SQS wants its bytes.
+    if attribute.base_type == "Binary":
+        return MessageAttributeValue(attribute.data_type, binary_value=base64.b64decode(attribute.value))
+    return MessageAttributeValue(attribute.data_type, string_value=attribute.value)
 
 
 def http_headers(message: PublishedMessage, subscription: Subscription) -> dict[str, str]:

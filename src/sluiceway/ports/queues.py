@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..messaging.sqs_attributes import AttributeInput
 
 __all__ = ["Queue", "QueueMessage"]
 
@@ -36,11 +39,16 @@ class Queue(Protocol):
         body: str,
         *,
         delay_s: int = 0,
-        attributes: Mapping[str, str] | None = None,
+        attributes: Mapping[str, AttributeInput] | None = None,
         group_id: str | None = None,
         dedup_id: str | None = None,
     ) -> str:
         """Send a message; return its id. Durable once this returns.
+
+        Args:
+            attributes: SQS message attributes; a plain string is a ``String`` attribute, a
+                :class:`~sluiceway.messaging.sqs_attributes.MessageAttributeValue` keeps its
+                type (``Number``, ``Binary``, custom labels), as SNS's raw delivery needs.
 
         Raises:
             NotFoundError: no such queue.

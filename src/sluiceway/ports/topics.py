@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..messaging.sns import DeliveryRecord
+
+if TYPE_CHECKING:
+    from ..messaging.sqs_attributes import AttributeInput
 
 __all__ = ["Sender", "Topic", "TopicDeadLetterSender", "TopicMessage"]
 
@@ -41,5 +44,30 @@ class Topic(Protocol):
 
 Sender = Callable[[DeliveryRecord], None]
 """Hands one message to one subscriber; returns when the subscriber took it, raises otherwise."""
-TopicDeadLetterSender = Callable[[str, str, Mapping[str, str]], None]
-"""Sends (queue ARN or name, body, message attributes) to a subscription's dead-letter queue; raises on failure."""
+
+
+class TopicDeadLetterSender(Protocol):
+    """Sends a message a subscription could not deliver to the subscription's dead-letter queue."""
+
+    def __call__(
+        self,
+        queue: str,
+        body: str,
+        attributes: Mapping[str, AttributeInput],
+        /,
+        *,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> None:
+        """Send ``body`` with its message ``attributes`` to ``queue`` (an SQS queue's ARN or name).
+
+        Args:
+            group_id: a FIFO dead-letter queue's ``MessageGroupId`` (the FIFO topic's message's);
+                given only for a FIFO queue.
+            dedup_id: its ``MessageDeduplicationId``, likewise.
+
+        Raises:
+            Exception: whatever the queue raises when it refuses the message; the deliverer logs
+                it and the delivery ends without the dead-letter queue.
+        """
+        ...

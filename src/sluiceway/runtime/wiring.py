@@ -514,8 +514,8 @@ def _deliverer(
     if invoker is not None:
         senders["lambda"] = FunctionSender(invoker)
 
-    def dead_letter(queue: str, body: str, attributes: Any) -> None:
-        local.queues.send(queue.rsplit(":", 1)[-1], body, attributes=attributes)
+    def dead_letter(queue: str, body: str, attributes: Any, /, *, group_id: str | None = None, dedup_id: str | None = None) -> None:
+        local.queues.send(queue.rsplit(":", 1)[-1], body, attributes=attributes, group_id=group_id, dedup_id=dedup_id)
 
     return TopicDeliverer(
         local.topics, senders, clock=clock, dead_letter=dead_letter, wakeup=wakeup, tracing=tracing, trace_of=local.topics.trace_parent

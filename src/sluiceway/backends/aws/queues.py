@@ -15,6 +15,7 @@ import boto3
 from ...messaging import limits
 from ...messaging.queue import QueueAttributes, QueueConfig
 from ...messaging.redrive import RedrivePolicy, check_same_type, queue_name
+from ...messaging.sqs_attributes import AttributeInput, from_aws, typed_attributes
 from ...ports import QueueMessage
 from ._errors import translated
 
@@ -24,9 +25,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = ["SqsQueue"]
-
-
-
 
 
 def _timestamp_ms(value: str | None) -> datetime | None:
@@ -200,7 +198,7 @@ class SqsQueue:
         body: str,
         *,
         delay_s: int | None = None,
-        attributes: Mapping[str, str] | None = None,
+        attributes: Mapping[str, AttributeInput] | None = None,
         group_id: str | None = None,
         dedup_id: str | None = None,
     ) -> str:
@@ -209,7 +207,8 @@ class SqsQueue:
         Args:
             delay_s: seconds before the message can be received (0-900); None takes
                 the queue's delay. SQS refuses a per-message delay on FIFO queues.
-            attributes: String message attributes.
+            attributes: message attributes; plain strings are ``String`` ones, typed values keep
+                their type.
             group_id: ``MessageGroupId``; required on FIFO queues.
             dedup_id: ``MessageDeduplicationId`` (FIFO queues).
 
@@ -223,7 +222,7 @@ class SqsQueue:
             limits.check_range("DelaySeconds", delay_s, 0, limits.MAX_DELAY_S)
             kwargs["DelaySeconds"] = delay_s
         if attributes:
-            kwargs["MessageAttributes"] = {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
+            kwargs["MessageAttributes"] = {name: value.to_aws() for name, value in typed_attributes(attributes).items()}
         if group_id is not None:
             kwargs["MessageGroupId"] = group_id
         if dedup_id is not None:
@@ -299,11 +298,8 @@ class SqsQueue:
 
 def _message(raw: Mapping[str, Any]) -> QueueMessage:
     system = raw.get("Attributes", {})
-    attributes = {
-        name: str(value.get("StringValue", ""))
-        for name, value in (raw.get("MessageAttributes") or {}).items()
-        if value.get("DataType", "String").startswith(("String", "Number"))
-    }
+    # As the local queue gives them: String and Number as their text, Binary in base64.
+    attributes = {name: from_aws(name, value).text() for name, value in (raw.get("MessageAttributes") or {}).items()}
     return QueueMessage(
         message_id=raw["MessageId"],
         receipt_handle=raw["ReceiptHandle"],

@@ -46,7 +46,7 @@ from ...messaging.batch import (
     VisibilityEntry,
     check_batch,
 )
-from ...messaging.errors import InvalidMessageError, PurgeInProgressError
+from ...messaging.errors import InvalidMessageError, MessageGoneError, PurgeInProgressError, StaleReceiptError
 from ...messaging.queue import MoveTask, QueueAttributes, QueueConfig, ReceivedMessage, StoredMessage
 from ...messaging.queue_attributes import DEDUP_BY_GROUP, QueueAttributeChanges
 from ...messaging.redrive import RedrivePolicy, queue_arn, queue_name
@@ -664,9 +664,10 @@ class SqliteQueueService:
         succeeds and deletes nothing, as in SQS.
 
         Raises:
-            NotFoundError: no such queue, a malformed receipt, a receipt of another
-                queue, or a stale receipt: the message was received again since, or
-                moved to its dead-letter queue (SQS's ReceiptHandleIsInvalid).
+            NotFoundError: no such queue, a malformed receipt or a receipt of another queue
+                (ReceiptHandleInvalidError), or a stale receipt: the message was received
+                again since, or moved to its dead-letter queue (StaleReceiptError, which SQS
+                answers with success; raised here so that the caller knows nothing was deleted).
             InvalidMessageError: on a FIFO queue, a receipt whose visibility timeout ran out.
         """
         with self.db.transaction() as conn:
@@ -674,6 +675,9 @@ class SqliteQueueService:
 
     def delete_batch(self, queue: str, entries: Sequence[ReceiptEntry]) -> BatchResult:
         """Delete up to ten received messages in one transaction; a bad receipt fails its entry.
+
+        Entries succeed and fail as SQS answers them: a stale receipt succeeds without deleting
+        (see :meth:`delete`).
 
         Raises:
             NotFoundError: no such queue.
@@ -688,6 +692,8 @@ class SqliteQueueService:
             for entry in entries:
                 try:
                     _receipts.delete(conn, q, entry.receipt_handle, now)
+                except StaleReceiptError:
+                    successful.append(BatchSuccess(id=entry.id))
                 except NotFoundError as exc:
                     failed.append(BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc)))
                 except InvalidMessageError as exc:
@@ -700,8 +706,9 @@ class SqliteQueueService:
         """Hide a received message for ``visibility_s`` seconds from now (0: visible at once).
 
         Raises:
-            NotFoundError: no such queue, or a receipt that is malformed, stale, or of
-                a message that is gone.
+            NotFoundError: no such queue, a receipt that is malformed or of another queue
+                (ReceiptHandleInvalidError), a stale one (StaleReceiptError, which SQS answers
+                with success), or one of a message that is gone (MessageGoneError).
             ValueError: ``visibility_s`` out of 0-43200, or the message would stay
                 hidden more than 12 hours after its receive (InvalidMessageError).
         """
@@ -713,6 +720,9 @@ class SqliteQueueService:
 
     def change_visibility_batch(self, queue: str, entries: Sequence[VisibilityEntry]) -> BatchResult:
         """Change the visibility of up to ten received messages in one transaction, entry by entry.
+
+        Entries succeed and fail as SQS answers them: a stale receipt succeeds without changing
+        anything (see :meth:`change_visibility`).
 
         Raises:
             NotFoundError: no such queue.
@@ -727,6 +737,10 @@ class SqliteQueueService:
                 try:
                     limits.check_range("VisibilityTimeout", entry.visibility_s, 0, limits.MAX_VISIBILITY_S)
                     _receipts.change_visibility(conn, q, entry.receipt_handle, entry.visibility_s, self._now())
+                except StaleReceiptError:
+                    successful.append(BatchSuccess(id=entry.id))
+                except MessageGoneError as exc:
+                    failed.append(BatchFailure(id=entry.id, code="InvalidParameterValue", message=str(exc)))
                 except NotFoundError as exc:
                     failed.append(BatchFailure(id=entry.id, code="ReceiptHandleIsInvalid", message=str(exc)))
                 except ValueError as exc:

@@ -19,6 +19,7 @@ larger messages.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import logging
@@ -33,9 +34,11 @@ from ...messaging.batch import ReceiptEntry, SendEntry, VisibilityEntry, check_b
 from ...messaging.errors import (
     DeadLetterTargetError,
     InvalidMessageError,
+    MessageGoneError,
     PurgeInProgressError,
     QueueDoesNotExistError,
     ReceiptHandleInvalidError,
+    StaleReceiptError,
 )
 from ...messaging.queue import MoveTask, ReceivedMessage
 from ...messaging.queue_attributes import (
@@ -118,6 +121,8 @@ def _sqs_errors() -> Iterator[None]:
         raise _error("PurgeQueueInProgress", str(exc)) from None
     except ReceiptHandleInvalidError as exc:
         raise _error("ReceiptHandleIsInvalid", str(exc)) from None
+    except MessageGoneError as exc:
+        raise _error("InvalidParameterValue", str(exc)) from None
     except DeadLetterTargetError as exc:
         raise _error("InvalidParameterValue", str(exc)) from None
     except InvalidMessageError as exc:
@@ -527,7 +532,10 @@ def _message(m: ReceivedMessage, system_names: set[str], attribute_names: Any, *
 
 @_operation("DeleteMessage")
 def delete_message(ctx: Context, params: dict[str, Any]) -> None:
-    _queues(ctx).delete(_queue(ctx, params), params["ReceiptHandle"])
+    # An old receipt (the message was received again since): "the request will succeed, but the
+    # message might not be deleted" (DeleteMessage's documentation); the local queue keeps it.
+    with contextlib.suppress(StaleReceiptError):
+        _queues(ctx).delete(_queue(ctx, params), params["ReceiptHandle"])
 
 
 @_operation("DeleteMessageBatch")
@@ -538,7 +546,9 @@ def delete_message_batch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
 
 @_operation("ChangeMessageVisibility")
 def change_message_visibility(ctx: Context, params: dict[str, Any]) -> None:
-    _queues(ctx).change_visibility(_queue(ctx, params), params["ReceiptHandle"], params["VisibilityTimeout"])
+    # As DeleteMessage, SQS does not refuse an old receipt; the message stays with its latest receiver.
+    with contextlib.suppress(StaleReceiptError):
+        _queues(ctx).change_visibility(_queue(ctx, params), params["ReceiptHandle"], params["VisibilityTimeout"])
 
 
 @_operation("ChangeMessageVisibilityBatch")

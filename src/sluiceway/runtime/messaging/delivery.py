@@ -57,10 +57,11 @@ from ...messaging.notifications import (
     http_headers,
     lambda_event,
     notification,
+    queue_message_attributes,
     string_to_sign,
 )
 from ...messaging.redrive import queue_name
-from ...messaging.sns import DeliveryRecord
+from ...messaging.sns import DeliveryRecord, PublishedMessage
 from ...observability.tracing import Tracing
 from ...ports import Clock, FunctionInvoker, Invocation, Queue
 from ...ports.deliveries import DeliveryLog
@@ -284,20 +285,15 @@ class QueueSender:
     def __call__(self, record: DeliveryRecord) -> None:
         sub, message = record.subscription, record.message
         body = delivery_body(message, sub, signature=_envelope_signature(self.signing_key, record))
-        attributes = None
-        if sub.raw_message_delivery and message.attributes:
-            attributes = {k: a.value for k, a in message.attributes.items() if a.base_type != "Binary"}
         name = queue_name(sub.endpoint)
-        # A FIFO topic's group and deduplication ids become a FIFO queue's message's own (a
-        # standard queue subscribed to a FIFO topic gets neither, as from SNS).
-        fifo = message.group_id is not None and name.endswith(".fifo")
+        fifo = _fifo_ids(message, name)
         try:
             self.queues.send(
                 name,
                 body,
-                attributes=attributes,
-                group_id=message.group_id if fifo else None,
-                dedup_id=message.dedup_id if fifo else None,
+                attributes=queue_message_attributes(message, sub) or None,
+                group_id=fifo.get("group_id"),
+                dedup_id=fifo.get("dedup_id"),
             )
         except NotFoundError as exc:
             raise PermanentDeliveryError(f"queue {sub.endpoint} does not exist") from exc
@@ -484,13 +480,14 @@ class TopicDeliverer:
             "attempts": attempts,
         }
         if sub.dead_letter_queue is not None and self.dead_letter is not None:
+            # What the subscriber would have got, as SNS dead-letters it: the body, the message's
+            # attributes where an SQS subscriber gets them as SQS attributes (raw delivery), and a
+            # FIFO topic's group and deduplication ids for a FIFO dead-letter queue. SNS adds no
+            # attributes of its own (the reason is in the delivery's record and the log).
             body = delivery_body(row.message, sub, signature=_envelope_signature(sub.secret or self.signing_key, row))
-            attributes = {
-                "ErrorCode": "DeliveryFailed" if status == "failed" else "DeliveryRejected",
-                "ErrorMessage": error,
-            }
+            attributes = queue_message_attributes(row.message, sub)
             try:
-                self.dead_letter(sub.dead_letter_queue, body, attributes)
+                self.dead_letter(sub.dead_letter_queue, body, attributes, **_fifo_ids(row.message, queue_name(sub.dead_letter_queue)))
             except Exception:
                 logger.error(
                     "topic message could not be sent to the dead-letter queue",
@@ -508,6 +505,17 @@ class TopicDeliverer:
         else:
             logger.warning("topic delivery rejected by the subscriber", extra={**where, "error": error})
         return Outcome(status, attempts, error=error)
+
+
+def _fifo_ids(message: PublishedMessage, queue: str) -> dict[str, str]:
+    """The ``group_id`` and ``dedup_id`` a message from a FIFO topic gives a FIFO queue; none for a
+    standard queue (SNS forwards neither to a standard queue subscribed to a FIFO topic)."""
+    if message.group_id is None or not queue.endswith(".fifo"):
+        return {}
+    ids = {"group_id": message.group_id}
+    if message.dedup_id is not None:
+        ids["dedup_id"] = message.dedup_id
+    return ids
 
 
 def _error(exc: BaseException) -> str:
