@@ -41,6 +41,7 @@ from .model import (
     Template,
     WaitState,
 )
+from .sdk_services import sdk_resource_problem
 
 __all__ = ["Diagnostic", "parse", "parse_text", "substitute", "validate"]
 
@@ -347,6 +348,8 @@ class _Parser:
             resource = doc.get("Resource")
             if not isinstance(resource, str):
                 self.problem(f"{where}/Resource", "Task needs a Resource string")
+            elif (refusal := sdk_resource_problem(resource)) is not None:
+                self.problem(f"{where}/Resource", refusal)
             return TaskState(
                 **common,
                 resource=resource if isinstance(resource, str) else "",

@@ -33,6 +33,7 @@ from .custom_resources import RESPONSE_PATH, ResponseSlots
 from .errors import AwsError, not_implemented
 from .health import liveness, readiness
 from .routing import Route, route, virtual_host_bucket
+from .sdk_tasks import serve_aws_sdk_tasks
 from .services import operations
 from .sigv4 import check_expiry, precheck, verify
 
@@ -101,6 +102,7 @@ class Endpoint:
                 "(set SLUICEWAY_ENDPOINT_ACCESS_KEYS=KEY_ID:SECRET)"
             )
         self.shared = Shared()
+        serve_aws_sdk_tasks(stack, self.shared, lambda: self.url)  # Step Functions' aws-sdk tasks call these operations
         self.apis = ApiGateway(self)
         """The API Gateway APIs served under ``/_sluiceway/apis/<apiId>`` (``apis.deploy([...])``)."""
         self._server: _Server | None = None

@@ -29,6 +29,7 @@ from ...errors import DefinitionError, InvalidNameError
 from ...names import check_name
 from ...runtime.orchestration.json_reasons import jackson_reason
 from ..errors import AwsError
+from ..sdk_tasks import sdk_diagnostics
 from ._sfn_express import express_diagnostics
 
 if TYPE_CHECKING:
@@ -259,10 +260,11 @@ class Catalog:
 
 
 def _check_express(machine: StateMachine, kind: str) -> None:
-    """InvalidDefinition for what an Express machine may not use (see :mod:`._sfn_express`)."""
-    if kind != "EXPRESS":
-        return
-    problems = express_diagnostics(machine.definition)
+    """InvalidDefinition for what an Express machine may not use (see :mod:`._sfn_express`), and
+    for AWS SDK actions the served services do not have (see :func:`~..sdk_tasks.sdk_diagnostics`)."""
+    problems = sdk_diagnostics(machine.definition)
+    if kind == "EXPRESS":
+        problems += express_diagnostics(machine.definition)
     if problems:
         reasons = ", ".join(f"{d.code}: {d.message} at {d.location}" for d in problems)
         raise AwsError("InvalidDefinition", f"Invalid State Machine Definition: '{reasons}'")

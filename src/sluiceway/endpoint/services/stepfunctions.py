@@ -35,6 +35,7 @@ from ...runtime.orchestration.executor import InvalidTaskTokenError, TaskTimedOu
 from ...runtime.orchestration.json_reasons import EMPTY_INPUT, jackson_location, jackson_reason
 from ..context import Context, Operations
 from ..errors import AwsError
+from ..sdk_tasks import sdk_diagnostics
 from . import _sfn_versions as versions
 from ._sfn_catalog import Catalog, StateMachineRecord, invalid_arn, tag_map, validation_error
 from ._sfn_express import NOT_AN_OBJECT, express_diagnostics
@@ -209,6 +210,7 @@ def validate_state_machine_definition(ctx: Context, params: dict[str, Any]) -> d
             diagnostics = [{"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": NOT_AN_OBJECT}]
         else:
             diagnostics = [d.to_json() for d in parser.validate(doc)]
+            diagnostics += [d.to_json() for d in sdk_diagnostics(doc)]
             if kind == "EXPRESS":
                 diagnostics += [d.to_json() for d in express_diagnostics(doc)]
     # severity ERROR (the default) reports errors only; WARNING reports both.

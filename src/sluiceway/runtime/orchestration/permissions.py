@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ...asl.sdk_services import SDK_PREFIX, parse_sdk_resource
 from .children import IAM_ACTIONS as CHILD_IAM_ACTIONS
 from .children import IAM_ACTIONS_SYNC, MAP_RUN_IAM_ACTIONS
 from .integrations import REGISTRY
+from .integrations.aws_sdk import iam_actions as sdk_iam_actions
 from .integrations.items import READER_IAM_ACTIONS, WRITER_IAM_ACTIONS
 
 __all__ = ["required_actions"]
@@ -26,6 +28,7 @@ def required_actions(definition: Mapping[str, Any]) -> set[str]:
 
     A Task whose resource is a function (an ARN or a name) needs ``lambda:InvokeFunction``; a
     Distributed Map starts child executions, and its ItemReader and ResultWriter use S3.
+    An AWS SDK integration needs its API action's (``dynamodb:GetItem``).
     Raises KeyError for a service integration or item reader Sluiceway does not run.
     """
     needed: set[str] = set()
@@ -49,6 +52,12 @@ def required_actions(definition: Mapping[str, Any]) -> set[str]:
 def _task_actions(resource: str) -> tuple[str, ...]:
     if not resource.startswith(_SERVICE_PREFIX):
         return ("lambda:InvokeFunction",)
+    if resource.startswith(SDK_PREFIX):
+        # The API action's own IAM action: Step Functions cannot generate these for AWS SDK integrations.
+        sdk = parse_sdk_resource(resource)
+        if sdk is None:
+            raise KeyError(resource)
+        return sdk_iam_actions(sdk)
     service = resource[len(_SERVICE_PREFIX) :].removesuffix(".waitForTaskToken")
     if service == "states:startExecution":
         return CHILD_IAM_ACTIONS

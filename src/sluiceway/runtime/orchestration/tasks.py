@@ -18,21 +18,24 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...asl.commands import InvokeTask, ReadItems, TaskFailed, TaskSucceeded, WriteResults
+from ...asl.sdk_services import SDK_PREFIX, parse_sdk_resource
 from ...clock import SystemClock
 from ...errors import OrchestratorStoppedError, SluicewayError
 from ...ports import Clock, EventPublisher, FunctionInvoker, MetadataTable, ObjectStore, Queue, TaskJournal, Topic
 from ...settings import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from ...types import JSON
 from .integrations import REGISTRY, Integration, TaskError, TaskPorts
+from .integrations.aws_sdk import SdkCall
 from .integrations.items import read_items, write_results
 from .integrations.lambda_ import invoke
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TaskRunner", "as_outcome"]
+__all__ = ["AwsSdkTasks", "TaskRunner", "as_outcome"]
 
 _SERVICE_PREFIX = "arn:aws:states:::"
 Handler = Callable[[InvokeTask, Mapping[str, Any]], JSON]
+RunTask = Callable[[Any], TaskSucceeded | TaskFailed]
 
 
 def as_outcome(command: InvokeTask | ReadItems | WriteResults, action: Callable[[], JSON]) -> TaskSucceeded | TaskFailed:
@@ -123,3 +126,37 @@ class TaskRunner:
         if self.journal is None or not command.idempotency_key:
             return action()
         return self.journal.once(command.idempotency_key, action, atomic=atomic)
+
+
+class AwsSdkTasks:
+    """Runs AWS SDK integrations (``arn:aws:states:::aws-sdk:...``) through ``call``; hands every
+    other command to ``rest`` (the :class:`TaskRunner`).
+
+    The call is made by what serves the services (the endpoint, in-process), which exists only
+    once the stack runs: the composition puts this in front of the orchestrator's task runner then.
+
+    Args:
+        call: calls an API action and renders its response, or raises TaskError.
+        rest: runs every other command.
+        journal: where tasks' outcomes are recorded, so that each call is made once per task.
+    """
+
+    def __init__(self, call: SdkCall, rest: RunTask, journal: TaskJournal | None = None) -> None:
+        self.call = call
+        self.rest = rest
+        self.journal = journal
+
+    def __call__(self, command: Any) -> TaskSucceeded | TaskFailed:
+        if not isinstance(command, InvokeTask) or not command.resource.startswith(SDK_PREFIX):
+            return self.rest(command)
+        resource = parse_sdk_resource(command.resource)
+        if resource is None:  # refused when the definition was made; kept from older definitions
+            return TaskFailed(command.token, "States.Runtime", f"The resource '{command.resource}' is not supported")
+        params: Mapping[str, Any] = command.payload if isinstance(command.payload, Mapping) else {}
+
+        def action() -> JSON:
+            if self.journal is None or not command.idempotency_key:
+                return self.call(resource, params)
+            return self.journal.once(command.idempotency_key, lambda: self.call(resource, params), atomic=False)
+
+        return as_outcome(command, action)
