@@ -10,8 +10,9 @@ here, not by the numbered migrations, which belong to the state database.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,7 @@ class LogGroup:
     created_ms: int
     retention_days: int | None
     stored_bytes: int
+    kms_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ class SqliteLogStore:
         with self._write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(log_groups)")}
+            if "kms_key_id" not in columns:  # a logs.db made before groups kept their KMS key
+                conn.execute("ALTER TABLE log_groups ADD COLUMN kms_key_id TEXT")
 
     # -- connections --------------------------------------------------------------------
 
@@ -122,15 +127,61 @@ class SqliteLogStore:
 
     # -- groups and streams -------------------------------------------------------------
 
-    def create_group(self, name: str, *, retention_days: int | None = None) -> None:
+    def create_group(
+        self,
+        name: str,
+        *,
+        retention_days: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        kms_key_id: str | None = None,
+    ) -> None:
         """Raises ConflictError if the group exists."""
         with self._write() as conn:
             try:
                 conn.execute(
-                    "INSERT INTO log_groups (name, created_ms, retention) VALUES (?, ?, ?)", (name, self.clock_ms(), retention_days)
+                    "INSERT INTO log_groups (name, created_ms, retention, tags, kms_key_id) VALUES (?, ?, ?, ?, ?)",
+                    (name, self.clock_ms(), retention_days, json.dumps(dict(tags or {})), kms_key_id),
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"log group {name} exists") from None
+
+    def set_retention(self, name: str, days: int | None) -> None:
+        """Keep the group's events ``days`` days (None: forever). Raises NotFoundError."""
+        self._update_group(name, "retention", days)
+
+    def set_kms_key(self, name: str, key_id: str | None) -> None:
+        """Record the KMS key the group's events are encrypted with (None: none). Raises NotFoundError."""
+        self._update_group(name, "kms_key_id", key_id)
+
+    def _update_group(self, name: str, column: str, value: object) -> None:
+        with self._write() as conn:
+            cursor = conn.execute(f"UPDATE log_groups SET {column} = ? WHERE name = ?", (value, name))  # noqa: S608 - column is fixed by the callers
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"log group {name} does not exist")
+
+    def retention(self, name: str) -> int | None:
+        """The group's retention in days (None: forever, or no such group)."""
+        row = self._conn().execute("SELECT retention FROM log_groups WHERE name=?", (name,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def tags(self, name: str) -> dict[str, str]:
+        """The group's tags. Raises NotFoundError."""
+        row = self._conn().execute("SELECT tags FROM log_groups WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"log group {name} does not exist")
+        return dict(json.loads(row[0]))
+
+    def change_tags(self, name: str, *, add: Mapping[str, str] | None = None, remove: Sequence[str] = ()) -> dict[str, str]:
+        """Add (or overwrite) and remove tags in one transaction; the tags after. Raises NotFoundError."""
+        with self._write() as conn:
+            row = conn.execute("SELECT tags FROM log_groups WHERE name=?", (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"log group {name} does not exist")
+            tags = {**json.loads(row[0]), **(add or {})}
+            for key in remove:
+                tags.pop(key, None)
+            conn.execute("UPDATE log_groups SET tags = ? WHERE name = ?", (json.dumps(tags), name))
+        return tags
 
     def delete_group(self, name: str) -> None:
         """Delete the group with its streams and events. Raises NotFoundError."""
@@ -160,12 +211,12 @@ class SqliteLogStore:
     def groups(self, *, prefix: str = "", after: str | None = None, limit: int = 50) -> list[LogGroup]:
         """Groups by name, those whose name starts with ``prefix``, after ``after``."""
         rows = self._conn().execute(
-            "SELECT g.name, g.created_ms, g.retention,"
+            "SELECT g.name, g.created_ms, g.retention, g.kms_key_id,"
             " (SELECT COALESCE(SUM(s.stored_bytes), 0) FROM log_streams s WHERE s.log_group = g.name) AS bytes"
             " FROM log_groups g WHERE g.name >= ? AND substr(g.name, 1, ?) = ? AND g.name > ? ORDER BY g.name LIMIT ?",
             (prefix, len(prefix), prefix, after or "", limit),
         )
-        return [LogGroup(r[0], r[1], r[2], r[3]) for r in rows]
+        return [LogGroup(r[0], r[1], r[2], r[4], kms_key_id=r[3]) for r in rows]
 
     def has_group(self, name: str) -> bool:
         return self._conn().execute("SELECT 1 FROM log_groups WHERE name=?", (name,)).fetchone() is not None

@@ -1,6 +1,7 @@
 """AWS Lambda (rest-json): invoke and describe the stack's registered functions.
 
-Functions are those of the running application (``stack.invoker``); they are named as
+Functions are those of the running application (``stack.invoker``) and those clients made
+with CreateFunction (``_lambda_code.py``, kept in the data dir); they are named as
 Lambda names them: ``ValidateData``, ``111111111111:function:ValidateData`` or the
 full ARN, with an optional ``$LATEST`` qualifier (the local stack keeps one version).
 
@@ -15,60 +16,34 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import json
 import logging
-import platform
-import sys
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...backends.local.async_invocations import EventInvokeConfig
 from ...ports import Invocation
-from ...runtime.lambdas.context import log_group_name
 from ...runtime.lambdas.destinations import destination_kind, error_document
 from ...runtime.lambdas.invoker import MAX_REQUEST_BYTES, FunctionSpec, invoke_api_error
 from ..context import Context, Operations
 from ..errors import AwsError
+from . import _lambda_code, _lambda_settings
+from ._lambda_catalog import catalog, stored
+from ._lambda_describe import configuration, must_function, qualifier_of
+
+if TYPE_CHECKING:
+    pass
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["OPERATIONS"]
 
 OPERATIONS = Operations("lambda")
+OPERATIONS.handlers.update(_lambda_code.OPERATIONS.handlers)
+OPERATIONS.handlers.update(_lambda_settings.OPERATIONS.handlers)
 
 MAX_EVENT_BYTES = 262_144
 """The payload limit of an asynchronous (``Event``) invocation."""
 _TYPES = ("Event", "RequestResponse", "DryRun")
-_FUNCTION_PATTERN = (
-    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
-)
-
-
-def _function(ctx: Context, reference: str, qualifier: str | None = None) -> FunctionSpec:
-    """The registered function a FunctionName (and Qualifier) names, or Lambda's error."""
-    invoker = ctx.stack.invoker
-    arn = invoker.arn_of(reference)
-    if arn is None:
-        raise AwsError(
-            "ValidationException",
-            f"1 validation error detected: Value '{reference}' at 'functionName' failed to satisfy constraint:"
-            f" Member must satisfy regular expression pattern: {_FUNCTION_PATTERN}",
-        )
-    name = invoker.resolve(reference)
-    in_reference = arn.split(":")[7] if arn.count(":") >= 7 else None
-    if qualifier is not None and in_reference is not None and qualifier != in_reference:
-        raise AwsError(
-            "InvalidParameterValueException", "The derived qualifier from the function name does not match the specified qualifier."
-        )
-    wanted = qualifier or in_reference
-    if name is None or (wanted not in (None, "$LATEST") and wanted not in invoker.qualifiers(name)):
-        # Locally a function has $LATEST and the versions and aliases its template published (all
-        # running the current code); any other qualifier names nothing.
-        base = arn if in_reference is None else arn.rsplit(":", 1)[0]
-        shown = f"{base}:{wanted}" if wanted else base
-        raise AwsError("ResourceNotFoundException", f"Function not found: {shown}", 404, fields={"Type": "User"})
-    return invoker.functions[name]
 
 
 @OPERATIONS("Invoke")
@@ -80,7 +55,7 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy constraint:"
             " Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
         )
-    spec = _function(ctx, params["FunctionName"], params.get("Qualifier"))
+    spec = must_function(ctx, params["FunctionName"], params.get("Qualifier"))
     if kind == "DryRun":
         return {"StatusCode": 204, "Payload": b""}
     body: bytes = params.get("Payload") or b""
@@ -132,47 +107,27 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 # -- describing functions ---------------------------------------------------------------
 
 
-def _configuration(ctx: Context, spec: FunctionSpec) -> dict[str, Any]:
-    loaded: datetime = ctx.shared.get("lambda.loaded", lambda: datetime.now(UTC))
-    digest = base64.b64encode(hashlib.sha256(spec.handler.encode()).digest()).decode()
-    return {
-        "FunctionName": spec.name,
-        "FunctionArn": ctx.stack.settings.arn("lambda", f"function:{spec.name}"),
-        "Runtime": spec.runtime or f"python{sys.version_info.major}.{sys.version_info.minor}",
-        "Role": f"arn:aws:iam::{ctx.stack.settings.account_id}:role/sluiceway",
-        "Handler": spec.handler,
-        "CodeSize": 0,
-        "Description": "",
-        "Timeout": max(1, round(spec.timeout_s)),
-        "MemorySize": spec.memory_mb,
-        # Lambda's LastModified is a string in this exact format, not a timestamp.
-        "LastModified": loaded.strftime("%Y-%m-%dT%H:%M:%S.") + f"{loaded.microsecond // 1000:03d}+0000",
-        "CodeSha256": digest,
-        "Version": "$LATEST",
-        "TracingConfig": {"Mode": "PassThrough"},
-        "RevisionId": hashlib.sha256(f"{spec}".encode()).hexdigest()[:32],
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
-        "PackageType": "Zip",
-        "Architectures": ["arm64" if platform.machine().lower() in ("arm64", "aarch64") else "x86_64"],
-        "EphemeralStorage": {"Size": 512},
-        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
-        "LoggingConfig": {"LogFormat": "Text", "LogGroup": log_group_name(spec.name)},
-        # Lambda reports DeadLetterConfig only when the function has one.
-        **({"DeadLetterConfig": {"TargetArn": dlq}} if (dlq := ctx.stack.local.async_invocations.configs.dead_letter(spec.name)) else {}),
-    }
-
-
 @OPERATIONS("GetFunction")
 def get_function(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    spec = _function(ctx, params["FunctionName"], params.get("Qualifier"))
-    # The code is the application's Python package, not an uploaded bundle: there is nothing to download.
-    return {"Configuration": _configuration(ctx, spec), "Code": {"RepositoryType": "S3"}, "Tags": {}}
+    spec = must_function(ctx, params["FunctionName"], params.get("Qualifier"))
+    # A template's code is the application's folder, and an uploaded package is kept in the data dir:
+    # neither is downloadable from S3, so there is no Location.
+    function = stored(ctx, spec.name)
+    tags = dict(function.tags) if function is not None else {}
+    out: dict[str, Any] = {
+        "Configuration": configuration(ctx, spec, qualifier_of(ctx, params)),
+        "Code": {"RepositoryType": "S3"},
+        "Tags": tags,
+    }
+    if spec.reserved_concurrency is not None:
+        out["Concurrency"] = {"ReservedConcurrentExecutions": spec.reserved_concurrency}
+    return out
 
 
 @OPERATIONS("GetFunctionConfiguration")
 def get_function_configuration(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return _configuration(ctx, _function(ctx, params["FunctionName"], params.get("Qualifier")))
+    spec = must_function(ctx, params["FunctionName"], params.get("Qualifier"))
+    return configuration(ctx, spec, qualifier_of(ctx, params))
 
 
 @OPERATIONS("ListFunctions")
@@ -187,9 +142,10 @@ def list_functions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             after = base64.urlsafe_b64decode(marker.encode()).decode()
         except (ValueError, UnicodeDecodeError):
             raise AwsError("InvalidParameterValueException", "Invalid Marker", fields={"Type": "User"}) from None
+    catalog(ctx)  # functions made through the API are registered again after a restart
     specs = [s for name, s in sorted(ctx.stack.invoker.functions.items()) if name > after]
     page = specs[:limit]
-    out: dict[str, Any] = {"Functions": [_configuration(ctx, s) for s in page]}
+    out: dict[str, Any] = {"Functions": [configuration(ctx, s) for s in page]}
     if len(specs) > limit:
         out["NextMarker"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
     return out
@@ -251,7 +207,7 @@ def _invoke_config_input(ctx: Context, params: dict[str, Any], spec: FunctionSpe
 def _config_function(ctx: Context, params: dict[str, Any]) -> FunctionSpec:
     """Put, Update and List name a function that must exist (and their message for one that does not is this one)."""
     try:
-        return _function(ctx, params["FunctionName"], params.get("Qualifier"))
+        return must_function(ctx, params["FunctionName"], params.get("Qualifier"))
     except AwsError as exc:
         if exc.code != "ResourceNotFoundException":
             raise
@@ -345,7 +301,7 @@ def _stored_invoke_config(ctx: Context, params: dict[str, Any], *, shown_qualifi
     # Get and Delete tell a missing function and a missing configuration apart by nothing:
     # both are "doesn't have an EventInvokeConfig".
     try:
-        spec = _function(ctx, params["FunctionName"], params.get("Qualifier"))
+        spec = must_function(ctx, params["FunctionName"], params.get("Qualifier"))
     except AwsError as exc:
         if exc.code != "ResourceNotFoundException":
             raise

@@ -30,8 +30,11 @@ TOO_NEW_MS = 2 * 3600 * 1000
 TOO_OLD_MS = 14 * 24 * 3600 * 1000
 _SCAN_BUDGET = 10_000
 """FilterLogEvents looks at this many events per call at most, then answers with a nextToken."""
-_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
-_STREAM_NAME = re.compile(r"^[^:*]{1,512}$")
+_MAX_NAME = 512
+_TOO_LONG = "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
+"""AWS's words for a group or stream name over 512 characters (not the model's length constraint)."""
+_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]+$")
+_STREAM_NAME = re.compile(r"^[^:*]+$")
 
 
 def _store(ctx: Context) -> SqliteLogStore:
@@ -58,29 +61,47 @@ def _group(params: dict[str, Any], *, required: bool = True) -> str:
     name = params.get("logGroupName")
     identifier = params.get("logGroupIdentifier")
     if name and identifier:
-        raise _invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+        raise AwsError("ValidationException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
     if identifier:
-        # An ARN (arn:aws:logs:<region>:<account>:log-group:<name>[:*]) or a name.
-        if identifier.startswith("arn:"):
-            parts = identifier.split(":", 6)
-            if len(parts) < 7 or not parts[6].startswith("log-group:"):
-                raise _invalid(f"Invalid log group identifier: {identifier}")
-            name = parts[6][len("log-group:") :].removesuffix(":*")
-        else:
-            name = identifier
+        name = _identified_group(identifier)
     if not name:
         if required:
             raise _invalid("Should provide either a log group name or a log group ARN.")
         return ""
+    return _group_name(name)
+
+
+def _identified_group(identifier: str) -> str:
+    """The group a ``logGroupIdentifier`` names: a name or the ARN DescribeLogGroups calls ``logGroupArn``."""
+    if "*" in identifier:
+        # The ARN ending in ":*" (DescribeLogGroups' ``arn``) is refused, and AWS's message leaves the value out.
+        raise _invalid(
+            "1 validation error detected: Value at 'logGroupIdentifier' failed to satisfy constraint:"
+            r" Member must satisfy regular expression pattern: [\w#+=/:,.@-]*"
+        )
+    if not identifier.startswith("arn:"):
+        return identifier
+    # arn:<partition>:logs:<region>:<account>:log-group:<name>
+    parts = identifier.split(":", 5)
+    if len(parts) < 6 or parts[2] != "logs" or not parts[5].startswith("log-group:"):
+        raise _invalid(f"Invalid log group identifier: {identifier}")
+    return parts[5][len("log-group:") :]
+
+
+def _group_name(name: str) -> str:
+    if len(name) > _MAX_NAME:
+        raise _invalid(_TOO_LONG)
     if not _GROUP_NAME.match(name):
         raise _invalid(
             f"1 validation error detected: Value '{name}' at 'logGroupName' failed to satisfy constraint:"
             r" Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+"
         )
-    return str(name)
+    return name
 
 
 def _stream_name(name: str) -> str:
+    if len(name) > _MAX_NAME:
+        raise _invalid(_TOO_LONG)
     if not _STREAM_NAME.match(name):
         raise _invalid(
             f"1 validation error detected: Value '{name}' at 'logStreamName' failed to satisfy constraint:"
@@ -110,8 +131,9 @@ def _group_arn(ctx: Context, name: str) -> str:
 @OPERATIONS("CreateLogGroup")
 def create_log_group(ctx: Context, params: dict[str, Any]) -> None:
     name = _group(params)
+    tags = _valid_tags(params.get("tags"))
     try:
-        _store(ctx).create_group(name)
+        _store(ctx).create_group(name, tags=tags, kms_key_id=params.get("kmsKeyId"))
     except ConflictError:
         raise AwsError("ResourceAlreadyExistsException", "The specified log group already exists") from None
 
@@ -180,7 +202,9 @@ def describe_log_groups(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
                 "storedBytes": g.stored_bytes,
                 "logGroupClass": "STANDARD",
                 "logGroupArn": _group_arn(ctx, g.name),
+                "deletionProtectionEnabled": False,
                 **({"retentionInDays": g.retention_days} if g.retention_days else {}),
+                **({"kmsKeyId": g.kms_key_id} if g.kms_key_id else {}),
             }
             for g in page
         ]
@@ -193,7 +217,9 @@ def describe_log_groups(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 @OPERATIONS("DescribeLogStreams")
 def describe_log_streams(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     group = _group(params)
-    order = params.get("orderBy") or "LogStreamName"
+    order = params.get("orderBy")
+    if order is None:
+        order = "LogStreamName"
     if order not in ("LogStreamName", "LastEventTime"):
         raise _invalid(
             f"1 validation error detected: Value '{order}' at 'orderBy' failed to satisfy constraint:"
@@ -255,31 +281,153 @@ def put_log_events(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     stamps = [int(e["timestamp"]) for e in events]
     if stamps != sorted(stamps):
         raise _invalid("Log events in a single PutLogEvents request must be in chronological order.")
-    if stamps[-1] - stamps[0] > 24 * 3600 * 1000:
-        raise _invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
     store = _store(ctx)
+    if store.stream(group, stream) is None:
+        # Checked first: a batch whose events are all rejected still names a stream that must exist.
+        raise _no_group() if not store.has_group(group) else _no_stream()
     now = store.clock_ms()
+    retention = store.retention(group)
+    expired_before = now - retention * 86_400_000 if retention else None
     accepted: list[tuple[int, str]] = []
     rejected: dict[str, int] = {}
     for index, (stamp, event) in enumerate(zip(stamps, events, strict=True)):
+        # The End indexes are exclusive, the Start index inclusive (RejectedLogEventsInfo's contract).
         if stamp < now - TOO_OLD_MS:
-            rejected["tooOldLogEventEndIndex"] = index + 1  # exclusive
+            rejected["tooOldLogEventEndIndex"] = index + 1
+        elif expired_before is not None and stamp < expired_before:
+            rejected["expiredLogEventEndIndex"] = index + 1
         elif stamp > now + TOO_NEW_MS:
             rejected.setdefault("tooNewLogEventStartIndex", index)
         else:
             accepted.append((stamp, str(event["message"])))
+    # Only the events kept count towards the 24 hours a batch may span.
+    if accepted and accepted[-1][0] - accepted[0][0] > 24 * 3600 * 1000:
+        raise _invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
     try:
         store.put(group, stream, accepted)
     except NotFoundError:
-        if not store.has_group(group):
-            raise _no_group() from None
-        raise _no_stream() from None
-    out: dict[str, Any] = {"nextSequenceToken": _encode(str(now))}
+        raise _no_group() if not store.has_group(group) else _no_stream() from None
+    # Sequence tokens are ignored since 2023, but AWS still answers one: 56 digits.
+    out: dict[str, Any] = {"nextSequenceToken": f"{now:056d}"}
     if rejected:
         out["rejectedLogEventsInfo"] = rejected
-    if not accepted and not store.has_group(group):
-        raise _no_group()
     return out
+
+
+# -- retention, tags and keys ------------------------------------------------------------
+
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+_TAG = re.compile(r"^[\w\s.:/=+\-@]*$")
+_MAX_TAGS = 50
+
+
+@OPERATIONS("PutRetentionPolicy")
+def put_retention_policy(ctx: Context, params: dict[str, Any]) -> None:
+    group = _group(params)
+    days = params.get("retentionInDays")
+    if days not in RETENTION_DAYS:
+        raise _invalid(
+            f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint:"
+            f" Member must satisfy enum value set: [{', '.join(map(str, RETENTION_DAYS))}]"
+        )
+    try:
+        _store(ctx).set_retention(group, days)
+    except NotFoundError:
+        raise _no_group() from None
+
+
+@OPERATIONS("DeleteRetentionPolicy")
+def delete_retention_policy(ctx: Context, params: dict[str, Any]) -> None:
+    try:
+        _store(ctx).set_retention(_group(params), None)
+    except NotFoundError:
+        raise _no_group() from None
+
+
+@OPERATIONS("AssociateKmsKey")
+def associate_kms_key(ctx: Context, params: dict[str, Any]) -> None:
+    # Events are stored unencrypted locally: the key is recorded so DescribeLogGroups answers it.
+    try:
+        _store(ctx).set_kms_key(_group(params), params["kmsKeyId"])
+    except NotFoundError:
+        raise _no_group() from None
+
+
+@OPERATIONS("DisassociateKmsKey")
+def disassociate_kms_key(ctx: Context, params: dict[str, Any]) -> None:
+    try:
+        _store(ctx).set_kms_key(_group(params), None)
+    except NotFoundError:
+        raise _no_group() from None
+
+
+def _valid_tags(tags: dict[str, str] | None) -> dict[str, str]:
+    if not tags:
+        return {}
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or not _TAG.match(key) or len(value) > 256 or not _TAG.match(value):
+            raise _invalid(f"Invalid tag: {key}")
+    if len(tags) > _MAX_TAGS:
+        raise AwsError("TooManyTagsException", f"A resource can have no more than {_MAX_TAGS} tags.")
+    return dict(tags)
+
+
+def _change_tags(ctx: Context, group: str, add: dict[str, str] | None = None, remove: list[str] | None = None) -> None:
+    store = _store(ctx)
+    try:
+        current = store.tags(group)
+        added = _valid_tags(add)
+        if len({**current, **added}) > _MAX_TAGS:
+            raise AwsError("TooManyTagsException", f"A resource can have no more than {_MAX_TAGS} tags.")
+        store.change_tags(group, add=added, remove=remove or [])
+    except NotFoundError:
+        raise _no_group() from None
+
+
+def _tagged_group(ctx: Context, arn: str) -> str:
+    """The log group a tagging ARN names (``arn:...:log-group:<name>``); other resources are not kept locally."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "logs":
+        raise _invalid(f"Invalid resource ARN: {arn}")
+    if not parts[5].startswith("log-group:"):
+        raise AwsError("ResourceNotFoundException", f"The specified resource does not exist: {arn}")
+    return _group_name(parts[5][len("log-group:") :].removesuffix(":*"))
+
+
+@OPERATIONS("TagLogGroup")
+def tag_log_group(ctx: Context, params: dict[str, Any]) -> None:
+    _change_tags(ctx, _group(params), add=params["tags"])
+
+
+@OPERATIONS("UntagLogGroup")
+def untag_log_group(ctx: Context, params: dict[str, Any]) -> None:
+    _change_tags(ctx, _group(params), remove=params["tags"])
+
+
+@OPERATIONS("ListTagsLogGroup")
+def list_tags_log_group(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {"tags": _store(ctx).tags(_group(params))}
+    except NotFoundError:
+        raise _no_group() from None
+
+
+@OPERATIONS("TagResource")
+def tag_resource(ctx: Context, params: dict[str, Any]) -> None:
+    _change_tags(ctx, _tagged_group(ctx, params["resourceArn"]), add=params["tags"])
+
+
+@OPERATIONS("UntagResource")
+def untag_resource(ctx: Context, params: dict[str, Any]) -> None:
+    _change_tags(ctx, _tagged_group(ctx, params["resourceArn"]), remove=params["tagKeys"])
+
+
+@OPERATIONS("ListTagsForResource")
+def list_tags_for_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {"tags": _store(ctx).tags(_tagged_group(ctx, params["resourceArn"]))}
+    except NotFoundError:
+        raise _no_group() from None
 
 
 def _token_id(token: str, kind: str) -> int:

@@ -1,0 +1,352 @@
+"""Lambda functions made through the API: CreateFunction, UpdateFunctionCode/Configuration, DeleteFunction.
+
+A function arrives as a Python ``.zip`` package (``Code.ZipFile``, or ``Code.S3Bucket``/``S3Key``
+of an object in a local bucket); the package and configuration are kept in the data dir
+(``backends/local/lambda_functions.py``) and the function is registered with the stack's
+invoker, running in a worker process of its own as a template's function with a ``CodeUri``
+zip does. After a restart the kept functions are registered again on the endpoint's first
+Lambda request (``_lambda_catalog.catalog``). Published versions are kept with the
+configuration they had; like a template's versions, locally they run the current code.
+
+Lambda answers CreateFunction with ``State: Pending`` and an update with ``LastUpdateStatus:
+InProgress``; the local function is ready at once, so the next GetFunction says ``Active`` /
+``Successful``, which is what clients' waiters poll for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from ...backends.local.lambda_functions import SqliteFunctionCatalog, StoredFunction
+from ...errors import ConflictError, NotFoundError
+from ...runtime.lambdas.code import FunctionCodeError
+from ..context import Context, Operations
+from ..errors import AwsError
+from ._lambda_catalog import catalog, spec_of, stored
+from ._lambda_describe import configuration, must_function
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["OPERATIONS", "kept_function", "user_error"]
+
+OPERATIONS = Operations("lambda")
+
+MAX_ZIP_BYTES = 52_428_800
+"""Lambda's quota for a zipped package uploaded directly (50 MB)."""
+RUNTIMES = (
+    "nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25",
+    "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17",
+    "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2",
+)  # fmt: skip
+"""The runtimes Lambda names in its error for an unknown one (recorded from AWS, in its order)."""
+_ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
+_NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+_ENVIRONMENT_BYTES = 4096
+
+
+def user_error(code: str, message: str, status: int = 400) -> AwsError:
+    return AwsError(code, message, status, fields={"Type": "User"})
+
+
+def _register(ctx: Context, functions: SqliteFunctionCatalog, function: StoredFunction) -> None:
+    try:
+        ctx.stack.invoker.register(spec_of(ctx, functions, function))
+    except FunctionCodeError as exc:
+        raise user_error("InvalidParameterValueException", str(exc)) from None
+    except ValueError as exc:  # FunctionSpec's checks use Lambda's words where Lambda has them
+        raise user_error("InvalidParameterValueException", str(exc)) from None
+
+
+def _now() -> str:
+    moment = datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def _package(ctx: Context, code: dict[str, Any]) -> tuple[str, str, int]:
+    """Keep the package a request gives (inline or from a local bucket): (file, sha256 base64, size)."""
+    data = code.get("ZipFile")
+    if data is None and code.get("S3Bucket") and code.get("S3Key"):
+        data = _from_bucket(ctx, code["S3Bucket"], code["S3Key"])
+    if data is None:
+        if code.get("ImageUri"):
+            raise user_error("InvalidParameterValueException", "Sluiceway runs .zip packages, not container images.")
+        raise user_error("InvalidParameterValueException", "Please provide a source for function code.")
+    if len(data) > MAX_ZIP_BYTES:
+        raise AwsError(
+            "RequestEntityTooLargeException", "Request must be smaller than 70167211 bytes for the CreateFunction operation", 413
+        )
+    if not data.startswith(b"PK"):
+        raise user_error(
+            "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again."
+        )
+    return catalog(ctx).save_package(data)
+
+
+def _from_bucket(ctx: Context, bucket: str, key: str) -> bytes:
+    try:
+        return ctx.stack.objects.get(bucket, key)
+    except NotFoundError as exc:
+        # Lambda passes S3's error on in its own message.
+        code, message = (
+            ("NoSuchBucket", "The specified bucket does not exist")
+            if "bucket" in str(exc)
+            else ("NoSuchKey", "The specified key does not exist.")
+        )
+        raise user_error(
+            "InvalidParameterValueException", f"Error occurred while GetObject. S3 Error Code: {code}. S3 Error Message: {message}"
+        ) from None
+
+
+def _check_configuration(params: dict[str, Any]) -> None:
+    runtime = params.get("Runtime")
+    if runtime is not None and runtime not in RUNTIMES and not runtime.startswith("arn:"):
+        raise user_error(
+            "InvalidParameterValueException",
+            f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set:"
+            f" [{', '.join(RUNTIMES)}] or be a valid ARN",
+        )
+    role = params.get("Role")
+    if role is not None and not _ROLE.match(role):
+        raise AwsError(
+            "ValidationException",
+            f"1 validation error detected: Value '{role}' at 'role' failed to satisfy constraint:"
+            r" Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+",
+        )
+    architectures = params.get("Architectures")
+    if architectures is not None:
+        shown = f"[{', '.join(architectures)}]"
+        if len(architectures) > 1:
+            raise _validation(shown, "architectures", "Member must have length less than or equal to 1")
+        if any(a not in ("x86_64", "arm64") for a in architectures):
+            raise _validation(
+                shown,
+                "architectures",
+                "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]",
+            )
+    storage = (params.get("EphemeralStorage") or {}).get("Size")
+    if storage is not None and not 512 <= storage <= 10_240:
+        bound = "less than or equal to 10240" if storage > 10_240 else "greater than or equal to 512"
+        raise _validation(str(storage), "ephemeralStorage.size", f"Member must have value {bound}")
+    mode = (params.get("TracingConfig") or {}).get("Mode")
+    if mode is not None and mode not in ("Active", "PassThrough"):
+        raise _validation(mode, "tracingConfig.mode", "Member must satisfy enum value set: [Active, PassThrough]")
+    variables = (params.get("Environment") or {}).get("Variables") or {}
+    size = len(str(variables).encode())
+    if variables and size > _ENVIRONMENT_BYTES:
+        raise user_error(
+            "InvalidParameterValueException",
+            "Lambda was unable to configure your environment variables because the environment variables you have"
+            f" provided exceeded the 4KB limit. String measured: {variables}",
+        )
+
+
+def _validation(value: str, member: str, constraint: str) -> AwsError:
+    return AwsError(
+        "ValidationException", f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+    )
+
+
+def _answer(ctx: Context, function: StoredFunction, **status: str) -> dict[str, Any]:
+    spec = ctx.stack.invoker.functions[function.name]
+    qualifier = None if function.version == "$LATEST" else function.version
+    return {**configuration(ctx, spec, qualifier, shown=function), **status}
+
+
+@OPERATIONS("CreateFunction")
+def create_function(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["FunctionName"]
+    if not _NAME.match(name):
+        raise AwsError(
+            "ValidationException",
+            f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint:"
+            " Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?"
+            "(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
+        )
+    _check_configuration(params)  # the members' constraints come first, as on Lambda
+    if (params.get("PackageType") or "Zip") == "Zip" and not (params.get("Runtime") and params.get("Handler")):
+        raise user_error(
+            "InvalidParameterValueException", "Runtime and Handler are mandatory parameters for functions created with deployment packages."
+        )
+    functions = catalog(ctx)
+    if name in ctx.stack.invoker.functions:
+        raise user_error("ResourceConflictException", f"Function already exist: {name}", 409)
+    package, sha, size = _package(ctx, params.get("Code") or {})
+    function = StoredFunction(
+        name=name,
+        runtime=params["Runtime"],
+        handler=params["Handler"],
+        role=params["Role"],
+        code_sha256=sha,
+        code_size=size,
+        package=package,
+        last_modified=_now(),
+        revision_id=str(uuid.uuid4()),
+        timeout_s=params.get("Timeout") or 3,
+        memory_mb=params.get("MemorySize") or 128,
+        description=params.get("Description") or "",
+        environment=dict((params.get("Environment") or {}).get("Variables") or {}),
+        architectures=tuple(params.get("Architectures") or ("x86_64",)),
+        ephemeral_storage_mb=(params.get("EphemeralStorage") or {}).get("Size") or 512,
+        tags=dict(params.get("Tags") or {}),
+        tracing_mode=(params.get("TracingConfig") or {}).get("Mode") or "PassThrough",
+    )
+    _register(ctx, functions, function)
+    if params.get("Publish"):
+        function, _ = _published(function, None)
+    try:
+        functions.add(function)
+    except ConflictError:
+        raise user_error("ResourceConflictException", f"Function already exist: {name}", 409) from None
+    for version in function.published:
+        ctx.stack.invoker.add_qualifier(name, version.version)
+    shown = function.published[-1] if function.published else function
+    return _answer(ctx, shown, State="Pending", StateReason="The function is being created.", StateReasonCode="Creating")
+
+
+def _published(function: StoredFunction, description: str | None) -> tuple[StoredFunction, StoredFunction]:
+    """``function`` with its current code and configuration published (unless its newest version already is), and that version."""
+    latest = function.published[-1] if function.published else None
+    if latest is not None and _same(latest, function) and description is None:
+        return function, latest  # Lambda publishes nothing new when nothing changed
+    number = str(int(latest.version) + 1 if latest is not None else 1)
+    version = dataclasses.replace(
+        function,
+        version=number,
+        published=(),
+        revision_id=str(uuid.uuid4()),
+        description=function.description if description is None else description,
+    )
+    return dataclasses.replace(function, published=(*function.published, version)), version
+
+
+def _same(version: StoredFunction, function: StoredFunction) -> bool:
+    ignored: dict[str, Any] = {"version": "", "published": (), "revision_id": "", "last_modified": "", "description": ""}
+    return dataclasses.replace(version, **ignored) == dataclasses.replace(function, **ignored)
+
+
+def kept_function(ctx: Context, params: dict[str, Any]) -> StoredFunction:
+    spec = must_function(ctx, params["FunctionName"], params.get("Qualifier"))
+    function = stored(ctx, spec.name)
+    if function is None:
+        # The template's functions change with the template, not through the API.
+        raise user_error(
+            "InvalidParameterValueException", f"Function {spec.name} is defined by the running template: change the template instead."
+        )
+    revision = params.get("RevisionId")
+    if revision is not None and revision != function.revision_id:
+        raise user_error(
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id."
+            " Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+            412,
+        )
+    return function
+
+
+def _update(ctx: Context, function: StoredFunction, *, publish: bool = False, **changes: Any) -> dict[str, Any]:
+    updated = dataclasses.replace(function, last_modified=_now(), revision_id=str(uuid.uuid4()), **changes)
+    functions = catalog(ctx)
+    _register(ctx, functions, updated)
+    shown = updated
+    if publish:
+        updated, shown = _published(updated, None)
+        ctx.stack.invoker.add_qualifier(updated.name, shown.version)
+    functions.replace(updated)
+    return _answer(
+        ctx,
+        shown,
+        LastUpdateStatus="InProgress",
+        LastUpdateStatusReason="The function is being created.",
+        LastUpdateStatusReasonCode="Creating",
+    )
+
+
+@OPERATIONS("UpdateFunctionCode")
+def update_function_code(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    function = kept_function(ctx, params)
+    package, sha, size = _package(ctx, params)
+    changes: dict[str, Any] = {"package": package, "code_sha256": sha, "code_size": size}
+    if params.get("Architectures"):
+        changes["architectures"] = tuple(params["Architectures"])
+    if params.get("DryRun"):
+        return _answer(ctx, dataclasses.replace(function, **changes))
+    return _update(ctx, function, publish=bool(params.get("Publish")), **changes)
+
+
+@OPERATIONS("UpdateFunctionConfiguration")
+def update_function_configuration(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    function = kept_function(ctx, params)
+    _check_configuration(params)
+    changes: dict[str, Any] = {}
+    for member, attribute in (
+        ("Runtime", "runtime"),
+        ("Handler", "handler"),
+        ("Role", "role"),
+        ("Description", "description"),
+        ("Timeout", "timeout_s"),
+        ("MemorySize", "memory_mb"),
+    ):
+        if params.get(member) is not None:
+            changes[attribute] = params[member]
+    if params.get("Environment") is not None:
+        changes["environment"] = dict(params["Environment"].get("Variables") or {})
+    if params.get("EphemeralStorage") is not None:
+        changes["ephemeral_storage_mb"] = params["EphemeralStorage"]["Size"]
+    if params.get("TracingConfig") is not None:
+        changes["tracing_mode"] = params["TracingConfig"].get("Mode") or "PassThrough"
+    return _update(ctx, function, **changes)
+
+
+@OPERATIONS("PublishVersion")
+def publish_version(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    function = kept_function(ctx, params)
+    sha = params.get("CodeSha256")
+    if sha is not None and sha != function.code_sha256:
+        raise user_error(
+            "InvalidParameterValueException",
+            f"CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({function.code_sha256})."
+            " Please try again with the CodeSHA256 in $LATEST.",
+        )
+    updated, version = _published(function, params.get("Description"))
+    if updated is not function:
+        catalog(ctx).replace(updated)
+        ctx.stack.invoker.add_qualifier(function.name, version.version)
+    return _answer(ctx, version, State="Active", LastUpdateStatus="Successful")
+
+
+@OPERATIONS("ListVersionsByFunction")
+def list_versions_by_function(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    spec = must_function(ctx, params["FunctionName"])
+    function = stored(ctx, spec.name)
+    versions = [configuration(ctx, spec, "$LATEST")]  # Lambda lists $LATEST by its qualified ARN
+    if function is not None:
+        versions += [_answer(ctx, version) for version in function.published]
+    limit = params.get("MaxItems") or 50
+    start = int(params["Marker"]) if str(params.get("Marker") or "").isdigit() else 0
+    page = versions[start : start + limit]
+    out: dict[str, Any] = {"Versions": page}
+    if start + limit < len(versions):
+        out["NextMarker"] = str(start + limit)
+    return out
+
+
+@OPERATIONS("DeleteFunction")
+def delete_function(ctx: Context, params: dict[str, Any]) -> None:
+    qualifier = params.get("Qualifier")
+    spec = must_function(ctx, params["FunctionName"], qualifier)
+    if qualifier == "$LATEST":
+        raise user_error("InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function.")
+    functions = catalog(ctx)
+    # A template's function is not kept: it is gone until the stack starts again with the template.
+    with contextlib.suppress(NotFoundError):
+        functions.delete(spec.name)
+    ctx.stack.invoker.unregister(spec.name)
+    configs = ctx.stack.local.async_invocations.configs
+    for config in configs.list(spec.name):  # a function's settings go with it
+        configs.delete(config.function, config.qualifier)
