@@ -4,6 +4,8 @@ rewound (as the upgrade tests rewind it) still migrates, whatever migrations cam
 from __future__ import annotations
 
 import sqlite3
+import threading
+from pathlib import Path
 
 from sluiceway.backends.local._sqlite import migrate
 
@@ -39,3 +41,30 @@ def test_an_added_column_that_is_there_is_skipped_and_a_missing_one_added() -> N
     assert _column_there(conn, "alter table t add a text")
     assert not _column_there(conn, "ALTER TABLE t ADD COLUMN b TEXT")
     assert not _column_there(conn, "CREATE TABLE IF NOT EXISTS u (x)")
+
+
+def test_two_processes_migrating_at_once_apply_each_migration_once(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first = sqlite3.connect(path, isolation_level=None)
+    version = migrate(first)
+    first.execute("DELETE FROM schema_version WHERE version >= ?", (REPLAYABLE_FROM,))
+    first.close()
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def start() -> None:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        barrier.wait()
+        results.append(migrate(conn))
+        conn.close()
+
+    starters = [threading.Thread(target=start) for _ in range(2)]
+    for thread in starters:
+        thread.start()
+    for thread in starters:
+        thread.join(60)
+    assert results == [version, version]
+    check = sqlite3.connect(path)
+    twice = check.execute("SELECT version FROM schema_version GROUP BY version HAVING count(*) > 1").fetchall()
+    check.close()
+    assert twice == []

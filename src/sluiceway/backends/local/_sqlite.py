@@ -312,8 +312,15 @@ def migrate(conn: sqlite3.Connection) -> int:
         version = int(script.name.split("_", 1)[0])
         if version in applied:
             continue
-        logger.info("applying migration", extra={"migration": script.name})
         conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("SELECT 1 FROM schema_version WHERE version = ?", (version,)).fetchone() is not None:
+            # Another process starting on this data dir applied it since we looked: never twice
+            # (a migration's data statements are not all idempotent).
+            conn.execute("COMMIT")
+            applied.add(version)
+            current = max(current, version)
+            continue
+        logger.info("applying migration", extra={"migration": script.name})
         try:
             for statement in _statements(script.read_text()):
                 if not _column_there(conn, statement):
