@@ -36,6 +36,7 @@ def test_invoke_request_response(lam: Any) -> None:
     answer = lam.invoke(FunctionName="LamEcho", Payload=json.dumps({"a": 1}))
     assert answer["StatusCode"] == 200 and answer["ExecutedVersion"] == "$LATEST" and "FunctionError" not in answer
     assert json.loads(answer["Payload"].read()) == {"echo": {"a": 1}, "function": "LamEcho"}
+    assert answer["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/json"
     # A partial ARN, a full ARN and $LATEST name the same function; no payload is {}.
     for name in (f"{ACCOUNT}:function:LamEcho", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:LamEcho:$LATEST"):
         assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == {"echo": {}, "function": "LamEcho"}

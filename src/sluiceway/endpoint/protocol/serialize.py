@@ -137,6 +137,10 @@ def _rest(operation: OperationModel, output: dict[str, Any], headers: dict[str, 
                 body = bytes(value)
             elif isinstance(value, str):
                 body = value.encode("utf-8")
+            if operation.name == "Invoke" and operation.service_model.service_name == "lambda":
+                # Lambda answers a function's payload as JSON, whatever bytes it returned
+                # (the model's blob payload names no type; SDKs and tests read this header).
+                headers.setdefault("Content-Type", "application/json")
         elif value is not None:
             body = _structure_body(protocol, member, value, str(member.serialization.get("name", member.name)), headers)
     elif where.body:
