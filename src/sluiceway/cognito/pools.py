@@ -16,7 +16,7 @@ from .errors import CognitoError
 
 __all__ = [
     "DEFAULT_PASSWORD_POLICY", "LEGACY_FLOWS", "STANDARD_SCOPES", "check_attributes", "check_name", "check_username",
-    "client_document", "custom_name",
+    "client_document", "custom_attribute", "custom_name",
     "pool_document", "schema_of",
 ]  # fmt: skip
 
@@ -58,6 +58,11 @@ DEFAULT_PASSWORD_POLICY: Mapping[str, Any] = {
     "MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True, "RequireSymbols": True,
     "TemporaryPasswordValidityDays": 7,
 }  # fmt: skip
+_TEMPLATE_FIELDS = (
+    ("SmsVerificationMessage", "SmsMessage"),
+    ("EmailVerificationMessage", "EmailMessage"),
+    ("EmailVerificationSubject", "EmailSubject"),
+)
 _OAUTH_FLOWS = frozenset({"code", "implicit", "client_credentials"})
 _UNITS = frozenset({"seconds", "minutes", "hours", "days"})
 _UNIT_S = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
@@ -99,16 +104,85 @@ def check_username(value: str, field: str = "username") -> str:
     return value
 
 
-def custom_name(name: str) -> str:
-    return name if name.startswith(("custom:", "dev:")) else f"custom:{name}"
+def custom_name(name: str, *, developer_only: bool = False) -> str:
+    """A custom attribute's name as the schema lists it: ``custom:x``, or ``dev:custom:x`` for a
+    developer-only one (which only administrators' calls can read or write)."""
+    name = name if name.startswith(("custom:", "dev:")) else f"custom:{name}"
+    return f"dev:{name}" if developer_only and not name.startswith("dev:") else name
+
+
+_DATA_TYPES = ("Boolean", "Number", "String", "DateTime")
+_MAX_STRING = 2048
+
+
+def _constraints(name: str, kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The constraints of attribute ``name`` of type ``kind`` that the schema keeps (only the ones its
+    type has), checked as Cognito checks them."""
+    kept: dict[str, Any] = {}
+    if kind == "String" and spec.get("StringAttributeConstraints") is not None:
+        given = dict(spec["StringAttributeConstraints"])
+        bounds = _integers(given, ("MinLength", "MaxLength"), f"Invalid StringAttributeConstraints for schema attribute {name}")
+        if any(v > _MAX_STRING for v in bounds.values()):
+            raise _invalid(f"user.{name}: String attributes cannot have a length of more than {_MAX_STRING}")
+        if "MinLength" in bounds and "MaxLength" in bounds and bounds["MaxLength"] < bounds["MinLength"]:
+            raise _invalid(f"user.{name}: Max length cannot be less than min length.")
+        kept["StringAttributeConstraints"] = given
+    if kind == "Number" and spec.get("NumberAttributeConstraints") is not None:
+        given = dict(spec["NumberAttributeConstraints"])
+        bounds = _integers(given, ("MinValue", "MaxValue"), f"Invalid NumberAttributeConstraints for schema attribute {name}")
+        if "MinValue" in bounds and "MaxValue" in bounds and bounds["MaxValue"] < bounds["MinValue"]:
+            raise _invalid(f"user.{name}: Max value cannot be less than min value.")
+        kept["NumberAttributeConstraints"] = given
+    return kept
+
+
+def _integers(given: Mapping[str, Any], keys: tuple[str, str], message: str) -> dict[str, int]:
+    bounds: dict[str, int] = {}
+    for key in keys:
+        if given.get(key) is not None:
+            try:
+                bounds[key] = int(str(given[key]))
+            except ValueError:
+                raise _invalid(message) from None
+    return bounds
+
+
+def custom_attribute(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """One custom attribute of CreateUserPool's Schema or AddCustomAttributes, as the pool's schema lists it."""
+    kind = spec.get("AttributeDataType")
+    if kind is None:
+        raise _invalid("Invalid AttributeDataType input, consider using the provided AttributeDataType enum.")
+    if kind not in _DATA_TYPES:
+        raise _invalid(
+            f"Validation error detected: Value '{kind}' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(_DATA_TYPES)}]"
+        )
+    if spec.get("Required"):
+        raise _invalid("Required custom attributes are not supported currently.")
+    developer_only = bool(spec.get("DeveloperOnlyAttribute", False))
+    name = custom_name(str(spec.get("Name") or ""), developer_only=developer_only)
+    entry: dict[str, Any] = {
+        "Name": name,
+        "AttributeDataType": kind,
+        "DeveloperOnlyAttribute": developer_only,
+        "Mutable": bool(spec.get("Mutable", True)),
+        "Required": False,
+    }
+    entry.update(_constraints(name, kind, spec))
+    if kind == "String" and "StringAttributeConstraints" not in entry:
+        entry["StringAttributeConstraints"] = {}
+    return entry
 
 
 def schema_of(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The pool's SchemaAttributes: the standard ones (with the request's Required/Mutable), then the custom ones."""
+    """The pool's SchemaAttributes: the standard ones (with the request's Required/Mutable and
+    constraints), then the custom ones."""
     given = {str(a.get("Name")): a for a in params.get("Schema") or ()}
     schema: list[dict[str, Any]] = []
     for name, kind, mutable, required in _STANDARD:
         spec = given.pop(name, {})
+        if spec.get("AttributeDataType", kind) != kind or spec.get("DeveloperOnlyAttribute"):
+            raise _invalid(f"You can not change AttributeDataType or set developerOnlyAttribute for standard schema attribute {name}")
         entry: dict[str, Any] = {
             "Name": name,
             "AttributeDataType": kind,
@@ -117,28 +191,12 @@ def schema_of(params: Mapping[str, Any]) -> list[dict[str, Any]]:
             "Required": bool(spec.get("Required", required)),
         }
         if kind == "String":
-            entry["StringAttributeConstraints"] = {"MinLength": "1" if name == "sub" else "0", "MaxLength": "2048"}
+            entry["StringAttributeConstraints"] = {"MinLength": "1" if name == "sub" else "0", "MaxLength": str(_MAX_STRING)}
         elif kind == "Number":
             entry["NumberAttributeConstraints"] = {"MinValue": "0"}
+        entry.update(_constraints(name, kind, spec))
         schema.append(entry)
-    for name, spec in given.items():
-        kind = spec.get("AttributeDataType") or "String"
-        if kind not in ("String", "Number", "DateTime", "Boolean"):
-            raise _invalid(f"Invalid AttributeDataType input, consider using the provided AttributeDataType enum: {kind}")
-        if spec.get("Required"):
-            raise _invalid("Required custom attributes are not supported currently.")
-        entry = {
-            "Name": custom_name(name),
-            "AttributeDataType": kind,
-            "DeveloperOnlyAttribute": bool(spec.get("DeveloperOnlyAttribute", False)),
-            "Mutable": bool(spec.get("Mutable", True)),
-            "Required": False,
-        }
-        if kind == "String":
-            entry["StringAttributeConstraints"] = dict(spec.get("StringAttributeConstraints") or {})
-        if kind == "Number":
-            entry["NumberAttributeConstraints"] = dict(spec.get("NumberAttributeConstraints") or {})
-        schema.append(entry)
+    schema.extend(custom_attribute(spec) for spec in given.values())
     return schema
 
 
@@ -180,6 +238,13 @@ def pool_document(
         "Arn": arn,
         "UserPoolTier": params.get("UserPoolTier") or "ESSENTIALS",
     }
+    # The pre-template fields and VerificationMessageTemplate say the same thing: Cognito fills
+    # each from the other, so either form reads back both ways.
+    template = document["VerificationMessageTemplate"]
+    for legacy, field in _TEMPLATE_FIELDS:
+        value = params.get(legacy) or template.get(field)
+        if value:
+            document[legacy] = template[field] = value
     keep = existing or params
     for key in ("AliasAttributes", "UsernameAttributes", "UsernameConfiguration"):
         if keep.get(key):
@@ -320,9 +385,12 @@ def check_attributes(
 ) -> None:
     """Refuse attributes the pool's schema does not have (or, when ``creating``, misses a required one)."""
     by_name = {str(a["Name"]): a for a in schema}
-    for name in attributes:
-        if name not in by_name or (name == "sub" and not allow_sub):
-            raise _invalid(f"Attributes did not conform to the schema: {name}: Attribute does not exist in the schema.\n")
+    # Cognito names every unknown attribute in one message, a line each.
+    unknown = [name for name in attributes if name not in by_name or (name == "sub" and not allow_sub)]
+    if unknown:
+        raise _invalid(
+            "Attributes did not conform to the schema: " + "".join(f"{n}: Attribute does not exist in the schema.\n" for n in unknown)
+        )
     if creating:
         for name, spec in by_name.items():
             if spec.get("Required") and name != "sub" and name not in attributes:

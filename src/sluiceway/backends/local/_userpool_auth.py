@@ -53,6 +53,13 @@ _ADMIN_FLOWS = frozenset({"ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH", "REFR
 _USER_FLOWS = frozenset({"USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
 
 
+#: AuthFlowType's values, in the model's order (the order Cognito's validation message lists them in).
+_AUTH_FLOW_TYPES = (
+    "USER_SRP_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "CUSTOM_AUTH", "ADMIN_NO_SRP_AUTH", "USER_PASSWORD_AUTH",
+    "ADMIN_USER_PASSWORD_AUTH", "USER_AUTH",
+)  # fmt: skip
+
+
 _SIGN_IN = "sign_in"
 """The action wrong passwords count against (cognito_attempts)."""
 
@@ -83,10 +90,16 @@ class UserPoolAuth(UserPoolUsers):
             CognitoError: as Cognito: InvalidParameterException for a flow the client does not allow,
                 NotAuthorizedException "Incorrect username or password.", UserNotConfirmedException...
         """
+        if auth_flow not in _AUTH_FLOW_TYPES:
+            raise CognitoError(
+                "InvalidParameterException",
+                f"1 validation error detected: Value '{auth_flow}' at 'authFlow' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(_AUTH_FLOW_TYPES)}]",
+            )
         client = self.must_client(client_id) if pool_id is None else self.describe_user_pool_client(pool_id, client_id)
         allowed = _ADMIN_FLOWS if pool_id is not None else _USER_FLOWS
         if auth_flow not in allowed:
-            if auth_flow in ("USER_SRP_AUTH", "CUSTOM_AUTH", "USER_AUTH", "CUSTOM_WITHOUT_SRP"):
+            if auth_flow in ("USER_SRP_AUTH", "CUSTOM_AUTH", "USER_AUTH"):
                 # Real flows of Cognito that Sluiceway does not serve (SRP, Lambda triggers): said, never faked.
                 raise CognitoError("UnsupportedOperationException", f"{auth_flow} is not served by the Sluiceway endpoint")
             raise CognitoError("InvalidParameterException", "Initiate Auth method not supported")

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ...cognito import jwt
 from ...cognito.errors import CognitoError
-from ...cognito.pools import check_name, check_username, client_document, pool_document
+from ...cognito.pools import check_name, check_username, client_document, custom_attribute, custom_name, pool_document
 from ...cognito.tokens import issuer_url
 from ...ports import Clock
 from ._sqlite import Database
@@ -81,6 +81,22 @@ class UserPoolCatalog:
             existing = self._pool(conn, pool_id)
             document = pool_document(pool_id, existing["Arn"], config, now=self.clock.now(), existing=existing)
             conn.execute("UPDATE cognito_pools SET name=?, document=? WHERE pool_id=?", (document["Name"], json.dumps(document), pool_id))
+
+    def add_custom_attributes(self, pool_id: str, attributes: list[dict[str, Any]]) -> None:
+        """AddCustomAttributes: new custom attributes at the end of the pool's schema (never renamed or removed)."""
+        with self.db.transaction() as conn:
+            document = self._pool(conn, pool_id)
+            schema = list(document["SchemaAttributes"])
+            for spec in attributes:
+                entry = custom_attribute(spec)
+                plain = custom_name(str(spec.get("Name") or ""))
+                for existing in schema:
+                    if existing["Name"] in (plain, f"dev:{plain}"):
+                        raise CognitoError("InvalidParameterException", f"{plain}: Existing attribute already has name {existing['Name']}.")
+                schema.append(entry)
+            document["SchemaAttributes"] = schema
+            document["LastModifiedDate"] = self.clock.now().timestamp()
+            conn.execute("UPDATE cognito_pools SET document=? WHERE pool_id=?", (json.dumps(document), pool_id))
 
     def delete_user_pool(self, pool_id: str) -> None:
         with self.db.transaction() as conn:

@@ -259,7 +259,11 @@ class UserPoolUsers(UserPoolCatalog):
             else:
                 raise CognitoError(
                     "InvalidParameterException",
-                    "Username should be an email." if "email" in by_attribute else "Username should be a phone number.",
+                    "Username should be either an email or a phone number."
+                    if {"email", "phone_number"} <= set(by_attribute)
+                    else "Username should be an email."
+                    if "email" in by_attribute
+                    else "Username should be a phone number.",
                 )
         check_attributes(attributes, pool["SchemaAttributes"], creating=True)
         sub = str(uuid.uuid4())
@@ -462,7 +466,9 @@ def _user(row: sqlite3.Row) -> User:
     )  # fmt: skip
 
 
-def _searched(user: User, name: str) -> str:
+def _searched(user: User, name: str) -> str | None:
+    """The value ListUsers' filter compares, or None: a user without the attribute matches no filter
+    on it, not even ``family_name = ""``."""
     if name == "username":
         return user.username
     if name == "sub":
@@ -471,10 +477,12 @@ def _searched(user: User, name: str) -> str:
         return user.status
     if name == "status":
         return "Enabled" if user.enabled else "Disabled"
-    return user.attributes.get(name, "")
+    return user.attributes.get(name)
 
 
-def _matches(actual: str, op: str, value: str) -> bool:
+def _matches(actual: str | None, op: str, value: str) -> bool:
+    if actual is None:
+        return False
     return actual == value if op == "=" else actual.startswith(value)
 
 

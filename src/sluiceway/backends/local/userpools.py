@@ -1,8 +1,10 @@
 """Cognito-compatible user pools, kept in the data dir's SQLite: :class:`SqliteUserPools`.
 
-One class over three modules, each one idea: ``_userpool_catalog.py`` (pools and their RS256
+One class over five modules, each one idea: ``_userpool_catalog.py`` (pools and their RS256
 keys, app clients, groups, resource servers, domains), ``_userpool_users.py`` (users, sign-up,
-the Admin* operations) and ``_userpool_auth.py`` (sign-in, tokens, revocation). This module adds
+the Admin* operations), ``_userpool_auth.py`` (sign-in, tokens, revocation), ``_userpool_codes.py``
+(the one-time codes Cognito would mail) and ``_userpool_account.py`` (attributes, password changes
+and resets, DeleteUser). This module adds
 Sluiceway's own pool, the one the management API trusts.
 
 Several processes may open the data dir at once (a running ``up`` and a CLI command): every
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from ...cognito import jwt
 from ...cognito.pools import DEFAULT_PASSWORD_POLICY
 from ...cognito.roles import GROUPS, RESOURCE_SERVER, SCOPES
-from ._userpool_auth import UserPoolAuth
+from ._userpool_account import UserPoolAccount
 from ._userpool_users import User
 
 __all__ = ["DEFAULT_POOL_NAME", "DefaultPool", "SqliteUserPools", "User"]
@@ -40,7 +42,7 @@ class DefaultPool:
     client_id: str
 
 
-class SqliteUserPools(UserPoolAuth):
+class SqliteUserPools(UserPoolAccount):
     """User pools as Cognito keeps them: the ``cognito-idp`` API's state, and the keys that sign their tokens."""
 
     def default_pool(self) -> DefaultPool:

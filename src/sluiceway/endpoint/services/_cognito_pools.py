@@ -25,6 +25,12 @@ def update_user_pool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@operation("AddCustomAttributes")
+def add_custom_attributes(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    pools(ctx).add_custom_attributes(params["UserPoolId"], params["CustomAttributes"])
+    return {}
+
+
 @operation("DeleteUserPool")
 def delete_user_pool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     pools(ctx).delete_user_pool(params["UserPoolId"])
