@@ -73,11 +73,8 @@ def key_range(condition: Condition, hash_key: KeyAttribute, range_key: KeyAttrib
         if name == hash_key.name and partition is None and operator == "=":
             partition = _typed(low, hash_key, filled=True)
         elif range_key is not None and name == range_key.name and sort is None:
-            if operator == "begins_with" and range_key.kind == "N":
-                raise validation(
-                    "Invalid KeyConditionExpression: Incorrect operand type for operator or function;"
-                    " operator or function: begins_with, operand type: N"
-                )
+            # begins_with's operand is S or B by now (the expression's and the legacy parameters' own checks
+            # refuse others); a prefix of another type than the key's is a mismatch like any other.
             filled = operator != "begins_with"
             sort = (operator, _typed(low, range_key, filled=filled), None if high is None else _typed(high, range_key, filled=True))
         elif name == hash_key.name or (range_key is not None and name == range_key.name):

@@ -14,10 +14,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import DynamoDbError, validation
+from ..keys import KeyAttribute
 from ..values import TYPES, Value, check_value, compare, type_of
 from .nodes import And, Between, Call, Comparison, Condition, In, Literal, Name, Not, Or, Path, SetAction, Update, UpdateAction
 
-__all__ = ["attribute_updates", "expected_condition", "filter_condition", "key_conditions"]
+__all__ = [
+    "attribute_updates",
+    "check_joined",
+    "check_key_types",
+    "check_query_filter",
+    "conditional_operator",
+    "expected_condition",
+    "filter_condition",
+    "key_conditions",
+]
 
 _INVALID = "One or more parameter values were invalid: "
 
@@ -51,12 +61,36 @@ def _literal(value: Value, attribute: str) -> Literal:
     return Literal(value, attribute)
 
 
-def _join(parts: Sequence[Condition], operator: Any) -> Condition | None:
-    if operator is not None and operator not in ("AND", "OR"):
+def conditional_operator(operator: Any) -> str:
+    """``ConditionalOperator``'s value, ``AND`` when absent.
+
+    Raises:
+        DynamoDbError: a value other than AND and OR.
+    """
+    if operator is None:
+        return "AND"
+    if operator not in ("AND", "OR"):
+        # DynamoDB lists the values in this order.
         raise validation(
             f"1 validation error detected: Value '{operator}' at 'conditionalOperator' failed to satisfy constraint:"
-            " Member must satisfy enum value set: [AND, OR]"
+            " Member must satisfy enum value set: [OR, AND]"
         )
+    return str(operator)
+
+
+def check_joined(conditions: Mapping[str, Any] | None) -> None:
+    """Refuse a ``ConditionalOperator`` given with fewer than two conditions (``Expected`` or filter) to join.
+
+    Raises:
+        DynamoDbError: no conditions, or only one.
+    """
+    if not conditions:
+        raise validation("ConditionalOperator cannot be used without Filter or Expected")
+    if len(conditions) == 1:
+        raise validation("ConditionalOperator can only be used when Filter or Expected has two or more elements")
+
+
+def _join(parts: Sequence[Condition], operator: str) -> Condition | None:
     combined: Condition | None = None
     for part in parts:
         if combined is None:
@@ -117,8 +151,8 @@ def _comparison(attribute: str, operator: Any, values: Sequence[Any], *, expecte
     return Between(path, literals[0], literals[1])
 
 
-def expected_condition(expected: Mapping[str, Any], operator: Any = None) -> Condition | None:
-    """``Expected`` (with ``ConditionalOperator``) as a condition; None when it expects nothing.
+def expected_condition(expected: Mapping[str, Any], operator: str = "AND") -> Condition | None:
+    """``Expected`` joined by ``operator`` (see :func:`conditional_operator`) as a condition; None when it expects nothing.
 
     Raises:
         DynamoDbError: an entry mixing ``Exists``/``Value`` with ``ComparisonOperator``/
@@ -160,8 +194,8 @@ def expected_condition(expected: Mapping[str, Any], operator: Any = None) -> Con
     return _join(parts, operator)
 
 
-def filter_condition(conditions: Mapping[str, Any], operator: Any = None) -> Condition | None:
-    """``QueryFilter``/``ScanFilter`` (with ``ConditionalOperator``) as a condition; None when empty."""
+def filter_condition(conditions: Mapping[str, Any], operator: str = "AND") -> Condition | None:
+    """``QueryFilter``/``ScanFilter`` joined by ``operator`` (see :func:`conditional_operator`) as a condition; None when empty."""
     parts = [
         _comparison(attribute, (c or {}).get("ComparisonOperator"), (c or {}).get("AttributeValueList") or [], expected=False)
         for attribute, c in conditions.items()
@@ -184,6 +218,42 @@ def key_conditions(conditions: Mapping[str, Any]) -> Condition:
     joined = _join(parts, "AND")
     assert joined is not None
     return joined
+
+
+def check_key_types(conditions: Mapping[str, Any], hash_key: KeyAttribute, range_key: KeyAttribute | None) -> None:
+    """Refuse ``KeyConditions`` whose values are not of their key's type, partition key first.
+
+    DynamoDB checks the types of legacy key conditions before their operators: a partition key
+    compared with GT to a number is a type mismatch, not an unsupported condition, and a
+    BEGINS_WITH of a string on a number key is a type mismatch too (the KeyConditionExpression
+    message about begins_with's operand is not for legacy input). A missing partition key
+    condition is left to :func:`~.keyconditions.key_range`, which names it.
+
+    Raises:
+        DynamoDbError: a value whose type is not its key attribute's.
+    """
+    for attribute in (hash_key, range_key):
+        if attribute is None:
+            return
+        condition = conditions.get(attribute.name)
+        if condition is None:
+            if attribute is hash_key:
+                return
+            continue
+        for value in (condition or {}).get("AttributeValueList") or []:
+            if type_of(_checked(value)) != attribute.kind:
+                raise validation(f"{_INVALID}Condition parameter type does not match schema type")
+
+
+def check_query_filter(conditions: Mapping[str, Any], key: Sequence[KeyAttribute]) -> None:
+    """Refuse a ``QueryFilter`` naming a key attribute of the table or index queried (its key condition says it all).
+
+    Raises:
+        DynamoDbError: the first key attribute (partition key first) the filter names.
+    """
+    for attribute in key:
+        if attribute.name in conditions:
+            raise validation(f"QueryFilter can only contain non-primary key attributes: Primary key attribute: {attribute.name}")
 
 
 def attribute_updates(updates: Mapping[str, Any]) -> Update:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ....dynamodb.errors import DynamoDbError, framed, validation
-from ....dynamodb.expressions import KeyRange, holds, key_range, project
+from ....dynamodb.expressions import KeyRange, holds, key_range, legacy, project
 from ....dynamodb.items import index_view
 from ....dynamodb.keys import HASH_KEY_LIMIT, RANGE_KEY_LIMIT, KeyAttribute, check_key_value, sort_text
 from ....dynamodb.schema import IndexSpec, TableSpec, table_reference
@@ -40,8 +40,12 @@ class Reader:
         spec = self.catalog.must(conn, name)
         index = _index(spec, request)
         hash_key, range_key = (index.hash_key, index.range_key) if index else (spec.hash_key, spec.range_key)
+        if expressions.legacy_key_conditions is not None:
+            legacy.check_key_types(expressions.legacy_key_conditions, hash_key, range_key)
         wanted = key_range(expressions.key_condition, hash_key, range_key)
         start = _start_position(spec, index, request.get("ExclusiveStartKey"))
+        if expressions.query_filter is not None:
+            legacy.check_query_filter(expressions.query_filter, index.key if index else spec.key)
         descending = request.get("ScanIndexForward") is False
         rows = self.store.rows(
             conn,

@@ -23,7 +23,8 @@ class Expressions:
     Every placeholder must be used by one of them (DynamoDB refuses the request otherwise).
     The legacy parameters (``Expected``, ``AttributeUpdates``, ``KeyConditions``,
     ``QueryFilter``/``ScanFilter`` named by ``legacy_filter``, ``AttributesToGet``) give the
-    same trees; a request may not mix them with expressions.
+    same trees; a request may not mix them with expressions. ``ConditionalOperator`` joins the
+    ``Expected`` of a request with a condition, or else its legacy filter.
     """
 
     def __init__(
@@ -46,13 +47,18 @@ class Expressions:
             "KeyConditionExpression": request.get("KeyConditionExpression") if key_condition else None,
             "ProjectionExpression": request.get("ProjectionExpression") if projection else None,
         }
+        # What ConditionalOperator joins, if the operation takes it; its value is checked first (a member of the shape).
+        joins = "Expected" if condition else legacy_filter
+        given_operator = request.get("ConditionalOperator") if joins is not None else None
+        operator = legacy_module.conditional_operator(given_operator)
         legacy = {
             "AttributeUpdates": update,
             "Expected": condition,
             "AttributesToGet": projection,
             "QueryFilter": legacy_filter == "QueryFilter",
             "ScanFilter": legacy_filter == "ScanFilter",
-            "ConditionalOperator": legacy_filter is not None,
+            # Every operation that takes ConditionalOperator counts it as legacy, whatever it joins.
+            "ConditionalOperator": joins is not None,
             # KeyConditions alone go with a FilterExpression (DynamoDB lets them).
             "KeyConditions": key_condition and texts["KeyConditionExpression"] is not None,
         }
@@ -68,6 +74,13 @@ class Expressions:
                 raise validation("ExpressionAttributeNames can only be specified when using expressions")
             if values is not None:
                 raise validation("ExpressionAttributeValues can only be specified when using expressions")
+        if given_operator is not None:
+            # Checked ahead of the conditions it joins, and of a Query's missing key condition.
+            legacy_module.check_joined(request.get(str(joins)))
+        self.legacy_key_conditions: Mapping[str, Any] | None = None
+        """The ``KeyConditions`` the key condition comes from (their types are checked against the key), if any."""
+        self.query_filter: Mapping[str, Any] | None = None
+        """The ``QueryFilter`` the filter comes from (it may not name a key attribute), if any."""
         bindings = Bindings(names, values)
         self.key_condition: Condition | None = None
         self.update: Update | None = None
@@ -79,6 +92,7 @@ class Expressions:
             self.key_condition = bindings.condition(str(texts["KeyConditionExpression"]), "KeyConditionExpression")
         elif key_condition and request.get("KeyConditions") is not None:
             self.key_condition = legacy_module.key_conditions(request["KeyConditions"])
+            self.legacy_key_conditions = request["KeyConditions"]
         if texts["UpdateExpression"] is not None:
             self.update = bindings.update(str(texts["UpdateExpression"]))
         elif update and request.get("AttributeUpdates") is not None:
@@ -86,11 +100,13 @@ class Expressions:
         if texts["ConditionExpression"] is not None:
             self.condition = bindings.condition(str(texts["ConditionExpression"]), "ConditionExpression")
         elif condition and request.get("Expected") is not None:
-            self.condition = legacy_module.expected_condition(request["Expected"], request.get("ConditionalOperator"))
+            self.condition = legacy_module.expected_condition(request["Expected"], operator)
         if texts["FilterExpression"] is not None:
             self.filter = bindings.condition(str(texts["FilterExpression"]), "FilterExpression")
         elif legacy_filter is not None and request.get(legacy_filter) is not None:
-            self.filter = legacy_module.filter_condition(request[legacy_filter], request.get("ConditionalOperator"))
+            self.filter = legacy_module.filter_condition(request[legacy_filter], operator)
+            if legacy_filter == "QueryFilter":
+                self.query_filter = request[legacy_filter]
         if texts["ProjectionExpression"] is not None:
             self.projection = bindings.projection(str(texts["ProjectionExpression"]))
         elif projection and request.get("AttributesToGet") is not None:
