@@ -231,3 +231,34 @@ def test_key_condition_expression_begins_with_is_checked_on_its_operand(ddb: Any
         lambda: ddb.query(TableName=table, KeyConditionExpression="pk = :p AND begins_with(sk, :s)", ExpressionAttributeValues=values)
     )
     assert message == "One or more parameter values were invalid: Condition parameter type does not match schema type"
+
+
+def test_a_query_filter_expression_may_not_name_a_key_attribute(ddb: Any) -> None:
+    dynamodb = ddb
+    # DynamoDB: a key attribute belongs in the key condition, never in a Query's filter.
+    name = "filter-keys"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"N": "1"}, "n": {"N": "5"}})
+    with pytest.raises(ClientError) as refused:
+        dynamodb.query(
+            TableName=name,
+            KeyConditionExpression="pk = :p",
+            FilterExpression="#s > :z AND n > :z",
+            ExpressionAttributeNames={"#s": "sk"},
+            ExpressionAttributeValues={":p": {"S": "p"}, ":z": {"N": "0"}},
+        )
+    assert refused.value.response["Error"]["Message"] == (
+        "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk"
+    )
+    kept = dynamodb.query(
+        TableName=name,
+        KeyConditionExpression="pk = :p",
+        FilterExpression="n > :z",
+        ExpressionAttributeValues={":p": {"S": "p"}, ":z": {"N": "0"}},
+    )
+    assert kept["Count"] == 1

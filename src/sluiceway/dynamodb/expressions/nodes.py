@@ -34,6 +34,7 @@ __all__ = [
     "Update",
     "UpdateAction",
     "ValueRef",
+    "top_names",
 ]
 
 
@@ -172,3 +173,28 @@ class Update:
 @dataclass(frozen=True)
 class Projection:
     paths: tuple[Path, ...]
+
+
+def top_names(condition: Condition) -> list[str]:
+    """The attribute names ``condition``'s document paths start with, in the order written (names resolved)."""
+    found: list[str] = []
+    pending: list[object] = [condition]
+    while pending:  # a loop, not recursion: a condition may nest as deep as its parser allows
+        node = pending.pop()
+        if isinstance(node, Path):
+            first = node.elements[0] if node.elements else None
+            if isinstance(first, Name):
+                found.append(first.text)
+        elif isinstance(node, Comparison | Arithmetic):
+            pending += [node.right, node.left]
+        elif isinstance(node, Between):
+            pending += [node.high, node.low, node.subject]
+        elif isinstance(node, In):
+            pending += [*reversed(node.candidates), node.subject]
+        elif isinstance(node, And | Or):
+            pending += [node.right, node.left]
+        elif isinstance(node, Not):
+            pending.append(node.operand)
+        elif isinstance(node, Call):
+            pending += list(reversed(node.arguments))
+    return found

@@ -8,6 +8,7 @@ from typing import Any
 
 from ....dynamodb.errors import DynamoDbError, framed, validation
 from ....dynamodb.expressions import KeyRange, holds, key_range, legacy, project
+from ....dynamodb.expressions.nodes import top_names
 from ....dynamodb.items import index_view
 from ....dynamodb.keys import HASH_KEY_LIMIT, RANGE_KEY_LIMIT, KeyAttribute, check_key_value, sort_text
 from ....dynamodb.schema import IndexSpec, TableSpec, table_reference
@@ -44,8 +45,17 @@ class Reader:
             legacy.check_key_types(expressions.legacy_key_conditions, hash_key, range_key)
         wanted = key_range(expressions.key_condition, hash_key, range_key)
         start = _start_position(spec, index, request.get("ExclusiveStartKey"))
+        key = index.key if index else spec.key
         if expressions.query_filter is not None:
-            legacy.check_query_filter(expressions.query_filter, index.key if index else spec.key)
+            legacy.check_query_filter(expressions.query_filter, key)
+        elif expressions.filter is not None:
+            # A key attribute belongs in the key condition: DynamoDB refuses it in a Query's filter.
+            named = set(top_names(expressions.filter))
+            for attribute in key:
+                if attribute.name in named:
+                    raise validation(
+                        f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {attribute.name}"
+                    )
         descending = request.get("ScanIndexForward") is False
         rows = self.store.rows(
             conn,
