@@ -126,7 +126,7 @@ def parent_context(parent: TraceContext | str | None) -> SpanContext | None:
     return remote(parent.trace_id, parent.span_id, parent.sampled)
 
 
-def readable(span: RecordedSpan, resource: Resource) -> ReadableSpan:
+def readable(span: RecordedSpan, resource: Resource, scope: InstrumentationScope | None = None) -> ReadableSpan:
     """``span`` as the SDK's own span, for an exporter that takes only those (see :func:`build`)."""
     return ReadableSpan(
         name=span.name,
@@ -139,5 +139,5 @@ def readable(span: RecordedSpan, resource: Resource) -> ReadableSpan:
         status=span.status,
         start_time=span.start_time,
         end_time=span.end_time,
-        instrumentation_scope=InstrumentationScope("sluiceway", __version__),
+        instrumentation_scope=scope or InstrumentationScope("sluiceway", __version__),
     )

@@ -8,10 +8,11 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
+from sluiceway.observability import span_pipeline
 from sluiceway.observability.otlp_encoding import encode_attributes, encode_request, encode_scope
 from sluiceway.observability.recorded_span import RecordedSpan, remote
 
@@ -41,20 +42,8 @@ def recorded(
 
 
 def readable(span: RecordedSpan) -> ReadableSpan:
-    """The SDK's span with the same fields."""
-    return ReadableSpan(
-        name=span.name,
-        context=span.context,
-        parent=span.parent,
-        resource=RESOURCE,
-        attributes=span.attributes,
-        events=[Event(name, attributes, timestamp) for name, timestamp, attributes in span.events],
-        kind=span.kind,
-        status=span.status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=SCOPE,
-    )
+    """The SDK's span with the same fields (what the exporter gets where it has no HTTP client of its own)."""
+    return span_pipeline.readable(span, RESOURCE, SCOPE)
 
 
 SPANS = [
