@@ -37,7 +37,7 @@ def _definition(account: str) -> dict[str, Any]:
                 "#set($root = $input.path('$'))\n"
                 '{"name": "$util.escapeJavaScript($root.name)", "id": "$input.params(\'id\')", '
                 '"q": "$input.params(\'q\')", "stage": "$context.stage",\n'
-                '#if($root.fail)"fail": "$root.fail",#end\n'
+                '#if($root.fail)"fail": "$util.escapeJavaScript($root.fail)",#end\n'
                 '"tags": [#foreach($t in $root.tags)"$t"#if($foreach.hasNext),#end#end]}'
             )
         },
@@ -161,6 +161,9 @@ def test_response_override_sets_status_and_header(served: str) -> None:
 def test_a_function_error_is_selected_by_its_message(served: str) -> None:
     status, _, text = call("POST", served + "/things/1", json.dumps({"fail": "not allowed here", "tags": []}).encode(), JSON)
     assert status == 403 and json.loads(text) == {"refused": "not allowed here"}
+    # AWS matches without DOTALL: ".*not allowed.*" does not match a message with a line break in it.
+    status, _, _ = call("POST", served + "/things/1", json.dumps({"fail": "first line\nnot allowed", "tags": []}).encode(), JSON)
+    assert status == 200
     # No pattern matches another error: the default response carries the error document, with 200.
     status, _, text = call("POST", served + "/things/1", json.dumps({"fail": "boom", "tags": []}).encode(), JSON)
     assert status == 200

@@ -28,7 +28,7 @@ from .model import Api, Route, Stage
 if TYPE_CHECKING:
     from .grants import Grant
 
-__all__ = ["RequestView", "is_binary", "payload_v1", "payload_v2", "request_time"]
+__all__ = ["RequestView", "canonical_header_name", "is_binary", "payload_v1", "payload_v2", "request_time"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_TYPES = ("application/json", "application/xml", "application/javascript")
@@ -88,7 +88,8 @@ def _body(view: RequestView, *, http_api: bool) -> tuple[str | None, bool]:
     return view.body.decode("utf-8", errors="replace"), False
 
 
-def _canonical(name: str) -> str:
+def canonical_header_name(name: str) -> str:
+    """``x-api-key`` -> ``X-Api-Key``: the spelling a REST API shows for a header the server read lower-cased."""
     return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
@@ -108,7 +109,7 @@ def _identity(view: RequestView) -> dict[str, Any]:
 def payload_v1(view: RequestView) -> dict[str, Any]:
     """The 1.0 event (every REST API's; an HTTP API's when its integration asks for 1.0)."""
     http_api = view.api.kind == "HTTP"
-    names = (lambda n: n) if http_api else _canonical
+    names = (lambda n: n) if http_api else canonical_header_name
     headers = {names(k): v for k, v in view.headers.items()}
     pairs = _query_pairs(view.query)
     single: dict[str, str] = {}

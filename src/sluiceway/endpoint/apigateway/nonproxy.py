@@ -110,6 +110,11 @@ def serve_template(
         return _method_response(integration, request, params, answer)
     except _Refused as refused:
         return gateway_error("REST", refused.problem)
+    except Exception as exc:  # noqa: BLE001 - the client's input and the API's templates drive all of the above
+        # Whatever a client sends (or a template does with it) fails like AWS's own integration
+        # failures, {"message": "Internal server error"}, never as the endpoint's crash.
+        logger.warning("api gateway: the integration failed: %s: %s", type(exc).__name__, exc)
+        return gateway_error("REST", "integration_error")
 
 
 def _integration_request(integration: Integration, request: TemplateRequest, params: Mapping[str, Any]) -> str:
@@ -254,7 +259,9 @@ def _select(integration: Integration, answer: _Answer) -> IntegrationResponse | 
     for response in integration.responses:
         if response.selection_pattern is None:
             default = response
-        elif subject is not None and re.fullmatch(response.selection_pattern, subject, re.S):
+        # A Java regex without DOTALL, as AWS matches: "." stops at a line break, so a multi-line
+        # errorMessage needs a pattern like "(\\n|.)+" (AWS's documented workaround).
+        elif subject is not None and re.fullmatch(response.selection_pattern, subject):
             return response
     return default
 
@@ -266,11 +273,7 @@ def _method_response(integration: Integration, request: TemplateRequest, params:
         # default output mapping configured".
         logger.warning("api gateway: no integration response matches (status %s)", answer.status)
         return gateway_error("REST", "integration_error")
-    templates = dict(chosen.templates)
-    content_type = "application/json"
-    template = templates.get(content_type)
-    if template is None and templates:
-        content_type, template = next(iter(templates.items()))
+    content_type, template = _response_template(chosen, request.headers.get("accept"))
     body = answer.body
     names = variables(answer.body, params, request.context, request.stage_variables)
     override: dict[str, Any] = {"header": {}}
@@ -300,6 +303,23 @@ def _method_response(integration: Integration, request: TemplateRequest, params:
     for name, value in headers.items() if isinstance(headers, dict) else ():
         out[str(name)] = to_text(value)
     return HttpResponse(status, out, body.encode())
+
+
+def _response_template(chosen: IntegrationResponse, accept: str | None) -> tuple[str, str | None]:
+    """The response template and the method response's Content-Type.
+
+    API Gateway's developer guide ("Mapping template selection" under mapping templates): a response
+    template is chosen by the method request's Accept header; when that names none of them,
+    ``application/json`` is used if it has a template, else the first template.
+    """
+    templates = {media.lower(): (media, template) for media, template in chosen.templates.items()}
+    for media in (accept or "").split(","):
+        found = templates.get(media.split(";", 1)[0].strip().lower())
+        if found is not None:
+            return found
+    if "application/json" in templates:
+        return templates["application/json"]
+    return next(iter(templates.values()), ("application/json", None))
 
 
 def _response_parameter(source: str, answer: _Answer) -> str | None:

@@ -14,12 +14,18 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl, quote_plus, unquote, unquote_plus
 
+from .events import canonical_header_name
 from .vtl import Namespace, TemplateError
+from .vtl_text import to_json, to_text
 
-__all__ = ["Input", "Util", "json_path", "request_params", "variables"]
+MAX_JSON_NESTING: Final = 1000
+"""Arrays and objects nested in a payload at most: Jackson's default limit (API Gateway is Java).
+Checked before parsing, so the answer never depends on this process's recursion limit."""
+
+__all__ = ["MAX_JSON_NESTING", "Headers", "Input", "Util", "json_path", "parse_json", "request_params", "variables"]
 
 _PATH_PART = re.compile(r"\.(?P<name>[^.\[\]]+)|\[(?P<index>-?\d+|\*)\]|\[(?P<quote>['\"])(?P<key>.*?)(?P=quote)\]|\.\*")
 
@@ -60,6 +66,56 @@ def json_path(document: Any, path: str) -> Any:
     return nodes[0] if nodes else None
 
 
+def parse_json(text: str, what: str) -> Any:
+    """``text`` parsed as JSON.
+
+    Raises:
+        TemplateError: ``text`` is not JSON, or nests deeper than :data:`MAX_JSON_NESTING`.
+    """
+    if _nesting(text) > MAX_JSON_NESTING:
+        raise TemplateError(f"{what} nests deeper than {MAX_JSON_NESTING} levels")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: deeper than this process's stack allows
+        raise TemplateError(f"{what} is not JSON") from None
+
+
+def _nesting(text: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (strings skipped), without parsing it."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+class Headers(dict[str, str]):
+    """``$input.params().header``: names in the client's spelling, looked up whatever their case (as HTTP means)."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if isinstance(key, str):
+            for name, value in self.items():
+                if name.lower() == key.lower():
+                    return value
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and any(name.lower() == key.lower() for name in self)
+
+
 class Input(Namespace):
     """``$input``: one payload and the method request's parameters."""
 
@@ -78,10 +134,7 @@ class Input(Namespace):
             if not self._body.strip():
                 self._parsed.append({})  # an empty payload reads as an empty object
             else:
-                try:
-                    self._parsed.append(json.loads(self._body))
-                except ValueError:
-                    raise TemplateError("the payload is not JSON") from None
+                self._parsed.append(parse_json(self._body, "the payload"))
         return self._parsed[0]
 
     def path(self, expression: str) -> Any:
@@ -91,12 +144,12 @@ class Input(Namespace):
     def json(self, expression: str) -> str:
         """The value at ``expression`` as JSON text."""
         found = self.path(expression)
-        return "" if found is None else json.dumps(found, ensure_ascii=False, separators=(",", ":"))
+        return "" if found is None else to_json(found)
 
     def params(self, name: Any = None) -> Any:
         """Every parameter (``{path, querystring, header}``), or the one named: path, then query string, then header."""
         if name is None:
-            return {where: dict(values) for where, values in self._params.items()}
+            return {where: Headers(values) if where == "header" else dict(values) for where, values in self._params.items()}
         key = str(name)
         for where in ("path", "querystring"):
             if key in self._params.get(where, {}):
@@ -113,13 +166,13 @@ class Util(Namespace):
     def escapeJavaScript(self, value: Any) -> str:  # noqa: N802 - VTL's name
         """commons-lang 2's ``StringEscapeUtils.escapeJavaScript``: quotes, ``\\``, ``/`` and controls escaped."""
         out: list[str] = []
-        for ch in "" if value is None else str(value):
+        for ch in "" if value is None else to_text(value):
             code = ord(ch)
             if ch in "\"'\\/":
                 out.append("\\" + ch)
             elif ch in "\b\n\t\f\r":
                 out.append({"\b": "\\b", "\n": "\\n", "\t": "\\t", "\f": "\\f", "\r": "\\r"}[ch])
-            elif code < 0x20 or code > 0x7E:
+            elif code < 0x20 or code > 0x7F:  # DEL (0x7F) is written as it is
                 out.extend(f"\\u{unit:04X}" for unit in _utf16(ch))
             else:
                 out.append(ch)
@@ -127,26 +180,30 @@ class Util(Namespace):
 
     def parseJson(self, value: Any) -> Any:  # noqa: N802 - VTL's name
         """The JSON text ``value`` as an object."""
-        try:
-            return json.loads(str(value))
-        except ValueError:
-            raise TemplateError("parseJson: not JSON") from None
+        return parse_json(to_text(value), "parseJson's argument")
 
     def urlEncode(self, value: Any) -> str:  # noqa: N802 - VTL's name
         """Java's ``URLEncoder.encode(value, "UTF-8")``: spaces as ``+``, only ``*-._`` left as they are."""
-        return quote_plus(str(value), safe="*").replace("~", "%7E")
+        return quote_plus(to_text(value), safe="*").replace("~", "%7E")
 
     def urlDecode(self, value: Any) -> str:  # noqa: N802 - VTL's name
-        return unquote_plus(str(value))
+        """Java's ``URLDecoder.decode(value, "UTF-8")``, which throws on a ``%`` not followed by two hex digits."""
+        text = to_text(value)
+        if _BAD_ESCAPE.search(text):
+            raise TemplateError("urlDecode: Illegal hex characters in escape (%) pattern")
+        return unquote_plus(text)
 
     def base64Encode(self, value: Any) -> str:  # noqa: N802 - VTL's name
-        return base64.b64encode(str(value).encode()).decode("ascii")
+        return base64.b64encode(to_text(value).encode()).decode("ascii")
 
     def base64Decode(self, value: Any) -> str:  # noqa: N802 - VTL's name
         try:
-            return base64.b64decode(str(value)).decode("utf-8", errors="replace")
+            return base64.b64decode(to_text(value)).decode("utf-8", errors="replace")
         except (binascii.Error, ValueError):
             raise TemplateError("base64Decode: not base64") from None
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def _utf16(ch: str) -> list[int]:
@@ -155,11 +212,15 @@ def _utf16(ch: str) -> list[int]:
 
 
 def request_params(headers: Mapping[str, str], query: str, path_parameters: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """``$input.params()``: a query string's repeated key gives its last value, as in API Gateway."""
+    """``$input.params()``: a query string's repeated key gives its last value, as in API Gateway.
+
+    API Gateway keeps header names as the client spelled them; the endpoint's server reads them
+    lower-cased, so they are given the canonical spelling (``X-Api-Key``), as REST proxy events are.
+    """
     return {
         "path": {k: unquote(v) for k, v in path_parameters.items()},
         "querystring": dict(parse_qsl(query, keep_blank_values=True)),
-        "header": dict(headers),
+        "header": Headers({canonical_header_name(k): v for k, v in headers.items()}),
     }
 
 

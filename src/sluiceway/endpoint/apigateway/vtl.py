@@ -1,492 +1,118 @@
 """Apache Velocity (VTL), the language of API Gateway's mapping templates: parse once, render per request.
 
-What API Gateway's templates use: ``$ref`` / ``$!ref`` / ``${ref}`` references with property,
-index and method chains; ``#set``, ``#if``/``#elseif``/``#else``, ``#foreach`` (with ``$foreach``
-and ``$velocityCount``), ``#break``; ``##`` and ``#* *#`` comments; string, number, boolean,
-list, range and map literals; ``&&``/``and``, ``||``/``or``, ``!``/``not``, comparisons and
-arithmetic. Values are Python's: strings, numbers, booleans, None (Java's null), lists and dicts,
-and :class:`Namespace` objects (``$input``, ``$util``) whose public methods templates may call.
-Java's common String, List and Map methods are mapped onto Python's values.
+Values are Python's: strings, numbers, booleans, None (Java's null), lists and dicts, and
+:class:`Namespace` objects (``$input``, ``$util``) whose own public methods templates may call.
+Java's String, List and Map methods are mapped onto Python's values (:mod:`.vtl_methods`), and
+values print as Java prints them (:mod:`.vtl_text`).
 
 Velocity's own habits are kept because templates are written against them: a reference that is
 null renders as its own source text unless it is quiet (``$!x``); ``#if`` is false only for null
-and false; a directive that ends its line takes the newline with it (its indentation stays).
+and false; ``#foreach`` sets ``$foreach`` and ``$velocityCount``; a Java Map iterates its values.
+
+A template is input too (and its variables are a client's): every failure is a
+:class:`TemplateError`, and nothing a template does can outgrow API Gateway's own limits: a
+``#foreach`` runs at most 1000 times, strings and output stop at 10 MB, nesting is capped.
 """
 
 from __future__ import annotations
 
-import re
+import inspect
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["Namespace", "Template", "TemplateError", "render", "to_text"]
+from .vtl_methods import MAX_ITEMS, call_method, check_size
+from .vtl_parser import Break, Foreach, If, Interp, ListLit, Lit, MapLit, Op, Range, Ref, Set, Stop, TemplateError, parse
+from .vtl_text import check_number, check_text, to_text
 
+__all__ = ["MAX_FOREACH", "Namespace", "Template", "TemplateError", "render", "to_text"]
 
-class TemplateError(ValueError):
-    """A template that cannot be parsed, or an expression that cannot be evaluated."""
+MAX_FOREACH: Final = 1000
+"""API Gateway's quota, "Number of iterations in a #foreach ... #end loop in mapping templates". It is
+Velocity's ``directive.foreach.maxloops``, which ends the loop there without an error (Velocity
+1.7's Foreach stops once the count is reached), so a longer list is silently cut short."""
+
+MAX_ITERATIONS: Final = 1_000_000
+"""``#foreach`` iterations in one rendering, all loops together: nested loops multiply, and API
+Gateway would give up on such a template at its 29-second integration timeout anyway."""
+
+MAX_DEPTH: Final = 200
+"""Expressions evaluated inside each other at most (a long ``a + b + c ...`` nests one per operator)."""
 
 
 class Namespace:
-    """An object whose public methods (and :meth:`property` values) templates may reach."""
+    """An object whose own public methods (and :meth:`property` values) templates may reach."""
 
     def property(self, name: str) -> Any:
         """``$obj.name`` without a call; None when there is no such property."""
         return None
 
-
-# --------------------------------------------------------------------------- syntax tree
-
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-_NAMES = "set|if|elseif|else|end|foreach|break|stop"
-_DIRECTIVE = re.compile(rf"#(?:\{{(?P<braced>{_NAMES})\}}|(?P<bare>{_NAMES})(?![A-Za-z0-9_]))")
+    def __str__(self) -> str:
+        # What ``$util`` prints: its class's name, never this process's memory addresses.
+        return type(self).__name__
 
 
-@dataclass(frozen=True)
-class _Ref:
-    name: str
-    chain: tuple[tuple[str, Any], ...]
-    """("prop", name) | ("index", expr) | ("call", (name, (args...)))."""
-    quiet: bool
-    source: str
+def _namespace_method(owner: Namespace, name: str) -> Callable[..., Any] | None:
+    """A public method defined by ``owner``'s class (or a base below :class:`Namespace`), else None.
 
-
-@dataclass(frozen=True)
-class _Lit:
-    value: Any
-
-
-@dataclass(frozen=True)
-class _Interp:
-    """A double-quoted string: rendered with the current variables."""
-
-    nodes: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class _ListLit:
-    items: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class _Range:
-    start: Any
-    stop: Any
-
-
-@dataclass(frozen=True)
-class _MapLit:
-    items: tuple[tuple[Any, Any], ...]
-
-
-@dataclass(frozen=True)
-class _Op:
-    op: str
-    left: Any
-    right: Any = None
-
-
-@dataclass(frozen=True)
-class _Set:
-    target: _Ref
-    value: Any
-
-
-@dataclass(frozen=True)
-class _If:
-    branches: tuple[tuple[Any, tuple[Any, ...]], ...]
-    otherwise: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class _Foreach:
-    var: str
-    items: Any
-    body: tuple[Any, ...]
-
-
-class _Break(Exception):
-    pass
-
-
-class _Stop(Exception):
-    pass
-
-
-# --------------------------------------------------------------------------- parser
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def error(self, message: str) -> TemplateError:
-        line = self.text.count("\n", 0, self.pos) + 1
-        return TemplateError(f"line {line}: {message}")
-
-    # --- template text
-
-    def block(self, closers: tuple[str, ...]) -> tuple[list[Any], str]:
-        """Nodes up to one of ``closers`` (a directive name) or the end; the closer met ("" at the end)."""
-        nodes: list[Any] = []
-        buf: list[str] = []
-
-        def flush() -> None:
-            if buf:
-                nodes.append("".join(buf))
-                buf.clear()
-
-        text = self.text
-        while self.pos < len(text):
-            ch = text[self.pos]
-            if text.startswith("##", self.pos):
-                end = text.find("\n", self.pos)
-                self.pos = len(text) if end < 0 else end + 1  # a line comment takes its newline
-                continue
-            if text.startswith("#*", self.pos):
-                end = text.find("*#", self.pos + 2)
-                if end < 0:
-                    raise self.error("unterminated #* comment")
-                self.pos = end + 2
-                continue
-            if ch == "#":
-                found = _DIRECTIVE.match(text, self.pos)
-                if found:
-                    name = found.group("braced") or found.group("bare")
-                    self.pos = found.end()
-                    if name in closers:
-                        if name != "elseif":
-                            self._eat_newline()
-                        flush()
-                        return nodes, name
-                    if name in ("else", "elseif", "end"):
-                        raise self.error(f"#{name} without #if or #foreach")
-                    if name in ("break", "stop"):
-                        self._eat_newline()
-                    flush()
-                    nodes.append(self.directive(name))
-                    continue
-            if ch == "\\" and text.startswith(("\\$", "\\#"), self.pos):
-                buf.append(text[self.pos + 1])
-                self.pos += 2
-                continue
-            if ch == "$":
-                ref = self.reference()
-                if ref is not None:
-                    flush()
-                    nodes.append(ref)
-                    continue
-            buf.append(ch)
-            self.pos += 1
-        flush()
-        return nodes, ""
-
-    def _eat_newline(self) -> None:
-        """Velocity 1.7's habit: a directive followed by nothing but spaces on its line takes that newline with it."""
-        end = self.pos
-        while end < len(self.text) and self.text[end] in " \t":
-            end += 1
-        if self.text.startswith("\r\n", end):
-            self.pos = end + 2
-        elif self.text.startswith("\n", end):
-            self.pos = end + 1
-
-    def directive(self, name: str) -> Any:
-        if name == "break":
-            return _Break
-        if name == "stop":
-            return _Stop
-        if name == "set":
-            self.open_paren()
-            target = self.reference()
-            if target is None:
-                raise self.error("#set needs a reference to assign")
-            self.skip()
-            self.expect("=")
-            value = self.expression()
-            self.close_paren()
-            self._eat_newline()
-            return _Set(target, value)
-        if name == "if":
-            branches: list[tuple[Any, tuple[Any, ...]]] = []
-            self.open_paren()
-            condition = self.expression()
-            self.close_paren()
-            self._eat_newline()
-            while True:
-                body, closer = self.block(("elseif", "else", "end"))
-                branches.append((condition, tuple(body)))
-                if closer == "elseif":
-                    self.open_paren()
-                    condition = self.expression()
-                    self.close_paren()
-                    self._eat_newline()
-                    continue
-                if closer == "else":
-                    otherwise, closer = self.block(("end",))
-                    if closer != "end":
-                        raise self.error("#if without #end")
-                    return _If(tuple(branches), tuple(otherwise))
-                if closer != "end":
-                    raise self.error("#if without #end")
-                return _If(tuple(branches), ())
-        # foreach
-        self.open_paren()
-        self.skip()
-        var = self.reference()
-        if var is None or var.chain:
-            raise self.error("#foreach needs a variable")
-        self.skip()
-        if not self.text.startswith("in", self.pos):
-            raise self.error("#foreach needs 'in'")
-        self.pos += 2
-        items = self.expression()
-        self.close_paren()
-        self._eat_newline()
-        body, closer = self.block(("end",))
-        if closer != "end":
-            raise self.error("#foreach without #end")
-        return _Foreach(var.name, items, tuple(body))
-
-    # --- references
-
-    def reference(self) -> _Ref | None:
-        """A reference at ``$``; None (nothing consumed) when the ``$`` starts none."""
-        text, start = self.text, self.pos
-        pos = start + 1
-        quiet = text.startswith("!", pos)
-        if quiet:
-            pos += 1
-        braced = text.startswith("{", pos)
-        if braced:
-            pos += 1
-        found = _IDENT.match(text, pos)
-        if not found:
-            return None
-        name = found.group(0).rstrip("-")
-        self.pos = found.start() + len(name)
-        chain: list[tuple[str, Any]] = []
-        while True:
-            if text.startswith(".", self.pos):
-                member = _IDENT.match(text, self.pos + 1)
-                if not member:
-                    break
-                member_name = member.group(0).rstrip("-")
-                self.pos = member.start() + len(member_name)
-                if text.startswith("(", self.pos):
-                    self.pos += 1
-                    chain.append(("call", (member_name, tuple(self.arguments(")")))))
-                else:
-                    chain.append(("prop", member_name))
-                continue
-            if text.startswith("[", self.pos):
-                self.pos += 1
-                index = self.expression()
-                self.skip()
-                self.expect("]")
-                chain.append(("index", index))
-                continue
-            break
-        if braced:
-            if not text.startswith("}", self.pos):
-                self.pos = start
-                return None
-            self.pos += 1
-        return _Ref(name, tuple(chain), quiet, text[start : self.pos])
-
-    def arguments(self, closer: str) -> list[Any]:
-        args: list[Any] = []
-        self.skip()
-        if self.text.startswith(closer, self.pos):
-            self.pos += 1
-            return args
-        while True:
-            args.append(self.expression())
-            self.skip()
-            if self.text.startswith(",", self.pos):
-                self.pos += 1
-                continue
-            self.expect(closer)
-            return args
-
-    # --- expressions
-
-    def skip(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
-            self.pos += 1
-
-    def expect(self, token: str) -> None:
-        self.skip()
-        if not self.text.startswith(token, self.pos):
-            raise self.error(f"expected {token!r}")
-        self.pos += len(token)
-
-    def open_paren(self) -> None:
-        self.skip()
-        self.expect("(")
-
-    def close_paren(self) -> None:
-        self.skip()
-        self.expect(")")
-
-    def word(self, *words: str) -> str | None:
-        self.skip()
-        for w in words:
-            if self.text.startswith(w, self.pos):
-                after = self.pos + len(w)
-                if w.isalpha() and after < len(self.text) and (self.text[after].isalnum() or self.text[after] == "_"):
-                    continue
-                self.pos = after
-                return w
+    Only these: ``getattr`` would also reach what every Python object has (``mro``, ``__class__``).
+    """
+    if name.startswith("_") or name == "property":
         return None
-
-    def expression(self) -> Any:
-        left = self.conjunction()
-        while self.word("||", "or"):
-            left = _Op("||", left, self.conjunction())
-        return left
-
-    def conjunction(self) -> Any:
-        left = self.comparison()
-        while self.word("&&", "and"):
-            left = _Op("&&", left, self.comparison())
-        return left
-
-    _COMPARISONS = {"==": "==", "!=": "!=", "<=": "<=", ">=": ">=", "<": "<", ">": ">",
-                    "eq": "==", "ne": "!=", "le": "<=", "ge": ">=", "lt": "<", "gt": ">"}  # fmt: skip
-
-    def comparison(self) -> Any:
-        left = self.additive()
-        op = self.word("==", "!=", "<=", ">=", "<", ">", "eq", "ne", "le", "ge", "lt", "gt")
-        if op:
-            return _Op(self._COMPARISONS[op], left, self.additive())
-        return left
-
-    def additive(self) -> Any:
-        left = self.multiplicative()
-        while True:
-            op = self.word("+", "-")
-            if not op:
-                return left
-            left = _Op(op, left, self.multiplicative())
-
-    def multiplicative(self) -> Any:
-        left = self.unary()
-        while True:
-            op = self.word("*", "/", "%")
-            if not op:
-                return left
-            left = _Op(op, left, self.unary())
-
-    def unary(self) -> Any:
-        if self.word("!", "not"):
-            return _Op("!", self.unary())
-        return self.primary()
-
-    def primary(self) -> Any:
-        self.skip()
-        text, pos = self.text, self.pos
-        if pos >= len(text):
-            raise self.error("expected an expression")
-        ch = text[pos]
-        if ch == "$":
-            ref = self.reference()
-            if ref is None:
-                raise self.error("expected a reference")
-            return ref
-        if ch in "\"'":
-            end = pos + 1
-            while end < len(text) and text[end] != ch:
-                end += 1
-            if end >= len(text):
-                raise self.error("unterminated string")
-            raw = text[pos + 1 : end]
-            self.pos = end + 1
-            if ch == "'" or ("$" not in raw and "#" not in raw):
-                return _Lit(raw)
-            nodes, _ = _Parser(raw).block(())
-            return _Interp(tuple(nodes))
-        if ch == "(":
-            self.pos += 1
-            inner = self.expression()
-            self.close_paren()
-            return inner
-        if ch == "[":
-            self.pos += 1
-            self.skip()
-            if text.startswith("]", self.pos):
-                self.pos += 1
-                return _ListLit(())
-            first = self.expression()
-            self.skip()
-            if text.startswith("..", self.pos):
-                self.pos += 2
-                last = self.expression()
-                self.expect("]")
-                return _Range(first, last)
-            items = [first]
-            while self.word(","):
-                items.append(self.expression())
-            self.expect("]")
-            return _ListLit(tuple(items))
-        if ch == "{":
-            self.pos += 1
-            pairs: list[tuple[Any, Any]] = []
-            self.skip()
-            if not text.startswith("}", self.pos):
-                while True:
-                    key = self.expression()
-                    self.expect(":")
-                    pairs.append((key, self.expression()))
-                    if not self.word(","):
-                        break
-            self.expect("}")
-            return _MapLit(tuple(pairs))
-        number = _NUMBER.match(text, pos)
-        if number:
-            self.pos = number.end()
-            return _Lit(float(number.group(0)) if number.group(1) else int(number.group(0)))
-        for word, value in (("true", True), ("false", False), ("null", None)):
-            if self.word(word):
-                return _Lit(value)
-        raise self.error(f"unexpected {text[pos : pos + 10]!r}")
+    for cls in type(owner).__mro__:
+        if cls is Namespace or cls is object:
+            return None
+        method = cls.__dict__.get(name)
+        if method is not None:
+            return method if inspect.isfunction(method) else None
+    return None
 
 
-# --------------------------------------------------------------------------- evaluation
+@dataclass
+class _Budget:
+    """What one rendering has used, shared by the scopes of its interpolated strings."""
+
+    iterations: int = 0
+    depth: int = 0
 
 
 @dataclass
 class _Scope:
     variables: dict[str, Any]
+    budget: _Budget
     out: list[str] = field(default_factory=list)
+    size: int = 0
+
+    def write(self, text: str) -> None:
+        self.size += len(text)
+        check_text(self.size)
+        self.out.append(text)
 
 
 class Template:
     """A parsed template, rendered many times."""
 
     def __init__(self, text: str) -> None:
-        """Raises TemplateError when ``text`` is not a template."""
-        parser = _Parser(text)
-        nodes, closer = parser.block(())
-        if closer:
-            raise parser.error(f"#{closer} without its directive")
-        self._nodes = tuple(nodes)
+        """Raises TemplateError when ``text`` is not a template (or nests too deep)."""
+        self._nodes = parse(text)
 
     def render(self, variables: Mapping[str, Any]) -> str:
         """The text for ``variables`` (which #set may add to; the caller's mapping is not changed).
 
         Raises:
-            TemplateError: an expression fails (a method that does not exist, a bad operand).
+            TemplateError: an expression fails (a method that does not exist, a bad operand), or
+                the rendering passes a limit (10 MB of text, nesting, iterations).
         """
-        scope = _Scope(dict(variables))
+        scope = _Scope(dict(variables), _Budget())
         try:
             _run(self._nodes, scope)
-        except _Stop:
+        except (Stop, Break):
             pass
-        except _Break:
-            pass
+        except RecursionError:
+            # The parser and evaluator cap their own nesting; this is Python comparing (==, in)
+            # lists nested deeper than its stack, which Java would answer with a StackOverflowError.
+            raise TemplateError("values nested too deep") from None
         return "".join(scope.out)
 
 
@@ -498,43 +124,48 @@ def render(text: str, variables: Mapping[str, Any]) -> str:
 def _run(nodes: tuple[Any, ...], scope: _Scope) -> None:
     for node in nodes:
         if isinstance(node, str):
-            scope.out.append(node)
-        elif isinstance(node, _Ref):
+            scope.write(node)
+        elif isinstance(node, Ref):
             value = _resolve(node, scope)
             if value is None:
                 if not node.quiet:
-                    scope.out.append(node.source)
+                    scope.write(node.source)
             else:
-                scope.out.append(to_text(value))
-        elif isinstance(node, _Set):
+                scope.write(to_text(value))
+        elif isinstance(node, Set):
             _assign(node, scope)
-        elif isinstance(node, _If):
+        elif isinstance(node, If):
             for condition, body in node.branches:
                 if _truthy(_eval(condition, scope)):
                     _run(body, scope)
                     break
             else:
                 _run(node.otherwise, scope)
-        elif isinstance(node, _Foreach):
+        elif isinstance(node, Foreach):
             _foreach(node, scope)
-        elif node is _Break:
-            raise _Break
-        elif node is _Stop:
-            raise _Stop
+        elif node is Break:
+            raise Break
+        elif node is Stop:
+            raise Stop
 
 
-def _foreach(node: _Foreach, scope: _Scope) -> None:
-    items = _iterable(_eval(node.items, scope))
+def _foreach(node: Foreach, scope: _Scope) -> None:
+    items = _items(node.items, scope)
+    count = min(len(items), MAX_FOREACH)
     saved = {name: scope.variables.get(name) for name in (node.var, "foreach", "velocityCount")}
     try:
-        for index, item in enumerate(items):
-            scope.variables[node.var] = item
-            scope.variables["foreach"] = {"index": index, "count": index + 1, "hasNext": index + 1 < len(items),
-                                          "first": index == 0, "last": index + 1 == len(items)}  # fmt: skip
+        for index in range(count):
+            scope.budget.iterations += 1
+            if scope.budget.iterations > MAX_ITERATIONS:
+                raise TemplateError(f"more than {MAX_ITERATIONS} #foreach iterations")
+            scope.variables[node.var] = items[index]
+            # hasNext/last speak of the list as the loop sees it: the 1000th item is the last one run.
+            scope.variables["foreach"] = {"index": index, "count": index + 1, "hasNext": index + 1 < count,
+                                          "first": index == 0, "last": index + 1 == count}  # fmt: skip
             scope.variables["velocityCount"] = index + 1
             try:
                 _run(node.body, scope)
-            except _Break:
+            except Break:
                 break
     finally:
         for name, value in saved.items():
@@ -544,7 +175,11 @@ def _foreach(node: _Foreach, scope: _Scope) -> None:
                 scope.variables[name] = value
 
 
-def _iterable(value: Any) -> list[Any]:
+def _items(node: Any, scope: _Scope) -> list[Any] | range:
+    """What ``#foreach`` walks: a range literal lazily (only its first 1000 numbers are ever read)."""
+    if isinstance(node, Range):
+        return _range(node, scope)
+    value = _eval(node, scope)
     if value is None:
         return []
     if isinstance(value, Mapping):
@@ -554,7 +189,15 @@ def _iterable(value: Any) -> list[Any]:
     return [value]
 
 
-def _assign(node: _Set, scope: _Scope) -> None:
+def _range(node: Range, scope: _Scope) -> range:
+    start, stop = _eval(node.start, scope), _eval(node.stop, scope)
+    if not _is_whole(start) or not _is_whole(stop):
+        raise TemplateError("a range needs whole numbers")
+    step = 1 if stop >= start else -1
+    return range(start, stop + step, step)
+
+
+def _assign(node: Set, scope: _Scope) -> None:
     value = _eval(node.value, scope)
     target = node.target
     if not target.chain:
@@ -565,13 +208,16 @@ def _assign(node: _Set, scope: _Scope) -> None:
     owner = _walk(scope.variables.get(target.name), target.chain[:-1], scope)
     kind, last = target.chain[-1]
     key = _eval(last, scope) if kind == "index" else last
-    if isinstance(owner, dict) or (isinstance(owner, list) and isinstance(key, int)):
+    if isinstance(owner, dict):
+        owner[key] = value
+        check_size(owner)
+    elif isinstance(owner, list) and _is_whole(key) and 0 <= key < len(owner):
         owner[key] = value
     else:
         raise TemplateError(f"{target.source}: cannot be assigned")
 
 
-def _resolve(ref: _Ref, scope: _Scope) -> Any:
+def _resolve(ref: Ref, scope: _Scope) -> Any:
     return _walk(scope.variables.get(ref.name), ref.chain, scope)
 
 
@@ -606,93 +252,65 @@ def _property(value: Any, name: str) -> Any:
 def _index(value: Any, key: Any) -> Any:
     if isinstance(value, Mapping):
         return value.get(key)
-    if isinstance(value, (list, tuple, str)) and isinstance(key, int) and not isinstance(key, bool):
-        return value[key] if -len(value) <= key < len(value) else None
+    # Velocity's $list[-1] is an error logged and a null rendered: no Python-style counting from the end.
+    if isinstance(value, (list, tuple, str)) and _is_whole(key):
+        return value[key] if 0 <= key < len(value) else None
     return None
 
 
-_STRING_METHODS: dict[str, Callable[..., Any]] = {
-    "length": len, "size": len, "isEmpty": lambda s: not s, "toString": lambda s: s, "trim": str.strip,
-    "toLowerCase": str.lower, "toUpperCase": str.upper, "contains": lambda s, x: to_text(x) in s,
-    "startsWith": lambda s, x: s.startswith(to_text(x)), "endsWith": lambda s, x: s.endswith(to_text(x)),
-    "equals": lambda s, x: s == x, "equalsIgnoreCase": lambda s, x: isinstance(x, str) and s.lower() == x.lower(),
-    "indexOf": lambda s, x: s.find(to_text(x)), "lastIndexOf": lambda s, x: s.rfind(to_text(x)),
-    "charAt": lambda s, i: s[i], "concat": lambda s, x: s + to_text(x),
-    "replace": lambda s, a, b: s.replace(to_text(a), to_text(b)),
-    "replaceAll": lambda s, a, b: re.sub(a, re.sub(r"\$(\d)", r"\\\1", b), s),
-    "replaceFirst": lambda s, a, b: re.sub(a, re.sub(r"\$(\d)", r"\\\1", b), s, count=1),
-    "matches": lambda s, p: re.fullmatch(p, s) is not None,
-    "split": lambda s, p: [part for part in re.split(p, s)] if s else [""],
-    "substring": lambda s, a, b=None: s[a:b] if b is not None else s[a:],
-}  # fmt: skip
-
-_LIST_METHODS: dict[str, Callable[..., Any]] = {
-    "size": len, "isEmpty": lambda v: not v, "get": lambda v, i: v[i], "contains": lambda v, x: x in v,
-    "add": lambda v, x: v.append(x) or True, "addAll": lambda v, x: v.extend(x) or True,
-    "indexOf": lambda v, x: v.index(x) if x in v else -1,
-    "remove": lambda v, i: v.pop(i), "toString": lambda v: to_text(v),
-}  # fmt: skip
-
-_MAP_METHODS: dict[str, Callable[..., Any]] = {
-    "get": lambda m, k: m.get(k), "put": lambda m, k, v: m.__setitem__(k, v), "containsKey": lambda m, k: k in m,
-    "keySet": lambda m: list(m.keys()), "values": lambda m: list(m.values()), "size": len, "isEmpty": lambda m: not m,
-    "remove": lambda m, k: m.pop(k, None), "putAll": lambda m, o: m.update(o), "toString": lambda m: to_text(m),
-    "entrySet": lambda m: [{"key": k, "value": v} for k, v in m.items()],
-}  # fmt: skip
-
-
 def _call(value: Any, name: str, args: list[Any]) -> Any:
-    if isinstance(value, Namespace):
-        method = getattr(type(value), name, None) if not name.startswith("_") else None
-        if method is None or not callable(method) or name == "property":
-            raise TemplateError(f"no method {name}()")
-        return method(value, *args)
-    if isinstance(value, str):
-        table: Mapping[str, Callable[..., Any]] = _STRING_METHODS
-    elif isinstance(value, list):
-        table = _LIST_METHODS
-    elif isinstance(value, dict):
-        table = _MAP_METHODS
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        table = {"toString": to_text, "intValue": int, "doubleValue": float, "longValue": int}
-    elif isinstance(value, bool):
-        table = {"toString": to_text, "booleanValue": bool}
-    else:
-        table = {}
-    method = table.get(name)
+    if not isinstance(value, Namespace):
+        return call_method(value, name, args)
+    method = _namespace_method(value, name)
     if method is None:
-        raise TemplateError(f"no method {name}() on {type(value).__name__}")
+        raise TemplateError(f"no method {name}()")
     try:
-        return method(value, *args)
-    except (TypeError, IndexError, KeyError, re.error) as exc:
+        inspect.signature(method).bind(value, *args)
+    except TypeError:
+        raise TemplateError(f"{name}() does not take {len(args)} argument(s)") from None
+    try:
+        return check_size(method(value, *args))
+    except TemplateError:
+        raise
+    except (TypeError, ValueError, OverflowError, LookupError, RecursionError) as exc:
         raise TemplateError(f"{name}(): {exc}") from None
 
 
 def _eval(node: Any, scope: _Scope) -> Any:
-    if isinstance(node, _Lit):
+    budget = scope.budget
+    budget.depth += 1
+    try:
+        if budget.depth > MAX_DEPTH:
+            raise TemplateError(f"expressions nested deeper than {MAX_DEPTH} levels")
+        return _evaluate(node, scope)
+    finally:
+        budget.depth -= 1
+
+
+def _evaluate(node: Any, scope: _Scope) -> Any:
+    if isinstance(node, Lit):
         return node.value
-    if isinstance(node, _Ref):
+    if isinstance(node, Ref):
         return _resolve(node, scope)
-    if isinstance(node, _Interp):
-        inner = _Scope(scope.variables)
+    if isinstance(node, Interp):
+        inner = _Scope(scope.variables, scope.budget)
         _run(node.nodes, inner)
         return "".join(inner.out)
-    if isinstance(node, _ListLit):
+    if isinstance(node, ListLit):
         return [_eval(item, scope) for item in node.items]
-    if isinstance(node, _Range):
-        start, stop = _eval(node.start, scope), _eval(node.stop, scope)
-        if not isinstance(start, int) or not isinstance(stop, int):
-            raise TemplateError("a range needs whole numbers")
-        step = 1 if stop >= start else -1
-        return list(range(start, stop + step, step))
-    if isinstance(node, _MapLit):
+    if isinstance(node, Range):
+        numbers = _range(node, scope)
+        if len(numbers) > MAX_ITEMS:
+            raise TemplateError(f"a range of more than {MAX_ITEMS} numbers")
+        return list(numbers)
+    if isinstance(node, MapLit):
         return {_eval(k, scope): _eval(v, scope) for k, v in node.items}
-    if isinstance(node, _Op):
+    if isinstance(node, Op):
         return _operate(node, scope)
     raise TemplateError(f"cannot evaluate {node!r}")
 
 
-def _operate(node: _Op, scope: _Scope) -> Any:
+def _operate(node: Op, scope: _Scope) -> Any:
     op = node.op
     if op == "!":
         return not _truthy(_eval(node.left, scope))
@@ -705,29 +323,60 @@ def _operate(node: _Op, scope: _Scope) -> Any:
         same = _equal(left, right)
         return same if op == "==" else not same
     if op == "+" and (isinstance(left, str) or isinstance(right, str)):
-        return to_text(left) + to_text(right)
+        left_text, right_text = to_text(left), to_text(right)
+        check_text(len(left_text) + len(right_text))
+        return left_text + right_text
     if not _is_number(left) or not _is_number(right):
         if op in ("<", ">", "<=", ">=") and isinstance(left, str) and isinstance(right, str):
             return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
-        raise TemplateError(f"{op}: {to_text(left)!r} and {to_text(right)!r} are not numbers")
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    if op in ("/", "%"):
-        if right == 0:
-            raise TemplateError("division by zero")
-        if isinstance(left, int) and isinstance(right, int):
-            quotient = abs(left) // abs(right) * (1 if (left >= 0) == (right >= 0) else -1)  # Java truncates
-            return quotient if op == "/" else left - quotient * right
-        return left / right if op == "/" else left % right
-    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+        raise TemplateError(f"{op}: {_quoted(left)} and {_quoted(right)} are not numbers")
+    if op in ("<", ">", "<=", ">="):
+        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    return check_number(_arithmetic(op, left, right))
+
+
+def _arithmetic(op: str, left: Any, right: Any) -> Any:
+    # Velocity widens int and long to BigInteger rather than overflow (check_number bounds that);
+    # a double past its range is Infinity, as in Java.
+    if op == "*" and isinstance(left, int) and isinstance(right, int):
+        # Size the product before computing it: digits add under multiplication.
+        check_number(1 << max(left.bit_length() + right.bit_length() - 1, 0))
+    try:
+        if op == "+":
+            return left + right
+        if op == "-":
+            return left - right
+        if op == "*":
+            return left * right
+    except OverflowError:  # float arithmetic with a huge int operand
+        raise TemplateError(f"{op}: a number too large") from None
+    if right == 0:
+        raise TemplateError("division by zero")
+    if isinstance(left, int) and isinstance(right, int):
+        quotient = abs(left) // abs(right) * (1 if (left >= 0) == (right >= 0) else -1)  # Java truncates
+        return quotient if op == "/" else left - quotient * right
+    try:
+        return left / right if op == "/" else _java_remainder(float(left), float(right))
+    except OverflowError:
+        raise TemplateError(f"{op}: a number too large") from None
+
+
+def _java_remainder(left: float, right: float) -> float:
+    """Java's % on doubles takes the dividend's sign (Python's takes the divisor's)."""
+    return math.fmod(left, right)
+
+
+def _quoted(value: Any) -> str:
+    text = to_text(value)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _equal(left: Any, right: Any) -> bool:
@@ -743,22 +392,3 @@ def _equal(left: Any, right: Any) -> bool:
 
 def _truthy(value: Any) -> bool:
     return value is not None and value is not False
-
-
-def to_text(value: Any) -> str:
-    """A value as Velocity writes it: Java's toString (``{a=1, b=[x, y]}`` for maps and lists)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        return repr(value) if value != int(value) or abs(value) >= 1e7 else f"{value:.1f}"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{to_text(k)}={to_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(to_text(v) for v in value) + "]"
-    return str(value)
