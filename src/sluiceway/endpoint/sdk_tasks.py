@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..asl.sdk_services import SDK_SERVICES, SdkResource, parse_sdk_resource, unrecognized
 from ..runtime.orchestration.integrations import TaskError
-from ..runtime.orchestration.tasks import AwsSdkTasks
 from ..types import JSON
 from . import protocol
 from .calls import AwsCalls
@@ -63,11 +62,27 @@ SERVED: Mapping[str, str] = {
 _TEXT_PAYLOAD = "text/plain; charset=UTF-8"
 
 
-def serve_aws_sdk_tasks(stack: Stack, shared: Shared, endpoint_url: Callable[[], str]) -> None:
-    """Have the stack's executions run AWS SDK integrations on the endpoint's operations (the
-    endpoint exists only once the stack runs, so its task runner is given them then)."""
-    orchestrator = stack.orchestrator
-    orchestrator.run_task = AwsSdkTasks(EndpointSdk(stack, shared, endpoint_url), orchestrator.run_task, stack.local.journal)
+def serve_aws_sdk_tasks(stack: Stack, endpoint_url: Callable[[], str]) -> Shared:
+    """Have the stack's executions run AWS SDK integrations on the endpoint's operations; return the
+    :class:`Shared` they build on, for the endpoint to serve its requests with (one engine per service).
+
+    The stack owns it from then (``stack.sdk_tasks``): it is closed when the stack stops, after its
+    last task, never by the endpoint, whose close must not pull it from under a task still calling.
+    A second endpoint on the stack shares it, and its URL is the one answers name (QueueUrl).
+
+    Args:
+        endpoint_url: how clients reach the endpoint, read at each call (known once the port is bound).
+    """
+    runner = stack.sdk_tasks
+    if runner is None:
+        raise ValueError("the stack has no AWS SDK task runner (build it with sluiceway.runtime.wiring.build_stack)")
+    served = runner.call
+    if isinstance(served, EndpointSdk):
+        served.endpoint_url = endpoint_url
+        return served.shared
+    sdk = EndpointSdk(stack, Shared(), endpoint_url)
+    runner.serve(sdk)
+    return sdk.shared
 
 
 def operation_name(resource: SdkResource) -> str:
@@ -116,6 +131,10 @@ class EndpointSdk:
         self.shared = shared
         self.endpoint_url = endpoint_url
         """Read at each call: the endpoint's port is known once it is bound."""
+
+    def close(self) -> None:
+        """Close what the operations built (the stack does, once its tasks have ended)."""
+        self.shared.close()
 
     def __call__(self, resource: SdkResource, parameters: Mapping[str, Any]) -> JSON:
         service = SERVED.get(resource.service)

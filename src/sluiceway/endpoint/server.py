@@ -101,8 +101,8 @@ class Endpoint:
                 f"the endpoint on {host} requires signed requests but no access key is configured "
                 "(set SLUICEWAY_ENDPOINT_ACCESS_KEYS=KEY_ID:SECRET)"
             )
-        self.shared = Shared()
-        serve_aws_sdk_tasks(stack, self.shared, lambda: self.url)  # Step Functions' aws-sdk tasks call these operations
+        # Step Functions' aws-sdk tasks call these operations; what they build is the stack's (closed with it).
+        self.shared: Shared = serve_aws_sdk_tasks(stack, lambda: self.url)
         self.apis = ApiGateway(self)
         """The API Gateway APIs served under ``/_sluiceway/apis/<apiId>`` (``apis.deploy([...])``)."""
         self._server: _Server | None = None
@@ -145,7 +145,7 @@ class Endpoint:
             while self._busy and time.monotonic() < deadline:
                 self._idle.wait(0.1)
         self._server = None
-        self.shared.close()
+        # self.shared is not closed here: the stack's AWS SDK tasks still use it (the stack closes it).
 
     # ------------------------------------------------------------------ requests
 

@@ -27,6 +27,7 @@ from .messaging.delivery import TopicDeliverer
 from .messaging.streams import StreamMappings
 from .messaging.triggers import EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
+from .orchestration.tasks import AwsSdkTasks
 from .periodic import Periodic
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class Stack:
     """Feeds AWS's own CloudWatch metrics from the stores and evaluates the CloudWatch alarms."""
     tracing: Tracing = field(default_factory=Tracing)
     """The stack's OpenTelemetry spans (off unless ``OTEL_EXPORTER_OTLP_*`` names a collector)."""
+    sdk_tasks: AwsSdkTasks | None = None
+    """Runs the executions' AWS SDK tasks on what ``sdk_tasks.serve`` is given (the endpoint's operations);
+    it lives as long as the stack, so a task never meets a closed endpoint."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
 
     @property
@@ -126,9 +130,14 @@ class Stack:
         self.deliverer.close()
         self.write_recovery.close()
         self.async_invocations.close()  # before the invoker: it calls functions
+        if self.sdk_tasks is not None:
+            # A task not yet calling never will: it runs again at the next start, never failed by the stop.
+            self.sdk_tasks.stop()
         self.orchestrator.close(grace_s)
         self.invoker.close()
         self.orchestrator.join_tasks()
+        if self.sdk_tasks is not None:
+            self.sdk_tasks.close()  # no task calls any more: what the calls hold can go
         self.local.close()
         self.tracing.close()  # the spans of everything stopped above go out
         self.lock.release()

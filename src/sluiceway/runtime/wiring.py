@@ -58,7 +58,7 @@ from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSen
 from .messaging.streams import StreamMappings
 from .messaging.triggers import EventSourceMapping, EventSourceMappings
 from .orchestration.executor import LocalOrchestrator
-from .orchestration.tasks import TaskRunner
+from .orchestration.tasks import AwsSdkTasks, TaskRunner
 from .periodic import Periodic
 from .stack import Stack
 
@@ -147,10 +147,13 @@ def build_stack(
         tracing=tracing,
         throttles=LambdaThrottles(local.cloudwatch).record,
     )
+    # AWS SDK tasks are served by the endpoint's operations, handed over once an endpoint exists
+    # (``sluiceway.endpoint.sdk_tasks``); the runner is in place before the start resumes anything.
+    sdk_tasks = AwsSdkTasks(_task_runner(settings, local, invoker, clock).run, local.journal)
     orchestrator = _orchestrator(
         settings,
         local,
-        _task_runner(settings, local, invoker, clock).run,
+        sdk_tasks,
         clock,
         skip_waits=skip_waits,
         metrics=metrics,
@@ -242,6 +245,7 @@ def build_stack(
         metrics,
         alarms,
         tracing=tracing,
+        sdk_tasks=sdk_tasks,
     )
 
 

@@ -4,7 +4,9 @@ against AWS of test_sfn_api_versioning and test_sfn_api_aliasing, the API refere
 from __future__ import annotations
 
 import json
+import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sluiceway.endpoint.server import Endpoint
+from sluiceway.endpoint.services import _sfn_versions
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
 
@@ -201,6 +204,44 @@ def test_alias_lifecycle_and_executions(sfn: Any) -> None:
     assert _error(exc) == ("ResourceNotFound", "Request references a resource that does not exist.")
     # The execution keeps the alias it was started through.
     assert sfn.describe_execution(executionArn=execution["executionArn"])["stateMachineAliasArn"] == alias
+
+
+def test_routing_never_draws_a_version_of_weight_zero() -> None:
+    rng = random.Random(5)
+    assert {_sfn_versions.route(((1, 0), (2, 100)), rng) for _ in range(500)} == {2}
+    assert {_sfn_versions.route(((1, 100), (2, 0)), rng) for _ in range(500)} == {1}
+
+
+def test_routing_draws_follow_the_weights() -> None:
+    rng = random.Random(7)
+    draws = Counter(_sfn_versions.route(((3, 20), (4, 80)), rng) for _ in range(10_000))
+    # With this seed the share is fixed; the bound is what any fair draw of 10,000 meets (5 sigma = 200).
+    assert set(draws) == {3, 4}
+    assert abs(draws[3] - 2_000) < 200
+
+
+def test_a_split_alias_starts_each_execution_on_the_version_it_draws(sfn: Any) -> None:
+    created = sfn.create_state_machine(name="ali-split", definition=json.dumps(_result("a")), roleArn=ROLE, publish=True)
+    arn, v1 = created["stateMachineArn"], created["stateMachineVersionArn"]
+    v2 = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(_result("b")), publish=True)["stateMachineVersionArn"]
+    split = [{"stateMachineVersionArn": v1, "weight": 30}, {"stateMachineVersionArn": v2, "weight": 70}]
+    alias = sfn.create_state_machine_alias(name="canary", routingConfiguration=split)["stateMachineAliasArn"]
+    _sfn_versions.ROUTING.seed(11)  # the endpoint's draws, made repeatable
+    expected = random.Random(11)
+    for _ in range(12):
+        want = _sfn_versions.route(((1, 30), (2, 70)), expected)
+        execution = _ended(sfn, sfn.start_execution(stateMachineArn=alias)["executionArn"])
+        assert execution["stateMachineAliasArn"] == alias
+        assert execution["stateMachineVersionArn"] == (v1, v2)[want - 1]
+        assert json.loads(execution["output"]) == {"v": "ab"[want - 1]}  # the drawn version's own definition ran
+    # All on one side: the version of weight 0 is never started.
+    sfn.update_state_machine_alias(
+        stateMachineAliasArn=alias,
+        routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 0}, {"stateMachineVersionArn": v2, "weight": 100}],
+    )
+    for _ in range(5):
+        execution = _ended(sfn, sfn.start_execution(stateMachineArn=alias)["executionArn"])
+        assert execution["stateMachineVersionArn"] == v2
 
 
 def test_alias_routing_is_checked_as_aws_checks_it(sfn: Any) -> None:

@@ -10,17 +10,22 @@ import json
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from sluiceway.asl.commands import InvokeTask, TaskFailed, TaskSucceeded
+from sluiceway.asl.sdk_services import SdkResource, parse_sdk_resource
 from sluiceway.endpoint.server import Endpoint
+from sluiceway.runtime.orchestration.integrations.aws_sdk import in_database
+from sluiceway.runtime.orchestration.tasks import AwsSdkTasks
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
+from sluiceway.types import JSON
 
 ROLE = "arn:aws:iam::111111111111:role/test"
 
@@ -238,3 +243,64 @@ def test_validate_state_machine_definition_names_an_action_the_service_lacks(aws
     answer = aws("stepfunctions").validate_state_machine_definition(definition=json.dumps(definition))
     assert answer["result"] == "FAIL"
     assert [(d["code"], d["location"]) for d in answer["diagnostics"]] == [("SCHEMA_VALIDATION_FAILED", "/States/T/Resource")]
+
+
+class _Crash(BaseException):
+    """The process dying between a call and its record: nothing catches it."""
+
+
+def _never(command: Any) -> TaskSucceeded | TaskFailed:
+    raise AssertionError(f"handed on: {command}")
+
+
+def test_an_sqs_send_is_had_once_across_a_crash_before_its_record(stack: Stack, aws: Callable[..., Any]) -> None:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName="sdk-once")["QueueUrl"]
+    assert stack.sdk_tasks is not None and stack.sdk_tasks.call is not None
+    call = stack.sdk_tasks.call
+    crashed: list[bool] = []
+
+    def crashing_once(resource: SdkResource, parameters: Mapping[str, Any]) -> JSON:
+        answer = call(resource, parameters)
+        if not crashed:
+            crashed.append(True)
+            raise _Crash
+        return answer
+
+    runner = AwsSdkTasks(_never, stack.local.journal)
+    runner.serve(crashing_once)
+    command = InvokeTask(
+        "t1",
+        "arn:aws:states:::aws-sdk:sqs:sendMessage",
+        {"QueueUrl": url, "MessageBody": "once"},
+        "Send",
+        idempotency_key="arn:aws:states:us-east-1:111111111111:execution:crash:once#t1",
+    )
+    with pytest.raises(_Crash):
+        runner(command)
+    outcome = runner(command)  # the task run again, as after a restart
+    assert isinstance(outcome, TaskSucceeded)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    assert [m["Body"] for m in received["Messages"]] == ["once"]
+    assert runner(command) == outcome  # recorded: a third run returns the same answer and sends nothing
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+
+
+@pytest.mark.parametrize(
+    ("resource", "once"),
+    [
+        ("sqs:sendMessage", True),
+        ("sns:publish", True),
+        ("eventbridge:putEvents", True),
+        ("dynamodb:putItem", True),
+        ("scheduler:createSchedule", True),
+        ("sqs:receiveMessage", False),  # a long poll waits for senders, which the transaction would keep out
+        ("s3:putObject", False),  # a file
+        ("cloudwatchlogs:putLogEvents", False),  # another database
+        ("sfn:startExecution", False),  # runs on the orchestrator's threads
+    ],
+)
+def test_only_calls_whose_effects_are_rows_of_the_journals_database_are_atomic(resource: str, once: bool) -> None:
+    parsed = parse_sdk_resource(f"arn:aws:states:::aws-sdk:{resource}")
+    assert parsed is not None
+    assert in_database(parsed) is once

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ENCRYPTION",
+    "ROUTING",
     "Target",
     "create_alias",
     "delete_alias",
@@ -45,6 +46,7 @@ __all__ = [
     "list_versions",
     "publish",
     "resolve",
+    "route",
     "update_alias",
 ]
 
@@ -398,8 +400,20 @@ def list_aliases(catalog: Catalog, params: Mapping[str, Any], limit: int, after:
 # -- starting executions ------------------------------------------------------------------------
 
 
-def resolve(catalog: Catalog, arn: str) -> Target:
-    """What StartExecution's ``stateMachineArn`` names; an alias picks its version by weight.
+def route(routing: Sequence[tuple[int, int]], rng: random.Random) -> int:
+    """The version an alias's start runs: each start draws afresh, as Step Functions routes each
+    request by weight (a version of weight 0 is never drawn; the weights sum to 100)."""
+    versions = [version for version, weight in routing if weight > 0]
+    weights = [weight for _, weight in routing if weight > 0]
+    return rng.choices(versions, weights=weights)[0]
+
+
+ROUTING = random.Random()  # noqa: S311 - routing, not security
+"""The draws of alias routing (a test gives :func:`resolve` its own, seeded)."""
+
+
+def resolve(catalog: Catalog, arn: str, rng: random.Random = ROUTING) -> Target:
+    """What StartExecution's ``stateMachineArn`` names; an alias picks its version by weight (see :func:`route`).
 
     Raises:
         AwsError: InvalidArn, or StateMachineDoesNotExist for a machine, version or alias that does not exist.
@@ -419,8 +433,7 @@ def resolve(catalog: Catalog, arn: str) -> Target:
     alias = catalog.versions.alias(name, qualifier)
     if alias is None:
         raise missing
-    # Each start draws its version afresh, as Step Functions routes each request by weight.
-    picked = random.choices([v for v, _ in alias.routing], weights=[w for _, w in alias.routing])[0]  # noqa: S311 - routing, not security
+    picked = route(alias.routing, rng)
     version = catalog.versions.version(name, picked)
     if version is None:  # deleted since: an alias keeps its versions, so this is a race with DeleteStateMachine
         raise missing

@@ -14,6 +14,7 @@ rows in the local database (see :class:`~.integrations.base.Integration`).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ from ...ports import Clock, EventPublisher, FunctionInvoker, MetadataTable, Obje
 from ...settings import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from ...types import JSON
 from .integrations import REGISTRY, Integration, TaskError, TaskPorts
-from .integrations.aws_sdk import SdkCall
+from .integrations.aws_sdk import SdkCall, in_database
 from .integrations.items import read_items, write_results
 from .integrations.lambda_ import invoke
 
@@ -129,22 +130,59 @@ class TaskRunner:
 
 
 class AwsSdkTasks:
-    """Runs AWS SDK integrations (``arn:aws:states:::aws-sdk:...``) through ``call``; hands every
-    other command to ``rest`` (the :class:`TaskRunner`).
+    """Runs AWS SDK integrations (``arn:aws:states:::aws-sdk:...``); hands every other command to
+    ``rest`` (the :class:`TaskRunner`).
 
-    The call is made by what serves the services (the endpoint, in-process), which exists only
-    once the stack runs: the composition puts this in front of the orchestrator's task runner then.
+    The calls are made by what serves the services (the endpoint's operations, in-process), which
+    the runtime does not import: the composition hands them over with :meth:`serve`. The stack puts
+    this runner in front of its task runner before it starts, so that a task dispatched by the start
+    itself (a resumed execution, a Wait that fell due while the stack was down) waits for the calls
+    instead of failing for want of them. A stack that never gets them (``sluiceway upload --run``
+    without an endpoint) leaves such a task in flight when it stops: the next ``sluiceway up`` runs
+    it, rather than failing an execution that would succeed there.
 
     Args:
-        call: calls an API action and renders its response, or raises TaskError.
         rest: runs every other command.
         journal: where tasks' outcomes are recorded, so that each call is made once per task.
     """
 
-    def __init__(self, call: SdkCall, rest: RunTask, journal: TaskJournal | None = None) -> None:
-        self.call = call
+    def __init__(self, rest: RunTask, journal: TaskJournal | None = None) -> None:
         self.rest = rest
         self.journal = journal
+        self._call: SdkCall | None = None
+        self._stopped = False
+        self._changed = threading.Condition()
+
+    @property
+    def call(self) -> SdkCall | None:
+        """What makes the calls, once :meth:`serve` gave it."""
+        return self._call
+
+    def serve(self, call: SdkCall) -> None:
+        """Make the calls with ``call`` from now on (tasks waiting for one go ahead).
+
+        ``call`` belongs to this runner from then: :meth:`close` closes it (when it has a ``close``).
+        """
+        with self._changed:
+            self._call = call
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        """Make no call from now on: a task that would raises OrchestratorStoppedError (it runs again
+        at the next start), as does one waiting for :meth:`serve`. Calls under way finish."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """Stop, and release what the calls hold; once no task runs (after the orchestrator's tasks
+        are joined), since a call under way still uses it."""
+        self.stop()
+        with self._changed:
+            call, self._call = self._call, None
+        close = getattr(call, "close", None)
+        if callable(close):
+            close()
 
     def __call__(self, command: Any) -> TaskSucceeded | TaskFailed:
         if not isinstance(command, InvokeTask) or not command.resource.startswith(SDK_PREFIX):
@@ -155,8 +193,20 @@ class AwsSdkTasks:
         params: Mapping[str, Any] = command.payload if isinstance(command.payload, Mapping) else {}
 
         def action() -> JSON:
+            call = self._caller()
             if self.journal is None or not command.idempotency_key:
-                return self.call(resource, params)
-            return self.journal.once(command.idempotency_key, lambda: self.call(resource, params), atomic=False)
+                return call(resource, params)
+            # Where the call's effects are all rows of the journal's database, they commit with the
+            # record of the call, exactly once; elsewhere (files, another database) a crash between
+            # the call and its record makes it again (see in_database).
+            atomic = in_database(resource)
+            return self.journal.once(command.idempotency_key, lambda: call(resource, params), atomic=atomic)
 
         return as_outcome(command, action)
+
+    def _caller(self) -> SdkCall:
+        with self._changed:
+            self._changed.wait_for(lambda: self._call is not None or self._stopped)
+            if self._stopped or self._call is None:
+                raise OrchestratorStoppedError("the stack stopped before the AWS SDK task's call was made")
+            return self._call

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ....asl.sdk_services import SdkResource
 from ....types import JSON
 
-__all__ = ["IAM_SERVICE_NAMES", "SdkCall", "iam_actions"]
+__all__ = ["IAM_SERVICE_NAMES", "SdkCall", "iam_actions", "in_database"]
 
 
 class SdkCall(Protocol):
@@ -29,6 +29,26 @@ class SdkCall(Protocol):
                 service's message with the SDK's details, as Step Functions reports them.
         """
         ...
+
+
+#: Services whose calls have all their effects in the local database (the queues, the topics and
+#: their deliveries' outbox, the bus, the tables, the schedules): such a call commits in the task
+#: journal's transaction, so it is made once per task, as the optimised integrations are. The others
+#: are made at least once: a crash after the call and before its record makes it again. That is S3
+#: (files: a PutObject writes the same object again, a new version where versioning is on, and
+#: announces it again), CloudWatch Logs, Lambda, STS (their own databases or processes), Step
+#: Functions (an execution started runs on threads of its own, and StartSyncExecution waits for it),
+#: CloudWatch (a call may evaluate alarms, which take the write lock themselves), CloudFormation and
+#: Cognito. Reads are had again without harm.
+_IN_DATABASE = frozenset({"sqs", "sns", "eventbridge", "dynamodb", "scheduler"})
+#: Actions of those services that wait for other writers, which the journal's transaction would
+#: keep out: a long poll (the queue's default wait applies even without WaitTimeSeconds).
+_WAITING = frozenset({("sqs", "receivemessage")})
+
+
+def in_database(resource: SdkResource) -> bool:
+    """Whether the call's effects are all rows of the local database (see ``_IN_DATABASE``)."""
+    return resource.service in _IN_DATABASE and (resource.service, resource.action.lower()) not in _WAITING
 
 
 #: IAM's service prefix where it is not the Step Functions service name.
