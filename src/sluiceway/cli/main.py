@@ -66,6 +66,12 @@ def upload(
         uploaded = put(settings, file, key, run=run)
     except SluicewayError as exc:
         report_error(exc)
+    if uploaded.stack is not None:
+        # No endpoint serves this stack, but its executions' AWS SDK tasks can still call the
+        # endpoint's operations in-process (they would wait for the next `up` otherwise).
+        from ..endpoint.sdk_tasks import serve_aws_sdk_tasks
+
+        serve_aws_sdk_tasks(uploaded.stack, lambda: settings.endpoint_url)
     try:
         console.print(Text.assemble("uploaded ", shown(f"s3://{settings.input_bucket}/{uploaded.key}", style="bold")))
         if not run:
