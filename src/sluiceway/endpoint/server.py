@@ -35,6 +35,7 @@ from .health import liveness, readiness
 from .routing import Route, route, virtual_host_bucket
 from .sdk_tasks import serve_aws_sdk_tasks
 from .services import operations
+from .services._lambda_catalog import restore as restore_functions
 from .sigv4 import check_expiry, precheck, verify
 
 if TYPE_CHECKING:
@@ -103,6 +104,9 @@ class Endpoint:
             )
         # Step Functions' aws-sdk tasks call these operations; what they build is the stack's (closed with it).
         self.shared: Shared = serve_aws_sdk_tasks(stack, lambda: self.url)
+        # Functions made through Lambda's API come back now, not on the first Lambda request: an
+        # S3 notification or a rule may invoke one before anyone asks Lambda anything.
+        restore_functions(stack, self.shared)
         self.apis = ApiGateway(self)
         """The API Gateway APIs served under ``/_sluiceway/apis/<apiId>`` (``apis.deploy([...])``)."""
         self._server: _Server | None = None

@@ -210,8 +210,10 @@ def test_functions_survive_a_restart(tmp_path: Path) -> None:
         built.close()
     built, served = _start(tmp_path / "data")
     try:
+        # Registered again when the endpoint is made, before any Lambda request: what an S3
+        # notification or a rule invokes finds it.
+        assert "api-durable" in built.invoker.functions
         again = _client(served)
-        # The first Lambda request after the start registers the kept functions again.
         assert _invoke(again, "api-durable", {"n": 2}) == {"double": 4}
         assert again.get_function(FunctionName="api-durable")["Configuration"]["CodeSha256"] == _sha(DOUBLE)
     finally:

@@ -1,42 +1,52 @@
 """The Lambda functions made through the API, and their registration with the stack's invoker.
 
 The functions are kept in the data dir (``backends/local/lambda_functions.py``). After a
-start they are registered with the invoker again on the endpoint's first Lambda request
-(:func:`catalog`), with the versions they had published.
+start they are registered with the invoker again when the endpoint is made (:func:`restore`),
+with the versions they had published, so that a notification or an event finds them as
+soon as anything serves it.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ...backends.local.lambda_functions import SqliteFunctionCatalog, StoredFunction
 from ...runtime.lambdas.code import FunctionCodeError, prepare_function_code
 from ...runtime.lambdas.invoker import FunctionSpec
-from ..context import Context
+from ..context import Context, Shared
+
+if TYPE_CHECKING:
+    from ...runtime.stack import Stack
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["catalog", "spec_of", "stored"]
+__all__ = ["catalog", "restore", "spec_of", "stored"]
 
 
 def catalog(ctx: Context) -> SqliteFunctionCatalog:
-    """The kept functions; the first call after a start registers them with the invoker."""
-    return ctx.shared.get("lambda.catalog", lambda: _open(ctx))
+    """The kept functions (registered with the invoker by the first call after a start)."""
+    return restore(ctx.stack, ctx.shared)
 
 
-def _open(ctx: Context) -> SqliteFunctionCatalog:
-    data_dir = ctx.stack.settings.data_dir
+def restore(stack: Stack, shared: Shared) -> SqliteFunctionCatalog:
+    """The kept functions, registered with ``stack``'s invoker once (the endpoint calls it when made)."""
+    return shared.get("lambda.catalog", lambda: _open(stack))
+
+
+def _open(stack: Stack) -> SqliteFunctionCatalog:
+    data_dir = stack.settings.data_dir
     functions = SqliteFunctionCatalog(data_dir / "lambda.db", data_dir / "lambda" / "code")
     for function in functions.all():
-        if function.name in ctx.stack.invoker.functions:
+        if function.name in stack.invoker.functions:
             continue  # the running template defines a function of that name: it wins, as at start
         try:
-            ctx.stack.invoker.register(spec_of(ctx, functions, function))
+            stack.invoker.register(_spec(stack, functions, function))
         except (FunctionCodeError, ValueError):
             logger.warning("could not restore function", extra={"function": function.name}, exc_info=True)
             continue
         for qualifier in (*(version.version for version in function.published), *function.aliases):
-            ctx.stack.invoker.add_qualifier(function.name, qualifier)
+            stack.invoker.add_qualifier(function.name, qualifier)
     return functions
 
 
@@ -46,8 +56,12 @@ def stored(ctx: Context, name: str) -> StoredFunction | None:
 
 
 def spec_of(ctx: Context, functions: SqliteFunctionCatalog, function: StoredFunction) -> FunctionSpec:
+    return _spec(ctx.stack, functions, function)
+
+
+def _spec(stack: Stack, functions: SqliteFunctionCatalog, function: StoredFunction) -> FunctionSpec:
     code = prepare_function_code(
-        function.name, cache_dir=ctx.stack.settings.data_dir / "lambda-cache", code_uri=functions.package_path(function)
+        function.name, cache_dir=stack.settings.data_dir / "lambda-cache", code_uri=functions.package_path(function)
     )
     return FunctionSpec(
         function.name,
