@@ -14,16 +14,13 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 from urllib.parse import parse_qsl, quote_plus, unquote, unquote_plus
 
+from ..json_nesting import MAX_JSON_NESTING, nesting
 from .events import canonical_header_name
 from .vtl import Namespace, TemplateError
 from .vtl_text import to_json, to_text
-
-MAX_JSON_NESTING: Final = 1000
-"""Arrays and objects nested in a payload at most: Jackson's default limit (API Gateway is Java).
-Checked before parsing, so the answer never depends on this process's recursion limit."""
 
 __all__ = ["MAX_JSON_NESTING", "Headers", "Input", "Util", "json_path", "parse_json", "request_params", "variables"]
 
@@ -72,34 +69,12 @@ def parse_json(text: str, what: str) -> Any:
     Raises:
         TemplateError: ``text`` is not JSON, or nests deeper than :data:`MAX_JSON_NESTING`.
     """
-    if _nesting(text) > MAX_JSON_NESTING:
+    if nesting(text) > MAX_JSON_NESTING:
         raise TemplateError(f"{what} nests deeper than {MAX_JSON_NESTING} levels")
     try:
         return json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: deeper than this process's stack allows
         raise TemplateError(f"{what} is not JSON") from None
-
-
-def _nesting(text: str) -> int:
-    """How deep the arrays and objects of a JSON text nest (strings skipped), without parsing it."""
-    deepest = depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 class Headers(dict[str, str]):

@@ -23,6 +23,7 @@ from ...backends.local.cloudwatch import STATES, AlarmRecord, CompositeRecord
 from ...errors import ConflictError, NotFoundError
 from ..context import Context
 from ..errors import AwsError
+from ..json_nesting import MAX_JSON_NESTING, nesting
 from . import _cloudwatch_metrics  # noqa: F401 - registers the metric operations
 from ._cloudwatch_common import (
     OPERATIONS,
@@ -407,33 +408,6 @@ def delete_alarms(ctx: Context, params: dict[str, Any]) -> None:
         raise validation(str(exc)) from None
 
 
-MAX_JSON_NESTING: Final = 1000
-"""Arrays and objects nested in StateReasonData at most: Jackson's default limit (AWS's Java services
-parse with it). Checked before parsing, so the answer never depends on this process's recursion limit."""
-
-
-def _nesting(text: str) -> int:
-    """How deep the arrays and objects of a JSON text nest (strings skipped), without parsing it."""
-    deepest = depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 @OPERATIONS("SetAlarmState")
 def set_alarm_state(ctx: Context, params: dict[str, Any]) -> None:
     state = params["StateValue"]
@@ -442,7 +416,7 @@ def set_alarm_state(ctx: Context, params: dict[str, Any]) -> None:
     data = params.get("StateReasonData")
     if data is not None:
         try:
-            if _nesting(data) > MAX_JSON_NESTING:
+            if nesting(data) > MAX_JSON_NESTING:
                 raise ValueError("nested too deep")
             json.loads(data)
         except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python's stack
