@@ -30,6 +30,24 @@ def _invalid_attributes(problems: Iterable[str]) -> CognitoError:
     return CognitoError("InvalidParameterException", "Invalid user attributes: " + "".join(f"{p}\n" for p in problems))
 
 
+def _refuse_unless_confirmed(user: User) -> None:
+    """ChangePassword's refusals: as sign-in refuses such a user (a reset one must use the code)."""
+    if not user.enabled:
+        raise CognitoError("NotAuthorizedException", "User is disabled.")
+    if user.status == "UNCONFIRMED":
+        raise CognitoError("UserNotConfirmedException", "User is not confirmed.")
+    if user.status == "RESET_REQUIRED":
+        raise CognitoError("PasswordResetRequiredException", "Password reset required for the user")
+    if user.status != "CONFIRMED":
+        raise CognitoError("NotAuthorizedException", "User password cannot be changed in the current state.")
+
+
+def _refuse_force_change(user: User) -> None:
+    """An administrator's user still on the temporary password answers its challenge, never a reset."""
+    if user.status == "FORCE_CHANGE_PASSWORD":
+        raise CognitoError("NotAuthorizedException", "User password cannot be reset in the current state.")
+
+
 class UserPoolAccount(UserPoolCodes):
     """Attributes, passwords and deletion of existing users (see :class:`~.userpools.SqliteUserPools`)."""
 
@@ -74,7 +92,7 @@ class UserPoolAccount(UserPoolCodes):
             deliveries = []
             for attribute in changed:
                 if attribute in (pool.get("AutoVerifiedAttributes") or []):
-                    self._issue_code(conn, user, f"verify_{attribute}")
+                    self._issue_code(conn, user, f"verify_{attribute}", target=changes[attribute])
                     deliveries.append(
                         {
                             "Destination": masked(attribute, changes[attribute]),
@@ -98,6 +116,9 @@ class UserPoolAccount(UserPoolCodes):
         unverified = []
         for attribute in _VERIFIABLE:
             flag = f"{attribute}_verified"
+            if attribute in changes and changes[attribute] != user.attributes.get(attribute):
+                # A code sent to the old value must not verify the new one (by anyone's hand).
+                self._drop_code(conn, user, f"verify_{attribute}")
             if attribute in changes and changes[attribute] != user.attributes.get(attribute) and flag not in changes:
                 updated[flag] = "false"
                 unverified.append(attribute)
@@ -146,6 +167,9 @@ class UserPoolAccount(UserPoolCodes):
         if required:
             raise _invalid_attributes(required)
         kept = {k: v for k, v in user.attributes.items() if k not in names}
+        for attribute in _VERIFIABLE:
+            if attribute in names:
+                self._drop_code(conn, user, f"verify_{attribute}")
         conn.execute(
             "UPDATE cognito_users SET attributes=?, updated_at=? WHERE pool_id=? AND username_key=?",
             (json.dumps(kept), self.clock.now().timestamp(), user.pool_id, user.key),
@@ -154,11 +178,12 @@ class UserPoolAccount(UserPoolCodes):
     def get_user_attribute_verification_code(self, access_token: str, attribute: str) -> dict[str, str]:
         """GetUserAttributeVerificationCode: a new code for the user's email or phone number."""
         _, user = self._access(access_token)
-        if attribute not in _VERIFIABLE or not user.attributes.get(attribute):
-            raise CognitoError("InvalidParameterException", f"Invalid attribute name: {attribute}")
         with self.db.transaction() as conn:
-            self._issue_code(conn, user, f"verify_{attribute}")
-        value = user.attributes[attribute]
+            user = self._must_user(conn, user.pool_id, user.username)
+            value = user.attributes.get(attribute) if attribute in _VERIFIABLE else None
+            if not value:
+                raise CognitoError("InvalidParameterException", f"Invalid attribute name: {attribute}")
+            self._issue_code(conn, user, f"verify_{attribute}", target=value)
         return {
             "Destination": masked(attribute, value),
             "DeliveryMedium": "EMAIL" if attribute == "email" else "SMS",
@@ -173,7 +198,7 @@ class UserPoolAccount(UserPoolCodes):
         refused: CognitoError | None = None
         with self.db.transaction() as conn:
             user = self._must_user(conn, user.pool_id, user.username)
-            refused = self._use_code(conn, user, f"verify_{attribute}", code)
+            refused = self._use_code(conn, user, f"verify_{attribute}", code, target=user.attributes.get(attribute, ""))
             if refused is None:
                 conn.execute(
                     "UPDATE cognito_users SET attributes=?, updated_at=? WHERE pool_id=? AND username_key=?",
@@ -192,6 +217,7 @@ class UserPoolAccount(UserPoolCodes):
     def change_password(self, access_token: str, previous: str | None, proposed: str) -> None:
         """ChangePassword: the signed-in user's, given the current one (wrong ones count towards the lockout)."""
         _, user = self._access(access_token)
+        _refuse_unless_confirmed(user)
         pool = self.must_pool(user.pool_id)
         now = self.clock.now().timestamp()
         with self.db.transaction() as conn:
@@ -202,50 +228,81 @@ class UserPoolAccount(UserPoolCodes):
             raise CognitoError("NotAuthorizedException", "Incorrect username or password.")
         check_policy(proposed, pool["Policies"]["PasswordPolicy"])
         with self.db.transaction() as conn:
-            self._set_password(conn, self._must_user(conn, user.pool_id, user.username), proposed, "CONFIRMED")
+            user = self._must_user(conn, user.pool_id, user.username)
+            _refuse_unless_confirmed(user)  # again under the write lock: an administrator may have reset it meanwhile
+            self._set_password(conn, user, proposed, "CONFIRMED")
 
     def forgot_password(self, client_id: str, username: str, *, secret_hash: str | None = None) -> dict[str, str]:
         """ForgotPassword: a reset code for the user, and where Cognito would have sent it.
 
         A user who does not exist is a UserNotFoundException, unless the app client prevents
-        user-existence errors: then the answer names a made-up destination, as Cognito's does.
+        user-existence errors: then a user who does not exist, is disabled or has no verified
+        channel gets a made-up destination, as in Cognito ("Managing user existence error responses").
+        A user made by an administrator who never replaced the temporary password may not reset it.
         """
         client = self.must_client(client_id)
         self.check_secret_hash(client, username, secret_hash)
         pool = self.must_pool(client["UserPoolId"])
         recovery_order(pool)  # an admin-only pool refuses everyone alike, existing or not
+        hidden = client.get("PreventUserExistenceErrors") == "ENABLED"
         with self.db.transaction() as conn:
             user = self._find(conn, pool, username)
             if user is None:
-                if client.get("PreventUserExistenceErrors") == "ENABLED":
+                if hidden:
                     return simulated_delivery(pool, username)
                 raise CognitoError("UserNotFoundException", "Username/client id combination not found.")
-            delivery = delivery_for_recovery(pool, user)
+            if not user.enabled:
+                if hidden:
+                    return simulated_delivery(pool, username)
+                raise CognitoError("NotAuthorizedException", "User is disabled.")
+            _refuse_force_change(user)
+            try:
+                delivery = delivery_for_recovery(pool, user)
+            except CognitoError as exc:
+                if hidden and exc.code == "InvalidParameterException":
+                    return simulated_delivery(pool, username)
+                raise
             self._issue_code(conn, user, _FORGOT)
         return delivery
 
     def confirm_forgot_password(self, client_id: str, username: str, code: str, password: str, *, secret_hash: str | None = None) -> None:
-        """ConfirmForgotPassword: the code ForgotPassword (or AdminResetUserPassword) made sets a new password."""
+        """ConfirmForgotPassword: the code ForgotPassword (or AdminResetUserPassword) made sets a new password.
+
+        When the app client prevents user-existence errors, the answer must not tell who exists: the
+        code is checked before the password policy, and a user who does not exist, is disabled or has
+        no code outstanding gets CodeMismatchException, wrong tries counting towards the same lockout.
+        (Cognito's guide says ExpiredCodeException when no code was requested; that tells an attacker
+        the user exists, so Sluiceway answers as for a user who does not.)
+        """
         client = self.must_client(client_id)
         self.check_secret_hash(client, username, secret_hash)
         pool = self.must_pool(client["UserPoolId"])
+        hidden = client.get("PreventUserExistenceErrors") == "ENABLED"
         refused: CognitoError | None = None
         with self.db.transaction() as conn:
             user = self._find(conn, pool, username)
-            if user is None:
-                if client.get("PreventUserExistenceErrors") == "ENABLED":
-                    raise CognitoError("CodeMismatchException", "Invalid verification code provided, please try again.")
-                raise CognitoError("UserNotFoundException", "Username/client id combination not found.")
-            check_policy(password, pool["Policies"]["PasswordPolicy"])
-            refused = self._use_code(conn, user, _FORGOT, code)
-            if refused is None:
-                self._set_password(conn, user, password, "CONFIRMED")
+            if user is None or (hidden and not user.enabled):
+                if not hidden:
+                    raise CognitoError("UserNotFoundException", "Username/client id combination not found.")
+                refused = self._no_code(conn, pool["Id"], self._username_key(pool, username), _FORGOT)
+            else:
+                if not user.enabled:
+                    raise CognitoError("NotAuthorizedException", "User is disabled.")
+                if not hidden:
+                    check_policy(password, pool["Policies"]["PasswordPolicy"])
+                refused = self._use_code(conn, user, _FORGOT, code, disguised=hidden)
+                if refused is None:
+                    # Raised inside the transaction: the code stays unspent when the password is refused.
+                    _refuse_force_change(user)
+                    check_policy(password, pool["Policies"]["PasswordPolicy"])
+                    self._set_password(conn, user, password, "CONFIRMED")
         if refused is not None:
             raise refused
 
     def admin_reset_user_password(self, pool_id: str, username: str) -> None:
         """AdminResetUserPassword: the password stops working (RESET_REQUIRED: sign-in answers
-        PasswordResetRequiredException) and a reset code is made for ConfirmForgotPassword."""
+        PasswordResetRequiredException), the user's sign-ins are revoked, and a reset code is made for
+        ConfirmForgotPassword."""
         pool = self.must_pool(pool_id)
         with self.db.transaction() as conn:
             user = self._must_user(conn, pool_id, username)
@@ -258,6 +315,10 @@ class UserPoolAccount(UserPoolCodes):
                 "UPDATE cognito_users SET status='RESET_REQUIRED', updated_at=? WHERE pool_id=? AND username_key=?",
                 (self.clock.now().timestamp(), user.pool_id, user.key),
             )
+            # The password is no longer trusted, so neither are the sign-ins it made: whoever holds
+            # their tokens must not keep them, nor use them to change the password without the code.
+            # (Cognito's documentation does not say; failing closed, as AdminDisableUser does.)
+            conn.execute("UPDATE cognito_sign_ins SET revoked=1 WHERE pool_id=? AND username_key=?", (user.pool_id, user.key))
             self._issue_code(conn, user, _FORGOT)
 
     # -------------------------------------------------------------- deleting oneself

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 import sqlite3
+import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,11 +31,18 @@ __all__ = ["CODE_LIFETIME_S", "UserPoolCodes", "delivery_for_recovery", "masked"
 
 CODE_LIFETIME_S = 3600
 """How long a password-reset or verification code works (Cognito's: one hour)."""
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_PHONE = re.compile(r"^\+[0-9]{4,15}$")
 _NO_CHANNEL = "Cannot reset password for the user as there is no registered/verified email or phone_number"
 
 
 def _hash(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
+_EXPIRED = ("ExpiredCodeException", "Invalid code provided, please request a code again.")
+_LIMIT = ("LimitExceededException", "Attempt limit exceeded, please try after some time.")
 
 
 def masked(attribute: str, value: str) -> str:
@@ -74,34 +83,67 @@ def delivery_for_recovery(pool: Mapping[str, Any], user: User) -> dict[str, str]
     """
     for attribute in recovery_order(pool):
         if _verified(user, attribute):
-            return {
-                "Destination": masked(attribute, user.attributes[attribute]),
-                "DeliveryMedium": "EMAIL" if attribute == "email" else "SMS",
-                "AttributeName": attribute,
-            }
+            return _delivery(attribute, user.attributes[attribute])
     raise CognitoError("InvalidParameterException", _NO_CHANNEL)
 
 
+def _channels(pool: Mapping[str, Any]) -> list[str]:
+    """The recovery attributes the pool can really deliver to, in :func:`recovery_order`: those users
+    sign in with, those Cognito verifies on its own, and those every user must have."""
+    required = {str(a.get("Name")) for a in pool.get("SchemaAttributes") or [] if a.get("Required")}
+    usable = set(pool.get("UsernameAttributes") or []) | set(pool.get("AutoVerifiedAttributes") or []) | required
+    return [a for a in recovery_order(pool) if a in usable]
+
+
 def simulated_delivery(pool: Mapping[str, Any], username: str) -> dict[str, str]:
-    """The made-up destination Cognito reports for a user who does not exist, when the app client
-    prevents user-existence errors: shaped like a real one (and the same each time), so the answer
-    tells nothing."""
-    digest = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
-    if recovery_order(pool)[0] == "phone_number":
-        return {"Destination": masked("phone_number", str(int(digest, 16))[-4:]), "DeliveryMedium": "SMS", "AttributeName": "phone_number"}
-    return {"Destination": masked("email", f"{username}@{digest}"), "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+    """The made-up destination Cognito reports, when the app client prevents user-existence errors,
+    for a user who does not exist, is disabled or has no verified channel: chosen as Cognito says
+    ("by the input username format and verification settings of the user pool") among the channels
+    the pool can deliver to, shaped like a real one and the same each time, so the answer tells nothing.
+    """
+    order = recovery_order(pool)
+    channels = _channels(pool) or order[:1]
+    # A name that is an address is where a real user's code would go, when the pool may send there.
+    if "email" in channels and _EMAIL.match(username):
+        return _delivery("email", username)
+    if "phone_number" in channels and _PHONE.match(username):
+        return _delivery("phone_number", username)
+    digest = hashlib.sha256(username.encode("utf-8", "surrogatepass")).digest()
+    if channels[0] == "phone_number":
+        return _delivery("phone_number", "+" + "".join(str(b % 10) for b in digest[:11]))
+    # Letters where a real address has them (a hex digit would give the fake away).
+    local = string.ascii_lowercase[digest[0] % 26]
+    domain = string.ascii_lowercase[digest[1] % 26]
+    return _delivery("email", f"{local}@{domain}")
+
+
+def _delivery(attribute: str, value: str) -> dict[str, str]:
+    return {
+        "Destination": masked(attribute, value),
+        "DeliveryMedium": "EMAIL" if attribute == "email" else "SMS",
+        "AttributeName": attribute,
+    }
 
 
 class UserPoolCodes(UserPoolAuth):
     """Issuing and checking one-time codes (see :class:`~.userpools.SqliteUserPools`)."""
 
-    def _issue_code(self, conn: sqlite3.Connection, user: User, purpose: str) -> None:
-        """A new code for ``purpose`` (replacing any earlier one), logged as the module says."""
+    def _issue_code(self, conn: sqlite3.Connection, user: User, purpose: str, *, target: str | None = None) -> None:
+        """A new code for ``purpose`` (replacing any earlier one), logged as the module says; ``target``
+        is the address a verification code is for (it works only while the attribute holds it)."""
         code = f"{secrets.randbelow(10**6):06d}"
         conn.execute(
-            "INSERT INTO cognito_codes (pool_id, username_key, purpose, code_hash, expires_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (pool_id, username_key, purpose) DO UPDATE SET code_hash=excluded.code_hash, expires_at=excluded.expires_at",
-            (user.pool_id, user.key, purpose, _hash(code), self.clock.now().timestamp() + CODE_LIFETIME_S),
+            "INSERT INTO cognito_codes (pool_id, username_key, purpose, code_hash, expires_at, target_hash) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (pool_id, username_key, purpose) DO UPDATE SET code_hash=excluded.code_hash,"
+            " expires_at=excluded.expires_at, target_hash=excluded.target_hash",
+            (
+                user.pool_id,
+                user.key,
+                purpose,
+                _hash(code),
+                self.clock.now().timestamp() + CODE_LIFETIME_S,
+                None if target is None else _hash(target),
+            ),
         )
         logger.info(
             "user pool code made (nothing is sent locally)",
@@ -109,9 +151,19 @@ class UserPoolCodes(UserPoolAuth):
         )
         messages.debug("user pool code", extra={"user_pool": user.pool_id, "username": user.username, "purpose": purpose, "code": code})
 
-    def _use_code(self, conn: sqlite3.Connection, user: User, purpose: str, code: str) -> CognitoError | None:
+    def _drop_code(self, conn: sqlite3.Connection, user: User, purpose: str) -> None:
+        """Forget the outstanding code for ``purpose`` (the address it was sent to changed, or went)."""
+        conn.execute("DELETE FROM cognito_codes WHERE pool_id=? AND username_key=? AND purpose=?", (user.pool_id, user.key, purpose))
+
+    def _use_code(
+        self, conn: sqlite3.Connection, user: User, purpose: str, code: str, *, target: str | None = None, disguised: bool = False
+    ) -> CognitoError | None:
         """Check ``code`` for ``purpose``: None (and the code spent) when it is right, else the refusal
         to raise once the transaction has committed (so that a wrong code's count is kept).
+
+        ``target``: the attribute's value now; a code sent to another value (or to none recorded) is
+        refused. ``disguised``: no code outstanding is a wrong code (counted), as for a user who does
+        not exist, when the app client prevents user-existence errors.
 
         Raises:
             CognitoError: LimitExceededException while locked out after wrong codes.
@@ -119,16 +171,49 @@ class UserPoolCodes(UserPoolAuth):
         now = self.clock.now().timestamp()
         attempts = self._attempts(conn, user, purpose, now)
         if attempts.locked(now):
-            raise CognitoError("LimitExceededException", "Attempt limit exceeded, please try after some time.")
+            raise CognitoError(*_LIMIT)
         row = conn.execute(
-            "SELECT code_hash, expires_at FROM cognito_codes WHERE pool_id=? AND username_key=? AND purpose=?",
+            "SELECT code_hash, expires_at, target_hash FROM cognito_codes WHERE pool_id=? AND username_key=? AND purpose=?",
             (user.pool_id, user.key, purpose),
         ).fetchone()
+        if row is not None and target is not None and not (row["target_hash"] and secrets_match(_hash(target), row["target_hash"])):
+            # Sent to an address the user no longer has: it proves nothing about the one they have now.
+            self._drop_code(conn, user, purpose)
+            row = None
         if row is None or float(row["expires_at"]) <= now:
-            return CognitoError("ExpiredCodeException", "Invalid code provided, please request a code again.")
+            if not disguised:
+                return CognitoError(*_EXPIRED)
+            self._record_attempts(conn, user, purpose, attempts.failed(now))
+            return CognitoError(*_MISMATCH)
         if not secrets_match(_hash(code), row["code_hash"]):
             self._record_attempts(conn, user, purpose, attempts.failed(now))
-            return CognitoError("CodeMismatchException", "Invalid verification code provided, please try again.")
-        conn.execute("DELETE FROM cognito_codes WHERE pool_id=? AND username_key=? AND purpose=?", (user.pool_id, user.key, purpose))
+            return CognitoError(*_MISMATCH)
+        self._drop_code(conn, user, purpose)
         self._record_attempts(conn, user, purpose, Attempts())
         return None
+
+    def _no_code(self, conn: sqlite3.Connection, pool_id: str, name_key: str, purpose: str) -> CognitoError:
+        """The refusal of a code given for a username nobody has, counted towards a lockout as a real
+        user's wrong codes are (when user-existence errors are prevented, LimitExceededException must
+        not tell who exists).
+
+        Raises:
+            CognitoError: LimitExceededException while that name is locked out.
+        """
+        now = self.clock.now().timestamp()
+        key = (pool_id, _hash(name_key), purpose)
+        row = conn.execute(
+            "SELECT failures, last_failure_at, locked_until FROM cognito_unknown_attempts WHERE pool_id=? AND name_hash=? AND action=?",
+            key,
+        ).fetchone()
+        attempts = Attempts() if row is None else Attempts(int(row[0]), float(row[1]), float(row[2])).current(now)
+        if attempts.locked(now):
+            raise CognitoError(*_LIMIT)
+        failed = attempts.failed(now)
+        conn.execute(
+            "INSERT INTO cognito_unknown_attempts (pool_id, name_hash, action, failures, last_failure_at, locked_until)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pool_id, name_hash, action) DO UPDATE SET"
+            " failures=excluded.failures, last_failure_at=excluded.last_failure_at, locked_until=excluded.locked_until",
+            (*key, failed.failures, failed.last_failure_at, failed.locked_until),
+        )
+        return CognitoError(*_MISMATCH)

@@ -1,0 +1,210 @@
+"""Cognito account operations that must not let a user verify an address they do not hold, skip a
+reset or a temporary password, or learn who exists (PreventUserExistenceErrors), through boto3
+against the endpoint."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sluiceway.backends.local._sqlite import Database
+from sluiceway.backends.local.userpools import SqliteUserPools
+from sluiceway.clock import FakeClock
+from sluiceway.cognito.errors import CognitoError
+from sluiceway.cognito.passwords import Cost
+
+PASSWORD = "Corr3ct-Horse"
+NEW_PASSWORD = "Batt3ry-Staple"
+MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
+
+
+@pytest.fixture(scope="module")
+def idp(aws: Callable[..., Any]) -> Any:
+    return aws("cognito-idp")
+
+
+def _error(call: Callable[[], Any]) -> tuple[str, str]:
+    with pytest.raises(ClientError) as raised:
+        call()
+    return raised.value.response["Error"]["Code"], raised.value.response["Error"]["Message"]
+
+
+def _pool(idp: Any, prevent: str = "ENABLED", **config: Any) -> tuple[str, str]:
+    pool_id = idp.create_user_pool(PoolName=f"p-{uuid.uuid4().hex[:8]}", **config)["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="app",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors=prevent,
+    )["UserPoolClient"]["ClientId"]
+    return pool_id, client_id
+
+
+def _user(idp: Any, pool_id: str, name: str, *, verified: bool = True, permanent: bool = True) -> None:
+    attributes = [{"Name": "email", "Value": f"{name}@example.com"}, {"Name": "email_verified", "Value": str(verified).lower()}]
+    idp.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS", UserAttributes=attributes)
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=name, Password=PASSWORD, Permanent=permanent)
+
+
+def _token(idp: Any, client_id: str, name: str) -> str:
+    return str(
+        idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD})[
+            "AuthenticationResult"
+        ]["AccessToken"]
+    )
+
+
+def _attributes(idp: Any, pool_id: str, name: str) -> dict[str, str]:
+    return {a["Name"]: a["Value"] for a in idp.admin_get_user(UserPoolId=pool_id, Username=name)["UserAttributes"]}
+
+
+def _codes(caplog: pytest.LogCaptureFixture, purpose: str) -> list[str]:
+    return [str(r.__dict__["code"]) for r in caplog.records if r.__dict__.get("purpose") == purpose]
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_a_verification_code_verifies_only_the_address_it_was_sent_to(idp: Any, caplog: pytest.LogCaptureFixture, admin: bool) -> None:
+    pool_id, client_id = _pool(idp)
+    _user(idp, pool_id, "ann")
+    token = _token(idp, client_id, "ann")
+    with caplog.at_level(logging.DEBUG, logger="sluiceway.cognito.messages"):
+        idp.get_user_attribute_verification_code(AccessToken=token, AttributeName="email")
+    code = _codes(caplog, "verify_email")[-1]
+    victim = [{"Name": "email", "Value": "victim@corp.example"}]
+    if admin:
+        idp.admin_update_user_attributes(UserPoolId=pool_id, Username="ann", UserAttributes=victim)
+    else:
+        idp.update_user_attributes(AccessToken=token, UserAttributes=victim)
+    assert _error(lambda: idp.verify_user_attribute(AccessToken=token, AttributeName="email", Code=code))[0] == "ExpiredCodeException"
+    assert _attributes(idp, pool_id, "ann")["email_verified"] == "false"
+    # Changing back does not revive the code either: it was dropped when the address changed.
+    idp.admin_update_user_attributes(UserPoolId=pool_id, Username="ann", UserAttributes=[{"Name": "email", "Value": "ann@example.com"}])
+    assert _error(lambda: idp.verify_user_attribute(AccessToken=token, AttributeName="email", Code=code))[0] == "ExpiredCodeException"
+    # A code for the address the user holds still works.
+    with caplog.at_level(logging.DEBUG, logger="sluiceway.cognito.messages"):
+        idp.get_user_attribute_verification_code(AccessToken=token, AttributeName="email")
+    idp.verify_user_attribute(AccessToken=token, AttributeName="email", Code=_codes(caplog, "verify_email")[-1])
+    assert _attributes(idp, pool_id, "ann")["email_verified"] == "true"
+
+
+def test_confirm_forgot_password_answers_alike_for_users_who_exist_or_not(idp: Any) -> None:
+    _pool_id, client_id = _pool(idp)
+    _user(idp, _pool_id, "ann")
+
+    def confirm(name: str, password: str = NEW_PASSWORD) -> tuple[str, str]:
+        return _error(lambda: idp.confirm_forgot_password(ClientId=client_id, Username=name, ConfirmationCode="123456", Password=password))
+
+    assert confirm("ann") == confirm("ghost") == MISMATCH  # no code outstanding
+    assert confirm("ann", "x") == confirm("ghost", "x") == MISMATCH  # the code before the policy
+
+
+def test_confirm_forgot_password_keeps_the_code_when_the_password_is_refused(idp: Any, caplog: pytest.LogCaptureFixture) -> None:
+    _pool_id, client_id = _pool(idp)
+    _user(idp, _pool_id, "bea")
+    with caplog.at_level(logging.DEBUG, logger="sluiceway.cognito.messages"):
+        idp.forgot_password(ClientId=client_id, Username="bea")
+    code = _codes(caplog, "forgot_password")[-1]
+    assert _error(lambda: idp.confirm_forgot_password(ClientId=client_id, Username="bea", ConfirmationCode=code, Password="x"))[0] == (
+        "InvalidPasswordException"
+    )
+    idp.confirm_forgot_password(ClientId=client_id, Username="bea", ConfirmationCode=code, Password=NEW_PASSWORD)
+
+
+def test_forgot_password_simulates_a_channel_the_pool_can_use(idp: Any) -> None:
+    pool_id, client_id = _pool(idp, AutoVerifiedAttributes=["email"])
+    _user(idp, pool_id, "cal")
+    _user(idp, pool_id, "dee", verified=False)
+    idp.admin_create_user(UserPoolId=pool_id, Username="eve", MessageAction="SUPPRESS")
+    _user(idp, pool_id, "fox")
+    idp.admin_disable_user(UserPoolId=pool_id, Username="fox")
+    real = idp.forgot_password(ClientId=client_id, Username="cal")["CodeDeliveryDetails"]
+    assert real == {"Destination": "c***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+    for name in ("ghost", "dee", "fox", "0ghost"):
+        fake = idp.forgot_password(ClientId=client_id, Username=name)["CodeDeliveryDetails"]
+        assert fake["DeliveryMedium"] == "EMAIL" and fake["AttributeName"] == "email"
+        assert fake["Destination"][0].isalpha() and fake["Destination"][1:5] == "***@" and fake["Destination"][5].isalpha()
+        assert fake == idp.forgot_password(ClientId=client_id, Username=name)["CodeDeliveryDetails"]  # the same each time
+    # A user who never replaced the temporary password answers its challenge, never a reset.
+    assert _error(lambda: idp.forgot_password(ClientId=client_id, Username="eve")) == (
+        "NotAuthorizedException",
+        "User password cannot be reset in the current state.",
+    )
+    # A disabled user's code, if any, sets no password: as for a user who does not exist.
+    assert (
+        _error(lambda: idp.confirm_forgot_password(ClientId=client_id, Username="fox", ConfirmationCode="123456", Password=NEW_PASSWORD))
+        == MISMATCH
+    )
+
+
+def test_forgot_password_refuses_disabled_and_temporary_password_users(idp: Any, caplog: pytest.LogCaptureFixture) -> None:
+    pool_id, client_id = _pool(idp, prevent="LEGACY")
+    _user(idp, pool_id, "gus")
+    with caplog.at_level(logging.DEBUG, logger="sluiceway.cognito.messages"):
+        idp.forgot_password(ClientId=client_id, Username="gus")
+    code = _codes(caplog, "forgot_password")[-1]
+    idp.admin_disable_user(UserPoolId=pool_id, Username="gus")
+    assert _error(lambda: idp.forgot_password(ClientId=client_id, Username="gus")) == ("NotAuthorizedException", "User is disabled.")
+    assert _error(
+        lambda: idp.confirm_forgot_password(ClientId=client_id, Username="gus", ConfirmationCode=code, Password=NEW_PASSWORD)
+    ) == ("NotAuthorizedException", "User is disabled.")
+    # A code made while CONFIRMED does not skip a temporary password set since.
+    _user(idp, pool_id, "hal")
+    with caplog.at_level(logging.DEBUG, logger="sluiceway.cognito.messages"):
+        idp.forgot_password(ClientId=client_id, Username="hal")
+    code = _codes(caplog, "forgot_password")[-1]
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="hal", Password=PASSWORD, Permanent=False)
+    assert _error(lambda: idp.forgot_password(ClientId=client_id, Username="hal")) == (
+        "NotAuthorizedException",
+        "User password cannot be reset in the current state.",
+    )
+    assert _error(
+        lambda: idp.confirm_forgot_password(ClientId=client_id, Username="hal", ConfirmationCode=code, Password=NEW_PASSWORD)
+    ) == ("NotAuthorizedException", "User password cannot be reset in the current state.")
+    assert idp.admin_get_user(UserPoolId=pool_id, Username="hal")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+
+
+def test_a_reset_user_cannot_change_the_password_without_the_code(idp: Any) -> None:
+    pool_id, client_id = _pool(idp)
+    _user(idp, pool_id, "ivy")
+    token = _token(idp, client_id, "ivy")
+    idp.admin_reset_user_password(UserPoolId=pool_id, Username="ivy")
+    assert _error(lambda: idp.change_password(AccessToken=token, PreviousPassword=PASSWORD, ProposedPassword=NEW_PASSWORD)) == (
+        "NotAuthorizedException",
+        "Access Token has been revoked",
+    )
+    assert idp.admin_get_user(UserPoolId=pool_id, Username="ivy")["UserStatus"] == "RESET_REQUIRED"
+    # A temporary password set since a sign-in is replaced through its challenge, not ChangePassword.
+    _user(idp, pool_id, "jay")
+    token = _token(idp, client_id, "jay")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="jay", Password=PASSWORD, Permanent=False)
+    assert _error(lambda: idp.change_password(AccessToken=token, PreviousPassword=PASSWORD, ProposedPassword=NEW_PASSWORD))[0] == (
+        "NotAuthorizedException"
+    )
+    assert idp.admin_get_user(UserPoolId=pool_id, Username="jay")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+
+
+def test_unknown_users_are_locked_out_as_real_ones(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pools = SqliteUserPools(Database(tmp_path / "db.sqlite"), clock, region="us-east-1", account_id="111111111111")
+    pools.password_cost = Cost(n=2**4, r=1, p=1)
+    pool_id = pools.create_user_pool("p")["Id"]
+    client_id = pools.create_user_pool_client(pool_id, "app", PreventUserExistenceErrors="ENABLED")["ClientId"]
+    pools.admin_create_user(pool_id, "ann", attributes={"email": "ann@example.com", "email_verified": "true"}, message_action="SUPPRESS")
+    pools.admin_set_user_password(pool_id, "ann", PASSWORD, permanent=True)
+
+    def confirm(name: str) -> tuple[str, str]:
+        with pytest.raises(CognitoError) as raised:
+            pools.confirm_forgot_password(client_id, name, "123456", NEW_PASSWORD)
+        return raised.value.code, raised.value.message
+
+    for _ in range(5):
+        assert confirm("ann") == confirm("ghost") == MISMATCH
+    assert confirm("ann") == confirm("ghost") == ("LimitExceededException", "Attempt limit exceeded, please try after some time.")
+    clock.advance(3600)
+    assert confirm("ann") == confirm("ghost") == MISMATCH
