@@ -86,3 +86,47 @@ def test_federation_and_session_tokens(aws: Callable[..., Any], endpoint: Endpoi
     # A session token acts as whoever asked for it: here the account's root.
     assert _client_with(endpoint, session).get_caller_identity()["Arn"] == "arn:aws:iam::111111111111:root"
     assert aws("sts").get_access_key_info(AccessKeyId=session["AccessKeyId"])["Account"] == "111111111111"
+
+
+@pytest.mark.parametrize(
+    ("call", "operation"),
+    [
+        (lambda sts: sts.get_session_token(), "GetSessionToken"),
+        (lambda sts: sts.get_federation_token(Name="Bob"), "GetFederationToken"),
+    ],
+)
+def test_session_credentials_cannot_ask_for_more(aws: Callable[..., Any], endpoint: Endpoint, call: Any, operation: str) -> None:
+    session = _client_with(endpoint, aws("sts").assume_role(RoleArn=ROLE, RoleSessionName="chained")["Credentials"])
+    with pytest.raises(ClientError) as excinfo:
+        call(session)
+    assert excinfo.value.response["Error"]["Code"] == "AccessDenied"
+    assert excinfo.value.response["Error"]["Message"] == f"Cannot call {operation} with session credentials"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_root_session_tokens_last_an_hour_at_most(aws: Callable[..., Any]) -> None:
+    def lasts(credentials: dict[str, Any]) -> timedelta:
+        return credentials["Expiration"] - datetime.now(UTC)
+
+    # The callers here are the account's root: one hour by default and at most, as AWS rules for root.
+    for answer in (
+        aws("sts").get_session_token(),
+        aws("sts").get_session_token(DurationSeconds=7200),
+        aws("sts").get_federation_token(Name="Carol"),
+        aws("sts").get_federation_token(Name="Carol", DurationSeconds=7200),
+    ):
+        assert timedelta(seconds=3500) < lasts(answer["Credentials"]) <= timedelta(seconds=3600)
+    assert lasts(aws("sts").get_session_token(DurationSeconds=1800)["Credentials"]) <= timedelta(seconds=1800)
+
+
+def test_role_chaining_is_limited_to_an_hour(aws: Callable[..., Any], endpoint: Endpoint) -> None:
+    first = aws("sts").assume_role(RoleArn=ROLE, RoleSessionName="first", DurationSeconds=7200)["Credentials"]
+    chained = _client_with(endpoint, first)
+    with pytest.raises(ClientError) as excinfo:
+        chained.assume_role(RoleArn=ROLE, RoleSessionName="second", DurationSeconds=3601)
+    assert excinfo.value.response["Error"] == {
+        "Type": "Sender",
+        "Code": "ValidationError",
+        "Message": "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+    }
+    assert chained.assume_role(RoleArn=ROLE, RoleSessionName="second", DurationSeconds=3600)["AssumedRoleUser"]["Arn"].endswith("/second")

@@ -5,6 +5,13 @@ creates with CreateFunction have no other home, so their configuration lives in 
 and their deployment packages, as uploaded, in ``lambda/code/<sha256>.zip`` beside it (one
 file per distinct package: two functions with the same zip share it). A package is written
 to a temporary name and renamed, so a crash never leaves half a zip under a final name.
+
+A package no function or published version references any more is removed, always after the
+change that dropped it is committed: a crash in between leaves a file nothing references
+(removed when the catalog is next opened), never a function whose package is gone. A package
+being uploaded is held (:meth:`SqliteFunctionCatalog.package`) until its function is committed,
+so that a concurrent delete does not remove it first. One stack serves a data dir
+(``stacklock.py``), so the catalog's lock and holds are this process's.
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +32,7 @@ from typing import Any
 from ...errors import ConflictError, NotFoundError
 from ._sqlite import ThreadConnections
 
-__all__ = ["SqliteFunctionCatalog", "StoredFunction"]
+__all__ = ["Package", "SqliteFunctionCatalog", "StoredFunction", "describe_package"]
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS lambda_functions (
     name    TEXT PRIMARY KEY,
@@ -88,6 +98,28 @@ class StoredFunction:
     def published_version(self, version: str) -> StoredFunction | None:
         return next((p for p in self.published if p.version == version), None)
 
+    @property
+    def packages(self) -> frozenset[str]:
+        """The package files this function and its published versions use."""
+        return frozenset((self.package, *(version.package for version in self.published)))
+
+
+@dataclass(frozen=True)
+class Package:
+    """A deployment package as Lambda reports it, and its file name in the code folder."""
+
+    name: str
+    """``<hex sha256>.zip``."""
+    sha256: str
+    """Base64 of the SHA-256, as Lambda's ``CodeSha256``."""
+    size: int
+
+
+def describe_package(data: bytes) -> Package:
+    """What keeping ``data`` would make of it, without keeping it (UpdateFunctionCode's DryRun)."""
+    digest = hashlib.sha256(data)
+    return Package(f"{digest.hexdigest()}.zip", base64.b64encode(digest.digest()).decode(), len(data))
+
 
 class SqliteFunctionCatalog:
     """API-created functions in one SQLite file, their packages in a folder beside it.
@@ -104,17 +136,33 @@ class SqliteFunctionCatalog:
         self.code_dir.mkdir(parents=True, exist_ok=True)
         self._connections = ThreadConnections(self.path)
         self._connections.get().execute(_SCHEMA)
+        self._lock = threading.Lock()
+        self._held: Counter[str] = Counter()
+        self._sweep()
 
-    def save_package(self, data: bytes) -> tuple[str, str, int]:
-        """Keep a zip; returns ``(file name, base64 SHA-256, size)``. The same bytes are kept once."""
-        digest = hashlib.sha256(data)
-        name = f"{digest.hexdigest()}.zip"
-        final = self.code_dir / name
-        if not final.exists():
-            partial = self.code_dir / f".{name}.{os.getpid()}.part"
-            partial.write_bytes(data)
-            os.replace(partial, final)
-        return name, base64.b64encode(digest.digest()).decode(), len(data)
+    @contextmanager
+    def package(self, data: bytes) -> Iterator[Package]:
+        """Keep a zip while the block runs (to commit the function that uses it); the same bytes are kept once.
+
+        After the block the file stays only if a function or version references it: a
+        request that failed leaves nothing behind.
+        """
+        package = describe_package(data)
+        with self._lock:
+            self._held[package.name] += 1
+        try:
+            final = self.code_dir / package.name
+            if not final.exists():
+                partial = self.code_dir / f".{package.name}.{os.getpid()}.{threading.get_ident()}.part"
+                partial.write_bytes(data)
+                os.replace(partial, final)
+            yield package
+        finally:
+            with self._lock:
+                self._held[package.name] -= 1
+                if self._held[package.name] <= 0:
+                    del self._held[package.name]
+            self._discard({package.name})
 
     def package_path(self, function: StoredFunction) -> Path:
         return self.code_dir / function.package
@@ -128,12 +176,15 @@ class SqliteFunctionCatalog:
             raise ConflictError(f"function {function.name} exists") from None
 
     def replace(self, function: StoredFunction) -> None:
-        """Raises NotFoundError if there is no such function."""
+        """Replace a function's record; packages it no longer uses are removed. Raises NotFoundError."""
+        before = self.get(function.name)
         cursor = self._connections.get().execute(
             "UPDATE lambda_functions SET config = ? WHERE name = ?", (function.to_json(), function.name)
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"function {function.name} does not exist")
+        if before is not None:
+            self._discard(before.packages - function.packages)
 
     def get(self, name: str) -> StoredFunction | None:
         row = self._connections.get().execute("SELECT config FROM lambda_functions WHERE name = ?", (name,)).fetchone()
@@ -144,14 +195,29 @@ class SqliteFunctionCatalog:
         return [StoredFunction.from_json(r[0]) for r in rows]
 
     def delete(self, name: str) -> StoredFunction:
-        """Remove a function (its package stays if another function uses it). Raises NotFoundError."""
+        """Remove a function with its versions (a package stays while another function uses it). Raises NotFoundError."""
         function = self.get(name)
         if function is None:
             raise NotFoundError(f"function {name} does not exist")
         self._connections.get().execute("DELETE FROM lambda_functions WHERE name = ?", (name,))
-        if all(other.package != function.package for other in self.all()):
-            self.package_path(function).unlink(missing_ok=True)
+        self._discard(function.packages)
         return function
+
+    def _discard(self, candidates: Iterable[str]) -> None:
+        """Remove those of ``candidates`` that nothing references or holds (called after the commit that dropped them)."""
+        candidates = set(candidates)
+        if not candidates:
+            return
+        with self._lock:
+            referenced = set().union(*(function.packages for function in self.all()))
+            for name in candidates - referenced - set(self._held):
+                (self.code_dir / name).unlink(missing_ok=True)
+
+    def _sweep(self) -> None:
+        """Remove what a crash left: packages nothing references, and partly written ones."""
+        for leftover in self.code_dir.glob(".*.part"):
+            leftover.unlink(missing_ok=True)
+        self._discard(path.name for path in self.code_dir.glob("*.zip"))
 
     def close(self) -> None:
         self._connections.close()

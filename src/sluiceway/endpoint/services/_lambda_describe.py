@@ -45,13 +45,22 @@ def must_function(ctx: Context, reference: str, qualifier: str | None = None) ->
             "InvalidParameterValueException", "The derived qualifier from the function name does not match the specified qualifier."
         )
     wanted = qualifier or in_reference
-    if name is None or (wanted not in (None, "$LATEST") and wanted not in invoker.qualifiers(name)):
+    if name is None or (wanted not in (None, "$LATEST") and wanted not in _qualifiers(ctx, name)):
         # Locally a function has $LATEST and the versions and aliases its template published (all
         # running the current code); any other qualifier names nothing.
         base = arn if in_reference is None else arn.rsplit(":", 1)[0]
         shown = f"{base}:{wanted}" if wanted else base
         raise AwsError("ResourceNotFoundException", f"Function not found: {shown}", 404, fields={"Type": "User"})
     return invoker.functions[name]
+
+
+def _qualifiers(ctx: Context, name: str) -> frozenset[str]:
+    """The versions and aliases a function has now: an API-made function's are kept with it
+    (a deleted version or alias is gone at once), a template's are the invoker's."""
+    function = stored(ctx, name)
+    if function is None:
+        return ctx.stack.invoker.qualifiers(name)
+    return frozenset((*(version.version for version in function.published), *function.aliases))
 
 
 def configuration(ctx: Context, spec: FunctionSpec, qualifier: str | None = None, *, shown: StoredFunction | None = None) -> dict[str, Any]:

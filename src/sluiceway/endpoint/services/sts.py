@@ -9,6 +9,11 @@ AssumeRole, GetSessionToken and GetFederationToken issue credentials shaped as A
 (``backends/local/sts_sessions.py``): GetCallerIdentity signed with them names the assumed
 role session or federated user, as on AWS. With no IAM, every well-formed role ARN can be
 assumed; permissions are not enforced locally.
+
+AWS's rules that follow from who calls hold locally too. A key STS issued (``ASIA…``) is session
+credentials: with them GetSessionToken and GetFederationToken are refused, and AssumeRole is
+role chaining, limited to one hour. Any other key is the account's root, whose session and
+federation tokens last at most an hour (a longer DurationSeconds is cut to one hour, as on AWS).
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ _MAX_POLICY = 2048
 _ROLE_DURATION = (900, 43_200)
 _SESSION_DURATION = (900, 129_600)
 _FEDERATION_DURATION = (900, 129_600)
+_ROOT_SESSION_S = 3600
+"""What a session or federation token asked for by the account's root lasts at most (and by default)."""
+_CHAINED_ROLE_S = 3600
 _KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
@@ -82,6 +90,16 @@ def _duration(params: dict[str, Any], default: int, bounds: tuple[int, int]) -> 
             f" Member must have value less than or equal to {high}"
         )
     return int(value)
+
+
+def _with_session_credentials(ctx: Context) -> bool:
+    """Whether the request was signed with temporary credentials (AWS's ``ASIA`` key ids)."""
+    return bool(ctx.access_key and ctx.access_key.startswith("ASIA"))
+
+
+def _refuse_session_credentials(ctx: Context) -> None:
+    if _with_session_credentials(ctx):
+        raise AwsError("AccessDenied", f"Cannot call {ctx.operation} with session credentials", 403)
 
 
 def _policy(params: dict[str, Any]) -> None:
@@ -148,6 +166,8 @@ def assume_role(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             )
         raise _invalid(f"{role_arn} is invalid")
     _policy(params)
+    if _with_session_credentials(ctx) and (params.get("DurationSeconds") or 0) > _CHAINED_ROLE_S:
+        raise _invalid("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
     duration = _duration(params, 3600, _ROLE_DURATION)
     partition, account, role_name = match.groups()
     role_id = _role_id(role_arn)
@@ -163,7 +183,9 @@ def assume_role(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @OPERATIONS("GetSessionToken")
 def get_session_token(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    duration = _duration(params, 43_200, _SESSION_DURATION)
+    # An IAM user's default would be 12 hours; callers here are the account's root: one hour.
+    duration = min(_duration(params, _ROOT_SESSION_S, _SESSION_DURATION), _ROOT_SESSION_S)
+    _refuse_session_credentials(ctx)
     # The session token acts as its caller: GetCallerIdentity signed with it answers the same.
     caller = _identity(ctx)
     credentials = _issue(ctx, account=caller["Account"], arn=caller["Arn"], user_id=caller["UserId"], duration_s=duration)
@@ -176,7 +198,9 @@ def get_federation_token(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
     if not re.fullmatch(r"[\w+=,.@-]{2,32}", name):
         raise _pattern_error(name, "name", r"[\w+=,.@-]*")
     _policy(params)
-    duration = _duration(params, 43_200, _FEDERATION_DURATION)
+    # Asked for by the account's root (every long-term key here): at most, and by default, one hour.
+    duration = min(_duration(params, 43_200, _FEDERATION_DURATION), _ROOT_SESSION_S)
+    _refuse_session_credentials(ctx)
     account = _identity(ctx)["Account"]
     arn = f"arn:aws:sts::{account}:federated-user/{name}"
     user_id = f"{account}:{name}"

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import lzma
 import os
 import re
 import shutil
@@ -35,6 +36,7 @@ import sys
 import threading
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -190,7 +192,17 @@ def _extract(function_name: str, archive: Path, cache: Path) -> Path:
             with zipfile.ZipFile(archive) as package:
                 _check_members(function_name, archive, package)
                 _unzip(function_name, archive, package, into)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        # What reading a damaged or unsupported member raises: an encrypted one RuntimeError
+        # (zipfile wants a password), a corrupt deflate or LZMA stream zlib.error/LZMAError.
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            zlib.error,
+            lzma.LZMAError,
+        ) as exc:
             raise FunctionCodeError(f"function {function_name}: {archive} cannot be unzipped: {exc}") from None
 
     return _cached(cache / "zips" / digest.hexdigest(), build)
