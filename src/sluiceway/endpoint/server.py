@@ -53,6 +53,8 @@ DEFAULT_PORT = 4566
 S3_MAX_BODY = 5 * 1024**3
 #: Every other service refuses far smaller requests (DynamoDB's 16 MB batch is the largest).
 MAX_BODY = 16 * 1024 * 1024
+#: Lambda takes a request up to this size (a 50 MB zip, base64 in JSON), as its own message says.
+LAMBDA_MAX_BODY = 70_167_211
 _STOP_GRACE_S = 5.0
 IDLE_TIMEOUT_S = 60.0
 """How long a connection may wait for a byte (an idle kept-alive connection, a stalled body) before it is closed."""
@@ -640,6 +642,10 @@ def _body(rfile: BinaryIO, head: http1.RequestHead, limit: int) -> bytes:
 
 def _body_limit(headers: Mapping[str, str], where: Route) -> int:
     """S3's 5 GiB for what may be an S3 request, the far smaller limit of the others otherwise."""
+    if where.service == "lambda":
+        # A function's zip comes inline, base64 in JSON: Lambda takes requests up to this size
+        # and answers its own limits (50 MB zipped) with its own messages.
+        return LAMBDA_MAX_BODY
     if where.service is not None and where.service != "s3":
         return MAX_BODY
     if where.access_key is not None:  # signed for S3: an object may have any content type

@@ -173,3 +173,18 @@ def test_packages_no_function_or_version_uses_are_removed(lam: Any, data_dir: Pa
     assert package(two) not in _packages(data_dir)
     lam.delete_function(FunctionName="pkg-files")
     assert package(three) not in _packages(data_dir)
+
+
+def test_an_inline_zip_beyond_the_endpoints_usual_16_mib_reaches_lambda(lam: Any) -> None:
+    # Lambda takes requests up to 70167211 bytes (a 50 MB zip, base64 in JSON): a 20 MB package
+    # must reach Lambda's own checks, not the 16 MiB limit of the other JSON services.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("lambda_function.py", "def handler(event, context):\n    return {'big': True}\n")
+        archive.writestr("padding.bin", bytes(range(256)) * (20 * 1024 * 1024 // 256))
+    package = buffer.getvalue()
+    assert len(package) > 16 * 1024 * 1024
+    made = lam.create_function(
+        FunctionName="api-big-package", Runtime="python3.11", Role=ROLE, Handler="lambda_function.handler", Code={"ZipFile": package}
+    )
+    assert made["CodeSize"] == len(package)
