@@ -13,6 +13,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -183,7 +184,7 @@ class Endpoint:
                 raise AwsError(code, "Content-Length must be a whole number", 400)
             limit = _body_limit(head.headers, where)
             if length is not None and int(length) > limit:
-                raise _too_large(service, limit)
+                raise _too_large(service, limit, head)
             if self.require_auth and where.service is not None and not unsigned_operation(head, where.service):
                 precheck(head, service, self.access_keys)
         except AwsError as error:
@@ -372,10 +373,22 @@ def decode_body(request: HttpRequest) -> HttpRequest:
     return HttpRequest(request.method, request.path, request.query, decoded, body)
 
 
-def _too_large(service: str, limit: int) -> AwsError:
+_LAMBDA_UPLOADS = (
+    ("POST", re.compile(r"/2015-03-31/functions/?"), "CreateFunction"),
+    ("PUT", re.compile(r"/2015-03-31/functions/[^/]+/code/?"), "UpdateFunctionCode"),
+)
+"""Lambda's requests that carry a package, by method and path: its too-large answer names the operation."""
+
+
+def _too_large(service: str, limit: int, head: HttpRequest) -> AwsError:
     if service == "s3":
         message = "Your proposed upload exceeds the maximum allowed size"
         return AwsError("EntityTooLarge", message, 400, fields={"MaxSizeAllowed": str(limit)})
+    if service == "lambda":
+        # Refused before the body is read, in Lambda's words (services/_lambda_upload.py has them too).
+        named = next((name for method, path, name in _LAMBDA_UPLOADS if head.method == method and path.fullmatch(head.path)), None)
+        where = f" for the {named} operation" if named else ""
+        return AwsError("RequestEntityTooLargeException", f"Request must be smaller than {limit} bytes{where}", 413)
     return AwsError("RequestEntityTooLarge", f"Request must be smaller than {limit} bytes", 413)
 
 

@@ -188,3 +188,29 @@ def test_an_inline_zip_beyond_the_endpoints_usual_16_mib_reaches_lambda(lam: Any
         FunctionName="api-big-package", Runtime="python3.11", Role=ROLE, Handler="lambda_function.handler", Code={"ZipFile": package}
     )
     assert made["CodeSize"] == len(package)
+
+
+def test_a_request_beyond_lambdas_limit_is_refused_unread_in_lambdas_words(lam: Any) -> None:
+    # Refused from its head (the body is never read), as Lambda refuses it: its code, and the
+    # operation named for the requests that carry a package.
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(lam.meta.endpoint_url)
+    scope = "Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0"
+    for method, path, named in (
+        ("POST", "/2015-03-31/functions", " for the CreateFunction operation"),
+        ("PUT", "/2015-03-31/functions/api-any/code", " for the UpdateFunctionCode operation"),
+    ):
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        connection.putrequest(method, path)
+        connection.putheader("Authorization", f"AWS4-HMAC-SHA256 {scope}")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", "70167212")
+        connection.endheaders()
+        answer = connection.getresponse()
+        body = answer.read().decode()
+        connection.close()
+        assert answer.status == 413
+        assert answer.getheader("x-amzn-ErrorType", "").startswith("RequestEntityTooLargeException")
+        assert f"Request must be smaller than 70167211 bytes{named}" in body

@@ -137,6 +137,7 @@ class SqliteFunctionCatalog:
         self._connections = ThreadConnections(self.path)
         self._connections.get().execute(_SCHEMA)
         self._lock = threading.Lock()
+        self._replacing = threading.Lock()
         self._held: Counter[str] = Counter()
         self._sweep()
 
@@ -177,10 +178,13 @@ class SqliteFunctionCatalog:
 
     def replace(self, function: StoredFunction) -> None:
         """Replace a function's record; packages it no longer uses are removed. Raises NotFoundError."""
-        before = self.get(function.name)
-        cursor = self._connections.get().execute(
-            "UPDATE lambda_functions SET config = ? WHERE name = ?", (function.to_json(), function.name)
-        )
+        # The record read and the one written are the same: two updates at once each drop the
+        # package the other replaced, never leave it behind unreferenced.
+        with self._replacing:
+            before = self.get(function.name)
+            cursor = self._connections.get().execute(
+                "UPDATE lambda_functions SET config = ? WHERE name = ?", (function.to_json(), function.name)
+            )
         if cursor.rowcount == 0:
             raise NotFoundError(f"function {function.name} does not exist")
         if before is not None:
