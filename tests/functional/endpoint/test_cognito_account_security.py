@@ -208,3 +208,89 @@ def test_unknown_users_are_locked_out_as_real_ones(tmp_path: Path) -> None:
     assert confirm("ann") == confirm("ghost") == ("LimitExceededException", "Attempt limit exceeded, please try after some time.")
     clock.advance(3600)
     assert confirm("ann") == confirm("ghost") == MISMATCH
+
+
+def _temporary(idp: Any, pool_id: str, client_id: str, name: str, email: str) -> str:
+    """A user made by an administrator, still on the temporary password: the challenge's session."""
+    attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
+    idp.admin_create_user(
+        UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS", UserAttributes=attributes, TemporaryPassword=PASSWORD
+    )
+    started = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD})
+    assert started["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    return str(started["Session"])
+
+
+def test_the_new_password_challenge_writes_attributes_as_update_user_attributes_does(idp: Any) -> None:
+    pool_id = idp.create_user_pool(PoolName=f"p-{uuid.uuid4().hex[:8]}", AliasAttributes=["email"], AutoVerifiedAttributes=["email"])[
+        "UserPool"
+    ]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="app", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"], WriteAttributes=["email", "name"]
+    )["UserPoolClient"]["ClientId"]
+    _user(idp, pool_id, "bob")
+    session = _temporary(idp, pool_id, client_id, "eve", "eve@example.com")
+
+    def respond(**attributes: str) -> Any:
+        responses = {"USERNAME": "eve", "NEW_PASSWORD": NEW_PASSWORD, **{f"userAttributes.{k}": v for k, v in attributes.items()}}
+        return idp.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName="NEW_PASSWORD_REQUIRED", Session=session, ChallengeResponses=responses
+        )
+
+    unauthorized = ("NotAuthorizedException", "A client attempted to write unauthorized attribute")
+    # Another user's alias is theirs: taking it would sign in as them.
+    assert _error(lambda: respond(email="bob@example.com")) == ("AliasExistsException", "An account with the given email already exists.")
+    # Verified flags and attributes the app client may not write are refused, as UpdateUserAttributes refuses them.
+    assert _error(lambda: respond(email="ceo@corp.example", email_verified="true")) == unauthorized
+    assert _error(lambda: respond(locale="fr")) == unauthorized
+    # Nothing was written by the refused answers: the same session still answers the challenge.
+    assert idp.admin_get_user(UserPoolId=pool_id, Username="eve")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert "AuthenticationResult" in respond(email="eve@new.example", name="Eve")
+    attributes = _attributes(idp, pool_id, "eve")
+    assert (attributes["email"], attributes["email_verified"], attributes["name"]) == ("eve@new.example", "false", "Eve")
+    assert _attributes(idp, pool_id, "bob")["email"] == "bob@example.com"
+
+
+def test_the_new_password_challenge_cannot_change_a_required_attribute_already_given(idp: Any) -> None:
+    schema = [{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}]
+    pool_id = idp.create_user_pool(PoolName=f"p-{uuid.uuid4().hex[:8]}", Schema=schema)["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="app", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])[
+        "UserPoolClient"
+    ]["ClientId"]
+    session = _temporary(idp, pool_id, client_id, "fay", "fay@example.com")
+    responses = {"USERNAME": "fay", "NEW_PASSWORD": NEW_PASSWORD, "userAttributes.email": "boss@corp.example"}
+    assert _error(
+        lambda: idp.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName="NEW_PASSWORD_REQUIRED", Session=session, ChallengeResponses=responses
+        )
+    ) == ("NotAuthorizedException", "Cannot modify an already provided email")
+    assert _attributes(idp, pool_id, "fay")["email"] == "fay@example.com"
+
+
+def test_unknown_names_attempts_are_forgotten_and_bounded(tmp_path: Path) -> None:
+    clock = FakeClock()
+    database = Database(tmp_path / "db.sqlite")
+    pools = SqliteUserPools(database, clock, region="us-east-1", account_id="111111111111")
+    pools.unknown_names_kept = 20
+    pool_id = pools.create_user_pool("p")["Id"]
+    client_id = pools.create_user_pool_client(pool_id, "app", PreventUserExistenceErrors="ENABLED")["ClientId"]
+
+    def confirm(name: str) -> str:
+        with pytest.raises(CognitoError) as raised:
+            pools.confirm_forgot_password(client_id, name, "123456", NEW_PASSWORD)
+        return raised.value.code
+
+    def rows() -> int:
+        return int(database.connection().execute("SELECT count(*) FROM cognito_unknown_attempts").fetchone()[0])
+
+    for _ in range(60):
+        assert confirm(uuid.uuid4().hex) == "CodeMismatchException"
+        clock.advance(1)
+    assert rows() == 20  # the oldest names went first
+    clock.advance(16 * 60)  # the quiet quarter of an hour is over for all of them
+    assert confirm("ghost") == "CodeMismatchException"
+    assert rows() == 1
+    # A name still counting keeps its count: the lockout works as before.
+    for _ in range(4):
+        assert confirm("ghost") == "CodeMismatchException"
+    assert confirm("ghost") == "LimitExceededException"

@@ -30,6 +30,21 @@ def _invalid_attributes(problems: Iterable[str]) -> CognitoError:
     return CognitoError("InvalidParameterException", "Invalid user attributes: " + "".join(f"{p}\n" for p in problems))
 
 
+def _check_writable(client: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Refuse, as Cognito does, an attribute the app client may not write on the user's behalf.
+
+    A user may not mark their own email or phone number verified unless the app client lists
+    ``*_verified`` among its WriteAttributes explicitly: without a code that would verify an
+    address nobody checked, and an authorizer that trusts ``email_verified`` would be deceived.
+    """
+    writable = client.get("WriteAttributes")
+    for name in names:
+        explicitly = writable is not None and name in writable
+        # Developer-only attributes are for administrators' calls alone, whatever the client says.
+        if (writable is not None and name not in writable) or (name.endswith("_verified") and not explicitly) or name.startswith("dev:"):
+            raise CognitoError("NotAuthorizedException", "A client attempted to write unauthorized attribute")
+
+
 def _refuse_unless_confirmed(user: User) -> None:
     """ChangePassword's refusals: as sign-in refuses such a user (a reset one must use the code)."""
     if not user.enabled:
@@ -65,26 +80,12 @@ class UserPoolAccount(UserPoolCodes):
 
     def update_user_attributes(self, access_token: str, attributes: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
         """UpdateUserAttributes: the signed-in user changes their own attributes, within the app client's
-        WriteAttributes. Returns the CodeDeliveryDetailsList of the codes that verify a changed email or
-        phone number (for VerifyUserAttribute).
-
-        A user may not mark their own email or phone number verified unless the app client lists
-        ``*_verified`` among its WriteAttributes explicitly: without a code that would verify an
-        address nobody checked, and an authorizer that trusts ``email_verified`` would be deceived.
+        WriteAttributes (see :func:`_check_writable`). Returns the CodeDeliveryDetailsList of the codes
+        that verify a changed email or phone number (for VerifyUserAttribute).
         """
         claims, user = self._access(access_token)
         changes = attributes_of(attributes)
-        client = self.must_client(str(claims.get("client_id")))
-        writable = client.get("WriteAttributes")
-        for name in changes:
-            explicitly = writable is not None and name in writable
-            # Developer-only attributes are for administrators' calls alone, whatever the client says.
-            if (
-                (writable is not None and name not in writable)
-                or (name.endswith("_verified") and not explicitly)
-                or name.startswith("dev:")
-            ):
-                raise CognitoError("NotAuthorizedException", "A client attempted to write unauthorized attribute")
+        _check_writable(self.must_client(str(claims.get("client_id"))), changes)
         pool = self.must_pool(user.pool_id)
         with self.db.transaction() as conn:
             user = self._must_user(conn, user.pool_id, user.username)
@@ -101,6 +102,24 @@ class UserPoolAccount(UserPoolCodes):
                         }
                     )
         return deliveries
+
+    def _challenge_attributes(
+        self, conn: sqlite3.Connection, pool: Mapping[str, Any], client: Mapping[str, Any], user: User, changes: dict[str, str]
+    ) -> None:
+        """The attributes a NEW_PASSWORD_REQUIRED answer sets (``userAttributes.*``): those the pool
+        requires and the user lacks, and others the app client may write, checked as UpdateUserAttributes
+        checks them (so a temporary password buys no verified flag nor another user's alias).
+
+        Cognito's guide: "you can't modify a required attribute that already has a value" there; it
+        answers NotAuthorizedException "Cannot modify an already provided <name>", even for the value
+        the user already has (UpdateUserAttributes is the way to change it afterwards).
+        """
+        _check_writable(client, changes)
+        required = {str(a["Name"]) for a in pool["SchemaAttributes"] if a.get("Required")}
+        for name in changes:
+            if name in required and user.attributes.get(name):
+                raise CognitoError("NotAuthorizedException", f"Cannot modify an already provided {name}")
+        self._update_attributes(conn, pool, user, changes)
 
     def _update_attributes(self, conn: sqlite3.Connection, pool: Mapping[str, Any], user: User, changes: dict[str, str]) -> list[str]:
         """Apply ``changes`` to ``user``; returns the verifiable attributes whose value changed unverified."""

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...cognito.errors import CognitoError
-from ...cognito.lockout import Attempts
+from ...cognito.lockout import QUIET_RESET_S, Attempts
 from ...cognito.tokens import secrets_match
 from ._userpool_auth import UserPoolAuth
 from ._userpool_users import User
@@ -42,6 +42,8 @@ def _hash(code: str) -> str:
 
 _MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
 _EXPIRED = ("ExpiredCodeException", "Invalid code provided, please request a code again.")
+_FORGET_BATCH = 100
+"""How many quiet counts of unknown names one call deletes: more than one call adds, bounded in time."""
 _LIMIT = ("LimitExceededException", "Attempt limit exceeded, please try after some time.")
 
 
@@ -128,6 +130,9 @@ def _delivery(attribute: str, value: str) -> dict[str, str]:
 class UserPoolCodes(UserPoolAuth):
     """Issuing and checking one-time codes (see :class:`~.userpools.SqliteUserPools`)."""
 
+    unknown_names_kept = 10_000
+    """How many counts of wrong codes for unknown names a pool keeps (the oldest go first)."""
+
     def _issue_code(self, conn: sqlite3.Connection, user: User, purpose: str, *, target: str | None = None) -> None:
         """A new code for ``purpose`` (replacing any earlier one), logged as the module says; ``target``
         is the address a verification code is for (it works only while the attribute holds it)."""
@@ -201,6 +206,7 @@ class UserPoolCodes(UserPoolAuth):
             CognitoError: LimitExceededException while that name is locked out.
         """
         now = self.clock.now().timestamp()
+        self._forget_unknown_names(conn, pool_id, now)
         key = (pool_id, _hash(name_key), purpose)
         row = conn.execute(
             "SELECT failures, last_failure_at, locked_until FROM cognito_unknown_attempts WHERE pool_id=? AND name_hash=? AND action=?",
@@ -216,4 +222,32 @@ class UserPoolCodes(UserPoolAuth):
             " failures=excluded.failures, last_failure_at=excluded.last_failure_at, locked_until=excluded.locked_until",
             (*key, failed.failures, failed.last_failure_at, failed.locked_until),
         )
+        if row is None:
+            self._cap_unknown_names(conn, pool_id)
         return CognitoError(*_MISMATCH)
+
+    def _forget_unknown_names(self, conn: sqlite3.Connection, pool_id: str, now: float) -> None:
+        """Delete (a bounded batch of) the pool's counts of unknown names whose quiet quarter of an hour
+        is over: :meth:`Attempts.current` would read them as nothing, so keeping them only grows the table
+        for whoever makes names up."""
+        conn.execute(
+            "DELETE FROM cognito_unknown_attempts WHERE rowid IN (SELECT rowid FROM cognito_unknown_attempts"
+            " WHERE pool_id=? AND max(last_failure_at, locked_until) <= ? LIMIT ?)",
+            (pool_id, now - QUIET_RESET_S, _FORGET_BATCH),
+        )
+
+    def _cap_unknown_names(self, conn: sqlite3.Connection, pool_id: str) -> None:
+        """Keep at most :attr:`unknown_names_kept` counts per pool, the oldest failures going first.
+
+        Names made up faster than they fall quiet would otherwise fill the disk. Dropping a count only
+        forgets guesses at a code nobody holds (an unknown name has none); the cost is that a lockout
+        of a made-up name may end early under such a flood, a difference from real users that only an
+        attacker who is already flooding could see.
+        """
+        (count,) = conn.execute("SELECT count(*) FROM cognito_unknown_attempts WHERE pool_id=?", (pool_id,)).fetchone()
+        if count > self.unknown_names_kept:
+            conn.execute(
+                "DELETE FROM cognito_unknown_attempts WHERE rowid IN (SELECT rowid FROM cognito_unknown_attempts"
+                " WHERE pool_id=? ORDER BY last_failure_at, rowid LIMIT ?)",
+                (pool_id, count - self.unknown_names_kept),
+            )
