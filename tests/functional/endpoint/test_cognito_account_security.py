@@ -240,8 +240,13 @@ def test_the_new_password_challenge_writes_attributes_as_update_user_attributes_
     unauthorized = ("NotAuthorizedException", "A client attempted to write unauthorized attribute")
     # Another user's alias is theirs: taking it would sign in as them.
     assert _error(lambda: respond(email="bob@example.com")) == ("AliasExistsException", "An account with the given email already exists.")
-    # Verified flags and attributes the app client may not write are refused, as UpdateUserAttributes refuses them.
-    assert _error(lambda: respond(email="ceo@corp.example", email_verified="true")) == unauthorized
+    # A verified flag is refused in this challenge whatever the client may write (Cognito: the flag
+    # is "non-mutable" here); attributes the app client may not write are refused as UpdateUserAttributes
+    # refuses them.
+    assert _error(lambda: respond(email="ceo@corp.example", email_verified="true")) == (
+        "InvalidParameterException",
+        "Cannot modify the non-mutable attribute email_verified",
+    )
     assert _error(lambda: respond(locale="fr")) == unauthorized
     # Nothing was written by the refused answers: the same session still answers the challenge.
     assert idp.admin_get_user(UserPoolId=pool_id, Username="eve")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
@@ -294,3 +299,47 @@ def test_unknown_names_attempts_are_forgotten_and_bounded(tmp_path: Path) -> Non
     for _ in range(4):
         assert confirm("ghost") == "CodeMismatchException"
     assert confirm("ghost") == "LimitExceededException"
+
+
+def test_a_locked_out_made_up_name_outlasts_a_flood_of_others(tmp_path: Path) -> None:
+    # Were a flood to push a locked-out made-up name out of the counts, it would answer again where
+    # a real user still locked out does not: that would tell made-up names from real ones.
+    clock = FakeClock()
+    database = Database(tmp_path / "db.sqlite")
+    pools = SqliteUserPools(database, clock, region="us-east-1", account_id="111111111111")
+    pools.unknown_names_kept = 20
+    pool_id = pools.create_user_pool("p")["Id"]
+    client_id = pools.create_user_pool_client(pool_id, "app", PreventUserExistenceErrors="ENABLED")["ClientId"]
+
+    def confirm(name: str) -> str:
+        with pytest.raises(CognitoError) as raised:
+            pools.confirm_forgot_password(client_id, name, "123456", NEW_PASSWORD)
+        return raised.value.code
+
+    for _ in range(5):
+        confirm("ghost")
+    assert confirm("ghost") == "LimitExceededException"
+    for _ in range(100):  # the cap is 20: a flood of new names
+        assert confirm(uuid.uuid4().hex) == "CodeMismatchException"
+    assert confirm("ghost") == "LimitExceededException"
+    count = database.connection().execute("SELECT count(*) FROM cognito_unknown_attempts").fetchone()[0]
+    assert count <= 20
+
+
+def test_a_client_that_may_write_verified_flags_still_cannot_in_the_new_password_challenge(idp: Any) -> None:
+    pool_id = idp.create_user_pool(PoolName=f"p-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="app", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"], WriteAttributes=["email", "email_verified"]
+    )["UserPoolClient"]["ClientId"]
+    session = _temporary(idp, pool_id, client_id, "mal", "mal@example.com")
+    responses = {
+        "USERNAME": "mal",
+        "NEW_PASSWORD": NEW_PASSWORD,
+        "userAttributes.email": "ceo@corp.example",
+        "userAttributes.email_verified": "true",
+    }
+    assert _error(
+        lambda: idp.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName="NEW_PASSWORD_REQUIRED", Session=session, ChallengeResponses=responses
+        )
+    ) == ("InvalidParameterException", "Cannot modify the non-mutable attribute email_verified")

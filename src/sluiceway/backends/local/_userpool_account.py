@@ -114,6 +114,11 @@ class UserPoolAccount(UserPoolCodes):
         answers NotAuthorizedException "Cannot modify an already provided <name>", even for the value
         the user already has (UpdateUserAttributes is the way to change it afterwards).
         """
+        for name in changes:
+            if name.endswith("_verified"):
+                # Whatever the client may write elsewhere: a temporary password proves no address
+                # (Cognito refuses it so in this challenge).
+                raise CognitoError("InvalidParameterException", f"Cannot modify the non-mutable attribute {name}")
         _check_writable(client, changes)
         required = {str(a["Name"]) for a in pool["SchemaAttributes"] if a.get("Required")}
         for name in changes:

@@ -215,6 +215,8 @@ class UserPoolCodes(UserPoolAuth):
         attempts = Attempts() if row is None else Attempts(int(row[0]), float(row[1]), float(row[2])).current(now)
         if attempts.locked(now):
             raise CognitoError(*_LIMIT)
+        if row is None and not self._room_for_unknown_name(conn, pool_id, now):
+            return CognitoError(*_MISMATCH)
         failed = attempts.failed(now)
         conn.execute(
             "INSERT INTO cognito_unknown_attempts (pool_id, name_hash, action, failures, last_failure_at, locked_until)"
@@ -222,8 +224,6 @@ class UserPoolCodes(UserPoolAuth):
             " failures=excluded.failures, last_failure_at=excluded.last_failure_at, locked_until=excluded.locked_until",
             (*key, failed.failures, failed.last_failure_at, failed.locked_until),
         )
-        if row is None:
-            self._cap_unknown_names(conn, pool_id)
         return CognitoError(*_MISMATCH)
 
     def _forget_unknown_names(self, conn: sqlite3.Connection, pool_id: str, now: float) -> None:
@@ -236,18 +236,22 @@ class UserPoolCodes(UserPoolAuth):
             (pool_id, now - QUIET_RESET_S, _FORGET_BATCH),
         )
 
-    def _cap_unknown_names(self, conn: sqlite3.Connection, pool_id: str) -> None:
-        """Keep at most :attr:`unknown_names_kept` counts per pool, the oldest failures going first.
+    def _room_for_unknown_name(self, conn: sqlite3.Connection, pool_id: str, now: float) -> bool:
+        """Whether one more unknown name's count fits in the pool's :attr:`unknown_names_kept`.
 
-        Names made up faster than they fall quiet would otherwise fill the disk. Dropping a count only
-        forgets guesses at a code nobody holds (an unknown name has none); the cost is that a lockout
-        of a made-up name may end early under such a flood, a difference from real users that only an
-        attacker who is already flooding could see.
+        Names made up faster than they fall quiet would otherwise fill the disk. Past the cap the
+        oldest count that is not locked out goes: a locked-out name is never dropped, for a dropped
+        one would answer again where a real user still locked out would not, which would tell made-up
+        names from real ones (PreventUserExistenceErrors). When every count is locked out, the new
+        name is not counted; only a flood of many thousand made-up names within a quarter of an
+        hour reaches that, and then only names first tried during it can tell.
         """
         (count,) = conn.execute("SELECT count(*) FROM cognito_unknown_attempts WHERE pool_id=?", (pool_id,)).fetchone()
-        if count > self.unknown_names_kept:
-            conn.execute(
-                "DELETE FROM cognito_unknown_attempts WHERE rowid IN (SELECT rowid FROM cognito_unknown_attempts"
-                " WHERE pool_id=? ORDER BY last_failure_at, rowid LIMIT ?)",
-                (pool_id, count - self.unknown_names_kept),
-            )
+        if count < self.unknown_names_kept:
+            return True
+        evicted = conn.execute(
+            "DELETE FROM cognito_unknown_attempts WHERE rowid IN (SELECT rowid FROM cognito_unknown_attempts"
+            " WHERE pool_id=? AND locked_until <= ? ORDER BY last_failure_at, rowid LIMIT ?)",
+            (pool_id, now, count - self.unknown_names_kept + 1),
+        ).rowcount
+        return bool(count - evicted < self.unknown_names_kept)

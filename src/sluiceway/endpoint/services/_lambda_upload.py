@@ -44,8 +44,9 @@ def check_request(operation: str, *, zip_file: bytes | None, request_bytes: int)
     Raises:
         AwsError: RequestEntityTooLargeException (413), as Lambda words it.
     """
-    # Lambda checks the zip before the request: an oversized zip is named as such even when
-    # the request is oversized too (recorded from AWS).
+    # The zip is checked before the request. Through the endpoint a request beyond the limit is
+    # refused before it is read (server.py, in these same words), so only a zip between 50 MB and
+    # what fits in such a request reaches the first check.
     if zip_file is not None and len(zip_file) > MAX_ZIPPED_BYTES:
         raise AwsError("RequestEntityTooLargeException", f"Zipped size must be smaller than {MAX_ZIPPED_BYTES} bytes", 413)
     if request_bytes > MAX_REQUEST_BYTES:
