@@ -6,19 +6,30 @@ The grammar (PutCompositeAlarm's documentation): ``ALARM(ref)``, ``OK(ref)`` and
 boolean algebra) and parentheses group. A reference is an alarm name or ARN, bare or in double
 quotes; a bare one ends at a space or a parenthesis, which is why names with spaces need quotes.
 
+``AT_LEAST(M, STATE, (ref, ref, ...))`` holds when at least M of the listed alarms are in STATE
+(ALARM, OK or INSUFFICIENT_DATA) or, for ``NOT STATE``, are not in it; M is a count (1 up to the
+number listed) or a percentage (``60%``, 1 to 100) of the number listed. In its list a bare
+reference also ends at a comma. An alarm in INSUFFICIENT_DATA is in neither ALARM nor OK, so it
+counts toward ``NOT ALARM`` and ``NOT OK``. AT_LEAST is one operand like ``ALARM(ref)``: NOT, AND,
+OR and parentheses combine it with the rest. Each listed alarm is an element and a child.
+
 Errors are worded as CloudWatch words them: ``Error in AlarmRule [Unsupported token ')' at char 1]``
-(the position counts from 0), with ``, must be: ')'`` where only one token could follow.
+(the position counts from 0), with ``, must be: ')'`` where only one token could follow. CloudWatch
+publishes no wording for an AT_LEAST count or percentage out of range (CDK's ``AtLeastThreshold``
+refuses the same ones before they reach it); those messages are Sluiceway's, in the same frame.
 
 Pure: the states of the referenced alarms are passed in.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Union
 
 __all__ = [
+    "AT_LEAST",
     "FUNCTIONS",
     "MAX_CHILDREN",
     "MAX_ELEMENTS",
@@ -31,6 +42,8 @@ __all__ = [
 
 FUNCTIONS: Final = ("ALARM", "OK", "INSUFFICIENT_DATA")
 """The functions of a rule, each named after the state it tests."""
+AT_LEAST: Final = "AT_LEAST"
+"""The function counting how many of a list of alarms are (or are not) in a state."""
 MAX_RULE_LENGTH: Final = 10240
 """Characters in an AlarmRule (the model's limit)."""
 MAX_CHILDREN: Final = 100
@@ -60,6 +73,26 @@ class StateOf:
 
 
 @dataclass(frozen=True)
+class AtLeast:
+    threshold: int
+    """A count of alarms, or a percentage of those listed when ``percent``."""
+    percent: bool
+    state: str
+    """ALARM, OK or INSUFFICIENT_DATA."""
+    negated: bool
+    """Whether the listed alarms count when they are not in ``state`` (``NOT ALARM``)."""
+    references: tuple[str, ...]
+    """The alarms listed, as written (without quotes), one for each time they are listed."""
+
+    def holds(self, state_of: Callable[[str], str | None]) -> bool:
+        counted = sum((state_of(ref) == self.state) != self.negated for ref in self.references)
+        if self.percent:
+            # In integers, so that 60% of 3 alarms asks for 2 (1.8 rounded up), never for 1.
+            return counted * 100 >= self.threshold * len(self.references)
+        return counted >= self.threshold
+
+
+@dataclass(frozen=True)
 class Not:
     operand: Node
 
@@ -74,7 +107,7 @@ class Any_:
     operands: tuple[Node, ...]
 
 
-Node = Union[Const, StateOf, Not, All, Any_]  # noqa: UP007 - a runtime alias of dataclasses
+Node = Union[Const, StateOf, AtLeast, Not, All, Any_]  # noqa: UP007 - a runtime alias of dataclasses
 
 
 @dataclass(frozen=True)
@@ -96,6 +129,8 @@ def _evaluate(node: Node, state_of: Callable[[str], str | None]) -> bool:
         return node.value
     if isinstance(node, StateOf):
         return state_of(node.reference) == node.state
+    if isinstance(node, AtLeast):
+        return node.holds(state_of)
     if isinstance(node, Not):
         return not _evaluate(node.operand, state_of)
     if isinstance(node, All):
@@ -106,34 +141,37 @@ def _evaluate(node: Node, state_of: Callable[[str], str | None]) -> bool:
 @dataclass(frozen=True)
 class _Token:
     kind: str
-    """``(``, ``)``, ``word`` or ``quoted``; ``end`` past the last one."""
+    """``(``, ``)``, ``,`` (in an AT_LEAST call), ``word`` or ``quoted``; ``end`` past the last one."""
     text: str
     at: int
+    end: int
+    """Where the next token may start."""
 
 
-def _tokens(text: str) -> list[_Token]:
-    found: list[_Token] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char.isspace():
-            i += 1
-        elif char in "()":
-            found.append(_Token(char, char, i))
-            i += 1
-        elif char == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                raise _unsupported(text[i:], i)
-            found.append(_Token("quoted", text[i + 1 : end], i))
-            i = end + 1
-        else:
-            start = i
-            while i < len(text) and not text[i].isspace() and text[i] not in '()"':
-                i += 1
-            found.append(_Token("word", text[start:i], start))
-    found.append(_Token("end", "", len(text)))
-    return found
+_COUNT = re.compile(r"[0-9]+%?")
+"""An AT_LEAST threshold: a count, or a percentage with its sign."""
+
+
+def _token(text: str, at: int, commas: bool) -> _Token:
+    """The token at or after ``at``; ``commas`` where a comma separates (in an AT_LEAST call), for
+    elsewhere a comma is part of a bare name, as it was before AT_LEAST was part of the grammar."""
+    while at < len(text) and text[at].isspace():
+        at += 1
+    if at == len(text):
+        return _Token("end", "", at, at)
+    char = text[at]
+    if char in "()" or (commas and char == ","):
+        return _Token(char, char, at, at + 1)
+    if char == '"':
+        close = text.find('"', at + 1)
+        if close < 0:
+            raise _unsupported(text[at:], at)
+        return _Token("quoted", text[at + 1 : close], at, close + 1)
+    stops = '()",' if commas else '()"'
+    end = at
+    while end < len(text) and not text[end].isspace() and text[end] not in stops:
+        end += 1
+    return _Token("word", text[at:end], at, end)
 
 
 def _unsupported(token: str, at: int, must_be: str = "") -> RuleError:
@@ -144,24 +182,28 @@ def _unsupported(token: str, at: int, must_be: str = "") -> RuleError:
 
 
 class _Parser:
+    """Recursive descent over tokens read as the grammar asks for them: what ends a bare name
+    depends on where it stands."""
+
     def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
-        self.index = 0
+        self.text = text
+        self.at = 0
+        """Where the next token starts (or the space before it)."""
         self.elements = 0
         self.depth = 0
         """Parentheses open where the parser is."""
         self.references: dict[str, None] = {}
 
-    def peek(self) -> _Token:
-        return self.tokens[self.index]
+    def peek(self, commas: bool = False) -> _Token:
+        return _token(self.text, self.at, commas)
 
-    def take(self) -> _Token:
-        token = self.tokens[self.index]
-        self.index += 1
+    def take(self, commas: bool = False) -> _Token:
+        token = _token(self.text, self.at, commas)
+        self.at = token.end
         return token
 
-    def expect(self, kind: str) -> _Token:
-        token = self.take()
+    def expect(self, kind: str, commas: bool = False) -> _Token:
+        token = self.take(commas)
         if token.kind != kind:
             raise self.unexpected(token, f"'{kind}'")
         return token
@@ -175,7 +217,7 @@ class _Parser:
     def keyword(self, word: str) -> bool:
         token = self.peek()
         if token.kind == "word" and token.text == word:
-            self.index += 1
+            self.at = token.end
             return True
         return False
 
@@ -216,16 +258,52 @@ class _Parser:
             return Const(token.text.upper() == "TRUE")
         if token.kind == "word" and token.text in FUNCTIONS:
             self.expect("(")
-            reference = self.take()
-            if reference.kind not in ("word", "quoted") or not reference.text:
-                raise self.unexpected(reference)
+            reference = self.reference(self.take())
             self.expect(")")
-            self.count()
-            self.references.setdefault(reference.text)
-            if len(self.references) > MAX_CHILDREN:
-                raise RuleError(f"Error in AlarmRule [The rule can reference at most {MAX_CHILDREN} alarms]")
-            return StateOf(token.text, reference.text)
+            return StateOf(token.text, reference)
+        if token.kind == "word" and token.text == AT_LEAST:
+            return self.at_least()
         raise self.unexpected(token)
+
+    def at_least(self) -> AtLeast:
+        """The rest of ``AT_LEAST(M, [NOT] STATE, (ref, ...))``, its name taken."""
+        self.expect("(")
+        threshold = self.take(commas=True)
+        if threshold.kind != "word" or not _COUNT.fullmatch(threshold.text):
+            raise self.unexpected(threshold)
+        self.expect(",", commas=True)
+        state = self.take(commas=True)
+        negated = state.kind == "word" and state.text == "NOT"
+        if negated:
+            state = self.take(commas=True)
+        if state.kind != "word" or state.text not in FUNCTIONS:
+            raise self.unexpected(state)
+        self.expect(",", commas=True)
+        self.expect("(", commas=True)
+        listed = [self.reference(self.take(commas=True))]
+        while (separator := self.take(commas=True)).kind == ",":
+            listed.append(self.reference(self.take(commas=True)))
+        if separator.kind != ")":
+            raise self.unexpected(separator)
+        self.expect(")")
+        percent = threshold.text.endswith("%")
+        value = int(threshold.text.rstrip("%"))
+        if percent and not 1 <= value <= 100:
+            raise RuleError(f"Error in AlarmRule [The AT_LEAST percentage at char {threshold.at} must be from 1% to 100%]")
+        if not percent and not 1 <= value <= len(listed):
+            detail = f"The AT_LEAST count at char {threshold.at} must be from 1 to the number of alarms listed ({len(listed)})"
+            raise RuleError(f"Error in AlarmRule [{detail}]")
+        return AtLeast(value, percent, state.text, negated, tuple(listed))
+
+    def reference(self, token: _Token) -> str:
+        """The alarm ``token`` names, counted as an element and a child."""
+        if token.kind not in ("word", "quoted") or not token.text:
+            raise self.unexpected(token)
+        self.count()
+        self.references.setdefault(token.text)
+        if len(self.references) > MAX_CHILDREN:
+            raise RuleError(f"Error in AlarmRule [The rule can reference at most {MAX_CHILDREN} alarms]")
+        return token.text
 
     def count(self) -> None:
         self.elements += 1
