@@ -29,6 +29,10 @@ _SYMBOLS = {
     "GreaterThanThreshold": ">",
     "LessThanThreshold": "<",
     "LessThanOrEqualToThreshold": "<=",
+    # An anomaly detection alarm compares with its band (ThresholdMetricId) rather than a number.
+    "LessThanLowerOrGreaterThanUpperThreshold": "outside",
+    "LessThanLowerThreshold": "below",
+    "GreaterThanUpperThreshold": "above",
 }
 _STYLES = {"OK": "green", "ALARM": "bold red", "INSUFFICIENT_DATA": "yellow"}
 
@@ -70,7 +74,8 @@ def _threshold(definition: Mapping[str, Any]) -> str:
     stat = definition.get("ExtendedStatistic") or definition.get("Statistic") or ""
     symbol = _SYMBOLS.get(definition.get("ComparisonOperator", ""), "?")
     m, n = definition.get("DatapointsToAlarm", definition["EvaluationPeriods"]), definition["EvaluationPeriods"]
-    return f"{stat} {symbol} {definition.get('Threshold')} ({m} of {n})".strip()
+    compared = f"band {definition['ThresholdMetricId']}" if "ThresholdMetricId" in definition else definition.get("Threshold")
+    return f"{stat} {symbol} {compared} ({m} of {n})".strip()
 
 
 @app.callback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["AwsError", "not_implemented"]
 
@@ -13,7 +14,8 @@ class AwsError(Exception):
     Operations raise it; :mod:`sluiceway.endpoint.protocol` turns it into the service's
     error body (XML for query and rest-xml, JSON for json and rest-json) with the
     ``x-amzn-RequestId`` header. ``fields`` are extra members of the error shape that
-    AWS sends with some codes (S3's ``BucketName`` or ``Key``, for example).
+    AWS sends with some codes (S3's ``BucketName`` or ``Key``, for example): text, or lists
+    and structures of them (CloudWatch's ``dashboardValidationMessages``).
     """
 
     def __init__(
@@ -23,7 +25,7 @@ class AwsError(Exception):
         status: int = 400,
         *,
         sender_fault: bool = True,
-        fields: Mapping[str, str] | None = None,
+        fields: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)

@@ -17,6 +17,12 @@ in the guide's examples). Then:
 
 ALARM needs M (``DatapointsToAlarm``, N by default) breaching points among the N evaluated.
 
+An anomaly detection alarm (``ThresholdMetricId``) compares each point with its own period's band:
+``LessThanLowerOrGreaterThanUpperThreshold`` breaches outside it, ``GreaterThanUpperThreshold``
+above it, ``LessThanLowerThreshold`` below it. A period the model has no band for is no point (the
+caller leaves it out): it counts as missing data. Its reasons say ``Thresholds Crossed`` and list
+the bounds, as CloudWatch's notifications for such alarms read.
+
 Pure: the data points and the times are passed in.
 """
 
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-__all__ = ["COMPARISONS", "TREATMENTS", "Point", "Rule", "Verdict", "evaluate", "evaluation_end_ms", "evaluation_range"]
+__all__ = ["BAND_COMPARISONS", "COMPARISONS", "TREATMENTS", "Point", "Rule", "Verdict", "evaluate", "evaluation_end_ms", "evaluation_range"]
 
 COMPARISONS: Final = {
     "GreaterThanOrEqualToThreshold": "greater than or equal to",
@@ -37,6 +43,13 @@ COMPARISONS: Final = {
     "LessThanOrEqualToThreshold": "less than or equal to",
 }
 """The comparisons evaluated locally, with the words CloudWatch's reasons use."""
+
+BAND_COMPARISONS: Final = (
+    "LessThanLowerOrGreaterThanUpperThreshold",
+    "LessThanLowerThreshold",
+    "GreaterThanUpperThreshold",
+)
+"""The comparisons of an alarm on an anomaly detection band (with ``ThresholdMetricId``)."""
 
 TREATMENTS: Final = ("missing", "notBreaching", "breaching", "ignore")
 
@@ -47,6 +60,10 @@ class Point:
     """The period's start."""
     value: float
     samples: float | None = None
+    lower: float | None = None
+    """The band's lower bound in this period (anomaly detection alarms)."""
+    upper: float | None = None
+    """The band's upper bound in this period."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,8 @@ class Rule:
     """What the evaluation needs of an alarm's definition."""
 
     comparison: str
-    threshold: float
+    threshold: float | None
+    """None for an anomaly detection alarm: each point has its band instead."""
     evaluation_periods: int
     period_s: int
     datapoints_to_alarm: int | None = None
@@ -62,6 +80,10 @@ class Rule:
     treat_missing: str = "missing"
     statistic: str | None = None
     """``Sum``, ``p90``...; None for metric math."""
+
+    @property
+    def band(self) -> bool:
+        return self.comparison in BAND_COMPARISONS
 
     @property
     def m(self) -> int:
@@ -77,7 +99,7 @@ class Rule:
                     break
         return cls(
             comparison=str(definition["ComparisonOperator"]),
-            threshold=float(definition["Threshold"]),
+            threshold=float(definition["Threshold"]) if "Threshold" in definition else None,
             evaluation_periods=int(definition["EvaluationPeriods"]),
             period_s=int(period or 60),
             datapoints_to_alarm=int(definition["DatapointsToAlarm"]) if "DatapointsToAlarm" in definition else None,
@@ -86,6 +108,9 @@ class Rule:
         )
 
     def breaches(self, value: float) -> bool:
+        """Whether a value breaches a static threshold."""
+        if self.threshold is None:
+            raise ValueError("an anomaly detection alarm compares points with their band: use breached()")
         if self.comparison == "GreaterThanOrEqualToThreshold":
             return value >= self.threshold
         if self.comparison == "GreaterThanThreshold":
@@ -95,6 +120,19 @@ class Rule:
         if self.comparison == "LessThanOrEqualToThreshold":
             return value <= self.threshold
         raise ValueError(f"comparison {self.comparison} is not evaluated locally")
+
+    def breached(self, point: Point) -> bool:
+        """Whether a point breaches: its threshold, or its period's band (the bounds compare strictly)."""
+        if not self.band:
+            return self.breaches(point.value)
+        if point.lower is None or point.upper is None:
+            raise ValueError("a point of an anomaly detection alarm needs its band")
+        below, above = point.value < point.lower, point.value > point.upper
+        if self.comparison == "LessThanLowerThreshold":
+            return below
+        if self.comparison == "GreaterThanUpperThreshold":
+            return above
+        return below or above
 
 
 @dataclass(frozen=True)
@@ -128,7 +166,7 @@ def evaluate(rule: Rule, points: Sequence[Point], *, end_ms: int, now_ms: int) -
     real = sorted(points, key=lambda p: p.timestamp_ms)
     if len(real) >= n:
         evaluated = real[-n:]
-        breaching = [p for p in evaluated if rule.breaches(p.value)]
+        breaching = [p for p in evaluated if rule.breached(p)]
         state = "ALARM" if len(breaching) >= m else "OK"
         return _threshold(rule, state, evaluated, filled=0, end_ms=end_ms, now_ms=now_ms)
     if not real:
@@ -146,7 +184,7 @@ def evaluate(rule: Rule, points: Sequence[Point], *, end_ms: int, now_ms: int) -
         )
         return Verdict(state, reason, _data(rule, [], end_ms, now_ms))
     filled = n - len(real)
-    breaching_real = sum(1 for p in real if rule.breaches(p.value))
+    breaching_real = sum(1 for p in real if rule.breached(p))
     if rule.treat_missing in ("breaching", "notBreaching"):
         count = breaching_real + (filled if rule.treat_missing == "breaching" else 0)
         return _threshold(rule, "ALARM" if count >= m else "OK", real, filled=filled, end_ms=end_ms, now_ms=now_ms)
@@ -166,41 +204,78 @@ def evaluate(rule: Rule, points: Sequence[Point], *, end_ms: int, now_ms: int) -
 def _threshold(rule: Rule, state: str, evaluated: Sequence[Point], *, filled: int, end_ms: int, now_ms: int) -> Verdict:
     """``Threshold Crossed: ...`` as CloudWatch writes it, listing the points that decided the state."""
     alarm = state == "ALARM"
-    deciding = [p for p in reversed(evaluated) if rule.breaches(p.value) == alarm]
-    verb = COMPARISONS[rule.comparison] if alarm else f"not {COMPARISONS[rule.comparison]}"
+    deciding = [p for p in reversed(evaluated) if rule.breached(p) == alarm]
     listed = ", ".join(f"{_number(p.value)} ({_reason_time(p.timestamp_ms)})" for p in deciding)
     count = len(deciding)
     n = rule.evaluation_periods
-    if rule.datapoints_to_alarm is not None:
+    if rule.band:
+        head, compared = "Thresholds Crossed", _band_words(rule, deciding, alarm)
+    else:
+        verb = COMPARISONS[rule.comparison] if alarm else f"not {COMPARISONS[rule.comparison]}"
+        head, compared = "Threshold Crossed", f"{verb} the threshold ({_number(rule.threshold or 0.0)})"
+    if rule.datapoints_to_alarm is not None or rule.band:
+        # A band alarm's reason always counts "out of the last N" (as every notification of one we have
+        # seen does); whether CloudWatch words it otherwise without DatapointsToAlarm is unverified.
         needed = rule.m if alarm else n - rule.m + 1
         transition = "OK -> ALARM" if alarm else "ALARM -> OK"
         text = (
-            f"Threshold Crossed: {count} out of the last {n} datapoints [{listed}] {_was(count)} {verb} the threshold"
-            f" ({_number(rule.threshold)}) (minimum {_count(needed, 'datapoint')} for {transition} transition)."
+            f"{head}: {count} out of the last {n} datapoints [{listed}] {_was(count)} {compared}"
+            f" (minimum {_count(needed, 'datapoint')} for {transition} transition)."
         )
     else:
-        text = f"Threshold Crossed: {_count(count, 'datapoint')} [{listed}] {_was(count)} {verb} the threshold ({_number(rule.threshold)})."
+        text = f"{head}: {_count(count, 'datapoint')} [{listed}] {_was(count)} {compared}."
     if filled:
         treated = "Breaching" if rule.treat_missing == "breaching" else "NonBreaching"
         text = text[:-1] + f" and {_count(filled, 'missing datapoint')} {_was(filled)} treated as [{treated}]."
     return Verdict(state, text, _data(rule, evaluated, end_ms, now_ms))
 
 
+def _band_words(rule: Rule, deciding: Sequence[Point], alarm: bool) -> str:
+    """``less than the lower thresholds [..] or greater than the upper thresholds [..]`` (``not ...``
+    for OK), the bounds of the listed points in their order, as CloudWatch's reasons read."""
+    lower = f"the lower thresholds [{', '.join(_number(p.lower or 0.0) for p in deciding)}]"
+    upper = f"the upper thresholds [{', '.join(_number(p.upper or 0.0) for p in deciding)}]"
+    no = "" if alarm else "not "
+    if rule.comparison == "LessThanLowerThreshold":
+        return f"{no}less than {lower}"
+    if rule.comparison == "GreaterThanUpperThreshold":
+        return f"{no}greater than {upper}"
+    return f"{no}less than {lower} or {no}greater than {upper}"
+
+
 def _data(rule: Rule, evaluated: Sequence[Point], end_ms: int, now_ms: int) -> str:
-    """The state reason data (JSON), as CloudWatch writes it for a threshold alarm."""
+    """The state reason data (JSON), as CloudWatch writes it for a threshold alarm.
+
+    A band alarm's has no ``threshold`` but the bounds of the evaluated points, oldest first
+    (``recentLowerThresholds`` / ``recentUpperThresholds``, those its comparison uses), and each
+    evaluated point's bound as its ``threshold``. For a two-sided band CloudWatch's per-point
+    fields are unverified: each point carries ``lowerThreshold`` and ``upperThreshold`` here.
+    """
     start_ms = end_ms - evaluation_range(rule) * rule.period_s * 1000
     data: dict[str, Any] = {"version": "1.0", "queryDate": _iso(now_ms), "startDate": _iso(start_ms)}
     if rule.statistic is not None:
         data["statistic"] = rule.statistic
     data["period"] = rule.period_s
     data["recentDatapoints"] = [p.value for p in evaluated]
-    data["threshold"] = rule.threshold
+    uses_lower = rule.comparison in ("LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold")
+    uses_upper = rule.comparison in ("LessThanLowerOrGreaterThanUpperThreshold", "GreaterThanUpperThreshold")
+    if rule.band:
+        if uses_lower:
+            data["recentLowerThresholds"] = [p.lower for p in evaluated]
+        if uses_upper:
+            data["recentUpperThresholds"] = [p.upper for p in evaluated]
+    else:
+        data["threshold"] = rule.threshold
     items = []
     for p in reversed(evaluated):
         item: dict[str, Any] = {"timestamp": _iso(p.timestamp_ms)}
         if p.samples is not None:
             item["sampleCount"] = p.samples
         item["value"] = p.value
+        if rule.band and uses_lower and uses_upper:
+            item["lowerThreshold"], item["upperThreshold"] = p.lower, p.upper
+        elif rule.band:
+            item["threshold"] = p.lower if uses_lower else p.upper
         items.append(item)
     data["evaluatedDatapoints"] = items
     return json.dumps(data, separators=(",", ":"))

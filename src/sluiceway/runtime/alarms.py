@@ -3,7 +3,8 @@
 Each turn (every :data:`EVERY_S` seconds while the stack runs, and on demand in tests) first
 runs the metric feeds (Lambda's, Step Functions', SQS's, EventBridge's and functions' EMF lines: see
 ``backends/local/cloudwatch_feeds.py``), then evaluates every metric alarm over its evaluation range
-by CloudWatch's rules (:mod:`._alarm_rules`), and moves the alarms whose state changed: the
+by CloudWatch's rules (:mod:`._alarm_rules`; an anomaly detection alarm's points each with the
+band of its period, from the local model), and moves the alarms whose state changed: the
 store commits the new state with its history, the SNS notifications to the state's actions
 and the ``CloudWatch Alarm State Change`` event together, and evaluates again the composite
 alarms whose rule references a moved alarm. Each turn also ends the composite alarms'
@@ -56,6 +57,13 @@ class AlarmStore(Protocol):
 
     def alarm_datapoints(self, definition: Mapping[str, Any], end_ms: int, periods: int) -> list[tuple[int, float, float | None]]:
         """``(period start, value, sample count)`` of the periods with data before ``end_ms``."""
+        ...
+
+    def alarm_band_datapoints(
+        self, definition: Mapping[str, Any], end_ms: int, periods: int
+    ) -> list[tuple[int, float, float | None, float | None]]:
+        """``(period start, value, lower, upper)`` of an anomaly detection alarm's periods with data;
+        the bounds None where the model has no band yet."""
         ...
 
     def transition(self, name: str, state: str, reason: str, reason_data: str | None = None) -> bool:
@@ -147,10 +155,19 @@ class AlarmEvaluator:
         rule = Rule.from_definition(alarm.definition)
         now_ms = int(self.clock.now().timestamp() * 1000)
         end_ms = evaluation_end_ms(now_ms, rule.period_s)
-        points = [
-            Point(ts, value, samples)
-            for ts, value, samples in self.store.alarm_datapoints(alarm.definition, end_ms, evaluation_range(rule))
-        ]
+        if rule.band:
+            # A period without a band (the model has not trained) is no data: the alarm waits in
+            # INSUFFICIENT_DATA (or as TreatMissingData says) rather than guessing a threshold.
+            points = [
+                Point(ts, value, None, lower, upper)
+                for ts, value, lower, upper in self.store.alarm_band_datapoints(alarm.definition, end_ms, evaluation_range(rule))
+                if lower is not None and upper is not None
+            ]
+        else:
+            points = [
+                Point(ts, value, samples)
+                for ts, value, samples in self.store.alarm_datapoints(alarm.definition, end_ms, evaluation_range(rule))
+            ]
         verdict = evaluate(rule, points, end_ms=end_ms, now_ms=now_ms)
         if verdict.state is None or verdict.state == alarm.state:
             return False

@@ -188,7 +188,8 @@ def test_put_describe_delete_alarms_and_their_errors(cw: Any) -> None:
     assert [h["HistorySummary"] for h in history] == ['Alarm "list-a" deleted', 'Alarm "list-a" created']
 
     bad: list[tuple[dict[str, Any], str]] = [
-        ({**base, "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold"}, "InvalidParameterValue"),
+        # A band comparison needs ThresholdMetricId.
+        ({**base, "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold"}, "ValidationError"),
         ({**base, "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "sometimes"}, "InvalidParameterValue"),
         ({**base, "ComparisonOperator": "GreaterThanThreshold", "ExtendedStatistic": "p99"}, "InvalidParameterCombination"),
         ({**base, "ComparisonOperator": "GreaterThanThreshold", "DatapointsToAlarm": 2}, "ValidationError"),

@@ -161,7 +161,8 @@ def test_a_division_by_zero_drops_the_point(cw: Any, namespace: str) -> None:
     ("expression", "words"),
     [
         ("SEARCH('{AWS/Lambda} Errors', 'Sum', 60)", "SEARCH is not computed locally"),
-        ("ANOMALY_DETECTION_BAND(errors)", "ANOMALY_DETECTION_BAND is not computed locally"),
+        ("ANOMALY_DETECTION_BAND(errors) * 2", "ANOMALY_DETECTION_BAND must be the whole expression"),
+        ("ANOMALY_DETECTION_BAND(errors, 0)", "must be a positive number"),
         ("AVG(errors)", "computes a number"),
         ("errors +", "ends too soon"),
         ("NOPE(errors)", "Unrecognized function NOPE"),

@@ -133,6 +133,21 @@ def test_sqs_query_answers_are_the_legacy_xml() -> None:
     assert response.headers["x-amzn-RequestId"] == "rid"
 
 
+def test_list_fields_of_an_error_are_member_elements_in_the_query_protocol() -> None:
+    messages = [{"DataPath": "/widgets/0", "Message": "Should have required property 'type'"}]
+    error = AwsError("InvalidParameterInput", "The dashboard body is invalid", 400, fields={"dashboardValidationMessages": messages})
+    as_query = protocol.serialize_error("cloudwatch", error, "r1", protocol="query")
+    assert isinstance(as_query.body, bytes)
+    assert (
+        b"<dashboardValidationMessages><member><DataPath>/widgets/0</DataPath>"
+        b"<Message>Should have required property 'type'</Message></member></dashboardValidationMessages>"
+    ) in as_query.body
+    parsed = botocore_error("cloudwatch", as_query, "query")
+    assert parsed["Error"]["Code"] == "InvalidParameterInput"
+    as_json = protocol.serialize_error("cloudwatch", error, "r1")
+    assert json.loads(as_json.body)["dashboardValidationMessages"] == messages  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("raised", ["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"])
 def test_sqs_errors_carry_both_codes(raised: str) -> None:
     error = AwsError(raised, "The specified queue does not exist.", 400)

@@ -230,9 +230,7 @@ def test_series_made_from_the_time_range() -> None:
     assert listed(compute("EPOCH(a)", a=a)[0]) == [ts // 1000 for ts in STAMPS]
 
 
-@pytest.mark.parametrize(
-    "function", ["SEARCH", "ANOMALY_DETECTION_BAND", "INSIGHT_RULE_METRIC", "SERVICE_QUOTA", "LAMBDA", "DB_PERF_INSIGHTS"]
-)
+@pytest.mark.parametrize("function", ["SEARCH", "INSIGHT_RULE_METRIC", "SERVICE_QUOTA", "LAMBDA", "DB_PERF_INSIGHTS"])
 def test_functions_that_need_aws_are_refused_by_name(function: str) -> None:
     with pytest.raises(MathError, match=f"The function {function} is not computed locally"):
         parse(f'{function}(m1, "x")')

@@ -10,10 +10,11 @@ Id contains ``s``.
 
 A one-pass tokenizer and an operator-precedence parser build a tree that :meth:`Expression.evaluate`
 walks. A chain of operators (``m1 + m2 + ... + m300``) is one node folded in a loop, so its length
-costs no stack. Functions that read what only AWS has (``SEARCH``, ``ANOMALY_DETECTION_BAND``,
-``INSIGHT_RULE_METRIC``, ``SERVICE_QUOTA``, ``LAMBDA``, ``DB_PERF_INSIGHTS``, Metrics Insights'
-``SELECT``) are refused by name, as is an expression nested more than :data:`MAX_DEPTH` deep
-(parentheses, brackets, calls and unary minus: computing it would exhaust Python's stack).
+costs no stack. ``ANOMALY_DETECTION_BAND`` is a query of its own, computed by ``_cw_queries`` over
+the metric's history. Functions that read what only AWS has (``SEARCH``, ``INSIGHT_RULE_METRIC``,
+``SERVICE_QUOTA``, ``LAMBDA``, ``DB_PERF_INSIGHTS``, Metrics Insights' ``SELECT``) are refused by
+name, as is an expression nested more than :data:`MAX_DEPTH` deep (parentheses, brackets, calls
+and unary minus: computing it would exhaust Python's stack).
 
 Pure.
 """
@@ -413,6 +414,8 @@ class _Parser:
             return _Ref(value)
         if not value.isupper():
             raise MathError(f"{value!r} is neither a query id (ids start with a lowercase letter) nor a function")
+        if value == "ANOMALY_DETECTION_BAND":
+            raise MathError("ANOMALY_DETECTION_BAND must be the whole expression of its query: ANOMALY_DETECTION_BAND(m1, 2)")
         if value in NOT_LOCAL:
             raise MathError(f"The function {value} is not computed locally: it needs data only AWS has")
         if not calls:

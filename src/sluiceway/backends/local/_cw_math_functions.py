@@ -3,7 +3,7 @@
 Each follows the table of "Metric math syntax and functions" (CloudWatch User Guide): the argument
 types it takes (S, TS, TS[]), what it returns, and how it treats a missing value. Where the guide
 is silent the choice is said beside the code. :data:`FUNCTIONS` maps a name to its implementation;
-:data:`NOT_LOCAL` names the functions that need AWS (search, anomaly models, quotas, other services).
+:data:`NOT_LOCAL` names the functions that need AWS (search, quotas, other services).
 
 Pure.
 """
@@ -22,10 +22,10 @@ __all__ = ["FUNCTIONS", "NOT_LOCAL", "safe_log", "safe_log10", "safe_sqrt"]
 
 Function = Callable[[Run, list[Value]], Value]
 
-NOT_LOCAL: Final = frozenset(
-    {"SEARCH", "ANOMALY_DETECTION_BAND", "INSIGHT_RULE_METRIC", "SERVICE_QUOTA", "LAMBDA", "DB_PERF_INSIGHTS", "SELECT"}
-)
-"""Functions that read what only AWS has; an expression using one is refused with its name."""
+NOT_LOCAL: Final = frozenset({"SEARCH", "INSIGHT_RULE_METRIC", "SERVICE_QUOTA", "LAMBDA", "DB_PERF_INSIGHTS", "SELECT"})
+"""Functions that read what only AWS has; an expression using one is refused with its name.
+(``ANOMALY_DETECTION_BAND`` is not a function of this table: ``_cw_queries`` computes it, as a whole
+expression, from the metric's history.)"""
 
 
 # As Java's Math computes them: the logarithm of 0 is minus infinity, of a negative number not a number.

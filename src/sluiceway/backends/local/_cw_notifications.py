@@ -125,7 +125,10 @@ def _trigger(definition: Mapping[str, Any]) -> dict[str, Any]:
     if "DatapointsToAlarm" in definition:
         trigger["DatapointsToAlarm"] = definition["DatapointsToAlarm"]
     trigger["ComparisonOperator"] = definition["ComparisonOperator"]
-    trigger["Threshold"] = definition.get("Threshold")
+    if "ThresholdMetricId" in definition:  # an anomaly-detection band alarm: its threshold is the band's query
+        trigger["ThresholdMetricId"] = definition["ThresholdMetricId"]
+    else:
+        trigger["Threshold"] = definition.get("Threshold")
     trigger["TreatMissingData"] = definition.get("TreatMissingData", "missing")
     trigger["EvaluateLowSampleCountPercentile"] = definition.get("EvaluateLowSampleCountPercentile", "")
     return trigger

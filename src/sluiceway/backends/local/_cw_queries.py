@@ -5,19 +5,35 @@ A ``MetricStat`` query gathers its metric into periods and takes the statistic o
 expressions it reads. An expression giving an array of series answers one result per series, each
 with the expression's Id. A result that dropped values that are not numbers (a division by zero)
 carries CloudWatch's ``ArithmeticError`` message.
+
+``ANOMALY_DETECTION_BAND(m1, k)`` is a query of its own (the whole expression, as AWS uses it): the
+query it names is computed again over the two weeks before the range, the local model
+(``_cw_anomaly_model``) trains on that history with the configuration of the metric's anomaly
+detector, and the band answers two results with the query's Id, its lower bound then its upper
+bound, labelled ``<label> Lower`` and ``<label> Upper``. (That a band answers as two results with
+its bounds is what "Using CloudWatch anomaly detection" says of GetMetricData; the labels' words
+are not verified against AWS.)
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from . import _cw_anomaly_model as model
 from ._cw_math import Expression, MathError, Run, TimeSeries, Value, parse
 from ._cw_values import Bucket, MetricKey, canonical_dimensions, statistic
 
 __all__ = [
+    "BandCall",
     "BucketSource",
+    "TrainingSource",
+    "band_alarm_series",
+    "band_call",
+    "band_series",
     "Computed",
     "QueryResult",
     "aligned_start",
@@ -39,6 +55,49 @@ class BucketSource(Protocol):
     def buckets(self, key: MetricKey, start_ms: int, end_ms: int, period_s: int, *, unit: str | None = None) -> list[Bucket]:
         """The metric's data points in ``[start_ms, end_ms)`` gathered into periods from ``start_ms``."""
         ...
+
+
+class TrainingSource(Protocol):
+    """Where the anomaly detectors' configurations are (``SqliteAnomalyDetectors``)."""
+
+    def training(self, metric: Mapping[str, Any], stat: str) -> model.Training:
+        """How the model of the metric's statistic trains: its detector's configuration, or the default."""
+        ...
+
+
+_BAND: Final = re.compile(
+    r"\s*ANOMALY_DETECTION_BAND\s*\(\s*(?P<id>[A-Za-z_][A-Za-z0-9_]*)\s*"
+    r"(?:,\s*(?P<width>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*)?\)\s*"
+)
+
+
+@dataclass(frozen=True)
+class BandCall:
+    """``ANOMALY_DETECTION_BAND(input_id, width)``."""
+
+    input_id: str
+    width: float
+
+
+def band_call(expression: str) -> BandCall | None:
+    """The band an expression computes; None for an expression without ``ANOMALY_DETECTION_BAND``.
+
+    Raises:
+        MathError: the function used otherwise than as the whole expression, over a query's Id
+            and a positive number.
+    """
+    if "ANOMALY_DETECTION_BAND" not in expression:
+        return None
+    found = _BAND.fullmatch(expression)
+    if found is None:
+        raise MathError(
+            f"ANOMALY_DETECTION_BAND must be the whole expression, over the Id of one query and a band width:"
+            f" ANOMALY_DETECTION_BAND(m1) or ANOMALY_DETECTION_BAND(m1, 2), not {expression!r}"
+        )
+    width = float(found["width"]) if found["width"] is not None else model.DEFAULT_WIDTH
+    if not (math.isfinite(width) and width > 0):
+        raise MathError(f"The band width of ANOMALY_DETECTION_BAND must be a positive number, not {found['width']}")
+    return BandCall(found["id"], width)
 
 
 ARITHMETIC_ERROR: Final = (
@@ -111,14 +170,38 @@ class Computed:
     dropped: frozenset[str]
 
 
-def compute(store: BucketSource, queries: Sequence[Mapping[str, Any]], start_ms: int, end_ms: int, *, now_ms: int) -> Computed:
-    """Every query's series (or an expression's array of series).
+def compute(
+    store: BucketSource,
+    queries: Sequence[Mapping[str, Any]],
+    start_ms: int,
+    end_ms: int,
+    *,
+    now_ms: int,
+    detectors: TrainingSource | None = None,
+) -> Computed:
+    """Every query's series (or an expression's array of series; a band's two series).
 
     Raises:
         MathError: an expression this stack does not compute, one naming an unknown id, or
             expressions that read each other in a circle.
     """
     ids = {str(q["Id"]) for q in queries}
+    calls = {str(q["Id"]): call for q in queries if "MetricStat" not in q and (call := band_call(str(q["Expression"]))) is not None}
+    if calls:
+        for query_id, call in calls.items():
+            if call.input_id not in ids:
+                raise MathError(f"Unrecognized id {call.input_id!r} in expression {_expression(queries, query_id)!r}")
+            if call.input_id in calls:
+                raise MathError(f"ANOMALY_DETECTION_BAND takes a metric or an expression, not the band {call.input_id!r}")
+        rest = [q for q in queries if str(q["Id"]) not in calls]
+        for q in rest:
+            if "MetricStat" not in q and (parse(str(q["Expression"])).ids & calls.keys()):
+                raise MathError(f"The band of an ANOMALY_DETECTION_BAND is not an input of other expressions: {q['Expression']!r}")
+        computed = compute(store, rest, start_ms, end_ms, now_ms=now_ms, detectors=detectors)
+        with_bands = dict(computed.values)
+        for query_id, call in calls.items():
+            with_bands[query_id] = band_series(store, rest, call, start_ms, end_ms, now_ms=now_ms, detectors=detectors)
+        return Computed(with_bands, computed.dropped)
     values: dict[str, Value] = {}
     metric_ids: list[str] = []
     for query in queries:
@@ -160,13 +243,66 @@ def compute(store: BucketSource, queries: Sequence[Mapping[str, Any]], start_ms:
     return Computed(values, frozenset(dropped))
 
 
-def run_queries(store: BucketSource, queries: Sequence[Mapping[str, Any]], start_ms: int, end_ms: int, *, now_ms: int) -> list[QueryResult]:
+def _expression(queries: Sequence[Mapping[str, Any]], query_id: str) -> str:
+    return next(str(q.get("Expression")) for q in queries if str(q["Id"]) == query_id)
+
+
+def band_series(
+    store: BucketSource,
+    queries: Sequence[Mapping[str, Any]],
+    call: BandCall,
+    start_ms: int,
+    end_ms: int,
+    *,
+    now_ms: int,
+    detectors: TrainingSource | None = None,
+) -> tuple[TimeSeries, TimeSeries]:
+    """The band's lower and upper series over the range's periods (those the model can band).
+
+    ``queries`` are the request's queries but the bands. Raises MathError as :func:`compute`, and
+    for a band over an expression that computes an array of series.
+    """
+    source = next(q for q in queries if str(q["Id"]) == call.input_id)
+    period = _query_period(source) if "MetricStat" in source else int(source.get("Period") or _query_period(_first_stat(queries)))
+    first = aligned_start(start_ms, now_ms, period)
+    history_start = model.cutoff(first, period) - model.TRAINING_MS
+    history_start -= history_start % (period * 1000)
+    # Training needs the input before the range: the queries again, over the two weeks before it.
+    # (No band is asked of the history, so this recursion is one level deep.)
+    history = compute(store, queries, history_start, end_ms, now_ms=now_ms).values[call.input_id]
+    if not isinstance(history, TimeSeries):
+        raise MathError(f"ANOMALY_DETECTION_BAND takes a single time series: {call.input_id!r} computes an array of time series")
+    training = model.Training()
+    if detectors is not None and "MetricStat" in source:
+        training = detectors.training(source["MetricStat"]["Metric"], str(source["MetricStat"]["Stat"]))
+    stamps = range(first, end_ms, period * 1000)
+    if len(stamps) > MAX_GRID:
+        raise MathError(f"The time range holds more than {MAX_GRID:,} periods of {period} seconds")
+    found = model.bands(sorted(history.points.items()), stamps, period, call.width, training)
+    lower = TimeSeries("Lower", {ts: band.lower for ts, band in found.items()}, period)
+    upper = TimeSeries("Upper", {ts: band.upper for ts, band in found.items()}, period)
+    return lower, upper
+
+
+def _first_stat(queries: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    return next((q for q in queries if "MetricStat" in q), {})
+
+
+def run_queries(
+    store: BucketSource,
+    queries: Sequence[Mapping[str, Any]],
+    start_ms: int,
+    end_ms: int,
+    *,
+    now_ms: int,
+    detectors: TrainingSource | None = None,
+) -> list[QueryResult]:
     """Every query's results in the queries' order (an expression giving an array of series, one per series).
 
     Raises:
         MathError: as :func:`compute`.
     """
-    computed = compute(store, queries, start_ms, end_ms, now_ms=now_ms)
+    computed = compute(store, queries, start_ms, end_ms, now_ms=now_ms, detectors=detectors)
     found: list[QueryResult] = []
     for query in queries:
         query_id = str(query["Id"])
@@ -190,6 +326,32 @@ def returned_series(
         return None
     value = compute(store, queries, start_ms, end_ms, now_ms=now_ms).values[returning[0]]
     return value if isinstance(value, TimeSeries) else None
+
+
+def band_alarm_series(
+    store: BucketSource,
+    queries: Sequence[Mapping[str, Any]],
+    threshold_id: str,
+    start_ms: int,
+    end_ms: int,
+    *,
+    now_ms: int,
+    detectors: TrainingSource | None = None,
+) -> tuple[TimeSeries, TimeSeries, TimeSeries] | None:
+    """An anomaly detection alarm's watched series and its band's lower and upper series; None when
+    the queries do not make one (PutMetricAlarm refuses those).
+
+    Raises:
+        MathError: as :func:`compute`.
+    """
+    watched = [str(q["Id"]) for q in queries if q.get("ReturnData", True) and str(q["Id"]) != threshold_id]
+    if len(watched) != 1:
+        return None
+    values = compute(store, queries, start_ms, end_ms, now_ms=now_ms, detectors=detectors).values
+    series, band = values[watched[0]], values.get(threshold_id)
+    if not isinstance(series, TimeSeries) or not isinstance(band, tuple) or len(band) != 2:
+        return None
+    return series, band[0], band[1]
 
 
 class _OneValueEach:
@@ -230,6 +392,9 @@ def _labelled(query: Mapping[str, Any], value: Value) -> list[tuple[str, TimeSer
     query_id = str(query["Id"])
     if isinstance(value, TimeSeries):
         return [(value.label if "MetricStat" in query else str(query.get("Label") or query_id), value)]
+    assert isinstance(value, tuple)
+    if "MetricStat" not in query and band_call(str(query["Expression"])) is not None:
+        return [(f"{query.get('Label') or query_id} {s.label}", s) for s in value]
     assert isinstance(value, tuple)
     given = str(query.get("Label") or "")
     return [(" ".join(part for part in (given, s.label) if part) or query_id, s) for s in value]

@@ -32,9 +32,10 @@ from ._cw_notifications import (
     subject,
     transition_reason,
 )
-from ._cw_queries import metric_key, returned_series, stat_series
+from ._cw_queries import band_alarm_series, metric_key, returned_series, stat_series
 from ._cw_values import Bucket, Datum, MetricKey, dimensions_json
 from ._sqlite import Database
+from .anomaly_detectors import SqliteAnomalyDetectors
 from .events import SqliteEventBus
 from .topics import SqliteTopic
 
@@ -123,6 +124,8 @@ class SqliteCloudWatch:
         self.bus = bus
         self.region = region
         self.account_id = account_id
+        self.detectors = SqliteAnomalyDetectors(db, clock, self)
+        """The anomaly detectors; their configurations train the bands of queries and alarms."""
 
     def _now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
@@ -265,6 +268,8 @@ class SqliteCloudWatch:
         if "Metrics" in definition:
             queries = definition["Metrics"]
             period = _math_period(queries)
+            if "ThresholdMetricId" in definition:
+                return [(ts, value, None) for ts, value, _, _ in self.alarm_band_datapoints(definition, end_ms, periods)]
             returned = returned_series(self, queries, end_ms - periods * period * 1000, end_ms, now_ms=self._now_ms())
             return [] if returned is None else [(ts, value, None) for ts, value in sorted(returned.points.items())]
         period = int(definition["Period"])
@@ -273,6 +278,28 @@ class SqliteCloudWatch:
             self, metric_key(definition), stat, end_ms - periods * period * 1000, end_ms, period, unit=definition.get("Unit")
         )
         return [(ts, value, samples) for ts, value, samples in points]
+
+    def alarm_band_datapoints(
+        self, definition: Mapping[str, Any], end_ms: int, periods: int
+    ) -> list[tuple[int, float, float | None, float | None]]:
+        """An anomaly detection alarm's ``(period start, value, lower, upper)`` in the ``periods``
+        periods before ``end_ms``, oldest first; the bounds are None where the model has no band
+        (it has not trained). Raises MathError as :meth:`alarm_datapoints`."""
+        queries = definition["Metrics"]
+        period = _math_period(queries)
+        found = band_alarm_series(
+            self,
+            queries,
+            str(definition["ThresholdMetricId"]),
+            end_ms - periods * period * 1000,
+            end_ms,
+            now_ms=self._now_ms(),
+            detectors=self.detectors,
+        )
+        if found is None:
+            return []
+        series, lower, upper = found
+        return [(ts, value, lower.points.get(ts), upper.points.get(ts)) for ts, value in sorted(series.points.items())]
 
     def prune(self) -> int:
         """Drop data points and metrics past retention, and old alarm history; the number of rows dropped."""

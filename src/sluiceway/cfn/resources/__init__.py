@@ -7,6 +7,7 @@ all of an API's resources at once, after the rest.
 
 from __future__ import annotations
 
+from .anomaly_detectors import AnomalyDetector
 from .base import Env, Made, Provisioner, Request, Stored, physical_name
 from .cloudwatch import Alarm, CompositeAlarm, Dashboard
 from .cognito import (
@@ -53,6 +54,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
     "AWS::CloudWatch::Alarm": Alarm(),
+    "AWS::CloudWatch::AnomalyDetector": AnomalyDetector(),
     "AWS::CloudWatch::CompositeAlarm": CompositeAlarm(),
     "AWS::CloudWatch::Dashboard": Dashboard(),
     "AWS::CloudFormation::CustomResource": CustomResource(),

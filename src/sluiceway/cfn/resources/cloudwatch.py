@@ -1,9 +1,8 @@
 """AWS::CloudWatch::Alarm (PutMetricAlarm / DeleteAlarms), AWS::CloudWatch::CompositeAlarm (PutCompositeAlarm /
-DeleteAlarms) and AWS::CloudWatch::Dashboard (accepted, not rendered)."""
+DeleteAlarms) and AWS::CloudWatch::Dashboard (PutDashboard / DeleteDashboards)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ...endpoint import protocol
@@ -54,21 +53,24 @@ class CompositeAlarm(Alarm):
 
 
 class Dashboard:
-    """Accepted and checked (its body must be a JSON object), never rendered: locally there is no console to show it."""
+    """A dashboard, put with PutDashboard (CloudWatch checks its body): Ref is its name. A new name
+    replaces it, as CloudFormation does; nothing renders it locally, GetDashboard reads it back."""
 
     def apply(self, env: Env, request: Request) -> Made:
         name = request.properties.get("DashboardName")
         if not isinstance(name, str) or not name:
             name = request.previous.physical_id if request.previous else physical_name(env.stack_name, request.logical_id, 255)
         body = request.properties.get("DashboardBody")
-        try:
-            document = json.loads(body) if isinstance(body, str) else None
-        except ValueError:
-            document = None
-        if not isinstance(document, dict):
+        if not isinstance(body, str):
             raise TemplateError(f"{request.where}.DashboardBody: must be a JSON object (as text)")
-        env.warn(f"{request.logical_id}: CloudWatch dashboard {name} is accepted but not rendered locally")
+        env.aws.call("cloudwatch", "PutDashboard", {"DashboardName": name, "DashboardBody": body})
+        if request.previous is not None and request.previous.physical_id != name:
+            self.delete(env, request.previous)
         return Made(name, name)
 
     def delete(self, env: Env, stored: Stored) -> None:
-        return None
+        try:
+            env.aws.call("cloudwatch", "DeleteDashboards", {"DashboardNames": [stored.physical_id]})
+        except AwsError as error:
+            if error.code != "ResourceNotFound":
+                raise

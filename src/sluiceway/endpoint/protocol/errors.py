@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.model import ServiceModel, Shape
@@ -109,7 +110,7 @@ def _query(model: ServiceModel, error: AwsError, request_id: str, headers: dict[
         f"<Type>{'Sender' if error.sender_fault else 'Receiver'}</Type>",
         f"<Code>{xml_shapes.escape(code)}</Code>",
         f"<Message>{xml_shapes.escape(error.message)}</Message>",
-        *(f"<{name}>{xml_shapes.escape(str(value))}</{name}>" for name, value in error.fields.items()),
+        *(_xml_field(name, value) for name, value in error.fields.items()),
         f"</Error><RequestId>{xml_shapes.escape(request_id)}</RequestId></ErrorResponse>",
     ]
     headers["Content-Type"] = "text/xml"
@@ -121,9 +122,18 @@ def _rest_xml(error: AwsError, request_id: str, headers: dict[str, str]) -> Http
         f"{XML_DECLARATION}<Error>",
         f"<Code>{xml_shapes.escape(error.code)}</Code>",
         f"<Message>{xml_shapes.escape(error.message)}</Message>",
-        *(f"<{name}>{xml_shapes.escape(str(value))}</{name}>" for name, value in error.fields.items()),
+        *(_xml_field(name, value) for name, value in error.fields.items()),
         f"<RequestId>{xml_shapes.escape(request_id)}</RequestId>",
         f"<HostId>{xml_shapes.escape(headers.get('x-amz-id-2', ''))}</HostId></Error>",
     ]
     headers["Content-Type"] = "application/xml"
     return HttpResponse(error.status, headers, "".join(parts).encode("utf-8"))
+
+
+def _xml_field(name: str, value: Any) -> str:
+    """An error's extra member in XML: text, a list as ``member`` elements (the query protocol's), a structure as its members."""
+    if isinstance(value, Mapping):
+        return f"<{name}>{''.join(_xml_field(str(k), v) for k, v in value.items())}</{name}>"
+    if isinstance(value, (list, tuple)):
+        return f"<{name}>{''.join(_xml_field('member', v) for v in value)}</{name}>"
+    return f"<{name}>{xml_shapes.escape(str(value))}</{name}>"

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ...backends.local._cw_math import MathError, parse
-from ...backends.local._cw_queries import aligned_start, run_queries
+from ...backends.local._cw_queries import aligned_start, band_call, run_queries
 from ...backends.local._cw_values import BASIC_STATISTICS, Bucket, Datum, MetricKey, canonical_dimensions, statistic, valid_statistic
 from ..context import Context
 from ..errors import AwsError
@@ -202,7 +202,8 @@ def get_metric_data(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise validation("The parameter StartTime must be less than the parameter EndTime.")
     decode_token(params.get("NextToken"))  # every result is complete in one page locally
     try:
-        results = run_queries(fresh_store(ctx), queries, start, end, now_ms=now_ms(ctx))
+        cloudwatch = fresh_store(ctx)
+        results = run_queries(cloudwatch, queries, start, end, now_ms=now_ms(ctx), detectors=cloudwatch.detectors)
     except MathError as exc:
         raise validation(str(exc)) from None
     newest_first = params.get("ScanBy", "TimestampDescending") == "TimestampDescending"
@@ -286,7 +287,8 @@ def check_queries(queries: Sequence[Mapping[str, Any]], where: str, *, require_p
                 raise missing(f"{at}.MetricStat.Metric.MetricName")
         else:
             try:
-                parse(str(query["Expression"]))
+                if band_call(str(query["Expression"])) is None:
+                    parse(str(query["Expression"]))
             except MathError as exc:
                 raise validation(f"{at}.Expression: {exc}") from None
             if require_period and "Period" in query:

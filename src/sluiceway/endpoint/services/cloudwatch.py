@@ -5,8 +5,10 @@ PutCompositeAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms, SetAla
 DescribeAlarmHistory, EnableAlarmActions and DisableAlarmActions. The stack evaluates the metric
 alarms (``runtime/alarms.py``); a composite alarm's rule is evaluated when it is put and whenever
 an alarm it references changes state. A state change, SetAlarmState's included, publishes to the
-state's SNS actions and puts ``CloudWatch Alarm State Change`` on the default bus. Anomaly
-detection bands are not served: their comparisons are refused.
+state's SNS actions and puts ``CloudWatch Alarm State Change`` on the default bus. An alarm on an
+anomaly detection band (``ThresholdMetricId`` naming an ``ANOMALY_DETECTION_BAND`` query of its
+``Metrics``) is evaluated against the local model's band, and creates the metric's anomaly detector
+if it has none, as CloudWatch does (the detectors' operations are in ``_cloudwatch_anomaly``).
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ from typing import Any, Final
 
 from ...backends.local._cw_alarm_rule import MAX_RULE_LENGTH, RuleError
 from ...backends.local._cw_alarm_rule import parse as parse_rule
-from ...backends.local._cw_queries import returns_array
+from ...backends.local._cw_math import MathError
+from ...backends.local._cw_queries import band_call, metric_key, returns_array
 from ...backends.local.cloudwatch import STATES, AlarmRecord, CompositeRecord
 from ...errors import ConflictError, NotFoundError
 from ..context import Context
 from ..errors import AwsError
 from ..json_nesting import MAX_JSON_NESTING, nesting
-from . import _cloudwatch_metrics  # noqa: F401 - registers the metric operations
+from . import (
+    _cloudwatch_anomaly,  # noqa: F401 - registers the anomaly detector operations
+    _cloudwatch_dashboards,  # noqa: F401 - registers the dashboard operations
+    _cloudwatch_metrics,  # noqa: F401 - registers the metric operations
+)
 from ._cloudwatch_common import (
     OPERATIONS,
     combination,
@@ -73,6 +80,7 @@ _DEFINITION_KEYS: Final = (
     "TreatMissingData",
     "EvaluateLowSampleCountPercentile",
     "Metrics",
+    "ThresholdMetricId",
 )
 
 
@@ -92,19 +100,36 @@ def put_metric_alarm(ctx: Context, params: dict[str, Any]) -> None:
         cloudwatch.put_alarm(definition, actions_enabled=bool(params.get("ActionsEnabled", True)))
     except ConflictError as exc:
         raise validation(str(exc)) from None
+    source = _band_source(definition)
+    if source is not None:
+        # CloudWatch creates the model a band alarm reads when the metric has none.
+        cloudwatch.detectors.ensure(metric_key(source["Metric"]), str(source["Stat"]))
+
+
+def _band_source(definition: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The MetricStat a band alarm's band is computed over; None for other alarms, and for a band over an expression."""
+    threshold_id = definition.get("ThresholdMetricId")
+    if threshold_id is None:
+        return None
+    queries = {q["Id"]: q for q in definition["Metrics"]}
+    call = band_call(str(queries[threshold_id]["Expression"]))
+    assert call is not None  # _check_alarm made sure
+    found: Mapping[str, Any] | None = queries[call.input_id].get("MetricStat")
+    return found
 
 
 def _check_alarm(definition: dict[str, Any]) -> None:
     comparison = definition["ComparisonOperator"]
-    if comparison in _BANDS or "ThresholdMetricId" in definition:
-        raise invalid(
-            "ComparisonOperator", comparison, "Anomaly detection bands are not evaluated locally: use a static threshold comparison."
-        )
-    if comparison not in _STATIC:
+    if comparison not in _STATIC and comparison not in _BANDS:
         raise invalid("ComparisonOperator", comparison)
-    if "Threshold" not in definition:
+    if comparison in _BANDS:
+        _check_band(definition)
+    elif "ThresholdMetricId" in definition:
+        # The messages of these two checks are ours: AWS's words for them are not recorded.
+        raise validation(f"ThresholdMetricId can be used only with the anomaly detection comparisons ({', '.join(_BANDS)}).")
+    elif "Threshold" not in definition:
         raise validation("Threshold must be specified for a static threshold alarm.")
-    if not _finite(definition["Threshold"]):
+    elif not _finite(definition["Threshold"]):
         # NaN or Infinity (the SDKs send them as strings) compares with nothing: no alarm could move.
         raise invalid("Threshold", definition["Threshold"])
     treatment = definition.get("TreatMissingData", "missing")
@@ -175,9 +200,9 @@ def _check_math(definition: Mapping[str, Any]) -> int:
         raise combination(f"{conflicting[0]} cannot be specified with Metrics.")
     queries: Sequence[Mapping[str, Any]] = definition["Metrics"]
     check_queries(queries, "Metrics", require_period=True)
-    if sum(1 for q in queries if q.get("ReturnData", True)) != 1:
+    if "ThresholdMetricId" not in definition and sum(1 for q in queries if q.get("ReturnData", True)) != 1:
         raise validation("Exactly one element of the metrics list should return data.")  # AWS's words
-    if returns_array(queries):
+    if "ThresholdMetricId" not in definition and returns_array(queries):
         index = next(i for i, q in enumerate(queries, start=1) if q.get("ReturnData", True))
         raise validation(
             f"Metrics.member.{index}.Expression returns an array of time series:"
@@ -192,6 +217,39 @@ def _check_math(definition: Mapping[str, Any]) -> int:
     if not periods:
         raise validation("The Metrics of an alarm must read at least one metric (MetricStat).")
     return periods.pop()
+
+
+def _check_band(definition: Mapping[str, Any]) -> None:
+    """An alarm on an anomaly detection band: ThresholdMetricId names the ANOMALY_DETECTION_BAND query of
+    its Metrics, over the one other query that returns data (the series the alarm watches).
+
+    The messages are ours, in CloudWatch's manner: AWS's own words for these checks are not recorded.
+    """
+    threshold_id = definition.get("ThresholdMetricId")
+    comparison = definition["ComparisonOperator"]
+    if threshold_id is None:
+        raise validation(f"ThresholdMetricId must be specified for an alarm with the comparison {comparison}.")
+    if "Threshold" in definition:
+        raise combination("Threshold cannot be specified with ThresholdMetricId: the band is the threshold.")
+    if "Metrics" not in definition:
+        raise validation("An alarm with ThresholdMetricId must specify Metrics, with the ANOMALY_DETECTION_BAND expression.")
+    queries = {str(q.get("Id")): q for q in definition["Metrics"]}
+    band = queries.get(str(threshold_id))
+    try:
+        call = None if band is None or "Expression" not in band else band_call(str(band["Expression"]))
+    except MathError as exc:
+        raise validation(str(exc)) from None
+    if call is None or band is None:
+        raise validation(f"ThresholdMetricId {threshold_id} must be the Id of an ANOMALY_DETECTION_BAND expression in Metrics.")
+    if not band.get("ReturnData", True):
+        raise validation(f"The ANOMALY_DETECTION_BAND expression {threshold_id} must return data (ReturnData true).")
+    watched = [i for i, q in queries.items() if q.get("ReturnData", True) and i != threshold_id]
+    if len(watched) != 1:
+        raise validation("Exactly one element of the metrics list besides the ThresholdMetricId should return data.")
+    if call.input_id != watched[0]:
+        raise validation(
+            f"The ANOMALY_DETECTION_BAND expression {threshold_id} must be computed over {watched[0]}, the metric the alarm watches."
+        )
 
 
 # -- PutCompositeAlarm -------------------------------------------------------------------------
