@@ -17,6 +17,9 @@ installed into ``bench/.cache/ministack`` on first use (PyPI).
 
 Prints loops per second for each peer and service (the median of the rounds)
 and our ratio against each peer. Targets: at least 3x MiniStack and 10x moto.
+The ``ceiling`` peer (``bench/_ceiling.py``) does nothing but answer: its loops per
+second are the most any server can show to these clients, so the last table says how
+far above each peer any server could get.
 
 One boto3 client spends about a millisecond of its own per call (serializing,
 signing, parsing), which caps what any server can show with ``--clients 1``;
@@ -140,7 +143,21 @@ def ministack() -> Iterator[tuple[str, int]]:
             proc.wait(timeout=30)
 
 
-PEERS: dict[str, Callable[[], Any]] = {"ours": ours, "moto": moto, "ministack": ministack}
+@contextmanager
+def ceiling() -> Iterator[tuple[str, int]]:
+    """A server that does nothing but answer (``bench/_ceiling.py``): the most the client can show."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_ceiling.py"), str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(url, proc)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+PEERS: dict[str, Callable[[], Any]] = {"ours": ours, "moto": moto, "ministack": ministack, "ceiling": ceiling}
 
 
 def clients(url: str) -> dict[str, Any]:
@@ -227,7 +244,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="per loop and round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", default="ours,moto,ministack")
+    parser.add_argument("--only", default="ours,moto,ministack,ceiling")
     parser.add_argument("--clients", type=int, default=1, help="client processes looping at once (1: one boto3 client, as a handler)")
     args = parser.parse_args()
     peers = [p for p in args.only.split(",") if p]
@@ -248,9 +265,21 @@ def main() -> None:
                     costs[peer][service].append(cost)
                     line = f"round {round_ + 1} {peer:10} {service:9} {rate:9.1f} loops/s  server CPU {cost * 1000:7.3f} ms/loop"
                     print(line, flush=True)
-    others = [p for p in peers if p != "ours" and "ours" in peers]
+    others = [p for p in peers if p not in ("ours", "ceiling") and "ours" in peers]
     _table("loops/s (median): what one boto3 client sees", services, peers, others, rates, higher_is_better=True)
     _table("server CPU ms per loop (median): the server's own cost", services, peers, others, costs, higher_is_better=False)
+    if "ceiling" in peers:
+        _ceilings(services, [p for p in peers if p not in ("ours", "ceiling")], rates)
+
+
+def _ceilings(services: tuple[str, ...], peers: list[str], rates: dict[str, dict[str, list[float]]]) -> None:
+    """The most any server could show against each peer with these clients: the ceiling's loops/s over the peer's."""
+    print()
+    print("the most any server can show (the ceiling's loops/s over each peer's)")
+    print(f"{'':10}" + "".join(f"{'ceiling vs ' + p:>18}" for p in peers))
+    for service in services:
+        top = statistics.median(rates["ceiling"][service])
+        print(f"{service:10}" + "".join(f"{top / statistics.median(rates[p][service]):>17.2f}x" for p in peers))
 
 
 def _table(
