@@ -78,3 +78,37 @@ def test_a_body_cloudwatch_refuses_fails_the_resource(app_dir: Callable[..., Pat
     with pytest.raises(TemplateError) as failed:
         make_stack(app_dir(template("Refused", body='{"start": "-PT3H"}')), "refused")
     assert "InvalidParameterInput" in str(failed.value) and "Should have required property 'widgets'" in str(failed.value)
+
+
+def test_a_name_taken_by_a_dashboard_the_stack_did_not_make_fails_the_resource(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    cw = aws("cloudwatch")
+    theirs = json.dumps({"widgets": [], "start": "-PT1H"})
+    cw.put_dashboard(DashboardName="Theirs", DashboardBody=theirs)
+    with pytest.raises(TemplateError) as failed:
+        make_stack(app_dir(template("Theirs")), "taken")
+    assert "Resources.Named" in str(failed.value) and "Dashboard 'Theirs' already exists" in str(failed.value)
+
+    # Nor may a rename take it; the stack's own name is its own to put again.
+    assert make_stack(app_dir(template("Mine")), "taken").outputs["Named"] == "Mine"
+    assert make_stack(app_dir(template("Mine")), "taken").outputs["Named"] == "Mine"
+    with pytest.raises(TemplateError, match="Dashboard 'Theirs' already exists"):
+        make_stack(app_dir(template("Theirs")), "taken")
+    assert cw.get_dashboard(DashboardName="Theirs")["DashboardBody"] == theirs
+    cw.close()
+
+
+def test_a_numeric_name_is_the_name_of_its_digits(aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]) -> None:
+    cw = aws("cloudwatch")
+    assert make_stack(app_dir(template("12345")), "numeric").outputs["Named"] == "12345"
+    assert cw.get_dashboard(DashboardName="12345")["DashboardName"] == "12345"
+    cw.close()
+
+
+@pytest.mark.parametrize("name", ["1.5", "true", "[a, b]"])
+def test_a_name_that_is_not_text_or_a_whole_number_fails_the_resource(
+    name: str, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    with pytest.raises(TemplateError, match=r"Resources\.Named\.Properties\.DashboardName: must be a string"):
+        make_stack(app_dir(template(name)), "not-text")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -14,6 +17,7 @@ from botocore.exceptions import ClientError
 import sluiceway.endpoint.services._cloudwatch_dashboards  # noqa: F401
 from sluiceway.backends.local._sqlite import Database
 from sluiceway.backends.local.dashboards import SqliteDashboards
+from sluiceway.endpoint.server import Endpoint
 from sluiceway.runtime.stack import Stack
 
 Client = Callable[..., Any]
@@ -177,16 +181,72 @@ def test_an_unknown_widget_key_is_a_warning_and_the_dashboard_is_made(cw: Any) -
     assert cw.get_dashboard(DashboardName="warned")["DashboardBody"] == body
 
 
-def test_delete_is_all_or_nothing(cw: Any) -> None:
+def test_delete_deletes_those_there_then_names_the_missing(cw: Any) -> None:
     for name in ("del-1", "del-2", "del-3"):
         cw.put_dashboard(DashboardName=name, DashboardBody='{"widgets": []}')
-    error = error_of(lambda: cw.delete_dashboards(DashboardNames=["del-2", "del-1", "del-missing"]))
+    error = error_of(lambda: cw.delete_dashboards(DashboardNames=["del-2", "del-missing", "del-1", "del-gone"]))
     assert error["Error"]["Code"] == "ResourceNotFound"
-    assert error["Error"]["Message"] == "The specified dashboard does not exist. [del-missing]"
-    assert names(cw, "del-") == ["del-1", "del-2", "del-3"]
-    cw.delete_dashboards(DashboardNames=["del-2", "del-1"])
+    assert error["Error"]["Message"] == "The specified dashboard does not exist. [del-missing, del-gone]"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 404
+    # As many as possible are deleted (CloudWatch's current model), not none.
     assert names(cw, "del-") == ["del-3"]
+    cw.delete_dashboards(DashboardNames=["del-3"])
+    assert names(cw, "del-") == []
     assert error_of(lambda: cw.delete_dashboards(DashboardNames=[]))["Error"]["Code"] == "MissingParameter"
+
+
+def json_call(endpoint: Endpoint, operation: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """CloudWatch's JSON protocol, written by hand: it carries what an SDK refuses to send (a lone surrogate, as ``\\ud800``)."""
+    request = urllib.request.Request(
+        endpoint.url + "/",
+        data=json.dumps(params).encode(),
+        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"GraniteServiceVersion20100801.{operation}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_body_nested_deeper_than_any_parser_goes_is_not_a_json_object(cw: Any) -> None:
+    body = '{"widgets": [' + "[" * 100_000 + "]" * 100_000 + "]}"
+    error = error_of(lambda: cw.put_dashboard(DashboardName="deep", DashboardBody=body))
+    assert (error["Error"]["Code"], error["Error"]["Message"]) == (
+        "InvalidParameterInput",
+        "The field DashboardBody must be a valid JSON object",
+    )
+
+
+def test_a_lone_surrogate_is_refused_in_a_body_and_in_any_name(endpoint: Endpoint, cw: Any) -> None:
+    lone = "\ud800"
+    # Escaped within the body's own JSON it is six characters of text, and the body is taken.
+    status, _ = json_call(endpoint, "PutDashboard", {"DashboardName": "escaped", "DashboardBody": '{"widgets": [], "a": "\\ud800"}'})
+    assert status == 200
+    status, answer = json_call(endpoint, "PutDashboard", {"DashboardName": "lone", "DashboardBody": f'{{"widgets": [], "a": "{lone}"}}'})
+    assert (status, answer["__type"], answer["message"]) == (
+        400,
+        "InvalidParameterInput",
+        "The field DashboardBody must be a valid JSON object",
+    )
+    assert names(cw, "lone") == []
+    for operation, params in [
+        ("PutDashboard", {"DashboardName": lone, "DashboardBody": '{"widgets": []}'}),
+        ("GetDashboard", {"DashboardName": lone}),
+        ("DeleteDashboards", {"DashboardNames": ["escaped", lone]}),
+    ]:
+        status, answer = json_call(endpoint, operation, params)
+        assert (status, answer["__type"]) == (400, "InvalidParameterValue"), operation
+        assert answer["message"].startswith("The value for field DashboardName contains invalid characters."), operation
+    assert names(cw, "escaped") == ["escaped"]  # a refused call deletes nothing
+
+
+@pytest.mark.parametrize("name", ["bad:name", "n" * 256])
+def test_get_and_delete_check_the_name_as_put_does(cw: Any, name: str) -> None:
+    for call in (lambda: cw.get_dashboard(DashboardName=name), lambda: cw.delete_dashboards(DashboardNames=[name])):
+        error = error_of(call)
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidParameterValue", 400)
+        assert error["Error"]["Message"].startswith("The value for field DashboardName ")
 
 
 def test_list_pages_by_a_thousand(cw: Any, stack: Stack) -> None:
@@ -205,4 +265,10 @@ def test_list_pages_by_a_thousand(cw: Any, stack: Stack) -> None:
         for e in page["DashboardEntries"]
     ]
     assert paged == made
-    assert error_of(lambda: cw.list_dashboards(NextToken="not-a-token"))["Error"]["Code"] == "InvalidNextToken"
+
+    # A token goes on the listing it was made for, and no other.
+    forged = base64.urlsafe_b64encode(b"page-0500").decode()
+    for prefix, token in [("page", first["NextToken"]), ("", first["NextToken"]), ("page-", "not-a-token"), ("page-", forged)]:
+        error = error_of(lambda p=prefix, t=token: cw.list_dashboards(DashboardNamePrefix=p, NextToken=t))
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidParameterValue", 400)
+        assert error["Error"]["Message"] == "The value for parameter NextToken is not valid.\n"

@@ -39,3 +39,20 @@ def test_a_height_may_reach_1000() -> None:
 @pytest.mark.parametrize("body", ["", "null", "1", "[{}]", "{'widgets': []}"])
 def test_what_is_not_a_json_object_is_not_checked_further(body: str) -> None:
     assert check_body(body).document is None
+
+
+def test_x_stays_on_the_24_unit_grid() -> None:
+    def x(value: int) -> tuple[Finding, ...]:
+        return check_body(json.dumps({"widgets": [{"type": "text", "x": value, "properties": {}}]})).errors
+
+    assert x(23) == ()
+    assert x(24) == (Finding("/widgets/0/x", "Should be <= 23"),)
+
+
+def test_a_body_nested_deeper_than_the_parser_goes_is_not_a_json_object() -> None:
+    assert check_body('{"widgets": [' + "[" * 100_000 + "]" * 100_000 + "]}").document is None
+
+
+def test_a_lone_surrogate_is_not_text_but_its_escape_is() -> None:
+    assert check_body('{"widgets": [], "a": "\ud800"}').document is None
+    assert check_body('{"widgets": [], "a": "\\ud800"}').document is not None

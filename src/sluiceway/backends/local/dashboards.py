@@ -11,11 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from ...errors import NotFoundError
 from ...ports import Clock
 from ._sqlite import Database
 
-__all__ = ["DashboardRecord", "DashboardsNotFoundError", "SqliteDashboards"]
+__all__ = ["DashboardRecord", "SqliteDashboards"]
 
 _COLUMNS: Final = "name, body, last_modified_ms, length(CAST(body AS BLOB))"
 
@@ -66,28 +65,13 @@ class SqliteDashboards:
         )
         return [DashboardRecord(*row) for row in rows]
 
-    def delete(self, names: Sequence[str]) -> None:
-        """Delete the dashboards named, all or none.
-
-        Raises:
-            NotFoundError: some are not there (its ``missing`` names them, in the order given);
-                then none is deleted.
-        """
+    def delete(self, names: Sequence[str]) -> list[str]:
+        """Delete the dashboards named that are there; the others are returned, in the order given."""
         wanted = list(dict.fromkeys(names))
         if not wanted:
-            return
+            return []
         with self.db.transaction() as conn:
             marks = ", ".join("?" * len(wanted))
             there = {row[0] for row in conn.execute(f"SELECT name FROM cw_dashboards WHERE name IN ({marks})", wanted)}
-            missing = [name for name in wanted if name not in there]
-            if missing:
-                raise DashboardsNotFoundError(missing)
             conn.execute(f"DELETE FROM cw_dashboards WHERE name IN ({marks})", wanted)
-
-
-class DashboardsNotFoundError(NotFoundError):
-    """Dashboards that are not there (DeleteDashboards deletes none then)."""
-
-    def __init__(self, missing: Sequence[str]) -> None:
-        super().__init__(f"no dashboard named {', '.join(missing)}")
-        self.missing = list(missing)
+        return [name for name in wanted if name not in there]

@@ -19,7 +19,7 @@ __all__ = ["MAX_WIDGETS", "BodyCheck", "Finding", "check_body"]
 MAX_WIDGETS: Final = 500
 """Widgets on one dashboard."""
 _WIDGET_KEYS: Final = frozenset({"type", "x", "y", "width", "height", "properties"})
-_GRID: Final = {"x": (0, None), "y": (0, None), "width": (1, 24), "height": (1, 1000)}
+_GRID: Final = {"x": (0, 23), "y": (0, None), "width": (1, 24), "height": (1, 1000)}
 """A widget's place and size on the grid (24 units wide): the least and greatest values."""
 
 
@@ -40,8 +40,12 @@ class BodyCheck:
 
 def check_body(body: str) -> BodyCheck:
     try:
+        # A lone surrogate is no character (UTF-8 cannot carry it): such a body is not JSON text.
+        body.encode()
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # ValueError: JSONDecodeError, UnicodeEncodeError, a number of more than 4300 digits;
+        # RecursionError: arrays or objects nested deeper than the parser goes.
         document = None
     if not isinstance(document, dict):
         return BodyCheck(None)

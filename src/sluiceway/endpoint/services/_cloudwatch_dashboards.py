@@ -7,15 +7,17 @@ renders them locally; they are there to be read back, by the SDKs and by templat
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Iterable
 from typing import Any, Final
 
-from ...backends.local.dashboards import DashboardRecord, DashboardsNotFoundError, SqliteDashboards
+from ...backends.local.dashboards import DashboardRecord, SqliteDashboards
 from ..context import Context
 from ..errors import AwsError
-from ._cloudwatch_common import OPERATIONS, decode_token, encode_token, missing, to_time, validation
+from ._cloudwatch_common import OPERATIONS, missing, to_time, validation
 from ._cloudwatch_dashboard_body import Finding, check_body
 
 __all__ = ["dashboard_arn", "dashboards"]
@@ -48,6 +50,8 @@ def _invalid_value(message: str) -> AwsError:
 
 
 def _check_name(name: str) -> None:
+    # Every operation that takes a name checks it: a name no dashboard can have (a lone surrogate
+    # among them) is refused before it reaches the store.
     if len(name) > MAX_NAME:
         raise _invalid_value(f"The value for field DashboardName must be at most {MAX_NAME} characters long.")
     if not _NAME.fullmatch(name):
@@ -87,6 +91,7 @@ def put_dashboard(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 @OPERATIONS("GetDashboard")
 def get_dashboard(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = str(params["DashboardName"])
+    _check_name(name)
     found = dashboards(ctx).get(name)
     if found is None:
         # AWS's words exactly: no period at the end.
@@ -104,12 +109,37 @@ def list_dashboards(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             "The value for field DashboardNamePrefix contains invalid characters."
             " It can only contain alphanumerics, dot (.), dash (-) and underscore (_)."
         )
-    after = decode_token(params.get("NextToken"))
+    token = params.get("NextToken")
+    after = None if token is None else _after(str(token), prefix)
     found = dashboards(ctx).page(prefix=prefix, after=after, limit=LIST_PAGE + 1)
     answer: dict[str, Any] = {"DashboardEntries": [_entry(ctx, record) for record in found[:LIST_PAGE]]}
     if len(found) > LIST_PAGE:
-        answer["NextToken"] = encode_token(found[LIST_PAGE - 1].name)
+        answer["NextToken"] = _token(prefix, found[LIST_PAGE - 1].name)
     return answer
+
+
+def _token(prefix: str, after: str) -> str:
+    """A NextToken: the page's last name, and the prefix it was listed under (only that listing goes on)."""
+    return base64.urlsafe_b64encode(json.dumps([prefix, after]).encode()).decode()
+
+
+def _after(token: str, prefix: str) -> str:
+    """The name a NextToken goes on after; InvalidParameterValue (what the model lists for
+    ListDashboards) for a token this endpoint did not make, or made for another prefix."""
+    try:
+        made = json.loads(base64.b64decode(token.encode(), altchars=b"-_", validate=True))
+    except (binascii.Error, ValueError, RecursionError):
+        made = None
+    if not (
+        isinstance(made, list)
+        and len(made) == 2
+        and made[0] == prefix
+        and isinstance(made[1], str)
+        and made[1].startswith(prefix)
+        and _NAME.fullmatch(made[1])
+    ):
+        raise _invalid_value("The value for parameter NextToken is not valid.")
+    return made[1]
 
 
 def _entry(ctx: Context, record: DashboardRecord) -> dict[str, Any]:
@@ -128,8 +158,11 @@ def delete_dashboards(ctx: Context, params: dict[str, Any]) -> None:
         raise missing("DashboardNames")
     if len(names) > MAX_DELETE:
         raise validation(f"The collection DashboardNames must not have a size greater than {MAX_DELETE}.")
-    try:
-        dashboards(ctx).delete(names)
-    except DashboardsNotFoundError as exc:
-        # All or nothing: one missing name and none is deleted (as CloudWatch answers it).
-        raise AwsError("ResourceNotFound", f"The specified dashboard does not exist. [{', '.join(exc.missing)}]", 404) from None
+    for name in names:
+        _check_name(name)
+    # CloudWatch's API reference once said a missing name deletes none; its current model says the
+    # call "attempts to delete as many dashboards as possible" (and no longer lists
+    # DashboardNotFoundError for it). The model is followed: the others go, then the missing are named.
+    not_there = dashboards(ctx).delete(names)
+    if not_there:
+        raise AwsError("ResourceNotFound", f"The specified dashboard does not exist. [{', '.join(not_there)}]", 404)
