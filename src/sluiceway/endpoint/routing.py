@@ -23,6 +23,7 @@ __all__ = ["SIGNING_NAMES", "Route", "TARGET_PREFIXES", "route", "virtual_host_b
 #: SigV4 signing name -> botocore service name (Step Functions signs as ``states``, CloudWatch as ``monitoring``).
 SIGNING_NAMES: dict[str, str] = {
     "s3": "s3",
+    "apigateway": "apigateway",
     "sqs": "sqs",
     "sns": "sns",
     "dynamodb": "dynamodb",

@@ -51,8 +51,8 @@ class Authorization:
         kind = view.api.kind
         if guard is None:
             return None
-        if guard.kind in ("iam", "api_key"):
-            return Refusal(gateway_error(kind, guard.kind), f"{guard.kind} is not verified locally")
+        if guard.kind == "iam":
+            return Refusal(gateway_error(kind, "iam"), "IAM authorization is not verified locally")
         authorizer = guard.authorizer
         if authorizer is None or authorizer.problem:
             why = authorizer.problem if authorizer is not None else f"the API defines no authorizer {guard.name}"

@@ -35,7 +35,10 @@ from .nonproxy import read_target
 from .service_integrations import check_subtype
 from .validation import model_schemas
 
-__all__ = ["Definition", "guard_of", "integration_of", "read_definition", "resource_id", "validators_of"]
+__all__ = [
+    "Definition", "api_key_required_by", "guard_of", "integration_of", "key_source_of", "read_definition", "resource_id",
+    "validators_of",
+]  # fmt: skip
 
 #: The OpenAPI operation keys API Gateway imports as methods.
 METHODS = {
@@ -59,6 +62,8 @@ class Definition:
     cors: Cors | None = None
     binary_media_types: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    key_source: str | None = None
+    """REST: ``x-amazon-apigateway-api-key-source`` (``HEADER`` or ``AUTHORIZER``), when the body says."""
 
 
 def resource_id(api_id: str, path: str) -> str:
@@ -102,8 +107,14 @@ def read_definition(body: Mapping[str, Any], *, kind: ApiKind, api_id: str, wher
             security = operation.get("security", default_security)
             guard = guard_of(security, schemes, at, kind=kind, authorizers=authorizers)
             validation = reading.of(operation, item, at) if kind == "REST" else None
-            route = Route(method, template, integration, guard, resource_id(api_id, template) if kind == "REST" else "", validation)
+            # HTTP APIs have no API keys: an apiKey scheme there guards nothing API Gateway checks.
+            keyed = kind == "REST" and api_key_required_by(security, schemes)
+            ids = resource_id(api_id, template) if kind == "REST" else ""
+            route = Route(method, template, integration, guard, ids, validation, api_key_required=keyed)
             found.routes.append(route)
+    source = body.get("x-amazon-apigateway-api-key-source")
+    if source is not None:
+        found.key_source = key_source_of(source, f"{where}.x-amazon-apigateway-api-key-source")
     cors = body.get("x-amazon-apigateway-cors")
     if cors is not None:
         if kind == "REST":
@@ -436,15 +447,47 @@ def guard_of(
                 guards.append(Guard("authorizer", str(name), known[str(name)], tuple(scopes)))
             elif str(scheme.get("x-amazon-apigateway-authtype", "")).lower() == "awssigv4":
                 guards.append(Guard("iam", str(name)))
-            elif str(scheme.get("type", "")).lower() == "apikey" and str(scheme.get("name", "")).lower() == "x-api-key":
-                guards.append(Guard("api_key", str(name)))
+            elif _is_api_key(scheme):
+                continue  # checked on its own, after the guard (api_key_required_by)
             else:
                 guards.append(Guard("authorizer", str(name)))  # a scheme we cannot tell: refuse rather than guess
         if guards:
-            # Every scheme of one requirement applies (an authorizer AND an API key): one that is not
-            # verified locally refuses the request whatever the others say.
+            # Every scheme of one requirement applies: one that is not verified locally refuses the
+            # request whatever the others say.
             return next((g for g in guards if g.kind != "authorizer" or g.authorizer is None), guards[0])
     return None
+
+
+def api_key_required_by(security: Any, schemes: Any) -> bool:
+    """Whether a route's ``security`` names API Gateway's API key scheme (``{type: apiKey, name: x-api-key, in: header}``).
+
+    API Gateway imports such a requirement as the method's ``apiKeyRequired`` (SAM writes
+    ``security: [{api_key: []}]``, beside the authorizer's scheme when there is one).
+    """
+    if not isinstance(security, list) or not isinstance(schemes, Mapping):
+        return False
+    return any(isinstance(r, Mapping) and any(_is_api_key(schemes.get(name)) for name in r) for r in security)
+
+
+def _is_api_key(scheme: Any) -> bool:
+    return (
+        isinstance(scheme, Mapping)
+        and "x-amazon-apigateway-authorizer" not in scheme
+        and str(scheme.get("type", "")).lower() == "apikey"
+        and str(scheme.get("name", "")).lower() == "x-api-key"
+    )
+
+
+def key_source_of(value: Any, where: str) -> str:
+    """``HEADER`` or ``AUTHORIZER`` (an API's ``ApiKeySourceType``), upper-cased as API Gateway accepts it.
+
+    Raises:
+        ValueError: any other value.
+    """
+    source = str(value).upper()
+    if source not in ("HEADER", "AUTHORIZER"):
+        raise ValueError(f"{where}: {value!r} is not HEADER or AUTHORIZER")
+    return source
 
 
 def cors_of(raw: Any, where: str) -> Cors:

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote
 from .model import Api, Route, Stage
 
 if TYPE_CHECKING:
+    from .api_keys import KeyUse
     from .grants import Grant
 
 __all__ = ["RequestView", "canonical_header_name", "is_binary", "payload_v1", "payload_v2", "request_time"]
@@ -60,6 +61,8 @@ class RequestView:
     domain_prefix: str
     authorizer: Grant | None = None
     """What the route's authorizer verified (``requestContext.authorizer``); None for an open route."""
+    api_key: KeyUse | None = None
+    """REST: the API key the request was let through with (``requestContext.identity.apiKey``, ``apiKeyId``)."""
 
 
 def request_time(time_ms: int) -> str:
@@ -98,12 +101,17 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
 
 
 def _identity(view: RequestView) -> dict[str, Any]:
-    return {
+    identity: dict[str, Any] = {
         "cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None, "caller": None,
         "sourceIp": view.source_ip, "principalOrgId": None, "accessKey": None,
         "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None, "userArn": None,
         "userAgent": view.headers.get("user-agent"), "user": None,
     }  # fmt: skip
+    if view.api_key is not None:
+        # Only a method that required a key carries it (AWS: "null" for methods that require none).
+        identity["apiKey"] = view.api_key.value
+        identity["apiKeyId"] = view.api_key.key_id
+    return identity
 
 
 def payload_v1(view: RequestView) -> dict[str, Any]:

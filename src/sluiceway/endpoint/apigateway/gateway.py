@@ -3,9 +3,10 @@
 A URL is ``{endpoint}/_sluiceway/apis/{apiId}`` + what follows ``https://{apiId}.execute-api.
 {region}.amazonaws.com`` on AWS: a REST API's stage is the first segment (``/Prod/items``); an HTTP
 API's ``$default`` stage has none, a named stage has its segment. Each request is routed, its
-route's authorizer run (one ``authorize`` step: a refusal, or the grant the events carry; IAM and
-API keys refuse, failing closed), a REST method's request validated, its integration called, and
-the answer given with API Gateway's request-id headers.
+route's authorizer run (one ``authorize`` step: a refusal, or the grant the events carry; IAM
+refuses, failing closed), a REST method's API key checked against the stack's usage plans
+(:mod:`.api_keys`), its request validated, its integration called, and the answer given with API
+Gateway's request-id headers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from ..context import Context, HttpRequest, HttpResponse, Shared
+from .api_keys import KeyUse, served_keys
 from .authorizers import Authorization, unverifiable_issuers
 from .cors import apply_cors, is_preflight, preflight
 from .events import RequestView, payload_v1, payload_v2, request_time
@@ -35,6 +37,7 @@ from .nonproxy import TemplateRequest, serve_template
 from .responses import HeaderList, MalformedResponseError, from_v1, from_v2, gateway_error
 from .routes import match_route
 from .service_integrations import IntegrationRequestError, call_service
+from .usage_plans import KeyCatalog
 from .validation import check_request
 
 if TYPE_CHECKING:
@@ -76,6 +79,7 @@ class ApiGateway:
         self._keys = keys if keys is not None else _StackKeys(host)
         self._lambda_authorizers = LambdaAuthorizers(host.stack.invoker)
         self._authorization = Authorization(self._keys, self._lambda_authorizers)
+        self._api_keys = served_keys(host.shared, host.stack)
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -93,6 +97,8 @@ class ApiGateway:
             if api.api_id in served:
                 raise ValueError(f"two APIs have the id {api.api_id}: {served[api.api_id].logical_id} and {api.logical_id}")
             served[api.api_id] = api
+        # Every API of a stack holds the stack's one catalog of keys and plans.
+        self._api_keys.deploy(next((api.usage for api in served.values()), KeyCatalog()))
         for api in served.values():
             for warning in unverifiable_issuers(api, self._keys):
                 logger.warning("api gateway: %s", warning)
@@ -176,6 +182,12 @@ class ApiGateway:
             logger.info("api gateway: %s %s refused: %s", request.method, request.path, decision.reason)
             return _with_cors(api, headers, decision.response)
         view = dataclasses.replace(view, authorizer=decision)
+        if route.api_key_required and api.kind == "REST":
+            use = self._api_key(view)
+            if not isinstance(use, KeyUse):
+                logger.info("api gateway: %s %s refused: %s", request.method, request.path, use)
+                return gateway_error(api.kind, use)
+            view = dataclasses.replace(view, api_key=use)
         if route.validation is not None:
             query: dict[str, list[str]] = {}
             for key, value in parse_qsl(request.query, keep_blank_values=True):
@@ -186,6 +198,14 @@ class ApiGateway:
             if invalid is not None:
                 return invalid
         return _with_cors(api, headers, self._integrate(view))
+
+    def _api_key(self, view: RequestView) -> KeyUse | str:
+        """The key the request is let through with, or the problem (``api_key``, ``throttled``, ``quota``)."""
+        if view.api.key_source == "AUTHORIZER":
+            presented = view.authorizer.usage_identifier_key if view.authorizer is not None else None
+        else:
+            presented = view.headers.get("x-api-key")
+        return self._api_keys.check(view.api.api_id, view.stage.name, view.route.path, view.method, presented)
 
     def _integrate(self, view: RequestView) -> HttpResponse:
         api, integration = view.api, view.route.integration
@@ -294,11 +314,16 @@ def _context_variables(view: RequestView) -> dict[str, Any]:
     return {
         "accountId": view.api.account_id, "apiId": view.api.api_id, "domainName": view.domain_name,
         "domainPrefix": view.domain_prefix, "extendedRequestId": view.extended_request_id, "httpMethod": view.method,
-        "identity": {"sourceIp": view.source_ip, "userAgent": view.headers.get("user-agent", "")},
+        "identity": {"sourceIp": view.source_ip, "userAgent": view.headers.get("user-agent", ""), **_key_identity(view)},
         "path": view.stage_path, "protocol": "HTTP/1.1", "requestId": view.request_id,
         "requestTime": request_time(view.time_ms), "requestTimeEpoch": view.time_ms, "routeKey": view.route.route_key,
         "stage": view.stage.name, "authorizer": view.authorizer.for_mappings() if view.authorizer is not None else {},
     }  # fmt: skip
+
+
+def _key_identity(view: RequestView) -> dict[str, str]:
+    """``$context.identity.apiKey`` and ``apiKeyId``: set only for a method that required a key."""
+    return {"apiKey": view.api_key.value, "apiKeyId": view.api_key.key_id} if view.api_key is not None else {}
 
 
 def _short_id() -> str:

@@ -56,6 +56,8 @@ class _Answer:
     policy: Any
     principal_id: str | None
     context: Mapping[str, Any]
+    usage_identifier_key: str | None = None
+    """A REST policy answer's ``usageIdentifierKey`` (the API key, for an API whose key source is AUTHORIZER)."""
 
 
 class LambdaAuthorizers:
@@ -111,7 +113,10 @@ class LambdaAuthorizers:
                 return refusal(kind, "denied", f"the policy denies {arn}")
             if decision == "implicit_deny":
                 return refusal(kind, "not_allowed", f"the policy allows nothing matching {arn}")
-        return Grant("lambda", principal_id=answer.principal_id, context=answer.context, latency_ms=latency)
+        return Grant(
+            "lambda", principal_id=answer.principal_id, context=answer.context, latency_ms=latency,
+            usage_identifier_key=answer.usage_identifier_key,
+        )  # fmt: skip
 
     def _cached(self, key: tuple[str, ...]) -> _Answer | None:
         with self._lock:
@@ -166,7 +171,10 @@ def _read(authorizer: Authorizer, payload: Any, *, rest: bool) -> _Answer:
         raise _BadAnswer("no policyDocument")
     if rest or authorizer.payload_format == "1.0":
         context = {str(k): _context_value(k, v) for k, v in context.items()}
-    return _Answer(None, payload["policyDocument"], principal, context)
+    usage_key = payload.get("usageIdentifierKey")
+    if usage_key is not None and not isinstance(usage_key, str):
+        raise _BadAnswer("usageIdentifierKey must be a string")
+    return _Answer(None, payload["policyDocument"], principal, context, usage_key if rest else None)
 
 
 def _context_value(key: Any, value: Any) -> str:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .usage_plans import KeyCatalog
+
 __all__ = [
     "Api", "Authorizer", "BodyModel", "Cors", "Guard", "Integration", "IntegrationResponse", "MockResponse",
     "RequestValidation", "Route", "Stage",
@@ -112,14 +114,14 @@ class Authorizer:
 
 @dataclass(frozen=True)
 class Guard:
-    """What a route requires before its integration runs: an authorizer, IAM authorization or an API key.
+    """What a route requires before its integration runs: an authorizer or IAM authorization.
 
-    IAM authorization and API keys are not verified locally: their routes refuse every request (fail
-    closed). A guard of kind ``authorizer`` without an :class:`Authorizer` (one the template does not
-    define) refuses too.
+    IAM authorization is not verified locally: its routes refuse every request (fail closed). A
+    guard of kind ``authorizer`` without an :class:`Authorizer` (one the template does not define)
+    refuses too. A REST method's API key is checked after its guard (:attr:`Route.api_key_required`).
     """
 
-    kind: Literal["authorizer", "iam", "api_key"]
+    kind: Literal["authorizer", "iam"]
     name: str
     authorizer: Authorizer | None = None
     scopes: tuple[str, ...] = ()
@@ -164,6 +166,8 @@ class Route:
     """A REST resource's id (``requestContext.resourceId``)."""
     validation: RequestValidation | None = None
     """REST: the method's request validator, when it has one."""
+    api_key_required: bool = False
+    """REST: the method's ``ApiKeyRequired`` (``security: [{api_key: []}]``): a usage plan's key must come with it."""
 
     @property
     def route_key(self) -> str:
@@ -204,6 +208,10 @@ class Api:
     cors: Cors | None = None
     binary_media_types: tuple[str, ...] = ()
     """REST: request bodies of these types reach Lambda base64-encoded (``*/*`` and ``image/*`` wildcards)."""
+    key_source: Literal["HEADER", "AUTHORIZER"] = "HEADER"
+    """REST: where a method's API key comes from: the ``x-api-key`` header or a Lambda authorizer's ``usageIdentifierKey``."""
+    usage: KeyCatalog = field(default_factory=KeyCatalog)
+    """The stack's API keys and usage plans (every API of a stack holds the same catalog)."""
     warnings: list[str] = field(default_factory=list)
     """What the template asks for that is read but not served, listed by the CLI at start-up."""
 

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .authorizer_definitions import authorizer_from_resource
-from .definitions import Definition, cors_of, integration_of, read_definition, resource_id
+from .definitions import Definition, cors_of, integration_of, key_source_of, read_definition, resource_id
 from .model import DEFAULT_ROUTE, Api, ApiKind, Authorizer, BodyModel, Guard, Integration, RequestValidation, Route, Stage
+from .usage_plans import KeyCatalog, catalog_from_resources
 from .validation import model_schemas, parameter_name
 
 __all__ = ["apis_from_resources"]
@@ -43,6 +44,7 @@ def apis_from_resources(resources: Resources, physical_ids: Mapping[str, str], *
         ValueError: a property that cannot be read, named as ``Resource.Property``.
     """
     apis: list[Api] = []
+    catalog = catalog_from_resources(resources, physical_ids)
     by_physical = {physical_ids.get(logical): logical for logical in resources}
     children: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for logical, resource in resources.items():
@@ -59,9 +61,11 @@ def apis_from_resources(resources: Resources, physical_ids: Mapping[str, str], *
             raise ValueError(f"{logical}: its physical id {api_id!r} is not an API id (lowercase letters and digits)")
         mine = children.get(logical, []) + children.get(api_id, [])
         if kind == REST_API:
-            apis.append(_rest_api(logical, api_id, _props(logical, resource), mine, physical_ids, region, account_id))
+            apis.append(_rest_api(logical, api_id, _props(logical, resource), mine, physical_ids, region, account_id, catalog))
         else:
-            apis.append(_http_api(logical, api_id, _props(logical, resource), mine, physical_ids, region, account_id))
+            apis.append(_http_api(logical, api_id, _props(logical, resource), mine, physical_ids, region, account_id, catalog))
+    if apis:
+        apis[0].warnings.extend(catalog.warnings)
     return apis
 
 
@@ -100,6 +104,7 @@ def _rest_api(
     physical_ids: Mapping[str, str],
     region: str,
     account_id: str,
+    catalog: KeyCatalog,
 ) -> Api:
     found = _body(logical, props, REST_API, api_id)
     binary = props.get("BinaryMediaTypes") or []
@@ -129,6 +134,10 @@ def _rest_api(
     _route_warnings(logical, found.routes, warnings, "REST")
     if not stages:
         warnings.append(f"{logical}: no stage (AWS::ApiGateway::Stage or a Deployment's StageName): the API is not invokable")
+    # The property wins over the body's extension, as API Gateway applies a RestApi's properties after importing its Body.
+    declared = props.get("ApiKeySourceType")
+    source = key_source_of(declared, f"{logical}.ApiKeySourceType") if declared is not None else found.key_source or "HEADER"
+    _key_warnings(logical, api_id, found.routes, stages, catalog, source, warnings)
     return Api(
         api_id=api_id,
         logical_id=logical,
@@ -139,6 +148,8 @@ def _rest_api(
         routes=_unique(logical, found.routes),
         stages=tuple(stages.values()),
         binary_media_types=tuple(dict.fromkeys(found.binary_media_types)),
+        key_source="AUTHORIZER" if source == "AUTHORIZER" else "HEADER",
+        usage=catalog,
         warnings=warnings,
     )
 
@@ -224,9 +235,9 @@ def _rest_method(logical: str, props: Mapping[str, Any], paths: Mapping[str, str
     raw = props.get("Integration")
     integration = integration_of(_rest_integration(raw, f"{logical}.Integration"), kind="REST", where=f"{logical}.Integration")
     guard = _guard(logical, props, parts.authorizers, "REST")
-    if _flag(props.get("ApiKeyRequired"), f"{logical}.ApiKeyRequired"):
-        guard = Guard("api_key", "api_key")  # not verified locally: refuses, whatever an authorizer says
-    return Route(method, path, integration, guard, resource_id(api_id, path), _rest_validation(logical, props, parts))
+    keyed = _flag(props.get("ApiKeyRequired"), f"{logical}.ApiKeyRequired")
+    validation = _rest_validation(logical, props, parts)
+    return Route(method, path, integration, guard, resource_id(api_id, path), validation, api_key_required=keyed)
 
 
 def _guard(logical: str, props: Mapping[str, Any], authorizers: Mapping[str, Authorizer], kind: ApiKind) -> Guard | None:
@@ -316,6 +327,7 @@ def _http_api(
     physical_ids: Mapping[str, str],
     region: str,
     account_id: str,
+    catalog: KeyCatalog,
 ) -> Api:
     protocol = str(props.get("ProtocolType") or "HTTP").upper()
     if protocol != "HTTP":
@@ -370,6 +382,7 @@ def _http_api(
         routes=_unique(logical, found.routes),
         stages=tuple(stages.values()),
         cors=found.cors,
+        usage=catalog,
         warnings=warnings,
     )
 
@@ -417,7 +430,6 @@ def _route_warnings(logical: str, routes: list[Route], warnings: list[str], kind
     refusals = {
         "authorizer": "401 Unauthorized",
         "iam": "403 Forbidden" if kind == "HTTP" else "403 Missing Authentication Token",
-        "api_key": "403 Forbidden",
     }
     for route in routes:
         if route.integration.kind == "unsupported":
@@ -431,8 +443,32 @@ def _route_warnings(logical: str, routes: list[Route], warnings: list[str], kind
         if guard.kind == "authorizer":
             why = guard.authorizer.problem if guard.authorizer is not None else f"authorizer {guard.name} is not defined by the API"
         else:
-            why = {"iam": "IAM authorization", "api_key": "an API key"}[guard.kind] + " is not verified locally"
+            why = "IAM authorization is not verified locally"
         warnings.append(f"{logical}: {route.route_key}: {why}: the route refuses every request ({refusals[guard.kind]})")
+
+
+def _key_warnings(
+    logical: str, api_id: str, routes: list[Route], stages: dict[str, Stage], catalog: KeyCatalog, source: str, warnings: list[str]
+) -> None:
+    """What makes a REST API's key-guarded methods refuse every request, said once at start-up."""
+    keyed = [route for route in routes if route.api_key_required]
+    if not keyed:
+        return
+    opened = {stage.stage for plan in catalog.plans for stage in plan.stages if stage.api_id == api_id and plan.key_ids}
+    for name in stages:
+        if name not in opened:
+            warnings.append(
+                f"{logical}: stage {name}: no usage plan with keys lists it (AWS::ApiGateway::UsagePlan ApiStages + UsagePlanKey):"
+                f" its {len(keyed)} method(s) requiring an API key refuse every request (403 Forbidden)"
+            )
+    if source == "AUTHORIZER":
+        for route in keyed:
+            authorizer = route.guard.authorizer if route.guard is not None else None
+            if authorizer is None or authorizer.type not in ("TOKEN", "REQUEST"):
+                warnings.append(
+                    f"{logical}: {route.route_key}: the API key source is AUTHORIZER but no Lambda authorizer guards the method:"
+                    " it has no usageIdentifierKey, so every request is refused (403 Forbidden)"
+                )
 
 
 def _unique(logical: str, routes: list[Route]) -> tuple[Route, ...]:

@@ -38,6 +38,8 @@ _ERRORS: dict[tuple[ApiKind, str], tuple[int, str, str]] = {
     ("REST", "unauthorized"): (401, "Unauthorized", "UnauthorizedException"),
     ("REST", "iam"): (403, "Missing Authentication Token", "MissingAuthenticationTokenException"),
     ("REST", "api_key"): (403, "Forbidden", "ForbiddenException"),
+    ("REST", "throttled"): (429, "Too Many Requests", "TooManyRequestsException"),
+    ("REST", "quota"): (429, "Limit Exceeded", "LimitExceededException"),
     ("REST", "too_large"): (413, "Request Entity Too Large", "RequestTooLargeException"),
     ("REST", "bad_request"): (400, "Bad Request", "BadRequestException"),
     ("REST", "unsupported_media"): (415, "Unsupported Media Type", "UnsupportedMediaTypeException"),
@@ -48,7 +50,6 @@ _ERRORS: dict[tuple[ApiKind, str], tuple[int, str, str]] = {
     ("HTTP", "timeout"): (503, "Service Unavailable", ""),
     ("HTTP", "unauthorized"): (401, "Unauthorized", ""),
     ("HTTP", "iam"): (403, "Forbidden", ""),
-    ("HTTP", "api_key"): (403, "Forbidden", ""),
     ("HTTP", "too_large"): (413, "Request Entity Too Large", ""),
     ("HTTP", "bad_request"): (400, "Bad Request", ""),
 }
@@ -107,7 +108,8 @@ def gateway_error(kind: ApiKind, problem: str, headers: Mapping[str, str] | None
         out["x-amzn-ErrorType"] = error_type
     for name, value in (headers or {}).items():
         out[name] = value
-    return HttpResponse(status, out, json.dumps({"message": message}).encode())
+    # API Gateway renders its default template {"message":$context.error.messageString}: no spaces.
+    return HttpResponse(status, out, json.dumps({"message": message}, separators=(",", ":")).encode())
 
 
 def _status(value: Any) -> int:

@@ -14,6 +14,7 @@ __all__ = ["SERVICES", "operations"]
 
 SERVICES: dict[str, str] = {
     "s3": "sluiceway.endpoint.services.s3",
+    "apigateway": "sluiceway.endpoint.services.apigateway",
     "sqs": "sluiceway.endpoint.services.sqs",
     "sns": "sluiceway.endpoint.services.sns",
     "dynamodb": "sluiceway.endpoint.services.dynamodb",

@@ -134,7 +134,10 @@ def test_rest_resources_validator_models_and_authorizers() -> None:
     post = routes["POST /items"]
     assert post.guard is not None and post.guard.authorizer is not None and post.guard.authorizer.name == "Pool"
     assert post.guard.scopes == ("s/write",)
-    assert routes["GET /items"].guard is not None and routes["GET /items"].guard.kind == "api_key"  # fails closed
+    keyed = routes["GET /items"]
+    # The authorizer guards the method and, after it, the method's API key is checked.
+    assert keyed.guard is not None and keyed.guard.kind == "authorizer" and keyed.guard.name == "auth"
+    assert keyed.api_key_required
     validation = post.validation
     assert validation is not None and validation.required_parameters == ("method.request.querystring.z",)
     assert check(validation, body=b"{}") == {"message": "Missing required request parameters: [z]"}

@@ -1,0 +1,224 @@
+"""Amazon API Gateway's control plane (rest-json), read-only: the API keys and usage plans of the stack.
+
+The keys and plans come from the template (``AWS::ApiGateway::ApiKey``, ``UsagePlan``,
+``UsagePlanKey``, or SAM's ``Auth: UsagePlan``) and are the ones the gateway checks requests
+against (:mod:`sluiceway.endpoint.apigateway.api_keys`): ``get-api-key --include-value`` is how a
+client learns a generated key's value, as on AWS. Usage is what the gateway counted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, TypeVar
+
+from ..apigateway.api_keys import ApiKeys, ServedKey, quota_start, served_keys
+from ..apigateway.usage_plans import UsagePlan
+from ..context import Context, Operations
+from ..errors import AwsError
+
+__all__ = ["OPERATIONS"]
+
+OPERATIONS = Operations("apigateway")
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT: Final = 25
+"""A page's size when the request sets no ``limit``."""
+MAX_LIMIT: Final = 500
+"""The largest page API Gateway serves."""
+MAX_USAGE_DAYS: Final = 366
+"""The longest GetUsage interval served locally (a bound on the work of one call)."""
+
+
+def _keys(ctx: Context) -> ApiKeys:
+    return served_keys(ctx.shared, ctx.stack)
+
+
+def _bad_request(message: str) -> AwsError:
+    return AwsError("BadRequestException", message, 400)
+
+
+def _not_found(message: str) -> AwsError:
+    return AwsError("NotFoundException", message, 404)
+
+
+def _page(items: Sequence[T], key: Callable[[T], str], params: dict[str, Any]) -> dict[str, Any]:
+    """``{"items": [...], "position": ...}`` from ``position`` on, ``limit`` at most (items sorted by ``key``)."""
+    limit = params.get("limit")
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    if not 1 <= int(limit) <= MAX_LIMIT:
+        raise _bad_request(f"Invalid limit: must be between 1 and {MAX_LIMIT}")
+    rest = list(items)
+    position = params.get("position")
+    if position:
+        try:
+            after = base64.urlsafe_b64decode(str(position).encode("ascii")).decode("utf-8")
+        except (binascii.Error, UnicodeError, ValueError):
+            raise _bad_request("Invalid position parameter") from None
+        rest = [item for item in rest if key(item) > after]
+    out: dict[str, Any] = {"items": rest[: int(limit)]}
+    if len(rest) > int(limit):
+        out["position"] = base64.urlsafe_b64encode(key(rest[int(limit) - 1]).encode()).decode("ascii")
+    return out
+
+
+def _api_key(served: ServedKey, *, include_value: bool) -> dict[str, Any]:
+    key = served.key
+    created = datetime.fromtimestamp(served.created_ms / 1000, UTC)
+    out: dict[str, Any] = {"id": key.key_id}
+    if include_value:
+        out["value"] = served.value
+    out["name"] = key.name
+    if key.customer_id:
+        out["customerId"] = key.customer_id
+    if key.description:
+        out["description"] = key.description
+    out.update({"enabled": key.enabled, "createdDate": created, "lastUpdatedDate": created, "stageKeys": list(key.stage_keys)})
+    if key.tags:
+        out["tags"] = dict(key.tags)
+    return out
+
+
+def _usage_plan(plan: UsagePlan) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": plan.plan_id, "name": plan.name}
+    if plan.description:
+        out["description"] = plan.description
+    stages = []
+    for stage in plan.stages:
+        entry: dict[str, Any] = {"apiId": stage.api_id, "stage": stage.stage}
+        if stage.method_throttles:
+            entry["throttle"] = {path: throttle.to_output() for path, throttle in stage.method_throttles.items()}
+        stages.append(entry)
+    out["apiStages"] = stages
+    if plan.throttle is not None:
+        out["throttle"] = plan.throttle.to_output()
+    if plan.quota is not None:
+        out["quota"] = plan.quota.to_output()
+    if plan.tags:
+        out["tags"] = dict(plan.tags)
+    return out
+
+
+def _must_plan(ctx: Context, plan_id: str) -> UsagePlan:
+    plan = _keys(ctx).plan(plan_id)
+    if plan is None:
+        raise _not_found("Invalid Usage Plan ID specified")
+    return plan
+
+
+@OPERATIONS("GetApiKey")
+def get_api_key(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    served = _keys(ctx).key(str(params["apiKey"]))
+    if served is None:
+        raise _not_found("Invalid API Key identifier specified")
+    return _api_key(served, include_value=bool(params.get("includeValue")))
+
+
+@OPERATIONS("GetApiKeys")
+def get_api_keys(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    found = _keys(ctx).keys()
+    name = params.get("nameQuery")
+    if name:
+        found = [k for k in found if k.key.name.startswith(str(name))]
+    customer = params.get("customerId")
+    if customer:
+        found = [k for k in found if k.key.customer_id == customer]
+    page = _page(found, lambda k: k.key.key_id, params)
+    include = bool(params.get("includeValues"))
+    page["items"] = [_api_key(k, include_value=include) for k in page["items"]]
+    return page
+
+
+@OPERATIONS("GetUsagePlans")
+def get_usage_plans(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    plans = _keys(ctx).plans()
+    key_id = params.get("keyId")
+    if key_id:
+        plans = [p for p in plans if key_id in p.key_ids]
+    page = _page(plans, lambda p: p.plan_id, params)
+    page["items"] = [_usage_plan(p) for p in page["items"]]
+    return page
+
+
+@OPERATIONS("GetUsagePlan")
+def get_usage_plan(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return _usage_plan(_must_plan(ctx, str(params["usagePlanId"])))
+
+
+def _plan_key(served: ServedKey) -> dict[str, Any]:
+    return {"id": served.key.key_id, "type": "API_KEY", "value": served.value, "name": served.key.name}
+
+
+@OPERATIONS("GetUsagePlanKeys")
+def get_usage_plan_keys(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    keys = _keys(ctx)
+    plan = _must_plan(ctx, str(params["usagePlanId"]))
+    found = sorted((k for k in (keys.key(i) for i in plan.key_ids) if k is not None), key=lambda k: k.key.key_id)
+    name = params.get("nameQuery")
+    if name:
+        found = [k for k in found if k.key.name.startswith(str(name))]
+    page = _page(found, lambda k: k.key.key_id, params)
+    page["items"] = [_plan_key(k) for k in page["items"]]
+    return page
+
+
+@OPERATIONS("GetUsagePlanKey")
+def get_usage_plan_key(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    plan = _must_plan(ctx, str(params["usagePlanId"]))
+    key_id = str(params["keyId"])
+    served = _keys(ctx).key(key_id) if key_id in plan.key_ids else None
+    if served is None:
+        raise _not_found("Invalid API Key identifier specified")
+    return _plan_key(served)
+
+
+def _day(value: Any, name: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise _bad_request(f"Invalid {name}: {value} (expected YYYY-MM-DD)") from None
+
+
+@OPERATIONS("GetUsage")
+def get_usage(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    keys = _keys(ctx)
+    plan = _must_plan(ctx, str(params["usagePlanId"]))
+    start, end = _day(params["startDate"], "startDate"), _day(params["endDate"], "endDate")
+    if end < start:
+        raise _bad_request("The end date must not be before the start date")
+    if (end - start).days >= MAX_USAGE_DAYS:
+        raise _bad_request(f"The usage interval must not exceed {MAX_USAGE_DAYS} days")
+    key_ids = sorted(plan.key_ids)
+    wanted = params.get("keyId")
+    if wanted:
+        if wanted not in key_ids:
+            raise _not_found("Invalid API Key identifier specified")
+        key_ids = [str(wanted)]
+    quota = plan.quota
+    # A quota's first period may start before startDate: its days before count towards "remaining".
+    since = quota_start(quota.period, start) if quota is not None else start
+    daily = keys.store.daily(plan.plan_id, since=since.isoformat(), until=end.isoformat())
+    page = _page(key_ids, lambda k: k, params)
+    values: dict[str, list[list[int]]] = {}
+    for key_id in page["items"]:
+        counts = daily.get(key_id, {})
+        logs: list[list[int]] = []
+        day = start
+        while day <= end:
+            used = counts.get(day.isoformat(), 0)
+            if quota is None:
+                logs.append([used, 0])
+            else:
+                period = quota_start(quota.period, day)
+                so_far = sum(n for d, n in counts.items() if period.isoformat() <= d <= day.isoformat())
+                logs.append([used, max(0, keys.limit(plan.plan_id, quota, period) - so_far)])
+            day += timedelta(days=1)
+        values[key_id] = logs
+    out: dict[str, Any] = {"usagePlanId": plan.plan_id, "startDate": start.isoformat(), "endDate": end.isoformat(), "items": values}
+    if "position" in page:
+        out["position"] = page["position"]
+    return out
