@@ -28,6 +28,7 @@ from ..apps.builtin import PIPELINE_FUNCTIONS, csv_workflow
 from ..asl import parser
 from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
+from ..backends.local._cw_metric_filter_feed import MetricFilterFeed
 from ..backends.local.async_invocations import SqliteAsyncInvocations
 from ..backends.local.cloudwatch_feeds import LambdaThrottles, metric_feeds
 from ..backends.local.datadir import LocalDataDir, open_data_dir
@@ -222,10 +223,13 @@ def build_stack(
     alarms = AlarmEvaluator(
         local.cloudwatch,
         clock,
-        metric_feeds(
-            local.cloudwatch, logs_path=local.logs.path, executions=local.executions, queues=local.queues, clock=clock,
-            region=settings.region, account_id=settings.account_id, parse_emf=parse_emf,
-        ),
+        [
+            *metric_feeds(
+                local.cloudwatch, logs_path=local.logs.path, executions=local.executions, queues=local.queues, clock=clock,
+                region=settings.region, account_id=settings.account_id, parse_emf=parse_emf,
+            ),
+            MetricFilterFeed(local.cloudwatch, local.logs.path),
+        ],
     )  # fmt: skip
     return Stack(
         settings,

@@ -43,7 +43,7 @@ def test_patterns(pattern: str, message: str, expected: bool) -> None:
     assert compile_filter(pattern)(message) is expected
 
 
-@pytest.mark.parametrize("pattern", ["{ $.a = ", "{ $.a ~ 1 }", "[ip, user]", '"unclosed', "%(%"])
+@pytest.mark.parametrize("pattern", ["{ $.a = ", "{ $.a ~ 1 }", '"unclosed', "%(%"])
 def test_invalid_patterns_are_refused(pattern: str) -> None:
     with pytest.raises(FilterPatternError, match="Invalid filter pattern"):
         compile_filter(pattern)

@@ -218,6 +218,10 @@ class SqliteLogStore:
         )
         return [LogGroup(r[0], r[1], r[2], r[4], kms_key_id=r[3]) for r in rows]
 
+    def last_event_id(self) -> int:
+        """The position of the last event put (0 when none): what a metric filter put now starts after."""
+        return int(self._conn().execute("SELECT coalesce(max(id), 0) FROM log_events").fetchone()[0])
+
     def has_group(self, name: str) -> bool:
         return self._conn().execute("SELECT 1 FROM log_groups WHERE name=?", (name,)).fetchone() is not None
 

@@ -23,6 +23,7 @@ from .custom import CustomResource
 from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, LayerVersion, Passive, Permission, Version
 from .logs import LogGroup
 from .messaging import Queue, Subscription, Topic
+from .metric_filters import MetricFilter
 from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine, StateMachineAlias, StateMachineVersion
 from .storage import Bucket, Table
 
@@ -53,6 +54,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::LayerVersion": LayerVersion(),
     "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
+    "AWS::Logs::MetricFilter": MetricFilter(),
     "AWS::CloudWatch::Alarm": Alarm(),
     "AWS::CloudWatch::AnomalyDetector": AnomalyDetector(),
     "AWS::CloudWatch::CompositeAlarm": CompositeAlarm(),

@@ -3,24 +3,35 @@
 Functions' output lands in ``/aws/lambda/<function name>`` as they run (the invoker writes
 it); clients create groups and streams and put events of their own. Reading follows AWS:
 GetLogEvents' forward and backward tokens, FilterLogEvents' filter patterns
-(:mod:`._logs_filter`) and pagination, DescribeLogStreams' ordering.
+(:mod:`._logs_filter`) and pagination, DescribeLogStreams' ordering. The metric filter
+operations are :mod:`._logs_metric_filters`' (imported here, which registers them).
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Any
 
-from ...backends.local.logs import LogStream, SqliteLogStore
+from ...backends.local.logs import LogStream
 from ...errors import ConflictError, NotFoundError
-from ..context import Context, Operations
+from ..context import Context
 from ..errors import AwsError
+from . import _logs_metric_filters
+from ._logs_common import (
+    _MAX_NAME,
+    _TOO_LONG,
+    OPERATIONS,
+    _decode,
+    _encode,
+    _group_name,
+    _invalid,
+    _limit,
+    _no_group,
+    _store,
+)
 from ._logs_filter import FilterPatternError, compile_filter
 
 __all__ = ["OPERATIONS"]
-
-OPERATIONS = Operations("logs")
 
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
@@ -30,27 +41,7 @@ TOO_NEW_MS = 2 * 3600 * 1000
 TOO_OLD_MS = 14 * 24 * 3600 * 1000
 _SCAN_BUDGET = 10_000
 """FilterLogEvents looks at this many events per call at most, then answers with a nextToken."""
-_MAX_NAME = 512
-_TOO_LONG = "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
-"""AWS's words for a group or stream name over 512 characters (not the model's length constraint)."""
-_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]+$")
 _STREAM_NAME = re.compile(r"^[^:*]+$")
-
-
-def _store(ctx: Context) -> SqliteLogStore:
-    """The stack's log store (where the invoker writes functions' logs)."""
-    store = getattr(ctx.stack.local, "logs", None) or ctx.stack.invoker.logs
-    if not isinstance(store, SqliteLogStore):
-        raise AwsError("ServiceUnavailableException", "The log store of this stack is not set up", 503, sender_fault=False)
-    return store
-
-
-def _invalid(message: str) -> AwsError:
-    return AwsError("InvalidParameterException", message)
-
-
-def _no_group() -> AwsError:
-    return AwsError("ResourceNotFoundException", "The specified log group does not exist.")
 
 
 def _no_stream() -> AwsError:
@@ -88,17 +79,6 @@ def _identified_group(identifier: str) -> str:
     return parts[5][len("log-group:") :]
 
 
-def _group_name(name: str) -> str:
-    if len(name) > _MAX_NAME:
-        raise _invalid(_TOO_LONG)
-    if not _GROUP_NAME.match(name):
-        raise _invalid(
-            f"1 validation error detected: Value '{name}' at 'logGroupName' failed to satisfy constraint:"
-            r" Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+"
-        )
-    return name
-
-
 def _stream_name(name: str) -> str:
     if len(name) > _MAX_NAME:
         raise _invalid(_TOO_LONG)
@@ -108,17 +88,6 @@ def _stream_name(name: str) -> str:
             r" Member must satisfy regular expression pattern: [^:*]*"
         )
     return name
-
-
-def _limit(value: int | None, default: int, most: int) -> int:
-    if value is None:
-        return default
-    if not 1 <= value <= most:
-        raise _invalid(
-            f"1 validation error detected: Value '{value}' at 'limit' failed to satisfy constraint:"
-            f" Member must have value less than or equal to {most}"
-        )
-    return value
 
 
 def _group_arn(ctx: Context, name: str) -> str:
@@ -140,10 +109,13 @@ def create_log_group(ctx: Context, params: dict[str, Any]) -> None:
 
 @OPERATIONS("DeleteLogGroup")
 def delete_log_group(ctx: Context, params: dict[str, Any]) -> None:
+    name = _group(params)
     try:
-        _store(ctx).delete_group(_group(params))
+        _store(ctx).delete_group(name)
     except NotFoundError:
         raise _no_group() from None
+    # The group's metric filters go with it (a group made again under its name has none).
+    _logs_metric_filters.metric_filters(ctx).delete_group(name)
 
 
 @OPERATIONS("CreateLogStream")
@@ -192,12 +164,13 @@ def describe_log_groups(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         if len(batch) <= limit:
             break
     page = found[:limit]
+    filters = _logs_metric_filters.metric_filters(ctx)
     out: dict[str, Any] = {
         "logGroups": [
             {
                 "logGroupName": g.name,
                 "creationTime": g.created_ms,
-                "metricFilterCount": 0,
+                "metricFilterCount": filters.count(g.name),
                 "arn": _group_arn(ctx, g.name) + ":*",
                 "storedBytes": g.stored_bytes,
                 "logGroupClass": "STANDARD",
@@ -567,16 +540,3 @@ def filter_log_events(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if more and cursor is not None:
         out["nextToken"] = _encode(f"{cursor[0]}:{cursor[1]}")
     return out
-
-
-def _encode(cursor: str) -> str:
-    return base64.urlsafe_b64encode(cursor.encode()).decode()
-
-
-def _decode(token: str | None) -> str | None:
-    if not token:
-        return None
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise _invalid("The specified nextToken is invalid.") from None
