@@ -359,6 +359,10 @@ def _api_attributes(kind: str, physical: str, endpoint_url: str) -> dict[str, An
         return {"RootResourceId": hashlib.sha256(physical.encode()).hexdigest()[:10], "RestApiId": physical}
     if kind == "AWS::ApiGatewayV2::Api":
         return {"ApiEndpoint": _local_api_url(endpoint_url, physical), "ApiId": physical}
+    if kind == "AWS::ApiGateway::ApiKey":
+        return {"APIKeyId": physical}  # the key's id, as its Ref
+    if kind == "AWS::ApiGateway::UsagePlan":
+        return {"Id": physical}
     return {}
 
 

@@ -93,6 +93,10 @@ Outputs:
     Value: !Ref ThrottledApiKey
   PlanId:
     Value: !Ref ApiUsagePlan
+  KeyAttribute:
+    Value: !GetAtt ApiApiKey.APIKeyId
+  PlanAttribute:
+    Value: !GetAtt ApiUsagePlan.Id
 """
 
 HANDLER = """\
@@ -161,6 +165,7 @@ def test_methods_requiring_a_key_answer_as_api_gateway_does(aws: Aws, make_stack
 
 def test_keys_and_plans_are_read_through_the_apigateway_api(aws: Aws, make_stack: Callable[..., Deployment], app: Path) -> None:
     outputs = make_stack(app, "keys").outputs
+    assert (outputs["KeyAttribute"], outputs["PlanAttribute"]) == (outputs["KeyId"], outputs["PlanId"])
     apigw = aws("apigateway")
     plan = apigw.get_usage_plan(usagePlanId=outputs["PlanId"])
     assert plan["quota"] == {"limit": 3, "offset": 0, "period": "DAY"}
