@@ -19,9 +19,10 @@ ALARM needs M (``DatapointsToAlarm``, N by default) breaching points among the N
 
 An anomaly detection alarm (``ThresholdMetricId``) compares each point with its own period's band:
 ``LessThanLowerOrGreaterThanUpperThreshold`` breaches outside it, ``GreaterThanUpperThreshold``
-above it, ``LessThanLowerThreshold`` below it. A period the model has no band for is no point (the
-caller leaves it out): it counts as missing data. Its reasons say ``Thresholds Crossed`` and list
-the bounds, as CloudWatch's notifications for such alarms read.
+above it, ``LessThanLowerThreshold`` below it. A period with data the model has no band for (it has
+not trained) is no point: the caller leaves it out and counts it, and unless the banded points
+make N the alarm is INSUFFICIENT_DATA. Its reasons say ``Thresholds Crossed`` and list the
+bounds, as CloudWatch's notifications for such alarms read.
 
 Pure: the data points and the times are passed in.
 """
@@ -160,10 +161,24 @@ def evaluation_end_ms(now_ms: int, period_s: int) -> int:
     return now_ms - now_ms % step
 
 
-def evaluate(rule: Rule, points: Sequence[Point], *, end_ms: int, now_ms: int) -> Verdict:
-    """The alarm's state given the real data points of its evaluation range (any order)."""
+def evaluate(rule: Rule, points: Sequence[Point], *, end_ms: int, now_ms: int, untrained: int = 0) -> Verdict:
+    """The alarm's state given the real data points of its evaluation range (any order).
+
+    ``untrained`` counts the periods of an anomaly detection alarm that have data but no band (its
+    model has not trained yet). Unless the banded points make N, they keep the alarm in
+    INSUFFICIENT_DATA whatever ``TreatMissingData`` says: the data is not missing, so it is not
+    breaching (nor not breaching) missing data; it cannot be judged yet. (What CloudWatch does
+    while a model trains is not documented nor recorded: this is unverified.)
+    """
     n, m = rule.evaluation_periods, rule.m
     real = sorted(points, key=lambda p: p.timestamp_ms)
+    if untrained and len(real) < n:
+        unknown = n - len(real)
+        return Verdict(
+            "INSUFFICIENT_DATA",
+            f"Insufficient Data: {_count(unknown, 'datapoint')} {_was(unknown)} unknown.",
+            _data(rule, real, end_ms, now_ms),
+        )
     if len(real) >= n:
         evaluated = real[-n:]
         breaching = [p for p in evaluated if rule.breached(p)]

@@ -155,20 +155,22 @@ class AlarmEvaluator:
         rule = Rule.from_definition(alarm.definition)
         now_ms = int(self.clock.now().timestamp() * 1000)
         end_ms = evaluation_end_ms(now_ms, rule.period_s)
+        untrained = 0
         if rule.band:
-            # A period without a band (the model has not trained) is no data: the alarm waits in
-            # INSUFFICIENT_DATA (or as TreatMissingData says) rather than guessing a threshold.
-            points = [
-                Point(ts, value, None, lower, upper)
-                for ts, value, lower, upper in self.store.alarm_band_datapoints(alarm.definition, end_ms, evaluation_range(rule))
-                if lower is not None and upper is not None
-            ]
+            # A period with data but no band (the model has not trained) is neither a point nor
+            # missing data: while there are such periods the alarm waits in INSUFFICIENT_DATA.
+            points = []
+            for ts, value, lower, upper in self.store.alarm_band_datapoints(alarm.definition, end_ms, evaluation_range(rule)):
+                if lower is None or upper is None:
+                    untrained += 1
+                else:
+                    points.append(Point(ts, value, None, lower, upper))
         else:
             points = [
                 Point(ts, value, samples)
                 for ts, value, samples in self.store.alarm_datapoints(alarm.definition, end_ms, evaluation_range(rule))
             ]
-        verdict = evaluate(rule, points, end_ms=end_ms, now_ms=now_ms)
+        verdict = evaluate(rule, points, end_ms=end_ms, now_ms=now_ms, untrained=untrained)
         if verdict.state is None or verdict.state == alarm.state:
             return False
         changed = self.store.transition(alarm.name, verdict.state, verdict.reason, verdict.reason_data)

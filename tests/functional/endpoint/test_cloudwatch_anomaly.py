@@ -136,17 +136,50 @@ def test_a_band_alarm_alarms_on_a_spike_notifies_and_returns_to_ok(cw: Any, aws:
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == "OK"
 
 
-def test_a_band_alarm_waits_in_insufficient_data_until_the_model_has_trained(cw: Any, stack: Stack) -> None:
+@pytest.mark.parametrize("treatment", ["missing", "breaching"])
+def test_a_band_alarm_waits_in_insufficient_data_until_the_model_has_trained(cw: Any, stack: Stack, treatment: str) -> None:
     fresh = f"Fresh{uuid4().hex[:8]}"
     data = [{"MetricName": "Latency", "Value": 10.0, "Timestamp": NOW - timedelta(minutes=m, seconds=-5)} for m in (1, 2, 3)]
     cw.put_metric_data(Namespace=fresh, MetricData=data)
-    put_band_alarm(cw, f"fresh-{fresh}", fresh)
+    put_band_alarm(cw, f"fresh-{fresh}", fresh, TreatMissingData=treatment)
     AlarmEvaluator(stack.local.cloudwatch, At(stack.local.clock, NOW)).turn()
-    assert cw.describe_alarms(AlarmNames=[f"fresh-{fresh}"])["MetricAlarms"][0]["StateValue"] == "INSUFFICIENT_DATA"
+    # The data is there, only not judged yet: not missing data, whatever TreatMissingData says.
+    [alarm] = cw.describe_alarms(AlarmNames=[f"fresh-{fresh}"])["MetricAlarms"]
+    assert alarm["StateValue"] == "INSUFFICIENT_DATA"
+    assert alarm["StateReason"] in ("Unchecked: Initial alarm creation", "Insufficient Data: 1 datapoint was unknown.")
     # The alarm created the metric's detector, still training.
     [detector] = cw.describe_anomaly_detectors(Namespace=fresh)["AnomalyDetectors"]
     assert detector["StateValue"] == "PENDING_TRAINING"
-    assert detector["SingleMetricAnomalyDetector"] == {"Namespace": fresh, "MetricName": "Latency", "Dimensions": [], "Stat": "Average"}
+    single = detector["SingleMetricAnomalyDetector"]
+    assert single == {"AccountId": single["AccountId"], "Namespace": fresh, "MetricName": "Latency", "Dimensions": [], "Stat": "Average"}
+    assert len(single["AccountId"]) == 12 and single["AccountId"].isdigit()
+
+
+def test_a_detector_is_described_as_cloudwatch_describes_it(cw: Any) -> None:
+    # The shape of AWS's answer in LocalStack's snapshot (test_anomaly_detector_lifecycle), but the
+    # AnomalyDetectorId, which CloudWatch's API has answered since.
+    namespace = f"Shape{uuid4().hex[:8]}"
+    dimensions = [{"Name": "DimensionName", "Value": "DimensionValue"}]
+    cw.put_anomaly_detector(MetricName="MyMetric", Namespace=namespace, Stat="Sum", Configuration={}, Dimensions=dimensions)
+    [detector] = cw.describe_anomaly_detectors(Namespace=namespace)["AnomalyDetectors"]
+    account = detector["SingleMetricAnomalyDetector"]["AccountId"]
+    assert detector.pop("AnomalyDetectorId")
+    assert detector == {
+        "Configuration": {"ExcludedTimeRanges": []},
+        "Dimensions": dimensions,
+        "MetricName": "MyMetric",
+        "Namespace": namespace,
+        "SingleMetricAnomalyDetector": {
+            "AccountId": account,
+            "Dimensions": dimensions,
+            "MetricName": "MyMetric",
+            "Namespace": namespace,
+            "Stat": "Sum",
+        },
+        "Stat": "Sum",
+        "StateValue": "PENDING_TRAINING",
+    }
+    cw.delete_anomaly_detector(MetricName="MyMetric", Namespace=namespace, Stat="Sum", Dimensions=dimensions)
 
 
 def test_the_detectors_api(cw: Any, trained: str) -> None:
@@ -183,6 +216,40 @@ def test_the_detectors_api(cw: Any, trained: str) -> None:
     assert cw.describe_anomaly_detectors(Namespace=trained)["AnomalyDetectors"] == []
 
 
+def test_a_band_comparison_without_threshold_metric_id_is_refused_in_aws_words(cw: Any, trained: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        cw.put_metric_alarm(
+            AlarmName="no-threshold-metric", EvaluationPeriods=1, ComparisonOperator="GreaterThanUpperThreshold", Metrics=metrics(trained)
+        )
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("ValidationError", "ComparisonOperators for ranges require ThresholdMetricId to be set")
+
+
+def test_a_band_over_ten_second_fill_is_accepted_and_evaluated(cw: Any, stack: Stack) -> None:
+    # The band's two weeks of history at 10-second periods would exceed what FILL may span: it is cut.
+    name = f"Fill{uuid4().hex[:8]}"
+    data = [
+        {"MetricName": "Latency", "Value": 10.0 + i % 2, "Timestamp": NOW - timedelta(seconds=10 * i + 5), "StorageResolution": 1}
+        for i in range(1, 400)
+    ]
+    for chunk in range(0, len(data), 500):
+        cw.put_metric_data(Namespace=name, MetricData=data[chunk : chunk + 500])
+    m1 = {
+        "Id": "m1",
+        "MetricStat": {"Metric": {"Namespace": name, "MetricName": "Latency"}, "Period": 10, "Stat": "Average"},
+        "ReturnData": False,
+    }
+    cw.put_metric_alarm(
+        AlarmName=f"fill-{name}",
+        EvaluationPeriods=1,
+        ComparisonOperator="LessThanLowerOrGreaterThanUpperThreshold",
+        ThresholdMetricId="ad1",
+        Metrics=[m1, {"Id": "e1", "Expression": "FILL(m1, 0)", "Period": 10}, {"Id": "ad1", "Expression": "ANOMALY_DETECTION_BAND(e1, 2)"}],
+    )
+    AlarmEvaluator(stack.local.cloudwatch, At(stack.local.clock, NOW)).turn()
+    assert cw.describe_alarms(AlarmNames=[f"fill-{name}"])["MetricAlarms"][0]["StateValue"] == "OK"
+
+
 @pytest.mark.parametrize(
     ("change", "code"),
     [
@@ -191,6 +258,7 @@ def test_the_detectors_api(cw: Any, trained: str) -> None:
         ({"ThresholdMetricId": "m1"}, "ValidationError"),
         ({"ThresholdMetricId": None}, "ValidationError"),
         ({"Metrics": "width 0"}, "ValidationError"),
+        ({"Metrics": "array"}, "ValidationError"),
     ],
 )
 def test_band_alarms_are_validated(cw: Any, trained: str, change: dict[str, Any], code: str) -> None:
@@ -204,6 +272,13 @@ def test_band_alarms_are_validated(cw: Any, trained: str, change: dict[str, Any]
     params.update(change)
     if params["Metrics"] == "width 0":
         params["Metrics"] = metrics(trained, ", 0")
+    elif params["Metrics"] == "array":  # a band over an array of series: no evaluation could compute it
+        m1, _ = metrics(trained)
+        params["Metrics"] = [
+            {**m1, "ReturnData": False},
+            {"Id": "e1", "Expression": "[m1, m1 * 2]", "Period": 60},
+            {"Id": "ad1", "Expression": "ANOMALY_DETECTION_BAND(e1)"},
+        ]
     params = {k: v for k, v in params.items() if v is not None}
     with pytest.raises(ClientError) as caught:
         cw.put_metric_alarm(**params)

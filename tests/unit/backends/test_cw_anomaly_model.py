@@ -21,7 +21,8 @@ def minutes(first: int, count: int, value: float) -> list[tuple[int, float]]:
 def test_too_little_history_has_no_band() -> None:
     history = minutes(START, model.MIN_TRAINING_POINTS - 1, 10.0)
     assert model.bands(history, [START + HOUR], 60, 2.0, model.Training()) == {}
-    assert not model.is_trained(history, model.Training(), START + HOUR)
+    assert model.train(model.History.of(history), START + HOUR, 60, model.Training()) is None
+    assert model.train(model.History.of(minutes(START, model.MIN_TRAINING_POINTS, 10.0)), START + HOUR, 60, model.Training()) is not None
 
 
 def test_a_flat_metric_gets_a_narrow_band_around_its_value() -> None:
@@ -97,9 +98,28 @@ def test_excluded_ranges_are_left_out_of_training() -> None:
     assert excluded.lower < 10.0 < excluded.upper
 
 
-def test_a_long_range_is_trained_daily() -> None:
-    history = minutes(START, 3 * 24 * 60, 10.0)
-    stamps = [START + HOUR * h for h in range(24, 3 * 24)]  # 48 hours: hourly trainings, one per hour
-    assert len(model.bands(history, stamps, 60, 2.0, model.Training())) == 48
-    longer = [START + HOUR * h for h in range(24, 3 * 24 + 1)]
-    assert len(model.bands(history, longer, 60, 2.0, model.Training())) == 49
+def test_a_long_range_is_trained_less_often_so_a_request_trains_a_bounded_number_of_models() -> None:
+    two_days = [START + HOUR * h + 5 * MINUTE for h in range(48)]
+    assert len(set(model.training_ends(two_days).values())) == 48  # hourly
+    for hours in (49, 7 * 24, 14 * 24, 455 * 24):
+        stamps = list(range(START, START + hours * HOUR, 5 * MINUTE))
+        ends = model.training_ends(stamps)
+        assert 0 < len(set(ends.values())) <= model.MAX_TRAININGS
+        assert all(end <= ts for ts, end in ends.items())
+
+
+@pytest.mark.parametrize("period", [60, 300, 3600, 86400])
+def test_a_period_is_never_judged_by_a_model_trained_on_its_own_data(period: int) -> None:
+    # History on the epoch grid of its period; the judged period starts at 10:31, off that grid,
+    # so the history's period holding it started before its training end.
+    judged = START + 16 * 24 * HOUR + 10 * HOUR + 31 * MINUTE
+    grid = period * 1000
+    history = [(ts, 10.0 + (ts // grid) % 3) for ts in range(judged - 15 * 24 * HOUR - judged % grid, judged + grid, grid)]
+    spiked = [(ts, 1e6 if ts + grid > judged - judged % HOUR else v) for ts, v in history]
+    calm = model.bands(history, [judged], period, 2.0, model.Training())
+    assert calm and calm == model.bands(spiked, [judged], period, 2.0, model.Training())
+
+
+def test_periods_under_twenty_seconds_train_on_fewer_days() -> None:
+    assert model.window_ms(60) == model.window_ms(20) == model.TRAINING_MS
+    assert model.window_ms(10) == model.MAX_TRAINING_VALUES * 10_000 < model.TRAINING_MS

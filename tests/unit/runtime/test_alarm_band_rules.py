@@ -64,3 +64,15 @@ def test_m_out_of_n_and_missing_data_apply_as_to_static_alarms() -> None:
     breaching = rule("GreaterThanUpperThreshold", TreatMissingData="breaching")
     assert evaluate(breaching, [], end_ms=T0, now_ms=T0).state == "ALARM"
     assert evaluate(rule("GreaterThanUpperThreshold"), [], end_ms=T0, now_ms=T0).state == "INSUFFICIENT_DATA"
+
+
+@pytest.mark.parametrize("treatment", ["missing", "breaching", "notBreaching", "ignore"])
+def test_periods_with_data_but_no_band_keep_the_alarm_in_insufficient_data(treatment: str) -> None:
+    # The model has not trained: the data is there, so it is not missing data (breaching or not).
+    three = rule("GreaterThanUpperThreshold", EvaluationPeriods=3, TreatMissingData=treatment)
+    verdict = evaluate(three, [], end_ms=T0 + 180_000, now_ms=T0 + 200_000, untrained=3)
+    assert verdict.state == "INSUFFICIENT_DATA"
+    assert verdict.reason == "Insufficient Data: 3 datapoints were unknown."
+    # Once as many periods have their band as the alarm evaluates, the untrained ones play no part.
+    banded = [Point(T0 + i * 60_000, 9.0, None, 0.0, 5.0) for i in range(3)]
+    assert evaluate(three, banded, end_ms=T0 + 180_000, now_ms=T0 + 200_000, untrained=1).state == "ALARM"

@@ -7,24 +7,27 @@ with the expression's Id. A result that dropped values that are not numbers (a d
 carries CloudWatch's ``ArithmeticError`` message.
 
 ``ANOMALY_DETECTION_BAND(m1, k)`` is a query of its own (the whole expression, as AWS uses it): the
-query it names is computed again over the two weeks before the range, the local model
-(``_cw_anomaly_model``) trains on that history with the configuration of the metric's anomaly
-detector, and the band answers two results with the query's Id, its lower bound then its upper
-bound, labelled ``<label> Lower`` and ``<label> Upper``. (That a band answers as two results with
+query it names is computed again over the two weeks before each training end of the range, the
+local model (``_cw_anomaly_model``) trains on that history with the configuration of the metric's
+anomaly detector (models trained lately are found in the detectors' cache instead), and the band
+answers two results with the query's Id, its lower bound then its upper bound, labelled
+``<label> Lower`` and ``<label> Upper``. (That a band answers as two results with
 its bounds is what "Using CloudWatch anomaly detection" says of GetMetricData; the labels' words
 are not verified against AWS.)
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from . import _cw_anomaly_model as model
 from ._cw_math import Expression, MathError, Run, TimeSeries, Value, parse
+from ._cw_model_cache import ModelCache
 from ._cw_values import Bucket, MetricKey, canonical_dimensions, statistic
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "band_alarm_series",
     "band_call",
     "band_series",
+    "check_band_alarm",
     "Computed",
     "QueryResult",
     "aligned_start",
@@ -58,10 +62,19 @@ class BucketSource(Protocol):
 
 
 class TrainingSource(Protocol):
-    """Where the anomaly detectors' configurations are (``SqliteAnomalyDetectors``)."""
+    """Where the anomaly detectors' configurations and trained models are (``SqliteAnomalyDetectors``)."""
+
+    @property
+    def models(self) -> ModelCache:
+        """The models trained lately."""
+        ...
 
     def training(self, metric: Mapping[str, Any], stat: str) -> model.Training:
         """How the model of the metric's statistic trains: its detector's configuration, or the default."""
+        ...
+
+    def data_version(self, keys: Sequence[MetricKey], start_ms: int, end_ms: int) -> tuple[int, int]:
+        """What changes when data points of the metrics are put in ``[start_ms, end_ms)``."""
         ...
 
 
@@ -264,24 +277,107 @@ def band_series(
     """
     source = next(q for q in queries if str(q["Id"]) == call.input_id)
     period = _query_period(source) if "MetricStat" in source else int(source.get("Period") or _query_period(_first_stat(queries)))
-    first = aligned_start(start_ms, now_ms, period)
-    history_start = model.cutoff(first, period) - model.TRAINING_MS
-    history_start -= history_start % (period * 1000)
-    # Training needs the input before the range: the queries again, over the two weeks before it.
-    # (No band is asked of the history, so this recursion is one level deep.)
-    history = compute(store, queries, history_start, end_ms, now_ms=now_ms).values[call.input_id]
-    if not isinstance(history, TimeSeries):
-        raise MathError(f"ANOMALY_DETECTION_BAND takes a single time series: {call.input_id!r} computes an array of time series")
+    stamps = range(aligned_start(start_ms, now_ms, period), end_ms, period * 1000)
+    if len(stamps) > MAX_GRID:
+        raise MathError(f"The time range holds more than {MAX_GRID:,} periods of {period} seconds")
     training = model.Training()
     if detectors is not None and "MetricStat" in source:
         training = detectors.training(source["MetricStat"]["Metric"], str(source["MetricStat"]["Stat"]))
-    stamps = range(first, end_ms, period * 1000)
-    if len(stamps) > MAX_GRID:
-        raise MathError(f"The time range holds more than {MAX_GRID:,} periods of {period} seconds")
-    found = model.bands(sorted(history.points.items()), stamps, period, call.width, training)
-    lower = TimeSeries("Lower", {ts: band.lower for ts, band in found.items()}, period)
-    upper = TimeSeries("Upper", {ts: band.upper for ts, band in found.items()}, period)
-    return lower, upper
+    ends = model.training_ends(stamps)
+    models = _models(store, _inputs(queries, call.input_id), call.input_id, period, sorted(set(ends.values())), training, now_ms, detectors)
+    lower: dict[int, float] = {}
+    upper: dict[int, float] = {}
+    for ts in stamps:
+        fitted = models[ends[ts]]
+        if fitted is not None:
+            band = fitted.band(ts, call.width)
+            lower[ts], upper[ts] = band.lower, band.upper
+    return TimeSeries("Lower", lower, period), TimeSeries("Upper", upper, period)
+
+
+_HISTORY_MARGIN_MS: Final = 3_600_000
+"""How far :func:`aligned_start` may move a history's start back (to the hour, for old data)."""
+
+
+def _models(
+    store: BucketSource,
+    inputs: Sequence[Mapping[str, Any]],
+    input_id: str,
+    period: int,
+    ends: Sequence[int],
+    training: model.Training,
+    now_ms: int,
+    detectors: TrainingSource | None,
+) -> dict[int, model.Model | None]:
+    """The model trained at each of ``ends`` (oldest first): from the detectors' cache, or trained on
+    the input's history, computed once for the ends that fall together.
+
+    A cached model is keyed by what it was trained on: the input's queries, the training, its end,
+    and the count and newest row of the data points in its window, so that data put late into the
+    window (a backfill) trains it again, while the data of the current hour, after every training
+    end, does not.
+    """
+    window = model.window_ms(period)
+    found: dict[int, model.Model | None] = {}
+    keys: dict[int, Hashable] = {}
+    todo: list[int] = []
+    if detectors is None:
+        todo = list(ends)
+    else:
+        identity = json.dumps(
+            [[{k: v for k, v in q.items() if k not in ("Label", "ReturnData")} for q in inputs], input_id, period, training.key()],
+            sort_keys=True,
+            default=str,
+        )
+        metrics = [metric_key(q["MetricStat"]["Metric"]) for q in inputs if "MetricStat" in q]
+        for end in ends:
+            keys[end] = (identity, end, detectors.data_version(metrics, end - window, end))
+            cached, fitted = detectors.models.get(keys[end])
+            if cached:
+                found[end] = fitted
+            else:
+                todo.append(end)
+    # The history of ends that fall together is computed once, as long as it stays within the
+    # periods metric math may span (FILL makes a value of every period).
+    room = (MAX_GRID * period * 1000) - window - _HISTORY_MARGIN_MS
+    while todo:
+        chunk = [end for end in todo if end - todo[0] <= room]
+        todo = todo[len(chunk) :]
+        history_start = chunk[0] - window
+        history_start -= history_start % (period * 1000)
+        history = compute(store, inputs, history_start, chunk[-1], now_ms=now_ms).values[input_id]
+        if not isinstance(history, TimeSeries):
+            raise MathError(f"ANOMALY_DETECTION_BAND takes a single time series: {input_id!r} computes an array of time series")
+        points = model.History.of(list(history.points.items()))
+        for end in chunk:
+            found[end] = model.train(points, end, period, training)
+            if detectors is not None:
+                detectors.models.put(keys[end], found[end])
+    return found
+
+
+def _inputs(queries: Sequence[Mapping[str, Any]], input_id: str) -> list[Mapping[str, Any]]:
+    """The queries ``input_id`` is computed from (itself included), in the request's order.
+
+    An expression without a Period gets the request's default one, which the whole request decides.
+    """
+    by_id = {str(q["Id"]): q for q in queries}
+    metric_ids = [i for i, q in by_id.items() if "MetricStat" in q]
+    default_period = min((int(q["MetricStat"]["Period"]) for q in queries if "MetricStat" in q), default=60)
+    wanted: set[str] = set()
+    todo = [input_id]
+    while todo:
+        query_id = todo.pop()
+        if query_id in wanted or query_id not in by_id:
+            continue
+        wanted.add(query_id)
+        query = by_id[query_id]
+        if "MetricStat" not in query:
+            text = str(query["Expression"])
+            todo.extend(parse(text).ids)
+            if "METRICS" in text:  # METRICS() reads every metric query
+                todo.extend(metric_ids)
+    return [q if "MetricStat" in q or "Period" in q else {**q, "Period": default_period} for q in queries if str(q["Id"]) in wanted]
 
 
 def _first_stat(queries: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -380,6 +476,18 @@ def returns_array(queries: Sequence[Mapping[str, Any]]) -> bool:
     except MathError:
         return False
     return isinstance(computed.values[returning[0]], tuple)
+
+
+def check_band_alarm(queries: Sequence[Mapping[str, Any]], threshold_id: str) -> None:
+    """Compute an anomaly detection alarm's queries over made-up data, history and band included, so
+    that PutMetricAlarm refuses what its evaluation could not compute.
+
+    Raises:
+        MathError: as :func:`compute`.
+    """
+    period = max(_query_period(q) for q in queries)
+    end_ms = 1_000_000 * period * 1000  # any whole number of periods
+    band_alarm_series(_OneValueEach(), queries, threshold_id, end_ms - period * 1000, end_ms, now_ms=end_ms)
 
 
 def _query_period(query: Mapping[str, Any]) -> int:

@@ -4,7 +4,8 @@ A detector holds how its model trains (``Configuration``: ``ExcludedTimeRanges``
 and answers its training state from the metric's data: ``PENDING_TRAINING`` until two weeks of
 history hold enough values for the local model (``_cw_anomaly_model``), ``TRAINED`` then, and
 ``TRAINED_INSUFFICIENT_DATA`` once a trained model's data has aged out of the two weeks. The
-bands themselves are computed when asked (GetMetricData, alarms), never stored.
+bands themselves are computed when asked (GetMetricData, alarms) and never stored; the models
+trained lately are kept in memory (``_cw_model_cache``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any, Final
 from ...errors import NotFoundError
 from ...ports import Clock
 from . import _cw_anomaly_model as model
-from ._cw_queries import BucketSource, stat_series
+from ._cw_model_cache import ModelCache
+from ._cw_queries import BucketSource
 from ._cw_values import Dimensions, MetricKey, canonical_dimensions, dimensions_json
 from ._sqlite import Database
 
@@ -29,7 +31,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["STATES", "DetectorRecord", "SqliteAnomalyDetectors"]
 
 STATES: Final = ("PENDING_TRAINING", "TRAINED_INSUFFICIENT_DATA", "TRAINED")
-_STATE_PERIOD_S: Final = 60
+_STATE_PERIOD_MS: Final = 60_000
 """The period the training state counts values in (a detector, like AWS's, has none of its own)."""
 
 
@@ -43,7 +45,6 @@ class DetectorRecord:
     tuning settings, as put."""
     characteristics: Mapping[str, Any] | None = None
     created_ms: int = 0
-    trained_ms: int | None = None
 
 
 def _identity(key: MetricKey, stat: str) -> str:
@@ -57,6 +58,8 @@ class SqliteAnomalyDetectors:
         self.db = db
         self.clock = clock
         self.metrics = metrics
+        self.models = ModelCache()
+        """The models trained lately (``_cw_queries`` keys them)."""
 
     def _now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
@@ -158,18 +161,58 @@ class SqliteAnomalyDetectors:
         return _identity(record.key, record.stat)
 
     def state(self, record: DetectorRecord) -> str:
-        """The detector's training state now (recording when it first trained)."""
+        """The detector's training state now, from the metric's data alone (a read writes nothing).
+
+        ``TRAINED`` when the two weeks before now hold :data:`~._cw_anomaly_model.MIN_TRAINING_POINTS`
+        minutes with a value (less the excluded ranges); ``TRAINED_INSUFFICIENT_DATA`` when they do
+        not but some earlier two weeks of the data kept did (the model trained, then its data aged
+        out); ``PENDING_TRAINING`` otherwise.
+        """
         now = self._now_ms()
-        history = [
-            (ts, value)
-            for ts, value, _ in stat_series(self.metrics, record.key, record.stat, now - model.TRAINING_MS, now, _STATE_PERIOD_S)
-        ]
-        if model.is_trained(history, _training(record.configuration), now):
-            if record.trained_ms is None:
-                with self.db.transaction() as conn:
-                    conn.execute("UPDATE cw_anomaly_detectors SET trained_ms=? WHERE id=? AND trained_ms IS NULL", (now, record.id))
+        where, args = self._state_filter(record, now)
+        conn = self.db.connection()
+        recent = conn.execute(
+            f"SELECT COUNT(DISTINCT d.ts_ms / {_STATE_PERIOD_MS}) FROM cw_datapoints d JOIN cw_metrics m ON m.id = d.metric"  # noqa: S608
+            f" WHERE {where} AND d.ts_ms >= ?",
+            [*args, now - model.TRAINING_MS],
+        ).fetchone()[0]
+        if recent >= model.MIN_TRAINING_POINTS:
             return "TRAINED"
-        return "PENDING_TRAINING" if record.trained_ms is None else "TRAINED_INSUFFICIENT_DATA"
+        # Whether any ten minutes with a value ever fell within two weeks of each other.
+        earlier = conn.execute(
+            "SELECT 1 FROM (SELECT minute, LEAD(minute, ?) OVER (ORDER BY minute) AS last FROM ("  # noqa: S608
+            f"SELECT DISTINCT d.ts_ms / {_STATE_PERIOD_MS} AS minute FROM cw_datapoints d JOIN cw_metrics m ON m.id = d.metric"
+            f" WHERE {where})) WHERE last - minute < ? LIMIT 1",
+            [model.MIN_TRAINING_POINTS - 1, *args, model.TRAINING_MS // _STATE_PERIOD_MS],
+        ).fetchone()
+        return "PENDING_TRAINING" if earlier is None else "TRAINED_INSUFFICIENT_DATA"
+
+    @staticmethod
+    def _state_filter(record: DetectorRecord, now: int) -> tuple[str, Sequence[Any]]:
+        """The data points that count towards a detector's training: its metric's before now, those
+        its statistic has a value for, outside the excluded ranges."""
+        where = ["m.namespace=?", "m.name=?", "m.dimensions=?", "d.ts_ms < ?"]
+        args: list[Any] = [record.key.namespace, record.key.name, dimensions_json(record.key.dimensions), now]
+        if record.stat.startswith("p"):
+            where.append("d.vals IS NOT NULL")  # a statistic set has no percentiles
+        for low, high in _training(record.configuration).excluded:
+            where.append("NOT (d.ts_ms BETWEEN ? AND ?)")
+            args.extend((low, high))
+        return " AND ".join(where), args
+
+    def data_version(self, keys: Sequence[MetricKey], start_ms: int, end_ms: int) -> tuple[int, int]:
+        """The count and the newest row of the metrics' data points in ``[start_ms, end_ms)``: what
+        changes when data is put there (the key of a model trained on them)."""
+        count = newest = 0
+        conn = self.db.connection()
+        for key in keys:
+            found = conn.execute(
+                "SELECT COUNT(*), COALESCE(MAX(d.id), 0) FROM cw_datapoints d JOIN cw_metrics m ON m.id = d.metric"
+                " WHERE m.namespace=? AND m.name=? AND m.dimensions=? AND d.ts_ms >= ? AND d.ts_ms < ?",
+                (key.namespace, key.name, dimensions_json(key.dimensions), start_ms, end_ms),
+            ).fetchone()
+            count, newest = count + int(found[0]), max(newest, int(found[1]))
+        return count, newest
 
     def training(self, metric: Mapping[str, Any], stat: str) -> model.Training:
         """How the model of a ``Metric`` structure's statistic trains (the default without a detector)."""
@@ -197,5 +240,4 @@ def _record(row: sqlite3.Row) -> DetectorRecord:
         configuration=json.loads(row["configuration"]),
         characteristics=None if row["characteristics"] is None else json.loads(row["characteristics"]),
         created_ms=int(row["created_ms"]),
-        trained_ms=None if row["trained_ms"] is None else int(row["trained_ms"]),
     )

@@ -1,8 +1,10 @@
 """AWS::CloudWatch::AnomalyDetector (PutAnomalyDetector / DeleteAnomalyDetector).
 
 A detector has no name of its own: CloudFormation's Ref of one is the physical id it makes up,
-and its properties are the operation's parameters. Here the physical id is the AnomalyDetectorId
-PutAnomalyDetector answers, and deleting the resource deletes the detector by that id.
+and its properties are the operation's parameters, but one spelling: the resource's
+``Configuration`` names the zone ``MetricTimeZone`` where the API says ``MetricTimezone``. Here
+the physical id is the AnomalyDetectorId PutAnomalyDetector answers, and deleting the resource
+deletes the detector by that id.
 """
 
 from __future__ import annotations
@@ -22,11 +24,21 @@ def _properties() -> frozenset[str]:
     return frozenset(shape.members if shape is not None else ())
 
 
+def _configuration(configuration: dict[str, Any]) -> dict[str, Any]:
+    """The resource's Configuration in the API's spelling (the API's own spelling passes too)."""
+    found = {key: value for key, value in configuration.items() if key != "MetricTimeZone"}
+    if "MetricTimeZone" in configuration:
+        found.setdefault("MetricTimezone", configuration["MetricTimeZone"])
+    return found
+
+
 class AnomalyDetector:
     """An anomaly detection model: Ref is its id. The stack's local model trains with its configuration."""
 
     def apply(self, env: Env, request: Request) -> Made:
         params: dict[str, Any] = {key: request.properties[key] for key in _properties() if key in request.properties}
+        if isinstance(params.get("Configuration"), dict):
+            params["Configuration"] = _configuration(params["Configuration"])
         answer = env.aws.call("cloudwatch", "PutAnomalyDetector", params)
         detector_id = str(answer["AnomalyDetectorId"])
         if request.previous is not None and request.previous.physical_id != detector_id:

@@ -91,11 +91,20 @@ def _configuration(config: Mapping[str, Any] | None) -> dict[str, Any]:
         raise invalid(
             "Configuration.ExcludedTimeRanges", f"[{len(ranges)} ranges]", f"You can specify as many as {MAX_EXCLUDED_RANGES} time ranges."
         )
+    if not isinstance(ranges, list):
+        raise invalid("Configuration.ExcludedTimeRanges", ranges, "ExcludedTimeRanges is a list of ranges.")
     excluded = []
     for index, item in enumerate(ranges, start=1):
+        # The SDKs check these shapes before sending; a template's properties reach here unchecked.
+        where = f"Configuration.ExcludedTimeRanges.member.{index}"
+        if not isinstance(item, Mapping):
+            raise invalid(where, item, "A range has a StartTime and an EndTime.")
+        for name in ("StartTime", "EndTime"):
+            if item.get(name) is None:
+                raise missing(f"{where}.{name}")
         start, end = _ms(item["StartTime"]), _ms(item["EndTime"])
         if start >= end:
-            raise invalid(f"Configuration.ExcludedTimeRanges.member.{index}", "range", "The StartTime must be before the EndTime.")
+            raise invalid(where, "range", "The StartTime must be before the EndTime.")
         excluded.append({"StartTime": start, "EndTime": end})
     if excluded:
         found["ExcludedTimeRanges"] = excluded
@@ -118,9 +127,11 @@ def _ms(value: Any) -> int:
     """A Range's time: a timestamp, epoch seconds, or (from a template) ``yyyy-MM-dd'T'HH:mm:ss`` in UTC."""
     if isinstance(value, datetime):
         return ms(value if value.tzinfo else value.replace(tzinfo=UTC))
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise invalid("Configuration.ExcludedTimeRanges", value, "Times are written yyyy-MM-dd'T'HH:mm:ss.")
     try:
         return int(float(value) * 1000)
-    except (TypeError, ValueError):
+    except (OverflowError, ValueError):
         pass
     try:
         moment = datetime.fromisoformat(str(value))
@@ -164,14 +175,15 @@ def describe_anomaly_detectors(ctx: Context, params: dict[str, Any]) -> dict[str
         after=decode_token(params.get("NextToken")),
         limit=limit + 1,
     )
-    answer["AnomalyDetectors"] = [_shown(detectors, record) for record in found[:limit]]
+    answer["AnomalyDetectors"] = [_shown(detectors, record, ctx.account_id) for record in found[:limit]]
     if len(found) > limit:
         answer["NextToken"] = encode_token(detectors.identity(found[limit - 1]))
     return answer
 
 
-def _shown(detectors: SqliteAnomalyDetectors, record: DetectorRecord) -> dict[str, Any]:
-    """A detector as DescribeAnomalyDetectors answers it: the deprecated flat fields too, as CloudWatch still does."""
+def _shown(detectors: SqliteAnomalyDetectors, record: DetectorRecord, account_id: str) -> dict[str, Any]:
+    """A detector as DescribeAnomalyDetectors answers it: the deprecated flat fields too, and the
+    account in SingleMetricAnomalyDetector, as CloudWatch does (LocalStack's snapshot of AWS's answer)."""
     dimensions = dimensions_out(record.key.dimensions)
     configuration: dict[str, Any] = {
         "ExcludedTimeRanges": [
@@ -191,6 +203,7 @@ def _shown(detectors: SqliteAnomalyDetectors, record: DetectorRecord) -> dict[st
         "Configuration": configuration,
         "StateValue": detectors.state(record),
         "SingleMetricAnomalyDetector": {
+            "AccountId": account_id,
             "Namespace": record.key.namespace,
             "MetricName": record.key.name,
             "Dimensions": dimensions,

@@ -21,7 +21,7 @@ from typing import Any, Final
 from ...backends.local._cw_alarm_rule import MAX_RULE_LENGTH, RuleError
 from ...backends.local._cw_alarm_rule import parse as parse_rule
 from ...backends.local._cw_math import MathError
-from ...backends.local._cw_queries import band_call, metric_key, returns_array
+from ...backends.local._cw_queries import band_call, check_band_alarm, metric_key, returns_array
 from ...backends.local.cloudwatch import STATES, AlarmRecord, CompositeRecord
 from ...errors import ConflictError, NotFoundError
 from ..context import Context
@@ -142,6 +142,13 @@ def _check_alarm(definition: dict[str, Any]) -> None:
     if datapoints is not None and not 1 <= int(datapoints) <= periods:
         raise validation(f"DatapointsToAlarm ({datapoints}) must be between 1 and EvaluationPeriods ({periods}).")
     period = _check_math(definition) if "Metrics" in definition else _check_single(definition)
+    if comparison in _BANDS:
+        try:
+            # What the evaluator computes (the band's two weeks of history included), over made-up
+            # data: an alarm it could not compute would never leave INSUFFICIENT_DATA.
+            check_band_alarm(definition["Metrics"], str(definition["ThresholdMetricId"]))
+        except MathError as exc:
+            raise validation(str(exc)) from None
     if period * periods > MAX_EVALUATION_SECONDS:
         raise validation(
             f"The evaluation periods ({periods}) multiplied by the period ({period}) must not exceed {MAX_EVALUATION_SECONDS} seconds."
@@ -223,12 +230,12 @@ def _check_band(definition: Mapping[str, Any]) -> None:
     """An alarm on an anomaly detection band: ThresholdMetricId names the ANOMALY_DETECTION_BAND query of
     its Metrics, over the one other query that returns data (the series the alarm watches).
 
-    The messages are ours, in CloudWatch's manner: AWS's own words for these checks are not recorded.
+    The messages are ours, in CloudWatch's manner, but the first: AWS's own words for the others are not recorded.
     """
     threshold_id = definition.get("ThresholdMetricId")
-    comparison = definition["ComparisonOperator"]
     if threshold_id is None:
-        raise validation(f"ThresholdMetricId must be specified for an alarm with the comparison {comparison}.")
+        # AWS's words (recorded in aws/aws-cdk#10540 and terraform-aws-modules/terraform-aws-cloudwatch#13).
+        raise validation("ComparisonOperators for ranges require ThresholdMetricId to be set")
     if "Threshold" in definition:
         raise combination("Threshold cannot be specified with ThresholdMetricId: the band is the threshold.")
     if "Metrics" not in definition:
