@@ -11,8 +11,6 @@ from ...endpoint.errors import AwsError
 from ...runtime.lambdas import known_layers
 from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, layer_paths, prepare_function_code, runtime_mismatch
 from ...runtime.lambdas.invoker import FunctionSpec
-from ...runtime.messaging.streams import StreamMapping
-from ...runtime.messaging.triggers import EventSourceMapping as QueueMapping
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored, physical_name
 
@@ -140,65 +138,98 @@ def _prepared_paths(prepare: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
 
 
 class EventSourceMapping:
+    """Made, changed and deleted through Lambda's own operations: a template's mapping is an API one."""
+
+    _CREATE_ONLY = ("EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "Tags")
+    """What UpdateEventSourceMapping cannot change (CloudFormation replaces the mapping; Tags are kept as made)."""
+
     def apply(self, env: Env, request: Request) -> Made:
-        props = request.properties
+        props = dict(request.properties)
         source = props.get("EventSourceArn")
-        function = props.get("FunctionName")
-        if not isinstance(source, str) or not isinstance(function, str):
+        if not isinstance(source, str) or not isinstance(props.get("FunctionName"), str):
             raise TemplateError(f"{request.where}: EventSourceArn and FunctionName are required")
-        mapping_id = str(request.previous.physical_id) if request.previous else str(uuid.uuid4())
         service = source.split(":")[2] if source.count(":") >= 5 else ""
-        name = _function_name(function)
-        enabled = str(props.get("Enabled", True)).lower() != "false"
-        window = float(props.get("MaximumBatchingWindowInSeconds", 0))
-        report = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
-        filters = props.get("FilterCriteria")
-        if service == "sqs":
-            scaling = (props.get("ScalingConfig") or {}).get("MaximumConcurrency")
-            options: dict[str, Any] = {}
-            if filters:
-                options["filter_criteria"] = filters
-            env.stack.triggers.add(
-                QueueMapping(
-                    source,
-                    name,
-                    batch_size=int(props.get("BatchSize", 10)),
-                    max_batching_window_s=window,
-                    report_batch_item_failures=report,
-                    max_concurrency=int(scaling) if scaling else 1000,
-                    enabled=enabled,
-                    **options,
-                )
-            )
-        elif service == "dynamodb":
-            mapping_id = env.stack.streams.add(
-                StreamMapping(
-                    source,
-                    name,
-                    batch_size=int(props.get("BatchSize", 100)),
-                    starting_position=str(props.get("StartingPosition", "LATEST")),
-                    max_batching_window_s=window,
-                    max_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-                    max_record_age_s=int(props.get("MaximumRecordAgeInSeconds", -1)),
-                    bisect_batch_on_function_error=str(props.get("BisectBatchOnFunctionError", False)).lower() == "true",
-                    report_batch_item_failures=report,
-                    on_failure=((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
-                    filter_criteria=filters or None,
-                    enabled=enabled,
-                    # Derived from the stream and the function when None: a restart finds its checkpoint.
-                    uuid=request.previous.physical_id if request.previous else None,
-                )
-            )
-        else:
+        if service not in ("sqs", "dynamodb"):
             env.warn(f"{request.logical_id}: event source {source} is not emulated locally (only SQS queues and DynamoDB streams)")
-        arn = env.arn("lambda", f"event-source-mapping:{mapping_id}")
-        return Made(mapping_id, mapping_id, {"Id": mapping_id, "EventSourceMappingArn": arn}, {"kind": service})
+            mapping_id = str(request.previous.physical_id) if request.previous else str(uuid.uuid4())
+            return self._made(env, {"UUID": mapping_id}, service)
+        previous = request.previous
+        if previous is not None and all(previous.properties.get(k) == props.get(k) for k in ("EventSourceArn", "StartingPosition")):
+            answer = self._update(env, previous.physical_id, props, service)
+            if answer is not None:
+                return self._made(env, answer, service)
+        elif previous is not None:
+            self.delete(env, previous)
+        known = {k: v for k, v in props.items() if k in _MAPPING_MEMBERS}
+        if isinstance(known.get("Tags"), list):  # CloudFormation's [{Key, Value}], Lambda's map
+            known["Tags"] = {str(t.get("Key")): str(t.get("Value")) for t in known["Tags"] if isinstance(t, dict)}
+        return self._made(env, env.aws.call("lambda", "CreateEventSourceMapping", known), service)
+
+    def _update(self, env: Env, mapping_id: str, props: dict[str, Any], service: str) -> dict[str, Any] | None:
+        """The mapping brought to the template's settings; None if it is gone (made again)."""
+        params: dict[str, Any] = {k: v for k, v in props.items() if k in _MAPPING_MEMBERS and k not in self._CREATE_ONLY}
+        # A setting that left the template goes back to Lambda's default.
+        params.setdefault("Enabled", True)
+        params.setdefault("BatchSize", 10 if service == "sqs" else 100)
+        params.setdefault("MaximumBatchingWindowInSeconds", 0)
+        params.setdefault("FilterCriteria", {})
+        params.setdefault("FunctionResponseTypes", [])
+        if service == "sqs":
+            params.setdefault("ScalingConfig", {})
+        else:
+            params.setdefault("MaximumRetryAttempts", -1)
+            params.setdefault("MaximumRecordAgeInSeconds", -1)
+            params.setdefault("BisectBatchOnFunctionError", False)
+            params.setdefault("ParallelizationFactor", 1)
+            params.setdefault("DestinationConfig", {"OnFailure": {}})
+        try:
+            return env.aws.call("lambda", "UpdateEventSourceMapping", {"UUID": mapping_id, **params})
+        except AwsError as error:
+            if error.code != "ResourceNotFoundException":
+                raise
+            return None
+
+    @staticmethod
+    def _made(env: Env, answer: dict[str, Any], service: str) -> Made:
+        mapping_id = str(answer["UUID"])
+        return Made(mapping_id, mapping_id, {"Id": mapping_id, "EventSourceMappingArn": _mapping_arn(env, mapping_id)}, {"kind": service})
 
     def delete(self, env: Env, stored: Stored) -> None:
-        # SQS mappings live in the running stack only (a restart makes those still in the template);
-        # a stream mapping also keeps a checkpoint, which goes with it.
-        if stored.state.get("kind") == "dynamodb":
-            env.stack.streams.remove(stored.physical_id)
+        if stored.state.get("kind") not in ("sqs", "dynamodb"):
+            return
+        try:
+            env.aws.call("lambda", "DeleteEventSourceMapping", {"UUID": stored.physical_id})
+        except AwsError as error:
+            if error.code != "ResourceNotFoundException":
+                raise
+
+
+_MAPPING_MEMBERS = frozenset(
+    (
+        "EventSourceArn",
+        "FunctionName",
+        "Enabled",
+        "BatchSize",
+        "FilterCriteria",
+        "ScalingConfig",
+        "MaximumBatchingWindowInSeconds",
+        "ParallelizationFactor",
+        "StartingPosition",
+        "StartingPositionTimestamp",
+        "DestinationConfig",
+        "MaximumRecordAgeInSeconds",
+        "BisectBatchOnFunctionError",
+        "MaximumRetryAttempts",
+        "Tags",
+        "TumblingWindowInSeconds",
+        "FunctionResponseTypes",
+    )
+)
+"""The properties of AWS::Lambda::EventSourceMapping that Lambda's API takes as they are."""
+
+
+def _mapping_arn(env: Env, mapping_id: str) -> str:
+    return env.arn("lambda", f"event-source-mapping:{mapping_id}")
 
 
 class EventInvokeConfig:

@@ -15,6 +15,7 @@ from ...backends.local.lambda_functions import SqliteFunctionCatalog, StoredFunc
 from ...runtime.lambdas.code import FunctionCodeError, prepare_function_code
 from ...runtime.lambdas.invoker import FunctionSpec
 from ..context import Context, Shared
+from ._lambda_mapping_runs import mapping_runs
 
 if TYPE_CHECKING:
     from ...runtime.stack import Stack
@@ -30,8 +31,11 @@ def catalog(ctx: Context) -> SqliteFunctionCatalog:
 
 
 def restore(stack: Stack, shared: Shared) -> SqliteFunctionCatalog:
-    """The kept functions, registered with ``stack``'s invoker once (the endpoint calls it when made)."""
-    return shared.get("lambda.catalog", lambda: _open(stack))
+    """The kept functions, registered with ``stack``'s invoker once (the endpoint calls it when made),
+    then the kept event source mappings of those functions, started."""
+    functions = shared.get("lambda.catalog", lambda: _open(stack))
+    mapping_runs(stack, shared)
+    return functions
 
 
 def _open(stack: Stack) -> SqliteFunctionCatalog:

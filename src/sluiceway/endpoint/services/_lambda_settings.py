@@ -20,6 +20,7 @@ from ..errors import AwsError
 from ._lambda_catalog import catalog, spec_of, stored
 from ._lambda_code import kept_function, user_error
 from ._lambda_describe import must_function
+from ._lambda_mappings import is_mapping_arn, mapping_tags, set_mapping_tags
 
 __all__ = ["OPERATIONS"]
 
@@ -57,6 +58,8 @@ def _tagged(ctx: Context, resource: str) -> Any:
 
 @OPERATIONS("ListTags")
 def list_tags(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    if is_mapping_arn(params["Resource"]):
+        return {"Tags": mapping_tags(ctx, params["Resource"])}
     spec = must_function(ctx, params["Resource"])
     function = stored(ctx, spec.name)
     return {"Tags": dict(function.tags) if function is not None else {}}
@@ -64,6 +67,12 @@ def list_tags(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @OPERATIONS("TagResource")
 def tag_resource(ctx: Context, params: dict[str, Any]) -> None:
+    if is_mapping_arn(params["Resource"]):
+        tags = {**mapping_tags(ctx, params["Resource"]), **params["Tags"]}
+        if len(tags) > 50:
+            raise user_error("InvalidParameterValueException", "Number of tags exceeds resource tag limit.")
+        set_mapping_tags(ctx, params["Resource"], tags)
+        return
     function = _tagged(ctx, params["Resource"])
     tags = {**function.tags, **params["Tags"]}
     if len(tags) > 50:
@@ -73,6 +82,10 @@ def tag_resource(ctx: Context, params: dict[str, Any]) -> None:
 
 @OPERATIONS("UntagResource")
 def untag_resource(ctx: Context, params: dict[str, Any]) -> None:
+    if is_mapping_arn(params["Resource"]):
+        kept = mapping_tags(ctx, params["Resource"])
+        set_mapping_tags(ctx, params["Resource"], {k: v for k, v in kept.items() if k not in params["TagKeys"]})
+        return
     function = _tagged(ctx, params["Resource"])
     _save(ctx, function, tags={k: v for k, v in function.tags.items() if k not in params["TagKeys"]})
 

@@ -685,6 +685,13 @@ class EventSourceMappings:
         with self._lock:
             return list(self._pollers)
 
+    def remove(self, poller: QueuePoller) -> None:
+        """Stop a mapping's poller and forget it (a mapping made again is then no duplicate)."""
+        with self._lock:
+            if poller in self._pollers:
+                self._pollers.remove(poller)
+        poller.close()
+
     def poll_once(self) -> list[BatchOutcome]:
         """One batch per enabled mapping, run in this thread (for tests and one-shot runs)."""
         outcomes = []
