@@ -5,7 +5,8 @@ and returns its answer; the engine's refusals become AWS's error responses here,
 with the members AWS adds to some of them (``Item`` of a failed condition when
 asked for, ``CancellationReasons`` of a cancelled transaction). The pipeline's
 metadata table is one of the engine's tables, so these operations read and
-write what the runs do.
+write what the runs do. The PartiQL operations (ExecuteStatement, BatchExecuteStatement,
+ExecuteTransaction) are in ``_dynamodb_partiql``, over the same engine.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ...backends.local.dynamodb import LocalDynamoDb
 from ...dynamodb.errors import DynamoDbError
 from ..context import Context, Operations
 from ..errors import AwsError
+from ._dynamodb_partiql import register as register_partiql
 
 __all__ = ["OPERATIONS"]
 
@@ -78,6 +80,8 @@ for _operation, _method in {
     "TransactWriteItems": lambda e: e.transact_write_items,
 }.items():
     _serve(_operation, _method)
+
+register_partiql(OPERATIONS, _engine, _aws_error)
 
 
 @OPERATIONS("DescribeEndpoints")
