@@ -1,5 +1,11 @@
-"""Signing in to user pools: InitiateAuth's password and refresh flows, the NEW_PASSWORD_REQUIRED
-challenge, the OAuth2 client_credentials and refresh_token grants, token checks and revocation.
+"""Signing in to user pools: InitiateAuth's password, SRP (USER_SRP_AUTH) and refresh flows, the
+PASSWORD_VERIFIER and NEW_PASSWORD_REQUIRED challenges, the OAuth2 client_credentials and
+refresh_token grants, token checks and revocation.
+
+SRP never shows the server the password: InitiateAuth answers the client's A with the user's salt,
+B and a SECRET_BLOCK; the client's PASSWORD_VERIFIER answer signs the block and a TIMESTAMP with the
+key both sides derive (the math is cognito/srp.py's, the rows _userpool_srp.py's). A wrong proof is a
+wrong password: same message, counted towards the same lockout.
 
 Wrong passwords count towards Cognito's lockout (cognito/lockout.py): after five, the user's
 sign-ins are refused with "Password attempts exceeded" for a wait that doubles with each further
@@ -22,7 +28,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from ...cognito import jwt
+from ...cognito import jwt, srp
 from ...cognito.errors import CognitoError, OAuthError
 from ...cognito.lockout import Attempts
 from ...cognito.passwords import DEFAULT_COST, check_policy, hash_password, verify_password
@@ -36,6 +42,7 @@ from ...cognito.tokens import (
     secrets_match,
     validity_of,
 )
+from ._userpool_srp import decoy_secret, issue_challenge, new_block, store_verifier, take_challenge, verifier_of
 from ._userpool_users import User, UserPoolUsers
 
 __all__ = ["UserPoolAuth"]
@@ -49,8 +56,13 @@ _PASSWORD_FLOWS = {
     "ADMIN_USER_PASSWORD_AUTH": ({"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"}, "Auth flow not enabled for this client"),
     "ADMIN_NO_SRP_AUTH": ({"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"}, "Auth flow not enabled for this client"),
 }
-_ADMIN_FLOWS = frozenset({"ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
-_USER_FLOWS = frozenset({"USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
+_ADMIN_FLOWS = frozenset({"ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "USER_SRP_AUTH"})
+_USER_FLOWS = frozenset({"USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "USER_SRP_AUTH"})
+_INCORRECT = "Incorrect username or password."
+#: How far a PASSWORD_VERIFIER's TIMESTAMP may be from the server's clock. Cognito does not document
+#: its tolerance (clients more than about five minutes off are reported to fail): five minutes.
+_TIMESTAMP_SKEW_S = 5 * 60
+_TIMESTAMP_FORMAT = "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english."
 
 
 #: AuthFlowType's values, in the model's order (the order Cognito's validation message lists them in).
@@ -72,6 +84,29 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def _as_costly_as_a_proof() -> None:
+    """Spend what checking a proof spends, when there is none to check (no such user, no such
+    challenge), so that the time an answer takes does not tell which."""
+    srp.session_key(secrets.randbits(3071), secrets.randbits(3071), secrets.randbits(256), secrets.randbits(3071))
+
+
+def _b64decode(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+
+
+def _password_verifier(user_id: str, salt: str, b_public: int, block: str) -> dict[str, Any]:
+    """InitiateAuth's PASSWORD_VERIFIER challenge, as Cognito words it (USERNAME is the username
+    proper too, which a client answers with)."""
+    return {
+        "ChallengeName": "PASSWORD_VERIFIER",
+        "ChallengeParameters": {"SALT": salt, "SECRET_BLOCK": block, "SRP_B": format(b_public, "x"), "USERNAME": user_id,
+                                "USER_ID_FOR_SRP": user_id},
+    }  # fmt: skip
+
+
 class UserPoolAuth(UserPoolUsers):
     """Sign-in, tokens and sign-out (see :class:`~.userpools.SqliteUserPools`)."""
 
@@ -84,7 +119,8 @@ class UserPoolAuth(UserPoolUsers):
 
         Returns:
             ``{"AuthenticationResult": {AccessToken, ExpiresIn, TokenType, RefreshToken, IdToken}}``, or
-            ``{"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": ..., "ChallengeParameters": {...}}``.
+            ``{"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": ..., "ChallengeParameters": {...}}``, or
+            for USER_SRP_AUTH ``{"ChallengeName": "PASSWORD_VERIFIER", "ChallengeParameters": {...}}``.
 
         Raises:
             CognitoError: as Cognito: InvalidParameterException for a flow the client does not allow,
@@ -99,13 +135,15 @@ class UserPoolAuth(UserPoolUsers):
         client = self.must_client(client_id) if pool_id is None else self.describe_user_pool_client(pool_id, client_id)
         allowed = _ADMIN_FLOWS if pool_id is not None else _USER_FLOWS
         if auth_flow not in allowed:
-            if auth_flow in ("USER_SRP_AUTH", "CUSTOM_AUTH", "USER_AUTH"):
-                # Real flows of Cognito that Sluiceway does not serve (SRP, Lambda triggers): said, never faked.
+            if auth_flow in ("CUSTOM_AUTH", "USER_AUTH"):
+                # Real flows of Cognito that Sluiceway does not serve (Lambda triggers, passwordless): said, never faked.
                 raise CognitoError("UnsupportedOperationException", f"{auth_flow} is not served by the Sluiceway endpoint")
             raise CognitoError("InvalidParameterException", "Initiate Auth method not supported")
         params = dict(auth_parameters or {})
         if auth_flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
             return self._refresh(client, params)
+        if auth_flow == "USER_SRP_AUTH":
+            return self._srp_challenge(client, params)
         flows, message = _PASSWORD_FLOWS[auth_flow]
         if not flows & set(client["ExplicitAuthFlows"]):
             raise CognitoError("InvalidParameterException", message)
@@ -125,8 +163,13 @@ class UserPoolAuth(UserPoolUsers):
                 self._sign_in_failed(user, now)
             if user is None and client.get("PreventUserExistenceErrors") == "LEGACY":
                 raise CognitoError("UserNotFoundException", "User does not exist.")
-            raise CognitoError("NotAuthorizedException", "Incorrect username or password.")
+            raise CognitoError("NotAuthorizedException", _INCORRECT)
         self._sign_in_succeeded(user)
+        self._keep_verifier(user, params["PASSWORD"])
+        return self._password_proven(client, user)
+
+    def _password_proven(self, client: Mapping[str, Any], user: User) -> dict[str, Any]:
+        """What follows a right password, however it was proven (PASSWORD or SRP's PASSWORD_VERIFIER)."""
         if not user.enabled:
             raise CognitoError("NotAuthorizedException", "User is disabled.")
         if user.status == "UNCONFIRMED":
@@ -136,6 +179,115 @@ class UserPoolAuth(UserPoolUsers):
         if user.status == "FORCE_CHANGE_PASSWORD":
             return self._challenge(client, user)
         return {"ChallengeParameters": {}, "AuthenticationResult": self._sign_in(client, user)}
+
+    # -------------------------------------------------------------- USER_SRP_AUTH
+
+    def _srp_challenge(self, client: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
+        """USER_SRP_AUTH's first step: the PASSWORD_VERIFIER challenge (SALT, SRP_B, SECRET_BLOCK).
+
+        As Cognito answers it, with no Session: the SECRET_BLOCK is what the answer presents. For a
+        user who does not exist, a LEGACY client is told so; otherwise the challenge is a decoy that
+        no answer can meet, its SALT and USER_ID_FOR_SRP the same for the same name every time, so
+        that it tells nothing (Cognito's "Managing user existence error responses"). A user with no
+        verifier yet (a password set before Sluiceway kept them) gets the decoy too: their answer
+        fails as a wrong password does until a password sign-in makes their verifier.
+        """
+        flows = set(client["ExplicitAuthFlows"])
+        # Clients with the legacy flow names allowed SRP unless limited to custom authentication.
+        if "ALLOW_USER_SRP_AUTH" not in flows and not (flows <= _LEGACY and "CUSTOM_AUTH_FLOW_ONLY" not in flows):
+            raise CognitoError("InvalidParameterException", "USER_SRP_AUTH is not enabled for the client.")
+        for name in ("USERNAME", "SRP_A"):
+            if not params.get(name):
+                raise CognitoError("InvalidParameterException", f"Missing required parameter {name}")
+        username = params["USERNAME"]
+        self.check_secret_hash(client, username, params.get("SECRET_HASH"))
+        a_public = srp.parse_public(params["SRP_A"])
+        if a_public is None:
+            raise CognitoError("InvalidParameterException", "SRP_A is not valid.")
+        # DEVICE_KEY is ignored: Sluiceway tracks no devices, so it never hands one out (ConfirmDevice).
+        pool = self.must_pool(client["UserPoolId"])
+        conn = self.db.connection()
+        user = self._find(conn, pool, username)
+        now = self.clock.now().timestamp()
+        if user is None:
+            if client.get("PreventUserExistenceErrors") == "LEGACY":
+                raise CognitoError("UserNotFoundException", "User does not exist.")
+            return self._srp_decoy(conn, pool["Id"], self._username_key(pool, username), None)
+        if self._attempts(conn, user, _SIGN_IN, now).locked(now):
+            raise CognitoError("NotAuthorizedException", "Password attempts exceeded")
+        kept = verifier_of(conn, user.pool_id, user.key)
+        if kept is None:
+            return self._srp_decoy(conn, user.pool_id, user.key, user.username)
+        salt, verifier = kept
+        expires = _epoch(self.clock.now()) + 60 * int(client.get("AuthSessionValidity") or 3)
+        with self.db.transaction() as write:
+            b_public, block = issue_challenge(
+                write, pool_id=user.pool_id, client_id=client["ClientId"], username_key=user.key, a_public=a_public,
+                verifier=verifier, now=int(now), expires_at=expires,
+            )  # fmt: skip
+        return _password_verifier(user.username, salt, b_public, base64.b64encode(block).decode())
+
+    def _srp_decoy(self, conn: sqlite3.Connection, pool_id: str, name_key: str, user_id: str | None) -> dict[str, Any]:
+        salt, decoy_id = srp.decoy(decoy_secret(conn, pool_id), name_key)
+        # B as a real one is made (a power of g), so that neither its look nor its cost tells it apart.
+        b_public = srp.server_public(0, secrets.randbits(256)) or 1
+        return _password_verifier(user_id or decoy_id, salt, b_public, new_block())
+
+    def _srp_answer(self, client: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
+        """RespondToAuthChallenge's PASSWORD_VERIFIER: the proof checked, then as a right password goes on."""
+        for name in ("PASSWORD_CLAIM_SIGNATURE", "PASSWORD_CLAIM_SECRET_BLOCK", "TIMESTAMP", "USERNAME"):
+            if not params.get(name):
+                raise CognitoError("InvalidParameterException", f"Missing required parameter {name}")
+        self.check_secret_hash(client, params["USERNAME"], params.get("SECRET_HASH"))
+        moment = srp.parse_timestamp(params["TIMESTAMP"])
+        if moment is None:
+            raise CognitoError("InvalidParameterException", _TIMESTAMP_FORMAT)
+        pool = self.must_pool(client["UserPoolId"])
+        user = self._find(self.db.connection(), pool, params["USERNAME"])
+        if user is None:
+            _as_costly_as_a_proof()
+            if client.get("PreventUserExistenceErrors") == "LEGACY":
+                raise CognitoError("UserNotFoundException", "User does not exist.")
+            raise CognitoError("NotAuthorizedException", _INCORRECT)
+        now = self.clock.now().timestamp()
+        if self._attempts(self.db.connection(), user, _SIGN_IN, now).locked(now):
+            raise CognitoError("NotAuthorizedException", "Password attempts exceeded")
+        block = _b64decode(params["PASSWORD_CLAIM_SECRET_BLOCK"])
+        with self.db.transaction() as conn:
+            challenge = take_challenge(conn, block) if block else None
+            kept = verifier_of(conn, user.pool_id, user.key)
+        expected = None
+        if (
+            challenge is not None
+            and kept is not None
+            and challenge.pool_id == user.pool_id
+            and challenge.client_id == client["ClientId"]
+            and challenge.username_key == user.key
+            and challenge.expires_at > now
+        ):
+            key = srp.session_key(challenge.a_public, challenge.b_public, challenge.b, kept[1])
+            if key is not None:
+                # Over the canonical form of the moment, not the text sent (see srp.format_timestamp).
+                expected = srp.claim_signature(key, user.pool_id, user.username, block or b"", srp.format_timestamp(moment))
+        else:
+            _as_costly_as_a_proof()
+        given = _b64decode(params["PASSWORD_CLAIM_SIGNATURE"]) or b""
+        if expected is None or not srp.signatures_match(given, expected):
+            self._sign_in_failed(user, now)
+            raise CognitoError("NotAuthorizedException", _INCORRECT)
+        if abs(moment.timestamp() - now) > _TIMESTAMP_SKEW_S:
+            # The password was right, the client's clock is not: refused, but no failed attempt.
+            raise CognitoError("NotAuthorizedException", _INCORRECT)
+        self._sign_in_succeeded(user)
+        return self._password_proven(client, user)
+
+    def _keep_verifier(self, user: User, password: str) -> None:
+        """Make the SRP verifier of a user who has none, now that their password is known to be right."""
+        if verifier_of(self.db.connection(), user.pool_id, user.key) is not None:
+            return
+        with self.db.transaction() as conn:
+            if verifier_of(conn, user.pool_id, user.key) is None:
+                store_verifier(conn, user.pool_id, user.key, user.username, password)
 
     def _sign_in_failed(self, user: User, now: float) -> None:
         with self.db.transaction() as conn:
@@ -174,11 +326,13 @@ class UserPoolAuth(UserPoolUsers):
     def respond_to_auth_challenge(
         self, client_id: str, challenge_name: str, session: str | None, responses: Mapping[str, str], *, pool_id: str | None = None
     ) -> dict[str, Any]:
-        """RespondToAuthChallenge / AdminRespondToAuthChallenge for NEW_PASSWORD_REQUIRED."""
+        """RespondToAuthChallenge / AdminRespondToAuthChallenge for PASSWORD_VERIFIER and NEW_PASSWORD_REQUIRED."""
         client = self.must_client(client_id) if pool_id is None else self.describe_user_pool_client(pool_id, client_id)
+        params = dict(responses or {})
+        if challenge_name == "PASSWORD_VERIFIER":
+            return self._srp_answer(client, params)  # no Session: the SECRET_BLOCK stands for it
         if challenge_name != "NEW_PASSWORD_REQUIRED":
             raise CognitoError("InvalidParameterException", f"{challenge_name} challenges are not served by the Sluiceway endpoint")
-        params = dict(responses or {})
         for name in ("USERNAME", "NEW_PASSWORD"):
             if not params.get(name):
                 raise CognitoError("InvalidParameterException", f"Missing required parameter {name}")

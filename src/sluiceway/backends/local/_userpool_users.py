@@ -29,6 +29,7 @@ from ...cognito.tokens import secret_hash, secrets_match
 from ...ports import Clock
 from ._sqlite import Database
 from ._userpool_catalog import UserPoolCatalog
+from ._userpool_srp import store_verifier
 
 logger = logging.getLogger(__name__)
 #: What Cognito would have mailed: DEBUG only, on a logger of its own (see the module's docstring).
@@ -292,6 +293,7 @@ class UserPoolUsers(UserPoolCatalog):
                     now,
                 ),
             )
+            store_verifier(conn, pool["Id"], self._username_key(pool, name), name, password)
             return self._must_user(conn, pool["Id"], name)
 
     # -------------------------------------------------------------- confirming, passwords
@@ -379,6 +381,8 @@ class UserPoolUsers(UserPoolCatalog):
             "UPDATE cognito_users SET password_hash=?, status=?, updated_at=? WHERE pool_id=? AND username_key=?",
             (digest, status, self.clock.now().timestamp(), user.pool_id, user.key),
         )
+        # SRP's verifier too: USER_ID_FOR_SRP is the username proper (the sub in email-as-username pools).
+        store_verifier(conn, user.pool_id, user.key, user.username, password)
 
     def check_secret_hash(self, client: Mapping[str, Any], username: str, given: str | None, *, also: Iterable[str] = ()) -> None:
         """Refuse a missing or wrong SecretHash for a client with a secret (``also``: other names it may be over)."""

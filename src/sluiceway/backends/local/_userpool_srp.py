@@ -1,0 +1,120 @@
+"""SRP's rows (migration 0090): each user's salt and password verifier, and the PASSWORD_VERIFIER
+challenges InitiateAuth(USER_SRP_AUTH) has handed out and RespondToAuthChallenge has yet to take.
+
+Cognito keeps no password, only what SRP needs: ``v = g^x mod N`` with its salt, made whenever a
+password is set (cognito/srp.py has the math). A user whose password was set before Sluiceway served
+SRP has none until their next password sign-in makes it.
+
+A challenge's SECRET_BLOCK is 32 random bytes standing for a row that holds the server's ``b`` and
+the A and B of the exchange; only the SHA-256 of the block is kept. Unguessable, and worthless
+without the row, it needs no signature of its own: a forged block finds no row. A block is taken
+(deleted) by the first answer that presents it, right or wrong, and stops working after the app
+client's AuthSessionValidity. The table stays small: expired rows go whenever a challenge is
+issued, and a user keeps at most the latest few outstanding.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from dataclasses import dataclass
+
+from ...cognito import srp
+
+__all__ = ["Challenge", "decoy_secret", "issue_challenge", "new_block", "store_verifier", "take_challenge", "verifier_of"]
+
+_BLOCK_BYTES = 32
+_OUTSTANDING_PER_USER = 5
+"""Challenges a user may have open at once (a sign-in needs one; a few allow retries and tabs)."""
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """An outstanding PASSWORD_VERIFIER challenge, as its row keeps it."""
+
+    pool_id: str
+    client_id: str
+    username_key: str
+    a_public: int
+    b_public: int
+    b: int
+    expires_at: int
+
+
+def store_verifier(conn: sqlite3.Connection, pool_id: str, username_key: str, user_id: str, password: str) -> None:
+    """Keep a fresh salt and the verifier of ``password`` for the user (their previous ones go)."""
+    salt = srp.salt_hex(secrets.token_bytes(16))
+    verifier = srp.password_verifier(pool_id, user_id, password, salt)
+    conn.execute(
+        "INSERT INTO cognito_srp_verifiers (pool_id, username_key, salt, verifier) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (pool_id, username_key) DO UPDATE SET salt=excluded.salt, verifier=excluded.verifier",
+        (pool_id, username_key, salt, format(verifier, "x")),
+    )
+
+
+def verifier_of(conn: sqlite3.Connection, pool_id: str, username_key: str) -> tuple[str, int] | None:
+    """The user's salt and verifier, or None when no password was set since Sluiceway kept them."""
+    row = conn.execute(
+        "SELECT salt, verifier FROM cognito_srp_verifiers WHERE pool_id=? AND username_key=?", (pool_id, username_key)
+    ).fetchone()
+    return None if row is None else (str(row["salt"]), int(row["verifier"], 16))
+
+
+def decoy_secret(conn: sqlite3.Connection, pool_id: str) -> bytes:
+    """A key only this pool's store knows, for the decoy salts of users who do not exist: derived
+    from the pool's private signing key, so it needs no storage of its own and never leaves."""
+    row = conn.execute("SELECT key_pem FROM cognito_pools WHERE pool_id=?", (pool_id,)).fetchone()
+    pem = row["key_pem"] if row is not None else b""
+    return hmac.new(b"sluiceway-srp-decoy", bytes(pem), hashlib.sha256).digest()
+
+
+def new_block() -> str:
+    """A SECRET_BLOCK that stands for nothing (a decoy's): as long as a real one."""
+    return base64.b64encode(secrets.token_bytes(_BLOCK_BYTES)).decode()
+
+
+def _block_hash(block: bytes) -> str:
+    return hashlib.sha256(block).hexdigest()
+
+
+def issue_challenge(
+    conn: sqlite3.Connection, *, pool_id: str, client_id: str, username_key: str, a_public: int, verifier: int, now: int, expires_at: int
+) -> tuple[int, bytes]:
+    """Draw ``b``, keep the challenge, and return ``(B, SECRET_BLOCK bytes)``. Call in a write transaction."""
+    while True:
+        b = secrets.randbits(256)
+        b_public = srp.server_public(verifier, b)
+        if b_public and b:
+            break
+    block = secrets.token_bytes(_BLOCK_BYTES)
+    conn.execute("DELETE FROM cognito_srp_challenges WHERE expires_at <= ?", (now,))
+    conn.execute(
+        "INSERT INTO cognito_srp_challenges (block_hash, pool_id, client_id, username_key, srp_a, srp_b, b, issued_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (_block_hash(block), pool_id, client_id, username_key, format(a_public, "x"), format(b_public, "x"), format(b, "x"), now,
+         expires_at),
+    )  # fmt: skip
+    conn.execute(
+        "DELETE FROM cognito_srp_challenges WHERE pool_id=? AND username_key=? AND block_hash NOT IN"
+        " (SELECT block_hash FROM cognito_srp_challenges WHERE pool_id=? AND username_key=?"
+        "  ORDER BY issued_at DESC, rowid DESC LIMIT ?)",
+        (pool_id, username_key, pool_id, username_key, _OUTSTANDING_PER_USER),
+    )
+    return b_public, block
+
+
+def take_challenge(conn: sqlite3.Connection, block: bytes) -> Challenge | None:
+    """The challenge ``block`` stands for, deleted so that it serves once; None when there is none.
+    Call in a write transaction. The caller checks that it is the client's, the user's and unexpired."""
+    digest = _block_hash(block)
+    row = conn.execute("SELECT * FROM cognito_srp_challenges WHERE block_hash=?", (digest,)).fetchone()
+    if row is None:
+        return None
+    conn.execute("DELETE FROM cognito_srp_challenges WHERE block_hash=?", (digest,))
+    return Challenge(
+        pool_id=row["pool_id"], client_id=row["client_id"], username_key=row["username_key"], a_public=int(row["srp_a"], 16),
+        b_public=int(row["srp_b"], 16), b=int(row["b"], 16), expires_at=int(row["expires_at"]),
+    )  # fmt: skip
