@@ -4,7 +4,7 @@ SAM's ``Auth: ApiKeyRequired`` + ``UsagePlan: CreateUsagePlan: PER_API`` makes t
 and their link; the key's generated value is read as a client reads it on AWS
 (``apigateway.get_api_key(includeValue=True)``). Requests without a key, with a wrong or disabled
 key, over the plan's throttle or over its quota get API Gateway's answers; the quota's count
-outlives a restart of the stack.
+outlives a restart of the stack. The stacks run on a fixed clock: a quota's day must not end mid-test.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import string
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,16 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sluiceway.cfn.deployer import Deployment, deploy
+from sluiceway.clock import FakeClock
 from sluiceway.endpoint.server import Endpoint
+from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
 
 Aws = Callable[..., Any]
+
+NOON = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+"""The stacks' fixed time: noon of a month's last day, so a day or a month passing mid-test would show."""
 
 DISABLED_VALUE = "disabled-key-value-0123456789"
 
@@ -124,6 +129,18 @@ def write_app(root: Path, template: str) -> Path:
 
 
 @pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The module's stack (the cfn conftest's ``endpoint`` serves it), on a clock that stays at :data:`NOON`."""
+    settings = Settings.load(data_dir=tmp_path_factory.mktemp("keys") / "data", workers=2, endpoint_port=0)
+    built = build_stack(settings, app=None, clock=FakeClock(NOON))
+    built.start("api keys tests")
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_app(tmp_path_factory.mktemp("keys-app"), TEMPLATE)
 
@@ -186,6 +203,41 @@ def test_keys_and_plans_are_read_through_the_apigateway_api(aws: Aws, make_stack
     assert missing.value.response["Error"]["Message"] == "Invalid Usage Plan ID specified"
 
 
+def _error(call: Callable[..., Any], **params: Any) -> dict[str, Any]:
+    with pytest.raises(ClientError) as refused:
+        call(**params)
+    return dict(refused.value.response["Error"])
+
+
+def test_the_control_plane_answers_in_api_gateway_s_shapes_and_order(aws: Aws, make_stack: Callable[..., Deployment], app: Path) -> None:
+    outputs = make_stack(app, "keys").outputs
+    apigw = aws("apigateway")
+    plan_id, key_id, other_key = outputs["PlanId"], outputs["KeyId"], outputs["ThrottledKeyId"]
+    # One resource carries its tags, {} when none; a list's items carry them only when there are some.
+    assert apigw.get_api_key(apiKey=key_id)["tags"] == {} and apigw.get_usage_plan(usagePlanId=plan_id)["tags"] == {}
+    assert all("tags" not in k for k in apigw.get_api_keys()["items"])
+    assert all("tags" not in p for p in apigw.get_usage_plans()["items"])
+
+    # GetUsagePlanKey looks the key up first; a known key outside the plan is an unknown plan.
+    assert apigw.get_usage_plan_key(usagePlanId=plan_id, keyId=key_id)["id"] == key_id
+    not_found = "NotFoundException"
+    assert _error(apigw.get_usage_plan_key, usagePlanId="nosuchplan", keyId="nosuchkey0") == {
+        "Code": not_found, "Message": "Invalid API Key identifier specified"
+    }  # fmt: skip
+    for plan, key in ((plan_id, other_key), ("nosuchplan", key_id)):
+        assert _error(apigw.get_usage_plan_key, usagePlanId=plan, keyId=key) == {
+            "Code": not_found, "Message": "Invalid Usage Plan ID specified"
+        }  # fmt: skip
+    assert apigw.get_usage_plan_keys(usagePlanId="nosuchplan")["items"] == []
+
+    first = apigw.get_api_keys(limit=1)
+    for garbage in ("!!!!", first["position"] + "*", "bm90IGFuIGlk"):  # not base64; a character dropped; not an id
+        assert _error(apigw.get_api_keys, limit=1, position=garbage) == {
+            "Code": "BadRequestException", "Message": "Invalid position parameter"
+        }, garbage  # fmt: skip
+    assert apigw.get_api_keys(limit=-1)["items"]  # out of range: a page, not an error
+
+
 def _client(url: str) -> Any:
     session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
     return session.client("apigateway", endpoint_url=url, config=Config(retries={"max_attempts": 1}))
@@ -195,8 +247,9 @@ def test_a_quota_count_and_a_generated_key_outlive_a_restart(tmp_path: Path) -> 
     template = write_app(tmp_path / "app", TEMPLATE.replace("Quota: {Limit: 3, Period: DAY}", "Quota: {Limit: 2, Period: MONTH}"))
     settings = Settings.load(data_dir=tmp_path / "data", workers=2)
     seen: list[tuple[str, str]] = []
+    clock = FakeClock(NOON)
     for attempt in (1, 2):
-        stack = build_stack(settings, app=None)
+        stack = build_stack(settings, app=None, clock=clock)
         stack.start(f"keys restart {attempt}")
         try:
             endpoint = Endpoint(stack, host="127.0.0.1", port=0)
@@ -209,7 +262,7 @@ def test_a_quota_count_and_a_generated_key_outlive_a_restart(tmp_path: Path) -> 
                     assert [call(outputs["Url"] + "/items", value)[0] for _ in range(2)] == [200, 200]
                 else:
                     assert call(outputs["Url"] + "/items", value)[:3:2] == (429, b'{"message":"Limit Exceeded"}')
-                    today = datetime.now(UTC).date().isoformat()
+                    today = clock.now().date().isoformat()
                     usage = _client(endpoint.url).get_usage(usagePlanId=outputs["PlanId"], startDate=today, endDate=today)
                     # [used, remaining] today: the refused request is not counted; the plan's disabled key used none.
                     assert usage["items"][outputs["KeyId"]] == [[2, 0]] and len(usage["items"]) == 2

@@ -20,7 +20,7 @@ import secrets
 import string
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ApiKeys", "KeyUse", "ServedKey", "generate_value", "quota_start", "served_keys"]
+__all__ = ["ApiKeys", "KeyUse", "ServedKey", "generate_value", "presented_key", "quota_start", "served_keys"]
 
 GENERATED_LENGTH = 40
 """The length of the values API Gateway generates (letters and digits)."""
@@ -51,6 +51,12 @@ def served_keys(shared: Shared, stack: Any) -> ApiKeys:
         return int(local.clock.now().timestamp() * 1000)
 
     return shared.get("apigateway-keys", lambda: ApiKeys(lambda: SqliteApiKeys(local.db, now_ms), now_ms))
+
+
+def presented_key(key_source: str, header: str | None, usage_identifier_key: str | None) -> str | None:
+    """The key a request presents: its ``x-api-key`` header (``HEADER``), or its Lambda authorizer's
+    ``usageIdentifierKey`` (``AUTHORIZER``, where the header counts for nothing)."""
+    return usage_identifier_key if key_source == "AUTHORIZER" else header
 
 
 def generate_value() -> str:
@@ -72,9 +78,9 @@ class ServedKey:
     """A key with its value (the template's or generated) and when it was first made."""
 
     key: ApiKey
-    value: str
+    value: str = field(repr=False)
     created_ms: int
-    digest: bytes
+    digest: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class KeyUse:
     """The key a request was let through with (``$context.identity.apiKey``, ``apiKeyId``)."""
 
     key_id: str
-    value: str
+    value: str = field(repr=False)
 
 
 Problem = Literal["api_key", "throttled", "quota"]
@@ -142,12 +148,14 @@ class ApiKeys:
             self._doors = {where: tuple(found) for where, found in doors.items()}
         self._buckets.clear()
 
-    def opens(self, api_id: str, stage: str) -> bool:
-        """Whether any usage plan lists the API stage (else every key is refused there)."""
-        return (api_id, stage) in self._doors
+    def check(
+        self, api_id: str, stage: str, resource_path: str, route_method: str, request_method: str, presented: str | None
+    ) -> KeyUse | Problem:
+        """Let a request with key ``presented`` through to a method of the API stage, or say why not.
 
-    def check(self, api_id: str, stage: str, resource_path: str, method: str, presented: str | None) -> KeyUse | Problem:
-        """Let a request with key ``presented`` through to ``method resource_path`` of the API stage, or say why not."""
+        ``resource_path`` and ``route_method`` name the method as API Gateway does (``/items/{id}``,
+        ``ANY``); ``request_method`` is the request's own.
+        """
         doors = self._doors.get((api_id, stage), ())
         if not presented:
             return "api_key"
@@ -161,9 +169,13 @@ class ApiKeys:
         if found is None or not found[1].key.enabled:
             return "api_key"
         door, served = found
-        throttle = door.stage.method_throttles.get(f"{resource_path}/{method}") or door.stage.method_throttles.get(f"{resource_path}/*")
-        bucket = (door.plan.plan_id, served.key.key_id, api_id, stage, resource_path if throttle else "", method if throttle else "")
-        throttle = throttle or door.plan.throttle
+        # A method throttle is keyed by the method as API Gateway names it (``/any/ANY`` for an ANY
+        # method); a throttle keyed by the request's method of an ANY resource is honoured too.
+        method_key = next(
+            (k for k in (f"{resource_path}/{route_method}", f"{resource_path}/{request_method}") if k in door.stage.method_throttles), ""
+        )
+        bucket = (door.plan.plan_id, served.key.key_id, api_id, stage, method_key)
+        throttle = door.stage.method_throttles[method_key] if method_key else door.plan.throttle
         if throttle is not None and not self._buckets.take(bucket, throttle):
             return "throttled"
         if not self._count(door.plan, served.key.key_id):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from ..context import Context, HttpRequest, HttpResponse, Shared
-from .api_keys import KeyUse, served_keys
+from .api_keys import KeyUse, presented_key, served_keys
 from .authorizers import Authorization, unverifiable_issuers
 from .cors import apply_cors, is_preflight, preflight
 from .events import RequestView, payload_v1, payload_v2, request_time
@@ -201,11 +201,9 @@ class ApiGateway:
 
     def _api_key(self, view: RequestView) -> KeyUse | str:
         """The key the request is let through with, or the problem (``api_key``, ``throttled``, ``quota``)."""
-        if view.api.key_source == "AUTHORIZER":
-            presented = view.authorizer.usage_identifier_key if view.authorizer is not None else None
-        else:
-            presented = view.headers.get("x-api-key")
-        return self._api_keys.check(view.api.api_id, view.stage.name, view.route.path, view.method, presented)
+        usage_key = view.authorizer.usage_identifier_key if view.authorizer is not None else None
+        presented = presented_key(view.api.key_source, view.headers.get("x-api-key"), usage_key)
+        return self._api_keys.check(view.api.api_id, view.stage.name, view.route.path, view.route.method, view.method, presented)
 
     def _integrate(self, view: RequestView) -> HttpResponse:
         api, integration = view.api, view.route.integration

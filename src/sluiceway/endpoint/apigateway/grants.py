@@ -40,7 +40,7 @@ class Grant:
     """lambda: the ``context`` the authorizer answered."""
     latency_ms: int = 0
     """lambda: how long the authorizer took (REST's ``integrationLatency``)."""
-    usage_identifier_key: str | None = None
+    usage_identifier_key: str | None = field(default=None, repr=False)
     """lambda (REST): the ``usageIdentifierKey`` answered: the request's API key when the API's key source is AUTHORIZER."""
 
     def for_event(self, api_kind: ApiKind, payload_format: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...ports import Invocation
@@ -56,7 +56,7 @@ class _Answer:
     policy: Any
     principal_id: str | None
     context: Mapping[str, Any]
-    usage_identifier_key: str | None = None
+    usage_identifier_key: str | None = field(default=None, repr=False)
     """A REST policy answer's ``usageIdentifierKey`` (the API key, for an API whose key source is AUTHORIZER)."""
 
 

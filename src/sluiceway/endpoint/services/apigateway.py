@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TypeVar
@@ -28,7 +29,7 @@ T = TypeVar("T")
 DEFAULT_LIMIT: Final = 25
 """A page's size when the request sets no ``limit``."""
 MAX_LIMIT: Final = 500
-"""The largest page API Gateway serves."""
+"""The largest page API Gateway serves (a larger limit is served as this)."""
 MAX_USAGE_DAYS: Final = 366
 """The longest GetUsage interval served locally (a bound on the work of one call)."""
 
@@ -48,25 +49,37 @@ def _not_found(message: str) -> AwsError:
 def _page(items: Sequence[T], key: Callable[[T], str], params: dict[str, Any]) -> dict[str, Any]:
     """``{"items": [...], "position": ...}`` from ``position`` on, ``limit`` at most (items sorted by ``key``)."""
     limit = params.get("limit")
-    if limit is None:
-        limit = DEFAULT_LIMIT
-    if not 1 <= int(limit) <= MAX_LIMIT:
-        raise _bad_request(f"Invalid limit: must be between 1 and {MAX_LIMIT}")
+    # API Gateway answers a limit out of range with a page, not an error (a recorded limit=-1 is a 200).
+    limit = DEFAULT_LIMIT if limit is None or int(limit) < 1 else min(int(limit), MAX_LIMIT)
     rest = list(items)
     position = params.get("position")
     if position:
-        try:
-            after = base64.urlsafe_b64decode(str(position).encode("ascii")).decode("utf-8")
-        except (binascii.Error, UnicodeError, ValueError):
-            raise _bad_request("Invalid position parameter") from None
+        after = _cursor(str(position))
         rest = [item for item in rest if key(item) > after]
-    out: dict[str, Any] = {"items": rest[: int(limit)]}
-    if len(rest) > int(limit):
-        out["position"] = base64.urlsafe_b64encode(key(rest[int(limit) - 1]).encode()).decode("ascii")
+    out: dict[str, Any] = {"items": rest[:limit]}
+    if len(rest) > limit:
+        out["position"] = base64.urlsafe_b64encode(key(rest[limit - 1]).encode()).decode("ascii")
     return out
 
 
-def _api_key(served: ServedKey, *, include_value: bool) -> dict[str, Any]:
+_CURSOR = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+"""What a position stands for: the id of a page's last item."""
+
+
+def _cursor(position: str) -> str:
+    """The id a ``position`` this service gave stands for; anything else is refused, never read as "from the start"."""
+    try:
+        # validate=True: a character outside the alphabet is an error, where the default drops it.
+        after = base64.b64decode(position.encode("ascii"), altchars=b"-_", validate=True).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise _bad_request("Invalid position parameter") from None
+    if not _CURSOR.match(after):
+        raise _bad_request("Invalid position parameter")
+    return after
+
+
+def _api_key(served: ServedKey, *, include_value: bool, single: bool) -> dict[str, Any]:
+    """A key as GetApiKey (``single``: ``tags`` always, ``{}`` when none) or a GetApiKeys item (``tags`` only when some) shows it."""
     key = served.key
     created = datetime.fromtimestamp(served.created_ms / 1000, UTC)
     out: dict[str, Any] = {"id": key.key_id}
@@ -78,12 +91,13 @@ def _api_key(served: ServedKey, *, include_value: bool) -> dict[str, Any]:
     if key.description:
         out["description"] = key.description
     out.update({"enabled": key.enabled, "createdDate": created, "lastUpdatedDate": created, "stageKeys": list(key.stage_keys)})
-    if key.tags:
+    if key.tags or single:
         out["tags"] = dict(key.tags)
     return out
 
 
-def _usage_plan(plan: UsagePlan) -> dict[str, Any]:
+def _usage_plan(plan: UsagePlan, *, single: bool) -> dict[str, Any]:
+    """A plan as GetUsagePlan (``single``: ``tags`` always) or a GetUsagePlans item (``tags`` only when some) shows it."""
     out: dict[str, Any] = {"id": plan.plan_id, "name": plan.name}
     if plan.description:
         out["description"] = plan.description
@@ -98,7 +112,7 @@ def _usage_plan(plan: UsagePlan) -> dict[str, Any]:
         out["throttle"] = plan.throttle.to_output()
     if plan.quota is not None:
         out["quota"] = plan.quota.to_output()
-    if plan.tags:
+    if plan.tags or single:
         out["tags"] = dict(plan.tags)
     return out
 
@@ -115,7 +129,7 @@ def get_api_key(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     served = _keys(ctx).key(str(params["apiKey"]))
     if served is None:
         raise _not_found("Invalid API Key identifier specified")
-    return _api_key(served, include_value=bool(params.get("includeValue")))
+    return _api_key(served, include_value=bool(params.get("includeValue")), single=True)
 
 
 @OPERATIONS("GetApiKeys")
@@ -129,7 +143,7 @@ def get_api_keys(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         found = [k for k in found if k.key.customer_id == customer]
     page = _page(found, lambda k: k.key.key_id, params)
     include = bool(params.get("includeValues"))
-    page["items"] = [_api_key(k, include_value=include) for k in page["items"]]
+    page["items"] = [_api_key(k, include_value=include, single=False) for k in page["items"]]
     return page
 
 
@@ -140,13 +154,13 @@ def get_usage_plans(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if key_id:
         plans = [p for p in plans if key_id in p.key_ids]
     page = _page(plans, lambda p: p.plan_id, params)
-    page["items"] = [_usage_plan(p) for p in page["items"]]
+    page["items"] = [_usage_plan(p, single=False) for p in page["items"]]
     return page
 
 
 @OPERATIONS("GetUsagePlan")
 def get_usage_plan(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return _usage_plan(_must_plan(ctx, str(params["usagePlanId"])))
+    return _usage_plan(_must_plan(ctx, str(params["usagePlanId"])), single=True)
 
 
 def _plan_key(served: ServedKey) -> dict[str, Any]:
@@ -156,8 +170,10 @@ def _plan_key(served: ServedKey) -> dict[str, Any]:
 @OPERATIONS("GetUsagePlanKeys")
 def get_usage_plan_keys(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     keys = _keys(ctx)
-    plan = _must_plan(ctx, str(params["usagePlanId"]))
-    found = sorted((k for k in (keys.key(i) for i in plan.key_ids) if k is not None), key=lambda k: k.key.key_id)
+    plan = keys.plan(str(params["usagePlanId"]))
+    # API Gateway lists no keys of an unknown plan rather than refusing (recorded: a 200 with no items).
+    key_ids = plan.key_ids if plan is not None else ()
+    found = sorted((k for k in (keys.key(i) for i in key_ids) if k is not None), key=lambda k: k.key.key_id)
     name = params.get("nameQuery")
     if name:
         found = [k for k in found if k.key.name.startswith(str(name))]
@@ -168,11 +184,15 @@ def get_usage_plan_keys(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @OPERATIONS("GetUsagePlanKey")
 def get_usage_plan_key(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    plan = _must_plan(ctx, str(params["usagePlanId"]))
-    key_id = str(params["keyId"])
-    served = _keys(ctx).key(key_id) if key_id in plan.key_ids else None
+    keys = _keys(ctx)
+    # API Gateway looks the key up first; a key that exists but is not in the plan (or the plan is
+    # unknown) is answered as an unknown plan.
+    served = keys.key(str(params["keyId"]))
     if served is None:
         raise _not_found("Invalid API Key identifier specified")
+    plan = keys.plan(str(params["usagePlanId"]))
+    if plan is None or served.key.key_id not in plan.key_ids:
+        raise _not_found("Invalid Usage Plan ID specified")
     return _plan_key(served)
 
 

@@ -1,4 +1,4 @@
--- API Gateway's API keys and usage plans of template stacks (backends/local/api_keys.py). The keys
+-- API Gateway's API keys and usage plans of template stacks (endpoint/apigateway/usage_store.py). The keys
 -- and plans themselves come from the template at every start; what the data dir keeps is what
 -- API Gateway would keep across them. IF NOT EXISTS throughout: tests rewind schema_version and
 -- replay migrations.
