@@ -33,6 +33,7 @@ from .context import Context, HttpRequest, HttpResponse, Shared, Stream
 from .custom_resources import RESPONSE_PATH, ResponseSlots
 from .errors import AwsError, not_implemented
 from .health import liveness, readiness
+from .lambda_urls import FunctionUrls
 from .routing import Route, route, virtual_host_bucket
 from .sdk_tasks import serve_aws_sdk_tasks
 from .services import operations
@@ -248,6 +249,8 @@ class Endpoint:
             return self.shared.get("management-api", self._management_api).handle(request)
         if console_routes.serves(request) and self.stack.settings.api_enabled:
             return console_routes.handle(request, self.stack, self.shared)
+        if FunctionUrls.serves(request.path):
+            return self.shared.get("lambda-urls", lambda: FunctionUrls(self)).handle(request)
         path = request.path.rstrip("/")
         if path == METRICS_PATH:
             status, headers, text = exposition(self.stack.metrics.registry, request.headers, request.method)

@@ -20,6 +20,7 @@ from .cognito import (
     UserPoolUserToGroupAttachment,
 )
 from .custom import CustomResource
+from .function_urls import FunctionUrl
 from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, LayerVersion, Passive, Permission, Version
 from .logs import LogGroup
 from .messaging import Queue, Subscription, Topic
@@ -52,6 +53,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::Version": Version(),
     "AWS::Lambda::Alias": Alias(),
     "AWS::Lambda::LayerVersion": LayerVersion(),
+    "AWS::Lambda::Url": FunctionUrl(),
     "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
     "AWS::Logs::MetricFilter": MetricFilter(),

@@ -31,6 +31,7 @@ from ..errors import AwsError
 from ._lambda_catalog import catalog, spec_of, stored
 from ._lambda_describe import configuration, must_function
 from ._lambda_upload import check_package, check_request, unzip_failed
+from ._lambda_url_store import kept_urls
 
 logger = logging.getLogger(__name__)
 
@@ -378,6 +379,10 @@ def delete_function(ctx: Context, params: dict[str, Any]) -> None:
     configs = ctx.stack.local.async_invocations.configs
     for config in configs.list(spec.name):  # a function's settings go with it
         configs.delete(config.function, config.qualifier)
+    urls = kept_urls(ctx.stack, ctx.shared)
+    for url in urls.of_function(spec.name):  # and its URLs: Lambda deletes them with the function
+        with contextlib.suppress(NotFoundError):
+            urls.delete(url.function, url.qualifier)
 
 
 def _delete_version(ctx: Context, name: str, version: str) -> None:

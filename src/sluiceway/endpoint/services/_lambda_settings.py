@@ -9,18 +9,21 @@ has no IAM, and every caller may invoke.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
 import uuid
 from typing import Any
 
+from ...errors import NotFoundError
 from ..context import Context, Operations
 from ..errors import AwsError
 from ._lambda_catalog import catalog, spec_of, stored
 from ._lambda_code import kept_function, user_error
 from ._lambda_describe import must_function
 from ._lambda_mappings import is_mapping_arn, mapping_tags, set_mapping_tags
+from ._lambda_url_store import kept_urls
 
 __all__ = ["OPERATIONS"]
 
@@ -220,6 +223,9 @@ def delete_alias(ctx: Context, params: dict[str, Any]) -> None:
     function = kept_function(ctx, {"FunctionName": params["FunctionName"]})
     # Deleting an alias that is not there succeeds, as on Lambda.
     _save(ctx, function, aliases={k: v for k, v in function.aliases.items() if k != params["Name"]})
+    # The alias's URL goes with it, as on Lambda.
+    with contextlib.suppress(NotFoundError):
+        kept_urls(ctx.stack, ctx.shared).delete(function.name, params["Name"])
 
 
 @OPERATIONS("ListAliases")

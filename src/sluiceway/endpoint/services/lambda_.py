@@ -26,7 +26,7 @@ from ...runtime.lambdas.destinations import destination_kind, error_document
 from ...runtime.lambdas.invoker import MAX_REQUEST_BYTES, FunctionSpec, invoke_api_error
 from ..context import Context, Operations
 from ..errors import AwsError
-from . import _lambda_code, _lambda_mappings, _lambda_settings
+from . import _lambda_code, _lambda_mappings, _lambda_settings, _lambda_urls
 from ._lambda_catalog import catalog, stored
 from ._lambda_describe import configuration, must_function, qualifier_of
 
@@ -41,6 +41,7 @@ OPERATIONS = Operations("lambda")
 OPERATIONS.handlers.update(_lambda_code.OPERATIONS.handlers)
 OPERATIONS.handlers.update(_lambda_settings.OPERATIONS.handlers)
 OPERATIONS.handlers.update(_lambda_mappings.OPERATIONS.handlers)
+OPERATIONS.handlers.update(_lambda_urls.OPERATIONS.handlers)
 
 MAX_EVENT_BYTES = 262_144
 """The payload limit of an asynchronous (``Event``) invocation."""
