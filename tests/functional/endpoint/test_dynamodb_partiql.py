@@ -330,3 +330,103 @@ def test_execute_transaction(dynamodb: Any) -> None:
         )
     )
     assert mixed["Message"] == "ExecuteTransaction API does not support both read and write operations in the same request."
+
+
+EMPTY_VALUE = "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+
+
+def test_malformed_parameters_are_refused_in_every_operation(aws: Callable[..., Any], dynamodb: Any) -> None:
+    make_table(dynamodb, "pq-params", sort=False)
+    unchecked = aws("dynamodb", parameter_validation=False)
+    for statement in ('SELECT * FROM "pq-params" WHERE v = ?', "INSERT INTO \"pq-params\" VALUE {'pk': 'a', 'v': <<?>>}"):
+        error = error_of(lambda s=statement: unchecked.execute_statement(Statement=s, Parameters=[{}]))
+        assert error == {"Code": "ValidationException", "Message": EMPTY_VALUE}
+    two = error_of(lambda: unchecked.execute_statement(Statement='INSERT INTO "pq-params" VALUE ?', Parameters=[{"M": {}, "S": "x"}]))
+    assert two["Message"].startswith("Supplied AttributeValue has more than one datatypes set")
+    # A batch member's parameters are checked with the request, as an empty list of them is.
+    members = [{"Statement": 'SELECT * FROM "pq-params" WHERE pk = ?', "Parameters": [{}]}]
+    assert error_of(lambda: unchecked.batch_execute_statement(Statements=members))["Message"] == EMPTY_VALUE
+    assert error_of(lambda: unchecked.execute_transaction(TransactStatements=members))["Message"] == EMPTY_VALUE
+    members = [{"Statement": 'SELECT * FROM "pq-params" WHERE pk = ?', "Parameters": []}]
+    assert error_of(lambda: unchecked.batch_execute_statement(Statements=members)) == {
+        "Code": "ValidationException",
+        "Message": "1 validation error detected: Value '[]' at 'statements.1.member.parameters' failed to satisfy constraint:"
+        " Member must have length greater than or equal to 1",
+    }
+    assert dynamodb.scan(TableName="pq-params")["Items"] == []
+
+
+def test_statement_length_is_checked_first(aws: Callable[..., Any], dynamodb: Any) -> None:
+    make_table(dynamodb, "pq-length", sort=False)
+    unchecked = aws("dynamodb", parameter_validation=False)
+    assert error_of(lambda: unchecked.execute_statement(Statement="")) == {
+        "Code": "ValidationException",
+        "Message": "1 validation error detected: Value '' at 'statement' failed to satisfy constraint:"
+        " Member must have length greater than or equal to 1",
+    }
+    long = "SELECT * FROM \"pq-length\" WHERE pk = 'a'" + " " * 8200
+    assert error_of(lambda: unchecked.execute_statement(Statement=long))["Message"] == (
+        f"1 validation error detected: Value '{long}' at 'statement' failed to satisfy constraint:"
+        " Member must have length less than or equal to 8192"
+    )
+    fits = "SELECT * FROM \"pq-length\" WHERE pk = 'a'"
+    assert run(dynamodb, fits + " " * (8192 - len(fits)))["Items"] == []
+    members = [{"Statement": fits}, {"Statement": long}]
+    assert "at 'statements.2.member.statement'" in error_of(lambda: unchecked.batch_execute_statement(Statements=members))["Message"]
+    assert (
+        "at 'transactStatements.2.member.statement'"
+        in error_of(lambda: unchecked.execute_transaction(TransactStatements=members))["Message"]
+    )
+
+
+def test_refusals_name_no_native_expression(dynamodb: Any) -> None:
+    make_table(dynamodb, "pq-words")
+    dynamodb.put_item(TableName="pq-words", Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "b": {"N": "1"}})
+    error = error_of(lambda: run(dynamodb, "UPDATE \"pq-words\" SET a = b + 'x' WHERE pk = 'a' AND sk = 1"))
+    assert error["Message"] == "Incorrect operand type for operator or function; operator or function: +, operand type: S"
+    error = error_of(lambda: run(dynamodb, 'SELECT * FROM "pq-words" WHERE a = 1e400'))
+    assert error["Message"] == "Number overflow. Attempting to store a number with magnitude larger than supported range"
+
+
+def test_is_null_exists_and_order_by(dynamodb: Any) -> None:
+    make_table(dynamodb, "pq-null")
+    dynamodb.put_item(TableName="pq-null", Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "n": {"NULL": True}})
+    dynamodb.put_item(TableName="pq-null", Item={"pk": {"S": "a"}, "sk": {"N": "2"}})
+    dynamodb.put_item(TableName="pq-null", Item={"pk": {"S": "a"}, "sk": {"N": "3"}, "n": {"S": "x"}})
+    assert [i["sk"]["N"] for i in run(dynamodb, "SELECT sk FROM \"pq-null\" WHERE pk = 'a' AND n IS NULL")["Items"]] == ["1", "2"]
+    assert [i["sk"]["N"] for i in run(dynamodb, "SELECT sk FROM \"pq-null\" WHERE pk = 'a' AND n IS NOT NULL")["Items"]] == ["3"]
+    ordered = run(dynamodb, "SELECT sk FROM \"pq-null\" WHERE pk = 'a' ORDER BY pk, sk DESC")["Items"]
+    assert [i["sk"]["N"] for i in ordered] == ["3", "2", "1"]
+
+    # EXISTS is a transaction's ConditionCheck: the write happens only when the item is there as described.
+    check = {"Statement": "EXISTS(SELECT * FROM \"pq-null\" WHERE pk = 'a' AND sk = 3 AND n = 'x')"}
+    write = {"Statement": "UPDATE \"pq-null\" SET done = 1 WHERE pk = 'a' AND sk = 2"}
+    assert dynamodb.execute_transaction(TransactStatements=[check, write])["Responses"] == []
+    assert dynamodb.get_item(TableName="pq-null", Key={"pk": {"S": "a"}, "sk": {"N": "2"}})["Item"]["done"] == {"N": "1"}
+    failing = {"Statement": "EXISTS(SELECT * FROM \"pq-null\" WHERE pk = 'a' AND sk = 9)"}
+    with pytest.raises(ClientError) as caught:
+        dynamodb.execute_transaction(TransactStatements=[failing, {"Statement": write["Statement"].replace("done = 1", "done = 2")}])
+    assert [r["Code"] for r in caught.value.response["CancellationReasons"]] == ["ConditionalCheckFailed", "None"]
+    assert dynamodb.get_item(TableName="pq-null", Key={"pk": {"S": "a"}, "sk": {"N": "2"}})["Item"]["done"] == {"N": "1"}
+    assert error_of(lambda: run(dynamodb, check["Statement"]))["Code"] == "ValidationException"
+
+
+def test_listed_partition_keys_are_read_in_order_and_paged(dynamodb: Any) -> None:
+    make_table(dynamodb, "pq-in")
+    for pk in ("a", "b", "c"):
+        for sk in range(3):
+            dynamodb.put_item(TableName="pq-in", Item={"pk": {"S": pk}, "sk": {"N": str(sk)}})
+    statement = "SELECT pk, sk FROM \"pq-in\" WHERE pk IN ['c', 'a', 'zz'] AND sk >= 1"
+    wanted = [("c", "1"), ("c", "2"), ("a", "1"), ("a", "2")]
+    assert [(i["pk"]["S"], i["sk"]["N"]) for i in run(dynamodb, statement)["Items"]] == wanted
+    seen: list[tuple[str, str]] = []
+    page = run(dynamodb, statement, Limit=3)
+    seen += [(i["pk"]["S"], i["sk"]["N"]) for i in page["Items"]]
+    pages = 1
+    while "NextToken" in page:
+        page = run(dynamodb, statement, Limit=3, NextToken=page["NextToken"])
+        seen += [(i["pk"]["S"], i["sk"]["N"]) for i in page["Items"]]
+        pages += 1
+    assert seen == wanted and pages <= 3
+    ordered = run(dynamodb, "SELECT pk FROM \"pq-in\" WHERE pk = 'a' OR pk = 'c' OR pk = 'b' ORDER BY pk DESC, sk")["Items"]
+    assert [i["pk"]["S"] for i in ordered] == ["c"] * 3 + ["b"] * 3 + ["a"] * 3

@@ -60,10 +60,10 @@ def test_select_star_and_paths_with_keywords_in_any_case() -> None:
 def test_condition_precedence_or_and_not() -> None:
     select = parse_statement("SELECT * FROM t WHERE a = 1 OR b = 2 AND NOT c = 3")
     assert isinstance(select, Select) and isinstance(select.where, Or)
-    assert isinstance(select.where.right, And)
-    assert isinstance(select.where.right.right, Not)
+    assert isinstance(select.where.terms[1], And)
+    assert isinstance(select.where.terms[1].terms[1], Not)
     grouped = parse_statement("SELECT * FROM t WHERE (a = 1 OR b = 2) AND c = 3")
-    assert isinstance(grouped, Select) and isinstance(grouped.where, And) and isinstance(grouped.where.left, Or)
+    assert isinstance(grouped, Select) and isinstance(grouped.where, And) and isinstance(grouped.where.terms[0], Or)
 
 
 def test_predicates_and_functions() -> None:
@@ -72,12 +72,8 @@ def test_predicates_and_functions() -> None:
         " AND v IS NOT MISSING AND begins_with(s, 'ab') AND size(l) >= 2 AND Contains(s, 'q')"
     )
     assert isinstance(select, Select)
-    found: list[Any] = []
-    node: Any = select.where
-    while isinstance(node, And):
-        found.insert(0, node.right)
-        node = node.left
-    found.insert(0, node)
+    assert isinstance(select.where, And)
+    found: list[Any] = list(select.where.terms)
     assert isinstance(found[0], Between)
     assert isinstance(found[1], Not) and isinstance(found[1].operand, In)
     assert isinstance(found[2], In) and len(found[2].candidates) == 1
@@ -140,7 +136,7 @@ def test_delete_and_order_by() -> None:
     delete = parse_statement("DELETE FROM t WHERE pk = 'a' AND sk = 2 RETURNING ALL OLD *")
     assert isinstance(delete, Delete) and delete.returning == "ALL_OLD"
     ordered = parse_statement("SELECT * FROM t WHERE pk = 'a' ORDER BY sk DESC")
-    assert isinstance(ordered, Select) and ordered.order_by == (Path(("sk",)), True)
+    assert isinstance(ordered, Select) and ordered.order_by == ((Path(("sk",)), True),)
     assert isinstance(ordered.where, Comparison) and isinstance(ordered.where.right, Constant)
 
 

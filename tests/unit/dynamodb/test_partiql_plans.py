@@ -70,8 +70,6 @@ def test_anything_else_is_a_scan_filtered_by_the_whole_where() -> None:
     for statement in (
         "SELECT * FROM tbl",
         "SELECT * FROM tbl WHERE colour = 'red'",
-        "SELECT * FROM tbl WHERE pk = 'a' OR pk = 'b'",
-        "SELECT * FROM tbl WHERE pk IN ['a', 'b']",
         # Two conditions on the sort key: a Query may not filter on a key attribute.
         "SELECT * FROM tbl WHERE pk = 'a' AND sk > 1 AND sk < 5",
     ):

@@ -18,12 +18,14 @@ __all__ = [
     "Condition",
     "Constant",
     "Delete",
+    "Exists",
     "In",
     "Insert",
     "ListValue",
     "MapValue",
     "Missing",
     "Not",
+    "Null",
     "Operand",
     "Or",
     "Parameter",
@@ -133,15 +135,26 @@ class Missing:
 
 
 @dataclass(frozen=True)
+class Null:
+    """``path IS NULL`` (``negated``: ``IS NOT NULL``): PartiQL's IS NULL holds for NULL and for MISSING."""
+
+    path: Path
+    negated: bool = False
+
+
+@dataclass(frozen=True)
 class And:
-    left: Condition
-    right: Condition
+    """Conditions joined by AND, flat: ``a AND b AND c`` is one node of three terms, so that no
+    walk over a long WHERE recurses once per term."""
+
+    terms: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    left: Condition
-    right: Condition
+    """Conditions joined by OR, flat (see :class:`And`)."""
+
+    terms: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
@@ -149,7 +162,7 @@ class Not:
     operand: Condition
 
 
-Condition: TypeAlias = Comparison | Between | In | Missing | And | Or | Not | Call
+Condition: TypeAlias = Comparison | Between | In | Missing | Null | And | Or | Not | Call
 
 
 @dataclass(frozen=True)
@@ -159,8 +172,8 @@ class Select:
     projection: tuple[Path, ...] | None
     """The paths selected; None for ``*``."""
     where: Condition | None
-    order_by: tuple[Path, bool] | None = None
-    """The ORDER BY path and whether it is descending."""
+    order_by: tuple[tuple[Path, bool], ...] = ()
+    """The ORDER BY keys, each with whether it is descending (none: no ORDER BY)."""
 
 
 @dataclass(frozen=True)
@@ -203,4 +216,15 @@ class Delete:
     index: str | None = None
 
 
-Statement: TypeAlias = Select | Insert | Update | Delete
+@dataclass(frozen=True)
+class Exists:
+    """``EXISTS(SELECT ...)``: a transaction's check that the item the SELECT names is there (a ConditionCheck)."""
+
+    select: Select
+
+    @property
+    def table(self) -> str:
+        return self.select.table
+
+
+Statement: TypeAlias = Select | Insert | Update | Delete | Exists

@@ -2,9 +2,10 @@
 
 ::
 
-    statement  := select | insert | update | delete
+    statement  := select | insert | update | delete | exists
     select     := SELECT ('*' | path (',' path)*) FROM target [WHERE condition]
-                  [ORDER BY path [ASC | DESC]]
+                  [ORDER BY path [ASC | DESC] (',' path [ASC | DESC])*]
+    exists     := EXISTS '(' select ')'                    (ExecuteTransaction only)
     insert     := INSERT INTO name VALUE value
     update     := UPDATE target (SET assignment (',' assignment)* | REMOVE path (',' path)*)+
                   [WHERE condition] [RETURNING returning]
@@ -17,14 +18,19 @@
     conjunct   := negation (AND negation)*
     negation   := NOT negation | '(' condition ')' | function | operand predicate
     predicate  := comparator operand | [NOT] BETWEEN operand AND operand
-                  | [NOT] IN ('[' | '(') operand (',' operand)* (']' | ')') | IS [NOT] MISSING
+                  | [NOT] IN ('[' | '(') operand (',' operand)* (']' | ')') | IS [NOT] (MISSING | NULL)
     operand    := path | '?' | literal | function
     path       := name ('.' name | '[' number ']' | '[' string ']')*
     name       := word | "quoted"
     literal    := 'string' | number | TRUE | FALSE | NULL | '{' 'key' ':' value, ... '}'
                   | '[' value, ... ']' | '<<' value, ... '>>'
 
-Keywords and function names are case-insensitive. A malformed statement is DynamoDB's
+Keywords and function names are case-insensitive; the functions are those of DynamoDB's
+PartiQL reference (ql-functions: size, exists, attribute_type, begins_with, contains,
+missing) and the three its UPDATE reference uses in SET (list_append, set_add,
+set_delete): the expression language's attribute_exists, attribute_not_exists and
+if_not_exists are not PartiQL's. Nesting (parentheses, NOT, functions, literals) is
+bounded by :data:`MAX_DEPTH`. A malformed statement is DynamoDB's
 ``ValidationException`` "Statement wasn't well formed, can't be processed: <why>";
 the few refusals DynamoDB words on their own terms (a FROM path of three parts, an
 empty name) carry no such prefix.
@@ -47,12 +53,14 @@ from .nodes import (
     Condition,
     Constant,
     Delete,
+    Exists,
     In,
     Insert,
     ListValue,
     MapValue,
     Missing,
     Not,
+    Null,
     Operand,
     Or,
     Parameter,
@@ -64,22 +72,30 @@ from .nodes import (
     Update,
     Value,
 )
-from .tokens import EOF, LexError, Token, tokenize
+from .tokens import DIGITS, EOF, LexError, Token, tokenize
 
-__all__ = ["MALFORMED", "parse_statement"]
+__all__ = ["MALFORMED", "MAX_DEPTH", "parse_statement"]
 
 MALFORMED = "Statement wasn't well formed, can't be processed: "
 
+MAX_DEPTH = 100
+"""The deepest nesting of parentheses, NOTs, function calls and literals a statement may have.
+
+AWS documents no such limit (the 8192-character statement bounds it); the parser, the
+planner and the engine's expression parser recurse once or a few times a level, and 100
+levels keep them far from Python's recursion limit. No real statement nests this deep.
+"""
+
 #: Functions that are conditions, with their number of operands.
-CONDITION_FUNCTIONS = {"attribute_exists": 1, "attribute_not_exists": 1, "attribute_type": 2, "begins_with": 2, "contains": 2}
+CONDITION_FUNCTIONS = {"attribute_type": 2, "begins_with": 2, "contains": 2}
 #: Functions that are operands: of a condition (size) or of an UPDATE's SET.
-OPERAND_FUNCTIONS = {"size": 1, "list_append": 2, "if_not_exists": 2, "set_add": 2, "set_delete": 2}
+OPERAND_FUNCTIONS = {"size": 1, "list_append": 2, "set_add": 2, "set_delete": 2}
 _FUNCTIONS = {**CONDITION_FUNCTIONS, **OPERAND_FUNCTIONS}
 
 _KEYWORDS = frozenset(
     {
         *("SELECT", "FROM", "WHERE", "ORDER", "BY", "ASC", "DESC", "INSERT", "INTO", "VALUE", "UPDATE", "SET", "REMOVE"),
-        *("DELETE", "RETURNING", "AND", "OR", "NOT", "BETWEEN", "IN", "IS", "MISSING", "NULL", "TRUE", "FALSE"),
+        *("DELETE", "RETURNING", "AND", "OR", "NOT", "BETWEEN", "IN", "IS", "MISSING", "NULL", "TRUE", "FALSE", "EXISTS"),
     }
 )
 _COMPARATORS = ("=", "<>", "<", "<=", ">", ">=")
@@ -112,6 +128,8 @@ class _Parser:
         self.position = 0
         self.parameters = 0
         """How many ``?`` were read so far (each is numbered in order)."""
+        self.depth = 0
+        """How deeply nested the parser is now (see :data:`MAX_DEPTH`)."""
 
     # -- the machinery ------------------------------------------------------------------
 
@@ -149,6 +167,17 @@ class _Parser:
             return malformed("Unexpected keyword")
         return malformed("Unexpected token")
 
+    def nested(self, inner: Callable[[], T]) -> T:
+        """``inner()`` one level deeper; too deep a statement is refused, never a RecursionError."""
+        if self.depth >= MAX_DEPTH:
+            # AWS's wording for this is unrecorded (its limit is unknown, see MAX_DEPTH).
+            raise malformed("Statement is nested too deeply")
+        self.depth += 1
+        try:
+            return inner()
+        finally:
+            self.depth -= 1
+
     def separated(self, item: Callable[[], T], separator: str = ",") -> list[T]:
         items = [item()]
         while self.peek.kind == separator:
@@ -167,6 +196,13 @@ class _Parser:
             result = self.update()
         elif self.at("DELETE"):
             result = self.delete()
+        elif self.at("EXISTS") and self.ahead().kind == "(":
+            self.advance()
+            self.advance()
+            if not self.at("SELECT"):
+                raise self.unexpected()
+            result = Exists(self.select())
+            self.expect(")")
         else:
             raise malformed("Expected data manipulation")
         if self.peek.kind != EOF:
@@ -184,16 +220,19 @@ class _Parser:
         self.keyword("FROM")
         table, index = self.target()
         where = self.where()
-        order_by = None
+        order_by: tuple[tuple[Path, bool], ...] = ()
         if self.at("ORDER"):
             self.advance()
             self.keyword("BY")
-            path = self.path()
-            descending = False
-            if self.at("ASC", "DESC"):
-                descending = self.advance().text.upper() == "DESC"
-            order_by = (path, descending)
+            order_by = tuple(self.separated(self.ordering))
         return Select(table, index, projection, where, order_by)
+
+    def ordering(self) -> tuple[Path, bool]:
+        path = self.path()
+        descending = False
+        if self.at("ASC", "DESC"):
+            descending = self.advance().text.upper() == "DESC"
+        return path, descending
 
     def insert(self) -> Insert:
         self.advance()
@@ -280,7 +319,7 @@ class _Parser:
                 elements.append(self.name())
                 continue
             token = self.peek
-            if token.kind == "number" and token.text.isdigit():
+            if token.kind == "number" and all(c in DIGITS for c in token.text):
                 self.advance()
                 elements.append(int(token.text))
             elif token.kind == "string":
@@ -318,26 +357,21 @@ class _Parser:
         if self.at("NULL"):
             self.advance()
             return Constant({"NULL": True})
-        if token.kind == "{":
-            self.advance()
-            entries: list[tuple[str, Value]] = []
-            if self.peek.kind != "}":
-                entries = self.separated(self.entry)
-            self.expect("}")
-            return MapValue(tuple(entries))
-        if token.kind == "[":
-            self.advance()
-            members: list[Value] = []
-            if self.peek.kind != "]":
-                members = self.separated(self.value)
-            self.expect("]")
-            return ListValue(tuple(members))
-        if token.kind == "<<":
-            self.advance()
-            members = [] if self.peek.kind == ">>" else self.separated(self.value)
-            self.expect(">>")
-            return SetValue(tuple(members))
+        if token.kind in ("{", "[", "<<"):
+            return self.nested(self.collection)
         raise self.unexpected()
+
+    def collection(self) -> Value:
+        """A map, list or set literal (one level of nesting)."""
+        opening = self.advance().kind
+        closing = {"{": "}", "[": "]", "<<": ">>"}[opening]
+        if opening == "{":
+            entries = [] if self.peek.kind == closing else self.separated(self.entry)
+            self.expect(closing)
+            return MapValue(tuple(entries))
+        members = [] if self.peek.kind == closing else self.separated(self.value)
+        self.expect(closing)
+        return ListValue(tuple(members)) if opening == "[" else SetValue(tuple(members))
 
     def entry(self) -> tuple[str, Value]:
         key = self.peek
@@ -363,7 +397,7 @@ class _Parser:
         if name not in _FUNCTIONS:
             raise malformed("Unexpected term")
         self.expect("(")
-        arguments = tuple(self.separated(self.operand))
+        arguments = tuple(self.nested(lambda: self.separated(self.operand)))
         self.expect(")")
         if len(arguments) != _FUNCTIONS[name]:
             raise validation(
@@ -381,26 +415,26 @@ class _Parser:
     # -- conditions -----------------------------------------------------------------------
 
     def condition(self) -> Condition:
-        left = self.conjunction()
+        terms = [self.conjunction()]
         while self.at("OR"):
             self.advance()
-            left = Or(left, self.conjunction())
-        return left
+            terms.append(self.conjunction())
+        return terms[0] if len(terms) == 1 else Or(tuple(terms))
 
     def conjunction(self) -> Condition:
-        left = self.negation()
+        terms = [self.negation()]
         while self.at("AND"):
             self.advance()
-            left = And(left, self.negation())
-        return left
+            terms.append(self.negation())
+        return terms[0] if len(terms) == 1 else And(tuple(terms))
 
     def negation(self) -> Condition:
         if self.at("NOT"):
             self.advance()
-            return Not(self.negation())
+            return Not(self.nested(self.negation))
         if self.peek.kind == "(":
             self.advance()
-            inner = self.condition()
+            inner = self.nested(self.condition)
             self.expect(")")
             return inner
         if self.at_call():
@@ -439,10 +473,12 @@ class _Parser:
             if self.at("NOT"):
                 self.advance()
                 missing_negated = True
-            self.keyword("MISSING")
+            if not self.at("MISSING", "NULL"):
+                raise self.unexpected()
+            kind = self.advance().text.upper()
             if not isinstance(subject, Path):
                 raise malformed("Unexpected term")
-            return Missing(subject, missing_negated)
+            return Missing(subject, missing_negated) if kind == "MISSING" else Null(subject, missing_negated)
         else:
             raise self.unexpected()
         return Not(found) if negated else found

@@ -2,7 +2,9 @@
 
 DynamoDB runs PartiQL on its item operations, and so does the local engine: a SELECT
 whose WHERE fixes the partition key (``pk = ?``, with at most one sort-key condition
-beside it) is a Query, any other SELECT a Scan (with the WHERE as its filter); INSERT is
+beside it) is a Query, one whose WHERE lists partition keys (``pk IN [...]`` or
+``pk = ? OR pk = ?``) one Query per key, any other SELECT a Scan (with the WHERE as its
+filter); an ``EXISTS(SELECT ...)`` of a transaction is a ConditionCheck; INSERT is
 a PutItem that must not find the item; UPDATE an UpdateItem that must find it; DELETE a
 DeleteItem. The statement's other conditions become the request's condition or filter,
 so streams, conditions, limits and capacity are the native calls'.
@@ -11,12 +13,14 @@ so streams, conditions, limits and capacity are the native calls'.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import validation
 from ..schema import IndexSpec, TableSpec
+from ..values import compare, equal
 from .nodes import (
     And,
     Assign,
@@ -26,9 +30,12 @@ from .nodes import (
     Condition,
     Constant,
     Delete,
+    Exists,
+    In,
     Insert,
     ListValue,
     MapValue,
+    Not,
     Or,
     Parameter,
     Path,
@@ -53,6 +60,11 @@ __all__ = [
 NO_KEY = "Where clause does not contain a mandatory equality on all key attributes"
 _SORT_OPERATORS = ("=", "<", "<=", ">", ">=")
 _FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<=", "<>": "<>"}
+MAX_IN_KEYS = 50
+"""The most partition-key values an IN may list (the ql-operators reference)."""
+MAX_IN_VALUES = 100
+"""The most values an IN on any other attribute may list."""
+_ORDER_BY = "Must have the partition key equality condition in the WHERE clause and the sort key in the ORDER BY clause to use ORDER BY."
 
 
 @dataclass
@@ -60,7 +72,7 @@ class Plan:
     """One statement as a native operation and its request."""
 
     operation: str
-    """``Query``, ``Scan``, ``PutItem``, ``UpdateItem`` or ``DeleteItem``."""
+    """``Query``, ``Scan``, ``PutItem``, ``UpdateItem``, ``DeleteItem`` or ``ConditionCheck``."""
     request: dict[str, Any]
     table: str
     key: dict[str, Any] | None = None
@@ -73,6 +85,11 @@ class Plan:
     """A keyed SELECT's conditions beyond its key."""
     parameters: Sequence[dict[str, Any]] = ()
     """The statement's parameters (a keyed SELECT's remainder is evaluated with them)."""
+    partitions: list[dict[str, Any]] | None = None
+    """For a SELECT over listed partition keys: each key's value, in the order they are read.
+    The Query ``request`` is run once per value, with the value at ``partition_value``."""
+    partition_value: str = ""
+    """The placeholder in ``request``'s ExpressionAttributeValues that holds the partition key."""
 
 
 def parameter_count(node: Any) -> int:
@@ -101,17 +118,14 @@ def conjuncts(condition: Condition | None) -> list[Condition]:
     if condition is None:
         return []
     if isinstance(condition, And):
-        return conjuncts(condition.left) + conjuncts(condition.right)
+        return [found for term in condition.terms for found in conjuncts(term)]
     return [condition]
 
 
 def _joined(conditions: Sequence[Condition]) -> Condition | None:
     if not conditions:
         return None
-    joined = conditions[0]
-    for condition in conditions[1:]:
-        joined = And(joined, condition)
-    return joined
+    return conditions[0] if len(conditions) == 1 else And(tuple(conditions))
 
 
 def _attribute(operand: Any) -> str | None:
@@ -173,8 +187,11 @@ def plan_statement(statement: Statement, spec: TableSpec, parameters: Sequence[d
         DynamoDbError: DynamoDB's ValidationException for a statement the table cannot serve.
     """
     check_parameters(statement, parameters)
+    _check_in_lists(statement, spec)
     if isinstance(statement, Select):
         return _select(statement, spec, parameters, consistent)
+    if isinstance(statement, Exists):
+        return _exists(statement, spec, parameters)
     if isinstance(statement, Insert):
         return _insert(statement, spec, parameters)
     if statement.index is not None:
@@ -200,6 +217,9 @@ def _select(statement: Select, spec: TableSpec, parameters: Sequence[dict[str, A
     read_key = [hash_key.name] + ([range_key.name] if range_key else [])
     found = conjuncts(statement.where)
     equalities, rest = _key_equalities(found, [hash_key.name])
+    listed: list[Any] | None = None
+    if hash_key.name not in equalities:
+        listed, rest = _listed_keys(found, hash_key.name)
     holders = Placeholders(parameters)
     request: dict[str, Any] = {"TableName": spec.name}
     if index is not None:
@@ -207,7 +227,7 @@ def _select(statement: Select, spec: TableSpec, parameters: Sequence[dict[str, A
     if consistent:
         request["ConsistentRead"] = True
     sort_condition: Condition | None = None
-    if hash_key.name in equalities and range_key is not None:
+    if (hash_key.name in equalities or listed is not None) and range_key is not None:
         for position, condition in enumerate(rest):
             if _is_sort_condition(condition, range_key.name):
                 # A key condition names the key first (``3 <= sk`` is ``sk >= 3``).
@@ -216,15 +236,26 @@ def _select(statement: Select, spec: TableSpec, parameters: Sequence[dict[str, A
                 break
     # A key attribute may not be filtered in a Query (DynamoDB refuses it there), so a WHERE
     # that conditions the key beyond one sort-key condition is read by a Scan instead.
-    queried = hash_key.name in equalities and not any(_names(c) & set(read_key) for c in rest)
-    _check_order(statement, queried, range_key.name if range_key else None)
+    queried = (hash_key.name in equalities or listed is not None) and not any(_names(c) & set(read_key) for c in rest)
+    descending, by_partition = _order(statement, queried, listed is not None, hash_key.name, range_key.name if range_key else None)
+    partitions: list[dict[str, Any]] | None = None
+    partition_value = ""
     if queried:
-        keyed = [equalities[hash_key.name]] + ([sort_condition] if sort_condition is not None else [])
-        request["KeyConditionExpression"] = holders.condition(_joined(keyed))  # type: ignore[arg-type]
+        if listed is not None:
+            partitions = _distinct([bind(v, parameters) for v in listed])
+            if by_partition is not None:
+                partitions.sort(key=functools.cmp_to_key(lambda a, b: compare(a, b) or 0), reverse=by_partition)
+            partition_value = holders.value(partitions[0])
+            key_text = f"{holders.name(hash_key.name)} = {partition_value}"
+        else:
+            key_text = holders.condition(equalities[hash_key.name])
+        if sort_condition is not None:
+            key_text += f" AND {holders.condition(sort_condition)}"
+        request["KeyConditionExpression"] = key_text
         remainder = _joined(rest)
         if remainder is not None:
             request["FilterExpression"] = holders.condition(remainder)
-        if statement.order_by is not None and statement.order_by[1]:
+        if descending:
             request["ScanIndexForward"] = False
         operation = "Query"
     else:
@@ -243,7 +274,33 @@ def _select(statement: Select, spec: TableSpec, parameters: Sequence[dict[str, A
         keyed_read=keyed_read,
         remainder=_joined(table_rest) if keyed_read else None,
         parameters=list(parameters),
+        partitions=partitions,
+        partition_value=partition_value,
     )
+
+
+def _listed_keys(found: list[Condition], hash_key: str) -> tuple[list[Any] | None, list[Condition]]:
+    """The partition-key values a conjunct lists (``pk IN [...]``, ``pk = a OR pk = b``), and the other conjuncts."""
+    for position, condition in enumerate(found):
+        values: list[Any] | None = None
+        if isinstance(condition, In) and _attribute(condition.subject) == hash_key:
+            values = list(condition.candidates)
+        elif isinstance(condition, Or):
+            oriented = [_oriented(term) for term in condition.terms]
+            if all(o is not None and o.operator == "=" and _attribute(o.left) == hash_key for o in oriented):
+                values = [o.right for o in oriented if o is not None]
+        if values is not None and all(_is_value(v) for v in values):
+            return values, found[:position] + found[position + 1 :]
+    return None, found
+
+
+def _distinct(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The values without repeats (a key listed twice is read once), in the order first listed."""
+    kept: list[dict[str, Any]] = []
+    for value in values:
+        if not any(equal(value, other) for other in kept):
+            kept.append(value)
+    return kept
 
 
 def _is_sort_condition(condition: Condition, range_key: str) -> bool:
@@ -257,20 +314,73 @@ def _is_sort_condition(condition: Condition, range_key: str) -> bool:
     return False
 
 
-def _check_order(statement: Select, queried: bool, range_key: str | None) -> None:
-    if statement.order_by is None:
-        return
+def _order(statement: Select, queried: bool, several: bool, hash_key: str, range_key: str | None) -> tuple[bool, bool | None]:
+    """Whether the sort key is read descending, and whether listed partitions are read in key order (descending).
+
+    ORDER BY names the partition key, the sort key or both (the select reference's "a hash
+    key or a sort key"); DynamoDB orders only what its Queries read in order: the sort key
+    within a partition, and the partitions of a listed key one after another (``several``).
+    Ordering by the sort key before the partition key is therefore refused across several
+    partitions; within one, the partition key orders nothing.
+    """
+    if not statement.order_by:
+        return False, None
     if statement.where is None:
         raise validation("Must have WHERE clause in the statement when using ORDER BY clause.")
-    if not queried or range_key is None or _attribute(statement.order_by[0]) != range_key:
-        # Items come in sort-key order within one partition only: DynamoDB orders nothing else.
-        raise validation(
-            "Must have the partition key equality condition in the WHERE clause and the sort key in the ORDER BY clause to use ORDER BY."
-        )
+    if not queried:
+        raise validation(_ORDER_BY)
+    descending: bool | None = None
+    by_partition: bool | None = None
+    for path, desc in statement.order_by:
+        name = _attribute(path)
+        if name == hash_key and by_partition is None and (descending is None or not several):
+            by_partition = desc
+        elif name is not None and name == range_key and descending is None:
+            descending = desc
+        else:
+            raise validation(_ORDER_BY)
+    return bool(descending), by_partition
+
+
+def _check_in_lists(statement: Statement, spec: TableSpec) -> None:
+    """The IN lists' lengths: at most 50 partition-key values, 100 of any other attribute (ql-operators).
+
+    AWS's words for these refusals are unrecorded; these say what the reference says.
+    """
+    where = statement.select.where if isinstance(statement, Exists) else getattr(statement, "where", None)
+    index = spec.index(statement.index) if isinstance(statement, Select) and statement.index else None
+    hash_key = (index or spec).hash_key.name
+    pending: list[Any] = [where]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, And | Or):
+            pending.extend(node.terms)
+        elif isinstance(node, Not):
+            pending.append(node.operand)
+        elif isinstance(node, In):
+            keyed = _attribute(node.subject) == hash_key
+            most = MAX_IN_KEYS if keyed else MAX_IN_VALUES
+            if len(node.candidates) > most:
+                which = "partition key values" if keyed else "values"
+                raise validation(f"The IN operator may have at most {most} {which}; found: {len(node.candidates)}")
 
 
 def _bound(comparison: Comparison, parameters: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return bind(comparison.right, parameters)  # type: ignore[arg-type]
+
+
+def _exists(statement: Exists, spec: TableSpec, parameters: Sequence[dict[str, Any]]) -> Plan:
+    """``EXISTS(SELECT ... WHERE key AND condition)``: a ConditionCheck that the keyed item is there and meets the rest."""
+    if statement.select.index is not None:
+        raise validation("Reads on indices are not supported within transactions.")
+    key, rest = _write_key(statement.select.where, spec, parameters)
+    holders = Placeholders(parameters)
+    condition = f"attribute_exists({holders.name(spec.hash_key.name)})"
+    remainder = _joined(rest)
+    if remainder is not None:
+        condition += f" AND {holders.grouped(remainder, Or)}"
+    request = {"TableName": spec.name, "Key": key, "ConditionExpression": condition}
+    return Plan("ConditionCheck", holders.add_to(request), spec.name, key=key)
 
 
 # -- writes ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .nodes import (
     MapValue,
     Missing,
     Not,
+    Null,
     Operand,
     Or,
     Parameter,
@@ -49,7 +50,8 @@ def bind(value: Value, parameters: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if isinstance(value, ListValue):
         return {"L": [bind(member, parameters) for member in value.members]}
     members = [bind(member, parameters) for member in value.members]
-    kinds = {next(iter(m)) for m in members}
+    # Parameters are checked AttributeValues (one type each) before they are bound.
+    kinds = {next(iter(m), "") for m in members}
     if len(kinds) != 1 or next(iter(kinds)) not in _SET_TYPES:
         # A set holds strings, numbers or binaries, all of one type, and at least one.
         raise validation("One or more parameter values were invalid: Set values must be of the same scalar type (S, N or B)")
@@ -113,9 +115,9 @@ class Placeholders:
         parentheses are written than the tree needs.
         """
         if isinstance(condition, Or):
-            return f"{self.condition(condition.left)} OR {self.condition(condition.right)}"
+            return " OR ".join(self.condition(term) for term in condition.terms)
         if isinstance(condition, And):
-            return f"{self.grouped(condition.left, Or)} AND {self.grouped(condition.right, Or)}"
+            return " AND ".join(self.grouped(term, Or) for term in condition.terms)
         if isinstance(condition, Not):
             return f"NOT {self.grouped(condition.operand, Or | And)}"
         if isinstance(condition, Comparison):
@@ -128,6 +130,15 @@ class Placeholders:
         if isinstance(condition, Missing):
             function = "attribute_exists" if condition.negated else "attribute_not_exists"
             return f"{function}({self.path(condition.path)})"
+        if isinstance(condition, Null):
+            # PartiQL's IS NULL holds for an attribute that is NULL or that is missing (the
+            # ql-operators reference: IS tests "a given PartiQL data type, including NULL or
+            # MISSING"). Written as one group, so that it binds as one predicate wherever it is.
+            path = self.path(condition.path)
+            null = self.value({"S": "NULL"})
+            if condition.negated:
+                return f"(attribute_exists({path}) AND NOT attribute_type({path}, {null}))"
+            return f"(attribute_not_exists({path}) OR attribute_type({path}, {null}))"
         return self.operand(condition)
 
     def grouped(self, condition: Condition, looser: Any) -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["EOF", "Token", "tokenize"]
+__all__ = ["DIGITS", "EOF", "Token", "tokenize"]
 
 EOF = "<EOF>"
 
 _TWO_CHARS = ("<=", ">=", "<>", "!=", "<<", ">>")
 _ONE_CHAR = "()[]{},.:=<>+-*?"
+# Only ASCII digits make a number: str.isdigit() also accepts "²" or "٣", which no number is.
+DIGITS = frozenset("0123456789")
 
 
 class LexError(ValueError):
@@ -48,19 +50,19 @@ def _quoted(source: str, start: int, quote: str) -> tuple[str, int]:
 
 def _number_end(source: str, i: int) -> int:
     n = len(source)
-    while i < n and source[i].isdigit():
+    while i < n and source[i] in DIGITS:
         i += 1
-    if i < n and source[i] == "." and i + 1 < n and source[i + 1].isdigit():
+    if i < n and source[i] == "." and i + 1 < n and source[i + 1] in DIGITS:
         i += 1
-        while i < n and source[i].isdigit():
+        while i < n and source[i] in DIGITS:
             i += 1
     if i < n and source[i] in "eE":
         j = i + 1
         if j < n and source[j] in "+-":
             j += 1
-        if j < n and source[j].isdigit():
+        if j < n and source[j] in DIGITS:
             i = j
-            while i < n and source[i].isdigit():
+            while i < n and source[i] in DIGITS:
                 i += 1
     return i
 
@@ -86,7 +88,7 @@ def tokenize(source: str) -> list[Token]:
         if char in "'\"":
             text, i = _quoted(source, i, char)
             tokens.append(Token("string" if char == "'" else "name", text, start))
-        elif char.isdigit() or (char == "." and source[i + 1 : i + 2].isdigit()):
+        elif char in DIGITS or (char == "." and source[i + 1 : i + 2] in DIGITS):
             i = _number_end(source, i)
             tokens.append(Token("number", source[start:i], start))
         elif char.isalpha() or char == "_":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -31,9 +32,10 @@ from ...dynamodb.partiql import (
     parse_statement,
     plan_statement,
 )
-from ...dynamodb.partiql.nodes import Delete, Insert, Path
+from ...dynamodb.partiql.messages import reworded
+from ...dynamodb.partiql.nodes import Delete, Exists, Insert, Path
 from ...dynamodb.schema import TableSpec
-from ...dynamodb.values import from_storage, to_storage
+from ...dynamodb.values import check_value, from_storage, to_storage
 from ..context import Context, Operations
 from ..errors import AwsError
 
@@ -41,6 +43,11 @@ __all__ = ["register"]
 
 MAX_BATCH = 25
 MAX_TRANSACTION = 100
+MAX_STATEMENT = 8192
+"""The longest statement, in characters (the service model's PartiQLStatement: 1 to 8192)."""
+# AWS's words for EXISTS outside a transaction are unrecorded; the ql-functions reference says
+# "This function can only be used in transactional operations".
+_EXISTS_OUTSIDE = "EXISTS can only be used in transactional operations"
 DUPLICATE = "Duplicate primary key exists in table"
 _BATCH_KEY = "Select statements within BatchExecuteStatement must specify the primary key in the where clause."
 
@@ -69,7 +76,27 @@ def register(operations: Operations, engine_of: EngineOf, error_of: ErrorOf) -> 
 # -- shared --------------------------------------------------------------------------------
 
 
+def _statement(params: Mapping[str, Any], member: str) -> str:
+    """The request's statement, its length checked first (as the service model's constraint is)."""
+    text = params.get("Statement")
+    if text is None:
+        raise validation(f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null")
+    text = str(text)
+    if not text:
+        raise validation(
+            f"1 validation error detected: Value '' at '{member}' failed to satisfy constraint:"
+            " Member must have length greater than or equal to 1"
+        )
+    if len(text) > MAX_STATEMENT:
+        raise validation(
+            f"1 validation error detected: Value '{text}' at '{member}' failed to satisfy constraint:"
+            f" Member must have length less than or equal to {MAX_STATEMENT}"
+        )
+    return text
+
+
 def _parameters(params: Mapping[str, Any], member: str) -> list[dict[str, Any]]:
+    """The request's parameters, each checked as any AttributeValue of a request is (exactly one type, valid)."""
     given = params.get("Parameters")
     if given is None:
         return []
@@ -78,7 +105,7 @@ def _parameters(params: Mapping[str, Any], member: str) -> list[dict[str, Any]]:
             f"1 validation error detected: Value '[]' at '{member}' failed to satisfy constraint:"
             " Member must have length greater than or equal to 1"
         )
-    return [dict(p) for p in given]
+    return [check_value(p) for p in given]
 
 
 def _spec(engine: LocalDynamoDb, table: str) -> TableSpec:
@@ -99,7 +126,7 @@ def _run(engine: LocalDynamoDb, plan: Plan) -> dict[str, Any]:
     except DynamoDbError as exc:
         if plan.operation == "PutItem" and exc.code == "ConditionalCheckFailedException":
             raise DynamoDbError("DuplicateItemException", DUPLICATE) from None
-        raise
+        raise reworded(exc) from None
 
 
 def _lookup(item: Mapping[str, Any], path: Path) -> Any:
@@ -155,9 +182,11 @@ def _add(total: dict[str, Any], entry: Mapping[str, Any]) -> None:
 
 
 def execute_statement(engine: LocalDynamoDb, params: dict[str, Any]) -> dict[str, Any]:
-    text = str(params.get("Statement") or "")
+    text = _statement(params, "statement")
     parameters = _parameters(params, "parameters")
     statement = parse_statement(text)
+    if isinstance(statement, Exists):
+        raise validation(_EXISTS_OUTSIDE)
     token = params.get("NextToken")
     if token is not None and not isinstance(statement, Select):
         raise validation("NextToken is only valid on a SELECT statement")
@@ -176,19 +205,48 @@ def execute_statement(engine: LocalDynamoDb, params: dict[str, Any]) -> dict[str
 
 
 def _select_page(engine: LocalDynamoDb, plan: Plan, params: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
-    if params.get("Limit") is not None:
-        plan.request["Limit"] = params["Limit"]
+    limit = params.get("Limit")
+    start: dict[str, Any] | None = None
+    partition = 0
     if params.get("NextToken") is not None:
-        plan.request["ExclusiveStartKey"] = _start_key(str(params["NextToken"]), fingerprint)
-    answer = _run(engine, plan)
-    response: dict[str, Any] = {"Items": [_projected(item, plan.projection) for item in answer.get("Items", [])]}
-    last = answer.get("LastEvaluatedKey")
+        start, partition = _start_key(str(params["NextToken"]), fingerprint)
+    partitions: list[dict[str, Any] | None] = list(plan.partitions) if plan.partitions else [None]
+    if partition >= len(partitions):
+        raise validation("Invalid NextToken")
+    items: list[dict[str, Any]] = []
+    used: list[dict[str, Any]] = []
+    token: str | None = None
+    last: dict[str, Any] | None = None
+    # Listed partition keys are read by one Query each, one after another; a page that a
+    # Limit or 1 MB stops resumes in the partition it stopped in.
+    while partition < len(partitions):
+        value = partitions[partition]
+        request = dict(plan.request)
+        if value is not None:
+            request["ExpressionAttributeValues"] = {**request["ExpressionAttributeValues"], plan.partition_value: value}
+        if limit is not None:
+            request["Limit"] = limit - len(items) if value is not None else limit
+        if start is not None:
+            request["ExclusiveStartKey"] = start
+        answer = _run(engine, dataclasses.replace(plan, request=request))
+        items.extend(answer.get("Items", []))
+        if "ConsumedCapacity" in answer:
+            used.append(answer["ConsumedCapacity"])
+        last = answer.get("LastEvaluatedKey") or None
+        if last:
+            token = _token(last, fingerprint, partition if value is not None else None)
+            break
+        partition, start = partition + 1, None
+        if limit is not None and len(items) >= limit and partition < len(partitions):
+            token = _token(None, fingerprint, partition)
+            break
+    response: dict[str, Any] = {"Items": [_projected(item, plan.projection) for item in items]}
+    if token is not None:
+        response["NextToken"] = token
     if last:
-        # A page stopped by Limit or by 1 MB: the next one starts after its last item.
-        response["NextToken"] = _token(last, fingerprint)
         response["LastEvaluatedKey"] = last
-    if "ConsumedCapacity" in answer:
-        response["ConsumedCapacity"] = answer["ConsumedCapacity"]
+    if used:
+        response["ConsumedCapacity"] = used[0] if len(used) == 1 else _merged(used)[0]
     return response
 
 
@@ -197,22 +255,33 @@ def _fingerprint(text: str, parameters: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(shown.encode("utf-8")).hexdigest()[:16]
 
 
-def _token(key: Mapping[str, Any], fingerprint: str) -> str:
-    body = {"k": {name: to_storage(value) for name, value in key.items()}, "f": fingerprint}
+def _token(key: Mapping[str, Any] | None, fingerprint: str, partition: int | None = None) -> str:
+    """A NextToken: the key a page stopped after, and for listed partition keys which one it stopped in."""
+    body: dict[str, Any] = {"k": {name: to_storage(value) for name, value in (key or {}).items()}, "f": fingerprint}
+    if partition is not None:
+        body["p"] = partition
     return base64.urlsafe_b64encode(json.dumps(body, sort_keys=True).encode("utf-8")).decode("ascii")
 
 
-def _start_key(token: str, fingerprint: str) -> dict[str, Any]:
-    """The key a NextToken resumes after; a token of another statement (or parameters) is refused."""
+def _start_key(token: str, fingerprint: str) -> tuple[dict[str, Any] | None, int]:
+    """The key a NextToken resumes after (None: from the partition's start) and the partition it resumes in.
+
+    A token of another statement (or parameters) is refused.
+    """
     try:
         body = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
         key = {str(name): from_storage(value) for name, value in body["k"].items()}
         given = body["f"]
+        partition = body.get("p", 0)
+        listed = "p" in body
+        if not isinstance(partition, int) or isinstance(partition, bool) or partition < 0:
+            raise ValueError(partition)
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
         raise validation("Invalid NextToken") from None
     if given != fingerprint:
         raise validation("NextToken does not match request")
-    return key
+    # A listed partition's token may resume at the partition's start (no key).
+    return (key or None) if listed else key, partition
 
 
 # -- BatchExecuteStatement -------------------------------------------------------------------
@@ -255,10 +324,17 @@ def batch_execute_statement(engine: LocalDynamoDb, params: dict[str, Any]) -> di
             f" Member must have length less than or equal to {MAX_BATCH}"
         )
     parsed: list[Statement | DynamoDbError] = []
+    bound: list[list[dict[str, Any]]] = []
     for position, member in enumerate(members, start=1):
+        # A member's text and parameters are checked with the request, as its shape's
+        # constraints are (the whole batch is refused); its statement fails on its own.
+        text = _statement(member, f"statements.{position}.member.statement")
+        bound.append(_parameters(member, f"statements.{position}.member.parameters"))
         try:
-            _parameters(member, f"statements.{position}.member.parameters")
-            parsed.append(parse_statement(str(member.get("Statement") or "")))
+            statement = parse_statement(text)
+            if isinstance(statement, Exists):
+                raise validation(_EXISTS_OUTSIDE)
+            parsed.append(statement)
         except DynamoDbError as exc:
             parsed.append(exc)  # the member fails on its own; the others run
     statements = [s for s in parsed if not isinstance(s, DynamoDbError)]
@@ -266,8 +342,8 @@ def batch_execute_statement(engine: LocalDynamoDb, params: dict[str, Any]) -> di
     if 0 < reads < len(statements):
         raise validation("Read and write requests together in the same batch is not supported.")
     planned: list[Plan | dict[str, Any]] = []
-    for member, statement in zip(members, parsed, strict=True):
-        planned.append(_batch_plan(engine, member, statement))
+    for member, outcome, parameters in zip(members, parsed, bound, strict=True):
+        planned.append(_batch_plan(engine, member, outcome, parameters))
     targets = [(p.table, json.dumps(to_storage({"M": p.key}), sort_keys=True)) for p in planned if isinstance(p, Plan) and p.key]
     if len(set(targets)) != len(targets):
         raise validation("Provided list of item keys contains duplicates")
@@ -299,15 +375,15 @@ def batch_execute_statement(engine: LocalDynamoDb, params: dict[str, Any]) -> di
     return result
 
 
-def _batch_plan(engine: LocalDynamoDb, member: Mapping[str, Any], statement: Statement | DynamoDbError) -> Plan | dict[str, Any]:
+def _batch_plan(
+    engine: LocalDynamoDb, member: Mapping[str, Any], statement: Statement | DynamoDbError, parameters: list[dict[str, Any]]
+) -> Plan | dict[str, Any]:
     """A member's plan, or its Error response when it cannot run."""
     if isinstance(statement, DynamoDbError):
         return _failure(statement)
     try:
         spec = _spec(engine, statement.table)
-        plan = plan_statement(
-            statement, spec, [dict(p) for p in member.get("Parameters") or []], consistent=bool(member.get("ConsistentRead"))
-        )
+        plan = plan_statement(statement, spec, parameters, consistent=bool(member.get("ConsistentRead")))
     except DynamoDbError as exc:
         return _failure(exc, statement.table)
     if isinstance(statement, Select) and (not plan.keyed_read or plan.operation != "Query"):
@@ -319,7 +395,7 @@ def _batch_plan(engine: LocalDynamoDb, member: Mapping[str, Any], statement: Sta
 
 # -- ExecuteTransaction ----------------------------------------------------------------------
 
-_TRANSACT_KINDS = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
+_TRANSACT_KINDS = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete", "ConditionCheck": "ConditionCheck"}
 
 
 def execute_transaction(engine: LocalDynamoDb, params: dict[str, Any]) -> dict[str, Any]:
@@ -335,14 +411,17 @@ def execute_transaction(engine: LocalDynamoDb, params: dict[str, Any]) -> dict[s
             f" Member must have length less than or equal to {MAX_TRANSACTION}"
         )
     statements: list[Statement] = []
+    bound: list[list[dict[str, Any]]] = []
     for position, member in enumerate(members):
-        _parameters(member, f"transactStatements.{position + 1}.member.parameters")
-        statement = parse_statement(str(member.get("Statement") or ""))
+        text = _statement(member, f"transactStatements.{position + 1}.member.statement")
+        bound.append(_parameters(member, f"transactStatements.{position + 1}.member.parameters"))
+        statement = parse_statement(text)
         if isinstance(statement, Update | Delete) and statement.returning is not None:
             raise validation(
                 f"Validation failed in TransactStatements[{position}]: RETURNING clause is not supported in ExecuteTransaction."
             )
-        if isinstance(statement, Select) and statement.index is not None:
+        read = statement.select if isinstance(statement, Exists) else statement
+        if isinstance(read, Select) and read.index is not None:
             raise validation(
                 f"Validation failed in TransactStatements[{position}]: Reads on indices are not supported within transactions."
             )
@@ -351,8 +430,8 @@ def execute_transaction(engine: LocalDynamoDb, params: dict[str, Any]) -> dict[s
     if 0 < reads < len(statements):
         raise validation("ExecuteTransaction API does not support both read and write operations in the same request.")
     plans = [
-        plan_statement(statement, _spec(engine, statement.table), [dict(p) for p in member.get("Parameters") or []])
-        for member, statement in zip(members, statements, strict=True)
+        plan_statement(statement, _spec(engine, statement.table), parameters)
+        for statement, parameters in zip(statements, bound, strict=True)
     ]
     if reads:
         return _transact_reads(engine, plans, params)
@@ -407,7 +486,7 @@ def _transact_writes(
         answer = engine.transact_write_items(request)
     except DynamoDbError as exc:
         if exc.code != "TransactionCanceledException":
-            raise
+            raise reworded(exc) from None
         raise _cancelled(exc, statements) from None
     # DynamoDB answers a write transaction with an empty Responses list.
     result: dict[str, Any] = {"Responses": []}
