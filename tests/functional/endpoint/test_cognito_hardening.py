@@ -128,11 +128,13 @@ def test_lone_surrogates_in_a_password_and_a_code_are_refused_not_a_500(endpoint
     pool = pools.create_user_pool("hardening-surrogates")
     client_id = pools.create_user_pool_client(pool["Id"], "c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])["ClientId"]
     pools.sign_up(client_id, "sue", PASSWORD)
+    status, answer = _call(endpoint, "ConfirmSignUp", {"ClientId": client_id, "Username": "sue", "ConfirmationCode": "\ud800"})
+    assert (status, answer["__type"]) == (400, "CodeMismatchException")
+    # Confirmed first: an unconfirmed user is told so before any password is looked at.
+    pools.admin_confirm_sign_up(pool["Id"], "sue")
     sign_in = {"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {"USERNAME": "sue", "PASSWORD": "\ud800"}}
     status, answer = _call(endpoint, "InitiateAuth", sign_in)
     assert (status, answer["__type"]) == (400, "NotAuthorizedException")
-    status, answer = _call(endpoint, "ConfirmSignUp", {"ClientId": client_id, "Username": "sue", "ConfirmationCode": "\ud800"})
-    assert (status, answer["__type"]) == (400, "CodeMismatchException")
 
 
 def test_the_token_endpoint_answers_invalid_client_for_non_ascii_credentials(endpoint: Endpoint) -> None:

@@ -5,6 +5,7 @@ algorithm apart from the server's."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -202,7 +203,7 @@ def test_a_secret_client_needs_the_secret_hash_on_both_steps(idp: Any) -> None:
     assert (code, message) == ("NotAuthorizedException", f"Unable to verify secret hash for client {client_id}")
 
 
-def test_timestamps_in_another_format_are_refused_and_a_padded_day_fails_the_signature(idp: Any) -> None:
+def test_timestamps_in_another_format_are_refused(idp: Any) -> None:
     pool_id = _pool(idp, "srp-timestamp")
     client_id = _client(idp, pool_id)["ClientId"]
     _user(idp, pool_id, "gus")
@@ -218,10 +219,6 @@ def test_timestamps_in_another_format_are_refused_and_a_padded_day_fails_the_sig
     now = _now()
     for stamp in (now.isoformat(), now.strftime("%A %B %d %H:%M:%S UTC %Y"), timestamp(now).replace(":", ".", 1)):
         assert attempt(stamp) == ("InvalidParameterException", "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english.")
-    # Parsed, but Cognito signs the canonical form: a zero-padded day (old warrant) is a wrong proof.
-    padded = f"{now:%a %b} {now.day:02d} {now:%H:%M:%S} UTC {now.year}"
-    if padded != timestamp(now):
-        assert attempt(padded) == INCORRECT
 
 
 def test_an_unknown_user_is_told_apart_only_when_the_client_is_legacy(idp: Any) -> None:
@@ -306,14 +303,51 @@ def test_wrong_proofs_count_towards_the_lockout_the_password_flow_shares(pools: 
     assert _sign_in(pools, clock, pool_id, client_id)()["AuthenticationResult"]
 
 
-def test_a_challenge_expires_with_the_clients_auth_session_validity(pools: SqliteUserPools, clock: FakeClock) -> None:
-    pool_id, client_id = _store_setup(pools, AuthSessionValidity=4)
-    late = _sign_in(pools, clock, pool_id, client_id, at=clock.now())
-    clock.advance(4 * 60)
+def test_a_padded_day_is_parsed_but_fails_the_signature(pools: SqliteUserPools, clock: FakeClock) -> None:
+    pool_id, client_id = _store_setup(pools)
+    # Cognito signs the canonical form of the moment: a zero-padded day (old warrant) is a wrong proof.
+    assert _refusal(_sign_in(pools, clock, pool_id, client_id, stamp="Sat Dec 05 09:30:00 UTC 2026")) == INCORRECT
+    assert _sign_in(pools, clock, pool_id, client_id, stamp="Sat Dec 5 09:30:00 UTC 2026")()["AuthenticationResult"]
+
+
+def test_a_challenge_must_be_answered_within_seconds_whatever_the_auth_session_validity(pools: SqliteUserPools, clock: FakeClock) -> None:
+    # Cognito: "respond to this challenge within a few seconds" (RespondToAuthChallenge's PASSWORD_VERIFIER).
+    pool_id, client_id = _store_setup(pools, AuthSessionValidity=15)
+    late = _sign_in(pools, clock, pool_id, client_id)
+    clock.advance(30)
     assert _refusal(late) == INCORRECT
     in_time = _sign_in(pools, clock, pool_id, client_id)
-    clock.advance(4 * 60 - 1)
+    clock.advance(29)
     assert in_time()["AuthenticationResult"]
+    assert _attempts(pools) == []  # a block that expired tested no password: not counted
+
+
+def _attempts(pools: SqliteUserPools) -> list[tuple[str, int]]:
+    rows = pools.db.connection().execute("SELECT action, failures FROM cognito_attempts").fetchall()
+    return [(r["action"], r["failures"]) for r in rows]
+
+
+def test_only_a_wrong_proof_against_a_live_challenge_counts(pools: SqliteUserPools, clock: FakeClock) -> None:
+    pool_id, client_id = _store_setup(pools)
+    srp = SrpClient("hal", PASSWORD, pool_id, client_id)
+    # Anyone who knows the name can push the user's challenge out with five InitiateAuth calls; the
+    # user's right answer then fails, but is no failed attempt: it tested no password.
+    for _ in range(6):
+        started = pools.initiate_auth(client_id, "USER_SRP_AUTH", srp.auth_parameters())
+        for _ in range(5):
+            pools.initiate_auth(client_id, "USER_SRP_AUTH", {"USERNAME": "hal", "SRP_A": "1f"})
+        responses = srp.answer(started["ChallengeParameters"], clock.now())
+        assert _refusal(lambda r=responses: pools.respond_to_auth_challenge(client_id, "PASSWORD_VERIFIER", None, r)) == INCORRECT
+    # A forged block, and a challenge whose password changed since, neither.
+    forged = srp.answer({**started["ChallengeParameters"], "SECRET_BLOCK": "Zm9yZ2VkIGJsb2Nr"}, clock.now())
+    assert _refusal(lambda: pools.respond_to_auth_challenge(client_id, "PASSWORD_VERIFIER", None, forged)) == INCORRECT
+    stale = _sign_in(pools, clock, pool_id, client_id)
+    pools.admin_set_user_password(pool_id, "hal", PASSWORD, permanent=True)  # a new salt and verifier
+    assert _refusal(stale) == INCORRECT
+    assert _attempts(pools) == []
+    assert _refusal(_sign_in(pools, clock, pool_id, client_id, password="Wr0ng-Horse!")) == INCORRECT
+    assert _attempts(pools) == [("sign_in", 1)]
+    assert _sign_in(pools, clock, pool_id, client_id)()["AuthenticationResult"]
 
 
 def test_a_timestamp_more_than_five_minutes_off_is_refused(pools: SqliteUserPools, clock: FakeClock) -> None:
@@ -358,13 +392,65 @@ def test_outstanding_challenges_are_bounded_per_user_and_pruned_when_expired(poo
     assert conn.execute("SELECT count(*) FROM cognito_srp_challenges").fetchone()[0] == 1
 
 
-def test_a_user_without_a_verifier_gets_one_at_their_next_password_sign_in(pools: SqliteUserPools, clock: FakeClock) -> None:
+def test_a_user_without_a_verifier_is_refused_uncounted_until_a_password_sign_in_makes_one(
+    pools: SqliteUserPools, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     pool_id, client_id = _store_setup(pools)
     with pools.db.transaction() as conn:  # as a password set before Sluiceway kept verifiers
         conn.execute("DELETE FROM cognito_srp_verifiers")
-    assert _refusal(_sign_in(pools, clock, pool_id, client_id)) == INCORRECT
+    # The right password, again and again: refused, but never counted, so the password sign-in
+    # that makes the verifier is not locked out.
+    with caplog.at_level(logging.WARNING, logger="sluiceway.backends.local._userpool_auth"):
+        for _ in range(6):
+            assert _refusal(_sign_in(pools, clock, pool_id, client_id)) == INCORRECT
+    assert _attempts(pools) == []
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 6
+    assert warned[0].__dict__["pool"] == pool_id and warned[0].__dict__["user"] == "hal"
+    assert "USER_PASSWORD_AUTH" in warned[0].getMessage() and "AdminSetUserPassword" in warned[0].getMessage()
+    assert not any(PASSWORD in str(r.__dict__) for r in caplog.records)
     assert pools.initiate_auth(client_id, "USER_PASSWORD_AUTH", {"USERNAME": "hal", "PASSWORD": PASSWORD})["AuthenticationResult"]
     assert _sign_in(pools, clock, pool_id, client_id)()["AuthenticationResult"]
+
+
+@pytest.mark.parametrize("prevent", ["ENABLED", "LEGACY"])
+def test_an_unconfirmed_user_is_told_so_whatever_the_password_and_it_is_not_counted(
+    pools: SqliteUserPools, clock: FakeClock, prevent: str
+) -> None:
+    pool_id, client_id = _store_setup(pools, PreventUserExistenceErrors=prevent)
+    pools.sign_up(client_id, "una", PASSWORD)
+    unconfirmed = ("UserNotConfirmedException", "User is not confirmed.")
+    for password in ("Wr0ng-Horse!", PASSWORD) * 3:
+        params = {"USERNAME": "una", "PASSWORD": password}
+        assert _refusal(lambda p=params: pools.initiate_auth(client_id, "USER_PASSWORD_AUTH", p)) == unconfirmed
+        # SRP says so at InitiateAuth, before any proof (the password is never seen there).
+        srp = SrpClient("una", password, pool_id, client_id)
+        assert _refusal(lambda s=srp: pools.initiate_auth(client_id, "USER_SRP_AUTH", s.auth_parameters())) == unconfirmed
+    assert _attempts(pools) == []
+    pools.admin_confirm_sign_up(pool_id, "una")
+    params = {"USERNAME": "una", "PASSWORD": PASSWORD}
+    assert pools.initiate_auth(client_id, "USER_PASSWORD_AUTH", params)["AuthenticationResult"]
+
+
+def test_a_decoy_challenge_costs_the_writes_a_real_one_costs(pools: SqliteUserPools) -> None:
+    """The time of InitiateAuth must not tell a user who exists from one who does not: both write
+    (and prune) a challenge row; the decoy's is rolled back, as its name has no user to hold it."""
+    pool_id, client_id = _store_setup(pools)
+    srp = SrpClient("hal", PASSWORD, pool_id, client_id)
+    conn = pools.db.connection()
+
+    def writes(username: str) -> list[str]:
+        seen: list[str] = []
+        conn.set_trace_callback(seen.append)
+        try:
+            pools.initiate_auth(client_id, "USER_SRP_AUTH", {**srp.auth_parameters(), "USERNAME": username})
+        finally:
+            conn.set_trace_callback(None)
+        return [" ".join(q.split()[:3]) for q in seen if q.split()[0] in ("INSERT", "DELETE", "BEGIN", "COMMIT")]
+
+    real, decoy = writes("hal"), writes("nobody")
+    assert real == decoy and any(q.startswith("INSERT INTO cognito_srp_challenges") for q in decoy)
+    assert conn.execute("SELECT count(*) FROM cognito_srp_challenges").fetchone()[0] == 1  # the decoy's did not stay
 
 
 def test_every_way_a_password_is_set_keeps_srp_in_step(pools: SqliteUserPools, clock: FakeClock) -> None:

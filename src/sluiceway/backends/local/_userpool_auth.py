@@ -5,7 +5,11 @@ refresh_token grants, token checks and revocation.
 SRP never shows the server the password: InitiateAuth answers the client's A with the user's salt,
 B and a SECRET_BLOCK; the client's PASSWORD_VERIFIER answer signs the block and a TIMESTAMP with the
 key both sides derive (the math is cognito/srp.py's, the rows _userpool_srp.py's). A wrong proof is a
-wrong password: same message, counted towards the same lockout.
+wrong password: same message, counted towards the same lockout, but only a proof checked against a
+live challenge of the user's is counted: an answer to a challenge that expired, was pushed out by
+later ones or was never issued tested no password, and counting it would let anyone who knows a name
+lock its user out. An unconfirmed user is told so whatever the password, before any is checked, as
+Cognito does.
 
 Wrong passwords count towards Cognito's lockout (cognito/lockout.py): after five, the user's
 sign-ins are refused with "Password attempts exceeded" for a wait that doubles with each further
@@ -21,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
 import uuid
@@ -42,10 +47,12 @@ from ...cognito.tokens import (
     secrets_match,
     validity_of,
 )
-from ._userpool_srp import decoy_secret, issue_challenge, new_block, store_verifier, take_challenge, verifier_of
+from ._userpool_srp import Challenge, decoy_secret, issue_challenge, rehearse_challenge, store_verifier, take_challenge, verifier_of
 from ._userpool_users import User, UserPoolUsers
 
 __all__ = ["UserPoolAuth"]
+
+logger = logging.getLogger(__name__)
 
 #: Verified against when the user does not exist, so that an unknown user costs what a wrong password costs.
 _DUMMY_HASH = hash_password("not a password", b"sluiceway-dummy-salt", DEFAULT_COST)
@@ -85,8 +92,9 @@ def _epoch(moment: datetime) -> int:
 
 
 def _as_costly_as_a_proof() -> None:
-    """Spend what checking a proof spends, when there is none to check (no such user, no such
-    challenge), so that the time an answer takes does not tell which."""
+    """Spend what checking a proof spends (:meth:`Challenge.issued_for`, then the key), when there is
+    none to check (no such user, no such challenge), so that the time an answer takes does not tell which."""
+    srp.server_public(secrets.randbits(3071), secrets.randbits(256))
     srp.session_key(secrets.randbits(3071), secrets.randbits(3071), secrets.randbits(256), secrets.randbits(3071))
 
 
@@ -158,6 +166,8 @@ class UserPoolAuth(UserPoolUsers):
         if user is not None and self._attempts(self.db.connection(), user, _SIGN_IN, now).locked(now):
             # Refused unheard, the right password too, and not counted (Cognito's lockout).
             raise CognitoError("NotAuthorizedException", "Password attempts exceeded")
+        if user is not None:
+            self._refuse_unconfirmed(user)
         if not verify_password(params["PASSWORD"], (user.password_hash if user else None) or _DUMMY_HASH) or user is None:
             if user is not None:
                 self._sign_in_failed(user, now)
@@ -167,6 +177,18 @@ class UserPoolAuth(UserPoolUsers):
         self._sign_in_succeeded(user)
         self._keep_verifier(user, params["PASSWORD"])
         return self._password_proven(client, user)
+
+    @staticmethod
+    def _refuse_unconfirmed(user: User) -> None:
+        """UserNotConfirmedException for an unconfirmed user, whatever the password, and not counted.
+
+        Cognito answers so before it looks at the password (AWS calls it intended: apps send such a
+        user to ConfirmSignUp; amazon-cognito-identity-js #288, amplify-js #11209), with
+        PreventUserExistenceErrors too, which hides only users who do not exist. A disabled user is
+        left to :meth:`_password_proven`, which refuses them as disabled first, as before.
+        """
+        if user.enabled and user.status == "UNCONFIRMED":
+            raise CognitoError("UserNotConfirmedException", "User is not confirmed.")
 
     def _password_proven(self, client: Mapping[str, Any], user: User) -> dict[str, Any]:
         """What follows a right password, however it was proven (PASSWORD or SRP's PASSWORD_VERIFIER)."""
@@ -188,9 +210,10 @@ class UserPoolAuth(UserPoolUsers):
         As Cognito answers it, with no Session: the SECRET_BLOCK is what the answer presents. For a
         user who does not exist, a LEGACY client is told so; otherwise the challenge is a decoy that
         no answer can meet, its SALT and USER_ID_FOR_SRP the same for the same name every time, so
-        that it tells nothing (Cognito's "Managing user existence error responses"). A user with no
-        verifier yet (a password set before Sluiceway kept them) gets the decoy too: their answer
-        fails as a wrong password does until a password sign-in makes their verifier.
+        that it tells nothing (Cognito's "Managing user existence error responses"). An unconfirmed
+        user is told so here, before any proof. A user with no verifier yet (a password set before
+        Sluiceway kept them) gets the decoy too: their answer is refused as a wrong password, but not
+        counted, until a password sign-in or AdminSetUserPassword makes their verifier.
         """
         flows = set(client["ExplicitAuthFlows"])
         # Clients with the legacy flow names allowed SRP unless limited to custom authentication.
@@ -212,29 +235,38 @@ class UserPoolAuth(UserPoolUsers):
         if user is None:
             if client.get("PreventUserExistenceErrors") == "LEGACY":
                 raise CognitoError("UserNotFoundException", "User does not exist.")
-            return self._srp_decoy(conn, pool["Id"], self._username_key(pool, username), None)
-        if self._attempts(conn, user, _SIGN_IN, now).locked(now):
-            raise CognitoError("NotAuthorizedException", "Password attempts exceeded")
-        kept = verifier_of(conn, user.pool_id, user.key)
+            name_key = self._username_key(pool, username)
+        else:
+            if self._attempts(conn, user, _SIGN_IN, now).locked(now):
+                raise CognitoError("NotAuthorizedException", "Password attempts exceeded")
+            self._refuse_unconfirmed(user)
+            name_key = user.key
+        kept = verifier_of(conn, pool["Id"], name_key)  # None for a name with no user: read all the same
         if kept is None:
-            return self._srp_decoy(conn, user.pool_id, user.key, user.username)
-        salt, verifier = kept
-        expires = _epoch(self.clock.now()) + 60 * int(client.get("AuthSessionValidity") or 3)
+            # A decoy: a salt and id the same for the same name every time, and a challenge row made
+            # as a real one is (verifier 0: no password answers it), so that neither what comes back
+            # nor the work behind it tells it apart.
+            salt, decoy_id = srp.decoy(decoy_secret(conn, pool["Id"]), name_key)
+            verifier = 0
+        else:
+            (salt, verifier), decoy_id = kept, ""
         with self.db.transaction() as write:
-            b_public, block = issue_challenge(
-                write, pool_id=user.pool_id, client_id=client["ClientId"], username_key=user.key, a_public=a_public,
-                verifier=verifier, now=int(now), expires_at=expires,
+            issue = issue_challenge if user is not None else rehearse_challenge
+            b_public, block = issue(
+                write, pool_id=pool["Id"], client_id=client["ClientId"], username_key=name_key, a_public=a_public,
+                verifier=verifier, now=int(now),
             )  # fmt: skip
-        return _password_verifier(user.username, salt, b_public, base64.b64encode(block).decode())
-
-    def _srp_decoy(self, conn: sqlite3.Connection, pool_id: str, name_key: str, user_id: str | None) -> dict[str, Any]:
-        salt, decoy_id = srp.decoy(decoy_secret(conn, pool_id), name_key)
-        # B as a real one is made (a power of g), so that neither its look nor its cost tells it apart.
-        b_public = srp.server_public(0, secrets.randbits(256)) or 1
-        return _password_verifier(user_id or decoy_id, salt, b_public, new_block())
+        return _password_verifier(user.username if user is not None else decoy_id, salt, b_public, base64.b64encode(block).decode())
 
     def _srp_answer(self, client: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
-        """RespondToAuthChallenge's PASSWORD_VERIFIER: the proof checked, then as a right password goes on."""
+        """RespondToAuthChallenge's PASSWORD_VERIFIER: the proof checked, then as a right password goes on.
+
+        The block is taken (a write transaction) and a proof's worth of work spent whatever the user
+        and the block, so that the time of the answer tells little: only a block that stands for a row
+        costs the row's delete (a decoy of a name with no user never had one), a difference far smaller
+        than the exponentiations'. Only a wrong proof against a live challenge of this user, this
+        client and their current verifier counts towards the lockout.
+        """
         for name in ("PASSWORD_CLAIM_SIGNATURE", "PASSWORD_CLAIM_SECRET_BLOCK", "TIMESTAMP", "USERNAME"):
             if not params.get(name):
                 raise CognitoError("InvalidParameterException", f"Missing required parameter {name}")
@@ -244,42 +276,55 @@ class UserPoolAuth(UserPoolUsers):
             raise CognitoError("InvalidParameterException", _TIMESTAMP_FORMAT)
         pool = self.must_pool(client["UserPoolId"])
         user = self._find(self.db.connection(), pool, params["USERNAME"])
-        if user is None:
-            _as_costly_as_a_proof()
-            if client.get("PreventUserExistenceErrors") == "LEGACY":
-                raise CognitoError("UserNotFoundException", "User does not exist.")
-            raise CognitoError("NotAuthorizedException", _INCORRECT)
         now = self.clock.now().timestamp()
-        if self._attempts(self.db.connection(), user, _SIGN_IN, now).locked(now):
+        if user is not None and self._attempts(self.db.connection(), user, _SIGN_IN, now).locked(now):
             raise CognitoError("NotAuthorizedException", "Password attempts exceeded")
         block = _b64decode(params["PASSWORD_CLAIM_SECRET_BLOCK"])
         with self.db.transaction() as conn:
             challenge = take_challenge(conn, block) if block else None
-            kept = verifier_of(conn, user.pool_id, user.key)
-        expected = None
-        if (
-            challenge is not None
-            and kept is not None
-            and challenge.pool_id == user.pool_id
-            and challenge.client_id == client["ClientId"]
-            and challenge.username_key == user.key
-            and challenge.expires_at > now
-        ):
+            # Read for a name with no user too (finding none), so that the work is the same.
+            kept = verifier_of(conn, pool["Id"], user.key if user is not None else self._username_key(pool, params["USERNAME"]))
+        expected, live = None, False
+        if user is not None and kept is not None and challenge is not None and self._live(challenge, client, user, kept[1], now):
+            live = True
             key = srp.session_key(challenge.a_public, challenge.b_public, challenge.b, kept[1])
             if key is not None:
                 # Over the canonical form of the moment, not the text sent (see srp.format_timestamp).
                 expected = srp.claim_signature(key, user.pool_id, user.username, block or b"", srp.format_timestamp(moment))
         else:
             _as_costly_as_a_proof()
+        if user is None:
+            if client.get("PreventUserExistenceErrors") == "LEGACY":
+                raise CognitoError("UserNotFoundException", "User does not exist.")
+            raise CognitoError("NotAuthorizedException", _INCORRECT)
+        self._refuse_unconfirmed(user)
+        if kept is None:
+            logger.warning(
+                "SRP sign-in refused: the user has no SRP verifier yet; a USER_PASSWORD_AUTH sign-in or AdminSetUserPassword makes one",
+                extra={"pool": user.pool_id, "user": user.username},
+            )
+            raise CognitoError("NotAuthorizedException", _INCORRECT)
         given = _b64decode(params["PASSWORD_CLAIM_SIGNATURE"]) or b""
         if expected is None or not srp.signatures_match(given, expected):
-            self._sign_in_failed(user, now)
+            if live:  # a proof that tested a password; any other tested nothing and is not counted
+                self._sign_in_failed(user, now)
             raise CognitoError("NotAuthorizedException", _INCORRECT)
         if abs(moment.timestamp() - now) > _TIMESTAMP_SKEW_S:
             # The password was right, the client's clock is not: refused, but no failed attempt.
             raise CognitoError("NotAuthorizedException", _INCORRECT)
         self._sign_in_succeeded(user)
         return self._password_proven(client, user)
+
+    @staticmethod
+    def _live(challenge: Challenge, client: Mapping[str, Any], user: User, verifier: int, now: float) -> bool:
+        """Whether ``challenge`` is one a proof of ``user``'s password can be checked against."""
+        return (
+            challenge.pool_id == user.pool_id
+            and challenge.client_id == client["ClientId"]
+            and challenge.username_key == user.key
+            and challenge.expires_at > now
+            and challenge.issued_for(verifier)
+        )
 
     def _keep_verifier(self, user: User, password: str) -> None:
         """Make the SRP verifier of a user who has none, now that their password is known to be right."""

@@ -8,14 +8,18 @@ SRP has none until their next password sign-in makes it.
 A challenge's SECRET_BLOCK is 32 random bytes standing for a row that holds the server's ``b`` and
 the A and B of the exchange; only the SHA-256 of the block is kept. Unguessable, and worthless
 without the row, it needs no signature of its own: a forged block finds no row. A block is taken
-(deleted) by the first answer that presents it, right or wrong, and stops working after the app
-client's AuthSessionValidity. The table stays small: expired rows go whenever a challenge is
-issued, and a user keeps at most the latest few outstanding.
+(deleted) by the first answer that presents it, right or wrong, and stops working
+:data:`ANSWER_WITHIN_S` after it was issued. Decoy challenges (for users who do not exist or have no
+verifier) cost what real ones cost, so that the time of an answer does not tell a decoy from a real
+challenge: a user's is a row like any (its B made without a verifier, which
+:meth:`Challenge.issued_for` tells apart), and one for a name with no user, whose row could not
+stand, is written and rolled back (:func:`rehearse_challenge`). The table
+stays small: expired rows go whenever a challenge is issued, and a name keeps at most the latest
+few outstanding.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -24,11 +28,28 @@ from dataclasses import dataclass
 
 from ...cognito import srp
 
-__all__ = ["Challenge", "decoy_secret", "issue_challenge", "new_block", "store_verifier", "take_challenge", "verifier_of"]
+__all__ = [
+    "ANSWER_WITHIN_S",
+    "Challenge",
+    "decoy_secret",
+    "issue_challenge",
+    "rehearse_challenge",
+    "store_verifier",
+    "take_challenge",
+    "verifier_of",
+]
 
 _BLOCK_BYTES = 32
 _OUTSTANDING_PER_USER = 5
 """Challenges a user may have open at once (a sign-in needs one; a few allow retries and tabs)."""
+ANSWER_WITHIN_S = 30
+"""How long a SECRET_BLOCK stays answerable. Cognito "requires that your application respond to this
+challenge within a few seconds. When the response time exceeds this period, your user pool returns a
+NotAuthorizedException error" (the API reference of RespondToAuthChallenge's PASSWORD_VERIFIER), and
+publishes no number; the app client's AuthSessionValidity is for Session tokens, which this challenge
+has none of. Thirty seconds: a client answers in one round trip and one 3072-bit exponentiation
+(milliseconds on a laptop, a second or two in a slow mobile JavaScript engine), so real clients meet
+it with room to spare, while a block kept for later is as useless as on Cognito."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +63,11 @@ class Challenge:
     b_public: int
     b: int
     expires_at: int
+
+    def issued_for(self, verifier: int) -> bool:
+        """Whether this challenge's B was made from ``verifier``: not when it is a decoy's (made with
+        none) or the user's password changed since it was issued. Costs one exponentiation."""
+        return srp.server_public(verifier, self.b) == self.b_public
 
 
 def store_verifier(conn: sqlite3.Connection, pool_id: str, username_key: str, user_id: str, password: str) -> None:
@@ -71,19 +97,17 @@ def decoy_secret(conn: sqlite3.Connection, pool_id: str) -> bytes:
     return hmac.new(b"sluiceway-srp-decoy", bytes(pem), hashlib.sha256).digest()
 
 
-def new_block() -> str:
-    """A SECRET_BLOCK that stands for nothing (a decoy's): as long as a real one."""
-    return base64.b64encode(secrets.token_bytes(_BLOCK_BYTES)).decode()
-
-
 def _block_hash(block: bytes) -> str:
     return hashlib.sha256(block).hexdigest()
 
 
 def issue_challenge(
-    conn: sqlite3.Connection, *, pool_id: str, client_id: str, username_key: str, a_public: int, verifier: int, now: int, expires_at: int
+    conn: sqlite3.Connection, *, pool_id: str, client_id: str, username_key: str, a_public: int, verifier: int, now: int
 ) -> tuple[int, bytes]:
-    """Draw ``b``, keep the challenge, and return ``(B, SECRET_BLOCK bytes)``. Call in a write transaction."""
+    """Draw ``b``, keep the challenge, and return ``(B, SECRET_BLOCK bytes)``. Call in a write transaction.
+
+    ``verifier`` 0 makes a decoy's: B a plain power of g, that no password answers."""
+    expires_at = now + ANSWER_WITHIN_S
     while True:
         b = secrets.randbits(256)
         b_public = srp.server_public(verifier, b)
@@ -104,6 +128,26 @@ def issue_challenge(
         (pool_id, username_key, pool_id, username_key, _OUTSTANDING_PER_USER),
     )
     return b_public, block
+
+
+def rehearse_challenge(
+    conn: sqlite3.Connection, *, pool_id: str, client_id: str, username_key: str, a_public: int, verifier: int, now: int
+) -> tuple[int, bytes]:
+    """A decoy challenge for a name with no user: :func:`issue_challenge`'s writes, made and undone.
+
+    Its row cannot stay (it names no user), yet the work of writing it is what tells a real
+    challenge from a decoy by time. Call in a write transaction; the foreign key to the user, which
+    would refuse the row at once, is checked only at a commit that never comes.
+    """
+    conn.execute("SAVEPOINT srp_decoy")
+    conn.execute("PRAGMA defer_foreign_keys = ON")  # off again at the transaction's end, by SQLite
+    try:
+        return issue_challenge(
+            conn, pool_id=pool_id, client_id=client_id, username_key=username_key, a_public=a_public, verifier=verifier, now=now
+        )
+    finally:
+        conn.execute("ROLLBACK TO srp_decoy")
+        conn.execute("RELEASE srp_decoy")
 
 
 def take_challenge(conn: sqlite3.Connection, block: bytes) -> Challenge | None:
