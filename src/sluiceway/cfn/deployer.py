@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..endpoint.calls import AwsCalls
 from ..endpoint.custom_resources import RESPONSE_PATH, ResponseSlots
 from ..ports import Invocation
+from .dynamic_references import parameter_reader, resolve_references
 from .errors import TemplateError
 from .graph import creation_order
 from .intrinsics import Resolver
@@ -112,7 +113,7 @@ def deploy(
             "locally; run the nested template as a stack of its own (up --template) and pass its outputs as parameters"
         )
     declared = template.get("Parameters") or {}
-    values = parameter_values(declared, overrides, source)
+    values = parameter_values(declared, overrides, source, read_parameter=parameter_reader(AwsCalls(stack, endpoint.shared, endpoint.url)))
     translated, artifacts = transform(
         template, template_path.parent.resolve(), values, region=settings.region, account_id=settings.account_id, source=source
     )
@@ -222,8 +223,10 @@ def _make(
         resource = kept[logical]
         kind = str(resource.get("Type"))
         properties = resolver.resolve(resource.get("Properties") or {}, f"Resources.{logical}.Properties")
+        # The record keeps the dynamic references; the resource is made with what they resolve to.
+        resolved = resolve_references(properties, env.aws, kind, f"Resources.{logical}.Properties")
         if kind in API_TYPES:
-            properties = _inline_body(properties, env, f"Resources.{logical}.Properties")
+            properties = _inline_body(resolved, env, f"Resources.{logical}.Properties")
             physical = api_ids.get(logical) or _api_part_id(kind, logical, properties, env.stack_name)
             api_resources[logical] = {"Type": kind, "Properties": properties}
             result = Made(physical, physical, _api_attributes(kind, physical, endpoint.url))
@@ -235,7 +238,7 @@ def _make(
                 result = Made(physical, physical)
             else:
                 try:
-                    result = handler.apply(env, Request(logical, kind, properties, stored))
+                    result = handler.apply(env, Request(logical, kind, resolved, stored))
                 except TemplateError:
                     raise
                 except Exception as exc:  # an AwsError or a refusal of a backend: the resource failed, said with its name
@@ -430,4 +433,3 @@ def _invoke_custom(endpoint: Endpoint, stack_id: str, token: str, body: dict[str
         )
         return {"Status": "FAILED", "Reason": f"{name}: {reason}"}
     return response
-

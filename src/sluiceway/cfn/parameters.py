@@ -1,9 +1,14 @@
-"""A template's Parameters: defaults, ``--parameter-overrides``, and CloudFormation's checks of each value."""
+"""A template's Parameters: defaults, ``--parameter-overrides``, and CloudFormation's checks of each value.
+
+Parameters of the SSM types (``AWS::SSM::Parameter::Value<String>``, ``<List<String>>``,
+``<CommaDelimitedList>``, ``<AWS::EC2::...>``) take a Parameter Store name and resolve to that
+parameter's value, read from the local store when the stack is deployed.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import TemplateError
@@ -11,14 +16,30 @@ from .errors import TemplateError
 __all__ = ["parameter_values"]
 
 _LIST_TYPES = ("CommaDelimitedList", "List<Number>", "List<String>")
+_SSM_VALUE = "AWS::SSM::Parameter::Value<"
+_SSM_NAME = "AWS::SSM::Parameter::Name"
+
+ParameterReader = Callable[[str], "tuple[str, str] | None"]
+"""``read(name) -> (type, value)`` of a Parameter Store parameter; None when there is none."""
 
 
-def parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, str], source: str) -> dict[str, Any]:
+def parameter_values(
+    declared: Mapping[str, Any],
+    overrides: Mapping[str, str],
+    source: str,
+    *,
+    read_parameter: ParameterReader | None = None,
+) -> dict[str, Any]:
     """Each parameter's value: the override, else the default; lists for list types.
+
+    Args:
+        read_parameter: reads Parameter Store, for the parameters of SSM types (without it
+            they are refused).
 
     Raises:
         TemplateError: an override of no parameter, a parameter without a value, or a value
-            its constraints refuse (AllowedValues, AllowedPattern, lengths, Min/MaxValue).
+            its constraints refuse (AllowedValues, AllowedPattern, lengths, Min/MaxValue); an
+            SSM-typed parameter naming a parameter that does not exist or is a SecureString.
     """
     if not isinstance(declared, Mapping):
         raise TemplateError(f"{source}: Parameters must be an object")
@@ -26,6 +47,7 @@ def parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, str], 
     if unknown:
         raise TemplateError(f"{source}: --parameter-overrides names no parameter of the template: {', '.join(unknown)}")
     values: dict[str, Any] = {}
+    ssm_names: dict[str, str] = {}
     for name, spec in declared.items():
         where = f"{source}: Parameters.{name}"
         if not isinstance(spec, Mapping) or "Type" not in spec:
@@ -37,9 +59,43 @@ def parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, str], 
             raw = spec["Default"]
         else:
             raise TemplateError(f"{where}: no value (give one with --parameter-overrides {name}=VALUE)")
-        if kind.startswith("AWS::SSM::Parameter"):
-            raise TemplateError(f"{where}: {kind} parameters read SSM Parameter Store, which is not emulated locally")
+        if kind.startswith(_SSM_VALUE) and kind.endswith(">"):
+            ssm_names[name] = _text(raw)
+            continue
+        if kind == _SSM_NAME:
+            values[name] = _text(raw)
+            continue
         values[name] = _checked(name, kind, raw, spec, where)
+    if ssm_names:
+        values.update(_from_parameter_store(declared, ssm_names, read_parameter, source))
+        values = {name: values[name] for name in declared if name in values}
+    return values
+
+
+def _from_parameter_store(
+    declared: Mapping[str, Any], names: Mapping[str, str], read: ParameterReader | None, source: str
+) -> dict[str, Any]:
+    """The values of the SSM-typed parameters, read as CloudFormation reads them when a stack is made."""
+    if read is None:
+        raise TemplateError(f"{source}: Parameters {sorted(names)} read SSM Parameter Store, which this deploy cannot reach")
+    found: dict[str, tuple[str, str]] = {}
+    missing: list[str] = []
+    for parameter, ssm_name in names.items():
+        got = read(ssm_name)
+        if got is None:
+            missing.append(ssm_name)
+        else:
+            found[parameter] = got
+    if missing:
+        raise TemplateError(f"{source}: Unable to fetch parameters [{','.join(missing)}] from parameter store for this account.")
+    secure = [names[parameter] for parameter, (kind, _) in found.items() if kind == "SecureString"]
+    if secure:
+        raise TemplateError(f"{source}: Parameters [{','.join(secure)}] referenced by template have types not supported by CloudFormation.")
+    values: dict[str, Any] = {}
+    for parameter, (_, value) in found.items():
+        inner = str(declared[parameter]["Type"])[len(_SSM_VALUE) : -1]
+        is_list = inner.startswith("List<") or inner == "CommaDelimitedList"
+        values[parameter] = [item.strip() for item in value.split(",")] if is_list else value
     return values
 
 

@@ -36,6 +36,7 @@ SIGNING_NAMES: dict[str, str] = {
     "cloudformation": "cloudformation",
     "cognito-idp": "cognito-idp",
     "monitoring": "cloudwatch",
+    "ssm": "ssm",
 }
 
 #: ``X-Amz-Target`` prefix (the model's ``targetPrefix``) -> botocore service name.
@@ -48,6 +49,7 @@ TARGET_PREFIXES: dict[str, str] = {
     "Logs_20140328": "logs",
     "AWSCognitoIdentityProviderService": "cognito-idp",
     "GraniteServiceVersion20100801": "cloudwatch",
+    "AmazonSSM": "ssm",
 }
 
 #: Query-protocol actions without a signature, by service (the first service that has it wins).

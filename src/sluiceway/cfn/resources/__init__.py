@@ -26,6 +26,7 @@ from .logs import LogGroup
 from .messaging import Queue, Subscription, Topic
 from .metric_filters import MetricFilter
 from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine, StateMachineAlias, StateMachineVersion
+from .parameters import Parameter
 from .storage import Bucket, Table
 
 __all__ = ["API_TYPES", "PROVISIONERS", "Env", "Made", "Provisioner", "Request", "Stored", "physical_name", "provisioner"]
@@ -56,6 +57,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::Url": FunctionUrl(),
     "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
+    "AWS::SSM::Parameter": Parameter(),
     "AWS::Logs::MetricFilter": MetricFilter(),
     "AWS::CloudWatch::Alarm": Alarm(),
     "AWS::CloudWatch::AnomalyDetector": AnomalyDetector(),

@@ -15,6 +15,7 @@ __all__ = ["SERVICES", "operations"]
 SERVICES: dict[str, str] = {
     "s3": "sluiceway.endpoint.services.s3",
     "apigateway": "sluiceway.endpoint.services.apigateway",
+    "ssm": "sluiceway.endpoint.services.ssm",
     "sqs": "sluiceway.endpoint.services.sqs",
     "sns": "sluiceway.endpoint.services.sns",
     "dynamodb": "sluiceway.endpoint.services.dynamodb",
