@@ -216,6 +216,7 @@ def build_stack(
         invoker,
         queues=local.queues,
         topics=local.topics,
+        objects=local.objects,
         clock=clock,
         region=settings.region,
         account_id=settings.account_id,

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sluiceway.cfn.deployer import Deployment
+from sluiceway.cfn.errors import TemplateError
 
 Aws = Callable[..., Any]
 
@@ -99,3 +102,58 @@ def test_a_templates_mapping_is_an_api_mapping(aws: Aws, app_dir: Callable[..., 
     # Out of the template, out of Lambda.
     make_stack(app_dir(BASE), "wired")
     assert lam.list_event_source_mappings(EventSourceArn=mapping["EventSourceArn"])["EventSourceMappings"] == []
+
+
+def test_a_redeploy_without_changes_leaves_the_mapping_alone(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    template = app_dir(BASE + WIRE)
+    mapping_id = make_stack(template, "still").outputs["Wire"]
+    lam = aws("lambda")
+    before = lam.get_event_source_mapping(UUID=mapping_id)["LastModified"]
+    assert make_stack(template, "still").outputs["Wire"] == mapping_id
+    assert lam.get_event_source_mapping(UUID=mapping_id)["LastModified"] == before
+
+
+def test_a_mapping_gone_from_lambda_is_made_again_under_its_uuid(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    # Its stream checkpoint is kept under its UUID: a new one would read the stream again.
+    template = app_dir(BASE + WIRE)
+    mapping_id = make_stack(template, "regrown").outputs["Wire"]
+    lam = aws("lambda")
+    lam.delete_event_source_mapping(UUID=mapping_id)
+    assert make_stack(template, "regrown").outputs["Wire"] == mapping_id
+    assert make_stack(template, "regrown", {"Size": "8"}).outputs["Wire"] == mapping_id
+    assert lam.get_event_source_mapping(UUID=mapping_id)["BatchSize"] == 8
+
+
+def test_a_mapping_made_by_a_deploy_that_died_is_taken_over(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    # The mapping was made, then the process died before the stack recorded it: the next deploy is not refused.
+    outputs = make_stack(
+        app_dir(BASE + "Outputs:\n  Relay:\n    Value: !GetAtt Relay.Arn\n  InboxArn:\n    Value: !GetAtt Inbox.Arn\n"), "orphan"
+    ).outputs
+    lam = aws("lambda")
+    orphan = lam.create_event_source_mapping(EventSourceArn=outputs["InboxArn"], FunctionName=outputs["Relay"], BatchSize=2)["UUID"]
+    assert make_stack(app_dir(BASE + WIRE), "orphan").outputs["Wire"] == orphan
+    assert lam.get_event_source_mapping(UUID=orphan)["BatchSize"] == 5
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("BatchSize: abc", "#/BatchSize: expected type: Integer, found: String"),
+        ("Enabled: maybe", "#/Enabled: expected type: Boolean, found: String"),
+        ("FunctionResponseTypes: ReportBatchItemFailures", "#/FunctionResponseTypes: expected type: JSONArray, found: String"),
+    ],
+)
+def test_properties_of_the_wrong_type_are_refused(
+    app_dir: Callable[..., Path], make_stack: Callable[..., Deployment], line: str, message: str
+) -> None:
+    wire = "  Wire:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n      EventSourceArn: !GetAtt Inbox.Arn\n"
+    wire += f"      FunctionName: !GetAtt Relay.Arn\n      {line}\n"
+    with pytest.raises(TemplateError) as info:
+        make_stack(app_dir(BASE + wire), "typed")
+    assert f"Properties validation failed for resource Wire with message: {message}" in str(info.value)

@@ -7,6 +7,7 @@ import io
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sluiceway.endpoint.server import Endpoint
+from sluiceway.endpoint.services._lambda_mapping_runs import mapping_runs
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
@@ -341,13 +343,17 @@ def test_tags_made_with_a_mapping_and_after(lam: Any, sqs: Any) -> None:
     assert _error(lam.list_tags, Resource=arn) == ("ResourceNotFoundException", f"Event source mapping not found: {arn}", 404)
 
 
-def test_a_mapping_outlives_a_restart(running: Running, data_dir: Path) -> None:
-    lam, sqs = running.client("lambda"), running.client("sqs")
-    _function(lam, "esm-kept")
-    _queue(sqs, "esm-kept-q")
-    made = lam.create_event_source_mapping(EventSourceArn=QUEUE_ARN + "esm-kept-q", FunctionName="esm-kept", BatchSize=5)
-    running.close()
-    again = Running(data_dir)
+def test_a_mapping_outlives_a_restart(tmp_path: Path) -> None:
+    # Its own data dir and stack: closing them leaves the module's stack to the other tests.
+    first = Running(tmp_path / "data")
+    try:
+        lam, sqs = first.client("lambda"), first.client("sqs")
+        _function(lam, "esm-kept")
+        _queue(sqs, "esm-kept-q")
+        made = lam.create_event_source_mapping(EventSourceArn=QUEUE_ARN + "esm-kept-q", FunctionName="esm-kept", BatchSize=5)
+    finally:
+        first.close()
+    again = Running(tmp_path / "data")
     try:
         kept = again.client("lambda").get_event_source_mapping(UUID=made["UUID"])
         assert (kept["State"], kept["BatchSize"], kept["FunctionArn"]) == ("Enabled", 5, FUNCTION_ARN + "esm-kept")
@@ -356,3 +362,106 @@ def test_a_mapping_outlives_a_restart(running: Running, data_dir: Path) -> None:
         _logged(again.client, "esm-kept", "got after-restart aws:sqs")
     finally:
         again.close()
+
+
+SLOW = _zip(
+    "import time\n"
+    "def handler(event, context):\n"
+    "    for record in event['Records']:\n"
+    "        key = record.get('body') or record['dynamodb']['Keys']['id']['S']\n"
+    "        print('start ' + key)\n"
+    "        time.sleep(float(key.split('-')[-1]))\n"
+    "        print('done ' + key)\n"
+)
+"""Sleeps as many seconds as its record's key ends with (``slow-2``: two seconds)."""
+
+
+def _slow_function(lam: Any, name: str) -> None:
+    lam.create_function(
+        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="lambda_function.handler", Code={"ZipFile": SLOW}, Timeout=30
+    )
+
+
+def _table(dynamodb: Any, name: str) -> str:
+    created = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return str(created["TableDescription"]["LatestStreamArn"])
+
+
+def _count(client: Callable[[str], Any], function: str, text: str) -> int:
+    events = client("logs").filter_log_events(logGroupName=f"/aws/lambda/{function}")["events"]
+    return sum(text in e["message"] for e in events)
+
+
+def test_disabling_a_stream_mapping_answers_at_once_and_never_sends_the_running_batch_again(running: Running, lam: Any) -> None:
+    dynamodb = running.client("dynamodb")
+    _slow_function(lam, "esm-slow-stream")
+    stream = _table(dynamodb, "esm-slow-t")
+    made = lam.create_event_source_mapping(
+        EventSourceArn=stream, FunctionName="esm-slow-stream", StartingPosition="TRIM_HORIZON", BatchSize=1
+    )
+    dynamodb.put_item(TableName="esm-slow-t", Item={"id": {"S": "slow-2"}})
+    _logged(running.client, "esm-slow-stream", "start slow-2")
+    began = time.monotonic()
+    assert lam.update_event_source_mapping(UUID=made["UUID"], Enabled=False)["State"] == "Disabling"
+    assert lam.list_event_source_mappings(FunctionName="esm-slow-stream")["EventSourceMappings"]  # nothing frozen meanwhile
+    assert time.monotonic() - began < 1.5, "the disable waited for the running batch"
+    _logged(running.client, "esm-slow-stream", "done slow-2")
+    # The batch in flight moved the checkpoint as it ended: enabled again, the mapping reads on after it.
+    assert lam.update_event_source_mapping(UUID=made["UUID"], Enabled=True)["State"] == "Enabling"
+    dynamodb.put_item(TableName="esm-slow-t", Item={"id": {"S": "next-0"}})
+    _logged(running.client, "esm-slow-stream", "done next-0")
+    assert _count(running.client, "esm-slow-stream", "start slow-2") == 1
+    assert lam.get_event_source_mapping(UUID=made["UUID"])["LastProcessingResult"] == "OK"
+    lam.delete_event_source_mapping(UUID=made["UUID"])
+
+
+def test_deleting_a_mapping_answers_while_its_batch_runs(running: Running, lam: Any, sqs: Any) -> None:
+    _slow_function(lam, "esm-slow-queue")
+    url = _queue(sqs, "esm-slow-q", VisibilityTimeout="60")
+    made = lam.create_event_source_mapping(EventSourceArn=QUEUE_ARN + "esm-slow-q", FunctionName="esm-slow-queue")
+    sqs.send_message(QueueUrl=url, MessageBody="slow-4")
+    _logged(running.client, "esm-slow-queue", "start slow-4")
+    began = time.monotonic()
+    assert lam.delete_event_source_mapping(UUID=made["UUID"])["State"] == "Deleting"
+    assert time.monotonic() - began < 3, "the delete waited for the running batch"
+    # The batch in flight still ends and deletes its message.
+    _logged(running.client, "esm-slow-queue", "done slow-4")
+    deadline = time.monotonic() + 10
+    while _waiting(sqs, url) != (0, 0):
+        assert time.monotonic() < deadline, "the running batch's message was never deleted"
+        time.sleep(0.05)
+
+
+def test_a_deleted_mapping_is_never_started_again(running: Running, lam: Any, sqs: Any) -> None:
+    # What an endpoint listed before a delete must not start after it (a sync racing the delete).
+    _function(lam, "esm-gone")
+    _queue(sqs, "esm-gone-q")
+    made = lam.create_event_source_mapping(EventSourceArn=QUEUE_ARN + "esm-gone-q", FunctionName="esm-gone", Enabled=False)
+    runs = mapping_runs(running.stack, running.endpoint.shared)
+    listed = runs.store.get(made["UUID"])
+    assert listed is not None
+    runs.store.replace(replace(listed, enabled=True))
+    lam.delete_event_source_mapping(UUID=made["UUID"])
+    runs.start(made["UUID"])
+    assert not runs.running(made["UUID"])
+    assert all(p.mapping.queue_name != "esm-gone-q" for p in running.stack.triggers.pollers)
+
+
+def test_a_stream_mapping_takes_an_s3_on_failure_destination(running: Running, lam: Any) -> None:
+    # As Lambda does (LocalStack's recording of test_dynamodb_event_source_mapping_with_s3_on_failure_destination).
+    dynamodb = running.client("dynamodb")
+    _function(lam, "esm-s3-failures")
+    stream = _table(dynamodb, "esm-s3-failures-t")
+    destination = {"OnFailure": {"Destination": "arn:aws:s3:::esm-failures"}}
+    made = lam.create_event_source_mapping(
+        EventSourceArn=stream, FunctionName="esm-s3-failures", StartingPosition="LATEST", DestinationConfig=destination
+    )
+    assert made["ResponseMetadata"]["HTTPStatusCode"] == 202 and made["DestinationConfig"] == destination
+    assert lam.get_event_source_mapping(UUID=made["UUID"])["DestinationConfig"] == destination
+    lam.delete_event_source_mapping(UUID=made["UUID"])

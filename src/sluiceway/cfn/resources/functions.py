@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...endpoint.errors import AwsError
+from ...endpoint.services._lambda_mappings import made_under
 from ...runtime.lambdas import known_layers
 from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, layer_paths, prepare_function_code, runtime_mismatch
 from ...runtime.lambdas.invoker import FunctionSpec
@@ -138,7 +139,11 @@ def _prepared_paths(prepare: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
 
 
 class EventSourceMapping:
-    """Made, changed and deleted through Lambda's own operations: a template's mapping is an API one."""
+    """Made, changed and deleted through Lambda's own operations: a template's mapping is an API one.
+
+    The mapping keeps its UUID for as long as it is the template's: a stream mapping's checkpoint is
+    kept under it, so a mapping made under another would read its stream again.
+    """
 
     _CREATE_ONLY = ("EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "Tags")
     """What UpdateEventSourceMapping cannot change (CloudFormation replaces the mapping; Tags are kept as made)."""
@@ -148,6 +153,7 @@ class EventSourceMapping:
         source = props.get("EventSourceArn")
         if not isinstance(source, str) or not isinstance(props.get("FunctionName"), str):
             raise TemplateError(f"{request.where}: EventSourceArn and FunctionName are required")
+        _check_types(request, props)
         service = source.split(":")[2] if source.count(":") >= 5 else ""
         if service not in ("sqs", "dynamodb"):
             env.warn(f"{request.logical_id}: event source {source} is not emulated locally (only SQS queues and DynamoDB streams)")
@@ -155,15 +161,55 @@ class EventSourceMapping:
             return self._made(env, {"UUID": mapping_id}, service)
         previous = request.previous
         if previous is not None and all(previous.properties.get(k) == props.get(k) for k in ("EventSourceArn", "StartingPosition")):
+            if dict(previous.properties) == props and (kept := self._get(env, previous.physical_id)) is not None:
+                return self._made(env, kept, service)  # unchanged: not touched (no new LastModified, no restart)
             answer = self._update(env, previous.physical_id, props, service)
             if answer is not None:
                 return self._made(env, answer, service)
-        elif previous is not None:
+            # Gone (deleted behind the stack's back, or made before mappings were Lambda's): made again under
+            # the same UUID, so that its stream checkpoint is found and the stack's record stays true.
+            return self._made(env, self._create(env, props, service, previous.physical_id), service)
+        if previous is not None:
             self.delete(env, previous)
+        return self._made(env, self._create(env, props, service, None), service)
+
+    def _create(self, env: Env, props: dict[str, Any], service: str, mapping_id: str | None) -> dict[str, Any]:
         known = {k: v for k, v in props.items() if k in _MAPPING_MEMBERS}
         if isinstance(known.get("Tags"), list):  # CloudFormation's [{Key, Value}], Lambda's map
             known["Tags"] = {str(t.get("Key")): str(t.get("Value")) for t in known["Tags"] if isinstance(t, dict)}
-        return self._made(env, env.aws.call("lambda", "CreateEventSourceMapping", known), service)
+        try:
+            if mapping_id is not None and _is_uuid(mapping_id):
+                with made_under(mapping_id):
+                    return env.aws.call("lambda", "CreateEventSourceMapping", known)
+            return env.aws.call("lambda", "CreateEventSourceMapping", known)
+        except AwsError as error:
+            if error.code != "ResourceConflictException":
+                raise
+            # A mapping of this source and function exists: one made by a deploy that died before it recorded it
+            # (or made through the API). The template's mapping takes it over rather than never deploying again.
+            existing = self._existing(env, str(props["EventSourceArn"]), str(props["FunctionName"]))
+            if existing is None:
+                raise
+            answer = self._update(env, existing, props, service)
+            if answer is None:
+                raise
+            env.warn(f"event source mapping {existing} of {props['EventSourceArn']} is now the template's")
+            return answer
+
+    @staticmethod
+    def _existing(env: Env, source: str, function: str) -> str | None:
+        listed = env.aws.call("lambda", "ListEventSourceMappings", {"EventSourceArn": source, "FunctionName": function})
+        found = listed.get("EventSourceMappings") or []
+        return str(found[0]["UUID"]) if found else None
+
+    @staticmethod
+    def _get(env: Env, mapping_id: str) -> dict[str, Any] | None:
+        try:
+            return env.aws.call("lambda", "GetEventSourceMapping", {"UUID": mapping_id})
+        except AwsError as error:
+            if error.code != "ResourceNotFoundException":
+                raise
+            return None
 
     def _update(self, env: Env, mapping_id: str, props: dict[str, Any], service: str) -> dict[str, Any] | None:
         """The mapping brought to the template's settings; None if it is gone (made again)."""
@@ -202,6 +248,72 @@ class EventSourceMapping:
         except AwsError as error:
             if error.code != "ResourceNotFoundException":
                 raise
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+_PROPERTY_TYPES: dict[str, str] = {
+    "BatchSize": "Integer",
+    "MaximumBatchingWindowInSeconds": "Integer",
+    "ParallelizationFactor": "Integer",
+    "MaximumRecordAgeInSeconds": "Integer",
+    "MaximumRetryAttempts": "Integer",
+    "TumblingWindowInSeconds": "Integer",
+    "Enabled": "Boolean",
+    "BisectBatchOnFunctionError": "Boolean",
+    "FunctionResponseTypes": "JSONArray",
+    "Tags": "JSONArray",
+    "FilterCriteria": "JSONObject",
+    "ScalingConfig": "JSONObject",
+    "DestinationConfig": "JSONObject",
+    "StartingPosition": "String",
+}
+"""The resource schema's type of each property that is not a string, as CloudFormation names them."""
+
+
+def _check_types(request: Request, props: dict[str, Any]) -> None:
+    """CloudFormation's schema check of the properties' types (a parameter's ``"10"`` or ``"true"`` passes, as there)."""
+    for member, expected in _PROPERTY_TYPES.items():
+        value = props.get(member)
+        if value is None or _has_type(value, expected):
+            continue
+        raise TemplateError(
+            f"Properties validation failed for resource {request.logical_id} with message:"
+            f" #/{member}: expected type: {expected}, found: {_type_name(value)}"
+        )
+
+
+def _has_type(value: Any, expected: str) -> bool:
+    if expected == "Integer":
+        # A Ref to a parameter is text: CloudFormation converts "10" as the schema asks.
+        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.strip().lstrip("-").isdigit())
+    if expected == "Boolean":
+        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
+    if expected == "JSONArray":
+        return isinstance(value, list)
+    if expected == "JSONObject":
+        return isinstance(value, dict)
+    return isinstance(value, str)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    if isinstance(value, float):
+        return "Number"
+    if isinstance(value, list):
+        return "JSONArray"
+    if isinstance(value, dict):
+        return "JSONObject"
+    return "String"
 
 
 _MAPPING_MEMBERS = frozenset(

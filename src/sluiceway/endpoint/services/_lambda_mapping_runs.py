@@ -3,9 +3,11 @@
 A mapping runs while it is enabled and its function is registered: a template's function is
 registered only when its template is applied again after a start, so its mappings wait until
 then (:meth:`MappingRuns.sync`) rather than fail batches against a function that is not there
-yet. Disabling or deleting a mapping stops its poller before the call returns; a batch in
-flight finishes. A stream mapping keeps its checkpoint while disabled or updated (it resumes
-where it stopped), and loses it when deleted.
+yet. Disabling, changing or deleting a mapping stops its poller from taking another batch
+before the call returns, without waiting for the batch in flight (Lambda answers at once, in a
+transient state): that batch ends in the background. A stream mapping keeps its checkpoint
+while disabled or updated (the batch in flight still moves it, and the mapping resumes after
+it), and loses it when deleted (the batch in flight can no longer move it).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ...backends.local.event_source_mappings import SqliteEventSourceMappings, StoredMapping
-from ...runtime.messaging.streams import StreamMapping
+from ...runtime.messaging.streams import StreamBatchOutcome, StreamMapping
 from ...runtime.messaging.triggers import EventSourceMapping as QueueMapping
-from ...runtime.messaging.triggers import EventSourceMappings, QueuePoller
+from ...runtime.messaging.triggers import QueuePoller
 from ..context import Shared
 
 if TYPE_CHECKING:
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MappingRuns", "mapping_runs", "poller_settings", "source_kind"]
+__all__ = ["MappingRuns", "mapping_runs", "poller_settings", "processing_result", "source_kind"]
 
 UNLIMITED_CONCURRENCY = 1000
 """Without ScalingConfig, Lambda scales an SQS mapping up to its own limit of 1,000 concurrent batches."""
@@ -93,6 +96,9 @@ def poller_settings(mapping: StoredMapping) -> QueueMapping | StreamMapping:
 class MappingRuns:
     """Starts and stops the stack's pollers for the kept mappings.
 
+    ``lock`` is held by each change across its store write and its poller change, so that a
+    poller runs only for a mapping kept and enabled; nothing under it waits for a batch.
+
     Args:
         stack: the running stack (its ``triggers`` and ``streams``).
         store: the kept mappings.
@@ -101,77 +107,105 @@ class MappingRuns:
     def __init__(self, stack: Stack, store: SqliteEventSourceMappings) -> None:
         self.stack = stack
         self.store = store
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._queues: dict[str, QueuePoller] = {}
         self._streams: set[str] = set()
+        self._stopping: list[QueuePoller] = []
+        """Queue pollers asked to stop, whose receive in progress :meth:`settle` waits for (outside ``lock``)."""
 
     def running(self, uuid: str) -> bool:
-        with self._lock:
+        with self.lock:
             return uuid in self._queues or uuid in self._streams
 
-    def start(self, mapping: StoredMapping) -> None:
-        """Run ``mapping`` if it is enabled and its function is registered (nothing if it runs already).
+    def start(self, uuid: str) -> None:
+        """Run the mapping ``uuid`` as it is kept now, if it is kept, enabled, and its function is registered.
+
+        Nothing if it runs already.
 
         Raises:
             ValueError: the stack runs a mapping of the same source and function that is not kept here
                 (an application's own trigger), or the stream is gone.
         """
-        if not mapping.enabled or mapping.function not in self.stack.invoker.functions:
-            return
-        with self._lock:
-            if self.running(mapping.uuid):
+        with self.lock:
+            mapping = self.store.get(uuid)  # read again: it may have been deleted or disabled since it was listed
+            if mapping is None or not mapping.enabled or mapping.function not in self.stack.invoker.functions:
+                return
+            if self.running(uuid):
                 return
             settings = poller_settings(mapping)
             if isinstance(settings, QueueMapping):
-                self._queues[mapping.uuid] = self.stack.triggers.add(settings)
+                self._queues[uuid] = self.stack.triggers.add(settings)
             else:
-                self.stack.streams.add(settings)
-                self._streams.add(mapping.uuid)
-        logger.info("event source mapping started", extra={"uuid": mapping.uuid, "source": mapping.source, "function": mapping.function})
+                self.stack.streams.add(settings, on_outcome=lambda outcome: self._processed(uuid, outcome))
+                self._streams.add(uuid)
+        logger.info("event source mapping started", extra={"uuid": uuid, "source": mapping.source, "function": mapping.function})
 
     def stop(self, uuid: str, *, forget: bool = False) -> None:
-        """Stop the mapping's poller; ``forget`` (a deleted mapping) also drops its stream checkpoint."""
-        with self._lock:
+        """Stop the mapping's poller without waiting for its batch in flight, which ends in the background.
+
+        A stream mapping keeps its checkpoint (the batch in flight still moves it), unless ``forget``
+        (a deleted mapping): then its poller never writes the checkpoint again, and the checkpoint goes.
+        """
+        with self.lock:
             poller = self._queues.pop(uuid, None)
             if poller is not None:
-                _drop_queue_poller(self.stack.triggers, poller)
+                self.stack.triggers.remove(poller, wait=False)
+                self._stopping.append(poller)
                 return
-            streams = self.stack.streams
-            if forget:
-                self._streams.discard(uuid)
-                streams.remove(uuid)  # a mapping that never ran this time may still have a checkpoint
-                return
-            if uuid not in self._streams:
-                return
+            ran = uuid in self._streams
             self._streams.discard(uuid)
-            stream_arn = streams.get(uuid).stream_arn
-            function = streams.get(uuid).mapping.function_name
-            position = streams.checkpoints.get(uuid)
-            streams.remove(uuid)
-            if position is not None:
-                # Kept across a disable or an update: the mapping resumes after what it handled.
-                streams.checkpoints.put(uuid, stream_arn, function, position)
+            if forget:
+                self.stack.streams.remove(uuid)  # a mapping that never ran this time may still have a checkpoint
+            elif ran:
+                self.stack.streams.remove(uuid, keep_checkpoint=True)
 
-    def restart(self, mapping: StoredMapping) -> None:
-        """Run ``mapping`` as it is now kept (stopped first if it ran with other settings)."""
-        with self._lock:
-            self.stop(mapping.uuid)
-            self.start(mapping)
+    def restart(self, uuid: str) -> None:
+        """Run the mapping as it is kept now (stopped first if it ran with other settings)."""
+        with self.lock:
+            self.stop(uuid)
+            self.start(uuid)
+
+    def settle(self) -> None:
+        """Wait (not under ``lock``) for the stopped queue pollers' receives in progress: then no batch of theirs starts.
+
+        Their batches in flight end in the background. A long poll ends within the poller's wait (a second).
+        """
+        with self.lock:
+            pollers, self._stopping = self._stopping, []
+        for poller in pollers:
+            poller.close(wait_batches=False)
 
     def sync(self) -> None:
         """Start every kept mapping that is enabled, whose function is registered now, and that does not run."""
+        self.settle()
         for mapping in self.store.all():
             if not mapping.enabled or self.running(mapping.uuid) or mapping.function not in self.stack.invoker.functions:
                 continue
             try:
-                self.start(mapping)
+                self.start(mapping.uuid)
             except ValueError:
                 logger.warning("could not start event source mapping", extra={"uuid": mapping.uuid}, exc_info=True)
+
+    def _processed(self, uuid: str, outcome: StreamBatchOutcome) -> None:
+        """Keep what the mapping's last batch came to (``LastProcessingResult``), as Lambda reports it."""
+        result = processing_result(outcome)
+        if result is None:
+            return
+        with self.lock:
+            mapping = self.store.get(uuid)
+            if mapping is None or mapping.config.get("LastProcessingResult") in (None, result):
+                return  # deleted, an SQS mapping (Lambda reports none), or unchanged
+            config = {**mapping.config, "LastProcessingResult": result}
+            self.store.replace(replace(mapping, config=config))
 
     def close(self) -> None:
         self.store.close()
 
 
-def _drop_queue_poller(triggers: EventSourceMappings, poller: QueuePoller) -> None:
-    """Stop a queue poller and take it out of the stack's triggers (a mapping made again is not a duplicate)."""
-    triggers.remove(poller)
+def processing_result(outcome: StreamBatchOutcome) -> str | None:
+    """A batch's outcome in Lambda's words for ``LastProcessingResult``; None when nothing was invoked (all filtered out)."""
+    if outcome.status in ("ok", "partial"):
+        return "OK"
+    if outcome.status in ("failed", "skipped"):
+        return "PROBLEM: Function call failed"
+    return None

@@ -5,7 +5,8 @@ stack's pollers (``_lambda_mapping_runs.py``); a template's ``AWS::Lambda::Event
 is made through these same operations. Lambda answers a mapping in a transient state right
 after each change (``Creating``, ``Enabling``, ``Disabling``, ``Updating``, ``Deleting``) and
 in its steady one (``Enabled``, ``Disabled``) afterwards; locally a change is done when the
-call returns, so Get and List answer the steady state at once.
+call returns (no batch starts under the old settings; one in flight ends in the background),
+so Get and List answer the steady state at once.
 
 Other event sources (Kinesis, Kafka, Amazon MQ, DocumentDB) are refused with Lambda's
 ``InvalidParameterValueException``, naming the source: nothing reads them locally.
@@ -16,11 +17,14 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from ...backends.local.event_source_mappings import StoredMapping
-from ...errors import NotFoundError
+from ...errors import ConflictError, NotFoundError
 from ...events.lambda_filters import FilterCriteriaError
 from ...messaging.redrive import queue_name
 from ..context import Context, Operations
@@ -31,7 +35,7 @@ from ._lambda_mapping_runs import MappingRuns, mapping_runs, poller_settings, so
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OPERATIONS", "is_mapping_arn", "mapping_tags", "set_mapping_tags"]
+__all__ = ["OPERATIONS", "is_mapping_arn", "mapping_tags", "made_under", "set_mapping_tags"]
 
 OPERATIONS = Operations("lambda")
 
@@ -61,6 +65,26 @@ _STARTING_POSITIONS: Final = ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")
 _NOT_FOUND: Final = "The resource you requested does not exist."
 PAGE_LIMIT: Final = 100
 """ListEventSourceMappings answers at most this many, whatever MaxItems says."""
+
+_MADE_UNDER: ContextVar[str | None] = ContextVar("sluiceway_event_source_mapping_uuid", default=None)
+
+
+@contextmanager
+def made_under(mapping_uuid: str) -> Iterator[None]:
+    """CreateEventSourceMapping called in this context (in-process) makes the mapping under ``mapping_uuid``.
+
+    A template's mapping made again after it went missing keeps its id, and with it its stream's
+    checkpoint (and the stack's record of it). Lambda's API has no such member: a request over
+    HTTP never sets this.
+
+    Raises:
+        ValueError: ``mapping_uuid`` is not a UUID.
+    """
+    token = _MADE_UNDER.set(str(uuid.UUID(mapping_uuid)))
+    try:
+        yield
+    finally:
+        _MADE_UNDER.reset(token)
 
 
 def _runs(ctx: Context) -> MappingRuns:
@@ -142,7 +166,7 @@ def _stream_settings(config: dict[str, Any], given: dict[str, Any]) -> None:
     if given.get("ScalingConfig"):
         raise user_error("InvalidParameterValueException", "Unsupported ScalingConfig parameter for given event source mapping type.")
     on_failure = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-    if on_failure and source_kind(str(on_failure)) not in ("sqs", "sns"):
+    if on_failure and source_kind(str(on_failure)) not in ("sqs", "sns", "s3"):
         raise user_error(
             "InvalidParameterValueException", f"The provided destination config DestinationConfig(onFailure={on_failure}) is invalid."
         )
@@ -215,7 +239,7 @@ def _checked_settings(mapping: StoredMapping) -> None:
 
 def _run(runs: MappingRuns, mapping: StoredMapping) -> None:
     try:
-        runs.restart(mapping)
+        runs.restart(mapping.uuid)
     except ValueError as exc:
         # The application runs a trigger of its own for this queue or stream and function.
         raise user_error("ResourceConflictException", str(exc), 409) from None
@@ -255,7 +279,7 @@ def _filters(value: Any) -> dict[str, Any] | None:
 def create_event_source_mapping(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     source, kind = _source(params)
     _ranges(params)
-    mapping_uuid = str(uuid.uuid4())
+    mapping_uuid = _MADE_UNDER.get() or str(uuid.uuid4())
     config: dict[str, Any] = {
         "UUID": mapping_uuid,
         "EventSourceArn": source,
@@ -293,13 +317,19 @@ def create_event_source_mapping(ctx: Context, params: dict[str, Any]) -> dict[st
     _checked_settings(mapping)
     _source_exists(ctx, source, kind)
     runs = _runs(ctx)
-    _duplicate(runs, source, function, kind)
-    runs.store.add(mapping)
-    try:
-        _run(runs, mapping)
-    except AwsError:
-        runs.store.delete(mapping_uuid)
-        raise
+    with runs.lock:
+        _duplicate(runs, source, function, kind)
+        try:
+            runs.store.add(mapping)
+        except ConflictError:
+            raise user_error(
+                "ResourceConflictException", f"An event source mapping with UUID {mapping_uuid} already exists.", 409
+            ) from None
+        try:
+            _run(runs, mapping)
+        except AwsError:
+            runs.store.delete(mapping_uuid)
+            raise
     logger.info("event source mapping created", extra={"uuid": mapping_uuid, "source": source, "function": function})
     return _output(mapping, "Creating" if mapping.enabled else "Disabled")
 
@@ -355,6 +385,14 @@ def _bare_name(reference: str) -> str:
 @OPERATIONS("UpdateEventSourceMapping")
 def update_event_source_mapping(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     runs = _runs(ctx)
+    try:
+        with runs.lock:
+            return _update(ctx, runs, params)
+    finally:
+        runs.settle()  # the stopped poller's receive in progress: the answer comes once no batch can start
+
+
+def _update(ctx: Context, runs: MappingRuns, params: dict[str, Any]) -> dict[str, Any]:
     current = _must_mapping(runs, params["UUID"])
     _ranges(params)
     kind = source_kind(current.source)
@@ -409,12 +447,14 @@ def update_event_source_mapping(ctx: Context, params: dict[str, Any]) -> dict[st
 @OPERATIONS("DeleteEventSourceMapping")
 def delete_event_source_mapping(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     runs = _runs(ctx)
-    mapping = _must_mapping(runs, params["UUID"])
-    try:
-        runs.store.delete(mapping.uuid)
-    except NotFoundError:
-        raise user_error("ResourceNotFoundException", _NOT_FOUND, 404) from None
-    runs.stop(mapping.uuid, forget=True)
+    with runs.lock:
+        mapping = _must_mapping(runs, params["UUID"])
+        try:
+            runs.store.delete(mapping.uuid)
+        except NotFoundError:
+            raise user_error("ResourceNotFoundException", _NOT_FOUND, 404) from None
+        runs.stop(mapping.uuid, forget=True)
+    runs.settle()
     logger.info("event source mapping deleted", extra={"uuid": mapping.uuid})
     return _output(mapping, "Deleting")
 
@@ -440,5 +480,7 @@ def mapping_tags(ctx: Context, arn: str) -> dict[str, str]:
 
 def set_mapping_tags(ctx: Context, arn: str, tags: dict[str, str]) -> None:
     """Replace the tags of the mapping ``arn`` names; raises Lambda's ResourceNotFoundException."""
-    mapping = _tagged_mapping(ctx, arn)
-    _runs(ctx).store.replace(StoredMapping(mapping.uuid, mapping.function, mapping.source, mapping.config, mapping.enabled, tags))
+    runs = _runs(ctx)
+    with runs.lock:  # the poller may note the mapping's LastProcessingResult meanwhile
+        mapping = _tagged_mapping(ctx, arn)
+        runs.store.replace(StoredMapping(mapping.uuid, mapping.function, mapping.source, mapping.config, mapping.enabled, tags))

@@ -16,7 +16,9 @@ one batch at a time, in order, and settles each batch as Lambda does:
   retries run out (``max_retry_attempts``; -1 = until its records expire) or its records
   grow older than ``max_record_age_s``; then the batch is skipped, and the
   ``on_failure`` destination (an SQS queue or SNS topic) gets Lambda's invocation
-  record for streams, which names the records (``DDBStreamBatchInfo``), not their data.
+  record for streams, which names the records (``DDBStreamBatchInfo``), not their data;
+  an S3 bucket gets the record with the whole event (``payload``) as an object
+  ``aws/lambda/<mapping UUID>/<shard id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>``.
 
 Records that match none of the mapping's filters (``FilterCriteria``, compiled by
 :mod:`sluiceway.events.lambda_filters`) are stepped over without invoking the function,
@@ -29,12 +31,19 @@ Locally a stream has one shard and a mapping one poller: ``ParallelizationFactor
 1 (Lambda's default), so records of a shard are handled strictly in order.
 A poller is woken by the commit of a write in this process; it also looks every
 ``poll_s`` for writes of other processes.
+
+A mapping is stopped without waiting for the batch in flight: a disabled or updated mapping
+keeps its checkpoint, and its old poller settles that batch (moving the checkpoint past it)
+before the mapping's next poller reads from there; a deleted mapping's poller is *retired*:
+it never writes the checkpoint again, so a batch that ends after the delete cannot bring the
+checkpoint back.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +52,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from ...events.lambda_filters import FilterCriteria, compile_filter_criteria
-from ...ports import Clock, FunctionInvoker, Invocation, InvocationResult, Queue, Topic
+from ...ports import Clock, FunctionInvoker, Invocation, InvocationResult, ObjectStore, Queue, Topic
 from ...types import EventDict
 from ..lambdas.destinations import destination_kind
 from .triggers import batch_item_failures
@@ -57,6 +66,8 @@ __all__ = [
     "StreamMappings",
     "StreamPoller",
     "StreamSource",
+    "failure_destination_kind",
+    "failure_object_key",
     "failure_record",
 ]
 
@@ -68,6 +79,9 @@ MIN_RECORD_AGE_S: Final = 60
 MAX_RECORD_AGE_S: Final = 604_800
 MAX_PARALLELIZATION: Final = 10
 STARTING_POSITIONS: Final = ("TRIM_HORIZON", "LATEST")
+_BUCKET_ARN: Final = re.compile(r"arn:aws[a-z-]*:s3:::(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
+INVOKE_TIMEOUT_S: Final = 900.0
+"""Lambda's longest function timeout: no batch's invocation runs longer."""
 
 
 class StreamSource(Protocol):
@@ -136,7 +150,7 @@ class StreamMapping:
     report_batch_item_failures: bool = False
     """The function reports failed records by sequence number (``FunctionResponseTypes: [ReportBatchItemFailures]``)."""
     on_failure: str | None = None
-    """Where the record of a skipped batch goes (``DestinationConfig.OnFailure.Destination``): an SQS queue or SNS topic ARN."""
+    """Where the record of a skipped batch goes (``DestinationConfig.OnFailure.Destination``): an SQS queue, SNS topic or S3 bucket ARN."""
     filter_criteria: Mapping[str, Any] | None = field(default=None, hash=False)
     """``FilterCriteria`` (``{"Filters": [{"Pattern": "..."}]}``): records matching no filter are stepped
     over without invoking the function."""
@@ -172,14 +186,13 @@ class StreamMapping:
             raise ValueError(f"ParallelizationFactor must be between 1 and {MAX_PARALLELIZATION}, got {self.parallelization_factor!r}")
         # Any factor runs as 1 locally: one poller per shard, strictly in order. Lambda keeps
         # order per item key only, so a function correct at a higher factor is correct at 1.
-        if self.on_failure is not None and destination_kind(self.on_failure) not in ("queue", "topic"):
+        if self.on_failure is not None and failure_destination_kind(self.on_failure) is None:
             raise ValueError(
-                f"DestinationConfig.OnFailure of a DynamoDB stream must be an SQS queue or SNS topic ARN, got {self.on_failure!r}"
+                "DestinationConfig.OnFailure of a DynamoDB stream must be an SQS queue, SNS topic or S3 bucket ARN,"
+                f" got {self.on_failure!r}"
             )
         # FilterCriteriaError (a ValueError) with Lambda's code and message for filters it refuses.
-        object.__setattr__(
-            self, "filters", compile_filter_criteria(self.filter_criteria, source="dynamodb", max_filters=self.max_filters)
-        )
+        object.__setattr__(self, "filters", compile_filter_criteria(self.filter_criteria, source="dynamodb", max_filters=self.max_filters))
 
     @property
     def function_name(self) -> str:
@@ -248,6 +261,20 @@ def failure_record(
     return record
 
 
+def failure_destination_kind(arn: str) -> str | None:
+    """``queue``, ``topic`` or ``bucket``: what a stream mapping's on-failure destination ARN names; None otherwise."""
+    if _BUCKET_ARN.fullmatch(arn):
+        return "bucket"
+    kind = destination_kind(arn)
+    return kind if kind in ("queue", "topic") else None
+
+
+def failure_object_key(mapping_uuid: str, shard_id: str, now: datetime, unique: str) -> str:
+    """Where Lambda puts a skipped batch's record in an S3 destination."""
+    moment = now.astimezone(UTC)
+    return f"aws/lambda/{mapping_uuid}/{shard_id}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{unique}"
+
+
 def _seconds(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -276,12 +303,15 @@ class StreamPoller:
         source: the streams.
         checkpoints: where the mapping's position is kept.
         invoker: the function port.
-        send_failure: sends an invocation record to the on-failure destination.
+        send_failure: sends an invocation record to the on-failure destination (with the mapping's UUID: an S3 object's key names it).
         clock: the time (record ages, the record's timestamp).
         region: for the function's ARN.
         account_id: for the function's ARN.
         poll_s: how often to look for writes of other processes.
         backoff_s: (first, largest) wait before retrying a failed batch; it doubles while it fails.
+        on_outcome: told of each outcome (after it is noted), from the poller's thread.
+        predecessor: the mapping's previous poller, stopping: this one reads nothing until it ended.
+        drain_s: how long to wait for ``predecessor``; past it, the predecessor is retired.
     """
 
     def __init__(
@@ -292,13 +322,16 @@ class StreamPoller:
         source: StreamSource,
         checkpoints: Checkpoints,
         invoker: FunctionInvoker,
-        send_failure: Callable[[str, EventDict], None],
+        send_failure: Callable[[str, EventDict, str], None],
         *,
         clock: Clock,
         region: str,
         account_id: str,
         poll_s: float = 1.0,
         backoff_s: tuple[float, float] = (0.5, 10.0),
+        on_outcome: Callable[[StreamBatchOutcome], None] | None = None,
+        predecessor: StreamPoller | None = None,
+        drain_s: float = INVOKE_TIMEOUT_S + 30,
     ) -> None:
         self.mapping = mapping
         self.uuid = uuid
@@ -316,6 +349,12 @@ class StreamPoller:
         self._cond = threading.Condition()
         self._outcomes: list[StreamBatchOutcome] = []
         self._settled = 0
+        self.on_outcome = on_outcome
+        self._predecessor = predecessor
+        self.drain_s = drain_s
+        # Held across "retired?" and the checkpoint write: once retire() returns, no write follows.
+        self._gate = threading.Lock()
+        self._retired = False
 
     # -- the thread -----------------------------------------------------------
 
@@ -327,17 +366,46 @@ class StreamPoller:
         self._thread.start()
 
     def request_stop(self) -> None:
+        """Start no other batch; the invocation in progress ends and settles its batch (without waiting here)."""
         self._stop.set()
 
-    def close(self) -> None:
+    def retire(self) -> None:
+        """Stop, and never write the checkpoint again (the mapping is deleted, or a successor gave up waiting).
+
+        A write in progress ends before this returns; the invocation in progress runs to its end unsettled.
+        """
+        with self._gate:
+            self._retired = True
+        previous = self._predecessor
+        if previous is not None:
+            previous.retire()
+        self._stop.set()
+        self.source.wake()
+
+    @property
+    def alive(self) -> bool:
+        """The thread runs (an invocation may be in progress after a stop)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread to end; False if it still runs after ``timeout`` seconds."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.alive
+
+    def close(self, timeout: float = 60) -> None:
         """Stop after the invocation in progress (its batch's checkpoint is written if it settled it)."""
         self._stop.set()
         self.source.wake()
         if self._thread is not None:
-            self._thread.join(timeout=60)
-            self._thread = None
+            self._thread.join(timeout=timeout)
+            if not self._thread.is_alive():
+                self._thread = None
 
     def _loop(self) -> None:
+        self._await_predecessor()
         while not self._stop.is_set():
             try:
                 if not self.poll_once():
@@ -345,6 +413,23 @@ class StreamPoller:
             except Exception:
                 logger.exception("stream poll failed", extra={"stream": self.stream_arn, "function": self.mapping.function})
                 self._stop.wait(self.backoff_s[1])
+
+    def _await_predecessor(self) -> None:
+        """One poller per mapping at a time: the previous one settles its batch before this one reads."""
+        previous = self._predecessor
+        if previous is None:
+            return
+        deadline = self.clock.monotonic() + self.drain_s
+        while not previous.join(0.1):
+            if self._retired:
+                return  # deleted meanwhile (the predecessor was retired with it)
+            # Stopped meanwhile, it still waits: the mapping's next poller waits for this one, and so for both.
+            if self.clock.monotonic() >= deadline:
+                # Past any invocation's timeout: its batch stays unsettled and is read again here.
+                previous.retire()
+                logger.warning("stream poller outlived its mapping's change", extra={"uuid": self.uuid})
+                break
+        self._predecessor = None
 
     # -- one batch ------------------------------------------------------------
 
@@ -403,7 +488,7 @@ class StreamPoller:
                 self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "filtered"))
                 work.pop(0)
                 continue
-            result = self.invoker.invoke(Invocation(self.mapping.function, {"Records": invoked}, request_id, timeout_s=900.0))
+            result = self.invoker.invoke(Invocation(self.mapping.function, {"Records": invoked}, request_id, timeout_s=INVOKE_TIMEOUT_S))
             current.invokes += 1
             current.last_result = result
             failed_from = self._failed_from(result, invoked)
@@ -489,7 +574,9 @@ class StreamPoller:
                 result=work.last_result,
                 now=self.clock.now(),
             )
-            self.send_failure(self.mapping.on_failure, document)
+            if failure_destination_kind(self.mapping.on_failure) == "bucket":
+                document["payload"] = json.dumps({"Records": records})  # S3 alone gets the batch itself
+            self.send_failure(self.mapping.on_failure, document, self.uuid)
         self._advance(_sequence(records[-1]))
         self._note(
             StreamBatchOutcome(
@@ -503,7 +590,10 @@ class StreamPoller:
         )
 
     def _advance(self, position: int) -> None:
-        self.checkpoints.put(self.uuid, self.stream_arn, self.mapping.function_name, position)
+        with self._gate:
+            if self._retired:
+                return
+            self.checkpoints.put(self.uuid, self.stream_arn, self.mapping.function_name, position)
 
     def _note(self, outcome: StreamBatchOutcome) -> None:
         with self._cond:
@@ -511,6 +601,11 @@ class StreamPoller:
             del self._outcomes[:-100]
             self._settled += 1
             self._cond.notify_all()
+        if self.on_outcome is not None and not self._retired:
+            try:
+                self.on_outcome(outcome)
+            except Exception:
+                logger.exception("stream outcome listener failed", extra={"uuid": self.uuid})
 
     # -- what happened --------------------------------------------------------
 
@@ -539,11 +634,13 @@ class StreamMappings:
         invoker: the function port.
         queues: for on-failure destinations that are SQS queues.
         topics: for on-failure destinations that are SNS topics.
+        objects: for on-failure destinations that are S3 buckets (without it, their records are not delivered).
         clock: the time.
         region: for ARNs.
         account_id: for ARNs.
         poll_s: see :class:`StreamPoller`.
         backoff_s: see :class:`StreamPoller`.
+        drain_s: see :class:`StreamPoller`.
     """
 
     def __init__(
@@ -555,30 +652,38 @@ class StreamMappings:
         queues: Queue,
         topics: Topic,
         clock: Clock,
+        objects: ObjectStore | None = None,
         region: str = "us-east-1",
         account_id: str = "111111111111",
         poll_s: float = 1.0,
         backoff_s: tuple[float, float] = (0.5, 10.0),
+        drain_s: float = INVOKE_TIMEOUT_S + 30,
     ) -> None:
         self.source = source
         self.checkpoints = checkpoints
         self.invoker = invoker
         self.queues = queues
         self.topics = topics
+        self.objects = objects
         self.clock = clock
         self.region = region
         self.account_id = account_id
         self.poll_s = poll_s
         self.backoff_s = backoff_s
+        self.drain_s = drain_s
         self._pollers: dict[str, StreamPoller] = {}
+        self._stopping: dict[str, StreamPoller] = {}
+        """Removed pollers whose thread may still settle a batch, by mapping UUID."""
         self._started = False
         self._lock = threading.Lock()
 
-    def add(self, mapping: StreamMapping) -> str:
+    def add(self, mapping: StreamMapping, *, on_outcome: Callable[[StreamBatchOutcome], None] | None = None) -> str:
         """Add a mapping (started at once if the others run); return its UUID.
 
         A new mapping starts at its ``starting_position``; a mapping whose UUID has a
         checkpoint (the same stream and function as before a restart) resumes after it.
+        A mapping removed a moment ago whose poller still settles a batch resumes once it has.
+        ``on_outcome`` is told of each batch's outcome.
 
         Raises:
             ValueError: the stream does not exist, or it already triggers the function.
@@ -603,6 +708,7 @@ class StreamMappings:
                     else self.source.trim_horizon(stream_arn)
                 )
                 self.checkpoints.put(mapping_uuid, stream_arn, mapping.function_name, start)
+            predecessor = self._stopping.pop(mapping_uuid, None)
             poller = StreamPoller(
                 mapping,
                 mapping_uuid,
@@ -616,6 +722,9 @@ class StreamMappings:
                 account_id=self.account_id,
                 poll_s=self.poll_s,
                 backoff_s=self.backoff_s,
+                on_outcome=on_outcome,
+                predecessor=predecessor if predecessor is not None and predecessor.alive else None,
+                drain_s=self.drain_s,
             )
             self._pollers[mapping_uuid] = poller
             if self._started:
@@ -623,17 +732,27 @@ class StreamMappings:
         logger.info("stream mapping added", extra={"uuid": mapping_uuid, "stream": stream_arn, "function": mapping.function})
         return mapping_uuid
 
-    def remove(self, mapping_uuid: str) -> None:
-        """Stop the mapping, if it runs in this process, and forget its checkpoint (a mapping made again starts afresh).
+    def remove(self, mapping_uuid: str, *, keep_checkpoint: bool = False) -> None:
+        """Stop the mapping, if it runs in this process, without waiting for the batch in flight.
 
-        A mapping of an earlier run that this run never started (it left the template) has only its
-        checkpoint left: that goes too.
+        With ``keep_checkpoint`` (a mapping disabled or changed) that batch settles and the
+        checkpoint moves past it; the mapping added again resumes after it. Otherwise (a mapping
+        deleted) the poller is retired and the checkpoint forgotten: a mapping made again starts
+        afresh. A mapping of an earlier run that this run never started (it left the template)
+        has only its checkpoint left: that goes too.
         """
         with self._lock:
             poller = self._pollers.pop(mapping_uuid, None)
-        if poller is not None:
-            poller.close()
-        self.checkpoints.delete(mapping_uuid)
+            if poller is not None:
+                poller.request_stop()
+                self._stopping[mapping_uuid] = poller
+            if not keep_checkpoint:
+                stopping = self._stopping.pop(mapping_uuid, None)
+                if stopping is not None:
+                    stopping.retire()
+                self.checkpoints.delete(mapping_uuid)
+            self._stopping = {key: old for key, old in self._stopping.items() if old.alive}
+        self.source.wake()
 
     def get(self, mapping_uuid: str) -> StreamPoller:
         with self._lock:
@@ -654,21 +773,30 @@ class StreamMappings:
     def close(self) -> None:
         with self._lock:
             self._started = False
-            pollers = list(self._pollers.values())
+            pollers = [*self._pollers.values(), *self._stopping.values()]
+            self._stopping.clear()
         for poller in pollers:
             poller.request_stop()
         self.source.wake()
         for poller in pollers:
             poller.close()
 
-    def _send_failure(self, destination: str, record: EventDict) -> None:
+    def _send_failure(self, destination: str, record: EventDict, mapping_uuid: str) -> None:
         """Send a skipped batch's record; best effort, as Lambda's (a failure is logged, the batch stays skipped)."""
         body = json.dumps(record)
         try:
-            if destination_kind(destination) == "queue":
+            kind = failure_destination_kind(destination)
+            if kind == "queue":
                 self.queues.send(destination.rsplit(":", 1)[-1], body)
-            else:
+            elif kind == "topic":
                 self.topics.publish(destination, body)
+            elif self.objects is None:
+                raise RuntimeError("this stack has no object store for S3 destinations")
+            else:
+                bucket = destination.rsplit(":", 1)[-1]
+                shard = record["DDBStreamBatchInfo"]["shardId"]
+                key = failure_object_key(mapping_uuid, shard, self.clock.now(), str(uuid.uuid4()))
+                self.objects.put(bucket, key, body.encode(), content_type="application/json")
         except Exception as exc:
             logger.warning("stream failure record not delivered", extra={"destination": destination, "error": str(exc)})
 

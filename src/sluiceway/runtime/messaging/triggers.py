@@ -329,14 +329,17 @@ class QueuePoller:
         """Ask the thread to stop after its current receive, without waiting."""
         self._stop.set()
 
-    def close(self) -> None:
-        """Stop polling; batches already received run to the end (their deletes included)."""
+    def close(self, *, wait_batches: bool = True) -> None:
+        """Stop polling (after the receive in progress); batches already received run to the end (their deletes included).
+
+        Without ``wait_batches`` this returns once no other batch can start, and those batches end in the background.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.poll_wait_s + 30)
             self._thread = None
         if self._executor is not None:
-            self._executor.shutdown(wait=True)
+            self._executor.shutdown(wait=wait_batches)
             self._executor = None
 
     def _loop(self) -> None:
@@ -685,12 +688,19 @@ class EventSourceMappings:
         with self._lock:
             return list(self._pollers)
 
-    def remove(self, poller: QueuePoller) -> None:
-        """Stop a mapping's poller and forget it (a mapping made again is then no duplicate)."""
+    def remove(self, poller: QueuePoller, *, wait: bool = True) -> None:
+        """Stop a mapping's poller and forget it (a mapping made again is then no duplicate).
+
+        Its batches in flight run to their end (their deletes included). Without ``wait`` it is only
+        asked to stop: the caller ends it with ``poller.close(wait_batches=False)``.
+        """
         with self._lock:
             if poller in self._pollers:
                 self._pollers.remove(poller)
-        poller.close()
+        if wait:
+            poller.close()
+        else:
+            poller.request_stop()
 
     def poll_once(self) -> list[BatchOutcome]:
         """One batch per enabled mapping, run in this thread (for tests and one-shot runs)."""
