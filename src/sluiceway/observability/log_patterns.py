@@ -8,17 +8,22 @@ match yields (a MetricValue or a dimension of ``$.field`` or ``$name``). Served 
 * Terms: ``ERROR Exception`` (all must appear), ``"Exception in thread"`` (a quoted term
   with spaces or symbols), ``?ERROR ?WARN`` (any of the ``?`` terms), ``-Exiting``
   (none of the ``-`` terms). Terms are case sensitive and match anywhere in the message.
-* ``%regex%``: a regular expression (CloudWatch's subset is a subset of Python's).
+* ``%regex%``: a regular expression in CloudWatch's subset (:mod:`._log_regex`: no groups, a
+  few symbols, matched in time linear in the message), alone or as the operand of a JSON or
+  space-delimited condition; at most :data:`MAX_REGEXES` in a pattern.
 * JSON: ``{ $.level = "ERROR" }``, ``{ $.latency > 100 && $.user.id != "x*" }`` with
   ``= != < <= > >=``, ``&&``, ``||``, parentheses, ``*`` wildcards in strings,
   ``IS NULL``, ``IS TRUE``, ``IS FALSE``, ``NOT EXISTS``, and ``$.list[0]`` indexes. An
-  event that is not a JSON object never matches.
+  event that is not a JSON object (strict JSON: no ``NaN``/``Infinity``) never matches.
 * Space-delimited: ``[ip, user, username, timestamp, request, status_code, bytes]``, one
   name a field, ``...`` for any number of fields, and conditions on fields
   (``status_code = 4*``, ``bytes > 1000``, ``status_code = 404 || status_code = 410``,
   ``request = %GET%``). A message's fields are split on spaces; text in ``[]`` or ``""`` is
   one field (the brackets and quotes are not part of its value). Without ``...`` the message
-  has exactly as many fields as the pattern.
+  has exactly as many fields as the pattern. Matching costs O(fields × the pattern's fields)
+  whatever the number of ``...``.
+
+Numbers in patterns are JSON's (``-1.5e3``), not Python's (``inf``, ``1_000`` are text).
 """
 
 from __future__ import annotations
@@ -28,9 +33,23 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["FilterPatternError", "LogPattern", "Matched", "compile_filter", "compile_pattern", "is_selector", "selector_steps"]
+from ._log_regex import LogRegex, RegexSyntaxError, compile_regex
+
+__all__ = [
+    "MAX_REGEXES",
+    "FilterPatternError",
+    "LogPattern",
+    "Matched",
+    "compile_filter",
+    "compile_pattern",
+    "is_selector",
+    "selector_steps",
+]
+
+MAX_REGEXES: Final = 2
+"""CloudWatch Logs' quota of ``%regex%`` in one filter pattern."""
 
 Predicate = Callable[[str], bool]
 
@@ -73,6 +92,8 @@ class LogPattern:
     names: tuple[str, ...]
     """The field names of a space-delimited pattern (without ``$``); empty for the other kinds."""
     _match: Callable[[str], Matched | None]
+    regexes: int = 0
+    """How many ``%regex%`` the pattern holds (AWS counts them against a log group's quota)."""
 
     def match(self, message: str) -> Matched | None:
         """What ``message`` yields if it matches; None if it does not."""
@@ -93,22 +114,31 @@ def compile_pattern(pattern: str | None) -> LogPattern:
     """
     raw = pattern or ""
     text = raw.strip()
+    regexes: list[LogRegex] = []
+    compiled = _compile(raw, text, regexes)
+    if len(regexes) > MAX_REGEXES:
+        raise FilterPatternError(f"Invalid filter pattern: at most {MAX_REGEXES} regular expressions in a pattern")
+    return compiled
+
+
+def _compile(raw: str, text: str, regexes: list[LogRegex]) -> LogPattern:
+    """The pattern; the regexes it holds are appended to ``regexes``."""
     if not text:
         return LogPattern(raw, "all", (), lambda message: _NOTHING)
     if text.startswith("{"):
         if not text.endswith("}"):
             raise FilterPatternError("Invalid filter pattern: a JSON pattern ends with '}'")
-        test = _JsonParser(text[1:-1]).parse()
-        return LogPattern(raw, "json", (), lambda message: _json_match(message, test))
+        test = _JsonParser(text[1:-1], regexes).parse()
+        return LogPattern(raw, "json", (), lambda message: _json_match(message, test), len(regexes))
     if text.startswith("["):
         if not text.endswith("]"):
             raise FilterPatternError("Invalid filter pattern: a space-delimited pattern ends with ']'")
-        slots = _delimited(text[1:-1])
+        slots = _delimited(text[1:-1], regexes)
         names = tuple(slot.name for slot in slots if slot.name is not None)
-        return LogPattern(raw, "delimited", names, lambda message: _delimited_match(message, slots))
+        return LogPattern(raw, "delimited", names, lambda message: _delimited_match(message, slots), len(regexes))
     if len(text) >= 2 and text.startswith("%") and text.endswith("%"):
-        regex = _regex(text[1:-1])
-        return LogPattern(raw, "regex", (), lambda message: _NOTHING if regex.search(message) else None)
+        regex = _regex(text[1:-1], regexes)
+        return LogPattern(raw, "regex", (), lambda message: _NOTHING if regex.search(message) else None, 1)
     predicate = _terms(text)
     return LogPattern(raw, "terms", (), lambda message: _NOTHING if predicate(message) else None)
 
@@ -122,11 +152,13 @@ def compile_filter(pattern: str | None) -> Predicate:
     return compile_pattern(pattern).matches
 
 
-def _regex(text: str) -> re.Pattern[str]:
+def _regex(text: str, regexes: list[LogRegex]) -> LogRegex:
     try:
-        return re.compile(text)
-    except re.error as exc:
+        regex = compile_regex(text)
+    except RegexSyntaxError as exc:
         raise FilterPatternError(f"Invalid filter pattern: {exc}") from None
+    regexes.append(regex)
+    return regex
 
 
 # -- terms ---------------------------------------------------------------------------------
@@ -179,44 +211,49 @@ class _Slot:
     test: FieldTest | None = None
 
 
-def _split_top(text: str) -> list[str]:
-    """``text`` split on the commas outside quotes and ``%regex%``."""
+def _split_outside(text: str, separator: str) -> list[str]:
+    """``text`` split on ``separator`` where it is outside quotes and ``%regex%``."""
     parts: list[str] = []
-    current: list[str] = []
+    start = 0
     quote: str | None = None
-    for char in text:
+    at = 0
+    while at < len(text):
+        char = text[at]
         if quote is not None:
-            current.append(char)
+            if char == "\\" and quote == '"':
+                at += 2  # an escaped quote does not end the string
+                continue
             if char == quote:
                 quote = None
         elif char in '"%':
             quote = char
-            current.append(char)
-        elif char == ",":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
+        elif text.startswith(separator, at):
+            parts.append(text[start:at])
+            at += len(separator)
+            start = at
+            continue
+        at += 1
     if quote is not None:
         raise FilterPatternError("Invalid filter pattern: unbalanced quote")
-    parts.append("".join(current))
+    parts.append(text[start:])
     return parts
 
 
-def _delimited(text: str) -> list[_Slot]:
+def _delimited(text: str, regexes: list[LogRegex]) -> list[_Slot]:
     slots: list[_Slot] = []
     seen: set[str] = set()
-    for part in _split_top(text):
+    for part in _split_outside(text, ","):
         item = part.strip()
         if item == "...":
-            slots.append(_Slot(None))
+            if not slots or slots[-1].name is not None:  # "..., ..." is one "...": any number of fields
+                slots.append(_Slot(None))
             continue
         if not item:
             raise FilterPatternError("Invalid filter pattern: an empty field in a space-delimited pattern")
         if _FIELD_NAME.match(item):
             name, test = item, None
         else:
-            name, test = _field_condition(item)
+            name, test = _field_condition(item, regexes)
         if name in seen:
             raise FilterPatternError(f"Invalid filter pattern: the field {name} is named twice")
         seen.add(name)
@@ -224,13 +261,13 @@ def _delimited(text: str) -> list[_Slot]:
     return slots
 
 
-def _field_condition(item: str) -> tuple[str, FieldTest]:
+def _field_condition(item: str, regexes: list[LogRegex]) -> tuple[str, FieldTest]:
     """``status = 404 || status = 410``: the field's name and its test (``&&`` binds tighter than ``||``)."""
     name: str | None = None
     alternatives: list[list[FieldTest]] = []
-    for alternative in re.split(r"\|\|", item):
+    for alternative in _split_outside(item, "||"):
         tests: list[FieldTest] = []
-        for condition in alternative.split("&&"):
+        for condition in _split_outside(alternative, "&&"):
             match = _CONDITION.match(condition)
             if match is None:
                 raise FilterPatternError(f"Invalid filter pattern near {condition.strip()!r}")
@@ -238,26 +275,26 @@ def _field_condition(item: str) -> tuple[str, FieldTest]:
             if name is not None and field_name != name:
                 raise FilterPatternError(f"Invalid filter pattern: a condition on {name} names {field_name}")
             name = field_name
-            tests.append(_field_test(op, operand))
+            tests.append(_field_test(op, operand, regexes))
         alternatives.append(tests)
     assert name is not None
     return name, lambda value: any(all(test(value) for test in tests) for tests in alternatives)
 
 
-def _field_test(op: str, operand: str) -> FieldTest:
+def _field_test(op: str, operand: str, regexes: list[LogRegex]) -> FieldTest:
     if len(operand) >= 2 and operand.startswith("%") and operand.endswith("%"):
         if op not in ("=", "!="):
             raise FilterPatternError(f"Invalid filter pattern: {op} compares numbers only")
-        regex = _regex(operand[1:-1])
-        return (lambda value: regex.search(value) is not None) if op == "=" else (lambda value: regex.search(value) is None)
+        regex = _regex(operand[1:-1], regexes)
+        return regex.search if op == "=" else (lambda value: not regex.search(value))
     quoted = operand.startswith('"')
     text = operand[1:-1].replace('\\"', '"') if quoted else operand
     number = None if quoted or "*" in text else _number(text)
     if number is None:
         if op not in ("=", "!="):
             raise FilterPatternError(f"Invalid filter pattern: {op} compares numbers only")
-        regex = _wildcard(text)
-        return (lambda value: regex.match(value) is not None) if op == "=" else (lambda value: regex.match(value) is None)
+        wildcard = _wildcard(text)
+        return (lambda value: wildcard.match(value) is not None) if op == "=" else (lambda value: wildcard.match(value) is None)
     compare = _COMPARE[op]
 
     def test(value: str) -> bool:
@@ -270,11 +307,14 @@ def _field_test(op: str, operand: str) -> FieldTest:
     return test
 
 
+_NUMBER: Final = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+"""A number as JSON writes one (Python's ``float`` would also take ``inf``, ``nan``, ``1_000``)."""
+
+
 def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
+    if not _NUMBER.match(text.strip()):
         return None
+    value = float(text)
     return value if math.isfinite(value) else None
 
 
@@ -283,30 +323,53 @@ def _event_fields(message: str) -> list[str]:
 
 
 def _delimited_match(message: str, slots: list[_Slot]) -> Matched | None:
-    values = _event_fields(message)
-    bound = _bind(slots, 0, values, 0, {})
+    bound = _Binder(slots, _event_fields(message)).bind()
     if bound is None:
         return None
     return Matched(fields={f"${name}": value for name, value in bound.items()})
 
 
-def _bind(slots: list[_Slot], slot: int, values: list[str], at: int, bound: dict[str, str]) -> dict[str, str] | None:
-    """The fields bound when ``slots[slot:]`` match ``values[at:]`` (``...`` takes as few as it can)."""
-    if slot == len(slots):
-        return bound if at == len(values) else None
-    current = slots[slot]
-    if current.name is None:
-        for skip in range(len(values) - at + 1):
-            found = _bind(slots, slot + 1, values, at + skip, bound)
-            if found is not None:
-                return found
-        return None
-    if at == len(values):
-        return None
-    value = values[at]
-    if current.test is not None and not current.test(value):
-        return None
-    return _bind(slots, slot + 1, values, at + 1, {**bound, current.name: value})
+class _Binder:
+    """Binds a space-delimited pattern's slots to a message's fields (``...`` takes as few as it can).
+
+    A slot that failed from a field fails from it whatever came before, so each ``(slot, field)``
+    is tried once: O(slots × fields) field tests, where plain backtracking over several ``...``
+    is exponential.
+    """
+
+    def __init__(self, slots: list[_Slot], values: list[str]) -> None:
+        self.slots = slots
+        self.values = values
+        self.failed: set[tuple[int, int]] = set()
+        self.tries = 0
+        """How many ``(slot, field)`` pairs were tried (the work a match took)."""
+
+    def bind(self) -> dict[str, str] | None:
+        bound: dict[str, str] = {}
+        if not self._from(0, 0, bound):
+            return None
+        # Bound from the last slot back: in the pattern's order again.
+        return {slot.name: bound[slot.name] for slot in self.slots if slot.name is not None}
+
+    def _from(self, slot: int, at: int, bound: dict[str, str]) -> bool:
+        """Whether ``slots[slot:]`` match ``values[at:]``; their fields are added to ``bound`` if so."""
+        if slot == len(self.slots):
+            return at == len(self.values)
+        if (slot, at) in self.failed:
+            return False
+        self.tries += 1
+        current = self.slots[slot]
+        if current.name is None:
+            found = any(self._from(slot + 1, start, bound) for start in range(at, len(self.values) + 1))
+        elif at == len(self.values) or (current.test is not None and not current.test(self.values[at])):
+            found = False
+        else:
+            found = self._from(slot + 1, at + 1, bound)
+            if found:
+                bound[current.name] = self.values[at]
+        if not found:
+            self.failed.add((slot, at))
+        return found
 
 
 # -- JSON patterns -----------------------------------------------------------------------
@@ -317,6 +380,7 @@ _TOKEN = re.compile(
         (?P<op>&&|\|\||!=|<=|>=|=|<|>|\(|\))
       | (?P<selector>\$(?:\.[A-Za-z0-9_@-]+|\[\d+\])*)
       | "(?P<string>(?:[^"\\]|\\.)*)"
+      | (?P<regex>%[^%]*%)
       | (?P<word>[^\s()&|=!<>"]+)
     )""",
     re.VERBOSE,
@@ -327,7 +391,8 @@ Test = Callable[[Any], bool]
 
 
 class _JsonParser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, regexes: list[LogRegex]) -> None:
+        self.regexes = regexes
         self.tokens: list[tuple[str, str]] = []
         position = 0
         while position < len(text):
@@ -390,6 +455,10 @@ class _JsonParser:
         kind, operand = self.take()
         if kind == "string":
             return _string_test(steps, word, operand.replace('\\"', '"'))
+        if kind == "regex":
+            if word not in ("=", "!="):
+                raise FilterPatternError(f"Invalid filter pattern: {word} compares numbers only")
+            return _regex_test(steps, word, _regex(operand[1:-1], self.regexes))
         if kind != "word":
             raise FilterPatternError(f"Invalid filter pattern: expected a value after {word}")
         number = _number(operand)
@@ -460,6 +529,17 @@ def _string_test(steps: list[str | int], op: str, expected: str) -> Test:
     return test
 
 
+def _regex_test(steps: list[str | int], op: str, regex: LogRegex) -> Test:
+    def test(doc: Any) -> bool:
+        value = _select(doc, steps)
+        if value is _MISSING or isinstance(value, dict | list):
+            return False
+        found = regex.search(value if isinstance(value, str) else json.dumps(value))
+        return found if op == "=" else not found
+
+    return test
+
+
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "=": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
@@ -487,9 +567,18 @@ def _json_match(message: str, test: Test) -> Matched | None:
     if start < 0:
         return None
     try:
-        doc = json.loads(message[start:])
+        doc = _DECODER.decode(message[start:])
     except ValueError:
         return None
     if not isinstance(doc, dict) or not test(doc):
         return None
     return Matched(document=doc)
+
+
+def _not_json(constant: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON: AWS does not read an event holding them as a JSON object."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+_DECODER: Final = json.JSONDecoder(parse_constant=_not_json)
+"""Made once: ``json.loads`` with a hook makes a decoder a call."""

@@ -14,6 +14,7 @@ import pytest
 
 from sluiceway.backends.local._cw_metric_filter_feed import MetricFilterFeed
 from sluiceway.cfn.deployer import Deployment
+from sluiceway.cfn.errors import TemplateError
 from sluiceway.runtime.alarms import AlarmEvaluator
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
@@ -127,7 +128,8 @@ def test_a_functions_error_lines_trip_the_alarm_on_its_metric_filter(
     try:
         assert "FunctionError" not in lam.invoke(FunctionName=outputs["Function"], Payload=json.dumps({}).encode())
         evaluator.turn()
-        # Lines, none at ERROR: the DefaultValue (0) for the minute, within the threshold.
+        # Lines, none at ERROR: no match, and the minute's DefaultValue (0) waits for the minute to
+        # close on the store's clock; either way within the threshold.
         assert cw.describe_alarms(AlarmNames=[outputs["AlarmName"]])["MetricAlarms"][0]["StateValue"] == "OK"
         lam.invoke(FunctionName=outputs["Function"], Payload=json.dumps({"fail": True}).encode())
         assert evaluator.turn() == 1
@@ -148,3 +150,19 @@ def test_a_functions_error_lines_trip_the_alarm_on_its_metric_filter(
     assert names and outputs["Filter"] not in names
     for client in (logs, cw, lam):
         client.close()
+
+
+@pytest.mark.parametrize("missing", ["MetricValue", "MetricName", "MetricNamespace"])
+def test_a_transformation_without_a_required_member_names_it(
+    stack: Stack, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment], missing: str
+) -> None:
+    members = {"MetricNamespace": "Worker", "MetricName": "Errors", "MetricValue": "1"}
+    del members[missing]
+    template = (
+        "Resources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n  Errors:\n    Type: AWS::Logs::MetricFilter\n    Properties:\n"
+        "      LogGroupName: !Ref Logs\n      FilterPattern: ERROR\n      MetricTransformations:\n        - "
+        + "\n          ".join(f"{key}: {value}" for key, value in members.items())
+        + "\n"
+    )
+    with pytest.raises(TemplateError, match=rf"Resources\.Errors\.Properties\.MetricTransformations\[0\]\.{missing}: required"):
+        make_stack(app_dir(template), f"mf-missing-{missing.lower()}")

@@ -163,7 +163,7 @@ def test_matching_events_publish_once_and_an_alarm_on_the_metric_goes_to_alarm(s
     assert data["MetricDataResults"][0]["Values"] == [3.0]
 
 
-def test_a_minute_without_a_match_publishes_the_default_value_once(stack: Stack, logs: Any, cw: Any, feed: MetricFilterFeed) -> None:
+def test_a_closed_minute_without_a_match_publishes_the_default_value_once(stack: Stack, logs: Any, cw: Any, feed: MetricFilterFeed) -> None:
     group = _group(logs, "/app/quiet")
     logs.put_metric_filter(
         logGroupName=group,
@@ -173,12 +173,28 @@ def test_a_minute_without_a_match_publishes_the_default_value_once(stack: Stack,
             {"metricNamespace": "MF/Quiet", "metricName": "Errors", "metricValue": "1", "defaultValue": 0, "unit": "Count"}
         ],
     )
-    stamp = _minute_ms()
+    stamp = _minute_ms() - 3 * 60_000  # a minute that ended longer ago than the grace for late events
     _put(logs, group, ["all good", "still good", "fine"], stamp)
     assert feed.pull() == 1
     _put(logs, group, ["later, same minute"], stamp + 10)
     assert feed.pull() == 0  # that minute's DefaultValue is published already
     assert _stats(cw, "MF/Quiet", "Errors", stamp) == {"Sum": 0.0, "SampleCount": 1.0}
+
+
+def test_an_open_minute_fed_in_two_pulls_publishes_only_its_matches(stack: Stack, logs: Any, cw: Any, feed: MetricFilterFeed) -> None:
+    group = _group(logs, "/app/split")
+    logs.put_metric_filter(
+        logGroupName=group,
+        filterName="split-errors",
+        filterPattern="ERROR",
+        metricTransformations=[{"metricNamespace": "MF/Split", "metricName": "Errors", "metricValue": "1", "defaultValue": 0}],
+    )
+    stamp = _minute_ms()
+    _put(logs, group, ["all good"], stamp)
+    assert feed.pull() == 0  # the minute is open: no DefaultValue yet
+    _put(logs, group, ["ERROR boom"], stamp + 10)
+    assert feed.pull() == 1
+    assert _stats(cw, "MF/Split", "Errors", stamp) == {"Sum": 1.0, "SampleCount": 1.0}  # as AWS: the match only
 
 
 def test_values_and_dimensions_come_from_the_fields_of_space_delimited_events(
@@ -365,6 +381,18 @@ def test_the_errors_are_aws_errors(logs: Any) -> None:
         with pytest.raises(ClientError) as refused:
             _put_filter(logs, **overrides)
         assert _error(refused) == (code, message), overrides
+    # Outside CloudWatch's regex subset (a group, "!", a multi-byte character, a quantifier on a
+    # quantifier), or more than two regexes in a pattern.
+    for pattern in ("%(a+)+$%", "%something!%", "%caf\u00e9%", "%a**%", "%a+*%", "[a = %x%, b = %y%, c = %z%]"):
+        with pytest.raises(ClientError) as refused:
+            _put_filter(logs, filterPattern=pattern)
+        assert _error(refused) == ("InvalidParameterException", "Invalid metric filter pattern"), pattern
+        with pytest.raises(ClientError) as refused:
+            logs.test_metric_filter(filterPattern=pattern, logEventMessages=["a" * 27 + "!"])
+        assert _error(refused) == ("InvalidParameterException", "Invalid metric filter pattern"), pattern
+        with pytest.raises(ClientError) as refused:
+            logs.filter_log_events(logGroupName="/errors", filterPattern=pattern)
+        assert _error(refused)[0] == "InvalidParameterException", pattern
     for value in ("abc", "$.latency", "$missing"):
         with pytest.raises(ClientError) as refused:
             _put_filter(logs, metricTransformations=[{"metricNamespace": "E", "metricName": "m", "metricValue": value}])
@@ -385,6 +413,31 @@ def test_a_group_holds_at_most_100_filters(logs: Any) -> None:
         _put_filter(logs, logGroupName="/crowded", filterName="f100")
     assert _error(refused)[0] == "LimitExceededException"
     _put_filter(logs, logGroupName="/crowded", filterName="f000", filterPattern="changed")  # replacing one is no new filter
+
+
+def test_a_group_holds_at_most_5_filters_with_a_regex(logs: Any) -> None:
+    logs.create_log_group(logGroupName="/regexes")
+    for index in range(5):
+        _put_filter(logs, logGroupName="/regexes", filterName=f"r{index}", filterPattern=f"%ERR{index}%")
+    _put_filter(logs, logGroupName="/regexes", filterName="plain")  # no regex: not counted
+    with pytest.raises(ClientError) as refused:
+        _put_filter(logs, logGroupName="/regexes", filterName="r5", filterPattern="%ERR5%")
+    assert _error(refused)[0] == "LimitExceededException"
+    _put_filter(logs, logGroupName="/regexes", filterName="r0", filterPattern="%ERR[0-9]%")  # replacing one is no new one
+
+
+def test_a_namespace_may_hold_a_colon_as_on_aws(logs: Any) -> None:
+    logs.create_log_group(logGroupName="/namespaces")
+    namespace = "A.B-c_d/1#2:metricNamespace"
+    _put_filter(
+        logs,
+        logGroupName="/namespaces",
+        metricTransformations=[{"metricNamespace": namespace, "metricName": "metricName", "metricValue": "1"}],
+    )
+    [found] = logs.describe_metric_filters(logGroupName="/namespaces")["metricFilters"]
+    assert found["metricTransformations"][0]["metricNamespace"] == namespace
+    [by_metric] = logs.describe_metric_filters(metricName="metricName", metricNamespace=namespace)["metricFilters"]
+    assert by_metric["logGroupName"] == "/namespaces"
 
 
 def test_test_metric_filter_answers_the_matches_with_their_fields(logs: Any) -> None:

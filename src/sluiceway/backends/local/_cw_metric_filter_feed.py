@@ -3,19 +3,23 @@
 For each log event put into a group after a filter on that group was put, the filter's
 pattern is tried: a match publishes the filter's ``metricValue`` (a number, or the number a
 ``$.field``/``$name`` reference finds in the event) to its metric, with the dimensions its
-references find, at the event's own timestamp. ``defaultValue`` is what AWS describes: published
-once for a minute (of the events' time) in which the group had events and none matched, never
-for a minute without events. A reference that finds nothing, or no number, publishes nothing
-for that event.
+references find, at the event's own timestamp. A reference that finds nothing, or no number,
+publishes nothing for that event. A filter put again keeps reading from where it was created:
+the events not fed yet are read with its new definition.
+
+``defaultValue`` is what AWS describes: published once for a minute (of the events' time) in
+which the group had events for the filter and none matched, never for a minute without events.
+The feed notes each such minute (``logs_metric_filter_defaults``: had events, had a match) and
+publishes the DefaultValue only when the minute has closed: :data:`GRACE_MS` after it ended, by
+the store's clock, so the events of one minute fed in several pulls count as one minute. An
+event that comes later still, into a closed minute, publishes its match (if it has one) beside
+that minute's DefaultValue: the one approximation.
 
 Exactly once, as the other feeds (:mod:`._cw_cursor`): the log events after the feed's cursor
-are read from ``logs.db``, and their data points, the minutes whose DefaultValue was published
-and the cursor moved past them commit in one transaction of the state database, only if the
-cursor is still where the batch was read from.
-
-The one approximation: a minute whose events are split across two batches (a batch is a few
-thousand events) whose first part matched nothing and whose second part matched publishes both
-the DefaultValue and the matches; AWS publishes only the matches.
+are read from ``logs.db`` and matched outside any transaction; their data points, the minutes
+they fell in, the closed minutes' DefaultValues and the cursor moved past them commit in one
+transaction of the state database, only if the cursor and the filters are still what the batch
+was read with (otherwise it is read and matched again).
 """
 
 from __future__ import annotations
@@ -37,9 +41,11 @@ from .metric_filters import MetricFilter, SqliteMetricFilters
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MetricFilterFeed", "Transformation"]
+__all__ = ["GRACE_MS", "MetricFilterFeed", "Transformation"]
 
 _MINUTE_MS: Final = 60_000
+GRACE_MS: Final = 60_000
+"""How long after a minute ends its DefaultValue waits for late events (by the store's clock)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,11 @@ class Transformation:
         return MetricKey(self.namespace, self.metric, canonical_dimensions(dims)), value
 
     @property
+    def publishes_default(self) -> bool:
+        """Whether minutes without a match publish a DefaultValue (a filter with dimensions never does)."""
+        return self.default is not None and not self.dimensions
+
+    @property
     def key(self) -> MetricKey:
         """The metric a DefaultValue goes to (a filter with dimensions has none)."""
         return MetricKey(self.namespace, self.metric, ())
@@ -123,7 +134,8 @@ class MetricFilterFeed:
         self.filters = SqliteMetricFilters(store.db, store.clock)
         self.batch = batch
         self._logs = ThreadConnections(logs_path)
-        self._compiled: dict[tuple[str, str, int], _Applied | None] = {}
+        self._compiled: dict[tuple[str, str, str, str, int], _Applied | None] = {}
+        """Compiled filters by their definition."""
         self._warned = False
         store.start_cursor(self.name, self._end())
 
@@ -137,33 +149,42 @@ class MetricFilterFeed:
             return 0
 
     def pull(self) -> int:
-        """Feed every log event after the cursor; how many data points were stored."""
+        """Feed every log event after the cursor, and the DefaultValues of the minutes that closed; how many data points were stored."""
         fed = 0
         while True:
-            applied = self._applied()
-            after = self.store.cursor(self.name)
+            # The end before the filters: a filter put after this read reads the events after it
+            # (or, put between the two reads, is among the filters read).
             end = self._end()
+            records, applied = self._applied()
+            after = self.store.cursor(self.name)
             if end <= after:
-                return fed
+                return fed + self._close(applied, records)
             groups = sorted({a.filter.log_group for a in applied})
             rows = self._rows(after, end, groups) if groups else []
             # Short of a full batch, every event up to ``end`` was seen: the cursor goes there
             # (past the events of groups without filters, which are never read).
             position = int(rows[-1]["id"]) if len(rows) == self.batch else end
+            # Matching runs outside the write transaction: however long a pattern takes, the
+            # state database stays writable meanwhile.
+            data, minutes = self._match(rows, applied)
             with self.store.db.transaction() as conn:
-                if self.store.cursor(self.name) != after:
-                    continue  # another feeder stored this range first: read on from where it got to
-                data = self._data(rows, applied, conn)
+                if self.store.cursor(self.name) != after or self.filters.all() != records:
+                    continue  # another feeder stored this range first, or a filter changed: read again
+                _note_minutes(conn, minutes)
+                data += self._closed_defaults(conn, applied)
                 self.store.put(data, feed=(self.name, position), expected=after)
             fed += len(data)
             if len(rows) < self.batch:
                 return fed
 
-    def _applied(self) -> list[_Applied]:
+    def _applied(self) -> tuple[list[MetricFilter], list[_Applied]]:
+        """Every filter as stored, and those that compile."""
+        records = self.filters.all()
         found: list[_Applied] = []
-        seen: set[tuple[str, str, int]] = set()
-        for record in self.filters.all():
-            key = (record.log_group, record.name, record.applies_after)
+        seen: set[tuple[str, str, str, str, int]] = set()
+        for record in records:
+            # Keyed by the definition: a filter put again with a new one is compiled again.
+            key = (record.log_group, record.name, record.pattern, json.dumps(record.transformation, sort_keys=True), record.applies_after)
             seen.add(key)
             if key not in self._compiled:
                 try:
@@ -179,7 +200,7 @@ class MetricFilterFeed:
                 found.append(compiled)
         for stale in set(self._compiled) - seen:
             del self._compiled[stale]
-        return found
+        return records, found
 
     def _rows(self, after: int, end: int, groups: list[str]) -> list[sqlite3.Row]:
         marks = ",".join("?" * len(groups))
@@ -194,26 +215,28 @@ class MetricFilterFeed:
         )
         return rows
 
-    def _data(self, rows: list[sqlite3.Row], applied: list[_Applied], conn: sqlite3.Connection) -> list[Datum]:
+    def _match(self, rows: list[sqlite3.Row], applied: list[_Applied]) -> tuple[list[Datum], dict[tuple[str, str], dict[int, bool]]]:
+        """The data points the matches publish, and per filter with a DefaultValue the minutes its
+        events fell in (True: one matched)."""
         by_group: dict[str, list[_Applied]] = {}
         for item in applied:
             by_group.setdefault(item.filter.log_group, []).append(item)
         data: list[Datum] = []
-        seen_minutes: dict[tuple[str, str], set[int]] = {}
-        matched_minutes: dict[tuple[str, str], set[int]] = {}
+        minutes: dict[tuple[str, str], dict[int, bool]] = {}
         for row in rows:
             for item in by_group.get(row["log_group"], ()):
                 if row["id"] <= item.filter.applies_after:
                     continue  # put before the filter was
-                key = (item.filter.log_group, item.filter.name)
+                transformation = item.transformation
+                seen = minutes.setdefault(_key(item), {}) if transformation.publishes_default else None
                 minute = int(row["ts_ms"]) // _MINUTE_MS
-                seen_minutes.setdefault(key, set()).add(minute)
                 try:
-                    matched = item.transformation.pattern.match(row["message"])
+                    matched = transformation.pattern.match(row["message"])
+                    if seen is not None:
+                        seen[minute] = seen.get(minute, False) or matched is not None
                     if matched is None:
                         continue
-                    matched_minutes.setdefault(key, set()).add(minute)
-                    observed = item.transformation.observe(matched)
+                    observed = transformation.observe(matched)
                 except Exception:
                     # Skipped, not retried: the cursor moves past it with the rest of the batch.
                     logger.log(
@@ -226,19 +249,59 @@ class MetricFilterFeed:
                     continue
                 if observed is not None:
                     metric, value = observed
-                    data.append(Datum.of_value(metric, int(row["ts_ms"]), value, unit=item.transformation.unit))
-        for item in applied:
-            transformation = item.transformation
-            key = (item.filter.log_group, item.filter.name)
-            if transformation.default is None or transformation.dimensions:
-                continue
-            for minute in sorted(seen_minutes.get(key, set()) - matched_minutes.get(key, set())):
-                inserted = conn.execute(
-                    "INSERT OR IGNORE INTO logs_metric_filter_defaults (log_group, name, minute) VALUES (?, ?, ?)", (*key, minute)
-                ).rowcount
-                if inserted:
-                    data.append(Datum.of_value(transformation.key, minute * _MINUTE_MS, transformation.default, unit=transformation.unit))
-        if seen_minutes:
-            oldest = (int(self.store.clock.now().timestamp() * 1000) - DATA_RETENTION_MS) // _MINUTE_MS
-            conn.execute("DELETE FROM logs_metric_filter_defaults WHERE minute < ?", (oldest,))
+                    data.append(Datum.of_value(metric, int(row["ts_ms"]), value, unit=transformation.unit))
+        return data, minutes
+
+    def _close(self, applied: list[_Applied], records: list[MetricFilter]) -> int:
+        """Publish the DefaultValues of the minutes that closed since (no new events to feed)."""
+        cutoff = self._open_minute()
+        pending = (
+            self.store.db.connection()
+            .execute("SELECT 1 FROM logs_metric_filter_defaults WHERE closed = 0 AND minute < ? LIMIT 1", (cutoff,))
+            .fetchone()
+        )
+        if pending is None:
+            return 0
+        with self.store.db.transaction() as conn:
+            if self.filters.all() != records:
+                return 0  # a filter changed: the next pull closes them with it
+            data = self._closed_defaults(conn, applied)
+            self.store.put(data)
+        return len(data)
+
+    def _open_minute(self) -> int:
+        """The oldest minute that is not closed yet: it ended less than :data:`GRACE_MS` ago, or has not ended."""
+        return (int(self.store.clock.now().timestamp() * 1000) - GRACE_MS) // _MINUTE_MS
+
+    def _closed_defaults(self, conn: sqlite3.Connection, applied: list[_Applied]) -> list[Datum]:
+        """The DefaultValues of the closed minutes without a match, which are marked closed."""
+        cutoff = self._open_minute()
+        by_key = {_key(item): item.transformation for item in applied}
+        data: list[Datum] = []
+        closing = conn.execute(
+            "SELECT log_group, name, minute, matched FROM logs_metric_filter_defaults WHERE closed = 0 AND minute < ?", (cutoff,)
+        ).fetchall()
+        for group, name, minute, matched in closing:
+            transformation = by_key.get((group, name))
+            if not matched and transformation is not None and transformation.default is not None:
+                data.append(Datum.of_value(transformation.key, int(minute) * _MINUTE_MS, transformation.default, unit=transformation.unit))
+        if closing:
+            conn.execute("UPDATE logs_metric_filter_defaults SET closed = 1 WHERE closed = 0 AND minute < ?", (cutoff,))
+        oldest = (int(self.store.clock.now().timestamp() * 1000) - DATA_RETENTION_MS) // _MINUTE_MS
+        conn.execute("DELETE FROM logs_metric_filter_defaults WHERE closed = 1 AND minute < ?", (oldest,))
         return data
+
+
+def _key(item: _Applied) -> tuple[str, str]:
+    return item.filter.log_group, item.filter.name
+
+
+def _note_minutes(conn: sqlite3.Connection, minutes: Mapping[tuple[str, str], Mapping[int, bool]]) -> None:
+    """Record that these minutes had events (and whether one matched); a closed minute stays closed."""
+    for (group, name), seen in minutes.items():
+        for minute, matched in seen.items():
+            conn.execute(
+                "INSERT INTO logs_metric_filter_defaults (log_group, name, minute, matched, closed) VALUES (?, ?, ?, ?, 0)"
+                " ON CONFLICT (log_group, name, minute) DO UPDATE SET matched = max(matched, excluded.matched)",
+                (group, name, minute, int(matched)),
+            )

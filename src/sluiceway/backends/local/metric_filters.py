@@ -3,7 +3,8 @@
 They live in the state database (not ``logs.db`` beside the events): the metric filter feed
 commits the data points it derives, its cursor and the minutes it published a DefaultValue in
 one transaction of the state database, and reads the filters from there too. A log group's
-filters go with it (the Logs endpoint deletes them with the group).
+filters go with it (the Logs endpoint deletes them before the group, so a crash between the two
+leaves a group without filters, never filters that come back with a group made again).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ class MetricFilter:
     """The one MetricTransformation, as PutMetricFilter took it (AWS's member names)."""
     created_ms: int
     applies_after: int
-    """The log store's last event when it was last put: it reads the events after that one."""
+    """The log store's last event when it was created: it reads the events after that one (an
+    update keeps it, so the events put before an update and not fed yet are read with the new
+    definition rather than by neither)."""
 
 
 class SqliteMetricFilters:
@@ -50,11 +53,12 @@ class SqliteMetricFilters:
         self.clock = clock
 
     def put(self, group: str, name: str, pattern: str, transformation: Mapping[str, Any], *, after_event: int) -> MetricFilter:
-        """Create the filter, or replace its pattern and transformation (its creation time is kept).
+        """Create the filter, or replace its pattern and transformation (its creation time and the
+        events it reads from are kept).
 
         Args:
             after_event: the log store's last event now (:meth:`~.logs.SqliteLogStore.last_event_id`):
-                the filter reads the events after it.
+                a new filter reads the events after it.
 
         Raises:
             TooManyMetricFiltersError: a new filter over the group's quota.
@@ -62,23 +66,25 @@ class SqliteMetricFilters:
         now = int(self.clock.now().timestamp() * 1000)
         body = json.dumps(dict(transformation), separators=(",", ":"))
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT created_ms FROM logs_metric_filters WHERE log_group=? AND name=?", (group, name)).fetchone()
+            row = conn.execute(
+                "SELECT created_ms, applies_after FROM logs_metric_filters WHERE log_group=? AND name=?", (group, name)
+            ).fetchone()
             if row is None:
                 count = conn.execute("SELECT count(*) FROM logs_metric_filters WHERE log_group=?", (group,)).fetchone()[0]
                 if count >= MAX_FILTERS_PER_GROUP:
                     raise TooManyMetricFiltersError(f"log group {group} has {count} metric filters")
-                created = now
+                created, applies_after = now, after_event
             else:
-                created = int(row[0])
+                created, applies_after = int(row[0]), int(row[1])
+            # The minutes noted for its DefaultValue stay: a minute that had a match under the old
+            # definition must not publish the new DefaultValue when it closes.
             conn.execute(
                 "INSERT INTO logs_metric_filters (log_group, name, pattern, transformation, created_ms, applies_after)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (log_group, name) DO UPDATE SET"
-                " pattern=excluded.pattern, transformation=excluded.transformation, applies_after=excluded.applies_after",
-                (group, name, pattern, body, created, after_event),
+                " pattern=excluded.pattern, transformation=excluded.transformation",
+                (group, name, pattern, body, created, applies_after),
             )
-            # A changed filter starts its DefaultValue minutes afresh.
-            conn.execute("DELETE FROM logs_metric_filter_defaults WHERE log_group=? AND name=?", (group, name))
-        return MetricFilter(group, name, pattern, dict(transformation), created, after_event)
+        return MetricFilter(group, name, pattern, dict(transformation), created, applies_after)
 
     def delete(self, group: str, name: str) -> None:
         """Raises NotFoundError when the group has no such filter."""

@@ -26,6 +26,9 @@ _MEMBERS = {
     "Unit": "unit",
 }
 
+_REQUIRED = ("MetricName", "MetricNamespace", "MetricValue")
+"""CloudFormation's required members of a MetricTransformation."""
+
 
 class MetricFilter:
     def apply(self, env: Env, request: Request) -> Made:
@@ -73,6 +76,8 @@ def _transformation(request: Request, index: int, given: object) -> dict[str, An
     for key, member in _MEMBERS.items():
         value = given.get(key)
         if value is None:
+            if key in _REQUIRED:
+                raise TemplateError(f"{where}.{key}: required for {request.type}")
             continue
         if key == "DefaultValue":
             if isinstance(value, bool) or not isinstance(value, int | float | str):

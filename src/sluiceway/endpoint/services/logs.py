@@ -110,12 +110,16 @@ def create_log_group(ctx: Context, params: dict[str, Any]) -> None:
 @OPERATIONS("DeleteLogGroup")
 def delete_log_group(ctx: Context, params: dict[str, Any]) -> None:
     name = _group(params)
+    store = _store(ctx)
+    if not store.has_group(name):
+        raise _no_group()
+    # The group's metric filters go with it, first: a crash between the two deletes leaves a
+    # group without filters, never filters that come back with a group made again under its name.
+    _logs_metric_filters.metric_filters(ctx).delete_group(name)
     try:
-        _store(ctx).delete_group(name)
+        store.delete_group(name)
     except NotFoundError:
         raise _no_group() from None
-    # The group's metric filters go with it (a group made again under its name has none).
-    _logs_metric_filters.metric_filters(ctx).delete_group(name)
 
 
 @OPERATIONS("CreateLogStream")
