@@ -37,6 +37,7 @@ SIGNING_NAMES: dict[str, str] = {
     "cognito-idp": "cognito-idp",
     "monitoring": "cloudwatch",
     "ssm": "ssm",
+    "secretsmanager": "secretsmanager",
 }
 
 #: ``X-Amz-Target`` prefix (the model's ``targetPrefix``) -> botocore service name.
@@ -50,6 +51,7 @@ TARGET_PREFIXES: dict[str, str] = {
     "AWSCognitoIdentityProviderService": "cognito-idp",
     "GraniteServiceVersion20100801": "cloudwatch",
     "AmazonSSM": "ssm",
+    "secretsmanager": "secretsmanager",
 }
 
 #: Query-protocol actions without a signature, by service (the first service that has it wins).

@@ -27,6 +27,7 @@ from .messaging import Queue, Subscription, Topic
 from .metric_filters import MetricFilter
 from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine, StateMachineAlias, StateMachineVersion
 from .parameters import Parameter
+from .secrets import Secret
 from .storage import Bucket, Table
 
 __all__ = ["API_TYPES", "PROVISIONERS", "Env", "Made", "Provisioner", "Request", "Stored", "physical_name", "provisioner"]
@@ -58,6 +59,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Lambda::LayerVersionPermission": Passive("lambda", "layer-permission"),
     "AWS::Logs::LogGroup": LogGroup(),
     "AWS::SSM::Parameter": Parameter(),
+    "AWS::SecretsManager::Secret": Secret(),
     "AWS::Logs::MetricFilter": MetricFilter(),
     "AWS::CloudWatch::Alarm": Alarm(),
     "AWS::CloudWatch::AnomalyDetector": AnomalyDetector(),

@@ -16,6 +16,7 @@ SERVICES: dict[str, str] = {
     "s3": "sluiceway.endpoint.services.s3",
     "apigateway": "sluiceway.endpoint.services.apigateway",
     "ssm": "sluiceway.endpoint.services.ssm",
+    "secretsmanager": "sluiceway.endpoint.services.secretsmanager",
     "sqs": "sluiceway.endpoint.services.sqs",
     "sns": "sluiceway.endpoint.services.sns",
     "dynamodb": "sluiceway.endpoint.services.dynamodb",
