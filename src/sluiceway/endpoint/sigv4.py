@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote
 from .context import HttpRequest
 from .errors import AwsError
 
-__all__ = ["check_expiry", "precheck", "verify"]
+__all__ = ["Scope", "check_expiry", "precheck", "verify"]
 
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*SignedHeaders=(?P<headers>[^,\s]+),\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
@@ -96,9 +96,7 @@ def check_expiry(request: HttpRequest, service: str, now: datetime | None = None
     except (KeyError, ValueError) as exc:
         raise AwsError("AuthorizationQueryParametersError", "X-Amz-Date and X-Amz-Expires must be given and valid", 400) from exc
     if not 1 <= expires <= MAX_EXPIRES_S:
-        raise AwsError(
-            "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is 604800", 400
-        )
+        raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is 604800", 400)
     if (now or datetime.now(UTC)) > signed_at + timedelta(seconds=expires):
         raise AwsError("AccessDenied", "Request has expired", 403)
 
@@ -128,27 +126,49 @@ def precheck(request: HttpRequest, service: str, secrets: Mapping[str, str], now
         _claim(request, service, secrets, now)
 
 
-def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: datetime | None = None) -> str:
+@dataclass(frozen=True)
+class Scope:
+    """The credential scope a request must be signed for (its signing name and region)."""
+
+    service: str
+    region: str
+
+
+def verify(
+    request: HttpRequest,
+    service: str,
+    secrets: Mapping[str, str],
+    now: datetime | None = None,
+    *,
+    scope: Scope | None = None,
+) -> str:
     """Check the request's SigV4 signature and its payload's hash; return the access key id it was signed with.
 
     ``request`` is the request as it came (before any aws-chunked decoding or path rewrite):
-    what the client signed.
+    what the client signed. ``service`` words the refusals; the scope the client signed for
+    is its own unless ``scope`` names the one it must be (a resource that answers for a
+    single service in a single region, as a function URL does).
 
     Raises:
         AwsError: the service's codes (see :data:`_FAMILY_CODES`): no signature, an unknown
-            key, a stale date, a payload that is not what was signed, or a signature that does
-            not match.
+            key, a stale date, a scope other than ``scope``, a payload that is not what was
+            signed, or a signature that does not match.
     """
     now = now or datetime.now(UTC)
     if _is_v2_presigned(request, service):
+        if scope is not None:
+            # A SigV2 signature names no scope: it cannot have been made for the expected one.
+            raise _denied(service, "incomplete", "The request signature does not conform to AWS standards")
         return _verify_v2_query(request, secrets, now)
     claim = _claim(request, service, secrets, now)
     _check_all_signed(request, service, claim)
     access_key, day, region, signing_name, _ = claim.credential.split("/")
+    if scope is not None:
+        _check_scope(service, scope, signing_name, region)
     payload = "UNSIGNED-PAYLOAD" if claim.presigned else _payload_hash(request, service)
     canonical = _canonical_request(request, claim.signed_headers.split(";"), service, payload)
-    scope = f"{day}/{region}/{signing_name}/aws4_request"
-    to_sign = "\n".join(("AWS4-HMAC-SHA256", claim.amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()))
+    credential_scope = f"{day}/{region}/{signing_name}/aws4_request"
+    to_sign = "\n".join(("AWS4-HMAC-SHA256", claim.amz_date, credential_scope, hashlib.sha256(canonical.encode()).hexdigest()))
     key = _signing_key(claim.secret, day, region, signing_name)
     expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     # Bytes: compare_digest refuses str with non-ASCII text (a signature is the client's to write).
@@ -160,6 +180,14 @@ def verify(request: HttpRequest, service: str, secrets: Mapping[str, str], now: 
             "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
     return access_key
+
+
+def _check_scope(service: str, expected: Scope, signing_name: str, region: str) -> None:
+    """Refuse a signature made for another service or region (AWS's wording for each)."""
+    if signing_name != expected.service:
+        raise _denied(service, "bad-signature", f"Credential should be scoped to correct service: '{expected.service}'.")
+    if region != expected.region:
+        raise _denied(service, "bad-signature", f"Credential should be scoped to a valid region, not '{region}'.")
 
 
 def _check_all_signed(request: HttpRequest, service: str, claim: _Claim) -> None:
@@ -287,10 +315,31 @@ def _remove_dots(path: str) -> str:
 #: S3's sub-resources: the query parameters a SigV2 signature covers.
 _V2_SUBRESOURCES = frozenset(
     {
-        "acl", "cors", "delete", "lifecycle", "location", "logging", "notification", "partNumber", "policy",
-        "requestPayment", "response-cache-control", "response-content-disposition", "response-content-encoding",
-        "response-content-language", "response-content-type", "response-expires", "restore", "tagging", "torrent",
-        "uploadId", "uploads", "versionId", "versioning", "versions", "website",
+        "acl",
+        "cors",
+        "delete",
+        "lifecycle",
+        "location",
+        "logging",
+        "notification",
+        "partNumber",
+        "policy",
+        "requestPayment",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "response-content-language",
+        "response-content-type",
+        "response-expires",
+        "restore",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versionId",
+        "versioning",
+        "versions",
+        "website",
     }
 )
 

@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sluiceway.cfn.deployer import Deployment
+from sluiceway.cfn.errors import TemplateError
 from sluiceway.endpoint.lambda_urls.responses import FORBIDDEN
 
 Aws = Callable[..., Any]
@@ -218,3 +219,43 @@ def test_lambdas_url_operations(outputs: dict[str, str], aws: Aws) -> None:
         lam.get_function_url_config(FunctionName=name)
     assert gone.value.response["Error"]["Message"] == "The resource you requested does not exist."
     assert call(outputs["EchoUrl"])[2] == b'{"Message":null}'
+
+
+BAD_CORS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Loose:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      CodeUri: src/
+      Handler: app.bare
+      FunctionUrlConfig:
+        AuthType: NONE
+        Cors:
+%s
+"""
+
+
+@pytest.mark.parametrize(
+    ("cors", "message"),
+    [
+        (
+            "AllowMethods: [GET, PUT, HEAD, POST, PATCH, DELETE, '*']",
+            "Properties validation failed for resource LooseUrl with message:"
+            " #/Cors/AllowMethods: expected maximum item count: 6, found: 7",
+        ),
+        ("AllowMethods: [OPTIONS]", "#/Cors/AllowMethods/0: OPTIONS is not a valid enum value"),
+        ("AllowOrigins: ['']", "#/Cors/AllowOrigins/0: expected minLength: 1, actual: 0"),
+        ("AllowHeaders: ['']", "#/Cors/AllowHeaders/0: expected minLength: 1, actual: 0"),
+        ("MaxAge: 86401", "#/Cors/MaxAge: 86401 is not less or equal to 86400"),
+    ],
+)
+def test_a_template_urls_cors_is_checked_as_cloudformation_checks_it(
+    app_dir: Callable[..., Path], make_stack: Callable[..., Deployment], cors: str, message: str
+) -> None:
+    template = app_dir(BAD_CORS % ("          " + cors), files={"src/app.py": HANDLER})
+    with pytest.raises(TemplateError) as failed:
+        make_stack(template, "badcors")
+    assert message in str(failed.value)

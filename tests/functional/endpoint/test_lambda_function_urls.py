@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import urllib.error
 import urllib.request
 import zipfile
@@ -14,6 +15,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from sluiceway.endpoint.lambda_urls import local_function_url
+from sluiceway.endpoint.lambda_urls.responses import FORBIDDEN
 from sluiceway.endpoint.server import Endpoint
 from sluiceway.runtime.wiring import build_stack
 from sluiceway.settings import Settings
@@ -35,6 +38,10 @@ def _package() -> bytes:
 def _lambda(url: str) -> Any:
     session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
     return session.client("lambda", endpoint_url=url, config=Config(retries={"max_attempts": 1}))
+
+
+def _url_id(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[1]
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -68,7 +75,6 @@ def test_a_url_made_through_the_api_survives_a_restart(tmp_path: Path) -> None:
             with pytest.raises(ClientError) as latest:
                 lam.get_function_url_config(FunctionName="urlfn", Qualifier="$LATEST")
             assert latest.value.response["Error"]["Code"] == "ValidationException"
-            port = endpoint.port
         finally:
             endpoint.close()
     finally:
@@ -76,14 +82,16 @@ def test_a_url_made_through_the_api_survives_a_restart(tmp_path: Path) -> None:
     second = build_stack(settings)
     second.start("url restart 2")
     try:
-        endpoint = Endpoint(second, host="127.0.0.1", port=port)
+        # A new port: the URL is the same id under whichever endpoint serves it.
+        endpoint = Endpoint(second, host="127.0.0.1", port=0)
         endpoint.start()
         try:
-            assert _get(made["FunctionUrl"] + "again") == (200, b"/again?")
-            assert _get(aliased["FunctionUrl"]) == (200, b"/?")
+            plain_url, aliased_url = (local_function_url(endpoint.url, _url_id(u["FunctionUrl"])) for u in (made, aliased))
+            assert _get(plain_url + "again") == (200, b"/again?")
+            assert _get(aliased_url) == (200, b"/?")
             kept = _lambda(endpoint.url).get_function_url_config(FunctionName="urlfn")
-            assert kept["FunctionUrl"] == made["FunctionUrl"] and kept["CreationTime"] == made["CreationTime"]
-            assert kept["AuthType"] == "NONE"
+            assert kept["FunctionUrl"] == plain_url and kept["CreationTime"] == made["CreationTime"]
+            assert kept["AuthType"] == "NONE" and kept["InvokeMode"] == "BUFFERED"  # Lambda's default, reported once read
         finally:
             endpoint.close()
     finally:
@@ -111,9 +119,18 @@ def test_an_iam_url_serves_requests_signed_with_the_endpoints_keys(tmp_path: Pat
                 _get(url)
             unsigned.value.close()
             assert unsigned.value.code == 403
-            for secret, expected in (("wrong", 403), ("s3cret", 200)):
+            # A URL takes only a signature made for Lambda in the stack's region: one scoped to another
+            # service or region is refused as a wrong key is (the endpoint's own paths would route it).
+            attempts = (
+                ("wrong", "lambda", "us-east-1", 403),
+                ("s3cret", "s3", "us-east-1", 403),
+                ("s3cret", "execute-api", "us-east-1", 403),
+                ("s3cret", "lambda", "eu-west-1", 403),
+                ("s3cret", "lambda", "us-east-1", 200),
+            )
+            for secret, signing_name, region, expected in attempts:
                 signed = AWSRequest(method="GET", url=url)
-                SigV4Auth(Credentials("AKIDLOCAL", secret), "lambda", "us-east-1").add_auth(signed)
+                SigV4Auth(Credentials("AKIDLOCAL", secret), signing_name, region).add_auth(signed)
                 request = urllib.request.Request(url, headers=dict(signed.headers.items()))
                 try:
                     with urllib.request.urlopen(request, timeout=30) as response:
@@ -121,7 +138,9 @@ def test_an_iam_url_serves_requests_signed_with_the_endpoints_keys(tmp_path: Pat
                 except urllib.error.HTTPError as error:
                     with error:
                         status, body = error.code, error.read()
-                assert status == expected, body
+                assert status == expected, (signing_name, region, body)
+                if expected == 403:
+                    assert json.loads(body) == {"Message": FORBIDDEN}
             assert body == b"/p?x=1"
         finally:
             endpoint.close()
@@ -157,6 +176,71 @@ def test_a_functions_urls_go_with_it_and_an_aliass_with_the_alias(tmp_path: Path
             with pytest.raises(urllib.error.HTTPError) as gone:
                 _get(plain["FunctionUrl"])
             assert gone.value.code == 403
+        finally:
+            endpoint.close()
+    finally:
+        stack.close()
+
+
+def test_the_url_operations_answer_as_lambda_does(tmp_path: Path) -> None:
+    stack = build_stack(Settings.load(data_dir=tmp_path / "data", workers=1))
+    stack.start("url operations")
+    try:
+        endpoint = Endpoint(stack, host="127.0.0.1", port=0)
+        endpoint.start()
+        try:
+            session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+            # Unchecked by the client: the endpoint's own limits are what is tested.
+            lam = session.client(
+                "lambda", endpoint_url=endpoint.url, config=Config(retries={"max_attempts": 1}, parameter_validation=False)
+            )
+            lam.create_function(
+                FunctionName="opsfn", Runtime="python3.12", Role=ROLE, Handler="lambda_function.handler", Code={"ZipFile": _package()}
+            )
+
+            def error(call: Any, **params: Any) -> tuple[int, str, str]:
+                with pytest.raises(ClientError) as refused:
+                    call(**params)
+                answer = refused.value.response
+                return answer["ResponseMetadata"]["HTTPStatusCode"], answer["Error"]["Code"], answer["Error"]["Message"]
+
+            # Update names a missing function or alias as Create does; Get and Delete as a missing URL (recorded).
+            no_function = (404, "ResourceNotFoundException", "Function does not exist")
+            no_url = (404, "ResourceNotFoundException", "The resource you requested does not exist.")
+            assert error(lam.update_function_url_config, FunctionName="nosuchfn", AuthType="NONE") == no_function
+            assert error(lam.update_function_url_config, FunctionName="opsfn", Qualifier="nosuchalias", AuthType="NONE") == no_function
+            assert error(lam.update_function_url_config, FunctionName="opsfn", AuthType="NONE") == no_url
+            assert error(lam.get_function_url_config, FunctionName="nosuchfn") == no_url
+            assert error(lam.delete_function_url_config, FunctionName="opsfn", Qualifier="nosuchalias") == no_url
+
+            methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "*"]
+            assert error(lam.create_function_url_config, FunctionName="opsfn", AuthType="NONE", Cors={"AllowMethods": methods}) == (
+                400,
+                "ValidationException",
+                "1 validation error detected: Value '[GET, POST, PUT, PATCH, DELETE, HEAD, *]' at 'cors.allowMethods'"
+                " failed to satisfy constraint: Member must have length less than or equal to 6",
+            )
+            too_long = {"AllowMethods": ["OPTIONSX"], "AllowOrigins": [""], "MaxAge": -1}
+            assert error(lam.create_function_url_config, FunctionName="opsfn", AuthType="NONE", Cors=too_long)[2] == (
+                "3 validation errors detected: Value '[OPTIONSX]' at 'cors.allowMethods' failed to satisfy constraint:"
+                " Member must satisfy constraint: [Member must have length less than or equal to 6,"
+                " Member must have length greater than or equal to 0, Member must satisfy regular expression pattern: .*];"
+                " Value '[]' at 'cors.allowOrigins' failed to satisfy constraint: Member must satisfy constraint:"
+                " [Member must have length less than or equal to 253, Member must have length greater than or equal to 1,"
+                " Member must satisfy regular expression pattern: .*];"
+                " Value '-1' at 'cors.maxAge' failed to satisfy constraint: Member must have value greater than or equal to 0"
+            )
+            made = lam.create_function_url_config(FunctionName="opsfn", AuthType="NONE", Cors={"AllowOrigins": ["x" * 253]})
+            assert "InvokeMode" not in made  # Create reports only what was given
+            updated = lam.update_function_url_config(FunctionName="opsfn", AuthType="AWS_IAM")
+            assert "InvokeMode" not in updated  # and so does Update (recorded)
+            listed = lam.list_function_url_configs(FunctionName="opsfn")["FunctionUrlConfigs"]
+            assert [u["InvokeMode"] for u in listed] == ["BUFFERED"]
+            assert lam.get_function_url_config(FunctionName="opsfn")["InvokeMode"] == "BUFFERED"
+
+            bad_marker = (400, "InvalidParameterValueException", "Invalid Marker")
+            for marker in ("!!!", "JExBVEVTVA", "bGl2ZQo="):  # not base64; unpadded; a qualifier with a newline
+                assert error(lam.list_function_url_configs, FunctionName="opsfn", Marker=marker) == bad_marker
         finally:
             endpoint.close()
     finally:

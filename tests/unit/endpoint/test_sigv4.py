@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSPreparedRequest
 
 from sluiceway.endpoint.context import HttpRequest
 from sluiceway.endpoint.errors import AwsError
-from sluiceway.endpoint.sigv4 import check_expiry, verify
+from sluiceway.endpoint.sigv4 import Scope, check_expiry, verify
 
 KEYS = {"AKIDLOCAL": "local-secret"}
 
@@ -81,6 +81,22 @@ def test_a_wrong_secret_a_tampered_body_and_an_unknown_key_are_refused_with_awss
     with pytest.raises(AwsError) as raised:
         verify(good, "dynamodb", {"SOMEONEELSE": "x"})
     assert (raised.value.code, raised.value.status) == ("UnrecognizedClientException", 400)
+
+
+def test_an_expected_scope_refuses_a_signature_for_another_service_or_region() -> None:
+    for_lambda = _signed("lambda", "list_functions")
+    for_sqs = _signed("sqs", "list_queues")
+    assert verify(for_lambda, "lambda", KEYS, scope=Scope("lambda", "us-east-1")) == "AKIDLOCAL"
+    # Without one (the endpoint's own paths, which route by the signing name), any scope verifies.
+    assert verify(for_sqs, "lambda", KEYS) == "AKIDLOCAL"
+    refusals = (
+        (for_sqs, Scope("lambda", "us-east-1"), "Credential should be scoped to correct service: 'lambda'."),
+        (for_lambda, Scope("lambda", "eu-west-1"), "Credential should be scoped to a valid region, not 'us-east-1'."),
+    )
+    for request, expected, message in refusals:
+        with pytest.raises(AwsError) as raised:
+            verify(request, "lambda", KEYS, scope=expected)
+        assert (raised.value.code, raised.value.status, raised.value.message) == ("InvalidSignatureException", 403, message)
 
 
 def test_unsigned_requests_are_refused() -> None:

@@ -28,6 +28,10 @@ class FunctionUrl:
             raise TemplateError(f"{request.where}.TargetFunctionArn: required (the function's name or ARN)")
         if not isinstance(props.get("AuthType"), str):
             raise TemplateError(f"{request.where}.AuthType: required (NONE or AWS_IAM)")
+        problems = _cors_problems(props.get("Cors"))
+        if problems:
+            shown = problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]"
+            raise TemplateError(f"Properties validation failed for resource {request.logical_id} with message: {shown}")
         where: dict[str, Any] = {"FunctionName": target}
         if props.get("Qualifier") is not None:
             where["Qualifier"] = str(props["Qualifier"])
@@ -60,6 +64,77 @@ class FunctionUrl:
         except AwsError as error:
             if error.code != "ResourceNotFoundException":
                 raise
+
+
+_CORS_LISTS = {
+    # member: (item enum or None, least and most characters of an item), as AWS::Lambda::Url's schema has them
+    "AllowHeaders": (None, 1, 1024),
+    "AllowMethods": (("GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*"), 0, 0),
+    "AllowOrigins": (None, 1, 253),
+    "ExposeHeaders": (None, 1, 1024),
+}
+_CORS_MOST_ITEMS = {"AllowHeaders": 100, "AllowMethods": 6, "AllowOrigins": 100, "ExposeHeaders": 100}
+
+
+def _cors_problems(cors: Any) -> list[str]:
+    """CloudFormation's schema check of ``Cors``, in its words (before Lambda sees it: the schema is stricter
+    than Lambda's model, with at least one item per list and AllowMethods' values)."""
+    if cors is None:
+        return []
+    if not isinstance(cors, dict):
+        return [f"#/Cors: expected type: JSONObject, found: {_type_name(cors)}"]
+    problems = [
+        f"#/Cors: extraneous key [{key}] is not permitted" for key in cors if key not in (*_CORS_LISTS, "AllowCredentials", "MaxAge")
+    ]
+    for member, (enum, least, most) in _CORS_LISTS.items():
+        items = cors.get(member)
+        if items is None:
+            continue
+        where = f"#/Cors/{member}"
+        if not isinstance(items, list):
+            problems.append(f"{where}: expected type: JSONArray, found: {_type_name(items)}")
+            continue
+        if not items:
+            problems.append(f"{where}: expected minimum item count: 1, found: 0")
+        if len(items) > _CORS_MOST_ITEMS[member]:
+            problems.append(f"{where}: expected maximum item count: {_CORS_MOST_ITEMS[member]}, found: {len(items)}")
+        for index, item in enumerate(items):
+            if not isinstance(item, str):
+                problems.append(f"{where}/{index}: expected type: String, found: {_type_name(item)}")
+            elif enum is not None and item not in enum:
+                problems.append(f"{where}/{index}: {item} is not a valid enum value")
+            elif enum is None and len(item) < least:
+                problems.append(f"{where}/{index}: expected minLength: {least}, actual: {len(item)}")
+            elif enum is None and len(item) > most:
+                problems.append(f"{where}/{index}: expected maxLength: {most}, actual: {len(item)}")
+    credentials = cors.get("AllowCredentials")
+    if credentials is not None and not (isinstance(credentials, bool) or str(credentials).lower() in ("true", "false")):
+        problems.append(f"#/Cors/AllowCredentials: expected type: Boolean, found: {_type_name(credentials)}")
+    max_age = cors.get("MaxAge")
+    if max_age is not None:
+        # A Ref to a parameter is text: CloudFormation converts "300" as the schema asks.
+        text = str(max_age).strip()
+        if isinstance(max_age, (bool, float, list, dict)) or not text.lstrip("-").isdigit():
+            problems.append(f"#/Cors/MaxAge: expected type: Integer, found: {_type_name(max_age)}")
+        elif int(text) < 0:
+            problems.append(f"#/Cors/MaxAge: {int(text)} is not greater or equal to 0")
+        elif int(text) > 86_400:
+            problems.append(f"#/Cors/MaxAge: {int(text)} is not less or equal to 86400")
+    return problems
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    if isinstance(value, float):
+        return "Number"
+    if isinstance(value, list):
+        return "JSONArray"
+    if isinstance(value, dict):
+        return "JSONObject"
+    return "String"
 
 
 def _cors(props: Any) -> dict[str, Any]:

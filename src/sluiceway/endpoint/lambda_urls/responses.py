@@ -5,7 +5,9 @@ Lambda reads the result as a response when it is a JSON object with ``statusCode
 a 200 ``application/json`` response. Recorded against Lambda (and unlike an HTTP API's 2.0
 format, which serializes it again), a string result is sent as its text, without quotes, and
 other values as compact JSON (``["hello",3,true]``); a response that names no content type is
-``application/json`` too.
+``application/json`` too. A response HTTP cannot carry as given (a 1xx status, a header name
+that is not a token, a CR, LF or NUL in a value or a cookie) is a failed function, as on
+Lambda; a function's hop-by-hop headers and its own ``x-amzn-RequestId`` are not sent.
 
 The URL's own answers: an unknown URL and a refused caller are 403 ``AccessDeniedException``;
 a function that fails (an unhandled error, a timeout, a result that is not a response) is 502
@@ -18,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from ..apigateway.responses import HeaderList
@@ -29,8 +32,19 @@ FORBIDDEN = (
     "Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"
 )
 """Lambda's message for a caller its URL does not let in."""
-_FRAMING = ("content-length", "transfer-encoding", "connection")
-"""The server frames the response: a function's framing headers never reach the client as such."""
+_DROPPED = frozenset(
+    {
+        # The server frames the response and owns the connection: a function's framing and
+        # hop-by-hop headers never reach the client as such (an Upgrade would switch protocols).
+        "content-length", "transfer-encoding", "connection", "upgrade", "keep-alive", "trailer", "te", "proxy-connection",
+        # The URL's own request id: a function's copy would go out beside it.
+        "x-amzn-requestid",
+    }
+)  # fmt: skip
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name (RFC 9110's ``token``): anything else would break the response's framing."""
+_CONTROL = re.compile(r"[\r\n\x00]")
+"""What no header line may carry: a CR or LF would end it (and start another), a NUL breaks parsers."""
 
 
 class MalformedResultError(ValueError):
@@ -44,17 +58,23 @@ def _compact(value: Any) -> bytes:
 def _status(value: Any) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)  # Lambda takes "418" as 418
-    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
-        raise MalformedResultError(f"statusCode {value!r} is not an HTTP status")
+    # 1xx are interim answers, not a response: a 100 would leave the client waiting for the
+    # real one, a 101 would switch protocols. Lambda sends a final status or fails (502).
+    if isinstance(value, bool) or not isinstance(value, int) or not 200 <= value <= 599:
+        raise MalformedResultError(f"statusCode {value!r} is not the status of a final HTTP response")
     return value
 
 
 def _text(value: Any, where: str) -> str:
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise MalformedResultError(f"{where}: a header value must be a string or a number")
+        text = "true" if value else "false"
+    elif isinstance(value, (str, int, float)):
+        text = str(value)
+    else:
+        raise MalformedResultError(f"{where}: a header value must be a string or a number")
+    if _CONTROL.search(text):
+        raise MalformedResultError(f"{where}: a header value cannot hold CR, LF or NUL")
+    return text
 
 
 def url_response(payload: Any) -> HttpResponse:
@@ -73,11 +93,16 @@ def url_response(payload: Any) -> HttpResponse:
     if not isinstance(given, dict):
         raise MalformedResultError("headers must be an object")
     for name, value in given.items():
-        if str(name).lower() not in _FRAMING:
-            headers.add(str(name), _text(value, f"headers.{name}"))
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise MalformedResultError(f"headers: {name!r} is not a header name")
+        text = _text(value, f"headers.{name}")
+        if name.lower() not in _DROPPED:
+            headers.add(name, text)
     cookies = payload.get("cookies") or []
     if not isinstance(cookies, list) or not all(isinstance(cookie, str) for cookie in cookies):
         raise MalformedResultError("cookies must be a list of strings")
+    if any(_CONTROL.search(cookie) for cookie in cookies):
+        raise MalformedResultError("cookies: a cookie cannot hold CR, LF or NUL")
     for cookie in cookies:
         headers.add("Set-Cookie", cookie)
     encoded = payload.get("isBase64Encoded")

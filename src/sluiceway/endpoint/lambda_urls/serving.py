@@ -6,8 +6,8 @@ goes: the URL (an unknown one is refused as Lambda refuses it), a CORS preflight
 URL itself, the caller (``AWS_IAM``), the function invoked with the 2.0 event (:mod:`.events`),
 its answer interpreted (:mod:`.responses`) and the URL's CORS headers added.
 
-``AWS_IAM``: a request must be signed (SigV4, service ``lambda``) with one of the endpoint's
-access keys. An endpoint with no keys to check a signature against refuses every request to
+``AWS_IAM``: a request must be signed (SigV4, service ``lambda``, the stack's region) with one
+of the endpoint's access keys. An endpoint with no keys to check a signature against refuses every request to
 such a URL (fail closed, as API routes with IAM authorization are refused): anything else
 would serve an IAM-protected function to anyone.
 
@@ -28,7 +28,7 @@ from ..apigateway.cors import apply_cors, is_preflight, preflight
 from ..context import HttpRequest, HttpResponse, Shared
 from ..errors import AwsError
 from ..services._lambda_url_store import StoredUrl, kept_urls
-from ..sigv4 import verify
+from ..sigv4 import Scope, verify
 from .events import Caller, url_event
 from .responses import MalformedResultError, denied, function_failed, invoke_refused, url_response
 
@@ -123,7 +123,9 @@ class FunctionUrls:
         if not keys:
             return None
         try:
-            access_key = verify(request, "lambda", keys)
+            # Signed for Lambda in the stack's region, as a URL's signature must be: the endpoint's
+            # own paths take any service's scope (they route by it), a URL takes only its own.
+            access_key = verify(request, "lambda", keys, scope=Scope("lambda", self._host.stack.settings.region))
         except AwsError as refused:
             logger.info("function url: request refused", extra={"reason": refused.message})
             return None

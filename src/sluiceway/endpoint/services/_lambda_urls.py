@@ -33,7 +33,7 @@ OPERATIONS = Operations("lambda")
 
 _AUTH_TYPES: Final = ("NONE", "AWS_IAM")
 _INVOKE_MODES: Final = ("BUFFERED", "RESPONSE_STREAM")
-_QUALIFIER = re.compile(r"(?!^\d+$)^[0-9a-zA-Z-_]+$")
+_QUALIFIER = re.compile(r"(?!^\d+$)^[0-9a-zA-Z-_]+\Z")
 """The model's pattern: an alias name; never ``$LATEST`` or a version number."""
 _NOT_FOUND: Final = "The resource you requested does not exist."
 _NO_FUNCTION: Final = "Function does not exist"
@@ -79,18 +79,48 @@ def _qualifier(params: dict[str, Any]) -> str | None:
     return str(qualifier) if qualifier is not None else None
 
 
+_CORS_LISTS: Final = (
+    # (member, its name in messages, most items, least and most characters of an item): the model's limits.
+    ("AllowHeaders", "allowHeaders", 100, 0, 1024),
+    ("AllowMethods", "allowMethods", 6, 0, 6),
+    ("AllowOrigins", "allowOrigins", 100, 1, 253),
+    ("ExposeHeaders", "exposeHeaders", 100, 0, 1024),
+)
+
+
+def _cors_problems(cors: dict[str, Any]) -> list[str]:
+    """What breaks the model's limits, in Lambda's words (a list as Java prints it, ``[a, b]``)."""
+    problems: list[str] = []
+    for member, path, most_items, least, most in _CORS_LISTS:
+        items = cors.get(member)
+        if not isinstance(items, list):
+            continue
+        shown = "[" + ", ".join(str(item) for item in items) + "]"
+        if len(items) > most_items:
+            problems.append(
+                f"Value '{shown}' at 'cors.{path}' failed to satisfy constraint: Member must have length less than or equal to {most_items}"
+            )
+        elif any(not least <= len(str(item)) <= most for item in items):
+            problems.append(
+                f"Value '{shown}' at 'cors.{path}' failed to satisfy constraint: Member must satisfy constraint:"
+                f" [Member must have length less than or equal to {most}, Member must have length greater than or equal to {least},"
+                " Member must satisfy regular expression pattern: .*]"
+            )
+    max_age = cors.get("MaxAge")
+    if max_age is not None and not 0 <= max_age <= 86_400:
+        constraint = "greater than or equal to 0" if max_age < 0 else "less than or equal to 86400"
+        problems.append(f"Value '{max_age}' at 'cors.maxAge' failed to satisfy constraint: Member must have value {constraint}")
+    return problems
+
+
 def _cors(params: dict[str, Any]) -> dict[str, Any] | None:
     cors = params.get("Cors")
     if cors is None:
         return None
-    max_age = cors.get("MaxAge")
-    if max_age is not None and not 0 <= max_age <= 86_400:
-        constraint = "greater than or equal to 0" if max_age < 0 else "less than or equal to 86400"
-        raise AwsError(
-            "ValidationException",
-            f"1 validation error detected: Value '{max_age}' at 'cors.maxAge' failed to satisfy constraint:"
-            f" Member must have value {constraint}",
-        )
+    problems = _cors_problems(cors)
+    if problems:
+        noun = "error" if len(problems) == 1 else "errors"
+        raise AwsError("ValidationException", f"{len(problems)} validation {noun} detected: {'; '.join(problems)}")
     # Lambda keeps what was given, member by member, and reports only those.
     return {key: (list(value) if isinstance(value, list) else value) for key, value in cors.items() if value is not None}
 
@@ -124,7 +154,14 @@ def _function_arn(ctx: Context, url: StoredUrl) -> str:
 # -- rendering ------------------------------------------------------------------------------
 
 
-def _output(ctx: Context, url: StoredUrl, *, created: bool = False) -> dict[str, Any]:
+def _output(ctx: Context, url: StoredUrl, *, created: bool = False, read: bool = False) -> dict[str, Any]:
+    """A URL's config as an operation answers it.
+
+    Args:
+        created: CreateFunctionUrlConfig's answer (no LastModifiedTime).
+        read: Get's and List's answer, where a URL made without an InvokeMode has Lambda's
+            default, BUFFERED (recorded); Create and Update report only an InvokeMode given.
+    """
     out: dict[str, Any] = {
         "FunctionUrl": local_function_url(ctx.endpoint_url, url.url_id),
         "FunctionArn": _function_arn(ctx, url),
@@ -135,8 +172,9 @@ def _output(ctx: Context, url: StoredUrl, *, created: bool = False) -> dict[str,
     out["CreationTime"] = url.creation_time
     if not created:  # CreateFunctionUrlConfig's answer has no LastModifiedTime
         out["LastModifiedTime"] = url.last_modified_time
-    if url.invoke_mode is not None:
-        out["InvokeMode"] = url.invoke_mode
+    invoke_mode = url.invoke_mode or ("BUFFERED" if read else None)
+    if invoke_mode is not None:
+        out["InvokeMode"] = invoke_mode
     return out
 
 
@@ -165,8 +203,10 @@ def create_function_url_config(ctx: Context, params: dict[str, Any]) -> dict[str
     return _output(ctx, url, created=True)
 
 
-def _must_url(ctx: Context, params: dict[str, Any]) -> StoredUrl:
-    function, qualifier, _ = _target(ctx, params, missing=_NOT_FOUND)
+def _must_url(ctx: Context, params: dict[str, Any], *, missing: str = _NOT_FOUND) -> StoredUrl:
+    """The URL ``params`` name; ``missing`` is the message for a function or alias that does not
+    exist (Update's differs from Get's and Delete's, recorded), a missing URL is always _NOT_FOUND."""
+    function, qualifier, _ = _target(ctx, params, missing=missing)
     url = kept_urls(ctx.stack, ctx.shared).get(function, qualifier)
     if url is None:
         raise user_error("ResourceNotFoundException", _NOT_FOUND, 404)
@@ -175,7 +215,7 @@ def _must_url(ctx: Context, params: dict[str, Any]) -> StoredUrl:
 
 @OPERATIONS("GetFunctionUrlConfig")
 def get_function_url_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return _output(ctx, _must_url(ctx, params))
+    return _output(ctx, _must_url(ctx, params), read=True)
 
 
 @OPERATIONS("UpdateFunctionUrlConfig")
@@ -183,7 +223,7 @@ def update_function_url_config(ctx: Context, params: dict[str, Any]) -> dict[str
     _enum(params.get("AuthType"), "authType", _AUTH_TYPES)
     _enum(params.get("InvokeMode"), "invokeMode", _INVOKE_MODES)
     cors = _cors(params)
-    current = _must_url(ctx, params)
+    current = _must_url(ctx, params, missing=_NO_FUNCTION)
     # What is left out stays as it was (an InvokeMode left out too, as Lambda does).
     url = StoredUrl(
         current.function,
@@ -224,16 +264,24 @@ def list_function_url_configs(ctx: Context, params: dict[str, Any]) -> dict[str,
             f"1 validation error detected: Value '{limit}' at 'maxItems' failed to satisfy constraint: Member must have value {constraint}",
         )
     function, _, _ = _target(ctx, {"FunctionName": params["FunctionName"]}, missing=_NO_FUNCTION)
-    after = ""
-    if params.get("Marker"):
-        try:
-            after = base64.urlsafe_b64decode(str(params["Marker"]).encode()).decode()
-        except (ValueError, UnicodeDecodeError):
-            raise user_error("InvalidParameterValueException", "Invalid Marker") from None
+    after = _after(params.get("Marker"))
     urls = [url for url in kept_urls(ctx.stack, ctx.shared).of_function(function) if url.qualifier > after]
     size = limit or PAGE_LIMIT
     page = urls[:size]
-    out: dict[str, Any] = {"FunctionUrlConfigs": [_output(ctx, url) for url in page]}
+    out: dict[str, Any] = {"FunctionUrlConfigs": [_output(ctx, url, read=True) for url in page]}
     if len(urls) > size:
         out["NextMarker"] = base64.urlsafe_b64encode(page[-1].qualifier.encode()).decode()
     return out
+
+
+def _after(marker: str | None) -> str:
+    """The qualifier a NextMarker names (the last one listed); Lambda refuses a marker it did not give."""
+    if not marker:
+        return ""
+    try:
+        after = base64.b64decode(marker.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+    except (ValueError, UnicodeError):
+        after = ""
+    if after != "$LATEST" and not _QUALIFIER.match(after):
+        raise user_error("InvalidParameterValueException", "Invalid Marker")
+    return after
