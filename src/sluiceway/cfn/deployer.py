@@ -19,7 +19,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from .dynamic_references import parameter_reader, resolve_references
 from .errors import TemplateError
 from .graph import creation_order
 from .intrinsics import Resolver
-from .parameters import parameter_values
+from .parameters import parameter_values, ssm_parameter_names
 from .reading import load_template, parse_text
 from .resources import API_TYPES, Env, Made, Request, Stored, provisioner
 from .sam import nested, transform
@@ -122,10 +122,7 @@ def deploy(
         "StackId": arn,
         "StackName": stack_name,
         "Description": translated.get("Description", ""),
-        "Parameters": [
-            {"ParameterKey": key, "ParameterValue": "****" if declared[key].get("NoEcho") else _parameter_text(value)}
-            for key, value in values.items()
-        ],
+        "Parameters": _parameter_entries(declared, values, ssm_parameter_names(declared, overrides)),
         "CreationTime": (previous or {}).get("CreationTime") or now.isoformat(),
         "StackStatus": "CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS",
         "Outputs": (previous or {}).get("Outputs", []),
@@ -164,6 +161,19 @@ def deploy(
 
 def _parameter_text(value: Any) -> str:
     return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _parameter_entries(declared: Mapping[str, Any], values: Mapping[str, Any], ssm_names: Mapping[str, str]) -> list[dict[str, str]]:
+    """The stack's Parameters as DescribeStacks shows them: an SSM-typed one by the name it was
+    given (``ParameterValue``) and the value read from Parameter Store (``ResolvedValue``)."""
+    entries: list[dict[str, str]] = []
+    for key, value in values.items():
+        hidden = bool(declared[key].get("NoEcho"))
+        entry = {"ParameterKey": key, "ParameterValue": "****" if hidden else ssm_names.get(key, _parameter_text(value))}
+        if key in ssm_names:
+            entry["ResolvedValue"] = "****" if hidden else _parameter_text(value)
+        entries.append(entry)
+    return entries
 
 
 def _make(
@@ -222,28 +232,33 @@ def _make(
     for logical in creation_order(kept):
         resource = kept[logical]
         kind = str(resource.get("Type"))
-        properties = resolver.resolve(resource.get("Properties") or {}, f"Resources.{logical}.Properties")
-        # The record keeps the dynamic references; the resource is made with what they resolve to.
-        resolved = resolve_references(properties, env.aws, kind, f"Resources.{logical}.Properties")
+        where = f"Resources.{logical}.Properties"
+        # The record keeps the dynamic references (never the values they resolve to, as
+        # CloudFormation's template keeps them); what is made is made with their values.
+        properties = resolver.resolve(resource.get("Properties") or {}, where)
+        handler = provisioner(kind)
         if kind in API_TYPES:
-            properties = _inline_body(resolved, env, f"Resources.{logical}.Properties")
-            physical = api_ids.get(logical) or _api_part_id(kind, logical, properties, env.stack_name)
-            api_resources[logical] = {"Type": kind, "Properties": properties}
+            served = _inline_body(resolve_references(properties, env.aws, kind, where), env, where)
+            properties = _inline_body(properties, env, where)
+            physical = api_ids.get(logical) or _api_part_id(kind, logical, served, env.stack_name)
+            api_resources[logical] = {"Type": kind, "Properties": served}
             result = Made(physical, physical, _api_attributes(kind, physical, endpoint.url))
-        else:
-            handler = provisioner(kind)
+        elif handler is None:
+            # Not emulated: nothing is made, so nothing is read. An instance's public AMI parameter
+            # (/aws/service/...) or a database's secret need not exist locally for the rest to run.
             stored = _stored(before.get(logical))
-            if handler is None:
-                physical = stored.physical_id if stored else f"{env.stack_name}-{logical}-{uuid.uuid4().hex[:12].upper()}"
-                result = Made(physical, physical)
-            else:
-                try:
-                    result = handler.apply(env, Request(logical, kind, resolved, stored))
-                except TemplateError:
-                    raise
-                except Exception as exc:  # an AwsError or a refusal of a backend: the resource failed, said with its name
-                    code = getattr(exc, "code", type(exc).__name__)
-                    raise TemplateError(f"Resources.{logical} ({kind}): {code}: {exc}") from exc
+            physical = stored.physical_id if stored else f"{env.stack_name}-{logical}-{uuid.uuid4().hex[:12].upper()}"
+            result = Made(physical, physical)
+        else:
+            resolved = resolve_references(properties, env.aws, kind, where)
+            request = Request(logical, kind, resolved, _resolved(_stored(before.get(logical)), env))
+            try:
+                result = handler.apply(env, request)
+            except TemplateError:
+                raise
+            except Exception as exc:  # an AwsError or a refusal of a backend: the resource failed, said with its name
+                code = getattr(exc, "code", type(exc).__name__)
+                raise TemplateError(f"Resources.{logical} ({kind}): {code}: {exc}") from exc
         resolver.refs[logical] = result.ref
         resolver.attributes[logical] = dict(result.attributes)
         order.append(logical)
@@ -273,7 +288,7 @@ def _make(
             note(f"{logical}: DeletionPolicy {entry['DeletionPolicy']}: {entry['PhysicalResourceId']} is kept")
         elif gone is not None and handler is not None:
             try:
-                handler.delete(env, gone)
+                handler.delete(env, _resolved(gone, env) or gone)
             except Exception as exc:  # a resource that will not go is said, as DELETE_FAILED would be
                 note(f"{logical}: could not delete {gone.physical_id}: {exc}")
         recorded[:] = [r for r in recorded if r["LogicalResourceId"] != logical]
@@ -302,6 +317,29 @@ def _stored(entry: Mapping[str, Any] | None) -> Stored | None:
         entry.get("Attributes") or {},
         entry.get("State") or {},
     )
+
+
+def _resolved(stored: Stored | None, env: Env) -> Stored | None:
+    """The record's resource with its dynamic references resolved as this deploy resolves them.
+
+    The record keeps references, never their values, but handlers get resolved properties and
+    compare them with the previous ones to tell a change (a custom resource's Update, a
+    parameter's new version, a replacement). Resolving the previous properties with the same
+    reads makes a reference equal to itself and a changed reference unequal, for every handler
+    at once; a custom resource's OldResourceProperties and Delete carry values, as CloudFormation
+    sends them. A value changed in the store behind an unchanged reference is thus no change, as
+    on AWS, where a stack update does not update a resource for it.
+    """
+    if stored is None:
+        return None
+    where = f"Resources.{stored.logical_id}.Properties (as last deployed)"
+    try:
+        properties = resolve_references(stored.properties, env.aws, stored.type, where)
+    except TemplateError:
+        # A reference that no longer resolves (its parameter is gone) compares as written: the
+        # resource is then brought up to date with the template's current properties.
+        return stored
+    return replace(stored, properties=properties)
 
 
 def _outputs(outputs: Mapping[str, Any], resolver: Resolver) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
+from ..endpoint.errors import AwsError
 from .errors import TemplateError
 
 __all__ = ["SECURE_PROPERTIES", "AwsCaller", "parameter_reader", "resolve_references"]
@@ -44,19 +45,26 @@ SECURE_PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
 
 _REFERENCE = re.compile(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):([^{}]*)\}\}")
 _ANY_REFERENCE = re.compile(r"\{\{resolve:([^:{}]*):")
-_SSM_BODY = re.compile(r"^(?P<name>[a-zA-Z0-9_./-]+)(?::(?P<version>\d+))?$")
+# ASCII digits: ``\d`` would take ``٣`` and other scripts' digits, which are no version.
+_SSM_BODY = re.compile(r"^(?P<name>[a-zA-Z0-9_./-]+)(?::(?P<version>[0-9]+))?$")
 
 
 def parameter_reader(aws: AwsCaller) -> Callable[[str], tuple[str, str] | None]:
-    """``read(name) -> (type, value)`` of a parameter of the local Parameter Store; None if there is none."""
+    """``read(name) -> (type, value)`` of a parameter of the local Parameter Store; None if there is none.
+
+    ``read`` raises only :class:`TemplateError`, naming the parameter: a deploy fails with a
+    reason that says which reference or parameter it could not read, never with a bare fault.
+    """
 
     def read(name: str) -> tuple[str, str] | None:
         try:
             found = aws.call("ssm", "GetParameter", {"Name": name, "WithDecryption": True})["Parameter"]
-        except Exception as error:  # an AwsError: ParameterNotFound, a name it refuses...
-            if getattr(error, "code", None) in ("ParameterNotFound", "ParameterVersionNotFound", "ValidationException"):
-                return None
-            raise
+        except AwsError as error:
+            if error.code in ("ParameterNotFound", "ParameterVersionNotFound", "ValidationException"):
+                return None  # no such parameter, version or label, or a name that cannot be one
+            raise TemplateError(f"SSM parameter {name}: {error.code}: {error.message}") from None
+        except Exception as error:  # a fault below Parameter Store's API: the deploy says which parameter met it
+            raise TemplateError(f"SSM parameter {name}: cannot be read ({type(error).__name__}: {error})") from error
         return str(found["Type"]), str(found["Value"])
 
     return read
@@ -117,7 +125,10 @@ def _ssm(read: Callable[[str], tuple[str, str] | None], body: str, *, secure: bo
     parsed = _SSM_BODY.match(body)
     if parsed is None:
         raise TemplateError(f"Incorrect format is used in the following SSM reference: [{{{{resolve:{kind}:{body}}}}}]")
-    found = read(body)
+    try:
+        found = read(body)
+    except TemplateError as error:
+        raise TemplateError(f"{{{{resolve:{kind}:{body}}}}}: {error}") from None
     if found is None:
         raise TemplateError(f"Parameters: [{kind}:{body}] cannot be found.")
     parameter_type, value = found
@@ -152,10 +163,10 @@ def _secret(aws: AwsCaller, body: str) -> str:
         found = aws.call("secretsmanager", "GetSecretValue", params)
     except KeyError:
         raise TemplateError(f"{reference}: Secrets Manager is not served by this Sluiceway endpoint") from None
-    except Exception as error:  # an AwsError of Secrets Manager: said as CloudFormation says it, with its message
-        if getattr(error, "code", None) == "ResourceNotFoundException":
+    except AwsError as error:  # said as CloudFormation says it, with Secrets Manager's message
+        if error.code == "ResourceNotFoundException":
             raise TemplateError(f"{reference}: Secrets Manager can't find the specified secret.") from None
-        raise
+        raise TemplateError(f"{reference}: {error.code}: {error.message}") from None
     secret = found.get("SecretString")
     if secret is None:
         raise TemplateError(f"{reference}: the secret has no SecretString (only SecretBinary)")

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import TemplateError
 
-__all__ = ["parameter_values"]
+__all__ = ["parameter_values", "ssm_parameter_names"]
 
 _LIST_TYPES = ("CommaDelimitedList", "List<Number>", "List<String>")
 _SSM_VALUE = "AWS::SSM::Parameter::Value<"
@@ -72,6 +72,24 @@ def parameter_values(
     return values
 
 
+def ssm_parameter_names(declared: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    """The Parameter Store name each parameter of an ``AWS::SSM::Parameter::Value<...>`` type is given.
+
+    The override, else the default. CloudFormation shows this name as the parameter's
+    ``ParameterValue`` and what it read from the store as its ``ResolvedValue``.
+    """
+    names: dict[str, str] = {}
+    for name, spec in declared.items():
+        kind = str(spec.get("Type", "")) if isinstance(spec, Mapping) else ""
+        if not (kind.startswith(_SSM_VALUE) and kind.endswith(">")):
+            continue
+        if name in overrides:
+            names[name] = _text(overrides[name])
+        elif "Default" in spec:
+            names[name] = _text(spec["Default"])
+    return names
+
+
 def _from_parameter_store(
     declared: Mapping[str, Any], names: Mapping[str, str], read: ParameterReader | None, source: str
 ) -> dict[str, Any]:
@@ -81,7 +99,10 @@ def _from_parameter_store(
     found: dict[str, tuple[str, str]] = {}
     missing: list[str] = []
     for parameter, ssm_name in names.items():
-        got = read(ssm_name)
+        try:
+            got = read(ssm_name)
+        except TemplateError as error:
+            raise TemplateError(f"{source}: Parameters.{parameter}: {error}") from None
         if got is None:
             missing.append(ssm_name)
         else:

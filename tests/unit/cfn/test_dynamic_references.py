@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from sluiceway.cfn.dynamic_references import resolve_references
+from sluiceway.cfn.dynamic_references import parameter_reader, resolve_references
 from sluiceway.cfn.errors import TemplateError
+from sluiceway.cfn.parameters import parameter_values
 from sluiceway.endpoint.errors import AwsError
 
 ARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf"
@@ -105,3 +106,48 @@ def test_an_endpoint_without_secrets_manager_is_said_plainly() -> None:
 
     with pytest.raises(TemplateError, match="Secrets Manager is not served"):
         resolve_references({"P": "{{resolve:secretsmanager:db}}"}, NoSecrets(), "AWS::RDS::DBInstance", "R")
+
+
+class FailingCalls:
+    """Every call fails as ``error`` (a fault below the API, or an AwsError with a code of its own)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def call(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise self.error
+
+
+def test_a_fault_reading_a_parameter_fails_the_deploy_naming_the_reference() -> None:
+    calls = FailingCalls(OverflowError("Python int too large to convert to SQLite INTEGER"))
+    with pytest.raises(TemplateError) as excinfo:
+        resolve_references({"Value": "{{resolve:ssm:/app/url:7}}"}, calls, "AWS::SSM::Parameter", "R")
+    assert str(excinfo.value) == (
+        "{{resolve:ssm:/app/url:7}}: SSM parameter /app/url:7: cannot be read"
+        " (OverflowError: Python int too large to convert to SQLite INTEGER)"
+    )
+    with pytest.raises(TemplateError) as excinfo:
+        parameter_values(
+            {"Url": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/app/url"}},
+            {},
+            "template.yaml",
+            read_parameter=parameter_reader(calls),
+        )
+    assert str(excinfo.value).startswith("template.yaml: Parameters.Url: SSM parameter /app/url: cannot be read (OverflowError")
+
+
+def test_other_refusals_of_parameter_store_and_secrets_manager_name_the_reference() -> None:
+    refused = FailingCalls(AwsError("AccessDeniedException", "no access"))
+    with pytest.raises(TemplateError, match=r"^\{\{resolve:ssm:/app/url\}\}: SSM parameter /app/url: AccessDeniedException: no access$"):
+        resolve_references({"Value": "{{resolve:ssm:/app/url}}"}, refused, "AWS::SSM::Parameter", "R")
+    deleted = FailingCalls(AwsError("InvalidRequestException", "the secret is marked for deletion"))
+    with pytest.raises(
+        TemplateError, match=r"^\{\{resolve:secretsmanager:db\}\}: InvalidRequestException: the secret is marked for deletion$"
+    ):
+        resolve_references({"Password": "{{resolve:secretsmanager:db}}"}, deleted, "AWS::RDS::DBInstance", "R")
+
+
+def test_a_version_is_ascii_digits() -> None:
+    # '٣' is a decimal digit to Python's \d; to CloudFormation it is no version.
+    with pytest.raises(TemplateError, match="Incorrect format is used in the following SSM reference"):
+        resolve_references({"Value": "{{resolve:ssm:/app/url:٣}}"}, FakeCalls(), "AWS::SSM::Parameter", "R")

@@ -24,6 +24,8 @@ ADVANCED_VALUE_BYTES: Final = 8192
 DEFAULT_KEY_ID: Final = "alias/aws/ssm"
 TYPES: Final = ("String", "StringList", "SecureString")
 TIERS: Final = ("Standard", "Advanced", "Intelligent-Tiering")
+MAX_VERSION: Final = 2**63 - 1
+"""Parameter Store's versions are 64-bit numbers: none is beyond (and SQLite holds no larger integer)."""
 _NAME_CHARACTERS = re.compile(r"^[a-zA-Z0-9_./-]+$")
 _INVALID_NAME: Final = (
     'Parameter name: can\'t be prefixed with "ssm" (case-insensitive). If formed as a path, it can consist of sub-paths'
@@ -59,9 +61,33 @@ def version_not_found(version: int | str, name: str) -> AwsError:
     )
 
 
+def violation(value: object, member: str, rule: str) -> str:
+    """One member's broken constraint, as AWS words it (``Value '11' at 'maxResults' failed to satisfy constraint: ...``)."""
+    return f"Value '{value}' at '{member}' failed to satisfy constraint: {rule}"
+
+
+def violations(problems: list[str]) -> AwsError | None:
+    """AWS's validation error for every broken member constraint of a request, counted; None when there is none."""
+    if not problems:
+        return None
+    count = len(problems)
+    return invalid(f"{count} validation error{'s' if count > 1 else ''} detected: {'; '.join(problems)}")
+
+
 def constraint(value: object, member: str, rule: str) -> AwsError:
-    """AWS's one-member validation error (``Value '11' at 'maxResults' failed to satisfy constraint: ...``)."""
-    return invalid(f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {rule}")
+    """AWS's one-member validation error (``1 validation error detected: Value '11' at 'maxResults' ...``)."""
+    return invalid(f"1 validation error detected: {violation(value, member, rule)}")
+
+
+def version_number(text: str) -> int | None:
+    """``text`` as a version number when it is ASCII digits only; None otherwise.
+
+    ``str.isdigit`` also takes ``²`` and ``٣``, which are not versions to Parameter Store (a
+    selector ``name:٣`` is a label, as any tail that is not ASCII digits).
+    """
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
 
 
 def page_size(value: int | None, default: int, most: int) -> int:
@@ -95,6 +121,11 @@ def arn(ctx: Context, name: str) -> str:
     return ctx.stack.settings.arn("ssm", f"parameter{name}" if name.startswith("/") else f"parameter/{name}")
 
 
+def _malformed(name: str) -> bool:
+    """Whether ``name`` breaks the form of every name: its characters, an empty sub-path, a trailing slash."""
+    return not name or not _NAME_CHARACTERS.match(name) or "//" in name or (name.endswith("/") and len(name) > 1)
+
+
 def new_name(ctx: Context, raw: str) -> str:
     """A name PutParameter may create (AWS trims spaces at either end); ValidationException and kin if not."""
     name = raw.strip()
@@ -107,7 +138,7 @@ def new_name(ctx: Context, raw: str) -> str:
         if is_path:
             raise invalid(_INVALID_NAME)
         raise invalid('Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive).')
-    if not name or not _NAME_CHARACTERS.match(name) or "//" in name or (name.endswith("/") and len(name) > 1):
+    if _malformed(name):
         raise invalid(_INVALID_NAME)
     if "/" in name and not name.startswith("/"):
         raise invalid("Parameter name must be a fully qualified name.")
@@ -136,7 +167,13 @@ class Selector:
 
 
 def selector(ctx: Context, raw: str) -> Selector | None:
-    """What ``raw`` asks for; None when it cannot name a parameter of this account (ParameterNotFound)."""
+    """What ``raw`` asks for; None when it cannot name a parameter of this account (ParameterNotFound).
+
+    Raises:
+        AwsError: ValidationException for a name of a wrong form (``/a//b``, ``a/b``), as the
+            reads answer it before looking; the aws/ssm prefixes are readable (AWS's public
+            parameters live under /aws/).
+    """
     text = raw
     prefix = f"arn:aws:ssm:{ctx.region}:{ctx.account_id}:parameter"
     if text.startswith("arn:"):
@@ -146,12 +183,16 @@ def selector(ctx: Context, raw: str) -> Selector | None:
     parts = text.split(":")
     if len(parts) > 2 or not parts[0]:
         return None
+    name = parts[0]
+    if _malformed(name) or ("/" in name and not name.startswith("/")):
+        raise invalid(_INVALID_NAME)
     if len(parts) == 1:
-        return Selector(parts[0])
+        return Selector(name)
     tail = parts[1]
-    if tail.isdigit():
-        return Selector(parts[0], version=int(tail))
-    return Selector(parts[0], label=tail)
+    version = version_number(tail)
+    if version is not None:
+        return Selector(name, version=version)
+    return Selector(name, label=tail)
 
 
 def resolve(store: SqliteParameters, wanted: Selector) -> ParameterVersion:
@@ -160,7 +201,7 @@ def resolve(store: SqliteParameters, wanted: Selector) -> ParameterVersion:
     if latest is None:
         raise not_found()
     if wanted.version is not None:
-        found = store.version(wanted.name, wanted.version)
+        found = store.version(wanted.name, wanted.version) if wanted.version <= MAX_VERSION else None
         if found is None:
             raise version_not_found(wanted.version, wanted.name)
         return found

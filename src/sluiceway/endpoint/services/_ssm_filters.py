@@ -14,9 +14,12 @@ from typing import Any
 
 from ...backends.local.parameters import ParameterVersion, parameter_key
 from ..errors import AwsError
-from ._ssm_common import INVALID_PATH, TIERS, TYPES, invalid
+from ._ssm_common import INVALID_PATH, TIERS, TYPES, invalid, violation, violations
 
-__all__ = ["Filter", "legacy_matcher", "parameter_filters"]
+__all__ = ["Filter", "legacy_filters", "legacy_matcher", "parameter_filters"]
+
+_LEGACY_KEYS = ("Name", "Type", "KeyId")
+"""The keys of the deprecated ``Filters`` (the model's ParametersFilterKey enum, in its order)."""
 
 _KEY = re.compile(r"^(tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType)$")
 _TOO_LONG = "failed to satisfy constraint: Member must have length less than or equal to"
@@ -171,6 +174,32 @@ def _under(name: str, path: str, *, recursive: bool) -> bool:
     if recursive:
         return base == "/" or name.startswith(base + "/")
     return parent(name) == base
+
+
+def legacy_filters(raw: Sequence[Mapping[str, Any]] | None) -> None:
+    """Check the deprecated ``Filters`` against their model: an enum key, 1 to 50 values of 1 to 1024 characters."""
+    problems: list[str] = []
+    for index, item in enumerate(raw or [], 1):
+        key, given = str(item.get("Key", "")), [str(v) for v in item.get("Values") or []]
+        where = f"filters.{index}.member"
+        if key not in _LEGACY_KEYS:
+            problems.append(violation(key, f"{where}.key", f"Member must satisfy enum value set: [{', '.join(_LEGACY_KEYS)}]"))
+        if len(given) > 50:
+            problems.append(violation(f"[{', '.join(given)}]", f"{where}.values", "Member must have length less than or equal to 50"))
+        if not given:
+            problems.append(violation("[]", f"{where}.values", "Member must have length greater than or equal to 1"))
+        if any(not 1 <= len(v) <= 1024 for v in given):
+            problems.append(
+                violation(
+                    f"[{', '.join(given)}]",
+                    f"{where}.values",
+                    "Member must satisfy constraint: [Member must have length less than or equal to 1024,"
+                    " Member must have length greater than or equal to 1]",
+                )
+            )
+    problem = violations(problems)
+    if problem is not None:
+        raise problem
 
 
 def legacy_matcher(raw: Sequence[Mapping[str, Any]]) -> Callable[[ParameterVersion], bool]:

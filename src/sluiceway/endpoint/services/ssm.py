@@ -10,6 +10,7 @@ the ciphertext, as AWS sends the KMS ciphertext.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any, Final
@@ -22,6 +23,7 @@ from ._ssm_common import (
     ADVANCED_VALUE_BYTES,
     DEFAULT_KEY_ID,
     INVALID_PATH,
+    MAX_VERSION,
     OPERATIONS,
     STANDARD_VALUE_BYTES,
     TIERS,
@@ -41,13 +43,19 @@ from ._ssm_common import (
     selector,
     shown_value,
     version_not_found,
+    version_number,
+    violation,
+    violations,
 )
-from ._ssm_filters import Filter, legacy_matcher, matches, parameter_filters
+from ._ssm_filters import Filter, legacy_filters, legacy_matcher, matches, parameter_filters
 
 __all__ = ["OPERATIONS"]
 
 MAX_LABELS: Final = 10
 MAX_TAGS: Final = 50
+MAX_DESCRIPTION: Final = 1024
+MAX_ALLOWED_PATTERN: Final = 1024
+MAX_POLICIES: Final = 4096
 DATA_TYPES: Final = (
     "text", "aws:ec2:image", "aws:ssm:integration", "aws:region", "aws:account:id", "boolean", "integer", "float",
     "binary", "hostname", "email", "ipv4-address", "ipv6-address", "url", "json", "jsonc",
@@ -79,12 +87,9 @@ def put_parameter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     tier: str | None = params.get("Tier")
     overwrite = bool(params.get("Overwrite"))
     tags = _tags(params.get("Tags"))
-    if value == "":
-        raise constraint("", "value", "Member must have length greater than or equal to 1")
-    if kind is not None and kind not in TYPES:
-        raise constraint(kind, "type", "Member must satisfy enum value set: [SecureString, StringList, String]")
-    if tier is not None and tier not in TIERS:
-        raise constraint(tier, "tier", "Member must satisfy enum value set: [Advanced, Intelligent-Tiering, Standard]")
+    problem = violations(_put_violations(params))
+    if problem is not None:
+        raise problem
     data_type: str | None = params.get("DataType")
     if data_type is not None and data_type not in DATA_TYPES:
         raise invalid(f"The following data type is not supported: {data_type} (Data type names are all lowercase.)")
@@ -95,6 +100,8 @@ def put_parameter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         )
     if _NESTED.search(value):
         raise invalid('Parameter value can\'t nest another parameter. Do not use "{{}}" in the value.')
+    if params.get("Policies"):
+        _check_policies(params["Policies"])
 
     def build(previous: ParameterVersion | None) -> ParameterVersion:
         if previous is not None and not overwrite:
@@ -148,6 +155,39 @@ def put_parameter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             " Move the label to another version of the parameter, and try again.",
         ) from None
     return {"Version": made.version, "Tier": made.tier}
+
+
+def _put_violations(params: dict[str, Any]) -> list[str]:
+    """PutParameter's broken member constraints (lengths and enums of its model), all reported together as AWS does."""
+    problems: list[str] = []
+    if params["Value"] == "":
+        problems.append(violation("", "value", "Member must have length greater than or equal to 1"))
+    description = params.get("Description")
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        problems.append(violation(description, "description", f"Member must have length less than or equal to {MAX_DESCRIPTION}"))
+    kind = params.get("Type")
+    if kind is not None and kind not in TYPES:
+        problems.append(violation(kind, "type", "Member must satisfy enum value set: [SecureString, StringList, String]"))
+    pattern = params.get("AllowedPattern")
+    if pattern is not None and len(pattern) > MAX_ALLOWED_PATTERN:
+        problems.append(violation(pattern, "allowedPattern", f"Member must have length less than or equal to {MAX_ALLOWED_PATTERN}"))
+    tier = params.get("Tier")
+    if tier is not None and tier not in TIERS:
+        problems.append(violation(tier, "tier", "Member must satisfy enum value set: [Advanced, Intelligent-Tiering, Standard]"))
+    policy_text = params.get("Policies")
+    if policy_text is not None and len(policy_text) > MAX_POLICIES:
+        problems.append(violation(policy_text, "policies", f"Member must have length less than or equal to {MAX_POLICIES}"))
+    return problems
+
+
+def _check_policies(text: str) -> None:
+    """Policies are a JSON array of policies; AWS refuses any other text with the text itself in the message."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, list):
+        raise invalid(f"Invalid policies input: {text}.")
 
 
 def _check_pattern(value: str, pattern: str | None) -> None:
@@ -317,6 +357,7 @@ def _page(items: list[ParameterVersion], token: str | None, limit: int) -> tuple
 @OPERATIONS("DescribeParameters")
 def describe_parameters(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     legacy = params.get("Filters")
+    legacy_filters(legacy)
     if legacy and params.get("ParameterFilters"):
         raise invalid("You can use either Filters or ParameterFilters in a single request.")
     filters = parameter_filters(params.get("ParameterFilters"), by_path=False)
@@ -344,9 +385,11 @@ def get_parameter_history(ctx: Context, params: dict[str, Any]) -> dict[str, Any
         raise not_found()
     after = decode_token(params.get("NextToken"))
     if after is not None:
-        if not after.isdigit():
+        # Only a version number this store could have made is a token (it is decoded from the caller's text).
+        last = version_number(after)
+        if last is None or last > MAX_VERSION:
             raise AwsError("InvalidNextToken", "The specified token isn't valid.")
-        history = [item for item in history if item.version > int(after)]
+        history = [item for item in history if item.version > last]
     page = history[:limit]
     decrypt = bool(params.get("WithDecryption"))
     answer: dict[str, Any] = {"Parameters": [_history_entry(ctx, item, decrypt) for item in page]}
@@ -387,7 +430,12 @@ def _label_target(ctx: Context, params: dict[str, Any]) -> tuple[str, int]:
     if latest is None:
         raise not_found()
     version = params.get("ParameterVersion")
-    return latest.name, int(version) if version is not None else latest.version
+    if version is None:
+        return latest.name, latest.version
+    if not 1 <= int(version) <= MAX_VERSION:
+        # No such version can exist (and SQLite cannot hold a number beyond 64 bits to look for it).
+        raise version_not_found(version, name)
+    return latest.name, int(version)
 
 
 def _valid_label(label: str) -> bool:
