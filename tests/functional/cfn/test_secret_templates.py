@@ -117,3 +117,71 @@ def test_a_template_secret_with_both_values_or_bad_options_fails(
     )
     with pytest.raises(TemplateError, match="Password length is too short based on the required types"):
         make_stack(app_dir(short), "short")
+
+
+def _versions(sm: Any, secret_id: str) -> dict[str, list[str] | None]:
+    listed = sm.list_secret_version_ids(SecretId=secret_id, IncludeDeprecated=True)["Versions"]
+    return {v["VersionId"]: v.get("VersionStages") for v in listed}
+
+
+def test_the_same_template_again_makes_no_new_version(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    sm = aws("secretsmanager")
+    text = "Resources:\n  S:\n    Type: AWS::SecretsManager::Secret\n    Properties:\n      Name: same-again\n      SecretString: fixed\n"
+    make_stack(app_dir(text), "same-again")
+    first = _versions(sm, "same-again")
+    make_stack(app_dir(text), "same-again")
+    assert _versions(sm, "same-again") == first and len(first) == 1
+
+
+def test_a_secret_left_by_a_stopped_deploy_is_taken_over(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    sm = aws("secretsmanager")
+    # What a deploy stopped between CreateSecret and saving its record leaves behind.
+    generated = sm.create_secret(Name=generated_name("left", "G"), SecretString="kept", Tags=[{"Key": "old", "Value": "x"}])["ARN"]
+    plain = sm.create_secret(Name="left-plain", SecretString="stale")["ARN"]
+    text = (
+        "Resources:\n  G:\n    Type: AWS::SecretsManager::Secret\n    Properties:\n      GenerateSecretString: {}\n"
+        "      Tags:\n        - Key: new\n          Value: y\n"
+        "  P:\n    Type: AWS::SecretsManager::Secret\n    Properties:\n      Name: left-plain\n      SecretString: wanted\n"
+    )
+    outputs = make_stack(app_dir(text + "Outputs:\n  G:\n    Value: !Ref G\n  P:\n    Value: !Ref P\n"), "left").outputs
+    assert (outputs["G"], outputs["P"]) == (generated, plain)
+    assert sm.get_secret_value(SecretId=generated)["SecretString"] == "kept"
+    assert sm.describe_secret(SecretId=generated)["Tags"] == [{"Key": "new", "Value": "y"}]
+    assert sm.get_secret_value(SecretId=plain)["SecretString"] == "wanted"
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ("SecretString:\n        user: u", "#/SecretString: expected type: String, found: JSONObject"),
+        (
+            "GenerateSecretString:\n        PasswordLength: abc",
+            "#/GenerateSecretString/PasswordLength: expected type: Integer, found: String",
+        ),
+        (
+            "GenerateSecretString:\n        ExcludeNumbers: maybe",
+            "#/GenerateSecretString/ExcludeNumbers: expected type: Boolean, found: String",
+        ),
+    ],
+)
+def test_properties_of_the_wrong_type_fail_in_cloudformations_words(
+    properties: str, message: str, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    text = f"Resources:\n  S:\n    Type: AWS::SecretsManager::Secret\n    Properties:\n      {properties}\n"
+    with pytest.raises(TemplateError) as failed:
+        make_stack(app_dir(text), "typed")
+    assert str(failed.value).endswith(f"Properties validation failed for resource S with message: {message}")
+
+
+def test_options_given_as_text_are_converted(aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]) -> None:
+    text = (
+        "Resources:\n  S:\n    Type: AWS::SecretsManager::Secret\n    Properties:\n      Name: texts\n      GenerateSecretString:\n"
+        "        PasswordLength: '12'\n        ExcludeNumbers: 'true'\n        ExcludePunctuation: 'TRUE'\n"
+    )
+    make_stack(app_dir(text), "texts")
+    value = aws("secretsmanager").get_secret_value(SecretId="texts")["SecretString"]
+    assert len(value) == 12 and value.isalpha()

@@ -188,6 +188,13 @@ def test_a_raw_request_without_a_client_request_token_is_refused(endpoint: Endpo
         assert status == 400
         assert answer["__type"] == "InvalidRequestException"
         assert answer["Message"] == "You must provide a ClientRequestToken value. We recommend a UUID-type value."
+    # RotateSecret alone calls it an invalid parameter (recorded answers of AWS); UpdateSecret with a value does not.
+    for operation, code in (("RotateSecret", "InvalidParameterException"), ("UpdateSecret", "InvalidRequestException")):
+        status, answer = _raw(
+            endpoint, operation, {"SecretId": _name(), "SecretString": "v"} if operation == "UpdateSecret" else {"SecretId": _name()}
+        )
+        assert (status, answer["__type"]) == (400, code)
+        assert answer["Message"] == "You must provide a ClientRequestToken value. We recommend a UUID-type value."
 
 
 # -- versions and staging labels ----------------------------------------------------------------
@@ -412,3 +419,82 @@ def test_secret_values_never_reach_logs_or_error_messages(sm: Any, unchecked: An
     ours = [r for r in caplog.records if r.name.startswith("sluiceway")]
     assert ours  # the endpoint logged its requests
     assert not any(value in record.getMessage() or value in repr(record.__dict__) for record in ours)
+
+
+def test_model_constraints_are_checked_as_aws_checks_them(endpoint: Endpoint, sm: Any) -> None:
+    name = _name()
+    sm.create_secret(Name=name, SecretString="v")
+    enum = "Member must satisfy enum value set"
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        ("ListSecrets", {"SortBy": "bogus"}, f"at 'sortBy' failed to satisfy constraint: {enum}: [created-date, last-accessed-date,"),
+        ("ListSecrets", {"SortOrder": "up"}, f"Value 'up' at 'sortOrder' failed to satisfy constraint: {enum}: [asc, desc]"),
+        ("ListSecrets", {"Filters": [{"Key": "name", "Values": ["a%"]}]}, "at 'filters.1.member.values.1.member' failed to satisfy"),
+        ("ListSecrets", {"Filters": [{"Key": "name", "Values": ["x" * 513]}]}, "Member must have length less than or equal to 512"),
+        ("CreateSecret", {"Name": _name(), "Description": "d" * 2049}, "at 'description' failed to satisfy constraint"),
+        ("CreateSecret", {"Name": _name(), "KmsKeyId": "k" * 2049}, "at 'kmsKeyId' failed to satisfy constraint"),
+        ("CreateSecret", {"Name": _name(), "Tags": [{"Key": "k" * 129, "Value": "v"}]}, "at 'tags.1.member.key' failed"),
+        ("CreateSecret", {"Name": _name(), "ClientRequestToken": "short"}, "at 'clientRequestToken' failed to satisfy constraint"),
+        (
+            "PutSecretValue",
+            {"SecretId": name, "SecretString": "x", "ClientRequestToken": "q" * 36, "VersionStages": ["s" * 257]},
+            "at 'versionStages.1.member' failed to satisfy constraint: Member must have length less than or equal to 256",
+        ),
+        ("GetRandomPassword", {"ExcludeCharacters": "x" * 4097}, "at 'excludeCharacters' failed to satisfy constraint"),
+        ("BatchGetSecretValue", {"SecretIdList": []}, "at 'secretIdList' failed to satisfy constraint: Member must have length greater"),
+        ("BatchGetSecretValue", {"SecretIdList": [name] * 21}, "Member must have length less than or equal to 20"),
+    ]
+    for operation, body, expected in cases:
+        status, answer = _raw(endpoint, operation, body)
+        assert (status, answer["__type"]) == (400, "ValidationException"), (operation, body)
+        message = answer.get("Message") or answer.get("message") or ""
+        assert message.startswith("1 validation error detected: Value ") and expected in message, answer
+    # A sensitive member is named without its value.
+    status, answer = _raw(endpoint, "CreateSecret", {"Name": _name(), "SecretString": "", "ClientRequestToken": "t" * 36})
+    assert (answer.get("Message") or answer.get("message")) == (
+        "1 validation error detected: Value at 'secretString' failed to satisfy constraint:"
+        " Member must have length greater than or equal to 1"
+    )
+
+
+def test_tags_reserved_prefix_and_count_are_refused(sm: Any) -> None:
+    reserved = _error(lambda: sm.create_secret(Name=_name(), Tags=[{"Key": "aws:owner", "Value": "v"}]))
+    assert reserved[0] == "InvalidParameterException"
+    many = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    assert _error(lambda: sm.create_secret(Name=_name(), Tags=many))[0] == "InvalidParameterException"
+    name = _name()
+    sm.create_secret(Name=name, Tags=many[:50])
+    assert _error(lambda: sm.tag_resource(SecretId=name, Tags=[{"Key": "one-more", "Value": "v"}]))[0] == "InvalidParameterException"
+
+
+def test_a_secret_string_is_measured_in_utf8_bytes(sm: Any) -> None:
+    name = _name()
+    sm.create_secret(Name=name, SecretString="x" * 65536)
+    code, message = _error(lambda: sm.put_secret_value(SecretId=name, SecretString="é" * 32769))
+    assert (code, message) == (
+        "ValidationException",
+        "1 validation error detected: Value at 'secretString' failed to satisfy constraint:"
+        " Member must have length less than or equal to 65536",
+    )
+    sm.put_secret_value(SecretId=name, SecretString="é" * 32768)
+
+
+def test_list_secrets_refuses_a_forged_next_token(sm: Any) -> None:
+    import base64
+
+    for start in (b"1e400", b"-1", b"true", b'"3"', b"99999999999999999999"):
+        token = base64.b64encode(b'{"start": ' + start + b"}").decode()
+        assert _error(lambda token=token: sm.list_secrets(NextToken=token)) == (
+            "InvalidNextTokenException",
+            "The NextToken value is invalid.",
+        )
+
+
+def test_another_regions_arn_names_nothing(sm: Any) -> None:
+    import boto3
+
+    arn = sm.create_secret(Name=_name(), SecretString="east")["ARN"]
+    west = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-west-2").client(
+        "secretsmanager", endpoint_url=sm.meta.endpoint_url
+    )
+    assert _error(lambda: west.get_secret_value(SecretId=arn))[0] == "ResourceNotFoundException"
+    assert _error(lambda: west.get_secret_value(SecretId=arn[:-7]))[0] == "ResourceNotFoundException"

@@ -29,8 +29,11 @@ __all__ = [
     "AWSCURRENT",
     "AWSPENDING",
     "AWSPREVIOUS",
+    "MAX_TAGS",
     "NOT_FOUND",
     "NewValue",
+    "ROTATION_INCOMPLETE",
+    "Rotation",
     "Secret",
     "SecretValue",
     "SecretsError",
@@ -44,8 +47,11 @@ AWSPENDING: Final = "AWSPENDING"
 
 NOT_FOUND: Final = "Secrets Manager can't find the specified secret."
 MARKED_FOR_DELETION: Final = "You can't perform this operation on the secret because it was marked for deletion."
+ROTATION_INCOMPLETE: Final = "A previous rotation isn't complete. That rotation will be reattempted."
 ALREADY_DELETED: Final = "You tried to perform the operation on a secret that's currently marked deleted."
 
+#: Tags a secret holds at most (Secrets Manager's quota).
+MAX_TAGS: Final = 50
 _SUFFIX_ALPHABET: Final = string.ascii_letters + string.digits
 _DAY_MS: Final = 86_400_000
 #: Secrets Manager keeps the 100 most recent versions, and every version made in the last 24 hours.
@@ -117,6 +123,17 @@ class Secret:
 
     def holder(self, stage: str) -> Version | None:
         return next((v for v in self.versions if stage in v.stages), None)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What :meth:`SqliteSecrets.begin_rotation` decided."""
+
+    outcome: str
+    """``start`` (run the steps), ``repeat`` (already running under this token) or ``reattempt``
+    (an unfinished rotation runs again under its own token; the new request is refused)."""
+    token: str
+    """The token the steps run under."""
 
 
 @dataclass(frozen=True)
@@ -196,11 +213,12 @@ class SqliteSecrets:
             if secret_id.startswith(prefix):
                 rest = secret_id[len(prefix) :]
                 if len(rest) > 7 and rest[-7] == "-" and rest[-6:].isalnum():
-                    where, args = "arn = ?", (secret_id,)
+                    where, args = "region = ? AND arn = ?", (region, secret_id)
                 else:
                     where, args = "region = ? AND name = ?", (region, rest)
             else:
-                where, args = "arn = ?", (secret_id,)
+                # Secrets are regional: another Region's (or account's) ARN names nothing here, as on AWS.
+                where, args = "region = ? AND arn = ?", (region, secret_id)
         else:
             where, args = "region = ? AND name = ?", (region, secret_id)
         row = conn.execute(f"SELECT {_COLUMNS} FROM sm_secrets WHERE {where}", args).fetchone()
@@ -503,9 +521,106 @@ class SqliteSecrets:
             self._purge(conn, now)
             secret = self._must(conn, region, secret_id, live=MARKED_FOR_DELETION)
             tags: dict[str, str] = change(dict(secret.tags or ()))
+            if len(tags) > MAX_TAGS:
+                raise SecretsError("InvalidParameterException", f"A secret can have at most {MAX_TAGS} tags.")
             conn.execute(
                 "UPDATE sm_secrets SET tags = ?, changed_ms = ? WHERE id = ?", (json.dumps([list(t) for t in tags.items()]), now, secret.id)
             )
+
+    def begin_rotation(
+        self, region: str, secret_id: str, token: str, *, lambda_arn: str | None, rules: Mapping[str, Any] | None
+    ) -> tuple[Secret, Rotation]:
+        """Record the rotation configuration and that a rotation under ``token`` is under way, in one transaction.
+
+        AWS's rules: a rotation already under way with this token is the same request again
+        (``repeat``); one under way with another token, or an ``AWSPENDING`` label on a version that is
+        neither ``AWSCURRENT``'s nor this token's (a rotation that stopped part way), refuses the new
+        one; the latter is then run again under its own token (``reattempt``).
+        """
+        now = self._now()
+        with self.db.transaction() as conn:
+            self._purge(conn, now)
+            secret = self._must(conn, region, secret_id, live=MARKED_FOR_DELETION)
+            if not (lambda_arn or secret.rotation_lambda_arn):
+                raise SecretsError("InvalidRequestException", "No Lambda rotation function ARN is associated with this secret.")
+            row = conn.execute("SELECT token FROM sm_rotations WHERE secret_id = ?", (secret.id,)).fetchone()
+            if row is not None:
+                if row[0] == token:
+                    return secret, Rotation("repeat", token)
+                raise SecretsError("InvalidRequestException", ROTATION_INCOMPLETE)
+            pending, current = secret.holder(AWSPENDING), secret.holder(AWSCURRENT)
+            outcome = Rotation("start", token)
+            if pending is not None and pending.version_id not in (token, current.version_id if current else None):
+                outcome = Rotation("reattempt", pending.version_id)
+            else:
+                self._configure(conn, secret.id, lambda_arn=lambda_arn, rules=rules, enabled=True, rotated_ms=None)
+            conn.execute("INSERT INTO sm_rotations (secret_id, token, started_ms) VALUES (?, ?, ?)", (secret.id, outcome.token, now))
+            return self._must(conn, region, secret.arn), outcome
+
+    def end_rotation(self, arn: str, token: str, *, rotated: bool) -> None:
+        """The rotation under ``token`` is over (``rotated``: all its steps ran, so the secret rotated now)."""
+        now = self._now()
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT id FROM sm_secrets WHERE arn = ?", (arn,)).fetchone()
+            if row is None:
+                return  # deleted meanwhile
+            conn.execute("DELETE FROM sm_rotations WHERE secret_id = ? AND token = ?", (row[0], token))
+            if rotated:
+                conn.execute("UPDATE sm_secrets SET rotated_ms = ? WHERE id = ?", (now, row[0]))
+
+    def stage_pending_copy(self, arn: str, token: str) -> bool:
+        """Put the current value again as version ``token`` labelled AWSPENDING (a rotation test's); False: no current value."""
+        now = self._now()
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT id FROM sm_secrets WHERE arn = ?", (arn,)).fetchone()
+            current = None if row is None else self._holder(conn, row[0], AWSCURRENT)
+            if row is None or current is None:
+                return False
+            if conn.execute("SELECT 1 FROM sm_versions WHERE secret_id = ? AND version_id = ?", (row[0], token)).fetchone() is None:
+                text, blob = conn.execute(
+                    "SELECT secret_string, secret_binary FROM sm_versions WHERE secret_id = ? AND version_id = ?", (row[0], current)
+                ).fetchone()
+                value = NewValue(string=text, binary=None if blob is None else bytes(blob))
+                self._add_version(conn, row[0], token, value, (AWSPENDING,), now, value_write=False)
+            return True
+
+    def drop_pending(self, arn: str, token: str) -> None:
+        """Take AWSPENDING off version ``token`` (when it is there)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM sm_stages WHERE stage = ? AND version_id = ? AND secret_id = (SELECT id FROM sm_secrets WHERE arn = ?)",
+                (AWSPENDING, token, arn),
+            )
+
+    def forget_rotations(self) -> None:
+        """Clear the rotations a stopped process left recorded: none of them runs any more."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sm_rotations")
+
+    def rotation_token(self, arn: str) -> str | None:
+        """The token of the rotation under way on the secret, if one is."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT r.token FROM sm_rotations r JOIN sm_secrets s ON s.id = r.secret_id WHERE s.arn = ?", (arn,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _configure(
+        conn: sqlite3.Connection,
+        secret_id: int,
+        *,
+        lambda_arn: str | None,
+        rules: Mapping[str, Any] | None,
+        enabled: bool,
+        rotated_ms: int | None,
+    ) -> None:
+        conn.execute(
+            "UPDATE sm_secrets SET rotation_lambda_arn = coalesce(?, rotation_lambda_arn),"
+            " rotation_rules = coalesce(?, rotation_rules), rotation_enabled = ?, rotated_ms = coalesce(?, rotated_ms)"
+            " WHERE id = ?",
+            (lambda_arn, None if rules is None else json.dumps(dict(rules)), int(enabled), rotated_ms, secret_id),
+        )
 
     def set_rotation(
         self, region: str, secret_id: str, *, lambda_arn: str | None, rules: Mapping[str, Any] | None, enabled: bool, rotated: bool

@@ -5,7 +5,12 @@
 JSON object. The password is generated when the secret is made and again only when
 ``GenerateSecretString`` changes, never at a restart; it is stored in the secret alone, never in
 the stack's record. A new Name replaces the secret; removing it deletes it without a recovery
-window, as CloudFormation does.
+window, as CloudFormation does. Changes are found by comparing the template's previous properties
+with its new ones (GenerateSecretString's spec, never the value it generated), so the same
+template deploys again without a new version. A secret found under the template's name that the
+stack has no record of (a deploy stopped after CreateSecret) is taken over: its value kept unless
+the template's SecretString differs, its description, key and tags made the template's.
+Properties are checked against the resource schema's types in CloudFormation's words.
 """
 
 from __future__ import annotations
@@ -35,6 +40,76 @@ _PASSWORD_OPTIONS: Final = (
     "RequireEachIncludedType",
 )
 _GENERATE_KEYS: Final = frozenset({*_PASSWORD_OPTIONS, "SecretStringTemplate", "GenerateStringKey"})
+#: The resource schema's types, as CloudFormation names them in its validation message.
+_TYPES: Final = {
+    "Name": "String",
+    "Description": "String",
+    "KmsKeyId": "String",
+    "SecretString": "String",
+    "GenerateSecretString": "JSONObject",
+    "Tags": "JSONArray",
+}
+_GENERATE_TYPES: Final = {
+    "PasswordLength": "Integer",
+    "ExcludeCharacters": "String",
+    "ExcludeNumbers": "Boolean",
+    "ExcludePunctuation": "Boolean",
+    "ExcludeUppercase": "Boolean",
+    "ExcludeLowercase": "Boolean",
+    "IncludeSpace": "Boolean",
+    "RequireEachIncludedType": "Boolean",
+    "SecretStringTemplate": "String",
+    "GenerateStringKey": "String",
+}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    if isinstance(value, float):
+        return "Number"
+    if isinstance(value, list):
+        return "JSONArray"
+    if isinstance(value, Mapping):
+        return "JSONObject"
+    return "String"
+
+
+def _has_type(value: Any, expected: str) -> bool:
+    # A parameter's value is text: CloudFormation converts "10" and "true" as the schema asks.
+    if expected == "Integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.strip().isdigit())
+    if expected == "Boolean":
+        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
+    if expected == "JSONArray":
+        return isinstance(value, list)
+    if expected == "JSONObject":
+        return isinstance(value, Mapping)
+    return isinstance(value, (str, int, float))  # a scalar is text to a String property
+
+
+def _check_types(request: Request) -> None:
+    props = request.properties
+    checks = [(f"#/{k}", props.get(k), t) for k, t in _TYPES.items()]
+    generate = props.get("GenerateSecretString")
+    if isinstance(generate, Mapping):
+        checks += [(f"#/GenerateSecretString/{k}", generate.get(k), t) for k, t in _GENERATE_TYPES.items()]
+    for where, value, expected in checks:
+        if value is not None and not _has_type(value, expected):
+            raise TemplateError(
+                f"Properties validation failed for resource {request.logical_id} with message:"
+                f" {where}: expected type: {expected}, found: {_type_name(value)}"
+            )
+
+
+def _option(value: Any, expected: str) -> Any:
+    if expected == "Integer":
+        return int(value)
+    if expected == "Boolean":
+        return value if isinstance(value, bool) else value.lower() == "true"
+    return str(value)
 
 
 def generated_name(stack_name: str, logical_id: str) -> str:
@@ -56,6 +131,7 @@ def _tags(request: Request) -> list[dict[str, str]]:
 class Secret:
     def apply(self, env: Env, request: Request) -> Made:
         props = request.properties
+        _check_types(request)
         if props.get("SecretString") is not None and props.get("GenerateSecretString") is not None:
             raise TemplateError(f"{request.where}: SecretString and GenerateSecretString can't both be given")
         name = props.get("Name")
@@ -68,6 +144,13 @@ class Secret:
         if previous is not None and previous.state.get("name") == name and self._exists(env, previous.physical_id):
             self._update(env, request, previous)
             return Made(previous.physical_id, previous.physical_id, {"Id": previous.physical_id}, {"name": name})
+        live = self._live(env, name)
+        if live is not None:
+            # A deploy stopped between CreateSecret and saving its record left the secret: take it over.
+            self._adopt(env, request, live)
+            if previous is not None and previous.physical_id != live:
+                self.delete(env, previous)
+            return Made(live, live, {"Id": live}, {"name": name})
         params: dict[str, Any] = {"Name": name, "ClientRequestToken": str(uuid.uuid4())}
         for key in ("Description", "KmsKeyId"):
             if props.get(key) is not None:
@@ -98,7 +181,7 @@ class Secret:
         template, key = generate.get("SecretStringTemplate"), generate.get("GenerateStringKey")
         if (template is None) != (key is None):
             raise TemplateError(f"{request.where}.GenerateSecretString: SecretStringTemplate and GenerateStringKey go together")
-        options = {k: generate[k] for k in _PASSWORD_OPTIONS if k in generate}
+        options = {k: _option(generate[k], _GENERATE_TYPES[k]) for k in _PASSWORD_OPTIONS if k in generate}
         password = str(env.aws.call("secretsmanager", "GetRandomPassword", options)["RandomPassword"])
         if template is None:
             return password
@@ -129,6 +212,44 @@ class Secret:
         if gone:
             env.aws.call("secretsmanager", "UntagResource", {"SecretId": arn, "TagKeys": gone})
         if tags and tags != old.get("Tags"):
+            env.aws.call("secretsmanager", "TagResource", {"SecretId": arn, "Tags": tags})
+
+    def _live(self, env: Env, name: str) -> str | None:
+        """The ARN of a secret named ``name`` that is not scheduled for deletion, if there is one."""
+        try:
+            described = env.aws.call("secretsmanager", "DescribeSecret", {"SecretId": name})
+        except AwsError as error:
+            if error.code != "ResourceNotFoundException":
+                raise
+            return None
+        return None if "DeletedDate" in described else str(described["ARN"])
+
+    def _adopt(self, env: Env, request: Request, arn: str) -> None:
+        """Make a secret found under the template's name what the template says; a generated value is kept."""
+        props = request.properties
+        described = env.aws.call("secretsmanager", "DescribeSecret", {"SecretId": arn})
+        params: dict[str, Any] = {"SecretId": arn}
+        for key in ("Description", "KmsKeyId"):
+            if props.get(key) is not None and props.get(key) != described.get(key):
+                params[key] = props[key]
+        text = props.get("SecretString")
+        if text is not None:
+            try:
+                held = env.aws.call("secretsmanager", "GetSecretValue", {"SecretId": arn}).get("SecretString")
+            except AwsError as error:
+                if error.code != "ResourceNotFoundException":
+                    raise
+                held = None  # made without a value
+            if held != str(text):
+                params["SecretString"] = str(text)
+                params["ClientRequestToken"] = str(uuid.uuid4())
+        if len(params) > 1:
+            env.aws.call("secretsmanager", "UpdateSecret", params)
+        tags = _tags(request)
+        gone = sorted({str(t["Key"]) for t in described.get("Tags") or []} - {t["Key"] for t in tags})
+        if gone:
+            env.aws.call("secretsmanager", "UntagResource", {"SecretId": arn, "TagKeys": gone})
+        if tags:
             env.aws.call("secretsmanager", "TagResource", {"SecretId": arn, "Tags": tags})
 
     def _exists(self, env: Env, arn: str) -> bool:

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ...backends.local.secrets import NewValue, Secret, SecretsError, SecretValue, SqliteSecrets, Version
+from ...backends.local.secrets import MAX_TAGS, NewValue, Secret, SecretsError, SecretValue, SqliteSecrets, Version
 from ..context import Context, Handler, Operations
 from ..errors import AwsError
+from ..protocol.constraints import check_constraints
 from ._secretsmanager_filters import check_filters, matches
 from ._secretsmanager_password import PasswordError, PasswordRules, random_password
 from ._secretsmanager_rotation import cancel_rotation, next_rotation, rotate
@@ -34,13 +35,22 @@ _INVALID_NAME: Final = "Invalid name. Must be a valid name containing alphanumer
 _NO_TOKEN: Final = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
 _DEFAULT_KEY: Final = "DefaultEncryptionKey"
 _MAX_RESULTS: Final = 100
+_MAX_VALUE_BYTES: Final = 65536
+#: Far beyond any list served here; a token past it was not made by this endpoint.
+_MAX_START: Final = 2**31 - 1
 
 
 def secrets_store(ctx: Context) -> SqliteSecrets:
     """The data dir's secrets, in its state database."""
     local = ctx.stack.local
     account = ctx.stack.settings.account_id
-    return ctx.shared.get("secretsmanager", lambda: SqliteSecrets(local.db, local.clock, account_id=account))
+    return ctx.shared.get("secretsmanager", lambda: _open_store(SqliteSecrets(local.db, local.clock, account_id=account)))
+
+
+def _open_store(store: SqliteSecrets) -> SqliteSecrets:
+    # Rotations recorded by a process that stopped are not running any more (this one runs them).
+    store.forget_rotations()
+    return store
 
 
 @contextmanager
@@ -58,6 +68,7 @@ def _operation(name: str) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         def run(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
             with _errors():
+                check_constraints("secretsmanager", name, params)
                 return handler(ctx, params)
 
         return OPERATIONS(name)(run)
@@ -91,12 +102,11 @@ def _secret_id(params: dict[str, Any]) -> str:
     return secret_id
 
 
-def _token(params: dict[str, Any]) -> str:
+def _token(params: dict[str, Any], *, code: str = "InvalidRequestException") -> str:
     token = params.get("ClientRequestToken")
     if token is None:
         # SDKs fill it in (the model marks it an idempotency token); a raw request must send one.
-        raise AwsError("InvalidRequestException", _NO_TOKEN, 400)
-    _length(str(token), "clientRequestToken", 32, 64)
+        raise AwsError(code, _NO_TOKEN, 400)
     return str(token)
 
 
@@ -108,15 +118,15 @@ def _value(params: dict[str, Any], *, required: bool) -> NewValue | None:
         if required:
             raise AwsError("InvalidRequestException", "You must provide either SecretString or SecretBinary.", 400)
         return None
-    for given, member in ((text, "secretString"), (blob, "secretBinary")):
-        # The value is never echoed: AWS leaves sensitive members out of its validation messages.
-        if given is not None and not 1 <= len(given) <= 65536:
-            raise AwsError(
-                "ValidationException",
-                f"1 validation error detected: Value at '{member}' failed to satisfy constraint:"
-                " Member must have length between 1 and 65536",
-                400,
-            )
+    # The quota is 64 KB of UTF-8 (the model's length check counts characters); the value is
+    # never echoed, as AWS leaves sensitive members out of its validation messages.
+    if text is not None and len(str(text).encode("utf-8")) > _MAX_VALUE_BYTES:
+        raise AwsError(
+            "ValidationException",
+            "1 validation error detected: Value at 'secretString' failed to satisfy constraint:"
+            f" Member must have length less than or equal to {_MAX_VALUE_BYTES}",
+            400,
+        )
     return NewValue(string=text, binary=blob)
 
 
@@ -125,7 +135,13 @@ def _tags(params: dict[str, Any]) -> list[tuple[str, str]]:
     for tag in tags:
         if "Key" not in tag or "Value" not in tag:
             raise _invalid("A tag must have a Key and a Value.")
-    return [(str(t["Key"]), str(t["Value"])) for t in tags]
+    pairs = [(str(t["Key"]), str(t["Value"])) for t in tags]
+    if any(key.lower().startswith("aws:") for key, _ in pairs):
+        # The prefix is AWS's own (its docs: "reserved for AWS use"), in any case.
+        raise _invalid("Tag keys can't start with aws: because that prefix is reserved for AWS use.")
+    if len(dict(pairs)) > MAX_TAGS:
+        raise _invalid(f"A secret can have at most {MAX_TAGS} tags.")
+    return pairs
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -199,9 +215,12 @@ def _page(
     start = 0
     if params.get("NextToken"):
         try:
-            start = int(json.loads(base64.b64decode(params["NextToken"], validate=True))["start"])
+            given = json.loads(base64.b64decode(params["NextToken"], validate=True))["start"]
         except (ValueError, KeyError, TypeError, binascii.Error):
-            raise AwsError("InvalidNextTokenException", "The NextToken value is invalid.", 400) from None
+            given = None
+        if not isinstance(given, int) or isinstance(given, bool) or not 0 <= given <= _MAX_START:
+            raise AwsError("InvalidNextTokenException", "The NextToken value is invalid.", 400)
+        start = given
     chunk = list(items[start : start + size])
     more = start + size < len(items)
     return chunk, base64.b64encode(json.dumps({"start": start + size}).encode()).decode() if more else None
@@ -213,7 +232,6 @@ def _page(
 @_operation("CreateSecret")
 def create_secret(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = str(params["Name"])
-    _length(name, "name", 1, 512)
     if not _NAME.fullmatch(name):
         raise AwsError("ValidationException", _INVALID_NAME, 400)
     value = _value(params, required=False)
@@ -278,12 +296,6 @@ def put_secret_value(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     value = _value(params, required=True)
     assert value is not None
     stages = params.get("VersionStages")
-    if stages is not None and not 1 <= len(stages) <= 20:
-        raise AwsError(
-            "ValidationException",
-            "1 validation error detected: Value at 'versionStages' failed to satisfy constraint: Member must have length between 1 and 20",
-            400,
-        )
     secret, version_id = secrets_store(ctx).put_value(ctx.region, secret_id, token=token, value=value, stages=stages)
     version = secret.version(version_id)
     return {"ARN": secret.arn, "Name": secret.name, "VersionId": version_id, "VersionStages": list(version.stages if version else ())}
@@ -364,7 +376,6 @@ def restore_secret(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 @_operation("UpdateSecretVersionStage")
 def update_secret_version_stage(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     stage = str(params["VersionStage"])
-    _length(stage, "versionStage", 1, 256)
     secret = secrets_store(ctx).update_stage(
         ctx.region, _secret_id(params), stage, remove_from=params.get("RemoveFromVersionId"), move_to=params.get("MoveToVersionId")
     )
@@ -399,7 +410,8 @@ def get_random_password(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 @_operation("RotateSecret")
 def rotate_secret(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     secret_id = _secret_id(params)
-    token = _token(params)
+    # RotateSecret alone answers a missing token with InvalidParameterException (recorded answers of AWS).
+    token = _token(params, code="InvalidParameterException")
     secret = rotate(ctx, secrets_store(ctx), secret_id, token, params)
     return {"ARN": secret.arn, "Name": secret.name, "VersionId": token}
 
