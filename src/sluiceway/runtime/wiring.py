@@ -29,6 +29,7 @@ from ..asl import parser
 from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
 from ..backends.local._cw_metric_filter_feed import MetricFilterFeed
+from ..backends.local.activities import SqliteActivities
 from ..backends.local.async_invocations import SqliteAsyncInvocations
 from ..backends.local.cloudwatch_feeds import LambdaThrottles, metric_feeds
 from ..backends.local.datadir import LocalDataDir, open_data_dir
@@ -160,6 +161,9 @@ def build_stack(
         metrics=metrics,
         tracing=tracing,
     )
+    # Activity tasks (scheduled ones included, after a restart) are queued for workers at once,
+    # not only once the endpoint has served its first activity call.
+    orchestrator.serve_activities(SqliteActivities(local.db, clock))
     for workflow in workflows.values():
         orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))
     targets = LocalTargets(local.topics, orchestrator, invoker, local.queues, local.async_invocations)

@@ -26,7 +26,15 @@ from ..core import Failure, PathRecord, Run, StateType
 from ..model import Setting, TaskState
 from ..values import number_text, size, text, too_deep_cause, too_large_cause
 
-__all__ = ["TaskType", "make_task_token", "parse_task_token"]
+__all__ = [
+    "TaskType",
+    "activity_scheduled",
+    "activity_started",
+    "activity_unavailable",
+    "is_activity",
+    "make_task_token",
+    "parse_task_token",
+]
 
 _LAMBDA_ARN_PREFIX = "arn:aws:lambda:"
 
@@ -65,7 +73,9 @@ class TaskType(StateType[TaskState]):
 
     def _schedule(self, run: Run, path: PathRecord, state: TaskState) -> None:
         resource = state.resource
-        wait_for_token = resource.endswith(".waitForTaskToken")
+        activity = is_activity(resource)
+        # An activity task is a callback task whose token GetActivityTask hands to a worker.
+        wait_for_token = activity or resource.endswith(".waitForTaskToken")
         token = run.token("task")
         if wait_for_token:
             path["task_token"] = make_task_token(run.state["context"]["Execution"]["Id"], token)
@@ -99,6 +109,10 @@ class TaskType(StateType[TaskState]):
                 details["timeoutInSeconds"] = int(timeout)
             run.emit(path["pid"], "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", details)
             run.emit(path["pid"], "LambdaFunctionStarted", None, None)
+        elif activity:
+            # ActivityScheduled waits for the runtime to find the activity (see activity_scheduled):
+            # AWS records none for an activity that does not exist, it fails the execution.
+            pass
         else:
             details = {
                 "resourceType": resource_type,
@@ -125,12 +139,14 @@ class TaskType(StateType[TaskState]):
             "heartbeat": heartbeat,
             "wait_for_token": wait_for_token,
             "task_token": path.get("task_token"),
+            **({"activity": True} if activity else {}),
         }
         run.commands.append(InvokeTask(token, resource, payload, state.name, timeout, heartbeat, wait_for_token, credentials))
         if timeout is not None:
             due = limits.later(run.now, timeout)
             path["timeout_timer"] = run.arm_timer(path["pid"], "task-timeout", due, prefix="timeout", task=token)
-        if heartbeat is not None:
+        if heartbeat is not None and not activity:
+            # An activity's heartbeats are counted from the worker's GetActivityTask (activity_started).
             _arm_heartbeat(run, path, token, heartbeat)
 
     def heartbeat(self, run: Run, path: PathRecord, state: TaskState, token: str, task: Mapping[str, Any]) -> None:
@@ -157,6 +173,13 @@ class TaskType(StateType[TaskState]):
                 path["pid"],
                 "LambdaFunctionSucceeded",
                 "lambdaFunctionSucceededEventDetails",
+                {"output": output_text, "outputDetails": {"truncated": too_deep}},
+            )
+        elif task.get("activity"):
+            run.emit(
+                path["pid"],
+                "ActivitySucceeded",
+                "activitySucceededEventDetails",
                 {"output": output_text, "outputDetails": {"truncated": too_deep}},
             )
         else:
@@ -192,7 +215,16 @@ class TaskType(StateType[TaskState]):
         details: dict[str, Any] = {"error": error}
         if cause is not None:
             details["cause"] = cause
-        if is_lambda and error != "States.Timeout":
+        if task.get("activity"):
+            # SendTaskHeartbeat's reference: a task that times out (heartbeats included) is ActivityTimedOut.
+            timed_out = error in ("States.Timeout", "States.HeartbeatTimeout")
+            run.emit(
+                path["pid"],
+                "ActivityTimedOut" if timed_out else "ActivityFailed",
+                "activityTimedOutEventDetails" if timed_out else "activityFailedEventDetails",
+                details,
+            )
+        elif is_lambda and error != "States.Timeout":
             run.emit(path["pid"], "LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", details)
         elif error == "States.Timeout":
             run.emit(
@@ -209,6 +241,78 @@ class TaskType(StateType[TaskState]):
         path.pop("task", None)
         path.pop("task_token", None)
         run.state_failed(path, state, error, cause)
+
+
+def is_activity(resource: str) -> bool:
+    """``arn:aws:states:<region>:<account>:activity:<name>``: a task for the activity's workers."""
+    parts = resource.split(":")
+    return len(parts) == 7 and parts[:3] == ["arn", "aws", "states"] and parts[5] == "activity"
+
+
+def _activity_task(run: Run, token: str) -> tuple[PathRecord, TaskState, dict[str, Any]] | None:
+    info = run.state["tasks"].get(token)
+    if info is None or not info.get("activity"):
+        return None  # answered, timed out, or its execution moved on: nothing waits for it
+    path = run.state["paths"].get(info["pid"])
+    if path is None:
+        return None
+    state = run.current(path)
+    return (path, state, info) if isinstance(state, TaskState) else None
+
+
+def activity_scheduled(run: Run, token: str) -> None:
+    """The runtime queued the activity task ``token`` for workers: ActivityScheduled (once)."""
+    found = _activity_task(run, token)
+    if found is None or found[2].get("scheduled"):
+        return  # a restart queues it again: it was recorded the first time
+    path, _, info = found
+    info["scheduled"] = True
+    details: dict[str, Any] = {"resource": info["resource"], "input": text(info["payload"]), "inputDetails": {"truncated": False}}
+    if info.get("timeout") is not None:
+        details["timeoutInSeconds"] = int(info["timeout"])
+    if info.get("heartbeat") is not None:
+        details["heartbeatInSeconds"] = int(info["heartbeat"])
+    run.emit(path["pid"], "ActivityScheduled", "activityScheduledEventDetails", details)
+
+
+def activity_unavailable(run: Run, token: str, cause: str) -> None:
+    """The activity of task ``token`` does not exist: the state fails with States.Runtime.
+
+    AWS records no Activity* event then: the execution fails with the cause given, worded
+    as every runtime error of a state ("An error occurred while executing the state ...").
+    """
+    found = _activity_task(run, token)
+    if found is None:
+        return
+    path, state, _ = found
+    run.state["tasks"].pop(token, None)
+    _disarm(run, path)
+    path["phase"] = "running"
+    path.pop("task", None)
+    path.pop("task_token", None)
+
+    def fail() -> None:
+        raise StatesError("States.Runtime", cause)
+
+    run.guarded(path, state, fail)
+
+
+def activity_started(run: Run, token: str, worker_name: str | None) -> bool:
+    """GetActivityTask handed the task ``token`` to a worker: ActivityStarted; False if it no longer waits.
+
+    HeartbeatSeconds count from here: a task nobody polled for has no worker to beat for it.
+    """
+    found = _activity_task(run, token)
+    if found is None or found[2].get("started"):
+        return False
+    path, _, info = found
+    if not info.get("scheduled"):
+        activity_scheduled(run, token)
+    info["started"] = True
+    run.emit(path["pid"], "ActivityStarted", "activityStartedEventDetails", {} if worker_name is None else {"workerName": worker_name})
+    if info.get("heartbeat") is not None:
+        _arm_heartbeat(run, path, token, info["heartbeat"])
+    return True
 
 
 def _arm_heartbeat(run: Run, path: PathRecord, task: str, seconds: float) -> None:

@@ -37,6 +37,7 @@ from ..context import Context, Operations
 from ..errors import AwsError
 from ..sdk_tasks import sdk_diagnostics
 from . import _sfn_versions as versions
+from ._sfn_activities import HANDLERS as ACTIVITY_HANDLERS
 from ._sfn_catalog import Catalog, StateMachineRecord, invalid_arn, tag_map, validation_error
 from ._sfn_express import NOT_AN_OBJECT, express_diagnostics
 from ._sfn_test_state import test_state
@@ -45,6 +46,8 @@ from ._sfn_versions import DEFAULT_ENCRYPTION, Target, check_publish, publish, r
 __all__ = ["OPERATIONS"]
 
 OPERATIONS = Operations("stepfunctions")
+for _name, _handler in ACTIVITY_HANDLERS.items():  # activities and their workers' GetActivityTask
+    OPERATIONS(_name)(_handler)
 
 MAX_DATA_CHARS = 262_144
 """Step Functions' limit on an execution's input and a task's output (the model's SensitiveData)."""

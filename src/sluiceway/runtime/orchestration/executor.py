@@ -54,6 +54,8 @@ from ...observability.task_position import task_position
 from ...observability.tracing import Tracing
 from ...ports import Clock, ExecutionRecord, ExecutionStore
 from ...types import JSON
+from . import activities
+from .activities import Activities, ActivityEvent, ActivityQueue, ActivityStarted
 from .children import is_child_start, start_child
 from .revisions import MachineRevisions
 from .tasks import as_outcome
@@ -135,7 +137,7 @@ class LocalOrchestrator:
         self._machines: dict[str, StateMachine] = {}
         self._revisions = MachineRevisions(store)
         self._live: dict[str, _Live] = {}
-        self._events: queue.Queue[tuple[str, Event] | None] = queue.Queue()
+        self._events: queue.Queue[tuple[str, Event | ActivityEvent] | None] = queue.Queue()
         self._timers: list[tuple[datetime, int, str, str]] = []
         self._timer_seq = itertools.count()
         self._lock = threading.RLock()
@@ -144,6 +146,7 @@ class LocalOrchestrator:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._listeners: list[Callable[[ExecutionRecord], None]] = []
+        self._activities = Activities(lambda arn, event: self._events.put((arn, event)))
 
     # -- registry -----------------------------------------------------------
 
@@ -445,6 +448,30 @@ class LocalOrchestrator:
             raise TaskTimedOutError("Task Timed Out: 'Provided task does not exist anymore'")
         return arn, task
 
+    @property
+    def activity_queue(self) -> ActivityQueue | None:
+        """The queue activity tasks go to, once :meth:`serve_activities` gave one."""
+        return self._activities.queue
+
+    def serve_activities(self, queue: ActivityQueue) -> None:
+        """Queue activity tasks on ``queue`` (what GetActivityTask takes them from); those that
+        waited for a queue (resumed before one was served) are queued now."""
+        self._activities.serve(queue)
+
+    def start_activity_task(self, execution_arn: str, task: str, worker_name: str | None) -> bool:
+        """GetActivityTask handed the execution's activity task to a worker: record ActivityStarted.
+
+        Committed before it returns, so the worker hears of the task only once it is recorded.
+        False when the task no longer waits (answered, timed out, its execution ended).
+        """
+        with self._lock:
+            live = self._live.get(execution_arn)
+            info = (live.record.state or {}).get("tasks", {}).get(task) if live is not None else None
+            if self._closed or info is None or not info.get("activity") or info.get("started"):
+                return False
+            self._step(execution_arn, ActivityStarted(task, worker_name))
+            return True
+
     def send(self, arn: str, event: Event) -> None:
         """Feed an outside event (task token answers, heartbeats) to an execution."""
         self._events.put((arn, event))
@@ -517,6 +544,11 @@ class LocalOrchestrator:
                 self._events.put((arn, mocked))
                 return
             began = time.perf_counter()
+            if isinstance(command, InvokeTask) and activities.is_activity(command.resource):
+                # Queued for the activity's workers: a worker's SendTask* answers it.
+                self._activities.schedule(arn, command)
+                self._left_pool(arn, command.token)
+                return
             if isinstance(command, InvokeTask) and is_child_start(command.resource):
                 outcome = as_outcome(command, lambda: start_child(self, command))
             else:
@@ -604,7 +636,7 @@ class LocalOrchestrator:
                 heapq.heappop(self._timers)
             self._step(arn, TimerFired(token))
 
-    def _step(self, arn: str, event: Event) -> None:
+    def _step(self, arn: str, event: Event | ActivityEvent) -> None:
         with self._lock:
             live = self._live.get(arn)
             if live is None:
@@ -614,7 +646,10 @@ class LocalOrchestrator:
                 self._changed.notify_all()
             state = live.record.state
             try:
-                step = interpreter.step(live.machine, state, event, self.clock.now())
+                if isinstance(event, Event):
+                    step = interpreter.step(live.machine, state, event, self.clock.now())
+                else:
+                    step = activities.step(live.machine, state, event, self.clock.now())
             except Exception as exc:
                 # A bug must end the execution visibly, never leave it RUNNING forever.
                 logger.exception("interpreter failed; failing the execution", extra={"execution": arn})
@@ -654,6 +689,7 @@ class LocalOrchestrator:
         )
         ran = (record.stopped_at - record.started_at).total_seconds() if record.stopped_at and record.started_at else None
         self.metrics.execution_ended(record.state_machine, record.status, ran)
+        self._activities.ended(record.arn)
         if self._spans is not None:
             self._spans.ended(record.arn, record.status, record.error)
         for listener in self._listeners:
