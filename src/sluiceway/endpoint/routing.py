@@ -38,6 +38,8 @@ SIGNING_NAMES: dict[str, str] = {
     "monitoring": "cloudwatch",
     "ssm": "ssm",
     "secretsmanager": "secretsmanager",
+    "ses": "ses",
+    "pipes": "pipes",
 }
 
 #: ``X-Amz-Target`` prefix (the model's ``targetPrefix``) -> botocore service name.
@@ -96,7 +98,10 @@ def route(request: HttpRequest, *, query_actions: dict[str, frozenset[str]] | No
         return Route(service, prefix, region, access_key)
     if scope:
         signing = scope[3]
-        return Route(SIGNING_NAMES.get(signing), signing, region, access_key)
+        service = SIGNING_NAMES.get(signing)
+        if service == "ses" and (request.path == "/v2" or request.path.startswith("/v2/")):
+            service = "sesv2"  # SES v1 (query, POST /) and v2 (rest-json, /v2/email/...) both sign as "ses"
+        return Route(service, signing, region, access_key)
     action = _action(request)
     if action and query_actions:
         for service in _QUERY_SERVICES:

@@ -38,6 +38,8 @@ from .routing import Route, route, virtual_host_bucket
 from .sdk_tasks import serve_aws_sdk_tasks
 from .services import operations
 from .services._lambda_catalog import restore as restore_functions
+from .services._ses_common import relay as ses_relay
+from .services.pipes import restore as restore_pipes
 from .sigv4 import check_expiry, precheck, verify
 
 if TYPE_CHECKING:
@@ -111,6 +113,9 @@ class Endpoint:
         # Functions made through Lambda's API come back now, not on the first Lambda request: an
         # S3 notification or a rule may invoke one before anyone asks Lambda anything.
         restore_functions(stack, self.shared)
+        # Kept pipes run again, and mail captured before a restart goes on to the SMTP server.
+        restore_pipes(stack, self.shared)
+        ses_relay(stack, self.shared)
         self.apis = ApiGateway(self)
         """The API Gateway APIs served under ``/_sluiceway/apis/<apiId>`` (``apis.deploy([...])``)."""
         self._server: _Server | None = None

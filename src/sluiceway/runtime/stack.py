@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,8 @@ class Stack:
     """Runs the executions' AWS SDK tasks on what ``sdk_tasks.serve`` is given (the endpoint's operations);
     it lives as long as the stack, so a task never meets a closed endpoint."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
+    _sources: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    """How to stop the pollers made after the stack was built (EventBridge Pipes'), closed with the triggers."""
 
     @property
     def objects(self) -> EventingObjectStore:
@@ -111,6 +114,11 @@ class Stack:
             self.lock.release()
             raise
 
+    def add_source(self, stop: Callable[[], None]) -> None:
+        """Have :meth:`close` call ``stop`` with the triggers, before the invoker and orchestrator close:
+        a poller made later (a pipe's) must not call a function or start an execution after they did."""
+        self._sources.append(stop)
+
     def watch(self) -> None:
         """Notice files dropped into the input bucket's folder by other programs."""
         self._watcher = BucketWatcher(self.local.files, self.settings.input_bucket, self.local.objects.emit_created)
@@ -125,6 +133,9 @@ class Stack:
         self.router.close()
         self.triggers.close()  # before the invoker: pollers call functions
         self.streams.close()  # likewise
+        for stop in reversed(self._sources):  # likewise
+            stop()
+        self._sources.clear()
         if self.alarms is not None:
             self.alarms.close()  # before the deliverer: a state change publishes to its SNS actions
         self.deliverer.close()

@@ -67,8 +67,10 @@ def test_the_tables_agree_with_botocores_models() -> None:
     session = botocore.session.get_session()
     for service in SERVICES:
         model = session.get_service_model(service)
-        # DynamoDB Streams signs as dynamodb: X-Amz-Target tells the two apart.
-        assert SIGNING_NAMES[model.signing_name] == ("dynamodb" if service == "dynamodbstreams" else service)
+        # DynamoDB Streams signs as dynamodb: X-Amz-Target tells the two apart. SES v2 signs as
+        # ses, as v1 does: its /v2/ paths tell the two apart.
+        shared = {"dynamodbstreams": "dynamodb", "sesv2": "ses"}
+        assert SIGNING_NAMES[model.signing_name] == shared.get(service, service)
         prefix = model.metadata.get("targetPrefix")
         if prefix and model.protocol == "json":
             assert TARGET_PREFIXES[prefix] == service
@@ -105,3 +107,11 @@ def test_unsigned_anything_else_is_s3() -> None:
 )
 def test_virtual_host_style_names_the_bucket_in_the_host(host: str | None, bucket: str | None) -> None:
     assert virtual_host_bucket(host) == bucket
+
+
+def test_ses_v1_and_v2_share_a_signing_name_and_are_told_apart_by_path() -> None:
+    signed = {"authorization": "AWS4-HMAC-SHA256 Credential=AKID/20261205/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0"}
+    assert route(HttpRequest("POST", "/", "", signed)).service == "ses"
+    assert route(HttpRequest("POST", "/v2/email/outbound-emails", "", signed)).service == "sesv2"
+    assert route(HttpRequest("GET", "/v2", "", signed)).service == "sesv2"
+    assert route(HttpRequest("GET", "/v20", "", signed)).service == "ses"

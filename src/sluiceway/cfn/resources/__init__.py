@@ -27,7 +27,10 @@ from .messaging import Queue, Subscription, Topic
 from .metric_filters import MetricFilter
 from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine, StateMachineAlias, StateMachineVersion
 from .parameters import Parameter
+from .pipes import Pipe
 from .secrets import Secret
+from .ses import ConfigurationSet as SesConfigurationSet
+from .ses import EmailIdentity, EmailTemplate
 from .storage import Bucket, Table
 
 __all__ = ["API_TYPES", "PROVISIONERS", "Env", "Made", "Provisioner", "Request", "Stored", "physical_name", "provisioner"]
@@ -60,6 +63,10 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Logs::LogGroup": LogGroup(),
     "AWS::SSM::Parameter": Parameter(),
     "AWS::SecretsManager::Secret": Secret(),
+    "AWS::SES::EmailIdentity": EmailIdentity(),
+    "AWS::SES::Template": EmailTemplate(),
+    "AWS::SES::ConfigurationSet": SesConfigurationSet(),
+    "AWS::Pipes::Pipe": Pipe(),
     "AWS::Logs::MetricFilter": MetricFilter(),
     "AWS::CloudWatch::Alarm": Alarm(),
     "AWS::CloudWatch::AnomalyDetector": AnomalyDetector(),

@@ -1,0 +1,73 @@
+"""``AWS::Pipes::Pipe``: an EventBridge pipe, made through the Pipes API (``endpoint/services/pipes.py``).
+
+``Ref`` gives the pipe's name; ``Fn::GetAtt`` its ``Arn``, ``CurrentState``, ``StateReason``,
+``CreationTime`` and ``LastModifiedTime``. A new ``Name`` or ``Source`` replaces the pipe (both are
+immutable in Pipes' API, and CloudFormation replaces on them); any other change is an UpdatePipe.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ...endpoint.errors import AwsError
+from .base import Env, Made, Request, Stored, physical_name, require
+
+__all__ = ["Pipe"]
+
+_DEFINITION: Final = (
+    "Description",
+    "DesiredState",
+    "Source",
+    "SourceParameters",
+    "Enrichment",
+    "EnrichmentParameters",
+    "Target",
+    "TargetParameters",
+    "RoleArn",
+    "LogConfiguration",
+    "KmsKeyIdentifier",
+)
+
+
+class Pipe:
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        require(request, "Source")
+        require(request, "Target")
+        require(request, "RoleArn")
+        name = props.get("Name") or physical_name(env.stack_name, request.logical_id, 64)
+        params: dict[str, Any] = {"Name": name, **{key: props[key] for key in _DEFINITION if props.get(key) is not None}}
+        previous = request.previous
+        same = previous is not None and previous.physical_id == name and previous.properties.get("Source") == props.get("Source")
+        if same:
+            update = {key: value for key, value in params.items() if key != "Source"}
+            env.aws.call("pipes", "UpdatePipe", update)
+            tags = dict(props.get("Tags") or {})
+            arn = env.arn("pipes", f"pipe/{name}")
+            gone = [key for key in dict((previous.properties if previous else {}).get("Tags") or {}) if key not in tags]
+            if gone:
+                env.aws.call("pipes", "UntagResource", {"resourceArn": arn, "tagKeys": gone})
+            if tags:
+                env.aws.call("pipes", "TagResource", {"resourceArn": arn, "tags": tags})
+        else:
+            if previous is not None:
+                self.delete(env, previous)
+            if props.get("Tags"):
+                params["Tags"] = dict(props["Tags"])
+            env.aws.call("pipes", "CreatePipe", params)
+        described = env.aws.call("pipes", "DescribePipe", {"Name": name})
+        attributes = {
+            "Arn": described["Arn"],
+            "CurrentState": described["CurrentState"],
+            "StateReason": described.get("StateReason", ""),
+            "CreationTime": described["CreationTime"].isoformat(),
+            "LastModifiedTime": described["LastModifiedTime"].isoformat(),
+        }
+        return Made(name, name, attributes)
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        try:
+            env.aws.call("pipes", "DeletePipe", {"Name": stored.physical_id})
+        except AwsError as error:
+            if error.code != "NotFoundException":
+                raise

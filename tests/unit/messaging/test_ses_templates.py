@@ -1,0 +1,41 @@
+"""SES's template language: placeholders, escaping, blocks, and the missing-attribute failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from sluiceway.messaging.ses_templates import MissingAttributeError, RenderingError, parse_data, render, render_parts
+
+
+def test_placeholders_nested_names_and_escaping() -> None:
+    data = {"name": "A & B", "run": {"id": 3, "ok": True}}
+    assert render("{{name}} #{{ run.id }} {{run.ok}}", data) == "A & B #3 true"
+    assert render("<b>{{name}}</b> {{{name}}}", data, escape=True) == "<b>A &amp; B</b> A & B"
+    parts = render_parts("S {{name}}", "T {{name}}", "<p>{{name}}</p>", data)
+    assert (parts.subject, parts.text, parts.html) == ("S A & B", "T A & B", "<p>A &amp; B</p>")
+
+
+def test_blocks() -> None:
+    data = {"items": [{"n": "x"}, {"n": "y"}], "flag": False, "tags": ["a", "b"]}
+    assert render("{{#each items}}{{@index}}:{{n}} {{/each}}", data) == "0:x 1:y "
+    assert render("{{#each tags}}[{{this}}]{{/each}}", data) == "[a][b]"
+    assert render("{{#if flag}}yes{{else}}no{{/if}} {{#if missing}}m{{/if}}", data) == "no "
+    assert render("{{#unless flag}}shown{{/unless}}", data) == "shown"
+
+
+def test_a_missing_attribute_fails_as_ses_words_it() -> None:
+    with pytest.raises(MissingAttributeError) as excinfo:
+        render("Hi {{person.name}}", {"person": {}})
+    assert str(excinfo.value) == "Attribute 'person.name' is not present in the rendering data."
+
+
+def test_malformed_templates_and_data() -> None:
+    with pytest.raises(RenderingError):
+        render("{{#if a}}never closed", {"a": 1})
+    with pytest.raises(RenderingError):
+        render("{{/if}}", {})
+    with pytest.raises(RenderingError):
+        parse_data("[1, 2]")
+    with pytest.raises(RenderingError):
+        parse_data("{not json")
+    assert parse_data('{"a": 1}') == {"a": 1}
