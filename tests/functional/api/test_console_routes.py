@@ -679,6 +679,7 @@ def test_the_dashboard_charts_alarm_states_per_minute_from_the_alarm_history(
         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="ignore",
     )  # fmt: skip
     for state in ("OK", "ALARM", "OK"):
+        _past_this_millisecond()  # history times are milliseconds: each change gets its own, the span in ALARM a real length
         cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"console test: {state}")
 
     recording = _OneAlarm(_served_api(served).state.aws, name)
@@ -707,6 +708,12 @@ def test_the_dashboard_charts_alarm_states_per_minute_from_the_alarm_history(
     asked = [p for service, operation, p in recording.calls if operation == "DescribeAlarmHistory"]
     assert {p["HistoryItemType"] for p in asked} == {"StateUpdate", "ConfigurationUpdate"}
     assert all(p["StartDate"] == datetime.fromisoformat(board["window"]["start"]) for p in asked)
+
+
+def _past_this_millisecond() -> None:
+    start = time.time_ns() // 1_000_000
+    while time.time_ns() // 1_000_000 <= start + 1:
+        pass
 
 
 class _History:

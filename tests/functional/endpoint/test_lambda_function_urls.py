@@ -167,6 +167,7 @@ def test_a_functions_urls_go_with_it_and_an_aliass_with_the_alias(tmp_path: Path
             ]
             with pytest.raises(urllib.error.HTTPError) as gone:
                 _get(aliased["FunctionUrl"])
+            gone.value.close()
             assert gone.value.code == 403
             lam.delete_function(FunctionName="gonefn")
             lam.create_function(FunctionName="gonefn", **make)  # made again: it starts with no URL
@@ -175,6 +176,7 @@ def test_a_functions_urls_go_with_it_and_an_aliass_with_the_alias(tmp_path: Path
             assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
             with pytest.raises(urllib.error.HTTPError) as gone:
                 _get(plain["FunctionUrl"])
+            gone.value.close()
             assert gone.value.code == 403
         finally:
             endpoint.close()

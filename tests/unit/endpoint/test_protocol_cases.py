@@ -237,6 +237,8 @@ def test_target_prefixes_cover_the_json_services() -> None:
         "AWSStepFunctions": "stepfunctions",
         "Logs_20140328": "logs",
         "DynamoDBStreams_20120810": "dynamodbstreams",
+        "AmazonSSM": "ssm",
+        "secretsmanager": "secretsmanager",
     }
     assert protocol.service_model("s3") is protocol.service_model("s3")
     assert models.query_variant("sqs") is models.query_variant("sqs")
