@@ -13,6 +13,7 @@ from typing import Any
 from ...endpoint.errors import AwsError
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored
+from .property_types import type_name
 
 __all__ = ["FunctionUrl"]
 
@@ -82,7 +83,7 @@ def _cors_problems(cors: Any) -> list[str]:
     if cors is None:
         return []
     if not isinstance(cors, dict):
-        return [f"#/Cors: expected type: JSONObject, found: {_type_name(cors)}"]
+        return [f"#/Cors: expected type: JSONObject, found: {type_name(cors)}"]
     problems = [
         f"#/Cors: extraneous key [{key}] is not permitted" for key in cors if key not in (*_CORS_LISTS, "AllowCredentials", "MaxAge")
     ]
@@ -92,7 +93,7 @@ def _cors_problems(cors: Any) -> list[str]:
             continue
         where = f"#/Cors/{member}"
         if not isinstance(items, list):
-            problems.append(f"{where}: expected type: JSONArray, found: {_type_name(items)}")
+            problems.append(f"{where}: expected type: JSONArray, found: {type_name(items)}")
             continue
         if not items:
             problems.append(f"{where}: expected minimum item count: 1, found: 0")
@@ -100,7 +101,7 @@ def _cors_problems(cors: Any) -> list[str]:
             problems.append(f"{where}: expected maximum item count: {_CORS_MOST_ITEMS[member]}, found: {len(items)}")
         for index, item in enumerate(items):
             if not isinstance(item, str):
-                problems.append(f"{where}/{index}: expected type: String, found: {_type_name(item)}")
+                problems.append(f"{where}/{index}: expected type: String, found: {type_name(item)}")
             elif enum is not None and item not in enum:
                 problems.append(f"{where}/{index}: {item} is not a valid enum value")
             elif enum is None and len(item) < least:
@@ -109,32 +110,18 @@ def _cors_problems(cors: Any) -> list[str]:
                 problems.append(f"{where}/{index}: expected maxLength: {most}, actual: {len(item)}")
     credentials = cors.get("AllowCredentials")
     if credentials is not None and not (isinstance(credentials, bool) or str(credentials).lower() in ("true", "false")):
-        problems.append(f"#/Cors/AllowCredentials: expected type: Boolean, found: {_type_name(credentials)}")
+        problems.append(f"#/Cors/AllowCredentials: expected type: Boolean, found: {type_name(credentials)}")
     max_age = cors.get("MaxAge")
     if max_age is not None:
         # A Ref to a parameter is text: CloudFormation converts "300" as the schema asks.
         text = str(max_age).strip()
         if isinstance(max_age, (bool, float, list, dict)) or not text.lstrip("-").isdigit():
-            problems.append(f"#/Cors/MaxAge: expected type: Integer, found: {_type_name(max_age)}")
+            problems.append(f"#/Cors/MaxAge: expected type: Integer, found: {type_name(max_age)}")
         elif int(text) < 0:
             problems.append(f"#/Cors/MaxAge: {int(text)} is not greater or equal to 0")
         elif int(text) > 86_400:
             problems.append(f"#/Cors/MaxAge: {int(text)} is not less or equal to 86400")
     return problems
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, int):
-        return "Integer"
-    if isinstance(value, float):
-        return "Number"
-    if isinstance(value, list):
-        return "JSONArray"
-    if isinstance(value, dict):
-        return "JSONObject"
-    return "String"
 
 
 def _cors(props: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, layer_paths
 from ...runtime.lambdas.invoker import FunctionSpec
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored, physical_name
+from .property_types import check_types
 
 __all__ = ["Alias", "EventInvokeConfig", "EventSourceMapping", "Function", "LayerVersion", "Passive", "Permission", "Version"]
 
@@ -279,41 +280,7 @@ _PROPERTY_TYPES: dict[str, str] = {
 
 def _check_types(request: Request, props: dict[str, Any]) -> None:
     """CloudFormation's schema check of the properties' types (a parameter's ``"10"`` or ``"true"`` passes, as there)."""
-    for member, expected in _PROPERTY_TYPES.items():
-        value = props.get(member)
-        if value is None or _has_type(value, expected):
-            continue
-        raise TemplateError(
-            f"Properties validation failed for resource {request.logical_id} with message:"
-            f" #/{member}: expected type: {expected}, found: {_type_name(value)}"
-        )
-
-
-def _has_type(value: Any, expected: str) -> bool:
-    if expected == "Integer":
-        # A Ref to a parameter is text: CloudFormation converts "10" as the schema asks.
-        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.strip().lstrip("-").isdigit())
-    if expected == "Boolean":
-        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
-    if expected == "JSONArray":
-        return isinstance(value, list)
-    if expected == "JSONObject":
-        return isinstance(value, dict)
-    return isinstance(value, str)
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, int):
-        return "Integer"
-    if isinstance(value, float):
-        return "Number"
-    if isinstance(value, list):
-        return "JSONArray"
-    if isinstance(value, dict):
-        return "JSONObject"
-    return "String"
+    check_types(request.logical_id, ((f"#/{member}", props.get(member), expected) for member, expected in _PROPERTY_TYPES.items()))
 
 
 _MAPPING_MEMBERS = frozenset(

@@ -25,6 +25,7 @@ from typing import Any, Final
 from ...endpoint.errors import AwsError
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored
+from .property_types import check_types
 
 __all__ = ["Secret"]
 
@@ -63,45 +64,13 @@ _GENERATE_TYPES: Final = {
 }
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, int):
-        return "Integer"
-    if isinstance(value, float):
-        return "Number"
-    if isinstance(value, list):
-        return "JSONArray"
-    if isinstance(value, Mapping):
-        return "JSONObject"
-    return "String"
-
-
-def _has_type(value: Any, expected: str) -> bool:
-    # A parameter's value is text: CloudFormation converts "10" and "true" as the schema asks.
-    if expected == "Integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.strip().isdigit())
-    if expected == "Boolean":
-        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
-    if expected == "JSONArray":
-        return isinstance(value, list)
-    if expected == "JSONObject":
-        return isinstance(value, Mapping)
-    return isinstance(value, (str, int, float))  # a scalar is text to a String property
-
-
 def _check_types(request: Request) -> None:
     props = request.properties
     checks = [(f"#/{k}", props.get(k), t) for k, t in _TYPES.items()]
     generate = props.get("GenerateSecretString")
     if isinstance(generate, Mapping):
         checks += [(f"#/GenerateSecretString/{k}", generate.get(k), t) for k, t in _GENERATE_TYPES.items()]
-    for where, value, expected in checks:
-        if value is not None and not _has_type(value, expected):
-            raise TemplateError(
-                f"Properties validation failed for resource {request.logical_id} with message:"
-                f" {where}: expected type: {expected}, found: {_type_name(value)}"
-            )
+    check_types(request.logical_id, checks)
 
 
 def _option(value: Any, expected: str) -> Any:
