@@ -106,3 +106,50 @@ def test_a_template_pipe_runs_filters_and_goes_with_the_template(
     with pytest.raises(ClientError) as gone:
         pipes.describe_pipe(Name=name)
     assert gone.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def _pipe_template(properties: str) -> str:
+    return f"""
+Resources:
+  Orders:
+    Type: AWS::SQS::Queue
+  Out:
+    Type: AWS::SQS::Queue
+  OrdersPipe:
+    Type: AWS::Pipes::Pipe
+    Properties:
+      RoleArn: arn:aws:iam::111111111111:role/pipes
+      Source: !GetAtt Orders.Arn
+      Target: !GetAtt Out.Arn
+{properties}
+Outputs:
+  Pipe:
+    Value: !Ref OrdersPipe
+"""
+
+
+def test_properties_a_new_template_leaves_out_are_cleared_on_the_pipe(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    pipes = aws("pipes")
+    full = """      Description: orders
+      DesiredState: STOPPED
+      SourceParameters:
+        SqsQueueParameters:
+          BatchSize: 5
+        FilterCriteria:
+          Filters:
+            - Pattern: '{"body": {"kind": ["order"]}}'
+      TargetParameters:
+        InputTemplate: '{"id": <$.body.id>}'"""
+    name = make_stack(app_dir(_pipe_template(full)), "dropping").outputs["Pipe"]
+    before = pipes.describe_pipe(Name=name)
+    assert (before["DesiredState"], before["Description"]) == ("STOPPED", "orders") and before["SourceParameters"]["FilterCriteria"]
+
+    # The same pipe without them: UpdatePipe keeps what it is not sent, so they are sent cleared.
+    make_stack(app_dir(_pipe_template("")), "dropping")
+    after = pipes.describe_pipe(Name=name)
+    assert "Description" not in after and "FilterCriteria" not in after["SourceParameters"]
+    assert "InputTemplate" not in after.get("TargetParameters", {})
+    assert after["SourceParameters"]["SqsQueueParameters"]["BatchSize"] == 10  # back to Pipes' default
+    assert (after["DesiredState"], after["CurrentState"]) == ("RUNNING", "RUNNING")

@@ -300,3 +300,130 @@ def test_a_restarted_endpoint_runs_the_kept_pipes(tmp_path: Path) -> None:
     finally:
         served.close()
         built.close()
+
+
+def _runs(stack: Stack, endpoint: Endpoint) -> Any:
+    return restore(stack, endpoint.shared).runs
+
+
+def test_pipes_of_one_name_in_two_regions_run_apart(aws: Callable[..., Any], stack: Stack, endpoint: Endpoint) -> None:
+    east, west = aws("pipes"), aws("pipes", region_name="eu-west-1")
+    _, source = _queue(aws, "pipes-regional-source")
+    _, target = _queue(aws, "pipes-regional-target")
+    east_arn = east.create_pipe(Name="regional", Source=source, Target=target, RoleArn=ROLE)["Arn"]
+    west_arn = west.create_pipe(Name="regional", Source=source, Target=target, RoleArn=ROLE)["Arn"]
+    runs = _runs(stack, endpoint)
+    assert east_arn != west_arn and runs.running(east_arn) and runs.running(west_arn)
+    west.delete_pipe(Name="regional")
+    assert runs.running(east_arn) and not runs.running(west_arn)
+    assert east.describe_pipe(Name="regional")["CurrentState"] == "RUNNING"
+    east.delete_pipe(Name="regional")
+
+
+def test_a_pipe_deleted_while_an_update_runs_stays_deleted(
+    aws: Callable[..., Any], stack: Stack, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from sluiceway.endpoint.services.pipes import PipesService
+
+    pipes = aws("pipes")
+    _, source = _queue(aws, "pipes-race-source")
+    _, target = _queue(aws, "pipes-race-target")
+    arn = pipes.create_pipe(Name="racing", Source=source, Target=target, RoleArn=ROLE)["Arn"]
+    running, proceed = threading.Event(), threading.Event()
+    original = PipesService.run
+
+    def held(self: PipesService, record: Any, *, failed_state: str) -> Any:
+        if failed_state == "UPDATE_FAILED":
+            running.set()  # the update read the pipe and is about to start it again
+            proceed.wait(DEADLINE_S)
+        return original(self, record, failed_state=failed_state)
+
+    monkeypatch.setattr(PipesService, "run", held)
+    answers: dict[str, Any] = {}
+
+    def update() -> None:
+        answers["update"] = aws("pipes").update_pipe(Name="racing", RoleArn=ROLE, Description="late")["CurrentState"]
+
+    def delete() -> None:
+        answers["delete"] = aws("pipes").delete_pipe(Name="racing")["CurrentState"]
+
+    updating = threading.Thread(target=update)
+    updating.start()
+    assert running.wait(DEADLINE_S)
+    deleting = threading.Thread(target=delete)
+    deleting.start()
+    deleting.join(0.5)  # the delete waits for the update's lock (without it, it would be done now)
+    proceed.set()
+    updating.join(DEADLINE_S)
+    deleting.join(DEADLINE_S)
+    assert answers == {"update": "UPDATING", "delete": "DELETING"}
+    assert not _runs(stack, endpoint).running(arn)
+    assert _error(lambda: pipes.describe_pipe(Name="racing"))[0] == "NotFoundException"
+
+
+def test_a_pipe_whose_source_queue_is_missing_fails_to_create(aws: Callable[..., Any]) -> None:
+    pipes = aws("pipes")
+    _, target = _queue(aws, "pipes-missing-target")
+    source = target.rsplit(":", 1)[0] + ":pipes-no-such-queue"
+    assert pipes.create_pipe(Name="sourceless", Source=source, Target=target, RoleArn=ROLE)["CurrentState"] == "CREATING"
+    described = pipes.describe_pipe(Name="sourceless")
+    assert described["CurrentState"] == "CREATE_FAILED" and "does not exist" in described["StateReason"]
+    pipes.delete_pipe(Name="sourceless")
+
+
+def test_the_model_constraints_are_checked_first(aws: Callable[..., Any]) -> None:
+    pipes = aws("pipes")
+    _, source = _queue(aws, "pipes-checked-source")
+    code, message, status = _error(
+        lambda: pipes.create_pipe(
+            Name="checked",
+            Source=source,
+            Target="arn:aws:lambda:us-east-1:111111111111:function:f",
+            RoleArn=ROLE,
+            TargetParameters={"LambdaFunctionParameters": {"InvocationType": "NOPE"}},
+        )
+    )
+    assert (code, status) == ("ValidationException", 400)
+    assert message == (
+        "1 validation error detected: Value 'NOPE' at 'targetParameters.lambdaFunctionParameters.invocationType'"
+        " failed to satisfy constraint: Member must satisfy enum value set: [REQUEST_RESPONSE, FIRE_AND_FORGET]"
+    )
+    code, message, _ = _error(lambda: pipes.list_pipes(DesiredState="FOO"))
+    assert code == "ValidationException" and "at 'desiredState' failed to satisfy constraint" in message
+    unchecked = aws("pipes", parameter_validation=False)
+    code, message, _ = _error(lambda: unchecked.list_pipes(Limit=0))
+    assert code == "ValidationException" and "Value '0' at 'limit' failed to satisfy constraint" in message
+
+
+def test_a_stopped_pipe_cut_short_while_creating_opens_stopped(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sluiceway.backends.local.pipes import PipeRecord, SqlitePipes
+
+    built = build_stack(Settings.load(data_dir=tmp_path / "data", workers=1), app=None, invoker_mode="thread")
+    built.start("pipes repair test")
+    try:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        source = f"arn:aws:sqs:us-east-1:{built.settings.account_id}:repair-in"
+        SqlitePipes(built.local.db).create(
+            PipeRecord(
+                region="us-east-1",
+                name="cut",
+                arn=f"arn:aws:pipes:us-east-1:{built.settings.account_id}:pipe/cut",
+                config={"Source": source, "Target": source, "RoleArn": ROLE},
+                desired_state="STOPPED",
+                current_state="CREATING",  # CreatePipe ended before it settled the state
+                created_at=now,
+                modified_at=now,
+            )
+        )
+        served = Endpoint(built, host="127.0.0.1", port=0)
+        try:
+            service = restore(built, served.shared)
+            assert service.store.get("us-east-1", "cut").current_state == "STOPPED"
+        finally:
+            served.close()
+    finally:
+        built.close()

@@ -7,6 +7,7 @@ immutable in Pipes' API, and CloudFormation replaces on them); any other change 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ...endpoint.errors import AwsError
@@ -29,6 +30,35 @@ _DEFINITION: Final = (
 )
 
 
+#: What UpdatePipe takes to clear a top-level member the template no longer has (UpdatePipe
+#: keeps the members it is not sent): Pipes documents the empty Enrichment, InputTemplate and
+#: KmsKeyIdentifier; a pipe without DesiredState runs.
+_TOP_RESETS: Final = {"Description": "", "Enrichment": "", "KmsKeyIdentifier": "", "DesiredState": "RUNNING"}
+_PARAMETER_OBJECTS: Final = ("SourceParameters", "EnrichmentParameters", "TargetParameters")
+
+
+def _member_reset(member: str) -> Any:
+    """A parameter object's member left out: an empty template or filter, or a service's object
+    sent empty (UpdatePipe then sets each of its fields to its default)."""
+    return "" if member == "InputTemplate" else {}
+
+
+def _resets(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """UpdatePipe's members that clear what the previous template set and this one leaves out."""
+    out: dict[str, Any] = {}
+    for key, empty in _TOP_RESETS.items():
+        if before.get(key) is not None and after.get(key) is None:
+            out[key] = empty
+    for key in _PARAMETER_OBJECTS:
+        if key == "EnrichmentParameters" and after.get("Enrichment") is None:
+            continue  # the empty Enrichment removes its parameters too
+        old, new = dict(before.get(key) or {}), dict(after.get(key) or {})
+        gone = {member: _member_reset(member) for member in old if new.get(member) is None}
+        if gone:
+            out[key] = {**new, **gone}
+    return out
+
+
 class Pipe:
     def apply(self, env: Env, request: Request) -> Made:
         props = request.properties
@@ -41,6 +71,7 @@ class Pipe:
         same = previous is not None and previous.physical_id == name and previous.properties.get("Source") == props.get("Source")
         if same:
             update = {key: value for key, value in params.items() if key != "Source"}
+            update.update(_resets(previous.properties if previous else {}, props))
             env.aws.call("pipes", "UpdatePipe", update)
             tags = dict(props.get("Tags") or {})
             arn = env.arn("pipes", f"pipe/{name}")

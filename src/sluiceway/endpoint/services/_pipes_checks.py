@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ...events.lambda_filters import FilterCriteriaError, compile_filter_criteria
-from ...runtime.pipes.flow import resource_kind
+from ...runtime.pipes.flow import TARGET_BATCH_LIMITS, resource_kind
 from ...runtime.pipes.input_template import MAX_TEMPLATE_CHARS, placeholder_problems
 from ..errors import AwsError
 
@@ -26,9 +26,6 @@ _ARN: Final = re.compile(
 )
 _ROLE: Final = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z0-9+=,.@\-_/]+")
 _STATES: Final = ("RUNNING", "STOPPED")
-#: The batchable targets' largest batch (Pipes' "batching and concurrency" guide); Lambda
-#: functions and state machines take any batch (bounded by their payload size).
-_TARGET_BATCH: Final = {"sqs": 10, "sns": 10, "events": 10, "logs": 10_000}
 _SOURCE_MEMBERS: Final = {
     "sqs": "SqsQueueParameters",
     "dynamodb": "DynamoDBStreamParameters",
@@ -137,7 +134,7 @@ def _source_parameters(source: str, params: Mapping[str, Any], *, creating: bool
 
 def _batch_fits_target(definition: Mapping[str, Any]) -> None:
     target_kind = resource_kind(str(definition.get("Target") or ""))
-    largest = _TARGET_BATCH.get(target_kind)
+    largest = TARGET_BATCH_LIMITS.get(target_kind)
     if largest is None:
         return
     params = definition.get("SourceParameters") or {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -28,6 +29,7 @@ from ...runtime.pipes.runs import PipeRuns
 from ..calls import AwsCalls
 from ..context import Context, Handler, Operations, Shared
 from ..errors import AwsError
+from ..protocol.constraints import check_constraints
 from ._pipes_checks import check_definition, check_name, check_tags, invalid
 
 if TYPE_CHECKING:
@@ -69,23 +71,53 @@ _SOURCE_DEFAULTS: Final = {
 
 
 class PipesService:
-    """The kept pipes and their runs, one per endpoint (``shared``)."""
+    """The kept pipes and their runs, one per endpoint (``shared``).
+
+    A change to a pipe (its record and its poller) is made under that pipe's lock
+    (:meth:`changing`), so concurrent calls on one pipe take effect one after the other: an
+    UpdatePipe cannot start the poller of a pipe a DeletePipe removed meanwhile, nor a StopPipe
+    leave a RUNNING pipe with nothing polling.
+    """
 
     def __init__(self, store: SqlitePipes, runs: PipeRuns) -> None:
         self.store = store
         self.runs = runs
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def changing(self, region: str, name: str) -> Iterator[None]:
+        """Hold the pipe's lock (the pipe need not exist: CreatePipe takes it too)."""
+        with self._guard:
+            lock = self._locks.setdefault((region, name), threading.Lock())
+        with lock:
+            yield
 
     def run(self, record: PipeRecord, *, failed_state: str) -> PipeRecord:
         """Start or stop ``record``'s poller as its desired state says; the record with the state it settled in."""
         if record.desired_state != "RUNNING":
-            self.runs.stop(record.name)
+            self.runs.stop(record.arn)
             return replace(record, current_state="STOPPED", state_reason=None)
         try:
             self.runs.start(_spec(record))
         except ValueError as exc:
-            logger.warning("pipe could not start", extra={"pipe": record.name, "error": str(exc)})
+            logger.warning("pipe could not start", extra={"pipe": record.arn, "error": str(exc)})
             return replace(record, current_state=failed_state, state_reason=str(exc)[:512])
         return replace(record, current_state="RUNNING", state_reason=None)
+
+    def settle(self, record: PipeRecord, *, failed_state: str) -> PipeRecord:
+        """Run ``record`` and keep the state it settled in (hold :meth:`changing`).
+
+        Raises:
+            NotFoundError: the pipe is gone (deleted by another process): its poller is stopped.
+        """
+        settled = self.run(record, failed_state=failed_state)
+        try:
+            self.store.replace(settled)
+        except NotFoundError:
+            self.runs.stop(record.arn, forget=True)
+            raise
+        return settled
 
     def close(self) -> None:
         self.runs.close()
@@ -115,6 +147,7 @@ def _open(stack: Stack, shared: Shared) -> PipesService:
     # Invoke...), so the runs need none (it is not known yet when the endpoint is made).
     calls = AwsCalls(stack, shared, "")
     streams = stack.streams
+    queues = stack.local.queues
     runs = PipeRuns(
         queues=stack.local.queues,
         topics=stack.local.topics,
@@ -124,6 +157,7 @@ def _open(stack: Stack, shared: Shared) -> PipesService:
         clock=stack.local.clock,
         region=stack.settings.region,
         account_id=stack.settings.account_id,
+        queue_exists=lambda name: name in queues.list_queues(name),
     )
     service = PipesService(SqlitePipes(stack.local.db), runs)
     # Its pollers stop with the stack's own, before the functions and executions they feed.
@@ -131,8 +165,12 @@ def _open(stack: Stack, shared: Shared) -> PipesService:
     for record in service.store.list():
         if record.desired_state == "RUNNING":
             settled = service.run(record, failed_state="START_FAILED")
-            if settled.current_state != record.current_state or settled.state_reason != record.state_reason:
-                service.store.replace(settled)
+        else:
+            # A pipe meant to be stopped is STOPPED, also one whose CreatePipe or StopPipe was cut
+            # short (by a crash) in a transient state.
+            settled = replace(record, current_state="STOPPED", state_reason=None)
+        if settled.current_state != record.current_state or settled.state_reason != record.state_reason:
+            service.store.replace(settled)
     return service
 
 
@@ -154,6 +192,7 @@ def _operation(name: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         def run(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
             with _pipes_errors():
+                check_constraints("pipes", name, params)
                 return handler(ctx, params)
 
         run.__name__ = handler.__name__
@@ -202,42 +241,61 @@ def create_pipe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         modified_at=now,
         tags=dict(params.get("Tags") or {}),
     )
-    try:
-        service.store.create(record)
-    except ConflictError:
-        raise _conflict(record, f"Pipe {name} already exists.") from None
-    service.store.replace(service.run(record, failed_state="CREATE_FAILED"))
+    with service.changing(ctx.region, name):
+        try:
+            service.store.create(record)
+        except ConflictError:
+            raise _conflict(record, f"Pipe {name} already exists.") from None
+        service.settle(record, failed_state="CREATE_FAILED")
     return _brief(record)
 
 
 def _merged(current: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     """UpdatePipe's definition: members given replace the kept ones; within the parameter objects,
-    each service's object is replaced as one (Pipes' UpdatePipe reference)."""
+    each service's object is replaced as one (Pipes' UpdatePipe reference).
+
+    Empty values remove what they name, as Pipes documents: an empty ``Enrichment`` (and with it
+    its parameters), an empty ``InputTemplate``, an empty ``KmsKeyIdentifier`` (back to the AWS
+    owned key); so do an empty ``Description`` and empty ``FilterCriteria`` (no filter: every
+    record passes).
+    """
     config = dict(current)
     for key in _DEFINITION:
         if key == "Source" or params.get(key) is None:
             continue
         if key in ("SourceParameters", "EnrichmentParameters", "TargetParameters"):
-            config[key] = {**(config.get(key) or {}), **params[key]}
+            merged = {**(config.get(key) or {}), **params[key]}
+            config[key] = {member: value for member, value in merged.items() if not _cleared(member, value)}
         else:
             config[key] = params[key]
     if config.get("Enrichment") == "":
-        # An empty Enrichment removes it, and with it its parameters.
         config.pop("Enrichment")
         config.pop("EnrichmentParameters", None)
+    for key in ("Description", "KmsKeyIdentifier"):
+        if config.get(key) == "":
+            config.pop(key)
     return config
+
+
+def _cleared(member: str, value: Any) -> bool:
+    if member == "InputTemplate":
+        return bool(value == "")
+    if member == "FilterCriteria":
+        return not (isinstance(value, dict) and value.get("Filters"))
+    return False
 
 
 @_operation("UpdatePipe")
 def update_pipe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = check_name(params["Name"])
     service = _service(ctx)
-    current = service.store.get(ctx.region, name)
-    config = _merged(current.config, params)
-    check_definition({**config, "DesiredState": params.get("DesiredState")}, creating=False)
-    now = ctx.stack.local.clock.now()
-    record = replace(current, config=config, desired_state=params.get("DesiredState") or current.desired_state, modified_at=now)
-    service.store.replace(service.run(record, failed_state="UPDATE_FAILED"))
+    with service.changing(ctx.region, name):
+        current = service.store.get(ctx.region, name)
+        config = _merged(current.config, params)
+        check_definition({**config, "DesiredState": params.get("DesiredState")}, creating=False)
+        now = ctx.stack.local.clock.now()
+        record = replace(current, config=config, desired_state=params.get("DesiredState") or current.desired_state, modified_at=now)
+        service.settle(record, failed_state="UPDATE_FAILED")
     return _brief(record, current="UPDATING")
 
 
@@ -269,33 +327,38 @@ def describe_pipe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def delete_pipe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = check_name(params["Name"])
     service = _service(ctx)
-    record = service.store.get(ctx.region, name)
-    service.runs.stop(name, forget=True)
-    if resource_kind(record.config["Source"]) == "dynamodb":
-        service.runs.forget_checkpoint(record.arn)
-    service.store.delete(ctx.region, name)
+    with service.changing(ctx.region, name):
+        record = service.store.get(ctx.region, name)
+        service.runs.stop(record.arn, forget=True)
+        if resource_kind(record.config["Source"]) == "dynamodb":
+            service.runs.forget_checkpoint(record.arn)
+        service.store.delete(ctx.region, name)
     return _brief(record, current="DELETING", desired="DELETED")
 
 
 @_operation("StartPipe")
 def start_pipe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     service = _service(ctx)
-    record = service.store.get(ctx.region, check_name(params["Name"]))
-    if record.desired_state == "RUNNING" and record.current_state == "RUNNING":
-        raise _conflict(record, f"Pipe {record.name} is already in RUNNING state.")
-    record = replace(record, desired_state="RUNNING", modified_at=ctx.stack.local.clock.now())
-    service.store.replace(service.run(record, failed_state="START_FAILED"))
+    name = check_name(params["Name"])
+    with service.changing(ctx.region, name):
+        record = service.store.get(ctx.region, name)
+        if record.desired_state == "RUNNING" and record.current_state == "RUNNING":
+            raise _conflict(record, f"Pipe {record.name} is already in RUNNING state.")
+        record = replace(record, desired_state="RUNNING", modified_at=ctx.stack.local.clock.now())
+        service.settle(record, failed_state="START_FAILED")
     return _brief(record, current="STARTING")
 
 
 @_operation("StopPipe")
 def stop_pipe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     service = _service(ctx)
-    record = service.store.get(ctx.region, check_name(params["Name"]))
-    if record.current_state == "STOPPED":
-        raise _conflict(record, f"Pipe {record.name} is already in STOPPED state.")
-    record = replace(record, desired_state="STOPPED", modified_at=ctx.stack.local.clock.now())
-    service.store.replace(service.run(record, failed_state="STOP_FAILED"))
+    name = check_name(params["Name"])
+    with service.changing(ctx.region, name):
+        record = service.store.get(ctx.region, name)
+        if record.current_state == "STOPPED":
+            raise _conflict(record, f"Pipe {record.name} is already in STOPPED state.")
+        record = replace(record, desired_state="STOPPED", modified_at=ctx.stack.local.clock.now())
+        service.settle(record, failed_state="STOP_FAILED")
     return _brief(record, current="STOPPING")
 
 
@@ -315,7 +378,7 @@ def _after(token: str) -> str:
 
 @_operation("ListPipes")
 def list_pipes(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    limit = params.get("Limit") or _MAX_LIMIT
+    limit = _MAX_LIMIT if params.get("Limit") is None else params["Limit"]
     if not 1 <= limit <= _MAX_LIMIT:
         raise invalid(
             f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint:"
@@ -366,19 +429,26 @@ def _tagged(ctx: Context, arn: str) -> PipeRecord:
     return record
 
 
+def _retag(ctx: Context, arn: Any, change: Callable[[Mapping[str, str]], dict[str, str]]) -> None:
+    # Under the pipe's lock: the record written back keeps a concurrent UpdatePipe's definition.
+    service = _service(ctx)
+    found = _tagged(ctx, arn)
+    with service.changing(found.region, found.name):
+        record = _tagged(ctx, arn)
+        service.store.replace(replace(record, tags=change(record.tags)))
+
+
 @_operation("TagResource")
 def tag_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    record = _tagged(ctx, params["resourceArn"])
     tags = check_tags(params["tags"])
-    _service(ctx).store.replace(replace(record, tags={**record.tags, **tags}))
+    _retag(ctx, params["resourceArn"], lambda kept: {**kept, **tags})
     return {}
 
 
 @_operation("UntagResource")
 def untag_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    record = _tagged(ctx, params["resourceArn"])
     gone = set(params.get("tagKeys") or [])
-    _service(ctx).store.replace(replace(record, tags={k: v for k, v in record.tags.items() if k not in gone}))
+    _retag(ctx, params["resourceArn"], lambda kept: {k: v for k, v in kept.items() if k not in gone})
     return {}
 
 

@@ -162,6 +162,9 @@ class StreamMapping:
     uuid: str | None = None
     """The mapping's id; by default one derived from the stream and the function, so that the same
     mapping made again after a restart finds its checkpoint."""
+    failure_record: Callable[..., EventDict] | None = field(default=None, hash=False, compare=False)
+    """What the ``on_failure`` destination gets for a skipped batch, built from :func:`failure_record`'s
+    keyword arguments; None: Lambda's invocation record (a pipe's poller sends Pipes' own)."""
     filters: FilterCriteria = field(init=False, repr=False, compare=False)
     """``filter_criteria``, compiled (no filters: every record passes)."""
 
@@ -563,7 +566,8 @@ class StreamPoller:
             extra={"function": self.mapping.function, "stream": self.stream_arn, "condition": condition, "records": len(records)},
         )
         if self.mapping.on_failure is not None:
-            document = failure_record(
+            build = self.mapping.failure_record or failure_record
+            document = build(
                 records=records,
                 condition=condition,
                 function_arn=self.function_arn,

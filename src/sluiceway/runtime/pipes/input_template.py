@@ -16,6 +16,14 @@ they are written into the text, so the writing is :func:`sluiceway.events.transf
   a JSON value (so a path to a string is quoted in the template, one to an object is not).
 * Each record of a batch is transformed on its own ("Input transformers are applied separately on
   each individual JSON record in the array").
+* The source's encoded field (an SQS message's ``body``, a Kinesis record's ``data``) holding JSON
+  is read as that JSON (implicit body data parsing), and an object or array a path reads is written
+  without its inner quotes where it lands in text: inside a string literal, or anywhere in a
+  template that is not a JSON object. So ``<$.body>`` of ``{"key": "value"}`` gives the text
+  ``{key:value}``, as the user guide warns, and a Lambda function or state machine, which take
+  JSON only, fails the batch on it (:class:`TemplateError`).
+* A target parameter that is a whole JSON path (``"MessageGroupId": "$.body.group"``) is read from
+  each event (:func:`dynamic_parameter`).
 
 Pure: no I/O; the caller passes the ingestion time.
 """
@@ -27,15 +35,26 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ...events.transform import fill_template, parse_filled
+from ...events.transform import fill_template, is_json_template, parse_filled
 from ...types import JSON
 
-__all__ = ["MAX_TEMPLATE_CHARS", "PipeVariables", "placeholder_problems", "read_path", "render", "render_all"]
+__all__ = [
+    "MAX_TEMPLATE_CHARS",
+    "PipeVariables",
+    "TemplateError",
+    "dynamic_parameter",
+    "placeholder_problems",
+    "read_path",
+    "render",
+    "render_all",
+]
 
 MAX_TEMPLATE_CHARS: Final = 8192
 _PLACEHOLDER: Final = re.compile(r"<([^<>]*)>")
 _PATH: Final = re.compile(r"\$((\.[\w/_-]+|\[(\d+|\*)\])*)")
 _STEP: Final = re.compile(r"\.([\w/_-]+)|\[(\d+|\*)\]")
+#: The sources' encoded fields, read as the JSON they hold (implicit body data parsing).
+_ENCODED_FIELDS: Final = frozenset({"$.body", "$.data"})
 _RESERVED: Final = frozenset(
     {
         "aws.pipes.pipe-arn",
@@ -48,6 +67,10 @@ _RESERVED: Final = frozenset(
         "aws.pipes.event.json",
     }
 )
+
+
+class TemplateError(ValueError):
+    """A template's output is not the JSON its enrichment or target requires."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +148,34 @@ def _event_json(event: JSON) -> JSON:
     return event
 
 
-def render(template: str, event: JSON, variables: PipeVariables, *, ingestion_time: str) -> JSON:
-    """What the enrichment or target gets for one record: the filled template as JSON (or text)."""
+def _unquoted(value: JSON) -> str:
+    """An object or array as Pipes writes it into text: JSON without its quotes."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_unquoted(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_unquoted(v) for v in value) + "]"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _path_value(name: str, event: JSON) -> tuple[bool, JSON]:
+    found, value = read_path(name, event)
+    if not found:
+        return False, None
+    if name in _ENCODED_FIELDS and isinstance(value, str):
+        decoded = _decoded(value)
+        if not isinstance(decoded, _Absent):
+            return True, decoded
+    return True, value
+
+
+def render(template: str, event: JSON, variables: PipeVariables, *, ingestion_time: str, json_only: bool = False) -> JSON:
+    """What the enrichment or target gets for one record: the filled template as JSON (or text).
+
+    Raises:
+        TemplateError: ``json_only`` and the filled template is not JSON.
+    """
     values: dict[str, JSON] = {
         "aws.pipes.pipe-arn": variables.pipe_arn,
         "aws.pipes.pipe-name": variables.pipe_name,
@@ -137,17 +186,51 @@ def render(template: str, event: JSON, variables: PipeVariables, *, ingestion_ti
         "aws.pipes.event": event,
         "aws.pipes.event.json": _event_json(event),
     }
+    in_text = not is_json_template(template)
+    flattened: set[str] = set()
     for name in _PLACEHOLDER.findall(template):
         if name in values:
             continue
-        found, value = read_path(name, event)
-        if found:
-            values[name] = value
-    return parse_filled(fill_template(template, values))
+        found, value = _path_value(name, event)
+        if not found:
+            continue
+        if in_text and isinstance(value, dict | list):
+            value = _unquoted(value)
+            flattened.add(name)
+        values[name] = value
+    text = fill_template(template, values)
+    filled = parse_filled(text)
+    # parse_filled hands back the very text it could not read as JSON. A template that is one
+    # placeholder reading a string is still JSON (Pipes quotes string values itself); an object
+    # flattened into text is not.
+    single = _PLACEHOLDER.fullmatch(template.strip())
+    quoted = single is not None and isinstance(values.get(single.group(1)), str) and single.group(1) not in flattened
+    if json_only and filled is text and not quoted:
+        raise TemplateError(f"The InputTemplate did not produce valid JSON: {text[:256]}")
+    return filled
 
 
-def render_all(template: str | None, events: list[JSON], variables: PipeVariables, *, ingestion_time: str) -> list[JSON]:
-    """Each event transformed on its own (no template: the events as they are)."""
+def render_all(
+    template: str | None, events: list[JSON], variables: PipeVariables, *, ingestion_time: str, json_only: bool = False
+) -> list[JSON]:
+    """Each event transformed on its own (no template: the events as they are).
+
+    Raises:
+        TemplateError: ``json_only`` and an event's filled template is not JSON.
+    """
     if not template:
         return list(events)
-    return [render(template, event, variables, ingestion_time=ingestion_time) for event in events]
+    return [render(template, event, variables, ingestion_time=ingestion_time, json_only=json_only) for event in events]
+
+
+def dynamic_parameter(value: Any, event: JSON) -> str | None:
+    """A target parameter's value for ``event``: a whole JSON path (``$.body.group``) is read from the
+    event (None when it reads nothing), any other string is itself (Pipes' dynamic path parameters)."""
+    if not isinstance(value, str):
+        return None
+    if not (value.startswith("$.") and _PATH.fullmatch(value)):
+        return value
+    found, read = read_path(value, event)
+    if not found or read is None:
+        return None
+    return read if isinstance(read, str) else json.dumps(read)
