@@ -126,6 +126,11 @@ class Stack:
 
     def close(self, grace_s: float = STOP_GRACE_S) -> None:
         """Stop; tasks still running after ``grace_s`` run again at the next start (see LocalOrchestrator.close)."""
+        activities = self.orchestrator.activity_queue
+        if activities is not None:
+            # Workers' long polls end now with no task: one left running would take (and lose) a task
+            # of the stack that starts next in this process.
+            activities.close()
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

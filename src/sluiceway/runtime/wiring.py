@@ -572,7 +572,21 @@ def build_sfn_runtime(
         logs=local.logs,
     )
     runner = _task_runner(settings, local, invoker, clock)
-    return SfnRuntime(_orchestrator(settings, local, runner.run, clock, skip_waits=skip_waits, answer=answer), invoker, local)
+    orchestrator = _orchestrator(settings, local, runner.run, clock, skip_waits=skip_waits, answer=answer)
+    # No endpoint runs beside this orchestrator, so no worker could ever take an activity task: it
+    # fails at once rather than hang. The activities are only read here, never served: a running
+    # stack's endpoint would hand out (and lose) a task queued for an execution it does not run.
+    activities = SqliteActivities(local.db, clock)
+    orchestrator.refuse_activities(_ACTIVITIES_UNSERVED, lambda arn: activities.get(arn) is not None)
+    return SfnRuntime(orchestrator, invoker, local)
+
+
+_ACTIVITIES_UNSERVED = (
+    "`sluiceway sfn run` serves no activities, so no worker can take this task: run the state machine"
+    " on a running stack (`sluiceway up`), whose endpoint serves GetActivityTask, or answer the task"
+    " with a mock (--mock-config)."
+)
+"""Why an activity task fails under ``sluiceway sfn run`` (its cause, after States.Runtime's usual preamble)."""
 
 
 # -- the CLI's openers ------------------------------------------------------------------------

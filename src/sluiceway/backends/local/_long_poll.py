@@ -4,7 +4,9 @@ A send (or anything else that makes a message receivable) bumps a generation and
 wakes the waiters; a waiter also looks again every ``poll_interval_s`` for sends from
 other processes and for messages whose delay or visibility timeout runs out. A wait
 ends after ``wait`` seconds of the injected clock or of real time, whichever comes
-first, so a FakeClock that nobody advances cannot hang a caller.
+first, so a FakeClock that nobody advances cannot hang a caller. Once :meth:`LongPolls.close`
+is called (the service's stack stops), every wait ends at once without looking again: a poll
+left over from a stopped stack must not take work from the stack that starts next.
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ class LongPolls:
         self._cond = threading.Condition()
         self._generation = 0
         self._waiting: Counter[str] = Counter()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: waits end at once, and callers should not look."""
+        return self._closed
+
+    def close(self) -> None:
+        """End every wait now and every later one at once (its ``look`` is not called again)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
     @property
     def generation(self) -> int:
@@ -68,8 +82,10 @@ class LongPolls:
             while True:
                 with self._cond:
                     # A send since the last look bumped the generation: look again first.
-                    if self._generation == generation:
+                    if self._generation == generation and not self._closed:
                         self._cond.wait(max(0.0, min(real_deadline - time.monotonic(), poll_interval_s)))
+                    if self._closed:
+                        return []
                     generation = self._generation
                 messages = look()
                 if messages:

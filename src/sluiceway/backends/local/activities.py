@@ -3,15 +3,19 @@
 An activity is a name workers poll (GetActivityTask). A Task state whose resource is an
 activity ARN schedules a task: a row here, kept until its execution ends, so that a task
 scheduled before a restart is handed to a worker after it. A row is handed out once: the
-poller that sets its ``started_ms`` has it. Long polls wait on :class:`~._long_poll.LongPolls`
-and are woken by the commit of a scheduled task.
+poller that sets its ``started_ms`` has it, in the same transaction as the execution's
+ActivityStarted (:meth:`SqliteActivities.hand_out`), so that a crash never leaves a task
+handed out that its execution does not know was started. Long polls wait on
+:class:`~._long_poll.LongPolls`, are woken by the commit of a scheduled task, and end when
+the stack stops (:meth:`SqliteActivities.close`).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -140,20 +144,32 @@ class SqliteActivities:
         )
         return [_task(row) for row in rows]
 
-    def claim(self, task: ActivityTask, worker_name: str | None) -> bool:
-        """Hand ``task`` out: True for the one caller that got it."""
+    @contextmanager
+    def hand_out(self, execution_arn: str, task: str, worker_name: str | None) -> Iterator[bool]:
+        """Claim the execution's ``task`` for a worker inside a transaction; yields whether this caller got it.
+
+        What the caller writes to this database inside the block (the execution's ActivityStarted)
+        commits with the claim, or neither does: an exception in the block puts the task back.
+        """
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "UPDATE sfn_activity_tasks SET started_ms=?, worker_name=? WHERE seq=? AND started_ms IS NULL",
-                (_ms(self.clock.now()), worker_name, task.seq),
+                "UPDATE sfn_activity_tasks SET started_ms=?, worker_name=? WHERE execution_arn=? AND task=? AND started_ms IS NULL",
+                (_ms(self.clock.now()), worker_name, execution_arn, task),
             )
-            return cursor.rowcount == 1
+            yield cursor.rowcount == 1
+
+    def close(self) -> None:
+        """End every long poll now (answering no task), and every later one at once: the stack stops."""
+        self.polls.close()
 
     def poll(self, activity_arn: str, wait_s: float, take: Callable[[], T | None]) -> T | None:
         """Call ``take`` until it gives something or ``wait_s`` passes; woken when a task is scheduled.
 
-        ``take`` runs outside any transaction and lock: it claims with :meth:`claim`.
+        ``take`` runs outside any transaction and lock: it claims with :meth:`hand_out`. Once
+        :meth:`close` was called, ``take`` is not called any more and the poll answers None.
         """
+        if self.polls.closed:
+            return None
         generation = self.polls.generation
         first = take()
         if first is not None:

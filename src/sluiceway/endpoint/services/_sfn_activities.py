@@ -10,7 +10,10 @@ SendTask* operations, as for any callback task.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+import binascii
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ...backends.local.activities import ActivityRecord, ActivityTask, SqliteActivities
@@ -18,9 +21,10 @@ from ...errors import InvalidNameError
 from ...names import check_name
 from ..context import Context, Handler
 from ..errors import AwsError
-from ._sfn_catalog import invalid_arn, tag_map, validation_error
+from ..protocol.constraints import check_constraints
+from ._sfn_catalog import invalid_arn, tag_map
 
-__all__ = ["HANDLERS", "activity_queue"]
+__all__ = ["HANDLERS", "Tags", "activity_queue", "activity_tags"]
 
 MAX_POLL_S = 60.0
 """GetActivityTask holds a poll at most 60 seconds, then answers with no task (the API reference)."""
@@ -28,7 +32,6 @@ _DEFAULT_ENCRYPTION = {"type": "AWS_OWNED_KEY"}
 """What DescribeActivity answers for an activity made without an EncryptionConfiguration (recorded)."""
 _REUSE_PERIOD_S = (60, 900)
 _DEFAULT_PAGE = 100
-_MAX_TOKEN_CHARS = 1024
 
 
 def activity_queue(ctx: Context) -> SqliteActivities:
@@ -61,6 +64,31 @@ def _must_arn(arn: str) -> str:
     if len(parts) != 7 or parts[1] != "aws" or parts[2] != "states" or parts[5] != "activity" or not parts[6]:
         raise invalid_arn(arn, "Resource type not valid in this context")
     return arn
+
+
+@dataclass(frozen=True)
+class Tags:
+    """A taggable resource's tags (TagResource, UntagResource, ListTagsForResource)."""
+
+    tags: Mapping[str, str]
+    replace: Callable[[Mapping[str, str]], None]
+    """Makes the given tags the resource's (all of them)."""
+
+
+def activity_tags(ctx: Context, arn: str) -> Tags | None:
+    """The tags of the activity ``arn``; None when ``arn`` is not an activity ARN.
+
+    Raises:
+        AwsError: ResourceNotFound when there is no such activity (of this region or not).
+    """
+    parts = arn.split(":")
+    if len(parts) != 7 or parts[:3] != ["arn", "aws", "states"] or parts[5] != "activity":
+        return None
+    activities = activity_queue(ctx)
+    record = activities.get(arn)
+    if record is None:
+        raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'")
+    return Tags(record.tags, lambda tags: activities.set_tags(arn, tags))
 
 
 def _must_get(ctx: Context, arn: str) -> ActivityRecord:
@@ -102,8 +130,6 @@ def _encryption(config: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def create_activity(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = params["name"]
-    if len(name) > 80:
-        raise validation_error("name", name, "Member must have length less than or equal to 80")
     try:
         check_name(name, what="activity name")
     except InvalidNameError:
@@ -130,8 +156,6 @@ def describe_activity(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 def list_activities(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     size = params.get("maxResults") or _DEFAULT_PAGE  # 0 means the default, as the API reference says
-    if not 0 <= size <= 1000:
-        raise validation_error("maxResults", size, "Member must have value less than or equal to 1000")
     after = _cursor(params.get("nextToken"))
     found = activity_queue(ctx).list_activities(after=after, limit=size + 1)
     out: dict[str, Any] = {"activities": [{"activityArn": r.arn, "name": r.name, "creationDate": r.created_at} for r in found[:size]]}
@@ -158,11 +182,14 @@ def get_activity_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         if activities.get(arn) is None:
             raise AwsError("ActivityDoesNotExist", f"Activity Does Not Exist: '{arn}'")
         for task in activities.waiting(arn):
-            if not activities.claim(task, worker):
-                continue  # another worker has it
-            if orchestrator.start_activity_task(task.execution_arn, task.task, worker):
+            handed = orchestrator.start_activity_task(task.execution_arn, task.task, worker)
+            if handed == "started":
                 return task
-            activities.forget(task.execution_arn, task.task)  # it stopped waiting before a worker came
+            if handed == "gone":
+                activities.forget(task.execution_arn, task.task)  # it stopped waiting before a worker came
+            elif handed == "closed":
+                return None  # the stack stops: the task stays queued for its next start
+            # "taken": another worker has it
         return None
 
     task = activities.poll(arn, MAX_POLL_S, take)
@@ -175,19 +202,35 @@ def get_activity_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def _cursor(token: str | None) -> str | None:
     if token is None:
         return None
-    if len(token) > _MAX_TOKEN_CHARS:
-        raise validation_error("nextToken", token, f"Member must have length less than or equal to {_MAX_TOKEN_CHARS}")
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'") from None
+        # Strictly: only what list_activities wrote (the name of a page's last activity) is a token.
+        after = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        after = ""
+    if not after:
+        raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'")
+    return after
+
+
+def _checked(operation: str, handler: Handler) -> Handler:
+    """``handler`` after the operation's model constraints (lengths, ranges, enums), checked first as AWS does."""
+
+    @functools.wraps(handler)
+    def run(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
+        check_constraints("stepfunctions", operation, params)
+        return handler(ctx, params)
+
+    return run
 
 
 HANDLERS: Mapping[str, Handler] = {
-    "CreateActivity": create_activity,
-    "DescribeActivity": describe_activity,
-    "ListActivities": list_activities,
-    "DeleteActivity": delete_activity,
-    "GetActivityTask": get_activity_task,
+    name: _checked(name, handler)
+    for name, handler in {
+        "CreateActivity": create_activity,
+        "DescribeActivity": describe_activity,
+        "ListActivities": list_activities,
+        "DeleteActivity": delete_activity,
+        "GetActivityTask": get_activity_task,
+    }.items()
 }
 """The activity operations by name (registered by :mod:`.stepfunctions`)."""

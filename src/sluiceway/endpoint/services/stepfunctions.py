@@ -38,6 +38,7 @@ from ..errors import AwsError
 from ..sdk_tasks import sdk_diagnostics
 from . import _sfn_versions as versions
 from ._sfn_activities import HANDLERS as ACTIVITY_HANDLERS
+from ._sfn_activities import Tags, activity_tags
 from ._sfn_catalog import Catalog, StateMachineRecord, invalid_arn, tag_map, validation_error
 from ._sfn_express import NOT_AN_OBJECT, express_diagnostics
 from ._sfn_test_state import test_state
@@ -283,7 +284,15 @@ def delete_state_machine_alias(ctx: Context, params: dict[str, Any]) -> dict[str
 # -- tags -----------------------------------------------------------------------------------
 
 
-def _tagged(ctx: Context, arn: str) -> StateMachineRecord:
+def _tagged(ctx: Context, arn: str) -> Tags:
+    """The tags of the state machine or activity ``arn``, and how to replace them.
+
+    Raises:
+        AwsError: ResourceNotFound when there is no such resource; InvalidArn for an ARN of neither kind.
+    """
+    activity = activity_tags(ctx, arn)
+    if activity is not None:
+        return activity
     catalog = _catalog(ctx)
     parts = arn.split(":")
     if len(parts) == 8 and parts[:3] == ["arn", "aws", "states"] and parts[5] == "stateMachine":
@@ -298,31 +307,31 @@ def _tagged(ctx: Context, arn: str) -> StateMachineRecord:
     record = catalog.get(name)
     if record is None:
         raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'")
-    return record
+    return Tags(record.tags, lambda tags: catalog.set_tags(record, tags))
 
 
 @OPERATIONS("TagResource")
 def tag_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    record = _tagged(ctx, params["resourceArn"])
-    tags = {**record.tags, **tag_map(params["tags"])}
+    tagged = _tagged(ctx, params["resourceArn"])
+    tags = {**tagged.tags, **tag_map(params["tags"])}
     if len(tags) > 50:
         raise AwsError("TooManyTags", "Too many tags: a resource may have at most 50 tags", fields={"resourceName": params["resourceArn"]})
-    _catalog(ctx).set_tags(record, tags)
+    tagged.replace(tags)
     return {}
 
 
 @OPERATIONS("UntagResource")
 def untag_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    record = _tagged(ctx, params["resourceArn"])
+    tagged = _tagged(ctx, params["resourceArn"])
     drop = set(params["tagKeys"])
-    _catalog(ctx).set_tags(record, {k: v for k, v in record.tags.items() if k not in drop})
+    tagged.replace({k: v for k, v in tagged.tags.items() if k not in drop})
     return {}
 
 
 @OPERATIONS("ListTagsForResource")
 def list_tags_for_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    record = _tagged(ctx, params["resourceArn"])
-    return {"tags": [{"key": k, "value": v} for k, v in record.tags.items()]}
+    tagged = _tagged(ctx, params["resourceArn"])
+    return {"tags": [{"key": k, "value": v} for k, v in tagged.tags.items()]}
 
 
 # -- executions -----------------------------------------------------------------------------

@@ -3,17 +3,21 @@
 An activity task is a callback task whose token GetActivityTask hands to a worker instead of
 the payload carrying it: the Task state makes its token and waits (``wait_for_token``), the
 runtime queues the task on the activity (:class:`ActivityQueue`, durable), and a worker's
-GetActivityTask takes it from there (:meth:`LocalOrchestrator.start_activity_task` records
-ActivityStarted). SendTaskSuccess/Failure/Heartbeat then answer it as any callback task.
+GetActivityTask takes it from there (:meth:`LocalOrchestrator.start_activity_task` hands it out
+and records ActivityStarted in one transaction). SendTaskSuccess/Failure/Heartbeat then answer
+it as any callback task.
 
 The queue is what serves the endpoint's activities; until it is handed over
-(:meth:`Activities.serve`), activity tasks wait for it without holding a thread.
+(:meth:`Activities.serve`), activity tasks wait for it without holding a thread. An
+orchestrator whose activity tasks no worker can ever take (``sluiceway sfn run``, which runs
+beside no endpoint) refuses them instead (:meth:`Activities.refuse`): they fail at once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -32,6 +36,7 @@ __all__ = [
     "ActivityScheduled",
     "ActivityStarted",
     "ActivityUnavailable",
+    "HandOut",
     "is_activity",
     "step",
 ]
@@ -50,6 +55,25 @@ class ActivityQueue(Protocol):
     def forget(self, execution_arn: str, task: str | None = None) -> None:
         """Drop the execution's queued tasks (all of them with no ``task``)."""
         ...
+
+    def hand_out(self, execution_arn: str, task: str, worker_name: str | None) -> AbstractContextManager[bool]:
+        """Claim a queued task for a worker; the block's result is whether this caller got it.
+
+        The execution's ActivityStarted is committed inside the block, in the claim's transaction:
+        both commit or neither does (an exception in the block leaves the task queued).
+        """
+        ...
+
+    def close(self) -> None:
+        """End the workers' long polls: the orchestrator that fed them stops."""
+        ...
+
+
+HandOut = Literal["started", "taken", "gone", "closed"]
+"""What became of a worker's try to take a queued task (:meth:`LocalOrchestrator.start_activity_task`):
+``started`` it is the worker's (ActivityStarted committed); ``taken`` another worker has it;
+``gone`` its execution no longer waits for it (the queue may forget it); ``closed`` the
+orchestrator stopped (the task stays queued for the next start)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,7 @@ class Activities:
     def __init__(self, feed: Callable[[str, ActivityEvent], None]) -> None:
         self._feed = feed
         self._queue: ActivityQueue | None = None
+        self._refusal: tuple[str, Callable[[str], bool]] | None = None
         self._parked: list[tuple[str, InvokeTask]] = []
         self._executions: set[str] = set()
         """Executions that queued a task here: their rows go when they end."""
@@ -121,18 +146,37 @@ class Activities:
         for arn, command in parked:
             self.schedule(arn, command)
 
+    def refuse(self, cause: str, exists: Callable[[str], bool]) -> None:
+        """Fail activity tasks at once from now on: no queue will be served, no worker would ever come.
+
+        Args:
+            cause: why, for a task whose activity exists (the execution fails with States.Runtime).
+            exists: whether an activity ARN names an activity; one that does not fails as on AWS.
+        """
+        with self._lock:
+            self._refusal = (cause, exists)
+            parked, self._parked = self._parked, []
+        for arn, command in parked:
+            self.schedule(arn, command)
+
     def schedule(self, arn: str, command: InvokeTask) -> None:
         """Queue the activity task ``command`` of execution ``arn`` (or keep it until a queue is served)."""
         with self._lock:
-            queue = self._queue
-            if queue is None:
+            queue, refusal = self._queue, self._refusal
+            if queue is not None:
+                self._executions.add(arn)
+            elif refusal is None:
                 self._parked.append((arn, command))
                 return
-            self._executions.add(arn)
+        if queue is None:
+            if refusal is not None:  # no worker will ever come: the task fails now, not never
+                cause, exists = refusal
+                self._feed(arn, ActivityUnavailable(command.token, cause if exists(command.resource) else _missing(command.resource)))
+            return
         token = make_task_token(arn, command.token)
         outcome = queue.schedule(command.resource, arn, command.token, token, text(command.payload))
         if outcome == "missing":
-            self._feed(arn, ActivityUnavailable(command.token, f"The activity {command.resource} does not exist."))
+            self._feed(arn, ActivityUnavailable(command.token, _missing(command.resource)))
         else:
             self._feed(arn, ActivityScheduled(command.token))
 
@@ -146,3 +190,8 @@ class Activities:
             queue = self._queue
         if queue is not None:
             queue.forget(arn)
+
+
+def _missing(activity_arn: str) -> str:
+    # Step Functions' words for a Task state whose activity does not exist.
+    return f"The activity {activity_arn} does not exist."

@@ -55,7 +55,7 @@ from ...observability.tracing import Tracing
 from ...ports import Clock, ExecutionRecord, ExecutionStore
 from ...types import JSON
 from . import activities
-from .activities import Activities, ActivityEvent, ActivityQueue, ActivityStarted
+from .activities import Activities, ActivityEvent, ActivityQueue, ActivityStarted, HandOut
 from .children import is_child_start, start_child
 from .revisions import MachineRevisions
 from .tasks import as_outcome
@@ -416,25 +416,28 @@ class LocalOrchestrator:
         self._events.put((self.store.get(arn).arn, StopExecution(error, cause)))
 
     def send_task_success(self, task_token: str, output: JSON) -> None:
-        """SendTaskSuccess for a ``.waitForTaskToken`` task.
+        """SendTaskSuccess for a ``.waitForTaskToken`` or activity task.
 
         Raises:
             TaskTokenError: the token is invalid, or its task is no longer waiting.
         """
-        arn, task = self._task_of(task_token)
-        self._events.put((arn, TaskSucceeded(task, output)))
+        self._answer(task_token, lambda task: TaskSucceeded(task, output))
 
     def send_task_failure(self, task_token: str, *, error: str | None = None, cause: str | None = None) -> None:
         """SendTaskFailure: the task fails with ``error`` (default ``States.TaskFailed``)."""
-        arn, task = self._task_of(task_token)
-        self._events.put((arn, TaskFailed(task, error or "States.TaskFailed", cause)))
+        self._answer(task_token, lambda task: TaskFailed(task, error or "States.TaskFailed", cause))
 
     def send_task_heartbeat(self, task_token: str) -> None:
         """SendTaskHeartbeat: the task's HeartbeatSeconds start again."""
-        arn, task = self._task_of(task_token)
-        self._events.put((arn, TaskHeartbeat(task)))
+        self._answer(task_token, TaskHeartbeat)
 
-    def _task_of(self, task_token: str) -> tuple[str, str]:
+    def _answer(self, task_token: str, event_of: Callable[[str], TaskSucceeded | TaskFailed | TaskHeartbeat]) -> None:
+        """Apply a worker's answer, committed before the worker hears it was taken.
+
+        Checked and applied under the lock the timers fire under: a timeout or heartbeat timer
+        cannot end the task between the check and the answer, so an answer that was accepted
+        is never dropped, and one that came too late is TaskTimedOut.
+        """
         try:
             arn, task = interpreter.parse_task_token(task_token)
         except ValueError:
@@ -442,11 +445,14 @@ class LocalOrchestrator:
             raise InvalidTaskTokenError("Invalid Token: 'Invalid token'") from None
         with self._lock:
             live = self._live.get(arn)
-            waiting = live is not None and task in (live.record.state or {}).get("tasks", {})
-        if not waiting:
-            # What Step Functions answers for a task that was answered, timed out or whose execution ended.
-            raise TaskTimedOutError("Task Timed Out: 'Provided task does not exist anymore'")
-        return arn, task
+            if live is None or task not in (live.record.state or {}).get("tasks", {}):
+                # What Step Functions answers for a task that was answered, timed out or whose execution ended.
+                raise TaskTimedOutError("Task Timed Out: 'Provided task does not exist anymore'")
+            if self._closed:
+                # Nothing commits once stopped: the answer is dropped with the dispatcher's queue, as
+                # a task's outcome is, and the task waits again at the next start.
+                return
+            self._step(arn, event_of(task))
 
     @property
     def activity_queue(self) -> ActivityQueue | None:
@@ -458,19 +464,34 @@ class LocalOrchestrator:
         waited for a queue (resumed before one was served) are queued now."""
         self._activities.serve(queue)
 
-    def start_activity_task(self, execution_arn: str, task: str, worker_name: str | None) -> bool:
-        """GetActivityTask handed the execution's activity task to a worker: record ActivityStarted.
+    def refuse_activities(self, cause: str, exists: Callable[[str], bool]) -> None:
+        """Fail activity tasks at once with States.Runtime: no queue will be served (no endpoint runs
+        beside this orchestrator, so no worker could take them). ``cause`` says so; a task whose
+        activity does not exist (``exists``) fails as Step Functions fails it."""
+        self._activities.refuse(cause, exists)
+
+    def start_activity_task(self, execution_arn: str, task: str, worker_name: str | None) -> HandOut:
+        """GetActivityTask hands the execution's queued activity task to a worker: claim it and record
+        ActivityStarted, in one transaction (a crash between the two would strand the task).
 
         Committed before it returns, so the worker hears of the task only once it is recorded.
-        False when the task no longer waits (answered, timed out, its execution ended).
+        See :data:`~.activities.HandOut` for the answers.
         """
         with self._lock:
+            if self._closed:
+                return "closed"
+            queue = self._activities.queue
             live = self._live.get(execution_arn)
             info = (live.record.state or {}).get("tasks", {}).get(task) if live is not None else None
-            if self._closed or info is None or not info.get("activity") or info.get("started"):
-                return False
-            self._step(execution_arn, ActivityStarted(task, worker_name))
-            return True
+            if queue is None or info is None or not info.get("activity"):
+                return "gone"
+            if info.get("started"):
+                return "taken"
+            with queue.hand_out(execution_arn, task, worker_name) as claimed:
+                if not claimed:
+                    return "taken"
+                self._step(execution_arn, ActivityStarted(task, worker_name))
+            return "started"
 
     def send(self, arn: str, event: Event) -> None:
         """Feed an outside event (task token answers, heartbeats) to an execution."""
