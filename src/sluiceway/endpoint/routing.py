@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 from .context import HttpRequest
 
-__all__ = ["SIGNING_NAMES", "Route", "TARGET_PREFIXES", "route", "virtual_host_bucket"]
+__all__ = ["QUERY_SERVICES", "SIGNING_NAMES", "Route", "TARGET_PREFIXES", "route", "virtual_host_bucket"]
 
 #: SigV4 signing name -> botocore service name (Step Functions signs as ``states``, CloudWatch as ``monitoring``).
 SIGNING_NAMES: dict[str, str] = {
@@ -57,7 +57,7 @@ TARGET_PREFIXES: dict[str, str] = {
 }
 
 #: Query-protocol actions without a signature, by service (the first service that has it wins).
-_QUERY_SERVICES = ("sqs", "sns", "sts", "cloudwatch")
+QUERY_SERVICES = ("sqs", "sns", "sts", "cloudwatch", "ses")  # SES last: the others win a shared action name
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 _S3_HOSTS = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com$")
@@ -104,7 +104,7 @@ def route(request: HttpRequest, *, query_actions: dict[str, frozenset[str]] | No
         return Route(service, signing, region, access_key)
     action = _action(request)
     if action and query_actions:
-        for service in _QUERY_SERVICES:
+        for service in QUERY_SERVICES:
             if action in query_actions.get(service, frozenset()):
                 return Route(service, service, region, access_key)
     return Route("s3", "s3", region, access_key, body_decides=not request.body and _form_post(request))

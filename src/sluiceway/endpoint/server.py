@@ -34,7 +34,7 @@ from .custom_resources import RESPONSE_PATH, ResponseSlots
 from .errors import AwsError, not_implemented
 from .health import liveness, readiness
 from .lambda_urls import FunctionUrls
-from .routing import Route, route, virtual_host_bucket
+from .routing import QUERY_SERVICES, Route, route, virtual_host_bucket
 from .sdk_tasks import serve_aws_sdk_tasks
 from .services import operations
 from .services._lambda_catalog import restore as restore_functions
@@ -59,6 +59,8 @@ S3_MAX_BODY = 5 * 1024**3
 MAX_BODY = 16 * 1024 * 1024
 #: Lambda takes a request up to this size (a 50 MB zip, base64 in JSON), as its own message says.
 LAMBDA_MAX_BODY = 70_167_211
+#: SES v2 takes a raw message of up to 40 MB, base64 in JSON.
+SESV2_MAX_BODY = 56 * 1024 * 1024
 _STOP_GRACE_S = 5.0
 IDLE_TIMEOUT_S = 60.0
 """How long a connection may wait for a byte (an idle kept-alive connection, a stalled body) before it is closed."""
@@ -334,7 +336,7 @@ class Endpoint:
 
     def _actions(self) -> dict[str, frozenset[str]]:
         if self._query_actions is None:
-            self._query_actions = {s: frozenset(protocol.service_model(s).operation_names) for s in ("sqs", "sns", "sts", "cloudwatch")}
+            self._query_actions = {s: frozenset(protocol.service_model(s).operation_names) for s in QUERY_SERVICES}
         return self._query_actions
 
 
@@ -663,6 +665,8 @@ def _body(rfile: BinaryIO, head: http1.RequestHead, limit: int) -> bytes:
 
 def _body_limit(headers: Mapping[str, str], where: Route) -> int:
     """S3's 5 GiB for what may be an S3 request, the far smaller limit of the others otherwise."""
+    if where.service == "sesv2":
+        return SESV2_MAX_BODY
     if where.service == "lambda":
         # A function's zip comes inline, base64 in JSON: Lambda takes requests up to this size
         # and answers its own limits (50 MB zipped) with its own messages.

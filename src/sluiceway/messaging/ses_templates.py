@@ -1,17 +1,20 @@
 """SES's template language, the Handlebars subset its templates use: pure, no I/O.
 
 ``{{name}}`` and ``{{person.name}}`` take values from the send's TemplateData (a JSON object);
-``{{{name}}}`` is the same without HTML escaping; ``{{#if x}}...{{else}}...{{/if}}`` and
-``{{#each items}}...{{this}}...{{/each}}`` (with ``{{@index}}`` and the item's members) are
-blocks. As SES does, a placeholder naming an attribute the data lacks fails the rendering
+``{{#if x}}...{{else if y}}...{{else}}...{{/if}}``, ``#unless``, ``#with`` and
+``{{#each items}}...{{this}}...{{/each}}`` (with ``{{@index}}``, ``{{@key}}``, ``{{@first}}``,
+``{{@last}}`` and the item's members) are blocks; ``{{../title}}`` reads the enclosing context;
+``{{#* inline "name"}}...{{/inline}}`` defines a partial that ``{{> name}}`` renders. As SES
+does, a placeholder naming an attribute the data lacks fails the rendering
 (:class:`MissingAttributeError`, "Attribute 'name' is not present in the rendering data.");
-in an ``#if`` a missing attribute is simply false. Only the HTML part is escaped (Handlebars'
-escaping is for HTML; a text part or a subject with ``&`` in a value keeps it as is).
+in an ``#if`` a missing attribute is simply false.
+
+Values are inserted as they are, ``{{x}}`` as ``{{{x}}}``: SES does not HTML-escape rendered
+values (its "Advanced email personalization" guide: the sender escapes what needs escaping).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -21,7 +24,10 @@ from typing import Any, Final
 __all__ = ["MissingAttributeError", "RenderingError", "RenderedParts", "parse_data", "render", "render_parts"]
 
 _TOKEN: Final = re.compile(r"\{\{\{\s*(?P<raw>[^}]+?)\s*\}\}\}|\{\{\s*(?P<tag>[^}]+?)\s*\}\}")
+_PARTIAL_NAME: Final = re.compile(r'^(?:"(?P<quoted>[^"]+)"|(?P<bare>[A-Za-z0-9_.-]+))$')
 _MISSING: Final = object()
+#: Partials may render partials; a template that recurses without end fails instead.
+_MAX_PARTIAL_DEPTH: Final = 50
 
 
 class RenderingError(ValueError):
@@ -53,33 +59,34 @@ def parse_data(text: str) -> dict[str, Any]:
 
 
 def render_parts(subject: str | None, text: str | None, html_part: str | None, data: Mapping[str, Any]) -> RenderedParts:
-    """A template's three parts rendered with ``data`` (the HTML part escaped)."""
+    """A template's three parts rendered with ``data``."""
     return RenderedParts(
         render(subject, data) if subject is not None else None,
         render(text, data) if text is not None else None,
-        render(html_part, data, escape=True) if html_part is not None else None,
+        render(html_part, data) if html_part is not None else None,
     )
 
 
-def render(template: str, data: Mapping[str, Any], *, escape: bool = False) -> str:
+def render(template: str, data: Mapping[str, Any]) -> str:
     """``template`` with its placeholders and blocks filled from ``data``.
 
     Raises:
         MissingAttributeError: a placeholder names an attribute the data lacks.
-        RenderingError: a block is not closed, or closed without being opened.
+        RenderingError: a block is not closed, or closed without being opened; a partial is unknown.
     """
-    nodes, rest = _parse(template, 0, None)
+    partials: dict[str, list[_Node]] = {}
+    nodes, rest = _parse(template, 0, None, partials)
     if rest != len(template):
         raise RenderingError("Unexpected closing block.")
-    return _emit(nodes, [data], escape)
+    return _Renderer(partials).emit(nodes, [_Frame(data, {"@root": data})])
 
 
-# -- parsing: text, placeholders and blocks ----------------------------------------------------
+# -- parsing: text, placeholders, blocks and partials -------------------------------------------
 
 _Node = tuple[Any, ...]
 
 
-def _parse(template: str, start: int, closing: str | None) -> tuple[list[_Node], int]:
+def _parse(template: str, start: int, closing: str | None, partials: dict[str, list[_Node]]) -> tuple[list[_Node], int]:
     """Nodes from ``start`` up to the ``{{/closing}}`` tag (its end is returned) or the end of the text."""
     nodes: list[_Node] = []
     at = start
@@ -93,7 +100,7 @@ def _parse(template: str, start: int, closing: str | None) -> tuple[list[_Node],
         nodes.append(("text", template[at : found.start()]))
         at = found.end()
         if found.group("raw") is not None:
-            nodes.append(("var", found.group("raw"), False))
+            nodes.append(("var", found.group("raw")))
             continue
         tag = found.group("tag")
         if tag.startswith("!"):
@@ -102,81 +109,147 @@ def _parse(template: str, start: int, closing: str | None) -> tuple[list[_Node],
             if closing is None or tag[1:].strip() != closing:
                 raise RenderingError(f"Unexpected closing block {{{{{tag}}}}}.")
             return nodes, at
+        if tag.startswith("#*"):
+            kind, _, argument = tag[2:].strip().partition(" ")
+            if kind != "inline":
+                raise RenderingError(f"Unsupported decorator {kind}.")
+            body, at = _parse(template, at, "inline", partials)
+            partials[_partial_name(argument)] = body
+            continue
         if tag.startswith("#"):
             kind, _, argument = tag[1:].partition(" ")
             if kind not in ("if", "unless", "each", "with"):
                 raise RenderingError(f"Unsupported block helper {kind}.")
-            body, at = _parse(template, at, kind)
+            body, at = _parse(template, at, kind, partials)
             then, otherwise = _split_else(body)
             nodes.append(("block", kind, argument.strip(), then, otherwise))
             continue
-        if tag == "else":
-            nodes.append(("else",))
+        if tag.startswith(">"):
+            nodes.append(("partial", _partial_name(tag[1:])))
             continue
-        nodes.append(("var", tag, True))
+        if tag == "else" or tag.startswith("else "):
+            nodes.append(("else", tag[4:].strip()))
+            continue
+        nodes.append(("var", tag))
+
+
+def _partial_name(text: str) -> str:
+    found = _PARTIAL_NAME.match(text.strip())
+    if found is None:
+        raise RenderingError(f"Invalid partial name {text.strip()}.")
+    return found.group("quoted") or found.group("bare")
 
 
 def _split_else(body: list[_Node]) -> tuple[list[_Node], list[_Node]]:
+    """A block's ``then`` and ``otherwise``; ``{{else if b}}`` makes ``otherwise`` an ``#if b`` block."""
     for i, node in enumerate(body):
-        if node[0] == "else":
-            return body[:i], body[i + 1 :]
+        if node[0] != "else":
+            continue
+        then, rest = body[:i], body[i + 1 :]
+        if not node[1]:
+            return then, rest
+        helper, _, argument = node[1].partition(" ")
+        if helper not in ("if", "unless") or not argument.strip():
+            raise RenderingError(f"Unsupported {{{{else {node[1]}}}}}.")
+        chained_then, chained_otherwise = _split_else(rest)
+        return then, [("block", helper, argument.strip(), chained_then, chained_otherwise)]
     return body, []
 
 
-# -- rendering ---------------------------------------------------------------------------------
+# -- rendering ----------------------------------------------------------------------------------
 
 
-def _emit(nodes: Sequence[_Node], scopes: list[Any], escape: bool) -> str:
-    out: list[str] = []
-    for node in nodes:
-        kind = node[0]
-        if kind == "text":
-            out.append(node[1])
-        elif kind == "var":
-            value = _lookup(node[1], scopes)
-            if value is _MISSING:
-                raise MissingAttributeError(node[1])
-            shown = _text(value)
-            out.append(html.escape(shown) if escape and node[2] else shown)
-        elif kind == "block":
-            out.append(_block(node, scopes, escape))
-    return "".join(out)
+@dataclass(frozen=True)
+class _Frame:
+    """One context level: its value and its ``@`` data (``@index``, ``@key``...)."""
+
+    value: Any
+    data: Mapping[str, Any]
 
 
-def _block(node: _Node, scopes: list[Any], escape: bool) -> str:
-    _, helper, argument, then, otherwise = node
-    value = _lookup(argument, scopes)
-    truthy = value is not _MISSING and bool(value) and value != 0
-    if helper == "if":
-        return _emit(then if truthy else otherwise, scopes, escape)
-    if helper == "unless":
-        return _emit(otherwise if truthy else then, scopes, escape)
-    if helper == "with":
-        return _emit(then, [*scopes, value], escape) if truthy else _emit(otherwise, scopes, escape)
-    # each: over a list's items or an object's values
-    if not truthy:
-        return _emit(otherwise, scopes, escape)
-    items = list(value.values()) if isinstance(value, Mapping) else list(value) if isinstance(value, list) else []
-    parts = []
-    for index, item in enumerate(items):
-        parts.append(_emit(then, [*scopes, {"@index": index, "@first": index == 0, "@last": index == len(items) - 1}, item], escape))
-    return "".join(parts)
+class _Renderer:
+    def __init__(self, partials: Mapping[str, list[_Node]]) -> None:
+        self.partials = partials
+        self.depth = 0
+
+    def emit(self, nodes: Sequence[_Node], frames: list[_Frame]) -> str:
+        out: list[str] = []
+        for node in nodes:
+            kind = node[0]
+            if kind == "text":
+                out.append(node[1])
+            elif kind == "var":
+                value = _lookup(node[1], frames)
+                if value is _MISSING:
+                    raise MissingAttributeError(node[1])
+                out.append(_text(value))
+            elif kind == "block":
+                out.append(self._block(node, frames))
+            elif kind == "partial":
+                out.append(self._partial(node[1], frames))
+        return "".join(out)
+
+    def _partial(self, name: str, frames: list[_Frame]) -> str:
+        body = self.partials.get(name)
+        if body is None:
+            raise RenderingError(f"The partial {name} could not be found.")
+        if self.depth >= _MAX_PARTIAL_DEPTH:
+            raise RenderingError(f"The partial {name} renders itself without end.")
+        self.depth += 1
+        try:
+            return self.emit(body, frames)
+        finally:
+            self.depth -= 1
+
+    def _block(self, node: _Node, frames: list[_Frame]) -> str:
+        _, helper, argument, then, otherwise = node
+        value = _lookup(argument, frames)
+        truthy = value is not _MISSING and bool(value) and value != 0
+        if helper == "if":
+            return self.emit(then if truthy else otherwise, frames)
+        if helper == "unless":
+            return self.emit(otherwise if truthy else then, frames)
+        if helper == "with":
+            return self.emit(then, [*frames, _Frame(value, {})]) if truthy else self.emit(otherwise, frames)
+        # each: over a list's items or an object's values
+        if not truthy:
+            return self.emit(otherwise, frames)
+        pairs: list[tuple[Any, Any]]
+        if isinstance(value, Mapping):
+            pairs = list(value.items())
+        elif isinstance(value, list):
+            pairs = list(enumerate(value))
+        else:
+            pairs = []
+        parts = []
+        for index, (key, item) in enumerate(pairs):
+            data = {"@index": index, "@key": key, "@first": index == 0, "@last": index == len(pairs) - 1}
+            parts.append(self.emit(then, [*frames, _Frame(item, data)]))
+        return "".join(parts)
 
 
-def _lookup(path: str, scopes: list[Any]) -> Any:
+def _lookup(path: str, frames: list[_Frame]) -> Any:
+    up = 0
+    while path.startswith("../"):
+        path, up = path[3:], up + 1
+    if up:
+        frames = frames[: max(1, len(frames) - up)]
     if path in ("this", "."):
-        return scopes[-1]
+        return frames[-1].value
     if path.startswith("this."):
-        return _walk(scopes[-1], path[5:].split("."))
+        return _walk(frames[-1].value, path[5:].split("."))
     if path.startswith("@"):
-        for scope in reversed(scopes):
-            if isinstance(scope, Mapping) and path in scope:
-                return scope[path]
+        head, _, rest = path.partition(".")
+        for frame in reversed(frames):
+            if head in frame.data:
+                return _walk(frame.data[head], rest.split(".")) if rest else frame.data[head]
         return _MISSING
     names = path.split(".")
-    for scope in reversed(scopes):
-        if isinstance(scope, Mapping) and names[0] in scope:
-            return _walk(scope, names)
+    # Like Handlebars.java (which SES runs), a name not in the current context is looked for
+    # in the enclosing ones.
+    for frame in reversed(frames):
+        if isinstance(frame.value, Mapping) and names[0] in frame.value:
+            return _walk(frame.value, names)
     return _MISSING
 
 

@@ -58,6 +58,19 @@ def test_a_body_larger_than_the_service_takes_is_refused_before_it_is_sent(endpo
     assert _raw(endpoint, head) == b"HTTP/1.1 413 Request Entity Too Large"
 
 
+
+def test_ses_v2_takes_a_40_mb_raw_message_but_not_more() -> None:
+    # A 40 MB raw message is about 54 MB of base64 in JSON: more than the other services' 16 MiB.
+    from sluiceway.endpoint.context import HttpRequest
+    from sluiceway.endpoint.routing import route
+    from sluiceway.endpoint.server import MAX_BODY, SESV2_MAX_BODY, _body_limit
+
+    signed = {"authorization": "AWS4-HMAC-SHA256 Credential=AKID/20261205/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0"}
+    v2 = route(HttpRequest("POST", "/v2/email/outbound-emails", "", signed))
+    v1 = route(HttpRequest("POST", "/", "", signed))
+    assert _body_limit(signed, v2) == SESV2_MAX_BODY > 54 * 1024 * 1024
+    assert _body_limit(signed, v1) == MAX_BODY
+
 def test_an_unsigned_request_is_refused_before_its_body_is_read(signed_only: Endpoint) -> None:
     head = b"PUT /sluiceway-output/big HTTP/1.1\r\nHost: x\r\nContent-Length: 419430400\r\n\r\n"
     assert _raw(signed_only, head) == b"HTTP/1.1 403 Forbidden"

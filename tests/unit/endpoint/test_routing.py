@@ -115,3 +115,14 @@ def test_ses_v1_and_v2_share_a_signing_name_and_are_told_apart_by_path() -> None
     assert route(HttpRequest("POST", "/v2/email/outbound-emails", "", signed)).service == "sesv2"
     assert route(HttpRequest("GET", "/v2", "", signed)).service == "sesv2"
     assert route(HttpRequest("GET", "/v20", "", signed)).service == "ses"
+
+
+def test_an_unsigned_ses_v1_post_goes_to_ses_and_the_older_services_keep_their_actions() -> None:
+    from sluiceway.endpoint.protocol import service_model
+    from sluiceway.endpoint.routing import QUERY_SERVICES
+
+    actions = {s: frozenset(service_model(s).operation_names) for s in QUERY_SERVICES}
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert route(HttpRequest("POST", "/", "", form, b"Action=ListIdentities"), query_actions=actions).service == "ses"
+    assert route(HttpRequest("POST", "/", "", form, b"Action=ListQueues"), query_actions=actions).service == "sqs"
+    assert route(HttpRequest("POST", "/", "", form, b"Action=ListTopics"), query_actions=actions).service == "sns"

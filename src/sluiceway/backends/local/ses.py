@@ -1,6 +1,6 @@
 """Amazon SES's catalog on SQLite: verified identities, email templates and configuration sets.
 
-All three are regional, as on AWS, and shared by SES's two APIs (a template made with v1's
+All three are regional (and so are v2's tags on them), as on AWS, and shared by SES's two APIs (a template made with v1's
 CreateTemplate is v2's email template too). Locally an identity is verified the moment it is
 added: no mail goes out asking anyone to click a link, and no DNS record is looked up.
 """
@@ -19,6 +19,7 @@ __all__ = ["ConfigurationSet", "EmailTemplate", "Identity", "IdentityKind", "Sql
 
 IdentityKind = Literal["EmailAddress", "Domain"]
 _TEMPLATE_COLUMNS: Final = "name, subject, text_part, html_part, created_ms"
+_IDENTITY_COLUMNS: Final = "identity, kind, token, created_ms, dkim_tokens"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Identity:
     token: str | None
     """A domain's verification token (the TXT record AWS would look for); None for an address."""
     created_ms: int
+    dkim_tokens: tuple[str, ...] = ()
+    """A domain's three Easy DKIM tokens (CNAME names ``<token>._domainkey.<domain>``); none for an address."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,21 @@ class SqliteSes:
 
     # -- identities -----------------------------------------------------------------------------
 
-    def add_identity(self, region: str, identity: str, kind: IdentityKind, *, token: str | None, now_ms: int) -> Identity:
+    def add_identity(
+        self,
+        region: str,
+        identity: str,
+        kind: IdentityKind,
+        *,
+        token: str | None,
+        now_ms: int,
+        dkim_tokens: tuple[str, ...] = (),
+    ) -> Identity:
         """Add ``identity`` (verified at once); adding it again keeps it as it was, as AWS does."""
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO ses_identities (region, identity, kind, token, created_ms) VALUES (?, ?, ?, ?, ?)",
-                (region, identity, kind, token, now_ms),
+                "INSERT OR IGNORE INTO ses_identities (region, identity, kind, token, created_ms, dkim_tokens) VALUES (?, ?, ?, ?, ?, ?)",
+                (region, identity, kind, token, now_ms, json.dumps(list(dkim_tokens))),
             )
             found = self._identity(conn, region, identity)
         assert found is not None
@@ -76,23 +88,46 @@ class SqliteSes:
 
     def identities(self, region: str, kind: IdentityKind | None = None) -> list[Identity]:
         """The region's identities in the order they were added."""
-        sql = "SELECT identity, kind, token, created_ms FROM ses_identities WHERE region = ?"
+        sql = f"SELECT {_IDENTITY_COLUMNS} FROM ses_identities WHERE region = ?"
         args: tuple[Any, ...] = (region,)
         if kind is not None:
             sql, args = sql + " AND kind = ?", (region, kind)
         rows = self.db.connection().execute(sql + " ORDER BY created_ms, rowid", args).fetchall()
-        return [Identity(r[0], r[1], r[2], r[3]) for r in rows]
+        return [_identity(r) for r in rows]
+
+    def set_dkim_tokens(self, region: str, identity: str, tokens: tuple[str, ...]) -> None:
+        """Give an identity made without them (by v1's VerifyDomainIdentity) its DKIM tokens."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE ses_identities SET dkim_tokens = ? WHERE region = ? AND identity = ?", (json.dumps(list(tokens)), region, identity)
+            )
 
     def delete_identity(self, region: str, identity: str) -> bool:
         with self.db.transaction() as conn:
+            conn.execute("DELETE FROM ses_tags WHERE region = ? AND resource = ?", (region, f"identity/{identity}"))
             return conn.execute("DELETE FROM ses_identities WHERE region = ? AND identity = ?", (region, identity)).rowcount == 1
 
     @staticmethod
     def _identity(conn: sqlite3.Connection, region: str, identity: str) -> Identity | None:
         row = conn.execute(
-            "SELECT identity, kind, token, created_ms FROM ses_identities WHERE region = ? AND identity = ?", (region, identity)
+            f"SELECT {_IDENTITY_COLUMNS} FROM ses_identities WHERE region = ? AND identity = ?", (region, identity)
         ).fetchone()
-        return Identity(row[0], row[1], row[2], row[3]) if row else None
+        return _identity(row) if row else None
+
+    # -- tags (v2) ------------------------------------------------------------------------------
+
+    def set_tags(self, region: str, resource: str, tags: list[dict[str, str]]) -> None:
+        """Keep ``tags`` (``[{Key, Value}]``) of ``resource`` (``identity/<name>``, ``template/<name>``...)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO ses_tags (region, resource, tags) VALUES (?, ?, ?)"
+                " ON CONFLICT (region, resource) DO UPDATE SET tags = excluded.tags",
+                (region, resource, json.dumps(tags)),
+            )
+
+    def tags(self, region: str, resource: str) -> list[dict[str, str]]:
+        row = self.db.connection().execute("SELECT tags FROM ses_tags WHERE region = ? AND resource = ?", (region, resource)).fetchone()
+        return list(json.loads(row[0])) if row else []
 
     # -- templates ------------------------------------------------------------------------------
 
@@ -136,6 +171,7 @@ class SqliteSes:
 
     def delete_template(self, region: str, name: str) -> bool:
         with self.db.transaction() as conn:
+            conn.execute("DELETE FROM ses_tags WHERE region = ? AND resource = ?", (region, f"template/{name}"))
             return conn.execute("DELETE FROM ses_templates WHERE region = ? AND name = ?", (region, name)).rowcount == 1
 
     # -- configuration sets ---------------------------------------------------------------------
@@ -169,4 +205,9 @@ class SqliteSes:
 
     def delete_configuration_set(self, region: str, name: str) -> bool:
         with self.db.transaction() as conn:
+            conn.execute("DELETE FROM ses_tags WHERE region = ? AND resource = ?", (region, f"configuration-set/{name}"))
             return conn.execute("DELETE FROM ses_configuration_sets WHERE region = ? AND name = ?", (region, name)).rowcount == 1
+
+
+def _identity(row: tuple[Any, ...]) -> Identity:
+    return Identity(row[0], row[1], row[2], row[3], tuple(json.loads(row[4] or "[]")))

@@ -224,14 +224,34 @@ class SqliteMailbox:
         return CapturedMessage.from_row(row) if row else None
 
     def _write(self, name: str, raw: bytes) -> None:
+        """Write ``name`` whole or not at all: a fresh partial file (never one already there, nor a
+        link planted in its place), synced, renamed into place, and the rename synced with the folder."""
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.folder / name
         partial = self.folder / f".{name}.partial"
-        with open(partial, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, final)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(raw)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(partial, final)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        _sync_folder(self.folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # Windows cannot open a folder; its renames are durable as they are
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _stamp(when: datetime) -> str:

@@ -84,12 +84,12 @@ def _problems(shape: Shape, value: Any, path: str, depth: int) -> list[str]:
     return found
 
 
-def check_constraints(service: str, operation: str, params: dict[str, Any]) -> None:
-    """Raise AWS's ValidationException when ``params`` break the operation's model constraints."""
+def check_constraints(service: str, operation: str, params: dict[str, Any], *, code: str = "ValidationException") -> None:
+    """Raise AWS's ValidationException (or the service's ``code`` for it) when ``params`` break the operation's model constraints."""
     shape = service_model(service).operation_model(operation).input_shape
     if shape is None:
         return
     found = _problems(shape, params, "", 0)
     if found:
         count = len(found)
-        raise AwsError("ValidationException", f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(found), 400)
+        raise AwsError(code, f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(found), 400)

@@ -20,11 +20,14 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from email import message_from_bytes, policy
+from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import TYPE_CHECKING, Any, Final
 
 from ...backends.local.ses import SqliteSes
 from ...backends.local.ses_mail import SqliteMailbox
+from ...messaging.ses_messages import MessageFormatError
 from ...runtime.messaging.ses_relay import SesRelay
 from ..context import Context, Handler, Operations, Shared
 from ..errors import AwsError
@@ -34,13 +37,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_24_HOUR_SEND",
+    "MAX_RECIPIENTS",
     "MAX_SEND_RATE",
     "SesRefusal",
     "accept",
     "address_of",
     "catalog",
+    "check_message_size",
+    "check_recipients",
     "check_senders",
     "check_tags",
+    "raw_senders",
     "mailbox",
     "now_ms",
     "refusals",
@@ -48,11 +55,14 @@ __all__ = [
 
 MAX_24_HOUR_SEND: Final = 200.0
 MAX_SEND_RATE: Final = 1.0
+#: Recipients of one message (To, Cc and Bcc together), as SES counts them.
+MAX_RECIPIENTS: Final = 50
 _TAG_NAME: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 _TAG_VALUE: Final = re.compile(r"^[A-Za-z0-9_.@-]+$")
 #: Tags SES reads itself (fine-grained feedback); their ``ses:`` prefix is allowed.
 _SES_TAGS: Final = frozenset({"ses:feedback-id-a", "ses:feedback-id-b"})
 _SMTP_SETTINGS: Final = frozenset({"smtp_host", "smtp_port"})
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SesRefusal(Exception):
@@ -151,11 +161,24 @@ def new_message_id(ctx: Context) -> str:
 
 
 def address_of(value: str) -> str:
-    """The address in ``value`` (``Name <a@b>`` or ``a@b``); refuses one without a domain as SES does."""
-    address = parseaddr(value)[1] if "<" in value else value.strip()
+    """The address in ``value`` (``Name <a@b>`` or ``a@b``), refused in SES's words (its mail
+    library's) when it cannot be one: no domain, no local part, whitespace or a control character
+    (a line break would end the header it goes in)."""
+    if "<" in value:
+        display, address = parseaddr(value)
+        if _CONTROL.search(display) or _CONTROL.search(value.split("<", 1)[0]):
+            raise SesRefusal("invalid", "Illegal address")
+    else:
+        address = value.strip()
     if "@" not in address or address.endswith("@"):
-        # SES answers with its mail library's words for an address it cannot parse.
         raise SesRefusal("invalid", "Missing final '@domain'")
+    local, domain = address.rsplit("@", 1)
+    if not local:
+        raise SesRefusal("invalid", "Missing local name")
+    if _CONTROL.search(local) or any(c.isspace() for c in local):
+        raise SesRefusal("invalid", "Local address contains control or whitespace")
+    if _CONTROL.search(domain) or any(c.isspace() for c in domain):
+        raise SesRefusal("invalid", "Domain contains control or whitespace")
     return address
 
 
@@ -207,14 +230,39 @@ def check_configuration_set(ctx: Context, name: str | None) -> None:
         raise SesRefusal("config-set-missing", f"Configuration set <{name}> does not exist.")
 
 
+def check_recipients(recipients: Sequence[str]) -> list[str]:
+    """The recipients' addresses; refuses more than SES's 50 a message and any it cannot read."""
+    if len(recipients) > MAX_RECIPIENTS:
+        raise SesRefusal("invalid", f"Recipient count exceeds {MAX_RECIPIENTS}.")
+    return addresses_of(recipients)
+
+
+def check_message_size(raw: bytes, limit: int) -> None:
+    """Refuse a raw message longer than ``limit`` bytes (v1 10 MB, v2 40 MB), in SES's words."""
+    if not raw:
+        raise SesRefusal("invalid", "Empty message")
+    if len(raw) > limit:
+        raise SesRefusal("invalid", f"Message length is more than {limit} bytes long: '{len(raw)}'.")
+
+
 def header_recipients(raw: bytes) -> tuple[str | None, list[str]]:
     """A raw message's From and its To, Cc and Bcc addresses (for a SendRawEmail without Destinations)."""
-    from email import message_from_bytes, policy
-
-    parsed = message_from_bytes(raw, policy=policy.compat32)
+    parsed = _parsed(raw)
     sender = parsed.get("From")
     found = getaddresses([*parsed.get_all("To", []), *parsed.get_all("Cc", []), *parsed.get_all("Bcc", [])])
     return (str(sender) if sender is not None else None), [address for _, address in found if address]
+
+
+def raw_senders(raw: bytes) -> list[str]:
+    """Every sender a raw message names in its From, Sender and Return-Path headers: SES checks
+    each of them (and the call's Source), as its sending authorization requires."""
+    parsed = _parsed(raw)
+    named = [str(v) for header in ("From", "Sender", "Return-Path") for v in parsed.get_all(header, [])]
+    return [address for _, address in getaddresses(named) if address]
+
+
+def _parsed(raw: bytes) -> Message:
+    return message_from_bytes(raw, policy=policy.compat32)
 
 
 # -- accepting ----------------------------------------------------------------------------------
@@ -229,14 +277,24 @@ def accept(
     subject: str | None,
     build: Callable[[str], bytes | None],
     error: str | None = None,
+    rendered: bool = False,
 ) -> str:
     """Capture one accepted message (and queue it for the SMTP server); returns its message id.
 
     Args:
         build: the message's bytes given its id; None for a message that failed to render.
         error: why it failed to render.
+        rendered: the message is a rendered template: one that cannot be made (a value that
+            breaks its Subject) is a rendering failure, accepted and captured as such; any other
+            send that cannot be made is refused.
     """
     message_id = new_message_id(ctx)
+    try:
+        raw = build(message_id)
+    except MessageFormatError as exc:
+        if not rendered:
+            raise SesRefusal("invalid", str(exc)) from None
+        raw, error = None, str(exc)
     relay = _relay(ctx)
     mailbox(ctx).capture(
         message_id=message_id,
@@ -245,11 +303,11 @@ def accept(
         source=source,
         recipients=tuple(recipients),
         subject=subject,
-        raw=build(message_id),
+        raw=raw,
         error=error,
         relay=relay is not None,
     )
-    if relay is not None:
+    if relay is not None and raw is not None:
         relay.notify()
     return message_id
 

@@ -18,7 +18,7 @@ from typing import Any, Final, TypeVar
 
 from ...backends.local.ses import EmailTemplate
 from ...errors import ConflictError, NotFoundError
-from ...messaging.ses_messages import Formatted, build_message
+from ...messaging.ses_messages import Formatted, MessageFormatError, build_message, replace_identity_headers
 from ...messaging.ses_templates import MissingAttributeError, RenderingError, parse_data, render_parts
 from ..context import Context, Operations
 from ._ses_common import (
@@ -30,10 +30,13 @@ from ._ses_common import (
     addresses_of,
     catalog,
     check_configuration_set,
+    check_message_size,
+    check_recipients,
     check_senders,
     check_tags,
     header_recipients,
     now_ms,
+    raw_senders,
     refusals,
     sent_last_24_hours,
 )
@@ -55,22 +58,34 @@ _CODES: Final = {
 }
 _operation = refusals(OPERATIONS, _CODES)
 T = TypeVar("T")
+#: SES v1's largest message (SendRawEmail's documented 10 MB, counted in bytes).
+MAX_MESSAGE_BYTES: Final = 10 * 1024 * 1024
+#: Destinations of one SendBulkTemplatedEmail.
+MAX_DESTINATIONS: Final = 50
 
 
 def _time(millis: int) -> datetime:
     return datetime.fromtimestamp(millis / 1000, UTC)
 
 
-def _page(items: Sequence[T], params: dict[str, Any], most: int) -> tuple[list[T], str | None]:
-    """One page of ``items`` from ``NextToken`` (an offset), at most ``MaxItems`` (SES's default: all, up to ``most``)."""
+def _page(items: Sequence[T], params: dict[str, Any], default: int, most: int) -> tuple[list[T], str | None]:
+    """One page of ``items`` from ``NextToken`` (an offset), at most ``MaxItems``.
+
+    A MaxItems above ``most`` is lowered to it, as the model documents for ListTemplates; one
+    below 1 is refused.
+    """
     start = 0
     if params.get("NextToken"):
         try:
             start = int(base64.urlsafe_b64decode(params["NextToken"].encode()).decode())
         except (ValueError, binascii.Error, UnicodeDecodeError):
+            start = -1
+        if start < 0:
             raise SesRefusal("invalid", "Invalid token") from None
-    size = params.get("MaxItems") or most
-    size = max(1, min(int(size), most))
+    size = params.get("MaxItems")
+    if size is not None and size < 1:
+        raise SesRefusal("invalid", f"MaxItems must be between 1 and {most}.")
+    size = min(size or default, most)
     page = list(items[start : start + size])
     following = start + size
     token = base64.urlsafe_b64encode(str(following).encode()).decode() if following < len(items) else None
@@ -108,7 +123,7 @@ def list_identities(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if kind is not None and kind not in ("EmailAddress", "Domain"):
         raise SesRefusal("invalid", f"Invalid identity type: {kind}")
     found = [i.identity for i in catalog(ctx).identities(ctx.region, kind)]
-    page, token = _page(found, params, 1000)
+    page, token = _page(found, params, 1000, 1000)
     return {"Identities": page, **({"NextToken": token} if token else {})}
 
 
@@ -197,10 +212,8 @@ def delete_template(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @_operation("ListTemplates")
 def list_templates(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    if params.get("MaxItems") is not None and not 1 <= params["MaxItems"] <= 100:
-        raise SesRefusal("invalid", "MaxItems must be between 1 and 100.")
     found = catalog(ctx).templates(ctx.region)
-    page, token = _page(found, params, 100)
+    page, token = _page(found, params, 10, 100)
     listed = [{"Name": t.name, "CreatedTimestamp": _time(t.created_ms)} for t in page]
     return {"TemplatesMetadata": listed, **({"NextToken": token} if token else {})}
 
@@ -219,7 +232,11 @@ def test_render_template(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
     except RenderingError as exc:
         raise SesRefusal("rendering", str(exc)) from None
     formatted = Formatted(source="", subject=parts.subject, text=parts.text, html=parts.html)
-    rendered = build_message(formatted, message_id="rendered", date=ctx.stack.local.clock.now())
+    try:
+        rendered = build_message(formatted, message_id="rendered", date=ctx.stack.local.clock.now())
+    except MessageFormatError as exc:
+        # A value that breaks the Subject header is bad rendering data, not a bad request.
+        raise SesRefusal("rendering", str(exc)) from None
     # SES answers the MIME message without the headers only a send has.
     body = b"\r\n".join(line for line in rendered.split(b"\r\n") if not line.startswith((b"From:", b"Message-ID:", b"Date:")))
     return {"RenderedTemplate": body.decode("utf-8", "replace")}
@@ -256,7 +273,7 @@ def delete_configuration_set(ctx: Context, params: dict[str, Any]) -> dict[str, 
 @_operation("ListConfigurationSets")
 def list_configuration_sets(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     found = [c.name for c in catalog(ctx).configuration_sets(ctx.region)]
-    page, token = _page(found, params, 1000)
+    page, token = _page(found, params, 1000, 1000)
     return {"ConfigurationSets": [{"Name": n} for n in page], **({"NextToken": token} if token else {})}
 
 
@@ -283,7 +300,8 @@ def _destination(given: dict[str, Any] | None) -> tuple[list[str], list[str], li
 
 def _check_send(ctx: Context, params: dict[str, Any], recipients: Sequence[str], *, tags: str = "Tags") -> None:
     check_tags(params.get(tags))
-    addresses_of(recipients)
+    check_recipients(recipients)
+    addresses_of(params.get("ReplyToAddresses") or ())
     check_senders(ctx, [params["Source"]])
     check_configuration_set(ctx, params.get("ConfigurationSetName"))
 
@@ -321,6 +339,7 @@ def send_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 @_operation("SendRawEmail")
 def send_raw_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     raw: bytes = params["RawMessage"]["Data"]
+    check_message_size(raw, MAX_MESSAGE_BYTES)
     header_from, header_to = header_recipients(raw)
     source = params.get("Source") or header_from
     if not source:
@@ -329,16 +348,19 @@ def send_raw_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if not recipients:
         raise SesRefusal("invalid", "Missing final '@domain'")
     check_tags(params.get("Tags"))
-    addresses_of(recipients)
-    check_senders(ctx, [source])
+    check_recipients(recipients)
+    # Every sender the message names must be verified, not only the one the call gives.
+    check_senders(ctx, list(dict.fromkeys([source, *raw_senders(raw)])))
     check_configuration_set(ctx, params.get("ConfigurationSetName"))
+    clock = ctx.stack.local.clock
     message_id = accept(
         ctx,
         operation="SendRawEmail",
         source=source,
         recipients=addresses_of(recipients),
         subject=None,
-        build=lambda mid: raw,
+        # SES writes its own Message-ID and Date over the message's (its "header fields" page).
+        build=lambda mid: replace_identity_headers(raw, message_id=mid, date=clock.now()),
     )
     return {"MessageId": message_id}
 
@@ -371,6 +393,7 @@ def _render_and_accept(
         subject=formatted.subject if formatted else template.subject,
         build=lambda mid: build_message(formatted, message_id=mid, date=clock.now()) if formatted else None,
         error=error,
+        rendered=True,
     )
 
 
@@ -405,10 +428,14 @@ def send_templated_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
 @_operation("SendBulkTemplatedEmail")
 def send_bulk_templated_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     destinations = params["Destinations"]
-    everyone = [a for d in destinations for group in _destination(d.get("Destination")) for a in group]
-    _check_send(ctx, params, everyone, tags="DefaultTags")
+    if len(destinations) > MAX_DESTINATIONS:
+        raise SesRefusal("invalid", f"Destination count exceeds {MAX_DESTINATIONS}.")
+    check_tags(params.get("DefaultTags"))
     for entry in destinations:
         check_tags(entry.get("ReplacementTags"))
+        # The 50 recipients are a message's: each destination is one message.
+        check_recipients([a for group in _destination(entry.get("Destination")) for a in group])
+    _check_send(ctx, params, [], tags="DefaultTags")
     template = must_template(ctx, _template_name(params))
     default_data = params.get("DefaultTemplateData") or "{}"
     status = []

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from ...backends.local.ses import EmailTemplate, Identity
 from ...errors import ConflictError, NotFoundError
-from ...messaging.ses_messages import Formatted, build_message
+from ...messaging.ses_messages import Attachment, Formatted, MessageFormatError, build_message, replace_identity_headers
 from ...messaging.ses_templates import MissingAttributeError, RenderingError, parse_data, render_parts
-from ..context import Context, Operations
+from ..context import Context, Handler, Operations
+from ..protocol.constraints import check_constraints
 from ._ses_common import (
     MAX_24_HOUR_SEND,
     MAX_SEND_RATE,
@@ -29,10 +32,13 @@ from ._ses_common import (
     addresses_of,
     catalog,
     check_configuration_set,
+    check_message_size,
+    check_recipients,
     check_senders,
     check_tags,
     header_recipients,
     now_ms,
+    raw_senders,
     refusals,
     sent_last_24_hours,
 )
@@ -54,8 +60,30 @@ _CODES: Final = {
     "rendering": ("BadRequestException", 400),
     "missing-attribute": ("BadRequestException", 400),
 }
-_operation = refusals(OPERATIONS, _CODES)
+_registrar = refusals(OPERATIONS, _CODES)
 T = TypeVar("T")
+#: SES v2's largest message (40 MB, SendEmail's documented limit, in bytes).
+MAX_MESSAGE_BYTES: Final = 40 * 1024 * 1024
+_HEADER_NAME: Final = re.compile(r"^[!-9;-~]{1,126}$")
+_HEADER_VALUE: Final = re.compile(r"^[ -~]{1,995}$")
+_MIME_TYPE: Final = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$")
+#: Entries of one SendBulkEmail.
+MAX_BULK_ENTRIES: Final = 50
+
+
+def _operation(name: str) -> Callable[[Handler], Handler]:
+    """Register a v2 operation whose requests are first checked against the model's constraints
+    (header names and values, attachment types...), refused as v2 refuses them."""
+
+    def register(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def checked(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
+            check_constraints("sesv2", name, params, code="BadRequestException")
+            return handler(ctx, params)
+
+        return _registrar(name)(checked)
+
+    return register
 
 
 def _time(millis: int) -> datetime:
@@ -68,7 +96,9 @@ def _page(items: Sequence[T], params: dict[str, Any], default: int, most: int) -
         try:
             start = int(base64.urlsafe_b64decode(params["NextToken"].encode()).decode())
         except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise SesRefusal("invalid", "Invalid NextToken") from None
+            start = -1
+        if start < 0:
+            raise SesRefusal("invalid", "Invalid NextToken")
     size = params.get("PageSize")
     if size is not None and not 1 <= size <= most:
         raise SesRefusal("invalid", f"PageSize must be between 1 and {most}")
@@ -85,6 +115,20 @@ def _kind(identity: Identity) -> str:
     return "EMAIL_ADDRESS" if identity.kind == "EmailAddress" else "DOMAIN"
 
 
+def _dkim_tokens() -> tuple[str, ...]:
+    # Easy DKIM's three tokens: 32 lowercase letters and digits each, a DNS label's characters.
+    return tuple(secrets.token_hex(16) for _ in range(3))
+
+
+def _with_dkim(ctx: Context, identity: Identity) -> Identity:
+    """``identity`` with its DKIM tokens, made now for a domain verified through v1 (which has none yet)."""
+    if identity.kind != "Domain" or identity.dkim_tokens:
+        return identity
+    tokens = _dkim_tokens()
+    catalog(ctx).set_dkim_tokens(ctx.region, identity.identity, tokens)
+    return Identity(identity.identity, identity.kind, identity.token, identity.created_ms, tokens)
+
+
 def _dkim(identity: Identity) -> dict[str, Any]:
     # Locally a domain's DKIM is verified at once, as its identity is; an address has none of its own.
     if identity.kind == "EmailAddress":
@@ -92,7 +136,7 @@ def _dkim(identity: Identity) -> dict[str, Any]:
     return {
         "SigningEnabled": True,
         "Status": "SUCCESS",
-        "Tokens": [identity.token or ""],
+        "Tokens": list(identity.dkim_tokens),
         "SigningAttributesOrigin": "AWS_SES",
         "NextSigningKeyLength": "RSA_2048_BIT",
         "CurrentSigningKeyLength": "RSA_2048_BIT",
@@ -117,8 +161,17 @@ def create_email_identity(ctx: Context, params: dict[str, Any]) -> dict[str, Any
         # AWS's own grammar.
         raise SesRefusal("identity-exists", f"Email identity {given} already exist.")
     check_configuration_set(ctx, params.get("ConfigurationSetName"))
-    token = secrets.token_hex(16) if kind == "Domain" else None
-    made = catalog(ctx).add_identity(ctx.region, name, kind, token=token, now_ms=now_ms(ctx))  # type: ignore[arg-type]
+    domain = kind == "Domain"
+    token = base64.b64encode(secrets.token_bytes(32)).decode() if domain else None
+    made = catalog(ctx).add_identity(
+        ctx.region,
+        name,
+        kind,  # type: ignore[arg-type]
+        token=token,
+        now_ms=now_ms(ctx),
+        dkim_tokens=_dkim_tokens() if domain else (),
+    )
+    _keep_tags(ctx, f"identity/{name}", params)
     return {"IdentityType": _kind(made), "VerifiedForSendingStatus": True, "DkimAttributes": _dkim(made)}
 
 
@@ -130,9 +183,15 @@ def _must_identity(ctx: Context, given: str, wording: str) -> Identity:
     return found
 
 
+def _keep_tags(ctx: Context, resource: str, params: dict[str, Any]) -> None:
+    # Tags given to a Create* call are the resource's, returned by its Get* (TagResource is not served).
+    if params.get("Tags"):
+        catalog(ctx).set_tags(ctx.region, resource, list(params["Tags"]))
+
+
 @_operation("GetEmailIdentity")
 def get_email_identity(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    found = _must_identity(ctx, params["EmailIdentity"], "Identity")
+    found = _with_dkim(ctx, _must_identity(ctx, params["EmailIdentity"], "Identity"))
     return {
         "IdentityType": _kind(found),
         "FeedbackForwardingStatus": True,
@@ -140,7 +199,7 @@ def get_email_identity(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "DkimAttributes": _dkim(found),
         "MailFromAttributes": {"BehaviorOnMxFailure": "USE_DEFAULT_VALUE"},
         "Policies": {},
-        "Tags": [],
+        "Tags": catalog(ctx).tags(ctx.region, f"identity/{found.identity}"),
         "VerificationStatus": "SUCCESS",
         "VerificationInfo": {"LastCheckedTimestamp": _time(found.created_ms), "LastSuccessTimestamp": _time(found.created_ms)},
     }
@@ -184,6 +243,7 @@ def create_email_template(ctx: Context, params: dict[str, Any]) -> dict[str, Any
         catalog(ctx).create_template(ctx.region, template)
     except ConflictError:
         raise SesRefusal("template-exists", f"Template {template.name} already exists.") from None
+    _keep_tags(ctx, f"template/{template.name}", params)
     return {}
 
 
@@ -201,7 +261,8 @@ def update_email_template(ctx: Context, params: dict[str, Any]) -> dict[str, Any
 def get_email_template(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     found = _must_template(ctx, params["TemplateName"])
     content = {"Subject": found.subject, "Text": found.text, "Html": found.html}
-    return {"TemplateName": found.name, "TemplateContent": {k: v for k, v in content.items() if v is not None}, "Tags": []}
+    tags = catalog(ctx).tags(ctx.region, f"template/{found.name}")
+    return {"TemplateName": found.name, "TemplateContent": {k: v for k, v in content.items() if v is not None}, "Tags": tags}
 
 
 @_operation("DeleteEmailTemplate")
@@ -225,15 +286,16 @@ def test_render_email_template(ctx: Context, params: dict[str, Any]) -> dict[str
     template = _must_template(ctx, params["TemplateName"])
     try:
         parts = render_parts(template.subject, template.text, template.html, parse_data(params["TemplateData"]))
+        rendered = build_message(
+            Formatted(source="", subject=parts.subject, text=parts.text, html=parts.html),
+            message_id="rendered",
+            date=ctx.stack.local.clock.now(),
+        )
     except MissingAttributeError as exc:
         raise SesRefusal("missing-attribute", str(exc)) from None
-    except RenderingError as exc:
+    except (RenderingError, MessageFormatError) as exc:
+        # A value that breaks the Subject header is bad rendering data too.
         raise SesRefusal("rendering", str(exc)) from None
-    rendered = build_message(
-        Formatted(source="", subject=parts.subject, text=parts.text, html=parts.html),
-        message_id="rendered",
-        date=ctx.stack.local.clock.now(),
-    )
     body = b"\r\n".join(line for line in rendered.split(b"\r\n") if not line.startswith((b"From:", b"Message-ID:", b"Date:")))
     return {"RenderedTemplate": body.decode("utf-8", "replace")}
 
@@ -259,6 +321,7 @@ def create_configuration_set(ctx: Context, params: dict[str, Any]) -> dict[str, 
         catalog(ctx).create_configuration_set(ctx.region, name, body, now_ms=now_ms(ctx))
     except ConflictError:
         raise SesRefusal("config-set-exists", f"Configuration set <{name}> already exists.") from None
+    _keep_tags(ctx, f"configuration-set/{name}", params)
     return {}
 
 
@@ -268,7 +331,8 @@ def get_configuration_set(ctx: Context, params: dict[str, Any]) -> dict[str, Any
     found = catalog(ctx).configuration_set(ctx.region, name)
     if found is None:
         raise SesRefusal("config-set-missing", f"Configuration set <{name}> does not exist.")
-    return {"ConfigurationSetName": found.name, "Tags": [], **found.body}
+    tags = catalog(ctx).tags(ctx.region, f"configuration-set/{found.name}")
+    return {"ConfigurationSetName": found.name, "Tags": tags, **found.body}
 
 
 @_operation("DeleteConfigurationSet")
@@ -309,7 +373,34 @@ def _destination(given: dict[str, Any] | None) -> tuple[list[str], list[str], li
 
 
 def _headers(given: Sequence[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
+    """Headers as the model constrains them (the constraint check does not reach this deep):
+    a name of printable ASCII without a colon, a value of printable ASCII (no line break)."""
+    for header in given or ():
+        name, value = header["Name"], header["Value"]
+        if not _HEADER_NAME.match(name):
+            raise SesRefusal("invalid", f"Invalid header name: {name}")
+        if not _HEADER_VALUE.match(value):
+            raise SesRefusal("invalid", f"Invalid value for header {name}: it must be printable ASCII on one line.")
     return tuple((h["Name"], h["Value"]) for h in given or ())
+
+
+def _attachments(given: Sequence[dict[str, Any]] | None) -> tuple[Attachment, ...]:
+    for attachment in given or ():
+        content_type = attachment.get("ContentType")
+        if content_type is not None and not _MIME_TYPE.match(content_type):
+            raise SesRefusal("invalid", f"Invalid content type: {content_type}")
+    return tuple(
+        Attachment(
+            raw=a["RawContent"],
+            file_name=a["FileName"],
+            content_type=a.get("ContentType"),
+            disposition=a.get("ContentDisposition") or "ATTACHMENT",
+            content_id=a.get("ContentId"),
+            description=a.get("ContentDescription"),
+            transfer_encoding=a.get("ContentTransferEncoding") or "BASE64",
+        )
+        for a in given or ()
+    )
 
 
 def _template_of(ctx: Context, given: dict[str, Any]) -> EmailTemplate:
@@ -335,19 +426,32 @@ def send_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     content = params["Content"]
     to, cc, bcc = _destination(params.get("Destination"))
     raw: bytes | None = (content.get("Raw") or {}).get("Data")
+    if raw is not None:
+        check_message_size(raw, MAX_MESSAGE_BYTES)
     sender = _sender(params, raw)
     if raw is not None and not (to or cc or bcc):
         to = header_recipients(raw)[1]
     check_tags(params.get("EmailTags"))
-    recipients = addresses_of(to + cc + bcc)
+    recipients = check_recipients(to + cc + bcc)
     if not recipients:
         raise SesRefusal("invalid", "Missing final '@domain'")
-    check_senders(ctx, [sender])
-    check_configuration_set(ctx, params.get("ConfigurationSetName"))
     reply_to = params.get("ReplyToAddresses") or ()
+    addresses_of(reply_to)
+    # A raw message's own senders (From, Sender, Return-Path) must be verified as well.
+    check_senders(ctx, list(dict.fromkeys([sender, *(raw_senders(raw) if raw is not None else ())])))
+    check_configuration_set(ctx, params.get("ConfigurationSetName"))
     clock = ctx.stack.local.clock
     if raw is not None:
-        message_id = accept(ctx, operation="SendEmail", source=sender, recipients=recipients, subject=None, build=lambda mid: raw)
+        given = raw
+        message_id = accept(
+            ctx,
+            operation="SendEmail",
+            source=sender,
+            recipients=recipients,
+            subject=None,
+            # SES writes its own Message-ID and Date over the message's.
+            build=lambda mid: replace_identity_headers(given, message_id=mid, date=clock.now()),
+        )
     elif content.get("Simple"):
         simple = content["Simple"]
         subject, body = simple.get("Subject") or {}, simple.get("Body") or {}
@@ -362,6 +466,7 @@ def send_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             html=html_part.get("Data") if html_part else None,
             charset=(text or html_part or subject).get("Charset") or "utf-8",
             headers=_headers(simple.get("Headers")),
+            attachments=_attachments(simple.get("Attachments")),
         )
         message_id = accept(
             ctx,
@@ -369,16 +474,30 @@ def send_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             source=sender,
             recipients=recipients,
             subject=formatted.subject,
-            build=lambda mid: build_message(formatted, message_id=mid, date=clock.now()),
+            build=lambda mid: _sized(build_message(formatted, message_id=mid, date=clock.now())),
         )
     elif content.get("Template"):
-        given = content["Template"]
+        given_template = content["Template"]
         message_id = _send_template(
-            ctx, _template_of(ctx, given), given.get("TemplateData") or "{}", sender, (to, cc, bcc), reply_to, given.get("Headers")
+            ctx,
+            _template_of(ctx, given_template),
+            given_template.get("TemplateData") or "{}",
+            sender,
+            (to, cc, bcc),
+            reply_to,
+            given_template.get("Headers"),
+            attachments=_attachments(given_template.get("Attachments")),
         )
     else:
         raise SesRefusal("invalid", "Content must contain one of Simple, Raw or Template.")
     return {"MessageId": message_id}
+
+
+def _sized(raw: bytes) -> bytes:
+    """A message SES made, refused when (with its attachments) it is larger than v2 takes."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MessageFormatError(f"Message length is more than {MAX_MESSAGE_BYTES} bytes long: '{len(raw)}'.")
+    return raw
 
 
 def _send_template(
@@ -390,6 +509,7 @@ def _send_template(
     reply_to: Sequence[str],
     headers: Sequence[dict[str, str]] | None,
     operation: str = "SendEmail",
+    attachments: tuple[Attachment, ...] = (),
 ) -> str:
     to, cc, bcc = destination
     error: str | None = None
@@ -405,6 +525,7 @@ def _send_template(
             text=parts.text,
             html=parts.html,
             headers=_headers(headers),
+            attachments=attachments,
         )
     except RenderingError as exc:
         # Accepted all the same: AWS renders after answering and reports a RenderingFailure event.
@@ -418,6 +539,7 @@ def _send_template(
         subject=formatted.subject if formatted else template.subject,
         build=lambda mid: build_message(formatted, message_id=mid, date=clock.now()) if formatted else None,
         error=error,
+        rendered=True,
     )
 
 
@@ -428,14 +550,19 @@ def send_bulk_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise SesRefusal("invalid", "DefaultContent must contain a Template.")
     sender = _sender(params, None)
     entries = params["BulkEmailEntries"]
+    if len(entries) > MAX_BULK_ENTRIES:
+        raise SesRefusal("invalid", f"Destination count exceeds {MAX_BULK_ENTRIES}.")
     check_tags(params.get("DefaultEmailTags"))
     for entry in entries:
         check_tags(entry.get("ReplacementTags"))
-        addresses_of([a for group in _destination(entry.get("Destination")) for a in group])
+        check_recipients([a for group in _destination(entry.get("Destination")) for a in group])
+        _headers([*(given.get("Headers") or ()), *(entry.get("ReplacementHeaders") or ())])
+    addresses_of(params.get("ReplyToAddresses") or ())
     check_senders(ctx, [sender])
     check_configuration_set(ctx, params.get("ConfigurationSetName"))
     template = _template_of(ctx, given)
     default = given.get("TemplateData") or "{}"
+    attachments = _attachments(given.get("Attachments"))
     results = []
     for entry in entries:
         replacement = ((entry.get("ReplacementEmailContent") or {}).get("ReplacementTemplate") or {}).get("ReplacementTemplateData")
@@ -448,6 +575,7 @@ def send_bulk_email(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             params.get("ReplyToAddresses") or (),
             [*(given.get("Headers") or ()), *(entry.get("ReplacementHeaders") or ())],
             operation="SendBulkEmail",
+            attachments=attachments,
         )
         results.append({"Status": "SUCCESS", "MessageId": message_id})
     return {"BulkEmailEntryResults": results}

@@ -4,7 +4,7 @@ Each message SES accepted is captured first (its ``.eml`` and its row, see
 ``backends/local/ses_mail.py``); the row is then a delivery of this relay's loop
 (:class:`~sluiceway.runtime.delivery_loop.DeliveryLoop`): claimed, sent as it was captured
 (the raw bytes, with the send's envelope sender and recipients), and recorded. A 5xx answer
-ends it ``rejected``; anything else (the server is down, a 4xx) is tried again after a delay
+ends it ``rejected``, as does an address SMTP cannot carry; anything else (the server is down, a 4xx) is tried again after a delay
 that doubles up to :data:`MAX_DELAY_S`, for :data:`MAX_ATTEMPTS` attempts, then ``failed``.
 The captured copy is never touched: a relay that fails loses nothing.
 """
@@ -113,6 +113,11 @@ class SesRelay:
         where = {"message_id": row.message_id, "attempt": attempts, "error": error}
         if isinstance(exc, _Rejected):
             logger.warning("ses message rejected by the mail server", extra=where)
+            return Outcome("rejected", attempts, error=error)
+        if isinstance(exc, ValueError):
+            # An address smtplib cannot put in a command (a line break, a character it cannot
+            # encode) fails the same way on every attempt: final, not transient.
+            logger.warning("ses message cannot be relayed", extra=where)
             return Outcome("rejected", attempts, error=error)
         if attempts >= MAX_ATTEMPTS:
             logger.warning("ses message relay failed; no attempts left", extra=where)

@@ -2,12 +2,15 @@
 -- schema_version and replay migrations.
 
 -- Verified identities, regional as on AWS: an email address or a domain. Locally verification
--- succeeds at once; ``token`` is the domain's TXT record value AWS would have asked for.
+-- succeeds at once; ``token`` is the domain's TXT record value AWS would have asked for (v1's
+-- verification token); ``dkim_tokens`` (JSON, a domain's three Easy DKIM tokens) are v2's and
+-- CloudFormation's, distinct from it as on AWS.
 CREATE TABLE IF NOT EXISTS ses_identities (
     region      TEXT NOT NULL,
     identity    TEXT NOT NULL,
     kind        TEXT NOT NULL,
     token       TEXT,
+    dkim_tokens TEXT,
     created_ms  INTEGER NOT NULL,
     PRIMARY KEY (region, identity)
 );
@@ -30,6 +33,15 @@ CREATE TABLE IF NOT EXISTS ses_configuration_sets (
     body        TEXT NOT NULL,
     created_ms  INTEGER NOT NULL,
     PRIMARY KEY (region, name)
+);
+
+-- Tags of v2's identities, templates and configuration sets (``resource``: ``identity/<name>``,
+-- ``template/<name>`` or ``configuration-set/<name>``; ``tags``: JSON [{Key, Value}]).
+CREATE TABLE IF NOT EXISTS ses_tags (
+    region      TEXT NOT NULL,
+    resource    TEXT NOT NULL,
+    tags        TEXT NOT NULL,
+    PRIMARY KEY (region, resource)
 );
 
 -- Every accepted message: its .eml under <data>/ses/, what it was, and its relay to the SMTP
