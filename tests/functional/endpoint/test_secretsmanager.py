@@ -409,7 +409,8 @@ def test_random_passwords_follow_aws_defaults_and_options(sm: Any, unchecked: An
 def test_secret_values_never_reach_logs_or_error_messages(sm: Any, unchecked: Any, caplog: pytest.LogCaptureFixture) -> None:
     value = f"hunter2-{uuid.uuid4().hex}"
     name = _name()
-    with caplog.at_level(logging.DEBUG):
+    # The sluiceway logger's own level too: a CLI test's logs.configure() may have set it higher.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="sluiceway"):
         token = sm.create_secret(Name=name, SecretString=value)["VersionId"]
         sm.get_secret_value(SecretId=name)
         _, message = _error(lambda: sm.put_secret_value(SecretId=name, SecretString=value + "x", ClientRequestToken=token))
