@@ -164,9 +164,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sluiceway_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluicewayEndpoint]:
-    """One endpoint for the session, on a stack of its own temporary data dir."""
+    """One endpoint per module, on a stack of its own temporary data dir.
+
+    Per module, not per session: a stack whose functions run in threads writes its settings
+    into this process's environment while it lives (``SLUICEWAY_*``, as its workers would get
+    them), and every ``Settings.load`` meanwhile reads them as given. A session's stack would
+    hand its settings to every later test's stack.
+    """
     from sluiceway.endpoint.server import Endpoint
     from sluiceway.runtime.wiring import build_stack
     from sluiceway.settings import Settings
