@@ -78,6 +78,9 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[[], Stack]]:
     for stack in built:
         if stack.lock.fd is not None:
             stack.close()
+        else:  # never started: its function runner still restores the environment it wrote
+            stack.invoker.close()
+            stack.local.close()
 
 
 def engine(stack: Stack) -> LocalDynamoDb:
