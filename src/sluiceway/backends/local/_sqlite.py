@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +32,56 @@ def connect(path: str | Path) -> sqlite3.Connection:
     OS crash may lose the last transactions.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        str(path),
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=GuardedConnection,
+    )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
+
+
+_EXECUTE = sqlite3.Connection.execute  # bound once: ``super()`` on every statement costs a third more
+
+
+class GuardedConnection(sqlite3.Connection):
+    """A connection that another thread may close while its own thread runs a statement.
+
+    A stack that stops closes every thread's connection, but a task it gave up on at the
+    end of its grace (threads cannot be killed) may still be inside ``execute``. CPython's
+    ``close()`` does not wait for that: the running ``execute`` reads the freed handle when
+    its statement returns (for ``rowcount`` and ``lastrowid``) and the whole process dies
+    of a segmentation fault. Each statement therefore holds the connection's lock, and
+    :meth:`close` takes it first: the statement ends, and the next one from that thread
+    fails with ``ProgrammingError`` (a closed database) instead. Iterating a cursor after a
+    close is safe without it: CPython checks the connection before each step.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_use = threading.Lock()
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        with self._in_use:
+            return _EXECUTE(self, sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        with self._in_use:
+            return super().executemany(sql, parameters)
+
+    def executescript(self, sql_script: str, /) -> sqlite3.Cursor:
+        with self._in_use:
+            return super().executescript(sql_script)
+
+    def close(self) -> None:
+        with self._in_use:
+            super().close()
 
 
 class Database:
