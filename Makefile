@@ -84,7 +84,7 @@ deploy: $(STAMP)
 	$(BIN)/sluiceway deploy --template '$(TEMPLATE)' $(if $(STACK),--stack-name '$(STACK)') $(if $(REGION),--region '$(REGION)') $(DEPLOY_FLAGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 
 bench: $(STAMP)

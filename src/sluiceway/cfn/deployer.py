@@ -33,6 +33,7 @@ from .intrinsics import Resolver
 from .parameters import parameter_values, ssm_parameter_names
 from .reading import load_template, parse_text
 from .resources import API_TYPES, Env, Made, Request, Stored, provisioner
+from .resources.placeholders import placeholder
 from .sam import nested, transform
 
 if TYPE_CHECKING:
@@ -247,8 +248,7 @@ def _make(
             # Not emulated: nothing is made, so nothing is read. An instance's public AMI parameter
             # (/aws/service/...) or a database's secret need not exist locally for the rest to run.
             stored = _stored(before.get(logical))
-            physical = stored.physical_id if stored else f"{env.stack_name}-{logical}-{uuid.uuid4().hex[:12].upper()}"
-            result = Made(physical, physical)
+            result = placeholder(env, logical, kind, properties, stored.physical_id if stored else None)
         else:
             resolved = resolve_references(properties, env.aws, kind, where)
             request = Request(logical, kind, resolved, _resolved(_stored(before.get(logical)), env))
