@@ -25,7 +25,7 @@ from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, L
 from .logs import LogGroup
 from .messaging import Queue, Subscription, Topic
 from .metric_filters import MetricFilter
-from .orchestration import EventBus, Rule, Schedule, ScheduleGroup, StateMachine, StateMachineAlias, StateMachineVersion
+from .orchestration import Activity, EventBus, Rule, Schedule, ScheduleGroup, StateMachine, StateMachineAlias, StateMachineVersion
 from .parameters import Parameter
 from .pipes import Pipe
 from .secrets import Secret
@@ -50,6 +50,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Scheduler::ScheduleGroup": ScheduleGroup(),
     "AWS::StepFunctions::StateMachine": StateMachine(),
     "AWS::StepFunctions::StateMachineVersion": StateMachineVersion(),
+    "AWS::StepFunctions::Activity": Activity(),
     "AWS::StepFunctions::StateMachineAlias": StateMachineAlias(),
     "AWS::Lambda::Function": Function(),
     "AWS::Lambda::EventSourceMapping": EventSourceMapping(),

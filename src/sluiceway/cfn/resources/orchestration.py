@@ -1,5 +1,5 @@
-"""AWS::Events::EventBus, AWS::Events::Rule, AWS::Scheduler::Schedule(Group) and AWS::StepFunctions::StateMachine
-(with its StateMachineVersion and StateMachineAlias, which SAM's AutoPublishAlias makes)."""
+"""AWS::Events::EventBus, AWS::Events::Rule, AWS::Scheduler::Schedule(Group), AWS::StepFunctions::StateMachine
+(with its StateMachineVersion and StateMachineAlias, which SAM's AutoPublishAlias makes) and AWS::StepFunctions::Activity."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ...endpoint.errors import AwsError
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored, physical_name
 
-__all__ = ["EventBus", "Rule", "Schedule", "ScheduleGroup", "StateMachine", "StateMachineAlias", "StateMachineVersion"]
+__all__ = ["Activity", "EventBus", "Rule", "Schedule", "ScheduleGroup", "StateMachine", "StateMachineAlias", "StateMachineVersion"]
 
 
 def _ignore(codes: tuple[str, ...], action: Any) -> None:
@@ -201,6 +201,43 @@ def _camel(value: Any) -> Any:
     if isinstance(value, list):
         return [_camel(item) for item in value]
     return value
+
+
+class Activity:
+    """An activity workers poll with GetActivityTask; ``Ref`` is its ARN.
+
+    Its name and encryption cannot change in place: a new name makes a new activity and deletes
+    the old one (CloudFormation's replacement); another encryption under the same name fails, as
+    a custom-named replacement does on CloudFormation. Tags are brought to the template's.
+    """
+
+    def apply(self, env: Env, request: Request) -> Made:
+        props = request.properties
+        name = props.get("Name")
+        if not isinstance(name, str):
+            raise TemplateError(f"{request.where}.Name: required for AWS::StepFunctions::Activity")
+        tags = {str(t["Key"]): str(t["Value"]) for t in props.get("Tags") or [] if isinstance(t, dict) and "Key" in t}
+        params: dict[str, Any] = {"name": name}
+        if isinstance(props.get("EncryptionConfiguration"), dict):
+            params["encryptionConfiguration"] = _camel(props["EncryptionConfiguration"])
+        if tags:
+            params["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        arn = str(env.aws.call("stepfunctions", "CreateActivity", params)["activityArn"])
+        previous = request.previous
+        if previous is not None and previous.physical_id != arn:
+            self.delete(env, previous)
+        elif previous is not None:
+            # CreateActivity keeps an existing activity's tags: bring them to the template's.
+            had = {str(t["key"]) for t in env.aws.call("stepfunctions", "ListTagsForResource", {"resourceArn": arn}).get("tags") or []}
+            if had - tags.keys():
+                env.aws.call("stepfunctions", "UntagResource", {"resourceArn": arn, "tagKeys": sorted(had - tags.keys())})
+            if tags:
+                env.aws.call("stepfunctions", "TagResource", {"resourceArn": arn, "tags": params["tags"]})
+        return Made(arn, arn, {"Arn": arn, "Name": name})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        # Deleting an activity that is gone succeeds (DeleteActivity is idempotent).
+        env.aws.call("stepfunctions", "DeleteActivity", {"activityArn": stored.physical_id})
 
 
 class StateMachineVersion:
