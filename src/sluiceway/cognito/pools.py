@@ -299,7 +299,8 @@ def client_document(
         "RefreshTokenValidity": int(params.get("RefreshTokenValidity") or 30),
         "ExplicitAuthFlows": flows,
         "AllowedOAuthFlowsUserPoolClient": bool(params.get("AllowedOAuthFlowsUserPoolClient", False)),
-        "PreventUserExistenceErrors": params.get("PreventUserExistenceErrors") or "ENABLED",
+        # The API's default is LEGACY (the developer guide: only the console selects ENABLED by default).
+        "PreventUserExistenceErrors": params.get("PreventUserExistenceErrors") or "LEGACY",
         "EnableTokenRevocation": bool(params.get("EnableTokenRevocation", True)),
         "EnablePropagateAdditionalUserContextData": bool(params.get("EnablePropagateAdditionalUserContextData", False)),
         "AuthSessionValidity": int(params.get("AuthSessionValidity") or 3),

@@ -228,7 +228,10 @@ def test_admin_confirm_sign_up_clears_the_wrong_codes(pools: SqliteUserPools, ca
 def _signed_in_user(pools: SqliteUserPools) -> tuple[str, str]:
     pool = pools.create_user_pool("p")
     client_id = pools.create_user_pool_client(
-        pool["Id"], "c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+        pool["Id"],
+        "c",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"],
+        PreventUserExistenceErrors="ENABLED",
     )["ClientId"]
     pools.admin_create_user(pool["Id"], "ann", message_action="SUPPRESS")
     pools.admin_set_user_password(pool["Id"], "ann", PASSWORD, permanent=True)

@@ -45,6 +45,7 @@ def pool(idp: Any) -> dict[str, Any]:
         UserPoolId=pool_id,
         ClientName="web",
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="ENABLED",
     )["UserPoolClient"]
     machine = idp.create_user_pool_client(
         UserPoolId=pool_id,
@@ -95,7 +96,8 @@ def test_pools_clients_groups_and_resource_servers_are_described_as_cognito_does
     assert any(p["Id"] == pool["id"] for p in idp.list_user_pools(MaxResults=60)["UserPools"])
     client = idp.describe_user_pool_client(UserPoolId=pool["id"], ClientId=pool["machine"])["UserPoolClient"]
     assert len(client["ClientId"]) == 26 and client["ClientId"].isalnum() and client["ClientId"].islower()
-    assert len(client["ClientSecret"]) == 51 and client["PreventUserExistenceErrors"] == "ENABLED"
+    # A client made through the API without the setting is LEGACY (only the console selects ENABLED).
+    assert len(client["ClientSecret"]) == 51 and client["PreventUserExistenceErrors"] == "LEGACY"
     assert {c["ClientName"] for c in idp.list_user_pool_clients(UserPoolId=pool["id"], MaxResults=60)["UserPoolClients"]} == {
         "web",
         "machine",
@@ -323,6 +325,17 @@ def test_wrong_password_and_unknown_user_are_the_same_error(idp: Any, pool: dict
     expected = ("NotAuthorizedException", "Incorrect username or password.")
     assert _error(lambda: _sign_in(idp, pool, "wendy", "Wrong-Passw0rd")) == expected
     assert _error(lambda: _sign_in(idp, pool, "nobody-at-all")) == expected
+
+
+def test_a_client_made_without_the_setting_tells_an_unknown_user_apart(idp: Any, pool: dict[str, Any]) -> None:
+    client = idp.create_user_pool_client(UserPoolId=pool["id"], ClientName="legacy", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])
+    client_id = client["UserPoolClient"]["ClientId"]
+    assert client["UserPoolClient"]["PreventUserExistenceErrors"] == "LEGACY"
+    sign_in = {"USERNAME": "nobody-at-all", "PASSWORD": "Any-Passw0rd"}
+    assert _error(lambda: idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=sign_in)) == (
+        "UserNotFoundException",
+        "User does not exist.",
+    )
 
 
 def test_a_flow_the_client_does_not_allow_is_refused(idp: Any, pool: dict[str, Any]) -> None:

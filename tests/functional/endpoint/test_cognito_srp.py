@@ -435,7 +435,7 @@ def test_an_unconfirmed_user_is_told_so_whatever_the_password_and_it_is_not_coun
 def test_a_decoy_challenge_costs_the_writes_a_real_one_costs(pools: SqliteUserPools) -> None:
     """The time of InitiateAuth must not tell a user who exists from one who does not: both write
     (and prune) a challenge row; the decoy's is rolled back, as its name has no user to hold it."""
-    pool_id, client_id = _store_setup(pools)
+    pool_id, client_id = _store_setup(pools, PreventUserExistenceErrors="ENABLED")
     srp = SrpClient("hal", PASSWORD, pool_id, client_id)
     conn = pools.db.connection()
 
