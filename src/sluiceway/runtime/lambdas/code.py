@@ -84,8 +84,8 @@ class FunctionCode:
     """The code's folder: Lambda's ``/var/task`` (``LAMBDA_TASK_ROOT``), first on ``sys.path``, the working directory."""
     dependencies: Path | None = None
     """Where ``requirements.txt`` was installed; on ``sys.path`` after the root, before the runtime's own paths."""
-    kind: Literal["folder", "zip", "inline"] = "folder"
-    """What the template gave: a folder (used in place), a ``.zip`` (extracted) or inline code."""
+    kind: Literal["folder", "zip", "file", "inline"] = "folder"
+    """What the template gave: a folder (used in place), a ``.zip`` (extracted), one file (copied) or inline code."""
     unwatched: tuple[str, ...] = ()
     """Folders under the root whose changes are not edits of the code (the stack's data dir, the cache)."""
     layers: tuple[str, ...] = ()
@@ -154,7 +154,11 @@ def prepare_function_code(
         return FunctionCode(root, dependencies, "folder", ignored)
     if path.is_file() and zipfile.is_zipfile(path):
         return FunctionCode(_extract(function_name, path, cache), kind="zip")
-    raise FunctionCodeError(f"function {function_name}: CodeUri {shown} is neither a folder nor a .zip file")
+    if path.is_file():
+        # `sam deploy` (CloudFormation's package step) zips a CodeUri that names one file into
+        # a package holding that file alone, at its root: the same here, without the zip.
+        return FunctionCode(_single_file(function_name, path, cache), kind="file")
+    raise FunctionCodeError(f"function {function_name}: CodeUri {shown} is neither a folder, a .zip nor a file")
 
 
 # -- the three kinds of code ------------------------------------------------------------------
@@ -179,6 +183,20 @@ def _inline(function_name: str, source: str, cache: Path) -> Path:
 def _cfnresponse_source() -> bytes:
     # Its source, copied next to index.py: it runs in the function's worker, not here.
     return Path(__file__).with_name("_cfnresponse.py").read_bytes()
+
+
+def _single_file(function_name: str, source: Path, cache: Path) -> Path:
+    data = source.read_bytes()
+    if len(data) > MAX_UNZIPPED_BYTES:
+        raise FunctionCodeError(
+            f"function {function_name}: CodeUri {source.name} has {len(data)} bytes; Lambda takes at most {MAX_UNZIPPED_BYTES} unzipped"
+        )
+    key = hashlib.sha256(source.name.encode() + b"\0" + data).hexdigest()
+
+    def build(into: Path) -> None:
+        (into / source.name).write_bytes(data)
+
+    return _cached(cache / "file" / key, build)
 
 
 def _extract(function_name: str, archive: Path, cache: Path) -> Path:

@@ -70,12 +70,25 @@ def test_a_missing_code_uri_names_the_function_and_the_path(tmp_path: Path) -> N
     assert isinstance(caught.value, ConfigError)  # the CLI shows its message, not a traceback
 
 
-def test_code_in_s3_or_a_plain_file_is_refused(tmp_path: Path) -> None:
+def test_code_in_s3_or_what_is_no_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FunctionCodeError, match=r"s3://bucket/key.zip is not on this machine"):
         prepare_function_code("Fn", code_uri="s3://bucket/key.zip", base_dir=tmp_path, cache_dir=tmp_path)
-    (tmp_path / "app.py").write_text("x = 1\n")
-    with pytest.raises(FunctionCodeError, match=r"neither a folder nor a .zip"):
-        prepare_function_code("Fn", code_uri="app.py", base_dir=tmp_path, cache_dir=tmp_path)
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(FunctionCodeError, match=r"CodeUri pipe is neither a folder, a .zip nor a file"):
+        prepare_function_code("Fn", code_uri="pipe", base_dir=tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_a_single_file_is_the_whole_package_as_sam_package_makes_it(tmp_path: Path) -> None:
+    src = folder(tmp_path / "src", {"function.py": "def handler(e, c): return 1\n", "other.py": "x = 2\n"})
+    code = prepare_function_code("Fn", code_uri="src/function.py", base_dir=tmp_path, cache_dir=tmp_path / "cache")
+    assert code.kind == "file" and not code.watched and code.dependencies is None
+    assert sorted(p.name for p in code.root.iterdir()) == ["function.py"]  # the file alone, at the package's root
+    assert (code.root / "function.py").read_text() == (src / "function.py").read_text()
+    again = prepare_function_code("Fn", code_uri="src/function.py", base_dir=tmp_path, cache_dir=tmp_path / "cache")
+    assert again.root == code.root
+    (src / "function.py").write_text("def handler(e, c): return 2\n")
+    edited = prepare_function_code("Fn", code_uri="src/function.py", base_dir=tmp_path, cache_dir=tmp_path / "cache")
+    assert edited.root != code.root and (edited.root / "function.py").read_text().endswith("return 2\n")
 
 
 def test_one_kind_of_code_is_given(tmp_path: Path) -> None:
@@ -119,7 +132,7 @@ def test_a_zip_entry_outside_its_folder_is_refused(tmp_path: Path, name: str) ->
 
 def test_a_zip_holding_a_symlink_is_refused(tmp_path: Path) -> None:
     link = zipfile.ZipInfo("index.py")
-    link.external_attr = (0o120777 << 16)
+    link.external_attr = 0o120777 << 16
     with zipfile.ZipFile(tmp_path / "link.zip", "w") as archive:
         archive.writestr(link, "/etc/passwd")
     with pytest.raises(FunctionCodeError, match="symbolic link"):
@@ -263,9 +276,7 @@ def test_fingerprint_does_not_follow_links_out_of_the_folder(tmp_path: Path) -> 
 
 def test_the_data_dir_and_hidden_folders_inside_the_code_are_not_edits(tmp_path: Path) -> None:
     src = folder(tmp_path / "app", {"app.py": "", "data/sluiceway.db": "", ".sluiceway/sluiceway.db": ""})
-    code = prepare_function_code(
-        "Fn", code_uri=".", base_dir=src, cache_dir=src / "cache", unwatched=[src / "data"]
-    )
+    code = prepare_function_code("Fn", code_uri=".", base_dir=src, cache_dir=src / "cache", unwatched=[src / "data"])
     assert code.root == src.resolve()
     assert set(code.unwatched) == {str((src / "cache").resolve()), str((src / "data").resolve())}
     watch = CodeWatch(code.root, code.unwatched)
