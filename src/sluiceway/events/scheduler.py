@@ -116,7 +116,7 @@ class ScheduleRecord:
 
     @property
     def schedule(self) -> Schedule:
-        return parse_schedule(self.expression)
+        return parse_schedule(self.expression, units_agree=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -195,7 +195,7 @@ def check_schedule(
         SchedulerValidationError: with AWS's message.
     """
     try:
-        schedule = parse_schedule(expression)
+        schedule = parse_schedule(expression, units_agree=False)
     except ScheduleExpressionError:
         raise SchedulerValidationError(f"Invalid Schedule Expression {expression}.") from None
     zone_of(timezone)

@@ -1,7 +1,8 @@
 """Schedule expressions as EventBridge and EventBridge Scheduler read them: ``rate()``, ``cron()``, ``at()``.
 
 * ``rate(value unit)``: a positive whole number and ``minute(s)``, ``hour(s)`` or ``day(s)``;
-  AWS wants the singular for 1 and the plural otherwise (``rate(1 minutes)`` is refused).
+  EventBridge rules want the singular for 1 and the plural otherwise (``rate(1 minutes)`` is
+  refused); EventBridge Scheduler takes either form.
   Occurrences are ``start + k * period``.
 * ``cron(minutes hours day-of-month month day-of-week year)``: AWS's six fields, with
   ``, - * /`` everywhere, ``?`` in one of the two day fields (exactly one of them: AWS
@@ -160,13 +161,14 @@ class Cron:
 Schedule: TypeAlias = Rate | Cron | At
 
 
-def parse_schedule(text: str, *, allow_at: bool = True, allow_cron: bool = True) -> Schedule:
+def parse_schedule(text: str, *, allow_at: bool = True, allow_cron: bool = True, units_agree: bool = True) -> Schedule:
     """Read a schedule expression.
 
     Args:
         text: ``rate(...)``, ``cron(...)`` or ``at(...)``.
         allow_at: whether one-time ``at()`` expressions are allowed (Scheduler: yes; rules: no).
         allow_cron: whether ``cron()`` is allowed.
+        units_agree: whether a rate's unit must be singular for 1 and plural otherwise (rules: yes).
 
     Raises:
         ScheduleExpressionError: the expression is not valid (callers word AWS's message).
@@ -177,8 +179,10 @@ def parse_schedule(text: str, *, allow_at: bool = True, allow_cron: bool = True)
         value, unit = int(rate[1]), rate[2]
         if value < 1:
             raise ScheduleExpressionError("a rate's value is a positive whole number")
-        # AWS: "If the value is equal to 1, then the unit must be singular."
-        if (value == 1) != (not unit.endswith("s")):
+        # Rules: "If the value is equal to 1, then the unit must be singular." Scheduler's reference
+        # lists "minute | minutes | hour | hours | day | days" without that rule, and published SAM
+        # apps deploy Scheduler schedules of rate(5 minute) (not confirmed by a recording of ours).
+        if units_agree and (value == 1) != (not unit.endswith("s")):
             raise ScheduleExpressionError("a rate of 1 takes a singular unit and other values a plural one")
         return Rate(text, timedelta(seconds=value * _UNIT_SECONDS[unit.rstrip("s")]))
     if at := _AT.fullmatch(text):

@@ -83,6 +83,14 @@ def test_schedules(aws: Callable[..., Any]) -> None:
     )  # fmt: skip
 
 
+def test_a_rate_unit_need_not_agree_with_its_value_as_for_rules(aws: Callable[..., Any]) -> None:
+    scheduler = aws("scheduler")
+    for name, expression in (("five", "rate(5 minute)"), ("one", "rate(1 hours)")):
+        scheduler.create_schedule(Name=name, ScheduleExpression=expression, FlexibleTimeWindow={"Mode": "OFF"}, Target=_target())
+        assert scheduler.get_schedule(Name=name)["ScheduleExpression"] == expression
+        scheduler.delete_schedule(Name=name)
+
+
 def test_schedule_refusals(aws: Callable[..., Any]) -> None:
     scheduler = aws("scheduler")
 
@@ -90,8 +98,8 @@ def test_schedule_refusals(aws: Callable[..., Any]) -> None:
         request = {"Name": "bad", "ScheduleExpression": "rate(5 minutes)", "FlexibleTimeWindow": {"Mode": "OFF"}, "Target": _target()}
         return scheduler.create_schedule(**{**request, **changes})
 
-    assert _error(lambda: create(ScheduleExpression="rate(1 minutes)")) == (
-        "ValidationException", "Invalid Schedule Expression rate(1 minutes).", 400,
+    assert _error(lambda: create(ScheduleExpression="rate(10 seconds)")) == (
+        "ValidationException", "Invalid Schedule Expression rate(10 seconds).", 400,
     )  # fmt: skip
     assert _error(lambda: create(ScheduleExpression="cron(0 2 * * * *)"))[0] == "ValidationException"
     assert _error(lambda: create(StartDate=datetime.now(UTC) - timedelta(hours=1))) == (

@@ -47,7 +47,7 @@ def test_aws_expressions_are_read(expression: str, kind: type) -> None:
 @pytest.mark.parametrize(
     "expression",
     [
-        "rate(1 minutes)",  # AWS: the singular for 1
+        "rate(1 minutes)",  # rules: the singular for 1
         "rate(2 minute)",
         "rate(0 minutes)",
         "rate(5 seconds)",
@@ -134,3 +134,11 @@ def test_cron_respects_its_start_and_ends_with_its_years() -> None:
 def test_at_is_once_in_its_zone() -> None:
     assert first("at(2026-03-01T09:30:00)", 5, zone="Asia/Tokyo") == [utc(2026, 3, 1, 0, 30)]
     assert first("at(2026-03-01T09:30:00)", 1, after=utc(2026, 3, 1, 9, 30)) == []
+
+
+@pytest.mark.parametrize(("expression", "minutes"), [("rate(5 minute)", 5), ("rate(1 minutes)", 1), ("rate(2 day)", 2880)])
+def test_scheduler_takes_a_rate_unit_whatever_its_value(expression: str, minutes: int) -> None:
+    with pytest.raises(ScheduleExpressionError):
+        parse_schedule(expression)  # a rule's
+    schedule = parse_schedule(expression, units_agree=False)
+    assert isinstance(schedule, Rate) and schedule.period == timedelta(minutes=minutes)
