@@ -3,7 +3,7 @@
 A rule belongs to one event bus, has an event pattern (compiled once, see
 :mod:`sluiceway.events.patterns`), a state (``ENABLED`` or ``DISABLED``) and up
 to five targets. A target is an id, an ARN (a state machine, a function, a
-queue or a topic), what it receives (the event, ``Input``, ``InputPath`` or an
+queue, a topic, another event bus or a CloudWatch Logs log group), what it receives (the event, ``Input``, ``InputPath`` or an
 ``InputTransformer``, see :mod:`sluiceway.events.transform`), a
 :class:`RetryPolicy` and an optional dead-letter queue. The limits and names
 are EventBridge's, and so are the messages where we know them.
@@ -52,7 +52,10 @@ __all__ = [
     "check_bus_name",
     "check_rule_name",
     "rule_arn",
+    "rule_bus_name",
+    "target_bus_name",
     "target_kind",
+    "target_log_group_name",
 ]
 
 DEFAULT_BUS: Final = "default"
@@ -63,7 +66,7 @@ MAX_TARGETS: Final = 5
 NO_PATTERN: Final = Pattern(source="", _branches=(), _prefixes=frozenset())
 
 RuleState: TypeAlias = Literal["ENABLED", "DISABLED"]
-TargetKind: TypeAlias = Literal["state-machine", "function", "queue", "topic"]
+TargetKind: TypeAlias = Literal["state-machine", "function", "queue", "topic", "event-bus", "log-group"]
 TargetCallable: TypeAlias = Callable[[Mapping[str, Any]], None]
 """An in-process target: called with the event (the composition root's own rules)."""
 DeliveryStatus: TypeAlias = Literal["pending", "delivered", "dead-lettered", "dropped", "cancelled"]
@@ -76,6 +79,9 @@ _BUS_NAME: Final = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 _TARGET_ID: Final = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 _ARN: Final = re.compile(r"^arn:[^:]+:(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$")
 _MAX_DESCRIPTION: Final = 512
+# CloudWatch Logs' log group names (1-512 of these); a target ARN may end in ":*", as the
+# group's ARN from CloudFormation's Fn::GetAtt does.
+_LOG_GROUP: Final = re.compile(r"^log-group:(?P<name>[.\-_/#A-Za-z0-9]{1,512})(?::\*)?$")
 
 # Backoff between attempts: exponential from one second, capped at ten minutes, with
 # "equal jitter" (half fixed, half random). EventBridge does not publish its schedule;
@@ -122,7 +128,7 @@ def bus_arn(name: str, *, region: str, account: str) -> str:
 
 
 def target_kind(arn: str) -> TargetKind:
-    """What an ARN names: a state machine, a function, a queue or a topic.
+    """What an ARN names: a state machine, a function, a queue, a topic, an event bus or a log group.
 
     Raises:
         RuleValidationError: the ARN is none of those.
@@ -138,7 +144,44 @@ def target_kind(arn: str) -> TargetKind:
             return "queue"
         if service == "sns" and ":" not in resource:
             return "topic"
-    raise RuleValidationError(f"Target ARN '{arn}' is not supported: use a state machine, Lambda function, SQS queue or SNS topic ARN.")
+        if service == "events" and resource.startswith("event-bus/") and _BUS_NAME.match(resource.removeprefix("event-bus/")):
+            return "event-bus"
+        if service == "logs" and _LOG_GROUP.match(resource):
+            return "log-group"
+    raise RuleValidationError(
+        f"Target ARN '{arn}' is not supported: use a state machine, Lambda function, SQS queue, SNS topic, "
+        "event bus or CloudWatch Logs log group ARN."
+    )
+
+
+def target_bus_name(arn: str) -> str:
+    """The bus an ``event-bus`` target ARN names.
+
+    Raises:
+        RuleValidationError: the ARN names no event bus.
+    """
+    if target_kind(arn) != "event-bus":
+        raise RuleValidationError(f"Target ARN '{arn}' is not an event bus ARN.")
+    return arn.split(":", 5)[5].removeprefix("event-bus/")
+
+
+def target_log_group_name(arn: str) -> str:
+    """The log group a ``log-group`` target ARN names (without the ``:*`` a group's ARN may end in).
+
+    Raises:
+        RuleValidationError: the ARN names no log group.
+    """
+    match = _LOG_GROUP.match(arn.split(":", 5)[5]) if target_kind(arn) == "log-group" else None
+    if match is None:
+        raise RuleValidationError(f"Target ARN '{arn}' is not a log group ARN.")
+    return match["name"]
+
+
+def rule_bus_name(arn: str) -> str:
+    """The bus of a rule, from the rule's ARN (``rule/NAME`` is on the default bus, ``rule/BUS/NAME``
+    on BUS; a bus name may hold ``/``, a rule name may not)."""
+    resource = arn.split(":", 5)[-1].removeprefix("rule/")
+    return resource.rsplit("/", 1)[0] if "/" in resource else DEFAULT_BUS
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,152 @@
+"""Rule targets the bus serves itself: other event buses and CloudWatch Logs log groups.
+
+:class:`BusAndLogTargets` is a :class:`~sluiceway.ports.events.TargetResolver` that
+delivers to ``event-bus`` and ``log-group`` ARNs and hands every other ARN (state
+machines, functions, queues, topics) to the resolver it wraps. What each receives is
+:mod:`sluiceway.events.forwarding`'s.
+
+Guarantees, with the router's retries, dead-letter queues and leases around them:
+
+* **Event bus.** The event is committed to the receiving bus under a key of the
+  delivery, so a delivery made again after a crash forwards nothing new (exactly
+  once); the receiving bus's router then matches it against that bus's rules. An event
+  that came from another bus is not sent on (EventBridge routes bus to bus one hop
+  only), so no chain of rules loops. A bus that does not exist, or one in another
+  account or Region (a local stack is one account and Region), fails at once: the
+  event goes to the dead-letter queue as RESOURCE_NOT_FOUND.
+* **Log group.** One log event in the event's stream, made if missing; a log group
+  that does not exist fails at once as above (EventBridge does not create it). The
+  logs live in a database of their own, so a process that dies between writing and
+  recording the delivery writes the line again at the next start: at least once, as
+  for queue and topic targets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from ...errors import ConflictError, NotFoundError
+from ...events.forwarding import bus_event, forward_key, log_event, log_stream_name
+from ...events.rules import Delivery, rule_bus_name, target_bus_name, target_kind, target_log_group_name
+from ...ports import Clock
+from ...ports.events import DeadLetterSender, Deliver, TargetResolver
+from ...types import EventDict
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BusAndLogTargets", "EventForwarding", "LogWriter"]
+
+
+class EventForwarding(Protocol):
+    """The receiving side of bus-to-bus delivery (``SqliteEventForwarding`` locally)."""
+
+    def forward(self, event: EventDict, *, bus: str, key: str) -> bool:
+        """Commit ``event`` to ``bus`` under ``key`` unless stored under it already; whether it was stored now.
+
+        Raises:
+            NotFoundError: no such bus.
+        """
+        ...
+
+    def put_directly(self, event_id: str, bus: str) -> bool:
+        """Whether ``bus`` holds ``event_id`` as put on it (not forwarded from another bus)."""
+        ...
+
+
+class LogWriter(Protocol):
+    """What a log group target needs of CloudWatch Logs (``SqliteLogStore`` locally)."""
+
+    def create_stream(self, group: str, name: str) -> None:
+        """Raises NotFoundError (no such group) or ConflictError (the stream exists)."""
+        ...
+
+    def put(self, group: str, stream: str, events: Sequence[tuple[int, str]], *, create: bool = False) -> None:
+        """Append ``(timestamp ms, message)`` events. Raises NotFoundError (no such group or stream)."""
+        ...
+
+
+class BusAndLogTargets:
+    """Delivers to event buses and log groups; every other target ARN goes to ``others``.
+
+    Args:
+        others: the resolver of every other kind of target, and of dead-letter queues.
+        forwarding: where events sent to another bus are committed.
+        logs: the CloudWatch Logs store.
+        clock: stamps a log event whose event has no readable time.
+        region: the local stack's Region: a bus or log group elsewhere does not exist here.
+        account: likewise, its account.
+        on_event: called after an event is committed to another bus (the router's wake-up).
+    """
+
+    def __init__(
+        self,
+        others: TargetResolver,
+        forwarding: EventForwarding,
+        logs: LogWriter,
+        *,
+        clock: Clock,
+        region: str,
+        account: str,
+        on_event: Callable[[], None] | None = None,
+    ) -> None:
+        self.others = others
+        self.forwarding = forwarding
+        self.logs = logs
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.on_event = on_event
+
+    def resolve(self, arn: str) -> Deliver:
+        """The callable that delivers to ``arn``.
+
+        Raises:
+            NotFoundError: ``others`` knows no such target.
+        """
+        kind = target_kind(arn)
+        if kind == "event-bus":
+            return lambda delivery: self._forward(arn, delivery)
+        if kind == "log-group":
+            return lambda delivery: self._log(arn, delivery)
+        return self.others.resolve(arn)
+
+    def dead_letter(self, arn: str) -> DeadLetterSender:
+        return self.others.dead_letter(arn)
+
+    def _here(self, arn: str) -> None:
+        region, account = arn.split(":")[3:5]
+        if (region, account) != (self.region, self.account):
+            raise NotFoundError(f"{arn} is not in this stack's account {self.account} and Region {self.region}.")
+
+    def _forward(self, arn: str, delivery: Delivery) -> None:
+        self._here(arn)
+        target, source = target_bus_name(arn), rule_bus_name(delivery.rule_arn)
+        where = {"rule": delivery.rule, "target": delivery.target_id, "event": delivery.event.get("id"), "bus": target}
+        if target == source:
+            # The event is on that bus already; sending it there again would match the same
+            # rule again. AWS's behaviour here is not documented; we send nothing.
+            logger.warning("event not sent to the bus it is on", extra=where)
+            return
+        if not self.forwarding.put_directly(str(delivery.event.get("id", "")), source):
+            # "EventBridge can't route events received from a sender event bus to a third event
+            # bus" (its user guide): one hop only, which also makes loops impossible.
+            logger.warning("event from another bus not sent on to a third bus", extra=where)
+            return
+        if self.forwarding.forward(bus_event(delivery), bus=target, key=forward_key(delivery)):
+            if self.on_event is not None:
+                self.on_event()
+        else:
+            logger.info("event already sent to this bus by an earlier attempt", extra=where)
+
+    def _log(self, arn: str, delivery: Delivery) -> None:
+        self._here(arn)
+        group, stream = target_log_group_name(arn), log_stream_name(delivery)
+        # ConflictError: the event's stream exists (another rule or an earlier attempt wrote to it);
+        # NotFoundError, no such group, goes through: EventBridge does not create it.
+        with contextlib.suppress(ConflictError):
+            self.logs.create_stream(group, stream)
+        stamp, message = log_event(delivery, fallback_ms=int(self.clock.now().timestamp() * 1000))
+        self.logs.put(group, stream, [(stamp, message)])
