@@ -27,6 +27,7 @@ from .lambdas.invoker import LocalFunctionInvoker
 from .messaging.delivery import TopicDeliverer
 from .messaging.streams import StreamMappings
 from .messaging.triggers import EventSourceMappings
+from .orchestration.execution_logs import ExecutionLogWriter
 from .orchestration.executor import LocalOrchestrator
 from .orchestration.tasks import AwsSdkTasks
 from .periodic import Periodic
@@ -72,6 +73,8 @@ class Stack:
     sdk_tasks: AwsSdkTasks | None = None
     """Runs the executions' AWS SDK tasks on what ``sdk_tasks.serve`` is given (the endpoint's operations);
     it lives as long as the stack, so a task never meets a closed endpoint."""
+    execution_logs: ExecutionLogWriter | None = None
+    """Writes executions' history to the log groups their state machines' loggingConfiguration names."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
     _sources: list[Callable[[], None]] = field(default_factory=list, repr=False)
     """How to stop the pollers made after the stack was built (EventBridge Pipes'), closed with the triggers."""
@@ -152,6 +155,8 @@ class Stack:
         self.orchestrator.close(grace_s)
         self.invoker.close()
         self.orchestrator.join_tasks()
+        if self.execution_logs is not None:
+            self.execution_logs.close()  # nothing commits any more: what is queued is written, then the logs close
         if self.sdk_tasks is not None:
             self.sdk_tasks.close()  # no task calls any more: what the calls hold can go
         self.local.close()

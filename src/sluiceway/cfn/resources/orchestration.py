@@ -182,6 +182,9 @@ class StateMachine:
                 raise
             arn = env.arn("states", f"stateMachine:{name}")
             update = {"stateMachineArn": arn, "definition": params["definition"], "roleArn": params["roleArn"]}
+            # A template that drops its logging or tracing turns them off, as CloudFormation's update does.
+            update["loggingConfiguration"] = params.get("loggingConfiguration") or {"level": "OFF"}
+            update["tracingConfiguration"] = params.get("tracingConfiguration") or {"enabled": False}
             env.aws.call("stepfunctions", "UpdateStateMachine", update)
         # The revision the machine is at: a version published from it names it (StateMachineRevisionId).
         revision = env.aws.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn}).get("revisionId") or "INITIAL"

@@ -31,6 +31,7 @@ from ...runtime.orchestration.json_reasons import jackson_reason
 from ..errors import AwsError
 from ..sdk_tasks import sdk_diagnostics
 from ._sfn_express import express_diagnostics
+from ._sfn_logging import checked_logging
 
 if TYPE_CHECKING:
     from ...runtime.orchestration.executor import LocalOrchestrator
@@ -171,6 +172,10 @@ class Catalog:
                     self.store.update_state_machine(replace(stored, definition=text, updated_at=datetime.now(UTC)))
             self._synced.add(name)
 
+    def checked_logging(self, configuration: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """A loggingConfiguration as it is stored (see :mod:`._sfn_logging`); raises InvalidLoggingConfiguration."""
+        return checked_logging(configuration, self.stack.local.logs, region=self.region, account_id=self.account_id)
+
     def default_role(self) -> str:
         return f"arn:aws:iam::{self.account_id}:role/sluiceway"
 
@@ -188,6 +193,7 @@ class Catalog:
             raise validation_error("type", kind, "Member must satisfy enum value set: [STANDARD, EXPRESS]")
         _check_express(machine, kind)
         tags = tag_map(params.get("tags") or [])
+        logging_configuration = self.checked_logging(params.get("loggingConfiguration"))
         with self._lock:
             existing = self.get(name)
             if existing is not None:
@@ -203,13 +209,13 @@ class Catalog:
                 role_arn=role,
                 type=kind,
                 now=datetime.now(UTC),
-                logging=params.get("loggingConfiguration"),
+                logging=logging_configuration,
                 tracing=params.get("tracingConfiguration"),
                 tags=tags,
             )
             if not created:
                 # Stored but not registered: left by a stack that stopped between the two. Ours replaces it.
-                stored = replace(stored, definition=text, role_arn=role, type=kind, tags=tags)
+                stored = replace(stored, definition=text, role_arn=role, type=kind, tags=tags, logging=logging_configuration)
                 self.store.update_state_machine(stored)
             self.orchestrator.register(name, machine)
             self._synced.add(name)
@@ -227,7 +233,7 @@ class Catalog:
         if params.get("roleArn") is not None:
             changes["role_arn"] = check_role(params["roleArn"])
         if params.get("loggingConfiguration") is not None:
-            changes["logging"] = params["loggingConfiguration"]
+            changes["logging"] = self.checked_logging(params["loggingConfiguration"])
         if params.get("tracingConfiguration") is not None:
             changes["tracing"] = params["tracingConfiguration"]
         if not changes:

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -146,6 +146,7 @@ class LocalOrchestrator:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._listeners: list[Callable[[ExecutionRecord], None]] = []
+        self._history_listeners: list[Callable[[ExecutionRecord, Sequence[Mapping[str, Any]]], None]] = []
         self._activities = Activities(lambda arn, event: self._events.put((arn, event)))
 
     # -- registry -----------------------------------------------------------
@@ -209,6 +210,15 @@ class LocalOrchestrator:
     def on_change(self, listener: Callable[[ExecutionRecord], None]) -> None:
         """Call ``listener`` (on the dispatcher thread) whenever an execution ends."""
         self._listeners.append(listener)
+
+    def on_history(self, listener: Callable[[ExecutionRecord, Sequence[Mapping[str, Any]]], None]) -> None:
+        """Call ``listener`` with an execution and the history events just committed for it, in commit order.
+
+        It is called under the orchestrator's lock, on whichever thread committed (the dispatcher's,
+        or a caller's for StartExecution, RedriveExecution and worker answers): it must return at
+        once (queue, never write), and what it raises is logged, never the execution's.
+        """
+        self._history_listeners.append(listener)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -317,6 +327,11 @@ class LocalOrchestrator:
         else:
             # Which stored revision this start runs, looked up before the lock (it reads the store).
             revision_id = self._revisions.revision_of(state_machine, machine)
+        # The role the machine was given (CreateStateMachine's roleArn): AWS names it in the
+        # ExecutionStarted event and in the context object. A machine the store does not describe
+        # (an application workflow not yet recorded) keeps the interpreter's default.
+        role = self._revisions.role_of(state_machine, revision_id) if revision_id is not None else None
+        given_role: dict[str, Any] = {"role_arn": role} if role is not None else {}
         name = name or str(uuid.uuid4())
         check_name(name, what="execution name")
         arn = self.execution_arn(state_machine, name)
@@ -334,6 +349,7 @@ class LocalOrchestrator:
                 state_machine_name=state_machine,
                 now=now,
                 max_payload_bytes=self.max_payload_bytes,
+                **given_role,
             )
             record = self._record_from(
                 ExecutionRecord(arn=arn, name=name, state_machine=state_machine, status="RUNNING", input=input, started_at=now),
@@ -347,6 +363,7 @@ class LocalOrchestrator:
                 stored = self.store.create(record, history)
             if stored is not record:
                 return stored  # an earlier StartExecution with the same name and input
+            self._committed(record, history)
             logger.info("execution started", extra={"execution": arn, "state_machine": state_machine})
             self.metrics.execution_started(state_machine)
             self.metrics.states_entered(state_machine, step.history)
@@ -380,6 +397,7 @@ class LocalOrchestrator:
                 raise ExecutionError(str(exc)) from None
             record = self._record_from(record, step.state)
             self.store.advance(record, step.history)
+            self._committed(record, step.history)
             logger.warning("execution redriven", extra={"execution": record.arn})
             self.metrics.execution_redriven(record.state_machine)
             self.metrics.states_entered(record.state_machine, step.history)
@@ -680,6 +698,7 @@ class LocalOrchestrator:
                 return
             record = self._record_from(live.record, step.state)
             self.store.advance(record, step.history)
+            self._committed(record, step.history)
             self.metrics.states_entered(record.state_machine, step.history)
             if self._spans is not None:
                 self._spans.advanced(arn, step.history)
@@ -701,6 +720,15 @@ class LocalOrchestrator:
             stopped_at=self.clock.now() if done else None,
             state=state,
         )
+
+    def _committed(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]]) -> None:
+        if not history:
+            return
+        for listener in self._history_listeners:
+            try:
+                listener(record, history)
+            except Exception:
+                logger.exception("history listener failed", extra={"execution": record.arn})
 
     def _finished(self, record: ExecutionRecord) -> None:
         log = logger.info if record.status == "SUCCEEDED" else logger.warning

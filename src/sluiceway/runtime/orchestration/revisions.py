@@ -137,6 +137,14 @@ class MachineRevisions:
         with self._lock:
             self._parsed.setdefault((name, revision_id), machine)
 
+    def role_of(self, name: str, revision_id: str) -> str | None:
+        """The role ARN revision ``revision_id`` of ``name`` runs with (its ExecutionStarted event and
+        ``$$.Execution.RoleArn`` name it); None when the revision is not stored."""
+        if self._store is None:
+            return None
+        role = getattr(self._store.revision(name, revision_id), "role_arn", None)
+        return role if isinstance(role, str) and role else None
+
     def machine_for(self, name: str, revision_id: str) -> StateMachine | None:
         """The parsed machine of the stored revision ``revision_id`` of ``name`` (a published
         version's, which StartExecution with a version ARN runs); None when it is not stored."""
