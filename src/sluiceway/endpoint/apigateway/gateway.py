@@ -6,7 +6,8 @@ API's ``$default`` stage has none, a named stage has its segment. Each request i
 route's authorizer run (one ``authorize`` step: a refusal, or the grant the events carry; IAM
 refuses, failing closed), a REST method's API key checked against the stack's usage plans
 (:mod:`.api_keys`), its request validated, its integration called, and the answer given with API
-Gateway's request-id headers.
+Gateway's request-id headers. A stage with access logging then gets the request's line
+(:mod:`.access_logs`), written after the answer and never in its way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from ..context import Context, HttpRequest, HttpResponse, Shared
+from .access_log_format import render
+from .access_log_variables import Exchange, access_variables
+from .access_logs import AccessLogWriter, LogSink, stream_name
 from .api_keys import KeyUse, presented_key, served_keys
 from .authorizers import Authorization, unverifiable_issuers
 from .cors import apply_cors, is_preflight, preflight
@@ -80,6 +84,7 @@ class ApiGateway:
         self._lambda_authorizers = LambdaAuthorizers(host.stack.invoker)
         self._authorization = Authorization(self._keys, self._lambda_authorizers)
         self._api_keys = served_keys(host.shared, host.stack)
+        self._access_logs = AccessLogWriter(lambda: _log_store(host))
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -132,16 +137,36 @@ class ApiGateway:
         extended = _short_id()
         rest_ids = {"x-amzn-RequestId": request_id, "x-amz-apigw-id": extended}
         ids = rest_ids if api.kind == "REST" else {"apigw-requestid": request_id}
+        exchange = Exchange(
+            api=api, request_id=request_id, extended_request_id=extended, method=request.method, path=rest,
+            user_agent=request.header("user-agent") or "", time_ms=int(time.time() * 1000), started=time.monotonic(),
+        )  # fmt: skip
         try:
-            response = self._serve(api, rest, request, request_id, extended)
+            response = self._serve(api, rest, request, exchange)
         except Exception:
             logger.exception("api gateway: %s %s failed (request %s)", request.method, request.path, request_id)
             response = gateway_error(api.kind, "integration_error")
+            exchange.integration_answered = False
         for name, value in ids.items():
             response.headers[name] = value
         if api.kind == "REST":
             response.headers.setdefault("X-Amzn-Trace-Id", _trace_id())
+        self._log_access(exchange, response)
         return response
+
+    def _log_access(self, exchange: Exchange, response: HttpResponse) -> None:
+        """Queue the stage's access log line for the answered request (never raises: the request is served)."""
+        stage = exchange.stage
+        if stage is None or stage.access_log is None:
+            return
+        try:
+            base = _context_variables(exchange.view) if exchange.view is not None else {}
+            latency = int((time.monotonic() - exchange.started) * 1000)
+            line = render(stage.access_log.format, access_variables(exchange, base, response, latency))
+            stream = stream_name(exchange.api.kind, exchange.api.api_id, stage.name, exchange.time_ms)
+            self._access_logs.submit(stage.access_log.group, stream, exchange.time_ms, line)
+        except Exception:
+            logger.exception("api gateway: the access log line of request %s was not made", exchange.request_id)
 
     # ------------------------------------------------------------------ steps
 
@@ -150,11 +175,12 @@ class ApiGateway:
         api_id, _, rest = path[len(PREFIX) :].partition("/") if path.startswith(PREFIX) else ("", "", "")
         return api_id, "/" + rest
 
-    def _serve(self, api: Api, rest: str, request: HttpRequest, request_id: str, extended: str) -> HttpResponse:
+    def _serve(self, api: Api, rest: str, request: HttpRequest, exchange: Exchange) -> HttpResponse:
         located = _stage_of(api, rest)
         if located is None:
             return gateway_error(api.kind, "no_stage")
         stage, path, stage_prefix = located
+        exchange.stage = stage
         if len(request.body) > MAX_PAYLOAD:
             return gateway_error(api.kind, "too_large")
         headers = {k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP}
@@ -174,20 +200,21 @@ class ApiGateway:
         view = RequestView(
             api=api, stage=stage, route=route, path_parameters=found.path_parameters, method=request.method, path=path,
             stage_path=stage_path, query=request.query, headers=headers, body=request.body, source_ip="127.0.0.1",
-            request_id=request_id, extended_request_id=extended, time_ms=int(time.time() * 1000), domain_name=host,
-            domain_prefix=api.api_id,
+            request_id=exchange.request_id, extended_request_id=exchange.extended_request_id, time_ms=exchange.time_ms,
+            domain_name=host, domain_prefix=api.api_id,
         )  # fmt: skip
+        exchange.view = view
         decision = self._authorization.authorize(view)
         if isinstance(decision, Refusal):
             logger.info("api gateway: %s %s refused: %s", request.method, request.path, decision.reason)
             return _with_cors(api, headers, decision.response)
-        view = dataclasses.replace(view, authorizer=decision)
+        view = exchange.view = dataclasses.replace(view, authorizer=decision)
         if route.api_key_required and api.kind == "REST":
             use = self._api_key(view)
             if not isinstance(use, KeyUse):
                 logger.info("api gateway: %s %s refused: %s", request.method, request.path, use)
                 return gateway_error(api.kind, use)
-            view = dataclasses.replace(view, api_key=use)
+            view = exchange.view = dataclasses.replace(view, api_key=use)
         if route.validation is not None:
             query: dict[str, list[str]] = {}
             for key, value in parse_qsl(request.query, keep_blank_values=True):
@@ -197,7 +224,7 @@ class ApiGateway:
             )
             if invalid is not None:
                 return invalid
-        return _with_cors(api, headers, self._integrate(view))
+        return _with_cors(api, headers, self._integrate(view, exchange))
 
     def _api_key(self, view: RequestView) -> KeyUse | str:
         """The key the request is let through with, or the problem (``api_key``, ``throttled``, ``quota``)."""
@@ -205,38 +232,59 @@ class ApiGateway:
         presented = presented_key(view.api.key_source, view.headers.get("x-api-key"), usage_key)
         return self._api_keys.check(view.api.api_id, view.stage.name, view.route.path, view.route.method, view.method, presented)
 
-    def _integrate(self, view: RequestView) -> HttpResponse:
+    def _integrate(self, view: RequestView, exchange: Exchange) -> HttpResponse:
+        started = time.monotonic()
+        response = self._call_integration(view, exchange)
+        if view.route.integration.kind != "unsupported":
+            exchange.integration_latency_ms = int((time.monotonic() - started) * 1000)
+        return response
+
+    def _call_integration(self, view: RequestView, exchange: Exchange) -> HttpResponse:
         api, integration = view.api, view.route.integration
         if integration.kind == "lambda":
             v2 = integration.payload_format == "2.0"
             event = payload_v2(view) if v2 else payload_v1(view)
             outcome = invoke_proxy(self._host.stack.invoker, integration, event)
             if outcome.problem:
+                exchange.integration_error = outcome.problem.replace("_", " ")
+                # Lambda answered Invoke (200) for a function that failed; it did not for the others.
+                exchange.integration_status = 200 if outcome.problem == "function_error" else None
                 return gateway_error(api.kind, outcome.problem)
+            exchange.integration_status = 200
             try:
                 if v2:
-                    return from_v2(outcome.payload)
-                return from_v1(outcome.payload, kind=api.kind, accept=view.headers.get("accept"), binary_media_types=api.binary_media_types)
+                    response = from_v2(outcome.payload)
+                else:
+                    accept = view.headers.get("accept")
+                    response = from_v1(outcome.payload, kind=api.kind, accept=accept, binary_media_types=api.binary_media_types)
             except MalformedResponseError as exc:
                 logger.warning("api gateway: malformed Lambda proxy response from %s: %s", integration.function_arn, exc)
+                exchange.integration_error = str(exc)
                 return gateway_error(api.kind, "function_error")
+            exchange.integration_answered = True
+            return response
         if integration.kind == "service":
             source = MappingSource(
                 headers=view.headers, query=view.query, path_parameters=view.path_parameters, body=view.body,
                 context=_context_variables(view), stage_variables=view.stage.variables,
             )  # fmt: skip
             try:
-                return call_service(integration, source, self._context_factory(api), view.request_id)
+                answered = call_service(integration, source, self._context_factory(api), view.request_id)
             except (MappingError, IntegrationRequestError) as exc:
                 logger.warning("api gateway: %s %s: %s", view.method, view.route.route_key, exc)
+                exchange.integration_error = str(exc)
                 return gateway_error(api.kind, "bad_request")
+            exchange.integration_status, exchange.integration_answered = answered.status, True
+            return answered
         if integration.kind == "template":
             request = TemplateRequest(
                 method=view.method, headers=view.headers, query=view.query, path_parameters=view.path_parameters, body=view.body,
                 context={**_context_variables(view), "resourcePath": view.route.path, "resourceId": view.route.resource_id},
                 stage_variables=view.stage.variables, request_id=view.request_id, endpoint_url=self._host.url,
             )  # fmt: skip
-            return serve_template(integration, request, self._host.stack.invoker, self._context_factory(api))
+            templated = serve_template(integration, request, self._host.stack.invoker, self._context_factory(api))
+            exchange.integration_status, exchange.integration_answered = templated.status, True
+            return templated
         if integration.kind == "mock":
             mocked = mock_response(integration)
             if mocked is None:
@@ -246,6 +294,7 @@ class ApiGateway:
             out["Content-Type"] = "application/json"
             for name, value in extra.items():
                 out[name] = value
+            exchange.integration_status, exchange.integration_answered = status, True
             return HttpResponse(status, out, body.encode())
         logger.warning("api gateway: %s %s is not served: %s", view.method, view.route.route_key, integration.reason)
         return gateway_error(api.kind, "integration_error")
@@ -260,6 +309,12 @@ class ApiGateway:
             )  # fmt: skip
 
         return make
+
+
+def _log_store(host: Host) -> LogSink | None:
+    """The stack's log store, where functions' logs go too (None for a stack without one)."""
+    store = getattr(host.stack.local, "logs", None) or getattr(host.stack.invoker, "logs", None)
+    return store if store is not None and hasattr(store, "create_stream") else None
 
 
 class _StackKeys:

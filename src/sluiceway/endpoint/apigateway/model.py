@@ -13,7 +13,7 @@ from typing import Any, Literal
 from .usage_plans import KeyCatalog
 
 __all__ = [
-    "Api", "Authorizer", "BodyModel", "Cors", "Guard", "Integration", "IntegrationResponse", "MockResponse",
+    "AccessLog", "Api", "Authorizer", "BodyModel", "Cors", "Guard", "Integration", "IntegrationResponse", "MockResponse",
     "RequestValidation", "Route", "Stage",
 ]  # fmt: skip
 
@@ -175,9 +175,23 @@ class Route:
 
 
 @dataclass(frozen=True)
+class AccessLog:
+    """A stage's access log settings: one event per request to a CloudWatch Logs group."""
+
+    destination_arn: str
+    """The log group's ARN as declared (``arn:aws:logs:{region}:{account}:log-group:{name}``, maybe ``:*``)."""
+    group: str
+    """The log group's name."""
+    format: str
+    """The line written per request, its ``$context`` variables substituted."""
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     variables: Mapping[str, str] = field(default_factory=dict)
+    access_log: AccessLog | None = None
+    """``AccessLogSetting`` (REST) / ``AccessLogSettings`` (HTTP API); None when access logging is off."""
 
 
 @dataclass(frozen=True)

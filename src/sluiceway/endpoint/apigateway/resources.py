@@ -13,9 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .access_log_format import access_log_of
 from .authorizer_definitions import authorizer_from_resource
 from .definitions import Definition, cors_of, integration_of, key_source_of, read_definition, resource_id
-from .model import DEFAULT_ROUTE, Api, ApiKind, Authorizer, BodyModel, Guard, Integration, RequestValidation, Route, Stage
+from .model import DEFAULT_ROUTE, AccessLog, Api, ApiKind, Authorizer, BodyModel, Guard, Integration, RequestValidation, Route, Stage
 from .usage_plans import KeyCatalog, catalog_from_resources
 from .validation import model_schemas, parameter_name
 
@@ -122,14 +123,17 @@ def _rest_api(
             found.routes.append(_rest_method(child, props_, paths, api_id, parts))
         elif kind == "AWS::ApiGateway::Stage":
             name = _stage_name(child, props_.get("StageName"))
-            stages[name] = Stage(name, _variables(props_.get("Variables"), f"{child}.Variables"))
+            access_log = _access_log(props_.get("AccessLogSetting"), f"{child}.AccessLogSetting", found.warnings)
+            stages[name] = Stage(name, _variables(props_.get("Variables"), f"{child}.Variables"), access_log)
         elif kind == "AWS::ApiGateway::Deployment" and props_.get("StageName"):
             # A deployment with a StageName creates that stage too (SAM's implicit "Stage" stage).
             name = _stage_name(child, props_["StageName"])
             described = props_.get("StageDescription") or {}
             declared = described.get("Variables") if isinstance(described, Mapping) else None
             variables = _variables(declared, f"{child}.StageDescription.Variables")
-            stages.setdefault(name, Stage(name, variables))
+            settings = described.get("AccessLogSetting") if isinstance(described, Mapping) else None
+            access_log = _access_log(settings, f"{child}.StageDescription.AccessLogSetting", found.warnings)
+            stages.setdefault(name, Stage(name, variables, access_log))
     warnings = found.warnings
     _route_warnings(logical, found.routes, warnings, "REST")
     if not stages:
@@ -365,9 +369,8 @@ def _http_api(
             name = props_.get("StageName")
             if name != DEFAULT_ROUTE:
                 name = _stage_name(child, name)
-            stages[str(name)] = Stage(str(name), _variables(props_.get("StageVariables"), f"{child}.StageVariables"))
-            if props_.get("AccessLogSettings"):
-                found.warnings.append(f"{child}.AccessLogSettings: access logs are not written locally")
+            access_log = _access_log(props_.get("AccessLogSettings"), f"{child}.AccessLogSettings", found.warnings)
+            stages[str(name)] = Stage(str(name), _variables(props_.get("StageVariables"), f"{child}.StageVariables"), access_log)
     warnings = found.warnings
     _route_warnings(logical, found.routes, warnings, "HTTP")
     if not stages:
@@ -469,6 +472,13 @@ def _key_warnings(
                     f"{logical}: {route.route_key}: the API key source is AUTHORIZER but no Lambda authorizer guards the method:"
                     " it has no usageIdentifierKey, so every request is refused (403 Forbidden)"
                 )
+
+
+def _access_log(value: Any, where: str, warnings: list[str]) -> AccessLog | None:
+    settings, unserved = access_log_of(value, where)
+    if unserved:
+        warnings.append(unserved)
+    return settings
 
 
 def _unique(logical: str, routes: list[Route]) -> tuple[Route, ...]:

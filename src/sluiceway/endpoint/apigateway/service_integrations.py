@@ -156,13 +156,21 @@ def legacy_json(operation: Any, output: Mapping[str, Any], request_id: str) -> d
 
 
 def _typed(shape: Any, values: Mapping[str, str]) -> dict[str, Any]:
-    """The members of ``shape`` from mapped strings: numbers and booleans parsed, documents read as JSON."""
+    """The members of ``shape`` from mapped strings: numbers and booleans parsed, documents read as JSON.
+
+    The subtype reference names every parameter in PascalCase (``StateMachineArn``, ``Input``),
+    whatever the service's own spelling: Step Functions' members are camelCase
+    (``stateMachineArn``), SQS's and EventBridge's PascalCase. A parameter is its member whatever
+    the case.
+    """
+    members = {name.lower(): (name, member) for name, member in shape.members.items()}
     out: dict[str, Any] = {}
     for name, text in values.items():
-        member = shape.members.get(name)
-        if member is None:
+        found = members.get(name.lower())
+        if found is None:
             continue
-        out[name] = _value(member, text, name)
+        member_name, member = found
+        out[member_name] = _value(member, text, name)
     return out
 
 

@@ -45,7 +45,7 @@ def test_http_api_with_sqs_integration_and_cors() -> None:
     }
     assert [s.name for s in api.stages] == ["$default"]
     assert api.cors is not None and api.cors.allow_origins == ("*",) and api.cors.max_age == 0
-    assert api.warnings == ["MyHttpApiApiGatewayDefaultStage.AccessLogSettings: access logs are not written locally"]
+    assert api.warnings == [] and api.stages[0].access_log is not None and api.stages[0].access_log.group == "MyHttpApi-Access-Logs"
 
 
 def test_authorizers_are_read_with_their_configuration() -> None:
