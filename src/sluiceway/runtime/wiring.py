@@ -35,6 +35,7 @@ from ..backends.local.cloudwatch_feeds import LambdaThrottles, metric_feeds
 from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.dynamodb import LocalDynamoDb
 from ..backends.local.dynamodb.stream_source import LocalStreamSource, SqliteStreamCheckpoints
+from ..backends.local.event_forwarding import SqliteEventForwarding
 from ..backends.local.stacklock import StackLock, describe
 from ..clock import FakeClock, SystemClock
 from ..config import load_config, packaged_config_path
@@ -50,6 +51,7 @@ from ..ports.topics import Sender
 from ..services import Services
 from ..settings import Settings
 from .alarms import AlarmEvaluator, parse_emf
+from .bus.bus_and_log_targets import BusAndLogTargets
 from .bus.router import EventRouter
 from .bus.scheduler import ScheduleRunner
 from .delivery_loop import ORPHAN_SWEEP_S
@@ -59,6 +61,7 @@ from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker, endpoint_enviro
 from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
 from .messaging.streams import StreamMappings
 from .messaging.triggers import EventSourceMapping, EventSourceMappings
+from .orchestration.execution_logs import ExecutionLogWriter, configurations_in
 from .orchestration.executor import LocalOrchestrator
 from .orchestration.tasks import AwsSdkTasks, TaskRunner
 from .periodic import Periodic
@@ -164,9 +167,20 @@ def build_stack(
     # Activity tasks (scheduled ones included, after a restart) are queued for workers at once,
     # not only once the endpoint has served its first activity call.
     orchestrator.serve_activities(SqliteActivities(local.db, clock))
+    # State machines with a loggingConfiguration log their executions' history to CloudWatch Logs.
+    execution_logs = ExecutionLogWriter(local.logs, configurations_in(local.executions))
+    orchestrator.on_history(execution_logs)
     for workflow in workflows.values():
         orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))
-    targets = LocalTargets(local.topics, orchestrator, invoker, local.queues, local.async_invocations)
+    targets = BusAndLogTargets(
+        LocalTargets(local.topics, orchestrator, invoker, local.queues, local.async_invocations),
+        SqliteEventForwarding(local.bus.db, clock),
+        local.logs,
+        clock=clock,
+        region=settings.region,
+        account=settings.account_id,
+        on_event=events_committed.set,
+    )
     router = EventRouter(
         local.bus,
         resolver=targets,
@@ -255,6 +269,7 @@ def build_stack(
         alarms,
         tracing=tracing,
         sdk_tasks=sdk_tasks,
+        execution_logs=execution_logs,
     )
 
 
