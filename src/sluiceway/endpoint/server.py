@@ -312,6 +312,8 @@ class Endpoint:
                 request_id=request_id,
                 endpoint_url=f"http://{request.header('host')}" if request.header("host") else self.url,
                 access_key=access_key,
+                # API Gateway's control plane reads the APIs this endpoint serves.
+                extra={"apis": self.apis} if service == "apigateway" else {},
             )
             with self.stack.tracing.server_span(service, operation.name, request.headers, request_id=request_id):
                 output = handler(context, params)

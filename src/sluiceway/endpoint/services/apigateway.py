@@ -1,4 +1,5 @@
-"""Amazon API Gateway's control plane (rest-json), read-only: the API keys and usage plans of the stack.
+"""Amazon API Gateway's control plane (rest-json), read-only: the REST APIs and stages the endpoint serves,
+and the API keys and usage plans of the stack.
 
 The keys and plans come from the template (``AWS::ApiGateway::ApiKey``, ``UsagePlan``,
 ``UsagePlanKey``, or SAM's ``Auth: UsagePlan``) and are the ones the gateway checks requests
@@ -16,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 from ..apigateway.api_keys import ApiKeys, ServedKey, quota_start, served_keys
+from ..apigateway.gateway import ApiGateway
+from ..apigateway.model import Api, Stage
 from ..apigateway.usage_plans import UsagePlan
 from ..context import Context, Operations
 from ..errors import AwsError
@@ -242,3 +245,59 @@ def get_usage(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if "position" in page:
         out["position"] = page["position"]
     return out
+
+
+# -- REST APIs and their stages ---------------------------------------------------------------
+# What a template made and the endpoint serves; HTTP APIs are apigatewayv2's, not listed here.
+# Only what is known locally is answered: no createdDate, endpoint configuration or policy.
+
+
+def _rest_apis(ctx: Context) -> list[Api]:
+    gateway: ApiGateway | None = ctx.extra.get("apis")
+    served = gateway.apis.values() if gateway is not None else ()
+    return sorted((api for api in served if api.kind == "REST"), key=lambda api: api.api_id)
+
+
+def _must_rest_api(ctx: Context, api_id: str) -> Api:
+    api = next((a for a in _rest_apis(ctx) if a.api_id == api_id), None)
+    if api is None:
+        raise _not_found(f"Invalid API identifier specified {ctx.account_id}:{api_id}")
+    return api
+
+
+def _rest_api(api: Api) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": api.api_id, "name": api.name, "apiKeySource": api.key_source, "disableExecuteApiEndpoint": False}
+    if api.binary_media_types:
+        out["binaryMediaTypes"] = list(api.binary_media_types)
+    return out
+
+
+def _stage(stage: Stage) -> dict[str, Any]:
+    out: dict[str, Any] = {"stageName": stage.name, "tracingEnabled": False, "cacheClusterEnabled": False}
+    if stage.variables:
+        out["variables"] = dict(stage.variables)
+    return out
+
+
+@OPERATIONS("GetRestApis")
+def get_rest_apis(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return _page([_rest_api(api) for api in _rest_apis(ctx)], lambda item: str(item["id"]), params)
+
+
+@OPERATIONS("GetRestApi")
+def get_rest_api(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return _rest_api(_must_rest_api(ctx, params["restApiId"]))
+
+
+@OPERATIONS("GetStages")
+def get_stages(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    # A list under "item", as API Gateway answers GetStages (not "items").
+    return {"item": [_stage(stage) for stage in _must_rest_api(ctx, params["restApiId"]).stages]}
+
+
+@OPERATIONS("GetStage")
+def get_stage(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    stage = _must_rest_api(ctx, params["restApiId"]).stage(params["stageName"])
+    if stage is None:
+        raise _not_found("Invalid Stage identifier specified")
+    return _stage(stage)
