@@ -204,6 +204,7 @@ def add_client(
                 pool_id,
                 name,
                 GenerateSecret=True,
+                PreventUserExistenceErrors="ENABLED",
                 AllowedOAuthFlows=["client_credentials"],
                 AllowedOAuthFlowsUserPoolClient=True,
                 AllowedOAuthScopes=[roles.scope_name(s) for s in dict.fromkeys(scopes)],

@@ -169,6 +169,7 @@ def _cognito() -> dict[str, Any]:
                 "UserPoolId": ref(POOL),
                 "ClientName": "sluiceway-machine",
                 "GenerateSecret": True,
+                "PreventUserExistenceErrors": "ENABLED",
                 "AllowedOAuthFlowsUserPoolClient": True,
                 "AllowedOAuthFlows": ["client_credentials"],
                 # Automation reads and operates; managing users stays with people.

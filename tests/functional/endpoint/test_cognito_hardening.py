@@ -165,6 +165,16 @@ def test_nobody_signs_up_to_the_default_pool(pools: SqliteUserPools) -> None:
     assert pools.list_users(default.pool_id) == []
 
 
+def test_the_default_pools_sign_in_never_tells_who_has_an_account(pools: SqliteUserPools) -> None:
+    default = pools.default_pool()
+    client = pools.describe_user_pool_client(default.pool_id, default.client_id)
+    assert client["PreventUserExistenceErrors"] == "ENABLED"  # set: the API's default is LEGACY
+    assert _refusal(lambda: pools.initiate_auth(default.client_id, "USER_PASSWORD_AUTH", {"USERNAME": "nobody", "PASSWORD": PASSWORD})) == (
+        "NotAuthorizedException",
+        "Incorrect username or password.",
+    )
+
+
 def test_a_default_pool_made_before_is_closed_to_sign_up_on_upgrade(tmp_path: Path) -> None:
     from sluiceway.backends.local._sqlite import migrate
 

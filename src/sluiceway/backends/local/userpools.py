@@ -62,7 +62,10 @@ class SqliteUserPools(UserPoolAccount):
                 return found
             pool = self._insert_pool(conn, DEFAULT_POOL_NAME, _DEFAULT_POOL_CONFIG, key)
             client = self.create_user_pool_client(
-                pool["Id"], DEFAULT_POOL_NAME, ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+                pool["Id"],
+                DEFAULT_POOL_NAME,
+                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                PreventUserExistenceErrors="ENABLED",  # sign-ins never tell who has an account (the API's default is LEGACY)
             )
             for precedence, (role, description) in enumerate(GROUPS, start=1):
                 self.create_group(pool["Id"], role, description=description, precedence=precedence)
