@@ -49,6 +49,23 @@ _PREFIXES = {
 }
 
 
+# Resource types IAM's service reference names otherwise than by the type's name.
+_IAM_RESOURCES = {
+    "AWS::RDS::DBInstance": "db",
+    "AWS::RDS::DBSubnetGroup": "subgrp",
+    "AWS::RDS::DBParameterGroup": "pg",
+    "AWS::RDS::DBClusterParameterGroup": "cluster-pg",
+    "AWS::RDS::OptionGroup": "og",
+    "AWS::IAM::OIDCProvider": "oidc-provider",
+    "AWS::IAM::SAMLProvider": "saml-provider",
+    "AWS::Cognito::IdentityPool": "identitypool",
+}
+# Types whose service prefix is not their namespace's.
+_TYPE_PREFIXES = {"AWS::Cognito::IdentityPool": "cognito-identity"}
+# Services whose ARNs name no region.
+_GLOBAL = {"iam", "cloudfront", "route53", "s3", "organizations", "waf", "globalaccelerator"}
+
+
 def _json_type(schema: dict[str, Any], node: dict[str, Any]) -> str:
     for _ in range(20):  # follow $ref chains
         ref = node.get("$ref")
@@ -75,16 +92,22 @@ def _node(schema: dict[str, Any], pointer: str) -> dict[str, Any]:
     return node
 
 
-def _arn_format(policies: dict[str, Any], namespace: str, name: str) -> str:
-    prefix = _PREFIXES.get(namespace, namespace.lower())
+def _arn_format(policies: dict[str, Any], kind: str) -> str:
+    _, namespace, name = kind.split("::")
+    prefix = _TYPE_PREFIXES.get(kind) or _PREFIXES.get(namespace, namespace.lower())
     found = (policies.get(prefix) or {}).get("Resources") or {}
     # IAM names a resource in lower case, sometimes hyphenated, and RDS's without their DB prefix.
-    candidates = (name.lower(), re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower(), re.sub(r"^DB(?=[A-Z])", "", name).lower())
+    candidates = (
+        _IAM_RESOURCES.get(kind, name.lower()),
+        re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower(),
+        re.sub(r"^DB(?=[A-Z])", "", name).lower(),
+    )
     for key in candidates:
         formats = (found.get(key) or {}).get("ARNFormats") or []
         if len(formats) == 1 and formats[0].count(".*") == 1 and formats[0].endswith(".*"):
             return str(formats[0][:-2] + "*")
-    return f"arn:${{Partition}}:{prefix}:${{Region}}:${{Account}}:{name.lower()}/*"
+    region = "" if prefix in _GLOBAL else "${Region}"
+    return f"arn:${{Partition}}:{prefix}:{region}:${{Account}}:{name.lower()}/*"
 
 
 def main() -> None:
@@ -102,8 +125,7 @@ def main() -> None:
             for name, pointer in PROVIDER_SCHEMA_MANAGER.get_type_getatts(kind, REGION).items()
             if "*" not in pointer
         }
-        _, namespace, name = kind.split("::")
-        out[kind] = {"id": identifiers[0] if identifiers else None, "arn": _arn_format(policies, namespace, name), "attributes": attributes}
+        out[kind] = {"id": identifiers[0] if identifiers else None, "arn": _arn_format(policies, kind), "attributes": attributes}
     OUT.write_text(json.dumps(out, separators=(",", ":"), sort_keys=True) + "\n")
     print(f"{len(out)} resource types written to {OUT}")
 
