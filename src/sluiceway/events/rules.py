@@ -51,6 +51,7 @@ __all__ = [
     "bus_arn",
     "check_bus_name",
     "check_rule_name",
+    "delivery_execution_name",
     "rule_arn",
     "rule_bus_name",
     "target_bus_name",
@@ -179,9 +180,19 @@ def target_log_group_name(arn: str) -> str:
 
 def rule_bus_name(arn: str) -> str:
     """The bus of a rule, from the rule's ARN (``rule/NAME`` is on the default bus, ``rule/BUS/NAME``
-    on BUS; a bus name may hold ``/``, a rule name may not)."""
-    resource = arn.split(":", 5)[-1].removeprefix("rule/")
-    return resource.rsplit("/", 1)[0] if "/" in resource else DEFAULT_BUS
+    on BUS; a bus name may hold ``/``, a rule name may not).
+
+    Raises:
+        RuleValidationError: ``arn`` is no EventBridge rule's (a Scheduler schedule's, say).
+    """
+    match = _ARN.match(arn)
+    if match is None or match["service"] != "events" or not match["resource"].startswith("rule/"):
+        raise RuleValidationError(f"'{arn}' is not an EventBridge rule ARN.")
+    resource = match["resource"].removeprefix("rule/")
+    bus, _, name = resource.rpartition("/")
+    if not _RULE_NAME.match(name) or (bus and not _BUS_NAME.match(bus)):
+        raise RuleValidationError(f"'{arn}' is not an EventBridge rule ARN.")
+    return bus or DEFAULT_BUS
 
 
 @dataclass(frozen=True)
@@ -271,10 +282,18 @@ class Target:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _TARGET_ID.match(self.id):
             raise RuleValidationError(f"Target id '{self.id}' is not valid: use 1-64 letters, digits, '.', '-' and '_'.")
-        target_kind(self.arn)
+        kind = target_kind(self.arn)
         given = [x for x in (self.input, self.input_path, self.input_transformer) if x is not None]
         if len(given) > 1:
             raise RuleValidationError(f"Only one of Input, InputPath, or InputTransformer must be provided for target {self.id}.")
+        if kind == "log-group" and (self.input is not None or self.input_path is not None):
+            # A log group takes the matched event or an InputTransformer making {"timestamp", "message"}
+            # (the only two choices EventBridge offers this target). That PutTargets refuses the rest
+            # is our reading; AWS's exact message is not confirmed.
+            raise RuleValidationError(
+                f"Target {self.id}: a CloudWatch Logs log group target takes the matched event or an InputTransformer, "
+                "not Input or InputPath."
+            )
         if self.input is not None:
             try:
                 json.loads(self.input)
@@ -507,17 +526,29 @@ class Delivery:
 
     @property
     def execution_name(self) -> str:
-        """The execution name a state machine target starts with, so redelivery starts nothing new.
+        """The execution name a state machine target starts with (see :func:`delivery_execution_name`)."""
+        return delivery_execution_name(self.event, rule_arn=self.rule_arn, target_id=self.target_id)
 
-        :func:`~sluiceway.events.envelope.execution_name_for` the event; a
-        replayed event adds a short hash of its replay's name, so a replay runs
-        the state machine again, once.
-        """
-        name = execution_name_for(self.event)
-        replay = self.replay_name
-        if replay is None:
-            return name
-        return f"{name}-{hashlib.sha256(replay.encode()).hexdigest()[:8]}"
+
+def delivery_execution_name(event: Mapping[str, Any], *, rule_arn: str, target_id: str) -> str:
+    """The execution name one (event, replay, rule, target) starts a state machine with.
+
+    :func:`~sluiceway.events.envelope.execution_name_for` the event (its object key and
+    the identity of its write, or its id), then a short hash of the rule's ARN, the target's
+    id and the replay's name, if any. The same delivery made again (a retry, or a repeat
+    after a crash) gets the same name, so it starts nothing new; but every rule target
+    starts an execution of its own, as on AWS, where two rules (on one bus, or on a bus and
+    the bus it forwards to) that match one event each start the machine. A name that left
+    the rule out would make the second start return the first's execution. Whether another
+    rule reaches the same machine cannot decide the name: rules change between a delivery's
+    retries, and the name must not.
+    """
+    parts = [rule_arn, target_id]
+    replay = event.get("replay-name")
+    if replay is not None:
+        parts.append(str(replay))
+    # 50 (the key's part) + 1 + 16 (the event's) + 1 + 12: Step Functions' 80-character limit.
+    return f"{execution_name_for(event)}-{hashlib.sha256(chr(31).join(parts).encode()).hexdigest()[:12]}"
 
 
 # --------------------------------------------------------------------------------------

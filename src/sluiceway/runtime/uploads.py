@@ -17,8 +17,7 @@ from pathlib import Path
 
 from ..backends.local.datadir import LocalDataDir
 from ..errors import ExecutionNotFoundError, NotFoundError, StackRunningError
-from ..events.envelope import execution_name_for
-from ..events.rules import DeliveryRecord, target_kind
+from ..events.rules import DeliveryRecord, delivery_execution_name, target_kind
 from ..ports import ExecutionRecord, ExecutionStore
 from ..ports.events import EventTrail
 from ..settings import Settings
@@ -166,9 +165,10 @@ def _look(bus: EventTrail, store: ExecutionStore, event: EventDict) -> tuple[Fol
 
 
 def _execution(bus: EventTrail, store: ExecutionStore, delivery: DeliveryRecord, event: EventDict) -> ExecutionRecord | None:
-    """The execution a state machine target started for the event (named after it), if that is what it was."""
+    """The execution a state machine target started for the event (named after it, its rule and target), if that is what it was."""
     try:
-        target = bus.get_rule(delivery.rule, delivery.bus).target(delivery.target)
+        rule = bus.get_rule(delivery.rule, delivery.bus)
+        target = rule.target(delivery.target)
     except NotFoundError:
         return None
     arn = getattr(target, "arn", None)
@@ -176,7 +176,9 @@ def _execution(bus: EventTrail, store: ExecutionStore, delivery: DeliveryRecord,
         return None
     machine = arn.rsplit(":", 1)[-1]
     try:
-        record = store.get(f"{arn.replace(':stateMachine:', ':execution:')}:{execution_name_for(event)}")
+        rule_arn = rule.arn(region=str(event["region"]), account=str(event["account"]))
+        name = delivery_execution_name(event, rule_arn=rule_arn, target_id=delivery.target)
+        record = store.get(f"{arn.replace(':stateMachine:', ':execution:')}:{name}")
     except ExecutionNotFoundError:
         return None
     return record if record.state_machine == machine else None

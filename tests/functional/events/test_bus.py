@@ -168,7 +168,7 @@ def test_an_event_reaches_every_target_of_the_rules_it_matches(world: World) -> 
     assert run.input["id"] == event_id and run.input["detail"] == {"n": 7}
     assert (run.rule, run.target_id, run.attempt) == ("orders", "run", 1)
     assert run.rule_arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/orders"
-    assert run.execution_name == execution_name_for(run.event)
+    assert run.execution_name.startswith(execution_name_for(run.event) + "-")
     assert [d.input for d in world.targets.got[QUEUE]] == [{"n": 7}]
     assert [d.input for d in world.targets.got[TOPIC]] == ["order 7 via orders"]
     assert statuses(world) == [

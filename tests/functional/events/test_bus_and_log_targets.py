@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sluiceway.backends.local.logs import SqliteLogStore
 from sluiceway.clock import FakeClock
 from sluiceway.events.forwarding import bus_event, forward_key
 from sluiceway.events.patterns import compile_pattern
-from sluiceway.events.rules import Delivery, InputTransformer, Rule, Target, bus_arn, rule_arn
+from sluiceway.events.rules import ArchiveRecord, Delivery, InputTransformer, Rule, Target, bus_arn, rule_arn
 from sluiceway.ports.events import DeadLetterSender, Deliver
 from sluiceway.runtime.bus.bus_and_log_targets import BusAndLogTargets
 from sluiceway.runtime.bus.router import EventRouter
@@ -155,19 +156,42 @@ def test_a_log_group_gets_the_event_in_its_stream_at_its_time(world: World) -> N
     event_id = world.put()
     world.settle()
     [stream] = world.logs.streams(GROUP)
-    assert stream.name == event_id
-    [line] = world.logs.stream_events(GROUP, event_id)
+    [line] = world.logs.stream_events(GROUP, stream.name)
     assert line.timestamp_ms == 1709296200000
     assert json.loads(line.message)["id"] == event_id
+
+
+def test_two_targets_writing_one_event_to_one_group_use_a_stream_each(world: World) -> None:
+    world.logs.create_group(GROUP)
+    world.rule("log", "default", Target("1", GROUP_ARN), Target("2", GROUP_ARN))
+    event_id = world.put()
+    world.settle()
+    streams = world.logs.streams(GROUP)
+    assert len(streams) == 2
+    for stream in streams:
+        [line] = world.logs.stream_events(GROUP, stream.name)
+        assert json.loads(line.message)["id"] == event_id
+
+
+def test_a_timestamp_out_of_range_dead_letters_at_once(world: World) -> None:
+    world.logs.create_group(GROUP)
+    template = InputTransformer('{"timestamp": <t>, "message": "x"}', {"t": "$.detail.order"})
+    world.rule("log", "default", Target("t", GROUP_ARN, input_transformer=template, dead_letter_arn=DLQ))
+    world.bus.put_events([{"source": "shop", "detail-type": "x", "detail": {"order": 99999999999999999999}}])
+    world.settle()
+    [(_, attributes)] = world.recorder.dead
+    assert (attributes["ERROR_CODE"], attributes["RETRY_ATTEMPTS"]) == ("INVALID_PARAMETER", "0")
+    assert world.logs.streams(GROUP) == []
 
 
 def test_a_log_group_template_sets_the_message(world: World) -> None:
     world.logs.create_group(GROUP)
     template = InputTransformer('{"timestamp": <t>, "message": <m>}', {"t": "$.time", "m": "$.detail-type"})
     world.rule("log", "default", Target("t", GROUP_ARN, input_transformer=template))
-    event_id = world.put()
+    world.put()
     world.settle()
-    [line] = world.logs.stream_events(GROUP, event_id)
+    [stream] = world.logs.streams(GROUP)
+    [line] = world.logs.stream_events(GROUP, stream.name)
     assert (line.timestamp_ms, line.message) == (1709296200000, "Order Placed")
 
 
@@ -178,3 +202,57 @@ def test_a_missing_log_group_dead_letters_and_is_not_created(world: World) -> No
     [(_, attributes)] = world.recorder.dead
     assert attributes["ERROR_CODE"] == "RESOURCE_NOT_FOUND"
     assert not world.logs.has_group(GROUP)
+
+
+def test_a_replay_sent_on_to_another_bus_stays_a_replay_and_is_not_archived_again(world: World) -> None:
+    world.bus.create_bus("a")
+    world.bus.create_bus("b")
+    t0 = world.clock.now()
+    world.bus.create_archive(ArchiveRecord("arch-b", "b", t0 - timedelta(seconds=1)))
+    world.rule("to-b", "a", Target("t", bus("b")))
+    world.rule("work", "b", Target("q", QUEUE))
+    event_id = world.put("a")
+    world.settle()
+    archive = world.bus.get_archive("arch-b")
+    held = world.bus.archive_size(archive)
+    world.clock.advance(60)
+    world.router.replay(t0 - timedelta(seconds=1), bus="a", name="r1")
+    world.settle()
+    got = [(d.input["id"], d.input.get("replay-name")) for d in world.recorder.got[QUEUE]]  # type: ignore[union-attr]
+    assert got == [(event_id, None), (event_id, "r1")]
+    assert world.bus.archive_size(archive) == held
+    assert held[0] == 1
+
+
+def test_the_same_event_on_two_buses_starts_a_run_per_rule_target(world: World) -> None:
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:process"
+    world.bus.create_bus("audit")
+    world.rule("fwd", "default", Target("to-audit", bus("audit")), Target("sm", machine))
+    world.rule("audit-sm", "audit", Target("sm", machine))
+    world.put()
+    world.settle()
+    runs = world.recorder.got[machine]
+    assert sorted(d.rule for d in runs) == ["audit-sm", "fwd"]
+    assert len({d.execution_name for d in runs}) == 2
+
+
+def test_an_attempt_that_dies_after_forwarding_forwards_once_when_retried(world: World) -> None:
+    calls: list[int] = []
+
+    def dies_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("died after the commit")
+
+    world.router.resolver.on_event = dies_once  # type: ignore[attr-defined]
+    world.bus.create_bus("orders")
+    world.rule("forward", "default", Target("to-orders", bus("orders")))
+    world.rule("work", "orders", Target("q", QUEUE))
+    world.put()
+    world.router.deliver_pending()
+    assert [(d.bus, d.status, d.attempts) for d in world.bus.deliveries()] == [("default", "pending", 1)]
+    world.clock.advance(120)
+    world.settle()
+    assert sorted((d.bus, d.status) for d in world.bus.deliveries()) == [("default", "delivered"), ("orders", "delivered")]
+    assert len(world.recorder.got[QUEUE]) == 1
+    assert len(calls) == 1  # the retry found its copy stored: nothing new to wake the router for

@@ -77,9 +77,23 @@ def test_names_from_arns() -> None:
     assert rule_bus_name(rule_arn("r", region=REGION, account=ACCOUNT)) == "default"
 
 
-def test_the_bus_gets_the_event_itself_without_the_replay_name() -> None:
+@pytest.mark.parametrize(
+    "arn",
+    [
+        f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/x",
+        f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default",
+        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/",
+        "arn:r",
+    ],
+)
+def test_only_a_rules_arn_names_a_rules_bus(arn: str) -> None:
+    with pytest.raises(RuleValidationError, match="not an EventBridge rule ARN"):
+        rule_bus_name(arn)
+
+
+def test_the_bus_gets_a_replayed_event_as_a_replay() -> None:
     replayed = {**EVENT, "replay-name": "again"}
-    assert bus_event(delivery(dict(replayed), replayed)) == EVENT
+    assert bus_event(delivery(dict(replayed), replayed)) == replayed
 
 
 def test_a_transformed_input_keeps_the_events_identity() -> None:
@@ -105,10 +119,39 @@ def test_log_event_is_the_compact_event_at_its_time() -> None:
     stamp, message = log_event(delivery(dict(EVENT), target_arn=GROUP), fallback_ms=1)
     assert stamp == 1709296200000
     assert message.startswith('{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718",')
-    assert log_stream_name(delivery(EVENT)) == EVENT["id"]
+
+
+def test_each_delivery_has_its_own_stream_every_attempt_the_same() -> None:
+    name = log_stream_name(delivery(EVENT, target_arn=GROUP))
+    assert name == log_stream_name(Delivery(EVENT, EVENT, "ship", RULE, "t1", GROUP, attempt=3))
+    others = {
+        log_stream_name(Delivery(EVENT, EVENT, "ship", RULE, "t2", GROUP)),
+        log_stream_name(Delivery(EVENT, EVENT, "other", rule_arn("other", region=REGION, account=ACCOUNT), "t1", GROUP)),
+        log_stream_name(delivery(EVENT, {**EVENT, "replay-name": "r"}, target_arn=GROUP)),
+        log_stream_name(delivery(EVENT, {**EVENT, "id": "another"}, target_arn=GROUP)),
+    }
+    assert name not in others and len(others) == 4
+
+
+@pytest.mark.parametrize("stamp", [99999999999999999999, -1, "99999999999999999999", 1e300])
+def test_a_timestamp_cloudwatch_logs_cannot_hold_fails_for_good(stamp: JSON) -> None:
+    with pytest.raises(InvalidNameError, match="out of range"):
+        log_event(delivery({"timestamp": stamp, "message": "m"}, target_arn=GROUP), fallback_ms=1)
+    with pytest.raises(InvalidNameError, match="out of range"):
+        log_event(delivery(dict(EVENT), {**EVENT, "time": stamp}, target_arn=GROUP), fallback_ms=1)
+
+
+def test_a_timestamp_that_is_no_number_is_the_events_time() -> None:
+    assert log_event(delivery({"timestamp": float("nan"), "message": "m"}, target_arn=GROUP), fallback_ms=1)[0] == 1709296200000
 
 
 def test_log_event_template_sets_timestamp_and_message() -> None:
     payload = {"timestamp": "2024-03-01T12:31:00Z", "message": "Order Placed"}
     assert log_event(delivery(payload, target_arn=GROUP), fallback_ms=1) == (1709296260000, "Order Placed")
     assert log_event(delivery({"n": 1}, {**EVENT, "time": "later"}, target_arn=GROUP), fallback_ms=5) == (5, '{"n":1}')
+
+
+@pytest.mark.parametrize("given", [{"input": '{"n": 1}'}, {"input_path": "$.detail"}])
+def test_a_log_group_target_takes_no_input_or_input_path(given: dict[str, str]) -> None:
+    with pytest.raises(RuleValidationError, match="log group target takes the matched event or an InputTransformer"):
+        Target("t", GROUP, **given)  # type: ignore[arg-type]

@@ -698,23 +698,31 @@ class SqliteEventBus:
 
     def replay_batch(self, replay: ReplayRecord, limit: int = 100) -> list[StoredEvent]:
         """The next archived events of ``replay`` after its cursor (those its archive holds, if it has one)."""
-        if replay.archive is None:
-            return self._replay_rows(replay, replay.cursor, limit)
-        try:
-            archive = self.get_archive(replay.archive)
-        except NotFoundError:
-            return []  # the archive was deleted: nothing is left to replay
+        archive: ArchiveRecord | None = None
+        if replay.archive is not None:
+            try:
+                archive = self.get_archive(replay.archive)
+            except NotFoundError:
+                return []  # the archive was deleted: nothing is left to replay
         held: list[StoredEvent] = []
         cursor = replay.cursor
-        # Skip over events the archive does not hold until a batch is full or none are left, so
-        # that an empty batch still means "done".
+        # Skip over events the archive does not hold (without one, replays another bus sent on:
+        # they were never this bus's events to replay) until a batch is full or none are left,
+        # so that an empty batch still means "done".
         while len(held) < limit and (rows := self._replay_rows(replay, cursor, limit)):
-            held.extend(e for e in rows if self._holds(archive, e))
+            if archive is None:
+                held.extend(e for e in rows if "replay-name" not in e.event)
+            else:
+                held.extend(e for e in rows if self._holds(archive, e))
             cursor = rows[-1].seq
         return held[:limit]
 
     def _holds(self, archive: ArchiveRecord, event: StoredEvent) -> bool:
         if event.bus != archive.bus or event.ingested_at < archive.created_at:
+            return False
+        if "replay-name" in event.event:
+            # A replayed event another bus sent on to this one: EventBridge never archives
+            # replayed events, so a replay never stores its events again.
             return False
         if archive.retention_days and event.ingested_at < self.clock.now() - timedelta(days=archive.retention_days):
             return False

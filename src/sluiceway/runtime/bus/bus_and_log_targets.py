@@ -14,11 +14,16 @@ Guarantees, with the router's retries, dead-letter queues and leases around them
   only), so no chain of rules loops. A bus that does not exist, or one in another
   account or Region (a local stack is one account and Region), fails at once: the
   event goes to the dead-letter queue as RESOURCE_NOT_FOUND.
-* **Log group.** One log event in the event's stream, made if missing; a log group
-  that does not exist fails at once as above (EventBridge does not create it). The
-  logs live in a database of their own, so a process that dies between writing and
-  recording the delivery writes the line again at the next start: at least once, as
-  for queue and topic targets.
+* **Scheduler's PutEvents target.** A schedule's fire (its delivery names the
+  schedule's ARN, not a rule's) carries the event it puts
+  (:mod:`sluiceway.events.scheduler_put`); it is committed to the bus as put there
+  directly, under its own id, derived from the fire, so again exactly once.
+* **Log group.** One log event in the delivery's own stream, made if missing; a log
+  group that does not exist fails at once as above (EventBridge does not create it).
+  The logs live in a database of their own, so a process that dies between writing
+  and recording the delivery writes the line again at the next start: at least once,
+  as for queue and topic targets. A log group is no Scheduler target: a schedule's
+  fire is refused (ValidationException), as before there were log group targets.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from typing import Protocol
 
 from ...errors import ConflictError, NotFoundError
 from ...events.forwarding import bus_event, forward_key, log_event, log_stream_name
-from ...events.rules import Delivery, rule_bus_name, target_bus_name, target_kind, target_log_group_name
+from ...events.rules import Delivery, RuleValidationError, rule_bus_name, target_bus_name, target_kind, target_log_group_name
+from ...events.scheduler_put import is_schedule_arn
 from ...ports import Clock
 from ...ports.events import DeadLetterSender, Deliver, TargetResolver
 from ...types import EventDict
@@ -123,6 +129,10 @@ class BusAndLogTargets:
 
     def _forward(self, arn: str, delivery: Delivery) -> None:
         self._here(arn)
+        if is_schedule_arn(delivery.rule_arn):
+            self._put(arn, delivery)
+            return
+        # RuleValidationError for any other sender: only a rule forwards, only a schedule puts.
         target, source = target_bus_name(arn), rule_bus_name(delivery.rule_arn)
         where = {"rule": delivery.rule, "target": delivery.target_id, "event": delivery.event.get("id"), "bus": target}
         if target == source:
@@ -141,12 +151,29 @@ class BusAndLogTargets:
         else:
             logger.info("event already sent to this bus by an earlier attempt", extra=where)
 
+    def _put(self, arn: str, delivery: Delivery) -> None:
+        """Commit a schedule's event (``delivery.input``) to the bus, as PutEvents would."""
+        event = delivery.input
+        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+            raise RuleValidationError(f"Schedule {delivery.rule_arn} sent no event to put on {arn}.")
+        bus = target_bus_name(arn)
+        # Stored under its own id: the bus holds it as put there, so its rules may send it on.
+        if self.forwarding.forward(event, bus=bus, key=event["id"]):
+            if self.on_event is not None:
+                self.on_event()
+        else:
+            logger.info("scheduled event already put on this bus by an earlier attempt", extra={"schedule": delivery.rule_arn, "bus": bus})
+
     def _log(self, arn: str, delivery: Delivery) -> None:
+        # EventBridge Scheduler has no log group target; a schedule naming one is refused.
+        rule_bus_name(delivery.rule_arn)
         self._here(arn)
         group, stream = target_log_group_name(arn), log_stream_name(delivery)
-        # ConflictError: the event's stream exists (another rule or an earlier attempt wrote to it);
+        # Before the stream is made: a log event PutLogEvents would refuse (InvalidNameError)
+        # fails the delivery once and leaves no empty stream behind.
+        stamp, message = log_event(delivery, fallback_ms=int(self.clock.now().timestamp() * 1000))
+        # ConflictError: the delivery's stream exists (an earlier attempt made it);
         # NotFoundError, no such group, goes through: EventBridge does not create it.
         with contextlib.suppress(ConflictError):
             self.logs.create_stream(group, stream)
-        stamp, message = log_event(delivery, fallback_ms=int(self.clock.now().timestamp() * 1000))
         self.logs.put(group, stream, [(stamp, message)])

@@ -27,7 +27,7 @@ with a ``replay-name`` field, to every rule of their bus or to one.
 Delivery is at least once: a process that dies during an attempt tries it again
 once the attempt's lease runs out. State machine targets make that harmless: the
 resolver starts executions named :attr:`~sluiceway.events.rules.Delivery.execution_name`
-(:func:`~sluiceway.events.envelope.execution_name_for` the event), and a second
+(the event's name plus its rule and target), and a second
 start with the same name and input returns the first execution.
 """
 

@@ -38,8 +38,9 @@ from typing import Final, Protocol
 
 from ...errors import InvalidNameError, NotFoundError
 from ...events.envelope import envelope
-from ...events.rules import Delivery, RetryPolicy, Rule, RuleValidationError, Target
+from ...events.rules import Delivery, RetryPolicy, Rule, RuleValidationError, Target, target_kind
 from ...events.scheduler import FireRecord, ScheduleRecord, render_input
+from ...events.scheduler_put import scheduled_event
 from ...events.schedules import parse_schedule
 from ...ports import Clock
 from ...ports.events import TargetResolver
@@ -250,7 +251,20 @@ class ScheduleRunner:
             deliver = resolver.resolve(arn)
             # The execution id names the fire: a state machine target started twice for it
             # (after a crash) starts one execution.
-            deliver(Delivery(payload, {"id": row.execution_id}, row.name, row.schedule_arn, row.name, arn, attempt))
+            delivery = Delivery(payload, {"id": row.execution_id}, row.name, row.schedule_arn, row.name, arn, attempt)
+            if target_kind(arn) == "event-bus":
+                # The templated PutEvents target: the bus gets a new event made of the fire.
+                event = scheduled_event(
+                    schedule_arn=row.schedule_arn,
+                    execution_id=row.execution_id,
+                    parameters=row.target.get("EventBridgeParameters"),
+                    detail=payload,
+                    time=self.clock.now(),
+                    region=self.region,
+                    account=self.account,
+                )
+                delivery = Delivery(event, event, row.name, row.schedule_arn, row.name, arn, attempt)
+            deliver(delivery)
             logger.debug("schedule target invoked", extra={"schedule": row.schedule_arn, "attempt": attempt})
 
         return Attempt(call, Outcome("delivered", row.attempts))
