@@ -159,6 +159,7 @@ class Endpoint:
         with self._idle:
             while self._busy and time.monotonic() < deadline:
                 self._idle.wait(0.1)
+        self.apis.close()  # the access log lines of the requests just answered, written before the stack's log store closes
         self._server = None
         # self.shared is not closed here: the stack's AWS SDK tasks still use it (the stack closes it).
 

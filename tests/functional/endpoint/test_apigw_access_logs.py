@@ -9,17 +9,21 @@ no request.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from sluiceway.cfn.deployer import Deployment, deploy
+from sluiceway.endpoint.apigateway import local_base_url
 from sluiceway.endpoint.server import Endpoint
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
@@ -30,7 +34,7 @@ REST_FORMAT = (
     '"httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath","path":"$context.path","status":"$context.status",'
     '"protocol":"$context.protocol","responseLength":"$context.responseLength","integrationLatency":"$context.integrationLatency",'
     '"userAgent":"$context.identity.userAgent","unknown":"$context.noSuchVariable","stage":"$context.stage",'
-    '"error":"$context.error.message"}'
+    '"error":"$context.error.message","responseType":"$context.error.responseType"}'
 )
 HTTP_FORMAT = (
     '$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol"'
@@ -70,6 +74,15 @@ Resources:
       AccessLogSettings:
         DestinationArn: !Sub arn:aws:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/access-test/never-made
         Format: $context.requestId $context.status
+  DashedAccess:
+    Type: AWS::Logs::LogGroup
+    Properties: {{LogGroupName: /access-test/dashed}}
+  Dashed:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      AccessLogSettings:
+        DestinationArn: !GetAtt DashedAccess.Arn
+        Format: $context.identity.sourceIp-$context.requestId
   Fn:
     Type: AWS::Serverless::Function
     Properties:
@@ -81,11 +94,13 @@ Resources:
         Quiet: {{Type: Api, Properties: {{RestApiId: !Ref Quiet, Path: /, Method: get}}}}
         Http: {{Type: HttpApi, Properties: {{ApiId: !Ref Http, Path: /things, Method: post}}}}
         Orphan: {{Type: HttpApi, Properties: {{ApiId: !Ref Orphan, Path: /, Method: get}}}}
+        Dashed: {{Type: HttpApi, Properties: {{ApiId: !Ref Dashed, Path: /, Method: get}}}}
 Outputs:
   Rest: {{Value: !Sub 'https://${{Api}}.execute-api.${{AWS::Region}}.amazonaws.com/Prod'}}
   Quiet: {{Value: !Sub 'https://${{Quiet}}.execute-api.${{AWS::Region}}.amazonaws.com/Prod'}}
   Http: {{Value: !Sub 'https://${{Http}}.execute-api.${{AWS::Region}}.amazonaws.com'}}
   Orphan: {{Value: !Sub 'https://${{Orphan}}.execute-api.${{AWS::Region}}.amazonaws.com'}}
+  Dashed: {{Value: !Sub 'https://${{Dashed}}.execute-api.${{AWS::Region}}.amazonaws.com'}}
 """
 
 HANDLER = """\
@@ -155,11 +170,11 @@ def test_a_rest_stage_logs_each_request_in_its_json_format(deployed: Deployment,
     assert served["protocol"] == "HTTP/1.1" and served["responseLength"] == "4"
     assert served["integrationLatency"].isdigit()
     assert served["userAgent"] == 'probe "quoted"'
-    assert served["unknown"] == "-" and served["error"] == "-"
+    assert served["unknown"] == "-" and served["error"] == "-" and served["responseType"] == "-"
     assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", served["requestTime"])
     refused = lines[missing_headers["x-amzn-RequestId"]]
     assert refused["status"] == "403" and refused["resourcePath"] == "-" and refused["integrationLatency"] == "-"
-    assert refused["error"] == "Missing Authentication Token"
+    assert refused["error"] == "Missing Authentication Token" and refused["responseType"] == "MISSING_AUTHENTICATION_TOKEN"
     streams = logs.describe_log_streams(logGroupName="/access-test/rest")["logStreams"]
     assert len(streams) == 1 and re.fullmatch(r"[0-9a-f]{32}", streams[0]["logStreamName"])
 
@@ -176,9 +191,87 @@ def test_an_http_api_stage_logs_in_its_text_format(deployed: Deployment, aws: Ca
     assert match[1] == request_id
 
 
-def test_stages_without_a_group_or_without_logging_still_answer(deployed: Deployment, aws: Callable[..., Any]) -> None:
-    assert call("GET", deployed.outputs["Orphan"] + "/")[0] == 201
-    assert call("GET", deployed.outputs["Quiet"] + "/")[0] == 201
+def test_stages_without_a_group_or_without_logging_still_answer(
+    deployed: Deployment, endpoint: Endpoint, aws: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="sluiceway.endpoint.apigateway.access_logs"):
+        for _ in range(2):
+            assert call("GET", deployed.outputs["Orphan"] + "/")[0] == 201
+            assert endpoint.apis.flush_access_logs(10)
+    status, headers, _ = call("GET", deployed.outputs["Quiet"] + "/")
+    assert status == 201
+    assert endpoint.apis.flush_access_logs(10)
     logs = aws("logs")
-    names = {g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/access-test/")["logGroups"]}
-    assert names == {"/access-test/rest", "/access-test/http"}  # API Gateway does not make the destination group
+    names = {g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]}
+    assert "/access-test/never-made" not in names  # API Gateway does not make the destination group
+    warned = [r.getMessage() for r in caplog.records if "/access-test/never-made" in r.getMessage()]
+    assert warned == ["api gateway: access log group /access-test/never-made does not exist; access log lines are dropped"]
+    # The stage without access logging wrote nothing anywhere.
+    quiet_id = headers["x-amzn-RequestId"]
+    for name in names:
+        assert not [e for e in logs.filter_log_events(logGroupName=name)["events"] if quiet_id in e["message"]], name
+
+
+def test_a_variable_with_text_after_it_keeps_its_value(deployed: Deployment, aws: Callable[..., Any]) -> None:
+    """``$context.identity.sourceIp-$context.requestId`` (the stage's Format) is the address, a dash and the id."""
+    status, headers, _ = call("GET", deployed.outputs["Dashed"] + "/")
+    assert status == 201
+    request_id = headers["apigw-requestid"]
+    events = [e for e in events_of(aws("logs"), "/access-test/dashed", 1) if request_id in e["message"]]
+    assert [e["message"] for e in events] == [f"127.0.0.1-{request_id}"]
+
+
+def test_one_writer_serves_every_request(deployed: Deployment, endpoint: Endpoint) -> None:
+    """Spaced requests (the writer idle in between) share one writer thread: no thread, and no connection, per burst."""
+    for _ in range(10):
+        assert call("GET", deployed.outputs["Rest"] + "/items/1")[0] == 201
+        assert endpoint.apis.flush_access_logs(10)
+    writers = [t for t in threading.enumerate() if t.name == "sluiceway-apigw-access-logs"]
+    assert len(writers) == 1
+
+
+def test_closing_the_endpoint_writes_every_queued_line(stack: Stack, endpoint: Endpoint, aws: Callable[..., Any]) -> None:
+    writers_before = {t.ident for t in threading.enumerate() if t.name == "sluiceway-apigw-access-logs"}
+    second = Endpoint(stack, host="127.0.0.1", port=free_port())
+    second.apis.deploy(list(endpoint.apis.apis.values()))
+    second.start()
+    try:
+        url = local_base_url(second.url, _api_id(endpoint, "Api")) + "/Prod/items/2"
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: call("GET", url), range(40)))
+    finally:
+        second.close()
+    assert {status for status, _, _ in answers} == {201}
+    ids = {headers["x-amzn-RequestId"] for _, headers, _ in answers}
+    # Written by the time close returned: the stack's log store may close right after.
+    written = {
+        json.loads(e["message"])["requestId"]
+        for e in aws("logs").filter_log_events(logGroupName="/access-test/rest", limit=10_000)["events"]
+    }
+    assert ids <= written
+    # ... and the closed endpoint's writer has ended.
+    assert {t.ident for t in threading.enumerate() if t.name == "sluiceway-apigw-access-logs"} == writers_before
+
+
+def test_a_body_refused_from_its_length_is_logged(deployed: Deployment, endpoint: Endpoint, aws: Callable[..., Any]) -> None:
+    """A Content-Length over 10 MB is answered 413 before the body is read, with its ids and its access log line."""
+    path = local_base_url("", _api_id(endpoint, "Api")) + "/Prod/items/3"
+    with socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) as conn:
+        conn.sendall(f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {11 * 1024 * 1024}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(4096)
+            assert chunk, head
+            head += chunk
+    status_line, *lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    assert status_line.split()[1] == "413"
+    request_id = next(line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("x-amzn-requestid:"))
+    assert endpoint.apis.flush_access_logs(10)
+    events = aws("logs").filter_log_events(logGroupName="/access-test/rest", limit=10_000)["events"]
+    (line,) = [json.loads(e["message"]) for e in events if request_id in e["message"]]
+    assert line["status"] == "413" and line["responseType"] == "REQUEST_TOO_LARGE" and line["httpMethod"] == "PUT"
+    assert line["error"] == "Request Entity Too Large"
+
+
+def _api_id(endpoint: Endpoint, logical_id: str) -> str:
+    return next(api.api_id for api in endpoint.apis.apis.values() if api.logical_id == logical_id)

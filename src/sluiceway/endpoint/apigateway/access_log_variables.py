@@ -42,6 +42,8 @@ class Exchange:
     integration_answered: bool = False
     """The response is the integration's (False: API Gateway answered itself)."""
     integration_error: str = ""
+    response_type: str | None = None
+    """The gateway response type of API Gateway's own answer (``MISSING_AUTHENTICATION_TOKEN``, ``THROTTLED``, ...)."""
 
 
 def access_variables(exchange: Exchange, base: dict[str, Any], response: HttpResponse, latency_ms: int) -> dict[str, Any]:
@@ -77,9 +79,14 @@ def access_variables(exchange: Exchange, base: dict[str, Any], response: HttpRes
             "status": status if exchange.integration_answered else None,
         },
     })  # fmt: skip
-    message = _gateway_message(response) if not exchange.integration_answered and status >= 400 else None
-    if message is not None:
-        out["error"] = {"message": message, "messageString": json.dumps(message)}
+    if not exchange.integration_answered and status >= 400:
+        message = _gateway_message(response)
+        error: dict[str, Any] = {"responseType": exchange.response_type}
+        if message is not None:
+            # messageString is the message as a JSON string, quotes included (the default gateway
+            # response template is {"message":$context.error.messageString}).
+            error.update({"message": message, "messageString": json.dumps(message, ensure_ascii=False)})
+        out["error"] = error
     return out
 
 

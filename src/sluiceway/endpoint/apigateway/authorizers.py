@@ -24,7 +24,7 @@ from .key_source import KeySource
 from .lambda_authorizer import LambdaAuthorizers
 from .model import Api, Authorizer
 from .policies import method_arn
-from .responses import gateway_error
+from .responses import gateway_error, response_type
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Authorization:
         if guard is None:
             return None
         if guard.kind == "iam":
-            return Refusal(gateway_error(kind, "iam"), "IAM authorization is not verified locally")
+            return Refusal(gateway_error(kind, "iam"), "IAM authorization is not verified locally", response_type(kind, "iam"))
         authorizer = guard.authorizer
         if authorizer is None or authorizer.problem:
             why = authorizer.problem if authorizer is not None else f"the API defines no authorizer {guard.name}"

@@ -38,11 +38,11 @@ from .lambda_authorizer import LambdaAuthorizers
 from .mappings import MappingError, MappingSource
 from .model import DEFAULT_ROUTE, Api, Stage
 from .nonproxy import TemplateRequest, serve_template
-from .responses import HeaderList, MalformedResponseError, from_v1, from_v2, gateway_error
+from .responses import HeaderList, MalformedResponseError, from_v1, from_v2, gateway_error, response_type
 from .routes import match_route
 from .service_integrations import IntegrationRequestError, call_service
 from .usage_plans import KeyCatalog
-from .validation import check_request
+from .validation import refusal_of, request_problem
 
 if TYPE_CHECKING:
     from ...runtime.stack import Stack
@@ -84,7 +84,7 @@ class ApiGateway:
         self._lambda_authorizers = LambdaAuthorizers(host.stack.invoker)
         self._authorization = Authorization(self._keys, self._lambda_authorizers)
         self._api_keys = served_keys(host.shared, host.stack)
-        self._access_logs = AccessLogWriter(lambda: _log_store(host))
+        self._access_logs = AccessLogWriter(lambda: _log_store(host), release=getattr(host.stack.local, "release_thread", None))
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -117,13 +117,29 @@ class ApiGateway:
         """The served APIs by id."""
         return dict(self._apis)
 
+    def flush_access_logs(self, timeout: float = 10.0) -> bool:
+        """Wait until the access log lines of the requests answered so far are written; True if they were in time."""
+        return self._access_logs.flush(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write the queued access log lines and stop their writer (call before the stack's log store closes)."""
+        self._access_logs.close(timeout)
+
     def precheck(self, head: HttpRequest) -> HttpResponse | None:
         """A refusal for a request whose headers already condemn it (too large), before its body is read."""
         length = head.header("content-length")
         if length is not None and length.isascii() and length.isdigit() and int(length) > MAX_PAYLOAD:
-            api = self._apis.get(self._split(head.path)[0])
+            api_id, rest = self._split(head.path)
+            api = self._apis.get(api_id)
             response = gateway_error(api.kind if api else "HTTP", "too_large")
             response.headers["Connection"] = "close"
+            if api is not None:
+                # API Gateway answered it: it has its ids and its access log line, like any other answer.
+                exchange = self._exchange(api, head, rest)
+                located = _stage_of(api, rest)
+                exchange.stage = located[0] if located is not None else None
+                exchange.response_type = response_type(api.kind, "too_large")
+                self._answered(exchange, response)
             return response
         return None
 
@@ -133,26 +149,40 @@ class ApiGateway:
         api = self._apis.get(api_id)
         if api is None:
             return gateway_error("HTTP", "no_route")
-        request_id = str(uuid.uuid4()) if api.kind == "REST" else _short_id()
-        extended = _short_id()
-        rest_ids = {"x-amzn-RequestId": request_id, "x-amz-apigw-id": extended}
-        ids = rest_ids if api.kind == "REST" else {"apigw-requestid": request_id}
-        exchange = Exchange(
-            api=api, request_id=request_id, extended_request_id=extended, method=request.method, path=rest,
-            user_agent=request.header("user-agent") or "", time_ms=int(time.time() * 1000), started=time.monotonic(),
-        )  # fmt: skip
+        exchange = self._exchange(api, request, rest)
         try:
             response = self._serve(api, rest, request, exchange)
         except Exception:
-            logger.exception("api gateway: %s %s failed (request %s)", request.method, request.path, request_id)
-            response = gateway_error(api.kind, "integration_error")
+            logger.exception("api gateway: %s %s failed (request %s)", request.method, request.path, exchange.request_id)
+            response = self._refuse(exchange, "integration_error")
             exchange.integration_answered = False
-        for name, value in ids.items():
-            response.headers[name] = value
-        if api.kind == "REST":
-            response.headers.setdefault("X-Amzn-Trace-Id", _trace_id())
-        self._log_access(exchange, response)
+        self._answered(exchange, response)
         return response
+
+    @staticmethod
+    def _exchange(api: Api, request: HttpRequest, rest: str) -> Exchange:
+        """The record of one request to ``api``, with its ids."""
+        return Exchange(
+            api=api, request_id=str(uuid.uuid4()) if api.kind == "REST" else _short_id(), extended_request_id=_short_id(),
+            method=request.method, path=rest, user_agent=request.header("user-agent") or "", time_ms=int(time.time() * 1000),
+            started=time.monotonic(),
+        )  # fmt: skip
+
+    def _answered(self, exchange: Exchange, response: HttpResponse) -> None:
+        """Give ``response`` the request's ids and queue its access log line."""
+        if exchange.api.kind == "REST":
+            response.headers["x-amzn-RequestId"] = exchange.request_id
+            response.headers["x-amz-apigw-id"] = exchange.extended_request_id
+            response.headers.setdefault("X-Amzn-Trace-Id", _trace_id())
+        else:
+            response.headers["apigw-requestid"] = exchange.request_id
+        self._log_access(exchange, response)
+
+    @staticmethod
+    def _refuse(exchange: Exchange, problem: str) -> HttpResponse:
+        """API Gateway's own answer to ``problem``, noted for the access log."""
+        exchange.response_type = response_type(exchange.api.kind, problem)
+        return gateway_error(exchange.api.kind, problem)
 
     def _log_access(self, exchange: Exchange, response: HttpResponse) -> None:
         """Queue the stage's access log line for the answered request (never raises: the request is served)."""
@@ -178,17 +208,17 @@ class ApiGateway:
     def _serve(self, api: Api, rest: str, request: HttpRequest, exchange: Exchange) -> HttpResponse:
         located = _stage_of(api, rest)
         if located is None:
-            return gateway_error(api.kind, "no_stage")
+            return self._refuse(exchange, "no_stage")
         stage, path, stage_prefix = located
         exchange.stage = stage
         if len(request.body) > MAX_PAYLOAD:
-            return gateway_error(api.kind, "too_large")
+            return self._refuse(exchange, "too_large")
         headers = {k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP}
         if api.kind == "HTTP" and api.cors is not None and is_preflight(request.method, headers):
             return preflight(api.cors, headers)
         found = match_route(api.routes, request.method, path)
         if found is None:
-            return gateway_error(api.kind, "no_route")
+            return self._refuse(exchange, "no_route")
         route = found.route
         # The request is seen from here on (authorizers, validation, events) on the path it was
         # routed on: authorizing one spelling of a path and serving another would let a trailing or
@@ -207,23 +237,25 @@ class ApiGateway:
         decision = self._authorization.authorize(view)
         if isinstance(decision, Refusal):
             logger.info("api gateway: %s %s refused: %s", request.method, request.path, decision.reason)
+            exchange.response_type = decision.response_type
             return _with_cors(api, headers, decision.response)
         view = exchange.view = dataclasses.replace(view, authorizer=decision)
         if route.api_key_required and api.kind == "REST":
             use = self._api_key(view)
             if not isinstance(use, KeyUse):
                 logger.info("api gateway: %s %s refused: %s", request.method, request.path, use)
-                return gateway_error(api.kind, use)
+                return self._refuse(exchange, use)
             view = exchange.view = dataclasses.replace(view, api_key=use)
         if route.validation is not None:
             query: dict[str, list[str]] = {}
             for key, value in parse_qsl(request.query, keep_blank_values=True):
                 query.setdefault(key, []).append(value)
-            invalid = check_request(
+            invalid = request_problem(
                 route.validation, headers=headers, query=query, path_parameters=found.path_parameters, body=request.body
             )
             if invalid is not None:
-                return invalid
+                exchange.response_type = invalid[0]
+                return refusal_of(invalid)
         return _with_cors(api, headers, self._integrate(view, exchange))
 
     def _api_key(self, view: RequestView) -> KeyUse | str:
@@ -249,7 +281,7 @@ class ApiGateway:
                 exchange.integration_error = outcome.problem.replace("_", " ")
                 # Lambda answered Invoke (200) for a function that failed; it did not for the others.
                 exchange.integration_status = 200 if outcome.problem == "function_error" else None
-                return gateway_error(api.kind, outcome.problem)
+                return self._refuse(exchange, outcome.problem)
             exchange.integration_status = 200
             try:
                 if v2:
@@ -260,7 +292,7 @@ class ApiGateway:
             except MalformedResponseError as exc:
                 logger.warning("api gateway: malformed Lambda proxy response from %s: %s", integration.function_arn, exc)
                 exchange.integration_error = str(exc)
-                return gateway_error(api.kind, "function_error")
+                return self._refuse(exchange, "function_error")
             exchange.integration_answered = True
             return response
         if integration.kind == "service":
@@ -273,7 +305,7 @@ class ApiGateway:
             except (MappingError, IntegrationRequestError) as exc:
                 logger.warning("api gateway: %s %s: %s", view.method, view.route.route_key, exc)
                 exchange.integration_error = str(exc)
-                return gateway_error(api.kind, "bad_request")
+                return self._refuse(exchange, "bad_request")
             exchange.integration_status, exchange.integration_answered = answered.status, True
             return answered
         if integration.kind == "template":
@@ -288,7 +320,7 @@ class ApiGateway:
         if integration.kind == "mock":
             mocked = mock_response(integration)
             if mocked is None:
-                return gateway_error(api.kind, "integration_error")
+                return self._refuse(exchange, "integration_error")
             status, extra, body = mocked
             out = HeaderList()
             out["Content-Type"] = "application/json"
@@ -297,7 +329,7 @@ class ApiGateway:
             exchange.integration_status, exchange.integration_answered = status, True
             return HttpResponse(status, out, body.encode())
         logger.warning("api gateway: %s %s is not served: %s", view.method, view.route.route_key, integration.reason)
-        return gateway_error(api.kind, "integration_error")
+        return self._refuse(exchange, "integration_error")
 
     def _context_factory(self, api: Api) -> Any:
         host = self._host

@@ -75,6 +75,16 @@ class Refusal:
 
     response: HttpResponse
     reason: str
+    response_type: str = "DEFAULT_4XX"
+    """The gateway response type (``$context.error.responseType``): ``UNAUTHORIZED``, ``ACCESS_DENIED``, ..."""
+
+
+#: problem -> gateway response type. An authorizer that fails (an error, a malformed policy) is an
+#: AUTHORIZER_CONFIGURATION_ERROR, as LocalStack's recorded tests have it (not confirmed against AWS's access logs).
+_REFUSAL_TYPES = {
+    "unauthorized": "UNAUTHORIZED", "denied": "ACCESS_DENIED", "not_allowed": "ACCESS_DENIED", "forbidden": "ACCESS_DENIED",
+    "configuration": "AUTHORIZER_CONFIGURATION_ERROR",
+}  # fmt: skip
 
 
 #: (kind, problem) -> (status, body, x-amzn-ErrorType). REST's access-denied body spells "Message"
@@ -102,4 +112,5 @@ def refusal(kind: ApiKind, problem: str, reason: str, headers: Mapping[str, str]
         out["x-amzn-ErrorType"] = error_type
     for name, value in (headers or {}).items():
         out[name] = value
-    return Refusal(HttpResponse(status, out, json.dumps(body, separators=(",", ":")).encode()), reason)
+    response = HttpResponse(status, out, json.dumps(body, separators=(",", ":")).encode())
+    return Refusal(response, reason, _REFUSAL_TYPES[problem])

@@ -123,7 +123,7 @@ def _rest_api(
             found.routes.append(_rest_method(child, props_, paths, api_id, parts))
         elif kind == "AWS::ApiGateway::Stage":
             name = _stage_name(child, props_.get("StageName"))
-            access_log = _access_log(props_.get("AccessLogSetting"), f"{child}.AccessLogSetting", found.warnings)
+            access_log = _access_log(props_.get("AccessLogSetting"), f"{child}.AccessLogSetting", found.warnings, "REST")
             stages[name] = Stage(name, _variables(props_.get("Variables"), f"{child}.Variables"), access_log)
         elif kind == "AWS::ApiGateway::Deployment" and props_.get("StageName"):
             # A deployment with a StageName creates that stage too (SAM's implicit "Stage" stage).
@@ -132,7 +132,7 @@ def _rest_api(
             declared = described.get("Variables") if isinstance(described, Mapping) else None
             variables = _variables(declared, f"{child}.StageDescription.Variables")
             settings = described.get("AccessLogSetting") if isinstance(described, Mapping) else None
-            access_log = _access_log(settings, f"{child}.StageDescription.AccessLogSetting", found.warnings)
+            access_log = _access_log(settings, f"{child}.StageDescription.AccessLogSetting", found.warnings, "REST")
             stages.setdefault(name, Stage(name, variables, access_log))
     warnings = found.warnings
     _route_warnings(logical, found.routes, warnings, "REST")
@@ -369,7 +369,7 @@ def _http_api(
             name = props_.get("StageName")
             if name != DEFAULT_ROUTE:
                 name = _stage_name(child, name)
-            access_log = _access_log(props_.get("AccessLogSettings"), f"{child}.AccessLogSettings", found.warnings)
+            access_log = _access_log(props_.get("AccessLogSettings"), f"{child}.AccessLogSettings", found.warnings, "HTTP")
             stages[str(name)] = Stage(str(name), _variables(props_.get("StageVariables"), f"{child}.StageVariables"), access_log)
     warnings = found.warnings
     _route_warnings(logical, found.routes, warnings, "HTTP")
@@ -474,8 +474,8 @@ def _key_warnings(
                 )
 
 
-def _access_log(value: Any, where: str, warnings: list[str]) -> AccessLog | None:
-    settings, unserved = access_log_of(value, where)
+def _access_log(value: Any, where: str, warnings: list[str], kind: ApiKind) -> AccessLog | None:
+    settings, unserved = access_log_of(value, where, kind)
     if unserved:
         warnings.append(unserved)
     return settings

@@ -19,7 +19,7 @@ from typing import Any
 from ..context import HttpResponse
 from .model import ApiKind
 
-__all__ = ["HeaderList", "MalformedResponseError", "gateway_error", "from_v1", "from_v2"]
+__all__ = ["HeaderList", "MalformedResponseError", "gateway_error", "from_v1", "from_v2", "response_type"]
 
 _V1_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 #: Headers that frame the response on the wire: the gateway sets them, a function's never reach the
@@ -53,6 +53,39 @@ _ERRORS: dict[tuple[ApiKind, str], tuple[int, str, str]] = {
     ("HTTP", "too_large"): (413, "Request Entity Too Large", ""),
     ("HTTP", "bad_request"): (400, "Bad Request", ""),
 }
+
+
+#: problem -> the gateway response type API Gateway answers it with (``$context.error.responseType``),
+#: as REST APIs name them (``PutGatewayResponse``'s ``responseType``). A Lambda proxy's failed or
+#: malformed answer is a DEFAULT_5XX, an invoke that failed an INTEGRATION_FAILURE (as LocalStack's
+#: recorded tests treat them; not confirmed against AWS's access logs).
+_RESPONSE_TYPES: dict[str, str] = {
+    "no_route": "MISSING_AUTHENTICATION_TOKEN",
+    "iam": "MISSING_AUTHENTICATION_TOKEN",
+    "no_stage": "MISSING_AUTHENTICATION_TOKEN",
+    "function_error": "DEFAULT_5XX",
+    "integration_error": "INTEGRATION_FAILURE",
+    "timeout": "INTEGRATION_TIMEOUT",
+    "unauthorized": "UNAUTHORIZED",
+    "api_key": "INVALID_API_KEY",
+    "throttled": "THROTTLED",
+    "quota": "QUOTA_EXCEEDED",
+    "too_large": "REQUEST_TOO_LARGE",
+    "bad_request": "BAD_REQUEST_BODY",
+    "unsupported_media": "UNSUPPORTED_MEDIA_TYPE",
+}
+#: HTTP APIs have no gateway responses of their own to customize; where their answer differs from a
+#: REST API's (a 404 for no route, a 403 for IAM) the type follows the answer (not confirmed against AWS).
+_HTTP_RESPONSE_TYPES: dict[str, str] = {"no_route": "RESOURCE_NOT_FOUND", "no_stage": "RESOURCE_NOT_FOUND", "iam": "ACCESS_DENIED"}
+
+
+def response_type(kind: ApiKind, problem: str) -> str:
+    """The gateway response type of API Gateway's own answer to ``problem`` (``DEFAULT_4XX``/``5XX`` when unnamed)."""
+    if kind == "HTTP" and problem in _HTTP_RESPONSE_TYPES:
+        return _HTTP_RESPONSE_TYPES[problem]
+    if problem in _RESPONSE_TYPES:
+        return _RESPONSE_TYPES[problem]
+    return "DEFAULT_5XX" if _ERRORS.get((kind, problem), (500, "", ""))[0] >= 500 else "DEFAULT_4XX"
 
 
 class HeaderList(dict[str, str]):

@@ -32,7 +32,7 @@ from .responses import HeaderList
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MODELS_KEY", "check_request", "model_schemas", "parameter_name"]
+__all__ = ["MODELS_KEY", "check_request", "model_schemas", "parameter_name", "refusal_of", "request_problem"]
 
 MODELS_KEY = "x-sluiceway-models"
 """Where a model's schema carries the API's other models, for its ``$ref`` to them."""
@@ -125,15 +125,36 @@ def check_request(
         headers: lower-cased names.
         query: each query parameter's values.
     """
+    problem = request_problem(validation, headers=headers, query=query, path_parameters=path_parameters, body=body)
+    return _bad_request(problem[1]) if problem is not None else None
+
+
+def request_problem(
+    validation: RequestValidation,
+    *,
+    headers: Mapping[str, str],
+    query: Mapping[str, list[str]],
+    path_parameters: Mapping[str, str],
+    body: bytes,
+) -> tuple[str, str] | None:
+    """Why the validator refuses the request: (gateway response type, message), or None when it passes.
+
+    The type is ``BAD_REQUEST_PARAMETERS`` or ``BAD_REQUEST_BODY`` (``$context.error.responseType``).
+    """
     if validation.validate_parameters:
         missing = [name for name in _missing(validation.required_parameters, headers, query, path_parameters)]
         if missing:
-            return _bad_request(f"Missing required request parameters: [{', '.join(missing)}]")
+            return "BAD_REQUEST_PARAMETERS", f"Missing required request parameters: [{', '.join(missing)}]"
     if validation.validate_body:
         model = _model_for(validation.models, headers.get("content-type"))
         if model is not None and not _valid(model, body):
-            return _bad_request("Invalid request body")
+            return "BAD_REQUEST_BODY", "Invalid request body"
     return None
+
+
+def refusal_of(problem: tuple[str, str]) -> HttpResponse:
+    """API Gateway's 400 for a :func:`request_problem`."""
+    return _bad_request(problem[1])
 
 
 def _missing(

@@ -52,18 +52,78 @@ def test_settings_name_their_log_group() -> None:
     assert settings is None and unserved is not None and "Firehose" in unserved
 
 
+LOG_GROUP = "arn:aws:logs:us-east-1:111111111111:log-group:g"
+FIREHOSE = "arn:aws:firehose:us-east-1:111111111111:deliverystream/"
+
+
 @pytest.mark.parametrize(
-    ("value", "problem"),
+    ("value", "kind", "problem"),
     [
-        ({"DestinationArn": "arn:aws:logs:us-east-1:111111111111:log-group:g", "Format": "$context.status"}, "must include"),
-        ({"DestinationArn": "arn:aws:s3:::bucket", "Format": "$context.requestId"}, "log group ARN"),
-        ({"Format": "$context.requestId"}, "DestinationArn: required"),
-        ("text", "must be a mapping"),
+        ({"DestinationArn": LOG_GROUP, "Format": "$context.status"}, "REST", "must include"),
+        ({"DestinationArn": "arn:aws:s3:::bucket", "Format": "$context.requestId"}, "REST", "log group ARN"),
+        ({"DestinationArn": LOG_GROUP, "Format": ""}, "REST", "Access Log value must not be empty"),
+        ({"DestinationArn": LOG_GROUP, "Format": ["$context.requestId"]}, "REST", "must be a string"),
+        ("text", "REST", "must be a mapping"),
+        (
+            {"DestinationArn": FIREHOSE + "logs", "Format": "$context.requestId"},
+            "REST",
+            "must begin with amazon-apigateway-",
+        ),
+        (
+            {
+                "DestinationArn": FIREHOSE + "amazon-apigateway-x",
+                "Format": "$context.requestId",
+            },
+            "HTTP",
+            "not to Firehose",
+        ),
+        ({"DestinationArn": LOG_GROUP, "Format": "$context.requestId\n$context.status"}, "HTTP", "single line"),
+        ({"DestinationArn": LOG_GROUP, "Format": "$context.requestId" + " " * 1007}, "HTTP", "at most 1024 characters"),
     ],
 )
-def test_settings_api_gateway_refuses_are_refused(value: Any, problem: str) -> None:
+def test_settings_api_gateway_refuses_are_refused(value: Any, kind: Any, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        access_log_of(value, "Stage.AccessLogSetting")
+        access_log_of(value, "Stage.AccessLogSetting", kind)
+
+
+def test_http_formats_up_to_1024_characters_on_one_line_are_taken() -> None:
+    line = "$context.requestId" + " " * 1006
+    settings, unserved = access_log_of({"DestinationArn": LOG_GROUP, "Format": line}, "S.A", "HTTP")
+    assert unserved is None and settings is not None and len(settings.format) == 1024
+    # A REST format is not held to the HTTP API's model constraints.
+    settings, _ = access_log_of({"DestinationArn": LOG_GROUP, "Format": "$context.requestId\n" + "x" * 2000}, "S.A", "REST")
+    assert settings is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "lacks"),
+    [({"DestinationArn": LOG_GROUP}, "DestinationArn without Format"), ({"Format": "$context.requestId"}, "Format without DestinationArn")],
+)
+@pytest.mark.parametrize("kind", ["REST", "HTTP"])
+def test_half_settings_are_kept_by_api_gateway_and_log_nothing(value: Any, lacks: str, kind: Any) -> None:
+    settings, unserved = access_log_of(value, "Stage.AccessLogSetting", kind)
+    assert settings is None
+    assert unserved is not None and lacks in unserved and "no access log" in unserved
+
+
+def test_message_string_is_already_json_and_goes_in_as_it_is() -> None:
+    variables = {**VARIABLES, "error": {"message": 'No "route"', "messageString": json.dumps('No "route"')}}
+    line = render('{"requestId":"$context.requestId","error":$context.error.messageString,"m":"$context.error.message"}', variables)
+    assert json.loads(line) == {"requestId": VARIABLES["requestId"], "error": 'No "route"', "m": 'No "route"'}
+    # Quoted in a JSON format, it is written as it is too (AWS documents it for {"message":$context.error.messageString}).
+    assert render("$context.requestId $context.error.messageString", variables) == f'{VARIABLES["requestId"]} "No \\"route\\""'
+
+
+def test_json_values_keep_non_ascii_text() -> None:
+    line = render('{"ua":"$context.identity.userAgent"}', {"identity": {"userAgent": "café ☕"}})
+    assert line == '{"ua":"café ☕"}'
+
+
+def test_a_variable_followed_by_a_dash_or_dot_keeps_its_value_and_the_text() -> None:
+    line = render("$context.identity.sourceIp-$context.requestId $context.status.$context.responseLength", VARIABLES)
+    assert line == f"127.0.0.1-{VARIABLES['requestId']} 200.0"
+    # An absent value is a dash and the text stays; an object's unknown member is one dash.
+    assert render("$context.identity.caller-x $context.authorizer.claims.email $context.nothing-x", VARIABLES) == "--x - --x"
 
 
 def test_stages_carry_their_access_log_and_no_note_is_given() -> None:
