@@ -12,6 +12,7 @@ from ..apps import App
 from ..backends.local.async_invocations import AsyncInvocation
 from ..backends.local.datadir import LocalDataDir
 from ..backends.local.events import SqliteEventBus
+from ..backends.local.kinesis import SqliteKinesis
 from ..backends.local.notifying import EventingObjectStore
 from ..backends.local.stacklock import StackLock
 from ..observability.metrics import Metrics
@@ -63,7 +64,7 @@ class Stack:
     async_invocations: AsyncInvocationDeliverer[AsyncInvocation]
     """Runs Lambda's asynchronous invocations (Invoke with InvocationType=Event...) from their durable queue."""
     streams: StreamMappings
-    """DynamoDB stream event source mappings: ``streams.add(StreamMapping(...)) -> uuid``, ``streams.remove(uuid)``."""
+    """DynamoDB and Kinesis stream event source mappings (a poller per shard): ``streams.add(StreamMapping(...)) -> uuid``, ``streams.remove(uuid)``."""
     metrics: Metrics = field(default_factory=lambda: Metrics(enabled=False))
     """The stack's Prometheus metrics (``GET /_sluiceway/metrics`` serves ``metrics.registry``)."""
     alarms: AlarmEvaluator | None = None
@@ -75,6 +76,8 @@ class Stack:
     it lives as long as the stack, so a task never meets a closed endpoint."""
     execution_logs: ExecutionLogWriter | None = None
     """Writes executions' history to the log groups their state machines' loggingConfiguration names."""
+    kinesis: SqliteKinesis | None = None
+    """The Kinesis data streams (the endpoint serves them; event source mappings read them)."""
     _watcher: BucketWatcher | None = field(default=None, repr=False)
     _sources: list[Callable[[], None]] = field(default_factory=list, repr=False)
     """How to stop the pollers made after the stack was built (EventBridge Pipes'), closed with the triggers."""

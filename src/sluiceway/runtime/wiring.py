@@ -34,8 +34,10 @@ from ..backends.local.async_invocations import SqliteAsyncInvocations
 from ..backends.local.cloudwatch_feeds import LambdaThrottles, metric_feeds
 from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.dynamodb import LocalDynamoDb
-from ..backends.local.dynamodb.stream_source import LocalStreamSource, SqliteStreamCheckpoints
+from ..backends.local.dynamodb.stream_source import LocalStreamSource
 from ..backends.local.event_forwarding import SqliteEventForwarding
+from ..backends.local.kinesis import SqliteKinesis
+from ..backends.local.shard_checkpoints import SqliteShardCheckpoints
 from ..backends.local.stacklock import StackLock, describe
 from ..clock import FakeClock, SystemClock
 from ..config import load_config, packaged_config_path
@@ -59,6 +61,7 @@ from .lambdas.async_invocations import AsyncInvocationDeliverer
 from .lambdas.destinations import LocalDestinations
 from .lambdas.invoker import FunctionSpec, LocalFunctionInvoker, endpoint_environment
 from .messaging.delivery import FunctionSender, QueueSender, SmtpConfig, SmtpSender, TopicDeliverer, WebhookSender
+from .messaging.kinesis_source import KinesisSource
 from .messaging.streams import StreamMappings
 from .messaging.triggers import EventSourceMapping, EventSourceMappings
 from .orchestration.execution_logs import ExecutionLogWriter, configurations_in
@@ -227,15 +230,17 @@ def build_stack(
         tracing=tracing,
         trace_of=local.async_invocations.trace_parent,
     )
-    # DynamoDB stream -> function mappings: pollers woken by the commit of a table write.
+    kinesis = SqliteKinesis(local.db, clock, region=settings.region, account_id=settings.account_id)
+    # DynamoDB and Kinesis stream -> function mappings: pollers woken by the commit of a table write or a put.
     streams = StreamMappings(
         LocalStreamSource(local.db, clock, region=settings.region, account_id=settings.account_id),
-        SqliteStreamCheckpoints(local.db, clock),
+        SqliteShardCheckpoints(local.db, clock),
         invoker,
         queues=local.queues,
         topics=local.topics,
         objects=local.objects,
         clock=clock,
+        kinesis=KinesisSource(kinesis, region=settings.region),
         region=settings.region,
         account_id=settings.account_id,
     )
@@ -270,6 +275,7 @@ def build_stack(
         tracing=tracing,
         sdk_tasks=sdk_tasks,
         execution_logs=execution_logs,
+        kinesis=kinesis,
     )
 
 

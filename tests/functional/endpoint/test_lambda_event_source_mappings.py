@@ -244,9 +244,9 @@ def test_create_refusals_in_lambdas_words(lam: Any, checked: None, params: dict[
 
 
 def test_other_event_sources_are_refused_naming_the_source(lam: Any) -> None:
-    stream = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/clicks"
-    code, message, status = _error(lam.create_event_source_mapping, EventSourceArn=stream, FunctionName="x", StartingPosition="LATEST")
-    assert (code, status) == ("InvalidParameterValueException", 400) and stream in message
+    broker = f"arn:aws:mq:us-east-1:{ACCOUNT}:broker:b:b-1234abcd"
+    code, message, status = _error(lam.create_event_source_mapping, EventSourceArn=broker, FunctionName="x")
+    assert (code, status) == ("InvalidParameterValueException", 400) and broker in message
 
 
 def test_unknown_uuids_are_not_found(lam: Any) -> None:

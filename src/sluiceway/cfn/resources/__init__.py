@@ -22,6 +22,7 @@ from .cognito import (
 from .custom import CustomResource
 from .function_urls import FunctionUrl
 from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, LayerVersion, Passive, Permission, Version
+from .kinesis import KinesisStream
 from .logs import LogGroup
 from .messaging import Queue, Subscription, Topic
 from .metric_filters import MetricFilter
@@ -51,6 +52,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::StepFunctions::StateMachine": StateMachine(),
     "AWS::StepFunctions::StateMachineVersion": StateMachineVersion(),
     "AWS::StepFunctions::Activity": Activity(),
+    "AWS::Kinesis::Stream": KinesisStream(),
     "AWS::StepFunctions::StateMachineAlias": StateMachineAlias(),
     "AWS::Lambda::Function": Function(),
     "AWS::Lambda::EventSourceMapping": EventSourceMapping(),

@@ -148,6 +148,8 @@ class EventSourceMapping:
 
     _CREATE_ONLY = ("EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "Tags")
     """What UpdateEventSourceMapping cannot change (CloudFormation replaces the mapping; Tags are kept as made)."""
+    _REPLACING = ("EventSourceArn", "StartingPosition", "StartingPositionTimestamp")
+    """What CloudFormation replaces the mapping for when it changes."""
 
     def apply(self, env: Env, request: Request) -> Made:
         props = dict(request.properties)
@@ -156,12 +158,15 @@ class EventSourceMapping:
             raise TemplateError(f"{request.where}: EventSourceArn and FunctionName are required")
         _check_types(request, props)
         service = source.split(":")[2] if source.count(":") >= 5 else ""
-        if service not in ("sqs", "dynamodb"):
-            env.warn(f"{request.logical_id}: event source {source} is not emulated locally (only SQS queues and DynamoDB streams)")
+        if service not in _EMULATED_SOURCES:
+            env.warn(
+                f"{request.logical_id}: event source {source} is not emulated locally"
+                " (only SQS queues, DynamoDB streams and Kinesis streams)"
+            )
             mapping_id = str(request.previous.physical_id) if request.previous else str(uuid.uuid4())
             return self._made(env, {"UUID": mapping_id}, service)
         previous = request.previous
-        if previous is not None and all(previous.properties.get(k) == props.get(k) for k in ("EventSourceArn", "StartingPosition")):
+        if previous is not None and all(previous.properties.get(k) == props.get(k) for k in self._REPLACING):
             if dict(previous.properties) == props and (kept := self._get(env, previous.physical_id)) is not None:
                 return self._made(env, kept, service)  # unchanged: not touched (no new LastModified, no restart)
             answer = self._update(env, previous.physical_id, props, service)
@@ -242,7 +247,7 @@ class EventSourceMapping:
         return Made(mapping_id, mapping_id, {"Id": mapping_id, "EventSourceMappingArn": _mapping_arn(env, mapping_id)}, {"kind": service})
 
     def delete(self, env: Env, stored: Stored) -> None:
-        if stored.state.get("kind") not in ("sqs", "dynamodb"):
+        if stored.state.get("kind") not in _EMULATED_SOURCES:
             return
         try:
             env.aws.call("lambda", "DeleteEventSourceMapping", {"UUID": stored.physical_id})
@@ -282,6 +287,9 @@ def _check_types(request: Request, props: dict[str, Any]) -> None:
     """CloudFormation's schema check of the properties' types (a parameter's ``"10"`` or ``"true"`` passes, as there)."""
     check_types(request.logical_id, ((f"#/{member}", props.get(member), expected) for member, expected in _PROPERTY_TYPES.items()))
 
+
+_EMULATED_SOURCES = ("sqs", "dynamodb", "kinesis")
+"""The event sources whose mappings run locally (others are made as placeholders, with a warning)."""
 
 _MAPPING_MEMBERS = frozenset(
     (

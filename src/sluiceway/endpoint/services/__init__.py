@@ -29,6 +29,7 @@ SERVICES: dict[str, str] = {
     "stepfunctions": "sluiceway.endpoint.services.stepfunctions",
     "lambda": "sluiceway.endpoint.services.lambda_",
     "logs": "sluiceway.endpoint.services.logs",
+    "kinesis": "sluiceway.endpoint.services.kinesis",
     "sts": "sluiceway.endpoint.services.sts",
     "cloudformation": "sluiceway.endpoint.services.cloudformation",
     "cognito-idp": "sluiceway.endpoint.services.cognito_idp",

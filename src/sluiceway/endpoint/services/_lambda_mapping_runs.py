@@ -1,4 +1,4 @@
-"""The kept event source mappings, run by the stack: SQS queues by its triggers, DynamoDB streams by its stream pollers.
+"""The kept event source mappings, run by the stack: SQS queues by its triggers, DynamoDB and Kinesis streams by its stream pollers.
 
 A mapping runs while it is enabled and its function is registered: a template's function is
 registered only when its template is applied again after a start, so its mappings wait until
@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ...backends.local.event_source_mappings import SqliteEventSourceMappings, StoredMapping
@@ -75,10 +76,13 @@ def poller_settings(mapping: StoredMapping) -> QueueMapping | StreamMapping:
             filter_criteria=filters,
         )
     on_failure = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    since = config.get("StartingPositionTimestamp")
     return StreamMapping(
         mapping.source,
         mapping.function,
         starting_position=str(config.get("StartingPosition")),
+        starting_position_timestamp=datetime.fromtimestamp(float(since), UTC) if since is not None else None,
+        tumbling_window_s=int(config.get("TumblingWindowInSeconds") or 0),
         batch_size=int(config["BatchSize"]),
         max_batching_window_s=window,
         max_retry_attempts=int(config.get("MaximumRetryAttempts", -1)),

@@ -1,10 +1,10 @@
-"""DynamoDB stream -> function triggers: Lambda's event source mappings for DynamoDB Streams, run locally.
+"""Stream -> function triggers: Lambda's event source mappings for DynamoDB Streams and Kinesis, run locally.
 
-Each :class:`StreamMapping` gets a :class:`StreamPoller`, a thread that reads its
-table's stream from the mapping's checkpoint, invokes the function with Lambda's
-DynamoDB event (``{"Records": [{"eventID", "eventName", "eventVersion": "1.1",
-"eventSource": "aws:dynamodb", "awsRegion", "dynamodb": {...}, "eventSourceARN"}]}``)
-one batch at a time, in order, and settles each batch as Lambda does:
+Each :class:`StreamMapping` gets a :class:`StreamPoller` per shard of its stream, a thread
+that reads the shard from its checkpoint, invokes the function with Lambda's event
+(DynamoDB: ``{"Records": [{"eventID", "eventName", "eventVersion": "1.1", "eventSource":
+"aws:dynamodb", "awsRegion", "dynamodb": {...}, "eventSourceARN"}]}``; Kinesis: see
+``kinesis_source.py``) one batch at a time, in order, and settles each batch as Lambda does:
 
 * the function returned: the checkpoint moves past the batch;
 * with ``report_batch_item_failures``, the function may name records of the batch in
@@ -16,19 +16,22 @@ one batch at a time, in order, and settles each batch as Lambda does:
   retries run out (``max_retry_attempts``; -1 = until its records expire) or its records
   grow older than ``max_record_age_s``; then the batch is skipped, and the
   ``on_failure`` destination (an SQS queue or SNS topic) gets Lambda's invocation
-  record for streams, which names the records (``DDBStreamBatchInfo``), not their data;
+  record for streams, which names the records (``DDBStreamBatchInfo`` or ``KinesisBatchInfo``), not their data;
   an S3 bucket gets the record with the whole event (``payload``) as an object
   ``aws/lambda/<mapping UUID>/<shard id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>``.
 
 Records that match none of the mapping's filters (``FilterCriteria``, compiled by
 :mod:`sluiceway.events.lambda_filters`) are stepped over without invoking the function,
 as Lambda does; a batch none of whose records match costs no invocation.
-The checkpoint is written to the data dir after each settled batch, so a restarted
-stack resumes after the last batch it finished; a process killed mid-batch runs that
-batch again: delivery is at least once, as on Lambda.
+The checkpoint (one per shard: the mapping's UUID for a DynamoDB stream's single shard,
+``<UUID>/<shard id>`` for a Kinesis stream's) is written to the data dir after each settled
+batch, so a restarted stack resumes after the last batch it finished; a process killed
+mid-batch runs that batch again: delivery is at least once, as on Lambda.
 
-Locally a stream has one shard and a mapping one poller: ``ParallelizationFactor`` is
-1 (Lambda's default), so records of a shard are handled strictly in order.
+Locally a table's stream has one shard; a Kinesis stream has the shards it was made with
+(those it lists when the mapping starts: shards made later by resharding are not read).
+``ParallelizationFactor`` runs as 1 (Lambda's default), so records of a shard are handled
+strictly in order.
 A poller is woken by the commit of a write in this process; it also looks every
 ``poll_s`` for writes of other processes.
 
@@ -55,17 +58,20 @@ from ...events.lambda_filters import FilterCriteria, compile_filter_criteria
 from ...ports import Clock, FunctionInvoker, Invocation, InvocationResult, ObjectStore, Queue, Topic
 from ...types import EventDict
 from ..lambdas.destinations import destination_kind
+from .stream_shards import DynamoDBShards, ShardRecord, ShardSource, StreamSource, sequence_number
 from .triggers import batch_item_failures
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "Checkpoints",
+    "ShardSource",
     "StreamBatchOutcome",
     "StreamMapping",
     "StreamMappings",
     "StreamPoller",
     "StreamSource",
+    "checkpoint_key",
     "failure_destination_kind",
     "failure_object_key",
     "failure_record",
@@ -79,42 +85,17 @@ MIN_RECORD_AGE_S: Final = 60
 MAX_RECORD_AGE_S: Final = 604_800
 MAX_PARALLELIZATION: Final = 10
 STARTING_POSITIONS: Final = ("TRIM_HORIZON", "LATEST")
+KINESIS_STARTING_POSITIONS: Final = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
 _BUCKET_ARN: Final = re.compile(r"arn:aws[a-z-]*:s3:::(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
 INVOKE_TIMEOUT_S: Final = 900.0
 """Lambda's longest function timeout: no batch's invocation runs longer."""
 
 
-class StreamSource(Protocol):
-    """The streams a mapping reads (``backends/local/dynamodb/stream_source.py`` locally)."""
-
-    def stream_arn(self, source: str) -> str | None:
-        """The stream ARN a mapping's source names (a stream ARN, a table name or ARN); None if there is none."""
-        ...
-
-    def shard_id(self, stream_arn: str) -> str | None: ...
-
-    def exists(self, stream_arn: str) -> bool: ...
-
-    def read(self, stream_arn: str, after: int, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` records after position ``after``, oldest first, in Lambda's event shape."""
-        ...
-
-    def latest_position(self, stream_arn: str) -> int: ...
-
-    def trim_horizon(self, stream_arn: str) -> int: ...
-
-    @property
-    def generation(self) -> int: ...
-
-    def wait(self, since: int, timeout: float) -> int:
-        """Block until records are committed after ``since`` or ``timeout`` seconds pass."""
-        ...
-
-    def wake(self) -> None: ...
-
-
 class Checkpoints(Protocol):
-    """Each mapping's position in its stream, kept across restarts."""
+    """Each mapping's position in each shard of its stream, kept across restarts.
+
+    The key is the mapping's UUID for a DynamoDB stream, ``<UUID>/<shard id>`` for a Kinesis stream's shard.
+    """
 
     def get(self, mapping_uuid: str) -> int | None: ...
 
@@ -125,18 +106,22 @@ class Checkpoints(Protocol):
 
 @dataclass(frozen=True)
 class StreamMapping:
-    """A table's stream that triggers a function (Lambda's CreateEventSourceMapping for DynamoDB).
+    """A stream that triggers a function (Lambda's CreateEventSourceMapping for DynamoDB Streams and Kinesis).
 
     Raises:
         ValueError: a setting out of Lambda's range (with Lambda's reason).
     """
 
     table: str
-    """The stream's ARN (``EventSourceArn``: what ``!GetAtt Table.StreamArn`` gives), or the table's name or ARN."""
+    """The stream's ARN (``EventSourceArn``: what ``!GetAtt Table.StreamArn`` or ``!GetAtt Stream.Arn`` gives),
+    or the table's name or ARN."""
     function: str
     """The function's name or ARN."""
     starting_position: str = "LATEST"
-    """Where a new mapping starts: ``TRIM_HORIZON`` (the oldest record kept) or ``LATEST`` (records from now on)."""
+    """Where a new mapping starts: ``TRIM_HORIZON`` (the oldest record kept), ``LATEST`` (records from now on)
+    or, for Kinesis, ``AT_TIMESTAMP`` (records that arrived from ``starting_position_timestamp`` on)."""
+    starting_position_timestamp: datetime | None = None
+    """Where ``AT_TIMESTAMP`` starts (``StartingPositionTimestamp``)."""
     batch_size: int = DEFAULT_BATCH_SIZE
     """Records per invocation: 1-10,000."""
     max_batching_window_s: float = 0
@@ -158,6 +143,8 @@ class StreamMapping:
     """The account's quota of filters per mapping (Lambda's default 5, up to 10 on request)."""
     parallelization_factor: int = 1
     """Batches of one shard at once (1-10): accepted, and run as 1 locally."""
+    tumbling_window_s: int = 0
+    """``TumblingWindowInSeconds``: only 0 (no window) runs locally."""
     enabled: bool = True
     uuid: str | None = None
     """The mapping's id; by default one derived from the stream and the function, so that the same
@@ -169,9 +156,19 @@ class StreamMapping:
     """``filter_criteria``, compiled (no filters: every record passes)."""
 
     def __post_init__(self) -> None:
-        if self.starting_position not in STARTING_POSITIONS:
+        positions = KINESIS_STARTING_POSITIONS if self.kind == "kinesis" else STARTING_POSITIONS
+        if self.starting_position not in positions:
+            streams = "Kinesis streams" if self.kind == "kinesis" else "DynamoDB streams"
+            raise ValueError(f"StartingPosition must be one of {', '.join(positions)} for {streams}, got {self.starting_position!r}")
+        if self.starting_position == "AT_TIMESTAMP" and self.starting_position_timestamp is None:
+            raise ValueError("StartingPositionTimestamp must be provided when StartingPosition is AT_TIMESTAMP")
+        if self.tumbling_window_s:
+            # Tumbling windows carry the function's state from batch to batch of a window (the
+            # event's window, state, isFinalInvokeForWindow...): not emulated, so refused rather
+            # than run without the state the function relies on.
             raise ValueError(
-                f"StartingPosition must be one of {', '.join(STARTING_POSITIONS)} for DynamoDB streams, got {self.starting_position!r}"
+                f"TumblingWindowInSeconds {self.tumbling_window_s} is not emulated locally: Sluiceway runs stream mappings"
+                " without tumbling windows (TumblingWindowInSeconds 0)"
             )
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise ValueError(f"BatchSize must be between 1 and {MAX_BATCH_SIZE}, got {self.batch_size!r}")
@@ -191,11 +188,19 @@ class StreamMapping:
         # order per item key only, so a function correct at a higher factor is correct at 1.
         if self.on_failure is not None and failure_destination_kind(self.on_failure) is None:
             raise ValueError(
-                "DestinationConfig.OnFailure of a DynamoDB stream must be an SQS queue, SNS topic or S3 bucket ARN,"
-                f" got {self.on_failure!r}"
+                f"DestinationConfig.OnFailure of a stream must be an SQS queue, SNS topic or S3 bucket ARN, got {self.on_failure!r}"
             )
         # FilterCriteriaError (a ValueError) with Lambda's code and message for filters it refuses.
-        object.__setattr__(self, "filters", compile_filter_criteria(self.filter_criteria, source="dynamodb", max_filters=self.max_filters))
+        filters = compile_filter_criteria(
+            self.filter_criteria, source="kinesis" if self.kind == "kinesis" else "dynamodb", max_filters=self.max_filters
+        )
+        object.__setattr__(self, "filters", filters)
+
+    @property
+    def kind(self) -> str:
+        """``kinesis`` for a Kinesis stream's ARN, else ``dynamodb`` (a table's stream, named by ARN or by table)."""
+        parts = self.table.split(":")
+        return "kinesis" if len(parts) > 5 and parts[0] == "arn" and parts[2] == "kinesis" else "dynamodb"
 
     @property
     def function_name(self) -> str:
@@ -236,7 +241,6 @@ def failure_record(
         condition: ``RetryAttemptsExhausted`` or ``RecordAgeExceeded``.
         result: the last invocation's result; None when the records expired before one.
     """
-    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
     record: EventDict = {
         "requestContext": {
             "requestId": request_id,
@@ -252,6 +256,20 @@ def failure_record(
         record["responseContext"] = context
     record["version"] = "1.0"
     record["timestamp"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    if "kinesis" in records[0]:
+        first, last = records[0]["kinesis"], records[-1]["kinesis"]
+        # Kinesis's batch info gives arrivals to the millisecond, DynamoDB's to the second (as recorded against Lambda).
+        record["KinesisBatchInfo"] = {
+            "shardId": shard_id,
+            "startSequenceNumber": first["sequenceNumber"],
+            "endSequenceNumber": last["sequenceNumber"],
+            "approximateArrivalOfFirstRecord": _milliseconds(first["approximateArrivalTimestamp"]),
+            "approximateArrivalOfLastRecord": _milliseconds(last["approximateArrivalTimestamp"]),
+            "batchSize": len(records),
+            "streamArn": stream_arn,
+        }
+        return record
+    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
     record["DDBStreamBatchInfo"] = {
         "shardId": shard_id,
         "startSequenceNumber": first["SequenceNumber"],
@@ -282,28 +300,29 @@ def _seconds(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _sequence(record: Mapping[str, Any]) -> int:
-    return int(record["dynamodb"]["SequenceNumber"])
+def _milliseconds(epoch: float) -> str:
+    millis = round(epoch * 1000)  # epoch is a float of milliseconds: rounded, not floored, to the one it stands for
+    return datetime.fromtimestamp(millis // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
 @dataclass
 class _Work:
     """A batch being tried: its records, the retries it used and the invocations it had."""
 
-    records: list[dict[str, Any]]
+    records: list[ShardRecord]
     retries: int = 0
     invokes: int = 0
     last_result: InvocationResult | None = field(default=None, repr=False)
 
 
 class StreamPoller:
-    """Reads one stream for one mapping and invokes its function, batch after batch, in order.
+    """Reads one shard of a stream for one mapping and invokes its function, batch after batch, in order.
 
     Args:
         mapping: the mapping.
-        uuid: the mapping's id (its checkpoint's key).
+        uuid: the mapping's id.
         stream_arn: the stream it reads.
-        source: the streams.
+        source: the streams' shards.
         checkpoints: where the mapping's position is kept.
         invoker: the function port.
         send_failure: sends an invocation record to the on-failure destination (with the mapping's UUID: an S3 object's key names it).
@@ -315,6 +334,9 @@ class StreamPoller:
         on_outcome: told of each outcome (after it is noted), from the poller's thread.
         predecessor: the mapping's previous poller, stopping: this one reads nothing until it ended.
         drain_s: how long to wait for ``predecessor``; past it, the predecessor is retired.
+        shard_id: the shard it reads.
+        key: the key of its checkpoint (by default ``uuid``).
+        identity: the function's role ARN (Kinesis records name it).
     """
 
     def __init__(
@@ -322,7 +344,7 @@ class StreamPoller:
         mapping: StreamMapping,
         uuid: str,
         stream_arn: str,
-        source: StreamSource,
+        source: ShardSource,
         checkpoints: Checkpoints,
         invoker: FunctionInvoker,
         send_failure: Callable[[str, EventDict, str], None],
@@ -335,11 +357,17 @@ class StreamPoller:
         on_outcome: Callable[[StreamBatchOutcome], None] | None = None,
         predecessor: StreamPoller | None = None,
         drain_s: float = INVOKE_TIMEOUT_S + 30,
+        shard_id: str,
+        key: str | None = None,
+        identity: str = "",
     ) -> None:
         self.mapping = mapping
         self.uuid = uuid
         self.stream_arn = stream_arn
         self.source = source
+        self.shard_id = shard_id
+        self.key = key or uuid
+        self.identity = identity
         self.checkpoints = checkpoints
         self.invoker = invoker
         self.send_failure = send_failure
@@ -365,7 +393,8 @@ class StreamPoller:
         if self._thread is not None or not self.mapping.enabled:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=f"sluiceway-stream-{self.mapping.function_name}", daemon=True)
+        name = f"sluiceway-stream-{self.mapping.function_name}-{self.shard_id}"
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
     def request_stop(self) -> None:
@@ -414,7 +443,9 @@ class StreamPoller:
                 if not self.poll_once():
                     continue
             except Exception:
-                logger.exception("stream poll failed", extra={"stream": self.stream_arn, "function": self.mapping.function})
+                logger.exception(
+                    "stream poll failed", extra={"stream": self.stream_arn, "shard": self.shard_id, "function": self.mapping.function}
+                )
                 self._stop.wait(self.backoff_s[1])
 
     def _await_predecessor(self) -> None:
@@ -430,16 +461,16 @@ class StreamPoller:
             if self.clock.monotonic() >= deadline:
                 # Past any invocation's timeout: its batch stays unsettled and is read again here.
                 previous.retire()
-                logger.warning("stream poller outlived its mapping's change", extra={"uuid": self.uuid})
+                logger.warning("stream poller outlived its mapping's change", extra={"uuid": self.uuid, "shard": self.shard_id})
                 break
         self._predecessor = None
 
     # -- one batch ------------------------------------------------------------
 
     def position(self) -> int:
-        """Where the mapping stands: every record up to this sequence number is handled."""
-        found = self.checkpoints.get(self.uuid)
-        return found if found is not None else self.source.trim_horizon(self.stream_arn)
+        """Where the mapping stands in the shard: every record up to this position is handled."""
+        found = self.checkpoints.get(self.key)
+        return found if found is not None else self.source.trim_horizon(self.stream_arn, self.shard_id)
 
     def poll_once(self) -> bool:
         """Wait (up to ``poll_s``) for a batch, then run it to its end; False when none came."""
@@ -450,10 +481,13 @@ class StreamPoller:
         self._run(batch)
         return True
 
-    def _gather(self, generation: int) -> list[dict[str, Any]]:
+    def _read(self, position: int) -> list[ShardRecord]:
+        return self.source.read(self.stream_arn, self.shard_id, position, self.mapping.batch_size, identity=self.identity)
+
+    def _gather(self, generation: int) -> list[ShardRecord]:
         mapping = self.mapping
         position = self.position()
-        batch = self.source.read(self.stream_arn, position, mapping.batch_size)
+        batch = self._read(position)
         if not batch:
             if not self._stop.is_set():
                 self.source.wait(generation, self.poll_s)
@@ -468,12 +502,12 @@ class StreamPoller:
             if remaining <= 0:
                 break
             generation = self.source.wait(generation, min(remaining, self.poll_s))
-            more = self.source.read(self.stream_arn, position, mapping.batch_size)
+            more = self._read(position)
             if len(more) > len(batch):
                 batch = more
         return batch
 
-    def _run(self, records: list[dict[str, Any]]) -> None:
+    def _run(self, records: list[ShardRecord]) -> None:
         work = [_Work(records)]
         while work and not self._stop.is_set():
             current = work[0]
@@ -481,17 +515,18 @@ class StreamPoller:
             if not current.records:
                 work.pop(0)
                 continue
-            first, last = current.records[0]["dynamodb"]["SequenceNumber"], current.records[-1]["dynamodb"]["SequenceNumber"]
+            first, last = current.records[0].sequence_number, current.records[-1].sequence_number
             request_id = str(uuid.uuid4())
             filters = self.mapping.filters
-            invoked = [r for r in current.records if filters.matches(r)] if filters.patterns else current.records
+            invoked = [r for r in current.records if filters.matches(r.event)] if filters.patterns else current.records
             if not invoked:
                 # Nothing here matches a filter: Lambda steps over such records as handled.
-                self._advance(_sequence(current.records[-1]))
+                self._advance(current.records[-1].position)
                 self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "filtered"))
                 work.pop(0)
                 continue
-            result = self.invoker.invoke(Invocation(self.mapping.function, {"Records": invoked}, request_id, timeout_s=INVOKE_TIMEOUT_S))
+            event = {"Records": [r.event for r in invoked]}
+            result = self.invoker.invoke(Invocation(self.mapping.function, event, request_id, timeout_s=INVOKE_TIMEOUT_S))
             current.invokes += 1
             current.last_result = result
             failed_from = self._failed_from(result, invoked)
@@ -499,7 +534,7 @@ class StreamPoller:
                 # From the invoked records' order to the batch's (filtered-out records stay in the batch).
                 failed_from = current.records.index(invoked[failed_from])
             if result.ok and failed_from is None:
-                self._advance(_sequence(current.records[-1]))
+                self._advance(current.records[-1].position)
                 self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "ok"))
                 work.pop(0)
                 continue
@@ -507,7 +542,7 @@ class StreamPoller:
                 # The records before the lowest reported failure succeeded: the checkpoint moves
                 # to them and the batch is tried again from the failure (with bisection, too:
                 # Lambda splits a partly failed batch at the reported record).
-                self._advance(_sequence(current.records[failed_from - 1]))
+                self._advance(current.records[failed_from - 1].position)
                 self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "partial"))
                 current.records = current.records[failed_from:]
             elif not result.ok and self.mapping.bisect_batch_on_function_error and len(current.records) > 1:
@@ -530,11 +565,11 @@ class StreamPoller:
             first_wait, largest = self.backoff_s
             self._stop.wait(min(largest, first_wait * 2 ** min(current.retries - 1, 30)))
 
-    def _failed_from(self, result: InvocationResult, records: list[dict[str, Any]]) -> int | None:
+    def _failed_from(self, result: InvocationResult, records: list[ShardRecord]) -> int | None:
         """The index of the lowest record the function reported failed; None when none was, 0 for a malformed response."""
         if not result.ok or not self.mapping.report_batch_item_failures:
             return None
-        numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+        numbers = [r.sequence_number for r in records]
         reported = batch_item_failures(result.payload, numbers)
         if reported is None:
             logger.warning(
@@ -546,13 +581,13 @@ class StreamPoller:
             return None
         return min(numbers.index(n) for n in reported)
 
-    def _drop_expired(self, work: _Work) -> list[dict[str, Any]]:
+    def _drop_expired(self, work: _Work) -> list[ShardRecord]:
         """The batch without its records older than the mapping's maximum age (those are skipped, and reported)."""
         age = self.mapping.max_record_age_s
         if age == -1:
             return work.records
         now = self.clock.now().timestamp()
-        expired = [r for r in work.records if now - r["dynamodb"]["ApproximateCreationDateTime"] > age]
+        expired = [r for r in work.records if now - r.arrival > age]
         if not expired:
             return work.records
         # Records are in order of time: the expired ones are a prefix.
@@ -560,10 +595,16 @@ class StreamPoller:
         return work.records[len(expired) :]
 
     def _skip(self, work: _Work, condition: str, request_id: str) -> None:
-        records = work.records
+        records = [r.event for r in work.records]
         logger.warning(
             "stream batch skipped",
-            extra={"function": self.mapping.function, "stream": self.stream_arn, "condition": condition, "records": len(records)},
+            extra={
+                "function": self.mapping.function,
+                "stream": self.stream_arn,
+                "shard": self.shard_id,
+                "condition": condition,
+                "records": len(records),
+            },
         )
         if self.mapping.on_failure is not None:
             build = self.mapping.failure_record or failure_record
@@ -573,7 +614,7 @@ class StreamPoller:
                 function_arn=self.function_arn,
                 request_id=request_id,
                 invoke_count=work.invokes,
-                shard_id=self.source.shard_id(self.stream_arn) or "",
+                shard_id=self.shard_id,
                 stream_arn=self.stream_arn,
                 result=work.last_result,
                 now=self.clock.now(),
@@ -581,12 +622,12 @@ class StreamPoller:
             if failure_destination_kind(self.mapping.on_failure) == "bucket":
                 document["payload"] = json.dumps({"Records": records})  # S3 alone gets the batch itself
             self.send_failure(self.mapping.on_failure, document, self.uuid)
-        self._advance(_sequence(records[-1]))
+        self._advance(work.records[-1].position)
         self._note(
             StreamBatchOutcome(
                 request_id,
-                records[0]["dynamodb"]["SequenceNumber"],
-                records[-1]["dynamodb"]["SequenceNumber"],
+                sequence_number(records[0]),
+                sequence_number(records[-1]),
                 len(records),
                 "skipped",
                 condition,
@@ -597,7 +638,7 @@ class StreamPoller:
         with self._gate:
             if self._retired:
                 return
-            self.checkpoints.put(self.uuid, self.stream_arn, self.mapping.function_name, position)
+            self.checkpoints.put(self.key, self.stream_arn, self.mapping.function_name, position)
 
     def _note(self, outcome: StreamBatchOutcome) -> None:
         with self._cond:
@@ -630,16 +671,22 @@ def _error(result: InvocationResult) -> str | None:
 
 
 class StreamMappings:
-    """The DynamoDB stream event source mappings of a local stack, started and stopped together.
+    """The stream event source mappings of a local stack (DynamoDB streams and Kinesis streams), started and stopped together.
+
+    A mapping runs a poller per shard of its stream; its source (DynamoDB or Kinesis) is picked by
+    the stream's ARN.
 
     Args:
         source: the tables' streams.
-        checkpoints: where each mapping's position is kept.
+        checkpoints: where each mapping's position in each shard is kept.
         invoker: the function port.
         queues: for on-failure destinations that are SQS queues.
         topics: for on-failure destinations that are SNS topics.
         objects: for on-failure destinations that are S3 buckets (without it, their records are not delivered).
         clock: the time.
+        kinesis: the Kinesis streams (without it, mappings of Kinesis streams are refused).
+        role_of: the role ARN of a function by name (Kinesis records name it as ``invokeIdentityArn``);
+            by default the role Sluiceway reports for its functions.
         region: for ARNs.
         account_id: for ARNs.
         poll_s: see :class:`StreamPoller`.
@@ -657,6 +704,8 @@ class StreamMappings:
         topics: Topic,
         clock: Clock,
         objects: ObjectStore | None = None,
+        kinesis: ShardSource | None = None,
+        role_of: Callable[[str], str | None] | None = None,
         region: str = "us-east-1",
         account_id: str = "111111111111",
         poll_s: float = 1.0,
@@ -664,124 +713,166 @@ class StreamMappings:
         drain_s: float = INVOKE_TIMEOUT_S + 30,
     ) -> None:
         self.source = source
+        self.kinesis = kinesis
+        self._dynamodb = DynamoDBShards(source)
         self.checkpoints = checkpoints
         self.invoker = invoker
         self.queues = queues
         self.topics = topics
         self.objects = objects
         self.clock = clock
+        self.role_of = role_of
         self.region = region
         self.account_id = account_id
         self.poll_s = poll_s
         self.backoff_s = backoff_s
         self.drain_s = drain_s
-        self._pollers: dict[str, StreamPoller] = {}
-        self._stopping: dict[str, StreamPoller] = {}
-        """Removed pollers whose thread may still settle a batch, by mapping UUID."""
+        self._pollers: dict[str, list[StreamPoller]] = {}
+        """Each running mapping's pollers (one per shard), by mapping UUID."""
+        self._stopping: dict[str, list[StreamPoller]] = {}
+        """Removed mappings' pollers whose thread may still settle a batch, by mapping UUID."""
         self._started = False
         self._lock = threading.Lock()
+
+    def shards_of(self, stream: str) -> ShardSource | None:
+        """The source of the stream a mapping names (Kinesis for a Kinesis stream's ARN); None when it has none here."""
+        parts = stream.split(":")
+        if len(parts) > 5 and parts[0] == "arn" and parts[2] == "kinesis":
+            return self.kinesis
+        return self._dynamodb
+
+    def stream_arn(self, stream: str) -> str | None:
+        """The ARN of the stream a mapping's source names, if the stream exists."""
+        shards = self.shards_of(stream)
+        return shards.stream_arn(stream) if shards is not None else None
 
     def add(self, mapping: StreamMapping, *, on_outcome: Callable[[StreamBatchOutcome], None] | None = None) -> str:
         """Add a mapping (started at once if the others run); return its UUID.
 
-        A new mapping starts at its ``starting_position``; a mapping whose UUID has a
-        checkpoint (the same stream and function as before a restart) resumes after it.
-        A mapping removed a moment ago whose poller still settles a batch resumes once it has.
+        A new mapping starts each shard at its ``starting_position``; a mapping whose UUID has a
+        checkpoint for a shard (the same stream and function as before a restart) resumes after it.
+        A mapping removed a moment ago whose pollers still settle a batch resumes once they have.
         ``on_outcome`` is told of each batch's outcome.
 
         Raises:
             ValueError: the stream does not exist, or it already triggers the function.
         """
-        stream_arn = self.source.stream_arn(mapping.table)
-        if stream_arn is None:
+        shards = self.shards_of(mapping.table)
+        stream_arn = shards.stream_arn(mapping.table) if shards is not None else None
+        if shards is None or stream_arn is None:
             raise ValueError(f"Stream not found: {mapping.table}")
         mapping_uuid = mapping.uuid or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{stream_arn}|{mapping.function_name}"))
+        identity = (self.role_of(mapping.function_name) if self.role_of is not None else None) or (
+            f"arn:aws:iam::{self.account_id}:role/sluiceway"  # the role GetFunction reports for Sluiceway's functions
+        )
         with self._lock:
-            for poller in self._pollers.values():
+            for pollers in self._pollers.values():
+                poller = pollers[0]
                 if (poller.stream_arn, poller.mapping.function_name) == (stream_arn, mapping.function_name):
                     raise ValueError(
                         f"The event source arn ({stream_arn}) and function ({mapping.function_name}) provided mapping already exists."
                         f" Please update or delete the existing mapping with UUID {poller.uuid}"
                     )
-            if self.checkpoints.get(mapping_uuid) is None:
-                # Fixed now, not at the first poll: LATEST means the records written from the
-                # mapping's creation on, and a restart before the first poll must not skip them.
-                start = (
-                    self.source.latest_position(stream_arn)
-                    if mapping.starting_position == "LATEST"
-                    else self.source.trim_horizon(stream_arn)
+            predecessors = {p.shard_id: p for p in self._stopping.pop(mapping_uuid, [])}
+            pollers = []
+            for shard_id in shards.shard_ids(stream_arn):
+                key = checkpoint_key(mapping_uuid, shard_id, shards.kind)
+                if self.checkpoints.get(key) is None:
+                    # Fixed now, not at the first poll: LATEST means the records written from the
+                    # mapping's creation on, and a restart before the first poll must not skip them.
+                    start = _start(shards, mapping, stream_arn, shard_id)
+                    self.checkpoints.put(key, stream_arn, mapping.function_name, start)
+                predecessor = predecessors.get(shard_id)
+                poller = StreamPoller(
+                    mapping,
+                    mapping_uuid,
+                    stream_arn,
+                    shards,
+                    self.checkpoints,
+                    self.invoker,
+                    self._send_failure,
+                    clock=self.clock,
+                    region=self.region,
+                    account_id=self.account_id,
+                    poll_s=self.poll_s,
+                    backoff_s=self.backoff_s,
+                    on_outcome=on_outcome,
+                    predecessor=predecessor if predecessor is not None and predecessor.alive else None,
+                    drain_s=self.drain_s,
+                    shard_id=shard_id,
+                    key=key,
+                    identity=identity,
                 )
-                self.checkpoints.put(mapping_uuid, stream_arn, mapping.function_name, start)
-            predecessor = self._stopping.pop(mapping_uuid, None)
-            poller = StreamPoller(
-                mapping,
-                mapping_uuid,
-                stream_arn,
-                self.source,
-                self.checkpoints,
-                self.invoker,
-                self._send_failure,
-                clock=self.clock,
-                region=self.region,
-                account_id=self.account_id,
-                poll_s=self.poll_s,
-                backoff_s=self.backoff_s,
-                on_outcome=on_outcome,
-                predecessor=predecessor if predecessor is not None and predecessor.alive else None,
-                drain_s=self.drain_s,
-            )
-            self._pollers[mapping_uuid] = poller
+                pollers.append(poller)
+            if not pollers:
+                raise ValueError(f"Stream not found: {mapping.table}")
+            self._pollers[mapping_uuid] = pollers
             if self._started:
-                poller.start()
-        logger.info("stream mapping added", extra={"uuid": mapping_uuid, "stream": stream_arn, "function": mapping.function})
+                for poller in pollers:
+                    poller.start()
+        logger.info(
+            "stream mapping added",
+            extra={"uuid": mapping_uuid, "stream": stream_arn, "function": mapping.function, "shards": len(pollers)},
+        )
         return mapping_uuid
 
     def remove(self, mapping_uuid: str, *, keep_checkpoint: bool = False) -> None:
-        """Stop the mapping, if it runs in this process, without waiting for the batch in flight.
+        """Stop the mapping, if it runs in this process, without waiting for the batches in flight.
 
-        With ``keep_checkpoint`` (a mapping disabled or changed) that batch settles and the
-        checkpoint moves past it; the mapping added again resumes after it. Otherwise (a mapping
-        deleted) the poller is retired and the checkpoint forgotten: a mapping made again starts
-        afresh. A mapping of an earlier run that this run never started (it left the template)
-        has only its checkpoint left: that goes too.
+        With ``keep_checkpoint`` (a mapping disabled or changed) those batches settle and the
+        checkpoints move past them; the mapping added again resumes after them. Otherwise (a
+        mapping deleted) the pollers are retired and the checkpoints forgotten: a mapping made
+        again starts afresh. A mapping of an earlier run that this run never started (it left the
+        template) has only its checkpoints left: those go too.
         """
         with self._lock:
-            poller = self._pollers.pop(mapping_uuid, None)
-            if poller is not None:
-                poller.request_stop()
-                self._stopping[mapping_uuid] = poller
+            pollers = self._pollers.pop(mapping_uuid, None)
+            if pollers is not None:
+                for poller in pollers:
+                    poller.request_stop()
+                self._stopping[mapping_uuid] = pollers
             if not keep_checkpoint:
-                stopping = self._stopping.pop(mapping_uuid, None)
-                if stopping is not None:
+                for stopping in self._stopping.pop(mapping_uuid, []):
                     stopping.retire()
+                    self.checkpoints.delete(stopping.key)
                 self.checkpoints.delete(mapping_uuid)
-            self._stopping = {key: old for key, old in self._stopping.items() if old.alive}
+            self._stopping = {key: alive for key, old in self._stopping.items() if (alive := [p for p in old if p.alive])}
         self.source.wake()
+        if self.kinesis is not None:
+            self.kinesis.wake()
 
     def get(self, mapping_uuid: str) -> StreamPoller:
+        """The mapping's poller (of its first shard: a DynamoDB stream's only one)."""
         with self._lock:
-            return self._pollers[mapping_uuid]
+            return self._pollers[mapping_uuid][0]
+
+    def shard_pollers(self, mapping_uuid: str) -> list[StreamPoller]:
+        """The mapping's pollers, one per shard, in the order of the shards."""
+        with self._lock:
+            return list(self._pollers[mapping_uuid])
 
     @property
     def pollers(self) -> list[StreamPoller]:
         with self._lock:
-            return list(self._pollers.values())
+            return [poller for pollers in self._pollers.values() for poller in pollers]
 
     def start(self) -> None:
         with self._lock:
             self._started = True
-            pollers = list(self._pollers.values())
+            pollers = [poller for pollers in self._pollers.values() for poller in pollers]
         for poller in pollers:
             poller.start()
 
     def close(self) -> None:
         with self._lock:
             self._started = False
-            pollers = [*self._pollers.values(), *self._stopping.values()]
+            pollers = [p for group in (*self._pollers.values(), *self._stopping.values()) for p in group]
             self._stopping.clear()
         for poller in pollers:
             poller.request_stop()
         self.source.wake()
+        if self.kinesis is not None:
+            self.kinesis.wake()
         for poller in pollers:
             poller.close()
 
@@ -798,8 +889,8 @@ class StreamMappings:
                 raise RuntimeError("this stack has no object store for S3 destinations")
             else:
                 bucket = destination.rsplit(":", 1)[-1]
-                shard = record["DDBStreamBatchInfo"]["shardId"]
-                key = failure_object_key(mapping_uuid, shard, self.clock.now(), str(uuid.uuid4()))
+                info = record.get("KinesisBatchInfo") or record["DDBStreamBatchInfo"]
+                key = failure_object_key(mapping_uuid, info["shardId"], self.clock.now(), str(uuid.uuid4()))
                 self.objects.put(bucket, key, body.encode(), content_type="application/json")
         except Exception as exc:
             logger.warning("stream failure record not delivered", extra={"destination": destination, "error": str(exc)})
@@ -810,3 +901,17 @@ class StreamMappings:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def checkpoint_key(mapping_uuid: str, shard_id: str, kind: str) -> str:
+    """Where a mapping's position in a shard is kept: its UUID for a DynamoDB stream's one shard
+    (as before streams had shards), ``<UUID>/<shard id>`` for each shard of a Kinesis stream."""
+    return mapping_uuid if kind == "dynamodb" else f"{mapping_uuid}/{shard_id}"
+
+
+def _start(shards: ShardSource, mapping: StreamMapping, stream_arn: str, shard_id: str) -> int:
+    if mapping.starting_position == "LATEST":
+        return shards.latest_position(stream_arn, shard_id)
+    if mapping.starting_position == "AT_TIMESTAMP" and mapping.starting_position_timestamp is not None:
+        return shards.position_at(stream_arn, shard_id, mapping.starting_position_timestamp)
+    return shards.trim_horizon(stream_arn, shard_id)

@@ -1,0 +1,223 @@
+"""Kinesis stream -> function mappings on a running local stack: a poller per shard, each in order with its own
+checkpoint, Lambda's Kinesis event, starting positions, on-failure records, and a restart that resumes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sluiceway.backends.local.kinesis.store import PutEntry, SqliteKinesis
+from sluiceway.runtime.lambdas.invoker import FunctionSpec
+from sluiceway.runtime.messaging.streams import StreamMapping
+from sluiceway.runtime.stack import Stack
+from sluiceway.runtime.wiring import build_stack
+from sluiceway.settings import Settings
+
+REGION = "us-east-1"
+SHARD_1_HASH = 2**127  # the second of two shards' hash key ranges starts at 2**127
+
+#: (function name, event) of every invocation of the handlers below (thread mode: this process).
+RECEIVED: list[tuple[str, dict[str, Any]]] = []
+_LOCK = threading.Lock()
+
+
+def record(event: dict[str, Any], context: Any) -> None:
+    with _LOCK:
+        RECEIVED.append((context.function_name, event))
+
+
+def fail(event: dict[str, Any], context: Any) -> None:
+    record(event, context)
+    raise RuntimeError("cannot handle these")
+
+
+def report_second(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Reports the batch's second record as failed the first time it sees a batch."""
+    record(event, context)
+    first_time = sum(1 for name, _ in RECEIVED if name == context.function_name) == 1
+    records = event["Records"]
+    failed = [{"itemIdentifier": records[1]["kinesis"]["sequenceNumber"]}] if first_time and len(records) > 1 else []
+    return {"batchItemFailures": failed}
+
+
+def events_of(function: str) -> list[dict[str, Any]]:
+    with _LOCK:
+        return [event for name, event in RECEIVED if name == function]
+
+
+def data_of(function: str) -> list[str]:
+    return [base64.b64decode(r["kinesis"]["data"]).decode() for e in events_of(function) for r in e["Records"]]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def make_stack(tmp_path: Path) -> Iterator[Callable[[], Stack]]:
+    built: list[Stack] = []
+    settings = Settings.load(data_dir=tmp_path / "data", workers=2)
+
+    def make() -> Stack:
+        stack = build_stack(settings, invoker_mode="thread")
+        stack.streams.backoff_s = (0.01, 0.05)
+        for name, handler in (("KinesisRecorder", "record"), ("KinesisFails", "fail"), ("KinesisPartial", "report_second")):
+            stack.invoker.register(FunctionSpec(name, f"{__name__}.{handler}", timeout_s=10))
+        built.append(stack)
+        return stack
+
+    yield make
+    for stack in built:
+        if stack.lock.fd is not None:
+            stack.close()
+        else:  # never started: its function runner still restores the environment it wrote
+            stack.invoker.close()
+            stack.local.close()
+
+
+def kinesis(stack: Stack) -> SqliteKinesis:
+    assert stack.kinesis is not None
+    return stack.kinesis
+
+
+def put(stack: Stack, arn: str, *items: tuple[str, int]) -> None:
+    """Put (data, shard) records: shard 0 or 1 of a two-shard stream."""
+    entries = [PutEntry(f"key-{data}", data.encode(), 0 if shard == 0 else SHARD_1_HASH) for data, shard in items]
+    kinesis(stack).put(arn, entries)
+
+
+def test_each_shard_has_its_poller_in_order_with_lambdas_kinesis_event(make_stack: Callable[[], Stack]) -> None:
+    RECEIVED.clear()
+    stack = make_stack()
+    arn = kinesis(stack).create_stream("clicks", shard_count=2).arn
+    put(stack, arn, ("a1", 0), ("b1", 1), ("a2", 0), ("b2", 1))
+    uuid = stack.streams.add(StreamMapping(table=arn, function="KinesisRecorder", starting_position="TRIM_HORIZON"))
+    assert [p.shard_id for p in stack.streams.shard_pollers(uuid)] == ["shardId-000000000000", "shardId-000000000001"]
+    stack.start("kinesis tests")
+    wait_for(lambda: sorted(data_of("KinesisRecorder")) == ["a1", "a2", "b1", "b2"])
+    # One batch per shard: a batch never mixes shards, and each keeps its shard's order.
+    batches = sorted([base64.b64decode(r["kinesis"]["data"]).decode() for r in e["Records"]] for e in events_of("KinesisRecorder"))
+    assert batches == [["a1", "a2"], ["b1", "b2"]]
+    first = events_of("KinesisRecorder")[0]["Records"][0]
+    assert set(first) == {
+        "kinesis",
+        "eventSource",
+        "eventVersion",
+        "eventID",
+        "eventName",
+        "invokeIdentityArn",
+        "awsRegion",
+        "eventSourceARN",
+    }
+    assert (first["eventSource"], first["eventName"], first["eventVersion"]) == ("aws:kinesis", "aws:kinesis:record", "1.0")
+    assert first["eventSourceARN"] == arn and first["awsRegion"] == REGION
+    assert first["invokeIdentityArn"] == f"arn:aws:iam::{stack.settings.account_id}:role/sluiceway"
+    inner = first["kinesis"]
+    assert inner["kinesisSchemaVersion"] == "1.0" and isinstance(inner["approximateArrivalTimestamp"], float)
+    assert first["eventID"] == f"{first['eventID'].split(':')[0]}:{inner['sequenceNumber']}" and inner["sequenceNumber"].isdigit()
+    # Each shard's checkpoint is its own, past its last record.
+    for poller in stack.streams.shard_pollers(uuid):
+        wait_for(lambda poller=poller: len(poller.outcomes) == 1)
+        assert stack.streams.checkpoints.get(f"{uuid}/{poller.shard_id}") == poller.position()
+    # A later put wakes the shard's poller: that record only.
+    put(stack, arn, ("b3", 1))
+    wait_for(lambda: len(events_of("KinesisRecorder")) == 3)
+    assert [base64.b64decode(r["kinesis"]["data"]) for r in events_of("KinesisRecorder")[-1]["Records"]] == [b"b3"]
+    stack.streams.remove(uuid)
+    assert all(stack.streams.checkpoints.get(f"{uuid}/shardId-00000000000{i}") is None for i in (0, 1))
+
+
+def test_latest_and_at_timestamp_start_where_lambda_starts(make_stack: Callable[[], Stack]) -> None:
+    RECEIVED.clear()
+    stack = make_stack()
+    arn = kinesis(stack).create_stream("positions", shard_count=1).arn
+    [old] = kinesis(stack).put(arn, [PutEntry("k", b"old")])
+    time.sleep(0.002)  # arrivals are stamped to the millisecond: the next record must arrive later than this one
+    [newer] = kinesis(stack).put(arn, [PutEntry("k", b"newer")])
+    assert newer.arrival > old.arrival
+    stack.streams.add(StreamMapping(table=arn, function="KinesisRecorder", starting_position="LATEST"))
+    stack.streams.add(
+        StreamMapping(table=arn, function="KinesisPartial", starting_position="AT_TIMESTAMP", starting_position_timestamp=newer.arrival)
+    )
+    stack.start("kinesis tests")
+    kinesis(stack).put(arn, [PutEntry("k", b"latest")])
+    wait_for(lambda: data_of("KinesisRecorder") == ["latest"])
+    wait_for(lambda: "latest" in data_of("KinesisPartial"))
+    assert "old" not in data_of("KinesisPartial") and data_of("KinesisPartial")[0] == "newer"
+
+
+def test_a_reported_record_is_retried_from_it(make_stack: Callable[[], Stack]) -> None:
+    RECEIVED.clear()
+    stack = make_stack()
+    arn = kinesis(stack).create_stream("partial", shard_count=1).arn
+    kinesis(stack).put(arn, [PutEntry("k", f"r{i}".encode()) for i in range(3)])
+    stack.streams.add(
+        StreamMapping(table=arn, function="KinesisPartial", starting_position="TRIM_HORIZON", report_batch_item_failures=True)
+    )
+    stack.start("kinesis tests")
+    wait_for(lambda: len(events_of("KinesisPartial")) == 2)
+    assert [len(e["Records"]) for e in events_of("KinesisPartial")] == [3, 2]
+    assert data_of("KinesisPartial")[3:] == ["r1", "r2"]
+
+
+def test_a_failing_batch_is_skipped_to_the_on_failure_queue_with_kinesis_batch_info(make_stack: Callable[[], Stack]) -> None:
+    RECEIVED.clear()
+    stack = make_stack()
+    stack.local.queues.create_queue("kinesis-failures")
+    queue_arn = f"arn:aws:sqs:{REGION}:{stack.settings.account_id}:kinesis-failures"
+    arn = kinesis(stack).create_stream("failing", shard_count=2).arn
+    put(stack, arn, ("x1", 1), ("x2", 1))
+    uuid = stack.streams.add(
+        StreamMapping(table=arn, function="KinesisFails", starting_position="TRIM_HORIZON", max_retry_attempts=1, on_failure=queue_arn)
+    )
+    stack.start("kinesis tests")
+    reports: list[dict[str, Any]] = []
+    wait_for(lambda: reports.extend(json.loads(m.body) for m in stack.local.queues.receive("kinesis-failures")) or len(reports) == 1)
+    [report] = reports
+    info = report["KinesisBatchInfo"]
+    records = events_of("KinesisFails")[0]["Records"]
+    assert info["shardId"] == "shardId-000000000001" and info["streamArn"] == arn and info["batchSize"] == 2
+    assert (info["startSequenceNumber"], info["endSequenceNumber"]) == (
+        records[0]["kinesis"]["sequenceNumber"],
+        records[1]["kinesis"]["sequenceNumber"],
+    )
+    assert info["approximateArrivalOfFirstRecord"].endswith("Z") and len(info["approximateArrivalOfFirstRecord"]) == len(
+        "2024-01-01T00:00:00.000Z"
+    )
+    assert report["requestContext"]["condition"] == "RetryAttemptsExhausted" and report["requestContext"]["approximateInvokeCount"] == 2
+    assert "DDBStreamBatchInfo" not in report
+    # The skipped batch moved the shard's checkpoint past it.
+    poller = stack.streams.shard_pollers(uuid)[1]
+    wait_for(lambda: any(o.status == "skipped" for o in poller.outcomes))
+    last = kinesis(stack).latest_position(arn, "shardId-000000000001")
+    assert stack.streams.checkpoints.get(f"{uuid}/shardId-000000000001") == last
+
+
+def test_a_restarted_stack_resumes_each_shard_after_its_checkpoint(make_stack: Callable[[], Stack]) -> None:
+    RECEIVED.clear()
+    stack = make_stack()
+    arn = kinesis(stack).create_stream("resumed", shard_count=2).arn
+    put(stack, arn, ("p1", 0), ("q1", 1))
+    mapping = StreamMapping(table=arn, function="KinesisRecorder", starting_position="TRIM_HORIZON")
+    stack.streams.add(mapping)
+    stack.start("kinesis tests")
+    wait_for(lambda: sorted(data_of("KinesisRecorder")) == ["p1", "q1"])
+    wait_for(lambda: all(p.outcomes for p in stack.streams.pollers))
+    stack.close()
+    RECEIVED.clear()
+    again = make_stack()
+    put(again, arn, ("p2", 0))
+    again.streams.add(mapping)
+    again.start("kinesis tests")
+    wait_for(lambda: data_of("KinesisRecorder") == ["p2"])
+    assert len(again.streams.pollers) == 2
