@@ -171,7 +171,7 @@ def build_stack(
     # not only once the endpoint has served its first activity call.
     orchestrator.serve_activities(SqliteActivities(local.db, clock))
     # State machines with a loggingConfiguration log their executions' history to CloudWatch Logs.
-    execution_logs = ExecutionLogWriter(local.logs, configurations_in(local.executions))
+    execution_logs = ExecutionLogWriter(local.logs, configurations_in(local.executions), release=local.release_thread)
     orchestrator.on_history(execution_logs)
     for workflow in workflows.values():
         orchestrator.register(workflow.name, parser.parse_text(workflow.definition, workflow.substitutions))

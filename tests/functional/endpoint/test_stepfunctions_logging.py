@@ -149,7 +149,7 @@ def test_incomplete_configurations_are_completed(sfn: Any) -> None:
     assert described == {"level": "OFF", "includeExecutionData": False, "destinations": []}
 
 
-def test_update_sets_logging_and_a_deleted_group_fails_no_execution(sfn: Any, logs: Any) -> None:
+def test_update_sets_logging_and_a_deleted_group_fails_no_execution(sfn: Any, logs: Any, stack: Stack) -> None:
     arn = _machine(sfn, "logs-updated", PASS)
     group_arn = _group(logs, "/sfn/updated")
     assert _refused(lambda: sfn.update_state_machine(stateMachineArn=arn, loggingConfiguration={"level": "ALL"})) == (
@@ -167,4 +167,64 @@ def test_update_sets_logging_and_a_deleted_group_fails_no_execution(sfn: Any, lo
     logs.delete_log_group(logGroupName="/sfn/updated")
     execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     assert _ended(sfn, execution)["status"] == "SUCCEEDED"
+    assert stack.execution_logs is not None and stack.execution_logs.flush(10)  # its events were handled
     assert not logs.describe_log_groups(logGroupNamePrefix="/sfn/updated")["logGroups"]  # not made again
+
+
+def test_create_again_is_idempotent_over_logging_and_tracing_not_role(sfn: Any, logs: Any) -> None:
+    group_arn = _group(logs, "/sfn/idempotent")
+    arn = _machine(sfn, "logs-idempotent", PASS)
+    # What DescribeStateMachine shows when none was given is the same configuration.
+    assert _machine(sfn, "logs-idempotent", PASS, loggingConfiguration={"level": "OFF"}, tracingConfiguration={"enabled": False}) == arn
+    exists = ("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
+    assert _refused(lambda: _machine(sfn, "logs-idempotent", PASS, loggingConfiguration=_logging(group_arn))) == exists
+    assert _refused(lambda: _machine(sfn, "logs-idempotent", PASS, tracingConfiguration={"enabled": True})) == exists
+    # Another role is ignored, and not taken (the API reference's idempotency note).
+    other = sfn.create_state_machine(name="logs-idempotent", definition=json.dumps(PASS), roleArn=ROLE + "-other")
+    assert other["stateMachineArn"] == arn
+    described = sfn.describe_state_machine(stateMachineArn=arn)
+    assert described["roleArn"] == ROLE
+    assert described["loggingConfiguration"] == {"level": "OFF", "includeExecutionData": False}
+
+
+def test_an_update_to_the_configuration_described_makes_no_revision(sfn: Any, logs: Any) -> None:
+    arn = _machine(sfn, "logs-no-change", PASS)
+    group_arn = _group(logs, "/sfn/no-change")
+    for update in ({"loggingConfiguration": {"level": "OFF", "includeExecutionData": False}}, {"tracingConfiguration": {"enabled": False}}):
+        assert "revisionId" not in sfn.update_state_machine(stateMachineArn=arn, **update)
+        assert "revisionId" not in sfn.describe_state_machine(stateMachineArn=arn)
+    revision = sfn.update_state_machine(stateMachineArn=arn, loggingConfiguration=_logging(group_arn))["revisionId"]
+    again = sfn.update_state_machine(stateMachineArn=arn, loggingConfiguration=_logging(group_arn), tracingConfiguration={"enabled": False})
+    assert again["revisionId"] == revision == sfn.describe_state_machine(stateMachineArn=arn)["revisionId"]
+
+
+def test_a_level_outside_the_enum_is_a_validation_error(sfn: Any, logs: Any) -> None:
+    group_arn = _group(logs, "/sfn/levels")
+    for level in ("BOGUS", "all"):
+        assert _refused(lambda lv=level: _machine(sfn, "logs-level", PASS, loggingConfiguration=_logging(group_arn, level=lv))) == (  # type: ignore[misc]
+            "ValidationException",
+            f"1 validation error detected: Value '{level}' at 'loggingConfiguration.level' failed to satisfy constraint:"
+            " Member must satisfy enum value set: [ALL, ERROR, FATAL, OFF]",
+        )
+
+
+def test_logged_messages_keep_awss_member_order(sfn: Any, logs: Any) -> None:
+    arn = _machine(sfn, "logs-order", PASS, loggingConfiguration=_logging(_group(logs, "/sfn/order")))
+    sfn.start_execution(stateMachineArn=arn, input="{}")
+    first = json.loads(_logged(logs, "/sfn/order", 1)[0]["message"])
+    assert list(first) == ["id", "type", "details", "previous_event_id", "event_timestamp", "execution_arn", "redrive_count"]
+
+
+def test_a_machine_that_does_not_log_hands_nothing_to_the_writer(sfn: Any, stack: Stack) -> None:
+    writer = stack.execution_logs
+    assert writer is not None
+    arn = _machine(sfn, "logs-none", PASS)
+    looked_up: list[str] = []
+    fallback, writer.fallback = writer.fallback, lambda execution, machine: looked_up.append(execution)  # type: ignore[func-returns-value]
+    try:
+        execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        assert _ended(sfn, execution)["status"] == "SUCCEEDED"
+        assert writer.flush(10)
+    finally:
+        writer.fallback = fallback
+    assert looked_up == []  # its revision said it does not log: nothing was queued or looked up

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from ...endpoint.errors import AwsError
+from ...endpoint.services._sfn_logging import described_logging, described_tracing
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored, physical_name
 
@@ -181,13 +182,17 @@ class StateMachine:
             if error.code != "StateMachineAlreadyExists":
                 raise
             arn = env.arn("states", f"stateMachine:{name}")
-            update = {"stateMachineArn": arn, "definition": params["definition"], "roleArn": params["roleArn"]}
-            # A template that drops its logging or tracing turns them off, as CloudFormation's update does.
-            update["loggingConfiguration"] = params.get("loggingConfiguration") or {"level": "OFF"}
-            update["tracingConfiguration"] = params.get("tracingConfiguration") or {"enabled": False}
-            env.aws.call("stepfunctions", "UpdateStateMachine", update)
+        # CreateStateMachine gives an existing machine back unchanged when only its role (or tags)
+        # differ, and refuses one whose definition, logging or tracing differ: either way the
+        # template's configuration is brought about by UpdateStateMachine, with only what differs
+        # from the machine as described (nothing differing makes no call, hence no new revision).
+        described = env.aws.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
+        update = _differences(params, described)
+        if update:
+            env.aws.call("stepfunctions", "UpdateStateMachine", {"stateMachineArn": arn, **update})
+            described = env.aws.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
         # The revision the machine is at: a version published from it names it (StateMachineRevisionId).
-        revision = env.aws.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn}).get("revisionId") or "INITIAL"
+        revision = described.get("revisionId") or "INITIAL"
         return Made(arn, arn, {"Arn": arn, "Name": name, "StateMachineRevisionId": revision})
 
     def delete(self, env: Env, stored: Stored) -> None:
@@ -195,6 +200,26 @@ class StateMachine:
             ("StateMachineDoesNotExist",),
             lambda: env.aws.call("stepfunctions", "DeleteStateMachine", {"stateMachineArn": stored.physical_id}),
         )
+
+
+def _differences(params: dict[str, Any], described: dict[str, Any]) -> dict[str, Any]:
+    """UpdateStateMachine's members for what the template gives differently from the machine as described.
+
+    A template without LoggingConfiguration or TracingConfiguration turns them off, as
+    CloudFormation's update does; both are compared as DescribeStateMachine shows them.
+    """
+    update: dict[str, Any] = {}
+    if described.get("definition") != params["definition"]:
+        update["definition"] = params["definition"]
+    if described.get("roleArn") != params["roleArn"]:
+        update["roleArn"] = params["roleArn"]
+    logging = params.get("loggingConfiguration") or {"level": "OFF"}
+    if described_logging(described.get("loggingConfiguration")) != described_logging(logging):
+        update["loggingConfiguration"] = logging
+    tracing = params.get("tracingConfiguration") or {"enabled": False}
+    if described_tracing(described.get("tracingConfiguration")) != described_tracing(tracing):
+        update["tracingConfiguration"] = tracing
+    return update
 
 
 def _camel(value: Any) -> Any:

@@ -31,7 +31,7 @@ from ...runtime.orchestration.json_reasons import jackson_reason
 from ..errors import AwsError
 from ..sdk_tasks import sdk_diagnostics
 from ._sfn_express import express_diagnostics
-from ._sfn_logging import checked_logging
+from ._sfn_logging import checked_logging, described_logging, described_tracing
 
 if TYPE_CHECKING:
     from ...runtime.orchestration.executor import LocalOrchestrator
@@ -104,7 +104,7 @@ class Catalog:
         self.orchestrator: LocalOrchestrator = stack.orchestrator
         self.region = stack.settings.region
         self.account_id = stack.settings.account_id
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # create() reads through get(), whose _sync() takes it too
         self._synced: set[str] = set()
 
     # -- names and ARNs ----------------------------------------------------------------
@@ -194,12 +194,21 @@ class Catalog:
         _check_express(machine, kind)
         tags = tag_map(params.get("tags") or [])
         logging_configuration = self.checked_logging(params.get("loggingConfiguration"))
+        tracing = params.get("tracingConfiguration")
         with self._lock:
             existing = self.get(name)
             if existing is not None:
-                # CreateStateMachine is idempotent: the same definition, role and type give the existing
-                # machine back; anything else is StateMachineAlreadyExists.
-                same = existing.definition == text and existing.role_arn == role and existing.type == kind
+                # CreateStateMachine is idempotent: the same definition, type, logging and tracing
+                # configuration give the existing machine back, unchanged; another roleArn or other
+                # tags are ignored, as the API reference says. Anything else is StateMachineAlreadyExists.
+                # (publish and versionDescription are part of AWS's check too; nothing here records
+                # which a machine was created with.)
+                same = (
+                    existing.definition == text
+                    and existing.type == kind
+                    and described_logging(existing.logging) == described_logging(logging_configuration)
+                    and described_tracing(existing.tracing) == described_tracing(tracing)
+                )
                 if not same:
                     raise AwsError("StateMachineAlreadyExists", f"State Machine Already Exists: '{self.arn(name)}'")
                 return existing, False
@@ -210,12 +219,14 @@ class Catalog:
                 type=kind,
                 now=datetime.now(UTC),
                 logging=logging_configuration,
-                tracing=params.get("tracingConfiguration"),
+                tracing=tracing,
                 tags=tags,
             )
             if not created:
                 # Stored but not registered: left by a stack that stopped between the two. Ours replaces it.
-                stored = replace(stored, definition=text, role_arn=role, type=kind, tags=tags, logging=logging_configuration)
+                stored = replace(
+                    stored, definition=text, role_arn=role, type=kind, tags=tags, logging=logging_configuration, tracing=tracing
+                )
                 self.store.update_state_machine(stored)
             self.orchestrator.register(name, machine)
             self._synced.add(name)
@@ -241,10 +252,11 @@ class Catalog:
                 "MissingRequiredParameter",
                 "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
             )
-        if all(getattr(record, key) == value for key, value in changes.items()):
+        if all(_same(key, getattr(record, key), value) for key, value in changes.items()):
             # AWS answers an update that changes nothing with the revision the machine is at,
             # and makes none (recorded): at the one CreateStateMachine made that is no revisionId,
-            # and publishing then numbers that revision.
+            # and publishing then numbers that revision. Logging OFF or tracing disabled sent to
+            # a machine given neither changes nothing: both are compared as DescribeStateMachine shows them.
             return record
         updated = replace(record, **changes, updated_at=datetime.now(UTC), revision_id=str(uuid.uuid4()))
         with self._lock:
@@ -263,6 +275,14 @@ class Catalog:
 
     def set_tags(self, record: StateMachineRecord, tags: Mapping[str, str]) -> None:
         self.store.update_state_machine(replace(record, tags=dict(tags)))
+
+
+def _same(key: str, stored: Any, given: Any) -> bool:
+    if key == "logging":
+        return described_logging(stored) == described_logging(given)
+    if key == "tracing":
+        return described_tracing(stored) == described_tracing(given)
+    return bool(stored == given)
 
 
 def _check_express(machine: StateMachine, kind: str) -> None:

@@ -17,7 +17,10 @@ from ...errors import ConflictError, NotFoundError
 from ...runtime.orchestration.execution_logs import VALIDATION_MESSAGE, VALIDATION_STREAM, log_group_name
 from ..errors import AwsError
 
-__all__ = ["checked_logging"]
+__all__ = ["LEVELS", "checked_logging", "described_logging", "described_tracing"]
+
+LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+"""``loggingConfiguration.level``'s enum, in the order AWS's ValidationException lists it."""
 
 _ONE_DESTINATION = "Must specify exactly one Log Destination."
 _NOT_FOUND = "Log Destination not found."
@@ -40,6 +43,13 @@ def checked_logging(
     if configuration is None:
         return None
     level = configuration.get("level") or "OFF"
+    if level not in LEVELS:
+        # The model's enum, checked before anything else of the configuration (AWS's words).
+        raise AwsError(
+            "ValidationException",
+            f"1 validation error detected: Value '{level}' at 'loggingConfiguration.level' failed to satisfy"
+            f" constraint: Member must satisfy enum value set: [{', '.join(LEVELS)}]",
+        )
     destinations = configuration.get("destinations")
     if destinations is not None and len(destinations) > 1:
         raise _invalid(_ONE_DESTINATION)
@@ -52,6 +62,28 @@ def checked_logging(
         assert destinations is not None
         _check_group(destinations[0], logs, region=region, account_id=account_id)
     return stored
+
+
+def described_logging(configuration: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A loggingConfiguration as DescribeStateMachine shows it: ``level`` and ``includeExecutionData``
+    always (``OFF`` and false when absent), ``destinations`` when there are any.
+
+    Two configurations are the same when these are: CreateStateMachine's idempotency and an
+    UpdateStateMachine that changes nothing compare them so.
+    """
+    configuration = configuration or {}
+    out: dict[str, Any] = {
+        "level": configuration.get("level") or "OFF",
+        "includeExecutionData": bool(configuration.get("includeExecutionData", False)),
+    }
+    if configuration.get("destinations"):
+        out["destinations"] = [dict(d) for d in configuration["destinations"]]
+    return out
+
+
+def described_tracing(configuration: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A tracingConfiguration as DescribeStateMachine shows it (``{"enabled": false}`` when absent)."""
+    return {"enabled": bool((configuration or {}).get("enabled", False))}
 
 
 def _check_group(destination: Mapping[str, Any], logs: SqliteLogStore, *, region: str, account_id: str) -> None:

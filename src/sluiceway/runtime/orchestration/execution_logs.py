@@ -6,18 +6,21 @@ redrive count as strings; ``details`` the event's details without the execution'
 ``includeExecutionData``), in a stream named ``states/<state machine>/<UTC date and hour>/<shard>``.
 
 Publishing never blocks or slows an execution (AWS: "Publishing logs doesn't block or slow down
-executions"): the orchestrator hands committed events to :class:`ExecutionLogWriter`, which only
-queues them; one thread formats and writes them, a batch per transaction. Like AWS's (documented
-as best-effort), delivery is not durable: events still queued when the process dies are not
-written; a stop writes what is queued first.
+executions"): the orchestrator hands committed events, with the revision the execution runs, to
+:class:`ExecutionLogWriter`, which decides from it at once and only queues what logs; one thread
+formats and writes them, a transaction per stream. Like AWS's (documented as best-effort),
+delivery is not durable: events still queued when the process dies, or that find the queue full,
+are not written; a stop writes what is queued first (within a time limit).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +36,9 @@ __all__ = [
     "FATAL_EVENTS",
     "VALIDATION_MESSAGE",
     "VALIDATION_STREAM",
+    "Configured",
     "ExecutionLogWriter",
+    "QUEUE_COMMITS",
     "configurations_in",
     "LogDestination",
     "destination_of",
@@ -153,7 +158,8 @@ def stream_name(state_machine: str, timestamp_ms: int) -> str:
 def log_message(event: Mapping[str, Any], execution_arn: str, redrive_count: int, *, include_data: bool) -> tuple[int, str]:
     """One history event as Step Functions logs it: ``(timestamp ms, message)``.
 
-    The message's members come in the order AWS writes them (observed); ``details`` is the
+    The message's members come in the order AWS writes them (recorded: id, type, details,
+    previous_event_id, event_timestamp, execution_arn, redrive_count); ``details`` is the
     event's ``*EventDetails`` member, its keys sorted as AWS gives them.
     """
     timestamp_ms = _epoch_ms(str(event["timestamp"]))
@@ -173,13 +179,13 @@ def log_message(event: Mapping[str, Any], execution_arn: str, redrive_count: int
     else:
         details = {k: v for k, v in details.items() if k not in _DATA_FIELDS}
     message = {
-        "details": {k: details[k] for k in sorted(details)},
-        "redrive_count": str(redrive_count),
         "id": str(event["id"]),
         "type": event["type"],
+        "details": {k: details[k] for k in sorted(details)},
         "previous_event_id": str(event.get("previousEventId", 0)),
         "event_timestamp": str(timestamp_ms),
         "execution_arn": execution_arn,
+        "redrive_count": str(redrive_count),
     }
     return timestamp_ms, json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
@@ -217,7 +223,9 @@ class LogStore(Protocol):
     def create_stream(self, group: str, name: str) -> None: ...
 
 
-class _Configured(Protocol):
+class Configured(Protocol):
+    """A stored state machine or revision: what tells where its executions log."""
+
     @property
     def logging(self) -> Mapping[str, Any] | None: ...
 
@@ -225,18 +233,16 @@ class _Configured(Protocol):
 class MachineStore(Protocol):
     """What :func:`configurations_in` reads (:class:`~sluiceway.backends.local.executions.SqliteExecutionStore`)."""
 
-    def execution_revision(self, arn: str) -> _Configured | None: ...
+    def execution_revision(self, arn: str) -> Configured | None: ...
 
-    def get_state_machine(self, name: str) -> _Configured | None: ...
+    def get_state_machine(self, name: str) -> Configured | None: ...
 
 
 def configurations_in(store: MachineStore) -> Callable[[str, str], Mapping[str, Any] | None]:
-    """``configuration_of`` for :class:`ExecutionLogWriter` over the execution store.
+    """``fallback`` for :class:`ExecutionLogWriter` over the execution store.
 
-    An execution logs as the revision it started with is configured: an UpdateStateMachine
-    applies to executions started after it, as its new definition does (not confirmed against
-    AWS for the logging configuration). One without a recorded revision logs as its machine is
-    configured now.
+    Asked only for an execution the orchestrator names no revision for: it logs as the revision
+    recorded for it, else as its machine is configured now.
     """
 
     def configuration_of(arn: str, state_machine: str) -> Mapping[str, Any] | None:
@@ -249,11 +255,17 @@ def configurations_in(store: MachineStore) -> Callable[[str, str], Mapping[str, 
     return configuration_of
 
 
+QUEUE_COMMITS = 10_000
+"""The most commits waiting to be written; more are dropped (a stalled log store must not grow memory)."""
+
+
 @dataclass(frozen=True)
 class _Committed:
     arn: str
     state_machine: str
     redrive_count: int
+    destination: LogDestination | None
+    """Where it logs; None for an execution whose configuration the writer's thread looks up."""
     ended: bool
     events: tuple[Mapping[str, Any], ...]
 
@@ -263,113 +275,243 @@ class _Flush:
     done: threading.Event
 
 
+class _Stop:
+    """Asks the writer to end once what was queued before it is written."""
+
+
 class ExecutionLogWriter:
     """Writes executions' committed history events to the log group their state machine logs to.
 
-    Call it (it is the orchestrator's history listener) with an execution and the events just
-    committed; it returns at once.
+    It is the orchestrator's history listener: called with an execution, the events just committed
+    and the revision it runs, it decides from that revision's ``loggingConfiguration`` (no I/O)
+    and returns at once; an execution that does not log costs nothing more. An UpdateStateMachine
+    thus applies to executions started after it, as its new definition does (not confirmed against
+    AWS for the logging configuration). Events that log are queued (a bounded queue: a full one
+    drops them, counted and reported, as AWS's delivery is best effort) and one thread writes them.
 
     Args:
         logs: the CloudWatch Logs store.
-        configuration_of: the ``loggingConfiguration`` an execution runs with, by execution ARN and
-            state machine name (looked up once per execution, on the writer's thread).
+        fallback: the ``loggingConfiguration`` of an execution given without a revision (one
+            started before revisions were kept), by execution ARN and state machine name; looked up
+            once per execution, on the writer's thread. Without it such executions do not log.
+        release: called on the writer's thread as it ends, to give back what it opened for that
+            thread (the local data dir's per-thread SQLite connections).
+        capacity: the most commits queued.
+        thread_factory: makes the writer's thread (``threading.Thread``'s arguments).
     """
 
-    def __init__(self, logs: LogStore, configuration_of: Callable[[str, str], Mapping[str, Any] | None]) -> None:
+    def __init__(
+        self,
+        logs: LogStore,
+        fallback: Callable[[str, str], Mapping[str, Any] | None] | None = None,
+        *,
+        release: Callable[[], None] | None = None,
+        capacity: int = QUEUE_COMMITS,
+        thread_factory: Callable[..., threading.Thread] = threading.Thread,
+    ) -> None:
         self.logs = logs
-        self.configuration_of = configuration_of
-        self._queue: queue.Queue[_Committed | _Flush | None] = queue.Queue()
-        self._destinations: dict[str, LogDestination | None] = {}
+        self._thread_factory = thread_factory
+        self.fallback = fallback
+        self._release = release
+        self._capacity = capacity
+        self._queue: queue.Queue[_Committed | _Flush | _Stop] = queue.Queue(maxsize=capacity)
+        self._looked_up: dict[str, LogDestination | None] = {}
+        """Fallback destinations by execution ARN (written on the writer's thread, read at commit)."""
         self._streams: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._abandoned = False
+        """Set when :meth:`close` gave up waiting: the writer writes nothing more (the store is closing)."""
+        self._dropped = 0
+        self._unreported = 0
 
-    def __call__(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]]) -> None:
+    @property
+    def dropped(self) -> int:
+        """Commits dropped so far because the queue was full."""
+        return self._dropped
+
+    def __call__(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]], revision: Configured | None = None) -> None:
         if not history or self._closed:
             return
+        ended = record.status != "RUNNING"
+        destination: LogDestination | None = None
+        if revision is not None:
+            destination = destination_of(revision.logging)
+            if destination is None:
+                return
+        elif self.fallback is None:
+            return
+        elif record.arn in self._looked_up:
+            destination = self._looked_up.pop(record.arn) if ended else self._looked_up[record.arn]
+            if destination is None:
+                return
         context = (record.state or {}).get("context") or {}
         redrives = int((context.get("Execution") or {}).get("RedriveCount") or 0)
-        self._queue.put(_Committed(record.arn, record.state_machine, redrives, record.status != "RUNNING", tuple(history)))
+        try:
+            self._queue.put_nowait(_Committed(record.arn, record.state_machine, redrives, destination, ended, tuple(history)))
+        except queue.Full:
+            self._drop()
+            return
         self._ensure_thread()
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is written; True if that happened within ``timeout`` seconds."""
-        done = threading.Event()
-        with self._lock:
-            if self._thread is None:
-                return True
-        self._queue.put(_Flush(done))
-        return done.wait(timeout)
+        """Wait until everything queued so far is written (or dropped); True if that happened within ``timeout`` seconds.
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued (within ``timeout`` seconds), then stop."""
+        False at once when a close gave up waiting (what was queued is dropped) or the writer's
+        thread has ended with commits still queued.
+        """
+        with self._lock:
+            thread, closed = self._thread, self._closed
+        if self._abandoned:
+            return False
+        if thread is None or not thread.is_alive():
+            return self._queue.empty()
+        if closed:
+            # The writer ends once it has written what came before the close, and nothing after.
+            thread.join(timeout)
+            return not thread.is_alive() and not self._abandoned
+        done = threading.Event()
+        deadline = time.monotonic() + timeout
+        try:
+            self._queue.put(_Flush(done), timeout=timeout)
+        except queue.Full:
+            return False
+        while not done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline or not thread.is_alive():
+                return done.is_set()
+        return True
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Accept no more events, write those queued (within ``timeout`` seconds), then stop the writer.
+
+        Returns True if the writer ended in time; otherwise it is told to write nothing more (the
+        log store it writes to is about to close) and what is still queued is dropped.
+        """
         with self._lock:
             self._closed = True
             thread = self._thread
         if thread is None:
-            return
-        self._queue.put(None)
-        thread.join(timeout)
+            return True
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(queue.Full):  # the writer cannot keep up: the join below times out
+            self._queue.put(_Stop(), timeout=timeout)
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            self._abandoned = True
+            logger.warning("the execution log writer did not finish in %.1fs; queued execution logs are dropped", timeout)
+            return False
+        return True
+
+    def _drop(self) -> None:
+        with self._lock:
+            first = self._unreported == 0
+            self._dropped += 1
+            self._unreported += 1
+        if first:
+            # One warning when dropping starts; the writer reports the count once it catches up.
+            logger.warning("the execution log queue is full (%d commits); execution logs are dropped", self._capacity)
+
+    def _report_dropped(self) -> None:
+        with self._lock:
+            count, self._unreported = self._unreported, 0
+        if count:
+            logger.warning("%d commits' execution logs were dropped (the queue was full)", count)
 
     def _ensure_thread(self) -> None:
         with self._lock:
-            if self._thread is None and not self._closed:
-                self._thread = threading.Thread(target=self._run, name="sluiceway-execution-logs", daemon=True)
-                self._thread.start()
+            if self._thread is not None or self._closed:
+                return
+            thread = self._thread_factory(target=self._run, name="sluiceway-execution-logs", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:
+                # No thread to be had (interpreter shutting down, thread limit): what is queued
+                # stays queued and the next commit tries again.
+                logger.exception("the execution log writer could not start")
+                return
+            self._thread = thread
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            batch: list[_Committed] = []
-            flushes: list[_Flush] = []
-            stop = False
-            while True:
-                if item is None:
-                    stop = True
-                elif isinstance(item, _Flush):
-                    flushes.append(item)
-                else:
-                    batch.append(item)
-                if stop or len(batch) >= _BATCH:
-                    break
+        try:
+            while self._step():
+                pass
+        finally:
+            if self._release is not None:
                 try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+                    self._release()
+                except Exception:
+                    logger.exception("the execution log writer's connections were not released")
+
+    def _step(self) -> bool:
+        """Write one batch of what is queued; False once told to stop (or abandoned)."""
+        item = self._queue.get()
+        batch: list[_Committed] = []
+        flushes: list[_Flush] = []
+        stop = False
+        while True:
+            if isinstance(item, _Stop):
+                stop = True
+            elif isinstance(item, _Flush):
+                flushes.append(item)
+            else:
+                batch.append(item)
+            if stop or len(batch) >= _BATCH:
+                break
             try:
-                self._write(batch)
-            except Exception:  # logging must never take the writer down: the next batch is tried as usual
-                logger.exception("execution logs not written")
-            for flush in flushes:
-                flush.done.set()
-            if stop:
-                return
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+        if batch and not self._abandoned:
+            self._write(batch)
+        self._report_dropped()
+        for flush in flushes:
+            flush.done.set()
+        return not stop and not self._abandoned
 
     def _write(self, batch: Sequence[_Committed]) -> None:
         # Events by (group, stream), each stream's in commit order: one transaction per stream.
         out: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for committed in batch:
-            destination = self._destination(committed)
-            if destination is not None:
-                for event in committed.events:
-                    if keeps(destination.level, str(event.get("type"))):
-                        ts, message = log_message(event, committed.arn, committed.redrive_count, include_data=destination.include_data)
-                        out.setdefault((destination.group, stream_name(committed.state_machine, ts)), []).append((ts, message))
-            if committed.ended:
-                self._destinations.pop(committed.arn, None)
+            if self._abandoned:
+                return  # close() gave up waiting: nothing more is looked up or written
+            destination = committed.destination or self._look_up(committed)
+            if destination is None:
+                continue
+            for event in committed.events:
+                if not keeps(destination.level, str(event.get("type"))):
+                    continue
+                try:
+                    ts, message = log_message(event, committed.arn, committed.redrive_count, include_data=destination.include_data)
+                except Exception:  # one event that cannot be formatted loses only itself
+                    logger.exception("execution log event not written", extra={"execution": committed.arn, "event": event.get("id")})
+                    continue
+                out.setdefault((destination.group, stream_name(committed.state_machine, ts)), []).append((ts, message))
         for (group, stream), events in out.items():
-            self._put(group, stream, events)
-
-    def _destination(self, committed: _Committed) -> LogDestination | None:
-        if committed.arn not in self._destinations:
+            if self._abandoned:
+                return  # close() gave up waiting: the store may be closed under us
             try:
-                configuration = self.configuration_of(committed.arn, committed.state_machine)
+                self._put(group, stream, events)
+            except Exception:  # one stream that cannot be written loses only its events
+                logger.exception("execution logs not written", extra={"log_group": group, "log_stream": stream})
+
+    def _look_up(self, committed: _Committed) -> LogDestination | None:
+        """The fallback destination of an execution given without a revision (once per execution)."""
+        if committed.arn in self._looked_up:
+            destination = self._looked_up[committed.arn]
+        else:
+            assert self.fallback is not None
+            try:
+                destination = destination_of(self.fallback(committed.arn, committed.state_machine))
             except Exception:
                 logger.exception("logging configuration not read", extra={"execution": committed.arn})
-                configuration = None
-            self._destinations[committed.arn] = destination_of(configuration)
-        return self._destinations[committed.arn]
+                destination = None
+            if len(self._looked_up) > 10_000:
+                self._looked_up.clear()
+            self._looked_up[committed.arn] = destination
+        if committed.ended:
+            self._looked_up.pop(committed.arn, None)
+        return destination
 
     def _put(self, group: str, stream: str, events: Sequence[tuple[int, str]]) -> None:
         if (group, stream) in self._streams:

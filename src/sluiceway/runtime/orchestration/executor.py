@@ -57,12 +57,12 @@ from ...types import JSON
 from . import activities
 from .activities import Activities, ActivityEvent, ActivityQueue, ActivityStarted, HandOut
 from .children import is_child_start, start_child
-from .revisions import MachineRevisions
+from .revisions import MachineRevisions, StoredRevision
 from .tasks import as_outcome
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["InvalidTaskTokenError", "LocalOrchestrator", "TaskTimedOutError", "TaskTokenError"]
+__all__ = ["HistoryListener", "InvalidTaskTokenError", "LocalOrchestrator", "TaskTimedOutError", "TaskTokenError"]
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -83,8 +83,14 @@ class TaskTimedOutError(TaskTokenError):
 class _Live:
     machine: StateMachine
     record: ExecutionRecord
+    revision: StoredRevision | None = None
+    """The stored revision it runs (None when none was recorded): history listeners are given it."""
     in_flight: set[str] = field(default_factory=set)
     """Tokens of the tasks running on the pool (a ``.waitForTaskToken`` task leaves it once its call went out)."""
+
+
+HistoryListener = Callable[[ExecutionRecord, Sequence[Mapping[str, Any]], StoredRevision | None], None]
+"""Called with an execution, the history events just committed for it, and the revision it runs."""
 
 
 class LocalOrchestrator:
@@ -146,7 +152,7 @@ class LocalOrchestrator:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._listeners: list[Callable[[ExecutionRecord], None]] = []
-        self._history_listeners: list[Callable[[ExecutionRecord, Sequence[Mapping[str, Any]]], None]] = []
+        self._history_listeners: list[HistoryListener] = []
         self._activities = Activities(lambda arn, event: self._events.put((arn, event)))
 
     # -- registry -----------------------------------------------------------
@@ -211,12 +217,15 @@ class LocalOrchestrator:
         """Call ``listener`` (on the dispatcher thread) whenever an execution ends."""
         self._listeners.append(listener)
 
-    def on_history(self, listener: Callable[[ExecutionRecord, Sequence[Mapping[str, Any]]], None]) -> None:
-        """Call ``listener`` with an execution and the history events just committed for it, in commit order.
+    def on_history(self, listener: HistoryListener) -> None:
+        """Call ``listener`` with an execution, the history events just committed for it (in commit
+        order) and the stored revision it runs (None when none was recorded).
 
-        It is called under the orchestrator's lock, on whichever thread committed (the dispatcher's,
-        or a caller's for StartExecution, RedriveExecution and worker answers): it must return at
-        once (queue, never write), and what it raises is logged, never the execution's.
+        The revision is the one read when the execution started, was redriven or resumed: a
+        listener decides from it what to do without reading the store. It is called under the
+        orchestrator's lock, on whichever thread committed (the dispatcher's, or a caller's for
+        StartExecution, RedriveExecution and worker answers): it must return at once (queue,
+        never write), and what it raises is logged, never the execution's.
         """
         self._history_listeners.append(listener)
 
@@ -276,12 +285,12 @@ class LocalOrchestrator:
                 continue
             # Its own revision even when its machine was deleted since: running executions of a
             # deleted machine run to their end, after a restart as before it.
-            machine = self._machine_of(record)
+            machine, revision = self._machine_of(record)
             if machine is None or record.state is None:
                 logger.warning("cannot resume execution", extra={"execution": record.arn, "reason": "state machine not registered"})
                 continue
             with self._lock:
-                self._live[record.arn] = _Live(machine, record)
+                self._live[record.arn] = _Live(machine, record, revision)
                 if self._spans is not None:
                     self._spans.started(record.arn, record.state_machine, (), resumed=True)
             logger.warning("execution resumed after restart", extra={"execution": record.arn})
@@ -319,19 +328,21 @@ class LocalOrchestrator:
         machine = self._machines.get(state_machine)
         if machine is None:
             raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(state_machine)}'")
+        revision: StoredRevision | None
         if revision_id is not None:
             # A published version: its revision, whatever the machine was updated to since.
-            machine = self._revisions.machine_for(state_machine, revision_id)
-            if machine is None:
+            found = self._revisions.machine_for(state_machine, revision_id)
+            if found is None:
                 raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(state_machine)}'")
+            revision, machine = found
         else:
             # Which stored revision this start runs, looked up before the lock (it reads the store).
-            revision_id = self._revisions.revision_of(state_machine, machine)
+            revision = self._revisions.revision_of(state_machine, machine)
+            revision_id = revision.revision_id if revision is not None else None
         # The role the machine was given (CreateStateMachine's roleArn): AWS names it in the
         # ExecutionStarted event and in the context object. A machine the store does not describe
         # (an application workflow not yet recorded) keeps the interpreter's default.
-        role = self._revisions.role_of(state_machine, revision_id) if revision_id is not None else None
-        given_role: dict[str, Any] = {"role_arn": role} if role is not None else {}
+        given_role: dict[str, Any] = {"role_arn": revision.role_arn} if revision is not None and revision.role_arn else {}
         name = name or str(uuid.uuid4())
         check_name(name, what="execution name")
         arn = self.execution_arn(state_machine, name)
@@ -363,14 +374,14 @@ class LocalOrchestrator:
                 stored = self.store.create(record, history)
             if stored is not record:
                 return stored  # an earlier StartExecution with the same name and input
-            self._committed(record, history)
+            self._committed(record, history, revision)
             logger.info("execution started", extra={"execution": arn, "state_machine": state_machine})
             self.metrics.execution_started(state_machine)
             self.metrics.states_entered(state_machine, step.history)
             if self._spans is not None:
                 self._spans.started(arn, state_machine, step.history)
             if record.status == "RUNNING":
-                self._live[arn] = _Live(machine, record)
+                self._live[arn] = _Live(machine, record, revision)
             else:
                 self._finished(record)
         self._dispatch(arn, step.commands)
@@ -386,7 +397,7 @@ class LocalOrchestrator:
             record = self.store.get(arn)
             # A redriven execution runs the definition it started with, whatever was registered since;
             # one of a deleted machine is not redriven.
-            machine = self._machine_of(record) if record.state_machine in self._machines else None
+            machine, revision = self._machine_of(record) if record.state_machine in self._machines else (None, None)
             if machine is None:
                 raise ExecutionNotFoundError(f"State Machine Does Not Exist: '{self.state_machine_arn(record.state_machine)}'")
             if record.arn in self._live or record.state is None:
@@ -397,31 +408,31 @@ class LocalOrchestrator:
                 raise ExecutionError(str(exc)) from None
             record = self._record_from(record, step.state)
             self.store.advance(record, step.history)
-            self._committed(record, step.history)
+            self._committed(record, step.history, revision)
             logger.warning("execution redriven", extra={"execution": record.arn})
             self.metrics.execution_redriven(record.state_machine)
             self.metrics.states_entered(record.state_machine, step.history)
             if self._spans is not None:
                 self._spans.started(record.arn, record.state_machine, step.history)
             if record.status == "RUNNING":
-                self._live[record.arn] = _Live(machine, record)
+                self._live[record.arn] = _Live(machine, record, revision)
             else:
                 self._finished(record)
         self._dispatch(record.arn, step.commands)
         return record
 
-    def _machine_of(self, record: ExecutionRecord) -> StateMachine | None:
-        """The machine the execution runs: the revision it started with.
+    def _machine_of(self, record: ExecutionRecord) -> tuple[StateMachine | None, StoredRevision | None]:
+        """The machine the execution runs and its stored revision: the revision it started with.
 
         An execution without a recorded revision (started before the store kept revisions,
         or of a machine registered in code that the store did not describe then) runs with the
         machine registered under its name now: the best that is known of what it started with.
         """
-        machine = self._revisions.machine_of(record.arn)
-        if machine is not None:
-            return machine
+        found = self._revisions.started_with(record.arn)
+        if found is not None:
+            return found[1], found[0]
         with self._lock:
-            return self._machines.get(record.state_machine)
+            return self._machines.get(record.state_machine), None
 
     def describe(self, arn: str) -> ExecutionRecord:
         with self._lock:
@@ -698,7 +709,7 @@ class LocalOrchestrator:
                 return
             record = self._record_from(live.record, step.state)
             self.store.advance(record, step.history)
-            self._committed(record, step.history)
+            self._committed(record, step.history, live.revision)
             self.metrics.states_entered(record.state_machine, step.history)
             if self._spans is not None:
                 self._spans.advanced(arn, step.history)
@@ -721,12 +732,12 @@ class LocalOrchestrator:
             state=state,
         )
 
-    def _committed(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]]) -> None:
+    def _committed(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]], revision: StoredRevision | None) -> None:
         if not history:
             return
         for listener in self._history_listeners:
             try:
-                listener(record, history)
+                listener(record, history, revision)
             except Exception:
                 logger.exception("history listener failed", extra={"execution": record.arn})
 

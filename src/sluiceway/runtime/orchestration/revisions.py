@@ -37,6 +37,16 @@ class StoredRevision(Protocol):
     @property
     def definition(self) -> str: ...
 
+    @property
+    def role_arn(self) -> str:
+        """The role executions of this revision run with (the ExecutionStarted event and ``$$.Execution.RoleArn`` name it)."""
+        ...
+
+    @property
+    def logging(self) -> Mapping[str, Any] | None:
+        """Its ``loggingConfiguration`` as stored (None when none was given)."""
+        ...
+
 
 @runtime_checkable
 class RevisionStore(Protocol):
@@ -77,14 +87,15 @@ class MachineRevisions:
         self._parsed: dict[tuple[str, str], StateMachine] = {}
         # By (name, current revision): the last machine looked for among the older revisions, and
         # what was found; a machine no revision describes would otherwise be looked for at each start.
-        self._older: dict[tuple[str, str], tuple[StateMachine, str | None]] = {}
+        self._older: dict[tuple[str, str], tuple[StateMachine, StoredRevision | None]] = {}
 
     @property
     def store(self) -> RevisionStore | None:
         return self._store
 
-    def revision_of(self, name: str, machine: StateMachine) -> str | None:
-        """The id of the stored revision whose definition ``machine`` is.
+    def revision_of(self, name: str, machine: StateMachine) -> StoredRevision | None:
+        """The stored revision whose definition ``machine`` is (read once: its role and logging
+        configuration come with it).
 
         Usually the machine's current revision. It is an older one when a start races
         UpdateStateMachine, which stores the new revision before it registers the new machine:
@@ -101,7 +112,7 @@ class MachineRevisions:
         if current is None:
             return None
         if self._is(current, machine):
-            return current.revision_id
+            return current
         with self._lock:
             seen = self._older.get((name, current.revision_id))
         if seen is not None and seen[0] is machine:
@@ -109,7 +120,7 @@ class MachineRevisions:
         found = None
         for revision in self._store.machine_revisions(name):
             if revision.revision_id != current.revision_id and self._is(revision, machine):
-                found = revision.revision_id
+                found = revision
                 break
         with self._lock:
             self._older[(name, current.revision_id)] = (machine, found)
@@ -137,29 +148,28 @@ class MachineRevisions:
         with self._lock:
             self._parsed.setdefault((name, revision_id), machine)
 
-    def role_of(self, name: str, revision_id: str) -> str | None:
-        """The role ARN revision ``revision_id`` of ``name`` runs with (its ExecutionStarted event and
-        ``$$.Execution.RoleArn`` name it); None when the revision is not stored."""
-        if self._store is None:
-            return None
-        role = getattr(self._store.revision(name, revision_id), "role_arn", None)
-        return role if isinstance(role, str) and role else None
-
-    def machine_for(self, name: str, revision_id: str) -> StateMachine | None:
-        """The parsed machine of the stored revision ``revision_id`` of ``name`` (a published
+    def machine_for(self, name: str, revision_id: str) -> tuple[StoredRevision, StateMachine] | None:
+        """The stored revision ``revision_id`` of ``name`` and its parsed machine (a published
         version's, which StartExecution with a version ARN runs); None when it is not stored."""
         if self._store is None:
             return None
         revision = self._store.revision(name, revision_id)
-        return None if revision is None else self._parse(revision)
+        machine = None if revision is None else self._parse(revision)
+        return None if revision is None or machine is None else (revision, machine)
 
-    def machine_of(self, arn: str) -> StateMachine | None:
-        """The parsed machine of the revision the execution started with; None when none was recorded
-        (or its definition no longer parses, which is logged)."""
+    def started_with(self, arn: str) -> tuple[StoredRevision, StateMachine] | None:
+        """The revision the execution started with and its parsed machine; None when none was
+        recorded (or its definition no longer parses, which is logged)."""
         if self._store is None:
             return None
         revision = self._store.execution_revision(arn)
-        return None if revision is None else self._parse(revision)
+        machine = None if revision is None else self._parse(revision)
+        return None if revision is None or machine is None else (revision, machine)
+
+    def machine_of(self, arn: str) -> StateMachine | None:
+        """The parsed machine of the revision the execution started with (see :meth:`started_with`)."""
+        found = self.started_with(arn)
+        return None if found is None else found[1]
 
     def _parse(self, revision: StoredRevision) -> StateMachine | None:
         key = (revision.state_machine, revision.revision_id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,10 +74,10 @@ def message(event: dict[str, Any], *, include_data: bool, redrives: int = 0) -> 
 
 def test_without_execution_data_details_keep_only_what_is_not_data() -> None:
     ts, started, text = message(STARTED, include_data=False)
-    # Member order and compact form as AWS writes them (observed in a log group).
+    # Member order (recorded against AWS: LocalStack's test_logs snapshot) and compact form.
     assert text == (
-        '{"details":{"roleArn":"' + ROLE + '"},"redrive_count":"0","id":"1","type":"ExecutionStarted",'
-        '"previous_event_id":"0","event_timestamp":"1787541942883","execution_arn":"' + EXECUTION + '"}'
+        '{"id":"1","type":"ExecutionStarted","details":{"roleArn":"' + ROLE + '"},"previous_event_id":"0",'
+        '"event_timestamp":"1787541942883","execution_arn":"' + EXECUTION + '","redrive_count":"0"}'
     )
     assert ts == 1787541942883
     assert message(EXITED, include_data=False)[1]["details"] == {"name": "P"}
@@ -162,10 +164,36 @@ class FakeLogs:
         self.streams.add((group, name))
 
 
-def record(status: str = "RUNNING", redrives: int = 0) -> ExecutionRecord:
+class HeldLogs(FakeLogs):
+    """A log store whose puts wait until ``go`` is set (a busy database); ``entered`` says one waits."""
+
+    def __init__(self, groups: Sequence[str]) -> None:
+        super().__init__(groups)
+        self.entered = threading.Event()
+        self.go = threading.Event()
+
+    def put(self, group: str, stream: str, events: Sequence[tuple[int, str]], *, create: bool = False) -> None:
+        self.entered.set()
+        assert self.go.wait(10)
+        super().put(group, stream, events, create=create)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A stored revision as the orchestrator hands it over."""
+
+    logging: Mapping[str, Any] | None
+
+
+ALL = Revision({"level": "ALL", "includeExecutionData": False, "destinations": DESTINATIONS})
+ERROR = Revision({"level": "ERROR", "includeExecutionData": False, "destinations": DESTINATIONS})
+OFF = Revision({"level": "OFF", "includeExecutionData": False})
+
+
+def record(status: str = "RUNNING", redrives: int = 0, name: str = "run-1") -> ExecutionRecord:
     return ExecutionRecord(
-        arn=EXECUTION,
-        name="run-1",
+        arn=EXECUTION.replace("run-1", name),
+        name=name,
         state_machine="sm",
         status=status,
         input={},
@@ -174,48 +202,143 @@ def record(status: str = "RUNNING", redrives: int = 0) -> ExecutionRecord:
     )
 
 
-def test_writer_logs_what_the_level_keeps_to_the_configured_group() -> None:
+class Threads:
+    """A thread factory that counts the threads it made."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def __call__(self, **kwargs: Any) -> threading.Thread:
+        self.made += 1
+        return threading.Thread(**kwargs)
+
+
+def never_asked(arn: str, machine: str) -> Mapping[str, Any] | None:
+    raise AssertionError(f"configuration of {arn} looked up")
+
+
+def test_writer_logs_what_the_revisions_level_keeps_to_its_group() -> None:
     logs = FakeLogs(["/sfn/logs"])
-    configuration = {
-        "level": "ERROR",
-        "includeExecutionData": False,
-        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": GROUP_ARN}}],
-    }
-    asked: list[tuple[str, str]] = []
-
-    def configuration_of(arn: str, machine: str) -> dict[str, Any]:
-        asked.append((arn, machine))
-        return configuration
-
-    writer = ExecutionLogWriter(logs, configuration_of)
+    writer = ExecutionLogWriter(logs, never_asked)
     try:
-        writer(record(), [STARTED, EXITED])
-        writer(record("FAILED", redrives=1), [FAILED])
+        writer(record(), [STARTED, EXITED], ERROR)
+        writer(record("FAILED", redrives=1), [FAILED], ERROR)
         assert writer.flush(5)
     finally:
-        writer.close()
+        assert writer.close()
     assert [(g, s) for g, s, _, _ in logs.events] == [("/sfn/logs", "states/sm/2026-08-24-03/00000000")]
     logged = json.loads(logs.events[0][3])
     assert (logged["type"], logged["redrive_count"]) == ("ExecutionFailed", "1")
-    assert asked == [(EXECUTION, "sm")]  # looked up once per execution
+
+
+def test_an_execution_that_does_not_log_is_neither_queued_nor_looked_up() -> None:
+    logs = FakeLogs(["/sfn/logs"])
+    threads = Threads()
+    writer = ExecutionLogWriter(logs, never_asked, thread_factory=threads)
+    try:
+        for revision in (OFF, Revision(None)):
+            writer(record(), [STARTED, EXITED], revision)
+            writer(record("SUCCEEDED"), [SUCCEEDED], revision)
+        assert threads.made == 0  # nothing was queued: no writer thread was needed
+        writer(record(), [STARTED], ALL)
+        assert writer.flush(5)
+        assert threads.made == 1
+    finally:
+        writer.close()
+    assert len(logs.events) == 1
+
+
+def test_without_a_revision_the_fallback_is_asked_once_per_execution() -> None:
+    logs = FakeLogs(["/sfn/logs"])
+    asked: list[str] = []
+    configured = {"quiet": OFF.logging, "loud": ALL.logging}
+
+    def fallback(arn: str, machine: str) -> Mapping[str, Any] | None:
+        asked.append(arn.rsplit(":", 1)[-1])
+        return configured[arn.rsplit(":", 1)[-1]]
+
+    writer = ExecutionLogWriter(logs, fallback)
+    try:
+        for name in ("quiet", "loud"):
+            writer(record(name=name), [STARTED])
+            assert writer.flush(5)
+            writer(record(name=name), [EXITED])
+            writer(record("SUCCEEDED", name=name), [SUCCEEDED])
+        assert writer.flush(5)
+    finally:
+        writer.close()
+    assert asked == ["quiet", "loud"]
+    assert [json.loads(e[3])["type"] for e in logs.events] == ["ExecutionStarted", "PassStateExited", "ExecutionSucceeded"]
 
 
 def test_writer_drops_events_of_a_deleted_group_and_never_raises() -> None:
     logs = FakeLogs([])
-    configuration = {
-        "level": "ALL",
-        "includeExecutionData": False,
-        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": GROUP_ARN}}],
-    }
-    writer = ExecutionLogWriter(logs, lambda arn, machine: configuration)
+    writer = ExecutionLogWriter(logs)
     broken = ExecutionLogWriter(logs, lambda arn, machine: 1 / 0)  # type: ignore[arg-type,return-value]
     try:
-        started = time.perf_counter()
-        writer(record(), [STARTED])
+        writer(record(), [STARTED], ALL)
         broken(record(), [STARTED])
-        assert time.perf_counter() - started < 0.5  # the orchestrator's call only queues
         assert writer.flush(5) and broken.flush(5)
     finally:
         writer.close()
         broken.close()
-    assert logs.events == []
+    assert logs.events == [] and logs.streams == set()  # the group is not made again, nor its stream
+
+
+def test_one_stream_or_event_that_fails_loses_only_itself() -> None:
+    class Refusing(FakeLogs):
+        def put(self, group: str, stream: str, events: Sequence[tuple[int, str]], *, create: bool = False) -> None:
+            if stream.endswith("-03/00000000"):
+                raise RuntimeError("disk I/O error")
+            super().put(group, stream, events, create=create)
+
+    logs = Refusing(["/sfn/logs"])
+    later = {**SUCCEEDED, "timestamp": "2026-08-24T04:00:00Z"}
+    unreadable = {**EXITED, "id": 4, "timestamp": "not a time"}
+    writer = ExecutionLogWriter(logs)
+    try:
+        writer(record(), [STARTED, unreadable, later], ALL)
+        assert writer.flush(5)
+    finally:
+        writer.close()
+    assert [(s, json.loads(t)["type"]) for _, s, _, t in logs.events] == [("states/sm/2026-08-24-04/00000000", "ExecutionSucceeded")]
+
+
+def test_a_full_queue_drops_and_counts_commits() -> None:
+    logs = HeldLogs(["/sfn/logs"])
+    logs.streams.add(("/sfn/logs", "states/sm/2026-08-24-03/00000000"))
+    writer = ExecutionLogWriter(logs, capacity=1)
+    try:
+        writer(record(), [STARTED], ALL)
+        assert logs.entered.wait(5)  # the writer holds the first commit
+        writer(record(), [EXITED], ALL)  # queued
+        writer(record(), [SCHEDULED], ALL)  # no room
+        assert writer.dropped == 1
+        logs.go.set()
+        assert writer.flush(5)
+    finally:
+        writer.close()
+    assert [json.loads(t)["type"] for *_, t in logs.events] == ["ExecutionStarted", "PassStateExited"]
+
+
+def test_a_close_that_times_out_writes_nothing_more_and_releases_the_thread() -> None:
+    logs = HeldLogs(["/sfn/logs"])
+    released: list[str] = []
+    writer = ExecutionLogWriter(logs, release=lambda: released.append(threading.current_thread().name))
+    later = {**SUCCEEDED, "timestamp": "2026-08-24T04:00:00Z"}
+    writer(record(), [STARTED], ALL)
+    assert logs.entered.wait(5)  # the writer is in a put (its stream's creation was not)
+    writer(record(), [later], ALL)
+    assert writer.close(timeout=0.05) is False
+    assert writer.flush(5) is False  # closed before what was queued was written
+    logs.go.set()
+    deadline = time.monotonic() + 10
+    while not released:
+        assert time.monotonic() < deadline, "the writer did not end"
+        time.sleep(0.01)
+    assert released == ["sluiceway-execution-logs"]
+    # The put under way when close() gave up ends; the stream queued after it is never written.
+    assert [json.loads(t)["type"] for *_, t in logs.events] == ["ExecutionStarted"]
+    assert writer.flush(5) is False
+    writer(record(), [EXITED], ALL)  # after close: dropped, not queued
+    assert [json.loads(t)["type"] for *_, t in logs.events] == ["ExecutionStarted"]
