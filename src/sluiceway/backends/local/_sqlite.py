@@ -59,13 +59,17 @@ class GuardedConnection(sqlite3.Connection):
     its statement returns (for ``rowcount`` and ``lastrowid``) and the whole process dies
     of a segmentation fault. Each statement therefore holds the connection's lock, and
     :meth:`close` takes it first: the statement ends, and the next one from that thread
-    fails with ``ProgrammingError`` (a closed database) instead. Iterating a cursor after a
-    close is safe without it: CPython checks the connection before each step.
+    fails with ``ProgrammingError`` (a closed database) instead. Iterating the rows of a
+    query after a close is safe without it (CPython checks the connection before each
+    step). Not covered, and not used here: fetching the rows of a statement that writes
+    (``UPDATE ... RETURNING``) and cursors made with :meth:`cursor`, whose statements run
+    outside the lock. The lock is re-entrant: a parameter generator of ``executemany`` may
+    itself run a statement on the connection, as plain sqlite3 allows.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._in_use = threading.Lock()
+        self._in_use = threading.RLock()
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         with self._in_use:
@@ -82,6 +86,16 @@ class GuardedConnection(sqlite3.Connection):
     def close(self) -> None:
         with self._in_use:
             super().close()
+
+    def close_if_idle(self) -> bool:
+        """Close at once unless another thread is running a statement on it; whether it closed."""
+        if not self._in_use.acquire(blocking=False):
+            return False
+        try:
+            super().close()
+        finally:
+            self._in_use.release()
+        return True
 
 
 class Database:
@@ -122,28 +136,31 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.connection()
-        depth: int = getattr(self._local, "depth", 0)
+        # The thread's state as this transaction began: a close from another thread swaps in
+        # new thread-local state, which this transaction must not read half-way through.
+        local = self._local
+        depth: int = getattr(local, "depth", 0)
         if depth:
             # Nested: a savepoint, committed with the outer transaction.
             name = f"nested_{depth}"
             conn.execute(f"SAVEPOINT {name}")
-            self._local.depth = depth + 1
-            queued = len(self._local.after)
+            local.depth = depth + 1
+            queued = len(local.after)
             try:
                 yield conn
             except BaseException:
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
-                del self._local.after[queued:]  # what the rolled-back part queued never happens
+                del local.after[queued:]  # what the rolled-back part queued never happens
                 raise
             else:
                 conn.execute(f"RELEASE {name}")
             finally:
-                self._local.depth = depth
+                local.depth = depth
             return
         conn.execute("BEGIN IMMEDIATE")
-        self._local.depth = 1
-        self._local.after = []
+        local.depth = 1
+        local.after = []
         try:
             yield conn
         except BaseException:
@@ -158,12 +175,12 @@ class Database:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 raise
-            after, self._local.after, self._local.depth = self._local.after, [], 0
+            after, local.after, local.depth = local.after, [], 0
             for action in after:
                 action()
         finally:
-            self._local.depth = 0
-            self._local.after = []
+            local.depth = 0
+            local.after = []
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once this thread's transaction commits (at once outside one; never on rollback)."""
@@ -197,11 +214,16 @@ class ThreadConnections:
         self.local = threading.local()
         self._all: dict[int, sqlite3.Connection] = {}
         self._lock = threading.Lock()
+        self._closed = False
         _OPEN.add(self)
 
     def get(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
         if conn is None:
+            if self._closed:
+                # A thread left running past a stop (a task given up on) must not open the
+                # stopped stack's database again and go on writing: it fails as on the old one.
+                raise sqlite3.ProgrammingError(f"Cannot operate on a closed database: {self.path.name}")
             conn = connect(self.path)
             self.local.conn = conn
             with self._lock:
@@ -220,10 +242,17 @@ class ThreadConnections:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all.values():
-                conn.close()
+            connections = list(self._all.values())
             self._all.clear()
-        self.local = threading.local()
+            self.local = threading.local()
+            self._closed = True
+        # Idle connections first: one of them may hold the write lock a busy one waits for
+        # (up to the busy timeout), and closing it rolls its transaction back at once. Then
+        # the busy ones, each after its statement ends, outside the lock that other threads'
+        # first get() and release() need.
+        busy = [c for c in connections if not (isinstance(c, GuardedConnection) and c.close_if_idle())]
+        for conn in busy:
+            conn.close()
 
 
 def release_thread() -> None:
