@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sluiceway.cfn.deployer import Deployment
+from sluiceway.cfn.errors import TemplateError
 
 TEMPLATE = """
 Resources:
@@ -59,3 +60,14 @@ def test_a_template_activity_is_worked_by_a_poller_and_follows_the_template(
     assert renamed.outputs["WorkerArn"].endswith(":activity:resize-photos")
     with pytest.raises(sfn.exceptions.ActivityDoesNotExist):
         sfn.describe_activity(activityArn=arn)
+
+
+def test_an_activitys_encryption_cannot_change_under_its_name_and_a_tag_needs_a_value(
+    app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    plain = "Resources:\n  Worker:\n    Type: AWS::StepFunctions::Activity\n    Properties:\n      Name: sealed-work\n"
+    make_stack(app_dir(plain), "activities-sealed")
+    with pytest.raises(TemplateError, match="custom-named resource requires replacing"):
+        make_stack(app_dir(plain + "      EncryptionConfiguration: {Type: AWS_OWNED_KEY}\n"), "activities-sealed")
+    with pytest.raises(TemplateError, match=r"Tags\[0\]: a tag is \{Key: string, Value: string\}"):
+        make_stack(app_dir(plain + "      Tags: [{Key: team}]\n"), "activities-sealed")

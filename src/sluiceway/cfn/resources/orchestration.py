@@ -244,14 +244,29 @@ class Activity:
         name = props.get("Name")
         if not isinstance(name, str):
             raise TemplateError(f"{request.where}.Name: required for AWS::StepFunctions::Activity")
-        tags = {str(t["Key"]): str(t["Value"]) for t in props.get("Tags") or [] if isinstance(t, dict) and "Key" in t}
+        tags: dict[str, str] = {}
+        for index, tag in enumerate(props.get("Tags") or []):
+            if not isinstance(tag, dict) or not isinstance(tag.get("Key"), str) or not isinstance(tag.get("Value"), str):
+                raise TemplateError(f"{request.where}.Tags[{index}]: a tag is {{Key: string, Value: string}}")
+            tags[tag["Key"]] = tag["Value"]
+        previous = request.previous
+        if (
+            previous is not None
+            and previous.properties.get("Name") == name
+            and previous.properties.get("EncryptionConfiguration") != props.get("EncryptionConfiguration")
+        ):
+            # A create-only property of a named resource: CloudFormation would have to replace it under
+            # the same name, which it refuses.
+            raise TemplateError(
+                f"{request.where}.EncryptionConfiguration: CloudFormation cannot update a stack when a custom-named resource"
+                " requires replacing. Rename the activity and update the stack again."
+            )
         params: dict[str, Any] = {"name": name}
         if isinstance(props.get("EncryptionConfiguration"), dict):
             params["encryptionConfiguration"] = _camel(props["EncryptionConfiguration"])
         if tags:
             params["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
         arn = str(env.aws.call("stepfunctions", "CreateActivity", params)["activityArn"])
-        previous = request.previous
         if previous is not None and previous.physical_id != arn:
             self.delete(env, previous)
         elif previous is not None:

@@ -154,9 +154,12 @@ def prepare_function_code(
         return FunctionCode(root, dependencies, "folder", ignored)
     if path.is_file() and zipfile.is_zipfile(path):
         return FunctionCode(_extract(function_name, path, cache), kind="zip")
+    if path.is_file() and path.suffix.lower() in (".zip", ".jar"):
+        raise FunctionCodeError(f"function {function_name}: CodeUri {shown} is not a readable .zip file")
     if path.is_file():
         # `sam deploy` (CloudFormation's package step) zips a CodeUri that names one file into
-        # a package holding that file alone, at its root: the same here, without the zip.
+        # a package holding that file alone, at its root: the same here, without the zip. It is
+        # a copy: an edit takes effect at the next start (a folder's take effect at once).
         return FunctionCode(_single_file(function_name, path, cache), kind="file")
     raise FunctionCodeError(f"function {function_name}: CodeUri {shown} is neither a folder, a .zip nor a file")
 
@@ -186,11 +189,12 @@ def _cfnresponse_source() -> bytes:
 
 
 def _single_file(function_name: str, source: Path, cache: Path) -> Path:
-    data = source.read_bytes()
-    if len(data) > MAX_UNZIPPED_BYTES:
+    size = source.stat().st_size
+    if size > MAX_UNZIPPED_BYTES:
         raise FunctionCodeError(
-            f"function {function_name}: CodeUri {source.name} has {len(data)} bytes; Lambda takes at most {MAX_UNZIPPED_BYTES} unzipped"
+            f"function {function_name}: CodeUri {source.name} has {size} bytes; Lambda takes at most {MAX_UNZIPPED_BYTES} unzipped"
         )
+    data = source.read_bytes()
     key = hashlib.sha256(source.name.encode() + b"\0" + data).hexdigest()
 
     def build(into: Path) -> None:

@@ -73,6 +73,9 @@ def test_a_missing_code_uri_names_the_function_and_the_path(tmp_path: Path) -> N
 def test_code_in_s3_or_what_is_no_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FunctionCodeError, match=r"s3://bucket/key.zip is not on this machine"):
         prepare_function_code("Fn", code_uri="s3://bucket/key.zip", base_dir=tmp_path, cache_dir=tmp_path)
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
+    with pytest.raises(FunctionCodeError, match=r"CodeUri broken.zip is not a readable .zip file"):
+        prepare_function_code("Fn", code_uri="broken.zip", base_dir=tmp_path, cache_dir=tmp_path / "cache")
     os.mkfifo(tmp_path / "pipe")
     with pytest.raises(FunctionCodeError, match=r"CodeUri pipe is neither a folder, a .zip nor a file"):
         prepare_function_code("Fn", code_uri="pipe", base_dir=tmp_path, cache_dir=tmp_path / "cache")
