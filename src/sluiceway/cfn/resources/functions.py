@@ -9,6 +9,7 @@ from typing import Any
 
 from ...endpoint.errors import AwsError
 from ...endpoint.services._lambda_mappings import made_under
+from ...endpoint.services._lambda_template_versions import template_versions
 from ...runtime.lambdas import known_layers
 from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, layer_paths, prepare_function_code, runtime_mismatch
 from ...runtime.lambdas.invoker import FunctionSpec
@@ -351,28 +352,50 @@ class Permission:
 
 
 class Version:
-    """A published version: locally every version runs the function's current code ($LATEST)."""
+    """A published version, numbered as Lambda numbers them (1, then one more than the newest).
+
+    Locally a version is no snapshot: every version runs the function's current code. Its number
+    is what Invoke reports (``ExecutedVersion``) and what an alias points to; the endpoint reads
+    it from the stack's record (``endpoint/services/_lambda_template_versions.py``).
+    """
 
     def apply(self, env: Env, request: Request) -> Made:
         name = _function_name(str(request.properties.get("FunctionName")))
-        env.stack.invoker.add_qualifier(name, "1")
-        arn = env.arn("lambda", f"function:{name}:1")
-        return Made(arn, arn, {"Version": "1", "FunctionArn": arn})
+        previous = request.previous.attributes.get("Version") if request.previous is not None else None
+        if previous is not None:
+            number = str(previous)  # a version is published once: an update keeps its number
+        else:
+            # The record holds the versions made before (the newest too, while a replaced one is
+            # retained), so the next number follows the newest, as on Lambda.
+            numbers = [int(v.version) for v in template_versions(env.stack, name)]
+            number = str(max(numbers, default=0) + 1)
+        env.stack.invoker.add_qualifier(name, number)
+        arn = env.arn("lambda", f"function:{name}:{number}")
+        return Made(arn, arn, {"Version": number, "FunctionArn": arn})
 
     def delete(self, env: Env, stored: Stored) -> None:
-        return None
+        name = _function_name(str(stored.properties.get("FunctionName")))
+        number = stored.attributes.get("Version")
+        if number is not None:
+            env.stack.invoker.remove_qualifier(name, str(number))
 
 
 class Alias:
+    """An alias: the endpoint answers it (GetAlias, ListAliases) and Invoke reports the version it
+    points to, reading the stack's record."""
+
     def apply(self, env: Env, request: Request) -> Made:
         name = _function_name(str(request.properties.get("FunctionName")))
         alias = str(request.properties.get("Name"))
+        if request.previous is not None:  # a renamed alias: the old name names nothing any more
+            self.delete(env, request.previous)
         env.stack.invoker.add_qualifier(name, alias)
         arn = env.arn("lambda", f"function:{name}:{alias}")
         return Made(arn, arn, {"AliasArn": arn})
 
     def delete(self, env: Env, stored: Stored) -> None:
-        return None
+        name = _function_name(str(stored.properties.get("FunctionName")))
+        env.stack.invoker.remove_qualifier(name, str(stored.properties.get("Name")))
 
 
 class Passive:

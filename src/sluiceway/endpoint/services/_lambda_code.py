@@ -30,6 +30,7 @@ from ..context import Context, Operations
 from ..errors import AwsError
 from ._lambda_catalog import catalog, spec_of, stored
 from ._lambda_describe import configuration, must_function
+from ._lambda_template_versions import template_versions
 from ._lambda_upload import check_package, check_request, unzip_failed
 from ._lambda_url_store import kept_urls
 
@@ -342,6 +343,11 @@ def list_versions_by_function(ctx: Context, params: dict[str, Any]) -> dict[str,
     versions = [configuration(ctx, spec, "$LATEST")]  # Lambda lists $LATEST by its qualified ARN
     if function is not None:
         versions += [_answer(ctx, version) for version in function.published]
+    else:  # a template's function: the versions its template published
+        versions += [
+            {**configuration(ctx, spec, published.version), **({"Description": published.description} if published.description else {})}
+            for published in template_versions(ctx.stack, spec.name)
+        ]
     limit = params.get("MaxItems") or 50
     start = int(params["Marker"]) if str(params.get("Marker") or "").isdigit() else 0
     page = versions[start : start + limit]

@@ -19,6 +19,7 @@ from ...runtime.lambdas.invoker import FunctionSpec
 from ..context import Context
 from ..errors import AwsError
 from ._lambda_catalog import catalog, stored
+from ._lambda_template_versions import version_of
 
 __all__ = ["configuration", "must_function", "qualifier_of"]
 
@@ -75,7 +76,8 @@ def configuration(ctx: Context, spec: FunctionSpec, qualifier: str | None = None
     arn = ctx.stack.settings.arn("lambda", f"function:{spec.name}")
     return {
         **_configuration(ctx, spec),
-        **(_kept_configuration(shown) if shown is not None else {}),
+        # A template's version or alias shows the version it is (its code is the current one).
+        **({"Version": version_of(ctx, spec.name, qualifier)} if shown is None else _kept_configuration(shown)),
         **({"FunctionArn": f"{arn}:{qualifier}"} if qualifier else {}),
     }
 

@@ -5,6 +5,10 @@ is enforced by the invoker (a function at its limit is throttled, as on Lambda);
 the function like its versions do (locally every qualifier runs the current code); the
 resource policy is kept and answered as Lambda writes it, but not enforced: the local stack
 has no IAM, and every caller may invoke.
+
+A template's function changes with its template, not through these operations; the reads
+(GetAlias, ListAliases) answer for it too, from what its template made
+(``_lambda_template_versions.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import dataclasses
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from ...errors import NotFoundError
@@ -23,6 +28,7 @@ from ._lambda_catalog import catalog, spec_of, stored
 from ._lambda_code import kept_function, user_error
 from ._lambda_describe import must_function
 from ._lambda_mappings import is_mapping_arn, mapping_tags, set_mapping_tags
+from ._lambda_template_versions import aliases_of
 from ._lambda_url_store import kept_urls
 
 __all__ = ["OPERATIONS"]
@@ -148,10 +154,10 @@ def _check_version(ctx: Context, function: Any, version: str) -> None:
         raise user_error("ResourceNotFoundException", f"Function not found: {_function_arn(ctx, function.name)}:{version}", 404)
 
 
-def _alias(ctx: Context, function: Any, alias: str) -> Any:
-    settings = function.aliases.get(alias)
+def _alias(ctx: Context, name: str, aliases: Mapping[str, Any], alias: str) -> Any:
+    settings = aliases.get(alias)
     if settings is None:
-        raise user_error("ResourceNotFoundException", f"Cannot find alias arn: {_function_arn(ctx, function.name)}:{alias}", 404)
+        raise user_error("ResourceNotFoundException", f"Cannot find alias arn: {_function_arn(ctx, name)}:{alias}", 404)
     return settings
 
 
@@ -188,15 +194,16 @@ def create_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @OPERATIONS("GetAlias")
 def get_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    function = kept_function(ctx, {"FunctionName": params["FunctionName"]})
-    return _alias_out(ctx, function.name, params["Name"], _alias(ctx, function, params["Name"]))
+    # A read: a template's function answers with the aliases its template made.
+    name = must_function(ctx, params["FunctionName"]).name
+    return _alias_out(ctx, name, params["Name"], _alias(ctx, name, aliases_of(ctx, name), params["Name"]))
 
 
 @OPERATIONS("UpdateAlias")
 def update_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     function = kept_function(ctx, {"FunctionName": params["FunctionName"]})
     alias = params["Name"]
-    current = _alias(ctx, function, alias)
+    current = _alias(ctx, function.name, function.aliases, alias)
     if params.get("RevisionId") is not None and params["RevisionId"] != current["RevisionId"]:
         raise user_error(
             "PreconditionFailedException",
@@ -230,11 +237,12 @@ def delete_alias(ctx: Context, params: dict[str, Any]) -> None:
 
 @OPERATIONS("ListAliases")
 def list_aliases(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    function = kept_function(ctx, {"FunctionName": params["FunctionName"]})
+    # A read: a template's function answers with the aliases its template made.
+    name = must_function(ctx, params["FunctionName"]).name
     version = params.get("FunctionVersion")
     aliases = [
-        _alias_out(ctx, function.name, alias, settings)
-        for alias, settings in sorted(function.aliases.items())
+        _alias_out(ctx, name, alias, settings)
+        for alias, settings in sorted(aliases_of(ctx, name).items())
         if version is None or settings["FunctionVersion"] == version
     ]
     limit = params.get("MaxItems") or 50

@@ -3,7 +3,8 @@
 Functions are those of the running application (``stack.invoker``) and those clients made
 with CreateFunction (``_lambda_code.py``, kept in the data dir); they are named as
 Lambda names them: ``ValidateData``, ``111111111111:function:ValidateData`` or the
-full ARN, with an optional ``$LATEST`` qualifier (the local stack keeps one version).
+full ARN, with an optional qualifier: ``$LATEST``, a published version or an alias (each runs
+the function's current code: locally a version is no snapshot).
 
 ``Event`` invocations go to Lambda's asynchronous queue, durable in the data dir
 (``backends/local/async_invocations.py``): the 202 is sent only once the invocation is
@@ -29,6 +30,7 @@ from ..errors import AwsError
 from . import _lambda_code, _lambda_mappings, _lambda_settings, _lambda_urls
 from ._lambda_catalog import catalog, stored
 from ._lambda_describe import configuration, must_function, qualifier_of
+from ._lambda_template_versions import executed_version
 
 if TYPE_CHECKING:
     pass
@@ -95,7 +97,8 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if refused is not None:  # a throttle or a runtime that cannot start is the API's error, not the function's
         code, message, status, fields = refused
         raise AwsError(code, message, status, fields=fields)
-    out: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+    # The version the qualifier names (an alias's, by its weights); locally its code is the current code.
+    out: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": executed_version(ctx, spec.name, qualifier_of(ctx, params))}
     if log_tail is not None:
         out["LogResult"] = base64.b64encode(log_tail.encode()).decode()
     if result.ok:

@@ -523,6 +523,10 @@ class LocalFunctionInvoker:
         """
         self._qualifiers.setdefault(name, set()).add(qualifier)
 
+    def remove_qualifier(self, name: str, qualifier: str) -> None:
+        """``name:qualifier`` names nothing any more (no error if it did not)."""
+        self._qualifiers.get(name, set()).discard(qualifier)
+
     def qualifiers(self, name: str) -> frozenset[str]:
         """The versions and aliases of ``name`` besides ``$LATEST``."""
         return frozenset(self._qualifiers.get(name, ()))
