@@ -298,7 +298,7 @@ class ApiGateway:
         if integration.kind == "service":
             source = MappingSource(
                 headers=view.headers, query=view.query, path_parameters=view.path_parameters, body=view.body,
-                context=_context_variables(view), stage_variables=view.stage.variables,
+                context=_context_variables(view), stage_variables=view.stage.variables, path=view.path,
             )  # fmt: skip
             try:
                 answered = call_service(integration, source, self._context_factory(api), view.request_id)

@@ -16,6 +16,7 @@ from typing import Any
 from .access_log_format import access_log_of
 from .authorizer_definitions import authorizer_from_resource
 from .definitions import Definition, cors_of, integration_of, key_source_of, read_definition, resource_id
+from .import_variables import resolve_import_variables
 from .model import DEFAULT_ROUTE, AccessLog, Api, ApiKind, Authorizer, BodyModel, Guard, Integration, RequestValidation, Route, Stage
 from .usage_plans import KeyCatalog, catalog_from_resources
 from .validation import model_schemas, parameter_name
@@ -77,12 +78,15 @@ def _props(logical: str, resource: Mapping[str, Any]) -> Mapping[str, Any]:
     return props
 
 
-def _body(logical: str, props: Mapping[str, Any], kind: str, api_id: str) -> Definition:
+def _body(logical: str, props: Mapping[str, Any], kind: str, api_id: str, region: str, account_id: str) -> Definition:
     if props.get("BodyS3Location") is not None and props.get("Body") is None:
         raise ValueError(f"{logical}.BodyS3Location: the definition must be inlined as Body (read DefinitionUri/BodyS3Location first)")
     body = props.get("Body")
     if body is None:
         return Definition()
+    # Documented for REST API import; HTTP API import (ImportApi) is taken to resolve the same variables,
+    # not confirmed against AWS. The stack's partition is aws, as the deployer's AWS::Partition.
+    body = resolve_import_variables(body, region=region, account_id=account_id)
     return read_definition(body, kind="REST" if kind == REST_API else "HTTP", api_id=api_id, where=f"{logical}.Body")
 
 
@@ -107,7 +111,7 @@ def _rest_api(
     account_id: str,
     catalog: KeyCatalog,
 ) -> Api:
-    found = _body(logical, props, REST_API, api_id)
+    found = _body(logical, props, REST_API, api_id, region, account_id)
     binary = props.get("BinaryMediaTypes") or []
     if not isinstance(binary, list):
         raise ValueError(f"{logical}.BinaryMediaTypes: must be a list of media types")
@@ -337,7 +341,7 @@ def _http_api(
     if protocol != "HTTP":
         return Api(api_id, logical, "HTTP", str(props.get("Name") or logical), region, account_id,
                    warnings=[f"{logical}.ProtocolType: {protocol} APIs are not served locally"])  # fmt: skip
-    found = _body(logical, props, HTTP_API, api_id)
+    found = _body(logical, props, HTTP_API, api_id, region, account_id)
     if props.get("CorsConfiguration") is not None:
         found.cors = cors_of(props["CorsConfiguration"], f"{logical}.CorsConfiguration")
     stages: dict[str, Stage] = {}
