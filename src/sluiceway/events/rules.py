@@ -80,6 +80,8 @@ _BUS_NAME: Final = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 _TARGET_ID: Final = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 _ARN: Final = re.compile(r"^arn:[^:]+:(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$")
 _MAX_DESCRIPTION: Final = 512
+#: SqsParameters' MessageGroupId (EventBridge's Target shape allows up to 100 characters).
+_MAX_MESSAGE_GROUP_ID: Final = 100
 # CloudWatch Logs' log group names (1-512 of these); a target ARN may end in ":*", as the
 # group's ARN from CloudFormation's Fn::GetAtt does.
 _LOG_GROUP: Final = re.compile(r"^log-group:(?P<name>[.\-_/#A-Za-z0-9]{1,512})(?::\*)?$")
@@ -278,11 +280,20 @@ class Target:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     dead_letter_arn: str | None = None
     """An SQS queue (standard, not FIFO) for events that could not be delivered."""
+    message_group_id: str | None = None
+    """``SqsParameters.MessageGroupId``: the message group of a queue target's messages (a FIFO
+    queue needs one; a standard queue takes it as a fair queue does)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _TARGET_ID.match(self.id):
             raise RuleValidationError(f"Target id '{self.id}' is not valid: use 1-64 letters, digits, '.', '-' and '_'.")
         kind = target_kind(self.arn)
+        if self.message_group_id is not None and (
+            not isinstance(self.message_group_id, str) or len(self.message_group_id) > _MAX_MESSAGE_GROUP_ID
+        ):
+            raise RuleValidationError(
+                f"SqsParameters MessageGroupId of target {self.id} must be text of at most {_MAX_MESSAGE_GROUP_ID} characters."
+            )
         given = [x for x in (self.input, self.input_path, self.input_transformer) if x is not None]
         if len(given) > 1:
             raise RuleValidationError(f"Only one of Input, InputPath, or InputTransformer must be provided for target {self.id}.")
@@ -352,6 +363,8 @@ class Target:
         out["RetryPolicy"] = self.retry_policy.to_json()
         if self.dead_letter_arn is not None:
             out["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
+        if self.message_group_id is not None:
+            out["SqsParameters"] = {"MessageGroupId": self.message_group_id}
         return out
 
     @classmethod
@@ -372,8 +385,9 @@ class Target:
                 raise RuleValidationError(f"InputPathsMap of target {value['Id']} must be an object.")
         retry = value.get("RetryPolicy") or {}
         dead_letter = value.get("DeadLetterConfig") or {}
-        if not isinstance(retry, Mapping) or not isinstance(dead_letter, Mapping):
-            raise RuleValidationError(f"RetryPolicy and DeadLetterConfig of target {value['Id']} must be objects.")
+        sqs = value.get("SqsParameters") or {}
+        if not isinstance(retry, Mapping) or not isinstance(dead_letter, Mapping) or not isinstance(sqs, Mapping):
+            raise RuleValidationError(f"RetryPolicy, DeadLetterConfig and SqsParameters of target {value['Id']} must be objects.")
         return cls(
             id=value["Id"],
             arn=value["Arn"],
@@ -386,6 +400,7 @@ class Target:
             ),
             retry_policy=RetryPolicy.from_json(retry),
             dead_letter_arn=dead_letter.get("Arn"),
+            message_group_id=sqs.get("MessageGroupId"),
         )
 
 
@@ -518,6 +533,8 @@ class Delivery:
     target_arn: str
     attempt: int = 1
     """1 for the first attempt, 2 for the first retry..."""
+    message_group_id: str | None = None
+    """The target's ``SqsParameters.MessageGroupId`` (queue targets)."""
 
     @property
     def replay_name(self) -> str | None:

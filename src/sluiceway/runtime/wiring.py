@@ -461,7 +461,7 @@ class LocalTargets:
 
             return publish
         if kind == "queue":
-            return lambda delivery: _send(self.queues, name, json.dumps(delivery.input))
+            return lambda delivery: _send_event(self.queues, name, delivery)
         raise NotFoundError(f"no local {kind} {arn}")
 
     def dead_letter(self, arn: str) -> DeadLetterSender:
@@ -471,6 +471,20 @@ class LocalTargets:
 
 def _send(queues: Queue, name: str, body: str, attributes: Mapping[str, str] | None = None) -> None:
     queues.send(name, body, attributes=attributes)
+
+
+def _send_event(queues: Queue, name: str, delivery: Delivery) -> None:
+    # A FIFO queue gets the target's SqsParameters.MessageGroupId and the event's id as its
+    # MessageDeduplicationId, as EventBridge sends them (the id is what AWS is seen to send; its
+    # docs only ask for content-based deduplication). A delivery made again (a retry, or after a
+    # crash) within SQS's five-minute window is then dropped by the queue: once, not twice.
+    fifo = name.endswith(".fifo")
+    queues.send(
+        name,
+        json.dumps(delivery.input),
+        group_id=delivery.message_group_id,
+        dedup_id=str(delivery.event["id"]) if fifo and "id" in delivery.event else None,
+    )
 
 
 def _enqueue(invocations: SqliteAsyncInvocations, function: str, delivery: Delivery) -> None:

@@ -372,14 +372,16 @@ def put_targets(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         # fails only its entry, below).
         if not isinstance(arn, str) or not _ARN.fullmatch(arn):
             raise validation(f"Parameter {arn} is not valid. Reason: Provided Arn is not in correct format.")
+        if ":sqs:" in arn and arn.endswith(".fifo") and not given.get("SqsParameters"):
+            # A FIFO queue takes no message without a group: AWS refuses the whole request (a 400
+            # ValidationException, as CloudFormation, Terraform and the CDK report it), not the entry.
+            raise validation(f"Parameter(s) SqsParameters must be specified for target: {given.get('Id')}.")
     accepted: list[Target] = []
     failed: list[dict[str, Any]] = []
     for index, given in enumerate(params["Targets"], 1):
         target_id = given.get("Id")
         try:
             check_name(target_id, f"targets.{index}.member.id")
-            if str(given.get("Arn", "")).endswith(".fifo") and ":sqs:" in str(given.get("Arn")) and not given.get("SqsParameters"):
-                raise RuleValidationError(f"Parameter(s) SqsParameters must be specified for target: {target_id}.")
             accepted.append(Target.from_json(given))
         except (RuleValidationError, AwsError) as exc:
             message = exc.message if isinstance(exc, AwsError) else str(exc)

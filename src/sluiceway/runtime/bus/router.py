@@ -218,9 +218,7 @@ class EventRouter:
                 rule = self._process_rules.get(key) or self._stored_rules.get(key)
                 if rule is None:
                     continue  # removed since the index was built; the next pass rebuilds it
-                origin: Literal["stored", "process"] = (
-                    "process" if key in self._process_rules else "stored"
-                )
+                origin: Literal["stored", "process"] = "process" if key in self._process_rules else "stored"
                 out.extend(NewDelivery(name, tid, origin) for tid in rule.target_ids)
             return out
 
@@ -432,7 +430,7 @@ class EventRouter:
             ingestion_time=stored.ingested_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         deliver = self.resolver.resolve(target.arn)
-        deliver(Delivery(payload, event, rule.name, arn, target.id, target.arn, row.attempts + 1))
+        deliver(Delivery(payload, event, rule.name, arn, target.id, target.arn, row.attempts + 1, message_group_id=target.message_group_id))
 
     def _give_up(
         self,

@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["TARGET_BATCH_LIMITS", "AwsCall", "PipeBatchError", "PipeFlow", "PipeSpec", "resource_kind"]
 
 AwsCall = Callable[[str, str, dict[str, Any]], dict[str, Any]]
-"""``call(service, operation, params) -> output``: an AWS API call served in-process."""
+"""``call(service, operation, params) -> output``: an AWS API call served in-process; an error it
+raises carries AWS's error code as ``code``."""
 
 _EVENTS_BATCH: Final = 10
 #: The batchable targets' largest batch (Pipes' "batching and concurrency" guide), by the target
@@ -252,18 +253,37 @@ class PipeFlow:
         self._call("sqs", "SendMessage", request)
 
     def _put_log_event(self, message: JSON, event: JSON) -> None:
+        """One log event in the log group, in its stream, made when missing.
+
+        The stream is ``LogStreamName`` (a dynamic path parameter may name one per event) or, when
+        the pipe names none, the pipe's name: what AWS names that stream is not documented (this
+        is our choice, not confirmed against AWS). Pipes makes the stream itself (the pipe's role
+        needs ``logs:CreateLogStream`` as well as ``logs:PutLogEvents`` on the group), but not the
+        log group: a group that does not exist fails the event.
+        """
         params = self.spec.target_parameters.get("CloudWatchLogsParameters") or {}
         group = self.spec.target.split(":log-group:", 1)[-1].removesuffix(":*")
+        stream = dynamic_parameter(params.get("LogStreamName"), event) or self.spec.name
         moment = _epoch_ms(dynamic_parameter(params.get("Timestamp"), event))
-        self._call(
-            "logs",
-            "PutLogEvents",
-            {
-                "logGroupName": group,
-                "logStreamName": dynamic_parameter(params.get("LogStreamName"), event) or self.spec.name,
-                "logEvents": [{"timestamp": moment or int(self.now().timestamp() * 1000), "message": _text(message)}],
-            },
-        )
+        request = {
+            "logGroupName": group,
+            "logStreamName": stream,
+            "logEvents": [{"timestamp": moment or int(self.now().timestamp() * 1000), "message": _text(message)}],
+        }
+        try:
+            self.call("logs", "PutLogEvents", request)
+            return
+        except Exception as exc:
+            # No such stream (or group: CreateLogStream below tells which, in AWS's words).
+            if _code(exc) != "ResourceNotFoundException":
+                raise PipeBatchError(f"logs:PutLogEvents failed: {exc}") from exc
+        try:
+            self.call("logs", "CreateLogStream", {"logGroupName": group, "logStreamName": stream})
+        except Exception as exc:
+            # Another batch (or worker) made it in between: write to it all the same.
+            if _code(exc) != "ResourceAlreadyExistsException":
+                raise PipeBatchError(f"logs:CreateLogStream failed: {exc}") from exc
+        self._call("logs", "PutLogEvents", request)
 
     def _put_events(self, inputs: list[JSON], events: list[JSON], records: Sequence[dict[str, Any]]) -> Any:
         params = self.spec.target_parameters.get("EventBridgeEventBusParameters") or {}
@@ -318,6 +338,12 @@ class _All:
 
 
 _ALL: Final = _All()
+
+
+def _code(exc: Exception) -> str | None:
+    """The AWS error code an in-process call raised (its ``code``), if any."""
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) else None
 
 
 def _record_id(record: Mapping[str, Any]) -> str:
