@@ -93,3 +93,16 @@ def test_a_schedule_without_parameters_or_to_a_log_group_is_refused_to_its_dead_
     assert sorted(f.status for f in stack.local.schedules.fires()) == ["dead-lettered", "dead-lettered"]
     assert stack.local.logs.streams("/aws/events/ticks") == []
     assert stack.local.bus.unrouted() == [] and stack.local.bus.deliveries() == []
+
+
+def test_a_schedule_sends_to_a_fifo_queue_in_its_targets_message_group(stack: Stack) -> None:
+    stack.local.queues.create_queue("ticks.fifo", fifo=True)
+    schedule(
+        stack,
+        "to-fifo",
+        {"Arn": stack.local.queues.queue_arn("ticks.fifo"), "Input": '{"n": 1}', "SqsParameters": {"MessageGroupId": "g1"}},
+    )
+    settle(stack)
+    [message] = stack.local.queues.receive("ticks.fifo", max_messages=10)
+    assert json.loads(message.body) == {"n": 1} and message.group_id == "g1"
+    assert [f.status for f in stack.local.schedules.fires()] == ["delivered"]

@@ -251,7 +251,11 @@ class ScheduleRunner:
             deliver = resolver.resolve(arn)
             # The execution id names the fire: a state machine target started twice for it
             # (after a crash) starts one execution.
-            delivery = Delivery(payload, {"id": row.execution_id}, row.name, row.schedule_arn, row.name, arn, attempt)
+            sqs = row.target.get("SqsParameters")
+            group = sqs.get("MessageGroupId") if isinstance(sqs, dict) else None
+            delivery = Delivery(
+                payload, {"id": row.execution_id}, row.name, row.schedule_arn, row.name, arn, attempt, message_group_id=group
+            )
             if target_kind(arn) == "event-bus":
                 # The templated PutEvents target: the bus gets a new event made of the fire.
                 event = scheduled_event(
