@@ -21,6 +21,8 @@ class Invocation:
     request_id: str
     timeout_s: float = 60.0
     memory_mb: int = 512
+    tenant_id: str | None = None
+    """Lambda's ``TenantId``: the tenant of a function with tenant isolation (None for any other)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class Call:
     any worker may run; a worker that loaded code of its own runs that function only."""
     runtime: str | None = None
     """The function's Lambda runtime (``python3.12``), for ``AWS_EXECUTION_ENV``; None: the local Python."""
+    tenant_id: str | None = None
+    """The invocation's tenant (tenant isolation): a worker that served it serves that function and tenant only."""
 
     @property
     def code_root(self) -> str | None:
@@ -99,14 +103,15 @@ class Call:
             dict(self.environment),
             list(self.code_paths),
             self.runtime,
+            self.tenant_id,
         ]
         return json.dumps(header).encode() + b"\n" + self.payload
 
     @classmethod
     def decode(cls, data: bytes) -> Call:
         header, _, payload = data.partition(b"\n")
-        request_id, function_name, handler, arn, memory_mb, timeout_s, environment, paths, runtime = json.loads(header)
-        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload, environment, tuple(paths), runtime)
+        request_id, function_name, handler, arn, memory_mb, timeout_s, environment, paths, runtime, tenant_id = json.loads(header)
+        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload, environment, tuple(paths), runtime, tenant_id)
 
 
 @dataclass(frozen=True)

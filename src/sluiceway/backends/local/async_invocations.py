@@ -83,9 +83,12 @@ class SqliteAsyncInvocations:
         self.on_enqueue = on_enqueue
         self.configs = SqliteEventInvokeConfigs(db, clock)
 
-    def enqueue(self, function: str, payload: JSON, *, request_id: str | None = None, raw: str | None = None) -> str:
+    def enqueue(
+        self, function: str, payload: JSON, *, request_id: str | None = None, raw: str | None = None, tenant_id: str | None = None
+    ) -> str:
         """Commit one asynchronous invocation of ``function``; return its request id.
 
+        ``tenant_id`` is Invoke's ``TenantId`` (tenant isolation): every attempt runs for that tenant.
         ``raw`` is ``payload`` as the caller received it (Invoke's body): kept as is, so that the
         function's dead-letter queue gets the event exactly as sent, as on Lambda. Without it the
         payload is kept as compact JSON.
@@ -119,6 +122,8 @@ class SqliteAsyncInvocations:
                 conn.execute(
                     "INSERT INTO lambda_async_trace_contexts (invocation_id, trace_parent) VALUES (?, ?)", (cursor.lastrowid, trace_parent)
                 )
+            if cursor.rowcount == 1 and tenant_id is not None:
+                conn.execute("INSERT INTO lambda_async_tenants (invocation_id, tenant_id) VALUES (?, ?)", (cursor.lastrowid, tenant_id))
             if cursor.rowcount == 1 and self.on_enqueue is not None:
                 self.db.after_commit(self.on_enqueue)
         if cursor.rowcount != 1:
@@ -130,6 +135,15 @@ class SqliteAsyncInvocations:
         row = (
             self.db.connection()
             .execute("SELECT trace_parent FROM lambda_async_trace_contexts WHERE invocation_id = ?", (invocation_id,))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def tenant(self, invocation_id: int) -> str | None:
+        """The tenant (Invoke's ``TenantId``) invocation ``invocation_id`` runs for; None when it named none."""
+        row = (
+            self.db.connection()
+            .execute("SELECT tenant_id FROM lambda_async_tenants WHERE invocation_id = ?", (invocation_id,))
             .fetchone()
         )
         return None if row is None else str(row[0])

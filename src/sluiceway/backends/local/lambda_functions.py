@@ -73,6 +73,8 @@ class StoredFunction:
     """Alias name -> ``{"FunctionVersion", "Description", "RevisionId"[, "RoutingConfig"]}``."""
     policy: tuple[Mapping[str, Any], ...] = ()
     """The resource policy's statements, in the order they were added."""
+    tenancy_mode: str | None = None
+    """``TenancyConfig.TenantIsolationMode`` (``PER_TENANT``), set at creation only; None: no tenant isolation."""
 
     def to_json(self) -> str:
         return json.dumps(self._data())

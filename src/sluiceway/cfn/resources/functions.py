@@ -13,6 +13,7 @@ from ...endpoint.services._lambda_template_versions import template_versions
 from ...runtime.lambdas import known_layers
 from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, layer_paths, prepare_function_code, runtime_mismatch
 from ...runtime.lambdas.invoker import FunctionSpec
+from ...runtime.lambdas.tenancy import tenancy_mode
 from ..errors import TemplateError
 from .base import Env, Made, Request, Stored, physical_name
 from .property_types import check_types
@@ -83,6 +84,7 @@ class Function:
             code=code,
             runtime=runtime if isinstance(runtime, str) else None,
             reserved_concurrency=None if reserved is None else int(reserved),
+            tenancy_mode=_tenancy(request),
         )
         env.stack.invoker.register(spec)
         dead_letter = (props.get("DeadLetterConfig") or {}).get("TargetArn")
@@ -97,6 +99,15 @@ class Function:
 
     def delete(self, env: Env, stored: Stored) -> None:
         env.stack.invoker.unregister(stored.physical_id)
+
+
+def _tenancy(request: Request) -> str | None:
+    """``TenancyConfig``'s mode. Create-only on AWS (a change replaces the function): locally the function
+    is registered again under its name with the new mode, its tenants' workers retired."""
+    try:
+        return tenancy_mode(request.properties.get("TenancyConfig"))
+    except ValueError as exc:
+        raise TemplateError(f"{request.where}.TenancyConfig: {exc}") from None
 
 
 def _prepared(prepare: Callable[[], FunctionCode]) -> FunctionCode:

@@ -281,7 +281,15 @@ def integration_of(raw: Any, *, kind: ApiKind, where: str) -> Integration:
         version = str(raw.get("payloadFormatVersion", "1.0"))
         if version not in ("1.0", "2.0") or (kind == "REST" and version != "1.0"):
             raise ValueError(f"{where}.payloadFormatVersion: {version!r} is not a payload format of a {kind} API's Lambda proxy")
-        return Integration("lambda", function_arn=function, payload_format="2.0" if version == "2.0" else "1.0", timeout_s=timeout_s)
+        # A REST proxy's request parameters may set Lambda's X-Amz-Tenant-Id (tenant isolation); an HTTP API's cannot.
+        parameters = _string_map(raw.get("requestParameters"), f"{where}.requestParameters") if kind == "REST" else {}
+        return Integration(
+            "lambda",
+            function_arn=function,
+            payload_format="2.0" if version == "2.0" else "1.0",
+            timeout_s=timeout_s,
+            parameters=parameters,
+        )
     if type_ == "mock" and kind == "REST":
         static = _mock(raw, where)
         # A mock whose templates are code runs through the template engine like any non-proxy integration.

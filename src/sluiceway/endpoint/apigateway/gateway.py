@@ -32,7 +32,7 @@ from .authorizers import Authorization, unverifiable_issuers
 from .cors import apply_cors, is_preflight, preflight
 from .events import RequestView, payload_v1, payload_v2, request_time
 from .grants import Refusal
-from .integrations import invoke_proxy, mock_response
+from .integrations import invoke_proxy, mapped_tenant, mock_response
 from .key_source import KeySource, NoKeys
 from .lambda_authorizer import LambdaAuthorizers
 from .mappings import MappingError, MappingSource
@@ -276,7 +276,8 @@ class ApiGateway:
         if integration.kind == "lambda":
             v2 = integration.payload_format == "2.0"
             event = payload_v2(view) if v2 else payload_v1(view)
-            outcome = invoke_proxy(self._host.stack.invoker, integration, event)
+            tenant_id = mapped_tenant(integration, view.headers, dict(parse_qsl(view.query)), view.path_parameters)
+            outcome = invoke_proxy(self._host.stack.invoker, integration, event, tenant_id=tenant_id)
             if outcome.problem:
                 exchange.integration_error = outcome.problem.replace("_", " ")
                 # Lambda answered Invoke (200) for a function that failed; it did not for the others.

@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,10 +23,12 @@ from .model import Integration
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LambdaOutcome", "invoke_proxy", "mock_response"]
+__all__ = ["TENANT_PARAMETER", "LambdaOutcome", "invoke_proxy", "mapped_tenant", "mock_response"]
 
 #: Invoke's own refusals: the function could not run at all (no such function, payload too large).
-_NOT_RUN = frozenset({"ResourceNotFoundException", "ValidationException", "InvalidRequestContentException"})
+_NOT_RUN = frozenset(
+    {"ResourceNotFoundException", "ValidationException", "InvalidParameterValueException", "InvalidRequestContentException"}
+)
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,25 @@ class LambdaOutcome:
     payload: Any = None
 
 
-def invoke_proxy(invoker: FunctionInvoker, integration: Integration, event: dict[str, Any]) -> LambdaOutcome:
-    """Invoke the integration's function with ``event``; its result or what went wrong."""
+def invoke_proxy(
+    invoker: FunctionInvoker, integration: Integration, event: dict[str, Any], *, tenant_id: str | None = None
+) -> LambdaOutcome:
+    """Invoke the integration's function with ``event``; its result or what went wrong.
+
+    ``tenant_id`` is the ``X-Amz-Tenant-Id`` header a REST integration's request parameters map
+    (``integration.request.header.X-Amz-Tenant-Id``): Lambda's ``TenantId``. A function with tenant
+    isolation invoked without one (or one without it invoked with one) refuses: an integration error.
+    """
     request_id = str(uuid.uuid4())
     started = time.monotonic()
     result = invoker.invoke(
-        Invocation(function_name=str(integration.function_arn), payload=event, request_id=request_id, timeout_s=integration.timeout_s)
+        Invocation(
+            function_name=str(integration.function_arn),
+            payload=event,
+            request_id=request_id,
+            timeout_s=integration.timeout_s,
+            tenant_id=tenant_id,
+        )
     )
     if result.ok:
         return LambdaOutcome("", result.payload)
@@ -55,6 +71,35 @@ def invoke_proxy(invoker: FunctionInvoker, integration: Integration, event: dict
     if result.error_type == "Sandbox.Timedout" and elapsed >= integration.timeout_s * 0.95:
         return LambdaOutcome("timeout")
     return LambdaOutcome("function_error")
+
+
+TENANT_PARAMETER = "integration.request.header.X-Amz-Tenant-Id"
+"""The REST integration request parameter that becomes Lambda's ``TenantId`` (HTTP APIs cannot set it)."""
+
+
+def mapped_tenant(
+    integration: Integration, headers: Mapping[str, str], query: Mapping[str, str], path_parameters: Mapping[str, str]
+) -> str | None:
+    """The tenant a REST Lambda integration's ``X-Amz-Tenant-Id`` mapping gives the request, or None.
+
+    The mapping names a method request parameter (``method.request.header.x-tenant-id``,
+    ``method.request.querystring.tenant``, ``method.request.path.tenant``) or a static ``'value'``;
+    a parameter the request lacks sends no header. ``headers`` are keyed in lower case.
+    """
+    source = integration.parameters.get(TENANT_PARAMETER)
+    if source is None:
+        return None
+    if len(source) >= 2 and source.startswith("'") and source.endswith("'"):
+        return source[1:-1]
+    for prefix, values, lower in (
+        ("method.request.header.", headers, True),
+        ("method.request.querystring.", query, False),
+        ("method.request.path.", path_parameters, False),
+    ):
+        if source.startswith(prefix):
+            name = source[len(prefix) :]
+            return values.get(name.lower() if lower else name)
+    return None
 
 
 def mock_response(integration: Integration) -> tuple[int, dict[str, str], str] | None:

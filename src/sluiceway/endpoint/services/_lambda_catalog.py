@@ -76,4 +76,5 @@ def _spec(stack: Stack, functions: SqliteFunctionCatalog, function: StoredFuncti
         code=code,
         runtime=function.runtime,
         reserved_concurrency=function.reserved_concurrency,
+        tenancy_mode=function.tenancy_mode,
     )

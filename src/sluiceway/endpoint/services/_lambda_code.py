@@ -26,6 +26,7 @@ from typing import Any
 from ...backends.local.lambda_functions import Package, SqliteFunctionCatalog, StoredFunction, describe_package
 from ...errors import ConflictError, NotFoundError
 from ...runtime.lambdas.code import FunctionCodeError
+from ...runtime.lambdas.tenancy import tenancy_mode
 from ..context import Context, Operations
 from ..errors import AwsError
 from ._lambda_catalog import catalog, spec_of, stored
@@ -149,6 +150,14 @@ def _check_configuration(params: dict[str, Any]) -> None:
         )
 
 
+def _tenancy(params: dict[str, Any]) -> str | None:
+    """CreateFunction's ``TenancyConfig`` mode; create-only: no other operation takes it, as on Lambda."""
+    try:
+        return tenancy_mode(params.get("TenancyConfig"))
+    except ValueError as exc:
+        raise AwsError("ValidationException", str(exc)) from None
+
+
 def _validation(value: str, member: str, constraint: str) -> AwsError:
     return AwsError(
         "ValidationException", f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
@@ -205,6 +214,7 @@ def _create(ctx: Context, functions: SqliteFunctionCatalog, params: dict[str, An
         ephemeral_storage_mb=(params.get("EphemeralStorage") or {}).get("Size") or 512,
         tags=dict(params.get("Tags") or {}),
         tracing_mode=(params.get("TracingConfig") or {}).get("Mode") or "PassThrough",
+        tenancy_mode=_tenancy(params),
     )
     _register(ctx, functions, function)
     if params.get("Publish"):

@@ -16,6 +16,7 @@ from typing import Any
 from ...backends.local.lambda_functions import StoredFunction
 from ...runtime.lambdas.context import log_group_name
 from ...runtime.lambdas.invoker import FunctionSpec
+from ...runtime.lambdas.tenancy import tenancy_config
 from ..context import Context
 from ..errors import AwsError
 from ._lambda_catalog import catalog, stored
@@ -111,6 +112,7 @@ def _configuration(ctx: Context, spec: FunctionSpec) -> dict[str, Any]:
         # Lambda reports DeadLetterConfig only when the function has one.
         **({"DeadLetterConfig": {"TargetArn": dlq}} if (dlq := ctx.stack.local.async_invocations.configs.dead_letter(spec.name)) else {}),
         **({"Environment": {"Variables": dict(spec.environment)}} if spec.environment else {}),
+        **tenancy_config(spec.tenancy_mode),
     }
 
 

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from ...backends.local.async_invocations import EventInvokeConfig
 from ...ports import Invocation
 from ...runtime.lambdas.destinations import destination_kind, error_document
-from ...runtime.lambdas.invoker import MAX_REQUEST_BYTES, FunctionSpec, invoke_api_error
+from ...runtime.lambdas.invoker import INVOKE_API_ERRORS, MAX_REQUEST_BYTES, FunctionSpec, invoke_api_error
+from ...runtime.lambdas.tenancy import tenant_refusal
 from ..context import Context, Operations
 from ..errors import AwsError
 from . import _lambda_code, _lambda_mappings, _lambda_settings, _lambda_urls
@@ -60,6 +61,11 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             " Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
         )
     spec = must_function(ctx, params["FunctionName"], params.get("Qualifier"))
+    tenant_id = params.get("TenantId")
+    refusal = tenant_refusal(spec.tenancy_mode, tenant_id)
+    if refusal is not None:  # before the payload is read, and for Event invocations before they are queued
+        code, message = refusal
+        raise AwsError(code, message, INVOKE_API_ERRORS[code], fields={"Type": "User"})
     if kind == "DryRun":
         return {"StatusCode": 204, "Payload": b""}
     body: bytes = params.get("Payload") or b""
@@ -82,12 +88,12 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         ) from None
     if kind == "Event":
         # Committed before the 202 (enqueue returns after its commit): what was accepted is never lost.
-        ctx.stack.local.async_invocations.enqueue(spec.name, event, request_id=ctx.request_id)
+        ctx.stack.local.async_invocations.enqueue(spec.name, event, request_id=ctx.request_id, tenant_id=tenant_id)
         return {"StatusCode": 202, "Payload": b""}
     # As the caller named it (an alias or version too): the handler's context.invoked_function_arn says so.
     qualifier = params.get("Qualifier")
     reference = params["FunctionName"] if qualifier is None else f"{spec.name}:{qualifier}"
-    invocation = Invocation(reference, event, ctx.request_id, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb)
+    invocation = Invocation(reference, event, ctx.request_id, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, tenant_id=tenant_id)
     invoker = ctx.stack.invoker
     if params.get("LogType") == "Tail":
         result, log_tail = invoker.invoke_with_log(invocation)

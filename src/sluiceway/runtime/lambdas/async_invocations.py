@@ -30,7 +30,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypeVar, runtime_checkable
 
 from ...observability.tracing import Tracing
 from ...ports import Clock, Invocation, InvocationResult
@@ -242,6 +242,13 @@ class _Plan:
         return DEFAULT_MAXIMUM_EVENT_AGE if value is None else timedelta(seconds=value)
 
 
+@runtime_checkable
+class _TenantLog(Protocol):
+    """A queue that keeps each invocation's tenant (tenant isolation)."""
+
+    def tenant(self, invocation_id: int) -> str | None: ...
+
+
 class AsyncInvocationDeliverer(Generic[P]):
     """Runs the queue's invocations from threads of its own (see the module docstring).
 
@@ -259,6 +266,8 @@ class AsyncInvocationDeliverer(Generic[P]):
         tracing: where each run becomes a span continuing the trace that queued it (none by default).
         trace_of: the trace context kept with an invocation (``traceparent``), by its id; read only
             when tracing is on.
+        tenant_of: the tenant an invocation runs for (Invoke's ``TenantId``), by its id; the log's
+            own ``tenant`` when it has one.
     """
 
     def __init__(
@@ -274,6 +283,7 @@ class AsyncInvocationDeliverer(Generic[P]):
         wakeup: threading.Event | None = None,
         tracing: Tracing | None = None,
         trace_of: Callable[[int], str | None] | None = None,
+        tenant_of: Callable[[int], str | None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
@@ -283,6 +293,7 @@ class AsyncInvocationDeliverer(Generic[P]):
         self.destinations = destinations
         self.tracing = tracing or Tracing()
         self.trace_of = trace_of
+        self.tenant_of = tenant_of if tenant_of is not None else (log.tenant if isinstance(log, _TenantLog) else None)
         self.wakeup = wakeup or threading.Event()
         # Loops over one log never run an invocation twice: each claims a row before running it, a
         # claim moves the row's next attempt past the lease, and each loop claims and records
@@ -326,7 +337,8 @@ class AsyncInvocationDeliverer(Generic[P]):
             return Attempt(_Expired(age, plan.maximum_event_age).throw, Outcome("expired", row.attempts), context=plan)
 
         def call() -> None:
-            invocation = Invocation(row.function, row.payload, row.request_id, timeout_s=_TIMEOUT_S)
+            tenant_id = self.tenant_of(row.id) if self.tenant_of is not None else None
+            invocation = Invocation(row.function, row.payload, row.request_id, timeout_s=_TIMEOUT_S, tenant_id=tenant_id)
             if self.tracing.enabled:
                 attributes = {
                     "faas.name": name,

@@ -65,6 +65,8 @@ class LambdaContext:
     identity: CognitoIdentity = field(default_factory=CognitoIdentity)
     client_context: None = None
     tenant_id: str | None = None
+    """The invocation's tenant (Invoke's ``TenantId``) for a function with tenant isolation; None otherwise,
+    as the Python runtime leaves it."""
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     """Where the time comes from; tests pass a fake clock."""
 
@@ -120,4 +122,5 @@ def context_for(call: Call, stream: str, started: float) -> LambdaContext:
         log_group_name=log_group_name(call.function_name),
         log_stream_name=stream,
         deadline=started + call.timeout_s,
+        tenant_id=call.tenant_id,
     )

@@ -46,6 +46,11 @@ all. Callers treat it as Lambda's callers do: the Invoke API answers 429
 (:func:`invoke_api_error`), event sources and asynchronous invocations try again later. Each
 refusal is one throttle for CloudWatch's ``AWS/Lambda`` ``Throttles`` (the ``throttles`` hook),
 counted here because this is the one place where a request is refused, each retry too.
+
+Tenant isolation (:mod:`.tenancy`): a function whose ``tenancy_mode`` is ``PER_TENANT`` runs only
+invocations that name a tenant (``Invocation.tenant_id``), each in workers of that function and
+tenant alone (:mod:`.workers`); any other function refuses a tenant. Refused here, for every caller
+(the Invoke API, API Gateway, asynchronous invocations, event sources, Step Functions).
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ from .capture import CallLogs
 from .code import CodeWatch, FunctionCode, runs_locally, runtime_mismatch
 from .context import function_arn
 from .reports import LogSink, invocation_events, tail
+from .tenancy import PER_TENANT, tenant_refusal
 from .workers import ProcessRunner, ThreadRunner
 from .xray import ENVIRONMENT_DEFAULTS, TRACE_HEADER_ENV
 
@@ -113,6 +119,7 @@ MAX_REQUEST_BYTES = 6_291_456
 
 INVOKE_API_ERRORS: Mapping[str, int] = {
     "ValidationException": 400,
+    "InvalidParameterValueException": 400,
     "InvalidRequestContentException": 400,
     "ResourceNotFoundException": 404,
     "RequestEntityTooLargeException": 413,
@@ -173,6 +180,9 @@ class FunctionSpec:
     """The template's ``Runtime`` (``python3.12``); None: the local Python. Not Python: it cannot run here."""
     reserved_concurrency: int | None = None
     """``ReservedConcurrentExecutions``: at most this many invocations at once (0: every one is throttled)."""
+    tenancy_mode: str | None = None
+    """``TenancyConfig.TenantIsolationMode`` (``PER_TENANT``): every invocation names a tenant, whose
+    execution environments serve it alone; None: no tenant isolation."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environment", dict(self.environment))
@@ -198,6 +208,8 @@ class FunctionSpec:
         limit = self.reserved_concurrency
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ValueError(f"the reserved concurrency of {self.name} must be a whole number, 0 or more, not {limit!r}")
+        if self.tenancy_mode not in (None, PER_TENANT):
+            raise ValueError(f"the tenant isolation mode of {self.name} must be {PER_TENANT}, not {self.tenancy_mode!r}")
 
 
 def _observe(hook: str, call: Callable[..., None], *args: Any, **kwargs: Any) -> None:
@@ -365,6 +377,9 @@ class LocalFunctionInvoker:
         spec = self._spec(target)
         if spec is None:
             return self._refuse(invocation, "ResourceNotFoundException", f"Function not found: {target.arn}")
+        refusal = tenant_refusal(spec.tenancy_mode, invocation.tenant_id)
+        if refusal is not None:
+            return self._refuse(invocation, *refusal)
         try:
             payload = json.dumps(invocation.payload).encode()
         except (TypeError, ValueError) as exc:
@@ -433,6 +448,7 @@ class LocalFunctionInvoker:
             environment=self._environment(spec),
             code_paths=spec.code.paths if spec.code is not None else (),
             runtime=spec.runtime,
+            tenant_id=invocation.tenant_id,
         )
         if self.logs is None and log_events is None and not self.metrics.enabled:
             outcome = self._runner.call(call)
@@ -512,7 +528,8 @@ class LocalFunctionInvoker:
         self._admit(spec)
         previous = self._functions.get(spec.name)
         self._functions[spec.name] = spec
-        if previous is not None and previous.code is not None and previous != spec:
+        if previous is not None and previous != spec and (previous.code is not None or previous.tenancy_mode is not None):
+            # Its workers hold the old code, or serve tenants of a function that has none now.
             self._runner.retire(spec.name)
 
     def add_qualifier(self, name: str, qualifier: str) -> None:
@@ -536,7 +553,7 @@ class LocalFunctionInvoker:
         self._qualifiers.pop(name, None)
         spec = self._functions.pop(name, None)
         self._watches.pop(name, None)
-        if spec is not None and spec.code is not None:
+        if spec is not None and (spec.code is not None or spec.tenancy_mode is not None):
             self._runner.retire(name)
 
     def arn_of(self, resource: str) -> str | None:

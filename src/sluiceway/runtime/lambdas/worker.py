@@ -4,7 +4,8 @@ The pool (:mod:`sluiceway.runtime.lambdas.workers`) starts a worker with
 :data:`BOOT` and talks to it over a socket pair; one message per ``send_bytes``:
 
 * parent -> worker: ``<header JSON>\\n<payload JSON>``, the header being
-  ``[request_id, function_name, handler, invoked_arn, memory_mb, timeout_s]``
+  ``[request_id, function_name, handler, invoked_arn, memory_mb, timeout_s, environment, code_paths,
+  runtime, tenant_id]``
   (:meth:`~sluiceway.ports.functions.Call.encode`).
 * worker -> parent: :data:`LOADED` once a handler module has been imported (the end
   of a cold start: the invocation's timeout starts counting there), then :data:`LOGS`
@@ -15,7 +16,8 @@ The pool (:mod:`sluiceway.runtime.lambdas.workers`) starts a worker with
 Before each call the worker sets the variables Lambda gives a function
 (``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_LOG_STREAM_NAME``, ``LAMBDA_TASK_ROOT``...). A
 worker runs the functions packaged with Sluiceway, whichever comes, one at a time; or, once it
-has loaded a function's own code (a SAM ``CodeUri``), that function only, like a Lambda
+has served a tenant of a function with tenant isolation, that function and tenant only; or, once it
+has loaded a function's own code (a SAM ``CodeUri``), that function only (and tenant, if any), like a Lambda
 execution environment: that code's folder first on ``sys.path``, then its dependencies, then
 the runtime's paths, and the folder as the working directory.
 
@@ -108,7 +110,9 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
     handlers: dict[str, Handler] = {}
     base = dict(os.environ)
     applied: set[str] = set()
-    tenant: str | None = None  # the function whose own code this worker loaded: the only one it runs from then on
+    # The function whose own code this worker loaded, or whose tenant it serves, and that tenant: the
+    # only ones it runs from then on.
+    owner: tuple[str, str | None] | None = None
     # Handlers' AWS calls as spans when the stack traces (it hands the OTEL_* variables down).
     tracing = worker_tracing_from_environ(os.environ)
     while True:
@@ -117,14 +121,15 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
         except EOFError:
             return
         call = Call.decode(data)
-        if call.code_paths or tenant is not None:
-            if tenant is None and not handlers:
-                tenant = call.function_name
-                _enter(call.code_paths)
-            elif tenant != call.function_name:
-                # The pool never sends this: a worker holding one function's modules must not run another's.
+        if call.code_paths or call.tenant_id is not None or owner is not None:
+            if owner is None and not handlers:
+                owner = (call.function_name, call.tenant_id)
+                if call.code_paths:
+                    _enter(call.code_paths)
+            elif owner != (call.function_name, call.tenant_id):
+                # The pool never sends this: a worker holding one function's (or tenant's) modules must not run another's.
                 conn.send_bytes(LOGS + json.dumps({"events": [], "memory_mb": 1, "init_ms": None}).encode())
-                serves = tenant or "packaged functions"
+                serves = "packaged functions" if owner is None else owner[0] + (f" for tenant {owner[1]}" if owner[1] else "")
                 conn.send_bytes(ERROR + _error_json("ServiceException", f"this execution environment runs {serves} only"))
                 continue
         # The previous call's function may have had variables of its own: they go first.

@@ -13,7 +13,9 @@ Execution environments: functions packaged with Sluiceway share workers (any wor
 runs any of them). A function with code of its own (a SAM ``CodeUri``) gets workers of
 its own, as on Lambda: a worker that loaded its code serves that function only, so two
 functions' ``app`` modules never meet, and module-level state lives on across its warm
-invocations. A call takes, in order: an idle worker of its function, a fresh one, or,
+invocations. A function with tenant isolation (:mod:`.tenancy`) gets workers of its own per
+tenant: a worker that served one tenant of it serves that tenant of that function only, packaged or
+not, so two tenants never see each other's module-level state. A call takes, in order: an idle worker of its function, a fresh one, or,
 when the pool is full, the least recently used idle worker of another function, which is
 retired to make room (a cold start). :meth:`ProcessRunner.retire` ends a function's
 workers (its code changed, or it was removed): idle ones now, busy ones when their call
@@ -81,9 +83,7 @@ class _Cancelled(Exception):
 class _WorkerProcess:
     """The parent's handle on one worker process. Used by one caller at a time."""
 
-    def __init__(
-        self, env: Mapping[str, str], sys_path: Sequence[str], keep_fds: Callable[[], Sequence[int]], generation: int = 0
-    ) -> None:
+    def __init__(self, env: Mapping[str, str], sys_path: Sequence[str], keep_fds: Callable[[], Sequence[int]], generation: int = 0) -> None:
         self._env = env
         self.generation = generation
         """The runner's environment generation this worker was made with (see ProcessRunner.update_env)."""
@@ -98,7 +98,10 @@ class _WorkerProcess:
         self._lock = threading.Lock()  # start vs. cancel from close()
         self._cancelled = False
         self.tenant: str | None = None
-        """Whom it serves: None until its first call, then "" (packaged functions) or the one function whose code it loaded."""
+        """Whom it serves: None until its first call, then "" (packaged functions) or the one function whose code it loaded
+        (or whose tenant it serves)."""
+        self.tenant_id: str | None = None
+        """The one tenant of its function it serves (tenant isolation); None for a worker of no tenant."""
         self.code_generation = 0
         """The pool's code generation of its tenant when it was taken (see ProcessRunner.retire)."""
 
@@ -313,7 +316,8 @@ class ProcessRunner:
 
     def _take(self, call: Call) -> tuple[_WorkerProcess, _WorkerProcess | None]:
         """A worker for ``call`` (marked busy), and the idle worker of another function retired for it, if any."""
-        tenant = call.function_name if call.code_paths else ""
+        # A tenant's worker is its function's alone, even for a packaged function: its tenant is its key too.
+        tenant = call.function_name if call.code_paths or call.tenant_id is not None else ""
         with self._cond:
             while True:
                 if self._closed:
@@ -324,7 +328,7 @@ class ProcessRunner:
             generation = self._code_generations.get(tenant, 0)
             retired: _WorkerProcess | None = None
             # The most recently used first: a steady trickle of calls stays on warm workers.
-            worker = next((w for w in reversed(self._idle) if w.tenant == tenant), None)
+            worker = next((w for w in reversed(self._idle) if w.tenant == tenant and w.tenant_id == call.tenant_id), None)
             if worker is None:
                 worker = next((w for w in reversed(self._idle) if w.tenant is None), None)
             if worker is None:
@@ -334,12 +338,13 @@ class ProcessRunner:
             else:
                 self._idle.remove(worker)
             worker.tenant = tenant
+            worker.tenant_id = call.tenant_id
             worker.code_generation = generation
             self._busy.add(worker)
         return worker, retired
 
     def retire(self, function: str) -> None:
-        """End the workers that loaded ``function``'s own code: idle ones now, busy ones when their call ends."""
+        """End the workers of ``function`` (its own code, its tenants): idle ones now, busy ones when their call ends."""
         with self._cond:
             self._code_generations[function] = self._code_generations.get(function, 0) + 1
             retired = [w for w in self._idle if w.tenant == function]
@@ -420,9 +425,7 @@ class ThreadRunner:
     def __init__(self, size: int, *, env: Mapping[str, str]) -> None:
         if size < 1:
             raise ValueError(f"a thread pool needs at least one thread, not {size}")
-        self._executor = ThreadPoolExecutor(
-            max_workers=size, thread_name_prefix="sluiceway-function"
-        )
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="sluiceway-function")
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
         self._stream = new_log_stream()
@@ -472,9 +475,7 @@ class ThreadRunner:
             # Only what this thread writes is the call's: other threads share the process's streams.
             with capturing(call.request_id, process_wide=False) as capture:
                 try:
-                    ok, body = run_handler(
-                        handler, call.payload, context_for(call, self._stream, clock[0])
-                    )
+                    ok, body = run_handler(handler, call.payload, context_for(call, self._stream, clock[0]))
                     if not ok:
                         capture.record(error_event(body))
                 except SystemExit as exc:  # on Lambda the runtime process would exit
@@ -484,11 +485,7 @@ class ThreadRunner:
                     if logs is not None:
                         logs.events = capture.finish()
             duration = time.monotonic() - clock[0]
-            return (
-                Outcome(result=body, duration_s=duration)
-                if ok
-                else Outcome.from_error_json(body, duration)
-            )
+            return Outcome(result=body, duration_s=duration) if ok else Outcome.from_error_json(body, duration)
 
         try:
             future = self._executor.submit(job)
