@@ -11,17 +11,16 @@ queued when the process dies are lost (AWS documents no delivery guarantee for a
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ...errors import ConflictError, NotFoundError
+from ...runtime.log_queue import BestEffortLogWriter, Wording
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +28,6 @@ __all__ = ["AccessLogWriter", "LogSink", "stream_name"]
 
 QUEUE_LINES = 10_000
 """The most lines waiting to be written; more are dropped (a stalled log store must not grow memory)."""
-_BATCH = 500
 
 
 class LogSink(Protocol):
@@ -62,13 +60,15 @@ class _Line:
     message: str
 
 
-@dataclass(frozen=True)
-class _Flush:
-    done: threading.Event
-
-
-class _Stop:
-    """Asks the writer to end once what was queued before it is written."""
+_WORDING = Wording(
+    thread="sluiceway-apigw-access-logs",
+    queue_full="api gateway: the access log queue is full (%d lines); access log lines are dropped",
+    dropped="api gateway: %d access log lines were dropped (the queue was full)",
+    gave_up="api gateway: the access log writer did not finish in %.1fs; queued lines are dropped",
+    not_started="api gateway: the access log writer could not start",
+    not_released="api gateway: the access log writer's connections were not released",
+    not_written="api gateway: access log lines were not written",
+)
 
 
 class AccessLogWriter:
@@ -91,53 +91,30 @@ class AccessLogWriter:
         thread_factory: Callable[..., threading.Thread] = threading.Thread,
     ) -> None:
         self._sink = sink
-        self._release = release
-        self._thread_factory = thread_factory
-        self._capacity = capacity
-        self._queue: queue.Queue[_Line | _Flush | _Stop] = queue.Queue(maxsize=capacity)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._closed = False
-        self._abandoned = False
-        """Set when :meth:`close` gave up waiting: the writer then writes nothing more (the store is closing)."""
-        self._dropped = 0
-        self._unreported = 0
         self._missing: set[str] = set()
+        """Groups found missing, warned of once until they take lines again (touched on the writer's thread only)."""
+        self._writer = BestEffortLogWriter[_Line](
+            _by_stream,
+            self._write,
+            _WORDING,
+            logger=logger,
+            release=release,
+            capacity=capacity,
+            thread_factory=thread_factory,
+        )
 
     @property
     def dropped(self) -> int:
         """Lines dropped so far because the queue was full or the writer was closed."""
-        return self._dropped
+        return self._writer.dropped
 
     def submit(self, group: str, stream: str, time_ms: int, message: str) -> None:
         """Queue one event for ``group``'s ``stream`` (never raises, never blocks)."""
-        if self._closed:
-            self._drop()
-            return
-        try:
-            self._queue.put_nowait(_Line(group, stream, time_ms, message))
-        except queue.Full:
-            self._drop()
-            return
-        self._ensure_thread()
+        self._writer.submit(_Line(group, stream, time_ms, message))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every line queued so far is written (or dropped); True if that happened within ``timeout`` seconds."""
-        with self._lock:
-            thread, closed = self._thread, self._closed
-        if thread is None:
-            return self._queue.empty()
-        if closed:
-            # Closed: the writer ends once it has written what came before the close, and nothing after.
-            thread.join(timeout)
-            return not thread.is_alive()
-        done = threading.Event()
-        deadline = time.monotonic() + timeout
-        try:
-            self._queue.put(_Flush(done), timeout=timeout)
-        except queue.Full:
-            return False
-        return done.wait(max(0.0, deadline - time.monotonic()))
+        return self._writer.flush(timeout)
 
     def close(self, timeout: float = 10.0) -> bool:
         """Accept no more lines, write those queued (within ``timeout`` seconds), then stop the writer.
@@ -145,103 +122,15 @@ class AccessLogWriter:
         Returns True if the writer ended in time; otherwise it is told to write nothing more (the
         log store it writes to is about to close) and what is still queued is lost.
         """
-        with self._lock:
-            self._closed = True
-            thread = self._thread
-        if thread is None:
-            return True
-        deadline = time.monotonic() + timeout
-        with contextlib.suppress(queue.Full):  # the writer cannot keep up: the join below times out
-            self._queue.put(_Stop(), timeout=timeout)
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
-            self._abandoned = True
-            logger.warning("api gateway: the access log writer did not finish in %.1fs; queued lines are dropped", timeout)
-            return False
-        return True
+        return self._writer.close(timeout)
 
-    def _drop(self) -> None:
-        with self._lock:
-            first = self._unreported == 0
-            self._dropped += 1
-            self._unreported += 1
-        if first and not self._closed:
-            # One warning when dropping starts; the writer reports the count once it catches up.
-            logger.warning("api gateway: the access log queue is full (%d lines); access log lines are dropped", self._capacity)
-
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is not None or self._closed:
-                return
-            thread = self._thread_factory(target=self._run, name="sluiceway-apigw-access-logs", daemon=True)
-            try:
-                thread.start()
-            except RuntimeError:
-                # No thread to be had (interpreter shutting down, thread limit): the line stays
-                # queued and the next one tries again.
-                logger.exception("api gateway: the access log writer could not start")
-                return
-            self._thread = thread
-
-    def _run(self) -> None:
-        try:
-            while self._step():
-                pass
-        finally:
-            if self._release is not None:
-                try:
-                    self._release()
-                except Exception:
-                    logger.exception("api gateway: the access log writer's connections were not released")
-
-    def _step(self) -> bool:
-        """Write one batch of what is queued; False once told to stop."""
-        item = self._queue.get()
-        lines: list[_Line] = []
-        flushes: list[_Flush] = []
-        stop = False
-        while True:
-            if isinstance(item, _Stop):
-                stop = True
-            elif isinstance(item, _Flush):
-                flushes.append(item)
-            else:
-                lines.append(item)
-            if stop or len(lines) >= _BATCH:
-                break
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-        if lines and not self._abandoned:
-            self._write_all(lines)
-        self._report_dropped()
-        for flush in flushes:
-            flush.done.set()
-        return not stop
-
-    def _write_all(self, lines: list[_Line]) -> None:
-        batches: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        for line in lines:
-            batches.setdefault((line.group, line.stream), []).append((line.time_ms, line.message))
-        for (group, stream), events in batches.items():
-            try:
-                self._write(group, stream, events)
-            except Exception:  # the next batch is tried as usual: logging never takes the writer down
-                logger.exception("api gateway: access log lines for %s were not written", group)
-
-    def _report_dropped(self) -> None:
-        with self._lock:
-            count, self._unreported = self._unreported, 0
-        if count:
-            logger.warning("api gateway: %d access log lines were dropped (the queue was full)", count)
-
-    def _write(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+    def _write(self, group: str, stream: str, events: Sequence[tuple[int, str]]) -> None:
         sink = self._sink()
         if sink is None:
             return
+        batch = list(events)
         try:
-            sink.put(group, stream, events)
+            sink.put(group, stream, batch)
         except NotFoundError:
             try:
                 sink.create_stream(group, stream)
@@ -253,5 +142,12 @@ class AccessLogWriter:
                     self._missing.add(group)
                     logger.warning("api gateway: access log group %s does not exist; access log lines are dropped", group)
                 return
-            sink.put(group, stream, events)
+            sink.put(group, stream, batch)
         self._missing.discard(group)
+
+
+def _by_stream(lines: Sequence[_Line]) -> dict[tuple[str, str], list[tuple[int, str]]]:
+    streams: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for line in lines:
+        streams.setdefault((line.group, line.stream), []).append((line.time_ms, line.message))
+    return streams

@@ -15,12 +15,9 @@ are not written; a stop writes what is queued first (within a time limit).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +25,7 @@ from typing import Any, Protocol
 
 from ...errors import ConflictError, NotFoundError
 from ...ports import ExecutionRecord
+from ..log_queue import BestEffortLogWriter, Wording
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +95,6 @@ details; a TaskScheduled keeps region, resource and resourceType but not its par
 variables are the execution's data too (not confirmed against AWS)."""
 
 _TRUNCATED = {"input": "inputDetails", "output": "outputDetails"}
-_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -270,13 +267,15 @@ class _Committed:
     events: tuple[Mapping[str, Any], ...]
 
 
-@dataclass(frozen=True)
-class _Flush:
-    done: threading.Event
-
-
-class _Stop:
-    """Asks the writer to end once what was queued before it is written."""
+_WORDING = Wording(
+    thread="sluiceway-execution-logs",
+    queue_full="the execution log queue is full (%d commits); execution logs are dropped",
+    dropped="%d commits' execution logs were dropped (the queue was full)",
+    gave_up="the execution log writer did not finish in %.1fs; queued execution logs are dropped",
+    not_started="the execution log writer could not start",
+    not_released="the execution log writer's connections were not released",
+    not_written="execution logs not written",
+)
 
 
 class ExecutionLogWriter:
@@ -310,29 +309,28 @@ class ExecutionLogWriter:
         thread_factory: Callable[..., threading.Thread] = threading.Thread,
     ) -> None:
         self.logs = logs
-        self._thread_factory = thread_factory
         self.fallback = fallback
-        self._release = release
-        self._capacity = capacity
-        self._queue: queue.Queue[_Committed | _Flush | _Stop] = queue.Queue(maxsize=capacity)
         self._looked_up: dict[str, LogDestination | None] = {}
         """Fallback destinations by execution ARN (written on the writer's thread, read at commit)."""
         self._streams: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._closed = False
-        self._abandoned = False
-        """Set when :meth:`close` gave up waiting: the writer writes nothing more (the store is closing)."""
-        self._dropped = 0
-        self._unreported = 0
+        """Streams known to exist (touched on the writer's thread only)."""
+        self._writer = BestEffortLogWriter[_Committed](
+            self._by_stream,
+            self._put,
+            _WORDING,
+            logger=logger,
+            release=release,
+            capacity=capacity,
+            thread_factory=thread_factory,
+        )
 
     @property
     def dropped(self) -> int:
         """Commits dropped so far because the queue was full."""
-        return self._dropped
+        return self._writer.dropped
 
     def __call__(self, record: ExecutionRecord, history: Sequence[Mapping[str, Any]], revision: Configured | None = None) -> None:
-        if not history or self._closed:
+        if not history:
             return
         ended = record.status != "RUNNING"
         destination: LogDestination | None = None
@@ -346,14 +344,11 @@ class ExecutionLogWriter:
             destination = self._looked_up.pop(record.arn) if ended else self._looked_up[record.arn]
             if destination is None:
                 return
+        if self._writer.closed:
+            return  # stopping: neither queued nor counted as dropped
         context = (record.state or {}).get("context") or {}
         redrives = int((context.get("Execution") or {}).get("RedriveCount") or 0)
-        try:
-            self._queue.put_nowait(_Committed(record.arn, record.state_machine, redrives, destination, ended, tuple(history)))
-        except queue.Full:
-            self._drop()
-            return
-        self._ensure_thread()
+        self._writer.submit(_Committed(record.arn, record.state_machine, redrives, destination, ended, tuple(history)))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written (or dropped); True if that happened within ``timeout`` seconds.
@@ -361,26 +356,7 @@ class ExecutionLogWriter:
         False at once when a close gave up waiting (what was queued is dropped) or the writer's
         thread has ended with commits still queued.
         """
-        with self._lock:
-            thread, closed = self._thread, self._closed
-        if self._abandoned:
-            return False
-        if thread is None or not thread.is_alive():
-            return self._queue.empty()
-        if closed:
-            # The writer ends once it has written what came before the close, and nothing after.
-            thread.join(timeout)
-            return not thread.is_alive() and not self._abandoned
-        done = threading.Event()
-        deadline = time.monotonic() + timeout
-        try:
-            self._queue.put(_Flush(done), timeout=timeout)
-        except queue.Full:
-            return False
-        while not done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
-            if time.monotonic() >= deadline or not thread.is_alive():
-                return done.is_set()
-        return True
+        return self._writer.flush(timeout)
 
     def close(self, timeout: float = 10.0) -> bool:
         """Accept no more events, write those queued (within ``timeout`` seconds), then stop the writer.
@@ -388,93 +364,14 @@ class ExecutionLogWriter:
         Returns True if the writer ended in time; otherwise it is told to write nothing more (the
         log store it writes to is about to close) and what is still queued is dropped.
         """
-        with self._lock:
-            self._closed = True
-            thread = self._thread
-        if thread is None:
-            return True
-        deadline = time.monotonic() + timeout
-        with contextlib.suppress(queue.Full):  # the writer cannot keep up: the join below times out
-            self._queue.put(_Stop(), timeout=timeout)
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
-            self._abandoned = True
-            logger.warning("the execution log writer did not finish in %.1fs; queued execution logs are dropped", timeout)
-            return False
-        return True
+        return self._writer.close(timeout)
 
-    def _drop(self) -> None:
-        with self._lock:
-            first = self._unreported == 0
-            self._dropped += 1
-            self._unreported += 1
-        if first:
-            # One warning when dropping starts; the writer reports the count once it catches up.
-            logger.warning("the execution log queue is full (%d commits); execution logs are dropped", self._capacity)
-
-    def _report_dropped(self) -> None:
-        with self._lock:
-            count, self._unreported = self._unreported, 0
-        if count:
-            logger.warning("%d commits' execution logs were dropped (the queue was full)", count)
-
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is not None or self._closed:
-                return
-            thread = self._thread_factory(target=self._run, name="sluiceway-execution-logs", daemon=True)
-            try:
-                thread.start()
-            except RuntimeError:
-                # No thread to be had (interpreter shutting down, thread limit): what is queued
-                # stays queued and the next commit tries again.
-                logger.exception("the execution log writer could not start")
-                return
-            self._thread = thread
-
-    def _run(self) -> None:
-        try:
-            while self._step():
-                pass
-        finally:
-            if self._release is not None:
-                try:
-                    self._release()
-                except Exception:
-                    logger.exception("the execution log writer's connections were not released")
-
-    def _step(self) -> bool:
-        """Write one batch of what is queued; False once told to stop (or abandoned)."""
-        item = self._queue.get()
-        batch: list[_Committed] = []
-        flushes: list[_Flush] = []
-        stop = False
-        while True:
-            if isinstance(item, _Stop):
-                stop = True
-            elif isinstance(item, _Flush):
-                flushes.append(item)
-            else:
-                batch.append(item)
-            if stop or len(batch) >= _BATCH:
-                break
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-        if batch and not self._abandoned:
-            self._write(batch)
-        self._report_dropped()
-        for flush in flushes:
-            flush.done.set()
-        return not stop and not self._abandoned
-
-    def _write(self, batch: Sequence[_Committed]) -> None:
-        # Events by (group, stream), each stream's in commit order: one transaction per stream.
+    def _by_stream(self, batch: Sequence[_Committed]) -> dict[tuple[str, str], list[tuple[int, str]]]:
+        """Events by (group, stream), each stream's in commit order: one transaction per stream."""
         out: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for committed in batch:
-            if self._abandoned:
-                return  # close() gave up waiting: nothing more is looked up or written
+            if self._writer.abandoned:
+                return {}  # close() gave up waiting: nothing more is looked up or written
             destination = committed.destination or self._look_up(committed)
             if destination is None:
                 continue
@@ -487,13 +384,7 @@ class ExecutionLogWriter:
                     logger.exception("execution log event not written", extra={"execution": committed.arn, "event": event.get("id")})
                     continue
                 out.setdefault((destination.group, stream_name(committed.state_machine, ts)), []).append((ts, message))
-        for (group, stream), events in out.items():
-            if self._abandoned:
-                return  # close() gave up waiting: the store may be closed under us
-            try:
-                self._put(group, stream, events)
-            except Exception:  # one stream that cannot be written loses only its events
-                logger.exception("execution logs not written", extra={"log_group": group, "log_stream": stream})
+        return out
 
     def _look_up(self, committed: _Committed) -> LogDestination | None:
         """The fallback destination of an execution given without a revision (once per execution)."""
