@@ -100,6 +100,7 @@ class AlarmEvaluator:
         self._turns = 0
         self._periodic = Periodic(self.turn, every_s=every_s, name="sluiceway-cloudwatch-alarms")
         self._pulling = threading.Lock()
+        self._closed = False
         self._pulled_at = -math.inf
 
     def start(self) -> None:
@@ -108,6 +109,10 @@ class AlarmEvaluator:
     def close(self) -> None:
         """Stop the turns, then let the feeds release what they hold (the log store's read connections)."""
         self._periodic.close()
+        with self._pulling:
+            # A task still running through the stop's grace may read metrics (getMetricData):
+            # it reads what was fed, no pull reaches the feeds' closed connections.
+            self._closed = True
         for feed in self.feeds:
             release = getattr(feed, "close", None)
             if callable(release):
@@ -141,7 +146,7 @@ class AlarmEvaluator:
         """
         with self._pulling:
             started = time.monotonic()
-            if started - self._pulled_at < max_age_s:
+            if self._closed or started - self._pulled_at < max_age_s:
                 return
             for feed in self.feeds:
                 try:

@@ -190,8 +190,10 @@ class Database:
             action()
 
     def close(self) -> None:
+        # The threads' state (a transaction's depth, what waits for its commit) stays: a thread
+        # still inside a transaction keeps queueing after_commit actions, which its rollback
+        # (its next statement meets the closed connection) then drops.
         self._connections.close()
-        self._local = self._connections.local
         with self._lock:
             if self._owner is not None:
                 self._owner.close()
@@ -244,7 +246,6 @@ class ThreadConnections:
         with self._lock:
             connections = list(self._all.values())
             self._all.clear()
-            self.local = threading.local()
             self._closed = True
         # Idle connections first: one of them may hold the write lock a busy one waits for
         # (up to the busy timeout), and closing it rolls its transaction back at once. Then
