@@ -29,6 +29,7 @@ from ..asl import parser
 from ..asl.commands import InvokeTask, TaskFailed, TaskSucceeded
 from ..asl.model import StateMachine
 from ..backends.local._cw_metric_filter_feed import MetricFilterFeed
+from ..backends.local._cw_subscription_feed import SubscriptionFeed
 from ..backends.local.activities import SqliteActivities
 from ..backends.local.async_invocations import SqliteAsyncInvocations
 from ..backends.local.cloudwatch_feeds import LambdaThrottles, metric_feeds
@@ -253,6 +254,8 @@ def build_stack(
                 region=settings.region, account_id=settings.account_id, parse_emf=parse_emf,
             ),
             MetricFilterFeed(local.cloudwatch, local.logs.path),
+            # Subscription filters deliver on the same turns (their cursor commits with what they queue or put).
+            SubscriptionFeed(local.cloudwatch, local.logs.path, local.async_invocations, kinesis, account_id=settings.account_id),
         ],
     )  # fmt: skip
     return Stack(

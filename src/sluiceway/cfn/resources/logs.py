@@ -1,11 +1,15 @@
-"""AWS::Logs::LogGroup: a CloudWatch Logs group in the stack's log store."""
+"""AWS::Logs::LogGroup: a CloudWatch Logs group in the stack's log store; AWS::Logs::SubscriptionFilter: a
+subscription filter on one, put through the Logs API."""
 
 from __future__ import annotations
 
-from ...endpoint.errors import AwsError
-from .base import Env, Made, Request, Stored, physical_name
+from typing import Any
 
-__all__ = ["LogGroup"]
+from ...endpoint.errors import AwsError
+from ..errors import TemplateError
+from .base import Env, Made, Request, Stored, physical_name, require
+
+__all__ = ["LogGroup", "SubscriptionFilter"]
 
 
 class LogGroup:
@@ -24,3 +28,66 @@ class LogGroup:
         except AwsError as error:
             if error.code != "ResourceNotFoundException":
                 raise
+
+
+class SubscriptionFilter:
+    """AWS::Logs::SubscriptionFilter, put with PutSubscriptionFilter.
+
+    Ref is the filter's name (the type schema's identifier; CloudFormation generates one when
+    ``FilterName`` is not given). A new
+    ``FilterName`` or ``LogGroupName`` replaces the filter, the old one deleted first, as
+    CloudFormation's ``delete_then_create`` does for this type (a group holds two filters at most);
+    the other properties update it in place. Locally the stack's subscription feed delivers the
+    matching events put into the group from then on.
+    """
+
+    def apply(self, env: Env, request: Request) -> Made:
+        group = require(request, "LogGroupName")
+        destination = require(request, "DestinationArn")
+        pattern = request.properties.get("FilterPattern")
+        if not isinstance(pattern, str):
+            raise TemplateError(f"{request.where}.FilterPattern: required for {request.type}, a string")
+        given = request.properties.get("FilterName")
+        if given is not None and not isinstance(given, str):
+            raise TemplateError(f"{request.where}.FilterName: must be a string, not {type(given).__name__}")
+        previous = request.previous
+        name = given or (previous.physical_id if previous else physical_name(env.stack_name, request.logical_id, 512))
+        if previous is not None and (previous.physical_id, _group_of(previous)) != (name, group):
+            self.delete(env, previous)
+        params: dict[str, Any] = {"logGroupName": group, "filterName": name, "filterPattern": pattern, "destinationArn": destination}
+        for key, member in _OPTIONAL.items():
+            value = request.properties.get(key)
+            if value is not None:
+                params[member] = _bool(request, key, value) if key == "ApplyOnTransformedLogs" else value
+        env.aws.call("logs", "PutSubscriptionFilter", params)
+        return Made(name, name, state={"LogGroupName": group})
+
+    def delete(self, env: Env, stored: Stored) -> None:
+        try:
+            env.aws.call("logs", "DeleteSubscriptionFilter", {"logGroupName": _group_of(stored), "filterName": stored.physical_id})
+        except AwsError as error:
+            if error.code != "ResourceNotFoundException":  # gone already, or its group is
+                raise
+
+
+_OPTIONAL = {
+    "RoleArn": "roleArn",
+    "Distribution": "distribution",
+    "ApplyOnTransformedLogs": "applyOnTransformedLogs",
+    "FieldSelectionCriteria": "fieldSelectionCriteria",
+    "EmitSystemFields": "emitSystemFields",
+}
+"""The optional properties and the PutSubscriptionFilter members they are."""
+
+
+def _group_of(stored: Stored) -> str:
+    return str(stored.state.get("LogGroupName") or stored.properties.get("LogGroupName") or "")
+
+
+def _bool(request: Request, key: str, value: object) -> bool:
+    # CloudFormation passes a template's booleans as given, or as "true"/"false" strings.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise TemplateError(f"{request.where}.{key}: must be a boolean")

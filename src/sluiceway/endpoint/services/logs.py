@@ -4,7 +4,8 @@ Functions' output lands in ``/aws/lambda/<function name>`` as they run (the invo
 it); clients create groups and streams and put events of their own. Reading follows AWS:
 GetLogEvents' forward and backward tokens, FilterLogEvents' filter patterns
 (:mod:`._logs_filter`) and pagination, DescribeLogStreams' ordering. The metric filter
-operations are :mod:`._logs_metric_filters`' (imported here, which registers them).
+operations are :mod:`._logs_metric_filters`', the subscription filter operations
+:mod:`._logs_subscription_filters`' (imported here, which registers them).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ...backends.local.logs import LogStream
 from ...errors import ConflictError, NotFoundError
 from ..context import Context
 from ..errors import AwsError
-from . import _logs_metric_filters
+from . import _logs_metric_filters, _logs_subscription_filters
 from ._logs_common import (
     _MAX_NAME,
     _TOO_LONG,
@@ -113,9 +114,10 @@ def delete_log_group(ctx: Context, params: dict[str, Any]) -> None:
     store = _store(ctx)
     if not store.has_group(name):
         raise _no_group()
-    # The group's metric filters go with it, first: a crash between the two deletes leaves a
+    # The group's metric and subscription filters go with it, first: a crash between the two deletes leaves a
     # group without filters, never filters that come back with a group made again under its name.
     _logs_metric_filters.metric_filters(ctx).delete_group(name)
+    _logs_subscription_filters.subscription_filters(ctx).delete_group(name)
     try:
         store.delete_group(name)
     except NotFoundError:
