@@ -242,6 +242,10 @@ def _split_outside(text: str, separator: str) -> list[str]:
 def _delimited(text: str, regexes: list[LogRegex]) -> list[_Slot]:
     slots: list[_Slot] = []
     seen: set[str] = set()
+    if not text.strip():
+        # "[]": CloudWatch Logs takes it (recorded for subscription filters). With no field
+        # nothing constrains the event: read as "[...]", any number of fields (not confirmed).
+        return [_Slot(None)]
     for part in _split_outside(text, ","):
         item = part.strip()
         if item == "...":

@@ -161,3 +161,9 @@ def test_numbers_are_json_numbers_and_nan_or_infinity_is_no_json() -> None:
     assert not compile_pattern("{ $.a = * }").matches('{"a": Infinity}')
     with pytest.raises(FilterPatternError):
         compile_pattern("{ $.a > inf }")  # inf is no number: > compares numbers only
+
+
+def test_an_empty_space_delimited_pattern_is_taken_and_matches_every_event() -> None:
+    # CloudWatch Logs takes "[]" (a subscription filter recorded with it); nothing constrains the event.
+    pattern = compile_pattern("[]")
+    assert pattern.matches("GET /orders 200") and pattern.matches("")
