@@ -1,9 +1,10 @@
 """HTTP API parameter mapping: static text around ``$request``/``$context``/``$stageVariables`` expressions.
 
 API Gateway substitutes every expression inside a mapping value, bare (``com.mycompany.$request.path.source``,
-running to whitespace or the next ``$``) or in braces (``${request.path.id}-x``). The apigw-eventbridge
-pattern names its event source that way; an EventBridge rule delivers the event to a queue, which shows
-the source the integration sent.
+ending at the first character its source does not allow in a name) or in braces (``${request.path.id}-x``).
+The apigw-eventbridge pattern names its event source that way; an EventBridge rule delivers the event to a
+queue, which shows the source the integration sent. A JSON template (``{"orderId": "$request.path.id"}``)
+is text like any other: the quote after the expression ends it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from sluiceway.cfn.deployer import Deployment, deploy
-from sluiceway.endpoint.apigateway.mappings import MappingSource, evaluate
+from sluiceway.endpoint.apigateway.mappings import MappingError, MappingSource, evaluate
 from sluiceway.endpoint.server import Endpoint
 from sluiceway.runtime.stack import Stack
 from sluiceway.runtime.wiring import build_stack
@@ -90,6 +91,26 @@ Resources:
       RequestParameters:
         QueueUrl: !Ref Orders
         MessageBody: order $request.path.id for $request.header.x-customer at ${stageVariables.shop}/$request.path
+  Tickets:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: mapping-tickets}
+  TicketsRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: POST /tickets/{id}
+      Target: !Sub integrations/${TicketsIntegration}
+  TicketsIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS_PROXY
+      IntegrationSubtype: SQS-SendMessage
+      CredentialsArn: arn:aws:iam::111111111111:role/x
+      PayloadFormatVersion: "1.0"
+      RequestParameters:
+        QueueUrl: !Ref Tickets
+        MessageBody: '{"orderId": "$request.path.id", "items": "$request.path/items", "price": "\\$5"}'
 Outputs:
   Url: {Value: !Sub "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/dev"}
 """
@@ -157,6 +178,14 @@ def test_send_message_body_substitutes_every_expression(deployed: Deployment, aw
     assert body == "order o-1 for c-9 at north//orders/o-1"
 
 
+def test_a_json_template_ends_each_expression_at_its_closing_quote(deployed: Deployment, aws: Callable[..., Any]) -> None:
+    status, answer = post(deployed.outputs["Url"] + "/tickets/42", b"{}")
+    assert status == 200, answer
+    sqs = aws("sqs")
+    body = receive_one(sqs, sqs.get_queue_url(QueueName="mapping-tickets")["QueueUrl"])
+    assert json.loads(body) == {"orderId": "42", "items": "/tickets/42/items", "price": "$5"}
+
+
 def test_a_missing_expression_leaves_the_whole_parameter_out(deployed: Deployment) -> None:
     # No x-customer header: MessageBody maps to nothing, and SQS-SendMessage requires it.
     status, answer = post(deployed.outputs["Url"] + "/orders/o-2", b"{}")
@@ -165,7 +194,8 @@ def test_a_missing_expression_leaves_the_whole_parameter_out(deployed: Deploymen
 
 def source() -> MappingSource:
     return MappingSource(
-        headers={"x-id": "h1"}, query="q=1&q=2", path_parameters={"p": "a%20b"}, body=b'{"pets": ["dog", "cat"]}',
+        headers={"x-id": "h1"}, query="q=1&q=2&page-size=5", path_parameters={"p": "a%20b", "id": "42"},
+        body=b'{"pets": ["dog", "cat"], "owner": {"first name": "Ann", "age": 3, "nick": null}, "order-id": "o7"}',
         context={"requestId": "r1", "authorizer": {"claims": {"sub": "u1"}}}, stage_variables={"s": "v"}, path="/items/a%20b",
     )  # fmt: skip
 
@@ -184,8 +214,33 @@ def source() -> MappingSource:
         ("$request.path", "/items/a%20b"),
         ("user-$context.authorizer.claims.sub", "user-u1"),
         ("static", "static"),
-        # A bare expression runs to whitespace or '$': the suffix names a header that is not there.
+        # A bare expression ends at the first character its source does not allow in a name.
+        ('{"orderId": "$request.path.id"}', '{"orderId": "42"}'),
+        ("$request.path.id/items", "42/items"),
+        ("$context.requestId,$request.path.id", "r1,42"),
+        ("($request.path.id)", "(42)"),
+        ("$request.path/items", "/items/a%20b/items"),
+        ("id $request.path.id.", "id 42."),
+        ("$stageVariables.s-x", "v-x"),
+        ("$stageVariables.s.x", "v.x"),
+        ("$request.querystring.page-size;", "5;"),
+        ("$request.body.order-id!", "o7!"),
+        ("$request.body.owner.age?", "3?"),
+        ("$request.body.pets[0]|$request.body.pets[-1]", "dog|cat"),
+        ("$request.body.owner['age'],", "3,"),
+        ("${request.body.owner['first name']}", "Ann"),
+        ("$request.body.pets[*]", '["dog", "cat"]'),
+        ("${request.body.owner.*}", '["Ann", 3, null]'),
+        ("$request.body.owner.nick", None),
+        # '-' belongs to header names (x-api-key): the suffix names a header that is not there.
         ("$request.header.x-id-suffix", None),
+        # A context variable name allows only '.' and '_' besides letters and digits.
+        ("$context.requestId-$context.requestId", "r1-r1"),
+        ("$context.requestId.json", None),
+        # '\$' is a literal '$'.
+        ("\\$request.path.id", "$request.path.id"),
+        ("\\${request.path.id}-$request.path.id", "${request.path.id}-42"),
+        ("cost \\$5", "cost $5"),
         ("id-${request.header.missing}", None),
         ("$request.querystring.q $request.header.missing", None),
         ("$context.authorizer", None),
@@ -193,3 +248,12 @@ def source() -> MappingSource:
 )
 def test_mapping_values(value: str, expected: str | None) -> None:
     assert evaluate(value, source()) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["$request.headers.x-id", "$request.header.", "${request.querystring}", "$request.pathway", "${request.body.pets[x]}"],
+)
+def test_malformed_expressions_are_rejected(value: str) -> None:
+    with pytest.raises(MappingError):
+        evaluate(value, source())
