@@ -477,16 +477,20 @@ def _send(queues: Queue, name: str, body: str, attributes: Mapping[str, str] | N
 
 
 def _send_event(queues: Queue, name: str, delivery: Delivery) -> None:
-    # A FIFO queue gets the target's SqsParameters.MessageGroupId and the event's id as its
-    # MessageDeduplicationId, as EventBridge sends them (the id is what AWS is seen to send; its
-    # docs only ask for content-based deduplication). A delivery made again (a retry, or after a
-    # crash) within SQS's five-minute window is then dropped by the queue: once, not twice.
+    # A FIFO queue gets the target's SqsParameters.MessageGroupId and, from a rule, the event's id
+    # as its MessageDeduplicationId, as EventBridge sends them (the id is what AWS is seen to send;
+    # its docs only ask for content-based deduplication). A delivery made again (a retry, or after
+    # a crash) within SQS's five-minute window is then dropped by the queue: once, not twice.
+    # Scheduler sends none: its FIFO targets "must have content-based deduplication enabled"
+    # (its API reference), so a fire fails on a queue without it, and fires of the same Input
+    # within five minutes are one message, as on AWS.
+    from_rule = delivery.rule_arn.split(":")[2:3] == ["events"]
     fifo = name.endswith(".fifo")
     queues.send(
         name,
         json.dumps(delivery.input),
         group_id=delivery.message_group_id,
-        dedup_id=str(delivery.event["id"]) if fifo and "id" in delivery.event else None,
+        dedup_id=str(delivery.event["id"]) if fifo and from_rule and "id" in delivery.event else None,
     )
 
 

@@ -96,7 +96,7 @@ def test_a_schedule_without_parameters_or_to_a_log_group_is_refused_to_its_dead_
 
 
 def test_a_schedule_sends_to_a_fifo_queue_in_its_targets_message_group(stack: Stack) -> None:
-    stack.local.queues.create_queue("ticks.fifo", fifo=True)
+    stack.local.queues.create_queue("ticks.fifo", fifo=True, content_based_dedup=True)  # Scheduler needs it
     schedule(
         stack,
         "to-fifo",
@@ -106,3 +106,15 @@ def test_a_schedule_sends_to_a_fifo_queue_in_its_targets_message_group(stack: St
     [message] = stack.local.queues.receive("ticks.fifo", max_messages=10)
     assert json.loads(message.body) == {"n": 1} and message.group_id == "g1"
     assert [f.status for f in stack.local.schedules.fires()] == ["delivered"]
+
+
+def test_a_schedule_to_a_fifo_queue_without_content_based_deduplication_fails_its_fires(stack: Stack) -> None:
+    # Scheduler sends no deduplication id: such a queue refuses the message, as on AWS.
+    stack.local.queues.create_queue("plain.fifo", fifo=True)
+    stack.local.queues.create_queue("dead")
+    dead = {"DeadLetterConfig": {"Arn": stack.local.queues.queue_arn("dead")}, "RetryPolicy": {"MaximumRetryAttempts": 0}}
+    target = {"Arn": stack.local.queues.queue_arn("plain.fifo"), "Input": "{}", "SqsParameters": {"MessageGroupId": "g1"}, **dead}
+    schedule(stack, "to-plain-fifo", target)
+    settle(stack)
+    assert stack.local.queues.receive("plain.fifo", max_messages=10) == []
+    assert [f.status for f in stack.local.schedules.fires()] == ["dead-lettered"]
