@@ -274,6 +274,7 @@ def _make(
                 "Attributes": dict(result.attributes),
                 "State": dict(result.state),
                 "DeletionPolicy": resource.get("DeletionPolicy"),
+                "UpdateReplacePolicy": resource.get("UpdateReplacePolicy"),
             }
         )
     if api_resources:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...endpoint.errors import AwsError
 from ...endpoint.services._lambda_mappings import made_under
-from ...endpoint.services._lambda_template_versions import template_versions
+from ...endpoint.services._lambda_routing import checked_weights
+from ...endpoint.services._lambda_template_versions import PublishedVersion, template_version_store, template_versions
 from ...runtime.lambdas import known_layers
 from ...runtime.lambdas.code import FunctionCode, FunctionCodeError, layer_paths, prepare_function_code, runtime_mismatch
 from ...runtime.lambdas.invoker import FunctionSpec
 from ...runtime.lambdas.tenancy import tenancy_mode
 from ..errors import TemplateError
-from .base import Env, Made, Request, Stored, physical_name
-from .property_types import check_types
+from .base import Env, Made, Request, Stored, physical_name, require
+from .property_types import check_types, type_name
 
 __all__ = ["Alias", "EventInvokeConfig", "EventSourceMapping", "Function", "LayerVersion", "Passive", "Permission", "Version"]
 
@@ -99,6 +100,8 @@ class Function:
 
     def delete(self, env: Env, stored: Stored) -> None:
         env.stack.invoker.unregister(stored.physical_id)
+        # Deleting a function deletes its versions; a new function of that name publishes from 1 again.
+        template_version_store(env.stack).forget(stored.physical_id)
 
 
 def _tenancy(request: Request) -> str | None:
@@ -363,50 +366,152 @@ class Permission:
 
 
 class Version:
-    """A published version, numbered as Lambda numbers them (1, then one more than the newest).
+    """A published version, numbered as Lambda numbers them: one more than the highest number the function used.
 
-    Locally a version is no snapshot: every version runs the function's current code. Its number
-    is what Invoke reports (``ExecutedVersion``) and what an alias points to; the endpoint reads
-    it from the stack's record (``endpoint/services/_lambda_template_versions.py``).
+    The versions are kept in the state database (``backends/local/lambda_template_versions.py``),
+    where a version kept by ``DeletionPolicy: Retain`` stays published after it leaves the template
+    and a number is never used again. Every property of a Version is replaced on change: a new
+    Description, CodeSha256 or FunctionName publishes a new version, and the one before is deleted
+    (unless the resource retains it on replacement). Locally a version is no snapshot: every version
+    runs the function's current code; its number is what Invoke reports (``ExecutedVersion``) and
+    what an alias points to.
     """
 
     def apply(self, env: Env, request: Request) -> Made:
-        name = _function_name(str(request.properties.get("FunctionName")))
-        previous = request.previous.attributes.get("Version") if request.previous is not None else None
-        if previous is not None:
-            number = str(previous)  # a version is published once: an update keeps its number
+        props = request.properties
+        name = _function_name(str(props.get("FunctionName")))
+        store = template_version_store(env.stack)
+        previous = request.previous
+        before = _stored_version(previous) if previous is not None else None
+        if previous is not None and before is not None and _replacement_properties(previous.properties) == _replacement_properties(props):
+            # The same version as last time (a start runs every resource again): published once. Recorded
+            # if it is not (a version published before the state database kept them).
+            store.keep(before)
+            version = before
         else:
-            # The record holds the versions made before (the newest too, while a replaced one is
-            # retained), so the next number follows the newest, as on Lambda.
-            numbers = [int(v.version) for v in template_versions(env.stack, name)]
-            number = str(max(numbers, default=0) + 1)
-        env.stack.invoker.add_qualifier(name, number)
-        arn = env.arn("lambda", f"function:{name}:{number}")
-        return Made(arn, arn, {"Version": number, "FunctionArn": arn})
+            description = str(props.get("Description") or "")
+            code = str(props.get("CodeSha256") or _current_code(env, name))
+            now = env.stack.local.clock.now().isoformat()
+            version = store.publish(name, f"{env.stack_name}/{request.logical_id}", description, code, now)
+            if previous is not None and before is not None and not _retained_on_replacement(env, previous):
+                store.remove(before.function, before.version)  # replaced: CloudFormation deletes the old version
+        arn = env.arn("lambda", f"function:{name}:{version.version}")
+        state = {"Owner": version.owner, "CodeSha256": version.code_sha256, "PublishedAt": version.published_at}
+        return Made(arn, arn, {"Version": str(version.version), "FunctionArn": arn}, state)
 
     def delete(self, env: Env, stored: Stored) -> None:
-        name = _function_name(str(stored.properties.get("FunctionName")))
-        number = stored.attributes.get("Version")
-        if number is not None:
-            env.stack.invoker.remove_qualifier(name, str(number))
+        # Called only for a version that is not retained (the deployer keeps a retained one in place).
+        version = _stored_version(stored)
+        if version is not None:
+            template_version_store(env.stack).remove(version.function, version.version)
+
+
+def _replacement_properties(props: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The properties whose change replaces a Version (a new version is published): the function, Description, CodeSha256."""
+    return _function_name(str(props.get("FunctionName"))), str(props.get("Description") or ""), str(props.get("CodeSha256") or "")
+
+
+def _current_code(env: Env, name: str) -> str:
+    """The function's CodeSha256 as the endpoint reports it: the code a version without a CodeSha256 is published with.
+
+    (Lambda refuses a CodeSha256 that is not the function's; locally the code has no such digest to
+    compare with, so a given one is taken as it is.)
+    """
+    return str(env.aws.call("lambda", "GetFunctionConfiguration", {"FunctionName": name}).get("CodeSha256") or "")
+
+
+def _stored_version(stored: Stored) -> PublishedVersion | None:
+    """The version a recorded Version resource published, as it was published."""
+    number = stored.attributes.get("Version")
+    if number is None or not str(number).isdigit():
+        return None
+    props = stored.properties
+    return PublishedVersion(
+        _function_name(str(props.get("FunctionName"))),
+        int(number),
+        str(stored.state.get("Owner") or stored.logical_id),
+        str(props.get("Description") or ""),
+        str(stored.state.get("CodeSha256") or props.get("CodeSha256") or ""),
+        str(stored.state.get("PublishedAt") or ""),
+    )
+
+
+def _retained_on_replacement(env: Env, previous: Stored) -> bool:
+    """Whether the replaced resource is kept (``UpdateReplacePolicy``), as the stack's record says.
+
+    Not confirmed: whether CloudFormation reads the policy of the template before or after the update;
+    the record holds the one last deployed.
+    """
+    document = env.stack.local.stacks.get(env.stack_name) or {}
+    for entry in document.get("Resources") or ():
+        if entry.get("LogicalResourceId") == previous.logical_id:
+            return entry.get("UpdateReplacePolicy") in ("Retain", "Snapshot")
+    return False
 
 
 class Alias:
     """An alias: the endpoint answers it (GetAlias, ListAliases) and Invoke reports the version it
-    points to, reading the stack's record."""
+    runs, reading the stack's record. Its routing weights are checked as Lambda checks them, so that
+    a recorded alias is always one an invocation can route."""
 
     def apply(self, env: Env, request: Request) -> Made:
-        name = _function_name(str(request.properties.get("FunctionName")))
-        alias = str(request.properties.get("Name"))
-        if request.previous is not None:  # a renamed alias: the old name names nothing any more
-            self.delete(env, request.previous)
-        env.stack.invoker.add_qualifier(name, alias)
+        props = request.properties
+        name = _function_name(str(props.get("FunctionName")))
+        alias = str(props.get("Name"))
+        target = str(require(request, "FunctionVersion", (str, int)))
+        function_arn = env.arn("lambda", f"function:{name}")
+        published = {str(v.version) for v in template_versions(env.stack, name)}
+
+        def exists(version: str) -> bool:
+            return version in published
+
+        if target != "$LATEST" and not exists(target):
+            raise AwsError("ResourceNotFoundException", f"Function not found: {function_arn}:{target}", 404, fields={"Type": "User"})
+        checked_weights(target, _listed_weights(request), exists, function_arn)
         arn = env.arn("lambda", f"function:{name}:{alias}")
         return Made(arn, arn, {"AliasArn": arn})
 
     def delete(self, env: Env, stored: Stored) -> None:
-        name = _function_name(str(stored.properties.get("FunctionName")))
-        env.stack.invoker.remove_qualifier(name, str(stored.properties.get("Name")))
+        return None  # the stack's record held it: once it leaves the record, it names nothing
+
+
+def _listed_weights(request: Request) -> dict[str, Any]:
+    """``RoutingConfig.AdditionalVersionWeights`` as Lambda's map, after CloudFormation's schema check of the list."""
+    routing = request.properties.get("RoutingConfig")
+    if routing is None:
+        return {}
+    where = "#/RoutingConfig"
+    check_types(request.logical_id, [(where, routing, "JSONObject")])
+    listed = routing.get("AdditionalVersionWeights")
+    if listed is None:
+        raise _invalid(request, f"{where}: required key [AdditionalVersionWeights] not found")
+    check_types(request.logical_id, [(f"{where}/AdditionalVersionWeights", listed, "JSONArray")])
+    weights: dict[str, Any] = {}
+    for index, item in enumerate(listed):
+        at = f"{where}/AdditionalVersionWeights/{index}"
+        check_types(request.logical_id, [(at, item, "JSONObject")])
+        for key in ("FunctionVersion", "FunctionWeight"):
+            if item.get(key) is None:
+                raise _invalid(request, f"{at}: required key [{key}] not found")
+        if not _is_number(item["FunctionWeight"]):
+            raise _invalid(request, f"{at}/FunctionWeight: expected type: Number, found: {type_name(item['FunctionWeight'])}")
+        weights[str(item["FunctionVersion"])] = float(item["FunctionWeight"])
+    return weights
+
+
+def _invalid(request: Request, message: str) -> TemplateError:
+    """CloudFormation's schema refusal of a resource's properties (before anything is made)."""
+    return TemplateError(f"Properties validation failed for resource {request.logical_id} with message: {message}")
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class Passive:

@@ -354,10 +354,8 @@ def list_versions_by_function(ctx: Context, params: dict[str, Any]) -> dict[str,
     if function is not None:
         versions += [_answer(ctx, version) for version in function.published]
     else:  # a template's function: the versions its template published
-        versions += [
-            {**configuration(ctx, spec, published.version), **({"Description": published.description} if published.description else {})}
-            for published in template_versions(ctx.stack, spec.name)
-        ]
+        # (kept in the state database: a retained version stays listed after it left the template).
+        versions += [configuration(ctx, spec, str(published.version)) for published in template_versions(ctx.stack, spec.name)]
     limit = params.get("MaxItems") or 50
     start = int(params["Marker"]) if str(params.get("Marker") or "").isdigit() else 0
     page = versions[start : start + limit]

@@ -20,7 +20,7 @@ from ...runtime.lambdas.tenancy import tenancy_config
 from ..context import Context
 from ..errors import AwsError
 from ._lambda_catalog import catalog, stored
-from ._lambda_template_versions import version_of
+from ._lambda_template_versions import published_version, template_qualifiers, version_of
 
 __all__ = ["configuration", "must_function", "qualifier_of"]
 
@@ -58,10 +58,11 @@ def must_function(ctx: Context, reference: str, qualifier: str | None = None) ->
 
 def _qualifiers(ctx: Context, name: str) -> frozenset[str]:
     """The versions and aliases a function has now: an API-made function's are kept with it
-    (a deleted version or alias is gone at once), a template's are the invoker's."""
+    (a deleted version or alias is gone at once), a template's are those its templates published
+    (a retained version too) and the aliases its stack's record holds."""
     function = stored(ctx, name)
     if function is None:
-        return ctx.stack.invoker.qualifiers(name)
+        return template_qualifiers(ctx.stack, name)
     return frozenset((*(version.version for version in function.published), *function.aliases))
 
 
@@ -77,10 +78,20 @@ def configuration(ctx: Context, spec: FunctionSpec, qualifier: str | None = None
     arn = ctx.stack.settings.arn("lambda", f"function:{spec.name}")
     return {
         **_configuration(ctx, spec),
-        # A template's version or alias shows the version it is (its code is the current one).
-        **({"Version": version_of(ctx, spec.name, qualifier)} if shown is None else _kept_configuration(shown)),
+        **(_template_version(ctx, spec, qualifier) if shown is None else _kept_configuration(shown)),
         **({"FunctionArn": f"{arn}:{qualifier}"} if qualifier else {}),
     }
+
+
+def _template_version(ctx: Context, spec: FunctionSpec, qualifier: str | None) -> dict[str, Any]:
+    """What a template's version (or the version its alias points to) shows: its number, and the
+    description and code it was published with, as ListVersionsByFunction lists it (locally it runs
+    the current code)."""
+    version = version_of(ctx, spec.name, qualifier)
+    published = published_version(ctx.stack, spec.name, version)
+    if published is None:
+        return {"Version": version}
+    return {"Version": version, "Description": published.description, "CodeSha256": published.code_sha256}
 
 
 def _configuration(ctx: Context, spec: FunctionSpec) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from ._lambda_catalog import catalog, spec_of, stored
 from ._lambda_code import kept_function, user_error
 from ._lambda_describe import must_function
 from ._lambda_mappings import is_mapping_arn, mapping_tags, set_mapping_tags
+from ._lambda_routing import checked_weights
 from ._lambda_template_versions import aliases_of
 from ._lambda_url_store import kept_urls
 
@@ -161,11 +162,12 @@ def _alias(ctx: Context, name: str, aliases: Mapping[str, Any], alias: str) -> A
     return settings
 
 
-def _routing(ctx: Context, function: Any, routing: dict[str, Any] | None) -> dict[str, Any] | None:
+def _routing(ctx: Context, function: Any, target: str, routing: dict[str, Any] | None) -> dict[str, Any] | None:
     weights = (routing or {}).get("AdditionalVersionWeights") or {}
-    for version in weights:
-        _check_version(ctx, function, version)
-    return {"AdditionalVersionWeights": dict(weights)} if weights else None
+    checked = checked_weights(
+        target, weights, lambda version: function.published_version(version) is not None, _function_arn(ctx, function.name)
+    )
+    return {"AdditionalVersionWeights": checked} if checked else None
 
 
 @OPERATIONS("CreateAlias")
@@ -185,7 +187,7 @@ def create_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "FunctionVersion": params["FunctionVersion"],
         "Description": params.get("Description") or "",
         "RevisionId": str(uuid.uuid4()),
-        "RoutingConfig": _routing(ctx, function, params.get("RoutingConfig")),
+        "RoutingConfig": _routing(ctx, function, params["FunctionVersion"], params.get("RoutingConfig")),
     }
     _save(ctx, function, aliases={**function.aliases, alias: settings})
     ctx.stack.invoker.add_qualifier(function.name, alias)
@@ -213,13 +215,14 @@ def update_alias(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         )
     if params.get("FunctionVersion") is not None:
         _check_version(ctx, function, params["FunctionVersion"])
+    target = params.get("FunctionVersion") or current["FunctionVersion"]
     settings = {
-        "FunctionVersion": params.get("FunctionVersion") or current["FunctionVersion"],
+        "FunctionVersion": target,
         "Description": current.get("Description", "") if params.get("Description") is None else params["Description"],
         "RevisionId": str(uuid.uuid4()),
         "RoutingConfig": current.get("RoutingConfig")
         if params.get("RoutingConfig") is None
-        else _routing(ctx, function, params["RoutingConfig"]),
+        else _routing(ctx, function, target, params["RoutingConfig"]),
     }
     _save(ctx, function, aliases={**function.aliases, alias: settings})
     return _alias_out(ctx, function.name, alias, settings)

@@ -94,17 +94,19 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     qualifier = params.get("Qualifier")
     reference = params["FunctionName"] if qualifier is None else f"{spec.name}:{qualifier}"
     invocation = Invocation(reference, event, ctx.request_id, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, tenant_id=tenant_id)
+    # The version the qualifier names (an alias's, by its weights), decided before the function runs so
+    # that the handler is told the version Invoke reports; locally its code is the current code.
+    version = executed_version(ctx, spec.name, qualifier_of(ctx, params))
     invoker = ctx.stack.invoker
     if params.get("LogType") == "Tail":
-        result, log_tail = invoker.invoke_with_log(invocation)
+        result, log_tail = invoker.invoke_with_log(invocation, version=version)
     else:
-        result, log_tail = invoker.invoke(invocation), None
+        result, log_tail = invoker.invoke(invocation, version=version), None
     refused = invoke_api_error(result)
     if refused is not None:  # a throttle or a runtime that cannot start is the API's error, not the function's
         code, message, status, fields = refused
         raise AwsError(code, message, status, fields=fields)
-    # The version the qualifier names (an alias's, by its weights); locally its code is the current code.
-    out: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": executed_version(ctx, spec.name, qualifier_of(ctx, params))}
+    out: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": version}
     if log_tail is not None:
         out["LogResult"] = base64.b64encode(log_tail.encode()).decode()
     if result.ok:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from ...ports.functions import Call
 
 __all__ = [
+    "FUNCTION_VERSION_ENV",
     "CognitoIdentity",
     "LambdaContext",
     "context_for",
@@ -31,6 +32,11 @@ __all__ = [
     "log_stream_name",
     "new_log_stream",
 ]
+
+
+FUNCTION_VERSION_ENV = "AWS_LAMBDA_FUNCTION_VERSION"
+"""The variable that tells a handler the version it runs; a call carries it among its variables
+(the invoker sets it per invocation: an alias's invocations may run either of its versions)."""
 
 
 @dataclass(frozen=True)
@@ -122,5 +128,6 @@ def context_for(call: Call, stream: str, started: float) -> LambdaContext:
         log_group_name=log_group_name(call.function_name),
         log_stream_name=stream,
         deadline=started + call.timeout_s,
+        function_version=call.environment.get(FUNCTION_VERSION_ENV) or "$LATEST",
         tenant_id=call.tenant_id,
     )

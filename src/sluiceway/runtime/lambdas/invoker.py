@@ -73,7 +73,7 @@ from ...ports import Invocation, InvocationResult
 from ...ports.functions import Call, Outcome
 from .capture import CallLogs
 from .code import CodeWatch, FunctionCode, runs_locally, runtime_mismatch
-from .context import function_arn
+from .context import FUNCTION_VERSION_ENV, function_arn
 from .reports import LogSink, invocation_events, tail
 from .tenancy import PER_TENANT, tenant_refusal
 from .workers import ProcessRunner, ThreadRunner
@@ -336,18 +336,23 @@ class LocalFunctionInvoker:
 
     # -- FunctionInvoker ---------------------------------------------------------
 
-    def invoke(self, invocation: Invocation) -> InvocationResult:
+    def invoke(self, invocation: Invocation, *, version: str = "$LATEST") -> InvocationResult:
         """Run the function to completion; return its result or its error (never raised).
+
+        ``version`` is the version the invocation runs (the one Invoke reports as ``ExecutedVersion``,
+        decided by the caller, an alias's weights included): the handler sees it as
+        ``context.function_version`` and ``AWS_LAMBDA_FUNCTION_VERSION``. Locally every version runs
+        the function's current code.
 
         Raises:
             RuntimeError: the invoker is closed.
         """
-        return self._invoke(invocation, None)
+        return self._invoke(invocation, None, version)
 
-    def invoke_with_log(self, invocation: Invocation) -> tuple[InvocationResult, str]:
+    def invoke_with_log(self, invocation: Invocation, *, version: str = "$LATEST") -> tuple[InvocationResult, str]:
         """:meth:`invoke`, and the last 4 KB of the invocation's log (Invoke's ``LogType: Tail``)."""
         events: list[tuple[int, str]] = []
-        result = self._invoke(invocation, events)
+        result = self._invoke(invocation, events, version)
         return result, tail(events)
 
     def attach_logs(self, logs: LogSink) -> None:
@@ -362,7 +367,7 @@ class LocalFunctionInvoker:
         """
         self._runner.update_env(endpoint_environment(url, access_key_id, secret_access_key))
 
-    def _invoke(self, invocation: Invocation, log_events: list[tuple[int, str]] | None) -> InvocationResult:
+    def _invoke(self, invocation: Invocation, log_events: list[tuple[int, str]] | None, version: str = "$LATEST") -> InvocationResult:
         if not self._finalizer.alive:
             raise RuntimeError("the function invoker is closed")
         target = self._parse(invocation.function_name)
@@ -411,10 +416,10 @@ class LocalFunctionInvoker:
             return self._refuse(invocation, "TooManyRequestsException", THROTTLE_MESSAGE)
         try:
             if not self.tracing.enabled:
-                return self._run(spec, target, invocation, payload, log_events)
+                return self._run(spec, target, invocation, payload, log_events, version)
             attributes = {"faas.name": spec.name, "faas.invocation_id": invocation.request_id, "cloud.resource_id": target.arn}
             with self.tracing.span(f"invoke {spec.name}", kind="server", attributes=attributes) as span:
-                result = self._run(spec, target, invocation, payload, log_events)
+                result = self._run(spec, target, invocation, payload, log_events, version)
                 if result.error_type is not None:
                     _observe("tracing.failed", self.tracing.failed, span, f"{result.error_type}: {result.error_message}")
                 return result
@@ -429,6 +434,7 @@ class LocalFunctionInvoker:
         invocation: Invocation,
         payload: bytes,
         log_events: list[tuple[int, str]] | None,
+        version: str,
     ) -> InvocationResult:
         watch = self._watches.get(spec.name)
         if watch is not None:
@@ -445,7 +451,9 @@ class LocalFunctionInvoker:
             memory_mb=spec.memory_mb,
             timeout_s=min(spec.timeout_s, invocation.timeout_s),
             payload=payload,
-            environment=self._environment(spec),
+            # The version rides with the call's variables (Lambda reserves the name: no function's own
+            # variable can clash): the worker sets it per call, as it does the context.
+            environment={**self._environment(spec), FUNCTION_VERSION_ENV: version},
             code_paths=spec.code.paths if spec.code is not None else (),
             runtime=spec.runtime,
             tenant_id=invocation.tenant_id,

@@ -42,7 +42,7 @@ from multiprocessing.connection import Connection
 from ...observability.worker_tracing import worker_tracing_from_environ
 from ...ports.functions import Call
 from .capture import capturing, error_event
-from .context import context_for, log_group_name, new_log_stream
+from .context import FUNCTION_VERSION_ENV, context_for, log_group_name, new_log_stream
 from .handlers import Handler, HandlerLoadError, load_handler, run_handler
 from .xray import TRACE_HEADER_ENV, trace_header
 
@@ -67,7 +67,8 @@ def function_variables(call: Call, stream: str) -> dict[str, str]:
     """
     return {
         "AWS_LAMBDA_FUNCTION_NAME": call.function_name,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        # The version this invocation runs (the invoker's, as the context's), not the worker's.
+        FUNCTION_VERSION_ENV: call.environment.get(FUNCTION_VERSION_ENV) or "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(call.memory_mb),
         "AWS_LAMBDA_LOG_GROUP_NAME": log_group_name(call.function_name),
         "AWS_LAMBDA_LOG_STREAM_NAME": stream,
