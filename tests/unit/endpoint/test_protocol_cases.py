@@ -239,6 +239,7 @@ def test_target_prefixes_cover_the_json_services() -> None:
         "DynamoDBStreams_20120810": "dynamodbstreams",
         "AmazonSSM": "ssm",
         "secretsmanager": "secretsmanager",
+        "Kinesis_20131202": "kinesis",
     }
     assert protocol.service_model("s3") is protocol.service_model("s3")
     assert models.query_variant("sqs") is models.query_variant("sqs")

@@ -82,9 +82,9 @@ def test_an_unsigned_query_post_goes_by_its_action() -> None:
 
 
 def test_a_service_we_do_not_serve_is_named_not_guessed() -> None:
-    request = _sent("kinesis", "list_streams")
+    request = _sent("firehose", "list_delivery_streams")
     found = route(request)
-    assert found.service is None and found.named == "Kinesis_20131202"
+    assert found.service is None and found.named == "Firehose_20150804"
 
 
 def test_unsigned_anything_else_is_s3() -> None:
