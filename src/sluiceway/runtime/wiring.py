@@ -37,6 +37,7 @@ from ..backends.local.datadir import LocalDataDir, open_data_dir
 from ..backends.local.dynamodb import LocalDynamoDb
 from ..backends.local.dynamodb.stream_source import LocalStreamSource
 from ..backends.local.event_forwarding import SqliteEventForwarding
+from ..backends.local.function_roles import stored_role
 from ..backends.local.kinesis import SqliteKinesis
 from ..backends.local.shard_checkpoints import SqliteShardCheckpoints
 from ..backends.local.stacklock import StackLock, describe
@@ -242,6 +243,8 @@ def build_stack(
         objects=local.objects,
         clock=clock,
         kinesis=KinesisSource(kinesis, region=settings.region),
+        # As GetFunctionConfiguration reports it: an API-made function's Role, else Sluiceway's.
+        role_of=lambda name: stored_role(settings.data_dir, name),
         region=settings.region,
         account_id=settings.account_id,
     )

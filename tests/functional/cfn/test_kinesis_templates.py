@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sluiceway.cfn.deployer import Deployment
+from sluiceway.cfn.errors import TemplateError
 
 Aws = Callable[..., Any]
 
@@ -73,3 +74,33 @@ def test_streams_are_made_updated_and_deleted(aws: Aws, app_dir: Callable[..., P
         with pytest.raises(ClientError) as excinfo:
             kinesis.describe_stream(StreamName=stream)
         assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_name_taken_by_a_stream_the_stack_did_not_make_fails_the_resource(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    kinesis = aws("kinesis")
+    kinesis.create_stream(StreamName="shared-stream", ShardCount=3)
+    kinesis.put_record(StreamName="shared-stream", Data=b"precious", PartitionKey="p")
+    named = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Named:\n    Type: AWS::Kinesis::Stream\n    Properties:\n      Name: {}\n"
+    )
+    with pytest.raises(TemplateError) as failed:
+        make_stack(app_dir(named.format("shared-stream")), "adopter")
+    assert "Resources.Named" in str(failed.value)
+    assert "Resource of type 'AWS::Kinesis::Stream' with identifier 'shared-stream' already exists." in str(failed.value)
+
+    # Nor may a rename take it; the stack's own stream is its own to update.
+    make_stack(app_dir(named.format("mine")), "adopter")
+    make_stack(app_dir(named.format("mine")), "adopter")
+    with pytest.raises(TemplateError, match="'shared-stream' already exists"):
+        make_stack(app_dir(named.format("shared-stream")), "adopter")
+
+    # The stream the stack did not make is as it was: its shards and its record.
+    shards = kinesis.list_shards(StreamName="shared-stream")["Shards"]
+    assert len(shards) == 3
+    records = []
+    for shard in shards:
+        iterator = kinesis.get_shard_iterator(StreamName="shared-stream", ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        records += kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert [r["Data"] for r in records] == [b"precious"]

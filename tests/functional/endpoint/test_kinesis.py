@@ -187,3 +187,68 @@ def test_list_shards_pages_with_next_token(kinesis: Any) -> None:
     assert _error(excinfo)[0] == "InvalidArgumentException"
     after = kinesis.list_shards(StreamName="paged", ShardFilter={"Type": "AFTER_SHARD_ID", "ShardId": "shardId-000000000003"})
     assert [s["ShardId"] for s in after["Shards"]] == ["shardId-000000000004"]
+
+
+@pytest.fixture(scope="module")
+def unchecked(kinesis: Any) -> Any:
+    """A client that sends what it is given, as a client in another language may."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    config = Config(retries={"max_attempts": 1}, parameter_validation=False)
+    return session.client("kinesis", endpoint_url=kinesis.meta.endpoint_url, config=config)
+
+
+def test_missing_members_and_forged_numbers_are_refused_not_failed(kinesis: Any, unchecked: Any) -> None:
+    kinesis.create_stream(StreamName="checked", ShardCount=1)
+    with pytest.raises(ClientError) as excinfo:
+        unchecked.put_record(StreamName="checked", Data=b"x")
+    assert _error(excinfo) == (
+        "ValidationException",
+        "1 validation error detected: Value null at 'partitionKey' failed to satisfy constraint: Member must not be null",
+    )
+    with pytest.raises(ClientError) as excinfo:
+        unchecked.put_records(StreamName="checked", Records=[{"Data": b"x", "PartitionKey": "k"}, {"Data": b"y"}])
+    assert _error(excinfo) == (
+        "ValidationException",
+        "1 validation error detected: Value null at 'records.2.member.partitionKey' failed to satisfy constraint: Member must not be null",
+    )
+    # A well-formed sequence number no record ever had.
+    put = kinesis.put_record(StreamName="checked", Data=b"x", PartitionKey="k")
+    beyond = put["SequenceNumber"][:2] + "9" * 38 + put["SequenceNumber"][40:]
+    with pytest.raises(ClientError) as excinfo:
+        kinesis.get_shard_iterator(
+            StreamName="checked", ShardId="shardId-000000000000", ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber=beyond
+        )
+    assert _error(excinfo)[0] == "InvalidArgumentException" and beyond in _error(excinfo)[1]
+    # An iterator with numbers no iterator holds.
+    import base64
+    import json
+
+    iterator = kinesis.get_shard_iterator(StreamName="checked", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    payload = json.loads(base64.b64decode(iterator["ShardIterator"]))
+    for forged in ({**payload, "p": 10**30}, {**payload, "t": -(10**30)}, {**payload, "c": 10**40}):
+        with pytest.raises(ClientError) as excinfo:
+            kinesis.get_records(ShardIterator=base64.b64encode(json.dumps(forged).encode()).decode())
+        assert _error(excinfo)[0] == "InvalidArgumentException"
+    kinesis.delete_stream(StreamName="checked")
+
+
+def test_the_shard_limit_counts_the_accounts_open_shards(kinesis: Any) -> None:
+    from sluiceway.endpoint.services.kinesis import MAX_SHARDS_PER_ACCOUNT
+
+    kinesis.create_stream(StreamName="limited", ShardCount=3)
+    existing = sum(
+        kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["OpenShardCount"]
+        for name in kinesis.list_streams()["StreamNames"]
+    )
+    wanted = MAX_SHARDS_PER_ACCOUNT - existing + 1
+    with pytest.raises(ClientError) as excinfo:
+        kinesis.create_stream(StreamName="over", ShardCount=wanted)
+    assert _error(excinfo) == (
+        "LimitExceededException",
+        f"This request would exceed the shard limit for the account {ACCOUNT} in us-east-1. Current shard count for the account: "
+        f"{existing}. Limit: {MAX_SHARDS_PER_ACCOUNT}. Number of additional shards that would have resulted from this request: {wanted}.",
+    )
+    kinesis.delete_stream(StreamName="limited")

@@ -118,7 +118,7 @@ def test_a_kinesis_mapping_runs_its_function_for_every_shard(running: Running) -
         "TumblingWindowInSeconds": 0,
     }
     lines = _logged(running, "esm-kinesis", 2)
-    identity = f"arn:aws:iam::{ACCOUNT}:role/sluiceway"
+    identity = ROLE  # the function's execution role, as GetFunctionConfiguration reports it
     assert sorted(lines) == [f"got left shardId-000000000000 {identity}", f"got right shardId-000000000001 {identity}"]
     code, message, status = _error(
         lam.create_event_source_mapping, EventSourceArn=stream, FunctionName="esm-kinesis", StartingPosition="LATEST"
@@ -167,3 +167,33 @@ def test_kinesis_mappings_are_checked_as_lambda_checks_them(running: Running) ->
     assert made["StartingPosition"] == "AT_TIMESTAMP" and made["StartingPositionTimestamp"] == since
     assert lam.get_event_source_mapping(UUID=made["UUID"])["StartingPositionTimestamp"] == since
     lam.delete_event_source_mapping(UUID=made["UUID"])
+
+
+def test_a_kept_mapping_this_run_cannot_start_says_why(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from sluiceway.backends.local.event_source_mappings import SqliteEventSourceMappings
+
+    first = Running(tmp_path / "data")
+    try:
+        lam, kinesis = first.client("lambda"), first.client("kinesis")
+        kinesis.create_stream(StreamName="windowed", ShardCount=1)
+        stream = kinesis.describe_stream_summary(StreamName="windowed")["StreamDescriptionSummary"]["StreamARN"]
+        lam.create_function(
+            FunctionName="windowed-fn", Runtime="python3.12", Role=ROLE, Handler="lambda_function.handler", Code={"ZipFile": RECORDER}
+        )
+        made = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName="windowed-fn", StartingPosition="LATEST")
+    finally:
+        first.close()
+    # As an earlier release kept it: with a tumbling window, which this one does not run.
+    store = SqliteEventSourceMappings(tmp_path / "data" / "lambda.db")
+    kept = store.get(made["UUID"])
+    assert kept is not None
+    store.replace(replace(kept, config={**kept.config, "TumblingWindowInSeconds": 60}))
+    store.close()
+    again = Running(tmp_path / "data")
+    try:
+        shown = again.client("lambda").get_event_source_mapping(UUID=made["UUID"])
+        assert shown["LastProcessingResult"].startswith("PROBLEM: TumblingWindowInSeconds 60 is not emulated locally")
+    finally:
+        again.close()

@@ -121,6 +121,8 @@ def test_each_shard_has_its_poller_in_order_with_lambdas_kinesis_event(make_stac
     }
     assert (first["eventSource"], first["eventName"], first["eventVersion"]) == ("aws:kinesis", "aws:kinesis:record", "1.0")
     assert first["eventSourceARN"] == arn and first["awsRegion"] == REGION
+    # A function registered without a role (a template's) reports Sluiceway's, in GetFunctionConfiguration too;
+    # an API-made function's own role is tested through the endpoint.
     assert first["invokeIdentityArn"] == f"arn:aws:iam::{stack.settings.account_id}:role/sluiceway"
     inner = first["kinesis"]
     assert inner["kinesisSchemaVersion"] == "1.0" and isinstance(inner["approximateArrivalTimestamp"], float)
@@ -128,7 +130,8 @@ def test_each_shard_has_its_poller_in_order_with_lambdas_kinesis_event(make_stac
     # Each shard's checkpoint is its own, past its last record.
     for poller in stack.streams.shard_pollers(uuid):
         wait_for(lambda poller=poller: len(poller.outcomes) == 1)
-        assert stack.streams.checkpoints.get(f"{uuid}/{poller.shard_id}") == poller.position()
+        last = kinesis(stack).read(arn, poller.shard_id, 0, 10, 1 << 20)[-1]
+        assert stack.streams.checkpoints.get(f"{uuid}/{poller.shard_id}") == last.position
     # A later put wakes the shard's poller: that record only.
     put(stack, arn, ("b3", 1))
     wait_for(lambda: len(events_of("KinesisRecorder")) == 3)
@@ -221,3 +224,98 @@ def test_a_restarted_stack_resumes_each_shard_after_its_checkpoint(make_stack: C
     again.start("kinesis tests")
     wait_for(lambda: data_of("KinesisRecorder") == ["p2"])
     assert len(again.streams.pollers) == 2
+
+
+GATE = threading.Event()
+
+
+def blocked(event: dict[str, Any], context: Any) -> None:
+    record(event, context)
+    GATE.wait(10)
+
+
+def test_a_mapping_takes_its_shards_in_turn_on_one_thread(make_stack: Callable[[], Stack]) -> None:
+    RECEIVED.clear()
+    stack = make_stack()
+    shards = 20
+    arn = kinesis(stack).create_stream("wide", shard_count=shards).arn
+    step = 2**128 // shards
+    kinesis(stack).put(arn, [PutEntry(f"k{i}", f"r{i}".encode(), i * step) for i in range(shards)])
+    uuid = stack.streams.add(StreamMapping(table=arn, function="KinesisRecorder", starting_position="TRIM_HORIZON"))
+    stack.start("kinesis tests")
+    wait_for(lambda: sorted(data_of("KinesisRecorder")) == sorted(f"r{i}" for i in range(shards)))
+    threads = [t for t in threading.enumerate() if t.name.startswith("sluiceway-stream-KinesisRecorder")]
+    assert len(threads) == 1
+    # Each shard still has its batch of its own, settled at its own checkpoint.
+    assert sorted(len(e["Records"]) for e in events_of("KinesisRecorder")) == [1] * shards
+    for poller in stack.streams.shard_pollers(uuid):
+        [only] = kinesis(stack).read(arn, poller.shard_id, 0, 10, 1 << 20)
+        wait_for(lambda poller=poller, only=only: stack.streams.checkpoints.get(f"{uuid}/{poller.shard_id}") == only.position)
+
+
+def fail_bad(event: dict[str, Any], context: Any) -> None:
+    record(event, context)
+    if any(base64.b64decode(r["kinesis"]["data"]) == b"bad" for r in event["Records"]):
+        raise RuntimeError("bad record")
+
+
+def test_a_failing_shard_does_not_hold_up_the_mappings_other_shards(make_stack: Callable[[], Stack]) -> None:
+    RECEIVED.clear()
+    stack = make_stack()
+    stack.invoker.register(FunctionSpec("KinesisFailsBad", f"{__name__}.fail_bad", timeout_s=10))
+    stack.streams.backoff_s = (5.0, 5.0)  # the failed batch waits long: the other shard goes on meanwhile
+    arn = kinesis(stack).create_stream("halves", shard_count=2).arn
+    put(stack, arn, ("bad", 0))
+    stack.streams.add(StreamMapping(table=arn, function="KinesisFailsBad", starting_position="TRIM_HORIZON"))
+    stack.start("kinesis tests")
+    wait_for(lambda: data_of("KinesisFailsBad") == ["bad"])
+    put(stack, arn, ("x1", 0), ("y1", 1), ("y2", 1))  # shard 0's batch is in its backoff now
+    wait_for(lambda: data_of("KinesisFailsBad")[1:] == ["y1", "y2"], timeout=4)
+
+
+def test_a_put_wakes_the_readers_of_its_stream_only(make_stack: Callable[[], Stack]) -> None:
+    stack = make_stack()
+    store = kinesis(stack)
+    one, two = store.create_stream("one", shard_count=1).arn, store.create_stream("two", shard_count=1).arn
+    before = (store.generation(one), store.generation(two))
+    store.put(two, [PutEntry("k", b"x")])
+    assert (store.generation(one), store.generation(two)) == (before[0], before[1] + 1)
+    assert store.wait(one, before[0], 0.05) == before[0]
+
+
+def test_closing_waits_for_all_mappings_within_one_deadline(make_stack: Callable[[], Stack]) -> None:
+    RECEIVED.clear()
+    GATE.clear()
+    stack = make_stack()
+    stack.streams.stop_s = 1.0
+    for name in ("BlockedA", "BlockedB"):
+        stack.invoker.register(FunctionSpec(name, f"{__name__}.blocked", timeout_s=30))
+        arn = kinesis(stack).create_stream(f"busy-{name}", shard_count=1).arn
+        put(stack, arn, ("w", 0))
+        stack.streams.add(StreamMapping(table=arn, function=name, starting_position="TRIM_HORIZON"))
+    stack.streams.start()
+    try:
+        wait_for(lambda: bool(events_of("BlockedA")) and bool(events_of("BlockedB")))
+        started = time.monotonic()
+        stack.streams.close()
+        # Each mapping's invocation is still running: two waits of a second each would take two.
+        assert time.monotonic() - started < 1.8
+    finally:
+        GATE.set()
+
+
+def test_a_mapped_stream_deleted_reads_as_no_records(make_stack: Callable[[], Stack], caplog: pytest.LogCaptureFixture) -> None:
+    RECEIVED.clear()
+    stack = make_stack()
+    stack.streams.poll_s = 0.02
+    arn = kinesis(stack).create_stream("gone", shard_count=2).arn
+    stack.streams.add(StreamMapping(table=arn, function="KinesisRecorder", starting_position="TRIM_HORIZON"))
+    stack.start("kinesis tests")
+    kinesis(stack).delete_stream(arn)
+    wait_for(lambda: any(r.getMessage() == "mapped Kinesis stream not found; no records read" for r in caplog.records))
+    deadline = time.monotonic() + 0.3  # some more polls of both shards
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("mapped Kinesis stream not found; no records read") == 1
+    assert "stream poll failed" not in messages and not any(r.exc_info for r in caplog.records)

@@ -2,7 +2,8 @@
 
 Without a Name, CloudFormation names it ``<stack>-<LogicalId>-<13 characters>``. Ref gives the
 name, Fn::GetAtt ``Arn`` its ARN. Name is create-only: a new name makes a new stream and deletes
-the old one. Retention, encryption and tags are brought to the template's on every update.
+the old one; a Name a stream already has (and the stack did not make) fails. Retention,
+encryption and tags are brought to the template's on every update.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class KinesisStream:
         shards = _int(props.get("ShardCount"), f"{request.where}.ShardCount")
         tags = _tags(props.get("Tags"), request.where)
         current = _describe(env, name)
+        previous = request.previous
+        if current is not None and (previous is None or previous.physical_id != name):
+            # A stream the stack does not own: adopting it would reshape it now and delete it with
+            # the stack. CloudFormation fails the resource with its handlers' AlreadyExists error.
+            raise TemplateError(f"{request.where}.Name: Resource of type 'AWS::Kinesis::Stream' with identifier '{name}' already exists.")
         if current is None:
             params: dict[str, Any] = {"StreamName": name, "StreamModeDetails": {"StreamMode": mode}}
             if mode == "PROVISIONED":
@@ -51,7 +57,6 @@ class KinesisStream:
             _retag(env, name, tags)
         _retain(env, name, int(current["RetentionPeriodHours"]), props, request.where)
         _encrypt(env, name, current, props.get("StreamEncryption"))
-        previous = request.previous
         if previous is not None and previous.physical_id != name:
             self.delete(env, previous)  # Name is create-only: the stream under the old name was replaced
         return Made(name, name, {"Arn": str(current["StreamARN"])})

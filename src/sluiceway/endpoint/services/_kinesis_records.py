@@ -32,6 +32,8 @@ MAX_PUT_RECORDS: Final = 500
 DEFAULT_GET_RECORDS: Final = 10_000
 ITERATOR_TTL_MS: Final = 300_000
 """A shard iterator expires five minutes after it was issued."""
+_MAX_STORED: Final = 2**63 - 1
+"""The largest number SQLite keeps (positions) and times in milliseconds stay far below."""
 _JAVA_DATE: Final = "%a %b %d %H:%M:%S UTC %Y"
 """How Kinesis (a Java service) prints the times in ExpiredIteratorException's message."""
 
@@ -69,6 +71,15 @@ def _check(ctx: Context, params: dict[str, Any], data_paths: list[tuple[str, int
         )
 
 
+def _nulls(record: dict[str, Any], where: str) -> list[str]:
+    """AWS's problems for a record's missing members (the constraint check reads only the members given)."""
+    return [
+        f"Value null at '{where}{member}' failed to satisfy constraint: Member must not be null"
+        for key, member in (("Data", "data"), ("PartitionKey", "partitionKey"))
+        if record.get(key) is None
+    ]
+
+
 def _hash_key(text: str | None) -> int | None:
     if text is None:
         return None
@@ -92,7 +103,7 @@ def _without_data(params: dict[str, Any]) -> dict[str, Any]:
 @OPERATIONS("PutRecord")
 def put_record(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     data = bytes(params.get("Data") or b"")
-    _check(ctx, _without_data(params), [("data", len(data))])
+    _check(ctx, _without_data(params), [("data", len(data))], _nulls(params, ""))
     stream = must_stream(ctx, _without_data(params))
     entry = PutEntry(str(params["PartitionKey"]), data, _hash_key(params.get("ExplicitHashKey")))
     # SequenceNumberForOrdering needs no handling: one stream's puts are already strictly ordered.
@@ -107,7 +118,7 @@ def put_records(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     # A record's data and partition key together count toward its 1 MiB (moto's test, after AWS).
     keys = [len(str(r.get("PartitionKey", "")).encode()) for r in records]
     sizes = [(f"records.{i}.member.data", len(d) + k) for i, (d, k) in enumerate(zip(datas, keys, strict=True), 1)]
-    extra: list[str] = []
+    extra = [problem for i, r in enumerate(records, 1) for problem in _nulls(r, f"records.{i}.member.")]
     if len(records) > MAX_PUT_RECORDS:
         # AWS names the list without its value; the constraint checker would print it.
         extra.append(f"Value at 'records' failed to satisfy constraint: Member must have length less than or equal to {MAX_PUT_RECORDS}")
@@ -154,6 +165,12 @@ def _sequence_position(ctx: Context, stream: KinesisStream, shard: KinesisShard,
             f"{stream.name} under account {ctx.account_id} is invalid."
         )  # not confirmed word for word
     position, ordinal = decoded
+    if position > kinesis(ctx).last_position():
+        # Well formed, but past every record put so far: no record ever had it.
+        raise invalid(
+            f"StartingSequenceNumber {sequence} used in GetShardIterator on shard {shard.shard_id} in stream "
+            f"{stream.name} under account {ctx.account_id} is invalid because it did not come from this stream."
+        )  # not confirmed word for word
     if ordinal != shard.ordinal:
         raise invalid(
             f"Invalid StartingSequenceNumber. It encodes {shard_id(ordinal)}, while it was used in a call to a shard with {shard.shard_id}"
@@ -197,6 +214,8 @@ def _parse_iterator(ctx: Context, text: str) -> tuple[KinesisStream, str, int]:
         )  # fmt: skip
     except (binascii.Error, ValueError, UnicodeError, KeyError, TypeError):
         raise invalid(f"Invalid ShardIterator: {text}") from None  # not confirmed word for word
+    if not all(0 <= value <= _MAX_STORED for value in (created, after, issued)):
+        raise invalid(f"Invalid ShardIterator: {text}")  # forged: no iterator we issue holds such numbers
     now = _now(ctx)
     if _ms(now) - issued > ITERATOR_TTL_MS:
         issued_at = datetime.fromtimestamp(issued / 1000, tz=now.tzinfo)

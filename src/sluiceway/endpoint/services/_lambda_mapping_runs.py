@@ -187,14 +187,20 @@ class MappingRuns:
                 continue
             try:
                 self.start(mapping.uuid)
-            except ValueError:
+            except ValueError as exc:
                 logger.warning("could not start event source mapping", extra={"uuid": mapping.uuid}, exc_info=True)
+                # Kept from an earlier run with a setting this one does not run (TumblingWindowInSeconds)
+                # or a stream now gone: GetEventSourceMapping says why it processes nothing. Lambda's
+                # own wording for such a mapping is not confirmed; its results begin "PROBLEM: ".
+                self._set_result(mapping.uuid, f"PROBLEM: {exc}")
 
     def _processed(self, uuid: str, outcome: StreamBatchOutcome) -> None:
         """Keep what the mapping's last batch came to (``LastProcessingResult``), as Lambda reports it."""
         result = processing_result(outcome)
-        if result is None:
-            return
+        if result is not None:
+            self._set_result(uuid, result)
+
+    def _set_result(self, uuid: str, result: str) -> None:
         with self.lock:
             mapping = self.store.get(uuid)
             if mapping is None or mapping.config.get("LastProcessingResult") in (None, result):

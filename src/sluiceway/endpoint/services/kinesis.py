@@ -14,6 +14,7 @@ import json
 from typing import Any, Final
 
 from ...backends.local.kinesis import KinesisShard, KinesisStream
+from ...backends.local.kinesis.store import ON_DEMAND_SHARDS
 from ...errors import ConflictError, NotFoundError
 from ..context import Context
 from ..errors import AwsError
@@ -80,11 +81,15 @@ def create_stream(ctx: Context, params: dict[str, Any]) -> None:
     if mode == "ON_DEMAND" and count is not None:
         # Not confirmed word for word: AWS refuses a shard count for an on-demand stream.
         raise ctx_validation(f"ShardCount is not supported for stream {name} with ON_DEMAND mode.")
-    if count is not None and int(count) > MAX_SHARDS_PER_ACCOUNT:
+    requested = ON_DEMAND_SHARDS if count is None or mode == "ON_DEMAND" else int(count)
+    existing = kinesis(ctx).open_shard_count()
+    if existing + requested > MAX_SHARDS_PER_ACCOUNT:
+        # Not confirmed word for word. The limit counts the account's open shards, these included.
         raise AwsError(
             "LimitExceededException",
             f"This request would exceed the shard limit for the account {ctx.account_id} in {ctx.region}. "
-            f"Current shard count for the account: 0. Limit: {MAX_SHARDS_PER_ACCOUNT}.",
+            f"Current shard count for the account: {existing}. Limit: {MAX_SHARDS_PER_ACCOUNT}. "
+            f"Number of additional shards that would have resulted from this request: {requested}.",
         )
     tags = {str(k): str(v) for k, v in (params.get("Tags") or {}).items()}
     if len(tags) > MAX_TAGS:

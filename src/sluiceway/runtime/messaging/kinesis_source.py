@@ -16,11 +16,15 @@ store (``backends/local/kinesis/store.py``, seen here through :class:`KinesisSha
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, Protocol
 
+from ...errors import NotFoundError
 from .stream_shards import ShardRecord
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["KinesisShardStore", "KinesisSource", "StoredKinesisRecord", "kinesis_event"]
 
@@ -62,12 +66,11 @@ class KinesisShardStore(Protocol):
 
     def position_at(self, stream_arn: str, shard_id: str, when: datetime) -> int: ...
 
-    @property
-    def generation(self) -> int: ...
+    def generation(self, stream_arn: str) -> int: ...
 
-    def wait(self, since: int, timeout: float) -> int: ...
+    def wait(self, stream_arn: str, since: int, timeout: float) -> int: ...
 
-    def wake(self) -> None: ...
+    def wake(self, stream_arn: str | None = None) -> None: ...
 
 
 def kinesis_event(record: StoredKinesisRecord, *, stream_arn: str, region: str, identity: str) -> dict[str, Any]:
@@ -99,6 +102,8 @@ class KinesisSource:
     def __init__(self, store: KinesisShardStore, *, region: str) -> None:
         self.store = store
         self.region = region
+        self._missing: set[str] = set()
+        """Streams found deleted (warned about once)."""
 
     def stream_arn(self, source: str) -> str | None:
         return self.store.stream_arn(source)
@@ -109,7 +114,16 @@ class KinesisSource:
     def read(self, stream_arn: str, shard_id: str, after: int, limit: int, *, identity: str) -> list[ShardRecord]:
         # The store stops at a budget of raw data; the event carries it base64 (4 bytes per 3), each
         # record with its keys around it: the batch ends before the event would pass Lambda's payload.
-        found = self.store.read(stream_arn, shard_id, after, limit, _PAYLOAD_BUDGET * 3 // 4)
+        try:
+            found = self.store.read(stream_arn, shard_id, after, limit, _PAYLOAD_BUDGET * 3 // 4)
+        except NotFoundError:
+            # The stream was deleted under the mapping: Lambda's poller finds no records (the
+            # mapping stays until deleted). Said once, not at every poll.
+            if stream_arn not in self._missing:
+                self._missing.add(stream_arn)
+                logger.warning("mapped Kinesis stream not found; no records read", extra={"stream": stream_arn})
+            return []
+        self._missing.discard(stream_arn)
         batch: list[ShardRecord] = []
         size = 0
         for r in found:
@@ -129,12 +143,11 @@ class KinesisSource:
     def position_at(self, stream_arn: str, shard_id: str, when: datetime) -> int:
         return self.store.position_at(stream_arn, shard_id, when)
 
-    @property
-    def generation(self) -> int:
-        return self.store.generation
+    def generation(self, stream_arn: str) -> int:
+        return self.store.generation(stream_arn)
 
-    def wait(self, since: int, timeout: float) -> int:
-        return self.store.wait(since, timeout)
+    def wait(self, stream_arn: str, since: int, timeout: float) -> int:
+        return self.store.wait(stream_arn, since, timeout)
 
-    def wake(self) -> None:
-        self.store.wake()
+    def wake(self, stream_arn: str | None = None) -> None:
+        self.store.wake(stream_arn)

@@ -98,14 +98,17 @@ class ShardSource(Protocol):
         """
         ...
 
-    @property
-    def generation(self) -> int: ...
-
-    def wait(self, since: int, timeout: float) -> int:
-        """Block until records are committed after ``since`` or ``timeout`` seconds pass."""
+    def generation(self, stream_arn: str) -> int:
+        """A number that grows when records are committed to the stream (in this process)."""
         ...
 
-    def wake(self) -> None: ...
+    def wait(self, stream_arn: str, since: int, timeout: float) -> int:
+        """Block until records are committed to the stream after ``since`` or ``timeout`` seconds pass."""
+        ...
+
+    def wake(self, stream_arn: str | None = None) -> None:
+        """Wake the stream's waiting readers (every stream's without one)."""
+        ...
 
 
 def sequence_number(event: Mapping[str, Any]) -> str:
@@ -151,12 +154,12 @@ class DynamoDBShards:
         # Lambda refuses AT_TIMESTAMP for DynamoDB streams before a mapping is made.
         raise ValueError(f"Unsupported starting position for arn type: {stream_arn}")
 
-    @property
-    def generation(self) -> int:
+    # The tables' streams share one signal per database file: a write wakes every table's readers.
+    def generation(self, stream_arn: str) -> int:
         return self.source.generation
 
-    def wait(self, since: int, timeout: float) -> int:
+    def wait(self, stream_arn: str, since: int, timeout: float) -> int:
         return self.source.wait(since, timeout)
 
-    def wake(self) -> None:
+    def wake(self, stream_arn: str | None = None) -> None:
         self.source.wake()

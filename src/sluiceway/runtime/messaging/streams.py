@@ -1,7 +1,8 @@
 """Stream -> function triggers: Lambda's event source mappings for DynamoDB Streams and Kinesis, run locally.
 
-Each :class:`StreamMapping` gets a :class:`StreamPoller` per shard of its stream, a thread
-that reads the shard from its checkpoint, invokes the function with Lambda's event
+Each :class:`StreamMapping` gets a :class:`StreamPoller` per shard of its stream, which
+reads the shard from its checkpoint, and one thread that takes its shards in turn; each shard
+invokes the function with Lambda's event
 (DynamoDB: ``{"Records": [{"eventID", "eventName", "eventVersion": "1.1", "eventSource":
 "aws:dynamodb", "awsRegion", "dynamodb": {...}, "eventSourceARN"}]}``; Kinesis: see
 ``kinesis_source.py``) one batch at a time, in order, and settles each batch as Lambda does:
@@ -32,8 +33,8 @@ Locally a table's stream has one shard; a Kinesis stream has the shards it was m
 (those it lists when the mapping starts: shards made later by resharding are not read).
 ``ParallelizationFactor`` runs as 1 (Lambda's default), so records of a shard are handled
 strictly in order.
-A poller is woken by the commit of a write in this process; it also looks every
-``poll_s`` for writes of other processes.
+A mapping's thread is woken by the commit of a write to its stream in this process (a
+table's write wakes every table's); it also looks every ``poll_s`` for writes of other processes.
 
 A mapping is stopped without waiting for the batch in flight: a disabled or updated mapping
 keeps its checkpoint, and its old poller settles that batch (moving the checkpoint past it)
@@ -46,8 +47,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -318,6 +321,10 @@ class _Work:
 class StreamPoller:
     """Reads one shard of a stream for one mapping and invokes its function, batch after batch, in order.
 
+    It has no thread of its own: the mapping's thread (:class:`_MappingRun`) takes each of its
+    shards a step at a time (:meth:`step`), so that a mapping costs one thread however many
+    shards its stream has, and each shard still has one batch at a time, in order.
+
     Args:
         mapping: the mapping.
         uuid: the mapping's id.
@@ -329,7 +336,7 @@ class StreamPoller:
         clock: the time (record ages, the record's timestamp).
         region: for the function's ARN.
         account_id: for the function's ARN.
-        poll_s: how often to look for writes of other processes.
+        poll_s: how often to look for writes of other processes (the mapping's thread looks).
         backoff_s: (first, largest) wait before retrying a failed batch; it doubles while it fails.
         on_outcome: told of each outcome (after it is noted), from the poller's thread.
         predecessor: the mapping's previous poller, stopping: this one reads nothing until it ended.
@@ -337,6 +344,7 @@ class StreamPoller:
         shard_id: the shard it reads.
         key: the key of its checkpoint (by default ``uuid``).
         identity: the function's role ARN (Kinesis records name it).
+        stop: set to stop (shared by the mapping's pollers: they stop together).
     """
 
     def __init__(
@@ -360,6 +368,7 @@ class StreamPoller:
         shard_id: str,
         key: str | None = None,
         identity: str = "",
+        stop: threading.Event | None = None,
     ) -> None:
         self.mapping = mapping
         self.uuid = uuid
@@ -375,8 +384,15 @@ class StreamPoller:
         self.function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{mapping.function_name}"
         self.poll_s = poll_s
         self.backoff_s = backoff_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stop = stop if stop is not None else threading.Event()
+        self._runner: _MappingRun | None = None
+        """The mapping's thread, which takes this shard (and the mapping's others) step by step."""
+        self._work: list[_Work] = []
+        """The batch in hand (split in parts by bisection), until it is settled."""
+        self._not_before = 0.0
+        """When (``time.monotonic``) the shard may be taken on: a failed batch's backoff, or a pause after an error."""
+        self._window_closes: float | None = None
+        """When (``clock.monotonic``) the batching window of the records seen closes."""
         self._cond = threading.Condition()
         self._outcomes: list[StreamBatchOutcome] = []
         self._settled = 0
@@ -387,19 +403,12 @@ class StreamPoller:
         self._gate = threading.Lock()
         self._retired = False
 
-    # -- the thread -----------------------------------------------------------
-
-    def start(self) -> None:
-        if self._thread is not None or not self.mapping.enabled:
-            return
-        self._stop.clear()
-        name = f"sluiceway-stream-{self.mapping.function_name}-{self.shard_id}"
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+    # -- the mapping's thread -------------------------------------------------
 
     def request_stop(self) -> None:
         """Start no other batch; the invocation in progress ends and settles its batch (without waiting here)."""
         self._stop.set()
+        self.source.wake(self.stream_arn)
 
     def retire(self) -> None:
         """Stop, and never write the checkpoint again (the mapping is deleted, or a successor gave up waiting).
@@ -412,44 +421,28 @@ class StreamPoller:
         if previous is not None:
             previous.retire()
         self._stop.set()
-        self.source.wake()
+        self.source.wake(self.stream_arn)
 
     @property
     def alive(self) -> bool:
-        """The thread runs (an invocation may be in progress after a stop)."""
-        thread = self._thread
-        return thread is not None and thread.is_alive()
+        """The mapping's thread runs (an invocation may be in progress after a stop)."""
+        runner = self._runner
+        return runner is not None and runner.alive
 
     def join(self, timeout: float) -> bool:
-        """Wait for the thread to end; False if it still runs after ``timeout`` seconds."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+        """Wait for the mapping's thread to end; False if it still runs after ``timeout`` seconds."""
+        runner = self._runner
+        if runner is not None:
+            runner.join(timeout)
         return not self.alive
 
     def close(self, timeout: float = 60) -> None:
         """Stop after the invocation in progress (its batch's checkpoint is written if it settled it)."""
-        self._stop.set()
-        self.source.wake()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-            if not self._thread.is_alive():
-                self._thread = None
-
-    def _loop(self) -> None:
-        self._await_predecessor()
-        while not self._stop.is_set():
-            try:
-                if not self.poll_once():
-                    continue
-            except Exception:
-                logger.exception(
-                    "stream poll failed", extra={"stream": self.stream_arn, "shard": self.shard_id, "function": self.mapping.function}
-                )
-                self._stop.wait(self.backoff_s[1])
+        self.request_stop()
+        self.join(timeout)
 
     def _await_predecessor(self) -> None:
-        """One poller per mapping at a time: the previous one settles its batch before this one reads."""
+        """One poller per mapping and shard at a time: the previous one settles its batch before this one reads."""
         previous = self._predecessor
         if previous is None:
             return
@@ -465,105 +458,119 @@ class StreamPoller:
                 break
         self._predecessor = None
 
-    # -- one batch ------------------------------------------------------------
+    # -- one step ---------------------------------------------------------------
 
     def position(self) -> int:
         """Where the mapping stands in the shard: every record up to this position is handled."""
         found = self.checkpoints.get(self.key)
         return found if found is not None else self.source.trim_horizon(self.stream_arn, self.shard_id)
 
-    def poll_once(self) -> bool:
-        """Wait (up to ``poll_s``) for a batch, then run it to its end; False when none came."""
-        generation = self.source.generation
-        batch = self._gather(generation)
-        if not batch:
-            return False
-        self._run(batch)
-        return True
+    def step(self) -> float | None:
+        """Take the shard one step on, without waiting: gather a batch, or run one invocation of the batch.
+
+        Returns None when it did something (another step may follow at once), else how many
+        seconds may pass before it has something to do (``inf``: not before records are put).
+        A failing batch waits out its backoff here, not in the mapping's thread, so that the
+        mapping's other shards go on meanwhile.
+        """
+        remaining = self._not_before - time.monotonic()
+        if remaining > 0:
+            return remaining
+        if not self._work:
+            batch, wait_s = self._gather()
+            if not batch:
+                return wait_s
+            self._work = [_Work(batch)]
+        self._run_once()
+        return None
 
     def _read(self, position: int) -> list[ShardRecord]:
         return self.source.read(self.stream_arn, self.shard_id, position, self.mapping.batch_size, identity=self.identity)
 
-    def _gather(self, generation: int) -> list[ShardRecord]:
+    def _gather(self) -> tuple[list[ShardRecord], float]:
+        """The next batch, if it is due; else how long until it may be (``inf``: no record yet)."""
         mapping = self.mapping
-        position = self.position()
-        batch = self._read(position)
+        batch = self._read(self.position())
         if not batch:
-            if not self._stop.is_set():
-                self.source.wait(generation, self.poll_s)
-            return []
+            self._window_closes = None
+            return [], math.inf
         if mapping.max_batching_window_s <= 0 or len(batch) >= mapping.batch_size:
-            return batch
+            self._window_closes = None
+            return batch, 0.0
         # Gather until the batch is full, the window closes, or Lambda's payload limit stops it
-        # (the source returns fewer records than asked when the next would pass it).
-        deadline = self.clock.monotonic() + mapping.max_batching_window_s
-        while len(batch) < mapping.batch_size and not self._stop.is_set():
-            remaining = deadline - self.clock.monotonic()
-            if remaining <= 0:
-                break
-            generation = self.source.wait(generation, min(remaining, self.poll_s))
-            more = self._read(position)
-            if len(more) > len(batch):
-                batch = more
-        return batch
+        # (the source returns fewer records than asked when the next would pass it). The window
+        # opens with the first record seen.
+        if self._window_closes is None:
+            self._window_closes = self.clock.monotonic() + mapping.max_batching_window_s
+        remaining = self._window_closes - self.clock.monotonic()
+        if remaining > 0:
+            return [], remaining
+        self._window_closes = None
+        return batch, 0.0
 
-    def _run(self, records: list[ShardRecord]) -> None:
-        work = [_Work(records)]
-        while work and not self._stop.is_set():
-            current = work[0]
-            current.records = self._drop_expired(current)
-            if not current.records:
-                work.pop(0)
-                continue
-            first, last = current.records[0].sequence_number, current.records[-1].sequence_number
-            request_id = str(uuid.uuid4())
-            filters = self.mapping.filters
-            invoked = [r for r in current.records if filters.matches(r.event)] if filters.patterns else current.records
-            if not invoked:
-                # Nothing here matches a filter: Lambda steps over such records as handled.
-                self._advance(current.records[-1].position)
-                self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "filtered"))
-                work.pop(0)
-                continue
-            event = {"Records": [r.event for r in invoked]}
-            result = self.invoker.invoke(Invocation(self.mapping.function, event, request_id, timeout_s=INVOKE_TIMEOUT_S))
-            current.invokes += 1
-            current.last_result = result
-            failed_from = self._failed_from(result, invoked)
-            if failed_from is not None:
-                # From the invoked records' order to the batch's (filtered-out records stay in the batch).
-                failed_from = current.records.index(invoked[failed_from])
-            if result.ok and failed_from is None:
-                self._advance(current.records[-1].position)
-                self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "ok"))
-                work.pop(0)
-                continue
-            if result.ok and failed_from is not None and failed_from > 0:
-                # The records before the lowest reported failure succeeded: the checkpoint moves
-                # to them and the batch is tried again from the failure (with bisection, too:
-                # Lambda splits a partly failed batch at the reported record).
-                self._advance(current.records[failed_from - 1].position)
-                self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "partial"))
-                current.records = current.records[failed_from:]
-            elif not result.ok and self.mapping.bisect_batch_on_function_error and len(current.records) > 1:
-                half = len(current.records) // 2
-                # Splitting costs no retry; each half is tried as a batch of its own.
-                work[0:1] = [
-                    _Work(current.records[:half], current.retries, current.invokes, result),
-                    _Work(current.records[half:], current.retries, 0, None),
-                ]
-                self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "failed", _error(result)))
-                continue
-            else:
-                self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "failed", _error(result)))
-            current.retries += 1
-            limit = self.mapping.max_retry_attempts
-            if limit != -1 and current.retries > limit:
-                self._skip(current, "RetryAttemptsExhausted", request_id)
-                work.pop(0)
-                continue
-            first_wait, largest = self.backoff_s
-            self._stop.wait(min(largest, first_wait * 2 ** min(current.retries - 1, 30)))
+    def _run_once(self) -> None:
+        """One turn of the batch in hand: one invocation (or a filtered or expired part settled)."""
+        work = self._work
+        current = work[0]
+        current.records = self._drop_expired(current)
+        if not current.records:
+            work.pop(0)
+            return
+        first, last = current.records[0].sequence_number, current.records[-1].sequence_number
+        request_id = str(uuid.uuid4())
+        filters = self.mapping.filters
+        invoked = [r for r in current.records if filters.matches(r.event)] if filters.patterns else current.records
+        if not invoked:
+            # Nothing here matches a filter: Lambda steps over such records as handled.
+            self._advance(current.records[-1].position)
+            self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "filtered"))
+            work.pop(0)
+            return
+        event = {"Records": [r.event for r in invoked]}
+        result = self.invoker.invoke(Invocation(self.mapping.function, event, request_id, timeout_s=INVOKE_TIMEOUT_S))
+        current.invokes += 1
+        current.last_result = result
+        failed_from = self._failed_from(result, invoked)
+        if failed_from is not None:
+            # From the invoked records' order to the batch's (filtered-out records stay in the batch).
+            failed_from = current.records.index(invoked[failed_from])
+        if result.ok and failed_from is None:
+            self._advance(current.records[-1].position)
+            self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "ok"))
+            work.pop(0)
+            return
+        if result.ok and failed_from is not None and failed_from > 0:
+            # The records before the lowest reported failure succeeded: the checkpoint moves
+            # to them and the batch is tried again from the failure (with bisection, too:
+            # Lambda splits a partly failed batch at the reported record).
+            self._advance(current.records[failed_from - 1].position)
+            self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "partial"))
+            current.records = current.records[failed_from:]
+        elif not result.ok and self.mapping.bisect_batch_on_function_error and len(current.records) > 1:
+            half = len(current.records) // 2
+            # Splitting costs no retry; each half is tried as a batch of its own.
+            work[0:1] = [
+                _Work(current.records[:half], current.retries, current.invokes, result),
+                _Work(current.records[half:], current.retries, 0, None),
+            ]
+            self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "failed", _error(result)))
+            return
+        else:
+            self._note(StreamBatchOutcome(request_id, first, last, len(current.records), "failed", _error(result)))
+        current.retries += 1
+        limit = self.mapping.max_retry_attempts
+        if limit != -1 and current.retries > limit:
+            self._skip(current, "RetryAttemptsExhausted", request_id)
+            work.pop(0)
+            return
+        first_wait, largest = self.backoff_s
+        self._not_before = time.monotonic() + min(largest, first_wait * 2 ** min(current.retries - 1, 30))
+
+    def pause(self) -> None:
+        """After an unexpected error: drop the batch in hand (read again from the checkpoint) and rest a while."""
+        self._work = []
+        self._window_closes = None
+        self._not_before = time.monotonic() + self.backoff_s[1]
 
     def _failed_from(self, result: InvocationResult, records: list[ShardRecord]) -> int | None:
         """The index of the lowest record the function reported failed; None when none was, 0 for a malformed response."""
@@ -666,6 +673,67 @@ class StreamPoller:
             return self._cond.wait_for(lambda: self._settled >= count, timeout)
 
 
+class _MappingRun:
+    """A mapping's one thread: it goes round the shards' pollers in order, a step of each at a time.
+
+    Each shard keeps one batch at a time, in order; a shard whose batch waits (its backoff, its
+    batching window) does not hold the others up. An invocation in progress does: the mapping's
+    shards are invoked one at a time (Lambda invokes them at once, which only changes how fast).
+    When no shard has anything to do, the thread sleeps until a put to the stream wakes it, the
+    soonest wait ends, or ``poll_s`` passes (for puts by other processes).
+    """
+
+    def __init__(self, pollers: list[StreamPoller], stop: threading.Event, *, poll_s: float) -> None:
+        self.pollers = pollers
+        self.stop = stop
+        self.poll_s = poll_s
+        self.source = pollers[0].source
+        self.stream_arn = pollers[0].stream_arn
+        self._thread: threading.Thread | None = None
+        for poller in pollers:
+            poller._runner = self
+
+    def start(self) -> None:
+        if self._thread is not None or not self.pollers[0].mapping.enabled:
+            return
+        self.stop.clear()
+        name = f"sluiceway-stream-{self.pollers[0].mapping.function_name}"
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, timeout))
+
+    def _loop(self) -> None:
+        for poller in self.pollers:
+            poller._await_predecessor()
+        while not self.stop.is_set():
+            generation = self.source.generation(self.stream_arn)
+            wait_s = self.poll_s
+            for poller in self.pollers:
+                if self.stop.is_set():
+                    return
+                try:
+                    due = poller.step()
+                except Exception:
+                    logger.exception(
+                        "stream poll failed",
+                        extra={"stream": self.stream_arn, "shard": poller.shard_id, "function": poller.mapping.function},
+                    )
+                    poller.pause()
+                    due = poller.backoff_s[1]
+                wait_s = 0.0 if due is None else min(wait_s, due)
+            if wait_s > 0 and not self.stop.is_set():
+                self.source.wait(self.stream_arn, generation, wait_s)
+
+
 def _error(result: InvocationResult) -> str | None:
     return None if result.ok else f"{result.error_type}: {result.error_message}"
 
@@ -692,6 +760,7 @@ class StreamMappings:
         poll_s: see :class:`StreamPoller`.
         backoff_s: see :class:`StreamPoller`.
         drain_s: see :class:`StreamPoller`.
+        stop_s: how long :meth:`close` waits for the invocations in progress, in all.
     """
 
     def __init__(
@@ -711,6 +780,7 @@ class StreamMappings:
         poll_s: float = 1.0,
         backoff_s: tuple[float, float] = (0.5, 10.0),
         drain_s: float = INVOKE_TIMEOUT_S + 30,
+        stop_s: float = 60.0,
     ) -> None:
         self.source = source
         self.kinesis = kinesis
@@ -727,8 +797,9 @@ class StreamMappings:
         self.poll_s = poll_s
         self.backoff_s = backoff_s
         self.drain_s = drain_s
+        self.stop_s = stop_s
         self._pollers: dict[str, list[StreamPoller]] = {}
-        """Each running mapping's pollers (one per shard), by mapping UUID."""
+        """Each running mapping's pollers (one per shard, one thread between them), by mapping UUID."""
         self._stopping: dict[str, list[StreamPoller]] = {}
         """Removed mappings' pollers whose thread may still settle a batch, by mapping UUID."""
         self._started = False
@@ -774,6 +845,7 @@ class StreamMappings:
                         f" Please update or delete the existing mapping with UUID {poller.uuid}"
                     )
             predecessors = {p.shard_id: p for p in self._stopping.pop(mapping_uuid, [])}
+            stop = threading.Event()
             pollers = []
             for shard_id in shards.shard_ids(stream_arn):
                 key = checkpoint_key(mapping_uuid, shard_id, shards.kind)
@@ -802,14 +874,15 @@ class StreamMappings:
                     shard_id=shard_id,
                     key=key,
                     identity=identity,
+                    stop=stop,
                 )
                 pollers.append(poller)
             if not pollers:
                 raise ValueError(f"Stream not found: {mapping.table}")
+            run = _MappingRun(pollers, stop, poll_s=self.poll_s)
             self._pollers[mapping_uuid] = pollers
             if self._started:
-                for poller in pollers:
-                    poller.start()
+                run.start()
         logger.info(
             "stream mapping added",
             extra={"uuid": mapping_uuid, "stream": stream_arn, "function": mapping.function, "shards": len(pollers)},
@@ -859,22 +932,26 @@ class StreamMappings:
     def start(self) -> None:
         with self._lock:
             self._started = True
-            pollers = [poller for pollers in self._pollers.values() for poller in pollers]
-        for poller in pollers:
-            poller.start()
+            runs = [_run_of(pollers) for pollers in self._pollers.values()]
+        for run in runs:
+            run.start()
 
     def close(self) -> None:
+        """Stop every mapping after its invocation in progress, waiting for them all ``stop_s`` at most in all."""
         with self._lock:
             self._started = False
-            pollers = [p for group in (*self._pollers.values(), *self._stopping.values()) for p in group]
+            groups = [*self._pollers.values(), *self._stopping.values()]
             self._stopping.clear()
-        for poller in pollers:
-            poller.request_stop()
+        for group in groups:
+            for poller in group:
+                poller.request_stop()
         self.source.wake()
         if self.kinesis is not None:
             self.kinesis.wake()
-        for poller in pollers:
-            poller.close()
+        # One deadline for all: the mappings' threads stop at once, each after its own invocation.
+        deadline = time.monotonic() + self.stop_s
+        for group in groups:
+            _run_of(group).join(deadline - time.monotonic())
 
     def _send_failure(self, destination: str, record: EventDict, mapping_uuid: str) -> None:
         """Send a skipped batch's record; best effort, as Lambda's (a failure is logged, the batch stays skipped)."""
@@ -907,6 +984,12 @@ def checkpoint_key(mapping_uuid: str, shard_id: str, kind: str) -> str:
     """Where a mapping's position in a shard is kept: its UUID for a DynamoDB stream's one shard
     (as before streams had shards), ``<UUID>/<shard id>`` for each shard of a Kinesis stream."""
     return mapping_uuid if kind == "dynamodb" else f"{mapping_uuid}/{shard_id}"
+
+
+def _run_of(pollers: list[StreamPoller]) -> _MappingRun:
+    run = pollers[0]._runner
+    assert run is not None  # StreamMappings.add gives every mapping's pollers their thread
+    return run
 
 
 def _start(shards: ShardSource, mapping: StreamMapping, stream_arn: str, shard_id: str) -> int:

@@ -5,7 +5,9 @@ deploys share them across restarts. A record's *position* is its row id: it grow
 put and is never reused (AUTOINCREMENT), and a shard's records are those of its rows. Only this
 module maps positions to Kinesis's sequence numbers (see :mod:`.shards`).
 
-Records older than the stream's retention are neither returned nor kept: a put trims them.
+Records older than the stream's retention are neither returned nor kept: a put trims them, at
+most once every :data:`TRIM_EVERY_S` seconds per stream (readers skip expired records anyway, so a
+late trim only keeps them on disk a little longer).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ __all__ = [
 
 DEFAULT_RETENTION_HOURS: Final = 24
 ON_DEMAND_SHARDS: Final = 4
+TRIM_EVERY_S: Final = 5.0
+"""How often a stream's puts trim its expired records: each trim takes the database's write lock."""
 """An ON_DEMAND stream starts with 4 shards, as Kinesis starts one (it scales them later; locally it does not)."""
 
 
@@ -96,18 +100,27 @@ class PutEntry:
     explicit_hash_key: int | None = None
 
 
-_SIGNALS: dict[str, StreamSignal] = {}
+_SIGNALS: dict[tuple[str, str], StreamSignal] = {}
 _SIGNALS_LOCK = threading.Lock()
 
 
-def _signal_for(path: Path) -> StreamSignal:
-    """One signal per database file per process, whichever store instance put the records."""
-    key = str(path.resolve()) if str(path) != ":memory:" else f":memory:{id(path)}"
+def _database_key(path: Path) -> str:
+    return str(path.resolve()) if str(path) != ":memory:" else f":memory:{id(path)}"
+
+
+def _signal_for(database: str, stream: str) -> StreamSignal:
+    """One signal per stream of a database file per process, whichever store instance put the records:
+    a put wakes the readers of its stream only."""
     with _SIGNALS_LOCK:
-        signal = _SIGNALS.get(key)
+        signal = _SIGNALS.get((database, stream))
         if signal is None:
-            signal = _SIGNALS[key] = StreamSignal()
+            signal = _SIGNALS[(database, stream)] = StreamSignal()
         return signal
+
+
+def _signals_of(database: str) -> list[StreamSignal]:
+    with _SIGNALS_LOCK:
+        return [signal for (db, _), signal in _SIGNALS.items() if db == database]
 
 
 def _ms(when: datetime) -> int:
@@ -126,7 +139,10 @@ class SqliteKinesis:
         self.clock = clock
         self.region = region
         self.account_id = account_id
-        self._signal = _signal_for(db.path)
+        self._database = _database_key(db.path)
+        self._trimmed: dict[str, float] = {}
+        """When (monotonic) each stream's expired records were last trimmed by this store."""
+        self._trim_lock = threading.Lock()
 
     # -- names ----------------------------------------------------------------------------
 
@@ -310,8 +326,10 @@ class SqliteKinesis:
             stream = conn.execute("SELECT retention_hours, encryption_type FROM kinesis_streams WHERE name = ?", (name,)).fetchone()
             if stream is None:
                 raise NotFoundError(f"stream {stream_arn} not found")
-            cutoff = _ms(now - timedelta(hours=int(stream["retention_hours"])))
-            conn.execute("DELETE FROM kinesis_records WHERE stream = ? AND arrival_ms < ?", (name, cutoff))
+            if self._trim_due(name):
+                cutoff = _ms(now - timedelta(hours=int(stream["retention_hours"])))
+                # An index range (kinesis_records_by_arrival): the cost is the records trimmed.
+                conn.execute("DELETE FROM kinesis_records WHERE stream = ? AND arrival_ms < ?", (name, cutoff))
             open_shards = [
                 (int(r["start_hash"]), int(r["end_hash"]), str(r["shard_id"]), int(r["ordinal"]))
                 for r in conn.execute("SELECT * FROM kinesis_shards WHERE stream = ? AND end_position IS NULL ORDER BY ordinal", (name,))
@@ -339,8 +357,18 @@ class SqliteKinesis:
                         encryption_type=encryption,
                     )
                 )
-            self.db.after_commit(self.wake)
+            self.db.after_commit(lambda: self.wake(name))
         return written
+
+    def _trim_due(self, name: str) -> bool:
+        """Whether a put to stream ``name`` trims now (the first in this store, then every :data:`TRIM_EVERY_S`)."""
+        now = self.clock.monotonic()
+        with self._trim_lock:
+            last = self._trimmed.get(name)
+            if last is not None and now - last < TRIM_EVERY_S:
+                return False
+            self._trimmed[name] = now
+            return True
 
     def _cutoff_ms(self, name: str) -> int:
         row = self._row(name)
@@ -385,6 +413,14 @@ class SqliteKinesis:
     def _last_position(conn: sqlite3.Connection) -> int:
         row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'kinesis_records'").fetchone()
         return 0 if row is None else int(row[0])
+
+    def last_position(self) -> int:
+        """The newest position handed out so far, in any stream (a sequence number past it was never given)."""
+        return self._last_position(self.db.connection())
+
+    def open_shard_count(self) -> int:
+        """The open shards of every stream (what the account's shard limit counts)."""
+        return int(self.db.connection().execute("SELECT count(*) FROM kinesis_shards WHERE end_position IS NULL").fetchone()[0])
 
     def latest_position(self, stream_arn: str, shard_id: str) -> int:
         """The position just after the shard's newest record (LATEST): later puts read as after it."""
@@ -457,14 +493,18 @@ class SqliteKinesis:
 
     # -- wake-ups -------------------------------------------------------------------------
 
-    @property
-    def generation(self) -> int:
-        """Bumped each time a put commits in this process."""
-        return self._signal.generation
+    def _signal(self, name_or_arn: str) -> StreamSignal:
+        return _signal_for(self._database, self.name_of(name_or_arn) or name_or_arn)
 
-    def wait(self, since: int, timeout: float) -> int:
-        """Block until the generation is past ``since`` or ``timeout`` seconds pass; return the generation."""
-        return self._signal.wait(since, timeout)
+    def generation(self, stream_arn: str) -> int:
+        """Bumped each time a put to the stream commits in this process."""
+        return self._signal(stream_arn).generation
 
-    def wake(self) -> None:
-        self._signal.notify()
+    def wait(self, stream_arn: str, since: int, timeout: float) -> int:
+        """Block until the stream's generation is past ``since`` or ``timeout`` seconds pass; return the generation."""
+        return self._signal(stream_arn).wait(since, timeout)
+
+    def wake(self, stream_arn: str | None = None) -> None:
+        """Wake the stream's readers (every stream's without one)."""
+        for signal in _signals_of(self._database) if stream_arn is None else [self._signal(stream_arn)]:
+            signal.notify()
