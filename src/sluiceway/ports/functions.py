@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..types import JSON
 
@@ -109,9 +109,43 @@ class Call:
 
     @classmethod
     def decode(cls, data: bytes) -> Call:
+        """The call :meth:`encode` wrote.
+
+        The fields after ``timeout_s`` were added over time: a header without them (written by a
+        parent older than its worker) gets their defaults. A header with more fields than this
+        version knows is refused: what it cannot read (a tenant, say) may matter.
+
+        Raises:
+            ValueError: ``data`` is not a call this version can read.
+        """
         header, _, payload = data.partition(b"\n")
-        request_id, function_name, handler, arn, memory_mb, timeout_s, environment, paths, runtime, tenant_id = json.loads(header)
-        return cls(request_id, function_name, handler, arn, memory_mb, timeout_s, payload, environment, tuple(paths), runtime, tenant_id)
+        fields = json.loads(header)
+        if not isinstance(fields, list) or not _REQUIRED_FIELDS <= len(fields) <= len(_OPTIONAL_DEFAULTS) + _REQUIRED_FIELDS:
+            raise ValueError(f"not a call header: {header[:200]!r}")
+        request_id, function_name, handler, arn, memory_mb, timeout_s = fields[:_REQUIRED_FIELDS]
+        given = fields[_REQUIRED_FIELDS:]
+        environment, paths, runtime, tenant_id = [*given, *_OPTIONAL_DEFAULTS[len(given) :]]
+        if not all(isinstance(v, str) for v in (request_id, function_name, handler, arn)) or not isinstance(environment, dict):
+            raise ValueError(f"not a call header: {header[:200]!r}")
+        return cls(
+            request_id,
+            function_name,
+            handler,
+            arn,
+            int(memory_mb),
+            float(timeout_s),
+            payload,
+            environment,
+            tuple(paths),
+            runtime,
+            tenant_id,
+        )
+
+
+_REQUIRED_FIELDS = 6
+"""``request_id`` to ``timeout_s``: in every header :meth:`Call.encode` ever wrote."""
+_OPTIONAL_DEFAULTS: tuple[Any, ...] = ({}, (), None, None)
+"""``environment``, ``code_paths``, ``runtime``, ``tenant_id``: later additions, in order."""
 
 
 @dataclass(frozen=True)

@@ -123,15 +123,26 @@ class BestEffortLogWriter(Generic[_T]):
 
     def submit(self, item: _T) -> None:
         """Queue ``item`` (never raises, never blocks): dropped and counted when full or closed."""
-        if self._closed:
-            self._drop(closed=True)
-            return
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self._drop(closed=False)
-            return
-        self._ensure_thread()
+        # One lock around the closed check, the queueing and the thread's start: a close() comes
+        # wholly before (the item is dropped, counted) or wholly after (its stop is queued behind
+        # the item, and the thread it waits for exists), so a queued item is never left unwritten
+        # while close() reports success.
+        with self._lock:
+            if self._closed:
+                self._dropped += 1  # a closed writer is not behind: nothing to warn of
+                return
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self._dropped += 1
+                first = self._unreported == 0
+                self._unreported += 1
+            else:
+                self._start_locked()
+                return
+        if first:
+            # One warning when dropping starts; the writer reports the count once it catches up.
+            self._logger.warning(self._wording.queue_full, self._capacity)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every item queued so far is written (or dropped); True if that happened within ``timeout`` seconds.
@@ -167,9 +178,16 @@ class BestEffortLogWriter(Generic[_T]):
         Returns True if the writer ended in time; otherwise it is told to write nothing more (the
         log store it writes to is about to close) and what is still queued is lost.
         """
+        lost = 0
         with self._lock:
             self._closed = True
+            if self._thread is None and not self._queue.empty() and not self._start_locked():
+                # Items were queued but no thread could be started for them (nor can one now): they are lost.
+                lost = self._discard_locked()
             thread = self._thread
+        if lost:
+            self._logger.warning(self._wording.dropped, lost)
+            return False
         if thread is None:
             return True
         deadline = time.monotonic() + timeout
@@ -182,36 +200,39 @@ class BestEffortLogWriter(Generic[_T]):
             return False
         return True
 
-    def _drop(self, *, closed: bool) -> None:
-        with self._lock:
-            self._dropped += 1
-            if closed:
-                return  # a closed writer is not behind: nothing to warn of
-            first = self._unreported == 0
-            self._unreported += 1
-        if first:
-            # One warning when dropping starts; the writer reports the count once it catches up.
-            self._logger.warning(self._wording.queue_full, self._capacity)
-
     def _report_dropped(self) -> None:
         with self._lock:
             count, self._unreported = self._unreported, 0
         if count:
             self._logger.warning(self._wording.dropped, count)
 
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is not None or self._closed:
-                return
-            thread = self._thread_factory(target=self._run, name=self._wording.thread, daemon=True)
-            try:
-                thread.start()
-            except RuntimeError:
-                # No thread to be had (interpreter shutting down, thread limit): what is queued
-                # stays queued and the next item tries again.
-                self._logger.exception(self._wording.not_started)
-                return
-            self._thread = thread
+    def _start_locked(self) -> bool:
+        """Start the writer's thread unless it runs (under the lock); False if none could be started."""
+        if self._thread is not None:
+            return True
+        thread = self._thread_factory(target=self._run, name=self._wording.thread, daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            # No thread to be had (interpreter shutting down, thread limit): what is queued
+            # stays queued and the next item (or the close) tries again.
+            self._logger.exception(self._wording.not_started)
+            return False
+        self._thread = thread
+        return True
+
+    def _discard_locked(self) -> int:
+        """Empty the queue (under the lock) and count its items as dropped; how many there were."""
+        count = 0
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self._queue.get_nowait()
+                if isinstance(item, _Flush):
+                    item.done.set()
+                elif not isinstance(item, _Stop):
+                    count += 1
+        self._dropped += count
+        return count
 
     def _run(self) -> None:
         try:

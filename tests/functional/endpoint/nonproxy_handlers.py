@@ -10,3 +10,8 @@ def echo(event: Any, context: Any) -> Any:
     if isinstance(event, dict) and "fail" in event:
         raise ValueError(event["fail"])
     return {"got": event}
+
+
+def tenant(event: Any, context: Any) -> Any:
+    """Returns the tenant the invocation ran for (``context.tenant_id``)."""
+    return {"tenant": context.tenant_id}

@@ -96,10 +96,26 @@ def _definition(account: str) -> dict[str, Any]:
             "default": {"statusCode": "200", "responseTemplates": {"application/json": '{"ok": true, "path": "$context.resourcePath"}'}},
         },
     }
+
+    def tenant_integration(source: str | None) -> dict[str, Any]:
+        arn = f"arn:aws:lambda:us-east-1:{account}:function:NonProxyTenantFn"
+        return {
+            "type": "aws",
+            "httpMethod": "POST",
+            "uri": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations",
+            "requestParameters": {"integration.request.header.X-Amz-Tenant-Id": source} if source else {},
+            "responses": {"default": {"statusCode": "200"}},
+        }
+
     return {
         "swagger": "2.0",
         "info": {"title": "nonproxy", "version": "1"},
         "paths": {
+            "/tenant/header": {"post": {"x-amazon-apigateway-integration": tenant_integration("method.request.header.x-tenant")}},
+            "/tenant/static": {"post": {"x-amazon-apigateway-integration": tenant_integration("'blue'")}},
+            "/tenant/stage": {"post": {"x-amazon-apigateway-integration": tenant_integration("stageVariables.tenant")}},
+            "/tenant/context": {"post": {"x-amazon-apigateway-integration": tenant_integration("context.stage")}},
+            "/tenant/none": {"post": {"x-amazon-apigateway-integration": tenant_integration(None)}},
             "/things/{id}": {"post": {"x-amazon-apigateway-integration": lambda_integration}},
             "/queue": {"post": {"x-amazon-apigateway-integration": sqs_integration}},
             "/items/{id}": {"put": {"x-amazon-apigateway-integration": ddb_integration}},
@@ -117,11 +133,16 @@ def served(stack: Stack, endpoint: Endpoint, aws: Callable[..., Any]) -> str:
     resources = {
         "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "nonproxy", "Body": _definition(account)}},
         "ApiDeployment": {"Type": "AWS::ApiGateway::Deployment", "Properties": {"RestApiId": API_ID}},
-        "ApiStage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"RestApiId": API_ID, "StageName": "dev", "DeploymentId": "dep1"}},
+        "ApiStage": {
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": {"RestApiId": API_ID, "StageName": "dev", "DeploymentId": "dep1", "Variables": {"tenant": "green"}},
+        },
     }
     physical = {"Api": API_ID, "ApiDeployment": "dep1", "ApiStage": "dev"}
     apis = apis_from_resources(resources, physical, region="us-east-1", account_id=account)
     stack.invoker.register(FunctionSpec("NonProxyFn", HANDLER, timeout_s=10))
+    tenant_handler = HANDLER.removesuffix("echo") + "tenant"
+    stack.invoker.register(FunctionSpec("NonProxyTenantFn", tenant_handler, timeout_s=10, tenancy_mode="PER_TENANT"))
     aws("sqs").create_queue(QueueName=QUEUE)
     aws("dynamodb").create_table(
         TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -210,3 +231,27 @@ def test_a_template_that_does_not_parse_fails_the_request_with_500(served: str) 
     status, headers, text = call("GET", served + "/broken")
     assert (status, json.loads(text)) == (500, {"message": "Internal server error"})
     assert headers["x-amzn-ErrorType"] == "InternalServerErrorException"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "tenant"),
+    [
+        ("header", {"x-tenant": "red"}, "red"),
+        ("static", {}, "blue"),
+        ("stage", {}, "green"),
+        ("context", {}, "dev"),
+    ],
+)
+def test_the_tenant_mapping_of_a_lambda_integration_names_the_tenant(served: str, path: str, headers: dict[str, str], tenant: str) -> None:
+    status, _, body = call("POST", f"{served}/tenant/{path}", b"{}", {**JSON, **headers})
+    assert (status, json.loads(body)) == (200, {"tenant": tenant})
+
+
+@pytest.mark.parametrize(("path", "headers"), [("none", {}), ("header", {})])
+def test_a_tenant_isolated_function_invoked_without_a_tenant_is_an_integration_error(
+    served: str, path: str, headers: dict[str, str]
+) -> None:
+    # Lambda refuses the Invoke (InvalidParameterValueException): nothing ran, so no integration
+    # response is selected; API Gateway answers as for any failed integration.
+    status, _, body = call("POST", f"{served}/tenant/{path}", b"{}", {**JSON, **headers})
+    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})

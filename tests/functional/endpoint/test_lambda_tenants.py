@@ -114,8 +114,23 @@ def test_execution_environments_are_never_shared_across_tenants(lam: Any) -> Non
 
 
 def test_tenancy_config_is_create_only(lam: Any) -> None:
-    with pytest.raises(Exception):  # noqa: B017 - botocore refuses the unknown member before sending
-        lam.update_function_configuration(FunctionName="shared", TenancyConfig={"TenantIsolationMode": "PER_TENANT"})
+    # UpdateFunctionConfiguration has no TenancyConfig member (botocore would refuse it before sending).
+    unchecked = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1").client(
+        "lambda", endpoint_url=lam.meta.endpoint_url, config=Config(retries={"max_attempts": 1}, parameter_validation=False)
+    )
+
+    def add_tenancy_config(request: Any, **_: Any) -> None:
+        body = json.loads(request.data or b"{}")
+        body["TenancyConfig"] = {"TenantIsolationMode": "PER_TENANT"}
+        request.data = json.dumps(body).encode()
+
+    unchecked.meta.events.register("before-sign.lambda.UpdateFunctionConfiguration", add_tenancy_config)
+    # Lambda reads the members its model has: the update applies, the unknown member changes nothing
+    # (AWS's answer to an unknown member is unconfirmed; the function never gains the mode either way).
+    answer = unchecked.update_function_configuration(FunctionName="shared", Description="tenancy unchanged")
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert answer["Description"] == "tenancy unchanged" and "TenancyConfig" not in answer
+    assert "TenancyConfig" not in lam.get_function_configuration(FunctionName="shared")
 
 
 def test_an_unknown_isolation_mode_is_refused(lam: Any) -> None:
@@ -129,3 +144,47 @@ def test_an_unknown_isolation_mode_is_refused(lam: Any) -> None:
             TenancyConfig={"TenantIsolationMode": "SHARED"},
         )
     assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_tenant_isolated_function_takes_no_function_url(lam: Any) -> None:
+    # Lambda's tenant isolation guide: function URLs are not supported (the refusal's words are unconfirmed).
+    with pytest.raises(ClientError) as caught:
+        lam.create_function_url_config(FunctionName="isolated", AuthType="NONE")
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as caught:
+        lam.get_function_url_config(FunctionName="isolated")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_tenant_isolated_function_is_no_event_source_mapping_target(lam: Any) -> None:
+    # Only Invoke and API Gateway can name a tenant: a mapping's invocations never do.
+    sqs = boto3.client(
+        "sqs", endpoint_url=lam.meta.endpoint_url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    url = sqs.create_queue(QueueName="tenant-source")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    with pytest.raises(ClientError) as caught:
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="isolated")
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert lam.list_event_source_mappings(FunctionName="isolated")["EventSourceMappings"] == []
+    mapping = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="shared", Enabled=False)
+    try:
+        with pytest.raises(ClientError) as caught:
+            lam.update_event_source_mapping(UUID=mapping["UUID"], FunctionName="isolated")
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    finally:
+        lam.delete_event_source_mapping(UUID=mapping["UUID"])
+
+
+def test_a_tenant_isolated_function_is_no_subscription_filter_destination(lam: Any) -> None:
+    # CloudWatch Logs names no tenant: the function refuses its test invocation, as Logs words it.
+    logs = boto3.client(
+        "logs", endpoint_url=lam.meta.endpoint_url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    logs.create_log_group(logGroupName="/tenant/source")
+    destination = lam.get_function_configuration(FunctionName="isolated")["FunctionArn"]
+    with pytest.raises(ClientError) as caught:
+        logs.put_subscription_filter(logGroupName="/tenant/source", filterName="f", filterPattern="", destinationArn=destination)
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert logs.describe_subscription_filters(logGroupName="/tenant/source")["subscriptionFilters"] == []

@@ -17,7 +17,7 @@ from sluiceway.clock import FakeClock
 from sluiceway.errors import NotFoundError
 from sluiceway.messaging.errors import InvalidParameterError
 from sluiceway.messaging.sns import DeliveryRecord, MessageAttribute
-from sluiceway.runtime.lambdas.invoker import LocalFunctionInvoker
+from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker
 from sluiceway.runtime.messaging.delivery import (
     DeliveryError,
     FunctionSender,
@@ -81,9 +81,7 @@ def test_topics_are_created_listed_and_deleted(topics: SqliteTopic) -> None:
         topics.create_topic("no spaces")
 
 
-def test_publishing_to_an_unknown_topic_creates_it_with_the_outbox(
-    topics: SqliteTopic, tmp_path: Path
-) -> None:
+def test_publishing_to_an_unknown_topic_creates_it_with_the_outbox(topics: SqliteTopic, tmp_path: Path) -> None:
     message_id = topics.publish(ARN, "hello", subject="Hi", attributes={"k": "v"})
     [sub] = topics.list_subscriptions("orders")
     assert sub.protocol == "outbox"
@@ -123,16 +121,12 @@ def test_subscriptions_normalise_endpoints(topics: SqliteTopic) -> None:
     sqs = topics.subscribe("orders", "sqs", "work")
     assert sqs.endpoint == "arn:aws:sqs:us-east-1:111111111111:work"
     assert sqs.arn.startswith(ARN + ":")
-    fn = topics.subscribe(
-        "orders", "lambda", "arn:aws:lambda:us-east-1:111111111111:function:Record:live"
-    )
+    fn = topics.subscribe("orders", "lambda", "arn:aws:lambda:us-east-1:111111111111:function:Record:live")
     assert fn.endpoint == "arn:aws:lambda:us-east-1:111111111111:function:Record"
     hook = topics.subscribe("orders", "https", "https://example.test/hook")
     assert hook.secret and len(hook.secret) == 64
     assert "secret" not in repr(hook) and hook.secret not in json.dumps(hook.attributes())
-    assert (
-        topics.subscribe("orders", "sqs", "arn:aws:sqs:us-east-1:111111111111:work") == sqs
-    )  # same one
+    assert topics.subscribe("orders", "sqs", "arn:aws:sqs:us-east-1:111111111111:work") == sqs  # same one
 
 
 @pytest.mark.parametrize(
@@ -158,9 +152,7 @@ def test_subscriptions_normalise_endpoints(topics: SqliteTopic) -> None:
         ("sqs", "q", {"delivery_policy": {"healthyRetryPolicy": {"numRetries": 1}}}, "only HTTP/S"),
     ],
 )
-def test_subscriptions_sns_refuses(
-    topics: SqliteTopic, protocol: str, endpoint: str, kwargs: dict[str, Any], message: str
-) -> None:
+def test_subscriptions_sns_refuses(topics: SqliteTopic, protocol: str, endpoint: str, kwargs: dict[str, Any], message: str) -> None:
     topics.create_topic("orders")
     with pytest.raises(InvalidParameterError) as caught:
         topics.subscribe("orders", protocol, endpoint, **kwargs)
@@ -170,9 +162,7 @@ def test_subscriptions_sns_refuses(
 def test_resubscribing_with_other_attributes_is_refused(topics: SqliteTopic) -> None:
     topics.create_topic("orders")
     topics.subscribe("orders", "sqs", "q")
-    with pytest.raises(
-        InvalidParameterError, match="Subscription already exists with different attributes"
-    ):
+    with pytest.raises(InvalidParameterError, match="Subscription already exists with different attributes"):
         topics.subscribe("orders", "sqs", "q", raw_message_delivery=True)
     with pytest.raises(NotFoundError, match="Topic does not exist"):
         topics.subscribe("missing", "sqs", "q")
@@ -183,12 +173,8 @@ def test_subscription_attributes_can_be_changed(topics: SqliteTopic) -> None:
     sub = topics.subscribe("orders", "sqs", "q")
     changed = topics.set_subscription_attribute(sub.arn, "FilterPolicy", '{"kind": ["a"]}')
     assert changed.filter_policy == '{"kind": ["a"]}'
-    assert topics.set_subscription_attribute(
-        sub.arn, "RawMessageDelivery", "true"
-    ).raw_message_delivery
-    with pytest.raises(
-        InvalidParameterError, match="^Invalid parameter: FilterPolicy: Empty arrays"
-    ):
+    assert topics.set_subscription_attribute(sub.arn, "RawMessageDelivery", "true").raw_message_delivery
+    with pytest.raises(InvalidParameterError, match="^Invalid parameter: FilterPolicy: Empty arrays"):
         topics.set_subscription_attribute(sub.arn, "FilterPolicy", '{"kind": []}')
     with pytest.raises(InvalidParameterError, match="nested"):
         topics.set_subscription_attribute(sub.arn, "FilterPolicy", '{"a": {"b": ["c"]}}')
@@ -202,9 +188,7 @@ def test_subscription_attributes_can_be_changed(topics: SqliteTopic) -> None:
 # ----------------------------------------------------- filter policies, fan-out
 
 
-def test_only_matching_subscriptions_get_a_delivery(
-    topics: SqliteTopic, queues: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_only_matching_subscriptions_get_a_delivery(topics: SqliteTopic, queues: SqliteQueueService, clock: FakeClock) -> None:
     for name in ("big", "eu", "all", "body"):
         queues.create_queue(name)
     topics.create_topic("orders", outbox=False)
@@ -232,17 +216,13 @@ def test_only_matching_subscriptions_get_a_delivery(
     assert depth == {"big": 1, "eu": 1, "all": 2, "body": 1}
 
 
-def test_sqs_subscribers_get_the_envelope_or_the_raw_message(
-    topics: SqliteTopic, queues: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_sqs_subscribers_get_the_envelope_or_the_raw_message(topics: SqliteTopic, queues: SqliteQueueService, clock: FakeClock) -> None:
     queues.create_queue("wrapped")
     queues.create_queue("raw")
     topics.create_topic("orders")
     sub = topics.subscribe("orders", "sqs", "wrapped")
     topics.subscribe("orders", "sqs", "raw", raw_message_delivery=True)
-    message_id = topics.publish(
-        "orders", '{"id": 7}', subject="New order", attributes={"kind": "retail", "n": 2}
-    )
+    message_id = topics.publish("orders", '{"id": 7}', subject="New order", attributes={"kind": "retail", "n": 2})
     deliverer(topics, clock, {"sqs": QueueSender(queues)}).deliver_pending()
 
     [wrapped] = queues.receive("wrapped")
@@ -265,9 +245,7 @@ def test_sqs_subscribers_get_the_envelope_or_the_raw_message(
     assert dict(raw.attributes) == {"kind": "retail", "n": "2"}
 
 
-def test_lambda_subscribers_get_the_sns_event(
-    topics: SqliteTopic, clock: FakeClock, invoker: LocalFunctionInvoker
-) -> None:
+def test_lambda_subscribers_get_the_sns_event(topics: SqliteTopic, clock: FakeClock, invoker: LocalFunctionInvoker) -> None:
     topics.create_topic("orders")
     sub = topics.subscribe("orders", "lambda", "Record")
     topics.publish("orders", "ping", attributes={"k": "v"})
@@ -291,20 +269,32 @@ def test_a_failing_function_is_retried_as_lambda_retries_async_events(
     for _ in range(2):
         clock.advance(120)
         run.deliver_pending()
-    statuses = {
-        d.subscription.endpoint.rsplit(":", 1)[-1]: (d.status, d.attempts)
-        for d in topics.deliveries(message_id=message_id)
-    }
+    statuses = {d.subscription.endpoint.rsplit(":", 1)[-1]: (d.status, d.attempts) for d in topics.deliveries(message_id=message_id)}
     assert statuses == {"Fail": ("failed", 3), "Missing": ("rejected", 1)}
     assert len(handlers.EVENTS) == 3
+
+
+def test_a_tenant_isolated_subscriber_refuses_sns_once_and_is_not_retried(
+    topics: SqliteTopic, clock: FakeClock, invoker: LocalFunctionInvoker
+) -> None:
+    # SNS names no tenant: Lambda's tenant refusal (InvalidParameterValueException) is Invoke's, not the function's.
+    invoker.register(FunctionSpec("Isolated", "messaging_handlers.record", timeout_s=15.0, tenancy_mode="PER_TENANT"))
+    topics.create_topic("orders", outbox=False)
+    topics.subscribe("orders", "lambda", "Isolated")
+    message_id = topics.publish("orders", "ping")
+    run = deliverer(topics, clock, {"lambda": FunctionSender(invoker)})
+    run.deliver_pending()
+    clock.advance(3600)
+    run.deliver_pending()
+    [row] = topics.deliveries(message_id=message_id)
+    assert (row.status, row.attempts) == ("rejected", 1)
+    assert handlers.EVENTS == []
 
 
 # --------------------------------------------------------------- retries
 
 
-def test_failed_deliveries_are_retried_on_the_policy_schedule(
-    topics: SqliteTopic, clock: FakeClock
-) -> None:
+def test_failed_deliveries_are_retried_on_the_policy_schedule(topics: SqliteTopic, clock: FakeClock) -> None:
     topics.create_topic("orders", outbox=False)
     topics.subscribe("orders", "https", "https://example.test/hook")  # 3 retries, 20 s apart
     flaky = Flaky(failures=2)
@@ -343,9 +333,7 @@ def test_an_exhausted_policy_ends_failed_or_in_the_dead_letter_queue(
     for _ in range(4):
         run.deliver_pending()
         clock.advance(20)
-    status = {
-        d.subscription.arn: (d.status, d.attempts) for d in topics.deliveries(message_id=message_id)
-    }
+    status = {d.subscription.arn: (d.status, d.attempts) for d in topics.deliveries(message_id=message_id)}
     assert status == {kept.arn: ("dead-lettered", 4), lost.arn: ("failed", 4)}
     [dead] = queues.receive("hook-dlq")
     assert dead.body == "payload"
@@ -354,9 +342,7 @@ def test_an_exhausted_policy_ends_failed_or_in_the_dead_letter_queue(
     assert dead.attributes == {}
 
 
-def test_permanent_failures_are_not_retried(
-    topics: SqliteTopic, queues: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_permanent_failures_are_not_retried(topics: SqliteTopic, queues: SqliteQueueService, clock: FakeClock) -> None:
     topics.create_topic("orders", outbox=False)
     topics.subscribe("orders", "sqs", "no-such-queue")
     run = deliverer(topics, clock, {"sqs": QueueSender(queues)})
@@ -367,9 +353,7 @@ def test_permanent_failures_are_not_retried(
     assert "does not exist" in (row.last_error or "")
 
 
-def test_deliveries_survive_a_restart(
-    db: Database, clock: FakeClock, tmp_path: Path, queues: SqliteQueueService
-) -> None:
+def test_deliveries_survive_a_restart(db: Database, clock: FakeClock, tmp_path: Path, queues: SqliteQueueService) -> None:
     queues.create_queue("work")
     first = SqliteTopic(db, tmp_path / "o.jsonl", clock)
     first.create_topic("orders")
@@ -383,9 +367,7 @@ def test_deliveries_survive_a_restart(
     assert [d.status for d in second.deliveries()] == ["delivered", "delivered"]
 
 
-def test_an_interrupted_outbox_delivery_is_finished_after_its_lease(
-    topics: SqliteTopic, clock: FakeClock, tmp_path: Path
-) -> None:
+def test_an_interrupted_outbox_delivery_is_finished_after_its_lease(topics: SqliteTopic, clock: FakeClock, tmp_path: Path) -> None:
     def broken(record: DeliveryRecord, *, stored: bool = False) -> None:
         raise OSError("disk full")
 
@@ -413,9 +395,7 @@ def test_unsubscribing_cancels_pending_deliveries(topics: SqliteTopic, clock: Fa
         topics.unsubscribe(sub.arn)
 
 
-def test_the_deliverer_thread_delivers_when_notified(
-    topics: SqliteTopic, queues: SqliteQueueService, clock: FakeClock
-) -> None:
+def test_the_deliverer_thread_delivers_when_notified(topics: SqliteTopic, queues: SqliteQueueService, clock: FakeClock) -> None:
     queues.create_queue("work")
     topics.create_topic("orders", outbox=False)
     topics.subscribe("orders", "sqs", "work")
@@ -427,9 +407,7 @@ def test_the_deliverer_thread_delivers_when_notified(
     assert [d.status for d in topics.deliveries()] == ["delivered"]
 
 
-def test_senders_for_other_protocols_wait_for_a_deliverer_that_has_them(
-    topics: SqliteTopic, clock: FakeClock
-) -> None:
+def test_senders_for_other_protocols_wait_for_a_deliverer_that_has_them(topics: SqliteTopic, clock: FakeClock) -> None:
     topics.create_topic("orders", outbox=False)
     topics.subscribe("orders", "email", "ops@example.test")
     message_id = topics.publish("orders", "x")
@@ -442,9 +420,7 @@ def test_senders_for_other_protocols_wait_for_a_deliverer_that_has_them(
     assert accepted == ["ops@example.test"]
 
 
-def test_a_permanent_error_class_from_a_sender_counts_as_rejected(
-    topics: SqliteTopic, clock: FakeClock
-) -> None:
+def test_a_permanent_error_class_from_a_sender_counts_as_rejected(topics: SqliteTopic, clock: FakeClock) -> None:
     topics.create_topic("orders", outbox=False)
     topics.subscribe("orders", "https", "https://example.test/")
     message_id = topics.publish("orders", "x")

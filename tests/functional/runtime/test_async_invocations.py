@@ -231,6 +231,24 @@ def test_a_function_that_is_gone_is_not_retried(queue: SqliteAsyncInvocations, c
     assert status == "failed" and error is not None and error.startswith("ResourceNotFoundException")
 
 
+def test_a_tenant_refusal_is_not_retried_and_reaches_no_destination(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
+    # A service's event names no tenant: a tenant-isolated function refuses it (Invoke's refusal, not a
+    # function error), which no retry changes; Lambda never queued such an event, so no record is sent.
+    functions = FakeFunctions("iso", fail=10, error="InvalidParameterValueException")
+    sent = Recorder()
+    queue.configs.put(EventInvokeConfig("iso", "$LATEST", clock.now(), on_failure=f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"))
+    loop = deliverer(queue, functions, clock, destinations=sent)
+    queue.enqueue("iso", {"from": "s3"})
+    loop.deliver_pending()
+    clock.advance(3600)
+    loop.deliver_pending()
+    assert len(functions.calls) == 1
+    assert queue.pending() == []
+    [(_, status, error)] = queue.given_up()
+    assert status == "failed" and error is not None and error.startswith("InvalidParameterValueException")
+    assert sent.sent == []
+
+
 def test_a_lambda_that_cannot_run_keeps_the_invocation_with_a_growing_back_off(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
     functions = FakeFunctions("fn", raises=3)
     loop = deliverer(queue, functions, clock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -260,3 +261,83 @@ def test_a_release_that_fails_is_logged_not_raised(caplog: pytest.LogCaptureFixt
         assert writer.close(WAIT_S)
     assert [r.getMessage() for r in caplog.records] == ["not released"]
     assert store.messages() == ["m"]
+
+
+class WatchedLock:
+    """A lock that tells when someone waits for it: a forced interleaving can hold a thread there."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.waited = threading.Event()
+
+    def __enter__(self) -> WatchedLock:
+        if not self._lock.acquire(blocking=False):
+            self.waited.set()
+            self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def _close_during_submit(writer: BestEffortLogWriter[Item], *, put_first: bool) -> list[bool]:
+    """Make a close() start while a submit is queueing its item (just after the put, or just before).
+
+    The close runs on a thread of its own; the submit goes on once that close has ended, or is
+    seen waiting for the writer's lock.
+    """
+    lock = WatchedLock()
+    writer._lock = lock  # type: ignore[assignment]
+    queue_ = writer._queue
+    put = queue_.put_nowait
+    results: list[bool] = []
+
+    def racing_put(item: Any) -> None:
+        if put_first:
+            put(item)
+        closer = threading.Thread(target=lambda: results.append(writer.close(WAIT_S)))
+        closer.start()
+        deadline = time.monotonic() + WAIT_S
+        while closer.is_alive() and not lock.waited.wait(0.01) and time.monotonic() < deadline:
+            pass
+        if not put_first:
+            put(item)
+        writer._closer = closer  # type: ignore[attr-defined]
+
+    queue_.put_nowait = racing_put  # type: ignore[method-assign]
+    writer.submit(("g", "s", 0, "raced"))
+    queue_.put_nowait = put  # type: ignore[method-assign]
+    writer._closer.join(WAIT_S)  # type: ignore[attr-defined]
+    return results
+
+
+@pytest.mark.parametrize("put_first", [True, False])
+@pytest.mark.parametrize("started", [False, True])
+def test_an_item_queued_as_a_close_begins_is_written_before_close_reports_success(started: bool, put_first: bool) -> None:
+    store = Store()
+    writer = writer_over(store)
+    if started:  # the writer's thread runs already
+        writer.submit(("g", "s", 0, "before"))
+        assert writer.flush(WAIT_S)
+    results = _close_during_submit(writer, put_first=put_first)
+    assert results == [True]
+    # Queued before the close, the item is written; it is never queued and lost uncounted.
+    assert store.messages()[-1:] == ["raced"] and writer.dropped == 0
+
+
+def test_a_close_starts_a_writer_for_items_queued_without_one() -> None:
+    store, threads = Store(), Threads(failures=1)
+    writer = writer_over(store, threads=threads)
+    writer.submit(("g", "s", 0, "queued"))  # its thread could not start
+    assert writer.close(WAIT_S)
+    assert store.messages() == ["queued"] and threads.made == 2
+
+
+def test_a_close_that_cannot_start_a_writer_counts_the_queued_items_as_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    store, threads = Store(), Threads(failures=2)
+    writer = writer_over(store, threads=threads)
+    writer.submit(("g", "s", 0, "queued"))
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        assert writer.close(WAIT_S) is False
+    assert store.messages() == [] and writer.dropped == 1
+    assert "1 items were dropped" in [r.getMessage() for r in caplog.records]

@@ -176,20 +176,25 @@ class SubscriptionFeed:
             end = self._end()
             records, applied = self._applied()
             after = self.store.cursor(self.name)
-            if end <= after:
+            if end <= after or not records:
+                # Without a filter there is nothing to deliver nor to record: no write at all. The
+                # cursor stays; a filter put later delivers only the events after it (applies_after),
+                # so the read then starts there rather than at the cursor.
                 return sent
+            start = max(after, min(r.applies_after for r in records))
             groups = sorted({a.filter.log_group for a in applied})
-            rows = self._rows(after, end, groups) if groups else []
+            rows = self._rows(start, end, groups) if groups and start < end else []
             # Short of a full batch, every event up to ``end`` was seen: the cursor goes there.
             position = int(rows[-1]["id"]) if len(rows) == self.batch else end
-            deliveries = self._match(rows, applied)
+            # Compressed before the write transaction: it holds the state database's lock only to queue and put.
+            prepared = [(delivery, self._message(delivery)) for delivery in self._match(rows, applied)]
             with self.store.db.transaction():
                 if self.store.cursor(self.name) != after or self.filters.all() != records:
                     continue  # another feeder delivered this range first, or a filter changed: read again
-                for delivery in deliveries:
-                    self._deliver(delivery)
+                for delivery, data in prepared:
+                    self._deliver(delivery, data)
                 self.store.set_cursor(self.name, position)
-            sent += len(deliveries)
+            sent += len(prepared)
             if len(rows) < self.batch:
                 return sent
 
@@ -270,12 +275,16 @@ class SubscriptionFeed:
             deliveries.extend(_split(by_name[(group, name)], stream, events))
         return deliveries
 
-    def _deliver(self, delivery: _Delivery) -> None:
-        """Queue or put one delivery, inside the feed's transaction."""
+    def _message(self, delivery: _Delivery) -> bytes:
+        """The delivery's ``DATA_MESSAGE``, gzipped."""
         record = delivery.filter
-        data = data_message(
+        return data_message(
             owner=self.account_id, group=record.log_group, stream=delivery.stream, filter_name=record.name, events=delivery.events
         )
+
+    def _deliver(self, delivery: _Delivery, data: bytes) -> None:
+        """Queue or put one delivery (``data``: its message), inside the feed's transaction."""
+        record = delivery.filter
         arn = record.destination_arn
         service = arn.split(":")[2] if arn.count(":") >= 5 else ""
         if service == "lambda":

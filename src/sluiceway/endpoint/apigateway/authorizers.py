@@ -24,6 +24,7 @@ from .key_source import KeySource
 from .lambda_authorizer import LambdaAuthorizers
 from .model import Api, Authorizer
 from .policies import method_arn
+from .request_values import context_or_stage_value
 from .responses import gateway_error, response_type
 
 logger = logging.getLogger(__name__)
@@ -113,13 +114,8 @@ def _identity_value(source: str, view: RequestView) -> str | None:
         values = [v for k, v in parse_qsl(view.query, keep_blank_values=True) if k == name]
         # REST reads the last value of a repeated parameter, an HTTP API all of them joined with commas.
         return (values[-1] if view.api.kind == "REST" else ",".join(values)) if values else None
-    if expression.startswith("stageVariables."):
-        return view.stage.variables.get(expression.removeprefix("stageVariables.")) or None
-    if expression.startswith("context."):
-        node: Any = _context(view)
-        for part in expression.removeprefix("context.").split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        return str(node) if node not in (None, "") else None
+    if expression.startswith(("stageVariables.", "context.")):
+        return context_or_stage_value(expression, _context(view), view.stage.variables)
     return None
 
 

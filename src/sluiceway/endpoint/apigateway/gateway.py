@@ -276,7 +276,14 @@ class ApiGateway:
         if integration.kind == "lambda":
             v2 = integration.payload_format == "2.0"
             event = payload_v2(view) if v2 else payload_v1(view)
-            tenant_id = mapped_tenant(integration, view.headers, dict(parse_qsl(view.query)), view.path_parameters)
+            tenant_id = mapped_tenant(
+                integration,
+                view.headers,
+                dict(parse_qsl(view.query)),
+                view.path_parameters,
+                context=_context_variables(view),
+                stage_variables=view.stage.variables,
+            )
             outcome = invoke_proxy(self._host.stack.invoker, integration, event, tenant_id=tenant_id)
             if outcome.problem:
                 exchange.integration_error = outcome.problem.replace("_", " ")

@@ -20,15 +20,20 @@ from typing import Any, Literal
 from ...ports import Invocation
 from ...ports.functions import FunctionInvoker
 from .model import Integration
+from .request_values import context_or_stage_value
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["TENANT_PARAMETER", "LambdaOutcome", "invoke_proxy", "mapped_tenant", "mock_response"]
 
-#: Invoke's own refusals: the function could not run at all (no such function, payload too large).
+#: Invoke's own refusals: the function could not run at all (no such function, a bad payload, a runtime
+#: that cannot start, the tenant refusal). A payload too large is told apart (``too_large``).
 _NOT_RUN = frozenset(
-    {"ResourceNotFoundException", "ValidationException", "InvalidParameterValueException", "InvalidRequestContentException"}
-)
+    {
+        "ResourceNotFoundException", "ValidationException", "InvalidParameterValueException", "InvalidRequestContentException",
+        "InvalidRuntimeException",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,19 +83,29 @@ TENANT_PARAMETER = "integration.request.header.X-Amz-Tenant-Id"
 
 
 def mapped_tenant(
-    integration: Integration, headers: Mapping[str, str], query: Mapping[str, str], path_parameters: Mapping[str, str]
+    integration: Integration,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    path_parameters: Mapping[str, str],
+    *,
+    context: Mapping[str, Any] | None = None,
+    stage_variables: Mapping[str, str] | None = None,
 ) -> str | None:
     """The tenant a REST Lambda integration's ``X-Amz-Tenant-Id`` mapping gives the request, or None.
 
     The mapping names a method request parameter (``method.request.header.x-tenant-id``,
-    ``method.request.querystring.tenant``, ``method.request.path.tenant``) or a static ``'value'``;
-    a parameter the request lacks sends no header. ``headers`` are keyed in lower case.
+    ``method.request.querystring.tenant``, ``method.request.path.tenant``), a context variable
+    (``context.authorizer.tenantId``: what the request's authorizer verified), a stage variable
+    (``stageVariables.tenant``) or a static ``'value'``; a value the request lacks sends no header.
+    ``headers`` are keyed in lower case; ``context`` is ``$context`` as a nested mapping.
     """
     source = integration.parameters.get(TENANT_PARAMETER)
     if source is None:
         return None
     if len(source) >= 2 and source.startswith("'") and source.endswith("'"):
         return source[1:-1]
+    if source.startswith(("context.", "stageVariables.")):
+        return context_or_stage_value(source, context or {}, stage_variables or {})
     for prefix, values, lower in (
         ("method.request.header.", headers, True),
         ("method.request.querystring.", query, False),

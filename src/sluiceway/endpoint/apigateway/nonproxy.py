@@ -27,6 +27,7 @@ from .. import protocol
 from ..context import HttpRequest, HttpResponse
 from ..errors import AwsError
 from ..services import operations
+from .integrations import TENANT_PARAMETER, mapped_tenant
 from .model import Integration, IntegrationResponse
 from .responses import HeaderList, gateway_error
 from .service_integrations import ContextFactory, legacy_json
@@ -42,6 +43,14 @@ SERVICES = {"sqs": "sqs", "sns": "sns", "dynamodb": "dynamodb", "states": "stepf
 _QUERY_SERVICES = frozenset({"sqs", "sns"})
 _URI = re.compile(r"^arn:aws:apigateway:[a-z0-9-]*:(?P<service>[a-z0-9-]+):(?P<kind>action|path)/(?P<rest>.+)$")
 _STATIC = re.compile(r"^'(?P<value>.*)'$", re.S)
+#: Invoke's refusals (no such function, a bad or too large payload, a runtime that cannot start, the
+#: tenant refusal of a function with or without tenant isolation): nothing ran.
+_NOT_RUN = frozenset(
+    {
+        "ResourceNotFoundException", "ValidationException", "InvalidRequestContentException", "InvalidParameterValueException",
+        "InvalidRuntimeException", "RequestEntityTooLargeException",
+    }
+)  # fmt: skip
 
 
 def read_target(uri: Any, where: str) -> tuple[str, str, str] | str:
@@ -102,7 +111,7 @@ def serve_template(
     try:
         payload = _integration_request(integration, request, params)
         if integration.target == "lambda":
-            answer = _invoke(integration, payload, invoker)
+            answer = _invoke(integration, payload, invoker, request)
         elif integration.target == "mock":
             answer = _mock(payload)
         else:
@@ -139,7 +148,24 @@ def _integration_request(integration: Integration, request: TemplateRequest, par
         raise _Refused("integration_error") from None
 
 
-def _invoke(integration: Integration, payload: str, invoker: FunctionInvoker) -> _Answer:
+def _invoke(integration: Integration, payload: str, invoker: FunctionInvoker, request: TemplateRequest | None = None) -> _Answer:
+    """Invoke the integration's function with the integration request; its answer, or _Refused when Invoke refused.
+
+    The ``X-Amz-Tenant-Id`` mapping (``integration.request.header.X-Amz-Tenant-Id``) gives Lambda's
+    ``TenantId``, as for a proxy integration; without ``request`` only a static value can.
+    """
+    tenant_id = None
+    if request is not None:
+        tenant_id = mapped_tenant(
+            integration,
+            request.headers,
+            dict(parse_qsl(request.query)),
+            request.path_parameters,
+            context=request.context,
+            stage_variables=request.stage_variables,
+        )
+    elif TENANT_PARAMETER in integration.parameters:
+        tenant_id = mapped_tenant(integration, {}, {}, {})
     try:
         event = json.loads(payload) if payload.strip() else {}
     except ValueError:
@@ -149,14 +175,21 @@ def _invoke(integration: Integration, payload: str, invoker: FunctionInvoker) ->
     started = time.monotonic()
     result = invoker.invoke(
         ports.Invocation(
-            function_name=str(integration.function_arn), payload=event, request_id=str(uuid.uuid4()), timeout_s=integration.timeout_s
+            function_name=str(integration.function_arn),
+            payload=event,
+            request_id=str(uuid.uuid4()),
+            timeout_s=integration.timeout_s,
+            tenant_id=tenant_id,
         )
     )
     if result.ok:
         return _Answer(json.dumps(result.payload), 200, {})
     if result.error_type == "Sandbox.Timedout" and time.monotonic() - started >= integration.timeout_s * 0.95:
         raise _Refused("timeout")
-    if result.error_type in ("ResourceNotFoundException", "ValidationException", "InvalidRequestContentException"):
+    if result.error_type in _NOT_RUN:
+        # Invoke refused: no function ran, so there is no answer to map; API Gateway answers as for
+        # any failed integration (500), never with a 200 that would pass the refusal off as a result.
+        logger.warning("api gateway: Lambda refused the invocation of %s: %s", integration.function_arn, result.error_type)
         raise _Refused("integration_error")
     # A function error is an answer like any other: its error document is the body, and its
     # errorMessage is what the integration responses' selection patterns are matched against.

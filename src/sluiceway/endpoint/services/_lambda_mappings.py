@@ -32,6 +32,7 @@ from ..errors import AwsError
 from ._lambda_code import user_error
 from ._lambda_describe import must_function
 from ._lambda_mapping_runs import MappingRuns, mapping_runs, poller_settings, source_kind
+from ._lambda_tenant_limits import refuse_tenant_isolated
 
 logger = logging.getLogger(__name__)
 
@@ -204,13 +205,17 @@ def _starting_timestamp(params: dict[str, Any], position: str) -> float | None:
 
 
 def _function(ctx: Context, reference: str) -> tuple[str, str]:
-    """The function's name and the ARN Lambda reports (qualified when the reference is)."""
+    """A mapping's target: its name and the ARN Lambda reports (qualified when the reference is).
+
+    A function with tenant isolation cannot be one: a mapping's invocations name no tenant.
+    """
     try:
         spec = must_function(ctx, reference)
     except AwsError as exc:
         if exc.code != "ResourceNotFoundException":
             raise
         raise user_error("InvalidParameterValueException", "Function does not exist") from None
+    refuse_tenant_isolated(spec.tenancy_mode, spec.name, "Event source mapping")
     arn = ctx.stack.invoker.arn_of(reference) or ctx.stack.settings.arn("lambda", f"function:{spec.name}")
     return spec.name, arn
 

@@ -23,6 +23,7 @@ from ..errors import AwsError
 from ..lambda_urls import local_function_url
 from ._lambda_code import user_error
 from ._lambda_describe import must_function
+from ._lambda_tenant_limits import refuse_tenant_isolated
 from ._lambda_url_store import StoredUrl, kept_urls
 
 logger = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ def create_function_url_config(ctx: Context, params: dict[str, Any]) -> dict[str
     _enum(params.get("InvokeMode"), "invokeMode", _INVOKE_MODES)
     cors = _cors(params)
     function, qualifier, function_arn = _target(ctx, params, missing=_NO_FUNCTION)
+    refuse_tenant_isolated(ctx.stack.invoker.functions[function].tenancy_mode, function, "Function URL")
     store = kept_urls(ctx.stack, ctx.shared)
     now = _now()
     url = StoredUrl(function, qualifier, _new_id(ctx), str(params["AuthType"]), now, now, cors, params.get("InvokeMode"))

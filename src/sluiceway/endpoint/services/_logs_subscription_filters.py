@@ -151,7 +151,13 @@ def _check_reachable(ctx: Context, destination: str) -> None:
     service = _service(destination)
     if service == "lambda":
         catalog(ctx)  # functions made through the API are registered again after a restart
-        if ctx.stack.invoker.resolve(destination) is None:
+        name = ctx.stack.invoker.resolve(destination)
+        if name is None:
+            raise _invalid(_LAMBDA_UNREACHABLE)
+        if ctx.stack.invoker.functions[name].tenancy_mode is not None:
+            # Lambda's tenant isolation takes requests only from Invoke and API Gateway; CloudWatch Logs
+            # names no tenant, so the function refuses its test invocation (and every delivery after it).
+            # Logs words a refused test invocation so; unconfirmed for this cause.
             raise _invalid(_LAMBDA_UNREACHABLE)
     elif service == "kinesis":
         if kinesis(ctx).stream_arn(destination) is None:

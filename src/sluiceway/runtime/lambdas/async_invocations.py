@@ -65,11 +65,16 @@ from running was Lambda's side (here: the local Lambda could not run it, or was 
 _CANNOT_RUN: Final = frozenset(
     {
         "ResourceNotFoundException", "ValidationException", "RequestEntityTooLargeException", "InvalidRequestContentException",
-        "InvalidRuntimeException",
+        "InvalidRuntimeException", "InvalidParameterValueException",
     }
 )  # fmt: skip
+"""Invoke's refusals: no retry can change them. ``InvalidParameterValueException`` is the tenant refusal
+(a tenant-isolated function invoked by a service that names no tenant, or one without the mode given
+one): Lambda refuses such an asynchronous Invoke before it queues the event, so the event never
+reaches the function's destinations or dead-letter queue; what Lambda reports to the calling service
+could not be confirmed, so it is dropped and logged like the other refusals here."""
 _THROTTLED: Final = frozenset({"TooManyRequestsException", "ServiceException"})
-"""Errors of the Invoke API, not of the function: no retry can change them."""
+"""Errors of the Invoke API that pass: the event waits and is tried again without spending an attempt."""
 
 
 class Pending(Protocol):

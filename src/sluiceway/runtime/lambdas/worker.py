@@ -121,7 +121,14 @@ def serve(fd: int, parent: int | None = None, stream: str | None = None) -> None
             data = conn.recv_bytes()
         except EOFError:
             return
-        call = Call.decode(data)
+        try:
+            call = Call.decode(data)
+        except (ValueError, TypeError) as exc:
+            # A call this worker cannot read (a parent of another version): refused as Lambda's own
+            # error, and the worker lives on for the calls it can read.
+            conn.send_bytes(LOGS + json.dumps({"events": [], "memory_mb": 1, "init_ms": None}).encode())
+            conn.send_bytes(ERROR + _error_json("ServiceException", f"the execution environment could not read the call: {exc}"))
+            continue
         if call.code_paths or call.tenant_id is not None or owner is not None:
             if owner is None and not handlers:
                 owner = (call.function_name, call.tenant_id)

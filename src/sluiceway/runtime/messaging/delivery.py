@@ -95,6 +95,8 @@ _PERMANENT_FUNCTION_ERRORS: Final = frozenset(
         "InvalidRequestContentException",
         "RequestEntityTooLargeException",
         "InvalidRuntimeException",
+        # The tenant refusal: SNS names no tenant, so a tenant-isolated subscriber refuses every message.
+        "InvalidParameterValueException",
     }
 )
 
