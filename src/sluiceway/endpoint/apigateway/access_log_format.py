@@ -26,8 +26,10 @@ _FIREHOSE_ARN = re.compile(r"^arn:aws[a-z-]*:firehose:[a-z0-9-]+:\d{12}:delivery
 _IDENTIFIES = ("$context.requestId", "$context.extendedRequestId")
 #: Variables whose value is already JSON text (a quoted string): written as they are, even in a JSON format.
 _JSON_VALUES = frozenset({"error.messageString"})
-#: An HTTP API stage's Format: apigatewayv2's model types it StringWithLengthBetween1And1024.
-_HTTP_FORMAT_MAX = 1024
+#: An HTTP API stage's Format: apigatewayv2's model types it StringWithLengthBetween1And1024, but
+#: the service's quota is "Access log template size: 3 KB" (HTTP API quotas), and published SAM apps
+#: deploy formats longer than 1024 characters: the quota is what AWS enforces.
+_HTTP_FORMAT_MAX = 3072
 #: A REST API's Firehose destination must be named so (the AccessLogSetting reference).
 _FIREHOSE_PREFIX = "amazon-apigateway-"
 

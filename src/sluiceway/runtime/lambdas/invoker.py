@@ -63,7 +63,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal
 
@@ -385,6 +385,8 @@ class LocalFunctionInvoker:
         refusal = tenant_refusal(spec.tenancy_mode, invocation.tenant_id)
         if refusal is not None:
             return self._refuse(invocation, *refusal)
+        if spec.tenancy_mode is None and invocation.tenant_id is not None:
+            invocation = replace(invocation, tenant_id=None)  # ignored: one pool of environments for all
         try:
             payload = json.dumps(invocation.payload).encode()
         except (TypeError, ValueError) as exc:

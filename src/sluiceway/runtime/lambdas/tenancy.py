@@ -4,8 +4,10 @@ A function created with ``TenancyConfig: {TenantIsolationMode: PER_TENANT}`` (cr
 function cannot gain or lose it) must be invoked with a tenant identifier (Invoke's ``TenantId``,
 the ``X-Amz-Tenant-Id`` header), and every execution environment it gets serves one tenant only:
 two tenants never share module-level state (:mod:`.workers` keys its workers by function and
-tenant). The handler reads the tenant as ``context.tenant_id``. A function without the mode refuses
-a tenant identifier.
+tenant). The handler reads the tenant as ``context.tenant_id``. A function without the mode takes
+a tenant identifier and ignores it: its environments are shared by all callers, and
+``context.tenant_id`` is None. (A published SAM app maps ``X-Amz-Tenant-Id`` onto a function without
+the mode, and its README shows AWS answering 200; Invoke's ``TenantId`` is that same header.)
 
 The checks come from botocore's model (``TenantId``: 1-256 characters of
 ``[a-zA-Z0-9._:/=+\\-@ ]``) and Lambda's documentation (a tenant-isolated function needs a
@@ -66,6 +68,4 @@ def tenant_refusal(mode: str | None, tenant_id: str | None) -> tuple[str, str] |
     if mode == PER_TENANT and tenant_id is None:
         # Unconfirmed wording (see the module docstring).
         return "InvalidParameterValueException", "TenantId is required for functions with tenant isolation mode enabled."
-    if mode is None and tenant_id is not None:
-        return "InvalidParameterValueException", "TenantId is not supported for functions without tenant isolation mode enabled."
     return None

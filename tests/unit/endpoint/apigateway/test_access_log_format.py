@@ -78,7 +78,7 @@ FIREHOSE = "arn:aws:firehose:us-east-1:111111111111:deliverystream/"
             "not to Firehose",
         ),
         ({"DestinationArn": LOG_GROUP, "Format": "$context.requestId\n$context.status"}, "HTTP", "single line"),
-        ({"DestinationArn": LOG_GROUP, "Format": "$context.requestId" + " " * 1007}, "HTTP", "at most 1024 characters"),
+        ({"DestinationArn": LOG_GROUP, "Format": "$context.requestId" + " " * 3055}, "HTTP", "at most 3072 characters"),
     ],
 )
 def test_settings_api_gateway_refuses_are_refused(value: Any, kind: Any, problem: str) -> None:
@@ -86,10 +86,10 @@ def test_settings_api_gateway_refuses_are_refused(value: Any, kind: Any, problem
         access_log_of(value, "Stage.AccessLogSetting", kind)
 
 
-def test_http_formats_up_to_1024_characters_on_one_line_are_taken() -> None:
-    line = "$context.requestId" + " " * 1006
+def test_http_formats_up_to_3_kb_on_one_line_are_taken() -> None:
+    line = "$context.requestId" + " " * 3054
     settings, unserved = access_log_of({"DestinationArn": LOG_GROUP, "Format": line}, "S.A", "HTTP")
-    assert unserved is None and settings is not None and len(settings.format) == 1024
+    assert unserved is None and settings is not None and len(settings.format) == 3072
     # A REST format is not held to the HTTP API's model constraints.
     settings, _ = access_log_of({"DestinationArn": LOG_GROUP, "Format": "$context.requestId\n" + "x" * 2000}, "S.A", "REST")
     assert settings is not None
