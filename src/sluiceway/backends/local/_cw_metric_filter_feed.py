@@ -28,14 +28,14 @@ import json
 import logging
 import math
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from ...observability.log_patterns import FilterPatternError, LogPattern, Matched, compile_pattern
+from ._cw_log_events import CompiledFilters, LogEvents, SkippedEvents, applying
 from ._cw_values import Datum, MetricKey, canonical_dimensions
-from ._sqlite import ThreadConnections
 from .cloudwatch import DATA_RETENTION_MS, SqliteCloudWatch
 from .metric_filters import MetricFilter, SqliteMetricFilters
 
@@ -133,123 +133,70 @@ class MetricFilterFeed:
         self.store = store
         self.filters = SqliteMetricFilters(store.db, store.clock)
         self.batch = batch
-        self._logs = ThreadConnections(logs_path)
-        self._compiled: dict[tuple[str, str, str, str, int], _Applied | None] = {}
-        """Compiled filters by their definition."""
-        self._warned = False
-        store.start_cursor(self.name, self._end())
+        self._events = LogEvents(logs_path)
+        self._compiled: CompiledFilters[MetricFilter, Transformation] = CompiledFilters(
+            lambda record: Transformation.of(record.pattern, record.transformation),
+            _definition,
+            # Put through PutMetricFilter, which checks them: only a hand-edited row fails.
+            errors=(FilterPatternError, KeyError, TypeError, ValueError),
+            warning="a metric filter cannot be applied; skipped",
+            log=logger,
+        )
+        self._skipped = SkippedEvents(self.name, "a log event could not be read for a metric filter; skipped", logger)
+        store.start_cursor(self.name, self._events.end())
 
     def close(self) -> None:
-        self._logs.close()
-
-    def _end(self) -> int:
-        try:
-            return int(self._logs.get().execute("SELECT coalesce(max(id), 0) FROM log_events").fetchone()[0])
-        except sqlite3.OperationalError:  # no log store yet: nothing before the feed
-            return 0
+        self._events.close()
 
     def pull(self) -> int:
         """Feed every log event after the cursor, and the DefaultValues of the minutes that closed; how many data points were stored."""
         fed = 0
         while True:
-            # The end before the filters: a filter put after this read reads the events after it
-            # (or, put between the two reads, is among the filters read).
-            end = self._end()
-            records, applied = self._applied()
+            end, (records, applied) = self._events.window(self._applied)
             after = self.store.cursor(self.name)
             if end <= after:
                 return fed + self._close(applied, records)
-            groups = sorted({a.filter.log_group for a in applied})
-            rows = self._rows(after, end, groups) if groups else []
-            # Short of a full batch, every event up to ``end`` was seen: the cursor goes there
-            # (past the events of groups without filters, which are never read).
-            position = int(rows[-1]["id"]) if len(rows) == self.batch else end
+            read = self._events.after(after, end, (a.filter.log_group for a in applied), batch=self.batch)
             # Matching runs outside the write transaction: however long a pattern takes, the
             # state database stays writable meanwhile.
-            data, minutes = self._match(rows, applied)
+            data, minutes = self._match(read.rows, applied)
             with self.store.db.transaction() as conn:
                 if self.store.cursor(self.name) != after or self.filters.all() != records:
                     continue  # another feeder stored this range first, or a filter changed: read again
                 _note_minutes(conn, minutes)
                 data += self._closed_defaults(conn, applied)
-                self.store.put(data, feed=(self.name, position), expected=after)
+                self.store.put(data, feed=(self.name, read.position), expected=after)
             fed += len(data)
-            if len(rows) < self.batch:
+            if read.last:
                 return fed
 
     def _applied(self) -> tuple[list[MetricFilter], list[_Applied]]:
         """Every filter as stored, and those that compile."""
         records = self.filters.all()
-        found: list[_Applied] = []
-        seen: set[tuple[str, str, str, str, int]] = set()
-        for record in records:
-            # Keyed by the definition: a filter put again with a new one is compiled again.
-            key = (record.log_group, record.name, record.pattern, json.dumps(record.transformation, sort_keys=True), record.applies_after)
-            seen.add(key)
-            if key not in self._compiled:
-                try:
-                    self._compiled[key] = _Applied(record, Transformation.of(record.pattern, record.transformation))
-                except (FilterPatternError, KeyError, TypeError, ValueError):
-                    # Put through PutMetricFilter, which checks them: only a hand-edited row gets here.
-                    logger.warning(
-                        "a metric filter cannot be applied; skipped", extra={"log_group": record.log_group, "filter": record.name}
-                    )
-                    self._compiled[key] = None
-            compiled = self._compiled[key]
-            if compiled is not None:
-                found.append(compiled)
-        for stale in set(self._compiled) - seen:
-            del self._compiled[stale]
-        return records, found
-
-    def _rows(self, after: int, end: int, groups: list[str]) -> list[sqlite3.Row]:
-        marks = ",".join("?" * len(groups))
-        rows: list[sqlite3.Row] = (
-            self._logs.get()
-            .execute(
-                f"SELECT id, log_group, ts_ms, message FROM log_events WHERE id > ? AND id <= ?"  # noqa: S608 - placeholders only
-                f" AND log_group IN ({marks}) ORDER BY id LIMIT ?",
-                (after, end, *groups, self.batch),
-            )
-            .fetchall()
-        )
-        return rows
+        return records, [_Applied(record, transformation) for record, transformation in self._compiled.applied(records)]
 
     def _match(self, rows: list[sqlite3.Row], applied: list[_Applied]) -> tuple[list[Datum], dict[tuple[str, str], dict[int, bool]]]:
         """The data points the matches publish, and per filter with a DefaultValue the minutes its
         events fell in (True: one matched)."""
-        by_group: dict[str, list[_Applied]] = {}
-        for item in applied:
-            by_group.setdefault(item.filter.log_group, []).append(item)
         data: list[Datum] = []
         minutes: dict[tuple[str, str], dict[int, bool]] = {}
-        for row in rows:
-            for item in by_group.get(row["log_group"], ()):
-                if row["id"] <= item.filter.applies_after:
-                    continue  # put before the filter was
-                transformation = item.transformation
-                seen = minutes.setdefault(_key(item), {}) if transformation.publishes_default else None
-                minute = int(row["ts_ms"]) // _MINUTE_MS
-                try:
-                    matched = transformation.pattern.match(row["message"])
-                    if seen is not None:
-                        seen[minute] = seen.get(minute, False) or matched is not None
-                    if matched is None:
-                        continue
-                    observed = transformation.observe(matched)
-                except Exception:
-                    # Skipped, not retried: the cursor moves past it with the rest of the batch.
-                    logger.log(
-                        logging.DEBUG if self._warned else logging.WARNING,
-                        "a log event could not be read for a metric filter; skipped",
-                        extra={"feed": self.name, "log_event": row["id"], "filter": item.filter.name},
-                        exc_info=True,
-                    )
-                    self._warned = True
+        for row, item in applying(rows, applied):
+            transformation = item.transformation
+            seen = minutes.setdefault(_key(item), {}) if transformation.publishes_default else None
+            minute = int(row["ts_ms"]) // _MINUTE_MS
+            try:
+                matched = transformation.pattern.match(row["message"])
+                if seen is not None:
+                    seen[minute] = seen.get(minute, False) or matched is not None
+                if matched is None:
                     continue
-                if observed is not None:
-                    metric, value = observed
-                    data.append(Datum.of_value(metric, int(row["ts_ms"]), value, unit=transformation.unit))
+                observed = transformation.observe(matched)
+            except Exception:
+                self._skipped.skip(row, item.filter)
+                continue
+            if observed is not None:
+                metric, value = observed
+                data.append(Datum.of_value(metric, int(row["ts_ms"]), value, unit=transformation.unit))
         return data, minutes
 
     def _close(self, applied: list[_Applied], records: list[MetricFilter]) -> int:
@@ -290,6 +237,11 @@ class MetricFilterFeed:
         oldest = (int(self.store.clock.now().timestamp() * 1000) - DATA_RETENTION_MS) // _MINUTE_MS
         conn.execute("DELETE FROM logs_metric_filter_defaults WHERE closed = 1 AND minute < ?", (oldest,))
         return data
+
+
+def _definition(record: MetricFilter) -> Hashable:
+    """What a filter's compiled form depends on: a filter put again with a new definition is compiled again."""
+    return (record.log_group, record.name, record.pattern, json.dumps(record.transformation, sort_keys=True), record.applies_after)
 
 
 def _key(item: _Applied) -> tuple[str, str]:

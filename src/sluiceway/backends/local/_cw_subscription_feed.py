@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ...observability.log_patterns import FilterPatternError, LogPattern, compile_pattern
-from ._sqlite import ThreadConnections
+from ._cw_log_events import CompiledFilters, LogEvents, SkippedEvents, applying
 from .async_invocations import SqliteAsyncInvocations
 from .cloudwatch import SqliteCloudWatch
 from .kinesis import SqliteKinesis
@@ -153,28 +153,26 @@ class SubscriptionFeed:
         self.kinesis = kinesis
         self.account_id = account_id
         self.batch = batch
-        self._logs = ThreadConnections(logs_path)
-        self._compiled: dict[tuple[str, str, str], _Applied | None] = {}
-        self._warned = False
-        store.start_cursor(self.name, self._end())
+        self._events = LogEvents(logs_path)
+        self._compiled: CompiledFilters[SubscriptionFilter, LogPattern] = CompiledFilters(
+            lambda record: compile_pattern(record.pattern),
+            lambda record: (record.log_group, record.name, record.pattern),
+            # PutSubscriptionFilter checks patterns: only a hand-edited row fails.
+            errors=(FilterPatternError,),
+            warning="a subscription filter cannot be applied; skipped",
+            log=logger,
+        )
+        self._skipped = SkippedEvents(self.name, "a log event could not be read for a subscription filter; skipped", logger)
+        store.start_cursor(self.name, self._events.end())
 
     def close(self) -> None:
-        self._logs.close()
-
-    def _end(self) -> int:
-        try:
-            return int(self._logs.get().execute("SELECT coalesce(max(id), 0) FROM log_events").fetchone()[0])
-        except sqlite3.OperationalError:  # no log store yet: nothing before the feed
-            return 0
+        self._events.close()
 
     def pull(self) -> int:
         """Deliver every matching log event after the cursor; how many deliveries were made."""
         sent = 0
         while True:
-            # The end before the filters: a filter put after this read reads the events after it
-            # (or, put between the two reads, is among the filters read).
-            end = self._end()
-            records, applied = self._applied()
+            end, (records, applied) = self._events.window(self._applied)
             after = self.store.cursor(self.name)
             if end <= after or not records:
                 # Without a filter there is nothing to deliver nor to record: no write at all. The
@@ -182,93 +180,44 @@ class SubscriptionFeed:
                 # so the read then starts there rather than at the cursor.
                 return sent
             start = max(after, min(r.applies_after for r in records))
-            groups = sorted({a.filter.log_group for a in applied})
-            rows = self._rows(start, end, groups) if groups and start < end else []
-            # Short of a full batch, every event up to ``end`` was seen: the cursor goes there.
-            position = int(rows[-1]["id"]) if len(rows) == self.batch else end
+            read = self._events.after(start, end, (a.filter.log_group for a in applied), batch=self.batch)
             # Compressed before the write transaction: it holds the state database's lock only to queue and put.
-            prepared = [(delivery, self._message(delivery)) for delivery in self._match(rows, applied)]
+            prepared = [(delivery, self._message(delivery)) for delivery in self._match(read.rows, applied)]
             with self.store.db.transaction():
                 if self.store.cursor(self.name) != after or self.filters.all() != records:
                     continue  # another feeder delivered this range first, or a filter changed: read again
                 for delivery, data in prepared:
                     self._deliver(delivery, data)
-                self.store.set_cursor(self.name, position)
+                self.store.set_cursor(self.name, read.position)
             sent += len(prepared)
-            if len(rows) < self.batch:
+            if read.last:
                 return sent
 
     def _applied(self) -> tuple[list[SubscriptionFilter], list[_Applied]]:
         """Every filter as stored, and those whose pattern compiles."""
         records = self.filters.all()
-        found: list[_Applied] = []
-        seen: set[tuple[str, str, str]] = set()
-        for record in records:
-            key = (record.log_group, record.name, record.pattern)
-            seen.add(key)
-            if key not in self._compiled:
-                try:
-                    self._compiled[key] = _Applied(record, compile_pattern(record.pattern))
-                except FilterPatternError:
-                    # PutSubscriptionFilter checks patterns: only a hand-edited row gets here.
-                    logger.warning(
-                        "a subscription filter cannot be applied; skipped", extra={"log_group": record.log_group, "filter": record.name}
-                    )
-                    self._compiled[key] = None
-            compiled = self._compiled[key]
-            if compiled is not None:
-                # The record, not the compiled one's: a destination changed with the same pattern counts.
-                found.append(_Applied(record, compiled.pattern))
-        for stale in set(self._compiled) - seen:
-            del self._compiled[stale]
-        return records, found
-
-    def _rows(self, after: int, end: int, groups: list[str]) -> list[sqlite3.Row]:
-        marks = ",".join("?" * len(groups))
-        rows: list[sqlite3.Row] = (
-            self._logs.get()
-            .execute(
-                f"SELECT id, log_group, stream, ts_ms, message FROM log_events WHERE id > ? AND id <= ?"  # noqa: S608 - placeholders only
-                f" AND log_group IN ({marks}) ORDER BY id LIMIT ?",
-                (after, end, *groups, self.batch),
-            )
-            .fetchall()
-        )
-        return rows
+        return records, [_Applied(record, pattern) for record, pattern in self._compiled.applied(records)]
 
     def _match(self, rows: list[sqlite3.Row], applied: list[_Applied]) -> list[_Delivery]:
         """The deliveries the batch makes: per filter and log stream, its matching events in order."""
-        by_group: dict[str, list[_Applied]] = {}
-        for item in applied:
-            by_group.setdefault(item.filter.log_group, []).append(item)
         pending: dict[tuple[str, str, str], list[tuple[int, dict[str, Any]]]] = {}
-        for row in rows:
-            for item in by_group.get(row["log_group"], ()):
-                if row["id"] <= item.filter.applies_after:
-                    continue  # put before the filter was
-                try:
-                    matched = item.pattern.match(row["message"])
-                except Exception:
-                    # Skipped, not retried: the cursor moves past it with the rest of the batch.
-                    logger.log(
-                        logging.DEBUG if self._warned else logging.WARNING,
-                        "a log event could not be read for a subscription filter; skipped",
-                        extra={"feed": self.name, "log_event": row["id"], "filter": item.filter.name},
-                        exc_info=True,
-                    )
-                    self._warned = True
-                    continue
-                if matched is None:
-                    continue
-                event: dict[str, Any] = {
-                    "id": event_id(int(row["ts_ms"]), int(row["id"])),
-                    "timestamp": int(row["ts_ms"]),
-                    "message": row["message"],
-                }
-                if matched.fields:
-                    # A space-delimited pattern's named fields, as AWS adds them to each event.
-                    event["extractedFields"] = {name.removeprefix("$"): value for name, value in matched.fields.items()}
-                pending.setdefault((item.filter.log_group, item.filter.name, row["stream"]), []).append((int(row["id"]), event))
+        for row, item in applying(rows, applied):
+            try:
+                matched = item.pattern.match(row["message"])
+            except Exception:
+                self._skipped.skip(row, item.filter)
+                continue
+            if matched is None:
+                continue
+            event: dict[str, Any] = {
+                "id": event_id(int(row["ts_ms"]), int(row["id"])),
+                "timestamp": int(row["ts_ms"]),
+                "message": row["message"],
+            }
+            if matched.fields:
+                # A space-delimited pattern's named fields, as AWS adds them to each event.
+                event["extractedFields"] = {name.removeprefix("$"): value for name, value in matched.fields.items()}
+            pending.setdefault((item.filter.log_group, item.filter.name, row["stream"]), []).append((int(row["id"]), event))
         by_name = {(a.filter.log_group, a.filter.name): a.filter for a in applied}
         deliveries: list[_Delivery] = []
         for (group, name, stream), events in pending.items():
