@@ -20,6 +20,12 @@ every few seconds), not as each event is put: CloudWatch Logs itself delivers wi
 in batches. A function subscribed to its own log group, whose every run writes lines the filter
 may match, is invoked again for them: AWS does the same (its documentation warns of the loop
 and of the bill); locally the loop turns at most once a pull per log stream, never faster.
+
+An account-level subscription filter policy (:mod:`.account_policies`) is delivered the same
+way, as a filter on each log group it selects (those made after it too), its messages marked
+``"policyLevel": "ACCOUNT_LEVEL_POLICY"``. A policy whose destination function's own log group
+is not excluded by its selection criteria loops so too (AWS's documentation asks for it to be
+excluded; AWS does not exclude it itself).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from typing import Any, Final
 
 from ...observability.log_patterns import FilterPatternError, LogPattern, compile_pattern
 from ._cw_log_events import CompiledFilters, LogEvents, SkippedEvents, applying
+from .account_policies import LogGroupNames, SqliteAccountPolicies, SubscriptionPolicy, applied_filters
 from .async_invocations import SqliteAsyncInvocations
 from .cloudwatch import SqliteCloudWatch
 from .kinesis import SqliteKinesis
@@ -67,18 +74,22 @@ def event_id(timestamp_ms: int, position: int) -> str:
 
 
 def data_message(
-    *, owner: str, group: str, stream: str, filter_name: str, events: Sequence[Mapping[str, Any]]
+    *, owner: str, group: str, stream: str, filter_name: str, events: Sequence[Mapping[str, Any]], policy_level: str | None = None
 ) -> bytes:  # fmt: skip
-    """A ``DATA_MESSAGE``, gzipped: the log events one filter delivers from one stream."""
-    document = {
+    """A ``DATA_MESSAGE``, gzipped: the log events one filter delivers from one stream.
+
+    ``policy_level``: ``ACCOUNT_LEVEL_POLICY`` for an account policy's delivery (``filter_name``
+    then is the policy's name); a group's own filter's delivery has no ``policyLevel``."""
+    document: dict[str, Any] = {
         "messageType": "DATA_MESSAGE",
         "owner": owner,
         "logGroup": group,
         "logStream": stream,
         "subscriptionFilters": [filter_name],
-        # "policyLevel" is only in what account-level subscription policies send (not served here).
         "logEvents": list(events),
     }
+    if policy_level is not None:
+        document["policyLevel"] = policy_level  # last, as AWS's documentation lists it
     return gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0)
 
 
@@ -149,11 +160,13 @@ class SubscriptionFeed:
             raise ValueError("the subscription feed commits its cursor with its deliveries: one database")
         self.store = store
         self.filters = SqliteSubscriptionFilters(store.db, store.clock)
+        self.policies = SqliteAccountPolicies(store.db, store.clock)
         self.invocations = invocations
         self.kinesis = kinesis
         self.account_id = account_id
         self.batch = batch
         self._events = LogEvents(logs_path)
+        self._groups = LogGroupNames(logs_path)
         self._compiled: CompiledFilters[SubscriptionFilter, LogPattern] = CompiledFilters(
             lambda record: compile_pattern(record.pattern),
             lambda record: (record.log_group, record.name, record.pattern),
@@ -167,12 +180,13 @@ class SubscriptionFeed:
 
     def close(self) -> None:
         self._events.close()
+        self._groups.close()
 
     def pull(self) -> int:
         """Deliver every matching log event after the cursor; how many deliveries were made."""
         sent = 0
         while True:
-            end, (records, applied) = self._events.window(self._applied)
+            end, (stored, records, applied) = self._events.window(self._applied)
             after = self.store.cursor(self.name)
             if end <= after or not records:
                 # Without a filter there is nothing to deliver nor to record: no write at all. The
@@ -184,8 +198,8 @@ class SubscriptionFeed:
             # Compressed before the write transaction: it holds the state database's lock only to queue and put.
             prepared = [(delivery, self._message(delivery)) for delivery in self._match(read.rows, applied)]
             with self.store.db.transaction():
-                if self.store.cursor(self.name) != after or self.filters.all() != records:
-                    continue  # another feeder delivered this range first, or a filter changed: read again
+                if self.store.cursor(self.name) != after or self._stored() != stored:
+                    continue  # another feeder delivered this range first, or a filter or policy changed: read again
                 for delivery, data in prepared:
                     self._deliver(delivery, data)
                 self.store.set_cursor(self.name, read.position)
@@ -193,14 +207,28 @@ class SubscriptionFeed:
             if read.last:
                 return sent
 
-    def _applied(self) -> tuple[list[SubscriptionFilter], list[_Applied]]:
-        """Every filter as stored, and those whose pattern compiles."""
-        records = self.filters.all()
-        return records, [_Applied(record, pattern) for record, pattern in self._compiled.applied(records)]
+    def _stored(self) -> tuple[list[SubscriptionFilter], list[SubscriptionPolicy]]:
+        """The groups' filters and the account's subscription filter policies, as stored."""
+        return self.filters.all(), self.policies.subscription_policies()
+
+    def _applied(
+        self,
+    ) -> tuple[tuple[list[SubscriptionFilter], list[SubscriptionPolicy]], list[SubscriptionFilter], list[_Applied]]:
+        """What is stored; every filter it makes (the account policies' on each group they select);
+        and those whose pattern compiles.
+
+        The groups are read after the end of the events (:meth:`LogEvents.window`): an event up to
+        the end is of a group that exists by then. Groups made later change nothing the batch
+        delivers, so they are not among what the feed's transaction checks again.
+        """
+        stored = self._stored()
+        filters, policies = stored
+        records = filters + applied_filters(policies, self._groups.names()) if policies else filters
+        return stored, records, [_Applied(record, pattern) for record, pattern in self._compiled.applied(records)]
 
     def _match(self, rows: list[sqlite3.Row], applied: list[_Applied]) -> list[_Delivery]:
         """The deliveries the batch makes: per filter and log stream, its matching events in order."""
-        pending: dict[tuple[str, str, str], list[tuple[int, dict[str, Any]]]] = {}
+        pending: dict[tuple[str, str | None, str, str], list[tuple[int, dict[str, Any]]]] = {}
         for row, item in applying(rows, applied):
             try:
                 matched = item.pattern.match(row["message"])
@@ -217,18 +245,25 @@ class SubscriptionFeed:
             if matched.fields:
                 # A space-delimited pattern's named fields, as AWS adds them to each event.
                 event["extractedFields"] = {name.removeprefix("$"): value for name, value in matched.fields.items()}
-            pending.setdefault((item.filter.log_group, item.filter.name, row["stream"]), []).append((int(row["id"]), event))
-        by_name = {(a.filter.log_group, a.filter.name): a.filter for a in applied}
+            # The level too: a group's filter and the account policy may share a name.
+            key = (item.filter.log_group, item.filter.policy_level, item.filter.name, row["stream"])
+            pending.setdefault(key, []).append((int(row["id"]), event))
+        by_name = {(a.filter.log_group, a.filter.policy_level, a.filter.name): a.filter for a in applied}
         deliveries: list[_Delivery] = []
-        for (group, name, stream), events in pending.items():
-            deliveries.extend(_split(by_name[(group, name)], stream, events))
+        for (group, level, name, stream), events in pending.items():
+            deliveries.extend(_split(by_name[(group, level, name)], stream, events))
         return deliveries
 
     def _message(self, delivery: _Delivery) -> bytes:
         """The delivery's ``DATA_MESSAGE``, gzipped."""
         record = delivery.filter
         return data_message(
-            owner=self.account_id, group=record.log_group, stream=delivery.stream, filter_name=record.name, events=delivery.events
+            owner=self.account_id,
+            group=record.log_group,
+            stream=delivery.stream,
+            filter_name=record.name,
+            events=delivery.events,
+            policy_level=record.policy_level,
         )
 
     def _deliver(self, delivery: _Delivery, data: bytes) -> None:
@@ -237,7 +272,8 @@ class SubscriptionFeed:
         arn = record.destination_arn
         service = arn.split(":")[2] if arn.count(":") >= 5 else ""
         if service == "lambda":
-            request_id = str(uuid.uuid5(_NAMESPACE, f"{record.log_group}\n{record.name}\n{delivery.first}\n{delivery.last}\n{arn}"))
+            level = "" if record.policy_level is None else f"{record.policy_level}\n"  # a group filter's ids are as before
+            request_id = str(uuid.uuid5(_NAMESPACE, f"{level}{record.log_group}\n{record.name}\n{delivery.first}\n{delivery.last}\n{arn}"))
             self.invocations.enqueue(arn, {"awslogs": {"data": base64.b64encode(data).decode()}}, request_id=request_id)
         elif service == "kinesis":
             stream_arn = self.kinesis.stream_arn(arn)

@@ -53,6 +53,9 @@ class SubscriptionFilter:
     """The log store's last event when it was created: it delivers the events after that one (an
     update keeps it, so the events put before an update and not delivered yet go out under the new
     definition rather than under neither)."""
+    policy_level: str | None = None
+    """``ACCOUNT_LEVEL_POLICY`` for an account policy applied to the group (never stored here: the
+    subscription feed makes those from :mod:`.account_policies`); None for the group's own filter."""
 
 
 class SqliteSubscriptionFilters:

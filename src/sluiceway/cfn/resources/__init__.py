@@ -23,7 +23,7 @@ from .custom import CustomResource
 from .function_urls import FunctionUrl
 from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, LayerVersion, Passive, Permission, Version
 from .kinesis import KinesisStream
-from .logs import LogGroup, SubscriptionFilter
+from .logs import AccountPolicy, LogGroup, SubscriptionFilter
 from .messaging import Queue, Subscription, Topic
 from .metric_filters import MetricFilter
 from .orchestration import Activity, EventBus, Rule, Schedule, ScheduleGroup, StateMachine, StateMachineAlias, StateMachineVersion
@@ -95,6 +95,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Logs::ResourcePolicy": Passive("logs", "policy"),
     "AWS::Logs::LogStream": Passive("logs", "stream", name_key="LogStreamName"),
     "AWS::Logs::SubscriptionFilter": SubscriptionFilter(),
+    "AWS::Logs::AccountPolicy": AccountPolicy(),
     "AWS::ApiGateway::Account": Passive("apigateway", "account"),
     "AWS::CloudFormation::WaitConditionHandle": Passive("cloudformation", "wait"),
 }

@@ -5,7 +5,8 @@ it); clients create groups and streams and put events of their own. Reading foll
 GetLogEvents' forward and backward tokens, FilterLogEvents' filter patterns
 (:mod:`._logs_filter`) and pagination, DescribeLogStreams' ordering. The metric filter
 operations are :mod:`._logs_metric_filters`', the subscription filter operations
-:mod:`._logs_subscription_filters`' (imported here, which registers them).
+:mod:`._logs_subscription_filters`', the account policy operations :mod:`._logs_account_policies`'
+(imported here, which registers them).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ...backends.local.logs import LogStream
 from ...errors import ConflictError, NotFoundError
 from ..context import Context
 from ..errors import AwsError
-from . import _logs_metric_filters, _logs_subscription_filters
+from . import _logs_account_policies, _logs_metric_filters, _logs_subscription_filters  # noqa: F401 - registers them
 from ._logs_common import (
     _MAX_NAME,
     _TOO_LONG,
