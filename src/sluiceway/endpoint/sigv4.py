@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote
 from .context import HttpRequest
 from .errors import AwsError
 
-__all__ = ["Scope", "check_expiry", "precheck", "verify"]
+__all__ = ["Scope", "SignatureMismatchError", "check_expiry", "precheck", "verify"]
 
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*SignedHeaders=(?P<headers>[^,\s]+),\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
@@ -60,6 +60,19 @@ _FAMILY_CODES: dict[str, dict[str, str]] = {
 }
 _FAMILIES = {"s3": "s3", "sqs": "query", "sns": "query", "sts": "query"}
 _STATUS = {"dynamodb": 400, "events": 400, "stepfunctions": 400, "logs": 400}
+
+
+class SignatureMismatchError(AwsError):
+    """A well-formed signature that is not the one the endpoint computes for the request.
+
+    It carries what the endpoint signed, for the services that send it back (API Gateway puts
+    both strings in its message so that a client can compare them with its own).
+    """
+
+    def __init__(self, code: str, message: str, status: int, *, canonical_request: str, string_to_sign: str) -> None:
+        super().__init__(code, message, status)
+        self.canonical_request = canonical_request
+        self.string_to_sign = string_to_sign
 
 
 def _denied(service: str, kind: str, message: str) -> AwsError:
@@ -173,12 +186,13 @@ def verify(
     expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     # Bytes: compare_digest refuses str with non-ASCII text (a signature is the client's to write).
     if not hmac.compare_digest(expected.encode(), claim.signature.encode("utf-8", "surrogatepass")):
-        raise _denied(
+        denied = _denied(
             service,
             "bad-signature",
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
+        raise SignatureMismatchError(denied.code, denied.message, denied.status, canonical_request=canonical, string_to_sign=to_sign)
     return access_key
 
 

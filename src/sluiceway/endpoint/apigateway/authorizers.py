@@ -2,7 +2,8 @@
 
 :meth:`Authorization.authorize` answers None for an open route, a :class:`~.grants.Grant` (the
 verified identity the events carry) or a :class:`~.grants.Refusal` (API Gateway's answer). It fails
-closed: IAM authorization and API keys are not verified locally and refuse; a route whose authorizer
+closed: IAM authorization checks the request's SigV4 signature with the endpoint's access keys
+(:mod:`.iam_authorization`) and refuses every request when there are none; a route whose authorizer
 the API does not define, or cannot run locally, refuses; a request missing any of its authorizer's
 identity sources is 401 before anything is invoked or verified, as on AWS.
 """
@@ -12,20 +13,22 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..context import HttpRequest
 from .cognito_authorizer import authorize_user_pool, issuer_of_pool
 from .events import RequestView
 from .grants import Grant, Refusal, refusal
+from .iam_authorization import authorize_iam
 from .jwt_authorizer import authorize_jwt
 from .key_source import KeySource
 from .lambda_authorizer import LambdaAuthorizers
 from .model import Api, Authorizer
 from .policies import method_arn
 from .request_values import context_or_stage_value
-from .responses import gateway_error, response_type
 
 logger = logging.getLogger(__name__)
 
@@ -38,22 +41,39 @@ class Authorization:
     Args:
         keys: where issuers' signing keys come from (the local user pools).
         lambdas: Lambda authorizers, with their cache.
-        clock: the wall clock (seconds since the epoch), checked against ``exp``, ``nbf`` and ``iat``.
+        clock: the wall clock (seconds since the epoch), checked against ``exp``, ``nbf`` and ``iat``
+            and against a signed request's date.
+        access_keys: access key id -> secret, that IAM-authorized requests may be signed with.
     """
 
-    def __init__(self, keys: KeySource, lambdas: LambdaAuthorizers, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        keys: KeySource,
+        lambdas: LambdaAuthorizers,
+        clock: Callable[[], float] = time.time,
+        *,
+        access_keys: Mapping[str, str] | None = None,
+    ) -> None:
         self._keys = keys
         self._lambdas = lambdas
         self._clock = clock
+        self._access_keys = dict(access_keys or {})
 
-    def authorize(self, view: RequestView) -> Grant | Refusal | None:
-        """Check the guard of the request's route (never raises for a bad token or a failing authorizer)."""
+    def authorize(self, view: RequestView, received: HttpRequest | None = None) -> Grant | Refusal | None:
+        """Check the guard of the request's route (never raises for a bad token or a failing authorizer).
+
+        ``received`` is the request as the client sent it: what an IAM signature covers (without
+        it, a route with IAM authorization refuses the request).
+        """
         guard = view.route.guard
         kind = view.api.kind
         if guard is None:
             return None
         if guard.kind == "iam":
-            return Refusal(gateway_error(kind, "iam"), "IAM authorization is not verified locally", response_type(kind, "iam"))
+            now = datetime.fromtimestamp(self._clock(), UTC)
+            api, keys = view.api, self._access_keys if received is not None else {}
+            signed = received or HttpRequest(view.method, view.path, view.query, {})
+            return authorize_iam(kind, signed, region=api.region, account_id=api.account_id, keys=keys, now=now)
         authorizer = guard.authorizer
         if authorizer is None or authorizer.problem:
             why = authorizer.problem if authorizer is not None else f"the API defines no authorizer {guard.name}"

@@ -460,8 +460,8 @@ def guard_of(
             else:
                 guards.append(Guard("authorizer", str(name)))  # a scheme we cannot tell: refuse rather than guess
         if guards:
-            # Every scheme of one requirement applies: one that is not verified locally refuses the
-            # request whatever the others say.
+            # Every scheme of one requirement applies, and a method has one authorization type: the
+            # IAM one, or an authorizer that is not defined (it refuses whatever the others say), wins.
             return next((g for g in guards if g.kind != "authorizer" or g.authorizer is None), guards[0])
     return None
 

@@ -107,6 +107,9 @@ def _identity(view: RequestView) -> dict[str, Any]:
         "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None, "userArn": None,
         "userAgent": view.headers.get("user-agent"), "user": None,
     }  # fmt: skip
+    signer = view.authorizer.signer if view.authorizer is not None else None
+    if signer is not None:
+        identity.update(signer.for_identity())
     if view.api_key is not None:
         # Only a method that required a key carries it (AWS: "null" for methods that require none).
         identity["apiKey"] = view.api_key.value
@@ -150,8 +153,9 @@ def payload_v1(view: RequestView) -> dict[str, Any]:
         "resourcePath": route.path,
         "stage": view.stage.name,
     }
-    if view.authorizer is not None:
-        context["authorizer"] = view.authorizer.for_event(view.api.kind, "1.0")
+    authorizer = view.authorizer.for_event(view.api.kind, "1.0") if view.authorizer is not None else None
+    if authorizer is not None:
+        context["authorizer"] = authorizer
     return {
         "resource": route.path,
         "path": path,
@@ -191,10 +195,11 @@ def payload_v2(view: RequestView) -> dict[str, Any]:
         event["pathParameters"] = {k: unquote(v) for k, v in view.path_parameters.items()}
     if view.stage.variables:
         event["stageVariables"] = dict(view.stage.variables)
+    authorizer = view.authorizer.for_event("HTTP", "2.0") if view.authorizer is not None else None
     event["requestContext"] = {
         "accountId": view.api.account_id,
         "apiId": view.api.api_id,
-        **({"authorizer": view.authorizer.for_event("HTTP", "2.0")} if view.authorizer is not None else {}),
+        **({"authorizer": authorizer} if authorizer is not None else {}),
         "domainName": view.domain_name,
         "domainPrefix": view.domain_prefix,
         "http": {

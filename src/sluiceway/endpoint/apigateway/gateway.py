@@ -4,10 +4,11 @@ A URL is ``{endpoint}/_sluiceway/apis/{apiId}`` + what follows ``https://{apiId}
 {region}.amazonaws.com`` on AWS: a REST API's stage is the first segment (``/Prod/items``); an HTTP
 API's ``$default`` stage has none, a named stage has its segment. Each request is routed, its
 route's authorizer run (one ``authorize`` step: a refusal, or the grant the events carry; IAM
-refuses, failing closed), a REST method's API key checked against the stack's usage plans
-(:mod:`.api_keys`), its request validated, its integration called, and the answer given with API
-Gateway's request-id headers. A stage with access logging then gets the request's line
-(:mod:`.access_logs`), written after the answer and never in its way.
+authorization checks the request's signature, as received, with the endpoint's access keys), a
+REST method's API key checked against the stack's usage plans (:mod:`.api_keys`), its request
+validated, its integration called, and the answer given with API Gateway's request-id headers. A
+stage with access logging then gets the request's line (:mod:`.access_logs`), written after the
+answer and never in its way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .authorizers import Authorization, unverifiable_issuers
 from .cors import apply_cors, is_preflight, preflight
 from .events import RequestView, payload_v1, payload_v2, request_time
 from .grants import Refusal
+from .iam_authorization import iam_warnings
 from .integrations import invoke_proxy, mapped_tenant, mock_response
 from .key_source import KeySource, NoKeys
 from .lambda_authorizer import LambdaAuthorizers
@@ -67,6 +69,8 @@ class Host(Protocol):
 
     stack: Stack
     shared: Shared
+    access_keys: dict[str, str]
+    """Access key id -> secret: what requests to routes with IAM authorization may be signed with."""
 
     @property
     def url(self) -> str: ...
@@ -82,7 +86,7 @@ class ApiGateway:
         self._lock = threading.Lock()
         self._keys = keys if keys is not None else _StackKeys(host)
         self._lambda_authorizers = LambdaAuthorizers(host.stack.invoker)
-        self._authorization = Authorization(self._keys, self._lambda_authorizers)
+        self._authorization = Authorization(self._keys, self._lambda_authorizers, access_keys=host.access_keys)
         self._api_keys = served_keys(host.shared, host.stack)
         self._access_logs = AccessLogWriter(lambda: _log_store(host), release=getattr(host.stack.local, "release_thread", None))
 
@@ -105,7 +109,9 @@ class ApiGateway:
         # Every API of a stack holds the stack's one catalog of keys and plans.
         self._api_keys.deploy(next((api.usage for api in served.values()), KeyCatalog()))
         for api in served.values():
-            for warning in unverifiable_issuers(api, self._keys):
+            for warning in [*unverifiable_issuers(api, self._keys), *iam_warnings(api, self._host.access_keys)]:
+                if warning in api.warnings:
+                    continue  # the same API deployed again (a stack update)
                 logger.warning("api gateway: %s", warning)
                 api.warnings.append(warning)
         with self._lock:
@@ -234,7 +240,7 @@ class ApiGateway:
             domain_name=host, domain_prefix=api.api_id,
         )  # fmt: skip
         exchange.view = view
-        decision = self._authorization.authorize(view)
+        decision = self._authorization.authorize(view, request)
         if isinstance(decision, Refusal):
             logger.info("api gateway: %s %s refused: %s", request.method, request.path, decision.reason)
             exchange.response_type = decision.response_type
@@ -407,11 +413,19 @@ def _context_variables(view: RequestView) -> dict[str, Any]:
     return {
         "accountId": view.api.account_id, "apiId": view.api.api_id, "domainName": view.domain_name,
         "domainPrefix": view.domain_prefix, "extendedRequestId": view.extended_request_id, "httpMethod": view.method,
-        "identity": {"sourceIp": view.source_ip, "userAgent": view.headers.get("user-agent", ""), **_key_identity(view)},
+        "identity": {
+            "sourceIp": view.source_ip, "userAgent": view.headers.get("user-agent", ""), **_signer_identity(view), **_key_identity(view),
+        },
         "path": view.stage_path, "protocol": "HTTP/1.1", "requestId": view.request_id,
         "requestTime": request_time(view.time_ms), "requestTimeEpoch": view.time_ms, "routeKey": view.route.route_key,
         "stage": view.stage.name, "authorizer": view.authorizer.for_mappings() if view.authorizer is not None else {},
     }  # fmt: skip
+
+
+def _signer_identity(view: RequestView) -> dict[str, str]:
+    """``$context.identity.accessKey``, ``accountId``, ``caller``, ``user`` and ``userArn``: set for a route with IAM authorization."""
+    signer = view.authorizer.signer if view.authorizer is not None else None
+    return signer.for_identity() if signer is not None else {}
 
 
 def _key_identity(view: RequestView) -> dict[str, str]:

@@ -8,7 +8,9 @@ the call), and renders it where each event and mapping expects it:
   ``requestContext.authorizer = {claims, scopes}`` (1.0);
 * REST user pool: ``requestContext.authorizer.claims``;
 * Lambda: ``requestContext.authorizer.lambda`` (HTTP API, 2.0), or the context's keys beside
-  ``principalId`` in ``requestContext.authorizer`` (REST, and HTTP API with 1.0).
+  ``principalId`` in ``requestContext.authorizer`` (REST, and HTTP API with 1.0);
+* IAM: the signer in ``requestContext.identity`` (1.0: ``accessKey``, ``accountId``, ``caller``,
+  ``user``, ``userArn``) or ``requestContext.authorizer.iam`` (HTTP API, 2.0).
 """
 
 from __future__ import annotations
@@ -22,14 +24,39 @@ from ..context import HttpResponse
 from .model import ApiKind
 from .responses import HeaderList
 
-__all__ = ["Grant", "Refusal", "refusal"]
+__all__ = ["Grant", "Refusal", "Signer", "refusal"]
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signed a request to a route with IAM authorization (the verified access key's principal)."""
+
+    access_key: str
+    account_id: str
+    user_id: str
+    """``caller`` and ``user`` (1.0), ``callerId`` and ``userId`` (2.0): the account id for root credentials."""
+    user_arn: str
+
+    def for_identity(self) -> dict[str, str]:
+        """The members of ``requestContext.identity`` (and ``$context.identity``) that name the signer."""
+        return {
+            "accessKey": self.access_key, "accountId": self.account_id, "caller": self.user_id, "user": self.user_id,
+            "userArn": self.user_arn,
+        }  # fmt: skip
+
+    def for_event_v2(self) -> dict[str, Any]:
+        """``requestContext.authorizer.iam`` of an HTTP API's 2.0 event."""
+        return {
+            "accessKey": self.access_key, "accountId": self.account_id, "callerId": self.user_id, "cognitoIdentity": None,
+            "principalOrgId": None, "userArn": self.user_arn, "userId": self.user_id,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Grant:
     """A verified identity, for the integration."""
 
-    kind: Literal["jwt", "cognito", "lambda"]
+    kind: Literal["jwt", "cognito", "lambda", "iam"]
     claims: Mapping[str, str] = field(default_factory=dict)
     """jwt, cognito: every claim of the verified token, rendered as a string."""
     scopes: tuple[str, ...] | None = None
@@ -42,9 +69,17 @@ class Grant:
     """lambda: how long the authorizer took (REST's ``integrationLatency``)."""
     usage_identifier_key: str | None = field(default=None, repr=False)
     """lambda (REST): the ``usageIdentifierKey`` answered: the request's API key when the API's key source is AUTHORIZER."""
+    signer: Signer | None = None
+    """iam: who signed the request."""
 
-    def for_event(self, api_kind: ApiKind, payload_format: str) -> dict[str, Any]:
-        """``requestContext.authorizer`` of a Lambda proxy event."""
+    def for_event(self, api_kind: ApiKind, payload_format: str) -> dict[str, Any] | None:
+        """``requestContext.authorizer`` of a Lambda proxy event (None: the event has none)."""
+        if self.kind == "iam":
+            # 1.0 names the signer in requestContext.identity, and has no authorizer member for IAM
+            # (AWS's documented 1.0 examples; not confirmed for an HTTP API's 1.0 integrations).
+            if self.signer is None or payload_format != "2.0":
+                return None
+            return {"iam": self.signer.for_event_v2()}
         if self.kind == "jwt":
             jwt = {"claims": dict(self.claims), "scopes": list(self.scopes) if self.scopes is not None else None}
             return {"jwt": jwt} if payload_format == "2.0" else jwt
@@ -63,6 +98,8 @@ class Grant:
         """``$context.authorizer``: ``claims.x`` (JWT, user pools), ``principalId`` and the context's keys (Lambda)."""
         if self.kind in ("jwt", "cognito"):
             return {"claims": dict(self.claims), "scopes": list(self.scopes or [])}
+        if self.kind == "iam":
+            return {}  # the signer is $context.identity's
         out = dict(self.context)
         if self.principal_id is not None:
             out["principalId"] = self.principal_id

@@ -116,7 +116,8 @@ class Authorizer:
 class Guard:
     """What a route requires before its integration runs: an authorizer or IAM authorization.
 
-    IAM authorization is not verified locally: its routes refuse every request (fail closed). A
+    IAM authorization takes a request SigV4-signed with one of the endpoint's access keys
+    (:mod:`.iam_authorization`; with none configured its routes refuse every request). A
     guard of kind ``authorizer`` without an :class:`Authorizer` (one the template does not define)
     refuses too. A REST method's API key is checked after its guard (:attr:`Route.api_key_required`).
     """

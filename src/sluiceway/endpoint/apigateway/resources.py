@@ -434,24 +434,19 @@ def _http_route(
 
 
 def _route_warnings(logical: str, routes: list[Route], warnings: list[str], kind: str) -> None:
-    refusals = {
-        "authorizer": "401 Unauthorized",
-        "iam": "403 Forbidden" if kind == "HTTP" else "403 Missing Authentication Token",
-    }
     for route in routes:
         if route.integration.kind == "unsupported":
             status = "500 Internal Server Error" if kind == "HTTP" else "500 Internal server error"
             warnings.append(f"{logical}: {route.route_key}: {route.integration.reason}; the route answers {status}")
         guard = route.guard
-        if guard is None:
+        # IAM authorization is verified request by request; whether it can be (access keys are
+        # configured) is known only to the endpoint, which says so when it serves the API.
+        if guard is None or guard.kind == "iam":
             continue
-        if guard.kind == "authorizer" and guard.authorizer is not None and not guard.authorizer.problem:
+        if guard.authorizer is not None and not guard.authorizer.problem:
             continue  # verified locally, request by request
-        if guard.kind == "authorizer":
-            why = guard.authorizer.problem if guard.authorizer is not None else f"authorizer {guard.name} is not defined by the API"
-        else:
-            why = "IAM authorization is not verified locally"
-        warnings.append(f"{logical}: {route.route_key}: {why}: the route refuses every request ({refusals[guard.kind]})")
+        why = guard.authorizer.problem if guard.authorizer is not None else f"authorizer {guard.name} is not defined by the API"
+        warnings.append(f"{logical}: {route.route_key}: {why}: the route refuses every request (401 Unauthorized)")
 
 
 def _key_warnings(
