@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -37,6 +38,11 @@ class InvocationResult:
     duration_ms: float = 0.0
     stack_trace: tuple[str, ...] = ()
     """Lambda's ``stackTrace``: the handler's frames, outermost first (failures only)."""
+    refused: bool = False
+    """Invoke itself refused the call (no such function, a throttle, a bad payload...): no function
+    ran, and ``error_type`` is the Invoke API's error code. Callers decide on this flag, never on
+    ``error_type``: a handler may raise an exception of the same name (a botocore
+    ``ResourceNotFoundException`` it did not catch), which is the function's error."""
 
     @property
     def ok(self) -> bool:
@@ -115,31 +121,58 @@ class Call:
         parent older than its worker) gets their defaults. A header with more fields than this
         version knows is refused: what it cannot read (a tenant, say) may matter.
 
+        Every field is checked for its type (a worker runs what it reads: a call it cannot read is
+        refused, never half-applied), and no input makes it raise anything but ValueError.
+
         Raises:
             ValueError: ``data`` is not a call this version can read.
         """
         header, _, payload = data.partition(b"\n")
-        fields = json.loads(header)
+        try:
+            fields = json.loads(header)
+        except RecursionError:  # nested too deep for the parser: no header this version wrote
+            raise ValueError(f"not a call header: {header[:200]!r}") from None
         if not isinstance(fields, list) or not _REQUIRED_FIELDS <= len(fields) <= len(_OPTIONAL_DEFAULTS) + _REQUIRED_FIELDS:
             raise ValueError(f"not a call header: {header[:200]!r}")
         request_id, function_name, handler, arn, memory_mb, timeout_s = fields[:_REQUIRED_FIELDS]
         given = fields[_REQUIRED_FIELDS:]
         environment, paths, runtime, tenant_id = [*given, *_OPTIONAL_DEFAULTS[len(given) :]]
-        if not all(isinstance(v, str) for v in (request_id, function_name, handler, arn)) or not isinstance(environment, dict):
+        if not (
+            all(isinstance(v, str) for v in (request_id, function_name, handler, arn))
+            and _is_number(memory_mb)
+            and _is_number(timeout_s)
+            and isinstance(environment, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in environment.items())
+            and isinstance(paths, list | tuple)
+            and all(isinstance(p, str) for p in paths)
+            and (runtime is None or isinstance(runtime, str))
+            and (tenant_id is None or isinstance(tenant_id, str))
+        ):
             raise ValueError(f"not a call header: {header[:200]!r}")
+        try:
+            timeout = float(timeout_s)
+        except OverflowError:  # an integer too large for a float
+            raise ValueError(f"not a call header: {header[:200]!r}") from None
         return cls(
             request_id,
             function_name,
             handler,
             arn,
             int(memory_mb),
-            float(timeout_s),
+            timeout,
             payload,
             environment,
             tuple(paths),
             runtime,
             tenant_id,
         )
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number that ``int()``/``float()`` take (not a bool, an infinity or NaN)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 _REQUIRED_FIELDS = 6

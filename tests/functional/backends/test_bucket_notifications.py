@@ -121,15 +121,17 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:fn"
 class FakeInvoker:
     """The local Lambda with one function, ``fn``, that fails its first ``failures`` invocations."""
 
-    def __init__(self, failures: int, error: str = "Handled") -> None:
+    def __init__(self, failures: int, error: str = "Handled", refused: bool = False) -> None:
         self.calls: list[Invocation] = []
         self.failures = failures
         self.error = error
+        self.refused = refused
+        """The failures are Invoke's refusals rather than the function's errors."""
 
-    def invoke(self, invocation: Invocation) -> InvocationResult:
+    def invoke(self, invocation: Invocation, *, version: str | None = None) -> InvocationResult:
         self.calls.append(invocation)
         if len(self.calls) <= self.failures:
-            return InvocationResult(invocation.request_id, error_type=self.error, error_message="boom")
+            return InvocationResult(invocation.request_id, error_type=self.error, error_message="boom", refused=self.refused)
         return InvocationResult(invocation.request_id, payload=None)
 
     def resolve(self, resource: str) -> str | None:
@@ -176,7 +178,7 @@ def test_a_failing_function_is_retried_twice_a_minute_then_two_apart(notifier: S
 
 
 def test_a_missing_function_is_given_up_on_at_once(notifier: S3Notifier, clock: FakeClock) -> None:
-    invoker = FakeInvoker(failures=5, error="ResourceNotFoundException")
+    invoker = FakeInvoker(failures=5, error="ResourceNotFoundException", refused=True)
     deliverer = _deliverer(notifier, invoker, clock)
     _queue_one(notifier, clock)
     deliverer.deliver_pending()

@@ -322,3 +322,31 @@ def test_sams_retained_versions_stay_listed_and_invokable_across_restarts(restar
 
     lam, _ = restarted(sam(1024), "samkept")  # the next version follows the highest, retained ones included
     assert _listed(lam, "samkept")[-1] == ("4", "")
+
+
+def test_an_event_invocation_through_an_alias_runs_the_alias_version(
+    aws: Aws, app_dir: Callable[..., Path], make_stack: Callable[..., Deployment]
+) -> None:
+    # Queued with its qualifier: the version is decided when it is delivered; the OnSuccess record tells it.
+    template = _explicit(
+        "evented",
+        _version("First"),
+        _version("Second", description="second", extra="    DependsOn: First\n"),
+        _alias("!GetAtt First.Version"),
+    )
+    make_stack(app_dir(template), "evented")
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName="evented-success")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    lam = aws("lambda")
+    lam.put_function_event_invoke_config(FunctionName="evented", DestinationConfig={"OnSuccess": {"Destination": queue_arn}})
+    assert lam.invoke(FunctionName="evented", Qualifier="live", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    messages: list[Any] = []
+    for _ in range(20):  # long polls: the record arrives once the deliverer ran the invocation
+        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            break
+    [message] = messages
+    record = json.loads(message["Body"])
+    assert record["responsePayload"] == {"context": "1", "variable": "1"}
+    assert record["requestContext"]["functionArn"] == f"{ARN}evented:1"

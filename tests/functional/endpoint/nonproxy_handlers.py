@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 
+class InvalidParameterValueException(Exception):
+    """Named as botocore names Lambda's error of that code: what a handler's uncaught AWS call raises."""
+
+
 def echo(event: Any, context: Any) -> Any:
-    """Returns ``{"got": event}``; raises with ``event["fail"]`` as the message when it is given."""
+    """Returns ``{"got": event}``; raises with ``event["fail"]`` as the message when it is given (an
+    ``InvalidParameterValueException`` for a message after ``aws:``)."""
     if isinstance(event, dict) and "fail" in event:
-        raise ValueError(event["fail"])
+        message = str(event["fail"])
+        if message.startswith("aws:"):
+            raise InvalidParameterValueException(message.removeprefix("aws:"))
+        raise ValueError(message)
     return {"got": event}
 
 

@@ -190,6 +190,13 @@ def test_a_function_error_is_selected_by_its_message(served: str) -> None:
     assert status == 200
 
 
+def test_a_function_error_named_as_an_invoke_refusal_is_selected_by_its_message(served: str) -> None:
+    # The handler's own uncaught InvalidParameterValueException is the function's error, not Invoke's
+    # refusal: its errorMessage selects the integration response, as any function error's does.
+    status, _, text = call("POST", served + "/things/1", json.dumps({"fail": "aws:not allowed to resize", "tags": []}).encode(), JSON)
+    assert status == 403 and json.loads(text) == {"refused": "not allowed to resize"}
+
+
 def test_no_template_for_the_content_type_is_415_when_passthrough_is_never(served: str) -> None:
     status, headers, text = call("POST", served + "/things/1", b"a=b", {"Content-Type": "text/plain"})
     assert status == 415 and json.loads(text) == {"message": "Unsupported Media Type"}

@@ -50,11 +50,7 @@ def fail(event: dict[str, Any], context: Any) -> None:
 def partial(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fails the records whose body says "bad"."""
     _seen(event)
-    return {
-        "batchItemFailures": [
-            {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"
-        ]
-    }
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"]}
 
 
 def malformed(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -85,3 +81,13 @@ def outlive(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if DURING[0] is not None:
         DURING[0]()
     return {"ok": True}
+
+
+class InvalidParameterValueException(Exception):
+    """Named as botocore names Lambda's error of that code: what a handler's uncaught AWS call raises."""
+
+
+def aws_error(event: dict[str, Any], context: Any) -> None:
+    """Records the event, then fails with an exception named as one of Invoke's own errors."""
+    _seen(event)
+    raise InvalidParameterValueException("An error occurred (InvalidParameterValueException): bad memory size")

@@ -291,6 +291,25 @@ def test_a_tenant_isolated_subscriber_refuses_sns_once_and_is_not_retried(
     assert handlers.EVENTS == []
 
 
+def test_a_function_error_named_as_an_invoke_refusal_is_retried(
+    topics: SqliteTopic, clock: FakeClock, invoker: LocalFunctionInvoker
+) -> None:
+    # The handler's own uncaught InvalidParameterValueException fails the function: SNS retries it as any
+    # function error (only Invoke's refusal of the call gives up at once).
+    invoker.register(FunctionSpec("AwsError", "messaging_handlers.aws_error", timeout_s=15.0))
+    topics.create_topic("orders", outbox=False)
+    topics.subscribe("orders", "lambda", "AwsError")
+    message_id = topics.publish("orders", "ping")
+    run = deliverer(topics, clock, {"lambda": FunctionSender(invoker)})
+    run.deliver_pending()
+    for _ in range(2):
+        clock.advance(120)
+        run.deliver_pending()
+    [row] = topics.deliveries(message_id=message_id)
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert len(handlers.EVENTS) == 3
+
+
 # --------------------------------------------------------------- retries
 
 

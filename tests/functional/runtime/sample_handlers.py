@@ -52,6 +52,14 @@ def refuse(event: Any, context: Any) -> None:
     raise HandlerError("the file has no header", error_type="DataValidationError", retryable=False)
 
 
+class InvalidParameterValueException(Exception):
+    """Named as botocore names Lambda's error of that code: what a handler's uncaught AWS call raises."""
+
+
+def aws_error(event: Any, context: Any) -> None:
+    raise InvalidParameterValueException("An error occurred (InvalidParameterValueException): bad memory size")
+
+
 def sleep(event: Any, context: Any) -> str:
     time.sleep(event["seconds"])
     return "slept"

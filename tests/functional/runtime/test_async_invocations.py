@@ -33,25 +33,33 @@ ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"
 class FakeFunctions:
     """The local Lambda as the deliverer sees it: known names, and a script of outcomes per call."""
 
-    def __init__(self, *names: str, fail: int = 0, error: str = "ValueError", raises: int = 0) -> None:
+    def __init__(self, *names: str, fail: int = 0, error: str = "ValueError", raises: int = 0, refused: bool = False) -> None:
         self.names = set(names)
         self.calls: list[Invocation] = []
+        self.versions: list[str | None] = []
         self.fail = fail
         self.error = error
+        self.refused = refused
+        """The scripted failures are Invoke's refusals rather than the function's errors."""
         self.raises = raises
         self._lock = threading.Lock()
 
-    def invoke(self, invocation: Invocation) -> InvocationResult:
+    def invoke(self, invocation: Invocation, *, version: str | None = None) -> InvocationResult:
         with self._lock:
             if self.raises:
                 self.raises -= 1
                 raise RuntimeError("the function invoker is closed")
             self.calls.append(invocation)
+            self.versions.append(version)
             name = self.resolve(invocation.function_name)
             if name is None:
-                return InvocationResult(invocation.request_id, error_type="ResourceNotFoundException", error_message="Function not found")
+                return InvocationResult(
+                    invocation.request_id, error_type="ResourceNotFoundException", error_message="Function not found", refused=True
+                )
             if self.fail:
                 self.fail -= 1
+                if self.refused:
+                    return InvocationResult(invocation.request_id, error_type=self.error, error_message="boom", refused=True)
                 return InvocationResult(invocation.request_id, error_type=self.error, error_message="boom", stack_trace=("  File x",))
             return InvocationResult(invocation.request_id, payload={"ran": invocation.payload})
 
@@ -60,7 +68,7 @@ class FakeFunctions:
         return name if name in self.names else None
 
     def arn_of(self, resource: str) -> str | None:
-        return ARN + resource
+        return ARN + resource.removeprefix(ARN)
 
 
 @pytest.fixture
@@ -155,6 +163,62 @@ def test_a_failing_function_is_retried_after_one_then_two_minutes_then_given_up_
     assert record["responsePayload"]["errorType"] == "ValueError" and record["responsePayload"]["requestId"] == request_id
 
 
+def test_a_function_error_named_as_an_invoke_refusal_is_retried_then_sent_to_on_failure(
+    queue: SqliteAsyncInvocations, clock: FakeClock
+) -> None:
+    # The handler's own uncaught botocore InvalidParameterValueException: a function error like any
+    # other (only Invoke's refusal, marked refused, drops the event).
+    functions = FakeFunctions("fn", fail=10, error="InvalidParameterValueException")
+    sent = Recorder()
+    queue.configs.put(EventInvokeConfig("fn", "$LATEST", clock.now(), on_failure=f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"))
+    loop = deliverer(queue, functions, clock, destinations=sent)
+    queue.enqueue("fn", {"k": 1})
+    for _ in range(4):
+        loop.deliver_pending()
+        clock.advance(120)
+    assert len(functions.calls) == 3
+    [(_, status, error)] = queue.given_up()
+    assert status == "failed" and error is not None and error.startswith("InvalidParameterValueException")
+    [(arn, record)] = sent.sent
+    assert arn == f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"
+    assert record["requestContext"]["condition"] == "RetriesExhausted" and record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["responsePayload"]["errorType"] == "InvalidParameterValueException"
+
+
+def test_a_qualified_invocation_runs_the_version_its_qualifier_names_when_delivered(
+    queue: SqliteAsyncInvocations, clock: FakeClock
+) -> None:
+    functions = FakeFunctions("fn")
+    sent = Recorder()
+    queue.configs.put(EventInvokeConfig("fn", "$LATEST", clock.now(), on_success=f"arn:aws:sqs:us-east-1:{ACCOUNT}:ok"))
+    routes = {"live": "1"}
+    asked: list[tuple[str, str | None]] = []
+
+    def versions(name: str, qualifier: str | None) -> str:
+        asked.append((name, qualifier))
+        return routes.get(qualifier or "", qualifier or "$LATEST")
+
+    loop = deliverer(queue, functions, clock, destinations=sent)
+    queue.enqueue("fn:live", {})
+    queue.enqueue(f"{ARN}fn:4", {})
+    queue.enqueue("fn", {})
+    loop.deliver_pending()
+    # Without the hook: a version number runs as itself, an alias as $LATEST.
+    assert functions.versions == ["$LATEST", "4", "$LATEST"]
+    loop.route_versions(versions)
+    routes["live"] = "2"  # the alias moved after the event was queued: delivery follows it
+    queue.enqueue("fn:live", {})
+    loop.deliver_pending()
+    assert asked == [("fn", "live")] and functions.versions[-1] == "2"
+    assert functions.calls[-1].function_name == "fn:live"  # as queued: the handler's invoked ARN names the alias
+    assert [record["requestContext"]["functionArn"] for _, record in sent.sent] == [
+        f"{ARN}fn:$LATEST",
+        f"{ARN}fn:4",
+        f"{ARN}fn:$LATEST",
+        f"{ARN}fn:2",
+    ]
+
+
 def test_maximum_retry_attempts_bounds_the_retries(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
     functions = FakeFunctions("fn", fail=10)
     queue.configs.put(EventInvokeConfig("fn", "$LATEST", clock.now(), maximum_retry_attempts=0))
@@ -234,7 +298,7 @@ def test_a_function_that_is_gone_is_not_retried(queue: SqliteAsyncInvocations, c
 def test_a_tenant_refusal_is_not_retried_and_reaches_no_destination(queue: SqliteAsyncInvocations, clock: FakeClock) -> None:
     # A service's event names no tenant: a tenant-isolated function refuses it (Invoke's refusal, not a
     # function error), which no retry changes; Lambda never queued such an event, so no record is sent.
-    functions = FakeFunctions("iso", fail=10, error="InvalidParameterValueException")
+    functions = FakeFunctions("iso", fail=10, error="InvalidParameterValueException", refused=True)
     sent = Recorder()
     queue.configs.put(EventInvokeConfig("iso", "$LATEST", clock.now(), on_failure=f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"))
     loop = deliverer(queue, functions, clock, destinations=sent)
@@ -441,11 +505,11 @@ class Interleaved(FakeFunctions):
         super().__init__(*names, **script)
         self.meanwhile: Callable[[], None] | None = meanwhile
 
-    def invoke(self, invocation: Invocation) -> InvocationResult:
+    def invoke(self, invocation: Invocation, *, version: str | None = None) -> InvocationResult:
         meanwhile, self.meanwhile = self.meanwhile, None
         if meanwhile is not None:
             meanwhile()
-        return super().invoke(invocation)
+        return super().invoke(invocation, version=version)
 
 
 def test_a_loop_reaching_a_row_another_loop_has_retried_since_does_not_run_it_again(

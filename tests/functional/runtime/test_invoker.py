@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sluiceway.ports import FunctionInvoker, Invocation, InvocationResult
-from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker
+from sluiceway.runtime.lambdas.invoker import FunctionSpec, LocalFunctionInvoker, invoke_api_error
 
 # The handlers' module name depends on how pytest imported this file (rootdir or package).
 HANDLERS = (__name__.rpartition(".")[0] + "." if "." in __name__ else "") + "sample_handlers"
@@ -32,6 +32,7 @@ FUNCTIONS = [
     spec("Count", "count"),
     spec("Fail", "fail"),
     spec("Refuse", "refuse"),
+    spec("AwsError", "aws_error"),
     spec("Sleep", "sleep", timeout_s=0.5),
     spec("Countdown", "countdown", timeout_s=2.0),
     spec("Exit", "exit_now"),
@@ -52,9 +53,7 @@ FUNCTIONS = [
 ]
 
 
-def call(
-    invoker: FunctionInvoker, name: str, payload: object = None, **kwargs: float
-) -> InvocationResult:
+def call(invoker: FunctionInvoker, name: str, payload: object = None, **kwargs: float) -> InvocationResult:
     return invoker.invoke(Invocation(name, payload, str(uuid.uuid4()), **kwargs))  # type: ignore[arg-type]
 
 
@@ -119,9 +118,7 @@ def test_decimals_are_returned_as_json_numbers(pool: LocalFunctionInvoker) -> No
     assert call(pool, "Decimals").payload == {"price": 1.1, "count": 5}
 
 
-def test_a_successful_call_is_logged_at_debug(
-    pool: LocalFunctionInvoker, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_successful_call_is_logged_at_debug(pool: LocalFunctionInvoker, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="sluiceway.runtime.lambdas.invoker")
 
     result = call(pool, "Noop", {"x": 1})
@@ -135,9 +132,7 @@ def test_a_successful_call_is_logged_at_debug(
 # ----------------------------------------------------------------- failures
 
 
-def test_an_exception_becomes_lambdas_error_shape(
-    pool: LocalFunctionInvoker, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_an_exception_becomes_lambdas_error_shape(pool: LocalFunctionInvoker, caplog: pytest.LogCaptureFixture) -> None:
     result = call(pool, "Fail", {"why": "no rows"})
 
     assert not result.ok and result.payload is None
@@ -159,14 +154,34 @@ def test_a_handler_error_reports_its_error_type(pool: LocalFunctionInvoker) -> N
     )
 
 
+def test_a_handler_error_named_as_an_invoke_error_is_the_functions_not_a_refusal(pool: LocalFunctionInvoker) -> None:
+    # An uncaught botocore error of the function's own AWS call bears an Invoke error's name; it is still
+    # the function's error (a FunctionError), and only Invoke's own refusals are marked refused.
+    result = call(pool, "AwsError")
+    assert result.error_type == "InvalidParameterValueException" and not result.refused
+    assert invoke_api_error(result) is None
+    missing = call(pool, "NoSuchFunction")
+    assert missing.error_type == "ResourceNotFoundException" and missing.refused
+    assert invoke_api_error(missing) == (
+        "ResourceNotFoundException",
+        f"Function not found: {ARN}:NoSuchFunction",
+        404,
+        {"Type": "User"},
+    )
+
+
+def test_a_version_number_in_the_name_is_the_version_the_handler_runs(pool: LocalFunctionInvoker) -> None:
+    assert call(pool, "Echo:7").payload["function_version"] == "7"
+    assert call(pool, "Echo:live").payload["function_version"] == "$LATEST"  # an alias: the caller decides
+    assert pool.invoke(Invocation("Echo:live", None, str(uuid.uuid4())), version="3").payload["function_version"] == "3"
+    assert call(pool, "Echo").payload["function_version"] == "$LATEST"
+
+
 def test_a_result_json_cannot_carry_is_a_marshal_error(pool: LocalFunctionInvoker) -> None:
     result = call(pool, "NotJson")
 
     assert result.error_type == "Runtime.MarshalError"
-    assert (
-        result.error_message
-        == "Unable to marshal response: Object of type set is not JSON serializable"
-    )
+    assert result.error_message == "Unable to marshal response: Object of type set is not JSON serializable"
 
 
 def test_a_result_over_six_megabytes_is_refused(pool: LocalFunctionInvoker) -> None:
@@ -217,10 +232,7 @@ def test_a_call_past_its_timeout_is_killed_and_the_worker_replaced(
 
     assert time.monotonic() - started < 10
     assert result.error_type == "Sandbox.Timedout"
-    assert (
-        result.error_message
-        == f"RequestId: {result.request_id} Error: Task timed out after 0.50 seconds"
-    )
+    assert result.error_message == f"RequestId: {result.request_id} Error: Task timed out after 0.50 seconds"
     assert result.duration_ms >= 500
     assert not is_running(before)
     after = call(single, "Echo")
@@ -257,9 +269,7 @@ def test_a_worker_that_dies_gives_an_exit_error_and_is_replaced(
     assert after.ok and after.payload["pid"] != before
 
 
-def test_a_crash_does_not_disturb_a_call_in_flight(
-    pool: LocalFunctionInvoker, tmp_path: Path
-) -> None:
+def test_a_crash_does_not_disturb_a_call_in_flight(pool: LocalFunctionInvoker, tmp_path: Path) -> None:
     survivor = {"dir": str(tmp_path), "me": "a", "other": "b", "then": "sleep", "seconds": 0.2}
     crasher = {"dir": str(tmp_path), "me": "b", "other": "a", "then": "exit"}
     with ThreadPoolExecutor(2) as threads:
@@ -277,9 +287,7 @@ def meet(invoker: LocalFunctionInvoker, folder: Path) -> list[dict[str, object]]
     """Two calls that each wait until the other is running."""
     with ThreadPoolExecutor(2) as threads:
         first = threads.submit(call, invoker, "Meet", {"dir": str(folder), "me": "a", "other": "b"})
-        second = threads.submit(
-            call, invoker, "Meet", {"dir": str(folder), "me": "b", "other": "a"}
-        )
+        second = threads.submit(call, invoker, "Meet", {"dir": str(folder), "me": "b", "other": "a"})
         return [first.result().payload, second.result().payload]
 
 
@@ -294,9 +302,7 @@ def test_two_workers_run_two_calls_at_once(pool: LocalFunctionInvoker, tmp_path:
 def test_cpu_bound_calls_overlap_in_time(pool: LocalFunctionInvoker, tmp_path: Path) -> None:
     meet(pool, tmp_path)  # both workers warm: the comparison is between two running handlers
     with ThreadPoolExecutor(2) as threads:
-        runs = [
-            r.payload for r in threads.map(lambda _: call(pool, "Spin", {"seconds": 0.3}), range(2))
-        ]
+        runs = [r.payload for r in threads.map(lambda _: call(pool, "Spin", {"seconds": 0.3}), range(2))]
 
     assert runs[0]["pid"] != runs[1]["pid"]
     assert max(r["start"] for r in runs) < min(r["end"] for r in runs)
@@ -314,9 +320,7 @@ def test_the_remaining_time_counts_down_from_the_timeout(pool: LocalFunctionInvo
 
 def test_env_is_set_before_handler_modules_are_imported() -> None:
     functions = [spec("Environment", "environment")]
-    with LocalFunctionInvoker(
-        functions, workers=1, env={"SLUICEWAY_TEST_MARKER": "blue"}
-    ) as invoker:
+    with LocalFunctionInvoker(functions, workers=1, env={"SLUICEWAY_TEST_MARKER": "blue"}) as invoker:
         seen = call(invoker, "Environment", {"name": "SLUICEWAY_TEST_MARKER"}).payload
 
     assert seen == {"now": "blue", "at_import": "blue"}
@@ -363,9 +367,7 @@ def test_a_malformed_function_name_is_a_validation_error(pool: LocalFunctionInvo
         ("", None),
     ],
 )
-def test_resolve_accepts_what_lambda_invoke_accepts(
-    pool: LocalFunctionInvoker, resource: str, name: str | None
-) -> None:
+def test_resolve_accepts_what_lambda_invoke_accepts(pool: LocalFunctionInvoker, resource: str, name: str | None) -> None:
     assert pool.resolve(resource) == name
     assert pool.knows(resource) is (name is not None)
 
@@ -400,9 +402,7 @@ def test_close_kills_a_call_in_flight(tmp_path: Path) -> None:
     long_call = {"dir": str(tmp_path), "me": "a", "other": "b", "then": "sleep", "seconds": 30}
     with ThreadPoolExecutor(1) as threads:
         in_flight = threads.submit(call, invoker, "Meet", long_call)
-        assert call(
-            invoker, "Meet", {"dir": str(tmp_path), "me": "b", "other": "a"}
-        ).ok  # it is running
+        assert call(invoker, "Meet", {"dir": str(tmp_path), "me": "b", "other": "a"}).ok  # it is running
 
         invoker.close()
 
@@ -445,9 +445,7 @@ def test_thread_mode_reports_a_timeout_it_cannot_enforce(threads: LocalFunctionI
 
 
 def test_thread_mode_sets_env_until_closed() -> None:
-    invoker = LocalFunctionInvoker(
-        [spec("Environment", "environment")], mode="thread", env={"SLUICEWAY_THREAD_MARKER": "red"}
-    )
+    invoker = LocalFunctionInvoker([spec("Environment", "environment")], mode="thread", env={"SLUICEWAY_THREAD_MARKER": "red"})
     assert call(invoker, "Environment", {"name": "SLUICEWAY_THREAD_MARKER"}).payload["now"] == "red"
 
     invoker.close()

@@ -45,6 +45,11 @@ def test_an_unreadable_call_is_a_service_exception_and_the_worker_lives_on(tmp_p
         assert tag == ERROR
         error = json.loads(body)
         assert error["errorType"] == "ServiceException"
+        # Nested past the parser's recursion limit, then a variable that is no string: refused alike.
+        for unreadable in (b"[" * 100_000, json.dumps(["r1", "plain", "plain.handler", "arn", 128, 3.0, {"A": 1}]).encode()):
+            parent.send_bytes(unreadable + b"\n{}")
+            tag, body = _answer(parent)
+            assert (tag, json.loads(body)["errorType"]) == (ERROR, "ServiceException")
         readable = Call("r2", "plain", "plain.handler", "arn", 128, 3.0, b'{"n": 2}', code_paths=(str(tmp_path),))
         parent.send_bytes(readable.encode())
         tag, body = _answer(parent)

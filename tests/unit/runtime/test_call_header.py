@@ -36,6 +36,16 @@ def test_a_header_without_the_later_fields_gets_their_defaults() -> None:
         # A newer parent's field this version cannot read (it may be as weighty as a tenant).
         json.dumps(["req-1", "fn", "mod.handler", "arn", 128, 3.0, {}, [], None, None, "more"]).encode(),
         json.dumps(["req-1", "fn", "mod.handler", "arn", 128, 3.0, "not a mapping"]).encode(),
+        # Every field is checked for its type: a worker would set or import what it read.
+        json.dumps(["req-1", "fn", "mod.handler", "arn", 128, 3.0, {"A": 1}]).encode(),
+        json.dumps(["req-1", "fn", "mod.handler", "arn", 128, 3.0, {}, "/code"]).encode(),
+        json.dumps(["req-1", "fn", "mod.handler", "arn", 128, 3.0, {}, [7]]).encode(),
+        json.dumps(["req-1", "fn", "mod.handler", "arn", 128, 3.0, {}, [], 5]).encode(),
+        json.dumps(["req-1", "fn", "mod.handler", "arn", 128, 3.0, {}, [], None, {"x": 1}]).encode(),
+        json.dumps(["req-1", "fn", "mod.handler", "arn", "128", 3.0]).encode(),
+        json.dumps(["req-1", "fn", "mod.handler", "arn", True, 3.0]).encode(),
+        b'["req-1", "fn", "mod.handler", "arn", 128, 1e999]',
+        b"[" * 100_000,  # nested past the parser's recursion limit
     ],
 )
 def test_a_header_this_version_cannot_read_is_a_value_error(header: bytes) -> None:

@@ -26,15 +26,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["TENANT_PARAMETER", "LambdaOutcome", "invoke_proxy", "mapped_tenant", "mock_response"]
 
-#: Invoke's own refusals: the function could not run at all (no such function, a bad payload, a runtime
-#: that cannot start, the tenant refusal). A payload too large is told apart (``too_large``).
-_NOT_RUN = frozenset(
-    {
-        "ResourceNotFoundException", "ValidationException", "InvalidParameterValueException", "InvalidRequestContentException",
-        "InvalidRuntimeException",
-    }
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class LambdaOutcome:
@@ -69,9 +60,12 @@ def invoke_proxy(
         "api integration: the function failed",
         extra={"function": integration.function_arn, "error_type": result.error_type, "error_message": result.error_message},
     )
-    if result.error_type == "RequestEntityTooLargeException":
+    # Invoke's own refusals (the flag, not the code: a handler's own exception of the same name is a
+    # function error): the function could not run at all; a payload too large is told apart.
+    if result.refused and result.error_type == "RequestEntityTooLargeException":
         return LambdaOutcome("too_large")
-    if result.error_type in _NOT_RUN:
+    # A throttle stays a function error: API Gateway's answer to a throttled Lambda was not confirmed.
+    if result.refused and result.error_type != "TooManyRequestsException":
         return LambdaOutcome("integration_error")
     if result.error_type == "Sandbox.Timedout" and elapsed >= integration.timeout_s * 0.95:
         return LambdaOutcome("timeout")

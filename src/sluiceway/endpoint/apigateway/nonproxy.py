@@ -43,14 +43,6 @@ SERVICES = {"sqs": "sqs", "sns": "sns", "dynamodb": "dynamodb", "states": "stepf
 _QUERY_SERVICES = frozenset({"sqs", "sns"})
 _URI = re.compile(r"^arn:aws:apigateway:[a-z0-9-]*:(?P<service>[a-z0-9-]+):(?P<kind>action|path)/(?P<rest>.+)$")
 _STATIC = re.compile(r"^'(?P<value>.*)'$", re.S)
-#: Invoke's refusals (no such function, a bad or too large payload, a runtime that cannot start, the
-#: tenant refusal of a function with or without tenant isolation): nothing ran.
-_NOT_RUN = frozenset(
-    {
-        "ResourceNotFoundException", "ValidationException", "InvalidRequestContentException", "InvalidParameterValueException",
-        "InvalidRuntimeException", "RequestEntityTooLargeException",
-    }
-)  # fmt: skip
 
 
 def read_target(uri: Any, where: str) -> tuple[str, str, str] | str:
@@ -186,9 +178,12 @@ def _invoke(integration: Integration, payload: str, invoker: FunctionInvoker, re
         return _Answer(json.dumps(result.payload), 200, {})
     if result.error_type == "Sandbox.Timedout" and time.monotonic() - started >= integration.timeout_s * 0.95:
         raise _Refused("timeout")
-    if result.error_type in _NOT_RUN:
-        # Invoke refused: no function ran, so there is no answer to map; API Gateway answers as for
-        # any failed integration (500), never with a 200 that would pass the refusal off as a result.
+    # A throttle stays a function error: API Gateway's answer to a throttled Lambda was not confirmed.
+    if result.refused and result.error_type != "TooManyRequestsException":
+        # Invoke refused (no such function, a bad or too large payload, a runtime that cannot start, the
+        # tenant refusal): no function ran, so there is no answer to map; API Gateway answers
+        # as for any failed integration (500), never with a 200 that would pass the refusal off as a
+        # result. Decided on the flag: a handler's own exception of the same name is a function error.
         logger.warning("api gateway: Lambda refused the invocation of %s: %s", integration.function_arn, result.error_type)
         raise _Refused("integration_error")
     # A function error is an answer like any other: its error document is the body, and its

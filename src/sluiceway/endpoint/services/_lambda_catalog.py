@@ -15,6 +15,7 @@ from ...backends.local.lambda_functions import SqliteFunctionCatalog, StoredFunc
 from ...runtime.lambdas.code import FunctionCodeError, prepare_function_code
 from ...runtime.lambdas.invoker import FunctionSpec
 from ..context import Context, Shared
+from ._lambda_alias_versions import delivered_version
 from ._lambda_mapping_runs import mapping_runs
 
 if TYPE_CHECKING:
@@ -35,7 +36,18 @@ def restore(stack: Stack, shared: Shared) -> SqliteFunctionCatalog:
     then the kept event source mappings of those functions, started."""
     functions = shared.get("lambda.catalog", lambda: _open(stack))
     mapping_runs(stack, shared)
+    shared.get("lambda.async-versions", lambda: _route_async_versions(stack, functions))
     return functions
+
+
+def _route_async_versions(stack: Stack, functions: SqliteFunctionCatalog) -> bool:
+    """Let the asynchronous invocations run the version their alias points to, as Invoke does.
+
+    What an alias points to is kept here (API-made functions' aliases, and the templates'), so the
+    deliverer, which runs below the API, is handed the lookup once the endpoint exists.
+    """
+    stack.async_invocations.route_versions(lambda name, qualifier: delivered_version(stack, functions.get(name), name, qualifier))
+    return True
 
 
 def _open(stack: Stack) -> SqliteFunctionCatalog:

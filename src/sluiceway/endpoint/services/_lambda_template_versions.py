@@ -16,17 +16,14 @@ version an alias points to (or, by its weights, its other version), which Invoke
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...backends.local.lambda_template_versions import PublishedVersion, SqliteTemplateVersions
 from ..context import Context
+from ._lambda_alias_versions import alias_version, template_aliases
 from ._lambda_catalog import stored
-from ._lambda_routing import routed_version
 
 if TYPE_CHECKING:
     from ...runtime.stack import Stack
@@ -43,9 +40,6 @@ __all__ = [
     "version_of",
 ]
 
-_ALIAS = "AWS::Lambda::Alias"
-
-
 _draw: Callable[[], float] = random.random
 """Where an alias's weighted routing draws from (uniform in [0, 1)); tests replace it to choose the draw."""
 
@@ -53,18 +47,6 @@ _draw: Callable[[], float] = random.random
 def template_version_store(stack: Stack) -> SqliteTemplateVersions:
     """The versions templates published, in ``stack``'s state database."""
     return SqliteTemplateVersions(stack.local.db)
-
-
-def _resources(stack: Stack, name: str, kind: str) -> Iterator[Mapping[str, Any]]:
-    """The recorded resources of type ``kind`` whose FunctionName names function ``name``."""
-    invoker = stack.invoker
-    for document in stack.local.stacks.list():
-        for resource in document.get("Resources") or ():
-            if resource.get("ResourceType") != kind:
-                continue
-            reference = (resource.get("Properties") or {}).get("FunctionName")
-            if isinstance(reference, str) and invoker.resolve(reference) == name:
-                yield resource
 
 
 def template_versions(stack: Stack, name: str) -> list[PublishedVersion]:
@@ -77,34 +59,6 @@ def published_version(stack: Stack, name: str, qualifier: str | None) -> Publish
     if qualifier is None or not qualifier.isdigit():
         return None
     return template_version_store(stack).get(name, int(qualifier))
-
-
-def template_aliases(stack: Stack, name: str) -> dict[str, dict[str, Any]]:
-    """The aliases the templates made of function ``name``, shaped as an API-made function keeps them."""
-    aliases: dict[str, dict[str, Any]] = {}
-    for resource in _resources(stack, name, _ALIAS):
-        props = resource.get("Properties") or {}
-        alias = str(props.get("Name"))
-        weights = (props.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or []
-        aliases[alias] = {
-            "FunctionVersion": str(props.get("FunctionVersion")),
-            "Description": str(props.get("Description") or ""),
-            # Lambda gives an alias a new RevisionId each time it changes: derived from what the
-            # template says, it stays the same across reads and restarts and changes with the alias.
-            "RevisionId": str(uuid.UUID(bytes=hashlib.sha256(json.dumps([name, props], sort_keys=True).encode()).digest()[:16], version=4)),
-            # The template lists weights ({FunctionVersion, FunctionWeight}, checked when the alias was
-            # made); the API keeps and answers a map.
-            "RoutingConfig": {"AdditionalVersionWeights": _weights(weights)} if weights else None,
-        }
-    return aliases
-
-
-def _weights(listed: Any) -> dict[str, float]:
-    return {
-        str(w["FunctionVersion"]): float(w["FunctionWeight"])
-        for w in listed
-        if isinstance(w, Mapping) and w.get("FunctionVersion") is not None and w.get("FunctionWeight") is not None
-    }
 
 
 def template_qualifiers(stack: Stack, name: str) -> frozenset[str]:
@@ -133,8 +87,6 @@ def executed_version(ctx: Context, name: str, qualifier: str | None) -> str:
     (``context.function_version``). An alias with routing weights sends that share of its
     invocations to the other version, at random, as Lambda does.
     """
-    alias = aliases_of(ctx, name).get(qualifier) if qualifier and not qualifier.isdigit() and qualifier != "$LATEST" else None
-    if alias is None:
-        return version_of(ctx, name, qualifier)
-    weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    return routed_version(str(alias["FunctionVersion"]), weights, _draw()) if weights else str(alias["FunctionVersion"])
+    if qualifier is None or qualifier == "$LATEST" or qualifier.isdigit():
+        return qualifier or "$LATEST"
+    return alias_version(aliases_of(ctx, name), qualifier, lambda: _draw())

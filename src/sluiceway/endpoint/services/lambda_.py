@@ -86,13 +86,17 @@ def invoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             400,
             fields={"Type": "User"},
         ) from None
-    if kind == "Event":
-        # Committed before the 202 (enqueue returns after its commit): what was accepted is never lost.
-        ctx.stack.local.async_invocations.enqueue(spec.name, event, request_id=ctx.request_id, tenant_id=tenant_id)
-        return {"StatusCode": 202, "Payload": b""}
     # As the caller named it (an alias or version too): the handler's context.invoked_function_arn says so.
     qualifier = params.get("Qualifier")
     reference = params["FunctionName"] if qualifier is None else f"{spec.name}:{qualifier}"
+    if kind == "Event":
+        # Committed before the 202 (enqueue returns after its commit): what was accepted is never lost.
+        # Queued with its qualifier: the version it runs (an alias's, by its weights) is decided when
+        # it is delivered, and the handler's invoked_function_arn names the qualifier.
+        named = qualifier_of(ctx, params)
+        queued = spec.name if named is None else f"{spec.name}:{named}"
+        ctx.stack.local.async_invocations.enqueue(queued, event, request_id=ctx.request_id, tenant_id=tenant_id)
+        return {"StatusCode": 202, "Payload": b""}
     invocation = Invocation(reference, event, ctx.request_id, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, tenant_id=tenant_id)
     # The version the qualifier names (an alias's, by its weights), decided before the function runs so
     # that the handler is told the version Invoke reports; locally its code is the current code.

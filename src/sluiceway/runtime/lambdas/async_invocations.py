@@ -13,7 +13,15 @@ only once it is committed. :class:`AsyncInvocationDeliverer` then runs it, as La
   again after a back-off that grows from a second to five minutes, however often;
 * an invocation that waited longer than ``MaximumEventAgeInSeconds`` (six hours by
   default) is not run any more;
-* an invocation that can never run (its function is gone) is dropped at once.
+* an invocation that can never run (Invoke refuses it: its function is gone) is dropped at once.
+  Only Invoke's own refusal counts (``InvocationResult.refused``): a handler that raises an
+  exception of the same name (an uncaught botocore ``ResourceNotFoundException``) failed like
+  any function, and is retried.
+
+An invocation queued for a version or an alias (``fn:live``, a qualified ARN an S3 notification
+or an SNS subscription names) runs through it: the version it runs (an alias's, by its weights) is decided at each attempt, by the
+``versions`` hook (:meth:`AsyncInvocationDeliverer.route_versions`; without one, a version
+number runs as itself and anything else as ``$LATEST``).
 
 What is given up on is logged and kept in the queue's table with its last error; with an
 ``OnFailure`` destination a record of it is sent there, with a dead-letter queue (the
@@ -62,19 +70,14 @@ _TIMEOUT_S: Final = 900.0
 _SYSTEM_ERROR: Final = 500
 """The dead-letter ``ErrorCode`` of an event that expired without a function error: what kept it
 from running was Lambda's side (here: the local Lambda could not run it, or was not running)."""
-_CANNOT_RUN: Final = frozenset(
-    {
-        "ResourceNotFoundException", "ValidationException", "RequestEntityTooLargeException", "InvalidRequestContentException",
-        "InvalidRuntimeException", "InvalidParameterValueException",
-    }
-)  # fmt: skip
-"""Invoke's refusals: no retry can change them. ``InvalidParameterValueException`` is the tenant refusal
-(a tenant-isolated function invoked by a service that names no tenant, or one without the mode given
-one): Lambda refuses such an asynchronous Invoke before it queues the event, so the event never
-reaches the function's destinations or dead-letter queue; what Lambda reports to the calling service
-could not be confirmed, so it is dropped and logged like the other refusals here."""
 _THROTTLED: Final = frozenset({"TooManyRequestsException", "ServiceException"})
-"""Errors of the Invoke API that pass: the event waits and is tried again without spending an attempt."""
+"""Refusals of the Invoke API that pass: the event waits and is tried again without spending an attempt.
+Every other refusal (no such function, a bad payload, a runtime that cannot start, the tenant refusal)
+no retry can change: the event is dropped. The tenant refusal (``InvalidParameterValueException``: a
+tenant-isolated function invoked by a service that names no tenant, or one without the mode given one)
+is Lambda's before it queues the event, so the event never reaches the function's destinations or
+dead-letter queue; what Lambda reports to the calling service could not be confirmed, so it is dropped
+and logged like the other refusals here."""
 
 
 class Pending(Protocol):
@@ -201,7 +204,7 @@ class Configs(Protocol):
 class Functions(Protocol):
     """The local Lambda as the deliverer uses it (``LocalFunctionInvoker``)."""
 
-    def invoke(self, invocation: Invocation) -> InvocationResult: ...
+    def invoke(self, invocation: Invocation, *, version: str | None = None) -> InvocationResult: ...
 
     def resolve(self, resource: str) -> str | None: ...
 
@@ -229,12 +232,16 @@ class _Expired(Exception):
 
 
 class _Plan:
-    """What ``prepare`` found for an attempt: the function's settings, and the result once it ran."""
+    """What ``prepare`` found for an attempt: the function's settings, and the version it runs once decided."""
 
-    def __init__(self, name: str, settings: EventInvokeSettings | None, dead_letter: str | None) -> None:
+    def __init__(self, name: str, qualifier: str | None, settings: EventInvokeSettings | None, dead_letter: str | None) -> None:
         self.name = name
+        self.qualifier = qualifier
+        """The version or alias the invocation was queued for; None: the unqualified function."""
         self.settings = settings
         self.dead_letter = dead_letter
+        self.version: str | None = None
+        """The version the attempt ran (decided when it runs); None before."""
 
     @property
     def maximum_retry_attempts(self) -> int:
@@ -273,6 +280,8 @@ class AsyncInvocationDeliverer(Generic[P]):
             when tracing is on.
         tenant_of: the tenant an invocation runs for (Invoke's ``TenantId``), by its id; the log's
             own ``tenant`` when it has one.
+        versions: the version an invocation of function ``name`` through ``qualifier`` (a version,
+            an alias, None) runs (see :meth:`route_versions`).
     """
 
     def __init__(
@@ -289,6 +298,7 @@ class AsyncInvocationDeliverer(Generic[P]):
         tracing: Tracing | None = None,
         trace_of: Callable[[int], str | None] | None = None,
         tenant_of: Callable[[int], str | None] | None = None,
+        versions: Callable[[str, str | None], str] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
@@ -299,6 +309,7 @@ class AsyncInvocationDeliverer(Generic[P]):
         self.tracing = tracing or Tracing()
         self.trace_of = trace_of
         self.tenant_of = tenant_of if tenant_of is not None else (log.tenant if isinstance(log, _TenantLog) else None)
+        self.versions = versions
         self.wakeup = wakeup or threading.Event()
         # Loops over one log never run an invocation twice: each claims a row before running it, a
         # claim moves the row's next attempt past the lease, and each loop claims and records
@@ -323,6 +334,15 @@ class AsyncInvocationDeliverer(Generic[P]):
         for closer in closers:
             closer.join()
 
+    def route_versions(self, versions: Callable[[str, str | None], str]) -> None:
+        """Decide the version each invocation runs with ``versions(name, qualifier)`` from now on.
+
+        What an alias points to (and its weights) is kept beside the Lambda API, which hands it in
+        when it starts; called again at each attempt, so that an alias changed since the event was
+        queued runs its current version, as on Lambda.
+        """
+        self.versions = versions
+
     def notify(self) -> None:
         """Tell the deliverer an invocation was committed."""
         self.wakeup.set()
@@ -335,7 +355,10 @@ class AsyncInvocationDeliverer(Generic[P]):
 
     def prepare(self, row: P) -> Attempt | Outcome | None:
         name = self.functions.resolve(row.function) or row.function
-        plan = _Plan(name, self.configs.get(name), self.configs.dead_letter(name))
+        qualifier = _qualifier(self.functions.arn_of(row.function))
+        # The function's one EventInvokeConfig, whatever the qualifier: the Lambda API keeps one per
+        # function (Lambda keeps one per version and alias; not modelled yet).
+        plan = _Plan(name, qualifier, self.configs.get(name), self.configs.dead_letter(name))
         age = self.clock.now() - row.enqueued_at
         if age > plan.maximum_event_age:
             # Through the claim like an attempt, so that of two loops only one sends its record.
@@ -343,7 +366,9 @@ class AsyncInvocationDeliverer(Generic[P]):
 
         def call() -> None:
             tenant_id = self.tenant_of(row.id) if self.tenant_of is not None else None
+            # As it was queued (a qualified ARN too): the handler's invoked_function_arn says so.
             invocation = Invocation(row.function, row.payload, row.request_id, timeout_s=_TIMEOUT_S, tenant_id=tenant_id)
+            plan.version = self.versions(name, qualifier) if self.versions is not None else _default_version(qualifier)
             if self.tracing.enabled:
                 attributes = {
                     "faas.name": name,
@@ -353,10 +378,10 @@ class AsyncInvocationDeliverer(Generic[P]):
                 }
                 parent = self.trace_of(row.id) if self.trace_of is not None else None
                 with self.tracing.span(f"async {name}", parent=parent, kind="consumer", attributes=attributes):
-                    result = self.functions.invoke(invocation)
+                    result = self.functions.invoke(invocation, version=plan.version)
             else:
-                result = self.functions.invoke(invocation)
-            if result.error_type in _THROTTLED:
+                result = self.functions.invoke(invocation, version=plan.version)
+            if result.refused and result.error_type in _THROTTLED:
                 # Lambda keeps a throttled event and tries again later, without spending a retry attempt,
                 # until its maximum age: a plain error backs off here and counts no attempt.
                 raise RuntimeError(f"{result.error_type}: {result.error_message}")
@@ -396,7 +421,7 @@ class AsyncInvocationDeliverer(Generic[P]):
             return Outcome("pending", row.attempts, next_attempt_at=self.clock.now() + delay, error=str(exc))
         attempts = row.attempts + 1
         result = exc.result
-        if result.error_type in _CANNOT_RUN:
+        if result.refused:
             logger.warning(
                 "asynchronous invocation dropped: it cannot run",
                 extra={"function": plan.name, "request_id": row.request_id, "error": str(exc)},
@@ -441,8 +466,11 @@ class AsyncInvocationDeliverer(Generic[P]):
 
     def _record(self, row: P, plan: _Plan, condition: Condition, attempts: int, result: InvocationResult | None) -> EventDict:
         arn = self.functions.arn_of(plan.name) or plan.name
+        # The version the attempt ran; one that never ran (too old) is named as it was queued.
+        # The qualifier of a record of an alias's invocation could not be confirmed against AWS.
+        version = plan.version or plan.qualifier or "$LATEST"
         return invocation_record(
-            function_arn=f"{arn}:$LATEST",
+            function_arn=f"{arn}:{version}",
             request_id=row.request_id,
             condition=condition,
             invoke_count=attempts,
@@ -460,3 +488,14 @@ class AsyncInvocationDeliverer(Generic[P]):
         except Exception:
             # A destination never makes the invocation run again (the function did run).
             logger.exception("invocation record not delivered to its destination", extra={"destination": arn})
+
+
+def _qualifier(arn: str | None) -> str | None:
+    """The version or alias a function ARN names (``arn:aws:lambda:r:a:function:fn:live``), or None."""
+    parts = (arn or "").split(":")
+    return parts[7] if len(parts) > 7 and parts[7] else None
+
+
+def _default_version(qualifier: str | None) -> str:
+    """The version without a ``versions`` hook: a version number runs as itself, anything else as ``$LATEST``."""
+    return qualifier if qualifier is not None and qualifier.isdigit() else "$LATEST"

@@ -227,13 +227,15 @@ def invoke_api_error(result: InvocationResult) -> tuple[str, str, int, dict[str,
         ``(code, message, HTTP status, extra fields of the error document)``, or None when the
         result is the function's own (a success, or a ``FunctionError``).
     """
-    if result.error_type is None or result.error_type not in INVOKE_API_ERRORS:
+    # On the flag, not the code: a handler's own ResourceNotFoundException is the function's error.
+    code = result.error_type
+    if not result.refused or code is None or code not in INVOKE_API_ERRORS:
         return None
-    status = INVOKE_API_ERRORS[result.error_type]
+    status = INVOKE_API_ERRORS[code]
     fields = {"Type": "User" if status < 500 else "Service"}
-    if result.error_type == "TooManyRequestsException":
+    if code == "TooManyRequestsException":
         fields["Reason"] = THROTTLE_REASON
-    return result.error_type, result.error_message or "", status, fields
+    return code, result.error_message or "", status, fields
 
 
 @dataclass(frozen=True)
@@ -336,20 +338,22 @@ class LocalFunctionInvoker:
 
     # -- FunctionInvoker ---------------------------------------------------------
 
-    def invoke(self, invocation: Invocation, *, version: str = "$LATEST") -> InvocationResult:
+    def invoke(self, invocation: Invocation, *, version: str | None = None) -> InvocationResult:
         """Run the function to completion; return its result or its error (never raised).
 
         ``version`` is the version the invocation runs (the one Invoke reports as ``ExecutedVersion``,
         decided by the caller, an alias's weights included): the handler sees it as
-        ``context.function_version`` and ``AWS_LAMBDA_FUNCTION_VERSION``. Locally every version runs
-        the function's current code.
+        ``context.function_version`` and ``AWS_LAMBDA_FUNCTION_VERSION``. Without one, a name qualified
+        with a version number (``fn:3``) runs that version, anything else ``$LATEST`` (an alias's
+        version is the caller's to decide: the invoker does not know what it points to). Locally every
+        version runs the function's current code.
 
         Raises:
             RuntimeError: the invoker is closed.
         """
         return self._invoke(invocation, None, version)
 
-    def invoke_with_log(self, invocation: Invocation, *, version: str = "$LATEST") -> tuple[InvocationResult, str]:
+    def invoke_with_log(self, invocation: Invocation, *, version: str | None = None) -> tuple[InvocationResult, str]:
         """:meth:`invoke`, and the last 4 KB of the invocation's log (Invoke's ``LogType: Tail``)."""
         events: list[tuple[int, str]] = []
         result = self._invoke(invocation, events, version)
@@ -367,7 +371,7 @@ class LocalFunctionInvoker:
         """
         self._runner.update_env(endpoint_environment(url, access_key_id, secret_access_key))
 
-    def _invoke(self, invocation: Invocation, log_events: list[tuple[int, str]] | None, version: str = "$LATEST") -> InvocationResult:
+    def _invoke(self, invocation: Invocation, log_events: list[tuple[int, str]] | None, version: str | None) -> InvocationResult:
         if not self._finalizer.alive:
             raise RuntimeError("the function invoker is closed")
         target = self._parse(invocation.function_name)
@@ -382,6 +386,8 @@ class LocalFunctionInvoker:
         spec = self._spec(target)
         if spec is None:
             return self._refuse(invocation, "ResourceNotFoundException", f"Function not found: {target.arn}")
+        if version is None:
+            version = target.qualifier if target.qualifier is not None and target.qualifier.isdigit() else "$LATEST"
         refusal = tenant_refusal(spec.tenancy_mode, invocation.tenant_id)
         if refusal is not None:
             return self._refuse(invocation, *refusal)
@@ -652,7 +658,7 @@ class LocalFunctionInvoker:
                 "error_message": message,
             },
         )
-        return InvocationResult(invocation.request_id, error_type=error_type, error_message=message)
+        return InvocationResult(invocation.request_id, error_type=error_type, error_message=message, refused=True)
 
     def _result(self, function: str, request_id: str, outcome: Outcome) -> InvocationResult:
         duration_ms = outcome.duration_s * 1000.0

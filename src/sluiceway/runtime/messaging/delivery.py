@@ -87,18 +87,10 @@ __all__ = [
 SIGNATURE_HEADER: Final = "X-Sluiceway-Signature"
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 _MAX_ERROR_CHARS: Final = 1000
-# Lambda's Invoke errors that no retry can fix (the function or the request is wrong).
-_PERMANENT_FUNCTION_ERRORS: Final = frozenset(
-    {
-        "ResourceNotFoundException",
-        "ValidationException",
-        "InvalidRequestContentException",
-        "RequestEntityTooLargeException",
-        "InvalidRuntimeException",
-        # The tenant refusal: SNS names no tenant, so a tenant-isolated subscriber refuses every message.
-        "InvalidParameterValueException",
-    }
-)
+# Invoke's refusals that a retry can change: a throttle, and Lambda's own failure. Every other refusal
+# (no such function, a bad payload, a runtime that cannot start, the tenant refusal: SNS names no
+# tenant, so a tenant-isolated subscriber refuses every message) no retry can fix.
+_PASSING_REFUSALS: Final = frozenset({"TooManyRequestsException", "ServiceException"})
 
 
 class DeliveryError(Exception):
@@ -330,7 +322,9 @@ class FunctionSender:
         if result.ok:
             return
         error = f"{result.error_type}: {result.error_message}"
-        if result.error_type in _PERMANENT_FUNCTION_ERRORS:
+        # Invoke's own refusal only (the flag, not the code): a handler that raised an exception of
+        # the same name (an uncaught botocore ResourceNotFoundException) failed, and is retried.
+        if result.refused and result.error_type not in _PASSING_REFUSALS:
             raise PermanentDeliveryError(error)
         raise DeliveryError(error)
 

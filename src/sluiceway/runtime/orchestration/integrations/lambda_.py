@@ -59,7 +59,8 @@ def invoke(ports: TaskPorts, command: InvokeTask, given: str, payload: JSON, *, 
         }
         # Errors of the Invoke API itself (a throttle, a runtime that cannot start) reach Step Functions
         # as Lambda.<code>, which is what retriers match (Lambda.TooManyRequestsException).
-        error = f"Lambda.{result.error_type}" if result.error_type in INVOKE_API_ERRORS else str(result.error_type)
+        # Decided on the refusal itself: a handler's own ResourceNotFoundException is its own error.
+        error = f"Lambda.{result.error_type}" if result.refused and result.error_type in INVOKE_API_ERRORS else str(result.error_type)
         raise TaskError(error, json.dumps(cause))
     if not wrap:
         return result.payload
