@@ -37,6 +37,7 @@ from .lambda_urls import FunctionUrls
 from .routing import QUERY_SERVICES, Route, route, virtual_host_bucket
 from .sdk_tasks import serve_aws_sdk_tasks
 from .services import operations
+from .services._events_rest_api_targets import serve_rest_api_targets
 from .services._lambda_catalog import restore as restore_functions
 from .services._ses_common import relay as ses_relay
 from .services.pipes import restore as restore_pipes
@@ -120,6 +121,8 @@ class Endpoint:
         ses_relay(stack, self.shared)
         self.apis = ApiGateway(self)
         """The API Gateway APIs served under ``/_sluiceway/apis/<apiId>`` (``apis.deploy([...])``)."""
+        # EventBridge rules whose targets are these REST APIs call them here.
+        serve_rest_api_targets(stack, lambda: self.url, lambda: self.apis.apis)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._query_actions: dict[str, frozenset[str]] | None = None

@@ -67,7 +67,7 @@ MAX_TARGETS: Final = 5
 NO_PATTERN: Final = Pattern(source="", _branches=(), _prefixes=frozenset())
 
 RuleState: TypeAlias = Literal["ENABLED", "DISABLED"]
-TargetKind: TypeAlias = Literal["state-machine", "function", "queue", "topic", "event-bus", "log-group"]
+TargetKind: TypeAlias = Literal["state-machine", "function", "queue", "topic", "event-bus", "log-group", "api-destination", "api-gateway"]
 TargetCallable: TypeAlias = Callable[[Mapping[str, Any]], None]
 """An in-process target: called with the event (the composition root's own rules)."""
 DeliveryStatus: TypeAlias = Literal["pending", "delivered", "dead-lettered", "dropped", "cancelled"]
@@ -85,6 +85,12 @@ _MAX_MESSAGE_GROUP_ID: Final = 100
 # CloudWatch Logs' log group names (1-512 of these); a target ARN may end in ":*", as the
 # group's ARN from CloudFormation's Fn::GetAtt does.
 _LOG_GROUP: Final = re.compile(r"^log-group:(?P<name>[.\-_/#A-Za-z0-9]{1,512})(?::\*)?$")
+# An API destination (``api-destination/NAME/UUID``) and an API Gateway REST API's method
+# (``API_ID/STAGE/METHOD/PATH``, see :mod:`sluiceway.events.api_destinations`).
+_API_DESTINATION: Final = re.compile(r"^api-destination/[.\-_A-Za-z0-9]{1,64}/[-A-Za-z0-9]+$")
+_EXECUTE_API: Final = re.compile(r"^[a-z0-9]+/[^/]+/[A-Z*]+(/.*)?$")
+#: HttpParameters' members (EventBridge's Target shape).
+_HTTP_PARAMETER_KEYS: Final = frozenset({"PathParameterValues", "HeaderParameters", "QueryStringParameters"})
 
 # Backoff between attempts: exponential from one second, capped at ten minutes, with
 # "equal jitter" (half fixed, half random). EventBridge does not publish its schedule;
@@ -131,7 +137,8 @@ def bus_arn(name: str, *, region: str, account: str) -> str:
 
 
 def target_kind(arn: str) -> TargetKind:
-    """What an ARN names: a state machine, a function, a queue, a topic, an event bus or a log group.
+    """What an ARN names: a state machine, a function, a queue, a topic, an event bus, a log group,
+    an API destination or an API Gateway REST API's method.
 
     Raises:
         RuleValidationError: the ARN is none of those.
@@ -151,9 +158,13 @@ def target_kind(arn: str) -> TargetKind:
             return "event-bus"
         if service == "logs" and _LOG_GROUP.match(resource):
             return "log-group"
+        if service == "events" and _API_DESTINATION.match(resource):
+            return "api-destination"
+        if service == "execute-api" and _EXECUTE_API.match(resource):
+            return "api-gateway"
     raise RuleValidationError(
         f"Target ARN '{arn}' is not supported: use a state machine, Lambda function, SQS queue, SNS topic, "
-        "event bus or CloudWatch Logs log group ARN."
+        "event bus, CloudWatch Logs log group, API destination or API Gateway REST API ARN."
     )
 
 
@@ -283,6 +294,9 @@ class Target:
     message_group_id: str | None = None
     """``SqsParameters.MessageGroupId``: the message group of a queue target's messages (a FIFO
     queue needs one; a standard queue takes it as a fair queue does)."""
+    http_parameters: Mapping[str, Any] | None = None
+    """``HttpParameters`` (API destination and API Gateway targets): PathParameterValues for the
+    endpoint's ``*``, HeaderParameters and QueryStringParameters, in AWS's shape."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _TARGET_ID.match(self.id):
@@ -294,6 +308,8 @@ class Target:
             raise RuleValidationError(
                 f"SqsParameters MessageGroupId of target {self.id} must be text of at most {_MAX_MESSAGE_GROUP_ID} characters."
             )
+        if self.http_parameters is not None:
+            _check_http_parameters(self.id, self.http_parameters)
         given = [x for x in (self.input, self.input_path, self.input_transformer) if x is not None]
         if len(given) > 1:
             raise RuleValidationError(f"Only one of Input, InputPath, or InputTransformer must be provided for target {self.id}.")
@@ -365,6 +381,8 @@ class Target:
             out["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
         if self.message_group_id is not None:
             out["SqsParameters"] = {"MessageGroupId": self.message_group_id}
+        if self.http_parameters is not None:
+            out["HttpParameters"] = dict(self.http_parameters)
         return out
 
     @classmethod
@@ -401,7 +419,21 @@ class Target:
             retry_policy=RetryPolicy.from_json(retry),
             dead_letter_arn=dead_letter.get("Arn"),
             message_group_id=sqs.get("MessageGroupId"),
+            http_parameters=value.get("HttpParameters"),
         )
+
+
+def _check_http_parameters(target_id: str, value: Any) -> None:
+    """HttpParameters as EventBridge's model shapes them: a list of strings and two string maps."""
+    if not isinstance(value, Mapping) or set(value) - _HTTP_PARAMETER_KEYS:
+        raise RuleValidationError(f"HttpParameters of target {target_id} must be an object of {sorted(_HTTP_PARAMETER_KEYS)}.")
+    paths = value.get("PathParameterValues")
+    if paths is not None and (not isinstance(paths, list) or not all(isinstance(p, str) and p.strip() for p in paths)):
+        raise RuleValidationError(f"HttpParameters PathParameterValues of target {target_id} must be a list of non-blank strings.")
+    for member in ("HeaderParameters", "QueryStringParameters"):
+        given = value.get(member)
+        if given is not None and (not isinstance(given, Mapping) or not all(isinstance(v, str) for v in given.values())):
+            raise RuleValidationError(f"HttpParameters {member} of target {target_id} must map names to strings.")
 
 
 def _kind_or_none(arn: str) -> TargetKind | None:

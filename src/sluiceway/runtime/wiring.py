@@ -31,6 +31,7 @@ from ..asl.model import StateMachine
 from ..backends.local._cw_metric_filter_feed import MetricFilterFeed
 from ..backends.local._cw_subscription_feed import SubscriptionFeed
 from ..backends.local.activities import SqliteActivities
+from ..backends.local.api_destinations import SqliteApiDestinations
 from ..backends.local.async_invocations import SqliteAsyncInvocations
 from ..backends.local.cloudwatch_feeds import LambdaThrottles, metric_feeds
 from ..backends.local.datadir import LocalDataDir, open_data_dir
@@ -39,6 +40,7 @@ from ..backends.local.dynamodb.stream_source import LocalStreamSource
 from ..backends.local.event_forwarding import SqliteEventForwarding
 from ..backends.local.function_roles import stored_role
 from ..backends.local.kinesis import SqliteKinesis
+from ..backends.local.secrets import SqliteSecrets
 from ..backends.local.shard_checkpoints import SqliteShardCheckpoints
 from ..backends.local.stacklock import StackLock, describe
 from ..clock import FakeClock, SystemClock
@@ -56,6 +58,7 @@ from ..services import Services
 from ..settings import Settings
 from .alarms import AlarmEvaluator, parse_emf
 from .bus.bus_and_log_targets import BusAndLogTargets
+from .bus.http_targets import HttpTargets
 from .bus.router import EventRouter
 from .bus.scheduler import ScheduleRunner
 from .delivery_loop import ORPHAN_SWEEP_S
@@ -185,6 +188,20 @@ def build_stack(
         region=settings.region,
         account=settings.account_id,
         on_event=events_committed.set,
+        # API destinations (their credentials in the data dir's Secrets Manager) and, once an endpoint
+        # serves them, API Gateway REST APIs.
+        http=HttpTargets(
+            SqliteApiDestinations(
+                local.db,
+                clock,
+                SqliteSecrets(local.db, clock, account_id=settings.account_id),
+                region=settings.region,
+                account=settings.account_id,
+            ),
+            local.bus,
+            region=settings.region,
+            account=settings.account_id,
+        ),
     )
     router = EventRouter(
         local.bus,

@@ -20,6 +20,7 @@ from .cognito import (
     UserPoolUserToGroupAttachment,
 )
 from .custom import CustomResource
+from .events_http import ApiDestination, Connection
 from .function_urls import FunctionUrl
 from .functions import Alias, EventInvokeConfig, EventSourceMapping, Function, LayerVersion, Passive, Permission, Version
 from .kinesis import KinesisStream
@@ -53,6 +54,8 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::StepFunctions::StateMachineVersion": StateMachineVersion(),
     "AWS::StepFunctions::Activity": Activity(),
     "AWS::Kinesis::Stream": KinesisStream(),
+    "AWS::Events::Connection": Connection(),
+    "AWS::Events::ApiDestination": ApiDestination(),
     "AWS::StepFunctions::StateMachineAlias": StateMachineAlias(),
     "AWS::Lambda::Function": Function(),
     "AWS::Lambda::EventSourceMapping": EventSourceMapping(),

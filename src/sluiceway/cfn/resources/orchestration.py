@@ -39,7 +39,9 @@ class EventBus:
         _ignore(("ResourceNotFoundException",), lambda: env.aws.call("events", "DeleteEventBus", {"Name": stored.physical_id}))
 
 
-_TARGET_KEYS = ("Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "RetryPolicy", "DeadLetterConfig", "SqsParameters")
+_TARGET_KEYS = (
+    "Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "RetryPolicy", "DeadLetterConfig", "SqsParameters", "HttpParameters",
+)  # fmt: skip
 
 
 class Rule:

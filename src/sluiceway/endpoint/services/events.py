@@ -23,7 +23,10 @@ from ...events.patterns import compile_pattern
 from ...events.rules import DEFAULT_BUS, MAX_TARGETS, NO_PATTERN, EventBusInfo, Rule, RuleValidationError, Target
 from ..context import Context
 from ..errors import AwsError
-from . import _events_archives  # noqa: F401 - registers the archive and replay operations
+from . import (
+    _events_archives,  # noqa: F401 - registers the archive and replay operations
+    _events_connections,  # noqa: F401 - registers the connection and API destination operations
+)
 from ._events_common import (
     BUS_NAME,
     OPERATIONS,

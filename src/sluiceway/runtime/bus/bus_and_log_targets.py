@@ -1,7 +1,8 @@
-"""Rule targets the bus serves itself: other event buses and CloudWatch Logs log groups.
+"""Rule targets the bus serves itself: other event buses, CloudWatch Logs log groups and HTTP endpoints.
 
 :class:`BusAndLogTargets` is a :class:`~sluiceway.ports.events.TargetResolver` that
-delivers to ``event-bus`` and ``log-group`` ARNs and hands every other ARN (state
+delivers to ``event-bus`` and ``log-group`` ARNs, hands API destinations and API Gateway
+REST APIs to :class:`~sluiceway.runtime.bus.http_targets.HttpTargets`, and every other ARN (state
 machines, functions, queues, topics) to the resolver it wraps. What each receives is
 :mod:`sluiceway.events.forwarding`'s.
 
@@ -40,6 +41,7 @@ from ...events.scheduler_put import is_schedule_arn
 from ...ports import Clock
 from ...ports.events import DeadLetterSender, Deliver, TargetResolver
 from ...types import EventDict
+from .http_targets import HttpTargets
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class BusAndLogTargets:
         region: the local stack's Region: a bus or log group elsewhere does not exist here.
         account: likewise, its account.
         on_event: called after an event is committed to another bus (the router's wake-up).
+        http: delivers to API destinations and API Gateway REST APIs; without it they do not exist here.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class BusAndLogTargets:
         region: str,
         account: str,
         on_event: Callable[[], None] | None = None,
+        http: HttpTargets | None = None,
     ) -> None:
         self.others = others
         self.forwarding = forwarding
@@ -105,6 +109,7 @@ class BusAndLogTargets:
         self.region = region
         self.account = account
         self.on_event = on_event
+        self.http = http
 
     def resolve(self, arn: str) -> Deliver:
         """The callable that delivers to ``arn``.
@@ -117,6 +122,10 @@ class BusAndLogTargets:
             return lambda delivery: self._forward(arn, delivery)
         if kind == "log-group":
             return lambda delivery: self._log(arn, delivery)
+        if kind in ("api-destination", "api-gateway"):
+            if self.http is None:
+                raise NotFoundError(f"no HTTP targets are served here: {arn}")
+            return self.http.resolve(arn)
         return self.others.resolve(arn)
 
     def dead_letter(self, arn: str) -> DeadLetterSender:
