@@ -1,8 +1,9 @@
 """Stream -> function triggers: Lambda's event source mappings for DynamoDB Streams and Kinesis, run locally.
 
 Each :class:`StreamMapping` gets a :class:`StreamPoller` per shard of its stream, which
-reads the shard from its checkpoint, and one thread that takes its shards in turn; each shard
-invokes the function with Lambda's event
+reads the shard from its checkpoint, and one thread that takes its shards in turn and hands
+their invocations to a few workers (a stream of one shard, as a table's, invokes on that thread
+itself); each shard invokes the function with Lambda's event
 (DynamoDB: ``{"Records": [{"eventID", "eventName", "eventVersion": "1.1", "eventSource":
 "aws:dynamodb", "awsRegion", "dynamodb": {...}, "eventSourceARN"}]}``; Kinesis: see
 ``kinesis_source.py``) one batch at a time, in order, and settles each batch as Lambda does:
@@ -32,7 +33,8 @@ mid-batch runs that batch again: delivery is at least once, as on Lambda.
 Locally a table's stream has one shard; a Kinesis stream has the shards it was made with
 (those it lists when the mapping starts: shards made later by resharding are not read).
 ``ParallelizationFactor`` runs as 1 (Lambda's default), so records of a shard are handled
-strictly in order.
+strictly in order: a shard has one invocation at a time, while the mapping's shards are invoked
+at once, as Lambda does, up to :data:`MAX_CONCURRENT_SHARDS` of them.
 A mapping's thread is woken by the commit of a write to its stream in this process (a
 table's write wakes every table's); it also looks every ``poll_s`` for writes of other processes.
 
@@ -45,6 +47,7 @@ checkpoint back.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -62,6 +65,7 @@ from ...ports import Clock, FunctionInvoker, Invocation, InvocationResult, Objec
 from ...types import EventDict
 from ..lambdas.destinations import destination_kind
 from .stream_shards import DynamoDBShards, ShardRecord, ShardSource, StreamSource, sequence_number
+from .stream_workers import StreamWorkers
 from .triggers import batch_item_failures
 
 logger = logging.getLogger(__name__)
@@ -92,6 +96,10 @@ KINESIS_STARTING_POSITIONS: Final = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
 _BUCKET_ARN: Final = re.compile(r"arn:aws[a-z-]*:s3:::(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
 INVOKE_TIMEOUT_S: Final = 900.0
 """Lambda's longest function timeout: no batch's invocation runs longer."""
+MAX_CONCURRENT_SHARDS: Final = 10
+"""The most shards of one mapping invoked at once. Lambda invokes every shard at once; locally a
+mapping's workers are bounded so a wide stream costs a handful of threads: a slow shard holds
+one of them, and the others' shards take turns on the rest."""
 
 
 class Checkpoints(Protocol):
@@ -322,8 +330,10 @@ class StreamPoller:
     """Reads one shard of a stream for one mapping and invokes its function, batch after batch, in order.
 
     It has no thread of its own: the mapping's thread (:class:`_MappingRun`) takes each of its
-    shards a step at a time (:meth:`step`), so that a mapping costs one thread however many
-    shards its stream has, and each shard still has one batch at a time, in order.
+    shards a step at a time, gathering the shard's batch (:meth:`due`) and handing its
+    invocation (:meth:`turn`) to the mapping's workers, so that a mapping costs a bounded number
+    of threads however many shards its stream has, and each shard still has one batch at a time,
+    in order.
 
     Args:
         mapping: the mapping.
@@ -466,10 +476,21 @@ class StreamPoller:
         return found if found is not None else self.source.trim_horizon(self.stream_arn, self.shard_id)
 
     def step(self) -> float | None:
-        """Take the shard one step on, without waiting: gather a batch, or run one invocation of the batch.
+        """Take the shard one step on: gather a batch, or run one invocation of the batch (:meth:`due`, then :meth:`turn`).
 
         Returns None when it did something (another step may follow at once), else how many
         seconds may pass before it has something to do (``inf``: not before records are put).
+        """
+        wait_s = self.due()
+        if wait_s is not None:
+            return wait_s
+        self.turn()
+        return None
+
+    def due(self) -> float | None:
+        """Without waiting: None when a turn of a batch is due (gathering the batch if none is in
+        hand), else how many seconds may pass before one is (``inf``: not before records are put).
+
         A failing batch waits out its backoff here, not in the mapping's thread, so that the
         mapping's other shards go on meanwhile.
         """
@@ -481,8 +502,12 @@ class StreamPoller:
             if not batch:
                 return wait_s
             self._work = [_Work(batch)]
-        self._run_once()
         return None
+
+    def turn(self) -> None:
+        """One turn of the batch in hand (after :meth:`due` said one is due): one invocation, or a
+        filtered or expired part settled. Never run twice at once for a shard."""
+        self._run_once()
 
     def _read(self, position: int) -> list[ShardRecord]:
         return self.source.read(self.stream_arn, self.shard_id, position, self.mapping.batch_size, identity=self.identity)
@@ -674,13 +699,17 @@ class StreamPoller:
 
 
 class _MappingRun:
-    """A mapping's one thread: it goes round the shards' pollers in order, a step of each at a time.
+    """A mapping's scheduling thread: it goes round the shards' pollers in order, a step of each at a time.
 
     Each shard keeps one batch at a time, in order; a shard whose batch waits (its backoff, its
-    batching window) does not hold the others up. An invocation in progress does: the mapping's
-    shards are invoked one at a time (Lambda invokes them at once, which only changes how fast).
-    When no shard has anything to do, the thread sleeps until a put to the stream wakes it, the
-    soonest wait ends, or ``poll_s`` passes (for puts by other processes).
+    batching window) does not hold the others up, nor does one whose invocation is slow: the
+    invocations run on the mapping's workers (up to :data:`MAX_CONCURRENT_SHARDS` at once), one
+    at a time per shard, while this thread goes on to the other shards. A stream of one shard
+    (a table's) invokes on this thread itself: it has nothing to run beside it.
+    When no shard has anything to do, the thread sleeps until a put to the stream wakes it (an
+    invocation that ends wakes it the same way), the soonest wait ends, or ``poll_s`` passes (for
+    puts by other processes). Stopped, it starts no other invocation, and ends once those in
+    progress have settled their batches (so a successor reads after them).
     """
 
     def __init__(self, pollers: list[StreamPoller], stop: threading.Event, *, poll_s: float) -> None:
@@ -690,6 +719,9 @@ class _MappingRun:
         self.source = pollers[0].source
         self.stream_arn = pollers[0].stream_arn
         self._thread: threading.Thread | None = None
+        self._busy = threading.Condition()
+        self._in_flight: set[str] = set()
+        """The shards whose invocation the workers have (queued or running), by shard id."""
         for poller in pollers:
             poller._runner = self
 
@@ -714,24 +746,64 @@ class _MappingRun:
     def _loop(self) -> None:
         for poller in self.pollers:
             poller._await_predecessor()
+        size = min(len(self.pollers), MAX_CONCURRENT_SHARDS)
+        workers = None if size < 2 else StreamWorkers(size, f"sluiceway-stream-{self.pollers[0].mapping.function_name}-invoke")
+        try:
+            self._schedule(workers)
+        finally:
+            if workers is not None:
+                with self._busy:
+                    self._busy.wait_for(lambda: not self._in_flight)
+                workers.close()
+
+    def _schedule(self, workers: StreamWorkers | None) -> None:
         while not self.stop.is_set():
             generation = self.source.generation(self.stream_arn)
             wait_s = self.poll_s
             for poller in self.pollers:
                 if self.stop.is_set():
                     return
+                with self._busy:
+                    if poller.shard_id in self._in_flight:
+                        continue  # its invocation wakes this thread when it ends
                 try:
-                    due = poller.step()
+                    due = poller.due()
+                    if due is None:
+                        if workers is None:
+                            poller.turn()
+                            wait_s = 0.0
+                        else:
+                            with self._busy:
+                                self._in_flight.add(poller.shard_id)
+                            workers.submit(functools.partial(self._turn, poller))
+                        continue
                 except Exception:
-                    logger.exception(
-                        "stream poll failed",
-                        extra={"stream": self.stream_arn, "shard": poller.shard_id, "function": poller.mapping.function},
-                    )
-                    poller.pause()
+                    self._failed(poller)
                     due = poller.backoff_s[1]
-                wait_s = 0.0 if due is None else min(wait_s, due)
+                wait_s = min(wait_s, due)
             if wait_s > 0 and not self.stop.is_set():
                 self.source.wait(self.stream_arn, generation, wait_s)
+
+    def _turn(self, poller: StreamPoller) -> None:
+        """A worker's job: the shard's turn, unless the mapping stopped while it waited for a worker."""
+        try:
+            if not self.stop.is_set():
+                poller.turn()
+        except Exception:
+            self._failed(poller)
+        finally:
+            with self._busy:
+                self._in_flight.discard(poller.shard_id)
+                self._busy.notify_all()
+            # Wakes the scheduling thread (and the stream's other readers, which find nothing new).
+            self.source.wake(self.stream_arn)
+
+    def _failed(self, poller: StreamPoller) -> None:
+        logger.exception(
+            "stream poll failed",
+            extra={"stream": self.stream_arn, "shard": poller.shard_id, "function": poller.mapping.function},
+        )
+        poller.pause()
 
 
 def _error(result: InvocationResult) -> str | None:

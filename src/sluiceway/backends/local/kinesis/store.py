@@ -39,9 +39,9 @@ __all__ = [
 
 DEFAULT_RETENTION_HOURS: Final = 24
 ON_DEMAND_SHARDS: Final = 4
+"""An ON_DEMAND stream starts with 4 shards, as Kinesis starts one (it scales them later; locally it does not)."""
 TRIM_EVERY_S: Final = 5.0
 """How often a stream's puts trim its expired records: each trim takes the database's write lock."""
-"""An ON_DEMAND stream starts with 4 shards, as Kinesis starts one (it scales them later; locally it does not)."""
 
 
 @dataclass(frozen=True)
