@@ -342,7 +342,7 @@ class ApiGateway:
                 out[name] = value
             exchange.integration_status, exchange.integration_answered = status, True
             return HttpResponse(status, out, body.encode())
-        logger.warning("api gateway: %s %s is not served: %s", view.method, view.route.route_key, integration.reason)
+        logger.warning("api gateway: %s is not served: %s", view.route.route_key, integration.reason)  # the route key names the method
         return self._refuse(exchange, "integration_error")
 
     def _context_factory(self, api: Api) -> Any:
