@@ -37,7 +37,7 @@ from .lambda_urls import FunctionUrls
 from .routing import QUERY_SERVICES, Route, route, virtual_host_bucket
 from .sdk_tasks import serve_aws_sdk_tasks
 from .services import operations
-from .services._events_rest_api_targets import serve_rest_api_targets
+from .services._events_rest_api_targets import serve_rest_api_targets, stop_rest_api_targets
 from .services._lambda_catalog import restore as restore_functions
 from .services._ses_common import relay as ses_relay
 from .services.pipes import restore as restore_pipes
@@ -121,10 +121,9 @@ class Endpoint:
         ses_relay(stack, self.shared)
         self.apis = ApiGateway(self)
         """The API Gateway APIs served under ``/_sluiceway/apis/<apiId>`` (``apis.deploy([...])``)."""
-        # EventBridge rules whose targets are these REST APIs call them here.
-        serve_rest_api_targets(stack, lambda: self.url, lambda: self.apis.apis)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._rest_api_targets: object | None = None
         self._query_actions: dict[str, frozenset[str]] | None = None
         self._busy = 0
         self._idle = threading.Condition()
@@ -145,6 +144,8 @@ class Endpoint:
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="endpoint", daemon=True)
         self._thread.start()
+        # EventBridge rules whose targets are these REST APIs call them here, while it serves.
+        self._rest_api_targets = serve_rest_api_targets(self.stack, lambda: self.url, lambda: self.apis.apis)
 
     def close(self) -> None:
         """Stop accepting requests and let those in flight finish (a few seconds at most).
@@ -155,6 +156,7 @@ class Endpoint:
         if self._server is None:
             return
         self._closing = True
+        stop_rest_api_targets(self.stack, self._rest_api_targets)
         self._server.shutdown()
         self._server.server_close()
         self._server.shut_connections()

@@ -21,10 +21,23 @@ from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias
 
 from ..types import JSON
-from .rules import RuleValidationError
+from .rules import (
+    HEADER_KEY_PATTERN,
+    HEADER_VALUE_PATTERN,
+    MAX_PARAMETER,
+    QUERY_KEY_PATTERN,
+    QUERY_VALUE_PATTERN,
+    RuleValidationError,
+)
 
 __all__ = [
     "AUTHORIZATION_TYPES",
+    "AUTH_HEADER_PATTERN",
+    "HEADER_KEY_PATTERN",
+    "HEADER_VALUE_PATTERN",
+    "MAX_PARAMETER",
+    "QUERY_KEY_PATTERN",
+    "QUERY_VALUE_PATTERN",
     "DEFAULT_RATE_LIMIT",
     "HTTP_METHODS",
     "ApiDestinationRecord",
@@ -68,7 +81,16 @@ _EXECUTE_API_ARN: Final = re.compile(
     r"^arn:aws[a-z-]*:execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<api>[a-z0-9]+)/(?P<stage>[^/]+)"
     r"/(?P<method>[A-Z*]+)(?P<path>/.*)?$"
 )
-_HEADER_KEY: Final = re.compile(r"^[!#$%&'*+\-.^_`|~0-9a-zA-Z]+$")
+#: The model's patterns (EventBridge's service model, quoted as is in its validation messages):
+#: AuthHeaderParameters (Username, Password, ApiKeyName, ApiKeyValue, ClientID, ClientSecret),
+#: HeaderKey and HeaderValue (a connection's and a target's headers), QueryStringKey and
+#: QueryStringValue. ``+-.`` in HeaderKey is a range (``+ , - .``) in AWS's Java regex as in Python's.
+AUTH_HEADER_PATTERN: Final = r"^[ \t]*[^\x00-\x1F:\x7F]+([ \t]+[^\x00-\x1F:\x7F]+)*[ \t]*$"
+_HEADER_KEY: Final = re.compile(HEADER_KEY_PATTERN)
+_HEADER_VALUE: Final = re.compile(HEADER_VALUE_PATTERN)
+# A header line's name as HTTP takes it (RFC 9110 token, and no ':'), and a value without controls.
+_HTTP_NAME: Final = re.compile(r"^[!#$%&'*+\-.^_`|~0-9a-zA-Z]+$")
+_HTTP_VALUE: Final = re.compile(r"^[^\x00-\x08\x0A-\x1F\x7F]*$")
 # EventBridge sets these itself ("API destination" headers in its user guide).
 _USER_AGENT: Final = "Amazon/EventBridge/ApiDestinations"
 _CONTENT_TYPE: Final = "application/json; charset=utf-8"
@@ -396,14 +418,22 @@ def build_request(
     Raises:
         RuleValidationError: the PathParameterValues do not fill the endpoint's ``*``, or a header is not valid.
     """
-    url = _with_query(fill_path(url_template, target.path_values), _merge(target.query, connection.query, fold=False))
-    check_http_url(url, "InvocationEndpoint")
+    # Checked before the query string is added: the message must not show the connection's
+    # (possibly secret) query parameters.
+    url = check_http_url(fill_path(url_template, target.path_values), "InvocationEndpoint")
+    url = _with_query(url, _merge(target.query, connection.query, fold=False))
     headers: dict[str, str] = {"User-Agent": _USER_AGENT, "Content-Type": _CONTENT_TYPE}
     for key, value in _merge(target.headers, connection.headers, fold=True):
-        if not _HEADER_KEY.match(key) or any(c in value for c in "\r\n"):
+        if not _HEADER_KEY.match(key) or (value and not _HEADER_VALUE.match(value)):
             raise RuleValidationError(f"Header parameter '{key}' is not a valid HTTP header.")
         headers[key] = value
-    headers.update(auth_headers or {})
+    for key, value in (auth_headers or {}).items():
+        # The API key's name and value (or a token an authorization endpoint sent) become a header
+        # line as they are: no line break or control character may reach the request. The value is
+        # never shown (it is the credential).
+        if not _HTTP_NAME.match(key.strip()) or not _HTTP_VALUE.match(value):
+            raise RuleValidationError("The connection's authorization header is not a valid HTTP header.")
+        headers[key.strip()] = value.strip()
     body_value: JSON = payload
     if connection.body and isinstance(payload, dict):
         body_value = {**payload, **{p.key: p.value for p in connection.body}}

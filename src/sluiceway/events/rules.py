@@ -89,6 +89,14 @@ _LOG_GROUP: Final = re.compile(r"^log-group:(?P<name>[.\-_/#A-Za-z0-9]{1,512})(?
 # (``API_ID/STAGE/METHOD/PATH``, see :mod:`sluiceway.events.api_destinations`).
 _API_DESTINATION: Final = re.compile(r"^api-destination/[.\-_A-Za-z0-9]{1,64}/[-A-Za-z0-9]+$")
 _EXECUTE_API: Final = re.compile(r"^[a-z0-9]+/[^/]+/[A-Z*]+(/.*)?$")
+#: The model's HeaderKey, HeaderValue, QueryStringKey and QueryStringValue patterns (EventBridge's
+#: service model, quoted as is in its messages; ``+-.`` is a range, ``+ , - .``, in AWS's regex as
+#: here), each of at most MAX_PARAMETER characters: a target's and a connection's parameters.
+HEADER_KEY_PATTERN: Final = r"^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$"
+HEADER_VALUE_PATTERN: Final = r"^[ \t]*[\x20-\x7E]+([ \t]+[\x20-\x7E]+)*[ \t]*$"
+QUERY_KEY_PATTERN: Final = r"[^\x00-\x1F\x7F]+"
+QUERY_VALUE_PATTERN: Final = r"[^\x00-\x09\x0B\x0C\x0E-\x1F\x7F]+"
+MAX_PARAMETER: Final = 512
 #: HttpParameters' members (EventBridge's Target shape).
 _HTTP_PARAMETER_KEYS: Final = frozenset({"PathParameterValues", "HeaderParameters", "QueryStringParameters"})
 
@@ -430,10 +438,23 @@ def _check_http_parameters(target_id: str, value: Any) -> None:
     paths = value.get("PathParameterValues")
     if paths is not None and (not isinstance(paths, list) or not all(isinstance(p, str) and p.strip() for p in paths)):
         raise RuleValidationError(f"HttpParameters PathParameterValues of target {target_id} must be a list of non-blank strings.")
-    for member in ("HeaderParameters", "QueryStringParameters"):
+    for member, key_pattern, value_pattern in (
+        ("HeaderParameters", HEADER_KEY_PATTERN, HEADER_VALUE_PATTERN),
+        ("QueryStringParameters", QUERY_KEY_PATTERN, QUERY_VALUE_PATTERN),
+    ):
         given = value.get(member)
         if given is not None and (not isinstance(given, Mapping) or not all(isinstance(v, str) for v in given.values())):
             raise RuleValidationError(f"HttpParameters {member} of target {target_id} must map names to strings.")
+        for key, text in (given or {}).items():
+            # The model's map key and value constraints: no line break or control character can
+            # reach a request's header or query string. The value is not shown (it may be a credential).
+            for what, item, pattern in (("key", key, key_pattern), ("value", text, value_pattern)):
+                if not isinstance(item, str) or len(item) > MAX_PARAMETER or not re.search(pattern, item):
+                    shown = f" '{item}'" if what == "key" else f" of '{key}'"
+                    raise RuleValidationError(
+                        f"HttpParameters {member} {what}{shown} of target {target_id} failed to satisfy constraint: "
+                        f"Member must have length less than or equal to {MAX_PARAMETER} and satisfy regular expression pattern: {pattern}"
+                    )
 
 
 def _kind_or_none(arn: str) -> TargetKind | None:

@@ -14,21 +14,28 @@ delivery, the router's retries and dead-letter queues around it:
 * The request: the connection's auth header and parameters, the target's HttpParameters (the
   connection's win on a clash), and the target input as JSON. A request that timed out may have
   reached the endpoint: at least once, as on AWS.
-* InvocationRateLimitPerSecond is honoured within this process (requests to one destination are
-  spaced out); it is best effort, not a queue shared across processes.
-* OAuth: the access token is fetched from the AuthorizationEndpoint at the first request and again
-  when a request answers 401 or 407, or when it is within a minute of expiring (as EventBridge does);
-  it is kept in memory only.
+* Each request has 5 seconds in all (connect, send, answer) for an API destination, EventBridge's
+  timeout; one that takes longer fails as a timeout and is retried. Error messages name the
+  destination and the URL's path, never its query string (a connection's secret parameters).
+* InvocationRateLimitPerSecond is honoured within this process: a delivery whose turn has not come
+  is put back (:class:`~sluiceway.runtime.bus.router.DeliveryDeferred`, not an attempt) and the
+  router goes on with other targets; it is best effort, not a queue shared across processes.
+* OAuth: the access token is fetched from the AuthorizationEndpoint at the first request, after an
+  UpdateConnection, and again when a request answers 401 or 407, or when it is within a minute of
+  expiring (as EventBridge does); it is kept in memory only. An authorization endpoint that refuses
+  the credentials (a 4xx other than 429) deauthorizes the connection; a timeout or 5xx is retried.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import logging
+import socket
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -49,6 +56,7 @@ from ...events.api_destinations import (
 )
 from ...events.rules import Delivery, Rule, RuleValidationError, Target, rule_bus_name, target_kind
 from ...ports.events import Deliver
+from .router import DeliveryDeferred
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +80,8 @@ API_GATEWAY_TIMEOUT_S: Final = 30.0
 _TOKEN_MARGIN_S: Final = 60.0
 #: A token response without expires_in is kept this long (our choice).
 _TOKEN_DEFAULT_S: Final = 3600.0
-#: A rate-limited request waits at most this long for its turn, then goes anyway (best effort).
-_MAX_RATE_WAIT_S: Final = 1.0
-_MAX_TOKEN_RESPONSE: Final = 1 << 20
+#: At most this much of an answer is read (an OAuth token response; a delivery's answer is not used).
+_MAX_RESPONSE: Final = 1 << 20
 
 
 class HttpTargetRefusedError(InvalidNameError):
@@ -84,6 +91,10 @@ class HttpTargetRefusedError(InvalidNameError):
     An :class:`~sluiceway.errors.InvalidNameError` because that is what the router treats as a
     request the target refused (INVALID_PARAMETER, no retry).
     """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class _RetryableStatusError(BackendUnavailableError):
@@ -112,29 +123,63 @@ class HttpTransport(Protocol):
         ...
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect is answered as it is (a 3xx, which EventBridge does not follow or retry); following
-    # one could also lead to a scheme we never request (file:, ftp:).
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+def _abort(sock: socket.socket) -> None:
+    # Called by the deadline's timer: shutting the socket down wakes a read or write blocked on it.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class UrllibTransport:
-    """HTTP(S) with the standard library: no redirects followed, no proxy from the environment."""
+    """HTTP(S) with the standard library, within a total deadline; no redirects followed (a 3xx is
+    answered as it is, as EventBridge neither follows nor retries one), no proxy from the environment.
 
-    def __init__(self) -> None:
-        self._opener = urllib.request.build_opener(_NoRedirect(), urllib.request.ProxyHandler({}))
+    ``timeout_s`` bounds the whole request (connect, send, headers and body), not each socket
+    operation: an endpoint that trickles its answer a byte at a time fails like one that does not
+    answer, instead of holding the router's thread.
+    """
 
     def send(self, request: HttpRequest, *, timeout_s: float) -> HttpResponse:
-        if not request.url.startswith(("http://", "https://")):
-            raise ValueError(f"not an http(s) URL: {request.url}")
-        outgoing = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers), method=request.method)
+        parts = urllib.parse.urlsplit(request.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not an http(s) URL")
+        deadline = time.monotonic() + timeout_s
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = kind(parts.hostname, parts.port, timeout=timeout_s)
+        timer: threading.Timer | None = None
+        response: http.client.HTTPResponse | None = None
         try:
-            with self._opener.open(outgoing, timeout=timeout_s) as response:
-                return HttpResponse(response.status, response.read(_MAX_TOKEN_RESPONSE))
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return HttpResponse(exc.code, exc.read(_MAX_TOKEN_RESPONSE) if exc.fp is not None else b"")
+            connection.connect()  # bounded by the socket's timeout
+            # The socket itself, not the connection's attribute: http.client lets go of it once an
+            # answer that closes the connection arrives, while its body is still being read.
+            assert connection.sock is not None
+            timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _abort, args=(connection.sock,))
+            timer.daemon = True
+            timer.start()
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request(request.method, target, body=request.body, headers=dict(request.headers))
+            response = connection.getresponse()
+            body = bytearray()
+            while len(body) < _MAX_RESPONSE and (chunk := response.read1(_MAX_RESPONSE - len(body))):
+                body += chunk
+            status = response.status
+        except http.client.HTTPException as exc:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no complete answer within {timeout_s:g} s") from None
+            raise ConnectionError(f"malformed HTTP answer ({type(exc).__name__})") from None
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no complete answer within {timeout_s:g} s") from None
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if response is not None:
+                response.close()
+            connection.close()
+        if time.monotonic() >= deadline:
+            # The timer shut the socket mid-body: what was read is a truncated answer.
+            raise TimeoutError(f"no complete answer within {timeout_s:g} s")
+        return HttpResponse(status, bytes(body))
 
 
 class ApiDestinationStore(Protocol):
@@ -174,18 +219,30 @@ class ServedApis(Protocol):
 class _RateLimiter:
     """Spaces requests to one destination at least 1/rate seconds apart (in this process)."""
 
-    def __init__(self, now: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        self._now, self._sleep = now, sleep
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def wait(self, key: str, rate: int) -> None:
+    def take(self, key: str, rate: int) -> float:
+        """0 when a request to ``key`` may go now (the turn is taken); else how long until the next turn."""
         with self._lock:
             now = self._now()
-            slot = max(now, self._next.get(key, now))
-            self._next[key] = slot + 1.0 / max(rate, 1)
-        if slot > now:
-            self._sleep(min(slot - now, _MAX_RATE_WAIT_S))
+            slot = self._next.get(key, now)
+            if slot > now:
+                return slot - now
+            self._next[key] = now + 1.0 / max(rate, 1)
+            return 0.0
+
+
+def _where(request: HttpRequest) -> str:
+    """The request as an error message may show it: its method, scheme, host and path, never its
+    query string (where a connection's secret parameters go) or any user info."""
+    parts = urllib.parse.urlsplit(request.url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return f"{request.method} {parts.scheme}://{host}{parts.path or '/'}"
 
 
 class HttpTargets:
@@ -210,7 +267,6 @@ class HttpTargets:
         transport: HttpTransport | None = None,
         apis: ServedApis | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.destinations = destinations
         self.rules = rules
@@ -219,8 +275,10 @@ class HttpTargets:
         self.transport = transport or UrllibTransport()
         self.apis = apis
         self._monotonic = monotonic
-        self._limiter = _RateLimiter(monotonic, sleep)
-        self._tokens: dict[str, tuple[str, float]] = {}
+        self._limiter = _RateLimiter(monotonic)
+        # By (connection ARN, its LastModifiedTime): an UpdateConnection (new client secret,
+        # endpoint or parameters) makes the next request fetch a new token.
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self._tokens_lock = threading.Lock()
 
     def serve_apis(self, apis: ServedApis | None) -> None:
@@ -251,18 +309,25 @@ class HttpTargets:
         params = target.http_parameters if isinstance(target, Target) else None
         return TargetHttpParameters.from_json(params)
 
-    def _send(self, request: HttpRequest, *, timeout_s: float, where: Mapping[str, Any]) -> HttpResponse:
+    def _send(self, request: HttpRequest, *, timeout_s: float, what: str, where: Mapping[str, Any]) -> HttpResponse:
+        """Send ``request``; ``what`` names it in errors (``API destination NAME``...): messages go to
+        dead-letter queues and logs, so they never hold the URL's query string or a header."""
         try:
             response = self.transport.send(request, timeout_s=timeout_s)
+        except ValueError:
+            # The request cannot be sent at all (a header http.client refuses, a value outside
+            # Latin-1): no retry changes that.
+            raise HttpTargetRefusedError(f"{what}: {_where(request)} could not be sent: a header or the URL is not valid.") from None
         except OSError as exc:
-            raise BackendUnavailableError(f"{request.method} {request.url} failed: {exc}") from exc
+            reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+            raise BackendUnavailableError(f"{what}: {_where(request)} failed ({reason}).") from None
         if 200 <= response.status <= 299:
             return response
-        message = f"{request.method} {request.url} answered {response.status}"
+        message = f"{what}: {_where(request)} answered {response.status}."
         if is_retryable_status(response.status):
             raise _RetryableStatusError(message, response.status)
         logger.warning("http target refused the event", extra={**where, "status": response.status})
-        raise HttpTargetRefusedError(message)
+        raise HttpTargetRefusedError(message, response.status)
 
     # -- API destinations -------------------------------------------------------------------------
 
@@ -279,7 +344,13 @@ class HttpTargets:
         if connection.state in ("DEAUTHORIZED", "DEAUTHORIZING"):
             # A deauthorized connection sends nothing until UpdateConnection authorizes it again.
             raise HttpTargetRefusedError(f"Connection {connection.name} is {connection.state}.")
+        wait = self._limiter.take(destination.arn, destination.rate_limit)
+        if wait > 0:
+            # Not this delivery's turn: the router tries it again then, and meanwhile delivers to
+            # other targets (EventBridge holds events for a throttled destination the same way).
+            raise DeliveryDeferred(wait)
         token = self._token(connection, secret) if connection.authorization_type == "OAUTH_CLIENT_CREDENTIALS" else None
+        what = f"API destination {name}"
         try:
             request = build_request(
                 method=destination.http_method,
@@ -290,44 +361,61 @@ class HttpTargets:
                 auth_headers=auth_headers(connection.authorization_type, secret, token=token),
             )
         except RuleValidationError as exc:
-            raise HttpTargetRefusedError(str(exc)) from None
-        self._limiter.wait(destination.arn, destination.rate_limit)
+            raise HttpTargetRefusedError(f"{what}: {exc}") from None
         where = {"rule": delivery.rule, "target": delivery.target_id, "destination": name}
         try:
-            self._send(request, timeout_s=API_DESTINATION_TIMEOUT_S, where=where)
+            self._send(request, timeout_s=API_DESTINATION_TIMEOUT_S, what=what, where=where)
         except _RetryableStatusError as exc:
             if token is not None and exc.status in (401, 407):
-                self._forget_token(connection.arn)  # "EventBridge refreshes OAuth tokens when a 401 or 407 response is returned"
+                self._forget_token(connection)  # "EventBridge refreshes OAuth tokens when a 401 or 407 response is returned"
             raise
 
     def _token(self, connection: ConnectionRecord, secret: Mapping[str, Any]) -> str:
+        key = (connection.arn, connection.modified_at.isoformat())
         now = self._monotonic()
         with self._tokens_lock:
-            cached = self._tokens.get(connection.arn)
+            cached = self._tokens.get(key)
         if cached is not None and cached[1] - _TOKEN_MARGIN_S > now:
+            if connection.state == "AUTHORIZING":
+                self.destinations.set_connection_state(connection.name, "AUTHORIZED", authorized=True)
             return cached[0]
+        what = f"The authorization endpoint of connection {connection.name}"
         try:
             request = oauth_token_request(secret)
         except RuleValidationError as exc:
-            raise HttpTargetRefusedError(str(exc)) from None
-        response = self._send(request, timeout_s=API_DESTINATION_TIMEOUT_S, where={"connection": connection.name})
+            raise HttpTargetRefusedError(f"Connection {connection.name}: {exc}") from None
+        try:
+            response = self._send(request, timeout_s=API_DESTINATION_TIMEOUT_S, what=what, where={"connection": connection.name})
+        except (HttpTargetRefusedError, _RetryableStatusError) as exc:
+            status = exc.status
+            if status != 429 and not (status is not None and status >= 500):
+                # The endpoint refused the client's credentials (a 4xx other than throttling):
+                # the connection is deauthorized until UpdateConnection, and this delivery fails
+                # as one through a deauthorized connection does. A timeout or 5xx stays retryable.
+                # StateReason's wording on AWS is not confirmed.
+                reason = f"{what} refused the client credentials ({status or 'not retried'})."
+                self.destinations.set_connection_state(connection.name, "DEAUTHORIZED", reason=reason)
+                raise HttpTargetRefusedError(f"Connection {connection.name} is DEAUTHORIZED: {reason}") from None
+            raise
         try:
             body = json.loads(response.body)
             token = body["access_token"]
             lifetime = float(body.get("expires_in") or _TOKEN_DEFAULT_S)
         except (ValueError, KeyError, TypeError):
-            raise BackendUnavailableError(f"the authorization endpoint of connection {connection.name} sent no access_token") from None
+            raise BackendUnavailableError(f"{what} sent no access_token.") from None
         if not isinstance(token, str):
-            raise BackendUnavailableError(f"the authorization endpoint of connection {connection.name} sent no access_token")
+            raise BackendUnavailableError(f"{what} sent no access_token.")
         with self._tokens_lock:
-            self._tokens[connection.arn] = (token, now + lifetime)
+            for stale in [k for k in self._tokens if k[0] == connection.arn]:
+                del self._tokens[stale]
+            self._tokens[key] = (token, now + lifetime)
         if connection.state != "AUTHORIZED":
             self.destinations.set_connection_state(connection.name, "AUTHORIZED", authorized=True)
         return token
 
-    def _forget_token(self, arn: str) -> None:
+    def _forget_token(self, connection: ConnectionRecord) -> None:
         with self._tokens_lock:
-            self._tokens.pop(arn, None)
+            self._tokens.pop((connection.arn, connection.modified_at.isoformat()), None)
 
     # -- API Gateway ------------------------------------------------------------------------------
 
@@ -339,6 +427,7 @@ class HttpTargets:
         if base is None:
             raise NotFoundError(f"API {target.api_id} is not served by this stack.")
         method = "POST" if target.method == "*" else target.method
+        what = f"API {target.api_id}"
         try:
             request = build_request(
                 method=method,
@@ -347,9 +436,12 @@ class HttpTargets:
                 target=self._target_parameters(delivery),
             )
         except RuleValidationError as exc:
-            raise HttpTargetRefusedError(str(exc)) from None
+            raise HttpTargetRefusedError(f"{what}: {exc}") from None
         self._send(
-            request, timeout_s=API_GATEWAY_TIMEOUT_S, where={"rule": delivery.rule, "target": delivery.target_id, "api": target.api_id}
+            request,
+            timeout_s=API_GATEWAY_TIMEOUT_S,
+            what=what,
+            where={"rule": delivery.rule, "target": delivery.target_id, "api": target.api_id},
         )
 
     def _here(self, arn: str) -> None:

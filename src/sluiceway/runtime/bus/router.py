@@ -66,13 +66,25 @@ from ..delivery_loop import Attempt, DeliveryLoop, Outcome
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EventRouter", "Undelivered"]
+__all__ = ["DeliveryDeferred", "EventRouter", "Undelivered"]
 
 #: How long an attempt may take before another router may try the same delivery.
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 #: How often, in clock time, the archive is pruned.
 _PRUNE_EVERY: Final = timedelta(hours=1)
 _BATCH: Final = 100
+
+
+class DeliveryDeferred(Exception):  # noqa: N818 - not an error: the target asks to be called later
+    """Raised by a target that cannot take a delivery yet (an API destination's rate limit).
+
+    The delivery is due again after ``delay_s`` without counting as an attempt: waiting for a turn
+    spends no retry, and the router's thread is not held while it waits.
+    """
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(f"deferred for {delay_s:.3f} s")
+        self.delay_s = delay_s
 
 
 @dataclass(frozen=True)
@@ -361,6 +373,8 @@ class EventRouter:
         removed meanwhile is cancelled at the next ``prepare``; a rule of this process's own,
         now (no ``prepare`` cancels those: another process may hold it).
         """
+        if isinstance(exc, DeliveryDeferred):
+            return Outcome("pending", row.attempts, next_attempt_at=self.clock.now() + timedelta(seconds=exc.delay_s), error=row.last_error)
         failures = row.attempts + 1
         rule, target = attempt.context
         self.metrics.event_failed(row.bus, row.rule, _kind(target))
