@@ -64,7 +64,8 @@ class Stack:
     async_invocations: AsyncInvocationDeliverer[AsyncInvocation]
     """Runs Lambda's asynchronous invocations (Invoke with InvocationType=Event...) from their durable queue."""
     streams: StreamMappings
-    """DynamoDB and Kinesis stream event source mappings (a poller per shard): ``streams.add(StreamMapping(...)) -> uuid``, ``streams.remove(uuid)``."""
+    """DynamoDB and Kinesis stream event source mappings (per shard, in order):
+    ``streams.add(StreamMapping(...)) -> uuid``, ``streams.remove(uuid)``."""
     metrics: Metrics = field(default_factory=lambda: Metrics(enabled=False))
     """The stack's Prometheus metrics (``GET /_sluiceway/metrics`` serves ``metrics.registry``)."""
     alarms: AlarmEvaluator | None = None
